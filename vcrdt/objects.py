@@ -1,0 +1,371 @@
+"""Blob, Tree and Commit values and their one canonical byte encoding.
+
+An object's id is SHA-256 over ``b"<kind> <length>\\0"`` plus its canonical
+body (see `hashing`). Encoders produce exactly one byte string per value and
+decoders accept exactly those byte strings: anything else raises
+`CorruptObjectError`, whatever the input. The format is documented in
+docs/format.md.
+
+Tree body: entries sorted by the UTF-8 bytes of their names, each
+``<kind> <name>\\0<32-byte id>`` with kind one of ``file``, ``exec``,
+``link``, ``tree``.
+
+Commit body (UTF-8 text)::
+
+    tree <hex>
+    parent <hex>            (zero or more, first parent first)
+    author <name> <<email>> <unix seconds> <+hhmm>
+    replica <32 hex>
+    lamport <n>
+    clock <replica>=<n> ...  (sorted by replica; the sparse vector clock)
+
+    <message>
+
+Imports `hashing`, `ids`, `paths` and `errors` only.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from vcrdt.errors import BadPathError, CorruptObjectError
+from vcrdt.hashing import object_id
+from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_replica_id
+from vcrdt.paths import check_component, decode, encode
+
+MAX_PARENTS = 64
+MAX_CLOCK_ENTRIES = 100_000
+MAX_TZ_MINUTES = 14 * 60
+MAX_TIMESTAMP = 2**53
+
+
+class EntryKind(enum.Enum):
+    """What a tree entry points at."""
+
+    FILE = "file"
+    EXECUTABLE = "exec"
+    SYMLINK = "link"
+    TREE = "tree"
+
+
+_KIND_BY_WORD = {k.value.encode("ascii"): k for k in EntryKind}
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """File content (or a symlink's target)."""
+
+    data: bytes
+
+    kind = "blob"
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical body."""
+        return self.data
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Blob:
+        """Decode a body; every byte string is a valid blob."""
+        return cls(bytes(body))
+
+    @property
+    def id(self) -> ObjectId:
+        """The object id."""
+        return object_id(self.kind, self.data)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TreeEntry:
+    """One name in a tree."""
+
+    name: str
+    kind: EntryKind = field(compare=False)
+    oid: ObjectId = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A directory: entries sorted by encoded name, names unique."""
+
+    entries: tuple[TreeEntry, ...]
+
+    kind = "tree"
+
+    @classmethod
+    def build(cls, entries: list[TreeEntry]) -> Tree:
+        """Return a tree with `entries` sorted canonically.
+
+        Raises:
+            CorruptObjectError: If two entries share a name or a name is invalid.
+        """
+        ordered = sorted(entries, key=lambda e: encode(e.name))
+        tree = cls(tuple(ordered))
+        tree.validate()
+        return tree
+
+    def validate(self) -> None:
+        """Check names, order and ids.
+
+        Raises:
+            CorruptObjectError: On any broken rule.
+        """
+        prev: bytes | None = None
+        for entry in self.entries:
+            try:
+                check_component(entry.name)
+            except BadPathError as exc:
+                raise CorruptObjectError("tree", exc.message) from exc
+            raw = encode(entry.name)
+            if prev is not None and raw <= prev:
+                rule = "duplicate entry" if raw == prev else "entries not sorted"
+                raise CorruptObjectError("tree", f"{rule} {entry.name!r}")
+            if len(entry.oid) != OID_LEN or entry.oid == ZERO_ID:
+                raise CorruptObjectError("tree", f"bad object id for entry {entry.name!r}")
+            prev = raw
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical body."""
+        parts: list[bytes] = []
+        for e in self.entries:
+            parts.append(e.kind.value.encode("ascii") + b" " + encode(e.name) + b"\0" + e.oid)
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Tree:
+        """Decode a tree body.
+
+        Raises:
+            CorruptObjectError: If the body is not a canonical tree.
+        """
+        entries: list[TreeEntry] = []
+        pos = 0
+        n = len(body)
+        while pos < n:
+            sp = body.find(b" ", pos, pos + 5)
+            if sp < 0:
+                raise CorruptObjectError("tree", f"bad entry kind at byte {pos}")
+            kind = _KIND_BY_WORD.get(body[pos:sp])
+            if kind is None:
+                raise CorruptObjectError("tree", f"unknown entry kind at byte {pos}")
+            nul = body.find(b"\0", sp + 1)
+            if nul < 0:
+                raise CorruptObjectError("tree", f"unterminated entry name at byte {sp + 1}")
+            raw_name = body[sp + 1 : nul]
+            if b"/" in raw_name:
+                raise CorruptObjectError("tree", "slash inside an entry name")
+            oid = body[nul + 1 : nul + 1 + OID_LEN]
+            if len(oid) != OID_LEN:
+                raise CorruptObjectError("tree", "truncated entry id")
+            entries.append(TreeEntry(decode(raw_name), kind, ObjectId(bytes(oid))))
+            pos = nul + 1 + OID_LEN
+        tree = cls(tuple(entries))
+        tree.validate()
+        return tree
+
+    @property
+    def id(self) -> ObjectId:
+        """The object id."""
+        return object_id(self.kind, self.to_bytes())
+
+    def get(self, name: str) -> TreeEntry | None:
+        """Return the entry called `name`, if any."""
+        for e in self.entries:
+            if e.name == name:
+                return e
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """Who made a commit and when (seconds since the epoch, UTC offset in minutes)."""
+
+    name: str
+    email: str
+    timestamp: int
+    tz_offset: int
+
+    def format_tz(self) -> str:
+        """Return the offset as ``+hhmm``.
+
+        >>> Signature("a", "b", 0, -90).format_tz()
+        '-0130'
+        """
+        sign = "-" if self.tz_offset < 0 else "+"
+        m = abs(self.tz_offset)
+        return f"{sign}{m // 60:02d}{m % 60:02d}"
+
+
+_AUTHOR_RE = re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
+_NUM_RE = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A point in history."""
+
+    tree: ObjectId
+    parents: tuple[ObjectId, ...]
+    author: Signature
+    message: str
+    replica: ReplicaId
+    lamport: int
+    clock: tuple[tuple[ReplicaId, int], ...]
+
+    kind = "commit"
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical body."""
+        a = self.author
+        lines = [f"tree {self.tree.hex()}"]
+        lines += [f"parent {p.hex()}" for p in self.parents]
+        lines.append(f"author {a.name} <{a.email}> {a.timestamp} {a.format_tz()}")
+        lines.append(f"replica {self.replica}")
+        lines.append(f"lamport {self.lamport}")
+        lines.append("clock " + " ".join(f"{r}={c}" for r, c in self.clock))
+        return ("\n".join(lines) + "\n\n" + self.message).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Commit:
+        """Decode a commit body.
+
+        Raises:
+            CorruptObjectError: If the body is not a canonical commit.
+        """
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CorruptObjectError("commit", "not valid UTF-8") from exc
+        if "\0" in text:
+            raise CorruptObjectError("commit", "NUL byte in commit")
+        head, sep, message = text.partition("\n\n")
+        if not sep:
+            raise CorruptObjectError("commit", "missing blank line before the message")
+        lines = head.split("\n")
+        pos = 0
+
+        def take(word: str) -> str | None:
+            nonlocal pos
+            if pos < len(lines) and lines[pos].startswith(word + " "):
+                pos += 1
+                return lines[pos - 1][len(word) + 1 :]
+            return None
+
+        tree_hex = take("tree")
+        if tree_hex is None:
+            raise CorruptObjectError("commit", "missing tree")
+        tree = _oid_field(tree_hex, "tree")
+        parents: list[ObjectId] = []
+        while (p := take("parent")) is not None:
+            parents.append(_oid_field(p, "parent"))
+        if len(parents) > MAX_PARENTS:
+            raise CorruptObjectError("commit", f"more than {MAX_PARENTS} parents")
+        if len(set(parents)) != len(parents):
+            raise CorruptObjectError("commit", "duplicate parent")
+        author_text = take("author")
+        if author_text is None:
+            raise CorruptObjectError("commit", "missing author")
+        m = _AUTHOR_RE.fullmatch(author_text)
+        if m is None:
+            raise CorruptObjectError("commit", "malformed author line")
+        hours, minutes = int(m.group(5)), int(m.group(6))
+        offset = hours * 60 + minutes
+        if minutes >= 60 or offset > MAX_TZ_MINUTES:
+            raise CorruptObjectError("commit", "bad time-zone offset")
+        if m.group(4) == "-":
+            if offset == 0:
+                raise CorruptObjectError("commit", "negative zero time-zone offset")
+            offset = -offset
+        timestamp = int(m.group(3))
+        if timestamp > MAX_TIMESTAMP:
+            raise CorruptObjectError("commit", "timestamp out of range")
+        author = Signature(m.group(1), m.group(2), timestamp, offset)
+        replica = take("replica")
+        if replica is None or not is_replica_id(replica):
+            raise CorruptObjectError("commit", "missing or malformed replica id")
+        lamport_text = take("lamport")
+        if lamport_text is None or not _NUM_RE.fullmatch(lamport_text):
+            raise CorruptObjectError("commit", "missing or malformed lamport clock")
+        clock_text = take("clock")
+        if clock_text is None:
+            raise CorruptObjectError("commit", "missing vector clock")
+        if pos != len(lines):
+            raise CorruptObjectError("commit", f"unexpected header line {lines[pos][:40]!r}")
+        clock = _parse_clock(clock_text)
+        commit = cls(tree, tuple(parents), author, message, ReplicaId(replica), int(lamport_text), clock)
+        if commit.to_bytes() != body:
+            raise CorruptObjectError("commit", "not in canonical form")
+        return commit
+
+    @property
+    def id(self) -> ObjectId:
+        """The object id."""
+        return object_id(self.kind, self.to_bytes())
+
+    @property
+    def summary(self) -> str:
+        """The first line of the message."""
+        return self.message.split("\n", 1)[0]
+
+
+def _oid_field(text: str, what: str) -> ObjectId:
+    try:
+        oid = from_hex(text)
+    except CorruptObjectError as exc:
+        raise CorruptObjectError("commit", f"bad {what} id") from exc
+    if oid == ZERO_ID:
+        raise CorruptObjectError("commit", f"null {what} id")
+    return oid
+
+
+def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
+    if not text:
+        return ()
+    items = text.split(" ")
+    if len(items) > MAX_CLOCK_ENTRIES:
+        raise CorruptObjectError("commit", "vector clock too large")
+    out: list[tuple[ReplicaId, int]] = []
+    for item in items:
+        r, eq, c = item.partition("=")
+        if not eq or not is_replica_id(r) or not _NUM_RE.fullmatch(c) or c == "0":
+            raise CorruptObjectError("commit", f"malformed vector clock entry {item[:40]!r}")
+        if out and r <= out[-1][0]:
+            raise CorruptObjectError("commit", "vector clock not sorted or duplicated")
+        out.append((ReplicaId(r), int(c)))
+    return tuple(out)
+
+
+AnyObject = Blob | Tree | Commit
+
+_DECODERS: dict[str, type[Blob] | type[Tree] | type[Commit]] = {"blob": Blob, "tree": Tree, "commit": Commit}
+
+
+def decode_object(kind: str, body: bytes) -> AnyObject:
+    """Decode a body of the given kind.
+
+    Raises:
+        CorruptObjectError: If the kind is unknown or the body malformed.
+    """
+    cls = _DECODERS.get(kind)
+    if cls is None:
+        raise CorruptObjectError(kind[:20], "unknown object kind")
+    return cls.from_bytes(body)
+
+
+def merge_clocks(
+    clocks: list[tuple[tuple[ReplicaId, int], ...]], replica: ReplicaId
+) -> tuple[tuple[ReplicaId, int], ...]:
+    """Return the vector clock of a new commit: pointwise max of the parents', own count + 1.
+
+    >>> r = ReplicaId("a" * 32)
+    >>> merge_clocks([((r, 2),), ()], r)[0][1]
+    3
+    """
+    merged: dict[ReplicaId, int] = {}
+    for clock in clocks:
+        for rep, count in clock:
+            if count > merged.get(rep, 0):
+                merged[rep] = count
+    merged[replica] = merged.get(replica, 0) + 1
+    return tuple(sorted(merged.items()))

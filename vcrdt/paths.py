@@ -1,0 +1,121 @@
+"""Path rules shared by trees, the work tree and peers.
+
+A repository path is a `str` of components joined by ``/``; file names that
+are not valid UTF-8 are carried with ``surrogateescape`` so any byte string
+round-trips. Every path read from a tree, the command line or a peer goes
+through `check_component` / `check_path`: no empty names, no ``.`` or ``..``,
+no ``/``, ``\\`` or NUL inside a name, no absolute paths, and no alias of the
+metadata directory ``.vcrdt`` in any letter case or Unicode disguise (HFS+
+ignorable code points, NTFS trailing dots/spaces and alternate streams, 8.3
+short names). Imports only `errors`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from vcrdt.errors import BadPathError
+
+META_DIR = ".vcrdt"
+MAX_COMPONENT_BYTES = 255
+MAX_PATH_BYTES = 4096
+
+# Code points HFS+ ignores when comparing names (git's is_hfs_dotgit list).
+_HFS_IGNORABLE = frozenset(
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u206a\u206b\u206c\u206d\u206e\u206f\ufeff"
+)
+
+
+def encode(path: str) -> bytes:
+    """Return the on-disk bytes of a path (UTF-8 with surrogateescape).
+
+    >>> encode("a/b")
+    b'a/b'
+    """
+    return path.encode("utf-8", "surrogateescape")
+
+
+def decode(raw: bytes) -> str:
+    """Return the path for on-disk bytes; any bytes round-trip.
+
+    >>> decode(b"caf\\xe9")
+    'caf\\udce9'
+    """
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def is_meta_alias(name: str) -> bool:
+    """Tell whether a single name would resolve to the metadata directory somewhere.
+
+    >>> [is_meta_alias(n) for n in [".vcrdt", ".VCRDT", ".vcrdt.", "VCRDT~1", ".vc\\u200crdt", "x"]]
+    [True, True, True, True, True, False]
+    """
+    folded = "".join(ch for ch in name if ch not in _HFS_IGNORABLE)
+    folded = unicodedata.normalize("NFC", folded).casefold()
+    # NTFS: alternate data streams and trailing dots/spaces are ignored.
+    folded = folded.split(":", 1)[0].rstrip(". ")
+    if folded == META_DIR:
+        return True
+    # 8.3 short name of ".vcrdt" (first six letters after dropping the dot).
+    return folded.startswith("vcrdt~") and folded[6:].isdigit()
+
+
+def check_component(name: str, path: str | None = None) -> None:
+    """Check one path component.
+
+    Args:
+        name: The component.
+        path: The full path, for the message (defaults to `name`).
+
+    Raises:
+        BadPathError: If the component breaks a rule.
+    """
+    where = name if path is None else path
+    if not name:
+        raise BadPathError(where, "empty path component")
+    if name in (".", ".."):
+        raise BadPathError(where, f"{name!r} component not allowed")
+    for bad, rule in (("/", "slash inside a name"), ("\\", "backslash inside a name"), ("\0", "NUL byte")):
+        if bad in name:
+            raise BadPathError(where, rule)
+    if is_meta_alias(name):
+        raise BadPathError(where, f"{META_DIR} (in any spelling) is reserved for repository metadata")
+    if len(encode(name)) > MAX_COMPONENT_BYTES:
+        raise BadPathError(where, f"component longer than {MAX_COMPONENT_BYTES} bytes")
+
+
+def check_path(path: str) -> str:
+    """Check a repository-relative path and return it.
+
+    Args:
+        path: A ``/``-separated relative path.
+
+    Returns:
+        The same path.
+
+    Raises:
+        BadPathError: If the path is absolute, too long, or a component is bad.
+
+    >>> check_path("src/main.py")
+    'src/main.py'
+    """
+    if not path:
+        raise BadPathError(path, "empty path")
+    if path.startswith("/") or (len(path) >= 2 and path[1] == ":" and path[0].isalpha()):
+        raise BadPathError(path, "absolute path not allowed")
+    if len(encode(path)) > MAX_PATH_BYTES:
+        raise BadPathError(path, f"path longer than {MAX_PATH_BYTES} bytes")
+    for part in path.split("/"):
+        check_component(part, path)
+    return path
+
+
+def parent_dirs(path: str) -> list[str]:
+    """Return the proper parent directories of a path, outermost first.
+
+    >>> parent_dirs("a/b/c")
+    ['a', 'a/b']
+    """
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]

@@ -1,0 +1,96 @@
+"""Content-addressed object stores.
+
+`ObjectStore` is the narrow protocol every backend implements: `MemoryStore`
+for tests and `SqliteStore`, the embedded default. Bodies are the canonical
+object bytes (see `vcrdt.objects`); ids are SHA-256 over header and body and
+every read is verified against its id. Imports `objects`, `hashing`, `ids`
+and `errors` only, never anything above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from vcrdt.ids import ObjectId
+
+# Objects larger than this are stored in independent chunks and can be
+# streamed in and out with bounded memory; they are never delta-compressed.
+LARGE_OBJECT = 8 * 1024 * 1024
+CHUNK_SIZE = 1024 * 1024
+# A delta chain never gets longer than this, so any version decodes with at
+# most MAX_DELTA_DEPTH + 1 decompressions.
+MAX_DELTA_DEPTH = 16
+
+
+class ObjectReader(Protocol):
+    """Read access to objects, the part pure algorithms need."""
+
+    def get(self, oid: ObjectId) -> tuple[str, bytes]:
+        """Return ``(kind, body)`` of an object, verified against its id.
+
+        Raises:
+            ObjectNotFoundError: If the object is absent.
+            HashMismatchError: If the stored bytes do not hash to `oid`.
+            CorruptObjectError: If the stored bytes cannot be decoded.
+        """
+        ...
+
+
+class ObjectStore(ObjectReader, Protocol):
+    """A content-addressed store of objects."""
+
+    def has(self, oid: ObjectId) -> bool:
+        """Tell whether the object is present."""
+        ...
+
+    def has_many(self, oids: Iterable[ObjectId]) -> set[ObjectId]:
+        """Return the subset of `oids` that is present."""
+        ...
+
+    def info(self, oid: ObjectId) -> tuple[str, int]:
+        """Return ``(kind, size)`` without decoding the body.
+
+        Raises:
+            ObjectNotFoundError: If the object is absent.
+        """
+        ...
+
+    def put(self, kind: str, body: bytes, *, delta_base: ObjectId | None = None) -> ObjectId:
+        """Store an object and return its id; storing twice is harmless.
+
+        Args:
+            kind: ``blob``, ``tree`` or ``commit``.
+            body: The canonical body.
+            delta_base: An earlier version of the same path the backend may
+                store this one as a delta against, when that is smaller.
+
+        Returns:
+            The object id.
+        """
+        ...
+
+    def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
+        """Store a large object whose body arrives in pieces, with bounded memory.
+
+        Raises:
+            CorruptObjectError: If the pieces do not add up to `size` bytes.
+        """
+        ...
+
+    def iter_content(self, oid: ObjectId) -> Iterator[bytes]:
+        """Yield an object's body in pieces; the id is checked at the end.
+
+        Raises:
+            ObjectNotFoundError: If the object is absent.
+            HashMismatchError: After the last piece, if the body does not match.
+        """
+        ...
+
+    def iter_ids(self) -> Iterator[ObjectId]:
+        """Yield every object id in ascending byte order."""
+        ...
+
+    def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
+        """Return up to `limit` ids starting with the raw `prefix` bytes."""
+        ...

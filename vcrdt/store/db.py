@@ -1,0 +1,184 @@
+"""The repository database: one SQLite file in WAL mode under `.vcrdt/`.
+
+Objects, refs, HEAD and the work-tree state all live in this one file, so a
+single transaction covers everything an operation changes and a crash leaves
+the old state or the new one, never a half. Readers never block; a writer
+takes the write lock with ``BEGIN IMMEDIATE`` and waits up to the busy
+timeout, after which `RepoBusyError` is raised.
+
+Schema version 1 (see docs/format.md):
+
+- ``meta(key, value)``: format version, replica id, ``HEAD``.
+- ``objects(id, kind, size, storage, base, depth, data)`` and
+  ``chunks(id, seq, data)``: see `vcrdt.store.sqlite`.
+- ``refs(name, head)``: each ref is a set of heads (a multi-value register).
+- ``worktree(path, kind, oid, size, mtime_ns, ino, ctime_ns, state)``:
+  tracked paths and the stat cache, owned by `vcrdt.worktree`.
+
+Imports `errors` only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from vcrdt.errors import RepoBusyError, RepoError, UnsupportedFormatError
+
+SCHEMA_VERSION = 1
+DEFAULT_BUSY_TIMEOUT = 10.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    id      BLOB PRIMARY KEY,
+    kind    INTEGER NOT NULL,
+    size    INTEGER NOT NULL,
+    storage INTEGER NOT NULL,
+    base    BLOB,
+    depth   INTEGER NOT NULL DEFAULT 0,
+    data    BLOB
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id   BLOB NOT NULL,
+    seq  INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (id, seq)
+);
+CREATE TABLE IF NOT EXISTS refs (
+    name TEXT NOT NULL,
+    head BLOB NOT NULL,
+    PRIMARY KEY (name, head)
+);
+CREATE TABLE IF NOT EXISTS worktree (
+    path     TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    oid      BLOB,
+    size     INTEGER NOT NULL DEFAULT -1,
+    mtime_ns INTEGER NOT NULL DEFAULT -1,
+    ino      INTEGER NOT NULL DEFAULT -1,
+    ctime_ns INTEGER NOT NULL DEFAULT -1,
+    state    TEXT NOT NULL
+);
+"""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+class Database:
+    """A connection to the repository database with explicit transactions."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, create: bool = False) -> None:
+        """Open (or with `create`, create) the database at `path`.
+
+        Raises:
+            RepoError: If the file cannot be opened.
+            UnsupportedFormatError: If the schema version is unknown.
+            RepoBusyError: If the database stays locked past the timeout.
+        """
+        self.path = path
+        self._depth = 0
+        if not create and not path.exists():
+            raise RepoError(f"repository database {path} is missing")
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            self.conn = sqlite3.connect(
+                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+            if create:
+                with self.write():
+                    for stmt in _SCHEMA.split(";"):
+                        if stmt.strip():
+                            self.conn.execute(stmt)
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise RepoBusyError() from exc
+            raise RepoError(f"cannot open repository database {path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise RepoError(f"cannot open repository database {path}: {exc}") from exc
+        version = self.get_meta("schema")
+        if version != str(SCHEMA_VERSION):
+            raise UnsupportedFormatError(f"unsupported repository schema version {version!r} in {path}")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one write transaction (nested blocks join the outer one).
+
+        Raises:
+            RepoBusyError: If another writer holds the lock past the busy timeout.
+        """
+        if self._depth > 0:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise RepoBusyError() from exc
+            raise RepoError(f"cannot start a transaction: {exc}") from exc
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self.conn.execute("ROLLBACK")
+            if _is_busy(exc):
+                raise RepoBusyError() from exc
+            raise RepoError(f"cannot commit the transaction: {exc}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Run a block against one consistent snapshot (joins an open write)."""
+        if self._depth > 0:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield self.conn
+        finally:
+            self._depth = 0
+            self.conn.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Tell whether a transaction is open on this connection."""
+        return self._depth > 0
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a `meta` value, or None."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a `meta` value (inside the caller's write transaction)."""
+        with self.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))

@@ -1,0 +1,93 @@
+"""`MemoryStore`: an `ObjectStore` held in a dict, for tests and scratch work.
+
+Imports `hashing`, `ids`, `errors` only.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+
+from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError
+from vcrdt.hashing import KINDS, StreamingObjectHasher, object_id
+from vcrdt.ids import ObjectId, to_hex
+from vcrdt.store import CHUNK_SIZE
+
+
+class MemoryStore:
+    """Objects in a dict; reads are verified like every other backend's."""
+
+    def __init__(self) -> None:
+        """Create an empty store."""
+        self._objects: dict[ObjectId, tuple[str, bytes]] = {}
+
+    def get(self, oid: ObjectId) -> tuple[str, bytes]:
+        """Return ``(kind, body)``, verified against `oid`."""
+        try:
+            kind, body = self._objects[oid]
+        except KeyError:
+            raise ObjectNotFoundError(to_hex(oid)) from None
+        actual = object_id(kind, body)
+        if actual != oid:
+            raise HashMismatchError(to_hex(oid), to_hex(actual))
+        return kind, body
+
+    def has(self, oid: ObjectId) -> bool:
+        """Tell whether the object is present."""
+        return oid in self._objects
+
+    def has_many(self, oids: Iterable[ObjectId]) -> set[ObjectId]:
+        """Return the subset of `oids` that is present."""
+        return {o for o in oids if o in self._objects}
+
+    def info(self, oid: ObjectId) -> tuple[str, int]:
+        """Return ``(kind, size)``."""
+        try:
+            kind, body = self._objects[oid]
+        except KeyError:
+            raise ObjectNotFoundError(to_hex(oid)) from None
+        return kind, len(body)
+
+    def put(self, kind: str, body: bytes, *, delta_base: ObjectId | None = None) -> ObjectId:
+        """Store an object and return its id (`delta_base` is ignored here)."""
+        if kind not in KINDS:
+            raise CorruptObjectError(kind[:20], "unknown object kind")
+        oid = object_id(kind, body)
+        self._objects.setdefault(oid, (kind, bytes(body)))
+        return oid
+
+    def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
+        """Store an object given in pieces."""
+        hasher = StreamingObjectHasher(kind, size)
+        parts = []
+        for chunk in chunks:
+            hasher.update(chunk)
+            parts.append(chunk)
+        if hasher.seen != size:
+            raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
+        return self.put(kind, b"".join(parts))
+
+    def iter_content(self, oid: ObjectId) -> Iterator[bytes]:
+        """Yield the body in pieces."""
+        _, body = self.get(oid)
+        for i in range(0, len(body), CHUNK_SIZE):
+            yield body[i : i + CHUNK_SIZE]
+
+    def iter_ids(self) -> Iterator[ObjectId]:
+        """Yield every id in ascending order."""
+        yield from sorted(self._objects)
+
+    def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
+        """Return up to `limit` ids starting with `prefix`."""
+        ids = sorted(self._objects)
+        i = bisect.bisect_left(ids, prefix)
+        out: list[ObjectId] = []
+        while i < len(ids) and ids[i].startswith(prefix) and len(out) < limit:
+            out.append(ids[i])
+            i += 1
+        return out
+
+    def corrupt_for_test(self, oid: ObjectId, body: bytes) -> None:
+        """Replace the stored body of `oid` (fault injection for tests)."""
+        kind, _ = self._objects[oid]
+        self._objects[oid] = (kind, body)
