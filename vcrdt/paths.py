@@ -22,8 +22,7 @@ MAX_PATH_BYTES = 4096
 
 # Code points HFS+ ignores when comparing names (git's is_hfs_dotgit list).
 _HFS_IGNORABLE = frozenset(
-    "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u206a\u206b\u206c\u206d\u206e\u206f\ufeff"
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u206a\u206b\u206c\u206d\u206e\u206f\ufeff"
 )
 
 

@@ -12,8 +12,10 @@ Schema version 1 (see docs/format.md):
 - ``objects(id, kind, size, storage, base, depth, data)`` and
   ``chunks(id, seq, data)``: see `vcrdt.store.sqlite`.
 - ``refs(name, head)``: each ref is a set of heads (a multi-value register).
-- ``worktree(path, kind, oid, size, mtime_ns, ino, ctime_ns, state)``:
-  tracked paths and the stat cache, owned by `vcrdt.worktree`.
+- ``worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino,
+  ctime_ns, state)``: every tracked path with its entry in HEAD (NULL when
+  newly added), the stat cache of its work-tree file, and its state
+  (``tracked`` or ``removed``); owned by `vcrdt.worktree`.
 
 Imports `errors` only.
 """
@@ -56,9 +58,11 @@ CREATE TABLE IF NOT EXISTS refs (
     PRIMARY KEY (name, head)
 );
 CREATE TABLE IF NOT EXISTS worktree (
-    path     TEXT PRIMARY KEY,
-    kind     TEXT NOT NULL,
-    oid      BLOB,
+    path      TEXT PRIMARY KEY,
+    head_kind TEXT,
+    head_oid  BLOB,
+    kind      TEXT,
+    oid       BLOB,
     size     INTEGER NOT NULL DEFAULT -1,
     mtime_ns INTEGER NOT NULL DEFAULT -1,
     ino      INTEGER NOT NULL DEFAULT -1,
@@ -86,13 +90,12 @@ class Database:
         """
         self.path = path
         self._depth = 0
+        self._timeout = busy_timeout
         if not create and not path.exists():
             raise RepoError(f"repository database {path} is missing")
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            self.conn = sqlite3.connect(
-                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
+            self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=OFF")
@@ -167,6 +170,38 @@ class Database:
         finally:
             self._depth = 0
             self.conn.execute("COMMIT")
+
+    @contextmanager
+    def try_write(self) -> Iterator[sqlite3.Connection | None]:
+        """Run a block in a write transaction if the lock is free now, else with None.
+
+        Used for opportunistic cache updates that must never make a reader wait.
+        """
+        if self._depth > 0:
+            with self.write() as conn:
+                yield conn
+            return
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                yield None
+                return
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError:
+            self.conn.execute("ROLLBACK")
 
     @property
     def in_transaction(self) -> bool:

@@ -1,0 +1,69 @@
+"""Run vcrdt in-process (through the real error edge) or as a subprocess."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+    out_bytes: bytes
+
+
+class CliRunner:
+    """Runs `vcrdt` commands with a working directory."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def __call__(self, *args: str, cwd: Path | None = None) -> Result:
+        from vcrdt.cli import run
+
+        out_buf, err_buf = io.BytesIO(), io.BytesIO()
+        out = io.TextIOWrapper(out_buf, encoding="utf-8", errors="surrogateescape", write_through=True)
+        err = io.TextIOWrapper(err_buf, encoding="utf-8", errors="surrogateescape", write_through=True)
+        old_out, old_err, old_cwd = sys.stdout, sys.stderr, os.getcwd()
+        sys.stdout, sys.stderr = out, err
+        os.chdir(cwd or self.cwd)
+        try:
+            code = run(list(args))
+        finally:
+            out.flush()
+            err.flush()
+            sys.stdout, sys.stderr = old_out, old_err
+            os.chdir(old_cwd)
+        raw = out_buf.getvalue()
+        return Result(int(code), raw.decode("utf-8", "replace"), err_buf.getvalue().decode("utf-8", "replace"), raw)
+
+    def ok(self, *args: str, cwd: Path | None = None) -> Result:
+        """Run and assert exit code 0."""
+        r = self(*args, cwd=cwd)
+        assert r.code == 0, f"vcrdt {' '.join(args)} exited {r.code}\nstdout:\n{r.out}\nstderr:\n{r.err}"
+        return r
+
+    def write(self, rel: str, content: str | bytes) -> Path:
+        path = self.cwd / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+        return path
+
+
+def vcrdt_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run the real entry point (`python -m vcrdt`) in a child process."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "vcrdt", *args], cwd=cwd, env=full_env, capture_output=True, timeout=timeout, check=False
+    )

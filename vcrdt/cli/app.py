@@ -1,0 +1,80 @@
+"""Assemble the command tree and run it behind the one error edge.
+
+`invoke()` is the only place that turns exceptions into messages and exit
+codes: `VcrdtError` becomes ``error: ...`` (+ ``hint: ...``) and exit 1,
+usage errors exit 2, a closed pipe exits 3 quietly, anything else is an
+internal error (exit 255) with a traceback and a request to report it.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+import typer
+
+from vcrdt.cli import ExitCode
+from vcrdt.cli.base import STATE, app
+from vcrdt.cli.commands import branch, commit, diff, files, inspect, log, repository, status, switch
+from vcrdt.errors import VcrdtError
+
+_COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect)
+
+
+def command() -> click.Command:
+    """Return the click command behind the typer app (for man pages and tests)."""
+    return typer.main.get_command(app)
+
+
+def _print_error(exc: VcrdtError) -> None:
+    from vcrdt.cli import render
+
+    console = render.err()
+    console.print(f"[error]error:[/error] {_escape(str(exc))}")
+    if exc.hint:
+        console.print(f"[hint]hint:[/hint] {_escape(exc.hint)}")
+    if STATE.verbose:
+        cause = exc.__cause__
+        while cause is not None:
+            console.print(f"  caused by: {_escape(repr(cause))}")
+            cause = cause.__cause__
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def invoke(args: Sequence[str]) -> int:
+    """Run the command line `args`; return the exit code."""
+    cmd = command()
+    try:
+        result = cmd.main(args=list(args), prog_name="vcrdt", standalone_mode=False)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        return ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.FAILURE
+    except VcrdtError as exc:
+        _print_error(exc)
+        return ExitCode.FAILURE
+    except BrokenPipeError:
+        return ExitCode.BROKEN_PIPE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return ExitCode.INTERRUPTED
+    except Exception:
+        sys.stderr.write("vcrdt: internal error, please report it with the traceback below\n")
+        traceback.print_exc()
+        return ExitCode.INTERNAL
+    finally:
+        for repo in STATE.open_repos:
+            repo.close()
+        STATE.open_repos.clear()

@@ -1,0 +1,95 @@
+"""`vcrdt branch` and `vcrdt tag`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from vcrdt.cli import render
+from vcrdt.cli.base import JsonOption, app, open_repo
+from vcrdt.ids import short
+
+
+@app.command()
+def branch(
+    name: Annotated[str | None, typer.Argument(help="Branch to create (or with -m, the old name).")] = None,
+    start: Annotated[
+        str | None, typer.Argument(help="Where the new branch starts (default HEAD); with -m, the new name.")
+    ] = None,
+    delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete NAME if HEAD contains it.")] = False,
+    force_delete: Annotated[bool, typer.Option("-D", help="Delete NAME even if it is not merged.")] = False,
+    rename: Annotated[bool, typer.Option("--move", "-m", help="Rename branch NAME to START.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """List branches, or create, delete (-d/-D) or rename (-m OLD NEW) one.
+
+    A branch with several concurrent heads (siblings from a sync) lists each head.
+    """
+    from vcrdt import porcelain
+
+    repo = open_repo()
+    con = render.err()
+    if delete or force_delete:
+        if not name:
+            raise typer.BadParameter("which branch?", param_hint="NAME")
+        oid = porcelain.branch_delete(repo, name, force=force_delete)
+        con.print(Text(f"Deleted branch {name} (was {short(oid)})"))
+        return
+    if rename:
+        if not name or not start:
+            raise typer.BadParameter("give the old and the new name", param_hint="NAME START")
+        porcelain.branch_rename(repo, name, start)
+        con.print(Text(f"Renamed branch {name} to {start}"))
+        return
+    if name:
+        oid = porcelain.branch_create(repo, name, start)
+        con.print(Text(f"Created branch {name} at {short(oid)}"))
+        return
+    branches = porcelain.branch_list(repo)
+    if json:
+        render.emit_json(
+            [{"name": b.name, "heads": [h.hex() for h in b.heads], "current": b.current} for b in branches]
+        )
+        return
+    out = render.out()
+    for b in branches:
+        mark = "* " if b.current else "  "
+        line = Text(mark)
+        line.append(b.name, style="head" if b.current else "ref")
+        line.append(" " + " ".join(short(h) for h in b.heads), style="oid")
+        line.append(f" {b.summary}")
+        if len(b.heads) > 1:
+            line.append(f"  ({len(b.heads)} concurrent heads)", style="warning")
+        out.print(line)
+
+
+@app.command()
+def tag(
+    name: Annotated[str | None, typer.Argument(help="Tag to create or delete.")] = None,
+    revision: Annotated[str | None, typer.Argument(help="The commit to tag (default HEAD).")] = None,
+    delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete the tag.")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Move an existing tag.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """List tags, or create (NAME [REVISION]) or delete (-d NAME) one."""
+    from vcrdt import porcelain
+
+    repo = open_repo()
+    if delete:
+        if not name:
+            raise typer.BadParameter("which tag?", param_hint="NAME")
+        porcelain.tag_delete(repo, name)
+        render.err().print(Text(f"Deleted tag {name}"))
+        return
+    if name:
+        oid = porcelain.tag_create(repo, name, revision, force=force)
+        render.err().print(Text(f"Tagged {short(oid)} as {name}"))
+        return
+    tags = porcelain.tag_list(repo)
+    if json:
+        render.emit_json([{"name": t.name, "id": t.oid.hex(), "summary": t.summary} for t in tags])
+        return
+    for t in tags:
+        render.out().print(Text(t.name))

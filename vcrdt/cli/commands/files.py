@@ -1,0 +1,65 @@
+"""`vcrdt add`, `rm`, `mv` and `restore`: changing which files are tracked and their content."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from vcrdt.cli import render
+from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.views import jpath
+
+Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
+
+
+@app.command()
+def add(paths: Paths) -> None:
+    """Start tracking files; a directory adds every file under it that is not ignored.
+
+    There is no staging area: once tracked, every change is recorded by the next commit.
+    """
+    from vcrdt import porcelain
+
+    added = porcelain.add(open_repo(), paths, cwd=STATE.cwd)
+    for p in added:
+        render.err().print(Text(f"add {jpath(p)}"))
+
+
+@app.command()
+def rm(
+    paths: Paths,
+    cached: Annotated[bool, typer.Option("--cached", help="Stop tracking but keep the files on disk.")] = False,
+) -> None:
+    """Stop tracking files and delete them from the work tree (the next commit records it)."""
+    from vcrdt import porcelain
+
+    for p in porcelain.rm(open_repo(), paths, cwd=STATE.cwd, cached=cached):
+        render.err().print(Text(f"rm {jpath(p)}"))
+
+
+@app.command()
+def mv(
+    source: Annotated[str, typer.Argument(help="A tracked file.")],
+    destination: Annotated[str, typer.Argument(help="The new name, or a directory to move it into.")],
+) -> None:
+    """Rename or move a tracked file."""
+    from vcrdt import porcelain
+
+    src, dst = porcelain.mv(open_repo(), source, destination, cwd=STATE.cwd)
+    render.err().print(Text(f"rename {jpath(src)} -> {jpath(dst)}"))
+
+
+@app.command()
+def restore(
+    paths: Paths,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Take the content from this commit (default HEAD).")
+    ] = None,
+) -> None:
+    """Discard work-tree changes: rewrite files with their content in HEAD (or --source)."""
+    from vcrdt import porcelain
+
+    for p in porcelain.restore(open_repo(), paths, cwd=STATE.cwd, source=source):
+        render.err().print(Text(f"restored {jpath(p)}"))

@@ -1,0 +1,151 @@
+"""`vcrdt log` and `vcrdt show`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.text import Text
+
+from vcrdt.cli import render, views
+from vcrdt.cli.base import JsonOption, app, open_repo
+
+if TYPE_CHECKING:
+    from vcrdt.ids import ObjectId
+    from vcrdt.porcelain import LogEntry
+
+
+def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[str, str, list[str]]]:
+    """Yield, per entry, the graph prefix of its first line, of its other lines, and extra edge lines.
+
+    Each lane is a column holding the commit it waits for; a commit takes the
+    lane that waits for it, its first parent continues that lane and further
+    parents open lanes to its right.
+    """
+    lanes: list[ObjectId | None] = []
+    for entry in entries:
+        oid = entry.oid
+        if oid in lanes:
+            col = lanes.index(oid)
+        else:
+            lanes.append(oid)
+            col = len(lanes) - 1
+        first = "".join("* " if i == col else "| " for i in range(len(lanes))).rstrip()
+        extra: list[str] = []
+        merged = [i for i, lane in enumerate(lanes) if lane == oid and i != col]
+        parents = list(entry.commit.parents)
+        lanes[col] = parents[0] if parents else None
+        for p in parents[1:]:
+            if p not in lanes:
+                lanes.insert(col + 1, p)
+                extra.append("".join("| " for _ in range(col + 1)).rstrip() + "\\")
+        for i in reversed(merged):
+            del lanes[i]
+            extra.append("| " * (i - 1) + "|/")
+        while lanes and lanes[-1] is None:
+            lanes.pop()
+        if None in lanes:
+            lanes = [lane for lane in lanes if lane is not None]
+        rest = "".join("| " for _ in range(max(len(lanes), 1))).rstrip()
+        yield first, rest, extra
+
+
+@app.command()
+def log(
+    revisions: Annotated[list[str] | None, typer.Argument(help="Start from these commits (default HEAD).")] = None,
+    max_count: Annotated[int | None, typer.Option("-n", "--max-count", help="Show at most N commits.")] = None,
+    oneline: Annotated[bool, typer.Option("--oneline", help="One line per commit.")] = False,
+    graph: Annotated[bool, typer.Option("--graph", help="Draw the commit graph on the left.")] = False,
+    stat: Annotated[bool, typer.Option("--stat", help="Show the files each commit changed.")] = False,
+    first_parent: Annotated[bool, typer.Option("--first-parent", help="Follow only first parents.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Show commits, newest first (ordered by Lamport clock, which respects ancestry)."""
+    from vcrdt import porcelain
+
+    repo = open_repo()
+    entries = porcelain.log(repo, revisions, limit=max_count, with_stats=stat, first_parent=first_parent)
+    if json:
+        render.emit_json(
+            [
+                views.commit_json(e.oid, e.commit, e.refs)
+                | ({"stats": [views.stat_json(s) for s in e.stats]} if e.stats is not None else {})
+                for e in entries
+            ]
+        )
+        return
+    con = render.out()
+    listed = list(entries) if graph else entries
+    prefixes = graph_prefixes(listed) if graph else None  # type: ignore[arg-type]
+    for n, e in enumerate(listed):
+        first, rest, extra = next(prefixes) if prefixes is not None else ("", "", [])
+        lead = f"{first} " if graph else ""
+        if oneline:
+            line = Text(lead)
+            line.append_text(views.oneline(e))
+            con.print(line)
+            if e.stats:
+                views.print_stats(e.stats)
+        else:
+            if n and not graph:
+                con.print()
+            if graph:
+                con.print(Text(lead) + Text(f"commit {e.oid.hex()}", style="oid") + _refs(e.refs))
+                for text in _body_lines(e):
+                    con.print(Text(f"{rest} {text}".rstrip()))
+            else:
+                views.print_commit_header(e.oid, e.commit, e.refs)
+            if e.stats:
+                con.print()
+                views.print_stats(e.stats)
+        for x in extra:
+            con.print(Text(x))
+
+
+def _refs(refs: list[str]) -> Text:
+    return Text(f" ({', '.join(refs)})", style="ref") if refs else Text("")
+
+
+def _body_lines(e: LogEntry) -> list[str]:
+    c = e.commit
+    lines = [f"Author: {c.author.name} <{c.author.email}>"]
+    lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
+    lines.append("")
+    lines += [f"    {m}" for m in c.message.rstrip("\n").split("\n")]
+    lines.append("")
+    return lines
+
+
+@app.command()
+def show(
+    revision: Annotated[str, typer.Argument(help="The commit to show.")] = "HEAD",
+    stat: Annotated[bool, typer.Option("--stat", help="Show a diffstat instead of the patch.")] = False,
+    name_only: Annotated[bool, typer.Option("--name-only", help="Show only the changed paths.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Show a commit: its header, message, and its diff against its first parent.
+
+    A merge commit is shown against its first parent (what the merge brought in).
+    """
+    from vcrdt import porcelain
+    from vcrdt.diff import stat_from
+
+    result = porcelain.show(open_repo(), revision)
+    if json:
+        doc = views.commit_json(result.oid, result.commit, result.refs)
+        doc["diff"] = [views.diff_json(d) for d in result.diffs]
+        render.emit_json(doc)
+        return
+    views.print_commit_header(result.oid, result.commit, result.refs)
+    con = render.out()
+    if not result.diffs:
+        return
+    con.print()
+    if name_only:
+        for d in result.diffs:
+            con.print(Text(views.jpath(d.path)))
+    elif stat:
+        views.print_stats([stat_from(d) for d in result.diffs])
+    else:
+        views.print_diffs(result.diffs)

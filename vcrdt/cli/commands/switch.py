@@ -1,0 +1,41 @@
+"""`vcrdt switch`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from vcrdt.cli import render
+from vcrdt.cli.base import app, open_repo
+from vcrdt.ids import short
+
+
+@app.command()
+def switch(
+    target: Annotated[str, typer.Argument(help="The branch (or with --detach, any commit).")],
+    create: Annotated[bool, typer.Option("--create", "-c", help="Create the branch at HEAD first.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="Check out a commit without a branch.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Overwrite uncommitted changes that are in the way.")
+    ] = False,
+) -> None:
+    """Switch the work tree to another branch.
+
+    Local changes to files the switch does not touch are carried over; if a change would be
+    overwritten the switch stops before writing anything, unless --force.
+    """
+    from vcrdt import porcelain
+
+    with render.progress("Updating files") as on_progress:
+        result = porcelain.switch(
+            open_repo(), target, create=create, detach=detach, force=force, on_progress=on_progress
+        )
+    con = render.err()
+    if result.branch is None:
+        con.print(Text(f"HEAD is now at {short(result.oid) if result.oid else '(none)'}"))
+    elif result.created:
+        con.print(Text(f"Switched to a new branch '{result.branch}'"))
+    else:
+        con.print(Text(f"Switched to branch '{result.branch}' ({len(result.written)} files updated)"))

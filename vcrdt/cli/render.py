@@ -1,0 +1,145 @@
+"""Output for the CLI: two rich Consoles (stdout data, stderr chatter), a theme, JSON, progress.
+
+Colour is on only when the stream is a terminal and ``NO_COLOR`` is unset
+(or ``--color always``). Data goes to stdout, everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.theme import Theme
+
+THEME = Theme(
+    {
+        "oid": "yellow",
+        "ref": "bold green",
+        "head": "bold cyan",
+        "added": "green",
+        "deleted": "red",
+        "modified": "yellow",
+        "untracked": "red",
+        "ignored": "dim",
+        "hunk": "cyan",
+        "meta": "bold",
+        "error": "bold red",
+        "hint": "yellow",
+        "warning": "yellow",
+    }
+)
+
+_color_mode = "auto"
+
+
+def set_color_mode(mode: str) -> None:
+    """Choose ``auto``, ``always`` or ``never`` before any console is created."""
+    global _color_mode
+    _color_mode = mode
+    out.cache_clear()
+    err.cache_clear()
+
+
+def _want_color(stream: Any) -> bool:
+    if _color_mode == "always":
+        return True
+    if _color_mode == "never" or "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _console(stream: Any) -> Console:
+    color = _want_color(stream)
+    return Console(
+        file=stream,
+        theme=THEME,
+        color_system="auto" if color else None,
+        force_terminal=color if _color_mode == "always" else None,
+        no_color=not color,
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+    )
+
+
+@cache
+def out() -> Console:
+    """The console for data (stdout)."""
+    return _console(sys.stdout)
+
+
+@cache
+def err() -> Console:
+    """The console for progress, warnings and errors (stderr)."""
+    return _console(sys.stderr)
+
+
+def color_enabled() -> bool:
+    """Tell whether stdout gets colour."""
+    return _want_color(sys.stdout)
+
+
+def emit_json(value: Any) -> None:
+    """Print one JSON document on stdout (bypassing rich)."""
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_bytes(data: bytes) -> None:
+    """Write raw bytes to stdout (file contents may not be UTF-8)."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def format_date(timestamp: int, tz_minutes: int) -> str:
+    """Format a commit date the way git's default log does.
+
+    >>> format_date(0, 60)
+    'Thu Jan 1 01:00:00 1970 +0100'
+    """
+    tz = timezone(timedelta(minutes=tz_minutes))
+    dt = datetime.fromtimestamp(timestamp, tz)
+    sign = "-" if tz_minutes < 0 else "+"
+    m = abs(tz_minutes)
+    return f"{dt:%a %b} {dt.day} {dt:%H:%M:%S %Y} {sign}{m // 60:02d}{m % 60:02d}"
+
+
+def iso_date(timestamp: int, tz_minutes: int) -> str:
+    """Format a date as ISO 8601 with its offset.
+
+    >>> iso_date(0, 0)
+    '1970-01-01T00:00:00+00:00'
+    """
+    return datetime.fromtimestamp(timestamp, timezone(timedelta(minutes=tz_minutes))).isoformat()
+
+
+@contextmanager
+def progress(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """Show a progress bar on stderr (only on a terminal) and yield its update callback."""
+    console = err()
+    if not enabled or not console.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

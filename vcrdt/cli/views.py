@@ -1,0 +1,168 @@
+"""Rendering of core values: JSON shapes and coloured text for commits and diffs.
+
+JSON documents carry ``"schema": 1``; ids are full hex strings; paths are
+text, with bytes that are not UTF-8 shown as ``\\xNN`` escapes.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from vcrdt.cli import render
+from vcrdt.ids import short, to_hex
+
+if TYPE_CHECKING:
+    from vcrdt.diff import DiffStat, FileDiff
+    from vcrdt.objects import Commit
+    from vcrdt.porcelain import LogEntry
+
+SCHEMA = 1
+
+
+def jpath(path: str) -> str:
+    """Return a path as JSON-safe text.
+
+    >>> jpath("caf\\udce9")
+    'caf\\\\xe9'
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def commit_json(oid: bytes, c: Commit, refs: list[str] | None = None) -> dict[str, Any]:
+    """Return the JSON shape of a commit."""
+    return {
+        "id": oid.hex(),
+        "tree": to_hex(c.tree),
+        "parents": [p.hex() for p in c.parents],
+        "author": {"name": c.author.name, "email": c.author.email},
+        "date": render.iso_date(c.author.timestamp, c.author.tz_offset),
+        "timestamp": c.author.timestamp,
+        "message": c.message,
+        "replica": c.replica,
+        "lamport": c.lamport,
+        "clock": dict(c.clock),
+        "refs": refs or [],
+    }
+
+
+def stat_json(s: DiffStat) -> dict[str, Any]:
+    """Return the JSON shape of a per-file diff stat."""
+    return {"path": jpath(s.path), "added": s.added, "deleted": s.deleted, "binary": s.binary}
+
+
+def diff_json(d: FileDiff) -> dict[str, Any]:
+    """Return the JSON shape of a file diff, with its hunks."""
+    return {
+        "path": jpath(d.path),
+        "status": d.status,
+        "binary": d.binary,
+        "added": d.added,
+        "deleted": d.deleted,
+        "hunks": [
+            {
+                "old_start": h.old_start,
+                "old_lines": h.old_lines,
+                "new_start": h.new_start,
+                "new_lines": h.new_lines,
+                "lines": [ln.origin + ln.text.decode("utf-8", "backslashreplace") for ln in h.lines],
+            }
+            for h in d.hunks
+        ],
+    }
+
+
+def print_commit_header(oid: bytes, c: Commit, refs: list[str]) -> None:
+    """Print a commit the way `git log` does (header and indented message)."""
+    con = render.out()
+    line = Text("commit ", style="oid")
+    line.append(oid.hex(), style="oid")
+    if refs:
+        line.append(" (", style="oid")
+        for i, r in enumerate(refs):
+            if i:
+                line.append(", ", style="oid")
+            line.append(r, style="head" if r.startswith("HEAD") else "ref")
+        line.append(")", style="oid")
+    con.print(line)
+    if len(c.parents) > 1:
+        con.print(Text("Merge: " + " ".join(short(p) for p in c.parents)))
+    con.print(Text(f"Author: {c.author.name} <{c.author.email}>"))
+    con.print(Text(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}"))
+    con.print()
+    for msg_line in c.message.rstrip("\n").split("\n"):
+        con.print(Text(f"    {msg_line}".rstrip()))
+
+
+def oneline(entry: LogEntry) -> Text:
+    """Return the `--oneline` form of a log entry."""
+    t = Text(short(entry.oid), style="oid")
+    if entry.refs:
+        t.append(" (", style="oid")
+        t.append(", ".join(entry.refs), style="ref")
+        t.append(")", style="oid")
+    t.append(" " + entry.commit.summary)
+    return t
+
+
+def print_stats(stats: list[DiffStat], width: int = 80) -> None:
+    """Print a `--stat` block: one line per file and a summary line."""
+    con = render.out()
+    if not stats:
+        return
+    name_w = min(max(len(jpath(s.path)) for s in stats), 50)
+    most = max((s.added + s.deleted for s in stats), default=0)
+    bar_w = max(10, width - name_w - 12)
+    for s in stats:
+        name = jpath(s.path)
+        if len(name) > name_w:
+            name = "..." + name[-(name_w - 3) :]
+        t = Text(f" {name.ljust(name_w)} | ")
+        if s.binary:
+            t.append("Bin")
+        else:
+            total = s.added + s.deleted
+            scale = 1.0 if most <= bar_w else bar_w / most
+            plus = round(s.added * scale)
+            minus = round(s.deleted * scale)
+            t.append(f"{total:>5} ")
+            t.append("+" * plus, style="added")
+            t.append("-" * minus, style="deleted")
+        con.print(t)
+    files = len(stats)
+    ins = sum(s.added for s in stats)
+    dels = sum(s.deleted for s in stats)
+    summary = f" {files} file{'s' if files != 1 else ''} changed"
+    if ins:
+        summary += f", {ins} insertion{'s' if ins != 1 else ''}(+)"
+    if dels:
+        summary += f", {dels} deletion{'s' if dels != 1 else ''}(-)"
+    con.print(Text(summary))
+
+
+def print_diffs(diffs: list[FileDiff]) -> None:
+    """Print unified diffs: raw bytes when not a terminal, coloured text on one."""
+    from vcrdt.diff import format_unified
+
+    if not render.color_enabled():
+        for d in diffs:
+            render.write_bytes(format_unified(d))
+        return
+    con = render.out()
+    for d in diffs:
+        for raw in format_unified(d).split(b"\n")[:-1]:
+            line = raw.decode("utf-8", "replace")
+            if raw.startswith((b"diff ", b"--- ", b"+++ ", b"new file", b"deleted file", b"index ", b"old mode")):
+                style = "meta"
+            elif raw.startswith(b"@@"):
+                style = "hunk"
+            elif raw.startswith(b"+"):
+                style = "added"
+            elif raw.startswith(b"-"):
+                style = "deleted"
+            else:
+                style = ""
+            con.print(Text(line, style=style))
+    sys.stdout.flush()

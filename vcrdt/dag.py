@@ -1,0 +1,141 @@
+"""The commit graph: reading commits, walking history, ancestry, reachability.
+
+Commits carry a Lamport clock that is 1 + the maximum of their parents', so
+it doubles as a generation number: a walk looking for `a` below `b` can stop
+as soon as every commit left in the queue has a smaller clock than `a`.
+History is listed newest first by (Lamport clock, timestamp, id), which is a
+topological order. Reads objects through the `ObjectReader` protocol only.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+
+from vcrdt.errors import CorruptObjectError
+from vcrdt.ids import ObjectId, to_hex
+from vcrdt.objects import Commit, EntryKind, Tree
+from vcrdt.store import ObjectReader
+
+
+def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
+    """Read and decode a commit.
+
+    Raises:
+        ObjectNotFoundError: If it is absent.
+        CorruptObjectError: If it is not a well-formed commit.
+    """
+    kind, body = reader.get(oid)
+    if kind != "commit":
+        raise CorruptObjectError(to_hex(oid), f"expected a commit, found a {kind}")
+    try:
+        return Commit.from_bytes(body)
+    except CorruptObjectError as exc:
+        raise CorruptObjectError(to_hex(oid), exc.reason) from exc
+
+
+def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
+    """Read and decode a tree.
+
+    Raises:
+        ObjectNotFoundError: If it is absent.
+        CorruptObjectError: If it is not a well-formed tree.
+    """
+    kind, body = reader.get(oid)
+    if kind != "tree":
+        raise CorruptObjectError(to_hex(oid), f"expected a tree, found a {kind}")
+    try:
+        return Tree.from_bytes(body)
+    except CorruptObjectError as exc:
+        raise CorruptObjectError(to_hex(oid), exc.reason) from exc
+
+
+def iter_history(
+    reader: ObjectReader,
+    heads: Iterable[ObjectId],
+    *,
+    first_parent: bool = False,
+) -> Iterator[tuple[ObjectId, Commit]]:
+    """Yield commits reachable from `heads`, newest first, each once.
+
+    Ordered by Lamport clock, then timestamp, then id, all descending; since a
+    parent's clock is always smaller than its child's, every commit comes
+    before its parents.
+    """
+    seen: set[ObjectId] = set()
+    queue: list[tuple[int, int, bytes, ObjectId, Commit]] = []
+
+    def push(oid: ObjectId) -> None:
+        if oid in seen:
+            return
+        seen.add(oid)
+        c = read_commit(reader, oid)
+        # Negated keys: heapq is a min-heap and we want the newest first.
+        heapq.heappush(queue, (-c.lamport, -c.author.timestamp, bytes(x ^ 0xFF for x in oid), oid, c))
+
+    for h in heads:
+        push(h)
+    while queue:
+        _, _, _, oid, commit = heapq.heappop(queue)
+        yield oid, commit
+        parents = commit.parents[:1] if first_parent else commit.parents
+        for p in parents:
+            push(p)
+
+
+def is_ancestor(reader: ObjectReader, ancestor: ObjectId, descendant: ObjectId) -> bool:
+    """Tell whether `ancestor` is reachable from `descendant` (a commit is its own ancestor).
+
+    Uses Lamport clocks as generation numbers to cut the walk short.
+    """
+    if ancestor == descendant:
+        return True
+    target = read_commit(reader, ancestor).lamport
+    seen: set[ObjectId] = {descendant}
+    stack = [descendant]
+    while stack:
+        c = read_commit(reader, stack.pop())
+        for p in c.parents:
+            if p == ancestor:
+                return True
+            if p not in seen:
+                seen.add(p)
+                if read_commit(reader, p).lamport > target:
+                    stack.append(p)
+    return False
+
+
+def iter_reachable(
+    reader: ObjectReader,
+    heads: Iterable[ObjectId],
+    *,
+    on_object: Callable[[ObjectId, str], None] | None = None,
+) -> set[ObjectId]:
+    """Return every object reachable from `heads` (commits, trees, blobs).
+
+    Raises:
+        ObjectNotFoundError: If an object in the closure is missing.
+        CorruptObjectError: If one does not decode.
+    """
+    seen: set[ObjectId] = set()
+    trees: list[ObjectId] = []
+    for oid, commit in iter_history(reader, heads):
+        seen.add(oid)
+        if on_object is not None:
+            on_object(oid, "commit")
+        if commit.tree not in seen:
+            seen.add(commit.tree)
+            trees.append(commit.tree)
+    while trees:
+        toid = trees.pop()
+        if on_object is not None:
+            on_object(toid, "tree")
+        for entry in read_tree(reader, toid).entries:
+            if entry.oid in seen:
+                continue
+            seen.add(entry.oid)
+            if entry.kind is EntryKind.TREE:
+                trees.append(entry.oid)
+            elif on_object is not None:
+                on_object(entry.oid, "blob")
+    return seen

@@ -1,0 +1,686 @@
+"""User-level verbs: init, status, add, rm, mv, commit, log, show, diff, branch, switch, tag, restore, cat, fsck.
+
+Each function is named after its CLI verb, takes an open `Repository` (or a
+path plus `Settings` for `init`) and returns plain values; nothing here
+prints, prompts, exits or reads the environment. Long work reports through
+an optional `on_progress(done, total)` callback.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vcrdt.dag import is_ancestor, iter_history, iter_reachable, read_commit, read_tree
+from vcrdt.diff import Change, DiffStat, FileDiff, diff_blobs, diff_changes, iter_tree_changes, stat_from
+from vcrdt.errors import (
+    BadRevisionError,
+    CorruptObjectError,
+    NothingToCommitError,
+    ObjectNotFoundError,
+    RefError,
+    RefExistsError,
+    RefNotFoundError,
+    VcrdtError,
+    WorktreeError,
+)
+from vcrdt.ids import ObjectId, ReplicaId, short, to_hex
+from vcrdt.objects import Commit, EntryKind, Tree, decode_object
+from vcrdt.paths import check_path
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
+from vcrdt.repo import Repository, Settings
+from vcrdt.store import LARGE_OBJECT
+from vcrdt.worktree import FlatTree, Row, WorktreeStatus
+
+Progress = Callable[[int, int], None]
+
+# --- init ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What `init` created."""
+
+    root: Path
+    replica: ReplicaId
+    branch: str
+
+
+def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> InitResult:
+    """Create a repository in `path`.
+
+    Raises:
+        RepoExistsError: If one exists there already.
+        BadRefNameError: If the branch name is invalid.
+    """
+    check_short_name(initial_branch)
+    with Repository.init(path, settings, initial_branch=initial_branch) as repo:
+        return InitResult(repo.root, repo.replica, initial_branch)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The branch, HEAD and the work tree's changes against HEAD."""
+
+    branch: str | None
+    head: ObjectId | None
+    changes: WorktreeStatus
+
+
+def _branch_of(repo: Repository) -> str | None:
+    name = repo.refs.head().branch
+    return name[len(BRANCH_PREFIX) :] if name and name.startswith(BRANCH_PREFIX) else name
+
+
+def status(repo: Repository, *, ignored: bool = False) -> Status:
+    """Compare the work tree with HEAD."""
+    head = repo.refs.head()
+    return Status(_branch_of(repo), head.commit, repo.worktree.status(want_ignored=ignored))
+
+
+# --- add / rm / mv ----------------------------------------------------------------------------
+
+
+def _rel(repo: Repository, cwd: Path, arg: str) -> str:
+    """Turn a command-line path (relative to `cwd`) into a repository path."""
+    full = os.path.normpath(os.path.join(cwd, arg))
+    root = os.fspath(repo.root)
+    if full == root:
+        return "."
+    if not full.startswith(root + os.sep):
+        raise WorktreeError(arg, "is outside the repository")
+    return check_path(full[len(root) + 1 :].replace(os.sep, "/")) if full != root else "."
+
+
+def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
+    """Start tracking files (directories add everything under them that is not ignored).
+
+    Returns:
+        The paths newly tracked.
+
+    Raises:
+        WorktreeError: If a path matches no file or is ignored.
+    """
+    rel = [_rel(repo, cwd, p) for p in paths]
+    with repo.transaction():
+        rows = repo.worktree.rows()
+        files = repo.worktree.expand(rel, rows, untracked_ok=True)
+        for f in files:
+            if f not in rows:
+                st = repo.worktree.lstat(f)
+                if st is None:
+                    raise WorktreeError(f, "does not exist")
+        return repo.worktree.add(files)
+
+
+def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:
+    """Stop tracking files; delete them from the work tree unless `cached`.
+
+    Raises:
+        WorktreeError: If a path is not tracked.
+    """
+    rel = [_rel(repo, cwd, p) for p in paths]
+    with repo.transaction():
+        files = repo.worktree.expand(rel, repo.worktree.rows(), untracked_ok=False)
+        return repo.worktree.remove(files, keep_files=cached)
+
+
+def mv(repo: Repository, src: str, dst: str, *, cwd: Path) -> tuple[str, str]:
+    """Rename a tracked file (into `dst`, or inside it when it is a directory).
+
+    Raises:
+        WorktreeError: If `src` is untracked or `dst` exists.
+    """
+    s, d = _rel(repo, cwd, src), _rel(repo, cwd, dst)
+    st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        d = f"{d}/{s.rsplit('/', 1)[-1]}" if d != "." else s.rsplit("/", 1)[-1]
+    with repo.transaction():
+        repo.worktree.rename(s, d)
+    return s, d
+
+
+# --- commit ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """A new commit and what it changed."""
+
+    oid: ObjectId
+    branch: str | None
+    commit: Commit
+    changes: list[Change]
+
+
+def _normalise_message(message: str) -> str:
+    lines = [line.rstrip() for line in message.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines).strip("\n")
+    if not text:
+        raise VcrdtError("empty commit message", hint="pass a message with -m")
+    return text + "\n"
+
+
+def commit(
+    repo: Repository,
+    message: str,
+    *,
+    paths: list[str] | None = None,
+    cwd: Path | None = None,
+    addremove: bool = False,
+    allow_empty: bool = False,
+    on_progress: Progress | None = None,
+) -> CommitResult:
+    """Record the tracked files' changes (or only those under `paths`) as a new commit.
+
+    Everything (objects, the branch move and the work-tree rows) is written in
+    one transaction: a crash leaves the old HEAD or the new one.
+
+    Raises:
+        NothingToCommitError: If nothing changed and `allow_empty` is False.
+        IdentityError: If no author is configured.
+        WorktreeError: If a file cannot be read.
+        RepoBusyError: If another writer holds the repository.
+    """
+    text = _normalise_message(message)
+    author = repo.signature()
+    wt = repo.worktree
+    with repo.transaction():
+        head = repo.refs.head()
+        rows = wt.rows()
+        if addremove:
+            scan = wt.scan(rows)
+            wt.add(scan.untracked)
+            rows = wt.rows()
+        if paths:
+            selected = wt.expand([_rel(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
+        else:
+            selected = sorted(rows)
+        head_flat: FlatTree = {
+            p: (r.head_kind, r.head_oid) for p, r in rows.items() if r.head_kind is not None and r.head_oid is not None
+        }
+        live = [p for p in selected if rows[p].state != "removed"]
+        current, dirty = wt.current(rows, live, None, store=True, on_progress=on_progress)
+        new_flat = dict(head_flat)
+        for p in selected:
+            entry = current.get(p)
+            if entry is None:
+                new_flat.pop(p, None)
+            else:
+                new_flat[p] = entry
+        changes = diff_changes(head_flat, new_flat)
+        if not changes and not allow_empty:
+            raise NothingToCommitError(
+                "nothing to commit, working tree clean" if not paths else "no changes in the given paths",
+                hint="use --allow-empty to record a commit anyway",
+            )
+        tree = repo.write_tree(new_flat)
+        parents = [head.commit] if head.commit is not None else []
+        new = repo.make_commit(tree, parents, text, author)
+        oid = repo.store.put("commit", new.to_bytes())
+        if head.branch is not None:
+            repo.refs.update(head.branch, oid, expected=head.commit)
+        else:
+            repo.refs.set_head_detached(oid)
+        cache: dict[str, Row] = {r.path: r for r in dirty}
+        wt.record_head(new_flat, selected, cache)
+    return CommitResult(oid, _branch_of(repo), new, changes)
+
+
+# --- reading blobs for diffs ------------------------------------------------------------------------
+
+
+def _blob(repo: Repository, oid: ObjectId | None) -> bytes | None:
+    if oid is None:
+        return None
+    _, size = repo.store.info(oid)
+    if size > LARGE_OBJECT:
+        return b"\0<large object>"
+    return repo.store.get(oid)[1]
+
+
+def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
+    if kind is None:
+        return None
+    full = repo.worktree.abspath(path)
+    try:
+        if kind is EntryKind.SYMLINK:
+            return os.fsencode(os.readlink(full))
+        if os.path.getsize(full) > LARGE_OBJECT:
+            return b"\0<large file>"
+        with open(full, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+
+
+def _file_diffs(
+    repo: Repository, changes: list[Change], *, worktree_new: bool = False, context: int = 3
+) -> list[FileDiff]:
+    out: list[FileDiff] = []
+    for ch in changes:
+        old = _blob(repo, ch.old_oid)
+        new = _work_bytes(repo, ch.path, ch.new_kind) if worktree_new else _blob(repo, ch.new_oid)
+        out.append(diff_blobs(ch.path, old, new, context=context, status=ch.status))
+    return out
+
+
+# --- log / show ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One commit in `log` output."""
+
+    oid: ObjectId
+    commit: Commit
+    refs: list[str]
+    stats: list[DiffStat] | None = None
+
+
+def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
+    out: dict[ObjectId, list[str]] = {}
+    head = repo.refs.head()
+    for name, heads in repo.refs.iter_refs():
+        label = name.removeprefix(BRANCH_PREFIX) if name.startswith(BRANCH_PREFIX) else name.removeprefix("refs/")
+        if name == head.branch:
+            label = f"HEAD -> {label}"
+        for h in heads:
+            out.setdefault(h, []).append(label)
+    if head.branch is None and head.commit is not None:
+        out.setdefault(head.commit, []).insert(0, "HEAD")
+    return out
+
+
+def commit_changes(repo: Repository, commit_: Commit) -> list[Change]:
+    """Return a commit's changes against its first parent (all additions for a root commit)."""
+    parent_tree = read_commit(repo.store, commit_.parents[0]).tree if commit_.parents else None
+    return list(iter_tree_changes(repo.store, parent_tree, commit_.tree))
+
+
+def log(
+    repo: Repository,
+    revs: list[str] | None = None,
+    *,
+    limit: int | None = None,
+    with_stats: bool = False,
+    first_parent: bool = False,
+) -> Iterator[LogEntry]:
+    """Yield history newest first from `revs` (default HEAD).
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+    """
+    if not revs:
+        head = repo.head_commit()
+        if head is None:
+            return
+        starts = [head]
+    else:
+        starts = [repo.resolve(r) for r in revs]
+    decorations = _decorations(repo)
+    for n, (oid, c) in enumerate(iter_history(repo.store, starts, first_parent=first_parent)):
+        if limit is not None and n >= limit:
+            return
+        stats = None
+        if with_stats:
+            stats = [stat_from(d) for d in _file_diffs(repo, commit_changes(repo, c))]
+        yield LogEntry(oid, c, decorations.get(oid, []), stats)
+
+
+@dataclass(frozen=True, slots=True)
+class ShowResult:
+    """A commit and its diff against its first parent."""
+
+    oid: ObjectId
+    commit: Commit
+    refs: list[str]
+    diffs: list[FileDiff]
+
+
+def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult:
+    """Return a commit with its changes against its first parent.
+
+    Raises:
+        BadRevisionError: If `rev` does not resolve.
+    """
+    oid = repo.resolve(rev)
+    c = read_commit(repo.store, oid)
+    diffs = _file_diffs(repo, commit_changes(repo, c), context=context)
+    return ShowResult(oid, c, _decorations(repo).get(oid, []), diffs)
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+
+def _select(flat: FlatTree, paths: list[str] | None) -> FlatTree:
+    if not paths:
+        return flat
+    return {p: v for p, v in flat.items() if any(p == s or p.startswith(s + "/") for s in paths)}
+
+
+def diff(
+    repo: Repository,
+    old: str | None = None,
+    new: str | None = None,
+    *,
+    paths: list[str] | None = None,
+    cwd: Path | None = None,
+    context: int = 3,
+) -> list[FileDiff]:
+    """Diff two commits, a commit and the work tree, or (default) HEAD and the work tree.
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+    """
+    rel = [p for p in (_rel(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
+    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), rel)
+    if new is not None:
+        new_flat = _select(repo.commit_flat(repo.resolve(new)), rel)
+        return _file_diffs(repo, diff_changes(old_flat, new_flat), context=context)
+    rows = repo.worktree.rows()
+    live = [p for p, r in rows.items() if r.state != "removed"]
+    current, _ = repo.worktree.current(rows, live, None, store=False)
+    work: FlatTree = {p: e for p, e in current.items() if e is not None}
+    return _file_diffs(repo, diff_changes(old_flat, _select(work, rel)), worktree_new=True, context=context)
+
+
+# --- branches, tags, switch, restore ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    """One branch: its heads (several when concurrent siblings exist)."""
+
+    name: str
+    heads: list[ObjectId]
+    current: bool
+    summary: str
+
+
+def branch_list(repo: Repository) -> list[BranchInfo]:
+    """List branches, the current one marked."""
+    current = repo.refs.head().branch
+    out = []
+    for name, heads in repo.refs.iter_refs(BRANCH_PREFIX):
+        ordered = sorted(heads)
+        summary = read_commit(repo.store, ordered[0]).summary if ordered else ""
+        out.append(BranchInfo(name[len(BRANCH_PREFIX) :], ordered, name == current, summary))
+    return out
+
+
+def branch_create(repo: Repository, name: str, start: str | None = None) -> ObjectId:
+    """Create a branch at `start` (default HEAD).
+
+    Raises:
+        BadRefNameError: If the name is invalid.
+        RefExistsError: If the branch exists.
+        BadRevisionError: If `start` does not resolve.
+    """
+    check_short_name(name)
+    oid = repo.resolve(start or "HEAD")
+    with repo.transaction():
+        if repo.refs.exists(BRANCH_PREFIX + name):
+            raise RefExistsError(name, "branch")
+        repo.refs.update(BRANCH_PREFIX + name, oid, expected=None)
+    return oid
+
+
+def branch_delete(repo: Repository, name: str, *, force: bool = False) -> ObjectId:
+    """Delete a branch; without `force`, only if HEAD contains its commits.
+
+    Raises:
+        RefNotFoundError: If the branch does not exist.
+        RefError: If it is the current branch or not merged.
+    """
+    full = BRANCH_PREFIX + name
+    with repo.transaction():
+        heads = repo.refs.heads(full)
+        if not heads:
+            raise RefNotFoundError(name, "branch")
+        if repo.refs.head().branch == full:
+            raise RefError(f"cannot delete the current branch {name!r}", hint="switch to another branch first")
+        head = repo.head_commit()
+        if not force:
+            for h in heads:
+                if head is None or not is_ancestor(repo.store, h, head):
+                    raise RefError(
+                        f"branch {name!r} is not merged into HEAD", hint=f"use `vcrdt branch -D {name}` to delete it"
+                    )
+        repo.refs.delete(full)
+    return sorted(heads)[0]
+
+
+def branch_rename(repo: Repository, old: str, new: str) -> None:
+    """Rename a branch (HEAD follows if it pointed at it).
+
+    Raises:
+        RefNotFoundError: If `old` does not exist.
+        RefExistsError: If `new` exists.
+    """
+    check_short_name(new)
+    with repo.transaction():
+        if not repo.refs.exists(BRANCH_PREFIX + old):
+            raise RefNotFoundError(old, "branch")
+        if repo.refs.exists(BRANCH_PREFIX + new):
+            raise RefExistsError(new, "branch")
+        repo.refs.rename(BRANCH_PREFIX + old, BRANCH_PREFIX + new)
+        if repo.refs.head().branch == BRANCH_PREFIX + old:
+            repo.refs.set_head_branch(BRANCH_PREFIX + new)
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResult:
+    """Where HEAD went and which files changed."""
+
+    branch: str | None
+    oid: ObjectId | None
+    written: list[str]
+    created: bool = False
+
+
+def switch(
+    repo: Repository,
+    target: str,
+    *,
+    create: bool = False,
+    detach: bool = False,
+    force: bool = False,
+    on_progress: Progress | None = None,
+) -> SwitchResult:
+    """Check out a branch (or with `detach`, any commit), carrying local changes that don't collide.
+
+    Raises:
+        DirtyWorktreeError: If uncommitted changes would be overwritten (without `force`).
+        RefNotFoundError: If the branch does not exist (and `create` is False).
+    """
+    with repo.transaction():
+        if create:
+            branch_create(repo, target)
+        full = BRANCH_PREFIX + target
+        if detach:
+            oid: ObjectId | None = repo.resolve(target)
+        elif repo.refs.exists(full):
+            oid = repo.refs.get(full)
+        else:
+            hint = None
+            try:
+                repo.resolve(target)
+                hint = f"use `vcrdt switch --detach {target}` to check out a commit"
+            except BadRevisionError:
+                pass
+            err = RefNotFoundError(target, "branch")
+            err.hint = hint or f"use `vcrdt switch -c {target}` to create it"
+            raise err
+        written = repo.worktree.checkout(repo.commit_flat(oid), force=force, on_progress=on_progress)
+        if detach:
+            assert oid is not None  # invariant: detach resolved a commit above
+            repo.refs.set_head_detached(oid)
+        else:
+            repo.refs.set_head_branch(full)
+    return SwitchResult(None if detach else target, oid, written, create)
+
+
+def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None = None) -> list[str]:
+    """Overwrite work-tree files with their content in `source` (default HEAD), discarding edits.
+
+    Paths absent from the source are deleted if they are only added, not committed.
+
+    Raises:
+        WorktreeError: If a path matches nothing.
+    """
+    rel = [_rel(repo, cwd, p) for p in paths]
+    flat = repo.commit_flat(repo.resolve(source)) if source else repo.worktree.head_flat()
+    with repo.transaction():
+        rows = repo.worktree.rows()
+        wanted: set[str] = set()
+        for spec in rel:
+            hits = [p for p in set(flat) | set(rows) if spec == "." or p == spec or p.startswith(spec + "/")]
+            if not hits:
+                raise WorktreeError(spec, "did not match any file known to vcrdt")
+            wanted.update(hits)
+        done = []
+        for p in sorted(wanted):
+            if p in flat:
+                kind, oid = flat[p]
+                repo.worktree.write_file(p, kind, oid)
+                if p in rows and rows[p].state == "removed":
+                    repo.worktree.add([p])
+                elif p not in rows:
+                    repo.worktree.add([p])
+                done.append(p)
+        return done
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A tag and its commit."""
+
+    name: str
+    oid: ObjectId
+    summary: str
+
+
+def tag_list(repo: Repository) -> list[TagInfo]:
+    """List tags."""
+    out = []
+    for name, heads in repo.refs.iter_refs(TAG_PREFIX):
+        oid = sorted(heads)[0]
+        out.append(TagInfo(name[len(TAG_PREFIX) :], oid, read_commit(repo.store, oid).summary))
+    return out
+
+
+def tag_create(repo: Repository, name: str, rev: str | None = None, *, force: bool = False) -> ObjectId:
+    """Create a tag at `rev` (default HEAD).
+
+    Raises:
+        RefExistsError: If the tag exists and `force` is False.
+    """
+    check_short_name(name, "tag")
+    oid = repo.resolve(rev or "HEAD")
+    with repo.transaction():
+        if repo.refs.exists(TAG_PREFIX + name) and not force:
+            raise RefExistsError(name, "tag")
+        repo.refs.update(TAG_PREFIX + name, oid)
+    return oid
+
+
+def tag_delete(repo: Repository, name: str) -> None:
+    """Delete a tag.
+
+    Raises:
+        RefNotFoundError: If it does not exist.
+    """
+    with repo.transaction():
+        if not repo.refs.exists(TAG_PREFIX + name):
+            raise RefNotFoundError(name, "tag")
+        repo.refs.delete(TAG_PREFIX + name)
+
+
+# --- cat / fsck --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CatResult:
+    """An object: its id, kind, raw body and decoded value."""
+
+    oid: ObjectId
+    kind: str
+    body: bytes
+    value: Commit | Tree | None
+
+
+def cat(repo: Repository, rev: str) -> CatResult:
+    """Read any object by revision, ``REV:path`` or id.
+
+    Raises:
+        BadRevisionError: If nothing matches.
+    """
+    oid = repo.resolve_object(rev)
+    kind, body = repo.store.get(oid)
+    value = decode_object(kind, body)
+    return CatResult(oid, kind, body, value if isinstance(value, Commit | Tree) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class FsckProblem:
+    """One thing fsck found wrong, naming the object or ref."""
+
+    what: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FsckResult:
+    """What fsck checked and found."""
+
+    objects: int
+    reachable: int
+    problems: list[FsckProblem] = field(default_factory=list)
+    unreachable: int = 0
+
+
+def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult:
+    """Decode and hash-check every object, then check that every ref's closure is present."""
+    problems: list[FsckProblem] = []
+    bad: set[ObjectId] = set()
+    total = 0
+    for oid, err in repo.store.verify_all(on_progress):
+        bad.add(oid)
+        problems.append(FsckProblem(to_hex(oid), err.message))
+    for oid in repo.store.iter_ids():
+        total += 1
+        if oid in bad:
+            continue
+        try:
+            kind, body = repo.store.get(oid)
+            decode_object(kind, body)
+        except VcrdtError as exc:
+            bad.add(oid)
+            problems.append(FsckProblem(to_hex(oid), exc.message))
+    reachable: set[ObjectId] = set()
+    refs = list(repo.refs.iter_refs())
+    head = repo.refs.head()
+    if head.branch is None and head.commit is not None:
+        refs.append(("HEAD", frozenset({head.commit})))
+    for name, heads in refs:
+        try:
+            reachable |= iter_reachable(repo.store, heads)
+        except (ObjectNotFoundError, CorruptObjectError) as exc:
+            problems.append(FsckProblem(name, f"broken history: {exc.message}"))
+    for path, row in sorted(repo.worktree.rows().items()):
+        if row.head_oid is not None and not repo.store.has(row.head_oid):
+            problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
+    unreachable = sum(1 for o in repo.store.iter_ids() if o not in reachable)
+    return FsckResult(total, len(reachable), problems, unreachable)
+
+
+def tree_entries(repo: Repository, oid: ObjectId) -> Tree:
+    """Return a decoded tree (for `cat` of trees)."""
+    return read_tree(repo.store, oid)

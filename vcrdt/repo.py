@@ -1,0 +1,410 @@
+"""The repository: store + refs + work tree + config, and revision parsing.
+
+A `Repository` is opened from a directory holding ``.vcrdt/``. It owns the
+database connection; `transaction()` wraps one operation's objects, ref
+moves and work-tree rows in a single SQLite transaction. Everything ambient
+(user identity from the environment, the global config path, the clock) is
+handed in through `Settings` by the caller, never read here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vcrdt.dag import read_commit, read_tree
+from vcrdt.diff import flatten_tree
+from vcrdt.errors import (
+    AmbiguousRevisionError,
+    BadRevisionError,
+    ConfigError,
+    IdentityError,
+    NotARepositoryError,
+    RepoError,
+    RepoExistsError,
+    UnsupportedFormatError,
+)
+from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
+from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
+from vcrdt.paths import META_DIR
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
+from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
+from vcrdt.store.sqlite import SqliteStore
+from vcrdt.worktree import FlatTree, Worktree
+
+FORMAT_NAME = "vcrdt repository format"
+FORMAT_VERSION = 1
+DB_FILE = "store.db"
+CONFIG_FILE = "config.toml"
+_REV_SUFFIX = re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC).astimezone()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything from outside the repository that the core may use."""
+
+    author_name: str | None = None
+    author_email: str | None = None
+    global_config: Path | None = None
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    now: Callable[[], datetime] = field(default=_system_now)
+    clock_ns: Callable[[], int] = field(default=lambda: int(_system_now().timestamp() * 1e9))
+
+
+def read_toml(path: Path) -> dict[str, object]:
+    """Read a TOML file (missing file: empty).
+
+    Raises:
+        ConfigError: If the file is not valid TOML.
+    """
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _toml_string(value: str) -> str:
+    out = value.replace("\\", "\\\\").replace('"', '\\"')
+    out = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in out)
+    return f'"{out}"'
+
+
+def write_config(path: Path, data: dict[str, dict[str, str]]) -> None:
+    """Write a two-level table of strings as TOML, atomically."""
+    lines: list[str] = []
+    for section in sorted(data):
+        lines.append(f"[{section}]")
+        for key in sorted(data[section]):
+            lines.append(f"{key} = {_toml_string(data[section][key])}")
+        lines.append("")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """Split ``section.name``.
+
+    Raises:
+        ConfigError: If the key has no section.
+
+    >>> split_key("user.name")
+    ('user', 'name')
+    """
+    section, dot, name = key.partition(".")
+    if not dot or not section or not name or not re.fullmatch(r"[A-Za-z0-9_.-]+", key):
+        raise ConfigError(f"invalid config key {key!r}", hint="keys look like `user.name`")
+    return section, name
+
+
+class Repository:
+    """An open repository."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        """Open the repository whose work tree is `root`.
+
+        Raises:
+            NotARepositoryError: If `root/.vcrdt` is missing.
+            UnsupportedFormatError: If the format version is unknown.
+        """
+        self.root = root
+        self.meta = root / META_DIR
+        self.settings = settings
+        if not self.meta.is_dir():
+            raise NotARepositoryError(str(root))
+        fmt = self.meta / "format"
+        try:
+            text = fmt.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise RepoError(f"{fmt}: cannot read the format file") from exc
+        if text != f"{FORMAT_NAME} {FORMAT_VERSION}":
+            raise UnsupportedFormatError(f"{fmt}: unsupported format {text[:60]!r}")
+        self.db = Database(self.meta / DB_FILE, busy_timeout=settings.busy_timeout)
+        self.store = SqliteStore(self.db)
+        self.refs = RefStore(self.db)
+        self.worktree = Worktree(root, self.db, self.store, settings.clock_ns)
+        replica = self.db.get_meta("replica")
+        if replica is None or not is_replica_id(replica):
+            raise RepoError(f"{self.meta / DB_FILE}: missing or malformed replica id")
+        self.replica = ReplicaId(replica)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, root: Path, settings: Settings, *, initial_branch: str = "main") -> Repository:
+        """Create a repository in `root` (created if missing).
+
+        Raises:
+            RepoExistsError: If `root` already holds one.
+        """
+        meta = root / META_DIR
+        if meta.exists():
+            raise RepoExistsError(str(root))
+        try:
+            meta.mkdir(parents=True)
+            db = Database(meta / DB_FILE, busy_timeout=settings.busy_timeout, create=True)
+            with db.write():
+                db.set_meta("replica", os.urandom(16).hex())
+                db.set_meta("HEAD", f"ref: {BRANCH_PREFIX}{initial_branch}")
+            db.close()
+            write_config(meta / CONFIG_FILE, {})
+            # The format file is written last: its presence marks a complete init.
+            (meta / "format").write_text(f"{FORMAT_NAME} {FORMAT_VERSION}\n", encoding="utf-8")
+        except OSError as exc:
+            raise RepoError(f"cannot create repository in {root}: {exc.strerror}") from exc
+        return cls(root, settings)
+
+    @classmethod
+    def discover(cls, start: Path, settings: Settings) -> Repository:
+        """Open the repository containing `start` (searching parent directories).
+
+        Raises:
+            NotARepositoryError: If none is found.
+        """
+        here = start.resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / META_DIR).is_dir():
+                return cls(candidate, settings)
+        raise NotARepositoryError(str(start))
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block as one atomic write (objects, refs and work-tree rows).
+
+        Raises:
+            RepoBusyError: If another writer holds the lock past the busy timeout.
+        """
+        with self.db.write():
+            yield
+
+    # --- config and identity ------------------------------------------------------------
+
+    def config(self) -> dict[str, dict[str, str]]:
+        """Return the repository's own config file as a table of strings."""
+        raw = read_toml(self.meta / CONFIG_FILE)
+        out: dict[str, dict[str, str]] = {}
+        for section, values in raw.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{self.meta / CONFIG_FILE}: {section!r} must be a table")
+            out[section] = {str(k): str(v) for k, v in values.items()}
+        return out
+
+    def config_get(self, key: str) -> str | None:
+        """Return a config value: repository config first, then the global file."""
+        section, name = split_key(key)
+        value = self.config().get(section, {}).get(name)
+        if value is None and self.settings.global_config is not None:
+            glob = read_toml(self.settings.global_config).get(section)
+            if isinstance(glob, dict) and name in glob:
+                value = str(glob[name])
+        return value
+
+    def config_set(self, key: str, value: str | None) -> None:
+        """Set (or with None, unset) a key in the repository config."""
+        section, name = split_key(key)
+        data = self.config()
+        if value is None:
+            data.get(section, {}).pop(name, None)
+        else:
+            data.setdefault(section, {})[name] = value
+        write_config(self.meta / CONFIG_FILE, {k: v for k, v in data.items() if v})
+
+    def identity(self) -> tuple[str, str]:
+        """Return the author (name, e-mail): environment, then repo config, then global config.
+
+        Raises:
+            IdentityError: If either is unset.
+        """
+        name = self.settings.author_name or self.config_get("user.name")
+        email = self.settings.author_email or self.config_get("user.email")
+        if not name or not email:
+            missing = "name" if not name else "e-mail"
+            raise IdentityError(
+                f"author {missing} is not set",
+                hint='run `vcrdt config user.name "Your Name"` and `vcrdt config user.email you@example.com`'
+                " (or set VCRDT_AUTHOR_NAME / VCRDT_AUTHOR_EMAIL)",
+            )
+        for value in (name, email):
+            if any(c in value for c in "<>\n"):
+                raise IdentityError(f"author {value!r} must not contain '<', '>' or a newline")
+        return name, email
+
+    def signature(self) -> Signature:
+        """Return the author signature for a new commit, dated now."""
+        name, email = self.identity()
+        now = self.settings.now()
+        offset = now.utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        return Signature(name, email, int(now.timestamp()), minutes)
+
+    # --- revisions ------------------------------------------------------------------------
+
+    def head_commit(self) -> ObjectId | None:
+        """Return HEAD's commit (None on an unborn branch)."""
+        return self.refs.head().commit
+
+    def resolve(self, rev: str) -> ObjectId:
+        """Resolve a revision to a commit id.
+
+        Accepts ``HEAD`` / ``@``, branch and tag names, full refs, full or
+        abbreviated (at least 4 hex digits) commit ids, and ``~N`` / ``^N``
+        suffixes.
+
+        Raises:
+            BadRevisionError: If `rev` names no commit.
+            AmbiguousRevisionError: If an abbreviation matches several objects.
+        """
+        m = _REV_SUFFIX.fullmatch(rev)
+        base, suffix = (m.group(1), m.group(2)) if m else (rev, "")
+        oid = self._resolve_base(base, rev)
+        for op, num in re.findall(r"([~^])([0-9]*)", suffix):
+            n = int(num) if num else 1
+            if op == "~":
+                for _ in range(n):
+                    parents = read_commit(self.store, oid).parents
+                    if not parents:
+                        raise BadRevisionError(rev, "revision goes past the root commit")
+                    oid = parents[0]
+            elif n:
+                parents = read_commit(self.store, oid).parents
+                if n > len(parents):
+                    raise BadRevisionError(rev, f"commit has no parent number {n}")
+                oid = parents[n - 1]
+        return oid
+
+    def _resolve_base(self, base: str, rev: str) -> ObjectId:
+        if base in ("HEAD", "@", ""):
+            head = self.head_commit()
+            if head is None:
+                raise BadRevisionError(rev, "HEAD has no commits yet")
+            return head
+        for name in (base, BRANCH_PREFIX + base, TAG_PREFIX + base):
+            if name.startswith("refs/"):
+                heads = self.refs.heads(name)
+                if heads:
+                    return self.refs.get(name) or next(iter(heads))
+        if is_hex_id(base):
+            oid = from_hex(base)
+            if self.store.has(oid):
+                return self._peel(oid, rev)
+        elif re.fullmatch(r"[0-9a-f]{4,63}", base):
+            prefix = bytes.fromhex(base[: len(base) // 2 * 2])
+            hits = [o for o in self.store.ids_with_prefix(prefix, limit=1000) if to_hex(o).startswith(base)]
+            commits = [o for o in hits if self.store.info(o)[0] == "commit"]
+            if len(commits) == 1 or (len(hits) == 1 and hits):
+                return self._peel((commits or hits)[0], rev)
+            if len(hits) > 1:
+                raise AmbiguousRevisionError(rev)
+        raise BadRevisionError(rev)
+
+    def _peel(self, oid: ObjectId, rev: str) -> ObjectId:
+        if self.store.info(oid)[0] != "commit":
+            raise BadRevisionError(rev, "not a commit")
+        return oid
+
+    def resolve_object(self, rev: str) -> ObjectId:
+        """Resolve `rev` to any object: a revision, ``REV:path``, or an id (prefix).
+
+        Raises:
+            BadRevisionError: If nothing matches.
+        """
+        if ":" in rev:
+            commit_rev, _, path = rev.partition(":")
+            tree = read_commit(self.store, self.resolve(commit_rev or "HEAD")).tree
+            if not path.strip("/"):
+                return tree
+            flat = self.tree_lookup(tree, path.strip("/"))
+            if flat is None:
+                raise BadRevisionError(rev, "path not in that commit")
+            return flat[1]
+        if re.fullmatch(r"[0-9a-f]{4,64}", rev):
+            prefix = bytes.fromhex(rev[: len(rev) // 2 * 2])
+            hits = [o for o in self.store.ids_with_prefix(prefix, limit=3) if to_hex(o).startswith(rev)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise AmbiguousRevisionError(rev)
+        return self.resolve(rev)
+
+    # --- trees ---------------------------------------------------------------------------
+
+    def tree_lookup(self, tree: ObjectId, path: str) -> tuple[EntryKind, ObjectId] | None:
+        """Return the entry at `path` inside `tree`, or None."""
+        current = tree
+        parts = path.split("/")
+        for i, part in enumerate(parts):
+            entry = read_tree(self.store, current).get(part)
+            if entry is None:
+                return None
+            if i == len(parts) - 1:
+                return entry.kind, entry.oid
+            if entry.kind is not EntryKind.TREE:
+                return None
+            current = entry.oid
+        return None
+
+    def flat_tree(self, tree: ObjectId | None) -> FlatTree:
+        """Return every file entry of a tree by path."""
+        return flatten_tree(self.store, tree)
+
+    def commit_flat(self, commit: ObjectId | None) -> FlatTree:
+        """Return the flat tree of a commit (empty for None)."""
+        if commit is None:
+            return {}
+        return self.flat_tree(read_commit(self.store, commit).tree)
+
+    def write_tree(self, flat: FlatTree) -> ObjectId:
+        """Store the trees for a flat path map and return the root tree id."""
+        children: dict[str, list[TreeEntry]] = {"": []}
+        dirs: set[str] = {""}
+        for path in flat:
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                dirs.add("/".join(parts[:i]))
+        for d in dirs:
+            children.setdefault(d, [])
+        for path, (kind, oid) in flat.items():
+            parent, _, name = path.rpartition("/")
+            children[parent].append(TreeEntry(name, kind, oid))
+        # Deepest directories first, so each subtree id is known before its parent.
+        ids: dict[str, ObjectId] = {}
+        for d in sorted(dirs, key=lambda x: -x.count("/") - (1 if x else 0)):
+            tree = Tree.build(children[d])
+            oid = self.store.put("tree", tree.to_bytes())
+            ids[d] = oid
+            if d:
+                parent, _, name = d.rpartition("/")
+                children[parent].append(TreeEntry(name, EntryKind.TREE, oid))
+        return ids[""]
+
+    def make_commit(self, tree: ObjectId, parents: list[ObjectId], message: str, author: Signature) -> Commit:
+        """Build (without storing) a commit with its Lamport and vector clocks."""
+        pcs = [read_commit(self.store, p) for p in parents]
+        lamport = 1 + max((c.lamport for c in pcs), default=0)
+        clock = merge_clocks([c.clock for c in pcs], self.replica)
+        return Commit(tree, tuple(parents), author, message, self.replica, lamport, clock)

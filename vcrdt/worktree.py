@@ -1,0 +1,753 @@
+"""The work tree: tracked paths, the stat cache, ignore rules, scanning and checkout.
+
+There is no staging area. The ``worktree`` table holds one row per tracked
+path: its entry in HEAD (NULL for a newly added path), the id and stat of the
+work-tree file when it was last hashed, and its state (``tracked``, or
+``removed`` after `vcrdt rm`). `status` and `commit` rehash a file only when
+its size, mtime, inode or ctime changed since it was cached. A file whose
+mtime is within `RACY_NS` of the moment it was hashed is not cached, since a
+later edit in the same clock tick would not change its stat (git's "racy
+clean" problem).
+
+Every path read from the disk, a tree or the command line is checked with
+`vcrdt.paths`; checkout never writes through a symlink and never creates a
+symlink that points outside the work tree or into ``.vcrdt``.
+
+Imports `store`, `objects`, `paths`, `hashing`, `ids` and `errors`; never
+the repository or anything above.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, VcrdtError, WorktreeError
+from vcrdt.hashing import StreamingObjectHasher, object_id
+from vcrdt.ids import ObjectId
+from vcrdt.objects import EntryKind
+from vcrdt.paths import META_DIR, check_component, check_path, parent_dirs
+from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store.db import Database
+
+IGNORE_FILE = ".vcrdtignore"
+RACY_NS = 500_000_000
+READ_CHUNK = 1024 * 1024
+
+FlatTree = dict[str, tuple[EntryKind, ObjectId]]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class Row:
+    """One tracked path as stored in the ``worktree`` table."""
+
+    path: str
+    head_kind: EntryKind | None
+    head_oid: ObjectId | None
+    kind: EntryKind | None = None
+    oid: ObjectId | None = None
+    size: int = -1
+    mtime_ns: int = -1
+    ino: int = -1
+    ctime_ns: int = -1
+    state: str = "tracked"
+
+    def matches(self, st: os.stat_result) -> bool:
+        """Tell whether the cached stat equals `st` (so the cached id is current)."""
+        return (
+            self.oid is not None
+            and self.size == st.st_size
+            and self.mtime_ns == st.st_mtime_ns
+            and self.ino == st.st_ino
+            and self.ctime_ns == st.st_ctime_ns
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeStatus:
+    """The state of the work tree against HEAD (every list sorted)."""
+
+    modified: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def is_clean(self) -> bool:
+        """True when nothing tracked differs from HEAD (untracked files aside)."""
+        return not (self.modified or self.added or self.deleted or self.removed)
+
+
+def kind_of(st: os.stat_result) -> EntryKind | None:
+    """Return the entry kind for a stat result, or None for unsupported files."""
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        return EntryKind.SYMLINK
+    if stat.S_ISREG(mode):
+        return EntryKind.EXECUTABLE if mode & stat.S_IXUSR else EntryKind.FILE
+    if stat.S_ISDIR(mode):
+        return EntryKind.TREE
+    return None
+
+
+class IgnoreRules:
+    """``.vcrdtignore`` files (gitignore syntax), at the root and in subdirectories."""
+
+    def __init__(self, root: Path) -> None:
+        """Prepare to read ignore files under `root`."""
+        self.root = root
+        self._specs: dict[str, GitIgnoreSpec | None] = {}
+
+    def _spec(self, directory: str) -> GitIgnoreSpec | None:
+        if directory not in self._specs:
+            path = (
+                os.path.join(self.root, directory, IGNORE_FILE) if directory else os.path.join(self.root, IGNORE_FILE)
+            )
+            try:
+                with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+                    self._specs[directory] = GitIgnoreSpec.from_lines(fh.read().splitlines())
+            except FileNotFoundError:
+                self._specs[directory] = None
+            except OSError as exc:
+                raise WorktreeError(path, f"cannot read ignore file: {exc.strerror}") from exc
+        return self._specs[directory]
+
+    def is_ignored(self, path: str, is_dir: bool = False) -> bool:
+        """Tell whether `path` is ignored; the deepest ignore file that matches wins."""
+        result = False
+        dirs = ["", *parent_dirs(path)]
+        for d in dirs:
+            spec = self._spec(d)
+            if spec is None:
+                continue
+            rel = path[len(d) + 1 :] if d else path
+            check = spec.check_file(rel + "/" if is_dir else rel)
+            if check.include is not None:
+                result = bool(check.include)
+        return result
+
+
+@dataclass(slots=True)
+class Scan:
+    """What a walk of the work tree found."""
+
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    untracked: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+
+class Worktree:
+    """The checked-out files of a repository and the table that tracks them."""
+
+    def __init__(self, root: Path, db: Database, store: ObjectStore, clock_ns: Callable[[], int]) -> None:
+        """Bind the work tree at `root` to the database and store."""
+        self.root = root
+        self._root_s = os.fspath(root)
+        self.db = db
+        self.store = store
+        self.clock_ns = clock_ns
+
+    # --- rows -----------------------------------------------------------------------
+
+    def rows(self) -> dict[str, Row]:
+        """Return every tracked path's row."""
+        out: dict[str, Row] = {}
+        for r in self.db.conn.execute(
+            "SELECT path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns, state FROM worktree"
+        ):
+            out[r[0]] = Row(
+                r[0],
+                EntryKind(r[1]) if r[1] else None,
+                ObjectId(bytes(r[2])) if r[2] is not None else None,
+                EntryKind(r[3]) if r[3] else None,
+                ObjectId(bytes(r[4])) if r[4] is not None else None,
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+            )
+        return out
+
+    def head_flat(self) -> FlatTree:
+        """Return HEAD's flat tree as recorded in the rows."""
+        return {
+            p: (r.head_kind, r.head_oid)
+            for p, r in self.rows().items()
+            if r.head_kind is not None and r.head_oid is not None
+        }
+
+    def _save_rows(self, rows: Iterable[Row]) -> None:
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns,"
+                " state) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r.path,
+                        r.head_kind.value if r.head_kind else None,
+                        r.head_oid,
+                        r.kind.value if r.kind else None,
+                        r.oid,
+                        r.size,
+                        r.mtime_ns,
+                        r.ino,
+                        r.ctime_ns,
+                        r.state,
+                    )
+                    for r in rows
+                ],
+            )
+
+    def _delete_rows(self, paths: Iterable[str]) -> None:
+        with self.db.write() as conn:
+            conn.executemany("DELETE FROM worktree WHERE path = ?", [(p,) for p in paths])
+
+    def reset_rows(self, flat: FlatTree) -> None:
+        """Make the rows describe `flat` as HEAD, forgetting the stat cache."""
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM worktree")
+            self._save_rows(Row(p, k, o) for p, (k, o) in flat.items())
+
+    # --- scanning -------------------------------------------------------------------
+
+    def abspath(self, path: str) -> str:
+        """Return the absolute file-system path of a repository path."""
+        return os.path.join(self._root_s, path)
+
+    def scan(self, rows: dict[str, Row], *, want_ignored: bool = False) -> Scan:
+        """Walk the work tree, classifying every file as tracked, untracked or ignored."""
+        result = Scan()
+        ignore = IgnoreRules(self.root)
+        tracked_dirs: set[str] = set()
+        for p in rows:
+            tracked_dirs.update(parent_dirs(p))
+        stack: list[str] = [""]
+        while stack:
+            rel_dir = stack.pop()
+            abs_dir = os.path.join(self._root_s, rel_dir) if rel_dir else self._root_s
+            try:
+                it = os.scandir(abs_dir)
+            except OSError:
+                continue
+            with it:
+                for de in it:
+                    name = de.name
+                    rel = f"{rel_dir}/{name}" if rel_dir else name
+                    if not rel_dir and name == META_DIR:
+                        continue
+                    try:
+                        check_component(name, rel)
+                    except BadPathError:
+                        result.invalid.append(rel)
+                        continue
+                    try:
+                        st = de.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISDIR(st.st_mode):
+                        if rel in rows:
+                            # A tracked file was replaced by a directory.
+                            pass
+                        if rel not in tracked_dirs and ignore.is_ignored(rel, is_dir=True):
+                            if want_ignored:
+                                result.ignored.append(rel + "/")
+                            continue
+                        stack.append(rel)
+                        continue
+                    if rel in rows:
+                        result.files[rel] = st
+                    elif ignore.is_ignored(rel):
+                        if want_ignored:
+                            result.ignored.append(rel)
+                    elif kind_of(st) is not None:
+                        result.untracked.append(rel)
+                        result.files[rel] = st
+        result.untracked.sort()
+        result.ignored.sort()
+        return result
+
+    def lstat(self, path: str) -> os.stat_result | None:
+        """Return the lstat of a repository path, or None if it is missing or a parent is not a directory."""
+        try:
+            return os.lstat(self.abspath(path))
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+
+    # --- hashing ----------------------------------------------------------------------
+
+    def read_entry(self, path: str, st: os.stat_result, *, store: bool) -> tuple[EntryKind, ObjectId, os.stat_result]:
+        """Hash (and with `store`, save) the work-tree file at `path`.
+
+        Returns:
+            The entry kind, the blob id and the stat that describes the content read.
+
+        Raises:
+            WorktreeError: If the file cannot be read, is not a regular file or
+                symlink, or changes while it is read.
+        """
+        kind = kind_of(st)
+        full = self.abspath(path)
+        if kind is EntryKind.SYMLINK:
+            try:
+                target = os.fsencode(os.readlink(full))
+            except OSError as exc:
+                raise WorktreeError(path, f"cannot read symlink: {exc.strerror}") from exc
+            oid = self.store.put("blob", target) if store else object_id("blob", target)
+            return kind, oid, st
+        if kind is None or kind is EntryKind.TREE:
+            what = "a directory" if kind is EntryKind.TREE else "not a regular file or symlink"
+            raise WorktreeError(path, f"is {what}", hint="remove it or `vcrdt rm` the path")
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise WorktreeError(path, "changed into a symlink while being read") from exc
+            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        try:
+            fst = os.fstat(fd)
+            if not stat.S_ISREG(fst.st_mode):
+                raise WorktreeError(path, "is not a regular file")
+            kind = EntryKind.EXECUTABLE if fst.st_mode & stat.S_IXUSR else EntryKind.FILE
+            size = fst.st_size
+            if size <= LARGE_OBJECT:
+                data = _read_all(fd, path)
+                if store:
+                    oid = self.store.put("blob", data, delta_base=self._delta_hint(path))
+                else:
+                    oid = object_id("blob", data)
+            else:
+                chunks = _iter_fd(fd)
+                try:
+                    if store:
+                        oid = self.store.put_stream("blob", size, chunks)
+                    else:
+                        hasher = StreamingObjectHasher("blob", size)
+                        for chunk in chunks:
+                            hasher.update(chunk)
+                        if hasher.seen != size:
+                            raise CorruptObjectError(path, "size changed")
+                        oid = hasher.digest()
+                except CorruptObjectError as exc:
+                    raise WorktreeError(path, "changed while being read", hint="try again") from exc
+            after = os.fstat(fd)
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        finally:
+            os.close(fd)
+        if after.st_mtime_ns != fst.st_mtime_ns or after.st_size != fst.st_size:
+            raise WorktreeError(path, "changed while being read", hint="try again")
+        return kind, oid, fst
+
+    _hints: dict[str, ObjectId] | None = None
+
+    def _delta_hint(self, path: str) -> ObjectId | None:
+        if self._hints is None:
+            return None
+        return self._hints.get(path)
+
+    def _cache(self, row: Row, kind: EntryKind, oid: ObjectId, st: os.stat_result, now_ns: int) -> bool:
+        """Record the stat of a freshly hashed file unless it is racily recent; True if the row changed."""
+        new: tuple[EntryKind | None, ObjectId | None, int, int, int, int]
+        if st.st_mtime_ns >= now_ns - RACY_NS:
+            new = (None, None, -1, -1, -1, -1)
+        else:
+            new = (kind, oid, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        old = (row.kind, row.oid, row.size, row.mtime_ns, row.ino, row.ctime_ns)
+        if new == old:
+            return False
+        row.kind, row.oid, row.size, row.mtime_ns, row.ino, row.ctime_ns = new
+        return True
+
+    def current(
+        self,
+        rows: dict[str, Row],
+        paths: Iterable[str],
+        files: dict[str, os.stat_result] | None,
+        *,
+        store: bool,
+        on_progress: Progress | None = None,
+    ) -> tuple[dict[str, tuple[EntryKind, ObjectId] | None], list[Row]]:
+        """Return the current entry of each path (None if missing) and the rows whose cache changed.
+
+        Raises:
+            WorktreeError: If a file cannot be read.
+        """
+        now_ns = self.clock_ns()
+        out: dict[str, tuple[EntryKind, ObjectId] | None] = {}
+        dirty: list[Row] = []
+        todo = list(paths)
+        if store:
+            self._hints = {p: r.head_oid for p, r in rows.items() if r.head_oid is not None}
+        try:
+            for i, path in enumerate(todo):
+                if on_progress is not None and i % 256 == 0:
+                    on_progress(i, len(todo))
+                st = files.get(path) if files is not None else self.lstat(path)
+                if st is None or stat.S_ISDIR(st.st_mode):
+                    out[path] = None
+                    continue
+                row = rows.get(path)
+                if row is not None and row.matches(st) and row.kind is not None and row.oid is not None:
+                    # A cached id equal to HEAD's is in the store; another may come from a status run.
+                    if not store or row.oid == row.head_oid or self.store.has(row.oid):
+                        out[path] = (row.kind, row.oid)
+                        continue
+                kind, oid, fst = self.read_entry(path, st, store=store)
+                out[path] = (kind, oid)
+                if row is not None and self._cache(row, kind, oid, fst, now_ns):
+                    dirty.append(row)
+            if on_progress is not None:
+                on_progress(len(todo), len(todo))
+        finally:
+            self._hints = None
+        return out, dirty
+
+    # --- status -----------------------------------------------------------------------
+
+    def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
+        """Compare the work tree with HEAD, updating the stat cache when the lock is free."""
+        rows = self.rows()
+        scan = self.scan(rows, want_ignored=want_ignored)
+        live = [p for p, r in rows.items() if r.state != "removed"]
+        cur, dirty = self.current(rows, live, scan.files, store=False)
+        st = WorktreeStatus(untracked=scan.untracked, ignored=scan.ignored)
+        for path in sorted(rows):
+            row = rows[path]
+            if row.state == "removed":
+                st.removed.append(path)
+                continue
+            now = cur[path]
+            if now is None:
+                st.deleted.append(path)
+            elif row.head_oid is None:
+                st.added.append(path)
+            elif now != (row.head_kind, row.head_oid):
+                st.modified.append(path)
+        if dirty:
+            with self.db.try_write() as conn:
+                if conn is not None:
+                    self._save_rows(dirty)
+        return st
+
+    # --- edits to the tracked set ---------------------------------------------------
+
+    def expand(self, specs: Iterable[str], rows: dict[str, Row], *, untracked_ok: bool) -> list[str]:
+        """Turn command-line paths (files or directories, repo-relative) into tracked or addable files.
+
+        Raises:
+            WorktreeError: If a given path matches nothing.
+        """
+        out: set[str] = set()
+        scan: Scan | None = None
+        for spec in specs:
+            spec = spec.strip("/")
+            if spec in ("", "."):
+                out.update(rows)
+                if untracked_ok:
+                    scan = scan or self.scan(rows)
+                    out.update(scan.untracked)
+                continue
+            check_path(spec)
+            prefix = spec + "/"
+            hits = [p for p in rows if p == spec or p.startswith(prefix)]
+            if untracked_ok:
+                scan = scan or self.scan(rows)
+                hits += [p for p in scan.untracked if p == spec or p.startswith(prefix)]
+            if not hits:
+                st = self.lstat(spec)
+                if st is not None and untracked_ok and IgnoreRules(self.root).is_ignored(spec):
+                    raise WorktreeError(spec, "is ignored by .vcrdtignore", hint="edit .vcrdtignore to track it")
+                raise WorktreeError(spec, "did not match any file" + ("" if untracked_ok else " tracked by vcrdt"))
+            out.update(hits)
+        return sorted(out)
+
+    def add(self, paths: list[str]) -> list[str]:
+        """Start tracking files; return the paths newly tracked."""
+        rows = self.rows()
+        new: list[Row] = []
+        for p in paths:
+            check_path(p)
+            row = rows.get(p)
+            if row is None:
+                new.append(Row(p, None, None))
+            elif row.state == "removed":
+                row.state = "tracked"
+                new.append(row)
+        self._save_rows(new)
+        return [r.path for r in new]
+
+    def remove(self, paths: list[str], *, keep_files: bool) -> list[str]:
+        """Stop tracking files (and delete them unless `keep_files`); return the paths."""
+        rows = self.rows()
+        drop: list[str] = []
+        mark: list[Row] = []
+        for p in paths:
+            row = rows.get(p)
+            if row is None:
+                raise WorktreeError(p, "is not tracked")
+            if row.head_oid is None:
+                drop.append(p)
+            else:
+                row.state = "removed"
+                mark.append(row)
+        self._delete_rows(drop)
+        self._save_rows(mark)
+        if not keep_files:
+            for p in paths:
+                self.delete_file(p)
+        return list(paths)
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move a tracked file in the work tree and the tracked set.
+
+        Raises:
+            WorktreeError: If `src` is not tracked or `dst` exists.
+        """
+        rows = self.rows()
+        if src not in rows or rows[src].state == "removed":
+            raise WorktreeError(src, "is not tracked")
+        check_path(dst)
+        if self.lstat(dst) is not None:
+            raise WorktreeError(dst, "already exists")
+        self._ensure_parent(dst)
+        try:
+            os.rename(self.abspath(src), self.abspath(dst))
+        except OSError as exc:
+            raise WorktreeError(src, f"cannot move: {exc.strerror}") from exc
+        self.remove([src], keep_files=True)
+        self.add([dst])
+
+    # --- committing ----------------------------------------------------------------------
+
+    def record_head(self, new_head: FlatTree, committed: Iterable[str], cache: dict[str, Row]) -> None:
+        """After a commit: set the HEAD entry of every committed path and save refreshed caches."""
+        rows = self.rows()
+        save: list[Row] = []
+        drop: list[str] = []
+        for p in committed:
+            row = cache.get(p) or rows.get(p)
+            if p in new_head:
+                kind, oid = new_head[p]
+                if row is None:
+                    row = Row(p, kind, oid)
+                row.head_kind, row.head_oid, row.state = kind, oid, "tracked"
+                save.append(row)
+            elif row is not None:
+                drop.append(p)
+        self._delete_rows(drop)
+        self._save_rows(save)
+
+    # --- checkout ---------------------------------------------------------------------------
+
+    def _ensure_parent(self, path: str) -> None:
+        """Create the parent directories of `path`, refusing to go through a symlink or file."""
+        for d in parent_dirs(path):
+            full = self.abspath(d)
+            try:
+                st = os.lstat(full)
+            except FileNotFoundError:
+                try:
+                    os.mkdir(full)
+                except OSError as exc:
+                    raise WorktreeError(d, f"cannot create directory: {exc.strerror}") from exc
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                raise BadPathError(path, f"parent {d!r} is a symlink; refusing to write through it")
+            if not stat.S_ISDIR(st.st_mode):
+                raise WorktreeError(d, "is in the way: a file where a directory is needed")
+
+    def check_link_target(self, path: str, target: bytes) -> None:
+        """Refuse a symlink target that is absolute, escapes the work tree or enters ``.vcrdt``.
+
+        Raises:
+            BadPathError: If the target breaks a rule.
+        """
+        text = os.fsdecode(target)
+        if not text or "\0" in text:
+            raise BadPathError(path, "empty symlink target")
+        if text.startswith("/") or (len(text) >= 2 and text[1] == ":"):
+            raise BadPathError(path, f"symlink target {text!r} is absolute")
+        depth = len(parent_dirs(path))
+        for part in text.replace("\\", "/").split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                depth -= 1
+                if depth < 0:
+                    raise BadPathError(path, f"symlink target {text!r} points outside the work tree")
+            else:
+                if depth == 0 and part.casefold().rstrip(". ") == META_DIR:
+                    raise BadPathError(path, f"symlink target {text!r} points into {META_DIR}")
+                depth += 1
+
+    def write_file(self, path: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
+        """Write one entry into the work tree atomically (temp file, then rename).
+
+        Raises:
+            BadPathError: If the path or a symlink target breaks a path rule.
+            WorktreeError: If the file cannot be written.
+        """
+        check_path(path)
+        self._ensure_parent(path)
+        full = self.abspath(path)
+        existing = self.lstat(path)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
+        tmp = os.path.join(os.path.dirname(full), f".{os.path.basename(full)}.vcrdt-{os.getpid()}.tmp")
+        try:
+            if kind is EntryKind.SYMLINK:
+                _, target = self.store.get(oid)
+                self.check_link_target(path, target)
+                os.symlink(target, tmp)
+            else:
+                mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+                try:
+                    for chunk in self.store.iter_content(oid):
+                        _write_all(fd, chunk)
+                finally:
+                    os.close(fd)
+            os.replace(tmp, full)
+            return os.lstat(full)
+        except OSError as exc:
+            _unlink_quiet(tmp)
+            raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+        except VcrdtError:
+            _unlink_quiet(tmp)
+            raise
+
+    def delete_file(self, path: str) -> None:
+        """Delete a file (not a directory) and any directories it leaves empty."""
+        full = self.abspath(path)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            return
+        try:
+            os.unlink(full)
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot delete: {exc.strerror}") from exc
+        for d in reversed(parent_dirs(path)):
+            try:
+                os.rmdir(self.abspath(d))
+            except OSError:
+                break
+
+    def checkout(
+        self,
+        target: FlatTree,
+        *,
+        force: bool,
+        on_progress: Progress | None = None,
+    ) -> list[str]:
+        """Make the work tree and the rows match `target` as the new HEAD.
+
+        Local changes to paths that `target` does not change are carried over.
+        Without `force`, refuses (before writing anything) when a local change
+        or an untracked file would be overwritten.
+
+        Returns:
+            The paths written or deleted.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+        """
+        rows = self.rows()
+        old = {p: (r.head_kind, r.head_oid) for p, r in rows.items() if r.head_kind and r.head_oid}
+        changing = sorted(p for p in set(old) | set(target) if old.get(p) != target.get(p))
+        for p in target:
+            check_path(p)
+        cur, _ = self.current(rows, [p for p in changing if p in rows], None, store=False)
+        if not force:
+            blocked: list[str] = []
+            for p in changing:
+                row = rows.get(p)
+                if row is None:
+                    if self.lstat(p) is not None:
+                        blocked.append(p)  # untracked file in the way
+                elif row.state == "removed" or cur.get(p) != old.get(p):
+                    blocked.append(p)
+            if blocked:
+                raise DirtyWorktreeError(
+                    f"uncommitted changes would be overwritten: {', '.join(blocked[:5])}"
+                    + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""),
+                    hint="commit them, or use --force to discard them",
+                )
+        now_ns = self.clock_ns()
+        written: list[str] = []
+        new_rows: list[Row] = []
+        # Deletions first, so a file can turn into a directory and back.
+        for p in changing:
+            if p not in target:
+                self.delete_file(p)
+                written.append(p)
+        for i, p in enumerate(q for q in changing if q in target):
+            if on_progress is not None and i % 64 == 0:
+                on_progress(i, len(changing))
+            kind, oid = target[p]
+            st = self.write_file(p, kind, oid)
+            row = Row(p, kind, oid)
+            self._cache(row, kind, oid, st, now_ns)
+            new_rows.append(row)
+            written.append(p)
+        with self.db.write():
+            self._delete_rows([p for p in rows if p in changing and p not in target])
+            keep: list[Row] = []
+            for p, (kind, oid) in target.items():
+                if p in changing:
+                    continue
+                row = rows.get(p)
+                if row is None:
+                    row = Row(p, kind, oid)
+                row.head_kind, row.head_oid = kind, oid
+                keep.append(row)
+            self._save_rows(keep + new_rows)
+        return sorted(written)
+
+
+def _read_all(fd: int, path: str) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        chunk = os.read(fd, READ_CHUNK * 8)
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+
+
+def _iter_fd(fd: int) -> Iterator[bytes]:
+    while True:
+        chunk = os.read(fd, READ_CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
