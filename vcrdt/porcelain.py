@@ -164,6 +164,10 @@ def _normalise_message(message: str) -> str:
     text = "\n".join(lines).strip("\n")
     if not text:
         raise VcrdtError("empty commit message", hint="pass a message with -m")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise VcrdtError("commit message is not valid UTF-8") from None
     return text + "\n"
 
 
@@ -267,7 +271,9 @@ def _file_diffs(
     for ch in changes:
         old = _blob(repo, ch.old_oid)
         new = _work_bytes(repo, ch.path, ch.new_kind) if worktree_new else _blob(repo, ch.new_oid)
-        out.append(diff_blobs(ch.path, old, new, context=context, status=ch.status))
+        out.append(
+            diff_blobs(ch.path, old, new, context=context, status=ch.status, old_kind=ch.old_kind, new_kind=ch.new_kind)
+        )
     return out
 
 

@@ -50,6 +50,10 @@ def check_short_name(name: str, kind: str = "branch") -> str:
 def _short_name_rule(name: str) -> str | None:
     if not name:
         return "empty name"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
     if name.startswith("-"):
         return "must not start with '-'"
     if name == "HEAD" or name == "@":

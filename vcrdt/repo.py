@@ -250,6 +250,10 @@ class Repository:
                 " (or set VCRDT_AUTHOR_NAME / VCRDT_AUTHOR_EMAIL)",
             )
         for value in (name, email):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise IdentityError(f"author {value!r} is not valid UTF-8") from None
             if any(c in value for c in "<>\n"):
                 raise IdentityError(f"author {value!r} must not contain '<', '>' or a newline")
         return name, email

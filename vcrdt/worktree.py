@@ -32,7 +32,7 @@ from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, V
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import META_DIR, check_component, check_path, parent_dirs
+from vcrdt.paths import META_DIR, check_component, check_path, decode, encode, parent_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
@@ -165,8 +165,9 @@ class Worktree:
         for r in self.db.conn.execute(
             "SELECT path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns, state FROM worktree"
         ):
-            out[r[0]] = Row(
-                r[0],
+            path = decode(bytes(r[0]))
+            out[path] = Row(
+                path,
                 EntryKind(r[1]) if r[1] else None,
                 ObjectId(bytes(r[2])) if r[2] is not None else None,
                 EntryKind(r[3]) if r[3] else None,
@@ -194,7 +195,7 @@ class Worktree:
                 " state) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        r.path,
+                        encode(r.path),
                         r.head_kind.value if r.head_kind else None,
                         r.head_oid,
                         r.kind.value if r.kind else None,
@@ -211,7 +212,7 @@ class Worktree:
 
     def _delete_rows(self, paths: Iterable[str]) -> None:
         with self.db.write() as conn:
-            conn.executemany("DELETE FROM worktree WHERE path = ?", [(p,) for p in paths])
+            conn.executemany("DELETE FROM worktree WHERE path = ?", [(encode(p),) for p in paths])
 
     def reset_rows(self, flat: FlatTree) -> None:
         """Make the rows describe `flat` as HEAD, forgetting the stat cache."""
@@ -650,6 +651,24 @@ class Worktree:
             except OSError:
                 break
 
+    def _in_the_way(self, path: str, rows: dict[str, Row], target: FlatTree) -> bool:
+        """Tell whether writing `path` would destroy something untracked.
+
+        A directory is not in the way when every file under it is tracked and
+        will be deleted by the same checkout.
+        """
+        st = self.lstat(path)
+        if st is None:
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            return True
+        for dirpath, _, filenames in os.walk(self.abspath(path)):
+            for name in filenames:
+                rel = os.path.relpath(os.path.join(dirpath, name), self._root_s).replace(os.sep, "/")
+                if rel not in rows or rel in target:
+                    return True
+        return False
+
     def checkout(
         self,
         target: FlatTree,
@@ -680,8 +699,8 @@ class Worktree:
             for p in changing:
                 row = rows.get(p)
                 if row is None:
-                    if self.lstat(p) is not None:
-                        blocked.append(p)  # untracked file in the way
+                    if self._in_the_way(p, rows, target):
+                        blocked.append(p)  # an untracked file in the way
                 elif row.state == "removed" or cur.get(p) != old.get(p):
                     blocked.append(p)
             if blocked:

@@ -26,8 +26,24 @@ def test_every_command_has_a_page_and_help() -> None:
 
     cmd = command()
     names = sorted(cmd.commands)  # type: ignore[attr-defined]
-    assert {"init", "status", "add", "rm", "mv", "commit", "log", "show", "diff", "branch", "switch", "tag",
-            "restore", "cat", "fsck", "config"} <= set(names)
+    assert {
+        "init",
+        "status",
+        "add",
+        "rm",
+        "mv",
+        "commit",
+        "log",
+        "show",
+        "diff",
+        "branch",
+        "switch",
+        "tag",
+        "restore",
+        "cat",
+        "fsck",
+        "config",
+    } <= set(names)
     for name in names:
         assert cmd.commands[name].help, f"{name} has no help text"  # type: ignore[attr-defined]
         assert (MAN / f"vcrdt-{name}.1").is_file()
@@ -35,6 +51,11 @@ def test_every_command_has_a_page_and_help() -> None:
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
 def test_man_renders() -> None:
-    out = subprocess.run(["man", "-l", str(MAN / "vcrdt.1")], capture_output=True, env={"MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80"}, check=False)
+    out = subprocess.run(
+        ["man", "-l", str(MAN / "vcrdt.1")],
+        capture_output=True,
+        env={"MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80"},
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert b"vcrdt" in out.stdout

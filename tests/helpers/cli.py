@@ -59,7 +59,9 @@ class CliRunner:
         return path
 
 
-def vcrdt_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+def vcrdt_subprocess(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
     """Run the real entry point (`python -m vcrdt`) in a child process."""
     full_env = dict(os.environ)
     if env:

@@ -6,6 +6,7 @@ never a lost or corrupt commit.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -48,7 +49,7 @@ def test_two_committers(tmp_path: Path, timeout: str) -> None:
             for n in range(2)
         ]
         for p in procs:
-            out, err = p.communicate(timeout=120)
+            _, err = p.communicate(timeout=120)
             if p.returncode == 0:
                 landed += 1
             else:
@@ -57,7 +58,7 @@ def test_two_committers(tmp_path: Path, timeout: str) -> None:
     log = json.loads(vcrdt_subprocess("log", "--json", cwd=root, env=env).stdout)
     assert len(log) == landed
     # A straight line: every commit's parent is the next one down.
-    for child, parent in zip(log, log[1:], strict=False):
+    for child, parent in itertools.pairwise(log):
         assert child["parents"] == [parent["id"]]
     r = vcrdt_subprocess("fsck", cwd=root, env=env)
     assert r.returncode == 0, r.stdout + r.stderr

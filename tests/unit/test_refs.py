@@ -21,8 +21,30 @@ def refs(tmp_path: Path) -> RefStore:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "-x", "a..b", "a.lock", "a/.hidden", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b",
-             "x/", "/x", "a//b", "x.", "HEAD", "@", "a@{1}", "ab" * 32]
+    "name",
+    [
+        "",
+        "-x",
+        "a..b",
+        "a.lock",
+        "a/.hidden",
+        "a b",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[",
+        "a\\b",
+        "x/",
+        "/x",
+        "a//b",
+        "x.",
+        "HEAD",
+        "@",
+        "a@{1}",
+        "ab" * 32,
+    ],
 )
 def test_bad_names(name: str) -> None:
     with pytest.raises(BadRefNameError):

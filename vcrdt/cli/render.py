@@ -57,9 +57,19 @@ def _want_color(stream: Any) -> bool:
     return bool(isatty and isatty())
 
 
+class _Console(Console):
+    """A Console that reports a closed pipe as BrokenPipeError, for the error edge to turn into exit 3."""
+
+    def on_broken_pipe(self) -> None:
+        """Silence the stream and re-raise (rich's default exits with status 1)."""
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise BrokenPipeError
+
+
 def _console(stream: Any) -> Console:
     color = _want_color(stream)
-    return Console(
+    return _Console(
         file=stream,
         theme=THEME,
         color_system="auto" if color else None,

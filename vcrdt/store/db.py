@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS refs (
     PRIMARY KEY (name, head)
 );
 CREATE TABLE IF NOT EXISTS worktree (
-    path      TEXT PRIMARY KEY,
+    path      BLOB PRIMARY KEY,
     head_kind TEXT,
     head_oid  BLOB,
     kind      TEXT,

@@ -6,9 +6,9 @@ Imports `hashing`, `ids`, `errors` only.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError
+from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import KINDS, StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.store import CHUNK_SIZE
@@ -86,6 +86,21 @@ class MemoryStore:
             out.append(ids[i])
             i += 1
         return out
+
+    def verify_all(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> Iterator[tuple[ObjectId, VcrdtError]]:
+        """Hash-check every object; yield each problem with its id."""
+        for oid in sorted(self._objects):
+            try:
+                self.get(oid)
+            except VcrdtError as exc:
+                yield oid, exc
+
+    def stats(self) -> dict[str, int]:
+        """Return counts: objects and bytes."""
+        raw = sum(len(b) for _, b in self._objects.values())
+        return {"objects": len(self._objects), "raw_bytes": raw, "stored_bytes": raw}
 
     def corrupt_for_test(self, oid: ObjectId, body: bytes) -> None:
         """Replace the stored body of `oid` (fault injection for tests)."""

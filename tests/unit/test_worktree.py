@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from vcrdt.errors import BadPathError, DirtyWorktreeError
+from vcrdt.hashing import object_id
+from vcrdt.objects import EntryKind
+from vcrdt.store.db import Database
+from vcrdt.store.memory import MemoryStore
+from vcrdt.worktree import RACY_NS, IgnoreRules, Worktree
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.puts = 0
+
+    def put(self, kind, body, *, delta_base=None):  # type: ignore[no-untyped-def]
+        self.puts += 1
+        return super().put(kind, body, delta_base=delta_base)
+
+
+@pytest.fixture
+def wt(tmp_path: Path) -> Worktree:
+    root = tmp_path / "root"
+    (root / ".vcrdt").mkdir(parents=True)
+    db = Database(root / ".vcrdt" / "db", create=True)
+    return Worktree(root, db, CountingStore(), time.time_ns)
+
+
+def write(wt: Worktree, rel: str, data: bytes, *, age_s: float = 10) -> None:
+    path = wt.root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    old = time.time() - age_s
+    os.utime(path, (old, old))
+
+
+def test_add_status_and_cache(wt: Worktree) -> None:
+    write(wt, "a.txt", b"a\n")
+    write(wt, "d/b.txt", b"b\n")
+    assert wt.status().untracked == ["a.txt", "d/b.txt"]
+    wt.add(["a.txt", "d/b.txt"])
+    st = wt.status()
+    assert st.added == ["a.txt", "d/b.txt"] and st.untracked == []
+    rows = wt.rows()
+    assert rows["a.txt"].oid == object_id("blob", b"a\n")  # cached by status (old mtime)
+
+
+def test_racy_files_are_not_cached(wt: Worktree) -> None:
+    write(wt, "new.txt", b"x", age_s=0)
+    wt.add(["new.txt"])
+    wt.status()
+    assert wt.rows()["new.txt"].oid is None
+    assert RACY_NS > 0
+
+
+def test_commit_flow_and_modification(wt: Worktree) -> None:
+    write(wt, "a.txt", b"1\n")
+    wt.add(["a.txt"])
+    rows = wt.rows()
+    cur, dirty = wt.current(rows, ["a.txt"], None, store=True)
+    kind, oid = cur["a.txt"]  # type: ignore[misc]
+    assert kind is EntryKind.FILE and wt.store.has(oid)
+    wt.record_head({"a.txt": (kind, oid)}, ["a.txt"], {r.path: r for r in dirty})
+    assert wt.status().is_clean
+    write(wt, "a.txt", b"2\n")
+    assert wt.status().modified == ["a.txt"]
+    os.unlink(wt.root / "a.txt")
+    assert wt.status().deleted == ["a.txt"]
+
+
+def test_executable_and_symlink_kinds(wt: Worktree) -> None:
+    write(wt, "run.sh", b"#!/bin/sh\n")
+    os.chmod(wt.root / "run.sh", 0o755)
+    os.symlink("run.sh", wt.root / "link")
+    wt.add(["run.sh", "link"])
+    cur, _ = wt.current(wt.rows(), ["run.sh", "link"], None, store=True)
+    assert cur["run.sh"][0] is EntryKind.EXECUTABLE  # type: ignore[index]
+    assert cur["link"] == (EntryKind.SYMLINK, object_id("blob", b"run.sh"))
+
+
+def test_checkout_refuses_dirty_then_forces(wt: Worktree) -> None:
+    store = wt.store
+    one = store.put("blob", b"one\n")
+    two = store.put("blob", b"two\n")
+    wt.checkout({"f.txt": (EntryKind.FILE, one)}, force=False)
+    assert (wt.root / "f.txt").read_bytes() == b"one\n"
+    write(wt, "f.txt", b"local edit\n")
+    with pytest.raises(DirtyWorktreeError, match=r"f\.txt"):
+        wt.checkout({"f.txt": (EntryKind.FILE, two)}, force=False)
+    assert (wt.root / "f.txt").read_bytes() == b"local edit\n"
+    wt.checkout({"f.txt": (EntryKind.FILE, two)}, force=True)
+    assert (wt.root / "f.txt").read_bytes() == b"two\n"
+
+
+def test_checkout_untracked_file_in_the_way(wt: Worktree) -> None:
+    blob = wt.store.put("blob", b"tracked\n")
+    write(wt, "f.txt", b"untracked\n")
+    with pytest.raises(DirtyWorktreeError):
+        wt.checkout({"f.txt": (EntryKind.FILE, blob)}, force=False)
+
+
+def test_checkout_never_writes_through_symlinked_directory(wt: Worktree, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, wt.root / "sub")
+    blob = wt.store.put("blob", b"evil\n")
+    with pytest.raises(BadPathError, match="symlink"):
+        wt.write_file("sub/x.txt", EntryKind.FILE, blob)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "ok"),
+    [
+        ("a", "b", True),
+        ("d/a", "../b", True),
+        ("a", "../x", False),
+        ("d/a", "../../x", False),
+        ("a", "/etc/passwd", False),
+        ("a", ".vcrdt/store.db", False),
+        ("d/a", "../.VCRDT", False),
+        ("a", "d/../../x", False),
+    ],
+)
+def test_symlink_targets(wt: Worktree, path: str, target: str, ok: bool) -> None:
+    if ok:
+        wt.check_link_target(path, target.encode())
+    else:
+        with pytest.raises(BadPathError):
+            wt.check_link_target(path, target.encode())
+
+
+def test_ignore_rules_nested(tmp_path: Path) -> None:
+    (tmp_path / ".vcrdtignore").write_text("*.o\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".vcrdtignore").write_text("!keep.o\nlocal/\n")
+    rules = IgnoreRules(tmp_path)
+    assert rules.is_ignored("x.o")
+    assert rules.is_ignored("sub/x.o")
+    assert not rules.is_ignored("sub/keep.o")
+    assert rules.is_ignored("sub/local", is_dir=True)
+    assert not rules.is_ignored("local", is_dir=True)
+
+
+def test_meta_dir_never_scanned(wt: Worktree) -> None:
+    write(wt, "a.txt", b"a")
+    scan = wt.scan({})
+    assert scan.untracked == ["a.txt"]
