@@ -34,6 +34,7 @@ man: $(STAMP)
 	$(BIN)/python -m vcrdt.cli.manpages man
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q vcrdt  # byte-compile, as a regular install would
 	$(BIN)/python bench/foundation.py
 
 clean:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-import xxhash
-
 from vcrdt.ids import ObjectId
 
 KINDS = ("blob", "tree", "commit")
@@ -62,4 +60,6 @@ def fast_hash(data: bytes) -> int:
     >>> fast_hash(b"abc") == fast_hash(b"abc")
     True
     """
+    import xxhash  # lazy: only cache paths use it
+
     return xxhash.xxh3_64_intdigest(data)

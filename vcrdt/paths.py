@@ -50,6 +50,13 @@ def is_meta_alias(name: str) -> bool:
     >>> [is_meta_alias(n) for n in [".vcrdt", ".VCRDT", ".vcrdt.", "VCRDT~1", ".vc\\u200crdt", "x"]]
     [True, True, True, True, True, False]
     """
+    if name.isascii():
+        # Fast path: only ASCII spellings need checking; ignorables are never ASCII.
+        lowered = name.lower()
+        if "vcrdt" not in lowered:
+            return False
+        folded = lowered.split(":", 1)[0].rstrip(". ")
+        return folded == META_DIR or (folded.startswith("vcrdt~") and folded[6:].isdigit())
     folded = "".join(ch for ch in name if ch not in _HFS_IGNORABLE)
     folded = unicodedata.normalize("NFC", folded).casefold()
     # NTFS: alternate data streams and trailing dots/spaces are ignored.

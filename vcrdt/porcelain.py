@@ -199,9 +199,7 @@ def commit(
         head = repo.refs.head()
         rows = wt.rows()
         if addremove:
-            scan = wt.scan(rows)
-            wt.add(scan.untracked)
-            rows = wt.rows()
+            wt.add(wt.scan(rows).untracked, rows)
         if paths:
             selected = wt.expand([_rel(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
         else:
@@ -233,7 +231,7 @@ def commit(
         else:
             repo.refs.set_head_detached(oid)
         cache: dict[str, Row] = {r.path: r for r in dirty}
-        wt.record_head(new_flat, selected, cache)
+        wt.record_head(new_flat, selected, cache, rows)
     return CommitResult(oid, _branch_of(repo), new, changes)
 
 

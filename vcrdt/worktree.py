@@ -5,7 +5,8 @@ path: its entry in HEAD (NULL for a newly added path), the id and stat of the
 work-tree file when it was last hashed, and its state (``tracked``, or
 ``removed`` after `vcrdt rm`). `status` and `commit` rehash a file only when
 its size, mtime, inode or ctime changed since it was cached. A file whose
-mtime is within `RACY_NS` of the moment it was hashed is not cached, since a
+mtime is within `RACY_NS` (two seconds on file systems with whole-second
+timestamps) of the moment it was hashed is not cached, since a
 later edit in the same clock tick would not change its stat (git's "racy
 clean" problem).
 
@@ -25,8 +26,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec
+from typing import Any
 
 from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, VcrdtError, WorktreeError
 from vcrdt.hashing import StreamingObjectHasher, object_id
@@ -37,9 +37,16 @@ from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
 IGNORE_FILE = ".vcrdtignore"
-RACY_NS = 500_000_000
+# Timestamps come from the kernel's coarse clock (one tick is 4-10 ms), so a file
+# hashed less than this long after its mtime may change again without its mtime moving.
+RACY_NS = 50_000_000
+COARSE_RACY_NS = 2_000_000_000
 READ_CHUNK = 1024 * 1024
+# Files are hashed and compressed in batches (in parallel) of at most this much.
+BATCH_BYTES = 32 * 1024 * 1024
+BATCH_FILES = 512
 
+_KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 Progress = Callable[[int, int], None]
 
@@ -105,16 +112,20 @@ class IgnoreRules:
     def __init__(self, root: Path) -> None:
         """Prepare to read ignore files under `root`."""
         self.root = root
-        self._specs: dict[str, GitIgnoreSpec | None] = {}
+        self._specs: dict[str, Any] = {}
 
-    def _spec(self, directory: str) -> GitIgnoreSpec | None:
+    def _spec(self, directory: str) -> Any:
         if directory not in self._specs:
             path = (
                 os.path.join(self.root, directory, IGNORE_FILE) if directory else os.path.join(self.root, IGNORE_FILE)
             )
             try:
                 with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-                    self._specs[directory] = GitIgnoreSpec.from_lines(fh.read().splitlines())
+                    lines = fh.read().splitlines()
+                # Imported only when an ignore file exists: it costs 15 ms of start-up.
+                from pathspec import GitIgnoreSpec
+
+                self._specs[directory] = GitIgnoreSpec.from_lines(lines)
             except FileNotFoundError:
                 self._specs[directory] = None
             except OSError as exc:
@@ -168,9 +179,9 @@ class Worktree:
             path = decode(bytes(r[0]))
             out[path] = Row(
                 path,
-                EntryKind(r[1]) if r[1] else None,
+                _KINDS.get(r[1]),
                 ObjectId(bytes(r[2])) if r[2] is not None else None,
-                EntryKind(r[3]) if r[3] else None,
+                _KINDS.get(r[3]),
                 ObjectId(bytes(r[4])) if r[4] is not None else None,
                 r[5],
                 r[6],
@@ -291,6 +302,35 @@ class Worktree:
 
     # --- hashing ----------------------------------------------------------------------
 
+    def read_small(self, path: str, st: os.stat_result) -> tuple[EntryKind, bytes, os.stat_result] | None:
+        """Read a regular file of at most `LARGE_OBJECT` bytes; None for anything else.
+
+        Raises:
+            WorktreeError: If the file cannot be read or changes while it is read.
+        """
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LARGE_OBJECT:
+            return None
+        try:
+            fd = os.open(self.abspath(path), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise WorktreeError(path, "changed into a symlink while being read") from exc
+            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        try:
+            fst = os.fstat(fd)
+            if not stat.S_ISREG(fst.st_mode) or fst.st_size > LARGE_OBJECT:
+                return None
+            data = _read_all(fd, path)
+            after = os.fstat(fd)
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        finally:
+            os.close(fd)
+        if after.st_mtime_ns != fst.st_mtime_ns or after.st_size != fst.st_size or len(data) != fst.st_size:
+            raise WorktreeError(path, "changed while being read", hint="try again")
+        kind = EntryKind.EXECUTABLE if fst.st_mode & stat.S_IXUSR else EntryKind.FILE
+        return kind, data, fst
+
     def read_entry(self, path: str, st: os.stat_result, *, store: bool) -> tuple[EntryKind, ObjectId, os.stat_result]:
         """Hash (and with `store`, save) the work-tree file at `path`.
 
@@ -328,7 +368,7 @@ class Worktree:
             if size <= LARGE_OBJECT:
                 data = _read_all(fd, path)
                 if store:
-                    oid = self.store.put("blob", data, delta_base=self._delta_hint(path))
+                    oid = self.store.put("blob", data)
                 else:
                     oid = object_id("blob", data)
             else:
@@ -354,17 +394,12 @@ class Worktree:
             raise WorktreeError(path, "changed while being read", hint="try again")
         return kind, oid, fst
 
-    _hints: dict[str, ObjectId] | None = None
-
-    def _delta_hint(self, path: str) -> ObjectId | None:
-        if self._hints is None:
-            return None
-        return self._hints.get(path)
-
     def _cache(self, row: Row, kind: EntryKind, oid: ObjectId, st: os.stat_result, now_ns: int) -> bool:
         """Record the stat of a freshly hashed file unless it is racily recent; True if the row changed."""
         new: tuple[EntryKind | None, ObjectId | None, int, int, int, int]
-        if st.st_mtime_ns >= now_ns - RACY_NS:
+        # A whole-second mtime suggests a file system with coarse timestamps: widen the window.
+        window = RACY_NS if st.st_mtime_ns % 1_000_000_000 else COARSE_RACY_NS
+        if st.st_mtime_ns >= now_ns - window:
             new = (None, None, -1, -1, -1, -1)
         else:
             new = (kind, oid, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
@@ -392,30 +427,51 @@ class Worktree:
         out: dict[str, tuple[EntryKind, ObjectId] | None] = {}
         dirty: list[Row] = []
         todo = list(paths)
-        if store:
-            self._hints = {p: r.head_oid for p, r in rows.items() if r.head_oid is not None}
-        try:
-            for i, path in enumerate(todo):
-                if on_progress is not None and i % 256 == 0:
-                    on_progress(i, len(todo))
-                st = files.get(path) if files is not None else self.lstat(path)
-                if st is None or stat.S_ISDIR(st.st_mode):
-                    out[path] = None
-                    continue
-                row = rows.get(path)
-                if row is not None and row.matches(st) and row.kind is not None and row.oid is not None:
-                    # A cached id equal to HEAD's is in the store; another may come from a status run.
-                    if not store or row.oid == row.head_oid or self.store.has(row.oid):
-                        out[path] = (row.kind, row.oid)
-                        continue
-                kind, oid, fst = self.read_entry(path, st, store=store)
-                out[path] = (kind, oid)
+        batch: list[tuple[str, EntryKind, bytes, os.stat_result]] = []
+        batch_bytes = 0
+
+        def flush() -> None:
+            nonlocal batch_bytes
+            hints = [rows[p].head_oid if p in rows else None for p, _, _, _ in batch]
+            oids = self.store.put_many(
+                [("blob", data, hint) for (_, _, data, _), hint in zip(batch, hints, strict=True)]
+            )
+            for (p, kind, _, fst), oid in zip(batch, oids, strict=True):
+                out[p] = (kind, oid)
+                row = rows.get(p)
                 if row is not None and self._cache(row, kind, oid, fst, now_ns):
                     dirty.append(row)
-            if on_progress is not None:
-                on_progress(len(todo), len(todo))
-        finally:
-            self._hints = None
+            batch.clear()
+            batch_bytes = 0
+
+        for i, path in enumerate(todo):
+            if on_progress is not None and i % 256 == 0:
+                on_progress(i, len(todo))
+            st = files.get(path) if files is not None else self.lstat(path)
+            if st is None or stat.S_ISDIR(st.st_mode):
+                out[path] = None
+                continue
+            row = rows.get(path)
+            if row is not None and row.matches(st) and row.kind is not None and row.oid is not None:
+                # A cached id equal to HEAD's is in the store; another may come from a status run.
+                if not store or row.oid == row.head_oid or self.store.has(row.oid):
+                    out[path] = (row.kind, row.oid)
+                    continue
+            small = self.read_small(path, st) if store else None
+            if small is not None:
+                batch.append((path, small[0], small[1], small[2]))
+                batch_bytes += len(small[1])
+                if batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+                    flush()
+                continue
+            kind, oid, fst = self.read_entry(path, st, store=store)
+            out[path] = (kind, oid)
+            if row is not None and self._cache(row, kind, oid, fst, now_ns):
+                dirty.append(row)
+        if batch:
+            flush()
+        if on_progress is not None:
+            on_progress(len(todo), len(todo))
         return out, dirty
 
     # --- status -----------------------------------------------------------------------
@@ -477,15 +533,19 @@ class Worktree:
             out.update(hits)
         return sorted(out)
 
-    def add(self, paths: list[str]) -> list[str]:
-        """Start tracking files; return the paths newly tracked."""
-        rows = self.rows()
+    def add(self, paths: list[str], rows: dict[str, Row] | None = None) -> list[str]:
+        """Start tracking files; return the paths newly tracked.
+
+        When the caller passes its `rows`, they are updated in place.
+        """
+        rows = self.rows() if rows is None else rows
         new: list[Row] = []
         for p in paths:
             check_path(p)
             row = rows.get(p)
             if row is None:
-                new.append(Row(p, None, None))
+                row = rows[p] = Row(p, None, None)
+                new.append(row)
             elif row.state == "removed":
                 row.state = "tracked"
                 new.append(row)
@@ -535,9 +595,11 @@ class Worktree:
 
     # --- committing ----------------------------------------------------------------------
 
-    def record_head(self, new_head: FlatTree, committed: Iterable[str], cache: dict[str, Row]) -> None:
+    def record_head(
+        self, new_head: FlatTree, committed: Iterable[str], cache: dict[str, Row], rows: dict[str, Row] | None = None
+    ) -> None:
         """After a commit: set the HEAD entry of every committed path and save refreshed caches."""
-        rows = self.rows()
+        rows = self.rows() if rows is None else rows
         save: list[Row] = []
         drop: list[str] = []
         for p in committed:

@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.theme import Theme
 
 THEME = Theme(
@@ -139,6 +138,8 @@ def progress(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int
     if not enabled or not console.is_terminal:
         yield lambda done, total: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -9,7 +9,7 @@ and `errors` only, never anything above.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from vcrdt.ids import ObjectId
@@ -67,6 +67,13 @@ class ObjectStore(ObjectReader, Protocol):
 
         Returns:
             The object id.
+        """
+        ...
+
+    def put_many(self, items: Sequence[tuple[str, bytes, ObjectId | None]]) -> list[ObjectId]:
+        """Store many ``(kind, body, delta_base)`` objects at once; return their ids in order.
+
+        Backends may hash and compress the batch in parallel.
         """
         ...
 

@@ -6,7 +6,7 @@ Imports `hashing`, `ids`, `errors` only.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import KINDS, StreamingObjectHasher, object_id
@@ -55,6 +55,10 @@ class MemoryStore:
         oid = object_id(kind, body)
         self._objects.setdefault(oid, (kind, bytes(body)))
         return oid
+
+    def put_many(self, items: Sequence[tuple[str, bytes, ObjectId | None]]) -> list[ObjectId]:
+        """Store many objects; return their ids in order."""
+        return [self.put(kind, body, delta_base=base) for kind, body, base in items]
 
     def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
         """Store an object given in pieces."""

@@ -20,8 +20,10 @@ Imports `store.db`, `hashing`, `ids` and `errors`.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import zstandard
 
@@ -39,6 +41,29 @@ LEVEL = 3
 _KIND_CODE = {k: i + 1 for i, k in enumerate(KINDS)}
 _CODE_KIND = {v: k for k, v in _KIND_CODE.items()}
 _BASE_CACHE = 32
+# Worker threads for hashing and compressing batches (zstd and hashlib release the GIL).
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_local = threading.local()
+
+
+def _thread_compressor() -> zstandard.ZstdCompressor:
+    cctx: zstandard.ZstdCompressor | None = getattr(_local, "cctx", None)
+    if cctx is None:
+        cctx = _local.cctx = zstandard.ZstdCompressor(level=LEVEL)
+    return cctx
+
+
+def _pack(kind: str, body: bytes, base_body: bytes | None) -> tuple[ObjectId, int, bytes, bool]:
+    """Hash and compress one body off the main thread: (id, storage, data, used_delta)."""
+    oid = object_id(kind, body)
+    packed = _thread_compressor().compress(body)
+    storage, data, used = (ZSTD, packed, False) if len(packed) < len(body) else (RAW, body, False)
+    if base_body is not None:
+        d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        delta = zstandard.ZstdCompressor(level=LEVEL, dict_data=d).compress(body)
+        if len(delta) < len(data):
+            storage, data, used = DELTA, delta, True
+    return oid, storage, data, used
 
 
 class SqliteStore:
@@ -219,6 +244,51 @@ class SqliteStore:
                 (oid, _KIND_CODE[kind], len(body), storage, base, depth, data),
             )
         return oid
+
+    def put_many(self, items: Sequence[tuple[str, bytes, ObjectId | None]]) -> list[ObjectId]:
+        """Store many objects, hashing and compressing them on worker threads.
+
+        Args:
+            items: ``(kind, body, delta_base)`` triples, as for `put`.
+
+        Returns:
+            The ids, in the order of `items`.
+        """
+        small = [(i, it) for i, it in enumerate(items) if len(it[1]) <= LARGE_OBJECT]
+        out: list[ObjectId | None] = [None] * len(items)
+        bases: dict[int, tuple[ObjectId, int, bytes]] = {}
+        for i, (_, body, base) in small:
+            if base is None or len(body) <= 64:
+                continue
+            row = self.db.conn.execute("SELECT storage, depth FROM objects WHERE id = ?", (base,)).fetchone()
+            if row is None or int(row[0]) == CHUNKED or int(row[1]) >= MAX_DELTA_DEPTH:
+                continue
+            try:
+                bases[i] = (base, int(row[1]) + 1, self.get(base)[1])
+            except VcrdtError:
+                continue
+        jobs = [(kind, body, bases[i][2] if i in bases else None) for i, (kind, body, _) in small]
+        if len(jobs) > 1 and _WORKERS > 1:
+            with ThreadPoolExecutor(_WORKERS) as pool:
+                packed = list(pool.map(lambda job: _pack(*job), jobs))
+        else:
+            packed = [_pack(*job) for job in jobs]
+        rows = []
+        for (i, (kind, body, _)), (oid, storage, data, used) in zip(small, packed, strict=True):
+            out[i] = oid
+            base_id, depth = (bases[i][0], bases[i][1]) if used else (None, 0)
+            if base_id == oid:
+                storage, data, base_id, depth = ZSTD, _thread_compressor().compress(body), None, 0
+            rows.append((oid, _KIND_CODE[kind], len(body), storage, base_id, depth, data))
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+            for i, (kind, body, _) in enumerate(items):
+                if out[i] is None:
+                    out[i] = self.put(kind, body)
+        return [o for o in out if o is not None]
 
     def _delta(self, body: bytes, base: ObjectId) -> tuple[bytes, int] | None:
         row = self.db.conn.execute("SELECT storage, depth, size FROM objects WHERE id = ?", (base,)).fetchone()

@@ -1,7 +1,5 @@
 """`vcrdt branch` and `vcrdt tag`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`vcrdt add`, `rm`, `mv` and `restore`: changing which files are tracked and their content."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`vcrdt cat` and `vcrdt fsck`: looking at objects and checking the store."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`vcrdt log` and `vcrdt show`."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from vcrdt.porcelain import LogEntry
 
 
-def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[str, str, list[str]]]:
+def graph_prefixes(entries: "list[LogEntry]") -> Iterator[tuple[str, str, list[str]]]:
     """Yield, per entry, the graph prefix of its first line, of its other lines, and extra edge lines.
 
     Each lane is a column holding the commit it waits for; a commit takes the
@@ -107,7 +105,7 @@ def _refs(refs: list[str]) -> Text:
     return Text(f" ({', '.join(refs)})", style="ref") if refs else Text("")
 
 
-def _body_lines(e: LogEntry) -> list[str]:
+def _body_lines(e: "LogEntry") -> list[str]:
     c = e.commit
     lines = [f"Author: {c.author.name} <{c.author.email}>"]
     lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")

@@ -1,7 +1,5 @@
 """`vcrdt init` and `vcrdt config`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`vcrdt switch`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
