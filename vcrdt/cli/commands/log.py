@@ -14,39 +14,39 @@ if TYPE_CHECKING:
     from vcrdt.porcelain import LogEntry
 
 
-def graph_prefixes(entries: "list[LogEntry]") -> Iterator[tuple[str, str, list[str]]]:
-    """Yield, per entry, the graph prefix of its first line, of its other lines, and extra edge lines.
+def graph_prefixes(entries: "list[LogEntry]") -> Iterator[tuple[list[str], str, str, list[str]]]:
+    """Yield, per entry: edge lines before it, the prefix of its first line, of its other lines, edge lines after.
 
-    Each lane is a column holding the commit it waits for; a commit takes the
-    lane that waits for it, its first parent continues that lane and further
-    parents open lanes to its right.
+    Each lane is a column waiting for a commit. A commit several lanes wait
+    for (a fork point) first joins them into the leftmost (``|/``); its first
+    parent then continues that lane and further parents open lanes to its
+    right (``|\\``).
     """
     lanes: list[ObjectId | None] = []
     for entry in entries:
         oid = entry.oid
-        if oid in lanes:
-            col = lanes.index(oid)
+        before: list[str] = []
+        waiting = [i for i, lane in enumerate(lanes) if lane == oid]
+        if waiting:
+            col = waiting[0]
+            for j in reversed(waiting[1:]):
+                del lanes[j]
+                before.append("| " * (j - 1) + "|/")
         else:
             lanes.append(oid)
             col = len(lanes) - 1
         first = "".join("* " if i == col else "| " for i in range(len(lanes))).rstrip()
-        extra: list[str] = []
-        merged = [i for i, lane in enumerate(lanes) if lane == oid and i != col]
         parents = list(entry.commit.parents)
         lanes[col] = parents[0] if parents else None
+        after: list[str] = []
         for p in parents[1:]:
             if p not in lanes:
                 lanes.insert(col + 1, p)
-                extra.append("".join("| " for _ in range(col + 1)).rstrip() + "\\")
-        for i in reversed(merged):
-            del lanes[i]
-            extra.append("| " * (i - 1) + "|/")
-        while lanes and lanes[-1] is None:
-            lanes.pop()
-        if None in lanes:
-            lanes = [lane for lane in lanes if lane is not None]
-        rest = "".join("| " for _ in range(max(len(lanes), 1))).rstrip()
-        yield first, rest, extra
+                after.append("| " * col + "|\\" + " \\" * (len(lanes) - col - 2))
+        rest_lanes = [lane for lane in lanes]
+        lanes = [lane for lane in lanes if lane is not None]
+        rest = "".join("| " for _ in range(max(len(rest_lanes), 1))).rstrip()
+        yield before, first, rest, after
 
 
 @app.command()
@@ -77,7 +77,9 @@ def log(
     listed = list(entries) if graph else entries
     prefixes = graph_prefixes(listed) if graph else None  # type: ignore[arg-type]
     for n, e in enumerate(listed):
-        first, rest, extra = next(prefixes) if prefixes is not None else ("", "", [])
+        before, first, rest, extra = next(prefixes) if prefixes is not None else ([], "", "", [])
+        for b in before:
+            con.print(Text(b))
         lead = f"{first} " if graph else ""
         if oneline:
             line = Text(lead)
