@@ -32,7 +32,7 @@ from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, V
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import META_DIR, check_component, check_path, decode, encode, parent_dirs
+from vcrdt.paths import META_DIR, check_component, check_path, encode, parent_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
@@ -172,24 +172,16 @@ class Worktree:
 
     def rows(self) -> dict[str, Row]:
         """Return every tracked path's row."""
-        out: dict[str, Row] = {}
-        for r in self.db.conn.execute(
-            "SELECT path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns, state FROM worktree"
-        ):
-            path = decode(bytes(r[0]))
-            out[path] = Row(
-                path,
-                _KINDS.get(r[1]),
-                ObjectId(bytes(r[2])) if r[2] is not None else None,
-                _KINDS.get(r[3]),
-                ObjectId(bytes(r[4])) if r[4] is not None else None,
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
+        kinds = _KINDS
+        # sqlite3 returns BLOB columns as bytes already; no copies on this hot path.
+        return {
+            (path := raw.decode("utf-8", "surrogateescape")): Row(
+                path, kinds.get(hk), hoid, kinds.get(k), oid, size, mtime, ino, ctime, state
             )
-        return out
+            for raw, hk, hoid, k, oid, size, mtime, ino, ctime, state in self.db.conn.execute(
+                "SELECT path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns, state FROM worktree"
+            )
+        }
 
     def head_flat(self) -> FlatTree:
         """Return HEAD's flat tree as recorded in the rows."""
@@ -240,10 +232,14 @@ class Worktree:
     def scan(self, rows: dict[str, Row], *, want_ignored: bool = False) -> Scan:
         """Walk the work tree, classifying every file as tracked, untracked or ignored."""
         result = Scan()
+        files = result.files
         ignore = IgnoreRules(self.root)
         tracked_dirs: set[str] = set()
         for p in rows:
-            tracked_dirs.update(parent_dirs(p))
+            d = p.rpartition("/")[0]
+            while d and d not in tracked_dirs:
+                tracked_dirs.add(d)
+                d = d.rpartition("/")[0]
         stack: list[str] = [""]
         while stack:
             rel_dir = stack.pop()
@@ -259,27 +255,26 @@ class Worktree:
                     if not rel_dir and name == META_DIR:
                         continue
                     try:
+                        st = de.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if rel in rows and not stat.S_ISDIR(st.st_mode):
+                        # Tracked names were checked when they were added or checked out.
+                        files[rel] = st
+                        continue
+                    try:
                         check_component(name, rel)
                     except BadPathError:
                         result.invalid.append(rel)
                         continue
-                    try:
-                        st = de.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
                     if stat.S_ISDIR(st.st_mode):
-                        if rel in rows:
-                            # A tracked file was replaced by a directory.
-                            pass
                         if rel not in tracked_dirs and ignore.is_ignored(rel, is_dir=True):
                             if want_ignored:
                                 result.ignored.append(rel + "/")
                             continue
                         stack.append(rel)
                         continue
-                    if rel in rows:
-                        result.files[rel] = st
-                    elif ignore.is_ignored(rel):
+                    if ignore.is_ignored(rel):
                         if want_ignored:
                             result.ignored.append(rel)
                     elif kind_of(st) is not None:

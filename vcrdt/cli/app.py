@@ -25,7 +25,11 @@ _COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch
 
 def command() -> click.Command:
     """Return the click command behind the typer app (for man pages and tests)."""
-    return typer.main.get_command(app)
+    cmd = typer.main.get_command(app)
+    if isinstance(cmd, click.Group):
+        # Registration order depends on import order; help and man pages list commands by name.
+        cmd.commands = dict(sorted(cmd.commands.items()))
+    return cmd
 
 
 def _print_error(exc: VcrdtError) -> None:
