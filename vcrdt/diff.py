@@ -13,7 +13,7 @@ Pure: no terminal I/O; reads objects through the `ObjectReader` protocol.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -251,3 +251,31 @@ def _mode(kind: EntryKind | None) -> bytes:
         if kind is not None
         else b"100644"
     )
+
+
+def xdiff_matcher(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int, int]]:
+    """Return matching blocks between two line lists, from libgit2's xdiff (Myers, as git).
+
+    Lines keep their endings. The result ends with the sentinel ``(len(a), len(b), 0)``,
+    the shape `vcrdt.merge.diff3` expects of a matcher.
+    """
+    import pygit2  # lazy, see diff_blobs
+
+    na, nb = len(a), len(b)
+    if not na or not nb:
+        return [(na, nb, 0)]
+    patch = pygit2.Patch.create_from(b"".join(a), b"".join(b), context_lines=0)
+    blocks: list[tuple[int, int, int]] = []
+    ia = ib = 0
+    for h in patch.hunks:
+        # libgit2 numbers a pure insertion's old range from the line before it.
+        old_start = h.old_start - 1 if h.old_lines else h.old_start
+        new_start = h.new_start - 1 if h.new_lines else h.new_start
+        if old_start > ia:
+            # invariant: unchanged stretches have the same length on both sides
+            blocks.append((ia, ib, old_start - ia))
+        ia, ib = old_start + h.old_lines, new_start + h.new_lines
+    if ia < na:
+        blocks.append((ia, ib, na - ia))
+    blocks.append((na, nb, 0))
+    return blocks

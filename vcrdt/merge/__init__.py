@@ -1,0 +1,1 @@
+"""Merging: the diff3 line algorithm (pure), conflicts as values, and tree merges."""
