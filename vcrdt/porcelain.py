@@ -15,10 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vcrdt.dag import is_ancestor, iter_history, iter_reachable, read_commit, read_tree
-from vcrdt.diff import Change, DiffStat, FileDiff, diff_blobs, diff_changes, iter_tree_changes, stat_from
+from vcrdt.diff import (
+    Change,
+    DiffStat,
+    FileDiff,
+    diff_blobs,
+    diff_changes,
+    is_binary,
+    iter_tree_changes,
+    stat_from,
+    xdiff_matcher,
+)
 from vcrdt.errors import (
     BadRevisionError,
     CorruptObjectError,
+    MergeError,
     NothingToCommitError,
     ObjectNotFoundError,
     RefError,
@@ -28,6 +39,7 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId, short, to_hex
+from vcrdt.merge.diff3 import Style, merge_bytes
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object
 from vcrdt.paths import check_path
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
@@ -683,6 +695,63 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
     unreachable = sum(1 for o in repo.store.iter_ids() if o not in reachable)
     return FsckResult(total, len(reachable), problems, unreachable)
+
+
+@dataclass(frozen=True, slots=True)
+class MergeFileResult:
+    """A three-way merge of plain files: the merged bytes and the number of conflicts."""
+
+    data: bytes
+    conflicts: int
+
+
+def _read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        err = WorktreeError(str(path), f"cannot read: {exc.strerror}")
+        err.exit_code = 255
+        raise err from exc
+
+
+def merge_file(
+    current: Path,
+    base: Path,
+    other: Path,
+    *,
+    style: Style = "merge",
+    labels: tuple[str, str, str] | None = None,
+    write: bool = True,
+) -> MergeFileResult:
+    """Merge the changes from `base` to `other` into `current`, as `git merge-file` does.
+
+    With `write`, the result replaces `current` atomically (conflict markers
+    included); otherwise it is only returned.
+
+    Raises:
+        MergeError: If a file is binary (exit code 255).
+        WorktreeError: If a file cannot be read or written (exit code 255).
+    """
+    texts = [_read_input(p) for p in (current, base, other)]
+    for path, data in zip((current, base, other), texts, strict=True):
+        if is_binary(data):
+            err = MergeError(f"cannot merge binary file {path}")
+            err.exit_code = 255
+            raise err
+    names = labels or (str(current), str(base), str(other))
+    merged, conflicts = merge_bytes(texts[1], texts[0], texts[2], matcher=xdiff_matcher, style=style, labels=names)
+    if write:
+        tmp = current.with_name(f".{current.name}.vcrdt-merge.tmp")
+        try:
+            tmp.write_bytes(merged)
+            os.chmod(tmp, stat.S_IMODE(os.stat(current).st_mode))
+            os.replace(tmp, current)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            failure = WorktreeError(str(current), f"cannot write: {exc.strerror}")
+            failure.exit_code = 255
+            raise failure from exc
+    return MergeFileResult(merged, conflicts)
 
 
 def tree_entries(repo: Repository, oid: ObjectId) -> Tree:

@@ -17,10 +17,10 @@ import typer
 
 from vcrdt.cli import ExitCode
 from vcrdt.cli.base import STATE, app
-from vcrdt.cli.commands import branch, commit, diff, files, inspect, log, repository, status, switch
+from vcrdt.cli.commands import branch, commit, diff, files, inspect, log, merging, repository, status, switch
 from vcrdt.errors import VcrdtError
 
-_COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect)
+_COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect, merging)
 
 
 def command() -> click.Command:
@@ -68,7 +68,7 @@ def invoke(args: Sequence[str]) -> int:
         return ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.FAILURE
     except VcrdtError as exc:
         _print_error(exc)
-        return ExitCode.FAILURE
+        return exc.exit_code
     except BrokenPipeError:
         return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt:

@@ -1,0 +1,66 @@
+"""vcrdt's diff3 against the real tools on this machine: git merge-file and GNU diff3."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.diff3_crosscheck import crosscheck, triples
+from vcrdt.diff import xdiff_matcher
+from vcrdt.merge.diff3 import merge_bytes
+
+needs_tools = pytest.mark.skipif(
+    shutil.which("git") is None or shutil.which("diff3") is None, reason="git or GNU diff3 missing"
+)
+
+
+@needs_tools
+def test_agrees_with_git_merge_file_byte_for_byte() -> None:
+    table = crosscheck(300, seed=11)
+    for style in ("merge", "diff3", "zdiff3"):
+        counts = table[f"git merge-file ({style})"]
+        assert set(counts) <= {"both clean, identical", "both conflict"}, (style, counts)
+    # GNU diff3 -m (its default -A) also brackets identical changes: the only disagreement allowed.
+    gnu = table["GNU diff3 -m (verdict)"]
+    assert gnu.get("vcrdt conflicts, tool clean", 0) == 0
+
+
+@needs_tools
+def test_never_clean_when_gnu_diff3_E_conflicts(tmp_path: Path) -> None:
+    for base, a, b in triples(200, seed=5):
+        for name, data in (("O", base), ("A", a), ("B", b)):
+            (tmp_path / name).write_bytes(data)
+        r = subprocess.run(["diff3", "-m", "-E", "A", "O", "B"], cwd=tmp_path, capture_output=True, check=False)
+        _, conflicts = merge_bytes(base, a, b, matcher=xdiff_matcher, style="diff3")
+        assert (conflicts == 0) == (r.returncode == 0)
+
+
+@needs_tools
+def test_vcrdt_works_as_a_git_merge_driver(tmp_path: Path) -> None:
+    """Configure `vcrdt merge-file` as git's merge driver and run a real `git merge`."""
+    import sys
+
+    repo = tmp_path / "g"
+    repo.mkdir()
+
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True)
+
+    git("init", "-q", "-b", "main")
+    driver = f"{sys.executable} -m vcrdt merge-file -L ours -L base -L theirs %A %O %B"
+    git("config", "merge.vcrdt.driver", driver)
+    (repo / ".gitattributes").write_text("*.txt merge=vcrdt\n")
+    (repo / "f.txt").write_text("a\nb\nc\nd\ne\n")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    git("switch", "-qc", "side")
+    (repo / "f.txt").write_text("a\nb\nc\nd\nE\n")
+    git("commit", "-qam", "side")
+    git("switch", "-q", "main")
+    (repo / "f.txt").write_text("A\nb\nc\nd\ne\n")
+    git("commit", "-qam", "main")
+    git("merge", "-q", "--no-edit", "side")
+    assert (repo / "f.txt").read_text() == "A\nb\nc\nd\nE\n"

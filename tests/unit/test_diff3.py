@@ -1,0 +1,73 @@
+"""Named diff3 situations (git merge-file semantics)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vcrdt.diff import xdiff_matcher
+from vcrdt.merge.diff3 import marker_length, merge_bytes, myers_matcher, split_lines
+
+CASES = {
+    # name: (base, ours, theirs, expected clean result or None for a conflict)
+    "one side changes": ("a\nb\nc\n", "a\nB\nc\n", "a\nb\nc\n", "a\nB\nc\n"),
+    "both change far apart": ("a\nb\nc\nd\ne\n", "A\nb\nc\nd\ne\n", "a\nb\nc\nd\nE\n", "A\nb\nc\nd\nE\n"),
+    "one unchanged line between": ("a\nb\nc\n", "A\nb\nc\n", "a\nb\nC\n", "A\nb\nC\n"),
+    "adjacent edits conflict": ("a\nb\nc\nd\n", "a\nB\nc\nd\n", "a\nb\nC\nd\n", None),
+    "identical change": ("a\nb\nc\n", "a\nX\nc\n", "a\nX\nc\n", "a\nX\nc\n"),
+    "identical insertion": ("a\nb\n", "a\nX\nb\n", "a\nX\nb\n", "a\nX\nb\n"),
+    "different insertions at one point": ("a\nb\n", "a\nX\nb\n", "a\nY\nb\n", None),
+    "insert next to an edit": ("a\nb\nc\n", "a\nX\nb\nc\n", "a\nB\nc\n", None),
+    "delete against edit": ("a\nb\nc\nd\n", "a\nc\nd\n", "a\nb\nC\nd\n", None),
+    "both delete the same line": ("a\nb\nc\n", "a\nc\n", "a\nc\n", "a\nc\n"),
+    "change at start and end": ("a\nb\nc\nd\n", "A\nb\nc\nd\n", "a\nb\nc\nD\n", "A\nb\nc\nD\n"),
+    "both append differently": ("a\n", "a\nX\n", "a\nY\n", None),
+    "empty base, same additions": ("", "x\n", "x\n", "x\n"),
+    "empty base, different additions": ("", "x\n", "y\n", None),
+    "drop final newline vs edit of line 1": ("a\nb\nc\n", "a\nb\nc", "A\nb\nc\n", "A\nb\nc"),
+    "drop final newline vs edit of last line": ("a\nb\nc\n", "a\nb\nc", "a\nb\nC\n", None),
+    "crlf file, edits apart": (
+        "a\r\nb\r\nc\r\nd\r\n",
+        "A\r\nb\r\nc\r\nd\r\n",
+        "a\r\nb\r\nc\r\nD\r\n",
+        "A\r\nb\r\nc\r\nD\r\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("matcher", [myers_matcher, xdiff_matcher], ids=["myers", "xdiff"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_named_situations(name: str, matcher: object) -> None:
+    base, ours, theirs, expected = (x.encode() if x is not None else None for x in CASES[name])
+    assert base is not None and ours is not None and theirs is not None
+    merged, conflicts = merge_bytes(base, ours, theirs, matcher=matcher)  # type: ignore[arg-type]
+    if expected is None:
+        assert conflicts >= 1, merged
+        assert b"<<<<<<< ours\n" in merged or b"<<<<<<< ours\r\n" in merged
+    else:
+        assert (merged, conflicts) == (expected, 0)
+
+
+def test_textbook_render_styles() -> None:
+    base, ours, theirs = b"1\n2\n3\n4\n5\n", b"1\nX\nc\nY\n5\n", b"1\nX\nc\nZ\n5\n"
+    merge, _ = merge_bytes(base, ours, theirs, style="merge")
+    assert merge == b"1\nX\nc\n<<<<<<< ours\nY\n=======\nZ\n>>>>>>> theirs\n5\n"
+    diff3, _ = merge_bytes(base, ours, theirs, style="diff3")
+    assert diff3 == (b"1\n<<<<<<< ours\nX\nc\nY\n||||||| base\n2\n3\n4\n=======\nX\nc\nZ\n>>>>>>> theirs\n5\n")
+    zdiff3, _ = merge_bytes(base, ours, theirs, style="zdiff3")
+    assert zdiff3 == b"1\nX\nc\n<<<<<<< ours\nY\n||||||| base\n2\n3\n4\n=======\nZ\n>>>>>>> theirs\n5\n"
+
+
+def test_markers_grow_past_marker_like_lines() -> None:
+    base = b"a\n=======\nb\n"
+    ours = b"a\n=======\nB\n"
+    theirs = b"a\n=======\nC\n"
+    merged, n = merge_bytes(base, ours, theirs)
+    assert n == 1
+    assert b"<<<<<<<< ours\n" in merged and b"\n========\n" in merged
+    assert marker_length(split_lines(b"<<<<<<<<<< x\n")) == 11
+
+
+def test_missing_newline_inside_conflict_gets_one() -> None:
+    merged, n = merge_bytes(b"a\nb", b"a\nB", b"a\nC")
+    assert n == 1
+    assert merged == b"a\n<<<<<<< ours\nB\n=======\nC\n>>>>>>> theirs\n"
