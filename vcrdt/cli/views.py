@@ -76,7 +76,7 @@ def diff_json(d: FileDiff) -> dict[str, Any]:
 
 def print_commit_header(oid: bytes, c: Commit, refs: list[str]) -> None:
     """Print a commit the way `git log` does (header and indented message)."""
-    con = render.out()
+    con = render.data()
     line = Text("commit ", style="oid")
     line.append(oid.hex(), style="oid")
     if refs:
@@ -109,7 +109,7 @@ def oneline(entry: LogEntry) -> Text:
 
 def print_stats(stats: list[DiffStat], width: int = 80) -> None:
     """Print a `--stat` block: one line per file and a summary line."""
-    con = render.out()
+    con = render.data()
     if not stats:
         return
     name_w = min(max(len(jpath(s.path)) for s in stats), 50)
@@ -150,7 +150,7 @@ def print_diffs(diffs: list[FileDiff]) -> None:
         for d in diffs:
             render.write_bytes(format_unified(d))
         return
-    con = render.out()
+    con = render.data()
     for d in diffs:
         for raw in format_unified(d).split(b"\n")[:-1]:
             line = raw.decode("utf-8", "replace")

@@ -51,7 +51,7 @@ def branch(
             [{"name": b.name, "heads": [h.hex() for h in b.heads], "current": b.current} for b in branches]
         )
         return
-    out = render.out()
+    out = render.data()
     for b in branches:
         mark = "* " if b.current else "  "
         line = Text(mark)
@@ -90,4 +90,4 @@ def tag(
         render.emit_json([{"name": t.name, "id": t.oid.hex(), "summary": t.summary} for t in tags])
         return
     for t in tags:
-        render.out().print(Text(t.name))
+        render.data().print(Text(t.name))

@@ -53,7 +53,7 @@ def commit(
         return
     where = result.branch or "detached HEAD"
     root = " (root-commit)" if not result.commit.parents else ""
-    con = render.out()
+    con = render.data()
     con.print(Text(f"[{where}{root} {short(result.oid)}] {result.commit.summary}"))
     counts: dict[str, int] = {}
     for c in result.changes:

@@ -73,7 +73,7 @@ def log(
             ]
         )
         return
-    con = render.out()
+    con = render.data()
     listed = list(entries) if graph else entries
     prefixes = graph_prefixes(listed) if graph else None  # type: ignore[arg-type]
     for n, e in enumerate(listed):
@@ -138,7 +138,7 @@ def show(
         render.emit_json(doc)
         return
     views.print_commit_header(result.oid, result.commit, result.refs)
-    con = render.out()
+    con = render.data()
     if not result.diffs:
         return
     con.print()

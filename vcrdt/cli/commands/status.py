@@ -45,7 +45,7 @@ def status(
         doc.update({name: [jpath(p) for p in paths] for name, _, paths in groups})
         render.emit_json(doc)
         return
-    con = render.out()
+    con = render.data()
     if short_:
         for name, letter, paths in groups:
             for p in paths:
