@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 import typer
 
-from vcrdt.cli import ExitCode
+from vcrdt.cli import ExitCode, render
 from vcrdt.cli.base import STATE, app
 from vcrdt.cli.commands import branch, commit, diff, files, inspect, log, merging, repository, status, switch
 from vcrdt.errors import VcrdtError
@@ -69,7 +69,7 @@ def invoke(args: Sequence[str]) -> int:
     except VcrdtError as exc:
         _print_error(exc)
         return exc.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, render.PipeClosedError):
         return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -57,14 +57,22 @@ def _want_color(stream: Any) -> bool:
     return bool(isatty and isatty())
 
 
+class PipeClosedError(Exception):
+    """stdout's reader went away; not an OSError, so click does not turn it into exit 1."""
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 class _Console(Console):
     """A Console that reports a closed pipe as BrokenPipeError, for the error edge to turn into exit 3."""
 
     def on_broken_pipe(self) -> None:
         """Silence the stream and re-raise (rich's default exits with status 1)."""
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise BrokenPipeError
+        _silence_stdout()
+        raise PipeClosedError
 
 
 def _console(stream: Any) -> Console:
@@ -107,10 +115,14 @@ class DataOut:
 
     def print(self, text: Text | str = "") -> None:
         """Write one line (a rich Text keeps its styles when colouring)."""
-        if self._console is not None:
-            self._console.print(text)
-        else:
-            self._write((text.plain if isinstance(text, Text) else text) + "\n")
+        try:
+            if self._console is not None:
+                self._console.print(text)
+            else:
+                self._write((text.plain if isinstance(text, Text) else text) + "\n")
+        except BrokenPipeError:
+            _silence_stdout()
+            raise PipeClosedError from None
 
 
 def data() -> DataOut:
@@ -130,9 +142,13 @@ def emit_json(value: Any) -> None:
 
 def write_bytes(data: bytes) -> None:
     """Write raw bytes to stdout (file contents may not be UTF-8)."""
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        raise PipeClosedError from None
 
 
 def format_date(timestamp: int, tz_minutes: int) -> str:
