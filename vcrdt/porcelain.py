@@ -234,7 +234,8 @@ def commit(
                 "nothing to commit, working tree clean" if not paths else "no changes in the given paths",
                 hint="use --allow-empty to record a commit anyway",
             )
-        tree = repo.write_tree(new_flat)
+        base_tree = read_commit(repo.store, head.commit).tree if head.commit is not None else None
+        tree = repo.write_tree(new_flat, base=base_tree, changed=[c.path for c in changes])
         parents = [head.commit] if head.commit is not None else []
         new = repo.make_commit(tree, parents, text, author)
         oid = repo.store.put("commit", new.to_bytes())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -382,8 +382,25 @@ class Repository:
             return {}
         return self.flat_tree(read_commit(self.store, commit).tree)
 
-    def write_tree(self, flat: FlatTree) -> ObjectId:
-        """Store the trees for a flat path map and return the root tree id."""
+    def write_tree(self, flat: FlatTree, *, base: ObjectId | None = None, changed: Iterable[str] = ()) -> ObjectId:
+        """Store the trees for a flat path map and return the root tree id.
+
+        With `base` (the tree `flat` was derived from) and the `changed` paths,
+        only the directories along changed paths are rebuilt; every other
+        subtree is reused by id, so a one-file commit in a big tree writes a
+        handful of trees.
+        """
+        if base is not None:
+            files: dict[str, list[str]] = {}
+            subdirs: dict[str, set[str]] = {}
+            for path in changed:
+                parent, _, name = path.rpartition("/")
+                files.setdefault(parent, []).append(name)
+                while parent:
+                    up, _, child = parent.rpartition("/")
+                    subdirs.setdefault(up, set()).add(child)
+                    parent = up
+            return self._rebuild("", base, flat, files, subdirs) or self.store.put("tree", b"")
         children: dict[str, list[TreeEntry]] = {"": []}
         dirs: set[str] = {""}
         for path in flat:
@@ -405,6 +422,38 @@ class Repository:
                 parent, _, name = d.rpartition("/")
                 children[parent].append(TreeEntry(name, EntryKind.TREE, oid))
         return ids[""]
+
+    def _rebuild(
+        self,
+        prefix: str,
+        base: ObjectId | None,
+        flat: FlatTree,
+        files: dict[str, list[str]],
+        subdirs: dict[str, set[str]],
+    ) -> ObjectId | None:
+        """Rebuild directory `prefix` from its `base` tree and the changes under it; None if empty."""
+        old = {e.name: e for e in read_tree(self.store, base).entries} if base is not None else {}
+        entries = dict(old)
+        lead = prefix + "/" if prefix else ""
+        for name in files.get(prefix, ()):
+            path = lead + name
+            if path in flat:
+                kind, oid = flat[path]
+                entries[name] = TreeEntry(name, kind, oid)
+            elif name in entries and entries[name].kind is not EntryKind.TREE:
+                del entries[name]
+        for name in subdirs.get(prefix, ()):
+            was = old.get(name)
+            sub = self._rebuild(
+                lead + name, was.oid if was and was.kind is EntryKind.TREE else None, flat, files, subdirs
+            )
+            if sub is not None:
+                entries[name] = TreeEntry(name, EntryKind.TREE, sub)
+            elif name in entries and entries[name].kind is EntryKind.TREE:
+                del entries[name]
+        if not entries:
+            return None
+        return self.store.put("tree", Tree.build(list(entries.values())).to_bytes())
 
     def make_commit(self, tree: ObjectId, parents: list[ObjectId], message: str, author: Signature) -> Commit:
         """Build (without storing) a commit with its Lamport and vector clocks."""

@@ -603,6 +603,8 @@ class Worktree:
                 kind, oid = new_head[p]
                 if row is None:
                     row = Row(p, kind, oid)
+                elif (row.head_kind, row.head_oid, row.state) == (kind, oid, "tracked") and p not in cache:
+                    continue  # unchanged row: rewriting 10,000 of them would dominate a small commit
                 row.head_kind, row.head_oid, row.state = kind, oid, "tracked"
                 save.append(row)
             elif row is not None:
