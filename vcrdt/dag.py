@@ -139,3 +139,37 @@ def iter_reachable(
             elif on_object is not None:
                 on_object(entry.oid, "blob")
     return seen
+
+
+def merge_bases(reader: ObjectReader, a: ObjectId, b: ObjectId) -> list[ObjectId]:
+    """Return the best common ancestors of `a` and `b` (several after a criss-cross merge).
+
+    Walks down from both commits newest first by Lamport clock, painting each
+    commit with the sides that reach it (git's paint-down-to-common): a commit
+    reached from both sides is a candidate, and its ancestors are marked stale.
+    Candidates that are ancestors of other candidates are dropped.
+    """
+    if a == b:
+        return [a]
+    side_a, side_b, stale = 1, 2, 4
+    flags: dict[ObjectId, int] = {a: side_a, b: side_b}
+    commits: dict[ObjectId, Commit] = {a: read_commit(reader, a), b: read_commit(reader, b)}
+    queue = [(-commits[a].lamport, a), (-commits[b].lamport, b)]
+    heapq.heapify(queue)
+    found: list[ObjectId] = []
+    while queue and any(not flags[o] & stale for _, o in queue):
+        _, oid = heapq.heappop(queue)
+        f = flags[oid]
+        if f & (side_a | side_b) == side_a | side_b and not f & stale:
+            found.append(oid)
+            f |= stale
+            flags[oid] = f
+        for p in commits[oid].parents:
+            pf = flags.get(p, 0)
+            nf = pf | f
+            if nf != pf:
+                flags[p] = nf
+                if p not in commits:
+                    commits[p] = read_commit(reader, p)
+                heapq.heappush(queue, (-commits[p].lamport, p))
+    return [o for o in found if not any(o != x and is_ancestor(reader, o, x) for x in found)]

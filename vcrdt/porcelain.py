@@ -13,8 +13,9 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from vcrdt.dag import is_ancestor, iter_history, iter_reachable, read_commit, read_tree
+from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit, read_tree
 from vcrdt.diff import (
     Change,
     DiffStat,
@@ -29,6 +30,7 @@ from vcrdt.diff import (
 from vcrdt.errors import (
     BadRevisionError,
     CorruptObjectError,
+    DirtyWorktreeError,
     MergeError,
     NothingToCommitError,
     ObjectNotFoundError,
@@ -39,7 +41,9 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId, short, to_hex
+from vcrdt.merge.conflicts import PathConflict
 from vcrdt.merge.diff3 import Style, merge_bytes
+from vcrdt.merge.trees import merge_flat
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object
 from vcrdt.paths import check_path
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
@@ -83,6 +87,8 @@ class Status:
     branch: str | None
     head: ObjectId | None
     changes: WorktreeStatus
+    merging: ObjectId | None = None
+    conflicted: list[str] = field(default_factory=list)
 
 
 def _branch_of(repo: Repository) -> str | None:
@@ -93,7 +99,10 @@ def _branch_of(repo: Repository) -> str | None:
 def status(repo: Repository, *, ignored: bool = False) -> Status:
     """Compare the work tree with HEAD."""
     head = repo.refs.head()
-    return Status(_branch_of(repo), head.commit, repo.worktree.status(want_ignored=ignored))
+    conflicted = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
+    return Status(
+        _branch_of(repo), head.commit, repo.worktree.status(want_ignored=ignored), repo.merge_state.theirs(), conflicted
+    )
 
 
 # --- add / rm / mv ----------------------------------------------------------------------------
@@ -209,6 +218,9 @@ def commit(
     wt = repo.worktree
     with repo.transaction():
         head = repo.refs.head()
+        merging = repo.merge_state.theirs()
+        if merging is not None:
+            _check_merge_resolved(repo, paths)
         rows = wt.rows()
         if addremove:
             wt.add(wt.scan(rows).untracked, rows)
@@ -229,7 +241,7 @@ def commit(
             else:
                 new_flat[p] = entry
         changes = diff_changes(head_flat, new_flat)
-        if not changes and not allow_empty:
+        if not changes and not allow_empty and merging is None:
             raise NothingToCommitError(
                 "nothing to commit, working tree clean" if not paths else "no changes in the given paths",
                 hint="use --allow-empty to record a commit anyway",
@@ -237,6 +249,8 @@ def commit(
         base_tree = read_commit(repo.store, head.commit).tree if head.commit is not None else None
         tree = repo.write_tree(new_flat, base=base_tree, changed=[c.path for c in changes])
         parents = [head.commit] if head.commit is not None else []
+        if merging is not None:
+            parents.append(merging)
         new = repo.make_commit(tree, parents, text, author)
         oid = repo.store.put("commit", new.to_bytes())
         if head.branch is not None:
@@ -245,7 +259,23 @@ def commit(
             repo.refs.set_head_detached(oid)
         cache: dict[str, Row] = {r.path: r for r in dirty}
         wt.record_head(new_flat, selected, cache, rows)
+        if merging is not None:
+            repo.merge_state.clear()
     return CommitResult(oid, _branch_of(repo), new, changes)
+
+
+def _check_merge_resolved(repo: Repository, paths: list[str] | None) -> None:
+    if paths:
+        raise MergeError("cannot commit only some paths during a merge", hint="commit without paths")
+    open_ = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
+    if open_:
+        raise MergeError(
+            f"{len(open_)} path{'s' if len(open_) != 1 else ''} still in conflict: {', '.join(open_[:5])}",
+            hint="fix them and run `vcrdt resolve PATH` (or `vcrdt merge --abort`)",
+        )
+    for c, _ in repo.merge_state.conflicts():
+        if c.kind in ("content", "add/add") and _has_markers(repo, c.path):
+            raise MergeError(f"{c.path}: still contains conflict markers", hint="edit the file, then commit")
 
 
 # --- reading blobs for diffs ------------------------------------------------------------------------
@@ -758,3 +788,231 @@ def merge_file(
 def tree_entries(repo: Repository, oid: ObjectId) -> Tree:
     """Return a decoded tree (for `cat` of trees)."""
     return read_tree(repo.store, oid)
+
+
+# --- merge -------------------------------------------------------------------------------------------
+
+MergeStatus = Literal["up-to-date", "fast-forward", "merged", "conflicts"]
+MARKER_PREFIXES = (b"<<<<<<< ", b">>>>>>> ", b"||||||| ")
+
+
+@dataclass(frozen=True, slots=True)
+class MergeOutcome:
+    """What `merge` did (or, with `dry_run`, would do)."""
+
+    status: MergeStatus
+    ours: ObjectId | None
+    theirs: ObjectId
+    bases: list[ObjectId]
+    commit: ObjectId | None
+    conflicts: list[PathConflict]
+    changed: list[str]
+    dry_run: bool = False
+
+
+def _label(repo: Repository) -> str:
+    return _branch_of(repo) or "HEAD"
+
+
+def _virtual_base(repo: Repository, bases: list[ObjectId], style: Style) -> FlatTree:
+    """The base tree to merge against: the merge base, or several merged into one (criss-cross).
+
+    Like git's recursive strategy, bases are merged pairwise against their own
+    merge base; conflicts inside the virtual base keep their markers.
+    """
+    flat = repo.commit_flat(bases[0])
+    current = bases[0]
+    for other in bases[1:]:
+        inner = merge_bases(repo.store, current, other)
+        inner_flat = _virtual_base(repo, inner, "diff3") if inner else {}
+        tm = merge_flat(
+            repo.store,
+            inner_flat,
+            flat,
+            repo.commit_flat(other),
+            style="diff3",
+            labels=("base 1", "ancestor", "base 2"),
+        )
+        flat = {**tm.entries, **tm.worktree}
+        current = other
+    return flat
+
+
+def merge(
+    repo: Repository,
+    rev: str,
+    *,
+    no_ff: bool = False,
+    dry_run: bool = False,
+    style: Style = "merge",
+    message: str | None = None,
+    on_progress: Progress | None = None,
+) -> MergeOutcome:
+    """Merge the commit `rev` into HEAD.
+
+    Fast-forwards when HEAD is an ancestor (unless `no_ff`). Otherwise merges
+    the trees against the merge base (a virtual base after criss-cross
+    merges) and commits the result when clean; on conflicts, leaves the
+    merged files (conflicts with markers) in the work tree and records the
+    merge as in progress, for `resolve` then `commit`, or `merge_abort`.
+
+    Raises:
+        MergeError: If a merge is already in progress or the histories are unrelated.
+        DirtyWorktreeError: If tracked files have uncommitted changes.
+    """
+    if repo.merge_state.in_progress():
+        raise MergeError("a merge is already in progress", hint="commit the resolution, or run `vcrdt merge --abort`")
+    theirs = repo.resolve(rev)
+    head = repo.refs.head()
+    ours = head.commit
+    if ours is not None and is_ancestor(repo.store, theirs, ours):
+        return MergeOutcome("up-to-date", ours, theirs, [theirs], None, [], [], dry_run)
+    if not dry_run:
+        changes = repo.worktree.status()
+        if not changes.is_clean:
+            dirty = changes.modified + changes.added + changes.deleted + changes.removed
+            raise DirtyWorktreeError(
+                f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
+                + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
+                hint="commit them first (or `vcrdt restore` them)",
+            )
+    ours_flat = repo.commit_flat(ours)
+    if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
+        target = repo.commit_flat(theirs)
+        changed = [c.path for c in diff_changes(ours_flat, target)]
+        if not dry_run:
+            with repo.transaction():
+                repo.worktree.checkout(target, force=False, on_progress=on_progress)
+                _move_head(repo, head.branch, theirs, ours)
+        return MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed, dry_run)
+    bases = merge_bases(repo.store, ours, theirs)
+    if not bases:
+        raise MergeError(f"refusing to merge unrelated histories: {rev}")
+    base_flat = _virtual_base(repo, bases, style)
+    theirs_flat = repo.commit_flat(theirs)
+    labels = (_label(repo), "base", rev)
+    with repo.transaction():
+        tm = merge_flat(repo.store, base_flat, ours_flat, theirs_flat, style=style, labels=labels)
+        result_flat = {**tm.entries, **tm.worktree}
+        changed = [c.path for c in diff_changes(ours_flat, result_flat)]
+        if dry_run:
+            return MergeOutcome(
+                "conflicts" if tm.conflicts else "merged", ours, theirs, bases, None, tm.conflicts, changed, True
+            )
+        text = _normalise_message(message or f"Merge {rev} into {_label(repo)}")
+        if tm.is_clean:
+            tree = repo.write_tree(tm.entries)
+            new = repo.make_commit(tree, [ours, theirs], text, repo.signature())
+            oid = repo.store.put("commit", new.to_bytes())
+            repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
+            _move_head(repo, head.branch, oid, ours)
+            return MergeOutcome("merged", ours, theirs, bases, oid, [], changed)
+        _leave_in_worktree(repo, ours_flat, result_flat)
+        repo.merge_state.start(theirs, ours, text, tm.conflicts, style)
+    return MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed)
+
+
+def _move_head(repo: Repository, branch: str | None, new: ObjectId, expected: ObjectId | None) -> None:
+    if branch is not None:
+        repo.refs.update(branch, new, expected=expected)
+    else:
+        repo.refs.set_head_detached(new)
+
+
+def _leave_in_worktree(repo: Repository, ours: FlatTree, result: FlatTree) -> None:
+    """Write a conflicted merge's files; HEAD stays at ours, so the merge shows as local changes."""
+    wt = repo.worktree
+    gone = [p for p in ours if p not in result]
+    if gone:
+        wt.remove(gone, keep_files=False)
+    for path, (kind, oid) in sorted(result.items()):
+        if ours.get(path) != (kind, oid):
+            wt.write_file(path, kind, oid)
+    added = [p for p in result if p not in ours]
+    if added:
+        wt.add(added)
+
+
+def merge_abort(repo: Repository) -> list[str]:
+    """Undo a conflicted merge: every file back to HEAD, merge state forgotten.
+
+    Returns:
+        The paths restored or deleted.
+
+    Raises:
+        MergeError: If no merge is in progress.
+    """
+    if not repo.merge_state.in_progress():
+        raise MergeError("no merge in progress")
+    touched: list[str] = []
+    with repo.transaction():
+        rows = repo.worktree.rows()
+        drop = [p for p, r in rows.items() if r.head_oid is None]
+        for p in drop:
+            repo.worktree.delete_file(p)
+        repo.worktree.forget(drop)
+        touched += drop
+        cur, _ = repo.worktree.current(rows, [p for p, r in rows.items() if r.head_oid is not None], None, store=False)
+        for p, r in rows.items():
+            if r.head_kind is None or r.head_oid is None:
+                continue
+            if r.state == "removed" or cur.get(p) != (r.head_kind, r.head_oid):
+                repo.worktree.write_file(p, r.head_kind, r.head_oid)
+                touched.append(p)
+        repo.worktree.reset_states()
+        repo.merge_state.clear()
+    return sorted(touched)
+
+
+ResolveSide = Literal["ours", "theirs", "base"]
+
+
+def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide | None = None) -> list[str]:
+    """Mark conflicted paths resolved, after taking one side's version when `side` is given.
+
+    Without a side, the file must no longer hold conflict markers.
+
+    Raises:
+        MergeError: If no merge is in progress, a path is not conflicted, or markers remain.
+    """
+    if not repo.merge_state.in_progress():
+        raise MergeError("no merge in progress")
+    recorded = {c.path: c for c, _ in repo.merge_state.conflicts()}
+    rel = [_rel(repo, cwd, p) for p in paths]
+    with repo.transaction():
+        for path in rel:
+            conflict = recorded.get(path)
+            if conflict is None:
+                raise MergeError(f"{path}: not a conflicted path")
+            if side is not None:
+                chosen = {"ours": conflict.ours, "theirs": conflict.theirs, "base": conflict.base}[side]
+                entry = chosen.entry()
+                if entry is None:
+                    repo.worktree.delete_file(path)
+                    if path in repo.worktree.rows():
+                        repo.worktree.remove([path], keep_files=False)
+                else:
+                    repo.worktree.write_file(path, *entry)
+                    repo.worktree.add([path])
+            elif _has_markers(repo, path):
+                raise MergeError(
+                    f"{path}: still contains conflict markers",
+                    hint="edit the file, or pick a side with --ours/--theirs",
+                )
+            repo.merge_state.mark_resolved(path)
+    return rel
+
+
+def _has_markers(repo: Repository, path: str) -> bool:
+    try:
+        with open(repo.worktree.abspath(path), "rb") as fh:
+            return any(line.startswith(MARKER_PREFIXES) or line.rstrip(b"\r\n") == b"=" * 7 for line in fh)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+
+
+def conflicts(repo: Repository) -> list[tuple[PathConflict, bool]]:
+    """Return the current merge's conflicts with their resolved flags (empty when no merge)."""
+    return repo.merge_state.conflicts()

@@ -31,6 +31,7 @@ from vcrdt.errors import (
     UnsupportedFormatError,
 )
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
+from vcrdt.merge.state import MergeState
 from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
 from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
@@ -138,6 +139,7 @@ class Repository:
         self.store = SqliteStore(self.db)
         self.refs = RefStore(self.db)
         self.worktree = Worktree(root, self.db, self.store, settings.clock_ns)
+        self.merge_state = MergeState(self.db)
         replica = self.db.get_meta("replica")
         if replica is None or not is_replica_id(replica):
             raise RepoError(f"{self.meta / DB_FILE}: missing or malformed replica id")

@@ -217,6 +217,15 @@ class Worktree:
         with self.db.write() as conn:
             conn.executemany("DELETE FROM worktree WHERE path = ?", [(encode(p),) for p in paths])
 
+    def forget(self, paths: Iterable[str]) -> None:
+        """Stop tracking paths without touching their files."""
+        self._delete_rows(paths)
+
+    def reset_states(self) -> None:
+        """Mark every row tracked again (undoes `remove` on all paths)."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE worktree SET state = 'tracked' WHERE state != 'tracked'")
+
     def reset_rows(self, flat: FlatTree) -> None:
         """Make the rows describe `flat` as HEAD, forgetting the stat cache."""
         with self.db.write() as conn:

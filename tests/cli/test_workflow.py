@@ -277,6 +277,8 @@ def test_status_json(repo: CliRunner) -> None:
         "branch": "main",
         "head": None,
         "clean": True,
+        "merging": None,
+        "conflicted": [],
         "modified": [],
         "added": [],
         "deleted": [],

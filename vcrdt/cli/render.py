@@ -22,6 +22,7 @@ from rich.theme import Theme
 THEME = Theme(
     {
         "oid": "yellow",
+        "conflicted": "bold red",
         "ref": "bold green",
         "head": "bold cyan",
         "added": "green",

@@ -12,6 +12,8 @@ Schema version 1 (see docs/format.md):
 - ``objects(id, kind, size, storage, base, depth, data)`` and
   ``chunks(id, seq, data)``: see `vcrdt.store.sqlite`.
 - ``refs(name, head)``: each ref is a set of heads (a multi-value register).
+- ``merge_state(key, value)`` and ``conflicts(path, kind, base/ours/theirs
+  kind and id, hunks, resolved)``: a merge in progress; see `vcrdt.merge.state`.
 - ``worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino,
   ctime_ns, state)``: every tracked path with its entry in HEAD (NULL when
   newly added), the stat cache of its work-tree file, and its state
@@ -69,6 +71,22 @@ CREATE TABLE IF NOT EXISTS worktree (
     ctime_ns INTEGER NOT NULL DEFAULT -1,
     state    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS merge_state (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    path        BLOB PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    base_kind   TEXT,
+    base_oid    BLOB,
+    ours_kind   TEXT,
+    ours_oid    BLOB,
+    theirs_kind TEXT,
+    theirs_oid  BLOB,
+    hunks       INTEGER NOT NULL DEFAULT 0,
+    resolved    INTEGER NOT NULL DEFAULT 0
+);
 """
 
 
@@ -113,6 +131,12 @@ class Database:
             raise RepoError(f"cannot open repository database {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise RepoError(f"cannot open repository database {path}: {exc}") from exc
+        if not create and self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'conflicts'").fetchone() is None:
+            # A repository made before merges existed: add the tables (no data changes).
+            with self.write():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
         version = self.get_meta("schema")
         if version != str(SCHEMA_VERSION):
             raise UnsupportedFormatError(f"unsupported repository schema version {version!r} in {path}")

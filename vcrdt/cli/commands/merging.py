@@ -2,11 +2,14 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vcrdt.cli.base import STATE, app
+from vcrdt.cli.base import STATE, app, open_repo
+
+if TYPE_CHECKING:
+    from vcrdt.merge.conflicts import PathConflict, Side
 
 MAX_EXIT = 127
 
@@ -62,3 +65,156 @@ def merge_file(
         )
     sys.stdout.flush()
     return min(result.conflicts, MAX_EXIT)
+
+
+def _conflict_json(c: "PathConflict", resolved: bool | None = None) -> dict[str, object]:
+    from vcrdt.cli.views import jpath
+
+    def side(s: "Side") -> dict[str, object] | None:
+        return None if s.kind is None or s.oid is None else {"kind": s.kind.value, "id": s.oid.hex()}
+
+    doc: dict[str, object] = {
+        "path": jpath(c.path),
+        "kind": c.kind,
+        "hunks": c.hunks,
+        "base": side(c.base),
+        "ours": side(c.ours),
+        "theirs": side(c.theirs),
+    }
+    if resolved is not None:
+        doc["resolved"] = resolved
+    return doc
+
+
+@app.command()
+def merge(
+    revision: Annotated[str | None, typer.Argument(help="The branch or commit to merge into HEAD.")] = None,
+    no_ff: Annotated[
+        bool, typer.Option("--no-ff", help="Make a merge commit even when a fast-forward is possible.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write nothing; report per path what the merge would do.")
+    ] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="Undo a merge stopped by conflicts.")] = False,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Message of the merge commit.")] = None,
+    conflict_style: Annotated[
+        str, typer.Option("--conflict-style", help="merge, diff3 or zdiff3 markers.", metavar="STYLE")
+    ] = "",
+    json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+) -> int:
+    """Merge another branch or commit into HEAD with diff3.
+
+    Fast-forwards when possible. Otherwise merges against the common ancestor (several ancestors
+    after criss-cross merges are first merged into a virtual one) and commits when clean. On
+    conflicts the merged files, with markers, are left in the work tree: see `vcrdt conflicts`,
+    fix the files, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`.
+
+    Exit status: 0 merged or up to date, 1 conflicts remain, 2 an error with --dry-run.
+    """
+    from vcrdt import porcelain
+    from vcrdt.cli import render
+    from vcrdt.errors import VcrdtError
+    from vcrdt.ids import short
+    from vcrdt.merge.diff3 import STYLES
+
+    repo = open_repo()
+    if abort:
+        restored = porcelain.merge_abort(repo)
+        render.err().print(f"merge aborted ({len(restored)} files restored)", markup=False)
+        return 0
+    if revision is None:
+        raise typer.BadParameter("which branch or commit?", param_hint="REVISION")
+    style = conflict_style or repo.config_get("merge.conflictstyle") or "merge"
+    if style not in STYLES:
+        raise typer.BadParameter(f"must be one of {', '.join(STYLES)}", param_hint="--conflict-style")
+    try:
+        with render.progress("Merging") as on_progress:
+            result = porcelain.merge(
+                repo,
+                revision,
+                no_ff=no_ff,
+                dry_run=dry_run,
+                style=style,
+                message=message,
+                on_progress=on_progress,
+            )
+    except VcrdtError as exc:
+        if dry_run:
+            exc.exit_code = 2
+        raise
+    code = 1 if result.conflicts else 0
+    if json:
+        render.emit_json(
+            {
+                "schema": 1,
+                "status": result.status,
+                "dry_run": result.dry_run,
+                "ours": result.ours.hex() if result.ours else None,
+                "theirs": result.theirs.hex(),
+                "bases": [b.hex() for b in result.bases],
+                "commit": result.commit.hex() if result.commit else None,
+                "changed": result.changed,
+                "conflicts": [_conflict_json(c) for c in result.conflicts],
+            }
+        )
+        return code
+    out = render.data()
+    if result.status == "up-to-date":
+        out.print("Already up to date.")
+    elif result.status == "fast-forward":
+        out.print(f"Fast-forward to {short(result.theirs)} ({len(result.changed)} files changed)")
+    elif result.status == "merged":
+        done = "Would merge" if dry_run else f"Merged {revision} as {short(result.commit) if result.commit else ''}"
+        out.print(f"{done} ({len(result.changed)} files changed)")
+    else:
+        for c in result.conflicts:
+            out.print(f"CONFLICT ({c.kind}): {c.path}")
+        verb = "Would stop" if dry_run else "Automatic merge stopped"
+        render.err().print(
+            f"{verb}: {len(result.conflicts)} conflicted path{'s' if len(result.conflicts) != 1 else ''}", markup=False
+        )
+        if not dry_run:
+            render.err().print(
+                "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
+            )
+    return code
+
+
+@app.command()
+def resolve(
+    paths: Annotated[list[str], typer.Argument(help="Conflicted paths.")],
+    ours: Annotated[bool, typer.Option("--ours", help="Take our version.")] = False,
+    theirs: Annotated[bool, typer.Option("--theirs", help="Take their version.")] = False,
+    base: Annotated[bool, typer.Option("--base", help="Take the common ancestor's version.")] = False,
+) -> None:
+    """Mark conflicted paths resolved, optionally taking one side's whole version first.
+
+    Without --ours/--theirs/--base the file must already be fixed: no conflict markers left.
+    """
+    from vcrdt import porcelain
+    from vcrdt.cli import render
+
+    chosen = [name for name, flag in (("ours", ours), ("theirs", theirs), ("base", base)) if flag]
+    if len(chosen) > 1:
+        raise typer.BadParameter("choose one of --ours, --theirs, --base")
+    done = porcelain.resolve(open_repo(), paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
+    for p in done:
+        render.err().print(f"resolved {p}", markup=False)
+
+
+@app.command()
+def conflicts(
+    json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+) -> None:
+    """List the paths in conflict in the merge in progress, with their kind and state."""
+    from vcrdt import porcelain
+    from vcrdt.cli import render
+
+    found = porcelain.conflicts(open_repo())
+    if json:
+        render.emit_json({"schema": 1, "conflicts": [_conflict_json(c, r) for c, r in found]})
+        return
+    out = render.data()
+    for c, resolved in found:
+        mark = "resolved" if resolved else f"{c.hunks} hunk{'s' if c.hunks != 1 else ''}" if c.hunks else "unresolved"
+        out.print(f"{c.kind:14} {c.path}  ({mark})")

@@ -19,7 +19,7 @@ def status(
 ) -> None:
     """Show the branch and how the work tree differs from HEAD.
 
-    Categories: modified (M), added (A), deleted (D, missing from disk), removed (R, by
+    Categories: conflicted (U, during a merge), modified (M), added (A), deleted (D, missing from disk), removed (R, by
     `vcrdt rm`), untracked (?), and with --ignored, ignored (!).
     """
     from vcrdt import porcelain
@@ -27,6 +27,7 @@ def status(
     st = porcelain.status(open_repo(), ignored=ignored)
     ch = st.changes
     groups = [
+        ("conflicted", "U", st.conflicted),
         ("modified", "M", ch.modified),
         ("added", "A", ch.added),
         ("deleted", "D", ch.deleted),
@@ -40,7 +41,8 @@ def status(
             "schema": 1,
             "branch": st.branch,
             "head": st.head.hex() if st.head else None,
-            "clean": ch.is_clean,
+            "clean": ch.is_clean and st.merging is None,
+            "merging": st.merging.hex() if st.merging else None,
         }
         doc.update({name: [jpath(p) for p in paths] for name, _, paths in groups})
         render.emit_json(doc)
@@ -57,6 +59,17 @@ def status(
     elif not st.branch:
         where += f" at {short(st.head)}"
     con.print(Text(where))
+    if st.merging is not None:
+        con.print(
+            Text(
+                f"Merging {short(st.merging)}: "
+                + (
+                    f"{len(st.conflicted)} path(s) in conflict (fix, `vcrdt resolve`, then `vcrdt commit`)"
+                    if st.conflicted
+                    else "all conflicts resolved (run `vcrdt commit`)"
+                )
+            )
+        )
     if not any(paths for _, _, paths in groups):
         con.print(Text("nothing to commit, working tree clean"))
         return
