@@ -131,13 +131,8 @@ def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
     rel = [_rel(repo, cwd, p) for p in paths]
     with repo.transaction():
         rows = repo.worktree.rows()
-        files = repo.worktree.expand(rel, rows, untracked_ok=True)
-        for f in files:
-            if f not in rows:
-                st = repo.worktree.lstat(f)
-                if st is None:
-                    raise WorktreeError(f, "does not exist")
-        return repo.worktree.add(files)
+        # expand() returns only tracked paths and files the scan just found.
+        return repo.worktree.add(repo.worktree.expand(rel, rows, untracked_ok=True), rows)
 
 
 def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:

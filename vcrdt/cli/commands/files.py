@@ -13,7 +13,10 @@ Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
 
 
 @app.command()
-def add(paths: Paths) -> None:
+def add(
+    paths: Paths,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
+) -> None:
     """Start tracking files; a directory adds every file under it that is not ignored.
 
     There is no staging area: once tracked, every change is recorded by the next commit.
@@ -21,8 +24,11 @@ def add(paths: Paths) -> None:
     from vcrdt import porcelain
 
     added = porcelain.add(open_repo(), paths, cwd=STATE.cwd)
-    for p in added:
-        render.err().print(Text(f"add {jpath(p)}"))
+    if verbose:
+        for p in added:
+            render.err().print(Text(f"add {jpath(p)}"))
+    else:
+        render.err().print(Text(f"tracking {len(added)} new file{'s' if len(added) != 1 else ''}"))
 
 
 @app.command()
