@@ -1,0 +1,189 @@
+"""`vcrdt merge`: fast-forward, clean merges, conflicts kept across processes, resolve, abort."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.helpers.cli import CliRunner
+
+
+def _log(repo: CliRunner, *args: str) -> list[dict[str, object]]:
+    return json.loads(repo.ok("log", "--json", *args).out)
+
+
+@pytest.fixture
+def forked(repo: CliRunner) -> CliRunner:
+    """main and side both descend from a base commit with f = 1..5 and g."""
+    repo.write("f", "1\n2\n3\n4\n5\n")
+    repo.write("g", "g\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    return repo
+
+
+def _on_side(repo: CliRunner, files: dict[str, str | None], msg: str = "side work") -> None:
+    repo.ok("switch", "side")
+    for name, content in files.items():
+        if content is None:
+            os.unlink(repo.cwd / name)
+        else:
+            repo.write(name, content)
+    repo.ok("commit", "-A", "-m", msg)
+    repo.ok("switch", "main")
+
+
+def test_fast_forward(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
+    r = forked("merge", "side")
+    assert (r.code, r.out) == (0, "Fast-forward to " + str(_log(forked, "side")[0]["id"])[:12] + " (1 files changed)\n")
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE\n"
+    assert _log(forked)[0]["id"] == _log(forked, "side")[0]["id"]
+    assert forked.ok("merge", "side").out == "Already up to date.\n"
+
+
+def test_no_ff_makes_a_merge_commit(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
+    forked.ok("merge", "--no-ff", "side")
+    head = _log(forked, "-n", "1")[0]
+    assert len(head["parents"]) == 2  # type: ignore[arg-type]
+    assert head["message"] == "Merge side into main\n"
+
+
+def test_clean_merge_commits_with_both_parents(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n", "h": "new\n", "g": None})
+    forked.write("f", "ONE\n2\n3\n4\n5\n")
+    forked.ok("commit", "-m", "main work")
+    main_id = _log(forked, "-n", "1")[0]["id"]
+    side_id = _log(forked, "side", "-n", "1")[0]["id"]
+    r = forked("merge", "side")
+    assert r.code == 0 and r.out.startswith("Merged side as ")
+    head = _log(forked, "-n", "1")[0]
+    assert head["parents"] == [main_id, side_id]
+    assert (forked.cwd / "f").read_text() == "ONE\n2\n3\n4\nFIVE\n"
+    assert (forked.cwd / "h").read_text() == "new\n"
+    assert not (forked.cwd / "g").exists()
+    assert forked.ok("status", "--short").out == ""
+    assert forked("fsck").code == 0
+
+
+def test_conflict_flow_resolve_and_commit(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    r = forked("merge", "side")
+    assert r.code == 1
+    assert r.out == "CONFLICT (content): f\n"
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\n<<<<<<< main\nFIVE?\n=======\nfive!\n>>>>>>> side\n"
+    # The state survives across processes: status, conflicts and commit all see it.
+    st = json.loads(forked.ok("status", "--json").out)
+    assert st["conflicted"] == ["f"] and st["merging"] == _log(forked, "side", "-n", "1")[0]["id"]
+    assert forked.ok("status", "--short").out == "U f\nM f\n"
+    doc = json.loads(forked.ok("conflicts", "--json").out)
+    assert [(c["path"], c["kind"], c["hunks"], c["resolved"]) for c in doc["conflicts"]] == [("f", "content", 1, False)]
+    r = forked("commit", "-m", "too early")
+    assert r.code == 1 and r.err.startswith("error: 1 path still in conflict: f\n")
+    r = forked("resolve", "f")
+    assert r.code == 1 and "still contains conflict markers" in r.err
+    r = forked("merge", "side")
+    assert r.code == 1 and r.err.startswith("error: a merge is already in progress")
+    forked.write("f", "1\n2\n3\n4\nfive, agreed\n")
+    forked.ok("resolve", "f")
+    forked.ok("commit", "-m", "merged side")
+    head = _log(forked, "-n", "1")[0]
+    assert len(head["parents"]) == 2  # type: ignore[arg-type]
+    assert forked.ok("conflicts").out == ""
+    assert forked.ok("status", "--short").out == ""
+
+
+def test_resolve_takes_a_side(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked("merge", "side")
+    forked.ok("resolve", "--theirs", "f")
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nfive!\n"
+    forked.ok("commit", "-m", "took theirs")
+    assert forked("fsck").code == 0
+
+
+def test_abort_restores_exactly(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n", "new.txt": "from side\n", "g": None})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    before = {p: (forked.cwd / p).read_bytes() for p in ("f", "g")}
+    assert forked("merge", "side").code == 1
+    assert (forked.cwd / "new.txt").exists() and not (forked.cwd / "g").exists()
+    forked.ok("merge", "--abort")
+    assert {p: (forked.cwd / p).read_bytes() for p in ("f", "g")} == before
+    assert not (forked.cwd / "new.txt").exists()
+    assert forked.ok("status", "--short").out == ""
+    assert forked("merge", "--abort").code == 1
+
+
+def test_modify_delete_and_add_add(forked: CliRunner) -> None:
+    _on_side(forked, {"g": None, "both": "side version\n"})
+    forked.write("g", "changed on main\n")
+    forked.write("both", "main version\n")
+    forked.ok("commit", "-A", "-m", "main work")
+    r = forked("merge", "side")
+    assert r.code == 1
+    assert r.out == "CONFLICT (add/add): both\nCONFLICT (modify/delete): g\n"
+    assert (forked.cwd / "g").read_text() == "changed on main\n"
+    forked.ok("resolve", "--theirs", "g")
+    assert not (forked.cwd / "g").exists()
+    forked.ok("resolve", "--ours", "both")
+    forked.ok("commit", "-m", "resolved")
+    tree = json.loads(forked.ok("cat", "HEAD:", "--json").out)
+    assert sorted(e["name"] for e in tree["entries"]) == ["both", "f"]
+
+
+def test_binary_conflict_keeps_ours(forked: CliRunner) -> None:
+    forked.write("bin", b"\x00base")
+    forked.ok("commit", "-A", "-m", "bin")
+    forked.ok("branch", "-D", "side")
+    forked.ok("branch", "side")
+    _on_side(forked, {"bin": "\x00theirs"})
+    forked.write("bin", b"\x00ours")
+    forked.ok("commit", "-m", "ours")
+    r = forked("merge", "side")
+    assert r.code == 1 and r.out == "CONFLICT (binary): bin\n"
+    assert (forked.cwd / "bin").read_bytes() == b"\x00ours"
+
+
+def test_dry_run_json_writes_nothing(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    head = _log(forked, "-n", "1")[0]["id"]
+    r = forked("merge", "--dry-run", "--json", "side")
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert doc["status"] == "conflicts" and doc["dry_run"] is True
+    assert [c["path"] for c in doc["conflicts"]] == ["f"]
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE?\n"
+    assert _log(forked, "-n", "1")[0]["id"] == head
+    assert forked.ok("status", "--short").out == ""
+    r = forked("merge", "--dry-run", "--json", "nosuchbranch")
+    assert r.code == 2
+
+
+def test_dirty_worktree_refused(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
+    forked.write("g", "local edit\n")
+    forked.ok("commit", "-m", "x", "--allow-empty")
+    forked.write("g", "another local edit\n")
+    r = forked("merge", "side")
+    assert r.code == 1 and r.err.startswith("error: local changes would be mixed into the merge: g")
+
+
+def test_conflict_style_diff3(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked("merge", "--conflict-style", "diff3", "side")
+    assert (forked.cwd / "f").read_text() == (
+        "1\n2\n3\n4\n<<<<<<< main\nFIVE?\n||||||| base\n5\n=======\nfive!\n>>>>>>> side\n"
+    )
