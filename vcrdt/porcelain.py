@@ -896,7 +896,8 @@ def merge(
             )
         text = _normalise_message(message or f"Merge {rev} into {_label(repo)}")
         if tm.is_clean:
-            tree = repo.write_tree(tm.entries)
+            ours_tree = read_commit(repo.store, ours).tree
+            tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
             new = repo.make_commit(tree, [ours, theirs], text, repo.signature())
             oid = repo.store.put("commit", new.to_bytes())
             repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
