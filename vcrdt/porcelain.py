@@ -42,7 +42,7 @@ from vcrdt.errors import (
 )
 from vcrdt.ids import ObjectId, ReplicaId, short, to_hex
 from vcrdt.merge.conflicts import PathConflict
-from vcrdt.merge.diff3 import Style, merge_bytes
+from vcrdt.merge.diff3 import Style, merge_bytes, merge_lines, split_lines, union_bytes
 from vcrdt.merge.trees import merge_flat
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object
 from vcrdt.paths import check_path
@@ -960,7 +960,7 @@ def merge_abort(repo: Repository) -> list[str]:
     return sorted(touched)
 
 
-ResolveSide = Literal["ours", "theirs", "base"]
+ResolveSide = Literal["ours", "theirs", "base", "union"]
 
 
 def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide | None = None) -> list[str]:
@@ -980,7 +980,17 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
             conflict = recorded.get(path)
             if conflict is None:
                 raise MergeError(f"{path}: not a conflicted path")
-            if side is not None:
+            if side == "union":
+                if conflict.kind not in ("content", "add/add"):
+                    raise MergeError(f"{path}: --union needs a text conflict, not {conflict.kind}")
+                texts = [_lines_of(repo, s.oid) for s in (conflict.base, conflict.ours, conflict.theirs)]
+                if any(t is None for t in texts):
+                    raise MergeError(f"{path}: --union needs text files")
+                base_t, ours_t, theirs_t = (b"".join(t or []) for t in texts)
+                oid = repo.store.put("blob", union_bytes(base_t, ours_t, theirs_t, matcher=xdiff_matcher))
+                kind = conflict.ours.kind or conflict.theirs.kind or EntryKind.FILE
+                repo.worktree.write_file(path, kind, oid)
+            elif side is not None:
                 chosen = {"ours": conflict.ours, "theirs": conflict.theirs, "base": conflict.base}[side]
                 entry = chosen.entry()
                 if entry is None:
@@ -1012,3 +1022,61 @@ def _has_markers(repo: Repository, path: str) -> bool:
 def conflicts(repo: Repository) -> list[tuple[PathConflict, bool]]:
     """Return the current merge's conflicts with their resolved flags (empty when no merge)."""
     return repo.merge_state.conflicts()
+
+
+@dataclass(frozen=True, slots=True)
+class HunkText:
+    """One side of a conflicting hunk: its first line number (1-based) and its lines."""
+
+    start: int
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictHunk:
+    """A conflicting hunk of a content conflict, on all three sides."""
+
+    base: HunkText
+    ours: HunkText
+    theirs: HunkText
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictDetail:
+    """A conflicted path, whether it is resolved, and its conflicting hunks (for text conflicts)."""
+
+    conflict: PathConflict
+    resolved: bool
+    hunks: list[ConflictHunk]
+
+
+def _lines_of(repo: Repository, oid: ObjectId | None) -> list[bytes] | None:
+    if oid is None:
+        return []
+    if repo.store.info(oid)[1] > LARGE_OBJECT:
+        return None
+    data = repo.store.get(oid)[1]
+    return None if is_binary(data) else split_lines(data)
+
+
+def conflict_details(repo: Repository) -> list[ConflictDetail]:
+    """Return each conflict of the merge in progress with its hunks on the three sides."""
+    out: list[ConflictDetail] = []
+    for c, resolved in repo.merge_state.conflicts():
+        hunks: list[ConflictHunk] = []
+        texts = [_lines_of(repo, s.oid) for s in (c.base, c.ours, c.theirs)]
+        if c.kind in ("content", "add/add") and all(t is not None for t in texts):
+            base, ours, theirs = (t or [] for t in texts)
+            merged = merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3")
+            for r in merged.regions:
+                if r.kind != "conflict":
+                    continue
+                hunks.append(
+                    ConflictHunk(
+                        HunkText(r.base_start + 1, [x.decode("utf-8", "replace") for x in r.base]),
+                        HunkText(r.a_start + 1, [x.decode("utf-8", "replace") for x in r.a]),
+                        HunkText(r.b_start + 1, [x.decode("utf-8", "replace") for x in r.b]),
+                    )
+                )
+        out.append(ConflictDetail(c, resolved, hunks))
+    return out

@@ -187,3 +187,54 @@ def test_conflict_style_diff3(forked: CliRunner) -> None:
     assert (forked.cwd / "f").read_text() == (
         "1\n2\n3\n4\n<<<<<<< main\nFIVE?\n||||||| base\n5\n=======\nfive!\n>>>>>>> side\n"
     )
+
+
+def test_conflicts_shows_hunks_on_three_sides(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked("merge", "side")
+    assert forked.ok("conflicts").out == (
+        "f: content conflict (unresolved)\n"
+        "--- hunk 1, ours, from line 5\nFIVE?\n"
+        "--- hunk 1, base, from line 5\n5\n"
+        "--- hunk 1, theirs, from line 5\nfive!\n"
+    )
+    doc = json.loads(forked.ok("conflicts", "--json").out)
+    assert doc["conflicts"][0]["hunk_texts"] == [
+        {
+            "base": {"start": 5, "lines": ["5\n"]},
+            "ours": {"start": 5, "lines": ["FIVE?\n"]},
+            "theirs": {"start": 5, "lines": ["five!\n"]},
+        }
+    ]
+
+
+def test_conflicts_panels_on_a_terminal(forked: CliRunner) -> None:
+    import sys
+
+    import pexpect
+
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked("merge", "side")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(TERM="xterm-256color", COLUMNS="100")
+    child = pexpect.spawn(sys.executable, ["-m", "vcrdt", "conflicts"], cwd=str(forked.cwd), env=env, timeout=60)
+    screen = child.read().decode()
+    child.close()
+    assert child.exitstatus == 0
+    for title in ("f: hunk 1", "base (line 5)", "ours (line 5)", "theirs (line 5)", "FIVE?", "five!"):
+        assert title in screen
+    assert "\x1b[" in screen
+
+
+def test_resolve_union_keeps_both(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked("merge", "side")
+    forked.ok("resolve", "--union", "f")
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE?\nfive!\n"
+    forked.ok("commit", "-m", "union")

@@ -64,3 +64,16 @@ def test_vcrdt_works_as_a_git_merge_driver(tmp_path: Path) -> None:
     git("commit", "-qam", "main")
     git("merge", "-q", "--no-edit", "side")
     assert (repo / "f.txt").read_text() == "A\nb\nc\nd\nE\n"
+
+
+@needs_tools
+def test_union_agrees_with_git(tmp_path: Path) -> None:
+    from vcrdt.merge.diff3 import union_bytes
+
+    for base, a, b in triples(200, seed=9):
+        for name, data in (("O", base), ("A", a), ("B", b)):
+            (tmp_path / name).write_bytes(data)
+        r = subprocess.run(
+            ["git", "merge-file", "-p", "--union", "A", "O", "B"], cwd=tmp_path, capture_output=True, check=False
+        )
+        assert union_bytes(base, a, b, matcher=xdiff_matcher) == r.stdout, (base, a, b)

@@ -71,3 +71,22 @@ def test_missing_newline_inside_conflict_gets_one() -> None:
     merged, n = merge_bytes(b"a\nb", b"a\nB", b"a\nC")
     assert n == 1
     assert merged == b"a\n<<<<<<< ours\nB\n=======\nC\n>>>>>>> theirs\n"
+
+
+def test_union_matches_git_merge_file_union(tmp_path: object) -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from vcrdt.merge.diff3 import union_bytes
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    work = Path(str(tmp_path))
+    base, ours, theirs = b"a\nb\nc\nd\n", b"a\nB\nc\nD\n", b"a\nX\nc\nY\n"
+    for name, data in (("O", base), ("A", ours), ("B", theirs)):
+        (work / name).write_bytes(data)
+    r = subprocess.run(
+        ["git", "merge-file", "-p", "--union", "A", "O", "B"], cwd=work, capture_output=True, check=False
+    )
+    assert union_bytes(base, ours, theirs, matcher=xdiff_matcher) == r.stdout

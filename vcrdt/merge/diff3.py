@@ -419,6 +419,24 @@ def _dominant_eol(result: MergeResult) -> bytes:
     return b"\r\n" if crlf > lf else b"\n"
 
 
+def union_bytes(base: bytes, a: bytes, b: bytes, *, matcher: Matcher = myers_matcher) -> bytes:
+    """Merge three texts keeping both sides of every conflict (ours first), like ``git merge-file --union``.
+
+    Conflicts are first refined as in the `merge` style, as git does.
+    """
+    result = merge_lines(split_lines(base), split_lines(a), split_lines(b), matcher=matcher, style="merge")
+    eol = _dominant_eol(result)
+    out: list[Line] = []
+    for r in result.regions:
+        if r.kind == "conflict":
+            # As git does: our lines are always terminated, theirs are kept as they are.
+            out.extend(ln if ln.endswith(b"\n") else ln + eol for ln in r.a)
+            out.extend(r.b)
+        else:
+            out.extend(r.lines)
+    return b"".join(ln if ln.endswith(b"\n") or i == len(out) - 1 else ln + eol for i, ln in enumerate(out))
+
+
 def merge_bytes(
     base: bytes,
     a: bytes,

@@ -10,6 +10,7 @@ from vcrdt.cli.base import STATE, app, open_repo
 
 if TYPE_CHECKING:
     from vcrdt.merge.conflicts import PathConflict, Side
+    from vcrdt.porcelain import ConflictHunk
 
 MAX_EXIT = 127
 
@@ -186,35 +187,88 @@ def resolve(
     ours: Annotated[bool, typer.Option("--ours", help="Take our version.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="Take their version.")] = False,
     base: Annotated[bool, typer.Option("--base", help="Take the common ancestor's version.")] = False,
+    union: Annotated[bool, typer.Option("--union", help="Keep both sides' lines in every conflicting hunk.")] = False,
 ) -> None:
     """Mark conflicted paths resolved, optionally taking one side's whole version first.
 
-    Without --ours/--theirs/--base the file must already be fixed: no conflict markers left.
+    --union keeps both sides' lines in each conflicting hunk (ours first), like
+    `git merge-file --union`. Without an option the file must already be fixed: no conflict
+    markers left.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
 
-    chosen = [name for name, flag in (("ours", ours), ("theirs", theirs), ("base", base)) if flag]
+    chosen = [name for name, flag in (("ours", ours), ("theirs", theirs), ("base", base), ("union", union)) if flag]
     if len(chosen) > 1:
-        raise typer.BadParameter("choose one of --ours, --theirs, --base")
+        raise typer.BadParameter("choose one of --ours, --theirs, --base, --union")
     done = porcelain.resolve(open_repo(), paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
     for p in done:
         render.err().print(f"resolved {p}", markup=False)
+
+
+def _hunk_json(h: "ConflictHunk") -> dict[str, object]:
+    return {
+        side: {"start": getattr(h, side).start, "lines": getattr(h, side).lines} for side in ("base", "ours", "theirs")
+    }
 
 
 @app.command()
 def conflicts(
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> None:
-    """List the paths in conflict in the merge in progress, with their kind and state."""
+    """Show the conflicts of the merge in progress, hunk by hunk, base / ours / theirs side by side.
+
+    On a terminal each hunk is a row of three syntax-highlighted panels with line numbers;
+    otherwise the three versions of each hunk are printed one after another. --json gives the
+    same data (schema 1): per path its conflict kind, the three sides' ids and each hunk's lines.
+    """
     from vcrdt import porcelain
     from vcrdt.cli import render
 
-    found = porcelain.conflicts(open_repo())
+    found = porcelain.conflict_details(open_repo())
     if json:
-        render.emit_json({"schema": 1, "conflicts": [_conflict_json(c, r) for c, r in found]})
+        render.emit_json(
+            {
+                "schema": 1,
+                "conflicts": [
+                    _conflict_json(d.conflict, d.resolved) | {"hunk_texts": [_hunk_json(h) for h in d.hunks]}
+                    for d in found
+                ],
+            }
+        )
         return
     out = render.data()
-    for c, resolved in found:
-        mark = "resolved" if resolved else f"{c.hunks} hunk{'s' if c.hunks != 1 else ''}" if c.hunks else "unresolved"
-        out.print(f"{c.kind:14} {c.path}  ({mark})")
+    for d in found:
+        c = d.conflict
+        state = "resolved" if d.resolved else "unresolved"
+        out.print(f"{c.path}: {c.kind} conflict ({state})")
+        for n, h in enumerate(d.hunks, 1):
+            if render.color_enabled():
+                _print_panels(c.path, n, h)
+                continue
+            for side in ("ours", "base", "theirs"):
+                part = getattr(h, side)
+                out.print(f"--- hunk {n}, {side}, from line {part.start}")
+                for line in part.lines:
+                    out.print(line.rstrip("\r\n"))
+
+
+def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+    from rich.table import Table
+
+    from vcrdt.cli import render
+
+    table = Table.grid(expand=True, padding=(0, 1))
+    for _ in range(3):
+        table.add_column(ratio=1)
+    cells = []
+    for side in ("base", "ours", "theirs"):
+        part = getattr(hunk, side)
+        code = "".join(part.lines).rstrip("\n")
+        lexer = Syntax.guess_lexer(path, code)
+        syntax = Syntax(code or "\n", lexer, line_numbers=True, start_line=part.start, word_wrap=True)
+        cells.append(Panel(syntax, title=f"{side} (line {part.start})", title_align="left"))
+    table.add_row(*cells)
+    render.out().print(Panel(table, title=f"{path}: hunk {number}", title_align="left"))
