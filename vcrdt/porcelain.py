@@ -42,7 +42,17 @@ from vcrdt.errors import (
 )
 from vcrdt.ids import ObjectId, ReplicaId, short, to_hex
 from vcrdt.merge.conflicts import PathConflict
-from vcrdt.merge.diff3 import Style, merge_bytes, merge_lines, split_lines, union_bytes
+from vcrdt.merge.diff3 import (
+    MergeResult,
+    Region,
+    Style,
+    marker_length,
+    merge_bytes,
+    merge_lines,
+    render,
+    split_lines,
+    union_bytes,
+)
 from vcrdt.merge.trees import merge_flat
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object
 from vcrdt.paths import check_path
@@ -117,6 +127,16 @@ def _rel(repo: Repository, cwd: Path, arg: str) -> str:
     if not full.startswith(root + os.sep):
         raise WorktreeError(arg, "is outside the repository")
     return check_path(full[len(root) + 1 :].replace(os.sep, "/")) if full != root else "."
+
+
+def repo_path(repo: Repository, cwd: Path, arg: str) -> str:
+    """Turn a command-line path (relative to `cwd`) into a repository path.
+
+    Raises:
+        WorktreeError: If it lies outside the repository.
+        BadPathError: If it breaks a path rule.
+    """
+    return _rel(repo, cwd, arg)
 
 
 def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
@@ -1080,3 +1100,73 @@ def conflict_details(repo: Repository) -> list[ConflictDetail]:
                 )
         out.append(ConflictDetail(c, resolved, hunks))
     return out
+
+
+HunkAction = Literal["ours", "theirs", "both", "base", "skip", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class HunkChoice:
+    """What to put in place of one conflicting hunk; `text` carries edited lines."""
+
+    action: HunkAction
+    text: list[bytes] | None = None
+
+
+def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> bool:
+    """Rewrite a text conflict hunk by hunk; mark the path resolved when no hunk was skipped.
+
+    `choices` follow the order of `conflict_details` hunks; skipped hunks keep
+    their markers.
+
+    Returns:
+        True when the path is now resolved.
+
+    Raises:
+        MergeError: If the path is not a text conflict of the merge in progress.
+    """
+    found = {c.path: c for c, _ in repo.merge_state.conflicts()}
+    conflict = found.get(path)
+    if conflict is None or conflict.kind not in ("content", "add/add"):
+        raise MergeError(f"{path}: not a text conflict of the merge in progress")
+    texts = [_lines_of(repo, s.oid) for s in (conflict.base, conflict.ours, conflict.theirs)]
+    if any(t is None for t in texts):
+        raise MergeError(f"{path}: not a text file")
+    base, ours, theirs = (t or [] for t in texts)
+    merged = merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3")
+    regions: list[Region] = []
+    pending = iter(choices)
+    skipped = False
+    for r in merged.regions:
+        if r.kind != "conflict":
+            regions.append(r)
+            continue
+        choice = next(pending, HunkChoice("skip"))
+        picked = {
+            "ours": list(r.a),
+            "theirs": list(r.b),
+            "both": [*r.a, *r.b],
+            "base": list(r.base),
+            "text": choice.text or [],
+        }.get(choice.action)
+        if picked is None:
+            skipped = True
+            regions.append(r)
+        else:
+            lines = tuple(picked)
+            regions.append(Region("unchanged", lines, lines, lines))
+    result = MergeResult(tuple(regions))
+    style_raw = repo.merge_state.get("style")
+    style: Style = "diff3" if style_raw == b"diff3" else "zdiff3" if style_raw == b"zdiff3" else "merge"
+    labels = (_label(repo), "base", "theirs")
+    data = (
+        b"".join(result.clean_lines())
+        if result.is_clean
+        else render(result, style=style, labels=labels, marker_len=marker_length(base, ours, theirs))
+    )
+    with repo.transaction():
+        oid = repo.store.put("blob", data)
+        repo.worktree.write_file(path, conflict.ours.kind or conflict.theirs.kind or EntryKind.FILE, oid)
+        if not skipped:
+            repo.merge_state.mark_resolved(path)
+    return not skipped

@@ -238,3 +238,79 @@ def test_resolve_union_keeps_both(forked: CliRunner) -> None:
     forked.ok("resolve", "--union", "f")
     assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE?\nfive!\n"
     forked.ok("commit", "-m", "union")
+
+
+def _two_hunk_conflict(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1 side\n2\n3\n4\n5 side\n"})
+    forked.write("f", "1 main\n2\n3\n4\n5 main\n")
+    forked.ok("commit", "-m", "main work")
+    assert forked("merge", "--conflict-style", "diff3", "side").code == 1
+
+
+def _spawn(forked: CliRunner, *args: str, editor: str | None = None):  # type: ignore[no-untyped-def]
+    import sys
+
+    import pexpect
+
+    env = dict(os.environ)
+    if editor:
+        env["EDITOR"] = editor
+    return pexpect.spawn(sys.executable, ["-m", "vcrdt", *args], cwd=str(forked.cwd), env=env, timeout=60)
+
+
+def test_resolve_interactive_through_a_pty(forked: CliRunner) -> None:
+    _two_hunk_conflict(forked)
+    child = _spawn(forked, "resolve", "-i")
+    child.expect("Hunk 1/2 of f:")
+    child.expect("1 main")
+    child.expect(r"\[o\]urs, \[t\]heirs")
+    child.sendline("t")
+    child.expect("Hunk 2/2 of f:")
+    child.expect(r"\[s\]kip")
+    child.sendline("x")  # not an answer: asked again
+    child.expect("please answer with one of")
+    child.sendline("b")
+    child.expect("resolved f")
+    child.expect(pexpect_eof())
+    child.close()
+    assert child.exitstatus == 0
+    assert (forked.cwd / "f").read_text() == "1 side\n2\n3\n4\n5 main\n5 side\n"
+    forked.ok("commit", "-m", "resolved interactively")
+
+
+def test_resolve_interactive_skip_keeps_markers(forked: CliRunner) -> None:
+    _two_hunk_conflict(forked)
+    child = _spawn(forked, "resolve", "-i", "f")
+    child.expect("Hunk 1/2")
+    child.sendline("o")
+    child.expect("Hunk 2/2")
+    child.sendline("s")
+    child.expect("skipped hunks keep their markers")
+    child.expect(pexpect_eof())
+    child.close()
+    assert child.exitstatus == 1
+    text = (forked.cwd / "f").read_text()
+    assert text.startswith("1 main\n2\n3\n4\n<<<<<<< main\n5 main\n||||||| base\n5\n=======\n5 side\n>>>>>>> theirs\n")
+    assert json.loads(forked.ok("status", "--json").out)["conflicted"] == ["f"]
+
+
+def test_resolve_interactive_edit(forked: CliRunner, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _two_hunk_conflict(forked)
+    script = tmp_path_factory.mktemp("ed") / "editor.sh"
+    script.write_text("#!/bin/sh\nprintf 'edited line\\n' > \"$1\"\n")
+    script.chmod(0o755)
+    child = _spawn(forked, "resolve", "-i", editor=str(script))
+    child.expect("Hunk 1/2")
+    child.sendline("d")
+    child.expect("Hunk 2/2")
+    child.sendline("e")
+    child.expect(pexpect_eof())
+    child.close()
+    assert child.exitstatus == 0
+    assert (forked.cwd / "f").read_text() == "edited line\n2\n3\n4\n5\n"
+
+
+def pexpect_eof():  # type: ignore[no-untyped-def]
+    import pexpect
+
+    return pexpect.EOF

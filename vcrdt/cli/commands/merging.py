@@ -11,6 +11,7 @@ from vcrdt.cli.base import STATE, app, open_repo
 if TYPE_CHECKING:
     from vcrdt.merge.conflicts import PathConflict, Side
     from vcrdt.porcelain import ConflictHunk
+    from vcrdt.repo import Repository
 
 MAX_EXIT = 127
 
@@ -101,6 +102,9 @@ def merge(
     conflict_style: Annotated[
         str, typer.Option("--conflict-style", help="merge, diff3 or zdiff3 markers.", metavar="STYLE")
     ] = "",
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="On conflicts, choose hunk by hunk (as `resolve -i`).")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> int:
     """Merge another branch or commit into HEAD with diff3.
@@ -174,6 +178,8 @@ def merge(
         render.err().print(
             f"{verb}: {len(result.conflicts)} conflicted path{'s' if len(result.conflicts) != 1 else ''}", markup=False
         )
+        if not dry_run and interactive:
+            return _interactive(repo, [])
         if not dry_run:
             render.err().print(
                 "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
@@ -183,27 +189,104 @@ def merge(
 
 @app.command()
 def resolve(
-    paths: Annotated[list[str], typer.Argument(help="Conflicted paths.")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Conflicted paths (with -i: default all).")] = None,
     ours: Annotated[bool, typer.Option("--ours", help="Take our version.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="Take their version.")] = False,
     base: Annotated[bool, typer.Option("--base", help="Take the common ancestor's version.")] = False,
     union: Annotated[bool, typer.Option("--union", help="Keep both sides' lines in every conflicting hunk.")] = False,
-) -> None:
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Go through the hunks one by one and choose.")
+    ] = False,
+) -> int:
     """Mark conflicted paths resolved, optionally taking one side's whole version first.
 
     --union keeps both sides' lines in each conflicting hunk (ours first), like
     `git merge-file --union`. Without an option the file must already be fixed: no conflict
-    markers left.
+    markers left. With -i each conflicting hunk is shown and you choose: ours, theirs, both,
+    base, edit (in $EDITOR) or skip (the hunk keeps its markers).
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
 
+    repo = open_repo()
+    if interactive:
+        return _interactive(repo, paths or [])
+    if not paths:
+        raise typer.BadParameter("which paths?", param_hint="PATHS")
     chosen = [name for name, flag in (("ours", ours), ("theirs", theirs), ("base", base), ("union", union)) if flag]
     if len(chosen) > 1:
         raise typer.BadParameter("choose one of --ours, --theirs, --base, --union")
-    done = porcelain.resolve(open_repo(), paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
+    done = porcelain.resolve(repo, paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
     for p in done:
         render.err().print(f"resolved {p}", markup=False)
+    return 0
+
+
+_KEYS = {"o": "ours", "t": "theirs", "b": "both", "e": "base", "d": "text", "s": "skip"}
+_PROMPT = "[o]urs, [t]heirs, [b]oth, bas[e], e[d]it, [s]kip"
+
+
+def _interactive(repo: "Repository", paths: list[str]) -> int:
+    """Ask hunk by hunk for every unresolved text conflict (or those under `paths`)."""
+    from vcrdt import porcelain
+    from vcrdt.cli import render
+
+    wanted = {porcelain.repo_path(repo, STATE.cwd, p) for p in paths}
+    details = [
+        d
+        for d in porcelain.conflict_details(repo)
+        if not d.resolved and d.hunks and (not wanted or d.conflict.path in wanted)
+    ]
+    if not details:
+        render.err().print("no unresolved text conflicts", markup=False)
+        return 0
+    left = 0
+    for d in details:
+        choices: list[porcelain.HunkChoice] = []
+        for n, h in enumerate(d.hunks, 1):
+            render.data().print(f"Hunk {n}/{len(d.hunks)} of {d.conflict.path}:")
+            if render.color_enabled():
+                _print_panels(d.conflict.path, n, h)
+            else:
+                for side in ("ours", "base", "theirs"):
+                    part = getattr(h, side)
+                    render.data().print(f"--- {side}, from line {part.start}")
+                    for line in part.lines:
+                        render.data().print(line.rstrip("\r\n"))
+            while True:
+                answer = typer.prompt(_PROMPT, default="s", show_default=False).strip().lower()[:1]
+                if answer in _KEYS:
+                    break
+                render.err().print(f"please answer with one of: {_PROMPT}", markup=False)
+            action = _KEYS[answer]
+            text = _edit_hunk(h) if action == "text" else None
+            choices.append(porcelain.HunkChoice(action, text))  # type: ignore[arg-type]
+        if porcelain.resolve_hunks(repo, d.conflict.path, choices):
+            render.err().print(f"resolved {d.conflict.path}", markup=False)
+        else:
+            left += 1
+            render.err().print(f"{d.conflict.path}: skipped hunks keep their markers", markup=False)
+    return 1 if left else 0
+
+
+def _edit_hunk(hunk: "ConflictHunk") -> list[bytes]:
+    """Open $EDITOR (or $VISUAL, default vi) on the hunk's two sides; return what was saved."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    text = "".join(hunk.ours.lines) + "".join(hunk.theirs.lines)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+        fh.write(text)
+        name = fh.name
+    try:
+        subprocess.run([*shlex.split(editor), name], check=False)
+        with open(name, "rb") as fh:
+            return fh.read().splitlines(keepends=True)
+    finally:
+        os.unlink(name)
 
 
 def _hunk_json(h: "ConflictHunk") -> dict[str, object]:
