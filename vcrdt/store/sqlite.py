@@ -38,6 +38,9 @@ DELTA = 1
 CHUNKED = 2
 RAW = 3
 LEVEL = 1
+# Deltas use level 3: at level 1 zstd indexes too little of a large dictionary (a one-line
+# edit of a 290 KB file costs 2.5 KB at level 1 and 52 bytes at level 3).
+DELTA_LEVEL = 3
 _KIND_CODE = {k: i + 1 for i, k in enumerate(KINDS)}
 _CODE_KIND = {v: k for k, v in _KIND_CODE.items()}
 _BASE_CACHE = 32
@@ -60,7 +63,7 @@ def _pack(kind: str, body: bytes, base_body: bytes | None) -> tuple[ObjectId, in
     storage, data, used = (ZSTD, packed, False) if len(packed) < len(body) else (RAW, body, False)
     if base_body is not None:
         d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-        delta = zstandard.ZstdCompressor(level=LEVEL, dict_data=d).compress(body)
+        delta = zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=d).compress(body)
         if len(delta) < len(data):
             storage, data, used = DELTA, delta, True
     return oid, storage, data, used
@@ -299,7 +302,7 @@ class SqliteStore:
         except VcrdtError:
             return None
         d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-        cctx = zstandard.ZstdCompressor(level=LEVEL, dict_data=d)
+        cctx = zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=d)
         return cctx.compress(body), int(row[1]) + 1
 
     def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
