@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.store import ObjectReader
+
+_T = TypeVar("_T", Commit, Tree)
 
 
 def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
@@ -25,13 +28,7 @@ def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
         ObjectNotFoundError: If it is absent.
         CorruptObjectError: If it is not a well-formed commit.
     """
-    kind, body = reader.get(oid)
-    if kind != "commit":
-        raise CorruptObjectError(to_hex(oid), f"expected a commit, found a {kind}")
-    try:
-        return Commit.from_bytes(body)
-    except CorruptObjectError as exc:
-        raise CorruptObjectError(to_hex(oid), exc.reason) from exc
+    return _read(reader, oid, Commit)
 
 
 def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
@@ -41,11 +38,15 @@ def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
         ObjectNotFoundError: If it is absent.
         CorruptObjectError: If it is not a well-formed tree.
     """
+    return _read(reader, oid, Tree)
+
+
+def _read(reader: ObjectReader, oid: ObjectId, cls: type[_T]) -> _T:
     kind, body = reader.get(oid)
-    if kind != "tree":
-        raise CorruptObjectError(to_hex(oid), f"expected a tree, found a {kind}")
+    if kind != cls.kind:
+        raise CorruptObjectError(to_hex(oid), f"expected a {cls.kind}, found a {kind}")
     try:
-        return Tree.from_bytes(body)
+        return cls.from_bytes(body)
     except CorruptObjectError as exc:
         raise CorruptObjectError(to_hex(oid), exc.reason) from exc
 

@@ -1,37 +1,72 @@
 """Tree diffs and line diffs, as values the CLI renders and `--json` prints.
 
-Tree diffs walk two trees in name order and skip any pair of subtrees with
-the same id, so diffing two large trees that differ in one file reads only
-the trees along that file's path. Line diffs come from libgit2's C xdiff
-through pygit2 (the one use of pygit2 outside `gitinterop`, allowed by the
-design); pygit2 is imported lazily so that commands without a diff never pay
-for it. Binary files (a NUL in the first 8000 bytes, as git decides) and
-files over `MAX_DIFF_BYTES` are not line-diffed.
+Tree diffs. `iter_tree_changes` walks two trees side by side and yields one
+`Change` per file-level difference, in path order. A pair of subtrees with the
+same id is skipped without being read, so two large trees that differ in one
+file cost only the reads of the trees along that file's path. `diff_changes`
+gives the same answer for two flat ``path -> (kind, id)`` maps (the work tree
+provides one; `flatten_tree` turns a tree into one).
 
-Pure: no terminal I/O; reads objects through the `ObjectReader` protocol.
+Path order is the byte order of the full UTF-8 paths, which is git's order. A
+tree's canonical entry order sorts a directory ``d`` by its bare name, so
+before ``d-x`` and ``d.txt``; in full-path order ``d/...`` comes after both.
+The walk therefore sorts each tree's entries by name with ``/`` appended to
+directories, and merges the two sides on that key. A file ``f`` and a
+directory ``f`` get different keys (``f`` and ``f/``), which makes a file
+replaced by a directory a deletion of the file plus additions under the
+directory, with no special case.
+
+Line diffs. `diff_blobs` runs libgit2's C xdiff through pygit2 (Myers, with
+git's defaults, so hunks and counts agree with `git diff`) and turns the patch
+into `FileDiff` / `Hunk` / `DiffLine` values; `format_unified` renders one
+as git-style unified text. pygit2 is the one import allowed here beyond the
+stdlib and the layers below (see docs/DESIGN: the line differ). It is
+imported inside the functions that need it, so ``import vcrdt.diff`` stays
+cheap. Binary content (a NUL byte in the first 8000 bytes, as git decides) and
+content over `MAX_DIFF_BYTES` is not line-diffed.
+
+Pure: no terminal I/O. Objects are read through the `ObjectReader` protocol.
+Imports `objects`, `ids`, `paths`, `errors` and, for a type only, `store`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from operator import itemgetter
+from typing import TYPE_CHECKING, Literal
 
-from vcrdt.dag import read_tree
-from vcrdt.ids import ObjectId
-from vcrdt.objects import EntryKind
-from vcrdt.store import ObjectReader
+from vcrdt.errors import CorruptObjectError, GitInteropError
+from vcrdt.ids import ObjectId, to_hex
+from vcrdt.objects import EntryKind, Tree
+from vcrdt.paths import encode
 
+if TYPE_CHECKING:
+    from vcrdt.store import ObjectReader
+
+# Content larger than this is reported as binary instead of line-diffed: the
+# differ holds both sides and every line in memory.
 MAX_DIFF_BYTES = 50 * 1024 * 1024
+# How far git looks for a NUL byte when it decides whether content is binary.
 BINARY_SNIFF = 8000
 
 ChangeStatus = Literal["added", "deleted", "modified", "kind"]
-FlatEntries = Mapping[str, tuple[EntryKind, ObjectId]]
+Entry = tuple[EntryKind, ObjectId]
+FlatEntries = Mapping[str, Entry]
+Origin = Literal[" ", "+", "-"]
+
+# --- tree diffs --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One path that differs between two trees."""
+    """One path whose entry differs between two trees.
+
+    `status` is ``added`` or ``deleted`` when one side has no entry,
+    ``modified`` when both sides have the same kind and different ids, and
+    ``kind`` when the kind changed (file to executable, file to symlink, ...).
+    Directories never appear: their contents do.
+    """
 
     path: str
     status: ChangeStatus
@@ -41,95 +76,221 @@ class Change:
     new_oid: ObjectId | None
 
 
-def _change(path: str, old: tuple[EntryKind, ObjectId] | None, new: tuple[EntryKind, ObjectId] | None) -> Change:
+def _change(path: str, old: Entry | None, new: Entry | None) -> Change:
     if old is None:
         assert new is not None  # invariant: a change has at least one side
         return Change(path, "added", None, None, new[0], new[1])
     if new is None:
         return Change(path, "deleted", old[0], old[1], None, None)
-    status: ChangeStatus = "modified" if old[0] == new[0] else "kind"
+    status: ChangeStatus = "modified" if old[0] is new[0] else "kind"
     return Change(path, status, old[0], old[1], new[0], new[1])
+
+
+def _read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
+    kind, body = reader.get(oid)
+    if kind != "tree":
+        raise CorruptObjectError(to_hex(oid), f"expected a tree, found a {kind}")
+    try:
+        return Tree.from_bytes(body)
+    except CorruptObjectError as exc:
+        raise CorruptObjectError(to_hex(oid), exc.reason) from exc
+
+
+def _keyed_entries(reader: ObjectReader, oid: ObjectId | None) -> list[tuple[bytes, str, Entry]]:
+    """Return a tree's entries as ``(key, name, entry)`` in full-path order.
+
+    The key is the encoded name, with ``/`` appended for a directory.
+    """
+    if oid is None:
+        return []
+    keyed = [
+        (encode(e.name) + b"/" if e.kind is EntryKind.TREE else encode(e.name), e.name, (e.kind, e.oid))
+        for e in _read_tree(reader, oid).entries
+    ]
+    # Keys are unique: names are, and "/" never occurs inside a name.
+    keyed.sort(key=itemgetter(0))
+    return keyed
+
+
+# A unit of pending work in the tree walks: a result ready to be yielded, or
+# a pair of subtrees (either may be absent) still to be compared under a prefix.
+_Pending = tuple[str, ObjectId | None, ObjectId | None]
+
+
+def _compare(
+    prefix: str, old: list[tuple[bytes, str, Entry]], new: list[tuple[bytes, str, Entry]]
+) -> list[Change | _Pending]:
+    """Merge two keyed entry lists into changes and subtree pairs, in key order."""
+    out: list[Change | _Pending] = []
+    i = j = 0
+    while i < len(old) or j < len(new):
+        if j == len(new) or (i < len(old) and old[i][0] < new[j][0]):
+            _, name, entry = old[i]
+            i += 1
+            if entry[0] is EntryKind.TREE:
+                out.append((prefix + name + "/", entry[1], None))
+            else:
+                out.append(_change(prefix + name, entry, None))
+        elif i == len(old) or new[j][0] < old[i][0]:
+            _, name, entry = new[j]
+            j += 1
+            if entry[0] is EntryKind.TREE:
+                out.append((prefix + name + "/", None, entry[1]))
+            else:
+                out.append(_change(prefix + name, None, entry))
+        else:
+            _, name, a = old[i]
+            b = new[j][2]
+            i += 1
+            j += 1
+            if a == b:
+                continue  # same kind and id: for a directory, the whole subtree is skipped unread
+            # invariant: equal keys mean both are directories or neither is
+            if a[0] is EntryKind.TREE:
+                out.append((prefix + name + "/", a[1], b[1]))
+            else:
+                out.append(_change(prefix + name, a, b))
+    return out
 
 
 def iter_tree_changes(reader: ObjectReader, old_tree: ObjectId | None, new_tree: ObjectId | None) -> Iterator[Change]:
     """Yield the file-level changes from `old_tree` to `new_tree`, in path order.
 
-    A file replaced by a directory is a deletion of the file plus additions
-    under the directory (and the reverse).
+    Subtrees with the same id on both sides are skipped without being read. A
+    file replaced by a directory is a deletion of the file plus additions under
+    the directory (and the reverse). The walk uses an explicit stack, so tree
+    depth is not bounded by Python's recursion limit.
+
+    Args:
+        reader: Where the trees are read from.
+        old_tree: The old root tree; None for an empty tree.
+        new_tree: The new root tree; None for an empty tree.
+
+    Yields:
+        One `Change` per path whose non-tree entry differs.
+
+    Raises:
+        ObjectNotFoundError: If a tree that must be read is absent.
+        CorruptObjectError: If such a tree is malformed or not a tree.
     """
-    yield from _walk(reader, "", old_tree, new_tree)
-
-
-def _entries(reader: ObjectReader, tree: ObjectId | None) -> dict[str, tuple[EntryKind, ObjectId]]:
-    if tree is None:
-        return {}
-    return {e.name: (e.kind, e.oid) for e in read_tree(reader, tree).entries}
-
-
-def _walk(reader: ObjectReader, prefix: str, old: ObjectId | None, new: ObjectId | None) -> Iterator[Change]:
-    if old == new:
+    if old_tree == new_tree:
         return
-    a, b = _entries(reader, old), _entries(reader, new)
-    for name in sorted(set(a) | set(b), key=lambda n: n.encode("utf-8", "surrogateescape")):
-        ea, eb = a.get(name), b.get(name)
-        if ea == eb:
-            continue
-        path = prefix + name
-        a_dir = ea is not None and ea[0] is EntryKind.TREE
-        b_dir = eb is not None and eb[0] is EntryKind.TREE
-        if a_dir or b_dir:
-            if ea is not None and not a_dir:
-                yield _change(path, ea, None)
-            yield from _walk(reader, path + "/", ea[1] if a_dir and ea else None, eb[1] if b_dir and eb else None)
-            if eb is not None and not b_dir:
-                yield _change(path, None, eb)
-        else:
-            yield _change(path, ea, eb)
-
-
-def flatten_tree(reader: ObjectReader, tree: ObjectId | None) -> dict[str, tuple[EntryKind, ObjectId]]:
-    """Return every non-tree entry under `tree`, keyed by its path."""
-    out: dict[str, tuple[EntryKind, ObjectId]] = {}
-    if tree is None:
-        return out
-    stack: list[tuple[str, ObjectId]] = [("", tree)]
+    # Processed last-in first-out; each tree's results are pushed in reverse,
+    # so the output comes out depth-first in key order, which is path order.
+    stack: list[Change | _Pending] = [("", old_tree, new_tree)]
     while stack:
-        prefix, oid = stack.pop()
-        for e in read_tree(reader, oid).entries:
-            if e.kind is EntryKind.TREE:
-                stack.append((prefix + e.name + "/", e.oid))
-            else:
-                out[prefix + e.name] = (e.kind, e.oid)
-    return out
+        item = stack.pop()
+        if isinstance(item, Change):
+            yield item
+            continue
+        prefix, old, new = item
+        found = _compare(prefix, _keyed_entries(reader, old), _keyed_entries(reader, new))
+        found.reverse()
+        stack.extend(found)
+
+
+def iter_tree_entries(reader: ObjectReader, tree: ObjectId | None) -> Iterator[tuple[str, EntryKind, ObjectId]]:
+    """Yield ``(path, kind, id)`` for every non-tree entry under `tree`, in path order.
+
+    Args:
+        reader: Where the trees are read from.
+        tree: The root tree; None for an empty tree.
+
+    Yields:
+        The entries, directories flattened away.
+
+    Raises:
+        ObjectNotFoundError: If a tree is absent.
+        CorruptObjectError: If a tree is malformed or not a tree.
+    """
+    if tree is None:
+        return
+    stack: list[tuple[str, EntryKind, ObjectId]] = [("", EntryKind.TREE, tree)]
+    while stack:
+        path, kind, oid = stack.pop()
+        if kind is not EntryKind.TREE:
+            yield path, kind, oid
+            continue
+        for _, name, (k, o) in reversed(_keyed_entries(reader, oid)):
+            stack.append((path + name + "/" if k is EntryKind.TREE else path + name, k, o))
+
+
+def flatten_tree(reader: ObjectReader, tree: ObjectId | None) -> dict[str, Entry]:
+    """Return every non-tree entry under `tree`, keyed by its path, in path order.
+
+    Args:
+        reader: Where the trees are read from.
+        tree: The root tree; None for an empty tree.
+
+    Returns:
+        ``path -> (kind, id)`` for each file, executable and symlink.
+
+    Raises:
+        ObjectNotFoundError: If a tree is absent.
+        CorruptObjectError: If a tree is malformed or not a tree.
+    """
+    return {path: (kind, oid) for path, kind, oid in iter_tree_entries(reader, tree)}
 
 
 def diff_changes(old: FlatEntries, new: FlatEntries) -> list[Change]:
-    """Return the changes between two flat path maps, sorted by path."""
-    paths = sorted(set(old) | set(new), key=lambda p: p.encode("utf-8", "surrogateescape"))
-    return [_change(p, old.get(p), new.get(p)) for p in paths if old.get(p) != new.get(p)]
+    """Return the changes between two flat path maps, in path order.
+
+    The result equals ``list(iter_tree_changes(...))`` for the trees the maps
+    were flattened from. Only differing paths are sorted, so the cost is
+    linear in the map sizes plus n log n in the number of changes.
+
+    Args:
+        old: ``path -> (kind, id)`` before, without directory entries.
+        new: The same after.
+
+    Returns:
+        One `Change` per path whose entry differs.
+
+    >>> f = EntryKind.FILE
+    >>> [(c.path, c.status) for c in diff_changes({"a": (f, b"1")}, {"a/b": (f, b"1")})]
+    [('a', 'deleted'), ('a/b', 'added')]
+    """
+    paths = [p for p, e in old.items() if new.get(p) != e]
+    paths.extend(p for p in new if p not in old)
+    paths.sort(key=encode)
+    return [_change(p, old.get(p), new.get(p)) for p in paths]
+
+
+# --- line diffs --------------------------------------------------------------------------------
 
 
 def is_binary(data: bytes) -> bool:
-    """Tell whether content is binary: a NUL byte in its first 8000 bytes.
+    """Tell whether content is binary: a NUL byte in its first 8000 bytes, as git decides.
 
-    >>> is_binary(b"text\\n"), is_binary(b"\\x00\\x01")
-    (False, True)
+    >>> is_binary(b"text\\n"), is_binary(b"\\x00\\x01"), is_binary(b"")
+    (False, True, False)
     """
     return b"\0" in data[:BINARY_SNIFF]
 
 
 @dataclass(frozen=True, slots=True)
 class DiffLine:
-    """One line of a hunk: context, addition or deletion."""
+    """One line of a hunk: context (``" "``), addition (``"+"``) or deletion (``"-"``).
 
-    origin: Literal[" ", "+", "-"]
+    `text` is the line without its ``\\n`` (a ``\\r`` before it is kept);
+    `no_newline` is set on the last line of a side that does not end in a
+    newline, shown as ``\\ No newline at end of file``.
+    """
+
+    origin: Origin
     text: bytes
     no_newline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Hunk:
-    """A run of changed lines with context."""
+    """A run of changed lines with context.
+
+    Starts are 1-based. An empty range (0 lines) names the line before it, so
+    an insertion at the top of a file has ``old_start == 0``, as in git.
+    `header` is the ``@@ -l,n +l,n @@`` line, with git's function context
+    after it when there is one, and no newline.
+    """
 
     old_start: int
     old_lines: int
@@ -141,10 +302,16 @@ class Hunk:
 
 @dataclass(frozen=True, slots=True)
 class FileDiff:
-    """The line diff of one path."""
+    """The line diff of one path.
+
+    `old_path` equals `path` unless the caller paired a rename. For a binary
+    file (`binary`), `added` and `deleted` are 0 and there are no hunks. The
+    kinds, when known, give the mode lines of `format_unified`.
+    """
 
     path: str
-    status: str
+    old_path: str
+    status: ChangeStatus
     binary: bool
     added: int
     deleted: int
@@ -164,8 +331,22 @@ class DiffStat:
 
 
 def stat_from(diff: FileDiff) -> DiffStat:
-    """Return the stat of a file diff."""
+    """Return the stat of a file diff.
+
+    Args:
+        diff: The file diff.
+
+    Returns:
+        Its path, counts and binary flag.
+    """
     return DiffStat(diff.path, diff.added, diff.deleted, diff.binary)
+
+
+_ORIGINS: dict[str, Origin] = {" ": " ", "+": "+", "-": "-"}
+# libgit2's "\ No newline at end of file" markers (context, addition, deletion
+# side). They follow the line they belong to, whose raw content already lacks
+# its "\n", so they carry no information of their own.
+_EOFNL_ORIGINS = frozenset("=><")
 
 
 def diff_blobs(
@@ -174,105 +355,212 @@ def diff_blobs(
     new: bytes | None,
     *,
     context: int = 3,
-    status: str = "modified",
+    status: ChangeStatus | None = None,
+    old_path: str | None = None,
     old_kind: EntryKind | None = None,
     new_kind: EntryKind | None = None,
 ) -> FileDiff:
-    """Line-diff two versions of a file (None: absent on that side)."""
-    a, b = old or b"", new or b""
-    if is_binary(a) or is_binary(b) or len(a) > MAX_DIFF_BYTES or len(b) > MAX_DIFF_BYTES:
-        return FileDiff(path, status, True, 0, 0, (), old_kind, new_kind)
-    import pygit2  # lazy: 150 ms of import only commands that show diffs pay for
+    """Line-diff two versions of a file.
 
-    patch = pygit2.Patch.create_from(a, b, old_as_path=path, new_as_path=path, context_lines=context)
+    The diff is libgit2's xdiff (Myers, git's defaults), so hunks, function
+    context in hunk headers and the added/deleted counts match
+    ``git diff``'s. Line endings are not normalised: a CRLF line differs from
+    an LF line.
+
+    Args:
+        path: The file's path (its new path, if renamed).
+        old: The old content; None if the file is absent on that side.
+        new: The new content; None if the file is absent on that side.
+        context: Lines of context around each change.
+        status: The change status; by default ``added`` when `old` is None,
+            ``deleted`` when `new` is None, else ``modified``.
+        old_path: The old path, if different from `path`.
+        old_kind: The old entry kind, for mode lines.
+        new_kind: The new entry kind, for mode lines.
+
+    Returns:
+        The file diff: no hunks when the contents are equal; binary, with no
+        hunks, when either side is binary or larger than `MAX_DIFF_BYTES`.
+
+    Raises:
+        GitInteropError: If libgit2 fails to diff the buffers.
+    """
+    if status is None:
+        status = (
+            "added" if old is None and new is not None else "deleted" if new is None and old is not None else "modified"
+        )
+    a = b"" if old is None else old
+    b = b"" if new is None else new
+    old_path = path if old_path is None else old_path
+
+    def result(binary: bool, added: int = 0, deleted: int = 0, hunks: tuple[Hunk, ...] = ()) -> FileDiff:
+        return FileDiff(path, old_path, status, binary, added, deleted, hunks, old_kind, new_kind)
+
+    if a == b:
+        return result(False)
+    if is_binary(a) or is_binary(b) or len(a) > MAX_DIFF_BYTES or len(b) > MAX_DIFF_BYTES:
+        return result(True)
+    import pygit2  # lazy: an import of ~150 ms that only commands showing diffs pay for
+
+    try:
+        # The indent heuristic is git diff's default (diff.indentHeuristic) and not libgit2's.
+        patch = pygit2.Patch.create_from(
+            a,
+            b,
+            old_as_path=old_path,
+            new_as_path=path,
+            flag=pygit2.enums.DiffOption.INDENT_HEURISTIC,
+            context_lines=context,
+        )
+    except pygit2.GitError as exc:
+        raise GitInteropError(f"cannot diff {path!r}: {exc}") from exc
+    if patch.delta.is_binary:
+        return result(True)
     hunks: list[Hunk] = []
     for h in patch.hunks:
         lines: list[DiffLine] = []
         for ln in h.lines:
-            origin = ln.origin
-            if origin in ("<", ">", "="):
-                # libgit2's "\ No newline at end of file" marker belongs to the line before it.
-                if lines:
-                    last = lines[-1]
-                    lines[-1] = DiffLine(last.origin, last.text, True)
-                continue
-            kind: Literal[" ", "+", "-"]
-            if origin == "+":
-                kind = "+"
-            elif origin == "-":
-                kind = "-"
-            elif origin == " ":
-                kind = " "
-            else:
+            if ln.origin in _EOFNL_ORIGINS:
                 continue
             raw = ln.raw_content
-            lines.append(DiffLine(kind, raw[:-1] if raw.endswith(b"\n") else raw, not raw.endswith(b"\n")))
+            if raw.endswith(b"\n"):
+                lines.append(DiffLine(_ORIGINS[ln.origin], raw[:-1]))
+            else:
+                lines.append(DiffLine(_ORIGINS[ln.origin], raw, True))
         hunks.append(Hunk(h.old_start, h.old_lines, h.new_start, h.new_lines, h.header.rstrip("\n"), tuple(lines)))
     _, added, deleted = patch.line_stats
-    return FileDiff(path, status, False, added, deleted, tuple(hunks), old_kind, new_kind)
+    return result(False, added, deleted, tuple(hunks))
+
+
+_MODES = {
+    EntryKind.FILE: b"100644",
+    EntryKind.EXECUTABLE: b"100755",
+    EntryKind.SYMLINK: b"120000",
+    EntryKind.TREE: b"040000",
+}
+_C_ESCAPES = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r", 34: b'\\"', 92: b"\\\\"}
+
+
+def _quote(name: bytes) -> bytes:
+    """Quote a name in a diff header as git does (core.quotePath on).
+
+    Names with control bytes, ``"``, ``\\`` or non-ASCII bytes are put in
+    double quotes, with C escapes and octal for the rest.
+
+    >>> _quote(b"a/x y"), _quote("a/café".encode()), _quote(b'a/q"t')
+    (b'a/x y', b'"a/caf\\\\303\\\\251"', b'"a/q\\\\"t"')
+    """
+    if all(0x20 <= c < 0x7F and c not in (34, 92) for c in name):
+        return name
+    out = bytearray(b'"')
+    for c in name:
+        if 0x20 <= c < 0x7F and c not in (34, 92):
+            out.append(c)
+        else:
+            out += _C_ESCAPES.get(c) or b"\\%03o" % c
+    out += b'"'
+    return bytes(out)
+
+
+def _mode(kind: EntryKind | None) -> bytes:
+    return _MODES[EntryKind.FILE if kind is None else kind]
 
 
 def format_unified(diff: FileDiff) -> bytes:
-    """Return the git-style unified diff text of one file."""
-    p = diff.path.encode("utf-8", "surrogateescape")
-    out = [b"diff --git a/" + p + b" b/" + p]
+    """Return the git-style unified diff of one file.
+
+    The form is ``git diff``'s without its ``index`` line: ``diff --git``,
+    mode lines for added, deleted and kind-changed files, ``rename from/to``
+    when the paths differ, then ``--- a/…`` / ``+++ b/…`` (``/dev/null`` for
+    an absent side) and the hunks, or ``Binary files … differ``. Names are
+    quoted as git quotes them.
+
+    Args:
+        diff: The file diff.
+
+    Returns:
+        The text, ending in a newline.
+    """
+    new_raw, old_raw = encode(diff.path), encode(diff.old_path)
+    a_name, b_name = _quote(b"a/" + old_raw), _quote(b"b/" + new_raw)
+    out = [b"diff --git " + a_name + b" " + b_name]
     if diff.status == "added":
         out.append(b"new file mode " + _mode(diff.new_kind))
     elif diff.status == "deleted":
         out.append(b"deleted file mode " + _mode(diff.old_kind))
-    elif diff.status == "kind":
-        out.append(b"old mode " + _mode(diff.old_kind))
-        out.append(b"new mode " + _mode(diff.new_kind))
-    a = b"/dev/null" if diff.status == "added" else b"a/" + p
-    b = b"/dev/null" if diff.status == "deleted" else b"b/" + p
+    else:
+        if old_raw != new_raw:
+            out.append(b"rename from " + _quote(old_raw))
+            out.append(b"rename to " + _quote(new_raw))
+        if diff.status == "kind":
+            out.append(b"old mode " + _mode(diff.old_kind))
+            out.append(b"new mode " + _mode(diff.new_kind))
+    a_label = b"/dev/null" if diff.status == "added" else a_name
+    b_label = b"/dev/null" if diff.status == "deleted" else b_name
     if diff.binary:
-        out.append(b"Binary files " + a + b" and " + b + b" differ")
-        return b"\n".join(out) + b"\n"
-    if not diff.hunks:
-        return b"\n".join(out) + b"\n"
-    out.append(b"--- " + a)
-    out.append(b"+++ " + b)
-    for h in diff.hunks:
-        out.append(h.header.encode("utf-8", "surrogateescape"))
-        for ln in h.lines:
-            out.append(ln.origin.encode("ascii") + ln.text)
-            if ln.no_newline:
-                out.append(b"\\ No newline at end of file")
-    return b"\n".join(out) + b"\n"
-
-
-def _mode(kind: EntryKind | None) -> bytes:
-    return (
-        {
-            EntryKind.EXECUTABLE: b"100755",
-            EntryKind.SYMLINK: b"120000",
-            EntryKind.TREE: b"040000",
-        }.get(kind, b"100644")
-        if kind is not None
-        else b"100644"
-    )
+        out.append(b"Binary files " + a_label + b" and " + b_label + b" differ")
+    elif diff.hunks:
+        # git ends a name containing a space with a tab, so patch tools can tell where it stops.
+        out.append(b"--- " + a_label + (b"\t" if a_label is a_name and b" " in old_raw else b""))
+        out.append(b"+++ " + b_label + (b"\t" if b_label is b_name and b" " in new_raw else b""))
+        for h in diff.hunks:
+            out.append(h.header.encode("utf-8", "surrogateescape"))
+            for ln in h.lines:
+                out.append(ln.origin.encode("ascii") + ln.text)
+                if ln.no_newline:
+                    out.append(b"\\ No newline at end of file")
+    out.append(b"")
+    return b"\n".join(out)
 
 
 def xdiff_matcher(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int, int]]:
-    """Return matching blocks between two line lists, from libgit2's xdiff (Myers, as git).
+    """Return the matching blocks of two line lists, from libgit2's xdiff (Myers, as git).
 
-    Lines keep their endings. The result ends with the sentinel ``(len(a), len(b), 0)``,
-    the shape `vcrdt.merge.diff3` expects of a matcher.
+    The matcher `vcrdt.merge.diff3` uses when results must agree with git's.
+    Each distinct line is replaced by a short numbered token line before the
+    diff. xdiff compares lines only for equality, so the result is the one it
+    would give for the lines themselves, but the line numbers it reports are
+    indices into `a` and `b` however the caller split them (a lone ``\r``
+    ends a line for `bytes.splitlines`, not for xdiff), and NUL bytes cannot
+    make libgit2 call the input binary.
+
+    Args:
+        a: Lines of one side, each with its line ending.
+        b: Lines of the other side.
+
+    Returns:
+        ``(i, j, n)`` triples with ``a[i:i+n] == b[j:j+n]``, increasing on
+        both sides, ending with the sentinel ``(len(a), len(b), 0)``.
+
+    Raises:
+        GitInteropError: If libgit2 fails to diff the buffers.
+
+    >>> xdiff_matcher([b"x\\n", b"y\\n", b"z\\n"], [b"x\\n", b"z\\n"])
+    [(0, 0, 1), (2, 1, 1), (3, 2, 0)]
     """
-    import pygit2  # lazy, see diff_blobs
-
     na, nb = len(a), len(b)
     if not na or not nb:
         return [(na, nb, 0)]
-    patch = pygit2.Patch.create_from(b"".join(a), b"".join(b), context_lines=0)
+    tokens: dict[bytes, bytes] = {}
+
+    def tokenize(lines: Sequence[bytes]) -> bytes:
+        return b"".join([tokens.setdefault(line, b"%x\n" % len(tokens)) for line in lines])
+
+    import pygit2  # lazy, see diff_blobs
+
+    try:
+        patch = pygit2.Patch.create_from(tokenize(a), tokenize(b), context_lines=0)
+    except pygit2.GitError as exc:
+        raise GitInteropError(f"cannot diff lines: {exc}") from exc
     blocks: list[tuple[int, int, int]] = []
     ia = ib = 0
     for h in patch.hunks:
-        # libgit2 numbers a pure insertion's old range from the line before it.
+        # An empty range names the line before it; convert to 0-based starts.
         old_start = h.old_start - 1 if h.old_lines else h.old_start
         new_start = h.new_start - 1 if h.new_lines else h.new_start
         if old_start > ia:
-            # invariant: unchanged stretches have the same length on both sides
+            # invariant: the unchanged stretch between hunks has the same length on both sides
+            assert old_start - ia == new_start - ib
             blocks.append((ia, ib, old_start - ia))
         ia, ib = old_start + h.old_lines, new_start + h.new_lines
     if ia < na:

@@ -13,6 +13,7 @@ short names). Imports only `errors`.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from vcrdt.errors import BadPathError
 
@@ -125,3 +126,18 @@ def parent_dirs(path: str) -> list[str]:
     """
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def ancestor_dirs(paths: Iterable[str]) -> set[str]:
+    """Return every proper parent directory of the given paths.
+
+    >>> sorted(ancestor_dirs(["a/b/c", "a/d", "e"]))
+    ['a', 'a/b']
+    """
+    out: set[str] = set()
+    for p in paths:
+        d = p.rpartition("/")[0]
+        while d and d not in out:
+            out.add(d)
+            d = d.rpartition("/")[0]
+    return out

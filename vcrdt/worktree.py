@@ -243,12 +243,7 @@ class Worktree:
         result = Scan()
         files = result.files
         ignore = IgnoreRules(self.root)
-        tracked_dirs: set[str] = set()
-        for p in rows:
-            d = p.rpartition("/")[0]
-            while d and d not in tracked_dirs:
-                tracked_dirs.add(d)
-                d = d.rpartition("/")[0]
+        tracked_dirs = ancestor_dirs(rows)
         stack: list[str] = [""]
         while stack:
             rel_dir = stack.pop()
@@ -306,6 +301,15 @@ class Worktree:
 
     # --- hashing ----------------------------------------------------------------------
 
+    def _open(self, path: str) -> int:
+        """Open a work-tree file for reading without following a symlink."""
+        try:
+            return os.open(self.abspath(path), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise WorktreeError(path, "changed into a symlink while being read") from exc
+            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+
     def read_small(self, path: str, st: os.stat_result) -> tuple[EntryKind, bytes, os.stat_result] | None:
         """Read a regular file of at most `LARGE_OBJECT` bytes; None for anything else.
 
@@ -314,12 +318,7 @@ class Worktree:
         """
         if not stat.S_ISREG(st.st_mode) or st.st_size > LARGE_OBJECT:
             return None
-        try:
-            fd = os.open(self.abspath(path), os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise WorktreeError(path, "changed into a symlink while being read") from exc
-            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        fd = self._open(path)
         try:
             fst = os.fstat(fd)
             if not stat.S_ISREG(fst.st_mode) or fst.st_size > LARGE_OBJECT:
@@ -357,38 +356,31 @@ class Worktree:
         if kind is None or kind is EntryKind.TREE:
             what = "a directory" if kind is EntryKind.TREE else "not a regular file or symlink"
             raise WorktreeError(path, f"is {what}", hint="remove it or `vcrdt rm` the path")
-        try:
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise WorktreeError(path, "changed into a symlink while being read") from exc
-            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        small = self.read_small(path, st)
+        if small is not None:
+            kind, data, fst = small
+            return kind, self.store.put("blob", data) if store else object_id("blob", data), fst
+        fd = self._open(path)
         try:
             fst = os.fstat(fd)
             if not stat.S_ISREG(fst.st_mode):
                 raise WorktreeError(path, "is not a regular file")
             kind = EntryKind.EXECUTABLE if fst.st_mode & stat.S_IXUSR else EntryKind.FILE
             size = fst.st_size
-            if size <= LARGE_OBJECT:
-                data = _read_all(fd, path)
+            # Large: stream it with bounded memory.
+            chunks = _iter_fd(fd)
+            try:
                 if store:
-                    oid = self.store.put("blob", data)
+                    oid = self.store.put_stream("blob", size, chunks)
                 else:
-                    oid = object_id("blob", data)
-            else:
-                chunks = _iter_fd(fd)
-                try:
-                    if store:
-                        oid = self.store.put_stream("blob", size, chunks)
-                    else:
-                        hasher = StreamingObjectHasher("blob", size)
-                        for chunk in chunks:
-                            hasher.update(chunk)
-                        if hasher.seen != size:
-                            raise CorruptObjectError(path, "size changed")
-                        oid = hasher.digest()
-                except CorruptObjectError as exc:
-                    raise WorktreeError(path, "changed while being read", hint="try again") from exc
+                    hasher = StreamingObjectHasher("blob", size)
+                    for chunk in chunks:
+                        hasher.update(chunk)
+                    if hasher.seen != size:
+                        raise CorruptObjectError(path, "size changed")
+                    oid = hasher.digest()
+            except CorruptObjectError as exc:
+                raise WorktreeError(path, "changed while being read", hint="try again") from exc
             after = os.fstat(fd)
         except OSError as exc:
             raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc

@@ -22,6 +22,7 @@ from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import ABSENT, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import Style, merge_bytes
 from vcrdt.objects import EntryKind
+from vcrdt.paths import ancestor_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
@@ -133,13 +134,7 @@ def _keep(result: TreeMerge, path: str, side: Side) -> None:
 def _file_directory(result: TreeMerge, labels: tuple[str, str, str]) -> None:
     """Resolve a file that collides with a directory: the directory keeps the path."""
     every = set(result.entries) | set(result.worktree)
-    dirs: set[str] = set()
-    for p in every:
-        d = p.rpartition("/")[0]
-        while d and d not in dirs:
-            dirs.add(d)
-            d = d.rpartition("/")[0]
-    for path in sorted(every & dirs):
+    for path in sorted(every & ancestor_dirs(every)):
         entry = result.entries.pop(path, None) or result.worktree.pop(path)
         aside = f"{path}~{labels[0]}"
         result.worktree[aside] = entry

@@ -165,6 +165,15 @@ class Database:
             if _is_busy(exc):
                 raise RepoBusyError() from exc
             raise RepoError(f"cannot start a transaction: {exc}") from exc
+        with self._begun(strict=True) as conn:
+            yield conn
+
+    @contextmanager
+    def _begun(self, *, strict: bool) -> Iterator[sqlite3.Connection]:
+        """Run the block of a transaction whose BEGIN succeeded: roll back on error, else commit.
+
+        A failed COMMIT raises when `strict`; otherwise (cache updates) it is dropped.
+        """
         self._depth = 1
         try:
             yield self.conn
@@ -177,6 +186,8 @@ class Database:
             self.conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self.conn.execute("ROLLBACK")
+            if not strict:
+                return
             if _is_busy(exc):
                 raise RepoBusyError() from exc
             raise RepoError(f"cannot commit the transaction: {exc}") from exc
@@ -214,18 +225,8 @@ class Database:
                 return
         finally:
             self.conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-        self._depth = 1
-        try:
-            yield self.conn
-        except BaseException:
-            self._depth = 0
-            self.conn.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        try:
-            self.conn.execute("COMMIT")
-        except sqlite3.OperationalError:
-            self.conn.execute("ROLLBACK")
+        with self._begun(strict=False) as conn:
+            yield conn
 
     @property
     def in_transaction(self) -> bool:
