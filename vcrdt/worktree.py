@@ -32,7 +32,7 @@ from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, V
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import META_DIR, check_component, check_path, encode, parent_dirs
+from vcrdt.paths import META_DIR, ancestor_dirs, check_component, check_path, encode, parent_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
