@@ -731,15 +731,21 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
     head = repo.refs.head()
     if head.branch is None and head.commit is not None:
         refs.append(("HEAD", frozenset({head.commit})))
+    present = set(repo.store.iter_ids())
     for name, heads in refs:
         try:
-            reachable |= iter_reachable(repo.store, heads)
+            reach = iter_reachable(repo.store, heads)
         except (ObjectNotFoundError, CorruptObjectError) as exc:
             problems.append(FsckProblem(name, f"broken history: {exc.message}"))
+            continue
+        # Blobs are not read by the walk: check that each one is there.
+        for oid in sorted(reach - present):
+            problems.append(FsckProblem(name, f"broken history: object {to_hex(oid)} not found"))
+        reachable |= reach & present
     for path, row in sorted(repo.worktree.rows().items()):
         if row.head_oid is not None and not repo.store.has(row.head_oid):
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
-    unreachable = sum(1 for o in repo.store.iter_ids() if o not in reachable)
+    unreachable = len(present - reachable)
     return FsckResult(total, len(reachable), problems, unreachable)
 
 

@@ -158,3 +158,16 @@ def test_200mb_file_memory_bounded(tmp_path: Path) -> None:
     (root / "big.bin").unlink()
     subprocess.run([sys.executable, "-m", "vcrdt", "restore", "big.bin"], cwd=root, env=env, check=True)
     assert (root / "big.bin").stat().st_size == 200 << 20
+
+
+def test_fsck_names_a_missing_object_and_the_ref(repo: CliRunner) -> None:
+    repo.write("a.txt", "soon missing\n")
+    repo.ok("commit", "-A", "-m", "base")
+    blob = json.loads(repo.ok("cat", "HEAD:", "--json").out)["entries"][0]["id"]
+    db = sqlite3.connect(repo.cwd / ".vcrdt" / "store.db")
+    with db:
+        db.execute("DELETE FROM objects WHERE id = ?", (bytes.fromhex(blob),))
+    db.close()
+    r = repo("fsck")
+    assert r.code == 1
+    assert f"error: refs/heads/main: broken history: object {blob} not found" in r.out

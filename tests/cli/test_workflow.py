@@ -285,3 +285,30 @@ def test_status_json(repo: CliRunner) -> None:
         "removed": [],
         "untracked": ["a.txt"],
     }
+
+
+def test_identity_from_global_config(repo: CliRunner, monkeypatch: object) -> None:
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.delenv("VCRDT_AUTHOR_NAME")
+    mp.delenv("VCRDT_AUTHOR_EMAIL")
+    try:
+        config = os.path.join(os.environ["HOME"], ".config", "vcrdt")
+        os.makedirs(config, exist_ok=True)
+        with open(os.path.join(config, "config.toml"), "w") as fh:
+            fh.write('[user]\nname = "Global Grace"\nemail = "grace@example.com"\n')
+        repo.write("a.txt", "x\n")
+        repo.ok("commit", "-A", "-m", "x")
+        assert json.loads(repo.ok("log", "--json").out)[0]["author"] == {
+            "name": "Global Grace",
+            "email": "grace@example.com",
+        }
+        # The repository's own config wins over the global file, the environment over both.
+        repo.ok("config", "user.name", "Repo Rita")
+        mp.setenv("VCRDT_AUTHOR_NAME", "Env Eve")
+        repo.write("a.txt", "y\n")
+        repo.ok("commit", "-m", "y")
+        assert json.loads(repo.ok("log", "--json", "-n", "1").out)[0]["author"]["name"] == "Env Eve"
+    finally:
+        mp.undo()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -12,8 +13,6 @@ import pytest
 from tests.helpers.cli import CliRunner
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-Step = tuple[str, ...]
 
 
 def _git(root: Path) -> Callable[..., str]:
@@ -38,48 +37,81 @@ def _lines(*changes: tuple[int, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_criss_cross_merge_matches_git(repo: CliRunner, tmp_path: Path) -> None:
-    groot = tmp_path / "git"
-    groot.mkdir()
-    git = _git(groot)
-    git("init", "-q", "-b", "main")
+class Twin:
+    """The same history built step by step in a vcrdt repository and a git repository."""
 
-    def both(write: dict[str, str], message: str) -> None:
+    def __init__(self, repo: CliRunner, groot: Path) -> None:
+        self.repo = repo
+        self.groot = groot
+        groot.mkdir(exist_ok=True)
+        self.git = _git(groot)
+        self.git("init", "-q", "-b", "main")
+
+    def commit(self, write: dict[str, str], message: str) -> None:
         for name, content in write.items():
-            repo.write(name, content)
-            (groot / name).write_text(content)
-        repo.ok("commit", "-A", "-m", message)
-        git("add", "-A")
-        git("commit", "-qm", message)
+            self.repo.write(name, content)
+            (self.groot / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.groot / name).write_text(content)
+        self.repo.ok("commit", "-A", "-m", message)
+        self.git("add", "-A")
+        self.git("commit", "-qm", message)
 
-    def switch(branch: str, create: bool = False) -> None:
-        repo.ok("switch", *(["-c"] if create else []), branch)
-        git("switch", "-q", *(["-c"] if create else []), branch)
+    def switch(self, branch: str, create: bool = False) -> None:
+        self.repo.ok("switch", *(["-c"] if create else []), branch)
+        self.git("switch", "-q", *(["-c"] if create else []), branch)
 
-    def merge(rev: str) -> None:
-        repo.ok("merge", rev, "-m", f"merge {rev}")
-        git("merge", "-q", "--no-edit", rev)
+    def merge(self, rev: str) -> None:
+        self.repo.ok("merge", rev, "-m", f"merge {rev}")
+        self.git("merge", "-q", "--no-edit", rev)
 
-    both({"f": _lines(), "g": "g\n"}, "base")
-    switch("a", create=True)
-    both({"f": _lines((2, "A two"))}, "a1")
-    switch("main")
-    switch("b", create=True)
-    both({"f": _lines((19, "B nineteen")), "h": "h from b\n"}, "b1")
+    def same_files(self) -> bool:
+        return _files(self.repo.cwd) == _files(self.groot)
+
+
+def test_criss_cross_merge_matches_git(repo: CliRunner, tmp_path: Path) -> None:
+    t = Twin(repo, tmp_path / "git")
+    t.commit({"f": _lines(), "g": "g\n"}, "base")
+    t.switch("a", create=True)
+    t.commit({"f": _lines((2, "A two"))}, "a1")
+    t.switch("main")
+    t.switch("b", create=True)
+    t.commit({"f": _lines((19, "B nineteen")), "h": "h from b\n"}, "b1")
     # The criss-cross: each branch merges the other's first commit.
-    switch("a")
+    t.switch("a")
     repo.ok("branch", "a-before")
-    merge("b")
-    switch("b")
+    t.merge("b")
+    t.switch("b")
     repo.ok("merge", "a-before", "-m", "merge a")
-    git("merge", "-q", "--no-edit", "a~1")
-    switch("a")
-    both({"f": _lines((2, "A two"), (19, "B nineteen"), (8, "A eight"))}, "a2")
-    switch("b")
-    both({"f": _lines((2, "A two"), (19, "B nineteen"), (12, "B twelve")), "g": "g changed by b\n"}, "b2")
-    switch("a")
-    bases = repo.ok("merge", "--dry-run", "--json", "b").out
-    assert len(__import__("json").loads(bases)["bases"]) == 2
-    merge("b")
-    assert _files(repo.cwd) == _files(groot)
+    t.git("merge", "-q", "--no-edit", "a~1")
+    t.switch("a")
+    t.commit({"f": _lines((2, "A two"), (19, "B nineteen"), (8, "A eight"))}, "a2")
+    t.switch("b")
+    t.commit({"f": _lines((2, "A two"), (19, "B nineteen"), (12, "B twelve")), "g": "g changed by b\n"}, "b2")
+    t.switch("a")
+    assert len(json.loads(repo.ok("merge", "--dry-run", "--json", "b").out)["bases"]) == 2
+    t.merge("b")
+    assert t.same_files()
+    assert repo("fsck").code == 0
+
+
+def test_many_branches_merged_in_turn_match_git(repo: CliRunner, tmp_path: Path) -> None:
+    t = Twin(repo, tmp_path / "git")
+    t.commit({"f": _lines(), "docs/readme": "r\n"}, "base")
+    for n, line in enumerate((3, 9, 15)):
+        t.switch("main")
+        t.switch(f"topic{n}", create=True)
+        t.commit({"f": _lines((line, f"topic {n}")), f"docs/t{n}": f"topic {n}\n"}, f"topic {n}")
+        t.commit({f"src/m{n}.py": f"print({n})\n"}, f"topic {n} code")
+    t.switch("main")
+    t.commit({"docs/readme": "r on main\n"}, "main moves on")
+    for n in range(3):
+        t.merge(f"topic{n}")
+        assert t.same_files()
+    # A topic catches up with main, works on, and is merged again.
+    t.switch("topic1")
+    t.merge("main")
+    t.commit({"f": _lines((3, "topic 0"), (9, "topic 1 again"), (15, "topic 2"))}, "topic 1 again")
+    t.switch("main")
+    t.merge("topic1")
+    assert t.same_files()
     assert repo("fsck").code == 0
