@@ -944,6 +944,13 @@ def _move_head(repo: Repository, branch: str | None, new: ObjectId, expected: Ob
 def _leave_in_worktree(repo: Repository, ours: FlatTree, result: FlatTree) -> None:
     """Write a conflicted merge's files; HEAD stays at ours, so the merge shows as local changes."""
     wt = repo.worktree
+    rows = wt.rows()
+    blocked = [p for p in result if p not in ours and wt.in_the_way(p, rows, result)]
+    if blocked:
+        raise DirtyWorktreeError(
+            f"untracked files would be overwritten by the merge: {', '.join(sorted(blocked)[:5])}",
+            hint="move them away and merge again",
+        )
     gone = [p for p in ours if p not in result]
     if gone:
         wt.remove(gone, keep_files=False)

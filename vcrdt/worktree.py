@@ -711,7 +711,7 @@ class Worktree:
             except OSError:
                 break
 
-    def _in_the_way(self, path: str, rows: dict[str, Row], target: FlatTree) -> bool:
+    def in_the_way(self, path: str, rows: dict[str, Row], target: FlatTree) -> bool:
         """Tell whether writing `path` would destroy something untracked.
 
         A directory is not in the way when every file under it is tracked and
@@ -759,7 +759,7 @@ class Worktree:
             for p in changing:
                 row = rows.get(p)
                 if row is None:
-                    if self._in_the_way(p, rows, target):
+                    if self.in_the_way(p, rows, target):
                         blocked.append(p)  # an untracked file in the way
                 elif row.state == "removed" or cur.get(p) != old.get(p):
                     blocked.append(p)

@@ -314,3 +314,28 @@ def pexpect_eof():  # type: ignore[no-untyped-def]
     import pexpect
 
     return pexpect.EOF
+
+
+def test_untracked_file_in_the_way_is_never_overwritten(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n", "new.txt": "from side\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked.write("new.txt", "my untracked notes\n")
+    r = forked("merge", "side")
+    assert r.code == 1
+    assert r.err.startswith("error: untracked files would be overwritten by the merge: new.txt\n")
+    assert (forked.cwd / "new.txt").read_text() == "my untracked notes\n"
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE?\n"
+    assert json.loads(forked.ok("status", "--json").out)["merging"] is None
+
+
+def test_untracked_file_in_the_way_of_a_clean_merge(forked: CliRunner) -> None:
+    _on_side(forked, {"new.txt": "from side\n"})
+    forked.write("g", "main edit\n")
+    forked.ok("commit", "-m", "main work")
+    forked.write("new.txt", "mine\n")
+    r = forked("merge", "side")
+    assert r.code == 1
+    assert "new.txt" in r.err
+    assert (forked.cwd / "new.txt").read_text() == "mine\n"
+    assert len(_log(forked)) == 2
