@@ -20,9 +20,10 @@ Line diffs. `diff_blobs` runs libgit2's C xdiff through pygit2 (Myers, with
 git's defaults, so hunks and counts agree with `git diff`) and turns the patch
 into `FileDiff` / `Hunk` / `DiffLine` values; `format_unified` renders one
 as git-style unified text. pygit2 is the one import allowed here beyond the
-stdlib and the layers below (see docs/DESIGN: the line differ). It is
-imported inside the functions that need it, so ``import vcrdt.diff`` stays
-cheap. Binary content (a NUL byte in the first 8000 bytes, as git decides) and
+stdlib and the layers below (the design's one exception to "only gitinterop
+imports pygit2", written into the import-linter contract in pyproject.toml).
+It is imported inside the functions that need it, so ``import vcrdt.diff``
+stays cheap. Binary content (a NUL byte in the first 8000 bytes, as git decides) and
 content over `MAX_DIFF_BYTES` is not line-diffed.
 
 Pure: no terminal I/O. Objects are read through the `ObjectReader` protocol.
@@ -36,9 +37,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
 
-from vcrdt.errors import CorruptObjectError, GitInteropError
-from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import EntryKind, Tree
+from vcrdt.dag import read_tree
+from vcrdt.errors import GitInteropError
+from vcrdt.ids import ObjectId
+from vcrdt.objects import EntryKind
 from vcrdt.paths import encode
 
 if TYPE_CHECKING:
@@ -86,16 +88,6 @@ def _change(path: str, old: Entry | None, new: Entry | None) -> Change:
     return Change(path, status, old[0], old[1], new[0], new[1])
 
 
-def _read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
-    kind, body = reader.get(oid)
-    if kind != "tree":
-        raise CorruptObjectError(to_hex(oid), f"expected a tree, found a {kind}")
-    try:
-        return Tree.from_bytes(body)
-    except CorruptObjectError as exc:
-        raise CorruptObjectError(to_hex(oid), exc.reason) from exc
-
-
 def _keyed_entries(reader: ObjectReader, oid: ObjectId | None) -> list[tuple[bytes, str, Entry]]:
     """Return a tree's entries as ``(key, name, entry)`` in full-path order.
 
@@ -105,7 +97,7 @@ def _keyed_entries(reader: ObjectReader, oid: ObjectId | None) -> list[tuple[byt
         return []
     keyed = [
         (encode(e.name) + b"/" if e.kind is EntryKind.TREE else encode(e.name), e.name, (e.kind, e.oid))
-        for e in _read_tree(reader, oid).entries
+        for e in read_tree(reader, oid).entries
     ]
     # Keys are unique: names are, and "/" never occurs inside a name.
     keyed.sort(key=itemgetter(0))

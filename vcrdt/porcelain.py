@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit, read_tree
 from vcrdt.diff import (
     Change,
@@ -266,8 +267,8 @@ def commit(
         parents = [head.commit] if head.commit is not None else []
         if merging is not None:
             parents.append(merging)
-        new = repo.make_commit(tree, parents, text, author)
-        oid = repo.store.put("commit", new.to_bytes())
+        oid = repo.new_commit(tree, parents, text, author)
+        new = read_commit(repo.store, oid)
         if head.branch is not None:
             repo.refs.update(head.branch, oid, expected=head.commit)
         else:
@@ -924,8 +925,7 @@ def merge(
         if tm.is_clean:
             ours_tree = read_commit(repo.store, ours).tree
             tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
-            new = repo.make_commit(tree, [ours, theirs], text, repo.signature())
-            oid = repo.store.put("commit", new.to_bytes())
+            oid = repo.new_commit(tree, [ours, theirs], text, repo.signature())
             repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
             _move_head(repo, head.branch, oid, ours)
             return MergeOutcome("merged", ours, theirs, bases, oid, [], changed)
@@ -1183,3 +1183,29 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
         if not skipped:
             repo.merge_state.mark_resolved(path)
     return not skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Causality:
+    """How commit `a` relates to commit `b`, from their vector clocks."""
+
+    a: ObjectId
+    b: ObjectId
+    relation: Relation
+
+
+def concurrent(repo: Repository, a: str, b: str) -> Causality:
+    """Compare two commits causally: `before`, `after`, `equal` or `concurrent` (a relative to b).
+
+    Answered from the commits' vector clocks alone. Two different commits with
+    equal clocks (one replica rewrote history) are concurrent: neither is in
+    the other's history.
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+    """
+    oid_a, oid_b = repo.resolve(a), repo.resolve(b)
+    if oid_a == oid_b:
+        return Causality(oid_a, oid_b, "equal")
+    relation = compare(dict(read_commit(repo.store, oid_a).clock), dict(read_commit(repo.store, oid_b).clock))
+    return Causality(oid_a, oid_b, "concurrent" if relation == "equal" else relation)

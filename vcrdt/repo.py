@@ -457,9 +457,31 @@ class Repository:
             return None
         return self.store.put("tree", Tree.build(list(entries.values())).to_bytes())
 
-    def make_commit(self, tree: ObjectId, parents: list[ObjectId], message: str, author: Signature) -> Commit:
-        """Build (without storing) a commit with its Lamport and vector clocks."""
+    def new_commit(self, tree: ObjectId, parents: list[ObjectId], message: str, author: Signature) -> ObjectId:
+        """Build and store a commit with its Lamport clock and vector clock; return its id.
+
+        Vector clocks need each clock key to stand for a sequence of commits
+        that are ordered among themselves. One replica can commit on several
+        branches, so the key is an *actor*: the replica keeps using an actor
+        while each new commit has that actor's last commit as a parent, and
+        starts a fresh actor otherwise. Run inside the caller's transaction.
+        """
         pcs = [read_commit(self.store, p) for p in parents]
         lamport = 1 + max((c.lamport for c in pcs), default=0)
-        clock = merge_clocks([c.clock for c in pcs], self.replica)
-        return Commit(tree, tuple(parents), author, message, self.replica, lamport, clock)
+        actor = self._actor_for(parents)
+        clock = merge_clocks([c.clock for c in pcs], actor)
+        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock)
+        oid = self.store.put("commit", commit.to_bytes())
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO actors(actor, last) VALUES (?, ?)", (actor, oid))
+        return oid
+
+    def _actor_for(self, parents: list[ObjectId]) -> ReplicaId:
+        if parents:
+            marks = ",".join("?" * len(parents))
+            row = self.db.conn.execute(
+                f"SELECT actor FROM actors WHERE last IN ({marks}) ORDER BY actor LIMIT 1", parents
+            ).fetchone()
+            if row is not None:
+                return ReplicaId(str(row[0]))
+        return ReplicaId(os.urandom(16).hex())

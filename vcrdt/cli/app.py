@@ -17,10 +17,22 @@ import typer
 
 from vcrdt.cli import ExitCode, render
 from vcrdt.cli.base import STATE, app
-from vcrdt.cli.commands import branch, commit, diff, files, inspect, log, merging, repository, status, switch
+from vcrdt.cli.commands import (
+    branch,
+    causality,
+    commit,
+    diff,
+    files,
+    inspect,
+    log,
+    merging,
+    repository,
+    status,
+    switch,
+)
 from vcrdt.errors import VcrdtError
 
-_COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect, merging)
+_COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect, merging, causality)
 
 
 def command() -> click.Command:

@@ -74,7 +74,13 @@ def diff_json(d: FileDiff) -> dict[str, Any]:
     }
 
 
-def print_commit_header(oid: bytes, c: Commit, refs: list[str]) -> None:
+def clock_text(c: Commit) -> str:
+    """Return a commit's Lamport clock and vector clock (replica ids shortened to 8 digits)."""
+    counts = ", ".join(f"{r[:8]}:{n}" for r, n in c.clock)
+    return f"lamport {c.lamport}, clock {{{counts}}}"
+
+
+def print_commit_header(oid: bytes, c: Commit, refs: list[str], *, clock: bool = False) -> None:
     """Print a commit the way `git log` does (header and indented message)."""
     con = render.data()
     line = Text("commit ", style="oid")
@@ -91,6 +97,8 @@ def print_commit_header(oid: bytes, c: Commit, refs: list[str]) -> None:
         con.print(Text("Merge: " + " ".join(short(p) for p in c.parents)))
     con.print(Text(f"Author: {c.author.name} <{c.author.email}>"))
     con.print(Text(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}"))
+    if clock:
+        con.print(Text(f"Clock:  {clock_text(c)}"))
     con.print()
     for msg_line in c.message.rstrip("\n").split("\n"):
         con.print(Text(f"    {msg_line}".rstrip()))

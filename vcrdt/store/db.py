@@ -12,6 +12,8 @@ Schema version 1 (see docs/format.md):
 - ``objects(id, kind, size, storage, base, depth, data)`` and
   ``chunks(id, seq, data)``: see `vcrdt.store.sqlite`.
 - ``refs(name, head)``: each ref is a set of heads (a multi-value register).
+- ``actors(actor, last)``: the clock actors of this replica and the last commit each made
+  (see `Repository.new_commit`).
 - ``merge_state(key, value)`` and ``conflicts(path, kind, base/ours/theirs
   kind and id, hunks, resolved)``: a merge in progress; see `vcrdt.merge.state`.
 - ``worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino,
@@ -70,6 +72,10 @@ CREATE TABLE IF NOT EXISTS worktree (
     ino      INTEGER NOT NULL DEFAULT -1,
     ctime_ns INTEGER NOT NULL DEFAULT -1,
     state    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS actors (
+    actor TEXT PRIMARY KEY,
+    last  BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS merge_state (
     key   TEXT PRIMARY KEY,
@@ -131,8 +137,11 @@ class Database:
             raise RepoError(f"cannot open repository database {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise RepoError(f"cannot open repository database {path}: {exc}") from exc
-        if not create and self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'conflicts'").fetchone() is None:
-            # A repository made before merges existed: add the tables (no data changes).
+        (tables,) = self.conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('actors', 'conflicts', 'merge_state')"
+        ).fetchone()
+        if not create and tables < 3:
+            # A repository made by an earlier development build: add the new tables (no data changes).
             with self.write():
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():

@@ -57,6 +57,7 @@ def log(
     graph: Annotated[bool, typer.Option("--graph", help="Draw the commit graph on the left.")] = False,
     stat: Annotated[bool, typer.Option("--stat", help="Show the files each commit changed.")] = False,
     first_parent: Annotated[bool, typer.Option("--first-parent", help="Follow only first parents.")] = False,
+    clock: Annotated[bool, typer.Option("--clock", help="Show each commit's Lamport clock and vector clock.")] = False,
     json: JsonOption = False,
 ) -> None:
     """Show commits, newest first (ordered by Lamport clock, which respects ancestry)."""
@@ -84,6 +85,8 @@ def log(
         if oneline:
             line = Text(lead)
             line.append_text(views.oneline(e))
+            if clock:
+                line.append(f"  [{views.clock_text(e.commit)}]", style="meta")
             con.print(line)
             if e.stats:
                 views.print_stats(e.stats)
@@ -92,10 +95,10 @@ def log(
                 con.print()
             if graph:
                 con.print(Text(lead) + Text(f"commit {e.oid.hex()}", style="oid") + _refs(e.refs))
-                for text in _body_lines(e):
+                for text in _body_lines(e, clock):
                     con.print(Text(f"{rest} {text}".rstrip()))
             else:
-                views.print_commit_header(e.oid, e.commit, e.refs)
+                views.print_commit_header(e.oid, e.commit, e.refs, clock=clock)
             if e.stats:
                 con.print()
                 views.print_stats(e.stats)
@@ -107,10 +110,12 @@ def _refs(refs: list[str]) -> Text:
     return Text(f" ({', '.join(refs)})", style="ref") if refs else Text("")
 
 
-def _body_lines(e: "LogEntry") -> list[str]:
+def _body_lines(e: "LogEntry", clock: bool = False) -> list[str]:
     c = e.commit
     lines = [f"Author: {c.author.name} <{c.author.email}>"]
     lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
+    if clock:
+        lines.append(f"Clock:  {views.clock_text(c)}")
     lines.append("")
     lines += [f"    {m}" for m in c.message.rstrip("\n").split("\n")]
     lines.append("")

@@ -1,0 +1,1 @@
+"""Pure CRDT and causality types; no store, no I/O."""
