@@ -9,9 +9,10 @@ and `errors` only, never anything above.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
+from vcrdt.errors import VcrdtError
 from vcrdt.ids import ObjectId
 
 # Objects larger than this are stored in independent chunks and can be
@@ -100,4 +101,18 @@ class ObjectStore(ObjectReader, Protocol):
 
     def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
         """Return up to `limit` ids starting with the raw `prefix` bytes."""
+        ...
+
+    def verify_all(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> Iterator[tuple[ObjectId, VcrdtError]]:
+        """Decode and hash-check every stored object; yield each problem with its id (for fsck).
+
+        Args:
+            on_progress: Called now and then as ``(done, total)``.
+        """
+        ...
+
+    def stats(self) -> dict[str, int]:
+        """Return ``objects`` (count), ``raw_bytes`` and ``stored_bytes`` (as held by the backend)."""
         ...
