@@ -54,6 +54,15 @@ class StreamingObjectHasher:
         return ObjectId(self._h.digest())
 
 
+def digest(data: bytes) -> bytes:
+    """Return the SHA-256 digest of `data` (for summaries such as ref states; never xxhash).
+
+    >>> len(digest(b""))
+    32
+    """
+    return hashlib.sha256(data).digest()
+
+
 def fast_hash(data: bytes) -> int:
     """Return a 64-bit xxh3 hash for local caches (never for identity).
 
