@@ -72,6 +72,13 @@ _CACHE_BYTES = 32 * 1024 * 1024
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_BYTES = 1024 * 1024
 
+# Every column is read back through a CAST: a damaged row may hold text that is not
+# even UTF-8, which sqlite3 would otherwise fail to convert with its own error.
+_SELECT_ROW = (
+    "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
+    " CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id = ?"
+)
+_SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER) FROM objects WHERE id = ?"
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -183,7 +190,9 @@ class SqliteStore:
             ObjectNotFoundError: If the object is absent.
             CorruptObjectError: If the row's kind or size is invalid.
         """
-        row = self.db.conn.execute("SELECT kind, size FROM objects WHERE id = ?", (oid,)).fetchone()
+        row = self.db.conn.execute(
+            "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER) FROM objects WHERE id = ?", (oid,)
+        ).fetchone()
         if row is None:
             raise ObjectNotFoundError(to_hex(oid))
         return _kind_of(oid, row[0]), _size_of(oid, row[1])
@@ -199,7 +208,7 @@ class SqliteStore:
             CorruptObjectError: If a chunk is missing or cannot be decoded.
             HashMismatchError: After the last piece, if the body does not match.
         """
-        row = self.db.conn.execute("SELECT kind, size, storage FROM objects WHERE id = ?", (oid,)).fetchone()
+        row = self.db.conn.execute(_SELECT_HEAD, (oid,)).fetchone()
         if row is None:
             raise ObjectNotFoundError(to_hex(oid))
         if row[2] != CHUNKED:
@@ -216,7 +225,7 @@ class SqliteStore:
 
     def iter_ids(self) -> Iterator[ObjectId]:
         """Yield every object id in ascending byte order (the primary-key index order)."""
-        for (oid,) in self.db.conn.execute("SELECT id FROM objects ORDER BY id"):
+        for (oid,) in self.db.conn.execute("SELECT CAST(id AS BLOB) FROM objects ORDER BY id"):
             yield ObjectId(bytes(oid))
 
     def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
@@ -234,16 +243,12 @@ class SqliteStore:
 
     def _row(self, oid: ObjectId) -> _Row | None:
         """Read and type-check the row of `oid`, or return None if there is none."""
-        row = self.db.conn.execute(
-            "SELECT kind, size, storage, base, data FROM objects WHERE id = ?", (oid,)
-        ).fetchone()
+        row = self.db.conn.execute(_SELECT_ROW, (oid,)).fetchone()
         if row is None:
             return None
         kind_code, size, storage, base, data = row
-        if not isinstance(storage, int) or not (base is None or isinstance(base, bytes)):
-            raise CorruptObjectError(to_hex(oid), "malformed row")
-        if not (data is None or isinstance(data, bytes)):
-            raise CorruptObjectError(to_hex(oid), "stored data is not a blob")
+        if not isinstance(storage, int):
+            raise CorruptObjectError(to_hex(oid), f"invalid storage code {storage!r}")
         return _Row(oid, _kind_of(oid, kind_code), _size_of(oid, size), storage, _opt_id(base), data)
 
     def _decode(self, oid: ObjectId) -> tuple[str, bytes]:
@@ -315,7 +320,7 @@ class SqliteStore:
         seq = 0
         while True:
             row = self.db.conn.execute(
-                "SELECT seq, data FROM chunks WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1", (oid, seq)
+                "SELECT seq, CAST(data AS BLOB) FROM chunks WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1", (oid, seq)
             ).fetchone()
             if row is None:
                 break
@@ -453,7 +458,9 @@ class SqliteStore:
         """Return the verified base to try a delta against, or None if none is usable."""
         if base_id is None or base_id == oid or size <= _MIN_DELTA:
             return None
-        row = self.db.conn.execute("SELECT storage, depth FROM objects WHERE id = ?", (base_id,)).fetchone()
+        row = self.db.conn.execute(
+            "SELECT CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id = ?", (base_id,)
+        ).fetchone()
         if row is None or row[0] == CHUNKED or not isinstance(row[1], int) or row[1] >= MAX_DELTA_DEPTH:
             return None
         try:
@@ -564,7 +571,9 @@ class SqliteStore:
         last = -1
         while True:
             rows = self.db.conn.execute(
-                "SELECT rowid, id, storage FROM objects WHERE rowid > ? ORDER BY rowid LIMIT 1000", (last,)
+                "SELECT rowid, CAST(id AS BLOB), CAST(storage AS INTEGER) FROM objects"
+                " WHERE rowid > ? ORDER BY rowid LIMIT 1000",
+                (last,),
             ).fetchall()
             if not rows:
                 return
