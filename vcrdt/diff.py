@@ -536,8 +536,28 @@ def xdiff_matcher(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int
         return [(na, nb, 0)]
     # One token per distinct line (built in one pass over the unique lines); the joins run at C speed.
     tokens = {line: b"%x\n" % i for i, line in enumerate(dict.fromkeys(itertools.chain(a, b)))}
-    old, new = b"".join(map(tokens.__getitem__, a)), b"".join(map(tokens.__getitem__, b))
+    return _xdiff_blocks(b"".join(map(tokens.__getitem__, a)), b"".join(map(tokens.__getitem__, b)), na, nb)
 
+
+def xdiff_pair(
+    base: Sequence[bytes], a: Sequence[bytes], b: Sequence[bytes]
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """Match `base` against both sides at once: what `xdiff_matcher` gives for each, tokenising `base` once.
+
+    >>> xdiff_pair([b"x\\n"], [b"x\\n"], [])
+    ([(0, 0, 1), (1, 1, 0)], [(1, 0, 0)])
+    """
+    tokens = {line: b"%x\n" % i for i, line in enumerate(dict.fromkeys(itertools.chain(base, a, b)))}
+    get = tokens.__getitem__
+    nz, na, nb = len(base), len(a), len(b)
+    joined = b"".join(map(get, base))
+    ma = _xdiff_blocks(joined, b"".join(map(get, a)), nz, na) if nz and na else [(nz, na, 0)]
+    mb = _xdiff_blocks(joined, b"".join(map(get, b)), nz, nb) if nz and nb else [(nz, nb, 0)]
+    return ma, mb
+
+
+def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int) -> list[tuple[int, int, int]]:
+    """Matching blocks of two token texts of `na` and `nb` lines, from libgit2's xdiff."""
     import pygit2  # lazy, see diff_blobs
 
     try:
@@ -559,3 +579,7 @@ def xdiff_matcher(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int
         blocks.append((ia, ib, na - ia))
     blocks.append((na, nb, 0))
     return blocks
+
+
+# diff3 asks a matcher for this attribute to match the base against both sides in one go.
+xdiff_matcher.pair = xdiff_pair  # type: ignore[attr-defined]

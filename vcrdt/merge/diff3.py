@@ -168,8 +168,9 @@ def iter_sync_regions(
 
     The last region is an empty sentinel at the ends of the three sequences.
     """
-    ma = matcher(base, a)
-    mb = matcher(base, b)
+    pair = getattr(matcher, "pair", None)
+    # A matcher may offer `pair(base, a, b)` to share work on the base between the two diffs.
+    ma, mb = pair(base, a, b) if pair is not None else (matcher(base, a), matcher(base, b))
     ia = ib = 0
     while ia < len(ma) - 1 and ib < len(mb) - 1:
         abase, amatch, alen = ma[ia]
