@@ -563,6 +563,11 @@ def switch(
         DirtyWorktreeError: If uncommitted changes would be overwritten (without `force`).
         RefNotFoundError: If the branch does not exist (and `create` is False).
     """
+    if repo.merge_state.in_progress():
+        raise MergeError(
+            "cannot switch branches while a merge is in progress",
+            hint="commit the merge, or run `vcrdt merge --abort`",
+        )
     with repo.transaction():
         if create:
             branch_create(repo, target)

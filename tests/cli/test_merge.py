@@ -339,3 +339,16 @@ def test_untracked_file_in_the_way_of_a_clean_merge(forked: CliRunner) -> None:
     assert "new.txt" in r.err
     assert (forked.cwd / "new.txt").read_text() == "mine\n"
     assert len(_log(forked)) == 2
+
+
+def test_switch_refused_during_a_merge(forked: CliRunner) -> None:
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    forked("merge", "side")
+    forked.ok("resolve", "--ours", "f")
+    r = forked("switch", "side")
+    assert r.code == 1
+    assert r.err.startswith("error: cannot switch branches while a merge is in progress\n")
+    forked.ok("merge", "--abort")
+    forked.ok("switch", "side")

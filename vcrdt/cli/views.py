@@ -57,6 +57,7 @@ def diff_json(d: FileDiff) -> dict[str, Any]:
     """Return the JSON shape of a file diff, with its hunks."""
     return {
         "path": jpath(d.path),
+        "old_path": jpath(d.old_path) if d.old_path else None,
         "status": d.status,
         "binary": d.binary,
         "added": d.added,
