@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from vcrdt.errors import BadPathError, CorruptObjectError
 from vcrdt.hashing import object_id
@@ -76,13 +76,16 @@ class Blob:
         return object_id(self.kind, self.data)
 
 
-@dataclass(frozen=True, slots=True, order=True)
+# Equality covers all three fields: comparing by name alone made two trees that
+# differ only in an entry's kind or id compare (and hash) equal. There is no
+# ordering on entries; trees sort by the encoded name (`Tree.build`).
+@dataclass(frozen=True, slots=True)
 class TreeEntry:
     """One name in a tree."""
 
     name: str
-    kind: EntryKind = field(compare=False)
-    oid: ObjectId = field(compare=False)
+    kind: EntryKind
+    oid: ObjectId
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,9 @@ class Tree:
         Raises:
             CorruptObjectError: If two entries share a name or a name is invalid.
         """
-        ordered = sorted(entries, key=lambda e: encode(e.name))
+        # Names are checked before sorting by their bytes: a name that cannot be
+        # encoded must raise CorruptObjectError here, not UnicodeEncodeError.
+        ordered = sorted(entries, key=lambda e: _entry_name_bytes(e.name))
         tree = cls(tuple(ordered))
         tree.validate()
         return tree
@@ -113,11 +118,7 @@ class Tree:
         """
         prev: bytes | None = None
         for entry in self.entries:
-            try:
-                check_component(entry.name)
-            except BadPathError as exc:
-                raise CorruptObjectError("tree", exc.message) from exc
-            raw = encode(entry.name)
+            raw = _entry_name_bytes(entry.name)
             if prev is not None and raw <= prev:
                 rule = "duplicate entry" if raw == prev else "entries not sorted"
                 raise CorruptObjectError("tree", f"{rule} {entry.name!r}")
@@ -175,6 +176,19 @@ class Tree:
             if e.name == name:
                 return e
         return None
+
+
+def _entry_name_bytes(name: str) -> bytes:
+    """Check a tree-entry name against the path rules and return its encoded bytes.
+
+    Raises:
+        CorruptObjectError: If the name breaks a path rule.
+    """
+    try:
+        check_component(name)
+    except BadPathError as exc:
+        raise CorruptObjectError("tree", exc.message) from exc
+    return encode(name)
 
 
 @dataclass(frozen=True, slots=True)

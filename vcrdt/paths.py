@@ -45,6 +45,26 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+def _encode_checked(text: str, where: str) -> bytes:
+    """Return the bytes of `text`, which must be the `decode` of some byte string.
+
+    Other strings would raise UnicodeEncodeError from `encode` (a lone
+    surrogate that is not an escaped byte, such as ``"\\ud800"``), or alias
+    another name: ``"\\udcc3\\udca9"`` encodes to the bytes of ``"é"``, so
+    two different names would become one tree entry.
+
+    Raises:
+        BadPathError: If `text` does not round-trip through `encode`/`decode`.
+    """
+    try:
+        raw = encode(text)
+    except UnicodeEncodeError:
+        raise BadPathError(where, "not encodable as a file name (lone surrogate)") from None
+    if decode(raw) != text:
+        raise BadPathError(where, "escaped bytes that form valid UTF-8 (non-canonical name)")
+    return raw
+
+
 def is_meta_alias(name: str) -> bool:
     """Tell whether a single name would resolve to the metadata directory somewhere.
 
@@ -88,7 +108,7 @@ def check_component(name: str, path: str | None = None) -> None:
             raise BadPathError(where, rule)
     if is_meta_alias(name):
         raise BadPathError(where, f"{META_DIR} (in any spelling) is reserved for repository metadata")
-    if len(encode(name)) > MAX_COMPONENT_BYTES:
+    if len(_encode_checked(name, where)) > MAX_COMPONENT_BYTES:
         raise BadPathError(where, f"component longer than {MAX_COMPONENT_BYTES} bytes")
 
 
@@ -109,9 +129,12 @@ def check_path(path: str) -> str:
     """
     if not path:
         raise BadPathError(path, "empty path")
-    if path.startswith("/") or (len(path) >= 2 and path[1] == ":" and path[0].isalpha()):
+    # Any single character before ":" is a drive prefix, not just a letter:
+    # Windows `subst` accepts digits and non-letters such as "1:" or "\u058d:"
+    # as drive names (CVE-2019-1351); ``str.isalpha`` let those through.
+    if path.startswith("/") or (len(path) >= 2 and path[1] == ":"):
         raise BadPathError(path, "absolute path not allowed")
-    if len(encode(path)) > MAX_PATH_BYTES:
+    if len(_encode_checked(path, path)) > MAX_PATH_BYTES:
         raise BadPathError(path, f"path longer than {MAX_PATH_BYTES} bytes")
     for part in path.split("/"):
         check_component(part, path)
