@@ -256,8 +256,8 @@ class Repository:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 raise IdentityError(f"author {value!r} is not valid UTF-8") from None
-            if any(c in value for c in "<>\n"):
-                raise IdentityError(f"author {value!r} must not contain '<', '>' or a newline")
+            if any(c in value for c in "<>\n\0"):
+                raise IdentityError(f"author {value!r} must not contain '<', '>', a newline or NUL")
         return name, email
 
     def signature(self) -> Signature:
@@ -266,6 +266,8 @@ class Repository:
         now = self.settings.now()
         offset = now.utcoffset()
         minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        if now.timestamp() < 0:
+            raise ConfigError(f"the clock says {now.isoformat()}, before 1970", hint="set the system clock")
         return Signature(name, email, int(now.timestamp()), minutes)
 
     # --- revisions ------------------------------------------------------------------------
