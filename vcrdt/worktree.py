@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -257,6 +258,12 @@ class Worktree:
                     name = de.name
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     if not rel_dir and name == META_DIR:
+                        continue
+                    temp = _TEMP_RE.fullmatch(name)
+                    if temp is not None:
+                        # Our own temporary file: never listed; removed when its writer died (a kill
+                        # between creating it and renaming it into place).
+                        _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
                         continue
                     try:
                         st = de.stat(follow_symlinks=False)
@@ -799,6 +806,26 @@ class Worktree:
                 keep.append(row)
             self._save_rows(keep + new_rows)
         return sorted(written)
+
+
+_TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
+
+
+def _remove_if_orphaned(path: str, pid: int) -> None:
+    """Delete a temporary file whose writing process no longer exists."""
+    if pid == os.getpid():
+        return
+    try:
+        os.kill(pid, 0)
+        return  # its writer is still running
+    except ProcessLookupError:
+        pass
+    except OSError:
+        return  # exists but is not ours to signal: leave it
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _read_all(fd: int, path: str) -> bytes:

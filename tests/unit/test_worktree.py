@@ -152,3 +152,14 @@ def test_meta_dir_never_scanned(wt: Worktree) -> None:
     write(wt, "a.txt", b"a")
     scan = wt.scan({})
     assert scan.untracked == ["a.txt"]
+
+
+def test_orphaned_temp_files_are_hidden_and_removed(wt: Worktree) -> None:
+    write(wt, "a.txt", b"a")
+    dead = wt.root / ".a.txt.vcrdt-999999999.tmp"  # no such process
+    dead.write_bytes(b"half written")
+    mine = wt.root / f".b.txt.vcrdt-{os.getpid()}.tmp"
+    mine.write_bytes(b"in progress")
+    assert wt.scan({}).untracked == ["a.txt"]
+    assert not dead.exists()
+    assert mine.exists()
