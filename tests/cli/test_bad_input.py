@@ -171,3 +171,26 @@ def test_fsck_names_a_missing_object_and_the_ref(repo: CliRunner) -> None:
     r = repo("fsck")
     assert r.code == 1
     assert f"error: refs/heads/main: broken history: object {blob} not found" in r.out
+
+
+def test_disk_full_during_commit_changes_nothing(repo: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing SQLite statement mid-commit (here: a full disk) is one clear error, and a no-op."""
+    from vcrdt.store import sqlite as sqlite_store
+
+    repo.write("a.txt", "1\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.write("a.txt", "2\n")
+    real = sqlite_store.SqliteStore.put_many
+
+    def full(self: object, items: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite_store.SqliteStore, "put_many", full)
+    r = repo("commit", "-m", "second")
+    monkeypatch.setattr(sqlite_store.SqliteStore, "put_many", real)
+    assert r.code == 1
+    assert r.err.startswith("error: repository database ")
+    assert r.err.rstrip().endswith("database or disk is full; nothing was changed")
+    assert len(json.loads(repo.ok("log", "--json").out)) == 1
+    assert repo.ok("status", "--short").out == "M a.txt\n"
+    _fsck_clean(repo)

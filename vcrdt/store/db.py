@@ -186,9 +186,17 @@ class Database:
         self._depth = 1
         try:
             yield self.conn
+        except sqlite3.Error as exc:
+            # A statement failed inside the operation (disk full, I/O error, damaged file):
+            # nothing of it is kept, and the caller gets one clear error.
+            self._depth = 0
+            self._rollback_quietly()
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                raise RepoBusyError() from exc
+            raise RepoError(f"repository database {self.path}: {exc}; nothing was changed") from exc
         except BaseException:
             self._depth = 0
-            self.conn.execute("ROLLBACK")
+            self._rollback_quietly()
             raise
         self._depth = 0
         try:
@@ -200,6 +208,12 @@ class Database:
             if _is_busy(exc):
                 raise RepoBusyError() from exc
             raise RepoError(f"cannot commit the transaction: {exc}") from exc
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite may already have rolled back on its own (e.g. after SQLITE_FULL)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
