@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from vcrdt.crdt.vclock import Relation, compare
-from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit, read_tree
+from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit
 from vcrdt.diff import (
     Change,
     DiffStat,
@@ -119,25 +119,20 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
 # --- add / rm / mv ----------------------------------------------------------------------------
 
 
-def _rel(repo: Repository, cwd: Path, arg: str) -> str:
-    """Turn a command-line path (relative to `cwd`) into a repository path."""
+def repo_path(repo: Repository, cwd: Path, arg: str) -> str:
+    """Turn a command-line path (relative to `cwd`) into a repository path (``.`` for the root).
+
+    Raises:
+        WorktreeError: If it lies outside the repository.
+        BadPathError: If it breaks a path rule.
+    """
     full = os.path.normpath(os.path.join(cwd, arg))
     root = os.fspath(repo.root)
     if full == root:
         return "."
     if not full.startswith(root + os.sep):
         raise WorktreeError(arg, "is outside the repository")
-    return check_path(full[len(root) + 1 :].replace(os.sep, "/")) if full != root else "."
-
-
-def repo_path(repo: Repository, cwd: Path, arg: str) -> str:
-    """Turn a command-line path (relative to `cwd`) into a repository path.
-
-    Raises:
-        WorktreeError: If it lies outside the repository.
-        BadPathError: If it breaks a path rule.
-    """
-    return _rel(repo, cwd, arg)
+    return check_path(full[len(root) + 1 :].replace(os.sep, "/"))
 
 
 def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
@@ -149,7 +144,7 @@ def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
     Raises:
         WorktreeError: If a path matches no file or is ignored.
     """
-    rel = [_rel(repo, cwd, p) for p in paths]
+    rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
         rows = repo.worktree.rows()
         # expand() returns only tracked paths and files the scan just found.
@@ -162,7 +157,7 @@ def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -
     Raises:
         WorktreeError: If a path is not tracked.
     """
-    rel = [_rel(repo, cwd, p) for p in paths]
+    rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
         files = repo.worktree.expand(rel, repo.worktree.rows(), untracked_ok=False)
         return repo.worktree.remove(files, keep_files=cached)
@@ -174,7 +169,7 @@ def mv(repo: Repository, src: str, dst: str, *, cwd: Path) -> tuple[str, str]:
     Raises:
         WorktreeError: If `src` is untracked or `dst` exists.
     """
-    s, d = _rel(repo, cwd, src), _rel(repo, cwd, dst)
+    s, d = repo_path(repo, cwd, src), repo_path(repo, cwd, dst)
     st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root)
     if st is not None and stat.S_ISDIR(st.st_mode):
         d = f"{d}/{s.rsplit('/', 1)[-1]}" if d != "." else s.rsplit("/", 1)[-1]
@@ -241,7 +236,7 @@ def commit(
         if addremove:
             wt.add(wt.scan(rows).untracked, rows)
         if paths:
-            selected = wt.expand([_rel(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
+            selected = wt.expand([repo_path(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
         else:
             selected = sorted(rows)
         head_flat: FlatTree = {
@@ -442,7 +437,7 @@ def diff(
     Raises:
         BadRevisionError: If a revision does not resolve.
     """
-    rel = [p for p in (_rel(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
+    rel = [p for p in (repo_path(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
     old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), rel)
     if new is not None:
         new_flat = _select(repo.commit_flat(repo.resolve(new)), rel)
@@ -603,7 +598,7 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
     Raises:
         WorktreeError: If a path matches nothing.
     """
-    rel = [_rel(repo, cwd, p) for p in paths]
+    rel = [repo_path(repo, cwd, p) for p in paths]
     flat = repo.commit_flat(repo.resolve(source)) if source else repo.worktree.head_flat()
     with repo.transaction():
         rows = repo.worktree.rows()
@@ -718,13 +713,12 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
     """Decode and hash-check every object, then check that every ref's closure is present."""
     problems: list[FsckProblem] = []
     bad: set[ObjectId] = set()
-    total = 0
+    present = set(repo.store.iter_ids())
     for oid, err in repo.store.verify_all(on_progress):
         bad.add(oid)
         problems.append(FsckProblem(to_hex(oid), err.message))
-    for oid in repo.store.iter_ids():
-        total += 1
-        if oid in bad or repo.store.info(oid)[0] == "blob":
+    for oid in sorted(present - bad):
+        if repo.store.info(oid)[0] == "blob":
             continue  # every byte string is a valid blob, and verify_all checked its hash
         try:
             kind, body = repo.store.get(oid)
@@ -737,7 +731,6 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
     head = repo.refs.head()
     if head.branch is None and head.commit is not None:
         refs.append(("HEAD", frozenset({head.commit})))
-    present = set(repo.store.iter_ids())
     for name, heads in refs:
         try:
             reach = iter_reachable(repo.store, heads)
@@ -752,7 +745,7 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
         if row.head_oid is not None and not repo.store.has(row.head_oid):
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
     unreachable = len(present - reachable)
-    return FsckResult(total, len(reachable), problems, unreachable)
+    return FsckResult(len(present), len(reachable), problems, unreachable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -812,11 +805,6 @@ def merge_file(
     return MergeFileResult(merged, conflicts)
 
 
-def tree_entries(repo: Repository, oid: ObjectId) -> Tree:
-    """Return a decoded tree (for `cat` of trees)."""
-    return read_tree(repo.store, oid)
-
-
 # --- merge -------------------------------------------------------------------------------------------
 
 MergeStatus = Literal["up-to-date", "fast-forward", "merged", "conflicts"]
@@ -841,7 +829,7 @@ def _label(repo: Repository) -> str:
     return _branch_of(repo) or "HEAD"
 
 
-def _virtual_base(repo: Repository, bases: list[ObjectId], style: Style) -> FlatTree:
+def _virtual_base(repo: Repository, bases: list[ObjectId]) -> FlatTree:
     """The base tree to merge against: the merge base, or several merged into one (criss-cross).
 
     Like git's recursive strategy, bases are merged pairwise against their own
@@ -851,7 +839,7 @@ def _virtual_base(repo: Repository, bases: list[ObjectId], style: Style) -> Flat
     current = bases[0]
     for other in bases[1:]:
         inner = merge_bases(repo.store, current, other)
-        inner_flat = _virtual_base(repo, inner, "diff3") if inner else {}
+        inner_flat = _virtual_base(repo, inner) if inner else {}
         tm = merge_flat(
             repo.store,
             inner_flat,
@@ -915,7 +903,7 @@ def merge(
     bases = merge_bases(repo.store, ours, theirs)
     if not bases:
         raise MergeError(f"refusing to merge unrelated histories: {rev}")
-    base_flat = _virtual_base(repo, bases, style)
+    base_flat = _virtual_base(repo, bases)
     theirs_flat = repo.commit_flat(theirs)
     labels = (_label(repo), "base", rev)
     with repo.transaction():
@@ -1012,7 +1000,7 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
     if not repo.merge_state.in_progress():
         raise MergeError("no merge in progress")
     recorded = {c.path: c for c, _ in repo.merge_state.conflicts()}
-    rel = [_rel(repo, cwd, p) for p in paths]
+    rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
         for path in rel:
             conflict = recorded.get(path)
@@ -1055,11 +1043,6 @@ def _has_markers(repo: Repository, path: str) -> bool:
         return False
     except OSError as exc:
         raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
-
-
-def conflicts(repo: Repository) -> list[tuple[PathConflict, bool]]:
-    """Return the current merge's conflicts with their resolved flags (empty when no merge)."""
-    return repo.merge_state.conflicts()
 
 
 @dataclass(frozen=True, slots=True)

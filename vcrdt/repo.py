@@ -321,14 +321,18 @@ class Repository:
             if self.store.has(oid):
                 return self._peel(oid, rev)
         elif re.fullmatch(r"[0-9a-f]{4,63}", base):
-            prefix = bytes.fromhex(base[: len(base) // 2 * 2])
-            hits = [o for o in self.store.ids_with_prefix(prefix, limit=1000) if to_hex(o).startswith(base)]
+            hits = self._ids_with_hex_prefix(base, limit=1000)
             commits = [o for o in hits if self.store.info(o)[0] == "commit"]
-            if len(commits) == 1 or (len(hits) == 1 and hits):
+            if len(commits) == 1 or len(hits) == 1:
                 return self._peel((commits or hits)[0], rev)
             if len(hits) > 1:
                 raise AmbiguousRevisionError(rev)
         raise BadRevisionError(rev)
+
+    def _ids_with_hex_prefix(self, text: str, *, limit: int) -> list[ObjectId]:
+        """Ids starting with the hex digits `text` (an odd last digit is matched on the hex form)."""
+        prefix = bytes.fromhex(text[: len(text) // 2 * 2])
+        return [o for o in self.store.ids_with_prefix(prefix, limit=limit) if to_hex(o).startswith(text)]
 
     def _peel(self, oid: ObjectId, rev: str) -> ObjectId:
         if self.store.info(oid)[0] != "commit":
@@ -351,8 +355,7 @@ class Repository:
                 raise BadRevisionError(rev, "path not in that commit")
             return flat[1]
         if re.fullmatch(r"[0-9a-f]{4,64}", rev):
-            prefix = bytes.fromhex(rev[: len(rev) // 2 * 2])
-            hits = [o for o in self.store.ids_with_prefix(prefix, limit=3) if to_hex(o).startswith(rev)]
+            hits = self._ids_with_hex_prefix(rev, limit=3)
             if len(hits) == 1:
                 return hits[0]
             if len(hits) > 1:

@@ -68,10 +68,9 @@ class Row:
     state: str = "tracked"
 
     def matches(self, st: os.stat_result) -> bool:
-        """Tell whether the cached stat equals `st` (so the cached id is current)."""
+        """Tell whether the cached stat equals `st` (so a cached id, if any, is current)."""
         return (
-            self.oid is not None
-            and self.size == st.st_size
+            self.size == st.st_size
             and self.mtime_ns == st.st_mtime_ns
             and self.ino == st.st_ino
             and self.ctime_ns == st.st_ctime_ns
@@ -226,12 +225,6 @@ class Worktree:
         """Mark every row tracked again (undoes `remove` on all paths)."""
         with self.db.write() as conn:
             conn.execute("UPDATE worktree SET state = 'tracked' WHERE state != 'tracked'")
-
-    def reset_rows(self, flat: FlatTree) -> None:
-        """Make the rows describe `flat` as HEAD, forgetting the stat cache."""
-        with self.db.write() as conn:
-            conn.execute("DELETE FROM worktree")
-            self._save_rows(Row(p, k, o) for p, (k, o) in flat.items())
 
     # --- scanning -------------------------------------------------------------------
 
@@ -455,7 +448,7 @@ class Worktree:
                 out[path] = None
                 continue
             row = rows.get(path)
-            if row is not None and row.matches(st) and row.kind is not None and row.oid is not None:
+            if row is not None and row.kind is not None and row.oid is not None and row.matches(st):
                 # A cached id equal to HEAD's is in the store; another may come from a status run.
                 if not store or row.oid == row.head_oid or self.store.has(row.oid):
                     out[path] = (row.kind, row.oid)

@@ -216,20 +216,6 @@ class Database:
             pass  # SQLite may already have rolled back on its own (e.g. after SQLITE_FULL)
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """Run a block against one consistent snapshot (joins an open write)."""
-        if self._depth > 0:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN")
-        self._depth = 1
-        try:
-            yield self.conn
-        finally:
-            self._depth = 0
-            self.conn.execute("COMMIT")
-
-    @contextmanager
     def try_write(self) -> Iterator[sqlite3.Connection | None]:
         """Run a block in a write transaction if the lock is free now, else with None.
 
@@ -250,11 +236,6 @@ class Database:
             self.conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
         with self._begun(strict=False) as conn:
             yield conn
-
-    @property
-    def in_transaction(self) -> bool:
-        """Tell whether a transaction is open on this connection."""
-        return self._depth > 0
 
     def get_meta(self, key: str) -> str | None:
         """Return a `meta` value, or None."""

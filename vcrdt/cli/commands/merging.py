@@ -245,14 +245,7 @@ def _interactive(repo: "Repository", paths: list[str]) -> int:
         choices: list[porcelain.HunkChoice] = []
         for n, h in enumerate(d.hunks, 1):
             render.data().print(f"Hunk {n}/{len(d.hunks)} of {d.conflict.path}:")
-            if render.color_enabled():
-                _print_panels(d.conflict.path, n, h)
-            else:
-                for side in ("ours", "base", "theirs"):
-                    part = getattr(h, side)
-                    render.data().print(f"--- {side}, from line {part.start}")
-                    for line in part.lines:
-                        render.data().print(line.rstrip("\r\n"))
+            _print_hunk(d.conflict.path, n, h, label="")
             while True:
                 answer = typer.prompt(_PROMPT, default="s", show_default=False).strip().lower()[:1]
                 if answer in _KEYS:
@@ -326,14 +319,22 @@ def conflicts(
         state = "resolved" if d.resolved else "unresolved"
         out.print(f"{c.path}: {c.kind} conflict ({state})")
         for n, h in enumerate(d.hunks, 1):
-            if render.color_enabled():
-                _print_panels(c.path, n, h)
-                continue
-            for side in ("ours", "base", "theirs"):
-                part = getattr(h, side)
-                out.print(f"--- hunk {n}, {side}, from line {part.start}")
-                for line in part.lines:
-                    out.print(line.rstrip("\r\n"))
+            _print_hunk(c.path, n, h, label=f"hunk {n}, ")
+
+
+def _print_hunk(path: str, number: int, hunk: "ConflictHunk", *, label: str) -> None:
+    """Show one conflicting hunk: panels side by side when colouring, else the three versions in turn."""
+    from vcrdt.cli import render
+
+    if render.color_enabled():
+        _print_panels(path, number, hunk)
+        return
+    out = render.data()
+    for side in ("ours", "base", "theirs"):
+        part = getattr(hunk, side)
+        out.print(f"--- {label}{side}, from line {part.start}")
+        for line in part.lines:
+            out.print(line.rstrip("\r\n"))
 
 
 def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
