@@ -239,9 +239,7 @@ def commit(
             selected = wt.expand([repo_path(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
         else:
             selected = sorted(rows)
-        head_flat: FlatTree = {
-            p: (r.head_kind, r.head_oid) for p, r in rows.items() if r.head_kind is not None and r.head_oid is not None
-        }
+        head_flat = wt.head_flat(rows)
         live = [p for p in selected if rows[p].state != "removed"]
         current, dirty = wt.current(rows, live, None, store=True, on_progress=on_progress)
         new_flat = dict(head_flat)

@@ -183,11 +183,11 @@ class Worktree:
             )
         }
 
-    def head_flat(self) -> FlatTree:
-        """Return HEAD's flat tree as recorded in the rows."""
+    def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:
+        """Return HEAD's flat tree as recorded in the rows (the caller's `rows` when given)."""
         return {
             p: (r.head_kind, r.head_oid)
-            for p, r in self.rows().items()
+            for p, r in (self.rows() if rows is None else rows).items()
             if r.head_kind is not None and r.head_oid is not None
         }
 
@@ -749,7 +749,7 @@ class Worktree:
             DirtyWorktreeError: If uncommitted changes would be lost.
         """
         rows = self.rows()
-        old = {p: (r.head_kind, r.head_oid) for p, r in rows.items() if r.head_kind and r.head_oid}
+        old = self.head_flat(rows)
         changing = sorted(p for p in set(old) | set(target) if old.get(p) != target.get(p))
         for p in target:
             check_path(p)
