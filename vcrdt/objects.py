@@ -226,6 +226,8 @@ class Commit:
     replica: ReplicaId
     lamport: int
     clock: tuple[tuple[ReplicaId, int], ...]
+    # The blob recording the merge's automatic resolutions (docs/merge.md), when it made any.
+    resolutions: ObjectId | None = None
 
     kind = "commit"
 
@@ -238,6 +240,8 @@ class Commit:
         lines.append(f"replica {self.replica}")
         lines.append(f"lamport {self.lamport}")
         lines.append("clock " + " ".join(f"{r}={c}" for r, c in self.clock))
+        if self.resolutions is not None:
+            lines.append(f"resolutions {self.resolutions.hex()}")
         return ("\n".join(lines) + "\n\n" + self.message).encode("utf-8")
 
     @classmethod
@@ -304,10 +308,14 @@ class Commit:
         clock_text = take("clock")
         if clock_text is None:
             raise CorruptObjectError("commit", "missing vector clock")
+        resolutions_hex = take("resolutions")
+        resolutions = _oid_field(resolutions_hex, "resolutions") if resolutions_hex is not None else None
+        if resolutions is not None and len(parents) < 2:
+            raise CorruptObjectError("commit", "resolutions on a commit that is not a merge")
         if pos != len(lines):
             raise CorruptObjectError("commit", f"unexpected header line {lines[pos][:40]!r}")
         clock = _parse_clock(clock_text)
-        commit = cls(tree, tuple(parents), author, message, ReplicaId(replica), int(lamport_text), clock)
+        commit = cls(tree, tuple(parents), author, message, ReplicaId(replica), int(lamport_text), clock, resolutions)
         if commit.to_bytes() != body:
             raise CorruptObjectError("commit", "not in canonical form")
         return commit
