@@ -64,15 +64,16 @@ def iter_history(
     before its parents.
     """
     seen: set[ObjectId] = set()
-    queue: list[tuple[int, int, bytes, ObjectId, Commit]] = []
+    queue: list[tuple[int, int, int, ObjectId, Commit]] = []
 
     def push(oid: ObjectId) -> None:
         if oid in seen:
             return
         seen.add(oid)
         c = read_commit(reader, oid)
-        # Negated keys: heapq is a min-heap and we want the newest first.
-        heapq.heappush(queue, (-c.lamport, -c.author.timestamp, bytes(x ^ 0xFF for x in oid), oid, c))
+        # Negated keys: heapq is a min-heap and we want the newest first. Ids have one length,
+        # so their big-endian value orders them as their bytes do.
+        heapq.heappush(queue, (-c.lamport, -c.author.timestamp, -int.from_bytes(oid, "big"), oid, c))
 
     for h in heads:
         push(h)

@@ -24,7 +24,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,8 @@ class Worktree:
         """Bind the work tree at `root` to the database and store."""
         self.root = root
         self._root_s = os.fspath(root)
+        # Row paths were checked when they were stored: joining them is a concatenation.
+        self._prefix = self._root_s if self._root_s.endswith(os.sep) else self._root_s + os.sep
         self.db = db
         self.store = store
         self.clock_ns = clock_ns
@@ -172,16 +174,7 @@ class Worktree:
 
     def rows(self) -> dict[str, Row]:
         """Return every tracked path's row."""
-        kinds = _KINDS
-        # sqlite3 returns BLOB columns as bytes already; no copies on this hot path.
-        return {
-            (path := raw.decode("utf-8", "surrogateescape")): Row(
-                path, kinds.get(hk), hoid, kinds.get(k), oid, size, mtime, ino, ctime, state
-            )
-            for raw, hk, hoid, k, oid, size, mtime, ino, ctime, state in self.db.conn.execute(
-                "SELECT path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns, state FROM worktree"
-            )
-        }
+        return self._select_rows()
 
     def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:
         """Return HEAD's flat tree as recorded in the rows (the caller's `rows` when given)."""
@@ -232,8 +225,11 @@ class Worktree:
         """Return the absolute file-system path of a repository path."""
         return os.path.join(self._root_s, path)
 
-    def scan(self, rows: dict[str, Row], *, want_ignored: bool = False) -> Scan:
-        """Walk the work tree, classifying every file as tracked, untracked or ignored."""
+    def scan(self, rows: Collection[str], *, want_ignored: bool = False) -> Scan:
+        """Walk the work tree, classifying every file as tracked, untracked or ignored.
+
+        `rows` is the set of tracked paths (a dict of rows will do).
+        """
         result = Scan()
         files = result.files
         ignore = IgnoreRules(self.root)
@@ -252,7 +248,7 @@ class Worktree:
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     if not rel_dir and name == META_DIR:
                         continue
-                    temp = _TEMP_RE.fullmatch(name)
+                    temp = _TEMP_RE.fullmatch(name) if name[0] == "." and name.endswith(".tmp") else None
                     if temp is not None:
                         # Our own temporary file: never listed; removed when its writer died (a kill
                         # between creating it and renaming it into place).
@@ -420,6 +416,7 @@ class Worktree:
             WorktreeError: If a file cannot be read.
         """
         now_ns = self.clock_ns()
+        prefix = self._prefix
         out: dict[str, tuple[EntryKind, ObjectId] | None] = {}
         dirty: list[Row] = []
         todo = list(paths)
@@ -443,7 +440,15 @@ class Worktree:
         for i, path in enumerate(todo):
             if on_progress is not None and i % 256 == 0:
                 on_progress(i, len(todo))
-            st = files.get(path) if files is not None else self.lstat(path)
+            if files is not None:
+                st = files.get(path)
+            else:
+                try:
+                    st = os.lstat(prefix + path)  # a row path: checked when stored
+                except (FileNotFoundError, NotADirectoryError):
+                    st = None
+                except OSError as exc:
+                    raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
             if st is None or stat.S_ISDIR(st.st_mode):
                 out[path] = None
                 continue
@@ -472,14 +477,79 @@ class Worktree:
 
     # --- status -----------------------------------------------------------------------
 
+    def _stat_keys(self) -> tuple[dict[str, tuple[int, int, int, int] | None], dict[str, Row]]:
+        """Return every tracked path with its cached stat when a stat match means "same as HEAD", and the other rows.
+
+        The first map holds ``(size, mtime_ns, ino, ctime_ns)`` for each path
+        that is tracked and whose cached entry equals its HEAD entry (so a
+        matching stat settles it), and None for every other path; those come
+        whole in the second map. Status reads ten thousand stat tuples much
+        faster than ten thousand full rows.
+        """
+        settled = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
+        keys: dict[str, tuple[int, int, int, int] | None] = {
+            raw.decode("utf-8", "surrogateescape"): (size, mtime, ino, ctime)
+            for raw, size, mtime, ino, ctime in self.db.conn.execute(
+                f"SELECT path, size, mtime_ns, ino, ctime_ns FROM worktree WHERE {settled}"
+            )
+        }
+        others = self._select_rows(f"WHERE NOT ({settled})")
+        keys.update(dict.fromkeys(others))
+        return keys, others
+
+    def _select_rows(self, where: str = "", args: Sequence[bytes] = ()) -> dict[str, Row]:
+        kinds = _KINDS
+        # sqlite3 returns BLOB columns as bytes already; no copies on this hot path.
+        return {
+            (path := raw.decode("utf-8", "surrogateescape")): Row(
+                path, kinds.get(hk), hoid, kinds.get(k), oid, size, mtime, ino, ctime, state
+            )
+            for raw, hk, hoid, k, oid, size, mtime, ino, ctime, state in self.db.conn.execute(
+                "SELECT path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns, state FROM worktree "
+                + where,
+                args,
+            )
+        }
+
+    def _rows_of(self, paths: list[str]) -> dict[str, Row]:
+        """Return the rows of some tracked paths (all rows, filtered, when they are many)."""
+        if len(paths) > 2000:
+            every = self.rows()
+            return {p: every[p] for p in paths}
+        out: dict[str, Row] = {}
+        for i in range(0, len(paths), 500):
+            batch = paths[i : i + 500]
+            out.update(self._select_rows(f"WHERE path IN ({','.join('?' * len(batch))})", [encode(p) for p in batch]))
+        return out
+
     def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
-        """Compare the work tree with HEAD, updating the stat cache when the lock is free."""
-        rows = self.rows()
-        scan = self.scan(rows, want_ignored=want_ignored)
-        live = [p for p, r in rows.items() if r.state != "removed"]
-        cur, dirty = self.current(rows, live, scan.files, store=False)
+        """Compare the work tree with HEAD, updating the stat cache when the lock is free.
+
+        A path whose cached entry equals HEAD's and whose stat still matches
+        the cache is clean without reading its row; only the rest (changed
+        stat, missing file, added, removed, or cached as different from HEAD)
+        get their full rows and go through `current`.
+        """
+        with self.db.read():  # one snapshot for both reads of the rows
+            keys, rows = self._stat_keys()
+            scan = self.scan(keys, want_ignored=want_ignored)
+            files = scan.files
+            suspect: list[str] = []
+            for path, key in keys.items():
+                if key is None:
+                    suspect.append(path)
+                    continue
+                fst = files.get(path)
+                if fst is None or key != (fst.st_size, fst.st_mtime_ns, fst.st_ino, fst.st_ctime_ns):
+                    suspect.append(path)
+            missing = [p for p in suspect if p not in rows]
+            if missing:
+                rows.update(self._rows_of(missing))
+        suspect.sort()
+        live = [p for p in suspect if rows[p].state != "removed"]
+        cur, dirty = self.current(rows, live, files, store=False)
         st = WorktreeStatus(untracked=scan.untracked, ignored=scan.ignored)
-        for path in sorted(rows):
+        for path in suspect:
             row = rows[path]
             if row.state == "removed":
                 st.removed.append(path)
@@ -537,9 +607,9 @@ class Worktree:
         rows = self.rows() if rows is None else rows
         new: list[Row] = []
         for p in paths:
-            check_path(p)
             row = rows.get(p)
             if row is None:
+                check_path(p)  # tracked paths were checked when they were added or checked out
                 row = rows[p] = Row(p, None, None)
                 new.append(row)
             elif row.state == "removed":

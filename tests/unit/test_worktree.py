@@ -163,3 +163,47 @@ def test_orphaned_temp_files_are_hidden_and_removed(wt: Worktree) -> None:
     assert wt.scan({}).untracked == ["a.txt"]
     assert not dead.exists()
     assert mine.exists()
+
+
+def _status_from_rows(wt: Worktree) -> tuple[list[str], ...]:
+    """Status computed the slow way (every row whole), to check the fast path against."""
+    rows = wt.rows()
+    scan = wt.scan(rows)
+    cur, _ = wt.current(rows, [p for p, r in rows.items() if r.state != "removed"], scan.files, store=False)
+    out: tuple[list[str], ...] = ([], [], [], [])
+    for p in sorted(rows):
+        r = rows[p]
+        if r.state == "removed":
+            out[3].append(p)
+        elif cur[p] is None:
+            out[2].append(p)
+        elif r.head_oid is None:
+            out[1].append(p)
+        elif cur[p] != (r.head_kind, r.head_oid):
+            out[0].append(p)
+    return out
+
+
+def test_status_fast_path_agrees_with_full_rows(wt: Worktree) -> None:
+    names = [f"d{i % 3}/f{i}.txt" for i in range(12)]
+    for n in names:
+        write(wt, n, n.encode())
+    wt.add(names)
+    rows = wt.rows()
+    cur, dirty = wt.current(rows, names, None, store=True)
+    wt.record_head({p: e for p, e in cur.items() if e is not None}, names, {r.path: r for r in dirty})
+    assert wt.status().is_clean
+    write(wt, names[0], b"changed")  # modified, then cached as modified by the next status
+    assert wt.status().modified == [names[0]]
+    assert wt.rows()[names[0]].oid == object_id("blob", b"changed")
+    write(wt, names[1], names[1].encode(), age_s=20)  # new stat, same content: clean
+    os.unlink(wt.root / names[2])  # deleted
+    wt.remove([names[3]], keep_files=False)  # removed
+    write(wt, "new.txt", b"n")
+    wt.add(["new.txt"])  # added
+    write(wt, "untracked.txt", b"u")
+    st = wt.status()
+    assert (st.modified, st.added, st.deleted, st.removed) == _status_from_rows(wt)
+    assert st.modified == [names[0]] and st.added == ["new.txt"]
+    assert st.deleted == [names[2]] and st.removed == [names[3]] and st.untracked == ["untracked.txt"]
+    assert wt.status() == st  # the cache the first call wrote changes nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -114,6 +115,23 @@ class DataOut:
         self._console = out() if color_enabled() else None
         self._write = sys.stdout.write
 
+    @property
+    def is_plain(self) -> bool:
+        """True when lines go out as plain text (no colour): callers may then skip building rich Texts."""
+        return self._console is None
+
+    def write_lines(self, lines: list[str]) -> None:
+        """Write plain lines in one call (styles are not applied: for uncoloured output, or unstyled text)."""
+        if self._console is not None:
+            for line in lines:
+                self.print(line)
+            return
+        try:
+            self._write("\n".join(lines) + "\n")
+        except BrokenPipeError:
+            _silence_stdout()
+            raise PipeClosedError from None
+
     def print(self, text: Text | str = "") -> None:
         """Write one line (a rich Text keeps its styles when colouring)."""
         try:
@@ -152,17 +170,26 @@ def write_bytes(data: bytes) -> None:
         raise PipeClosedError from None
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_date(timestamp: int, tz_minutes: int) -> str:
-    """Format a commit date the way git's default log does.
+    """Format a commit date the way git's default log does (English names, as git prints them).
 
     >>> format_date(0, 60)
     'Thu Jan 1 01:00:00 1970 +0100'
+    >>> format_date(951782400, -90)
+    'Mon Feb 28 22:30:00 2000 -0130'
     """
-    tz = timezone(timedelta(minutes=tz_minutes))
-    dt = datetime.fromtimestamp(timestamp, tz)
+    # time.gmtime of the shifted timestamp: a tenth of the cost of an aware datetime (log prints thousands).
+    t = time.gmtime(timestamp + tz_minutes * 60)
     sign = "-" if tz_minutes < 0 else "+"
     m = abs(tz_minutes)
-    return f"{dt:%a %b} {dt.day} {dt:%H:%M:%S %Y} {sign}{m // 60:02d}{m % 60:02d}"
+    return (
+        f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        f" {t.tm_year} {sign}{m // 60:02d}{m % 60:02d}"
+    )
 
 
 def iso_date(timestamp: int, tz_minutes: int) -> str:

@@ -81,9 +81,24 @@ def clock_text(c: Commit) -> str:
     return f"lamport {c.lamport}, clock {{{counts}}}"
 
 
-def print_commit_header(oid: bytes, c: Commit, refs: list[str], *, clock: bool = False) -> None:
-    """Print a commit the way `git log` does (header and indented message)."""
-    con = render.data()
+def print_commit_header(
+    oid: bytes, c: Commit, refs: list[str], *, clock: bool = False, con: render.DataOut | None = None
+) -> None:
+    """Print a commit the way `git log` does (header and indented message), to `con` or stdout."""
+    con = con or render.data()
+    if con.is_plain:
+        # The same lines as below without building rich Texts: `log` prints thousands.
+        lines = [f"commit {oid.hex()} ({', '.join(refs)})" if refs else f"commit {oid.hex()}"]
+        if len(c.parents) > 1:
+            lines.append("Merge: " + " ".join(short(p) for p in c.parents))
+        lines.append(f"Author: {c.author.name} <{c.author.email}>")
+        lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
+        if clock:
+            lines.append(f"Clock:  {clock_text(c)}")
+        lines.append("")
+        lines += [f"    {m}".rstrip() for m in c.message.rstrip("\n").split("\n")]
+        con.write_lines(lines)
+        return
     line = Text("commit ", style="oid")
     line.append(oid.hex(), style="oid")
     if refs:

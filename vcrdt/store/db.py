@@ -178,6 +178,21 @@ class Database:
             yield conn
 
     @contextmanager
+    def read(self) -> Iterator[None]:
+        """Run a block's reads on one snapshot of the database (inside a transaction, join it).
+
+        The block must not write: a read transaction cannot be upgraded safely in WAL mode.
+        """
+        if self._depth > 0:
+            yield
+            return
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            self._rollback_quietly()
+
+    @contextmanager
     def _begun(self, *, strict: bool) -> Iterator[sqlite3.Connection]:
         """Run the block of a transaction whose BEGIN succeeded: roll back on error, else commit.
 

@@ -98,7 +98,7 @@ def log(
                 for text in _body_lines(e, clock):
                     con.print(Text(f"{rest} {text}".rstrip()))
             else:
-                views.print_commit_header(e.oid, e.commit, e.refs, clock=clock)
+                views.print_commit_header(e.oid, e.commit, e.refs, clock=clock, con=con)
             if e.stats:
                 con.print()
                 views.print_stats(e.stats)
