@@ -209,6 +209,10 @@ class MergeError(VcrdtError):
     """Two histories cannot be merged at all (not a conflict)."""
 
 
+class PolicyError(MergeError):
+    """A malformed ``.vcrdtattributes`` policy file (the message names the line)."""
+
+
 class SyncError(VcrdtError):
     """Replica synchronisation failed."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from vcrdt.crdt.order import TieKey
 from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit
 from vcrdt.diff import (
@@ -42,7 +43,7 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId, short, to_hex
-from vcrdt.merge.conflicts import PathConflict
+from vcrdt.merge.conflicts import AutoResolution, PathConflict, Side
 from vcrdt.merge.diff3 import (
     MergeResult,
     Region,
@@ -54,7 +55,9 @@ from vcrdt.merge.diff3 import (
     split_lines,
     union_bytes,
 )
-from vcrdt.merge.trees import merge_flat
+from vcrdt.merge.policy import POLICY_FILE, OnConflict, Policy, crdt_rule, parse_policy
+from vcrdt.merge.rules import RULES, Resolution, RuleName
+from vcrdt.merge.trees import Decide, merge_flat, resolve_content
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object
 from vcrdt.paths import check_path
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
@@ -258,9 +261,11 @@ def commit(
         base_tree = read_commit(repo.store, head.commit).tree if head.commit is not None else None
         tree = repo.write_tree(new_flat, base=base_tree, changed=[c.path for c in changes])
         parents = [head.commit] if head.commit is not None else []
-        if merging is not None:
+        record: bytes | None = None
+        if merging is not None and repo.merge_state.get("reopen") is None:
             parents.append(merging)
-        oid = repo.new_commit(tree, parents, text, author)
+            record = repo.merge_state.get("resolutions")
+        oid = repo.new_commit(tree, parents, text, author, resolutions=ObjectId(record) if record else None)
         new = read_commit(repo.store, oid)
         if head.branch is not None:
             repo.refs.update(head.branch, oid, expected=head.commit)
@@ -752,6 +757,8 @@ class MergeFileResult:
 
     data: bytes
     conflicts: int
+    # Why a requested rule did not apply (the merge fell back to markers), or "".
+    note: str = ""
 
 
 def _read_input(path: Path) -> bytes:
@@ -771,11 +778,15 @@ def merge_file(
     style: Style = "merge",
     labels: tuple[str, str, str] | None = None,
     write: bool = True,
+    rule: RuleName | None = None,
 ) -> MergeFileResult:
     """Merge the changes from `base` to `other` into `current`, as `git merge-file` does.
 
     With `write`, the result replaces `current` atomically (conflict markers
-    included); otherwise it is only returned.
+    included); otherwise it is only returned. With `rule`, the rule settles
+    the conflicts; plain files have no commits, so the tie-break order
+    falls back to the files' content hashes (`TieKey.of_content`) and the
+    result does not depend on which file is `current`.
 
     Raises:
         MergeError: If a file is binary (exit code 255).
@@ -788,7 +799,22 @@ def merge_file(
             err.exit_code = 255
             raise err
     names = labels or (str(current), str(base), str(other))
-    merged, conflicts = merge_bytes(texts[1], texts[0], texts[2], matcher=xdiff_matcher, style=style, labels=names)
+    note = ""
+    outcome = None
+    if rule is not None:
+        outcome = resolve_content(
+            rule,
+            texts[1],
+            texts[0],
+            texts[2],
+            ours_key=TieKey.of_content(texts[0]),
+            theirs_key=TieKey.of_content(texts[2]),
+        )
+    if isinstance(outcome, Resolution):
+        merged, conflicts = outcome.data, 0
+    else:
+        note = outcome.reason if outcome is not None else ""
+        merged, conflicts = merge_bytes(texts[1], texts[0], texts[2], matcher=xdiff_matcher, style=style, labels=names)
     if write:
         tmp = current.with_name(f".{current.name}.vcrdt-merge.tmp")
         try:
@@ -800,7 +826,7 @@ def merge_file(
             failure = WorktreeError(str(current), f"cannot write: {exc.strerror}")
             failure.exit_code = 255
             raise failure from exc
-    return MergeFileResult(merged, conflicts)
+    return MergeFileResult(merged, conflicts, note)
 
 
 # --- merge -------------------------------------------------------------------------------------------
@@ -821,6 +847,11 @@ class MergeOutcome:
     conflicts: list[PathConflict]
     changed: list[str]
     dry_run: bool = False
+    auto: list[AutoResolution] = field(default_factory=list)
+    # Paths whose rule did not apply, with the reason (they are among `conflicts`).
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    # Conflicted paths whose policy is `ask`: the caller prompts for them when it can.
+    ask: list[str] = field(default_factory=list)
 
 
 def _label(repo: Repository) -> str:
@@ -859,9 +890,25 @@ def merge(
     dry_run: bool = False,
     style: Style = "merge",
     message: str | None = None,
+    on_conflict: OnConflict | None = None,
+    ask_default: bool = False,
+    auto: bool = False,
     on_progress: Progress | None = None,
 ) -> MergeOutcome:
     """Merge the commit `rev` into HEAD.
+
+    What diff3 leaves in conflict goes by the policy (``.vcrdtattributes``,
+    `vcrdt.merge.policy`) unless `on_conflict` overrides it: ``markers`` and
+    ``ask`` settle nothing automatically, ``crdt`` settles every path by its
+    rule (``union`` for text, ``lww`` for binary when it has none), ``fail``
+    applies the policy's rules and raises if anything is left. Paths whose
+    action is ``ask`` (or unset, with `ask_default`) are listed in the
+    outcome for the caller to prompt.
+
+    With `auto`, the merge is convergent: rules settle everything (as
+    ``crdt``), the sides are taken in tie-break order, and the merge commit
+    is a pure function of the two heads (`Repository.convergent_commit`), so
+    replicas merging the same heads in either direction make the same commit.
 
     Fast-forwards when HEAD is an ancestor (unless `no_ff`). Otherwise merges
     the trees against the merge base (a virtual base after criss-cross
@@ -870,9 +917,15 @@ def merge(
     merge as in progress, for `resolve` then `commit`, or `merge_abort`.
 
     Raises:
-        MergeError: If a merge is already in progress or the histories are unrelated.
+        MergeError: If a merge is already in progress, the histories are unrelated, or
+            conflicts remain under ``fail`` or `auto`.
+        PolicyError: If the policy file is malformed (before anything is written).
         DirtyWorktreeError: If tracked files have uncommitted changes.
     """
+    if auto and on_conflict not in (None, "crdt"):
+        raise MergeError(
+            f"--auto settles every conflict by rule; it cannot be combined with --on-conflict={on_conflict}"
+        )
     if repo.merge_state.in_progress():
         raise MergeError("a merge is already in progress", hint="commit the resolution, or run `vcrdt merge --abort`")
     theirs = repo.resolve(rev)
@@ -904,25 +957,155 @@ def merge(
     base_flat = _virtual_base(repo, bases)
     theirs_flat = repo.commit_flat(theirs)
     labels = (_label(repo), "base", rev)
+    policy = _merge_policy(repo, base_flat, ours_flat, theirs_flat, strict=auto)
+    keys = (tie_key(repo, ours), tie_key(repo, theirs))
+    # A convergent merge takes the sides in tie-break order, so either replica computes the same thing.
+    swap = auto and keys[1] < keys[0]
+    left, right = (theirs_flat, ours_flat) if swap else (ours_flat, theirs_flat)
+    side_keys = (keys[1], keys[0]) if swap else keys
     with repo.transaction():
-        tm = merge_flat(repo.store, base_flat, ours_flat, theirs_flat, style=style, labels=labels)
+        tm = merge_flat(
+            repo.store,
+            base_flat,
+            left,
+            right,
+            style=style,
+            labels=labels,
+            decide=_decider(policy, "crdt" if auto else on_conflict),
+            keys=side_keys,
+        )
         result_flat = {**tm.entries, **tm.worktree}
         changed = [c.path for c in diff_changes(ours_flat, result_flat)]
+        ask = _ask_paths(policy, tm.conflicts, on_conflict, ask_default)
+        status: MergeStatus = "conflicts" if tm.conflicts else "merged"
         if dry_run:
-            return MergeOutcome(
-                "conflicts" if tm.conflicts else "merged", ours, theirs, bases, None, tm.conflicts, changed, True
+            return MergeOutcome(status, ours, theirs, bases, None, tm.conflicts, changed, True, tm.auto, tm.notes, ask)
+        if tm.conflicts and (auto or on_conflict == "fail"):
+            paths = [c.path for c in tm.conflicts]
+            reasons = dict(tm.notes)
+            first = f"{paths[0]} ({reasons[paths[0]]})" if paths[0] in reasons else paths[0]
+            raise MergeError(
+                f"merge left {len(paths)} path{'s' if len(paths) != 1 else ''} in conflict: {first}"
+                + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
+                + "; nothing was changed",
+                hint="merge without --auto / --on-conflict=fail to resolve them by hand",
             )
+        sides = (theirs, ours) if swap else (ours, theirs)
+        record = _store_resolutions(repo, tm.auto, sides) if tm.auto else None
         text = _normalise_message(message or f"Merge {rev} into {_label(repo)}")
         if tm.is_clean:
             ours_tree = read_commit(repo.store, ours).tree
             tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
-            oid = repo.new_commit(tree, [ours, theirs], text, repo.signature())
+            if auto:
+                oid = repo.convergent_commit(tree, [ours, theirs], record)
+            else:
+                oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
             repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
             _move_head(repo, head.branch, oid, ours)
-            return MergeOutcome("merged", ours, theirs, bases, oid, [], changed)
+            return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
         _leave_in_worktree(repo, ours_flat, result_flat)
-        repo.merge_state.start(theirs, ours, text, tm.conflicts, style)
-    return MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed)
+        repo.merge_state.start(theirs, ours, text, tm.conflicts, style, resolutions=record)
+    return MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
+
+
+def tie_key(repo: Repository, oid: ObjectId) -> TieKey:
+    """A commit's place in the tie-break order (Lamport clock, replica id, commit id)."""
+    c = read_commit(repo.store, oid)
+    return TieKey(c.lamport, c.replica, bytes(oid))
+
+
+def _merge_policy(repo: Repository, base: FlatTree, ours: FlatTree, theirs: FlatTree, *, strict: bool) -> Policy:
+    """The policy a merge follows: the merged ``.vcrdtattributes`` when it merges cleanly, else ours.
+
+    Raises:
+        PolicyError: If the file is malformed.
+        MergeError: If `strict` and the policy file itself conflicts.
+    """
+    b, o, t = (f.get(POLICY_FILE) for f in (base, ours, theirs))
+    data: bytes | None
+    if o == t or t == b:
+        data = _blob(repo, o[1]) if o else None
+    elif o == b:
+        data = _blob(repo, t[1]) if t else None
+    else:
+        texts = [(_blob(repo, e[1]) or b"") if e else b"" for e in (b, o, t)]
+        merged, conflicts = merge_bytes(texts[0], texts[1], texts[2], matcher=xdiff_matcher)
+        if conflicts and strict:
+            raise MergeError(f"{POLICY_FILE}: the merge policy itself conflicts", hint="merge it by hand first")
+        data = merged if not conflicts else texts[1]
+    return parse_policy(data) if data else Policy()
+
+
+def _decider(policy: Policy, on_conflict: OnConflict | None) -> Decide | None:
+    if on_conflict in ("markers", "ask"):
+        return None
+    if on_conflict == "crdt":
+        return lambda path, binary: crdt_rule(policy.action_for(path), binary=binary)
+
+    def by_policy(path: str, binary: bool) -> RuleName | None:
+        action = policy.action_for(path)
+        return action if action in RULES else None
+
+    return by_policy
+
+
+def _ask_paths(
+    policy: Policy, conflicts: list[PathConflict], on_conflict: OnConflict | None, ask_default: bool
+) -> list[str]:
+    if not ask_default or on_conflict in ("markers", "fail", "crdt"):
+        return []
+    if on_conflict == "ask":
+        return [c.path for c in conflicts]
+    return [c.path for c in conflicts if (policy.action_for(c.path) or "ask") == "ask"]
+
+
+RESOLUTIONS_FORMAT = 1
+
+
+def _side_json(side: Side, commit: ObjectId | None) -> dict[str, object]:
+    return {
+        "commit": commit.hex() if commit is not None else None,
+        "kind": side.kind.value if side.kind else None,
+        "id": side.oid.hex() if side.oid else None,
+    }
+
+
+def _text_json(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def resolutions_record(auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> bytes:
+    """The canonical bytes of a merge's automatic resolutions (docs/merge.md)."""
+    import json
+
+    doc = {
+        "format": RESOLUTIONS_FORMAT,
+        "resolutions": [
+            {
+                "path": a.path,
+                "rule": a.rule,
+                "base": _side_json(a.base, None),
+                "ours": _side_json(a.ours, sides[0]),
+                "theirs": _side_json(a.theirs, sides[1]),
+                "hunks": [
+                    {
+                        "where": h.where,
+                        "rule": h.rule,
+                        "outcome": h.outcome,
+                        "chosen": _text_json(h.chosen),
+                        "alternatives": [{"side": s, "text": _text_json(t)} for s, t in h.alternatives],
+                    }
+                    for h in a.hunks
+                ],
+            }
+            for a in sorted(auto, key=lambda x: x.path)
+        ],
+    }
+    return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def _store_resolutions(repo: Repository, auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> ObjectId:
+    return repo.store.put("blob", resolutions_record(auto, sides))
 
 
 def _move_head(repo: Repository, branch: str | None, new: ObjectId, expected: ObjectId | None) -> None:
@@ -1195,3 +1378,104 @@ def concurrent(repo: Repository, a: str, b: str) -> Causality:
         return Causality(oid_a, oid_b, "equal")
     relation = compare(dict(read_commit(repo.store, oid_a).clock), dict(read_commit(repo.store, oid_b).clock))
     return Causality(oid_a, oid_b, "concurrent" if relation == "equal" else relation)
+
+
+# --- automatic resolutions: the audit trail --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AutoRecord:
+    """A merge commit's record of automatic resolutions (empty `resolutions` when it has none)."""
+
+    commit: ObjectId
+    record: ObjectId | None
+    resolutions: list[dict[str, object]]
+
+
+def auto_resolutions(repo: Repository, rev: str = "HEAD") -> AutoRecord:
+    """Read what rules settled in the merge commit `rev`.
+
+    Raises:
+        BadRevisionError: If `rev` does not name a commit.
+        CorruptObjectError: If the record is not a valid resolutions record.
+    """
+    import json
+
+    oid = repo.resolve(rev)
+    commit = read_commit(repo.store, oid)
+    if commit.resolutions is None:
+        return AutoRecord(oid, None, [])
+    kind, body = repo.store.get(commit.resolutions)
+    try:
+        doc = json.loads(body)
+        if kind != "blob" or doc.get("format") != RESOLUTIONS_FORMAT or not isinstance(doc["resolutions"], list):
+            raise ValueError("unknown format")
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise CorruptObjectError(to_hex(commit.resolutions), f"not a resolutions record: {exc}") from exc
+    return AutoRecord(oid, commit.resolutions, doc["resolutions"])
+
+
+def _side_of(doc: object) -> Side:
+    if not isinstance(doc, dict) or doc.get("kind") is None or doc.get("id") is None:
+        return Side()
+    return Side(EntryKind(doc["kind"]), ObjectId(bytes.fromhex(doc["id"])))
+
+
+def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "merge") -> list[PathConflict]:
+    """Put paths that a rule settled in the HEAD merge back into three-way conflict, for a human.
+
+    The work tree gets the diff3 merge of the recorded base/ours/theirs
+    versions, with markers; `resolve` and `commit` then work as after a
+    conflicted merge, and the commit is an ordinary one on top of the merge.
+
+    Raises:
+        MergeError: If a merge is in progress, HEAD has no automatic resolution of a
+            path, or the path has local changes.
+    """
+    if repo.merge_state.in_progress():
+        raise MergeError("a merge is already in progress", hint="commit or `vcrdt merge --abort` first")
+    record = auto_resolutions(repo, "HEAD")
+    by_path = {str(r.get("path")): r for r in record.resolutions}
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    changes = repo.worktree.status()
+    dirty = set(changes.modified + changes.added + changes.deleted + changes.removed)
+    conflicts: list[PathConflict] = []
+    with repo.transaction():
+        for path in rel:
+            entry = by_path.get(path)
+            if entry is None:
+                raise MergeError(
+                    f"{path}: no automatic resolution in {short(record.commit)}",
+                    hint="`vcrdt conflicts --auto` lists them",
+                )
+            if path in dirty:
+                raise DirtyWorktreeError(f"{path}: has local changes", hint="commit or restore it first")
+            b, o, t = (_side_of(entry.get(k)) for k in ("base", "ours", "theirs"))
+            conflicts.append(_reopened(repo, path, b, o, t, style))
+        head = repo.refs.head().commit
+        assert head is not None
+        repo.merge_state.start(head, head, f"Reopen {', '.join(rel)}", conflicts, style, reopen=True)
+    return conflicts
+
+
+def _reopened(repo: Repository, path: str, b: Side, o: Side, t: Side, style: Style) -> PathConflict:
+    """Write one reopened path's conflict to the work tree and return it."""
+    if not o.present or not t.present:
+        kept = o if o.present else t
+        entry = kept.entry()
+        assert entry is not None
+        repo.worktree.write_file(path, *entry)
+        return PathConflict(path, "modify/delete" if o.present else "delete/modify", b, o, t)
+    texts = [_blob(repo, s.oid) if s.present else b"" for s in (b, o, t)]
+    if any(x is None or is_binary(x) for x in texts) or o.kind not in (EntryKind.FILE, EntryKind.EXECUTABLE):
+        entry = o.entry()
+        assert entry is not None
+        repo.worktree.write_file(path, *entry)
+        return PathConflict(path, "binary", b, o, t, 1)
+    base_t, ours_t, theirs_t = (x or b"" for x in texts)
+    merged, hunks = merge_bytes(
+        base_t, ours_t, theirs_t, matcher=xdiff_matcher, style=style, labels=("ours", "base", "theirs")
+    )
+    oid = repo.store.put("blob", merged)
+    repo.worktree.write_file(path, o.kind or EntryKind.FILE, oid)
+    return PathConflict(path, "content" if b.present else "add/add", b, o, t, hunks)

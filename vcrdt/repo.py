@@ -30,6 +30,7 @@ from vcrdt.errors import (
     RepoExistsError,
     UnsupportedFormatError,
 )
+from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
 from vcrdt.merge.state import MergeState
 from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
@@ -38,6 +39,10 @@ from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
 from vcrdt.worktree import FlatTree, Worktree
+
+AUTO_NAME = "vcrdt"
+AUTO_EMAIL = "auto-merge@vcrdt.invalid"
+AUTO_MESSAGE = "Merge concurrent heads (automatic)\n"
 
 FORMAT_NAME = "vcrdt repository format"
 FORMAT_VERSION = 1
@@ -462,7 +467,15 @@ class Repository:
             return None
         return self.store.put("tree", Tree.build(list(entries.values())).to_bytes())
 
-    def new_commit(self, tree: ObjectId, parents: list[ObjectId], message: str, author: Signature) -> ObjectId:
+    def new_commit(
+        self,
+        tree: ObjectId,
+        parents: list[ObjectId],
+        message: str,
+        author: Signature,
+        *,
+        resolutions: ObjectId | None = None,
+    ) -> ObjectId:
         """Build and store a commit with its Lamport clock and vector clock; return its id.
 
         Vector clocks need each clock key to stand for a sequence of commits
@@ -475,11 +488,29 @@ class Repository:
         lamport = 1 + max((c.lamport for c in pcs), default=0)
         actor = self._actor_for(parents)
         clock = merge_clocks([c.clock for c in pcs], actor)
-        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock)
+        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions)
         oid = self.store.put("commit", commit.to_bytes())
         with self.db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO actors(actor, last) VALUES (?, ?)", (actor, oid))
         return oid
+
+    def convergent_commit(self, tree: ObjectId, parents: list[ObjectId], resolutions: ObjectId | None) -> ObjectId:
+        """Build and store a merge commit that is a pure function of its parents (and merged tree).
+
+        Any replica merging the same heads gets the same commit id: the
+        parents are sorted by id; the author is ``vcrdt <auto-merge@vcrdt.invalid>``
+        at the latest parent's author time, in UTC; the message is fixed; the
+        replica id and the clock's actor are derived from the parents (an actor
+        used by this commit alone, never continued by later commits).
+        """
+        ordered = sorted(set(parents))
+        pcs = [read_commit(self.store, p) for p in ordered]
+        actor = ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(ordered))[:16].hex())
+        author = Signature(AUTO_NAME, AUTO_EMAIL, max(c.author.timestamp for c in pcs), 0)
+        lamport = 1 + max(c.lamport for c in pcs)
+        clock = merge_clocks([c.clock for c in pcs], actor)
+        commit = Commit(tree, tuple(ordered), author, AUTO_MESSAGE, actor, lamport, clock, resolutions)
+        return self.store.put("commit", commit.to_bytes())
 
     def _actor_for(self, parents: list[ObjectId]) -> ReplicaId:
         if parents:

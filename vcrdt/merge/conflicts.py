@@ -4,8 +4,8 @@ A `Side` is one version of a path (absent when `kind` is None). A
 `PathConflict` holds the three sides and what kind of disagreement it is; a
 `TreeMerge` is the whole outcome: the entries every clean path takes, the
 content to leave in the work tree for each conflicted path, and the
-conflicts. Nothing here raises for a conflict. Pure: imports only `ids`
-and `objects`.
+conflicts, and what rules settled. Nothing here raises for a conflict.
+Pure: imports only `ids`, `objects` and the rule types.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from vcrdt.ids import ObjectId
+from vcrdt.merge.rules import AutoHunk, RuleName
 from vcrdt.objects import EntryKind
 
 ConflictKind = Literal["content", "add/add", "modify/delete", "delete/modify", "kind", "binary", "file/directory"]
@@ -53,6 +54,18 @@ class PathConflict:
     hunks: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class AutoResolution:
+    """A path a rule settled: the three sides it started from and each decision (`hunks`)."""
+
+    path: str
+    rule: RuleName
+    base: Side
+    ours: Side
+    theirs: Side
+    hunks: tuple[AutoHunk, ...]
+
+
 @dataclass(slots=True)
 class TreeMerge:
     """The outcome of merging three flat trees.
@@ -66,6 +79,9 @@ class TreeMerge:
     worktree: dict[str, tuple[EntryKind, ObjectId]] = field(default_factory=dict)
     conflicts: list[PathConflict] = field(default_factory=list)
     merged_paths: list[str] = field(default_factory=list)
+    auto: list[AutoResolution] = field(default_factory=list)
+    # Paths whose rule could not apply (e.g. invalid JSON), with the reason; they conflict instead.
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_clean(self) -> bool:

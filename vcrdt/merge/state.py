@@ -43,14 +43,36 @@ class MergeState:
         value = self.get("theirs")
         return ObjectId(value) if value is not None else None
 
-    def start(self, theirs: ObjectId, orig: ObjectId, message: str, conflicts: list[PathConflict], style: str) -> None:
-        """Record a merge that stopped with conflicts (inside the caller's transaction)."""
+    def start(
+        self,
+        theirs: ObjectId,
+        orig: ObjectId,
+        message: str,
+        conflicts: list[PathConflict],
+        style: str,
+        *,
+        resolutions: ObjectId | None = None,
+        reopen: bool = False,
+    ) -> None:
+        """Record a merge that stopped with conflicts (inside the caller's transaction).
+
+        `resolutions` is the blob recording what rules settled, for the merge
+        commit. With `reopen`, the "merge" is a reopened path of an existing
+        merge commit (HEAD): committing it makes an ordinary commit.
+        """
+        values: list[tuple[str, bytes]] = [
+            ("theirs", theirs),
+            ("orig", orig),
+            ("message", message.encode()),
+            ("style", style.encode()),
+        ]
+        if resolutions is not None:
+            values.append(("resolutions", resolutions))
+        if reopen:
+            values.append(("reopen", b"1"))
         with self.db.write() as conn:
             self.clear()
-            conn.executemany(
-                "INSERT INTO merge_state(key, value) VALUES (?, ?)",
-                [("theirs", theirs), ("orig", orig), ("message", message.encode()), ("style", style.encode())],
-            )
+            conn.executemany("INSERT INTO merge_state(key, value) VALUES (?, ?)", values)
             conn.executemany(
                 "INSERT OR REPLACE INTO conflicts(path, kind, base_kind, base_oid, ours_kind, ours_oid, theirs_kind,"
                 " theirs_oid, hunks, resolved) VALUES (?,?,?,?,?,?,?,?,?,0)",

@@ -11,22 +11,48 @@ path and the file is left beside it as ``<path>~<label>``.
 
 Conflicts are values (`vcrdt.merge.conflicts`); the store receives merged
 blobs and the marker-laden blobs to leave in the work tree.
+
+With a `Decide` callback, a path whose conflict has a rule (`vcrdt.merge.rules`)
+is settled instead: text by the rule (``set`` and ``json`` own the whole
+file; the others settle only what diff3 leaves in conflict); a modification
+against a deletion keeps the modification (nothing is lost); binary files,
+symlinks and kind changes go to the side later in the tie-break order
+(``ours``/``theirs`` take their side). Every decision is recorded as an
+`AutoResolution`. A file/directory collision is never settled by a rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Literal
 
+from vcrdt.crdt.order import TieKey
 from vcrdt.diff import is_binary, xdiff_matcher
 from vcrdt.ids import ObjectId
-from vcrdt.merge.conflicts import ABSENT, ConflictKind, PathConflict, Side, TreeMerge
+from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import Style, merge_bytes
+from vcrdt.merge.rules import AutoHunk, Fallback, Outcome, RuleName
 from vcrdt.objects import EntryKind
 from vcrdt.paths import ancestor_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
 _REGULAR = (EntryKind.FILE, EntryKind.EXECUTABLE)
+# The rule for a path (None: leave its conflicts to a human), given whether its content is binary.
+Decide = Callable[[str, bool], RuleName | None]
+
+
+def resolve_content(
+    rule: RuleName, base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, theirs_key: TieKey
+) -> Outcome:
+    """Apply a rule to three texts (the `merge-file --rule` and tree-merge entry point)."""
+    if rule == "json":
+        from vcrdt.merge.rules.json_doc import resolve_json
+
+        return resolve_json(base, ours, theirs, ours_key=ours_key, theirs_key=theirs_key)
+    from vcrdt.merge.rules.text import resolve_lines
+
+    return resolve_lines(rule, base, ours, theirs, ours_key=ours_key, theirs_key=theirs_key, matcher=xdiff_matcher)
 
 
 def _side(flat: Flat, path: str) -> Side:
@@ -63,8 +89,20 @@ def merge_flat(
     *,
     style: Style = "merge",
     labels: tuple[str, str, str] = ("ours", "base", "theirs"),
+    decide: Decide | None = None,
+    keys: tuple[TieKey, TieKey] | None = None,
 ) -> TreeMerge:
     """Merge three flat trees (path -> entry).
+
+    Args:
+        store: Where blobs are read and merged blobs written.
+        base: The merge base's tree.
+        ours: Our tree.
+        theirs: Their tree.
+        style: The conflict-marker style.
+        labels: Marker labels for ours, base and theirs.
+        decide: Which rule settles a path's conflicts (None: none does).
+        keys: Ours' and theirs' tie-break keys (needed with `decide`).
 
     Returns:
         The merged entries, the work-tree content of conflicted paths, and the conflicts.
@@ -83,9 +121,21 @@ def merge_flat(
             if entry is not None:
                 result.entries[path] = entry
             continue
-        _merge_changed(store, path, b, o, t, style, labels, result)
+        rules = _Rules(decide, keys) if decide is not None and keys is not None else None
+        _merge_changed(store, path, b, o, t, style, labels, result, rules)
     _file_directory(result, labels)
     return result
+
+
+class _Rules:
+    def __init__(self, decide: Decide, keys: tuple[TieKey, TieKey]) -> None:
+        self.decide = decide
+        self.ours_key, self.theirs_key = keys
+
+    def later_is_theirs(self, rule: RuleName) -> bool:
+        if rule in ("ours", "theirs"):
+            return rule == "theirs"
+        return self.theirs_key > self.ours_key
 
 
 def _merge_changed(
@@ -97,32 +147,98 @@ def _merge_changed(
     style: Style,
     labels: tuple[str, str, str],
     result: TreeMerge,
+    rules: _Rules | None,
 ) -> None:
     """Both sides changed `path`, differently."""
     if not o.present or not t.present:
+        rule = rules.decide(path, False) if rules is not None else None
+        if rules is not None and rule is not None:
+            # A rule never loses an edit to a deletion: the modified side stays.
+            kept: Literal["ours", "theirs"] = "ours" if o.present else "theirs"
+            gone = "theirs" if o.present else "ours"
+            _settle(
+                result, path, rule, b, o, t, o if o.present else t, (AutoHunk("*", rule, kept, b"", ((gone, b""),)),)
+            )
+            return
         result.conflicts.append(PathConflict(path, "modify/delete" if o.present else "delete/modify", b, o, t))
         _keep(result, path, o if o.present else t)
         return
-    if o.kind not in _REGULAR or t.kind not in _REGULAR or (b.present and b.kind not in _REGULAR):
+    regular = o.kind in _REGULAR and t.kind in _REGULAR and (not b.present or b.kind in _REGULAR)
+    texts = [_text(store, s) if s.present else b"" for s in (b, o, t)] if regular else [None]
+    binary = any(x is None for x in texts)
+    rule = rules.decide(path, binary) if rules is not None else None
+    if rules is not None and rule is not None and binary:
+        theirs_wins = rules.later_is_theirs(rule)
+        hunk = AutoHunk(
+            "*", rule, "theirs" if theirs_wins else "ours", b"", (("ours" if theirs_wins else "theirs", b""),)
+        )
+        _settle(result, path, rule, b, o, t, t if theirs_wins else o, (hunk,))
+        return
+    if not regular:
         result.conflicts.append(PathConflict(path, "kind" if o.kind != t.kind else "content", b, o, t, 1))
         _keep(result, path, o)
         return
-    texts = [_text(store, s) if s.present else b"" for s in (b, o, t)]
-    if any(x is None for x in texts):
+    if binary:
         result.conflicts.append(PathConflict(path, "binary", b, o, t, 1))
         _keep(result, path, o)
         return
     base_text, ours_text, theirs_text = (x or b"" for x in texts)
     kind = _merged_kind(b, o, t)
+    if rules is not None and rule is not None and rule in ("set", "json"):
+        if _apply_rule(store, result, path, rule, rules, b, o, t, kind, (base_text, ours_text, theirs_text)):
+            return
     merged, hunks = merge_bytes(base_text, ours_text, theirs_text, matcher=xdiff_matcher, style=style, labels=labels)
-    oid = store.put("blob", merged)
     if hunks == 0 and kind is not None:
-        result.entries[path] = (kind, oid)
+        result.entries[path] = (kind, store.put("blob", merged))
         result.merged_paths.append(path)
         return
+    if rules is not None and rule is not None and rule not in ("set", "json"):
+        if _apply_rule(store, result, path, rule, rules, b, o, t, kind, (base_text, ours_text, theirs_text)):
+            return
+    oid = store.put("blob", merged)
     conflict_kind: ConflictKind = "kind" if kind is None and hunks == 0 else ("content" if b.present else "add/add")
     result.conflicts.append(PathConflict(path, conflict_kind, b, o, t, hunks))
     result.worktree[path] = (kind or o.kind or EntryKind.FILE, oid)
+
+
+def _apply_rule(
+    store: ObjectStore,
+    result: TreeMerge,
+    path: str,
+    rule: RuleName,
+    rules: _Rules,
+    b: Side,
+    o: Side,
+    t: Side,
+    kind: EntryKind | None,
+    texts: tuple[bytes, bytes, bytes],
+) -> bool:
+    """Settle a text path by `rule`; False when the rule does not apply (the reason goes to `notes`)."""
+    outcome = resolve_content(rule, *texts, ours_key=rules.ours_key, theirs_key=rules.theirs_key)
+    if isinstance(outcome, Fallback):
+        result.notes.append((path, outcome.reason))
+        return False
+    hunks = list(outcome.hunks)
+    if kind is None:
+        # The sides disagree on the executable bit: the later side's mode wins.
+        theirs_wins = rules.later_is_theirs(rule)
+        kind = t.kind if theirs_wins else o.kind
+        hunks.append(AutoHunk("mode", rule, "theirs" if theirs_wins else "ours", b""))
+    assert kind is not None
+    oid = store.put("blob", outcome.data)
+    _settle(result, path, rule, b, o, t, Side(kind, oid), tuple(hunks))
+    return True
+
+
+def _settle(
+    result: TreeMerge, path: str, rule: RuleName, b: Side, o: Side, t: Side, taken: Side, hunks: tuple[AutoHunk, ...]
+) -> None:
+    entry = taken.entry()
+    if entry is not None:
+        result.entries[path] = entry
+    result.merged_paths.append(path)
+    if hunks:
+        result.auto.append(AutoResolution(path, rule, b, o, t, hunks))
 
 
 def _keep(result: TreeMerge, path: str, side: Side) -> None:

@@ -9,8 +9,8 @@ import typer
 from vcrdt.cli.base import STATE, app, open_repo
 
 if TYPE_CHECKING:
-    from vcrdt.merge.conflicts import PathConflict, Side
-    from vcrdt.porcelain import ConflictHunk
+    from vcrdt.merge.conflicts import AutoResolution, PathConflict, Side
+    from vcrdt.porcelain import AutoRecord, ConflictHunk
     from vcrdt.repo import Repository
 
 MAX_EXIT = 127
@@ -32,12 +32,22 @@ def merge_file(
     label: Annotated[
         list[str] | None, typer.Option("-L", help="Labels for the markers (up to three: current, base, other).")
     ] = None,
+    rule: Annotated[
+        str | None,
+        typer.Option(
+            "--rule",
+            help="Settle conflicts automatically: union, set, json, lww, ours or theirs (see vcrdt-merge(1)).",
+            metavar="RULE",
+        ),
+    ] = None,
 ) -> int:
     """Merge the changes from BASE to OTHER into CURRENT, like `git merge-file`.
 
     The exit status is the number of conflicts (at most 127), 0 for a clean merge, and 255 for an
     error (a missing or binary file). Line diffs and conflict hunks match `git merge-file`, so it can
-    serve as a git merge driver; see the README.
+    serve as a git merge driver; see the README. With --rule, a CRDT rule settles what diff3 leaves
+    in conflict (the result is the same whichever file is CURRENT and which OTHER); a `json` file
+    that does not parse falls back to conflict markers, with a message.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
@@ -51,6 +61,10 @@ def merge_file(
         raise typer.BadParameter("at most three labels", param_hint="-L")
     names = [str(current), str(base), str(other)]
     names[: len(given)] = given
+    from vcrdt.merge.rules import RULES
+
+    if rule is not None and rule not in RULES:
+        raise typer.BadParameter(f"must be one of {', '.join(RULES)}", param_hint="--rule")
     result = porcelain.merge_file(
         STATE.cwd / current,
         STATE.cwd / base,
@@ -58,7 +72,10 @@ def merge_file(
         style=style,
         labels=(names[0], names[1], names[2]),
         write=not stdout,
+        rule=rule,
     )
+    if result.note:
+        render.err().print(f"warning: {current}: {result.note}; conflict markers written", markup=False)
     if stdout:
         render.write_bytes(result.data)
     elif result.conflicts:
@@ -67,6 +84,27 @@ def merge_file(
         )
     sys.stdout.flush()
     return min(result.conflicts, MAX_EXIT)
+
+
+def _auto_json(a: "AutoResolution") -> dict[str, object]:
+    from vcrdt.cli.views import jpath
+
+    def text(data: bytes) -> str:
+        return data.decode("utf-8", "replace")
+
+    return {
+        "path": jpath(a.path),
+        "rule": a.rule,
+        "hunks": [
+            {
+                "where": h.where,
+                "outcome": h.outcome,
+                "chosen": text(h.chosen),
+                "alternatives": [{"side": side, "text": text(t)} for side, t in h.alternatives],
+            }
+            for h in a.hunks
+        ],
+    }
 
 
 def _conflict_json(c: "PathConflict", resolved: bool | None = None) -> dict[str, object]:
@@ -105,16 +143,42 @@ def merge(
     interactive: Annotated[
         bool, typer.Option("--interactive", "-i", help="On conflicts, choose hunk by hunk (as `resolve -i`).")
     ] = False,
+    on_conflict: Annotated[
+        str | None,
+        typer.Option(
+            "--on-conflict",
+            help="Override the policy for this merge: ask, markers, crdt (every path by its rule) or fail.",
+            metavar="MODE",
+        ),
+    ] = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto", help="Convergent merge: rules settle everything; the commit depends only on the two heads."
+        ),
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> int:
     """Merge another branch or commit into HEAD with diff3.
 
     Fast-forwards when possible. Otherwise merges against the common ancestor (several ancestors
-    after criss-cross merges are first merged into a virtual one) and commits when clean. On
-    conflicts the merged files, with markers, are left in the work tree: see `vcrdt conflicts`,
-    fix the files, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`.
+    after criss-cross merges are first merged into a virtual one) and commits when clean.
 
-    Exit status: 0 merged or up to date, 1 conflicts remain, 2 an error with --dry-run.
+    What diff3 leaves in conflict goes by the policy file `.vcrdtattributes` (lines of
+    `PATTERN ACTION`, last match wins; actions ask, markers, union, lww, set, json, ours,
+    theirs): a rule settles the path and the merge commit records each decision (`vcrdt conflicts
+    --auto`, `vcrdt reopen`); `ask` prompts hunk by hunk on a terminal; otherwise the merged files,
+    with markers, are left in the work tree: see `vcrdt conflicts`, fix the files,
+    `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`. Paths without a policy
+    line are asked on a terminal and get markers otherwise.
+
+    With --auto, every path is settled by its rule (union for text, lww for binary when none is
+    set), sides are ordered by the tie-break order (Lamport clock, replica id, commit id), and the
+    merge commit is a pure function of the two heads: replicas that auto-merge the same heads, in
+    either direction, make the same commit.
+
+    Exit status: 0 merged or up to date, 1 conflicts remain (or --on-conflict=fail / --auto could
+    not settle everything; nothing is changed then), 2 an error with --dry-run.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
@@ -132,6 +196,12 @@ def merge(
     style = conflict_style or repo.config_get("merge.conflictstyle") or "merge"
     if style not in STYLES:
         raise typer.BadParameter(f"must be one of {', '.join(STYLES)}", param_hint="--conflict-style")
+    from vcrdt.merge.policy import ON_CONFLICT
+
+    if on_conflict is not None and on_conflict not in ON_CONFLICT:
+        raise typer.BadParameter(f"must be one of {', '.join(ON_CONFLICT)}", param_hint="--on-conflict")
+    if auto and on_conflict not in (None, "crdt"):
+        raise typer.BadParameter("--auto settles every conflict by rule", param_hint="--on-conflict")
     try:
         with render.progress("Merging") as on_progress:
             result = porcelain.merge(
@@ -141,6 +211,9 @@ def merge(
                 dry_run=dry_run,
                 style=style,
                 message=message,
+                on_conflict=on_conflict,
+                ask_default=sys.stdin.isatty() and sys.stdout.isatty() and not json,
+                auto=auto,
                 on_progress=on_progress,
             )
     except VcrdtError as exc:
@@ -160,10 +233,16 @@ def merge(
                 "commit": result.commit.hex() if result.commit else None,
                 "changed": result.changed,
                 "conflicts": [_conflict_json(c) for c in result.conflicts],
+                "auto": [_auto_json(a) for a in result.auto],
+                "notes": [{"path": p, "reason": r} for p, r in result.notes],
             }
         )
         return code
     out = render.data()
+    for a in result.auto:
+        out.print(f"auto-resolved ({a.rule}): {a.path} ({len(a.hunks)} decision{'s' if len(a.hunks) != 1 else ''})")
+    for path, reason in result.notes:
+        render.err().print(f"warning: {path}: {reason}; conflict markers written", markup=False)
     if result.status == "up-to-date":
         out.print("Already up to date.")
     elif result.status == "fast-forward":
@@ -178,8 +257,8 @@ def merge(
         render.err().print(
             f"{verb}: {len(result.conflicts)} conflicted path{'s' if len(result.conflicts) != 1 else ''}", markup=False
         )
-        if not dry_run and interactive:
-            return _interactive(repo, [])
+        if not dry_run and (interactive or result.ask):
+            return _interactive(repo, [], only=None if interactive else set(result.ask))
         if not dry_run:
             render.err().print(
                 "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
@@ -226,12 +305,12 @@ _KEYS = {"o": "ours", "t": "theirs", "b": "both", "e": "base", "d": "text", "s":
 _PROMPT = "[o]urs, [t]heirs, [b]oth, bas[e], e[d]it, [s]kip"
 
 
-def _interactive(repo: "Repository", paths: list[str]) -> int:
-    """Ask hunk by hunk for every unresolved text conflict (or those under `paths`)."""
+def _interactive(repo: "Repository", paths: list[str], *, only: set[str] | None = None) -> int:
+    """Ask hunk by hunk for every unresolved text conflict (or those under `paths`, or the repo paths `only`)."""
     from vcrdt import porcelain
     from vcrdt.cli import render
 
-    wanted = {porcelain.repo_path(repo, STATE.cwd, p) for p in paths}
+    wanted = only if only is not None else {porcelain.repo_path(repo, STATE.cwd, p) for p in paths}
     details = [
         d
         for d in porcelain.conflict_details(repo)
@@ -290,6 +369,10 @@ def _hunk_json(h: "ConflictHunk") -> dict[str, object]:
 
 @app.command()
 def conflicts(
+    commit: Annotated[str | None, typer.Argument(help="With --auto: the merge commit to list (default HEAD).")] = None,
+    auto: Annotated[
+        bool, typer.Option("--auto", help="List what rules settled automatically in a merge commit.")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> None:
     """Show the conflicts of the merge in progress, hunk by hunk, base / ours / theirs side by side.
@@ -297,10 +380,19 @@ def conflicts(
     On a terminal each hunk is a row of three syntax-highlighted panels with line numbers;
     otherwise the three versions of each hunk are printed one after another. --json gives the
     same data (schema 1): per path its conflict kind, the three sides' ids and each hunk's lines.
+
+    With --auto, list instead the automatic resolutions recorded in a merge commit (HEAD unless
+    COMMIT is given): per path the rule, and per decision where it applies, what won and the
+    alternatives that lost. `vcrdt reopen PATH` hands such a path back to a human.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
 
+    if auto:
+        _print_auto(porcelain.auto_resolutions(open_repo(), commit or "HEAD"), json=json)
+        return
+    if commit is not None:
+        raise typer.BadParameter("a commit is only taken with --auto", param_hint="COMMIT")
     found = porcelain.conflict_details(open_repo())
     if json:
         render.emit_json(
@@ -356,3 +448,67 @@ def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
         cells.append(Panel(syntax, title=f"{side} (line {part.start})", title_align="left"))
     table.add_row(*cells)
     render.out().print(Panel(table, title=f"{path}: hunk {number}", title_align="left"))
+
+
+def _print_auto(record: "AutoRecord", *, json: bool) -> None:
+    from vcrdt.cli import render
+    from vcrdt.ids import short
+
+    if json:
+        render.emit_json(
+            {
+                "schema": 1,
+                "commit": record.commit.hex(),
+                "record": record.record.hex() if record.record else None,
+                "resolutions": record.resolutions,
+            }
+        )
+        return
+    out = render.data()
+    if not record.resolutions:
+        out.print(f"{short(record.commit)}: no automatic resolutions")
+        return
+    for r in record.resolutions:
+        hunks = r.get("hunks")
+        out.print(f"{r.get('path')}: settled by {r.get('rule')}")
+        for h in hunks if isinstance(hunks, list) else []:
+            out.print(f"  {h.get('where')}: {h.get('outcome')}")
+            for alt in h.get("alternatives") or []:
+                text = str(alt.get("text", ""))
+                lines = text.splitlines() or ["(deleted)" if not text else ""]
+                out.print(f"    lost ({alt.get('side')}):")
+                for line in lines[:20]:
+                    out.print(f"      {line}")
+                if len(lines) > 20:
+                    out.print(f"      ... {len(lines) - 20} more lines")
+
+
+@app.command()
+def reopen(
+    paths: Annotated[list[str], typer.Argument(help="Paths a rule settled in the HEAD merge commit.")],
+    conflict_style: Annotated[
+        str, typer.Option("--conflict-style", help="merge, diff3 or zdiff3 markers.", metavar="STYLE")
+    ] = "",
+) -> None:
+    """Put automatically resolved paths back into three-way conflict, for a human to decide.
+
+    Takes the base / ours / theirs versions recorded with the HEAD merge commit, writes the diff3
+    merge with conflict markers to the work tree and records the conflicts: then `vcrdt conflicts`,
+    `vcrdt resolve` (or `resolve -i`) and `vcrdt commit`, which makes an ordinary commit on top of
+    the merge; or `vcrdt merge --abort` to leave things as they were.
+    """
+    from vcrdt import porcelain
+    from vcrdt.cli import render
+    from vcrdt.merge.diff3 import STYLES
+
+    repo = open_repo()
+    style = conflict_style or repo.config_get("merge.conflictstyle") or "merge"
+    if style not in STYLES:
+        raise typer.BadParameter(f"must be one of {', '.join(STYLES)}", param_hint="--conflict-style")
+    found = porcelain.reopen(repo, paths, cwd=STATE.cwd, style=style)
+    out = render.data()
+    for c in found:
+        out.print(f"CONFLICT ({c.kind}): {c.path}")
+    render.err().print(
+        "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
+    )
