@@ -17,10 +17,13 @@ policy), otherwise the current branch's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from vcrdt.errors import PolicyError
 from vcrdt.merge.rules import RULES, RuleName
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 POLICY_FILE = ".vcrdtattributes"
 Action = Literal["ask", "markers", "union", "lww", "set", "json", "ours", "theirs"]
@@ -45,7 +48,7 @@ class Policy:
     def __init__(self, lines: tuple[PolicyLine, ...] = ()) -> None:
         """Build from parsed lines (in file order)."""
         self.lines = lines
-        self._compiled: list[tuple[object, Action]] | None = None
+        self._compiled: list[tuple[GitIgnoreSpec, Action]] | None = None
 
     def action_for(self, path: str) -> Action | None:
         """The action of the last line whose pattern matches `path`, or None when none does.
@@ -56,12 +59,12 @@ class Policy:
         if not self.lines:
             return None
         if self._compiled is None:
-            from pathspec.patterns.gitwildmatch import GitWildMatchPattern
+            from pathspec import GitIgnoreSpec
 
-            self._compiled = [(GitWildMatchPattern(x.pattern), x.action) for x in self.lines]
+            self._compiled = [(GitIgnoreSpec.from_lines([x.pattern]), x.action) for x in self.lines]
         found: Action | None = None
-        for pattern, action in self._compiled:
-            if pattern.match_file(path) is not None:  # type: ignore[attr-defined]
+        for spec, action in self._compiled:
+            if spec.match_file(path):
                 found = action
         return found
 
@@ -102,11 +105,11 @@ def parse_policy(data: bytes, source: str = POLICY_FILE) -> Policy:
 
 
 def _check_pattern(pattern: str, source: str, lineno: int) -> None:
-    from pathspec.patterns.gitwildmatch import GitWildMatchPattern
+    from pathspec import GitIgnoreSpec
 
     try:
-        GitWildMatchPattern(pattern)
-    except ValueError as exc:  # pathspec's GitWildMatchPatternError is a ValueError
+        GitIgnoreSpec.from_lines([pattern])
+    except ValueError as exc:  # pathspec's pattern errors are ValueErrors
         raise PolicyError(f"{source}:{lineno}: bad pattern {pattern!r}: {exc}") from exc
 
 

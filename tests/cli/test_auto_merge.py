@@ -1,0 +1,371 @@
+"""CRDT resolution in merges: the policy file, --on-conflict, --auto, the audit trail and reopen."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import CliRunner
+
+
+def _head(repo: CliRunner, rev: str = "HEAD") -> str:
+    return str(json.loads(repo.ok("log", "--json", "-n", "1", rev).out)[0]["id"])
+
+
+@pytest.fixture
+def forked(repo: CliRunner) -> CliRunner:
+    """main and side share a base; each then edits line 2 of f.txt (a conflict for diff3)."""
+    repo.write("f.txt", "a\nb\nc\n")
+    repo.write("g.txt", "g\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("f.txt", "a\nside\nc\n")
+    repo.ok("commit", "-m", "side")
+    repo.ok("switch", "main")
+    repo.write("f.txt", "a\nmain\nc\n")
+    repo.ok("commit", "-m", "main")
+    return repo
+
+
+def _policy(repo: CliRunner, text: str) -> None:
+    repo.write(".vcrdtattributes", text)
+    repo.ok("commit", "-A", "-m", "policy")
+
+
+def test_policy_union_settles_the_conflict_and_records_it(forked: CliRunner) -> None:
+    _policy(forked, "# text files keep both sides\n*.txt union\n")
+    r = forked("merge", "side")
+    assert r.code == 0, r.err
+    assert "auto-resolved (union): f.txt (1 decision)" in r.out
+    text = (forked.cwd / "f.txt").read_text()
+    assert sorted(text.splitlines()) == ["a", "c", "main", "side"]
+    head = json.loads(forked.ok("log", "--json", "-n", "1").out)[0]
+    assert len(head["parents"]) == 2
+    listed = json.loads(forked.ok("conflicts", "--auto", "--json").out)
+    assert listed["schema"] == 1 and listed["commit"] == head["id"]
+    (res,) = listed["resolutions"]
+    assert (res["path"], res["rule"]) == ("f.txt", "union")
+    (hunk,) = res["hunks"]
+    assert hunk["where"] == "L2+1" and hunk["outcome"] == "both"
+    assert res["ours"]["commit"] == head["parents"][0] and res["theirs"]["commit"] == head["parents"][1]
+    assert "f.txt: settled by union" in forked.ok("conflicts", "--auto").out
+    assert forked.ok("fsck").code == 0
+
+
+def test_union_orders_by_the_tie_break_not_by_side(forked: CliRunner) -> None:
+    """Both directions of the same merge give the same bytes."""
+    _policy(forked, "*.txt union\n")
+    forked.ok("branch", "main-copy")
+    forked.ok("merge", "side")
+    one = (forked.cwd / "f.txt").read_text()
+    forked.ok("switch", "side")
+    forked.ok("merge", "main-copy")
+    assert (forked.cwd / "f.txt").read_text() == one
+
+
+def test_lww_takes_the_later_side_and_records_the_loser(forked: CliRunner) -> None:
+    _policy(forked, "f.txt lww\n")
+    forked.ok("merge", "side")
+    later = (forked.cwd / "f.txt").read_text()
+    assert later in ("a\nmain\nc\n", "a\nside\nc\n")
+    (res,) = json.loads(forked.ok("conflicts", "--auto", "--json").out)["resolutions"]
+    (hunk,) = res["hunks"]
+    lost = hunk["alternatives"][0]["text"]
+    assert {lost, hunk["chosen"]} == {"main\n", "side\n"}
+
+
+def test_malformed_policy_names_the_line_and_changes_nothing(forked: CliRunner) -> None:
+    _policy(forked, "*.txt union\n*.md sometimes\n")
+    before = _head(forked)
+    r = forked("merge", "side")
+    assert r.code == 1
+    assert r.err.splitlines()[0] == "error: .vcrdtattributes:2: unknown action 'sometimes'"
+    assert _head(forked) == before
+    assert json.loads(forked.ok("status", "--json").out)["conflicted"] == []
+    assert (forked.cwd / "f.txt").read_text() == "a\nmain\nc\n"
+    forked.ok("fsck")
+
+
+def test_on_conflict_markers_overrides_the_policy(forked: CliRunner) -> None:
+    _policy(forked, "*.txt union\n")
+    r = forked("merge", "--on-conflict", "markers", "side")
+    assert r.code == 1
+    assert "CONFLICT (content): f.txt" in r.out
+    assert "<<<<<<<" in (forked.cwd / "f.txt").read_text()
+
+
+def test_on_conflict_fail_changes_nothing(forked: CliRunner) -> None:
+    before = _head(forked)
+    r = forked("merge", "--on-conflict=fail", "side")
+    assert r.code == 1
+    assert r.err.startswith("error: merge left 1 path in conflict: f.txt; nothing was changed")
+    assert _head(forked) == before
+    status = json.loads(forked.ok("status", "--json").out)
+    assert status["conflicted"] == [] and status["modified"] == []
+    r = forked("merge", "side", "--on-conflict", "markers")  # no merge was left in progress
+    assert r.code == 1 and "CONFLICT (content): f.txt" in r.out
+
+
+def test_on_conflict_fail_still_applies_the_policy_rules(forked: CliRunner) -> None:
+    _policy(forked, "*.txt union\n")
+    assert forked("merge", "--on-conflict=fail", "side").code == 0
+
+
+def test_on_conflict_crdt_defaults_to_union_for_text(forked: CliRunner) -> None:
+    r = forked("merge", "--on-conflict=crdt", "side")
+    assert r.code == 0 and "auto-resolved (union): f.txt" in r.out
+
+
+def test_on_conflict_crdt_binary_goes_to_lww(repo: CliRunner) -> None:
+    repo.write("b.bin", b"\0base")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("b.bin", b"\0side")
+    repo.ok("commit", "-m", "side")
+    repo.ok("switch", "main")
+    repo.write("b.bin", b"\0main")
+    repo.ok("commit", "-m", "main")
+    repo.ok("merge", "--on-conflict=crdt", "side")
+    (res,) = json.loads(repo.ok("conflicts", "--auto", "--json").out)["resolutions"]
+    assert res["rule"] == "lww" and res["hunks"][0]["where"] == "*"
+    assert (repo.cwd / "b.bin").read_bytes() in (b"\0side", b"\0main")
+
+
+def test_bad_on_conflict_value_is_a_usage_error(forked: CliRunner) -> None:
+    r = forked("merge", "--on-conflict", "maybe", "side")
+    assert r.code == 2 and "must be one of ask, markers, crdt, fail" in r.err
+
+
+def test_invalid_json_falls_back_to_markers_with_a_reason(repo: CliRunner) -> None:
+    repo.write("d.json", '{"a": 1}\n')
+    repo.write(".vcrdtattributes", "*.json json\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("d.json", '{"a": 2,}\n')
+    repo.ok("commit", "-m", "side breaks it")
+    repo.ok("switch", "main")
+    repo.write("d.json", '{"a": 3}\n')
+    repo.ok("commit", "-m", "main")
+    r = repo("merge", "side")
+    assert r.code == 1
+    assert "warning: d.json:" in r.err and "not valid JSON" in r.err
+    assert "<<<<<<<" in (repo.cwd / "d.json").read_text()
+
+
+def test_json_rule_merges_keys(repo: CliRunner) -> None:
+    repo.write("d.json", '{\n  "a": 1,\n  "b": 1\n}\n')
+    repo.write(".vcrdtattributes", "*.json json\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("d.json", '{\n  "a": 2,\n  "b": 1\n}\n')
+    repo.ok("commit", "-m", "side")
+    repo.ok("switch", "main")
+    repo.write("d.json", '{\n  "a": 1,\n  "b": 3,\n  "c": 4\n}\n')
+    repo.ok("commit", "-m", "main")
+    repo.ok("merge", "side")
+    assert json.loads((repo.cwd / "d.json").read_text()) == {"a": 2, "b": 3, "c": 4}
+
+
+def test_modify_delete_under_a_rule_keeps_the_modification(forked: CliRunner) -> None:
+    forked.ok("switch", "side")
+    forked.ok("rm", "g.txt")
+    forked.ok("commit", "-m", "drop g")
+    forked.ok("switch", "main")
+    forked.write("g.txt", "g changed\n")
+    forked.ok("commit", "-m", "change g")
+    forked.ok("merge", "--on-conflict=crdt", "side")
+    assert (forked.cwd / "g.txt").read_text() == "g changed\n"
+    paths = [r["path"] for r in json.loads(forked.ok("conflicts", "--auto", "--json").out)["resolutions"]]
+    assert paths == ["f.txt", "g.txt"]
+
+
+def test_reopen_puts_a_settled_path_back_in_conflict(forked: CliRunner) -> None:
+    forked.ok("merge", "--on-conflict=crdt", "side")
+    merge_id = _head(forked)
+    r = forked("reopen", "f.txt")
+    assert r.code == 0 and "CONFLICT (content): f.txt" in r.out
+    text = (forked.cwd / "f.txt").read_text()
+    assert "<<<<<<< ours\nmain\n=======\nside\n>>>>>>> theirs\n" in text
+    assert json.loads(forked.ok("status", "--json").out)["conflicted"] == ["f.txt"]
+    assert forked("commit", "-m", "too early").code == 1
+    forked.ok("resolve", "--theirs", "f.txt")
+    forked.ok("commit", "-m", "side wins after all")
+    head = json.loads(forked.ok("log", "--json", "-n", "1").out)[0]
+    assert head["parents"] == [merge_id]
+    assert (forked.cwd / "f.txt").read_text() == "a\nside\nc\n"
+    forked.ok("fsck")
+
+
+def test_reopen_can_be_aborted(forked: CliRunner) -> None:
+    forked.ok("merge", "--on-conflict=crdt", "side")
+    settled = (forked.cwd / "f.txt").read_text()
+    forked.ok("reopen", "f.txt")
+    forked.ok("merge", "--abort")
+    assert (forked.cwd / "f.txt").read_text() == settled
+    assert json.loads(forked.ok("status", "--json").out)["conflicted"] == []
+
+
+def test_reopen_refuses_a_path_no_rule_settled(forked: CliRunner) -> None:
+    forked.ok("merge", "--on-conflict=crdt", "side")
+    r = forked("reopen", "g.txt")
+    assert r.code == 1 and r.err.startswith("error: g.txt: no automatic resolution in ")
+
+
+def test_conflicts_auto_on_a_commit_without_resolutions(forked: CliRunner) -> None:
+    r = forked.ok("conflicts", "--auto")
+    assert r.out.endswith(": no automatic resolutions\n")
+
+
+# --- convergent merges across two independent repositories ---------------------------------------
+
+
+def _transfer(src: Path, dst: Path, branch: str, as_branch: str) -> None:
+    """Copy a branch's history from one repository into another (what sync will do), by the store API."""
+    from vcrdt.dag import iter_reachable
+    from vcrdt.refs import BRANCH_PREFIX
+    from vcrdt.repo import Repository, Settings
+
+    a = Repository.discover(src, Settings())
+    b = Repository.discover(dst, Settings())
+    head = a.refs.get(BRANCH_PREFIX + branch)
+    assert head is not None
+    with b.transaction():
+        for oid in sorted(iter_reachable(a.store, [head])):
+            kind, body = a.store.get(oid)
+            b.store.put(kind, body)
+        b.refs.update(BRANCH_PREFIX + as_branch, head, expected=b.refs.get(BRANCH_PREFIX + as_branch))
+
+
+def test_auto_merge_in_opposite_directions_makes_the_same_commit(cli: CliRunner, tmp_path: Path) -> None:
+    anna = CliRunner(cli.cwd / "anna")
+    bill = CliRunner(cli.cwd / "bill")
+    for r in (anna, bill):
+        r.cwd.mkdir()
+        r.ok("init")
+    anna.write("notes.txt", "one\ntwo\nthree\n")
+    anna.write("cfg.json", '{"x": 1, "y": 1}\n')
+    anna.write(".vcrdtattributes", "*.json json\n")
+    anna.ok("commit", "-A", "-m", "base")
+    _transfer(anna.cwd, bill.cwd, "main", "anna")
+    bill.ok("switch", "anna")
+    bill.ok("branch", "work")
+    bill.ok("switch", "work")
+    anna.write("notes.txt", "one\ntwo by anna\nthree\n")
+    anna.write("cfg.json", '{"x": 2, "y": 1}\n')
+    anna.ok("commit", "-m", "anna")
+    bill.write("notes.txt", "one\ntwo by bill\nthree\n")
+    bill.write("cfg.json", '{"x": 3, "y": 5}\n')
+    bill.ok("commit", "-m", "bill")
+    _transfer(anna.cwd, bill.cwd, "main", "anna")
+    _transfer(bill.cwd, anna.cwd, "work", "bill")
+    ra = anna("merge", "--auto", "bill")
+    rb = bill("merge", "--auto", "anna")
+    assert ra.code == 0 and rb.code == 0, (ra.err, rb.err)
+    assert _head(anna) == _head(bill)
+    assert (anna.cwd / "notes.txt").read_bytes() == (bill.cwd / "notes.txt").read_bytes()
+    assert json.loads((anna.cwd / "cfg.json").read_text())["y"] == 5
+    head = json.loads(anna.ok("log", "--json", "-n", "1").out)[0]
+    assert head["message"] == "Merge concurrent heads (automatic)\n"
+    assert sorted(head["parents"]) == head["parents"]
+    assert anna.ok("conflicts", "--auto", "--json").out == bill.ok("conflicts", "--auto", "--json").out
+    anna.ok("fsck")
+    bill.ok("fsck")
+
+
+def test_auto_refuses_to_mix_with_markers(forked: CliRunner) -> None:
+    assert forked("merge", "--auto", "--on-conflict=markers", "side").code == 2
+
+
+def test_ask_policy_prompts_on_a_terminal(forked: CliRunner) -> None:
+    import pexpect
+
+    _policy(forked, "f.txt ask\n")
+    child = pexpect.spawn(sys.executable, ["-m", "vcrdt", "merge", "side"], cwd=str(forked.cwd), timeout=60)
+    child.expect("Hunk 1/1 of f.txt:")
+    child.expect(r"\[o\]urs, \[t\]heirs")
+    child.sendline("t")
+    child.expect("resolved f.txt")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (forked.cwd / "f.txt").read_text() == "a\nside\nc\n"
+    forked.ok("commit", "-m", "merged after asking")
+
+
+# --- merge-file --rule ---------------------------------------------------------------------------
+
+
+def _files(tmp: Path, base: str, ours: str, theirs: str) -> tuple[Path, Path, Path]:
+    paths = (tmp / "ours.txt", tmp / "base.txt", tmp / "theirs.txt")
+    for p, text in zip(paths, (ours, base, theirs), strict=True):
+        p.write_text(text)
+    return paths
+
+
+def test_merge_file_rule_union_is_symmetric(cli: CliRunner) -> None:
+    ours, base, theirs = _files(cli.cwd, "a\nb\nc\n", "a\nours\nc\n", "a\ntheirs\nc\n")
+    one = cli("merge-file", "--rule", "union", "-p", str(ours), str(base), str(theirs))
+    two = cli("merge-file", "--rule", "union", "-p", str(theirs), str(base), str(ours))
+    assert one.code == two.code == 0
+    assert one.out == two.out
+    assert sorted(one.out.splitlines()) == ["a", "c", "ours", "theirs"]
+
+
+def test_merge_file_rule_writes_current(cli: CliRunner) -> None:
+    ours, base, theirs = _files(cli.cwd, "x\n", "x\nours\n", "x\ntheirs\n")
+    assert cli("merge-file", "--rule", "set", str(ours), str(base), str(theirs)).code == 0
+    assert sorted(ours.read_text().splitlines()) == ["ours", "theirs", "x"]
+
+
+def test_merge_file_rule_json_fallback_exits_with_conflicts(cli: CliRunner) -> None:
+    ours, base, theirs = _files(cli.cwd, '{"a": 1}\n', '{"a": 2}\n', "{nope\n")
+    r = cli("merge-file", "--rule", "json", "-p", str(ours), str(base), str(theirs))
+    assert r.code == 1
+    assert "not valid JSON" in r.err and "<<<<<<<" in r.out
+
+
+def test_merge_file_unknown_rule_is_a_usage_error(cli: CliRunner) -> None:
+    ours, base, theirs = _files(cli.cwd, "a\n", "b\n", "c\n")
+    r = cli("merge-file", "--rule", "vote", str(ours), str(base), str(theirs))
+    assert r.code == 2 and "must be one of union, lww, set, json, ours, theirs" in r.err
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_merge_file_rule_as_a_git_merge_driver(tmp_path: Path) -> None:
+    """Real git calls `vcrdt merge-file --rule union` for *.txt and the merge is clean."""
+    work = tmp_path / "g"
+    work.mkdir()
+    vcrdt = f"{sys.executable} -m vcrdt"
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=work, check=True, capture_output=True, text=True, env=dict(os.environ)
+        ).stdout
+
+    git("init", "-q", "-b", "main")
+    git("config", "merge.vcrdt-union.name", "vcrdt union")
+    git("config", "merge.vcrdt-union.driver", f"{vcrdt} merge-file --rule union %A %O %B")
+    (work / ".gitattributes").write_text("*.txt merge=vcrdt-union\n")
+    (work / "list.txt").write_text("start\nend\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    git("checkout", "-q", "-b", "side")
+    (work / "list.txt").write_text("start\nfrom side\nend\n")
+    git("commit", "-q", "-am", "side")
+    git("checkout", "-q", "main")
+    (work / "list.txt").write_text("start\nfrom main\nend\n")
+    git("commit", "-q", "-am", "main")
+    git("merge", "-q", "--no-edit", "side")
+    lines = (work / "list.txt").read_text().splitlines()
+    assert lines[0] == "start" and lines[-1] == "end"
+    assert sorted(lines[1:3]) == ["from main", "from side"]
