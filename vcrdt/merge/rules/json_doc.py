@@ -1,0 +1,524 @@
+"""The ``json`` rule: a structural three-way merge of JSON documents.
+
+The three texts are parsed (UTF-8, standard JSON; ``NaN``/``Infinity`` are
+refused) and merged value by value. The two sides are never told apart as
+"ours" and "theirs" while merging: they are first put in tie-break order, the
+side with the smaller `TieKey` is *lo* and the other *hi* (equal keys are
+ordered by their bytes), so resolving ``(O, A, B)`` and ``(O, B, A)`` gives
+identical bytes. Only the audit hunks name the sides.
+
+Method. A value changed on one side only takes that side's value; values
+changed identically on both sides are taken once. When both changed it
+differently:
+
+- two objects merge key by key, recursively;
+- two arrays merge as sequences of elements with diff3
+  (`vcrdt.merge.diff3.iter_regions` over the elements' canonical texts). A
+  run both sides changed is merged position by position when the three runs
+  have one length and each position was changed by one side at most (the
+  sides edited neighbouring elements), or when it is one object (or array)
+  both edited in place; otherwise the base elements of the run are dropped (each
+  was deleted by at least one side) and both sides' insertions are kept, lo's
+  before hi's where they differ, elements both inserted taken once. That
+  decision is an `AutoHunk` with outcome ``"both"`` at the run's position in
+  the result; its alternatives are the base elements a side kept but lost;
+- a key deleted on one side and changed on the other keeps the change (an
+  `AutoHunk` whose alternative is the deleting side with empty text);
+- anything else (two scalars, or a type change on both sides) is
+  last-writer-wins: hi's value, recorded with lo's value as the alternative.
+
+Values are equal when their canonical texts are (keys sorted, compact), so a
+reordering of keys alone is not a change. Numbers keep their literal text
+(``1.0`` stays ``1.0``; ``1.0`` and ``1.00`` are different values), so no
+precision is ever lost. Duplicate keys: the last value wins, at the first
+occurrence's place (what `json.loads` does). The merge recurses, so a
+document nested more than a few hundred levels deep gives a `Fallback`.
+
+Presentation. Object keys: the base's order for keys that survive, then new
+keys in hi's order, then lo's remaining new keys. (Hi first rather than lo:
+a merge result always carries a key later than both inputs, so re-merging it
+with either input keeps its order.) Layout: indentation (spaces, tabs, or one
+line) and separators are detected from the base, then from hi, then from lo,
+the first that shows them; CRLF and a final newline are kept if the base (or
+hi when there is no base) has them. Output is UTF-8 with non-ASCII
+characters written as is. A side whose value equals the base's (its layout or
+key order changed at most) yields to the other side's bytes, unchanged.
+
+Laws (``tests/property/test_rule_json_laws.py``): commutative, byte for
+byte (the hunks name the sides the other way round); ``resolve(O, A, O) ==
+A`` and ``resolve(O, O, B) == B`` byte for byte; ``resolve(O, R, R) == R``;
+the result parses; a key only one side added is in the result. Re-merging the
+result ``R`` of ``(O, A, B)`` with ``A`` or ``B``, ``R`` carrying the key
+``kA.successor(kB)``, gives ``R`` back, byte for byte, for documents whose
+sides hold no arrays, and for arrays whose elements are distinct values (each
+inserted element new, objects edited in place keeping an ``"id"``). It does
+not hold for arrays in general, and cannot with elements known only by their
+value: ``O = [0]``, ``A = []`` (deletes the 0), ``B = [0, 0]`` (adds a
+second 0) merge to ``R = [0]`` (the base 0 is dropped, B's new 0 kept), but
+``R`` equals ``O``, so by the identity law ``resolve(O, R, A) == A == []``
+(and ``resolve(O, R, B) == B``). Keeping both the identity law and "keep
+insertions, drop deletions" rules out idempotence here; identity would take
+element ids (a sequence CRDT), which plain JSON does not carry.
+
+Pure: imports only the standard library, `vcrdt.crdt.order`,
+`vcrdt.merge.diff3` and `vcrdt.merge.rules`; no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Literal, TypeAlias, TypeVar
+
+from vcrdt.crdt.order import TieKey
+from vcrdt.merge.diff3 import iter_regions, myers_matcher
+from vcrdt.merge.rules import AutoHunk, Fallback, Outcome, Resolution
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    """A JSON number, kept as its literal text."""
+
+    text: str
+
+
+class _Absent(enum.Enum):
+    """No value: a key not present, or no base document."""
+
+    ABSENT = 0
+
+
+ABSENT = _Absent.ABSENT
+Json: TypeAlias = "dict[str, Json] | list[Json] | str | bool | _Number | None"
+Value: TypeAlias = "Json | _Absent"
+_V = TypeVar("_V", bound=Value)
+Side = Literal["ours", "theirs"]
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+class _ConstantError(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity``: accepted by Python, not JSON."""
+
+
+def _reject_constant(name: str) -> Json:
+    raise _ConstantError(name)
+
+
+def _line_col(text: str, pos: int) -> str:
+    """Return ``line L column C`` (both 1-based) of an offset.
+
+    >>> _line_col("ab\\ncd", 4)
+    'line 2 column 2'
+    """
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line} column {col}"
+
+
+def _iter_outside_strings(text: str) -> list[int]:
+    """Return the offsets of the characters of `text` that are not inside a JSON string.
+
+    >>> _iter_outside_strings('{"a":1}')
+    [0, 4, 5, 6]
+    """
+    out: list[int] = []
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        else:
+            out.append(i)
+    return out
+
+
+def _parse(side: str, data: bytes) -> Json | Fallback:
+    """Parse one side, or say (one line, with its position) why it is not JSON."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        prefix = data[: exc.start].decode("utf-8")  # valid: decoding failed only at exc.start
+        where = _line_col(prefix, len(prefix))
+        return Fallback(f"{side}: not valid JSON: not UTF-8 (byte 0x{data[exc.start]:02x} at {where})")
+    try:
+        value: Json = json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return Fallback(f"{side}: not valid JSON: {exc.msg} ({_line_col(text, exc.pos)})")
+    except _ConstantError as exc:
+        name = str(exc)
+        pos = next((i for i in _iter_outside_strings(text) if text.startswith(name, i)), 0)
+        return Fallback(f"{side}: not valid JSON: {name} is not a JSON value ({_line_col(text, pos)})")
+    except RecursionError:
+        return Fallback(f"{side}: not valid JSON: nested too deeply")
+    return value
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How to write a document: `indent` None means all on one line."""
+
+    indent: str | None = None
+    item_sep: str = ", "
+    key_sep: str = ": "
+    newline: str = "\n"
+    sort_keys: bool = False
+
+
+_CANONICAL = _Style(indent=None, item_sep=",", key_sep=":", sort_keys=True)
+_COMPACT = _Style(indent=None, item_sep=",", key_sep=":")
+
+
+def _dump_str(s: str) -> str:
+    r"""Write a string as JSON, non-ASCII as is; lone surrogates (not UTF-8-encodable) escaped.
+
+    >>> _dump_str("é\ud800")
+    '"é\\ud800"'
+    """
+    out = json.dumps(s, ensure_ascii=False)
+    if any("\ud800" <= c <= "\udfff" for c in out):
+        out = "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in out)
+    return out
+
+
+def _dump(v: Json, style: _Style, level: int = 0) -> str:
+    """Write a value in the given style."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return _dump_str(v)
+    if isinstance(v, _Number):
+        return v.text
+    if isinstance(v, dict):
+        if not v:
+            return "{}"
+        keys = sorted(v) if style.sort_keys else list(v)
+        items = [f"{_dump_str(k)}{style.key_sep}{_dump(v[k], style, level + 1)}" for k in keys]
+        return _wrap("{", "}", items, style, level)
+    if not v:
+        return "[]"
+    return _wrap("[", "]", [_dump(x, style, level + 1) for x in v], style, level)
+
+
+def _wrap(open_: str, close: str, items: list[str], style: _Style, level: int) -> str:
+    if style.indent is None:
+        return open_ + style.item_sep.join(items) + close
+    inner = style.newline + style.indent * (level + 1)
+    return open_ + inner + ("," + inner).join(items) + style.newline + style.indent * level + close
+
+
+def _canon(v: Value) -> str:
+    """The text values are compared by: keys sorted, compact; empty for no value."""
+    return "" if v is ABSENT else _dump(v, _CANONICAL)
+
+
+def _text(v: Value) -> bytes:
+    """The text an audit hunk records: compact, keys in order; empty for no value (deleted)."""
+    return b"" if v is ABSENT else _dump(v, _COMPACT).encode("utf-8", "surrogatepass")
+
+
+# --- layout detection -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What one text shows of its layout; None where it shows nothing."""
+
+    one_line: bool | None = None
+    indent: str | None = None
+    item_sep: str | None = None
+    key_sep: str | None = None
+
+
+def _detect(text: str) -> _Layout:
+    r"""Read indentation and separators off a JSON text.
+
+    >>> _detect('{\n\t"a": [1, 2]\n}')
+    _Layout(one_line=False, indent='\t', item_sep=None, key_sep=': ')
+    >>> _detect('{"a":1,"b":[]}')
+    _Layout(one_line=True, indent=None, item_sep=',', key_sep=':')
+    """
+    text = text.strip()
+    one_line: bool | None = None
+    indent: str | None = None
+    item_sep: str | None = None
+    key_sep: str | None = None
+    depth = 0
+    for i in _iter_outside_strings(text):
+        ch = text[i]
+        if ch in "{[":
+            rest = text[i + 1 :]
+            if one_line is None and rest.lstrip()[:1] not in ("}", "]"):
+                if rest[:1] in ("\r", "\n"):
+                    one_line = False
+                    line = rest.lstrip("\r\n")
+                    ws = line[: len(line) - len(line.lstrip(" \t"))]
+                    unit = ws[: len(ws) // (depth + 1)]
+                    indent = unit
+                else:
+                    one_line = True
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+        elif ch == ":" and key_sep is None:
+            key_sep = ": " if text[i + 1 : i + 2] == " " else ":"
+        elif ch == "," and item_sep is None and one_line:
+            item_sep = ", " if text[i + 1 : i + 2] == " " else ","
+    return _Layout(one_line, indent, item_sep, key_sep)
+
+
+def _style(texts: list[str], newline_from: str) -> _Style:
+    """Combine what `texts` show, the first that shows each thing winning; fill in defaults."""
+    one_line: bool | None = None
+    indent: str | None = None
+    item_sep: str | None = None
+    key_sep: str | None = None
+    for t in texts:
+        lay = _detect(t)
+        if one_line is None and lay.one_line is not None:
+            one_line, indent = lay.one_line, lay.indent
+        item_sep = item_sep if item_sep is not None else lay.item_sep
+        key_sep = key_sep if key_sep is not None else lay.key_sep
+    if item_sep is None:
+        item_sep = "," if key_sep == ":" else ", "
+    if key_sep is None:
+        key_sep = ":" if item_sep == "," else ": "
+    newline = "\r\n" if "\r\n" in newline_from else "\n"
+    return _Style(
+        indent=None if one_line in (None, True) else indent, item_sep=item_sep, key_sep=key_sep, newline=newline
+    )
+
+
+# --- merging --------------------------------------------------------------------------------
+
+
+def _pointer(parent: str, token: str | int) -> str:
+    """Extend an RFC 6901 JSON pointer by one reference token.
+
+    >>> _pointer("/a~1b", "c~d")
+    '/a~1b/c~0d'
+    """
+    return parent + "/" + str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _same_kind(*values: Value) -> bool:
+    """Tell whether all values are objects, or all are arrays."""
+    return all(isinstance(v, dict) for v in values) or all(isinstance(v, list) for v in values)
+
+
+class _Merger:
+    """One merge: the sides' names (lo first) and the hunks recorded so far."""
+
+    def __init__(self, lo_name: Side, hi_name: Side) -> None:
+        self.lo_name = lo_name
+        self.hi_name = hi_name
+        self.hunks: list[AutoHunk] = []
+
+    def value(self, b: Value, x: Value, y: Value, where: str) -> Value:
+        """Merge one value: `x` is lo's, `y` hi's, `b` the base's."""
+        cx, cy, cb = _canon(x), _canon(y), _canon(b)
+        if cx == cy:
+            return _prefer(b, x, y)
+        if cx == cb:
+            return y
+        if cy == cb:
+            return x
+        if x is ABSENT or y is ABSENT:
+            # Deleted on one side, changed on the other: the change wins.
+            kept, name, lost = (y, self.hi_name, self.lo_name) if x is ABSENT else (x, self.lo_name, self.hi_name)
+            self._record(where, name, kept, ((lost, b""),))
+            return kept
+        if isinstance(x, dict) and isinstance(y, dict) and (b is ABSENT or isinstance(b, dict)):
+            return self.objects(b if isinstance(b, dict) else {}, x, y, where)
+        if isinstance(x, list) and isinstance(y, list) and (b is ABSENT or isinstance(b, list)):
+            return self.arrays(b if isinstance(b, list) else [], x, y, where)
+        self._record(where, self.hi_name, y, ((self.lo_name, _text(x)),))
+        return y
+
+    def objects(self, b: dict[str, Json], x: dict[str, Json], y: dict[str, Json], where: str) -> dict[str, Json]:
+        """Merge two objects key by key; keys in base order, then hi's new keys, then lo's."""
+        order = list(b) + [k for k in y if k not in b] + [k for k in x if k not in b and k not in y]
+        out: dict[str, Json] = {}
+        for k in order:
+            v = self.value(b.get(k, ABSENT), x.get(k, ABSENT), y.get(k, ABSENT), _pointer(where, k))
+            if v is not ABSENT:
+                out[k] = v
+        return out
+
+    def arrays(self, b: list[Json], x: list[Json], y: list[Json], where: str) -> list[Json]:
+        """Merge two arrays as sequences of elements (diff3 over their canonical texts)."""
+        cb, cx, cy = ([_canon(v).encode("utf-8", "surrogatepass") for v in s] for s in (b, x, y))
+        out: list[Json] = []
+        for r in iter_regions(cb, cx, cy, myers_matcher):
+            zs = b[r.base_start : r.base_start + len(r.base)]
+            xs = x[r.a_start : r.a_start + len(r.a)]
+            ys = y[r.b_start : r.b_start + len(r.b)]
+            if r.kind == "unchanged":
+                out.extend(_prefer(z, u, v) for z, u, v in zip(zs, xs, ys, strict=True))
+            elif r.kind == "same":
+                out.extend(ys)
+            elif r.kind == "a":
+                out.extend(xs)
+            elif r.kind == "b":
+                out.extend(ys)
+            elif _is_positionwise(zs, xs, ys):
+                for z, u, v in zip(zs, xs, ys, strict=True):
+                    merged = self.value(z, u, v, _pointer(where, len(out)))
+                    assert merged is not ABSENT  # invariant: two present values never merge to nothing
+                    out.append(merged)
+            else:
+                out.extend(self._both(where, len(out), zs, xs, ys, r.base, r.a, r.b))
+        return out
+
+    def _both(
+        self,
+        where: str,
+        at: int,
+        zs: list[Json],
+        xs: list[Json],
+        ys: list[Json],
+        cz: tuple[bytes, ...],
+        cx: tuple[bytes, ...],
+        cy: tuple[bytes, ...],
+    ) -> list[Json]:
+        """Merge a run both sides changed: drop its base elements, keep both sides' insertions."""
+        x_ins, x_kept = _split_insertions(cz, cx, xs)
+        y_ins, y_kept = _split_insertions(cz, cy, ys)
+        cxi = [_canon(v).encode("utf-8", "surrogatepass") for v in x_ins]
+        cyi = [_canon(v).encode("utf-8", "surrogatepass") for v in y_ins]
+        run: list[Json] = []
+        i = j = 0
+        for si, sj, n in myers_matcher(cxi, cyi):
+            # Where the insertions differ, lo's come first: the tie-break order, never "ours".
+            run.extend(x_ins[i:si])
+            run.extend(y_ins[j:sj])
+            run.extend(y_ins[sj : sj + n])  # inserted by both: taken once (hi's, equal in value)
+            i, j = si + n, sj + n
+        lost = tuple((name, _text(kept)) for name, kept in ((self.lo_name, x_kept), (self.hi_name, y_kept)) if kept)
+        self._record(_pointer(where, at), "both", run, lost)
+        return run
+
+    def _record(
+        self,
+        where: str,
+        outcome: Literal["ours", "theirs", "both"],
+        chosen: Value,
+        alternatives: tuple[tuple[str, bytes], ...],
+    ) -> None:
+        self.hunks.append(AutoHunk(where, "json", outcome, _text(chosen), alternatives))
+
+
+def _prefer(b: Value, x: _V, y: _V) -> _V:
+    """Pick between two equal values: lo's if only lo changed the layout (key order), else hi's."""
+    return x if b is not ABSENT and _text(y) == _text(b) else y
+
+
+def _is_positionwise(zs: list[Json], xs: list[Json], ys: list[Json]) -> bool:
+    """Tell whether a run both sides changed can merge element by element.
+
+    True when the three runs have one length and at each position at most one
+    side changed the element (the sides edited neighbours), or when the run is
+    a single element that is an object (or an array) in all three versions
+    (both edited it in place). Longer runs of containers changed on both sides
+    are not aligned by position: nothing says their elements correspond.
+    """
+    if not (len(zs) == len(xs) == len(ys)):
+        return False
+    if len(zs) == 1 and _same_kind(zs[0], xs[0], ys[0]):
+        return True
+    for z, u, v in zip(zs, xs, ys, strict=True):
+        cz, cu, cv = _canon(z), _canon(u), _canon(v)
+        if not (cu == cv or cu == cz or cv == cz):
+            return False
+    return True
+
+
+def _split_insertions(cz: tuple[bytes, ...], cs: tuple[bytes, ...], side: list[Json]) -> tuple[list[Json], list[Json]]:
+    """Split a side's run into its insertions and the base elements it kept."""
+    ins: list[Json] = []
+    kept: list[Json] = []
+    i = 0
+    for _, start, n in myers_matcher(cz, cs):
+        ins.extend(side[i:start])
+        kept.extend(side[start : start + n])
+        i = start + n
+    return ins, kept
+
+
+# --- the rule -------------------------------------------------------------------------------
+
+
+def resolve_json(base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, theirs_key: TieKey) -> Outcome:
+    """Merge three versions of a JSON document structurally.
+
+    Args:
+        base: The common ancestor's bytes; empty (or only whitespace) when there
+            is none, i.e. both sides added the file.
+        ours: One side's bytes.
+        theirs: The other side's bytes.
+        ours_key: `ours`'s place in the tie-break order.
+        theirs_key: `theirs`'s place in the tie-break order.
+
+    Returns:
+        A `Resolution` with the merged document and one `AutoHunk` per value
+        both sides changed differently, in document order; or a `Fallback`
+        naming the first side (base, ours, theirs) that is not UTF-8 JSON.
+    """
+    has_base = bool(base.strip())
+    parsed: list[Json] = []
+    for side, data in (("base", base), ("ours", ours), ("theirs", theirs)):
+        if side == "base" and not has_base:
+            parsed.append(None)
+            continue
+        got = _parse(side, data)
+        if isinstance(got, Fallback):
+            return got
+        parsed.append(got)
+    pb, po, pt = parsed
+    if ours == theirs:
+        return Resolution(ours)
+    # Tie-break order; equal keys fall back to the bytes, so the order never depends on argument order.
+    ours_first = (ours_key, ours) < (theirs_key, theirs)
+    lo_name: Side = "ours" if ours_first else "theirs"
+    hi_name: Side = "theirs" if ours_first else "ours"
+    (x, xt), (y, yt) = ((po, ours), (pt, theirs)) if ours_first else ((pt, theirs), (po, ours))
+    b: Value = pb if has_base else ABSENT
+    try:
+        cb, cx, cy = _canon(b), _canon(x), _canon(y)
+    except RecursionError:
+        return Fallback("json: document nested too deeply to merge")
+    # A side whose value equals the base's (a change of layout or key order at most) yields to the
+    # other side's bytes as they are; equal values take hi's bytes unless only lo changed the layout.
+    if cx == cy:
+        return Resolution(xt if yt == base else yt)
+    if cx == cb:
+        return Resolution(yt)
+    if cy == cb:
+        return Resolution(xt)
+    merger = _Merger(lo_name, hi_name)
+    texts = [t.decode("utf-8") for t in ((base,) if has_base else ()) + (yt, xt)]
+    try:
+        merged = merger.value(b, x, y, "")
+        assert merged is not ABSENT  # invariant: both sides have a document
+        out = _dump(merged, _style(texts, texts[0]))
+    except RecursionError:
+        return Fallback("json: document nested too deeply to merge")
+    style_src = texts[0].rstrip(" \t")
+    if style_src.endswith("\n"):
+        out += "\r\n" if style_src.endswith("\r\n") else "\n"
+    return Resolution(out.encode("utf-8"), tuple(merger.hunks))
