@@ -17,6 +17,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if key.startswith(("VCRDT_", "GIT_", "XDG_")):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
+    # Commands run in their own process: no test leaves a command server behind
+    # (tests/cli/test_server.py turns it on, in a private socket directory).
+    monkeypatch.setenv("VCRDT_NO_SERVER", "1")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("LINES", "24")

@@ -8,21 +8,24 @@ starts fast; the typer app lives in `vcrdt.cli.app`. Exit codes (see
 
 from __future__ import annotations
 
-import enum
 import os
 import sys
-from collections.abc import Sequence
+
+# Not typing's TYPE_CHECKING: this module is imported by every command, even one the command
+# server runs, and importing typing, enum or collections costs the client milliseconds.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from vcrdt.cli.codes import ExitCode as ExitCode
 
 
-class ExitCode(enum.IntEnum):
-    """Process exit codes, shared by every command."""
+def __getattr__(name: str) -> object:
+    if name == "ExitCode":  # kept importable from here; defined in vcrdt.cli.codes
+        from vcrdt.cli.codes import ExitCode
 
-    OK = 0
-    FAILURE = 1
-    USAGE = 2
-    BROKEN_PIPE = 3
-    INTERRUPTED = 130
-    INTERNAL = 255
+        return ExitCode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -39,19 +42,38 @@ def run(argv: Sequence[str] | None = None) -> int:
         from vcrdt import __version__
 
         sys.stdout.write(f"vcrdt {__version__}\n")
-        return ExitCode.OK
+        return 0
     from vcrdt.cli.app import invoke
 
     return invoke(args)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    code = run()
+def finish(code: int) -> int:
+    """Flush stdout after a command; return `code`, or 3 if the reader has gone away."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         # Python flushes stdout at exit; point it at devnull so that cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = ExitCode.BROKEN_PIPE
+        code = 3  # ExitCode.BROKEN_PIPE
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    return code
+
+
+def main() -> None:
+    """Console-script entry point: on the command server if one answers, else in this process."""
+    from vcrdt.cli import server
+
+    args = sys.argv[1:]
+    use_server = not server.disabled()
+    if use_server:
+        code = server.request(args)
+        if code is not None:
+            sys.exit(code)
+    code = finish(run(args))
+    if use_server:
+        server.spawn()
     sys.exit(code)

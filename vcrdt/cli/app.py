@@ -8,6 +8,7 @@ internal error (exit 255) with a traceback and a request to report it.
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Sequence
@@ -15,8 +16,9 @@ from collections.abc import Sequence
 import click
 import typer
 
-from vcrdt.cli import ExitCode, render
+from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app
+from vcrdt.cli.codes import ExitCode
 from vcrdt.cli.commands import (
     branch,
     causality,
@@ -35,8 +37,9 @@ from vcrdt.errors import VcrdtError
 _COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect, merging, causality)
 
 
+@functools.cache
 def command() -> click.Command:
-    """Return the click command behind the typer app (for man pages and tests)."""
+    """Return the click command behind the typer app, built once (the command server builds it ahead)."""
     cmd = typer.main.get_command(app)
     if isinstance(cmd, click.Group):
         # Registration order depends on import order; help and man pages list commands by name.

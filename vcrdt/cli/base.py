@@ -23,7 +23,9 @@ Exit codes: 0 success; 1 failure (an error was printed) or conflicts remain; 2 u
 
 Environment: VCRDT_AUTHOR_NAME and VCRDT_AUTHOR_EMAIL set the author (over the config files);
 NO_COLOR turns colour off; the global config is $XDG_CONFIG_HOME/vcrdt/config.toml
-(default ~/.config/vcrdt/config.toml).
+(default ~/.config/vcrdt/config.toml). VCRDT_NO_SERVER=1 runs every command in its own
+process: by default vcrdt hands commands to a per-user command server that stays warm
+for ten minutes (socket in $XDG_RUNTIME_DIR/vcrdt or /tmp/vcrdt-UID).
 """
 
 app = typer.Typer(
@@ -48,6 +50,16 @@ class GlobalState:
 
 
 STATE = GlobalState()
+
+
+def reset_state() -> None:
+    """Forget the global options and colour choice (a command-server child, forked from a server, starts here)."""
+    from vcrdt.cli import render
+
+    STATE.cwd = Path.cwd()
+    STATE.verbose = False
+    STATE.open_repos.clear()
+    render.set_color_mode("auto")
 
 
 def _version_callback(value: bool) -> None:
