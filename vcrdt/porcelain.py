@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Literal
 
 from vcrdt.crdt.order import TieKey
+from vcrdt.crdt.refstate import BranchState, RefState
 from vcrdt.crdt.vclock import Relation, compare
-from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit
+from vcrdt.dag import is_ancestor, iter_history, iter_reachable, merge_bases, read_commit, read_tree
 from vcrdt.diff import (
     Change,
     DiffStat,
@@ -60,7 +61,7 @@ from vcrdt.merge.rules import RULES, Resolution, RuleName
 from vcrdt.merge.trees import Decide, merge_flat, resolve_content
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object
 from vcrdt.paths import check_path
-from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, Head, check_short_name
 from vcrdt.repo import Repository, Settings
 from vcrdt.store import LARGE_OBJECT
 from vcrdt.worktree import FlatTree, Row, WorktreeStatus
@@ -103,6 +104,8 @@ class Status:
     changes: WorktreeStatus
     merging: ObjectId | None = None
     conflicted: list[str] = field(default_factory=list)
+    # The branch's other concurrent heads (a fetch brought them; `merge` joins them).
+    siblings: list[ObjectId] = field(default_factory=list)
 
 
 def _branch_of(repo: Repository) -> str | None:
@@ -115,7 +118,12 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
     head = repo.refs.head()
     conflicted = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
     return Status(
-        _branch_of(repo), head.commit, repo.worktree.status(want_ignored=ignored), repo.merge_state.theirs(), conflicted
+        _branch_of(repo),
+        head.commit,
+        repo.worktree.status(want_ignored=ignored),
+        repo.merge_state.theirs(),
+        conflicted,
+        sorted(head.siblings),
     )
 
 
@@ -268,7 +276,8 @@ def commit(
         oid = repo.new_commit(tree, parents, text, author, resolutions=ObjectId(record) if record else None)
         new = read_commit(repo.store, oid)
         if head.branch is not None:
-            repo.refs.update(head.branch, oid, expected=head.commit)
+            joined = frozenset({merging}) & head.siblings if merging is not None else frozenset()
+            repo.refs.update(head.branch, oid, expected=head.commit, drop=joined)
         else:
             repo.refs.set_head_detached(oid)
         cache: dict[str, Row] = {r.path: r for r in dirty}
@@ -514,7 +523,7 @@ def branch_delete(repo: Repository, name: str, *, force: bool = False) -> Object
                     raise RefError(
                         f"branch {name!r} is not merged into HEAD", hint=f"use `vcrdt branch -D {name}` to delete it"
                     )
-        repo.refs.delete(full)
+        repo.refs.delete(full, tombstone=True)
     return sorted(heads)[0]
 
 
@@ -573,7 +582,9 @@ def switch(
         if detach:
             oid: ObjectId | None = repo.resolve(target)
         elif repo.refs.exists(full):
-            oid = repo.refs.get(full)
+            heads = repo.refs.heads(full)
+            # With siblings, the work tree goes to the latest in the tie-break order.
+            oid = max(heads, key=lambda h: tie_key(repo, h))
         else:
             hint = None
             try:
@@ -590,6 +601,8 @@ def switch(
             repo.refs.set_head_detached(oid)
         else:
             repo.refs.set_head_branch(full)
+            if oid is not None and len(repo.refs.heads(full)) > 1:
+                repo.refs.set_head_at(oid)
     return SwitchResult(None if detach else target, oid, written, create)
 
 
@@ -884,7 +897,7 @@ def _virtual_base(repo: Repository, bases: list[ObjectId]) -> FlatTree:
 
 def merge(
     repo: Repository,
-    rev: str,
+    rev: str | None,
     *,
     no_ff: bool = False,
     dry_run: bool = False,
@@ -895,7 +908,13 @@ def merge(
     auto: bool = False,
     on_progress: Progress | None = None,
 ) -> MergeOutcome:
-    """Merge the commit `rev` into HEAD.
+    """Merge the commit `rev` into HEAD; with `rev` None, join the current branch's siblings.
+
+    Siblings (concurrent heads of one branch, brought by a fetch) merge one at
+    a time, earliest in the tie-break order first; each merge replaces both
+    heads by the merge commit. With `auto`, all siblings are folded in
+    tie-break order into convergent merge commits, so every replica joining
+    the same siblings ends with the same commit.
 
     What diff3 leaves in conflict goes by the policy (``.vcrdtattributes``,
     `vcrdt.merge.policy`) unless `on_conflict` overrides it: ``markers`` and
@@ -928,8 +947,19 @@ def merge(
         )
     if repo.merge_state.in_progress():
         raise MergeError("a merge is already in progress", hint="commit the resolution, or run `vcrdt merge --abort`")
-    theirs = repo.resolve(rev)
     head = repo.refs.head()
+    if rev is None:
+        if not head.siblings:
+            raise MergeError(
+                "nothing to merge: the branch has no concurrent heads", hint="name a branch or commit to merge"
+            )
+        if auto and not dry_run:
+            return _join_siblings(repo, head, on_progress)
+        theirs = min(head.siblings, key=lambda h: tie_key(repo, h))
+        rev = short(theirs)
+    else:
+        theirs = repo.resolve(rev)
+    drop = frozenset({theirs}) & head.siblings
     ours = head.commit
     if ours is not None and is_ancestor(repo.store, theirs, ours):
         return MergeOutcome("up-to-date", ours, theirs, [theirs], None, [], [], dry_run)
@@ -949,7 +979,7 @@ def merge(
         if not dry_run:
             with repo.transaction():
                 repo.worktree.checkout(target, force=False, on_progress=on_progress)
-                _move_head(repo, head.branch, theirs, ours)
+                _move_head(repo, head.branch, theirs, ours, drop)
         return MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed, dry_run)
     bases = merge_bases(repo.store, ours, theirs)
     if not bases:
@@ -1001,11 +1031,69 @@ def merge(
             else:
                 oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
             repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
-            _move_head(repo, head.branch, oid, ours)
+            _move_head(repo, head.branch, oid, ours, drop)
             return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
         _leave_in_worktree(repo, ours_flat, result_flat)
         repo.merge_state.start(theirs, ours, text, tm.conflicts, style, resolutions=record)
     return MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
+
+
+def _join_siblings(repo: Repository, head: Head, on_progress: Progress | None) -> MergeOutcome:
+    """Fold every head of the current branch, in tie-break order, into convergent merge commits."""
+    assert head.branch is not None and head.commit is not None
+    heads = sorted({head.commit, *head.siblings}, key=lambda h: tie_key(repo, h))
+    changes = repo.worktree.status()
+    if not changes.is_clean:
+        raise DirtyWorktreeError("local changes would be mixed into the merge", hint="commit them first")
+    ours_flat = repo.commit_flat(head.commit)
+    auto: list[AutoResolution] = []
+    with repo.transaction():
+        acc = heads[0]
+        for other in heads[1:]:
+            acc, settled = _auto_pair(repo, acc, other)
+            auto += settled
+        target = repo.commit_flat(acc)
+        repo.worktree.checkout(target, force=False, on_progress=on_progress)
+        repo.refs.update(head.branch, acc, expected=head.commit, drop=head.siblings)
+    changed = [c.path for c in diff_changes(ours_flat, target)]
+    bases = merge_bases(repo.store, heads[0], heads[1])
+    return MergeOutcome("merged", head.commit, heads[-1], bases, acc, [], changed, False, auto)
+
+
+def _auto_pair(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[ObjectId, list[AutoResolution]]:
+    """The convergent merge commit of two heads (no work-tree writes); a descendant needs no merge.
+
+    Raises:
+        MergeError: If a rule cannot settle some path (nothing is written then).
+    """
+    if is_ancestor(repo.store, a, b):
+        return b, []
+    if is_ancestor(repo.store, b, a):
+        return a, []
+    bases = merge_bases(repo.store, a, b)
+    if not bases:
+        raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
+    first, second = sorted((a, b), key=lambda h: tie_key(repo, h))
+    base_flat = _virtual_base(repo, bases)
+    left, right = repo.commit_flat(first), repo.commit_flat(second)
+    policy = _merge_policy(repo, base_flat, left, right, strict=True)
+    tm = merge_flat(
+        repo.store,
+        base_flat,
+        left,
+        right,
+        decide=_decider(policy, "crdt"),
+        keys=(tie_key(repo, first), tie_key(repo, second)),
+    )
+    if tm.conflicts:
+        c = tm.conflicts[0]
+        raise MergeError(
+            f"{c.path}: {c.kind} conflict that no rule settles; nothing was changed",
+            hint="merge without --auto and resolve it by hand",
+        )
+    record = _store_resolutions(repo, tm.auto, (first, second)) if tm.auto else None
+    tree = repo.write_tree(tm.entries)
+    return repo.convergent_commit(tree, [first, second], record), tm.auto
 
 
 def tie_key(repo: Repository, oid: ObjectId) -> TieKey:
@@ -1108,9 +1196,15 @@ def _store_resolutions(repo: Repository, auto: list[AutoResolution], sides: tupl
     return repo.store.put("blob", resolutions_record(auto, sides))
 
 
-def _move_head(repo: Repository, branch: str | None, new: ObjectId, expected: ObjectId | None) -> None:
+def _move_head(
+    repo: Repository,
+    branch: str | None,
+    new: ObjectId,
+    expected: ObjectId | None,
+    drop: frozenset[ObjectId] = frozenset(),
+) -> None:
     if branch is not None:
-        repo.refs.update(branch, new, expected=expected)
+        repo.refs.update(branch, new, expected=expected, drop=drop)
     else:
         repo.refs.set_head_detached(new)
 
@@ -1479,3 +1573,182 @@ def _reopened(repo: Repository, path: str, b: Side, o: Side, t: Side, style: Sty
     oid = repo.store.put("blob", merged)
     repo.worktree.write_file(path, o.kind or EntryKind.FILE, oid)
     return PathConflict(path, "content" if b.present else "add/add", b, o, t, hunks)
+
+
+# --- fetch: join another replica's branches (local path) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedBranch:
+    """How one branch changed in a fetch."""
+
+    name: str
+    before: frozenset[ObjectId]
+    after: frozenset[ObjectId]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What `fetch` brought in."""
+
+    source: Path
+    objects: int
+    branches: list[FetchedBranch]
+    tags: list[str]
+    # Problems that did not stop the fetch (a tag that differs, a deletion of the checked-out branch).
+    warnings: list[str]
+    checkout: ObjectId | None
+
+
+def ref_state(repo: Repository) -> RefState:
+    """This replica's branches as the ref-state CRDT (short names, live heads and tombstones)."""
+    names = {n[len(BRANCH_PREFIX) :] for n, _ in repo.refs.iter_refs(BRANCH_PREFIX)}
+    names |= {n[len(BRANCH_PREFIX) :] for n in repo.refs.tombstoned_names() if n.startswith(BRANCH_PREFIX)}
+    return RefState(
+        {
+            n: BranchState(repo.refs.heads(BRANCH_PREFIX + n), repo.refs.tombstones(BRANCH_PREFIX + n))
+            for n in sorted(names)
+        }
+    )
+
+
+def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None) -> FetchResult:
+    """Bring in another replica's commits and join its branches into ours (a local path).
+
+    Objects come first: every commit reachable from the other replica's
+    branches and tags that this one lacks, with its trees and blobs (commits
+    already here are known to be complete, so the walk stops at them). Then
+    each branch's state is joined as the ref-state CRDT: heads unioned, heads
+    that are ancestors of others dropped, tombstones honoured (add-wins). A
+    branch both replicas moved ends with two heads, siblings, for `merge` to
+    join. All of it is one transaction. The checked-out branch is never
+    deleted by a fetch, and when it moves forward the work tree follows (it
+    must be clean then).
+
+    Raises:
+        NotARepositoryError: If `source` holds no repository.
+        DirtyWorktreeError: If the checked-out branch would move while local changes exist.
+    """
+    other = Repository.discover(source, repo.settings)
+    try:
+        if other.root == repo.root:
+            raise MergeError("cannot fetch from the repository itself")
+        theirs = ref_state(other)
+        tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
+        wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
+        missing = _missing_objects(other, repo, wanted)
+        head = repo.refs.head()
+        with repo.transaction():
+            for i, oid in enumerate(missing):
+                if on_progress is not None and i % 256 == 0:
+                    on_progress(i, len(missing))
+                kind, size = other.store.info(oid)
+                if size > LARGE_OBJECT:
+                    repo.store.put_stream(kind, size, other.store.iter_content(oid))
+                else:
+                    repo.store.put(kind, other.store.get(oid)[1])
+            ours = ref_state(repo)
+
+            def ancestry(a: ObjectId, b: ObjectId) -> bool:
+                return is_ancestor(repo.store, a, b)
+
+            joined = ours.join(theirs, ancestry)
+            changed: list[FetchedBranch] = []
+            warnings: list[str] = []
+            checkout: ObjectId | None = None
+            current = head.branch[len(BRANCH_PREFIX) :] if head.branch else None
+            for name, state in joined.branches.items():
+                before = ours.branches.get(name, BranchState())
+                if name == current and head.commit is not None:
+                    state, moved, note = _keep_checked_out(repo, state, before, head.commit, ancestry)
+                    checkout = moved
+                    if note:
+                        warnings.append(note)
+                elif name == current and state.heads:
+                    # The checked-out branch was unborn here: check out what arrived.
+                    checkout = max(state.heads, key=lambda h: tie_key(repo, h))
+                if state != before:
+                    repo.refs.set_state(BRANCH_PREFIX + name, state.heads, state.tombstones)
+                    if state.heads != before.heads:
+                        changed.append(FetchedBranch(name, before.heads, state.heads))
+            if checkout is not None:
+                if not repo.worktree.status().is_clean:
+                    raise DirtyWorktreeError(
+                        f"the fetch moves the checked-out branch {current!r}, and the work tree has local changes",
+                        hint="commit or restore them, then fetch again",
+                    )
+                repo.worktree.checkout(repo.commit_flat(checkout), force=False)
+            if head.branch is not None:
+                at = checkout or head.commit
+                if at is not None and len(repo.refs.heads(head.branch)) > 1:
+                    repo.refs.set_head_at(at)
+            new_tags: list[str] = []
+            for full, oid in sorted(tags.items()):
+                mine = repo.refs.heads(full)
+                if not mine:
+                    repo.refs.update(full, oid, expected=None)
+                    new_tags.append(full[len(TAG_PREFIX) :])
+                elif oid not in mine:
+                    warnings.append(f"tag {full[len(TAG_PREFIX) :]!r} differs here; kept this replica's")
+        if on_progress is not None:
+            on_progress(len(missing), len(missing))
+        return FetchResult(other.root, len(missing), changed, new_tags, warnings, checkout)
+    finally:
+        other.close()
+
+
+def _keep_checked_out(
+    repo: Repository,
+    state: BranchState,
+    before: BranchState,
+    at: ObjectId,
+    ancestry: Callable[[ObjectId, ObjectId], bool],
+) -> tuple[BranchState, ObjectId | None, str]:
+    """Adjust the joined state of the checked-out branch; return it, the commit to move to, and a warning."""
+    if at in state.heads:
+        return state, None, ""
+    if not state.heads:
+        # Deleted on the other replica: the branch under the work tree stays as it was here.
+        return (
+            BranchState(before.heads, state.tombstones - before.heads),
+            None,
+            ("the other replica deleted the checked-out branch; kept it here"),
+        )
+    ahead = sorted(h for h in state.heads if ancestry(at, h))
+    if ahead:
+        return state, min(ahead, key=lambda h: tie_key(repo, h)), ""
+    return state, None, ""
+
+
+def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) -> list[ObjectId]:
+    """Objects reachable from `heads` in `src` that `dst` lacks, trees and blobs before their commits."""
+    out: list[ObjectId] = []
+    seen: set[ObjectId] = set()
+    commits: list[ObjectId] = []
+    stack = [h for h in heads if not dst.store.has(h)]
+    while stack:
+        oid = stack.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        commit = read_commit(src.store, oid)
+        commits.append(oid)
+        stack.extend(p for p in commit.parents if p not in seen and not dst.store.has(p))
+        trees = [commit.tree]
+        if commit.resolutions is not None and commit.resolutions not in seen and not dst.store.has(commit.resolutions):
+            seen.add(commit.resolutions)
+            out.append(commit.resolutions)
+        while trees:
+            tid = trees.pop()
+            if tid in seen or dst.store.has(tid):
+                continue
+            seen.add(tid)
+            for entry in read_tree(src.store, tid).entries:
+                if entry.kind is EntryKind.TREE:
+                    trees.append(entry.oid)
+                elif entry.oid not in seen and not dst.store.has(entry.oid):
+                    seen.add(entry.oid)
+                    out.append(entry.oid)
+            out.append(tid)
+    # Parents before children, so a commit is never stored before its history.
+    return out + commits[::-1]

@@ -1,10 +1,14 @@
 """Refs (branches and tags) and HEAD, stored in the repository database.
 
 A ref maps a name such as ``refs/heads/main`` to a *set* of heads: a branch
-is a multi-value register, so concurrent heads that sync brings in can sit
-side by side as siblings until a merge joins them. Local commits move a ref
-with compare-and-swap inside the caller's write transaction. HEAD is either
-symbolic (``ref: refs/heads/main``) or detached (a hex commit id).
+is a multi-value register, so concurrent heads that a fetch brings in can
+sit side by side as siblings until a merge joins them. A deleted branch
+leaves tombstones (the heads the deletion saw), so a later join does not
+bring it back with old heads (`vcrdt.crdt.refstate` holds the join rules).
+Local commits move a ref with compare-and-swap inside the caller's write
+transaction. HEAD is either symbolic (``ref: refs/heads/main``) or detached
+(a hex commit id); when the branch has siblings, the meta key ``HEAD_AT``
+says which of them the work tree is on.
 
 Ref names follow git's check-ref-format rules. Imports `store.db`, `ids`
 and `errors` only.
@@ -13,6 +17,7 @@ and `errors` only.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -80,10 +85,14 @@ def _short_name_rule(name: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """What HEAD points at: a branch (possibly unborn) or a detached commit."""
+    """What HEAD points at: a branch (possibly unborn) or a detached commit.
+
+    `siblings` are the branch's other concurrent heads (empty when it has one).
+    """
 
     branch: str | None
     commit: ObjectId | None
+    siblings: frozenset[ObjectId] = frozenset()
 
 
 class RefStore:
@@ -121,39 +130,84 @@ class RefStore:
         """Tell whether the ref exists."""
         return bool(self.heads(name))
 
-    def update(self, name: str, new: ObjectId, *, expected: ObjectId | object | None = ...) -> None:
-        """Point a ref at one head, with compare-and-swap.
+    def update(
+        self,
+        name: str,
+        new: ObjectId,
+        *,
+        expected: ObjectId | object | None = ...,
+        drop: frozenset[ObjectId] = frozenset(),
+    ) -> None:
+        """Point a ref at a new head, with compare-and-swap.
+
+        Without siblings this sets the ref's one head. When the ref has
+        siblings, only `expected` (and the heads in `drop`, e.g. the sibling a
+        merge joined) are replaced by `new`; the other siblings stay.
 
         Args:
             name: The full ref name.
             new: The new head.
             expected: The head the caller read earlier (None: the ref must not
-                exist); the default skips the check.
+                exist); the default skips the check and replaces every head.
+            drop: Other heads the new one supersedes.
 
         Raises:
             StaleRefError: If the ref moved since the caller read it.
         """
         with self.db.write() as conn:
-            if expected is not ...:
-                current = self.get(name)
-                if current != expected:
+            heads = self.heads(name)
+            if expected is ...:
+                keep: frozenset[ObjectId] = frozenset()
+            else:
+                if (expected is None and heads) or (expected is not None and expected not in heads):
                     # CAS: another writer moved the ref since we read it.
-                    was = "absent" if current is None else short(current)
+                    was = "absent" if not heads else ", ".join(sorted(short(h) for h in heads))
                     want = "absent" if expected is None else short(expected)  # type: ignore[arg-type]
                     raise StaleRefError(f"{name} is at {was} but expected {want}")
-            conn.execute("DELETE FROM refs WHERE name = ?", (name,))
-            conn.execute("INSERT INTO refs(name, head) VALUES (?, ?)", (name, new))
+                keep = heads - {expected} - drop
+            if expected is None:
+                # A branch created again starts afresh: the old deletion no longer applies here.
+                conn.execute("DELETE FROM ref_tombstones WHERE name = ?", (name,))
+            self._set_heads(conn, name, keep | {new})
+            if keep and self._head_branch() == name:
+                self.db.set_meta("HEAD_AT", to_hex(new))
 
-    def delete(self, name: str) -> None:
-        """Delete a ref.
+    def set_state(self, name: str, heads: frozenset[ObjectId], tombstones: frozenset[ObjectId]) -> None:
+        """Replace a branch's heads and tombstones (the result of a join)."""
+        with self.db.write() as conn:
+            self._set_heads(conn, name, heads)
+            conn.execute("DELETE FROM ref_tombstones WHERE name = ?", (name,))
+            conn.executemany("INSERT INTO ref_tombstones(name, head) VALUES (?, ?)", [(name, t) for t in tombstones])
+
+    def tombstones(self, name: str) -> frozenset[ObjectId]:
+        """Return the heads a deletion of `name` saw (empty when it was never deleted)."""
+        rows = self.db.conn.execute("SELECT head FROM ref_tombstones WHERE name = ?", (name,)).fetchall()
+        return frozenset(ObjectId(bytes(r[0])) for r in rows)
+
+    def tombstoned_names(self) -> list[str]:
+        """Names that carry tombstones (deleted branches, or re-created ones)."""
+        return [str(r[0]) for r in self.db.conn.execute("SELECT DISTINCT name FROM ref_tombstones ORDER BY name")]
+
+    @staticmethod
+    def _set_heads(conn: sqlite3.Connection, name: str, heads: frozenset[ObjectId]) -> None:
+        conn.execute("DELETE FROM refs WHERE name = ?", (name,))
+        conn.executemany("INSERT INTO refs(name, head) VALUES (?, ?)", [(name, h) for h in sorted(heads)])
+
+    def delete(self, name: str, *, tombstone: bool = False) -> None:
+        """Delete a ref; with `tombstone`, remember the heads it had so a join cannot revive them.
 
         Raises:
             RefNotFoundError: If it does not exist.
         """
         with self.db.write() as conn:
+            heads = self.heads(name)
             cur = conn.execute("DELETE FROM refs WHERE name = ?", (name,))
             if cur.rowcount == 0:
                 raise RefNotFoundError(name)
+            if tombstone:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO ref_tombstones(name, head) VALUES (?, ?)", [(name, h) for h in heads]
+                )
 
     def rename(self, old: str, new: str) -> None:
         """Rename a ref, keeping its heads.
@@ -200,10 +254,26 @@ class RefStore:
             raise RefError("HEAD is missing from the repository")
         if raw.startswith("ref: "):
             name = raw[5:]
-            return Head(name, self.get(name))
+            heads = self.heads(name)
+            if len(heads) <= 1:
+                return Head(name, next(iter(heads), None))
+            at = self.db.get_meta("HEAD_AT")
+            current = from_hex(at) if at is not None and is_hex_id(at) else None
+            if current not in heads:
+                current = min(heads)  # no record of where the work tree is: the same choice every time
+            assert current is not None
+            return Head(name, current, heads - {current})
         if is_hex_id(raw):
             return Head(None, from_hex(raw))
         raise RefError(f"HEAD is malformed: {raw[:80]!r}")
+
+    def _head_branch(self) -> str | None:
+        raw = self.db.get_meta("HEAD")
+        return raw[5:] if raw is not None and raw.startswith("ref: ") else None
+
+    def set_head_at(self, oid: ObjectId) -> None:
+        """Record which sibling of the HEAD branch the work tree is on."""
+        self.db.set_meta("HEAD_AT", to_hex(oid))
 
     def set_head_branch(self, name: str) -> None:
         """Make HEAD point at a branch (which may not exist yet)."""

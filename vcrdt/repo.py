@@ -319,6 +319,10 @@ class Repository:
         for name in (base, BRANCH_PREFIX + base, TAG_PREFIX + base):
             if name.startswith("refs/"):
                 heads = self.refs.heads(name)
+                if len(heads) > 1:
+                    checked_out = self.refs.head()
+                    if checked_out.branch == name and checked_out.commit is not None:
+                        return checked_out.commit  # the sibling the work tree is on
                 if heads:
                     return self.refs.get(name) or next(iter(heads))
         if is_hex_id(base):

@@ -278,6 +278,7 @@ def test_status_json(repo: CliRunner) -> None:
         "head": None,
         "clean": True,
         "merging": None,
+        "siblings": [],
         "conflicted": [],
         "modified": [],
         "added": [],

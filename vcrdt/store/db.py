@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS refs (
     head BLOB NOT NULL,
     PRIMARY KEY (name, head)
 );
+CREATE TABLE IF NOT EXISTS ref_tombstones (
+    name TEXT NOT NULL,
+    head BLOB NOT NULL,
+    PRIMARY KEY (name, head)
+);
 CREATE TABLE IF NOT EXISTS worktree (
     path      BLOB PRIMARY KEY,
     head_kind TEXT,
@@ -261,3 +266,8 @@ class Database:
         """Set a `meta` value (inside the caller's write transaction)."""
         with self.write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        """Remove a `meta` value if present (inside the caller's write transaction)."""
+        with self.write() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))

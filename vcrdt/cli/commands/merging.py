@@ -128,7 +128,10 @@ def _conflict_json(c: "PathConflict", resolved: bool | None = None) -> dict[str,
 
 @app.command()
 def merge(
-    revision: Annotated[str | None, typer.Argument(help="The branch or commit to merge into HEAD.")] = None,
+    revision: Annotated[
+        str | None,
+        typer.Argument(help="The branch or commit to merge into HEAD (default: the current branch's siblings)."),
+    ] = None,
     no_ff: Annotated[
         bool, typer.Option("--no-ff", help="Make a merge commit even when a fast-forward is possible.")
     ] = False,
@@ -159,7 +162,11 @@ def merge(
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> int:
-    """Merge another branch or commit into HEAD with diff3.
+    """Merge another branch or commit into HEAD with diff3; with no argument, join the branch's siblings.
+
+    A fetch can leave a branch with concurrent heads (siblings: `vcrdt status` and `vcrdt branch`
+    show them); `vcrdt merge` with no argument merges them into one, earliest in the tie-break
+    order first, and `vcrdt merge --auto` folds them all into convergent merge commits.
 
     Fast-forwards when possible. Otherwise merges against the common ancestor (several ancestors
     after criss-cross merges are first merged into a virtual one) and commits when clean.
@@ -191,8 +198,6 @@ def merge(
         restored = porcelain.merge_abort(repo)
         render.err().print(f"merge aborted ({len(restored)} files restored)", markup=False)
         return 0
-    if revision is None:
-        raise typer.BadParameter("which branch or commit?", param_hint="REVISION")
     style = conflict_style or repo.config_get("merge.conflictstyle") or "merge"
     if style not in STYLES:
         raise typer.BadParameter(f"must be one of {', '.join(STYLES)}", param_hint="--conflict-style")
@@ -248,7 +253,8 @@ def merge(
     elif result.status == "fast-forward":
         out.print(f"Fast-forward to {short(result.theirs)} ({len(result.changed)} files changed)")
     elif result.status == "merged":
-        done = "Would merge" if dry_run else f"Merged {revision} as {short(result.commit) if result.commit else ''}"
+        what = revision or "the concurrent heads"
+        done = "Would merge" if dry_run else f"Merged {what} as {short(result.commit) if result.commit else ''}"
         out.print(f"{done} ({len(result.changed)} files changed)")
     else:
         for c in result.conflicts:
@@ -512,3 +518,60 @@ def reopen(
     render.err().print(
         "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
     )
+
+
+@app.command()
+def fetch(
+    source: Annotated[Path, typer.Argument(help="Another replica: the directory of its repository.")],
+    json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+) -> None:
+    """Bring in another replica's commits and join its branches into this one.
+
+    Copies every commit (with its trees and blobs) reachable from the other replica's branches and
+    tags that this one lacks, then joins each branch as a CRDT: heads are unioned, heads that are
+    ancestors of another are dropped, and a branch deleted on either side stays deleted unless the
+    other side has commits the deletion never saw. A branch both replicas moved ends with two
+    heads, siblings; `vcrdt merge` (or `vcrdt merge --auto`) joins them. All in one transaction.
+    When the checked-out branch moves forward the work tree follows (it must be clean).
+    """
+    from vcrdt import porcelain
+    from vcrdt.cli import render
+    from vcrdt.ids import short
+
+    repo = open_repo()
+    with render.progress("Fetching") as on_progress:
+        result = porcelain.fetch(repo, STATE.cwd / source, on_progress=on_progress)
+    if json:
+        render.emit_json(
+            {
+                "schema": 1,
+                "source": str(result.source),
+                "objects": result.objects,
+                "branches": [
+                    {
+                        "name": b.name,
+                        "before": sorted(h.hex() for h in b.before),
+                        "after": sorted(h.hex() for h in b.after),
+                    }
+                    for b in result.branches
+                ],
+                "tags": result.tags,
+                "warnings": result.warnings,
+                "checkout": result.checkout.hex() if result.checkout else None,
+            }
+        )
+        return
+    out = render.data()
+    out.print(f"fetched {result.objects} object{'s' if result.objects != 1 else ''} from {result.source}")
+    for b in result.branches:
+        heads = ", ".join(short(h) for h in sorted(b.after))
+        if not b.after:
+            out.print(f"  {b.name}: deleted")
+        elif len(b.after) > 1:
+            out.print(f"  {b.name}: {len(b.after)} concurrent heads ({heads}); `vcrdt merge` joins them")
+        else:
+            out.print(f"  {b.name}: {'new' if not b.before else 'now'} at {heads}")
+    for t in result.tags:
+        out.print(f"  tag {t}: new")
+    for w in result.warnings:
+        render.err().print(f"warning: {w}", markup=False)

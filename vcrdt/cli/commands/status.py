@@ -43,6 +43,7 @@ def status(
             "head": st.head.hex() if st.head else None,
             "clean": ch.is_clean and st.merging is None,
             "merging": st.merging.hex() if st.merging else None,
+            "siblings": [h.hex() for h in st.siblings],
         }
         doc.update({name: [jpath(p) for p in paths] for name, _, paths in groups})
         render.emit_json(doc)
@@ -59,6 +60,15 @@ def status(
     elif not st.branch:
         where += f" at {short(st.head)}"
     con.print(Text(where))
+    if st.siblings:
+        others = ", ".join(short(h) for h in st.siblings)
+        con.print(
+            Text(
+                f"The branch has {len(st.siblings) + 1} concurrent heads: {short(st.head) if st.head else ''} (here)"
+                f" and {others}; `vcrdt merge` joins them",
+                style="warning",
+            )
+        )
     if st.merging is not None:
         con.print(
             Text(

@@ -1,0 +1,214 @@
+"""Branches as a CRDT between replicas: fetch joins branches, siblings, merge with no argument, tombstones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import CliRunner
+
+
+def _replica(root: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    r = CliRunner(root / name)
+    r.cwd.mkdir()
+    r.ok("init")
+    return r
+
+
+def _heads(r: CliRunner, branch: str = "main") -> list[str]:
+    for b in json.loads(r.ok("branch", "--json").out):
+        if b["name"] == branch:
+            return sorted(b["heads"])
+    return []
+
+
+def _head(r: CliRunner) -> str:
+    return str(json.loads(r.ok("log", "--json", "-n", "1").out)[0]["id"])
+
+
+@pytest.fixture
+def pair(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, CliRunner]:
+    """Two replicas, anna and bill, sharing one base commit (bill fetched it)."""
+    anna = _replica(cli.cwd, "anna", monkeypatch)
+    bill = _replica(cli.cwd, "bill", monkeypatch)
+    anna.write("notes.txt", "one\ntwo\nthree\n")
+    anna.write("other.txt", "x\n")
+    anna.ok("commit", "-A", "-m", "base")
+    r = bill.ok("fetch", "../anna")
+    assert "main: new at" in r.out
+    assert (bill.cwd / "notes.txt").read_text() == "one\ntwo\nthree\n"
+    return anna, bill
+
+
+def _concurrent(anna: CliRunner, bill: CliRunner, *, conflict: bool = True) -> None:
+    anna.write("notes.txt", "one\ntwo by anna\nthree\n")
+    anna.ok("commit", "-m", "anna")
+    if conflict:
+        bill.write("notes.txt", "one\ntwo by bill\nthree\n")
+    else:
+        bill.write("other.txt", "x by bill\n")
+    bill.ok("commit", "-m", "bill")
+
+
+def test_fetch_makes_siblings_that_branch_and_status_show(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill)
+    mine = _head(anna)
+    r = anna.ok("fetch", "../bill")
+    assert "main: 2 concurrent heads" in r.out
+    assert len(_heads(anna)) == 2
+    assert _head(anna) == mine  # the work tree stays on this replica's head
+    assert "(2 concurrent heads)" in anna.ok("branch").out
+    status = anna.ok("status")
+    assert "2 concurrent heads" in status.out
+
+
+def test_commit_on_a_sibling_keeps_the_other(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill)
+    anna.ok("fetch", "../bill")
+    bill_head = [h for h in _heads(anna) if h != _head(anna)][0]
+    anna.write("other.txt", "more\n")
+    anna.ok("commit", "-m", "more on anna's head")
+    heads = _heads(anna)
+    assert len(heads) == 2 and bill_head in heads and _head(anna) in heads
+
+
+def test_merge_without_argument_joins_siblings(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill, conflict=False)
+    anna.ok("fetch", "../bill")
+    r = anna.ok("merge")
+    assert "Merged the concurrent heads" in r.out
+    assert _heads(anna) == [_head(anna)]
+    assert (anna.cwd / "other.txt").read_text() == "x by bill\n"
+    assert (anna.cwd / "notes.txt").read_text() == "one\ntwo by anna\nthree\n"
+    anna.ok("fsck")
+
+
+def test_conflicting_siblings_resolve_then_commit_joins_them(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill)
+    anna.ok("fetch", "../bill")
+    assert anna("merge").code == 1
+    anna.ok("resolve", "--union", "notes.txt")
+    anna.ok("commit", "-m", "joined by hand")
+    assert _heads(anna) == [_head(anna)]
+    assert len(json.loads(anna.ok("log", "--json", "-n", "1").out)[0]["parents"]) == 2
+
+
+def test_merge_without_argument_and_no_siblings_is_an_error(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, _ = pair
+    r = anna("merge")
+    assert r.code == 1 and r.err.startswith("error: nothing to merge: the branch has no concurrent heads")
+
+
+def test_both_replicas_auto_merge_to_the_same_commit(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill)
+    anna.ok("fetch", "../bill")
+    bill.ok("fetch", "../anna")
+    anna.ok("merge", "--auto")
+    bill.ok("merge", "--auto")
+    assert _head(anna) == _head(bill)
+    assert (anna.cwd / "notes.txt").read_bytes() == (bill.cwd / "notes.txt").read_bytes()
+    # Syncing again adds nothing: the same commit on both sides.
+    assert "fetched 0 objects" in anna.ok("fetch", "../bill").out
+    assert _heads(anna) == _heads(bill) == [_head(anna)]
+
+
+def test_three_replicas_fold_to_the_same_commit(
+    pair: tuple[CliRunner, CliRunner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna, bill = pair
+    carl = _replica(anna.cwd.parent, "carl", monkeypatch)
+    carl.ok("fetch", "../anna")
+    _concurrent(anna, bill)
+    carl.write("notes.txt", "one\ntwo by carl\nthree\n")
+    carl.ok("commit", "-m", "carl")
+    for r, others in ((anna, ("bill", "carl")), (bill, ("carl", "anna")), (carl, ("anna", "bill"))):
+        for o in others:
+            r.ok("fetch", f"../{o}")
+        assert len(_heads(r)) == 3
+    anna.ok("merge", "--auto")
+    carl.ok("merge", "--auto")
+    assert _head(anna) == _head(carl)
+    text = (anna.cwd / "notes.txt").read_text()
+    assert all(f"two by {n}" in text for n in ("anna", "bill", "carl"))
+
+
+def test_a_deleted_branch_stays_deleted_against_old_heads(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.ok("branch", "feature")
+    bill.ok("fetch", "../anna")
+    assert _heads(bill, "feature")
+    anna.ok("branch", "-d", "feature")
+    anna.ok("fetch", "../bill")  # bill still has feature at the old head: it does not come back
+    assert _heads(anna, "feature") == []
+    bill.ok("fetch", "../anna")  # and bill learns of the deletion
+    assert _heads(bill, "feature") == []
+
+
+def test_a_head_the_deletion_never_saw_brings_the_branch_back(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.ok("branch", "feature")
+    bill.ok("fetch", "../anna")
+    bill.ok("switch", "feature")
+    bill.write("f.txt", "new work\n")
+    bill.ok("commit", "-A", "-m", "work on feature")
+    anna.ok("branch", "-D", "feature")
+    anna.ok("fetch", "../bill")
+    assert _heads(anna, "feature") == _heads(bill, "feature") != []
+
+
+def test_fetch_never_deletes_the_checked_out_branch(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.ok("branch", "feature")
+    bill.ok("fetch", "../anna")
+    bill.ok("switch", "feature")
+    anna.ok("branch", "-d", "feature")
+    r = bill.ok("fetch", "../anna")
+    assert "deleted the checked-out branch" in r.err
+    assert _heads(bill, "feature") != []
+
+
+def test_fetch_moves_a_clean_checked_out_branch_forward(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.write("notes.txt", "newer\n")
+    anna.ok("commit", "-m", "newer")
+    bill.ok("fetch", "../anna")
+    assert (bill.cwd / "notes.txt").read_text() == "newer\n"
+    assert _head(bill) == _head(anna)
+    assert json.loads(bill.ok("status", "--json").out)["modified"] == []
+
+
+def test_fetch_refuses_to_move_a_dirty_work_tree(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.write("notes.txt", "newer\n")
+    anna.ok("commit", "-m", "newer")
+    before = _head(bill)
+    bill.write("other.txt", "local edit\n")
+    r = bill("fetch", "../anna")
+    assert r.code == 1 and "work tree has local changes" in r.err
+    assert _head(bill) == before and _heads(bill) == [before]
+    assert (bill.cwd / "other.txt").read_text() == "local edit\n"
+    bill.ok("fsck")
+
+
+def test_fetch_from_a_non_repository(pair: tuple[CliRunner, CliRunner], tmp_path: Path) -> None:
+    _, bill = pair
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = bill("fetch", str(empty))
+    assert r.code == 1 and r.err.startswith("error: not a vcrdt repository")
+
+
+def test_fetch_json(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill)
+    doc = json.loads(anna.ok("fetch", "--json", "../bill").out)
+    assert doc["schema"] == 1 and doc["objects"] == 3
+    (b,) = doc["branches"]
+    assert b["name"] == "main" and len(b["before"]) == 1 and len(b["after"]) == 2
