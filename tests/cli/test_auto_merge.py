@@ -369,3 +369,12 @@ def test_merge_file_rule_as_a_git_merge_driver(tmp_path: Path) -> None:
     lines = (work / "list.txt").read_text().splitlines()
     assert lines[0] == "start" and lines[-1] == "end"
     assert sorted(lines[1:3]) == ["from main", "from side"]
+
+
+def test_show_lists_what_rules_settled(forked: CliRunner) -> None:
+    forked.ok("merge", "--on-conflict=crdt", "side")
+    out = forked.ok("show", "--stat").out
+    assert "Settled automatically (1 path):\n      f.txt: union, 1 decision\n" in out
+    doc = json.loads(forked.ok("show", "--json").out)
+    assert [a["path"] for a in doc["auto"]] == ["f.txt"]
+    assert json.loads(forked.ok("show", "--json", "HEAD~1").out)["auto"] == []

@@ -131,19 +131,31 @@ def show(
 ) -> None:
     """Show a commit: its header, message, and its diff against its first parent.
 
-    A merge commit is shown against its first parent (what the merge brought in).
+    A merge commit is shown against its first parent (what the merge brought in), with the paths
+    that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details).
     """
     from vcrdt import porcelain
     from vcrdt.diff import stat_from
 
-    result = porcelain.show(open_repo(), revision)
+    repo = open_repo()
+    result = porcelain.show(repo, revision)
+    settled = porcelain.auto_resolutions(repo, result.oid.hex()).resolutions if result.commit.resolutions else []
     if json:
         doc = views.commit_json(result.oid, result.commit, result.refs)
         doc["diff"] = [views.diff_json(d) for d in result.diffs]
+        doc["auto"] = settled
         render.emit_json(doc)
         return
     views.print_commit_header(result.oid, result.commit, result.refs)
     con = render.data()
+    if settled:
+        con.print()
+        con.print(Text(f"    Settled automatically ({len(settled)} path{'s' if len(settled) != 1 else ''}):"))
+        for r in settled:
+            hunks = r.get("hunks")
+            count = len(hunks) if isinstance(hunks, list) else 0
+            con.print(Text(f"      {r.get('path')}: {r.get('rule')}, {count} decision{'s' if count != 1 else ''}"))
+        con.print(Text("    (details: vcrdt conflicts --auto; hand one back: vcrdt reopen PATH)"))
     if not result.diffs:
         return
     con.print()
