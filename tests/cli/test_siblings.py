@@ -69,7 +69,7 @@ def test_commit_on_a_sibling_keeps_the_other(pair: tuple[CliRunner, CliRunner]) 
     anna, bill = pair
     _concurrent(anna, bill)
     anna.ok("fetch", "../bill")
-    bill_head = [h for h in _heads(anna) if h != _head(anna)][0]
+    bill_head = next(h for h in _heads(anna) if h != _head(anna))
     anna.write("other.txt", "more\n")
     anna.ok("commit", "-m", "more on anna's head")
     heads = _heads(anna)
@@ -212,3 +212,32 @@ def test_fetch_json(pair: tuple[CliRunner, CliRunner]) -> None:
     assert doc["schema"] == 1 and doc["objects"] == 3
     (b,) = doc["branches"]
     assert b["name"] == "main" and len(b["before"]) == 1 and len(b["after"]) == 2
+
+
+def test_fetch_of_a_corrupt_object_writes_nothing(pair: tuple[CliRunner, CliRunner]) -> None:
+    import sqlite3
+
+    anna, bill = pair
+    anna.write("big.txt", "precious data\n" * 50)
+    anna.ok("commit", "-A", "-m", "more")
+    blob = next(e for e in json.loads(anna.ok("cat", "HEAD:", "--json").out)["entries"] if e["name"] == "big.txt")["id"]
+    db = sqlite3.connect(anna.cwd / ".vcrdt" / "store.db")
+    with db:
+        (data,) = db.execute("SELECT data FROM objects WHERE id = ?", (bytes.fromhex(blob),)).fetchone()
+        broken = bytearray(data)
+        broken[len(broken) // 2] ^= 0xFF
+        db.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(broken), bytes.fromhex(blob)))
+    db.close()
+    before = _heads(bill)
+    r = bill("fetch", "../anna")
+    assert r.code == 1 and blob in r.err.splitlines()[0]
+    assert _heads(bill) == before
+    assert not (bill.cwd / "big.txt").exists()
+    fsck = bill.ok("fsck")
+    assert "0 unreachable" in fsck.err or "0 problems" in fsck.err
+
+
+def test_fetch_refuses_itself(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, _ = pair
+    r = anna("fetch", ".")
+    assert r.code == 1 and "cannot fetch from the repository itself" in r.err
