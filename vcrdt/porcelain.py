@@ -1162,34 +1162,39 @@ def _text_json(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def resolutions_record(auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> bytes:
-    """The canonical bytes of a merge's automatic resolutions (docs/merge.md)."""
+def _record_entries(auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> list[dict[str, object]]:
+    return [
+        {
+            "path": a.path,
+            "rule": a.rule,
+            "base": _side_json(a.base, None),
+            "ours": _side_json(a.ours, sides[0]),
+            "theirs": _side_json(a.theirs, sides[1]),
+            "hunks": [
+                {
+                    "where": h.where,
+                    "rule": h.rule,
+                    "outcome": h.outcome,
+                    "chosen": _text_json(h.chosen),
+                    "alternatives": [{"side": s, "text": _text_json(t)} for s, t in h.alternatives],
+                }
+                for h in a.hunks
+            ],
+        }
+        for a in auto
+    ]
+
+
+def _dump_record(entries: list[dict[str, object]]) -> bytes:
     import json
 
-    doc = {
-        "format": RESOLUTIONS_FORMAT,
-        "resolutions": [
-            {
-                "path": a.path,
-                "rule": a.rule,
-                "base": _side_json(a.base, None),
-                "ours": _side_json(a.ours, sides[0]),
-                "theirs": _side_json(a.theirs, sides[1]),
-                "hunks": [
-                    {
-                        "where": h.where,
-                        "rule": h.rule,
-                        "outcome": h.outcome,
-                        "chosen": _text_json(h.chosen),
-                        "alternatives": [{"side": s, "text": _text_json(t)} for s, t in h.alternatives],
-                    }
-                    for h in a.hunks
-                ],
-            }
-            for a in sorted(auto, key=lambda x: x.path)
-        ],
-    }
+    doc = {"format": RESOLUTIONS_FORMAT, "resolutions": sorted(entries, key=lambda e: str(e["path"]))}
     return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def resolutions_record(auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> bytes:
+    """The canonical bytes of a merge's automatic resolutions (docs/format.md)."""
+    return _dump_record(_record_entries(auto, sides))
 
 
 def _store_resolutions(repo: Repository, auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> ObjectId:
@@ -1308,6 +1313,67 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
                 )
             repo.merge_state.mark_resolved(path)
     return rel
+
+
+def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: RuleName) -> list[str]:
+    """Settle conflicted paths by a CRDT rule, as the merge policy would have, and record it with the merge.
+
+    Raises:
+        MergeError: If no merge is in progress, a path is not conflicted, or the rule does not
+            apply (e.g. JSON that does not parse; the path stays in conflict).
+    """
+    import json
+
+    if not repo.merge_state.in_progress():
+        raise MergeError("no merge in progress")
+    recorded = {c.path: c for c, _ in repo.merge_state.conflicts()}
+    orig, theirs = repo.merge_state.get("orig"), repo.merge_state.theirs()
+    assert orig is not None and theirs is not None
+    sides = (ObjectId(orig), theirs)
+    keys = (tie_key(repo, sides[0]), tie_key(repo, sides[1]))
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    settled: list[AutoResolution] = []
+    with repo.transaction():
+        for path in rel:
+            c = recorded.get(path)
+            if c is None:
+                raise MergeError(f"{path}: not a conflicted path")
+            if c.kind == "file/directory":
+                raise MergeError(f"{path}: a file/directory conflict is not settled by a rule")
+            tm = merge_flat(
+                repo.store,
+                _one(path, c.base),
+                _one(path, c.ours),
+                _one(path, c.theirs),
+                decide=lambda _p, _b: rule,
+                keys=keys,
+            )
+            if tm.conflicts:
+                reason = dict(tm.notes).get(path, "the rule does not apply")
+                raise MergeError(f"{path}: {reason}; it stays in conflict")
+            entry = tm.entries.get(path)
+            if entry is None:
+                repo.worktree.delete_file(path)
+                if path in repo.worktree.rows():
+                    repo.worktree.remove([path], keep_files=False)
+            else:
+                repo.worktree.write_file(path, *entry)
+                repo.worktree.add([path])
+            settled += tm.auto
+            repo.merge_state.mark_resolved(path)
+        if settled:
+            old = repo.merge_state.get("resolutions")
+            entries = json.loads(repo.store.get(ObjectId(old))[1])["resolutions"] if old else []
+            fresh = _record_entries(settled, sides)
+            names = {e["path"] for e in fresh}
+            record = _dump_record([e for e in entries if e["path"] not in names] + fresh)
+            repo.merge_state.put("resolutions", repo.store.put("blob", record))
+    return rel
+
+
+def _one(path: str, side: Side) -> FlatTree:
+    entry = side.entry()
+    return {path: entry} if entry is not None else {}
 
 
 def _has_markers(repo: Repository, path: str) -> bool:

@@ -378,3 +378,29 @@ def test_show_lists_what_rules_settled(forked: CliRunner) -> None:
     doc = json.loads(forked.ok("show", "--json").out)
     assert [a["path"] for a in doc["auto"]] == ["f.txt"]
     assert json.loads(forked.ok("show", "--json", "HEAD~1").out)["auto"] == []
+
+
+def test_resolve_by_rule_settles_and_records(forked: CliRunner) -> None:
+    assert forked("merge", "side").code == 1
+    forked.ok("resolve", "--rule", "union", "f.txt")
+    assert sorted((forked.cwd / "f.txt").read_text().splitlines()) == ["a", "c", "main", "side"]
+    forked.ok("commit", "-m", "merged with a rule")
+    (res,) = json.loads(forked.ok("conflicts", "--auto", "--json").out)["resolutions"]
+    assert (res["path"], res["rule"]) == ("f.txt", "union")
+    forked.ok("fsck")
+
+
+def test_resolve_by_rule_that_does_not_apply_keeps_the_conflict(repo: CliRunner) -> None:
+    repo.write("d.json", '{"a": 1}\n')
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("d.json", '{"a": 2,}\n')
+    repo.ok("commit", "-m", "side")
+    repo.ok("switch", "main")
+    repo.write("d.json", '{"a": 3}\n')
+    repo.ok("commit", "-m", "main")
+    assert repo("merge", "side").code == 1
+    r = repo("resolve", "--rule", "json", "d.json")
+    assert r.code == 1 and "not valid JSON" in r.err and "stays in conflict" in r.err
+    assert json.loads(repo.ok("status", "--json").out)["conflicted"] == ["d.json"]

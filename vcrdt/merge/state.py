@@ -106,6 +106,11 @@ class MergeState:
             out.append((conflict, bool(resolved)))
         return out
 
+    def put(self, key: str, value: bytes) -> None:
+        """Set a merge-state value (inside the caller's transaction)."""
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO merge_state(key, value) VALUES (?, ?)", (key, value))
+
     def mark_resolved(self, path: str, resolved: bool = True) -> bool:
         """Mark one path resolved (or not); False if it is not a recorded conflict."""
         with self.db.write() as conn:

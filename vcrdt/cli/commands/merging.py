@@ -279,6 +279,12 @@ def resolve(
     theirs: Annotated[bool, typer.Option("--theirs", help="Take their version.")] = False,
     base: Annotated[bool, typer.Option("--base", help="Take the common ancestor's version.")] = False,
     union: Annotated[bool, typer.Option("--union", help="Keep both sides' lines in every conflicting hunk.")] = False,
+    rule: Annotated[
+        str | None,
+        typer.Option(
+            "--rule", help="Settle the path by a CRDT rule: union, lww, set, json, ours or theirs.", metavar="RULE"
+        ),
+    ] = None,
     interactive: Annotated[
         bool, typer.Option("--interactive", "-i", help="Go through the hunks one by one and choose.")
     ] = False,
@@ -286,9 +292,11 @@ def resolve(
     """Mark conflicted paths resolved, optionally taking one side's whole version first.
 
     --union keeps both sides' lines in each conflicting hunk (ours first), like
-    `git merge-file --union`. Without an option the file must already be fixed: no conflict
-    markers left. With -i each conflicting hunk is shown and you choose: ours, theirs, both,
-    base, edit (in $EDITOR) or skip (the hunk keeps its markers).
+    `git merge-file --union`. --rule settles the path as the merge policy would (the rule's
+    decisions are recorded with the merge commit, as for rules the policy applies). Without an
+    option the file must already be fixed: no conflict markers left. With -i each conflicting
+    hunk is shown and you choose: ours, theirs, both, base, edit (in $EDITOR) or skip (the hunk
+    keeps its markers).
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
@@ -299,9 +307,16 @@ def resolve(
     if not paths:
         raise typer.BadParameter("which paths?", param_hint="PATHS")
     chosen = [name for name, flag in (("ours", ours), ("theirs", theirs), ("base", base), ("union", union)) if flag]
-    if len(chosen) > 1:
-        raise typer.BadParameter("choose one of --ours, --theirs, --base, --union")
-    done = porcelain.resolve(repo, paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
+    if len(chosen) + (rule is not None) > 1:
+        raise typer.BadParameter("choose one of --ours, --theirs, --base, --union, --rule")
+    from vcrdt.merge.rules import RULES
+
+    if rule is not None:
+        if rule not in RULES:
+            raise typer.BadParameter(f"must be one of {', '.join(RULES)}", param_hint="--rule")
+        done = porcelain.resolve_by_rule(repo, paths, cwd=STATE.cwd, rule=rule)
+    else:
+        done = porcelain.resolve(repo, paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
     for p in done:
         render.err().print(f"resolved {p}", markup=False)
     return 0
