@@ -973,6 +973,15 @@ def merge(
                 hint="commit them first (or `vcrdt restore` them)",
             )
     ours_flat = repo.commit_flat(ours)
+    if ours is not None and auto and not dry_run and not is_ancestor(repo.store, ours, theirs):
+        with repo.transaction():
+            oid, settled = _auto_pair(repo, ours, theirs)
+            target = repo.commit_flat(oid)
+            changed = [c.path for c in diff_changes(ours_flat, target)]
+            repo.worktree.checkout(target, force=False, on_progress=on_progress)
+            _move_head(repo, head.branch, oid, ours, drop)
+        bases = merge_bases(repo.store, ours, theirs)
+        return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
     if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
         target = repo.commit_flat(theirs)
         changed = [c.path for c in diff_changes(ours_flat, target)]
@@ -1063,6 +1072,12 @@ def _join_siblings(repo: Repository, head: Head, on_progress: Progress | None) -
 def _auto_pair(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[ObjectId, list[AutoResolution]]:
     """The convergent merge commit of two heads (no work-tree writes); a descendant needs no merge.
 
+    The merged tree depends only on the *set* of heads being joined, not on the
+    order they were joined in: a convergent merge commit stands for its
+    leaves (the non-convergent heads it joined, recursively), and the tree is
+    the leaves folded in tie-break order, each merged against their common
+    base. So joining three or more heads in any order gives the same tree.
+
     Raises:
         MergeError: If a rule cannot settle some path (nothing is written then).
     """
@@ -1070,30 +1085,76 @@ def _auto_pair(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[ObjectId, li
         return b, []
     if is_ancestor(repo.store, b, a):
         return a, []
-    bases = merge_bases(repo.store, a, b)
-    if not bases:
+    leaves = _maximal(repo, _leaves(repo, a) | _leaves(repo, b))
+    base = _common_base(repo, leaves)
+    if base is None:
         raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
-    first, second = sorted((a, b), key=lambda h: tie_key(repo, h))
-    base_flat = _virtual_base(repo, bases)
-    left, right = repo.commit_flat(first), repo.commit_flat(second)
-    policy = _merge_policy(repo, base_flat, left, right, strict=True)
-    tm = merge_flat(
-        repo.store,
-        base_flat,
-        left,
-        right,
-        decide=_decider(policy, "crdt"),
-        keys=(tie_key(repo, first), tie_key(repo, second)),
-    )
-    if tm.conflicts:
-        c = tm.conflicts[0]
-        raise MergeError(
-            f"{c.path}: {c.kind} conflict that no rule settles; nothing was changed",
-            hint="merge without --auto and resolve it by hand",
+    entries, settled, record = _fold(repo, base, leaves)
+    tree = repo.write_tree(entries)
+    return repo.convergent_commit(tree, [a, b], record), settled
+
+
+def _leaves(repo: Repository, oid: ObjectId) -> set[ObjectId]:
+    """The heads a convergent merge commit joined (itself, for any other commit)."""
+    out: set[ObjectId] = set()
+    stack = [oid]
+    while stack:
+        c = stack.pop()
+        if repo.is_convergent(c):
+            stack.extend(read_commit(repo.store, c).parents)
+        else:
+            out.add(c)
+    return out
+
+
+def _maximal(repo: Repository, heads: set[ObjectId]) -> list[ObjectId]:
+    """Drop heads that are ancestors of another; the rest in tie-break order."""
+    keep = [h for h in heads if not any(h != o and is_ancestor(repo.store, h, o) for o in heads)]
+    return sorted(keep, key=lambda h: tie_key(repo, h))
+
+
+def _common_base(repo: Repository, heads: list[ObjectId]) -> ObjectId | FlatTree | None:
+    """The base every head is merged against: their merge base (a virtual one after criss-crosses)."""
+    acc: list[ObjectId] = [heads[0]]
+    for h in heads[1:]:
+        found = {b for a in acc for b in merge_bases(repo.store, a, h)}
+        if not found:
+            return None
+        acc = _maximal(repo, found)
+    return acc[0] if len(acc) == 1 else _virtual_base(repo, sorted(acc))
+
+
+def _fold(
+    repo: Repository, base: ObjectId | FlatTree, leaves: list[ObjectId]
+) -> tuple[FlatTree, list[AutoResolution], ObjectId | None]:
+    """Merge `leaves` (in tie-break order) one after another against `base`, every conflict by rule."""
+    base_flat = base if isinstance(base, dict) else repo.commit_flat(base)
+    acc, acc_key = repo.commit_flat(leaves[0]), tie_key(repo, leaves[0])
+    acc_commit: ObjectId | None = leaves[0]
+    settled: list[AutoResolution] = []
+    entries: dict[str, dict[str, object]] = {}
+    for leaf in leaves[1:]:
+        leaf_flat, leaf_key = repo.commit_flat(leaf), tie_key(repo, leaf)
+        policy = _merge_policy(repo, base_flat, acc, leaf_flat, strict=True)
+        tm = merge_flat(
+            repo.store, base_flat, acc, leaf_flat, decide=_decider(policy, "crdt"), keys=(acc_key, leaf_key)
         )
-    record = _store_resolutions(repo, tm.auto, (first, second)) if tm.auto else None
-    tree = repo.write_tree(tm.entries)
-    return repo.convergent_commit(tree, [first, second], record), tm.auto
+        if tm.conflicts:
+            c = tm.conflicts[0]
+            reason = dict(tm.notes).get(c.path)
+            raise MergeError(
+                f"{c.path}: {c.kind} conflict that no rule settles"
+                + (f" ({reason})" if reason else "")
+                + "; nothing was changed",
+                hint="merge without --auto and resolve it by hand",
+            )
+        settled += tm.auto
+        for e in _record_entries(tm.auto, (acc_commit, leaf)):
+            entries[str(e["path"])] = e  # a later step's decision on a path supersedes an earlier one
+        # From here on the accumulated side is the fold so far, not any one commit.
+        acc, acc_key, acc_commit = dict(tm.entries), leaf_key, None
+    record = repo.store.put("blob", _dump_record(list(entries.values()))) if entries else None
+    return acc, settled, record
 
 
 def tie_key(repo: Repository, oid: ObjectId) -> TieKey:
@@ -1162,7 +1223,9 @@ def _text_json(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _record_entries(auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> list[dict[str, object]]:
+def _record_entries(
+    auto: list[AutoResolution], sides: tuple[ObjectId | None, ObjectId | None]
+) -> list[dict[str, object]]:
     return [
         {
             "path": a.path,

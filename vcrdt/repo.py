@@ -44,6 +44,12 @@ AUTO_NAME = "vcrdt"
 AUTO_EMAIL = "auto-merge@vcrdt.invalid"
 AUTO_MESSAGE = "Merge concurrent heads (automatic)\n"
 
+
+def convergent_actor(parents: list[ObjectId]) -> ReplicaId:
+    """The replica id and clock actor of the convergent merge of `parents` (sorted by id)."""
+    return ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(parents))[:16].hex())
+
+
 FORMAT_NAME = "vcrdt repository format"
 FORMAT_VERSION = 1
 DB_FILE = "store.db"
@@ -498,6 +504,16 @@ class Repository:
             conn.execute("INSERT OR REPLACE INTO actors(actor, last) VALUES (?, ?)", (actor, oid))
         return oid
 
+    def is_convergent(self, oid: ObjectId) -> bool:
+        """Tell whether a commit is a convergent merge commit (`convergent_commit` made it)."""
+        c = read_commit(self.store, oid)
+        return (
+            len(c.parents) >= 2
+            and c.message == AUTO_MESSAGE
+            and c.author.email == AUTO_EMAIL
+            and c.replica == convergent_actor(sorted(c.parents))
+        )
+
     def convergent_commit(self, tree: ObjectId, parents: list[ObjectId], resolutions: ObjectId | None) -> ObjectId:
         """Build and store a merge commit that is a pure function of its parents (and merged tree).
 
@@ -509,7 +525,7 @@ class Repository:
         """
         ordered = sorted(set(parents))
         pcs = [read_commit(self.store, p) for p in ordered]
-        actor = ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(ordered))[:16].hex())
+        actor = convergent_actor(ordered)
         author = Signature(AUTO_NAME, AUTO_EMAIL, max(c.author.timestamp for c in pcs), 0)
         lamport = 1 + max(c.lamport for c in pcs)
         clock = merge_clocks([c.clock for c in pcs], actor)
