@@ -1361,14 +1361,7 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
                 repo.worktree.write_file(path, kind, oid)
             elif side is not None:
                 chosen = {"ours": conflict.ours, "theirs": conflict.theirs, "base": conflict.base}[side]
-                entry = chosen.entry()
-                if entry is None:
-                    repo.worktree.delete_file(path)
-                    if path in repo.worktree.rows():
-                        repo.worktree.remove([path], keep_files=False)
-                else:
-                    repo.worktree.write_file(path, *entry)
-                    repo.worktree.add([path])
+                _take(repo, path, chosen.entry())
             elif _has_markers(repo, path):
                 raise MergeError(
                     f"{path}: still contains conflict markers",
@@ -1414,14 +1407,7 @@ def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: Rule
             if tm.conflicts:
                 reason = dict(tm.notes).get(path, "the rule does not apply")
                 raise MergeError(f"{path}: {reason}; it stays in conflict")
-            entry = tm.entries.get(path)
-            if entry is None:
-                repo.worktree.delete_file(path)
-                if path in repo.worktree.rows():
-                    repo.worktree.remove([path], keep_files=False)
-            else:
-                repo.worktree.write_file(path, *entry)
-                repo.worktree.add([path])
+            _take(repo, path, tm.entries.get(path))
             settled += tm.auto
             repo.merge_state.mark_resolved(path)
         if settled:
@@ -1432,6 +1418,17 @@ def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: Rule
             record = _dump_record([e for e in entries if e["path"] not in names] + fresh)
             repo.merge_state.put("resolutions", repo.store.put("blob", record))
     return rel
+
+
+def _take(repo: Repository, path: str, entry: tuple[EntryKind, ObjectId] | None) -> None:
+    """Put one version of a conflicted path in the work tree (None: the path goes away)."""
+    if entry is None:
+        repo.worktree.delete_file(path)
+        if path in repo.worktree.rows():
+            repo.worktree.remove([path], keep_files=False)
+    else:
+        repo.worktree.write_file(path, *entry)
+        repo.worktree.add([path])
 
 
 def _one(path: str, side: Side) -> FlatTree:
