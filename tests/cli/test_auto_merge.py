@@ -404,3 +404,24 @@ def test_resolve_by_rule_that_does_not_apply_keeps_the_conflict(repo: CliRunner)
     r = repo("resolve", "--rule", "json", "d.json")
     assert r.code == 1 and "not valid JSON" in r.err and "stays in conflict" in r.err
     assert json.loads(repo.ok("status", "--json").out)["conflicted"] == ["d.json"]
+
+
+def test_auto_that_cannot_settle_changes_nothing(repo: CliRunner) -> None:
+    repo.write("keep.txt", "k\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("x/inner.txt", "a directory here\n")
+    repo.ok("commit", "-A", "-m", "x is a directory")
+    repo.ok("switch", "main")
+    repo.write("x", "a file here\n")
+    repo.ok("commit", "-A", "-m", "x is a file")
+    before = _head(repo)
+    r = repo("merge", "--auto", "side")
+    assert r.code == 1
+    assert r.err.startswith("error: x: file/directory conflict that no rule settles; nothing was changed")
+    assert _head(repo) == before
+    assert (repo.cwd / "x").read_text() == "a file here\n"
+    status = json.loads(repo.ok("status", "--json").out)
+    assert status["conflicted"] == [] and status["untracked"] == [] and status["modified"] == []
+    repo.ok("fsck")
