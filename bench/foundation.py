@@ -296,6 +296,8 @@ class Bench:
         self.tools = tools
         self.workdir = workdir
         self.env = make_env(workdir / "home")
+        if args.no_server:
+            self.env["VCRDT_NO_SERVER"] = "1"
         self.rows: dict[str, Row] = {}
         self.info: dict[str, object] = {}
 
@@ -543,6 +545,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only",
         default=",".join(TOOLS),
         help="comma-separated tools to run, e.g. 'git,dulwich' for baselines without vcrdt (default: all)",
+    )
+    parser.add_argument(
+        "--no-server",
+        action="store_true",
+        help="run every vcrdt command in its own process (VCRDT_NO_SERVER=1) instead of on the command server",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
