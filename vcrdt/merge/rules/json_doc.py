@@ -13,7 +13,7 @@ differently:
 
 - two objects merge key by key, recursively;
 - two arrays merge as sequences of elements with diff3
-  (`vcrdt.merge.diff3.iter_regions` over the elements' canonical texts). A
+  (`vcrdt.merge.diff3.iter_regions` over the elements' canonical keys). A
   run both sides changed is merged position by position when the three runs
   have one length and each position was changed by one side at most (the
   sides edited neighbouring elements), or when it is one object (or array)
@@ -28,9 +28,12 @@ differently:
   last-writer-wins: hi's value, recorded with lo's value as the alternative.
 
 Values are equal when their canonical texts are (keys sorted, compact), so a
-reordering of keys alone is not a change. Numbers keep their literal text
-(``1.0`` stays ``1.0``; ``1.0`` and ``1.00`` are different values), so no
-precision is ever lost. Duplicate keys: the last value wins, at the first
+reordering of keys alone is not a change. No canonical text is written for
+that: parsed values are compared directly, which means the same thing, and
+array elements get their matching keys written once each, by the json
+module's C encoder, so a merge costs about as much as parsing and writing.
+Numbers keep their literal text (``1.0`` stays ``1.0``; ``1.0`` and ``1.00``
+are different values), so no precision is ever lost. Duplicate keys: the last value wins, at the first
 occurrence's place (what `json.loads` does). The merge recurses, so a
 document nested more than a few hundred levels deep gives a `Fallback`.
 
@@ -68,7 +71,9 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Literal, TypeAlias, TypeVar
 
 from vcrdt.crdt.order import TieKey
@@ -176,60 +181,175 @@ class _Style:
     sort_keys: bool = False
 
 
-_CANONICAL = _Style(indent=None, item_sep=",", key_sep=":", sort_keys=True)
 _COMPACT = _Style(indent=None, item_sep=",", key_sep=":")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _dump_str(s: str) -> str:
-    r"""Write a string as JSON, non-ASCII as is; lone surrogates (not UTF-8-encodable) escaped.
+def _escape_surrogates(text: str) -> str:
+    r"""Escape lone surrogates (not UTF-8-encodable) as ``\uXXXX``; in JSON text they occur only inside strings.
 
-    >>> _dump_str("é\ud800")
+    >>> _escape_surrogates('"é\ud800"')
     '"é\\ud800"'
     """
-    out = json.dumps(s, ensure_ascii=False)
-    if any("\ud800" <= c <= "\udfff" for c in out):
-        out = "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in out)
-    return out
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _dump(v: Json, style: _Style, level: int = 0) -> str:
-    """Write a value in the given style."""
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, str):
-        return _dump_str(v)
-    if isinstance(v, _Number):
-        return v.text
-    if isinstance(v, dict):
-        if not v:
-            return "{}"
-        keys = sorted(v) if style.sort_keys else list(v)
-        items = [f"{_dump_str(k)}{style.key_sep}{_dump(v[k], style, level + 1)}" for k in keys]
-        return _wrap("{", "}", items, style, level)
-    if not v:
-        return "[]"
-    return _wrap("[", "]", [_dump(x, style, level + 1) for x in v], style, level)
+    r"""Write a value in the given style: strings with non-ASCII as is, lone surrogates escaped.
 
+    One pass appending to a list (the whole document is written this way, so it is kept
+    tight): strings through the json module's C string encoder, numbers as their literal text.
+    Indented, items are separated by ``","`` and a new line whatever `item_sep` says.
 
-def _wrap(open_: str, close: str, items: list[str], style: _Style, level: int) -> str:
-    if style.indent is None:
-        return open_ + style.item_sep.join(items) + close
-    inner = style.newline + style.indent * (level + 1)
-    return open_ + inner + ("," + inner).join(items) + style.newline + style.indent * level + close
+    >>> _dump({"b": [_Number("1.0"), None], "a": "é"}, _Style(indent="  "))
+    '{\n  "b": [\n    1.0,\n    null\n  ],\n  "a": "é"\n}'
+    """
+    parts: list[str] = []
+    put = parts.append
+    enc = encode_basestring
+    key_sep, sort_keys = style.key_sep, style.sort_keys
+    # seps[d] = (before the first item, between items, after the last item) of a container at depth d.
+    seps: list[tuple[str, str, str]] = []
 
+    def layout(depth: int) -> tuple[str, str, str]:
+        while len(seps) <= depth:
+            d = len(seps)
+            if style.indent is None:
+                seps.append(("", style.item_sep, ""))
+            else:
+                inner = style.newline + style.indent * (d + 1)
+                seps.append((inner, "," + inner, style.newline + style.indent * d))
+        return seps[depth]
 
-def _canon(v: Value) -> str:
-    """The text values are compared by: keys sorted, compact; empty for no value."""
-    return "" if v is ABSENT else _dump(v, _CANONICAL)
+    def write(v: Json, depth: int) -> None:
+        if isinstance(v, str):
+            put(enc(v))
+        elif isinstance(v, _Number):
+            put(v.text)
+        elif v is None:
+            put("null")
+        elif v is True:
+            put("true")
+        elif v is False:
+            put("false")
+        elif isinstance(v, dict):
+            if not v:
+                put("{}")
+                return
+            first, sep, last = layout(depth)
+            put("{")
+            put(first)
+            for i, k in enumerate(sorted(v) if sort_keys else v):
+                if i:
+                    put(sep)
+                put(enc(k))
+                put(key_sep)
+                x = v[k]
+                if isinstance(x, str):
+                    put(enc(x))
+                elif isinstance(x, _Number):
+                    put(x.text)
+                else:
+                    write(x, depth + 1)
+            put(last)
+            put("}")
+        else:
+            if not v:
+                put("[]")
+                return
+            first, sep, last = layout(depth)
+            put("[")
+            put(first)
+            for i, x in enumerate(v):
+                if i:
+                    put(sep)
+                if isinstance(x, str):
+                    put(enc(x))
+                elif isinstance(x, _Number):
+                    put(x.text)
+                else:
+                    write(x, depth + 1)
+            put(last)
+            put("]")
+
+    write(v, level)
+    return _escape_surrogates("".join(parts))
 
 
 def _text(v: Value) -> bytes:
     """The text an audit hunk records: compact, keys in order; empty for no value (deleted)."""
     return b"" if v is ABSENT else _dump(v, _COMPACT).encode("utf-8", "surrogatepass")
+
+
+class _Keys:
+    """Comparison keys of values, for one merge: equal keys exactly when the values are equal.
+
+    Arrays are matched element by element through these keys (diff3 over them). The json
+    module's C encoder writes them (compact, keys sorted, ``ensure_ascii=False``), with each
+    number written as a small integer standing for its literal text, numbered in the order met
+    (so only keys from one `_Keys` compare). No parsed value is a Python int, so the mapping is
+    one to one. Never shown to anyone.
+    """
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        # check_circular off: parsed JSON has no cycles.
+        self._encode = json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False, default=self._number
+        ).encode
+
+    def _number(self, n: object) -> int:
+        assert isinstance(n, _Number)  # invariant: the only non-JSON type in a parsed value
+        return self.numbers.setdefault(n.text, len(self.numbers))
+
+    def of(self, v: Json) -> bytes:
+        """The key of one value."""
+        return self._encode(v).encode("utf-8", "surrogatepass")
+
+    def along(self, base: list[Json], base_keys: list[bytes], side: list[Json]) -> list[bytes]:
+        """The keys of a side's elements, taking the base's key for an element equal to the base's next one.
+
+        Most elements of a side are the base's, in the base's order; comparing parsed values is
+        much cheaper than writing a key, so each element is first compared with the base
+        element after the last one matched, and written only when that fails (an equal value
+        has the same key, so this is only a shortcut).
+        """
+        index = {k: i for i, k in enumerate(base_keys)}
+        out: list[bytes] = []
+        j = 0
+        for v in side:
+            if j < len(base) and v == base[j]:
+                out.append(base_keys[j])
+                j += 1
+            else:
+                k = self.of(v)
+                out.append(k)
+                j = index.get(k, j - 1) + 1  # in step again after an element the base has elsewhere
+        return out
+
+
+def _same_layout(a: Value, b: Value) -> bool:
+    """Tell whether two values are equal with their keys in the same order (their `_text` equal)."""
+    return a == b and _same_order(a, b)
+
+
+def _same_order(a: Value, b: Value) -> bool:
+    """Tell whether every object in `a` lists its keys as the one at the same place in `b` (`a == b`)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict)  # invariant: equal values
+        if list(a) != list(b):
+            return False
+        for k, v in a.items():
+            if isinstance(v, (dict, list)) and not _same_order(v, b[k]):
+                return False
+    elif isinstance(a, list):
+        assert isinstance(b, list)  # invariant: equal values
+        for u, v in zip(a, b, strict=True):
+            if isinstance(u, (dict, list)) and not _same_order(u, v):
+                return False
+    return True
 
 
 # --- layout detection -----------------------------------------------------------------------
@@ -243,6 +363,26 @@ class _Layout:
     indent: str | None = None
     item_sep: str | None = None
     key_sep: str | None = None
+
+
+# A JSON string (skipped whole) or a structural character; whitespace, numbers and literals are not matched.
+_STRUCTURE = re.compile(r'"(?:[^"\\]+|\\.)*"|[{}\[\]:,]')
+_AFTER_SPACE = re.compile(r"[ \t\r\n]*(.?)", re.DOTALL)
+_LEADING = re.compile(r"[\r\n]*([ \t]*)")
+
+
+def _after_space(text: str, pos: int) -> str:
+    """The first character at or after `pos` that is not JSON whitespace ('' at the end)."""
+    m = _AFTER_SPACE.match(text, pos)
+    assert m is not None  # invariant: the pattern matches anywhere, possibly empty
+    return m.group(1)
+
+
+def _leading(text: str, pos: int) -> str:
+    """The spaces and tabs that start the line after the line break at `pos`."""
+    m = _LEADING.match(text, pos)
+    assert m is not None  # invariant: the pattern matches anywhere, possibly empty
+    return m.group(1)
 
 
 def _detect(text: str) -> _Layout:
@@ -259,17 +399,16 @@ def _detect(text: str) -> _Layout:
     item_sep: str | None = None
     key_sep: str | None = None
     depth = 0
-    for i in _iter_outside_strings(text):
-        ch = text[i]
+    for m in _STRUCTURE.finditer(text):
+        ch, i = m.group(), m.start()
+        if ch[0] == '"':
+            continue
         if ch in "{[":
-            rest = text[i + 1 :]
-            if one_line is None and rest.lstrip()[:1] not in ("}", "]"):
-                if rest[:1] in ("\r", "\n"):
+            if one_line is None and _after_space(text, i + 1) not in ("}", "]"):
+                if text[i + 1 : i + 2] in ("\r", "\n"):
                     one_line = False
-                    line = rest.lstrip("\r\n")
-                    ws = line[: len(line) - len(line.lstrip(" \t"))]
-                    unit = ws[: len(ws) // (depth + 1)]
-                    indent = unit
+                    ws = _leading(text, i + 1)
+                    indent = ws[: len(ws) // (depth + 1)]
                 else:
                     one_line = True
             depth += 1
@@ -279,6 +418,8 @@ def _detect(text: str) -> _Layout:
             key_sep = ": " if text[i + 1 : i + 2] == " " else ":"
         elif ch == "," and item_sep is None and one_line:
             item_sep = ", " if text[i + 1 : i + 2] == " " else ","
+        if one_line is not None and key_sep is not None and (item_sep is not None or not one_line):
+            break  # nothing later can change what was found (item_sep is only read off one-line texts)
     return _Layout(one_line, indent, item_sep, key_sep)
 
 
@@ -328,15 +469,17 @@ class _Merger:
         self.lo_name = lo_name
         self.hi_name = hi_name
         self.hunks: list[AutoHunk] = []
+        self.keys = _Keys()
 
     def value(self, b: Value, x: Value, y: Value, where: str) -> Value:
         """Merge one value: `x` is lo's, `y` hi's, `b` the base's."""
-        cx, cy, cb = _canon(x), _canon(y), _canon(b)
-        if cx == cy:
+        # Parsed values compare as their canonical texts would: dicts ignore key order, numbers
+        # compare by literal text, and no two JSON types are equal (no Python ints, so True != 1).
+        if x == y:
             return _prefer(b, x, y)
-        if cx == cb:
+        if x == b:
             return y
-        if cy == cb:
+        if y == b:
             return x
         if x is ABSENT or y is ABSENT:
             # Deleted on one side, changed on the other: the change wins.
@@ -361,8 +504,9 @@ class _Merger:
         return out
 
     def arrays(self, b: list[Json], x: list[Json], y: list[Json], where: str) -> list[Json]:
-        """Merge two arrays as sequences of elements (diff3 over their canonical texts)."""
-        cb, cx, cy = ([_canon(v).encode("utf-8", "surrogatepass") for v in s] for s in (b, x, y))
+        """Merge two arrays as sequences of elements (diff3 over their canonical keys)."""
+        cb = [self.keys.of(v) for v in b]
+        cx, cy = self.keys.along(b, cb, x), self.keys.along(b, cb, y)
         out: list[Json] = []
         for r in iter_regions(cb, cx, cy, myers_matcher):
             zs = b[r.base_start : r.base_start + len(r.base)]
@@ -399,8 +543,8 @@ class _Merger:
         """Merge a run both sides changed: drop its base elements, keep both sides' insertions."""
         x_ins, x_kept = _split_insertions(cz, cx, xs)
         y_ins, y_kept = _split_insertions(cz, cy, ys)
-        cxi = [_canon(v).encode("utf-8", "surrogatepass") for v in x_ins]
-        cyi = [_canon(v).encode("utf-8", "surrogatepass") for v in y_ins]
+        cxi = [self.keys.of(v) for v in x_ins]
+        cyi = [self.keys.of(v) for v in y_ins]
         run: list[Json] = []
         i = j = 0
         for si, sj, n in myers_matcher(cxi, cyi):
@@ -425,7 +569,7 @@ class _Merger:
 
 def _prefer(b: Value, x: _V, y: _V) -> _V:
     """Pick between two equal values: lo's if only lo changed the layout (key order), else hi's."""
-    return x if b is not ABSENT and _text(y) == _text(b) else y
+    return x if b is not ABSENT and _same_layout(y, b) else y
 
 
 def _is_positionwise(zs: list[Json], xs: list[Json], ys: list[Json]) -> bool:
@@ -442,8 +586,7 @@ def _is_positionwise(zs: list[Json], xs: list[Json], ys: list[Json]) -> bool:
     if len(zs) == 1 and _same_kind(zs[0], xs[0], ys[0]):
         return True
     for z, u, v in zip(zs, xs, ys, strict=True):
-        cz, cu, cv = _canon(z), _canon(u), _canon(v)
-        if not (cu == cv or cu == cz or cv == cz):
+        if not (u == v or u == z or v == z):
             return False
     return True
 
@@ -499,16 +642,16 @@ def resolve_json(base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, t
     (x, xt), (y, yt) = ((po, ours), (pt, theirs)) if ours_first else ((pt, theirs), (po, ours))
     b: Value = pb if has_base else ABSENT
     try:
-        cb, cx, cy = _canon(b), _canon(x), _canon(y)
+        x_is_y, x_is_b, y_is_b = x == y, x == b, y == b
     except RecursionError:
         return Fallback("json: document nested too deeply to merge")
     # A side whose value equals the base's (a change of layout or key order at most) yields to the
     # other side's bytes as they are; equal values take hi's bytes unless only lo changed the layout.
-    if cx == cy:
+    if x_is_y:
         return Resolution(xt if yt == base else yt)
-    if cx == cb:
+    if x_is_b:
         return Resolution(yt)
-    if cy == cb:
+    if y_is_b:
         return Resolution(xt)
     merger = _Merger(lo_name, hi_name)
     texts = [t.decode("utf-8") for t in ((base,) if has_base else ()) + (yt, xt)]
