@@ -391,3 +391,30 @@ def merge_clocks(
                 merged[rep] = count
     merged[replica] = merged.get(replica, 0) + 1
     return tuple(sorted(merged.items()))
+
+
+def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
+    """Check a commit's clocks against its parents' (the history rules of docs/format.md).
+
+    Returns:
+        None when the Lamport clock is 1 + the parents' maximum and the vector clock is the
+        parents' pointwise maximum with exactly one key counted up by one; else what is wrong.
+
+    >>> r = ReplicaId("a" * 32)
+    >>> c = Commit(ObjectId(b"\\1" * 32), (), Signature("a", "b", 0, 0), "m\\n", r, 1, ((r, 1),))
+    >>> history_problem(c, []) is None
+    True
+    """
+    want = 1 + max((p.lamport for p in parents), default=0)
+    if commit.lamport != want:
+        return f"lamport clock {commit.lamport}, but its parents make it {want}"
+    joined: dict[ReplicaId, int] = {}
+    for p in parents:
+        for key, count in p.clock:
+            if count > joined.get(key, 0):
+                joined[key] = count
+    clock = dict(commit.clock)
+    grown = [k for k in clock if clock[k] != joined.get(k, 0)]
+    if any(k not in clock for k in joined) or len(grown) != 1 or clock[grown[0]] != joined.get(grown[0], 0) + 1:
+        return "vector clock is not its parents' clocks with one key counted up"
+    return None

@@ -59,7 +59,7 @@ from vcrdt.merge.diff3 import (
 from vcrdt.merge.policy import POLICY_FILE, OnConflict, Policy, crdt_rule, parse_policy
 from vcrdt.merge.rules import RULES, Resolution, RuleName
 from vcrdt.merge.trees import Decide, merge_flat, resolve_content
-from vcrdt.objects import Commit, EntryKind, Tree, decode_object
+from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem
 from vcrdt.paths import check_path
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, Head, check_short_name
 from vcrdt.repo import Repository, Settings
@@ -742,6 +742,7 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
         except VcrdtError as exc:
             bad.add(oid)
             problems.append(FsckProblem(to_hex(oid), exc.message))
+    problems += _history_problems(repo, present - bad)
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())
     head = repo.refs.head()
@@ -762,6 +763,21 @@ def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
     unreachable = len(present - reachable)
     return FsckResult(len(present), len(reachable), problems, unreachable)
+
+
+def _history_problems(repo: Repository, oids: set[ObjectId]) -> list[FsckProblem]:
+    """Commits whose clocks break the history rules against parents that are present and sound."""
+    out: list[FsckProblem] = []
+    for oid in sorted(oids):
+        if repo.store.info(oid)[0] != "commit":
+            continue
+        commit = read_commit(repo.store, oid)
+        if not all(p in oids for p in commit.parents):
+            continue  # a missing parent is reported as broken history
+        problem = history_problem(commit, [read_commit(repo.store, p) for p in commit.parents])
+        if problem is not None:
+            out.append(FsckProblem(to_hex(oid), problem))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -1763,6 +1779,12 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
         wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
         missing = _missing_objects(other, repo, wanted)
+        for oid in missing:
+            if other.store.info(oid)[0] == "commit":
+                commit = read_commit(other.store, oid)
+                problem = history_problem(commit, [read_commit(other.store, p) for p in commit.parents])
+                if problem is not None:
+                    raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
         head = repo.refs.head()
         with repo.transaction():
             for i, oid in enumerate(missing):

@@ -241,3 +241,38 @@ def test_fetch_refuses_itself(pair: tuple[CliRunner, CliRunner]) -> None:
     anna, _ = pair
     r = anna("fetch", ".")
     assert r.code == 1 and "cannot fetch from the repository itself" in r.err
+
+
+def _forge(repo_root: Path) -> str:
+    """Commit, through the store, a child of main whose Lamport clock breaks the history rules."""
+    from vcrdt.dag import read_commit
+    from vcrdt.objects import Commit
+    from vcrdt.refs import BRANCH_PREFIX
+    from vcrdt.repo import Repository, Settings
+
+    with Repository.discover(repo_root, Settings()) as r:
+        head = r.refs.get(BRANCH_PREFIX + "main")
+        assert head is not None
+        parent = read_commit(r.store, head)
+        bad = Commit(parent.tree, (head,), parent.author, "forged\n", parent.replica, 99, parent.clock)
+        with r.transaction():
+            oid = r.store.put("commit", bad.to_bytes())
+            r.refs.update(BRANCH_PREFIX + "forged", oid, expected=None)
+        return oid.hex()
+
+
+def test_fsck_names_a_commit_with_broken_clocks(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, _ = pair
+    oid = _forge(anna.cwd)
+    r = anna("fsck")
+    assert r.code == 1
+    assert f"error: {oid}: lamport clock 99, but its parents make it 2" in r.out
+
+
+def test_fetch_refuses_a_commit_with_broken_clocks(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    oid = _forge(anna.cwd)
+    r = bill("fetch", "../anna")
+    assert r.code == 1 and r.err.startswith(f"error: corrupt object {oid}: refusing a commit whose lamport clock")
+    assert _heads(bill, "forged") == []
+    bill.ok("fsck")
