@@ -44,20 +44,31 @@ LineRule = Literal["union", "lww", "set", "ours", "theirs"]
 LINE_RULES: tuple[LineRule, ...] = ("union", "lww", "set", "ours", "theirs")
 
 
-def _eol(*texts: Sequence[Line]) -> bytes:
-    """The dominant line ending of all texts together (symmetric in its arguments)."""
-    crlf = lf = 0
-    for text in texts:
-        for ln in text:
-            if ln.endswith(b"\r\n"):
-                crlf += 1
-            elif ln.endswith(b"\n"):
-                lf += 1
+def _eol(*texts: bytes) -> bytes:
+    r"""The dominant line ending of all texts together (symmetric in its arguments).
+
+    Counted on the bytes: every ``\n`` ends one line (`split_lines`), with a ``\r`` before it a CRLF.
+
+    >>> _eol(b"a\r\nb\n", b"c\r\n")
+    b'\r\n'
+    """
+    crlf = sum(t.count(b"\r\n") for t in texts)
+    lf = sum(t.count(b"\n") for t in texts) - crlf
     return b"\r\n" if crlf > lf else b"\n"
 
 
 def _join(lines: Sequence[Line], eol: bytes) -> bytes:
-    """Join lines, ending every line but the last that lacks an ending (so no two lines fuse)."""
+    r"""Join lines, ending every line but the last that lacks an ending (so no two lines fuse).
+
+    >>> _join([b"a", b"b\n", b"c"], b"\n")
+    b'a\nb\nc'
+    """
+    data = b"".join(lines)
+    # A line holds at most one b"\n", at its end (`split_lines`): count them to see whether any line
+    # but the last lacks one, the usual case being none.
+    ended = data.count(b"\n")
+    if ended == len(lines) or (ended == len(lines) - 1 and not lines[-1].endswith(b"\n")):
+        return data
     last = len(lines) - 1
     return b"".join(ln if ln.endswith(b"\n") or i == last else ln + eol for i, ln in enumerate(lines))
 
@@ -66,6 +77,10 @@ def _edits(base: Sequence[Line], side: Sequence[Line], matcher: Matcher) -> tupl
     """A side's edit of `base`: which base lines it kept, and what it inserted at each gap (and at the end)."""
     kept = [False] * len(base)
     inserted: list[list[Line]] = [[] for _ in range(len(base) + 1)]
+    if set(base).isdisjoint(side):
+        # No line in common, so no match: what any matcher says, without asking it (the usual conflict).
+        inserted[len(base)].extend(side)
+        return kept, inserted
     zi = si = 0
     for zs, ss, n in matcher(base, side):
         # Lines of the side between the previous match and this one are insertions at base position `zs`.
@@ -88,6 +103,8 @@ def merge_insertions(first: Sequence[Line], second: Sequence[Line], matcher: Mat
         return list(second)
     if not second or first == second:
         return list(first)
+    if set(first).isdisjoint(second):
+        return [*first, *second]  # no match: what any matcher says, without asking it
     out: list[Line] = []
     i = j = 0
     for fs, ss, n in matcher(first, second):
@@ -162,7 +179,7 @@ def resolve_lines(
         The merged bytes and one `AutoHunk` per settled conflict.
     """
     bl, ol, tl = split_lines(base), split_lines(ours), split_lines(theirs)
-    eol = _eol(bl, ol, tl)
+    eol = _eol(base, ours, theirs)
     ours_first = _order(ol, tl, ours_key, theirs_key)
     out: list[Line] = []
     hunks: list[AutoHunk] = []
@@ -175,7 +192,7 @@ def resolve_lines(
         name: RuleName = "union" if rule == "set" else rule
         hunks.append(AutoHunk(_where(r), name, outcome, _join(chosen, eol), lost))
     if rule == "set":
-        return _as_set(bl, ol, tl, out, eol, hunks)
+        return _as_set(base, ours, theirs, out, eol, hunks)
     return Resolution(_join(out, eol), tuple(hunks))
 
 
@@ -195,34 +212,25 @@ def _settle(rule: LineRule, r: Region, ours_first: bool, matcher: Matcher) -> Se
     return list(r.a), "ours", (("theirs", b"".join(r.b)),)
 
 
-def _bare(line: Line) -> Line:
-    return line.rstrip(b"\r\n")
-
-
 def _as_set(
-    base: Sequence[Line],
-    ours: Sequence[Line],
-    theirs: Sequence[Line],
-    merged: Sequence[Line],
-    eol: bytes,
-    hunks: list[AutoHunk],
+    base: bytes, ours: bytes, theirs: bytes, merged: Sequence[Line], eol: bytes, hunks: list[AutoHunk]
 ) -> Resolution:
     """Apply the two-phase set to a ``union`` merge: each line once, base lines either side removed stay out."""
-    in_base = {_bare(x) for x in base}
-    in_ours = {_bare(x) for x in ours}
-    in_theirs = {_bare(x) for x in theirs}
+    # Lines compare without their endings: `splitlines()` gives the lines of `split_lines` without them.
+    in_base = set(base.splitlines())
+    in_ours = set(ours.splitlines())
+    in_theirs = set(theirs.splitlines())
     removed = {x for x in in_base if x not in in_ours or x not in in_theirs}
     members = (in_ours | in_theirs) - removed
     seen: set[Line] = set()
     out: list[Line] = []
-    for line in merged:
-        bare = _bare(line)
+    for bare in [ln.rstrip(b"\r\n") for ln in merged]:
         if bare in members and bare not in seen:
             seen.add(bare)
-            out.append(bare + eol)
+            out.append(bare)
     # A member the line merge dropped (each side kept a different copy of a repeated line) goes last.
-    out.extend(bare + eol for bare in sorted(members - seen))
-    data = b"".join(out)
-    if out and all(t and not t[-1].endswith(b"\n") for t in (ours, theirs)):
+    out.extend(sorted(members - seen))
+    data = eol.join(out) + eol if out else b""
+    if out and all(t and not t.endswith(b"\n") for t in (ours, theirs)):
         data = data[: -len(eol)]  # neither side ends with a newline: neither does the result
     return Resolution(data, tuple(AutoHunk(h.where, "set", "merged", h.chosen, h.alternatives) for h in hunks))
