@@ -157,9 +157,9 @@ def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
     """
     rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
-        rows = repo.worktree.rows()
+        states = repo.worktree.states()
         # expand() returns only tracked paths and files the scan just found.
-        return repo.worktree.add(repo.worktree.expand(rel, rows, untracked_ok=True), rows)
+        return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True), states)
 
 
 def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:
@@ -243,13 +243,15 @@ def commit(
         merging = repo.merge_state.theirs()
         if merging is not None:
             _check_merge_resolved(repo, paths)
-        rows = wt.rows()
         if addremove:
-            wt.add(wt.scan(rows).untracked, rows)
+            states = wt.states()
+            wt.track(wt.scan(states, tracked_stats=False).untracked, states)
         if paths:
+            rows = wt.rows()
             selected = wt.expand([repo_path(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
         else:
-            selected = sorted(rows)
+            # Only paths that may have changed: an unchanged file's row is not even read.
+            selected, rows = wt.suspects()
         head_flat = wt.head_flat(rows)
         live = [p for p in selected if rows[p].state != "removed"]
         current, dirty = wt.current(rows, live, None, store=True, on_progress=on_progress)

@@ -225,10 +225,13 @@ class Worktree:
         """Return the absolute file-system path of a repository path."""
         return os.path.join(self._root_s, path)
 
-    def scan(self, rows: Collection[str], *, want_ignored: bool = False) -> Scan:
+    def scan(self, rows: Collection[str], *, want_ignored: bool = False, tracked_stats: bool = True) -> Scan:
         """Walk the work tree, classifying every file as tracked, untracked or ignored.
 
-        `rows` is the set of tracked paths (a dict of rows will do).
+        `rows` is the set of tracked paths (a dict of rows will do). Without
+        `tracked_stats`, tracked files are not stat'ed (and are absent from
+        `files`): the directory entry's type says enough for a caller that only
+        wants the untracked files.
         """
         result = Scan()
         files = result.files
@@ -254,6 +257,12 @@ class Worktree:
                         # between creating it and renaming it into place).
                         _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
                         continue
+                    if not tracked_stats and rel in rows:
+                        try:
+                            if not de.is_dir(follow_symlinks=False):
+                                continue
+                        except OSError:
+                            continue
                     try:
                         st = de.stat(follow_symlinks=False)
                     except OSError:
@@ -522,6 +531,31 @@ class Worktree:
             out.update(self._select_rows(f"WHERE path IN ({','.join('?' * len(batch))})", [encode(p) for p in batch]))
         return out
 
+    def suspects(self) -> tuple[list[str], dict[str, Row]]:
+        """Return the tracked paths that may differ from HEAD (sorted) and their rows.
+
+        As in `status`: a path whose cached entry equals HEAD's and whose
+        lstat still matches the cache is unchanged and is left out, without
+        its row being read. Commit uses this to touch only what changed.
+
+        Raises:
+            WorktreeError: If a file cannot be stat'ed.
+        """
+        keys, rows = self._stat_keys()
+        out: list[str] = []
+        for path, key in keys.items():
+            if key is None:
+                out.append(path)
+                continue
+            st = self.lstat(path)
+            if st is None or key != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+                out.append(path)
+        missing = [p for p in out if p not in rows]
+        if missing:
+            rows.update(self._rows_of(missing))
+        out.sort()
+        return out, {p: rows[p] for p in out}
+
     def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
         """Compare the work tree with HEAD, updating the stat cache when the lock is free.
 
@@ -569,7 +603,31 @@ class Worktree:
 
     # --- edits to the tracked set ---------------------------------------------------
 
-    def expand(self, specs: Iterable[str], rows: dict[str, Row], *, untracked_ok: bool) -> list[str]:
+    def states(self) -> dict[str, str]:
+        """Return every tracked path's state (``tracked`` or ``removed``), without loading whole rows."""
+        return {
+            raw.decode("utf-8", "surrogateescape"): state
+            for raw, state in self.db.conn.execute("SELECT path, state FROM worktree")
+        }
+
+    def track(self, paths: list[str], states: dict[str, str]) -> list[str]:
+        """Start tracking files given the current `states` (updated in place); return the paths newly tracked."""
+        new = [p for p in paths if p not in states]
+        revived = [p for p in paths if states.get(p) == "removed"]
+        for p in new:
+            check_path(p)  # tracked paths were checked when they were added or checked out
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO worktree(path, head_kind, head_oid, kind, oid, state) VALUES (?, NULL, NULL, NULL, NULL,"
+                " 'tracked')",
+                [(encode(p),) for p in new],
+            )
+            conn.executemany("UPDATE worktree SET state = 'tracked' WHERE path = ?", [(encode(p),) for p in revived])
+        for p in new + revived:
+            states[p] = "tracked"
+        return sorted(new + revived)
+
+    def expand(self, specs: Iterable[str], rows: Collection[str], *, untracked_ok: bool) -> list[str]:
         """Turn command-line paths (files or directories, repo-relative) into tracked or addable files.
 
         Raises:
@@ -582,14 +640,14 @@ class Worktree:
             if spec in ("", "."):
                 out.update(rows)
                 if untracked_ok:
-                    scan = scan or self.scan(rows)
+                    scan = scan or self.scan(rows, tracked_stats=False)
                     out.update(scan.untracked)
                 continue
             check_path(spec)
             prefix = spec + "/"
             hits = [p for p in rows if p == spec or p.startswith(prefix)]
             if untracked_ok:
-                scan = scan or self.scan(rows)
+                scan = scan or self.scan(rows, tracked_stats=False)
                 hits += [p for p in scan.untracked if p == spec or p.startswith(prefix)]
             if not hits:
                 st = self.lstat(spec)
