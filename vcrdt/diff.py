@@ -506,16 +506,56 @@ def format_unified(diff: FileDiff) -> bytes:
     return b"\n".join(out)
 
 
+# Token lines stand in for the caller's lines in the texts handed to libgit2: the i-th is i in
+# hex plus "\n". libgit2 hashes both buffers (SHA-1) and xdiff hashes every line, so short
+# tokens make each diff several times cheaper than the raw text. Up to `_TOKENS_KEPT` of them
+# are formatted once and kept (about 3 MB); longer inputs format the rest as they go.
+_TOKENS_KEPT = 1 << 16
+_token_cache: tuple[bytes, ...] = ()
+
+
+def _token_lines(n: int) -> Iterator[bytes]:
+    """Return an endless iterator of distinct token lines, the first `n` from the cache where it reaches."""
+    global _token_cache
+    cache = _token_cache
+    if len(cache) < min(n, _TOKENS_KEPT):
+        # Rebuilt whole and swapped in, never extended in place: a thread that races here
+        # replaces it with an equal tuple, and every caller iterates a consistent snapshot.
+        cache = tuple(map(b"%x\n".__mod__, range(min(max(n, 2 * len(cache), 4096), _TOKENS_KEPT))))
+        _token_cache = cache
+    return itertools.chain(cache, map(b"%x\n".__mod__, itertools.count(len(cache))))
+
+
+def _token_texts(*texts: Sequence[bytes]) -> list[bytes]:
+    """Return each text with every line replaced by its token line.
+
+    Equal lines, in one text or in different ones, get equal tokens and
+    distinct lines distinct ones (a line takes the token of the position
+    where it first occurs); which token a line gets does not matter (see
+    `xdiff_matcher`).
+
+    >>> _token_texts([b"x\\n", b"y\\n"], [b"y\\n", b"z\\n", b"x\\n"])
+    [b'0\\n1\\n', b'1\\n3\\n0\\n']
+    """
+    seen: dict[bytes, bytes] = {}
+    # One dict operation per line, driven from C: map stops at the end of each text, and the
+    # token iterator is shared and endless, so every position draws a fresh token.
+    fresh = _token_lines(sum(map(len, texts)))
+    return [b"".join(map(seen.setdefault, text, fresh)) for text in texts]
+
+
 def xdiff_matcher(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int, int]]:
     """Return the matching blocks of two line lists, from libgit2's xdiff (Myers, as git).
 
     The matcher `vcrdt.merge.diff3` uses when results must agree with git's.
     Each distinct line is replaced by a short numbered token line before the
-    diff. xdiff compares lines only for equality, so the result is the one it
-    would give for the lines themselves, but the line numbers it reports are
-    indices into `a` and `b` however the caller split them (a lone ``\r``
-    ends a line for `bytes.splitlines`, not for xdiff), and NUL bytes cannot
-    make libgit2 call the input binary.
+    diff. xdiff compares lines only for equality (its classes, heuristics and
+    sliding of hunks look at nothing else with the options used here), so the
+    result is the one it would give for the lines themselves, but the line
+    numbers it reports are indices into `a` and `b` however the caller split
+    them (a lone ``\r`` ends a line for `bytes.splitlines`, not for xdiff),
+    NUL bytes cannot make libgit2 call the input binary, and libgit2 has far
+    fewer bytes to hash.
 
     Args:
         a: Lines of one side, each with its line ending.
@@ -534,9 +574,10 @@ def xdiff_matcher(a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int
     na, nb = len(a), len(b)
     if not na or not nb:
         return [(na, nb, 0)]
-    # One token per distinct line (built in one pass over the unique lines); the joins run at C speed.
-    tokens = {line: b"%x\n" % i for i, line in enumerate(dict.fromkeys(itertools.chain(a, b)))}
-    return _xdiff_blocks(b"".join(map(tokens.__getitem__, a)), b"".join(map(tokens.__getitem__, b)), na, nb)
+    if a == b:
+        return [(0, 0, na), (na, nb, 0)]
+    ta, tb = _token_texts(a, b)
+    return _xdiff_blocks(ta, tb, na, nb)
 
 
 def xdiff_pair(
@@ -547,13 +588,18 @@ def xdiff_pair(
     >>> xdiff_pair([b"x\\n"], [b"x\\n"], [])
     ([(0, 0, 1), (1, 1, 0)], [(1, 0, 0)])
     """
-    tokens = {line: b"%x\n" % i for i, line in enumerate(dict.fromkeys(itertools.chain(base, a, b)))}
-    get = tokens.__getitem__
-    nz, na, nb = len(base), len(a), len(b)
-    joined = b"".join(map(get, base))
-    ma = _xdiff_blocks(joined, b"".join(map(get, a)), nz, na) if nz and na else [(nz, na, 0)]
-    mb = _xdiff_blocks(joined, b"".join(map(get, b)), nz, nb) if nz and nb else [(nz, nb, 0)]
-    return ma, mb
+    tz, ta, tb = _token_texts(base, a, b)
+    return _xdiff_side(tz, ta, len(base), len(a)), _xdiff_side(tz, tb, len(base), len(b))
+
+
+def _xdiff_side(old: bytes, new: bytes, na: int, nb: int) -> list[tuple[int, int, int]]:
+    """`_xdiff_blocks`, skipping libgit2 when a side is empty or equal to the other."""
+    if not na or not nb:
+        return [(na, nb, 0)]
+    if old == new:
+        # An unchanged side (common in tree merges) needs no diff: one block, as xdiff gives.
+        return [(0, 0, na), (na, nb, 0)]
+    return _xdiff_blocks(old, new, na, nb)
 
 
 def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int) -> list[tuple[int, int, int]]:

@@ -26,13 +26,15 @@ offers libgit2's C xdiff for speed. Pure: imports only the standard library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 Line = bytes
 # A matching block: (start in the first sequence, start in the second, length).
 Block = tuple[int, int, int]
+# Lines matched in all three: (base_start, base_end, a_start, a_end, b_start, b_end).
+SyncRegion = tuple[int, int, int, int, int, int]
 Matcher = Callable[[Sequence[Line], Sequence[Line]], list[Block]]
 RegionKind = Literal["unchanged", "a", "b", "same", "conflict"]
 Style = Literal["merge", "diff3", "zdiff3"]
@@ -163,7 +165,7 @@ def _backtrack(
 
 def iter_sync_regions(
     base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], matcher: Matcher = myers_matcher
-) -> Iterator[tuple[int, int, int, int, int, int]]:
+) -> Iterator[SyncRegion]:
     """Yield ``(base_start, base_end, a_start, a_end, b_start, b_end)`` of lines matched in all three.
 
     The last region is an empty sentinel at the ends of the three sequences.
@@ -193,8 +195,15 @@ def iter_regions(
     base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], matcher: Matcher = myers_matcher
 ) -> Iterator[Region]:
     """Yield the merge as stable and unstable regions, in order."""
+    return _iter_regions(base, a, b, iter_sync_regions(base, a, b, matcher))
+
+
+def _iter_regions(
+    base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], syncs: Iterable[SyncRegion]
+) -> Iterator[Region]:
+    """`iter_regions` over sync regions already found."""
     iz = ia = ib = 0
-    for zmatch, zend, amatch, aend, bmatch, bend in iter_sync_regions(base, a, b, matcher):
+    for zmatch, zend, amatch, aend, bmatch, bend in syncs:
         zs, as_, bs = tuple(base[iz:zmatch]), tuple(a[ia:amatch]), tuple(b[ib:bmatch])
         if zs or as_ or bs:
             if as_ == bs:
@@ -210,6 +219,33 @@ def iter_regions(
             same = tuple(base[zmatch:zend])
             yield Region("unchanged", same, same, same, zmatch, amatch, bmatch)
         iz, ia, ib = zend, aend, bend
+
+
+def _clean_lines(base: list[Line], a: list[Line], b: list[Line], syncs: list[SyncRegion]) -> list[Line] | None:
+    """Return the merged lines if nothing conflicts, else None: `iter_regions` without the regions.
+
+    The same decisions as `_iter_regions`, made on list slices with no Region
+    or tuple built, since most merges are clean and a clean result needs only
+    its lines.
+    """
+    out: list[Line] = []
+    iz = ia = ib = 0
+    for zmatch, zend, amatch, aend, bmatch, bend in syncs:
+        if ia < amatch or ib < bmatch or iz < zmatch:
+            as_, bs = a[ia:amatch], b[ib:bmatch]
+            if as_ == bs:
+                out += as_  # unchanged, or the same change on both sides
+            else:
+                zs = base[iz:zmatch]
+                if as_ == zs:
+                    out += bs
+                elif bs == zs:
+                    out += as_
+                else:
+                    return None
+        out += base[zmatch:zend]
+        iz, ia, ib = zend, aend, bend
+    return out
 
 
 def _has_alnum(line: Line) -> bool:
@@ -320,7 +356,10 @@ def merge_lines(
     Returns:
         The regions.
     """
-    regions = list(iter_regions(base, a, b, matcher))
+    return _styled(list(iter_regions(base, a, b, matcher)), matcher, style)
+
+
+def _styled(regions: list[Region], matcher: Matcher, style: Style) -> MergeResult:
     if style == "merge":
         return MergeResult(tuple(refine(regions, matcher)))
     if style == "zdiff3":
@@ -447,9 +486,21 @@ def merge_bytes(
     style: Style = "merge",
     labels: tuple[str, str, str] = ("ours", "base", "theirs"),
 ) -> tuple[bytes, int]:
-    """Merge three texts; return the merged bytes (with markers) and the number of conflicts."""
+    """Merge three texts; return the merged bytes (with markers) and the number of conflicts.
+
+    A clean merge, the common case, is assembled straight from the sync
+    regions; only a conflicting one builds `Region`s and refines them.
+    """
+    if a == b or b == base:
+        return a, 0  # what the merge gives, without matching anything
+    if a == base:
+        return b, 0
     bl, al, ol = split_lines(base), split_lines(a), split_lines(b)
-    result = merge_lines(bl, al, ol, matcher=matcher, style=style)
-    if result.is_clean:
-        return b"".join(result.clean_lines()), 0
+    syncs = list(iter_sync_regions(bl, al, ol, matcher))
+    clean = _clean_lines(bl, al, ol, syncs)
+    if clean is not None:
+        return b"".join(clean), 0
+    result = _styled(list(_iter_regions(bl, al, ol, syncs)), matcher, style)
+    # invariant: the fast path above returns every clean merge
+    assert not result.is_clean
     return render(result, style=style, labels=labels, marker_len=marker_length(bl, al, ol)), result.conflicts
