@@ -115,3 +115,82 @@ def test_many_branches_merged_in_turn_match_git(repo: CliRunner, tmp_path: Path)
     t.merge("topic1")
     assert t.same_files()
     assert repo("fsck").code == 0
+
+
+def test_octopus_like_sequence_of_merges_matches_git(repo: CliRunner, tmp_path: Path) -> None:
+    """Four branches from one base, each touching its own files and regions, merged into main one by one.
+
+    vcrdt has no octopus merge, so both tools merge pairwise in the same order; the trees must
+    agree after every step. git's real octopus merge of the same four branches must give the
+    same final tree too.
+    """
+    t = Twin(repo, tmp_path / "git")
+    t.commit(
+        {"f": _lines(), "g": "g\n", "docs/readme": "readme\n", "docs/old": "old\n", "src/a.py": "a = 1\n"},
+        "base",
+    )
+    deep = (19, "deep nineteen")
+    # Each topic: its first commit's writes, its second commit's writes, the paths its second commit deletes.
+    topics: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
+        "t-add": ({"f": _lines((2, "add two")), "src/new.py": "new = 1\n"}, {"src/new.py": "new = 2\n"}, []),
+        "t-del": ({"f": _lines((8, "del eight"))}, {}, ["docs/old"]),
+        "t-edit": ({"g": "g\ng from t-edit\n", "docs/readme": "readme\nmore\n"}, {"src/a.py": "a = 2\n"}, []),
+        "t-deep": ({"f": _lines(deep), "src/pkg/deep/x.py": "x = 1\n"}, {"f": _lines(deep, (20, "deep twenty"))}, []),
+    }
+    for name, (first, second, delete) in topics.items():
+        t.switch("main")
+        t.switch(name, create=True)
+        t.commit(first, f"{name} 1")
+        for path in delete:
+            (repo.cwd / path).unlink()
+            (t.groot / path).unlink()
+        t.commit(second, f"{name} 2")
+    t.switch("main")
+    t.commit({"f": _lines((14, "main fourteen"))}, "main moves on")
+    before = t.git("rev-parse", "HEAD").strip()
+    for name in topics:
+        t.merge(name)
+        assert t.same_files(), name
+    assert repo("fsck").code == 0
+    final = _files(repo.cwd)
+    assert final["f"] == _lines((2, "add two"), (8, "del eight"), (14, "main fourteen"), deep, (20, "deep twenty"))
+    assert "docs/old" not in final and final["src/a.py"] == "a = 2\n" and final["src/new.py"] == "new = 2\n"
+    # git's own octopus merge of the four topics lands on the same tree.
+    t.git("switch", "-q", "-c", "octopus", before)
+    t.git("merge", "-q", "--no-edit", *topics)
+    assert _files(t.groot) == final
+
+
+def test_merge_with_three_merge_bases_matches_git(repo: CliRunner, tmp_path: Path) -> None:
+    """A criss-cross of three branches: the final merge has three merge bases (git's recursive/ort case)."""
+    t = Twin(repo, tmp_path / "git")
+    t.commit({"f": _lines(), "g": "g\n"}, "base")
+    for name, change, extra in (
+        ("a", (2, "A two"), {"ha": "from a\n"}),
+        ("b", (10, "B ten"), {"hb": "from b\n"}),
+        ("c", (18, "C eighteen"), {"g": "g changed by c\n"}),
+    ):
+        t.switch("main")
+        t.switch(name, create=True)
+        t.commit({"f": _lines(change), **extra}, f"{name}1")
+    # x and y each merge all three tips, in different orders, so neither contains the other's merges.
+    t.switch("a")
+    t.switch("x", create=True)
+    t.merge("b")
+    t.merge("c")
+    t.switch("c")
+    t.switch("y", create=True)
+    t.merge("b")
+    t.merge("a")
+    merged = [(2, "A two"), (10, "B ten"), (18, "C eighteen")]
+    t.switch("x")
+    t.commit({"f": _lines(*merged, (5, "X five")), "ha": "from a, changed on x\n"}, "x3")
+    t.switch("y")
+    t.commit({"f": _lines(*merged, (14, "Y fourteen")), "g": "g changed by c, then y\n"}, "y3")
+    t.switch("x")
+    assert len(t.git("merge-base", "--all", "x", "y").split()) == 3
+    assert len(json.loads(repo.ok("merge", "--dry-run", "--json", "y").out)["bases"]) == 3
+    t.merge("y")
+    assert t.same_files()
+    assert _files(repo.cwd)["f"] == _lines(*merged, (5, "X five"), (14, "Y fourteen"))
+    assert repo("fsck").code == 0
