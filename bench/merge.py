@@ -1,14 +1,16 @@
 """Merge benchmarks: vcrdt against git merge-file, the merge3 package, and git merge.
 
-Usage: python bench/merge.py [--lines N] [--edits K] [--files N] [--changed N] [--repeat R]
+Usage: python bench/merge.py [--lines N] [--edits K] [--files N] [--changed N] [--repeat R] [--no-server] [--no-tree]
 
 Rows:
 - merge-file of an N-line file with K scattered edits per side (clean): `vcrdt merge-file -p`
   against `git merge-file -p`, whole processes (target <= 2 x git);
-- the same merge in-process: vcrdt's diff3 (xdiff matcher) against `merge3.Merge3` (target >= 5 x faster);
+- the same merge in-process: vcrdt's diff3 (`merge_bytes` with the xdiff matcher) against
+  `merge3.Merge3` (target >= 5 x faster). After one untimed run of each, the two are timed
+  alternately (3 x `--repeat` runs each), so a busy machine slows both alike;
 - `vcrdt merge` of two branches that each change `--changed` files of the generated tree (half
   of them the same files, in different places) against `git merge` (target <= 1.5 x git), and
-  the merge's peak RSS (target <= 300 MB).
+  the merge's peak RSS (target <= 300 MB); `--no-tree` leaves these two rows out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,10 +70,43 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def bench_merge_file(args: argparse.Namespace, env: dict[str, str], work: Path) -> list[tuple[str, float, float, str]]:
+def seconds(run: Callable[[], None]) -> float:
+    """Wall-clock time of one call."""
+    t = time.perf_counter()
+    run()
+    return time.perf_counter() - t
+
+
+def inprocess(base: bytes, ours: bytes, theirs: bytes, runs: int) -> tuple[list[float], list[float] | None]:
+    """Time vcrdt's diff3 and merge3 alternately on one triple, after one untimed run of each.
+
+    Returns vcrdt's times and merge3's (None when merge3 is not installed).
+    """
     from vcrdt.diff import xdiff_matcher
     from vcrdt.merge.diff3 import merge_bytes
 
+    def vcrdt_run() -> None:
+        merge_bytes(base, ours, theirs, matcher=xdiff_matcher)
+
+    try:
+        import merge3
+    except ImportError:
+        vcrdt_run()
+        return [seconds(vcrdt_run) for _ in range(runs)], None
+
+    def merge3_run() -> None:
+        list(merge3.Merge3(base.splitlines(True), ours.splitlines(True), theirs.splitlines(True)).merge_lines())
+
+    vcrdt_run()
+    merge3_run()
+    ours_times, ref_times = [], []
+    for _ in range(runs):
+        ours_times.append(seconds(vcrdt_run))
+        ref_times.append(seconds(merge3_run))
+    return ours_times, ref_times
+
+
+def bench_merge_file(args: argparse.Namespace, env: dict[str, str], work: Path) -> list[tuple[str, float, float, str]]:
     rows = []
     for code_like in (False, True):
         kind = "code-like" if code_like else "unique lines"
@@ -80,21 +116,10 @@ def bench_merge_file(args: argparse.Namespace, env: dict[str, str], work: Path) 
         v = [timed([VCRDT, "merge-file", "-p", "A", "O", "B"], work, env)[0] for _ in range(args.repeat)]
         g = [timed(["git", "merge-file", "-p", "A", "O", "B"], work, env)[0] for _ in range(args.repeat)]
         rows.append((f"merge-file, process ({kind})", median(v), median(g), "<= 2 x git"))
-        inproc = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            merge_bytes(base, ours, theirs, matcher=xdiff_matcher)
-            inproc.append(time.perf_counter() - t)
-        try:
-            import merge3
-        except ImportError:
+        inproc, m3 = inprocess(base, ours, theirs, 3 * args.repeat)
+        if m3 is None:
             rows.append((f"diff3 in-process ({kind}; merge3 missing)", median(inproc), float("nan"), "-"))
             continue
-        m3 = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            list(merge3.Merge3(base.splitlines(True), ours.splitlines(True), theirs.splitlines(True)).merge_lines())
-            m3.append(time.perf_counter() - t)
         rows.append((f"in-process vs merge3 ({kind})", median(inproc), median(m3), "<= 0.2 x merge3"))
     return rows
 
@@ -165,15 +190,25 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--changed", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--no-server",
+        action="store_true",
+        help="run every vcrdt command in its own process (VCRDT_NO_SERVER=1) instead of on the command server",
+    )
+    parser.add_argument("--no-tree", action="store_true", help="only the merge-file rows, not the tree merge")
     args = parser.parse_args()
     env = dict(os.environ, VCRDT_AUTHOR_NAME="Bench", VCRDT_AUTHOR_EMAIL="bench@example.com")
+    if args.no_server:
+        env["VCRDT_NO_SERVER"] = "1"
     env.update(GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com")
     env.update(GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
     with tempfile.TemporaryDirectory(
         dir=Path(__file__).parent / "out" if (Path(__file__).parent / "out").is_dir() else None
     ) as tmp:
         work = Path(tmp)
-        rows = bench_merge_file(args, env, work) + bench_tree_merge(args, env, work)
+        rows = bench_merge_file(args, env, work)
+        if not args.no_tree:
+            rows += bench_tree_merge(args, env, work)
     print(f"{'measure':45} {'vcrdt':>10} {'reference':>10} {'ratio':>7}  target")
     for name, ours, ref, target in rows:
         ratio = ours / ref if ref == ref and ref else float("nan")
