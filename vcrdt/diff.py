@@ -520,7 +520,7 @@ def _token_lines(n: int) -> Iterator[bytes]:
     cache = _token_cache
     if len(cache) < min(n, _TOKENS_KEPT):
         # Rebuilt whole and swapped in, never extended in place: a thread that races here
-        # replaces it with an equal tuple, and every caller iterates a consistent snapshot.
+        # swaps in a prefix of the same sequence, and every caller iterates a consistent snapshot.
         cache = tuple(map(b"%x\n".__mod__, range(min(max(n, 2 * len(cache), 4096), _TOKENS_KEPT))))
         _token_cache = cache
     return itertools.chain(cache, map(b"%x\n".__mod__, itertools.count(len(cache))))
