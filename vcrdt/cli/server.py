@@ -298,7 +298,21 @@ def _preload() -> Any:
 
     import vcrdt.cli.app as app
 
-    for name in ("vcrdt.porcelain", "rich.console", "rich.text", "rich.markup", "rich.progress", "pathspec"):
+    modules = (
+        "vcrdt.porcelain",
+        "vcrdt.merge.rules.text",
+        "vcrdt.merge.rules.json_doc",
+        "pygit2",  # the line differ's C xdiff: about 140 ms to import, so every forked merge or diff saves it
+        "rich.console",
+        "rich.text",
+        "rich.markup",
+        "rich.progress",
+        "rich.syntax",
+        "rich.panel",
+        "rich.table",
+        "pathspec",
+    )
+    for name in modules:
         with contextlib.suppress(ImportError):
             __import__(name)
     app.command()
