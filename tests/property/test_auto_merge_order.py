@@ -67,3 +67,37 @@ def test_every_fold_order_gives_the_same_tree(heads_edits: list[list[tuple[int, 
                 assert head is not None
                 trees.add(read_commit(repo.store, head).tree)
             assert len(trees) == 1
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(edits, min_size=2, max_size=2), st.lists(st.sampled_from(["a", "a", "b"]), max_size=4))
+def test_merging_a_result_again_changes_nothing(heads_edits: list[list[tuple[int, str]]], dup: list[str]) -> None:
+    """In the repository, idempotence is exact, repeated lines included: the inputs are ancestors of the result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "r"
+        porcelain.init(root, SETTINGS)
+        with Repository.discover(root, SETTINGS) as repo:
+            base = [f"line {i}" for i in range(LINES)] + dup
+            for name in ("notes.txt", "last.txt", "list.txt"):
+                _write(root, name, base)
+            (root / ".vcrdtattributes").write_text(POLICY)
+            porcelain.commit(repo, "base", addremove=True)
+            start = repo.head_commit()
+            assert start is not None
+            heads = []
+            for n, changes in enumerate(heads_edits):
+                porcelain.switch(repo, start.hex(), detach=True)
+                lines = list(base)
+                for line, value in changes:
+                    lines[line] = value  # repeated values: lines that are not unique
+                for name in ("notes.txt", "last.txt", "list.txt"):
+                    _write(root, name, lines)
+                heads.append(porcelain.commit(repo, f"head {n}", allow_empty=True).oid)
+            porcelain.switch(repo, heads[0].hex(), detach=True)
+            porcelain.merge(repo, heads[1].hex(), auto=True)
+            merged = repo.head_commit()
+            assert merged is not None
+            for again in (heads[0], heads[1], merged):
+                outcome = porcelain.merge(repo, again.hex(), auto=True)
+                assert outcome.status == "up-to-date"
+                assert repo.head_commit() == merged
