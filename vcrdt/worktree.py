@@ -542,19 +542,29 @@ class Worktree:
             WorktreeError: If a file cannot be stat'ed.
         """
         keys, rows = self._stat_keys()
+        out = self._unsettled(keys, rows, self.lstat)
+        return out, {p: rows[p] for p in out}
+
+    def _unsettled(
+        self,
+        keys: dict[str, tuple[int, int, int, int] | None],
+        rows: dict[str, Row],
+        stat_of: Callable[[str], os.stat_result | None],
+    ) -> list[str]:
+        """The paths of `keys` that a stat does not settle, sorted; their rows are added to `rows`."""
         out: list[str] = []
         for path, key in keys.items():
             if key is None:
                 out.append(path)
                 continue
-            st = self.lstat(path)
+            st = stat_of(path)
             if st is None or key != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
                 out.append(path)
         missing = [p for p in out if p not in rows]
         if missing:
             rows.update(self._rows_of(missing))
         out.sort()
-        return out, {p: rows[p] for p in out}
+        return out
 
     def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
         """Compare the work tree with HEAD, updating the stat cache when the lock is free.
@@ -568,18 +578,7 @@ class Worktree:
             keys, rows = self._stat_keys()
             scan = self.scan(keys, want_ignored=want_ignored)
             files = scan.files
-            suspect: list[str] = []
-            for path, key in keys.items():
-                if key is None:
-                    suspect.append(path)
-                    continue
-                fst = files.get(path)
-                if fst is None or key != (fst.st_size, fst.st_mtime_ns, fst.st_ino, fst.st_ctime_ns):
-                    suspect.append(path)
-            missing = [p for p in suspect if p not in rows]
-            if missing:
-                rows.update(self._rows_of(missing))
-        suspect.sort()
+            suspect = self._unsettled(keys, rows, files.get)
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.current(rows, live, files, store=False)
         st = WorktreeStatus(untracked=scan.untracked, ignored=scan.ignored)
