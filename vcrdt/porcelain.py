@@ -991,14 +991,16 @@ def merge(
                 hint="commit them first (or `vcrdt restore` them)",
             )
     ours_flat = repo.commit_flat(ours)
-    if ours is not None and auto and not dry_run and not is_ancestor(repo.store, ours, theirs):
-        with repo.transaction():
-            oid, settled = _auto_pair(repo, ours, theirs)
-            target = repo.commit_flat(oid)
-            changed = [c.path for c in diff_changes(ours_flat, target)]
-            repo.worktree.checkout(target, force=False, on_progress=on_progress)
-            _move_head(repo, head.branch, oid, ours, drop)
+    if ours is not None and auto and not is_ancestor(repo.store, ours, theirs):
         bases = merge_bases(repo.store, ours, theirs)
+        with repo.transaction():
+            entries, settled, record = _auto_tree(repo, ours, theirs)
+            changed = [c.path for c in diff_changes(ours_flat, entries)]
+            if dry_run:
+                return MergeOutcome("merged", ours, theirs, bases, None, [], changed, True, settled)
+            oid = repo.convergent_commit(repo.write_tree(entries), [ours, theirs], record)
+            repo.worktree.checkout(entries, force=False, on_progress=on_progress)
+            _move_head(repo, head.branch, oid, ours, drop)
         return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
     if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
         target = repo.commit_flat(theirs)
@@ -1014,22 +1016,17 @@ def merge(
     base_flat = _virtual_base(repo, bases)
     theirs_flat = repo.commit_flat(theirs)
     labels = (_label(repo), "base", rev)
-    policy = _merge_policy(repo, base_flat, ours_flat, theirs_flat, strict=auto)
-    keys = (tie_key(repo, ours), tie_key(repo, theirs))
-    # A convergent merge takes the sides in tie-break order, so either replica computes the same thing.
-    swap = auto and keys[1] < keys[0]
-    left, right = (theirs_flat, ours_flat) if swap else (ours_flat, theirs_flat)
-    side_keys = (keys[1], keys[0]) if swap else keys
+    policy = _merge_policy(repo, base_flat, ours_flat, theirs_flat, strict=False)
     with repo.transaction():
         tm = merge_flat(
             repo.store,
             base_flat,
-            left,
-            right,
+            ours_flat,
+            theirs_flat,
             style=style,
             labels=labels,
-            decide=_decider(policy, "crdt" if auto else on_conflict),
-            keys=side_keys,
+            decide=_decider(policy, on_conflict),
+            keys=(tie_key(repo, ours), tie_key(repo, theirs)),
         )
         result_flat = {**tm.entries, **tm.worktree}
         changed = [c.path for c in diff_changes(ours_flat, result_flat)]
@@ -1037,7 +1034,7 @@ def merge(
         status: MergeStatus = "conflicts" if tm.conflicts else "merged"
         if dry_run:
             return MergeOutcome(status, ours, theirs, bases, None, tm.conflicts, changed, True, tm.auto, tm.notes, ask)
-        if tm.conflicts and (auto or on_conflict == "fail"):
+        if tm.conflicts and on_conflict == "fail":
             paths = [c.path for c in tm.conflicts]
             reasons = dict(tm.notes)
             first = f"{paths[0]} ({reasons[paths[0]]})" if paths[0] in reasons else paths[0]
@@ -1045,18 +1042,14 @@ def merge(
                 f"merge left {len(paths)} path{'s' if len(paths) != 1 else ''} in conflict: {first}"
                 + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
                 + "; nothing was changed",
-                hint="merge without --auto / --on-conflict=fail to resolve them by hand",
+                hint="merge without --on-conflict=fail to resolve them by hand",
             )
-        sides = (theirs, ours) if swap else (ours, theirs)
-        record = _store_resolutions(repo, tm.auto, sides) if tm.auto else None
+        record = _store_resolutions(repo, tm.auto, (ours, theirs)) if tm.auto else None
         text = _normalise_message(message or f"Merge {rev} into {_label(repo)}")
         if tm.is_clean:
             ours_tree = read_commit(repo.store, ours).tree
             tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
-            if auto:
-                oid = repo.convergent_commit(tree, [ours, theirs], record)
-            else:
-                oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
+            oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
             repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
             _move_head(repo, head.branch, oid, ours, drop)
             return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
@@ -1103,13 +1096,21 @@ def _auto_pair(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[ObjectId, li
         return b, []
     if is_ancestor(repo.store, b, a):
         return a, []
+    entries, settled, record = _auto_tree(repo, a, b)
+    return repo.convergent_commit(repo.write_tree(entries), [a, b], record), settled
+
+
+def _auto_tree(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[FlatTree, list[AutoResolution], ObjectId | None]:
+    """The tree of the convergent merge of two concurrent heads, what rules settled, and its record.
+
+    Raises:
+        MergeError: If the histories are unrelated or a rule cannot settle some path.
+    """
     leaves = _maximal(repo, _leaves(repo, a) | _leaves(repo, b))
     base = _common_base(repo, leaves)
     if base is None:
         raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
-    entries, settled, record = _fold(repo, base, leaves)
-    tree = repo.write_tree(entries)
-    return repo.convergent_commit(tree, [a, b], record), settled
+    return _fold(repo, base, leaves)
 
 
 def _leaves(repo: Repository, oid: ObjectId) -> set[ObjectId]:
@@ -1273,13 +1274,9 @@ def _dump_record(entries: list[dict[str, object]]) -> bytes:
     return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
 
 
-def resolutions_record(auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> bytes:
-    """The canonical bytes of a merge's automatic resolutions (docs/format.md)."""
-    return _dump_record(_record_entries(auto, sides))
-
-
 def _store_resolutions(repo: Repository, auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> ObjectId:
-    return repo.store.put("blob", resolutions_record(auto, sides))
+    """Store the canonical record of a merge's automatic resolutions (docs/format.md)."""
+    return repo.store.put("blob", _dump_record(_record_entries(auto, sides)))
 
 
 def _move_head(

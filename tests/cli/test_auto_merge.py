@@ -425,3 +425,16 @@ def test_auto_that_cannot_settle_changes_nothing(repo: CliRunner) -> None:
     status = json.loads(repo.ok("status", "--json").out)
     assert status["conflicted"] == [] and status["untracked"] == [] and status["modified"] == []
     repo.ok("fsck")
+
+
+def test_auto_dry_run_writes_nothing_and_lists_decisions(forked: CliRunner) -> None:
+    before = _head(forked)
+    r = forked("merge", "--auto", "--dry-run", "--json", "side")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["dry_run"] is True and doc["commit"] is None and doc["status"] == "merged"
+    assert [a["path"] for a in doc["auto"]] == ["f.txt"]
+    assert _head(forked) == before
+    assert (forked.cwd / "f.txt").read_text() == "a\nmain\nc\n"
+    forked.ok("merge", "--auto", "side")
+    assert sorted((forked.cwd / "f.txt").read_text().splitlines()) == ["a", "c", "main", "side"]
