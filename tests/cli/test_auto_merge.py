@@ -438,3 +438,19 @@ def test_auto_dry_run_writes_nothing_and_lists_decisions(forked: CliRunner) -> N
     assert (forked.cwd / "f.txt").read_text() == "a\nmain\nc\n"
     forked.ok("merge", "--auto", "side")
     assert sorted((forked.cwd / "f.txt").read_text().splitlines()) == ["a", "c", "main", "side"]
+
+
+def test_invalid_json_that_diff3_merges_cleanly_is_no_conflict(repo: CliRunner) -> None:
+    repo.write("d.json", "{\n  'a': 1,\n  'b': 1,\n  'c': 1\n}\n")
+    repo.write(".vcrdtattributes", "*.json json\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("d.json", "{\n  'a': 2,\n  'b': 1,\n  'c': 1\n}\n")
+    repo.ok("commit", "-m", "side")
+    repo.ok("switch", "main")
+    repo.write("d.json", "{\n  'a': 1,\n  'b': 1,\n  'c': 3\n}\n")
+    repo.ok("commit", "-m", "main")
+    r = repo.ok("merge", "side")
+    assert "warning" not in r.err
+    assert (repo.cwd / "d.json").read_text() == "{\n  'a': 2,\n  'b': 1,\n  'c': 3\n}\n"

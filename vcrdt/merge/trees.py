@@ -191,6 +191,8 @@ def _merge_changed(
     if hunks == 0 and kind is not None:
         result.entries[path] = (kind, store.put("blob", merged))
         result.merged_paths.append(path)
+        if result.notes and result.notes[-1][0] == path:
+            result.notes.pop()  # the rule did not apply, but diff3 merged the path cleanly anyway
         return
     if rules is not None and rule is not None and rule not in ("set", "json"):
         if _apply_rule(store, result, path, rule, rules, b, o, t, kind, (base_text, ours_text, theirs_text)):
