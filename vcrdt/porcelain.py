@@ -728,7 +728,16 @@ class FsckResult:
 
 
 def fsck(repo: Repository, *, on_progress: Progress | None = None) -> FsckResult:
-    """Decode and hash-check every object, then check that every ref's closure is present."""
+    """Decode and hash-check every object, then check that every ref's closure is present.
+
+    Everything is read from one snapshot of the database, so a commit landing meanwhile
+    (from another process) cannot look like a ref naming missing objects.
+    """
+    with repo.db.read():
+        return _fsck(repo, on_progress)
+
+
+def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
     problems: list[FsckProblem] = []
     bad: set[ObjectId] = set()
     present = set(repo.store.iter_ids())

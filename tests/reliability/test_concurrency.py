@@ -64,3 +64,33 @@ def test_two_committers(tmp_path: Path, timeout: str) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     if timeout == "30":
         assert landed == 9
+
+
+def test_fsck_reads_one_snapshot_while_another_process_commits(tmp_path: Path) -> None:
+    """A commit landing in the middle of fsck is not mistaken for a ref naming missing objects."""
+    from collections.abc import Callable, Iterator
+
+    from vcrdt import porcelain
+    from vcrdt.errors import VcrdtError
+    from vcrdt.ids import ObjectId
+    from vcrdt.repo import Repository, Settings
+
+    settings = Settings(author_name="Ada", author_email="ada@example.com")
+    root = tmp_path / "r"
+    porcelain.init(root, settings)
+    (root / "f.txt").write_text("one\n")
+    with Repository.discover(root, settings) as a, Repository.discover(root, settings) as b:
+        porcelain.commit(a, "one", addremove=True)
+        real = a.store.verify_all
+
+        def during(on_progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[ObjectId, VcrdtError]]:
+            (root / "g.txt").write_text("two\n")
+            porcelain.commit(b, "two", addremove=True)  # the other writer, on its own connection
+            yield from real(on_progress)
+
+        a.store.verify_all = during  # type: ignore[method-assign]
+        result = porcelain.fsck(a)
+        assert result.problems == []
+        a.store.verify_all = real  # type: ignore[method-assign]
+        after = porcelain.fsck(a)  # and afterwards the new commit checks out too
+        assert after.problems == [] and after.reachable > result.reachable
