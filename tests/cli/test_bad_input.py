@@ -208,3 +208,25 @@ def test_disk_full_during_commit_changes_nothing(repo: CliRunner, monkeypatch: p
     assert len(json.loads(repo.ok("log", "--json").out)) == 1
     assert repo.ok("status", "--short").out == "M a.txt\n"
     _fsck_clean(repo)
+
+
+@pytest.mark.parametrize("damage", ["header", "pages"])
+def test_damaged_database_is_a_clear_error(repo: CliRunner, damage: str) -> None:
+    repo.write("a.txt", "data\n" * 100)
+    repo.ok("commit", "-A", "-m", "base")
+    path = repo.cwd / ".vcrdt" / "store.db"
+    for extra in ("store.db-wal", "store.db-shm"):
+        (repo.cwd / ".vcrdt" / extra).unlink(missing_ok=True)
+    data = bytearray(path.read_bytes())
+    if damage == "header":
+        data[:16] = b"garbage garbage!"
+    else:
+        for i in range(4096, len(data), 997):
+            data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    for args in (("status",), ("log",), ("fsck",)):
+        r = repo(*args)
+        assert r.code == 1, (args, r.err)
+        assert r.err.startswith("error: "), r.err
+        assert "store.db" in r.err or "repository database" in r.err
+        assert "Traceback" not in r.err

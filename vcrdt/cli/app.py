@@ -9,6 +9,7 @@ internal error (exit 255) with a traceback and a request to report it.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
@@ -86,6 +87,11 @@ def invoke(args: Sequence[str]) -> int:
         return exc.exit_code
     except (BrokenPipeError, render.PipeClosedError):
         return ExitCode.BROKEN_PIPE
+    except sqlite3.DatabaseError as exc:
+        # The database failed under a read outside any transaction (a damaged page, an I/O error):
+        # the disk's fault, not a bug, and nothing was written.
+        _print_error(VcrdtError(f"repository database error: {exc}", hint="run `vcrdt fsck`; restore from a backup"))
+        return ExitCode.FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return ExitCode.INTERRUPTED

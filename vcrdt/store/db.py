@@ -142,16 +142,23 @@ class Database:
             raise RepoError(f"cannot open repository database {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise RepoError(f"cannot open repository database {path}: {exc}") from exc
-        (tables,) = self.conn.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('actors', 'conflicts', 'merge_state')"
-        ).fetchone()
-        if not create and tables < 3:
+        try:
+            (tables,) = self.conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                " AND name IN ('actors', 'conflicts', 'merge_state', 'ref_tombstones')"
+            ).fetchone()
+            version = self.get_meta("schema")
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise RepoError(
+                f"repository database {path} is damaged: {exc}", hint="restore .vcrdt/store.db from a backup"
+            ) from exc
+        if not create and tables < 4:
             # A repository made by an earlier development build: add the new tables (no data changes).
             with self.write():
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         self.conn.execute(stmt)
-        version = self.get_meta("schema")
         if version != str(SCHEMA_VERSION):
             raise UnsupportedFormatError(f"unsupported repository schema version {version!r} in {path}")
 
