@@ -361,10 +361,9 @@ def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
     head = repo.refs.head()
     for name, heads in repo.refs.iter_refs():
         label = name.removeprefix(BRANCH_PREFIX) if name.startswith(BRANCH_PREFIX) else name.removeprefix("refs/")
-        if name == head.branch:
-            label = f"HEAD -> {label}"
         for h in heads:
-            out.setdefault(h, []).append(label)
+            # With siblings, only the head the work tree is on is HEAD.
+            out.setdefault(h, []).append(f"HEAD -> {label}" if name == head.branch and h == head.commit else label)
     if head.branch is None and head.commit is not None:
         out.setdefault(head.commit, []).insert(0, "HEAD")
     return out

@@ -276,3 +276,15 @@ def test_fetch_refuses_a_commit_with_broken_clocks(pair: tuple[CliRunner, CliRun
     assert r.code == 1 and r.err.startswith(f"error: corrupt object {oid}: refusing a commit whose lamport clock")
     assert _heads(bill, "forged") == []
     bill.ok("fsck")
+
+
+def test_log_of_both_siblings_marks_only_the_checked_out_one_as_head(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    _concurrent(anna, bill)
+    anna.ok("fetch", "../bill")
+    other = next(h for h in _heads(anna) if h != _head(anna))
+    lines = anna.ok("log", "--oneline", "HEAD", other).out.splitlines()
+    assert len(lines) == 3
+    assert sum("(HEAD -> main)" in ln for ln in lines) == 1
+    assert sum("(main)" in ln for ln in lines) == 1
+    assert {ln.rsplit(" ", 1)[-1] for ln in lines} == {"anna", "bill", "base"}
