@@ -1,0 +1,220 @@
+"""Creating a repository and recording work: init, status, add, rm, mv, commit."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vcrdt.dag import read_commit
+from vcrdt.diff import (
+    Change,
+    diff_changes,
+)
+from vcrdt.errors import (
+    MergeError,
+    NothingToCommitError,
+)
+from vcrdt.ids import ObjectId, ReplicaId
+from vcrdt.objects import Commit
+from vcrdt.porcelain._shared import (
+    Progress,
+    branch_of,
+    has_markers,
+    normalise_message,
+    repo_path,
+)
+from vcrdt.refs import check_short_name
+from vcrdt.repo import Repository, Settings
+from vcrdt.worktree import Row, WorktreeStatus
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What `init` created."""
+
+    root: Path
+    replica: ReplicaId
+    branch: str
+
+
+def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> InitResult:
+    """Create a repository in `path`.
+
+    Raises:
+        RepoExistsError: If one exists there already.
+        BadRefNameError: If the branch name is invalid.
+    """
+    check_short_name(initial_branch)
+    with Repository.init(path, settings, initial_branch=initial_branch) as repo:
+        return InitResult(repo.root, repo.replica, initial_branch)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The branch, HEAD and the work tree's changes against HEAD."""
+
+    branch: str | None
+    head: ObjectId | None
+    changes: WorktreeStatus
+    merging: ObjectId | None = None
+    conflicted: list[str] = field(default_factory=list)
+    # The branch's other concurrent heads (a fetch brought them; `merge` joins them).
+    siblings: list[ObjectId] = field(default_factory=list)
+
+
+def status(repo: Repository, *, ignored: bool = False) -> Status:
+    """Compare the work tree with HEAD."""
+    head = repo.refs.head()
+    conflicted = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
+    return Status(
+        branch_of(repo),
+        head.commit,
+        repo.worktree.status(want_ignored=ignored),
+        repo.merge_state.theirs(),
+        conflicted,
+        sorted(head.siblings),
+    )
+
+
+def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
+    """Start tracking files (directories add everything under them that is not ignored).
+
+    Returns:
+        The paths newly tracked.
+
+    Raises:
+        WorktreeError: If a path matches no file or is ignored.
+    """
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    with repo.transaction():
+        states = repo.worktree.states()
+        # expand() returns only tracked paths and files the scan just found.
+        return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True), states)
+
+
+def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:
+    """Stop tracking files; delete them from the work tree unless `cached`.
+
+    Raises:
+        WorktreeError: If a path is not tracked.
+    """
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    with repo.transaction():
+        files = repo.worktree.expand(rel, repo.worktree.rows(), untracked_ok=False)
+        return repo.worktree.remove(files, keep_files=cached)
+
+
+def mv(repo: Repository, src: str, dst: str, *, cwd: Path) -> tuple[str, str]:
+    """Rename a tracked file (into `dst`, or inside it when it is a directory).
+
+    Raises:
+        WorktreeError: If `src` is untracked or `dst` exists.
+    """
+    s, d = repo_path(repo, cwd, src), repo_path(repo, cwd, dst)
+    st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        d = f"{d}/{s.rsplit('/', 1)[-1]}" if d != "." else s.rsplit("/", 1)[-1]
+    with repo.transaction():
+        repo.worktree.rename(s, d)
+    return s, d
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """A new commit and what it changed."""
+
+    oid: ObjectId
+    branch: str | None
+    commit: Commit
+    changes: list[Change]
+
+
+def commit(
+    repo: Repository,
+    message: str,
+    *,
+    paths: list[str] | None = None,
+    cwd: Path | None = None,
+    addremove: bool = False,
+    allow_empty: bool = False,
+    on_progress: Progress | None = None,
+) -> CommitResult:
+    """Record the tracked files' changes (or only those under `paths`) as a new commit.
+
+    Everything (objects, the branch move and the work-tree rows) is written in
+    one transaction: a crash leaves the old HEAD or the new one.
+
+    Raises:
+        NothingToCommitError: If nothing changed and `allow_empty` is False.
+        IdentityError: If no author is configured.
+        WorktreeError: If a file cannot be read.
+        RepoBusyError: If another writer holds the repository.
+    """
+    text = normalise_message(message)
+    author = repo.signature()
+    wt = repo.worktree
+    with repo.transaction():
+        head = repo.refs.head()
+        merging = repo.merge_state.theirs()
+        if merging is not None:
+            _check_merge_resolved(repo, paths)
+        if addremove:
+            states = wt.states()
+            wt.track(wt.scan(states, tracked_stats=False).untracked, states)
+        if paths:
+            rows = wt.rows()
+            selected = wt.expand([repo_path(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
+        else:
+            # Only paths that may have changed: an unchanged file's row is not even read.
+            selected, rows = wt.suspects()
+        head_flat = wt.head_flat(rows)
+        live = [p for p in selected if rows[p].state != "removed"]
+        current, dirty = wt.current(rows, live, None, store=True, on_progress=on_progress)
+        new_flat = dict(head_flat)
+        for p in selected:
+            entry = current.get(p)
+            if entry is None:
+                new_flat.pop(p, None)
+            else:
+                new_flat[p] = entry
+        changes = diff_changes(head_flat, new_flat)
+        if not changes and not allow_empty and merging is None:
+            raise NothingToCommitError(
+                "nothing to commit, working tree clean" if not paths else "no changes in the given paths",
+                hint="use --allow-empty to record a commit anyway",
+            )
+        base_tree = read_commit(repo.store, head.commit).tree if head.commit is not None else None
+        tree = repo.write_tree(new_flat, base=base_tree, changed=[c.path for c in changes])
+        parents = [head.commit] if head.commit is not None else []
+        record: bytes | None = None
+        if merging is not None and repo.merge_state.get("reopen") is None:
+            parents.append(merging)
+            record = repo.merge_state.get("resolutions")
+        oid = repo.new_commit(tree, parents, text, author, resolutions=ObjectId(record) if record else None)
+        new = read_commit(repo.store, oid)
+        if head.branch is not None:
+            joined = frozenset({merging}) & head.siblings if merging is not None else frozenset()
+            repo.refs.update(head.branch, oid, expected=head.commit, drop=joined)
+        else:
+            repo.refs.set_head_detached(oid)
+        cache: dict[str, Row] = {r.path: r for r in dirty}
+        wt.record_head(new_flat, selected, cache, rows)
+        if merging is not None:
+            repo.merge_state.clear()
+    return CommitResult(oid, branch_of(repo), new, changes)
+
+
+def _check_merge_resolved(repo: Repository, paths: list[str] | None) -> None:
+    if paths:
+        raise MergeError("cannot commit only some paths during a merge", hint="commit without paths")
+    open_ = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
+    if open_:
+        raise MergeError(
+            f"{len(open_)} path{'s' if len(open_) != 1 else ''} still in conflict: {', '.join(open_[:5])}",
+            hint="fix them and run `vcrdt resolve PATH` (or `vcrdt merge --abort`)",
+        )
+    for c, _ in repo.merge_state.conflicts():
+        if c.kind in ("content", "add/add") and has_markers(repo, c.path):
+            raise MergeError(f"{c.path}: still contains conflict markers", hint="edit the file, then commit")

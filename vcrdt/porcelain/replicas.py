@@ -1,0 +1,233 @@
+"""Between replicas: causality of two commits, ref states, and fetch from a local path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vcrdt.crdt.refstate import BranchState, RefState
+from vcrdt.crdt.vclock import Relation, compare
+from vcrdt.dag import is_ancestor, read_commit, read_tree
+from vcrdt.errors import (
+    CorruptObjectError,
+    DirtyWorktreeError,
+    MergeError,
+)
+from vcrdt.ids import ObjectId, to_hex
+from vcrdt.objects import EntryKind, history_problem
+from vcrdt.porcelain._shared import (
+    Progress,
+    tie_key,
+)
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
+from vcrdt.repo import Repository
+from vcrdt.store import LARGE_OBJECT
+
+
+@dataclass(frozen=True, slots=True)
+class Causality:
+    """How commit `a` relates to commit `b`, from their vector clocks."""
+
+    a: ObjectId
+    b: ObjectId
+    relation: Relation
+
+
+def concurrent(repo: Repository, a: str, b: str) -> Causality:
+    """Compare two commits causally: `before`, `after`, `equal` or `concurrent` (a relative to b).
+
+    Answered from the commits' vector clocks alone. Two different commits with
+    equal clocks (one replica rewrote history) are concurrent: neither is in
+    the other's history.
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+    """
+    oid_a, oid_b = repo.resolve(a), repo.resolve(b)
+    if oid_a == oid_b:
+        return Causality(oid_a, oid_b, "equal")
+    relation = compare(dict(read_commit(repo.store, oid_a).clock), dict(read_commit(repo.store, oid_b).clock))
+    return Causality(oid_a, oid_b, "concurrent" if relation == "equal" else relation)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedBranch:
+    """How one branch changed in a fetch."""
+
+    name: str
+    before: frozenset[ObjectId]
+    after: frozenset[ObjectId]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What `fetch` brought in."""
+
+    source: Path
+    objects: int
+    branches: list[FetchedBranch]
+    tags: list[str]
+    # Problems that did not stop the fetch (a tag that differs, a deletion of the checked-out branch).
+    warnings: list[str]
+    checkout: ObjectId | None
+
+
+def ref_state(repo: Repository) -> RefState:
+    """This replica's branches as the ref-state CRDT (short names, live heads and tombstones)."""
+    names = {n[len(BRANCH_PREFIX) :] for n, _ in repo.refs.iter_refs(BRANCH_PREFIX)}
+    names |= {n[len(BRANCH_PREFIX) :] for n in repo.refs.tombstoned_names() if n.startswith(BRANCH_PREFIX)}
+    return RefState(
+        {
+            n: BranchState(repo.refs.heads(BRANCH_PREFIX + n), repo.refs.tombstones(BRANCH_PREFIX + n))
+            for n in sorted(names)
+        }
+    )
+
+
+def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None) -> FetchResult:
+    """Bring in another replica's commits and join its branches into ours (a local path).
+
+    Objects come first: every commit reachable from the other replica's
+    branches and tags that this one lacks, with its trees and blobs (commits
+    already here are known to be complete, so the walk stops at them). Then
+    each branch's state is joined as the ref-state CRDT: heads unioned, heads
+    that are ancestors of others dropped, tombstones honoured (add-wins). A
+    branch both replicas moved ends with two heads, siblings, for `merge` to
+    join. All of it is one transaction. The checked-out branch is never
+    deleted by a fetch, and when it moves forward the work tree follows (it
+    must be clean then).
+
+    Raises:
+        NotARepositoryError: If `source` holds no repository.
+        DirtyWorktreeError: If the checked-out branch would move while local changes exist.
+    """
+    other = Repository.discover(source, repo.settings)
+    try:
+        if other.root == repo.root:
+            raise MergeError("cannot fetch from the repository itself")
+        theirs = ref_state(other)
+        tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
+        wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
+        missing = _missing_objects(other, repo, wanted)
+        for oid in missing:
+            if other.store.info(oid)[0] == "commit":
+                commit = read_commit(other.store, oid)
+                problem = history_problem(commit, [read_commit(other.store, p) for p in commit.parents])
+                if problem is not None:
+                    raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
+        head = repo.refs.head()
+        with repo.transaction():
+            for i, oid in enumerate(missing):
+                if on_progress is not None and i % 256 == 0:
+                    on_progress(i, len(missing))
+                kind, size = other.store.info(oid)
+                if size > LARGE_OBJECT:
+                    repo.store.put_stream(kind, size, other.store.iter_content(oid))
+                else:
+                    repo.store.put(kind, other.store.get(oid)[1])
+            ours = ref_state(repo)
+
+            def ancestry(a: ObjectId, b: ObjectId) -> bool:
+                return is_ancestor(repo.store, a, b)
+
+            joined = ours.join(theirs, ancestry)
+            changed: list[FetchedBranch] = []
+            warnings: list[str] = []
+            checkout: ObjectId | None = None
+            current = head.branch[len(BRANCH_PREFIX) :] if head.branch else None
+            for name, state in joined.branches.items():
+                before = ours.branches.get(name, BranchState())
+                if name == current and head.commit is not None:
+                    state, moved, note = _keep_checked_out(repo, state, before, head.commit, ancestry)
+                    checkout = moved
+                    if note:
+                        warnings.append(note)
+                elif name == current and state.heads:
+                    # The checked-out branch was unborn here: check out what arrived.
+                    checkout = max(state.heads, key=lambda h: tie_key(repo, h))
+                if state != before:
+                    repo.refs.set_state(BRANCH_PREFIX + name, state.heads, state.tombstones)
+                    if state.heads != before.heads:
+                        changed.append(FetchedBranch(name, before.heads, state.heads))
+            if checkout is not None:
+                if not repo.worktree.status().is_clean:
+                    raise DirtyWorktreeError(
+                        f"the fetch moves the checked-out branch {current!r}, and the work tree has local changes",
+                        hint="commit or restore them, then fetch again",
+                    )
+                repo.worktree.checkout(repo.commit_flat(checkout), force=False)
+            if head.branch is not None:
+                at = checkout or head.commit
+                if at is not None and len(repo.refs.heads(head.branch)) > 1:
+                    repo.refs.set_head_at(at)
+            new_tags: list[str] = []
+            for full, oid in sorted(tags.items()):
+                mine = repo.refs.heads(full)
+                if not mine:
+                    repo.refs.update(full, oid, expected=None)
+                    new_tags.append(full[len(TAG_PREFIX) :])
+                elif oid not in mine:
+                    warnings.append(f"tag {full[len(TAG_PREFIX) :]!r} differs here; kept this replica's")
+        if on_progress is not None:
+            on_progress(len(missing), len(missing))
+        return FetchResult(other.root, len(missing), changed, new_tags, warnings, checkout)
+    finally:
+        other.close()
+
+
+def _keep_checked_out(
+    repo: Repository,
+    state: BranchState,
+    before: BranchState,
+    at: ObjectId,
+    ancestry: Callable[[ObjectId, ObjectId], bool],
+) -> tuple[BranchState, ObjectId | None, str]:
+    """Adjust the joined state of the checked-out branch; return it, the commit to move to, and a warning."""
+    if at in state.heads:
+        return state, None, ""
+    if not state.heads:
+        # Deleted on the other replica: the branch under the work tree stays as it was here.
+        return (
+            BranchState(before.heads, state.tombstones - before.heads),
+            None,
+            ("the other replica deleted the checked-out branch; kept it here"),
+        )
+    ahead = sorted(h for h in state.heads if ancestry(at, h))
+    if ahead:
+        return state, min(ahead, key=lambda h: tie_key(repo, h)), ""
+    return state, None, ""
+
+
+def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) -> list[ObjectId]:
+    """Objects reachable from `heads` in `src` that `dst` lacks, trees and blobs before their commits."""
+    out: list[ObjectId] = []
+    seen: set[ObjectId] = set()
+    commits: list[ObjectId] = []
+    stack = [h for h in heads if not dst.store.has(h)]
+    while stack:
+        oid = stack.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        commit = read_commit(src.store, oid)
+        commits.append(oid)
+        stack.extend(p for p in commit.parents if p not in seen and not dst.store.has(p))
+        trees = [commit.tree]
+        if commit.resolutions is not None and commit.resolutions not in seen and not dst.store.has(commit.resolutions):
+            seen.add(commit.resolutions)
+            out.append(commit.resolutions)
+        while trees:
+            tid = trees.pop()
+            if tid in seen or dst.store.has(tid):
+                continue
+            seen.add(tid)
+            for entry in read_tree(src.store, tid).entries:
+                if entry.kind is EntryKind.TREE:
+                    trees.append(entry.oid)
+                elif entry.oid not in seen and not dst.store.has(entry.oid):
+                    seen.add(entry.oid)
+                    out.append(entry.oid)
+            out.append(tid)
+    # Parents before children, so a commit is never stored before its history.
+    return out + commits[::-1]

@@ -1,0 +1,344 @@
+"""Settling a conflicted merge: resolve (sides, rules, hunk by hunk), conflict details, reopen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from vcrdt.diff import (
+    is_binary,
+    xdiff_matcher,
+)
+from vcrdt.errors import (
+    DirtyWorktreeError,
+    MergeError,
+)
+from vcrdt.ids import ObjectId, short
+from vcrdt.merge.conflicts import AutoResolution, PathConflict, Side
+from vcrdt.merge.diff3 import (
+    MergeResult,
+    Region,
+    Style,
+    marker_length,
+    merge_bytes,
+    merge_lines,
+    render,
+    split_lines,
+    union_bytes,
+)
+from vcrdt.merge.rules import RuleName
+from vcrdt.merge.trees import merge_flat
+from vcrdt.objects import EntryKind
+from vcrdt.porcelain._shared import (
+    blob_bytes,
+    has_markers,
+    repo_path,
+    tie_key,
+)
+from vcrdt.porcelain.merging import (
+    head_label,
+)
+from vcrdt.porcelain.resolutions import (
+    auto_resolutions,
+    dump_record,
+    record_entries,
+    side_of_json,
+)
+from vcrdt.repo import Repository
+from vcrdt.store import LARGE_OBJECT
+from vcrdt.worktree import FlatTree
+
+ResolveSide = Literal["ours", "theirs", "base", "union"]
+
+
+def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide | None = None) -> list[str]:
+    """Mark conflicted paths resolved, after taking one side's version when `side` is given.
+
+    Without a side, the file must no longer hold conflict markers.
+
+    Raises:
+        MergeError: If no merge is in progress, a path is not conflicted, or markers remain.
+    """
+    if not repo.merge_state.in_progress():
+        raise MergeError("no merge in progress")
+    recorded = {c.path: c for c, _ in repo.merge_state.conflicts()}
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    with repo.transaction():
+        for path in rel:
+            conflict = recorded.get(path)
+            if conflict is None:
+                raise MergeError(f"{path}: not a conflicted path")
+            if side == "union":
+                if conflict.kind not in ("content", "add/add"):
+                    raise MergeError(f"{path}: --union needs a text conflict, not {conflict.kind}")
+                texts = [_lines_of(repo, s.oid) for s in (conflict.base, conflict.ours, conflict.theirs)]
+                if any(t is None for t in texts):
+                    raise MergeError(f"{path}: --union needs text files")
+                base_t, ours_t, theirs_t = (b"".join(t or []) for t in texts)
+                oid = repo.store.put("blob", union_bytes(base_t, ours_t, theirs_t, matcher=xdiff_matcher))
+                kind = conflict.ours.kind or conflict.theirs.kind or EntryKind.FILE
+                repo.worktree.write_file(path, kind, oid)
+            elif side is not None:
+                chosen = {"ours": conflict.ours, "theirs": conflict.theirs, "base": conflict.base}[side]
+                _take(repo, path, chosen.entry())
+            elif has_markers(repo, path):
+                raise MergeError(
+                    f"{path}: still contains conflict markers",
+                    hint="edit the file, or pick a side with --ours/--theirs",
+                )
+            repo.merge_state.mark_resolved(path)
+    return rel
+
+
+def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: RuleName) -> list[str]:
+    """Settle conflicted paths by a CRDT rule, as the merge policy would have, and record it with the merge.
+
+    Raises:
+        MergeError: If no merge is in progress, a path is not conflicted, or the rule does not
+            apply (e.g. JSON that does not parse; the path stays in conflict).
+    """
+    import json
+
+    if not repo.merge_state.in_progress():
+        raise MergeError("no merge in progress")
+    recorded = {c.path: c for c, _ in repo.merge_state.conflicts()}
+    orig, theirs = repo.merge_state.get("orig"), repo.merge_state.theirs()
+    assert orig is not None and theirs is not None
+    sides = (ObjectId(orig), theirs)
+    keys = (tie_key(repo, sides[0]), tie_key(repo, sides[1]))
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    settled: list[AutoResolution] = []
+    with repo.transaction():
+        for path in rel:
+            c = recorded.get(path)
+            if c is None:
+                raise MergeError(f"{path}: not a conflicted path")
+            if c.kind == "file/directory":
+                raise MergeError(f"{path}: a file/directory conflict is not settled by a rule")
+            tm = merge_flat(
+                repo.store,
+                _one(path, c.base),
+                _one(path, c.ours),
+                _one(path, c.theirs),
+                decide=lambda _p, _b: rule,
+                keys=keys,
+            )
+            if tm.conflicts:
+                reason = dict(tm.notes).get(path, "the rule does not apply")
+                raise MergeError(f"{path}: {reason}; it stays in conflict")
+            _take(repo, path, tm.entries.get(path))
+            settled += tm.auto
+            repo.merge_state.mark_resolved(path)
+        if settled:
+            old = repo.merge_state.get("resolutions")
+            entries = json.loads(repo.store.get(ObjectId(old))[1])["resolutions"] if old else []
+            fresh = record_entries(settled, sides)
+            names = {e["path"] for e in fresh}
+            record = dump_record([e for e in entries if e["path"] not in names] + fresh)
+            repo.merge_state.put("resolutions", repo.store.put("blob", record))
+    return rel
+
+
+def _take(repo: Repository, path: str, entry: tuple[EntryKind, ObjectId] | None) -> None:
+    """Put one version of a conflicted path in the work tree (None: the path goes away)."""
+    if entry is None:
+        repo.worktree.delete_file(path)
+        if path in repo.worktree.rows():
+            repo.worktree.remove([path], keep_files=False)
+    else:
+        repo.worktree.write_file(path, *entry)
+        repo.worktree.add([path])
+
+
+def _one(path: str, side: Side) -> FlatTree:
+    entry = side.entry()
+    return {path: entry} if entry is not None else {}
+
+
+@dataclass(frozen=True, slots=True)
+class HunkText:
+    """One side of a conflicting hunk: its first line number (1-based) and its lines."""
+
+    start: int
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictHunk:
+    """A conflicting hunk of a content conflict, on all three sides."""
+
+    base: HunkText
+    ours: HunkText
+    theirs: HunkText
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictDetail:
+    """A conflicted path, whether it is resolved, and its conflicting hunks (for text conflicts)."""
+
+    conflict: PathConflict
+    resolved: bool
+    hunks: list[ConflictHunk]
+
+
+def _lines_of(repo: Repository, oid: ObjectId | None) -> list[bytes] | None:
+    if oid is None:
+        return []
+    if repo.store.info(oid)[1] > LARGE_OBJECT:
+        return None
+    data = repo.store.get(oid)[1]
+    return None if is_binary(data) else split_lines(data)
+
+
+def conflict_details(repo: Repository) -> list[ConflictDetail]:
+    """Return each conflict of the merge in progress with its hunks on the three sides."""
+    out: list[ConflictDetail] = []
+    for c, resolved in repo.merge_state.conflicts():
+        hunks: list[ConflictHunk] = []
+        texts = [_lines_of(repo, s.oid) for s in (c.base, c.ours, c.theirs)]
+        if c.kind in ("content", "add/add") and all(t is not None for t in texts):
+            base, ours, theirs = (t or [] for t in texts)
+            merged = merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3")
+            for r in merged.regions:
+                if r.kind != "conflict":
+                    continue
+                hunks.append(
+                    ConflictHunk(
+                        HunkText(r.base_start + 1, [x.decode("utf-8", "replace") for x in r.base]),
+                        HunkText(r.a_start + 1, [x.decode("utf-8", "replace") for x in r.a]),
+                        HunkText(r.b_start + 1, [x.decode("utf-8", "replace") for x in r.b]),
+                    )
+                )
+        out.append(ConflictDetail(c, resolved, hunks))
+    return out
+
+
+HunkAction = Literal["ours", "theirs", "both", "base", "skip", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class HunkChoice:
+    """What to put in place of one conflicting hunk; `text` carries edited lines."""
+
+    action: HunkAction
+    text: list[bytes] | None = None
+
+
+def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> bool:
+    """Rewrite a text conflict hunk by hunk; mark the path resolved when no hunk was skipped.
+
+    `choices` follow the order of `conflict_details` hunks; skipped hunks keep
+    their markers.
+
+    Returns:
+        True when the path is now resolved.
+
+    Raises:
+        MergeError: If the path is not a text conflict of the merge in progress.
+    """
+    found = {c.path: c for c, _ in repo.merge_state.conflicts()}
+    conflict = found.get(path)
+    if conflict is None or conflict.kind not in ("content", "add/add"):
+        raise MergeError(f"{path}: not a text conflict of the merge in progress")
+    texts = [_lines_of(repo, s.oid) for s in (conflict.base, conflict.ours, conflict.theirs)]
+    if any(t is None for t in texts):
+        raise MergeError(f"{path}: not a text file")
+    base, ours, theirs = (t or [] for t in texts)
+    merged = merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3")
+    regions: list[Region] = []
+    pending = iter(choices)
+    skipped = False
+    for r in merged.regions:
+        if r.kind != "conflict":
+            regions.append(r)
+            continue
+        choice = next(pending, HunkChoice("skip"))
+        picked = {
+            "ours": list(r.a),
+            "theirs": list(r.b),
+            "both": [*r.a, *r.b],
+            "base": list(r.base),
+            "text": choice.text or [],
+        }.get(choice.action)
+        if picked is None:
+            skipped = True
+            regions.append(r)
+        else:
+            lines = tuple(picked)
+            regions.append(Region("unchanged", lines, lines, lines))
+    result = MergeResult(tuple(regions))
+    style_raw = repo.merge_state.get("style")
+    style: Style = "diff3" if style_raw == b"diff3" else "zdiff3" if style_raw == b"zdiff3" else "merge"
+    labels = (head_label(repo), "base", "theirs")
+    data = (
+        b"".join(result.clean_lines())
+        if result.is_clean
+        else render(result, style=style, labels=labels, marker_len=marker_length(base, ours, theirs))
+    )
+    with repo.transaction():
+        oid = repo.store.put("blob", data)
+        repo.worktree.write_file(path, conflict.ours.kind or conflict.theirs.kind or EntryKind.FILE, oid)
+        if not skipped:
+            repo.merge_state.mark_resolved(path)
+    return not skipped
+
+
+def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "merge") -> list[PathConflict]:
+    """Put paths that a rule settled in the HEAD merge back into three-way conflict, for a human.
+
+    The work tree gets the diff3 merge of the recorded base/ours/theirs
+    versions, with markers; `resolve` and `commit` then work as after a
+    conflicted merge, and the commit is an ordinary one on top of the merge.
+
+    Raises:
+        MergeError: If a merge is in progress, HEAD has no automatic resolution of a
+            path, or the path has local changes.
+    """
+    if repo.merge_state.in_progress():
+        raise MergeError("a merge is already in progress", hint="commit or `vcrdt merge --abort` first")
+    record = auto_resolutions(repo, "HEAD")
+    by_path = {str(r.get("path")): r for r in record.resolutions}
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    changes = repo.worktree.status()
+    dirty = set(changes.modified + changes.added + changes.deleted + changes.removed)
+    conflicts: list[PathConflict] = []
+    with repo.transaction():
+        for path in rel:
+            entry = by_path.get(path)
+            if entry is None:
+                raise MergeError(
+                    f"{path}: no automatic resolution in {short(record.commit)}",
+                    hint="`vcrdt conflicts --auto` lists them",
+                )
+            if path in dirty:
+                raise DirtyWorktreeError(f"{path}: has local changes", hint="commit or restore it first")
+            b, o, t = (side_of_json(entry.get(k)) for k in ("base", "ours", "theirs"))
+            conflicts.append(_reopened(repo, path, b, o, t, style))
+        head = repo.refs.head().commit
+        assert head is not None
+        repo.merge_state.start(head, head, f"Reopen {', '.join(rel)}", conflicts, style, reopen=True)
+    return conflicts
+
+
+def _reopened(repo: Repository, path: str, b: Side, o: Side, t: Side, style: Style) -> PathConflict:
+    """Write one reopened path's conflict to the work tree and return it."""
+    if not o.present or not t.present:
+        kept = o if o.present else t
+        entry = kept.entry()
+        assert entry is not None
+        repo.worktree.write_file(path, *entry)
+        return PathConflict(path, "modify/delete" if o.present else "delete/modify", b, o, t)
+    texts = [blob_bytes(repo, s.oid) if s.present else b"" for s in (b, o, t)]
+    if any(x is None or is_binary(x) for x in texts) or o.kind not in (EntryKind.FILE, EntryKind.EXECUTABLE):
+        entry = o.entry()
+        assert entry is not None
+        repo.worktree.write_file(path, *entry)
+        return PathConflict(path, "binary", b, o, t, 1)
+    base_t, ours_t, theirs_t = (x or b"" for x in texts)
+    merged, hunks = merge_bytes(
+        base_t, ours_t, theirs_t, matcher=xdiff_matcher, style=style, labels=("ours", "base", "theirs")
+    )
+    oid = repo.store.put("blob", merged)
+    repo.worktree.write_file(path, o.kind or EntryKind.FILE, oid)
+    return PathConflict(path, "content" if b.present else "add/add", b, o, t, hunks)
