@@ -454,3 +454,11 @@ def test_invalid_json_that_diff3_merges_cleanly_is_no_conflict(repo: CliRunner) 
     r = repo.ok("merge", "side")
     assert "warning" not in r.err
     assert (repo.cwd / "d.json").read_text() == "{\n  'a': 2,\n  'b': 1,\n  'c': 3\n}\n"
+
+
+def test_reopen_json(forked: CliRunner) -> None:
+    forked.ok("merge", "--on-conflict=crdt", "side")
+    doc = json.loads(forked.ok("reopen", "--json", "f.txt").out)
+    assert doc["schema"] == 1
+    (c,) = doc["conflicts"]
+    assert (c["path"], c["kind"], c["hunks"], c["resolved"]) == ("f.txt", "content", 1, False)

@@ -510,6 +510,7 @@ def reopen(
     conflict_style: Annotated[
         str, typer.Option("--conflict-style", help="merge, diff3 or zdiff3 markers.", metavar="STYLE")
     ] = "",
+    json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> None:
     """Put automatically resolved paths back into three-way conflict, for a human to decide.
 
@@ -527,6 +528,9 @@ def reopen(
     if style not in STYLES:
         raise typer.BadParameter(f"must be one of {', '.join(STYLES)}", param_hint="--conflict-style")
     found = porcelain.reopen(repo, paths, cwd=STATE.cwd, style=style)
+    if json:
+        render.emit_json({"schema": 1, "conflicts": [_conflict_json(c, False) for c in found]})
+        return
     out = render.data()
     for c in found:
         out.print(f"CONFLICT ({c.kind}): {c.path}")
