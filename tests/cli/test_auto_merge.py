@@ -402,7 +402,7 @@ def test_resolve_by_rule_that_does_not_apply_keeps_the_conflict(repo: CliRunner)
     repo.ok("commit", "-m", "main")
     assert repo("merge", "side").code == 1
     r = repo("resolve", "--rule", "json", "d.json")
-    assert r.code == 1 and "not valid JSON" in r.err and "stays in conflict" in r.err
+    assert r.code == 1 and "not valid JSON" in r.err and "nothing was changed" in r.err
     assert json.loads(repo.ok("status", "--json").out)["conflicted"] == ["d.json"]
 
 
@@ -462,3 +462,59 @@ def test_reopen_json(forked: CliRunner) -> None:
     assert doc["schema"] == 1
     (c,) = doc["conflicts"]
     assert (c["path"], c["kind"], c["hunks"], c["resolved"]) == ("f.txt", "content", 1, False)
+
+
+def test_resolve_by_rule_on_several_paths_is_all_or_nothing(repo: CliRunner) -> None:
+    repo.write("j.json", '{"a": 1}\n')
+    repo.write("f.txt", "a\nb\nc\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("j.json", '{"a": 2}\n')
+    repo.write("f.txt", "a\nside\nc\n")
+    repo.ok("commit", "-m", "side")
+    repo.ok("switch", "main")
+    repo.write("j.json", '{"a": 3}\n')
+    repo.write("f.txt", "a\nmain\nc\n")
+    repo.ok("commit", "-m", "main")
+    assert repo("merge", "side").code == 1
+    before = (repo.cwd / "j.json").read_text()
+    r = repo("resolve", "--rule", "json", "j.json", "f.txt")  # f.txt is not JSON: nothing may change
+    assert r.code == 1 and r.err.startswith("error: f.txt: ")
+    assert (repo.cwd / "j.json").read_text() == before
+    assert json.loads(repo.ok("status", "--json").out)["conflicted"] == ["f.txt", "j.json"]
+    r = repo("resolve", "--ours", "j.json", "nope.txt")
+    assert r.code == 1 and (repo.cwd / "j.json").read_text() == before
+
+
+def test_reopen_refuses_a_path_a_later_step_changed(cli: CliRunner) -> None:
+    """Joining three heads: a path settled by the first step and changed by a later one is not reopened."""
+    from tests.cli.test_siblings import _replica
+
+    root = cli.cwd
+    mp = pytest.MonkeyPatch()
+    a, b, c = (_replica(root, n, mp) for n in ("a", "b", "c"))
+    a.write("f", "l1\nl2\nl3\nl4\nl5\n")
+    a.ok("commit", "-A", "-m", "base")
+    b.ok("fetch", "../a")
+    c.ok("fetch", "../a")
+    a.write("f", "A\nl2\nl3\nl4\nl5\n")
+    a.ok("commit", "-m", "a")
+    b.write("f", "B\nl2\nl3\nl4\nl5\n")
+    b.ok("commit", "-m", "b")
+    c.write("f", "l1\nl2\nl3\nl4\nC5\n")
+    c.ok("commit", "-m", "c5")
+    c.write("f", "l1\nl2\nl3\nC4\nC5\n")
+    c.ok("commit", "-m", "c4")
+    a.ok("fetch", "../b")
+    a.ok("fetch", "../c")
+    a.ok("merge", "--auto")
+    merged = (a.cwd / "f").read_text()
+    assert "C4\nC5\n" in merged
+    r = a("reopen", "f")
+    if r.code == 0:  # the last step settled f: reopening keeps every side's edit in the markers
+        text = (a.cwd / "f").read_text()
+        assert "C4" in text and "C5" in text
+    else:
+        assert "changed after the rule settled it" in r.err
+        assert (a.cwd / "f").read_text() == merged

@@ -309,7 +309,7 @@ def merge(
                 + "; nothing was changed",
                 hint="merge without --on-conflict=fail to resolve them by hand",
             )
-        record = store_resolutions(repo, tm.auto, (ours, theirs)) if tm.auto else None
+        record = store_resolutions(repo, tm.auto, (ours, theirs), tm.entries) if tm.auto else None
         text = normalise_message(message or f"Merge {rev} into {head_label(repo)}")
         if tm.is_clean:
             ours_tree = read_commit(repo.store, ours).tree
@@ -431,7 +431,7 @@ def _fold(
                 hint="merge without --auto and resolve it by hand",
             )
         settled += tm.auto
-        for e in record_entries(tm.auto, (acc_commit, leaf)):
+        for e in record_entries(tm.auto, (acc_commit, leaf), tm.entries):
             entries[str(e["path"])] = e  # a later step's decision on a path supersedes an earlier one
         # From here on the accumulated side is the fold so far, not any one commit.
         acc, acc_key, acc_commit = dict(tm.entries), leaf_key, None

@@ -91,9 +91,13 @@ def _text_json(data: bytes) -> str:
 
 
 def record_entries(
-    auto: list[AutoResolution], sides: tuple[ObjectId | None, ObjectId | None]
+    auto: list[AutoResolution], sides: tuple[ObjectId | None, ObjectId | None], results: FlatTree
 ) -> list[dict[str, object]]:
-    """The resolutions record's entries for what rules settled, naming the commits of the two sides."""
+    """The resolutions record's entries for what rules settled, naming the commits of the two sides.
+
+    `results` holds what each settled path became (absent: deleted), so `reopen` can tell when
+    something changed the path afterwards.
+    """
     return [
         {
             "path": a.path,
@@ -101,6 +105,7 @@ def record_entries(
             "base": _side_json(a.base, None),
             "ours": _side_json(a.ours, sides[0]),
             "theirs": _side_json(a.theirs, sides[1]),
+            "result": _side_json(Side(*results[a.path]) if a.path in results else Side(), None),
             "hunks": [
                 {
                     "where": h.where,
@@ -124,9 +129,11 @@ def dump_record(entries: list[dict[str, object]]) -> bytes:
     return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
 
 
-def store_resolutions(repo: Repository, auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId]) -> ObjectId:
+def store_resolutions(
+    repo: Repository, auto: list[AutoResolution], sides: tuple[ObjectId, ObjectId], results: FlatTree
+) -> ObjectId:
     """Store the canonical record of a merge's automatic resolutions (docs/format.md)."""
-    return repo.store.put("blob", dump_record(record_entries(auto, sides)))
+    return repo.store.put("blob", dump_record(record_entries(auto, sides, results)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,11 +64,25 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
         raise MergeError("no merge in progress")
     recorded = {c.path: c for c, _ in repo.merge_state.conflicts()}
     rel = [repo_path(repo, cwd, p) for p in paths]
+    # Check every path before writing any file: a refusal changes nothing.
+    for path in rel:
+        conflict = recorded.get(path)
+        if conflict is None:
+            raise MergeError(f"{path}: not a conflicted path")
+        if side == "union" and conflict.kind not in ("content", "add/add"):
+            raise MergeError(f"{path}: --union needs a text conflict, not {conflict.kind}")
+        if side == "union" and any(
+            _lines_of(repo, x.oid) is None for x in (conflict.base, conflict.ours, conflict.theirs)
+        ):
+            raise MergeError(f"{path}: --union needs text files")
+        if side is None and has_markers(repo, path):
+            raise MergeError(
+                f"{path}: still contains conflict markers",
+                hint="edit the file, or pick a side with --ours/--theirs",
+            )
     with repo.transaction():
         for path in rel:
-            conflict = recorded.get(path)
-            if conflict is None:
-                raise MergeError(f"{path}: not a conflicted path")
+            conflict = recorded[path]
             if side == "union":
                 if conflict.kind not in ("content", "add/add"):
                     raise MergeError(f"{path}: --union needs a text conflict, not {conflict.kind}")
@@ -82,11 +96,6 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
             elif side is not None:
                 chosen = {"ours": conflict.ours, "theirs": conflict.theirs, "base": conflict.base}[side]
                 _take(repo, path, chosen.entry())
-            elif has_markers(repo, path):
-                raise MergeError(
-                    f"{path}: still contains conflict markers",
-                    hint="edit the file, or pick a side with --ours/--theirs",
-                )
             repo.merge_state.mark_resolved(path)
     return rel
 
@@ -109,7 +118,9 @@ def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: Rule
     keys = (tie_key(repo, sides[0]), tie_key(repo, sides[1]))
     rel = [repo_path(repo, cwd, p) for p in paths]
     settled: list[AutoResolution] = []
+    results: dict[str, tuple[EntryKind, ObjectId] | None] = {}
     with repo.transaction():
+        # Every path is decided before any file is written: one that cannot be settled changes nothing.
         for path in rel:
             c = recorded.get(path)
             if c is None:
@@ -126,14 +137,17 @@ def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: Rule
             )
             if tm.conflicts:
                 reason = dict(tm.notes).get(path, "the rule does not apply")
-                raise MergeError(f"{path}: {reason}; it stays in conflict")
-            _take(repo, path, tm.entries.get(path))
+                raise MergeError(f"{path}: {reason}; nothing was changed")
+            results[path] = tm.entries.get(path)
             settled += tm.auto
+        for path, entry in results.items():
+            _take(repo, path, entry)
             repo.merge_state.mark_resolved(path)
         if settled:
             old = repo.merge_state.get("resolutions")
             entries = json.loads(repo.store.get(ObjectId(old))[1])["resolutions"] if old else []
-            fresh = record_entries(settled, sides)
+            done = {p: e for p, e in results.items() if e is not None}
+            fresh = record_entries(settled, sides, done)
             names = {e["path"] for e in fresh}
             record = dump_record([e for e in entries if e["path"] not in names] + fresh)
             repo.merge_state.put("resolutions", repo.store.put("blob", record))
@@ -302,18 +316,28 @@ def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "mer
     rel = [repo_path(repo, cwd, p) for p in paths]
     changes = repo.worktree.status()
     dirty = set(changes.modified + changes.added + changes.deleted + changes.removed)
+    head_flat = repo.commit_flat(record.commit)
     conflicts: list[PathConflict] = []
+    # Every path is checked before any file is written.
+    for path in rel:
+        entry = by_path.get(path)
+        if entry is None:
+            raise MergeError(
+                f"{path}: no automatic resolution in {short(record.commit)}",
+                hint="`vcrdt conflicts --auto` lists them",
+            )
+        if path in dirty:
+            raise DirtyWorktreeError(f"{path}: has local changes", hint="commit or restore it first")
+        if "result" in entry and side_of_json(entry["result"]).entry() != head_flat.get(path):
+            # A later step of the merge changed the path after the rule settled it: reopening the
+            # recorded versions would drop that change.
+            raise MergeError(
+                f"{path}: changed after the rule settled it, so reopening would lose that change",
+                hint="edit the file by hand and commit",
+            )
     with repo.transaction():
         for path in rel:
-            entry = by_path.get(path)
-            if entry is None:
-                raise MergeError(
-                    f"{path}: no automatic resolution in {short(record.commit)}",
-                    hint="`vcrdt conflicts --auto` lists them",
-                )
-            if path in dirty:
-                raise DirtyWorktreeError(f"{path}: has local changes", hint="commit or restore it first")
-            b, o, t = (side_of_json(entry.get(k)) for k in ("base", "ours", "theirs"))
+            b, o, t = (side_of_json(by_path[path].get(k)) for k in ("base", "ours", "theirs"))
             conflicts.append(_reopened(repo, path, b, o, t, style))
         head = repo.refs.head().commit
         assert head is not None
