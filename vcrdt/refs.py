@@ -216,9 +216,16 @@ class RefStore:
             RefNotFoundError: If `old` does not exist.
         """
         with self.db.write() as conn:
+            heads = self.heads(old)
             cur = conn.execute("UPDATE refs SET name = ? WHERE name = ?", (new, old))
             if cur.rowcount == 0:
                 raise RefNotFoundError(old)
+            # The new name starts afresh (an old deletion of it no longer applies); the old name is
+            # deleted, so replicas that still have it learn so from its tombstones.
+            conn.execute("DELETE FROM ref_tombstones WHERE name = ?", (new,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO ref_tombstones(name, head) VALUES (?, ?)", [(old, h) for h in heads]
+            )
 
     def iter_refs(self, prefix: str = "refs/") -> Iterator[tuple[str, frozenset[ObjectId]]]:
         """Yield ``(name, heads)`` for refs under `prefix`, sorted by name."""

@@ -288,3 +288,65 @@ def test_log_of_both_siblings_marks_only_the_checked_out_one_as_head(pair: tuple
     assert sum("(HEAD -> main)" in ln for ln in lines) == 1
     assert sum("(main)" in ln for ln in lines) == 1
     assert {ln.rsplit(" ", 1)[-1] for ln in lines} == {"anna", "bill", "base"}
+
+
+def test_a_renamed_branch_does_not_inherit_an_old_deletion(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.ok("branch", "feat")
+    anna.ok("branch", "-d", "feat")
+    anna.ok("branch", "tmp")
+    anna.ok("branch", "-m", "tmp", "feat")
+    anna.ok("fetch", "../bill")
+    assert _heads(anna, "feat") != []
+    bill.ok("fetch", "../anna")
+    assert _heads(bill, "feat") != [] and _heads(bill, "tmp") == []
+
+
+def test_fetch_keeps_the_checked_out_head_when_a_deletion_elsewhere_covers_it(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b, d = (_replica(cli.cwd, n, monkeypatch) for n in ("a", "b", "d"))
+    a.write("f", "zero\n")
+    a.ok("commit", "-A", "-m", "c0")
+    c0 = _head(a)
+    a.write("f", "one\n")
+    a.ok("commit", "-m", "c1")
+    c1 = _head(a)
+    b.ok("fetch", "../a")
+    b.ok("switch", "-c", "tmp")
+    b.ok("branch", "-D", "main")  # b's tombstone for main: {c1}
+    d.ok("fetch", "../b")
+    b.ok("branch", "x", c0)
+    b.ok("switch", "x")
+    b.write("g", "g\n")
+    b.ok("commit", "-A", "-m", "X")
+    b.ok("branch", "main")  # main again, at X, unrelated to c1
+    d.ok("fetch", "../b")
+    r = a.ok("fetch", "../d")
+    assert "kept this replica's head as a sibling" in r.err
+    assert c1 in _heads(a) and len(_heads(a)) == 2
+    assert _head(a) == c1 and (a.cwd / "f").read_text() == "one\n"
+    assert json.loads(a.ok("status", "--json").out)["modified"] == []
+    a.ok("fsck")
+
+
+def test_auto_dry_run_of_three_siblings_previews_the_real_merge(
+    pair: tuple[CliRunner, CliRunner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna, bill = pair
+    carl = _replica(anna.cwd.parent, "carl", monkeypatch)
+    carl.ok("fetch", "../anna")
+    anna.write("notes.txt", "one\ntwo by anna\nthree\n")
+    anna.ok("commit", "-m", "anna")
+    bill.write("b.txt", "b\n")
+    bill.ok("commit", "-A", "-m", "bill")
+    carl.write("c.txt", "c\n")
+    carl.ok("commit", "-A", "-m", "carl")
+    anna.ok("fetch", "../bill")
+    anna.ok("fetch", "../carl")
+    before = _heads(anna)
+    preview = json.loads(anna.ok("merge", "--auto", "--dry-run", "--json").out)
+    assert preview["dry_run"] is True and sorted(preview["changed"]) == ["b.txt", "c.txt"]
+    assert _heads(anna) == before
+    r = anna.ok("merge", "--auto", "--json")
+    assert sorted(json.loads(r.out)["changed"]) == ["b.txt", "c.txt"]

@@ -236,8 +236,8 @@ def merge(
             raise MergeError(
                 "nothing to merge: the branch has no concurrent heads", hint="name a branch or commit to merge"
             )
-        if auto and not dry_run:
-            return _join_siblings(repo, head, on_progress)
+        if auto:
+            return _join_siblings(repo, head, on_progress, dry_run=dry_run)
         theirs = min(head.siblings, key=lambda h: tie_key(repo, h))
         rev = short(theirs)
     else:
@@ -323,10 +323,23 @@ def merge(
     return MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
 
 
-def _join_siblings(repo: Repository, head: Head, on_progress: Progress | None) -> MergeOutcome:
+def _join_siblings(
+    repo: Repository, head: Head, on_progress: Progress | None, *, dry_run: bool = False
+) -> MergeOutcome:
     """Fold every head of the current branch, in tie-break order, into convergent merge commits."""
     assert head.branch is not None and head.commit is not None
     heads = sorted({head.commit, *head.siblings}, key=lambda h: tie_key(repo, h))
+    if dry_run:
+        # The tree the fold makes is the fold of all the leaves at once (see `_auto_pair`).
+        leaves = _maximal(repo, {leaf for h in heads for leaf in _leaves(repo, h)})
+        base = _common_base(repo, leaves)
+        if base is None:
+            raise MergeError("refusing to merge unrelated histories")
+        with repo.transaction():
+            entries, settled, _ = _fold(repo, base, leaves)
+        changed = [c.path for c in diff_changes(repo.commit_flat(head.commit), entries)]
+        bases = merge_bases(repo.store, heads[0], heads[1])
+        return MergeOutcome("merged", head.commit, heads[-1], bases, None, [], changed, True, settled)
     changes = repo.worktree.status()
     if not changes.is_clean:
         raise DirtyWorktreeError("local changes would be mixed into the merge", hint="commit them first")

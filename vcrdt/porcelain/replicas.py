@@ -13,9 +13,11 @@ from vcrdt.errors import (
     CorruptObjectError,
     DirtyWorktreeError,
     MergeError,
+    NotARepositoryError,
 )
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.objects import EntryKind, history_problem
+from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import (
     Progress,
     tie_key,
@@ -102,6 +104,10 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         NotARepositoryError: If `source` holds no repository.
         DirtyWorktreeError: If the checked-out branch would move while local changes exist.
     """
+    if repo.merge_state.in_progress():
+        raise MergeError("a merge is in progress", hint="commit it or run `vcrdt merge --abort`, then fetch")
+    if not (source / META_DIR).is_dir():
+        raise NotARepositoryError(str(source))
     other = Repository.discover(source, repo.settings)
     try:
         if other.root == repo.root:
@@ -156,7 +162,11 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
                         f"the fetch moves the checked-out branch {current!r}, and the work tree has local changes",
                         hint="commit or restore them, then fetch again",
                     )
-                repo.worktree.checkout(repo.commit_flat(checkout), force=False)
+                try:
+                    repo.worktree.checkout(repo.commit_flat(checkout), force=False)
+                except DirtyWorktreeError as exc:
+                    exc.hint = "move those files away, then fetch again"  # fetch has no --force
+                    raise
             if head.branch is not None:
                 at = checkout or head.commit
                 if at is not None and len(repo.refs.heads(head.branch)) > 1:
@@ -188,15 +198,23 @@ def _keep_checked_out(
         return state, None, ""
     if not state.heads:
         # Deleted on the other replica: the branch under the work tree stays as it was here.
+        keep = {t for t in state.tombstones if not any(ancestry(h, t) for h in before.heads)}
         return (
-            BranchState(before.heads, state.tombstones - before.heads),
+            BranchState(before.heads, frozenset(keep)),
             None,
-            ("the other replica deleted the checked-out branch; kept it here"),
+            "the other replica deleted the checked-out branch; kept it here",
         )
     ahead = sorted(h for h in state.heads if ancestry(at, h))
     if ahead:
         return state, min(ahead, key=lambda h: tie_key(repo, h)), ""
-    return state, None, ""
+    # A deletion the other replica saw covers the commit under the work tree, and the branch's
+    # other heads do not contain it: keep it as a sibling rather than lose it or the work tree.
+    keep = {t for t in state.tombstones if not ancestry(at, t)}
+    return (
+        BranchState(state.heads | {at}, frozenset(keep)),
+        None,
+        "the other replica deleted and re-created the checked-out branch; kept this replica's head as a sibling",
+    )
 
 
 def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) -> list[ObjectId]:
@@ -229,5 +247,6 @@ def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) ->
                     seen.add(entry.oid)
                     out.append(entry.oid)
             out.append(tid)
-    # Parents before children, so a commit is never stored before its history.
+    # Blobs and trees before commits; the order among commits does not matter, since one transaction
+    # stores them all before any ref moves.
     return out + commits[::-1]
