@@ -350,3 +350,28 @@ def test_auto_dry_run_of_three_siblings_previews_the_real_merge(
     assert _heads(anna) == before
     r = anna.ok("merge", "--auto", "--json")
     assert sorted(json.loads(r.out)["changed"]) == ["b.txt", "c.txt"]
+
+
+def test_a_later_commit_on_one_input_does_not_reverse_an_auto_merge_decision(pair: tuple[CliRunner, CliRunner]) -> None:
+    anna, bill = pair
+    anna.write(".vcrdtattributes", "* lww\n")
+    anna.write("f", "L0\n")
+    anna.ok("commit", "-A", "-m", "policy")
+    bill.ok("fetch", "../anna")
+    anna.write("f", "La\n")
+    anna.ok("commit", "-m", "a")
+    anna.write("h", "h\n")
+    anna.ok("commit", "-A", "-m", "a again: anna's head is later than bill's")
+    bill.write("f", "Lb\n")
+    bill.ok("commit", "-m", "b")
+    anna.ok("fetch", "../bill")
+    anna.ok("merge", "--auto")
+    decided = (anna.cwd / "f").read_text()
+    assert decided == "La\n"
+    for n in (1, 2, 3):  # bill's head ends later than anna's, without touching f again
+        bill.write("g", f"only g {n}\n")
+        bill.ok("commit", "-A", "-m", f"d{n} touches only g")
+    anna.ok("fetch", "../bill")
+    anna.ok("merge", "--auto")
+    assert (anna.cwd / "f").read_text() == decided
+    assert (anna.cwd / "g").read_text() == "only g 3\n"

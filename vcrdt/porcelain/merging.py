@@ -384,7 +384,18 @@ def _auto_tree(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[FlatTree, li
     Raises:
         MergeError: If the histories are unrelated or a rule cannot settle some path.
     """
-    leaves = _maximal(repo, _leaves(repo, a) | _leaves(repo, b))
+    every = _leaves(repo, a) | _leaves(repo, b)
+    leaves = _maximal(repo, every)
+    if len(leaves) < len(every):
+        # Some head one side joined is in the other side's history: the leaves are not all
+        # concurrent, and folding them would forget what the later commits built on that head
+        # (a convergent merge's decision the other side has since inherited). Merge the two heads
+        # themselves against their merge base instead, sides in tie-break order.
+        bases = merge_bases(repo.store, a, b)
+        if not bases:
+            raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
+        pair_base: ObjectId | FlatTree = bases[0] if len(bases) == 1 else _virtual_base(repo, bases)
+        return _fold(repo, pair_base, sorted((a, b), key=lambda h: tie_key(repo, h)))
     base = _common_base(repo, leaves)
     if base is None:
         raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
