@@ -21,17 +21,23 @@ def _head(repo: CliRunner, rev: str = "HEAD") -> str:
 @pytest.fixture
 def forked(repo: CliRunner) -> CliRunner:
     """main and side share a base; each then edits line 2 of f.txt (a conflict for diff3)."""
-    repo.write("f.txt", "a\nb\nc\n")
-    repo.write("g.txt", "g\n")
+    _diverge(repo, {"f.txt": "a\nb\nc\n", "g.txt": "g\n"}, {"f.txt": "a\nside\nc\n"}, {"f.txt": "a\nmain\nc\n"})
+    return repo
+
+
+def _diverge(
+    repo: CliRunner, base: dict[str, str | bytes], side: dict[str, str | bytes], main: dict[str, str | bytes]
+) -> None:
+    """Commit `base` on main, then `side`'s files on branch side and `main`'s on main (concurrent edits)."""
+    for name, text in base.items():
+        repo.write(name, text)
     repo.ok("commit", "-A", "-m", "base")
     repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("f.txt", "a\nside\nc\n")
-    repo.ok("commit", "-m", "side")
-    repo.ok("switch", "main")
-    repo.write("f.txt", "a\nmain\nc\n")
-    repo.ok("commit", "-m", "main")
-    return repo
+    for branch, files in (("side", side), ("main", main)):
+        repo.ok("switch", branch)
+        for name, text in files.items():
+            repo.write(name, text)
+        repo.ok("commit", "-A", "-m", branch)
 
 
 def _policy(repo: CliRunner, text: str) -> None:
@@ -124,15 +130,7 @@ def test_on_conflict_crdt_defaults_to_union_for_text(forked: CliRunner) -> None:
 
 
 def test_on_conflict_crdt_binary_goes_to_lww(repo: CliRunner) -> None:
-    repo.write("b.bin", b"\0base")
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("b.bin", b"\0side")
-    repo.ok("commit", "-m", "side")
-    repo.ok("switch", "main")
-    repo.write("b.bin", b"\0main")
-    repo.ok("commit", "-m", "main")
+    _diverge(repo, {"b.bin": b"\0base"}, {"b.bin": b"\0side"}, {"b.bin": b"\0main"})
     repo.ok("merge", "--on-conflict=crdt", "side")
     (res,) = json.loads(repo.ok("conflicts", "--auto", "--json").out)["resolutions"]
     assert res["rule"] == "lww" and res["hunks"][0]["where"] == "*"
@@ -145,16 +143,12 @@ def test_bad_on_conflict_value_is_a_usage_error(forked: CliRunner) -> None:
 
 
 def test_invalid_json_falls_back_to_markers_with_a_reason(repo: CliRunner) -> None:
-    repo.write("d.json", '{"a": 1}\n')
-    repo.write(".vcrdtattributes", "*.json json\n")
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("d.json", '{"a": 2,}\n')
-    repo.ok("commit", "-m", "side breaks it")
-    repo.ok("switch", "main")
-    repo.write("d.json", '{"a": 3}\n')
-    repo.ok("commit", "-m", "main")
+    _diverge(
+        repo,
+        {"d.json": '{"a": 1}\n', ".vcrdtattributes": "*.json json\n"},
+        {"d.json": '{"a": 2,}\n'},
+        {"d.json": '{"a": 3}\n'},
+    )
     r = repo("merge", "side")
     assert r.code == 1
     assert "warning: d.json:" in r.err and "not valid JSON" in r.err
@@ -162,16 +156,12 @@ def test_invalid_json_falls_back_to_markers_with_a_reason(repo: CliRunner) -> No
 
 
 def test_json_rule_merges_keys(repo: CliRunner) -> None:
-    repo.write("d.json", '{\n  "a": 1,\n  "b": 1\n}\n')
-    repo.write(".vcrdtattributes", "*.json json\n")
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("d.json", '{\n  "a": 2,\n  "b": 1\n}\n')
-    repo.ok("commit", "-m", "side")
-    repo.ok("switch", "main")
-    repo.write("d.json", '{\n  "a": 1,\n  "b": 3,\n  "c": 4\n}\n')
-    repo.ok("commit", "-m", "main")
+    _diverge(
+        repo,
+        {"d.json": '{\n  "a": 1,\n  "b": 1\n}\n', ".vcrdtattributes": "*.json json\n"},
+        {"d.json": '{\n  "a": 2,\n  "b": 1\n}\n'},
+        {"d.json": '{\n  "a": 1,\n  "b": 3,\n  "c": 4\n}\n'},
+    )
     repo.ok("merge", "side")
     assert json.loads((repo.cwd / "d.json").read_text()) == {"a": 2, "b": 3, "c": 4}
 
@@ -391,15 +381,7 @@ def test_resolve_by_rule_settles_and_records(forked: CliRunner) -> None:
 
 
 def test_resolve_by_rule_that_does_not_apply_keeps_the_conflict(repo: CliRunner) -> None:
-    repo.write("d.json", '{"a": 1}\n')
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("d.json", '{"a": 2,}\n')
-    repo.ok("commit", "-m", "side")
-    repo.ok("switch", "main")
-    repo.write("d.json", '{"a": 3}\n')
-    repo.ok("commit", "-m", "main")
+    _diverge(repo, {"d.json": '{"a": 1}\n'}, {"d.json": '{"a": 2,}\n'}, {"d.json": '{"a": 3}\n'})
     assert repo("merge", "side").code == 1
     r = repo("resolve", "--rule", "json", "d.json")
     assert r.code == 1 and "not valid JSON" in r.err and "nothing was changed" in r.err
@@ -407,15 +389,7 @@ def test_resolve_by_rule_that_does_not_apply_keeps_the_conflict(repo: CliRunner)
 
 
 def test_auto_that_cannot_settle_changes_nothing(repo: CliRunner) -> None:
-    repo.write("keep.txt", "k\n")
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("x/inner.txt", "a directory here\n")
-    repo.ok("commit", "-A", "-m", "x is a directory")
-    repo.ok("switch", "main")
-    repo.write("x", "a file here\n")
-    repo.ok("commit", "-A", "-m", "x is a file")
+    _diverge(repo, {"keep.txt": "k\n"}, {"x/inner.txt": "a directory here\n"}, {"x": "a file here\n"})
     before = _head(repo)
     r = repo("merge", "--auto", "side")
     assert r.code == 1
@@ -441,16 +415,12 @@ def test_auto_dry_run_writes_nothing_and_lists_decisions(forked: CliRunner) -> N
 
 
 def test_invalid_json_that_diff3_merges_cleanly_is_no_conflict(repo: CliRunner) -> None:
-    repo.write("d.json", "{\n  'a': 1,\n  'b': 1,\n  'c': 1\n}\n")
-    repo.write(".vcrdtattributes", "*.json json\n")
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("d.json", "{\n  'a': 2,\n  'b': 1,\n  'c': 1\n}\n")
-    repo.ok("commit", "-m", "side")
-    repo.ok("switch", "main")
-    repo.write("d.json", "{\n  'a': 1,\n  'b': 1,\n  'c': 3\n}\n")
-    repo.ok("commit", "-m", "main")
+    _diverge(
+        repo,
+        {"d.json": "{\n  'a': 1,\n  'b': 1,\n  'c': 1\n}\n", ".vcrdtattributes": "*.json json\n"},
+        {"d.json": "{\n  'a': 2,\n  'b': 1,\n  'c': 1\n}\n"},
+        {"d.json": "{\n  'a': 1,\n  'b': 1,\n  'c': 3\n}\n"},
+    )
     r = repo.ok("merge", "side")
     assert "warning" not in r.err
     assert (repo.cwd / "d.json").read_text() == "{\n  'a': 2,\n  'b': 1,\n  'c': 3\n}\n"
@@ -465,18 +435,12 @@ def test_reopen_json(forked: CliRunner) -> None:
 
 
 def test_resolve_by_rule_on_several_paths_is_all_or_nothing(repo: CliRunner) -> None:
-    repo.write("j.json", '{"a": 1}\n')
-    repo.write("f.txt", "a\nb\nc\n")
-    repo.ok("commit", "-A", "-m", "base")
-    repo.ok("branch", "side")
-    repo.ok("switch", "side")
-    repo.write("j.json", '{"a": 2}\n')
-    repo.write("f.txt", "a\nside\nc\n")
-    repo.ok("commit", "-m", "side")
-    repo.ok("switch", "main")
-    repo.write("j.json", '{"a": 3}\n')
-    repo.write("f.txt", "a\nmain\nc\n")
-    repo.ok("commit", "-m", "main")
+    _diverge(
+        repo,
+        {"j.json": '{"a": 1}\n', "f.txt": "a\nb\nc\n"},
+        {"j.json": '{"a": 2}\n', "f.txt": "a\nside\nc\n"},
+        {"j.json": '{"a": 3}\n', "f.txt": "a\nmain\nc\n"},
+    )
     assert repo("merge", "side").code == 1
     before = (repo.cwd / "j.json").read_text()
     r = repo("resolve", "--rule", "json", "j.json", "f.txt")  # f.txt is not JSON: nothing may change
