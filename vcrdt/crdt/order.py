@@ -38,12 +38,3 @@ class TieKey:
     def successor(self, other: TieKey) -> TieKey:
         """A key later than both `self` and `other` (what a merge of the two carries)."""
         return TieKey(max(self.lamport, other.lamport) + 1, "", b"")
-
-    def to_json(self) -> dict[str, object]:
-        """The key as JSON data (commit id in hex)."""
-        return {"lamport": self.lamport, "replica": self.replica, "commit": self.commit.hex()}
-
-
-def later(a: TieKey, b: TieKey) -> bool:
-    """Tell whether `a` is later than `b` in the tie-break order (False for equal keys)."""
-    return a > b

@@ -329,33 +329,25 @@ def _join_siblings(
     """Fold every head of the current branch, in tie-break order, into convergent merge commits."""
     assert head.branch is not None and head.commit is not None
     heads = sorted({head.commit, *head.siblings}, key=lambda h: tie_key(repo, h))
-    if dry_run:
-        # The tree the fold makes is the fold of all the leaves at once (see `_auto_pair`).
-        leaves = _maximal(repo, {leaf for h in heads for leaf in _leaves(repo, h)})
-        base = _common_base(repo, leaves)
-        if base is None:
-            raise MergeError("refusing to merge unrelated histories")
-        with repo.transaction():
-            entries, settled, _ = _fold(repo, base, leaves)
-        changed = [c.path for c in diff_changes(repo.commit_flat(head.commit), entries)]
-        bases = merge_bases(repo.store, heads[0], heads[1])
-        return MergeOutcome("merged", head.commit, heads[-1], bases, None, [], changed, True, settled)
-    changes = repo.worktree.status()
-    if not changes.is_clean:
+    if not dry_run and not repo.worktree.status().is_clean:
         raise DirtyWorktreeError("local changes would be mixed into the merge", hint="commit them first")
     ours_flat = repo.commit_flat(head.commit)
     auto: list[AutoResolution] = []
     with repo.transaction():
+        # A dry run makes the same merge commits (unreachable objects, like any dry run's blobs)
+        # so that its preview is the merge itself; it only leaves the work tree and refs alone.
         acc = heads[0]
         for other in heads[1:]:
             acc, settled = _auto_pair(repo, acc, other)
             auto += settled
         target = repo.commit_flat(acc)
-        repo.worktree.checkout(target, force=False, on_progress=on_progress)
-        repo.refs.update(head.branch, acc, expected=head.commit, drop=head.siblings)
+        if not dry_run:
+            repo.worktree.checkout(target, force=False, on_progress=on_progress)
+            repo.refs.update(head.branch, acc, expected=head.commit, drop=head.siblings)
     changed = [c.path for c in diff_changes(ours_flat, target)]
     bases = merge_bases(repo.store, heads[0], heads[1])
-    return MergeOutcome("merged", head.commit, heads[-1], bases, acc, [], changed, False, auto)
+    commit = None if dry_run else acc
+    return MergeOutcome("merged", head.commit, heads[-1], bases, commit, [], changed, dry_run, auto)
 
 
 def _auto_pair(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[ObjectId, list[AutoResolution]]:

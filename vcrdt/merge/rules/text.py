@@ -41,7 +41,6 @@ from vcrdt.merge.diff3 import Line, Matcher, Region, iter_regions, myers_matcher
 from vcrdt.merge.rules import AutoHunk, Resolution, RuleName
 
 LineRule = Literal["union", "lww", "set", "ours", "theirs"]
-LINE_RULES: tuple[LineRule, ...] = ("union", "lww", "set", "ours", "theirs")
 
 
 def _eol(*texts: bytes) -> bytes:
