@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import CliRunner
+from tests.helpers.cli import CliRunner, corrupt_stored_object
 
 
 def _fsck_clean(repo: CliRunner) -> None:
@@ -23,13 +23,7 @@ def test_corrupt_object_is_named_by_fsck(repo: CliRunner) -> None:
     repo.write("a.txt", "precious data\n" * 50)
     repo.ok("commit", "-A", "-m", "base")
     blob = json.loads(repo.ok("cat", "HEAD:", "--json").out)["entries"][0]["id"]
-    db = sqlite3.connect(repo.cwd / ".vcrdt" / "store.db")
-    with db:
-        (data,) = db.execute("SELECT data FROM objects WHERE id = ?", (bytes.fromhex(blob),)).fetchone()
-        broken = bytearray(data)
-        broken[len(broken) // 2] ^= 0xFF
-        db.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(broken), bytes.fromhex(blob)))
-    db.close()
+    corrupt_stored_object(repo.cwd, blob)
     r = repo("fsck")
     assert r.code == 1
     assert f"error: {blob}: " in r.out

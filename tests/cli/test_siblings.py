@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import CliRunner
+from tests.helpers.cli import CliRunner, corrupt_stored_object
 
 
 def _replica(root: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
@@ -215,19 +215,11 @@ def test_fetch_json(pair: tuple[CliRunner, CliRunner]) -> None:
 
 
 def test_fetch_of_a_corrupt_object_writes_nothing(pair: tuple[CliRunner, CliRunner]) -> None:
-    import sqlite3
-
     anna, bill = pair
     anna.write("big.txt", "precious data\n" * 50)
     anna.ok("commit", "-A", "-m", "more")
     blob = next(e for e in json.loads(anna.ok("cat", "HEAD:", "--json").out)["entries"] if e["name"] == "big.txt")["id"]
-    db = sqlite3.connect(anna.cwd / ".vcrdt" / "store.db")
-    with db:
-        (data,) = db.execute("SELECT data FROM objects WHERE id = ?", (bytes.fromhex(blob),)).fetchone()
-        broken = bytearray(data)
-        broken[len(broken) // 2] ^= 0xFF
-        db.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(broken), bytes.fromhex(blob)))
-    db.close()
+    corrupt_stored_object(anna.cwd, blob)
     before = _heads(bill)
     r = bill("fetch", "../anna")
     assert r.code == 1 and blob in r.err.splitlines()[0]

@@ -69,3 +69,16 @@ def vcrdt_subprocess(
     return subprocess.run(
         [sys.executable, "-m", "vcrdt", *args], cwd=cwd, env=full_env, capture_output=True, timeout=timeout, check=False
     )
+
+
+def corrupt_stored_object(repo_root: Path, oid_hex: str) -> None:
+    """Flip one byte in the middle of an object's stored bytes (to test that reads catch it)."""
+    import sqlite3
+
+    db = sqlite3.connect(repo_root / ".vcrdt" / "store.db")
+    with db:
+        (data,) = db.execute("SELECT data FROM objects WHERE id = ?", (bytes.fromhex(oid_hex),)).fetchone()
+        broken = bytearray(data)
+        broken[len(broken) // 2] ^= 0xFF
+        db.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(broken), bytes.fromhex(oid_hex)))
+    db.close()
