@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from vcrdt import porcelain
 from vcrdt.dag import read_commit
+from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository, Settings
 
 SETTINGS = Settings(author_name="Rep", author_email="rep@example.com")
@@ -27,8 +28,24 @@ POLICY = "notes.txt union\nlast.txt lww\nlist.txt set\n*.json json\n"
 edits = st.lists(st.tuples(st.integers(0, LINES - 1), st.sampled_from(["x", "y", "z"])), min_size=1, max_size=3)
 
 
-def _write(root: Path, name: str, lines: list[str]) -> None:
-    (root / name).write_text("".join(line + "\n" for line in lines))
+def _heads(repo: Repository, root: Path, base: dict[str, str], versions: list[dict[str, str]]) -> list[ObjectId]:
+    """Commit `base` (with the policy), then each of `versions` as its own head on top of it."""
+    for name, text in {**base, ".vcrdtattributes": POLICY}.items():
+        (root / name).write_text(text)
+    porcelain.commit(repo, "base", addremove=True)
+    start = repo.head_commit()
+    assert start is not None
+    heads = []
+    for n, files in enumerate(versions):
+        porcelain.switch(repo, start.hex(), detach=True)
+        for name, text in files.items():
+            (root / name).write_text(text)
+        heads.append(porcelain.commit(repo, f"head {n}", allow_empty=True).oid)
+    return heads
+
+
+def _text(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -39,25 +56,17 @@ def test_every_fold_order_gives_the_same_tree(heads_edits: list[list[tuple[int, 
         porcelain.init(root, SETTINGS)
         with Repository.discover(root, SETTINGS) as repo:
             base = [f"line {i}" for i in range(LINES)]
-            for name in ("notes.txt", "last.txt", "list.txt"):
-                _write(root, name, base)
-            (root / "doc.json").write_text(json.dumps({f"k{i}": i for i in range(LINES)}, indent=2) + "\n")
-            (root / ".vcrdtattributes").write_text(POLICY)
-            porcelain.commit(repo, "base", addremove=True)
-            start = repo.head_commit()
-            assert start is not None
-            heads = []
+            texts = ("notes.txt", "last.txt", "list.txt")
+            versions = []
             for n, changes in enumerate(heads_edits):
-                porcelain.switch(repo, start.hex(), detach=True)
                 lines = list(base)
-                doc = {f"k{i}": i for i in range(LINES)}
+                doc: dict[str, object] = {f"k{i}": i for i in range(LINES)}
                 for line, value in changes:
                     lines[line] = f"{value} by head {n}"
-                    doc[f"k{line}"] = f"{value}{n}"  # type: ignore[assignment]
-                for name in ("notes.txt", "last.txt", "list.txt"):
-                    _write(root, name, lines)
-                (root / "doc.json").write_text(json.dumps(doc, indent=2) + "\n")
-                heads.append(porcelain.commit(repo, f"head {n}").oid)
+                    doc[f"k{line}"] = f"{value}{n}"
+                versions.append({**dict.fromkeys(texts, _text(lines)), "doc.json": json.dumps(doc, indent=2) + "\n"})
+            start_doc = json.dumps({f"k{i}": i for i in range(LINES)}, indent=2) + "\n"
+            heads = _heads(repo, root, {**dict.fromkeys(texts, _text(base)), "doc.json": start_doc}, versions)
             trees = set()
             for order in itertools.permutations(heads):
                 porcelain.switch(repo, order[0].hex(), detach=True)
@@ -78,21 +87,14 @@ def test_merging_a_result_again_changes_nothing(heads_edits: list[list[tuple[int
         porcelain.init(root, SETTINGS)
         with Repository.discover(root, SETTINGS) as repo:
             base = [f"line {i}" for i in range(LINES)] + dup
-            for name in ("notes.txt", "last.txt", "list.txt"):
-                _write(root, name, base)
-            (root / ".vcrdtattributes").write_text(POLICY)
-            porcelain.commit(repo, "base", addremove=True)
-            start = repo.head_commit()
-            assert start is not None
-            heads = []
-            for n, changes in enumerate(heads_edits):
-                porcelain.switch(repo, start.hex(), detach=True)
+            texts = ("notes.txt", "last.txt", "list.txt")
+            versions = []
+            for changes in heads_edits:
                 lines = list(base)
                 for line, value in changes:
                     lines[line] = value  # repeated values: lines that are not unique
-                for name in ("notes.txt", "last.txt", "list.txt"):
-                    _write(root, name, lines)
-                heads.append(porcelain.commit(repo, f"head {n}", allow_empty=True).oid)
+                versions.append(dict.fromkeys(texts, _text(lines)))
+            heads = _heads(repo, root, dict.fromkeys(texts, _text(base)), versions)
             porcelain.switch(repo, heads[0].hex(), detach=True)
             porcelain.merge(repo, heads[1].hex(), auto=True)
             merged = repo.head_commit()
