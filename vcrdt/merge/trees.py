@@ -182,21 +182,25 @@ def _merge_changed(
         result.conflicts.append(PathConflict(path, "binary", b, o, t, 1))
         _keep(result, path, o)
         return
-    base_text, ours_text, theirs_text = (x or b"" for x in texts)
+    texts3 = base_text, ours_text, theirs_text = (texts[0] or b"", texts[1] or b"", texts[2] or b"")
     kind = _merged_kind(b, o, t)
-    if rules is not None and rule is not None and rule in ("set", "json"):
-        if _apply_rule(store, result, path, rule, rules, b, o, t, kind, (base_text, ours_text, theirs_text)):
+    whole_file = rule in ("set", "json")  # these rules own the file; the others settle diff3's conflicts
+    fallback: str | None = None
+    if rules is not None and rule is not None and whole_file:
+        fallback = _apply_rule(store, result, path, rule, rules, b, o, t, kind, texts3)
+        if fallback is None:
             return
     merged, hunks = merge_bytes(base_text, ours_text, theirs_text, matcher=xdiff_matcher, style=style, labels=labels)
     if hunks == 0 and kind is not None:
         result.entries[path] = (kind, store.put("blob", merged))
         result.merged_paths.append(path)
-        if result.notes and result.notes[-1][0] == path:
-            result.notes.pop()  # the rule did not apply, but diff3 merged the path cleanly anyway
         return
-    if rules is not None and rule is not None and rule not in ("set", "json"):
-        if _apply_rule(store, result, path, rule, rules, b, o, t, kind, (base_text, ours_text, theirs_text)):
+    if rules is not None and rule is not None and not whole_file:
+        fallback = _apply_rule(store, result, path, rule, rules, b, o, t, kind, texts3)
+        if fallback is None:
             return
+    if fallback is not None:
+        result.notes.append((path, fallback))
     oid = store.put("blob", merged)
     conflict_kind: ConflictKind = "kind" if kind is None and hunks == 0 else ("content" if b.present else "add/add")
     result.conflicts.append(PathConflict(path, conflict_kind, b, o, t, hunks))
@@ -214,12 +218,11 @@ def _apply_rule(
     t: Side,
     kind: EntryKind | None,
     texts: tuple[bytes, bytes, bytes],
-) -> bool:
-    """Settle a text path by `rule`; False when the rule does not apply (the reason goes to `notes`)."""
+) -> str | None:
+    """Settle a text path by `rule`; return why the rule does not apply instead (nothing settled then)."""
     outcome = resolve_content(rule, *texts, ours_key=rules.ours_key, theirs_key=rules.theirs_key)
     if isinstance(outcome, Fallback):
-        result.notes.append((path, outcome.reason))
-        return False
+        return outcome.reason
     hunks = list(outcome.hunks)
     if kind is None:
         # The sides disagree on the executable bit: the later side's mode wins.
@@ -229,7 +232,7 @@ def _apply_rule(
     assert kind is not None
     oid = store.put("blob", outcome.data)
     _settle(result, path, rule, b, o, t, Side(kind, oid), tuple(hunks))
-    return True
+    return None
 
 
 def _settle(
