@@ -116,12 +116,6 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
         wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
         missing = _missing_objects(other, repo, wanted)
-        for oid in missing:
-            if other.store.info(oid)[0] == "commit":
-                commit = read_commit(other.store, oid)
-                problem = history_problem(commit, [read_commit(other.store, p) for p in commit.parents])
-                if problem is not None:
-                    raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
         head = repo.refs.head()
         with repo.transaction():
             for i, oid in enumerate(missing):
@@ -218,7 +212,11 @@ def _keep_checked_out(
 
 
 def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) -> list[ObjectId]:
-    """Objects reachable from `heads` in `src` that `dst` lacks, trees and blobs before their commits."""
+    """Objects reachable from `heads` in `src` that `dst` lacks, trees and blobs before their commits.
+
+    Raises:
+        CorruptObjectError: If a commit's clocks break the history rules against its parents.
+    """
     out: list[ObjectId] = []
     seen: set[ObjectId] = set()
     commits: list[ObjectId] = []
@@ -229,6 +227,9 @@ def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) ->
             continue
         seen.add(oid)
         commit = read_commit(src.store, oid)
+        problem = history_problem(commit, [read_commit(src.store, p) for p in commit.parents])
+        if problem is not None:
+            raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
         commits.append(oid)
         stack.extend(p for p in commit.parents if p not in seen and not dst.store.has(p))
         trees = [commit.tree]
