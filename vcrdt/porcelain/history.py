@@ -458,16 +458,20 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
     for oid, err in repo.store.verify_all(on_progress):
         bad.add(oid)
         problems.append(FsckProblem(to_hex(oid), err.message))
+    commits: dict[ObjectId, Commit] = {}
     for oid in sorted(present - bad):
         if repo.store.info(oid)[0] == "blob":
             continue  # every byte string is a valid blob, and verify_all checked its hash
         try:
             kind, body = repo.store.get(oid)
-            decode_object(kind, body)
+            decoded = decode_object(kind, body)
         except VcrdtError as exc:
             bad.add(oid)
             problems.append(FsckProblem(to_hex(oid), exc.message))
-    problems += _history_problems(repo, present - bad)
+            continue
+        if isinstance(decoded, Commit):
+            commits[oid] = decoded
+    problems += _history_problems(commits)
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())
     head = repo.refs.head()
@@ -490,16 +494,13 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
     return FsckResult(len(present), len(reachable), problems, unreachable)
 
 
-def _history_problems(repo: Repository, oids: set[ObjectId]) -> list[FsckProblem]:
+def _history_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
     """Commits whose clocks break the history rules against parents that are present and sound."""
     out: list[FsckProblem] = []
-    for oid in sorted(oids):
-        if repo.store.info(oid)[0] != "commit":
-            continue
-        commit = read_commit(repo.store, oid)
-        if not all(p in oids for p in commit.parents):
-            continue  # a missing parent is reported as broken history
-        problem = history_problem(commit, [read_commit(repo.store, p) for p in commit.parents])
+    for oid, commit in sorted(commits.items()):
+        if not all(p in commits for p in commit.parents):
+            continue  # a missing or unsound parent is reported on its own
+        problem = history_problem(commit, [commits[p] for p in commit.parents])
         if problem is not None:
             out.append(FsckProblem(to_hex(oid), problem))
     return out
