@@ -656,24 +656,9 @@ class Worktree:
             out.update(hits)
         return sorted(out)
 
-    def add(self, paths: list[str], rows: dict[str, Row] | None = None) -> list[str]:
-        """Start tracking files; return the paths newly tracked.
-
-        When the caller passes its `rows`, they are updated in place.
-        """
-        rows = self.rows() if rows is None else rows
-        new: list[Row] = []
-        for p in paths:
-            row = rows.get(p)
-            if row is None:
-                check_path(p)  # tracked paths were checked when they were added or checked out
-                row = rows[p] = Row(p, None, None)
-                new.append(row)
-            elif row.state == "removed":
-                row.state = "tracked"
-                new.append(row)
-        self._save_rows(new)
-        return [r.path for r in new]
+    def add(self, paths: list[str]) -> list[str]:
+        """Start tracking files; return the paths newly tracked."""
+        return self.track(paths, self.states())
 
     def remove(self, paths: list[str], *, keep_files: bool) -> list[str]:
         """Stop tracking files (and delete them unless `keep_files`); return the paths."""
