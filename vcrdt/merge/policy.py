@@ -35,11 +35,12 @@ MAX_POLICY_BYTES = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class PolicyLine:
-    """One line of the policy file."""
+    """One line of the policy file, with its pattern compiled."""
 
     lineno: int
     pattern: str
     action: Action
+    spec: GitIgnoreSpec
 
 
 class Policy:
@@ -48,7 +49,6 @@ class Policy:
     def __init__(self, lines: tuple[PolicyLine, ...] = ()) -> None:
         """Build from parsed lines (in file order)."""
         self.lines = lines
-        self._compiled: list[tuple[GitIgnoreSpec, Action]] | None = None
 
     def action_for(self, path: str) -> Action | None:
         """The action of the last line whose pattern matches `path`, or None when none does.
@@ -56,16 +56,10 @@ class Policy:
         >>> parse_policy(b"*.json json\\ndocs/** union\\n").action_for("a/b.json")
         'json'
         """
-        if not self.lines:
-            return None
-        if self._compiled is None:
-            from pathspec import GitIgnoreSpec
-
-            self._compiled = [(GitIgnoreSpec.from_lines([x.pattern]), x.action) for x in self.lines]
         found: Action | None = None
-        for spec, action in self._compiled:
-            if spec.match_file(path):
-                found = action
+        for line in self.lines:
+            if line.spec.match_file(path):
+                found = line.action
         return found
 
 
@@ -99,16 +93,15 @@ def parse_policy(data: bytes, source: str = POLICY_FILE) -> Policy:
             raise PolicyError(f"{source}:{n}: unknown action {action!r}", hint=f"actions: {', '.join(ACTIONS)}")
         if pattern.startswith("!"):
             raise PolicyError(f"{source}:{n}: negative patterns are not supported: {pattern!r}")
-        _check_pattern(pattern, source, n)
-        lines.append(PolicyLine(n, pattern, action))
+        lines.append(PolicyLine(n, pattern, action, _compile(pattern, source, n)))
     return Policy(tuple(lines))
 
 
-def _check_pattern(pattern: str, source: str, lineno: int) -> None:
+def _compile(pattern: str, source: str, lineno: int) -> GitIgnoreSpec:
     from pathspec import GitIgnoreSpec
 
     try:
-        GitIgnoreSpec.from_lines([pattern])
+        return GitIgnoreSpec.from_lines([pattern])
     except ValueError as exc:  # pathspec's pattern errors are ValueErrors
         raise PolicyError(f"{source}:{lineno}: bad pattern {pattern!r}: {exc}") from exc
 
