@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NATIVE := $(VENV)/.native
 
 .PHONY: demo test lint types imports unit man bench clean
 
@@ -12,7 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The native client (vcrdt/cli/client.c) replaces the Python console script: a command then
+# starts no Python at all when the command server is up. Without a C compiler the Python
+# script stays, and everything works, only each command starts slower.
+$(NATIVE): $(STAMP) vcrdt/cli/client.c vcrdt/cli/native.py
+	-$(BIN)/python -m vcrdt.cli.native $(BIN)/vcrdt
+	touch $(NATIVE)
+
+demo: $(NATIVE)
 	bash fixtures/demo.sh
 
 lint: $(STAMP)
@@ -25,7 +33,7 @@ types: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+unit: $(NATIVE)
 	$(BIN)/pytest -n 2 -q
 
 test: lint types imports unit
@@ -33,7 +41,7 @@ test: lint types imports unit
 man: $(STAMP)
 	$(BIN)/python -m vcrdt.cli.manpages man
 
-bench: $(STAMP)
+bench: $(NATIVE)
 	$(BIN)/python -m compileall -q vcrdt  # byte-compile, as a regular install would
 	$(BIN)/python bench/foundation.py
 

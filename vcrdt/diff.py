@@ -526,6 +526,11 @@ def _token_lines(n: int) -> Iterator[bytes]:
     return itertools.chain(cache, map(b"%x\n".__mod__, itertools.count(len(cache))))
 
 
+def fill_token_cache() -> None:
+    """Format all `_TOKENS_KEPT` token lines now (the command server does, once for every child)."""
+    _token_lines(_TOKENS_KEPT)
+
+
 def _token_texts(*texts: Sequence[bytes]) -> list[bytes]:
     """Return each text with every line replaced by its token line.
 

@@ -16,10 +16,32 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from vcrdt.cli import server
+from vcrdt.cli import native, server
 
 Env = dict[str, str]
+# The command line of each client: the Python console entry, and the native client (built once).
+CLIENTS = ("python", "native")
+_client_cmd: dict[str, list[str]] = {"python": [sys.executable, "-m", "vcrdt"]}
+
+
+@pytest.fixture(scope="session")
+def native_client(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The native client built for this interpreter and package (with the compiler `make` uses)."""
+    if not (os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler: the native client cannot be built here")
+    return str(native.build(tmp_path_factory.mktemp("native") / "vcrdt"))
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> str:
+    """Run the test once with each client; `vcrdt()` then uses it."""
+    name = str(request.param)
+    if name == "native":
+        _client_cmd["native"] = [request.getfixturevalue("native_client")]
+    return name
 
 
 def _pids(runtime: Path) -> list[int]:
@@ -50,9 +72,11 @@ def env() -> Iterator[Env]:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def vcrdt(env: Env, cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
+def vcrdt(
+    env: Env, cwd: Path, *args: str, stdin: str | None = None, client: str = "python"
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "vcrdt", *args],
+        [*_client_cmd[client], *args],
         cwd=cwd,
         env=env,
         input=stdin.encode() if stdin is not None else None,
@@ -63,7 +87,7 @@ def vcrdt(env: Env, cwd: Path, *args: str, stdin: str | None = None) -> subproce
 
 
 def server_socket(env: Env) -> Path:
-    return Path(server.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), server.code_stamp()))
+    return Path(server.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), server.socket_key()))
 
 
 def start_server(env: Env, cwd: Path) -> int:
@@ -119,10 +143,10 @@ def work(env: Env, tmp_path: Path) -> Path:
         ("--help",),
     ],
 )
-def test_server_gives_the_same_results_as_in_process(env: Env, work: Path, args: tuple[str, ...]) -> None:
+def test_server_gives_the_same_results_as_in_process(env: Env, work: Path, args: tuple[str, ...], client: str) -> None:
     start_server(env, work)
-    served = vcrdt(env, work, *args)
-    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, *args)
+    served = vcrdt(env, work, *args, client=client)
+    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, *args, client=client)
     assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
     assert served.returncode == {"nosuchrev": 1, "nosuch": 2, "--bogus": 2}.get(args[-1], 0)
 
@@ -166,37 +190,64 @@ def test_a_dead_socket_is_ignored(env: Env, work: Path) -> None:
     start_server(env, work)  # and a new server replaced it
 
 
-def test_a_stale_stamp_is_never_used(env: Env, tmp_path: Path, work: Path) -> None:
+def _server_pid(runtime: Path, old: int | None = None) -> int:
+    """Wait until one server (other than `old`) listens in `runtime`; return its pid."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pids = [pid for pid in _pids(runtime) if pid != old and _running(pid)]
+        if pids and any((runtime / "vcrdt").glob("*.sock")):
+            return pids[0]
+        time.sleep(0.05)
+    raise AssertionError("no server started")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None:
     # A private copy of the package, so the test can edit it.
     copy = tmp_path / "pkg"
     shutil.copytree(
         Path(server.__file__).parents[2] / "vcrdt", copy / "vcrdt", ignore=shutil.ignore_patterns("__pycache__")
     )
     env = env | {"PYTHONPATH": str(copy)}
-    probe = [sys.executable, "-c", "import vcrdt.cli.server as s; print(s.code_stamp())"]
-    old_stamp = subprocess.run(probe, cwd=work, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    runtime = Path(env["XDG_RUNTIME_DIR"])
     vcrdt(env, work, "--version")
-    old_sock = Path(env["XDG_RUNTIME_DIR"]) / "vcrdt" / f"{old_stamp}.sock"
-    deadline = time.monotonic() + 30
-    while not old_sock.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert old_sock.exists()
+    old = _server_pid(runtime)
+    time.sleep(0.5)  # the spare child is waiting
     init = copy / "vcrdt" / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
     r = vcrdt(env, work, "--version")
     assert r.stdout.startswith(b"vcrdt 9.9.9+"), r.stdout
-    new_stamp = subprocess.run(probe, cwd=work, env=env, capture_output=True, text=True, check=True).stdout.strip()
-    assert new_stamp != old_stamp
-    # The old server notices that its code changed and goes away.
-    deadline = time.monotonic() + server.CHECK_SECONDS * 3 + 10
-    while old_sock.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not old_sock.exists()
+    # The old server noticed on that request that its code changed, and went away at once.
+    deadline = time.monotonic() + 10
+    while _running(old) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(old)
+    new = _server_pid(runtime, old)
+    assert new != old
+    time.sleep(0.5)
+    assert vcrdt(env, work, "--version").stdout.startswith(b"vcrdt 9.9.9+")
+    # A file that is not Python source does not count; a new module does.
+    (copy / "vcrdt" / "notes.txt").write_text("x")
+    assert vcrdt(env, work, "--version").returncode == 0
+    assert _running(new)
+    (copy / "vcrdt" / "extra.py").write_text("")
+    assert vcrdt(env, work, "--version").returncode == 0
+    deadline = time.monotonic() + 10
+    while _running(new) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(new)
 
 
-def _interrupted_merge(env: Env, work: Path) -> tuple[int, bytes]:
+def _interrupted_merge(env: Env, work: Path, client: str = "python") -> tuple[int, bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vcrdt", "merge-file", "fifo", "b", "b"],
+        [*_client_cmd[client], "merge-file", "fifo", "b", "b"],
         cwd=work,
         env=env,
         stdout=subprocess.PIPE,
@@ -208,13 +259,47 @@ def _interrupted_merge(env: Env, work: Path) -> tuple[int, bytes]:
     return proc.returncode, err
 
 
-def test_sigint_reaches_the_command(env: Env, work: Path) -> None:
+def test_sigint_reaches_the_command(env: Env, work: Path, client: str) -> None:
     os.mkfifo(work / "fifo")
     (work / "b").write_text("x\n")
-    in_process = _interrupted_merge(env | {"VCRDT_NO_SERVER": "1"}, work)
+    in_process = _interrupted_merge(env | {"VCRDT_NO_SERVER": "1"}, work, client)
     start_server(env, work)
-    assert _interrupted_merge(env, work) == in_process
+    assert _interrupted_merge(env, work, client) == in_process
     assert in_process[0] == 130
+
+
+def _blocked_client(env: Env, work: Path, native_client: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the native client on a command that blocks; return it and the program it runs."""
+    proc = subprocess.Popen(
+        [native_client, "merge-file", "fifo", "b", "b"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.5)
+    return proc, os.readlink(f"/proc/{proc.pid}/exe")
+
+
+def test_the_native_client_is_served_without_python(env: Env, work: Path, native_client: str) -> None:
+    os.mkfifo(work / "fifo")
+    (work / "b").write_text("x\n")
+    # No server yet: the client becomes the Python entry point and runs the command itself.
+    proc, program = _blocked_client(env, work, native_client)
+    assert Path(program).resolve() == Path(sys.executable).resolve()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    # With a server, the client stays the native program while a server child runs the command.
+    start_server(env, work)
+    proc, program = _blocked_client(env, work, native_client)
+    assert Path(program).resolve() == Path(native_client).resolve()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    # Turned off, it runs in Python again.
+    proc, program = _blocked_client(env | {"VCRDT_NO_SERVER": "1"}, work, native_client)
+    assert Path(program).resolve() == Path(sys.executable).resolve()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
 
 
 def test_no_server_when_turned_off(env: Env, work: Path) -> None:
@@ -225,13 +310,13 @@ def test_no_server_when_turned_off(env: Env, work: Path) -> None:
     assert not runtime.exists() or not any(runtime.iterdir())
 
 
-def test_concurrent_clients(env: Env, work: Path) -> None:
+def test_concurrent_clients(env: Env, work: Path, client: str) -> None:
     start_server(env, work)
     expected = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "log", "--oneline").stdout
     results: list[bytes] = []
 
     def one() -> None:
-        results.append(vcrdt(env, work, "log", "--oneline").stdout)
+        results.append(vcrdt(env, work, "log", "--oneline", client=client).stdout)
 
     threads = [threading.Thread(target=one) for _ in range(8)]
     for t in threads:
@@ -241,13 +326,86 @@ def test_concurrent_clients(env: Env, work: Path) -> None:
     assert results == [expected] * 8
 
 
-def test_colour_follows_the_client_terminal(env: Env, work: Path) -> None:
+def test_colour_follows_the_client_terminal(env: Env, work: Path, client: str) -> None:
     start_server(env, work)
     (work / "a.txt").write_text("changed\n")
     tty_env = {k: v for k, v in env.items() if k != "NO_COLOR"} | {"TERM": "xterm-256color"}
-    child = pexpect.spawn(sys.executable, ["-m", "vcrdt", "diff"], cwd=str(work), env=tty_env, timeout=60)
+    program, *args = _client_cmd[client]
+    child = pexpect.spawn(program, [*args, "diff"], cwd=str(work), env=tty_env, timeout=60)
     out = child.read()
     child.close()
     assert child.exitstatus == 0 and b"\x1b[" in out
-    piped = vcrdt(tty_env, work, "diff")
+    piped = vcrdt(tty_env, work, "diff", client=client)
     assert piped.returncode == 0 and b"\x1b[" not in piped.stdout and b"changed" in piped.stdout
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"LANG": "C"},
+        {"LANG": "POSIX", "LC_ALL": ""},
+        {"LC_ALL": "C.utf8"},
+        {"LANG": "xx_YY.UTF-8"},  # not installed: setlocale fails
+        {"PYTHONIOENCODING": "latin-1"},
+        {"PYTHONIOENCODING": ":replace"},
+        {"PYTHONIOENCODING": "ascii:backslashreplace"},
+        {"PYTHONUNBUFFERED": "1"},
+    ],
+)
+def test_stdio_is_set_up_as_python_would(extra: Env) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONIO", "PYTHONUNBUF"))}
+    env |= {k: v for k, v in extra.items() if v}
+    probe = (
+        "import sys; print([(s.encoding, s.errors, s.line_buffering, s.write_through)"
+        " for s in (sys.stdin, sys.stdout, sys.stderr)])"
+    )
+    # The same UTF-8 mode as this process: the socket key makes a server's clients share it.
+    done = subprocess.run(
+        [sys.executable, "-X", f"utf8={sys.flags.utf8_mode}", "-c", probe],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = [tuple(mode) for mode in eval(done.stdout)]  # a list of tuples of literals
+    modes = server.stdio_modes(env, (False, False, False))
+    assert [(codecs_name(m[0]), *m[1:]) for m in modes] == [(codecs_name(m[0]), *m[1:]) for m in expected]
+
+
+def codecs_name(encoding: str) -> str:
+    import codecs
+
+    return codecs.lookup(encoding).name
+
+
+_field = st.binary(max_size=40).map(lambda b: b.replace(b"\0", b""))
+
+
+@given(st.lists(_field, max_size=8), st.lists(_field, max_size=8), st.integers(0, 0o777))
+def test_requests_round_trip(argv: list[bytes], environ: list[bytes], umask: int) -> None:
+    message = server.encode_request(argv, environ, umask)
+    assert int.from_bytes(message[:4], "big") == len(message) - 4
+    assert server.decode_request(message[4:]) == (argv, environ, umask)
+
+
+@given(st.lists(_field, max_size=8), st.lists(_field, max_size=8), st.data())
+def test_a_damaged_request_is_refused(argv: list[bytes], environ: list[bytes], data: st.DataObject) -> None:
+    body = server.encode_request(argv, environ, 0o22)[4:]
+    cut = data.draw(st.integers(0, len(body) - 1))
+    damaged = data.draw(st.sampled_from([body[:cut], body + b"x\0", b"1\0" + body[2:], body[:-1]]))
+    with pytest.raises(ValueError, match="malformed request"):
+        server.decode_request(damaged)
+
+
+def test_the_key_names_what_fixes_an_interpreter() -> None:
+    base = {b"HOME": b"/h", b"PYTHONPATH": b"/p"}
+    key = server.socket_key(base)
+    assert len(key) == 16 and int(key, 16) >= 0
+    # Per-request variables and other variables do not change it; start-up variables do.
+    assert server.socket_key(base | {b"PYTHONIOENCODING": b"latin-1", b"HOME": b"/other"}) == key
+    assert server.socket_key(base | {b"PYTHONPATH": b"/q"}) != key
+    assert server.socket_key(base | {b"PYTHONHASHSEED": b"0"}) != key
+    assert server.fnv1a64(b"") == 0xCBF29CE484222325
+    assert server.fnv1a64(b"a") == 0xAF63DC4C8601EC8C  # the published FNV-1a test vector

@@ -2,21 +2,30 @@
 
 Starting Python and importing typer, click, rich and the core costs more than
 most commands' own work. So `vcrdt` first asks a per-user server, which has
-everything imported already and holds no open repository, to run the command:
+everything imported already and holds no open repository, to run the command.
+Two clients speak the same protocol: this module's `request` (the console
+script), and the native client `vcrdt/cli/client.c`, which `make` builds as
+``.venv/bin/vcrdt`` (see `vcrdt.cli.native`) so that a command does not pay for
+starting Python at all.
 
-- The client (`request`) connects to a Unix socket in ``$XDG_RUNTIME_DIR/vcrdt``
-  (or ``/tmp/vcrdt-<uid>``; a directory of mode 0700 owned by the user, else no
-  server is used). The socket is named after a stamp of the installed code
-  (interpreter, file-system encoding, and the path, mtime and size of every
-  ``.py`` file of vcrdt and of the site-packages directories), so an upgrade
-  or an edit never runs stale code.
-- It sends argv, the environment, its umask and stdio encodings, with its
+- The client connects to a Unix socket in ``$XDG_RUNTIME_DIR/vcrdt`` (or
+  ``/tmp/vcrdt-<uid>``; a directory of mode 0700 owned by the user, else no
+  server is used). The socket is named by a key (`socket_key`) of everything
+  fixed when an interpreter starts: the protocol, the interpreter, the
+  package directory, the file-system encoding, UTF-8 mode and the ``PYTHON*``
+  variables other than `PER_REQUEST_VARS`. Clients that differ in any of
+  them never share a server.
+- It sends argv, the environment and its umask (`encode_request`), with its
   stdin, stdout, stderr and current directory as file descriptors
-  (SCM_RIGHTS). The server forks; the child takes those descriptors as 0, 1,
-  2 and its working directory, replaces its environment, runs the same
-  in-process entry `vcrdt.cli.run(argv)`, and sends back its pid first and
-  its exit code last. The client forwards SIGINT, SIGTERM and SIGHUP to the
-  child and exits with the child's code.
+  (SCM_RIGHTS). The server first checks that its code is still what it
+  imported (`code_stamp`: the path, mtime and size of every ``.py`` file of
+  vcrdt and the site-packages directories); if not, it closes the connection
+  without running anything and exits. Otherwise it forks; the child takes the
+  descriptors as 0, 1, 2 and its working directory, replaces its environment,
+  sets up stdio as Python would have for that environment (`stdio_modes`),
+  runs the same in-process entry `vcrdt.cli.run(argv)`, and sends back its pid
+  first and its exit code last. The client forwards SIGINT, SIGTERM and SIGHUP
+  to the child and exits with the child's code.
 - When no server answers, the client runs the command itself and then
   starts a detached server for next time. The server exits after
   `IDLE_SECONDS` without requests, or as soon as its stamp no longer matches
@@ -37,7 +46,6 @@ from __future__ import annotations
 
 import _socket
 import io
-import marshal
 import os
 import stat
 import struct
@@ -57,11 +65,15 @@ if TYPE_CHECKING:
 else:
     import _signal
 
-PROTOCOL = 1
+PROTOCOL = 2
 IDLE_SECONDS = 600.0
 # How often an idle server re-checks its stamp against the files on disk.
 CHECK_SECONDS = 5.0
 MAX_REQUEST = 16 * 1024 * 1024
+# Heap a spare child makes its own before it takes a request (see `_prefault`).
+HEAP_RESERVE = 24 << 20
+# How much memory `_prefault` copies between checks for a waiting connection.
+PREFAULT_STEP = 1 << 20
 # Read by typer (or the modules it imports) when it is imported, not per command: a server
 # imported them under its own environment, so a client that sets any of them runs in-process.
 IMPORT_TIME_VARS = (
@@ -74,6 +86,10 @@ IMPORT_TIME_VARS = (
     "TYPER_STANDARD_TRACEBACK",
     "_TYPER_STANDARD_TRACEBACK",
 )
+# Python start-up variables that a server child applies per command (so they are not in the key).
+PER_REQUEST_VARS = (b"PYTHONIOENCODING", b"PYTHONUNBUFFERED", b"PYTHONDONTWRITEBYTECODE")
+# The server spawned for a client gets these variables of the client's, and no others.
+_SERVER_ENV = (b"LANG", b"PATH", b"TZ")
 _FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 _INT = struct.Struct("!i")
 # The server process: the same vcrdt as the client (its package directory first on the path).
@@ -131,27 +147,93 @@ def runtime_dir(env: os._Environ[str] | dict[str, str] = os.environ) -> str | No
     return path
 
 
-def socket_path(directory: str, stamp: str) -> str:
-    """Return the socket of the server for `stamp` in `directory`."""
-    return os.path.join(directory, f"{stamp}.sock")
+def package_dir() -> str:
+    """Return the directory of the vcrdt package this module belongs to."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def lock_path(directory: str, stamp: str) -> str:
+def fnv1a64(data: bytes) -> int:
+    """Return the 64-bit FNV-1a hash of `data` (the native client computes the same)."""
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def key_text(environb: os._Environ[bytes] | dict[bytes, bytes] = os.environb) -> bytes:
+    """Return what names this interpreter's server: what is fixed when Python starts.
+
+    Lines: the protocol, the interpreter path, the package directory, the
+    file-system encoding, UTF-8 mode (0 or 1), then every ``PYTHON*`` variable
+    but `PER_REQUEST_VARS`, as ``NAME=value``, sorted.
+    """
+    lines = [
+        b"%d" % PROTOCOL,
+        os.fsencode(sys.executable),
+        os.fsencode(package_dir()),
+        sys.getfilesystemencoding().encode(),
+        b"%d" % sys.flags.utf8_mode,
+    ]
+    lines += sorted(
+        name + b"=" + value
+        for name, value in environb.items()
+        if name.startswith(b"PYTHON") and name not in PER_REQUEST_VARS
+    )
+    return b"".join(line + b"\n" for line in lines)
+
+
+def socket_key(environb: os._Environ[bytes] | dict[bytes, bytes] = os.environb) -> str:
+    """Return the name of this interpreter's server: 16 hex digits of `key_text`'s hash."""
+    return f"{fnv1a64(key_text(environb)):016x}"
+
+
+def socket_path(directory: str, key: str) -> str:
+    """Return the socket of the server for `key` in `directory`."""
+    return os.path.join(directory, f"{key}.sock")
+
+
+def lock_path(directory: str, key: str) -> str:
     """Return the lock file a running server holds (it contains the server's pid)."""
-    return os.path.join(directory, f"{stamp}.lock")
+    return os.path.join(directory, f"{key}.lock")
+
+
+def encode_request(argv: Sequence[bytes], environ: Sequence[bytes], umask: int) -> bytes:
+    """Return the request message: a 4-byte big-endian length, then NUL-terminated fields.
+
+    The fields are the protocol, the argument count, the arguments, the number
+    of environment entries, the entries (``NAME=value``) and the umask, numbers
+    in decimal.
+    """
+    fields = [b"%d" % PROTOCOL, b"%d" % len(argv), *argv, b"%d" % len(environ), *environ, b"%d" % umask]
+    body = b"".join(field + b"\0" for field in fields)
+    return _INT.pack(len(body)) + body
+
+
+def decode_request(body: bytes) -> tuple[list[bytes], list[bytes], int]:
+    """Return the arguments, environment entries and umask of a request body (after the length).
+
+    Raises:
+        ValueError: The body is not a well-formed request of this protocol.
+    """
+    fields = body.split(b"\0")
+    if len(fields) < 5 or fields.pop() != b"" or fields[0] != b"%d" % PROTOCOL:
+        raise ValueError("malformed request")
+    argc = _count(fields[1])
+    argv = fields[2 : 2 + argc]
+    envc = _count(fields[2 + argc]) if len(fields) > 2 + argc else -1
+    environ = fields[3 + argc : 3 + argc + envc]
+    if envc < 0 or len(fields) != 4 + argc + envc:
+        raise ValueError("malformed request")
+    return argv, environ, _count(fields[-1])
+
+
+def _count(field: bytes) -> int:
+    if not field.isdigit() or len(field) > 9:
+        raise ValueError("malformed request")
+    return int(field)
 
 
 # --- client -------------------------------------------------------------------------------
-
-
-def _stdio_modes() -> list[tuple[str, str, bool, bool]]:
-    modes: list[tuple[str, str, bool, bool]] = []
-    for stream in (sys.stdin, sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            modes.append((stream.encoding, stream.errors or "strict", stream.line_buffering, stream.write_through))
-        else:
-            modes.append(("utf-8", "surrogateescape", False, False))
-    return modes
 
 
 class _Forwarder:
@@ -201,7 +283,7 @@ def request(argv: Sequence[str]) -> int | None:
     directory = runtime_dir()
     if directory is None:
         return None
-    path = socket_path(directory, code_stamp())
+    path = socket_path(directory, socket_key())
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         try:
@@ -215,8 +297,8 @@ def request(argv: Sequence[str]) -> int | None:
         try:
             umask = os.umask(0o022)
             os.umask(umask)
-            payload = marshal.dumps((PROTOCOL, list(argv), dict(os.environ), umask, _stdio_modes()))
-            message = _INT.pack(len(payload)) + payload
+            environ = [name + b"=" + value for name, value in os.environb.items()]
+            message = encode_request([os.fsencode(arg) for arg in argv], environ, umask)
             try:
                 fds = struct.pack("4i", 0, 1, 2, cwd_fd)
                 sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
@@ -270,13 +352,21 @@ def spawn() -> None:
     directory = runtime_dir()
     if directory is None:
         return
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "LC_")) or k in ("PATH", "LANG", "TZ")}
+    package_parent = os.path.dirname(package_dir())
+    # The key's PYTHON* variables (not the per-request ones) and the locale, so that the server
+    # starts as this interpreter did; `-X utf8` because Python may have coerced a C locale.
+    env = {
+        name: value
+        for name, value in os.environb.items()
+        if (name.startswith(b"PYTHON") and name not in PER_REQUEST_VARS)
+        or name.startswith(b"LC_")
+        or name in _SERVER_ENV
+    }
     import subprocess
 
     try:
         subprocess.Popen(
-            [sys.executable, "-c", _SERVE, package_parent, directory],
+            [sys.executable, "-X", f"utf8={sys.flags.utf8_mode}", "-c", _SERVE, package_parent, directory],
             cwd="/",
             env=env,
             stdin=subprocess.DEVNULL,
@@ -319,31 +409,114 @@ def _preload() -> Any:
     return app
 
 
+class _CodeWatch:
+    """Tells a spare child whether vcrdt's code or the installed packages changed since startup.
+
+    With inotify (Linux) it reads the events on the package's directories and
+    the site-packages directories; without it, it compares `code_stamp`s. The
+    event queue is shared by all spares and each reads what is pending when it
+    takes a request; a spare that finds a change stops the server, so no change
+    goes unnoticed. An event on a file that is not Python source (a
+    ``__pycache__`` directory, an editor's backup) does not count.
+    """
+
+    _CHANGES = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800  # modify ... move-self
+    _LOST = 0x400 | 0x800 | 0x4000 | 0x8000  # delete-self, move-self, queue overflow, watch removed
+    _ISDIR = 0x40000000
+    _EVENT = struct.Struct("iIII")
+
+    def __init__(self, stamp: str) -> None:
+        self.stamp = stamp
+        self.fd = -1
+        self.package_watches: set[int] = set()
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return
+        if fd < 0:
+            return
+        dirs = []
+        for dirpath, subdirs, _ in os.walk(package_dir()):
+            dirs.append(dirpath)
+            subdirs[:] = [d for d in subdirs if d != "__pycache__"]
+        sites = [e for e in sys.path if e.endswith(("site-packages", "dist-packages")) and os.path.isdir(e)]
+        for path in [*dirs, *sites]:
+            wd = libc.inotify_add_watch(fd, os.fsencode(path), self._CHANGES)
+            if wd < 0:
+                os.close(fd)
+                return
+            if path in dirs:
+                self.package_watches.add(wd)
+        self.fd = fd
+
+    def _counts(self, wd: int, mask: int, name: bytes) -> bool:
+        if mask & self._LOST:
+            return True
+        if name == b"__pycache__":
+            return False
+        return wd not in self.package_watches or name.endswith(b".py") or bool(mask & self._ISDIR)
+
+    def changed(self) -> bool:
+        """Tell whether anything that `code_stamp` covers changed."""
+        if self.fd < 0:
+            return code_stamp() != self.stamp
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return False
+            at = 0
+            while at < len(data):
+                wd, mask, _, size = self._EVENT.unpack_from(data, at)
+                name = data[at + 16 : at + 16 + size].rstrip(b"\0")
+                at += 16 + size
+                if self._counts(wd, mask, name):
+                    return True
+
+
 def serve() -> None:
-    """Run the server for the code stamp of this process (arguments: package parent, socket directory)."""
+    """Run the server for the key of this process (arguments: package parent, socket directory).
+
+    The server process never accepts a connection itself. It keeps one *spare*
+    child forked ahead of time, which copies its memory while it waits
+    (`_prefault`) and then accepts the next connection; the parent forks a new
+    spare as soon as one takes a request. So a command pays neither for the
+    fork nor for a page fault on every page of the interpreter it writes to.
+    """
     import contextlib
     import fcntl
+    import select
     import signal
     import socket
 
     directory = sys.argv[2]
     stamp = code_stamp()
+    key = socket_key()
 
-    lock_fd = os.open(lock_path(directory, stamp), os.O_RDWR | os.O_CREAT, 0o600)
+    lock_fd = os.open(lock_path(directory, key), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return  # another server for this stamp is running
+        return  # another server for this key is running
     os.ftruncate(lock_fd, 0)
     os.write(lock_fd, f"{os.getpid()}\n".encode())
     _remove_dead(directory)
+    _tune_malloc()
     _preload()
-    path = socket_path(directory, stamp)
+    _warm_up(directory)
+    watch = _CodeWatch(stamp)
+    if code_stamp() != stamp:
+        return  # the code changed while this server was importing it
+    path = socket_path(directory, key)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)  # a dead server's socket (we hold the lock, so no live one uses it)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
+    listener.setblocking(False)
     ino = os.stat(path).st_ino
     import gc
 
@@ -351,21 +524,29 @@ def serve() -> None:
     gc.freeze()  # children then leave the imported objects' pages shared
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    listener.settimeout(CHECK_SECONDS)
+    # Spares write b"T" when they take a request and b"S" when they find the code changed;
+    # they stop waiting when `stop_w` is closed.
+    notify_r, notify_w = os.pipe()
+    stop_r, stop_w = os.pipe()
+    pipes = (notify_r, notify_w, stop_r, stop_w)
+    spare = _fork_spare(listener, watch, pipes)
     deadline = time.monotonic() + IDLE_SECONDS
     checked = time.monotonic()
     try:
         while True:
             try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                conn = None
+                ready, _, _ = select.select([notify_r], [], [], CHECK_SECONDS)
             except InterruptedError:
                 continue
             now = time.monotonic()
-            if conn is not None:
+            if ready:
+                events = os.read(notify_r, 4096)
+                if b"S" in events:
+                    break
                 deadline = now + IDLE_SECONDS
-                _fork_child(conn, listener)
+                spare = _fork_spare(listener, watch, pipes)
+            elif not _alive(spare):
+                spare = _fork_spare(listener, watch, pipes)
             if now >= deadline:
                 break
             if now - checked >= CHECK_SECONDS:
@@ -373,11 +554,211 @@ def serve() -> None:
                 if code_stamp() != stamp or not _still_ours(path, ino):
                     break
     finally:
+        os.close(stop_w)  # a waiting spare exits; one that took a request finishes it
         listener.close()
         if _still_ours(path, ino):
             with contextlib.suppress(OSError):
                 os.unlink(path)
         os.close(lock_fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _tune_malloc() -> None:
+    """Keep freed memory in the heap (glibc), so a child reuses pages it already has.
+
+    A child's large buffers (file contents, joined texts) would otherwise be
+    fresh mmaps, each page faulted in and given back at free.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return  # not glibc
+    mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: blocks below 64 MiB come from the heap
+    mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: do not give the heap back at every free
+    mallopt(-2, 16 << 20)  # M_TOP_PAD: grow the heap 16 MiB at a time
+
+
+# A representative session, run once in a scratch repository before the server listens.
+_WARM_UP = (
+    ("init",),
+    ("commit", "-A", "-m", "one"),
+    ("status",),
+    ("diff",),
+    ("commit", "-m", "two"),
+    ("log", "-n", "5"),
+    ("log", "--oneline"),
+    ("show",),
+    ("diff", "HEAD~1"),
+    ("merge-file", "-p", "ours", "base", "theirs"),
+    ("status", "--json"),
+)
+
+
+def _warm_up(directory: str) -> None:
+    """Run `_WARM_UP` in a scratch repository, so that children start warm.
+
+    The first run of a code path in a fresh process is slow: Python's
+    specialising interpreter has not adapted its bytecode, caches are empty and
+    the pages the path writes are not yet the process's own. Running the
+    commands once here, in a private directory and with output to /dev/null
+    (the server's stdio), leaves those in every child. The state a command
+    keeps between calls is reset per child (`vcrdt.cli.base.reset_state`); any
+    failure here only means a colder start.
+    """
+    import contextlib
+    import shutil
+    import tempfile
+
+    from vcrdt import diff
+    from vcrdt.cli import finish, run
+    from vcrdt.cli.base import reset_state
+
+    diff.fill_token_cache()
+    saved = os.environ.copy()
+    scratch = tempfile.mkdtemp(prefix="warm-up-", dir=directory)
+    try:
+        os.environ.update(
+            HOME=scratch, XDG_CONFIG_HOME=scratch, VCRDT_AUTHOR_NAME="vcrdt", VCRDT_AUTHOR_EMAIL="vcrdt@localhost"
+        )
+        os.chdir(scratch)
+        lines = [f"line {i} of the warm-up file\n" for i in range(200)]
+        for n in range(20):
+            with open(f"f{n}.txt", "w") as f:
+                f.writelines(lines)
+        # A three-way merge of a few thousand lines with scattered edits on both sides.
+        lines = [f"line {i} of the warm-up file\n" for i in range(5000)]
+        for name, start in (("base", None), ("ours", 10), ("theirs", 60)):
+            edited = list(lines)
+            if start is not None:
+                edited[start::97] = [f"changed {i}\n" for i in range(len(edited[start::97]))]
+            with open(name, "w") as f:
+                f.writelines(edited)
+        for args in _WARM_UP:
+            if args[:2] == ("commit", "-m"):
+                with open("f3.txt", "a") as f:
+                    f.write("more\n")
+            reset_state()
+            with contextlib.suppress(Exception):
+                finish(run(args))
+    except OSError:
+        pass
+    finally:
+        os.chdir("/")
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(scratch, ignore_errors=True)
+        reset_state()
+
+
+def _fork_spare(listener: socket.socket, watch: _CodeWatch, pipes: tuple[int, int, int, int]) -> int:
+    """Fork a spare child that waits for the next connection and serves it; return its pid."""
+    import contextlib
+
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 255
+    conn = None
+    try:
+        notify_r, notify_w, stop_r, stop_w = pipes
+        os.close(notify_r)
+        os.close(stop_w)
+        conn = _take(listener, stop_r)
+        if conn is None:
+            os._exit(0)
+        listener.close()
+        if watch.changed():
+            os.write(notify_w, b"S")  # nothing ran: the client runs the command itself
+            os._exit(0)
+        os.write(notify_w, b"T")
+        os.close(notify_w)
+        code = _child(conn)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            import traceback
+
+            traceback.print_exc()
+    finally:
+        if conn is not None:
+            with contextlib.suppress(BaseException):
+                conn.sendall(b"X" + _INT.pack(code))
+        os._exit(0)
+
+
+def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:
+    """Wait for a connection from this user (None once the server stops), copying memory meanwhile."""
+    import select
+    import socket
+
+    _prefault(listener)
+    while True:
+        try:
+            ready, _, _ = select.select([listener.fileno(), stop_r], [], [])
+        except InterruptedError:
+            continue
+        if stop_r in ready:
+            return None
+        try:
+            conn, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            continue
+        conn.setblocking(True)
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", creds)[1] == os.getuid():
+            return conn
+        conn.close()
+
+
+def _prefault(listener: socket.socket) -> None:
+    """Make this process's writable memory its own now, while no command waits.
+
+    After a fork, parent and child share every page until one writes to it,
+    and Python writes to every object it touches (reference counts). Each such
+    first write is a page fault that copies the page, several microseconds
+    each. ``madvise(MADV_POPULATE_WRITE)`` (Linux 5.14) does them all in the
+    kernel at once. It stops early when a connection is waiting.
+    """
+    import ctypes
+    import select
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise, malloc, free = libc.madvise, libc.malloc, libc.free
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    malloc.restype = ctypes.c_void_p
+    malloc.argtypes = [ctypes.c_size_t]
+    free.argtypes = [ctypes.c_void_p]
+    # Grow the heap by what a command on a large file allocates; `_tune_malloc` keeps it.
+    free(malloc(HEAP_RESERVE))
+    populate_write = 23
+    try:
+        with open("/proc/self/maps") as maps:
+            regions = maps.read().splitlines()
+    except OSError:
+        return
+    for region in regions:
+        fields = region.split()
+        perms = fields[1]
+        name = fields[5] if len(fields) > 5 else ""
+        if perms[1] != "w" or perms[3] != "p" or (name.startswith("[") and name != "[heap]"):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        for at in range(start, end, PREFAULT_STEP):
+            if select.select([listener], [], [], 0)[0]:
+                return
+            if madvise(at, min(PREFAULT_STEP, end - at), populate_write) != 0 and ctypes.get_errno() == 22:
+                return  # EINVAL: a kernel before 5.14
 
 
 def _remove_dead(directory: str) -> None:
@@ -412,38 +793,13 @@ def _still_ours(path: str, ino: int) -> bool:
         return False
 
 
-def _fork_child(conn: socket.socket, listener: socket.socket) -> None:
-    import contextlib
-    import socket
-
-    uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
-    if uid != os.getuid():
-        conn.close()
-        return
-    pid = os.fork()
-    if pid:
-        conn.close()
-        return
-    code = 255
-    try:
-        listener.close()
-        code = _child(conn)
-    except BaseException:
-        with contextlib.suppress(BaseException):
-            import traceback
-
-            traceback.print_exc()
-    finally:
-        with contextlib.suppress(BaseException):
-            conn.sendall(b"X" + _INT.pack(code))
-        os._exit(0)
-
-
-def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int, list[Any], list[int]]:
+def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int, list[int]]:
     import socket
 
     data, fds, _, _ = socket.recv_fds(conn, 65536, 4)
     if len(fds) != 4 or len(data) < 4:
+        for fd in fds:
+            os.close(fd)
         raise ValueError("malformed request")
     size = _INT.unpack(data[:4])[0]
     if not 0 <= size <= MAX_REQUEST:
@@ -454,10 +810,13 @@ def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int, 
         if not chunk:
             raise ValueError("truncated request")
         body += chunk
-    protocol, argv, env, umask, modes = marshal.loads(bytes(body))
-    if protocol != PROTOCOL:
-        raise ValueError("protocol mismatch")
-    return argv, env, umask, modes, fds
+    argv, environ, umask = decode_request(bytes(body))
+    env: dict[str, str] = {}
+    for entry in environ:
+        name, sep, value = entry.partition(b"=")
+        if sep and name:
+            env[os.fsdecode(name)] = os.fsdecode(value)
+    return [os.fsdecode(arg) for arg in argv], env, umask, fds
 
 
 def _child(conn: socket.socket) -> int:
@@ -468,7 +827,7 @@ def _child(conn: socket.socket) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    argv, env, umask, modes, fds = _recv_request(conn)
+    argv, env, umask, fds = _recv_request(conn)
     conn.sendall(b"P" + _INT.pack(os.getpid()))
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
@@ -479,6 +838,9 @@ def _child(conn: socket.socket) -> int:
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
+    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
+    ttys = (os.isatty(0), os.isatty(1), os.isatty(2))
+    modes = stdio_modes(env, ttys)
     sys.stdin = _text_stream(0, "r", modes[0])
     sys.stdout = _text_stream(1, "w", modes[1])
     sys.stderr = _text_stream(2, "w", modes[2])
@@ -490,9 +852,64 @@ def _child(conn: socket.socket) -> int:
     return finish(run(argv))
 
 
+# The locales Python coerces a C locale to, in which it also uses surrogateescape on stdio.
+_COERCION_TARGETS = ("C.UTF-8", "C.utf8", "UTF-8")
+
+
+def stdio_modes(env: dict[str, str], ttys: tuple[bool, bool, bool]) -> list[tuple[str, str, bool, bool]]:
+    """Return (encoding, errors, line_buffering, write_through) for stdin, stdout and stderr.
+
+    What CPython 3.11 sets up at start-up for a process with environment
+    `env`, whose descriptors 0-2 are terminals as `ttys` says, and with this
+    process's file-system encoding and UTF-8 mode (the socket key makes them
+    the client's): ``PYTHONIOENCODING`` first; else the locale encoding, with
+    ``surrogateescape`` in UTF-8 mode or a C/POSIX (or coerced) locale and
+    ``strict`` otherwise; stderr always ``backslashreplace``. Output is line
+    buffered on a terminal (stderr always), and written through under
+    ``PYTHONUNBUFFERED``.
+    """
+    encoding = getattr(sys.__stdout__, "encoding", None) or sys.getfilesystemencoding()
+    if sys.flags.utf8_mode:
+        errors = "surrogateescape"  # whatever the locale
+    else:
+        errors = "surrogateescape" if _client_locale(env) in ("C", "POSIX", *_COERCION_TARGETS) else "strict"
+    io_encoding, colon, io_errors = env.get("PYTHONIOENCODING", "").partition(":")
+    if io_encoding:
+        encoding = io_encoding
+        errors = "strict"
+    if colon and io_errors:
+        errors = io_errors
+    buffered = not env.get("PYTHONUNBUFFERED")
+    return [
+        (encoding, "backslashreplace" if fd == 2 else errors, buffered and (ttys[fd] or fd == 2), not buffered)
+        for fd in range(3)
+    ]
+
+
+def _client_locale(env: dict[str, str]) -> str:
+    """Return the LC_CTYPE locale name `setlocale` gives for `env` ("C" when it fails)."""
+    import _locale
+
+    saved = None if env == os.environ else os.environ.copy()
+    previous = _locale.setlocale(_locale.LC_CTYPE)
+    try:
+        if saved is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        try:
+            return _locale.setlocale(_locale.LC_CTYPE, "")
+        except Exception:  # _locale.Error: the locale is not installed
+            return "C"
+    finally:
+        _locale.setlocale(_locale.LC_CTYPE, previous)
+        if saved is not None:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
 def _text_stream(fd: int, mode: str, spec: Sequence[Any]) -> io.TextIOWrapper:
     encoding, errors, line_buffering, write_through = spec
-    raw = open(fd, mode + "b", closefd=False)
+    raw = open(fd, mode + "b", closefd=False, buffering=0 if write_through and mode == "w" else -1)
     return io.TextIOWrapper(
         raw, encoding=encoding, errors=errors, line_buffering=line_buffering, write_through=write_through
     )

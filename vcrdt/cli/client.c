@@ -1,0 +1,317 @@
+/*
+ * The native vcrdt client: runs a command on the command server without starting Python.
+ *
+ * It speaks the protocol of vcrdt/cli/server.py (read its docstring first) and computes the
+ * same socket key as `server.socket_key`. Whenever it cannot hand the command to a server
+ * before anything has run (no server, a locale or variable it does not know how to key, a
+ * refused connection, a server whose code changed), it executes the Python entry point
+ * instead, which runs the command in-process and starts a server for next time.
+ *
+ * `python -m vcrdt.cli.native OUTPUT` builds it with VCRDT_PYTHON (the interpreter) and
+ * VCRDT_PACKAGE (the vcrdt package directory) defined as C strings.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef VCRDT_PYTHON
+#error "define VCRDT_PYTHON, the interpreter of the vcrdt installation"
+#endif
+#ifndef VCRDT_PACKAGE
+#error "define VCRDT_PACKAGE, the directory of the vcrdt package"
+#endif
+
+#define PROTOCOL "2"
+
+extern char **environ;
+
+/* Read by typer when it is imported: a client that sets any of them runs in-process. */
+static const char *const import_time_vars[] = {
+    "TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL", "GITHUB_ACTIONS",
+    "FORCE_COLOR", "PY_COLORS", "TYPER_STANDARD_TRACEBACK", "_TYPER_STANDARD_TRACEBACK", NULL,
+};
+/* Applied by the server child per command, so not part of the key. */
+static const char *const per_request_vars[] = {
+    "PYTHONIOENCODING", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", NULL,
+};
+/* Variables that change how Python picks its encodings: left to Python itself. */
+static const char *const encoding_vars[] = {"PYTHONUTF8", "PYTHONCOERCECLOCALE", NULL};
+
+static char **args;
+
+/* Run the command with the Python entry point (nothing has run on a server). */
+static void run_in_python(void) {
+    int argc = 0;
+    while (args[argc]) argc++;
+    char **py = calloc((size_t)argc + 5, sizeof *py);
+    if (!py) {
+        fputs("vcrdt: out of memory\n", stderr);
+        exit(255);
+    }
+    py[0] = VCRDT_PYTHON;
+    py[1] = "-P";
+    py[2] = "-c";
+    py[3] = "from vcrdt.cli import main; main()";
+    for (int i = 1; i < argc; i++) py[3 + i] = args[i];
+    execv(VCRDT_PYTHON, py);
+    fprintf(stderr, "vcrdt: cannot run %s: %s\n", VCRDT_PYTHON, strerror(errno));
+    exit(255);
+}
+
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const void *p, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap * 2 > b->len + n + 256 ? b->cap * 2 : b->len + n + 256;
+        char *data = realloc(b->data, cap);
+        if (!data) run_in_python();
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_str(struct buf *b, const char *s, char end) {
+    put(b, s, strlen(s));
+    put(b, &end, 1);
+}
+
+static void put_num(struct buf *b, long n, char end) {
+    char text[32];
+    snprintf(text, sizeof text, "%ld", n);
+    put_str(b, text, end);
+}
+
+static int listed(const char *name, size_t len, const char *const *list) {
+    for (; *list; list++)
+        if (strlen(*list) == len && memcmp(*list, name, len) == 0) return 1;
+    return 0;
+}
+
+static int set_in_env(const char *const *list) {
+    for (; *list; list++)
+        if (getenv(*list)) return 1;
+    return 0;
+}
+
+static int compare_entries(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 64-bit FNV-1a, as server.fnv1a64. */
+static uint64_t fnv1a64(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The socket key of server.key_text, for a Python started in this environment. */
+static uint64_t socket_key(int utf8_mode) {
+    struct buf text = {0};
+    put_str(&text, PROTOCOL, '\n');
+    put_str(&text, VCRDT_PYTHON, '\n');
+    put_str(&text, VCRDT_PACKAGE, '\n');
+    put_str(&text, "utf-8", '\n');
+    put_num(&text, utf8_mode, '\n');
+    size_t count = 0;
+    for (char **e = environ; *e; e++) count++;
+    const char **python = calloc(count + 1, sizeof *python);
+    if (!python) run_in_python();
+    size_t n = 0;
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || eq == *e || strncmp(*e, "PYTHON", 6) != 0) continue;
+        if (listed(*e, (size_t)(eq - *e), per_request_vars)) continue;
+        python[n++] = *e;
+    }
+    qsort(python, n, sizeof *python, compare_entries);
+    for (size_t i = 0; i < n; i++) put_str(&text, python[i], '\n');
+    uint64_t key = fnv1a64((const unsigned char *)text.data, text.len);
+    free(python);
+    free(text.data);
+    return key;
+}
+
+/* Python's UTF-8 mode for this locale (1 for C/POSIX, 0 for a UTF-8 locale), or -1 for others. */
+static int utf8_mode(void) {
+    const char *loc = setlocale(LC_CTYPE, "");
+    if (!loc) loc = setlocale(LC_CTYPE, NULL);
+    if (!loc) return -1;
+    if (strcmp(loc, "C") == 0 || strcmp(loc, "POSIX") == 0) return 1;
+    return strcmp(nl_langinfo(CODESET), "UTF-8") == 0 ? 0 : -1;
+}
+
+/* The user's private socket directory, as server.runtime_dir, or 0 when it is not safe. */
+static int runtime_dir(char *path, size_t size) {
+    const char *base = getenv("XDG_RUNTIME_DIR");
+    int n = base && *base ? snprintf(path, size, "%s/vcrdt", base)
+                          : snprintf(path, size, "/tmp/vcrdt-%u", (unsigned)getuid());
+    if (n < 0 || (size_t)n >= size) return 0;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) return 0;
+    struct stat st;
+    if (lstat(path, &st) != 0) return 0;
+    return S_ISDIR(st.st_mode) && st.st_uid == getuid() && !(st.st_mode & 077);
+}
+
+static volatile sig_atomic_t child_pid = 0;
+static volatile sig_atomic_t received = 0;
+static volatile sig_atomic_t pending[3];
+static const int forwarded[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void forward(int sig) {
+    received = sig;
+    for (int i = 0; i < 3; i++)
+        if (forwarded[i] == sig) {
+            if (child_pid > 0)
+                kill((pid_t)child_pid, sig);
+            else
+                pending[i] = 1;
+        }
+}
+
+static int32_t read_int(const unsigned char *p) {
+    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+/* Send the request with descriptors 0, 1, 2 and the current directory; 0 if nothing was sent. */
+static int send_request(int sock, int cwd, const struct buf *message) {
+    int fds[4] = {0, 1, 2, cwd};
+    char control[CMSG_SPACE(sizeof fds)];
+    memset(control, 0, sizeof control);
+    struct iovec iov = {message->data, message->len};
+    struct msghdr msg = {0};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+    ssize_t sent;
+    do sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0) return 0;
+    size_t done = (size_t)sent;
+    while (done < message->len) {
+        ssize_t more = send(sock, message->data + done, message->len - done, MSG_NOSIGNAL);
+        if (more < 0 && errno == EINTR) continue;
+        if (more <= 0) return 0;
+        done += (size_t)more;
+    }
+    return 1;
+}
+
+/* Wait for the child's pid and exit code, forwarding signals; returns only if nothing ran. */
+static void wait_for_child(int sock) {
+    struct sigaction action = {0};
+    action.sa_handler = forward;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 3; i++) sigaction(forwarded[i], &action, NULL);
+    unsigned char buf[64];
+    size_t have = 0;
+    int started = 0;
+    for (;;) {
+        ssize_t n = recv(sock, buf + have, sizeof buf - have, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        have += (size_t)n;
+        size_t at = 0;
+        for (; have - at >= 5; at += 5) {
+            int32_t value = read_int(buf + at + 1);
+            if (buf[at] == 'P') {
+                started = 1;
+                child_pid = value;
+                for (int i = 0; i < 3; i++)
+                    if (pending[i]) {
+                        pending[i] = 0;
+                        kill((pid_t)value, forwarded[i]);
+                    }
+            } else if (buf[at] == 'X') {
+                exit(value & 0xff);
+            }
+        }
+        memmove(buf, buf + at, have - at);
+        have -= at;
+    }
+    if (!started) {
+        action.sa_handler = SIG_DFL;
+        for (int i = 0; i < 3; i++) sigaction(forwarded[i], &action, NULL);
+        if (received) raise(received);
+        return;
+    }
+    if (received) {
+        /* The child died of the signal we passed on: end the same way. */
+        action.sa_handler = SIG_DFL;
+        sigaction(received, &action, NULL);
+        raise(received);
+    }
+    fputs("vcrdt: the command server lost the command (set VCRDT_NO_SERVER=1 to run without it)\n", stderr);
+    exit(255);
+}
+
+int main(int argc, char **argv) {
+    args = argv;
+    const char *off = getenv("VCRDT_NO_SERVER");
+    if ((off && *off && strcmp(off, "0") != 0) || set_in_env(import_time_vars) || set_in_env(encoding_vars))
+        run_in_python();
+    int mode = utf8_mode();
+    char dir[4096];
+    if (mode < 0 || !runtime_dir(dir, sizeof dir)) run_in_python();
+
+    struct sockaddr_un addr = {0};
+    addr.sun_family = AF_UNIX;
+    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "%s/%016llx.sock", dir,
+                     (unsigned long long)socket_key(mode));
+    if (n < 0 || (size_t)n >= sizeof addr.sun_path) run_in_python();
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) run_in_python();
+    int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0) run_in_python();
+
+    struct buf body = {0};
+    put_str(&body, PROTOCOL, '\0');
+    put_num(&body, argc - 1, '\0');
+    for (int i = 1; i < argc; i++) put_str(&body, argv[i], '\0');
+    long envc = 0;
+    for (char **e = environ; *e; e++) envc++;
+    put_num(&body, envc, '\0');
+    for (char **e = environ; *e; e++) put_str(&body, *e, '\0');
+    mode_t mask = umask(022);
+    umask(mask);
+    put_num(&body, (long)mask, '\0');
+    struct buf message = {0};
+    unsigned char size[4] = {(unsigned char)(body.len >> 24), (unsigned char)(body.len >> 16),
+                             (unsigned char)(body.len >> 8), (unsigned char)body.len};
+    put(&message, size, 4);
+    put(&message, body.data, body.len);
+    free(body.data);
+
+    int sent = send_request(sock, cwd, &message);
+    close(cwd);
+    free(message.data);
+    if (sent) wait_for_child(sock);
+    close(sock);
+    run_in_python();
+    return 255;
+}
