@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from vcrdt.errors import BadPathError, CorruptObjectError
 from vcrdt.hashing import object_id
@@ -213,6 +214,19 @@ class Signature:
 
 _AUTHOR_RE = re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
 _NUM_RE = re.compile(r"0|[1-9][0-9]{0,18}")
+_ZERO_HEX = "0" * 64
+# The whole header of a canonical commit, through the empty line that ends it. Names and
+# emails hold no "<", ">" or LF, so every field boundary is unique; NUL is checked apart.
+_COMMIT_RE = re.compile(
+    r"tree ([0-9a-f]{64})\n"
+    r"((?:parent [0-9a-f]{64}\n)*)"
+    r"author ([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})\n"
+    r"replica ([0-9a-f]{32})\n"
+    r"lamport (0|[1-9][0-9]{0,18})\n"
+    r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
+    r"(?:resolutions ([0-9a-f]{64})\n)?"
+    r"\n"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +262,12 @@ class Commit:
     def from_bytes(cls, body: bytes) -> Commit:
         """Decode a commit body.
 
+        One regular expression matches the whole header of a canonical commit and the few
+        rules it cannot express (ids not all zero, distinct parents, limits, clock order) are
+        checked on its groups; a body that fails either is handed to `_commit_problem` for the
+        precise error. Every rule together pins every byte, so nothing is re-encoded: the
+        property tests check that whatever decodes encodes back to the same bytes.
+
         Raises:
             CorruptObjectError: If the body is not a canonical commit.
         """
@@ -255,70 +275,47 @@ class Commit:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise CorruptObjectError("commit", "not valid UTF-8") from exc
-        if "\0" in text:
-            raise CorruptObjectError("commit", "NUL byte in commit")
-        head, sep, message = text.partition("\n\n")
-        if not sep:
-            raise CorruptObjectError("commit", "missing blank line before the message")
-        lines = head.split("\n")
-        pos = 0
-
-        def take(word: str) -> str | None:
-            nonlocal pos
-            if pos < len(lines) and lines[pos].startswith(word + " "):
-                pos += 1
-                return lines[pos - 1][len(word) + 1 :]
-            return None
-
-        tree_hex = take("tree")
-        if tree_hex is None:
-            raise CorruptObjectError("commit", "missing tree")
-        tree = _oid_field(tree_hex, "tree")
-        parents: list[ObjectId] = []
-        while (p := take("parent")) is not None:
-            parents.append(_oid_field(p, "parent"))
-        if len(parents) > MAX_PARENTS:
-            raise CorruptObjectError("commit", f"more than {MAX_PARENTS} parents")
-        if len(set(parents)) != len(parents):
-            raise CorruptObjectError("commit", "duplicate parent")
-        author_text = take("author")
-        if author_text is None:
-            raise CorruptObjectError("commit", "missing author")
-        m = _AUTHOR_RE.fullmatch(author_text)
-        if m is None:
-            raise CorruptObjectError("commit", "malformed author line")
-        hours, minutes = int(m.group(5)), int(m.group(6))
-        offset = hours * 60 + minutes
-        if minutes >= 60 or offset > MAX_TZ_MINUTES:
-            raise CorruptObjectError("commit", "bad time-zone offset")
-        if m.group(4) == "-":
-            if offset == 0:
-                raise CorruptObjectError("commit", "negative zero time-zone offset")
-            offset = -offset
-        timestamp = int(m.group(3))
-        if timestamp > MAX_TIMESTAMP:
-            raise CorruptObjectError("commit", "timestamp out of range")
-        author = Signature(m.group(1), m.group(2), timestamp, offset)
-        replica = take("replica")
-        if replica is None or not is_replica_id(replica):
-            raise CorruptObjectError("commit", "missing or malformed replica id")
-        lamport_text = take("lamport")
-        if lamport_text is None or not _NUM_RE.fullmatch(lamport_text):
-            raise CorruptObjectError("commit", "missing or malformed lamport clock")
-        clock_text = take("clock")
+        m = _COMMIT_RE.match(text)
+        if m is None or "\0" in text:
+            raise _commit_problem(text)
+        tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, res_hex = m.groups()
+        offset = int(hh) * 60 + int(mm)
+        timestamp = int(seconds)
+        # Each parent line is "parent " (7), 64 hex digits and LF: 72 characters.
+        parents = tuple(
+            [ObjectId(bytes.fromhex(parents_text[i + 7 : i + 71])) for i in range(0, len(parents_text), 72)]
+        )
+        if (
+            tree_hex == _ZERO_HEX
+            or len(parents) > MAX_PARENTS
+            or (parents and (ZERO_ID in parents or len(set(parents)) != len(parents)))
+            or mm >= "60"
+            or offset > MAX_TZ_MINUTES
+            or (sign == "-" and offset == 0)
+            or timestamp > MAX_TIMESTAMP
+            or (res_hex is not None and (len(parents) < 2 or res_hex == _ZERO_HEX))
+        ):
+            raise _commit_problem(text)
         if clock_text is None:
-            raise CorruptObjectError("commit", "missing vector clock")
-        resolutions_hex = take("resolutions")
-        resolutions = _oid_field(resolutions_hex, "resolutions") if resolutions_hex is not None else None
-        if resolutions is not None and len(parents) < 2:
-            raise CorruptObjectError("commit", "resolutions on a commit that is not a merge")
-        if pos != len(lines):
-            raise CorruptObjectError("commit", f"unexpected header line {lines[pos][:40]!r}")
-        clock = _parse_clock(clock_text)
-        commit = cls(tree, tuple(parents), author, message, ReplicaId(replica), int(lamport_text), clock, resolutions)
-        if commit.to_bytes() != body:
-            raise CorruptObjectError("commit", "not in canonical form")
-        return commit
+            clock: tuple[tuple[ReplicaId, int], ...] = ()
+        else:
+            items = clock_text.split(" ")
+            if len(items) > MAX_CLOCK_ENTRIES:
+                raise _commit_problem(text)
+            # Keys strictly increasing (each entry is "<32 hex>=<count>", so the key is [:32]).
+            if len(items) > 1 and any(a[:32] >= b[:32] for a, b in pairwise(items)):
+                raise _commit_problem(text)
+            clock = tuple([(ReplicaId(item[:32]), int(item[33:])) for item in items])
+        return cls(
+            ObjectId(bytes.fromhex(tree_hex)),
+            parents,
+            Signature(name, email, timestamp, -offset if sign == "-" else offset),
+            text[m.end() :],
+            ReplicaId(replica),
+            int(lamport),
+            clock,
+            None if res_hex is None else ObjectId(bytes.fromhex(res_hex)),
+        )
 
     @property
     def id(self) -> ObjectId:
@@ -329,6 +326,75 @@ class Commit:
     def summary(self) -> str:
         """The first line of the message."""
         return self.message.split("\n", 1)[0]
+
+
+def _commit_problem(text: str) -> CorruptObjectError:
+    """Return the error for a commit body the fast path refused, naming the first broken rule.
+
+    Walks the header line by line in the documented order, so each kind of damage gets its
+    own message; a body that breaks no single rule yet did not match is not canonical.
+    """
+    if "\0" in text:
+        return CorruptObjectError("commit", "NUL byte in commit")
+    head, sep, _ = text.partition("\n\n")
+    if not sep:
+        return CorruptObjectError("commit", "missing blank line before the message")
+    lines = head.split("\n")
+    pos = 0
+
+    def take(word: str) -> str | None:
+        nonlocal pos
+        if pos < len(lines) and lines[pos].startswith(word + " "):
+            pos += 1
+            return lines[pos - 1][len(word) + 1 :]
+        return None
+
+    try:
+        tree_hex = take("tree")
+        if tree_hex is None:
+            return CorruptObjectError("commit", "missing tree")
+        _oid_field(tree_hex, "tree")
+        parents: list[ObjectId] = []
+        while (p := take("parent")) is not None:
+            parents.append(_oid_field(p, "parent"))
+        if len(parents) > MAX_PARENTS:
+            return CorruptObjectError("commit", f"more than {MAX_PARENTS} parents")
+        if len(set(parents)) != len(parents):
+            return CorruptObjectError("commit", "duplicate parent")
+        author_text = take("author")
+        if author_text is None:
+            return CorruptObjectError("commit", "missing author")
+        m = _AUTHOR_RE.fullmatch(author_text)
+        if m is None:
+            return CorruptObjectError("commit", "malformed author line")
+        hours, minutes = int(m.group(5)), int(m.group(6))
+        offset = hours * 60 + minutes
+        if minutes >= 60 or offset > MAX_TZ_MINUTES:
+            return CorruptObjectError("commit", "bad time-zone offset")
+        if m.group(4) == "-" and offset == 0:
+            return CorruptObjectError("commit", "negative zero time-zone offset")
+        if int(m.group(3)) > MAX_TIMESTAMP:
+            return CorruptObjectError("commit", "timestamp out of range")
+        replica = take("replica")
+        if replica is None or not is_replica_id(replica):
+            return CorruptObjectError("commit", "missing or malformed replica id")
+        lamport_text = take("lamport")
+        if lamport_text is None or not _NUM_RE.fullmatch(lamport_text):
+            return CorruptObjectError("commit", "missing or malformed lamport clock")
+        clock_text = take("clock")
+        if clock_text is None:
+            return CorruptObjectError("commit", "missing vector clock")
+        resolutions_hex = take("resolutions")
+        if resolutions_hex is not None:
+            _oid_field(resolutions_hex, "resolutions")
+            if len(parents) < 2:
+                return CorruptObjectError("commit", "resolutions on a commit that is not a merge")
+        if pos != len(lines):
+            return CorruptObjectError("commit", f"unexpected header line {lines[pos][:40]!r}")
+        _parse_clock(clock_text)
+    except CorruptObjectError as exc:
+        return exc
+    return CorruptObjectError("commit", "not in canonical form")
 
 
 def _oid_field(text: str, what: str) -> ObjectId:
