@@ -27,7 +27,7 @@ import stat
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, VcrdtError, WorktreeError
 from vcrdt.hashing import StreamingObjectHasher, object_id
@@ -92,6 +92,55 @@ class WorktreeStatus:
     def is_clean(self) -> bool:
         """True when nothing tracked differs from HEAD (untracked files aside)."""
         return not (self.modified or self.added or self.deleted or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A file-system monitor's answer: the paths with an event after a counter.
+
+    `paths` (relative, files and directories) is None when the monitor cannot
+    tell (it just started watching, or lost track): everything may have changed.
+    """
+
+    generation: str
+    counter: int
+    paths: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """What a status with a monitor saw, kept in `meta` for the next one (see `MONITOR_TOKEN`)."""
+
+    generation: str
+    counter: int
+    epoch: str
+    untracked: list[str]
+    suspects: list[str]  # tracked paths its stat did not settle
+
+
+class FsMonitor(Protocol):
+    """What `Worktree.status` asks when a file-system monitor runs (the command server's)."""
+
+    def changes(self, root: str, generation: str, counter: int) -> Changes | None:
+        """Return what changed in the work tree at `root` after `counter` of `generation` (None: unknown)."""
+        ...
+
+
+_monitor: FsMonitor | None = None
+
+
+def set_monitor(monitor: FsMonitor | None) -> None:
+    """Make `status` in this process ask `monitor` which paths changed (None: look at every file)."""
+    global _monitor
+    _monitor = monitor
+
+
+# The monitor token in `meta`: the generation and counter a status saw, the rows epoch (bumped
+# whenever rows are deleted, which can make a kept file untracked without an event), the
+# untracked files then and the tracked paths their stat did not settle. Only a full status
+# with a monitor writes it; a stale token only means a full status.
+MONITOR_TOKEN = "fsmonitor"
+ROWS_EPOCH = "rows_epoch"
 
 
 def kind_of(st: os.stat_result) -> EntryKind | None:
@@ -207,8 +256,16 @@ class Worktree:
             )
 
     def _delete_rows(self, paths: Iterable[str]) -> None:
+        keys = [(encode(p),) for p in paths]
+        if not keys:
+            return
         with self.db.write() as conn:
-            conn.executemany("DELETE FROM worktree WHERE path = ?", [(encode(p),) for p in paths])
+            conn.executemany("DELETE FROM worktree WHERE path = ?", keys)
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, '1')"
+                " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                (ROWS_EPOCH,),
+            )
 
     def forget(self, paths: Iterable[str]) -> None:
         """Stop tracking paths without touching their files."""
@@ -572,16 +629,71 @@ class Worktree:
         A path whose cached entry equals HEAD's and whose stat still matches
         the cache is clean without reading its row; only the rest (changed
         stat, missing file, added, removed, or cached as different from HEAD)
-        get their full rows and go through `current`.
+        get their full rows and go through `current`. With a file-system
+        monitor (`set_monitor`) and a token from an earlier status, only the
+        paths the monitor names are looked at (`_watched_status`).
         """
+        monitor = _monitor
+        if monitor is None or want_ignored:
+            return self._full_status(want_ignored=want_ignored)
+        with self.db.read():
+            token = self._monitor_token()
+            epoch = self.db.get_meta(ROWS_EPOCH) or "0"
+        changes = monitor.changes(self._root_s, token.generation if token else "", token.counter if token else -1)
+        if changes is None:
+            return self._full_status()
+        if (
+            token is None
+            or changes.paths is None
+            or changes.generation != token.generation
+            or token.epoch != epoch
+            or any(p == IGNORE_FILE or p.endswith("/" + IGNORE_FILE) for p in changes.paths)
+        ):
+            return self._full_status(token=_Token(changes.generation, changes.counter, epoch, [], []))
+        return self._watched_status(changes.paths, token)
+
+    def _monitor_token(self) -> _Token | None:
+        import json
+
+        text = self.db.get_meta(MONITOR_TOKEN)
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+            return _Token(
+                str(data["generation"]),
+                int(data["counter"]),
+                str(data["epoch"]),
+                [str(p) for p in data["untracked"]],
+                [str(p) for p in data["suspects"]],
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _full_status(self, *, want_ignored: bool = False, token: _Token | None = None) -> WorktreeStatus:
         with self.db.read():  # one snapshot for both reads of the rows
             keys, rows = self._stat_keys()
             scan = self.scan(keys, want_ignored=want_ignored)
             files = scan.files
             suspect = self._unsettled(keys, rows, files.get)
+        if token is not None:
+            token = _Token(token.generation, token.counter, token.epoch, scan.untracked, suspect)
+        return self._compare(suspect, rows, files, untracked=scan.untracked, ignored=scan.ignored, token=token)
+
+    def _compare(
+        self,
+        suspect: list[str],
+        rows: dict[str, Row],
+        files: dict[str, os.stat_result],
+        *,
+        untracked: list[str],
+        ignored: list[str],
+        token: _Token | None,
+    ) -> WorktreeStatus:
+        """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given."""
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.current(rows, live, files, store=False)
-        st = WorktreeStatus(untracked=scan.untracked, ignored=scan.ignored)
+        st = WorktreeStatus(untracked=untracked, ignored=ignored)
         for path in suspect:
             row = rows[path]
             if row.state == "removed":
@@ -594,11 +706,114 @@ class Worktree:
                 st.added.append(path)
             elif now != (row.head_kind, row.head_oid):
                 st.modified.append(path)
-        if dirty:
+        if dirty or token is not None:
             with self.db.try_write() as conn:
                 if conn is not None:
-                    self._save_rows(dirty)
+                    if dirty:
+                        self._save_rows(dirty)
+                    if token is not None:
+                        self._save_token(conn, token)
         return st
+
+    def _save_token(self, conn: Any, token: _Token) -> None:
+        import json
+
+        data = {
+            "generation": token.generation,
+            "counter": token.counter,
+            "epoch": token.epoch,
+            "untracked": token.untracked,
+            "suspects": token.suspects,
+        }
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (MONITOR_TOKEN, json.dumps(data, sort_keys=True))
+        )
+
+    def _watched_status(self, changed: frozenset[str], token: _Token) -> WorktreeStatus:
+        """Status from the paths a monitor says changed since the token, and what the token's status saw.
+
+        The same answer as `_full_status` (a property test holds them equal).
+        A path can differ from HEAD only if its row is not settled, or the
+        token's status could not settle it by its stat (`token.suspects`), or
+        it changed since. Those are read whole and compared as a full status
+        would; each changed path that is not tracked is classified as the scan
+        would classify it; the token's untracked files stay untracked unless
+        they changed or became tracked since.
+        """
+        settled = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
+        with self.db.read():
+            rows = self._select_rows(f"WHERE NOT ({settled})")
+            suspect = set(rows)
+            changed_rows = self._rows_of(sorted(changed))
+            rows.update(self._rows_of(token.suspects))
+            suspect.update(p for p in token.suspects if p in rows)
+            now_tracked = self._rows_of(token.untracked)
+            files: dict[str, os.stat_result] = {}
+            for path in {*rows, *changed_rows}:
+                st = self.lstat_in_tree(path)
+                if st is not None and not stat.S_ISDIR(st.st_mode):
+                    files[path] = st
+            for path, row in changed_rows.items():
+                if path not in rows:
+                    st = files.get(path)
+                    if st is None or not row.matches(st):
+                        rows[path] = row
+                        suspect.add(path)
+            out = set(token.untracked).difference(now_tracked)
+            ignore = IgnoreRules(self.root)
+            for path in changed:
+                if path in changed_rows:
+                    continue
+                out.discard(path)
+                if self._is_untracked(path, ignore):
+                    out.add(path)
+        return self._compare(sorted(suspect), rows, files, untracked=sorted(out), ignored=[], token=None)
+
+    def lstat_in_tree(self, path: str) -> os.stat_result | None:
+        """Return the lstat of a path as a walk of the tree finds it: None if missing or below a non-directory.
+
+        Unlike `lstat`, a symlink among the parents hides the path, as it does from `scan`.
+        """
+        try:
+            st = os.lstat(self._prefix + path)
+        except OSError:
+            return None
+        parent = path.rpartition("/")[0]
+        while parent:
+            try:
+                if not stat.S_ISDIR(os.lstat(self._prefix + parent).st_mode):
+                    return None
+            except OSError:
+                return None
+            parent = parent.rpartition("/")[0]
+        return st
+
+    def _is_untracked(self, path: str, ignore: IgnoreRules) -> bool:
+        """Tell whether `scan` would list the untracked `path` (the caller knows it is not tracked)."""
+        parts = path.split("/")
+        if parts[0] == META_DIR:
+            return False
+        name = parts[-1]
+        if name[0] == "." and name.endswith(".tmp") and _TEMP_RE.fullmatch(name):
+            return False
+        st = self.lstat_in_tree(path)
+        if st is None or stat.S_ISDIR(st.st_mode) or kind_of(st) is None:
+            return False
+        for depth in range(1, len(parts) + 1):
+            rel = "/".join(parts[:depth])
+            try:
+                check_component(parts[depth - 1], rel)
+            except BadPathError:
+                return False
+            if depth < len(parts) and ignore.is_ignored(rel, is_dir=True) and not self._has_tracked_under(rel):
+                return False
+        return not ignore.is_ignored(path)
+
+    def _has_tracked_under(self, directory: str) -> bool:
+        low = encode(directory + "/")
+        high = encode(directory + "0")  # "0" follows "/" in byte order
+        row = self.db.conn.execute("SELECT 1 FROM worktree WHERE path >= ? AND path < ? LIMIT 1", (low, high))
+        return row.fetchone() is not None
 
     # --- edits to the tracked set ---------------------------------------------------
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pexpect
@@ -409,3 +409,38 @@ def test_the_key_names_what_fixes_an_interpreter() -> None:
     assert server.socket_key(base | {b"PYTHONHASHSEED": b"0"}) != key
     assert server.fnv1a64(b"") == 0xCBF29CE484222325
     assert server.fnv1a64(b"a") == 0xAF63DC4C8601EC8C  # the published FNV-1a test vector
+
+
+def test_status_through_the_server_follows_the_file_system(env: Env, work: Path, client: str) -> None:
+    start_server(env, work)
+    plain = env | {"VCRDT_NO_SERVER": "1"}
+
+    def same() -> None:
+        served = vcrdt(env, work, "status", "--json", client=client)
+        alone = vcrdt(plain, work, "status", "--json")
+        assert served.returncode == alone.returncode == 0, served.stderr
+        assert served.stdout == alone.stdout
+
+    same()  # the server starts watching this work tree
+    steps: list[Callable[[], object]] = [
+        lambda: (work / "a.txt").write_text("edited\n"),
+        lambda: (work / "sub" / "new.txt").write_text("new\n"),
+        lambda: (work / "x" / "y").mkdir(parents=True),
+        lambda: (work / "x" / "y" / "z.txt").write_text("z\n"),
+        lambda: vcrdt(plain, work, "rm", "--cached", "sub/b.txt"),
+        lambda: vcrdt(plain, work, "commit", "-m", "untrack b"),
+        lambda: (work / "a.txt").write_text("a2\n"),  # back to HEAD's content
+        lambda: (work / ".vcrdtignore").write_text("*.txt\n"),
+        lambda: shutil.rmtree(work / "x"),
+        lambda: (work / ".vcrdtignore").unlink(),
+    ]
+    for step in steps:
+        step()
+        same()
+    import sqlite3
+
+    db = sqlite3.connect(work / ".vcrdt" / "store.db")
+    try:
+        assert db.execute("SELECT count(*) FROM meta WHERE key = 'fsmonitor'").fetchone() == (1,)
+    finally:
+        db.close()

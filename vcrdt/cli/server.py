@@ -525,28 +525,39 @@ def serve() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Spares write b"T" when they take a request and b"S" when they find the code changed;
-    # they stop waiting when `stop_w` is closed.
+    # they stop waiting when `stop_w` is closed. Each child asks the file-system monitor over
+    # its own socket pair (`askers`: the server's ends, with what each has sent so far).
     notify_r, notify_w = os.pipe()
     stop_r, stop_w = os.pipe()
     pipes = (notify_r, notify_w, stop_r, stop_w)
-    spare = _fork_spare(listener, watch, pipes)
+    from vcrdt.cli.fsmonitor import Watcher
+
+    watcher = Watcher()
+    askers: dict[int, tuple[socket.socket, bytearray]] = {}
+    spare = _fork_spare(listener, watch, pipes, askers)
     deadline = time.monotonic() + IDLE_SECONDS
     checked = time.monotonic()
     try:
         while True:
+            waiting = [notify_r, *askers, *([watcher.fd] if watcher.fd >= 0 else [])]
             try:
-                ready, _, _ = select.select([notify_r], [], [], CHECK_SECONDS)
+                ready, _, _ = select.select(waiting, [], [], CHECK_SECONDS)
             except InterruptedError:
                 continue
             now = time.monotonic()
-            if ready:
+            for fd in ready:
+                if fd in askers:
+                    _answer(watcher, askers, fd)
+            if watcher.fd in ready:
+                watcher.drain()
+            if notify_r in ready:
                 events = os.read(notify_r, 4096)
                 if b"S" in events:
                     break
                 deadline = now + IDLE_SECONDS
-                spare = _fork_spare(listener, watch, pipes)
-            elif not _alive(spare):
-                spare = _fork_spare(listener, watch, pipes)
+                spare = _fork_spare(listener, watch, pipes, askers)
+            elif not ready and not _alive(spare):
+                spare = _fork_spare(listener, watch, pipes, askers)
             if now >= deadline:
                 break
             if now - checked >= CHECK_SECONDS:
@@ -560,6 +571,27 @@ def serve() -> None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         os.close(lock_fd)
+
+
+def _answer(watcher: Any, askers: dict[int, tuple[socket.socket, bytearray]], fd: int) -> None:
+    """Read what a child asked the file-system monitor, and answer each complete question."""
+    sock, pending = askers[fd]
+    try:
+        data = sock.recv(1 << 16)
+    except OSError:
+        data = b""
+    if not data:
+        sock.close()  # the child has exited
+        del askers[fd]
+        return
+    pending += data
+    while b"\n" in pending:
+        line, _, rest = bytes(pending).partition(b"\n")
+        pending[:] = rest
+        try:
+            sock.sendall(watcher.answer(line))
+        except OSError:
+            pass
 
 
 def _alive(pid: int) -> bool:
@@ -659,12 +691,21 @@ def _warm_up(directory: str) -> None:
         reset_state()
 
 
-def _fork_spare(listener: socket.socket, watch: _CodeWatch, pipes: tuple[int, int, int, int]) -> int:
+def _fork_spare(
+    listener: socket.socket,
+    watch: _CodeWatch,
+    pipes: tuple[int, int, int, int],
+    askers: dict[int, tuple[socket.socket, bytearray]],
+) -> int:
     """Fork a spare child that waits for the next connection and serves it; return its pid."""
     import contextlib
+    import socket
 
+    ours, theirs = socket.socketpair()
     pid = os.fork()
     if pid:
+        theirs.close()
+        askers[ours.fileno()] = (ours, bytearray())
         return pid
     code = 255
     conn = None
@@ -672,6 +713,13 @@ def _fork_spare(listener: socket.socket, watch: _CodeWatch, pipes: tuple[int, in
         notify_r, notify_w, stop_r, stop_w = pipes
         os.close(notify_r)
         os.close(stop_w)
+        ours.close()
+        for other, _ in askers.values():
+            other.close()
+        from vcrdt import worktree
+        from vcrdt.cli.fsmonitor import MonitorClient
+
+        worktree.set_monitor(MonitorClient(theirs.fileno()))
         conn = _take(listener, stop_r)
         if conn is None:
             os._exit(0)

@@ -1,0 +1,166 @@
+"""Status with the file-system monitor equals status without it, under random file and tracking changes.
+
+A real inotify `Watcher` (the one the command server runs) answers the work
+tree's questions directly here; `tests/cli/test_server.py` runs the same
+through a real server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vcrdt import porcelain, worktree
+from vcrdt.cli.fsmonitor import Watcher
+from vcrdt.errors import VcrdtError
+from vcrdt.repo import Repository, Settings
+from vcrdt.worktree import Changes, WorktreeStatus
+
+SETTINGS = Settings(author_name="Ada", author_email="ada@example.com")
+NAMES = ["a.txt", "b.log", "c.py", "d/e.txt", "d/f.log", "d/g/h.txt", "build/x.o", "build/y.txt", "k/l.txt"]
+DIRS = ["d", "d/g", "build", "k", "m"]
+
+
+class DirectMonitor:
+    """The watcher of a server, asked in this process."""
+
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+        self.asked = 0
+        self.fast = 0
+
+    def changes(self, root: str, generation: str, counter: int) -> Changes | None:
+        self.asked += 1
+        answer = self.watcher.changes(root, generation, counter)
+        if answer is not None and answer.paths is not None and answer.generation == generation:
+            self.fast += 1
+        return answer
+
+
+@pytest.fixture
+def watcher() -> Iterator[Watcher]:
+    w = Watcher()
+    if w.fd < 0:
+        pytest.skip("no inotify here")
+    yield w
+    os.close(w.fd)
+
+
+op = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(NAMES), st.binary(max_size=20)),
+    st.tuples(st.just("delete"), st.sampled_from(NAMES)),
+    st.tuples(st.just("chmod"), st.sampled_from(NAMES)),
+    st.tuples(st.just("rename"), st.sampled_from(NAMES), st.sampled_from(NAMES)),
+    st.tuples(st.just("rmtree"), st.sampled_from(DIRS)),
+    st.tuples(st.just("mvdir"), st.sampled_from(DIRS), st.sampled_from(DIRS)),
+    st.tuples(st.just("mkdir"), st.sampled_from(DIRS)),
+    st.tuples(st.just("symlink"), st.sampled_from(NAMES)),
+    st.tuples(st.just("ignore"), st.sampled_from(["*.log", "build/", "!build/y.txt", "d/g", ""])),
+    st.tuples(st.just("add"), st.sampled_from(NAMES)),
+    st.tuples(st.just("untrack"), st.sampled_from(NAMES)),
+    st.tuples(st.just("commit")),
+    st.tuples(st.just("status")),
+)
+
+
+def apply(repo: Repository, root: Path, step: tuple[object, ...]) -> None:
+    kind = step[0]
+    path = root / str(step[1]) if len(step) > 1 else root
+    try:
+        if kind == "write":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            path.write_bytes(bytes(step[2]))  # type: ignore[call-overload]
+        elif kind == "delete":
+            path.unlink()
+        elif kind == "chmod":
+            path.chmod(path.stat().st_mode ^ 0o100)
+        elif kind == "rename":
+            target = root / str(step[2])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        elif kind == "rmtree":
+            shutil.rmtree(path)
+        elif kind == "mvdir":
+            os.rename(path, root / str(step[2]))
+        elif kind == "mkdir":
+            path.mkdir(parents=True)
+        elif kind == "symlink":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to("a.txt")
+        elif kind == "ignore":
+            (root / ".vcrdtignore").write_text(f"{step[1]}\n")
+        elif kind == "add":
+            porcelain.add(repo, [str(step[1])], cwd=root)
+        elif kind == "untrack":
+            porcelain.rm(repo, [str(step[1])], cwd=root, cached=True)
+        elif kind == "commit":
+            porcelain.commit(repo, "step", allow_empty=True)
+    except (OSError, VcrdtError):
+        pass  # an operation that does not apply to the current state changes nothing here
+
+
+def full(repo: Repository) -> WorktreeStatus:
+    worktree.set_monitor(None)
+    return repo.worktree.status()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(op, min_size=1, max_size=25), compare_each=st.booleans())
+def test_watched_status_equals_full_status(
+    tmp_path_factory: pytest.TempPathFactory, watcher: Watcher, steps: list[tuple[object, ...]], compare_each: bool
+) -> None:
+    """Watched statuses after random steps; compared with a full status at each, or only at the end.
+
+    (A full status refreshes the stat cache; comparing only at the end checks
+    that watched statuses do not depend on full ones in between.)
+    """
+    root = tmp_path_factory.mktemp("fsmon")
+    repo = Repository.init(root, SETTINGS)
+    for name in NAMES[:5]:
+        apply(repo, root, ("write", name, name.encode()))
+    porcelain.commit(repo, "base", addremove=True)
+    monitor = DirectMonitor(watcher)
+    try:
+        for step in steps:
+            apply(repo, root, step)
+            if step[0] in ("status", "commit") or compare_each:
+                worktree.set_monitor(monitor)
+                watched = repo.worktree.status()
+                if compare_each:
+                    assert watched == full(repo), step
+        worktree.set_monitor(monitor)
+        assert repo.worktree.status() == full(repo)
+    finally:
+        worktree.set_monitor(None)
+        repo.close()
+    assert monitor.asked > 0
+
+
+def test_the_monitor_is_used_and_sees_an_edit(tmp_path: Path, watcher: Watcher) -> None:
+    repo = Repository.init(tmp_path, SETTINGS)
+    (tmp_path / "a.txt").write_text("a\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("b\n")
+    porcelain.commit(repo, "base", addremove=True)
+    monitor = DirectMonitor(watcher)
+    worktree.set_monitor(monitor)
+    try:
+        assert repo.worktree.status().is_clean  # the first answer: look at everything
+        assert repo.worktree.status().is_clean
+        (tmp_path / "sub" / "b.txt").write_text("changed\n")
+        (tmp_path / "new").mkdir()
+        (tmp_path / "new" / "c.txt").write_text("c\n")
+        st = repo.worktree.status()
+        assert st.modified == ["sub/b.txt"] and st.untracked == ["new/c.txt"]
+        assert monitor.fast == 2  # the second and third answered from events
+    finally:
+        worktree.set_monitor(None)
+        repo.close()
