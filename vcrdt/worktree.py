@@ -118,6 +118,16 @@ class _Token:
     suspects: list[str]  # tracked paths its stat did not settle
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A monitor's `Changes`, with the rows epoch read before asking."""
+
+    generation: str
+    counter: int
+    paths: frozenset[str] | None
+    epoch: str
+
+
 class FsMonitor(Protocol):
     """What `Worktree.status` asks when a file-system monitor runs (the command server's)."""
 
@@ -598,6 +608,14 @@ class Worktree:
         Raises:
             WorktreeError: If a file cannot be stat'ed.
         """
+        asked = self._ask_monitor()
+        if asked is not None and asked[1] is not None:
+            changes, token = asked
+            assert changes.paths is not None and token is not None
+            with self.db.read():
+                found, rows, _, _ = self._watched_suspects(changes.paths, token)
+            out = sorted(found)
+            return out, {p: rows[p] for p in out}
         keys, rows = self._stat_keys()
         out = self._unsettled(keys, rows, self.lstat)
         return out, {p: rows[p] for p in out}
@@ -633,15 +651,29 @@ class Worktree:
         monitor (`set_monitor`) and a token from an earlier status, only the
         paths the monitor names are looked at (`_watched_status`).
         """
+        if want_ignored:
+            return self._full_status(want_ignored=True)
+        asked = self._ask_monitor()
+        if asked is None:
+            return self._full_status()
+        changes, token = asked
+        if token is None:
+            return self._full_status(token=_Token(changes.generation, changes.counter, changes.epoch, [], []))
+        assert changes.paths is not None
+        return self._watched_status(changes.paths, token)
+
+    def _ask_monitor(self) -> tuple[_Answer, _Token | None] | None:
+        """Ask the monitor what changed since the token: None without a monitor; no token when a full look is needed."""
         monitor = _monitor
-        if monitor is None or want_ignored:
-            return self._full_status(want_ignored=want_ignored)
+        if monitor is None:
+            return None
         with self.db.read():
             token = self._monitor_token()
             epoch = self.db.get_meta(ROWS_EPOCH) or "0"
         changes = monitor.changes(self._root_s, token.generation if token else "", token.counter if token else -1)
         if changes is None:
-            return self._full_status()
+            return None
+        answer = _Answer(changes.generation, changes.counter, changes.paths, epoch)
         if (
             token is None
             or changes.paths is None
@@ -649,8 +681,8 @@ class Worktree:
             or token.epoch != epoch
             or any(p == IGNORE_FILE or p.endswith("/" + IGNORE_FILE) for p in changes.paths)
         ):
-            return self._full_status(token=_Token(changes.generation, changes.counter, epoch, [], []))
-        return self._watched_status(changes.paths, token)
+            return answer, None
+        return answer, token
 
     def _monitor_token(self) -> _Token | None:
         import json
@@ -740,25 +772,9 @@ class Worktree:
         would classify it; the token's untracked files stay untracked unless
         they changed or became tracked since.
         """
-        settled = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
         with self.db.read():
-            rows = self._select_rows(f"WHERE NOT ({settled})")
-            suspect = set(rows)
-            changed_rows = self._rows_of(sorted(changed))
-            rows.update(self._rows_of(token.suspects))
-            suspect.update(p for p in token.suspects if p in rows)
+            suspect, rows, changed_rows, files = self._watched_suspects(changed, token)
             now_tracked = self._rows_of(token.untracked)
-            files: dict[str, os.stat_result] = {}
-            for path in {*rows, *changed_rows}:
-                st = self.lstat_in_tree(path)
-                if st is not None and not stat.S_ISDIR(st.st_mode):
-                    files[path] = st
-            for path, row in changed_rows.items():
-                if path not in rows:
-                    st = files.get(path)
-                    if st is None or not row.matches(st):
-                        rows[path] = row
-                        suspect.add(path)
             out = set(token.untracked).difference(now_tracked)
             ignore = IgnoreRules(self.root)
             for path in changed:
@@ -768,6 +784,35 @@ class Worktree:
                 if self._is_untracked(path, ignore):
                     out.add(path)
         return self._compare(sorted(suspect), rows, files, untracked=sorted(out), ignored=[], token=None)
+
+    def _watched_suspects(
+        self, changed: frozenset[str], token: _Token
+    ) -> tuple[set[str], dict[str, Row], dict[str, Row], dict[str, os.stat_result]]:
+        """The tracked paths that may differ from HEAD, from a monitor's changes and the token.
+
+        Returns the paths, their rows, the rows of the changed paths that are
+        tracked, and the lstat of every path looked at. The paths include every
+        path `_unsettled` would return (and may include more: a token suspect
+        whose stat matches again), so commit may use them as well as status.
+        """
+        settled = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
+        rows = self._select_rows(f"WHERE NOT ({settled})")
+        suspect = set(rows)
+        changed_rows = self._rows_of(sorted(changed))
+        rows.update(self._rows_of(token.suspects))
+        suspect.update(p for p in token.suspects if p in rows)
+        files: dict[str, os.stat_result] = {}
+        for path in {*rows, *changed_rows}:
+            st = self.lstat_in_tree(path)
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                files[path] = st
+        for path, row in changed_rows.items():
+            if path not in rows:
+                st = files.get(path)
+                if st is None or not row.matches(st):
+                    rows[path] = row
+                    suspect.add(path)
+        return suspect, rows, changed_rows, files
 
     def lstat_in_tree(self, path: str) -> os.stat_result | None:
         """Return the lstat of a path as a walk of the tree finds it: None if missing or below a non-directory.

@@ -136,6 +136,10 @@ def test_watched_status_equals_full_status(
                 watched = repo.worktree.status()
                 if compare_each:
                     assert watched == full(repo), step
+                    # What commit looks at: at least every path a full look would pick.
+                    watched_suspects = set(repo.worktree.suspects()[0])
+                    worktree.set_monitor(None)
+                    assert watched_suspects >= set(repo.worktree.suspects()[0]), step
         worktree.set_monitor(monitor)
         assert repo.worktree.status() == full(repo)
     finally:
