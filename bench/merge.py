@@ -113,8 +113,11 @@ def bench_merge_file(args: argparse.Namespace, env: dict[str, str], work: Path) 
         base, ours, theirs = triple(args.lines, args.edits, 7, code_like=code_like)
         for name, data in (("O", base), ("A", ours), ("B", theirs)):
             (work / name).write_bytes(data)
-        v = [timed([VCRDT, "merge-file", "-p", "A", "O", "B"], work, env)[0] for _ in range(args.repeat)]
-        g = [timed(["git", "merge-file", "-p", "A", "O", "B"], work, env)[0] for _ in range(args.repeat)]
+        # Interleaved, so that a change in the machine's load falls on both tools alike.
+        v, g = [], []
+        for _ in range(args.repeat):
+            v.append(timed([VCRDT, "merge-file", "-p", "A", "O", "B"], work, env)[0])
+            g.append(timed(["git", "merge-file", "-p", "A", "O", "B"], work, env)[0])
         rows.append((f"merge-file, process ({kind})", median(v), median(g), "<= 2 x git"))
         inproc, m3 = inprocess(base, ours, theirs, 3 * args.repeat)
         if m3 is None:

@@ -795,13 +795,17 @@ def _prefault(listener: socket.socket) -> None:
             regions = maps.read().splitlines()
     except OSError:
         return
+    # The heap first (a command's allocations come from it), then anonymous memory (Python's
+    # object arenas), then the writable data of files (modules and libraries).
+    writable = []
     for region in regions:
         fields = region.split()
         perms = fields[1]
         name = fields[5] if len(fields) > 5 else ""
-        if perms[1] != "w" or perms[3] != "p" or (name.startswith("[") and name != "[heap]"):
-            continue
-        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if perms[1] == "w" and perms[3] == "p" and (not name.startswith("[") or name == "[heap]"):
+            writable.append((name != "[heap]", name != "", fields[0]))
+    for _, _, span in sorted(writable):
+        start, end = (int(x, 16) for x in span.split("-"))
         for at in range(start, end, PREFAULT_STEP):
             if select.select([listener], [], [], 0)[0]:
                 return
