@@ -4,7 +4,9 @@ Commits carry a Lamport clock that is 1 + the maximum of their parents', so
 it doubles as a generation number: a walk looking for `a` below `b` can stop
 as soon as every commit left in the queue has a smaller clock than `a`.
 History is listed newest first by (Lamport clock, timestamp, id), which is a
-topological order. Reads objects through the `ObjectReader` protocol only.
+topological order. Reads objects through the `ObjectReader` protocol only; a walk over history
+also uses `AheadReader.read_ahead` when the reader has it (every store does), taking the next
+commits from what one query brought in instead of reading them one by one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TypeVar
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree
-from vcrdt.store import ObjectReader
+from vcrdt.store import AheadReader, ObjectReader
 
 _T = TypeVar("_T", Commit, Tree)
 
@@ -43,12 +45,53 @@ def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
 
 def _read(reader: ObjectReader, oid: ObjectId, cls: type[_T]) -> _T:
     kind, body = reader.get(oid)
+    return _decode(oid, kind, body, cls)
+
+
+def _decode(oid: ObjectId, kind: str, body: bytes, cls: type[_T]) -> _T:
     if kind != cls.kind:
         raise CorruptObjectError(to_hex(oid), f"expected a {cls.kind}, found a {kind}")
     try:
         return cls.from_bytes(body)
     except CorruptObjectError as exc:
         raise CorruptObjectError(to_hex(oid), exc.reason) from exc
+
+
+# Read-ahead windows, in stored rows: a walk starts with a small one (a short log decodes
+# little it does not show) and doubles it while it keeps finding its commits there.
+_AHEAD_MIN = 16
+_AHEAD_MAX = 512
+# Objects read ahead and not used yet (another branch's commits, say) are dropped past this many.
+_AHEAD_KEEP = 4096
+
+
+class _ReadAhead:
+    """The reads of one walk: what `AheadReader.read_ahead` brought in is taken from memory."""
+
+    def __init__(self, reader: AheadReader) -> None:
+        self._reader = reader
+        self._ahead: dict[ObjectId, tuple[str, bytes]] = {}
+        self._window = _AHEAD_MIN
+        self._hits = 0
+
+    def get(self, oid: ObjectId) -> tuple[str, bytes]:
+        """Return ``(kind, body)`` of `oid`, verified (by the reader, when it read it).
+
+        Raises:
+            ObjectNotFoundError: If it is absent.
+            CorruptObjectError: If its stored bytes cannot be decoded.
+        """
+        got = self._ahead.pop(oid, None)
+        if got is not None:
+            self._hits += 1
+            return got
+        self._window = min(2 * self._window, _AHEAD_MAX) if self._hits else _AHEAD_MIN
+        self._hits = 0
+        more = self._reader.read_ahead(oid, self._window)
+        if len(self._ahead) + len(more) > _AHEAD_KEEP:
+            self._ahead.clear()
+        self._ahead.update(more)
+        return self._ahead.pop(oid)
 
 
 def iter_history(
@@ -65,24 +108,24 @@ def iter_history(
     """
     seen: set[ObjectId] = set()
     queue: list[tuple[int, int, int, ObjectId, Commit]] = []
+    get = _ReadAhead(reader).get if isinstance(reader, AheadReader) else reader.get
 
-    def push(oid: ObjectId) -> None:
-        if oid in seen:
-            return
-        seen.add(oid)
-        c = read_commit(reader, oid)
-        # Negated keys: heapq is a min-heap and we want the newest first. Ids have one length,
-        # so their big-endian value orders them as their bytes do.
-        heapq.heappush(queue, (-c.lamport, -c.author.timestamp, -int.from_bytes(oid, "big"), oid, c))
+    def push(oids: Iterable[ObjectId]) -> None:
+        for oid in oids:
+            if oid in seen:
+                continue
+            seen.add(oid)
+            kind, body = get(oid)
+            c = _decode(oid, kind, body, Commit)
+            # Negated keys: heapq is a min-heap and we want the newest first. Ids have one
+            # length, so their big-endian value orders them as their bytes do.
+            heapq.heappush(queue, (-c.lamport, -c.author.timestamp, -int.from_bytes(oid, "big"), oid, c))
 
-    for h in heads:
-        push(h)
+    push(heads)
     while queue:
         _, _, _, oid, commit = heapq.heappop(queue)
         yield oid, commit
-        parents = commit.parents[:1] if first_parent else commit.parents
-        for p in parents:
-            push(p)
+        push(commit.parents[:1] if first_parent else commit.parents)
 
 
 def is_ancestor(reader: ObjectReader, ancestor: ObjectId, descendant: ObjectId) -> bool:

@@ -242,6 +242,35 @@ class ObjectStoreContract:
         assert list(store.iter_ids()) == []
         assert store.stats()["stored_bytes"] == 0
 
+    # --- reading ahead -----------------------------------------------------------------------
+
+    def test_read_ahead_returns_what_get_returns(self, store: ObjectStore) -> None:
+        ids = [store.put(kind, text(5, f"{kind}{i}")) for i in range(20) for kind in ("blob", "tree", "commit")]
+        for oid in ids:
+            kind, _ = store.get(oid)
+            ahead = store.read_ahead(oid, 16)
+            assert ahead[oid] == store.get(oid)
+            for other, (other_kind, body) in ahead.items():
+                assert (other_kind, body) == store.get(other)
+                assert other_kind == kind  # only its own kind is read ahead
+
+    def test_read_ahead_of_missing_or_damaged_object(self, store: ObjectStore) -> None:
+        missing = ObjectId(b"\x11" * 32)
+        with pytest.raises(ObjectNotFoundError, match="11" * 32):
+            store.read_ahead(missing, 16)
+        oid = store.put("commit", text(20, "x"))
+        self.corrupt_body(store, oid, text(20, "y"))
+        with pytest.raises(HashMismatchError, match=oid.hex()):
+            store.read_ahead(oid, 16)
+
+    def test_read_ahead_leaves_out_damaged_neighbours(self, store: ObjectStore) -> None:
+        before = [store.put("commit", text(20, f"before {i}")) for i in range(5)]
+        oid = store.put("commit", text(20, "last"))
+        self.corrupt_body(store, before[2], text(20, "other"))
+        ahead = store.read_ahead(oid, 16)
+        assert before[2] not in ahead
+        assert all(ahead[o] == store.get(o) for o in ahead)
+
     # --- corruption ------------------------------------------------------------------------
 
     def test_corrupt_body_detected(self, store: ObjectStore) -> None:

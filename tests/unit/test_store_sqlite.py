@@ -366,6 +366,59 @@ def test_damaged_row_raises_corrupt_object_error(sq: SqliteStore, sql: str, args
     assert [o for o, _ in sq.verify_all()] == [oid]
 
 
+@pytest.mark.parametrize(
+    ("sql", "args", "message"),
+    [
+        ("UPDATE objects SET storage = ? WHERE id = ?", (9,), "unknown storage code 9"),
+        ("UPDATE objects SET kind = ? WHERE id = ?", (7,), "unknown kind code 7"),
+        ("UPDATE objects SET data = substr(data, 1, 20) WHERE id = ?", (), "cannot decompress"),
+        ("UPDATE objects SET data = NULL WHERE id = ?", (), "missing"),
+        ("UPDATE objects SET size = -1 WHERE id = ?", (), "invalid size"),
+        ("UPDATE objects SET storage = 1, base = NULL WHERE id = ?", (), "delta without a base"),
+        ("UPDATE objects SET storage = ?, data = ?, size = 5 WHERE id = ?", (RAW, b"other"), "hashes to"),
+    ],
+)
+def test_read_ahead_reports_a_damaged_row_as_get_does(
+    sq: SqliteStore, sql: str, args: tuple[object], message: str
+) -> None:
+    oid = _damaged(sq, sql, *args)
+    with pytest.raises(VcrdtError, match=oid.hex()) as info:
+        sq.read_ahead(oid, 16)
+    assert message in str(info.value)
+    with pytest.raises(type(info.value)) as again:
+        sq.get(oid)
+    assert str(again.value) == str(info.value)
+
+
+def test_read_ahead_takes_rows_of_its_kind_within_the_window(sq: SqliteStore) -> None:
+    commits = []
+    for i in range(10):
+        sq.put("blob", _text(3, f"blob {i}"))
+        commits.append(sq.put("commit", _text(3, f"commit {i}")))
+    # Each commit is two rows after the one before it: a window of 5 rows reaches two of them.
+    assert set(sq.read_ahead(commits[9], 5)) == {commits[9], commits[8], commits[7]}
+    assert set(sq.read_ahead(commits[9], 1)) == {commits[9]}
+    assert set(sq.read_ahead(commits[1], 100)) == {commits[1], commits[0]}
+
+
+def test_read_ahead_leaves_out_large_neighbours(sq: SqliteStore) -> None:
+    large = sq.put("blob", _text(2000))
+    small = sq.put("blob", _text(3))
+    assert len(sq.get(large)[1]) > sqlite_mod._AHEAD_BYTES
+    assert set(sq.read_ahead(small, 10)) == {small}
+    assert set(sq.read_ahead(large, 10)) == {large}
+
+
+def test_read_ahead_leaves_out_neighbours_stored_as_deltas(sq: SqliteStore) -> None:
+    base = sq.put("blob", _text(500))
+    delta = sq.put("blob", _text(500) + b"+\n", delta_base=base)
+    assert _row(sq, delta)[2] == DELTA
+    last = sq.put("blob", _text(5, "last"))
+    assert set(sq.read_ahead(last, 10)) == {last, base}
+    sq._cache.clear()
+    assert sq.read_ahead(delta, 10)[delta] == sq.get(delta)
+
+
 def test_raw_row_with_other_bytes_is_a_hash_mismatch(sq: SqliteStore) -> None:
     oid = _damaged(sq, "UPDATE objects SET storage = ?, data = ?, size = 5 WHERE id = ?", RAW, b"other")
     with pytest.raises(HashMismatchError, match=oid.hex()):
@@ -463,11 +516,21 @@ def test_decoding_any_row_raises_only_vcrdt_errors(
         )
     sq._cache.clear()
     try:
+        ahead = sq.read_ahead(oid, 8)
+    except VcrdtError as exc:
+        ahead_error: str | None = str(exc)
+    else:  # pragma: no cover - a random row is practically never a valid object
+        ahead_error = None
+        assert set(ahead) <= {oid, real}
+    sq._cache.clear()
+    try:
         got_kind, body = sq.get(oid)
     except VcrdtError as exc:
         assert oid.hex() in str(exc) or real.hex() in str(exc)
+        assert ahead_error == str(exc)  # read_ahead fails as get does
     else:  # pragma: no cover - a random row is practically never a valid object
         assert object_id(got_kind, body) == oid
+        assert ahead_error is None and ahead[oid] == (got_kind, body)
     try:
         b"".join(sq.iter_content(oid))
         sq.info(oid)

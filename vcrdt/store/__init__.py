@@ -10,7 +10,7 @@ and `errors` only, never anything above.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vcrdt.errors import VcrdtError
 from vcrdt.ids import ObjectId
@@ -38,7 +38,27 @@ class ObjectReader(Protocol):
         ...
 
 
-class ObjectStore(ObjectReader, Protocol):
+@runtime_checkable
+class AheadReader(ObjectReader, Protocol):
+    """An `ObjectReader` that can read ahead along a walk (every `ObjectStore` can)."""
+
+    def read_ahead(self, oid: ObjectId, window: int) -> dict[ObjectId, tuple[str, bytes]]:
+        """Return ``{oid: (kind, body)}``, and objects a walk from `oid` will likely read next.
+
+        A hint for walks down history, which cannot know an object's parents before reading
+        it: a backend may add intact objects of the same kind stored near `oid` (at most
+        `window` of them); commits are usually stored after their parents. Each is verified as
+        `get` verifies it; damaged neighbours are left out, not reported.
+
+        Raises:
+            ObjectNotFoundError: If `oid` is absent.
+            HashMismatchError: If its body does not hash to its id.
+            CorruptObjectError: If its stored bytes cannot be decoded.
+        """
+        ...
+
+
+class ObjectStore(AheadReader, Protocol):
     """A content-addressed store of objects."""
 
     def has(self, oid: ObjectId) -> bool:

@@ -32,6 +32,10 @@ class MemoryStore:
             raise HashMismatchError(to_hex(oid), to_hex(actual))
         return kind, body
 
+    def read_ahead(self, oid: ObjectId, window: int) -> dict[ObjectId, tuple[str, bytes]]:
+        """Return ``{oid: (kind, body)}``: a dict has no order worth reading ahead in."""
+        return {oid: self.get(oid)}
+
     def has(self, oid: ObjectId) -> bool:
         """Tell whether the object is present."""
         return oid in self._objects

@@ -78,6 +78,16 @@ _SELECT_ROW = (
     "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
     " CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id = ?"
 )
+# The row of an id, and the rows of its kind and at most `_AHEAD_BYTES` long among the `window`
+# rows stored just before it (`read_ahead`).
+_SELECT_BEFORE = (
+    "SELECT CAST(o.id AS BLOB), CAST(o.kind AS INTEGER), CAST(o.size AS INTEGER), CAST(o.storage AS INTEGER),"
+    " CAST(o.data AS BLOB) FROM (SELECT rowid AS r, kind AS k FROM objects WHERE id = ?) AS t"
+    " JOIN objects AS o ON o.rowid BETWEEN t.r - ? AND t.r AND o.kind = t.k AND (o.rowid = t.r OR o.size <= ?)"
+)
+# Read ahead small objects only (a commit is a few hundred bytes): a walk that reads a large
+# one (a head that is not a commit) would otherwise decode large neighbours for nothing.
+_AHEAD_BYTES = 64 * 1024
 _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER) FROM objects WHERE id = ?"
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
 _T = TypeVar("_T")
@@ -166,7 +176,47 @@ class SqliteStore:
             if not self.has(oid):
                 raise ObjectNotFoundError(to_hex(oid))
             return hit
-        return self._decode(oid)
+        row = self.db.conn.execute(_SELECT_ROW, (oid,)).fetchone()
+        if row is None:
+            raise ObjectNotFoundError(to_hex(oid))
+        plain = self._plain(oid, row[0], row[1], row[2], row[4])
+        if plain is None:
+            return self._decode(oid)
+        self._cache.add(oid, plain[0], plain[1])
+        return plain
+
+    def read_ahead(self, oid: ObjectId, window: int) -> dict[ObjectId, tuple[str, bytes]]:
+        """Return ``{oid: (kind, body)}`` and the small intact objects of its kind among the `window` rows before it.
+
+        One query over a range of rowids. A commit is stored after its parents, usually soon
+        after, so a walk down history finds most of the next commits it needs here. Only
+        plain rows (compressed alone, or raw) that decode and verify are added, and nothing
+        is cached: a neighbour that is damaged, a delta or chunked is left for `get` to read
+        (and report) if it is ever needed.
+
+        Raises:
+            ObjectNotFoundError: If `oid` is absent.
+            HashMismatchError: If its body does not hash to its id.
+            CorruptObjectError: If its stored row cannot be decoded.
+        """
+        found: dict[ObjectId, tuple[str, bytes]] = {}
+        own: tuple[str, bytes] | None = None
+        for raw_id, kind_code, size, storage, data in self.db.conn.execute(
+            _SELECT_BEFORE, (oid, window, _AHEAD_BYTES)
+        ).fetchall():
+            other = ObjectId(raw_id)
+            if other == oid:  # the last row
+                own = self._plain(oid, kind_code, size, storage, data)
+                continue
+            try:
+                plain = self._plain(other, kind_code, size, storage, data)
+            except VcrdtError:
+                continue
+            if plain is not None:
+                found[other] = plain
+        # Absent, or not a plain row: `get` reads it the long way and reports what is wrong.
+        found[oid] = own if own is not None else self.get(oid)
+        return found
 
     def has(self, oid: ObjectId) -> bool:
         """Tell whether the object is present."""
@@ -240,6 +290,30 @@ class SqliteStore:
                 "SELECT id FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (bytes(prefix), upper, limit)
             )
         return [ObjectId(bytes(r[0])) for r in rows]
+
+    def _plain(
+        self, oid: ObjectId, kind_code: object, size: object, storage: object, data: object
+    ) -> tuple[str, bytes] | None:
+        """Decode and verify a well-formed row stored whole (compressed alone, or raw).
+
+        Returns None for any other row (a delta, chunks, or a damaged row): `_decode` reads
+        those and raises the precise error.
+
+        Raises:
+            CorruptObjectError: If a compressed body does not decompress to its size.
+            HashMismatchError: If the body does not hash to `oid`.
+        """
+        kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
+        if kind is None or not isinstance(size, int) or size < 0 or not isinstance(data, bytes):
+            return None
+        if storage == ZSTD:
+            body = _inflate(self._dctx, oid, data, size)
+        elif storage == RAW and len(data) == size:
+            body = data
+        else:
+            return None
+        _check(oid, object_id(kind, body))
+        return kind, body
 
     def _row(self, oid: ObjectId) -> _Row | None:
         """Read and type-check the row of `oid`, or return None if there is none."""
