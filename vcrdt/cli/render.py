@@ -132,6 +132,18 @@ class DataOut:
             _silence_stdout()
             raise PipeClosedError from None
 
+    def write_text(self, text: str) -> None:
+        """Write text as it is, for uncoloured output (callers check `is_plain`; through rich otherwise)."""
+        if self._console is not None:
+            for line in text.removesuffix("\n").split("\n"):
+                self.print(line)
+            return
+        try:
+            self._write(text)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise PipeClosedError from None
+
     def print(self, text: Text | str = "") -> None:
         """Write one line (a rich Text keeps its styles when colouring)."""
         try:

@@ -81,23 +81,42 @@ def clock_text(c: Commit) -> str:
     return f"lamport {c.lamport}, clock {{{counts}}}"
 
 
+def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = False) -> str:
+    """Return the uncoloured lines of `print_commit_header`, each ending with a newline.
+
+    Plain text, without rich Texts: `log` prints thousands of these.
+
+    >>> from vcrdt.objects import Commit, Signature
+    >>> c = Commit(bytes(32), (), Signature("A", "a@x", 0, 0), "fix\\n", "0" * 32, 1, ())
+    >>> print(commit_header_text(b"\\1" * 32, c, ["main"]), end="")  # doctest: +ELLIPSIS
+    commit 0101...0101 (main)
+    Author: A <a@x>
+    Date:   Thu Jan 1 00:00:00 1970 +0000
+    <BLANKLINE>
+        fix
+    """
+    head = f"commit {oid.hex()} ({', '.join(refs)})\n" if refs else f"commit {oid.hex()}\n"
+    if len(c.parents) > 1:
+        head += "Merge: " + " ".join(short(p) for p in c.parents) + "\n"
+    a = c.author
+    date = render.format_date(a.timestamp, a.tz_offset)
+    if clock:
+        date += f"\nClock:  {clock_text(c)}"
+    message = c.message.rstrip("\n")
+    if "\n" in message:
+        body = "\n".join([f"    {m}".rstrip() for m in message.split("\n")])
+    else:
+        body = f"    {message}".rstrip()
+    return f"{head}Author: {a.name} <{a.email}>\nDate:   {date}\n\n{body}\n"
+
+
 def print_commit_header(
     oid: bytes, c: Commit, refs: list[str], *, clock: bool = False, con: render.DataOut | None = None
 ) -> None:
     """Print a commit the way `git log` does (header and indented message), to `con` or stdout."""
     con = con or render.data()
     if con.is_plain:
-        # The same lines as below without building rich Texts: `log` prints thousands.
-        lines = [f"commit {oid.hex()} ({', '.join(refs)})" if refs else f"commit {oid.hex()}"]
-        if len(c.parents) > 1:
-            lines.append("Merge: " + " ".join(short(p) for p in c.parents))
-        lines.append(f"Author: {c.author.name} <{c.author.email}>")
-        lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
-        if clock:
-            lines.append(f"Clock:  {clock_text(c)}")
-        lines.append("")
-        lines += [f"    {m}".rstrip() for m in c.message.rstrip("\n").split("\n")]
-        con.write_lines(lines)
+        con.write_text(commit_header_text(oid, c, refs, clock=clock))
         return
     line = Text("commit ", style="oid")
     line.append(oid.hex(), style="oid")

@@ -75,6 +75,9 @@ def log(
         )
         return
     con = render.data()
+    if con.is_plain and not (graph or oneline or stat):
+        _write_plain(con, entries, clock)
+        return
     listed = list(entries) if graph else entries
     prefixes = graph_prefixes(listed) if graph else None  # type: ignore[arg-type]
     for n, e in enumerate(listed):
@@ -104,6 +107,26 @@ def log(
                 views.print_stats(e.stats)
         for x in extra:
             con.print(Text(x))
+
+
+def _write_plain(con: render.DataOut, entries: "Iterator[LogEntry]", clock: bool) -> None:
+    """Write uncoloured commit headers, a blank line between two, a few hundred per write.
+
+    What was gathered is written before an error from the walk (a corrupt commit) goes up.
+    """
+    header = views.commit_header_text
+    chunk: list[str] = []
+    sep = ""
+    try:
+        for e in entries:
+            chunk.append(header(e.oid, e.commit, e.refs, clock=clock))
+            if len(chunk) == 256:
+                con.write_text(sep + "\n".join(chunk))
+                chunk.clear()
+                sep = "\n"
+    finally:
+        if chunk:
+            con.write_text(sep + "\n".join(chunk))
 
 
 def _refs(refs: list[str]) -> Text:

@@ -1,0 +1,56 @@
+"""`vcrdt log` without colour writes its headers in chunks: the same bytes as one header at a time."""
+
+from __future__ import annotations
+
+from tests.helpers.cli import CliRunner
+from vcrdt import porcelain
+from vcrdt.cli import render
+from vcrdt.ids import short
+from vcrdt.objects import Commit
+from vcrdt.repo import Repository, Settings
+
+
+def reference_header(oid: bytes, c: Commit, refs: list[str], clock: bool) -> str:
+    """The plain lines `print_commit_header` wrote one commit at a time, before log wrote them in chunks."""
+    lines = [f"commit {oid.hex()} ({', '.join(refs)})" if refs else f"commit {oid.hex()}"]
+    if len(c.parents) > 1:
+        lines.append("Merge: " + " ".join(short(p) for p in c.parents))
+    lines.append(f"Author: {c.author.name} <{c.author.email}>")
+    lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
+    if clock:
+        counts = ", ".join(f"{r[:8]}:{n}" for r, n in c.clock)
+        lines.append(f"Clock:  lamport {c.lamport}, clock {{{counts}}}")
+    lines.append("")
+    lines += [f"    {m}".rstrip() for m in c.message.rstrip("\n").split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+MESSAGES = ["plain", "two\n\nparagraphs  \n", "trailing spaces   ", "tab\there", "\n\nstarts blank", "x\n\n\n"]
+
+
+def test_log_of_more_commits_than_one_chunk(repo: CliRunner) -> None:
+    repo.ok("commit", "--allow-empty", "-m", "root")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.write("side.txt", "s\n")
+    repo.ok("commit", "-A", "-m", "on side")
+    repo.ok("switch", "main")
+    repo.write("main.txt", "m\n")
+    repo.ok("commit", "-A", "-m", "on main")
+    repo.ok("merge", "side", "-m", "merge side")
+    repo.ok("tag", "v1")
+    r = Repository(repo.cwd, Settings(author_name="Ada Lovelace", author_email="ada@example.com"))
+    for i in range(600):
+        porcelain.commit(r, MESSAGES[i % len(MESSAGES)] + f" {i}", allow_empty=True)
+    r.close()
+    for clock in (False, True):
+        args = ["log", "--clock"] if clock else ["log"]
+        out = repo.ok(*args).out
+        r = Repository(repo.cwd, Settings())
+        entries = list(porcelain.log(r))
+        r.close()
+        assert len(entries) == 604
+        assert out == "\n".join(reference_header(e.oid, e.commit, e.refs, clock) for e in entries)
+    assert repo.ok("log", "-n", "300").out == "\n".join(
+        reference_header(e.oid, e.commit, e.refs, False) for e in entries[:300]
+    )
