@@ -259,6 +259,7 @@ NEAR: dict[str, st.SearchStrategy[Any]] = {
     "parents": st.one_of(
         st.lists(valid_ids, min_size=2, max_size=4),  # often a repeat
         st.lists(valid_ids | near_ids, min_size=1, max_size=3),
+        near_ids.map(lambda oid: [oid]),  # a single parent, the common case
         st.just([f"{i + 1:064x}" for i in range(MAX_PARENTS + 1)]),
     ),
     "name": st.sampled_from(["a<b", "a>b", "\0"]),

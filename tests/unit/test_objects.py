@@ -551,3 +551,28 @@ def test_merge_clocks_result_decodes_in_a_commit() -> None:
     clock = merge_clocks([((R3, 9),), ((R1, 1),)], R2)
     commit = Commit(A, (B, C), Signature("a", "b", 0, 0), "m\n", R2, 3, clock)
     assert Commit.from_bytes(commit.to_bytes()).clock == clock
+
+
+# --- the decoder's constructors ----------------------------------------------------------------
+
+
+def test_decoder_builds_commits_as_init_does() -> None:
+    import dataclasses
+    import inspect
+
+    from vcrdt.objects import _new_commit, _new_signature
+
+    # A field added to Commit or Signature must be added to the decoder's constructors too.
+    for cls, make in ((Commit, _new_commit), (Signature, _new_signature)):
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        params = inspect.signature(make).parameters.values()
+        assert [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD] == names
+    sig = _new_signature("Zoë", "z@x", 5, -90)
+    assert sig == Signature("Zoë", "z@x", 5, -90) and hash(sig) == hash(Signature("Zoë", "z@x", 5, -90))
+    values = (A, (B, C), sig, "m\n", R3, 7, ((R1, 1), (R3, 3)), C)
+    commit = _new_commit(*values)
+    assert type(commit) is Commit
+    assert commit == Commit(*values) and hash(commit) == hash(Commit(*values))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        commit.lamport = 8  # type: ignore[misc]
+    assert Commit.from_bytes(commit.to_bytes()) == commit
