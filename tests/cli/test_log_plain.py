@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.helpers.cli import CliRunner
+from tests.unit.test_render_dates import reference as format_date_reference
 from vcrdt import porcelain
-from vcrdt.cli import render
 from vcrdt.ids import short
 from vcrdt.objects import Commit
 from vcrdt.repo import Repository, Settings
@@ -16,7 +16,7 @@ def reference_header(oid: bytes, c: Commit, refs: list[str], clock: bool) -> str
     if len(c.parents) > 1:
         lines.append("Merge: " + " ".join(short(p) for p in c.parents))
     lines.append(f"Author: {c.author.name} <{c.author.email}>")
-    lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
+    lines.append(f"Date:   {format_date_reference(c.author.timestamp, c.author.tz_offset)}")
     if clock:
         counts = ", ".join(f"{r[:8]}:{n}" for r, n in c.clock)
         lines.append(f"Clock:  lamport {c.lamport}, clock {{{counts}}}")
