@@ -20,6 +20,7 @@ the repository or anything above.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import re
@@ -118,16 +119,6 @@ class _Token:
     suspects: list[str]  # tracked paths its stat did not settle
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """A monitor's `Changes`, with the rows epoch read before asking."""
-
-    generation: str
-    counter: int
-    paths: frozenset[str] | None
-    epoch: str
-
-
 class FsMonitor(Protocol):
     """What `Worktree.status` asks when a file-system monitor runs (the command server's)."""
 
@@ -151,6 +142,8 @@ def set_monitor(monitor: FsMonitor | None) -> None:
 # with a monitor writes it; a stale token only means a full status.
 MONITOR_TOKEN = "fsmonitor"
 ROWS_EPOCH = "rows_epoch"
+# A row a matching stat settles: tracked, and its cached entry is HEAD's.
+_SETTLED = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
 
 
 def kind_of(st: os.stat_result) -> EntryKind | None:
@@ -562,14 +555,13 @@ class Worktree:
         whole in the second map. Status reads ten thousand stat tuples much
         faster than ten thousand full rows.
         """
-        settled = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
         keys: dict[str, tuple[int, int, int, int] | None] = {
             raw.decode("utf-8", "surrogateescape"): (size, mtime, ino, ctime)
             for raw, size, mtime, ino, ctime in self.db.conn.execute(
-                f"SELECT path, size, mtime_ns, ino, ctime_ns FROM worktree WHERE {settled}"
+                f"SELECT path, size, mtime_ns, ino, ctime_ns FROM worktree WHERE {_SETTLED}"
             )
         }
-        others = self._select_rows(f"WHERE NOT ({settled})")
+        others = self._select_rows(f"WHERE NOT ({_SETTLED})")
         keys.update(dict.fromkeys(others))
         return keys, others
 
@@ -608,12 +600,10 @@ class Worktree:
         Raises:
             WorktreeError: If a file cannot be stat'ed.
         """
-        asked = self._ask_monitor()
-        if asked is not None and asked[1] is not None:
-            changes, token = asked
-            assert changes.paths is not None and token is not None
+        token, changed = self._ask_monitor() or (None, None)
+        if token is not None and changed is not None:
             with self.db.read():
-                found, rows, _, _ = self._watched_suspects(changes.paths, token)
+                found, rows, _, _ = self._watched_suspects(changed, token)
             out = sorted(found)
             return out, {p: rows[p] for p in out}
         keys, rows = self._stat_keys()
@@ -656,14 +646,18 @@ class Worktree:
         asked = self._ask_monitor()
         if asked is None:
             return self._full_status()
-        changes, token = asked
-        if token is None:
-            return self._full_status(token=_Token(changes.generation, changes.counter, changes.epoch, [], []))
-        assert changes.paths is not None
-        return self._watched_status(changes.paths, token)
+        token, changed = asked
+        if changed is None:
+            return self._full_status(token=token)
+        return self._watched_status(changed, token)
 
-    def _ask_monitor(self) -> tuple[_Answer, _Token | None] | None:
-        """Ask the monitor what changed since the token: None without a monitor; no token when a full look is needed."""
+    def _ask_monitor(self) -> tuple[_Token, frozenset[str] | None] | None:
+        """Ask the monitor what changed since the saved token (None: there is no monitor, or it cannot tell).
+
+        Returns the saved token and the paths changed since it, or, when a
+        full look is needed, a new token (without its untracked files and
+        suspects, which the full look fills in) and None.
+        """
         monitor = _monitor
         if monitor is None:
             return None
@@ -673,7 +667,6 @@ class Worktree:
         changes = monitor.changes(self._root_s, token.generation if token else "", token.counter if token else -1)
         if changes is None:
             return None
-        answer = _Answer(changes.generation, changes.counter, changes.paths, epoch)
         if (
             token is None
             or changes.paths is None
@@ -681,8 +674,8 @@ class Worktree:
             or token.epoch != epoch
             or any(p == IGNORE_FILE or p.endswith("/" + IGNORE_FILE) for p in changes.paths)
         ):
-            return answer, None
-        return answer, token
+            return _Token(changes.generation, changes.counter, epoch, [], []), None
+        return token, changes.paths
 
     def _monitor_token(self) -> _Token | None:
         import json
@@ -709,7 +702,7 @@ class Worktree:
             files = scan.files
             suspect = self._unsettled(keys, rows, files.get)
         if token is not None:
-            token = _Token(token.generation, token.counter, token.epoch, scan.untracked, suspect)
+            token = dataclasses.replace(token, untracked=scan.untracked, suspects=suspect)
         return self._compare(suspect, rows, files, untracked=scan.untracked, ignored=scan.ignored, token=token)
 
     def _compare(
@@ -744,22 +737,13 @@ class Worktree:
                     if dirty:
                         self._save_rows(dirty)
                     if token is not None:
-                        self._save_token(conn, token)
+                        self._save_token(token)
         return st
 
-    def _save_token(self, conn: Any, token: _Token) -> None:
+    def _save_token(self, token: _Token) -> None:
         import json
 
-        data = {
-            "generation": token.generation,
-            "counter": token.counter,
-            "epoch": token.epoch,
-            "untracked": token.untracked,
-            "suspects": token.suspects,
-        }
-        conn.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (MONITOR_TOKEN, json.dumps(data, sort_keys=True))
-        )
+        self.db.set_meta(MONITOR_TOKEN, json.dumps(dataclasses.asdict(token), sort_keys=True))
 
     def _watched_status(self, changed: frozenset[str], token: _Token) -> WorktreeStatus:
         """Status from the paths a monitor says changed since the token, and what the token's status saw.
@@ -795,8 +779,7 @@ class Worktree:
         path `_unsettled` would return (and may include more: a token suspect
         whose stat matches again), so commit may use them as well as status.
         """
-        settled = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
-        rows = self._select_rows(f"WHERE NOT ({settled})")
+        rows = self._select_rows(f"WHERE NOT ({_SETTLED})")
         suspect = set(rows)
         changed_rows = self._rows_of(sorted(changed))
         rows.update(self._rows_of(token.suspects))
