@@ -36,29 +36,65 @@ from vcrdt.worktree import Changes
 
 _MODIFY, _ATTRIB, _CLOSE_WRITE = 0x2, 0x4, 0x8
 _MOVED_FROM, _MOVED_TO, _CREATE, _DELETE = 0x40, 0x80, 0x100, 0x200
-_DELETE_SELF, _MOVE_SELF = 0x400, 0x800
-_Q_OVERFLOW, _IGNORED, _ISDIR = 0x4000, 0x8000, 0x40000000
+DELETE_SELF, MOVE_SELF = 0x400, 0x800
+Q_OVERFLOW, IGNORED, ISDIR = 0x4000, 0x8000, 0x40000000
 _ONLYDIR, _DONT_FOLLOW, _EXCL_UNLINK = 0x01000000, 0x02000000, 0x04000000
-_MASK = (
-    _MODIFY
-    | _ATTRIB
-    | _CLOSE_WRITE
-    | _MOVED_FROM
-    | _MOVED_TO
-    | _CREATE
-    | _DELETE
-    | _DELETE_SELF
-    | _MOVE_SELF
-    | _ONLYDIR
-    | _DONT_FOLLOW
-    | _EXCL_UNLINK
-)
+# Every change to a directory's entries or their contents, and to the directory itself.
+CHANGES = _MODIFY | _ATTRIB | _CLOSE_WRITE | _MOVED_FROM | _MOVED_TO | _CREATE | _DELETE | DELETE_SELF | MOVE_SELF
+_MASK = CHANGES | _ONLYDIR | _DONT_FOLLOW | _EXCL_UNLINK
 _EVENT = struct.Struct("iIII")
 # Beyond these a work tree is not watched (its status looks at everything, as without a server).
 MAX_DIRS = 20_000
 MAX_CHANGED = 100_000
 # Work trees watched at once; the one asked about least recently is dropped for a new one.
 MAX_TREES = 32
+
+
+class Inotify:
+    """A non-blocking inotify instance, through libc (`fd` is -1 where there is none)."""
+
+    def __init__(self) -> None:
+        """Open the instance; on failure (not Linux, no libc, the instance limit) `fd` stays -1."""
+        self.fd = -1
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            self._add = libc.inotify_add_watch
+            self._rm = libc.inotify_rm_watch
+            self.fd = max(libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC), -1)
+        except (OSError, AttributeError):
+            self.fd = -1
+
+    def add(self, path: str, mask: int) -> int:
+        """Watch the directory `path` for the events in `mask`; return the watch descriptor, or -1."""
+        return int(self._add(self.fd, os.fsencode(path), mask))
+
+    def remove(self, wd: int) -> None:
+        """Stop a watch (its IN_IGNORED event follows)."""
+        self._rm(self.fd, wd)
+
+    def read(self) -> list[tuple[int, int, bytes]] | None:
+        """Return the pending events as (watch, mask, name), [] when there are none; None if reading failed."""
+        events: list[tuple[int, int, bytes]] = []
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return events
+            except OSError:
+                return None
+            at = 0
+            while at < len(data):
+                wd, mask, _, size = _EVENT.unpack_from(data, at)
+                events.append((wd, mask, data[at + 16 : at + 16 + size].rstrip(b"\0")))
+                at += 16 + size
+
+    def close(self) -> None:
+        """Close the instance (every watch goes with it)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 @dataclass
@@ -76,19 +112,11 @@ class Watcher:
 
     def __init__(self) -> None:
         """Open an inotify instance (`fd` is -1 where there is none: every answer is then None)."""
-        self.fd = -1
+        self.inotify = Inotify()
+        self.fd = self.inotify.fd
         self.counter = 0
         self._trees: dict[str, _Tree] = {}
         self._owner: dict[int, _Tree] = {}
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            self._add = libc.inotify_add_watch
-            self._rm = libc.inotify_rm_watch
-            self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        except (OSError, AttributeError):
-            self.fd = -1
 
     def answer(self, question: bytes) -> bytes:
         """Answer one JSON question ``{"root", "generation", "counter"}`` with one JSON line."""
@@ -123,29 +151,21 @@ class Watcher:
         """Read every pending event."""
         if self.fd < 0:
             return
-        while True:
-            try:
-                data = os.read(self.fd, 1 << 16)
-            except BlockingIOError:
-                return
-            except OSError:
-                self._forget_all()
-                return
-            at = 0
-            while at < len(data):
-                wd, mask, _, size = _EVENT.unpack_from(data, at)
-                name = os.fsdecode(data[at + 16 : at + 16 + size].rstrip(b"\0"))
-                at += 16 + size
-                self._event(wd, mask, name)
+        events = self.inotify.read()
+        if events is None:
+            self._forget_all()
+            return
+        for wd, mask, name in events:
+            self._event(wd, mask, os.fsdecode(name))
 
     def _event(self, wd: int, mask: int, name: str) -> None:
-        if mask & _Q_OVERFLOW:
+        if mask & Q_OVERFLOW:
             self._forget_all()
             return
         tree = self._owner.get(wd)
         if tree is None:
             return
-        if mask & _IGNORED or mask & (_DELETE_SELF | _MOVE_SELF):
+        if mask & (IGNORED | DELETE_SELF | MOVE_SELF):
             self._forget(tree)  # a watched directory went away: follow it no more
             return
         directory = tree.dirs[wd]
@@ -154,12 +174,12 @@ class Watcher:
         path = f"{directory}/{name}" if directory else name
         if not directory and name == META_DIR:
             return
-        if mask & _ISDIR and mask & (_DELETE | _MOVED_FROM | _MOVED_TO):
+        if mask & ISDIR and mask & (_DELETE | _MOVED_FROM | _MOVED_TO):
             self._forget(tree)
             return
         self.counter += 1
         tree.changed[path] = self.counter
-        if mask & _ISDIR and mask & _CREATE and not self._add_tree(tree, path, mark=True):
+        if mask & ISDIR and mask & _CREATE and not self._add_tree(tree, path, mark=True):
             self._forget(tree)
         elif len(tree.changed) > MAX_CHANGED:
             self._forget(tree)
@@ -180,7 +200,7 @@ class Watcher:
         while stack:
             rel = stack.pop()
             path = os.path.join(tree.root, rel) if rel else tree.root
-            wd = self._add(self.fd, os.fsencode(path), _MASK)
+            wd = self.inotify.add(path, _MASK)
             if wd < 0:
                 # A directory that vanished meanwhile is fine (the event of its removal follows);
                 # anything else (the watch limit) means this tree cannot be followed.
@@ -211,7 +231,7 @@ class Watcher:
         for wd in tree.dirs:
             if self._owner.get(wd) is tree:
                 del self._owner[wd]
-                self._rm(self.fd, wd)
+                self.inotify.remove(wd)
         if self._trees.get(tree.root) is tree:
             del self._trees[tree.root]
 

@@ -420,61 +420,42 @@ class _CodeWatch:
     ``__pycache__`` directory, an editor's backup) does not count.
     """
 
-    _CHANGES = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800  # modify ... move-self
-    _LOST = 0x400 | 0x800 | 0x4000 | 0x8000  # delete-self, move-self, queue overflow, watch removed
-    _ISDIR = 0x40000000
-    _EVENT = struct.Struct("iIII")
-
     def __init__(self, stamp: str) -> None:
-        self.stamp = stamp
-        self.fd = -1
-        self.package_watches: set[int] = set()
-        try:
-            import ctypes
+        from vcrdt.cli import fsmonitor
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        except (OSError, AttributeError):
-            return
-        if fd < 0:
-            return
+        self.stamp = stamp
+        self.package_watches: set[int] = set()
+        self.inotify = fsmonitor.Inotify()
+        if self.inotify.fd < 0:
+            return  # a stamp per request instead
         dirs = []
         for dirpath, subdirs, _ in os.walk(package_dir()):
             dirs.append(dirpath)
             subdirs[:] = [d for d in subdirs if d != "__pycache__"]
         sites = [e for e in sys.path if e.endswith(("site-packages", "dist-packages")) and os.path.isdir(e)]
         for path in [*dirs, *sites]:
-            wd = libc.inotify_add_watch(fd, os.fsencode(path), self._CHANGES)
+            wd = self.inotify.add(path, fsmonitor.CHANGES)
             if wd < 0:
-                os.close(fd)
+                self.inotify.close()  # a stamp per request instead
                 return
             if path in dirs:
                 self.package_watches.add(wd)
-        self.fd = fd
 
     def _counts(self, wd: int, mask: int, name: bytes) -> bool:
-        if mask & self._LOST:
-            return True
+        from vcrdt.cli.fsmonitor import DELETE_SELF, IGNORED, ISDIR, MOVE_SELF, Q_OVERFLOW
+
+        if mask & (DELETE_SELF | MOVE_SELF | Q_OVERFLOW | IGNORED):
+            return True  # a watched directory went away, or events were lost
         if name == b"__pycache__":
             return False
-        return wd not in self.package_watches or name.endswith(b".py") or bool(mask & self._ISDIR)
+        return wd not in self.package_watches or name.endswith(b".py") or bool(mask & ISDIR)
 
     def changed(self) -> bool:
         """Tell whether anything that `code_stamp` covers changed."""
-        if self.fd < 0:
+        if self.inotify.fd < 0:
             return code_stamp() != self.stamp
-        while True:
-            try:
-                data = os.read(self.fd, 65536)
-            except BlockingIOError:
-                return False
-            at = 0
-            while at < len(data):
-                wd, mask, _, size = self._EVENT.unpack_from(data, at)
-                name = data[at + 16 : at + 16 + size].rstrip(b"\0")
-                at += 16 + size
-                if self._counts(wd, mask, name):
-                    return True
+        events = self.inotify.read()
+        return events is None or any(self._counts(wd, mask, name) for wd, mask, name in events)
 
 
 def serve() -> None:
