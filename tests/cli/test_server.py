@@ -30,7 +30,7 @@ _client_cmd: dict[str, list[str]] = {"python": [sys.executable, "-m", "vcrdt"]}
 @pytest.fixture(scope="session")
 def native_client(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The native client built for this interpreter and package (with the compiler `make` uses)."""
-    if not (os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")):
+    if native.find_compiler() is None:
         pytest.skip("no C compiler: the native client cannot be built here")
     return str(native.build(tmp_path_factory.mktemp("native") / "vcrdt"))
 
@@ -444,3 +444,16 @@ def test_status_through_the_server_follows_the_file_system(env: Env, work: Path,
         assert db.execute("SELECT count(*) FROM meta WHERE key = 'fsmonitor'").fetchone() == (1,)
     finally:
         db.close()
+
+
+def _c_list(name: str) -> list[str]:
+    """The strings of a NULL-terminated ``static const char *const name[]`` in the native client."""
+    source = native.SOURCE.read_text()
+    body = source.split(f"{name}[] = {{", 1)[1].split("};", 1)[0]
+    return [part.split('"')[1] for part in body.split(",") if '"' in part]
+
+
+def test_the_native_client_knows_the_same_variables_as_the_server() -> None:
+    assert _c_list("import_time_vars") == list(server.IMPORT_TIME_VARS)
+    assert _c_list("per_request_vars") == [v.decode() for v in server.PER_REQUEST_VARS]
+    assert f'#define PROTOCOL "{server.PROTOCOL}"' in native.SOURCE.read_text()

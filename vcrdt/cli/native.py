@@ -35,13 +35,18 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def find_compiler() -> str | None:
+    """Return the C compiler to use: ``CC``, else ``cc`` or ``gcc`` on the PATH (None if there is none)."""
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
 def build(output: Path, *, compiler: str | None = None) -> Path:
     """Compile the client for this interpreter and package into `output` (replaced atomically).
 
     Raises:
         OSError: No compiler was found, or it failed (the message has its output).
     """
-    cc = compiler or os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    cc = compiler or find_compiler()
     if not cc:
         raise OSError("no C compiler (set CC)")
     from vcrdt.cli.server import package_dir
