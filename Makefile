@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE := $(VENV)/.native
 
-.PHONY: demo test lint types imports unit man bench clean
+.PHONY: demo test lint types imports unit reliability man bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,15 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 unit: $(NATIVE)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q -m "not slow"
+
+# The slow tier, its own CI step: crash runs (SIGKILL at random points), hostile inputs and
+# race rounds, then the one-line summary of what they saw (tests/reliability/summary.py).
+RELIABILITY_LOG := $(CURDIR)/.reliability.jsonl
+reliability: $(NATIVE)
+	rm -f $(RELIABILITY_LOG)
+	VCRDT_RELIABILITY_LOG=$(RELIABILITY_LOG) $(BIN)/pytest -n 2 -q -m "slow or hostile" tests
+	$(BIN)/python -m tests.reliability.summary $(RELIABILITY_LOG)
 
 test: lint types imports unit
 

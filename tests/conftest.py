@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,52 @@ def repo(cli: CliRunner) -> CliRunner:
     """A runner inside a freshly initialised repository."""
     cli.ok("init")
     return cli
+
+
+def _snapshot(root: Path) -> dict[str, tuple[str, bytes]]:
+    """Every entry under `root` (itself included) with its kind and content or link target."""
+    out: dict[str, tuple[str, bytes]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        out[os.path.relpath(dirpath, root)] = ("dir", b"")
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root)
+            if os.path.islink(full):
+                out[rel] = ("link", os.fsencode(os.readlink(full)))
+            elif os.path.isfile(full):
+                with open(full, "rb") as f:
+                    out[rel] = ("file", f.read())
+    return out
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[Path]:
+    """A victim directory beside the test's work trees, full of SENTINEL files.
+
+    Hostile-input and crash tests aim their attacks at it (through ``..``,
+    symlink chains, ...). After the test, any entry created, changed or
+    deleted under it fails the test and is counted in the reliability log as
+    touched outside the work tree.
+    """
+    from tests.reliability.record import record
+
+    victim = tmp_path / "outside"
+    (victim / "deep" / "er").mkdir(parents=True)
+    for rel in ("SENTINEL", "deep/SENTINEL", "deep/er/SENTINEL"):
+        (victim / rel).write_bytes(b"sentinel: must never be touched\n")
+    before = _snapshot(victim)
+    yield victim
+    after = _snapshot(victim) if victim.is_dir() else {}
+    touched = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    record("outside", n=len(touched))
+    assert not touched, f"files outside the work tree were touched: {touched}"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Log every test marked ``hostile`` as one hostile input, rejected (passed) or not."""
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    if "hostile" in report.keywords:
+        from tests.reliability.record import record
+
+        record("hostile", ok=report.passed, name=report.nodeid)
