@@ -580,10 +580,14 @@ class Worktree:
         }
 
     def _rows_of(self, paths: list[str]) -> dict[str, Row]:
-        """Return the rows of some tracked paths (all rows, filtered, when they are many)."""
+        """Return the rows of those of `paths` that are tracked (all rows, filtered, when they are many).
+
+        A path without a row (an untracked file or directory a monitor named,
+        a temporary file) is left out, whichever way the rows are read.
+        """
         if len(paths) > 2000:
             every = self.rows()
-            return {p: every[p] for p in paths}
+            return {p: every[p] for p in paths if p in every}
         out: dict[str, Row] = {}
         for i in range(0, len(paths), 500):
             batch = paths[i : i + 500]

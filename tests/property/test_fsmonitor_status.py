@@ -168,3 +168,54 @@ def test_the_monitor_is_used_and_sees_an_edit(tmp_path: Path, watcher: Watcher) 
     finally:
         worktree.set_monitor(None)
         repo.close()
+
+
+BULK = 2100  # more than `Worktree._rows_of` reads a row at a time
+
+
+bulk_op = st.one_of(
+    op,
+    st.tuples(st.just("bulk_untracked"), st.sampled_from(["node_modules", "d/many"])),
+    st.tuples(st.just("bulk_tracked"), st.binary(min_size=1, max_size=4)),
+)
+
+
+def apply_bulk(repo: Repository, root: Path, step: tuple[object, ...]) -> None:
+    if step[0] == "bulk_untracked":
+        many = root / str(step[1])
+        many.mkdir(parents=True, exist_ok=True)
+        for i in range(BULK):
+            (many / f"m{i}.js").write_text(f"{i}\n")
+    elif step[0] == "bulk_tracked":
+        for path in sorted((root / "t").iterdir()):
+            path.write_bytes(path.read_bytes() + bytes(step[1]))  # type: ignore[call-overload]
+    else:
+        apply(repo, root, step)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(bulk_op, min_size=1, max_size=4))
+def test_watched_status_with_thousands_of_changes(
+    tmp_path_factory: pytest.TempPathFactory, watcher: Watcher, steps: list[tuple[object, ...]]
+) -> None:
+    """More than 2,000 changed paths at once (new directories, edits of tracked files) between statuses."""
+    root = tmp_path_factory.mktemp("fsmon-bulk")
+    repo = Repository.init(root, SETTINGS)
+    (root / "t").mkdir()
+    for i in range(BULK):
+        (root / "t" / f"f{i}.txt").write_text(f"{i}\n")
+    porcelain.commit(repo, "base", addremove=True)
+    monitor = DirectMonitor(watcher)
+    try:
+        worktree.set_monitor(monitor)
+        repo.worktree.status()
+        for step in [*steps, ("status",)]:
+            apply_bulk(repo, root, step)
+            worktree.set_monitor(monitor)
+            watched = repo.worktree.status()
+            watched_suspects = set(repo.worktree.suspects()[0])
+            assert watched == full(repo), step
+            assert watched_suspects >= set(repo.worktree.suspects()[0]), step
+    finally:
+        worktree.set_monitor(None)
+        repo.close()
