@@ -215,6 +215,19 @@ class Repository:
         with self.db.write():
             yield
 
+    @contextmanager
+    def scratch(self) -> Iterator[None]:
+        """Run a block whose writes are all rolled back at its end (a dry run that plans with real objects).
+
+        Raises:
+            RepoBusyError: If another writer holds the lock past the busy timeout.
+        """
+        try:
+            with self.db.scratch():
+                yield
+        finally:
+            self.store.forget_cached()
+
     # --- config and identity ------------------------------------------------------------
 
     def config(self) -> dict[str, dict[str, str]]:

@@ -352,3 +352,25 @@ def test_switch_refused_during_a_merge(forked: CliRunner) -> None:
     assert r.err.startswith("error: cannot switch branches while a merge is in progress\n")
     forked.ok("merge", "--abort")
     forked.ok("switch", "side")
+
+
+def _object_count(repo: CliRunner) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(repo.cwd / ".vcrdt" / "store.db")
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("args", [["--dry-run"], ["--dry-run", "--json"], ["--auto", "--dry-run"]])
+def test_dry_run_stores_no_object(forked: CliRunner, args: list[str]) -> None:
+    """A dry run plans the merge (merged blobs, trees, a convergent commit) and keeps none of it."""
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n", "h": "new on side\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    before = _object_count(forked)
+    forked("merge", *args, "side")
+    assert _object_count(forked) == before
+    assert "unreachable" not in forked.ok("fsck").out

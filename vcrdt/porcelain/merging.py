@@ -258,7 +258,7 @@ def merge(
     ours_flat = repo.commit_flat(ours)
     if ours is not None and auto and not is_ancestor(repo.store, ours, theirs):
         bases = merge_bases(repo.store, ours, theirs)
-        with repo.transaction():
+        with repo.scratch() if dry_run else repo.transaction():
             entries, settled, record = _auto_tree(repo, ours, theirs)
             changed = [c.path for c in diff_changes(ours_flat, entries)]
             if dry_run:
@@ -278,11 +278,13 @@ def merge(
     bases = merge_bases(repo.store, ours, theirs)
     if not bases:
         raise MergeError(f"refusing to merge unrelated histories: {rev}")
-    base_flat = _virtual_base(repo, bases)
     theirs_flat = repo.commit_flat(theirs)
     labels = (head_label(repo), "base", rev)
-    policy = merge_policy(repo, base_flat, ours_flat, theirs_flat, strict=False)
-    with repo.transaction():
+    # A dry run plans with the real merge (merged blobs, a virtual base's blobs, are stored while
+    # it runs) and keeps nothing.
+    with repo.scratch() if dry_run else repo.transaction():
+        base_flat = _virtual_base(repo, bases)
+        policy = merge_policy(repo, base_flat, ours_flat, theirs_flat, strict=False)
         tm = merge_flat(
             repo.store,
             base_flat,
@@ -333,9 +335,9 @@ def _join_siblings(
         raise DirtyWorktreeError("local changes would be mixed into the merge", hint="commit them first")
     ours_flat = repo.commit_flat(head.commit)
     auto: list[AutoResolution] = []
-    with repo.transaction():
-        # A dry run makes the same merge commits (unreachable objects, like any dry run's blobs)
-        # so that its preview is the merge itself; it only leaves the work tree and refs alone.
+    with repo.scratch() if dry_run else repo.transaction():
+        # A dry run makes the same merge commits so that its preview is the merge itself, and
+        # then rolls them back with everything else it wrote.
         acc = heads[0]
         for other in heads[1:]:
             acc, settled = _auto_pair(repo, acc, other)

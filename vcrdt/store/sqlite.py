@@ -160,6 +160,10 @@ class SqliteStore:
         self._spare: queue.SimpleQueue[zstandard.ZstdCompressor] = queue.SimpleQueue()
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
 
+    def forget_cached(self) -> None:
+        """Drop the decoded bodies kept in memory (after a rolled-back write, they may name absent objects)."""
+        self._cache.clear()
+
     # --- reading ----------------------------------------------------------------------
 
     def get(self, oid: ObjectId) -> tuple[str, bytes]:
