@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vcrdt.dag import read_commit
@@ -65,13 +65,22 @@ class Status:
 
 
 def status(repo: Repository, *, ignored: bool = False) -> Status:
-    """Compare the work tree with HEAD."""
+    """Compare the work tree with HEAD; a conflicted path is listed as conflicted only."""
     head = repo.refs.head()
     conflicted = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
+    changes = repo.worktree.status(want_ignored=ignored)
+    if conflicted:
+        unmerged = set(conflicted)
+        changes = replace(
+            changes,
+            modified=[p for p in changes.modified if p not in unmerged],
+            added=[p for p in changes.added if p not in unmerged],
+            deleted=[p for p in changes.deleted if p not in unmerged],
+        )
     return Status(
         branch_of(repo),
         head.commit,
-        repo.worktree.status(want_ignored=ignored),
+        changes,
         repo.merge_state.theirs(),
         conflicted,
         sorted(head.siblings),
