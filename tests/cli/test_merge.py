@@ -375,3 +375,55 @@ def test_dry_run_stores_no_object(forked: CliRunner, args: list[str]) -> None:
     forked("merge", *args, "side")
     assert _object_count(forked) == before
     assert "unreachable" not in forked.ok("fsck").out
+
+
+@pytest.fixture
+def file_vs_dir(repo: CliRunner) -> CliRunner:
+    """Base has file g; branch edit changes it; main replaces it with directory g/x."""
+    repo.write("g", "base\n")
+    repo.write("keep", "k\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("switch", "-c", "edit")
+    repo.write("g", "edited\n")
+    repo.ok("commit", "-m", "edit g")
+    repo.ok("switch", "main")
+    os.unlink(repo.cwd / "g")
+    repo.write("g/x", "x\n")
+    repo.ok("commit", "-A", "-m", "g becomes a directory")
+    return repo
+
+
+def test_file_directory_conflict_is_one_conflict_named_by_its_sides(file_vs_dir: CliRunner) -> None:
+    r = file_vs_dir("merge", "edit")
+    assert r.code == 1
+    assert r.out == "CONFLICT (file/directory): g\n"
+    assert r.err.startswith("Automatic merge stopped: 1 conflicted path\n")
+    # The file is edit's: it waits beside the directory under edit's name.
+    assert (file_vs_dir.cwd / "g~edit").read_text() == "edited\n"
+    assert not (file_vs_dir.cwd / "g~main").exists()
+    assert (file_vs_dir.cwd / "g" / "x").read_text() == "x\n"
+    doc = json.loads(file_vs_dir.ok("conflicts", "--json").out)
+    [c] = doc["conflicts"]
+    assert c["path"] == "g" and c["kind"] == "file/directory"
+    assert c["ours"] is None and c["theirs"] is not None and c["base"] is not None
+
+
+def test_resolve_file_directory_conflict_keeping_the_directory(file_vs_dir: CliRunner) -> None:
+    assert file_vs_dir("merge", "edit").code == 1
+    file_vs_dir.ok("resolve", "--ours", "g")
+    assert not (file_vs_dir.cwd / "g~edit").exists()
+    file_vs_dir.ok("commit", "-m", "merged")
+    assert (file_vs_dir.cwd / "g" / "x").read_text() == "x\n"
+    assert file_vs_dir.ok("status", "--short").out == ""
+    file_vs_dir.ok("fsck")
+
+
+def test_resolve_file_directory_conflict_taking_the_file(file_vs_dir: CliRunner) -> None:
+    assert file_vs_dir("merge", "edit").code == 1
+    file_vs_dir.ok("resolve", "--theirs", "g")
+    assert (file_vs_dir.cwd / "g").read_text() == "edited\n"
+    assert not (file_vs_dir.cwd / "g~edit").exists()
+    file_vs_dir.ok("commit", "-m", "merged")
+    assert file_vs_dir.ok("status", "--short").out == ""
+    assert file_vs_dir.ok("cat", "HEAD:g").out == "edited\n"
+    file_vs_dir.ok("fsck")

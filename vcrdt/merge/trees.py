@@ -123,7 +123,7 @@ def merge_flat(
             continue
         rules = _Rules(decide, keys) if decide is not None and keys is not None else None
         _merge_changed(store, path, b, o, t, style, labels, result, rules)
-    _file_directory(result, labels)
+    _file_directory(result, base, ours, theirs, labels)
     return result
 
 
@@ -252,11 +252,22 @@ def _keep(result: TreeMerge, path: str, side: Side) -> None:
         result.worktree[path] = entry
 
 
-def _file_directory(result: TreeMerge, labels: tuple[str, str, str]) -> None:
-    """Resolve a file that collides with a directory: the directory keeps the path."""
+def _file_directory(result: TreeMerge, base: Flat, ours: Flat, theirs: Flat, labels: tuple[str, str, str]) -> None:
+    """Resolve a file that collides with a directory: the directory keeps the path.
+
+    The file comes from one side only (a tree cannot hold both ``p`` and
+    ``p/x``); it is left beside the directory as ``<path>~<that side's label>``,
+    and the path has one conflict, of kind file/directory, whose sides are the
+    file's versions (the side with the directory is absent at `path`). A
+    conflict already recorded for the path (a modification against the
+    deletion that made room for the directory) is replaced by it.
+    """
     every = set(result.entries) | set(result.worktree)
     for path in sorted(every & ancestor_dirs(every)):
         entry = result.entries.pop(path, None) or result.worktree.pop(path)
-        aside = f"{path}~{labels[0]}"
-        result.worktree[aside] = entry
-        result.conflicts.append(PathConflict(path, "file/directory", ABSENT, Side(*entry), ABSENT))
+        file_side = 2 if path in theirs and path not in ours else 0
+        result.worktree[f"{path}~{labels[file_side]}"] = entry
+        result.conflicts = [c for c in result.conflicts if c.path != path]
+        result.conflicts.append(
+            PathConflict(path, "file/directory", _side(base, path), _side(ours, path), _side(theirs, path))
+        )

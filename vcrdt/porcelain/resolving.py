@@ -95,7 +95,10 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
                 repo.worktree.write_file(path, kind, oid)
             elif side is not None:
                 chosen = {"ours": conflict.ours, "theirs": conflict.theirs, "base": conflict.base}[side]
-                _take(repo, path, chosen.entry())
+                if conflict.kind == "file/directory":
+                    _take_file_or_directory(repo, conflict, chosen.entry())
+                else:
+                    _take(repo, path, chosen.entry())
             repo.merge_state.mark_resolved(path)
     return rel
 
@@ -163,6 +166,26 @@ def _take(repo: Repository, path: str, entry: tuple[EntryKind, ObjectId] | None)
     else:
         repo.worktree.write_file(path, *entry)
         repo.worktree.add([path])
+
+
+def _take_file_or_directory(repo: Repository, conflict: PathConflict, entry: tuple[EntryKind, ObjectId] | None) -> None:
+    """Settle a file/directory conflict: the directory stays (`entry` None) or the file replaces it.
+
+    Either way the file left beside the directory (``<path>~<label>``) goes.
+    Taking the file removes the tracked files under the directory first; an
+    untracked file there still stops it (`Worktree.write_file` refuses).
+    """
+    path = conflict.path
+    rows = repo.worktree.rows()
+    versions = {s.entry() for s in (conflict.base, conflict.ours, conflict.theirs)} - {None}
+    added = [p for p, r in rows.items() if p.startswith(path + "~") and r.head_oid is None]
+    current, _ = repo.worktree.current(rows, added, None, store=False)
+    aside = [p for p in added if current.get(p) in versions]  # the side file, unless edited meanwhile
+    drop = aside + ([p for p in rows if p.startswith(path + "/")] if entry is not None else [])
+    if drop:
+        repo.worktree.remove(drop, keep_files=False)  # an added side file is forgotten, a tracked one removed
+    if entry is not None:
+        _take(repo, path, entry)
 
 
 def _one(path: str, side: Side) -> FlatTree:
