@@ -213,25 +213,5 @@ class PolicyError(MergeError):
     """A malformed ``.vcrdtattributes`` policy file (the message names the line)."""
 
 
-class SyncError(VcrdtError):
-    """Replica synchronisation failed."""
-
-
-class ProtocolError(SyncError):
-    """A peer sent something the protocol does not allow."""
-
-
-class RemoteRejectedError(SyncError):
-    """The peer refused the request."""
-
-
-class TransportError(SyncError):
-    """The connection to a peer failed."""
-
-
-class GitInteropError(VcrdtError):
-    """A git repository could not be read or written."""
-
-
 class ConfigError(VcrdtError):
     """A configuration file or value is invalid."""

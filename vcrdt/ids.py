@@ -15,7 +15,6 @@ from vcrdt.errors import CorruptObjectError
 ObjectId = NewType("ObjectId", bytes)
 HexId = NewType("HexId", str)
 ReplicaId = NewType("ReplicaId", str)
-RefName = NewType("RefName", str)
 
 OID_LEN = 32
 HEX_LEN = 2 * OID_LEN
