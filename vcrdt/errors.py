@@ -213,5 +213,9 @@ class PolicyError(MergeError):
     """A malformed ``.vcrdtattributes`` policy file (the message names the line)."""
 
 
+class GitInteropError(VcrdtError):
+    """A git repository, or libgit2 under pygit2, could not be used as asked."""
+
+
 class ConfigError(VcrdtError):
     """A configuration file or value is invalid."""
