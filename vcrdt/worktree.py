@@ -607,9 +607,11 @@ class Worktree:
         token, changed = self._ask_monitor() or (None, None)
         if token is not None and changed is not None:
             with self.db.read():
-                found, rows, _, _ = self._watched_suspects(changed, token)
-            out = sorted(found)
-            return out, {p: rows[p] for p in out}
+                watched = self._watched_suspects(changed, token)
+            if watched is not None:
+                found, rows, _, _ = watched
+                out = sorted(found)
+                return out, {p: rows[p] for p in out}
         keys, rows = self._stat_keys()
         out = self._unsettled(keys, rows, self.lstat)
         return out, {p: rows[p] for p in out}
@@ -651,9 +653,13 @@ class Worktree:
         if asked is None:
             return self._full_status()
         token, changed = asked
-        if changed is None:
-            return self._full_status(token=token)
-        return self._watched_status(changed, token)
+        if changed is not None:
+            watched = self._watched_status(changed, token)
+            if watched is not None:
+                return watched
+        # A full look; it saves the token for the next status (events since its counter are looked at
+        # again then, which only costs time).
+        return self._full_status(token=token)
 
     def _ask_monitor(self) -> tuple[_Token, frozenset[str] | None] | None:
         """Ask the monitor what changed since the saved token (None: there is no monitor, or it cannot tell).
@@ -706,7 +712,10 @@ class Worktree:
             files = scan.files
             suspect = self._unsettled(keys, rows, files.get)
         if token is not None:
-            token = dataclasses.replace(token, untracked=scan.untracked, suspects=suspect)
+            # A file with other hard links can change through one the monitor does not see (outside the
+            # tree) or that names another path: every watched status looks at it again.
+            linked = [p for p in keys if (st := files.get(p)) is not None and st.st_nlink > 1]
+            token = dataclasses.replace(token, untracked=scan.untracked, suspects=sorted({*suspect, *linked}))
         return self._compare(suspect, rows, files, untracked=scan.untracked, ignored=scan.ignored, token=token)
 
     def _compare(
@@ -749,7 +758,7 @@ class Worktree:
 
         self.db.set_meta(MONITOR_TOKEN, json.dumps(dataclasses.asdict(token), sort_keys=True))
 
-    def _watched_status(self, changed: frozenset[str], token: _Token) -> WorktreeStatus:
+    def _watched_status(self, changed: frozenset[str], token: _Token) -> WorktreeStatus | None:
         """Status from the paths a monitor says changed since the token, and what the token's status saw.
 
         The same answer as `_full_status` (a property test holds them equal).
@@ -758,10 +767,14 @@ class Worktree:
         it changed since. Those are read whole and compared as a full status
         would; each changed path that is not tracked is classified as the scan
         would classify it; the token's untracked files stay untracked unless
-        they changed or became tracked since.
+        they changed or became tracked since. None when a full look is needed
+        (see `_watched_suspects`).
         """
         with self.db.read():
-            suspect, rows, changed_rows, files = self._watched_suspects(changed, token)
+            watched = self._watched_suspects(changed, token)
+            if watched is None:
+                return None
+            suspect, rows, changed_rows, files = watched
             now_tracked = self._rows_of(token.untracked)
             out = set(token.untracked).difference(now_tracked)
             ignore = IgnoreRules(self.root)
@@ -775,13 +788,21 @@ class Worktree:
 
     def _watched_suspects(
         self, changed: frozenset[str], token: _Token
-    ) -> tuple[set[str], dict[str, Row], dict[str, Row], dict[str, os.stat_result]]:
+    ) -> tuple[set[str], dict[str, Row], dict[str, Row], dict[str, os.stat_result]] | None:
         """The tracked paths that may differ from HEAD, from a monitor's changes and the token.
 
         Returns the paths, their rows, the rows of the changed paths that are
         tracked, and the lstat of every path looked at. The paths include every
         path `_unsettled` would return (and may include more: a token suspect
         whose stat matches again), so commit may use them as well as status.
+        None when a tracked file looked at has gained hard links since the
+        token (it is not among the token's suspects), or a changed path is a
+        regular file with several links: a write through another link changes
+        a file with no event naming it, so only a full look, which makes every
+        multiply-linked tracked file a suspect of the next token, can be
+        trusted. (A link made from outside the work tree after the token, to
+        a file not written since, sends no event at all: as with git's
+        fsmonitor, that is not seen until the next full look.)
         """
         rows = self._select_rows(f"WHERE NOT ({_SETTLED})")
         suspect = set(rows)
@@ -793,6 +814,14 @@ class Worktree:
             st = self.lstat_in_tree(path)
             if st is not None and not stat.S_ISDIR(st.st_mode):
                 files[path] = st
+        known = set(token.suspects)
+        if any(st.st_nlink > 1 and p not in known for p, st in files.items()):
+            return None
+        for path in changed.difference(files):
+            # A new link in the tree to a tracked file: writes through it would name only the link.
+            st = self.lstat_in_tree(path)
+            if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                return None
         for path, row in changed_rows.items():
             if path not in rows:
                 st = files.get(path)

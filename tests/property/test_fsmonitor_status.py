@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,6 +217,53 @@ def test_watched_status_with_thousands_of_changes(
             watched_suspects = set(repo.worktree.suspects()[0])
             assert watched == full(repo), step
             assert watched_suspects >= set(repo.worktree.suspects()[0]), step
+    finally:
+        worktree.set_monitor(None)
+        repo.close()
+
+
+@pytest.mark.parametrize(
+    ("where", "linked_before_status", "write_through"),
+    [
+        ("inside", True, "a.txt"),  # both names tracked: the event names a.txt, b.txt changes too
+        ("outside", True, "b.txt"),  # no event at all
+        ("inside", False, "b.txt"),  # an untracked link made later: the event names b.txt only
+        ("inside", False, "a.txt"),
+    ],
+)
+def test_a_write_through_a_hard_link_is_seen(
+    tmp_path: Path, watcher: Watcher, where: str, linked_before_status: bool, write_through: str
+) -> None:
+    """A write through one link of a tracked file changes every other link, with no event naming them.
+
+    (A link made outside the tree after the monitor's last full look sends no
+    event at all; like git's fsmonitor, that case is not covered.)
+    """
+    root = tmp_path / "repo"
+    root.mkdir()
+    repo = Repository.init(root, SETTINGS)
+    (root / "a.txt").write_text("one\n")
+    link = root / "b.txt" if where == "inside" else tmp_path / "b.txt"
+    if linked_before_status:
+        os.link(root / "a.txt", link)
+    past = time.time() - 10
+    os.utime(root / "a.txt", (past, past))  # out of the racy window: the stat cache settles it
+    porcelain.commit(repo, "base", addremove=True)
+    monitor = DirectMonitor(watcher)
+    worktree.set_monitor(monitor)
+    try:
+        repo.worktree.status()
+        if not linked_before_status:
+            os.link(root / "a.txt", link)
+        repo.worktree.status()
+        repo.worktree.status()
+        with open(link if write_through == "b.txt" else root / "a.txt", "a") as f:
+            f.write("two\n")
+        expected = ["a.txt", "b.txt"] if where == "inside" and linked_before_status else ["a.txt"]
+        st = repo.worktree.status()
+        assert st.modified == expected, st
+        assert repo.worktree.suspects()[0] == expected
+        assert st == full(repo)
     finally:
         worktree.set_monitor(None)
         repo.close()
