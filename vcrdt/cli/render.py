@@ -146,10 +146,10 @@ class DataOut:
             raise PipeClosedError from None
 
     def print(self, text: Text | str = "") -> None:
-        """Write one line (a rich Text keeps its styles when colouring)."""
+        """Write one line (a rich Text keeps its styles when colouring; a str is never read as markup)."""
         try:
             if self._console is not None:
-                self._console.print(text)
+                self._console.print(text if isinstance(text, Text) else Text(text))
             else:
                 self._write((text.plain if isinstance(text, Text) else text) + "\n")
         except BrokenPipeError:
