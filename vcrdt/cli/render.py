@@ -221,6 +221,8 @@ def quote(name: str) -> str:
     notes/café.txt
     >>> print(quote("a\\x1b[2Jb"), quote("line\\nbreak"), quote("caf\\udce9.txt"), quote('say "hi"'))
     "a\\033[2Jb" "line\\nbreak" "caf\\351.txt" "say \\"hi\\""
+    >>> print(quote("x\\u009b2J"), quote("a\\u202eb"), quote("tab\\there"))
+    "x\\302\\2332J" "a\\342\\200\\256b" "tab\\there"
     """
     if not _QUOTED_CHAR.search(name):
         return name
