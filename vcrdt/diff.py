@@ -396,12 +396,12 @@ def diff_blobs(
     import pygit2  # lazy: an import of ~150 ms that only commands showing diffs pay for
 
     try:
-        # The indent heuristic is git diff's default (diff.indentHeuristic) and not libgit2's.
+        # The indent heuristic is git diff's default (diff.indentHeuristic) and not libgit2's. No
+        # paths go to libgit2: without a repository it reads no attributes for them, the result
+        # never shows them, and a path that is not UTF-8 (surrogateescape) cannot cross into C.
         patch = pygit2.Patch.create_from(
             a,
             b,
-            old_as_path=old_path,
-            new_as_path=path,
             flag=pygit2.enums.DiffOption.INDENT_HEURISTIC,
             context_lines=context,
         )

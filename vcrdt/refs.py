@@ -27,7 +27,10 @@ from vcrdt.store.db import Database
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
-_BAD_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+# Control characters (C0, DEL and C1) and the bidirectional-text controls, which reorder what a
+# terminal shows; git refuses the first two, vcrdt all of them, since names reach terminals.
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BAD_CHARS = re.compile(r"[ ~^:?*\[\\]")
 
 
 def check_short_name(name: str, kind: str = "branch") -> str:
@@ -52,6 +55,35 @@ def check_short_name(name: str, kind: str = "branch") -> str:
     return name
 
 
+def check_full_name(name: str) -> str:
+    """Check a full ref name: a valid branch or tag name under ``refs/heads/`` or ``refs/tags/``.
+
+    These two are the only refs vcrdt keeps; a name from another replica is
+    held to the rules local names follow.
+
+    Args:
+        name: The full name, e.g. ``refs/tags/v1.0``.
+
+    Returns:
+        The name.
+
+    Raises:
+        BadRefNameError: If the name is outside both namespaces or its short name breaks a rule.
+
+    >>> check_full_name("refs/heads/feature/x")
+    'refs/heads/feature/x'
+    """
+    for prefix in (BRANCH_PREFIX, TAG_PREFIX):
+        if name.startswith(prefix):
+            rule = _short_name_rule(name[len(prefix) :])
+            break
+    else:
+        rule = "not under refs/heads/ or refs/tags/"
+    if rule is not None:
+        raise BadRefNameError(name, rule)
+    return name
+
+
 def _short_name_rule(name: str) -> str | None:
     if not name:
         return "empty name"
@@ -59,12 +91,14 @@ def _short_name_rule(name: str) -> str | None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "not valid UTF-8"
+    if _CONTROL_CHARS.search(name):
+        return "contains a control character"
     if name.startswith("-"):
         return "must not start with '-'"
     if name == "HEAD" or name == "@":
         return f"{name!r} is reserved"
     if _BAD_CHARS.search(name):
-        return "control character, space, or one of ~ ^ : ? * [ \\"
+        return "contains a space or one of ~ ^ : ? * [ \\"
     if ".." in name:
         return "contains '..'"
     if "@{" in name:
@@ -243,6 +277,32 @@ class RefStore:
             acc.append(ObjectId(bytes(head)))
         if current is not None:
             yield current, frozenset(acc)
+
+    def check_names(self) -> None:
+        """Check every ref name stored, live or tombstoned, against the ref-name rules.
+
+        For a replica that is not trusted (the source of a fetch): its names
+        are held to `check_full_name`, in name order, before any is used. A
+        name is read as bytes, so one that is not text or not UTF-8 is
+        reported rather than failing the read.
+
+        Raises:
+            BadRefNameError: For the first name that breaks a rule.
+        """
+        rows = self.db.conn.execute(
+            "SELECT CAST(name AS BLOB), typeof(name) FROM refs"
+            " UNION SELECT CAST(name AS BLOB), typeof(name) FROM ref_tombstones ORDER BY 1"
+        ).fetchall()
+        for raw, kind in rows:
+            data = bytes(raw) if raw is not None else b""
+            name = data.decode("utf-8", "surrogateescape")
+            if kind != "text":
+                raise BadRefNameError(name, f"stored as {kind}, not text")
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRefNameError(name, "not valid UTF-8") from None
+            check_full_name(name)
 
     def all_heads(self) -> set[ObjectId]:
         """Return every commit any ref points at."""

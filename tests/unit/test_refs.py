@@ -6,7 +6,7 @@ import pytest
 
 from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, StaleRefError
 from vcrdt.ids import ObjectId
-from vcrdt.refs import RefStore, check_short_name
+from vcrdt.refs import RefStore, check_full_name, check_short_name
 from vcrdt.store.db import Database
 
 A = ObjectId(b"\x0a" * 32)
@@ -44,11 +44,35 @@ def refs(tmp_path: Path) -> RefStore:
         "@",
         "a@{1}",
         "ab" * 32,
+        "a\x1bb",
+        "a\nb",
+        "a\x07",
+        "a\x7f",
+        "x\x9b2J",
+        "a\u202eb",
+        "caf\udce9",
     ],
 )
 def test_bad_names(name: str) -> None:
     with pytest.raises(BadRefNameError):
         check_short_name(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("refs/heads/a\x1b[2J", "contains a control character"),
+        ("refs/tags/-x", "must not start with '-'"),
+        ("refs/heads/HEAD", "'HEAD' is reserved"),
+        ("HEAD", "not under refs/heads/ or refs/tags/"),
+        ("refs/heads", "not under refs/heads/ or refs/tags/"),
+        ("refs/notes/x", "not under refs/heads/ or refs/tags/"),
+    ],
+)
+def test_bad_full_names(name: str, rule: str) -> None:
+    with pytest.raises(BadRefNameError) as caught:
+        check_full_name(name)
+    assert caught.value.rule == rule
 
 
 @pytest.mark.parametrize("name", ["main", "feature/x", "v1.0", "fix-123", "ünïcode"])

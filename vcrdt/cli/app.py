@@ -49,23 +49,26 @@ def command() -> click.Command:
 
 
 def _print_error(exc: VcrdtError) -> None:
+    """Print an error and its hint: the one place messages reach stderr, so the one place they are made safe.
+
+    A message may embed a name or path from anywhere (a file name, a peer's ref
+    name): control characters, bytes that are not UTF-8 and bidirectional-text
+    controls are escaped (`render.escape_text`), and the text is never read as
+    rich markup.
+    """
+    from rich.text import Text
+
     from vcrdt.cli import render
 
     console = render.err()
-    console.print(f"[error]error:[/error] {_escape(str(exc))}")
+    console.print(Text("error:", style="error") + Text(" " + render.escape_text(str(exc))))
     if exc.hint:
-        console.print(f"[hint]hint:[/hint] {_escape(exc.hint)}")
+        console.print(Text("hint:", style="hint") + Text(" " + render.escape_text(exc.hint)))
     if STATE.verbose:
         cause = exc.__cause__
         while cause is not None:
-            console.print(f"  caused by: {_escape(repr(cause))}")
+            console.print(Text(f"  caused by: {render.escape_text(repr(cause))}"))
             cause = cause.__cause__
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def invoke(args: Sequence[str]) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -145,10 +146,10 @@ class DataOut:
             raise PipeClosedError from None
 
     def print(self, text: Text | str = "") -> None:
-        """Write one line (a rich Text keeps its styles when colouring)."""
+        """Write one line (a rich Text keeps its styles when colouring; a str is never read as markup)."""
         try:
             if self._console is not None:
-                self._console.print(text)
+                self._console.print(text if isinstance(text, Text) else Text(text))
             else:
                 self._write((text.plain if isinstance(text, Text) else text) + "\n")
         except BrokenPipeError:
@@ -180,6 +181,73 @@ def write_bytes(data: bytes) -> None:
     except BrokenPipeError:
         _silence_stdout()
         raise PipeClosedError from None
+
+
+# What a name must not carry raw to a terminal: C0 and C1 control characters and DEL, the
+# bidirectional-text controls (they reorder what is shown), line and paragraph separators, and
+# surrogates (bytes that are not UTF-8, carried by surrogateescape).
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+_QUOTED_CHAR = re.compile(f'[{_UNSAFE}"\\\\]')
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+_C_ESCAPES_QUOTED = _C_ESCAPES | {'"': '\\"', "\\": "\\\\"}
+
+
+def _octal(ch: str) -> str:
+    """The octal escapes of a character's bytes (an escaped non-UTF-8 byte is that byte)."""
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\{code - 0xDC00:03o}"
+    return "".join(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogatepass"))
+
+
+def quote(name: str) -> str:
+    """Return a file, branch or tag name as human output shows it, quoted as git's core.quotePath does.
+
+    A name with a control character, a byte that is not UTF-8, a bidirectional-text
+    control, ``"`` or ``\\`` is put in double quotes with C escapes (``\\n``,
+    ``\\t``, ``\\"``, ``\\\\``; octal for the rest, byte by byte), so it can neither
+    drive the terminal nor split into forged lines; any other name, non-ASCII
+    letters included, is shown as it is. JSON output never goes through this:
+    it carries the name itself.
+
+    Args:
+        name: The name (paths carry non-UTF-8 bytes with surrogateescape).
+
+    Returns:
+        The name, quoted when it needs to be.
+
+    >>> print(quote("notes/café.txt"))
+    notes/café.txt
+    >>> print(quote("a\\x1b[2Jb"), quote("line\\nbreak"), quote("caf\\udce9.txt"), quote('say "hi"'))
+    "a\\033[2Jb" "line\\nbreak" "caf\\351.txt" "say \\"hi\\""
+    >>> print(quote("x\\u009b2J"), quote("a\\u202eb"), quote("tab\\there"))
+    "x\\302\\2332J" "a\\342\\200\\256b" "tab\\there"
+    """
+    if not _QUOTED_CHAR.search(name):
+        return name
+    return '"' + _QUOTED_CHAR.sub(lambda m: _C_ESCAPES_QUOTED.get(m[0]) or _octal(m[0]), name) + '"'
+
+
+def escape_text(text: str) -> str:
+    """Return free text (an error message, a warning) with its unsafe characters escaped, not quoted.
+
+    Control characters, bytes that are not UTF-8 and bidirectional-text
+    controls become C escapes as in `quote`; the rest, quotes and
+    backslashes included, is left as it is.
+
+    Args:
+        text: The text.
+
+    Returns:
+        The text, safe to print on one line.
+
+    >>> print(escape_text("cannot read a\\nb: no such file"))
+    cannot read a\\nb: no such file
+    """
+    if not _UNSAFE_CHAR.search(text):
+        return text
+    return _UNSAFE_CHAR.sub(lambda m: _C_ESCAPES.get(m[0]) or _octal(m[0]), text)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -1,7 +1,8 @@
 """Rendering of core values: JSON shapes and coloured text for commits and diffs.
 
 JSON documents carry ``"schema": 1``; ids are full hex strings; paths are
-text, with bytes that are not UTF-8 shown as ``\\xNN`` escapes.
+text, with bytes that are not UTF-8 shown as ``\\xNN`` escapes. Human output
+shows every file, branch and tag name through `render.quote`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def jpath(path: str) -> str:
     'caf\\\\xe9'
     """
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def decoration(label: str) -> str:
+    """Return a log decoration (``main``, ``HEAD -> main``, ``tags/v1``) with its ref name quoted.
+
+    >>> decoration("HEAD -> a\\nb")
+    'HEAD -> "a\\\\nb"'
+    """
+    if label.startswith("HEAD -> "):
+        return "HEAD -> " + render.quote(label[8:])
+    return render.quote(label)
 
 
 def commit_json(oid: bytes, c: Commit, refs: list[str] | None = None) -> dict[str, Any]:
@@ -95,7 +107,7 @@ def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = 
     <BLANKLINE>
         fix
     """
-    head = f"commit {oid.hex()} ({', '.join(refs)})\n" if refs else f"commit {oid.hex()}\n"
+    head = f"commit {oid.hex()} ({', '.join(map(decoration, refs))})\n" if refs else f"commit {oid.hex()}\n"
     if len(c.parents) > 1:
         head += "Merge: " + " ".join(short(p) for p in c.parents) + "\n"
     a = c.author
@@ -125,7 +137,7 @@ def print_commit_header(
         for i, r in enumerate(refs):
             if i:
                 line.append(", ", style="oid")
-            line.append(r, style="head" if r.startswith("HEAD") else "ref")
+            line.append(decoration(r), style="head" if r.startswith("HEAD") else "ref")
         line.append(")", style="oid")
     con.print(line)
     if len(c.parents) > 1:
@@ -144,7 +156,7 @@ def oneline(entry: LogEntry) -> Text:
     t = Text(short(entry.oid), style="oid")
     if entry.refs:
         t.append(" (", style="oid")
-        t.append(", ".join(entry.refs), style="ref")
+        t.append(", ".join(map(decoration, entry.refs)), style="ref")
         t.append(")", style="oid")
     t.append(" " + entry.commit.summary)
     return t
@@ -155,11 +167,11 @@ def print_stats(stats: list[DiffStat], width: int = 80) -> None:
     con = render.data()
     if not stats:
         return
-    name_w = min(max(len(jpath(s.path)) for s in stats), 50)
+    names = [render.quote(s.path) for s in stats]
+    name_w = min(max(map(len, names)), 50)
     most = max((s.added + s.deleted for s in stats), default=0)
     bar_w = max(10, width - name_w - 12)
-    for s in stats:
-        name = jpath(s.path)
+    for s, name in zip(stats, names, strict=True):
         if len(name) > name_w:
             name = "..." + name[-(name_w - 3) :]
         t = Text(f" {name.ljust(name_w)} | ")

@@ -10,6 +10,7 @@ from vcrdt.crdt.refstate import BranchState, RefState
 from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import is_ancestor, read_commit, read_tree
 from vcrdt.errors import (
+    BadRefNameError,
     CorruptObjectError,
     DirtyWorktreeError,
     MergeError,
@@ -102,6 +103,7 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
 
     Raises:
         NotARepositoryError: If `source` holds no repository.
+        BadRefNameError: If a ref name of the other replica breaks a ref-name rule (nothing is fetched).
         DirtyWorktreeError: If the checked-out branch would move while local changes exist.
     """
     if repo.merge_state.in_progress():
@@ -112,6 +114,7 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
     try:
         if other.root == repo.root:
             raise MergeError("cannot fetch from the repository itself")
+        _check_ref_names(other)
         theirs = ref_state(other)
         tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
         wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
@@ -178,6 +181,23 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         return FetchResult(other.root, len(missing), changed, new_tags, warnings, checkout)
     finally:
         other.close()
+
+
+def _check_ref_names(other: Repository) -> None:
+    """Refuse the whole fetch when a ref name of the other replica breaks the local ref-name rules.
+
+    As git does: one bad name (a control character, a leading ``-``, ``..``,
+    a name outside ``refs/heads/`` and ``refs/tags/``, ...) stops the fetch
+    before anything is stored, rather than being skipped.
+
+    Raises:
+        BadRefNameError: Naming the first bad ref and the rule it breaks.
+    """
+    try:
+        other.refs.check_names()
+    except BadRefNameError as exc:
+        exc.hint = "the other replica has a ref this one does not accept; nothing was fetched"
+        raise
 
 
 def _keep_checked_out(

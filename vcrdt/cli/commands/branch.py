@@ -33,17 +33,17 @@ def branch(
         if not name:
             raise typer.BadParameter("which branch?", param_hint="NAME")
         oid = porcelain.branch_delete(repo, name, force=force_delete)
-        con.print(Text(f"Deleted branch {name} (was {short(oid)})"))
+        con.print(Text(f"Deleted branch {render.quote(name)} (was {short(oid)})"))
         return
     if rename:
         if not name or not start:
             raise typer.BadParameter("give the old and the new name", param_hint="NAME START")
         porcelain.branch_rename(repo, name, start)
-        con.print(Text(f"Renamed branch {name} to {start}"))
+        con.print(Text(f"Renamed branch {render.quote(name)} to {render.quote(start)}"))
         return
     if name:
         oid = porcelain.branch_create(repo, name, start)
-        con.print(Text(f"Created branch {name} at {short(oid)}"))
+        con.print(Text(f"Created branch {render.quote(name)} at {short(oid)}"))
         return
     branches = porcelain.branch_list(repo)
     if json:
@@ -55,7 +55,7 @@ def branch(
     for b in branches:
         mark = "* " if b.current else "  "
         line = Text(mark)
-        line.append(b.name, style="head" if b.current else "ref")
+        line.append(render.quote(b.name), style="head" if b.current else "ref")
         line.append(" " + " ".join(short(h) for h in b.heads), style="oid")
         line.append(f" {b.summary}")
         if len(b.heads) > 1:
@@ -79,15 +79,15 @@ def tag(
         if not name:
             raise typer.BadParameter("which tag?", param_hint="NAME")
         porcelain.tag_delete(repo, name)
-        render.err().print(Text(f"Deleted tag {name}"))
+        render.err().print(Text(f"Deleted tag {render.quote(name)}"))
         return
     if name:
         oid = porcelain.tag_create(repo, name, revision, force=force)
-        render.err().print(Text(f"Tagged {short(oid)} as {name}"))
+        render.err().print(Text(f"Tagged {short(oid)} as {render.quote(name)}"))
         return
     tags = porcelain.tag_list(repo)
     if json:
         render.emit_json([{"name": t.name, "id": t.oid.hex(), "summary": t.summary} for t in tags])
         return
     for t in tags:
-        render.data().print(Text(t.name))
+        render.data().print(Text(render.quote(t.name)))

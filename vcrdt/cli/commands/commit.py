@@ -51,7 +51,7 @@ def commit(
             }
         )
         return
-    where = result.branch or "detached HEAD"
+    where = render.quote(result.branch) if result.branch else "detached HEAD"
     root = " (root-commit)" if not result.commit.parents else ""
     con = render.data()
     con.print(Text(f"[{where}{root} {short(result.oid)}] {result.commit.summary}"))

@@ -41,7 +41,7 @@ def diff(
         render.emit_json({"schema": 1, "files": [views.diff_json(d) for d in diffs]})
     elif name_only:
         for d in diffs:
-            render.data().print(Text(views.jpath(d.path)))
+            render.data().print(Text(render.quote(d.path)))
     elif stat:
         views.print_stats([stat_from(d) for d in diffs])
     else:

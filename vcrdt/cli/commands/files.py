@@ -7,7 +7,6 @@ from rich.text import Text
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, open_repo
-from vcrdt.cli.views import jpath
 
 Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
 
@@ -26,7 +25,7 @@ def add(
     added = porcelain.add(open_repo(), paths, cwd=STATE.cwd)
     if verbose:
         for p in added:
-            render.err().print(Text(f"add {jpath(p)}"))
+            render.err().print(Text(f"add {render.quote(p)}"))
     else:
         render.err().print(Text(f"tracking {len(added)} new file{'s' if len(added) != 1 else ''}"))
 
@@ -40,7 +39,7 @@ def rm(
     from vcrdt import porcelain
 
     for p in porcelain.rm(open_repo(), paths, cwd=STATE.cwd, cached=cached):
-        render.err().print(Text(f"rm {jpath(p)}"))
+        render.err().print(Text(f"rm {render.quote(p)}"))
 
 
 @app.command()
@@ -52,7 +51,7 @@ def mv(
     from vcrdt import porcelain
 
     src, dst = porcelain.mv(open_repo(), source, destination, cwd=STATE.cwd)
-    render.err().print(Text(f"rename {jpath(src)} -> {jpath(dst)}"))
+    render.err().print(Text(f"rename {render.quote(src)} -> {render.quote(dst)}"))
 
 
 @app.command()
@@ -66,4 +65,4 @@ def restore(
     from vcrdt import porcelain
 
     for p in porcelain.restore(open_repo(), paths, cwd=STATE.cwd, source=source):
-        render.err().print(Text(f"restored {jpath(p)}"))
+        render.err().print(Text(f"restored {render.quote(p)}"))

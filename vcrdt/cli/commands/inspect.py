@@ -39,7 +39,7 @@ def cat(
         return
     if isinstance(result.value, Tree):
         for e in result.value.entries:
-            render.data().print(Text(f"{e.kind.value:4} {e.oid.hex()}  {views.jpath(e.name)}"))
+            render.data().print(Text(f"{e.kind.value:4} {e.oid.hex()}  {render.quote(e.name)}"))
         return
     render.write_bytes(result.body)
 
@@ -66,7 +66,7 @@ def fsck(json: JsonOption = False) -> int:
         )
     else:
         for p in result.problems:
-            render.data().print(Text(f"error: {p.what}: {p.message}"))
+            render.data().print(Text(f"error: {render.quote(p.what)}: {render.escape_text(p.message)}"))
         render.err().print(
             Text(
                 f"checked {result.objects} objects ({result.reachable} reachable, {result.unreachable} unreachable):"

@@ -130,7 +130,7 @@ def _write_plain(con: render.DataOut, entries: "Iterator[LogEntry]", clock: bool
 
 
 def _refs(refs: list[str]) -> Text:
-    return Text(f" ({', '.join(refs)})", style="ref") if refs else Text("")
+    return Text(f" ({', '.join(map(views.decoration, refs))})", style="ref") if refs else Text("")
 
 
 def _body_lines(e: "LogEntry", clock: bool = False) -> list[str]:
@@ -177,14 +177,15 @@ def show(
         for r in settled:
             hunks = r.get("hunks")
             count = len(hunks) if isinstance(hunks, list) else 0
-            con.print(Text(f"      {r.get('path')}: {r.get('rule')}, {count} decision{'s' if count != 1 else ''}"))
+            path = render.quote(str(r.get("path")))
+            con.print(Text(f"      {path}: {r.get('rule')}, {count} decision{'s' if count != 1 else ''}"))
         con.print(Text("    (details: vcrdt conflicts --auto; hand one back: vcrdt reopen PATH)"))
     if not result.diffs:
         return
     con.print()
     if name_only:
         for d in result.diffs:
-            con.print(Text(views.jpath(d.path)))
+            con.print(Text(render.quote(d.path)))
     elif stat:
         views.print_stats([stat_from(d) for d in result.diffs])
     else:

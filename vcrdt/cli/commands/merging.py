@@ -245,20 +245,23 @@ def merge(
         return code
     out = render.data()
     for a in result.auto:
-        out.print(f"auto-resolved ({a.rule}): {a.path} ({len(a.hunks)} decision{'s' if len(a.hunks) != 1 else ''})")
+        decisions = f"{len(a.hunks)} decision{'s' if len(a.hunks) != 1 else ''}"
+        out.print(f"auto-resolved ({a.rule}): {render.quote(a.path)} ({decisions})")
     for path, reason in result.notes:
-        render.err().print(f"warning: {path}: {reason}; conflict markers written", markup=False)
+        render.err().print(
+            f"warning: {render.quote(path)}: {render.escape_text(reason)}; conflict markers written", markup=False
+        )
     if result.status == "up-to-date":
         out.print("Already up to date.")
     elif result.status == "fast-forward":
         out.print(f"Fast-forward to {short(result.theirs)} ({len(result.changed)} files changed)")
     elif result.status == "merged":
-        what = revision or "the concurrent heads"
+        what = render.quote(revision) if revision else "the concurrent heads"
         done = "Would merge" if dry_run else f"Merged {what} as {short(result.commit) if result.commit else ''}"
         out.print(f"{done} ({len(result.changed)} files changed)")
     else:
         for c in result.conflicts:
-            out.print(f"CONFLICT ({c.kind}): {c.path}")
+            out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
         verb = "Would stop" if dry_run else "Automatic merge stopped"
         render.err().print(
             f"{verb}: {len(result.conflicts)} conflicted path{'s' if len(result.conflicts) != 1 else ''}", markup=False
@@ -318,7 +321,7 @@ def resolve(
     else:
         done = porcelain.resolve(repo, paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
     for p in done:
-        render.err().print(f"resolved {p}", markup=False)
+        render.err().print(f"resolved {render.quote(p)}", markup=False)
     return 0
 
 
@@ -344,7 +347,7 @@ def _interactive(repo: "Repository", paths: list[str], *, only: set[str] | None 
     for d in details:
         choices: list[porcelain.HunkChoice] = []
         for n, h in enumerate(d.hunks, 1):
-            render.data().print(f"Hunk {n}/{len(d.hunks)} of {d.conflict.path}:")
+            render.data().print(f"Hunk {n}/{len(d.hunks)} of {render.quote(d.conflict.path)}:")
             _print_hunk(d.conflict.path, n, h, label="")
             while True:
                 answer = typer.prompt(_PROMPT, default="s", show_default=False).strip().lower()[:1]
@@ -355,10 +358,10 @@ def _interactive(repo: "Repository", paths: list[str], *, only: set[str] | None 
             text = _edit_hunk(h) if action == "text" else None
             choices.append(porcelain.HunkChoice(action, text))  # type: ignore[arg-type]
         if porcelain.resolve_hunks(repo, d.conflict.path, choices):
-            render.err().print(f"resolved {d.conflict.path}", markup=False)
+            render.err().print(f"resolved {render.quote(d.conflict.path)}", markup=False)
         else:
             left += 1
-            render.err().print(f"{d.conflict.path}: skipped hunks keep their markers", markup=False)
+            render.err().print(f"{render.quote(d.conflict.path)}: skipped hunks keep their markers", markup=False)
     return 1 if left else 0
 
 
@@ -430,7 +433,7 @@ def conflicts(
     for d in found:
         c = d.conflict
         state = "resolved" if d.resolved else "unresolved"
-        out.print(f"{c.path}: {c.kind} conflict ({state})")
+        out.print(f"{render.quote(c.path)}: {c.kind} conflict ({state})")
         for n, h in enumerate(d.hunks, 1):
             _print_hunk(c.path, n, h, label=f"hunk {n}, ")
 
@@ -454,6 +457,7 @@ def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
     from rich.panel import Panel
     from rich.syntax import Syntax
     from rich.table import Table
+    from rich.text import Text
 
     from vcrdt.cli import render
 
@@ -468,7 +472,8 @@ def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
         syntax = Syntax(code or "\n", lexer, line_numbers=True, start_line=part.start, word_wrap=True)
         cells.append(Panel(syntax, title=f"{side} (line {part.start})", title_align="left"))
     table.add_row(*cells)
-    render.out().print(Panel(table, title=f"{path}: hunk {number}", title_align="left"))
+    title = Text(f"{render.quote(path)}: hunk {number}")
+    render.out().print(Panel(table, title=title, title_align="left"))
 
 
 def _print_auto(record: "AutoRecord", *, json: bool) -> None:
@@ -491,7 +496,7 @@ def _print_auto(record: "AutoRecord", *, json: bool) -> None:
         return
     for r in record.resolutions:
         hunks = r.get("hunks")
-        out.print(f"{r.get('path')}: settled by {r.get('rule')}")
+        out.print(f"{render.quote(str(r.get('path')))}: settled by {r.get('rule')}")
         for h in hunks if isinstance(hunks, list) else []:
             out.print(f"  {h.get('where')}: {h.get('outcome')}")
             for alt in h.get("alternatives") or []:
@@ -533,7 +538,7 @@ def reopen(
         return
     out = render.data()
     for c in found:
-        out.print(f"CONFLICT ({c.kind}): {c.path}")
+        out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
     render.err().print(
         "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
     )
@@ -581,16 +586,18 @@ def fetch(
         )
         return
     out = render.data()
-    out.print(f"fetched {result.objects} object{'s' if result.objects != 1 else ''} from {result.source}")
+    out.print(
+        f"fetched {result.objects} object{'s' if result.objects != 1 else ''} from {render.quote(str(result.source))}"
+    )
     for b in result.branches:
         heads = ", ".join(short(h) for h in sorted(b.after))
         if not b.after:
-            out.print(f"  {b.name}: deleted")
+            out.print(f"  {render.quote(b.name)}: deleted")
         elif len(b.after) > 1:
-            out.print(f"  {b.name}: {len(b.after)} concurrent heads ({heads}); `vcrdt merge` joins them")
+            out.print(f"  {render.quote(b.name)}: {len(b.after)} concurrent heads ({heads}); `vcrdt merge` joins them")
         else:
-            out.print(f"  {b.name}: {'new' if not b.before else 'now'} at {heads}")
+            out.print(f"  {render.quote(b.name)}: {'new' if not b.before else 'now'} at {heads}")
     for t in result.tags:
-        out.print(f"  tag {t}: new")
+        out.print(f"  tag {render.quote(t)}: new")
     for w in result.warnings:
-        render.err().print(f"warning: {w}", markup=False)
+        render.err().print(f"warning: {render.escape_text(w)}", markup=False)

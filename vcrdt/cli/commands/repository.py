@@ -23,7 +23,9 @@ def init(
     if json:
         render.emit_json({"schema": 1, "path": str(result.root), "replica": result.replica, "branch": result.branch})
     else:
-        render.err().print(f"Initialized empty vcrdt repository in {result.root}/.vcrdt", markup=False)
+        render.err().print(
+            f"Initialized empty vcrdt repository in {render.quote(f'{result.root}/.vcrdt')}", markup=False
+        )
 
 
 @app.command()

@@ -5,9 +5,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from vcrdt.cli import render
+from vcrdt.cli import render, views
 from vcrdt.cli.base import JsonOption, app, open_repo
-from vcrdt.cli.views import jpath
 from vcrdt.ids import short
 
 
@@ -45,16 +44,16 @@ def status(
             "merging": st.merging.hex() if st.merging else None,
             "siblings": [h.hex() for h in st.siblings],
         }
-        doc.update({name: [jpath(p) for p in paths] for name, _, paths in groups})
+        doc.update({name: [views.jpath(p) for p in paths] for name, _, paths in groups})
         render.emit_json(doc)
         return
     con = render.data()
     if short_:
         for name, letter, paths in groups:
             for p in paths:
-                con.print(Text(f"{letter} {jpath(p)}", style=name))
+                con.print(Text(f"{letter} {render.quote(p)}", style=name))
         return
-    where = f"On branch {st.branch}" if st.branch else "HEAD detached"
+    where = f"On branch {render.quote(st.branch)}" if st.branch else "HEAD detached"
     if st.head is None:
         where += " (no commits yet)"
     elif not st.branch:
@@ -89,4 +88,4 @@ def status(
         con.print()
         con.print(Text(f"{name.capitalize()}:"))
         for p in paths:
-            con.print(Text(f"  {jpath(p)}", style=name))
+            con.print(Text(f"  {render.quote(p)}", style=name))

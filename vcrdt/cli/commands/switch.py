@@ -34,6 +34,6 @@ def switch(
     if result.branch is None:
         con.print(Text(f"HEAD is now at {short(result.oid) if result.oid else '(none)'}"))
     elif result.created:
-        con.print(Text(f"Switched to a new branch '{result.branch}'"))
+        con.print(Text(f"Switched to a new branch '{render.quote(result.branch)}'"))
     else:
-        con.print(Text(f"Switched to branch '{result.branch}' ({len(result.written)} files updated)"))
+        con.print(Text(f"Switched to branch '{render.quote(result.branch)}' ({len(result.written)} files updated)"))
