@@ -101,5 +101,16 @@ def invoke(args: Sequence[str]) -> int:
         return ExitCode.INTERNAL
     finally:
         for repo in STATE.open_repos:
+            _print_warnings(repo.worktree.warnings)
             repo.close()
         STATE.open_repos.clear()
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    """Show what the core skipped and collected (invalid ignore lines, paths too long), once each."""
+    for message in warnings:
+        try:
+            render.err().print(f"warning: {message}", markup=False)
+        except OSError:
+            break  # stderr is gone: nothing to tell
+    warnings.clear()
