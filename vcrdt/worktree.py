@@ -34,7 +34,7 @@ from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, V
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import META_DIR, ancestor_dirs, check_component, check_path, encode, parent_dirs
+from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component, check_path, encode, parent_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
@@ -332,7 +332,9 @@ class Worktree:
             abs_dir = os.path.join(self._root_s, rel_dir) if rel_dir else self._root_s
             try:
                 it = os.scandir(abs_dir)
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:
+                    self._not_tracked(rel_dir, self._path_max())
                 continue
             with it:
                 for de in it:
@@ -354,7 +356,9 @@ class Worktree:
                             continue
                     try:
                         st = de.stat(follow_symlinks=False)
-                    except OSError:
+                    except OSError as exc:
+                        if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
+                            self._not_tracked(rel, self._path_max())
                         continue
                     if rel in rows and not stat.S_ISDIR(st.st_mode):
                         # Tracked names were checked when they were added or checked out.
@@ -362,8 +366,12 @@ class Worktree:
                         continue
                     try:
                         check_component(name, rel)
-                    except BadPathError:
+                        if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
+                            raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
+                    except BadPathError as exc:
                         result.invalid.append(rel)
+                        if not ignore.is_ignored(rel, is_dir=stat.S_ISDIR(st.st_mode)):
+                            self._not_tracked(rel, reason=exc.rule)
                         continue
                     if stat.S_ISDIR(st.st_mode):
                         if rel not in tracked_dirs and ignore.is_ignored(rel, is_dir=True):
@@ -381,6 +389,19 @@ class Worktree:
         result.untracked.sort()
         result.ignored.sort()
         return result
+
+    def _not_tracked(self, path: str, limit: int = 0, *, reason: str = "") -> None:
+        """Warn (once) that the scan leaves `path` out: longer than `limit` bytes, or the path rule `reason`."""
+        message = f"{path}: {reason or f'path longer than {limit} bytes'}; not tracked"
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def _path_max(self) -> int:
+        """Return the file system's limit on a path's length (PATH_MAX), in bytes."""
+        try:
+            return os.pathconf(self._root_s, "PC_PATH_MAX")
+        except (OSError, ValueError):
+            return 4096
 
     def lstat(self, path: str) -> os.stat_result | None:
         """Return the lstat of a repository path, or None if it is missing or a parent is not a directory."""

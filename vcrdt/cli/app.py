@@ -110,7 +110,14 @@ def _print_warnings(warnings: list[str]) -> None:
     """Show what the core skipped and collected (invalid ignore lines, paths too long), once each."""
     for message in warnings:
         try:
-            render.err().print(f"warning: {message}", markup=False)
+            render.err().print(f"warning: {_printable(message)}", markup=False)
         except OSError:
             break  # stderr is gone: nothing to tell
     warnings.clear()
+
+
+def _printable(text: str) -> str:
+    """Return `text` with control characters (and undecodable bytes) as escapes: warnings name files."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
