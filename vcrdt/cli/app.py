@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import typer
@@ -88,9 +89,20 @@ def invoke(args: Sequence[str]) -> int:
     except (BrokenPipeError, render.PipeClosedError):
         return ExitCode.BROKEN_PIPE
     except sqlite3.DatabaseError as exc:
-        # The database failed under a read outside any transaction (a damaged page, an I/O error):
-        # the disk's fault, not a bug, and nothing was written.
-        _print_error(VcrdtError(f"repository database error: {exc}", hint="run `vcrdt fsck`; restore from a backup"))
+        # The database failed outside any transaction (a damaged page, an I/O error, a full disk):
+        # the disk's fault, not a bug.
+        from vcrdt.store.db import database_error
+
+        path = STATE.open_repos[-1].db.path if STATE.open_repos else Path(".vcrdt", "store.db")
+        _print_error(
+            database_error(
+                exc,
+                path,
+                f"repository database error: {exc}",
+                hint="run `vcrdt fsck`; restore from a backup",
+                rolled_back=False,
+            )
+        )
         return ExitCode.FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
