@@ -21,21 +21,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from vcrdt.cli import native, server
-
-Env = dict[str, str]
+from tests.helpers import entry_points
+from vcrdt.cli import server
 
 _FAKE = """\
 import os as _os
@@ -71,70 +65,16 @@ def _plant(directory: Path, names: list[str], markers: Path) -> None:
         (directory / f"{name}.py").write_text(text)
 
 
-def _console_script(bin_dir: Path) -> str:
-    """The console script as pip installs it (``.venv/bin/vcrdt`` when the native client is not built)."""
-    path = bin_dir / "vcrdt"
-    path.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        "from vcrdt.cli import main\n"
-        "if __name__ == '__main__':\n"
-        "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
-        "    sys.exit(main())\n"
-    )
-    path.chmod(0o755)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The two installed entry points: the console script, and the native client (when it builds)."""
-    out = {"script": _console_script(tmp_path_factory.mktemp("bin"))}
-    if native.find_compiler() is not None:
-        out["native"] = str(native.build(tmp_path_factory.mktemp("native") / "vcrdt"))
-    return out
-
-
-def _lock_pids(runtime: Path) -> list[int]:
-    pids = []
-    for lock in (runtime / "vcrdt").glob("*.lock"):
-        text = lock.read_text().strip()
-        if text.isdigit():
-            pids.append(int(text))
-    return pids
+    return entry_points.programs(tmp_path_factory.mktemp("bin"), tmp_path_factory.mktemp("native"))
 
 
 @pytest.fixture
 def runtime() -> Iterator[Path]:
-    """A private socket directory (Unix socket paths are short: not under pytest's tmp_path)."""
-    path = Path(tempfile.mkdtemp(prefix="vs-", dir="/tmp"))
-    os.chmod(path, 0o700)
-    try:
+    with entry_points.socket_dir() as path:
         yield path
-    finally:
-        for pid in _lock_pids(path):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _start_server(program: str, env: Env, clean: Path) -> None:
-    """Start the command server from a directory without planted modules; wait until it listens."""
-    subprocess.run([program, "--version"], cwd=clean, env=env, capture_output=True, timeout=60, check=True)
-    path = server.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), server.socket_key())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(path)
-            return
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            probe.close()
-    raise AssertionError("the command server did not start")
 
 
 CASES = [
@@ -175,7 +115,7 @@ def test_no_module_is_imported_from_the_work_tree(
     if not served:
         env["VCRDT_NO_SERVER"] = "1"
     else:
-        _start_server(program, env, clean)
+        entry_points.start_server(program, env, clean)  # from a directory without planted modules
         assert not list(markers.iterdir())
 
     ran: list[tuple[str, ...]] = []

@@ -276,6 +276,33 @@ def _kill(pid: int, signum: int) -> None:
         pass  # the child has just finished
 
 
+def occupy_stdio() -> None:
+    """Open /dev/null on each of descriptors 0, 1 and 2 that is closed (as git does).
+
+    A closed one would be the number the next open file or socket gets: the
+    socket to the server would become the command's stdout, and the command's
+    output would go into it. Python starts with ``sys.stdout`` (etc.) None
+    for a descriptor closed at start-up; it gets a stream on /dev/null.
+    """
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+    if not closed:
+        return
+    for fd in closed:
+        null = os.open(os.devnull, os.O_RDWR)  # the lowest free number: `fd`, unless a later one is taken
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    modes = stdio_modes(dict(os.environ), (False, False, False))
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, _text_stream(fd, mode, modes[fd]))
+
+
 def request(argv: Sequence[str]) -> int | None:
     """Run `argv` on a running server; return its exit code, or None if no server took it.
 
