@@ -46,7 +46,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         os.getcwd()
     except OSError as exc:
-        # Every command resolves paths against it (and `cd ..` from a deleted one fails too).
+        # Every command resolves its paths against it.
         reason = "it has been deleted" if isinstance(exc, FileNotFoundError) else exc.strerror
         sys.stderr.write(f"error: cannot use the current directory: {reason}\n")
         return 1  # ExitCode.FAILURE
