@@ -75,6 +75,18 @@ class RepoBusyError(RepoError):
         )
 
 
+class DiskFullError(RepoError):
+    """The disk holding the repository is full (usually the write was rolled back: nothing changed)."""
+
+    def __init__(self, path: str, *, rolled_back: bool = True) -> None:
+        """Create the error naming the file that could not be written, and whether its writes were undone."""
+        super().__init__(
+            f"disk full: cannot write {path}" + ("; nothing was changed" if rolled_back else ""),
+            hint="free some disk space, then run the command again",
+        )
+        self.path = path
+
+
 class UnsupportedFormatError(RepoError):
     """The repository was written by an incompatible version."""
 

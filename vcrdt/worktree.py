@@ -34,7 +34,7 @@ from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, V
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import META_DIR, ancestor_dirs, check_component, check_path, encode, parent_dirs
+from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component, check_path, encode, parent_dirs
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
@@ -159,12 +159,19 @@ def kind_of(st: os.stat_result) -> EntryKind | None:
 
 
 class IgnoreRules:
-    """``.vcrdtignore`` files (gitignore syntax), at the root and in subdirectories."""
+    """``.vcrdtignore`` files (gitignore syntax), at the root and in subdirectories.
 
-    def __init__(self, root: Path) -> None:
-        """Prepare to read ignore files under `root`."""
+    A line that is not a valid pattern (``!``, a trailing ``\\``) is skipped: an
+    ignore file is repository content, which a fetched replica can bring. Each
+    skipped line adds a message to `warnings` (``FILE:LINE: invalid pattern
+    ...``) for the caller to show.
+    """
+
+    def __init__(self, root: Path, warnings: list[str] | None = None) -> None:
+        """Prepare to read ignore files under `root`, adding messages to `warnings` (when given)."""
         self.root = root
         self._specs: dict[str, Any] = {}
+        self.warnings = warnings if warnings is not None else []
 
     def _spec(self, directory: str) -> Any:
         if directory not in self._specs:
@@ -177,12 +184,32 @@ class IgnoreRules:
                 # Imported only when an ignore file exists: it costs 15 ms of start-up.
                 from pathspec import GitIgnoreSpec
 
-                self._specs[directory] = GitIgnoreSpec.from_lines(lines)
+                try:
+                    self._specs[directory] = GitIgnoreSpec.from_lines(lines)
+                except ValueError:  # pathspec's pattern error: find the lines, skip them
+                    name = f"{directory}/{IGNORE_FILE}" if directory else IGNORE_FILE
+                    self._specs[directory] = GitIgnoreSpec.from_lines(self._valid_lines(name, lines))
             except FileNotFoundError:
                 self._specs[directory] = None
             except OSError as exc:
                 raise WorktreeError(path, f"cannot read ignore file: {exc.strerror}") from exc
         return self._specs[directory]
+
+    def _valid_lines(self, name: str, lines: list[str]) -> list[str]:
+        """Return the lines of ignore file `name` that are valid patterns; warn about the others."""
+        from pathspec import GitIgnoreSpec
+
+        valid = []
+        for number, line in enumerate(lines, 1):
+            try:
+                GitIgnoreSpec.from_lines([line])
+            except ValueError:
+                message = f"{name}:{number}: invalid pattern {line!r} (skipped)"
+                if message not in self.warnings:
+                    self.warnings.append(message)
+                continue
+            valid.append(line)
+        return valid
 
     def is_ignored(self, path: str, is_dir: bool = False) -> bool:
         """Tell whether `path` is ignored; the deepest ignore file that matches wins."""
@@ -221,6 +248,8 @@ class Worktree:
         self.db = db
         self.store = store
         self.clock_ns = clock_ns
+        # What the scans found but skipped (invalid ignore lines, paths too long): for the caller to show.
+        self.warnings: list[str] = []
 
     # --- rows -----------------------------------------------------------------------
 
@@ -295,7 +324,7 @@ class Worktree:
         """
         result = Scan()
         files = result.files
-        ignore = IgnoreRules(self.root)
+        ignore = IgnoreRules(self.root, self.warnings)
         tracked_dirs = ancestor_dirs(rows)
         stack: list[str] = [""]
         while stack:
@@ -303,7 +332,9 @@ class Worktree:
             abs_dir = os.path.join(self._root_s, rel_dir) if rel_dir else self._root_s
             try:
                 it = os.scandir(abs_dir)
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:
+                    self._not_tracked(rel_dir, self._path_max())
                 continue
             with it:
                 for de in it:
@@ -325,7 +356,9 @@ class Worktree:
                             continue
                     try:
                         st = de.stat(follow_symlinks=False)
-                    except OSError:
+                    except OSError as exc:
+                        if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
+                            self._not_tracked(rel, self._path_max())
                         continue
                     if rel in rows and not stat.S_ISDIR(st.st_mode):
                         # Tracked names were checked when they were added or checked out.
@@ -333,8 +366,12 @@ class Worktree:
                         continue
                     try:
                         check_component(name, rel)
-                    except BadPathError:
+                        if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
+                            raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
+                    except BadPathError as exc:
                         result.invalid.append(rel)
+                        if not ignore.is_ignored(rel, is_dir=stat.S_ISDIR(st.st_mode)):
+                            self._not_tracked(rel, reason=exc.rule)
                         continue
                     if stat.S_ISDIR(st.st_mode):
                         if rel not in tracked_dirs and ignore.is_ignored(rel, is_dir=True):
@@ -352,6 +389,19 @@ class Worktree:
         result.untracked.sort()
         result.ignored.sort()
         return result
+
+    def _not_tracked(self, path: str, limit: int = 0, *, reason: str = "") -> None:
+        """Warn (once) that the scan leaves `path` out: longer than `limit` bytes, or the path rule `reason`."""
+        message = f"{path}: {reason or f'path longer than {limit} bytes'}; not tracked"
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def _path_max(self) -> int:
+        """Return the file system's limit on a path's length (PATH_MAX), in bytes."""
+        try:
+            return os.pathconf(self._root_s, "PC_PATH_MAX")
+        except (OSError, ValueError):
+            return 4096
 
     def lstat(self, path: str) -> os.stat_result | None:
         """Return the lstat of a repository path, or None if it is missing or a parent is not a directory."""
@@ -777,7 +827,7 @@ class Worktree:
             suspect, rows, changed_rows, files = watched
             now_tracked = self._rows_of(token.untracked)
             out = set(token.untracked).difference(now_tracked)
-            ignore = IgnoreRules(self.root)
+            ignore = IgnoreRules(self.root, self.warnings)
             for path in changed:
                 if path in changed_rows:
                     continue
@@ -926,7 +976,7 @@ class Worktree:
                 hits += [p for p in scan.untracked if p == spec or p.startswith(prefix)]
             if not hits:
                 st = self.lstat(spec)
-                if st is not None and untracked_ok and IgnoreRules(self.root).is_ignored(spec):
+                if st is not None and untracked_ok and IgnoreRules(self.root, self.warnings).is_ignored(spec):
                     raise WorktreeError(spec, "is ignored by .vcrdtignore", hint="edit .vcrdtignore to track it")
                 raise WorktreeError(spec, "did not match any file" + ("" if untracked_ok else " tracked by vcrdt"))
             out.update(hits)

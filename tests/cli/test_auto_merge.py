@@ -324,6 +324,18 @@ def test_merge_file_rule_json_fallback_exits_with_conflicts(cli: CliRunner) -> N
     assert "not valid JSON" in r.err and "<<<<<<<" in r.out
 
 
+@pytest.mark.parametrize("to_stdout", [False, True], ids=["in-place", "stdout"])
+def test_merge_file_rule_json_fallback_that_merges_cleanly_writes_no_markers(cli: CliRunner, to_stdout: bool) -> None:
+    """Not JSON, but the line merge is clean: the warning must not claim conflict markers."""
+    ours, base, theirs = _files(cli.cwd, "a\nb\nc\nd\ne\n", "A\nb\nc\nd\ne\n", "a\nb\nc\nd\nE\n")
+    r = cli("merge-file", "--rule", "json", *(["-p"] if to_stdout else []), str(ours), str(base), str(theirs))
+    assert r.code == 0
+    merged = r.out if to_stdout else ours.read_text()
+    assert merged == "A\nb\nc\nd\nE\n"
+    assert r.err == f"warning: {ours}: base: not valid JSON: Expecting value (line 1 column 1); merged line by line\n"
+    assert "conflict markers" not in r.err
+
+
 def test_merge_file_unknown_rule_is_a_usage_error(cli: CliRunner) -> None:
     ours, base, theirs = _files(cli.cwd, "a\n", "b\n", "c\n")
     r = cli("merge-file", "--rule", "vote", str(ours), str(base), str(theirs))

@@ -197,8 +197,10 @@ def test_disk_full_during_commit_changes_nothing(repo: CliRunner, monkeypatch: p
     r = repo("commit", "-m", "second")
     monkeypatch.setattr(sqlite_store.SqliteStore, "put_many", real)
     assert r.code == 1
-    assert r.err.startswith("error: repository database ")
-    assert r.err.rstrip().endswith("database or disk is full; nothing was changed")
+    assert r.err.splitlines() == [
+        f"error: disk full: cannot write {repo.cwd / '.vcrdt' / 'store.db'}; nothing was changed",
+        "hint: free some disk space, then run the command again",
+    ]
     assert len(json.loads(repo.ok("log", "--json").out)) == 1
     assert repo.ok("status", "--short").out == "M a.txt\n"
     _fsck_clean(repo)

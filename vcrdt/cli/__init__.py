@@ -43,6 +43,13 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(f"vcrdt {__version__}\n")
         return 0
+    try:
+        os.getcwd()
+    except OSError as exc:
+        # Every command resolves its paths against it.
+        reason = "it has been deleted" if isinstance(exc, FileNotFoundError) else exc.strerror
+        sys.stderr.write(f"error: cannot use the current directory: {reason}\n")
+        return 1  # ExitCode.FAILURE
     from vcrdt.cli.app import invoke
 
     return invoke(args)
@@ -67,6 +74,7 @@ def main() -> None:
     """Console-script entry point: on the command server if one answers, else in this process."""
     from vcrdt.cli import server
 
+    server.occupy_stdio()  # before any descriptor is opened
     args = sys.argv[1:]
     use_server = not server.disabled()
     if use_server:

@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import typer
@@ -91,9 +92,20 @@ def invoke(args: Sequence[str]) -> int:
     except (BrokenPipeError, render.PipeClosedError):
         return ExitCode.BROKEN_PIPE
     except sqlite3.DatabaseError as exc:
-        # The database failed under a read outside any transaction (a damaged page, an I/O error):
-        # the disk's fault, not a bug, and nothing was written.
-        _print_error(VcrdtError(f"repository database error: {exc}", hint="run `vcrdt fsck`; restore from a backup"))
+        # The database failed outside any transaction (a damaged page, an I/O error, a full disk):
+        # the disk's fault, not a bug.
+        from vcrdt.store.db import database_error
+
+        path = STATE.open_repos[-1].db.path if STATE.open_repos else Path(".vcrdt", "store.db")
+        _print_error(
+            database_error(
+                exc,
+                path,
+                f"repository database error: {exc}",
+                hint="run `vcrdt fsck`; restore from a backup",
+                rolled_back=False,
+            )
+        )
         return ExitCode.FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -104,5 +116,23 @@ def invoke(args: Sequence[str]) -> int:
         return ExitCode.INTERNAL
     finally:
         for repo in STATE.open_repos:
+            _print_warnings(repo.worktree.warnings)
             repo.close()
         STATE.open_repos.clear()
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    """Show what the core skipped and collected (invalid ignore lines, paths too long), once each."""
+    for message in warnings:
+        try:
+            render.err().print(f"warning: {_printable(message)}", markup=False)
+        except OSError:
+            break  # stderr is gone: nothing to tell
+    warnings.clear()
+
+
+def _printable(text: str) -> str:
+    """Return `text` with control characters (and undecodable bytes) as escapes: warnings name files."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

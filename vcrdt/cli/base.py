@@ -56,7 +56,10 @@ def reset_state() -> None:
     """Forget the global options and colour choice (a command-server child, forked from a server, starts here)."""
     from vcrdt.cli import render
 
-    STATE.cwd = Path.cwd()
+    try:
+        STATE.cwd = Path.cwd()
+    except OSError:
+        pass  # deleted: `vcrdt.cli.run` refuses to run a command there
     STATE.verbose = False
     STATE.open_repos.clear()
     render.set_color_mode("auto")

@@ -270,8 +270,23 @@ static void wait_for_child(int sock) {
     exit(255);
 }
 
+/* Open /dev/null on each of descriptors 0-2 that is closed, before anything else is opened: the
+ * socket would otherwise take the number, and the command's output would go into it. */
+static void occupy_stdio(void) {
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0) exit(255);
+        if (null != fd) {
+            dup2(null, fd);
+            close(null);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     args = argv;
+    occupy_stdio();
     const char *off = getenv("VCRDT_NO_SERVER");
     if ((off && *off && strcmp(off, "0") != 0) || set_in_env(import_time_vars) || set_in_env(encoding_vars))
         run_in_python();

@@ -93,6 +93,8 @@ _SERVER_ENV = (b"LANG", b"PATH", b"TZ")
 _FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 _INT = struct.Struct("!i")
 # The server process: the same vcrdt as the client (its package directory first on the path).
+# `-P`: no current directory on the path, ever (each child runs in a client's directory, which
+# may be a work tree full of someone else's files).
 _SERVE = "import sys; sys.path.insert(0, sys.argv[1]); import vcrdt.cli.server as s; s.serve()"
 
 
@@ -274,6 +276,33 @@ def _kill(pid: int, signum: int) -> None:
         pass  # the child has just finished
 
 
+def occupy_stdio() -> None:
+    """Open /dev/null on each of descriptors 0, 1 and 2 that is closed (as git does).
+
+    A closed one would be the number the next open file or socket gets: the
+    socket to the server would become the command's stdout, and the command's
+    output would go into it. Python starts with ``sys.stdout`` (etc.) None
+    for a descriptor closed at start-up; it gets a stream on /dev/null.
+    """
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+    if not closed:
+        return
+    for fd in closed:
+        null = os.open(os.devnull, os.O_RDWR)  # the lowest free number: `fd`, unless a later one is taken
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    modes = stdio_modes(dict(os.environ), (False, False, False))
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, _text_stream(fd, mode, modes[fd]))
+
+
 def request(argv: Sequence[str]) -> int | None:
     """Run `argv` on a running server; return its exit code, or None if no server took it.
 
@@ -366,7 +395,7 @@ def spawn() -> None:
 
     try:
         subprocess.Popen(
-            [sys.executable, "-X", f"utf8={sys.flags.utf8_mode}", "-c", _SERVE, package_parent, directory],
+            [sys.executable, "-P", "-X", f"utf8={sys.flags.utf8_mode}", "-c", _SERVE, package_parent, directory],
             cwd="/",
             env=env,
             stdin=subprocess.DEVNULL,
@@ -867,6 +896,7 @@ def _child(conn: socket.socket) -> int:
     os.fchdir(fds[3])
     for fd in fds:
         os.close(fd)
+    _drop_cwd_from_path()
     os.umask(umask)
     os.environ.clear()
     os.environ.update(env)
@@ -883,6 +913,26 @@ def _child(conn: socket.socket) -> int:
 
     reset_state()
     return finish(run(argv))
+
+
+def _drop_cwd_from_path() -> None:
+    """Remove from `sys.path` what would find modules in the current directory (the client's).
+
+    The server runs with ``-P``; this also drops a relative entry (``''`` is the
+    current directory) and one naming the directory itself, so that a module
+    imported lazily is never loaded from a work tree. Site directories stay:
+    running a command in one does not make its packages any less installed.
+    """
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = None  # deleted: nothing absolute can name it
+    sys.path[:] = [
+        entry
+        for entry in sys.path
+        if os.path.isabs(entry)
+        and (os.path.normpath(entry) != cwd or entry.endswith(("site-packages", "dist-packages")))
+    ]
 
 
 # The locales Python coerces a C locale to, in which it also uses surrogateescape on stdio.

@@ -26,12 +26,13 @@ Imports `errors` only.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from vcrdt.errors import RepoBusyError, RepoError, UnsupportedFormatError
+from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
 
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 10.0
@@ -101,9 +102,49 @@ CREATE TABLE IF NOT EXISTS conflicts (
 """
 
 
+# Free space below which an I/O error while writing is taken for a full disk: SQLite reports
+# ENOSPC as SQLITE_FULL from a write, but as a plain I/O error from some calls (growing the
+# shared-memory file of a WAL database when it opens it, for one).
+FULL_BELOW = 256 * 1024
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
+
+
+def is_disk_full(exc: sqlite3.Error, path: Path) -> bool:
+    """Tell whether `exc`, from the database at `path`, means that its disk is full.
+
+    SQLITE_FULL says so; an I/O error does when the file system has (almost) no space left.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+        return True
+    if primary != sqlite3.SQLITE_IOERR and "disk I/O error" not in str(exc):
+        return False
+    try:
+        fs = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < FULL_BELOW
+
+
+def database_error(
+    exc: sqlite3.Error, path: Path, message: str, *, hint: str | None = None, rolled_back: bool = True
+) -> RepoError:
+    """Return the vcrdt error for a failure `exc` of the database at `path`.
+
+    A full disk gives `DiskFullError` (saying that nothing changed when the
+    caller has `rolled_back` what it wrote), a lock held too long
+    `RepoBusyError`, anything else a `RepoError` with `message` and `hint`.
+    """
+    if is_disk_full(exc, path):
+        return DiskFullError(str(path), rolled_back=rolled_back)
+    if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+        return RepoBusyError()
+    return RepoError(message, hint=hint)
 
 
 class Database:
@@ -136,12 +177,8 @@ class Database:
                     self.conn.execute(
                         "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                     )
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise RepoBusyError() from exc
-            raise RepoError(f"cannot open repository database {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
-            raise RepoError(f"cannot open repository database {path}: {exc}") from exc
+            raise database_error(exc, path, f"cannot open repository database {path}: {exc}") from exc
         try:
             (tables,) = self.conn.execute(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
@@ -150,8 +187,8 @@ class Database:
             version = self.get_meta("schema")
         except sqlite3.DatabaseError as exc:
             self.conn.close()
-            raise RepoError(
-                f"repository database {path} is damaged: {exc}", hint="restore .vcrdt/store.db from a backup"
+            raise database_error(
+                exc, path, f"repository database {path} is damaged: {exc}", hint="restore .vcrdt/store.db from a backup"
             ) from exc
         if not create and tables < 4:
             # A repository made by an earlier development build: add the new tables (no data changes).
@@ -183,9 +220,7 @@ class Database:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise RepoBusyError() from exc
-            raise RepoError(f"cannot start a transaction: {exc}") from exc
+            raise database_error(exc, self.path, f"cannot start a transaction: {exc}") from exc
         with self._begun(strict=True) as conn:
             yield conn
 
@@ -244,9 +279,8 @@ class Database:
             # nothing of it is kept, and the caller gets one clear error.
             self._depth = 0
             self._rollback_quietly()
-            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
-                raise RepoBusyError() from exc
-            raise RepoError(f"repository database {self.path}: {exc}; nothing was changed") from exc
+            message = f"repository database {self.path}: {exc}; nothing was changed"
+            raise database_error(exc, self.path, message) from exc
         except BaseException:
             self._depth = 0
             self._rollback_quietly()
@@ -254,13 +288,12 @@ class Database:
         self._depth = 0
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            # SQLite may have rolled back on its own already (it does after SQLITE_FULL).
+            self._rollback_quietly()
             if not strict:
                 return
-            if _is_busy(exc):
-                raise RepoBusyError() from exc
-            raise RepoError(f"cannot commit the transaction: {exc}") from exc
+            raise database_error(exc, self.path, f"cannot commit the transaction: {exc}; nothing was changed") from exc
 
     def _rollback_quietly(self) -> None:
         try:

@@ -75,7 +75,10 @@ def merge_file(
         rule=rule,
     )
     if result.note:
-        render.err().print(f"warning: {current}: {result.note}; conflict markers written", markup=False)
+        # The rule did not apply and the file was merged line by line: say so, and claim conflict
+        # markers only when that merge left some.
+        outcome = "conflict markers written" if result.conflicts else "merged line by line"
+        render.err().print(f"warning: {current}: {result.note}; {outcome}", markup=False)
     if stdout:
         render.write_bytes(result.data)
     elif result.conflicts:
