@@ -1,12 +1,15 @@
 """Foundation benchmark: vcrdt against git (and dulwich) side by side.
 
 Generates a deterministic tree (see gen_tree.py), gives each tool its own copy
-and times the same operations with each, then prints one table row per
-measure: the median of each tool, the ratio vcrdt/git, the target and
-PASS/FAIL. It is a report, not a test: it exits 0 whatever the verdicts, and
-1 only when a command fails (the command and its stderr are printed).
+and times the same operations with each, the tools interleaved run by run (A B
+A B), then prints one table row per measure: the median of each tool, the
+ratios to git of vcrdt as a plain process per command (``vcrdt``) and on its
+opt-in daemon (``vcrdt+d``, started with ``vcrdt daemon start`` in a private
+runtime directory), each target and PASS/FAIL. It is a report, not a test: it
+exits 0 whatever the verdicts, and 1 only when a command fails (the command and
+its stderr are printed).
 
-Usage: ``python bench/foundation.py [--files N] [--repeat K] [--only git,dulwich] [--json out.json]``.
+Usage: ``python bench/foundation.py [--files N] [--repeat K] [--only vcrdt,git] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ import gen_tree
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
 CACHE_DIR = OUT_DIR / "cache"
-TOOLS = ("vcrdt", "git", "dulwich")
+TOOLS = ("vcrdt", "vcrdt+d", "git", "dulwich")
+# The two ways vcrdt runs: a whole process per command (the default), and on the opt-in daemon.
+VCRDT_TOOLS = ("vcrdt", "vcrdt+d")
+TIME = "/usr/bin/time"
 MB = 1_000_000
 LOG_FILES = 10
 AUTHOR_NAME = "Bench Mark"
@@ -90,6 +96,22 @@ def run_steps(steps: Sequence[Cmd], cwd: Path, env: dict[str, str]) -> Sample:
     return total
 
 
+def peak_rss(steps: Sequence[Cmd], cwd: Path, env: dict[str, str]) -> int:
+    """The largest peak RSS of the processes that run `steps`, measured by GNU time.
+
+    Linux carries a process's peak RSS over fork and exec into the child, so a
+    command spawned from this benchmark (a Python process of 20+ MB) would
+    report at least that much. GNU time is small, and the command it forks
+    starts from its size instead.
+    """
+    peak = 0
+    with tempfile.NamedTemporaryFile() as out:
+        for cmd in steps:
+            run([TIME, "-f", "%M", "-o", out.name, *cmd], cwd, env)
+            peak = max(peak, int(Path(out.name).read_text().split()[-1]) * 1024)
+    return peak
+
+
 def capture(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> str:
     try:
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -109,6 +131,12 @@ class Tool:
     name: str
     meta_dir: str
 
+    def start(self, env: dict[str, str]) -> None:
+        """Anything the tool needs running before it is measured."""
+
+    def stop(self, env: dict[str, str]) -> None:
+        """Undo `start`."""
+
     def init(self) -> list[Cmd]:
         raise NotImplementedError
 
@@ -127,12 +155,24 @@ class Tool:
 
 
 class Vcrdt(Tool):
-    name = "vcrdt"
+    """vcrdt as a whole process per command (``vcrdt``), or on its opt-in daemon (``vcrdt+d``)."""
+
     meta_dir = ".vcrdt"
 
-    def __init__(self, exe: str, commit_style: str) -> None:
+    def __init__(self, exe: str, commit_style: str, *, daemon: bool) -> None:
         self.exe = exe
         self.commit_style = commit_style
+        self.daemon = daemon
+        self.name = "vcrdt+d" if daemon else "vcrdt"
+
+    def start(self, env: dict[str, str]) -> None:
+        """Start the daemon (from the user's side: `vcrdt daemon start`), and wait until it answers."""
+        if self.daemon:
+            run([self.exe, "daemon", "start"], Path(env["HOME"]), env)
+
+    def stop(self, env: dict[str, str]) -> None:
+        if self.daemon:
+            run([self.exe, "daemon", "stop"], Path(env["HOME"]), env)
 
     def init(self) -> list[Cmd]:
         return [[self.exe, "init"]]
@@ -234,33 +274,44 @@ class Target:
 
 @dataclass
 class Row:
+    """One measure; `target` holds plain vcrdt to git, `daemon_target` vcrdt on its daemon."""
+
     key: str
     title: str
     unit: str  # "s" or "bytes"
     target: Target
+    daemon_target: Target | None = None
     samples: dict[str, list[float]] = field(default_factory=dict)
 
     def median(self, tool: str) -> float | None:
         values = self.samples.get(tool)
         return statistics.median(values) if values else None
 
-    def ratio(self) -> float | None:
-        vcrdt, git = self.median("vcrdt"), self.median("git")
+    def ratio(self, tool: str = "vcrdt") -> float | None:
+        vcrdt, git = self.median(tool), self.median("git")
         return vcrdt / git if vcrdt is not None and git else None
 
-    def verdict(self) -> str:
-        return self.target.check(self.median("vcrdt"), self.median("git"))
+    def verdict(self, tool: str = "vcrdt") -> str:
+        target = self.target if tool == "vcrdt" else self.daemon_target
+        if target is None:
+            return "-"
+        return target.check(self.median(tool), self.median("git"))
 
     def as_json(self) -> dict[str, object]:
+        targets = {"vcrdt": self.target, "vcrdt+d": self.daemon_target}
         return {
             "key": self.key,
             "title": self.title,
             "unit": self.unit,
-            "target": {"kind": self.target.kind, "value": self.target.value, "text": self.target.describe(self.unit)},
+            "targets": {
+                tool: {"kind": t.kind, "value": t.value, "text": t.describe(self.unit)}
+                for tool, t in targets.items()
+                if t is not None
+            },
             "median": {tool: self.median(tool) for tool in self.samples},
             "samples": self.samples,
-            "ratio_vcrdt_git": self.ratio(),
-            "verdict": self.verdict(),
+            "ratio_to_git": {tool: self.ratio(tool) for tool in VCRDT_TOOLS},
+            "verdict": {tool: self.verdict(tool) for tool in VCRDT_TOOLS},
         }
 
 
@@ -296,14 +347,22 @@ class Bench:
         self.tools = tools
         self.workdir = workdir
         self.env = make_env(workdir / "home")
-        if args.no_server:
-            self.env["VCRDT_NO_SERVER"] = "1"
         self.rows: dict[str, Row] = {}
         self.info: dict[str, object] = {}
 
-    def row(self, key: str, title: str, unit: str, target: Target) -> Row:
-        self.rows[key] = Row(key, title, unit, target)
+    def row(self, key: str, title: str, unit: str, target: Target, daemon_target: Target | None = None) -> Row:
+        self.rows[key] = Row(key, title, unit, target, daemon_target)
         return self.rows[key]
+
+    def env_for(self, tool: Tool) -> dict[str, str]:
+        """The tool's environment: plain vcrdt must not use the daemon the other column started."""
+        env = dict(self.env)
+        if tool.name == "vcrdt":
+            env["VCRDT_NO_SERVER"] = "1"
+        if tool.name == "vcrdt+d":
+            env["XDG_RUNTIME_DIR"] = str(self.workdir / "run")  # a daemon of its own, not the user's
+            (self.workdir / "run").mkdir(mode=0o700, exist_ok=True)
+        return env
 
     def say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -330,74 +389,116 @@ class Bench:
     # -- rows --
 
     def run_all(self) -> None:
+        """Every row, the tools interleaved run by run (A B A B ...), so a change of load hits all alike."""
         args = self.args
         template, paths = self.tree()
         edited = sorted(paths)[len(paths) // 2]
         self.info["edited_file"] = edited
         n = args.repeat
+        tools = self.tools
+        envs = {t.name: self.env_for(t) for t in tools}
 
-        first = self.row("first_commit", "first commit of the whole tree", "s", Target("ratio", 0.5))
+        def ratio(plain: float, daemon: float | None = 1.5) -> tuple[Target, Target | None]:
+            return Target("ratio", plain), (Target("ratio", daemon) if daemon is not None else None)
+
+        first = self.row("first_commit", "first commit of the whole tree", "s", *ratio(0.5, 0.5))
         rss = self.row("first_commit_rss", "peak RSS of the first commit", "bytes", Target("max", 200 * MB))
         store = self.row("store_du", "store size after first commit (du)", "bytes", Target("ratio", 1.0))
         apparent = self.row("store_apparent", "store size after first commit (apparent)", "bytes", Target("info", 0))
-        status = self.row("status_clean", "status, unchanged tree", "s", Target("ratio", 4))
-        status_edit = self.row("status_edited", "status after editing one file", "s", Target("ratio", 4))
-        commit_edit = self.row("commit_edited", "commit after editing one file", "s", Target("ratio", 4))
-        log = self.row("log", f"log -n {args.log_commits} ({args.log_commits}-commit history)", "s", Target("ratio", 4))
-        version = self.row("startup", "start-up: --version", "s", Target("max", 0.1))
+        status = self.row("status_clean", "status, unchanged tree", "s", *ratio(3))
+        status_edit = self.row("status_edited", "status after editing one file", "s", *ratio(3))
+        commit_edit = self.row("commit_edited", "commit after editing one file", "s", *ratio(3))
+        log_title = f"log -n {args.log_commits} ({args.log_commits}-commit history)"
+        log = self.row("log", log_title, "s", *ratio(3))
+        log_packed = self.row("log_packed", log_title + ", git packed (gc)", "s", *ratio(3))
+        version = self.row("startup", "start-up: --version", "s", Target("max", 0.04), Target("max", 0.04))
 
-        for tool in self.tools:
-            wt = self.workdir / tool.name
-            self.say(f"[{tool.name}] copying the tree to {wt}")
-            shutil.copytree(template, wt)
+        for tool in tools:
+            tool.start(envs[tool.name])
+        try:
+            trees = {}
+            for tool in tools:
+                trees[tool.name] = wt = self.workdir / tool.name
+                self.say(f"[{tool.name}] copying the tree to {wt}")
+                shutil.copytree(template, wt)
 
-            self.say(f"[{tool.name}] first commit x{n}")
+            self.say(f"first commit x{n}, interleaved")
             for i in range(n):
+                for tool in tools:
+                    wt = trees[tool.name]
+                    shutil.rmtree(wt / tool.meta_dir, ignore_errors=True)
+                    run_steps(tool.init(), wt, envs[tool.name])
+                    sample = run_steps(tool.commit_all(f"first commit {i}"), wt, envs[tool.name])
+                    first.samples.setdefault(tool.name, []).append(sample.seconds)
+            for tool in tools:
+                if tool.name == "vcrdt+d":
+                    continue  # the work runs in a daemon child, forked from the daemon: see bench/README.md
+                wt = trees[tool.name]
                 shutil.rmtree(wt / tool.meta_dir, ignore_errors=True)
-                run_steps(tool.init(), wt, self.env)
-                sample = run_steps(tool.commit_all(f"first commit {i}"), wt, self.env)
-                first.samples.setdefault(tool.name, []).append(sample.seconds)
-                rss.samples.setdefault(tool.name, []).append(sample.maxrss_bytes)
-            disk, size = du_bytes(wt / tool.meta_dir)
-            store.samples[tool.name] = [disk]
-            apparent.samples[tool.name] = [size]
+                run_steps(tool.init(), wt, envs[tool.name])
+                rss.samples[tool.name] = [peak_rss(tool.commit_all("first commit (RSS)"), wt, envs[tool.name])]
+                disk, size = du_bytes(wt / tool.meta_dir)
+                store.samples[tool.name] = [disk]
+                apparent.samples[tool.name] = [size]
 
-            cmd = tool.status()
-            if cmd is not None:
-                self.say(f"[{tool.name}] status x{n} (+ warm-up)")
-                run(cmd, wt, self.env)
-                status.samples[tool.name] = [run(cmd, wt, self.env).seconds for _ in range(n)]
-                status_edit.samples[tool.name] = []
-                for i in range(n):
-                    gen_tree.edit_file(wt / edited, step=i)
-                    status_edit.samples[tool.name].append(run(cmd, wt, self.env).seconds)
-
-            self.say(f"[{tool.name}] commit after one edit x{n}")
-            commit_edit.samples[tool.name] = []
+            having = [t for t in tools if t.status() is not None]
+            self.say(f"status x{n} (+ a warm-up run each), interleaved")
+            for tool in having:
+                run(tool.status() or [], trees[tool.name], envs[tool.name])
+            for _ in range(n):
+                for tool in having:
+                    status.samples.setdefault(tool.name, []).append(
+                        run(tool.status() or [], trees[tool.name], envs[tool.name]).seconds
+                    )
             for i in range(n):
-                gen_tree.edit_file(wt / edited, step=1000 + i)
-                commit_edit.samples[tool.name].append(run_steps(tool.commit_all(f"edit {i}"), wt, self.env).seconds)
+                for tool in having:
+                    gen_tree.edit_file(trees[tool.name] / edited, step=i)
+                    status_edit.samples.setdefault(tool.name, []).append(
+                        run(tool.status() or [], trees[tool.name], envs[tool.name]).seconds
+                    )
 
+            self.say(f"commit after one edit x{n}, interleaved")
+            for i in range(n):
+                for tool in tools:
+                    wt = trees[tool.name]
+                    gen_tree.edit_file(wt / edited, step=1000 + i)
+                    commit_edit.samples.setdefault(tool.name, []).append(
+                        run_steps(tool.commit_all(f"edit {i}"), wt, envs[tool.name]).seconds
+                    )
             if not args.keep:
-                shutil.rmtree(wt)
+                for wt in trees.values():
+                    shutil.rmtree(wt)
 
-        for tool in self.tools:
-            cmd = tool.log(args.log_commits)
-            if cmd is None:
-                continue
-            repo = self.history(tool)
-            self.say(f"[{tool.name}] log x{n} (+ warm-up)")
-            run(cmd, repo, self.env)
-            log.samples[tool.name] = [run(cmd, repo, self.env).seconds for _ in range(n)]
+            logs = {t.name: (t.log(args.log_commits), self.history(t)) for t in tools if t.log(args.log_commits)}
+            self.say(f"log x{n} (+ a warm-up run each), interleaved")
+            for name, (cmd, repo) in logs.items():
+                run(cmd or [], repo, envs[name])
+            for _ in range(n):
+                for name, (cmd, repo) in logs.items():
+                    log.samples.setdefault(name, []).append(run(cmd or [], repo, envs[name]).seconds)
+            if "git" in logs:
+                # git's repository packed, as a long-lived one is; vcrdt's store has no separate packed form.
+                git_cmd, git_repo = logs["git"]
+                run(["git", "gc", "-q"], git_repo, envs["git"])
+                run(git_cmd or [], git_repo, envs["git"])
+                for _ in range(n):
+                    for name, (cmd, repo) in logs.items():
+                        if name in ("git", *VCRDT_TOOLS):
+                            log_packed.samples.setdefault(name, []).append(run(cmd or [], repo, envs[name]).seconds)
 
-        for tool in self.tools:
-            cmd = tool.version()
-            if cmd is None:
-                continue
             runs = max(n, 10)
-            self.say(f"[{tool.name}] --version x{runs} (+ warm-up)")
-            run(cmd, self.workdir, self.env)
-            version.samples[tool.name] = [run(cmd, self.workdir, self.env).seconds for _ in range(runs)]
+            having = [t for t in tools if t.version() is not None]
+            self.say(f"--version x{runs} (+ a warm-up run each), interleaved")
+            for tool in having:
+                run(tool.version() or [], self.workdir, envs[tool.name])
+            for _ in range(runs):
+                for tool in having:
+                    version.samples.setdefault(tool.name, []).append(
+                        run(tool.version() or [], self.workdir, envs[tool.name]).seconds
+                    )
+        finally:
+            for tool in tools:
+                tool.stop(envs[tool.name])
 
     def history(self, tool: Tool) -> Path:
         """A small repository with ``--log-commits`` commits, each changing one small file.
@@ -405,15 +506,20 @@ class Bench:
         git and vcrdt each build theirs with their own commit command, file for
         file and message for message the same; dulwich reads git's (same format).
         """
-        builder = tool if tool.name != "dulwich" else Git()
-        repo = self.workdir / f"history-{builder.name}"
+        builder = Git() if tool.name == "dulwich" else tool
+        if isinstance(tool, Vcrdt):
+            repo = self.workdir / "history-vcrdt"  # one history for both ways of running vcrdt
+            if repo.exists():
+                return repo
+        else:
+            repo = self.workdir / f"history-{builder.name}"
         if repo.exists():
             return repo
         count = self.args.log_commits
         self.say(f"[{builder.name}] building a {count}-commit history in {repo} ...")
         start = time.perf_counter()
         repo.mkdir()
-        if builder.name == "vcrdt":
+        if isinstance(builder, Vcrdt):
             # Setup, not measured: the same commits through the library in one process (a
             # thousand CLI start-ups would take minutes).
             subprocess.run(
@@ -489,13 +595,17 @@ def make_env(home: Path) -> dict[str, str]:
 
 
 def table(rows: Sequence[Row]) -> str:
-    header = ["measure", "vcrdt", "git", "dulwich", "vcrdt/git", "target", "verdict"]
+    """The report: each tool's median, vcrdt's ratios to git, and each target's verdict."""
+    header = ["measure", *TOOLS, "vcrdt/git", "vcrdt+d/git", "target", "verdict", "target +d", "verdict +d"]
     lines = []
     for row in rows:
-        ratio = row.ratio()
         cells = [row.title] + [fmt(row.median(t), row.unit) for t in TOOLS]
-        cells += [f"{ratio:.2f}" if ratio is not None else "-"]
-        cells += [row.target.describe(row.unit) if row.target.kind != "info" else "(info)", row.verdict()]
+        for tool in VCRDT_TOOLS:
+            ratio = row.ratio(tool)
+            cells.append(f"{ratio:.2f}" if ratio is not None else "-")
+        for tool, target in (("vcrdt", row.target), ("vcrdt+d", row.daemon_target)):
+            described = "-" if target is None else target.describe(row.unit) if target.kind != "info" else "(info)"
+            cells += [described, row.verdict(tool)]
         lines.append(cells)
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
     out = []
@@ -546,11 +656,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(TOOLS),
         help="comma-separated tools to run, e.g. 'git,dulwich' for baselines without vcrdt (default: all)",
     )
-    parser.add_argument(
-        "--no-server",
-        action="store_true",
-        help="run every vcrdt command in its own process (VCRDT_NO_SERVER=1) instead of on the command server",
-    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     args.only = [t.strip() for t in args.only.split(",") if t.strip()]
@@ -572,7 +677,8 @@ def main(argv: list[str] | None = None) -> int:
             print("dulwich is not importable from this Python: skipping it", file=sys.stderr)
             continue
         factories: dict[str, Callable[[], Tool]] = {
-            "vcrdt": lambda: Vcrdt(args.vcrdt, args.commit_style),
+            "vcrdt": lambda: Vcrdt(args.vcrdt, args.commit_style, daemon=False),
+            "vcrdt+d": lambda: Vcrdt(args.vcrdt, args.commit_style, daemon=True),
             "git": Git,
             "dulwich": Dulwich,
         }
