@@ -67,7 +67,14 @@ SHAPES = [
         lambda root, outside: root / ".vcrdt" / "format",
         lambda root: root / ".vcrdt",
     ),
-    Shape("n-dirs-up-to-root", _deep, "x", "r", lambda root, outside: outside / "deep" / "SENTINEL", lambda root: Path("/")),
+    Shape(
+        "n-dirs-up-to-root",
+        _deep,
+        "x",
+        "r",
+        lambda root, outside: outside / "deep" / "SENTINEL",
+        lambda root: Path("/"),
+    ),
     Shape(
         "link-to-link",
         lambda root: {"d/l": "..", "q": "d/l/..", "p": "q"},
