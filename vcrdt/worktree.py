@@ -977,6 +977,10 @@ class Worktree:
         rows = self.rows()
         drop: list[str] = []
         mark: list[Row] = []
+        if not keep_files:
+            with self._opened() as dirs:
+                for p in paths:  # a file beyond a symlink is refused before anything changes
+                    dirs.parent(p, strict=True, missing_ok=True)
         for p in paths:
             row = rows.get(p)
             if row is None:
@@ -989,8 +993,9 @@ class Worktree:
         self._delete_rows(drop)
         self._save_rows(mark)
         if not keep_files:
-            for p in paths:
-                self.delete_file(p)
+            with self._opened():
+                for p in paths:
+                    self.delete_file(p)
         return list(paths)
 
     def rename(self, src: str, dst: str) -> None:
@@ -1444,7 +1449,8 @@ def _unlink_quiet(name: str, dir_fd: int) -> None:
         pass
 
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_PATH (Linux): a directory needs only search permission to be opened, as it does to be walked.
+_DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class _Dirs:
@@ -1465,7 +1471,7 @@ class _Dirs:
             WorktreeError: If the root cannot be opened.
         """
         try:
-            self._fds: dict[str, int] = {"": os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)}
+            self._fds: dict[str, int] = {"": os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)}
         except OSError as exc:
             raise WorktreeError(root, f"cannot open the work tree: {exc.strerror}") from exc
 
