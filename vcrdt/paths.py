@@ -7,7 +7,9 @@ through `check_component` / `check_path`: no empty names, no ``.`` or ``..``,
 no ``/``, ``\\`` or NUL inside a name, no absolute paths, and no alias of the
 metadata directory ``.vcrdt`` in any letter case or Unicode disguise (HFS+
 ignorable code points, NTFS trailing dots/spaces and alternate streams, 8.3
-short names). Imports only `errors`.
+short names). `resolve_link` resolves a symlink's target against the links
+around it, so a chain (``x -> .`` with ``up -> x/..``) is judged whole.
+Imports only `errors`.
 """
 
 from __future__ import annotations
