@@ -1215,13 +1215,13 @@ class Worktree:
             WorktreeError: If the file cannot be written.
         """
         check_path(path)
-        target = b""
-        if kind is EntryKind.SYMLINK:
-            text = self._link_text(path, oid)
-            if self._judged.get(path) != oid:
-                self._judge_link(path, text)
-            target = os.fsencode(text)
         with self._opened():
+            target = b""
+            if kind is EntryKind.SYMLINK:
+                text = self._link_text(path, oid)
+                if self._judged.get(path) != oid:
+                    self._judge_link(path, text)
+                target = os.fsencode(text)
             fd, name = self._ensure_parent(path)
             try:
                 existing: os.stat_result | None = os.stat(name, dir_fd=fd, follow_symlinks=False)

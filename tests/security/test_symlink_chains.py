@@ -207,6 +207,19 @@ def test_fetch_refuses_a_chain_on_the_checked_out_branch(pair: Pair) -> None:
 
 @pytest.mark.hostile
 @pytest.mark.parametrize("pair", SHAPES, ids=SHAPE_IDS, indirect=True)
+def test_first_checkout_of_a_chain_writes_nothing(pair: Pair) -> None:
+    """An empty replica's first fetch checks the branch out: a tree with a chain is refused whole."""
+    pair.commit_c0_c1()
+    pair.commit_c2()
+    pair.b.write("untracked.txt", "mine\n")
+    refused(pair.b("fetch", str(pair.a.cwd)))
+    assert sorted(os.listdir(pair.b.cwd)) == [".vcrdt", "untracked.txt"]
+    assert pair.b.ok("log").out == ""  # nothing was fetched: the branch is still unborn
+    healthy(pair)
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("pair", SHAPES, ids=SHAPE_IDS, indirect=True)
 def test_switch_refuses_a_branch_with_a_chain(pair: Pair) -> None:
     pair.commit_c0_c1()
     pair.a.ok("switch", "-c", "evil")
