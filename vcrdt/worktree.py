@@ -1451,6 +1451,7 @@ def _unlink_quiet(name: str, dir_fd: int) -> None:
 
 # O_PATH (Linux): a directory needs only search permission to be opened, as it does to be walked.
 _DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NOT_NAMES = frozenset(("", ".", ".."))
 
 
 class _Dirs:
@@ -1497,6 +1498,8 @@ class _Dirs:
                 `missing_ok`), or a directory cannot be made or opened.
         """
         directory, _, name = path.rpartition("/")
+        if name in _NOT_NAMES:  # row and command-line paths were checked; this holds for any other
+            raise BadPathError(path, f"{name!r} component not allowed")
         fd = self._open(directory, path, strict=strict, create=create, missing_ok=missing_ok)
         return None if fd is None else (fd, name)
 
@@ -1505,6 +1508,8 @@ class _Dirs:
         if fd is not None:
             return fd
         up, _, name = d.rpartition("/")
+        if name in _NOT_NAMES:
+            raise BadPathError(path, f"{name!r} component not allowed")
         parent = self._open(up, path, strict=strict, create=create, missing_ok=missing_ok)
         if parent is None:
             return None

@@ -287,6 +287,14 @@ def test_nothing_is_read_or_deleted_beyond_a_symlink(wt: Worktree, tmp_path: Pat
     assert sorted(os.listdir(victim)) == ["f.txt"]
 
 
+@pytest.mark.parametrize("path", ["../x", "a/../../x", "a//b", "./x", "a/."])
+def test_no_dot_dot_or_empty_name_is_walked(wt: Worktree, path: str) -> None:
+    with pytest.raises(BadPathError, match="component not allowed"):
+        wt.lstat(path)
+    with pytest.raises(BadPathError, match="component not allowed"):
+        wt.delete_file(path)
+
+
 def test_writing_keeps_directories_open_and_drops_removed_ones(wt: Worktree) -> None:
     blob = wt.store.put("blob", b"x\n")
     with wt.writing():
