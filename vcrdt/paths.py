@@ -7,13 +7,15 @@ through `check_component` / `check_path`: no empty names, no ``.`` or ``..``,
 no ``/``, ``\\`` or NUL inside a name, no absolute paths, and no alias of the
 metadata directory ``.vcrdt`` in any letter case or Unicode disguise (HFS+
 ignorable code points, NTFS trailing dots/spaces and alternate streams, 8.3
-short names). Imports only `errors`.
+short names). `resolve_link` resolves a symlink's target against the links
+around it, so a chain (``x -> .`` with ``up -> x/..``) is judged whole.
+Imports only `errors`.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from vcrdt.errors import BadPathError
 
@@ -164,3 +166,91 @@ def ancestor_dirs(paths: Iterable[str]) -> set[str]:
             out.add(d)
             d = d.rpartition("/")[0]
     return out
+
+
+# Linux's limit on symlinks followed while resolving one path (MAXSYMLINKS).
+MAX_LINK_HOPS = 40
+
+
+def resolve_link(path: str, target: str, link_at: Callable[[str], str | None], *, max_hops: int = MAX_LINK_HOPS) -> str:
+    """Resolve the symlink at `path` (pointing to `target`) inside the work tree, as the kernel would.
+
+    Resolution is lexical, against the links `link_at` reports: it returns
+    the target of the link at a repository path, or None where there is no
+    link (a directory, a file, or nothing). Each name is looked up after the
+    names before it are resolved, so a chain is judged whole: with ``x -> .``,
+    ``up -> x/..`` leaves the work tree although its text alone does not.
+    ``..`` pops a resolved name (as it does on disk once the names are
+    directories; if they are not, the kernel fails where this does not).
+
+    Args:
+        path: The link's repository path.
+        target: Its target (``/`` and ``\\`` both separate names).
+        link_at: The links of the tree the link is judged in.
+        max_hops: How many links may be followed in all.
+
+    Returns:
+        The repository path the link resolves to (``""`` for the root).
+
+    Raises:
+        BadPathError: If the target is empty or absolute, or a step leaves the
+            work tree, enters ``.vcrdt`` (in any spelling), meets an absolute
+            link or follows more than `max_hops` links.
+
+    >>> links = {"x": ".", "up": "x/.."}
+    >>> resolve_link("a/b", "../c", links.get)
+    'c'
+    >>> resolve_link("up", "x/..", links.get)
+    Traceback (most recent call last):
+    ...
+    vcrdt.errors.BadPathError: invalid path 'up': symlink target 'x/..' points outside the work tree (through x -> '.')
+    """
+    if not target or "\0" in target:
+        raise BadPathError(path, "empty symlink target")
+    if _is_absolute(target):
+        raise BadPathError(path, f"symlink target {target!r} is absolute")
+    resolved = path.split("/")[:-1]
+    todo = _names(target)
+    hops = 0
+    via: list[str] = []  # the links followed, for the message
+
+    def fail(rule: str) -> BadPathError:
+        shown = ", ".join(via[:3]) + (f" and {len(via) - 3} more" if len(via) > 3 else "")
+        return BadPathError(path, f"symlink target {target!r} {rule}" + (f" (through {shown})" if via else ""))
+
+    while todo:
+        name = todo.pop()
+        if name in ("", "."):
+            continue
+        if name == "..":
+            if not resolved:
+                raise fail("points outside the work tree")
+            resolved.pop()
+            continue
+        if is_meta_alias(name):
+            raise fail(f"points into {META_DIR}")
+        resolved.append(name)
+        here = "/".join(resolved)
+        text = link_at(here)
+        if text is None:
+            continue
+        hops += 1
+        via.append(f"{here} -> {text!r}")
+        if hops > max_hops:
+            raise fail("has too many levels of symbolic links")
+        if not text or _is_absolute(text):
+            raise fail("points outside the work tree")
+        resolved.pop()
+        todo.extend(_names(text))
+    return "/".join(resolved)
+
+
+def _is_absolute(text: str) -> bool:
+    return text.startswith(("/", "\\")) or (len(text) >= 2 and text[1] == ":")
+
+
+def _names(text: str) -> list[str]:
+    """The names of a link target, last first (a stack to pop)."""
+    names = text.replace("\\", "/").split("/")
+    names.reverse()
+    return names

@@ -11,8 +11,15 @@ later edit in the same clock tick would not change its stat (git's "racy
 clean" problem).
 
 Every path read from the disk, a tree or the command line is checked with
-`vcrdt.paths`; checkout never writes through a symlink and never creates a
-symlink that points outside the work tree or into ``.vcrdt``.
+`vcrdt.paths`. No read, write, rename or delete goes through a symlink: the
+parents of a path are opened one name at a time from the work-tree root with
+``O_NOFOLLOW | O_DIRECTORY`` (`_Dirs`), a symlinked parent hides the path from
+reads and is refused for writes and deletes ("is beyond a symbolic link", as
+git says). No symlink is created that resolves outside the work tree or into
+``.vcrdt``, judged with the other links around it (`vcrdt.paths.resolve_link`):
+a checkout judges all the links of the target tree together before it writes
+anything (`Worktree.writing`), and a single link written on its own is judged
+against HEAD's links and the links on disk.
 
 Imports `store`, `objects`, `paths`, `hashing`, `ids` and `errors`; never
 the repository or anything above.
@@ -26,15 +33,25 @@ import os
 import re
 import stat
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, VcrdtError, WorktreeError
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component, check_path, encode, parent_dirs
+from vcrdt.paths import (
+    MAX_PATH_BYTES,
+    META_DIR,
+    ancestor_dirs,
+    check_component,
+    check_path,
+    encode,
+    parent_dirs,
+    resolve_link,
+)
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store.db import Database
 
@@ -250,6 +267,9 @@ class Worktree:
         self.clock_ns = clock_ns
         # What the scans found but skipped (invalid ignore lines, paths too long): for the caller to show.
         self.warnings: list[str] = []
+        self._dirs: _Dirs | None = None  # directories kept open during one operation (`_opened`)
+        self._judged: dict[str, ObjectId] = {}  # links judged with their whole tree (`writing`)
+        self._head_links: dict[str, tuple[ObjectId, str]] | None = None  # HEAD's links, per `_opened`
 
     # --- rows -----------------------------------------------------------------------
 
@@ -266,6 +286,7 @@ class Worktree:
         }
 
     def _save_rows(self, rows: Iterable[Row]) -> None:
+        self._head_links = None
         with self.db.write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns,"
@@ -291,6 +312,7 @@ class Worktree:
         keys = [(encode(p),) for p in paths]
         if not keys:
             return
+        self._head_links = None
         with self.db.write() as conn:
             conn.executemany("DELETE FROM worktree WHERE path = ?", keys)
             conn.execute(
@@ -404,26 +426,79 @@ class Worktree:
             return 4096
 
     def lstat(self, path: str) -> os.stat_result | None:
-        """Return the lstat of a repository path, or None if it is missing or a parent is not a directory."""
+        """Return the lstat of a repository path, or None if it is missing or a parent is not a real directory.
+
+        A path beyond a symlink is missing, as git sees it: the file it would
+        reach lies elsewhere (perhaps outside the work tree).
+
+        Raises:
+            WorktreeError: If a parent cannot be opened or the path cannot be stat'ed.
+        """
+        with self._opened() as dirs:
+            at = dirs.parent(path, strict=False)
+            if at is None:
+                return None
+            try:
+                return os.stat(at[1], dir_fd=at[0], follow_symlinks=False)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            except OSError as exc:
+                raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+
+    @contextmanager
+    def _opened(self) -> Iterator[_Dirs]:
+        """The directories kept open for the current operation (a new set, closed at the end, if none)."""
+        if self._dirs is not None:
+            yield self._dirs
+            return
+        dirs = _Dirs(self._root_s)
+        self._dirs = dirs
         try:
-            return os.lstat(self.abspath(path))
-        except FileNotFoundError:
-            return None
-        except NotADirectoryError:
-            return None
-        except OSError as exc:
-            raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+            yield dirs
+        finally:
+            self._dirs = None
+            self._head_links = None
+            dirs.close()
 
     # --- hashing ----------------------------------------------------------------------
 
     def _open(self, path: str) -> int:
-        """Open a work-tree file for reading without following a symlink."""
-        try:
-            return os.open(self.abspath(path), os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise WorktreeError(path, "changed into a symlink while being read") from exc
-            raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+        """Open a work-tree file for reading without following a symlink (itself or a parent)."""
+        with self._opened() as dirs:
+            fd, name = dirs.parent(path, strict=True) or (-1, "")
+            if fd < 0:
+                raise WorktreeError(path, "cannot read: No such file or directory")
+            try:
+                return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise WorktreeError(path, "changed into a symlink while being read") from exc
+                raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+
+    def open_file(self, path: str) -> BinaryIO:
+        """Open a regular work-tree file for reading, never through a symlink.
+
+        Raises:
+            WorktreeError: If it is missing, a symlink, or cannot be read.
+            BadPathError: If it is beyond a symbolic link.
+        """
+        return os.fdopen(self._open(path), "rb")
+
+    def read_link(self, path: str) -> bytes:
+        """Return the target of a work-tree symlink, never read through a symlinked parent.
+
+        Raises:
+            WorktreeError: If it is missing or not a symlink.
+            BadPathError: If it is beyond a symbolic link.
+        """
+        with self._opened() as dirs:
+            fd, name = dirs.parent(path, strict=True) or (-1, "")
+            if fd < 0:
+                raise WorktreeError(path, "cannot read symlink: No such file or directory")
+            try:
+                return os.fsencode(os.readlink(name, dir_fd=fd))
+            except OSError as exc:
+                raise WorktreeError(path, f"cannot read symlink: {exc.strerror}") from exc
 
     def read_small(self, path: str, st: os.stat_result) -> tuple[EntryKind, bytes, os.stat_result] | None:
         """Read a regular file of at most `LARGE_OBJECT` bytes; None for anything else.
@@ -460,12 +535,8 @@ class Worktree:
                 symlink, or changes while it is read.
         """
         kind = kind_of(st)
-        full = self.abspath(path)
         if kind is EntryKind.SYMLINK:
-            try:
-                target = os.fsencode(os.readlink(full))
-            except OSError as exc:
-                raise WorktreeError(path, f"cannot read symlink: {exc.strerror}") from exc
+            target = self.read_link(path)
             oid = self.store.put("blob", target) if store else object_id("blob", target)
             return kind, oid, st
         if kind is None or kind is EntryKind.TREE:
@@ -534,8 +605,19 @@ class Worktree:
         Raises:
             WorktreeError: If a file cannot be read.
         """
+        with self._opened():
+            return self._current(rows, paths, files, store=store, on_progress=on_progress)
+
+    def _current(
+        self,
+        rows: dict[str, Row],
+        paths: Iterable[str],
+        files: dict[str, os.stat_result] | None,
+        *,
+        store: bool,
+        on_progress: Progress | None,
+    ) -> tuple[dict[str, tuple[EntryKind, ObjectId] | None], list[Row]]:
         now_ns = self.clock_ns()
-        prefix = self._prefix
         out: dict[str, tuple[EntryKind, ObjectId] | None] = {}
         dirty: list[Row] = []
         todo = list(paths)
@@ -559,15 +641,7 @@ class Worktree:
         for i, path in enumerate(todo):
             if on_progress is not None and i % 256 == 0:
                 on_progress(i, len(todo))
-            if files is not None:
-                st = files.get(path)
-            else:
-                try:
-                    st = os.lstat(prefix + path)  # a row path: checked when stored
-                except (FileNotFoundError, NotADirectoryError):
-                    st = None
-                except OSError as exc:
-                    raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+            st = files.get(path) if files is not None else self.lstat(path)
             if st is None or stat.S_ISDIR(st.st_mode):
                 out[path] = None
                 continue
@@ -663,7 +737,8 @@ class Worktree:
                 out = sorted(found)
                 return out, {p: rows[p] for p in out}
         keys, rows = self._stat_keys()
-        out = self._unsettled(keys, rows, self.lstat)
+        with self._opened():
+            out = self._unsettled(keys, rows, self.lstat)
         return out, {p: rows[p] for p in out}
 
     def _unsettled(
@@ -828,12 +903,13 @@ class Worktree:
             now_tracked = self._rows_of(token.untracked)
             out = set(token.untracked).difference(now_tracked)
             ignore = IgnoreRules(self.root, self.warnings)
-            for path in changed:
-                if path in changed_rows:
-                    continue
-                out.discard(path)
-                if self._is_untracked(path, ignore):
-                    out.add(path)
+            with self._opened():
+                for path in changed:
+                    if path in changed_rows:
+                        continue
+                    out.discard(path)
+                    if self._is_untracked(path, ignore):
+                        out.add(path)
         return self._compare(sorted(suspect), rows, files, untracked=sorted(out), ignored=[], token=None)
 
     def _watched_suspects(
@@ -860,18 +936,19 @@ class Worktree:
         rows.update(self._rows_of(token.suspects))
         suspect.update(p for p in token.suspects if p in rows)
         files: dict[str, os.stat_result] = {}
-        for path in {*rows, *changed_rows}:
-            st = self.lstat_in_tree(path)
-            if st is not None and not stat.S_ISDIR(st.st_mode):
-                files[path] = st
-        known = set(token.suspects)
-        if any(st.st_nlink > 1 and p not in known for p, st in files.items()):
-            return None
-        for path in changed.difference(files):
-            # A new link in the tree to a tracked file: writes through it would name only the link.
-            st = self.lstat_in_tree(path)
-            if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        with self._opened():
+            for path in {*rows, *changed_rows}:
+                st = self.lstat_in_tree(path)
+                if st is not None and not stat.S_ISDIR(st.st_mode):
+                    files[path] = st
+            known = set(token.suspects)
+            if any(st.st_nlink > 1 and p not in known for p, st in files.items()):
                 return None
+            for path in changed.difference(files):
+                # A new link in the tree to a tracked file: writes through it would name only the link.
+                st = self.lstat_in_tree(path)
+                if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    return None
         for path, row in changed_rows.items():
             if path not in rows:
                 st = files.get(path)
@@ -883,21 +960,13 @@ class Worktree:
     def lstat_in_tree(self, path: str) -> os.stat_result | None:
         """Return the lstat of a path as a walk of the tree finds it: None if missing or below a non-directory.
 
-        Unlike `lstat`, a symlink among the parents hides the path, as it does from `scan`.
+        As with `lstat`, a symlink among the parents hides the path, as it does from `scan`;
+        unlike it, an error reads as missing.
         """
         try:
-            st = os.lstat(self._prefix + path)
-        except OSError:
+            return self.lstat(path)
+        except VcrdtError:
             return None
-        parent = path.rpartition("/")[0]
-        while parent:
-            try:
-                if not stat.S_ISDIR(os.lstat(self._prefix + parent).st_mode):
-                    return None
-            except OSError:
-                return None
-            parent = parent.rpartition("/")[0]
-        return st
 
     def _is_untracked(self, path: str, ignore: IgnoreRules) -> bool:
         """Tell whether `scan` would list the untracked `path` (the caller knows it is not tracked)."""
@@ -991,6 +1060,10 @@ class Worktree:
         rows = self.rows()
         drop: list[str] = []
         mark: list[Row] = []
+        if not keep_files:
+            with self._opened() as dirs:
+                for p in paths:  # a file beyond a symlink is refused before anything changes
+                    dirs.parent(p, strict=True, missing_ok=True)
         for p in paths:
             row = rows.get(p)
             if row is None:
@@ -1003,27 +1076,35 @@ class Worktree:
         self._delete_rows(drop)
         self._save_rows(mark)
         if not keep_files:
-            for p in paths:
-                self.delete_file(p)
+            with self._opened():
+                for p in paths:
+                    self.delete_file(p)
         return list(paths)
 
     def rename(self, src: str, dst: str) -> None:
         """Move a tracked file in the work tree and the tracked set.
 
+        Neither path is reached through a symlink.
+
         Raises:
             WorktreeError: If `src` is not tracked or `dst` exists.
+            BadPathError: If a parent of either is a symlink.
         """
         rows = self.rows()
         if src not in rows or rows[src].state == "removed":
             raise WorktreeError(src, "is not tracked")
         check_path(dst)
-        if self.lstat(dst) is not None:
-            raise WorktreeError(dst, "already exists")
-        self._ensure_parent(dst)
-        try:
-            os.rename(self.abspath(src), self.abspath(dst))
-        except OSError as exc:
-            raise WorktreeError(src, f"cannot move: {exc.strerror}") from exc
+        with self._opened() as dirs:
+            at = dirs.parent(src, strict=True, missing_ok=True)
+            if at is None:
+                raise WorktreeError(src, "cannot move: No such file or directory")
+            if self.lstat(dst) is not None:
+                raise WorktreeError(dst, "already exists")
+            fd, name = self._ensure_parent(dst)
+            try:
+                os.rename(at[1], name, src_dir_fd=at[0], dst_dir_fd=fd)
+            except OSError as exc:
+                raise WorktreeError(src, f"cannot move: {exc.strerror}") from exc
         self.remove([src], keep_files=True)
         self.add([dst])
 
@@ -1053,101 +1134,241 @@ class Worktree:
 
     # --- checkout ---------------------------------------------------------------------------
 
-    def _ensure_parent(self, path: str) -> None:
-        """Create the parent directories of `path`, refusing to go through a symlink or file."""
-        for d in parent_dirs(path):
-            full = self.abspath(d)
+    def _ensure_parent(self, path: str) -> tuple[int, str]:
+        """Open (creating) the parent directory of `path`; return its descriptor and the last name.
+
+        Raises:
+            BadPathError: If a parent is a symlink.
+            WorktreeError: If a parent is a file, or cannot be created or opened.
+        """
+        with self._opened() as dirs:
+            at = dirs.parent(path, strict=True, create=True)
+            assert at is not None  # strict and create: a missing parent is made
+            return at
+
+    @contextmanager
+    def writing(self, target: FlatTree | None = None) -> Iterator[None]:
+        """Scope a run of writes and deletes, such as one checkout.
+
+        Directories opened inside stay open until the end (one ``open`` per
+        directory, not per file). With `target`, the whole tree about to be
+        written, its symlinks are judged first, all together (`check_links`),
+        so a tree with a bad chain is refused before anything is written;
+        `write_file` then does not judge those links again.
+
+        Raises:
+            BadPathError: If a link of `target` is refused.
+        """
+        with self._opened():
+            judged = self.check_links(target) if target is not None else {}
+            saved = self._judged
+            self._judged = {**saved, **judged}
             try:
-                st = os.lstat(full)
-            except FileNotFoundError:
-                try:
-                    os.mkdir(full)
-                except OSError as exc:
-                    raise WorktreeError(d, f"cannot create directory: {exc.strerror}") from exc
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                raise BadPathError(path, f"parent {d!r} is a symlink; refusing to write through it")
-            if not stat.S_ISDIR(st.st_mode):
-                raise WorktreeError(d, "is in the way: a file where a directory is needed")
+                yield
+            finally:
+                self._judged = saved
+
+    def check_links(self, target: FlatTree) -> dict[str, ObjectId]:
+        """Judge the symlinks of a tree about to be checked out, all together; return the links judged.
+
+        Each link of `target` is resolved against the other links of `target`
+        and, for the paths `target` does not hold, the links on disk (a path
+        HEAD tracks and `target` drops counts as gone). A link that leaves the
+        work tree or enters ``.vcrdt`` is refused when the checkout writes it
+        (it differs from HEAD's) or when it goes through one the checkout
+        writes; a link already in HEAD that was bad before stays the user's.
+
+        Raises:
+            BadPathError: If a link is refused.
+        """
+        links = {p: oid for p, (kind, oid) in target.items() if kind is EntryKind.SYMLINK}
+        if not links:
+            return {}
+        head = self._head_link_entries()
+        texts = {
+            p: head[p][1] if p in head and head[p][0] == oid else self._link_text(p, oid) for p, oid in links.items()
+        }
+        written = {p for p, oid in links.items() if p not in head or head[p][0] != oid}
+        dirs = ancestor_dirs(target)
+
+        def link_at(p: str) -> str | None:
+            if p in texts:
+                return texts[p]
+            if p in target or p in dirs or self._is_tracked(p):
+                return None
+            return self._disk_link(p)[1]
+
+        for p in sorted(texts):
+            _judge(p, texts[p], link_at, written)
+        return links
 
     def check_link_target(self, path: str, target: bytes) -> None:
-        """Refuse a symlink target that is absolute, escapes the work tree or enters ``.vcrdt``.
+        """Refuse a symlink target that is absolute, escapes the work tree or enters ``.vcrdt`` on its own text.
+
+        This judges the text alone (as if no other link existed); `check_links`
+        and `write_file` also resolve the links around it.
 
         Raises:
             BadPathError: If the target breaks a rule.
         """
-        text = os.fsdecode(target)
-        if not text or "\0" in text:
-            raise BadPathError(path, "empty symlink target")
-        if text.startswith("/") or (len(text) >= 2 and text[1] == ":"):
-            raise BadPathError(path, f"symlink target {text!r} is absolute")
-        depth = len(parent_dirs(path))
-        for part in text.replace("\\", "/").split("/"):
-            if part in ("", "."):
-                continue
-            if part == "..":
-                depth -= 1
-                if depth < 0:
-                    raise BadPathError(path, f"symlink target {text!r} points outside the work tree")
-            else:
-                if depth == 0 and part.casefold().rstrip(". ") == META_DIR:
-                    raise BadPathError(path, f"symlink target {text!r} points into {META_DIR}")
-                depth += 1
+        resolve_link(path, os.fsdecode(target), lambda _: None)
 
-    def write_file(self, path: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
-        """Write one entry into the work tree atomically (temp file, then rename).
+    def _link_text(self, path: str, oid: ObjectId) -> str:
+        """The target stored in the blob `oid` of the link at `path`.
 
         Raises:
-            BadPathError: If the path or a symlink target breaks a path rule.
+            BadPathError: If it is longer than a path may be.
+        """
+        _, size = self.store.info(oid)
+        if size > MAX_PATH_BYTES:
+            raise BadPathError(path, f"symlink target longer than {MAX_PATH_BYTES} bytes")
+        return os.fsdecode(self.store.get(oid)[1])
+
+    def _disk_link(self, path: str) -> tuple[bool, str | None]:
+        """Whether `path` exists on disk (not beyond a symlink), and its target if it is a symlink."""
+        try:
+            with self._opened() as dirs:
+                at = dirs.parent(path, strict=False)
+                if at is None:
+                    return False, None
+                st = os.stat(at[1], dir_fd=at[0], follow_symlinks=False)
+                if not stat.S_ISLNK(st.st_mode):
+                    return True, None
+                return True, os.readlink(at[1], dir_fd=at[0])
+        except (OSError, VcrdtError):
+            return False, None
+
+    def _is_tracked(self, path: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM worktree WHERE path = ?", (encode(path),)).fetchone() is not None
+
+    def _judge_link(self, path: str, text: str) -> None:
+        """Judge one link written on its own, against the links on disk and HEAD's.
+
+        A name is looked up on disk, and, where the disk has nothing, in HEAD
+        (whose missing links a restore may bring back). The new link is
+        resolved, and so is each of HEAD's links that goes through it, since
+        the new one may complete a chain (``x -> .`` under ``up -> x/..``).
+
+        Raises:
+            BadPathError: If the new link, or a link of HEAD with it, is refused.
+        """
+        head = self._head_link_entries()
+
+        def link_at(p: str) -> str | None:
+            if p == path:
+                return text
+            exists, on_disk = self._disk_link(p)
+            return on_disk if exists else (head[p][1] if p in head else None)
+
+        _judge(path, text, link_at, {path})
+        for p in sorted(head):
+            if p != path:
+                exists, on_disk = self._disk_link(p)
+                if not exists or on_disk is not None:
+                    _judge(p, on_disk if on_disk is not None else head[p][1], link_at, {path})
+
+    def _head_link_entries(self) -> dict[str, tuple[ObjectId, str]]:
+        """HEAD's symlinks with their blob ids and targets (read once per `_opened` scope, until the rows change)."""
+        if self._head_links is not None:
+            return self._head_links
+        links: dict[str, tuple[ObjectId, str]] = {}
+        for raw, oid in self.db.conn.execute(
+            "SELECT path, head_oid FROM worktree WHERE head_kind = ? AND head_oid IS NOT NULL",
+            (EntryKind.SYMLINK.value,),
+        ).fetchall():
+            p = raw.decode("utf-8", "surrogateescape")
+            try:
+                links[p] = (ObjectId(oid), self._link_text(p, ObjectId(oid)))
+            except BadPathError:
+                continue  # never checked out: nothing on disk to follow
+        if self._dirs is not None:
+            self._head_links = links
+        return links
+
+    def write_file(self, path: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
+        """Write one entry into the work tree atomically (temp file, then rename), never through a symlink.
+
+        The parents are opened (and made) one name at a time from the root; a
+        symlink among them is refused. A symlink's target is judged with the
+        links around it (see `writing` and `_judge_link`) before anything is
+        written.
+
+        Raises:
+            BadPathError: If the path or a symlink target breaks a path rule, or a parent is a symlink.
             WorktreeError: If the file cannot be written.
         """
         check_path(path)
-        self._ensure_parent(path)
-        full = self.abspath(path)
-        existing = self.lstat(path)
-        if existing is not None and stat.S_ISDIR(existing.st_mode):
-            raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
-        tmp = os.path.join(os.path.dirname(full), f".{os.path.basename(full)}.vcrdt-{os.getpid()}.tmp")
-        try:
+        with self._opened():
+            target = b""
             if kind is EntryKind.SYMLINK:
-                _, target = self.store.get(oid)
-                self.check_link_target(path, target)
-                os.symlink(target, tmp)
-            else:
-                mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-                try:
-                    for chunk in self.store.iter_content(oid):
-                        _write_all(fd, chunk)
-                finally:
-                    os.close(fd)
-            os.replace(tmp, full)
-            return os.lstat(full)
-        except OSError as exc:
-            _unlink_quiet(tmp)
-            raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
-        except VcrdtError:
-            _unlink_quiet(tmp)
-            raise
+                text = self._link_text(path, oid)
+                if self._judged.get(path) != oid:
+                    self._judge_link(path, text)
+                target = os.fsencode(text)
+            fd, name = self._ensure_parent(path)
+            try:
+                existing: os.stat_result | None = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                existing = None
+            except OSError as exc:
+                raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+            if existing is not None and stat.S_ISDIR(existing.st_mode):
+                raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
+            tmp = f".{name}.vcrdt-{os.getpid()}.tmp"
+            try:
+                if kind is EntryKind.SYMLINK:
+                    os.symlink(target, tmp, dir_fd=fd)
+                else:
+                    mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
+                    out = os.open(
+                        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd
+                    )
+                    try:
+                        for chunk in self.store.iter_content(oid):
+                            _write_all(out, chunk)
+                    finally:
+                        os.close(out)
+                os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+                return os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except OSError as exc:
+                _unlink_quiet(tmp, fd)
+                raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+            except VcrdtError:
+                _unlink_quiet(tmp, fd)
+                raise
 
     def delete_file(self, path: str) -> None:
-        """Delete a file (not a directory) and any directories it leaves empty."""
-        full = self.abspath(path)
-        try:
-            st = os.lstat(full)
-        except OSError:
-            return
-        if stat.S_ISDIR(st.st_mode):
-            return
-        try:
-            os.unlink(full)
-        except OSError as exc:
-            raise WorktreeError(path, f"cannot delete: {exc.strerror}") from exc
-        for d in reversed(parent_dirs(path)):
+        """Delete a file (not a directory) and any directories it leaves empty, never through a symlink.
+
+        A missing file, or one below a file, is already gone.
+
+        Raises:
+            BadPathError: If a parent is a symlink (the file is beyond it, perhaps outside the work tree).
+            WorktreeError: If the file cannot be deleted.
+        """
+        with self._opened() as dirs:
+            at = dirs.parent(path, strict=True, missing_ok=True)
+            if at is None:
+                return
+            fd, name = at
             try:
-                os.rmdir(self.abspath(d))
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             except OSError:
-                break
+                return
+            if stat.S_ISDIR(st.st_mode):
+                return
+            try:
+                os.unlink(name, dir_fd=fd)
+            except OSError as exc:
+                raise WorktreeError(path, f"cannot delete: {exc.strerror}") from exc
+            for d in reversed(parent_dirs(path)):
+                up = dirs.parent(d, strict=True)
+                assert up is not None  # opened on the way down
+                try:
+                    os.rmdir(up[1], dir_fd=up[0])
+                except OSError:
+                    break
+                dirs.forget(d)
 
     def in_the_way(self, path: str, rows: dict[str, Row], target: FlatTree) -> bool:
         """Tell whether writing `path` would destroy something untracked.
@@ -1283,8 +1504,135 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _unlink_quiet(path: str) -> None:
+def _judge(path: str, text: str, link_at: Callable[[str], str | None], written: Collection[str]) -> None:
+    """Resolve a link; refuse it if it is bad and it, or a link it goes through, is among `written`.
+
+    Raises:
+        BadPathError: If the link is refused.
+    """
+    through: list[str] = []
+
+    def watch(p: str) -> str | None:
+        text = link_at(p)
+        if text is not None and p in written:
+            through.append(p)
+        return text
+
     try:
-        os.unlink(path)
+        resolve_link(path, text, watch)
+    except BadPathError:
+        if path in written or through:
+            raise
+
+
+def _unlink_quiet(name: str, dir_fd: int) -> None:
+    try:
+        os.unlink(name, dir_fd=dir_fd)
     except OSError:
         pass
+
+
+# O_PATH (Linux): a directory needs only search permission to be opened, as it does to be walked.
+_DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NOT_NAMES = frozenset(("", ".", ".."))
+
+
+class _Dirs:
+    """Directories of the work tree, opened one name at a time from the root, never through a symlink.
+
+    Each directory is opened relative to its parent's descriptor with
+    ``O_NOFOLLOW | O_DIRECTORY``, so a symlink (or file) anywhere among a
+    path's parents is seen rather than followed, and the ``*at`` calls made
+    with the descriptors (``dir_fd=``) cannot be redirected by one. The
+    descriptors stay open for one operation (`Worktree._opened`), so a checkout
+    opens each directory once; `forget` drops one this process removed.
+    """
+
+    def __init__(self, root: str) -> None:
+        """Open the work-tree root (itself it may be reached through links: the user chose it).
+
+        Raises:
+            WorktreeError: If the root cannot be opened.
+        """
+        try:
+            self._fds: dict[str, int] = {"": os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)}
+        except OSError as exc:
+            raise WorktreeError(root, f"cannot open the work tree: {exc.strerror}") from exc
+
+    def parent(
+        self, path: str, *, strict: bool, create: bool = False, missing_ok: bool = False
+    ) -> tuple[int, str] | None:
+        """Return the descriptor of the directory holding `path`, and `path`'s last name.
+
+        Args:
+            path: A repository path.
+            strict: Refuse a symlinked parent (else the path is missing: None).
+            create: Make missing parents.
+            missing_ok: With `strict`, return None (rather than refuse) for a
+                parent that is missing or a file: nothing is there to delete.
+
+        Returns:
+            The descriptor and name, or None if a parent is missing (or, when
+            not `strict`, a symlink or file).
+
+        Raises:
+            BadPathError: If `strict` and a parent is a symlink.
+            WorktreeError: If `strict` and a parent is a file (unless
+                `missing_ok`), or a directory cannot be made or opened.
+        """
+        directory, _, name = path.rpartition("/")
+        if name in _NOT_NAMES:  # row and command-line paths were checked; this holds for any other
+            raise BadPathError(path, f"{name!r} component not allowed")
+        fd = self._open(directory, path, strict=strict, create=create, missing_ok=missing_ok)
+        return None if fd is None else (fd, name)
+
+    def _open(self, d: str, path: str, *, strict: bool, create: bool, missing_ok: bool) -> int | None:
+        fd = self._fds.get(d)
+        if fd is not None:
+            return fd
+        up, _, name = d.rpartition("/")
+        if name in _NOT_NAMES:
+            raise BadPathError(path, f"{name!r} component not allowed")
+        parent = self._open(up, path, strict=strict, create=create, missing_ok=missing_ok)
+        if parent is None:
+            return None
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except FileNotFoundError:
+            if not create:
+                return None
+            try:
+                os.mkdir(name, 0o777, dir_fd=parent)
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+            except OSError as exc:
+                raise WorktreeError(d, f"cannot create directory: {exc.strerror}") from exc
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
+                raise WorktreeError(d, f"cannot open directory: {exc.strerror}") from exc
+            if not strict:
+                return None
+            try:
+                is_link = stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+            except OSError:
+                is_link = False
+            if is_link:
+                raise BadPathError(
+                    path, f"is beyond a symbolic link ({d!r} is a symlink; vcrdt never goes through one)"
+                ) from None
+            if missing_ok:
+                return None
+            raise WorktreeError(d, "is in the way: a file where a directory is needed") from None
+        self._fds[d] = fd
+        return fd
+
+    def forget(self, d: str) -> None:
+        """Close a directory this process removed, and any below it."""
+        below = d + "/"
+        for key in [k for k in self._fds if k == d or k.startswith(below)]:
+            os.close(self._fds.pop(key))
+
+    def close(self) -> None:
+        """Close every descriptor."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

@@ -9,9 +9,10 @@ import pytest
 from vcrdt.errors import BadPathError, DirtyWorktreeError
 from vcrdt.hashing import object_id
 from vcrdt.objects import EntryKind
+from vcrdt.paths import resolve_link
 from vcrdt.store.db import Database
 from vcrdt.store.memory import MemoryStore
-from vcrdt.worktree import RACY_NS, IgnoreRules, Worktree
+from vcrdt.worktree import RACY_NS, FlatTree, IgnoreRules, Worktree
 
 
 class CountingStore(MemoryStore):
@@ -134,6 +135,176 @@ def test_symlink_targets(wt: Worktree, path: str, target: str, ok: bool) -> None
     else:
         with pytest.raises(BadPathError):
             wt.check_link_target(path, target.encode())
+
+
+# --- symlink chains (issue 9, item 1) ---------------------------------------------------------
+
+X_DOT = {"x": "."}
+N = 12
+
+
+@pytest.mark.parametrize(
+    ("links", "path", "target", "resolved"),
+    [
+        ({}, "d/a", "../b", "b"),
+        (X_DOT, "up", "x", ""),
+        (X_DOT, "r", "x/" * N, ""),
+        ({"lib": "vendor/lib"}, "a", "lib/../y", "vendor/y"),  # ".." after a link pops the link's target
+        ({"d/l": ".."}, "d/a", "l/e", "e"),
+    ],
+)
+def test_resolve_link_inside(links: dict[str, str], path: str, target: str, resolved: str) -> None:
+    assert resolve_link(path, target, links.get) == resolved
+
+
+@pytest.mark.parametrize(
+    ("links", "path", "target", "rule"),
+    [
+        (X_DOT, "up", "x/..", "points outside the work tree (through x -> '.')"),
+        (X_DOT, "m", "x/.vcrdt", "points into .vcrdt"),
+        (X_DOT, "m", "x/x/.VCRDT./store.db", "points into .vcrdt"),
+        (X_DOT, "m", "x/VCRDT~1", "points into .vcrdt"),
+        ({}, "m", "d/.vcrdt", "points into .vcrdt"),  # a nested repository's metadata too
+        (X_DOT, "r", "x/" * N + "../" * N, "points outside the work tree (through x -> '.', x -> '.', x -> '.' and"),
+        ({}, "r", "d/" * N + "../" * (N + 1), "points outside the work tree"),
+        (X_DOT, "r", "x\\x\\..", "points outside the work tree"),  # a backslash separates too
+        ({"d/l": "..", "q": "d/l/.."}, "p", "q", "points outside the work tree (through q -> 'd/l/..', d/l -> '..')"),
+        ({"lib": "vendor/lib"}, "a", "lib/../../..", "points outside the work tree"),
+        ({"abs": "/etc"}, "a", "abs/passwd", "points outside the work tree (through abs -> '/etc')"),
+        ({"l1": "l2", "l2": "l1"}, "a", "l1", "has too many levels of symbolic links"),
+        ({}, "a", "", "empty symlink target"),
+        ({}, "a", "/etc", "is absolute"),
+    ],
+)
+def test_resolve_link_refuses(links: dict[str, str], path: str, target: str, rule: str) -> None:
+    with pytest.raises(BadPathError) as err:
+        resolve_link(path, target, links.get)
+    assert str(err.value).startswith(f"invalid path {path!r}: ")
+    assert rule in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_resolve_link_limits_the_links_followed() -> None:
+    chain = {f"l{i}": f"l{i + 1}" for i in range(45)}
+    assert resolve_link("a", "l0", chain.get, max_hops=50) == "l45"
+    with pytest.raises(BadPathError, match="too many levels"):
+        resolve_link("a", "l0", chain.get)
+
+
+def _links(wt: Worktree, links: dict[str, str]) -> FlatTree:
+    return {p: (EntryKind.SYMLINK, wt.store.put("blob", t.encode())) for p, t in links.items()}
+
+
+def _commit_on_disk(wt: Worktree, links: dict[str, str]) -> None:
+    """Put links on disk and make them HEAD (as a commit of them would)."""
+    for p, t in links.items():
+        (wt.root / p).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(t, wt.root / p)
+    wt.add(list(links))
+    cur, dirty = wt.current(wt.rows(), list(links), None, store=True)
+    wt.record_head({p: e for p, e in cur.items() if e is not None}, list(links), {r.path: r for r in dirty})
+
+
+def test_a_tree_with_a_chain_writes_nothing(wt: Worktree) -> None:
+    target = {"a.txt": (EntryKind.FILE, wt.store.put("blob", b"a\n")), **_links(wt, {"x": ".", "up": "x/.."})}
+    with pytest.raises(BadPathError, match=r"'up'.*outside the work tree \(through x"):
+        with wt.writing(target):
+            wt.checkout(target, force=False)
+    assert sorted(os.listdir(wt.root)) == [".vcrdt"]
+    assert wt.rows() == {}
+
+
+def test_a_checkout_completing_a_chain_of_head_is_refused(wt: Worktree) -> None:
+    _commit_on_disk(wt, {"up": "x/.."})  # harmless alone: x is no link
+    target = {**_links(wt, {"up": "x/..", "x": "."})}
+    with pytest.raises(BadPathError, match=r"'up'.*outside"):
+        wt.check_links(target)
+
+
+def test_a_checkout_through_an_untracked_link_on_disk_is_refused(wt: Worktree) -> None:
+    os.symlink(".", wt.root / "x")  # the user's, untracked
+    with pytest.raises(BadPathError, match=r"'up'.*outside"):
+        wt.check_links(_links(wt, {"up": "x/.."}))
+    # ...unless the path is tracked and the checkout drops it: then it will be gone.
+    wt.add(["x"])
+    assert wt.check_links(_links(wt, {"up": "x/.."})).keys() == {"up"}
+
+
+def test_a_bad_link_already_in_head_stays_the_users(wt: Worktree) -> None:
+    _commit_on_disk(wt, {"evil": "../../etc"})
+    blob = wt.store.put("blob", b"new\n")
+    target = {**_links(wt, {"evil": "../../etc", "ok": "new.txt"}), "new.txt": (EntryKind.FILE, blob)}
+    wt.check_links(target)  # not written by this checkout: not refused
+    with pytest.raises(BadPathError, match="'evil'"):
+        wt.check_links({**target, **_links(wt, {"evil": "../../../etc"})})
+
+
+def test_one_link_that_completes_a_chain_of_head_is_refused(wt: Worktree) -> None:
+    _commit_on_disk(wt, {"up": "x/.."})
+    (dot,) = _links(wt, {"x": "."}).values()
+    with pytest.raises(BadPathError, match=r"'up'.*outside the work tree"):
+        wt.write_file("x", *dot)
+    assert not os.path.lexists(wt.root / "x")
+    (sub,) = _links(wt, {"x": "sub"}).values()
+    wt.write_file("x", *sub)  # up -> x/.. is then sub/..: the root
+    assert os.readlink(wt.root / "x") == "sub"
+
+
+def test_one_link_through_links_on_disk_is_refused(wt: Worktree) -> None:
+    os.symlink(".", wt.root / "x")
+    (meta,) = _links(wt, {"m": "x/.vcrdt"}).values()
+    with pytest.raises(BadPathError, match=r"points into \.vcrdt"):
+        wt.write_file("m", *meta)
+    assert not os.path.lexists(wt.root / "m")
+
+
+def test_nothing_is_read_or_deleted_beyond_a_symlink(wt: Worktree, tmp_path: Path) -> None:
+    write(wt, "sub/f.txt", b"in the tree\n")
+    wt.add(["sub/f.txt"])
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "f.txt").write_bytes(b"secret\n")
+    (wt.root / "sub" / "f.txt").unlink()
+    (wt.root / "sub").rmdir()
+    os.symlink(victim, wt.root / "sub")
+    assert wt.lstat("sub/f.txt") is None
+    assert wt.lstat_in_tree("sub/f.txt") is None
+    assert wt.status().deleted == ["sub/f.txt"]
+    cur, _ = wt.current(wt.rows(), ["sub/f.txt"], None, store=True)
+    assert cur == {"sub/f.txt": None}
+    for attempt in (
+        lambda: wt.delete_file("sub/f.txt"),
+        lambda: wt.remove(["sub/f.txt"], keep_files=False),
+        lambda: wt.rename("sub/f.txt", "moved.txt"),
+        lambda: wt.open_file("sub/f.txt"),
+        lambda: wt.read_link("sub/f.txt"),
+        lambda: wt.write_file("sub/f.txt", EntryKind.FILE, wt.store.put("blob", b"evil\n")),
+    ):
+        with pytest.raises(BadPathError, match=r"'sub/f\.txt': is beyond a symbolic link \('sub' is a symlink"):
+            attempt()
+    assert wt.rows()["sub/f.txt"].state == "tracked"  # the refused remove changed nothing
+    assert (victim / "f.txt").read_bytes() == b"secret\n"
+    assert sorted(os.listdir(victim)) == ["f.txt"]
+
+
+@pytest.mark.parametrize("path", ["../x", "a/../../x", "a//b", "./x", "a/."])
+def test_no_dot_dot_or_empty_name_is_walked(wt: Worktree, path: str) -> None:
+    with pytest.raises(BadPathError, match="component not allowed"):
+        wt.lstat(path)
+    with pytest.raises(BadPathError, match="component not allowed"):
+        wt.delete_file(path)
+
+
+def test_writing_keeps_directories_open_and_drops_removed_ones(wt: Worktree) -> None:
+    blob = wt.store.put("blob", b"x\n")
+    with wt.writing():
+        wt.write_file("d/e/one.txt", EntryKind.FILE, blob)
+        wt.write_file("d/e/two.txt", EntryKind.FILE, blob)
+        wt.delete_file("d/e/one.txt")
+        wt.delete_file("d/e/two.txt")  # d/e and d are left empty: removed
+        assert not (wt.root / "d").exists()
+        wt.write_file("d/e/three.txt", EntryKind.FILE, blob)  # made again, not the removed ones
+    assert (wt.root / "d" / "e" / "three.txt").read_bytes() == b"x\n"
 
 
 def test_ignore_rules_nested(tmp_path: Path) -> None:

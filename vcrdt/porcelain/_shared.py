@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,10 +87,11 @@ def move_head(
 
 
 def has_markers(repo: Repository, path: str) -> bool:
-    try:
-        with open(repo.worktree.abspath(path), "rb") as fh:
-            return any(line.startswith(MARKER_PREFIXES) or line.rstrip(b"\r\n") == b"=" * 7 for line in fh)
-    except FileNotFoundError:
+    st = repo.worktree.lstat(path)  # None beyond a symlink: never read through one
+    if st is None or not stat.S_ISREG(st.st_mode):
         return False
+    try:
+        with repo.worktree.open_file(path) as fh:
+            return any(line.startswith(MARKER_PREFIXES) or line.rstrip(b"\r\n") == b"=" * 7 for line in fh)
     except OSError as exc:
         raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc

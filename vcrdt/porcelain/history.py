@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +44,16 @@ from vcrdt.worktree import FlatTree
 def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
     if kind is None:
         return None
-    full = repo.worktree.abspath(path)
+    wt = repo.worktree
+    if kind is EntryKind.SYMLINK:
+        return wt.read_link(path)
+    st = wt.lstat(path)
+    if st is None:
+        raise WorktreeError(path, "cannot read: No such file or directory")
+    if st.st_size > LARGE_OBJECT:
+        return b"\0<large file>"
     try:
-        if kind is EntryKind.SYMLINK:
-            return os.fsencode(os.readlink(full))
-        if os.path.getsize(full) > LARGE_OBJECT:
-            return b"\0<large file>"
-        with open(full, "rb") as fh:
+        with wt.open_file(path) as fh:
             return fh.read()
     except OSError as exc:
         raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
@@ -314,7 +316,9 @@ def switch(
             err = RefNotFoundError(target, "branch")
             err.hint = hint or f"use `vcrdt switch -c {target}` to create it"
             raise err
-        written = repo.worktree.checkout(repo.commit_flat(oid), force=force, on_progress=on_progress)
+        flat = repo.commit_flat(oid)
+        with repo.worktree.writing(flat):
+            written = repo.worktree.checkout(flat, force=force, on_progress=on_progress)
         if detach:
             assert oid is not None  # invariant: detach resolved a commit above
             repo.refs.set_head_detached(oid)
@@ -344,8 +348,10 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
                 raise WorktreeError(spec, "did not match any file known to vcrdt")
             wanted.update(hits)
         done = []
-        for p in sorted(wanted):
-            if p in flat:
+        with repo.worktree.writing():
+            for p in sorted(wanted):
+                if p not in flat:
+                    continue
                 kind, oid = flat[p]
                 repo.worktree.write_file(p, kind, oid)
                 if p in rows and rows[p].state == "removed":

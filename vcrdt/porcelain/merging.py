@@ -46,7 +46,7 @@ from vcrdt.porcelain.resolutions import (
 )
 from vcrdt.refs import Head
 from vcrdt.repo import Repository
-from vcrdt.worktree import FlatTree
+from vcrdt.worktree import FlatTree, Worktree
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +264,8 @@ def merge(
             if dry_run:
                 return MergeOutcome("merged", ours, theirs, bases, None, [], changed, True, settled)
             oid = repo.convergent_commit(repo.write_tree(entries), [ours, theirs], record)
-            repo.worktree.checkout(entries, force=False, on_progress=on_progress)
+            with repo.worktree.writing(entries):
+                repo.worktree.checkout(entries, force=False, on_progress=on_progress)
             move_head(repo, head.branch, oid, ours, drop)
         return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
     if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
@@ -272,7 +273,8 @@ def merge(
         changed = [c.path for c in diff_changes(ours_flat, target)]
         if not dry_run:
             with repo.transaction():
-                repo.worktree.checkout(target, force=False, on_progress=on_progress)
+                with repo.worktree.writing(target):
+                    repo.worktree.checkout(target, force=False, on_progress=on_progress)
                 move_head(repo, head.branch, theirs, ours, drop)
         return MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed, dry_run)
     bases = merge_bases(repo.store, ours, theirs)
@@ -317,7 +319,8 @@ def merge(
             ours_tree = read_commit(repo.store, ours).tree
             tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
             oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
-            repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
+            with repo.worktree.writing(tm.entries):
+                repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
             move_head(repo, head.branch, oid, ours, drop)
             return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
         _leave_in_worktree(repo, ours_flat, result_flat)
@@ -344,7 +347,8 @@ def _join_siblings(
             auto += settled
         target = repo.commit_flat(acc)
         if not dry_run:
-            repo.worktree.checkout(target, force=False, on_progress=on_progress)
+            with repo.worktree.writing(target):
+                repo.worktree.checkout(target, force=False, on_progress=on_progress)
             repo.refs.update(head.branch, acc, expected=head.commit, drop=head.siblings)
     changed = [c.path for c in diff_changes(ours_flat, target)]
     bases = merge_bases(repo.store, heads[0], heads[1])
@@ -460,6 +464,11 @@ def _fold(
 def _leave_in_worktree(repo: Repository, ours: FlatTree, result: FlatTree) -> None:
     """Write a conflicted merge's files; HEAD stays at ours, so the merge shows as local changes."""
     wt = repo.worktree
+    with wt.writing(result):  # the result's links are judged together before anything is written
+        _write_result(wt, ours, result)
+
+
+def _write_result(wt: Worktree, ours: FlatTree, result: FlatTree) -> None:
     rows = wt.rows()
     blocked = [p for p in result if p not in ours and wt.in_the_way(p, rows, result)]
     if blocked:
@@ -490,7 +499,7 @@ def merge_abort(repo: Repository) -> list[str]:
     if not repo.merge_state.in_progress():
         raise MergeError("no merge in progress")
     touched: list[str] = []
-    with repo.transaction():
+    with repo.transaction(), repo.worktree.writing():
         rows = repo.worktree.rows()
         drop = [p for p, r in rows.items() if r.head_oid is None]
         for p in drop:

@@ -159,8 +159,10 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
                         f"the fetch moves the checked-out branch {current!r}, and the work tree has local changes",
                         hint="commit or restore them, then fetch again",
                     )
+                flat = repo.commit_flat(checkout)
                 try:
-                    repo.worktree.checkout(repo.commit_flat(checkout), force=False)
+                    with repo.worktree.writing(flat):
+                        repo.worktree.checkout(flat, force=False)
                 except DirtyWorktreeError as exc:
                     exc.hint = "move those files away, then fetch again"  # fetch has no --force
                     raise
