@@ -1296,8 +1296,12 @@ class Worktree:
             rows = self._rows_of([p for p, _ in writes])
             dirty: list[Row] = []
             try:
-                for p in sorted(p for p, e in journal.items() if e is None):
+                deletes = sorted(p for p, e in journal.items() if e is None)
+                for p in deletes:
                     self.delete_file(p)
+                # A process killed between deleting a file and removing its emptied directory left
+                # that directory behind: remove the empty ones, and any that stand where a file goes.
+                self._prune_empty_dirs(ancestor_dirs(deletes) | {p for p, _ in writes})
                 now_ns = self.clock_ns()
                 for i, (p, (kind, oid)) in enumerate(writes):
                     if on_progress is not None and i % 64 == 0:
@@ -1317,6 +1321,41 @@ class Worktree:
             self._save_rows(dirty)
             conn.execute("DELETE FROM checkout_journal")
         return len(journal)
+
+    def _prune_empty_dirs(self, candidates: Iterable[str]) -> None:
+        """Remove each candidate that is a directory holding nothing but empty directories, deepest first.
+
+        A candidate below a symlink or a file is left alone (nothing is removed through a link).
+        """
+        for d in sorted(candidates, key=lambda p: (-p.count("/"), p)):
+            if not self._is_real_dir(d) or not all(self._is_real_dir(a) for a in parent_dirs(d)):
+                continue
+            self._remove_empty_tree(d)
+
+    def _is_real_dir(self, path: str) -> bool:
+        try:
+            return stat.S_ISDIR(os.lstat(self.abspath(path)).st_mode)
+        except OSError:
+            return False
+
+    def _remove_empty_tree(self, directory: str) -> bool:
+        """Remove `directory` if it holds only (empty) directories; True if it is gone."""
+        full = self.abspath(directory)
+        try:
+            if not stat.S_ISDIR(os.lstat(full).st_mode):
+                return False
+            with os.scandir(full) as it:
+                entries = [(de.name, de.is_dir(follow_symlinks=False)) for de in it]
+        except OSError:
+            return False
+        for name, is_dir in entries:
+            if not is_dir or not self._remove_empty_tree(f"{directory}/{name}"):
+                return False
+        try:
+            os.rmdir(full)
+        except OSError:
+            return False
+        return True
 
     def begin_checkout(self, target: FlatTree, *, force: bool) -> list[str]:
         """Check a checkout of `target` as the new HEAD, then set the rows and journal the files.
