@@ -24,6 +24,7 @@ import dataclasses
 import errno
 import os
 import re
+import sqlite3
 import stat
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1267,7 +1268,10 @@ class Worktree:
 
     def pending_checkout(self) -> bool:
         """Tell whether the checkout journal holds work (a checkout was cut short)."""
-        return self.db.conn.execute("SELECT 1 FROM checkout_journal LIMIT 1").fetchone() is not None
+        try:
+            return self.db.conn.execute("SELECT 1 FROM checkout_journal LIMIT 1").fetchone() is not None
+        except sqlite3.OperationalError:
+            return False  # an older repository opened read-only: it has no journal table yet
 
     def finish_checkout(self, on_progress: Progress | None = None) -> int:
         """Write and delete the files the checkout journal names, then clear it; return how many paths.

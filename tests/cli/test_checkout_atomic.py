@@ -228,3 +228,47 @@ def test_repository_without_journal_table_opens(repo: CliRunner) -> None:
     tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
     assert "checkout_journal" in tables
+
+
+def test_checkout_cut_short_is_finished_by_the_next_command(repo: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcrdt.worktree import Worktree
+
+    _two_branches(repo)
+    repo.ok("switch", "b")
+    repo.ok("switch", "main")
+    real = Worktree.finish_checkout
+
+    def killed_half_way(self: Worktree, on_progress: object = None) -> int:
+        # As if the process died after the journal committed: two files written, the rest not.
+        if not self.pending_checkout():
+            return 0
+        self.write_file("f1", *self.head_flat()["f1"])
+        (self.root / "f2").write_bytes(b"b 2\n")
+        return 0
+
+    monkeypatch.setattr(Worktree, "finish_checkout", killed_half_way)
+    repo.ok("switch", "b")
+    monkeypatch.setattr(Worktree, "finish_checkout", real)
+    assert (repo.cwd / "f3").read_bytes() == b"main 3\n"  # not written yet
+    r = repo("status", "--json")
+    assert r.code == 0
+    assert r.err == "note: finished an interrupted checkout (7 paths)\n"
+    st = json.loads(r.out)
+    assert (st["branch"], st["clean"], st["untracked"], st["modified"]) == ("b", True, [], [])
+    assert _files(repo.cwd) == {
+        **{f"f{i}": f"b {i}\n".encode() for i in range(1, 6)},
+        "zzz": b"new on b\n",
+        "dir/new": b"also new on b\n",
+    }
+    # The way back, cut short after the deletions: `dir` is left empty.
+    monkeypatch.setattr(Worktree, "finish_checkout", lambda self, on_progress=None: 0)
+    repo.ok("switch", "main")
+    monkeypatch.setattr(Worktree, "finish_checkout", real)
+    os.unlink(repo.cwd / "dir" / "new")
+    r = repo("switch", "main")  # the plain redo
+    assert r.code == 0, r.err
+    assert r.err.startswith("note: finished an interrupted checkout (7 paths)\n")
+    assert _files(repo.cwd) == {f"f{i}": f"main {i}\n".encode() for i in range(1, 6)}
+    assert not (repo.cwd / "dir").exists()
+    assert _status(repo)["clean"] is True
+    assert repo.ok("fsck").code == 0

@@ -161,11 +161,16 @@ class Database:
                 f"repository database {path} is damaged: {exc}", hint="restore .vcrdt/store.db from a backup"
             ) from exc
         if not create and tables < 5:
-            # A repository made by an earlier development build: add the new tables (no data changes).
-            with self.write():
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        self.conn.execute(stmt)
+            # A repository made by an earlier build: add the new tables (no data changes). A database
+            # this process cannot write is read as it is (it has no checkout journal to finish).
+            try:
+                with self.write():
+                    for stmt in _SCHEMA.split(";"):
+                        if stmt.strip():
+                            self.conn.execute(stmt)
+            except RepoError as exc:
+                if "readonly" not in str(exc.__cause__):
+                    raise
         if version != str(SCHEMA_VERSION):
             raise UnsupportedFormatError(f"unsupported repository schema version {version!r} in {path}")
 
