@@ -12,7 +12,10 @@ clean" problem).
 
 Every path read from the disk, a tree or the command line is checked with
 `vcrdt.paths`; checkout never writes through a symlink and never creates a
-symlink that points outside the work tree or into ``.vcrdt``.
+symlink that points outside the work tree or into ``.vcrdt``. A checkout
+checks every path before it writes any, and goes through the
+``checkout_journal`` table so that one cut short is finished by the next
+command (see "the checkout journal" below and docs/format.md).
 
 Imports `store`, `objects`, `paths`, `hashing`, `ids` and `errors`; never
 the repository or anything above.
@@ -1095,7 +1098,7 @@ class Worktree:
     # --- the checkout journal -----------------------------------------------------------------
     #
     # Every operation that writes or deletes many work-tree files (switch, fetch and merge moving
-    # the work tree, restore, merge --abort) goes in two steps. `check_writes` looks at every path
+    # the work tree, restore, merge --abort) goes in three steps. `check_writes` looks at every path
     # first and refuses (nothing written) when one cannot be written. Then, in the operation's
     # transaction, the rows and refs are made to describe the new state and the paths still to
     # write or delete go into the ``checkout_journal`` table (`journal_writes`); that commits

@@ -272,3 +272,21 @@ def test_checkout_cut_short_is_finished_by_the_next_command(repo: CliRunner, mon
     assert not (repo.cwd / "dir").exists()
     assert _status(repo)["clean"] is True
     assert repo.ok("fsck").code == 0
+
+
+def test_restore_refuses_before_writing_anything(repo: CliRunner) -> None:
+    repo.write("b", "b\n")
+    repo.write("z", "z\n")
+    repo.ok("commit", "-A", "-m", "two files")
+    repo.write("b", "local edit\n")
+    os.unlink(repo.cwd / "z")
+    repo.write("z/mine", "untracked, where the tracked file z was\n")
+    before = _files(repo.cwd)
+    r = repo("restore", ".")
+    assert r.code == 1
+    assert r.err.startswith("error: z: a directory is in the way of a file to write\n"), r.err
+    assert _files(repo.cwd) == before
+    os.unlink(repo.cwd / "z" / "mine")
+    os.rmdir(repo.cwd / "z")
+    repo.ok("restore", ".")
+    assert _files(repo.cwd) == {"b": b"b\n", "z": b"z\n"}
