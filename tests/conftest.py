@@ -14,8 +14,11 @@ from tests.helpers.cli import CliRunner
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
+    from tests.reliability.record import ENV as RELIABILITY_LOG
+
     for key in list(os.environ):
-        if key.startswith(("VCRDT_", "GIT_", "XDG_")):
+        # The reliability log is the test run's own (set by `make reliability`), not vcrdt's.
+        if key.startswith(("VCRDT_", "GIT_", "XDG_")) and key != RELIABILITY_LOG:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
     # Commands run in their own process: no test leaves a command server behind

@@ -20,6 +20,9 @@ git says). No symlink is created that resolves outside the work tree or into
 a checkout judges all the links of the target tree together before it writes
 anything (`Worktree.writing`), and a single link written on its own is judged
 against HEAD's links and the links on disk.
+A checkout checks every path before it writes any, and goes through the
+``checkout_journal`` table so that one cut short is finished by the next
+command (see "the checkout journal" below and docs/format.md).
 
 Imports `store`, `objects`, `paths`, `hashing`, `ids` and `errors`; never
 the repository or anything above.
@@ -31,14 +34,22 @@ import dataclasses
 import errno
 import os
 import re
+import sqlite3
 import stat
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from vcrdt.errors import BadPathError, CorruptObjectError, DirtyWorktreeError, VcrdtError, WorktreeError
+from vcrdt.errors import (
+    BadPathError,
+    CorruptObjectError,
+    DirtyWorktreeError,
+    RepoError,
+    VcrdtError,
+    WorktreeError,
+)
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -1388,38 +1399,319 @@ class Worktree:
                     return True
         return False
 
-    def checkout(
-        self,
-        target: FlatTree,
-        *,
-        force: bool,
-        on_progress: Progress | None = None,
-    ) -> list[str]:
-        """Make the work tree and the rows match `target` as the new HEAD.
+    # --- the checkout journal -----------------------------------------------------------------
+    #
+    # Every operation that writes or deletes many work-tree files (switch, fetch and merge moving
+    # the work tree, restore, merge --abort) goes in three steps. `check_writes` looks at every path
+    # first and refuses (nothing written) when one cannot be written. Then, in the operation's
+    # transaction, the rows and refs are made to describe the new state and the paths still to
+    # write or delete go into the ``checkout_journal`` table (`journal_writes`); that commits
+    # before any file is touched. `finish_checkout` then writes the files and clears the journal
+    # in one more transaction. A process killed in between leaves the journal behind, and the
+    # next command that opens the repository finishes it (roll forward): the database already
+    # describes the new state, so only the files are behind.
 
-        Local changes to paths that `target` does not change are carried over.
-        Without `force`, refuses (before writing anything) when a local change
-        or an untracked file would be overwritten.
+    def check_writes(self, writes: Mapping[str, tuple[EntryKind, ObjectId] | None], rows: dict[str, Row]) -> None:
+        """Refuse, before anything is written, a set of writes (None: delete) that cannot all be done.
+
+        Deletions come first, so a tracked file or symlink that is deleted may
+        give way to a directory, and a directory whose every file is deleted
+        (and that holds nothing else) may give way to a file. Anything else in
+        the way is refused, even with --force: a directory where a file goes, a
+        file or symlink where a directory goes, a directory vcrdt cannot write
+        in, a symlink target that breaks the rules, a missing object, or less
+        free space than the new files need. Untracked files at the paths
+        themselves are the caller's business (they are refused without
+        --force, as local changes are).
+
+        Raises:
+            WorktreeError: If a path is in the way or cannot be written (naming the first).
+            BadPathError: If a path or a symlink target breaks a path rule.
+            ObjectNotFoundError: If an entry's object is missing.
+        """
+        deleted = {p for p, e in writes.items() if e is None}
+        problems: list[tuple[str, str]] = []
+        dirs: dict[str, str] = {}  # directory -> "dir", "missing", or a problem
+        checked_writable: dict[str, bool] = {}
+        need = 0
+        largest = 0
+
+        def writable(directory: str) -> None:
+            ok = checked_writable.get(directory)
+            if ok is None:
+                ok = os.access(self.abspath(directory) if directory else self._root_s, os.W_OK | os.X_OK)
+                checked_writable[directory] = ok
+                if not ok:
+                    problems.append((directory or ".", "cannot write in this directory"))
+
+        def parent_state(path: str) -> tuple[str, str]:
+            """The deepest existing directory above `path` and whether every parent is usable."""
+            existing = ""
+            for d in parent_dirs(path):
+                state = dirs.get(d)
+                if state is None:
+                    parent = d.rpartition("/")[0]
+                    if parent and dirs.get(parent) != "dir":
+                        state = "missing"
+                    else:
+                        try:
+                            st = os.lstat(self.abspath(d))
+                        except (FileNotFoundError, NotADirectoryError):
+                            state = "missing"
+                        except OSError as exc:
+                            state = f"cannot stat: {exc.strerror}"
+                        else:
+                            if stat.S_ISDIR(st.st_mode):
+                                state = "dir"
+                            elif d in deleted:
+                                state = "missing"  # a tracked file or link deleted first
+                            elif stat.S_ISLNK(st.st_mode):
+                                state = _LINK_IN_THE_WAY
+                            else:
+                                state = "a file is in the way of a directory to create"
+                    dirs[d] = state
+                    if state not in ("dir", "missing"):
+                        problems.append((d, state))
+                if state == "dir":
+                    existing = d
+                elif state != "missing":
+                    return existing, "blocked"
+                else:
+                    break
+            return existing, "ok"
+
+        for path in sorted(writes):
+            entry = writes[path]
+            check_path(path)
+            existing, state = parent_state(path)
+            if state == "blocked":
+                link = next((d for d in parent_dirs(path) if dirs.get(d) == _LINK_IN_THE_WAY), None)
+                if link is not None:
+                    # The same refusal `write_file` would give: nothing is written through a symlink.
+                    raise BadPathError(
+                        path, f"is beyond a symbolic link ({link!r} is a symlink; vcrdt never goes through one)"
+                    )
+                continue
+            parent = path.rpartition("/")[0]
+            if entry is None:
+                if existing == parent and self.lstat(path) is not None:
+                    writable(parent)
+                continue
+            kind, oid = entry
+            if existing == parent:
+                st = self.lstat(path)
+                if st is not None and stat.S_ISDIR(st.st_mode) and not self._vanishes(path, deleted):
+                    problems.append((path, "a directory is in the way of a file to write"))
+                    continue
+            writable(existing)
+            if kind is EntryKind.SYMLINK and self._judged.get(path) != oid:
+                # Not judged with a whole tree (`writing(target)`): judged on its own, against the
+                # disk and HEAD, as `write_file` will judge it.
+                self._judge_link(path, self._link_text(path, oid))
+                continue
+            size = self.store.info(oid)[1]
+            row = rows.get(path)
+            old = 0
+            if row is not None and row.head_oid is not None and row.head_kind is not EntryKind.SYMLINK:
+                try:
+                    old = self.store.info(row.head_oid)[1]
+                except VcrdtError:
+                    old = 0
+            need += size - old
+            largest = max(largest, size)
+        for path in deleted:
+            row = rows.get(path)
+            if row is not None and row.head_oid is not None and row.head_kind is not EntryKind.SYMLINK:
+                try:
+                    need -= self.store.info(row.head_oid)[1]
+                except VcrdtError:
+                    pass
+        if problems:
+            path, reason = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise WorktreeError(path, reason + more, hint="move it away (or fix it) and try again; nothing was changed")
+        try:
+            fs = os.statvfs(self._root_s)
+        except OSError:
+            return
+        free = fs.f_bavail * fs.f_frsize
+        if need + largest > free:
+            raise WorktreeError(
+                ".",
+                f"not enough free space: the files to write need {need + largest} bytes, {free} are free",
+                hint="free some space and try again; nothing was changed",
+            )
+
+    def _vanishes(self, directory: str, deleted: Collection[str]) -> bool:
+        """Tell whether a directory will be gone once `deleted` are: all it holds is deleted, no empty directory."""
+        try:
+            it = os.scandir(self.abspath(directory))
+        except OSError:
+            return False
+        found = False
+        with it:
+            for de in it:
+                found = True
+                rel = f"{directory}/{de.name}"
+                try:
+                    is_dir = de.is_dir(follow_symlinks=False)
+                except OSError:
+                    return False
+                if is_dir:
+                    if not self._vanishes(rel, deleted):
+                        return False
+                elif rel not in deleted:
+                    return False
+        return found
+
+    def journal_writes(self, writes: Mapping[str, tuple[EntryKind, ObjectId] | None]) -> None:
+        """Record paths to write (None: delete) in the checkout journal, in the caller's transaction.
+
+        Nothing is written to the work tree here: `finish_checkout`, after the
+        transaction commits, does it (or the next command, if this process dies).
+        """
+        if not writes:
+            return
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO checkout_journal(path, kind, oid) VALUES (?, ?, ?)",
+                [
+                    (encode(p), None, None) if e is None else (encode(p), e[0].value, e[1])
+                    for p, e in sorted(writes.items())
+                ],
+            )
+
+    def pending_checkout(self) -> bool:
+        """Tell whether the checkout journal holds work (a checkout was cut short)."""
+        try:
+            return self.db.conn.execute("SELECT 1 FROM checkout_journal LIMIT 1").fetchone() is not None
+        except sqlite3.OperationalError:
+            return False  # an older repository opened read-only: it has no journal table yet
+
+    def finish_checkout(self, on_progress: Progress | None = None) -> int:
+        """Write and delete the files the checkout journal names, then clear it; return how many paths.
+
+        Runs outside any transaction (the journal must have been committed);
+        takes the write lock while it works, so two processes never finish
+        the same journal at once. Deletions go first. Each written file's stat
+        is cached in its row. On a failure the journal stays, for the next
+        command to finish.
+
+        Raises:
+            RepoError: If a file cannot be written or deleted (the checkout stays unfinished).
+        """
+        if self.db.in_transaction:
+            raise RuntimeError("finish_checkout runs after the transaction that journaled the checkout")
+        if not self.pending_checkout():
+            return 0
+        with self.db.write() as conn:
+            journal: dict[str, tuple[EntryKind, ObjectId] | None] = {}
+            for raw, kind, oid in conn.execute("SELECT path, kind, oid FROM checkout_journal"):
+                path = raw.decode("utf-8", "surrogateescape")
+                journal[path] = None if kind is None else (_KINDS[kind], ObjectId(oid))
+            if not journal:
+                return 0  # another process finished it meanwhile
+            writes = sorted((p, e) for p, e in journal.items() if e is not None)
+            rows = self._rows_of([p for p, _ in writes])
+            dirty: list[Row] = []
+            try:
+                deletes = sorted(p for p, e in journal.items() if e is None)
+                with self.writing():  # directories opened once each, never through a symlink
+                    for p in deletes:
+                        self.delete_file(p)
+                # A process killed between deleting a file and removing its emptied directory left
+                # that directory behind: remove the empty ones, and any that stand where a file goes.
+                # (Outside the scope above: no directory handle it kept may outlive its directory.)
+                self._prune_empty_dirs(ancestor_dirs(deletes) | {p for p, _ in writes})
+                now_ns = self.clock_ns()
+                # Links were judged with their whole tree before the journal was written; here each is
+                # judged again against HEAD (the new one, for a checkout) and the disk.
+                with self.writing():
+                    for i, (p, (kind, oid)) in enumerate(writes):
+                        if on_progress is not None and i % 64 == 0:
+                            on_progress(i, len(writes))
+                        st = self.write_file(p, kind, oid)
+                        row = rows.get(p)
+                        if row is not None and self._cache(row, kind, oid, st, now_ns):
+                            dirty.append(row)
+            except (VcrdtError, OSError) as exc:
+                what = exc.message if isinstance(exc, VcrdtError) else f"{exc.filename}: {exc.strerror}"
+                raise RepoError(
+                    f"{what}; the checkout is unfinished",
+                    hint="fix the cause; the next vcrdt command (`vcrdt status` will do) finishes it",
+                ) from exc
+            if on_progress is not None:
+                on_progress(len(writes), len(writes))
+            self._save_rows(dirty)
+            conn.execute("DELETE FROM checkout_journal")
+        return len(journal)
+
+    def _prune_empty_dirs(self, candidates: Iterable[str]) -> None:
+        """Remove each candidate that is a directory holding nothing but empty directories, deepest first.
+
+        A candidate below a symlink or a file is left alone (nothing is removed through a link).
+        """
+        for d in sorted(candidates, key=lambda p: (-p.count("/"), p)):
+            if not self._is_real_dir(d) or not all(self._is_real_dir(a) for a in parent_dirs(d)):
+                continue
+            self._remove_empty_tree(d)
+
+    def _is_real_dir(self, path: str) -> bool:
+        try:
+            return stat.S_ISDIR(os.lstat(self.abspath(path)).st_mode)
+        except OSError:
+            return False
+
+    def _remove_empty_tree(self, directory: str) -> bool:
+        """Remove `directory` if it holds only (empty) directories; True if it is gone."""
+        full = self.abspath(directory)
+        try:
+            if not stat.S_ISDIR(os.lstat(full).st_mode):
+                return False
+            with os.scandir(full) as it:
+                entries = [(de.name, de.is_dir(follow_symlinks=False)) for de in it]
+        except OSError:
+            return False
+        for name, is_dir in entries:
+            if not is_dir or not self._remove_empty_tree(f"{directory}/{name}"):
+                return False
+        try:
+            os.rmdir(full)
+        except OSError:
+            return False
+        return True
+
+    def begin_checkout(self, target: FlatTree, *, force: bool) -> list[str]:
+        """Check a checkout of `target` as the new HEAD, then set the rows and journal the files.
+
+        Runs in the caller's transaction (which moves the refs too); the files
+        are written by `finish_checkout` once it commits. Local changes to
+        paths that `target` does not change are carried over. Without `force`,
+        refuses when a local change or an untracked file would be
+        overwritten; with or without it, refuses when anything is in the way
+        (`check_writes`). A refusal changes nothing.
 
         Returns:
-            The paths written or deleted.
+            The paths to be written or deleted, sorted.
 
         Raises:
             DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
         """
         rows = self.rows()
         old = self.head_flat(rows)
-        changing = sorted(p for p in set(old) | set(target) if old.get(p) != target.get(p))
+        changing = {p for p in old.keys() | target.keys() if old.get(p) != target.get(p)}
         for p in target:
             check_path(p)
         cur, _ = self.current(rows, [p for p in changing if p in rows], None, store=False)
         if not force:
             blocked: list[str] = []
-            for p in changing:
+            for p in sorted(changing):
                 row = rows.get(p)
                 if row is None:
-                    if self.in_the_way(p, rows, target):
-                        blocked.append(p)  # an untracked file in the way
+                    st = self.lstat(p)
+                    if st is not None and not stat.S_ISDIR(st.st_mode):
+                        blocked.append(p)  # an untracked file in the way (a directory: check_writes)
                 elif row.state == "removed" or cur.get(p) != old.get(p):
                     blocked.append(p)
             if blocked:
@@ -1428,38 +1720,34 @@ class Worktree:
                     + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""),
                     hint="commit them, or use --force to discard them",
                 )
-        now_ns = self.clock_ns()
-        written: list[str] = []
-        new_rows: list[Row] = []
-        # Deletions first, so a file can turn into a directory and back.
-        for p in changing:
-            if p not in target:
-                self.delete_file(p)
-                written.append(p)
-        for i, p in enumerate(q for q in changing if q in target):
-            if on_progress is not None and i % 64 == 0:
-                on_progress(i, len(changing))
-            kind, oid = target[p]
-            st = self.write_file(p, kind, oid)
-            row = Row(p, kind, oid)
-            self._cache(row, kind, oid, st, now_ns)
-            new_rows.append(row)
-            written.append(p)
+        writes = {p: target.get(p) for p in changing}
+        with self.writing(target):  # every link of the new tree judged with the others, before the rows change
+            self.check_writes(writes, rows)
         with self.db.write():
             self._delete_rows([p for p in rows if p in changing and p not in target])
-            keep: list[Row] = []
-            for p, (kind, oid) in target.items():
-                if p in changing:
-                    continue
-                row = rows.get(p)
-                if row is None:
-                    row = Row(p, kind, oid)
-                row.head_kind, row.head_oid = kind, oid
-                keep.append(row)
-            self._save_rows(keep + new_rows)
-        return sorted(written)
+            self._save_rows([Row(p, *target[p]) for p in sorted(changing) if p in target])
+            self.journal_writes(writes)
+        return sorted(changing)
+
+    def checkout(self, target: FlatTree, *, force: bool, on_progress: Progress | None = None) -> list[str]:
+        """Make the work tree and the rows match `target` as the new HEAD (outside any transaction).
+
+        `begin_checkout` then `finish_checkout`; an operation that moves refs
+        calls the two itself, around its transaction.
+
+        Returns:
+            The paths written or deleted.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
+        """
+        written = self.begin_checkout(target, force=force)
+        self.finish_checkout(on_progress)
+        return written
 
 
+_LINK_IN_THE_WAY = "a symlink is in the way of a directory to create"
 _TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
 
 

@@ -122,6 +122,12 @@ def open_repo() -> Repository:
 
     repo = Repository.discover(STATE.cwd, settings())
     STATE.open_repos.append(repo)
+    # A checkout cut short (killed, or failed after its checks) is finished before anything else.
+    finished = repo.worktree.finish_checkout()
+    if finished:
+        from vcrdt.cli import render
+
+        render.err().print(f"note: finished an interrupted checkout ({finished} paths)", markup=False)
     return repo
 
 

@@ -316,9 +316,7 @@ def switch(
             err = RefNotFoundError(target, "branch")
             err.hint = hint or f"use `vcrdt switch -c {target}` to create it"
             raise err
-        flat = repo.commit_flat(oid)
-        with repo.worktree.writing(flat):
-            written = repo.worktree.checkout(flat, force=force, on_progress=on_progress)
+        written = repo.worktree.begin_checkout(repo.commit_flat(oid), force=force)
         if detach:
             assert oid is not None  # invariant: detach resolved a commit above
             repo.refs.set_head_detached(oid)
@@ -326,6 +324,8 @@ def switch(
             repo.refs.set_head_branch(full)
             if oid is not None and len(repo.refs.heads(full)) > 1:
                 repo.refs.set_head_at(oid)
+    # HEAD, the rows and the journal are committed: now the files (a kill here is finished by the next command).
+    repo.worktree.finish_checkout(on_progress)
     return SwitchResult(None if detach else target, oid, written, create)
 
 
@@ -347,19 +347,14 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
             if not hits:
                 raise WorktreeError(spec, "did not match any file known to vcrdt")
             wanted.update(hits)
-        done = []
-        with repo.worktree.writing():
-            for p in sorted(wanted):
-                if p not in flat:
-                    continue
-                kind, oid = flat[p]
-                repo.worktree.write_file(p, kind, oid)
-                if p in rows and rows[p].state == "removed":
-                    repo.worktree.add([p])
-                elif p not in rows:
-                    repo.worktree.add([p])
-                done.append(p)
-        return done
+        writes = {p: flat[p] for p in sorted(wanted) if p in flat}
+        repo.worktree.check_writes(writes, rows)
+        track = [p for p in writes if p not in rows or rows[p].state == "removed"]
+        if track:
+            repo.worktree.add(track)
+        repo.worktree.journal_writes(writes)
+    repo.worktree.finish_checkout()
+    return list(writes)
 
 
 @dataclass(frozen=True, slots=True)

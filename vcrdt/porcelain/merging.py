@@ -29,6 +29,7 @@ from vcrdt.merge.diff3 import (
 from vcrdt.merge.policy import OnConflict
 from vcrdt.merge.rules import Resolution, RuleName
 from vcrdt.merge.trees import merge_flat, resolve_content
+from vcrdt.objects import EntryKind
 from vcrdt.porcelain._shared import (
     Progress,
     branch_of,
@@ -264,18 +265,18 @@ def merge(
             if dry_run:
                 return MergeOutcome("merged", ours, theirs, bases, None, [], changed, True, settled)
             oid = repo.convergent_commit(repo.write_tree(entries), [ours, theirs], record)
-            with repo.worktree.writing(entries):
-                repo.worktree.checkout(entries, force=False, on_progress=on_progress)
+            repo.worktree.begin_checkout(entries, force=False)
             move_head(repo, head.branch, oid, ours, drop)
+        repo.worktree.finish_checkout(on_progress)
         return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
     if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
         target = repo.commit_flat(theirs)
         changed = [c.path for c in diff_changes(ours_flat, target)]
         if not dry_run:
             with repo.transaction():
-                with repo.worktree.writing(target):
-                    repo.worktree.checkout(target, force=False, on_progress=on_progress)
+                repo.worktree.begin_checkout(target, force=False)
                 move_head(repo, head.branch, theirs, ours, drop)
+            repo.worktree.finish_checkout(on_progress)
         return MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed, dry_run)
     bases = merge_bases(repo.store, ours, theirs)
     if not bases:
@@ -319,13 +320,17 @@ def merge(
             ours_tree = read_commit(repo.store, ours).tree
             tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
             oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
-            with repo.worktree.writing(tm.entries):
-                repo.worktree.checkout(tm.entries, force=False, on_progress=on_progress)
+            repo.worktree.begin_checkout(tm.entries, force=False)
             move_head(repo, head.branch, oid, ours, drop)
-            return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
-        _leave_in_worktree(repo, ours_flat, result_flat)
-        repo.merge_state.start(theirs, ours, text, tm.conflicts, style, resolutions=record)
-    return MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
+            outcome = MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
+        else:
+            _leave_in_worktree(repo, ours_flat, result_flat)
+            repo.merge_state.start(theirs, ours, text, tm.conflicts, style, resolutions=record)
+            outcome = MergeOutcome(
+                "conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask
+            )
+    repo.worktree.finish_checkout(on_progress)
+    return outcome
 
 
 def _join_siblings(
@@ -347,9 +352,9 @@ def _join_siblings(
             auto += settled
         target = repo.commit_flat(acc)
         if not dry_run:
-            with repo.worktree.writing(target):
-                repo.worktree.checkout(target, force=False, on_progress=on_progress)
+            repo.worktree.begin_checkout(target, force=False)
             repo.refs.update(head.branch, acc, expected=head.commit, drop=head.siblings)
+    repo.worktree.finish_checkout(on_progress)
     changed = [c.path for c in diff_changes(ours_flat, target)]
     bases = merge_bases(repo.store, heads[0], heads[1])
     commit = None if dry_run else acc
@@ -476,15 +481,16 @@ def _write_result(wt: Worktree, ours: FlatTree, result: FlatTree) -> None:
             f"untracked files would be overwritten by the merge: {', '.join(sorted(blocked)[:5])}",
             hint="move them away and merge again",
         )
-    gone = [p for p in ours if p not in result]
+    gone = sorted(p for p in ours if p not in result)
+    writes: dict[str, tuple[EntryKind, ObjectId] | None] = dict.fromkeys(gone)
+    writes.update((p, e) for p, e in sorted(result.items()) if ours.get(p) != e)
+    wt.check_writes(writes, rows)
     if gone:
-        wt.remove(gone, keep_files=False)
-    for path, (kind, oid) in sorted(result.items()):
-        if ours.get(path) != (kind, oid):
-            wt.write_file(path, kind, oid)
+        wt.remove(gone, keep_files=True)
     added = [p for p in result if p not in ours]
     if added:
         wt.add(added)
+    wt.journal_writes(writes)  # written by the caller's `finish_checkout`, after the transaction
 
 
 def merge_abort(repo: Repository) -> list[str]:
@@ -498,21 +504,21 @@ def merge_abort(repo: Repository) -> list[str]:
     """
     if not repo.merge_state.in_progress():
         raise MergeError("no merge in progress")
-    touched: list[str] = []
-    with repo.transaction(), repo.worktree.writing():
-        rows = repo.worktree.rows()
+    wt = repo.worktree
+    with repo.transaction():
+        rows = wt.rows()
         drop = [p for p, r in rows.items() if r.head_oid is None]
-        for p in drop:
-            repo.worktree.delete_file(p)
-        repo.worktree.forget(drop)
-        touched += drop
-        cur, _ = repo.worktree.current(rows, [p for p, r in rows.items() if r.head_oid is not None], None, store=False)
+        writes: dict[str, tuple[EntryKind, ObjectId] | None] = dict.fromkeys(drop)
+        cur, _ = wt.current(rows, [p for p, r in rows.items() if r.head_oid is not None], None, store=False)
         for p, r in rows.items():
             if r.head_kind is None or r.head_oid is None:
                 continue
             if r.state == "removed" or cur.get(p) != (r.head_kind, r.head_oid):
-                repo.worktree.write_file(p, r.head_kind, r.head_oid)
-                touched.append(p)
-        repo.worktree.reset_states()
+                writes[p] = (r.head_kind, r.head_oid)
+        wt.check_writes(writes, rows)
+        wt.forget(drop)
+        wt.reset_states()
         repo.merge_state.clear()
-    return sorted(touched)
+        wt.journal_writes(writes)
+    wt.finish_checkout()
+    return sorted(writes)

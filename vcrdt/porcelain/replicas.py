@@ -161,8 +161,7 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
                     )
                 flat = repo.commit_flat(checkout)
                 try:
-                    with repo.worktree.writing(flat):
-                        repo.worktree.checkout(flat, force=False)
+                    repo.worktree.begin_checkout(flat, force=False)
                 except DirtyWorktreeError as exc:
                     exc.hint = "move those files away, then fetch again"  # fetch has no --force
                     raise
@@ -178,6 +177,8 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
                     new_tags.append(full[len(TAG_PREFIX) :])
                 elif oid not in mine:
                     warnings.append(f"tag {full[len(TAG_PREFIX) :]!r} differs here; kept this replica's")
+        # The refs, rows and checkout journal are committed: now the work-tree files.
+        repo.worktree.finish_checkout()
         if on_progress is not None:
             on_progress(len(missing), len(missing))
         return FetchResult(other.root, len(missing), changed, new_tags, warnings, checkout)

@@ -20,6 +20,8 @@ Schema version 1 (see docs/format.md):
   ctime_ns, state)``: every tracked path with its entry in HEAD (NULL when
   newly added), the stat cache of its work-tree file, and its state
   (``tracked`` or ``removed``); owned by `vcrdt.worktree`.
+- ``checkout_journal(path, kind, oid)``: the work-tree files a checkout still has to write
+  (``kind`` NULL: delete); empty unless a checkout was cut short. Owned by `vcrdt.worktree`.
 
 Imports `errors` only.
 """
@@ -78,6 +80,11 @@ CREATE TABLE IF NOT EXISTS worktree (
     ino      INTEGER NOT NULL DEFAULT -1,
     ctime_ns INTEGER NOT NULL DEFAULT -1,
     state    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkout_journal (
+    path BLOB PRIMARY KEY,
+    kind TEXT,
+    oid  BLOB
 );
 CREATE TABLE IF NOT EXISTS actors (
     actor TEXT PRIMARY KEY,
@@ -182,7 +189,7 @@ class Database:
         try:
             (tables,) = self.conn.execute(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
-                " AND name IN ('actors', 'conflicts', 'merge_state', 'ref_tombstones')"
+                " AND name IN ('actors', 'checkout_journal', 'conflicts', 'merge_state', 'ref_tombstones')"
             ).fetchone()
             version = self.get_meta("schema")
         except sqlite3.DatabaseError as exc:
@@ -190,14 +197,24 @@ class Database:
             raise database_error(
                 exc, path, f"repository database {path} is damaged: {exc}", hint="restore .vcrdt/store.db from a backup"
             ) from exc
-        if not create and tables < 4:
-            # A repository made by an earlier development build: add the new tables (no data changes).
-            with self.write():
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        self.conn.execute(stmt)
+        if not create and tables < 5:
+            # A repository made by an earlier build: add the new tables (no data changes). A database
+            # this process cannot write is read as it is (it has no checkout journal to finish).
+            try:
+                with self.write():
+                    for stmt in _SCHEMA.split(";"):
+                        if stmt.strip():
+                            self.conn.execute(stmt)
+            except RepoError as exc:
+                if "readonly" not in str(exc.__cause__):
+                    raise
         if version != str(SCHEMA_VERSION):
             raise UnsupportedFormatError(f"unsupported repository schema version {version!r} in {path}")
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside a `write` block (or a `try_write` that got the lock)."""
+        return self._depth > 0
 
     def close(self) -> None:
         """Close the connection."""
