@@ -229,6 +229,10 @@ class TransportError(SyncError):
     """The connection to a peer failed."""
 
 
+class LimitError(SyncError):
+    """A peer sent more than a configured limit allows (``limits.*``); nothing of it was kept."""
+
+
 class GitInteropError(VcrdtError):
     """A git repository could not be read or written."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,13 +11,15 @@ from vcrdt.crdt.refstate import BranchState, RefState
 from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import is_ancestor, read_commit, read_tree
 from vcrdt.errors import (
+    ConfigError,
     CorruptObjectError,
     DirtyWorktreeError,
+    LimitError,
     MergeError,
     NotARepositoryError,
 )
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import EntryKind, history_problem
+from vcrdt.objects import Commit, EntryKind, history_problem
 from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import (
     Progress,
@@ -25,6 +28,77 @@ from vcrdt.porcelain._shared import (
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
+
+_SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """What a fetch accepts from the other replica: config keys ``limits.*`` (docs/format.md).
+
+    Sizes are of decoded objects, whatever their compressed form; each is checked against the
+    size its row declares before anything is read or stored, and a body must then have exactly
+    that size, so a few kilobytes declaring gigabytes (a decompression bomb) are refused at once.
+    """
+
+    # Any one object (blobs are copied chunk by chunk; this bounds the disk, not the memory).
+    max_object_size: int = 1 << 30
+    # Trees and commits, which are read whole into memory.
+    max_tree_size: int = 64 << 20
+    # Everything one fetch copies, all objects together.
+    max_fetch_size: int = 16 << 30
+
+    @classmethod
+    def from_config(cls, repo: Repository) -> FetchLimits:
+        """Read the limits from the repository and global config, defaults for unset keys.
+
+        Sizes are a number of bytes with an optional ``K``, ``M``, ``G`` or ``T`` (powers of 1024).
+
+        Raises:
+            ConfigError: If a value is not a positive size.
+        """
+        default = cls()
+        return cls(
+            max_object_size=_config_size(repo, "limits.max_object_size", default.max_object_size),
+            max_tree_size=_config_size(repo, "limits.max_tree_size", default.max_tree_size),
+            max_fetch_size=_config_size(repo, "limits.max_fetch_size", default.max_fetch_size),
+        )
+
+    def check_object(self, oid: ObjectId, kind: str, size: int) -> None:
+        """Refuse an object larger than the limits allow for its kind.
+
+        Raises:
+            LimitError: Naming the object, its size and the limit.
+        """
+        if size > self.max_object_size:
+            raise LimitError(
+                f"{kind} {to_hex(oid)}: {size} bytes, more than limits.max_object_size ({self.max_object_size})",
+                hint="raise it with `vcrdt config limits.max_object_size SIZE` if the replica is trusted",
+            )
+        if kind != "blob" and size > self.max_tree_size:
+            raise LimitError(
+                f"{kind} {to_hex(oid)}: {size} bytes, more than limits.max_tree_size ({self.max_tree_size})",
+                hint="trees and commits are read whole; raise it with `vcrdt config limits.max_tree_size SIZE`",
+            )
+
+
+def _config_size(repo: Repository, key: str, default: int) -> int:
+    """A size from the config (bytes, or with a K/M/G/T suffix), or `default` when unset.
+
+    Raises:
+        ConfigError: If the value is not a size of at least one byte.
+    """
+    text = repo.config_get(key)
+    if text is None:
+        return default
+    m = _SIZE.fullmatch(text)
+    if m is None:
+        raise ConfigError(f"config {key} = {text!r}: not a size (bytes, or a number with K, M, G or T)")
+    size = int(m.group(1)) * _UNITS[m.group(2).lower()]
+    if size < 1:
+        raise ConfigError(f"config {key} = {text!r}: must be at least 1 byte")
+    return size
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +182,7 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         raise MergeError("a merge is in progress", hint="commit it or run `vcrdt merge --abort`, then fetch")
     if not (source / META_DIR).is_dir():
         raise NotARepositoryError(str(source))
+    limits = FetchLimits.from_config(repo)
     other = Repository.discover(source, repo.settings)
     try:
         if other.root == repo.root:
@@ -115,17 +190,18 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         theirs = ref_state(other)
         tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
         wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
-        missing = _missing_objects(other, repo, wanted)
+        missing = _missing_objects(other, repo, wanted, limits)
         head = repo.refs.head()
         with repo.transaction():
-            for i, oid in enumerate(missing):
+            for i, (oid, kind, size) in enumerate(missing):
                 if on_progress is not None and i % 256 == 0:
                     on_progress(i, len(missing))
-                kind, size = other.store.info(oid)
                 if size > LARGE_OBJECT:
+                    # Chunk by chunk: the body is never held whole, and must hash to `oid`.
                     repo.store.put_stream(kind, size, other.store.iter_content(oid))
                 else:
-                    repo.store.put(kind, other.store.get(oid)[1])
+                    got, body = other.store.get(oid)  # verified against oid, kind included
+                    repo.store.put(got, body)
             ours = ref_state(repo)
 
             def ancestry(a: ObjectId, b: ObjectId) -> bool:
@@ -211,43 +287,74 @@ def _keep_checked_out(
     )
 
 
-def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) -> list[ObjectId]:
-    """Objects reachable from `heads` in `src` that `dst` lacks, trees and blobs before their commits.
+def _missing_objects(
+    src: Repository, dst: Repository, heads: list[ObjectId], limits: FetchLimits
+) -> list[tuple[ObjectId, str, int]]:
+    """Objects reachable from `heads` in `src` that `dst` lacks, with kind and size; trees and blobs before commits.
+
+    Every object to copy is checked against `limits` before it is read whole or stored: trees
+    and commits are read whole, blobs are only sized here.
 
     Raises:
         CorruptObjectError: If a commit's clocks break the history rules against its parents.
+        LimitError: If an object, or all of them together, are larger than `limits` allow.
     """
-    out: list[ObjectId] = []
+    out: list[tuple[ObjectId, str, int]] = []
+    commits: list[tuple[ObjectId, str, int]] = []
     seen: set[ObjectId] = set()
-    commits: list[ObjectId] = []
+    total = 0
+
+    def admit(oid: ObjectId, want: str) -> tuple[ObjectId, str, int]:
+        """Check an object to copy against the limits and count it."""
+        nonlocal total
+        kind, size = src.store.info(oid)
+        if kind != want:
+            raise CorruptObjectError(to_hex(oid), f"expected a {want}, found a {kind}")
+        limits.check_object(oid, kind, size)
+        total += size
+        if total > limits.max_fetch_size:
+            raise LimitError(
+                f"the objects to fetch from {src.root} hold more than limits.max_fetch_size ({limits.max_fetch_size})",
+                hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
+            )
+        return oid, kind, size
+
+    def parent(oid: ObjectId) -> Commit:
+        if dst.store.has(oid):
+            return read_commit(dst.store, oid)
+        limits.check_object(oid, *src.store.info(oid))
+        return read_commit(src.store, oid)
+
     stack = [h for h in heads if not dst.store.has(h)]
     while stack:
         oid = stack.pop()
         if oid in seen:
             continue
         seen.add(oid)
+        commits.append(admit(oid, "commit"))
         commit = read_commit(src.store, oid)
-        problem = history_problem(commit, [read_commit(src.store, p) for p in commit.parents])
+        problem = history_problem(commit, [parent(p) for p in commit.parents])
         if problem is not None:
             raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
-        commits.append(oid)
         stack.extend(p for p in commit.parents if p not in seen and not dst.store.has(p))
         trees = [commit.tree]
         if commit.resolutions is not None and commit.resolutions not in seen and not dst.store.has(commit.resolutions):
             seen.add(commit.resolutions)
-            out.append(commit.resolutions)
+            out.append(admit(commit.resolutions, "blob"))
         while trees:
             tid = trees.pop()
             if tid in seen or dst.store.has(tid):
                 continue
             seen.add(tid)
-            for entry in read_tree(src.store, tid).entries:
+            this = admit(tid, "tree")
+            tree = read_tree(src.store, tid)
+            for entry in tree.entries:
                 if entry.kind is EntryKind.TREE:
                     trees.append(entry.oid)
                 elif entry.oid not in seen and not dst.store.has(entry.oid):
                     seen.add(entry.oid)
-                    out.append(entry.oid)
-            out.append(tid)
+                    out.append(admit(entry.oid, "blob"))
+            out.append(this)
     # Blobs and trees before commits; the order among commits does not matter, since one transaction
     # stores them all before any ref moves.
     return out + commits[::-1]
