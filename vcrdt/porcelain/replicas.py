@@ -48,6 +48,8 @@ class FetchLimits:
     max_tree_size: int = 64 << 20
     # Everything one fetch copies, all objects together.
     max_fetch_size: int = 16 << 30
+    # Seconds any one query of the other replica's database may run.
+    source_timeout: float = 30.0
 
     @classmethod
     def from_config(cls, repo: Repository) -> FetchLimits:
@@ -56,13 +58,23 @@ class FetchLimits:
         Sizes are a number of bytes with an optional ``K``, ``M``, ``G`` or ``T`` (powers of 1024).
 
         Raises:
-            ConfigError: If a value is not a positive size.
+            ConfigError: If a value is not a positive size or number of seconds.
         """
         default = cls()
+        timeout = default.source_timeout
+        text = repo.config_get("limits.source_timeout")
+        if text is not None:
+            try:
+                timeout = float(text)
+            except ValueError:
+                timeout = -1.0
+            if not 0 < timeout < float("inf"):
+                raise ConfigError(f"config limits.source_timeout = {text!r}: not a positive number of seconds")
         return cls(
             max_object_size=_config_size(repo, "limits.max_object_size", default.max_object_size),
             max_tree_size=_config_size(repo, "limits.max_tree_size", default.max_tree_size),
             max_fetch_size=_config_size(repo, "limits.max_fetch_size", default.max_fetch_size),
+            source_timeout=timeout,
         )
 
     def check_object(self, oid: ObjectId, kind: str, size: int) -> None:
@@ -183,7 +195,8 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
     if not (source / META_DIR).is_dir():
         raise NotARepositoryError(str(source))
     limits = FetchLimits.from_config(repo)
-    other = Repository.discover(source, repo.settings)
+    # Read-only, one snapshot, only vcrdt's own tables, each query within the time limit.
+    other = Repository.discover(source, repo.settings, read_only=True, time_limit=limits.source_timeout)
     try:
         if other.root == repo.root:
             raise MergeError("cannot fetch from the repository itself")
