@@ -19,7 +19,7 @@ from vcrdt.errors import (
     NotARepositoryError,
 )
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, EntryKind, history_problem
+from vcrdt.objects import Commit, EntryKind, Reference, history_problem, references
 from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import (
     Progress,
@@ -305,16 +305,19 @@ def _missing_objects(
 ) -> list[tuple[ObjectId, str, int]]:
     """Objects reachable from `heads` in `src` that `dst` lacks, with kind and size; trees and blobs before commits.
 
-    Every object to copy is checked against `limits` before it is read whole or stored: trees
-    and commits are read whole, blobs are only sized here.
+    Every reference is checked to name an object of the kind its place requires (looked up in
+    `dst` when it holds it, else in `src`), and every object to copy against `limits`, before
+    it is read whole or stored: trees and commits are read whole, blobs are only sized here.
 
     Raises:
-        CorruptObjectError: If a commit's clocks break the history rules against its parents.
+        CorruptObjectError: If a commit's clocks break the history rules against its parents, or
+            a tree or commit names an object of the wrong kind.
         LimitError: If an object, or all of them together, are larger than `limits` allow.
     """
     out: list[tuple[ObjectId, str, int]] = []
     commits: list[tuple[ObjectId, str, int]] = []
     seen: set[ObjectId] = set()
+    kinds: dict[ObjectId, str] = {}
     total = 0
 
     def admit(oid: ObjectId, want: str) -> tuple[ObjectId, str, int]:
@@ -332,6 +335,15 @@ def _missing_objects(
             )
         return oid, kind, size
 
+    def check_kinds(holder: ObjectId, refs: list[Reference]) -> None:
+        for ref in refs:
+            kind = kinds.get(ref.oid)
+            if kind is None:
+                kind = kinds[ref.oid] = (dst.store if dst.store.has(ref.oid) else src.store).info(ref.oid)[0]
+            problem = ref.problem(kind)
+            if problem is not None:
+                raise CorruptObjectError(to_hex(holder), problem)
+
     def parent(oid: ObjectId) -> Commit:
         if dst.store.has(oid):
             return read_commit(dst.store, oid)
@@ -346,6 +358,7 @@ def _missing_objects(
         seen.add(oid)
         commits.append(admit(oid, "commit"))
         commit = read_commit(src.store, oid)
+        check_kinds(oid, references(commit))
         problem = history_problem(commit, [parent(p) for p in commit.parents])
         if problem is not None:
             raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
@@ -361,6 +374,7 @@ def _missing_objects(
             seen.add(tid)
             this = admit(tid, "tree")
             tree = read_tree(src.store, tid)
+            check_kinds(tid, references(tree))
             for entry in tree.entries:
                 if entry.kind is EntryKind.TREE:
                     trees.append(entry.oid)
