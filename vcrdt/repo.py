@@ -150,7 +150,12 @@ class Repository:
             raise NotARepositoryError(str(root))
         fmt = self.meta / "format"
         try:
-            text = fmt.read_text(encoding="utf-8").strip()
+            # A FIFO would block and a device (a link to /dev/zero) never end: regular files only,
+            # and only as much as a valid one holds; any bytes, not only UTF-8, give one error.
+            if not fmt.is_file():
+                raise RepoError(f"{fmt}: the format file is not a regular file")
+            with fmt.open("rb") as fh:
+                text = fh.read(256).decode("utf-8", "replace").strip()
         except OSError as exc:
             raise RepoError(f"{fmt}: cannot read the format file") from exc
         if text != f"{FORMAT_NAME} {FORMAT_VERSION}":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -95,6 +95,39 @@ def test_hostile_schema_is_refused(name: str, source: HostileSource, repo: CliRu
     assert_refused(r.returncode, r.stderr, str(source.root), f"table {table!r}")
     assert victim_state(repo.cwd) == before
     repo.ok("fsck")
+
+
+def _fifo(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+
+
+def _zero_link(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.symlink_to("/dev/zero")
+
+
+SPECIAL_FILES: dict[str, tuple[str, Callable[[Path], None], str]] = {
+    # name: (the file under .vcrdt, what it becomes, what the error says)
+    "format-not-utf8": ("format", lambda p: p.write_bytes(b"\xff\xfe vcrdt\n"), "unsupported format"),
+    "format-fifo": ("format", _fifo, "not a regular file"),
+    "format-dev-zero": ("format", _zero_link, "not a regular file"),
+    "db-fifo": ("store.db", _fifo, "not a regular file"),
+    "db-dev-zero": ("store.db", _zero_link, "not a regular file"),
+    "wal-fifo": ("store.db-wal", _fifo, "not a regular file"),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("name", sorted(SPECIAL_FILES))
+def test_special_file_in_the_source_is_refused(name: str, source: HostileSource, repo: CliRunner) -> None:
+    """A FIFO would block the fetch for ever, /dev/zero never end, bytes that are not UTF-8 raise."""
+    rel, make, rule = SPECIAL_FILES[name]
+    make(source.root / ".vcrdt" / rel)
+    before = victim_state(repo.cwd)
+    r = run_limited("fetch", str(source.root), cwd=repo.cwd, timeout=60)
+    assert_refused(r.returncode, r.stderr, str(source.root / ".vcrdt" / rel), rule)
+    assert victim_state(repo.cwd) == before
 
 
 def test_query_over_the_time_limit_is_interrupted(tmp_path: Path) -> None:

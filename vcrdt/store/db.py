@@ -279,6 +279,10 @@ class Database:
         """
         path = self.path
         wal = path.with_name(path.name + "-wal")
+        # SQLite would block on a FIFO, and read a device (a link to /dev/zero) for ever.
+        for file in (path, wal, path.with_name(path.name + "-shm")):
+            if (file is path or os.path.lexists(file)) and not file.is_file():
+                raise RepoError(f"{file}: not a regular file")
         try:
             logged: int | None = wal.stat().st_size
         except FileNotFoundError:
