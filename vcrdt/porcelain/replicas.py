@@ -17,9 +17,10 @@ from vcrdt.errors import (
     LimitError,
     MergeError,
     NotARepositoryError,
+    ObjectNotFoundError,
 )
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, EntryKind, Reference, history_problem, references
+from vcrdt.objects import Reference, history_problem, references
 from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import (
     Progress,
@@ -306,82 +307,83 @@ def _missing_objects(
     """Objects reachable from `heads` in `src` that `dst` lacks, with kind and size; trees and blobs before commits.
 
     Every reference is checked to name an object of the kind its place requires (looked up in
-    `dst` when it holds it, else in `src`), and every object to copy against `limits`, before
-    it is read whole or stored: trees and commits are read whole, blobs are only sized here.
+    `dst` when it holds it, else in `src`), and every object to copy
+    against `limits` when it is first met, before it is read whole (trees and commits) or
+    stored. Commits and trees that `dst` holds are complete, so the walk stops at them.
 
     Raises:
         CorruptObjectError: If a commit's clocks break the history rules against its parents, or
-            a tree or commit names an object of the wrong kind.
+            a head, tree or commit names an object of the wrong kind.
         LimitError: If an object, or all of them together, are larger than `limits` allow.
     """
     out: list[tuple[ObjectId, str, int]] = []
     commits: list[tuple[ObjectId, str, int]] = []
-    seen: set[ObjectId] = set()
-    kinds: dict[ObjectId, str] = {}
+    # Every object met: its kind, and whether `dst` holds it (else it is to be copied).
+    known: dict[ObjectId, tuple[str, bool]] = {}
     total = 0
 
-    def admit(oid: ObjectId, want: str) -> tuple[ObjectId, str, int]:
-        """Check an object to copy against the limits and count it."""
+    def meet(oid: ObjectId, ref: Reference, holder: ObjectId) -> int | None:
+        """Check the kind of `oid`, named by `holder` through `ref`; return its size if it is new, to copy."""
         nonlocal total
-        kind, size = src.store.info(oid)
-        if kind != want:
-            raise CorruptObjectError(to_hex(oid), f"expected a {want}, found a {kind}")
-        limits.check_object(oid, kind, size)
-        total += size
+        fresh: int | None = None
+        if oid in known:
+            kind = known[oid][0]
+        else:
+            try:
+                kind = dst.store.info(oid)[0]
+                known[oid] = (kind, True)
+            except ObjectNotFoundError:
+                kind, fresh = src.store.info(oid)
+                known[oid] = (kind, False)
+        problem = ref.problem(kind)
+        if problem is not None:
+            raise CorruptObjectError(to_hex(holder), problem)
+        if fresh is None:
+            return None
+        limits.check_object(oid, kind, fresh)
+        total += fresh
         if total > limits.max_fetch_size:
             raise LimitError(
                 f"the objects to fetch from {src.root} hold more than limits.max_fetch_size ({limits.max_fetch_size})",
                 hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
             )
-        return oid, kind, size
+        return fresh
 
-    def check_kinds(holder: ObjectId, refs: list[Reference]) -> None:
-        for ref in refs:
-            kind = kinds.get(ref.oid)
-            if kind is None:
-                kind = kinds[ref.oid] = (dst.store if dst.store.has(ref.oid) else src.store).info(ref.oid)[0]
-            problem = ref.problem(kind)
-            if problem is not None:
-                raise CorruptObjectError(to_hex(holder), problem)
-
-    def parent(oid: ObjectId) -> Commit:
-        if dst.store.has(oid):
-            return read_commit(dst.store, oid)
-        limits.check_object(oid, *src.store.info(oid))
-        return read_commit(src.store, oid)
-
-    stack = [h for h in heads if not dst.store.has(h)]
+    stack: list[tuple[ObjectId, int]] = []
+    for h in heads:
+        fresh = meet(h, Reference(h, "commit", "a ref names it, but it is"), h)
+        if fresh is not None:
+            stack.append((h, fresh))
     while stack:
-        oid = stack.pop()
-        if oid in seen:
-            continue
-        seen.add(oid)
-        commits.append(admit(oid, "commit"))
-        commit = read_commit(src.store, oid)
-        check_kinds(oid, references(commit))
-        problem = history_problem(commit, [parent(p) for p in commit.parents])
+        oid, size = stack.pop()
+        commits.append((oid, "commit", size))
+        commit = read_commit(src.store, oid)  # its size was checked when it was met
+        trees: list[tuple[ObjectId, int]] = []
+        for ref in references(commit):
+            fresh = meet(ref.oid, ref, oid)
+            if fresh is None:
+                continue
+            if ref.kind == "commit":
+                stack.append((ref.oid, fresh))
+            elif ref.kind == "tree":
+                trees.append((ref.oid, fresh))
+            else:
+                out.append((ref.oid, ref.kind, fresh))
+        parents = [read_commit(dst.store if known[p][1] else src.store, p) for p in commit.parents]
+        problem = history_problem(commit, parents)
         if problem is not None:
             raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
-        stack.extend(p for p in commit.parents if p not in seen and not dst.store.has(p))
-        trees = [commit.tree]
-        if commit.resolutions is not None and commit.resolutions not in seen and not dst.store.has(commit.resolutions):
-            seen.add(commit.resolutions)
-            out.append(admit(commit.resolutions, "blob"))
         while trees:
-            tid = trees.pop()
-            if tid in seen or dst.store.has(tid):
-                continue
-            seen.add(tid)
-            this = admit(tid, "tree")
-            tree = read_tree(src.store, tid)
-            check_kinds(tid, references(tree))
-            for entry in tree.entries:
-                if entry.kind is EntryKind.TREE:
-                    trees.append(entry.oid)
-                elif entry.oid not in seen and not dst.store.has(entry.oid):
-                    seen.add(entry.oid)
-                    out.append(admit(entry.oid, "blob"))
-            out.append(this)
+            tid, tsize = trees.pop()
+            for ref in references(read_tree(src.store, tid)):
+                fresh = meet(ref.oid, ref, tid)
+                if fresh is None:
+                    continue
+                if ref.kind == "tree":
+                    trees.append((ref.oid, fresh))
+                else:
+                    out.append((ref.oid, ref.kind, fresh))
+            out.append((tid, "tree", tsize))
     # Blobs and trees before commits; the order among commits does not matter, since one transaction
     # stores them all before any ref moves.
     return out + commits[::-1]
