@@ -82,6 +82,23 @@ HOSTILE_SCHEMAS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "refs-table-missing": ("refs", ["DROP TABLE refs"]),
+    # Lookups by name would ignore case.
+    "refs-nocase-key": (
+        "refs",
+        [
+            "DROP TABLE refs",
+            "CREATE TABLE refs (name TEXT NOT NULL COLLATE NOCASE, head BLOB NOT NULL, PRIMARY KEY (name, head))",
+        ],
+    ),
+    "objects-without-key": (
+        "objects",
+        [
+            "ALTER TABLE objects RENAME TO old_objects",
+            "CREATE TABLE objects (id BLOB, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+            " storage INTEGER NOT NULL, base BLOB, depth INTEGER NOT NULL DEFAULT 0, data BLOB)",
+            "INSERT INTO objects SELECT * FROM old_objects",
+        ],
+    ),
 }
 
 

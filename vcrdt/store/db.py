@@ -119,20 +119,35 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-_EXPECTED_COLUMNS: dict[str, list[tuple[Any, ...]]] = {}
+_EXPECTED_SHAPES: dict[str, tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]] = {}
 
 
-def _expected_columns(table: str) -> list[tuple[Any, ...]]:
-    """The ``PRAGMA table_xinfo`` rows of a table as `_SCHEMA` creates it."""
-    if not _EXPECTED_COLUMNS:
+def _table_shape(conn: sqlite3.Connection, table: str) -> tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]:
+    """A table's columns (``table_xinfo``) and its primary-key index's columns and collations (``index_xinfo``).
+
+    The key's collations decide what ``WHERE name = ?`` matches: a ``NOCASE`` key would make
+    lookups ignore case. Index names come from the file, so they are passed as parameters.
+    """
+    columns = conn.execute("SELECT * FROM pragma_table_xinfo(?)", (table,)).fetchall()
+    keys = [
+        conn.execute("SELECT * FROM pragma_index_xinfo(?)", (name,)).fetchall()
+        for name, origin in conn.execute("SELECT name, origin FROM pragma_index_list(?)", (table,)).fetchall()
+        if origin == "pk"
+    ]
+    return columns, keys
+
+
+def _expected_shape(table: str) -> tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]:
+    """`_table_shape` of a table as `_SCHEMA` creates it."""
+    if not _EXPECTED_SHAPES:
         mem = sqlite3.connect(":memory:")
         try:
             mem.executescript(_SCHEMA)
             for name in READ_TABLES:
-                _EXPECTED_COLUMNS[name] = mem.execute(f"PRAGMA table_xinfo({name})").fetchall()
+                _EXPECTED_SHAPES[name] = _table_shape(mem, name)
         finally:
             mem.close()
-    return _EXPECTED_COLUMNS[table]
+    return _EXPECTED_SHAPES[table]
 
 
 def _writable(path: Path) -> bool:
@@ -332,7 +347,7 @@ class Database:
         return conn, None if row is None else str(row[0])
 
     def _check_tables(self, conn: sqlite3.Connection) -> None:
-        """Check that every table in `READ_TABLES` is a plain table with exactly vcrdt's columns.
+        """Check that every table in `READ_TABLES` is a plain table with exactly vcrdt's columns and key.
 
         A view or a virtual table could run any query when read (an endless recursive one
         hung fetch); a generated column, any expression.
@@ -351,8 +366,8 @@ class Database:
                 raise RepoError(f"{self.path}: table {table!r} is a view, not vcrdt's table")
             if len(rows) > 1 or kind != "table" or not isinstance(sql, str) or not sql.startswith("CREATE TABLE"):
                 raise RepoError(f"{self.path}: table {table!r} is not a plain table")
-            if conn.execute(f"PRAGMA table_xinfo({table})").fetchall() != _expected_columns(table):
-                raise RepoError(f"{self.path}: table {table!r} does not have vcrdt's columns")
+            if _table_shape(conn, table) != _expected_shape(table):
+                raise RepoError(f"{self.path}: table {table!r} does not have vcrdt's columns and key")
 
     def _limit_time(self, conn: sqlite3.Connection) -> None:
         """Abort any statement of `conn` that runs longer than the time limit."""
