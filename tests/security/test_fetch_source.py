@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -241,3 +243,27 @@ def test_bad_source_timeout_is_a_config_error(value: str, source: HostileSource,
     r = repo("fetch", str(source.root))
     assert_refused(r.code, r.err, "limits.source_timeout", "not a positive number of seconds")
     assert victim_state(repo.cwd) == before
+
+
+_CRASHED_WRITE = """
+import os, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA journal_mode=DELETE")
+conn.execute("PRAGMA cache_size=1")  # spill: the file is written before the commit
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("DELETE FROM refs")
+for i in range(2000):
+    conn.execute("INSERT INTO refs(name, head) VALUES (?, randomblob(32))", (f"refs/heads/junk{i}",))
+os._exit(1)  # no commit, no rollback: a hot journal is left
+"""
+
+
+def test_source_with_a_crashed_write_is_refused_not_rolled_back(source: HostileSource, repo: CliRunner) -> None:
+    """A rollback journal left by a crash: reading past it would see half a write; undoing it writes."""
+    subprocess.run([sys.executable, "-c", _CRASHED_WRITE, str(source.db)], check=False)
+    journal = source.db.with_name("store.db-journal")
+    assert journal.stat().st_size > 0
+    before = _tree_state(source.root)
+    r = repo("fetch", str(source.root))
+    assert_refused(r.code, r.err, str(source.db), "store.db-journal holds writes not yet in it")
+    assert _tree_state(source.root) == before

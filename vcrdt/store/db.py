@@ -284,8 +284,9 @@ class Database:
         (with an empty ``-wal``) where it can. So when there is no ``-wal`` (nobody has the
         database open) and we cannot or must not write the file or its directory (another
         user's replica, or one made read-only with ``chmod a-w``), it is opened ``immutable``:
-        nothing is created, nothing locked. A ``-wal`` means commits may live only there:
-        ``mode=ro`` reads them, and ``immutable`` is tried after it only if that log is empty.
+        nothing is created, nothing locked. A ``-wal`` or ``-journal`` that is not empty holds
+        writes not yet in the file (commits, or a crashed write to undo): only ``mode=ro``, which
+        sees them, is used then; otherwise ``immutable`` is tried when ``mode=ro`` fails.
         The snapshot (a read transaction held until `close`) makes every read see one moment.
 
         Raises:
@@ -293,28 +294,33 @@ class Database:
             UnsupportedFormatError: If the schema version is unknown.
         """
         path = self.path
-        wal = path.with_name(path.name + "-wal")
+        wal, shm, journal = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
         # SQLite would block on a FIFO, and read a device (a link to /dev/zero) for ever.
-        for file in (path, wal, path.with_name(path.name + "-shm")):
+        for file in (path, wal, shm, journal):
             if (file is path or os.path.lexists(file)) and not file.is_file():
                 raise RepoError(f"{file}: not a regular file")
-        try:
-            logged: int | None = wal.stat().st_size
-        except FileNotFoundError:
-            logged = None
-        except OSError:
-            logged = 1
+        # Writes that live outside the main file: commits in the write-ahead log, or a crashed
+        # write in a rollback journal (undone by the next writer). `immutable` would not see them.
+        pending = [f for f in (wal, journal) if os.path.lexists(f) and f.stat().st_size > 0]
         writable = _writable(path) and _writable(path.parent)
-        modes = ["immutable=1"] if logged is None and not writable else ["mode=ro"]
-        if modes == ["mode=ro"] and not logged:
-            modes.append("immutable=1")
+        if pending:
+            modes = ["mode=ro"]
+        elif not os.path.lexists(wal) and not writable:
+            modes = ["immutable=1"]
+        else:
+            modes = ["mode=ro", "immutable=1"]
         uri = path.absolute().as_uri()
         for i, mode in enumerate(modes):
             try:
                 conn, version = self._connect_read_only(f"{uri}?{mode}")
-            except RepoError:
+            except RepoError as exc:
                 if i + 1 < len(modes):
                     continue
+                if pending:
+                    raise RepoError(
+                        f"{path}: cannot be read without writing it: {pending[0].name} holds writes not yet in it",
+                        hint="open that replica with vcrdt once, as a user who may write it, then fetch again",
+                    ) from exc
                 raise
             break
         self._depth = 1  # the snapshot: a block in `read` or `write` joins it
