@@ -225,6 +225,10 @@ class PolicyError(MergeError):
     """A malformed ``.vcrdtattributes`` policy file (the message names the line)."""
 
 
+class LimitError(VcrdtError):
+    """A peer sent more than a configured limit allows (``limits.*``); nothing of it was kept."""
+
+
 class GitInteropError(VcrdtError):
     """A git repository, or libgit2 under pygit2, could not be used as asked."""
 

@@ -551,3 +551,41 @@ def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
     if any(k not in clock for k in joined) or len(grown) != 1 or clock[grown[0]] != joined.get(grown[0], 0) + 1:
         return "vector clock is not its parents' clocks with one key counted up"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One object a tree or commit names, and the kind it must be (docs/format.md)."""
+
+    oid: ObjectId
+    kind: str
+    # The start of the sentence that says it is of another kind, e.g. "its parent <hex> is".
+    holder: str
+
+    def problem(self, actual: str) -> str | None:
+        """Return what is wrong when the named object is of kind `actual`, or None if that is right.
+
+        >>> Reference(ObjectId(b"\\1" * 32), "blob", "entry 'f' of kind file names").problem("tree")
+        "entry 'f' of kind file names a tree, not a blob"
+        """
+        return None if actual == self.kind else f"{self.holder} a {actual}, not a {self.kind}"
+
+
+def references(obj: Tree | Commit) -> list[Reference]:
+    """Every object `obj` names, with the kind each must be.
+
+    A ``file``, ``exec`` or ``link`` entry names a blob and a ``tree`` entry a tree; a commit's
+    tree is a tree, its parents are commits and its resolutions record is a blob.
+    """
+    if isinstance(obj, Tree):
+        return [
+            Reference(
+                e.oid, "tree" if e.kind is EntryKind.TREE else "blob", f"entry {e.name!r} of kind {e.kind.value} names"
+            )
+            for e in obj.entries
+        ]
+    refs = [Reference(obj.tree, "tree", f"its tree {obj.tree.hex()} is")]
+    refs += [Reference(p, "commit", f"its parent {p.hex()} is") for p in obj.parents]
+    if obj.resolutions is not None:
+        refs.append(Reference(obj.resolutions, "blob", f"its resolutions record {obj.resolutions.hex()} is"))
+    return refs

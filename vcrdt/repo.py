@@ -127,8 +127,17 @@ def split_key(key: str) -> tuple[str, str]:
 class Repository:
     """An open repository."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(
+        self, root: Path, settings: Settings, *, read_only: bool = False, time_limit: float | None = None
+    ) -> None:
         """Open the repository whose work tree is `root`.
+
+        Args:
+            root: The work tree.
+            settings: Everything from outside the repository.
+            read_only: Open another replica to read its objects and refs, and nothing else: its
+                database is never written (see `Database`), its work tree never touched.
+            time_limit: With `read_only`, the seconds any one database statement may run.
 
         Raises:
             NotARepositoryError: If `root/.vcrdt` is missing.
@@ -141,12 +150,19 @@ class Repository:
             raise NotARepositoryError(str(root))
         fmt = self.meta / "format"
         try:
-            text = fmt.read_text(encoding="utf-8").strip()
+            # A FIFO would block and a device (a link to /dev/zero) never end: regular files only,
+            # and only as much as a valid one holds; any bytes, not only UTF-8, give one error.
+            if not fmt.is_file():
+                raise RepoError(f"{fmt}: the format file is not a regular file")
+            with fmt.open("rb") as fh:
+                text = fh.read(256).decode("utf-8", "replace").strip()
         except OSError as exc:
             raise RepoError(f"{fmt}: cannot read the format file") from exc
         if text != f"{FORMAT_NAME} {FORMAT_VERSION}":
             raise UnsupportedFormatError(f"{fmt}: unsupported format {text[:60]!r}")
-        self.db = Database(self.meta / DB_FILE, busy_timeout=settings.busy_timeout)
+        self.db = Database(
+            self.meta / DB_FILE, busy_timeout=settings.busy_timeout, read_only=read_only, time_limit=time_limit
+        )
         self.store = SqliteStore(self.db)
         self.refs = RefStore(self.db)
         self.worktree = Worktree(root, self.db, self.store, settings.clock_ns)
@@ -183,8 +199,10 @@ class Repository:
         return cls(root, settings)
 
     @classmethod
-    def discover(cls, start: Path, settings: Settings) -> Repository:
-        """Open the repository containing `start` (searching parent directories).
+    def discover(
+        cls, start: Path, settings: Settings, *, read_only: bool = False, time_limit: float | None = None
+    ) -> Repository:
+        """Open the repository containing `start` (searching parent directories); see `__init__`.
 
         Raises:
             NotARepositoryError: If none is found.
@@ -192,7 +210,7 @@ class Repository:
         here = start.resolve()
         for candidate in (here, *here.parents):
             if (candidate / META_DIR).is_dir():
-                return cls(candidate, settings)
+                return cls(candidate, settings, read_only=read_only, time_limit=time_limit)
         raise NotARepositoryError(str(start))
 
     def close(self) -> None:

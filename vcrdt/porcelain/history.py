@@ -28,7 +28,7 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, short, to_hex
-from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem
+from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
 from vcrdt.porcelain._shared import (
     Progress,
     blob_bytes,
@@ -460,8 +460,9 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
         bad.add(oid)
         problems.append(FsckProblem(to_hex(oid), err.message))
     commits: dict[ObjectId, Commit] = {}
-    for oid in sorted(present - bad):
-        if repo.store.info(oid)[0] == "blob":
+    kinds = {oid: repo.store.info(oid)[0] for oid in sorted(present - bad)}
+    for oid, kind in kinds.items():
+        if kind == "blob":
             continue  # every byte string is a valid blob, and verify_all checked its hash
         try:
             kind, body = repo.store.get(oid)
@@ -472,6 +473,13 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
             continue
         if isinstance(decoded, Commit):
             commits[oid] = decoded
+        if isinstance(decoded, Commit | Tree):
+            # Each object it names that is here must be of the kind its place requires (a
+            # missing one is reported by the history check below).
+            for ref in references(decoded):
+                problem = ref.problem(kinds[ref.oid]) if ref.oid in kinds else None
+                if problem is not None:
+                    problems.append(FsckProblem(to_hex(oid), problem))
     problems += _history_problems(commits)
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())

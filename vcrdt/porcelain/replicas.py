@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,13 +12,16 @@ from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import is_ancestor, read_commit, read_tree
 from vcrdt.errors import (
     BadRefNameError,
+    ConfigError,
     CorruptObjectError,
     DirtyWorktreeError,
+    LimitError,
     MergeError,
     NotARepositoryError,
+    ObjectNotFoundError,
 )
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import EntryKind, history_problem
+from vcrdt.objects import Reference, history_problem, references
 from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import (
     Progress,
@@ -110,7 +114,9 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         raise MergeError("a merge is in progress", hint="commit it or run `vcrdt merge --abort`, then fetch")
     if not (source / META_DIR).is_dir():
         raise NotARepositoryError(str(source))
-    other = Repository.discover(source, repo.settings)
+    limits = FetchLimits.from_config(repo)
+    # Read-only, one snapshot, only vcrdt's own tables, each query within the time limit.
+    other = Repository.discover(source, repo.settings, read_only=True, time_limit=limits.source_timeout)
     try:
         if other.root == repo.root:
             raise MergeError("cannot fetch from the repository itself")
@@ -118,17 +124,18 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         theirs = ref_state(other)
         tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
         wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
-        missing = _missing_objects(other, repo, wanted)
+        missing = _missing_objects(other, repo, wanted, limits)
         head = repo.refs.head()
         with repo.transaction():
-            for i, oid in enumerate(missing):
+            for i, (oid, kind, size) in enumerate(missing):
                 if on_progress is not None and i % 256 == 0:
                     on_progress(i, len(missing))
-                kind, size = other.store.info(oid)
                 if size > LARGE_OBJECT:
+                    # Chunk by chunk: the body is never held whole, and must hash to `oid`.
                     repo.store.put_stream(kind, size, other.store.iter_content(oid))
                 else:
-                    repo.store.put(kind, other.store.get(oid)[1])
+                    got, body = other.store.get(oid)  # verified against oid, kind included
+                    repo.store.put(got, body)
             ours = ref_state(repo)
 
             def ancestry(a: ObjectId, b: ObjectId) -> bool:
@@ -234,43 +241,173 @@ def _keep_checked_out(
     )
 
 
-def _missing_objects(src: Repository, dst: Repository, heads: list[ObjectId]) -> list[ObjectId]:
-    """Objects reachable from `heads` in `src` that `dst` lacks, trees and blobs before their commits.
+def _missing_objects(
+    src: Repository, dst: Repository, heads: list[ObjectId], limits: FetchLimits
+) -> list[tuple[ObjectId, str, int]]:
+    """Objects reachable from `heads` in `src` that `dst` lacks, with kind and size; trees and blobs before commits.
+
+    Every reference is checked to name an object of the kind its place requires (looked up in
+    `dst` when it holds it, else in `src`), and every object to copy
+    against `limits` when it is first met, before it is read whole (trees and commits) or
+    stored. Commits and trees that `dst` holds are complete, so the walk stops at them.
 
     Raises:
-        CorruptObjectError: If a commit's clocks break the history rules against its parents.
+        CorruptObjectError: If a commit's clocks break the history rules against its parents, or
+            a head, tree or commit names an object of the wrong kind.
+        LimitError: If an object, or all of them together, are larger than `limits` allow.
     """
-    out: list[ObjectId] = []
-    seen: set[ObjectId] = set()
-    commits: list[ObjectId] = []
-    stack = [h for h in heads if not dst.store.has(h)]
+    out: list[tuple[ObjectId, str, int]] = []
+    commits: list[tuple[ObjectId, str, int]] = []
+    # Every object met: its kind, and whether `dst` holds it (else it is to be copied).
+    known: dict[ObjectId, tuple[str, bool]] = {}
+    total = 0
+
+    def meet(oid: ObjectId, ref: Reference, holder: ObjectId) -> int | None:
+        """Check the kind of `oid`, named by `holder` through `ref`; return its size if it is new, to copy."""
+        nonlocal total
+        fresh: int | None = None
+        if oid in known:
+            kind = known[oid][0]
+        else:
+            try:
+                kind = dst.store.info(oid)[0]
+                known[oid] = (kind, True)
+            except ObjectNotFoundError:
+                kind, fresh = src.store.info(oid)
+                known[oid] = (kind, False)
+        problem = ref.problem(kind)
+        if problem is not None:
+            raise CorruptObjectError(to_hex(holder), problem)
+        if fresh is None:
+            return None
+        limits.check_object(oid, kind, fresh)
+        total += fresh
+        if total > limits.max_fetch_size:
+            raise LimitError(
+                f"the objects to fetch from {src.root} hold more than limits.max_fetch_size ({limits.max_fetch_size})",
+                hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
+            )
+        return fresh
+
+    stack: list[tuple[ObjectId, int]] = []
+    for h in heads:
+        fresh = meet(h, Reference(h, "commit", "a ref names it, but it is"), h)
+        if fresh is not None:
+            stack.append((h, fresh))
     while stack:
-        oid = stack.pop()
-        if oid in seen:
-            continue
-        seen.add(oid)
-        commit = read_commit(src.store, oid)
-        problem = history_problem(commit, [read_commit(src.store, p) for p in commit.parents])
+        oid, size = stack.pop()
+        commits.append((oid, "commit", size))
+        commit = read_commit(src.store, oid)  # its size was checked when it was met
+        trees: list[tuple[ObjectId, int]] = []
+        for ref in references(commit):
+            fresh = meet(ref.oid, ref, oid)
+            if fresh is None:
+                continue
+            if ref.kind == "commit":
+                stack.append((ref.oid, fresh))
+            elif ref.kind == "tree":
+                trees.append((ref.oid, fresh))
+            else:
+                out.append((ref.oid, ref.kind, fresh))
+        parents = [read_commit(dst.store if known[p][1] else src.store, p) for p in commit.parents]
+        problem = history_problem(commit, parents)
         if problem is not None:
             raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
-        commits.append(oid)
-        stack.extend(p for p in commit.parents if p not in seen and not dst.store.has(p))
-        trees = [commit.tree]
-        if commit.resolutions is not None and commit.resolutions not in seen and not dst.store.has(commit.resolutions):
-            seen.add(commit.resolutions)
-            out.append(commit.resolutions)
         while trees:
-            tid = trees.pop()
-            if tid in seen or dst.store.has(tid):
-                continue
-            seen.add(tid)
-            for entry in read_tree(src.store, tid).entries:
-                if entry.kind is EntryKind.TREE:
-                    trees.append(entry.oid)
-                elif entry.oid not in seen and not dst.store.has(entry.oid):
-                    seen.add(entry.oid)
-                    out.append(entry.oid)
-            out.append(tid)
+            tid, tsize = trees.pop()
+            for ref in references(read_tree(src.store, tid)):
+                fresh = meet(ref.oid, ref, tid)
+                if fresh is None:
+                    continue
+                if ref.kind == "tree":
+                    trees.append((ref.oid, fresh))
+                else:
+                    out.append((ref.oid, ref.kind, fresh))
+            out.append((tid, "tree", tsize))
     # Blobs and trees before commits; the order among commits does not matter, since one transaction
     # stores them all before any ref moves.
     return out + commits[::-1]
+
+
+_SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """What a fetch accepts from the other replica: config keys ``limits.*`` (docs/format.md).
+
+    Sizes are of decoded objects, whatever their compressed form; each is checked against the
+    size its row declares before anything is read or stored, and a body must then have exactly
+    that size, so a few kilobytes declaring gigabytes (a decompression bomb) are refused at once.
+    """
+
+    # Any one object (blobs are copied chunk by chunk; this bounds the disk, not the memory).
+    max_object_size: int = 1 << 30
+    # Trees and commits, which are read whole into memory.
+    max_tree_size: int = 64 << 20
+    # Everything one fetch copies, all objects together.
+    max_fetch_size: int = 16 << 30
+    # Seconds any one query of the other replica's database may run.
+    source_timeout: float = 30.0
+
+    @classmethod
+    def from_config(cls, repo: Repository) -> FetchLimits:
+        """Read the limits from the repository and global config, defaults for unset keys.
+
+        Sizes are a number of bytes with an optional ``K``, ``M``, ``G`` or ``T`` (powers of 1024).
+
+        Raises:
+            ConfigError: If a value is not a positive size or number of seconds.
+        """
+        default = cls()
+        timeout = default.source_timeout
+        text = repo.config_get("limits.source_timeout")
+        if text is not None:
+            try:
+                timeout = float(text)
+            except ValueError:
+                timeout = -1.0
+            if not 0 < timeout < float("inf"):
+                raise ConfigError(f"config limits.source_timeout = {text!r}: not a positive number of seconds")
+        return cls(
+            max_object_size=_config_size(repo, "limits.max_object_size", default.max_object_size),
+            max_tree_size=_config_size(repo, "limits.max_tree_size", default.max_tree_size),
+            max_fetch_size=_config_size(repo, "limits.max_fetch_size", default.max_fetch_size),
+            source_timeout=timeout,
+        )
+
+    def check_object(self, oid: ObjectId, kind: str, size: int) -> None:
+        """Refuse an object larger than the limits allow for its kind.
+
+        Raises:
+            LimitError: Naming the object, its size and the limit.
+        """
+        if size > self.max_object_size:
+            raise LimitError(
+                f"{kind} {to_hex(oid)}: {size} bytes, more than limits.max_object_size ({self.max_object_size})",
+                hint="raise it with `vcrdt config limits.max_object_size SIZE` if the replica is trusted",
+            )
+        if kind != "blob" and size > self.max_tree_size:
+            raise LimitError(
+                f"{kind} {to_hex(oid)}: {size} bytes, more than limits.max_tree_size ({self.max_tree_size})",
+                hint="trees and commits are read whole; raise it with `vcrdt config limits.max_tree_size SIZE`",
+            )
+
+
+def _config_size(repo: Repository, key: str, default: int) -> int:
+    """A size from the config (bytes, or with a K/M/G/T suffix), or `default` when unset.
+
+    Raises:
+        ConfigError: If the value is not a size of at least one byte.
+    """
+    text = repo.config_get(key)
+    if text is None:
+        return default
+    m = _SIZE.fullmatch(text)
+    if m is None:
+        raise ConfigError(f"config {key} = {text!r}: not a size (bytes, or a number with K, M, G or T)")
+    size = int(m.group(1)) * _UNITS[m.group(2).lower()]
+    if size < 1:
+        raise ConfigError(f"config {key} = {text!r}: must be at least 1 byte")
+    return size

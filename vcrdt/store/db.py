@@ -23,6 +23,10 @@ Schema version 1 (see docs/format.md):
 - ``checkout_journal(path, kind, oid)``: the work-tree files a checkout still has to write
   (``kind`` NULL: delete); empty unless a checkout was cut short. Owned by `vcrdt.worktree`.
 
+A replica's database is opened read-only (`Database(..., read_only=True)`): never switched to
+WAL, never given tables, read on one snapshot, with the tables it reads checked to be vcrdt's
+own (not views, no other columns), and with a time limit on each statement.
+
 Imports `errors` only.
 """
 
@@ -30,9 +34,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
 
@@ -115,6 +121,12 @@ CREATE TABLE IF NOT EXISTS conflicts (
 FULL_BELOW = 256 * 1024
 
 
+# The tables a read-only database is read through (objects and refs), checked when it opens.
+READ_TABLES = ("meta", "objects", "chunks", "refs", "ref_tombstones")
+# How often (in SQLite virtual-machine instructions) a time-limited statement checks the clock.
+_PROGRESS_STEPS = 10_000
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
@@ -154,22 +166,124 @@ def database_error(
     return RepoError(message, hint=hint)
 
 
+_EXPECTED_SHAPES: dict[str, tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]] = {}
+
+
+def _table_shape(conn: sqlite3.Connection, table: str) -> tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]:
+    """A table's columns (``table_xinfo``) and its primary-key index's columns and collations (``index_xinfo``).
+
+    The key's collations decide what ``WHERE name = ?`` matches: a ``NOCASE`` key would make
+    lookups ignore case. Index names come from the file, so they are passed as parameters.
+    """
+    columns = conn.execute("SELECT * FROM pragma_table_xinfo(?)", (table,)).fetchall()
+    keys = [
+        conn.execute("SELECT * FROM pragma_index_xinfo(?)", (name,)).fetchall()
+        for name, origin in conn.execute("SELECT name, origin FROM pragma_index_list(?)", (table,)).fetchall()
+        if origin == "pk"
+    ]
+    return columns, keys
+
+
+def _expected_shape(table: str) -> tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]:
+    """`_table_shape` of a table as `_SCHEMA` creates it."""
+    if not _EXPECTED_SHAPES:
+        mem = sqlite3.connect(":memory:")
+        try:
+            mem.executescript(_SCHEMA)
+            for name in READ_TABLES:
+                _EXPECTED_SHAPES[name] = _table_shape(mem, name)
+        finally:
+            mem.close()
+    return _EXPECTED_SHAPES[table]
+
+
+def _writable(path: Path) -> bool:
+    """Whether we may write `path`, and its mode allows anyone to (``chmod a-w`` means: do not)."""
+    try:
+        return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & 0o222)
+    except OSError:
+        return False
+
+
+class _GuardedCursor(sqlite3.Cursor):
+    """A cursor of a read-only database: every SQLite error becomes that database's `RepoError`."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _GuardedCursor:
+        with self._guard():
+            super().execute(sql, parameters)
+        return self
+
+    def fetchone(self) -> Any:
+        with self._guard():
+            return super().fetchone()
+
+    def fetchall(self) -> list[Any]:
+        with self._guard():
+            return super().fetchall()
+
+    def fetchmany(self, size: int | None = 1) -> list[Any]:
+        with self._guard():
+            return super().fetchmany(size if size is not None else self.arraysize)
+
+    def __next__(self) -> Any:
+        with self._guard():
+            return super().__next__()
+
+    def _guard(self) -> Any:
+        conn = self.connection
+        assert isinstance(conn, _GuardedConnection)  # invariant: made only by _GuardedConnection.execute
+        return conn.owner.guard()
+
+
+class _GuardedConnection(sqlite3.Connection):
+    """The connection of a read-only database; `execute` returns `_GuardedCursor` objects."""
+
+    owner: Database
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _GuardedCursor:
+        return self.cursor(_GuardedCursor).execute(sql, parameters)
+
+
 class Database:
     """A connection to the repository database with explicit transactions."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        create: bool = False,
+        read_only: bool = False,
+        time_limit: float | None = None,
+    ) -> None:
         """Open (or with `create`, create) the database at `path`.
 
+        Args:
+            path: The database file.
+            busy_timeout: Seconds a writer waits for the lock.
+            create: Create the file and its tables.
+            read_only: Open another replica's database for reading its objects and refs only
+                (see `_open_read_only`); every SQLite error then becomes a `RepoError` naming it.
+            time_limit: With `read_only`, the seconds any one statement may run before it is
+                aborted with a `RepoError` (None: no limit).
+
         Raises:
-            RepoError: If the file cannot be opened.
+            RepoError: If the file cannot be opened, or (read-only) a table it reads is not vcrdt's.
             UnsupportedFormatError: If the schema version is unknown.
             RepoBusyError: If the database stays locked past the timeout.
         """
         self.path = path
+        self.read_only = read_only
         self._depth = 0
         self._timeout = busy_timeout
+        self._time_limit = time_limit
+        self._started = 0.0
+        self._over_time = False
         if not create and not path.exists():
             raise RepoError(f"repository database {path} is missing")
+        if read_only:
+            self.conn = self._open_read_only()
+            return
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
             self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
@@ -216,8 +330,140 @@ class Database:
         """True inside a `write` block (or a `try_write` that got the lock)."""
         return self._depth > 0
 
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open the file read-only, check the tables it is read through, and start its snapshot.
+
+        SQLite's ``mode=ro`` still needs the ``-shm`` index of a WAL database, and creates it
+        (with an empty ``-wal``) where it can. So when there is no ``-wal`` (nobody has the
+        database open) and we cannot or must not write the file or its directory (another
+        user's replica, or one made read-only with ``chmod a-w``), it is opened ``immutable``:
+        nothing is created, nothing locked. A ``-wal`` or ``-journal`` that is not empty holds
+        writes not yet in the file (commits, or a crashed write to undo): only ``mode=ro``, which
+        sees them, is used then; otherwise ``immutable`` is tried when ``mode=ro`` fails.
+        The snapshot (a read transaction held until `close`) makes every read see one moment.
+
+        Raises:
+            RepoError: If it cannot be opened, or a table it is read through is not vcrdt's.
+            UnsupportedFormatError: If the schema version is unknown.
+        """
+        path = self.path
+        wal, shm, journal = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
+        # SQLite would block on a FIFO, and read a device (a link to /dev/zero) for ever.
+        for file in (path, wal, shm, journal):
+            if (file is path or os.path.lexists(file)) and not file.is_file():
+                raise RepoError(f"{file}: not a regular file")
+        # Writes that live outside the main file: commits in the write-ahead log, or a crashed
+        # write in a rollback journal (undone by the next writer). `immutable` would not see them.
+        pending = [f for f in (wal, journal) if os.path.lexists(f) and f.stat().st_size > 0]
+        writable = _writable(path) and _writable(path.parent)
+        if pending:
+            modes = ["mode=ro"]
+        elif not os.path.lexists(wal) and not writable:
+            modes = ["immutable=1"]
+        else:
+            modes = ["mode=ro", "immutable=1"]
+        uri = path.absolute().as_uri()
+        for i, mode in enumerate(modes):
+            try:
+                conn, version = self._connect_read_only(f"{uri}?{mode}")
+            except RepoError as exc:
+                if i + 1 < len(modes):
+                    continue
+                if pending:
+                    raise RepoError(
+                        f"{path}: cannot be read without writing it: {pending[0].name} holds writes not yet in it",
+                        hint="open that replica with vcrdt once, as a user who may write it, then fetch again",
+                    ) from exc
+                raise
+            break
+        self._depth = 1  # the snapshot: a block in `read` or `write` joins it
+        if version != str(SCHEMA_VERSION):
+            conn.close()
+            raise UnsupportedFormatError(f"unsupported repository schema version {version!r} in {path}")
+        return conn
+
+    def _connect_read_only(self, uri: str) -> tuple[sqlite3.Connection, str | None]:
+        """Connect to `uri` read-only, check its tables, begin the snapshot; return it and the schema version.
+
+        Raises:
+            RepoError: If it cannot be read, or a table it is read through is not vcrdt's.
+        """
+        with self.guard():
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, factory=_GuardedConnection
+            )
+        conn.owner = self
+        try:
+            self._limit_time(conn)
+            conn.execute("PRAGMA trusted_schema = OFF")
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("BEGIN DEFERRED")
+            self._check_tables(conn)
+            row = conn.execute("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema'").fetchone()
+        except RepoError:
+            conn.close()
+            raise
+        return conn, None if row is None else str(row[0])
+
+    def _check_tables(self, conn: sqlite3.Connection) -> None:
+        """Check that every table in `READ_TABLES` is a plain table with exactly vcrdt's columns and key.
+
+        A view or a virtual table could run any query when read (an endless recursive one
+        hung fetch); a generated column, any expression.
+
+        Raises:
+            RepoError: Naming the first table that is missing or not vcrdt's.
+        """
+        for table in READ_TABLES:
+            rows = conn.execute(
+                "SELECT type, CAST(sql AS TEXT) FROM sqlite_master WHERE name = ? COLLATE NOCASE", (table,)
+            ).fetchall()
+            if not rows:
+                raise RepoError(f"{self.path}: table {table!r} is missing")
+            kind, sql = rows[0]
+            if len(rows) == 1 and kind == "view":
+                raise RepoError(f"{self.path}: table {table!r} is a view, not vcrdt's table")
+            if len(rows) > 1 or kind != "table" or not isinstance(sql, str) or not sql.startswith("CREATE TABLE"):
+                raise RepoError(f"{self.path}: table {table!r} is not a plain table")
+            if _table_shape(conn, table) != _expected_shape(table):
+                raise RepoError(f"{self.path}: table {table!r} does not have vcrdt's columns and key")
+
+    def _limit_time(self, conn: sqlite3.Connection) -> None:
+        """Abort any statement of `conn` that runs longer than the time limit."""
+        if self._time_limit is None:
+            return
+        conn.set_trace_callback(self._statement_started)
+        conn.set_progress_handler(self._check_time, _PROGRESS_STEPS)
+
+    def _statement_started(self, _sql: str) -> None:
+        self._started = time.monotonic()
+
+    def _check_time(self) -> int:
+        assert self._time_limit is not None  # invariant: installed only with a limit
+        if time.monotonic() - self._started > self._time_limit:
+            self._over_time = True
+            return 1  # SQLite aborts the statement: sqlite3.OperationalError "interrupted"
+        return 0
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn a SQLite error from this database into one `RepoError` naming it.
+
+        Raises:
+            RepoError: For any `sqlite3.Error` raised in the block.
+        """
+        try:
+            yield
+        except sqlite3.Error as exc:
+            over, self._over_time = self._over_time, False
+            if over:
+                raise RepoError(
+                    f"{self.path}: a query took more than {self._time_limit:g} s (limits.source_timeout)"
+                ) from exc
+            raise RepoError(f"{self.path}: {exc}") from exc
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (a read-only database's snapshot ends with it)."""
         self.conn.close()
 
     @contextmanager

@@ -15,9 +15,15 @@ full size, and its body in one of four storage forms:
 - 3 ``raw``: the body as is, when compression does not make it smaller.
 
 The address is always the SHA-256 of the full content, and every body a read
-returns (delta bases included) is checked against its id. A zstd frame must
-declare exactly the size the row records, so a damaged row can never make a
-read allocate more than the object's own size. Decoded bodies are kept in a
+returns (delta bases included) is checked against its id. No read trusts a
+size it did not bound first: a row stored whole (forms 0, 1, 3) may hold at
+most `LARGE_OBJECT` bytes (larger bodies are always chunked), a chunk at most
+`CHUNK_SIZE`, and a zstd frame must declare exactly the size the row records
+(or, for a chunk, at most what the bounds allow) before it is decompressed. So
+a damaged or hostile row (a 98 KB frame declaring 3 GiB) can never make a
+read allocate more than `LARGE_OBJECT` bytes at once, except `get` of a
+chunked object, which assembles the size its row declares: readers of
+untrusted stores check `info` first or stream with `iter_content`. Decoded bodies are kept in a
 small LRU cache, so reading the versions of a file one after another costs
 one decompression each, not one per link of the chain.
 
@@ -308,7 +314,7 @@ class SqliteStore:
             HashMismatchError: If the body does not hash to `oid`.
         """
         kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
-        if kind is None or not isinstance(size, int) or size < 0 or not isinstance(data, bytes):
+        if kind is None or not isinstance(size, int) or not 0 <= size <= LARGE_OBJECT or not isinstance(data, bytes):
             return None
         if storage == ZSTD:
             body = _inflate(self._dctx, oid, data, size)
@@ -369,6 +375,11 @@ class SqliteStore:
         """Return the body of one row, given its delta base's body when it is a delta."""
         if row.storage == CHUNKED:
             return b"".join(self._iter_chunks(row.oid, row.size))
+        if row.size > LARGE_OBJECT:
+            raise CorruptObjectError(
+                to_hex(row.oid),
+                f"stored whole but {row.size} bytes long; bodies over {LARGE_OBJECT} bytes must be chunked",
+            )
         if row.data is None:
             raise CorruptObjectError(to_hex(row.oid), "stored data is missing")
         if row.storage == RAW:
@@ -406,7 +417,7 @@ class SqliteStore:
                 raise CorruptObjectError(to_hex(oid), f"chunk {seq} is missing")
             if not isinstance(row[1], bytes):
                 raise CorruptObjectError(to_hex(oid), f"chunk {seq} is not a blob")
-            piece = _inflate(self._dctx, oid, row[1], None, limit=remaining, what=f"chunk {seq}")
+            piece = _inflate(self._dctx, oid, row[1], None, limit=min(remaining, CHUNK_SIZE), what=f"chunk {seq}")
             remaining -= len(piece)
             seq += 1
             yield piece

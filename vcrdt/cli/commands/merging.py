@@ -560,6 +560,12 @@ def fetch(
     other side has commits the deletion never saw. A branch both replicas moved ends with two
     heads, siblings; `vcrdt merge` (or `vcrdt merge --auto`) joins them. All in one transaction.
     When the checked-out branch moves forward the work tree follows (it must be clean).
+
+    What the other replica holds is checked before it is stored: an object larger than config
+    `limits.max_object_size` (default 1G), a tree or commit larger than `limits.max_tree_size`
+    (64M), or more than `limits.max_fetch_size` (16G) in all is refused, and nothing is kept.
+    The other replica's database is only read (read-only, never converted or extended), and
+    each query of it may run `limits.source_timeout` seconds (30).
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
