@@ -282,12 +282,19 @@ class RefStore:
         """Check every ref name stored, live or tombstoned, against the ref-name rules.
 
         For a replica that is not trusted (the source of a fetch): its names
-        are held to `check_full_name`, in name order, before any is used. A
-        name is read as bytes, so one that is not text or not UTF-8 is
-        reported rather than failing the read.
+        are held to `check_full_name`, in name order, before any is used.
 
         Raises:
             BadRefNameError: For the first name that breaks a rule.
+        """
+        for err in self.iter_bad_names():
+            raise err
+
+    def iter_bad_names(self) -> Iterator[BadRefNameError]:
+        """Yield an error for each stored ref name (live or tombstoned) that breaks a rule, in name order.
+
+        A name is read as bytes, so one that is not text or not UTF-8 is
+        reported rather than failing the read.
         """
         rows = self.db.conn.execute(
             "SELECT CAST(name AS BLOB), typeof(name) FROM refs"
@@ -297,12 +304,17 @@ class RefStore:
             data = bytes(raw) if raw is not None else b""
             name = data.decode("utf-8", "surrogateescape")
             if kind != "text":
-                raise BadRefNameError(name, f"stored as {kind}, not text")
+                yield BadRefNameError(name, f"stored as {kind}, not text")
+                continue
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                raise BadRefNameError(name, "not valid UTF-8") from None
-            check_full_name(name)
+                yield BadRefNameError(name, "not valid UTF-8")
+                continue
+            try:
+                check_full_name(name)
+            except BadRefNameError as err:
+                yield err
 
     def all_heads(self) -> set[ObjectId]:
         """Return every commit any ref points at."""

@@ -178,6 +178,13 @@ def test_hostile_refs_already_stored_are_quoted(committed: CliRunner) -> None:
     for args in (("log", "--oneline"), ("log", "--graph"), ("show", "--stat")):
         out = committed.ok(*args).out
         assert "\x1b" not in out and "\x07" not in out and "fake-line\n" not in out
+    # fsck names each one, quoted, with the rule it breaks.
+    r = committed("fsck")
+    assert r.code == 1
+    bad = [line for line in r.out.splitlines() + r.err.splitlines() if "invalid ref name" in line]
+    assert len(bad) == 2, r.out + r.err
+    assert all("\x1b" not in line and "\x07" not in line for line in bad)
+    assert "contains a control character" in bad[0]
 
 
 def test_merge_and_conflicts_quote_paths_and_never_read_markup(repo: CliRunner) -> None:

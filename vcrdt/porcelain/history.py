@@ -481,6 +481,7 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
                 if problem is not None:
                     problems.append(FsckProblem(to_hex(oid), problem))
     problems += _history_problems(commits)
+    problems += [FsckProblem(err.name, f"invalid ref name: {err.rule}") for err in repo.refs.iter_bad_names()]
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())
     head = repo.refs.head()
