@@ -46,11 +46,11 @@ class RepoError(VcrdtError):
 class NotARepositoryError(RepoError):
     """No `.vcrdt` directory was found."""
 
-    def __init__(self, path: str) -> None:
-        """Create the error for the directory searched from."""
+    def __init__(self, path: str, *, message: str | None = None, hint: str | None = None) -> None:
+        """Create the error for the directory searched from (or another `message` and `hint` about it)."""
         super().__init__(
-            f"not a vcrdt repository (or any parent up to /): {path}",
-            hint="run `vcrdt init` to create one",
+            message or f"not a vcrdt repository (or any parent up to /): {path}",
+            hint=hint or "run `vcrdt init` to create one",
         )
         self.path = path
 

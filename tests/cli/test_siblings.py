@@ -202,7 +202,15 @@ def test_fetch_from_a_non_repository(pair: tuple[CliRunner, CliRunner], tmp_path
     empty = tmp_path / "empty"
     empty.mkdir()
     r = bill("fetch", str(empty))
-    assert r.code == 1 and r.err.startswith("error: not a vcrdt repository")
+    assert r.code == 1
+    assert r.err == (
+        f"error: cannot fetch from {empty}: it is not a vcrdt repository\n"
+        "hint: name the other replica's work-tree directory (the one holding .vcrdt)\n"
+    )
+    r = bill("fetch", str(tmp_path / "nonexistent"))
+    assert r.code == 1
+    assert r.err.startswith(f"error: cannot fetch from {tmp_path / 'nonexistent'}: it does not exist\n")
+    assert "vcrdt init" not in r.err
 
 
 def test_fetch_json(pair: tuple[CliRunner, CliRunner]) -> None:

@@ -113,7 +113,12 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
     if repo.merge_state.in_progress():
         raise MergeError("a merge is in progress", hint="commit it or run `vcrdt merge --abort`, then fetch")
     if not (source / META_DIR).is_dir():
-        raise NotARepositoryError(str(source))
+        what = "does not exist" if not source.exists() else "is not a vcrdt repository"
+        raise NotARepositoryError(
+            str(source),
+            message=f"cannot fetch from {source}: it {what}",
+            hint="name the other replica's work-tree directory (the one holding .vcrdt)",
+        )
     limits = FetchLimits.from_config(repo)
     # Read-only, one snapshot, only vcrdt's own tables, each query within the time limit.
     other = Repository.discover(source, repo.settings, read_only=True, time_limit=limits.source_timeout)
