@@ -33,7 +33,7 @@ Imports `objects`, `ids`, `paths`, `errors` and, for a type only, `store`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
@@ -597,22 +597,22 @@ def xdiff_pair(
     return _xdiff_side(tz, ta, len(base), len(a)), _xdiff_side(tz, tb, len(base), len(b))
 
 
-def _xdiff_side(old: bytes, new: bytes, na: int, nb: int) -> list[tuple[int, int, int]]:
+def _xdiff_side(old: bytes, new: bytes, na: int, nb: int, flags: int = 0) -> list[tuple[int, int, int]]:
     """`_xdiff_blocks`, skipping libgit2 when a side is empty or equal to the other."""
     if not na or not nb:
         return [(na, nb, 0)]
     if old == new:
         # An unchanged side (common in tree merges) needs no diff: one block, as xdiff gives.
         return [(0, 0, na), (na, nb, 0)]
-    return _xdiff_blocks(old, new, na, nb)
+    return _xdiff_blocks(old, new, na, nb, flags)
 
 
-def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int) -> list[tuple[int, int, int]]:
-    """Matching blocks of two token texts of `na` and `nb` lines, from libgit2's xdiff."""
+def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int, flags: int = 0) -> list[tuple[int, int, int]]:
+    """Matching blocks of two token texts of `na` and `nb` lines, from libgit2's xdiff (`flags`: its diff options)."""
     import pygit2  # lazy, see diff_blobs
 
     try:
-        patch = pygit2.Patch.create_from(old, new, context_lines=0)
+        patch = pygit2.Patch.create_from(old, new, context_lines=0, flag=flags)
     except pygit2.GitError as exc:
         raise GitInteropError(f"cannot diff lines: {exc}") from exc
     blocks: list[tuple[int, int, int]] = []
@@ -634,3 +634,58 @@ def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int) -> list[tuple[int, i
 
 # diff3 asks a matcher for this attribute to match the base against both sides in one go.
 xdiff_matcher.pair = xdiff_pair  # type: ignore[attr-defined]
+
+
+DiffAlgorithm = Literal["myers", "minimal", "patience", "histogram"]
+# git's names (`--diff-algorithm`); "default" is git's other name for myers.
+DIFF_ALGORITHMS: tuple[str, ...] = ("myers", "default", "minimal", "patience", "histogram")
+# The algorithms libgit2 offers (pygit2's DiffOption flags); histogram is not among them.
+_XDIFF_FLAGS = {"myers": 0, "default": 0, "minimal": 1 << 29, "patience": 1 << 28}
+
+
+class _FlaggedMatcher:
+    """`xdiff_matcher` with libgit2 diff flags (the minimal or patience algorithm)."""
+
+    def __init__(self, flags: int) -> None:
+        self.flags = flags
+
+    def __call__(self, a: Sequence[bytes], b: Sequence[bytes]) -> list[tuple[int, int, int]]:
+        na, nb = len(a), len(b)
+        if not na or not nb:
+            return [(na, nb, 0)]
+        if a == b:
+            return [(0, 0, na), (na, nb, 0)]
+        ta, tb = _token_texts(a, b)
+        return _xdiff_blocks(ta, tb, na, nb, self.flags)
+
+    def pair(
+        self, base: Sequence[bytes], a: Sequence[bytes], b: Sequence[bytes]
+    ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+        """Match `base` against both sides, tokenising it once (see `xdiff_pair`)."""
+        tz, ta, tb = _token_texts(base, a, b)
+        return (
+            _xdiff_side(tz, ta, len(base), len(a), self.flags),
+            _xdiff_side(tz, tb, len(base), len(b), self.flags),
+        )
+
+
+def line_matcher(algorithm: str = "myers") -> Callable[[Sequence[bytes], Sequence[bytes]], list[tuple[int, int, int]]]:
+    """Return the xdiff line matcher for one of git's diff algorithms.
+
+    Args:
+        algorithm: ``myers`` (or ``default``), ``minimal`` or ``patience``.
+
+    Returns:
+        A matcher for `vcrdt.merge.diff3` (`xdiff_matcher` for myers).
+
+    Raises:
+        GitInteropError: For ``histogram``, which libgit2 does not offer, or an unknown name.
+    """
+    flags = _XDIFF_FLAGS.get(algorithm)
+    if flags is None:
+        if algorithm == "histogram":
+            raise GitInteropError(
+                "the histogram diff algorithm is not available: libgit2 offers myers, minimal and patience"
+            )
+        raise GitInteropError(f"unknown diff algorithm {algorithm!r}: use one of {', '.join(DIFF_ALGORITHMS)}")
+    return xdiff_matcher if not flags else _FlaggedMatcher(flags)

@@ -56,5 +56,5 @@ def test_merge_file_errors_exit_255(cli: CliRunner) -> None:
     cli.write("bin.dat", b"\x00\x01")
     r = cli("merge-file", "ours.txt", "bin.dat", "theirs.txt")
     assert r.code == 255
-    assert "cannot merge binary file" in r.err
+    assert r.err == "error: Cannot merge binary files: bin.dat\n"
     assert (cli.cwd / "ours.txt").read_text() == "b\n"

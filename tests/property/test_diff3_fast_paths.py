@@ -18,7 +18,6 @@ from vcrdt.merge.diff3 import (
     STYLES,
     Matcher,
     Style,
-    marker_length,
     merge_bytes,
     merge_lines,
     myers_matcher,
@@ -39,7 +38,7 @@ def _layered(base: bytes, a: bytes, b: bytes, matcher: Matcher, style: Style) ->
     result = merge_lines(bl, al, ol, matcher=matcher, style=style)
     if result.is_clean:
         return b"".join(result.clean_lines()), 0
-    text = render(result, style=style, marker_len=marker_length(bl, al, ol))
+    text = render(result, style=style)
     return text, result.conflicts
 
 

@@ -20,7 +20,7 @@ from vcrdt.merge.diff3 import (
     MergeResult,
     Region,
     Style,
-    marker_length,
+    MARKER_LEN,
     merge_bytes,
     merge_lines,
     render,
@@ -288,7 +288,7 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
     data = (
         b"".join(result.clean_lines())
         if result.is_clean
-        else render(result, style=style, labels=labels, marker_len=marker_length(base, ours, theirs))
+        else render(result, style=style, labels=labels, marker_len=MARKER_LEN)
     )
     with repo.transaction():
         oid = repo.store.put("blob", data)
