@@ -296,7 +296,7 @@ def _git_merge_with_algorithm(work: Path, base: bytes, a: bytes, b: bytes, algor
 ALGO_LINES = [b"a\n", b"b\n", b"c\n", b"if x\n", b"end\n", b"return y\n", b"x = 1\n", b"z\n"]
 
 
-@pytest.mark.parametrize("algorithm", ["myers", "minimal", "patience", "histogram"])
+@pytest.mark.parametrize("algorithm", ["myers", "minimal", "patience"])
 def test_diff_algorithm_agrees_with_git_merge(cli: CliRunner, algorithm: str) -> None:
     import random
 
@@ -318,3 +318,12 @@ def test_diff_algorithm_agrees_with_git_merge(cli: CliRunner, algorithm: str) ->
         _write(cli.cwd, *texts)
         r = cli("merge-file", "-p", "--diff-algorithm", algorithm, "-L", "HEAD", "-L", "base", "-L", "side", "A", "O", "B")
         assert r.out_bytes == expected, (texts, algorithm)
+
+
+def test_histogram_is_refused_clearly(cli: CliRunner) -> None:
+    """libgit2, vcrdt's line differ, has no histogram algorithm: a usage error, nothing written."""
+    _write(cli.cwd, *CASES["clean"])
+    r = cli("merge-file", "--diff-algorithm", "histogram", "A", "O", "B")
+    assert r.code == 2
+    assert "histogram" in r.err and "myers, minimal and patience" in r.err
+    assert (cli.cwd / "A").read_bytes() == CASES["clean"][1]

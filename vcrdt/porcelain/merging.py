@@ -312,6 +312,7 @@ def merge(
             labels=labels,
             decide=decider(policy, on_conflict),
             keys=(tie_key(repo, ours), tie_key(repo, theirs)),
+            marker_size=policy.marker_size_for,
         )
         result_flat = {**tm.entries, **tm.worktree}
         changed = [c.path for c in diff_changes(ours_flat, result_flat)]
