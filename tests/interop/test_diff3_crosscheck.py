@@ -18,11 +18,20 @@ needs_tools = pytest.mark.skipif(
 
 
 @needs_tools
-def test_agrees_with_git_merge_file_byte_for_byte() -> None:
-    table = crosscheck(300, seed=11)
-    for style in ("merge", "diff3", "zdiff3"):
-        counts = table[f"git merge-file ({style})"]
-        assert set(counts) <= {"both clean, identical", "both conflict"}, (style, counts)
+@pytest.mark.parametrize("mixed", [False, True], ids=["code", "mixed"])
+def test_agrees_with_git_merge_file_byte_for_byte(mixed: bool) -> None:
+    """Same bytes and conflict count as git merge-file, for every flag set of the bench.
+
+    `mixed` adds rst underlines and marker-like lines, CRLF and lone-CR line endings, and
+    identical edits on both sides between the others.
+    """
+    table = crosscheck(150, seed=11, mixed=mixed)
+    gits = [name for name in table if name.startswith("git merge-file")]
+    assert len(gits) == 8
+    for name in gits:
+        assert set(table[name]) <= {"both clean, identical", "both conflict"}, (name, table[name])
+    if mixed:
+        return
     # GNU diff3 -m (its default -A) also brackets identical changes: the only disagreement allowed.
     gnu = table["GNU diff3 -m (verdict)"]
     assert gnu.get("vcrdt conflicts, tool clean", 0) == 0

@@ -621,11 +621,10 @@ def merge_bytes(
     bl, al, ol = split_lines(base), split_lines(a), split_lines(b)
     ma, mb = _match(bl, al, ol, matcher)
     syncs = list(_syncs(bl, al, ol, ma, mb))
-    overlap = _Overlap(ma, mb)
-    clean = _clean_lines(bl, al, ol, syncs, None if style == "merge" else overlap)
+    clean = _clean_lines(bl, al, ol, syncs, None if style == "merge" else _Overlap(ma, mb))
     if clean is not None:
         return b"".join(clean), 0
-    result = _styled(list(_iter_regions(bl, al, ol, syncs, overlap)), matcher, style, tuple(bl[:2]))
+    result = _styled(list(_iter_regions(bl, al, ol, syncs, _Overlap(ma, mb))), matcher, style, tuple(bl[:2]))
     # invariant: the fast path above returns every clean merge
     assert not result.is_clean
     data = render(result, style=style, labels=labels, marker_len=marker_len, favor=favor)
