@@ -127,8 +127,8 @@ def crosscheck(n: int, seed: int, mixed: bool = False) -> dict[str, Counter[str]
                 table.setdefault(f"git merge-file {' '.join(flags)}".rstrip(), Counter())[key] += 1
             ours = merge_bytes(base, a, b, matcher=xdiff_matcher, style="diff3")
             gnu = run_gnu(work)
-            # Compare verdicts only: GNU diff3 brackets differently (see docs/merge.md).
-            key = classify((b"", ours[1]), (b"", gnu[1]))
+            # Compare verdicts only: GNU diff3 brackets and counts differently (see docs/merge.md).
+            key = classify((b"", min(ours[1], 1)), (b"", min(gnu[1], 1)))
             table.setdefault("GNU diff3 -m (verdict)", Counter())[key] += 1
     return table
 
