@@ -59,10 +59,11 @@ def test_vcrdt_works_as_a_git_merge_driver(tmp_path: Path) -> None:
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True)
 
     git("init", "-q", "-b", "main")
-    driver = f"{sys.executable} -m vcrdt merge-file -L ours -L base -L theirs %A %O %B"
+    driver = f"{sys.executable} -m vcrdt merge-file --marker-size %L -L ours -L base -L theirs %A %O %B"
     git("config", "merge.vcrdt.driver", driver)
-    (repo / ".gitattributes").write_text("*.txt merge=vcrdt\n")
+    (repo / ".gitattributes").write_text("*.txt merge=vcrdt\n*.rst merge=vcrdt conflict-marker-size=10\n")
     (repo / "f.txt").write_text("a\nb\nc\nd\ne\n")
+    (repo / "g.rst").write_text("T\n=======\nx\n")
     git("add", ".")
     git("commit", "-qm", "base")
     git("switch", "-qc", "side")
@@ -73,6 +74,18 @@ def test_vcrdt_works_as_a_git_merge_driver(tmp_path: Path) -> None:
     git("commit", "-qam", "main")
     git("merge", "-q", "--no-edit", "side")
     assert (repo / "f.txt").read_text() == "A\nb\nc\nd\nE\n"
+    # A conflict: git passes the attribute's marker size as %L.
+    git("switch", "-q", "side")
+    (repo / "g.rst").write_text("T\n=======\ntheirs\n")
+    git("commit", "-qam", "side g")
+    git("switch", "-q", "main")
+    (repo / "g.rst").write_text("T\n=======\nours\n")
+    git("commit", "-qam", "main g")
+    r = subprocess.run(["git", "merge", "-q", "--no-edit", "side"], cwd=repo, capture_output=True, check=False)
+    assert r.returncode == 1
+    assert (repo / "g.rst").read_text() == (
+        "T\n=======\n<<<<<<<<<< ours\nours\n==========\ntheirs\n>>>>>>>>>> theirs\n"
+    )
 
 
 @needs_tools
