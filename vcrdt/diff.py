@@ -612,7 +612,7 @@ def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int, flags: int = 0) -> l
     import pygit2  # lazy, see diff_blobs
 
     try:
-        patch = pygit2.Patch.create_from(old, new, context_lines=0, flag=flags)
+        patch = pygit2.Patch.create_from(old, new, context_lines=0, flag=pygit2.enums.DiffOption(flags))
     except pygit2.GitError as exc:
         raise GitInteropError(f"cannot diff lines: {exc}") from exc
     blocks: list[tuple[int, int, int]] = []

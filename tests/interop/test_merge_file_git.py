@@ -316,7 +316,9 @@ def test_diff_algorithm_agrees_with_git_merge(cli: CliRunner, algorithm: str) ->
         texts = b"".join(base), sides[0], sides[1]
         expected = _git_merge_with_algorithm(cli.cwd, *texts, algorithm)
         _write(cli.cwd, *texts)
-        r = cli("merge-file", "-p", "--diff-algorithm", algorithm, "-L", "HEAD", "-L", "base", "-L", "side", "A", "O", "B")
+        r = cli(
+            "merge-file", "-p", "--diff-algorithm", algorithm, "-L", "HEAD", "-L", "base", "-L", "side", "A", "O", "B"
+        )
         assert r.out_bytes == expected, (texts, algorithm)
 
 

@@ -184,7 +184,9 @@ def iter_sync_regions(
     return _syncs(base, a, b, ma, mb)
 
 
-def _match(base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], matcher: Matcher) -> tuple[list[Block], list[Block]]:
+def _match(
+    base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], matcher: Matcher
+) -> tuple[list[Block], list[Block]]:
     """Match the base against each side."""
     pair = getattr(matcher, "pair", None)
     # A matcher may offer `pair(base, a, b)` to share work on the base between the two diffs.

@@ -19,7 +19,7 @@ policy), otherwise the current branch's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from vcrdt.errors import PolicyError
 from vcrdt.merge.rules import RULES, RuleName
@@ -115,7 +115,7 @@ def parse_policy(data: bytes, source: str = POLICY_FILE) -> Policy:
                 raise PolicyError(f"{source}:{n}: unknown action {name!r}", hint=f"actions: {', '.join(ACTIONS)}")
             if action is not None:
                 raise PolicyError(f"{source}:{n}: more than one action for {pattern!r}")
-            action = cast(Action, name)
+            action = name
         if pattern.startswith("!"):
             raise PolicyError(f"{source}:{n}: negative patterns are not supported: {pattern!r}")
         lines.append(PolicyLine(n, pattern, action, _compile(pattern, source, n), size))

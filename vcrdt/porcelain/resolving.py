@@ -17,10 +17,10 @@ from vcrdt.errors import (
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.conflicts import AutoResolution, PathConflict, Side
 from vcrdt.merge.diff3 import (
+    MARKER_LEN,
     MergeResult,
     Region,
     Style,
-    MARKER_LEN,
     merge_bytes,
     merge_lines,
     render,

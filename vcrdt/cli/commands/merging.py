@@ -19,7 +19,10 @@ MAX_EXIT = 127
 
 
 def _favor_option(name: str) -> "Callable[[typer.Context, bool], bool]":
-    """A callback recording `name` as the favoured side; click calls callbacks in command-line order, so the last wins."""
+    """A callback recording `name` as the favoured side.
+
+    click calls callbacks in command-line order, so of --ours, --theirs and --union the last wins, as in git.
+    """
 
     def record(ctx: typer.Context, value: bool) -> bool:
         if value:
