@@ -85,3 +85,12 @@ def test_long_inputs_draw_tokens_past_the_cache() -> None:
     side = list(base)
     side[69_990] = b"changed\n"
     assert xdiff_matcher(base, side) == [(0, 0, 69_990), (69_991, 69_991, 9), (70_000, 70_000, 0)]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([b"a", b"\r", b"\n", b"\r\n", b"b"]), max_size=12).map(b"".join))
+def test_split_lines_splits_at_newlines_only(data: bytes) -> None:
+    """As xdiff: every line but the last ends in \\n, and a lone \\r stays inside its line."""
+    pieces = data.split(b"\n")
+    expected = [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    assert split_lines(data) == expected

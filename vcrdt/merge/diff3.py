@@ -487,9 +487,9 @@ def split_lines(data: bytes) -> list[Line]:
     """
     if not data:
         return []
-    cr = data.count(b"\r")
-    if not cr or cr == data.count(b"\r\n"):
-        return data.splitlines(keepends=True)  # the same lines, split in C
+    lines = data.splitlines(keepends=True)  # also splits at a lone CR: then it gives more lines than xdiff
+    if b"\r" not in data or len(lines) == data.count(b"\n") + (not data.endswith(b"\n")):
+        return lines
     lines = data.split(b"\n")
     last = lines.pop()
     out = [ln + b"\n" for ln in lines]
