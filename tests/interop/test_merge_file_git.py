@@ -33,6 +33,7 @@ FLAGS: list[tuple[str, ...]] = [
     ("--marker-size", "3"),
     ("--marker-size", "12"),
     ("--marker-size", "0"),
+    ("--marker-size", "-2"),
     ("-q",),
     ("--quiet", "--diff3", "--marker-size", "9"),
     ("-L", "mine", "-L", "orig", "-L", "yours"),
@@ -41,6 +42,7 @@ FLAGS: list[tuple[str, ...]] = [
     ("--union", "--ours"),
     ("--ours", "--theirs"),
     ("--theirs", "--union"),
+    ("--theirs", "--ours", "--union"),
 ]
 
 
