@@ -21,9 +21,10 @@ The layers are generators a caller can stop at: `iter_sync_regions` ->
 two sides agree, then joining conflicts at most three lines apart or apart
 only by lines without letters or digits) -> `render` (markers 7 long unless
 asked otherwise, with git's rule for their line endings, or one side or both
-taken for every conflict: ``--ours``, ``--theirs``, ``--union``). The matcher is a `Matcher` passed in; the
-default is a pure-Python Myers diff (`myers_matcher`), and `vcrdt.diff`
-offers libgit2's C xdiff for speed. Pure: imports only the standard library.
+taken for every conflict: ``--ours``, ``--theirs``, ``--union``). The
+matcher is a `Matcher` passed in; the default is a pure-Python Myers diff
+(`myers_matcher`), and `vcrdt.diff` offers libgit2's C xdiff for speed.
+Pure: imports only the standard library.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ Style = Literal["merge", "diff3", "zdiff3"]
 STYLES: tuple[Style, ...] = ("merge", "diff3", "zdiff3")
 # How a rendering settles every conflict: markers, our lines, their lines, or ours then theirs.
 Favor = Literal["markers", "ours", "theirs", "union"]
-FAVORS: tuple[Favor, ...] = ("markers", "ours", "theirs", "union")
 MARKER_LEN = 7  # git's DEFAULT_CONFLICT_MARKER_SIZE
 
 
