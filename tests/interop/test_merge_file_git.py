@@ -298,7 +298,7 @@ def _git_merge_with_algorithm(work: Path, base: bytes, a: bytes, b: bytes, algor
 ALGO_LINES = [b"a\n", b"b\n", b"c\n", b"if x\n", b"end\n", b"return y\n", b"x = 1\n", b"z\n"]
 
 
-@pytest.mark.parametrize("algorithm", ["myers", "minimal", "patience"])
+@pytest.mark.parametrize("algorithm", ["myers", "minimal", "patience", "histogram"])
 def test_diff_algorithm_agrees_with_git_merge(cli: CliRunner, algorithm: str) -> None:
     import random
 
@@ -324,10 +324,45 @@ def test_diff_algorithm_agrees_with_git_merge(cli: CliRunner, algorithm: str) ->
         assert r.out_bytes == expected, (texts, algorithm)
 
 
-def test_histogram_is_refused_clearly(cli: CliRunner) -> None:
-    """libgit2, vcrdt's line differ, has no histogram algorithm: a usage error, nothing written."""
-    _write(cli.cwd, *CASES["clean"])
-    r = cli("merge-file", "--diff-algorithm", "histogram", "A", "O", "B")
-    assert r.code == 2
-    assert "histogram" in r.err and "myers, minimal and patience" in r.err
-    assert (cli.cwd / "A").read_bytes() == CASES["clean"][1]
+def test_histogram_diff_matches_git_diff(tmp_path: Path) -> None:
+    """The pure-Python histogram diff against `git diff --histogram`, with many repeated lines.
+
+    Long texts over a few distinct lines make every common line occur more than 64 times, so the
+    stretch falls back to Myers as git's does.
+    """
+    import random
+    import re
+
+    from vcrdt.diff import line_matcher
+
+    def git_hunks(a: list[bytes], b: list[bytes]) -> list[tuple[int, int, int, int]]:
+        (tmp_path / "a").write_bytes(b"".join(a))
+        (tmp_path / "b").write_bytes(b"".join(b))
+        args = ["git", "diff", "--no-index", "--histogram", "--no-indent-heuristic", "-U0", "a", "b"]
+        out = subprocess.run(args, cwd=tmp_path, capture_output=True, check=False).stdout
+        hunks = []
+        for m in re.finditer(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", out, re.M):
+            old, old_n, new, new_n = int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1)
+            hunks.append((old - 1 if old_n else old, old_n, new - 1 if new_n else new, new_n))
+        return hunks
+
+    def our_hunks(a: list[bytes], b: list[bytes]) -> list[tuple[int, int, int, int]]:
+        hunks, ia, ib = [], 0, 0
+        for i, j, n in line_matcher("histogram")(a, b):
+            if i > ia or j > ib:
+                hunks.append((ia, i - ia, ib, j - ib))
+            ia, ib = i + n, j + n
+        return hunks
+
+    rng = random.Random(3)
+    alphabet = [b"a\n", b"b\n", b"c\n", b"d\n", b"}\n", b"\n", b"x\n"]
+    for size in [25] * 150 + [300] * 15:
+        a = [rng.choice(alphabet[: rng.randint(2, 7)]) for _ in range(rng.randint(0, size))]
+        b = list(a)
+        for _ in range(rng.randint(0, size // 5)):
+            i = rng.randint(0, len(b))
+            if rng.random() < 0.5 or i == len(b):
+                b.insert(i, rng.choice(alphabet))
+            else:
+                del b[i]
+        assert our_hunks(a, b) == git_hunks(a, b), (a, b)

@@ -98,7 +98,7 @@ def merge_file(
     Raises:
         MergeError: If a file is binary (exit code 255), in git's words.
         WorktreeError: If a file cannot be read or written (exit code 255).
-        GitInteropError: If `algorithm` is not one libgit2 offers.
+        GitInteropError: If `algorithm` is not one of git's diff algorithms.
     """
     matcher = line_matcher(algorithm)
     texts = [_read_input(p) for p in (current, base, other)]

@@ -67,7 +67,7 @@ def merge_file(
     ] = 7,
     diff_algorithm: Annotated[
         str,
-        typer.Option("--diff-algorithm", help="myers (default), minimal or patience.", metavar="ALGORITHM"),
+        typer.Option("--diff-algorithm", help="myers (default), minimal, patience or histogram.", metavar="ALGORITHM"),
     ] = "myers",
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print no warning and no error.")] = False,
     rule: Annotated[
@@ -97,11 +97,6 @@ def merge_file(
     style = "diff3" if diff3 else "zdiff3" if zdiff3 else conflict_style
     if style not in STYLES:
         raise typer.BadParameter(f"must be one of {', '.join(STYLES)}", param_hint="--conflict-style")
-    if diff_algorithm == "histogram":
-        raise typer.BadParameter(
-            "histogram is not available: libgit2, vcrdt's line differ, offers myers, minimal and patience",
-            param_hint="--diff-algorithm",
-        )
     if diff_algorithm not in DIFF_ALGORITHMS:
         raise typer.BadParameter(f"must be one of {', '.join(DIFF_ALGORITHMS)}", param_hint="--diff-algorithm")
     given = list(label or [])
