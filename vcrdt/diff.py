@@ -729,13 +729,13 @@ def _histogram_lcs(
     """The common run to split at: ``(a start, b start, a end, b end)``, ``()`` if none, None to fall back."""
     first: dict[bytes, int] = {}  # each line's first position in the range
     count: dict[bytes, int] = {}
-    following = {}  # position -> the line's next position
-    for i in range(a1 - 1, a0 - 1, -1):
-        line = a[i]
+    following: dict[int, int] = {}  # position -> the same line's next position
+    for pos in range(a1 - 1, a0 - 1, -1):
+        line = a[pos]
         nxt = first.get(line)
         if nxt is not None:
-            following[i] = nxt
-        first[line] = i
+            following[pos] = nxt
+        first[line] = pos
         count[line] = count.get(line, 0) + 1
     best: tuple[int, int, int, int] | tuple[()] = ()
     best_len = 0
@@ -745,32 +745,31 @@ def _histogram_lcs(
     while j < b1:
         line = b[j]
         j_next = j + 1
-        start = first.get(line)
-        if start is not None:
+        at = first.get(line)
+        if at is not None:
+            common = True
             if count[line] > limit:
-                common = True
-            else:
-                common = True
-                i: int | None = start
-                while i is not None:
-                    sa, sb, ea, eb = i, j, i, j
-                    rarity = count[line]
-                    while sa > a0 and sb > b0 and a[sa - 1] == b[sb - 1]:
-                        sa -= 1
-                        sb -= 1
-                        if rarity > 1:
-                            rarity = min(rarity, count[a[sa]])
-                    while ea < a1 - 1 and eb < b1 - 1 and a[ea + 1] == b[eb + 1]:
-                        ea += 1
-                        eb += 1
-                        if rarity > 1:
-                            rarity = min(rarity, count[a[ea]])
-                    j_next = max(j_next, eb + 1)
-                    if best_len < ea - sa or rarity < limit:
-                        best, best_len, limit = (sa, sb, ea + 1, eb + 1), ea - sa, rarity
-                    i = following.get(i)
-                    while i is not None and i <= ea:
-                        i = following.get(i)
+                at = None  # too frequent for the run found so far
+        while at is not None:
+            sa, sb, ea, eb = at, j, at, j
+            rarity = count[line]
+            while sa > a0 and sb > b0 and a[sa - 1] == b[sb - 1]:
+                sa -= 1
+                sb -= 1
+                if rarity > 1:
+                    rarity = min(rarity, count[a[sa]])
+            while ea < a1 - 1 and eb < b1 - 1 and a[ea + 1] == b[eb + 1]:
+                ea += 1
+                eb += 1
+                if rarity > 1:
+                    rarity = min(rarity, count[a[ea]])
+            j_next = max(j_next, eb + 1)
+            if best_len < ea - sa or rarity < limit:
+                best, best_len, limit = (sa, sb, ea + 1, eb + 1), ea - sa, rarity
+            # The next occurrence of the line past this run.
+            at = following.get(at)
+            while at is not None and at <= ea:
+                at = following.get(at)
         j = j_next
     if common and limit > _HISTOGRAM_MAX_CHAIN:
         return None
