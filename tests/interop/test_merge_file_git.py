@@ -43,6 +43,8 @@ FLAGS: list[tuple[str, ...]] = [
     ("--ours", "--theirs"),
     ("--theirs", "--union"),
     ("--theirs", "--ours", "--union"),
+    ("--union", "--diff3"),
+    ("--ours", "--zdiff3", "--marker-size", "4"),
 ]
 
 
