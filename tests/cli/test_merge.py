@@ -427,3 +427,41 @@ def test_resolve_file_directory_conflict_taking_the_file(file_vs_dir: CliRunner)
     assert file_vs_dir.ok("status", "--short").out == ""
     assert file_vs_dir.ok("cat", "HEAD:g").out == "edited\n"
     file_vs_dir.ok("fsck")
+
+
+def test_markers_stay_seven_long_in_a_file_with_rst_underlines(forked: CliRunner) -> None:
+    """A `=======` title underline once lengthened the markers to 8; editors and git want 7."""
+    forked.write("doc.rst", "Title\n=======\n\ntext\n")
+    forked.ok("commit", "-A", "-m", "doc")
+    _on_side(forked, {"doc.rst": "Title\n=======\n\ntheirs\n"})
+    forked.write("doc.rst", "Title\n=======\n\nours\n")
+    forked.ok("commit", "-m", "main doc")
+    assert forked("merge", "side").code == 1
+    assert (forked.cwd / "doc.rst").read_text() == (
+        "Title\n=======\n\n<<<<<<< main\nours\n=======\ntheirs\n>>>>>>> side\n"
+    )
+
+
+def test_conflict_marker_size_attribute(forked: CliRunner) -> None:
+    forked.write(".vcrdtattributes", "*.rst conflict-marker-size=10\n")
+    forked.write("doc.rst", "a\nb\n")
+    forked.ok("commit", "-A", "-m", "doc")
+    _on_side(forked, {"doc.rst": "a\nB\n", "f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("doc.rst", "a\nX\n")
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main doc")
+    assert forked("merge", "side").code == 1
+    assert (forked.cwd / "doc.rst").read_text() == "a\n<<<<<<<<<< main\nX\n==========\nB\n>>>>>>>>>> side\n"
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\n<<<<<<< main\nFIVE?\n=======\nfive!\n>>>>>>> side\n"
+
+
+def test_conflict_marker_size_attribute_must_be_a_number(forked: CliRunner) -> None:
+    forked.write(".vcrdtattributes", "*.rst conflict-marker-size=big\n")
+    forked.ok("commit", "-A", "-m", "policy")
+    _on_side(forked, {"f": "1\n2\n3\n4\nfive!\n"})
+    forked.write("f", "1\n2\n3\n4\nFIVE?\n")
+    forked.ok("commit", "-m", "main work")
+    r = forked("merge", "side")
+    assert r.code == 1
+    assert "conflict-marker-size must be a whole number" in r.err
+    assert forked.ok("status", "--short").out == ""

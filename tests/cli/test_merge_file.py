@@ -56,5 +56,14 @@ def test_merge_file_errors_exit_255(cli: CliRunner) -> None:
     cli.write("bin.dat", b"\x00\x01")
     r = cli("merge-file", "ours.txt", "bin.dat", "theirs.txt")
     assert r.code == 255
-    assert "cannot merge binary file" in r.err
+    assert r.err == "error: Cannot merge binary files: bin.dat\n"
+    assert (cli.cwd / "ours.txt").read_text() == "b\n"
+
+
+def test_merge_file_refuses_bad_flag_values(cli: CliRunner) -> None:
+    _files(cli, "a\n", "b\n", "c\n")
+    r = cli("merge-file", "--diff-algorithm", "quadratic", "ours.txt", "base.txt", "theirs.txt")
+    assert r.code == 2 and "--diff-algorithm" in r.err
+    r = cli("merge-file", "--union", "--rule", "union", "ours.txt", "base.txt", "theirs.txt")
+    assert r.code == 2 and "--union settles the conflicts already" in r.err
     assert (cli.cwd / "ours.txt").read_text() == "b\n"

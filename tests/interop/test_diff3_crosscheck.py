@@ -18,11 +18,20 @@ needs_tools = pytest.mark.skipif(
 
 
 @needs_tools
-def test_agrees_with_git_merge_file_byte_for_byte() -> None:
-    table = crosscheck(300, seed=11)
-    for style in ("merge", "diff3", "zdiff3"):
-        counts = table[f"git merge-file ({style})"]
-        assert set(counts) <= {"both clean, identical", "both conflict"}, (style, counts)
+@pytest.mark.parametrize("mixed", [False, True], ids=["code", "mixed"])
+def test_agrees_with_git_merge_file_byte_for_byte(mixed: bool) -> None:
+    """Same bytes and conflict count as git merge-file, for every flag set of the bench.
+
+    `mixed` adds rst underlines and marker-like lines, CRLF and lone-CR line endings, and
+    identical edits on both sides between the others.
+    """
+    table = crosscheck(150, seed=11, mixed=mixed)
+    gits = [name for name in table if name.startswith("git merge-file")]
+    assert len(gits) == 8
+    for name in gits:
+        assert set(table[name]) <= {"both clean, identical", "both conflict"}, (name, table[name])
+    if mixed:
+        return
     # GNU diff3 -m (its default -A) also brackets identical changes: the only disagreement allowed.
     gnu = table["GNU diff3 -m (verdict)"]
     assert gnu.get("vcrdt conflicts, tool clean", 0) == 0
@@ -50,10 +59,11 @@ def test_vcrdt_works_as_a_git_merge_driver(tmp_path: Path) -> None:
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True)
 
     git("init", "-q", "-b", "main")
-    driver = f"{sys.executable} -m vcrdt merge-file -L ours -L base -L theirs %A %O %B"
+    driver = f"{sys.executable} -m vcrdt merge-file --marker-size %L -L ours -L base -L theirs %A %O %B"
     git("config", "merge.vcrdt.driver", driver)
-    (repo / ".gitattributes").write_text("*.txt merge=vcrdt\n")
+    (repo / ".gitattributes").write_text("*.txt merge=vcrdt\n*.rst merge=vcrdt conflict-marker-size=10\n")
     (repo / "f.txt").write_text("a\nb\nc\nd\ne\n")
+    (repo / "g.rst").write_text("T\n=======\nx\n")
     git("add", ".")
     git("commit", "-qm", "base")
     git("switch", "-qc", "side")
@@ -64,6 +74,18 @@ def test_vcrdt_works_as_a_git_merge_driver(tmp_path: Path) -> None:
     git("commit", "-qam", "main")
     git("merge", "-q", "--no-edit", "side")
     assert (repo / "f.txt").read_text() == "A\nb\nc\nd\nE\n"
+    # A conflict: git passes the attribute's marker size as %L.
+    git("switch", "-q", "side")
+    (repo / "g.rst").write_text("T\n=======\ntheirs\n")
+    git("commit", "-qam", "side g")
+    git("switch", "-q", "main")
+    (repo / "g.rst").write_text("T\n=======\nours\n")
+    git("commit", "-qam", "main g")
+    r = subprocess.run(["git", "merge", "-q", "--no-edit", "side"], cwd=repo, capture_output=True, check=False)
+    assert r.returncode == 1
+    assert (repo / "g.rst").read_text() == (
+        "T\n=======\n<<<<<<<<<< ours\nours\n==========\ntheirs\n>>>>>>>>>> theirs\n"
+    )
 
 
 @needs_tools

@@ -18,7 +18,6 @@ from vcrdt.merge.diff3 import (
     STYLES,
     Matcher,
     Style,
-    marker_length,
     merge_bytes,
     merge_lines,
     myers_matcher,
@@ -39,7 +38,7 @@ def _layered(base: bytes, a: bytes, b: bytes, matcher: Matcher, style: Style) ->
     result = merge_lines(bl, al, ol, matcher=matcher, style=style)
     if result.is_clean:
         return b"".join(result.clean_lines()), 0
-    text = render(result, style=style, marker_len=marker_length(bl, al, ol))
+    text = render(result, style=style)
     return text, result.conflicts
 
 
@@ -86,3 +85,12 @@ def test_long_inputs_draw_tokens_past_the_cache() -> None:
     side = list(base)
     side[69_990] = b"changed\n"
     assert xdiff_matcher(base, side) == [(0, 0, 69_990), (69_991, 69_991, 9), (70_000, 70_000, 0)]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([b"a", b"\r", b"\n", b"\r\n", b"b"]), max_size=12).map(b"".join))
+def test_split_lines_splits_at_newlines_only(data: bytes) -> None:
+    """As xdiff: every line but the last ends in \\n, and a lone \\r stays inside its line."""
+    pieces = data.split(b"\n")
+    expected = [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    assert split_lines(data) == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vcrdt.diff import xdiff_matcher
-from vcrdt.merge.diff3 import marker_length, merge_bytes, myers_matcher, split_lines
+from vcrdt.merge.diff3 import merge_bytes, myers_matcher, split_lines
 
 CASES = {
     # name: (base, ours, theirs, expected clean result or None for a conflict)
@@ -57,14 +57,37 @@ def test_textbook_render_styles() -> None:
     assert zdiff3 == b"1\nX\nc\n<<<<<<< ours\nY\n||||||| base\n2\n3\n4\n=======\nZ\n>>>>>>> theirs\n5\n"
 
 
-def test_markers_grow_past_marker_like_lines() -> None:
-    base = b"a\n=======\nb\n"
-    ours = b"a\n=======\nB\n"
-    theirs = b"a\n=======\nC\n"
+def test_markers_stay_seven_long_beside_marker_like_lines() -> None:
+    """A reStructuredText underline of 7 or more "=" does not lengthen the markers (git keeps 7)."""
+    base = b"Title\n=======\nb\n"
+    ours = b"Title\n=======\nB\n"
+    theirs = b"Title\n=======\nC\n"
+    merged, n = merge_bytes(base, ours, theirs)
+    assert (merged, n) == (b"Title\n=======\n<<<<<<< ours\nB\n=======\nC\n>>>>>>> theirs\n", 1)
+    merged, n = merge_bytes(base, ours, theirs, marker_len=10)
+    assert merged == b"Title\n=======\n<<<<<<<<<< ours\nB\n==========\nC\n>>>>>>>>>> theirs\n"
+
+
+def test_only_newline_ends_a_line() -> None:
+    assert split_lines(b"a\rb\nc\r\nd\r") == [b"a\rb\n", b"c\r\n", b"d\r"]
+    assert split_lines(b"a\r\nb") == [b"a\r\n", b"b"]
+
+
+def test_identical_change_counts_in_the_gap_between_conflicts() -> None:
+    """git joins conflicts at most 3 lines apart even when the lines between are a change both sides made."""
+    base = b"1\n2\n3\n4\n5\n6\n"
+    ours = b"1o\n2\nS\n4\n5o\n6\n"
+    theirs = b"1t\n2\nS\n4\n5t\n6\n"
     merged, n = merge_bytes(base, ours, theirs)
     assert n == 1
-    assert b"<<<<<<<< ours\n" in merged and b"\n========\n" in merged
-    assert marker_length(split_lines(b"<<<<<<<<<< x\n")) == 11
+    assert merged == b"<<<<<<< ours\n1o\n2\nS\n4\n5o\n=======\n1t\n2\nS\n4\n5t\n>>>>>>> theirs\n6\n"
+
+
+def test_crlf_markers_only_when_both_sides_and_base_use_crlf() -> None:
+    merged, _ = merge_bytes(b"a\r\nb\r\n", b"a\r\nB\r\n", b"a\nX\n")
+    assert merged.startswith(b"<<<<<<< ours\n")
+    merged, _ = merge_bytes(b"a\r\nb\r\n", b"a\r\nB\r\n", b"a\r\nX\r\n")
+    assert merged == b"a\r\n<<<<<<< ours\r\nB\r\n=======\r\nX\r\n>>>>>>> theirs\r\n"
 
 
 def test_missing_newline_inside_conflict_gets_one() -> None:

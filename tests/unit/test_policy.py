@@ -40,7 +40,16 @@ def test_empty_policy_decides_nothing() -> None:
     [
         (b"*.txt union\n*.c maybe\n", ".vcrdtattributes:2: unknown action 'maybe'"),
         (b"*.txt\n", ".vcrdtattributes:1: expected 'PATTERN ACTION', got '*.txt'"),
-        (b"a b c\n", ".vcrdtattributes:1: expected 'PATTERN ACTION', got 'a b c'"),
+        (b"a b c\n", ".vcrdtattributes:1: unknown action 'b'"),
+        (b"a union lww\n", ".vcrdtattributes:1: more than one action for 'a'"),
+        (
+            b"*.rst conflict-marker-size=0\n",
+            ".vcrdtattributes:1: conflict-marker-size must be a whole number from 1 to 1024, got '0'",
+        ),
+        (
+            b"*.rst union conflict-marker-size=\n",
+            ".vcrdtattributes:1: conflict-marker-size must be a whole number from 1 to 1024, got ''",
+        ),
         (b"# ok\n!*.txt union\n", ".vcrdtattributes:2: negative patterns are not supported: '!*.txt'"),
         (b"\xff\xfe union\n", ".vcrdtattributes: not valid UTF-8 (byte 0)"),
     ],
@@ -50,6 +59,13 @@ def test_malformed_lines_are_named(text: bytes, message: str) -> None:
         parse_policy(text)
     assert str(info.value) == message
     assert isinstance(info.value, VcrdtError)
+
+
+def test_conflict_marker_size_attribute() -> None:
+    p = parse_policy(b"*.rst conflict-marker-size=32\n*.rst union\ndocs/* markers conflict-marker-size=9\n")
+    assert (p.marker_size_for("a.rst"), p.action_for("a.rst")) == (32, "union")
+    assert (p.marker_size_for("docs/a.rst"), p.action_for("docs/a.rst")) == (9, "markers")
+    assert (p.marker_size_for("a.txt"), p.action_for("a.txt")) == (None, None)
 
 
 def test_crdt_defaults() -> None:

@@ -18,10 +18,13 @@ against the real tool.
 
 The layers are generators a caller can stop at: `iter_sync_regions` ->
 `iter_regions` -> `refine` (git's "zealous" splitting of a conflict where the
-two sides agree, and merging conflicts separated only by lines without
-letters or digits) -> `render`. The matcher is a `Matcher` passed in; the
-default is a pure-Python Myers diff (`myers_matcher`), and `vcrdt.diff`
-offers libgit2's C xdiff for speed. Pure: imports only the standard library.
+two sides agree, then joining conflicts at most three lines apart or apart
+only by lines without letters or digits) -> `render` (markers 7 long unless
+asked otherwise, with git's rule for their line endings, or one side or both
+taken for every conflict: ``--ours``, ``--theirs``, ``--union``). The
+matcher is a `Matcher` passed in; the default is a pure-Python Myers diff
+(`myers_matcher`), and `vcrdt.diff` offers libgit2's C xdiff for speed.
+Pure: imports only the standard library.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ Matcher = Callable[[Sequence[Line], Sequence[Line]], list[Block]]
 RegionKind = Literal["unchanged", "a", "b", "same", "conflict"]
 Style = Literal["merge", "diff3", "zdiff3"]
 STYLES: tuple[Style, ...] = ("merge", "diff3", "zdiff3")
-MARKER_LEN = 7
+# How a rendering settles every conflict: markers, our lines, their lines, or ours then theirs.
+Favor = Literal["markers", "ours", "theirs", "union"]
+MARKER_LEN = 7  # git's DEFAULT_CONFLICT_MARKER_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,11 @@ class Region:
     """A run of the merge: `kind` says which side's lines it takes.
 
     For a conflict, `base`, `a` and `b` hold the three texts; otherwise all
-    three hold the lines the result takes.
+    three hold the lines the result takes. `overlapping` marks a ``same``
+    region that both sides reached through different edits (their diffs
+    against the base differ there): git's xdiff counts it as a conflict that
+    turned out identical, so conflicts are not joined across it, and the
+    diff3 styles show it as a conflict.
     """
 
     kind: RegionKind
@@ -57,6 +66,7 @@ class Region:
     base_start: int = 0
     a_start: int = 0
     b_start: int = 0
+    overlapping: bool = False
 
     @property
     def lines(self) -> tuple[Line, ...]:
@@ -170,9 +180,23 @@ def iter_sync_regions(
 
     The last region is an empty sentinel at the ends of the three sequences.
     """
+    ma, mb = _match(base, a, b, matcher)
+    return _syncs(base, a, b, ma, mb)
+
+
+def _match(
+    base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], matcher: Matcher
+) -> tuple[list[Block], list[Block]]:
+    """Match the base against each side."""
     pair = getattr(matcher, "pair", None)
     # A matcher may offer `pair(base, a, b)` to share work on the base between the two diffs.
-    ma, mb = pair(base, a, b) if pair is not None else (matcher(base, a), matcher(base, b))
+    return pair(base, a, b) if pair is not None else (matcher(base, a), matcher(base, b))
+
+
+def _syncs(
+    base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], ma: list[Block], mb: list[Block]
+) -> Iterator[SyncRegion]:
+    """The sync regions of two matches of the base (see `iter_sync_regions`)."""
     ia = ib = 0
     while ia < len(ma) - 1 and ib < len(mb) - 1:
         abase, amatch, alen = ma[ia]
@@ -195,38 +219,78 @@ def iter_regions(
     base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], matcher: Matcher = myers_matcher
 ) -> Iterator[Region]:
     """Yield the merge as stable and unstable regions, in order."""
-    return _iter_regions(base, a, b, iter_sync_regions(base, a, b, matcher))
+    ma, mb = _match(base, a, b, matcher)
+    return _iter_regions(base, a, b, _syncs(base, a, b, ma, mb), _Overlap(ma, mb))
+
+
+class _Overlap:
+    """Tells whether a stretch of the base holds a line matched on one side only.
+
+    Between two sync regions each side changed the base; when no base line
+    there is matched on either side, each side's diff has exactly one hunk
+    over the stretch, as git's xdiff sees it. When both sides changed it to
+    the same text that way, xdiff skips the pair as one identical change;
+    otherwise it forms a conflict from overlapping hunks, which only later
+    proves identical (see `Region.overlapping`).
+    """
+
+    def __init__(self, ma: list[Block], mb: list[Block]) -> None:
+        self.sides = [([blk[0] for blk in m], m) for m in (ma, mb)]
+
+    def __call__(self, lo: int, hi: int) -> bool:
+        """True when a base line in ``[lo, hi)`` is matched on either side."""
+        from bisect import bisect_left
+
+        for starts, blocks in self.sides:
+            k = bisect_left(starts, hi) - 1
+            # invariant: blocks are disjoint and increasing, so only the last one starting below `hi` can reach `lo`
+            if k >= 0 and blocks[k][2] and blocks[k][0] + blocks[k][2] > lo:
+                return True
+        return False
 
 
 def _iter_regions(
-    base: Sequence[Line], a: Sequence[Line], b: Sequence[Line], syncs: Iterable[SyncRegion]
+    base: Sequence[Line],
+    a: Sequence[Line],
+    b: Sequence[Line],
+    syncs: Iterable[SyncRegion],
+    overlap: Callable[[int, int], bool] | None = None,
 ) -> Iterator[Region]:
-    """`iter_regions` over sync regions already found."""
+    """`iter_regions` over sync regions already found; `overlap` marks `Region.overlapping` when given."""
     iz = ia = ib = 0
     for zmatch, zend, amatch, aend, bmatch, bend in syncs:
         zs, as_, bs = tuple(base[iz:zmatch]), tuple(a[ia:amatch]), tuple(b[ib:bmatch])
         if zs or as_ or bs:
+            joint = False
             if as_ == bs:
                 kind: RegionKind = "unchanged" if as_ == zs else "same"
+                joint = overlap is not None and overlap(iz, zmatch)
             elif as_ == zs:
                 kind = "b"
             elif bs == zs:
                 kind = "a"
             else:
                 kind = "conflict"
-            yield Region(kind, zs, as_, bs, iz, ia, ib)
+            yield Region(kind, zs, as_, bs, iz, ia, ib, joint)
         if zend > zmatch:
             same = tuple(base[zmatch:zend])
             yield Region("unchanged", same, same, same, zmatch, amatch, bmatch)
         iz, ia, ib = zend, aend, bend
 
 
-def _clean_lines(base: list[Line], a: list[Line], b: list[Line], syncs: list[SyncRegion]) -> list[Line] | None:
+def _clean_lines(
+    base: list[Line],
+    a: list[Line],
+    b: list[Line],
+    syncs: list[SyncRegion],
+    overlap: Callable[[int, int], bool] | None = None,
+) -> list[Line] | None:
     """Return the merged lines if nothing conflicts, else None: `iter_regions` without the regions.
 
     The same decisions as `_iter_regions`, made on list slices with no Region
     or tuple built, since most merges are clean and a clean result needs only
-    its lines.
+    its lines. With `overlap` (the diff3 styles), a same change that both
+    sides reached through different edits counts as a conflict, as in git.
     """
     out: list[Line] = []
     iz = ia = ib = 0
@@ -234,6 +298,8 @@ def _clean_lines(base: list[Line], a: list[Line], b: list[Line], syncs: list[Syn
         if ia < amatch or ib < bmatch or iz < zmatch:
             as_, bs = a[ia:amatch], b[ib:bmatch]
             if as_ == bs:
+                if overlap is not None and overlap(iz, zmatch):
+                    return None
                 out += as_  # unchanged, or the same change on both sides
             else:
                 zs = base[iz:zmatch]
@@ -257,9 +323,13 @@ def refine(regions: Iterator[Region] | list[Region], matcher: Matcher = myers_ma
 
     Each conflict is split where its two sides agree (the agreeing lines
     become plain text); then neighbouring conflicts separated by at most
-    three unchanged lines, or by lines without a letter or digit, are joined
-    into one. The verdict clean/conflicting never changes, only how much text
-    sits inside the markers and how many conflicts are counted.
+    three lines, or by lines without an ASCII letter or digit, are joined
+    into one. The lines between may be unchanged or changed identically on
+    both sides (counted in our text), as git counts them; a change taken from
+    one side, or a same change reached through different edits
+    (`Region.overlapping`), keeps the conflicts apart. The verdict
+    clean/conflicting never changes, only how much text sits inside the
+    markers and how many conflicts are counted.
     """
     split: list[Region] = []
     for r in regions:
@@ -278,6 +348,11 @@ def refine(regions: Iterator[Region] | list[Region], matcher: Matcher = myers_ma
     return _simplify(split)
 
 
+def _is_gap(r: Region) -> bool:
+    """True for text that may end up inside a joined conflict: unchanged, or changed alike by both sides."""
+    return r.kind in ("unchanged", "same") and not r.overlapping
+
+
 def _simplify(regions: list[Region]) -> list[Region]:
     out: list[Region] = []
     i = 0
@@ -292,7 +367,7 @@ def _simplify(regions: list[Region]) -> list[Region]:
         while True:
             k = j
             gap: list[Line] = []
-            while k < len(regions) and regions[k].kind == "unchanged":
+            while k < len(regions) and _is_gap(regions[k]):
                 gap.extend(regions[k].a)
                 k += 1
             if k >= len(regions) or regions[k].kind != "conflict":
@@ -313,9 +388,14 @@ def _simplify(regions: list[Region]) -> list[Region]:
 
 @dataclass(frozen=True, slots=True)
 class MergeResult:
-    """The merged regions and the count of conflicts among them."""
+    """The merged regions and the count of conflicts among them.
+
+    `base_head` holds the base's first two lines at most: git decides the line
+    ending of conflict markers partly from the base's first line (see `render`).
+    """
 
     regions: tuple[Region, ...]
+    base_head: tuple[Line, ...] | None = None
 
     @property
     def conflicts(self) -> int:
@@ -356,15 +436,23 @@ def merge_lines(
     Returns:
         The regions.
     """
-    return _styled(list(iter_regions(base, a, b, matcher)), matcher, style)
+    ma, mb = _match(base, a, b, matcher)
+    regions = list(_iter_regions(base, a, b, _syncs(base, a, b, ma, mb), _Overlap(ma, mb)))
+    return _styled(regions, matcher, style, tuple(base[:2]))
 
 
-def _styled(regions: list[Region], matcher: Matcher, style: Style) -> MergeResult:
+def _styled(regions: list[Region], matcher: Matcher, style: Style, base_head: tuple[Line, ...]) -> MergeResult:
     if style == "merge":
-        return MergeResult(tuple(refine(regions, matcher)))
+        return MergeResult(tuple(refine(regions, matcher)), base_head)
+    # The diff3 styles show a same change reached through different edits as a conflict, as git does.
+    regions = [Region("conflict", *_texts(r), r.base_start) if r.overlapping else r for r in regions]
     if style == "zdiff3":
-        return MergeResult(tuple(_zealous_trim(regions)))
-    return MergeResult(tuple(regions))
+        return MergeResult(tuple(_zealous_trim(regions)), base_head)
+    return MergeResult(tuple(regions), base_head)
+
+
+def _texts(r: Region) -> tuple[tuple[Line, ...], tuple[Line, ...], tuple[Line, ...]]:
+    return r.base, r.a, r.b
 
 
 def _zealous_trim(regions: list[Region]) -> list[Region]:
@@ -392,22 +480,54 @@ def _zealous_trim(regions: list[Region]) -> list[Region]:
 def split_lines(data: bytes) -> list[Line]:
     r"""Split bytes into lines that keep their endings (the last may lack one).
 
-    >>> split_lines(b"a\nb\r\nc")
-    [b'a\n', b'b\r\n', b'c']
+    Only ``\n`` ends a line, as in git's xdiff: a lone ``\r`` is part of its line.
+
+    >>> split_lines(b"a\nb\r\nc\rd")
+    [b'a\n', b'b\r\n', b'c\rd']
     """
-    return data.splitlines(keepends=True) if data else []
+    if not data:
+        return []
+    lines = data.splitlines(keepends=True)  # also splits at a lone CR: then it gives more lines than xdiff
+    if b"\r" not in data or len(lines) == data.count(b"\n") + (not data.endswith(b"\n")):
+        return lines
+    lines = data.split(b"\n")
+    last = lines.pop()
+    out = [ln + b"\n" for ln in lines]
+    if last:
+        out.append(last)
+    return out
 
 
-def marker_length(*texts: Sequence[Line]) -> int:
-    """Return a conflict-marker length longer than any marker-like line already in the texts (as jj does)."""
-    longest = MARKER_LEN - 1
-    for text in texts:
-        for line in text:
-            for ch in (b"<", b">", b"=", b"|"):
-                if line.startswith(ch * MARKER_LEN):
-                    run = len(line) - len(line.lstrip(ch))
-                    longest = max(longest, run)
-    return max(MARKER_LEN, longest + 1)
+def _eol_crlf(lines: Sequence[Line], i: int) -> int:
+    """Whether line `i` ends in CRLF: 1, 0, or -1 when it cannot tell (git's ``is_eol_crlf``).
+
+    A last line without an ending answers for the line before it, if any.
+    """
+    n = len(lines)
+    if i < n - 1:
+        return 1 if lines[i].endswith(b"\r\n") else 0
+    if n == 0:
+        return -1
+    if lines[i].endswith(b"\n"):
+        return 1 if lines[i].endswith(b"\r\n") else 0
+    if i == 0:
+        return -1
+    return 1 if lines[i - 1].endswith(b"\r\n") else 0
+
+
+def _needs_cr(ours: Sequence[Line], ia: int, theirs: Sequence[Line], ib: int, base_head: Sequence[Line]) -> bool:
+    """Whether a conflict at ours[ia] / theirs[ib] gets CRLF markers (git's ``is_cr_needed``).
+
+    Only when the line before it on both sides (or their first line) and the
+    base's first line end in CRLF; when a side cannot tell, the others decide,
+    and LF wins when none can.
+    """
+    crlf = _eol_crlf(ours, ia - 1 if ia else 0)
+    if crlf:
+        crlf = _eol_crlf(theirs, ib - 1 if ib else 0)
+    if crlf:
+        crlf = _eol_crlf(base_head, 0)
+    return crlf > 0
 
 
 def render(
@@ -416,65 +536,65 @@ def render(
     style: Style = "merge",
     labels: tuple[str, str, str] = ("ours", "base", "theirs"),
     marker_len: int = MARKER_LEN,
+    favor: Favor = "markers",
 ) -> bytes:
-    """Render a merge as bytes, with conflict markers in the given style.
+    """Render a merge as bytes, with conflict markers in the given style, as git's xdiff writes them.
 
-    A side whose last line lacks a newline gets one inside a conflict block,
-    so every marker sits on its own line (as git does).
+    Markers are `marker_len` characters long (7 when it is not positive),
+    whatever the text holds, each followed by a space and its label. They end
+    in CRLF only when the lines around the conflict use CRLF on both sides and
+    in the base's first line (`_needs_cr`). A side whose last line lacks a
+    newline gets one inside a conflict block, so every marker sits on its own
+    line. With `favor` other than ``markers``, each conflict takes our lines,
+    their lines, or ours then theirs (``union``: only our last line gets a
+    newline added) and no marker is written.
     """
     out: list[bytes] = []
-    eol = _dominant_eol(result)
-    lt, eq, gt, bar = (c * marker_len for c in (b"<", b"=", b">", b"|"))
-    ours, base_label, theirs = (x.encode("utf-8", "surrogateescape") for x in labels)
+    size = marker_len if marker_len > 0 else MARKER_LEN
+    lt, eq, gt, bar = (c * size for c in (b"<", b"=", b">", b"|"))
+    ours_l, base_l, theirs_l = (b" " + x.encode("utf-8", "surrogateescape") for x in labels)
+    regions = result.regions
+    ours = [ln for r in regions for ln in r.a]
+    theirs = [ln for r in regions for ln in r.b]
+    base_head = result.base_head
+    if base_head is None:
+        base_head = tuple(ln for r in regions for ln in r.base)[:2]
+    ia = ib = 0
 
-    def block(lines: tuple[Line, ...]) -> None:
-        for ln in lines:
-            out.append(ln if ln.endswith(b"\n") else ln + eol)
+    def block(lines: tuple[Line, ...], eol: bytes) -> None:
+        out.extend(lines)
+        if lines and not lines[-1].endswith(b"\n"):
+            out.append(eol)
 
-    for r in result.regions:
+    for r in regions:
         if r.kind != "conflict":
             out.extend(r.lines)
-            continue
-        if out and not out[-1].endswith(b"\n"):
-            out[-1] += eol
-        out.append(lt + (b" " + ours if ours else b"") + eol)
-        block(r.a)
-        if style in ("diff3", "zdiff3"):
-            out.append(bar + (b" " + base_label if base_label else b"") + eol)
-            block(r.base)
-        out.append(eq + eol)
-        block(r.b)
-        out.append(gt + (b" " + theirs if theirs else b"") + eol)
+        elif favor == "ours":
+            out.extend(r.a)
+        elif favor == "theirs":
+            out.extend(r.b)
+        else:
+            eol = b"\r\n" if _needs_cr(ours, ia, theirs, ib, base_head) else b"\n"
+            if favor == "union":
+                block(r.a, eol)
+                out.extend(r.b)
+            else:
+                out.append(lt + ours_l + eol)
+                block(r.a, eol)
+                if style in ("diff3", "zdiff3"):
+                    out.append(bar + base_l + eol)
+                    block(r.base, eol)
+                out.append(eq + eol)
+                block(r.b, eol)
+                out.append(gt + theirs_l + eol)
+        ia += len(r.a)
+        ib += len(r.b)
     return b"".join(out)
 
 
-def _dominant_eol(result: MergeResult) -> bytes:
-    crlf = lf = 0
-    for r in result.regions:
-        for ln in (*r.a, *r.b, *r.base):
-            if ln.endswith(b"\r\n"):
-                crlf += 1
-            elif ln.endswith(b"\n"):
-                lf += 1
-    return b"\r\n" if crlf > lf else b"\n"
-
-
 def union_bytes(base: bytes, a: bytes, b: bytes, *, matcher: Matcher = myers_matcher) -> bytes:
-    """Merge three texts keeping both sides of every conflict (ours first), like ``git merge-file --union``.
-
-    Conflicts are first refined as in the `merge` style, as git does.
-    """
-    result = merge_lines(split_lines(base), split_lines(a), split_lines(b), matcher=matcher, style="merge")
-    eol = _dominant_eol(result)
-    out: list[Line] = []
-    for r in result.regions:
-        if r.kind == "conflict":
-            # As git does: our lines are always terminated, theirs are kept as they are.
-            out.extend(ln if ln.endswith(b"\n") else ln + eol for ln in r.a)
-            out.extend(r.b)
-        else:
-            out.extend(r.lines)
-    return b"".join(ln if ln.endswith(b"\n") or i == len(out) - 1 else ln + eol for i, ln in enumerate(out))
+    """Merge three texts keeping both sides of every conflict (ours first), like ``git merge-file --union``."""
+    return merge_bytes(base, a, b, matcher=matcher, favor="union")[0]
 
 
 def merge_bytes(
@@ -485,22 +605,29 @@ def merge_bytes(
     matcher: Matcher = myers_matcher,
     style: Style = "merge",
     labels: tuple[str, str, str] = ("ours", "base", "theirs"),
+    marker_len: int = MARKER_LEN,
+    favor: Favor = "markers",
 ) -> tuple[bytes, int]:
     """Merge three texts; return the merged bytes (with markers) and the number of conflicts.
 
-    A clean merge, the common case, is assembled straight from the sync
-    regions; only a conflicting one builds `Region`s and refines them.
+    What ``git merge-file`` gives for the same files and options: `marker_len`
+    is ``--marker-size``, `favor` one of ``--ours``, ``--theirs`` and
+    ``--union`` (the count is then 0, every conflict being settled). A clean
+    merge, the common case, is assembled straight from the sync regions; only
+    a conflicting one builds `Region`s and refines them.
     """
     if a == b or b == base:
         return a, 0  # what the merge gives, without matching anything
     if a == base:
         return b, 0
     bl, al, ol = split_lines(base), split_lines(a), split_lines(b)
-    syncs = list(iter_sync_regions(bl, al, ol, matcher))
-    clean = _clean_lines(bl, al, ol, syncs)
+    ma, mb = _match(bl, al, ol, matcher)
+    syncs = list(_syncs(bl, al, ol, ma, mb))
+    clean = _clean_lines(bl, al, ol, syncs, None if style == "merge" else _Overlap(ma, mb))
     if clean is not None:
         return b"".join(clean), 0
-    result = _styled(list(_iter_regions(bl, al, ol, syncs)), matcher, style)
+    result = _styled(list(_iter_regions(bl, al, ol, syncs, _Overlap(ma, mb))), matcher, style, tuple(bl[:2]))
     # invariant: the fast path above returns every clean merge
     assert not result.is_clean
-    return render(result, style=style, labels=labels, marker_len=marker_length(bl, al, ol)), result.conflicts
+    data = render(result, style=style, labels=labels, marker_len=marker_len, favor=favor)
+    return data, 0 if favor != "markers" else result.conflicts

@@ -1,13 +1,15 @@
 """The merge policy: ``.vcrdtattributes``, which rule settles a path's conflicts.
 
 The file is versioned in the repository. Each non-blank line that is not a
-comment (``#``) is ``PATTERN ACTION`` (or ``PATTERN merge=ACTION``, the
-gitattributes spelling): PATTERN is a gitignore-style glob matched against
-the repository path; ACTION is ``ask`` (prompt hunk by hunk on a terminal),
+comment (``#``) is ``PATTERN ATTRIBUTE...``: PATTERN is a gitignore-style glob
+matched against the repository path; each ATTRIBUTE is an ACTION (or
+``merge=ACTION``, the gitattributes spelling) or ``conflict-marker-size=N``
+(conflict markers N characters long instead of 7, as the gitattribute of
+that name). ACTION is ``ask`` (prompt hunk by hunk on a terminal),
 ``markers`` (write conflict markers) or a rule (``union``, ``lww``, ``set``,
-``json``, ``ours``, ``theirs``). The last matching line wins. A malformed
-line is a `PolicyError` naming the line, raised before a merge writes
-anything.
+``json``, ``ours``, ``theirs``). For each attribute the last matching line
+that sets it wins. A malformed line is a `PolicyError` naming the line,
+raised before a merge writes anything.
 
 Which version applies: the merge's own result when ``.vcrdtattributes``
 merges cleanly (so both replicas of a convergent merge read the same
@@ -31,6 +33,8 @@ ACTIONS: tuple[Action, ...] = get_args(Action)
 OnConflict = Literal["ask", "markers", "crdt", "fail"]
 ON_CONFLICT: tuple[OnConflict, ...] = get_args(OnConflict)
 MAX_POLICY_BYTES = 1 << 20
+MARKER_SIZE_ATTR = "conflict-marker-size"
+MAX_MARKER_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +43,9 @@ class PolicyLine:
 
     lineno: int
     pattern: str
-    action: Action
+    action: Action | None
     spec: GitIgnoreSpec
+    marker_size: int | None = None
 
 
 class Policy:
@@ -58,8 +63,20 @@ class Policy:
         """
         found: Action | None = None
         for line in self.lines:
-            if line.spec.match_file(path):
+            if line.action is not None and line.spec.match_file(path):
                 found = line.action
+        return found
+
+    def marker_size_for(self, path: str) -> int | None:
+        """The ``conflict-marker-size`` of the last line that sets it and matches `path`, or None.
+
+        >>> parse_policy(b"*.rst conflict-marker-size=32\\n").marker_size_for("doc/a.rst")
+        32
+        """
+        found: int | None = None
+        for line in self.lines:
+            if line.marker_size is not None and line.spec.match_file(path):
+                found = line.marker_size
         return found
 
 
@@ -81,20 +98,36 @@ def parse_policy(data: bytes, source: str = POLICY_FILE) -> Policy:
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) != 2:
+        if len(parts) < 2:
             raise PolicyError(
                 f"{source}:{n}: expected 'PATTERN ACTION', got {raw.strip()!r}",
-                hint=f"actions: {', '.join(ACTIONS)}",
+                hint=f"actions: {', '.join(ACTIONS)}; attributes: {MARKER_SIZE_ATTR}=N",
             )
-        pattern, action = parts
-        if action.startswith("merge="):
-            action = action[len("merge=") :]
-        if action not in ACTIONS:
-            raise PolicyError(f"{source}:{n}: unknown action {action!r}", hint=f"actions: {', '.join(ACTIONS)}")
+        pattern = parts[0]
+        action: Action | None = None
+        size: int | None = None
+        for item in parts[1:]:
+            if item.startswith(MARKER_SIZE_ATTR + "="):
+                size = _marker_size(item[len(MARKER_SIZE_ATTR) + 1 :], source, n)
+                continue
+            name = item[len("merge=") :] if item.startswith("merge=") else item
+            if name not in ACTIONS:
+                raise PolicyError(f"{source}:{n}: unknown action {name!r}", hint=f"actions: {', '.join(ACTIONS)}")
+            if action is not None:
+                raise PolicyError(f"{source}:{n}: more than one action for {pattern!r}")
+            action = name
         if pattern.startswith("!"):
             raise PolicyError(f"{source}:{n}: negative patterns are not supported: {pattern!r}")
-        lines.append(PolicyLine(n, pattern, action, _compile(pattern, source, n)))
+        lines.append(PolicyLine(n, pattern, action, _compile(pattern, source, n), size))
     return Policy(tuple(lines))
+
+
+def _marker_size(value: str, source: str, lineno: int) -> int:
+    if not value.isdigit() or not 0 < int(value) <= MAX_MARKER_SIZE:
+        raise PolicyError(
+            f"{source}:{lineno}: {MARKER_SIZE_ATTR} must be a whole number from 1 to {MAX_MARKER_SIZE}, got {value!r}"
+        )
+    return int(value)
 
 
 def _compile(pattern: str, source: str, lineno: int) -> GitIgnoreSpec:

@@ -30,7 +30,7 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.diff import is_binary, xdiff_matcher
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
-from vcrdt.merge.diff3 import Style, merge_bytes
+from vcrdt.merge.diff3 import MARKER_LEN, Style, merge_bytes
 from vcrdt.merge.rules import AutoHunk, Fallback, Outcome, RuleName
 from vcrdt.objects import EntryKind
 from vcrdt.paths import ancestor_dirs
@@ -91,6 +91,7 @@ def merge_flat(
     labels: tuple[str, str, str] = ("ours", "base", "theirs"),
     decide: Decide | None = None,
     keys: tuple[TieKey, TieKey] | None = None,
+    marker_size: Callable[[str], int | None] | None = None,
 ) -> TreeMerge:
     """Merge three flat trees (path -> entry).
 
@@ -103,6 +104,8 @@ def merge_flat(
         labels: Marker labels for ours, base and theirs.
         decide: Which rule settles a path's conflicts (None: none does).
         keys: Ours' and theirs' tie-break keys (needed with `decide`).
+        marker_size: The conflict-marker length for a path (None or no function: 7), from
+            the ``conflict-marker-size`` attribute.
 
     Returns:
         The merged entries, the work-tree content of conflicted paths, and the conflicts.
@@ -122,7 +125,8 @@ def merge_flat(
                 result.entries[path] = entry
             continue
         rules = _Rules(decide, keys) if decide is not None and keys is not None else None
-        _merge_changed(store, path, b, o, t, style, labels, result, rules)
+        size = marker_size(path) if marker_size is not None else None
+        _merge_changed(store, path, b, o, t, style, labels, result, rules, marker_len=size or MARKER_LEN)
     _file_directory(result, base, ours, theirs, labels)
     return result
 
@@ -148,6 +152,8 @@ def _merge_changed(
     labels: tuple[str, str, str],
     result: TreeMerge,
     rules: _Rules | None,
+    *,
+    marker_len: int = MARKER_LEN,
 ) -> None:
     """Both sides changed `path`, differently."""
     if not o.present or not t.present:
@@ -190,7 +196,9 @@ def _merge_changed(
         fallback = _apply_rule(store, result, path, rule, rules, b, o, t, kind, texts3)
         if fallback is None:
             return
-    merged, hunks = merge_bytes(base_text, ours_text, theirs_text, matcher=xdiff_matcher, style=style, labels=labels)
+    merged, hunks = merge_bytes(
+        base_text, ours_text, theirs_text, matcher=xdiff_matcher, style=style, labels=labels, marker_len=marker_len
+    )
     if hunks == 0 and kind is not None:
         result.entries[path] = (kind, store.put("blob", merged))
         result.merged_paths.append(path)

@@ -13,7 +13,7 @@ from vcrdt.dag import is_ancestor, merge_bases, read_commit
 from vcrdt.diff import (
     diff_changes,
     is_binary,
-    xdiff_matcher,
+    line_matcher,
 )
 from vcrdt.errors import (
     DirtyWorktreeError,
@@ -23,6 +23,8 @@ from vcrdt.errors import (
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.conflicts import AutoResolution, PathConflict
 from vcrdt.merge.diff3 import (
+    MARKER_LEN,
+    Favor,
     Style,
     merge_bytes,
 )
@@ -78,6 +80,10 @@ def merge_file(
     labels: tuple[str, str, str] | None = None,
     write: bool = True,
     rule: RuleName | None = None,
+    marker_len: int = MARKER_LEN,
+    favor: Favor = "markers",
+    algorithm: str = "myers",
+    names: tuple[str, str, str] | None = None,
 ) -> MergeFileResult:
     """Merge the changes from `base` to `other` into `current`, as `git merge-file` does.
 
@@ -85,19 +91,24 @@ def merge_file(
     included); otherwise it is only returned. With `rule`, the rule settles
     the conflicts; plain files have no commits, so the tie-break order
     falls back to the files' content hashes (`TieKey.of_content`) and the
-    result does not depend on which file is `current`.
+    result does not depend on which file is `current`. `marker_len`, `favor`
+    and `algorithm` are git's ``--marker-size``, ``--ours``/``--theirs``/
+    ``--union`` and ``--diff-algorithm``; `names` are the files as the user
+    named them, for messages.
 
     Raises:
-        MergeError: If a file is binary (exit code 255).
+        MergeError: If a file is binary (exit code 255), in git's words.
         WorktreeError: If a file cannot be read or written (exit code 255).
+        GitInteropError: If `algorithm` is not one of git's diff algorithms.
     """
+    matcher = line_matcher(algorithm)
     texts = [_read_input(p) for p in (current, base, other)]
-    for path, data in zip((current, base, other), texts, strict=True):
+    shown = names or (str(current), str(base), str(other))
+    for name, data in zip(shown, texts, strict=True):
         if is_binary(data):
-            err = MergeError(f"cannot merge binary file {path}")
+            err = MergeError(f"Cannot merge binary files: {name}")
             err.exit_code = 255
             raise err
-    names = labels or (str(current), str(base), str(other))
     note = ""
     outcome = None
     if rule is not None:
@@ -113,7 +124,16 @@ def merge_file(
         merged, conflicts = outcome.data, 0
     else:
         note = outcome.reason if outcome is not None else ""
-        merged, conflicts = merge_bytes(texts[1], texts[0], texts[2], matcher=xdiff_matcher, style=style, labels=names)
+        merged, conflicts = merge_bytes(
+            texts[1],
+            texts[0],
+            texts[2],
+            matcher=matcher,
+            style=style,
+            labels=labels or shown,
+            marker_len=marker_len,
+            favor=favor,
+        )
     if write:
         tmp = current.with_name(f".{current.name}.vcrdt-merge.tmp")
         try:
@@ -297,6 +317,7 @@ def merge(
             labels=labels,
             decide=decider(policy, on_conflict),
             keys=(tie_key(repo, ours), tie_key(repo, theirs)),
+            marker_size=policy.marker_size_for,
         )
         result_flat = {**tm.entries, **tm.worktree}
         changed = [c.path for c in diff_changes(ours_flat, result_flat)]

@@ -17,10 +17,10 @@ from vcrdt.errors import (
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.conflicts import AutoResolution, PathConflict, Side
 from vcrdt.merge.diff3 import (
+    MARKER_LEN,
     MergeResult,
     Region,
     Style,
-    marker_length,
     merge_bytes,
     merge_lines,
     render,
@@ -311,7 +311,7 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
     data = (
         b"".join(result.clean_lines())
         if result.is_clean
-        else render(result, style=style, labels=labels, marker_len=marker_length(base, ours, theirs))
+        else render(result, style=style, labels=labels, marker_len=MARKER_LEN)
     )
     with repo.transaction():
         oid = repo.store.put("blob", data)
