@@ -465,3 +465,25 @@ def test_conflict_marker_size_attribute_must_be_a_number(forked: CliRunner) -> N
     assert r.code == 1
     assert "conflict-marker-size must be a whole number" in r.err
     assert forked.ok("status", "--short").out == ""
+
+
+def test_conflict_view_shows_the_blocks_the_file_has(repo: CliRunner) -> None:
+    """Lines 1 and 3 changed differently on both sides: git joins them into one block, and so does the view."""
+    repo.write("f", "1\n2\n3\n4\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "side")
+    repo.write("f", "A\n2\nC\n4\n")
+    repo.ok("commit", "-m", "ours")
+    repo.ok("switch", "side")
+    repo.write("f", "X\n2\nZ\n4\n")
+    repo.ok("commit", "-m", "theirs")
+    repo.ok("switch", "main")
+    assert repo("merge", "side").code == 1
+    assert (repo.cwd / "f").read_text() == "<<<<<<< main\nA\n2\nC\n=======\nX\n2\nZ\n>>>>>>> side\n4\n"
+    [c] = json.loads(repo.ok("conflicts", "--json").out)["conflicts"]
+    assert c["hunks"] == 1
+    [h] = c["hunk_texts"]
+    assert h["ours"] == {"start": 1, "lines": ["A\n", "2\n", "C\n"]}
+    assert h["theirs"] == {"start": 1, "lines": ["X\n", "2\n", "Z\n"]}
+    assert h["base"] == {"start": 1, "lines": ["1\n", "2\n", "3\n"]}
+    assert "hunk 2" not in repo.ok("conflicts").out

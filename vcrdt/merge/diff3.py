@@ -339,11 +339,14 @@ def refine(regions: Iterator[Region] | list[Region], matcher: Matcher = myers_ma
         ia = ib = 0
         for sa, sb, ln in matcher(r.a, r.b):
             if sa > ia or sb > ib:
-                split.append(Region("conflict", r.base if ia == 0 and ib == 0 else (), r.a[ia:sa], r.b[ib:sb]))
+                piece_base = r.base if ia == 0 and ib == 0 else ()
+                split.append(
+                    Region("conflict", piece_base, r.a[ia:sa], r.b[ib:sb], r.base_start, r.a_start + ia, r.b_start + ib)
+                )
             if ln:
                 common = r.a[sa : sa + ln]
                 # Lines both sides agree on inside a conflict: plain text, not a barrier.
-                split.append(Region("unchanged", common, common, common))
+                split.append(Region("unchanged", common, common, common, r.base_start, r.a_start + sa, r.b_start + sb))
             ia, ib = sa + ln, sb + ln
     return _simplify(split)
 
@@ -376,7 +379,15 @@ def _simplify(regions: list[Region]) -> list[Region]:
                 break
             nxt = regions[k]
             g = tuple(gap)
-            cur = Region("conflict", cur.base + g + nxt.base, cur.a + g + nxt.a, cur.b + g + nxt.b)
+            cur = Region(
+                "conflict",
+                cur.base + g + nxt.base,
+                cur.a + g + nxt.a,
+                cur.b + g + nxt.b,
+                cur.base_start,
+                cur.a_start,
+                cur.b_start,
+            )
             j = k + 1
         out.append(cur)
         i = j
@@ -469,8 +480,18 @@ def _zealous_trim(regions: list[Region]) -> list[Region]:
         while suf < len(r.a) - pre and suf < len(r.b) - pre and r.a[-1 - suf] == r.b[-1 - suf]:
             suf += 1
         if pre:
-            out.append(Region("same", r.a[:pre], r.a[:pre], r.a[:pre], r.base_start))
-        out.append(Region("conflict", r.base, r.a[pre : len(r.a) - suf], r.b[pre : len(r.b) - suf], r.base_start))
+            out.append(Region("same", r.a[:pre], r.a[:pre], r.a[:pre], r.base_start, r.a_start, r.b_start))
+        out.append(
+            Region(
+                "conflict",
+                r.base,
+                r.a[pre : len(r.a) - suf],
+                r.b[pre : len(r.b) - suf],
+                r.base_start,
+                r.a_start + pre,
+                r.b_start + pre,
+            )
+        )
         if suf:
             tail = r.a[len(r.a) - suf :]
             out.append(Region("same", tail, tail, tail, r.base_start))

@@ -228,21 +228,61 @@ def _lines_of(repo: Repository, oid: ObjectId | None) -> list[bytes] | None:
     return None if is_binary(data) else split_lines(data)
 
 
+def _merge_style(repo: Repository) -> Style:
+    """The conflict style the merge in progress wrote its files in."""
+    raw = repo.merge_state.get("style")
+    return "diff3" if raw == b"diff3" else "zdiff3" if raw == b"zdiff3" else "merge"
+
+
+def _hunks(
+    base: list[bytes], ours: list[bytes], theirs: list[bytes], style: Style
+) -> tuple[list[Region], list[tuple[int, int]]]:
+    """The merge's regions as its file shows them in `style`, and the base lines each conflict stands for.
+
+    The default style joins conflicts a few lines apart and splits them where
+    the sides agree, as git does, so its conflicts are the file's marker
+    blocks, not diff3's regions; the base lines of such a conflict are those
+    of every diff3 conflict it covers, and the lines between them.
+    """
+    regions = list(merge_lines(base, ours, theirs, matcher=xdiff_matcher, style=style).regions)
+    if style != "merge":
+        return regions, [(r.base_start, r.base_start + len(r.base)) for r in regions if r.kind == "conflict"]
+    whole = [
+        w for w in merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3").regions if w.kind == "conflict"
+    ]
+    spans: list[tuple[int, int]] = []
+    for r in regions:
+        if r.kind != "conflict":
+            continue
+        lo, hi = r.a_start, r.a_start + len(r.a)
+
+        def covers(w: Region, lo: int = lo, hi: int = hi) -> bool:
+            w_lo, w_hi = w.a_start, w.a_start + len(w.a)
+            if lo == hi or w_lo == w_hi:  # an empty side: touching counts
+                return w_lo <= hi and lo <= w_hi
+            return w_lo < hi and lo < w_hi
+
+        hits = [w for w in whole if covers(w)]
+        # invariant: every conflict of the default style lies within diff3's conflicts and the text between
+        assert hits, (lo, hi)
+        spans.append((min(w.base_start for w in hits), max(w.base_start + len(w.base) for w in hits)))
+    return regions, spans
+
+
 def conflict_details(repo: Repository) -> list[ConflictDetail]:
-    """Return each conflict of the merge in progress with its hunks on the three sides."""
+    """Return each conflict of the merge in progress with its hunks on the three sides (as its file shows them)."""
     out: list[ConflictDetail] = []
+    style = _merge_style(repo)
     for c, resolved in repo.merge_state.conflicts():
         hunks: list[ConflictHunk] = []
         texts = [_lines_of(repo, s.oid) for s in (c.base, c.ours, c.theirs)]
         if c.kind in ("content", "add/add") and all(t is not None for t in texts):
             base, ours, theirs = (t or [] for t in texts)
-            merged = merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3")
-            for r in merged.regions:
-                if r.kind != "conflict":
-                    continue
+            regions, spans = _hunks(base, ours, theirs, style)
+            for r, (lo, hi) in zip((r for r in regions if r.kind == "conflict"), spans, strict=True):
                 hunks.append(
                     ConflictHunk(
-                        HunkText(r.base_start + 1, [x.decode("utf-8", "replace") for x in r.base]),
+                        HunkText(lo + 1, [x.decode("utf-8", "replace") for x in base[lo:hi]]),
                         HunkText(r.a_start + 1, [x.decode("utf-8", "replace") for x in r.a]),
                         HunkText(r.b_start + 1, [x.decode("utf-8", "replace") for x in r.b]),
                     )
@@ -282,20 +322,23 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
     if any(t is None for t in texts):
         raise MergeError(f"{path}: not a text file")
     base, ours, theirs = (t or [] for t in texts)
-    merged = merge_lines(base, ours, theirs, matcher=xdiff_matcher, style="diff3")
+    style = _merge_style(repo)
+    merged, spans = _hunks(base, ours, theirs, style)
     regions: list[Region] = []
     pending = iter(choices)
+    base_spans = iter(spans)
     skipped = False
-    for r in merged.regions:
+    for r in merged:
         if r.kind != "conflict":
             regions.append(r)
             continue
         choice = next(pending, HunkChoice("skip"))
+        lo, hi = next(base_spans)
         picked = {
             "ours": list(r.a),
             "theirs": list(r.b),
             "both": [*r.a, *r.b],
-            "base": list(r.base),
+            "base": base[lo:hi],
             "text": choice.text or [],
         }.get(choice.action)
         if picked is None:
@@ -305,8 +348,6 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
             lines = tuple(picked)
             regions.append(Region("unchanged", lines, lines, lines))
     result = MergeResult(tuple(regions))
-    style_raw = repo.merge_state.get("style")
-    style: Style = "diff3" if style_raw == b"diff3" else "zdiff3" if style_raw == b"zdiff3" else "merge"
     labels = (head_label(repo), "base", "theirs")
     data = (
         b"".join(result.clean_lines())
