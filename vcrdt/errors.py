@@ -14,11 +14,10 @@ from __future__ import annotations
 class VcrdtError(Exception):
     """Root of every error vcrdt raises on purpose.
 
-    `exit_code` is the process exit status the CLI uses for it (1 unless a
-    command's contract says otherwise, as `merge-file`'s 255 does).
+    The exit status it ends a command with is the CLI's policy (1, unless a
+    command's contract says otherwise, as `merge-file`'s 255 does), not the
+    error's.
     """
-
-    exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         """Create an error.

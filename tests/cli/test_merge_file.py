@@ -67,3 +67,14 @@ def test_merge_file_refuses_bad_flag_values(cli: CliRunner) -> None:
     r = cli("merge-file", "--union", "--rule", "union", "ours.txt", "base.txt", "theirs.txt")
     assert r.code == 2 and "--union settles the conflicts already" in r.err
     assert (cli.cwd / "ours.txt").read_text() == "b\n"
+
+
+def test_exit_code_policy_is_per_command(cli) -> None:
+    """merge-file's 255 for an error is its own contract; the next command's failure exits 1 again."""
+    cli.write("a", b"\x00binary")
+    cli.write("b", "base\n")
+    cli.write("c", "other\n")
+    r = cli("merge-file", "a", "b", "c")
+    assert r.code == 255 and r.err == "error: Cannot merge binary files: a\n"
+    r = cli("log")
+    assert r.code == 1 and r.err.startswith("error: not a vcrdt repository")

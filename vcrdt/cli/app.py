@@ -88,7 +88,7 @@ def invoke(args: Sequence[str]) -> int:
         return ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.FAILURE
     except VcrdtError as exc:
         _print_error(exc)
-        return exc.exit_code
+        return STATE.error_exit
     except (BrokenPipeError, render.PipeClosedError):
         return ExitCode.BROKEN_PIPE
     except sqlite3.DatabaseError as exc:
@@ -119,6 +119,7 @@ def invoke(args: Sequence[str]) -> int:
             _print_warnings(repo.worktree.warnings)
             repo.close()
         STATE.open_repos.clear()
+        STATE.error_exit = ExitCode.FAILURE
 
 
 def _print_warnings(warnings: list[str]) -> None:

@@ -47,6 +47,9 @@ class GlobalState:
     cwd: Path = field(default_factory=Path.cwd)
     verbose: bool = False
     open_repos: list[Repository] = field(default_factory=list)
+    # The exit code of a failure (a `VcrdtError`) in this command: 1, unless the command's contract
+    # says otherwise (`merge-file` exits 255 as git's does). Set by the command, read by the edge.
+    error_exit: int = 1
 
 
 STATE = GlobalState()
@@ -62,6 +65,7 @@ def reset_state() -> None:
         pass  # deleted: `vcrdt.cli.run` refuses to run a command there
     STATE.verbose = False
     STATE.open_repos.clear()
+    STATE.error_exit = 1
     render.set_color_mode("auto")
 
 

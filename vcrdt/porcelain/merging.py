@@ -66,9 +66,7 @@ def _read_input(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        err = WorktreeError(str(path), f"cannot read: {exc.strerror}")
-        err.exit_code = 255
-        raise err from exc
+        raise WorktreeError(str(path), f"cannot read: {exc.strerror}") from exc
 
 
 def merge_file(
@@ -97,8 +95,8 @@ def merge_file(
     named them, for messages.
 
     Raises:
-        MergeError: If a file is binary (exit code 255), in git's words.
-        WorktreeError: If a file cannot be read or written (exit code 255).
+        MergeError: If a file is binary, in git's words.
+        WorktreeError: If a file cannot be read or written.
         GitInteropError: If `algorithm` is not one of git's diff algorithms.
     """
     matcher = line_matcher(algorithm)
@@ -106,9 +104,7 @@ def merge_file(
     shown = names or (str(current), str(base), str(other))
     for name, data in zip(shown, texts, strict=True):
         if is_binary(data):
-            err = MergeError(f"Cannot merge binary files: {name}")
-            err.exit_code = 255
-            raise err
+            raise MergeError(f"Cannot merge binary files: {name}")
     note = ""
     outcome = None
     if rule is not None:
@@ -142,9 +138,7 @@ def merge_file(
             os.replace(tmp, current)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            failure = WorktreeError(str(current), f"cannot write: {exc.strerror}")
-            failure.exit_code = 255
-            raise failure from exc
+            raise WorktreeError(str(current), f"cannot write: {exc.strerror}") from exc
     return MergeFileResult(merged, conflicts, note)
 
 

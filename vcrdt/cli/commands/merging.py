@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.codes import ExitCode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +31,10 @@ def _favor_option(name: str) -> "Callable[[typer.Context, bool], bool]":
         return value
 
     return record
+
+
+# git merge-file's exit status for an error (a binary or unreadable file): the conflict counts stop at 127.
+MERGE_FILE_ERROR = 255
 
 
 @app.command("merge-file")
@@ -88,6 +93,7 @@ def merge_file(
     diff3 leaves in conflict (the result is the same whichever file is CURRENT and which OTHER); a
     `json` file that does not parse falls back to conflict markers, with a message.
     """
+    STATE.error_exit = MERGE_FILE_ERROR
     from vcrdt import porcelain
     from vcrdt.cli import render
     from vcrdt.diff import DIFF_ALGORITHMS
@@ -125,9 +131,9 @@ def merge_file(
             algorithm=diff_algorithm,
             names=(str(current), str(base), str(other)),
         )
-    except VcrdtError as exc:
+    except VcrdtError:
         if quiet:  # as git's -q, which sends all of stderr to /dev/null
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(MERGE_FILE_ERROR) from None
         raise
     if result.note and not quiet:
         # The rule did not apply and the file was merged line by line: say so, and claim conflict
@@ -279,9 +285,9 @@ def merge(
                 auto=auto,
                 on_progress=on_progress,
             )
-    except VcrdtError as exc:
+    except VcrdtError:
         if dry_run:
-            exc.exit_code = 2
+            STATE.error_exit = ExitCode.USAGE  # a dry run that cannot even plan: as a usage error
         raise
     code = 1 if result.conflicts else 0
     if json:
