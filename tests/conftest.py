@@ -13,9 +13,12 @@ from tests.helpers.cli import CliRunner
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.reliability.record import ENV as RELIABILITY_LOG
+
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
-        if key.startswith(("VCRDT_", "GIT_", "XDG_")):
+        # The reliability log stays: crash, race and outside-victim events are written during tests.
+        if key.startswith(("VCRDT_", "GIT_", "XDG_")) and key != RELIABILITY_LOG:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
     # Commands run in their own process: no test leaves a command server behind
@@ -90,8 +93,14 @@ def outside(tmp_path: Path) -> Iterator[Path]:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Log every test marked ``hostile`` as one hostile input, rejected (passed) or not."""
+    """Log every test marked ``hostile`` as one hostile input, rejected (passed) or not.
+
+    Under pytest-xdist the hook runs in the worker and again in the controller
+    for the same report: only the controller (or a run without workers) logs.
+    """
     if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         return
     if "hostile" in report.keywords:
         from tests.reliability.record import record

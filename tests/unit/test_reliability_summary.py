@@ -116,5 +116,34 @@ def test_main_with_no_log_is_a_miss(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_record_writes_nothing_without_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    record("crash", ok=True, op="commit")  # the autouse fixture removed VCRDT_* variables
+    monkeypatch.delenv(ENV, raising=False)
+    record("crash", ok=True, op="commit")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_record_during_a_test_reaches_the_log() -> None:
+    """Run by the test below in a pytest of its own with the log set; here (no log) a no-op."""
+    record("probe", ok=True)
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_events_reach_the_log_once(tmp_path: Path, workers: str) -> None:
+    """The test fixtures keep the log variable, and a hostile test is logged once, with or without workers."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.jsonl"
+    root = Path(__file__).resolve().parents[2]
+    probe = "tests/unit/test_reliability_summary.py::test_record_during_a_test_reaches_the_log"
+    hostile = "tests/unit/test_paths.py::test_bad_path_empty_path"
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", workers, probe, hostile],
+        cwd=root,
+        env=dict(os.environ, **{ENV: str(log)}),
+        capture_output=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    kinds = sorted(json.loads(line)["kind"] for line in log.read_text().splitlines())
+    assert kinds == ["hostile", "probe"]
