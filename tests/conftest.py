@@ -92,6 +92,15 @@ def outside(tmp_path: Path) -> Iterator[Path]:
     assert not touched, f"files outside the work tree were touched: {touched}"
 
 
+_IN_XDIST_WORKER = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Note whether this process is a pytest-xdist worker."""
+    global _IN_XDIST_WORKER
+    _IN_XDIST_WORKER = hasattr(config, "workerinput")
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Log every test marked ``hostile`` as one hostile input, rejected (passed) or not.
 
@@ -100,7 +109,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """
     if report.when != "call" and not (report.when == "setup" and report.failed):
         return
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if _IN_XDIST_WORKER:
         return
     if "hostile" in report.keywords:
         from tests.reliability.record import record
