@@ -40,6 +40,7 @@ from tests.reliability.checks import (
     Run,
     commit_files,
     commit_parents,
+    ids_of,
     kill_after,
     read_disk,
     report,
@@ -121,13 +122,20 @@ def _build(where: Path, conflicts: bool) -> Template:
     duration = timed(trial, "merge", "side", "--json") if not conflicts else _timed_conflicted(run)
     doc = run.status()
     assert doc is not None and not run.problems, run.problems
+    # The reference merge is checked too: main plus side's changes (the conflicted files aside).
+    want = {p: d for p, d in main.items() if p in side}
+    want.update({p: d for p, d in side.items() if d != base.get(p)})
+    result = read_disk(trial)
     merged = None
     if not conflicts:
         assert doc["merging"] is None and doc["clean"]
         merged = commit_files(trial, doc["head"])
+        assert merged == ids_of(want) and result == want
     else:
         assert doc["merging"] == ids["side"] and len(doc["conflicted"]) == CONFLICTS
-    result = read_disk(trial)
+        assert {p: d for p, d in result.items() if p not in doc["conflicted"]} == {
+            p: d for p, d in want.items() if p not in doc["conflicted"]
+        }
     template = Template(
         root, ids["base"], ids["side"], ids["main"], main, ledger, result, doc, merged, startup, duration
     )
