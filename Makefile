@@ -39,12 +39,13 @@ unit: $(NATIVE)
 	$(BIN)/pytest -n 2 -q -m "not slow"
 
 # The slow tier, its own CI step: crash runs (SIGKILL at random points), hostile inputs and
-# race rounds, then the one-line summary of what they saw (tests/reliability/summary.py).
+# race rounds, then the one-line summary of what they saw (tests/reliability/summary.py), printed
+# even when a test failed (the target fails then too).
 RELIABILITY_LOG := $(CURDIR)/.reliability.jsonl
 reliability: $(NATIVE)
 	rm -f $(RELIABILITY_LOG)
-	VCRDT_RELIABILITY_LOG=$(RELIABILITY_LOG) $(BIN)/pytest -n 2 -q -m "slow or hostile" tests
-	$(BIN)/python -m tests.reliability.summary $(RELIABILITY_LOG)
+	VCRDT_RELIABILITY_LOG=$(RELIABILITY_LOG) $(BIN)/pytest -n 2 -q -m "slow or hostile" tests; \
+	status=$$?; $(BIN)/python -m tests.reliability.summary $(RELIABILITY_LOG) && exit $$status
 
 test: lint types imports unit
 

@@ -13,11 +13,11 @@ from tests.helpers.cli import CliRunner
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path_factory.mktemp("home")
     from tests.reliability.record import ENV as RELIABILITY_LOG
 
+    home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
-        # The reliability log is the test run's own (set by `make reliability`), not vcrdt's.
+        # The reliability log stays: crash, race and outside-victim events are written during tests.
         if key.startswith(("VCRDT_", "GIT_", "XDG_")) and key != RELIABILITY_LOG:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
@@ -92,9 +92,24 @@ def outside(tmp_path: Path) -> Iterator[Path]:
     assert not touched, f"files outside the work tree were touched: {touched}"
 
 
+_IN_XDIST_WORKER = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Note whether this process is a pytest-xdist worker."""
+    global _IN_XDIST_WORKER
+    _IN_XDIST_WORKER = hasattr(config, "workerinput")
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Log every test marked ``hostile`` as one hostile input, rejected (passed) or not."""
+    """Log every test marked ``hostile`` as one hostile input, rejected (passed) or not.
+
+    Under pytest-xdist the hook runs in the worker and again in the controller
+    for the same report: only the controller (or a run without workers) logs.
+    """
     if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    if _IN_XDIST_WORKER:
         return
     if "hostile" in report.keywords:
         from tests.reliability.record import record

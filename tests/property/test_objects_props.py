@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -167,6 +168,7 @@ def _decodes_canonically_or_raises_vcrdt_error(kind: str, data: bytes) -> None:
     assert decoded.to_bytes() == data
 
 
+@pytest.mark.hostile
 @FUZZ
 @given(st.one_of(trees, commits), mutations)
 @example(Tree(()), [(1, 0, 0x20)])
@@ -174,6 +176,7 @@ def test_mutated_encodings_raise_only_vcrdt_errors(obj: Tree | Commit, ops: list
     _decodes_canonically_or_raises_vcrdt_error(obj.kind, _mutate(obj.to_bytes(), ops))
 
 
+@pytest.mark.hostile
 @FUZZ
 @given(st.sampled_from(["blob", "tree", "commit", "tag", ""]), st.binary(max_size=300))
 def test_random_bytes_raise_only_vcrdt_errors(kind: str, data: bytes) -> None:
@@ -191,6 +194,7 @@ tree_noise = st.lists(
 ).map(lambda items: b"".join(kind + b" " + name + b"\0" + oid for kind, name, oid in items))
 
 
+@pytest.mark.hostile
 @FUZZ
 @given(tree_noise)
 def test_tree_shaped_noise_raises_only_vcrdt_errors(data: bytes) -> None:
@@ -211,6 +215,7 @@ commit_noise = st.tuples(
 ).map(lambda t: "".join(f"{k} {v}\n" for k, v in t[0]) + "\n" + t[1])
 
 
+@pytest.mark.hostile
 @FUZZ
 @given(commit_noise)
 def test_commit_shaped_noise_raises_only_vcrdt_errors(text: str) -> None:

@@ -156,6 +156,7 @@ def test_decode_object_dispatches_on_kind(kind: str, body: bytes, oid: str) -> N
     assert obj.id.hex() == oid
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("kind", ["tag", "", "Blob", "blob ", "x" * 100])
 def test_decode_object_unknown_kind(kind: str) -> None:
     with pytest.raises(CorruptObjectError, match="unknown object kind") as info:
@@ -210,6 +211,7 @@ def test_tree_build_rejects_short_id() -> None:
         Tree.build([TreeEntry("a", EntryKind.FILE, ObjectId(b"\x01" * 31))])
 
 
+@pytest.mark.hostile
 def test_tree_validate_rejects_unsorted_entries_built_by_hand() -> None:
     tree = Tree((TreeEntry("b", EntryKind.FILE, A), TreeEntry("a", EntryKind.FILE, A)))
     with pytest.raises(CorruptObjectError, match="entries not sorted 'a'"):
@@ -265,6 +267,7 @@ def test_tree_entry_kind_words(word: bytes, kind: EntryKind) -> None:
 # --- trees: what the decoder rejects ----------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -312,6 +315,7 @@ def test_tree_rule_message_names_the_entry() -> None:
     assert str(info.value) == "corrupt object tree: invalid path '..': '..' component not allowed"
 
 
+@pytest.mark.hostile
 def test_tree_nul_inside_a_name_cannot_be_expressed() -> None:
     # The NUL ends the name; what follows is read as the id and the next entry.
     with pytest.raises(CorruptObjectError):
@@ -353,6 +357,7 @@ def test_base_commit_decodes() -> None:
     assert c.to_bytes() == BASE.encode()
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     ("bad", "reason"),
     [

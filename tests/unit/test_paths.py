@@ -57,6 +57,7 @@ def assert_rejected(path: str, rule: str) -> BadPathError:
 # --- bad_path_dotdot ---------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", ["..", "a/../../x", "a/..", "../a", "a/b/../../../etc/passwd"])
 def test_bad_path_dotdot(path: str) -> None:
     assert_rejected(path, "'..' component not allowed")
@@ -65,6 +66,7 @@ def test_bad_path_dotdot(path: str) -> None:
 # --- bad_path_dot ------------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", [".", "./a", "a/./b", "a/."])
 def test_bad_path_dot(path: str) -> None:
     assert_rejected(path, "'.' component not allowed")
@@ -73,15 +75,18 @@ def test_bad_path_dot(path: str) -> None:
 # --- bad_path_empty ----------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 def test_bad_path_empty_path() -> None:
     assert_rejected("", "empty path")
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", ["a//b", "a/", "a/b//", "a///b"])
 def test_bad_path_empty_component(path: str) -> None:
     assert_rejected(path, "empty path component")
 
 
+@pytest.mark.hostile
 def test_bad_path_empty_name() -> None:
     with pytest.raises(BadPathError, match="empty path component"):
         check_component("")
@@ -90,6 +95,7 @@ def test_bad_path_empty_name() -> None:
 # --- bad_path_absolute -------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     "path",
     [
@@ -109,6 +115,7 @@ def test_bad_path_absolute(path: str) -> None:
     assert_rejected(path, "absolute path not allowed")
 
 
+@pytest.mark.hostile
 def test_bad_path_absolute_unc_share() -> None:
     # `\\srv\share\x` is one name holding backslashes: refused by the backslash rule.
     assert_rejected("\\\\srv\\share\\x", "backslash inside a name")
@@ -117,6 +124,7 @@ def test_bad_path_absolute_unc_share() -> None:
 # --- bad_path_backslash ------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", ["a\\..\\..\\x", "..\\x", "sub/a\\b", "x\\"])
 def test_bad_path_backslash(path: str) -> None:
     assert_rejected(path, "backslash inside a name")
@@ -125,11 +133,13 @@ def test_bad_path_backslash(path: str) -> None:
 # --- bad_path_nul_slash --------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", ["a\0b", "\0", "dir/x\0.txt", "x\0"])
 def test_bad_path_nul(path: str) -> None:
     assert_rejected(path, "NUL byte")
 
 
+@pytest.mark.hostile
 def test_bad_name_slash_inside_a_single_name() -> None:
     with pytest.raises(BadPathError, match="slash inside a name") as info:
         check_component("a/b", "dir/a/b")
@@ -139,6 +149,7 @@ def test_bad_name_slash_inside_a_single_name() -> None:
 # --- bad_meta_dir_exact ----------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", [".vcrdt", ".vcrdt/objects", "sub/.vcrdt/hooks/x", "a/b/c/.vcrdt"])
 def test_bad_meta_dir_exact(path: str) -> None:
     err = assert_rejected(path, "reserved for repository metadata")
@@ -148,6 +159,7 @@ def test_bad_meta_dir_exact(path: str) -> None:
 # --- bad_meta_dir_case --------------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", [".VCRDT", ".Vcrdt", ".vCrDt/x", "sub/.VCRDT/hooks/x"])
 def test_bad_meta_dir_case(path: str) -> None:
     assert_rejected(path, "reserved for repository metadata")
@@ -156,11 +168,13 @@ def test_bad_meta_dir_case(path: str) -> None:
 # --- bad_meta_dir_hfs -----------------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("path", [".vc\u200crdt", ".\ufeffvcrdt", "sub/.vc\u200crdt/x", ".VC\u200dRDT"])
 def test_bad_meta_dir_hfs(path: str) -> None:
     assert_rejected(path, "reserved for repository metadata")
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize("cp", HFS_IGNORABLES, ids=[f"U+{ord(c):04X}" for c in HFS_IGNORABLES])
 def test_bad_meta_dir_hfs_every_ignorable_at_every_position(cp: str) -> None:
     for i in range(len(META_DIR) + 1):
@@ -169,6 +183,7 @@ def test_bad_meta_dir_hfs_every_ignorable_at_every_position(cp: str) -> None:
         assert_rejected("sub/" + name + "/x", "reserved for repository metadata")
 
 
+@pytest.mark.hostile
 def test_bad_meta_dir_hfs_several_ignorables() -> None:
     assert_rejected("\u200c.\u200dv\u200ec\u200fr\u202ad\u202bt\ufeff", "reserved for repository metadata")
 
@@ -176,6 +191,7 @@ def test_bad_meta_dir_hfs_several_ignorables() -> None:
 # --- bad_meta_dir_ntfs -----------------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     "path",
     [
@@ -203,10 +219,12 @@ def test_bad_meta_dir_ntfs(path: str) -> None:
 # --- bad_path_too_long -------------------------------------------------------------------------------
 
 
+@pytest.mark.hostile
 def test_bad_path_too_long_component() -> None:
     assert_rejected("x" * (MAX_COMPONENT_BYTES + 1), f"component longer than {MAX_COMPONENT_BYTES} bytes")
 
 
+@pytest.mark.hostile
 def test_bad_path_too_long_component_counts_bytes_not_characters() -> None:
     # 128 two-byte characters: 128 characters but 256 bytes.
     assert_rejected("sub/" + "\u00e9" * 128, "component longer than 255 bytes")
@@ -218,6 +236,7 @@ def test_component_of_exactly_255_bytes_is_accepted() -> None:
     assert check_path(name) == name
 
 
+@pytest.mark.hostile
 def test_bad_path_too_long_path() -> None:
     path = "/".join(["abcdefg"] * 512) + "/x"  # 8 * 512 + 1 = 4097 bytes
     assert len(encode(path)) == MAX_PATH_BYTES + 1
@@ -250,6 +269,7 @@ def test_valid_utf8_decodes_to_text() -> None:
     assert decode("caf\u00e9".encode()) == "caf\u00e9"
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     ("name", "rule"),
     [
@@ -325,6 +345,7 @@ def test_parent_dirs() -> None:
 # --- any text: the checker answers, it never crashes ---------------------------------------------------------
 
 
+@pytest.mark.hostile
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 @example("\ud800")
