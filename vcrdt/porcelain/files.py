@@ -65,10 +65,22 @@ class Status:
 
 
 def status(repo: Repository, *, ignored: bool = False) -> Status:
-    """Compare the work tree with HEAD; a conflicted path is listed as conflicted only."""
-    head = repo.refs.head()
-    conflicted = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
-    changes = repo.worktree.status(want_ignored=ignored)
+    """Compare the work tree with HEAD; a conflicted path is listed as conflicted only.
+
+    HEAD, the merge state and the comparison come from one moment: when a
+    commit or checkout by another process lands while the work tree is being
+    compared, the comparison is made again.
+    """
+    for _ in range(_STATUS_TRIES):
+        head = repo.refs.head()
+        changes = repo.worktree.status(want_ignored=ignored)
+        with repo.db.read():
+            settled = repo.refs.head() == head
+            conflicted = [c.path for c, resolved in repo.merge_state.conflicts() if not resolved]
+            merging = repo.merge_state.theirs()
+            branch = branch_of(repo)
+        if settled:
+            break
     if conflicted:
         unmerged = set(conflicted)
         changes = replace(
@@ -77,14 +89,11 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
             added=[p for p in changes.added if p not in unmerged],
             deleted=[p for p in changes.deleted if p not in unmerged],
         )
-    return Status(
-        branch_of(repo),
-        head.commit,
-        changes,
-        repo.merge_state.theirs(),
-        conflicted,
-        sorted(head.siblings),
-    )
+    return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings))
+
+
+# A status compared again this many times at most while other processes keep committing.
+_STATUS_TRIES = 5
 
 
 def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:

@@ -1,0 +1,40 @@
+"""porcelain.status: HEAD and the work-tree comparison come from one moment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vcrdt import porcelain
+from vcrdt.repo import Repository, Settings
+from vcrdt.worktree import Worktree, WorktreeStatus
+
+SETTINGS = Settings(author_name="Ada", author_email="ada@example.com")
+
+
+def test_a_commit_landing_during_status_is_not_mixed_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process commits while status compares the work tree: the answer is the new HEAD, clean."""
+    repo = Repository.init(tmp_path, SETTINGS)
+    (tmp_path / "a.txt").write_text("one\n")
+    porcelain.commit(repo, "base", addremove=True)
+    (tmp_path / "a.txt").write_text("two\n")
+    other = Repository(tmp_path, SETTINGS)
+    compare = Worktree.status
+    landed: list[bool] = []
+
+    def racing(self: Worktree, *, want_ignored: bool = False) -> WorktreeStatus:
+        result = compare(self, want_ignored=want_ignored)
+        if not landed:
+            landed.append(True)
+            porcelain.commit(other, "lands meanwhile")  # after the comparison, before status reads HEAD again
+        return result
+
+    monkeypatch.setattr(Worktree, "status", racing)
+    try:
+        st = porcelain.status(repo)
+        assert st.head == other.head_commit()
+        assert st.changes.is_clean, st.changes
+    finally:
+        other.close()
+        repo.close()
