@@ -1,12 +1,12 @@
 """`vcrdt add`, `rm`, `mv` and `restore`: changing which files are tracked and their content."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
-import typer
-from rich.text import Text
-
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.base import STATE, app, open_repo, typer
+from vcrdt.cli.render import Text
 
 Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
 
