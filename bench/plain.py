@@ -210,7 +210,7 @@ class Bench:
         self.rows.append((title, samples))
         self.say(self.format_row(title, samples))
 
-        for name, wt in both.items():
+        for wt in both.values():
             for k, p in enumerate(paths[-self.args.diff_files :]):
                 gen_tree.edit_file(wt / p, step=9000 + k)
         self.measure(f"diff, {self.args.diff_files} files edited", same("diff"), repo)

@@ -691,22 +691,18 @@ class Worktree:
         faster than ten thousand full rows.
         """
         keys: dict[str, tuple[int, int, int, int] | None] = {}
-        others: dict[str, Row] = {}
-        kinds = _KINDS
-        # One pass over the table: a settled row brings only its stat (the other columns come back NULL).
-        for raw, size, mtime, ino, ctime, settled, hk, hoid, k, oid, state in self.db.conn.execute(
-            "SELECT path, size, mtime_ns, ino, ctime_ns, settled,"
-            " CASE WHEN settled THEN NULL ELSE head_kind END, CASE WHEN settled THEN NULL ELSE head_oid END,"
-            " CASE WHEN settled THEN NULL ELSE kind END, CASE WHEN settled THEN NULL ELSE oid END,"
-            " CASE WHEN settled THEN NULL ELSE state END"
-            f" FROM (SELECT *, ({_SETTLED}) AS settled FROM worktree)"
+        pending: list[str] = []
+        # One pass over the table, stats only: the few rows a stat cannot settle are read whole afterwards.
+        for raw, size, mtime, ino, ctime, settled in self.db.conn.execute(
+            f"SELECT path, size, mtime_ns, ino, ctime_ns, {_SETTLED} FROM worktree"
         ):
             path = raw.decode("utf-8", "surrogateescape")
             if settled:
                 keys[path] = (size, mtime, ino, ctime)
             else:
                 keys[path] = None
-                others[path] = Row(path, kinds.get(hk), hoid, kinds.get(k), oid, size, mtime, ino, ctime, state)
+                pending.append(path)
+        others = self._rows_of(pending) if pending else {}
         return keys, others
 
     def _select_rows(self, where: str = "", args: Sequence[bytes] = ()) -> dict[str, Row]:

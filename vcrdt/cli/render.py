@@ -12,7 +12,6 @@ handed to rich).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -278,6 +277,8 @@ def color_enabled() -> bool:
 
 def emit_json(value: Any) -> None:
     """Print one JSON document on stdout (bypassing rich)."""
+    import json
+
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
