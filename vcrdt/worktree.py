@@ -1333,7 +1333,10 @@ class Worktree:
             if existing is None and kind is not EntryKind.SYMLINK:
                 # A new name: written in place, no reader had a version of it to lose. A write cut
                 # short leaves a partial file that the checkout journal (`finish_checkout`) rewrites.
-                return self._write_new(path, fd, name, kind, oid)
+                # A file that appeared meanwhile is replaced below, as any existing one is.
+                written = self._write_new(path, fd, name, kind, oid)
+                if written is not None:
+                    return written
             tmp = f".{name}.vcrdt-{os.getpid()}.tmp"
             try:
                 if kind is EntryKind.SYMLINK:
@@ -1357,11 +1360,16 @@ class Worktree:
                 _unlink_quiet(tmp, fd)
                 raise
 
-    def _write_new(self, path: str, fd: int, name: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
-        """Create the regular file `name` (in the directory `fd`) with the content `oid`; return its stat."""
+    def _write_new(self, path: str, fd: int, name: str, kind: EntryKind, oid: ObjectId) -> os.stat_result | None:
+        """Create the regular file `name` (in the directory `fd`) with the content `oid`; return its stat.
+
+        Returns None, having written nothing, if `name` exists by then.
+        """
         mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
         try:
             out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+        except FileExistsError:
+            return None
         except OSError as exc:
             raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
         try:
