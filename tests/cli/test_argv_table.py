@@ -225,5 +225,9 @@ def test_plain_output_to_a_pipe_imports_no_typer_click_or_rich(repo: CliRunner) 
         assert loaded == "", (args, loaded)
     out, loaded = _loaded(repo, "commit", "-m", "second")
     assert out.startswith("[main ") and loaded == ""
+    repo.write("b.txt", "b\n")
+    for args in (["add", "b.txt"], ["branch", "topic"], ["switch", "topic"], ["branch"], ["rm", "b.txt"]):
+        _out, loaded = _loaded(repo, *args)
+        assert loaded == "", (args, loaded)
     _out, loaded = _loaded(repo, "status", "-h")
     assert loaded != ""  # help is typer's

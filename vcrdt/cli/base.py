@@ -99,19 +99,17 @@ class Registry:
 
         import typer as real_typer
 
-        json_option = typing.Annotated[bool, real_typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
         def resolved(func: Callable[..., Any]) -> Callable[..., Any]:
             namespace = {
                 **func.__globals__,
                 "typer": real_typer,
                 "Annotated": typing.Annotated,
-                "JsonOption": json_option,
             }
-            hints = {
-                key: eval(value, namespace) if isinstance(value, str) else value
-                for key, value in func.__annotations__.items()
-            }
+            hints = {}
+            for key, value in func.__annotations__.items():
+                while isinstance(value, str):  # an annotation, or an alias defined as a string (`JsonOption`)
+                    value = eval(value, namespace)
+                hints[key] = value
             signature = inspect.signature(func)
             signature = signature.replace(
                 parameters=[
@@ -246,4 +244,4 @@ def open_repo() -> Repository:
 if TYPE_CHECKING:
     JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 else:
-    JsonOption = None  # resolved by `Registry.build`
+    JsonOption = 'Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]'  # see build

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, open_repo, typer
 from vcrdt.cli.render import Text
 
-Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
+if TYPE_CHECKING:
+    Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
+else:
+    Paths = 'Annotated[list[str], typer.Argument(help="Files or directories.")]'  # read by `Registry.build`
 
 
 @app.command()
