@@ -64,16 +64,29 @@ class Registry:
     """
 
     callback_func: Callable[..., Any] | None = None
-    commands: list[tuple[str | None, Callable[..., Any]]] = field(default_factory=list)
+    commands: list[tuple[str | None, dict[str, Any], Callable[..., Any]]] = field(default_factory=list)
+    groups: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
-    def command(self, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a command (named after the function, ``_`` as ``-``, unless `name` is given)."""
+    def command(self, name: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a command (named after the function, ``_`` as ``-``, unless `name` is given).
+
+        Args:
+            name: The command's name.
+            **options: Passed on to `typer.Typer.command`.
+
+        Returns:
+            The decorator.
+        """
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            self.commands.append((name, func))
+            self.commands.append((name, options, func))
             return func
 
         return register
+
+    def add_typer(self, group: Any, **options: Any) -> None:
+        """Register a typer app as a command group (`typer.Typer.add_typer`): read by typer, never by the table."""
+        self.groups.append((group, options))
 
     def callback(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register the global options' callback."""
@@ -140,8 +153,10 @@ class Registry:
         )
         if self.callback_func is not None:
             built.callback()(resolved(self.callback_func))
-        for name, func in self.commands:
-            built.command(name)(resolved(func))
+        for name, options, func in self.commands:
+            built.command(name, **options)(resolved(func))
+        for group, options in self.groups:
+            built.add_typer(group, **options)
         return built
 
 
