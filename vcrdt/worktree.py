@@ -690,14 +690,19 @@ class Worktree:
         whole in the second map. Status reads ten thousand stat tuples much
         faster than ten thousand full rows.
         """
-        keys: dict[str, tuple[int, int, int, int] | None] = {
-            raw.decode("utf-8", "surrogateescape"): (size, mtime, ino, ctime)
-            for raw, size, mtime, ino, ctime in self.db.conn.execute(
-                f"SELECT path, size, mtime_ns, ino, ctime_ns FROM worktree WHERE {_SETTLED}"
-            )
-        }
-        others = self._select_rows(f"WHERE NOT ({_SETTLED})")
-        keys.update(dict.fromkeys(others))
+        keys: dict[str, tuple[int, int, int, int] | None] = {}
+        pending: list[str] = []
+        # One pass over the table, stats only: the few rows a stat cannot settle are read whole afterwards.
+        for raw, size, mtime, ino, ctime, settled in self.db.conn.execute(
+            f"SELECT path, size, mtime_ns, ino, ctime_ns, {_SETTLED} FROM worktree"
+        ):
+            path = raw.decode("utf-8", "surrogateescape")
+            if settled:
+                keys[path] = (size, mtime, ino, ctime)
+            else:
+                keys[path] = None
+                pending.append(path)
+        others = self._rows_of(pending) if pending else {}
         return keys, others
 
     def _select_rows(self, where: str = "", args: Sequence[bytes] = ()) -> dict[str, Row]:
@@ -1325,6 +1330,13 @@ class Worktree:
                 raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
+            if existing is None and kind is not EntryKind.SYMLINK:
+                # A new name: written in place, no reader had a version of it to lose. A write cut
+                # short leaves a partial file that the checkout journal (`finish_checkout`) rewrites.
+                # A file that appeared meanwhile is replaced below, as any existing one is.
+                written = self._write_new(path, fd, name, kind, oid)
+                if written is not None:
+                    return written
             tmp = f".{name}.vcrdt-{os.getpid()}.tmp"
             try:
                 if kind is EntryKind.SYMLINK:
@@ -1347,6 +1359,32 @@ class Worktree:
             except VcrdtError:
                 _unlink_quiet(tmp, fd)
                 raise
+
+    def _write_new(self, path: str, fd: int, name: str, kind: EntryKind, oid: ObjectId) -> os.stat_result | None:
+        """Create the regular file `name` (in the directory `fd`) with the content `oid`; return its stat.
+
+        Returns None, having written nothing, if `name` exists by then.
+        """
+        mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
+        try:
+            out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+        except FileExistsError:
+            return None
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+        try:
+            try:
+                for chunk in self.store.iter_content(oid):
+                    _write_all(out, chunk)
+            finally:
+                os.close(out)
+            return os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError as exc:
+            _unlink_quiet(name, fd)
+            raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+        except VcrdtError:
+            _unlink_quiet(name, fd)
+            raise
 
     def delete_file(self, path: str) -> None:
         """Delete a file (not a directory) and any directories it leaves empty, never through a symlink.
@@ -1701,8 +1739,8 @@ class Worktree:
         rows = self.rows()
         old = self.head_flat(rows)
         changing = {p for p in old.keys() | target.keys() if old.get(p) != target.get(p)}
-        for p in target:
-            check_path(p)
+        for p in changing:
+            check_path(p)  # the others are HEAD's own, checked when they were written; none is written now
         cur, _ = self.current(rows, [p for p in changing if p in rows], None, store=False)
         if not force:
             blocked: list[str] = []

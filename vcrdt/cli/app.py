@@ -9,40 +9,51 @@ internal error (exit 255) with a traceback and a request to report it.
 from __future__ import annotations
 
 import functools
+import importlib
+import os
 import sqlite3
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-
-import click
-import typer
+from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app
 from vcrdt.cli.codes import ExitCode
-from vcrdt.cli.commands import (
-    branch,
-    causality,
-    commit,
-    diff,
-    files,
-    inspect,
-    log,
-    merging,
-    repository,
-    status,
-    switch,
-)
 from vcrdt.errors import VcrdtError
 
-_COMMAND_MODULES = (repository, status, files, commit, log, diff, branch, switch, inspect, merging, causality)
+if TYPE_CHECKING:
+    import click
+
+    from vcrdt.cli.argv import Plan
+
+COMMAND_MODULES = tuple(
+    f"vcrdt.cli.commands.{name}"
+    for name in (
+        "repository",
+        "status",
+        "files",
+        "commit",
+        "log",
+        "diff",
+        "branch",
+        "switch",
+        "inspect",
+        "merging",
+        "causality",
+    )
+)
 
 
 @functools.cache
 def command() -> click.Command:
     """Return the click command behind the typer app, built once (the command server builds it ahead)."""
-    cmd = typer.main.get_command(app)
+    import click
+    import typer
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+    cmd = typer.main.get_command(app.build())
     if isinstance(cmd, click.Group):
         # Registration order depends on import order; help and man pages list commands by name.
         cmd.commands = dict(sorted(cmd.commands.items()))
@@ -57,9 +68,7 @@ def _print_error(exc: VcrdtError) -> None:
     controls are escaped (`render.escape_text`), and the text is never read as
     rich markup.
     """
-    from rich.text import Text
-
-    from vcrdt.cli import render
+    from vcrdt.cli.render import Text
 
     console = render.err()
     console.print(Text("error:", style="error") + Text(" " + render.escape_text(str(exc))))
@@ -73,19 +82,21 @@ def _print_error(exc: VcrdtError) -> None:
 
 
 def invoke(args: Sequence[str]) -> int:
-    """Run the command line `args`; return the exit code."""
-    cmd = command()
+    """Run the command line `args`; return the exit code.
+
+    A command line the generated parse table reads exactly (`vcrdt.cli.argv`)
+    calls the command without importing typer or click; anything else (help,
+    a usage error, an option it does not know) goes through the typer app.
+    """
+    plan = None if "_VCRDT_COMPLETE" in os.environ else _parse(args)
     try:
+        if plan is not None:
+            return _run_plan(plan)
+        cmd = command()
         result = cmd.main(args=list(args), prog_name="vcrdt", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        return ExitCode.INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
-        return ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.FAILURE
+    except _ClickExit as exc:
+        return exc.code
     except VcrdtError as exc:
         _print_error(exc)
         return STATE.error_exit
@@ -110,7 +121,12 @@ def invoke(args: Sequence[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return ExitCode.INTERRUPTED
-    except Exception:
+    except Exception as exc:
+        code = _click_exception(exc)
+        if code is not None:
+            return code
+        import traceback
+
         sys.stderr.write("vcrdt: internal error, please report it with the traceback below\n")
         traceback.print_exc()
         return ExitCode.INTERNAL
@@ -137,3 +153,65 @@ def _printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+class _ClickExit(Exception):
+    """Carries an exit code out of `_run_plan` (click's Exit or Abort, already reported)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _parse(args: Sequence[str]) -> Plan | None:
+    from vcrdt.cli import argv
+
+    return argv.parse(list(args))
+
+
+def _click_exception(exc: Exception) -> int | None:
+    """Report a click exception as click's main does; None if `exc` is not one (click is never imported for this)."""
+    click = sys.modules.get("click")
+    if click is None:
+        return None
+    if isinstance(exc, click.exceptions.Exit):
+        return int(exc.exit_code)
+    if isinstance(exc, click.exceptions.Abort):
+        sys.stderr.write("aborted\n")
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return int(ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.FAILURE)
+    return None
+
+
+def _run_plan(plan: Plan) -> int:
+    """Call the global options' callback and the command, as click's Group.invoke would after parsing."""
+    stage = "global"
+    try:
+        try:
+            if app.callback_func is not None:
+                app.callback_func(**plan.global_kwargs)
+            stage = "command"
+            func: Any = getattr(importlib.import_module(plan.module), plan.function)
+            result = func(**plan.kwargs)
+        except (EOFError, KeyboardInterrupt):
+            # click's main: a newline on stderr, then Abort.
+            sys.stderr.write("\n")
+            sys.stderr.write("aborted\n")
+            raise _ClickExit(ExitCode.INTERRUPTED) from None
+    except Exception as exc:
+        click = sys.modules.get("click")
+        if click is not None and isinstance(exc, click.UsageError) and exc.ctx is None:
+            exc.ctx = _usage_context(plan, stage)  # what click's augment_usage_errors gives it
+        raise
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _usage_context(plan: Plan, stage: str) -> click.Context:
+    """The click context a usage error raised by the global callback or the command would carry."""
+    group: Any = command()
+    gctx = group.make_context("vcrdt", list(plan.global_args), resilient_parsing=True)
+    if stage == "global":
+        return gctx  # type: ignore[no-any-return]
+    cmd = group.commands[plan.name]
+    return cmd.make_context(plan.name, list(plan.rest), parent=gctx, resilient_parsing=True)  # type: ignore[no-any-return]

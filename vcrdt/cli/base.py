@@ -1,19 +1,31 @@
-"""The typer app object, the global options and the helpers every command shares.
+"""The command registry (the typer app's definition), the global options and the helpers every command shares.
 
 Here, and only here, the environment is read (author identity, config path,
 busy timeout) and turned into `Settings` for the core.
+
+Importing this module (or a command module) does not import typer, click or
+rich: commands register with `app`, a `Registry`, and their parameter
+annotations (``Annotated[..., typer.Option(...)]``) stay unevaluated strings
+until `Registry.build` makes the typer app (help, usage errors, man pages);
+a command line the generated parse table (`vcrdt.cli.argv`) reads exactly
+calls the command function without it. In the command bodies, `typer` is a
+stand-in that imports typer on first use (to raise `typer.BadParameter`).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from typing import Annotated
+
+    import typer as typer
+
     from vcrdt.repo import Repository, Settings
 
 HELP = """vcrdt: a versioned store with content-addressed history, diff3 merges and CRDT resolution.
@@ -28,16 +40,127 @@ process: by default vcrdt hands commands to a per-user command server that stays
 for ten minutes (socket in $XDG_RUNTIME_DIR/vcrdt or /tmp/vcrdt-UID).
 """
 
-app = typer.Typer(
-    name="vcrdt",
-    help=HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+
+class _LazyModule:
+    """A module imported on first attribute access (typer, for the error paths of command bodies)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+if not TYPE_CHECKING:
+    typer = _LazyModule("typer")
+
+
+@dataclass
+class Registry:
+    """The command line's one definition: the global callback and the commands, turned into a typer app on demand.
+
+    Commands register in import order; `build` imports typer and resolves each
+    function's annotations (``Annotated[..., typer.Option(...)]``) then.
+    """
+
+    callback_func: Callable[..., Any] | None = None
+    commands: list[tuple[str | None, dict[str, Any], Callable[..., Any]]] = field(default_factory=list)
+    groups: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+
+    def command(self, name: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a command (named after the function, ``_`` as ``-``, unless `name` is given).
+
+        Args:
+            name: The command's name.
+            **options: Passed on to `typer.Typer.command`.
+
+        Returns:
+            The decorator.
+        """
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.commands.append((name, options, func))
+            return func
+
+        return register
+
+    def add_typer(self, group: Any, **options: Any) -> None:
+        """Register a typer app as a command group (`typer.Typer.add_typer`): read by typer, never by the table."""
+        self.groups.append((group, options))
+
+    def callback(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the global options' callback."""
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.callback_func = func
+            return func
+
+        return register
+
+    def build(self, wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None) -> typer.Typer:
+        """Return a new typer app holding every registered command.
+
+        Args:
+            wrap: Applied to each command function before typer sees it (tests capture arguments this way).
+
+        Returns:
+            The typer app.
+        """
+        import functools
+        import inspect
+        import typing
+
+        import typer as real_typer
+
+        def resolved(func: Callable[..., Any]) -> Callable[..., Any]:
+            namespace = {
+                **func.__globals__,
+                "typer": real_typer,
+                "Annotated": typing.Annotated,
+            }
+            hints = {}
+            for key, value in func.__annotations__.items():
+                while isinstance(value, str):  # an annotation, or an alias defined as a string (`JsonOption`)
+                    value = eval(value, namespace)
+                hints[key] = value
+            signature = inspect.signature(func)
+            signature = signature.replace(
+                parameters=[
+                    p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()
+                ],
+                return_annotation=hints.get("return", signature.return_annotation),
+            )
+            target = wrap(func) if wrap else func
+
+            @functools.wraps(func)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return target(*args, **kwargs)
+
+            del call.__wrapped__  # typer must read the resolved signature, not the source's strings
+            call.__annotations__ = hints
+            call.__signature__ = signature  # type: ignore[attr-defined]
+            return call
+
+        built = real_typer.Typer(
+            name="vcrdt",
+            help=HELP,
+            no_args_is_help=True,
+            add_completion=False,
+            pretty_exceptions_enable=False,
+            pretty_exceptions_show_locals=False,
+            rich_markup_mode=None,
+            context_settings={"help_option_names": ["-h", "--help"]},
+        )
+        if self.callback_func is not None:
+            built.callback()(resolved(self.callback_func))
+        for name, options, func in self.commands:
+            built.command(name, **options)(resolved(func))
+        for group, options in self.groups:
+            built.add_typer(group, **options)
+        return built
+
+
+app = Registry()
 
 
 @dataclass
@@ -69,12 +192,14 @@ def reset_state() -> None:
     render.set_color_mode("auto")
 
 
-def _version_callback(value: bool) -> None:
+def _version_callback(value: bool) -> bool:
+    """Print the version and exit; else return the value unchanged (the parse table passes the default as is)."""
     if value:
         from vcrdt import __version__
 
         typer.echo(f"vcrdt {__version__}")
         raise typer.Exit()
+    return value
 
 
 @app.callback()
@@ -135,4 +260,7 @@ def open_repo() -> Repository:
     return repo
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+if TYPE_CHECKING:
+    JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+else:
+    JsonOption = 'Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]'  # see build

@@ -1,46 +1,99 @@
-"""Output for the CLI: two rich Consoles (stdout data, stderr chatter), a theme, JSON, progress.
+"""Output for the CLI: two consoles (stdout data, stderr chatter), a theme, JSON, progress.
 
 Colour is on only when the stream is a terminal and ``NO_COLOR`` is unset
 (or ``--color always``). Data goes to stdout, everything else to stderr.
+
+rich is imported only when it has work to do: colour, a terminal, a progress
+bar or a rich renderable. Uncoloured output to a pipe or a file goes through
+`PlainConsole`, which writes the same bytes rich would (control codes that
+rich strips are stripped; text rich would change, such as tabs or markup, is
+handed to rich).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from rich.console import Console
-from rich.text import Text
-from rich.theme import Theme
-
-THEME = Theme(
-    {
-        "oid": "yellow",
-        "conflicted": "bold red",
-        "ref": "bold green",
-        "head": "bold cyan",
-        "added": "green",
-        "deleted": "red",
-        "modified": "yellow",
-        "untracked": "red",
-        "ignored": "dim",
-        "hunk": "cyan",
-        "meta": "bold",
-        "error": "bold red",
-        "hint": "yellow",
-        "warning": "yellow",
-    }
-)
+THEME_STYLES = {
+    "oid": "yellow",
+    "conflicted": "bold red",
+    "ref": "bold green",
+    "head": "bold cyan",
+    "added": "green",
+    "deleted": "red",
+    "modified": "yellow",
+    "untracked": "red",
+    "ignored": "dim",
+    "hunk": "cyan",
+    "meta": "bold",
+    "error": "bold red",
+    "hint": "yellow",
+    "warning": "yellow",
+}
 
 _color_mode = "auto"
+
+# The control codes rich drops from any text it is given (bell, backspace, vertical tab, form feed, CR).
+_STRIPPED_CONTROLS = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def _strip_controls(text: str) -> str:
+    return text.translate(_STRIPPED_CONTROLS)
+
+
+class Text:
+    """Styled text: plain characters plus style spans, turned into a rich Text only when printed in colour.
+
+    Mirrors the part of `rich.text.Text` the CLI uses (``Text(s, style=)``, `append`,
+    `append_text`, ``+``, `plain`), so building output costs no rich import.
+    """
+
+    __slots__ = ("plain", "spans", "style")
+
+    def __init__(self, text: str = "", style: str = "") -> None:
+        self.plain = _strip_controls(text)
+        self.style = style
+        self.spans: list[tuple[int, int, str]] = []
+
+    def append(self, text: str | Text, style: str | None = None) -> Text:
+        """Add text (with a style) at the end; return self."""
+        if isinstance(text, Text):
+            return self.append_text(text)
+        start = len(self.plain)
+        self.plain += _strip_controls(text)
+        if style:
+            self.spans.append((start, len(self.plain), style))
+        return self
+
+    def append_text(self, other: Text) -> Text:
+        """Add another Text (its style becomes a span) at the end; return self."""
+        offset = len(self.plain)
+        self.plain += other.plain
+        if other.style:
+            self.spans.append((offset, len(self.plain), other.style))
+        self.spans.extend((start + offset, end + offset, style) for start, end, style in other.spans)
+        return self
+
+    def __add__(self, other: str | Text) -> Text:
+        joined = Text(self.plain, self.style)
+        joined.spans = list(self.spans)
+        return joined.append(other)
+
+    def to_rich(self) -> Any:
+        """Return the equivalent `rich.text.Text`."""
+        from rich.text import Span
+        from rich.text import Text as RichText
+
+        text = RichText(self.plain, style=self.style)
+        text.spans = [Span(start, end, style) for start, end, style in self.spans]
+        return text
 
 
 def set_color_mode(mode: str) -> None:
@@ -69,20 +122,21 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-class _Console(Console):
-    """A Console that reports a closed pipe as BrokenPipeError, for the error edge to turn into exit 3."""
+def _rich_console(stream: Any) -> Any:
+    """A rich Console for `stream` that reports a closed pipe as `PipeClosedError` (exit 3, not rich's exit 1)."""
+    from rich.console import Console
+    from rich.theme import Theme
 
-    def on_broken_pipe(self) -> None:
-        """Silence the stream and re-raise (rich's default exits with status 1)."""
-        _silence_stdout()
-        raise PipeClosedError
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """Silence the stream and re-raise (rich's default exits with status 1)."""
+            _silence_stdout()
+            raise PipeClosedError
 
-
-def _console(stream: Any) -> Console:
     color = _want_color(stream)
     return _Console(
         file=stream,
-        theme=THEME,
+        theme=Theme(THEME_STYLES),
         color_system="auto" if color else None,
         force_terminal=color if _color_mode == "always" else None,
         no_color=not color,
@@ -92,15 +146,69 @@ def _console(stream: Any) -> Console:
     )
 
 
+class PlainConsole:
+    """An uncoloured console: a line of text goes out as rich would write it, without importing rich.
+
+    Anything else (a rich renderable, markup, tabs, keyword options) is handed
+    to a rich Console made on first need, so the bytes never differ.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        """Bind to `stream`."""
+        self.file = stream
+        self._rich: Any = None
+
+    def rich(self) -> Any:
+        """The rich Console behind this one (imports rich)."""
+        if self._rich is None:
+            self._rich = _rich_console(self.file)
+        return self._rich
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether rich would treat the stream as a terminal."""
+        isatty = getattr(self.file, "isatty", None)
+        if (isatty and isatty()) or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+            return bool(self.rich().is_terminal)
+        return False
+
+    def print(self, *objects: Any, markup: bool | None = None, **options: Any) -> None:
+        """Print one line, as `rich.console.Console.print` does."""
+        obj = objects[0] if len(objects) == 1 else None
+        if isinstance(obj, Text):
+            line = obj.plain
+        elif isinstance(obj, str) and not (markup is not False and "[" in obj):
+            line = _strip_controls(obj)
+        elif not objects:
+            line = ""
+        else:
+            line = "\t"  # handed to rich below
+        if options or "\t" in line:
+            self.rich().print(*(o.to_rich() if isinstance(o, Text) else o for o in objects), markup=markup, **options)
+            return
+        try:
+            self.file.write(line + "\n")
+            self.file.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            raise PipeClosedError from None
+
+
+def _console(stream: Any) -> Any:
+    if _want_color(stream):
+        return _rich_console(stream)
+    return PlainConsole(stream)
+
+
 @cache
-def out() -> Console:
-    """The console for data (stdout)."""
+def out() -> Any:
+    """The console for data (stdout): a rich Console when colouring, else a `PlainConsole`."""
     return _console(sys.stdout)
 
 
 @cache
-def err() -> Console:
-    """The console for progress, warnings and errors (stderr)."""
+def err() -> Any:
+    """The console for progress, warnings and errors (stderr): rich when colouring, else a `PlainConsole`."""
     return _console(sys.stderr)
 
 
@@ -113,7 +221,7 @@ class DataOut:
 
     def __init__(self) -> None:
         """Bind to stdout as it is now."""
-        self._console = out() if color_enabled() else None
+        self._console = out() if color_enabled() else None  # a rich Console
         self._write = sys.stdout.write
 
     @property
@@ -149,7 +257,7 @@ class DataOut:
         """Write one line (a rich Text keeps its styles when colouring; a str is never read as markup)."""
         try:
             if self._console is not None:
-                self._console.print(text if isinstance(text, Text) else Text(text))
+                self._console.print((text if isinstance(text, Text) else Text(text)).to_rich())
             else:
                 self._write((text.plain if isinstance(text, Text) else text) + "\n")
         except BrokenPipeError:
@@ -169,6 +277,8 @@ def color_enabled() -> bool:
 
 def emit_json(value: Any) -> None:
     """Print one JSON document on stdout (bypassing rich)."""
+    import json
+
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -279,6 +389,8 @@ def iso_date(timestamp: int, tz_minutes: int) -> str:
     >>> iso_date(0, 0)
     '1970-01-01T00:00:00+00:00'
     """
+    from datetime import datetime, timedelta, timezone
+
     return datetime.fromtimestamp(timestamp, timezone(timedelta(minutes=tz_minutes))).isoformat()
 
 
@@ -289,6 +401,8 @@ def progress(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int
     if not enabled or not console.is_terminal:
         yield lambda done, total: None
         return
+    if isinstance(console, PlainConsole):
+        console = console.rich()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(

@@ -10,9 +10,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-
 from vcrdt.cli import render
+from vcrdt.cli.render import Text
 from vcrdt.ids import short, to_hex
 
 if TYPE_CHECKING:

@@ -10,49 +10,134 @@ The verbs live in submodules by concern (`files`, `history`, `merging`, `resolvi
 
 from __future__ import annotations
 
-from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
-from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, rm, status
-from vcrdt.porcelain.history import (
-    BranchInfo,
-    CatResult,
-    FsckProblem,
-    FsckResult,
-    LogEntry,
-    ShowResult,
-    SwitchResult,
-    TagInfo,
-    branch_create,
-    branch_delete,
-    branch_list,
-    branch_rename,
-    cat,
-    commit_changes,
-    diff,
-    fsck,
-    log,
-    restore,
-    show,
-    switch,
-    tag_create,
-    tag_delete,
-    tag_list,
-)
-from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
-from vcrdt.porcelain.replicas import Causality, FetchedBranch, FetchResult, concurrent, fetch, ref_state
-from vcrdt.porcelain.resolutions import RESOLUTIONS_FORMAT, AutoRecord, auto_resolutions
-from vcrdt.porcelain.resolving import (
-    ConflictDetail,
-    ConflictHunk,
-    HunkAction,
-    HunkChoice,
-    HunkText,
-    ResolveSide,
-    conflict_details,
-    reopen,
-    resolve,
-    resolve_by_rule,
-    resolve_hunks,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
+    from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, rm, status
+    from vcrdt.porcelain.history import (
+        BranchInfo,
+        CatResult,
+        FsckProblem,
+        FsckResult,
+        LogEntry,
+        ShowResult,
+        SwitchResult,
+        TagInfo,
+        branch_create,
+        branch_delete,
+        branch_list,
+        branch_rename,
+        cat,
+        commit_changes,
+        diff,
+        fsck,
+        log,
+        restore,
+        show,
+        switch,
+        tag_create,
+        tag_delete,
+        tag_list,
+    )
+    from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
+    from vcrdt.porcelain.replicas import Causality, FetchedBranch, FetchResult, concurrent, fetch, ref_state
+    from vcrdt.porcelain.resolutions import RESOLUTIONS_FORMAT, AutoRecord, auto_resolutions
+    from vcrdt.porcelain.resolving import (
+        ConflictDetail,
+        ConflictHunk,
+        HunkAction,
+        HunkChoice,
+        HunkText,
+        ResolveSide,
+        conflict_details,
+        reopen,
+        resolve,
+        resolve_by_rule,
+        resolve_hunks,
+    )
+
+# Each name's submodule, imported on first use: a command pays only for the verbs it runs.
+_SUBMODULE = {
+    "AutoRecord": "vcrdt.porcelain.resolutions",
+    "BranchInfo": "vcrdt.porcelain.history",
+    "CatResult": "vcrdt.porcelain.history",
+    "Causality": "vcrdt.porcelain.replicas",
+    "CommitResult": "vcrdt.porcelain.files",
+    "ConflictDetail": "vcrdt.porcelain.resolving",
+    "ConflictHunk": "vcrdt.porcelain.resolving",
+    "FetchResult": "vcrdt.porcelain.replicas",
+    "FetchedBranch": "vcrdt.porcelain.replicas",
+    "FsckProblem": "vcrdt.porcelain.history",
+    "FsckResult": "vcrdt.porcelain.history",
+    "HunkAction": "vcrdt.porcelain.resolving",
+    "HunkChoice": "vcrdt.porcelain.resolving",
+    "HunkText": "vcrdt.porcelain.resolving",
+    "InitResult": "vcrdt.porcelain.files",
+    "LogEntry": "vcrdt.porcelain.history",
+    "MARKER_PREFIXES": "vcrdt.porcelain._shared",
+    "MergeFileResult": "vcrdt.porcelain.merging",
+    "MergeOutcome": "vcrdt.porcelain.merging",
+    "MergeStatus": "vcrdt.porcelain.merging",
+    "Progress": "vcrdt.porcelain._shared",
+    "RESOLUTIONS_FORMAT": "vcrdt.porcelain.resolutions",
+    "ResolveSide": "vcrdt.porcelain.resolving",
+    "ShowResult": "vcrdt.porcelain.history",
+    "Status": "vcrdt.porcelain.files",
+    "SwitchResult": "vcrdt.porcelain.history",
+    "TagInfo": "vcrdt.porcelain.history",
+    "add": "vcrdt.porcelain.files",
+    "auto_resolutions": "vcrdt.porcelain.resolutions",
+    "branch_create": "vcrdt.porcelain.history",
+    "branch_delete": "vcrdt.porcelain.history",
+    "branch_list": "vcrdt.porcelain.history",
+    "branch_rename": "vcrdt.porcelain.history",
+    "cat": "vcrdt.porcelain.history",
+    "commit": "vcrdt.porcelain.files",
+    "commit_changes": "vcrdt.porcelain.history",
+    "concurrent": "vcrdt.porcelain.replicas",
+    "conflict_details": "vcrdt.porcelain.resolving",
+    "diff": "vcrdt.porcelain.history",
+    "fetch": "vcrdt.porcelain.replicas",
+    "fsck": "vcrdt.porcelain.history",
+    "init": "vcrdt.porcelain.files",
+    "log": "vcrdt.porcelain.history",
+    "merge": "vcrdt.porcelain.merging",
+    "merge_abort": "vcrdt.porcelain.merging",
+    "merge_file": "vcrdt.porcelain.merging",
+    "mv": "vcrdt.porcelain.files",
+    "ref_state": "vcrdt.porcelain.replicas",
+    "reopen": "vcrdt.porcelain.resolving",
+    "repo_path": "vcrdt.porcelain._shared",
+    "resolve": "vcrdt.porcelain.resolving",
+    "resolve_by_rule": "vcrdt.porcelain.resolving",
+    "resolve_hunks": "vcrdt.porcelain.resolving",
+    "restore": "vcrdt.porcelain.history",
+    "rm": "vcrdt.porcelain.files",
+    "show": "vcrdt.porcelain.history",
+    "status": "vcrdt.porcelain.files",
+    "switch": "vcrdt.porcelain.history",
+    "tag_create": "vcrdt.porcelain.history",
+    "tag_delete": "vcrdt.porcelain.history",
+    "tag_list": "vcrdt.porcelain.history",
+    "tie_key": "vcrdt.porcelain._shared",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _SUBMODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "MARKER_PREFIXES",

@@ -1,10 +1,10 @@
 """`vcrdt concurrent`: the causal relation of two commits."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
-import typer
-
-from vcrdt.cli.base import JsonOption, app, open_repo
+from vcrdt.cli.base import JsonOption, app, open_repo, typer
 
 
 @app.command()

@@ -1,12 +1,12 @@
 """`vcrdt commit`."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
-import typer
-from rich.text import Text
-
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, JsonOption, app, open_repo
+from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
+from vcrdt.cli.render import Text
 from vcrdt.cli.views import jpath
 from vcrdt.ids import short
 

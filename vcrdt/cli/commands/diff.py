@@ -1,12 +1,12 @@
 """`vcrdt diff`."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
-import typer
-from rich.text import Text
-
 from vcrdt.cli import render, views
-from vcrdt.cli.base import STATE, JsonOption, app, open_repo
+from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
+from vcrdt.cli.render import Text
 
 
 @app.command()

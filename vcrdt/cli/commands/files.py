@@ -1,14 +1,17 @@
 """`vcrdt add`, `rm`, `mv` and `restore`: changing which files are tracked and their content."""
 
-from typing import Annotated
+from __future__ import annotations
 
-import typer
-from rich.text import Text
+from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.base import STATE, app, open_repo, typer
+from vcrdt.cli.render import Text
 
-Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
+if TYPE_CHECKING:
+    Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
+else:
+    Paths = 'Annotated[list[str], typer.Argument(help="Files or directories.")]'  # read by `Registry.build`
 
 
 @app.command()

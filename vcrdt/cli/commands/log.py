@@ -1,20 +1,20 @@
 """`vcrdt log` and `vcrdt show`."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
-import typer
-from rich.text import Text
-
 from vcrdt.cli import render, views
-from vcrdt.cli.base import JsonOption, app, open_repo
+from vcrdt.cli.base import JsonOption, app, open_repo, typer
+from vcrdt.cli.render import Text
 
 if TYPE_CHECKING:
     from vcrdt.ids import ObjectId
     from vcrdt.porcelain import LogEntry
 
 
-def graph_prefixes(entries: "list[LogEntry]") -> Iterator[tuple[list[str], str, str, list[str]]]:
+def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[list[str], str, str, list[str]]]:
     """Yield, per entry: edge lines before it, the prefix of its first line, of its other lines, edge lines after.
 
     Each lane is a column waiting for a commit. A commit several lanes wait
@@ -109,7 +109,7 @@ def log(
             con.print(Text(x))
 
 
-def _write_plain(con: render.DataOut, entries: "Iterator[LogEntry]", clock: bool) -> None:
+def _write_plain(con: render.DataOut, entries: Iterator[LogEntry], clock: bool) -> None:
     """Write uncoloured commit headers, a blank line between two, a few hundred per write.
 
     What was gathered is written before an error from the walk (a corrupt commit) goes up.
@@ -133,7 +133,7 @@ def _refs(refs: list[str]) -> Text:
     return Text(f" ({', '.join(map(views.decoration, refs))})", style="ref") if refs else Text("")
 
 
-def _body_lines(e: "LogEntry", clock: bool = False) -> list[str]:
+def _body_lines(e: LogEntry, clock: bool = False) -> list[str]:
     c = e.commit
     lines = [f"Author: {c.author.name} <{c.author.email}>"]
     lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")

@@ -1,12 +1,12 @@
 """`vcrdt merge-file`: three-way merges of plain files, usable as a git merge driver."""
 
+from __future__ import annotations
+
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.base import STATE, app, open_repo, typer
 from vcrdt.cli.codes import ExitCode
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MAX_EXIT = 127
 
 
-def _favor_option(name: str) -> "Callable[[typer.Context, bool], bool]":
+def _favor_option(name: str) -> Callable[[typer.Context, bool], bool]:
     """A callback recording `name` as the favoured side.
 
     click calls callbacks in command-line order, so of --ours, --theirs and --union the last wins, as in git.
@@ -150,7 +150,7 @@ def merge_file(
     return min(result.conflicts, MAX_EXIT)
 
 
-def _auto_json(a: "AutoResolution") -> dict[str, object]:
+def _auto_json(a: AutoResolution) -> dict[str, object]:
     from vcrdt.cli.views import jpath
 
     def text(data: bytes) -> str:
@@ -171,10 +171,10 @@ def _auto_json(a: "AutoResolution") -> dict[str, object]:
     }
 
 
-def _conflict_json(c: "PathConflict", resolved: bool | None = None) -> dict[str, object]:
+def _conflict_json(c: PathConflict, resolved: bool | None = None) -> dict[str, object]:
     from vcrdt.cli.views import jpath
 
-    def side(s: "Side") -> dict[str, object] | None:
+    def side(s: Side) -> dict[str, object] | None:
         return None if s.kind is None or s.oid is None else {"kind": s.kind.value, "id": s.oid.hex()}
 
     doc: dict[str, object] = {
@@ -393,7 +393,7 @@ _KEYS = {"o": "ours", "t": "theirs", "b": "both", "e": "base", "d": "text", "s":
 _PROMPT = "[o]urs, [t]heirs, [b]oth, bas[e], e[d]it, [s]kip"
 
 
-def _interactive(repo: "Repository", paths: list[str], *, only: set[str] | None = None) -> int:
+def _interactive(repo: Repository, paths: list[str], *, only: set[str] | None = None) -> int:
     """Ask hunk by hunk for every unresolved text conflict (or those under `paths`, or the repo paths `only`)."""
     from vcrdt import porcelain
     from vcrdt.cli import render
@@ -429,7 +429,7 @@ def _interactive(repo: "Repository", paths: list[str], *, only: set[str] | None 
     return 1 if left else 0
 
 
-def _edit_hunk(hunk: "ConflictHunk") -> list[bytes]:
+def _edit_hunk(hunk: ConflictHunk) -> list[bytes]:
     """Open $EDITOR (or $VISUAL, default vi) on the hunk's two sides; return what was saved."""
     import os
     import shlex
@@ -449,7 +449,7 @@ def _edit_hunk(hunk: "ConflictHunk") -> list[bytes]:
         os.unlink(name)
 
 
-def _hunk_json(h: "ConflictHunk") -> dict[str, object]:
+def _hunk_json(h: ConflictHunk) -> dict[str, object]:
     return {
         side: {"start": getattr(h, side).start, "lines": getattr(h, side).lines} for side in ("base", "ours", "theirs")
     }
@@ -502,7 +502,7 @@ def conflicts(
             _print_hunk(c.path, n, h, label=f"hunk {n}, ")
 
 
-def _print_hunk(path: str, number: int, hunk: "ConflictHunk", *, label: str) -> None:
+def _print_hunk(path: str, number: int, hunk: ConflictHunk, *, label: str) -> None:
     """Show one conflicting hunk: panels side by side when colouring, else the three versions in turn."""
     from vcrdt.cli import render
 
@@ -517,7 +517,7 @@ def _print_hunk(path: str, number: int, hunk: "ConflictHunk", *, label: str) -> 
             out.print(line.rstrip("\r\n"))
 
 
-def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
+def _print_panels(path: str, number: int, hunk: ConflictHunk) -> None:
     from rich.panel import Panel
     from rich.syntax import Syntax
     from rich.table import Table
@@ -540,7 +540,7 @@ def _print_panels(path: str, number: int, hunk: "ConflictHunk") -> None:
     render.out().print(Panel(table, title=title, title_align="left"))
 
 
-def _print_auto(record: "AutoRecord", *, json: bool) -> None:
+def _print_auto(record: AutoRecord, *, json: bool) -> None:
     from vcrdt.cli import render
     from vcrdt.ids import short
 

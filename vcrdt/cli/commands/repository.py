@@ -1,12 +1,12 @@
 """`vcrdt init` and `vcrdt config`."""
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, JsonOption, app, open_repo, settings
+from vcrdt.cli.base import STATE, JsonOption, app, open_repo, settings, typer
 
 
 @app.command()

@@ -1,12 +1,12 @@
 """`vcrdt status`."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
-import typer
-from rich.text import Text
-
 from vcrdt.cli import render, views
-from vcrdt.cli.base import JsonOption, app, open_repo
+from vcrdt.cli.base import JsonOption, app, open_repo, typer
+from vcrdt.cli.render import Text
 from vcrdt.ids import short
 
 

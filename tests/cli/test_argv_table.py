@@ -1,0 +1,238 @@
+"""The fast command-line reader agrees with typer: its table comes from the app, and it reads lines alike.
+
+`vcrdt.cli.argv` reads a command line without importing click or typer, by a
+table generated from the typer app. These tests keep it from drifting: the
+committed table must be what the app generates, and on every command line
+it accepts it must give the command the same arguments typer would (anything
+else it must hand to typer).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers.cli import CliRunner
+from vcrdt.cli import argv, argv_table
+from vcrdt.cli.base import app
+
+
+def test_table_is_current() -> None:
+    from vcrdt.cli.app import command
+
+    fresh = argv.generate(command())  # type: ignore[arg-type]
+    assert fresh == argv.TABLE_PATH.read_text(), "run `python -m vcrdt.cli.argv` and commit vcrdt/cli/argv_table.py"
+
+
+def _typer_reading(args: list[str]) -> list[tuple[str, dict[str, Any]]] | None:
+    """What typer passes to the global callback and the command for `args`, or None if it refuses them."""
+    import click
+    import typer
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def wrap(func: Any) -> Any:
+        def record(**kwargs: Any) -> None:
+            calls.append((f"{func.__module__}.{func.__qualname__}", kwargs))
+
+        return record
+
+    from vcrdt.cli.app import command
+
+    command()  # every command module imported, so every command is registered
+    cmd = typer.main.get_command(app.build(wrap=wrap))
+    try:
+        cmd.main(args=list(args), prog_name="vcrdt", standalone_mode=False)
+    except (click.ClickException, click.exceptions.Exit):
+        return None
+    return calls
+
+
+def _fast_reading(args: list[str]) -> list[tuple[str, dict[str, Any]]] | None:
+    plan = argv.parse(list(args))
+    if plan is None:
+        return None
+    return [("vcrdt.cli.base._global", plan.global_kwargs), (f"{plan.module}.{plan.function}", plan.kwargs)]
+
+
+LINES = [
+    ["status"],
+    ["status", "-s"],
+    ["status", "--short", "--json", "--ignored"],
+    ["-C", "sub", "status"],
+    ["-Csub", "-v", "--color", "never", "status"],
+    ["--color=always", "status"],
+    ["-v", "log", "-n", "1000"],
+    ["log", "-n1000"],
+    ["log", "--max-count=5", "main", "--", "--graph"],
+    ["log", "-n", "x"],
+    ["log", "--oneline", "--graph", "a", "b"],
+    ["commit", "-m", "msg"],
+    ["commit", "-mmsg", "-A", "a", "b"],
+    ["commit", "-Am", "msg"],
+    ["commit", "-m", "--json"],
+    ["commit", "--message=", "--allow-empty"],
+    ["commit", "-m=x"],
+    ["commit", "-m"],
+    ["commit", "--json=1", "-m", "x"],
+    ["commit", "--mess", "x"],
+    ["commit", "-m", "x", "-h"],
+    ["commit", "-xm", "x"],
+    ["diff", "-p", "a", "--path", "b", "-U0", "HEAD"],
+    ["diff", "-U", "-3"],
+    ["diff", "a", "b", "c"],
+    ["diff", "--unified=+7", "--stat", "--name-only", "--exit-code"],
+    ["switch", "-c", "topic"],
+    ["switch"],
+    ["switch", "a", "b"],
+    ["switch", "--", "-c"],
+    ["branch", "-d", "x"],
+    ["branch", "-dD"],
+    ["branch", "-m", "a", "b"],
+    ["merge", "topic", "--no-ff", "-m", "m", "--on-conflict", "stop"],
+    ["merge-file", "-p", "-L", "a", "-L", "b", "x", "y", "z"],
+    ["merge-file", "x", "y"],
+    ["init", "-b", "trunk", "dir"],
+    ["init"],
+    ["fetch", "../other"],
+    ["add", "-", "x"],
+    ["add"],
+    ["rm", "--cached", "a"],
+    ["show"],
+    ["cat", "-t", "HEAD"],
+    ["concurrent", "a", "b", "--check", "before"],
+    ["config", "user.name", "A"],
+    ["resolve", "--ours", "a"],
+    ["restore", "-s", "HEAD", "a"],
+    ["--version"],
+    ["-V", "status"],
+    ["-h"],
+    ["status", "--help"],
+    [],
+    ["nosuch"],
+    ["-", "status"],
+    ["--", "status"],
+    ["--color"],
+    ["-C"],
+    ["--bogus", "status"],
+]
+
+
+@pytest.mark.parametrize("args", LINES, ids=lambda a: " ".join(a) or "(none)")
+def test_fast_reader_agrees_with_typer(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    fast = _fast_reading(args)
+    if fast is not None:
+        assert fast == _typer_reading(args)
+
+
+def test_fast_reader_takes_the_common_command_lines() -> None:
+    lines = (["status"], ["-C", "x", "log", "-n", "5"], ["commit", "-Am", "x"], ["diff", "--stat"], ["switch", "b"])
+    for args in lines:
+        assert argv.parse(args) is not None, args
+
+
+def test_fast_reader_leaves_help_and_errors_to_typer() -> None:
+    for args in (["status", "-h"], ["--help"], ["-V"], [], ["commit", "-m"], ["log", "-n", "x"], ["status", "--bogus"]):
+        assert argv.parse(args) is None, args
+
+
+def _tokens() -> st.SearchStrategy[str]:
+    words = {"--", "-", "x", "3", "-5", "=", "", "-h", "--help", "--nosuch", "-Z", "status", "log"}
+    for _module, _function, options, _defaults, _arguments in argv_table.COMMANDS.values():
+        for opt in options:
+            words.update({opt, f"{opt}=v", f"{opt}7"})
+    return st.sampled_from(sorted(words))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["-v", "-C", ".", "--color", "never", "--verbose"]), max_size=3),
+    st.sampled_from(sorted(argv_table.COMMANDS)),
+    st.lists(_tokens(), max_size=6),
+)
+def test_fast_reader_agrees_with_typer_on_generated_lines(pre: list[str], name: str, rest: list[str]) -> None:
+    args = [*pre, name, *rest]
+    fast = _fast_reading(args)
+    if fast is not None:
+        assert fast == _typer_reading(args), args
+
+
+def _through_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vcrdt.cli.app
+
+    monkeypatch.setattr(vcrdt.cli.app, "_parse", lambda args: None)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["commit"],
+        ["--color", "sometimes", "status"],
+        ["branch", "-d"],
+        ["diff", "a", "b", "c"],
+        ["concurrent", "a", "b", "--check", "nope"],
+        ["branch", "-m", "only-one"],
+    ],
+)
+def test_usage_errors_raised_by_a_command_read_alike(
+    args: list[str], repo: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert argv.parse(args) is not None  # the fast path reads it; the command itself refuses it
+    fast = repo(*args)
+    _through_typer(monkeypatch)
+    slow = repo(*args)
+    assert (fast.code, fast.out, fast.err) == (slow.code, slow.out, slow.err)
+    assert fast.code == 2 and "Usage: vcrdt" in fast.err
+
+
+SCRIPT = """
+import sys
+from vcrdt.cli import run
+code = run(sys.argv[1:])
+sys.stdout.flush()
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"typer", "click", "rich"})
+sys.stderr.write("LOADED " + ",".join(loaded) + "\\n")
+sys.exit(code)
+"""
+
+
+def _loaded(repo: CliRunner, *args: str) -> tuple[str, str]:
+    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
+    import os
+
+    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args], cwd=repo.cwd, capture_output=True, text=True, env=env, check=False
+    )
+    loaded = proc.stderr.rsplit("LOADED ", 1)[1].strip()
+    return proc.stdout, loaded
+
+
+def test_plain_output_to_a_pipe_imports_no_typer_click_or_rich(repo: CliRunner) -> None:
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+    repo.write("a.txt", "two\n")
+    for args in (["status"], ["status", "-s"], ["log", "-n", "5"], ["diff"], ["diff", "--stat"], ["show"]):
+        out, loaded = _loaded(repo, *args)
+        assert out == repo.ok(*args).out
+        assert loaded == "", (args, loaded)
+    out, loaded = _loaded(repo, "commit", "-m", "second")
+    assert out.startswith("[main ") and loaded == ""
+    repo.write("b.txt", "b\n")
+    for args in (["add", "b.txt"], ["branch", "topic"], ["switch", "topic"], ["branch"], ["rm", "b.txt"]):
+        _out, loaded = _loaded(repo, *args)
+        assert loaded == "", (args, loaded)
+    _out, loaded = _loaded(repo, "status", "-h")
+    assert loaded != ""  # help is typer's
+
+
+def test_a_command_taking_the_click_context_is_left_to_typer() -> None:
+    """merge-file reads its favour flags through the click context, which only typer passes."""
+    assert argv.parse(["merge-file", "a", "b", "c"]) is None
