@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -90,25 +91,46 @@ def server_socket(env: Env) -> Path:
     return Path(server.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), server.socket_key()))
 
 
-def start_server(env: Env, cwd: Path) -> int:
-    """Run one command (which starts the server) and wait until the server listens; return its pid."""
-    vcrdt(env, cwd, "--version")
-    sock = server_socket(env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if sock.exists():
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(str(sock))
-                pids = _pids(Path(env["XDG_RUNTIME_DIR"]))
-                assert len(pids) == 1
-                return pids[0]
-            except OSError:
-                pass
-            finally:
-                s.close()
-        time.sleep(0.05)
-    raise AssertionError("the server did not start")
+def start_server(env: Env, cwd: Path, client: str = "python") -> int:
+    """Start the server with `vcrdt daemon start` (it returns once the server listens); return its pid."""
+    r = vcrdt(env, cwd, "daemon", "start", "--json", client=client)
+    assert r.returncode == 0, r.stderr
+    pid = int(json.loads(r.stdout)["pid"])
+    assert _pids(Path(env["XDG_RUNTIME_DIR"])) == [pid]
+    return pid
+
+
+# Runs a command line as a child subreaper and prints how many processes it left running (a
+# server it started becomes our child when it exits), then kills them.
+_LEFT_BEHIND = """
+import ctypes, os, signal, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+    left = [int(pid) for pid in f.read().split()]
+for pid in left:
+    os.kill(pid, signal.SIGKILL)
+print(code, len(left))
+"""
+
+
+def left_behind(env: Env, cwd: Path, *args: str, client: str = "python") -> tuple[int, int]:
+    """Run one command; return its exit code and the number of processes it left running."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LEFT_BEHIND, *_client_cmd[client], *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    code, left = done.stdout.split()
+    return int(code), int(left)
+
+
+def _config(path: Path, daemon: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[core]\ndaemon = {daemon}\n")
 
 
 @pytest.fixture
@@ -202,11 +224,12 @@ def _server_pid(runtime: Path, old: int | None = None) -> int:
 
 
 def _running(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not count)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    return True
 
 
 def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None:
@@ -215,7 +238,12 @@ def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None
     shutil.copytree(
         Path(server.__file__).parents[2] / "vcrdt", copy / "vcrdt", ignore=shutil.ignore_patterns("__pycache__")
     )
-    env = env | {"PYTHONPATH": str(copy)}
+    # A command that finds no server starts one (so the new code gets a server of its own).
+    _config(tmp_path / "config" / "vcrdt" / "config.toml", "true")
+    env = {k: v for k, v in env.items() if k != "CI"} | {
+        "PYTHONPATH": str(copy),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
     runtime = Path(env["XDG_RUNTIME_DIR"])
     vcrdt(env, work, "--version")
     old = _server_pid(runtime)
@@ -303,11 +331,57 @@ def test_the_native_client_is_served_without_python(env: Env, work: Path, native
 
 
 def test_no_server_when_turned_off(env: Env, work: Path) -> None:
-    r = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "status")
-    assert r.returncode == 0
-    time.sleep(0.5)
-    runtime = Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"
-    assert not runtime.exists() or not any(runtime.iterdir())
+    _config(work / ".vcrdt" / "config.toml", "true")
+    assert left_behind(env | {"VCRDT_NO_SERVER": "1"}, work, "status") == (0, 0)
+
+
+@pytest.mark.parametrize("args", [("status",), ("--version",), ("commit", "-m", "nothing"), ("nosuch",)])
+def test_no_command_starts_a_server_unless_asked(env: Env, work: Path, args: tuple[str, ...], client: str) -> None:
+    env = {k: v for k, v in env.items() if k != "CI"}
+    code, left = left_behind(env, work, *args, client=client)
+    assert left == 0 and code == {"status": 0, "--version": 0, "commit": 1, "nosuch": 2}[args[0]]
+    assert not (Path(env["XDG_RUNTIME_DIR"]) / "vcrdt").exists() or not _pids(Path(env["XDG_RUNTIME_DIR"]))
+
+
+def test_core_daemon_in_config_starts_one(env: Env, work: Path, tmp_path: Path, client: str) -> None:
+    env = {k: v for k, v in env.items() if k != "CI"} | {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    global_config = tmp_path / "config" / "vcrdt" / "config.toml"
+    repo_config = work / ".vcrdt" / "config.toml"
+    _config(global_config, "true")
+    assert left_behind(env, work, "status", client=client) == (0, 1)
+    assert left_behind(env, tmp_path, "--version", client=client) == (0, 1)  # outside any repository
+    assert left_behind(env | {"CI": "true"}, work, "status", client=client) == (0, 0)  # never under CI
+    _config(repo_config, "false")  # the repository's setting wins
+    assert left_behind(env, work / "sub", "status", client=client) == (0, 0)
+    _config(global_config, "false")
+    _config(repo_config, '"true"')  # as `vcrdt config core.daemon true` writes it
+    assert left_behind(env, work / "sub", "status", client=client) == (0, 1)
+
+
+def test_daemon_start_status_stop(env: Env, work: Path, client: str) -> None:
+    r = vcrdt(env, work, "daemon", "status", client=client)
+    assert (r.returncode, r.stdout) == (3, b"command server not running\n")
+    r = vcrdt(env, work, "daemon", "start", client=client)
+    assert r.returncode == 0 and r.stdout.startswith(b"command server started (pid "), r.stderr
+    pid = _pids(Path(env["XDG_RUNTIME_DIR"]))[0]
+    assert (
+        vcrdt(env, work, "daemon", "start", client=client).stdout
+        == f"command server already running (pid {pid})\n".encode()
+    )
+    assert vcrdt(env, work, "status", client=client).returncode == 0  # served: the server watches the tree
+    r = vcrdt(env, work, "daemon", "status", "--json", client=client)
+    info = json.loads(r.stdout)
+    assert r.returncode == 0 and info["pid"] == pid and info["running"] and info["idle_exit"] is None
+    assert info["trees"] == [str(work)] and info["rss"]["server"] > 0 and info["rss"]["spare"] > 0
+    assert info["uptime"] >= 0 and _running(info["spare"])
+    text = vcrdt(env, work, "daemon", "status", client=client).stdout.decode()
+    assert f"pid {pid}" in text and "memory: " in text and "uptime: " in text and f"  {work}" in text
+    r = vcrdt(env, work, "daemon", "stop", client=client)
+    assert (r.returncode, r.stdout) == (0, f"command server stopped (pid {pid})\n".encode())
+    # When stop returns, the server, its spare and its socket are gone.
+    assert not server_socket(env).exists() and not _running(pid) and not _running(info["spare"])
+    assert vcrdt(env, work, "daemon", "stop", client=client).stdout == b"command server not running\n"
+    assert vcrdt(env, work, "daemon", "status", client=client).returncode == 3
 
 
 def test_concurrent_clients(env: Env, work: Path, client: str) -> None:
@@ -457,3 +531,100 @@ def test_the_native_client_knows_the_same_variables_as_the_server() -> None:
     assert _c_list("import_time_vars") == list(server.IMPORT_TIME_VARS)
     assert _c_list("per_request_vars") == [v.decode() for v in server.PER_REQUEST_VARS]
     assert f'#define PROTOCOL "{server.PROTOCOL}"' in native.SOURCE.read_text()
+    assert f"#define ACK_MS {round(server.ACK_SECONDS * 1000)}" in native.SOURCE.read_text()
+    assert _c_list("local_commands") == list(server.LOCAL_COMMANDS)
+    assert _c_list("value_options") == list(server.VALUE_OPTIONS)
+
+
+class _Silent:
+    """A socket where the server's should be, which takes a request and then never answers."""
+
+    def __init__(self, env: Env) -> None:
+        path = server_socket(env)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.listener.settimeout(60)
+
+    def take(self) -> socket.socket:
+        """Accept a client and read its whole request (once this returns, it waits for the answer)."""
+        conn, _ = self.listener.accept()
+        conn.settimeout(60)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
+            chunk, fds, _, _ = socket.recv_fds(conn, 1 << 16, 4)
+            for fd in fds:
+                os.close(fd)
+            assert chunk, "the client closed before sending its request"
+            data += chunk
+        return conn
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _popen(env: Env, cwd: Path, *args: str, client: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*_client_cmd[client], *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def test_a_server_that_does_not_answer_is_given_up(env: Env, work: Path, client: str) -> None:
+    silent = _Silent(env)
+    try:
+        proc = _popen(env, work, "log", "--oneline", client=client)
+        conn = silent.take()
+        out, err = proc.communicate(timeout=60)
+        # The client ran the command itself, and never told the server's side to go.
+        plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "log", "--oneline")
+        assert (proc.returncode, out, err) == (0, plain.stdout, plain.stderr)
+        assert conn.recv(16) == b""
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_before_the_server_answers_ends_the_client(env: Env, work: Path, client: str, sig: int) -> None:
+    silent = _Silent(env)
+    try:
+        proc = _popen(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "commit", "-A", "-m", "never", client=client)
+        (work / "new.txt").write_text("new\n")
+        conn = silent.take()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out, err) == (-sig, b"", b"")  # ended by the signal, nothing said
+        assert conn.recv(16) == b""  # no "go": the server's side would have run nothing
+    finally:
+        silent.close()
+    log = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "log", "--oneline").stdout
+    assert b"never" not in log
+
+
+def test_a_stopped_server_costs_a_timeout_and_runs_nothing_twice(env: Env, work: Path, client: str) -> None:
+    pid = start_server(env, work)
+    info = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
+    os.kill(pid, signal.SIGSTOP)
+    os.kill(info["spare"], signal.SIGSTOP)
+    try:
+        (work / "c.txt").write_text("c\n")
+        r = vcrdt(env, work, "commit", "-A", "-m", "three", client=client)
+        assert r.returncode == 0, r.stderr
+    finally:
+        os.kill(info["spare"], signal.SIGCONT)
+        os.kill(pid, signal.SIGCONT)
+    # The spare now takes the request the client gave up on, and must not run it.
+    r = vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "log", "--oneline", client=client)
+    assert r.stdout.count(b"\n") == 3 and b"three" in r.stdout
+    assert vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "status", "--short", client=client).stdout == b""
+
+
+def test_a_killed_spare_is_replaced_at_once(env: Env, work: Path) -> None:
+    start_server(env, work)
+    info = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
+    assert info["trees"] == []
+    os.kill(info["spare"], signal.SIGKILL)
+    # Within the client's usual patience (not the server's next periodic check), a new spare serves it.
+    assert vcrdt(env, work, "status").returncode == 0
+    after = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
+    assert after["trees"] == [str(work)] and after["spare"] != info["spare"]

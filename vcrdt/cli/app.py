@@ -25,6 +25,7 @@ from vcrdt.cli.commands import (
     branch,
     causality,
     commit,
+    daemon,  # noqa: F401  (registers `vcrdt daemon`)
     diff,
     files,
     inspect,
