@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -628,3 +630,39 @@ def test_a_killed_spare_is_replaced_at_once(env: Env, work: Path) -> None:
     assert vcrdt(env, work, "status").returncode == 0
     after = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
     assert after["trees"] == [str(work)] and after["spare"] != info["spare"]
+
+
+def _writer_when_read(fifo: Path, timeout: float = 60) -> int:
+    """Open the write end of `fifo` once a command has it open for reading (that is the handshake)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # no reader yet
+
+
+def _reader_gone(writer: int, timeout: float = 60) -> bool:
+    """Whether every reader of the FIFO behind `writer` closed it (it died) within `timeout`."""
+    poller = select.poll()
+    poller.register(writer, select.POLLERR)
+    return any(event & select.POLLERR for _, event in poller.poll(timeout * 1000))
+
+
+def test_a_command_ends_when_its_client_is_killed(env: Env, work: Path, client: str) -> None:
+    start_server(env, work)
+    fifo = work / "fifo"
+    os.mkfifo(fifo)
+    (work / "b").write_text("x\n")
+    proc = _popen(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "merge-file", "fifo", "b", "b", client=client)
+    writer = _writer_when_read(fifo)  # the server's child runs the command: it reads the FIFO
+    try:
+        proc.kill()
+        proc.wait(timeout=60)
+        assert _reader_gone(writer), "the command outlived its client"
+    finally:
+        os.close(writer)
+    r = vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "status", "--short", client=client)
+    assert (r.returncode, r.stdout) == (0, b"? b\n")  # the server still serves

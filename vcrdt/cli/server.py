@@ -102,6 +102,8 @@ PER_REQUEST_VARS = (b"PYTHONIOENCODING", b"PYTHONUNBUFFERED", b"PYTHONDONTWRITEB
 # The server spawned for a client gets these variables of the client's, and no others.
 _SERVER_ENV = (b"LANG", b"PATH", b"TZ")
 _FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
+# What a child sends the server parent, with its connection to the client, before it runs a command.
+WATCH_CLIENT = b"watch\n"
 _INT = struct.Struct("!i")
 # The server process: the same vcrdt as the client (its package directory first on the path).
 # `-P`: no current directory on the path, ever (each child runs in a client's directory, which
@@ -867,24 +869,24 @@ def serve() -> None:
     signal.signal(signal.SIGTERM, _stop_serving)  # `vcrdt daemon stop`: clean up, then exit
     # Spares write b"T" when they take a request and b"S" when they find the code changed;
     # they stop waiting when `stop_w` is closed. Each child asks the file-system monitor over
-    # its own socket pair (`askers`: the server's ends, with what each has sent so far).
+    # its own socket pair, and hands over its client connection on it (`_Children`).
     notify_r, notify_w = os.pipe()
     stop_r, stop_w = os.pipe()
     pipes = (notify_r, notify_w, stop_r, stop_w)
     from vcrdt.cli.fsmonitor import Watcher
 
     watcher = Watcher()
-    askers: dict[int, tuple[socket.socket, bytearray]] = {}
+    children = _Children()
     inherited = (control.fileno(),)
     if ready_fd >= 0:
         os.write(ready_fd, b"%d\n" % os.getpid())  # `vcrdt daemon start` returns now
         os.close(ready_fd)
-    spare, spare_fd = _fork_spare(listener, watch, pipes, askers, inherited)
+    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
     deadline = time.monotonic() + idle if idle > 0 else float("inf")
     checked = time.monotonic()
     try:
         while True:
-            waiting = [notify_r, control.fileno(), *askers, *([watcher.fd] if watcher.fd >= 0 else [])]
+            waiting = [notify_r, control.fileno(), *children.waiting(), *([watcher.fd] if watcher.fd >= 0 else [])]
             try:
                 ready, _, _ = select.select(waiting, [], [], CHECK_SECONDS)
             except InterruptedError:
@@ -897,15 +899,17 @@ def serve() -> None:
                 if b"S" in events:
                     break
                 deadline = now + idle if idle > 0 else float("inf")
-                spare, spare_fd = _fork_spare(listener, watch, pipes, askers, inherited)
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
             for fd in ready:
-                if fd in askers and not _answer(watcher, askers, fd) and fd == spare_fd:
+                if fd in children.clients:
+                    children.client_gone(fd)
+                elif fd in children.askers and not children.answer(watcher, fd) and fd == spare_fd:
                     # The spare died before taking a request (killed): replace it now, not at the next timeout.
-                    spare, spare_fd = _fork_spare(listener, watch, pipes, askers, inherited)
+                    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
             if watcher.fd in ready:
                 watcher.drain()
             if not ready and not _alive(spare):
-                spare, spare_fd = _fork_spare(listener, watch, pipes, askers, inherited)
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
             if now >= deadline:
                 break
             if now - checked >= CHECK_SECONDS:
@@ -964,30 +968,82 @@ def _control(control: socket.socket, about: dict[str, Any], watcher: Any) -> Non
         conn.close()
 
 
-def _answer(watcher: Any, askers: dict[int, tuple[socket.socket, bytearray]], fd: int) -> bool:
-    """Read what a child asked the file-system monitor, and answer each complete question.
+class _Children:
+    """The server parent's view of its children: each one's monitor socket, pid and client connection."""
 
-    Returns:
-        False once the child has exited (its socket is closed and forgotten).
-    """
-    sock, pending = askers[fd]
-    try:
-        data = sock.recv(1 << 16)
-    except OSError:
-        data = b""
-    if not data:
-        sock.close()  # the child has exited
-        del askers[fd]
-        return False
-    pending += data
-    while b"\n" in pending:
-        line, _, rest = bytes(pending).partition(b"\n")
-        pending[:] = rest
+    def __init__(self) -> None:
+        self.askers: dict[int, tuple[socket.socket, bytearray]] = {}
+        self.pids: dict[int, int] = {}  # asker descriptor -> pid
+        self.clients: dict[int, tuple[socket.socket, int]] = {}  # client connection descriptor -> (it, asker)
+
+    def add(self, sock: socket.socket, pid: int) -> None:
+        self.askers[sock.fileno()] = (sock, bytearray())
+        self.pids[sock.fileno()] = pid
+
+    def waiting(self) -> list[int]:
+        return [*self.askers, *self.clients]
+
+    def forget(self, fd: int) -> None:
+        sock, _ = self.askers.pop(fd)
+        self.pids.pop(fd, None)
+        for client, (conn, asker) in list(self.clients.items()):
+            if asker == fd:
+                conn.close()
+                del self.clients[client]
+        sock.close()
+
+    def client_gone(self, fd: int) -> None:
+        """The connection of a running command's client is readable: if it was closed, end the command."""
+        import signal
+        import socket
+
+        conn, asker = self.clients[fd]
         try:
-            sock.sendall(watcher.answer(line))
+            data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
         except OSError:
-            pass
-    return True
+            data = b""
+        conn.close()
+        del self.clients[fd]
+        if data or asker not in self.pids:
+            return  # the client sent something (it never does): no longer watched
+        try:
+            os.killpg(self.pids[asker], signal.SIGKILL)  # the child leads its group
+        except OSError:
+            pass  # it has just exited
+
+    def answer(self, watcher: Any, fd: int) -> bool:
+        """Read what a child sent (monitor questions, its client connection), and answer each question.
+
+        Returns:
+            False once the child has exited (its socket is closed and forgotten).
+        """
+        import socket
+
+        sock, pending = self.askers[fd]
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 1, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return True  # a descriptor number reused within one round: nothing to read yet
+        except OSError:
+            data, fds = b"", []
+        for conn_fd in fds:
+            self.clients[conn_fd] = (socket.socket(fileno=conn_fd), fd)
+        if not data:
+            self.forget(fd)  # the child has exited
+            return False
+        pending += data
+        while b"\n" in pending:
+            line, _, rest = bytes(pending).partition(b"\n")
+            pending[:] = rest
+            if line + b"\n" == WATCH_CLIENT:
+                continue
+            try:
+                sock.sendall(watcher.answer(line))
+            except OSError:
+                pass
+        return True
 
 
 def _alive(pid: int) -> bool:
@@ -1091,7 +1147,7 @@ def _fork_spare(
     listener: socket.socket,
     watch: _CodeWatch,
     pipes: tuple[int, int, int, int],
-    askers: dict[int, tuple[socket.socket, bytearray]],
+    children: _Children,
     inherited: tuple[int, ...],
 ) -> tuple[int, int]:
     """Fork a spare child that waits for the next connection and serves it; return its pid and asker descriptor.
@@ -1108,7 +1164,7 @@ def _fork_spare(
     pid = os.fork()
     if pid:
         theirs.close()
-        askers[ours.fileno()] = (ours, bytearray())
+        children.add(ours, pid)
         return pid, ours.fileno()
     code = 255
     conn = None
@@ -1122,8 +1178,10 @@ def _fork_spare(
         os.close(notify_r)
         os.close(stop_w)
         ours.close()
-        for other, _ in askers.values():
+        for other, _ in children.askers.values():
             other.close()
+        for client, _ in children.clients.values():
+            client.close()
         from vcrdt import worktree
         from vcrdt.cli.fsmonitor import MonitorClient
 
@@ -1137,7 +1195,7 @@ def _fork_spare(
             os._exit(0)
         os.write(notify_w, b"T")
         os.close(notify_w)
-        ran = _child(conn)
+        ran = _child(conn, theirs)
         if ran is None:
             conn = None  # nothing to report
         else:
@@ -1294,13 +1352,20 @@ def _recv_go(conn: socket.socket) -> list[int] | None:
     return None
 
 
-def _child(conn: socket.socket) -> int | None:
+def _child(conn: socket.socket, server: socket.socket) -> int | None:
     """Take over the client's descriptors, directory and environment, and run its command.
+
+    Once told to go, the child leads a process group of its own and hands a
+    copy of the connection to the server parent over `server` (its monitor
+    socket): the parent kills the group if the client goes away (the
+    connection reads end-of-file before the exit code was sent), so a command
+    never outlives its client.
 
     Returns:
         The exit code; None if the client did not say "go" (nothing ran).
     """
     import signal
+    import socket
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -1311,6 +1376,8 @@ def _child(conn: socket.socket) -> int | None:
     fds = _recv_go(conn)
     if fds is None:
         return None  # the client gave up waiting (or went away): it runs the command itself
+    os.setpgid(0, 0)
+    server.sendmsg([WATCH_CLIENT], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", conn.fileno()))])
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
     os.fchdir(fds[3])
