@@ -666,3 +666,26 @@ def test_a_command_ends_when_its_client_is_killed(env: Env, work: Path, client: 
         os.close(writer)
     r = vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "status", "--short", client=client)
     assert (r.returncode, r.stdout) == (0, b"? b\n")  # the server still serves
+
+
+def test_a_command_left_running_does_not_hold_the_server_lock(env: Env, work: Path, client: str) -> None:
+    pid = start_server(env, work)
+    fifo = work / "fifo"
+    os.mkfifo(fifo)
+    (work / "b").write_text("x\n")
+    proc = _popen(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "merge-file", "-p", "fifo", "b", "b", client=client)
+    writer = _writer_when_read(fifo)
+    try:
+        waiter = os.pidfd_open(pid)
+        os.kill(pid, signal.SIGKILL)  # the server dies; its child, running the command, stays
+        assert select.select([waiter], [], [], 60)[0]
+        os.close(waiter)
+        r = vcrdt(env, work, "daemon", "status", client=client)
+        assert (r.returncode, r.stdout) == (3, b"command server not running\n")
+        new = start_server(env, work)
+        assert new != pid
+    finally:
+        os.write(writer, b"x\n")
+        os.close(writer)
+    out, _ = proc.communicate(timeout=60)
+    assert (proc.returncode, out) == (0, b"x\n")  # the command finished for its client

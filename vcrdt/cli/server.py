@@ -877,7 +877,9 @@ def serve() -> None:
 
     watcher = Watcher()
     children = _Children()
-    inherited = (control.fileno(),)
+    # A child must not hold the lock: one left running after the server died would keep any
+    # new server from starting (flock locks belong to the open file, which a fork shares).
+    inherited = (control.fileno(), lock_fd)
     if ready_fd >= 0:
         os.write(ready_fd, b"%d\n" % os.getpid())  # `vcrdt daemon start` returns now
         os.close(ready_fd)
@@ -1173,7 +1175,7 @@ def _fork_spare(
 
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for fd in inherited:
-            os.close(fd)  # the server's own: its control socket
+            os.close(fd)  # the server's own: its control socket and its lock
         notify_r, notify_w, stop_r, stop_w = pipes
         os.close(notify_r)
         os.close(stop_w)
