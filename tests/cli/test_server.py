@@ -535,6 +535,7 @@ def test_the_native_client_knows_the_same_variables_as_the_server() -> None:
     assert f'#define PROTOCOL "{server.PROTOCOL}"' in native.SOURCE.read_text()
     assert f"#define ACK_MS {round(server.ACK_SECONDS * 1000)}" in native.SOURCE.read_text()
     assert _c_list("local_commands") == list(server.LOCAL_COMMANDS)
+    assert _c_list("terminal_commands") == list(server.TERMINAL_COMMANDS)
     assert _c_list("value_options") == list(server.VALUE_OPTIONS)
 
 
@@ -689,3 +690,55 @@ def test_a_command_left_running_does_not_hold_the_server_lock(env: Env, work: Pa
         os.close(writer)
     out, _ = proc.communicate(timeout=60)
     assert (proc.returncode, out) == (0, b"x\n")  # the command finished for its client
+
+
+def test_interactive_commands_run_in_the_client_with_its_terminal(
+    env: Env, work: Path, client: str, tmp_path: Path
+) -> None:
+    plain = env | {"VCRDT_NO_SERVER": "1"}
+    for args in (("branch", "side"), ("switch", "side")):
+        assert vcrdt(plain, work, *args).returncode == 0
+    (work / "a.txt").write_text("side\n")
+    assert vcrdt(plain, work, "commit", "-m", "side").returncode == 0
+    assert vcrdt(plain, work, "switch", "main").returncode == 0
+    (work / "a.txt").write_text("main\n")
+    assert vcrdt(plain, work, "commit", "-m", "main").returncode == 0
+    assert vcrdt(plain, work, "merge", "side").returncode == 1  # a conflict in a.txt
+    start_server(env, work)
+    # The editor can use the terminal only if the command runs in the client (a server child has none).
+    said = tmp_path / "tty"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        f'#!/bin/sh\n(: </dev/tty) 2>/dev/null && echo yes > {said} || echo no > {said}\necho edited > "$1"\n'
+    )
+    editor.chmod(0o755)
+    program, *args = _client_cmd[client]
+    child = pexpect.spawn(
+        program, [*args, "resolve", "-i"], cwd=str(work), env=env | {"EDITOR": str(editor)}, timeout=60
+    )
+    child.expect("Hunk 1/1 of a.txt:")
+    child.sendline("d")  # edit
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert said.read_text() == "yes\n"
+    assert (work / "a.txt").read_text() == "edited\n"
+    assert vcrdt(env, work, "daemon", "status", "--json").stdout.count(str(work).encode()) == 0  # not served
+
+
+@pytest.mark.parametrize(
+    ("argv", "tty", "here"),
+    [
+        (["daemon", "status"], False, True),
+        (["-C", "merge", "daemon"], False, True),
+        (["-C", "daemon", "status"], False, False),
+        (["--color", "never", "resolve", "-i"], True, True),
+        (["resolve", "-i"], False, False),
+        (["merge", "side"], True, True),
+        (["log", "merge"], True, False),
+        (["status"], True, False),
+        (["--version"], True, False),
+    ],
+)
+def test_which_commands_run_in_the_client(argv: list[str], tty: bool, here: bool) -> None:
+    assert server.runs_here(argv, tty) is here

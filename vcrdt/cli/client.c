@@ -55,6 +55,8 @@ static const char *const per_request_vars[] = {
  * (server.VALUE_OPTIONS, server.LOCAL_COMMANDS; see `runs_here`). */
 static const char *const value_options[] = {"-C", "--color", NULL};
 static const char *const local_commands[] = {"daemon", NULL};
+/* server.TERMINAL_COMMANDS: run in this process when stdin is a terminal (they may prompt). */
+static const char *const terminal_commands[] = {"merge", "resolve", NULL};
 /* Variables that change how Python picks its encodings: left to Python itself. */
 static const char *const encoding_vars[] = {"PYTHONUTF8", "PYTHONCOERCECLOCALE", NULL};
 
@@ -139,7 +141,9 @@ static const char *command_word(int argc, char **argv) {
 /* As server.runs_here: whether the command runs in this process rather than on a server. */
 static int runs_here(int argc, char **argv) {
     const char *word = command_word(argc, argv);
-    return word && listed(word, strlen(word), local_commands);
+    if (!word) return 0;
+    return listed(word, strlen(word), local_commands) ||
+           (isatty(0) && listed(word, strlen(word), terminal_commands));
 }
 
 /* 64-bit FNV-1a, as server.fnv1a64. */

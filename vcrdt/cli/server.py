@@ -28,6 +28,14 @@ starting Python at all.
   runs the same in-process entry `vcrdt.cli.run(argv)`, and sends back its pid
   first and its exit code last. The client forwards SIGINT, SIGTERM and SIGHUP
   to the child and exits with the child's code.
+- Some commands always run in the client (`runs_here`; both clients apply
+  the same rule to argv): the command word is the first argument that is not
+  an option nor the value of a global option that takes one
+  (`VALUE_OPTIONS`). `LOCAL_COMMANDS` (``daemon``) always run in the client;
+  `TERMINAL_COMMANDS` (``merge``, ``resolve``, which may prompt and start
+  ``$EDITOR``) run in the client when its stdin is a terminal, because a
+  server child has no controlling terminal: job control (SIGTSTP, SIGCONT),
+  window-size changes and ``/dev/tty`` would not reach them.
 - When no server answers, the client runs the command itself and then,
   if `auto_start` says so, starts a detached server for next time; that one
   exits after `IDLE_SECONDS` without requests. Any server exits as soon as its
@@ -113,6 +121,9 @@ _SERVE = "import sys; sys.path.insert(0, sys.argv[1]); import vcrdt.cli.server a
 
 # Commands the client runs itself, never on a server (`runs_here`): `daemon` manages the server.
 LOCAL_COMMANDS = ("daemon",)
+# Commands the client runs itself when its stdin is a terminal: they may prompt and start
+# $EDITOR, which need the terminal as the controlling one (job control, /dev/tty, resizing).
+TERMINAL_COMMANDS = ("merge", "resolve")
 # Global options that take a value: the command word is the first argument that is neither an
 # option nor the value of one of these (a test checks them against the typer app).
 VALUE_OPTIONS = ("-C", "--color")
@@ -133,7 +144,8 @@ def command_word(argv: Sequence[str]) -> str | None:
 
 def runs_here(argv: Sequence[str], stdin_tty: bool) -> bool:
     """Tell whether the client runs `argv` itself rather than hand it to a server (see the module docstring)."""
-    return command_word(argv) in LOCAL_COMMANDS
+    word = command_word(argv)
+    return word in LOCAL_COMMANDS or (stdin_tty and word in TERMINAL_COMMANDS)
 
 
 # --- where the server lives ---------------------------------------------------------------
