@@ -245,11 +245,11 @@ def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None
     env = {k: v for k, v in env.items() if k != "CI"} | {
         "PYTHONPATH": str(copy),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VCRDT_SERVER_TIMEOUT": "60",
     }
     runtime = Path(env["XDG_RUNTIME_DIR"])
     vcrdt(env, work, "--version")
     old = _server_pid(runtime)
-    time.sleep(0.5)  # the spare child is waiting
     init = copy / "vcrdt" / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
     r = vcrdt(env, work, "--version")
@@ -261,7 +261,6 @@ def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None
     assert not _running(old)
     new = _server_pid(runtime, old)
     assert new != old
-    time.sleep(0.5)
     assert vcrdt(env, work, "--version").stdout.startswith(b"vcrdt 9.9.9+")
     # A file that is not Python source does not count; a new module does.
     (copy / "vcrdt" / "notes.txt").write_text("x")
@@ -279,13 +278,16 @@ def _interrupted_merge(env: Env, work: Path, client: str = "python") -> tuple[in
     proc = subprocess.Popen(
         [*_client_cmd[client], "merge-file", "fifo", "b", "b"],
         cwd=work,
-        env=env,
+        env=env | {"VCRDT_SERVER_TIMEOUT": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.5)  # the command is now blocked opening the FIFO
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    writer = _writer_when_read(work / "fifo")  # the command is now blocked reading the FIFO
+    try:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
     return proc.returncode, err
 
 
@@ -298,38 +300,36 @@ def test_sigint_reaches_the_command(env: Env, work: Path, client: str) -> None:
     assert in_process[0] == 130
 
 
-def _blocked_client(env: Env, work: Path, native_client: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the native client on a command that blocks; return it and the program it runs."""
+def _interrupt_blocked(env: Env, work: Path, native_client: str) -> str:
+    """Run the native client on a command that blocks, interrupt it; return the program it ran as."""
     proc = subprocess.Popen(
         [native_client, "merge-file", "fifo", "b", "b"],
         cwd=work,
-        env=env,
+        env=env | {"VCRDT_SERVER_TIMEOUT": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.5)
-    return proc, os.readlink(f"/proc/{proc.pid}/exe")
+    writer = _writer_when_read(work / "fifo")  # the command runs (here or in a server child), reading the FIFO
+    try:
+        program = os.readlink(f"/proc/{proc.pid}/exe")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        os.close(writer)
+    return program
 
 
 def test_the_native_client_is_served_without_python(env: Env, work: Path, native_client: str) -> None:
     os.mkfifo(work / "fifo")
     (work / "b").write_text("x\n")
     # No server yet: the client becomes the Python entry point and runs the command itself.
-    proc, program = _blocked_client(env, work, native_client)
-    assert Path(program).resolve() == Path(sys.executable).resolve()
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    assert Path(_interrupt_blocked(env, work, native_client)).resolve() == Path(sys.executable).resolve()
     # With a server, the client stays the native program while a server child runs the command.
     start_server(env, work)
-    proc, program = _blocked_client(env, work, native_client)
-    assert Path(program).resolve() == Path(native_client).resolve()
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    assert Path(_interrupt_blocked(env, work, native_client)).resolve() == Path(native_client).resolve()
     # Turned off, it runs in Python again.
-    proc, program = _blocked_client(env | {"VCRDT_NO_SERVER": "1"}, work, native_client)
-    assert Path(program).resolve() == Path(sys.executable).resolve()
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    plain = env | {"VCRDT_NO_SERVER": "1"}
+    assert Path(_interrupt_blocked(plain, work, native_client)).resolve() == Path(sys.executable).resolve()
 
 
 def test_no_server_when_turned_off(env: Env, work: Path) -> None:
@@ -742,3 +742,17 @@ def test_interactive_commands_run_in_the_client_with_its_terminal(
 )
 def test_which_commands_run_in_the_client(argv: list[str], tty: bool, here: bool) -> None:
     assert server.runs_here(argv, tty) is here
+
+
+def test_the_value_options_are_the_global_options_that_take_a_value() -> None:
+    import click
+
+    from vcrdt.cli.app import command
+
+    takes_value = [
+        opt
+        for param in command().params
+        if isinstance(param, click.Option) and not param.is_flag and not param.count
+        for opt in param.opts
+    ]
+    assert sorted(takes_value) == sorted(server.VALUE_OPTIONS)
