@@ -89,10 +89,6 @@ CONTROL_SECONDS = 1.0
 # How often an idle server re-checks its stamp against the files on disk.
 CHECK_SECONDS = 5.0
 MAX_REQUEST = 16 * 1024 * 1024
-# Heap a spare child makes its own before it takes a request (see `_prefault`).
-HEAP_RESERVE = 24 << 20
-# How much memory `_prefault` copies between checks for a waiting connection.
-PREFAULT_STEP = 1 << 20
 # Read by typer (or the modules it imports) when it is imported, not per command: a server
 # imported them under its own environment, so a client that sets any of them runs in-process.
 IMPORT_TIME_VARS = (
@@ -823,13 +819,19 @@ class _CodeWatch:
 
 
 def serve() -> None:
-    """Run the server for the key of this process (arguments: package parent, socket directory).
+    """Run the server for the key of this process.
+
+    Arguments (`sys.argv`): the package's parent directory, the socket
+    directory, the idle seconds before it exits (0: never) and a descriptor
+    to write the pid on once it listens (-1: none); see `spawn`.
 
     The server process never accepts a connection itself. It keeps one *spare*
-    child forked ahead of time, which copies its memory while it waits
-    (`_prefault`) and then accepts the next connection; the parent forks a new
-    spare as soon as one takes a request. So a command pays neither for the
-    fork nor for a page fault on every page of the interpreter it writes to.
+    child forked ahead of time, which accepts the next connection; the parent
+    forks a new spare as soon as one takes a request. So a command does not
+    pay for the fork (bench/README.md: status 1.8 x, commit 1.3-1.4 x slower
+    without). Copying the spare's memory ahead (``MADV_POPULATE_WRITE``) and
+    tuning malloc were measured and dropped: they bought under 10 % and cost
+    commit 10-30 % (and 30 MB per spare).
     """
     import contextlib
     import fcntl
@@ -852,7 +854,6 @@ def serve() -> None:
     os.ftruncate(lock_fd, 0)
     os.write(lock_fd, f"{os.getpid()}\n".encode())
     _remove_dead(directory)
-    _tune_malloc()
     _preload()
     _warm_up(directory)
     watch = _CodeWatch(stamp)
@@ -1068,23 +1069,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _tune_malloc() -> None:
-    """Keep freed memory in the heap (glibc), so a child reuses pages it already has.
-
-    A child's large buffers (file contents, joined texts) would otherwise be
-    fresh mmaps, each page faulted in and given back at free.
-    """
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return  # not glibc
-    mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: blocks below 64 MiB come from the heap
-    mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: do not give the heap back at every free
-    mallopt(-2, 16 << 20)  # M_TOP_PAD: grow the heap 16 MiB at a time
-
-
 # A representative session, run once in a scratch repository before the server listens.
 _WARM_UP = (
     ("init",),
@@ -1227,11 +1211,10 @@ def _fork_spare(
 
 
 def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:
-    """Wait for a connection from this user (None once the server stops), copying memory meanwhile."""
+    """Wait for a connection from this user (None once the server stops)."""
     import select
     import socket
 
-    _prefault(listener)
     while True:
         try:
             ready, _, _ = select.select([listener.fileno(), stop_r], [], [])
@@ -1248,53 +1231,6 @@ def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:
         if struct.unpack("3i", creds)[1] == os.getuid():
             return conn
         conn.close()
-
-
-def _prefault(listener: socket.socket) -> None:
-    """Make this process's writable memory its own now, while no command waits.
-
-    After a fork, parent and child share every page until one writes to it,
-    and Python writes to every object it touches (reference counts). Each such
-    first write is a page fault that copies the page, several microseconds
-    each. ``madvise(MADV_POPULATE_WRITE)`` (Linux 5.14) does them all in the
-    kernel at once. It stops early when a connection is waiting.
-    """
-    import ctypes
-    import select
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        madvise, malloc, free = libc.madvise, libc.malloc, libc.free
-    except (OSError, AttributeError):
-        return
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    malloc.restype = ctypes.c_void_p
-    malloc.argtypes = [ctypes.c_size_t]
-    free.argtypes = [ctypes.c_void_p]
-    # Grow the heap by what a command on a large file allocates; `_tune_malloc` keeps it.
-    free(malloc(HEAP_RESERVE))
-    populate_write = 23
-    try:
-        with open("/proc/self/maps") as maps:
-            regions = maps.read().splitlines()
-    except OSError:
-        return
-    # The heap first (a command's allocations come from it), then anonymous memory (Python's
-    # object arenas), then the writable data of files (modules and libraries).
-    writable = []
-    for region in regions:
-        fields = region.split()
-        perms = fields[1]
-        name = fields[5] if len(fields) > 5 else ""
-        if perms[1] == "w" and perms[3] == "p" and (not name.startswith("[") or name == "[heap]"):
-            writable.append((name != "[heap]", name != "", fields[0]))
-    for _, _, span in sorted(writable):
-        start, end = (int(x, 16) for x in span.split("-"))
-        for at in range(start, end, PREFAULT_STEP):
-            if select.select([listener], [], [], 0)[0]:
-                return
-            if madvise(at, min(PREFAULT_STEP, end - at), populate_write) != 0 and ctypes.get_errno() == 22:
-                return  # EINVAL: a kernel before 5.14
 
 
 def _remove_dead(directory: str) -> None:
