@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE := $(VENV)/.native
 
-.PHONY: demo test lint types imports unit reliability man bench clean
+.PHONY: demo test lint types imports unit daemon-tests reliability man bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -38,6 +38,11 @@ imports: $(STAMP)
 unit: $(NATIVE)
 	$(BIN)/pytest -n 2 -q -m "not slow"
 
+# The CLI tests again, each command through a real command server and the native client
+# instead of in-process (the path a user with `vcrdt daemon start` takes); about 2.5 minutes.
+daemon-tests: $(NATIVE)
+	$(BIN)/pytest -n 2 -q -m "not slow" --through-daemon tests/cli
+
 # The slow tier, its own CI step: crash runs (SIGKILL at random points), hostile inputs and
 # race rounds, then the one-line summary of what they saw (tests/reliability/summary.py), printed
 # even when a test failed (the target fails then too).
@@ -47,7 +52,7 @@ reliability: $(NATIVE)
 	VCRDT_RELIABILITY_LOG=$(RELIABILITY_LOG) $(BIN)/pytest -n 2 -q -m "slow or hostile" tests; \
 	status=$$?; $(BIN)/python -m tests.reliability.summary $(RELIABILITY_LOG) && exit $$status
 
-test: lint types imports unit
+test: lint types imports unit daemon-tests
 
 man: $(STAMP)
 	$(BIN)/python -m vcrdt.cli.manpages man

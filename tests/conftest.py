@@ -11,6 +11,56 @@ import pytest
 from tests.helpers.cli import CliRunner
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--through-daemon``: every `CliRunner` command runs on a real command server (see `through_daemon`)."""
+    parser.addoption(
+        "--through-daemon",
+        action="store_true",
+        help="run the CLI tests' commands through a command server and the native client, not in-process",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def through_daemon(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under ``--through-daemon``, start one command server for the session and route `CliRunner` through it.
+
+    The client is the native one where a C compiler builds it (else the console
+    script). It waits up to two minutes for the server's acknowledgement, so a
+    loaded machine does not quietly run commands in-process instead.
+    """
+    if not request.config.getoption("--through-daemon"):
+        yield
+        return
+    import subprocess
+
+    from tests.helpers import cli, entry_points
+
+    with entry_points.socket_dir() as runtime:
+        programs = entry_points.programs(tmp_path_factory.mktemp("bin"), tmp_path_factory.mktemp("native"))
+        program = programs.get("native", programs["script"])
+        extra = {"XDG_RUNTIME_DIR": str(runtime), "VCRDT_SERVER_TIMEOUT": "120"}
+        env = {k: v for k, v in os.environ.items() if k != "VCRDT_NO_SERVER"} | extra
+        entry_points.start_server(program, env, runtime)
+        cli.DAEMON.update(program=[program], env=extra)
+        try:
+            yield
+        finally:
+            cli.DAEMON.clear()
+            subprocess.run([program, "daemon", "stop"], env=env, capture_output=True, timeout=120, check=False)
+
+
+@pytest.fixture(autouse=True)
+def no_patching_through_the_daemon(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``--through-daemon``, skip a test that patches code: the server's child would not see the patch."""
+    if not request.config.getoption("--through-daemon"):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.skip("patches code in the test process, which a command run through the daemon does not see")
+
+    monkeypatch.setattr(monkeypatch, "setattr", refuse)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.reliability.record import ENV as RELIABILITY_LOG

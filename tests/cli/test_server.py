@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -90,25 +93,46 @@ def server_socket(env: Env) -> Path:
     return Path(server.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), server.socket_key()))
 
 
-def start_server(env: Env, cwd: Path) -> int:
-    """Run one command (which starts the server) and wait until the server listens; return its pid."""
-    vcrdt(env, cwd, "--version")
-    sock = server_socket(env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if sock.exists():
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(str(sock))
-                pids = _pids(Path(env["XDG_RUNTIME_DIR"]))
-                assert len(pids) == 1
-                return pids[0]
-            except OSError:
-                pass
-            finally:
-                s.close()
-        time.sleep(0.05)
-    raise AssertionError("the server did not start")
+def start_server(env: Env, cwd: Path, client: str = "python") -> int:
+    """Start the server with `vcrdt daemon start` (it returns once the server listens); return its pid."""
+    r = vcrdt(env, cwd, "daemon", "start", "--json", client=client)
+    assert r.returncode == 0, r.stderr
+    pid = int(json.loads(r.stdout)["pid"])
+    assert _pids(Path(env["XDG_RUNTIME_DIR"])) == [pid]
+    return pid
+
+
+# Runs a command line as a child subreaper and prints how many processes it left running (a
+# server it started becomes our child when it exits), then kills them.
+_LEFT_BEHIND = """
+import ctypes, os, signal, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+    left = [int(pid) for pid in f.read().split()]
+for pid in left:
+    os.kill(pid, signal.SIGKILL)
+print(code, len(left))
+"""
+
+
+def left_behind(env: Env, cwd: Path, *args: str, client: str = "python") -> tuple[int, int]:
+    """Run one command; return its exit code and the number of processes it left running."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LEFT_BEHIND, *_client_cmd[client], *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    code, left = done.stdout.split()
+    return int(code), int(left)
+
+
+def _config(path: Path, daemon: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[core]\ndaemon = {daemon}\n")
 
 
 @pytest.fixture
@@ -202,11 +226,12 @@ def _server_pid(runtime: Path, old: int | None = None) -> int:
 
 
 def _running(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not count)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    return True
 
 
 def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None:
@@ -215,11 +240,16 @@ def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None
     shutil.copytree(
         Path(server.__file__).parents[2] / "vcrdt", copy / "vcrdt", ignore=shutil.ignore_patterns("__pycache__")
     )
-    env = env | {"PYTHONPATH": str(copy)}
+    # A command that finds no server starts one (so the new code gets a server of its own).
+    _config(tmp_path / "config" / "vcrdt" / "config.toml", "true")
+    env = {k: v for k, v in env.items() if k != "CI"} | {
+        "PYTHONPATH": str(copy),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VCRDT_SERVER_TIMEOUT": "60",
+    }
     runtime = Path(env["XDG_RUNTIME_DIR"])
     vcrdt(env, work, "--version")
     old = _server_pid(runtime)
-    time.sleep(0.5)  # the spare child is waiting
     init = copy / "vcrdt" / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
     r = vcrdt(env, work, "--version")
@@ -231,7 +261,6 @@ def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None
     assert not _running(old)
     new = _server_pid(runtime, old)
     assert new != old
-    time.sleep(0.5)
     assert vcrdt(env, work, "--version").stdout.startswith(b"vcrdt 9.9.9+")
     # A file that is not Python source does not count; a new module does.
     (copy / "vcrdt" / "notes.txt").write_text("x")
@@ -249,13 +278,16 @@ def _interrupted_merge(env: Env, work: Path, client: str = "python") -> tuple[in
     proc = subprocess.Popen(
         [*_client_cmd[client], "merge-file", "fifo", "b", "b"],
         cwd=work,
-        env=env,
+        env=env | {"VCRDT_SERVER_TIMEOUT": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.5)  # the command is now blocked opening the FIFO
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    writer = _writer_when_read(work / "fifo")  # the command is now blocked reading the FIFO
+    try:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
     return proc.returncode, err
 
 
@@ -268,46 +300,90 @@ def test_sigint_reaches_the_command(env: Env, work: Path, client: str) -> None:
     assert in_process[0] == 130
 
 
-def _blocked_client(env: Env, work: Path, native_client: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the native client on a command that blocks; return it and the program it runs."""
+def _interrupt_blocked(env: Env, work: Path, native_client: str) -> str:
+    """Run the native client on a command that blocks, interrupt it; return the program it ran as."""
     proc = subprocess.Popen(
         [native_client, "merge-file", "fifo", "b", "b"],
         cwd=work,
-        env=env,
+        env=env | {"VCRDT_SERVER_TIMEOUT": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.5)
-    return proc, os.readlink(f"/proc/{proc.pid}/exe")
+    writer = _writer_when_read(work / "fifo")  # the command runs (here or in a server child), reading the FIFO
+    try:
+        program = os.readlink(f"/proc/{proc.pid}/exe")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        os.close(writer)
+    return program
 
 
 def test_the_native_client_is_served_without_python(env: Env, work: Path, native_client: str) -> None:
     os.mkfifo(work / "fifo")
     (work / "b").write_text("x\n")
     # No server yet: the client becomes the Python entry point and runs the command itself.
-    proc, program = _blocked_client(env, work, native_client)
-    assert Path(program).resolve() == Path(sys.executable).resolve()
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    assert Path(_interrupt_blocked(env, work, native_client)).resolve() == Path(sys.executable).resolve()
     # With a server, the client stays the native program while a server child runs the command.
     start_server(env, work)
-    proc, program = _blocked_client(env, work, native_client)
-    assert Path(program).resolve() == Path(native_client).resolve()
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    assert Path(_interrupt_blocked(env, work, native_client)).resolve() == Path(native_client).resolve()
     # Turned off, it runs in Python again.
-    proc, program = _blocked_client(env | {"VCRDT_NO_SERVER": "1"}, work, native_client)
-    assert Path(program).resolve() == Path(sys.executable).resolve()
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    plain = env | {"VCRDT_NO_SERVER": "1"}
+    assert Path(_interrupt_blocked(plain, work, native_client)).resolve() == Path(sys.executable).resolve()
 
 
 def test_no_server_when_turned_off(env: Env, work: Path) -> None:
-    r = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "status")
-    assert r.returncode == 0
-    time.sleep(0.5)
-    runtime = Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"
-    assert not runtime.exists() or not any(runtime.iterdir())
+    _config(work / ".vcrdt" / "config.toml", "true")
+    assert left_behind(env | {"VCRDT_NO_SERVER": "1"}, work, "status") == (0, 0)
+
+
+@pytest.mark.parametrize("args", [("status",), ("--version",), ("commit", "-m", "nothing"), ("nosuch",)])
+def test_no_command_starts_a_server_unless_asked(env: Env, work: Path, args: tuple[str, ...], client: str) -> None:
+    env = {k: v for k, v in env.items() if k != "CI"}
+    code, left = left_behind(env, work, *args, client=client)
+    assert left == 0 and code == {"status": 0, "--version": 0, "commit": 1, "nosuch": 2}[args[0]]
+    assert not (Path(env["XDG_RUNTIME_DIR"]) / "vcrdt").exists() or not _pids(Path(env["XDG_RUNTIME_DIR"]))
+
+
+def test_core_daemon_in_config_starts_one(env: Env, work: Path, tmp_path: Path, client: str) -> None:
+    env = {k: v for k, v in env.items() if k != "CI"} | {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    global_config = tmp_path / "config" / "vcrdt" / "config.toml"
+    repo_config = work / ".vcrdt" / "config.toml"
+    _config(global_config, "true")
+    assert left_behind(env, work, "status", client=client) == (0, 1)
+    assert left_behind(env, tmp_path, "--version", client=client) == (0, 1)  # outside any repository
+    assert left_behind(env | {"CI": "true"}, work, "status", client=client) == (0, 0)  # never under CI
+    _config(repo_config, "false")  # the repository's setting wins
+    assert left_behind(env, work / "sub", "status", client=client) == (0, 0)
+    _config(global_config, "false")
+    _config(repo_config, '"true"')  # as `vcrdt config core.daemon true` writes it
+    assert left_behind(env, work / "sub", "status", client=client) == (0, 1)
+
+
+def test_daemon_start_status_stop(env: Env, work: Path, client: str) -> None:
+    r = vcrdt(env, work, "daemon", "status", client=client)
+    assert (r.returncode, r.stdout) == (3, b"command server not running\n")
+    r = vcrdt(env, work, "daemon", "start", client=client)
+    assert r.returncode == 0 and r.stdout.startswith(b"command server started (pid "), r.stderr
+    pid = _pids(Path(env["XDG_RUNTIME_DIR"]))[0]
+    assert (
+        vcrdt(env, work, "daemon", "start", client=client).stdout
+        == f"command server already running (pid {pid})\n".encode()
+    )
+    assert vcrdt(env, work, "status", client=client).returncode == 0  # served: the server watches the tree
+    r = vcrdt(env, work, "daemon", "status", "--json", client=client)
+    info = json.loads(r.stdout)
+    assert r.returncode == 0 and info["pid"] == pid and info["running"] and info["idle_exit"] is None
+    assert info["trees"] == [str(work)] and info["rss"]["server"] > 0 and info["rss"]["spare"] > 0
+    assert info["uptime"] >= 0 and _running(info["spare"])
+    text = vcrdt(env, work, "daemon", "status", client=client).stdout.decode()
+    assert f"pid {pid}" in text and "memory: " in text and "uptime: " in text and f"  {work}" in text
+    r = vcrdt(env, work, "daemon", "stop", client=client)
+    assert (r.returncode, r.stdout) == (0, f"command server stopped (pid {pid})\n".encode())
+    # When stop returns, the server, its spare and its socket are gone.
+    assert not server_socket(env).exists() and not _running(pid) and not _running(info["spare"])
+    assert vcrdt(env, work, "daemon", "stop", client=client).stdout == b"command server not running\n"
+    assert vcrdt(env, work, "daemon", "status", client=client).returncode == 3
 
 
 def test_concurrent_clients(env: Env, work: Path, client: str) -> None:
@@ -457,3 +533,226 @@ def test_the_native_client_knows_the_same_variables_as_the_server() -> None:
     assert _c_list("import_time_vars") == list(server.IMPORT_TIME_VARS)
     assert _c_list("per_request_vars") == [v.decode() for v in server.PER_REQUEST_VARS]
     assert f'#define PROTOCOL "{server.PROTOCOL}"' in native.SOURCE.read_text()
+    assert f"#define ACK_MS {round(server.ACK_SECONDS * 1000)}" in native.SOURCE.read_text()
+    assert _c_list("local_commands") == list(server.LOCAL_COMMANDS)
+    assert _c_list("terminal_commands") == list(server.TERMINAL_COMMANDS)
+    assert _c_list("value_options") == list(server.VALUE_OPTIONS)
+
+
+class _Silent:
+    """A socket where the server's should be, which takes a request and then never answers."""
+
+    def __init__(self, env: Env) -> None:
+        path = server_socket(env)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.listener.settimeout(60)
+
+    def take(self) -> socket.socket:
+        """Accept a client and read its whole request (once this returns, it waits for the answer)."""
+        conn, _ = self.listener.accept()
+        conn.settimeout(60)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
+            chunk, fds, _, _ = socket.recv_fds(conn, 1 << 16, 4)
+            for fd in fds:
+                os.close(fd)
+            assert chunk, "the client closed before sending its request"
+            data += chunk
+        return conn
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _popen(env: Env, cwd: Path, *args: str, client: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*_client_cmd[client], *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def test_a_server_that_does_not_answer_is_given_up(env: Env, work: Path, client: str) -> None:
+    silent = _Silent(env)
+    try:
+        proc = _popen(env, work, "log", "--oneline", client=client)
+        conn = silent.take()
+        out, err = proc.communicate(timeout=60)
+        # The client ran the command itself, and never told the server's side to go.
+        plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "log", "--oneline")
+        assert (proc.returncode, out, err) == (0, plain.stdout, plain.stderr)
+        assert conn.recv(16) == b""
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_before_the_server_answers_ends_the_client(env: Env, work: Path, client: str, sig: int) -> None:
+    silent = _Silent(env)
+    try:
+        proc = _popen(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "commit", "-A", "-m", "never", client=client)
+        (work / "new.txt").write_text("new\n")
+        conn = silent.take()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out, err) == (-sig, b"", b"")  # ended by the signal, nothing said
+        assert conn.recv(16) == b""  # no "go": the server's side would have run nothing
+    finally:
+        silent.close()
+    log = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, work, "log", "--oneline").stdout
+    assert b"never" not in log
+
+
+def test_a_stopped_server_costs_a_timeout_and_runs_nothing_twice(env: Env, work: Path, client: str) -> None:
+    pid = start_server(env, work)
+    info = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
+    os.kill(pid, signal.SIGSTOP)
+    os.kill(info["spare"], signal.SIGSTOP)
+    try:
+        (work / "c.txt").write_text("c\n")
+        r = vcrdt(env, work, "commit", "-A", "-m", "three", client=client)
+        assert r.returncode == 0, r.stderr
+    finally:
+        os.kill(info["spare"], signal.SIGCONT)
+        os.kill(pid, signal.SIGCONT)
+    # The spare now takes the request the client gave up on, and must not run it.
+    r = vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "log", "--oneline", client=client)
+    assert r.stdout.count(b"\n") == 3 and b"three" in r.stdout
+    assert vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "status", "--short", client=client).stdout == b""
+
+
+def test_a_killed_spare_is_replaced_at_once(env: Env, work: Path) -> None:
+    start_server(env, work)
+    info = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
+    assert info["trees"] == []
+    os.kill(info["spare"], signal.SIGKILL)
+    # Within the client's usual patience (not the server's next periodic check), a new spare serves it.
+    assert vcrdt(env, work, "status").returncode == 0
+    after = json.loads(vcrdt(env, work, "daemon", "status", "--json").stdout)
+    assert after["trees"] == [str(work)] and after["spare"] != info["spare"]
+
+
+def _writer_when_read(fifo: Path, timeout: float = 60) -> int:
+    """Open the write end of `fifo` once a command has it open for reading (that is the handshake)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # no reader yet
+
+
+def _reader_gone(writer: int, timeout: float = 60) -> bool:
+    """Whether every reader of the FIFO behind `writer` closed it (it died) within `timeout`."""
+    poller = select.poll()
+    poller.register(writer, select.POLLERR)
+    return any(event & select.POLLERR for _, event in poller.poll(timeout * 1000))
+
+
+def test_a_command_ends_when_its_client_is_killed(env: Env, work: Path, client: str) -> None:
+    start_server(env, work)
+    fifo = work / "fifo"
+    os.mkfifo(fifo)
+    (work / "b").write_text("x\n")
+    proc = _popen(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "merge-file", "fifo", "b", "b", client=client)
+    writer = _writer_when_read(fifo)  # the server's child runs the command: it reads the FIFO
+    try:
+        proc.kill()
+        proc.wait(timeout=60)
+        assert _reader_gone(writer), "the command outlived its client"
+    finally:
+        os.close(writer)
+    r = vcrdt(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "status", "--short", client=client)
+    assert (r.returncode, r.stdout) == (0, b"? b\n")  # the server still serves
+
+
+def test_a_command_left_running_does_not_hold_the_server_lock(env: Env, work: Path, client: str) -> None:
+    pid = start_server(env, work)
+    fifo = work / "fifo"
+    os.mkfifo(fifo)
+    (work / "b").write_text("x\n")
+    proc = _popen(env | {"VCRDT_SERVER_TIMEOUT": "60"}, work, "merge-file", "-p", "fifo", "b", "b", client=client)
+    writer = _writer_when_read(fifo)
+    try:
+        waiter = os.pidfd_open(pid)
+        os.kill(pid, signal.SIGKILL)  # the server dies; its child, running the command, stays
+        assert select.select([waiter], [], [], 60)[0]
+        os.close(waiter)
+        r = vcrdt(env, work, "daemon", "status", client=client)
+        assert (r.returncode, r.stdout) == (3, b"command server not running\n")
+        new = start_server(env, work)
+        assert new != pid
+    finally:
+        os.write(writer, b"x\n")
+        os.close(writer)
+    out, _ = proc.communicate(timeout=60)
+    assert (proc.returncode, out) == (0, b"x\n")  # the command finished for its client
+
+
+def test_interactive_commands_run_in_the_client_with_its_terminal(
+    env: Env, work: Path, client: str, tmp_path: Path
+) -> None:
+    plain = env | {"VCRDT_NO_SERVER": "1"}
+    for args in (("branch", "side"), ("switch", "side")):
+        assert vcrdt(plain, work, *args).returncode == 0
+    (work / "a.txt").write_text("side\n")
+    assert vcrdt(plain, work, "commit", "-m", "side").returncode == 0
+    assert vcrdt(plain, work, "switch", "main").returncode == 0
+    (work / "a.txt").write_text("main\n")
+    assert vcrdt(plain, work, "commit", "-m", "main").returncode == 0
+    assert vcrdt(plain, work, "merge", "side").returncode == 1  # a conflict in a.txt
+    start_server(env, work)
+    # The editor can use the terminal only if the command runs in the client (a server child has none).
+    said = tmp_path / "tty"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        f'#!/bin/sh\n(: </dev/tty) 2>/dev/null && echo yes > {said} || echo no > {said}\necho edited > "$1"\n'
+    )
+    editor.chmod(0o755)
+    program, *args = _client_cmd[client]
+    child = pexpect.spawn(
+        program, [*args, "resolve", "-i"], cwd=str(work), env=env | {"EDITOR": str(editor)}, timeout=60
+    )
+    child.expect("Hunk 1/1 of a.txt:")
+    child.sendline("d")  # edit
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert said.read_text() == "yes\n"
+    assert (work / "a.txt").read_text() == "edited\n"
+    assert vcrdt(env, work, "daemon", "status", "--json").stdout.count(str(work).encode()) == 0  # not served
+
+
+@pytest.mark.parametrize(
+    ("argv", "tty", "here"),
+    [
+        (["daemon", "status"], False, True),
+        (["-C", "merge", "daemon"], False, True),
+        (["-C", "daemon", "status"], False, False),
+        (["--color", "never", "resolve", "-i"], True, True),
+        (["resolve", "-i"], False, False),
+        (["merge", "side"], True, True),
+        (["log", "merge"], True, False),
+        (["status"], True, False),
+        (["--version"], True, False),
+    ],
+)
+def test_which_commands_run_in_the_client(argv: list[str], tty: bool, here: bool) -> None:
+    assert server.runs_here(argv, tty) is here
+
+
+def test_the_value_options_are_the_global_options_that_take_a_value() -> None:
+    import click
+
+    from vcrdt.cli.app import command
+
+    takes_value = [
+        opt
+        for param in command().params
+        if isinstance(param, click.Option) and not param.is_flag and not param.count
+        for opt in param.opts
+    ]
+    assert sorted(takes_value) == sorted(server.VALUE_OPTIONS)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -18,13 +19,20 @@ class Result:
     out_bytes: bytes
 
 
+# Filled by tests/conftest.py under ``--through-daemon``: "program" (the client's command line)
+# and "env" (what to add to the environment: the running server's socket directory).
+DAEMON: dict[str, Any] = {}
+
+
 class CliRunner:
-    """Runs `vcrdt` commands with a working directory."""
+    """Runs `vcrdt` commands with a working directory (in-process; under ``--through-daemon``, on a server)."""
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
 
     def __call__(self, *args: str, cwd: Path | None = None) -> Result:
+        if DAEMON:
+            return self._through_daemon(args, cwd or self.cwd)
         from vcrdt.cli import run
 
         out_buf, err_buf = io.BytesIO(), io.BytesIO()
@@ -42,6 +50,21 @@ class CliRunner:
             os.chdir(old_cwd)
         raw = out_buf.getvalue()
         return Result(int(code), raw.decode("utf-8", "replace"), err_buf.getvalue().decode("utf-8", "replace"), raw)
+
+    def _through_daemon(self, args: tuple[str, ...], cwd: Path) -> Result:
+        """Run the command with the client on the session's command server, with this process's environment."""
+        env = {k: v for k, v in os.environ.items() if k != "VCRDT_NO_SERVER"} | DAEMON["env"]
+        done = subprocess.run(
+            [*DAEMON["program"], *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        out, err = done.stdout, done.stderr
+        return Result(done.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), out)
 
     def ok(self, *args: str, cwd: Path | None = None) -> Result:
         """Run and assert exit code 0."""

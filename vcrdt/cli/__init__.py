@@ -70,18 +70,34 @@ def finish(code: int) -> int:
     return code
 
 
-def main() -> None:
-    """Console-script entry point: on the command server if one answers, else in this process."""
+def main(*, asked: bool = False) -> None:
+    """Console-script entry point: on a running command server if one answers, else in this process.
+
+    A server is started afterwards only when the configuration asks for one
+    (``core.daemon = true``, see `vcrdt.cli.server.auto_start`); otherwise only
+    ``vcrdt daemon start`` starts one.
+
+    Args:
+        asked: The native client has already asked the server (which did not
+            take the command): do not ask again.
+    """
     from vcrdt.cli import server
 
     server.occupy_stdio()  # before any descriptor is opened
     args = sys.argv[1:]
-    use_server = not server.disabled()
-    if use_server:
+    use_server = not server.disabled() and not server.runs_here(args, _stdin_is_a_terminal())
+    if use_server and not asked:
         code = server.request(args)
         if code is not None:
             sys.exit(code)
     code = finish(run(args))
-    if use_server:
+    if use_server and server.auto_start():
         server.spawn()
     sys.exit(code)
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False

@@ -41,6 +41,7 @@ COMMAND_MODULES = tuple(
         "inspect",
         "merging",
         "causality",
+        "daemon",
     )
 )
 

@@ -35,9 +35,9 @@ Exit codes: 0 success; 1 failure (an error was printed) or conflicts remain; 2 u
 
 Environment: VCRDT_AUTHOR_NAME and VCRDT_AUTHOR_EMAIL set the author (over the config files);
 NO_COLOR turns colour off; the global config is $XDG_CONFIG_HOME/vcrdt/config.toml
-(default ~/.config/vcrdt/config.toml). VCRDT_NO_SERVER=1 runs every command in its own
-process: by default vcrdt hands commands to a per-user command server that stays warm
-for ten minutes (socket in $XDG_RUNTIME_DIR/vcrdt or /tmp/vcrdt-UID).
+(default ~/.config/vcrdt/config.toml). Every command runs in its own process unless a
+command server runs: `vcrdt daemon start` starts one (or core.daemon = true in a config
+file, never under CI=true); VCRDT_NO_SERVER=1 ignores a running one.
 """
 
 

@@ -15,13 +15,16 @@
 #include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,7 +36,9 @@
 #error "define VCRDT_PACKAGE, the directory of the vcrdt package"
 #endif
 
-#define PROTOCOL "2"
+#define PROTOCOL "3"
+/* server.ACK_SECONDS, in milliseconds: how long the server has to acknowledge a request. */
+#define ACK_MS 1000
 
 extern char **environ;
 
@@ -46,10 +51,18 @@ static const char *const import_time_vars[] = {
 static const char *const per_request_vars[] = {
     "PYTHONIOENCODING", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", NULL,
 };
+/* Global options that take a value, and the commands this client never hands to a server
+ * (server.VALUE_OPTIONS, server.LOCAL_COMMANDS; see `runs_here`). */
+static const char *const value_options[] = {"-C", "--color", NULL};
+static const char *const local_commands[] = {"daemon", NULL};
+/* server.TERMINAL_COMMANDS: run in this process when stdin is a terminal (they may prompt). */
+static const char *const terminal_commands[] = {"merge", "resolve", NULL};
 /* Variables that change how Python picks its encodings: left to Python itself. */
 static const char *const encoding_vars[] = {"PYTHONUTF8", "PYTHONCOERCECLOCALE", NULL};
 
 static char **args;
+/* Set once this client has tried the server: the Python entry point then does not try again. */
+static int asked = 0;
 
 /* Run the command with the Python entry point (nothing has run on a server). */
 static void run_in_python(void) {
@@ -63,7 +76,7 @@ static void run_in_python(void) {
     py[0] = VCRDT_PYTHON;
     py[1] = "-P";
     py[2] = "-c";
-    py[3] = "from vcrdt.cli import main; main()";
+    py[3] = asked ? "from vcrdt.cli import main; main(asked=True)" : "from vcrdt.cli import main; main()";
     for (int i = 1; i < argc; i++) py[3 + i] = args[i];
     execv(VCRDT_PYTHON, py);
     fprintf(stderr, "vcrdt: cannot run %s: %s\n", VCRDT_PYTHON, strerror(errno));
@@ -112,6 +125,25 @@ static int set_in_env(const char *const *list) {
 
 static int compare_entries(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The command word: the first argument that is neither an option nor an option's value. */
+static const char *command_word(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (listed(argv[i], strlen(argv[i]), value_options))
+            i++;
+        else if (argv[i][0] != '-')
+            return argv[i];
+    }
+    return NULL;
+}
+
+/* As server.runs_here: whether the command runs in this process rather than on a server. */
+static int runs_here(int argc, char **argv) {
+    const char *word = command_word(argc, argv);
+    if (!word) return 0;
+    return listed(word, strlen(word), local_commands) ||
+           (isatty(0) && listed(word, strlen(word), terminal_commands));
 }
 
 /* 64-bit FNV-1a, as server.fnv1a64. */
@@ -174,30 +206,67 @@ static int runtime_dir(char *path, size_t size) {
 
 static volatile sig_atomic_t child_pid = 0;
 static volatile sig_atomic_t received = 0;
-static volatile sig_atomic_t pending[3];
 static const int forwarded[3] = {SIGINT, SIGTERM, SIGHUP};
 
+/* Pass the signal on to the child at once; before the child is known, only note it (the wait
+ * for the acknowledgement then ends: nothing has run, and the client ends by the signal). */
 static void forward(int sig) {
     received = sig;
-    for (int i = 0; i < 3; i++)
-        if (forwarded[i] == sig) {
-            if (child_pid > 0)
-                kill((pid_t)child_pid, sig);
-            else
-                pending[i] = 1;
-        }
+    if (child_pid > 0) kill((pid_t)child_pid, sig);
+}
+
+/* As server.ack_seconds: ACK_MS, or VCRDT_SERVER_TIMEOUT seconds when it is set and sane. */
+static long ack_ms(void) {
+    const char *text = getenv("VCRDT_SERVER_TIMEOUT");
+    if (!text || !*text) return ACK_MS;
+    char *end;
+    double seconds = strtod(text, &end);
+    if (*end || !(seconds > 0 && seconds <= 3600)) return ACK_MS;
+    long ms = (long)(seconds * 1000);
+    return ms > 0 ? ms : 1;
+}
+
+static long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* End the way the signal that arrived before the child was known would have ended us. */
+static void end_by_signal(int sock) {
+    close(sock);
+    struct sigaction dfl = {0};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(received, &dfl, NULL);
+    raise(received);
+    exit(128 + received);
 }
 
 static int32_t read_int(const unsigned char *p) {
     return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
 }
 
-/* Send the request with descriptors 0, 1, 2 and the current directory; 0 if nothing was sent. */
-static int send_request(int sock, int cwd, const struct buf *message) {
+/* Send the request; 0 if it could not be sent. */
+static int send_request(int sock, const struct buf *message) {
+    size_t done = 0;
+    while (done < message->len) {
+        ssize_t more = send(sock, message->data + done, message->len - done, MSG_NOSIGNAL);
+        if (more < 0 && errno == EINTR) continue;
+        if (more <= 0) return 0;
+        done += (size_t)more;
+    }
+    return 1;
+}
+
+/* Tell the child to go, with descriptors 0, 1, 2 and the current directory; 0 if that failed. */
+static int send_go(int sock) {
+    int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0) return 0;
     int fds[4] = {0, 1, 2, cwd};
     char control[CMSG_SPACE(sizeof fds)];
     memset(control, 0, sizeof control);
-    struct iovec iov = {message->data, message->len};
+    struct iovec iov = {"G", 1};
     struct msghdr msg = {0};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -211,54 +280,65 @@ static int send_request(int sock, int cwd, const struct buf *message) {
     ssize_t sent;
     do sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
     while (sent < 0 && errno == EINTR);
-    if (sent < 0) return 0;
-    size_t done = (size_t)sent;
-    while (done < message->len) {
-        ssize_t more = send(sock, message->data + done, message->len - done, MSG_NOSIGNAL);
-        if (more < 0 && errno == EINTR) continue;
-        if (more <= 0) return 0;
-        done += (size_t)more;
-    }
-    return 1;
+    close(cwd);
+    return sent == 1;
 }
 
-/* Wait for the child's pid and exit code, forwarding signals; returns only if nothing ran. */
+/* Nothing ran on a server: run the command in Python (unless a signal came meanwhile). */
+static void no_server(int sock) {
+    if (received) end_by_signal(sock);
+    close(sock);
+    struct sigaction dfl = {0};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int i = 0; i < 3; i++) sigaction(forwarded[i], &dfl, NULL);
+    run_in_python();
+}
+
+/* Wait for the child's pid (at most ACK_MS), tell it to go, then wait for its exit code,
+ * forwarding signals; returns only if nothing ran. */
 static void wait_for_child(int sock) {
     struct sigaction action = {0};
-    action.sa_handler = forward;
-    sigemptyset(&action.sa_mask);
-    for (int i = 0; i < 3; i++) sigaction(forwarded[i], &action, NULL);
     unsigned char buf[64];
     size_t have = 0;
-    int started = 0;
+    long deadline = now_ms() + ack_ms();
+    while (have < 5) {
+        if (received) end_by_signal(sock);
+        long left = deadline - now_ms();
+        if (left <= 0) return; /* the server did not acknowledge: it runs nothing */
+        struct pollfd p = {sock, POLLIN, 0};
+        int ready = poll(&p, 1, (int)left);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;
+        ssize_t n = recv(sock, buf + have, 5 - have, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) return;
+        have += (size_t)n;
+    }
+    if (buf[0] != 'P') return;
+    /* From "go" on, a signal is the child's: none is handled between sending it and knowing the pid. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (int i = 0; i < 3; i++) sigaddset(&block, forwarded[i]);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (received) end_by_signal(sock);
+    if (!send_go(sock)) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return; /* the child is gone before it started */
+    }
+    child_pid = read_int(buf + 1);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    have = 0;
     for (;;) {
         ssize_t n = recv(sock, buf + have, sizeof buf - have, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         have += (size_t)n;
         size_t at = 0;
-        for (; have - at >= 5; at += 5) {
-            int32_t value = read_int(buf + at + 1);
-            if (buf[at] == 'P') {
-                started = 1;
-                child_pid = value;
-                for (int i = 0; i < 3; i++)
-                    if (pending[i]) {
-                        pending[i] = 0;
-                        kill((pid_t)value, forwarded[i]);
-                    }
-            } else if (buf[at] == 'X') {
-                exit(value & 0xff);
-            }
-        }
+        for (; have - at >= 5; at += 5)
+            if (buf[at] == 'X') exit(read_int(buf + at + 1) & 0xff);
         memmove(buf, buf + at, have - at);
         have -= at;
-    }
-    if (!started) {
-        action.sa_handler = SIG_DFL;
-        for (int i = 0; i < 3; i++) sigaction(forwarded[i], &action, NULL);
-        if (received) raise(received);
-        return;
     }
     if (received) {
         /* The child died of the signal we passed on: end the same way. */
@@ -288,7 +368,8 @@ int main(int argc, char **argv) {
     args = argv;
     occupy_stdio();
     const char *off = getenv("VCRDT_NO_SERVER");
-    if ((off && *off && strcmp(off, "0") != 0) || set_in_env(import_time_vars) || set_in_env(encoding_vars))
+    if ((off && *off && strcmp(off, "0") != 0) || set_in_env(import_time_vars) || set_in_env(encoding_vars) ||
+        runs_here(argc, argv))
         run_in_python();
     int mode = utf8_mode();
     char dir[4096];
@@ -300,9 +381,18 @@ int main(int argc, char **argv) {
                      (unsigned long long)socket_key(mode));
     if (n < 0 || (size_t)n >= sizeof addr.sun_path) run_in_python();
     int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) run_in_python();
-    int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cwd < 0) run_in_python();
+    if (sock < 0) run_in_python();
+    /* Connecting and sending block, too, on a server that does not accept or read. */
+    long ms = ack_ms();
+    struct timeval limit = {ms / 1000, (ms % 1000) * 1000};
+    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    asked = 1;
+    /* From here on a signal ends the client cleanly until the child is known, then goes to it. */
+    struct sigaction action = {0};
+    action.sa_handler = forward;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 3; i++) sigaction(forwarded[i], &action, NULL);
+    if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) no_server(sock);
 
     struct buf body = {0};
     put_str(&body, PROTOCOL, '\0');
@@ -322,11 +412,9 @@ int main(int argc, char **argv) {
     put(&message, body.data, body.len);
     free(body.data);
 
-    int sent = send_request(sock, cwd, &message);
-    close(cwd);
+    int sent = send_request(sock, &message);
     free(message.data);
     if (sent) wait_for_child(sock);
-    close(sock);
-    run_in_python();
+    no_server(sock);
     return 255;
 }

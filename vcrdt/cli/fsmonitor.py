@@ -118,6 +118,11 @@ class Watcher:
         self._trees: dict[str, _Tree] = {}
         self._owner: dict[int, _Tree] = {}
 
+    def roots(self) -> list[str]:
+        """Return the work trees watched now, sorted."""
+        self.drain()
+        return sorted(self._trees)
+
     def answer(self, question: bytes) -> bytes:
         """Answer one JSON question ``{"root", "generation", "counter"}`` with one JSON line."""
         try:

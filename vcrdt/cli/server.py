@@ -3,6 +3,8 @@
 Starting Python and importing typer, click, rich and the core costs more than
 most commands' own work. So `vcrdt` first asks a per-user server, which has
 everything imported already and holds no open repository, to run the command.
+The server is opt-in: only ``vcrdt daemon start`` (`start`) or ``core.daemon =
+true`` in a config file (`auto_start`) starts one; a running one is used.
 Two clients speak the same protocol: this module's `request` (the console
 script), and the native client `vcrdt/cli/client.c`, which `make` builds as
 ``.venv/bin/vcrdt`` (see `vcrdt.cli.native`) so that a command does not pay for
@@ -26,10 +28,20 @@ starting Python at all.
   runs the same in-process entry `vcrdt.cli.run(argv)`, and sends back its pid
   first and its exit code last. The client forwards SIGINT, SIGTERM and SIGHUP
   to the child and exits with the child's code.
-- When no server answers, the client runs the command itself and then
-  starts a detached server for next time. The server exits after
-  `IDLE_SECONDS` without requests, or as soon as its stamp no longer matches
-  the files on disk.
+- Some commands always run in the client (`runs_here`; both clients apply
+  the same rule to argv): the command word is the first argument that is not
+  an option nor the value of a global option that takes one
+  (`VALUE_OPTIONS`). `LOCAL_COMMANDS` (``daemon``) always run in the client;
+  `TERMINAL_COMMANDS` (``merge``, ``resolve``, which may prompt and start
+  ``$EDITOR``) run in the client when its stdin is a terminal, because a
+  server child has no controlling terminal: job control (SIGTSTP, SIGCONT),
+  window-size changes and ``/dev/tty`` would not reach them.
+- When no server answers, the client runs the command itself and then,
+  if `auto_start` says so, starts a detached server for next time; that one
+  exits after `IDLE_SECONDS` without requests. Any server exits as soon as its
+  stamp no longer matches the files on disk, and on SIGTERM (``vcrdt daemon
+  stop``). The server parent answers ``status`` on a second socket
+  (`control_path`, `query`).
 
 Each request runs in a fresh fork of a server that never ran a command, so no
 state passes from one command to the next; what the server read at import
@@ -65,15 +77,18 @@ if TYPE_CHECKING:
 else:
     import _signal
 
-PROTOCOL = 2
+PROTOCOL = 3
+# How long a client waits for the server to connect, take the request and acknowledge it (the
+# child's pid) before it gives up on the server and runs the command itself; nothing ran then.
+# ``VCRDT_SERVER_TIMEOUT`` (seconds) sets it per command.
+ACK_SECONDS = 1.0
+# How long a server started by `core.daemon` stays up without requests (`vcrdt daemon start`: no limit).
 IDLE_SECONDS = 600.0
+# How long `daemon status` waits for the server to answer on its control socket.
+CONTROL_SECONDS = 1.0
 # How often an idle server re-checks its stamp against the files on disk.
 CHECK_SECONDS = 5.0
 MAX_REQUEST = 16 * 1024 * 1024
-# Heap a spare child makes its own before it takes a request (see `_prefault`).
-HEAP_RESERVE = 24 << 20
-# How much memory `_prefault` copies between checks for a waiting connection.
-PREFAULT_STEP = 1 << 20
 # Read by typer (or the modules it imports) when it is imported, not per command: a server
 # imported them under its own environment, so a client that sets any of them runs in-process.
 IMPORT_TIME_VARS = (
@@ -91,11 +106,42 @@ PER_REQUEST_VARS = (b"PYTHONIOENCODING", b"PYTHONUNBUFFERED", b"PYTHONDONTWRITEB
 # The server spawned for a client gets these variables of the client's, and no others.
 _SERVER_ENV = (b"LANG", b"PATH", b"TZ")
 _FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
+# What a child sends the server parent, with its connection to the client, before it runs a command.
+WATCH_CLIENT = b"watch\n"
 _INT = struct.Struct("!i")
 # The server process: the same vcrdt as the client (its package directory first on the path).
 # `-P`: no current directory on the path, ever (each child runs in a client's directory, which
 # may be a work tree full of someone else's files).
 _SERVE = "import sys; sys.path.insert(0, sys.argv[1]); import vcrdt.cli.server as s; s.serve()"
+
+
+# Commands the client runs itself, never on a server (`runs_here`): `daemon` manages the server.
+LOCAL_COMMANDS = ("daemon",)
+# Commands the client runs itself when its stdin is a terminal: they may prompt and start
+# $EDITOR, which need the terminal as the controlling one (job control, /dev/tty, resizing).
+TERMINAL_COMMANDS = ("merge", "resolve")
+# Global options that take a value: the command word is the first argument that is neither an
+# option nor the value of one of these (a test checks them against the typer app).
+VALUE_OPTIONS = ("-C", "--color")
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """Return the command of a command line (its first argument that is no option or option value)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def runs_here(argv: Sequence[str], stdin_tty: bool) -> bool:
+    """Tell whether the client runs `argv` itself rather than hand it to a server (see the module docstring)."""
+    word = command_word(argv)
+    return word in LOCAL_COMMANDS or (stdin_tty and word in TERMINAL_COMMANDS)
 
 
 # --- where the server lives ---------------------------------------------------------------
@@ -199,6 +245,59 @@ def lock_path(directory: str, key: str) -> str:
     return os.path.join(directory, f"{key}.lock")
 
 
+def control_path(directory: str, key: str) -> str:
+    """Return the control socket of the server for `key` (`daemon status` asks it; the server parent answers)."""
+    return os.path.join(directory, f"{key}.ctl")
+
+
+_TRUE = ("true", "1", "yes", "on")
+
+
+def _config_daemon(path: str) -> bool | None:
+    """Return the ``core.daemon`` setting of one TOML config file (None when it does not say)."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            core = tomllib.load(f).get("core")
+    except (OSError, ValueError):
+        return None  # missing or unreadable: the command itself reports a broken config
+    if not isinstance(core, dict) or "daemon" not in core:
+        return None
+    value = core["daemon"]
+    return value is True or (isinstance(value, str) and value.strip().lower() in _TRUE)
+
+
+def auto_start(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """Tell whether a command that found no server should start one: ``core.daemon = true``, not under CI.
+
+    The repository's config (``.vcrdt/config.toml`` of the first directory
+    from the current one up that has a ``.vcrdt``) wins over the global file
+    (``$XDG_CONFIG_HOME/vcrdt/config.toml``, default ``~/.config/vcrdt/config.toml``).
+    Read only after a command ran without a server, so it costs nothing on the
+    fast path. ``CI=true`` (any value but empty, 0 or false) never starts one.
+    """
+    if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = None
+    while here:
+        meta = os.path.join(here, ".vcrdt")
+        if os.path.isdir(meta):
+            setting = _config_daemon(os.path.join(meta, "config.toml"))
+            if setting is not None:
+                return setting
+            break
+        parent = os.path.dirname(here)
+        here = parent if parent != here else None
+    config_home = env.get("XDG_CONFIG_HOME") or (os.path.join(env["HOME"], ".config") if env.get("HOME") else "")
+    if not config_home:
+        return False
+    return bool(_config_daemon(os.path.join(config_home, "vcrdt", "config.toml")))
+
+
 def encode_request(argv: Sequence[bytes], environ: Sequence[bytes], umask: int) -> bytes:
     """Return the request message: a 4-byte big-endian length, then NUL-terminated fields.
 
@@ -238,12 +337,23 @@ def _count(field: bytes) -> int:
 # --- client -------------------------------------------------------------------------------
 
 
+class _Interrupted(Exception):
+    """A forwarded signal arrived before the server's child was known: nothing has run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class _Forwarder:
-    """Signal handlers that pass SIGINT/SIGTERM/SIGHUP on to the child once its pid is known."""
+    """Signal handlers that pass SIGINT/SIGTERM/SIGHUP on to the child at once.
+
+    Before the child is known (and told to go), a signal ends the wait
+    (`_Interrupted`): the client gives up on the server, which runs nothing.
+    """
 
     def __init__(self) -> None:
         self.pid: int | None = None
-        self.pending: list[int] = []
         self.received: int | None = None
         self._old: dict[int, Any] = {}
 
@@ -258,15 +368,8 @@ class _Forwarder:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received = signum
         if self.pid is None:
-            self.pending.append(signum)
-        else:
-            _kill(self.pid, signum)
-
-    def child_started(self, pid: int) -> None:
-        self.pid = pid
-        for signum in self.pending:
-            _kill(pid, signum)
-        self.pending.clear()
+            raise _Interrupted(signum)
+        _kill(self.pid, signum)
 
 
 def _kill(pid: int, signum: int) -> None:
@@ -306,81 +409,141 @@ def occupy_stdio() -> None:
 def request(argv: Sequence[str]) -> int | None:
     """Run `argv` on a running server; return its exit code, or None if no server took it.
 
-    None means nothing was run: the caller runs the command itself. Once the
-    server has accepted the command, its exit code is returned whatever happens.
+    None means nothing was run: the caller runs the command itself. That is
+    also the outcome when the server does not acknowledge the request within
+    `ACK_SECONDS` (stopped, or overloaded). Once the client has told the
+    server's child to go, the child's exit code is returned whatever happens.
+    SIGINT, SIGTERM or SIGHUP before that ends the client by that signal.
     """
     directory = runtime_dir()
     if directory is None:
         return None
     path = socket_path(directory, socket_key())
+    forwarder = _Forwarder()
+    forwarder.install()
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         try:
-            sock.connect(path)
-        except OSError:
-            return None
-        try:
-            cwd_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return None
-        try:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            environ = [name + b"=" + value for name, value in os.environb.items()]
-            message = encode_request([os.fsencode(arg) for arg in argv], environ, umask)
+            pid = _hand_over(sock, path, argv)
+            if pid is None:
+                return None  # the child never hears "go": nothing runs there
+            try:
+                cwd_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                return None
+            # From "go" on, a signal is the child's: none may arrive between sending it and knowing the pid.
+            _signal.pthread_sigmask(_signal.SIG_BLOCK, _FORWARDED)
             try:
                 fds = struct.pack("4i", 0, 1, 2, cwd_fd)
-                sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-                sock.sendall(message[sent:])
+                sock.sendmsg([b"G"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
             except OSError:
-                return None  # a closed stdio descriptor, or the server went away: nothing ran
-        finally:
-            os.close(cwd_fd)
-        return _wait(sock)
+                return None  # the child is gone before it started, or a descriptor is closed
+            finally:
+                os.close(cwd_fd)
+                forwarder.pid = pid
+                _signal.pthread_sigmask(_signal.SIG_UNBLOCK, _FORWARDED)
+        except _Interrupted as exc:
+            # Nothing ran: end as the signal would have ended the client.
+            sock.close()
+            forwarder.restore()
+            _signal.signal(exc.signum, _signal.SIG_DFL)
+            os.kill(os.getpid(), exc.signum)
+            raise SystemExit(128 + exc.signum) from None
+        return _wait(sock, forwarder)
     finally:
+        forwarder.restore()
         sock.close()
 
 
-def _wait(sock: _socket.socket) -> int | None:
-    forwarder = _Forwarder()
-    forwarder.install()
+def _hand_over(sock: _socket.socket, path: str, argv: Sequence[str]) -> int | None:
+    """Send the request; return the child's pid once the server sends it (None: nothing will run).
+
+    Connecting, sending and the acknowledgement each wait at most
+    `ACK_SECONDS`: a server that is stopped or overloaded is given up on.
+    The descriptors go with "go", not with the request, so a request given up
+    on holds none of them (a reader of the client's stdout would wait for it).
+    """
+    limit = ack_seconds()
+    sock.settimeout(limit)
     try:
-        buf = b""
-        started = False
-        while True:
-            try:
-                chunk = sock.recv(64)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            buf += chunk
-            while len(buf) >= 5:
-                tag, value = buf[:1], _INT.unpack(buf[1:5])[0]
-                buf = buf[5:]
-                if tag == b"P":
-                    started = True
-                    forwarder.child_started(value)
-                elif tag == b"X":
-                    return int(value)
-        if not started:
-            return None  # the server closed without taking the command
-        if forwarder.received is not None:
-            # The child died of the signal we passed on: end the same way.
-            forwarder.restore()
-            _signal.signal(forwarder.received, _signal.SIG_DFL)
-            os.kill(os.getpid(), forwarder.received)
-        sys.stderr.write("vcrdt: the command server lost the command (set VCRDT_NO_SERVER=1 to run without it)\n")
-        return 255
-    finally:
+        sock.connect(path)
+    except OSError:
+        return None
+    umask = os.umask(0o022)
+    os.umask(umask)
+    environ = [name + b"=" + value for name, value in os.environb.items()]
+    try:
+        sock.sendall(encode_request([os.fsencode(arg) for arg in argv], environ, umask))
+    except OSError:
+        return None  # the server went away: nothing ran
+    deadline = time.monotonic() + limit
+    buf = b""
+    while len(buf) < 5:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(5 - len(buf))
+        except OSError:  # the time is up, or the server went away
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    tag, value = buf[:1], _INT.unpack(buf[1:5])[0]
+    return int(value) if tag == b"P" else None
+
+
+def ack_seconds(env: os._Environ[str] | dict[str, str] = os.environ) -> float:
+    """Return how long a client waits for the server's acknowledgement (`ACK_SECONDS`, or the variable)."""
+    try:
+        value = float(env.get("VCRDT_SERVER_TIMEOUT", ""))
+    except ValueError:
+        return ACK_SECONDS
+    return value if 0 < value <= 3600 else ACK_SECONDS
+
+
+def _wait(sock: _socket.socket, forwarder: _Forwarder) -> int:
+    """Wait for the exit code of the child, which runs the command (signals are forwarded to it)."""
+    sock.settimeout(None)
+    buf = b""
+    while True:
+        try:
+            chunk = sock.recv(64)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 5:
+            tag, value = buf[:1], _INT.unpack(buf[1:5])[0]
+            buf = buf[5:]
+            if tag == b"X":
+                return int(value)
+    if forwarder.received is not None:
+        # The child died of the signal we passed on: end the same way.
         forwarder.restore()
+        _signal.signal(forwarder.received, _signal.SIG_DFL)
+        os.kill(os.getpid(), forwarder.received)
+    sys.stderr.write("vcrdt: the command server lost the command (set VCRDT_NO_SERVER=1 to run without it)\n")
+    return 255
 
 
-def spawn() -> None:
-    """Start a detached server for the current code, unless the socket directory is unsafe."""
+def spawn(*, idle: float = IDLE_SECONDS, ready_fd: int = -1) -> bool:
+    """Start a detached server for the current code; False if it could not be (an unsafe socket directory).
+
+    Args:
+        idle: Seconds without requests after which the server exits (0: never).
+        ready_fd: A pipe's write end: the server writes its pid and a newline on
+            it once it listens, and closes it (without writing, if it does not
+            start: another server holds the lock, or the code changed).
+
+    Returns:
+        Whether a server process was started.
+    """
     directory = runtime_dir()
     if directory is None:
-        return
+        return False
     package_parent = os.path.dirname(package_dir())
     # The key's PYTHON* variables (not the per-request ones) and the locale, so that the server
     # starts as this interpreter did; `-X utf8` because Python may have coerced a C locale.
@@ -393,9 +556,10 @@ def spawn() -> None:
     }
     import subprocess
 
+    command = [sys.executable, "-P", "-X", f"utf8={sys.flags.utf8_mode}", "-c", _SERVE, package_parent, directory]
     try:
         subprocess.Popen(
-            [sys.executable, "-P", "-X", f"utf8={sys.flags.utf8_mode}", "-c", _SERVE, package_parent, directory],
+            [*command, repr(float(idle)), str(ready_fd)],
             cwd="/",
             env=env,
             stdin=subprocess.DEVNULL,
@@ -403,9 +567,176 @@ def spawn() -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             close_fds=True,
+            pass_fds=(ready_fd,) if ready_fd >= 0 else (),
         )
     except OSError:
-        pass  # no server this time; the command has run
+        return False  # no server this time; the command has run
+    return True
+
+
+# --- managing the server (`vcrdt daemon`) --------------------------------------------------
+
+
+def _where() -> tuple[str, str] | None:
+    directory = runtime_dir()
+    return None if directory is None else (directory, socket_key())
+
+
+def query() -> dict[str, Any] | None:
+    """Ask the running server about itself; None if no server answers within `CONTROL_SECONDS`.
+
+    Returns:
+        ``pid``, ``spare`` (the spare child's pid, or None), ``started`` (a
+        Unix time), ``idle`` (seconds without requests before it exits, 0 for
+        never), ``trees`` (the work trees it watches) and ``socket``.
+    """
+    import json
+
+    where = _where()
+    if where is None:
+        return None
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock.settimeout(CONTROL_SECONDS)
+    try:
+        sock.connect(control_path(*where))
+        sock.sendall(b"status\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                return None
+            reply += chunk
+        info = json.loads(reply)
+    except (OSError, ValueError):
+        return None
+    finally:
+        sock.close()
+    return info if isinstance(info, dict) else None
+
+
+def holder() -> int | None:
+    """Return the pid of the server holding this key's lock, or None when no server holds it."""
+    import fcntl
+
+    where = _where()
+    if where is None:
+        return None
+    try:
+        fd = os.open(lock_path(*where), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = os.pread(fd, 32, 0).strip()
+            return int(text) if text.isdigit() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None  # no one holds it: no server
+    finally:
+        os.close(fd)
+
+
+def start(timeout: float = 120.0) -> tuple[int, bool]:
+    """Make sure a server runs (one started here never exits for idleness); return its pid and whether it is new.
+
+    Returns once the server listens (it says so on a pipe), so the next command is served.
+
+    Raises:
+        OSError: No server could be started, or it did not come up within `timeout` seconds.
+    """
+    import select
+
+    info = query()
+    if info is not None:
+        return int(info["pid"]), False
+    read_fd, write_fd = os.pipe()
+    try:
+        started = spawn(idle=0, ready_fd=write_fd)
+        os.close(write_fd)
+        write_fd = -1
+        if not started:
+            raise OSError("cannot start the command server (no private socket directory)")
+        line = b""
+        deadline = time.monotonic() + timeout
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+                raise OSError("the command server did not start in time")
+            chunk = os.read(read_fd, 64)
+            if not chunk:
+                break  # it exited without listening
+            line += chunk
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+    if line.strip().isdigit():
+        return int(line), True
+    # Another server holds the lock (one a command started is still warming up): wait for it.
+    while holder() is not None and time.monotonic() < deadline:
+        info = query()
+        if info is not None:
+            return int(info["pid"]), False
+        time.sleep(0.05)
+    raise OSError("the command server did not start")
+
+
+def _wait_exit(pid: int, timeout: float) -> bool:
+    """Wait until process `pid` has exited; False if it still runs after `timeout` seconds."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def stop(timeout: float = 10.0) -> int | None:
+    """Stop the running server and its spare; return the server's pid (None if none ran).
+
+    Commands it is running finish. Returns once the server has exited and its
+    socket is gone; a server that does not exit within `timeout` seconds
+    (stopped, or stuck) is killed.
+    """
+    import contextlib
+    import signal
+
+    pid = holder()
+    if pid is None:
+        return None
+    info = query()
+    spare = info.get("spare") if info else None
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)  # a stopped server cannot act on SIGTERM
+    if not _wait_exit(pid, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _wait_exit(pid, timeout)
+    if isinstance(spare, int) and not _wait_exit(spare, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(spare, signal.SIGKILL)
+    where = _where()
+    if where is not None and holder() is None:
+        _remove_dead(where[0])  # what a killed server left behind
+    return pid
+
+
+def memory(pid: int) -> int | None:
+    """Return the resident memory of process `pid` in bytes (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 # --- server -------------------------------------------------------------------------------
@@ -488,13 +819,19 @@ class _CodeWatch:
 
 
 def serve() -> None:
-    """Run the server for the key of this process (arguments: package parent, socket directory).
+    """Run the server for the key of this process.
+
+    Arguments (`sys.argv`): the package's parent directory, the socket
+    directory, the idle seconds before it exits (0: never) and a descriptor
+    to write the pid on once it listens (-1: none); see `spawn`.
 
     The server process never accepts a connection itself. It keeps one *spare*
-    child forked ahead of time, which copies its memory while it waits
-    (`_prefault`) and then accepts the next connection; the parent forks a new
-    spare as soon as one takes a request. So a command pays neither for the
-    fork nor for a page fault on every page of the interpreter it writes to.
+    child forked ahead of time, which accepts the next connection; the parent
+    forks a new spare as soon as one takes a request. So a command does not
+    pay for the fork (bench/README.md: status 1.8 x, commit 1.3-1.4 x slower
+    without). Copying the spare's memory ahead (``MADV_POPULATE_WRITE``) and
+    tuning malloc were measured and dropped: they bought under 10 % and cost
+    commit 10-30 % (and 30 MB per spare).
     """
     import contextlib
     import fcntl
@@ -503,6 +840,9 @@ def serve() -> None:
     import socket
 
     directory = sys.argv[2]
+    idle = float(sys.argv[3]) if len(sys.argv) > 3 else IDLE_SECONDS
+    ready_fd = int(sys.argv[4]) if len(sys.argv) > 4 else -1
+    started = time.time()
     stamp = code_stamp()
     key = socket_key()
 
@@ -514,7 +854,6 @@ def serve() -> None:
     os.ftruncate(lock_fd, 0)
     os.write(lock_fd, f"{os.getpid()}\n".encode())
     _remove_dead(directory)
-    _tune_malloc()
     _preload()
     _warm_up(directory)
     watch = _CodeWatch(stamp)
@@ -528,80 +867,198 @@ def serve() -> None:
     listener.listen(64)
     listener.setblocking(False)
     ino = os.stat(path).st_ino
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(control_path(directory, key))
+    control.bind(control_path(directory, key))
+    control.listen(8)
+    control.setblocking(False)
     import gc
 
     gc.collect()
     gc.freeze()  # children then leave the imported objects' pages shared
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_serving)  # `vcrdt daemon stop`: clean up, then exit
     # Spares write b"T" when they take a request and b"S" when they find the code changed;
     # they stop waiting when `stop_w` is closed. Each child asks the file-system monitor over
-    # its own socket pair (`askers`: the server's ends, with what each has sent so far).
+    # its own socket pair, and hands over its client connection on it (`_Children`).
     notify_r, notify_w = os.pipe()
     stop_r, stop_w = os.pipe()
     pipes = (notify_r, notify_w, stop_r, stop_w)
     from vcrdt.cli.fsmonitor import Watcher
 
     watcher = Watcher()
-    askers: dict[int, tuple[socket.socket, bytearray]] = {}
-    spare = _fork_spare(listener, watch, pipes, askers)
-    deadline = time.monotonic() + IDLE_SECONDS
+    children = _Children()
+    # A child must not hold the lock: one left running after the server died would keep any
+    # new server from starting (flock locks belong to the open file, which a fork shares).
+    inherited = (control.fileno(), lock_fd)
+    if ready_fd >= 0:
+        os.write(ready_fd, b"%d\n" % os.getpid())  # `vcrdt daemon start` returns now
+        os.close(ready_fd)
+    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
+    deadline = time.monotonic() + idle if idle > 0 else float("inf")
     checked = time.monotonic()
     try:
         while True:
-            waiting = [notify_r, *askers, *([watcher.fd] if watcher.fd >= 0 else [])]
+            waiting = [notify_r, control.fileno(), *children.waiting(), *([watcher.fd] if watcher.fd >= 0 else [])]
             try:
                 ready, _, _ = select.select(waiting, [], [], CHECK_SECONDS)
             except InterruptedError:
                 continue
             now = time.monotonic()
-            for fd in ready:
-                if fd in askers:
-                    _answer(watcher, askers, fd)
-            if watcher.fd in ready:
-                watcher.drain()
-            if notify_r in ready:
+            if control.fileno() in ready:
+                _control(control, {"pid": os.getpid(), "spare": spare, "started": started, "idle": idle}, watcher)
+            if notify_r in ready:  # before the askers: the spare that took a request is no longer the spare
                 events = os.read(notify_r, 4096)
                 if b"S" in events:
                     break
-                deadline = now + IDLE_SECONDS
-                spare = _fork_spare(listener, watch, pipes, askers)
-            elif not ready and not _alive(spare):
-                spare = _fork_spare(listener, watch, pipes, askers)
+                deadline = now + idle if idle > 0 else float("inf")
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
+            for fd in ready:
+                if fd in children.clients:
+                    children.client_gone(fd)
+                elif fd in children.askers and not children.answer(watcher, fd) and fd == spare_fd:
+                    # The spare died before taking a request (killed): replace it now, not at the next timeout.
+                    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
+            if watcher.fd in ready:
+                watcher.drain()
+            if not ready and not _alive(spare):
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited)
             if now >= deadline:
                 break
             if now - checked >= CHECK_SECONDS:
                 checked = now
                 if code_stamp() != stamp or not _still_ours(path, ino):
                     break
+    except _Stopped:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         os.close(stop_w)  # a waiting spare exits; one that took a request finishes it
         listener.close()
+        control.close()
         if _still_ours(path, ino):
             with contextlib.suppress(OSError):
                 os.unlink(path)
+            with contextlib.suppress(OSError):
+                os.unlink(control_path(directory, key))
         os.close(lock_fd)
 
 
-def _answer(watcher: Any, askers: dict[int, tuple[socket.socket, bytearray]], fd: int) -> None:
-    """Read what a child asked the file-system monitor, and answer each complete question."""
-    sock, pending = askers[fd]
+class _Stopped(Exception):
+    """SIGTERM reached the server: it stops serving."""
+
+
+def _stop_serving(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
+
+
+def _control(control: socket.socket, about: dict[str, Any], watcher: Any) -> None:
+    """Answer one question on the control socket (``status``) with one JSON line; this user only."""
+    import json
+    import socket
+
     try:
-        data = sock.recv(1 << 16)
-    except OSError:
-        data = b""
-    if not data:
-        sock.close()  # the child has exited
-        del askers[fd]
+        conn, _ = control.accept()
+    except (BlockingIOError, InterruptedError):
         return
-    pending += data
-    while b"\n" in pending:
-        line, _, rest = bytes(pending).partition(b"\n")
-        pending[:] = rest
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", creds)[1] != os.getuid():
+            return
+        conn.settimeout(CONTROL_SECONDS)  # the server waits for no one longer than that
+        question = b""
+        while not question.endswith(b"\n") and len(question) < 64:
+            chunk = conn.recv(64)
+            if not chunk:
+                return
+            question += chunk
+        if question.strip() == b"status":
+            reply = about | {"trees": watcher.roots(), "socket": control.getsockname().removesuffix(".ctl") + ".sock"}
+            conn.sendall(json.dumps(reply).encode("utf-8", "surrogateescape") + b"\n")
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+class _Children:
+    """The server parent's view of its children: each one's monitor socket, pid and client connection."""
+
+    def __init__(self) -> None:
+        self.askers: dict[int, tuple[socket.socket, bytearray]] = {}
+        self.pids: dict[int, int] = {}  # asker descriptor -> pid
+        self.clients: dict[int, tuple[socket.socket, int]] = {}  # client connection descriptor -> (it, asker)
+
+    def add(self, sock: socket.socket, pid: int) -> None:
+        self.askers[sock.fileno()] = (sock, bytearray())
+        self.pids[sock.fileno()] = pid
+
+    def waiting(self) -> list[int]:
+        return [*self.askers, *self.clients]
+
+    def forget(self, fd: int) -> None:
+        sock, _ = self.askers.pop(fd)
+        self.pids.pop(fd, None)
+        for client, (conn, asker) in list(self.clients.items()):
+            if asker == fd:
+                conn.close()
+                del self.clients[client]
+        sock.close()
+
+    def client_gone(self, fd: int) -> None:
+        """The connection of a running command's client is readable: if it was closed, end the command."""
+        import signal
+        import socket
+
+        conn, asker = self.clients[fd]
         try:
-            sock.sendall(watcher.answer(line))
+            data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
         except OSError:
-            pass
+            data = b""
+        conn.close()
+        del self.clients[fd]
+        if data or asker not in self.pids:
+            return  # the client sent something (it never does): no longer watched
+        try:
+            os.killpg(self.pids[asker], signal.SIGKILL)  # the child leads its group
+        except OSError:
+            pass  # it has just exited
+
+    def answer(self, watcher: Any, fd: int) -> bool:
+        """Read what a child sent (monitor questions, its client connection), and answer each question.
+
+        Returns:
+            False once the child has exited (its socket is closed and forgotten).
+        """
+        import socket
+
+        sock, pending = self.askers[fd]
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 1, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return True  # a descriptor number reused within one round: nothing to read yet
+        except OSError:
+            data, fds = b"", []
+        for conn_fd in fds:
+            self.clients[conn_fd] = (socket.socket(fileno=conn_fd), fd)
+        if not data:
+            self.forget(fd)  # the child has exited
+            return False
+        pending += data
+        while b"\n" in pending:
+            line, _, rest = bytes(pending).partition(b"\n")
+            pending[:] = rest
+            if line + b"\n" == WATCH_CLIENT:
+                continue
+            try:
+                sock.sendall(watcher.answer(line))
+            except OSError:
+                pass
+        return True
 
 
 def _alive(pid: int) -> bool:
@@ -610,23 +1067,6 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def _tune_malloc() -> None:
-    """Keep freed memory in the heap (glibc), so a child reuses pages it already has.
-
-    A child's large buffers (file contents, joined texts) would otherwise be
-    fresh mmaps, each page faulted in and given back at free.
-    """
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return  # not glibc
-    mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: blocks below 64 MiB come from the heap
-    mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: do not give the heap back at every free
-    mallopt(-2, 16 << 20)  # M_TOP_PAD: grow the heap 16 MiB at a time
 
 
 # A representative session, run once in a scratch repository before the server listens.
@@ -705,9 +1145,16 @@ def _fork_spare(
     listener: socket.socket,
     watch: _CodeWatch,
     pipes: tuple[int, int, int, int],
-    askers: dict[int, tuple[socket.socket, bytearray]],
-) -> int:
-    """Fork a spare child that waits for the next connection and serves it; return its pid."""
+    children: _Children,
+    inherited: tuple[int, ...],
+) -> tuple[int, int]:
+    """Fork a spare child that waits for the next connection and serves it; return its pid and asker descriptor.
+
+    The asker descriptor (the server's end of the child's monitor socket) reads
+    end-of-file when the child exits.
+
+    The child closes `inherited`, descriptors of the server's that it must not keep.
+    """
     import contextlib
     import socket
 
@@ -715,17 +1162,24 @@ def _fork_spare(
     pid = os.fork()
     if pid:
         theirs.close()
-        askers[ours.fileno()] = (ours, bytearray())
-        return pid
+        children.add(ours, pid)
+        return pid, ours.fileno()
     code = 255
     conn = None
     try:
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for fd in inherited:
+            os.close(fd)  # the server's own: its control socket and its lock
         notify_r, notify_w, stop_r, stop_w = pipes
         os.close(notify_r)
         os.close(stop_w)
         ours.close()
-        for other, _ in askers.values():
+        for other, _ in children.askers.values():
             other.close()
+        for client, _ in children.clients.values():
+            client.close()
         from vcrdt import worktree
         from vcrdt.cli.fsmonitor import MonitorClient
 
@@ -739,7 +1193,11 @@ def _fork_spare(
             os._exit(0)
         os.write(notify_w, b"T")
         os.close(notify_w)
-        code = _child(conn)
+        ran = _child(conn, theirs)
+        if ran is None:
+            conn = None  # nothing to report
+        else:
+            code = ran
     except BaseException:
         with contextlib.suppress(BaseException):
             import traceback
@@ -753,11 +1211,10 @@ def _fork_spare(
 
 
 def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:
-    """Wait for a connection from this user (None once the server stops), copying memory meanwhile."""
+    """Wait for a connection from this user (None once the server stops)."""
     import select
     import socket
 
-    _prefault(listener)
     while True:
         try:
             ready, _, _ = select.select([listener.fileno(), stop_r], [], [])
@@ -774,53 +1231,6 @@ def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:
         if struct.unpack("3i", creds)[1] == os.getuid():
             return conn
         conn.close()
-
-
-def _prefault(listener: socket.socket) -> None:
-    """Make this process's writable memory its own now, while no command waits.
-
-    After a fork, parent and child share every page until one writes to it,
-    and Python writes to every object it touches (reference counts). Each such
-    first write is a page fault that copies the page, several microseconds
-    each. ``madvise(MADV_POPULATE_WRITE)`` (Linux 5.14) does them all in the
-    kernel at once. It stops early when a connection is waiting.
-    """
-    import ctypes
-    import select
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        madvise, malloc, free = libc.madvise, libc.malloc, libc.free
-    except (OSError, AttributeError):
-        return
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    malloc.restype = ctypes.c_void_p
-    malloc.argtypes = [ctypes.c_size_t]
-    free.argtypes = [ctypes.c_void_p]
-    # Grow the heap by what a command on a large file allocates; `_tune_malloc` keeps it.
-    free(malloc(HEAP_RESERVE))
-    populate_write = 23
-    try:
-        with open("/proc/self/maps") as maps:
-            regions = maps.read().splitlines()
-    except OSError:
-        return
-    # The heap first (a command's allocations come from it), then anonymous memory (Python's
-    # object arenas), then the writable data of files (modules and libraries).
-    writable = []
-    for region in regions:
-        fields = region.split()
-        perms = fields[1]
-        name = fields[5] if len(fields) > 5 else ""
-        if perms[1] == "w" and perms[3] == "p" and (not name.startswith("[") or name == "[heap]"):
-            writable.append((name != "[heap]", name != "", fields[0]))
-    for _, _, span in sorted(writable):
-        start, end = (int(x, 16) for x in span.split("-"))
-        for at in range(start, end, PREFAULT_STEP):
-            if select.select([listener], [], [], 0)[0]:
-                return
-            if madvise(at, min(PREFAULT_STEP, end - at), populate_write) != 0 and ctypes.get_errno() == 22:
-                return  # EINVAL: a kernel before 5.14
 
 
 def _remove_dead(directory: str) -> None:
@@ -840,7 +1250,7 @@ def _remove_dead(directory: str) -> None:
         except OSError:
             os.close(fd)
             continue  # a live server
-        for dead in (path, path[: -len(".lock")] + ".sock"):
+        for dead in (path, path[: -len(".lock")] + ".sock", path[: -len(".lock")] + ".ctl"):
             try:
                 os.unlink(dead)
             except OSError:
@@ -855,13 +1265,9 @@ def _still_ours(path: str, ino: int) -> bool:
         return False
 
 
-def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int, list[int]]:
-    import socket
-
-    data, fds, _, _ = socket.recv_fds(conn, 65536, 4)
-    if len(fds) != 4 or len(data) < 4:
-        for fd in fds:
-            os.close(fd)
+def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int]:
+    data = conn.recv(65536)
+    if len(data) < 4:
         raise ValueError("malformed request")
     size = _INT.unpack(data[:4])[0]
     if not 0 <= size <= MAX_REQUEST:
@@ -878,19 +1284,50 @@ def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int, 
         name, sep, value = entry.partition(b"=")
         if sep and name:
             env[os.fsdecode(name)] = os.fsdecode(value)
-    return [os.fsdecode(arg) for arg in argv], env, umask, fds
+    return [os.fsdecode(arg) for arg in argv], env, umask
 
 
-def _child(conn: socket.socket) -> int:
-    """Take over the client's descriptors, directory and environment, and run its command."""
+def _recv_go(conn: socket.socket) -> list[int] | None:
+    """Wait for the client's "go" and its descriptors (stdin, stdout, stderr, directory); None if it gave up."""
+    import socket
+
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, 1, 4)
+    except OSError:
+        return None
+    if data == b"G" and len(fds) == 4:
+        return fds
+    for fd in fds:
+        os.close(fd)
+    return None
+
+
+def _child(conn: socket.socket, server: socket.socket) -> int | None:
+    """Take over the client's descriptors, directory and environment, and run its command.
+
+    Once told to go, the child leads a process group of its own and hands a
+    copy of the connection to the server parent over `server` (its monitor
+    socket): the parent kills the group if the client goes away (the
+    connection reads end-of-file before the exit code was sent), so a command
+    never outlives its client.
+
+    Returns:
+        The exit code; None if the client did not say "go" (nothing ran).
+    """
     import signal
+    import socket
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    argv, env, umask, fds = _recv_request(conn)
+    argv, env, umask = _recv_request(conn)
     conn.sendall(b"P" + _INT.pack(os.getpid()))
+    fds = _recv_go(conn)
+    if fds is None:
+        return None  # the client gave up waiting (or went away): it runs the command itself
+    os.setpgid(0, 0)
+    server.sendmsg([WATCH_CLIENT], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", conn.fileno()))])
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
     os.fchdir(fds[3])
