@@ -1,6 +1,10 @@
 """Merge benchmarks: vcrdt against git merge-file, the merge3 package, and git merge.
 
-Usage: python bench/merge.py [--lines N] [--edits K] [--files N] [--changed N] [--repeat R] [--no-server] [--no-tree]
+Usage: python bench/merge.py [--lines N] [--edits K] [--files N] [--changed N] [--repeat R] [--daemon] [--no-tree]
+
+vcrdt runs as a plain process per command (the default path), or with `--daemon` on its opt-in
+command server, started with `vcrdt daemon start` in a private runtime directory before anything
+is timed (it returns once the server answers) and stopped at the end.
 
 Rows:
 - merge-file of an N-line file with K scattered edits per side (clean): `vcrdt merge-file -p`
@@ -9,8 +13,10 @@ Rows:
   `merge3.Merge3` (target >= 5 x faster). After one untimed run of each, the two are timed
   alternately (3 x `--repeat` runs each), so a busy machine slows both alike;
 - `vcrdt merge` of two branches that each change `--changed` files of the generated tree (half
-  of them the same files, in different places) against `git merge` (target <= 1.5 x git), and
-  the merge's peak RSS (target <= 300 MB); `--no-tree` leaves these two rows out.
+  of them the same files, in different places) against `git merge` (target <= 1.5 x git), the
+  tools alternating run by run, and the merge's peak RSS measured by GNU time (target <= 300 MB;
+  a command spawned straight from this Python would report at least this process's own peak);
+  `--no-tree` leaves these two rows out.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_tree import generate
 
 VCRDT = str(Path(sys.executable).with_name("vcrdt"))
+TIME = "/usr/bin/time"
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -149,8 +156,8 @@ def bench_tree_merge(args: argparse.Namespace, env: dict[str, str], work: Path) 
 
     results: dict[str, list[float]] = {"vcrdt": [], "git": []}
     rss = 0.0
-    for tool in ("vcrdt", "git"):
-        for _ in range(args.repeat):
+    for _ in range(args.repeat):
+        for tool in ("vcrdt", "git"):
             root = work / f"{tool}-repo"
             shutil.rmtree(root, ignore_errors=True)
             shutil.copytree(tree, root)
@@ -171,10 +178,11 @@ def bench_tree_merge(args: argparse.Namespace, env: dict[str, str], work: Path) 
             commit = ["git", "commit", "-qam", "main"] if tool == "git" else [VCRDT, "commit", "-m", "main"]
             subprocess.run(commit, cwd=root, env=env, check=True, capture_output=True)
             cmd = ["git", "merge", "-q", "--no-edit", "side"] if tool == "git" else [VCRDT, "merge", "side"]
-            secs, peak = timed(cmd, root, env)
+            peak_file = work / "peak"
+            secs, _ = timed([TIME, "-f", "%M", "-o", str(peak_file), *cmd], root, env)
             results[tool].append(secs)
             if tool == "vcrdt":
-                rss = max(rss, peak)
+                rss = max(rss, int(peak_file.read_text().split()[-1]) / 1024)
     return [
         (
             f"merge of {args.changed}+{args.changed} changed files",
@@ -194,24 +202,34 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
-        "--no-server",
+        "--daemon",
         action="store_true",
-        help="run every vcrdt command in its own process (VCRDT_NO_SERVER=1) instead of on the command server",
+        help="run vcrdt on its command server (vcrdt daemon start, private runtime directory) instead of plain",
     )
     parser.add_argument("--no-tree", action="store_true", help="only the merge-file rows, not the tree merge")
     args = parser.parse_args()
     env = dict(os.environ, VCRDT_AUTHOR_NAME="Bench", VCRDT_AUTHOR_EMAIL="bench@example.com")
-    if args.no_server:
-        env["VCRDT_NO_SERVER"] = "1"
+    env.pop("VCRDT_NO_SERVER", None)
     env.update(GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com")
     env.update(GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com", GIT_CONFIG_NOSYSTEM="1")
     with tempfile.TemporaryDirectory(
         dir=Path(__file__).parent / "out" if (Path(__file__).parent / "out").is_dir() else None
     ) as tmp:
         work = Path(tmp)
-        rows = bench_merge_file(args, env, work)
-        if not args.no_tree:
-            rows += bench_tree_merge(args, env, work)
+        if args.daemon:
+            # A server of its own (not one the user runs), up and answering before anything is timed.
+            (work / "run").mkdir(mode=0o700)
+            env["XDG_RUNTIME_DIR"] = str(work / "run")
+            subprocess.run([VCRDT, "daemon", "start"], cwd=work, env=env, check=True, capture_output=True)
+        else:
+            env["VCRDT_NO_SERVER"] = "1"  # plain processes, even if the user runs a server
+        try:
+            rows = bench_merge_file(args, env, work)
+            if not args.no_tree:
+                rows += bench_tree_merge(args, env, work)
+        finally:
+            if args.daemon:
+                subprocess.run([VCRDT, "daemon", "stop"], cwd=work, env=env, check=False, capture_output=True)
     print(f"{'measure':45} {'vcrdt':>10} {'reference':>10} {'ratio':>7}  target")
     for name, ours, ref, target in rows:
         ratio = ours / ref if ref == ref and ref else float("nan")
