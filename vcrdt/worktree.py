@@ -319,6 +319,35 @@ class Worktree:
                 ],
             )
 
+    def _refresh_caches(self, rows: Iterable[Row]) -> None:
+        """Save the stat caches of rows read earlier, outside the write lock (by `status`).
+
+        Only the cache columns are written, and only where the row still has
+        the HEAD entry and state it was read with: a commit or checkout that
+        landed since the rows were read keeps what it wrote (a cache is only
+        ever a hint; losing one costs a rehash).
+        """
+        with self.db.write() as conn:
+            conn.executemany(
+                "UPDATE worktree SET kind = ?, oid = ?, size = ?, mtime_ns = ?, ino = ?, ctime_ns = ?"
+                " WHERE path = ? AND head_kind IS ? AND head_oid IS ? AND state = ?",
+                [
+                    (
+                        r.kind.value if r.kind else None,
+                        r.oid,
+                        r.size,
+                        r.mtime_ns,
+                        r.ino,
+                        r.ctime_ns,
+                        encode(r.path),
+                        r.head_kind.value if r.head_kind else None,
+                        r.head_oid,
+                        r.state,
+                    )
+                    for r in rows
+                ],
+            )
+
     def _delete_rows(self, paths: Iterable[str]) -> None:
         keys = [(encode(p),) for p in paths]
         if not keys:
@@ -889,7 +918,7 @@ class Worktree:
             with self.db.try_write() as conn:
                 if conn is not None:
                     if dirty:
-                        self._save_rows(dirty)
+                        self._refresh_caches(dirty)
                     if token is not None:
                         self._save_token(token)
         return st
