@@ -194,3 +194,26 @@ def test_merge_with_three_merge_bases_matches_git(repo: CliRunner, tmp_path: Pat
     assert t.same_files()
     assert _files(repo.cwd)["f"] == _lines(*merged, (5, "X five"), (14, "Y fourteen"))
     assert repo("fsck").code == 0
+
+
+@pytest.mark.parametrize("similar", [False, True], ids=["exact", "similar"])
+@pytest.mark.parametrize("renamer", ["main", "side"])
+def test_an_edit_follows_a_renamed_file_as_in_git(repo: CliRunner, tmp_path: Path, similar: bool, renamer: str) -> None:
+    t = Twin(repo, tmp_path / "git")
+    t.commit({"f": _lines(), "g": "g\n"}, "base")
+    t.switch("side", create=True)
+    for branch in ("main", "side"):
+        t.switch(branch)
+        if branch == renamer:
+            (repo.cwd / "docs").mkdir()
+            repo.ok("mv", "f", "docs/f")
+            (t.groot / "docs").mkdir()
+            t.git("mv", "f", "docs/f")
+            t.commit({"docs/f": _lines((20, "the renamer's twenty"))} if similar else {}, "move f")
+        else:
+            t.commit({"f": _lines((3, "the editor's three"))}, "edit f")
+    t.switch("main")
+    t.merge("side")
+    assert t.same_files(), (_files(repo.cwd), _files(t.groot))
+    assert "the editor's three" in (repo.cwd / "docs" / "f").read_text()
+    assert repo("fsck").code == 0

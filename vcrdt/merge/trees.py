@@ -5,7 +5,9 @@ yields to the other side; equal sides agree; otherwise both changed it and
 the kinds decide: two text files are merged line by line with diff3 (an
 addition on both sides merges against an empty base, as git does); a
 deletion against a modification, a symlink, a binary file or an
-incompatible kind change is a conflict. A file on one side where the other
+incompatible kind change is a conflict. Renames are followed first
+(`vcrdt.merge.renames`): a file one side renamed is merged under its new name
+with the other side's edits of the old one. A file on one side where the other
 side has a directory is a file/directory conflict: the directory wins the
 path and the file is left beside it as ``<path>~<label>``.
 
@@ -31,6 +33,7 @@ from vcrdt.diff import is_binary, xdiff_matcher
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import MARKER_LEN, Style, merge_bytes
+from vcrdt.merge.renames import follow_renames
 from vcrdt.merge.rules import AutoHunk, Fallback, Outcome, RuleName
 from vcrdt.objects import EntryKind
 from vcrdt.paths import ancestor_dirs
@@ -111,6 +114,7 @@ def merge_flat(
         The merged entries, the work-tree content of conflicted paths, and the conflicts.
     """
     result = TreeMerge()
+    base, ours, theirs = follow_renames(store, base, ours, theirs)
     for path in sorted(set(base) | set(ours) | set(theirs)):
         b, o, t = _side(base, path), _side(ours, path), _side(theirs, path)
         if o == t or t == b:
