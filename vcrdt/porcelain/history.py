@@ -459,6 +459,7 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
     for oid, err in repo.store.verify_all(on_progress):
         bad.add(oid)
         problems.append(FsckProblem(to_hex(oid), err.message))
+    problems += [FsckProblem("fingerprints", msg) for msg in repo.store.fingerprint_problems()]
     commits: dict[ObjectId, Commit] = {}
     kinds = {oid: repo.store.info(oid)[0] for oid in sorted(present - bad)}
     for oid, kind in kinds.items():

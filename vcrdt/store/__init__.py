@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from vcrdt.errors import VcrdtError
 from vcrdt.ids import ObjectId
+from vcrdt.store.fingerprints import Fingerprint
 
 # Objects larger than this are stored in independent chunks and can be
 # streamed in and out with bounded memory; they are never delta-compressed.
@@ -121,6 +122,14 @@ class ObjectStore(AheadReader, Protocol):
 
     def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
         """Return up to `limit` ids starting with the raw `prefix` bytes."""
+        ...
+
+    def bucket(self, prefix: str) -> Fingerprint:
+        """Return the fingerprint of the ids whose hex form starts with `prefix` (`vcrdt.store.fingerprints`)."""
+        ...
+
+    def bucket_ids(self, prefix: str) -> list[ObjectId]:
+        """Return the ids whose hex form starts with `prefix`, in ascending order."""
         ...
 
     def verify_all(

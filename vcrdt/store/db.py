@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
+from vcrdt.store import fingerprints
 
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 10.0
@@ -100,6 +101,12 @@ CREATE TABLE IF NOT EXISTS merge_state (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fingerprints (
+    prefix TEXT PRIMARY KEY,
+    count  INTEGER NOT NULL,
+    w0 INTEGER NOT NULL, w1 INTEGER NOT NULL, w2 INTEGER NOT NULL, w3 INTEGER NOT NULL,
+    w4 INTEGER NOT NULL, w5 INTEGER NOT NULL, w6 INTEGER NOT NULL, w7 INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conflicts (
     path        BLOB PRIMARY KEY,
     kind        TEXT NOT NULL,
@@ -121,6 +128,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
 FULL_BELOW = 256 * 1024
 
 
+# Tables added after the first release, created (and filled) when an older repository opens.
+_ADDED_TABLES = ("actors", "checkout_journal", "conflicts", "fingerprints", "merge_state", "ref_tombstones")
 # The tables a read-only database is read through (objects and refs), checked when it opens.
 READ_TABLES = ("meta", "objects", "chunks", "refs", "ref_tombstones")
 # How often (in SQLite virtual-machine instructions) a time-limited statement checks the clock.
@@ -301,24 +310,30 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise database_error(exc, path, f"cannot open repository database {path}: {exc}") from exc
         try:
-            (tables,) = self.conn.execute(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
-                " AND name IN ('actors', 'checkout_journal', 'conflicts', 'merge_state', 'ref_tombstones')"
-            ).fetchone()
+            tables = {
+                str(name)
+                for (name,) in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    f" AND name IN ({', '.join(repr(t) for t in _ADDED_TABLES)})"
+                )
+            }
             version = self.get_meta("schema")
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise database_error(
                 exc, path, f"repository database {path} is damaged: {exc}", hint="restore .vcrdt/store.db from a backup"
             ) from exc
-        if not create and tables < 5:
-            # A repository made by an earlier build: add the new tables (no data changes). A database
-            # this process cannot write is read as it is (it has no checkout journal to finish).
+        if not create and len(tables) < len(_ADDED_TABLES):
+            # A repository made by an earlier build: add the new tables, and count the objects it
+            # holds into the fingerprints. A database this process cannot write is read as it is
+            # (it has no checkout journal to finish; sync sums its buckets from the ids).
             try:
                 with self.write():
                     for stmt in _SCHEMA.split(";"):
                         if stmt.strip():
                             self.conn.execute(stmt)
+                    if "fingerprints" not in tables:
+                        fingerprints.rebuild(self.conn)
             except RepoError as exc:
                 if "readonly" not in str(exc.__cause__):
                     raise

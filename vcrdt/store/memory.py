@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import KINDS, StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.store import CHUNK_SIZE
+from vcrdt.store import CHUNK_SIZE, fingerprints
+from vcrdt.store.fingerprints import Fingerprint
 
 
 class MemoryStore:
@@ -94,6 +95,14 @@ class MemoryStore:
             out.append(ids[i])
             i += 1
         return out
+
+    def bucket(self, prefix: str) -> Fingerprint:
+        """Return the fingerprint of the ids starting with the hex digits `prefix`, summed afresh."""
+        return fingerprints.of(self.bucket_ids(prefix))
+
+    def bucket_ids(self, prefix: str) -> list[ObjectId]:
+        """Return the ids starting with the hex digits `prefix`, in order."""
+        return sorted(oid for oid in self._objects if oid.hex().startswith(prefix))
 
     def verify_all(
         self, on_progress: Callable[[int, int], None] | None = None

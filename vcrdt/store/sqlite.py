@@ -49,8 +49,9 @@ import zstandard
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH
+from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, fingerprints
 from vcrdt.store.db import Database
+from vcrdt.store.fingerprints import Fingerprint
 
 # Storage codes of the ``objects.storage`` column (part of the file format).
 ZSTD = 0
@@ -301,6 +302,30 @@ class SqliteStore:
             )
         return [ObjectId(bytes(r[0])) for r in rows]
 
+    def bucket(self, prefix: str) -> Fingerprint:
+        """Return the fingerprint of the ids starting with the hex digits `prefix` (stored, or summed below)."""
+        return fingerprints.bucket(self.db.conn, prefix)
+
+    def bucket_ids(self, prefix: str) -> list[ObjectId]:
+        """Return the ids starting with the hex digits `prefix`, in order, by an index range scan."""
+        return fingerprints.ids_in(self.db.conn, prefix)
+
+    def fingerprint_problems(self) -> list[str]:
+        """Compare the stored bucket fingerprints with a full recomputation; describe each difference.
+
+        Run it inside the caller's read snapshot (``db.read()``) when other processes may write.
+        """
+        stored, actual = fingerprints.stored(self.db.conn), fingerprints.recompute(self.db.conn)
+        problems = []
+        for prefix in sorted(set(stored) | set(actual)):
+            have, want = stored.get(prefix, fingerprints.EMPTY), actual.get(prefix, fingerprints.EMPTY)
+            if have != want:
+                problems.append(
+                    f"bucket {prefix or '(root)'}: stored fingerprint counts {have.count} objects, "
+                    f"the objects table holds {want.count}{'' if have.count != want.count else ' with other ids'}"
+                )
+        return problems
+
     def _plain(
         self, oid: ObjectId, kind_code: object, size: object, storage: object, data: object
     ) -> tuple[str, bytes] | None:
@@ -456,7 +481,8 @@ class SqliteStore:
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
         with self.db.write() as conn:
-            conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data))
+            if conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data)).rowcount:
+                fingerprints.add(conn, [oid])
         if base is not None:
             # Likely the base of the path's next version.
             self._cache.add(oid, kind, body)
@@ -503,7 +529,12 @@ class SqliteStore:
             for i, (body, base), (storage, data, depth) in zip(small, jobs, encoded, strict=True)
         ]
         with self.db.write() as conn:
+            # Another process may have stored some of them since `has_many` looked: count only the
+            # rows this transaction adds.
+            again = self.has_many([row[0] for row in rows])
+            rows = [row for row in rows if row[0] not in again]
             conn.executemany(_INSERT, rows)
+            fingerprints.add(conn, [row[0] for row in rows])
             for i in large:
                 self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
         return oids
@@ -612,6 +643,7 @@ class SqliteStore:
                 conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
                 conn.execute("UPDATE chunks SET id = ? WHERE id = ?", (oid, temp))
                 conn.execute(_INSERT, (oid, code, size, CHUNKED, None, 0, None))
+                fingerprints.add(conn, [oid])
             except BaseException:
                 # Inside a caller's transaction, which may go on and commit: leave no partial chunks.
                 with contextlib.suppress(sqlite3.Error):
