@@ -39,8 +39,10 @@ COMMAND_MODULES = tuple(
         "branch",
         "switch",
         "inspect",
-        "merging",
-        "causality",
+        "merge_file",
+        "merge",
+        "conflicts",
+        "replicas",
         "daemon",
     )
 )

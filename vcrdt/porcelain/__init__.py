@@ -4,8 +4,10 @@ Each takes an open `Repository` (or a path plus `Settings` for `init`); nothing 
 prompts, exits or reads the environment. Long work reports through an optional
 `on_progress(done, total)` callback.
 
-The verbs live in submodules by concern (`files`, `history`, `merging`, `resolving`,
-`resolutions`, `replicas`); this package exports them all, so callers write `porcelain.merge(...)`.
+The verbs live in submodules by concern (`files`, `history`, `diffs`, `branches`, `inspection`,
+`merging`, `resolving`, `resolutions`, `replicas`); this package exports them all, so callers
+write `porcelain.merge(...)`. No submodule is named after a verb it exports (`log`, `diff`,
+`fsck`...): importing it would bind the module over the function on this package.
 """
 
 from __future__ import annotations
@@ -14,32 +16,23 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
-    from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, rm, status
-    from vcrdt.porcelain.history import (
+    from vcrdt.porcelain.branches import (
         BranchInfo,
-        CatResult,
-        FsckProblem,
-        FsckResult,
-        LogEntry,
-        ShowResult,
         SwitchResult,
         TagInfo,
         branch_create,
         branch_delete,
         branch_list,
         branch_rename,
-        cat,
-        commit_changes,
-        diff,
-        fsck,
-        log,
-        restore,
-        show,
         switch,
         tag_create,
         tag_delete,
         tag_list,
     )
+    from vcrdt.porcelain.diffs import commit_changes, diff
+    from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
+    from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
+    from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
     from vcrdt.porcelain.replicas import Causality, FetchedBranch, FetchResult, concurrent, fetch, ref_state
     from vcrdt.porcelain.resolutions import RESOLUTIONS_FORMAT, AutoRecord, auto_resolutions
@@ -60,16 +53,16 @@ if TYPE_CHECKING:
 # Each name's submodule, imported on first use: a command pays only for the verbs it runs.
 _SUBMODULE = {
     "AutoRecord": "vcrdt.porcelain.resolutions",
-    "BranchInfo": "vcrdt.porcelain.history",
-    "CatResult": "vcrdt.porcelain.history",
+    "BranchInfo": "vcrdt.porcelain.branches",
+    "CatResult": "vcrdt.porcelain.inspection",
     "Causality": "vcrdt.porcelain.replicas",
     "CommitResult": "vcrdt.porcelain.files",
     "ConflictDetail": "vcrdt.porcelain.resolving",
     "ConflictHunk": "vcrdt.porcelain.resolving",
     "FetchResult": "vcrdt.porcelain.replicas",
     "FetchedBranch": "vcrdt.porcelain.replicas",
-    "FsckProblem": "vcrdt.porcelain.history",
-    "FsckResult": "vcrdt.porcelain.history",
+    "FsckProblem": "vcrdt.porcelain.inspection",
+    "FsckResult": "vcrdt.porcelain.inspection",
     "HunkAction": "vcrdt.porcelain.resolving",
     "HunkChoice": "vcrdt.porcelain.resolving",
     "HunkText": "vcrdt.porcelain.resolving",
@@ -84,22 +77,22 @@ _SUBMODULE = {
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
     "Status": "vcrdt.porcelain.files",
-    "SwitchResult": "vcrdt.porcelain.history",
-    "TagInfo": "vcrdt.porcelain.history",
+    "SwitchResult": "vcrdt.porcelain.branches",
+    "TagInfo": "vcrdt.porcelain.branches",
     "add": "vcrdt.porcelain.files",
     "auto_resolutions": "vcrdt.porcelain.resolutions",
-    "branch_create": "vcrdt.porcelain.history",
-    "branch_delete": "vcrdt.porcelain.history",
-    "branch_list": "vcrdt.porcelain.history",
-    "branch_rename": "vcrdt.porcelain.history",
-    "cat": "vcrdt.porcelain.history",
+    "branch_create": "vcrdt.porcelain.branches",
+    "branch_delete": "vcrdt.porcelain.branches",
+    "branch_list": "vcrdt.porcelain.branches",
+    "branch_rename": "vcrdt.porcelain.branches",
+    "cat": "vcrdt.porcelain.inspection",
     "commit": "vcrdt.porcelain.files",
-    "commit_changes": "vcrdt.porcelain.history",
+    "commit_changes": "vcrdt.porcelain.diffs",
     "concurrent": "vcrdt.porcelain.replicas",
     "conflict_details": "vcrdt.porcelain.resolving",
-    "diff": "vcrdt.porcelain.history",
+    "diff": "vcrdt.porcelain.diffs",
     "fetch": "vcrdt.porcelain.replicas",
-    "fsck": "vcrdt.porcelain.history",
+    "fsck": "vcrdt.porcelain.inspection",
     "init": "vcrdt.porcelain.files",
     "log": "vcrdt.porcelain.history",
     "merge": "vcrdt.porcelain.merging",
@@ -112,14 +105,14 @@ _SUBMODULE = {
     "resolve": "vcrdt.porcelain.resolving",
     "resolve_by_rule": "vcrdt.porcelain.resolving",
     "resolve_hunks": "vcrdt.porcelain.resolving",
-    "restore": "vcrdt.porcelain.history",
+    "restore": "vcrdt.porcelain.files",
     "rm": "vcrdt.porcelain.files",
     "show": "vcrdt.porcelain.history",
     "status": "vcrdt.porcelain.files",
-    "switch": "vcrdt.porcelain.history",
-    "tag_create": "vcrdt.porcelain.history",
-    "tag_delete": "vcrdt.porcelain.history",
-    "tag_list": "vcrdt.porcelain.history",
+    "switch": "vcrdt.porcelain.branches",
+    "tag_create": "vcrdt.porcelain.branches",
+    "tag_delete": "vcrdt.porcelain.branches",
+    "tag_list": "vcrdt.porcelain.branches",
     "tie_key": "vcrdt.porcelain._shared",
 }
 

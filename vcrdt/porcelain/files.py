@@ -1,4 +1,4 @@
-"""Creating a repository and recording work: init, status, add, rm, mv, commit."""
+"""Creating a repository and recording work: init, status, add, rm, mv, restore, commit."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from vcrdt.diff import (
 from vcrdt.errors import (
     MergeError,
     NothingToCommitError,
+    WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId
 from vcrdt.objects import Commit
@@ -137,6 +138,34 @@ def mv(repo: Repository, src: str, dst: str, *, cwd: Path) -> tuple[str, str]:
     with repo.transaction():
         repo.worktree.rename(s, d)
     return s, d
+
+
+def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None = None) -> list[str]:
+    """Overwrite work-tree files with their content in `source` (default HEAD), discarding edits.
+
+    Paths absent from the source are deleted if they are only added, not committed.
+
+    Raises:
+        WorktreeError: If a path matches nothing.
+    """
+    rel = [repo_path(repo, cwd, p) for p in paths]
+    flat = repo.commit_flat(repo.resolve(source)) if source else repo.worktree.head_flat()
+    with repo.transaction():
+        rows = repo.worktree.rows()
+        wanted: set[str] = set()
+        for spec in rel:
+            hits = [p for p in set(flat) | set(rows) if spec == "." or p == spec or p.startswith(spec + "/")]
+            if not hits:
+                raise WorktreeError(spec, "did not match any file known to vcrdt")
+            wanted.update(hits)
+        writes = {p: flat[p] for p in sorted(wanted) if p in flat}
+        repo.worktree.check_writes(writes, rows)
+        track = [p for p in writes if p not in rows or rows[p].state == "removed"]
+        if track:
+            repo.worktree.add(track)
+        repo.worktree.journal_writes(writes)
+    repo.worktree.finish_checkout()
+    return list(writes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,207 @@
+"""Branches and tags, and switching the work tree between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vcrdt.dag import is_ancestor, read_commit
+from vcrdt.errors import (
+    BadRevisionError,
+    MergeError,
+    RefError,
+    RefExistsError,
+    RefNotFoundError,
+)
+from vcrdt.ids import ObjectId
+from vcrdt.porcelain._shared import Progress, tie_key
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
+from vcrdt.repo import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    """One branch: its heads (several when concurrent siblings exist)."""
+
+    name: str
+    heads: list[ObjectId]
+    current: bool
+    summary: str
+
+
+def branch_list(repo: Repository) -> list[BranchInfo]:
+    """List branches, the current one marked."""
+    current = repo.refs.head().branch
+    out = []
+    for name, heads in repo.refs.iter_refs(BRANCH_PREFIX):
+        ordered = sorted(heads)
+        summary = read_commit(repo.store, ordered[0]).summary if ordered else ""
+        out.append(BranchInfo(name[len(BRANCH_PREFIX) :], ordered, name == current, summary))
+    return out
+
+
+def branch_create(repo: Repository, name: str, start: str | None = None) -> ObjectId:
+    """Create a branch at `start` (default HEAD).
+
+    Raises:
+        BadRefNameError: If the name is invalid.
+        RefExistsError: If the branch exists.
+        BadRevisionError: If `start` does not resolve.
+    """
+    check_short_name(name)
+    oid = repo.resolve(start or "HEAD")
+    with repo.transaction():
+        if repo.refs.exists(BRANCH_PREFIX + name):
+            raise RefExistsError(name, "branch")
+        repo.refs.update(BRANCH_PREFIX + name, oid, expected=None)
+    return oid
+
+
+def branch_delete(repo: Repository, name: str, *, force: bool = False) -> ObjectId:
+    """Delete a branch; without `force`, only if HEAD contains its commits.
+
+    Raises:
+        RefNotFoundError: If the branch does not exist.
+        RefError: If it is the current branch or not merged.
+    """
+    full = BRANCH_PREFIX + name
+    with repo.transaction():
+        heads = repo.refs.heads(full)
+        if not heads:
+            raise RefNotFoundError(name, "branch")
+        if repo.refs.head().branch == full:
+            raise RefError(f"cannot delete the current branch {name!r}", hint="switch to another branch first")
+        head = repo.head_commit()
+        if not force:
+            for h in heads:
+                if head is None or not is_ancestor(repo.store, h, head):
+                    raise RefError(
+                        f"branch {name!r} is not merged into HEAD", hint=f"use `vcrdt branch -D {name}` to delete it"
+                    )
+        repo.refs.delete(full, tombstone=True)
+    return sorted(heads)[0]
+
+
+def branch_rename(repo: Repository, old: str, new: str) -> None:
+    """Rename a branch (HEAD follows if it pointed at it).
+
+    Raises:
+        RefNotFoundError: If `old` does not exist.
+        RefExistsError: If `new` exists.
+    """
+    check_short_name(new)
+    with repo.transaction():
+        if not repo.refs.exists(BRANCH_PREFIX + old):
+            raise RefNotFoundError(old, "branch")
+        if repo.refs.exists(BRANCH_PREFIX + new):
+            raise RefExistsError(new, "branch")
+        repo.refs.rename(BRANCH_PREFIX + old, BRANCH_PREFIX + new)
+        if repo.refs.head().branch == BRANCH_PREFIX + old:
+            repo.refs.set_head_branch(BRANCH_PREFIX + new)
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A tag and its commit."""
+
+    name: str
+    oid: ObjectId
+    summary: str
+
+
+def tag_list(repo: Repository) -> list[TagInfo]:
+    """List tags."""
+    out = []
+    for name, heads in repo.refs.iter_refs(TAG_PREFIX):
+        oid = sorted(heads)[0]
+        out.append(TagInfo(name[len(TAG_PREFIX) :], oid, read_commit(repo.store, oid).summary))
+    return out
+
+
+def tag_create(repo: Repository, name: str, rev: str | None = None, *, force: bool = False) -> ObjectId:
+    """Create a tag at `rev` (default HEAD).
+
+    Raises:
+        RefExistsError: If the tag exists and `force` is False.
+    """
+    check_short_name(name, "tag")
+    oid = repo.resolve(rev or "HEAD")
+    with repo.transaction():
+        if repo.refs.exists(TAG_PREFIX + name) and not force:
+            raise RefExistsError(name, "tag")
+        repo.refs.update(TAG_PREFIX + name, oid)
+    return oid
+
+
+def tag_delete(repo: Repository, name: str) -> None:
+    """Delete a tag.
+
+    Raises:
+        RefNotFoundError: If it does not exist.
+    """
+    with repo.transaction():
+        if not repo.refs.exists(TAG_PREFIX + name):
+            raise RefNotFoundError(name, "tag")
+        repo.refs.delete(TAG_PREFIX + name)
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResult:
+    """Where HEAD went and which files changed."""
+
+    branch: str | None
+    oid: ObjectId | None
+    written: list[str]
+    created: bool = False
+
+
+def switch(
+    repo: Repository,
+    target: str,
+    *,
+    create: bool = False,
+    detach: bool = False,
+    force: bool = False,
+    on_progress: Progress | None = None,
+) -> SwitchResult:
+    """Check out a branch (or with `detach`, any commit), carrying local changes that don't collide.
+
+    Raises:
+        DirtyWorktreeError: If uncommitted changes would be overwritten (without `force`).
+        RefNotFoundError: If the branch does not exist (and `create` is False).
+    """
+    if repo.merge_state.in_progress():
+        raise MergeError(
+            "cannot switch branches while a merge is in progress",
+            hint="commit the merge, or run `vcrdt merge --abort`",
+        )
+    with repo.transaction():
+        if create:
+            branch_create(repo, target)
+        full = BRANCH_PREFIX + target
+        if detach:
+            oid: ObjectId | None = repo.resolve(target)
+        elif repo.refs.exists(full):
+            heads = repo.refs.heads(full)
+            # With siblings, the work tree goes to the latest in the tie-break order.
+            oid = max(heads, key=lambda h: tie_key(repo, h))
+        else:
+            hint = None
+            try:
+                repo.resolve(target)
+                hint = f"use `vcrdt switch --detach {target}` to check out a commit"
+            except BadRevisionError:
+                pass
+            err = RefNotFoundError(target, "branch")
+            err.hint = hint or f"use `vcrdt switch -c {target}` to create it"
+            raise err
+        written = repo.worktree.begin_checkout(repo.commit_flat(oid), force=force)
+        if detach:
+            assert oid is not None  # invariant: detach resolved a commit above
+            repo.refs.set_head_detached(oid)
+        else:
+            repo.refs.set_head_branch(full)
+            if oid is not None and len(repo.refs.heads(full)) > 1:
+                repo.refs.set_head_at(oid)
+    # HEAD, the rows and the journal are committed: now the files (a kill here is finished by the next command).
+    repo.worktree.finish_checkout(on_progress)
+    return SwitchResult(None if detach else target, oid, written, create)

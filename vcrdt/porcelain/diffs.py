@@ -1,0 +1,88 @@
+"""Diffs as the user asks for them: two commits, a commit and the work tree, a commit and its parent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vcrdt.dag import read_commit
+from vcrdt.diff import Change, FileDiff, diff_blobs, diff_changes, iter_tree_changes
+from vcrdt.errors import WorktreeError
+from vcrdt.objects import Commit, EntryKind
+from vcrdt.porcelain._shared import blob_bytes, repo_path
+from vcrdt.repo import Repository
+from vcrdt.store import LARGE_OBJECT
+from vcrdt.worktree import FlatTree
+
+
+def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
+    if kind is None:
+        return None
+    wt = repo.worktree
+    if kind is EntryKind.SYMLINK:
+        return wt.read_link(path)
+    st = wt.lstat(path)
+    if st is None:
+        raise WorktreeError(path, "cannot read: No such file or directory")
+    if st.st_size > LARGE_OBJECT:
+        return b"\0<large file>"
+    try:
+        with wt.open_file(path) as fh:
+            return fh.read()
+    except OSError as exc:
+        raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+
+
+def file_diffs(
+    repo: Repository, changes: list[Change], *, worktree_new: bool = False, context: int = 3
+) -> list[FileDiff]:
+    """Return the line diff of each change, reading the new side from the work tree if `worktree_new`.
+
+    Raises:
+        WorktreeError: If a work-tree file cannot be read.
+    """
+    out: list[FileDiff] = []
+    for ch in changes:
+        old = blob_bytes(repo, ch.old_oid)
+        new = _work_bytes(repo, ch.path, ch.new_kind) if worktree_new else blob_bytes(repo, ch.new_oid)
+        out.append(
+            diff_blobs(ch.path, old, new, context=context, status=ch.status, old_kind=ch.old_kind, new_kind=ch.new_kind)
+        )
+    return out
+
+
+def commit_changes(repo: Repository, commit_: Commit) -> list[Change]:
+    """Return a commit's changes against its first parent (all additions for a root commit)."""
+    parent_tree = read_commit(repo.store, commit_.parents[0]).tree if commit_.parents else None
+    return list(iter_tree_changes(repo.store, parent_tree, commit_.tree))
+
+
+def _select(flat: FlatTree, paths: list[str] | None) -> FlatTree:
+    if not paths:
+        return flat
+    return {p: v for p, v in flat.items() if any(p == s or p.startswith(s + "/") for s in paths)}
+
+
+def diff(
+    repo: Repository,
+    old: str | None = None,
+    new: str | None = None,
+    *,
+    paths: list[str] | None = None,
+    cwd: Path | None = None,
+    context: int = 3,
+) -> list[FileDiff]:
+    """Diff two commits, a commit and the work tree, or (default) HEAD and the work tree.
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+    """
+    rel = [p for p in (repo_path(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
+    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), rel)
+    if new is not None:
+        new_flat = _select(repo.commit_flat(repo.resolve(new)), rel)
+        return file_diffs(repo, diff_changes(old_flat, new_flat), context=context)
+    rows = repo.worktree.rows()
+    live = [p for p, r in rows.items() if r.state != "removed"]
+    current, _ = repo.worktree.current(rows, live, None, store=False)
+    work: FlatTree = {p: e for p, e in current.items() if e is not None}
+    return file_diffs(repo, diff_changes(old_flat, _select(work, rel)), worktree_new=True, context=context)
