@@ -38,7 +38,7 @@ from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
-from vcrdt.worktree import FlatTree, Worktree
+from vcrdt.worktree import FlatTree, FsMonitor, Worktree
 
 AUTO_NAME = "vcrdt"
 AUTO_EMAIL = "auto-merge@vcrdt.invalid"
@@ -71,6 +71,8 @@ class Settings:
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     now: Callable[[], datetime] = field(default=_system_now)
     clock_ns: Callable[[], int] = field(default=lambda: int(_system_now().timestamp() * 1e9))
+    # A file-system monitor that `status` asks what changed (the command server's); None: look at every file.
+    monitor: FsMonitor | None = None
 
 
 def read_toml(path: Path) -> dict[str, object]:
@@ -165,7 +167,7 @@ class Repository:
         )
         self.store = SqliteStore(self.db)
         self.refs = RefStore(self.db)
-        self.worktree = Worktree(root, self.db, self.store, settings.clock_ns)
+        self.worktree = Worktree(root, self.db, self.store, settings.clock_ns, monitor=settings.monitor)
         self.merge_state = MergeState(self.db)
         replica = self.db.get_meta("replica")
         if replica is None or not is_replica_id(replica):

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vcrdt import porcelain, worktree
+from vcrdt import porcelain
 from vcrdt.cli.fsmonitor import Watcher
 from vcrdt.errors import VcrdtError
 from vcrdt.repo import Repository, Settings
@@ -109,7 +109,7 @@ def apply(repo: Repository, root: Path, step: tuple[object, ...]) -> None:
 
 
 def full(repo: Repository) -> WorktreeStatus:
-    worktree.set_monitor(None)
+    repo.worktree.monitor = None
     return repo.worktree.status()
 
 
@@ -133,18 +133,17 @@ def test_watched_status_equals_full_status(
         for step in steps:
             apply(repo, root, step)
             if step[0] in ("status", "commit") or compare_each:
-                worktree.set_monitor(monitor)
+                repo.worktree.monitor = monitor
                 watched = repo.worktree.status()
                 if compare_each:
                     assert watched == full(repo), step
                     # What commit looks at: at least every path a full look would pick.
                     watched_suspects = set(repo.worktree.suspects()[0])
-                    worktree.set_monitor(None)
+                    repo.worktree.monitor = None
                     assert watched_suspects >= set(repo.worktree.suspects()[0]), step
-        worktree.set_monitor(monitor)
+        repo.worktree.monitor = monitor
         assert repo.worktree.status() == full(repo)
     finally:
-        worktree.set_monitor(None)
         repo.close()
     assert monitor.asked > 0
 
@@ -156,7 +155,7 @@ def test_the_monitor_is_used_and_sees_an_edit(tmp_path: Path, watcher: Watcher) 
     (tmp_path / "sub" / "b.txt").write_text("b\n")
     porcelain.commit(repo, "base", addremove=True)
     monitor = DirectMonitor(watcher)
-    worktree.set_monitor(monitor)
+    repo.worktree.monitor = monitor
     try:
         assert repo.worktree.status().is_clean  # the first answer: look at everything
         assert repo.worktree.status().is_clean
@@ -167,11 +166,10 @@ def test_the_monitor_is_used_and_sees_an_edit(tmp_path: Path, watcher: Watcher) 
         assert st.modified == ["sub/b.txt"] and st.untracked == ["new/c.txt"]
         assert monitor.fast == 2  # the second and third answered from events
     finally:
-        worktree.set_monitor(None)
         repo.close()
 
 
-BULK = 2100  # more than `Worktree._rows_of` reads a row at a time
+BULK = 2100  # more than `RowTable.of` looks up a batch at a time
 
 
 bulk_op = st.one_of(
@@ -208,17 +206,16 @@ def test_watched_status_with_thousands_of_changes(
     porcelain.commit(repo, "base", addremove=True)
     monitor = DirectMonitor(watcher)
     try:
-        worktree.set_monitor(monitor)
+        repo.worktree.monitor = monitor
         repo.worktree.status()
         for step in [*steps, ("status",)]:
             apply_bulk(repo, root, step)
-            worktree.set_monitor(monitor)
+            repo.worktree.monitor = monitor
             watched = repo.worktree.status()
             watched_suspects = set(repo.worktree.suspects()[0])
             assert watched == full(repo), step
             assert watched_suspects >= set(repo.worktree.suspects()[0]), step
     finally:
-        worktree.set_monitor(None)
         repo.close()
 
 
@@ -250,7 +247,7 @@ def test_a_write_through_a_hard_link_is_seen(
     os.utime(root / "a.txt", (past, past))  # out of the racy window: the stat cache settles it
     porcelain.commit(repo, "base", addremove=True)
     monitor = DirectMonitor(watcher)
-    worktree.set_monitor(monitor)
+    repo.worktree.monitor = monitor
     try:
         repo.worktree.status()
         if not linked_before_status:
@@ -265,5 +262,4 @@ def test_a_write_through_a_hard_link_is_seen(
         assert repo.worktree.suspects()[0] == expected
         assert st == full(repo)
     finally:
-        worktree.set_monitor(None)
         repo.close()

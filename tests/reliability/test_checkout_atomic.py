@@ -142,26 +142,26 @@ def test_failed_write_after_the_checks_is_finished_by_the_next_command(
     repo: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from vcrdt.errors import WorktreeError
-    from vcrdt.worktree import Worktree
+    from vcrdt.worktree.writing import Writer
 
     _two_branches(repo)
-    real = Worktree.write_file
+    real = Writer.write_file
     calls = {"n": 0}
 
-    def failing(self: Worktree, path: str, *args: object, **kwargs: object) -> object:
+    def failing(self: Writer, path: str, *args: object, **kwargs: object) -> object:
         calls["n"] += 1
         if calls["n"] == 3:
             # What write_file raises when the disk fills up after the checks.
             raise WorktreeError(path, f"cannot write: {os.strerror(errno.ENOSPC)}")
         return real(self, path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Worktree, "write_file", failing)
+    monkeypatch.setattr(Writer, "write_file", failing)
     r = repo("switch", "b")
     assert r.code == 1
     lines = r.err.splitlines()
     assert lines[0].startswith("error: ") and "No space left on device" in lines[0], r.err
     assert "the checkout is unfinished" in lines[0]
-    monkeypatch.setattr(Worktree, "write_file", real)
+    monkeypatch.setattr(Writer, "write_file", real)
     # The next command, whatever it is, finishes the checkout: status shows b, clean.
     st = _status(repo)
     assert st["branch"] == "b"

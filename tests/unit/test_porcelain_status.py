@@ -11,6 +11,7 @@ import pytest
 from vcrdt import porcelain
 from vcrdt.repo import Repository, Settings
 from vcrdt.worktree import Worktree, WorktreeStatus
+from vcrdt.worktree.reading import Reader
 
 SETTINGS = Settings(author_name="Ada", author_email="ada@example.com")
 
@@ -53,17 +54,17 @@ def test_a_status_refreshing_its_cache_keeps_a_commit_that_landed_meanwhile(
     past = time.time() - 10
     os.utime(tmp_path / "a.txt", (past, past))  # out of the racy window: status caches what it hashes
     other = Repository(tmp_path, SETTINGS)
-    hash_files = Worktree.current
+    hash_files = Reader.current
     landed: list[bool] = []
 
-    def racing(self: Worktree, *args: object, **kwargs: object) -> object:
+    def racing(self: Reader, *args: object, **kwargs: object) -> object:
         result = hash_files(self, *args, **kwargs)  # type: ignore[arg-type]
         if not landed:
             landed.append(True)
             porcelain.commit(other, "lands meanwhile")  # before status saves what it hashed
         return result
 
-    monkeypatch.setattr(Worktree, "current", racing)
+    monkeypatch.setattr(Reader, "current", racing)
     try:
         repo.worktree.status()
         monkeypatch.undo()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import typer as typer
 
     from vcrdt.repo import Repository, Settings
+    from vcrdt.worktree import FsMonitor
 
 HELP = """vcrdt: a versioned store with content-addressed history, diff3 merges and CRDT resolution.
 
@@ -173,6 +174,9 @@ class GlobalState:
     # The exit code of a failure (a `VcrdtError`) in this command: 1, unless the command's contract
     # says otherwise (`merge-file` exits 255 as git's does). Set by the command, read by the edge.
     error_exit: int = 1
+    # The file-system monitor a command-server child was given (kept across `reset_state`): passed to
+    # each repository the command opens (`settings`).
+    monitor: FsMonitor | None = None
 
 
 STATE = GlobalState()
@@ -242,6 +246,7 @@ def settings() -> Settings:
         author_email=env.get("VCRDT_AUTHOR_EMAIL") or None,
         global_config=global_config,
         busy_timeout=busy,
+        monitor=STATE.monitor,
     )
 
 

@@ -1180,10 +1180,10 @@ def _fork_spare(
             other.close()
         for client, _ in children.clients.values():
             client.close()
-        from vcrdt import worktree
+        from vcrdt.cli.base import STATE
         from vcrdt.cli.fsmonitor import MonitorClient
 
-        worktree.set_monitor(MonitorClient(theirs.fileno()))
+        STATE.monitor = MonitorClient(theirs.fileno())
         conn = _take(listener, stop_r)
         if conn is None:
             os._exit(0)

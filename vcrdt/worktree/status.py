@@ -1,0 +1,332 @@
+"""Status: how the work tree differs from HEAD, by a full look or from a file-system monitor's events.
+
+A full status walks the tree (`scan`) and settles each tracked path by its
+stat where the cache allows, hashing only the rest. With a file-system
+monitor (passed in by whoever opened the repository: the command server's)
+and a token that an earlier full status saved, only the paths the monitor
+names are looked at; a property test holds the two answers equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from vcrdt.worktree.dirs import Disk
+from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
+from vcrdt.worktree.reading import Reader
+from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, StatKey
+from vcrdt.worktree.scan import is_untracked, scan_tree
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeStatus:
+    """The state of the work tree against HEAD (every list sorted)."""
+
+    modified: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def is_clean(self) -> bool:
+        """True when nothing tracked differs from HEAD (untracked files aside)."""
+        return not (self.modified or self.added or self.deleted or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A file-system monitor's answer: the paths with an event after a counter.
+
+    `paths` (relative, files and directories) is None when the monitor cannot
+    tell (it just started watching, or lost track): everything may have changed.
+    """
+
+    generation: str
+    counter: int
+    paths: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """What a status with a monitor saw, kept in `meta` for the next one (see `MONITOR_TOKEN`)."""
+
+    generation: str
+    counter: int
+    epoch: str
+    untracked: list[str]
+    suspects: list[str]  # tracked paths its stat did not settle
+
+
+class FsMonitor(Protocol):
+    """What `Worktree.status` asks when a file-system monitor runs (the command server's)."""
+
+    def changes(self, root: str, generation: str, counter: int) -> Changes | None:
+        """Return what changed in the work tree at `root` after `counter` of `generation` (None: unknown)."""
+        ...
+
+
+# The monitor token in `meta`: the generation and counter a status saw, the rows epoch (`ROWS_EPOCH`),
+# the
+# untracked files then and the tracked paths their stat did not settle. Only a full status
+# with a monitor writes it; a stale token only means a full status.
+MONITOR_TOKEN = "fsmonitor"
+
+
+class StatusCheck:
+    """Compares the work tree with HEAD as the rows record it."""
+
+    def __init__(
+        self, table: RowTable, disk: Disk, reader: Reader, warnings: list[str], monitor: FsMonitor | None
+    ) -> None:
+        """Compare the files of `disk` with the rows of `table`, asking `monitor` (if any) what changed."""
+        self.table = table
+        self.disk = disk
+        self.reader = reader
+        self.warnings = warnings
+        self.monitor = monitor
+
+    def suspects(self) -> tuple[list[str], dict[str, Row]]:
+        """Return the tracked paths that may differ from HEAD (sorted) and their rows.
+
+        As in `status`: a path whose cached entry equals HEAD's and whose
+        lstat still matches the cache is unchanged and is left out, without
+        its row being read. Commit uses this to touch only what changed.
+
+        Raises:
+            WorktreeError: If a file cannot be stat'ed.
+        """
+        token, changed = self._ask_monitor() or (None, None)
+        if token is not None and changed is not None:
+            with self.table.db.read():
+                watched = self._watched_suspects(changed, token)
+            if watched is not None:
+                found, rows, _, _ = watched
+                out = sorted(found)
+                return out, {p: rows[p] for p in out}
+        keys, rows = self.table.stat_keys()
+        with self.disk.opened():
+            out = self._unsettled(keys, rows, self.disk.lstat)
+        return out, {p: rows[p] for p in out}
+
+    def _unsettled(
+        self,
+        keys: dict[str, StatKey | None],
+        rows: dict[str, Row],
+        stat_of: Callable[[str], os.stat_result | None],
+    ) -> list[str]:
+        """The paths of `keys` that a stat does not settle, sorted; their rows are added to `rows`."""
+        out: list[str] = []
+        for path, key in keys.items():
+            if key is None:
+                out.append(path)
+                continue
+            st = stat_of(path)
+            if st is None or key != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+                out.append(path)
+        missing = [p for p in out if p not in rows]
+        if missing:
+            rows.update(self.table.of(missing))
+        out.sort()
+        return out
+
+    def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
+        """Compare the work tree with HEAD, updating the stat cache when the lock is free.
+
+        A path whose cached entry equals HEAD's and whose stat still matches
+        the cache is clean without reading its row; only the rest (changed
+        stat, missing file, added, removed, or cached as different from HEAD)
+        get their full rows and go through `current`. With a file-system
+        monitor (passed in: `StatusCheck.monitor`) and a token from an earlier status, only the
+        paths the monitor names are looked at (`_watched_status`).
+        """
+        if want_ignored:
+            return self._full_status(want_ignored=True)
+        asked = self._ask_monitor()
+        if asked is None:
+            return self._full_status()
+        token, changed = asked
+        if changed is not None:
+            watched = self._watched_status(changed, token)
+            if watched is not None:
+                return watched
+        # A full look; it saves the token for the next status (events since its counter are looked at
+        # again then, which only costs time).
+        return self._full_status(token=token)
+
+    def _ask_monitor(self) -> tuple[Token, frozenset[str] | None] | None:
+        """Ask the monitor what changed since the saved token (None: there is no monitor, or it cannot tell).
+
+        Returns the saved token and the paths changed since it, or, when a
+        full look is needed, a new token (without its untracked files and
+        suspects, which the full look fills in) and None.
+        """
+        monitor = self.monitor
+        if monitor is None:
+            return None
+        with self.table.db.read():
+            token = self._monitor_token()
+            epoch = self.table.db.get_meta(ROWS_EPOCH) or "0"
+        changes = monitor.changes(self.disk.root_s, token.generation if token else "", token.counter if token else -1)
+        if changes is None:
+            return None
+        if (
+            token is None
+            or changes.paths is None
+            or changes.generation != token.generation
+            or token.epoch != epoch
+            or any(p == IGNORE_FILE or p.endswith("/" + IGNORE_FILE) for p in changes.paths)
+        ):
+            return Token(changes.generation, changes.counter, epoch, [], []), None
+        return token, changes.paths
+
+    def _monitor_token(self) -> Token | None:
+        import json
+
+        text = self.table.db.get_meta(MONITOR_TOKEN)
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+            return Token(
+                str(data["generation"]),
+                int(data["counter"]),
+                str(data["epoch"]),
+                [str(p) for p in data["untracked"]],
+                [str(p) for p in data["suspects"]],
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _full_status(self, *, want_ignored: bool = False, token: Token | None = None) -> WorktreeStatus:
+        with self.table.db.read():  # one snapshot for both reads of the rows
+            keys, rows = self.table.stat_keys()
+            scan = scan_tree(self.disk, keys, self.warnings, want_ignored=want_ignored)
+            files = scan.files
+            suspect = self._unsettled(keys, rows, files.get)
+        if token is not None:
+            # A file with other hard links can change through one the monitor does not see (outside the
+            # tree) or that names another path: every watched status looks at it again.
+            linked = [p for p in keys if (st := files.get(p)) is not None and st.st_nlink > 1]
+            token = dataclasses.replace(token, untracked=scan.untracked, suspects=sorted({*suspect, *linked}))
+        return self._compare(suspect, rows, files, untracked=scan.untracked, ignored=scan.ignored, token=token)
+
+    def _compare(
+        self,
+        suspect: list[str],
+        rows: dict[str, Row],
+        files: dict[str, os.stat_result],
+        *,
+        untracked: list[str],
+        ignored: list[str],
+        token: Token | None,
+    ) -> WorktreeStatus:
+        """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given."""
+        live = [p for p in suspect if rows[p].state != "removed"]
+        cur, dirty = self.reader.current(rows, live, files, store=False)
+        st = WorktreeStatus(untracked=untracked, ignored=ignored)
+        for path in suspect:
+            row = rows[path]
+            if row.state == "removed":
+                st.removed.append(path)
+                continue
+            now = cur[path]
+            if now is None:
+                st.deleted.append(path)
+            elif row.head_oid is None:
+                st.added.append(path)
+            elif now != (row.head_kind, row.head_oid):
+                st.modified.append(path)
+        if dirty or token is not None:
+            with self.table.db.try_write() as conn:
+                if conn is not None:
+                    if dirty:
+                        self.table.refresh_caches(dirty)
+                    if token is not None:
+                        self._save_token(token)
+        return st
+
+    def _save_token(self, token: Token) -> None:
+        import json
+
+        self.table.db.set_meta(MONITOR_TOKEN, json.dumps(dataclasses.asdict(token), sort_keys=True))
+
+    def _watched_status(self, changed: frozenset[str], token: Token) -> WorktreeStatus | None:
+        """Status from the paths a monitor says changed since the token, and what the token's status saw.
+
+        The same answer as `_full_status` (a property test holds them equal).
+        A path can differ from HEAD only if its row is not settled, or the
+        token's status could not settle it by its stat (`token.suspects`), or
+        it changed since. Those are read whole and compared as a full status
+        would; each changed path that is not tracked is classified as the scan
+        would classify it; the token's untracked files stay untracked unless
+        they changed or became tracked since. None when a full look is needed
+        (see `_watched_suspects`).
+        """
+        with self.table.db.read():
+            watched = self._watched_suspects(changed, token)
+            if watched is None:
+                return None
+            suspect, rows, changed_rows, files = watched
+            now_tracked = self.table.of(token.untracked)
+            out = set(token.untracked).difference(now_tracked)
+            ignore = IgnoreRules(self.disk.root, self.warnings)
+            with self.disk.opened():
+                for path in changed:
+                    if path in changed_rows:
+                        continue
+                    out.discard(path)
+                    if is_untracked(self.disk, self.table, path, ignore):
+                        out.add(path)
+        return self._compare(sorted(suspect), rows, files, untracked=sorted(out), ignored=[], token=None)
+
+    def _watched_suspects(
+        self, changed: frozenset[str], token: Token
+    ) -> tuple[set[str], dict[str, Row], dict[str, Row], dict[str, os.stat_result]] | None:
+        """The tracked paths that may differ from HEAD, from a monitor's changes and the token.
+
+        Returns the paths, their rows, the rows of the changed paths that are
+        tracked, and the lstat of every path looked at. The paths include every
+        path `_unsettled` would return (and may include more: a token suspect
+        whose stat matches again), so commit may use them as well as status.
+        None when a tracked file looked at has gained hard links since the
+        token (it is not among the token's suspects), or a changed path is a
+        regular file with several links: a write through another link changes
+        a file with no event naming it, so only a full look, which makes every
+        multiply-linked tracked file a suspect of the next token, can be
+        trusted. (A link made from outside the work tree after the token, to
+        a file not written since, sends no event at all: as with git's
+        fsmonitor, that is not seen until the next full look.)
+        """
+        rows = self.table.select(f"WHERE NOT ({SETTLED})")
+        suspect = set(rows)
+        changed_rows = self.table.of(sorted(changed))
+        rows.update(self.table.of(token.suspects))
+        suspect.update(p for p in token.suspects if p in rows)
+        files: dict[str, os.stat_result] = {}
+        with self.disk.opened():
+            for path in {*rows, *changed_rows}:
+                st = self.disk.lstat_in_tree(path)
+                if st is not None and not stat.S_ISDIR(st.st_mode):
+                    files[path] = st
+            known = set(token.suspects)
+            if any(st.st_nlink > 1 and p not in known for p, st in files.items()):
+                return None
+            for path in changed.difference(files):
+                # A new link in the tree to a tracked file: writes through it would name only the link.
+                st = self.disk.lstat_in_tree(path)
+                if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    return None
+        for path, row in changed_rows.items():
+            if path not in rows:
+                st = files.get(path)
+                if st is None or not row.matches(st):
+                    rows[path] = row
+                    suspect.add(path)
+        return suspect, rows, changed_rows, files

@@ -1,0 +1,130 @@
+"""Edits to the tracked set: which paths a command names, and adding, removing, moving and committing them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable
+
+from vcrdt.errors import WorktreeError
+from vcrdt.paths import check_path
+from vcrdt.worktree.dirs import Disk
+from vcrdt.worktree.ignore import IgnoreRules
+from vcrdt.worktree.rows import FlatTree, Row, RowTable
+from vcrdt.worktree.scan import Scan, scan_tree
+from vcrdt.worktree.writing import Writer
+
+
+class Tracking:
+    """Changes to which paths are tracked, and to the HEAD entries the rows record."""
+
+    def __init__(self, table: RowTable, disk: Disk, writer: Writer, warnings: list[str]) -> None:
+        """Edit the rows of `table` for the files of `disk` (deleting them through `writer`)."""
+        self.table = table
+        self.disk = disk
+        self.writer = writer
+        self.warnings = warnings
+
+    def expand(self, specs: Iterable[str], rows: Collection[str], *, untracked_ok: bool) -> list[str]:
+        """Turn command-line paths (files or directories, repo-relative) into tracked or addable files.
+
+        Raises:
+            WorktreeError: If a given path matches nothing.
+        """
+        out: set[str] = set()
+        scan: Scan | None = None
+        for spec in specs:
+            spec = spec.strip("/")
+            if spec in ("", "."):
+                out.update(rows)
+                if untracked_ok:
+                    scan = scan or scan_tree(self.disk, rows, self.warnings, tracked_stats=False)
+                    out.update(scan.untracked)
+                continue
+            check_path(spec)
+            prefix = spec + "/"
+            hits = [p for p in rows if p == spec or p.startswith(prefix)]
+            if untracked_ok:
+                scan = scan or scan_tree(self.disk, rows, self.warnings, tracked_stats=False)
+                hits += [p for p in scan.untracked if p == spec or p.startswith(prefix)]
+            if not hits:
+                st = self.disk.lstat(spec)
+                if st is not None and untracked_ok and IgnoreRules(self.disk.root, self.warnings).is_ignored(spec):
+                    raise WorktreeError(spec, "is ignored by .vcrdtignore", hint="edit .vcrdtignore to track it")
+                raise WorktreeError(spec, "did not match any file" + ("" if untracked_ok else " tracked by vcrdt"))
+            out.update(hits)
+        return sorted(out)
+
+    def remove(self, paths: list[str], *, keep_files: bool) -> list[str]:
+        """Stop tracking files (and delete them unless `keep_files`); return the paths."""
+        rows = self.table.all()
+        drop: list[str] = []
+        mark: list[Row] = []
+        if not keep_files:
+            with self.disk.opened() as dirs:
+                for p in paths:  # a file beyond a symlink is refused before anything changes
+                    dirs.parent(p, strict=True, missing_ok=True)
+        for p in paths:
+            row = rows.get(p)
+            if row is None:
+                raise WorktreeError(p, "is not tracked")
+            if row.head_oid is None:
+                drop.append(p)
+            else:
+                row.state = "removed"
+                mark.append(row)
+        self.table.delete(drop)
+        self.table.save(mark)
+        if not keep_files:
+            with self.disk.opened():
+                for p in paths:
+                    self.writer.delete_file(p)
+        return list(paths)
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move a tracked file in the work tree and the tracked set.
+
+        Neither path is reached through a symlink.
+
+        Raises:
+            WorktreeError: If `src` is not tracked or `dst` exists.
+            BadPathError: If a parent of either is a symlink.
+        """
+        rows = self.table.all()
+        if src not in rows or rows[src].state == "removed":
+            raise WorktreeError(src, "is not tracked")
+        check_path(dst)
+        with self.disk.opened() as dirs:
+            at = dirs.parent(src, strict=True, missing_ok=True)
+            if at is None:
+                raise WorktreeError(src, "cannot move: No such file or directory")
+            if self.disk.lstat(dst) is not None:
+                raise WorktreeError(dst, "already exists")
+            fd, name = self.disk.ensure_parent(dst)
+            try:
+                os.rename(at[1], name, src_dir_fd=at[0], dst_dir_fd=fd)
+            except OSError as exc:
+                raise WorktreeError(src, f"cannot move: {exc.strerror}") from exc
+        self.remove([src], keep_files=True)
+        self.table.track([dst], self.table.states())
+
+    def record_head(
+        self, new_head: FlatTree, committed: Iterable[str], cache: dict[str, Row], rows: dict[str, Row] | None = None
+    ) -> None:
+        """After a commit: set the HEAD entry of every committed path and save refreshed caches."""
+        rows = self.table.all() if rows is None else rows
+        save: list[Row] = []
+        drop: list[str] = []
+        for p in committed:
+            row = cache.get(p) or rows.get(p)
+            if p in new_head:
+                kind, oid = new_head[p]
+                if row is None:
+                    row = Row(p, kind, oid)
+                elif (row.head_kind, row.head_oid, row.state) == (kind, oid, "tracked") and p not in cache:
+                    continue  # unchanged row: rewriting 10,000 of them would dominate a small commit
+                row.head_kind, row.head_oid, row.state = kind, oid, "tracked"
+                save.append(row)
+            elif row is not None:
+                drop.append(p)
+        self.table.delete(drop)
+        self.table.save(save)
