@@ -43,6 +43,8 @@ COMMAND_MODULES = tuple(
         "merge",
         "conflicts",
         "replicas",
+        "sync",
+        "serve",
         "daemon",
     )
 )

@@ -34,7 +34,19 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
-    from vcrdt.porcelain.replicas import Causality, FetchedBranch, FetchResult, concurrent, fetch, ref_state
+    from vcrdt.porcelain.replicas import (
+        Causality,
+        FetchedBranch,
+        FetchResult,
+        clone,
+        concurrent,
+        fetch,
+        ref_state,
+        remote_add,
+        remote_remove,
+        remotes,
+        sync,
+    )
     from vcrdt.porcelain.resolutions import RESOLUTIONS_FORMAT, AutoRecord, auto_resolutions
     from vcrdt.porcelain.resolving import (
         ConflictDetail,
@@ -92,6 +104,11 @@ _SUBMODULE = {
     "conflict_details": "vcrdt.porcelain.resolving",
     "diff": "vcrdt.porcelain.diffs",
     "fetch": "vcrdt.porcelain.replicas",
+    "clone": "vcrdt.porcelain.replicas",
+    "remote_add": "vcrdt.porcelain.replicas",
+    "remote_remove": "vcrdt.porcelain.replicas",
+    "remotes": "vcrdt.porcelain.replicas",
+    "sync": "vcrdt.porcelain.replicas",
     "fsck": "vcrdt.porcelain.inspection",
     "init": "vcrdt.porcelain.files",
     "log": "vcrdt.porcelain.history",
@@ -167,6 +184,7 @@ __all__ = [
     "branch_list",
     "branch_rename",
     "cat",
+    "clone",
     "commit",
     "commit_changes",
     "concurrent",
@@ -181,6 +199,9 @@ __all__ = [
     "merge_file",
     "mv",
     "ref_state",
+    "remote_add",
+    "remote_remove",
+    "remotes",
     "reopen",
     "repo_path",
     "resolve",
@@ -191,6 +212,7 @@ __all__ = [
     "show",
     "status",
     "switch",
+    "sync",
     "tag_create",
     "tag_delete",
     "tag_list",

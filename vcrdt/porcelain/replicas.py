@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import read_commit
-from vcrdt.errors import MergeError
+from vcrdt.errors import ConfigError, MergeError, ProtocolError, RepoError
 from vcrdt.ids import ObjectId
+from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import Progress
-from vcrdt.repo import Repository
+from vcrdt.repo import Repository, Settings
 from vcrdt.sync import session, walk
 from vcrdt.sync.limits import SyncLimits
-from vcrdt.sync.receive import BranchChange
-from vcrdt.sync.session import Stats
-from vcrdt.sync.transport import LocalTransport
+from vcrdt.sync.receive import BranchChange, tie_key
+from vcrdt.sync.session import Stats, SyncResult
+from vcrdt.sync.transport import LocalTransport, ProcessTransport, Transport, parse_remote
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +101,205 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         got.checkout,
         result.stats,
     )
+
+
+# --- remotes and sync sessions ----------------------------------------------------------------
+
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+SyncMode = Literal["sync", "fetch", "push", "pull"]
+
+
+def remotes(repo: Repository) -> dict[str, str]:
+    """The remotes configured here: name to URL (config ``remote.NAME``)."""
+    return dict(sorted(repo.config().get("remote", {}).items()))
+
+
+def remote_add(repo: Repository, name: str, url: str) -> None:
+    """Record a remote.
+
+    Raises:
+        ConfigError: If the name is malformed or taken, or the URL empty.
+    """
+    if not _REMOTE_NAME.fullmatch(name):
+        raise ConfigError(f"invalid remote name {name!r}: letters, digits, '-' and '_' only")
+    if name in remotes(repo):
+        raise ConfigError(f"remote {name!r} already exists", hint=f"`vcrdt remote remove {name}` first")
+    if not url or any(ord(ch) < 32 for ch in url):
+        raise ConfigError(f"invalid URL for remote {name!r}")
+    repo.config_set(f"remote.{name}", url)
+
+
+def remote_remove(repo: Repository, name: str) -> None:
+    """Forget a remote.
+
+    Raises:
+        ConfigError: If there is no such remote.
+    """
+    if name not in remotes(repo):
+        raise ConfigError(f"no remote named {name!r}")
+    repo.config_set(f"remote.{name}", None)
+
+
+def default_remote(repo: Repository) -> str:
+    """The remote a command without one uses: the checked-out branch's upstream, then ``origin``.
+
+    Raises:
+        ConfigError: If neither is configured.
+    """
+    branch = repo.refs.head().branch
+    if branch is not None:
+        upstream = repo.config_get(f"branch.{branch[len('refs/heads/') :]}.remote")
+        if upstream:
+            return upstream
+    if "origin" in remotes(repo):
+        return "origin"
+    raise ConfigError("no remote given, and no upstream or `origin` configured", hint="name one, or `vcrdt remote add`")
+
+
+def connect(
+    repo: Repository | None,
+    remote: str | None,
+    *,
+    cwd: Path,
+    settings: Settings,
+    limits: SyncLimits,
+    exec_cmd: str | None = None,
+    ssh: str | None = None,
+    verb: str = "sync",
+) -> Transport:
+    """The transport to a remote: a configured name, a path, an ssh URL, or a command (`exec_cmd`).
+
+    Raises:
+        ConfigError: If no remote is given and none is configured.
+        ProtocolError: If the URL is of a kind this build cannot reach.
+        NotARepositoryError: If a local path holds no repository.
+    """
+    if exec_cmd is None:
+        if remote is None:
+            if repo is None:
+                raise ConfigError("no remote given")
+            remote = default_remote(repo)
+        if repo is not None and remote in remotes(repo):
+            remote = remotes(repo)[remote]
+            cwd = repo.root
+    where = parse_remote(remote or "", cwd, ssh=ssh, exec_cmd=exec_cmd)
+    if where.kind == "path":
+        assert where.path is not None
+        own = repo.root if repo is not None else Path("/nonexistent")
+        return LocalTransport(where.path, settings, limits, own_root=own, verb=verb)
+    if where.kind == "command":
+        return ProcessTransport(list(where.argv), where.display, limits)
+    raise ProtocolError(f"cannot reach {where.display}: http(s) remotes are not supported by this build")
+
+
+def sync(
+    repo: Repository,
+    remote: str | None,
+    *,
+    cwd: Path,
+    mode: SyncMode = "sync",
+    exec_cmd: str | None = None,
+    ssh: str | None = None,
+    dry_run: bool = False,
+    verify: bool = False,
+    auto_merge: bool = False,
+    progress: session.Progress | None = None,
+) -> SyncResult:
+    """Run one sync session with a remote: ``sync`` both ways, ``fetch``/``pull`` receive, ``push`` send.
+
+    With `auto_merge`, siblings of the checked-out branch left by receiving are joined by the
+    convergent ``merge --auto`` before anything is sent, so replicas syncing in any order make
+    the same merge commits.
+
+    Raises:
+        VcrdtError: A refusal; nothing is stored and no ref moves (see `vcrdt.sync.session.run`).
+    """
+    limits = SyncLimits.from_config(repo)
+    verb = "fetch" if mode == "pull" else mode
+    transport = connect(
+        repo, remote, cwd=cwd, settings=repo.settings, limits=limits, exec_cmd=exec_cmd, ssh=ssh, verb=verb
+    )
+
+    def join_siblings() -> None:
+        branch = repo.refs.head().branch
+        if branch is not None and len(repo.refs.heads(branch)) > 1:
+            from vcrdt.porcelain.merging import merge
+
+            merge(repo, None, auto=True)
+
+    try:
+        return session.run(
+            repo,
+            transport,
+            receive=mode != "push",
+            send=mode in ("sync", "push"),
+            dry_run=dry_run,
+            verify=verify,
+            limits=limits,
+            progress=progress,
+            verb=verb,
+            after_receive=join_siblings if auto_merge and not dry_run else None,
+        )
+    finally:
+        transport.close()
+
+
+def clone(
+    source: str,
+    directory: Path,
+    settings: Settings,
+    *,
+    cwd: Path,
+    exec_cmd: str | None = None,
+    ssh: str | None = None,
+    progress: session.Progress | None = None,
+) -> tuple[Repository, SyncResult]:
+    """Make a new replica (a fresh replica id) of `source` in `directory`: every branch and tag.
+
+    Records `source` as the remote ``origin`` and checks out the source's checked-out branch
+    (or ``main``, or the first branch). A clone that fails removes the directory it made.
+
+    Raises:
+        RepoExistsError: If `directory` already holds a repository.
+        VcrdtError: If the source cannot be read; nothing is left behind.
+    """
+    import shutil
+
+    made = not directory.exists()
+    if directory.exists() and any(directory.iterdir()):
+        raise RepoError(f"cannot clone into {directory}: it exists and is not empty")
+    repo = Repository.init(directory, settings)
+    try:
+        url = source
+        if exec_cmd is None and parse_remote(source, cwd).kind == "path":
+            url = str((cwd / source).resolve())
+        if exec_cmd is None:
+            repo.config_set("remote.origin", url)
+        limits = SyncLimits.from_config(repo)
+        transport = connect(
+            repo, url, cwd=cwd, settings=settings, limits=limits, exec_cmd=exec_cmd, ssh=ssh, verb="fetch"
+        )
+        try:
+            result = session.run(repo, transport, receive=True, limits=limits, progress=progress, verb="clone")
+        finally:
+            transport.close()
+        visible = walk.ref_state(repo).visible()
+        want = result.peer_head if result.peer_head in visible else None
+        want = want or ("main" if "main" in visible else min(visible, default=None))
+        if want is not None and repo.refs.head().branch != f"refs/heads/{want}":
+            heads = visible[want]
+            at = max(heads, key=lambda h: tie_key(repo, h))
+            with repo.transaction():
+                repo.refs.set_head_branch(f"refs/heads/{want}")
+                if len(heads) > 1:
+                    repo.refs.set_head_at(at)
+                repo.worktree.begin_checkout(repo.commit_flat(at), force=False)
+            repo.worktree.finish_checkout()
+        return repo, result
+    except BaseException:
+        repo.close()
+        if made:
+            shutil.rmtree(directory, ignore_errors=True)
+        else:
+            shutil.rmtree(directory / META_DIR, ignore_errors=True)
+        raise

@@ -28,7 +28,8 @@ HELLO = ord("H")  # request: JSON {"v": [versions], "op": ..., ...}
 ACCEPT = ord("A")  # response: 1 byte, the protocol version chosen
 SAME = ord("Q")  # response: the ref states are equal (empty)
 STATE = ord("S")  # a ref state and tags (`encode_state`)
-IDS = ord("I")  # request: object ids (32 bytes each): haves, or the objects wanted
+IDS = ord("I")  # object ids (32 bytes each): the objects wanted, or commits held under no ref
+HAVES = ord("V")  # request: the first 8 bytes of commits the client holds (heads and some ancestors)
 PREFIXES = ord("P")  # request: bucket names (1-byte length + hex digits, repeated)
 BUCKET = ord("B")  # response: one bucket's count and salted fingerprint, and its ids when small
 OBJECT = ord("O")  # an object header, and its zstd body when not chunked
@@ -43,6 +44,7 @@ NAMES = {
     SAME: "same",
     STATE: "state",
     IDS: "ids",
+    HAVES: "haves",
     PREFIXES: "prefixes",
     BUCKET: "bucket",
     OBJECT: "object",
@@ -62,6 +64,7 @@ CHUNKED_FLAG = 1
 # A bucket of at most this many ids is answered with its ids.
 LEAF = 32
 MAX_PREFIX = 64
+HAVE_LEN = 8
 
 
 def encode(kind: int, payload: bytes = b"") -> bytes:

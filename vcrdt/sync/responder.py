@@ -12,6 +12,7 @@ and an HTTP server call, each request's body in, a stream of frames out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -19,6 +20,7 @@ import zstandard
 
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
+from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.sync import frames as F
@@ -120,10 +122,25 @@ def _read_ids(request: FrameReader) -> list[ObjectId]:
         out += F.decode_ids(frame.payload, request.peer)
 
 
+def _read_haves(repo: Repository, request: FrameReader) -> list[ObjectId]:
+    """The commits of the request's haves frames that this side holds (each named by its first bytes)."""
+    out: list[ObjectId] = []
+    while True:
+        frame = request.expect(F.HAVES, F.END)
+        if frame.kind == F.END:
+            return out
+        if len(frame.payload) % F.HAVE_LEN:
+            raise ProtocolError(f"{request.peer}: a haves frame of {len(frame.payload)} bytes")
+        for i in range(0, len(frame.payload), F.HAVE_LEN):
+            found = repo.store.ids_with_prefix(frame.payload[i : i + F.HAVE_LEN], limit=2)
+            if len(found) == 1:
+                out.append(found[0])
+
+
 def _refs(
     repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
 ) -> Iterator[bytes]:
-    haves = _read_ids(request)
+    haves = _read_haves(repo, request)
     salt = salt_of(fields, request.peer)
     with repo.db.read():
         state, tags = ref_state(repo), tag_state(repo)
@@ -133,6 +150,9 @@ def _refs(
             yield F.encode(F.END)
             return
         yield F.encode(F.STATE, F.encode_state(state, tags))
+        branch = repo.refs.head().branch
+        if branch is not None and branch.startswith(BRANCH_PREFIX):
+            yield F.encode(F.RESULT, json.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
         # Commits a broken-off sync stored here under no ref: the client need not send them again.
         yield from F.encode_ids(F.IDS, partial_commits(repo), ID_FRAME)
         if fields.get("want"):
@@ -201,8 +221,6 @@ def _push(
         "tags": applied.tags,
         "warnings": applied.warnings,
     }
-    import json
-
     yield F.encode(F.RESULT, json.dumps(result, separators=(",", ":")).encode())
     yield F.encode(F.STATE, F.encode_state(state, now_tags))
     if root is not None:

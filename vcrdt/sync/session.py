@@ -100,6 +100,8 @@ class SyncResult:
     differs: str | None = None
     verified: bool = False
     dry_run: bool = False
+    # The branch checked out on the peer, when it said.
+    peer_head: str | None = None
 
 
 class _Client:
@@ -142,6 +144,7 @@ def run(
     limits: SyncLimits | None = None,
     progress: Progress | None = None,
     verb: str = "sync",
+    after_receive: Callable[[], None] | None = None,
 ) -> SyncResult:
     """Run one session: receive (fetch), send (push), or both (sync).
 
@@ -156,6 +159,7 @@ def run(
         limits: What is accepted from the peer (default: this repository's config).
         progress: Called as objects arrive or leave.
         verb: Names the command in messages.
+        after_receive: Called after receiving and before sending (an automatic merge of siblings).
 
     Raises:
         VcrdtError: A refusal, with nothing stored and no ref moved (objects of complete earlier
@@ -171,7 +175,17 @@ def run(
 
         raise MergeError("a merge is in progress", hint=f"commit it or run `vcrdt merge --abort`, then {verb}")
     try:
-        _session(c, result, receive=receive, send=send, reconcile=reconcile, dry_run=dry_run, verify=verify, verb=verb)
+        _session(
+            c,
+            result,
+            receive=receive,
+            send=send,
+            reconcile=reconcile,
+            dry_run=dry_run,
+            verify=verify,
+            verb=verb,
+            after_receive=after_receive,
+        )
     finally:
         c.stats.bytes_sent = transport.sent
         c.stats.seconds = time.monotonic() - start
@@ -189,6 +203,7 @@ def _session(
     dry_run: bool,
     verify: bool,
     verb: str,
+    after_receive: Callable[[], None] | None,
 ) -> None:
     repo = c.repo
     mine, my_tags = ref_state(repo), tag_state(repo)
@@ -200,7 +215,7 @@ def _session(
             want=receive,
             salt=c.salt.hex(),
         ),
-        *F.encode_ids(F.IDS, haves, ID_FRAME),
+        *_haves_frames(haves),
         F.encode(F.END),
     ]
     reader = c.ask(req)
@@ -223,11 +238,13 @@ def _session(
         their_root: Bucket | None = None
         their_partial: list[ObjectId] = []
         while True:
-            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.END)
+            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.RESULT, F.END)
             if frame.kind == F.END:
                 break
             if frame.kind == F.IDS:
                 their_partial += F.decode_ids(frame.payload, reader.peer)
+            elif frame.kind == F.RESULT:
+                result.peer_head = _peer_head(frame.payload)
             elif frame.kind == F.OBJECT:
                 if not receive:
                     raise ProtocolError(f"{reader.peer}: sent objects that were not asked for")
@@ -244,6 +261,8 @@ def _session(
         c.stats.objects_received = recv.count
     if receive and not dry_run:
         repo.worktree.finish_checkout()
+        if after_receive is not None:
+            after_receive()
     if not send:
         if verify:
             result.verified = True
@@ -274,6 +293,23 @@ def _session(
     if verify:
         result.verified = True
         result.differs = _first_difference(c)
+
+
+def _haves_frames(haves: list[ObjectId]) -> list[bytes]:
+    """Haves frames: the first `F.HAVE_LEN` bytes of each commit."""
+    per = ID_FRAME // F.HAVE_LEN
+    return [F.encode(F.HAVES, b"".join(h[: F.HAVE_LEN] for h in haves[i : i + per])) for i in range(0, len(haves), per)]
+
+
+def _peer_head(payload: bytes) -> str | None:
+    """The peer's checked-out branch from its refs answer (JSON ``{"head": NAME}``), if well formed."""
+    import json
+
+    try:
+        head = json.loads(payload.decode("utf-8")).get("head")
+    except (ValueError, AttributeError):
+        return None
+    return head if isinstance(head, str) and len(head) < 256 else None
 
 
 def _push(
@@ -411,7 +447,7 @@ def _first_difference(c: _Client) -> str | None:
     )
     frame = reader.expect(F.SAME, F.STATE)
     refs_equal = frame.kind == F.SAME
-    while reader.expect(F.BUCKET, F.END, F.IDS).kind != F.END:
+    while reader.expect(F.BUCKET, F.END, F.IDS, F.RESULT).kind != F.END:
         pass
     c.done(reader)
     if not refs_equal:

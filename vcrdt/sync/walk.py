@@ -269,7 +269,7 @@ __all__ = [
 ]
 
 
-def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 16, most: int = 4096) -> list[ObjectId]:
+def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 8, most: int = 4096) -> list[ObjectId]:
     """Heads and some of their first-parent ancestors: the first `dense`, then at doubling distances.
 
     The peer does not know this side's newest commits; it stops its walk at the newest of
