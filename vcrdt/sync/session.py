@@ -269,9 +269,8 @@ def _session(
             result.differs = _first_difference(c)
         return
     # The push: what the peer lacks by the DAG (it holds its heads' closures), then the join there.
+    # (After a dry run nothing was kept: this side's own refs are what it would send.)
     now, now_tags = ref_state(repo), tag_state(repo)
-    if dry_run and receive:
-        now = now.join(theirs, lambda a, b: a == b)
     walker = Walker(repo.store, c.limits)
     their_heads = heads_of(theirs, their_tags) | set(their_partial)
     with repo.db.read():

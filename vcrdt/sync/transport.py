@@ -115,6 +115,10 @@ class LocalTransport:
                 self.source()
                 self._writer = Repository.discover(self.path, self.settings)
             repo = self._writer
+            # The read-only side reads one snapshot: the next read request must see this write.
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         else:
             repo = self.source()
         request = FrameReader(F.reader_of(_Counting(self, frames)), self.limits, "client")
