@@ -220,7 +220,7 @@ def test_ssh_url_runs_the_ssh_command_from_vcrdt_ssh(
     script = tmp_path / "fake-ssh"
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    (bindir / "vcrdt").write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m vcrdt \"$@\"\n")
+    (bindir / "vcrdt").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m vcrdt "$@"\n')
     (bindir / "vcrdt").chmod(0o755)
     script.write_text(
         "#!/bin/sh\n"

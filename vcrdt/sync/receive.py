@@ -209,8 +209,17 @@ class Receiver:
             yield piece
 
     def _inflate(self, oid: ObjectId, data: bytes, most: int) -> bytes:
+        if not data:
+            return b""
         try:
-            out: bytes = self._dctx.decompress(data, max_output_size=most) if data else b""
+            # The size a frame declares is allocated at once: refuse it before decoding (a bomb).
+            declared = zstandard.frame_content_size(data)
+            if declared > most:
+                raise ProtocolError(
+                    f"{self.peer}: object {oid.hex()}: a piece declares {declared} bytes, "
+                    f"so does not decompress to at most {most} bytes"
+                )
+            out: bytes = self._dctx.decompress(data, max_output_size=most)
         except zstandard.ZstdError as exc:
             raise ProtocolError(
                 f"{self.peer}: object {oid.hex()}: a piece does not decompress to at most {most} bytes ({exc})"
