@@ -1,4 +1,4 @@
-"""A hostile sync peer (a real process over --exec that lies on purpose): one error line, nothing stored, no ref moves."""
+"""A hostile sync peer (a real process over --exec, lying on purpose): one error, nothing stored, no ref moves."""
 
 from __future__ import annotations
 

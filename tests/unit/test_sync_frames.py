@@ -62,7 +62,7 @@ def test_unknown_frame_type_and_too_many_frames_are_refused() -> None:
 
 
 def test_error_frame_raises_with_the_peers_message() -> None:
-    with pytest.raises(F.PeerError, match="^peer: no such thing$"):
+    with pytest.raises(F.PeerError, match=r"^peer: no such thing$"):
         _reader(F.encode(F.ERROR, b"no such thing")).next()
 
 
