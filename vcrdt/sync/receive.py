@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import zstandard
 
+from vcrdt.crdt.order import TieKey
 from vcrdt.crdt.refstate import BranchState, RefState
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import (
@@ -309,10 +310,10 @@ class Applied:
     checkout: ObjectId | None = None
 
 
-def tie_key(repo: Repository, oid: ObjectId) -> tuple[int, str, bytes]:
+def tie_key(repo: Repository, oid: ObjectId) -> TieKey:
     """A commit's place in the tie-break order (Lamport clock, replica id, commit id)."""
     c = read_commit(repo.store, oid)
-    return (c.lamport, str(c.replica), bytes(oid))
+    return TieKey(c.lamport, c.replica, bytes(oid))
 
 
 def apply_state(
