@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vcrdt.dag import read_commit, read_tree
-from vcrdt.diff import flatten_tree
+from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import (
     AmbiguousRevisionError,
     BadRevisionError,

@@ -29,7 +29,8 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.diff import is_binary, xdiff_matcher
+from vcrdt.diff.lines import is_binary
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import MARKER_LEN, Style, merge_bytes

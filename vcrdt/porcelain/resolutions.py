@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vcrdt.dag import read_commit
-from vcrdt.diff import (
-    xdiff_matcher,
-)
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.errors import (
     CorruptObjectError,
     MergeError,

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vcrdt.diff import (
-    is_binary,
-    xdiff_matcher,
-)
+from vcrdt.diff.lines import is_binary
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.errors import (
     DirtyWorktreeError,
     MergeError,
