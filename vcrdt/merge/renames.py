@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from vcrdt.diff import is_binary
+from vcrdt.diff.lines import is_binary
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.store import LARGE_OBJECT, ObjectStore
