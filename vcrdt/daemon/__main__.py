@@ -4,7 +4,8 @@ The composition root of the command server, and the one module of the
 package that knows the command line: it hands `server.serve` the `Commands`
 of `vcrdt.cli` (run a command line, forget per-command state, import what
 commands need). `client.spawn` starts it with the package's parent directory
-first on the path, so that the server runs the client's vcrdt.
+first on the path, so that the server runs the client's vcrdt, and with its
+stdio on /dev/null: run by hand, it prints the output of its warm-up.
 """
 
 from __future__ import annotations
