@@ -24,22 +24,24 @@ symlinks and kind changes go to the side later in the tie-break order
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.diff import is_binary, xdiff_matcher
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import MARKER_LEN, Style, merge_bytes
+from vcrdt.merge.policy import Decide
 from vcrdt.merge.rules import AutoHunk, Fallback, Outcome, RuleName
 from vcrdt.objects import EntryKind
 from vcrdt.paths import ancestor_dirs
-from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store import LARGE_OBJECT
+
+if TYPE_CHECKING:
+    from vcrdt.merge.pending import MergeStore
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
 _REGULAR = (EntryKind.FILE, EntryKind.EXECUTABLE)
-# The rule for a path (None: leave its conflicts to a human), given whether its content is binary.
-Decide = Callable[[str, bool], RuleName | None]
 
 
 def resolve_content(
@@ -60,7 +62,7 @@ def _side(flat: Flat, path: str) -> Side:
     return Side(e[0], e[1]) if e is not None else ABSENT
 
 
-def _text(store: ObjectStore, side: Side) -> bytes | None:
+def _text(store: MergeStore, side: Side) -> bytes | None:
     """The content of a regular file, or None when it is binary or too large to line-merge."""
     if side.oid is None:
         return b""
@@ -82,7 +84,7 @@ def _merged_kind(base: Side, ours: Side, theirs: Side) -> EntryKind | None:
 
 
 def merge_flat(
-    store: ObjectStore,
+    store: MergeStore,
     base: Flat,
     ours: Flat,
     theirs: Flat,
@@ -143,7 +145,7 @@ class _Rules:
 
 
 def _merge_changed(
-    store: ObjectStore,
+    store: MergeStore,
     path: str,
     b: Side,
     o: Side,
@@ -216,7 +218,7 @@ def _merge_changed(
 
 
 def _apply_rule(
-    store: ObjectStore,
+    store: MergeStore,
     result: TreeMerge,
     path: str,
     rule: RuleName,
