@@ -28,7 +28,7 @@ from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, ReplicaId, short
 from vcrdt.merge.conflicts import AutoResolution
 from vcrdt.merge.pending import MergeStore, write_flat_tree
-from vcrdt.merge.policy import decider, merged_policy
+from vcrdt.merge.policy import OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
 from vcrdt.merge.trees import Flat, merge_flat
 from vcrdt.objects import Commit, EntryKind, Signature, merge_clocks
@@ -107,27 +107,62 @@ class Joined:
     settled: list[AutoResolution] = field(default_factory=list)
 
 
-def virtual_base(store: MergeStore, bases: list[ObjectId]) -> FlatTree:
+def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnConflict | None = "crdt") -> FlatTree:
     """The base tree to merge against: the merge base, or several merged into one (criss-cross).
 
-    Like git's recursive strategy, bases are merged pairwise against their own
-    merge base; conflicts inside the virtual base keep their markers.
+    Like git's recursive strategy, the bases are merged one after another, each
+    step against the merge base of what is folded so far and the next base (a
+    virtual one in turn, when there are several). Unlike git's, a path that has
+    a rule is merged by that rule, exactly as the merge itself would merge it:
+    the rules of the bases' merged ``.vcrdtattributes``, under the same
+    `on_conflict` (``crdt``, the default: every path by its rule, as a
+    convergent merge does). A ruled path a rule still cannot settle (JSON that
+    does not parse, say) takes the version of the base later in the tie-break
+    order, so a rule never reads conflict markers in a base. Paths without a
+    rule keep diff3's markers, as git's virtual bases do.
+
+    The bases are taken in tie-break order whatever order they are given in, so
+    every replica builds the same virtual base from the same bases.
+
+    Args:
+        store: Where the bases are read and merged blobs written.
+        bases: The merge bases (at least one).
+        on_conflict: Which rules apply (`vcrdt.merge.policy.decider`).
+
+    Returns:
+        The virtual base's flat tree.
     """
-    flat = commit_flat(store, bases[0])
-    current = bases[0]
-    for other in bases[1:]:
-        inner = merge_bases(store, current, other)
-        inner_flat = virtual_base(store, inner) if inner else {}
+    ordered = sorted(set(bases), key=lambda h: tie_key(store, h))
+    flat = commit_flat(store, ordered[0])
+    key = tie_key(store, ordered[0])
+    for n, other in enumerate(ordered[1:], start=1):
+        inner = maximal(store, {x for done in ordered[:n] for x in merge_bases(store, done, other)})
+        inner_flat = virtual_base(store, inner, on_conflict) if inner else {}
+        other_flat, other_key = commit_flat(store, other), tie_key(store, other)
+        policy = merged_policy(store, inner_flat, flat, other_flat, strict=False)
+        decide = decider(policy, on_conflict)
         tm = merge_flat(
             store,
             inner_flat,
             flat,
-            commit_flat(store, other),
+            other_flat,
             style="diff3",
             labels=("base 1", "ancestor", "base 2"),
+            decide=decide,
+            keys=(key, other_key),
         )
-        flat = {**tm.entries, **tm.worktree}
-        current = other
+        merged = {**tm.entries, **tm.worktree}
+        for c in tm.conflicts:
+            if decide is None or (decide(c.path, False) is None and decide(c.path, True) is None):
+                continue  # no rule reads this path: diff3's markers stay, as in git
+            merged.pop(c.path, None)
+            for p in [p for p in merged if p.startswith(c.path + "~")]:
+                del merged[p]  # the file set aside by a file/directory conflict
+            later = c.theirs if other_key > key else c.ours
+            entry = later.entry()
+            if entry is not None and not any(p.startswith(c.path + "/") for p in merged):
+                merged[c.path] = entry
+        flat, key = merged, max(key, other_key)
     return flat
 
 
@@ -224,7 +259,7 @@ def _common_base(store: MergeStore, heads: list[ObjectId]) -> ObjectId | FlatTre
         if not found:
             return None
         acc = maximal(store, found)
-    return acc[0] if len(acc) == 1 else virtual_base(store, sorted(acc))
+    return acc[0] if len(acc) == 1 else virtual_base(store, acc)
 
 
 def _fold(

@@ -348,7 +348,7 @@ def plan_merge(
         raise MergeError(f"refusing to merge unrelated histories: {rev}")
     theirs_flat = repo.commit_flat(theirs)
     labels = (head_label(repo), "base", rev)
-    base_flat = virtual_base(pending, bases)
+    base_flat = virtual_base(pending, bases, on_conflict)
     policy = merged_policy(pending, base_flat, ours_flat, theirs_flat, strict=False)
     tm = merge_flat(
         pending,
