@@ -131,3 +131,49 @@ def test_a_value_chosen_by_a_person_after_the_join_stays(
     for r in (a, c):
         assert (r.cwd / name).read_text() == chosen[0]
         assert not any(m in (r.cwd / name).read_text() for m in MARKERS)
+
+
+# A value written after seeing another, on a replica whose tie-break key is the earlier one: a
+# writes v1; b fetches it and writes v2; a then commits three more times (its Lamport clock passes
+# b's); c made an unrelated commit. Joining all three on c must keep b's v2 whatever the clocks say.
+CAUSAL_CASES = [
+    pytest.param("*.lww lww\n", "cfg.lww", "port=1\n", "port=2\n", "port=3\n", "port=3\n", id="lww"),
+    pytest.param(
+        "*.txt union\n", "list.txt", "one\ntwo\n", "one\ninserted\ntwo\n", "one\ntwo\n", "one\ntwo\n", id="union-delete"
+    ),
+    pytest.param("*.set set\n", "deps.set", "x\ny\n", "x\ny\nz\n", "x\nz\n", "x\nz\n", id="set-delete"),
+    pytest.param(
+        "*.json json\n",
+        "cfg.json",
+        '{"port": 1}\n',
+        '{"port": 1, "debug": true}\n',
+        '{"port": 1}\n',
+        {"port": 1},
+        id="json-delete",
+    ),
+    pytest.param(
+        "*.json json\n", "cfg.json", '{"port": 1}\n', '{"port": 2}\n', '{"port": 3}\n', {"port": 3}, id="json-set"
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "name", "v0", "v1", "v2", "want"), CAUSAL_CASES)
+def test_a_version_that_saw_another_wins_over_it(
+    cli: CliRunner, policy: str, name: str, v0: str, v1: str, v2: str, want: str | dict[str, object]
+) -> None:
+    a, b, c = _trio(cli, policy, {name: v0})
+    _commit(a, {name: v1}, "v1 on a")
+    b.ok("fetch", "../a")
+    _commit(b, {name: v2}, "v2 on b, after seeing v1")
+    for n in range(3):
+        _commit(a, {f"more{n}.txt": f"{n}\n"}, f"more on a {n}")
+    _commit(c, {"other.txt": "changed on c\n"}, "other file on c")
+    for r, others in ((a, "bc"), (b, "ca"), (c, "ab")):
+        for o in others:
+            r.ok("fetch", f"../{o}")
+    for r in (a, b, c):
+        r.ok("merge", "--auto")
+    assert _head(a) == _head(b) == _head(c)
+    for r in (a, b, c):
+        text = (r.cwd / name).read_text()
+        assert (json.loads(text) if isinstance(want, dict) else text) == want

@@ -17,8 +17,9 @@ applied. Imports `dag`, `diff`, `objects` and the rest of `merge`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.dag import is_ancestor, merge_bases, read_commit
@@ -26,11 +27,12 @@ from vcrdt.diff import flatten_tree
 from vcrdt.errors import MergeError
 from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, ReplicaId, short
-from vcrdt.merge.conflicts import AutoResolution
+from vcrdt.merge.causality import Causality
+from vcrdt.merge.conflicts import AutoResolution, Side
 from vcrdt.merge.pending import MergeStore, write_flat_tree
-from vcrdt.merge.policy import OnConflict, decider, merged_policy
+from vcrdt.merge.policy import Decide, OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
-from vcrdt.merge.trees import Flat, merge_flat
+from vcrdt.merge.trees import Flat, Later, merge_flat
 from vcrdt.objects import Commit, EntryKind, Signature, merge_clocks
 
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
@@ -135,12 +137,14 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
     ordered = sorted(set(bases), key=lambda h: tie_key(store, h))
     flat = commit_flat(store, ordered[0])
     key = tie_key(store, ordered[0])
+    causality = Causality(store)
     for n, other in enumerate(ordered[1:], start=1):
         inner = maximal(store, {x for done in ordered[:n] for x in merge_bases(store, done, other)})
         inner_flat = virtual_base(store, inner, on_conflict) if inner else {}
         other_flat, other_key = commit_flat(store, other), tie_key(store, other)
         policy = merged_policy(store, inner_flat, flat, other_flat, strict=False)
         decide = decider(policy, on_conflict)
+        later = _later(causality, ordered[:n], [other], decide)
         tm = merge_flat(
             store,
             inner_flat,
@@ -150,20 +154,42 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
             labels=("base 1", "ancestor", "base 2"),
             decide=decide,
             keys=(key, other_key),
+            later=later,
         )
         merged = {**tm.entries, **tm.worktree}
         for c in tm.conflicts:
-            if decide is None or (decide(c.path, False) is None and decide(c.path, True) is None):
+            if not _ruled(decide, c.path):
                 continue  # no rule reads this path: diff3's markers stay, as in git
             merged.pop(c.path, None)
             for p in [p for p in merged if p.startswith(c.path + "~")]:
                 del merged[p]  # the file set aside by a file/directory conflict
-            later = c.theirs if other_key > key else c.ours
-            entry = later.entry()
+            entry = (c.theirs if other_key > key else c.ours).entry()
             if entry is not None and not any(p.startswith(c.path + "/") for p in merged):
                 merged[c.path] = entry
         flat, key = merged, max(key, other_key)
     return flat
+
+
+def _ruled(decide: Decide | None, path: str) -> bool:
+    return decide is not None and (decide(path, False) is not None or decide(path, True) is not None)
+
+
+def _later(
+    causality: Causality, ours: Sequence[ObjectId], theirs: Sequence[ObjectId], decide: Decide | None
+) -> Later | None:
+    """Causal precedence for merging the commits `ours` (folded so far) with `theirs`, on the paths a rule settles.
+
+    Paths with no rule merge as git merges them.
+    """
+    if decide is None:
+        return None
+
+    def later(path: str, b: Side, o: Side, t: Side) -> Literal["ours", "theirs"] | None:
+        if not _ruled(decide, path):
+            return None
+        return causality.later(path, b, o, t, ours, theirs)
+
+    return later
 
 
 def join_heads(store: MergeStore, heads: Iterable[ObjectId]) -> Joined:
@@ -271,10 +297,13 @@ def _fold(
     acc_commit: ObjectId | None = heads[0]
     settled: list[AutoResolution] = []
     entries: dict[str, dict[str, object]] = {}
-    for head in heads[1:]:
+    causality = Causality(store)
+    for n, head in enumerate(heads[1:], start=1):
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
         policy = merged_policy(store, base_flat, acc, head_flat, strict=True)
-        tm = merge_flat(store, base_flat, acc, head_flat, decide=decider(policy, "crdt"), keys=(acc_key, head_key))
+        decide = decider(policy, "crdt")
+        later = _later(causality, heads[:n], [head], decide)
+        tm = merge_flat(store, base_flat, acc, head_flat, decide=decide, keys=(acc_key, head_key), later=later)
         if tm.conflicts:
             c = tm.conflicts[0]
             reason = dict(tm.notes).get(c.path)

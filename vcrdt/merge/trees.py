@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from vcrdt.merge.pending import MergeStore
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
+# Which side's version of a path causally follows the other's (path, base, ours, theirs), or None.
+Later = Callable[[str, Side, Side, Side], Literal["ours", "theirs"] | None]
 _REGULAR = (EntryKind.FILE, EntryKind.EXECUTABLE)
 
 
@@ -94,6 +96,7 @@ def merge_flat(
     decide: Decide | None = None,
     keys: tuple[TieKey, TieKey] | None = None,
     marker_size: Callable[[str], int | None] | None = None,
+    later: Later | None = None,
 ) -> TreeMerge:
     """Merge three flat trees (path -> entry).
 
@@ -108,6 +111,10 @@ def merge_flat(
         keys: Ours' and theirs' tie-break keys (needed with `decide`).
         marker_size: The conflict-marker length for a path (None or no function: 7), from
             the ``conflict-marker-size`` attribute.
+        later: Which side's version of a path causally follows the other's (given the
+            path and the base, ours and theirs sides), or None when neither does; that
+            side's version is taken whole, before diff3 or any rule
+            (`vcrdt.merge.causality`).
 
     Returns:
         The merged entries, the work-tree content of conflicted paths, and the conflicts.
@@ -115,6 +122,12 @@ def merge_flat(
     result = TreeMerge()
     for path in sorted(set(base) | set(ours) | set(theirs)):
         b, o, t = _side(base, path), _side(ours, path), _side(theirs, path)
+        won = later(path, b, o, t) if later is not None and o != t else None
+        if won is not None:
+            entry = (o if won == "ours" else t).entry()
+            if entry is not None:
+                result.entries[path] = entry
+            continue
         if o == t or t == b:
             taken: Side | None = o
         elif o == b:
