@@ -23,7 +23,7 @@ from typing import Literal
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.dag import is_ancestor, merge_bases, read_commit
-from vcrdt.diff import flatten_tree
+from vcrdt.diff import diff_changes, flatten_tree
 from vcrdt.errors import MergeError
 from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, ReplicaId, short
@@ -144,7 +144,7 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
         other_flat, other_key = commit_flat(store, other), tie_key(store, other)
         policy = merged_policy(store, inner_flat, flat, other_flat, strict=False)
         decide = decider(policy, on_conflict)
-        later = _later(causality, ordered[:n], [other], decide)
+        later = _later(store, causality, ordered[:n], other, inner[0] if len(inner) == 1 else inner_flat, decide)
         tm = merge_flat(
             store,
             inner_flat,
@@ -175,19 +175,38 @@ def _ruled(decide: Decide | None, path: str) -> bool:
 
 
 def _later(
-    causality: Causality, ours: Sequence[ObjectId], theirs: Sequence[ObjectId], decide: Decide | None
+    store: MergeStore,
+    causality: Causality,
+    ours: Sequence[ObjectId],
+    theirs: ObjectId,
+    base: ObjectId | Flat,
+    decide: Decide | None,
 ) -> Later | None:
-    """Causal precedence for merging the commits `ours` (folded so far) with `theirs`, on the paths a rule settles.
+    """Causal precedence for merging the commits `ours` (folded so far) with `theirs` against `base`.
 
-    Paths with no rule merge as git merges them.
+    Only where the base may be older than what both sides saw: the paths that
+    some common ancestor of the two sides holds differently from the base
+    (none at all when every common ancestor is in the base's history, as with
+    a single merge base, where diff3 gets causality right by itself), and of
+    those only the paths a rule settles (the others merge as git merges them).
     """
     if decide is None:
         return None
+    common = maximal(store, {m for h in ours for m in merge_bases(store, h, theirs)})
+    if isinstance(base, bytes):
+        common = [m for m in common if not is_ancestor(store, m, base)]
+    if not common:
+        return None
+    base_flat = commit_flat(store, base) if isinstance(base, bytes) else base
+    paths = {c.path for m in common for c in diff_changes(base_flat, commit_flat(store, m))}
+    paths = {p for p in paths if _ruled(decide, p)}
+    if not paths:
+        return None
 
     def later(path: str, b: Side, o: Side, t: Side) -> Literal["ours", "theirs"] | None:
-        if not _ruled(decide, path):
+        if path not in paths:
             return None
-        return causality.later(path, b, o, t, ours, theirs)
+        return causality.later(path, b, o, t, ours, [theirs])
 
     return later
 
@@ -302,7 +321,7 @@ def _fold(
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
         policy = merged_policy(store, base_flat, acc, head_flat, strict=True)
         decide = decider(policy, "crdt")
-        later = _later(causality, heads[:n], [head], decide)
+        later = _later(store, causality, heads[:n], head, base, decide)
         tm = merge_flat(store, base_flat, acc, head_flat, decide=decide, keys=(acc_key, head_key), later=later)
         if tm.conflicts:
             c = tm.conflicts[0]
