@@ -172,7 +172,10 @@ def _merge_changed(
 ) -> None:
     """Both sides changed `path`, differently."""
     if not o.present or not t.present:
-        rule = rules.decide(path, False) if rules is not None else None
+        # The rule of the version that stays: a binary file's is not a text rule.
+        modified = o if o.present else t
+        binary = modified.kind not in _REGULAR or _text(store, modified) is None
+        rule = rules.decide(path, binary) if rules is not None else None
         if rules is not None and rule is not None:
             # A rule never loses an edit to a deletion: the modified side stays.
             kept: Literal["ours", "theirs"] = "ours" if o.present else "theirs"

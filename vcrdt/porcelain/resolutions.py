@@ -39,6 +39,12 @@ class AutoRecord:
 def auto_resolutions(repo: Repository, rev: str = "HEAD") -> AutoRecord:
     """Read what rules settled in the merge commit `rev`.
 
+    A decision about a whole path (``where`` ``*``: a binary file, a symlink, a
+    modification against a deletion) records its losing version by side only,
+    with an empty text; each such alternative is given here the ``kind`` and
+    ``id`` of that side's version (both None for a deletion), so a losing binary
+    version can be told from a deletion and fetched by id.
+
     Raises:
         BadRevisionError: If `rev` does not name a commit.
         CorruptObjectError: If the record is not a valid resolutions record.
@@ -56,7 +62,23 @@ def auto_resolutions(repo: Repository, rev: str = "HEAD") -> AutoRecord:
             raise ValueError("unknown format")
     except (ValueError, KeyError, AttributeError) as exc:
         raise CorruptObjectError(to_hex(commit.resolutions), f"not a resolutions record: {exc}") from exc
+    for entry in doc["resolutions"]:
+        _name_whole_path_losers(entry)
     return AutoRecord(oid, commit.resolutions, doc["resolutions"])
+
+
+def _name_whole_path_losers(entry: object) -> None:
+    """Add the ``kind`` and ``id`` of the side each whole-path alternative names (see `auto_resolutions`)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("hunks"), list):
+        return
+    for hunk in entry["hunks"]:
+        if not isinstance(hunk, dict) or hunk.get("where") != "*" or not isinstance(hunk.get("alternatives"), list):
+            continue
+        for alt in hunk["alternatives"]:
+            if isinstance(alt, dict) and alt.get("side") in ("base", "ours", "theirs"):
+                side = side_of_json(entry.get(alt["side"]))
+                alt["kind"] = side.kind.value if side.kind is not None else None
+                alt["id"] = side.oid.hex() if side.oid is not None else None
 
 
 def side_of_json(doc: object) -> Side:
