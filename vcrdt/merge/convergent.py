@@ -144,7 +144,9 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
         other_flat, other_key = commit_flat(store, other), tie_key(store, other)
         policy = merged_policy(store, inner_flat, flat, other_flat, strict=False)
         decide = decider(policy, on_conflict)
-        later = _later(store, causality, ordered[:n], other, inner[0] if len(inner) == 1 else inner_flat, decide)
+        later = causal_precedence(
+            store, causality, ordered[:n], other, inner[0] if len(inner) == 1 else inner_flat, decide
+        )
         tm = merge_flat(
             store,
             inner_flat,
@@ -174,7 +176,7 @@ def _ruled(decide: Decide | None, path: str) -> bool:
     return decide is not None and (decide(path, False) is not None or decide(path, True) is not None)
 
 
-def _later(
+def causal_precedence(
     store: MergeStore,
     causality: Causality,
     ours: Sequence[ObjectId],
@@ -182,7 +184,11 @@ def _later(
     base: ObjectId | Flat,
     decide: Decide | None,
 ) -> Later | None:
-    """Causal precedence for merging the commits `ours` (folded so far) with `theirs` against `base`.
+    """Causal precedence (`vcrdt.merge.trees.merge_flat`'s `later`) for merging `ours` with `theirs` against `base`.
+
+    `ours` is the commit (or the commits folded so far) of one side, `theirs`
+    the other side's commit, `base` the merge base (a commit) or a virtual
+    base's tree.
 
     Only where the base may be older than what both sides saw: the paths that
     some common ancestor of the two sides holds differently from the base
@@ -321,7 +327,7 @@ def _fold(
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
         policy = merged_policy(store, base_flat, acc, head_flat, strict=True)
         decide = decider(policy, "crdt")
-        later = _later(store, causality, heads[:n], head, base, decide)
+        later = causal_precedence(store, causality, heads[:n], head, base, decide)
         tm = merge_flat(store, base_flat, acc, head_flat, decide=decide, keys=(acc_key, head_key), later=later)
         if tm.conflicts:
             c = tm.conflicts[0]

@@ -21,8 +21,9 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, short
+from vcrdt.merge.causality import Causality
 from vcrdt.merge.conflicts import AutoResolution, PathConflict
-from vcrdt.merge.convergent import auto_tree, convergent_commit, join_heads, virtual_base
+from vcrdt.merge.convergent import auto_tree, causal_precedence, convergent_commit, join_heads, virtual_base
 from vcrdt.merge.diff3 import (
     MARKER_LEN,
     Favor,
@@ -191,6 +192,7 @@ class MergePlan:
     message: str = ""
     record: ObjectId | None = None
     style: Style = "merge"
+    ours_flat: FlatTree = field(default_factory=dict)
 
 
 def merge(
@@ -350,6 +352,11 @@ def plan_merge(
     labels = (head_label(repo), "base", rev)
     base_flat = virtual_base(pending, bases, on_conflict)
     policy = merged_policy(pending, base_flat, ours_flat, theirs_flat, strict=False)
+    decide = decider(policy, on_conflict)
+    # A version written after seeing the other side's wins over it, on the paths a rule settles.
+    later = causal_precedence(
+        pending, Causality(pending), [ours], theirs, bases[0] if len(bases) == 1 else base_flat, decide
+    )
     tm = merge_flat(
         pending,
         base_flat,
@@ -357,9 +364,10 @@ def plan_merge(
         theirs_flat,
         style=style,
         labels=labels,
-        decide=decider(policy, on_conflict),
+        decide=decide,
         keys=(tie_key(repo, ours), tie_key(repo, theirs)),
         marker_size=policy.marker_size_for,
+        later=later,
     )
     result_flat = {**tm.entries, **tm.worktree}
     changed = [c.path for c in diff_changes(ours_flat, result_flat)]
@@ -370,7 +378,9 @@ def plan_merge(
         outcome = MergeOutcome("merged", ours, theirs, bases, None, [], changed, False, tm.auto, tm.notes)
         return MergePlan(outcome, pending, "commit", head.branch, ours, drop, None, tm.entries, text, record, style)
     outcome = MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
-    return MergePlan(outcome, pending, "conflicts", head.branch, ours, drop, None, result_flat, text, record, style)
+    return MergePlan(
+        outcome, pending, "conflicts", head.branch, ours, drop, None, result_flat, text, record, style, ours_flat
+    )
 
 
 def _plan_siblings(repo: Repository, pending: PendingObjects, head: Head, *, check_worktree: bool) -> MergePlan:
@@ -407,7 +417,7 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
         plan.pending.flush(repo.store)
         if plan.apply == "conflicts":
             assert outcome.ours is not None
-            _leave_in_worktree(repo, repo.commit_flat(outcome.ours), plan.target)
+            _leave_in_worktree(repo, plan.ours_flat, plan.target)
             repo.merge_state.start(
                 outcome.theirs, outcome.ours, plan.message, outcome.conflicts, plan.style, resolutions=plan.record
             )
