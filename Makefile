@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-# The native client (vcrdt/cli/client.c) replaces the Python console script: a command then
+# The native client (vcrdt/daemon/client.c) replaces the Python console script: a command then
 # starts no Python at all when the command server is up. Without a C compiler the Python
 # script stays, and everything works, only each command starts slower.
-$(NATIVE): $(STAMP) vcrdt/cli/client.c vcrdt/cli/native.py
-	-$(BIN)/python -m vcrdt.cli.native $(BIN)/vcrdt
+# Its constants are generated from vcrdt/daemon/protocol.py at each build.
+$(NATIVE): $(STAMP) vcrdt/daemon/client.c vcrdt/daemon/native.py vcrdt/daemon/protocol.py
+	-$(BIN)/python -m vcrdt.daemon.native $(BIN)/vcrdt
 	touch $(NATIVE)
 
 demo: $(NATIVE)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_tree import render
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import merge_bytes, split_lines
 from vcrdt.merge.rules import Resolution
 from vcrdt.merge.rules.json_doc import resolve_json

@@ -38,10 +38,10 @@ PATCHES = {
     "all": "",
     "no-spare": (
         "orig = s._child\n"
-        "def late(conn, server):\n"
+        "def late(conn, server, commands):\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
-        "        return orig(conn, server)\n"
+        "        return orig(conn, server, commands)\n"
         "    try:\n"
         "        os.waitpid(pid, 0)\n"
         "    except ChildProcessError:\n"
@@ -49,7 +49,7 @@ PATCHES = {
         "    os._exit(0)\n"
         "s._child = late\n"
     ),
-    "no-warm-up": "s._warm_up = lambda directory: None\n",
+    "no-warm-up": "s._warm_up = lambda directory, commands: None\n",
 }
 
 
@@ -58,9 +58,9 @@ def start(variant: str, runtime: Path, env: dict[str, str]) -> None:
     (runtime / "vcrdt").mkdir(mode=0o700, parents=True)
     read_fd, write_fd = os.pipe()
     code = (
-        "import os, sys; sys.path.insert(0, sys.argv[1]); import vcrdt.cli.server as s\n"
+        "import os, sys; sys.path.insert(0, sys.argv[1]); import vcrdt.daemon.server as s\n"
         + PATCHES[variant]
-        + "s.serve()\n"
+        + "from vcrdt.daemon.__main__ import main\nmain(sys.argv[2:])\n"
     )
     subprocess.Popen(
         [

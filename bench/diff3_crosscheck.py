@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import merge_bytes
 
 WORDS = ["int", "x", "=", "return", "if", "(", ")", "{", "}", "self", "value", "for", "i", "in", "range", "#", "TODO"]

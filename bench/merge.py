@@ -89,7 +89,7 @@ def inprocess(base: bytes, ours: bytes, theirs: bytes, runs: int) -> tuple[list[
 
     Returns vcrdt's times and merge3's (None when merge3 is not installed).
     """
-    from vcrdt.diff import xdiff_matcher
+    from vcrdt.diff.xdiff import xdiff_matcher
     from vcrdt.merge.diff3 import merge_bytes
 
     def vcrdt_run() -> None:

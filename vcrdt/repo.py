@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vcrdt.dag import read_commit, read_tree
-from vcrdt.diff import flatten_tree
+from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import (
     AmbiguousRevisionError,
     BadRevisionError,
@@ -30,8 +30,8 @@ from vcrdt.errors import (
     RepoExistsError,
     UnsupportedFormatError,
 )
-from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
+from vcrdt.merge.pending import write_flat_tree
 from vcrdt.merge.state import MergeState
 from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
 from vcrdt.paths import META_DIR
@@ -39,16 +39,6 @@ from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
 from vcrdt.worktree import FlatTree, FsMonitor, Worktree
-
-AUTO_NAME = "vcrdt"
-AUTO_EMAIL = "auto-merge@vcrdt.invalid"
-AUTO_MESSAGE = "Merge concurrent heads (automatic)\n"
-
-
-def convergent_actor(parents: list[ObjectId]) -> ReplicaId:
-    """The replica id and clock actor of the convergent merge of `parents` (sorted by id)."""
-    return ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(parents))[:16].hex())
-
 
 FORMAT_NAME = "vcrdt repository format"
 FORMAT_VERSION = 1
@@ -234,19 +224,6 @@ class Repository:
         """
         with self.db.write():
             yield
-
-    @contextmanager
-    def scratch(self) -> Iterator[None]:
-        """Run a block whose writes are all rolled back at its end (a dry run that plans with real objects).
-
-        Raises:
-            RepoBusyError: If another writer holds the lock past the busy timeout.
-        """
-        try:
-            with self.db.scratch():
-                yield
-        finally:
-            self.store.forget_cached()
 
     # --- config and identity ------------------------------------------------------------
 
@@ -456,27 +433,7 @@ class Repository:
                     subdirs.setdefault(up, set()).add(child)
                     parent = up
             return self._rebuild("", base, flat, files, subdirs) or self.store.put("tree", b"")
-        children: dict[str, list[TreeEntry]] = {"": []}
-        dirs: set[str] = {""}
-        for path in flat:
-            parts = path.split("/")
-            for i in range(1, len(parts)):
-                dirs.add("/".join(parts[:i]))
-        for d in dirs:
-            children.setdefault(d, [])
-        for path, (kind, oid) in flat.items():
-            parent, _, name = path.rpartition("/")
-            children[parent].append(TreeEntry(name, kind, oid))
-        # Deepest directories first, so each subtree id is known before its parent.
-        ids: dict[str, ObjectId] = {}
-        for d in sorted(dirs, key=lambda x: -x.count("/") - (1 if x else 0)):
-            tree = Tree.build(children[d])
-            oid = self.store.put("tree", tree.to_bytes())
-            ids[d] = oid
-            if d:
-                parent, _, name = d.rpartition("/")
-                children[parent].append(TreeEntry(name, EntryKind.TREE, oid))
-        return ids[""]
+        return write_flat_tree(self.store, flat)
 
     def _rebuild(
         self,
@@ -538,32 +495,16 @@ class Repository:
         return oid
 
     def is_convergent(self, oid: ObjectId) -> bool:
-        """Tell whether a commit is a convergent merge commit (`convergent_commit` made it)."""
-        c = read_commit(self.store, oid)
-        return (
-            len(c.parents) >= 2
-            and c.message == AUTO_MESSAGE
-            and c.author.email == AUTO_EMAIL
-            and c.replica == convergent_actor(sorted(c.parents))
-        )
+        """Tell whether a commit is a convergent merge commit (`vcrdt.merge.convergent`)."""
+        from vcrdt.merge.convergent import is_convergent
+
+        return is_convergent(read_commit(self.store, oid))
 
     def convergent_commit(self, tree: ObjectId, parents: list[ObjectId], resolutions: ObjectId | None) -> ObjectId:
-        """Build and store a merge commit that is a pure function of its parents (and merged tree).
+        """Build and store the convergent merge commit of `parents` (`vcrdt.merge.convergent.convergent_commit`)."""
+        from vcrdt.merge.convergent import convergent_commit
 
-        Any replica merging the same heads gets the same commit id: the
-        parents are sorted by id; the author is ``vcrdt <auto-merge@vcrdt.invalid>``
-        at the latest parent's author time, in UTC; the message is fixed; the
-        replica id and the clock's actor are derived from the parents (an actor
-        used by this commit alone, never continued by later commits).
-        """
-        ordered = sorted(set(parents))
-        pcs = [read_commit(self.store, p) for p in ordered]
-        actor = convergent_actor(ordered)
-        author = Signature(AUTO_NAME, AUTO_EMAIL, max(c.author.timestamp for c in pcs), 0)
-        lamport = 1 + max(c.lamport for c in pcs)
-        clock = merge_clocks([c.clock for c in pcs], actor)
-        commit = Commit(tree, tuple(ordered), author, AUTO_MESSAGE, actor, lamport, clock, resolutions)
-        return self.store.put("commit", commit.to_bytes())
+        return convergent_commit(self.store, tree, parents, resolutions)
 
     def _actor_for(self, parents: list[ObjectId]) -> ReplicaId:
         if parents:

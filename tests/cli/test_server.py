@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vcrdt.cli import native, server
+from vcrdt.daemon import native, protocol, stdio
 
 Env = dict[str, str]
 # The command line of each client: the Python console entry, and the native client (built once).
@@ -90,7 +90,7 @@ def vcrdt(
 
 
 def server_socket(env: Env) -> Path:
-    return Path(server.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), server.socket_key()))
+    return Path(protocol.socket_path(str(Path(env["XDG_RUNTIME_DIR"]) / "vcrdt"), protocol.socket_key()))
 
 
 def start_server(env: Env, cwd: Path, client: str = "python") -> int:
@@ -237,9 +237,7 @@ def _running(pid: int) -> bool:
 def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None:
     # A private copy of the package, so the test can edit it.
     copy = tmp_path / "pkg"
-    shutil.copytree(
-        Path(server.__file__).parents[2] / "vcrdt", copy / "vcrdt", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(protocol.package_dir(), copy / "vcrdt", ignore=shutil.ignore_patterns("__pycache__"))
     # A command that finds no server starts one (so the new code gets a server of its own).
     _config(tmp_path / "config" / "vcrdt" / "config.toml", "true")
     env = {k: v for k, v in env.items() if k != "CI"} | {
@@ -462,7 +460,7 @@ def test_stdio_is_set_up_as_python_would(extra: Env) -> None:
         check=True,
     )
     expected = [tuple(mode) for mode in eval(done.stdout)]  # a list of tuples of literals
-    modes = server.stdio_modes(env, (False, False, False))
+    modes = stdio.stdio_modes(env, (False, False, False))
     assert [(codecs_name(m[0]), *m[1:]) for m in modes] == [(codecs_name(m[0]), *m[1:]) for m in expected]
 
 
@@ -477,30 +475,30 @@ _field = st.binary(max_size=40).map(lambda b: b.replace(b"\0", b""))
 
 @given(st.lists(_field, max_size=8), st.lists(_field, max_size=8), st.integers(0, 0o777))
 def test_requests_round_trip(argv: list[bytes], environ: list[bytes], umask: int) -> None:
-    message = server.encode_request(argv, environ, umask)
+    message = protocol.encode_request(argv, environ, umask)
     assert int.from_bytes(message[:4], "big") == len(message) - 4
-    assert server.decode_request(message[4:]) == (argv, environ, umask)
+    assert protocol.decode_request(message[4:]) == (argv, environ, umask)
 
 
 @given(st.lists(_field, max_size=8), st.lists(_field, max_size=8), st.data())
 def test_a_damaged_request_is_refused(argv: list[bytes], environ: list[bytes], data: st.DataObject) -> None:
-    body = server.encode_request(argv, environ, 0o22)[4:]
+    body = protocol.encode_request(argv, environ, 0o22)[4:]
     cut = data.draw(st.integers(0, len(body) - 1))
     damaged = data.draw(st.sampled_from([body[:cut], body + b"x\0", b"1\0" + body[2:], body[:-1]]))
     with pytest.raises(ValueError, match="malformed request"):
-        server.decode_request(damaged)
+        protocol.decode_request(damaged)
 
 
 def test_the_key_names_what_fixes_an_interpreter() -> None:
     base = {b"HOME": b"/h", b"PYTHONPATH": b"/p"}
-    key = server.socket_key(base)
+    key = protocol.socket_key(base)
     assert len(key) == 16 and int(key, 16) >= 0
     # Per-request variables and other variables do not change it; start-up variables do.
-    assert server.socket_key(base | {b"PYTHONIOENCODING": b"latin-1", b"HOME": b"/other"}) == key
-    assert server.socket_key(base | {b"PYTHONPATH": b"/q"}) != key
-    assert server.socket_key(base | {b"PYTHONHASHSEED": b"0"}) != key
-    assert server.fnv1a64(b"") == 0xCBF29CE484222325
-    assert server.fnv1a64(b"a") == 0xAF63DC4C8601EC8C  # the published FNV-1a test vector
+    assert protocol.socket_key(base | {b"PYTHONIOENCODING": b"latin-1", b"HOME": b"/other"}) == key
+    assert protocol.socket_key(base | {b"PYTHONPATH": b"/q"}) != key
+    assert protocol.socket_key(base | {b"PYTHONHASHSEED": b"0"}) != key
+    assert protocol.fnv1a64(b"") == 0xCBF29CE484222325
+    assert protocol.fnv1a64(b"a") == 0xAF63DC4C8601EC8C  # the published FNV-1a test vector
 
 
 def test_status_through_the_server_follows_the_file_system(env: Env, work: Path, client: str) -> None:
@@ -538,21 +536,39 @@ def test_status_through_the_server_follows_the_file_system(env: Env, work: Path,
         db.close()
 
 
-def _c_list(name: str) -> list[str]:
-    """The strings of a NULL-terminated ``static const char *const name[]`` in the native client."""
-    source = native.SOURCE.read_text()
-    body = source.split(f"{name}[] = {{", 1)[1].split("};", 1)[0]
-    return [part.split('"')[1] for part in body.split(",") if '"' in part]
+def test_the_native_client_is_built_from_the_protocol_module(
+    env: Env, work: Path, native_client: str, tmp_path: Path
+) -> None:
+    """Each value the native client shares with the server is compiled in from `vcrdt.daemon.protocol`.
 
+    A client built from a protocol module with one value changed behaves by
+    that value: it no longer meets the server (another protocol version, a
+    command kept in the client, another acknowledgement tag) or it heeds
+    another variable, and runs the command in Python instead.
+    """
+    os.mkfifo(work / "fifo")
+    (work / "b").write_text("x\n")
+    start_server(env, work)
+    python = Path(sys.executable).resolve()
 
-def test_the_native_client_knows_the_same_variables_as_the_server() -> None:
-    assert _c_list("import_time_vars") == list(server.IMPORT_TIME_VARS)
-    assert _c_list("per_request_vars") == [v.decode() for v in server.PER_REQUEST_VARS]
-    assert f'#define PROTOCOL "{server.PROTOCOL}"' in native.SOURCE.read_text()
-    assert f"#define ACK_MS {round(server.ACK_SECONDS * 1000)}" in native.SOURCE.read_text()
-    assert _c_list("local_commands") == list(server.LOCAL_COMMANDS)
-    assert _c_list("terminal_commands") == list(server.TERMINAL_COMMANDS)
-    assert _c_list("value_options") == list(server.VALUE_OPTIONS)
+    def runs_as(program: str, extra: Env) -> Path:
+        return Path(_interrupt_blocked(env | extra, work, program)).resolve()
+
+    assert runs_as(native_client, {}) == Path(native_client).resolve()  # as built from the module as it is
+    changes: list[tuple[str, object, Env]] = [
+        ("PROTOCOL", protocol.PROTOCOL + 1, {}),  # another version: another socket key
+        ("LOCAL_COMMANDS", (*protocol.LOCAL_COMMANDS, "merge-file"), {}),
+        ("PID", b"Q", {}),  # the server's acknowledgement is no longer one
+        ("NO_SERVER_VAR", "VCRDT_PROBE_OFF", {"VCRDT_PROBE_OFF": "1"}),
+        ("IMPORT_TIME_VARS", (*protocol.IMPORT_TIME_VARS, "VCRDT_PROBE_VAR"), {"VCRDT_PROBE_VAR": "1"}),
+    ]
+    for name, value, extra in changes:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(protocol, name, value)
+            program = str(native.build(tmp_path / f"vcrdt-{name}"))
+        assert runs_as(program, extra) == python, name
+        if extra:  # the variable, not the build, sent it to Python
+            assert runs_as(program, {}) == Path(program).resolve(), name
 
 
 class _Silent:
@@ -757,7 +773,7 @@ def test_interactive_commands_run_in_the_client_with_its_terminal(
     ],
 )
 def test_which_commands_run_in_the_client(argv: list[str], tty: bool, here: bool) -> None:
-    assert server.runs_here(argv, tty) is here
+    assert protocol.runs_here(argv, tty) is here
 
 
 def test_the_value_options_are_the_global_options_that_take_a_value() -> None:
@@ -771,4 +787,4 @@ def test_the_value_options_are_the_global_options_that_take_a_value() -> None:
         if isinstance(param, click.Option) and not param.is_flag and not param.count
         for opt in param.opts
     ]
-    assert sorted(takes_value) == sorted(server.VALUE_OPTIONS)
+    assert sorted(takes_value) == sorted(protocol.VALUE_OPTIONS)

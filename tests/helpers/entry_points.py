@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from vcrdt.cli import native
+from vcrdt.daemon import native
 
 
 def console_script(bin_dir: Path) -> str:

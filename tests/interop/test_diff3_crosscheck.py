@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.diff3_crosscheck import crosscheck, triples
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import merge_bytes
 
 needs_tools = pytest.mark.skipif(

@@ -335,7 +335,7 @@ def test_histogram_diff_matches_git_diff(tmp_path: Path) -> None:
     import random
     import re
 
-    from vcrdt.diff import line_matcher
+    from vcrdt.diff.matchers import line_matcher
 
     def git_hunks(a: list[bytes], b: list[bytes]) -> list[tuple[int, int, int, int]]:
         (tmp_path / "a").write_bytes(b"".join(a))

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vcrdt.diff import _token_texts, xdiff_matcher, xdiff_pair
+from vcrdt.diff.xdiff import _token_texts, xdiff_matcher, xdiff_pair
 from vcrdt.merge.diff3 import (
     STYLES,
     Matcher,

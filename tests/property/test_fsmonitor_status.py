@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vcrdt import porcelain
-from vcrdt.cli.fsmonitor import Watcher
+from vcrdt.daemon.monitor import Watcher
 from vcrdt.errors import VcrdtError
 from vcrdt.repo import Repository, Settings
 from vcrdt.worktree import Changes, WorktreeStatus

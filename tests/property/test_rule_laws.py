@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import Matcher, myers_matcher, split_lines
 from vcrdt.merge.rules.text import LineRule, resolve_lines
 

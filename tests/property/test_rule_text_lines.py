@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import Matcher, myers_matcher, split_lines
 from vcrdt.merge.rules.text import _edits, _eol, _join, merge_insertions
 

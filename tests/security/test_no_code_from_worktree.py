@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import entry_points
-from vcrdt.cli import server
+from vcrdt.daemon import client, server
 
 _FAKE = """\
 import os as _os
@@ -183,8 +183,8 @@ def test_the_server_is_started_without_the_current_directory_on_its_path(monkeyp
             started.append(args)
 
     monkeypatch.setattr(subprocess, "Popen", Popen)
-    monkeypatch.setattr(server, "runtime_dir", lambda: "/nonexistent")
-    server.spawn()
+    monkeypatch.setattr(client, "runtime_dir", lambda: "/nonexistent")
+    client.spawn()
     (args,) = started
     assert args[0] == sys.executable and "-P" in args[: args.index("-c")]
 

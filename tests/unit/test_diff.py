@@ -11,21 +11,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import vcrdt.diff
-from vcrdt.diff import (
-    Change,
-    DiffLine,
-    DiffStat,
-    FileDiff,
-    diff_blobs,
-    diff_changes,
-    flatten_tree,
-    format_unified,
-    is_binary,
-    iter_tree_changes,
-    stat_from,
-    xdiff_matcher,
-)
+import vcrdt.diff.xdiff
+from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, format_unified, is_binary, stat_from
+from vcrdt.diff.tree import Change, diff_changes, flatten_tree, iter_tree_changes
+from vcrdt.diff.xdiff import diff_blobs, xdiff_matcher
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind, Tree, TreeEntry
@@ -303,7 +292,7 @@ def test_binary_content_is_not_line_diffed(monkeypatch: pytest.MonkeyPatch) -> N
     late = b"x\n" * 4000 + b"\0\n"
     assert is_binary(b"x" * 7999 + b"\0") and not is_binary(late)
     assert diff_blobs("b", late, late + b"y\n").added == 1
-    monkeypatch.setattr(vcrdt.diff, "MAX_DIFF_BYTES", 10)
+    monkeypatch.setattr(vcrdt.diff.xdiff, "MAX_DIFF_BYTES", 10)
     big = diff_blobs("b", b"short\n", b"more than ten bytes\n")
     assert (big.binary, big.hunks) == (True, ())
 

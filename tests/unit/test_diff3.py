@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import merge_bytes, myers_matcher, split_lines
 
 CASES = {

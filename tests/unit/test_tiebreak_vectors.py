@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.diff import xdiff_matcher
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.merge.diff3 import myers_matcher
 from vcrdt.merge.rules.text import LineRule, resolve_lines
 

@@ -74,25 +74,25 @@ def main(*, asked: bool = False) -> None:
     """Console-script entry point: on a running command server if one answers, else in this process.
 
     A server is started afterwards only when the configuration asks for one
-    (``core.daemon = true``, see `vcrdt.cli.server.auto_start`); otherwise only
+    (``core.daemon = true``, see `vcrdt.daemon.client.auto_start`); otherwise only
     ``vcrdt daemon start`` starts one.
 
     Args:
         asked: The native client has already asked the server (which did not
             take the command): do not ask again.
     """
-    from vcrdt.cli import server
+    from vcrdt.daemon import client, protocol, stdio
 
-    server.occupy_stdio()  # before any descriptor is opened
+    stdio.occupy_stdio()  # before any descriptor is opened
     args = sys.argv[1:]
-    use_server = not server.disabled() and not server.runs_here(args, _stdin_is_a_terminal())
+    use_server = not protocol.disabled() and not protocol.runs_here(args, _stdin_is_a_terminal())
     if use_server and not asked:
-        code = server.request(args)
+        code = client.request(args)
         if code is not None:
             sys.exit(code)
     code = finish(run(args))
-    if use_server and server.auto_start():
-        server.spawn()
+    if use_server and client.auto_start():
+        client.spawn()
     sys.exit(code)
 
 

@@ -15,7 +15,7 @@ from vcrdt.cli.render import Text
 from vcrdt.ids import short, to_hex
 
 if TYPE_CHECKING:
-    from vcrdt.diff import DiffStat, FileDiff
+    from vcrdt.diff.lines import DiffStat, FileDiff
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry
 
@@ -198,7 +198,7 @@ def print_stats(stats: list[DiffStat], width: int = 80) -> None:
 
 def print_diffs(diffs: list[FileDiff]) -> None:
     """Print unified diffs: raw bytes when not a terminal, coloured text on one."""
-    from vcrdt.diff import format_unified
+    from vcrdt.diff.lines import format_unified
 
     if not render.color_enabled():
         for d in diffs:

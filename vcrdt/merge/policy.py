@@ -18,14 +18,20 @@ policy), otherwise the current branch's.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
-from vcrdt.errors import PolicyError
+from vcrdt.errors import MergeError, PolicyError
+from vcrdt.ids import ObjectId
 from vcrdt.merge.rules import RULES, RuleName
+from vcrdt.objects import EntryKind
+from vcrdt.store import LARGE_OBJECT
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
+
+    from vcrdt.merge.pending import MergeStore
 
 POLICY_FILE = ".vcrdtattributes"
 Action = Literal["ask", "markers", "union", "lww", "set", "json", "ours", "theirs"]
@@ -144,3 +150,71 @@ def crdt_rule(action: Action | None, *, binary: bool) -> RuleName:
     if action is not None and action in RULES:
         return action
     return "lww" if binary else "union"
+
+
+# The rule for a path (None: leave its conflicts to a human), given whether its content is binary.
+Decide = Callable[[str, bool], RuleName | None]
+_Flat = Mapping[str, tuple[EntryKind, ObjectId]]
+
+
+def _policy_bytes(store: MergeStore, oid: ObjectId) -> bytes:
+    if store.info(oid)[1] > LARGE_OBJECT:
+        return b"\0<large object>"  # refused by `parse_policy` as too large, never read whole
+    return store.get(oid)[1]
+
+
+def merged_policy(store: MergeStore, base: _Flat, ours: _Flat, theirs: _Flat, *, strict: bool) -> Policy:
+    """The policy a merge follows: the merged ``.vcrdtattributes`` when it merges cleanly, else ours.
+
+    Args:
+        store: Where the policy files are read.
+        base: The merge base's tree.
+        ours: Our tree.
+        theirs: Their tree.
+        strict: Refuse when the policy file itself conflicts (instead of taking ours).
+
+    Returns:
+        The parsed policy (empty when there is no policy file).
+
+    Raises:
+        PolicyError: If the file is malformed.
+        MergeError: If `strict` and the policy file itself conflicts.
+    """
+    b, o, t = (f.get(POLICY_FILE) for f in (base, ours, theirs))
+    data: bytes | None
+    if o == t or t == b:
+        data = _policy_bytes(store, o[1]) if o else None
+    elif o == b:
+        data = _policy_bytes(store, t[1]) if t else None
+    else:
+        from vcrdt.diff import xdiff_matcher
+        from vcrdt.merge.diff3 import merge_bytes
+
+        texts = [_policy_bytes(store, e[1]) if e else b"" for e in (b, o, t)]
+        merged, conflicts = merge_bytes(texts[0], texts[1], texts[2], matcher=xdiff_matcher)
+        if conflicts and strict:
+            raise MergeError(f"{POLICY_FILE}: the merge policy itself conflicts", hint="merge it by hand first")
+        data = merged if not conflicts else texts[1]
+    return parse_policy(data) if data else Policy()
+
+
+def decider(policy: Policy, on_conflict: OnConflict | None) -> Decide | None:
+    """Which rule settles each path's conflicts under `policy` and the ``--on-conflict`` override.
+
+    Args:
+        policy: The merge's policy.
+        on_conflict: The override (None: the policy decides).
+
+    Returns:
+        The rule for each path, or None when no path is settled automatically.
+    """
+    if on_conflict in ("markers", "ask"):
+        return None
+    if on_conflict == "crdt":
+        return lambda path, binary: crdt_rule(policy.action_for(path), binary=binary)
+
+    def by_policy(path: str, binary: bool) -> RuleName | None:
+        action = policy.action_for(path)
+        return action if action in RULES else None
+
+    return by_policy

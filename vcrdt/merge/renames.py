@@ -19,11 +19,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from vcrdt.diff import is_binary
+from vcrdt.diff.lines import is_binary
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store import LARGE_OBJECT
+
+if TYPE_CHECKING:
+    from vcrdt.merge.pending import MergeStore
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
 Entries = dict[str, tuple[EntryKind, ObjectId]]
@@ -50,7 +54,7 @@ def similarity(a: bytes, b: bytes) -> int:
     return shared * 100 // larger
 
 
-def find_renames(store: ObjectStore, base: Flat, side: Flat) -> dict[str, str]:
+def find_renames(store: MergeStore, base: Flat, side: Flat) -> dict[str, str]:
     """Return the renames from `base` to `side` as old path -> new path."""
     gone = sorted(p for p, e in base.items() if p not in side and e[0] in _REGULAR)
     new = sorted(p for p, e in side.items() if p not in base and e[0] in _REGULAR)
@@ -92,14 +96,14 @@ def find_renames(store: ObjectStore, base: Flat, side: Flat) -> dict[str, str]:
     return renames
 
 
-def _text(store: ObjectStore, oid: ObjectId) -> bytes | None:
+def _text(store: MergeStore, oid: ObjectId) -> bytes | None:
     if store.info(oid)[1] > LARGE_OBJECT:
         return None
     data = store.get(oid)[1]
     return None if is_binary(data) else data
 
 
-def follow_renames(store: ObjectStore, base: Flat, ours: Flat, theirs: Flat) -> tuple[Entries, Entries, Entries]:
+def follow_renames(store: MergeStore, base: Flat, ours: Flat, theirs: Flat) -> tuple[Entries, Entries, Entries]:
     """Return base, ours and theirs with each side's renames applied where the other side kept the old name.
 
     >>> from vcrdt.store.memory import MemoryStore

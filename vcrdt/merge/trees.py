@@ -26,23 +26,28 @@ symlinks and kind changes go to the side later in the tie-break order
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.diff import is_binary, xdiff_matcher
+from vcrdt.diff.lines import is_binary
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import MARKER_LEN, Style, merge_bytes
+from vcrdt.merge.policy import Decide
 from vcrdt.merge.renames import follow_renames
 from vcrdt.merge.rules import AutoHunk, Fallback, Outcome, RuleName
 from vcrdt.objects import EntryKind
 from vcrdt.paths import ancestor_dirs
-from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store import LARGE_OBJECT
+
+if TYPE_CHECKING:
+    from vcrdt.merge.pending import MergeStore
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
+# Which side's version of a path causally follows the other's (path, base, ours, theirs), or None.
+Later = Callable[[str, Side, Side, Side], Literal["ours", "theirs"] | None]
 _REGULAR = (EntryKind.FILE, EntryKind.EXECUTABLE)
-# The rule for a path (None: leave its conflicts to a human), given whether its content is binary.
-Decide = Callable[[str, bool], RuleName | None]
 
 
 def resolve_content(
@@ -63,7 +68,7 @@ def _side(flat: Flat, path: str) -> Side:
     return Side(e[0], e[1]) if e is not None else ABSENT
 
 
-def _text(store: ObjectStore, side: Side) -> bytes | None:
+def _text(store: MergeStore, side: Side) -> bytes | None:
     """The content of a regular file, or None when it is binary or too large to line-merge."""
     if side.oid is None:
         return b""
@@ -85,7 +90,7 @@ def _merged_kind(base: Side, ours: Side, theirs: Side) -> EntryKind | None:
 
 
 def merge_flat(
-    store: ObjectStore,
+    store: MergeStore,
     base: Flat,
     ours: Flat,
     theirs: Flat,
@@ -95,6 +100,7 @@ def merge_flat(
     decide: Decide | None = None,
     keys: tuple[TieKey, TieKey] | None = None,
     marker_size: Callable[[str], int | None] | None = None,
+    later: Later | None = None,
 ) -> TreeMerge:
     """Merge three flat trees (path -> entry).
 
@@ -109,6 +115,10 @@ def merge_flat(
         keys: Ours' and theirs' tie-break keys (needed with `decide`).
         marker_size: The conflict-marker length for a path (None or no function: 7), from
             the ``conflict-marker-size`` attribute.
+        later: Which side's version of a path causally follows the other's (given the
+            path and the base, ours and theirs sides), or None when neither does; that
+            side's version is taken whole, before diff3 or any rule
+            (`vcrdt.merge.causality`).
 
     Returns:
         The merged entries, the work-tree content of conflicted paths, and the conflicts.
@@ -117,6 +127,12 @@ def merge_flat(
     base, ours, theirs = follow_renames(store, base, ours, theirs)
     for path in sorted(set(base) | set(ours) | set(theirs)):
         b, o, t = _side(base, path), _side(ours, path), _side(theirs, path)
+        won = later(path, b, o, t) if later is not None and o != t else None
+        if won is not None:
+            entry = (o if won == "ours" else t).entry()
+            if entry is not None:
+                result.entries[path] = entry
+            continue
         if o == t or t == b:
             taken: Side | None = o
         elif o == b:
@@ -147,7 +163,7 @@ class _Rules:
 
 
 def _merge_changed(
-    store: ObjectStore,
+    store: MergeStore,
     path: str,
     b: Side,
     o: Side,
@@ -161,7 +177,10 @@ def _merge_changed(
 ) -> None:
     """Both sides changed `path`, differently."""
     if not o.present or not t.present:
-        rule = rules.decide(path, False) if rules is not None else None
+        # The rule of the version that stays: a binary file's is not a text rule.
+        modified = o if o.present else t
+        binary = modified.kind not in _REGULAR or _text(store, modified) is None
+        rule = rules.decide(path, binary) if rules is not None else None
         if rules is not None and rule is not None:
             # A rule never loses an edit to a deletion: the modified side stays.
             kept: Literal["ours", "theirs"] = "ours" if o.present else "theirs"
@@ -220,7 +239,7 @@ def _merge_changed(
 
 
 def _apply_rule(
-    store: ObjectStore,
+    store: MergeStore,
     result: TreeMerge,
     path: str,
     rule: RuleName,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from vcrdt.dag import read_commit
-from vcrdt.diff import Change, FileDiff, diff_blobs, diff_changes, iter_tree_changes
+from vcrdt.diff.lines import FileDiff
+from vcrdt.diff.tree import Change, diff_changes, iter_tree_changes
+from vcrdt.diff.xdiff import diff_blobs
 from vcrdt.errors import WorktreeError
 from vcrdt.objects import Commit, EntryKind
 from vcrdt.porcelain._shared import blob_bytes, repo_path

@@ -8,10 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vcrdt.dag import read_commit
-from vcrdt.diff import (
-    Change,
-    diff_changes,
-)
+from vcrdt.diff.tree import Change, diff_changes
 from vcrdt.errors import (
     MergeError,
     NothingToCommitError,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vcrdt.dag import iter_history, read_commit
-from vcrdt.diff import DiffStat, FileDiff, stat_from
+from vcrdt.diff.lines import DiffStat, FileDiff, stat_from
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.porcelain.diffs import commit_changes, file_diffs

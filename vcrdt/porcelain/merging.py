@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,14 +21,18 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, short
+from vcrdt.merge.causality import Causality
 from vcrdt.merge.conflicts import AutoResolution, PathConflict
+from vcrdt.merge.convergent import auto_tree, causal_precedence, convergent_commit, join_heads, virtual_base
 from vcrdt.merge.diff3 import (
     MARKER_LEN,
     Favor,
     Style,
     merge_bytes,
 )
-from vcrdt.merge.policy import OnConflict
+from vcrdt.merge.pending import PendingObjects, write_flat_tree
+from vcrdt.merge.policy import OnConflict, decider, merged_policy
+from vcrdt.merge.record import dump_record, record_entries
 from vcrdt.merge.rules import Resolution, RuleName
 from vcrdt.merge.trees import merge_flat, resolve_content
 from vcrdt.objects import EntryKind
@@ -39,14 +43,7 @@ from vcrdt.porcelain._shared import (
     normalise_message,
     tie_key,
 )
-from vcrdt.porcelain.resolutions import (
-    ask_paths,
-    decider,
-    dump_record,
-    merge_policy,
-    record_entries,
-    store_resolutions,
-)
+from vcrdt.porcelain.resolutions import ask_paths
 from vcrdt.refs import Head
 from vcrdt.repo import Repository
 from vcrdt.worktree import FlatTree, Worktree
@@ -169,28 +166,33 @@ def head_label(repo: Repository) -> str:
     return branch_of(repo) or "HEAD"
 
 
-def _virtual_base(repo: Repository, bases: list[ObjectId]) -> FlatTree:
-    """The base tree to merge against: the merge base, or several merged into one (criss-cross).
+ApplyKind = Literal["nothing", "fast-forward", "convergent", "commit", "conflicts"]
 
-    Like git's recursive strategy, bases are merged pairwise against their own
-    merge base; conflicts inside the virtual base keep their markers.
+
+@dataclass(slots=True)
+class MergePlan:
+    """A merge computed and not yet applied: what it decided, and what applying it writes.
+
+    `outcome` is what the merge reports (its `commit` is None until a commit is made);
+    `pending` holds every object the merge made (merged blobs, trees, convergent merge
+    commits, resolution records), stored only by `apply_merge`. `apply` says what
+    applying does: nothing, move HEAD to `commit` (a fast-forward, or a convergent merge
+    commit that `pending` holds), make a merge commit of `target` with `message`, or leave
+    `target` (conflicts included) in the work tree as a merge in progress.
     """
-    flat = repo.commit_flat(bases[0])
-    current = bases[0]
-    for other in bases[1:]:
-        inner = merge_bases(repo.store, current, other)
-        inner_flat = _virtual_base(repo, inner) if inner else {}
-        tm = merge_flat(
-            repo.store,
-            inner_flat,
-            flat,
-            repo.commit_flat(other),
-            style="diff3",
-            labels=("base 1", "ancestor", "base 2"),
-        )
-        flat = {**tm.entries, **tm.worktree}
-        current = other
-    return flat
+
+    outcome: MergeOutcome
+    pending: PendingObjects
+    apply: ApplyKind
+    branch: str | None
+    expected: ObjectId | None
+    drop: frozenset[ObjectId] = frozenset()
+    commit: ObjectId | None = None
+    target: FlatTree = field(default_factory=dict)
+    message: str = ""
+    record: ObjectId | None = None
+    style: Style = "merge"
+    ours_flat: FlatTree = field(default_factory=dict)
 
 
 def merge(
@@ -222,10 +224,10 @@ def merge(
     action is ``ask`` (or unset, with `ask_default`) are listed in the
     outcome for the caller to prompt.
 
-    With `auto`, the merge is convergent: rules settle everything (as
-    ``crdt``), the sides are taken in tie-break order, and the merge commit
-    is a pure function of the two heads (`Repository.convergent_commit`), so
-    replicas merging the same heads in either direction make the same commit.
+    With `auto`, the merge is convergent (`vcrdt.merge.convergent`): rules
+    settle everything (as ``crdt``), the sides are taken in tie-break order,
+    and the merge commit is a pure function of the two heads, so replicas
+    merging the same heads in either direction make the same commit.
 
     Fast-forwards when HEAD is an ancestor (unless `no_ff`). Otherwise merges
     the trees against the merge base (a virtual base after criss-cross
@@ -233,11 +235,76 @@ def merge(
     merged files (conflicts with markers) in the work tree and records the
     merge as in progress, for `resolve` then `commit`, or `merge_abort`.
 
+    The merge is planned first (`plan_merge`: nothing stored) and then applied
+    (`apply_merge`); a dry run only plans.
+
     Raises:
         MergeError: If a merge is already in progress, the histories are unrelated, or
             conflicts remain under ``fail`` or `auto`.
         PolicyError: If the policy file is malformed (before anything is written).
         DirtyWorktreeError: If tracked files have uncommitted changes.
+    """
+    plan = plan_merge(
+        repo,
+        rev,
+        no_ff=no_ff,
+        style=style,
+        message=message,
+        on_conflict=on_conflict,
+        ask_default=ask_default,
+        auto=auto,
+        check_worktree=not dry_run,
+    )
+    if dry_run:
+        # A commit the merge would make is not reported: it is not stored.
+        made = plan.apply in ("convergent", "commit")
+        return replace(plan.outcome, dry_run=True, commit=None if made else plan.outcome.commit)
+    if plan.apply == "conflicts" and on_conflict == "fail":
+        paths = [c.path for c in plan.outcome.conflicts]
+        reasons = dict(plan.outcome.notes)
+        first = f"{paths[0]} ({reasons[paths[0]]})" if paths[0] in reasons else paths[0]
+        raise MergeError(
+            f"merge left {len(paths)} path{'s' if len(paths) != 1 else ''} in conflict: {first}"
+            + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
+            + "; nothing was changed",
+            hint="merge without --on-conflict=fail to resolve them by hand",
+        )
+    return apply_merge(repo, plan, on_progress)
+
+
+def _check_clean(repo: Repository) -> None:
+    changes = repo.worktree.status()
+    if not changes.is_clean:
+        dirty = changes.modified + changes.added + changes.deleted + changes.removed
+        raise DirtyWorktreeError(
+            f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
+            + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
+            hint="commit them first (or `vcrdt restore` them)",
+        )
+
+
+def plan_merge(
+    repo: Repository,
+    rev: str | None,
+    *,
+    no_ff: bool = False,
+    style: Style = "merge",
+    message: str | None = None,
+    on_conflict: OnConflict | None = None,
+    ask_default: bool = False,
+    auto: bool = False,
+    check_worktree: bool = True,
+) -> MergePlan:
+    """Compute what `merge` does, storing nothing (see `merge` for the arguments).
+
+    With `check_worktree`, a work tree with local changes is refused, as applying
+    the plan would refuse it.
+
+    Raises:
+        MergeError: If a merge is already in progress, the histories are unrelated, or
+            `auto` and a rule cannot settle some path.
+        PolicyError: If the policy file is malformed.
+        DirtyWorktreeError: If `check_worktree` and tracked files have uncommitted changes.
     """
     if auto and on_conflict not in (None, "crdt"):
         raise MergeError(
@@ -246,13 +313,14 @@ def merge(
     if repo.merge_state.in_progress():
         raise MergeError("a merge is already in progress", hint="commit the resolution, or run `vcrdt merge --abort`")
     head = repo.refs.head()
+    pending = PendingObjects(repo.store)
     if rev is None:
         if not head.siblings:
             raise MergeError(
                 "nothing to merge: the branch has no concurrent heads", hint="name a branch or commit to merge"
             )
         if auto:
-            return _join_siblings(repo, head, on_progress, dry_run=dry_run)
+            return _plan_siblings(repo, pending, head, check_worktree=check_worktree)
         theirs = min(head.siblings, key=lambda h: tie_key(repo, h))
         rev = short(theirs)
     else:
@@ -260,225 +328,114 @@ def merge(
     drop = frozenset({theirs}) & head.siblings
     ours = head.commit
     if ours is not None and is_ancestor(repo.store, theirs, ours):
-        return MergeOutcome("up-to-date", ours, theirs, [theirs], None, [], [], dry_run)
-    if not dry_run:
-        changes = repo.worktree.status()
-        if not changes.is_clean:
-            dirty = changes.modified + changes.added + changes.deleted + changes.removed
-            raise DirtyWorktreeError(
-                f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
-                + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
-                hint="commit them first (or `vcrdt restore` them)",
-            )
+        outcome = MergeOutcome("up-to-date", ours, theirs, [theirs], None, [], [])
+        return MergePlan(outcome, pending, "nothing", head.branch, ours)
+    if check_worktree:
+        _check_clean(repo)
     ours_flat = repo.commit_flat(ours)
     if ours is not None and auto and not is_ancestor(repo.store, ours, theirs):
         bases = merge_bases(repo.store, ours, theirs)
-        with repo.scratch() if dry_run else repo.transaction():
-            entries, settled, record = _auto_tree(repo, ours, theirs)
-            changed = [c.path for c in diff_changes(ours_flat, entries)]
-            if dry_run:
-                return MergeOutcome("merged", ours, theirs, bases, None, [], changed, True, settled)
-            oid = repo.convergent_commit(repo.write_tree(entries), [ours, theirs], record)
-            repo.worktree.begin_checkout(entries, force=False)
-            move_head(repo, head.branch, oid, ours, drop)
-        repo.worktree.finish_checkout(on_progress)
-        return MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
+        entries, settled, record = auto_tree(pending, ours, theirs)
+        oid = convergent_commit(pending, write_flat_tree(pending, entries), [ours, theirs], record)
+        changed = [c.path for c in diff_changes(ours_flat, entries)]
+        outcome = MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
+        return MergePlan(outcome, pending, "convergent", head.branch, ours, drop, oid, entries)
     if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
         target = repo.commit_flat(theirs)
         changed = [c.path for c in diff_changes(ours_flat, target)]
-        if not dry_run:
-            with repo.transaction():
-                repo.worktree.begin_checkout(target, force=False)
-                move_head(repo, head.branch, theirs, ours, drop)
-            repo.worktree.finish_checkout(on_progress)
-        return MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed, dry_run)
+        outcome = MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed)
+        return MergePlan(outcome, pending, "fast-forward", head.branch, ours, drop, theirs, target)
     bases = merge_bases(repo.store, ours, theirs)
     if not bases:
         raise MergeError(f"refusing to merge unrelated histories: {rev}")
     theirs_flat = repo.commit_flat(theirs)
     labels = (head_label(repo), "base", rev)
-    # A dry run plans with the real merge (merged blobs, a virtual base's blobs, are stored while
-    # it runs) and keeps nothing.
-    with repo.scratch() if dry_run else repo.transaction():
-        base_flat = _virtual_base(repo, bases)
-        policy = merge_policy(repo, base_flat, ours_flat, theirs_flat, strict=False)
-        tm = merge_flat(
-            repo.store,
-            base_flat,
-            ours_flat,
-            theirs_flat,
-            style=style,
-            labels=labels,
-            decide=decider(policy, on_conflict),
-            keys=(tie_key(repo, ours), tie_key(repo, theirs)),
-            marker_size=policy.marker_size_for,
-        )
-        result_flat = {**tm.entries, **tm.worktree}
-        changed = [c.path for c in diff_changes(ours_flat, result_flat)]
-        ask = ask_paths(policy, tm.conflicts, on_conflict, ask_default)
-        status: MergeStatus = "conflicts" if tm.conflicts else "merged"
-        if dry_run:
-            return MergeOutcome(status, ours, theirs, bases, None, tm.conflicts, changed, True, tm.auto, tm.notes, ask)
-        if tm.conflicts and on_conflict == "fail":
-            paths = [c.path for c in tm.conflicts]
-            reasons = dict(tm.notes)
-            first = f"{paths[0]} ({reasons[paths[0]]})" if paths[0] in reasons else paths[0]
-            raise MergeError(
-                f"merge left {len(paths)} path{'s' if len(paths) != 1 else ''} in conflict: {first}"
-                + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
-                + "; nothing was changed",
-                hint="merge without --on-conflict=fail to resolve them by hand",
-            )
-        record = store_resolutions(repo, tm.auto, (ours, theirs), tm.entries) if tm.auto else None
-        text = normalise_message(message or f"Merge {rev} into {head_label(repo)}")
-        if tm.is_clean:
-            ours_tree = read_commit(repo.store, ours).tree
-            tree = repo.write_tree(tm.entries, base=ours_tree, changed=changed)
-            oid = repo.new_commit(tree, [ours, theirs], text, repo.signature(), resolutions=record)
-            repo.worktree.begin_checkout(tm.entries, force=False)
-            move_head(repo, head.branch, oid, ours, drop)
-            outcome = MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, tm.auto, tm.notes)
-        else:
-            _leave_in_worktree(repo, ours_flat, result_flat)
-            repo.merge_state.start(theirs, ours, text, tm.conflicts, style, resolutions=record)
-            outcome = MergeOutcome(
-                "conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask
-            )
-    repo.worktree.finish_checkout(on_progress)
-    return outcome
+    base_flat = virtual_base(pending, bases, on_conflict)
+    policy = merged_policy(pending, base_flat, ours_flat, theirs_flat, strict=False)
+    decide = decider(policy, on_conflict)
+    # A version written after seeing the other side's wins over it, on the paths a rule settles.
+    later = causal_precedence(
+        pending, Causality(pending), [ours], theirs, bases[0] if len(bases) == 1 else base_flat, decide
+    )
+    tm = merge_flat(
+        pending,
+        base_flat,
+        ours_flat,
+        theirs_flat,
+        style=style,
+        labels=labels,
+        decide=decide,
+        keys=(tie_key(repo, ours), tie_key(repo, theirs)),
+        marker_size=policy.marker_size_for,
+        later=later,
+    )
+    result_flat = {**tm.entries, **tm.worktree}
+    changed = [c.path for c in diff_changes(ours_flat, result_flat)]
+    ask = ask_paths(policy, tm.conflicts, on_conflict, ask_default)
+    record = pending.put("blob", dump_record(record_entries(tm.auto, (ours, theirs), tm.entries))) if tm.auto else None
+    text = normalise_message(message or f"Merge {rev} into {head_label(repo)}")
+    if tm.is_clean:
+        outcome = MergeOutcome("merged", ours, theirs, bases, None, [], changed, False, tm.auto, tm.notes)
+        return MergePlan(outcome, pending, "commit", head.branch, ours, drop, None, tm.entries, text, record, style)
+    outcome = MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
+    return MergePlan(
+        outcome, pending, "conflicts", head.branch, ours, drop, None, result_flat, text, record, style, ours_flat
+    )
 
 
-def _join_siblings(
-    repo: Repository, head: Head, on_progress: Progress | None, *, dry_run: bool = False
-) -> MergeOutcome:
-    """Fold every head of the current branch, in tie-break order, into convergent merge commits."""
+def _plan_siblings(repo: Repository, pending: PendingObjects, head: Head, *, check_worktree: bool) -> MergePlan:
+    """Plan folding every head of the current branch, in tie-break order, into convergent merge commits."""
     assert head.branch is not None and head.commit is not None
     heads = sorted({head.commit, *head.siblings}, key=lambda h: tie_key(repo, h))
-    if not dry_run and not repo.worktree.status().is_clean:
+    if check_worktree and not repo.worktree.status().is_clean:
         raise DirtyWorktreeError("local changes would be mixed into the merge", hint="commit them first")
     ours_flat = repo.commit_flat(head.commit)
-    auto: list[AutoResolution] = []
-    with repo.scratch() if dry_run else repo.transaction():
-        # A dry run makes the same merge commits so that its preview is the merge itself, and
-        # then rolls them back with everything else it wrote.
-        acc = heads[0]
-        for other in heads[1:]:
-            acc, settled = _auto_pair(repo, acc, other)
-            auto += settled
-        target = repo.commit_flat(acc)
-        if not dry_run:
-            repo.worktree.begin_checkout(target, force=False)
-            repo.refs.update(head.branch, acc, expected=head.commit, drop=head.siblings)
-    repo.worktree.finish_checkout(on_progress)
-    changed = [c.path for c in diff_changes(ours_flat, target)]
+    joined = join_heads(pending, heads)
+    changed = [c.path for c in diff_changes(ours_flat, joined.tree)]
     bases = merge_bases(repo.store, heads[0], heads[1])
-    commit = None if dry_run else acc
-    return MergeOutcome("merged", head.commit, heads[-1], bases, commit, [], changed, dry_run, auto)
+    outcome = MergeOutcome("merged", head.commit, heads[-1], bases, joined.commit, [], changed, False, joined.settled)
+    return MergePlan(
+        outcome, pending, "convergent", head.branch, head.commit, head.siblings, joined.commit, joined.tree
+    )
 
 
-def _auto_pair(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[ObjectId, list[AutoResolution]]:
-    """The convergent merge commit of two heads (no work-tree writes); a descendant needs no merge.
+def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None = None) -> MergeOutcome:
+    """Apply a planned merge: store its objects, make its commit, move the branch, update the work tree.
 
-    The merged tree depends only on the *set* of heads being joined, not on the
-    order they were joined in: a convergent merge commit stands for its
-    leaves (the non-convergent heads it joined, recursively), and the tree is
-    the leaves folded in tie-break order, each merged against their common
-    base. So joining three or more heads in any order gives the same tree.
-
-    Raises:
-        MergeError: If a rule cannot settle some path (nothing is written then).
-    """
-    if is_ancestor(repo.store, a, b):
-        return b, []
-    if is_ancestor(repo.store, b, a):
-        return a, []
-    entries, settled, record = _auto_tree(repo, a, b)
-    return repo.convergent_commit(repo.write_tree(entries), [a, b], record), settled
-
-
-def _auto_tree(repo: Repository, a: ObjectId, b: ObjectId) -> tuple[FlatTree, list[AutoResolution], ObjectId | None]:
-    """The tree of the convergent merge of two concurrent heads, what rules settled, and its record.
+    Returns:
+        The plan's outcome, with the commit made (if any).
 
     Raises:
-        MergeError: If the histories are unrelated or a rule cannot settle some path.
+        DirtyWorktreeError: If the work tree is in the way of the result.
+        IdentityError: If a merge commit is due and the author is not set (nothing is written).
+        RefConflictError: If the branch moved since the merge was planned.
     """
-    every = _leaves(repo, a) | _leaves(repo, b)
-    leaves = _maximal(repo, every)
-    if len(leaves) < len(every):
-        # Some head one side joined is in the other side's history: the leaves are not all
-        # concurrent, and folding them would forget what the later commits built on that head
-        # (a convergent merge's decision the other side has since inherited). Merge the two heads
-        # themselves against their merge base instead, sides in tie-break order.
-        bases = merge_bases(repo.store, a, b)
-        if not bases:
-            raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
-        pair_base: ObjectId | FlatTree = bases[0] if len(bases) == 1 else _virtual_base(repo, bases)
-        return _fold(repo, pair_base, sorted((a, b), key=lambda h: tie_key(repo, h)))
-    base = _common_base(repo, leaves)
-    if base is None:
-        raise MergeError(f"refusing to merge unrelated histories: {short(a)} and {short(b)}")
-    return _fold(repo, base, leaves)
-
-
-def _leaves(repo: Repository, oid: ObjectId) -> set[ObjectId]:
-    """The heads a convergent merge commit joined (itself, for any other commit)."""
-    out: set[ObjectId] = set()
-    stack = [oid]
-    while stack:
-        c = stack.pop()
-        if repo.is_convergent(c):
-            stack.extend(read_commit(repo.store, c).parents)
-        else:
-            out.add(c)
-    return out
-
-
-def _maximal(repo: Repository, heads: set[ObjectId]) -> list[ObjectId]:
-    """Drop heads that are ancestors of another; the rest in tie-break order."""
-    keep = [h for h in heads if not any(h != o and is_ancestor(repo.store, h, o) for o in heads)]
-    return sorted(keep, key=lambda h: tie_key(repo, h))
-
-
-def _common_base(repo: Repository, heads: list[ObjectId]) -> ObjectId | FlatTree | None:
-    """The base every head is merged against: their merge base (a virtual one after criss-crosses)."""
-    acc: list[ObjectId] = [heads[0]]
-    for h in heads[1:]:
-        found = {b for a in acc for b in merge_bases(repo.store, a, h)}
-        if not found:
-            return None
-        acc = _maximal(repo, found)
-    return acc[0] if len(acc) == 1 else _virtual_base(repo, sorted(acc))
-
-
-def _fold(
-    repo: Repository, base: ObjectId | FlatTree, leaves: list[ObjectId]
-) -> tuple[FlatTree, list[AutoResolution], ObjectId | None]:
-    """Merge `leaves` (in tie-break order) one after another against `base`, every conflict by rule."""
-    base_flat = base if isinstance(base, dict) else repo.commit_flat(base)
-    acc, acc_key = repo.commit_flat(leaves[0]), tie_key(repo, leaves[0])
-    acc_commit: ObjectId | None = leaves[0]
-    settled: list[AutoResolution] = []
-    entries: dict[str, dict[str, object]] = {}
-    for leaf in leaves[1:]:
-        leaf_flat, leaf_key = repo.commit_flat(leaf), tie_key(repo, leaf)
-        policy = merge_policy(repo, base_flat, acc, leaf_flat, strict=True)
-        tm = merge_flat(repo.store, base_flat, acc, leaf_flat, decide=decider(policy, "crdt"), keys=(acc_key, leaf_key))
-        if tm.conflicts:
-            c = tm.conflicts[0]
-            reason = dict(tm.notes).get(c.path)
-            raise MergeError(
-                f"{c.path}: {c.kind} conflict that no rule settles"
-                + (f" ({reason})" if reason else "")
-                + "; nothing was changed",
-                hint="merge without --auto and resolve it by hand",
+    outcome = plan.outcome
+    if plan.apply == "nothing":
+        return outcome
+    with repo.transaction():
+        plan.pending.flush(repo.store)
+        if plan.apply == "conflicts":
+            assert outcome.ours is not None
+            _leave_in_worktree(repo, plan.ours_flat, plan.target)
+            repo.merge_state.start(
+                outcome.theirs, outcome.ours, plan.message, outcome.conflicts, plan.style, resolutions=plan.record
             )
-        settled += tm.auto
-        for e in record_entries(tm.auto, (acc_commit, leaf), tm.entries):
-            entries[str(e["path"])] = e  # a later step's decision on a path supersedes an earlier one
-        # From here on the accumulated side is the fold so far, not any one commit.
-        acc, acc_key, acc_commit = dict(tm.entries), leaf_key, None
-    record = repo.store.put("blob", dump_record(list(entries.values()))) if entries else None
-    return acc, settled, record
+        else:
+            commit = plan.commit
+            if plan.apply == "commit":
+                assert outcome.ours is not None
+                ours_tree = read_commit(repo.store, outcome.ours).tree
+                tree = repo.write_tree(plan.target, base=ours_tree, changed=outcome.changed)
+                commit = repo.new_commit(
+                    tree, [outcome.ours, outcome.theirs], plan.message, repo.signature(), resolutions=plan.record
+                )
+                outcome = replace(outcome, commit=commit)
+            assert commit is not None
+            repo.worktree.begin_checkout(plan.target, force=False)
+            move_head(repo, plan.branch, commit, plan.expected, plan.drop)
+    repo.worktree.finish_checkout(on_progress)
+    return outcome
 
 
 def _leave_in_worktree(repo: Repository, ours: FlatTree, result: FlatTree) -> None:

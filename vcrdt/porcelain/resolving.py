@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vcrdt.diff import (
-    is_binary,
-    xdiff_matcher,
-)
+from vcrdt.diff.lines import is_binary
+from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.errors import (
     DirtyWorktreeError,
     MergeError,
@@ -27,6 +25,7 @@ from vcrdt.merge.diff3 import (
     split_lines,
     union_bytes,
 )
+from vcrdt.merge.record import dump_record, record_entries
 from vcrdt.merge.rules import RuleName
 from vcrdt.merge.trees import merge_flat
 from vcrdt.objects import EntryKind
@@ -41,8 +40,6 @@ from vcrdt.porcelain.merging import (
 )
 from vcrdt.porcelain.resolutions import (
     auto_resolutions,
-    dump_record,
-    record_entries,
     side_of_json,
 )
 from vcrdt.repo import Repository

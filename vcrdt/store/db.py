@@ -503,32 +503,6 @@ class Database:
             yield conn
 
     @contextmanager
-    def scratch(self) -> Iterator[sqlite3.Connection]:
-        """Run a block in a write transaction that is always rolled back: nothing it writes is kept.
-
-        Inside a transaction the block runs under a savepoint rolled back at its
-        end, so the outer transaction keeps only its own writes.
-
-        Raises:
-            RepoBusyError: If another writer holds the lock past the busy timeout.
-        """
-        if self._depth > 0:
-            self.conn.execute("SAVEPOINT scratch")
-            try:
-                yield self.conn
-            finally:
-                self.conn.execute("ROLLBACK TO scratch")
-                self.conn.execute("RELEASE scratch")
-            return
-        with self.write() as conn:
-            self.conn.execute("SAVEPOINT scratch")
-            try:
-                yield conn
-            finally:
-                self.conn.execute("ROLLBACK TO scratch")
-                self.conn.execute("RELEASE scratch")
-
-    @contextmanager
     def read(self) -> Iterator[None]:
         """Run a block's reads on one snapshot of the database (inside a transaction, join it).
 

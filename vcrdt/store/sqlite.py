@@ -41,7 +41,6 @@ import queue
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, TypeVar
 
 import zstandard
@@ -609,6 +608,9 @@ class SqliteStore:
         # A few slices per worker: one task per job would cost more than small jobs themselves.
         step = max(1, -(-len(jobs) // (_WORKERS * 4)))
         slices = [jobs[i : i + step] for i in range(0, len(jobs), step)]
+        # Imported here: concurrent.futures brings logging and threading, which no reading command needs.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(_WORKERS) as pool:
             done = pool.map(lambda part: [fn(job) for job in part], slices)
             return [r for part in done for r in part]

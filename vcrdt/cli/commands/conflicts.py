@@ -142,12 +142,18 @@ def _print_auto(record: AutoRecord, *, json: bool) -> None:
             out.print(f"  {h.get('where')}: {h.get('outcome')}")
             for alt in h.get("alternatives") or []:
                 text = str(alt.get("text", ""))
-                lines = text.splitlines() or ["(deleted)" if not text else ""]
+                lines = text.splitlines() or [_whole_path_loser(alt) if not text else ""]
                 out.print(f"    lost ({alt.get('side')}):")
                 for line in lines[:20]:
                     out.print(f"      {line}")
                 if len(lines) > 20:
                     out.print(f"      ... {len(lines) - 20} more lines")
+
+
+def _whole_path_loser(alt: dict[str, object]) -> str:
+    """How a losing version with no text shows: a deletion, or a version (binary, symlink) by kind and id."""
+    oid = alt.get("id")
+    return f"({alt.get('kind')} {str(oid)[:12]}, not shown as text)" if oid else "(deleted)"
 
 
 @app.command()

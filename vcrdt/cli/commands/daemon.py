@@ -1,4 +1,4 @@
-"""`vcrdt daemon start | stop | status`: the optional command server (see `vcrdt.cli.server`)."""
+"""`vcrdt daemon start | stop | status`: the optional command server (see `vcrdt.daemon`)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def start(json: _Json = False) -> int:
     after any command that found none, and that one exits after ten idle
     minutes. Never needed: every command also runs on its own.
     """
-    from vcrdt.cli import server
+    from vcrdt.daemon import control
 
     try:
-        pid, new = server.start()
+        pid, new = control.start()
     except OSError as exc:
         render.err().print(f"error: {exc}", markup=False)
         return 1
@@ -49,9 +49,9 @@ def stop(json: _Json = False) -> int:
 
     Commands it is running finish first. Not running is not an error.
     """
-    from vcrdt.cli import server
+    from vcrdt.daemon import control
 
-    pid = server.stop()
+    pid = control.stop()
     if json:
         render.emit_json({"schema": 1, "pid": pid, "stopped": pid is not None})
     else:
@@ -66,11 +66,11 @@ def status(json: _Json = False) -> int:
     Memory is the resident size of the server and of its spare child (they
     share most pages). Exit 0 if it runs, 3 if not, 1 if it does not answer.
     """
-    from vcrdt.cli import server
+    from vcrdt.daemon import control
 
-    info = server.query()
+    info = control.query()
     if info is None:
-        pid = server.holder()
+        pid = control.holder()
         if json:
             render.emit_json({"schema": 1, "running": pid is not None, "pid": pid, "answering": False})
         elif pid is None:
@@ -79,7 +79,7 @@ def status(json: _Json = False) -> int:
             typer.echo(f"command server pid {pid} does not answer (stopped or overloaded); `vcrdt daemon stop` ends it")
         return 3 if pid is None else 1
     pid, spare = int(info["pid"]), info.get("spare")
-    rss = {"server": server.memory(pid), "spare": server.memory(spare) if isinstance(spare, int) else None}
+    rss = {"server": control.memory(pid), "spare": control.memory(spare) if isinstance(spare, int) else None}
     uptime = max(0.0, time.time() - float(info["started"]))
     trees = [str(t) for t in info.get("trees", [])]
     idle = float(info.get("idle") or 0)

@@ -29,7 +29,7 @@ def diff(
     Coloured on a terminal, plain unified diff (as `git diff`) otherwise.
     """
     from vcrdt import porcelain
-    from vcrdt.diff import stat_from
+    from vcrdt.diff.lines import stat_from
 
     revs = revisions or []
     if len(revs) > 2:

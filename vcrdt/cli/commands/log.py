@@ -158,7 +158,7 @@ def show(
     that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details).
     """
     from vcrdt import porcelain
-    from vcrdt.diff import stat_from
+    from vcrdt.diff.lines import stat_from
 
     repo = open_repo()
     result = porcelain.show(repo, revision)

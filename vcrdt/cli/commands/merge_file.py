@@ -91,7 +91,7 @@ def merge_file(
     STATE.error_exit = MERGE_FILE_ERROR
     from vcrdt import porcelain
     from vcrdt.cli import render
-    from vcrdt.diff import DIFF_ALGORITHMS
+    from vcrdt.diff.matchers import DIFF_ALGORITHMS
     from vcrdt.errors import VcrdtError
     from vcrdt.merge.diff3 import STYLES
 

@@ -1,14 +1,17 @@
 /*
  * The native vcrdt client: runs a command on the command server without starting Python.
  *
- * It speaks the protocol of vcrdt/cli/server.py (read its docstring first) and computes the
- * same socket key as `server.socket_key`. Whenever it cannot hand the command to a server
- * before anything has run (no server, a locale or variable it does not know how to key, a
- * refused connection, a server whose code changed), it executes the Python entry point
- * instead, which runs the command in-process and starts a server for next time.
+ * It speaks the protocol of vcrdt/daemon/protocol.py (read the docstrings of the package and
+ * of that module first) and computes the same socket key as `protocol.socket_key`. Whenever it
+ * cannot hand the command to a server before anything has run (no server, a locale or variable
+ * it does not know how to key, a refused connection, a server whose code changed), it executes
+ * the Python entry point instead, which runs the command in-process and starts a server for
+ * next time.
  *
- * `python -m vcrdt.cli.native OUTPUT` builds it with VCRDT_PYTHON (the interpreter) and
- * VCRDT_PACKAGE (the vcrdt package directory) defined as C strings.
+ * `python -m vcrdt.daemon.native OUTPUT` builds it. Its constants are not written here: that
+ * build generates "protocol.h" from vcrdt/daemon/protocol.py (`native.header`) with the
+ * interpreter (VCRDT_PYTHON), the package directory (VCRDT_PACKAGE), the protocol version,
+ * timeouts, message tags, variable names and the lists of `protocol.runs_here`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,36 +32,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#ifndef VCRDT_PYTHON
-#error "define VCRDT_PYTHON, the interpreter of the vcrdt installation"
-#endif
-#ifndef VCRDT_PACKAGE
-#error "define VCRDT_PACKAGE, the directory of the vcrdt package"
-#endif
-
-#define PROTOCOL "3"
-/* server.ACK_SECONDS, in milliseconds: how long the server has to acknowledge a request. */
-#define ACK_MS 1000
+/* Generated at build time from vcrdt/daemon/protocol.py (see `native.header`):
+ *   VCRDT_PYTHON, VCRDT_PACKAGE   the interpreter and package directory of this installation
+ *   ENTRY, ENTRY_ASKED            what Python runs when no server takes the command
+ *   PROTOCOL, ACK_MS, MAX_TIMEOUT_SECONDS, REPLY_SIZE, TAG_PID, TAG_GO, TAG_EXIT,
+ *   INTERNAL_EXIT, LOST_MESSAGE, FNV_OFFSET, FNV_PRIME
+ *   NO_SERVER_VAR, TIMEOUT_VAR, RUNTIME_VAR, RUNTIME_SUBDIR, FALLBACK_DIR_PREFIX, SOCKET_SUFFIX
+ *   import_time_vars[]   read by typer when it is imported: a client that sets any runs in-process
+ *   per_request_vars[]   applied by the server child per command, so not part of the key
+ *   encoding_vars[]      change how Python picks its encodings: left to Python itself
+ *   value_options[], local_commands[], terminal_commands[]   the rule of `runs_here`
+ * (each list ends with NULL). */
+#include "protocol.h"
 
 extern char **environ;
-
-/* Read by typer when it is imported: a client that sets any of them runs in-process. */
-static const char *const import_time_vars[] = {
-    "TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL", "GITHUB_ACTIONS",
-    "FORCE_COLOR", "PY_COLORS", "TYPER_STANDARD_TRACEBACK", "_TYPER_STANDARD_TRACEBACK", NULL,
-};
-/* Applied by the server child per command, so not part of the key. */
-static const char *const per_request_vars[] = {
-    "PYTHONIOENCODING", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", NULL,
-};
-/* Global options that take a value, and the commands this client never hands to a server
- * (server.VALUE_OPTIONS, server.LOCAL_COMMANDS; see `runs_here`). */
-static const char *const value_options[] = {"-C", "--color", NULL};
-static const char *const local_commands[] = {"daemon", NULL};
-/* server.TERMINAL_COMMANDS: run in this process when stdin is a terminal (they may prompt). */
-static const char *const terminal_commands[] = {"merge", "resolve", NULL};
-/* Variables that change how Python picks its encodings: left to Python itself. */
-static const char *const encoding_vars[] = {"PYTHONUTF8", "PYTHONCOERCECLOCALE", NULL};
 
 static char **args;
 /* Set once this client has tried the server: the Python entry point then does not try again. */
@@ -71,16 +58,16 @@ static void run_in_python(void) {
     char **py = calloc((size_t)argc + 5, sizeof *py);
     if (!py) {
         fputs("vcrdt: out of memory\n", stderr);
-        exit(255);
+        exit(INTERNAL_EXIT);
     }
     py[0] = VCRDT_PYTHON;
     py[1] = "-P";
     py[2] = "-c";
-    py[3] = asked ? "from vcrdt.cli import main; main(asked=True)" : "from vcrdt.cli import main; main()";
+    py[3] = asked ? ENTRY_ASKED : ENTRY;
     for (int i = 1; i < argc; i++) py[3 + i] = args[i];
     execv(VCRDT_PYTHON, py);
     fprintf(stderr, "vcrdt: cannot run %s: %s\n", VCRDT_PYTHON, strerror(errno));
-    exit(255);
+    exit(INTERNAL_EXIT);
 }
 
 struct buf {
@@ -138,7 +125,7 @@ static const char *command_word(int argc, char **argv) {
     return NULL;
 }
 
-/* As server.runs_here: whether the command runs in this process rather than on a server. */
+/* As protocol.runs_here: whether the command runs in this process rather than on a server. */
 static int runs_here(int argc, char **argv) {
     const char *word = command_word(argc, argv);
     if (!word) return 0;
@@ -146,17 +133,17 @@ static int runs_here(int argc, char **argv) {
            (isatty(0) && listed(word, strlen(word), terminal_commands));
 }
 
-/* 64-bit FNV-1a, as server.fnv1a64. */
+/* 64-bit FNV-1a, as protocol.fnv1a64. */
 static uint64_t fnv1a64(const unsigned char *p, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV_OFFSET;
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
-        h *= 0x100000001b3ULL;
+        h *= FNV_PRIME;
     }
     return h;
 }
 
-/* The socket key of server.key_text, for a Python started in this environment. */
+/* The socket key of protocol.key_text, for a Python started in this environment. */
 static uint64_t socket_key(int utf8_mode) {
     struct buf text = {0};
     put_str(&text, PROTOCOL, '\n');
@@ -192,11 +179,11 @@ static int utf8_mode(void) {
     return strcmp(nl_langinfo(CODESET), "UTF-8") == 0 ? 0 : -1;
 }
 
-/* The user's private socket directory, as server.runtime_dir, or 0 when it is not safe. */
+/* The user's private socket directory, as protocol.runtime_dir, or 0 when it is not safe. */
 static int runtime_dir(char *path, size_t size) {
-    const char *base = getenv("XDG_RUNTIME_DIR");
-    int n = base && *base ? snprintf(path, size, "%s/vcrdt", base)
-                          : snprintf(path, size, "/tmp/vcrdt-%u", (unsigned)getuid());
+    const char *base = getenv(RUNTIME_VAR);
+    int n = base && *base ? snprintf(path, size, "%s/" RUNTIME_SUBDIR, base)
+                          : snprintf(path, size, FALLBACK_DIR_PREFIX "%u", (unsigned)getuid());
     if (n < 0 || (size_t)n >= size) return 0;
     if (mkdir(path, 0700) != 0 && errno != EEXIST) return 0;
     struct stat st;
@@ -215,13 +202,13 @@ static void forward(int sig) {
     if (child_pid > 0) kill((pid_t)child_pid, sig);
 }
 
-/* As server.ack_seconds: ACK_MS, or VCRDT_SERVER_TIMEOUT seconds when it is set and sane. */
+/* As protocol.ack_seconds: ACK_MS, or TIMEOUT_VAR seconds when it is set and sane. */
 static long ack_ms(void) {
-    const char *text = getenv("VCRDT_SERVER_TIMEOUT");
+    const char *text = getenv(TIMEOUT_VAR);
     if (!text || !*text) return ACK_MS;
     char *end;
     double seconds = strtod(text, &end);
-    if (*end || !(seconds > 0 && seconds <= 3600)) return ACK_MS;
+    if (*end || !(seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS)) return ACK_MS;
     long ms = (long)(seconds * 1000);
     return ms > 0 ? ms : 1;
 }
@@ -266,7 +253,8 @@ static int send_go(int sock) {
     int fds[4] = {0, 1, 2, cwd};
     char control[CMSG_SPACE(sizeof fds)];
     memset(control, 0, sizeof control);
-    struct iovec iov = {"G", 1};
+    char go = TAG_GO;
+    struct iovec iov = {&go, 1};
     struct msghdr msg = {0};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -295,14 +283,14 @@ static void no_server(int sock) {
     run_in_python();
 }
 
-/* Wait for the child's pid (at most ACK_MS), tell it to go, then wait for its exit code,
+/* Wait for the child's pid (at most ack_ms()), tell it to go, then wait for its exit code,
  * forwarding signals; returns only if nothing ran. */
 static void wait_for_child(int sock) {
     struct sigaction action = {0};
     unsigned char buf[64];
     size_t have = 0;
     long deadline = now_ms() + ack_ms();
-    while (have < 5) {
+    while (have < REPLY_SIZE) {
         if (received) end_by_signal(sock);
         long left = deadline - now_ms();
         if (left <= 0) return; /* the server did not acknowledge: it runs nothing */
@@ -310,12 +298,12 @@ static void wait_for_child(int sock) {
         int ready = poll(&p, 1, (int)left);
         if (ready < 0 && errno == EINTR) continue;
         if (ready <= 0) continue;
-        ssize_t n = recv(sock, buf + have, 5 - have, MSG_DONTWAIT);
+        ssize_t n = recv(sock, buf + have, REPLY_SIZE - have, MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) return;
         have += (size_t)n;
     }
-    if (buf[0] != 'P') return;
+    if (buf[0] != TAG_PID) return;
     /* From "go" on, a signal is the child's: none is handled between sending it and knowing the pid. */
     sigset_t block, old;
     sigemptyset(&block);
@@ -335,8 +323,8 @@ static void wait_for_child(int sock) {
         if (n <= 0) break;
         have += (size_t)n;
         size_t at = 0;
-        for (; have - at >= 5; at += 5)
-            if (buf[at] == 'X') exit(read_int(buf + at + 1) & 0xff);
+        for (; have - at >= REPLY_SIZE; at += REPLY_SIZE)
+            if (buf[at] == TAG_EXIT) exit(read_int(buf + at + 1) & 0xff);
         memmove(buf, buf + at, have - at);
         have -= at;
     }
@@ -346,8 +334,8 @@ static void wait_for_child(int sock) {
         sigaction(received, &action, NULL);
         raise(received);
     }
-    fputs("vcrdt: the command server lost the command (set VCRDT_NO_SERVER=1 to run without it)\n", stderr);
-    exit(255);
+    fputs(LOST_MESSAGE, stderr);
+    exit(INTERNAL_EXIT);
 }
 
 /* Open /dev/null on each of descriptors 0-2 that is closed, before anything else is opened: the
@@ -356,7 +344,7 @@ static void occupy_stdio(void) {
     for (int fd = 0; fd < 3; fd++) {
         if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
         int null = open("/dev/null", O_RDWR);
-        if (null < 0) exit(255);
+        if (null < 0) exit(INTERNAL_EXIT);
         if (null != fd) {
             dup2(null, fd);
             close(null);
@@ -367,7 +355,7 @@ static void occupy_stdio(void) {
 int main(int argc, char **argv) {
     args = argv;
     occupy_stdio();
-    const char *off = getenv("VCRDT_NO_SERVER");
+    const char *off = getenv(NO_SERVER_VAR);
     if ((off && *off && strcmp(off, "0") != 0) || set_in_env(import_time_vars) || set_in_env(encoding_vars) ||
         runs_here(argc, argv))
         run_in_python();
@@ -377,7 +365,7 @@ int main(int argc, char **argv) {
 
     struct sockaddr_un addr = {0};
     addr.sun_family = AF_UNIX;
-    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "%s/%016llx.sock", dir,
+    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "%s/%016llx" SOCKET_SUFFIX, dir,
                      (unsigned long long)socket_key(mode));
     if (n < 0 || (size_t)n >= sizeof addr.sun_path) run_in_python();
     int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -416,5 +404,5 @@ int main(int argc, char **argv) {
     free(message.data);
     if (sent) wait_for_child(sock);
     no_server(sock);
-    return 255;
+    return INTERNAL_EXIT;
 }
