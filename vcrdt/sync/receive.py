@@ -95,7 +95,7 @@ class Receiver:
         self._stack.__exit__(*exc)  # type: ignore[arg-type]
 
     def _begin(self) -> None:
-        self._stack.enter_context(self.repo.scratch() if self.dry_run else self.repo.transaction())
+        self._stack.enter_context(_rolled_back(self.repo) if self.dry_run else self.repo.transaction())
 
     def finish(self) -> None:
         """Check the closure of everything received; the caller then moves refs and leaves the block.
@@ -254,6 +254,23 @@ class Receiver:
                     raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
             else:
                 self._deferred.append((oid, obj))
+
+
+class _Undo(Exception):
+    """Ends a dry run's transaction (caught by `_rolled_back`)."""
+
+
+@contextlib.contextmanager
+def _rolled_back(repo: Repository) -> Iterator[None]:
+    """A write transaction whose writes are all rolled back at its end (a dry run)."""
+    try:
+        with repo.transaction():
+            yield
+            raise _Undo
+    except _Undo:
+        pass
+    finally:
+        repo.store.forget_cached()
 
 
 # --- refs ----------------------------------------------------------------------------------------

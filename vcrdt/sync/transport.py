@@ -160,8 +160,12 @@ class ProcessTransport:
                 self.sent += len(f)
                 proc.stdin.write(f)
             proc.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise ProtocolError(f"{self.peer}: the connection closed while sending ({exc})") from exc
+        except OSError as exc:
+            try:
+                status = f"it exited with status {proc.wait(timeout=5)}"
+            except subprocess.TimeoutExpired:
+                status = exc.strerror or str(exc)
+            raise ProtocolError(f"{self.peer}: the connection closed while sending ({status})") from exc
         out = proc.stdout
         return FrameReader(out.read1 if hasattr(out, "read1") else out.read, self.limits, self.peer)
 
