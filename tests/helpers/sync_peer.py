@@ -12,7 +12,8 @@ serves REPO on stdin/stdout as ``vcrdt serve --stdio`` does, but changes what it
 - ``oversized``: a frame header declaring 1 GiB, then nothing;
 - ``garbage``: bytes that are no frame at all;
 - ``bomb``: an object declaring 10 bytes whose zstd body decodes to 100 MiB;
-- ``replay``: the response is sent twice (a replayed answer to the next request).
+- ``replay``: the response is sent twice (a replayed answer to the next request);
+- ``head-blob``: the branch ``main`` names a blob it sends instead of a commit.
 """
 
 from __future__ import annotations
@@ -35,8 +36,31 @@ def _bomb() -> bytes:
     return zstandard.ZstdCompressor().compress(bytes(100 << 20))
 
 
+def _head_is_blob(frames: list[bytes]) -> list[bytes]:
+    """Point ``main`` at the first blob among the objects sent."""
+    from vcrdt.crdt.refstate import BranchState, RefState
+
+    blob = next(
+        F.decode_object_head(f[5:], "peer")[0]
+        for f in frames
+        if f[4] == F.OBJECT and F.decode_object_head(f[5:], "peer")[1] == "blob"
+    )
+    out = []
+    for f in frames:
+        if f[4] == F.STATE:
+            state, tags = F.decode_state(f[5:], "peer")
+            branches = dict(state.branches)
+            branches["main"] = BranchState(frozenset({blob}))
+            f = F.encode(F.STATE, F.encode_state(RefState(branches), tags))
+        out.append(f)
+    return out
+
+
 def tamper(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
     """The responder's frames as MODE changes them (see the module doc)."""
+    if mode == "head-blob":
+        yield from _head_is_blob(list(frames))
+        return
     done = False
     for f in frames:
         kind = f[4]

@@ -46,6 +46,7 @@ CASES = {
     "oversized": ("more than limits.max_frame_size",),
     "garbage": ("frame",),
     "bomb": ("does not decompress to at most 10 bytes",),
+    "head-blob": ("branch 'main' names", "a blob, not a commit"),
 }
 
 

@@ -293,19 +293,20 @@ def check_names(state: RefState, tags: dict[str, ObjectId], peer: str) -> None:
 
 
 def check_heads_present(repo: Repository, state: RefState, tags: dict[str, ObjectId], peer: str) -> None:
-    """Refuse a ref state naming a commit that is not here (neither held nor sent).
+    """Refuse a ref state naming a commit that is not here (neither held nor sent), or not a commit.
 
     Raises:
-        ProtocolError: Naming the ref and the commit.
+        ProtocolError: Naming the ref and the object.
     """
     store = repo.store
-    for name, b in sorted(state.branches.items()):
-        for h in sorted(b.heads):
-            if not store.has(h):
-                raise ProtocolError(f"{peer}: branch {name!r} names commit {h.hex()}, which was not sent")
-    for name, h in sorted(tags.items()):
-        if not store.has(h):
-            raise ProtocolError(f"{peer}: tag {name!r} names commit {h.hex()}, which was not sent")
+    named = [("branch", name, h) for name, b in sorted(state.branches.items()) for h in sorted(b.heads)]
+    for what, name, h in [*named, *(("tag", n, h) for n, h in sorted(tags.items()))]:
+        try:
+            kind = store.info(h)[0]
+        except ObjectNotFoundError:
+            raise ProtocolError(f"{peer}: {what} {name!r} names commit {h.hex()}, which was not sent") from None
+        if kind != "commit":
+            raise ProtocolError(f"{peer}: {what} {name!r} names {h.hex()}, a {kind}, not a commit")
 
 
 @dataclass(frozen=True, slots=True)
