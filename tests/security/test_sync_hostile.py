@@ -83,3 +83,13 @@ def test_honest_peer_over_exec_works(source: Path, victim: CliRunner) -> None:
     refs = victim_state(victim.cwd)[2]
     assert any(name == "refs/heads/side" for name, _ in refs)
     victim.ok("fsck")
+
+
+@pytest.mark.hostile
+def test_stalled_peer_is_given_up(source: Path, victim: CliRunner) -> None:
+    """A peer that never answers: refused after limits.stall_timeout, nothing changed."""
+    victim.ok("config", "limits.stall_timeout", "1")
+    before = victim_state(victim.cwd)
+    r = victim("sync", "--exec", "exec sleep 60")
+    assert_refused(r.code, r.err, "sent nothing for 1 s", "limits.stall_timeout")
+    assert victim_state(victim.cwd) == before

@@ -36,6 +36,8 @@ class SyncLimits:
     max_frames: int = 50_000_000
     # Requests of one session (round trips), bounding the Merkle descent.
     max_rounds: int = 64
+    # Seconds a peer process may send nothing while an answer is due (a stalled peer).
+    stall_timeout: float = 300.0
 
     @classmethod
     def from_config(cls, repo: Repository) -> SyncLimits:
@@ -47,15 +49,7 @@ class SyncLimits:
             ConfigError: If a value is not a positive size or number of seconds.
         """
         default = cls()
-        timeout = default.source_timeout
-        text = repo.config_get("limits.source_timeout")
-        if text is not None:
-            try:
-                timeout = float(text)
-            except ValueError:
-                timeout = -1.0
-            if not 0 < timeout < float("inf"):
-                raise ConfigError(f"config limits.source_timeout = {text!r}: not a positive number of seconds")
+        timeout = _config_seconds(repo, "limits.source_timeout", default.source_timeout)
         frame = _config_size(repo, "limits.max_frame_size", default.max_frame_size)
         if frame < 64 << 10:
             raise ConfigError(f"config limits.max_frame_size = {frame}: must be at least 64K")
@@ -67,6 +61,7 @@ class SyncLimits:
             max_frame_size=frame,
             max_frames=_config_count(repo, "limits.max_frames", default.max_frames),
             max_rounds=_config_count(repo, "limits.max_rounds", default.max_rounds),
+            stall_timeout=_config_seconds(repo, "limits.stall_timeout", default.stall_timeout),
         )
 
     def check_object(self, oid: ObjectId, kind: str, size: int) -> None:
@@ -103,6 +98,24 @@ def _config_size(repo: Repository, key: str, default: int) -> int:
     if size < 1:
         raise ConfigError(f"config {key} = {text!r}: must be at least 1 byte")
     return size
+
+
+def _config_seconds(repo: Repository, key: str, default: float) -> float:
+    """A positive number of seconds from the config, or `default` when unset.
+
+    Raises:
+        ConfigError: If the value is not a positive, finite number.
+    """
+    text = repo.config_get(key)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"config {key} = {text!r}: not a positive number of seconds")
+    return value
 
 
 def _config_count(repo: Repository, key: str, default: int) -> int:

@@ -10,7 +10,9 @@ command) and sends requests over its pipes one after another.
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import shlex
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -166,8 +168,19 @@ class ProcessTransport:
             except subprocess.TimeoutExpired:
                 status = exc.strerror or str(exc)
             raise ProtocolError(f"{self.peer}: the connection closed while sending ({status})") from exc
-        out = proc.stdout
-        return FrameReader(out.read1 if hasattr(out, "read1") else out.read, self.limits, self.peer)
+        fd = proc.stdout.fileno()
+        limit = self.limits.stall_timeout
+
+        def read(n: int) -> bytes:
+            # Straight from the pipe (never through a buffer select cannot see), waiting at most `limit`.
+            ready, _, _ = select.select([fd], [], [], limit)
+            if not ready:
+                raise ProtocolError(
+                    f"{self.peer}: sent nothing for {limit:g} s while an answer was due (limits.stall_timeout)"
+                )
+            return os.read(fd, n)
+
+        return FrameReader(read, self.limits, self.peer)
 
     def close(self) -> None:
         """Close the child's stdin and wait for it (killed if it does not end)."""
@@ -181,7 +194,7 @@ class ProcessTransport:
         except OSError:
             pass
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
