@@ -206,6 +206,11 @@ def test_remote_add_list_remove_and_default_origin(pair: tuple[CliRunner, CliRun
     a.ok("commit", "-A", "-m", "n")
     b.ok("sync")  # origin
     assert _log(b)[0] == "n"
+    # The checked-out branch's upstream comes before origin.
+    b.ok("config", "upstream.main", "nowhere")
+    r = b("sync")
+    assert r.code == 1 and "cannot sync with" in r.err and "nowhere" in r.err
+    b.ok("config", "--unset", "upstream.main")
     b.ok("remote", "remove", "origin")
     r = b("sync")
     assert r.code == 1 and "no remote given" in r.err

@@ -143,12 +143,14 @@ def remote_remove(repo: Repository, name: str) -> None:
 def default_remote(repo: Repository) -> str:
     """The remote a command without one uses: the checked-out branch's upstream, then ``origin``.
 
+    The upstream of branch ``B`` is config ``upstream.B`` (a remote's name or a URL).
+
     Raises:
         ConfigError: If neither is configured.
     """
     branch = repo.refs.head().branch
     if branch is not None:
-        upstream = repo.config_get(f"branch.{branch[len('refs/heads/') :]}.remote")
+        upstream = repo.config().get("upstream", {}).get(branch[len("refs/heads/") :])
         if upstream:
             return upstream
     if "origin" in remotes(repo):
