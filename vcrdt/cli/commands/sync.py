@@ -298,11 +298,14 @@ def clone(
     """Make a new replica of SOURCE: every branch and tag, a fresh replica id, `origin` recorded.
 
     Checks out the branch checked out in the source (or main). Everything received is checked
-    as `vcrdt sync` checks it; a clone that fails leaves nothing behind.
+    as `vcrdt sync` checks it; a clone that fails leaves nothing behind. With --exec CMD the
+    command is the source: `vcrdt clone --exec 'ssh h vcrdt serve --stdio p' DIR`.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
 
+    if exec_cmd is not None and directory is None:
+        directory = Path(source)  # `clone --exec CMD DIR`: the command is the source
     if directory is None:
         name = source.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "replica"
         directory = Path(name)
