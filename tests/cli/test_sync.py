@@ -129,7 +129,8 @@ def test_push_never_loses_a_concurrent_head(pair: tuple[CliRunner, CliRunner]) -
     a.ok("commit", "-A", "-m", "a2")
     b.write("b.txt", "b\n")
     b.ok("commit", "-A", "-m", "b2")
-    b.ok("push", str(a.cwd))
+    doc = json.loads(b.ok("push", str(a.cwd), "--json").out)
+    assert doc["sent"]["objects"] == 3  # b2's commit, tree and blob: not the history a already has
     heads = _heads(a)
     assert len(heads) == 2  # siblings there, nothing overwritten
     assert (a.cwd / "a.txt").exists()

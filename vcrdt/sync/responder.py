@@ -27,7 +27,15 @@ from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.receive import Receiver, apply_state, check_heads_present, check_names, clear_partial, partial_commits
-from vcrdt.sync.walk import Walker, dependency_order, heads_of, objects_to_send, ref_state, tag_state
+from vcrdt.sync.walk import (
+    Walker,
+    dependency_order,
+    heads_of,
+    objects_to_send,
+    ref_state,
+    sample_haves,
+    tag_state,
+)
 
 # Bucket names asked in one request, and the depth below which a bucket is always answered with ids.
 MAX_PREFIXES = 4096
@@ -122,6 +130,28 @@ def _read_ids(request: FrameReader) -> list[ObjectId]:
         out += F.decode_ids(frame.payload, request.peer)
 
 
+def haves_frames(haves: list[ObjectId]) -> list[bytes]:
+    """Haves frames: the first `F.HAVE_LEN` bytes of each commit."""
+    per = ID_FRAME // F.HAVE_LEN
+    return [F.encode(F.HAVES, b"".join(h[: F.HAVE_LEN] for h in haves[i : i + per])) for i in range(0, len(haves), per)]
+
+
+def resolve_haves(repo: Repository, payload: bytes, peer: str) -> list[ObjectId]:
+    """The commits a haves frame names that this side holds (each by its first bytes, when unambiguous).
+
+    Raises:
+        ProtocolError: If the payload is not a whole number of prefixes.
+    """
+    if len(payload) % F.HAVE_LEN:
+        raise ProtocolError(f"{peer}: a haves frame of {len(payload)} bytes")
+    out: list[ObjectId] = []
+    for i in range(0, len(payload), F.HAVE_LEN):
+        found = repo.store.ids_with_prefix(payload[i : i + F.HAVE_LEN], limit=2)
+        if len(found) == 1:
+            out.append(found[0])
+    return out
+
+
 def _read_haves(repo: Repository, request: FrameReader) -> list[ObjectId]:
     """The commits of the request's haves frames that this side holds (each named by its first bytes)."""
     out: list[ObjectId] = []
@@ -129,12 +159,7 @@ def _read_haves(repo: Repository, request: FrameReader) -> list[ObjectId]:
         frame = request.expect(F.HAVES, F.END)
         if frame.kind == F.END:
             return out
-        if len(frame.payload) % F.HAVE_LEN:
-            raise ProtocolError(f"{request.peer}: a haves frame of {len(frame.payload)} bytes")
-        for i in range(0, len(frame.payload), F.HAVE_LEN):
-            found = repo.store.ids_with_prefix(frame.payload[i : i + F.HAVE_LEN], limit=2)
-            if len(found) == 1:
-                out.append(found[0])
+        out += resolve_haves(repo, frame.payload, request.peer)
 
 
 def _refs(
@@ -155,6 +180,9 @@ def _refs(
             yield F.encode(F.RESULT, json.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
         # Commits a broken-off sync stored here under no ref: the client need not send them again.
         yield from F.encode_ids(F.IDS, partial_commits(repo), ID_FRAME)
+        if not fields.get("want"):
+            # A push follows: what this side holds, so the client sends only what is missing here.
+            yield from haves_frames(sample_haves(repo.store, heads_of(state, tags)))
         if fields.get("want"):
             walker = Walker(repo.store, limits)
             yield from object_frames(walker, objects_to_send(walker, heads_of(state, tags), haves))

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from vcrdt.crdt.refstate import RefState
-from vcrdt.errors import ProtocolError, VcrdtError
+from vcrdt.errors import ProtocolError
 from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository
 from vcrdt.sync import frames as F
@@ -41,7 +41,7 @@ from vcrdt.sync.receive import (
     clear_partial,
     partial_commits,
 )
-from vcrdt.sync.responder import ID_FRAME, bucket_of, object_frames
+from vcrdt.sync.responder import ID_FRAME, bucket_of, haves_frames, object_frames, resolve_haves
 from vcrdt.sync.transport import Transport
 from vcrdt.sync.walk import (
     Walker,
@@ -215,7 +215,7 @@ def _session(
             want=receive,
             salt=c.salt.hex(),
         ),
-        *_haves_frames(haves),
+        *haves_frames(haves),
         F.encode(F.END),
     ]
     reader = c.ask(req)
@@ -238,11 +238,13 @@ def _session(
         their_root: Bucket | None = None
         their_partial: list[ObjectId] = []
         while True:
-            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.RESULT, F.END)
+            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
             if frame.kind == F.END:
                 break
             if frame.kind == F.IDS:
                 their_partial += F.decode_ids(frame.payload, reader.peer)
+            elif frame.kind == F.HAVES:
+                their_partial += resolve_haves(repo, frame.payload, reader.peer)
             elif frame.kind == F.RESULT:
                 result.peer_head = _peer_head(frame.payload)
             elif frame.kind == F.OBJECT:
@@ -292,12 +294,6 @@ def _session(
     if verify:
         result.verified = True
         result.differs = _first_difference(c)
-
-
-def _haves_frames(haves: list[ObjectId]) -> list[bytes]:
-    """Haves frames: the first `F.HAVE_LEN` bytes of each commit."""
-    per = ID_FRAME // F.HAVE_LEN
-    return [F.encode(F.HAVES, b"".join(h[: F.HAVE_LEN] for h in haves[i : i + per])) for i in range(0, len(haves), per)]
 
 
 def _peer_head(payload: bytes) -> str | None:
@@ -446,7 +442,7 @@ def _first_difference(c: _Client) -> str | None:
     )
     frame = reader.expect(F.SAME, F.STATE)
     refs_equal = frame.kind == F.SAME
-    while reader.expect(F.BUCKET, F.END, F.IDS, F.RESULT).kind != F.END:
+    while reader.expect(F.BUCKET, F.END, F.IDS, F.HAVES, F.RESULT).kind != F.END:
         pass
     c.done(reader)
     if not refs_equal:
@@ -465,6 +461,3 @@ def _first_difference(c: _Client) -> str | None:
                 break
         level = following
     return None
-
-
-__all__ = ["Progress", "Stats", "SyncResult", "VcrdtError", "run"]

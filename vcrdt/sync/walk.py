@@ -17,7 +17,7 @@ from vcrdt.crdt.refstate import BranchState, RefState
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, EntryKind, Reference, references
+from vcrdt.objects import Commit, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
@@ -255,18 +255,6 @@ def dependency_order(walker: Walker, ids: Iterable[ObjectId]) -> list[tuple[Obje
                     stack.append((ref.oid, False))
     out += [(oid, "commit", size) for _, oid, size in sorted(commits)]
     return out
-
-
-__all__ = [
-    "EntryKind",
-    "Walker",
-    "dependency_order",
-    "heads_of",
-    "new_commits",
-    "objects_to_send",
-    "ref_state",
-    "tag_state",
-]
 
 
 def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 8, most: int = 4096) -> list[ObjectId]:
