@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from vcrdt.dag import read_commit
 from vcrdt.diff.lines import is_binary
 from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.errors import (
@@ -400,6 +401,8 @@ def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "mer
     with repo.transaction():
         for path in rel:
             b, o, t = (side_of_json(by_path[path].get(k)) for k in ("base", "ours", "theirs"))
+            if _theirs_is_local(repo, by_path[path]):
+                o, t = t, o
             if any(p.startswith(path + "/") for p in head_flat):
                 # A file that met a directory: the directory kept the path and the file sits beside
                 # it, so the conflict comes back as it was, with nothing to write.
@@ -410,6 +413,23 @@ def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "mer
         assert head is not None
         repo.merge_state.start(head, head, f"Reopen {', '.join(rel)}", conflicts, style, reopen=True)
     return conflicts
+
+
+def _theirs_is_local(repo: Repository, entry: dict[str, object]) -> bool:
+    """Tell whether a record's second side is this replica's version and its first side is not.
+
+    A rule's record names its sides in tie-break order (the same on every replica); a reopened
+    conflict names them from where it is reopened: ``ours`` is the version this replica
+    committed, when the record says which side that is.
+    """
+    mine = []
+    for key in ("ours", "theirs"):
+        side = entry.get(key)
+        commit = side.get("commit") if isinstance(side, dict) else None
+        if not isinstance(commit, str):
+            return False  # a side that is not one commit (a fold of several heads): keep the order
+        mine.append(read_commit(repo.store, ObjectId(bytes.fromhex(commit))).replica == repo.replica)
+    return mine == [False, True]
 
 
 def _reopened(repo: Repository, path: str, b: Side, o: Side, t: Side, style: Style) -> PathConflict:
