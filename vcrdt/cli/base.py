@@ -257,7 +257,7 @@ def open_repo() -> Repository:
     repo = Repository.discover(STATE.cwd, settings())
     STATE.open_repos.append(repo)
     # A checkout cut short (killed, or failed after its checks) is finished before anything else.
-    finished = repo.worktree.finish_checkout()
+    finished = repo.finish_interrupted_checkout()
     if finished:
         from vcrdt.cli import render
 
