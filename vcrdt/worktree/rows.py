@@ -21,6 +21,7 @@ KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 Progress = Callable[[int, int], None]
 StatKey = tuple[int, int, int, int]  # (size, mtime_ns, ino, ctime_ns)
+SettleKey = tuple[bytes, int, int, int, int, int]  # (encoded path, size, mtime_ns, ino, ctime_ns, 1): a row as read
 
 # Bumped in `meta` whenever rows are deleted, which can make a kept file untracked without a
 # file-system event (see `vcrdt.worktree.status`).
@@ -131,6 +132,21 @@ class RowTable:
                 pending.append(path)
         others = self.of(pending) if pending else {}
         return keys, others
+
+    def settle_keys(self) -> tuple[dict[bytes, SettleKey | None], dict[str, Row]]:
+        """`stat_keys` as a walk of the tree in bytes wants it: each encoded path with its row as read, or None.
+
+        A path whose cached entry is HEAD's maps to the row's columns
+        ``(path, size, mtime_ns, ino, ctime_ns, 1)`` as the database returns
+        them (no path decoded, no tuple built: status reads ten thousand);
+        every other path maps to None and comes whole in the second map.
+        """
+        keys: dict[bytes, SettleKey | None] = {
+            row[0]: row if row[5] else None
+            for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
+        }
+        pending = [raw.decode("utf-8", "surrogateescape") for raw, key in keys.items() if key is None]
+        return keys, self.of(pending) if pending else {}
 
     def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:
         """Return HEAD's flat tree as recorded in the rows (the caller's `rows` when given)."""

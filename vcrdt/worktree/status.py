@@ -20,7 +20,7 @@ from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
 from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, StatKey
-from vcrdt.worktree.scan import is_untracked, scan_tree
+from vcrdt.worktree.scan import is_untracked, sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,16 +206,17 @@ class StatusCheck:
 
     def _full_status(self, *, want_ignored: bool = False, token: Token | None = None) -> WorktreeStatus:
         with self.table.db.read():  # one snapshot for both reads of the rows
-            keys, rows = self.table.stat_keys()
-            scan = scan_tree(self.disk, keys, self.warnings, want_ignored=want_ignored)
-            files = scan.files
-            suspect = self._unsettled(keys, rows, files.get)
+            keys, rows = self.table.settle_keys()
+            found = sweep(self.disk, keys, self.warnings, want_ignored=want_ignored)
+            suspect = found.unsettled
+            missing = [p for p in suspect if p not in rows]
+            if missing:
+                rows.update(self.table.of(missing))
         if token is not None:
             # A file with other hard links can change through one the monitor does not see (outside the
             # tree) or that names another path: every watched status looks at it again.
-            linked = [p for p in keys if (st := files.get(p)) is not None and st.st_nlink > 1]
-            token = dataclasses.replace(token, untracked=scan.untracked, suspects=sorted({*suspect, *linked}))
-        return self._compare(suspect, rows, files, untracked=scan.untracked, ignored=scan.ignored, token=token)
+            token = dataclasses.replace(token, untracked=found.untracked, suspects=sorted({*suspect, *found.linked}))
+        return self._compare(suspect, rows, found.files, untracked=found.untracked, ignored=found.ignored, token=token)
 
     def _compare(
         self,
