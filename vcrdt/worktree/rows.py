@@ -20,7 +20,6 @@ from vcrdt.store.db import Database
 KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 Progress = Callable[[int, int], None]
-StatKey = tuple[int, int, int, int]  # (size, mtime_ns, ino, ctime_ns)
 SettleKey = tuple[bytes, int, int, int, int, int]  # (encoded path, size, mtime_ns, ino, ctime_ns, 1): a row as read
 
 # Bumped in `meta` whenever rows are deleted, which can make a kept file untracked without a
@@ -56,11 +55,6 @@ class Row:
             and self.ino == st.st_ino
             and self.ctime_ns == st.st_ctime_ns
         )
-
-
-def stat_key(st: os.stat_result) -> StatKey:
-    """Return the part of a stat the cache compares."""
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 class RowTable:
@@ -109,37 +103,15 @@ class RowTable:
             out.update(self.select(f"WHERE path IN ({','.join('?' * len(batch))})", [encode(p) for p in batch]))
         return out
 
-    def stat_keys(self) -> tuple[dict[str, StatKey | None], dict[str, Row]]:
-        """Return every tracked path with its cached stat when a stat match means "same as HEAD", and the other rows.
-
-        The first map holds ``(size, mtime_ns, ino, ctime_ns)`` for each path
-        that is tracked and whose cached entry equals its HEAD entry (so a
-        matching stat settles it), and None for every other path; those come
-        whole in the second map. Status reads ten thousand stat tuples much
-        faster than ten thousand full rows.
-        """
-        keys: dict[str, StatKey | None] = {}
-        pending: list[str] = []
-        # One pass over the table, stats only: the few rows a stat cannot settle are read whole afterwards.
-        for raw, size, mtime, ino, ctime, settled in self.db.conn.execute(
-            f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree"
-        ):
-            path = raw.decode("utf-8", "surrogateescape")
-            if settled:
-                keys[path] = (size, mtime, ino, ctime)
-            else:
-                keys[path] = None
-                pending.append(path)
-        others = self.of(pending) if pending else {}
-        return keys, others
-
     def settle_keys(self) -> tuple[dict[bytes, SettleKey | None], dict[str, Row]]:
-        """`stat_keys` as a walk of the tree in bytes wants it: each encoded path with its row as read, or None.
+        """Return every tracked path (encoded) with its cached stat if a matching stat settles it; and the other rows.
 
-        A path whose cached entry is HEAD's maps to the row's columns
-        ``(path, size, mtime_ns, ino, ctime_ns, 1)`` as the database returns
-        them (no path decoded, no tuple built: status reads ten thousand);
-        every other path maps to None and comes whole in the second map.
+        A path that is tracked and whose cached entry equals its HEAD entry
+        (so a matching stat settles it) maps to the row's columns ``(path,
+        size, mtime_ns, ino, ctime_ns, 1)`` as the database returns them: no
+        path decoded, no tuple built, for the ten thousand rows a status
+        reads. Every other path maps to None, and its row comes whole in the
+        second map.
         """
         keys: dict[bytes, SettleKey | None] = {
             row[0]: row if row[5] else None
