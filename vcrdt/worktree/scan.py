@@ -26,6 +26,7 @@ from vcrdt.worktree.rows import RowTable, SettleKey
 TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
 _TEMP_RE_B = re.compile(rb"\..+\.vcrdt-([0-9]+)\.tmp")
 _META_DIR_B = os.fsencode(META_DIR)
+_ABSENT: SettleKey = (b"", -2, -2, -2, -2, 0)  # compared by identity: "no such key"
 
 
 @dataclass(slots=True)
@@ -186,7 +187,7 @@ def sweep(
     unsettled = result.unsettled
     ignore = IgnoreRules(disk.root, warnings)
     tracked_dirs: set[str] | None = None
-    found: list[bytes] = []  # the tracked paths found as files
+    missing = dict(keys)  # the tracked paths not found as files yet
     stack: list[tuple[bytes, str]] = [(b"", "")]
     while stack:
         rel_dir_b, rel_dir = stack.pop()
@@ -216,23 +217,24 @@ def sweep(
                     if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
                         not_tracked(warnings, os.fsdecode(rel_b), path_max(root_s))
                     continue
-                if rel_b in keys and not stat.S_ISDIR(st.st_mode):
-                    # Tracked names were checked when they were added or checked out.
-                    found.append(rel_b)
-                    key = keys[rel_b]
-                    if (
-                        key is None
-                        or key[1] != st.st_size
-                        or key[2] != st.st_mtime_ns
-                        or key[3] != st.st_ino
-                        or key[4] != st.st_ctime_ns
-                    ):
-                        rel = os.fsdecode(rel_b)
-                        unsettled.append(rel)
-                        files[rel] = st
-                    if st.st_nlink > 1:
-                        result.linked.append(os.fsdecode(rel_b))
-                    continue
+                key = missing.pop(rel_b, _ABSENT)
+                if key is not _ABSENT:
+                    if not stat.S_ISDIR(st.st_mode):
+                        # Tracked names were checked when they were added or checked out.
+                        if (
+                            key is None
+                            or key[1] != st.st_size
+                            or key[2] != st.st_mtime_ns
+                            or key[3] != st.st_ino
+                            or key[4] != st.st_ctime_ns
+                        ):
+                            rel = os.fsdecode(rel_b)
+                            unsettled.append(rel)
+                            files[rel] = st
+                        if st.st_nlink > 1:
+                            result.linked.append(os.fsdecode(rel_b))
+                        continue
+                    missing[rel_b] = key  # a directory where a tracked file was
                 rel = os.fsdecode(rel_b)
                 try:
                     check_component(os.fsdecode(name_b), rel)
@@ -258,10 +260,8 @@ def sweep(
                 elif kind_of(st) is not None:
                     result.untracked.append(rel)
                     files[rel] = st
-    if len(found) != len(keys):
-        # Not found as files: missing, a directory now, below a symlink or a file, or left out.
-        there = set(found)
-        unsettled.extend(os.fsdecode(k) for k in keys if k not in there)
+    # Not found as files: deleted, a directory now, below a symlink or a file, or left out.
+    unsettled.extend(os.fsdecode(k) for k in missing)
     unsettled.sort()
     result.untracked.sort()
     result.ignored.sort()
