@@ -20,7 +20,7 @@ from vcrdt.store.db import Database
 KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 Progress = Callable[[int, int], None]
-SettleKey = tuple[bytes, int, int, int, int, int]  # (encoded path, size, mtime_ns, ino, ctime_ns, 1): a row as read
+SettleKey = tuple[bytes, int, int, int, int, int]  # (path as stored, size, mtime_ns, ino, ctime_ns, 1): a row as read
 
 # Bumped in `meta` whenever rows are deleted, which can make a kept file untracked without a
 # file-system event (see `vcrdt.worktree.status`).
@@ -103,21 +103,20 @@ class RowTable:
             out.update(self.select(f"WHERE path IN ({','.join('?' * len(batch))})", [encode(p) for p in batch]))
         return out
 
-    def settle_keys(self) -> tuple[dict[bytes, SettleKey | None], dict[str, Row]]:
-        """Return every tracked path (encoded) with its cached stat if a matching stat settles it; and the other rows.
+    def settle_keys(self) -> tuple[dict[str, SettleKey | None], dict[str, Row]]:
+        """Return every tracked path with its cached stat if a matching stat settles it; and the other rows.
 
         A path that is tracked and whose cached entry equals its HEAD entry
         (so a matching stat settles it) maps to the row's columns ``(path,
-        size, mtime_ns, ino, ctime_ns, 1)`` as the database returns them: no
-        path decoded, no tuple built, for the ten thousand rows a status
-        reads. Every other path maps to None, and its row comes whole in the
-        second map.
+        size, mtime_ns, ino, ctime_ns, 1)`` as the database returns them (no
+        tuple built for the ten thousand rows a status reads). Every other
+        path maps to None, and its row comes whole in the second map.
         """
-        keys: dict[bytes, SettleKey | None] = {
-            row[0]: row if row[5] else None
+        keys: dict[str, SettleKey | None] = {
+            row[0].decode("utf-8", "surrogateescape"): row if row[5] else None
             for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
         }
-        pending = [raw.decode("utf-8", "surrogateescape") for raw, key in keys.items() if key is None]
+        pending = [path for path, key in keys.items() if key is None]
         return keys, self.of(pending) if pending else {}
 
     def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:

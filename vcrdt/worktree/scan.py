@@ -24,8 +24,6 @@ from vcrdt.worktree.rows import RowTable, SettleKey
 
 # The temporary file `write_file` renames into place: ``.NAME.vcrdt-PID.tmp``.
 TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
-_TEMP_RE_B = re.compile(rb"\..+\.vcrdt-([0-9]+)\.tmp")
-_META_DIR_B = os.fsencode(META_DIR)
 _ABSENT: SettleKey = (b"", -2, -2, -2, -2, 0)  # compared by identity: "no such key"
 
 
@@ -160,15 +158,15 @@ class Sweep:
 
 
 def sweep(
-    disk: Disk, keys: Mapping[bytes, SettleKey | None], warnings: list[str], *, want_ignored: bool = False
+    disk: Disk, keys: Mapping[str, SettleKey | None], warnings: list[str], *, want_ignored: bool = False
 ) -> Sweep:
     """Walk the work tree as `scan_tree` does, settling each tracked file by its stat on the way.
 
     Args:
         disk: The work tree.
-        keys: Every tracked path (encoded), with its row's ``(path, size,
-            mtime_ns, ino, ctime_ns, ...)`` when its cached entry is HEAD's (a
-            matching stat then settles it), else None.
+        keys: Every tracked path, with its row's ``(path, size, mtime_ns,
+            ino, ctime_ns, ...)`` when its cached entry is HEAD's (a matching
+            stat then settles it), else None.
         warnings: Where to add a message for each path left out.
         want_ignored: List the ignored files and directories too.
 
@@ -176,23 +174,21 @@ def sweep(
         The tracked paths whose stat does not settle them (changed, missing, a
         directory now, or not cached as HEAD's), with the stat of those found;
         and the untracked (and ignored) files as `scan_tree` lists them. The
-        classification is `scan_tree`'s; only the names of tracked files stay
-        bytes, so ten thousand settled files cost one ``lstat`` and a
-        comparison each.
+        classification is `scan_tree`'s; a settled file costs one ``lstat``
+        and a comparison with its row as read, nothing kept.
     """
     root_s = disk.root_s
-    root_b = os.fsencode(root_s)
     result = Sweep()
     files = result.files
     unsettled = result.unsettled
     ignore = IgnoreRules(disk.root, warnings)
     tracked_dirs: set[str] | None = None
     missing = dict(keys)  # the tracked paths not found as files yet
-    stack: list[tuple[bytes, str]] = [(b"", "")]
+    stack: list[str] = [""]
     while stack:
-        rel_dir_b, rel_dir = stack.pop()
-        abs_dir = root_b + b"/" + rel_dir_b if rel_dir_b else root_b
-        prefix = rel_dir_b + b"/" if rel_dir_b else b""
+        rel_dir = stack.pop()
+        abs_dir = os.path.join(root_s, rel_dir) if rel_dir else root_s
+        prefix = rel_dir + "/" if rel_dir else ""
         try:
             it = os.scandir(abs_dir)
         except OSError as exc:
@@ -201,23 +197,23 @@ def sweep(
             continue
         with it:
             for de in it:
-                name_b = de.name
-                rel_b = prefix + name_b
-                if not rel_dir_b and name_b == _META_DIR_B:
+                name = de.name
+                rel = prefix + name
+                if not rel_dir and name == META_DIR:
                     continue
-                if name_b[0] == 46 and name_b.endswith(b".tmp"):  # 46: "."
-                    temp = _TEMP_RE_B.fullmatch(name_b)
+                if name[0] == "." and name.endswith(".tmp"):
+                    temp = TEMP_RE.fullmatch(name)
                     if temp is not None:
                         # Our own temporary file: never listed; removed when its writer died.
-                        _remove_if_orphaned(os.path.join(root_s, os.fsdecode(rel_b)), int(temp.group(1)))
+                        _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
                         continue
                 try:
                     st = de.stat(follow_symlinks=False)
                 except OSError as exc:
                     if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
-                        not_tracked(warnings, os.fsdecode(rel_b), path_max(root_s))
+                        not_tracked(warnings, rel, path_max(root_s))
                     continue
-                key = missing.pop(rel_b, _ABSENT)
+                key = missing.pop(rel, _ABSENT)
                 if key is not _ABSENT:
                     if not stat.S_ISDIR(st.st_mode):
                         # Tracked names were checked when they were added or checked out.
@@ -228,17 +224,15 @@ def sweep(
                             or key[3] != st.st_ino
                             or key[4] != st.st_ctime_ns
                         ):
-                            rel = os.fsdecode(rel_b)
                             unsettled.append(rel)
                             files[rel] = st
                         if st.st_nlink > 1:
-                            result.linked.append(os.fsdecode(rel_b))
+                            result.linked.append(rel)
                         continue
-                    missing[rel_b] = key  # a directory where a tracked file was
-                rel = os.fsdecode(rel_b)
+                    missing[rel] = key  # a directory where a tracked file was
                 try:
-                    check_component(os.fsdecode(name_b), rel)
-                    if len(rel) > MAX_PATH_BYTES // 4 and len(rel_b) > MAX_PATH_BYTES:
+                    check_component(name, rel)
+                    if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
                         raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
                 except BadPathError as exc:
                     if not ignore.is_ignored(rel, is_dir=stat.S_ISDIR(st.st_mode)):
@@ -247,12 +241,12 @@ def sweep(
                 if stat.S_ISDIR(st.st_mode):
                     if ignore.is_ignored(rel, is_dir=True):
                         if tracked_dirs is None:
-                            tracked_dirs = ancestor_dirs([os.fsdecode(k) for k in keys])
+                            tracked_dirs = ancestor_dirs(keys)
                         if rel not in tracked_dirs:
                             if want_ignored:
                                 result.ignored.append(rel + "/")
                             continue
-                    stack.append((rel_b, rel))
+                    stack.append(rel)
                     continue
                 if ignore.is_ignored(rel):
                     if want_ignored:
@@ -261,7 +255,7 @@ def sweep(
                     result.untracked.append(rel)
                     files[rel] = st
     # Not found as files: deleted, a directory now, below a symlink or a file, or left out.
-    unsettled.extend(os.fsdecode(k) for k in missing)
+    unsettled.extend(missing)
     unsettled.sort()
     result.untracked.sort()
     result.ignored.sort()

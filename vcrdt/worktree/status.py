@@ -113,12 +113,11 @@ class StatusCheck:
         out = self._unsettled(keys, rows)
         return out, {p: rows[p] for p in out}
 
-    def _unsettled(self, keys: dict[bytes, SettleKey | None], rows: dict[str, Row]) -> list[str]:
+    def _unsettled(self, keys: dict[str, SettleKey | None], rows: dict[str, Row]) -> list[str]:
         """The paths of `keys` that their lstat does not settle, sorted; their rows are added to `rows`."""
         out: list[str] = []
         with self.disk.opened() as dirs:
-            for raw, key in keys.items():
-                path = raw.decode("utf-8", "surrogateescape")
+            for path, key in keys.items():
                 if key is None:
                     out.append(path)
                     continue
