@@ -79,11 +79,11 @@ def diff(
         BadRevisionError: If a revision does not resolve.
     """
     rel = [p for p in (repo_path(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
-    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), rel)
+    rows = repo.worktree.rows() if new is None or not old else {}  # read once: HEAD's entries and the caches
+    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(rows), rel)
     if new is not None:
         new_flat = _select(repo.commit_flat(repo.resolve(new)), rel)
         return file_diffs(repo, diff_changes(old_flat, new_flat), context=context)
-    rows = repo.worktree.rows()
     live = [p for p, r in rows.items() if r.state != "removed"]
     current, _ = repo.worktree.current(rows, live, None, store=False)
     work: FlatTree = {p: e for p, e in current.items() if e is not None}
