@@ -135,7 +135,8 @@ def invoke(args: Sequence[str]) -> int:
         return ExitCode.INTERNAL
     finally:
         for repo in STATE.open_repos:
-            _print_warnings(repo.worktree.warnings)
+            if "worktree" in vars(repo):  # made on first use: a command that never looked has nothing to say
+                _print_warnings(repo.worktree.warnings)
             repo.close()
         STATE.open_repos.clear()
         STATE.error_exit = ExitCode.FAILURE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vcrdt.dag import read_commit
 from vcrdt.diff.lines import FileDiff
@@ -13,7 +14,9 @@ from vcrdt.objects import Commit, EntryKind
 from vcrdt.porcelain._shared import blob_bytes, repo_path
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
-from vcrdt.worktree import FlatTree
+
+if TYPE_CHECKING:
+    from vcrdt.worktree import FlatTree
 
 
 def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
