@@ -108,10 +108,22 @@ class HostileSource:
         return oid
 
     def branch(self, name: str, head: ObjectId) -> None:
-        """Point ``refs/heads/<name>`` at `head` (alone)."""
+        """Point ``refs/heads/<name>`` at `head` (alone): its shown head, and a new entry with the next dot."""
         full = f"refs/heads/{name}"
         self.sql(
-            ("DELETE FROM refs WHERE name = ?", (full,)), ("INSERT INTO refs(name, head) VALUES (?, ?)", (full, head))
+            ("DELETE FROM refs WHERE name = ?", (full,)),
+            ("INSERT INTO refs(name, head) VALUES (?, ?)", (full, head)),
+            ("DELETE FROM ref_entries WHERE name = ?", (full,)),
+            (
+                "INSERT INTO ref_context(replica, counter) VALUES (?, 1)"
+                " ON CONFLICT(replica) DO UPDATE SET counter = counter + 1",
+                (_REPLICA,),
+            ),
+            (
+                "INSERT INTO ref_entries(replica, counter, name, head)"
+                " SELECT replica, counter, ?, ? FROM ref_context WHERE replica = ?",
+                (full, head, _REPLICA),
+            ),
         )
 
     def with_file(self, name: str, kind: EntryKind, oid: ObjectId) -> ObjectId:
