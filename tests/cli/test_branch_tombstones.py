@@ -8,6 +8,7 @@ re-creation of the branch.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,40 @@ def test_head_the_deletion_saw_never_returns(pair: tuple[CliRunner, CliRunner]) 
     assert _heads(a, "exp") == [y]
     b.ok("fetch", "../a")  # b learns of the deletion of X and of the new exp
     assert _heads(b, "exp") == [y]
+
+
+def _downgrade(r: CliRunner, *, deleted: dict[str, str] | None = None) -> None:
+    """Turn a replica's database into the form an earlier build wrote: heads and head-keyed tombstones only."""
+    db = sqlite3.connect(r.cwd / ".vcrdt" / "store.db")
+    with db:
+        db.execute("DROP TABLE ref_entries")
+        db.execute("DROP TABLE ref_context")
+        db.execute("DELETE FROM meta WHERE key = 'refstate'")
+        for name, head in (deleted or {}).items():
+            db.execute("DELETE FROM refs WHERE name = ?", (f"refs/heads/{name}",))
+            db.execute(
+                "INSERT INTO ref_tombstones(name, head) VALUES (?, ?)", (f"refs/heads/{name}", bytes.fromhex(head))
+            )
+    db.close()
+
+
+def test_old_tombstones_keep_killing_old_heads_after_the_upgrade(pair: tuple[CliRunner, CliRunner]) -> None:
+    a, b = pair
+    base = _head(a)
+    a.ok("branch", "g")
+    b.ok("fetch", "../a")
+    b.ok("branch", "h")
+    _downgrade(a, deleted={"g": base})  # a deleted g under the earlier build
+    _downgrade(b)
+    # b is read in the old form (a fetch never writes the other replica); a upgrades when opened.
+    r = a.ok("fetch", "../b")
+    assert "h: new at" in r.out
+    assert _heads(a, "g") == [] and _heads(a, "h") == [base]
+    r = b.ok("fetch", "../a")  # b upgrades now: its g has the same legacy dot as a's tombstone
+    assert "g: deleted" in r.out
+    assert _heads(b, "g") == [] and _heads(b, "h") == [base]
+    db = sqlite3.connect(b.cwd / ".vcrdt" / "store.db")
+    assert db.execute("SELECT value FROM meta WHERE key = 'refstate'").fetchone() == ("2",)
+    assert db.execute("SELECT COUNT(*) FROM ref_tombstones").fetchone() == (0,)
+    db.close()
+    assert json.loads(a.ok("fsck", "--json").out)["problems"] == []
