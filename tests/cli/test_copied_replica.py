@@ -115,5 +115,5 @@ def test_fsck_reports_two_commits_with_the_same_dot(cli: CliRunner) -> None:
     assert r.code == 1
     first, second = sorted([x1, y1])
     lines = r.out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: '{second}': same dot (")
+    assert len(lines) == 1 and lines[0].startswith(f"error: {second}: same dot (")
     assert lines[0].endswith(f") as commit {first}: two replicas committed as one (a copied repository?)")

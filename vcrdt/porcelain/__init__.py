@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
+    from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, rm, status
     from vcrdt.porcelain.history import (
         BranchInfo,
@@ -81,6 +82,7 @@ _SUBMODULE = {
     "MergeStatus": "vcrdt.porcelain.merging",
     "Progress": "vcrdt.porcelain._shared",
     "RESOLUTIONS_FORMAT": "vcrdt.porcelain.resolutions",
+    "ReplicaRenewal": "vcrdt.porcelain.copies",
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
     "Status": "vcrdt.porcelain.files",
@@ -88,6 +90,7 @@ _SUBMODULE = {
     "TagInfo": "vcrdt.porcelain.history",
     "add": "vcrdt.porcelain.files",
     "auto_resolutions": "vcrdt.porcelain.resolutions",
+    "bind_replica": "vcrdt.porcelain.copies",
     "branch_create": "vcrdt.porcelain.history",
     "branch_delete": "vcrdt.porcelain.history",
     "branch_list": "vcrdt.porcelain.history",
@@ -162,6 +165,7 @@ __all__ = [
     "MergeOutcome",
     "MergeStatus",
     "Progress",
+    "ReplicaRenewal",
     "ResolveSide",
     "ShowResult",
     "Status",
@@ -169,6 +173,7 @@ __all__ = [
     "TagInfo",
     "add",
     "auto_resolutions",
+    "bind_replica",
     "branch_create",
     "branch_delete",
     "branch_list",

@@ -481,6 +481,7 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
                 if problem is not None:
                     problems.append(FsckProblem(to_hex(oid), problem))
     problems += _history_problems(commits)
+    problems += _dot_problems(commits)
     problems += [FsckProblem(err.name, f"invalid ref name: {err.rule}") for err in repo.refs.iter_bad_names()]
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())
@@ -502,6 +503,40 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
     unreachable = len(present - reachable)
     return FsckResult(len(present), len(reachable), problems, unreachable)
+
+
+def _dot_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
+    """Commits that share a dot (the clock key a commit raised, and its new count) with another commit.
+
+    A dot names one commit: each clock actor's commits form a chain. Two different commits
+    with one dot mean two replicas committed as the same actor, as a copied repository
+    whose copy went undetected does (`vcrdt.porcelain.copies`); their clocks then misorder
+    them. Each commit after the first (by id) with a dot is reported, naming the first.
+    Commits whose parents are missing or unsound are skipped (reported on their own).
+    """
+    first: dict[tuple[str, int], ObjectId] = {}
+    out: list[FsckProblem] = []
+    for oid, commit in sorted(commits.items()):
+        if not all(p in commits for p in commit.parents):
+            continue
+        merged: dict[str, int] = {}
+        for p in commit.parents:
+            for key, count in commits[p].clock:
+                merged[key] = max(merged.get(key, 0), count)
+        raised = [(str(key), count) for key, count in commit.clock if count > merged.get(key, 0)]
+        if len(raised) != 1:
+            continue  # breaks the history rules: `_history_problems` reports it
+        other = first.setdefault(raised[0], oid)
+        if other != oid:
+            actor, n = raised[0]
+            out.append(
+                FsckProblem(
+                    to_hex(oid),
+                    f"same dot ({actor}, {n}) as commit {to_hex(other)}:"
+                    " two replicas committed as one (a copied repository?)",
+                )
+            )
+    return out
 
 
 def _history_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
