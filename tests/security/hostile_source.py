@@ -93,6 +93,8 @@ class HostileSource:
     ) -> ObjectId:
         """Store a commit with valid clocks over those of `parents` made by this helper."""
         pcs = [self._commits[p] for p in parents if p in self._commits]
+        # A clock actor of its own: commits that share no ancestry would otherwise share a dot.
+        actor = ReplicaId(f"{len(self._commits) + 1:032x}")
         c = Commit(
             tree,
             parents,
@@ -100,7 +102,7 @@ class HostileSource:
             f"hostile {len(self._commits)}\n",
             _REPLICA,
             1 + max((p.lamport for p in pcs), default=0),
-            merge_clocks([p.clock for p in pcs], _REPLICA),
+            merge_clocks([p.clock for p in pcs], actor),
             resolutions,
         )
         oid = self.put("commit", c.to_bytes())
