@@ -117,3 +117,43 @@ def test_fsck_reports_two_commits_with_the_same_dot(cli: CliRunner) -> None:
     lines = r.out.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {second}: same dot (")
     assert lines[0].endswith(f") as commit {first}: two replicas committed as one (a copied repository?)")
+
+
+def test_replica_id_prints_the_id(cli: CliRunner) -> None:
+    orig = _origin(cli)
+    assert orig.ok("replica", "id").out == _replica_id(orig.cwd) + "\n"
+    assert json.loads(orig.ok("replica", "id", "--json").out) == {"schema": 1, "replica": _replica_id(orig.cwd)}
+
+
+def test_replica_renew_for_a_copy_no_binding_can_tell(cli: CliRunner) -> None:
+    orig = _origin(cli)
+    old = _replica_id(orig.cwd)
+    x0 = _head(orig)
+    # A clone of a whole disk keeps path, device and inode: here, the copy takes the original's binding.
+    copy = _copy(orig, "copy")
+    db = sqlite3.connect(copy.cwd / ".vcrdt" / "store.db")
+    with db:
+        st = os.stat(copy.cwd / ".vcrdt")
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'replica_home'",
+            (f"{st.st_dev} {st.st_ino} {copy.cwd / '.vcrdt'}",),
+        )
+    db.close()
+    assert "warning" not in copy.ok("status").err and _replica_id(copy.cwd) == old
+    r = copy.ok("replica", "renew")
+    new = _replica_id(copy.cwd)
+    assert new != old
+    assert r.err == f"replica {old[:12]} is now replica {new[:12]}\n"
+    assert "warning" not in copy.ok("status").err  # the binding is this directory's
+    copy.write("a.txt", "by the copy\n")
+    copy.ok("commit", "-m", "y1")
+    copy.write("a.txt", "by the copy, again\n")
+    copy.ok("commit", "-m", "y2")
+    y2 = _head(copy)
+    orig.write("a.txt", "by the original\n")
+    orig.ok("commit", "-m", "x1")
+    x1 = _head(orig)
+    orig.ok("fetch", "../copy")
+    assert orig.ok("concurrent", x1, y2).out == "concurrent\n"
+    assert orig.ok("concurrent", x0, y2).out == "before\n"
+    assert json.loads(orig.ok("fsck", "--json").out)["problems"] == []

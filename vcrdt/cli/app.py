@@ -42,6 +42,7 @@ COMMAND_MODULES = tuple(
         "merging",
         "causality",
         "daemon",
+        "replica",
     )
 )
 

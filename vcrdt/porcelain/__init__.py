@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
-    from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica
+    from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, rm, status
     from vcrdt.porcelain.history import (
         BranchInfo,
@@ -110,6 +110,7 @@ _SUBMODULE = {
     "merge_file": "vcrdt.porcelain.merging",
     "mv": "vcrdt.porcelain.files",
     "ref_state": "vcrdt.porcelain.replicas",
+    "renew_replica": "vcrdt.porcelain.copies",
     "reopen": "vcrdt.porcelain.resolving",
     "repo_path": "vcrdt.porcelain._shared",
     "resolve": "vcrdt.porcelain.resolving",
@@ -193,6 +194,7 @@ __all__ = [
     "merge_file",
     "mv",
     "ref_state",
+    "renew_replica",
     "reopen",
     "repo_path",
     "resolve",

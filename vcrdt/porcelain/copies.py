@@ -20,7 +20,8 @@ choice to make, and a refusal would break scripts after every backup restore.
 
 What no binding can catch: a copy made before the binding was recorded (a
 repository of an earlier build), or an identical clone of a whole disk or
-machine (same path, device and inode). `fsck` reports the result, two commits
+machine (same path, device and inode): `renew_replica` (``vcrdt replica
+renew``) is the same renewal by hand. `fsck` reports the result, two commits
 with one dot (`vcrdt.porcelain.history`).
 """
 
@@ -89,15 +90,47 @@ def bind_replica(repo: Repository) -> ReplicaRenewal | None:
                 return None
             home = _parse(recorded) if recorded is not None else None
             if recorded is not None and (home is None or home[:2] != (st.st_dev, st.st_ino)):
-                new = ReplicaId(os.urandom(16).hex())
-                renewal = ReplicaRenewal(repo.replica, new, home[2] if home else "?", meta)
-                repo.db.set_meta("replica", new)
-                # The copy's actors continue the original's chains: new commits must start new ones.
-                repo.db.conn.execute("DELETE FROM actors")
-                repo.replica = new
+                renewal = _renew(repo, home[2] if home else "?", meta)
             repo.db.set_meta(HOME_KEY, here)
     except RepoError as exc:
         if "readonly" in str(exc.__cause__):
             return None
         raise
+    return renewal
+
+
+def renew_replica(repo: Repository) -> ReplicaRenewal:
+    """Give the repository a new replica id and forget its clock actors, as a detected copy gets.
+
+    For the copies no binding can tell (a clone of a whole disk or machine, or a copy made
+    before the binding existed): run it in every copy but one.
+
+    Args:
+        repo: The repository.
+
+    Returns:
+        The old and the new id.
+
+    Raises:
+        RepoBusyError: If another writer holds the lock past the busy timeout.
+    """
+    meta = os.path.abspath(repo.meta)
+    with repo.transaction():
+        renewal = _renew(repo, meta, meta)
+        try:
+            st = os.stat(meta)
+        except OSError:
+            return renewal
+        repo.db.set_meta(HOME_KEY, f"{st.st_dev} {st.st_ino} {meta}")
+    return renewal
+
+
+def _renew(repo: Repository, origin: str, here: str) -> ReplicaRenewal:
+    """Store a new random replica id and empty the actors table (inside the caller's transaction)."""
+    new = ReplicaId(os.urandom(16).hex())
+    renewal = ReplicaRenewal(repo.replica, new, origin, here)
+    repo.db.set_meta("replica", new)
+    # The copy's actors continue the original's chains: its next commits must start new ones.
+    repo.db.conn.execute("DELETE FROM actors")
+    repo.replica = new
     return renewal
