@@ -117,3 +117,23 @@ def test_old_tombstones_keep_killing_old_heads_after_the_upgrade(pair: tuple[Cli
     assert db.execute("SELECT COUNT(*) FROM ref_tombstones").fetchone() == (0,)
     db.close()
     assert json.loads(a.ok("fsck", "--json").out)["problems"] == []
+
+
+def test_fsck_checks_the_branch_state(repo: CliRunner) -> None:
+    repo.write("a.txt", "a\n")
+    repo.ok("commit", "-A", "-m", "base")
+    repo.ok("branch", "f")
+    head = _head(repo)
+    assert json.loads(repo.ok("fsck", "--json").out)["problems"] == []
+    db = sqlite3.connect(repo.cwd / ".vcrdt" / "store.db")
+    with db:
+        db.execute("DELETE FROM ref_entries WHERE name = 'refs/heads/f'")
+    db.close()
+    problems = json.loads(repo("fsck", "--json").out)["problems"]
+    assert problems == [{"object": "refs/heads/f", "message": f"shows {head[:12]} but its live entries give nothing"}]
+    db = sqlite3.connect(repo.cwd / ".vcrdt" / "store.db")
+    with db:
+        db.execute("UPDATE ref_context SET counter = 0")
+    db.close()
+    problems = json.loads(repo("fsck", "--json").out)["problems"]
+    assert problems == [{"object": "refs/heads/", "message": "branch state: malformed context"}]

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from tests.helpers.builders import make_commit
 from vcrdt import porcelain
-from vcrdt.crdt.refstate import RefState, maximal
+from vcrdt.crdt.refstate import Ancestry, RefState, maximal
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
@@ -69,11 +69,11 @@ class Model:
         self.tombs |= other.tombs
         self.entries = {e for e in self.entries | other.entries if e[2] not in self.tombs}
 
-    def visible(self, anc: object) -> dict[str, frozenset[ObjectId]]:
+    def visible(self, anc: Ancestry) -> dict[str, frozenset[ObjectId]]:
         out: dict[str, set[ObjectId]] = {}
         for name, head, _ in self.entries:
             out.setdefault(name, set()).add(head)
-        return {n: maximal(hs, anc) for n, hs in sorted(out.items())}  # type: ignore[arg-type]
+        return {n: maximal(hs, anc) for n, hs in sorted(out.items())}
 
 
 def _as_model(state: RefState, me: str) -> tuple[set[ModelEntry], set[Dot]]:

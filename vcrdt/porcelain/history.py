@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vcrdt.crdt.refstate import from_rows
 from vcrdt.dag import is_ancestor, iter_history, iter_reachable, read_commit
 from vcrdt.diff import (
     Change,
@@ -482,6 +483,7 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
                     problems.append(FsckProblem(to_hex(oid), problem))
     problems += _history_problems(commits)
     problems += _dot_problems(commits)
+    problems += _branch_state_problems(repo)
     problems += [FsckProblem(err.name, f"invalid ref name: {err.rule}") for err in repo.refs.iter_bad_names()]
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())
@@ -503,6 +505,33 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
     unreachable = len(present - reachable)
     return FsckResult(len(present), len(reachable), problems, unreachable)
+
+
+def _branch_state_problems(repo: Repository) -> list[FsckProblem]:
+    """Check the branches' add-wins state: its invariants, and that each branch shows what its entries give.
+
+    A branch shows its live entries' heads, ancestors of another one dropped (`vcrdt.refs`);
+    a state whose dots break the rules, or a branch whose shown heads differ, is reported.
+    """
+    try:
+        state = from_rows(
+            [(n[len(BRANCH_PREFIX) :], h, r, c) for n, h, r, c in repo.refs.iter_entries()],
+            repo.refs.context(),
+        )
+    except CorruptObjectError as exc:
+        return [FsckProblem("refs/heads/", f"branch state: {exc.reason}")]
+    out: list[FsckProblem] = []
+    shown = {n[len(BRANCH_PREFIX) :]: hs for n, hs in repo.refs.iter_refs(BRANCH_PREFIX)}
+    for name in sorted(set(shown) | set(state.branches)):
+        try:
+            expected = state.heads(name, lambda a, b: is_ancestor(repo.store, a, b))
+        except VcrdtError:
+            continue  # a missing or corrupt commit: reported by the history checks
+        if shown.get(name, frozenset()) != expected:
+            have = ", ".join(short(h) for h in sorted(shown.get(name, ()))) or "nothing"
+            want = ", ".join(short(h) for h in sorted(expected)) or "nothing"
+            out.append(FsckProblem(BRANCH_PREFIX + name, f"shows {have} but its live entries give {want}"))
+    return out
 
 
 def _dot_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
