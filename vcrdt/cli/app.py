@@ -44,6 +44,7 @@ COMMAND_MODULES = tuple(
         "conflicts",
         "replicas",
         "daemon",
+        "replica",
     )
 )
 

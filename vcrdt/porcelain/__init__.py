@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         tag_list,
     )
     from vcrdt.porcelain.diffs import commit_changes, diff
+    from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
@@ -74,6 +75,7 @@ _SUBMODULE = {
     "MergeStatus": "vcrdt.porcelain.merging",
     "Progress": "vcrdt.porcelain._shared",
     "RESOLUTIONS_FORMAT": "vcrdt.porcelain.resolutions",
+    "ReplicaRenewal": "vcrdt.porcelain.copies",
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
     "Status": "vcrdt.porcelain.files",
@@ -81,6 +83,7 @@ _SUBMODULE = {
     "TagInfo": "vcrdt.porcelain.branches",
     "add": "vcrdt.porcelain.files",
     "auto_resolutions": "vcrdt.porcelain.resolutions",
+    "bind_replica": "vcrdt.porcelain.copies",
     "branch_create": "vcrdt.porcelain.branches",
     "branch_delete": "vcrdt.porcelain.branches",
     "branch_list": "vcrdt.porcelain.branches",
@@ -100,6 +103,7 @@ _SUBMODULE = {
     "merge_file": "vcrdt.porcelain.merging",
     "mv": "vcrdt.porcelain.files",
     "ref_state": "vcrdt.porcelain.replicas",
+    "renew_replica": "vcrdt.porcelain.copies",
     "reopen": "vcrdt.porcelain.resolving",
     "repo_path": "vcrdt.porcelain._shared",
     "resolve": "vcrdt.porcelain.resolving",
@@ -155,6 +159,7 @@ __all__ = [
     "MergeOutcome",
     "MergeStatus",
     "Progress",
+    "ReplicaRenewal",
     "ResolveSide",
     "ShowResult",
     "Status",
@@ -162,6 +167,7 @@ __all__ = [
     "TagInfo",
     "add",
     "auto_resolutions",
+    "bind_replica",
     "branch_create",
     "branch_delete",
     "branch_list",
@@ -181,6 +187,7 @@ __all__ = [
     "merge_file",
     "mv",
     "ref_state",
+    "renew_replica",
     "reopen",
     "repo_path",
     "resolve",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vcrdt.crdt.refstate import BranchState, RefState
+from vcrdt.crdt.refstate import RefState, from_rows, maximal
 from vcrdt.crdt.vclock import Relation, compare
 from vcrdt.dag import is_ancestor, read_commit, read_tree
 from vcrdt.errors import (
@@ -81,15 +81,16 @@ class FetchResult:
 
 
 def ref_state(repo: Repository) -> RefState:
-    """This replica's branches as the ref-state CRDT (short names, live heads and tombstones)."""
-    names = {n[len(BRANCH_PREFIX) :] for n, _ in repo.refs.iter_refs(BRANCH_PREFIX)}
-    names |= {n[len(BRANCH_PREFIX) :] for n in repo.refs.tombstoned_names() if n.startswith(BRANCH_PREFIX)}
-    return RefState(
-        {
-            n: BranchState(repo.refs.heads(BRANCH_PREFIX + n), repo.refs.tombstones(BRANCH_PREFIX + n))
-            for n in sorted(names)
-        }
-    )
+    """This replica's branches as the ref-state CRDT: live entries by short name, and the causal context.
+
+    Raises:
+        CorruptObjectError: If the stored entries break the state's invariants (another
+            replica's database, damaged or hostile).
+    """
+    rows = [
+        (n[len(BRANCH_PREFIX) :], h, r, c) for n, h, r, c in repo.refs.iter_entries() if n.startswith(BRANCH_PREFIX)
+    ]
+    return from_rows(rows, repo.refs.context())
 
 
 def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None) -> FetchResult:
@@ -98,8 +99,9 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
     Objects come first: every commit reachable from the other replica's
     branches and tags that this one lacks, with its trees and blobs (commits
     already here are known to be complete, so the walk stops at them). Then
-    each branch's state is joined as the ref-state CRDT: heads unioned, heads
-    that are ancestors of others dropped, tombstones honoured (add-wins). A
+    each branch's state is joined as the ref-state CRDT (add-wins by dot, see
+    `vcrdt.crdt.refstate`), and shows its live heads, those that are ancestors
+    of others dropped. A
     branch both replicas moved ends with two heads, siblings, for `merge` to
     join. All of it is one transaction. The checked-out branch is never
     deleted by a fetch, and when it moves forward the work tree follows (it
@@ -128,7 +130,7 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         _check_ref_names(other)
         theirs = ref_state(other)
         tags = {n: h for n, hs in other.refs.iter_refs(TAG_PREFIX) for h in hs}
-        wanted = [h for b in theirs.branches.values() for h in b.heads] + list(tags.values())
+        wanted = [e.head for es in theirs.branches.values() for e in es] + list(tags.values())
         missing = _missing_objects(other, repo, wanted, limits)
         head = repo.refs.head()
         with repo.transaction():
@@ -146,25 +148,33 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
             def ancestry(a: ObjectId, b: ObjectId) -> bool:
                 return is_ancestor(repo.store, a, b)
 
-            joined = ours.join(theirs, ancestry)
+            joined = ours.join(theirs)
             changed: list[FetchedBranch] = []
             warnings: list[str] = []
             checkout: ObjectId | None = None
             current = head.branch[len(BRANCH_PREFIX) :] if head.branch else None
-            for name, state in joined.branches.items():
-                before = ours.branches.get(name, BranchState())
+            # The context first: the entries this replica re-adds below take dots above it.
+            repo.refs.join_context(joined.context)
+            for name in sorted(set(ours.branches) | set(joined.branches)):
+                full = BRANCH_PREFIX + name
+                before = repo.refs.heads(full)
+                entries = joined.branches.get(name, frozenset())
+                heads = joined.heads(name, ancestry)
+                readd: frozenset[ObjectId] = frozenset()
                 if name == current and head.commit is not None:
-                    state, moved, note = _keep_checked_out(repo, state, before, head.commit, ancestry)
+                    heads, moved, note, readd = _keep_checked_out(repo, heads, before, head.commit, ancestry)
                     checkout = moved
                     if note:
                         warnings.append(note)
-                elif name == current and state.heads:
+                elif name == current and heads:
                     # The checked-out branch was unborn here: check out what arrived.
-                    checkout = max(state.heads, key=lambda h: tie_key(repo, h))
-                if state != before:
-                    repo.refs.set_state(BRANCH_PREFIX + name, state.heads, state.tombstones)
-                    if state.heads != before.heads:
-                        changed.append(FetchedBranch(name, before.heads, state.heads))
+                    checkout = max(heads, key=lambda h: tie_key(repo, h))
+                if entries != ours.branches.get(name, frozenset()) or heads != before:
+                    repo.refs.set_state(full, heads, frozenset((e.head, e.dot.replica, e.dot.counter) for e in entries))
+                    if readd:
+                        repo.refs.add_entries(full, readd)
+                    if heads != before:
+                        changed.append(FetchedBranch(name, before, heads))
             if checkout is not None:
                 if not repo.worktree.status().is_clean:
                     raise DirtyWorktreeError(
@@ -217,32 +227,33 @@ def _check_ref_names(other: Repository) -> None:
 
 def _keep_checked_out(
     repo: Repository,
-    state: BranchState,
-    before: BranchState,
+    heads: frozenset[ObjectId],
+    before: frozenset[ObjectId],
     at: ObjectId,
     ancestry: Callable[[ObjectId, ObjectId], bool],
-) -> tuple[BranchState, ObjectId | None, str]:
-    """Adjust the joined state of the checked-out branch; return it, the commit to move to, and a warning."""
-    if at in state.heads:
-        return state, None, ""
-    if not state.heads:
+) -> tuple[frozenset[ObjectId], ObjectId | None, str, frozenset[ObjectId]]:
+    """Adjust the joined heads of the checked-out branch.
+
+    Returns:
+        The heads it shows, the commit to move the work tree to (None: stay), a warning, and
+        the heads this replica keeps although the join removed them: they get new entries (a
+        re-creation here, which the other replica's deletion did not see).
+    """
+    if at in heads:
+        return heads, None, "", frozenset()
+    if not heads:
         # Deleted on the other replica: the branch under the work tree stays as it was here.
-        keep = {t for t in state.tombstones if not any(ancestry(h, t) for h in before.heads)}
-        return (
-            BranchState(before.heads, frozenset(keep)),
-            None,
-            "the other replica deleted the checked-out branch; kept it here",
-        )
-    ahead = sorted(h for h in state.heads if ancestry(at, h))
+        return before, None, "the other replica deleted the checked-out branch; kept it here", before
+    ahead = sorted(h for h in heads if ancestry(at, h))
     if ahead:
-        return state, min(ahead, key=lambda h: tie_key(repo, h)), ""
+        return heads, min(ahead, key=lambda h: tie_key(repo, h)), "", frozenset()
     # A deletion the other replica saw covers the commit under the work tree, and the branch's
     # other heads do not contain it: keep it as a sibling rather than lose it or the work tree.
-    keep = {t for t in state.tombstones if not ancestry(at, t)}
     return (
-        BranchState(state.heads | {at}, frozenset(keep)),
+        maximal(heads | {at}, ancestry),
         None,
         "the other replica deleted and re-created the checked-out branch; kept this replica's head as a sibling",
+        frozenset({at}),
     )
 
 
