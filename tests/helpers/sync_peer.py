@@ -38,7 +38,7 @@ def _bomb() -> bytes:
 
 def _head_is_blob(frames: list[bytes]) -> list[bytes]:
     """Point ``main`` at the first blob among the objects sent."""
-    from vcrdt.crdt.refstate import BranchState, RefState
+    from vcrdt.crdt.refstate import Entry, RefState
 
     blob = next(
         F.decode_object_head(f[5:], "peer")[0]
@@ -50,8 +50,8 @@ def _head_is_blob(frames: list[bytes]) -> list[bytes]:
         if f[4] == F.STATE:
             state, tags = F.decode_state(f[5:], "peer")
             branches = dict(state.branches)
-            branches["main"] = BranchState(frozenset({blob}))
-            f = F.encode(F.STATE, F.encode_state(RefState(branches), tags))
+            branches["main"] = frozenset({Entry(min(branches["main"]).dot, blob)})
+            f = F.encode(F.STATE, F.encode_state(RefState(branches, state.context), tags))
         out.append(f)
     return out
 

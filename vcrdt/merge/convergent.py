@@ -325,7 +325,7 @@ def _fold(
     causality = Causality(store)
     for n, head in enumerate(heads[1:], start=1):
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
-        policy = merged_policy(store, base_flat, acc, head_flat, strict=True)
+        policy = merged_policy(store, base_flat, acc, head_flat, strict=True, keys=(acc_key, head_key))
         decide = decider(policy, "crdt")
         later = causal_precedence(store, causality, heads[:n], head, base, decide)
         tm = merge_flat(store, base_flat, acc, head_flat, decide=decide, keys=(acc_key, head_key), later=later)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         tag_delete,
         tag_list,
     )
+    from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.diffs import commit_changes, diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
@@ -86,6 +87,7 @@ _SUBMODULE = {
     "MergeStatus": "vcrdt.porcelain.merging",
     "Progress": "vcrdt.porcelain._shared",
     "RESOLUTIONS_FORMAT": "vcrdt.porcelain.resolutions",
+    "ReplicaRenewal": "vcrdt.porcelain.copies",
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
     "Status": "vcrdt.porcelain.files",
@@ -93,6 +95,7 @@ _SUBMODULE = {
     "TagInfo": "vcrdt.porcelain.branches",
     "add": "vcrdt.porcelain.files",
     "auto_resolutions": "vcrdt.porcelain.resolutions",
+    "bind_replica": "vcrdt.porcelain.copies",
     "branch_create": "vcrdt.porcelain.branches",
     "branch_delete": "vcrdt.porcelain.branches",
     "branch_list": "vcrdt.porcelain.branches",
@@ -117,6 +120,7 @@ _SUBMODULE = {
     "merge_file": "vcrdt.porcelain.merging",
     "mv": "vcrdt.porcelain.files",
     "ref_state": "vcrdt.porcelain.replicas",
+    "renew_replica": "vcrdt.porcelain.copies",
     "reopen": "vcrdt.porcelain.resolving",
     "repo_path": "vcrdt.porcelain._shared",
     "resolve": "vcrdt.porcelain.resolving",
@@ -172,6 +176,7 @@ __all__ = [
     "MergeOutcome",
     "MergeStatus",
     "Progress",
+    "ReplicaRenewal",
     "ResolveSide",
     "ShowResult",
     "Status",
@@ -179,6 +184,7 @@ __all__ = [
     "TagInfo",
     "add",
     "auto_resolutions",
+    "bind_replica",
     "branch_create",
     "branch_delete",
     "branch_list",
@@ -202,6 +208,7 @@ __all__ = [
     "remote_add",
     "remote_remove",
     "remotes",
+    "renew_replica",
     "reopen",
     "repo_path",
     "resolve",

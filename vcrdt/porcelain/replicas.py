@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from vcrdt.crdt.vclock import Relation, compare
-from vcrdt.dag import read_commit
+from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import ConfigError, MergeError, ProtocolError, RepoError
 from vcrdt.ids import ObjectId
 from vcrdt.paths import META_DIR
@@ -285,7 +285,7 @@ def clone(
             result = session.run(repo, transport, receive=True, limits=limits, progress=progress, verb="clone")
         finally:
             transport.close()
-        visible = walk.ref_state(repo).visible()
+        visible = walk.ref_state(repo).visible(lambda a, b: is_ancestor(repo.store, a, b))
         want = result.peer_head if result.peer_head in visible else None
         want = want or ("main" if "main" in visible else min(visible, default=None))
         if want is not None and repo.refs.head().branch != f"refs/heads/{want}":

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import zstandard
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.crdt.refstate import BranchState, RefState
+from vcrdt.crdt.refstate import RefState, maximal
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import (
     BadRefNameError,
@@ -299,7 +299,7 @@ def check_heads_present(repo: Repository, state: RefState, tags: dict[str, Objec
         ProtocolError: Naming the ref and the object.
     """
     store = repo.store
-    named = [("branch", name, h) for name, b in sorted(state.branches.items()) for h in sorted(b.heads)]
+    named = [("branch", name, e.head) for name, es in sorted(state.branches.items()) for e in sorted(es)]
     for what, name, h in [*named, *(("tag", n, h) for n, h in sorted(tags.items()))]:
         try:
             kind = store.info(h)[0]
@@ -355,24 +355,33 @@ def apply_state(
     from vcrdt.sync.walk import ref_state
 
     ours = ref_state(repo)
-    joined = ours.join(theirs, ancestry)
+    joined = ours.join(theirs)
     out = Applied()
     current = head.branch[len(BRANCH_PREFIX) :] if head.branch else None
-    for name, state in joined.branches.items():
-        before = ours.branches.get(name, BranchState())
+    if not dry_run:
+        # The context first: the entries this replica re-adds below take dots above it.
+        repo.refs.join_context(joined.context)
+    for name in sorted(set(ours.branches) | set(joined.branches)):
+        full = BRANCH_PREFIX + name
+        before = repo.refs.heads(full)
+        entries = joined.branches.get(name, frozenset())
+        heads = joined.heads(name, ancestry)
+        readd: frozenset[ObjectId] = frozenset()
         if name == current and head.commit is not None:
-            state, moved, note = _keep_checked_out(repo, state, before, head.commit, ancestry)
+            heads, moved, note, readd = _keep_checked_out(repo, heads, before, head.commit, ancestry)
             out.checkout = moved
             if note:
                 out.warnings.append(note)
-        elif name == current and state.heads:
+        elif name == current and heads:
             # The checked-out branch was unborn here: check out what arrived.
-            out.checkout = max(state.heads, key=lambda h: tie_key(repo, h))
-        if state != before:
+            out.checkout = max(heads, key=lambda h: tie_key(repo, h))
+        if entries != ours.branches.get(name, frozenset()) or heads != before:
             if not dry_run:
-                repo.refs.set_state(BRANCH_PREFIX + name, state.heads, state.tombstones)
-            if state.heads != before.heads:
-                out.branches.append(BranchChange(name, before.heads, state.heads))
+                repo.refs.set_state(full, heads, frozenset((e.head, e.dot.replica, e.dot.counter) for e in entries))
+                if readd:
+                    repo.refs.add_entries(full, readd)
+            if heads != before:
+                out.branches.append(BranchChange(name, before, heads))
     if out.checkout is not None and not dry_run:
         if not repo.worktree.status().is_clean:
             raise DirtyWorktreeError(
@@ -403,30 +412,31 @@ def apply_state(
 
 def _keep_checked_out(
     repo: Repository,
-    state: BranchState,
-    before: BranchState,
+    heads: frozenset[ObjectId],
+    before: frozenset[ObjectId],
     at: ObjectId,
     ancestry: Callable[[ObjectId, ObjectId], bool],
-) -> tuple[BranchState, ObjectId | None, str]:
-    """Adjust the joined state of the checked-out branch; return it, the commit to move to, and a warning."""
-    if at in state.heads:
-        return state, None, ""
-    if not state.heads:
+) -> tuple[frozenset[ObjectId], ObjectId | None, str, frozenset[ObjectId]]:
+    """Adjust the joined heads of the checked-out branch.
+
+    Returns:
+        The heads it shows, the commit to move the work tree to (None: stay), a warning, and
+        the heads this replica keeps although the join removed them: they get new entries (a
+        re-creation here, which the other replica's deletion did not see).
+    """
+    if at in heads:
+        return heads, None, "", frozenset()
+    if not heads:
         # Deleted on the other replica: the branch under the work tree stays as it was here.
-        keep = {t for t in state.tombstones if not any(ancestry(h, t) for h in before.heads)}
-        return (
-            BranchState(before.heads, frozenset(keep)),
-            None,
-            "the other replica deleted the checked-out branch; kept it here",
-        )
-    ahead = sorted(h for h in state.heads if ancestry(at, h))
+        return before, None, "the other replica deleted the checked-out branch; kept it here", before
+    ahead = sorted(h for h in heads if ancestry(at, h))
     if ahead:
-        return state, min(ahead, key=lambda h: tie_key(repo, h)), ""
+        return heads, min(ahead, key=lambda h: tie_key(repo, h)), "", frozenset()
     # A deletion the other replica saw covers the commit under the work tree, and the branch's
     # other heads do not contain it: keep it as a sibling rather than lose it or the work tree.
-    keep = {t for t in state.tombstones if not ancestry(at, t)}
     return (
-        BranchState(state.heads | {at}, frozenset(keep)),
+        maximal(heads | {at}, ancestry),
         None,
         "the other replica deleted and re-created the checked-out branch; kept this replica's head as a sibling",
+        frozenset({at}),
     )

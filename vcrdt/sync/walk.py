@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 
-from vcrdt.crdt.refstate import BranchState, RefState
+from vcrdt.crdt.refstate import RefState, from_rows
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
 from vcrdt.ids import ObjectId, to_hex
@@ -25,15 +25,16 @@ from vcrdt.sync.limits import SyncLimits
 
 
 def ref_state(repo: Repository) -> RefState:
-    """This replica's branches as the ref-state CRDT (short names, live heads and tombstones)."""
-    names = {n[len(BRANCH_PREFIX) :] for n, _ in repo.refs.iter_refs(BRANCH_PREFIX)}
-    names |= {n[len(BRANCH_PREFIX) :] for n in repo.refs.tombstoned_names() if n.startswith(BRANCH_PREFIX)}
-    return RefState(
-        {
-            n: BranchState(repo.refs.heads(BRANCH_PREFIX + n), repo.refs.tombstones(BRANCH_PREFIX + n))
-            for n in sorted(names)
-        }
-    )
+    """This replica's branches as the ref-state CRDT: live entries by short name, and the causal context.
+
+    Raises:
+        CorruptObjectError: If the stored entries break the state's invariants (another
+            replica's database, damaged or hostile).
+    """
+    rows = [
+        (n[len(BRANCH_PREFIX) :], h, r, c) for n, h, r, c in repo.refs.iter_entries() if n.startswith(BRANCH_PREFIX)
+    ]
+    return from_rows(rows, repo.refs.context())
 
 
 def tag_state(repo: Repository) -> dict[str, ObjectId]:
@@ -43,7 +44,7 @@ def tag_state(repo: Repository) -> dict[str, ObjectId]:
 
 def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
     """Every commit a ref state and its tags name."""
-    return {h for b in state.branches.values() for h in b.heads} | set(tags.values())
+    return {e.head for es in state.branches.values() for e in es} | set(tags.values())
 
 
 class Walker:
