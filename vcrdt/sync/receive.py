@@ -339,8 +339,9 @@ def apply_state(
 ) -> Applied:
     """Join a peer's branches and tags into this replica's refs (call inside the receiving transaction).
 
-    Heads are unioned, ancestors dropped, tombstones honoured. The checked-out branch is never
-    deleted, and when it moves forward the work tree follows (it must be clean): the checkout
+    Entries are joined by dot (add-wins); a branch shows its live heads, ancestors dropped. The
+    checked-out branch is never deleted, and when it moves forward the work tree follows (it
+    must be clean): the checkout
     journal is written here, and the caller runs ``repo.worktree.finish_checkout()`` after the
     transaction. A tag that differs here is kept as it is (a warning).
 
