@@ -29,8 +29,8 @@ if TYPE_CHECKING:
         tag_delete,
         tag_list,
     )
-    from vcrdt.porcelain.diffs import commit_changes, diff
     from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
+    from vcrdt.porcelain.diffs import commit_changes, diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
