@@ -445,9 +445,11 @@ def test_a_settled_file_directory_collision_reopens_and_resolves(repo: CliRunner
     _file_meets_directory(repo)
     repo.ok("merge", "--auto", "side")
     (aside,) = [p.name for p in repo.cwd.iterdir() if p.name.startswith("x~")]
-    repo.ok("reopen", "x")
+    (conflict,) = json.loads(repo.ok("reopen", "x", "--json").out)["conflicts"]
+    assert conflict["kind"] == "file/directory"
     assert json.loads(repo.ok("status", "--json").out)["conflicted"] == ["x"]
-    repo.ok("resolve", "--ours", "x")  # main's file takes the path back from the directory
+    # One replica made both sides, so they keep the record's tie-break order: take the file's side.
+    repo.ok("resolve", "--ours" if conflict["ours"] else "--theirs", "x")  # the file takes the path back
     repo.ok("commit", "-m", "the file wins")
     assert (repo.cwd / "x").read_text() == "a file here\n"
     assert not (repo.cwd / aside).exists()
