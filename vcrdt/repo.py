@@ -30,28 +30,29 @@ from vcrdt.errors import (
     RepoExistsError,
     UnsupportedFormatError,
 )
-from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
 from vcrdt.merge.state import MergeState
-from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
+from vcrdt.objects import (
+    AUTO_EMAIL,
+    AUTO_MESSAGE,
+    AUTO_NAME,
+    Commit,
+    EntryKind,
+    Signature,
+    Tree,
+    TreeEntry,
+    commit_clock,
+    convergent_actor,
+    is_convergent_commit,
+)
 from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
 from vcrdt.worktree import FlatTree, Worktree
 
-AUTO_NAME = "vcrdt"
-AUTO_EMAIL = "auto-merge@vcrdt.invalid"
-AUTO_MESSAGE = "Merge concurrent heads (automatic)\n"
-
-
-def convergent_actor(parents: list[ObjectId]) -> ReplicaId:
-    """The replica id and clock actor of the convergent merge of `parents` (sorted by id)."""
-    return ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(parents))[:16].hex())
-
-
 FORMAT_NAME = "vcrdt repository format"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DB_FILE = "store.db"
 CONFIG_FILE = "config.toml"
 _REV_SUFFIX = re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
@@ -158,6 +159,12 @@ class Repository:
                 text = fh.read(256).decode("utf-8", "replace").strip()
         except OSError as exc:
             raise RepoError(f"{fmt}: cannot read the format file") from exc
+        if text == f"{FORMAT_NAME} 1":
+            raise UnsupportedFormatError(
+                f"{fmt}: unsupported format {text!r}: its commits' vector clocks are keyed by actors",
+                hint="this vcrdt reads format 2 only (clocks keyed by replica, docs/format.md); an earlier"
+                " vcrdt still reads it",
+            )
         if text != f"{FORMAT_NAME} {FORMAT_VERSION}":
             raise UnsupportedFormatError(f"{fmt}: unsupported format {text[:60]!r}")
         self.db = Database(
@@ -519,31 +526,23 @@ class Repository:
     ) -> ObjectId:
         """Build and store a commit with its Lamport clock and vector clock; return its id.
 
-        Vector clocks need each clock key to stand for a sequence of commits
-        that are ordered among themselves. One replica can commit on several
-        branches, so the key is an *actor*: the replica keeps using an actor
-        while each new commit has that actor's last commit as a parent, and
-        starts a fresh actor otherwise. Run inside the caller's transaction.
+        The commit's dot is (this replica, its next counter): one counter per replica, growing
+        across all its branches, so every dot is unique. The clock is the parents' clocks joined
+        plus that dot; counters this replica used on branches not in the parents' history are
+        the clock's gaps (docs/format.md). Run inside the caller's transaction.
         """
         pcs = [read_commit(self.store, p) for p in parents]
         lamport = 1 + max((c.lamport for c in pcs), default=0)
-        actor = self._actor_for(parents)
-        clock = merge_clocks([c.clock for c in pcs], actor)
-        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions)
+        counter = self._next_counter(pcs)
+        clock, gaps = commit_clock(pcs, (self.replica, counter))
+        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions, gaps)
         oid = self.store.put("commit", commit.to_bytes())
-        with self.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO actors(actor, last) VALUES (?, ?)", (actor, oid))
+        self.db.set_meta(self._counter_key(), str(counter))
         return oid
 
     def is_convergent(self, oid: ObjectId) -> bool:
         """Tell whether a commit is a convergent merge commit (`convergent_commit` made it)."""
-        c = read_commit(self.store, oid)
-        return (
-            len(c.parents) >= 2
-            and c.message == AUTO_MESSAGE
-            and c.author.email == AUTO_EMAIL
-            and c.replica == convergent_actor(sorted(c.parents))
-        )
+        return is_convergent_commit(read_commit(self.store, oid))
 
     def convergent_commit(self, tree: ObjectId, parents: list[ObjectId], resolutions: ObjectId | None) -> ObjectId:
         """Build and store a merge commit that is a pure function of its parents (and merged tree).
@@ -551,24 +550,28 @@ class Repository:
         Any replica merging the same heads gets the same commit id: the
         parents are sorted by id; the author is ``vcrdt <auto-merge@vcrdt.invalid>``
         at the latest parent's author time, in UTC; the message is fixed; the
-        replica id and the clock's actor are derived from the parents (an actor
-        used by this commit alone, never continued by later commits).
+        replica id is derived from the parents. It has no dot of its own: its clock
+        is its parents' clocks joined (`vcrdt.dag.causal_relation` tells it apart).
         """
         ordered = sorted(set(parents))
         pcs = [read_commit(self.store, p) for p in ordered]
-        actor = convergent_actor(ordered)
         author = Signature(AUTO_NAME, AUTO_EMAIL, max(c.author.timestamp for c in pcs), 0)
         lamport = 1 + max(c.lamport for c in pcs)
-        clock = merge_clocks([c.clock for c in pcs], actor)
-        commit = Commit(tree, tuple(ordered), author, AUTO_MESSAGE, actor, lamport, clock, resolutions)
+        clock, gaps = commit_clock(pcs, None)
+        commit = Commit(
+            tree, tuple(ordered), author, AUTO_MESSAGE, convergent_actor(ordered), lamport, clock, resolutions, gaps
+        )
         return self.store.put("commit", commit.to_bytes())
 
-    def _actor_for(self, parents: list[ObjectId]) -> ReplicaId:
-        if parents:
-            marks = ",".join("?" * len(parents))
-            row = self.db.conn.execute(
-                f"SELECT actor FROM actors WHERE last IN ({marks}) ORDER BY actor LIMIT 1", parents
-            ).fetchone()
-            if row is not None:
-                return ReplicaId(str(row[0]))
-        return ReplicaId(os.urandom(16).hex())
+    def _counter_key(self) -> str:
+        return f"counter:{self.replica}"
+
+    def _next_counter(self, parents: list[Commit]) -> int:
+        """This replica's next clock counter: above every one it used, and above its parents' count."""
+        stored = self.db.get_meta(self._counter_key())
+        last = int(stored) if stored is not None and stored.isdigit() else 0
+        for p in parents:
+            for key, count in p.clock:
+                if key == self.replica:
+                    last = max(last, count)
+        return last + 1

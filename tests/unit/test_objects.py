@@ -21,8 +21,11 @@ from vcrdt.objects import (
     Signature,
     Tree,
     TreeEntry,
+    clock_leq,
+    commit_clock,
+    covers,
     decode_object,
-    merge_clocks,
+    join_clocks,
 )
 from vcrdt.paths import decode
 
@@ -442,6 +445,73 @@ def test_base_commit_decodes() -> None:
             "not sorted or duplicated",
             id="clock-duplicate",
         ),
+        # gaps of the vector clock
+        pytest.param(edited(CLOCK_LINE, CLOCK_LINE + "gaps \n"), "malformed gaps entry", id="gaps-empty"),
+        pytest.param(edited(CLOCK_LINE, CLOCK_LINE + "gaps\n"), "unexpected header", id="gaps-without-space"),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=0\n"), "malformed gaps entry", id="gap-zero"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=01\n"), "malformed gaps entry", id="gap-leading-zero"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=1 \n"),
+            "malformed gaps entry",
+            id="gaps-trailing-space",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=2\n"), "below its count", id="gap-at-the-count"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "3" * 32 + "=1\n"),
+            "not in the vector clock",
+            id="gap-unknown-key",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=2-2\n"),
+            "below its count",
+            id="gap-range-of-one",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=3-1\n"),
+            "below its count",
+            id="gap-range-reversed",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=1,2\n"),
+            "below its count",
+            id="gaps-adjacent",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=1-4,3\n"),
+            "below its count",
+            id="gaps-overlapping",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=5,2\n"),
+            "below its count",
+            id="gaps-unsorted-ranges",
+        ),
+        pytest.param(
+            edited(
+                CLOCK_LINE, "clock " + "1" * 32 + "=5 " + "2" * 32 + "=4\ngaps " + "2" * 32 + "=2 " + "1" * 32 + "=3\n"
+            ),
+            "gaps not sorted or duplicated",
+            id="gaps-keys-unsorted",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=5\ngaps " + "1" * 32 + "=2 " + "1" * 32 + "=3\n"),
+            "gaps not sorted or duplicated",
+            id="gaps-key-twice",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "gaps " + "1" * 32 + "=1\n" + CLOCK_LINE), "missing vector clock", id="gaps-before-clock"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=1\ngaps " + "1" * 32 + "=1\n"),
+            "unexpected header",
+            id="two-gaps-lines",
+        ),
         # framing
         pytest.param(edited("body\n", "bo\0dy\n"), "NUL byte", id="nul-in-message"),
         pytest.param(edited("Ada Lovelace", "Ada\0Lovelace"), "NUL byte", id="nul-in-header"),
@@ -527,35 +597,64 @@ def test_commit_unicode_round_trip() -> None:
     assert Commit.from_bytes(commit.to_bytes()) == commit
 
 
-# --- merge_clocks --------------------------------------------------------------------------------
+# --- version vectors with gaps --------------------------------------------------------------------
 
 
-def test_merge_clocks_root_commit() -> None:
-    assert merge_clocks([], R2) == ((R2, 1),)
+def _with_clock(
+    clock: dict[ReplicaId, int], gaps: dict[ReplicaId, tuple[tuple[int, int], ...]] | None = None
+) -> Commit:
+    g = gaps or {}
+    return Commit(
+        A, (), Signature("a", "b", 0, 0), "m\n", R1, 1, tuple(sorted(clock.items())), None, tuple(sorted(g.items()))
+    )
 
 
-def test_merge_clocks_increments_own_entry() -> None:
-    assert merge_clocks([((R1, 4),)], R1) == ((R1, 5),)
+def test_commit_clock_root_commit() -> None:
+    assert commit_clock([], (R2, 1)) == (((R2, 1),), ())
 
 
-def test_merge_clocks_pointwise_max_then_own_plus_one() -> None:
-    assert merge_clocks([((R1, 2),), ((R1, 1), (R2, 5))], R1) == ((R1, 3), (R2, 5))
+def test_commit_clock_counts_own_dot_and_skipped_counters_are_gaps() -> None:
+    assert commit_clock([_with_clock({R1: 4})], (R1, 5)) == (((R1, 5),), ())
+    # counters 5..7 went to commits on other branches: not in this history
+    assert commit_clock([_with_clock({R1: 4})], (R1, 8)) == (((R1, 8),), ((R1, ((5, 7),)),))
 
 
-def test_merge_clocks_new_replica_joins_sorted() -> None:
-    assert merge_clocks([((R1, 2), (R3, 1))], R2) == ((R1, 2), (R2, 1), (R3, 1))
+def test_commit_clock_refuses_a_counter_not_above_the_parents() -> None:
+    with pytest.raises(ValueError, match="not above"):
+        commit_clock([_with_clock({R1: 4})], (R1, 4))
 
 
-def test_merge_clocks_ignores_parent_order() -> None:
-    a = ((R1, 3), (R2, 1))
-    b = ((R2, 4), (R3, 2))
-    assert merge_clocks([a, b], R1) == merge_clocks([b, a], R1) == ((R1, 4), (R2, 4), (R3, 2))
+def test_join_is_the_union_of_histories() -> None:
+    a = _with_clock({R1: 9, R2: 2}, {R1: ((2, 5), (7, 7))})  # R1 covers 1, 6, 8, 9
+    b = _with_clock({R1: 6, R3: 1}, {R1: ((1, 3),)})  # R1 covers 4, 5, 6
+    joined = join_clocks([a, b])
+    assert joined == {R1: (9, ((2, 3), (7, 7))), R2: (2, ()), R3: (1, ())}
+    assert join_clocks([b, a]) == joined
 
 
-def test_merge_clocks_result_decodes_in_a_commit() -> None:
-    clock = merge_clocks([((R3, 9),), ((R1, 1),)], R2)
-    commit = Commit(A, (B, C), Signature("a", "b", 0, 0), "m\n", R2, 3, clock)
-    assert Commit.from_bytes(commit.to_bytes()).clock == clock
+def test_commit_clock_without_a_dot_is_the_join() -> None:
+    a = _with_clock({R1: 3, R2: 1})
+    b = _with_clock({R2: 4, R3: 2}, {R2: ((1, 3),)})
+    assert commit_clock([a, b], None) == commit_clock([b, a], None) == (((R1, 3), (R2, 4), (R3, 2)), ((R2, ((2, 3),)),))
+
+
+def test_covers_and_clock_leq() -> None:
+    c = _with_clock({R1: 9}, {R1: ((2, 3), (7, 7))})
+    assert [n for n in range(0, 11) if covers(c, (R1, n))] == [1, 4, 5, 6, 8, 9]
+    assert not covers(c, (R2, 1))
+    assert clock_leq(_with_clock({R1: 6}, {R1: ((2, 4),)}), c)
+    assert not clock_leq(_with_clock({R1: 6}, {R1: ((2, 2),)}), c)  # covers 3, which c lacks
+    assert not clock_leq(_with_clock({R1: 7}), c)
+    assert not clock_leq(_with_clock({R2: 1}), c)
+    assert clock_leq(c, c)
+
+
+def test_gaps_round_trip_in_a_commit() -> None:
+    clock, gaps = commit_clock([_with_clock({R3: 9}, {R3: ((1, 4), (6, 6))}), _with_clock({R1: 1})], (R2, 3))
+    commit = Commit(A, (B, C), Signature("a", "b", 0, 0), "m\n", R2, 3, clock, None, gaps)
+    body = commit.to_bytes()
+    assert b"\ngaps " + R2.encode() + b"=1-2 " + R3.encode() + b"=1-4,6\n" in body
+    assert Commit.from_bytes(body) == commit
 
 
 # --- the decoder's constructors ----------------------------------------------------------------

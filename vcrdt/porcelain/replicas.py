@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vcrdt.crdt.refstate import BranchState, RefState
-from vcrdt.crdt.vclock import Relation, compare
-from vcrdt.dag import is_ancestor, read_commit, read_tree
+from vcrdt.crdt.vclock import Relation
+from vcrdt.dag import causal_relation, is_ancestor, read_commit, read_tree
 from vcrdt.errors import (
     BadRefNameError,
     ConfigError,
@@ -44,18 +44,14 @@ class Causality:
 def concurrent(repo: Repository, a: str, b: str) -> Causality:
     """Compare two commits causally: `before`, `after`, `equal` or `concurrent` (a relative to b).
 
-    Answered from the commits' vector clocks alone. Two different commits with
-    equal clocks (one replica rewrote history) are concurrent: neither is in
-    the other's history.
+    Answered from the commits' vector clocks (`vcrdt.dag.causal_relation`): a commit is
+    before another when the other's clock covers its dot.
 
     Raises:
         BadRevisionError: If a revision does not resolve.
     """
     oid_a, oid_b = repo.resolve(a), repo.resolve(b)
-    if oid_a == oid_b:
-        return Causality(oid_a, oid_b, "equal")
-    relation = compare(dict(read_commit(repo.store, oid_a).clock), dict(read_commit(repo.store, oid_b).clock))
-    return Causality(oid_a, oid_b, "concurrent" if relation == "equal" else relation)
+    return Causality(oid_a, oid_b, causal_relation(repo.store, oid_a, oid_b))
 
 
 @dataclass(frozen=True, slots=True)
