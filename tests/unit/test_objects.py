@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from vcrdt.dag import causal_relation
 from vcrdt.errors import CorruptObjectError, ObjectError
 from vcrdt.ids import ZERO_ID, ObjectId, ReplicaId
 from vcrdt.objects import (
@@ -23,11 +24,16 @@ from vcrdt.objects import (
     TreeEntry,
     clock_leq,
     commit_clock,
+    commit_dot,
+    convergent_actor,
     covers,
     decode_object,
+    history_problem,
+    is_convergent_commit,
     join_clocks,
 )
 from vcrdt.paths import decode
+from vcrdt.store.memory import MemoryStore
 
 # --- golden vectors ---------------------------------------------------------------------
 
@@ -135,11 +141,76 @@ def test_golden_child_commit() -> None:
     assert commit.id.hex() == CHILD_COMMIT_ID
 
 
+# Format 2 clocks: c3 is its replica's fifth commit, whose third and fourth went to another
+# branch; d is another replica's second commit (its first elsewhere); m joins them automatically.
+GAPS_COMMIT_ID = "819302dec2dfc1e1a1a9f9664572d55b0ae2d62484e7c416305b68263afdcf2d"
+GAPS_COMMIT_BYTES = (
+    b"tree 9b99d8342f84dc5a0f192202e811fb7bb109add0209cc6a72aefc8b6bbe39595\n"
+    b"parent df8e43e6f5eacbb0d54357dee4802bf926d341948fcd257c49dd59852ec44108\n"
+    b"author Ada Lovelace <ada@example.com> 1700000120 +0100\n"
+    b"replica 0123456789abcdef0123456789abcdef\n"
+    b"lamport 3\n"
+    b"clock 0123456789abcdef0123456789abcdef=5\n"
+    b"gaps 0123456789abcdef0123456789abcdef=3-4\n"
+    b"\n"
+    b"fifth commit of this replica\n"
+)
+OTHER_COMMIT_ID = "c82d4847bae1957dbd7b1da7084e3f1bf02fe570e2db5460bd9c8c7ecc9d477f"
+OTHER_COMMIT_BYTES = (
+    b"tree 322a641f52ebb3dd8403a52bba201436d330b8e03b5864e9ea59c57a21590ba1\n"
+    b"parent 565476b010c7ceacd201f4942c90e8b3574f4cd535dc67106117eef509a45562\n"
+    b"author Charles Babbage <cb@example.com> 1700000090 +0000\n"
+    b"replica fedcba9876543210fedcba9876543210\n"
+    b"lamport 2\n"
+    b"clock 0123456789abcdef0123456789abcdef=1 fedcba9876543210fedcba9876543210=2\n"
+    b"gaps fedcba9876543210fedcba9876543210=1\n"
+    b"\n"
+    b"on another replica\n"
+)
+AUTO_MERGE_ID = "d0b3d61b026ada6f82ea2a4b639826cafb35d0c73e66dc1aef105c554bddeb79"
+AUTO_MERGE_BYTES = (
+    b"tree 9b99d8342f84dc5a0f192202e811fb7bb109add0209cc6a72aefc8b6bbe39595\n"
+    b"parent 819302dec2dfc1e1a1a9f9664572d55b0ae2d62484e7c416305b68263afdcf2d\n"
+    b"parent c82d4847bae1957dbd7b1da7084e3f1bf02fe570e2db5460bd9c8c7ecc9d477f\n"
+    b"author vcrdt <auto-merge@vcrdt.invalid> 1700000120 +0000\n"
+    b"replica 75145e7a601a671b6f8549644adb8207\n"
+    b"lamport 4\n"
+    b"clock 0123456789abcdef0123456789abcdef=5 fedcba9876543210fedcba9876543210=2\n"
+    b"gaps 0123456789abcdef0123456789abcdef=3-4 fedcba9876543210fedcba9876543210=1\n"
+    b"\n"
+    b"Merge concurrent heads (automatic)\n"
+)
+
+
+def test_golden_clock_vectors() -> None:
+    store = MemoryStore()
+    for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES, GAPS_COMMIT_BYTES, OTHER_COMMIT_BYTES, AUTO_MERGE_BYTES]:
+        store.put("commit", body)
+    c1, c2, c3, d, m = (
+        Commit.from_bytes(body)
+        for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES, GAPS_COMMIT_BYTES, OTHER_COMMIT_BYTES, AUTO_MERGE_BYTES]
+    )
+    r, s = ReplicaId(REPLICA), ReplicaId("fedcba9876543210fedcba9876543210")
+    assert [c3.id.hex(), d.id.hex(), m.id.hex()] == [GAPS_COMMIT_ID, OTHER_COMMIT_ID, AUTO_MERGE_ID]
+    assert (c3.clock, c3.gaps) == (((r, 5),), ((r, ((3, 4),)),)) == commit_clock([c2], (r, 5))
+    assert (d.clock, d.gaps) == commit_clock([c1], (s, 2))
+    assert (m.clock, m.gaps) == commit_clock([c3, d], None)
+    assert m.replica == convergent_actor([c3.id, d.id]) and is_convergent_commit(m)
+    assert [commit_dot(c) for c in (c1, c2, c3, d, m)] == [(r, 1), (r, 2), (r, 5), (s, 2), None]
+    assert history_problem(c3, [c2]) is None and history_problem(d, [c1]) is None
+    assert history_problem(m, [c3, d]) is None
+    rel = {(a.id, b.id): causal_relation(store, a.id, b.id) for a in (c1, c2, c3, d, m) for b in (c1, c2, c3, d, m)}
+    assert rel[c3.id, d.id] == "concurrent" and rel[c2.id, d.id] == "concurrent"
+    assert rel[c1.id, m.id] == rel[c3.id, m.id] == rel[d.id, m.id] == "before"
+    assert rel[m.id, c2.id] == "after" and rel[m.id, m.id] == "equal"
+
+
 def test_format_doc_lists_the_pinned_vectors() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "format.md").read_text(encoding="utf-8")
-    for oid in [HELLO_ID, LINK_ID, EMPTY_TREE_ID, SUB_TREE_ID, ROOT_TREE_ID, ROOT_COMMIT_ID, CHILD_COMMIT_ID]:
+    pinned = [HELLO_ID, LINK_ID, EMPTY_TREE_ID, SUB_TREE_ID, ROOT_TREE_ID, ROOT_COMMIT_ID, CHILD_COMMIT_ID]
+    for oid in [*pinned, GAPS_COMMIT_ID, OTHER_COMMIT_ID, AUTO_MERGE_ID]:
         assert f"`{oid}`" in doc
-    for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES]:
+    for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES, GAPS_COMMIT_BYTES, OTHER_COMMIT_BYTES, AUTO_MERGE_BYTES]:
         indented = "".join("    " + line if line else "" for line in body.decode().splitlines(keepends=True))
         assert indented.replace("    \n", "\n") in doc
 
