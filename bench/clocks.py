@@ -52,7 +52,14 @@ class Driver:
         self.repos = [Repository.discover(r, SETTINGS) for r in self.roots]
         self.made: list[tuple[int, ObjectId]] = []  # creation order, first time each commit appears
         self.commits: dict[ObjectId, Commit] = {}
-        self.stats = {"commits": 0, "local merges": 0, "convergent merges": 0, "fetches": 0, "deletions": 0, "merges abandoned": 0}
+        self.stats = {
+            "commits": 0,
+            "local merges": 0,
+            "convergent merges": 0,
+            "fetches": 0,
+            "deletions": 0,
+            "merges abandoned": 0,
+        }
         self.serial = 0
 
     def close(self) -> None:
@@ -201,24 +208,35 @@ def main() -> None:
             driver.step()
         built = time.perf_counter() - t0
         commits = driver.commits
-        print(f"history: {len(commits)} commits in {built:.1f} s; " + ", ".join(f"{k} {v}" for k, v in driver.stats.items()))
+        print(
+            f"history: {len(commits)} commits in {built:.1f} s; "
+            + ", ".join(f"{k} {v}" for k, v in driver.stats.items())
+        )
 
         new_keys = max(commits.values(), key=lambda c: (len(c.clock), clock_bytes(c)))
         new_bytes = max(commits.values(), key=clock_bytes)
         gaps = max(commits.values(), key=lambda c: sum(len(g) for _, g in c.gaps))
         print("new (format 2, one key per replica, gaps):")
-        print(f"  most keys:  {len(new_keys.clock)} keys, {sum(len(g) for _, g in new_keys.gaps)} gap ranges, {clock_bytes(new_keys)} bytes")
-        print(f"  most bytes: {len(new_bytes.clock)} keys, {sum(len(g) for _, g in new_bytes.gaps)} gap ranges, {clock_bytes(new_bytes)} bytes")
+        print(
+            f"  most keys:  {len(new_keys.clock)} keys, {sum(len(g) for _, g in new_keys.gaps)} gap ranges, {clock_bytes(new_keys)} bytes"
+        )
+        print(
+            f"  most bytes: {len(new_bytes.clock)} keys, {sum(len(g) for _, g in new_bytes.gaps)} gap ranges, {clock_bytes(new_bytes)} bytes"
+        )
         print(f"  most gaps:  {sum(len(g) for _, g in gaps.gaps)} gap ranges: {clock_text(gaps)}")
         newest = driver.made[-1][1]
         print(f"  newest commit: {len(commits[newest].clock)} keys, {clock_bytes(commits[newest])} bytes")
 
         old = old_clocks(driver.made, commits)
+
         def old_size(cl: dict[str, int]) -> int:
             return len("clock " + " ".join(f"{r}={k}" for r, k in cl.items())) + 1
+
         big = max(old.values(), key=len)
         print("old (format 1, actor keys, replayed on the same DAG):")
-        print(f"  most keys:  {len(big)} keys, {old_size(big)} bytes; newest commit: {len(old[newest])} keys, {old_size(old[newest])} bytes")
+        print(
+            f"  most keys:  {len(big)} keys, {old_size(big)} bytes; newest commit: {len(old[newest])} keys, {old_size(old[newest])} bytes"
+        )
 
         rng = random.Random(args.seed)
         ids = list(commits)
@@ -230,13 +248,17 @@ def main() -> None:
         t1 = time.perf_counter()
         for _ in range(args.pairs):
             a, b = rng.choice(ids), rng.choice(ids)
-            want = "equal" if a == b else "before" if a in ancestors[b] else "after" if b in ancestors[a] else "concurrent"
+            want = (
+                "equal" if a == b else "before" if a in ancestors[b] else "after" if b in ancestors[a] else "concurrent"
+            )
             # both commits are in the store of the replica that made the later one's... read from any that has both
             repo = next((r for r in driver.repos if r.store.has(a) and r.store.has(b)), None)
             if repo is None:
                 continue
             wrong += causal_relation(repo.store, a, b) != want
-        print(f"ancestry: {args.pairs} random pairs checked against the DAG, {wrong} wrong ({time.perf_counter() - t1:.1f} s)")
+        print(
+            f"ancestry: {args.pairs} random pairs checked against the DAG, {wrong} wrong ({time.perf_counter() - t1:.1f} s)"
+        )
         del by_replica
     finally:
         driver.close()

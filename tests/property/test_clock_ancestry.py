@@ -52,7 +52,7 @@ def _auto(repo: Repository) -> None:
 
 
 def _step(repo: Repository, kind: str, arg: int, roots: list[Path], serial: int) -> None:
-    branch = BRANCHES[arg]
+    branch = BRANCHES[arg] if kind in ("commit", "merge", "delete") else ""
     current = repo.refs.head().branch
     if kind == "commit":
         if current != "refs/heads/" + branch:
