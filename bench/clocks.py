@@ -25,7 +25,6 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,11 +32,12 @@ from pathlib import Path
 from vcrdt import porcelain
 from vcrdt.dag import causal_relation, read_commit
 from vcrdt.errors import VcrdtError
-from vcrdt.ids import ObjectId
-from vcrdt.objects import Commit, format_gaps, is_convergent_commit
+from vcrdt.ids import ObjectId, ReplicaId
+from vcrdt.objects import Commit, Signature, format_gaps, is_convergent_commit
 from vcrdt.repo import Repository, Settings
 
 SETTINGS = Settings(author_name="Bench", author_email="bench@example.com")
+SETTINGS_SIGNATURE = Signature("Bench", "bench@example.com", 0, 0)
 BRANCHES = ["main", "topic1", "topic2", "topic3"]
 
 
@@ -61,6 +61,18 @@ class Driver:
             "merges abandoned": 0,
         }
         self.serial = 0
+        self.old = OldClocks()
+        empty = Commit(ObjectId(bytes(32)), (), SETTINGS_SIGNATURE, "", ReplicaId("0" * 32), 0, ())
+        self.most_keys = self.most_bytes = empty
+
+    def progress(self, started: float) -> str:
+        """One line: commits so far, the largest clocks (new and old)."""
+        mk, mb, om = self.most_keys, self.most_bytes, self.old.most
+        return (
+            f"{len(self.commits)} commits, {time.perf_counter() - started:.0f} s: new most keys {len(mk.clock)}"
+            f" ({sum(len(g) for _, g in mk.gaps)} gap ranges, {clock_bytes(mk)} bytes), new most bytes"
+            f" {clock_bytes(mb)}; old most keys {len(om)} ({old_size(om)} bytes)"
+        )
 
     def close(self) -> None:
         for r in self.repos:
@@ -79,6 +91,13 @@ class Driver:
         for oid, c in sorted(new.items(), key=lambda kv: kv[1].lamport):
             self.commits[oid] = c
             self.made.append((who, oid))
+            self.old.add(who, oid, c)
+            if len(c.clock) > len(self.most_keys.clock) or (
+                len(c.clock) == len(self.most_keys.clock) and clock_bytes(c) > clock_bytes(self.most_keys)
+            ):
+                self.most_keys = c
+            if clock_bytes(c) > clock_bytes(self.most_bytes):
+                self.most_bytes = c
 
     def _auto(self, who: int) -> None:
         repo = self.repos[who]
@@ -162,27 +181,37 @@ def clock_bytes(c: Commit) -> int:
     return n
 
 
-def old_clocks(made: list[tuple[int, ObjectId]], commits: dict[ObjectId, Commit]) -> dict[ObjectId, dict[str, int]]:
-    """The format-1 clocks of the same commits: actors continued only along their own last commit."""
-    actors: list[dict[str, ObjectId]] = [{} for _ in range(1 + max(w for w, _ in made))]
-    rng = random.Random(0)
-    out: dict[ObjectId, dict[str, int]] = {}
-    for who, oid in made:
-        c = commits[oid]
+class OldClocks:
+    """The format-1 clocks of the same commits, replayed as they are made: actors continued only along their own last commit."""
+
+    def __init__(self) -> None:
+        self.actors: dict[int, dict[str, ObjectId]] = {}
+        self.rng = random.Random(0)
+        self.clocks: dict[ObjectId, dict[str, int]] = {}
+        self.most: dict[str, int] = {}
+
+    def add(self, who: int, oid: ObjectId, c: Commit) -> None:
         clock: dict[str, int] = {}
         for p in c.parents:
-            for k, v in out[p].items():
+            for k, v in self.clocks[p].items():
                 if v > clock.get(k, 0):
                     clock[k] = v
         if is_convergent_commit(c):
             actor = str(c.replica)  # derived from the parents, used once
         else:
-            continuing = sorted(a for a, last in actors[who].items() if last in c.parents)
-            actor = continuing[0] if continuing else f"{rng.getrandbits(128):032x}"
-            actors[who][actor] = oid
+            mine = self.actors.setdefault(who, {})
+            continuing = sorted(a for a, last in mine.items() if last in c.parents)
+            actor = continuing[0] if continuing else f"{self.rng.getrandbits(128):032x}"
+            mine[actor] = oid
         clock[actor] = clock.get(actor, 0) + 1
-        out[oid] = clock
-    return out
+        self.clocks[oid] = clock
+        if len(clock) > len(self.most):
+            self.most = clock
+
+
+def old_size(clock: dict[str, int]) -> int:
+    """Bytes of a format-1 `clock` line."""
+    return len("clock " + " ".join(f"{r}={k}" for r, k in sorted(clock.items()))) + 1
 
 
 def main() -> None:
@@ -192,6 +221,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--pairs", type=int, default=20_000, help="random pairs checked against the DAG")
+    ap.add_argument("--report", type=int, default=1000, help="print the largest clocks so far every N commits")
     args = ap.parse_args()
     # A RAM disk by default: every commit is an fsync'd SQLite transaction, and disk flushes
     # would dominate the run without changing any clock.
@@ -204,8 +234,12 @@ def main() -> None:
         driver.commit(0)
         for i in range(1, args.replicas):
             porcelain.fetch(driver.repos[i], driver.roots[0])
+        next_report = args.report
         while driver.stats["commits"] + driver.stats["local merges"] < args.commits:
             driver.step()
+            if len(driver.commits) >= next_report:
+                print(driver.progress(t0), flush=True)
+                next_report += args.report
         built = time.perf_counter() - t0
         commits = driver.commits
         print(
@@ -227,12 +261,8 @@ def main() -> None:
         newest = driver.made[-1][1]
         print(f"  newest commit: {len(commits[newest].clock)} keys, {clock_bytes(commits[newest])} bytes")
 
-        old = old_clocks(driver.made, commits)
-
-        def old_size(cl: dict[str, int]) -> int:
-            return len("clock " + " ".join(f"{r}={k}" for r, k in cl.items())) + 1
-
-        big = max(old.values(), key=len)
+        old = driver.old.clocks
+        big = driver.old.most
         print("old (format 1, actor keys, replayed on the same DAG):")
         print(
             f"  most keys:  {len(big)} keys, {old_size(big)} bytes; newest commit: {len(old[newest])} keys, {old_size(old[newest])} bytes"
@@ -278,4 +308,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("VCRDT_NO_SERVER", "1")
-    sys.exit(main())
+    main()
