@@ -106,6 +106,28 @@ class Driver:
             self.stats["convergent merges"] += 1
             self._note_head(who)
 
+    def settle(self) -> None:
+        """Close the open branches: every replica merges its topic branches into main, then all sync."""
+        for who, repo in enumerate(self.repos):
+            if self._branch(who) != "main":
+                porcelain.switch(repo, "main", force=True)
+        for _ in range(3):
+            for who, repo in enumerate(self.repos):
+                for src in range(len(self.repos)):
+                    if src != who:
+                        porcelain.fetch(repo, self.roots[src])
+                self._auto(who)
+                for name in BRANCHES[1:]:
+                    if repo.refs.exists("refs/heads/" + name):
+                        try:
+                            outcome = porcelain.merge(repo, name, message="merge")
+                        except VcrdtError:
+                            continue
+                        if outcome.status == "conflicts":
+                            porcelain.merge_abort(repo)
+                        else:
+                            self._note_head(who)
+
     def _branch(self, who: int) -> str:
         head = self.repos[who].refs.head().branch or ""
         return head.removeprefix("refs/heads/")
@@ -260,6 +282,14 @@ def main() -> None:
         print(f"  most gaps:  {sum(len(g) for _, g in gaps.gaps)} gap ranges: {clock_text(gaps)}")
         newest = driver.made[-1][1]
         print(f"  newest commit: {len(commits[newest].clock)} keys, {clock_bytes(commits[newest])} bytes")
+        driver.settle()
+        heads = {r.head_commit() for r in driver.repos}
+        for h in sorted(h for h in heads if h is not None):
+            c = driver.commits[h]
+            print(
+                f"  main after merging every branch and syncing: {len(c.clock)} keys, {clock_bytes(c)} bytes: {clock_text(c)}"
+            )
+        print(f"  (deleted branches: {driver.stats['deletions']}; their unmerged commits stay gaps)")
 
         old = driver.old.clocks
         big = driver.old.most
