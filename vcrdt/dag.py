@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, EntryKind, Tree
+from vcrdt.objects import Commit, EntryKind, Tree, clock_leq, commit_dot, covers
 from vcrdt.store import AheadReader, ObjectReader
 
 _T = TypeVar("_T", Commit, Tree)
@@ -148,6 +148,53 @@ def is_ancestor(reader: ObjectReader, ancestor: ObjectId, descendant: ObjectId) 
                 if read_commit(reader, p).lamport > target:
                     stack.append(p)
     return False
+
+
+def happened_before(reader: ObjectReader, a: ObjectId, b: ObjectId) -> bool:
+    """Tell whether commit `a` is a proper ancestor of commit `b`, from their vector clocks.
+
+    A commit with a dot is in `b`'s history exactly when `b`'s clock covers the dot. A
+    convergent merge has no dot: its clock is its parents' joined, so `b` covering that clock
+    is necessary but not enough (another merge of the same parents covers it too); then the
+    walk down from `b` looks for `a` only through commits whose clocks cover `a`'s and whose
+    Lamport clocks are above `a`'s (docs/format.md, "Versions vectors with gaps").
+    """
+    if a == b:
+        return False
+    ca, cb = read_commit(reader, a), read_commit(reader, b)
+    if ca.lamport >= cb.lamport:
+        return False
+    dot = commit_dot(ca)
+    if dot is not None:
+        return covers(cb, dot)
+    if not clock_leq(ca, cb):
+        return False
+    seen: set[ObjectId] = {b}
+    stack = [cb]
+    while stack:
+        for p in stack.pop().parents:
+            if p == a:
+                return True
+            if p in seen:
+                continue
+            seen.add(p)
+            cp = read_commit(reader, p)
+            if cp.lamport > ca.lamport and clock_leq(ca, cp):
+                stack.append(cp)
+    return False
+
+
+def causal_relation(
+    reader: ObjectReader, a: ObjectId, b: ObjectId
+) -> Literal["before", "after", "equal", "concurrent"]:
+    """Return how commit `a` relates to commit `b`: ``before``, ``after``, ``equal`` or ``concurrent``."""
+    if a == b:
+        return "equal"
+    if happened_before(reader, a, b):
+        return "before"
+    if happened_before(reader, b, a):
+        return "after"
+    return "concurrent"
 
 
 def iter_reachable(

@@ -17,7 +17,8 @@ Commit body (UTF-8 text)::
     author <name> <<email>> <unix seconds> <+hhmm>
     replica <32 hex>
     lamport <n>
-    clock <replica>=<n> ...  (sorted by replica; the sparse vector clock)
+    clock <replica>=<n> ...  (sorted by replica: per replica the highest counter seen)
+    gaps <replica>=<lo>-<hi>,<n> ...  (optional: counters below it not in the history)
 
     <message>
 
@@ -28,12 +29,13 @@ from __future__ import annotations
 
 import enum
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
 from vcrdt.errors import BadPathError, CorruptObjectError
-from vcrdt.hashing import object_id
+from vcrdt.hashing import digest, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_replica_id
 from vcrdt.paths import check_component, decode, encode
 
@@ -41,6 +43,19 @@ MAX_PARENTS = 64
 MAX_CLOCK_ENTRIES = 100_000
 MAX_TZ_MINUTES = 14 * 60
 MAX_TIMESTAMP = 2**53
+MAX_GAP_RANGES = 100_000
+
+# A convergent merge commit (`vcrdt merge --auto`) is a pure function of its parents: this author,
+# this message, and a replica id derived from the sorted parent ids (`convergent_actor`).
+AUTO_NAME = "vcrdt"
+AUTO_EMAIL = "auto-merge@vcrdt.invalid"
+AUTO_MESSAGE = "Merge concurrent heads (automatic)\n"
+
+# A version vector with exceptions: per replica the highest counter in the history (`clock`) and
+# the ranges of counters below it that are not (`gaps`, inclusive, sorted, never adjacent).
+Gaps = tuple[tuple[int, int], ...]
+ClockEntries = tuple[tuple[ReplicaId, int], ...]
+ClockGaps = tuple[tuple[ReplicaId, Gaps], ...]
 
 
 class EntryKind(enum.Enum):
@@ -225,6 +240,7 @@ _COMMIT_RE = re.compile(
     r"replica ([0-9a-f]{32})\n"
     r"lamport (0|[1-9][0-9]{0,18})\n"
     r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
+    r"(?:gaps ([0-9a-f]{32}=[0-9,-]+(?: [0-9a-f]{32}=[0-9,-]+)*)\n)?"
     r"(?:resolutions ([0-9a-f]{64})\n)?"
     r"\n"
 )
@@ -240,9 +256,11 @@ class Commit:
     message: str
     replica: ReplicaId
     lamport: int
-    clock: tuple[tuple[ReplicaId, int], ...]
+    clock: ClockEntries
     # The blob recording the merge's automatic resolutions (docs/merge.md), when it made any.
     resolutions: ObjectId | None = None
+    # Per clock key, the counters below its count that are not in this commit's history.
+    gaps: ClockGaps = ()
 
     kind = "commit"
 
@@ -255,6 +273,8 @@ class Commit:
         lines.append(f"replica {self.replica}")
         lines.append(f"lamport {self.lamport}")
         lines.append("clock " + " ".join(f"{r}={c}" for r, c in self.clock))
+        if self.gaps:
+            lines.append("gaps " + " ".join(f"{r}={format_gaps(g)}" for r, g in self.gaps))
         if self.resolutions is not None:
             lines.append(f"resolutions {self.resolutions.hex()}")
         return ("\n".join(lines) + "\n\n" + self.message).encode("utf-8")
@@ -279,7 +299,9 @@ class Commit:
         m = _COMMIT_RE.match(text)
         if m is None or "\0" in text:
             raise _commit_problem(text)
-        tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, res_hex = m.groups()
+        tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text, res_hex = (
+            m.groups()
+        )
         offset = int(hh) * 60 + int(mm)
         timestamp = int(seconds)
         # Each parent line is "parent " (7), 64 hex digits and LF: 72 characters.
@@ -310,6 +332,12 @@ class Commit:
             if len(items) > MAX_CLOCK_ENTRIES or any(a[:32] >= b[:32] for a, b in pairwise(items)):
                 raise _commit_problem(text)
             clock = tuple([(ReplicaId(item[:32]), int(item[33:])) for item in items])
+        gaps: ClockGaps = ()
+        if gaps_text is not None:
+            try:
+                gaps = _parse_gaps(gaps_text, clock)
+            except CorruptObjectError:
+                raise _commit_problem(text) from None
         make = _new_commit if cls is Commit else cls
         return make(
             ObjectId(bytes.fromhex(tree_hex)),
@@ -320,6 +348,7 @@ class Commit:
             int(lamport),
             clock,
             None if res_hex is None else ObjectId(bytes.fromhex(res_hex)),
+            gaps,
         )
 
     @property
@@ -348,8 +377,9 @@ def _new_commit(
     message: str,
     replica: ReplicaId,
     lamport: int,
-    clock: tuple[tuple[ReplicaId, int], ...],
+    clock: ClockEntries,
     resolutions: ObjectId | None,
+    gaps: ClockGaps = (),
     *,
     _new: Callable[[type[Commit]], Commit] = object.__new__,
     _tree: Callable[[Commit, ObjectId], None] = _COMMIT_SLOTS["tree"].__set__,
@@ -360,6 +390,7 @@ def _new_commit(
     _lamport: Callable[[Commit, int], None] = _COMMIT_SLOTS["lamport"].__set__,
     _clock: Callable[[Commit, tuple[tuple[ReplicaId, int], ...]], None] = _COMMIT_SLOTS["clock"].__set__,
     _resolutions: Callable[[Commit, ObjectId | None], None] = _COMMIT_SLOTS["resolutions"].__set__,
+    _gaps: Callable[[Commit, ClockGaps], None] = _COMMIT_SLOTS["gaps"].__set__,
 ) -> Commit:
     """Return ``Commit(tree, parents, ...)``, built as its __init__ would build it (for the decoder)."""
     c = _new(Commit)
@@ -371,6 +402,7 @@ def _new_commit(
     _lamport(c, lamport)
     _clock(c, clock)
     _resolutions(c, resolutions)
+    _gaps(c, gaps)
     return c
 
 
@@ -451,6 +483,7 @@ def _commit_problem(text: str) -> CorruptObjectError:
         clock_text = take("clock")
         if clock_text is None:
             return CorruptObjectError("commit", "missing vector clock")
+        gaps_text = take("gaps")
         resolutions_hex = take("resolutions")
         if resolutions_hex is not None:
             _oid_field(resolutions_hex, "resolutions")
@@ -458,7 +491,9 @@ def _commit_problem(text: str) -> CorruptObjectError:
                 return CorruptObjectError("commit", "resolutions on a commit that is not a merge")
         if pos != len(lines):
             return CorruptObjectError("commit", f"unexpected header line {lines[pos][:40]!r}")
-        _parse_clock(clock_text)
+        clock = _parse_clock(clock_text)
+        if gaps_text is not None:
+            _parse_gaps(gaps_text, clock)
     except CorruptObjectError as exc:
         return exc
     return CorruptObjectError("commit", "not in canonical form")
@@ -491,6 +526,56 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
     return tuple(out)
 
 
+_GAP_ENTRY_RE = re.compile(
+    r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
+)
+
+
+def format_gaps(gaps: Gaps) -> str:
+    """Return the text of one key's gaps: ranges ``lo-hi`` (one counter alone: ``n``), comma-separated.
+
+    >>> format_gaps(((3, 5), (7, 7)))
+    '3-5,7'
+    """
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in gaps)
+
+
+def _parse_gaps(text: str, clock: ClockEntries) -> ClockGaps:
+    """Decode the ``gaps`` line against the clock it qualifies.
+
+    Raises:
+        CorruptObjectError: If an entry is malformed, keys are not increasing or not in the
+            clock, or a key's ranges are not increasing, separated and below its count.
+    """
+    counts = dict(clock)
+    out: list[tuple[ReplicaId, Gaps]] = []
+    total = 0
+    for item in text.split(" "):
+        m = _GAP_ENTRY_RE.fullmatch(item)
+        if m is None:
+            raise CorruptObjectError("commit", f"malformed gaps entry {item[:40]!r}")
+        key = ReplicaId(m.group(1))
+        if out and key <= out[-1][0]:
+            raise CorruptObjectError("commit", "gaps not sorted or duplicated")
+        count = counts.get(key)
+        if count is None:
+            raise CorruptObjectError("commit", f"gaps for {key}, which is not in the vector clock")
+        ranges: list[tuple[int, int]] = []
+        for part in m.group(2).split(","):
+            lo_text, dash, hi_text = part.partition("-")
+            lo, hi = int(lo_text), int(hi_text) if dash else int(lo_text)
+            # Canonical: lo < hi when written as a range, ranges apart by at least one
+            # counter, and every gap below the key's count (the count itself is in the history).
+            if (dash and lo >= hi) or (ranges and lo <= ranges[-1][1] + 1) or hi >= count:
+                raise CorruptObjectError("commit", f"gaps of {key} not increasing, separate and below its count")
+            ranges.append((lo, hi))
+        total += len(ranges)
+        if total > MAX_GAP_RANGES:
+            raise CorruptObjectError("commit", "vector clock gaps too large")
+        out.append((key, tuple(ranges)))
+    return tuple(out)
+
+
 AnyObject = Blob | Tree | Commit
 
 _DECODERS: dict[str, type[Blob] | type[Tree] | type[Commit]] = {"blob": Blob, "tree": Tree, "commit": Commit}
@@ -508,30 +593,169 @@ def decode_object(kind: str, body: bytes) -> AnyObject:
     return cls.from_bytes(body)
 
 
-def merge_clocks(
-    clocks: list[tuple[tuple[ReplicaId, int], ...]], replica: ReplicaId
-) -> tuple[tuple[ReplicaId, int], ...]:
-    """Return the vector clock of a new commit: pointwise max of the parents', own count + 1.
+def convergent_actor(parents: list[ObjectId]) -> ReplicaId:
+    """The replica id of the convergent merge of `parents` (sorted by id): derived, never a real replica's.
+
+    >>> len(convergent_actor([ObjectId(b"\\1" * 32), ObjectId(b"\\2" * 32)]))
+    32
+    """
+    return ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(parents))[:16].hex())
+
+
+def is_convergent_commit(commit: Commit) -> bool:
+    """Tell whether `commit` is a convergent merge: two or more parents and the derived replica id.
+
+    Its other fields are pinned by the history rules (`history_problem`); a convergent merge has
+    no dot of its own (docs/format.md).
+    """
+    return (
+        len(commit.parents) >= 2
+        and commit.replica == convergent_actor(sorted(commit.parents))
+        and commit.author.email == AUTO_EMAIL
+        and commit.message == AUTO_MESSAGE
+    )
+
+
+def commit_dot(commit: Commit) -> tuple[ReplicaId, int] | None:
+    """The commit's own dot ``(replica, counter)``; None for a convergent merge, which has none.
+
+    The counter of a commit is its replica's count in its own clock (0 if a damaged commit
+    lacks it, which no clock covers).
+    """
+    if is_convergent_commit(commit):
+        return None
+    for key, count in commit.clock:
+        if key == commit.replica:
+            return key, count
+    return commit.replica, 0
+
+
+_INF = 1 << 64  # above every count (at most 19 decimal digits)
+
+
+def _gaps_of(commit: Commit, key: ReplicaId) -> Gaps:
+    for k, gaps in commit.gaps:
+        if k == key:
+            return gaps
+    return ()
+
+
+def _in_gaps(gaps: Gaps, n: int) -> bool:
+    i = bisect_right(gaps, (n, _INF)) - 1
+    return i >= 0 and gaps[i][0] <= n <= gaps[i][1]
+
+
+def covers(commit: Commit, dot: tuple[ReplicaId, int]) -> bool:
+    """Tell whether the dot ``(replica, counter)`` is in `commit`'s history (its count or below, not a gap).
 
     >>> r = ReplicaId("a" * 32)
-    >>> merge_clocks([((r, 2),), ()], r)[0][1]
-    3
+    >>> s = Signature("a", "b", 0, 0)
+    >>> c = Commit(ObjectId(b"\\1" * 32), (), s, "m\\n", r, 1, ((r, 5),), None, ((r, ((2, 3),)),))
+    >>> [covers(c, (r, n)) for n in range(1, 7)]
+    [True, False, False, True, True, False]
     """
-    merged: dict[ReplicaId, int] = {}
-    for clock in clocks:
-        for rep, count in clock:
-            if count > merged.get(rep, 0):
-                merged[rep] = count
-    merged[replica] = merged.get(replica, 0) + 1
-    return tuple(sorted(merged.items()))
+    key, n = dot
+    for k, count in commit.clock:
+        if k == key:
+            return 1 <= n <= count and not _in_gaps(_gaps_of(commit, key), n)
+    return False
+
+
+def clock_leq(a: Commit, b: Commit) -> bool:
+    """Tell whether every dot `a`'s clock covers is covered by `b`'s (a's history within b's, by dots)."""
+    b_counts = dict(b.clock)
+    b_gaps = dict(b.gaps)
+    a_gaps = dict(a.gaps)
+    for key, count in a.clock:
+        if b_counts.get(key, 0) < count:
+            return False
+        mine = a_gaps.get(key, ())
+        for lo, hi in b_gaps.get(key, ()):
+            if lo > count:
+                break
+            # b lacks [lo, min(hi, count)]: a must lack all of it too, inside one of its gaps.
+            top = min(hi, count)
+            i = bisect_right(mine, (lo, _INF)) - 1
+            if i < 0 or mine[i][1] < top:
+                return False
+    return True
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The intersection of two sorted lists of disjoint inclusive ranges."""
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def join_clocks(parents: list[Commit]) -> dict[ReplicaId, tuple[int, Gaps]]:
+    """The clock of the union of the parents' histories: per key the highest count and the common gaps.
+
+    A counter is in the union when some parent covers it, so it is a gap of the join when it is
+    a gap of, or above the count of, every parent that has the key.
+    """
+    if len(parents) == 1:
+        gaps = dict(parents[0].gaps)
+        return {key: (count, gaps.get(key, ())) for key, count in parents[0].clock}
+    counts: dict[ReplicaId, int] = {}
+    missing: dict[ReplicaId, list[tuple[int, int]]] = {}
+    for p in parents:
+        p_gaps = dict(p.gaps)
+        for key, count in p.clock:
+            lacks = [*p_gaps.get(key, ()), (count + 1, _INF)]
+            if key in counts:
+                counts[key] = max(counts[key], count)
+                missing[key] = _intersect(missing[key], lacks)
+            else:
+                counts[key] = count
+                missing[key] = lacks
+    return {key: (count, tuple(g for g in missing[key] if g[1] < count)) for key, count in counts.items()}
+
+
+def commit_clock(parents: list[Commit], dot: tuple[ReplicaId, int] | None) -> tuple[ClockEntries, ClockGaps]:
+    """Return the clock and gaps of a new commit: its parents' joined, plus its own `dot` (if any).
+
+    The dot's counter must be above the parents' count for its replica (a replica's counter
+    only grows); the counters skipped between become a gap (commits on other branches).
+
+    Raises:
+        ValueError: If the dot's counter is not above the parents' count for its replica.
+
+    >>> r = ReplicaId("a" * 32)
+    >>> commit_clock([], (r, 3))
+    ((('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 3),), (('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', ((1, 2),)),))
+    """
+    joined = join_clocks(parents)
+    if dot is not None:
+        key, n = dot
+        count, gaps = joined.get(key, (0, ()))
+        if n <= count:
+            raise ValueError(f"counter {n} of {key} is not above {count}")
+        joined[key] = (n, (*gaps, (count + 1, n - 1)) if count + 1 < n else gaps)
+    keys = sorted(joined)
+    return (
+        tuple((k, joined[k][0]) for k in keys),
+        tuple((k, joined[k][1]) for k in keys if joined[k][1]),
+    )
 
 
 def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
     """Check a commit's clocks against its parents' (the history rules of docs/format.md).
 
     Returns:
-        None when the Lamport clock is 1 + the parents' maximum and the vector clock is the
-        parents' pointwise maximum with exactly one key counted up by one; else what is wrong.
+        None when the Lamport clock is 1 + the parents' maximum and the vector clock (with its
+        gaps) is the parents' joined plus the commit's own dot: its replica's counter, above
+        the parents' count for that replica; a convergent merge has no dot and its fixed fields.
+        Otherwise what is wrong.
 
     >>> r = ReplicaId("a" * 32)
     >>> c = Commit(ObjectId(b"\\1" * 32), (), Signature("a", "b", 0, 0), "m\\n", r, 1, ((r, 1),))
@@ -541,15 +765,21 @@ def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
     want = 1 + max((p.lamport for p in parents), default=0)
     if commit.lamport != want:
         return f"lamport clock {commit.lamport}, but its parents make it {want}"
-    joined: dict[ReplicaId, int] = {}
-    for p in parents:
-        for key, count in p.clock:
-            if count > joined.get(key, 0):
-                joined[key] = count
-    clock = dict(commit.clock)
-    grown = [k for k in clock if clock[k] != joined.get(k, 0)]
-    if any(k not in clock for k in joined) or len(grown) != 1 or clock[grown[0]] != joined.get(grown[0], 0) + 1:
-        return "vector clock is not its parents' clocks with one key counted up"
+    if len(commit.parents) >= 2 and commit.replica == convergent_actor(sorted(commit.parents)):
+        fixed = Signature(AUTO_NAME, AUTO_EMAIL, max(p.author.timestamp for p in parents), 0)
+        if list(commit.parents) != sorted(commit.parents) or commit.author != fixed or commit.message != AUTO_MESSAGE:
+            return "convergent merge is not in its fixed form (sorted parents, author, time, message)"
+        if (commit.clock, commit.gaps) != commit_clock(parents, None):
+            return "vector clock of a convergent merge is not its parents' clocks joined"
+        return None
+    counts = dict(commit.clock)
+    n = counts.get(commit.replica, 0)
+    try:
+        expected = commit_clock(parents, (commit.replica, n))
+    except ValueError:
+        return "vector clock does not count its replica up past its parents"
+    if (commit.clock, commit.gaps) != expected:
+        return "vector clock is not its parents' clocks joined with its own dot"
     return None
 
 

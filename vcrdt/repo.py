@@ -34,7 +34,15 @@ from vcrdt.errors import (
 )
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
 from vcrdt.merge.pending import write_flat_tree
-from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
+from vcrdt.objects import (
+    Commit,
+    EntryKind,
+    Signature,
+    Tree,
+    TreeEntry,
+    commit_clock,
+    is_convergent_commit,
+)
 from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
@@ -45,7 +53,7 @@ if TYPE_CHECKING:
     from vcrdt.worktree import FlatTree, FsMonitor, Worktree
 
 FORMAT_NAME = "vcrdt repository format"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DB_FILE = "store.db"
 CONFIG_FILE = "config.toml"
 _REV_SUFFIX = re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
@@ -156,6 +164,12 @@ class Repository:
                 text = fh.read(256).decode("utf-8", "replace").strip()
         except OSError as exc:
             raise RepoError(f"{fmt}: cannot read the format file") from exc
+        if text == f"{FORMAT_NAME} 1":
+            raise UnsupportedFormatError(
+                f"{fmt}: unsupported format {text!r}: its commits' vector clocks are keyed by actors",
+                hint="this vcrdt reads format 2 only (clocks keyed by replica, docs/format.md); an earlier"
+                " vcrdt still reads it",
+            )
         if text != f"{FORMAT_NAME} {FORMAT_VERSION}":
             raise UnsupportedFormatError(f"{fmt}: unsupported format {text[:60]!r}")
         self.db = Database(
@@ -511,27 +525,23 @@ class Repository:
     ) -> ObjectId:
         """Build and store a commit with its Lamport clock and vector clock; return its id.
 
-        Vector clocks need each clock key to stand for a sequence of commits
-        that are ordered among themselves. One replica can commit on several
-        branches, so the key is an *actor*: the replica keeps using an actor
-        while each new commit has that actor's last commit as a parent, and
-        starts a fresh actor otherwise. Run inside the caller's transaction.
+        The commit's dot is (this replica, its next counter): one counter per replica, growing
+        across all its branches, so every dot is unique. The clock is the parents' clocks joined
+        plus that dot; counters this replica used on branches not in the parents' history are
+        the clock's gaps (docs/format.md). Run inside the caller's transaction.
         """
         pcs = [read_commit(self.store, p) for p in parents]
         lamport = 1 + max((c.lamport for c in pcs), default=0)
-        actor = self._actor_for(parents)
-        clock = merge_clocks([c.clock for c in pcs], actor)
-        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions)
+        counter = self._next_counter(pcs)
+        clock, gaps = commit_clock(pcs, (self.replica, counter))
+        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions, gaps)
         oid = self.store.put("commit", commit.to_bytes())
-        with self.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO actors(actor, last) VALUES (?, ?)", (actor, oid))
+        self.db.set_meta(self._counter_key(), str(counter))
         return oid
 
     def is_convergent(self, oid: ObjectId) -> bool:
-        """Tell whether a commit is a convergent merge commit (`vcrdt.merge.convergent`)."""
-        from vcrdt.merge.convergent import is_convergent
-
-        return is_convergent(read_commit(self.store, oid))
+        """Tell whether a commit is a convergent merge commit (`convergent_commit` made it)."""
+        return is_convergent_commit(read_commit(self.store, oid))
 
     def convergent_commit(self, tree: ObjectId, parents: list[ObjectId], resolutions: ObjectId | None) -> ObjectId:
         """Build and store the convergent merge commit of `parents` (`vcrdt.merge.convergent.convergent_commit`)."""
@@ -539,12 +549,15 @@ class Repository:
 
         return convergent_commit(self.store, tree, parents, resolutions)
 
-    def _actor_for(self, parents: list[ObjectId]) -> ReplicaId:
-        if parents:
-            marks = ",".join("?" * len(parents))
-            row = self.db.conn.execute(
-                f"SELECT actor FROM actors WHERE last IN ({marks}) ORDER BY actor LIMIT 1", parents
-            ).fetchone()
-            if row is not None:
-                return ReplicaId(str(row[0]))
-        return ReplicaId(os.urandom(16).hex())
+    def _counter_key(self) -> str:
+        return f"counter:{self.replica}"
+
+    def _next_counter(self, parents: list[Commit]) -> int:
+        """This replica's next clock counter: above every one it used, and above its parents' count."""
+        stored = self.db.get_meta(self._counter_key())
+        last = int(stored) if stored is not None and stored.isdigit() else 0
+        for p in parents:
+            for key, count in p.clock:
+                if key == self.replica:
+                    last = max(last, count)
+        return last + 1

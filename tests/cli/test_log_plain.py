@@ -18,7 +18,8 @@ def reference_header(oid: bytes, c: Commit, refs: list[str], clock: bool) -> str
     lines.append(f"Author: {c.author.name} <{c.author.email}>")
     lines.append(f"Date:   {format_date_reference(c.author.timestamp, c.author.tz_offset)}")
     if clock:
-        counts = ", ".join(f"{r[:8]}:{n}" for r, n in c.clock)
+        gaps = {r: ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in g) for r, g in c.gaps}
+        counts = ", ".join(f"{r[:8]}:{n}" + (f" except {gaps[r]}" if r in gaps else "") for r, n in c.clock)
         lines.append(f"Clock:  lamport {c.lamport}, clock {{{counts}}}")
     lines.append("")
     lines += [f"    {m}".rstrip() for m in c.message.rstrip("\n").split("\n")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vcrdt.ids import ObjectId, ReplicaId
-from vcrdt.objects import Blob, Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
+from vcrdt.objects import Blob, Commit, EntryKind, Signature, Tree, TreeEntry, commit_clock
 from vcrdt.store.memory import MemoryStore
 
 REPLICA = ReplicaId("ab" * 16)
@@ -13,6 +13,8 @@ def make_commit(store: MemoryStore, parents: list[ObjectId], n: int, *, replica:
     blob = store.put("blob", Blob(f"content {n}\n".encode()).to_bytes())
     tree = store.put("tree", Tree.build([TreeEntry("f.txt", EntryKind.FILE, blob)]).to_bytes())
     pcs = [Commit.from_bytes(store.get(p)[1]) for p in parents]
+    # n is the replica's counter for this commit: callers number commits uniquely, parents first.
+    clock, gaps = commit_clock(pcs, (replica, n + 1))
     c = Commit(
         tree,
         tuple(parents),
@@ -20,7 +22,9 @@ def make_commit(store: MemoryStore, parents: list[ObjectId], n: int, *, replica:
         f"commit {n}\n",
         replica,
         1 + max((p.lamport for p in pcs), default=0),
-        merge_clocks([p.clock for p in pcs], replica),
+        clock,
+        None,
+        gaps,
     )
     return store.put("commit", c.to_bytes())
 

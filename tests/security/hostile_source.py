@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vcrdt.hashing import object_id
 from vcrdt.ids import ObjectId, ReplicaId
-from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
+from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, commit_clock
 
 GIB = 1024**3
 MIB = 1024**2
@@ -93,8 +93,7 @@ class HostileSource:
     ) -> ObjectId:
         """Store a commit with valid clocks over those of `parents` made by this helper."""
         pcs = [self._commits[p] for p in parents if p in self._commits]
-        # A clock actor of its own: commits that share no ancestry would otherwise share a dot.
-        actor = ReplicaId(f"{len(self._commits) + 1:032x}")
+        clock, gaps = commit_clock(pcs, (_REPLICA, len(self._commits) + 1))
         c = Commit(
             tree,
             parents,
@@ -102,8 +101,9 @@ class HostileSource:
             f"hostile {len(self._commits)}\n",
             _REPLICA,
             1 + max((p.lamport for p in pcs), default=0),
-            merge_clocks([p.clock for p in pcs], actor),
+            clock,
             resolutions,
+            gaps,
         )
         oid = self.put("commit", c.to_bytes())
         self._commits[oid] = c

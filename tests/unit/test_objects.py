@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from vcrdt.dag import causal_relation
 from vcrdt.errors import CorruptObjectError, ObjectError
 from vcrdt.ids import ZERO_ID, ObjectId, ReplicaId
 from vcrdt.objects import (
@@ -21,10 +22,18 @@ from vcrdt.objects import (
     Signature,
     Tree,
     TreeEntry,
+    clock_leq,
+    commit_clock,
+    commit_dot,
+    convergent_actor,
+    covers,
     decode_object,
-    merge_clocks,
+    history_problem,
+    is_convergent_commit,
+    join_clocks,
 )
 from vcrdt.paths import decode
+from vcrdt.store.memory import MemoryStore
 
 # --- golden vectors ---------------------------------------------------------------------
 
@@ -132,11 +141,76 @@ def test_golden_child_commit() -> None:
     assert commit.id.hex() == CHILD_COMMIT_ID
 
 
+# Format 2 clocks: c3 is its replica's fifth commit, whose third and fourth went to another
+# branch; d is another replica's second commit (its first elsewhere); m joins them automatically.
+GAPS_COMMIT_ID = "819302dec2dfc1e1a1a9f9664572d55b0ae2d62484e7c416305b68263afdcf2d"
+GAPS_COMMIT_BYTES = (
+    b"tree 9b99d8342f84dc5a0f192202e811fb7bb109add0209cc6a72aefc8b6bbe39595\n"
+    b"parent df8e43e6f5eacbb0d54357dee4802bf926d341948fcd257c49dd59852ec44108\n"
+    b"author Ada Lovelace <ada@example.com> 1700000120 +0100\n"
+    b"replica 0123456789abcdef0123456789abcdef\n"
+    b"lamport 3\n"
+    b"clock 0123456789abcdef0123456789abcdef=5\n"
+    b"gaps 0123456789abcdef0123456789abcdef=3-4\n"
+    b"\n"
+    b"fifth commit of this replica\n"
+)
+OTHER_COMMIT_ID = "c82d4847bae1957dbd7b1da7084e3f1bf02fe570e2db5460bd9c8c7ecc9d477f"
+OTHER_COMMIT_BYTES = (
+    b"tree 322a641f52ebb3dd8403a52bba201436d330b8e03b5864e9ea59c57a21590ba1\n"
+    b"parent 565476b010c7ceacd201f4942c90e8b3574f4cd535dc67106117eef509a45562\n"
+    b"author Charles Babbage <cb@example.com> 1700000090 +0000\n"
+    b"replica fedcba9876543210fedcba9876543210\n"
+    b"lamport 2\n"
+    b"clock 0123456789abcdef0123456789abcdef=1 fedcba9876543210fedcba9876543210=2\n"
+    b"gaps fedcba9876543210fedcba9876543210=1\n"
+    b"\n"
+    b"on another replica\n"
+)
+AUTO_MERGE_ID = "d0b3d61b026ada6f82ea2a4b639826cafb35d0c73e66dc1aef105c554bddeb79"
+AUTO_MERGE_BYTES = (
+    b"tree 9b99d8342f84dc5a0f192202e811fb7bb109add0209cc6a72aefc8b6bbe39595\n"
+    b"parent 819302dec2dfc1e1a1a9f9664572d55b0ae2d62484e7c416305b68263afdcf2d\n"
+    b"parent c82d4847bae1957dbd7b1da7084e3f1bf02fe570e2db5460bd9c8c7ecc9d477f\n"
+    b"author vcrdt <auto-merge@vcrdt.invalid> 1700000120 +0000\n"
+    b"replica 75145e7a601a671b6f8549644adb8207\n"
+    b"lamport 4\n"
+    b"clock 0123456789abcdef0123456789abcdef=5 fedcba9876543210fedcba9876543210=2\n"
+    b"gaps 0123456789abcdef0123456789abcdef=3-4 fedcba9876543210fedcba9876543210=1\n"
+    b"\n"
+    b"Merge concurrent heads (automatic)\n"
+)
+
+
+def test_golden_clock_vectors() -> None:
+    store = MemoryStore()
+    for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES, GAPS_COMMIT_BYTES, OTHER_COMMIT_BYTES, AUTO_MERGE_BYTES]:
+        store.put("commit", body)
+    c1, c2, c3, d, m = (
+        Commit.from_bytes(body)
+        for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES, GAPS_COMMIT_BYTES, OTHER_COMMIT_BYTES, AUTO_MERGE_BYTES]
+    )
+    r, s = ReplicaId(REPLICA), ReplicaId("fedcba9876543210fedcba9876543210")
+    assert [c3.id.hex(), d.id.hex(), m.id.hex()] == [GAPS_COMMIT_ID, OTHER_COMMIT_ID, AUTO_MERGE_ID]
+    assert (c3.clock, c3.gaps) == (((r, 5),), ((r, ((3, 4),)),)) == commit_clock([c2], (r, 5))
+    assert (d.clock, d.gaps) == commit_clock([c1], (s, 2))
+    assert (m.clock, m.gaps) == commit_clock([c3, d], None)
+    assert m.replica == convergent_actor([c3.id, d.id]) and is_convergent_commit(m)
+    assert [commit_dot(c) for c in (c1, c2, c3, d, m)] == [(r, 1), (r, 2), (r, 5), (s, 2), None]
+    assert history_problem(c3, [c2]) is None and history_problem(d, [c1]) is None
+    assert history_problem(m, [c3, d]) is None
+    rel = {(a.id, b.id): causal_relation(store, a.id, b.id) for a in (c1, c2, c3, d, m) for b in (c1, c2, c3, d, m)}
+    assert rel[c3.id, d.id] == "concurrent" and rel[c2.id, d.id] == "concurrent"
+    assert rel[c1.id, m.id] == rel[c3.id, m.id] == rel[d.id, m.id] == "before"
+    assert rel[m.id, c2.id] == "after" and rel[m.id, m.id] == "equal"
+
+
 def test_format_doc_lists_the_pinned_vectors() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "format.md").read_text(encoding="utf-8")
-    for oid in [HELLO_ID, LINK_ID, EMPTY_TREE_ID, SUB_TREE_ID, ROOT_TREE_ID, ROOT_COMMIT_ID, CHILD_COMMIT_ID]:
+    pinned = [HELLO_ID, LINK_ID, EMPTY_TREE_ID, SUB_TREE_ID, ROOT_TREE_ID, ROOT_COMMIT_ID, CHILD_COMMIT_ID]
+    for oid in [*pinned, GAPS_COMMIT_ID, OTHER_COMMIT_ID, AUTO_MERGE_ID]:
         assert f"`{oid}`" in doc
-    for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES]:
+    for body in [ROOT_COMMIT_BYTES, CHILD_COMMIT_BYTES, GAPS_COMMIT_BYTES, OTHER_COMMIT_BYTES, AUTO_MERGE_BYTES]:
         indented = "".join("    " + line if line else "" for line in body.decode().splitlines(keepends=True))
         assert indented.replace("    \n", "\n") in doc
 
@@ -442,6 +516,73 @@ def test_base_commit_decodes() -> None:
             "not sorted or duplicated",
             id="clock-duplicate",
         ),
+        # gaps of the vector clock
+        pytest.param(edited(CLOCK_LINE, CLOCK_LINE + "gaps \n"), "malformed gaps entry", id="gaps-empty"),
+        pytest.param(edited(CLOCK_LINE, CLOCK_LINE + "gaps\n"), "unexpected header", id="gaps-without-space"),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=0\n"), "malformed gaps entry", id="gap-zero"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=01\n"), "malformed gaps entry", id="gap-leading-zero"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=1 \n"),
+            "malformed gaps entry",
+            id="gaps-trailing-space",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=2\n"), "below its count", id="gap-at-the-count"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "3" * 32 + "=1\n"),
+            "not in the vector clock",
+            id="gap-unknown-key",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=2-2\n"),
+            "below its count",
+            id="gap-range-of-one",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=3-1\n"),
+            "below its count",
+            id="gap-range-reversed",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=1,2\n"),
+            "below its count",
+            id="gaps-adjacent",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=1-4,3\n"),
+            "below its count",
+            id="gaps-overlapping",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=9\ngaps " + "1" * 32 + "=5,2\n"),
+            "below its count",
+            id="gaps-unsorted-ranges",
+        ),
+        pytest.param(
+            edited(
+                CLOCK_LINE, "clock " + "1" * 32 + "=5 " + "2" * 32 + "=4\ngaps " + "2" * 32 + "=2 " + "1" * 32 + "=3\n"
+            ),
+            "gaps not sorted or duplicated",
+            id="gaps-keys-unsorted",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "clock " + "1" * 32 + "=5\ngaps " + "1" * 32 + "=2 " + "1" * 32 + "=3\n"),
+            "gaps not sorted or duplicated",
+            id="gaps-key-twice",
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, "gaps " + "1" * 32 + "=1\n" + CLOCK_LINE), "missing vector clock", id="gaps-before-clock"
+        ),
+        pytest.param(
+            edited(CLOCK_LINE, CLOCK_LINE + "gaps " + "1" * 32 + "=1\ngaps " + "1" * 32 + "=1\n"),
+            "unexpected header",
+            id="two-gaps-lines",
+        ),
         # framing
         pytest.param(edited("body\n", "bo\0dy\n"), "NUL byte", id="nul-in-message"),
         pytest.param(edited("Ada Lovelace", "Ada\0Lovelace"), "NUL byte", id="nul-in-header"),
@@ -527,35 +668,64 @@ def test_commit_unicode_round_trip() -> None:
     assert Commit.from_bytes(commit.to_bytes()) == commit
 
 
-# --- merge_clocks --------------------------------------------------------------------------------
+# --- version vectors with gaps --------------------------------------------------------------------
 
 
-def test_merge_clocks_root_commit() -> None:
-    assert merge_clocks([], R2) == ((R2, 1),)
+def _with_clock(
+    clock: dict[ReplicaId, int], gaps: dict[ReplicaId, tuple[tuple[int, int], ...]] | None = None
+) -> Commit:
+    g = gaps or {}
+    return Commit(
+        A, (), Signature("a", "b", 0, 0), "m\n", R1, 1, tuple(sorted(clock.items())), None, tuple(sorted(g.items()))
+    )
 
 
-def test_merge_clocks_increments_own_entry() -> None:
-    assert merge_clocks([((R1, 4),)], R1) == ((R1, 5),)
+def test_commit_clock_root_commit() -> None:
+    assert commit_clock([], (R2, 1)) == (((R2, 1),), ())
 
 
-def test_merge_clocks_pointwise_max_then_own_plus_one() -> None:
-    assert merge_clocks([((R1, 2),), ((R1, 1), (R2, 5))], R1) == ((R1, 3), (R2, 5))
+def test_commit_clock_counts_own_dot_and_skipped_counters_are_gaps() -> None:
+    assert commit_clock([_with_clock({R1: 4})], (R1, 5)) == (((R1, 5),), ())
+    # counters 5..7 went to commits on other branches: not in this history
+    assert commit_clock([_with_clock({R1: 4})], (R1, 8)) == (((R1, 8),), ((R1, ((5, 7),)),))
 
 
-def test_merge_clocks_new_replica_joins_sorted() -> None:
-    assert merge_clocks([((R1, 2), (R3, 1))], R2) == ((R1, 2), (R2, 1), (R3, 1))
+def test_commit_clock_refuses_a_counter_not_above_the_parents() -> None:
+    with pytest.raises(ValueError, match="not above"):
+        commit_clock([_with_clock({R1: 4})], (R1, 4))
 
 
-def test_merge_clocks_ignores_parent_order() -> None:
-    a = ((R1, 3), (R2, 1))
-    b = ((R2, 4), (R3, 2))
-    assert merge_clocks([a, b], R1) == merge_clocks([b, a], R1) == ((R1, 4), (R2, 4), (R3, 2))
+def test_join_is_the_union_of_histories() -> None:
+    a = _with_clock({R1: 9, R2: 2}, {R1: ((2, 5), (7, 7))})  # R1 covers 1, 6, 8, 9
+    b = _with_clock({R1: 6, R3: 1}, {R1: ((1, 3),)})  # R1 covers 4, 5, 6
+    joined = join_clocks([a, b])
+    assert joined == {R1: (9, ((2, 3), (7, 7))), R2: (2, ()), R3: (1, ())}
+    assert join_clocks([b, a]) == joined
 
 
-def test_merge_clocks_result_decodes_in_a_commit() -> None:
-    clock = merge_clocks([((R3, 9),), ((R1, 1),)], R2)
-    commit = Commit(A, (B, C), Signature("a", "b", 0, 0), "m\n", R2, 3, clock)
-    assert Commit.from_bytes(commit.to_bytes()).clock == clock
+def test_commit_clock_without_a_dot_is_the_join() -> None:
+    a = _with_clock({R1: 3, R2: 1})
+    b = _with_clock({R2: 4, R3: 2}, {R2: ((1, 3),)})
+    assert commit_clock([a, b], None) == commit_clock([b, a], None) == (((R1, 3), (R2, 4), (R3, 2)), ((R2, ((2, 3),)),))
+
+
+def test_covers_and_clock_leq() -> None:
+    c = _with_clock({R1: 9}, {R1: ((2, 3), (7, 7))})
+    assert [n for n in range(0, 11) if covers(c, (R1, n))] == [1, 4, 5, 6, 8, 9]
+    assert not covers(c, (R2, 1))
+    assert clock_leq(_with_clock({R1: 6}, {R1: ((2, 4),)}), c)
+    assert not clock_leq(_with_clock({R1: 6}, {R1: ((2, 2),)}), c)  # covers 3, which c lacks
+    assert not clock_leq(_with_clock({R1: 7}), c)
+    assert not clock_leq(_with_clock({R2: 1}), c)
+    assert clock_leq(c, c)
+
+
+def test_gaps_round_trip_in_a_commit() -> None:
+    clock, gaps = commit_clock([_with_clock({R3: 9}, {R3: ((1, 4), (6, 6))}), _with_clock({R1: 1})], (R2, 3))
+    commit = Commit(A, (B, C), Signature("a", "b", 0, 0), "m\n", R2, 3, clock, None, gaps)
+    body = commit.to_bytes()
+    assert b"\ngaps " + R2.encode() + b"=1-2 " + R3.encode() + b"=1-4,6\n" in body
+    assert Commit.from_bytes(body) == commit
 
 
 # --- the decoder's constructors ----------------------------------------------------------------

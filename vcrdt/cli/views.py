@@ -55,6 +55,7 @@ def commit_json(oid: bytes, c: Commit, refs: list[str] | None = None) -> dict[st
         "replica": c.replica,
         "lamport": c.lamport,
         "clock": dict(c.clock),
+        "gaps": {r: [list(g) for g in gaps] for r, gaps in c.gaps},
         "refs": refs or [],
     }
 
@@ -87,8 +88,15 @@ def diff_json(d: FileDiff) -> dict[str, Any]:
 
 
 def clock_text(c: Commit) -> str:
-    """Return a commit's Lamport clock and vector clock (replica ids shortened to 8 digits)."""
-    counts = ", ".join(f"{r[:8]}:{n}" for r, n in c.clock)
+    """Return a commit's Lamport clock and vector clock (replica ids shortened to 8 digits).
+
+    Each replica's count is followed by the counters below it not in the commit's history,
+    if any: ``0123abcd:9 except 3-5,7``.
+    """
+    from vcrdt.objects import format_gaps
+
+    gaps = dict(c.gaps)
+    counts = ", ".join(f"{r[:8]}:{n}" + (f" except {format_gaps(gaps[r])}" if r in gaps else "") for r, n in c.clock)
     return f"lamport {c.lamport}, clock {{{counts}}}"
 
 

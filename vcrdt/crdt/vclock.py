@@ -1,10 +1,14 @@
-"""Vector clocks: the causal order of commits made on many replicas.
+"""Vector clocks: the causal order of events made on many replicas.
 
-A commit's clock maps each replica to the number of commits that replica had
-made in the commit's history, itself included (the seed talk's
+A plain vector clock maps each replica to the number of events that replica had
+made in an event's history, itself included (the seed talk's
 ``{Anna: 1, Bill: 2, Charlie: 1}``). Clock ``a`` happened before ``b`` when
 every count of ``a`` is at most ``b``'s and they differ; when neither is
 before the other they are concurrent. Pure: imports only the standard library.
+
+Commits carry a version vector *with gaps* instead (one replica commits on several
+branches, so its commits are not one chain): see `vcrdt.objects.commit_clock` and
+`vcrdt.dag.causal_relation`, which answer commit ancestry; `Relation` names the answers.
 """
 
 from __future__ import annotations

@@ -25,26 +25,26 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.dag import is_ancestor, merge_bases, read_commit
 from vcrdt.diff import diff_changes, flatten_tree
 from vcrdt.errors import MergeError
-from vcrdt.hashing import digest
-from vcrdt.ids import ObjectId, ReplicaId, short
+from vcrdt.ids import ObjectId, short
 from vcrdt.merge.causality import Causality
 from vcrdt.merge.conflicts import AutoResolution, Side
 from vcrdt.merge.pending import MergeStore, write_flat_tree
 from vcrdt.merge.policy import Decide, OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
 from vcrdt.merge.trees import Flat, Later, merge_flat
-from vcrdt.objects import Commit, EntryKind, Signature, merge_clocks
+from vcrdt.objects import (
+    AUTO_EMAIL,
+    AUTO_MESSAGE,
+    AUTO_NAME,
+    Commit,
+    EntryKind,
+    Signature,
+    commit_clock,
+    convergent_actor,
+    is_convergent_commit,
+)
 
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
-
-AUTO_NAME = "vcrdt"
-AUTO_EMAIL = "auto-merge@vcrdt.invalid"
-AUTO_MESSAGE = "Merge concurrent heads (automatic)\n"
-
-
-def convergent_actor(parents: list[ObjectId]) -> ReplicaId:
-    """The replica id and clock actor of the convergent merge of `parents` (sorted by id)."""
-    return ReplicaId(digest(b"vcrdt-auto-merge\0" + b"".join(parents))[:16].hex())
 
 
 def convergent_commit(
@@ -55,8 +55,8 @@ def convergent_commit(
     Any replica merging the same heads gets the same commit id: the parents
     are sorted by id; the author is ``vcrdt <auto-merge@vcrdt.invalid>`` at the
     latest parent's author time, in UTC; the message is fixed; the replica id
-    and the clock's actor are derived from the parents (an actor used by this
-    commit alone, never continued by later commits).
+    is derived from the parents. It has no dot of its own: its clock is its
+    parents' clocks joined (`vcrdt.dag.causal_relation` tells it apart).
 
     Args:
         store: Where the parents are read and the commit is written.
@@ -69,22 +69,18 @@ def convergent_commit(
     """
     ordered = sorted(set(parents))
     pcs = [read_commit(store, p) for p in ordered]
-    actor = convergent_actor(ordered)
     author = Signature(AUTO_NAME, AUTO_EMAIL, max(c.author.timestamp for c in pcs), 0)
     lamport = 1 + max(c.lamport for c in pcs)
-    clock = merge_clocks([c.clock for c in pcs], actor)
-    commit = Commit(tree, tuple(ordered), author, AUTO_MESSAGE, actor, lamport, clock, resolutions)
+    clock, gaps = commit_clock(pcs, None)
+    commit = Commit(
+        tree, tuple(ordered), author, AUTO_MESSAGE, convergent_actor(ordered), lamport, clock, resolutions, gaps
+    )
     return store.put("commit", commit.to_bytes())
 
 
 def is_convergent(commit: Commit) -> bool:
     """Tell whether a commit is a convergent merge commit (`convergent_commit` made it)."""
-    return (
-        len(commit.parents) >= 2
-        and commit.message == AUTO_MESSAGE
-        and commit.author.email == AUTO_EMAIL
-        and commit.replica == convergent_actor(sorted(commit.parents))
-    )
+    return is_convergent_commit(commit)
 
 
 def tie_key(store: MergeStore, oid: ObjectId) -> TieKey:

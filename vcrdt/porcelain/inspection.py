@@ -8,7 +8,7 @@ from vcrdt.crdt.refstate import from_rows
 from vcrdt.dag import is_ancestor, iter_reachable
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError, VcrdtError
 from vcrdt.ids import ObjectId, short, to_hex
-from vcrdt.objects import Commit, Tree, decode_object, history_problem, references
+from vcrdt.objects import Commit, Tree, commit_dot, decode_object, history_problem, references
 from vcrdt.porcelain._shared import Progress
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
@@ -147,33 +147,26 @@ def _branch_state_problems(repo: Repository) -> list[FsckProblem]:
 
 
 def _dot_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
-    """Commits that share a dot (the clock key a commit raised, and its new count) with another commit.
+    """Commits that share a dot (their replica and its counter, `objects.commit_dot`) with another commit.
 
-    A dot names one commit: each clock actor's commits form a chain. Two different commits
-    with one dot mean two replicas committed as the same actor, as a copied repository
-    whose copy went undetected does (`vcrdt.porcelain.copies`); their clocks then misorder
-    them. Each commit after the first (by id) with a dot is reported, naming the first.
-    Commits whose parents are missing or unsound are skipped (reported on their own).
+    A dot names one commit: a replica numbers its commits 1, 2, 3, ... Two different commits
+    with one dot mean two replicas committed as one, as a copied repository whose copy went
+    undetected does (`vcrdt.porcelain.copies`); clocks then misorder them. Each commit after
+    the first (by id) with a dot is reported, naming the first. Convergent merges have no dot.
     """
     first: dict[tuple[str, int], ObjectId] = {}
     out: list[FsckProblem] = []
     for oid, commit in sorted(commits.items()):
-        if not all(p in commits for p in commit.parents):
-            continue
-        merged: dict[str, int] = {}
-        for p in commit.parents:
-            for key, count in commits[p].clock:
-                merged[key] = max(merged.get(key, 0), count)
-        raised = [(str(key), count) for key, count in commit.clock if count > merged.get(key, 0)]
-        if len(raised) != 1:
-            continue  # breaks the history rules: `_history_problems` reports it
-        other = first.setdefault(raised[0], oid)
+        dot = commit_dot(commit)
+        if dot is None or dot[1] == 0:
+            continue  # a convergent merge, or a clock without its own replica: the history rules report it
+        key = (str(dot[0]), dot[1])
+        other = first.setdefault(key, oid)
         if other != oid:
-            actor, n = raised[0]
             out.append(
                 FsckProblem(
                     to_hex(oid),
-                    f"same dot ({actor}, {n}) as commit {to_hex(other)}:"
+                    f"same dot ({key[0]}, {key[1]}) as commit {to_hex(other)}:"
                     " two replicas committed as one (a copied repository?)",
                 )
             )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vcrdt.crdt.vclock import Relation, compare
-from vcrdt.dag import is_ancestor, read_commit
+from vcrdt.crdt.vclock import Relation
+from vcrdt.dag import causal_relation, is_ancestor
 from vcrdt.errors import ConfigError, MergeError, ProtocolError, RepoError
 from vcrdt.ids import ObjectId
 from vcrdt.paths import META_DIR
@@ -33,18 +33,14 @@ class Causality:
 def concurrent(repo: Repository, a: str, b: str) -> Causality:
     """Compare two commits causally: `before`, `after`, `equal` or `concurrent` (a relative to b).
 
-    Answered from the commits' vector clocks alone. Two different commits with
-    equal clocks (one replica rewrote history) are concurrent: neither is in
-    the other's history.
+    Answered from the commits' vector clocks (`vcrdt.dag.causal_relation`): a commit is
+    before another when the other's clock covers its dot.
 
     Raises:
         BadRevisionError: If a revision does not resolve.
     """
     oid_a, oid_b = repo.resolve(a), repo.resolve(b)
-    if oid_a == oid_b:
-        return Causality(oid_a, oid_b, "equal")
-    relation = compare(dict(read_commit(repo.store, oid_a).clock), dict(read_commit(repo.store, oid_b).clock))
-    return Causality(oid_a, oid_b, "concurrent" if relation == "equal" else relation)
+    return Causality(oid_a, oid_b, causal_relation(repo.store, oid_a, oid_b))
 
 
 FetchedBranch = BranchChange

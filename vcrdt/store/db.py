@@ -15,8 +15,8 @@ Schema version 1 (see docs/format.md):
 - ``ref_entries(replica, counter, name, head)`` and ``ref_context(replica, counter)``: the
   branches' add-wins state, entries keyed by dot (see `vcrdt.refs`); ``ref_tombstones`` is the
   earlier form, read from replicas that have not been upgraded.
-- ``actors(actor, last)``: the clock actors of this replica and the last commit each made
-  (see `Repository.new_commit`).
+- ``actors(actor, last)``: unused since repository format 2 (format 1's clock actors).
+  The clock counter of a replica is ``meta`` ``counter:<replica>`` (`Repository.new_commit`).
 - ``merge_state(key, value)`` and ``conflicts(path, kind, base/ours/theirs
   kind and id, hunks, resolved)``: a merge in progress; see `vcrdt.merge.state`.
 - ``worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino,

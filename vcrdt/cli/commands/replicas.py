@@ -139,7 +139,8 @@ def concurrent(
 ) -> int:
     """Print how commit A relates to commit B: before, after, equal or concurrent.
 
-    Answered from the commits' vector clocks (one count per replica), without walking history.
+    Answered from the commits' vector clocks (one count per replica, and the counters a history
+    lacks); only an automatic merge as A may need a short walk down from B.
     With --check REL (before, after, equal or concurrent) the exit status answers the question,
     for scripts.
     """
