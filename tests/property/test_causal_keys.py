@@ -1,0 +1,136 @@
+"""Causal precedence per JSON key: a value written after seeing another wins over it, key by key.
+
+Whole-path causality (`test_causal_wins.py`) is not enough when each side also
+changed other keys of the same document: then neither side's version of the
+file as a whole was written after seeing the other's, yet one key's value was.
+Here a head W writes ``v1`` to a key; W's line is then joined (``merge
+--auto``) with a concurrent head that changed *another* key, so the document
+it carries was made by a merge; a head V made on top of W replaces ``v1`` by
+``v2`` (a value, a deletion, a nested object or array); and heads concurrent
+with all of it change other files. Joining every head, in any order, must keep
+``v2`` for the key, whatever the tie-break order says; the other keys keep the
+changes only one side made.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers.convergence import run
+from vcrdt import porcelain
+from vcrdt.ids import ObjectId
+from vcrdt.repo import Repository, Settings
+
+SETTINGS = Settings(author_name="Rep", author_email="rep@example.com")
+POLICY = "*.json json\n"
+BASE = {"k0": 0, "k1": 0, "k2": {"a": 0, "b": 0}}
+# (key path, v1, v2): v2 replaces v1 after seeing it; None as v2 deletes the key.
+CASES: list[tuple[tuple[str, ...], object, object]] = [
+    (("k0",), "w", "v"),
+    (("k0",), "w", None),
+    (("k0",), [1, 2], [2]),
+    (("k0",), {"x": 1}, "v"),
+    (("k2", "a"), "w", "v"),
+    (("k2", "a"), "w", None),
+]
+
+# Seed 118 of the convergence driver, shrunk: replica 2 writes k0, replica 3 deletes k1 and joins
+# that write into its line, replica 0 overwrites k0 after seeing it, and replica 4's unrelated
+# commit makes the final join fold all three against the first commit.
+SEED_118 = [
+    ("add", 4, 0, 3, True),
+    ("json", 3, 1, 3, True),
+    ("json", 2, 0, 3, False),
+    ("fetch", 0, 2),
+    ("fetch", 3, 0),
+    ("text", 3, 3, 0, False),
+    ("json", 0, 0, 2, False),
+]
+
+
+def test_a_key_overwritten_after_a_merge_keeps_the_later_value() -> None:
+    run(SEED_118, 5)
+
+
+def _write(root: Path, doc: dict[str, object]) -> None:
+    (root / "c.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def _set(doc: dict[str, object], keys: tuple[str, ...], value: object) -> dict[str, object]:
+    out = json.loads(json.dumps(doc))
+    inner = out
+    for k in keys[:-1]:
+        inner = inner[k]
+    if value is None:
+        inner.pop(keys[-1], None)
+    else:
+        inner[keys[-1]] = value
+    return out
+
+
+def _commit(repo: Repository, root: Path, doc: dict[str, object] | None, message: str, **files: str) -> ObjectId:
+    if doc is not None:
+        _write(root, doc)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return porcelain.commit(repo, message, addremove=True).oid
+
+
+def _doc(root: Path) -> dict[str, object]:
+    loaded = json.loads((root / "c.json").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(CASES),
+    st.integers(0, 2),
+    st.booleans(),
+    st.lists(st.integers(1, 3), min_size=1, max_size=2),
+)
+def test_the_value_that_saw_the_other_wins_per_key(
+    case: tuple[tuple[str, ...], object, object], more: int, other_key_first: bool, others: list[int]
+) -> None:
+    keys, v1, v2 = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "r"
+        porcelain.init(root, SETTINGS)
+        with Repository.discover(root, SETTINGS) as repo:
+            start = _commit(repo, root, BASE, "base", **{".vcrdtattributes": POLICY, "o.txt": "o\n"})
+            # A concurrent change of another key, to be joined into W's line.
+            other = _commit(repo, root, _set(BASE, ("k1",), "other"), "another key")
+            porcelain.switch(repo, start.hex(), detach=True)
+            w = _commit(repo, root, _set(BASE, keys, v1), "v1")
+            # V: replaces v1 after seeing it.
+            v_doc = _set(_doc(root), keys, v2)
+            v = _commit(repo, root, v_doc, "v2 after seeing v1")
+            # W's line: joined with the other key's change (a merge makes its document), then more commits.
+            porcelain.switch(repo, (other if other_key_first else w).hex(), detach=True)
+            porcelain.merge(repo, (w if other_key_first else other).hex(), auto=True)
+            line = repo.refs.head().commit
+            assert line is not None
+            for n in range(more):
+                line = _commit(repo, root, None, "more on v1's line", **{f"more{n}": f"{n}\n"})
+            heads = [line, v]
+            for k, count in enumerate(others):
+                porcelain.switch(repo, start.hex(), detach=True)
+                head = start
+                for n in range(count):
+                    head = _commit(repo, root, None, "concurrent", **{f"other{k}": f"{k}.{n}\n"})
+                heads.append(head)
+            expected = _set(v_doc, ("k1",), "other")
+            results = []
+            for order in itertools.islice(itertools.permutations(heads), 6):
+                porcelain.switch(repo, order[0].hex(), detach=True)
+                for h in order[1:]:
+                    porcelain.merge(repo, h.hex(), auto=True)
+                results.append((root / "c.json").read_bytes())
+            assert len(set(results)) == 1, "joining the same heads in another order gave other bytes"
+            assert json.loads(results[0]) == expected
