@@ -17,21 +17,45 @@ it may have written the same bytes separately: a revert is a decision of its
 own) is an ancestor of one of its commits (`vcrdt.dag.is_ancestor`). A deletion has no origin here and is never seen:
 a deletion that lost to a later write is not brought back by this rule, and
 a modification against a deletion is left to the rules (which keep it).
+
+The same question is asked of each value of a JSON document (`key_later`,
+for the ``json`` rule): when both sides changed other keys too, neither
+side's version of the file follows the other's, yet a key's value may have
+been replaced by a side that had seen it. A value is named by its path of
+object keys from the root; its origin is found the same way, following
+parents whose document holds the same value there (an absent key is a value
+too: a key deleted, or never there). The walk stops at the first commit the
+other side has in its history, so it reads only commits the other side has
+not seen, and only for the keys whose values the sides hold differently.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from vcrdt.dag import is_ancestor, read_commit, read_tree
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import Side
 from vcrdt.merge.pending import MergeStore
+from vcrdt.merge.rules import Fallback
 from vcrdt.objects import EntryKind, Tree
+
+if TYPE_CHECKING:
+    from vcrdt.merge.rules.json_doc import KeyLater
 
 Entry = tuple[EntryKind, ObjectId] | None
 Later = Literal["ours", "theirs"]
+Keys = tuple[str, ...]
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """The value of every key of a version that is not a JSON document: equal only to the same blob's."""
+
+    oid: ObjectId
 
 
 class Causality:
@@ -44,6 +68,8 @@ class Causality:
         self._roots: dict[ObjectId, ObjectId] = {}
         self._origins: dict[tuple[ObjectId, str], ObjectId] = {}
         self._ancestry: dict[tuple[ObjectId, ObjectId], bool] = {}
+        self._documents: dict[ObjectId, object] = {}
+        self._seen: dict[tuple[ObjectId, str, Keys, tuple[ObjectId, ...]], bool] = {}
 
     def entry(self, commit: ObjectId, path: str) -> Entry:
         """The entry at `path` in `commit`'s tree (None when absent)."""
@@ -137,3 +163,104 @@ class Causality:
         if ours_saw != theirs_saw:
             return "ours" if ours_saw else "theirs"
         return None
+
+    def key_value(self, commit: ObjectId, path: str, keys: Keys) -> object:
+        """The value at `keys` (object keys from the root) of `commit`'s JSON document at `path`.
+
+        `ABSENT` when the file or the key is not there (or a value on the way is
+        not an object); a document that does not parse has one opaque value for
+        every key.
+        """
+        from vcrdt.merge.rules.json_doc import ABSENT, parse_document  # only merges of JSON documents need it
+
+        entry = self.entry(commit, path)
+        if entry is None or entry[0] not in (EntryKind.FILE, EntryKind.EXECUTABLE):
+            return ABSENT
+        oid = entry[1]
+        doc = self._documents.get(oid, _MISSING)
+        if doc is _MISSING:
+            parsed = parse_document(self._store.get(oid)[1])
+            doc = self._documents[oid] = _Unreadable(oid) if isinstance(parsed, Fallback) else parsed
+        if isinstance(doc, _Unreadable):
+            return doc
+        for k in keys:
+            if not isinstance(doc, dict):
+                return ABSENT
+            doc = doc.get(k, ABSENT)
+        return doc
+
+    def _value_seen(self, holder: ObjectId, path: str, keys: Keys, seers: tuple[ObjectId, ...]) -> bool:
+        """Tell whether `seers` have in their history the origin of `holder`'s value at `keys`.
+
+        Walks from `holder` to parents holding the same value; stops at the first
+        commit some seer has in its history (seen) or at the origin (not seen).
+        """
+        key = (holder, path, keys, seers)
+        known = self._seen.get(key)
+        if known is not None:
+            return known
+        value = self.key_value(holder, path, keys)
+        current = holder
+        walked = [current]
+        while True:
+            if any(self._ancestor(current, s) for s in seers):
+                found = True
+                break
+            parents = read_commit(self._store, current).parents
+            current_next = next((p for p in parents if self.key_value(p, path, keys) == value), None)
+            if current_next is None:
+                found = False
+                break
+            cached = self._seen.get((current_next, path, keys, seers))
+            if cached is not None:
+                found = cached
+                break
+            current = current_next
+            walked.append(current)
+        for c in walked:
+            self._seen[(c, path, keys, seers)] = found
+        return found
+
+    def saw_value(
+        self, seers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, keys: Keys, value: object
+    ) -> bool:
+        """Tell whether the commits `seers` had seen `value` at `keys` of `path`, as the commits `side` hold it.
+
+        As `saw`, for one value of a JSON document: the origins are those of the
+        commits of `side` holding exactly `value` there; a value none of them
+        holds (the merge made it) was seen by no one.
+        """
+        holders = [c for c in side if self.key_value(c, path, keys) == value]
+        ordered = tuple(sorted(set(seers)))
+        return bool(holders) and all(self._value_seen(c, path, keys, ordered) for c in holders)
+
+    def key_later(self, path: str, ours_heads: Sequence[ObjectId], theirs_heads: Sequence[ObjectId]) -> KeyLater:
+        """Causal precedence per value of the JSON document at `path` (`later`, key by key).
+
+        The answer for a key whose values the sides hold differently is that of
+        `later` for a path: the side whose value was written after seeing the
+        other's, when the other's was not written after seeing it.
+        """
+
+        def later(keys: Keys, base: object, ours: object, theirs: object) -> Later | None:
+            if ours == theirs:
+                return None
+            if theirs == base:
+                if self.saw_value(theirs_heads, ours_heads, path, keys, ours) and not self.saw_value(
+                    ours_heads, theirs_heads, path, keys, theirs
+                ):
+                    return "theirs"
+                return None
+            if ours == base:
+                if self.saw_value(ours_heads, theirs_heads, path, keys, theirs) and not self.saw_value(
+                    theirs_heads, ours_heads, path, keys, ours
+                ):
+                    return "ours"
+                return None
+            ours_saw = self.saw_value(ours_heads, theirs_heads, path, keys, theirs)
+            theirs_saw = self.saw_value(theirs_heads, ours_heads, path, keys, ours)
+            if ours_saw != theirs_saw:
+                return "ours" if ours_saw else "theirs"
+            return None
+
+        return later

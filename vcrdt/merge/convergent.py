@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.dag import is_ancestor, merge_bases, read_commit
@@ -32,8 +32,11 @@ from vcrdt.merge.conflicts import AutoResolution, Side
 from vcrdt.merge.pending import MergeStore, write_flat_tree
 from vcrdt.merge.policy import Decide, OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
-from vcrdt.merge.trees import Flat, Later, merge_flat
+from vcrdt.merge.trees import Flat, KeysLater, Later, merge_flat
 from vcrdt.objects import Commit, EntryKind, Signature, merge_clocks
+
+if TYPE_CHECKING:
+    from vcrdt.merge.rules.json_doc import KeyLater
 
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 
@@ -144,7 +147,7 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
         other_flat, other_key = commit_flat(store, other), tie_key(store, other)
         policy = merged_policy(store, inner_flat, flat, other_flat, strict=False)
         decide = decider(policy, on_conflict)
-        later = causal_precedence(
+        later, keys_later = causal_precedences(
             store, causality, ordered[:n], other, inner[0] if len(inner) == 1 else inner_flat, decide
         )
         tm = merge_flat(
@@ -157,6 +160,7 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
             decide=decide,
             keys=(key, other_key),
             later=later,
+            keys_later=keys_later,
         )
         merged = {**tm.entries, **tm.worktree}
         for c in tm.conflicts:
@@ -184,7 +188,19 @@ def causal_precedence(
     base: ObjectId | Flat,
     decide: Decide | None,
 ) -> Later | None:
-    """Causal precedence (`vcrdt.merge.trees.merge_flat`'s `later`) for merging `ours` with `theirs` against `base`.
+    """Causal precedence per path (`vcrdt.merge.trees.merge_flat`'s `later`); see `causal_precedences`."""
+    return causal_precedences(store, causality, ours, theirs, base, decide)[0]
+
+
+def causal_precedences(
+    store: MergeStore,
+    causality: Causality,
+    ours: Sequence[ObjectId],
+    theirs: ObjectId,
+    base: ObjectId | Flat,
+    decide: Decide | None,
+) -> tuple[Later | None, KeysLater | None]:
+    """Causal precedence (`vcrdt.merge.trees.merge_flat`'s `later` and `keys_later`) for merging `ours` with `theirs`.
 
     `ours` is the commit (or the commits folded so far) of one side, `theirs`
     the other side's commit, `base` the merge base (a commit) or a virtual
@@ -195,26 +211,30 @@ def causal_precedence(
     (none at all when every common ancestor is in the base's history, as with
     a single merge base, where diff3 gets causality right by itself), and of
     those only the paths a rule settles (the others merge as git merges them).
+    For those paths the ``json`` rule also asks key by key (`Causality.key_later`).
     """
     if decide is None:
-        return None
+        return None, None
     common = maximal(store, {m for h in ours for m in merge_bases(store, h, theirs)})
     if isinstance(base, bytes):
         common = [m for m in common if not is_ancestor(store, m, base)]
     if not common:
-        return None
+        return None, None
     base_flat = commit_flat(store, base) if isinstance(base, bytes) else base
     paths = {c.path for m in common for c in diff_changes(base_flat, commit_flat(store, m))}
     paths = {p for p in paths if _ruled(decide, p)}
     if not paths:
-        return None
+        return None, None
 
     def later(path: str, b: Side, o: Side, t: Side) -> Literal["ours", "theirs"] | None:
         if path not in paths:
             return None
         return causality.later(path, b, o, t, ours, [theirs])
 
-    return later
+    def keys_later(path: str) -> KeyLater | None:
+        return causality.key_later(path, ours, [theirs]) if path in paths else None
+
+    return later, keys_later
 
 
 def join_heads(store: MergeStore, heads: Iterable[ObjectId]) -> Joined:
@@ -327,8 +347,17 @@ def _fold(
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
         policy = merged_policy(store, base_flat, acc, head_flat, strict=True)
         decide = decider(policy, "crdt")
-        later = causal_precedence(store, causality, heads[:n], head, base, decide)
-        tm = merge_flat(store, base_flat, acc, head_flat, decide=decide, keys=(acc_key, head_key), later=later)
+        later, keys_later = causal_precedences(store, causality, heads[:n], head, base, decide)
+        tm = merge_flat(
+            store,
+            base_flat,
+            acc,
+            head_flat,
+            decide=decide,
+            keys=(acc_key, head_key),
+            later=later,
+            keys_later=keys_later,
+        )
         if tm.conflicts:
             c = tm.conflicts[0]
             reason = dict(tm.notes).get(c.path)
