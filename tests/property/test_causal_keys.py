@@ -134,3 +134,55 @@ def test_the_value_that_saw_the_other_wins_per_key(
                 results.append((root / "c.json").read_bytes())
             assert len(set(results)) == 1, "joining the same heads in another order gave other bytes"
             assert json.loads(results[0]) == expected
+
+
+LINES_BASE = "".join(f"line {i}\n" for i in range(6))
+# (file, v1, v2): whole texts; v1 changes the second line's region, v2 replaces that change after seeing it.
+LINE_CASES = [
+    ("f.lww", LINES_BASE.replace("line 1\n", "w\n"), LINES_BASE.replace("line 1\n", "v\n")),
+    ("f.txt", LINES_BASE.replace("line 1\n", "line 1\nnew\n"), LINES_BASE),
+    ("f.txt", LINES_BASE.replace("line 1\n", "line 1\nnew\n"), LINES_BASE.replace("line 1\n", "line 1\nnewer\n")),
+    ("f.set", LINES_BASE + "z\n", LINES_BASE),
+]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(LINE_CASES), st.integers(0, 2), st.booleans(), st.lists(st.integers(1, 3), min_size=1, max_size=2)
+)
+def test_the_lines_that_saw_the_others_win_per_region(
+    case: tuple[str, str, str], more: int, other_first: bool, others: list[int]
+) -> None:
+    name, v1, v2 = case
+    other_text = LINES_BASE.replace("line 4\n", "other\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "r"
+        porcelain.init(root, SETTINGS)
+        with Repository.discover(root, SETTINGS) as repo:
+            policy = "*.lww lww\n*.txt union\n*.set set\n"
+            start = _commit(repo, root, None, "base", **{".vcrdtattributes": policy, name: LINES_BASE, "o.md": "o\n"})
+            # A concurrent change of another region, to be joined into W's line.
+            other = _commit(repo, root, None, "another region", **{name: other_text})
+            porcelain.switch(repo, start.hex(), detach=True)
+            w = _commit(repo, root, None, "v1", **{name: v1})
+            v = _commit(repo, root, None, "v2 after seeing v1", **{name: v2})
+            porcelain.switch(repo, (other if other_first else w).hex(), detach=True)
+            porcelain.merge(repo, (w if other_first else other).hex(), auto=True)
+            line = repo.refs.head().commit
+            assert line is not None
+            for n in range(more):
+                line = _commit(repo, root, None, "more on v1's line", **{f"more{n}": f"{n}\n"})
+            heads = [line, v]
+            for k, count in enumerate(others):
+                porcelain.switch(repo, start.hex(), detach=True)
+                head = start
+                for n in range(count):
+                    head = _commit(repo, root, None, "concurrent", **{f"other{k}": f"{k}.{n}\n"})
+                heads.append(head)
+            results = set()
+            for order in itertools.islice(itertools.permutations(heads), 6):
+                porcelain.switch(repo, order[0].hex(), detach=True)
+                for h in order[1:]:
+                    porcelain.merge(repo, h.hex(), auto=True)
+                results.add((root / name).read_text())
+            assert results == {v2.replace("line 4\n", "other\n")}

@@ -345,12 +345,13 @@ def _fold(
     causality = Causality(store)
     for n, head in enumerate(heads[1:], start=1):
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
-        policy = merged_policy(store, base_flat, acc, head_flat, strict=True)
+        step_base, step_flat = _step_base(store, base, base_flat, heads[:n], head)
+        policy = merged_policy(store, step_flat, acc, head_flat, strict=True)
         decide = decider(policy, "crdt")
-        later, keys_later = causal_precedences(store, causality, heads[:n], head, base, decide)
+        later, keys_later = causal_precedences(store, causality, heads[:n], head, step_base, decide)
         tm = merge_flat(
             store,
-            base_flat,
+            step_flat,
             acc,
             head_flat,
             decide=decide,
@@ -374,3 +375,22 @@ def _fold(
         acc, acc_key, acc_commit = dict(tm.entries), head_key, None
     record = store.put("blob", dump_record(list(entries.values()))) if entries else None
     return acc, settled, record
+
+
+def _step_base(
+    store: MergeStore, base: ObjectId | Flat, base_flat: Flat, done: Sequence[ObjectId], head: ObjectId
+) -> tuple[ObjectId | Flat, Flat]:
+    """The base one step of a fold merges against: the merge base of the heads folded so far and the next.
+
+    The fold's common base is older than that when some of the heads share
+    history the others lack; merging against it, a change both sides had seen
+    (and one of them replaced since) would look new on the side that kept it.
+    Several merge bases are merged into a virtual one, as for any merge.
+    """
+    common = maximal(store, {m for h in done for m in merge_bases(store, h, head)})
+    if not common or (isinstance(base, bytes) and common == [base]):
+        return base, base_flat
+    if len(common) == 1:
+        return common[0], commit_flat(store, common[0])
+    flat = virtual_base(store, common)
+    return flat, flat
