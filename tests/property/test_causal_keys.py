@@ -186,3 +186,44 @@ def test_the_lines_that_saw_the_others_win_per_region(
                     porcelain.merge(repo, h.hex(), auto=True)
                 results.add((root / name).read_text())
             assert results == {v2.replace("line 4\n", "other\n")}
+
+
+def _chain(repo: Repository, root: Path, start: ObjectId, count: int, tag: str, **files: str) -> ObjectId:
+    """`count` commits of a file of its own on top of `start`, then one writing `files` (if any)."""
+    porcelain.switch(repo, start.hex(), detach=True)
+    head = start
+    for n in range(count):
+        head = _commit(repo, root, None, f"{tag} {n}", **{f"{tag}.pad": f"{n}\n"})
+    return _commit(repo, root, None, f"{tag} writes", **files) if files else head
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 3), min_size=6, max_size=6))
+def test_a_value_overwritten_by_a_write_loses_to_one_a_merge_only_passed_over(pads: list[int]) -> None:
+    # Seed 101 of the convergence driver, shrunk: "b" is overwritten by "c" (C saw it); a merge J
+    # joins "a" with "b" and keeps "b" by the tie-break; a head T keeps "a". T and C are folded first,
+    # and their merge bases with J hold "a" and "b": J saw "a" but only passed over it, C wrote
+    # after seeing "b". Whatever the clocks (the tie-break), the result is "a" or "c", never "b".
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "r"
+        porcelain.init(root, SETTINGS)
+        with Repository.discover(root, SETTINGS) as repo:
+            start = _commit(repo, root, None, "base", **{".vcrdtattributes": "*.lww lww\n", "l.lww": "port=0\n"})
+            a = _chain(repo, root, start, pads[0], "a", **{"l.lww": "port=a\n"})
+            b = _chain(repo, root, start, pads[1], "b", **{"l.lww": "port=b\n"})
+            b_more = _chain(repo, root, b, 1 + pads[2], "bm")
+            porcelain.switch(repo, a.hex(), detach=True)
+            porcelain.merge(repo, b_more.hex(), auto=True)
+            joined = repo.refs.head().commit
+            assert joined is not None
+            j = _chain(repo, root, joined, 1 + pads[3], "j")
+            t = _chain(repo, root, a, 1 + pads[4], "t")
+            c = _chain(repo, root, b, pads[5], "c", **{"l.lww": "port=c\n"})
+            results = set()
+            for order in itertools.permutations([j, t, c]):
+                porcelain.switch(repo, order[0].hex(), detach=True)
+                for h in order[1:]:
+                    porcelain.merge(repo, h.hex(), auto=True)
+                results.add((root / "l.lww").read_text())
+            assert len(results) == 1, "joining the same heads in another order gave other bytes"
+            assert results <= {"port=a\n", "port=c\n"}
