@@ -18,6 +18,12 @@ own) is an ancestor of one of its commits (`vcrdt.dag.is_ancestor`). A deletion 
 a deletion that lost to a later write is not brought back by this rule, and
 a modification against a deletion is left to the rules (which keep it).
 
+When each side saw the other's version (a merge can pass over a version
+by its rule or tie-break, and the heads joined later still carry it), a
+version is *dead* if a commit of the other side holds another version
+written after it (whose origin descends from its origin): a dead version
+loses to one that merges only passed over.
+
 The same question is asked of each value of a JSON document (`key_later`,
 for the ``json`` rule): when both sides changed other keys too, neither
 side's version of the file follows the other's, yet a key's value may have
@@ -31,7 +37,7 @@ not seen, and only for the keys whose values the sides hold differently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -69,6 +75,7 @@ class Causality:
         self._origins: dict[tuple[ObjectId, str], ObjectId] = {}
         self._ancestry: dict[tuple[ObjectId, ObjectId], bool] = {}
         self._documents: dict[ObjectId, object] = {}
+        self._key_origins: dict[tuple[ObjectId, str, Keys], ObjectId] = {}
         self._seen: dict[tuple[ObjectId, str, Keys, tuple[ObjectId, ...]], bool] = {}
 
     def entry(self, commit: ObjectId, path: str) -> Entry:
@@ -110,6 +117,28 @@ class Causality:
             self._origins[(c, path)] = found
         return found
 
+    def overwrote(self, writers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, version: Entry) -> bool:
+        """Tell whether a commit of `writers` holds another version of `path` written after `version`.
+
+        Written after: its origin descends from every origin of `version` as the
+        commits of `side` hold it. A merge that only kept another version over
+        `version` (by its rule or tie-break) did not write one: the version it
+        kept has an older origin.
+        """
+        if version is None:
+            return False
+        origins = {self.origin(c, path) for c in side if self.entry(c, path) == version}
+        if not origins:
+            return False
+        for w in writers:
+            held = self.entry(w, path)
+            if held is None or held == version:
+                continue
+            written = self.origin(w, path)
+            if all(self._ancestor(o, written) for o in origins):
+                return True
+        return False
+
     def _ancestor(self, a: ObjectId, b: ObjectId) -> bool:
         key = (a, b)
         known = self._ancestry.get(key)
@@ -149,20 +178,14 @@ class Causality:
         o, t, b = ours.entry(), theirs.entry(), base.entry()
         if o == t:
             return None
-        if t == b:
-            # Ours changed the path: theirs wins only if it saw ours' version and kept the base's.
-            if self.saw(theirs_heads, ours_heads, path, o) and not self.saw(ours_heads, theirs_heads, path, t):
-                return "theirs"
-            return None
-        if o == b:
-            if self.saw(ours_heads, theirs_heads, path, t) and not self.saw(theirs_heads, ours_heads, path, o):
-                return "ours"
-            return None
-        ours_saw = self.saw(ours_heads, theirs_heads, path, t)
-        theirs_saw = self.saw(theirs_heads, ours_heads, path, o)
-        if ours_saw != theirs_saw:
-            return "ours" if ours_saw else "theirs"
-        return None
+        return _precedence(
+            o == b,
+            t == b,
+            lambda: self.saw(ours_heads, theirs_heads, path, t),
+            lambda: self.saw(theirs_heads, ours_heads, path, o),
+            lambda: self.overwrote(ours_heads, theirs_heads, path, t),
+            lambda: self.overwrote(theirs_heads, ours_heads, path, o),
+        )
 
     def key_value(self, commit: ObjectId, path: str, keys: Keys) -> object:
         """The value at `keys` (object keys from the root) of `commit`'s JSON document at `path`.
@@ -221,6 +244,39 @@ class Causality:
             self._seen[(c, path, keys, seers)] = found
         return found
 
+    def key_origin(self, commit: ObjectId, path: str, keys: Keys) -> ObjectId:
+        """The commit that wrote `commit`'s value at `keys` of `path` (first parent holding it, at each step)."""
+        value = self.key_value(commit, path, keys)
+        walked: list[ObjectId] = []
+        current = commit
+        while (current, path, keys) not in self._key_origins:
+            walked.append(current)
+            parents = read_commit(self._store, current).parents
+            same = next((p for p in parents if self.key_value(p, path, keys) == value), None)
+            if same is None:
+                self._key_origins[(current, path, keys)] = current
+                break
+            current = same
+        found = self._key_origins[(current, path, keys)]
+        for c in walked:
+            self._key_origins[(c, path, keys)] = found
+        return found
+
+    def overwrote_value(
+        self, writers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, keys: Keys, value: object
+    ) -> bool:
+        """As `overwrote`, for the value at `keys` of a JSON document (a deletion is a write here)."""
+        origins = {self.key_origin(c, path, keys) for c in side if self.key_value(c, path, keys) == value}
+        if not origins:
+            return False
+        for w in writers:
+            if self.key_value(w, path, keys) == value:
+                continue
+            written = self.key_origin(w, path, keys)
+            if all(self._ancestor(o, written) for o in origins):
+                return True
+        return False
+
     def saw_value(
         self, seers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, keys: Keys, value: object
     ) -> bool:
@@ -245,22 +301,52 @@ class Causality:
         def later(keys: Keys, base: object, ours: object, theirs: object) -> Later | None:
             if ours == theirs:
                 return None
-            if theirs == base:
-                if self.saw_value(theirs_heads, ours_heads, path, keys, ours) and not self.saw_value(
-                    ours_heads, theirs_heads, path, keys, theirs
-                ):
-                    return "theirs"
-                return None
-            if ours == base:
-                if self.saw_value(ours_heads, theirs_heads, path, keys, theirs) and not self.saw_value(
-                    theirs_heads, ours_heads, path, keys, ours
-                ):
-                    return "ours"
-                return None
-            ours_saw = self.saw_value(ours_heads, theirs_heads, path, keys, theirs)
-            theirs_saw = self.saw_value(theirs_heads, ours_heads, path, keys, ours)
-            if ours_saw != theirs_saw:
-                return "ours" if ours_saw else "theirs"
-            return None
+            return _precedence(
+                ours == base,
+                theirs == base,
+                lambda: self.saw_value(ours_heads, theirs_heads, path, keys, theirs),
+                lambda: self.saw_value(theirs_heads, ours_heads, path, keys, ours),
+                lambda: self.overwrote_value(ours_heads, theirs_heads, path, keys, theirs),
+                lambda: self.overwrote_value(theirs_heads, ours_heads, path, keys, ours),
+            )
 
         return later
+
+
+def _precedence(
+    ours_is_base: bool,
+    theirs_is_base: bool,
+    ours_saw: Callable[[], bool],
+    theirs_saw: Callable[[], bool],
+    theirs_dead: Callable[[], bool],
+    ours_dead: Callable[[], bool],
+) -> Later | None:
+    """Which of two different versions causally follows the other (the questions asked only as needed).
+
+    A side wins when it saw the other's version and the other did not see its
+    own (a side that kept the base's version wins only so: else diff3's answer
+    stands). When each saw the other's (a merge may pass over a version by
+    its rule or tie-break), a version some write of the other side replaced
+    (*dead*) loses to one only merges passed over; the rest is left to diff3
+    and the rules.
+    """
+    if theirs_is_base:
+        if not theirs_saw():
+            return None
+        if not ours_saw():
+            return "theirs"
+    elif ours_is_base:
+        if not ours_saw():
+            return None
+        if not theirs_saw():
+            return "ours"
+    else:
+        seen_by_ours, seen_by_theirs = ours_saw(), theirs_saw()
+        if seen_by_ours != seen_by_theirs:
+            return "ours" if seen_by_ours else "theirs"
+        if not seen_by_ours:
+            return None
+    dead = theirs_dead()
+    if dead != ours_dead():
+        return "ours" if dead else "theirs"
+    return None
