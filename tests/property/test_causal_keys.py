@@ -19,7 +19,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers.convergence import run
@@ -198,12 +198,15 @@ def _chain(repo: Repository, root: Path, start: ObjectId, count: int, tag: str, 
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(0, 3), min_size=6, max_size=6))
-def test_a_value_overwritten_by_a_write_loses_to_one_a_merge_only_passed_over(pads: list[int]) -> None:
+@given(st.lists(st.integers(0, 3), min_size=6, max_size=6), st.booleans())
+# Clocks where the virtual base and T keep "a" while J keeps "b" (seed 101's second shape).
+@example([1, 0, 1, 0, 1, 0], True)
+def test_a_value_overwritten_by_a_write_loses_to_one_a_merge_only_passed_over(pads: list[int], hidden: bool) -> None:
     # Seed 101 of the convergence driver, shrunk: "b" is overwritten by "c" (C saw it); a merge J
     # joins "a" with "b" and keeps "b" by the tie-break; a head T keeps "a". T and C are folded first,
     # and their merge bases with J hold "a" and "b": J saw "a" but only passed over it, C wrote
     # after seeing "b". Whatever the clocks (the tie-break), the result is "a" or "c", never "b".
+    # With `hidden`, C is no head of its own: T joins it, and its tie-break may keep "a" over "c".
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "r"
         porcelain.init(root, SETTINGS)
@@ -219,8 +222,15 @@ def test_a_value_overwritten_by_a_write_loses_to_one_a_merge_only_passed_over(pa
             j = _chain(repo, root, joined, 1 + pads[3], "j")
             t = _chain(repo, root, a, 1 + pads[4], "t")
             c = _chain(repo, root, b, pads[5], "c", **{"l.lww": "port=c\n"})
+            heads = [j, t, c]
+            if hidden:
+                porcelain.switch(repo, t.hex(), detach=True)
+                porcelain.merge(repo, c.hex(), auto=True)
+                t_joined = repo.refs.head().commit
+                assert t_joined is not None
+                heads = [j, _chain(repo, root, t_joined, 1, "tj")]
             results = set()
-            for order in itertools.permutations([j, t, c]):
+            for order in itertools.permutations(heads):
                 porcelain.switch(repo, order[0].hex(), detach=True)
                 for h in order[1:]:
                     porcelain.merge(repo, h.hex(), auto=True)

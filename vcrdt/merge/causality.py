@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from vcrdt.dag import is_ancestor, read_commit, read_tree
+from vcrdt.dag import is_ancestor, iter_history, read_commit, read_tree
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import Side
 from vcrdt.merge.pending import MergeStore
@@ -118,24 +118,46 @@ class Causality:
         return found
 
     def overwrote(self, writers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, version: Entry) -> bool:
-        """Tell whether a commit of `writers` holds another version of `path` written after `version`.
+        """Tell whether the history of `writers` holds a write of `path` made after `version` was.
 
-        Written after: its origin descends from every origin of `version` as the
-        commits of `side` hold it. A merge that only kept another version over
-        `version` (by its rule or tie-break) did not write one: the version it
-        kept has an older origin.
+        A write: a commit whose version of `path` (another one, or a deletion)
+        none of its parents holds; made after `version`: descending from every
+        origin of `version` as the commits of `side` hold it. A merge that only
+        kept another version over `version` (by its rule or tie-break) wrote
+        nothing. Reads the commits of `writers` newer (by Lamport clock) than
+        the oldest of those origins.
         """
         if version is None:
             return False
         origins = {self.origin(c, path) for c in side if self.entry(c, path) == version}
-        if not origins:
-            return False
-        for w in writers:
-            held = self.entry(w, path)
-            if held is None or held == version:
+        return bool(origins) and self._written_after(writers, origins, lambda c: self.entry(c, path), version)
+
+    def _written_after(
+        self,
+        writers: Sequence[ObjectId],
+        origins: set[ObjectId],
+        held: Callable[[ObjectId], object],
+        version: object,
+    ) -> bool:
+        """Tell whether a commit of `writers`' history after all `origins` newly holds a version but `version`."""
+        bit = {o: 1 << i for i, o in enumerate(sorted(origins))}
+        full = (1 << len(bit)) - 1
+        floor = min(read_commit(self._store, o).lamport for o in origins)
+        newer: list[tuple[ObjectId, tuple[ObjectId, ...]]] = []
+        for oid, commit in iter_history(self._store, writers):
+            if commit.lamport <= floor:
+                break  # newest first by Lamport clock: nothing below can descend from every origin
+            newer.append((oid, commit.parents))
+        below: dict[ObjectId, int] = {}
+        for oid, parents in reversed(newer):
+            mask = 0
+            for p in parents:
+                mask |= below.get(p, 0) | bit.get(p, 0)
+            below[oid] = mask
+            if mask != full:
                 continue
-            written = self.origin(w, path)
-            if all(self._ancestor(o, written) for o in origins):
+            mine = held(oid)
+            if mine != version and all(held(p) != mine for p in parents):
                 return True
         return False
 
@@ -267,15 +289,7 @@ class Causality:
     ) -> bool:
         """As `overwrote`, for the value at `keys` of a JSON document (a deletion is a write here)."""
         origins = {self.key_origin(c, path, keys) for c in side if self.key_value(c, path, keys) == value}
-        if not origins:
-            return False
-        for w in writers:
-            if self.key_value(w, path, keys) == value:
-                continue
-            written = self.key_origin(w, path, keys)
-            if all(self._ancestor(o, written) for o in origins):
-                return True
-        return False
+        return bool(origins) and self._written_after(writers, origins, lambda c: self.key_value(c, path, keys), value)
 
     def saw_value(
         self, seers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, keys: Keys, value: object

@@ -5,7 +5,8 @@ commit, so that sync adds no further merges. Here that is a pure function of
 the heads and the objects they reach: a convergent merge commit stands for
 its *leaves* (the heads it joined that are not convergent merges
 themselves, recursively), and its tree is those leaves folded in tie-break
-order (`vcrdt.crdt.order`), each merged against their common base with every
+order (`vcrdt.crdt.order`), each step against the merge base of the leaves
+folded so far and the next (a virtual one after criss-crosses), with every
 conflict settled by its rule (`vcrdt.merge.policy`, ``crdt``). The commit
 itself has sorted parents, a fixed author, message and time, and a clock
 actor derived from the parents (`convergent_commit`).
@@ -279,7 +280,7 @@ def auto_tree(store: MergeStore, a: ObjectId, b: ObjectId) -> tuple[FlatTree, li
 
     A convergent merge commit stands for its leaves (the non-convergent heads
     it joined, recursively), and the tree is the leaves folded in tie-break
-    order, each merged against their common base.
+    order, each step against the merge base of the leaves folded so far and the next.
 
     Raises:
         MergeError: If the histories are unrelated or a rule cannot settle some path.
