@@ -228,6 +228,10 @@ class LimitError(VcrdtError):
     """A peer sent more than a configured limit allows (``limits.*``); nothing of it was kept."""
 
 
+class ProtocolError(VcrdtError):
+    """A sync peer broke the protocol (a truncated, oversized or unexpected frame, a lie about an object)."""
+
+
 class GitInteropError(VcrdtError):
     """A git repository, or libgit2 under pygit2, could not be used as asked."""
 

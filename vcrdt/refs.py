@@ -2,16 +2,29 @@
 
 A ref maps a name such as ``refs/heads/main`` to a *set* of heads: a branch
 is a multi-value register, so concurrent heads that a fetch brings in can
-sit side by side as siblings until a merge joins them. A deleted branch
-leaves tombstones (the heads the deletion saw), so a later join does not
-bring it back with old heads (`vcrdt.crdt.refstate` holds the join rules).
+sit side by side as siblings until a merge joins them. Branches are also kept
+as the add-wins CRDT of `vcrdt.crdt.refstate`: every time this replica points
+a branch at a head it stores an entry ``(replica, counter) -> (name, head)``
+with a new dot (table ``ref_entries``) and raises its own counter in the
+causal context (``ref_context``, replica -> highest counter seen). Deleting a
+branch removes its entries and leaves their dots in the context: those dots
+are its tombstones, and nothing local clears them. The ``refs`` table holds
+what each branch shows (its live heads, ancestors of another one dropped),
+which the porcelain writes with the entries after a join.
 Local commits move a ref with compare-and-swap inside the caller's write
 transaction. HEAD is either symbolic (``ref: refs/heads/main``) or detached
 (a hex commit id); when the branch has siblings, the meta key ``HEAD_AT``
 says which of them the work tree is on.
 
-Ref names follow git's check-ref-format rules. Imports `store.db`, `ids`
-and `errors` only.
+A database made by an earlier build kept tombstones as commit ids
+(``ref_tombstones``). It is read (and, when writable, upgraded once, meta
+``refstate`` = 2) with one *legacy dot* per (branch, head): replica
+``SHA-256("vcrdt-legacy-ref" NUL name NUL head)[0:16]``, counter 1; so every
+replica that upgrades gives the same old entry the same dot, and an old
+tombstone kills it as it did before.
+
+Ref names follow git's check-ref-format rules. Imports `store.db`,
+`hashing`, `ids` and `errors` only.
 """
 
 from __future__ import annotations
@@ -21,12 +34,31 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, StaleRefError
+from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, RepoError, StaleRefError
+from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, short, to_hex
 from vcrdt.store.db import Database
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
+REFSTATE_VERSION = "2"
+# A stored branch entry: full name, head, and its dot (replica, counter).
+EntryRow = tuple[str, ObjectId, str, int]
+
+
+def legacy_replica(name: str, head: ObjectId) -> str:
+    """The replica of the legacy dot of an entry stored by an earlier build (see the module docstring).
+
+    Args:
+        name: The full branch name.
+        head: The head.
+
+    Returns:
+        32 hex digits.
+    """
+    return digest(b"vcrdt-legacy-ref\0" + name.encode("utf-8", "surrogateescape") + b"\0" + head)[:16].hex()
+
+
 # Control characters (C0, DEL and C1) and the bidirectional-text controls, which reorder what a
 # terminal shows; git refuses the first two, vcrdt all of them, since names reach terminals.
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -133,8 +165,99 @@ class RefStore:
     """Refs and HEAD in the repository database."""
 
     def __init__(self, db: Database) -> None:
-        """Wrap the database."""
+        """Wrap the database; upgrade its branch state from the earlier form once, if it can be written."""
         self.db = db
+        self.legacy = db.get_meta("refstate") != REFSTATE_VERSION
+        if self.legacy and not db.read_only:
+            try:
+                self._upgrade()
+            except RepoError as exc:
+                if "readonly" not in str(exc.__cause__):
+                    raise
+
+    def _upgrade(self) -> None:
+        """Store the legacy entries and tombstones as dots (`legacy_replica`), then mark the state format 2."""
+        with self.db.write() as conn:
+            rows = self._legacy_entries()
+            context = self._legacy_context()
+            conn.executemany(
+                "INSERT OR IGNORE INTO ref_entries(replica, counter, name, head) VALUES (?, ?, ?, ?)",
+                [(r, c, n, h) for n, h, r, c in rows],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO ref_context(replica, counter) VALUES (?, ?)", sorted(context.items())
+            )
+            conn.execute("DELETE FROM ref_tombstones")
+            self.db.set_meta("refstate", REFSTATE_VERSION)
+        self.legacy = False
+
+    def _legacy_entries(self) -> list[EntryRow]:
+        rows = self.db.conn.execute(
+            "SELECT name, head FROM refs WHERE name >= ? AND name < ? ORDER BY name, head",
+            (BRANCH_PREFIX, BRANCH_PREFIX + "\U0010ffff"),
+        ).fetchall()
+        out: list[EntryRow] = []
+        for name, head in rows:
+            h = ObjectId(bytes(head))
+            out.append((str(name), h, legacy_replica(str(name), h), 1))
+        return out
+
+    def _legacy_context(self) -> dict[str, int]:
+        context = {r: 1 for _, _, r, _ in self._legacy_entries()}
+        for name, head in self.db.conn.execute("SELECT name, head FROM ref_tombstones").fetchall():
+            context[legacy_replica(str(name), ObjectId(bytes(head)))] = 1
+        return context
+
+    # --- the branches' add-wins state ----------------------------------------------
+
+    def iter_entries(self) -> list[EntryRow]:
+        """Every live branch entry ``(full name, head, replica, counter)``, by name and dot."""
+        if self.legacy:
+            return self._legacy_entries()
+        rows = self.db.conn.execute(
+            "SELECT name, head, replica, counter FROM ref_entries ORDER BY name, replica, counter"
+        ).fetchall()
+        return [(str(n), ObjectId(bytes(h)), str(r), int(c)) for n, h, r, c in rows]
+
+    def context(self) -> dict[str, int]:
+        """The causal context: for each replica, the highest counter of its dots seen here."""
+        if self.legacy:
+            return self._legacy_context()
+        rows = self.db.conn.execute("SELECT replica, counter FROM ref_context ORDER BY replica").fetchall()
+        return {str(r): int(c) for r, c in rows}
+
+    def _new_dot(self, conn: sqlite3.Connection) -> tuple[str, int]:
+        """Take this replica's next dot (its counter in the context, plus one) and record it as seen."""
+        replica = self.db.get_meta("replica")
+        if replica is None:
+            raise RefError("the repository has no replica id")
+        row = conn.execute("SELECT counter FROM ref_context WHERE replica = ?", (replica,)).fetchone()
+        counter = (int(row[0]) if row is not None else 0) + 1
+        conn.execute("INSERT OR REPLACE INTO ref_context(replica, counter) VALUES (?, ?)", (replica, counter))
+        return replica, counter
+
+    def _add_entry(self, conn: sqlite3.Connection, name: str, head: ObjectId, keep: frozenset[ObjectId]) -> None:
+        """Replace every entry of branch `name` whose head is not in `keep` by a new entry for `head`."""
+        marks = ",".join("?" * len(keep))
+        conn.execute(f"DELETE FROM ref_entries WHERE name = ? AND head NOT IN ({marks})", (name, *sorted(keep)))
+        replica, counter = self._new_dot(conn)
+        conn.execute(
+            "INSERT INTO ref_entries(replica, counter, name, head) VALUES (?, ?, ?, ?)", (replica, counter, name, head)
+        )
+
+    def add_entries(self, name: str, heads: frozenset[ObjectId]) -> None:
+        """Add a new entry (a new dot each) for each of `heads` to branch `name`, keeping its other entries.
+
+        For a head this replica keeps although a join removed it (the commit under the work
+        tree): a re-creation by this replica, which the other replicas' deletions did not see.
+        """
+        with self.db.write() as conn:
+            for head in sorted(heads):
+                replica, counter = self._new_dot(conn)
+                conn.execute(
+                    "INSERT INTO ref_entries(replica, counter, name, head) VALUES (?, ?, ?, ?)",
+                    (replica, counter, name, head),
+                )
 
     # --- refs --------------------------------------------------------------------
 
@@ -199,49 +322,55 @@ class RefStore:
                     want = "absent" if expected is None else short(expected)  # type: ignore[arg-type]
                     raise StaleRefError(f"{name} is at {was} but expected {want}")
                 keep = heads - {expected} - drop
-            if expected is None:
-                # A branch created again starts afresh: the old deletion no longer applies here.
-                conn.execute("DELETE FROM ref_tombstones WHERE name = ?", (name,))
+            if name.startswith(BRANCH_PREFIX):
+                # A new dot: a deletion that did not see it cannot remove it, and a re-creation
+                # clears no tombstone (the dots an earlier deletion saw stay dead).
+                self._add_entry(conn, name, new, keep)
             self._set_heads(conn, name, keep | {new})
             if keep and self._head_branch() == name:
                 self.db.set_meta("HEAD_AT", to_hex(new))
 
-    def set_state(self, name: str, heads: frozenset[ObjectId], tombstones: frozenset[ObjectId]) -> None:
-        """Replace a branch's heads and tombstones (the result of a join)."""
+    def set_state(self, name: str, heads: frozenset[ObjectId], entries: frozenset[tuple[ObjectId, str, int]]) -> None:
+        """Replace a branch's shown heads and its live entries ``(head, replica, counter)`` (after a join)."""
         with self.db.write() as conn:
             self._set_heads(conn, name, heads)
-            conn.execute("DELETE FROM ref_tombstones WHERE name = ?", (name,))
-            conn.executemany("INSERT INTO ref_tombstones(name, head) VALUES (?, ?)", [(name, t) for t in tombstones])
+            conn.execute("DELETE FROM ref_entries WHERE name = ?", (name,))
+            conn.executemany(
+                "INSERT INTO ref_entries(replica, counter, name, head) VALUES (?, ?, ?, ?)",
+                [(r, c, name, h) for h, r, c in sorted(entries, key=lambda e: (e[1], e[2]))],
+            )
 
-    def tombstones(self, name: str) -> frozenset[ObjectId]:
-        """Return the heads a deletion of `name` saw (empty when it was never deleted)."""
-        rows = self.db.conn.execute("SELECT head FROM ref_tombstones WHERE name = ?", (name,)).fetchall()
-        return frozenset(ObjectId(bytes(r[0])) for r in rows)
-
-    def tombstoned_names(self) -> list[str]:
-        """Names that carry tombstones (deleted branches, or re-created ones)."""
-        return [str(r[0]) for r in self.db.conn.execute("SELECT DISTINCT name FROM ref_tombstones ORDER BY name")]
+    def join_context(self, context: dict[str, int]) -> None:
+        """Raise each replica's counter in the causal context to at least the one in `context`."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO ref_context(replica, counter) VALUES (?, ?)"
+                " ON CONFLICT(replica) DO UPDATE SET counter = max(counter, excluded.counter)",
+                sorted(context.items()),
+            )
 
     @staticmethod
     def _set_heads(conn: sqlite3.Connection, name: str, heads: frozenset[ObjectId]) -> None:
         conn.execute("DELETE FROM refs WHERE name = ?", (name,))
         conn.executemany("INSERT INTO refs(name, head) VALUES (?, ?)", [(name, h) for h in sorted(heads)])
 
-    def delete(self, name: str, *, tombstone: bool = False) -> None:
-        """Delete a ref; with `tombstone`, remember the heads it had so a join cannot revive them.
+    def delete(self, name: str, *, tombstone: bool = True) -> None:
+        """Delete a ref. A branch's entries go, and their dots stay in the context as its tombstones.
+
+        Args:
+            name: The full ref name.
+            tombstone: Kept for callers; a branch deletion always leaves tombstones (its dots
+                stay seen), and a tag has none.
 
         Raises:
             RefNotFoundError: If it does not exist.
         """
+        del tombstone
         with self.db.write() as conn:
-            heads = self.heads(name)
             cur = conn.execute("DELETE FROM refs WHERE name = ?", (name,))
             if cur.rowcount == 0:
                 raise RefNotFoundError(name)
-            if tombstone:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO ref_tombstones(name, head) VALUES (?, ?)", [(name, h) for h in heads]
-                )
+            conn.execute("DELETE FROM ref_entries WHERE name = ?", (name,))
 
     def rename(self, old: str, new: str) -> None:
         """Rename a ref, keeping its heads.
@@ -254,12 +383,17 @@ class RefStore:
             cur = conn.execute("UPDATE refs SET name = ? WHERE name = ?", (new, old))
             if cur.rowcount == 0:
                 raise RefNotFoundError(old)
-            # The new name starts afresh (an old deletion of it no longer applies); the old name is
-            # deleted, so replicas that still have it learn so from its tombstones.
-            conn.execute("DELETE FROM ref_tombstones WHERE name = ?", (new,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO ref_tombstones(name, head) VALUES (?, ?)", [(old, h) for h in heads]
-            )
+            # The old name is deleted (its dots stay seen: replicas that still have it learn so);
+            # the new name gets new entries, which no earlier deletion of it saw.
+            conn.execute("DELETE FROM ref_entries WHERE name = ?", (old,))
+            conn.execute("DELETE FROM ref_entries WHERE name = ?", (new,))
+            if new.startswith(BRANCH_PREFIX):
+                for head in sorted(heads):
+                    replica, counter = self._new_dot(conn)
+                    conn.execute(
+                        "INSERT INTO ref_entries(replica, counter, name, head) VALUES (?, ?, ?, ?)",
+                        (replica, counter, new, head),
+                    )
 
     def iter_refs(self, prefix: str = "refs/") -> Iterator[tuple[str, frozenset[ObjectId]]]:
         """Yield ``(name, heads)`` for refs under `prefix`, sorted by name."""
@@ -296,9 +430,10 @@ class RefStore:
         A name is read as bytes, so one that is not text or not UTF-8 is
         reported rather than failing the read.
         """
+        entries = "" if self.legacy else " UNION SELECT CAST(name AS BLOB), typeof(name) FROM ref_entries"
         rows = self.db.conn.execute(
             "SELECT CAST(name AS BLOB), typeof(name) FROM refs"
-            " UNION SELECT CAST(name AS BLOB), typeof(name) FROM ref_tombstones ORDER BY 1"
+            " UNION SELECT CAST(name AS BLOB), typeof(name) FROM ref_tombstones" + entries + " ORDER BY 1"
         ).fetchall()
         for raw, kind in rows:
             data = bytes(raw) if raw is not None else b""

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.diff.tree import flatten_tree
@@ -32,13 +34,15 @@ from vcrdt.errors import (
 )
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
 from vcrdt.merge.pending import write_flat_tree
-from vcrdt.merge.state import MergeState
 from vcrdt.objects import Commit, EntryKind, Signature, Tree, TreeEntry, merge_clocks
 from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
-from vcrdt.worktree import FlatTree, FsMonitor, Worktree
+
+if TYPE_CHECKING:
+    from vcrdt.merge.state import MergeState
+    from vcrdt.worktree import FlatTree, FsMonitor, Worktree
 
 FORMAT_NAME = "vcrdt repository format"
 FORMAT_VERSION = 1
@@ -71,6 +75,8 @@ def read_toml(path: Path) -> dict[str, object]:
     Raises:
         ConfigError: If the file is not valid TOML.
     """
+    import tomllib  # here: a command that reads no setting does not pay for the parser
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -157,12 +163,39 @@ class Repository:
         )
         self.store = SqliteStore(self.db)
         self.refs = RefStore(self.db)
-        self.worktree = Worktree(root, self.db, self.store, settings.clock_ns, monitor=settings.monitor)
-        self.merge_state = MergeState(self.db)
         replica = self.db.get_meta("replica")
         if replica is None or not is_replica_id(replica):
             raise RepoError(f"{self.meta / DB_FILE}: missing or malformed replica id")
         self.replica = ReplicaId(replica)
+
+    @cached_property
+    def worktree(self) -> Worktree:
+        """The work tree: its rows, the stat cache, status and checkout (made on first use)."""
+        from vcrdt.worktree import Worktree
+
+        return Worktree(self.root, self.db, self.store, self.settings.clock_ns, monitor=self.settings.monitor)
+
+    def finish_interrupted_checkout(self) -> int:
+        """Finish a checkout cut short, if its journal still holds work; return how many paths (0: none).
+
+        Looks at the journal before the work tree is made, so a command with nothing to finish
+        (nearly always) does not load the work-tree machinery for it.
+
+        Raises:
+            RepoError: If a file cannot be written or deleted (the checkout stays unfinished).
+        """
+        try:
+            pending = self.db.conn.execute("SELECT 1 FROM checkout_journal LIMIT 1").fetchone() is not None
+        except sqlite3.OperationalError:
+            return 0  # an older repository opened read-only: it has no journal table yet
+        return self.worktree.finish_checkout() if pending else 0
+
+    @cached_property
+    def merge_state(self) -> MergeState:
+        """The merge in progress, if any (made on first use)."""
+        from vcrdt.merge.state import MergeState
+
+        return MergeState(self.db)
 
     # --- lifecycle ------------------------------------------------------------------
 

@@ -401,15 +401,75 @@ def test_resolve_by_rule_that_does_not_apply_keeps_the_conflict(repo: CliRunner)
 
 
 def test_auto_that_cannot_settle_changes_nothing(repo: CliRunner) -> None:
-    _diverge(repo, {"keep.txt": "k\n"}, {"x/inner.txt": "a directory here\n"}, {"x": "a file here\n"})
+    _diverge(
+        repo,
+        {".vcrdtattributes": "*.json json\n", "d.json": '{"a": 1,}\n'},
+        {"d.json": '{"a": 2,}\n'},
+        {"d.json": '{"a": 3,}\n'},
+    )
     before = _head(repo)
     r = repo("merge", "--auto", "side")
     assert r.code == 1
-    assert r.err.startswith("error: x: file/directory conflict that no rule settles; nothing was changed")
+    assert r.err.startswith("error: d.json: content conflict that no rule settles (base: not valid JSON")
+    assert "nothing was changed" in r.err
     assert _head(repo) == before
-    assert (repo.cwd / "x").read_text() == "a file here\n"
+    assert (repo.cwd / "d.json").read_text() == '{"a": 3,}\n'
     status = json.loads(repo.ok("status", "--json").out)
     assert status["conflicted"] == [] and status["untracked"] == [] and status["modified"] == []
+    repo.ok("fsck")
+
+
+def _file_meets_directory(repo: CliRunner) -> None:
+    _diverge(repo, {"keep.txt": "k\n"}, {"x/inner.txt": "a directory here\n"}, {"x": "a file here\n"})
+
+
+def test_auto_settles_a_file_directory_collision_alike_from_either_side(repo: CliRunner) -> None:
+    _file_meets_directory(repo)
+    repo.ok("branch", "main-before")
+    repo.ok("merge", "--auto", "side")
+    merged = _head(repo)
+    (aside,) = [p.name for p in repo.cwd.iterdir() if p.name.startswith("x~")]
+    assert len(aside) == len("x~") + 12
+    assert (repo.cwd / aside).read_text() == "a file here\n"
+    assert (repo.cwd / "x" / "inner.txt").read_text() == "a directory here\n"
+    (res,) = json.loads(repo.ok("conflicts", "--auto", "--json").out)["resolutions"]
+    assert res["path"] == "x"
+    repo.ok("fsck")
+    # The other branch merging this one makes the same commit: the name does not depend on the side.
+    repo.ok("switch", "side")
+    repo.ok("merge", "--auto", "main-before")
+    assert _head(repo) == merged
+
+
+def test_a_settled_file_directory_collision_reopens_and_resolves(repo: CliRunner) -> None:
+    _file_meets_directory(repo)
+    repo.ok("merge", "--auto", "side")
+    (aside,) = [p.name for p in repo.cwd.iterdir() if p.name.startswith("x~")]
+    (conflict,) = json.loads(repo.ok("reopen", "x", "--json").out)["conflicts"]
+    assert conflict["kind"] == "file/directory"
+    assert json.loads(repo.ok("status", "--json").out)["conflicted"] == ["x"]
+    # One replica made both sides, so they keep the record's tie-break order: take the file's side.
+    repo.ok("resolve", "--ours" if conflict["ours"] else "--theirs", "x")  # the file takes the path back
+    repo.ok("commit", "-m", "the file wins")
+    assert (repo.cwd / "x").read_text() == "a file here\n"
+    assert not (repo.cwd / aside).exists()
+    status = json.loads(repo.ok("status", "--json").out)
+    assert status["conflicted"] == [] and status["untracked"] == [] and status["modified"] == []
+    repo.ok("fsck")
+
+
+def test_auto_merges_a_conflicting_policy_file_as_a_set_of_lines(repo: CliRunner) -> None:
+    _diverge(
+        repo,
+        {".vcrdtattributes": "*.txt union\n", "d.json": '{"a": 1, "b": 1}\n'},
+        {".vcrdtattributes": "*.txt union\n*.json json\n", "d.json": '{"a": 2, "b": 1}\n'},
+        {".vcrdtattributes": "*.txt union\n*.bin lww\n", "d.json": '{"a": 1, "b": 3}\n'},
+    )
+    repo.ok("merge", "--auto", "side")
+    policy = (repo.cwd / ".vcrdtattributes").read_text().splitlines()
+    assert sorted(policy) == ["*.bin lww", "*.json json", "*.txt union"]
+    # The merged policy applied: the JSON rule merged the document key by key.
+    assert json.loads((repo.cwd / "d.json").read_text()) == {"a": 2, "b": 3}
     repo.ok("fsck")
 
 

@@ -177,3 +177,26 @@ def test_a_version_that_saw_another_wins_over_it(
     for r in (a, b, c):
         text = (r.cwd / name).read_text()
         assert (json.loads(text) if isinstance(want, dict) else text) == want
+
+
+def test_after_an_automatic_merge_ours_is_this_replicas_version_on_either_replica(cli: CliRunner) -> None:
+    # Issue 11: `reopen` named the sides by tie-break order, so on one of the two replicas
+    # `resolve --ours` took the other replica's value. The sides are now named from where the
+    # conflict is reopened, whichever replica comes first in the tie-break order.
+    a, b, _ = _trio(cli, "*.lww lww\n", {"port.lww": "port=1\n"})
+    _commit(a, {"port.lww": "port=2\n"}, "a's port")
+    _commit(b, {"port.lww": "port=3\n"}, "b's port")
+    a.ok("fetch", "../b")
+    a.ok("merge", "--auto")
+    b.ok("fetch", "../a")  # a fast-forward to a's merge
+    assert _head(a) == _head(b)
+    for replica, mine, other in ((a, "port=2\n", "port=3\n"), (b, "port=3\n", "port=2\n")):
+        replica.ok("reopen", "port.lww")
+        assert "<<<<<<< ours\n" + mine in (replica.cwd / "port.lww").read_text()
+        replica.ok("resolve", "--ours", "port.lww")
+        assert (replica.cwd / "port.lww").read_text() == mine
+        replica.ok("merge", "--abort")
+        replica.ok("reopen", "port.lww")
+        replica.ok("resolve", "--theirs", "port.lww")
+        assert (replica.cwd / "port.lww").read_text() == other
+        replica.ok("merge", "--abort")

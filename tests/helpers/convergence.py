@@ -3,9 +3,10 @@
 Three to five real repositories (SQLite stores in a temporary directory) run a
 program of steps through the porcelain: edits to the same lines of files under
 every rule (union, lww, set, json) and of a binary file, adds, deletes,
-renames, mode changes, a side branch created, deleted and re-created, fetches
-between random pairs and `merge --auto`. Then every replica fetches from every
-other and auto-merges until nothing changes, and `check` holds the promise:
+renames, mode changes, a path turned from a file into a directory and back,
+a side branch created, deleted and re-created, fetches between random pairs
+and `merge --auto`. Then every replica fetches from every other and
+auto-merges until nothing changes, and `check` holds the promise:
 
 - every replica has the same ref state, the same heads and the same work-tree
   bytes and modes; `fsck` is clean; no branch is left with siblings;
@@ -52,8 +53,8 @@ def random_step(rng: random.Random, replicas: int) -> Step:
     """One random step for a program over `replicas` replicas."""
     who = rng.randrange(replicas)
     kind = rng.choices(
-        ["text", "lww", "set", "json", "bin", "add", "delete", "rename", "chmod", "side", "fetch", "auto"],
-        weights=[3, 3, 2, 3, 1, 2, 1, 1, 1, 1, 6, 3],
+        ["text", "lww", "set", "json", "bin", "add", "delete", "rename", "chmod", "shape", "side", "fetch", "auto"],
+        weights=[3, 3, 2, 3, 1, 2, 1, 1, 1, 1, 1, 6, 3],
     )[0]
     if kind == "fetch":
         return (kind, who, rng.randrange(replicas))
@@ -161,6 +162,7 @@ class Driver:
             "delete": self._delete,
             "rename": self._rename,
             "chmod": self._chmod,
+            "shape": self._shape,
         }
         edits[kind](repo, who, line, name, flag)
 
@@ -238,6 +240,23 @@ class Driver:
         if path.exists():
             path.chmod(path.stat().st_mode ^ stat.S_IXUSR)
             self._commit(repo, f"chmod by {who}")
+
+    def _shape(self, repo: Repository, who: int, line: int, name: int, flag: bool) -> None:
+        """Turn path ``z`` from a file into a directory or back (file/directory collisions)."""
+        path = repo.root / "z"
+        if path.is_dir():
+            porcelain.rm(repo, ["z"], cwd=repo.root)
+            path.write_text(f"file {self._value(who)}\n")
+        elif path.exists():
+            porcelain.rm(repo, ["z"], cwd=repo.root)
+            path.mkdir()
+            (path / "inner").write_text(f"inner {self._value(who)}\n")
+        elif flag:
+            path.mkdir()
+            (path / "inner").write_text(f"inner {self._value(who)}\n")
+        else:
+            path.write_text(f"file {self._value(who)}\n")
+        self._commit(repo, f"shape by {who}", addremove=True)
 
     def _side(self, repo: Repository, create: bool) -> None:
         exists = repo.refs.exists("refs/heads/side")

@@ -93,6 +93,8 @@ class HostileSource:
     ) -> ObjectId:
         """Store a commit with valid clocks over those of `parents` made by this helper."""
         pcs = [self._commits[p] for p in parents if p in self._commits]
+        # A clock actor of its own: commits that share no ancestry would otherwise share a dot.
+        actor = ReplicaId(f"{len(self._commits) + 1:032x}")
         c = Commit(
             tree,
             parents,
@@ -100,7 +102,7 @@ class HostileSource:
             f"hostile {len(self._commits)}\n",
             _REPLICA,
             1 + max((p.lamport for p in pcs), default=0),
-            merge_clocks([p.clock for p in pcs], _REPLICA),
+            merge_clocks([p.clock for p in pcs], actor),
             resolutions,
         )
         oid = self.put("commit", c.to_bytes())
@@ -108,10 +110,22 @@ class HostileSource:
         return oid
 
     def branch(self, name: str, head: ObjectId) -> None:
-        """Point ``refs/heads/<name>`` at `head` (alone)."""
+        """Point ``refs/heads/<name>`` at `head` (alone): its shown head, and a new entry with the next dot."""
         full = f"refs/heads/{name}"
         self.sql(
-            ("DELETE FROM refs WHERE name = ?", (full,)), ("INSERT INTO refs(name, head) VALUES (?, ?)", (full, head))
+            ("DELETE FROM refs WHERE name = ?", (full,)),
+            ("INSERT INTO refs(name, head) VALUES (?, ?)", (full, head)),
+            ("DELETE FROM ref_entries WHERE name = ?", (full,)),
+            (
+                "INSERT INTO ref_context(replica, counter) VALUES (?, 1)"
+                " ON CONFLICT(replica) DO UPDATE SET counter = counter + 1",
+                (_REPLICA,),
+            ),
+            (
+                "INSERT INTO ref_entries(replica, counter, name, head)"
+                " SELECT replica, counter, ?, ? FROM ref_context WHERE replica = ?",
+                (full, head, _REPLICA),
+            ),
         )
 
     def with_file(self, name: str, kind: EntryKind, oid: ObjectId) -> ObjectId:

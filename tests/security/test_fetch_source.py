@@ -68,6 +68,21 @@ HOSTILE_SCHEMAS: dict[str, tuple[str, list[str]]] = {
             f"CREATE VIEW ref_tombstones AS {_ENDLESS} SELECT 'refs/heads/main' AS name, randomblob(32) AS head FROM r",
         ],
     ),
+    "ref-entries-view": (
+        "ref_entries",
+        [
+            "DROP TABLE ref_entries",
+            f"CREATE VIEW ref_entries AS {_ENDLESS} SELECT 'ee' AS replica, n AS counter,"
+            " 'refs/heads/main' AS name, randomblob(32) AS head FROM r",
+        ],
+    ),
+    "ref-context-nocase-key": (
+        "ref_context",
+        [
+            "DROP TABLE ref_context",
+            "CREATE TABLE ref_context (replica TEXT PRIMARY KEY COLLATE NOCASE, counter INTEGER)",
+        ],
+    ),
     "refs-extra-generated-column": (
         "refs",
         [

@@ -42,6 +42,8 @@ CASES = [
     ("refs", "refs/remotes/x", "not under refs/heads/ or refs/tags/"),
     ("ref_tombstones", f"refs/heads/{ESC}[2Jgone", "contains a control character"),
     ("ref_tombstones", "refs/heads/-rf", "must not start with '-'"),
+    ("ref_entries", f"refs/heads/{ESC}[2Jentry", "contains a control character"),
+    ("ref_entries", "refs/heads/../x", "contains '..'"),
 ]
 
 
@@ -73,7 +75,14 @@ def pair(cli: CliRunner) -> tuple[CliRunner, CliRunner, str]:
 def _insert(src: CliRunner, table: str, name: str, head: str) -> None:
     db = sqlite3.connect(src.cwd / ".vcrdt" / "store.db")
     with db:
-        db.execute(f"INSERT INTO {table}(name, head) VALUES (?, ?)", (name, bytes.fromhex(head)))
+        if table == "ref_entries":  # an entry with a dot of its own, which the context has seen
+            db.execute("INSERT INTO ref_context(replica, counter) VALUES (?, 1)", ("ab" * 16,))
+            db.execute(
+                "INSERT INTO ref_entries(replica, counter, name, head) VALUES (?, 1, ?, ?)",
+                ("ab" * 16, name, bytes.fromhex(head)),
+            )
+        else:
+            db.execute(f"INSERT INTO {table}(name, head) VALUES (?, ?)", (name, bytes.fromhex(head)))
     db.close()
 
 
@@ -122,6 +131,48 @@ def test_fetch_refuses_a_ref_name_stored_as_a_blob(pair: tuple[CliRunner, CliRun
         db.execute("INSERT INTO refs(name, head) VALUES (?, ?)", (b"refs/heads/x", bytes.fromhex(head)))
     db.close()
     _assert_refused(victim, "'refs/heads/x'", "stored as blob, not text")
+
+
+# Entries and context rows that break the ref state's rules: (statements, the rule named)
+BAD_STATES = {
+    "dot-not-in-context": (
+        ["INSERT INTO ref_entries(replica, counter, name, head) VALUES ('{r}', 5, 'refs/heads/x', X'{h}')"],
+        "branch 'x' has a dot its context lacks",
+    ),
+    "counter-zero": (
+        [
+            "INSERT INTO ref_context(replica, counter) VALUES ('{r}', 1)",
+            "INSERT INTO ref_entries(replica, counter, name, head) VALUES ('{r}', 0, 'refs/heads/x', X'{h}')",
+        ],
+        "branch 'x' has a malformed entry",
+    ),
+    "replica-not-hex": (
+        ["INSERT INTO ref_context(replica, counter) VALUES ('not a replica id', 3)"],
+        "malformed context",
+    ),
+    "context-counter-negative": (
+        ["INSERT INTO ref_context(replica, counter) VALUES ('{r}', -1)"],
+        "malformed context",
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("case", sorted(BAD_STATES))
+def test_fetch_refuses_a_bad_ref_state(pair: tuple[CliRunner, CliRunner, str], case: str) -> None:
+    src, victim, head = pair
+    statements, rule = BAD_STATES[case]
+    db = sqlite3.connect(src.cwd / ".vcrdt" / "store.db")
+    with db:
+        for st in statements:
+            db.execute(st.format(r="cd" * 16, h=head))
+    db.close()
+    before = _state(victim)
+    r = victim("fetch", "../src")
+    assert r.code == 1, r
+    assert r.err.splitlines()[0] == f"error: corrupt object ref state: {rule}"
+    assert _state(victim) == before
+    assert json.loads(victim.ok("fsck", "--json").out)["problems"] == []
 
 
 def test_fetch_with_good_names_still_works(pair: tuple[CliRunner, CliRunner, str]) -> None:

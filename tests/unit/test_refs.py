@@ -11,12 +11,14 @@ from vcrdt.store.db import Database
 
 A = ObjectId(b"\x0a" * 32)
 B = ObjectId(b"\x0b" * 32)
+ME = "ab" * 16
 
 
 @pytest.fixture
 def refs(tmp_path: Path) -> RefStore:
     db = Database(tmp_path / "db", create=True)
     db.set_meta("HEAD", "ref: refs/heads/main")
+    db.set_meta("replica", ME)
     return RefStore(db)
 
 
@@ -113,3 +115,40 @@ def test_detached_head(refs: RefStore) -> None:
     refs.set_head_detached(A)
     assert refs.head().branch is None
     assert refs.head().commit == A
+
+
+def test_each_move_of_a_branch_takes_a_new_dot(refs: RefStore) -> None:
+    refs.update("refs/heads/f", A, expected=None)
+    assert refs.iter_entries() == [("refs/heads/f", A, ME, 1)]
+    refs.update("refs/heads/f", B, expected=A)  # the entry of A is replaced: its dot stays seen
+    assert refs.iter_entries() == [("refs/heads/f", B, ME, 2)]
+    assert refs.context() == {ME: 2}
+    refs.update("refs/tags/t", A)  # tags are not part of the branch state
+    assert refs.context() == {ME: 2}
+
+
+def test_deletion_leaves_tombstones_a_recreation_does_not_clear(refs: RefStore) -> None:
+    refs.update("refs/heads/f", A, expected=None)
+    refs.delete("refs/heads/f")
+    assert refs.iter_entries() == [] and refs.context() == {ME: 1}
+    refs.update("refs/heads/f", A, expected=None)  # the same head again: a new dot
+    assert refs.iter_entries() == [("refs/heads/f", A, ME, 2)]
+    assert refs.context() == {ME: 2}
+
+
+def test_rename_deletes_the_old_entries_and_makes_new_ones(refs: RefStore) -> None:
+    refs.update("refs/heads/a", A, expected=None)
+    refs.rename("refs/heads/a", "refs/heads/b")
+    assert refs.iter_entries() == [("refs/heads/b", A, ME, 2)]
+
+
+def test_an_advance_keeps_the_siblings_entries(refs: RefStore) -> None:
+    refs.update("refs/heads/f", A, expected=None)
+    other = "cd" * 16
+    refs.join_context({other: 4})
+    refs.set_state("refs/heads/f", frozenset({A, B}), frozenset({(A, ME, 1), (B, other, 4)}))
+    C = ObjectId(b"\x0c" * 32)
+    refs.update("refs/heads/f", C, expected=A)
+    assert refs.heads("refs/heads/f") == {B, C}
+    assert refs.iter_entries() == [("refs/heads/f", C, ME, 2), ("refs/heads/f", B, other, 4)]
+    assert refs.context() == {ME: 2, other: 4}

@@ -43,7 +43,10 @@ COMMAND_MODULES = tuple(
         "merge",
         "conflicts",
         "replicas",
+        "sync",
+        "serve",
         "daemon",
+        "replica",
     )
 )
 
@@ -135,7 +138,8 @@ def invoke(args: Sequence[str]) -> int:
         return ExitCode.INTERNAL
     finally:
         for repo in STATE.open_repos:
-            _print_warnings(repo.worktree.warnings)
+            if "worktree" in vars(repo):  # made on first use: a command that never looked has nothing to say
+                _print_warnings(repo.worktree.warnings)
             repo.close()
         STATE.open_repos.clear()
         STATE.error_exit = ExitCode.FAILURE

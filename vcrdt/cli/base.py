@@ -252,12 +252,22 @@ def settings() -> Settings:
 
 def open_repo() -> Repository:
     """Open the repository containing the current directory; closed when the command ends."""
+    from vcrdt.porcelain.copies import bind_replica
     from vcrdt.repo import Repository
 
     repo = Repository.discover(STATE.cwd, settings())
     STATE.open_repos.append(repo)
+    renewal = bind_replica(repo)
+    if renewal is not None:
+        from vcrdt.cli import render
+
+        render.err().print(
+            f"warning: {render.escape_text(renewal.here)} is a copy of replica {renewal.old[:12]}"
+            f" (made in {render.escape_text(renewal.origin)}); it is now replica {renewal.new[:12]}",
+            markup=False,
+        )
     # A checkout cut short (killed, or failed after its checks) is finished before anything else.
-    finished = repo.worktree.finish_checkout()
+    finished = repo.finish_interrupted_checkout()
     if finished:
         from vcrdt.cli import render
 

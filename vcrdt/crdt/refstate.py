@@ -1,108 +1,233 @@
-"""Branches as a CRDT: each branch a multi-value register of heads, with add-wins deletion.
+"""Branches as a CRDT: an add-wins set of (branch, head, dot) entries with a causal context.
 
-A `BranchState` holds a branch's live heads (no head an ancestor of another)
-and the tombstones left by deletions: the heads a deletion saw. A head is dead
-when it is a tombstone or an ancestor of one; a head no deletion ever saw
-stays alive, so a concurrent new commit brings a deleted branch back
-(add-wins). Joining two states unions heads and tombstones, drops dead heads,
-and keeps only the maximal ones, which makes `join` commutative, associative
-and idempotent (the property tests check all three).
+Every time a replica points a branch at a head (a creation, a commit, a
+fast-forward, a re-creation after a deletion) it adds an *entry* ``(head,
+dot)``, where the dot ``(replica, counter)`` is new and unique: the replica's
+own counter, one more than any of its dots seen so far. A deletion removes
+exactly the entries the deleting replica holds for the branch; an advance
+removes the entries it replaces. The *causal context* records every dot a
+replica has seen, live or removed, so a dot in the context without a live
+entry is a tombstone, keyed by dot and never by commit id:
 
-`RefState` maps branch names to `BranchState` and has one canonical byte
-encoding and a SHA-256 digest, for sync to compare and exchange. Ancestry is
-asked of a callable passed in (`is_ancestor(a, b)`: a is b or an ancestor of
-b), so this module stays pure: it imports only the standard library, `ids`,
-`errors` and `hashing`.
+- a creation or advance the deletion did not see has a dot the deleter's
+  context lacks, so it survives the join (add-wins);
+- an entry the deletion saw has its dot in the deleter's context, so it never
+  comes back, whatever the other replicas still hold;
+- a local re-creation adds a new dot and clears no tombstone.
+
+Each replica's dots are numbered 1, 2, 3, ... and every join takes in a whole
+state, so the dots a context holds for one replica are always a prefix
+``1..n``: the context is stored as a version vector (replica -> n), which
+holds exactly the same tombstones as the set of dots in a bounded size.
+
+The join is the standard one of the optimised add-wins set (Almeida, Shoker
+and Baquero, *Delta state replicated data types*, 2018): an entry survives if
+both sides hold it or the side lacking it never saw its dot; the contexts
+join pointwise. It reads no ancestry, so it is commutative, associative and
+idempotent by construction (the property tests check all three, and a model
+check compares it with a plain OR-set with explicit tombstones). What a
+branch *shows* is the set of its live heads minus those that are ancestors of
+another live head (a multi-value register); that view is computed on demand,
+from an ancestry callable passed in (`is_ancestor(a, b)`: a is b or an
+ancestor of b), so this module stays pure: it imports only the standard
+library, `ids`, `errors` and `hashing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.hashing import digest
-from vcrdt.ids import OID_LEN, ObjectId
+from vcrdt.ids import OID_LEN, ObjectId, is_replica_id
 
 Ancestry = Callable[[ObjectId, ObjectId], bool]
-_MAGIC = b"vcrdt-refstate 1\n"
+_MAGIC = b"vcrdt-refstate 2\n"
+_OLD_MAGIC = b"vcrdt-refstate 1\n"
 MAX_BRANCHES = 100_000
 MAX_HEADS = 10_000
+MAX_REPLICAS = 100_000
+MAX_COUNTER = (1 << 63) - 1
+_REPLICA_LEN = 16
 
 
-def _maximal(heads: Iterable[ObjectId], is_ancestor: Ancestry) -> frozenset[ObjectId]:
-    """Keep only heads that are not ancestors of another head."""
+@dataclass(frozen=True, slots=True, order=True)
+class Dot:
+    """A unique event: the replica that made it and that replica's counter (1, 2, ...)."""
+
+    replica: str
+    counter: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Entry:
+    """One live (head, dot) entry of a branch."""
+
+    dot: Dot
+    head: ObjectId
+
+
+def maximal(heads: Iterable[ObjectId], is_ancestor: Ancestry) -> frozenset[ObjectId]:
+    """Keep only heads that are not ancestors of another head.
+
+    Args:
+        heads: The candidate heads.
+        is_ancestor: ``is_ancestor(a, b)``: a is b or an ancestor of b.
+
+    Returns:
+        The heads no other head descends from.
+    """
     unique = sorted(set(heads))
     return frozenset(h for h in unique if not any(h != o and is_ancestor(h, o) for o in unique))
 
 
 @dataclass(frozen=True, slots=True)
-class BranchState:
-    """One branch: live heads (siblings when several) and deletion tombstones."""
-
-    heads: frozenset[ObjectId] = field(default_factory=frozenset)
-    tombstones: frozenset[ObjectId] = field(default_factory=frozenset)
-
-    @property
-    def deleted(self) -> bool:
-        """True when no head is alive."""
-        return not self.heads
-
-    def join(self, other: BranchState, is_ancestor: Ancestry) -> BranchState:
-        """Merge two replicas' views of the branch."""
-        tombs = self.tombstones | other.tombstones
-        alive = [h for h in self.heads | other.heads if not any(is_ancestor(h, t) for t in tombs)]
-        return BranchState(_maximal(alive, is_ancestor), tombs)
-
-    def advance(self, new: ObjectId, is_ancestor: Ancestry) -> BranchState:
-        """Record a local commit (or fast-forward) to `new` on this branch."""
-        return BranchState(_maximal([*self.heads, new], is_ancestor), self.tombstones)
-
-    def delete(self) -> BranchState:
-        """Delete the branch: every head it has now becomes a tombstone."""
-        return BranchState(frozenset(), self.tombstones | self.heads)
-
-
-@dataclass(frozen=True, slots=True)
 class RefState:
-    """All branches of a replica, as a join-semilattice."""
+    """All branches of a replica: live entries by branch name, and the causal context.
 
-    branches: dict[str, BranchState] = field(default_factory=dict)
+    Invariant: every entry's dot is in the context, no dot is in two entries,
+    and no branch maps to an empty set (a deleted branch has no key).
+    """
 
-    def join(self, other: RefState, is_ancestor: Ancestry) -> RefState:
-        """Merge two replicas' ref states."""
-        names = set(self.branches) | set(other.branches)
-        empty = BranchState()
-        return RefState(
-            {n: self.branches.get(n, empty).join(other.branches.get(n, empty), is_ancestor) for n in sorted(names)}
-        )
+    branches: dict[str, frozenset[Entry]] = field(default_factory=dict)
+    context: dict[str, int] = field(default_factory=dict)
 
-    def visible(self) -> dict[str, frozenset[ObjectId]]:
-        """The branches that exist (at least one live head)."""
-        return {n: b.heads for n, b in sorted(self.branches.items()) if b.heads}
+    def seen(self, dot: Dot) -> bool:
+        """Tell whether this replica has seen `dot` (live or removed)."""
+        return dot.counter <= self.context.get(dot.replica, 0)
+
+    def join(self, other: RefState) -> RefState:
+        """Merge two replicas' ref states (add-wins).
+
+        Args:
+            other: The other replica's state.
+
+        Returns:
+            The entries both hold, plus each side's entries whose dots the other side never saw;
+            the contexts joined pointwise.
+        """
+        context = dict(self.context)
+        for replica, n in other.context.items():
+            if n > context.get(replica, 0):
+                context[replica] = n
+        branches: dict[str, frozenset[Entry]] = {}
+        for name in sorted(set(self.branches) | set(other.branches)):
+            mine = self.branches.get(name, frozenset())
+            theirs = other.branches.get(name, frozenset())
+            live = (
+                (mine & theirs)
+                | frozenset(e for e in mine - theirs if not other.seen(e.dot))
+                | frozenset(e for e in theirs - mine if not self.seen(e.dot))
+            )
+            if live:
+                branches[name] = live
+        return RefState(branches, dict(sorted(context.items())))
+
+    def next_dot(self, replica: str) -> Dot:
+        """The dot `replica`'s next event gets: one more than its highest dot seen."""
+        return Dot(replica, self.context.get(replica, 0) + 1)
+
+    def put(self, name: str, head: ObjectId, replica: str, keep: frozenset[ObjectId] = frozenset()) -> RefState:
+        """Point branch `name` at `head` (create, commit, fast-forward or re-create), as `replica`.
+
+        Args:
+            name: The branch.
+            head: The new head.
+            replica: The replica doing it (the new entry's dot is its next one).
+            keep: Heads of concurrent siblings that stay; every other entry of the branch is
+                replaced (it was seen, so it becomes a tombstone).
+
+        Returns:
+            The new state.
+        """
+        dot = self.next_dot(replica)
+        kept = frozenset(e for e in self.branches.get(name, frozenset()) if e.head in keep)
+        branches = dict(self.branches)
+        branches[name] = kept | {Entry(dot, ObjectId(head))}
+        context = dict(self.context)
+        context[replica] = dot.counter
+        return RefState(dict(sorted(branches.items())), dict(sorted(context.items())))
+
+    def remove(self, name: str) -> RefState:
+        """Delete branch `name`: its entries become tombstones (their dots stay in the context)."""
+        branches = {n: es for n, es in self.branches.items() if n != name}
+        return RefState(branches, dict(self.context))
+
+    def heads(self, name: str, is_ancestor: Ancestry) -> frozenset[ObjectId]:
+        """The heads branch `name` shows: its live heads, ancestors of another one dropped."""
+        return maximal((e.head for e in self.branches.get(name, frozenset())), is_ancestor)
+
+    def visible(self, is_ancestor: Ancestry) -> dict[str, frozenset[ObjectId]]:
+        """The branches that exist (at least one live entry) and the heads each shows."""
+        return {n: self.heads(n, is_ancestor) for n in sorted(self.branches)}
+
+    def problem(self) -> str | None:
+        """Say which invariant the state breaks, or None (for a state read from another replica)."""
+        dots: set[Dot] = set()
+        for name, entries in self.branches.items():
+            if not entries:
+                return f"branch {name!r} has no entry"
+            for e in entries:
+                if not self.seen(e.dot):
+                    return f"branch {name!r} has a dot its context lacks"
+                if e.dot in dots:
+                    return "a dot is in two entries"
+                dots.add(e.dot)
+        return None
 
     def to_bytes(self) -> bytes:
-        """Return the canonical encoding: sorted names, each with sorted heads and tombstones."""
-        parts = [_MAGIC]
+        """Return the canonical encoding (docs/format.md, "Ref state").
+
+        The header line, then the context (count; each replica's 16 raw bytes and its
+        counter, by replica), then each branch by name (name length and name; entry count;
+        each entry's replica, counter and head, by dot). Integers are big-endian.
+        """
+        parts = [_MAGIC, len(self.context).to_bytes(4, "big")]
+        for replica in sorted(self.context):
+            parts.append(bytes.fromhex(replica) + self.context[replica].to_bytes(8, "big"))
         for name in sorted(self.branches):
-            b = self.branches[name]
             raw = name.encode("utf-8")
-            parts.append(len(raw).to_bytes(2, "big") + raw)
-            for group in (b.heads, b.tombstones):
-                parts.append(len(group).to_bytes(4, "big") + b"".join(sorted(group)))
+            entries = sorted(self.branches[name])
+            parts.append(len(raw).to_bytes(2, "big") + raw + len(entries).to_bytes(4, "big"))
+            for e in entries:
+                parts.append(bytes.fromhex(e.dot.replica) + e.dot.counter.to_bytes(8, "big") + e.head)
         return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RefState:
         """Decode a canonical encoding.
 
+        Args:
+            data: The bytes.
+
+        Returns:
+            The state.
+
         Raises:
-            CorruptObjectError: If the bytes are not a canonical ref state.
+            CorruptObjectError: If the bytes are not a canonical ref state of format 2 (format 1,
+                whose tombstones were commit ids, is refused by name).
         """
+        if data.startswith(_OLD_MAGIC):
+            raise CorruptObjectError(
+                "ref state", "format 1 keys tombstones by commit id, which cannot express add-wins; format 2 is read"
+            )
         if not data.startswith(_MAGIC):
             raise CorruptObjectError("ref state", "bad header")
         pos = len(_MAGIC)
-        branches: dict[str, BranchState] = {}
+        count, pos = _take_int(data, pos, 4)
+        if count > MAX_REPLICAS:
+            raise CorruptObjectError("ref state", "too many replicas in the context")
+        context: dict[str, int] = {}
+        for _ in range(count):
+            replica, pos = _take_replica(data, pos)
+            n, pos = _take_int(data, pos, 8)
+            if context and replica <= max(context):
+                raise CorruptObjectError("ref state", "context not sorted or duplicated")
+            if not 1 <= n <= MAX_COUNTER:
+                raise CorruptObjectError("ref state", "context counter out of range")
+            context[replica] = n
+        branches: dict[str, frozenset[Entry]] = {}
         prev: bytes | None = None
         while pos < len(data):
             if len(branches) >= MAX_BRANCHES:
@@ -118,25 +243,63 @@ class RefState:
             except UnicodeDecodeError as exc:
                 raise CorruptObjectError("ref state", "branch name is not UTF-8") from exc
             pos += n
-            groups: list[frozenset[ObjectId]] = []
-            for _ in range(2):
-                count, pos = _take_int(data, pos, 4)
-                if count > MAX_HEADS:
-                    raise CorruptObjectError("ref state", "too many heads")
-                ids = [ObjectId(data[pos + i * OID_LEN : pos + (i + 1) * OID_LEN]) for i in range(count)]
-                if any(len(x) != OID_LEN for x in ids):
+            count, pos = _take_int(data, pos, 4)
+            if not 1 <= count <= MAX_HEADS:
+                raise CorruptObjectError("ref state", "a branch has no entry or too many")
+            entries: list[Entry] = []
+            for _ in range(count):
+                replica, pos = _take_replica(data, pos)
+                counter, pos = _take_int(data, pos, 8)
+                head = data[pos : pos + OID_LEN]
+                if len(head) != OID_LEN:
                     raise CorruptObjectError("ref state", "truncated id")
-                if ids != sorted(set(ids)):
-                    raise CorruptObjectError("ref state", "ids not sorted or duplicated")
-                groups.append(frozenset(ids))
-                pos += count * OID_LEN
-            branches[name] = BranchState(groups[0], groups[1])
+                pos += OID_LEN
+                entries.append(Entry(Dot(replica, counter), ObjectId(head)))
+            if entries != sorted(set(entries)) or len({e.dot for e in entries}) != len(entries):
+                raise CorruptObjectError("ref state", "entries not sorted or duplicated")
+            branches[name] = frozenset(entries)
             prev = raw
-        return cls(branches)
+        state = cls(branches, context)
+        problem = state.problem()
+        if problem is not None:
+            raise CorruptObjectError("ref state", problem)
+        return state
 
     def digest(self) -> bytes:
         """SHA-256 of the canonical encoding."""
         return digest(self.to_bytes())
+
+
+def from_rows(entries: Iterable[tuple[str, ObjectId, str, int]], context: Mapping[str, int]) -> RefState:
+    """Build a state from stored rows: ``(branch, head, replica, counter)`` entries and the context.
+
+    Args:
+        entries: The live entries.
+        context: Replica -> highest counter seen.
+
+    Returns:
+        The state.
+
+    Raises:
+        CorruptObjectError: If the rows break an invariant (a bad replica id or counter, a
+            dot the context lacks or held twice).
+    """
+    branches: dict[str, set[Entry]] = {}
+    for name, head, replica, counter in entries:
+        if not is_replica_id(replica) or not 1 <= counter <= MAX_COUNTER or len(head) != OID_LEN:
+            raise CorruptObjectError("ref state", f"branch {name!r} has a malformed entry")
+        branches.setdefault(name, set()).add(Entry(Dot(replica, counter), head))
+    for replica, n in context.items():
+        if not is_replica_id(replica) or not 1 <= n <= MAX_COUNTER:
+            raise CorruptObjectError("ref state", "malformed context")
+    state = RefState(
+        {n: frozenset(es) for n, es in sorted(branches.items())},
+        dict(sorted(context.items())),
+    )
+    problem = state.problem()
+    if problem is not None:
+        raise CorruptObjectError("ref state", problem)
+    return state
 
 
 def _take_int(data: bytes, pos: int, size: int) -> tuple[int, int]:
@@ -144,3 +307,10 @@ def _take_int(data: bytes, pos: int, size: int) -> tuple[int, int]:
     if len(chunk) != size:
         raise CorruptObjectError("ref state", "truncated")
     return int.from_bytes(chunk, "big"), pos + size
+
+
+def _take_replica(data: bytes, pos: int) -> tuple[str, int]:
+    chunk = data[pos : pos + _REPLICA_LEN]
+    if len(chunk) != _REPLICA_LEN:
+        raise CorruptObjectError("ref state", "truncated")
+    return chunk.hex(), pos + _REPLICA_LEN

@@ -80,16 +80,41 @@ def holder() -> int | None:
 def start(timeout: float = 120.0) -> tuple[int, bool]:
     """Make sure a server runs (one started here never exits for idleness); return its pid and whether it is new.
 
-    Returns once the server listens (it says so on a pipe), so the next command is served.
+    Returns once the server listens (it says so on a pipe), so the next command is served. A
+    server spawned while another still held the lock (a stopping one, or one a command started
+    that is warming up) exits without listening: then this waits for the other to listen, or,
+    once the lock is free, spawns again.
 
     Raises:
         OSError: No server could be started, or it did not come up within `timeout` seconds.
     """
+    deadline = time.monotonic() + timeout
+    for _ in range(3):  # a server that exits without listening while no other holds the lock is broken
+        info = query()
+        if info is not None:
+            return int(info["pid"]), False
+        pid = _spawn_and_wait(deadline)
+        if pid is not None:
+            return pid, True
+        # Another server holds the lock: wait for it to listen, or to let the lock go.
+        while holder() is not None and time.monotonic() < deadline:
+            info = query()
+            if info is not None:
+                return int(info["pid"]), False
+            time.sleep(0.05)
+        if time.monotonic() >= deadline:
+            break
+    raise OSError("the command server did not start")
+
+
+def _spawn_and_wait(deadline: float) -> int | None:
+    """Spawn a server and wait until it listens; return its pid, or None if it exited without listening.
+
+    Raises:
+        OSError: No server could be started, or it did not say it listens before `deadline`.
+    """
     import select
 
-    info = query()
-    if info is not None:
-        return int(info["pid"]), False
     read_fd, write_fd = os.pipe()
     try:
         started = spawn(idle=0, ready_fd=write_fd)
@@ -98,7 +123,6 @@ def start(timeout: float = 120.0) -> tuple[int, bool]:
         if not started:
             raise OSError("cannot start the command server (no private socket directory)")
         line = b""
-        deadline = time.monotonic() + timeout
         while not line.endswith(b"\n"):
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([read_fd], [], [], left)[0]:
@@ -111,15 +135,7 @@ def start(timeout: float = 120.0) -> tuple[int, bool]:
         os.close(read_fd)
         if write_fd >= 0:
             os.close(write_fd)
-    if line.strip().isdigit():
-        return int(line), True
-    # Another server holds the lock (one a command started is still warming up): wait for it.
-    while holder() is not None and time.monotonic() < deadline:
-        info = query()
-        if info is not None:
-            return int(info["pid"]), False
-        time.sleep(0.05)
-    raise OSError("the command server did not start")
+    return int(line) if line.strip().isdigit() else None
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:

@@ -347,7 +347,7 @@ def _fold(
     for n, head in enumerate(heads[1:], start=1):
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
         step_base, step_flat = _step_base(store, base, base_flat, heads[:n], head)
-        policy = merged_policy(store, step_flat, acc, head_flat, strict=True)
+        policy = merged_policy(store, step_flat, acc, head_flat, strict=True, keys=(acc_key, head_key))
         decide = decider(policy, "crdt")
         later, keys_later = causal_precedences(store, causality, heads[:n], head, step_base, decide)
         tm = merge_flat(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from vcrdt.errors import MergeError, PolicyError
 from vcrdt.ids import ObjectId
-from vcrdt.merge.rules import RULES, RuleName
+from vcrdt.merge.rules import RULES, RuleName, TieKey
 from vcrdt.objects import EntryKind
 from vcrdt.store import LARGE_OBJECT
 
@@ -163,22 +163,36 @@ def _policy_bytes(store: MergeStore, oid: ObjectId) -> bytes:
     return store.get(oid)[1]
 
 
-def merged_policy(store: MergeStore, base: _Flat, ours: _Flat, theirs: _Flat, *, strict: bool) -> Policy:
+def merged_policy(
+    store: MergeStore,
+    base: _Flat,
+    ours: _Flat,
+    theirs: _Flat,
+    *,
+    strict: bool,
+    keys: tuple[TieKey, TieKey] | None = None,
+) -> Policy:
     """The policy a merge follows: the merged ``.vcrdtattributes`` when it merges cleanly, else ours.
+
+    With `keys` (a convergent merge), a policy file that conflicts is merged by the ``set``
+    rule instead, as `decider` merges the file itself under ``crdt``: every replica then
+    follows the same policy, and the file in the result is the one it read.
 
     Args:
         store: Where the policy files are read.
         base: The merge base's tree.
         ours: Our tree.
         theirs: Their tree.
-        strict: Refuse when the policy file itself conflicts (instead of taking ours).
+        strict: Refuse when the policy file itself conflicts and no `keys` settle it (instead
+            of taking ours).
+        keys: Ours' and theirs' tie-break keys, to settle a conflicting policy file by ``set``.
 
     Returns:
         The parsed policy (empty when there is no policy file).
 
     Raises:
         PolicyError: If the file is malformed.
-        MergeError: If `strict` and the policy file itself conflicts.
+        MergeError: If `strict`, no `keys`, and the policy file itself conflicts.
     """
     b, o, t = (f.get(POLICY_FILE) for f in (base, ours, theirs))
     data: bytes | None
@@ -192,6 +206,11 @@ def merged_policy(store: MergeStore, base: _Flat, ours: _Flat, theirs: _Flat, *,
 
         texts = [_policy_bytes(store, e[1]) if e else b"" for e in (b, o, t)]
         merged, conflicts = merge_bytes(texts[0], texts[1], texts[2], matcher=xdiff_matcher)
+        if conflicts and keys is not None:
+            from vcrdt.merge.rules.text import resolve_lines
+
+            merged = resolve_lines("set", *texts, ours_key=keys[0], theirs_key=keys[1], matcher=xdiff_matcher).data
+            conflicts = 0
         if conflicts and strict:
             raise MergeError(f"{POLICY_FILE}: the merge policy itself conflicts", hint="merge it by hand first")
         data = merged if not conflicts else texts[1]
@@ -211,7 +230,10 @@ def decider(policy: Policy, on_conflict: OnConflict | None) -> Decide | None:
     if on_conflict in ("markers", "ask"):
         return None
     if on_conflict == "crdt":
-        return lambda path, binary: crdt_rule(policy.action_for(path), binary=binary)
+        # The policy file itself merges as a set of lines, as `merged_policy` reads it.
+        return lambda path, binary: (
+            "set" if path == POLICY_FILE and not binary else crdt_rule(policy.action_for(path), binary=binary)
+        )
 
     def by_policy(path: str, binary: bool) -> RuleName | None:
         action = policy.action_for(path)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 from vcrdt.crdt.order import TieKey
 from vcrdt.diff.lines import is_binary
 from vcrdt.diff.xdiff import xdiff_matcher
-from vcrdt.ids import ObjectId
+from vcrdt.ids import ObjectId, to_hex
 from vcrdt.merge.conflicts import ABSENT, AutoResolution, ConflictKind, PathConflict, Side, TreeMerge
 from vcrdt.merge.diff3 import MARKER_LEN, Style, merge_bytes
 from vcrdt.merge.policy import Decide
@@ -163,7 +163,8 @@ def merge_flat(
         rules = _Rules(decide, keys, keys_later) if decide is not None and keys is not None else None
         size = marker_size(path) if marker_size is not None else None
         _merge_changed(store, path, b, o, t, style, labels, result, rules, marker_len=size or MARKER_LEN)
-    _file_directory(result, base, ours, theirs, labels)
+    rules = _Rules(decide, keys) if decide is not None and keys is not None else None
+    _file_directory(result, base, ours, theirs, labels, rules)
     return result
 
 
@@ -301,22 +302,41 @@ def _keep(result: TreeMerge, path: str, side: Side) -> None:
         result.worktree[path] = entry
 
 
-def _file_directory(result: TreeMerge, base: Flat, ours: Flat, theirs: Flat, labels: tuple[str, str, str]) -> None:
+def _file_directory(
+    result: TreeMerge, base: Flat, ours: Flat, theirs: Flat, labels: tuple[str, str, str], rules: _Rules | None
+) -> None:
     """Resolve a file that collides with a directory: the directory keeps the path.
 
     The file comes from one side only (a tree cannot hold both ``p`` and
-    ``p/x``); it is left beside the directory as ``<path>~<that side's label>``,
-    and the path has one conflict, of kind file/directory, whose sides are the
-    file's versions (the side with the directory is absent at `path`). A
-    conflict already recorded for the path (a modification against the
-    deletion that made room for the directory) is replaced by it.
+    ``p/x``). Without rules it is left beside the directory as
+    ``<path>~<that side's label>``, and the path has one conflict, of kind
+    file/directory, whose sides are the file's versions (the side with the
+    directory is absent at `path`); a conflict already recorded for the path
+    (a modification against the deletion that made room for the directory) is
+    replaced by it. With rules, a merged file is settled the same way on every
+    replica: it is kept, merged, as ``<path>~<the first 12 hex digits of its
+    id>`` (a name that does not depend on which side is ours), and the
+    decision is recorded (``reopen`` puts the conflict back).
     """
     every = set(result.entries) | set(result.worktree)
     for path in sorted(every & ancestor_dirs(every)):
+        settled = rules is not None and path in result.entries
         entry = result.entries.pop(path, None) or result.worktree.pop(path)
+        b, o, t = _side(base, path), _side(ours, path), _side(theirs, path)
+        result.conflicts = [c for c in result.conflicts if c.path != path]
+        if rules is not None and settled:
+            hexid = to_hex(entry[1])
+            digits = 12
+            while f"{path}~{hexid[:digits]}" in every and digits < len(hexid):
+                digits += 1
+            aside = f"{path}~{hexid[:digits]}"
+            every.add(aside)
+            result.entries[aside] = entry
+            result.merged_paths[:] = [p for p in result.merged_paths if p != path] + [aside]
+            rule = rules.decide(path, False) or "lww"
+            result.auto = [a for a in result.auto if a.path != path]
+            result.auto.append(AutoResolution(path, rule, b, o, t, (AutoHunk("*", rule, "both", aside.encode()),)))
+            continue
         file_side = 2 if path in theirs and path not in ours else 0
         result.worktree[f"{path}~{labels[file_side]}"] = entry
-        result.conflicts = [c for c in result.conflicts if c.path != path]
-        result.conflicts.append(
-            PathConflict(path, "file/directory", _side(base, path), _side(ours, path), _side(theirs, path))
-        )
+        result.conflicts.append(PathConflict(path, "file/directory", b, o, t))

@@ -29,12 +29,25 @@ if TYPE_CHECKING:
         tag_delete,
         tag_list,
     )
+    from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.diffs import commit_changes, diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
-    from vcrdt.porcelain.replicas import Causality, FetchedBranch, FetchResult, concurrent, fetch, ref_state
+    from vcrdt.porcelain.replicas import (
+        Causality,
+        FetchedBranch,
+        FetchResult,
+        clone,
+        concurrent,
+        fetch,
+        ref_state,
+        remote_add,
+        remote_remove,
+        remotes,
+        sync,
+    )
     from vcrdt.porcelain.resolutions import RESOLUTIONS_FORMAT, AutoRecord, auto_resolutions
     from vcrdt.porcelain.resolving import (
         ConflictDetail,
@@ -74,6 +87,7 @@ _SUBMODULE = {
     "MergeStatus": "vcrdt.porcelain.merging",
     "Progress": "vcrdt.porcelain._shared",
     "RESOLUTIONS_FORMAT": "vcrdt.porcelain.resolutions",
+    "ReplicaRenewal": "vcrdt.porcelain.copies",
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
     "Status": "vcrdt.porcelain.files",
@@ -81,6 +95,7 @@ _SUBMODULE = {
     "TagInfo": "vcrdt.porcelain.branches",
     "add": "vcrdt.porcelain.files",
     "auto_resolutions": "vcrdt.porcelain.resolutions",
+    "bind_replica": "vcrdt.porcelain.copies",
     "branch_create": "vcrdt.porcelain.branches",
     "branch_delete": "vcrdt.porcelain.branches",
     "branch_list": "vcrdt.porcelain.branches",
@@ -92,6 +107,11 @@ _SUBMODULE = {
     "conflict_details": "vcrdt.porcelain.resolving",
     "diff": "vcrdt.porcelain.diffs",
     "fetch": "vcrdt.porcelain.replicas",
+    "clone": "vcrdt.porcelain.replicas",
+    "remote_add": "vcrdt.porcelain.replicas",
+    "remote_remove": "vcrdt.porcelain.replicas",
+    "remotes": "vcrdt.porcelain.replicas",
+    "sync": "vcrdt.porcelain.replicas",
     "fsck": "vcrdt.porcelain.inspection",
     "init": "vcrdt.porcelain.files",
     "log": "vcrdt.porcelain.history",
@@ -100,6 +120,7 @@ _SUBMODULE = {
     "merge_file": "vcrdt.porcelain.merging",
     "mv": "vcrdt.porcelain.files",
     "ref_state": "vcrdt.porcelain.replicas",
+    "renew_replica": "vcrdt.porcelain.copies",
     "reopen": "vcrdt.porcelain.resolving",
     "repo_path": "vcrdt.porcelain._shared",
     "resolve": "vcrdt.porcelain.resolving",
@@ -155,6 +176,7 @@ __all__ = [
     "MergeOutcome",
     "MergeStatus",
     "Progress",
+    "ReplicaRenewal",
     "ResolveSide",
     "ShowResult",
     "Status",
@@ -162,11 +184,13 @@ __all__ = [
     "TagInfo",
     "add",
     "auto_resolutions",
+    "bind_replica",
     "branch_create",
     "branch_delete",
     "branch_list",
     "branch_rename",
     "cat",
+    "clone",
     "commit",
     "commit_changes",
     "concurrent",
@@ -181,6 +205,10 @@ __all__ = [
     "merge_file",
     "mv",
     "ref_state",
+    "remote_add",
+    "remote_remove",
+    "remotes",
+    "renew_replica",
     "reopen",
     "repo_path",
     "resolve",
@@ -191,6 +219,7 @@ __all__ = [
     "show",
     "status",
     "switch",
+    "sync",
     "tag_create",
     "tag_delete",
     "tag_list",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vcrdt.dag import read_commit
 from vcrdt.diff.lines import FileDiff
@@ -13,7 +14,9 @@ from vcrdt.objects import Commit, EntryKind
 from vcrdt.porcelain._shared import blob_bytes, repo_path
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
-from vcrdt.worktree import FlatTree
+
+if TYPE_CHECKING:
+    from vcrdt.worktree import FlatTree
 
 
 def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
@@ -79,11 +82,11 @@ def diff(
         BadRevisionError: If a revision does not resolve.
     """
     rel = [p for p in (repo_path(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
-    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), rel)
+    rows = repo.worktree.rows() if new is None or not old else {}  # read once: HEAD's entries and the caches
+    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(rows), rel)
     if new is not None:
         new_flat = _select(repo.commit_flat(repo.resolve(new)), rel)
         return file_diffs(repo, diff_changes(old_flat, new_flat), context=context)
-    rows = repo.worktree.rows()
     live = [p for p, r in rows.items() if r.state != "removed"]
     current, _ = repo.worktree.current(rows, live, None, store=False)
     work: FlatTree = {p: e for p, e in current.items() if e is not None}

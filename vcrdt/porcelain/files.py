@@ -23,6 +23,7 @@ from vcrdt.porcelain._shared import (
     normalise_message,
     repo_path,
 )
+from vcrdt.porcelain.copies import bind_replica
 from vcrdt.refs import check_short_name
 from vcrdt.repo import Repository, Settings
 from vcrdt.worktree import Row, WorktreeStatus
@@ -46,6 +47,7 @@ def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> Ini
     """
     check_short_name(initial_branch)
     with Repository.init(path, settings, initial_branch=initial_branch) as repo:
+        bind_replica(repo)  # from now on, a copy of it is told apart
         return InitResult(repo.root, repo.replica, initial_branch)
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vcrdt.dag import iter_history, read_commit
-from vcrdt.diff.lines import DiffStat, FileDiff, stat_from
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
-from vcrdt.porcelain.diffs import commit_changes, file_diffs
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
+
+if TYPE_CHECKING:
+    from vcrdt.diff.lines import DiffStat, FileDiff
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ def log(
             return
         stats = None
         if with_stats:
+            from vcrdt.diff.lines import stat_from
+            from vcrdt.porcelain.diffs import commit_changes, file_diffs  # only for --stat: the diff machinery
+
             stats = [stat_from(d) for d in file_diffs(repo, commit_changes(repo, c))]
         yield LogEntry(oid, c, decorations.get(oid, []), stats)
 
@@ -85,5 +90,7 @@ def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult
     """
     oid = repo.resolve(rev)
     c = read_commit(repo.store, oid)
+    from vcrdt.porcelain.diffs import commit_changes, file_diffs
+
     diffs = file_diffs(repo, commit_changes(repo, c), context=context)
     return ShowResult(oid, c, _decorations(repo).get(oid, []), diffs)

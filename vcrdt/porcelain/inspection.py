@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vcrdt.dag import iter_reachable
+from vcrdt.crdt.refstate import from_rows
+from vcrdt.dag import is_ancestor, iter_reachable
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError, VcrdtError
 from vcrdt.ids import ObjectId, short, to_hex
 from vcrdt.objects import Commit, Tree, decode_object, history_problem, references
 from vcrdt.porcelain._shared import Progress
+from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
 
 
@@ -92,6 +94,8 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
                 if problem is not None:
                     problems.append(FsckProblem(to_hex(oid), problem))
     problems += _history_problems(commits)
+    problems += _dot_problems(commits)
+    problems += _branch_state_problems(repo)
     problems += [FsckProblem(err.name, f"invalid ref name: {err.rule}") for err in repo.refs.iter_bad_names()]
     reachable: set[ObjectId] = set()
     refs = list(repo.refs.iter_refs())
@@ -113,6 +117,67 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
     unreachable = len(present - reachable)
     return FsckResult(len(present), len(reachable), problems, unreachable)
+
+
+def _branch_state_problems(repo: Repository) -> list[FsckProblem]:
+    """Check the branches' add-wins state: its invariants, and that each branch shows what its entries give.
+
+    A branch shows its live entries' heads, ancestors of another one dropped (`vcrdt.refs`);
+    a state whose dots break the rules, or a branch whose shown heads differ, is reported.
+    """
+    try:
+        state = from_rows(
+            [(n[len(BRANCH_PREFIX) :], h, r, c) for n, h, r, c in repo.refs.iter_entries()],
+            repo.refs.context(),
+        )
+    except CorruptObjectError as exc:
+        return [FsckProblem("refs/heads/", f"branch state: {exc.reason}")]
+    out: list[FsckProblem] = []
+    shown = {n[len(BRANCH_PREFIX) :]: hs for n, hs in repo.refs.iter_refs(BRANCH_PREFIX)}
+    for name in sorted(set(shown) | set(state.branches)):
+        try:
+            expected = state.heads(name, lambda a, b: is_ancestor(repo.store, a, b))
+        except VcrdtError:
+            continue  # a missing or corrupt commit: reported by the history checks
+        if shown.get(name, frozenset()) != expected:
+            have = ", ".join(short(h) for h in sorted(shown.get(name, ()))) or "nothing"
+            want = ", ".join(short(h) for h in sorted(expected)) or "nothing"
+            out.append(FsckProblem(BRANCH_PREFIX + name, f"shows {have} but its live entries give {want}"))
+    return out
+
+
+def _dot_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
+    """Commits that share a dot (the clock key a commit raised, and its new count) with another commit.
+
+    A dot names one commit: each clock actor's commits form a chain. Two different commits
+    with one dot mean two replicas committed as the same actor, as a copied repository
+    whose copy went undetected does (`vcrdt.porcelain.copies`); their clocks then misorder
+    them. Each commit after the first (by id) with a dot is reported, naming the first.
+    Commits whose parents are missing or unsound are skipped (reported on their own).
+    """
+    first: dict[tuple[str, int], ObjectId] = {}
+    out: list[FsckProblem] = []
+    for oid, commit in sorted(commits.items()):
+        if not all(p in commits for p in commit.parents):
+            continue
+        merged: dict[str, int] = {}
+        for p in commit.parents:
+            for key, count in commits[p].clock:
+                merged[key] = max(merged.get(key, 0), count)
+        raised = [(str(key), count) for key, count in commit.clock if count > merged.get(key, 0)]
+        if len(raised) != 1:
+            continue  # breaks the history rules: `_history_problems` reports it
+        other = first.setdefault(raised[0], oid)
+        if other != oid:
+            actor, n = raised[0]
+            out.append(
+                FsckProblem(
+                    to_hex(oid),
+                    f"same dot ({actor}, {n}) as commit {to_hex(other)}:"
+                    " two replicas committed as one (a copied repository?)",
+                )
+            )
+    return out
 
 
 def _history_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from vcrdt.dag import read_commit
 from vcrdt.diff.lines import is_binary
 from vcrdt.diff.xdiff import xdiff_matcher
 from vcrdt.errors import (
@@ -175,9 +176,10 @@ def _take_file_or_directory(repo: Repository, conflict: PathConflict, entry: tup
     path = conflict.path
     rows = repo.worktree.rows()
     versions = {s.entry() for s in (conflict.base, conflict.ours, conflict.theirs)} - {None}
-    added = [p for p, r in rows.items() if p.startswith(path + "~") and r.head_oid is None]
-    current, _ = repo.worktree.current(rows, added, None, store=False)
-    aside = [p for p in added if current.get(p) in versions]  # the side file, unless edited meanwhile
+    # The file beside the directory: added by the merge, or (a rule's settlement, reopened) in HEAD.
+    beside = [p for p in rows if p.startswith(path + "~") and "/" not in p[len(path) :]]
+    current, _ = repo.worktree.current(rows, beside, None, store=False)
+    aside = [p for p in beside if current.get(p) in versions]  # the side file, unless edited meanwhile
     drop = aside + ([p for p in rows if p.startswith(path + "/")] if entry is not None else [])
     if drop:
         repo.worktree.remove(drop, keep_files=False)  # an added side file is forgotten, a tracked one removed
@@ -399,11 +401,35 @@ def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "mer
     with repo.transaction():
         for path in rel:
             b, o, t = (side_of_json(by_path[path].get(k)) for k in ("base", "ours", "theirs"))
+            if _theirs_is_local(repo, by_path[path]):
+                o, t = t, o
+            if any(p.startswith(path + "/") for p in head_flat):
+                # A file that met a directory: the directory kept the path and the file sits beside
+                # it, so the conflict comes back as it was, with nothing to write.
+                conflicts.append(PathConflict(path, "file/directory", b, o, t))
+                continue
             conflicts.append(_reopened(repo, path, b, o, t, style))
         head = repo.refs.head().commit
         assert head is not None
         repo.merge_state.start(head, head, f"Reopen {', '.join(rel)}", conflicts, style, reopen=True)
     return conflicts
+
+
+def _theirs_is_local(repo: Repository, entry: dict[str, object]) -> bool:
+    """Tell whether a record's second side is this replica's version and its first side is not.
+
+    A rule's record names its sides in tie-break order (the same on every replica); a reopened
+    conflict names them from where it is reopened: ``ours`` is the version this replica
+    committed, when the record says which side that is.
+    """
+    mine = []
+    for key in ("ours", "theirs"):
+        side = entry.get(key)
+        commit = side.get("commit") if isinstance(side, dict) else None
+        if not isinstance(commit, str):
+            return False  # a side that is not one commit (a fold of several heads): keep the order
+        mine.append(read_commit(repo.store, ObjectId(bytes.fromhex(commit))).replica == repo.replica)
+    return mine == [False, True]
 
 
 def _reopened(repo: Repository, path: str, b: Side, o: Side, t: Side, style: Style) -> PathConflict:

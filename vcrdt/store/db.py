@@ -12,6 +12,9 @@ Schema version 1 (see docs/format.md):
 - ``objects(id, kind, size, storage, base, depth, data)`` and
   ``chunks(id, seq, data)``: see `vcrdt.store.sqlite`.
 - ``refs(name, head)``: each ref is a set of heads (a multi-value register).
+- ``ref_entries(replica, counter, name, head)`` and ``ref_context(replica, counter)``: the
+  branches' add-wins state, entries keyed by dot (see `vcrdt.refs`); ``ref_tombstones`` is the
+  earlier form, read from replicas that have not been upgraded.
 - ``actors(actor, last)``: the clock actors of this replica and the last commit each made
   (see `Repository.new_commit`).
 - ``merge_state(key, value)`` and ``conflicts(path, kind, base/ours/theirs
@@ -76,6 +79,17 @@ CREATE TABLE IF NOT EXISTS ref_tombstones (
     head BLOB NOT NULL,
     PRIMARY KEY (name, head)
 );
+CREATE TABLE IF NOT EXISTS ref_entries (
+    replica TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    name    TEXT NOT NULL,
+    head    BLOB NOT NULL,
+    PRIMARY KEY (replica, counter)
+);
+CREATE TABLE IF NOT EXISTS ref_context (
+    replica TEXT PRIMARY KEY,
+    counter INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS worktree (
     path      BLOB PRIMARY KEY,
     head_kind TEXT,
@@ -129,9 +143,20 @@ FULL_BELOW = 256 * 1024
 
 
 # Tables added after the first release, created (and filled) when an older repository opens.
-_ADDED_TABLES = ("actors", "checkout_journal", "conflicts", "fingerprints", "merge_state", "ref_tombstones")
+_ADDED_TABLES = (
+    "actors",
+    "checkout_journal",
+    "conflicts",
+    "fingerprints",
+    "merge_state",
+    "ref_context",
+    "ref_entries",
+    "ref_tombstones",
+)
 # The tables a read-only database is read through (objects and refs), checked when it opens.
-READ_TABLES = ("meta", "objects", "chunks", "refs", "ref_tombstones")
+READ_TABLES = ("meta", "objects", "chunks", "refs", "ref_tombstones", "ref_entries", "ref_context")
+# Tables a replica made by an earlier build lacks; its refs are then read in the old form (`vcrdt.refs`).
+OPTIONAL_READ_TABLES = ("ref_entries", "ref_context")
 # How often (in SQLite virtual-machine instructions) a time-limited statement checks the clock.
 _PROGRESS_STEPS = 10_000
 
@@ -433,6 +458,8 @@ class Database:
             rows = conn.execute(
                 "SELECT type, CAST(sql AS TEXT) FROM sqlite_master WHERE name = ? COLLATE NOCASE", (table,)
             ).fetchall()
+            if not rows and table in OPTIONAL_READ_TABLES:
+                continue
             if not rows:
                 raise RepoError(f"{self.path}: table {table!r} is missing")
             kind, sql = rows[0]

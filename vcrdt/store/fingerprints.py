@@ -23,7 +23,6 @@ full recomputation (`recompute`).
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import struct
 from collections.abc import Iterable
@@ -61,6 +60,8 @@ class Fingerprint:
         >>> of([ObjectId(bytes(32))]).digest() != Fingerprint().digest()
         True
         """
+        import hashlib  # here: hashlib loads OpenSSL, which a command that does not sync never needs
+
         h = hashlib.blake2b(digest_size=16, key=salt[:64], person=b"vcrdt-buckets")
         h.update(self.count.to_bytes(8, "big"))
         for s in self.sums:

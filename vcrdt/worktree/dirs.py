@@ -65,15 +65,7 @@ class Disk:
             WorktreeError: If a parent cannot be opened or the path cannot be stat'ed.
         """
         with self.opened() as dirs:
-            at = dirs.parent(path, strict=False)
-            if at is None:
-                return None
-            try:
-                return os.stat(at[1], dir_fd=at[0], follow_symlinks=False)
-            except (FileNotFoundError, NotADirectoryError):
-                return None
-            except OSError as exc:
-                raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+            return dirs.lstat(path)
 
     def lstat_in_tree(self, path: str) -> os.stat_result | None:
         """Return the lstat of a path as a walk of the tree finds it: None if missing or below a non-directory.
@@ -241,6 +233,22 @@ class Dirs:
             raise WorktreeError(d, "is in the way: a file where a directory is needed") from None
         self._fds[d] = fd
         return fd
+
+    def lstat(self, path: str) -> os.stat_result | None:
+        """`Disk.lstat`, with these directories (for a loop over many paths).
+
+        Raises:
+            WorktreeError: If a parent cannot be opened or the path cannot be stat'ed.
+        """
+        at = self.parent(path, strict=False)
+        if at is None:
+            return None
+        try:
+            return os.stat(at[1], dir_fd=at[0], follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
 
     def forget(self, d: str) -> None:
         """Close a directory this process removed, and any below it."""

@@ -20,7 +20,7 @@ from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.store import LARGE_OBJECT, ObjectStore
-from vcrdt.worktree.dirs import Disk
+from vcrdt.worktree.dirs import Dirs, Disk
 from vcrdt.worktree.rows import Progress, Row
 from vcrdt.worktree.scan import kind_of
 
@@ -151,11 +151,12 @@ class Reader:
         Raises:
             WorktreeError: If a file cannot be read.
         """
-        with self.disk.opened():
-            return self._current(rows, paths, files, store=store, on_progress=on_progress)
+        with self.disk.opened() as dirs:
+            return self._current(dirs, rows, paths, files, store=store, on_progress=on_progress)
 
     def _current(
         self,
+        dirs: Dirs,
         rows: dict[str, Row],
         paths: Iterable[str],
         files: dict[str, os.stat_result] | None,
@@ -187,7 +188,7 @@ class Reader:
         for i, path in enumerate(todo):
             if on_progress is not None and i % 256 == 0:
                 on_progress(i, len(todo))
-            st = files.get(path) if files is not None else self.disk.lstat(path)
+            st = files.get(path) if files is not None else dirs.lstat(path)
             if st is None or stat.S_ISDIR(st.st_mode):
                 out[path] = None
                 continue

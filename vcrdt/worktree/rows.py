@@ -20,7 +20,7 @@ from vcrdt.store.db import Database
 KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 Progress = Callable[[int, int], None]
-StatKey = tuple[int, int, int, int]  # (size, mtime_ns, ino, ctime_ns)
+SettleKey = tuple[bytes, int, int, int, int, int]  # (path as stored, size, mtime_ns, ino, ctime_ns, 1): a row as read
 
 # Bumped in `meta` whenever rows are deleted, which can make a kept file untracked without a
 # file-system event (see `vcrdt.worktree.status`).
@@ -55,11 +55,6 @@ class Row:
             and self.ino == st.st_ino
             and self.ctime_ns == st.st_ctime_ns
         )
-
-
-def stat_key(st: os.stat_result) -> StatKey:
-    """Return the part of a stat the cache compares."""
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 class RowTable:
@@ -108,29 +103,21 @@ class RowTable:
             out.update(self.select(f"WHERE path IN ({','.join('?' * len(batch))})", [encode(p) for p in batch]))
         return out
 
-    def stat_keys(self) -> tuple[dict[str, StatKey | None], dict[str, Row]]:
-        """Return every tracked path with its cached stat when a stat match means "same as HEAD", and the other rows.
+    def settle_keys(self) -> tuple[dict[str, SettleKey | None], dict[str, Row]]:
+        """Return every tracked path with its cached stat if a matching stat settles it; and the other rows.
 
-        The first map holds ``(size, mtime_ns, ino, ctime_ns)`` for each path
-        that is tracked and whose cached entry equals its HEAD entry (so a
-        matching stat settles it), and None for every other path; those come
-        whole in the second map. Status reads ten thousand stat tuples much
-        faster than ten thousand full rows.
+        A path that is tracked and whose cached entry equals its HEAD entry
+        (so a matching stat settles it) maps to the row's columns ``(path,
+        size, mtime_ns, ino, ctime_ns, 1)`` as the database returns them (no
+        tuple built for the ten thousand rows a status reads). Every other
+        path maps to None, and its row comes whole in the second map.
         """
-        keys: dict[str, StatKey | None] = {}
-        pending: list[str] = []
-        # One pass over the table, stats only: the few rows a stat cannot settle are read whole afterwards.
-        for raw, size, mtime, ino, ctime, settled in self.db.conn.execute(
-            f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree"
-        ):
-            path = raw.decode("utf-8", "surrogateescape")
-            if settled:
-                keys[path] = (size, mtime, ino, ctime)
-            else:
-                keys[path] = None
-                pending.append(path)
-        others = self.of(pending) if pending else {}
-        return keys, others
+        keys: dict[str, SettleKey | None] = {
+            row[0].decode("utf-8", "surrogateescape"): row if row[5] else None
+            for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
+        }
+        pending = [path for path, key in keys.items() if key is None]
+        return keys, self.of(pending) if pending else {}
 
     def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:
         """Return HEAD's flat tree as recorded in the rows (the caller's `rows` when given)."""

@@ -12,7 +12,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from vcrdt.errors import BadPathError
@@ -20,10 +20,11 @@ from vcrdt.objects import EntryKind
 from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component, encode
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
-from vcrdt.worktree.rows import RowTable
+from vcrdt.worktree.rows import RowTable, SettleKey
 
 # The temporary file `write_file` renames into place: ``.NAME.vcrdt-PID.tmp``.
 TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
+_ABSENT: SettleKey = (b"", -2, -2, -2, -2, 0)  # compared by identity: "no such key"
 
 
 @dataclass(slots=True)
@@ -140,6 +141,122 @@ def scan_tree(
                 elif kind_of(st) is not None:
                     result.untracked.append(rel)
                     result.files[rel] = st
+    result.untracked.sort()
+    result.ignored.sort()
+    return result
+
+
+@dataclass(slots=True)
+class Sweep:
+    """What a status walk found: the tracked paths a stat does not settle, and the files not tracked."""
+
+    unsettled: list[str] = field(default_factory=list)  # sorted
+    files: dict[str, os.stat_result] = field(default_factory=dict)  # of the unsettled found, and the untracked
+    linked: list[str] = field(default_factory=list)  # tracked files with more than one link
+    untracked: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def sweep(
+    disk: Disk, keys: Mapping[str, SettleKey | None], warnings: list[str], *, want_ignored: bool = False
+) -> Sweep:
+    """Walk the work tree as `scan_tree` does, settling each tracked file by its stat on the way.
+
+    Args:
+        disk: The work tree.
+        keys: Every tracked path, with its row's ``(path, size, mtime_ns,
+            ino, ctime_ns, ...)`` when its cached entry is HEAD's (a matching
+            stat then settles it), else None.
+        warnings: Where to add a message for each path left out.
+        want_ignored: List the ignored files and directories too.
+
+    Returns:
+        The tracked paths whose stat does not settle them (changed, missing, a
+        directory now, or not cached as HEAD's), with the stat of those found;
+        and the untracked (and ignored) files as `scan_tree` lists them. The
+        classification is `scan_tree`'s; a settled file costs one ``lstat``
+        and a comparison with its row as read, nothing kept.
+    """
+    root_s = disk.root_s
+    result = Sweep()
+    files = result.files
+    unsettled = result.unsettled
+    ignore = IgnoreRules(disk.root, warnings)
+    tracked_dirs: set[str] | None = None
+    missing = dict(keys)  # the tracked paths not found as files yet
+    stack: list[str] = [""]
+    while stack:
+        rel_dir = stack.pop()
+        abs_dir = os.path.join(root_s, rel_dir) if rel_dir else root_s
+        prefix = rel_dir + "/" if rel_dir else ""
+        try:
+            it = os.scandir(abs_dir)
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                not_tracked(warnings, rel_dir, path_max(root_s))
+            continue
+        with it:
+            for de in it:
+                name = de.name
+                rel = prefix + name
+                if not rel_dir and name == META_DIR:
+                    continue
+                if name[0] == "." and name.endswith(".tmp"):
+                    temp = TEMP_RE.fullmatch(name)
+                    if temp is not None:
+                        # Our own temporary file: never listed; removed when its writer died.
+                        _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
+                        continue
+                try:
+                    st = de.stat(follow_symlinks=False)
+                except OSError as exc:
+                    if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
+                        not_tracked(warnings, rel, path_max(root_s))
+                    continue
+                key = missing.pop(rel, _ABSENT)
+                if key is not _ABSENT:
+                    if not stat.S_ISDIR(st.st_mode):
+                        # Tracked names were checked when they were added or checked out.
+                        if (
+                            key is None
+                            or key[1] != st.st_size
+                            or key[2] != st.st_mtime_ns
+                            or key[3] != st.st_ino
+                            or key[4] != st.st_ctime_ns
+                        ):
+                            unsettled.append(rel)
+                            files[rel] = st
+                        if st.st_nlink > 1:
+                            result.linked.append(rel)
+                        continue
+                    missing[rel] = key  # a directory where a tracked file was
+                try:
+                    check_component(name, rel)
+                    if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
+                        raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
+                except BadPathError as exc:
+                    if not ignore.is_ignored(rel, is_dir=stat.S_ISDIR(st.st_mode)):
+                        not_tracked(warnings, rel, reason=exc.rule)
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    if ignore.is_ignored(rel, is_dir=True):
+                        if tracked_dirs is None:
+                            tracked_dirs = ancestor_dirs(keys)
+                        if rel not in tracked_dirs:
+                            if want_ignored:
+                                result.ignored.append(rel + "/")
+                            continue
+                    stack.append(rel)
+                    continue
+                if ignore.is_ignored(rel):
+                    if want_ignored:
+                        result.ignored.append(rel)
+                elif kind_of(st) is not None:
+                    result.untracked.append(rel)
+                    files[rel] = st
+    # Not found as files: deleted, a directory now, below a symlink or a file, or left out.
+    unsettled.extend(missing)
+    unsettled.sort()
     result.untracked.sort()
     result.ignored.sort()
     return result

@@ -12,15 +12,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
-from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, StatKey
-from vcrdt.worktree.scan import is_untracked, scan_tree
+from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
+from vcrdt.worktree.scan import is_untracked, sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,26 +109,27 @@ class StatusCheck:
                 found, rows, _, _ = watched
                 out = sorted(found)
                 return out, {p: rows[p] for p in out}
-        keys, rows = self.table.stat_keys()
-        with self.disk.opened():
-            out = self._unsettled(keys, rows, self.disk.lstat)
+        keys, rows = self.table.settle_keys()
+        out = self._unsettled(keys, rows)
         return out, {p: rows[p] for p in out}
 
-    def _unsettled(
-        self,
-        keys: dict[str, StatKey | None],
-        rows: dict[str, Row],
-        stat_of: Callable[[str], os.stat_result | None],
-    ) -> list[str]:
-        """The paths of `keys` that a stat does not settle, sorted; their rows are added to `rows`."""
+    def _unsettled(self, keys: dict[str, SettleKey | None], rows: dict[str, Row]) -> list[str]:
+        """The paths of `keys` that their lstat does not settle, sorted; their rows are added to `rows`."""
         out: list[str] = []
-        for path, key in keys.items():
-            if key is None:
-                out.append(path)
-                continue
-            st = stat_of(path)
-            if st is None or key != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
-                out.append(path)
+        with self.disk.opened() as dirs:
+            for path, key in keys.items():
+                if key is None:
+                    out.append(path)
+                    continue
+                st = dirs.lstat(path)
+                if (
+                    st is None
+                    or key[1] != st.st_size
+                    or key[2] != st.st_mtime_ns
+                    or key[3] != st.st_ino
+                    or key[4] != st.st_ctime_ns
+                ):
+                    out.append(path)
         missing = [p for p in out if p not in rows]
         if missing:
             rows.update(self.table.of(missing))
@@ -206,16 +206,17 @@ class StatusCheck:
 
     def _full_status(self, *, want_ignored: bool = False, token: Token | None = None) -> WorktreeStatus:
         with self.table.db.read():  # one snapshot for both reads of the rows
-            keys, rows = self.table.stat_keys()
-            scan = scan_tree(self.disk, keys, self.warnings, want_ignored=want_ignored)
-            files = scan.files
-            suspect = self._unsettled(keys, rows, files.get)
+            keys, rows = self.table.settle_keys()
+            found = sweep(self.disk, keys, self.warnings, want_ignored=want_ignored)
+            suspect = found.unsettled
+            missing = [p for p in suspect if p not in rows]
+            if missing:
+                rows.update(self.table.of(missing))
         if token is not None:
             # A file with other hard links can change through one the monitor does not see (outside the
             # tree) or that names another path: every watched status looks at it again.
-            linked = [p for p in keys if (st := files.get(p)) is not None and st.st_nlink > 1]
-            token = dataclasses.replace(token, untracked=scan.untracked, suspects=sorted({*suspect, *linked}))
-        return self._compare(suspect, rows, files, untracked=scan.untracked, ignored=scan.ignored, token=token)
+            token = dataclasses.replace(token, untracked=found.untracked, suspects=sorted({*suspect, *found.linked}))
+        return self._compare(suspect, rows, found.files, untracked=found.untracked, ignored=found.ignored, token=token)
 
     def _compare(
         self,

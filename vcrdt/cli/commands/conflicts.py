@@ -285,7 +285,8 @@ def reopen(
     Takes the base / ours / theirs versions recorded with the HEAD merge commit, writes the diff3
     merge with conflict markers to the work tree and records the conflicts: then `vcrdt conflicts`,
     `vcrdt resolve` (or `resolve -i`) and `vcrdt commit`, which makes an ordinary commit on top of
-    the merge; or `vcrdt merge --abort` to leave things as they were.
+    the merge; or `vcrdt merge --abort` to leave things as they were. After `merge --auto`, "ours"
+    is the version this replica committed and "theirs" the other replica's.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render

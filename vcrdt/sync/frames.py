@@ -1,0 +1,382 @@
+"""The sync wire format: typed, length-prefixed frames, and the messages they carry (docs/protocol.md).
+
+A frame is a 4-byte big-endian payload length, a 1-byte type tag, and the
+payload. Every transport (a local path, stdio, ssh, HTTP) carries the same
+frames; a request is a sequence of frames ending with ``E`` and so is its
+response. `FrameReader` refuses a frame that is truncated, larger than
+``limits.max_frame_size``, of an unknown type, or one more than
+``limits.max_frames`` allows, each with one `ProtocolError` naming the peer.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from vcrdt.crdt.refstate import RefState
+from vcrdt.errors import ProtocolError, VcrdtError
+from vcrdt.hashing import digest
+from vcrdt.ids import OID_LEN, ObjectId
+from vcrdt.sync.limits import SyncLimits
+
+VERSION = 1
+SUPPORTED = (1,)
+
+HELLO = ord("H")  # request: JSON {"v": [versions], "op": ..., ...}
+ACCEPT = ord("A")  # response: 1 byte, the protocol version chosen
+SAME = ord("Q")  # response: the ref states are equal (empty)
+STATE = ord("S")  # a ref state and tags (`encode_state`)
+IDS = ord("I")  # object ids (32 bytes each): the objects wanted, or commits held under no ref
+HAVES = ord("V")  # request: the first 8 bytes of commits the client holds (heads and some ancestors)
+PREFIXES = ord("P")  # request: bucket names (1-byte length + hex digits, repeated)
+BUCKET = ord("B")  # response: one bucket's count and salted fingerprint, and its ids when small
+OBJECT = ord("O")  # an object header, and its zstd body when not chunked
+CHUNK = ord("C")  # the next zstd piece of a chunked object
+RESULT = ord("J")  # response: JSON, what a push changed
+END = ord("E")  # the end of a request or response (empty)
+ERROR = ord("X")  # response: the request failed; UTF-8 message
+
+NAMES = {
+    HELLO: "hello",
+    ACCEPT: "accept",
+    SAME: "same",
+    STATE: "state",
+    IDS: "ids",
+    HAVES: "haves",
+    PREFIXES: "prefixes",
+    BUCKET: "bucket",
+    OBJECT: "object",
+    CHUNK: "chunk",
+    RESULT: "result",
+    END: "end",
+    ERROR: "error",
+}
+_HEAD = struct.Struct(">IB")
+HEAD_SIZE = _HEAD.size
+# A chunked object's pieces each decode to at most this many bytes.
+PIECE = 1 << 20
+KIND_CODES = {"blob": 1, "tree": 2, "commit": 3}
+KINDS = {v: k for k, v in KIND_CODES.items()}
+_OBJECT = struct.Struct(">32sBQB")
+CHUNKED_FLAG = 1
+# A bucket of at most this many ids is answered with its ids.
+LEAF = 32
+MAX_PREFIX = 64
+HAVE_LEN = 8
+
+
+def encode(kind: int, payload: bytes = b"") -> bytes:
+    """Return one frame.
+
+    >>> encode(END)
+    b'\\x00\\x00\\x00\\x00E'
+    """
+    return _HEAD.pack(len(payload), kind) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One frame read: its type tag and payload."""
+
+    kind: int
+    payload: bytes
+
+    @property
+    def name(self) -> str:
+        """The frame type's name, for messages."""
+        return NAMES.get(self.kind, f"0x{self.kind:02x}")
+
+
+class FrameReader:
+    """Frames from a byte source, checked against the limits; counts the bytes read."""
+
+    def __init__(self, read: Callable[[int], bytes], limits: SyncLimits, peer: str) -> None:
+        """Read from `read(n)` (which may return fewer bytes, or none at the end).
+
+        Args:
+            read: The byte source.
+            limits: ``max_frame_size`` and ``max_frames`` apply.
+            peer: Names the other side in error messages.
+        """
+        self._read = read
+        self.limits = limits
+        self.peer = peer
+        self.frames = 0
+        self.bytes = 0
+        self.payload_bytes = 0  # object payload (OBJECT bodies and CHUNK frames)
+
+    def _exactly(self, n: int, what: str) -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            piece = self._read(n - got)
+            if not piece:
+                raise ProtocolError(f"{self.peer}: truncated {what} (expected {n} bytes, got {got})")
+            parts.append(piece)
+            got += len(piece)
+        self.bytes += n
+        return b"".join(parts)
+
+    def next(self, *, allow_eof: bool = False) -> Frame | None:
+        """Read the next frame (None at a clean end of input when `allow_eof`).
+
+        Raises:
+            ProtocolError: If the frame is truncated, too large, of an unknown type, or one too many.
+        """
+        first = self._read(HEAD_SIZE)
+        if not first and allow_eof:
+            return None
+        head = first
+        while len(head) < HEAD_SIZE:
+            more = self._read(HEAD_SIZE - len(head))
+            if not more:
+                raise ProtocolError(
+                    f"{self.peer}: truncated frame header (expected {HEAD_SIZE} bytes, got {len(head)})"
+                )
+            head += more
+        self.bytes += HEAD_SIZE
+        size, kind = _HEAD.unpack(head)
+        if kind not in NAMES:
+            raise ProtocolError(f"{self.peer}: unknown frame type 0x{kind:02x}")
+        if size > self.limits.max_frame_size:
+            raise ProtocolError(
+                f"{self.peer}: {NAMES[kind]} frame of {size} bytes, more than limits.max_frame_size "
+                f"({self.limits.max_frame_size})"
+            )
+        self.frames += 1
+        if self.frames > self.limits.max_frames:
+            raise ProtocolError(f"{self.peer}: more than limits.max_frames ({self.limits.max_frames}) frames")
+        payload = self._exactly(size, f"{NAMES[kind]} frame") if size else b""
+        if kind == ERROR:
+            text = payload.decode("utf-8", "replace")[:2000]
+            raise PeerError(f"{self.peer}: {text}")
+        if kind == CHUNK:
+            self.payload_bytes += size
+        elif kind == OBJECT:
+            self.payload_bytes += max(0, size - _OBJECT.size)
+        return Frame(kind, payload)
+
+    def expect(self, *kinds: int) -> Frame:
+        """Read the next frame and check its type.
+
+        Raises:
+            ProtocolError: If it is of another type, or as `next`.
+        """
+        frame = self.next()
+        assert frame is not None
+        if frame.kind not in kinds:
+            wanted = " or ".join(NAMES[k] for k in kinds)
+            raise ProtocolError(f"{self.peer}: expected a {wanted} frame, got {frame.name}")
+        return frame
+
+
+class PeerError(ProtocolError):
+    """The peer answered a request with an error frame (its message follows the peer's name)."""
+
+
+def reader_of(chunks: Iterable[bytes]) -> Callable[[int], bytes]:
+    """A `read(n)` over an iterator of byte strings (an in-process responder's output)."""
+    it = iter(chunks)
+    buf = bytearray()
+
+    def read(n: int) -> bytes:
+        while not buf:
+            try:
+                buf.extend(next(it))
+            except StopIteration:
+                return b""
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+
+    return read
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def hello(op: str, **fields: object) -> bytes:
+    """The first frame of a request: the versions the client speaks, the operation and its fields."""
+    return encode(HELLO, json.dumps({"v": list(SUPPORTED), "op": op, **fields}, separators=(",", ":")).encode())
+
+
+def read_hello(frame: Frame, peer: str) -> tuple[int, dict[str, object]]:
+    """Decode a hello frame: the version chosen (the highest both speak) and its fields.
+
+    Raises:
+        ProtocolError: If it is not a JSON object, or no version is shared.
+    """
+    try:
+        data = json.loads(frame.payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"{peer}: hello frame is not JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("v"), list) or not isinstance(data.get("op"), str):
+        raise ProtocolError(f"{peer}: hello frame lacks the versions or the operation")
+    shared = [v for v in data["v"] if isinstance(v, int) and v in SUPPORTED]
+    if not shared:
+        raise ProtocolError(
+            f"{peer}: no shared protocol version (it speaks {data['v'][:8]}, this side {list(SUPPORTED)})"
+        )
+    return max(shared), data
+
+
+def encode_ids(kind: int, ids: Iterable[ObjectId], frame_size: int) -> Iterator[bytes]:
+    """Frames of ids, each holding as many as fit."""
+    per = max(1, frame_size // OID_LEN)
+    batch: list[bytes] = []
+    for oid in ids:
+        batch.append(oid)
+        if len(batch) == per:
+            yield encode(kind, b"".join(batch))
+            batch = []
+    if batch:
+        yield encode(kind, b"".join(batch))
+
+
+def decode_ids(payload: bytes, peer: str) -> list[ObjectId]:
+    """The ids of an ids frame.
+
+    Raises:
+        ProtocolError: If the payload is not a whole number of ids.
+    """
+    if len(payload) % OID_LEN:
+        raise ProtocolError(f"{peer}: an id list of {len(payload)} bytes, not a multiple of {OID_LEN}")
+    return [ObjectId(payload[i : i + OID_LEN]) for i in range(0, len(payload), OID_LEN)]
+
+
+def encode_state(state: RefState, tags: dict[str, ObjectId]) -> bytes:
+    """A replica's branches and tags: the ref-state encoding, then each tag's name and id."""
+    raw = state.to_bytes()
+    parts = [len(raw).to_bytes(4, "big"), raw, len(tags).to_bytes(4, "big")]
+    for name in sorted(tags):
+        b = name.encode("utf-8")
+        parts.append(len(b).to_bytes(2, "big") + b + tags[name])
+    return b"".join(parts)
+
+
+def state_digest(state: RefState, tags: dict[str, ObjectId]) -> bytes:
+    """The digest equal ref states share (SHA-256 of `encode_state`)."""
+    return digest(encode_state(state, tags))
+
+
+def decode_state(payload: bytes, peer: str) -> tuple[RefState, dict[str, ObjectId]]:
+    """Decode a state frame.
+
+    Raises:
+        ProtocolError: If it is malformed.
+    """
+    try:
+        n = int.from_bytes(payload[:4], "big")
+        if len(payload) < 8 + n:
+            raise ProtocolError(f"{peer}: truncated ref state")
+        state = RefState.from_bytes(payload[4 : 4 + n])
+        pos = 4 + n
+        count = int.from_bytes(payload[pos : pos + 4], "big")
+        pos += 4
+        tags: dict[str, ObjectId] = {}
+        for _ in range(count):
+            size = int.from_bytes(payload[pos : pos + 2], "big")
+            name = payload[pos + 2 : pos + 2 + size].decode("utf-8")
+            oid = payload[pos + 2 + size : pos + 2 + size + OID_LEN]
+            if len(oid) != OID_LEN or not name or name in tags:
+                raise ProtocolError(f"{peer}: malformed tag list in the ref state")
+            tags[name] = ObjectId(oid)
+            pos += 2 + size + OID_LEN
+        if pos != len(payload):
+            raise ProtocolError(f"{peer}: {len(payload) - pos} stray bytes after the ref state")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"{peer}: a tag name is not UTF-8") from exc
+    except ProtocolError:
+        raise
+    except VcrdtError as exc:
+        raise ProtocolError(f"{peer}: malformed ref state ({exc})") from exc
+    return state, tags
+
+
+def encode_object_head(oid: ObjectId, kind: str, size: int, *, chunked: bool) -> bytes:
+    """The fixed part of an object frame: id, kind code, size, flags."""
+    return _OBJECT.pack(oid, KIND_CODES[kind], size, CHUNKED_FLAG if chunked else 0)
+
+
+def decode_object_head(payload: bytes, peer: str) -> tuple[ObjectId, str, int, bool, bytes]:
+    """Return the id, kind, size, whether chunks follow, and the inline zstd body of an object frame.
+
+    Raises:
+        ProtocolError: If the header is short or names an unknown kind.
+    """
+    if len(payload) < _OBJECT.size:
+        raise ProtocolError(f"{peer}: object frame of {len(payload)} bytes, shorter than its header")
+    oid, code, size, flags = _OBJECT.unpack_from(payload)
+    kind = KINDS.get(code)
+    if kind is None or flags & ~CHUNKED_FLAG:
+        raise ProtocolError(f"{peer}: object {oid.hex()} has an unknown kind ({code}) or flags ({flags})")
+    return ObjectId(oid), kind, size, bool(flags & CHUNKED_FLAG), payload[_OBJECT.size :]
+
+
+def encode_prefixes(prefixes: Iterable[str]) -> bytes:
+    """A prefixes frame's payload."""
+    return b"".join(len(p).to_bytes(1, "big") + p.encode("ascii") for p in prefixes)
+
+
+def decode_prefixes(payload: bytes, peer: str) -> list[str]:
+    """The bucket names of a prefixes frame.
+
+    Raises:
+        ProtocolError: If one is not lowercase hex of at most `MAX_PREFIX` digits.
+    """
+    out: list[str] = []
+    pos = 0
+    while pos < len(payload):
+        n = payload[pos]
+        raw = payload[pos + 1 : pos + 1 + n]
+        text = raw.decode("ascii", "replace")
+        if len(raw) != n or n > MAX_PREFIX or any(c not in "0123456789abcdef" for c in text):
+            raise ProtocolError(f"{peer}: malformed bucket name in a prefixes frame")
+        out.append(text)
+        pos += 1 + n
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One side's answer for a bucket: its count, salted fingerprint, and its ids when given."""
+
+    prefix: str
+    count: int
+    digest: bytes
+    ids: tuple[ObjectId, ...] | None = None
+
+
+def encode_bucket(b: Bucket) -> bytes:
+    """A bucket frame."""
+    head = len(b.prefix).to_bytes(1, "big") + b.prefix.encode("ascii") + b.count.to_bytes(8, "big") + b.digest
+    if b.ids is None:
+        return encode(BUCKET, head + b"\x00")
+    return encode(BUCKET, head + b"\x01" + b"".join(b.ids))
+
+
+def decode_bucket(payload: bytes, peer: str) -> Bucket:
+    """Decode a bucket frame.
+
+    Raises:
+        ProtocolError: If it is malformed, or its ids are not sorted, unique and under its prefix.
+    """
+    n = payload[0] if payload else 0
+    prefix = payload[1 : 1 + n].decode("ascii", "replace")
+    pos = 1 + n
+    if len(payload) < pos + 8 + 16 + 1 or any(c not in "0123456789abcdef" for c in prefix):
+        raise ProtocolError(f"{peer}: malformed bucket frame")
+    count = int.from_bytes(payload[pos : pos + 8], "big")
+    fp = payload[pos + 8 : pos + 24]
+    flag = payload[pos + 24]
+    rest = payload[pos + 25 :]
+    if flag == 0:
+        if rest:
+            raise ProtocolError(f"{peer}: stray bytes in a bucket frame")
+        return Bucket(prefix, count, fp)
+    ids = decode_ids(rest, peer)
+    if ids != sorted(set(ids)) or len(ids) != count or any(not i.hex().startswith(prefix) for i in ids):
+        raise ProtocolError(f"{peer}: the id list of bucket {prefix!r} is not its sorted, unique ids")
+    return Bucket(prefix, count, fp, tuple(ids))

@@ -1,0 +1,132 @@
+"""What a sync accepts from a peer: the ``limits.*`` config keys (docs/format.md, docs/protocol.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vcrdt.errors import ConfigError, LimitError
+from vcrdt.ids import ObjectId, to_hex
+from vcrdt.repo import Repository
+
+_SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncLimits:
+    """What a sync (or fetch) accepts from the other replica: config keys ``limits.*``.
+
+    Sizes are of decoded objects, whatever their compressed form; each is checked against the
+    size its header declares before anything is read or stored, and a body must then have exactly
+    that size, so a few kilobytes declaring gigabytes (a decompression bomb) are refused at once.
+    """
+
+    # Any one object (blobs are copied chunk by chunk; this bounds the disk, not the memory).
+    max_object_size: int = 1 << 30
+    # Trees and commits, which are read whole into memory.
+    max_tree_size: int = 64 << 20
+    # Everything one fetch copies, all objects together.
+    max_fetch_size: int = 16 << 30
+    # Seconds any one query of the other replica's database may run (local paths).
+    source_timeout: float = 30.0
+    # The payload of any one frame.
+    max_frame_size: int = 4 << 20
+    # Frames in one response (or request, on the serving side).
+    max_frames: int = 50_000_000
+    # Requests of one session (round trips), bounding the Merkle descent.
+    max_rounds: int = 64
+    # Seconds a peer process may send nothing while an answer is due (a stalled peer).
+    stall_timeout: float = 300.0
+
+    @classmethod
+    def from_config(cls, repo: Repository) -> SyncLimits:
+        """Read the limits from the repository and global config, defaults for unset keys.
+
+        Sizes are a number of bytes with an optional ``K``, ``M``, ``G`` or ``T`` (powers of 1024).
+
+        Raises:
+            ConfigError: If a value is not a positive size or number of seconds.
+        """
+        default = cls()
+        timeout = _config_seconds(repo, "limits.source_timeout", default.source_timeout)
+        frame = _config_size(repo, "limits.max_frame_size", default.max_frame_size)
+        if frame < 64 << 10:
+            raise ConfigError(f"config limits.max_frame_size = {frame}: must be at least 64K")
+        return cls(
+            max_object_size=_config_size(repo, "limits.max_object_size", default.max_object_size),
+            max_tree_size=_config_size(repo, "limits.max_tree_size", default.max_tree_size),
+            max_fetch_size=_config_size(repo, "limits.max_fetch_size", default.max_fetch_size),
+            source_timeout=timeout,
+            max_frame_size=frame,
+            max_frames=_config_count(repo, "limits.max_frames", default.max_frames),
+            max_rounds=_config_count(repo, "limits.max_rounds", default.max_rounds),
+            stall_timeout=_config_seconds(repo, "limits.stall_timeout", default.stall_timeout),
+        )
+
+    def check_object(self, oid: ObjectId, kind: str, size: int) -> None:
+        """Refuse an object larger than the limits allow for its kind.
+
+        Raises:
+            LimitError: Naming the object, its size and the limit.
+        """
+        if size > self.max_object_size:
+            raise LimitError(
+                f"{kind} {to_hex(oid)}: {size} bytes, more than limits.max_object_size ({self.max_object_size})",
+                hint="raise it with `vcrdt config limits.max_object_size SIZE` if the replica is trusted",
+            )
+        if kind != "blob" and size > self.max_tree_size:
+            raise LimitError(
+                f"{kind} {to_hex(oid)}: {size} bytes, more than limits.max_tree_size ({self.max_tree_size})",
+                hint="trees and commits are read whole; raise it with `vcrdt config limits.max_tree_size SIZE`",
+            )
+
+
+def _config_size(repo: Repository, key: str, default: int) -> int:
+    """A size from the config (bytes, or with a K/M/G/T suffix), or `default` when unset.
+
+    Raises:
+        ConfigError: If the value is not a size of at least one byte.
+    """
+    text = repo.config_get(key)
+    if text is None:
+        return default
+    m = _SIZE.fullmatch(text)
+    if m is None:
+        raise ConfigError(f"config {key} = {text!r}: not a size (bytes, or a number with K, M, G or T)")
+    size = int(m.group(1)) * _UNITS[m.group(2).lower()]
+    if size < 1:
+        raise ConfigError(f"config {key} = {text!r}: must be at least 1 byte")
+    return size
+
+
+def _config_seconds(repo: Repository, key: str, default: float) -> float:
+    """A positive number of seconds from the config, or `default` when unset.
+
+    Raises:
+        ConfigError: If the value is not a positive, finite number.
+    """
+    text = repo.config_get(key)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"config {key} = {text!r}: not a positive number of seconds")
+    return value
+
+
+def _config_count(repo: Repository, key: str, default: int) -> int:
+    """A positive whole number from the config, or `default` when unset.
+
+    Raises:
+        ConfigError: If the value is not a whole number of at least 1.
+    """
+    text = repo.config_get(key)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"config {key} = {text!r}: not a whole number of at least 1")
+    return int(text)

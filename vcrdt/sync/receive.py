@@ -1,0 +1,443 @@
+"""The receiving side of any sync, fetch or push: objects checked before they are stored, refs joined after.
+
+Every object that arrives is checked against the limits from its header (before its body is
+read), hashed against the id it came under, decoded, and its references checked to name
+objects of the right kind; a commit's clocks are checked against its parents'. Objects are
+stored in transactions of a few megabytes, each committed only when every tree and commit in
+it names only objects that are present, so the store never holds a commit without its
+closure and a sync broken off half-way keeps what it verified. Refs move last, in one
+transaction with the final objects, by the ref-state join (`apply_state`), never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import zstandard
+
+from vcrdt.crdt.order import TieKey
+from vcrdt.crdt.refstate import RefState, maximal
+from vcrdt.dag import is_ancestor, read_commit
+from vcrdt.errors import (
+    BadRefNameError,
+    CorruptObjectError,
+    DirtyWorktreeError,
+    HashMismatchError,
+    LimitError,
+    ObjectNotFoundError,
+    ProtocolError,
+)
+from vcrdt.hashing import StreamingObjectHasher, object_id
+from vcrdt.ids import ObjectId, to_hex
+from vcrdt.objects import Commit, Tree, decode_object, history_problem, references
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
+from vcrdt.repo import Repository
+from vcrdt.store import LARGE_OBJECT
+from vcrdt.sync.frames import CHUNK, OBJECT, PIECE, Frame, FrameReader, decode_object_head
+from vcrdt.sync.limits import SyncLimits
+
+# Objects received are committed in transactions of about this many bytes.
+BATCH_BYTES = 4 << 20
+
+Progress = Callable[[int, int], None]
+# The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
+PARTIAL_KEY = "sync-partial"
+MAX_PARTIAL = 256
+
+
+def partial_commits(repo: Repository) -> list[ObjectId]:
+    """Commits an earlier, broken-off sync stored with their closure but under no ref."""
+    out = []
+    for text in (repo.db.get_meta(PARTIAL_KEY) or "").split():
+        try:
+            oid = ObjectId(bytes.fromhex(text))
+        except ValueError:
+            continue
+        if len(oid) == 32 and repo.store.has(oid):
+            out.append(oid)
+    return out
+
+
+def clear_partial(repo: Repository) -> None:
+    """Forget the broken-off sync's commits (call in the transaction that moved the refs)."""
+    if repo.db.get_meta(PARTIAL_KEY):
+        repo.db.set_meta(PARTIAL_KEY, "")
+
+
+class Receiver:
+    """Objects arriving from a peer, checked and stored; see the module doc."""
+
+    def __init__(self, repo: Repository, limits: SyncLimits, peer: str, *, dry_run: bool = False) -> None:
+        """Receive into `repo`; nothing is kept with `dry_run` (one transaction, rolled back)."""
+        self.repo = repo
+        self.limits = limits
+        self.peer = peer
+        self.dry_run = dry_run
+        self.received: dict[ObjectId, str] = {}  # this session, stored or already present
+        self.count = 0
+        self.total = 0
+        self._open: dict[ObjectId, Tree | Commit] = {}  # trees and commits of the uncommitted batch
+        self._deferred: list[tuple[ObjectId, Commit]] = []  # commits whose parents had not arrived
+        self._batch = 0
+        self._stack = contextlib.ExitStack()
+        self._dctx = zstandard.ZstdDecompressor()
+        self.on_progress: Progress | None = None
+
+    # --- transactions ----------------------------------------------------------------------
+
+    def __enter__(self) -> Receiver:
+        self._begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.__exit__(*exc)  # type: ignore[arg-type]
+
+    def _begin(self) -> None:
+        self._stack.enter_context(_rolled_back(self.repo) if self.dry_run else self.repo.transaction())
+
+    def finish(self) -> None:
+        """Check the closure of everything received; the caller then moves refs and leaves the block.
+
+        Raises:
+            CorruptObjectError: If a tree or commit received names an object that is neither here nor sent.
+        """
+        self._check_closed(raise_on_gap=True)
+
+    def _maybe_commit(self) -> None:
+        commits = [oid for oid, obj in self._open.items() if isinstance(obj, Commit)]
+        if self.dry_run or self._batch < BATCH_BYTES or not self._check_closed(raise_on_gap=False):
+            return
+        # Commits stored with their closure but under no ref yet: a re-run tells the peer it has them.
+        partial = (self.repo.db.get_meta(PARTIAL_KEY) or "").split()
+        self.repo.db.set_meta(PARTIAL_KEY, " ".join([*partial, *(c.hex() for c in commits)][-MAX_PARTIAL:]))
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+        self._begin()
+
+    def _check_closed(self, *, raise_on_gap: bool) -> bool:
+        store = self.repo.store
+        named = {r.oid for obj in self._open.values() for r in references(obj)}
+        present = set(self.received) | store.has_many(named - set(self.received))
+        for oid, obj in self._open.items():
+            for ref in references(obj):
+                if ref.oid not in present:
+                    if not raise_on_gap:
+                        return False
+                    raise CorruptObjectError(
+                        to_hex(oid), f"names {ref.kind} {ref.oid.hex()}, which is neither here nor was sent"
+                    )
+        for oid, commit in self._deferred:
+            parents = [read_commit(store, p) for p in commit.parents]
+            problem = history_problem(commit, parents)
+            if problem is not None:
+                raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
+        self._open.clear()
+        self._deferred.clear()
+        self._batch = 0
+        return True
+
+    # --- objects -----------------------------------------------------------------------------
+
+    def take(self, frame: Frame, reader: FrameReader) -> ObjectId:
+        """Receive the object whose header is `frame` (reading its chunks from `reader`) and store it.
+
+        Raises:
+            LimitError: If it is larger than the limits allow, alone or with those before it.
+            HashMismatchError: If its bytes hash to another id.
+            CorruptObjectError: If it does not decode, or names an object of the wrong kind.
+            ProtocolError: If its pieces are malformed or do not add up to its size.
+        """
+        assert frame.kind == OBJECT
+        oid, kind, size, chunked, inline = decode_object_head(frame.payload, self.peer)
+        self.limits.check_object(oid, kind, size)
+        self.total += size
+        if self.total > self.limits.max_fetch_size:
+            raise LimitError(
+                f"the objects to fetch from {self.peer} hold more than limits.max_fetch_size "
+                f"({self.limits.max_fetch_size})",
+                hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
+            )
+        pieces = self._pieces(reader, oid, size, chunked, inline)
+        store = self.repo.store
+        if kind == "blob" and size > LARGE_OBJECT:
+            hasher = StreamingObjectHasher(kind, size)
+
+            def hashed() -> Iterator[bytes]:
+                for p in pieces:
+                    hasher.update(p)
+                    yield p
+
+            got = store.put_stream(kind, size, hashed())
+            if got != oid:
+                raise HashMismatchError(to_hex(oid), to_hex(got))
+        else:
+            body = b"".join(pieces)
+            got = object_id(kind, body)
+            if got != oid:
+                raise HashMismatchError(to_hex(oid), to_hex(got))
+            if kind != "blob":
+                obj = decode_object(kind, body)
+                assert isinstance(obj, Tree | Commit)
+                self._check_refs(oid, obj)
+            store.put(kind, body)
+        self.received[oid] = kind
+        self.count += 1
+        self._batch += size
+        if self.on_progress is not None and self.count % 64 == 0:
+            self.on_progress(self.count, 0)
+        self._maybe_commit()
+        return oid
+
+    def _pieces(self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes) -> Iterator[bytes]:
+        """Decompress an object's body piece by piece, none beyond what its size leaves."""
+        if not chunked:
+            data = self._inflate(oid, inline, size)
+            if len(data) != size:
+                raise ProtocolError(f"{self.peer}: object {oid.hex()} holds {len(data)} bytes, declared {size}")
+            yield data
+            return
+        if inline:
+            raise ProtocolError(f"{self.peer}: chunked object {oid.hex()} with an inline body")
+        left = size
+        while left:
+            frame = reader.expect(CHUNK)
+            piece = self._inflate(oid, frame.payload, min(left, PIECE))
+            if not piece:
+                raise ProtocolError(f"{self.peer}: empty chunk of object {oid.hex()}")
+            left -= len(piece)
+            yield piece
+
+    def _inflate(self, oid: ObjectId, data: bytes, most: int) -> bytes:
+        if not data:
+            return b""
+        try:
+            # The size a frame declares is allocated at once: refuse it before decoding (a bomb).
+            declared = zstandard.frame_content_size(data)
+            if declared > most:
+                raise ProtocolError(
+                    f"{self.peer}: object {oid.hex()}: a piece declares {declared} bytes, "
+                    f"so does not decompress to at most {most} bytes"
+                )
+            out: bytes = self._dctx.decompress(data, max_output_size=most)
+        except zstandard.ZstdError as exc:
+            raise ProtocolError(
+                f"{self.peer}: object {oid.hex()}: a piece does not decompress to at most {most} bytes ({exc})"
+            ) from exc
+        if len(out) > most:
+            raise ProtocolError(f"{self.peer}: object {oid.hex()}: a piece decompresses past {most} bytes")
+        return out
+
+    def _kind(self, oid: ObjectId) -> str | None:
+        kind = self.received.get(oid)
+        if kind is not None:
+            return kind
+        try:
+            return self.repo.store.info(oid)[0]
+        except ObjectNotFoundError:
+            return None
+
+    def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
+        for ref in references(obj):
+            kind = self._kind(ref.oid)
+            if kind is not None:
+                problem = ref.problem(kind)
+                if problem is not None:
+                    raise CorruptObjectError(to_hex(oid), problem)
+        self._open[oid] = obj
+        if isinstance(obj, Commit):
+            if all(self._kind(p) == "commit" for p in obj.parents):
+                parents = [read_commit(self.repo.store, p) for p in obj.parents]
+                problem = history_problem(obj, parents)
+                if problem is not None:
+                    raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
+            else:
+                self._deferred.append((oid, obj))
+
+
+class _Undo(Exception):
+    """Ends a dry run's transaction (caught by `_rolled_back`)."""
+
+
+@contextlib.contextmanager
+def _rolled_back(repo: Repository) -> Iterator[None]:
+    """A write transaction whose writes are all rolled back at its end (a dry run)."""
+    try:
+        with repo.transaction():
+            yield
+            raise _Undo
+    except _Undo:
+        pass
+    finally:
+        repo.store.forget_cached()
+
+
+# --- refs ----------------------------------------------------------------------------------------
+
+
+def check_names(state: RefState, tags: dict[str, ObjectId], peer: str) -> None:
+    """Refuse a peer's ref state when a name breaks the local ref-name rules (nothing is fetched).
+
+    Raises:
+        BadRefNameError: Naming the first bad ref and the rule it breaks.
+    """
+    for full in sorted([BRANCH_PREFIX + n for n in state.branches] + [TAG_PREFIX + n for n in tags]):
+        kind = "branch" if full.startswith(BRANCH_PREFIX) else "tag"
+        try:
+            check_short_name(full.split("/", 2)[2], kind)
+        except BadRefNameError as exc:
+            err = BadRefNameError(full, exc.rule)
+            err.hint = "the other replica has a ref this one does not accept; nothing was fetched"
+            raise err from None
+
+
+def check_heads_present(repo: Repository, state: RefState, tags: dict[str, ObjectId], peer: str) -> None:
+    """Refuse a ref state naming a commit that is not here (neither held nor sent), or not a commit.
+
+    Raises:
+        ProtocolError: Naming the ref and the object.
+    """
+    store = repo.store
+    named = [("branch", name, e.head) for name, es in sorted(state.branches.items()) for e in sorted(es)]
+    for what, name, h in [*named, *(("tag", n, h) for n, h in sorted(tags.items()))]:
+        try:
+            kind = store.info(h)[0]
+        except ObjectNotFoundError:
+            raise ProtocolError(f"{peer}: {what} {name!r} names commit {h.hex()}, which was not sent") from None
+        if kind != "commit":
+            raise ProtocolError(f"{peer}: {what} {name!r} names {h.hex()}, a {kind}, not a commit")
+
+
+@dataclass(frozen=True, slots=True)
+class BranchChange:
+    """How one branch changed in a sync."""
+
+    name: str
+    before: frozenset[ObjectId]
+    after: frozenset[ObjectId]
+
+
+@dataclass(slots=True)
+class Applied:
+    """What joining a peer's ref state changed here."""
+
+    branches: list[BranchChange] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checkout: ObjectId | None = None
+
+
+def tie_key(repo: Repository, oid: ObjectId) -> TieKey:
+    """A commit's place in the tie-break order (Lamport clock, replica id, commit id)."""
+    c = read_commit(repo.store, oid)
+    return TieKey(c.lamport, c.replica, bytes(oid))
+
+
+def apply_state(
+    repo: Repository, theirs: RefState, tags: dict[str, ObjectId], *, verb: str = "fetch", dry_run: bool = False
+) -> Applied:
+    """Join a peer's branches and tags into this replica's refs (call inside the receiving transaction).
+
+    Entries are joined by dot (add-wins); a branch shows its live heads, ancestors dropped. The
+    checked-out branch is never deleted, and when it moves forward the work tree follows (it
+    must be clean): the checkout
+    journal is written here, and the caller runs ``repo.worktree.finish_checkout()`` after the
+    transaction. A tag that differs here is kept as it is (a warning).
+
+    Raises:
+        DirtyWorktreeError: If the checked-out branch would move while local changes exist.
+    """
+    head = repo.refs.head()
+
+    def ancestry(a: ObjectId, b: ObjectId) -> bool:
+        return is_ancestor(repo.store, a, b)
+
+    from vcrdt.sync.walk import ref_state
+
+    ours = ref_state(repo)
+    joined = ours.join(theirs)
+    out = Applied()
+    current = head.branch[len(BRANCH_PREFIX) :] if head.branch else None
+    if not dry_run:
+        # The context first: the entries this replica re-adds below take dots above it.
+        repo.refs.join_context(joined.context)
+    for name in sorted(set(ours.branches) | set(joined.branches)):
+        full = BRANCH_PREFIX + name
+        before = repo.refs.heads(full)
+        entries = joined.branches.get(name, frozenset())
+        heads = joined.heads(name, ancestry)
+        readd: frozenset[ObjectId] = frozenset()
+        if name == current and head.commit is not None:
+            heads, moved, note, readd = _keep_checked_out(repo, heads, before, head.commit, ancestry)
+            out.checkout = moved
+            if note:
+                out.warnings.append(note)
+        elif name == current and heads:
+            # The checked-out branch was unborn here: check out what arrived.
+            out.checkout = max(heads, key=lambda h: tie_key(repo, h))
+        if entries != ours.branches.get(name, frozenset()) or heads != before:
+            if not dry_run:
+                repo.refs.set_state(full, heads, frozenset((e.head, e.dot.replica, e.dot.counter) for e in entries))
+                if readd:
+                    repo.refs.add_entries(full, readd)
+            if heads != before:
+                out.branches.append(BranchChange(name, before, heads))
+    if out.checkout is not None and not dry_run:
+        if not repo.worktree.status().is_clean:
+            raise DirtyWorktreeError(
+                f"the {verb} moves the checked-out branch {current!r}, and the work tree has local changes",
+                hint=f"commit or restore them, then {verb} again",
+            )
+        flat = repo.commit_flat(out.checkout)
+        try:
+            repo.worktree.begin_checkout(flat, force=False)
+        except DirtyWorktreeError as exc:
+            exc.hint = f"move those files away, then {verb} again"  # no --force
+            raise
+    if head.branch is not None and not dry_run:
+        at = out.checkout or head.commit
+        if at is not None and len(repo.refs.heads(head.branch)) > 1:
+            repo.refs.set_head_at(at)
+    for name, oid in sorted(tags.items()):
+        full = TAG_PREFIX + name
+        mine = repo.refs.heads(full)
+        if not mine:
+            if not dry_run:
+                repo.refs.update(full, oid, expected=None)
+            out.tags.append(name)
+        elif oid not in mine:
+            out.warnings.append(f"tag {name!r} differs here; kept this replica's")
+    return out
+
+
+def _keep_checked_out(
+    repo: Repository,
+    heads: frozenset[ObjectId],
+    before: frozenset[ObjectId],
+    at: ObjectId,
+    ancestry: Callable[[ObjectId, ObjectId], bool],
+) -> tuple[frozenset[ObjectId], ObjectId | None, str, frozenset[ObjectId]]:
+    """Adjust the joined heads of the checked-out branch.
+
+    Returns:
+        The heads it shows, the commit to move the work tree to (None: stay), a warning, and
+        the heads this replica keeps although the join removed them: they get new entries (a
+        re-creation here, which the other replica's deletion did not see).
+    """
+    if at in heads:
+        return heads, None, "", frozenset()
+    if not heads:
+        # Deleted on the other replica: the branch under the work tree stays as it was here.
+        return before, None, "the other replica deleted the checked-out branch; kept it here", before
+    ahead = sorted(h for h in heads if ancestry(at, h))
+    if ahead:
+        return heads, min(ahead, key=lambda h: tie_key(repo, h)), "", frozenset()
+    # A deletion the other replica saw covers the commit under the work tree, and the branch's
+    # other heads do not contain it: keep it as a sibling rather than lose it or the work tree.
+    return (
+        maximal(heads | {at}, ancestry),
+        None,
+        "the other replica deleted and re-created the checked-out branch; kept this replica's head as a sibling",
+        frozenset({at}),
+    )

@@ -1,0 +1,315 @@
+"""The serving side of sync: answers one request against a repository, with no state between requests.
+
+`respond(repo, request, limits)` reads one request (frames ending with ``E``)
+and yields the response's frames. Everything the answer needs is in the
+request (the client's ref-state digest, its heads, the session salt, the
+buckets or ids it asks for), so any process serving the repository can
+answer the next request of a session: this is the API the stdio server here
+and an HTTP server call, each request's body in, a stream of frames out.
+`serve_stream` runs requests one after another over a pair of byte streams
+(``vcrdt serve --stdio``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+import zstandard
+
+from vcrdt.errors import ProtocolError, VcrdtError
+from vcrdt.ids import ObjectId
+from vcrdt.refs import BRANCH_PREFIX
+from vcrdt.repo import Repository
+from vcrdt.store.fingerprints import Fingerprint
+from vcrdt.sync import frames as F
+from vcrdt.sync.frames import Bucket, FrameReader
+from vcrdt.sync.limits import SyncLimits
+from vcrdt.sync.receive import Receiver, apply_state, check_heads_present, check_names, clear_partial, partial_commits
+from vcrdt.sync.walk import (
+    Walker,
+    dependency_order,
+    heads_of,
+    objects_to_send,
+    ref_state,
+    sample_haves,
+    tag_state,
+)
+
+# Bucket names asked in one request, and the depth below which a bucket is always answered with ids.
+MAX_PREFIXES = 4096
+IDS_DEPTH = 10
+ID_FRAME = 64 << 10
+
+
+def salt_of(fields: dict[str, object], peer: str) -> bytes | None:
+    """The session salt a request carries (hex, at most 64 bytes), or None.
+
+    Raises:
+        ProtocolError: If it is not hex of at most 64 bytes.
+    """
+    text = fields.get("salt")
+    if text is None:
+        return None
+    try:
+        salt = bytes.fromhex(str(text))
+    except ValueError:
+        salt = b""
+    if not 8 <= len(salt) <= 64:
+        raise ProtocolError(f"{peer}: the session salt must be 8 to 64 bytes of hex")
+    return salt
+
+
+def bucket_of(repo: Repository, prefix: str, salt: bytes, *, with_ids: bool | None = None) -> Bucket:
+    """This side's answer for one bucket: count, salted fingerprint, and its ids when small or deep."""
+    fp: Fingerprint = repo.store.bucket(prefix)
+    send_ids = fp.count <= F.LEAF or len(prefix) >= IDS_DEPTH if with_ids is None else with_ids
+    ids = tuple(repo.store.bucket_ids(prefix)) if send_ids else None
+    return Bucket(prefix, fp.count, fp.digest(salt), ids)
+
+
+def object_frames(walker: Walker, items: Iterable[tuple[ObjectId, str, int]]) -> Iterator[bytes]:
+    """The frames of objects: each header before its body is read (a receiver may refuse the header)."""
+    cctx = zstandard.ZstdCompressor(level=3)
+    store = walker.store
+    for oid, kind, size in items:
+        if size <= F.PIECE:
+            _, body = store.get(oid)
+            yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=False) + cctx.compress(body))
+            continue
+        yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=True))
+        buf = b""
+        for piece in store.iter_content(oid):
+            buf += piece
+            while len(buf) >= F.PIECE:
+                yield F.encode(F.CHUNK, cctx.compress(buf[: F.PIECE]))
+                buf = buf[F.PIECE :]
+        if buf:
+            yield F.encode(F.CHUNK, cctx.compress(buf))
+
+
+def respond(repo: Repository, request: FrameReader, limits: SyncLimits, *, writable: bool = True) -> Iterator[bytes]:
+    """Answer one request: read its frames from `request`, yield the response's frames.
+
+    Errors are raised (a server turns them into an error frame with `respond_safely`).
+
+    Raises:
+        ProtocolError: If the request is malformed, or asks what this side does not serve.
+        VcrdtError: Whatever checking a push or reading this store raises.
+    """
+    peer = request.peer
+    first = request.next(allow_eof=True)
+    if first is None:
+        return
+    if first.kind != F.HELLO:
+        raise ProtocolError(f"{peer}: a request must start with a hello frame, not {first.name}")
+    version, fields = F.read_hello(first, peer)
+    op = fields["op"]
+    if op == "refs":
+        yield from _refs(repo, request, limits, fields, version)
+    elif op == "buckets":
+        yield from _buckets(repo, request, fields, version)
+    elif op == "objects":
+        yield from _objects(repo, request, limits, version)
+    elif op == "push":
+        if not writable:
+            raise ProtocolError(f"{peer}: this repository is served read-only; push is refused")
+        yield from _push(repo, request, limits, fields, version)
+    else:
+        raise ProtocolError(f"{peer}: unknown operation {str(op)[:40]!r}")
+
+
+def _read_ids(request: FrameReader) -> list[ObjectId]:
+    """The ids frames of a request, up to its end frame."""
+    out: list[ObjectId] = []
+    while True:
+        frame = request.expect(F.IDS, F.END)
+        if frame.kind == F.END:
+            return out
+        out += F.decode_ids(frame.payload, request.peer)
+
+
+def haves_frames(haves: list[ObjectId]) -> list[bytes]:
+    """Haves frames: the first `F.HAVE_LEN` bytes of each commit."""
+    per = ID_FRAME // F.HAVE_LEN
+    return [F.encode(F.HAVES, b"".join(h[: F.HAVE_LEN] for h in haves[i : i + per])) for i in range(0, len(haves), per)]
+
+
+def resolve_haves(repo: Repository, payload: bytes, peer: str) -> list[ObjectId]:
+    """The commits a haves frame names that this side holds (each by its first bytes, when unambiguous).
+
+    Raises:
+        ProtocolError: If the payload is not a whole number of prefixes.
+    """
+    if len(payload) % F.HAVE_LEN:
+        raise ProtocolError(f"{peer}: a haves frame of {len(payload)} bytes")
+    out: list[ObjectId] = []
+    for i in range(0, len(payload), F.HAVE_LEN):
+        found = repo.store.ids_with_prefix(payload[i : i + F.HAVE_LEN], limit=2)
+        if len(found) == 1:
+            out.append(found[0])
+    return out
+
+
+def _read_haves(repo: Repository, request: FrameReader) -> list[ObjectId]:
+    """The commits of the request's haves frames that this side holds (each named by its first bytes)."""
+    out: list[ObjectId] = []
+    while True:
+        frame = request.expect(F.HAVES, F.END)
+        if frame.kind == F.END:
+            return out
+        out += resolve_haves(repo, frame.payload, request.peer)
+
+
+def _refs(
+    repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
+) -> Iterator[bytes]:
+    haves = _read_haves(repo, request)
+    salt = salt_of(fields, request.peer)
+    with repo.db.read():
+        state, tags = ref_state(repo), tag_state(repo)
+        yield F.encode(F.ACCEPT, bytes([version]))
+        if fields.get("digest") == F.state_digest(state, tags).hex():
+            yield F.encode(F.SAME)
+            yield F.encode(F.END)
+            return
+        yield F.encode(F.STATE, F.encode_state(state, tags))
+        branch = repo.refs.head().branch
+        if branch is not None and branch.startswith(BRANCH_PREFIX):
+            yield F.encode(F.RESULT, json.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
+        # Commits a broken-off sync stored here under no ref: the client need not send them again.
+        yield from F.encode_ids(F.IDS, partial_commits(repo), ID_FRAME)
+        if not fields.get("want"):
+            # A push follows: what this side holds, so the client sends only what is missing here.
+            yield from haves_frames(sample_haves(repo.store, heads_of(state, tags)))
+        if fields.get("want"):
+            walker = Walker(repo.store, limits)
+            yield from object_frames(walker, objects_to_send(walker, heads_of(state, tags), haves))
+        if salt is not None:
+            yield F.encode_bucket(bucket_of(repo, "", salt, with_ids=False))
+        yield F.encode(F.END)
+
+
+def _buckets(repo: Repository, request: FrameReader, fields: dict[str, object], version: int) -> Iterator[bytes]:
+    salt = salt_of(fields, request.peer) or b""
+    prefixes: list[str] = []
+    while True:
+        frame = request.expect(F.PREFIXES, F.END)
+        if frame.kind == F.END:
+            break
+        prefixes += F.decode_prefixes(frame.payload, request.peer)
+        if len(prefixes) > MAX_PREFIXES:
+            raise ProtocolError(f"{request.peer}: more than {MAX_PREFIXES} buckets asked in one request")
+    with repo.db.read():
+        yield F.encode(F.ACCEPT, bytes([version]))
+        for p in prefixes:
+            yield F.encode_bucket(bucket_of(repo, p, salt))
+        yield F.encode(F.END)
+
+
+def _objects(repo: Repository, request: FrameReader, limits: SyncLimits, version: int) -> Iterator[bytes]:
+    wanted = _read_ids(request)
+    with repo.db.read():
+        present = repo.store.has_many(wanted)
+        walker = Walker(repo.store, limits)
+        yield F.encode(F.ACCEPT, bytes([version]))
+        yield from object_frames(walker, dependency_order(walker, present))
+        yield F.encode(F.END)
+
+
+def _push(
+    repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
+) -> Iterator[bytes]:
+    salt = salt_of(fields, request.peer)
+    theirs, tags = F.decode_state(request.expect(F.STATE).payload, request.peer)
+    check_names(theirs, tags, request.peer)
+    with Receiver(repo, limits, request.peer, dry_run=bool(fields.get("dry_run"))) as recv:
+        while True:
+            frame = request.expect(F.OBJECT, F.END)
+            if frame.kind == F.END:
+                break
+            recv.take(frame, request)
+        recv.finish()
+        check_heads_present(repo, theirs, tags, request.peer)
+        applied = apply_state(repo, theirs, tags, verb="push", dry_run=recv.dry_run)
+        if not recv.dry_run:
+            clear_partial(repo)
+        state, now_tags = ref_state(repo), tag_state(repo)
+        root = bucket_of(repo, "", salt, with_ids=False) if salt is not None else None
+    if not recv.dry_run:
+        repo.worktree.finish_checkout()
+    yield F.encode(F.ACCEPT, bytes([version]))
+    result = {
+        "objects": recv.count,
+        "branches": [
+            {"name": b.name, "before": sorted(h.hex() for h in b.before), "after": sorted(h.hex() for h in b.after)}
+            for b in applied.branches
+        ],
+        "tags": applied.tags,
+        "warnings": applied.warnings,
+    }
+    yield F.encode(F.RESULT, json.dumps(result, separators=(",", ":")).encode())
+    yield F.encode(F.STATE, F.encode_state(state, now_tags))
+    if root is not None:
+        yield F.encode_bucket(root)
+    yield F.encode(F.END)
+
+
+def respond_safely(
+    repo: Repository, request: FrameReader, limits: SyncLimits, *, writable: bool = True
+) -> Iterator[bytes]:
+    """`respond`, with a failure sent as an error frame (one line) instead of raised: for servers."""
+    try:
+        yield from respond(repo, request, limits, writable=writable)
+    except VcrdtError as exc:
+        yield F.encode(F.ERROR, str(exc).encode("utf-8", "replace")[:2000])
+
+
+def serve_stream(
+    repo: Repository, stdin: BinaryIO, stdout: BinaryIO, limits: SyncLimits, *, writable: bool = True
+) -> int:
+    """Answer requests from `stdin` on `stdout` until the input ends; return how many were answered.
+
+    After an error frame the session ends (the request may not have been read to its end).
+    """
+    served = 0
+    while True:
+        request = FrameReader(stdin.read, limits, "client")
+        try:
+            first = request.next(allow_eof=True)
+        except VcrdtError as exc:
+            stdout.write(F.encode(F.ERROR, str(exc).encode("utf-8", "replace")))
+            stdout.flush()
+            return served
+        if first is None:
+            return served
+        failed = False
+        for frame in respond_safely(repo, _again(first, request), limits, writable=writable):
+            failed = failed or frame[4] == F.ERROR
+            stdout.write(frame)
+            if frame[4] in (F.END, F.ERROR):
+                stdout.flush()
+        stdout.flush()
+        served += 1
+        if failed:
+            return served
+
+
+def _again(first: F.Frame, reader: FrameReader) -> FrameReader:
+    """A reader that yields `first` once more, then continues with `reader`."""
+    pending = [F.encode(first.kind, first.payload)]
+
+    def read(n: int) -> bytes:
+        if pending:
+            data = pending[0]
+            out, rest = data[:n], data[n:]
+            if rest:
+                pending[0] = rest
+            else:
+                pending.pop()
+            return out
+        return reader._read(n)
+
+    again = FrameReader(read, reader.limits, reader.peer)
+    return again

@@ -1,0 +1,463 @@
+"""The client side of a sync session: refs first, the DAG shortcut, the Merkle descent, then a push.
+
+One session is a few requests over one `Transport`:
+
+1. ``refs``: this side's ref-state digest and heads. Equal digests end a no-op
+   session in this one round trip. Otherwise the peer answers with its ref
+   state, then (when receiving) every object reachable from its heads and not
+   from ours, then its salted Merkle root.
+2. ``buckets`` (sync only, when the roots still differ after the push): the
+   16-ary descent over id-prefix buckets, asking only the children of buckets
+   that differ, until the buckets are small enough to compare id lists.
+3. ``objects``: the ids the descent found missing here.
+4. ``push``: this side's ref state and the objects the peer lacks; the peer
+   joins the state into its own.
+
+Objects are stored (verified) before any ref moves; refs are joined, never
+overwritten (`vcrdt.sync.receive`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from vcrdt.crdt.refstate import RefState
+from vcrdt.errors import ProtocolError
+from vcrdt.ids import ObjectId
+from vcrdt.repo import Repository
+from vcrdt.sync import frames as F
+from vcrdt.sync.frames import Bucket, FrameReader
+from vcrdt.sync.limits import SyncLimits
+from vcrdt.sync.receive import (
+    Applied,
+    BranchChange,
+    Receiver,
+    apply_state,
+    check_heads_present,
+    check_names,
+    clear_partial,
+    partial_commits,
+)
+from vcrdt.sync.responder import ID_FRAME, bucket_of, haves_frames, object_frames, resolve_haves
+from vcrdt.sync.transport import Transport
+from vcrdt.sync.walk import (
+    Walker,
+    dependency_order,
+    heads_of,
+    objects_to_send,
+    ref_state,
+    sample_haves,
+    tag_state,
+)
+
+# progress(done, total, what): objects so far; total 0 when unknown.
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(slots=True)
+class Stats:
+    """What a session cost."""
+
+    round_trips: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    payload_sent: int = 0  # object bytes (compressed) sent
+    payload_received: int = 0
+    objects_sent: int = 0
+    objects_received: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, int | float]:
+        """The numbers, with the protocol overhead each way (bytes that are not object payload)."""
+        return {
+            "round_trips": self.round_trips,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+            "payload_sent": self.payload_sent,
+            "payload_received": self.payload_received,
+            "overhead_sent": self.bytes_sent - self.payload_sent,
+            "overhead_received": self.bytes_received - self.payload_received,
+            "objects_sent": self.objects_sent,
+            "objects_received": self.objects_received,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What a session did (or, with `dry_run`, would do)."""
+
+    peer: str
+    received: Applied = field(default_factory=Applied)
+    pushed: list[BranchChange] = field(default_factory=list)
+    push_warnings: list[str] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    noop: bool = False
+    # With --verify: None when both Merkle roots match, else the first bucket that differs.
+    differs: str | None = None
+    verified: bool = False
+    dry_run: bool = False
+    # The branch checked out on the peer, when it said.
+    peer_head: str | None = None
+
+
+class _Client:
+    """One session's requests, counted."""
+
+    def __init__(self, repo: Repository, transport: Transport, limits: SyncLimits, progress: Progress | None) -> None:
+        self.repo = repo
+        self.t = transport
+        self.limits = limits
+        self.progress = progress
+        self.stats = Stats()
+        self.salt = os.urandom(16)
+
+    def ask(self, frames: list[bytes] | Iterator[bytes], *, write: bool = False) -> FrameReader:
+        if self.stats.round_trips >= self.limits.max_rounds:
+            raise ProtocolError(f"{self.t.peer}: more than limits.max_rounds ({self.limits.max_rounds}) requests")
+        self.stats.round_trips += 1
+        reader = self.t.request(frames, write=write)
+        first = reader.expect(F.ACCEPT)
+        if first.payload not in (bytes([v]) for v in F.SUPPORTED):
+            raise ProtocolError(f"{self.t.peer}: accepted an unknown protocol version {first.payload[:4]!r}")
+        self._reader = reader
+        return reader
+
+    def done(self, reader: FrameReader) -> None:
+        self.stats.bytes_received += reader.bytes
+        self.stats.payload_received += reader.payload_bytes
+        self.stats.bytes_sent = self.t.sent
+
+
+def run(
+    repo: Repository,
+    transport: Transport,
+    *,
+    receive: bool = True,
+    send: bool = False,
+    reconcile: bool | None = None,
+    dry_run: bool = False,
+    verify: bool = False,
+    limits: SyncLimits | None = None,
+    progress: Progress | None = None,
+    verb: str = "sync",
+    after_receive: Callable[[], None] | None = None,
+) -> SyncResult:
+    """Run one session: receive (fetch), send (push), or both (sync).
+
+    Args:
+        repo: This replica.
+        transport: The way to the peer.
+        receive: Bring in the peer's objects and join its refs here.
+        send: Send the objects the peer lacks and have it join this side's refs.
+        reconcile: Run the Merkle descent when the object sets still differ (default: when both).
+        dry_run: Nothing is stored or moved on either side; the result tells what would move.
+        verify: End by comparing both sides' Merkle roots (`SyncResult.differs`).
+        limits: What is accepted from the peer (default: this repository's config).
+        progress: Called as objects arrive or leave.
+        verb: Names the command in messages.
+        after_receive: Called after receiving and before sending (an automatic merge of siblings).
+
+    Raises:
+        VcrdtError: A refusal, with nothing stored and no ref moved (objects of complete earlier
+            batches stay: they are verified and closed).
+    """
+    limits = limits or SyncLimits.from_config(repo)
+    reconcile = receive and send if reconcile is None else reconcile
+    start = time.monotonic()
+    c = _Client(repo, transport, limits, progress)
+    result = SyncResult(transport.peer, stats=c.stats, dry_run=dry_run)
+    if repo.merge_state.in_progress() and receive:
+        from vcrdt.errors import MergeError
+
+        raise MergeError("a merge is in progress", hint=f"commit it or run `vcrdt merge --abort`, then {verb}")
+    try:
+        _session(
+            c,
+            result,
+            receive=receive,
+            send=send,
+            reconcile=reconcile,
+            dry_run=dry_run,
+            verify=verify,
+            verb=verb,
+            after_receive=after_receive,
+        )
+    finally:
+        c.stats.bytes_sent = transport.sent
+        c.stats.seconds = time.monotonic() - start
+    result.peer = transport.peer
+    return result
+
+
+def _session(
+    c: _Client,
+    result: SyncResult,
+    *,
+    receive: bool,
+    send: bool,
+    reconcile: bool,
+    dry_run: bool,
+    verify: bool,
+    verb: str,
+    after_receive: Callable[[], None] | None,
+) -> None:
+    repo = c.repo
+    mine, my_tags = ref_state(repo), tag_state(repo)
+    haves = sample_haves(repo.store, heads_of(mine, my_tags) | set(partial_commits(repo)))
+    req = [
+        F.hello(
+            "refs",
+            digest=F.state_digest(mine, my_tags).hex(),
+            want=receive,
+            salt=c.salt.hex(),
+        ),
+        *haves_frames(haves),
+        F.encode(F.END),
+    ]
+    reader = c.ask(req)
+    frame = reader.expect(F.SAME, F.STATE)
+    if frame.kind == F.SAME:
+        reader.expect(F.END)
+        c.done(reader)
+        result.noop = True
+        if verify:
+            result.verified = True
+            result.differs = _first_difference(c)
+        return
+    theirs, their_tags = F.decode_state(frame.payload, reader.peer)
+    check_names(theirs, their_tags, reader.peer)
+    recv = Receiver(repo, c.limits, reader.peer, dry_run=dry_run)
+    if c.progress is not None:
+        progress = c.progress
+        recv.on_progress = lambda n, _t: progress(n, 0, "receiving")
+    with recv:
+        their_root: Bucket | None = None
+        their_partial: list[ObjectId] = []
+        while True:
+            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
+            if frame.kind == F.END:
+                break
+            if frame.kind == F.IDS:
+                their_partial += F.decode_ids(frame.payload, reader.peer)
+            elif frame.kind == F.HAVES:
+                their_partial += resolve_haves(repo, frame.payload, reader.peer)
+            elif frame.kind == F.RESULT:
+                result.peer_head = _peer_head(frame.payload)
+            elif frame.kind == F.OBJECT:
+                if not receive:
+                    raise ProtocolError(f"{reader.peer}: sent objects that were not asked for")
+                recv.take(frame, reader)
+            else:
+                their_root = F.decode_bucket(frame.payload, reader.peer)
+        c.done(reader)
+        if receive:
+            recv.finish()
+            check_heads_present(repo, theirs, their_tags, reader.peer)
+            result.received = apply_state(repo, theirs, their_tags, verb=verb, dry_run=dry_run)
+            if not dry_run:
+                clear_partial(repo)
+        c.stats.objects_received = recv.count
+    if receive and not dry_run:
+        repo.worktree.finish_checkout()
+        if after_receive is not None:
+            after_receive()
+    if not send:
+        if verify:
+            result.verified = True
+            result.differs = _first_difference(c)
+        return
+    # The push: what the peer lacks by the DAG (it holds its heads' closures), then the join there.
+    # (After a dry run nothing was kept: this side's own refs are what it would send.)
+    now, now_tags = ref_state(repo), tag_state(repo)
+    walker = Walker(repo.store, c.limits)
+    their_heads = heads_of(theirs, their_tags) | set(their_partial)
+    with repo.db.read():
+        items = list(objects_to_send(walker, heads_of(now, now_tags), their_heads))
+    needs_push = items or F.state_digest(now, now_tags) != F.state_digest(theirs, their_tags)
+    root_after: Bucket | None = their_root
+    if needs_push:
+        root_after = _push(c, result, now, now_tags, walker, items, dry_run=dry_run)
+    if reconcile and not dry_run:
+        mine_root = bucket_of(repo, "", c.salt, with_ids=False)
+        if root_after is None or (root_after.count, root_after.digest) != (mine_root.count, mine_root.digest):
+            here, there = _descend(c)
+            if here:
+                _fetch_ids(c, here)
+            if there:
+                with repo.db.read():
+                    extra = dependency_order(walker, there)
+                _push(c, result, ref_state(repo), tag_state(repo), walker, extra, dry_run=False)
+    if verify:
+        result.verified = True
+        result.differs = _first_difference(c)
+
+
+def _peer_head(payload: bytes) -> str | None:
+    """The peer's checked-out branch from its refs answer (JSON ``{"head": NAME}``), if well formed."""
+    import json
+
+    try:
+        head = json.loads(payload.decode("utf-8")).get("head")
+    except (ValueError, AttributeError):
+        return None
+    return head if isinstance(head, str) and len(head) < 256 else None
+
+
+def _push(
+    c: _Client,
+    result: SyncResult,
+    state: RefState,
+    tags: dict[str, ObjectId],
+    walker: Walker,
+    items: list[tuple[ObjectId, str, int]],
+    *,
+    dry_run: bool,
+) -> Bucket | None:
+    """Send `items` and this side's ref state; return the peer's Merkle root after it joined them."""
+    sent = {"objects": 0, "payload": 0}
+
+    def frames() -> Iterator[bytes]:
+        yield F.hello("push", salt=c.salt.hex(), dry_run=dry_run)
+        yield F.encode(F.STATE, F.encode_state(state, tags))
+        with c.repo.db.read():
+            for f in object_frames(walker, items):
+                if f[4] == F.OBJECT:
+                    sent["objects"] += 1
+                    sent["payload"] += max(0, len(f) - F.HEAD_SIZE - 42)
+                    if c.progress is not None and sent["objects"] % 64 == 0:
+                        c.progress(sent["objects"], len(items), "sending")
+                else:
+                    sent["payload"] += len(f) - F.HEAD_SIZE
+                yield f
+        yield F.encode(F.END)
+
+    reader = c.ask(frames(), write=True)
+    import json
+
+    raw = reader.expect(F.RESULT)
+    try:
+        info = json.loads(raw.payload.decode("utf-8"))
+        for b in info.get("branches", []):
+            result.pushed.append(
+                BranchChange(
+                    str(b["name"]),
+                    frozenset(ObjectId(bytes.fromhex(h)) for h in b["before"]),
+                    frozenset(ObjectId(bytes.fromhex(h)) for h in b["after"]),
+                )
+            )
+        result.push_warnings += [str(w) for w in info.get("warnings", [])]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"{reader.peer}: malformed push result") from exc
+    reader.expect(F.STATE)
+    root: Bucket | None = None
+    while True:
+        frame = reader.expect(F.BUCKET, F.END)
+        if frame.kind == F.END:
+            break
+        root = F.decode_bucket(frame.payload, reader.peer)
+    c.done(reader)
+    c.stats.objects_sent += sent["objects"]
+    c.stats.payload_sent += sent["payload"]
+    return root
+
+
+def _buckets(c: _Client, prefixes: list[str]) -> dict[str, Bucket]:
+    """Ask the peer for buckets; return its answers by name."""
+    reader = c.ask(
+        [F.hello("buckets", salt=c.salt.hex()), F.encode(F.PREFIXES, F.encode_prefixes(prefixes)), F.encode(F.END)]
+    )
+    out: dict[str, Bucket] = {}
+    while True:
+        frame = reader.expect(F.BUCKET, F.END)
+        if frame.kind == F.END:
+            break
+        b = F.decode_bucket(frame.payload, reader.peer)
+        if b.prefix not in prefixes or b.prefix in out:
+            raise ProtocolError(f"{reader.peer}: answered bucket {b.prefix!r}, which was not asked")
+        out[b.prefix] = b
+    c.done(reader)
+    if set(out) != set(prefixes):
+        raise ProtocolError(f"{c.t.peer}: left {len(set(prefixes) - set(out))} asked buckets unanswered")
+    return out
+
+
+def _descend(c: _Client) -> tuple[list[ObjectId], list[ObjectId]]:
+    """The Merkle descent: return the ids the peer has and this side lacks, and the reverse."""
+    repo = c.repo
+    here: list[ObjectId] = []
+    there: list[ObjectId] = []
+    level = [""]
+    while level:
+        if len(level[0]) > F.MAX_PREFIX:
+            break
+        answers = _buckets(c, level)
+        following: list[str] = []
+        for p in level:
+            theirs = answers[p]
+            mine = bucket_of(repo, p, c.salt, with_ids=False)
+            if (mine.count, mine.digest) == (theirs.count, theirs.digest):
+                continue
+            if theirs.ids is not None:
+                their_ids = set(theirs.ids)
+                my_ids = set(repo.store.bucket_ids(p))
+                here += sorted(their_ids - my_ids)
+                there += sorted(my_ids - their_ids)
+            elif theirs.count == 0:
+                there += repo.store.bucket_ids(p)
+            else:
+                following += [p + d for d in "0123456789abcdef"]
+        level = following
+    return here, there
+
+
+def _fetch_ids(c: _Client, ids: list[ObjectId]) -> None:
+    """Fetch objects by id (the descent found them missing here) and store them."""
+    reader = c.ask([F.hello("objects"), *F.encode_ids(F.IDS, ids, ID_FRAME), F.encode(F.END)])
+    wanted = set(ids)
+    with Receiver(c.repo, c.limits, reader.peer) as recv:
+        while True:
+            frame = reader.expect(F.OBJECT, F.END)
+            if frame.kind == F.END:
+                break
+            oid = recv.take(frame, reader)
+            if oid not in wanted:
+                raise ProtocolError(f"{reader.peer}: sent object {oid.hex()}, which was not asked for")
+        recv.finish()
+    c.done(reader)
+    c.stats.objects_received += recv.count
+
+
+def _first_difference(c: _Client) -> str | None:
+    """Compare both sides' Merkle roots over refs and objects; return None, or the first bucket that differs."""
+    mine, my_tags = ref_state(c.repo), tag_state(c.repo)
+    reader = c.ask(
+        [
+            F.hello("refs", digest=F.state_digest(mine, my_tags).hex(), want=False, salt=c.salt.hex()),
+            F.encode(F.END),
+        ]
+    )
+    frame = reader.expect(F.SAME, F.STATE)
+    refs_equal = frame.kind == F.SAME
+    while reader.expect(F.BUCKET, F.END, F.IDS, F.HAVES, F.RESULT).kind != F.END:
+        pass
+    c.done(reader)
+    if not refs_equal:
+        return "refs"
+    level = [""]
+    while level:
+        answers = _buckets(c, level)
+        following = []
+        for p in level:
+            mine_b = bucket_of(c.repo, p, c.salt, with_ids=False)
+            theirs = answers[p]
+            if (mine_b.count, mine_b.digest) != (theirs.count, theirs.digest):
+                if len(p) >= 2:
+                    return f"objects/{p}"
+                following = [p + d for d in "0123456789abcdef"]
+                break
+        level = following
+    return None

@@ -1,0 +1,247 @@
+"""How a client reaches a responder: in-process for a local path, or a child process speaking on stdio.
+
+A transport takes one request (its frames) and returns a `FrameReader` over
+the response. `LocalTransport` runs `respond` in this process on the other
+repository (opened read-only for reading, writable only for a push);
+`ProcessTransport` starts a command that speaks the protocol on its stdin and
+stdout (``vcrdt serve --stdio PATH``, the same over ssh, or any ``--exec``
+command) and sends requests over its pipes one after another.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shlex
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
+from vcrdt.paths import META_DIR
+from vcrdt.repo import Repository, Settings
+from vcrdt.sync import frames as F
+from vcrdt.sync.frames import FrameReader
+from vcrdt.sync.limits import SyncLimits
+from vcrdt.sync.responder import respond
+
+
+class Transport(Protocol):
+    """One session's way to the responder."""
+
+    peer: str
+    sent: int  # bytes of requests
+
+    def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
+        """Send one request; return a reader over its response (`write`: the request changes the peer)."""
+        ...
+
+    def close(self) -> None:
+        """End the session."""
+        ...
+
+
+class _Counting:
+    """Frames passed through, their bytes counted."""
+
+    def __init__(self, owner: LocalTransport | ProcessTransport, frames: Iterable[bytes]) -> None:
+        self.owner = owner
+        self.frames = frames
+
+    def __iter__(self) -> Iterator[bytes]:
+        for f in self.frames:
+            self.owner.sent += len(f)
+            yield f
+
+
+class LocalTransport:
+    """The responder in this process, on a repository at a local path."""
+
+    def __init__(
+        self, path: Path, settings: Settings, limits: SyncLimits, *, own_root: Path, verb: str = "sync"
+    ) -> None:
+        """Serve the repository at `path` (its work-tree directory).
+
+        Raises:
+            NotARepositoryError: If `path` holds no repository.
+            MergeError: If it is this repository itself.
+        """
+        if not (path / META_DIR).is_dir():
+            what = "does not exist" if not path.exists() else "is not a vcrdt repository"
+            raise NotARepositoryError(
+                str(path),
+                message=f"cannot {verb} {'from' if verb == 'fetch' else 'with'} {path}: it {what}",
+                hint="name the other replica's work-tree directory (the one holding .vcrdt)",
+            )
+        self.path = path
+        self.settings = settings
+        self.limits = limits
+        self.own_root = own_root
+        self.verb = verb
+        self.peer = str(path)
+        self.sent = 0
+        self._reader: Repository | None = None
+        self._writer: Repository | None = None
+
+    def source(self) -> Repository:
+        """The other repository, opened read-only, one snapshot, each query within the time limit.
+
+        Raises:
+            MergeError: If it is this repository itself.
+            BadRefNameError: If one of its ref names breaks a ref-name rule.
+        """
+        if self._reader is None:
+            repo = Repository.discover(self.path, self.settings, read_only=True, time_limit=self.limits.source_timeout)
+            self._reader = repo
+            if repo.root == self.own_root:
+                raise MergeError(
+                    f"cannot {self.verb} {'from' if self.verb == 'fetch' else 'with'} the repository itself"
+                )
+            self.peer = str(repo.root)
+            from vcrdt.errors import BadRefNameError
+
+            try:
+                repo.refs.check_names()
+            except BadRefNameError as exc:
+                exc.hint = "the other replica has a ref this one does not accept; nothing was fetched"
+                raise
+        return self._reader
+
+    def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
+        """Run the responder on the request; return a reader over its frames as it yields them."""
+        if write:
+            if self._writer is None:
+                self.source()
+                self._writer = Repository.discover(self.path, self.settings)
+            repo = self._writer
+            # The read-only side reads one snapshot: the next read request must see this write.
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        else:
+            repo = self.source()
+        request = FrameReader(F.reader_of(_Counting(self, frames)), self.limits, "client")
+        return FrameReader(F.reader_of(respond(repo, request, self.limits)), self.limits, self.peer)
+
+    def close(self) -> None:
+        """Close the other repository."""
+        for repo in (self._reader, self._writer):
+            if repo is not None:
+                repo.close()
+        self._reader = self._writer = None
+
+
+class ProcessTransport:
+    """A child process speaking the protocol on its stdin and stdout."""
+
+    def __init__(self, argv: list[str], peer: str, limits: SyncLimits) -> None:
+        """Start `argv` when the first request is sent."""
+        self.argv = argv
+        self.peer = peer
+        self.limits = limits
+        self.sent = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            except OSError as exc:
+                raise ProtocolError(f"cannot run {self.argv[0]!r} to reach {self.peer}: {exc.strerror}") from exc
+        return self._proc
+
+    def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
+        """Write the request to the child's stdin; return a reader over its stdout."""
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            for f in frames:
+                self.sent += len(f)
+                proc.stdin.write(f)
+            proc.stdin.flush()
+        except OSError as exc:
+            try:
+                status = f"it exited with status {proc.wait(timeout=5)}"
+            except subprocess.TimeoutExpired:
+                status = exc.strerror or str(exc)
+            raise ProtocolError(f"{self.peer}: the connection closed while sending ({status})") from exc
+        fd = proc.stdout.fileno()
+        limit = self.limits.stall_timeout
+
+        def read(n: int) -> bytes:
+            # Straight from the pipe (never through a buffer select cannot see), waiting at most `limit`.
+            ready, _, _ = select.select([fd], [], [], limit)
+            if not ready:
+                raise ProtocolError(
+                    f"{self.peer}: sent nothing for {limit:g} s while an answer was due (limits.stall_timeout)"
+                )
+            return os.read(fd, n)
+
+        return FrameReader(read, self.limits, self.peer)
+
+    def close(self) -> None:
+        """Close the child's stdin and wait for it (killed if it does not end)."""
+        proc = self._proc
+        if proc is None:
+            return
+        self._proc = None
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """Where a remote is: a local path, a command to run, or an http(s) URL."""
+
+    kind: str  # "path", "command" or "http"
+    display: str
+    path: Path | None = None
+    argv: tuple[str, ...] = ()
+
+
+_SSH_URL = re.compile(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port>[0-9]+))?(?P<path>/.*)")
+_SCP = re.compile(r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.+)")
+
+
+def parse_remote(url: str, cwd: Path, *, ssh: str | None = None, exec_cmd: str | None = None) -> Remote:
+    """Read a remote's URL: a path, ``ssh://[user@]host[:port]/path``, ``user@host:path``, http(s).
+
+    Args:
+        url: The URL or path (ignored with `exec_cmd`).
+        cwd: What a relative path is relative to.
+        ssh: The command that replaces ``ssh`` (``VCRDT_SSH``), split as a shell would.
+        exec_cmd: A shell command speaking the protocol on stdin/stdout (``--exec``).
+
+    Raises:
+        ProtocolError: If an ssh URL is malformed.
+    """
+    if exec_cmd is not None:
+        return Remote("command", exec_cmd, argv=("sh", "-c", exec_cmd))
+    if url.startswith(("http://", "https://")):
+        return Remote("http", url)
+    m = _SSH_URL.fullmatch(url)
+    scp = None if m is not None or url.startswith(("/", ".")) else _SCP.fullmatch(url)
+    if m is None and url.startswith("ssh://"):
+        raise ProtocolError(f"malformed ssh URL {url!r}", hint="write ssh://[user@]host[:port]/path")
+    if m is not None or scp is not None:
+        g = (m or scp).groupdict()  # type: ignore[union-attr]
+        base = shlex.split(ssh) if ssh else ["ssh"]
+        port = ["-p", g["port"]] if g.get("port") else []
+        target = f"{g['user']}@{g['host']}" if g.get("user") else g["host"]
+        remote_cmd = shlex.join(["vcrdt", "serve", "--stdio", g["path"]])
+        return Remote("command", url, argv=(*base, *port, target, remote_cmd))
+    path = (cwd / url) if not Path(url).is_absolute() else Path(url)
+    return Remote("path", url, path=path)
