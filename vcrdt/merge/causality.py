@@ -17,21 +17,51 @@ it may have written the same bytes separately: a revert is a decision of its
 own) is an ancestor of one of its commits (`vcrdt.dag.is_ancestor`). A deletion has no origin here and is never seen:
 a deletion that lost to a later write is not brought back by this rule, and
 a modification against a deletion is left to the rules (which keep it).
+
+When each side saw the other's version (a merge can pass over a version
+by its rule or tie-break, and the heads joined later still carry it), a
+version is *dead* if a commit of the other side holds another version
+written after it (whose origin descends from its origin): a dead version
+loses to one that merges only passed over.
+
+The same question is asked of each value of a JSON document (`key_later`,
+for the ``json`` rule): when both sides changed other keys too, neither
+side's version of the file follows the other's, yet a key's value may have
+been replaced by a side that had seen it. A value is named by its path of
+object keys from the root; its origin is found the same way, following
+parents whose document holds the same value there (an absent key is a value
+too: a key deleted, or never there). The walk stops at the first commit the
+other side has in its history, so it reads only commits the other side has
+not seen, and only for the keys whose values the sides hold differently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from vcrdt.dag import is_ancestor, read_commit, read_tree
+from vcrdt.dag import is_ancestor, iter_history, read_commit, read_tree
 from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import Side
 from vcrdt.merge.pending import MergeStore
+from vcrdt.merge.rules import Fallback
 from vcrdt.objects import EntryKind, Tree
+
+if TYPE_CHECKING:
+    from vcrdt.merge.rules.json_doc import KeyLater
 
 Entry = tuple[EntryKind, ObjectId] | None
 Later = Literal["ours", "theirs"]
+Keys = tuple[str, ...]
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """The value of every key of a version that is not a JSON document: equal only to the same blob's."""
+
+    oid: ObjectId
 
 
 class Causality:
@@ -44,6 +74,9 @@ class Causality:
         self._roots: dict[ObjectId, ObjectId] = {}
         self._origins: dict[tuple[ObjectId, str], ObjectId] = {}
         self._ancestry: dict[tuple[ObjectId, ObjectId], bool] = {}
+        self._documents: dict[ObjectId, object] = {}
+        self._key_origins: dict[tuple[ObjectId, str, Keys], ObjectId] = {}
+        self._seen: dict[tuple[ObjectId, str, Keys, tuple[ObjectId, ...]], bool] = {}
 
     def entry(self, commit: ObjectId, path: str) -> Entry:
         """The entry at `path` in `commit`'s tree (None when absent)."""
@@ -84,6 +117,50 @@ class Causality:
             self._origins[(c, path)] = found
         return found
 
+    def overwrote(self, writers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, version: Entry) -> bool:
+        """Tell whether the history of `writers` holds a write of `path` made after `version` was.
+
+        A write: a commit whose version of `path` (another one, or a deletion)
+        none of its parents holds; made after `version`: descending from every
+        origin of `version` as the commits of `side` hold it. A merge that only
+        kept another version over `version` (by its rule or tie-break) wrote
+        nothing. Reads the commits of `writers` newer (by Lamport clock) than
+        the oldest of those origins.
+        """
+        if version is None:
+            return False
+        origins = {self.origin(c, path) for c in side if self.entry(c, path) == version}
+        return bool(origins) and self._written_after(writers, origins, lambda c: self.entry(c, path), version)
+
+    def _written_after(
+        self,
+        writers: Sequence[ObjectId],
+        origins: set[ObjectId],
+        held: Callable[[ObjectId], object],
+        version: object,
+    ) -> bool:
+        """Tell whether a commit of `writers`' history after all `origins` newly holds a version but `version`."""
+        bit = {o: 1 << i for i, o in enumerate(sorted(origins))}
+        full = (1 << len(bit)) - 1
+        floor = min(read_commit(self._store, o).lamport for o in origins)
+        newer: list[tuple[ObjectId, tuple[ObjectId, ...]]] = []
+        for oid, commit in iter_history(self._store, writers):
+            if commit.lamport <= floor:
+                break  # newest first by Lamport clock: nothing below can descend from every origin
+            newer.append((oid, commit.parents))
+        below: dict[ObjectId, int] = {}
+        for oid, parents in reversed(newer):
+            mask = 0
+            for p in parents:
+                mask |= below.get(p, 0) | bit.get(p, 0)
+            below[oid] = mask
+            if mask != full:
+                continue
+            mine = held(oid)
+            if mine != version and all(held(p) != mine for p in parents):
+                return True
+        return False
+
     def _ancestor(self, a: ObjectId, b: ObjectId) -> bool:
         key = (a, b)
         known = self._ancestry.get(key)
@@ -123,17 +200,167 @@ class Causality:
         o, t, b = ours.entry(), theirs.entry(), base.entry()
         if o == t:
             return None
-        if t == b:
-            # Ours changed the path: theirs wins only if it saw ours' version and kept the base's.
-            if self.saw(theirs_heads, ours_heads, path, o) and not self.saw(ours_heads, theirs_heads, path, t):
-                return "theirs"
+        return _precedence(
+            o == b,
+            t == b,
+            lambda: self.saw(ours_heads, theirs_heads, path, t),
+            lambda: self.saw(theirs_heads, ours_heads, path, o),
+            lambda: self.overwrote(ours_heads, theirs_heads, path, t),
+            lambda: self.overwrote(theirs_heads, ours_heads, path, o),
+        )
+
+    def key_value(self, commit: ObjectId, path: str, keys: Keys) -> object:
+        """The value at `keys` (object keys from the root) of `commit`'s JSON document at `path`.
+
+        `ABSENT` when the file or the key is not there (or a value on the way is
+        not an object); a document that does not parse has one opaque value for
+        every key.
+        """
+        from vcrdt.merge.rules.json_doc import ABSENT, parse_document  # only merges of JSON documents need it
+
+        entry = self.entry(commit, path)
+        if entry is None or entry[0] not in (EntryKind.FILE, EntryKind.EXECUTABLE):
+            return ABSENT
+        oid = entry[1]
+        doc = self._documents.get(oid, _MISSING)
+        if doc is _MISSING:
+            parsed = parse_document(self._store.get(oid)[1])
+            doc = self._documents[oid] = _Unreadable(oid) if isinstance(parsed, Fallback) else parsed
+        if isinstance(doc, _Unreadable):
+            return doc
+        for k in keys:
+            if not isinstance(doc, dict):
+                return ABSENT
+            doc = doc.get(k, ABSENT)
+        return doc
+
+    def _value_seen(self, holder: ObjectId, path: str, keys: Keys, seers: tuple[ObjectId, ...]) -> bool:
+        """Tell whether `seers` have in their history the origin of `holder`'s value at `keys`.
+
+        Walks from `holder` to parents holding the same value; stops at the first
+        commit some seer has in its history (seen) or at the origin (not seen).
+        """
+        key = (holder, path, keys, seers)
+        known = self._seen.get(key)
+        if known is not None:
+            return known
+        value = self.key_value(holder, path, keys)
+        current = holder
+        walked = [current]
+        while True:
+            if any(self._ancestor(current, s) for s in seers):
+                found = True
+                break
+            parents = read_commit(self._store, current).parents
+            current_next = next((p for p in parents if self.key_value(p, path, keys) == value), None)
+            if current_next is None:
+                found = False
+                break
+            cached = self._seen.get((current_next, path, keys, seers))
+            if cached is not None:
+                found = cached
+                break
+            current = current_next
+            walked.append(current)
+        for c in walked:
+            self._seen[(c, path, keys, seers)] = found
+        return found
+
+    def key_origin(self, commit: ObjectId, path: str, keys: Keys) -> ObjectId:
+        """The commit that wrote `commit`'s value at `keys` of `path` (first parent holding it, at each step)."""
+        value = self.key_value(commit, path, keys)
+        walked: list[ObjectId] = []
+        current = commit
+        while (current, path, keys) not in self._key_origins:
+            walked.append(current)
+            parents = read_commit(self._store, current).parents
+            same = next((p for p in parents if self.key_value(p, path, keys) == value), None)
+            if same is None:
+                self._key_origins[(current, path, keys)] = current
+                break
+            current = same
+        found = self._key_origins[(current, path, keys)]
+        for c in walked:
+            self._key_origins[(c, path, keys)] = found
+        return found
+
+    def overwrote_value(
+        self, writers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, keys: Keys, value: object
+    ) -> bool:
+        """As `overwrote`, for the value at `keys` of a JSON document (a deletion is a write here)."""
+        origins = {self.key_origin(c, path, keys) for c in side if self.key_value(c, path, keys) == value}
+        return bool(origins) and self._written_after(writers, origins, lambda c: self.key_value(c, path, keys), value)
+
+    def saw_value(
+        self, seers: Sequence[ObjectId], side: Sequence[ObjectId], path: str, keys: Keys, value: object
+    ) -> bool:
+        """Tell whether the commits `seers` had seen `value` at `keys` of `path`, as the commits `side` hold it.
+
+        As `saw`, for one value of a JSON document: the origins are those of the
+        commits of `side` holding exactly `value` there; a value none of them
+        holds (the merge made it) was seen by no one.
+        """
+        holders = [c for c in side if self.key_value(c, path, keys) == value]
+        ordered = tuple(sorted(set(seers)))
+        return bool(holders) and all(self._value_seen(c, path, keys, ordered) for c in holders)
+
+    def key_later(self, path: str, ours_heads: Sequence[ObjectId], theirs_heads: Sequence[ObjectId]) -> KeyLater:
+        """Causal precedence per value of the JSON document at `path` (`later`, key by key).
+
+        The answer for a key whose values the sides hold differently is that of
+        `later` for a path: the side whose value was written after seeing the
+        other's, when the other's was not written after seeing it.
+        """
+
+        def later(keys: Keys, base: object, ours: object, theirs: object) -> Later | None:
+            if ours == theirs:
+                return None
+            return _precedence(
+                ours == base,
+                theirs == base,
+                lambda: self.saw_value(ours_heads, theirs_heads, path, keys, theirs),
+                lambda: self.saw_value(theirs_heads, ours_heads, path, keys, ours),
+                lambda: self.overwrote_value(ours_heads, theirs_heads, path, keys, theirs),
+                lambda: self.overwrote_value(theirs_heads, ours_heads, path, keys, ours),
+            )
+
+        return later
+
+
+def _precedence(
+    ours_is_base: bool,
+    theirs_is_base: bool,
+    ours_saw: Callable[[], bool],
+    theirs_saw: Callable[[], bool],
+    theirs_dead: Callable[[], bool],
+    ours_dead: Callable[[], bool],
+) -> Later | None:
+    """Which of two different versions causally follows the other (the questions asked only as needed).
+
+    A side wins when it saw the other's version and the other did not see its
+    own (a side that kept the base's version wins only so: else diff3's answer
+    stands). When each saw the other's (a merge may pass over a version by
+    its rule or tie-break), a version some write of the other side replaced
+    (*dead*) loses to one only merges passed over; the rest is left to diff3
+    and the rules.
+    """
+    if theirs_is_base:
+        if not theirs_saw():
             return None
-        if o == b:
-            if self.saw(ours_heads, theirs_heads, path, t) and not self.saw(theirs_heads, ours_heads, path, o):
-                return "ours"
+        if not ours_saw():
+            return "theirs"
+    elif ours_is_base:
+        if not ours_saw():
             return None
-        ours_saw = self.saw(ours_heads, theirs_heads, path, t)
-        theirs_saw = self.saw(theirs_heads, ours_heads, path, o)
-        if ours_saw != theirs_saw:
-            return "ours" if ours_saw else "theirs"
-        return None
+        if not theirs_saw():
+            return "ours"
+    else:
+        seen_by_ours, seen_by_theirs = ours_saw(), theirs_saw()
+        if seen_by_ours != seen_by_theirs:
+            return "ours" if seen_by_ours else "theirs"
+        if not seen_by_ours:
+            return None
+    dead = theirs_dead()
+    if dead != ours_dead():
+        return "ours" if dead else "theirs"
+    return None

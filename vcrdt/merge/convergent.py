@@ -5,7 +5,8 @@ commit, so that sync adds no further merges. Here that is a pure function of
 the heads and the objects they reach: a convergent merge commit stands for
 its *leaves* (the heads it joined that are not convergent merges
 themselves, recursively), and its tree is those leaves folded in tie-break
-order (`vcrdt.crdt.order`), each merged against their common base with every
+order (`vcrdt.crdt.order`), each step against the merge base of the leaves
+folded so far and the next (a virtual one after criss-crosses), with every
 conflict settled by its rule (`vcrdt.merge.policy`, ``crdt``). The commit
 itself has sorted parents, a fixed author, message and time, and a clock
 actor derived from the parents (`convergent_commit`).
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.dag import is_ancestor, merge_bases, read_commit
@@ -31,7 +32,7 @@ from vcrdt.merge.conflicts import AutoResolution, Side
 from vcrdt.merge.pending import MergeStore, write_flat_tree
 from vcrdt.merge.policy import Decide, OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
-from vcrdt.merge.trees import Flat, Later, merge_flat
+from vcrdt.merge.trees import Flat, KeysLater, Later, merge_flat
 from vcrdt.objects import (
     AUTO_EMAIL,
     AUTO_MESSAGE,
@@ -43,6 +44,9 @@ from vcrdt.objects import (
     convergent_actor,
     is_convergent_commit,
 )
+
+if TYPE_CHECKING:
+    from vcrdt.merge.rules.json_doc import KeyLater
 
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
 
@@ -140,7 +144,7 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
         other_flat, other_key = commit_flat(store, other), tie_key(store, other)
         policy = merged_policy(store, inner_flat, flat, other_flat, strict=False)
         decide = decider(policy, on_conflict)
-        later = causal_precedence(
+        later, keys_later = causal_precedences(
             store, causality, ordered[:n], other, inner[0] if len(inner) == 1 else inner_flat, decide
         )
         tm = merge_flat(
@@ -153,6 +157,7 @@ def virtual_base(store: MergeStore, bases: Iterable[ObjectId], on_conflict: OnCo
             decide=decide,
             keys=(key, other_key),
             later=later,
+            keys_later=keys_later,
         )
         merged = {**tm.entries, **tm.worktree}
         for c in tm.conflicts:
@@ -180,7 +185,19 @@ def causal_precedence(
     base: ObjectId | Flat,
     decide: Decide | None,
 ) -> Later | None:
-    """Causal precedence (`vcrdt.merge.trees.merge_flat`'s `later`) for merging `ours` with `theirs` against `base`.
+    """Causal precedence per path (`vcrdt.merge.trees.merge_flat`'s `later`); see `causal_precedences`."""
+    return causal_precedences(store, causality, ours, theirs, base, decide)[0]
+
+
+def causal_precedences(
+    store: MergeStore,
+    causality: Causality,
+    ours: Sequence[ObjectId],
+    theirs: ObjectId,
+    base: ObjectId | Flat,
+    decide: Decide | None,
+) -> tuple[Later | None, KeysLater | None]:
+    """Causal precedence (`vcrdt.merge.trees.merge_flat`'s `later` and `keys_later`) for merging `ours` with `theirs`.
 
     `ours` is the commit (or the commits folded so far) of one side, `theirs`
     the other side's commit, `base` the merge base (a commit) or a virtual
@@ -191,26 +208,30 @@ def causal_precedence(
     (none at all when every common ancestor is in the base's history, as with
     a single merge base, where diff3 gets causality right by itself), and of
     those only the paths a rule settles (the others merge as git merges them).
+    For those paths the ``json`` rule also asks key by key (`Causality.key_later`).
     """
     if decide is None:
-        return None
+        return None, None
     common = maximal(store, {m for h in ours for m in merge_bases(store, h, theirs)})
     if isinstance(base, bytes):
         common = [m for m in common if not is_ancestor(store, m, base)]
     if not common:
-        return None
+        return None, None
     base_flat = commit_flat(store, base) if isinstance(base, bytes) else base
     paths = {c.path for m in common for c in diff_changes(base_flat, commit_flat(store, m))}
     paths = {p for p in paths if _ruled(decide, p)}
     if not paths:
-        return None
+        return None, None
 
     def later(path: str, b: Side, o: Side, t: Side) -> Literal["ours", "theirs"] | None:
         if path not in paths:
             return None
         return causality.later(path, b, o, t, ours, [theirs])
 
-    return later
+    def keys_later(path: str) -> KeyLater | None:
+        return causality.key_later(path, ours, [theirs]) if path in paths else None
+
+    return later, keys_later
 
 
 def join_heads(store: MergeStore, heads: Iterable[ObjectId]) -> Joined:
@@ -255,7 +276,7 @@ def auto_tree(store: MergeStore, a: ObjectId, b: ObjectId) -> tuple[FlatTree, li
 
     A convergent merge commit stands for its leaves (the non-convergent heads
     it joined, recursively), and the tree is the leaves folded in tie-break
-    order, each merged against their common base.
+    order, each step against the merge base of the leaves folded so far and the next.
 
     Raises:
         MergeError: If the histories are unrelated or a rule cannot settle some path.
@@ -321,10 +342,20 @@ def _fold(
     causality = Causality(store)
     for n, head in enumerate(heads[1:], start=1):
         head_flat, head_key = commit_flat(store, head), tie_key(store, head)
-        policy = merged_policy(store, base_flat, acc, head_flat, strict=True, keys=(acc_key, head_key))
+        step_base, step_flat = _step_base(store, base, base_flat, heads[:n], head)
+        policy = merged_policy(store, step_flat, acc, head_flat, strict=True, keys=(acc_key, head_key))
         decide = decider(policy, "crdt")
-        later = causal_precedence(store, causality, heads[:n], head, base, decide)
-        tm = merge_flat(store, base_flat, acc, head_flat, decide=decide, keys=(acc_key, head_key), later=later)
+        later, keys_later = causal_precedences(store, causality, heads[:n], head, step_base, decide)
+        tm = merge_flat(
+            store,
+            step_flat,
+            acc,
+            head_flat,
+            decide=decide,
+            keys=(acc_key, head_key),
+            later=later,
+            keys_later=keys_later,
+        )
         if tm.conflicts:
             c = tm.conflicts[0]
             reason = dict(tm.notes).get(c.path)
@@ -341,3 +372,22 @@ def _fold(
         acc, acc_key, acc_commit = dict(tm.entries), head_key, None
     record = store.put("blob", dump_record(list(entries.values()))) if entries else None
     return acc, settled, record
+
+
+def _step_base(
+    store: MergeStore, base: ObjectId | Flat, base_flat: Flat, done: Sequence[ObjectId], head: ObjectId
+) -> tuple[ObjectId | Flat, Flat]:
+    """The base one step of a fold merges against: the merge base of the heads folded so far and the next.
+
+    The fold's common base is older than that when some of the heads share
+    history the others lack; merging against it, a change both sides had seen
+    (and one of them replaced since) would look new on the side that kept it.
+    Several merge bases are merged into a virtual one, as for any merge.
+    """
+    common = maximal(store, {m for h in done for m in merge_bases(store, h, head)})
+    if not common or (isinstance(base, bytes) and common == [base]):
+        return base, base_flat
+    if len(common) == 1:
+        return common[0], commit_flat(store, common[0])
+    flat = virtual_base(store, common)
+    return flat, flat

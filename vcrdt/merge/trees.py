@@ -43,21 +43,34 @@ from vcrdt.store import LARGE_OBJECT
 
 if TYPE_CHECKING:
     from vcrdt.merge.pending import MergeStore
+    from vcrdt.merge.rules.json_doc import KeyLater
 
 Flat = Mapping[str, tuple[EntryKind, ObjectId]]
 # Which side's version of a path causally follows the other's (path, base, ours, theirs), or None.
 Later = Callable[[str, Side, Side, Side], Literal["ours", "theirs"] | None]
+# The same question asked about each value of a path's JSON document (None: not asked for that path).
+KeysLater = Callable[[str], "KeyLater | None"]
 _REGULAR = (EntryKind.FILE, EntryKind.EXECUTABLE)
 
 
 def resolve_content(
-    rule: RuleName, base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, theirs_key: TieKey
+    rule: RuleName,
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    ours_key: TieKey,
+    theirs_key: TieKey,
+    later: KeyLater | None = None,
 ) -> Outcome:
-    """Apply a rule to three texts (the `merge-file --rule` and tree-merge entry point)."""
+    """Apply a rule to three texts (the `merge-file --rule` and tree-merge entry point).
+
+    `later` is causal precedence per JSON key, for the ``json`` rule (see `resolve_json`).
+    """
     if rule == "json":
         from vcrdt.merge.rules.json_doc import resolve_json
 
-        return resolve_json(base, ours, theirs, ours_key=ours_key, theirs_key=theirs_key)
+        return resolve_json(base, ours, theirs, ours_key=ours_key, theirs_key=theirs_key, later=later)
     from vcrdt.merge.rules.text import resolve_lines
 
     return resolve_lines(rule, base, ours, theirs, ours_key=ours_key, theirs_key=theirs_key, matcher=xdiff_matcher)
@@ -101,6 +114,7 @@ def merge_flat(
     keys: tuple[TieKey, TieKey] | None = None,
     marker_size: Callable[[str], int | None] | None = None,
     later: Later | None = None,
+    keys_later: KeysLater | None = None,
 ) -> TreeMerge:
     """Merge three flat trees (path -> entry).
 
@@ -119,6 +133,8 @@ def merge_flat(
             path and the base, ours and theirs sides), or None when neither does; that
             side's version is taken whole, before diff3 or any rule
             (`vcrdt.merge.causality`).
+        keys_later: For a path the ``json`` rule merges, the same question asked key by
+            key (`vcrdt.merge.rules.json_doc.resolve_json`'s `later`), or None.
 
     Returns:
         The merged entries, the work-tree content of conflicted paths, and the conflicts.
@@ -144,7 +160,7 @@ def merge_flat(
             if entry is not None:
                 result.entries[path] = entry
             continue
-        rules = _Rules(decide, keys) if decide is not None and keys is not None else None
+        rules = _Rules(decide, keys, keys_later) if decide is not None and keys is not None else None
         size = marker_size(path) if marker_size is not None else None
         _merge_changed(store, path, b, o, t, style, labels, result, rules, marker_len=size or MARKER_LEN)
     rules = _Rules(decide, keys) if decide is not None and keys is not None else None
@@ -153,9 +169,10 @@ def merge_flat(
 
 
 class _Rules:
-    def __init__(self, decide: Decide, keys: tuple[TieKey, TieKey]) -> None:
+    def __init__(self, decide: Decide, keys: tuple[TieKey, TieKey], keys_later: KeysLater | None = None) -> None:
         self.decide = decide
         self.ours_key, self.theirs_key = keys
+        self.keys_later = keys_later
 
     def later_is_theirs(self, rule: RuleName) -> bool:
         if rule in ("ours", "theirs"):
@@ -252,7 +269,8 @@ def _apply_rule(
     texts: tuple[bytes, bytes, bytes],
 ) -> str | None:
     """Settle a text path by `rule`; return why the rule does not apply instead (nothing settled then)."""
-    outcome = resolve_content(rule, *texts, ours_key=rules.ours_key, theirs_key=rules.theirs_key)
+    key_later = rules.keys_later(path) if rules.keys_later is not None and rule == "json" else None
+    outcome = resolve_content(rule, *texts, ours_key=rules.ours_key, theirs_key=rules.theirs_key, later=key_later)
     if isinstance(outcome, Fallback):
         return outcome.reason
     hunks = list(outcome.hunks)

@@ -27,6 +27,14 @@ differently:
 - anything else (two scalars, or a type change on both sides) is
   last-writer-wins: hi's value, recorded with lo's value as the alternative.
 
+Causality. Given `later` (`vcrdt.merge.causality`, in a convergent merge
+whose base may be older than what both sides saw), the merge asks it first
+about each value, outside arrays, that the sides hold differently (two
+objects both changed are asked about key by key inside): a side whose value
+was written after seeing the other's takes it whole, whatever the tie-break
+order or the base says. Without it the rule is a pure function of the texts
+and keys, as below.
+
 Values are equal when their canonical texts are (keys sorted, compact), so a
 reordering of keys alone is not a change. No canonical text is written for
 that: parsed values are compared directly, which means the same thing, and
@@ -72,6 +80,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Literal, TypeAlias, TypeVar
@@ -99,6 +108,9 @@ Json: TypeAlias = "dict[str, Json] | list[Json] | str | bool | _Number | None"
 Value: TypeAlias = "Json | _Absent"
 _V = TypeVar("_V", bound=Value)
 Side = Literal["ours", "theirs"]
+# Which side's value of a key causally follows the other's: given the key's path from the root
+# (object keys only) and the base's, ours' and theirs' values there; None when neither does.
+KeyLater = Callable[[tuple[str, ...], Value, Value, Value], Side | None]
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -165,6 +177,11 @@ def _parse(side: str, data: bytes) -> Json | Fallback:
     except RecursionError:
         return Fallback(f"{side}: not valid JSON: nested too deeply")
     return value
+
+
+def parse_document(data: bytes) -> Json | Fallback:
+    """Parse a JSON document as the rule reads it (numbers kept as their text), or say why it is not one."""
+    return _parse("document", data)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -465,18 +482,31 @@ def _same_kind(*values: Value) -> bool:
 class _Merger:
     """One merge: the sides' names (lo first) and the hunks recorded so far."""
 
-    def __init__(self, lo_name: Side, hi_name: Side) -> None:
+    def __init__(self, lo_name: Side, hi_name: Side, later: KeyLater | None = None) -> None:
         self.lo_name = lo_name
         self.hi_name = hi_name
         self.hunks: list[AutoHunk] = []
         self.keys = _Keys()
+        self.later = later
 
-    def value(self, b: Value, x: Value, y: Value, where: str) -> Value:
-        """Merge one value: `x` is lo's, `y` hi's, `b` the base's."""
+    def value(self, b: Value, x: Value, y: Value, where: str, path: tuple[str, ...] | None = ()) -> Value:
+        """Merge one value: `x` is lo's, `y` hi's, `b` the base's.
+
+        `path` is the value's path of object keys from the root, None inside an
+        array (elements have no lasting name to ask causality about).
+        """
         # Parsed values compare as their canonical texts would: dicts ignore key order, numbers
         # compare by literal text, and no two JSON types are equal (no Python ints, so True != 1).
         if x == y:
             return _prefer(b, x, y)
+        if self.later is not None and path is not None:
+            both_objects = isinstance(x, dict) and isinstance(y, dict) and (b is ABSENT or isinstance(b, dict))
+            if not (both_objects and x != b and y != b):  # two changed objects: asked key by key below
+                ours, theirs = (x, y) if self.lo_name == "ours" else (y, x)
+                won = self.later(path, b, ours, theirs)
+                if won is not None:
+                    # One side's value was written after seeing the other's: it wins whole.
+                    return x if won == self.lo_name else y
         if x == b:
             return y
         if y == b:
@@ -487,18 +517,31 @@ class _Merger:
             self._record(where, name, kept, ((lost, b""),))
             return kept
         if isinstance(x, dict) and isinstance(y, dict) and (b is ABSENT or isinstance(b, dict)):
-            return self.objects(b if isinstance(b, dict) else {}, x, y, where)
+            return self.objects(b if isinstance(b, dict) else {}, x, y, where, path)
         if isinstance(x, list) and isinstance(y, list) and (b is ABSENT or isinstance(b, list)):
             return self.arrays(b if isinstance(b, list) else [], x, y, where)
         self._record(where, self.hi_name, y, ((self.lo_name, _text(x)),))
         return y
 
-    def objects(self, b: dict[str, Json], x: dict[str, Json], y: dict[str, Json], where: str) -> dict[str, Json]:
+    def objects(
+        self,
+        b: dict[str, Json],
+        x: dict[str, Json],
+        y: dict[str, Json],
+        where: str,
+        path: tuple[str, ...] | None = None,
+    ) -> dict[str, Json]:
         """Merge two objects key by key; keys in base order, then hi's new keys, then lo's."""
         order = list(b) + [k for k in y if k not in b] + [k for k in x if k not in b and k not in y]
         out: dict[str, Json] = {}
         for k in order:
-            v = self.value(b.get(k, ABSENT), x.get(k, ABSENT), y.get(k, ABSENT), _pointer(where, k))
+            v = self.value(
+                b.get(k, ABSENT),
+                x.get(k, ABSENT),
+                y.get(k, ABSENT),
+                _pointer(where, k),
+                None if path is None else (*path, k),
+            )
             if v is not ABSENT:
                 out[k] = v
         return out
@@ -522,7 +565,7 @@ class _Merger:
                 out.extend(ys)
             elif _is_positionwise(zs, xs, ys):
                 for z, u, v in zip(zs, xs, ys, strict=True):
-                    merged = self.value(z, u, v, _pointer(where, len(out)))
+                    merged = self.value(z, u, v, _pointer(where, len(out)), None)
                     assert merged is not ABSENT  # invariant: two present values never merge to nothing
                     out.append(merged)
             else:
@@ -606,7 +649,15 @@ def _split_insertions(cz: tuple[bytes, ...], cs: tuple[bytes, ...], side: list[J
 # --- the rule -------------------------------------------------------------------------------
 
 
-def resolve_json(base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, theirs_key: TieKey) -> Outcome:
+def resolve_json(
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    ours_key: TieKey,
+    theirs_key: TieKey,
+    later: KeyLater | None = None,
+) -> Outcome:
     """Merge three versions of a JSON document structurally.
 
     Args:
@@ -616,6 +667,10 @@ def resolve_json(base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, t
         theirs: The other side's bytes.
         ours_key: `ours`'s place in the tie-break order.
         theirs_key: `theirs`'s place in the tie-break order.
+        later: Causal precedence per key (`vcrdt.merge.causality`): asked, outside
+            arrays, about every value the sides hold differently, except two objects
+            both changed (asked key by key inside); the side it names takes the
+            value whole, before the rule. Without it, the rule alone decides.
 
     Returns:
         A `Resolution` with the merged document and one `AutoHunk` per value
@@ -649,11 +704,15 @@ def resolve_json(base: bytes, ours: bytes, theirs: bytes, *, ours_key: TieKey, t
     # other side's bytes as they are; equal values take hi's bytes unless only lo changed the layout.
     if x_is_y:
         return Resolution(xt if yt == base else yt)
+    if later is not None and (x_is_b or y_is_b):
+        won = later((), b, po, pt)
+        if won is not None:
+            return Resolution(ours if won == "ours" else theirs)
     if x_is_b:
         return Resolution(yt)
     if y_is_b:
         return Resolution(xt)
-    merger = _Merger(lo_name, hi_name)
+    merger = _Merger(lo_name, hi_name, later)
     texts = [t.decode("utf-8") for t in ((base,) if has_base else ()) + (yt, xt)]
     try:
         merged = merger.value(b, x, y, "")
