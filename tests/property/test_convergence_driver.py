@@ -22,12 +22,12 @@ from tests.helpers.convergence import random_step, run
 def programs(draw: st.DrawFn) -> tuple[int, list[tuple[object, ...]]]:
     replicas = draw(st.integers(3, 5))
     seed = draw(st.integers(0, 2**32 - 1))
-    size = draw(st.integers(20, 60))
+    size = draw(st.integers(20, 40))
     rng = random.Random(seed)
     return replicas, [random_step(rng, replicas) for _ in range(size)]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_replicas_converge_and_lose_no_later_write(case: tuple[int, list[tuple[object, ...]]]) -> None:
     replicas, program = case
