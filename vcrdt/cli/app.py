@@ -45,6 +45,7 @@ COMMAND_MODULES = tuple(
         "replicas",
         "sync",
         "serve",
+        "token",
         "daemon",
         "replica",
     )

@@ -9,7 +9,7 @@ from typing import Literal
 
 from vcrdt.crdt.vclock import Relation
 from vcrdt.dag import causal_relation, is_ancestor
-from vcrdt.errors import ConfigError, MergeError, ProtocolError, RepoError
+from vcrdt.errors import ConfigError, MergeError, RepoError
 from vcrdt.ids import ObjectId
 from vcrdt.paths import META_DIR
 from vcrdt.porcelain._shared import Progress
@@ -18,7 +18,7 @@ from vcrdt.sync import session, walk
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.receive import BranchChange, tie_key
 from vcrdt.sync.session import Stats, SyncResult
-from vcrdt.sync.transport import LocalTransport, ProcessTransport, Transport, parse_remote
+from vcrdt.sync.transport import HttpTransport, LocalTransport, ProcessTransport, Transport, parse_remote
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +164,12 @@ def connect(
     exec_cmd: str | None = None,
     ssh: str | None = None,
     verb: str = "sync",
+    token: str | None = None,
 ) -> Transport:
-    """The transport to a remote: a configured name, a path, an ssh URL, or a command (`exec_cmd`).
+    """The transport to a remote: a configured name, a path, an ssh or http(s) URL, or a command (`exec_cmd`).
+
+    An http(s) remote is sent `token` (the caller's ``VCRDT_TOKEN``) or else, for a remote
+    given by name, config ``token.NAME``; never anything from the URL.
 
     Raises:
         ConfigError: If no remote is given and none is configured.
@@ -178,6 +182,8 @@ def connect(
                 raise ConfigError("no remote given")
             remote = default_remote(repo)
         if repo is not None and remote in remotes(repo):
+            if token is None:
+                token = repo.config().get("token", {}).get(remote) or None
             remote = remotes(repo)[remote]
             cwd = repo.root
     where = parse_remote(remote or "", cwd, ssh=ssh, exec_cmd=exec_cmd)
@@ -187,7 +193,7 @@ def connect(
         return LocalTransport(where.path, settings, limits, own_root=own, verb=verb)
     if where.kind == "command":
         return ProcessTransport(list(where.argv), where.display, limits)
-    raise ProtocolError(f"cannot reach {where.display}: http(s) remotes are not supported by this build")
+    return HttpTransport(where.display, limits, token=token)
 
 
 def sync(
@@ -202,6 +208,7 @@ def sync(
     verify: bool = False,
     auto_merge: bool = False,
     progress: session.Progress | None = None,
+    token: str | None = None,
 ) -> SyncResult:
     """Run one sync session with a remote: ``sync`` both ways, ``fetch``/``pull`` receive, ``push`` send.
 
@@ -215,7 +222,7 @@ def sync(
     limits = SyncLimits.from_config(repo)
     verb = "fetch" if mode == "pull" else mode
     transport = connect(
-        repo, remote, cwd=cwd, settings=repo.settings, limits=limits, exec_cmd=exec_cmd, ssh=ssh, verb=verb
+        repo, remote, cwd=cwd, settings=repo.settings, limits=limits, exec_cmd=exec_cmd, ssh=ssh, verb=verb, token=token
     )
 
     def join_siblings() -> None:
@@ -251,6 +258,7 @@ def clone(
     exec_cmd: str | None = None,
     ssh: str | None = None,
     progress: session.Progress | None = None,
+    token: str | None = None,
 ) -> tuple[Repository, SyncResult]:
     """Make a new replica (a fresh replica id) of `source` in `directory`: every branch and tag.
 
@@ -275,7 +283,7 @@ def clone(
             repo.config_set("remote.origin", url)
         limits = SyncLimits.from_config(repo)
         transport = connect(
-            repo, url, cwd=cwd, settings=settings, limits=limits, exec_cmd=exec_cmd, ssh=ssh, verb="fetch"
+            repo, url, cwd=cwd, settings=settings, limits=limits, exec_cmd=exec_cmd, ssh=ssh, verb="fetch", token=token
         )
         try:
             result = session.run(repo, transport, receive=True, limits=limits, progress=progress, verb="clone")

@@ -25,6 +25,9 @@ Schema version 1 (see docs/format.md):
   (``tracked`` or ``removed``); owned by `vcrdt.worktree`.
 - ``checkout_journal(path, kind, oid)``: the work-tree files a checkout still has to write
   (``kind`` NULL: delete); empty unless a checkout was cut short. Owned by `vcrdt.worktree`.
+- ``tokens(id, hash, scope, created, expires, revoked)``: access tokens of ``vcrdt serve`` (only
+  the SHA-256 of each secret; ``scope`` is ``read`` or ``write``; times in Unix seconds, NULL:
+  never). Owned by `vcrdt.sync.tokens`.
 
 A replica's database is opened read-only (`Database(..., read_only=True)`): never switched to
 WAL, never given tables, read on one snapshot, with the tables it reads checked to be vcrdt's
@@ -133,6 +136,14 @@ CREATE TABLE IF NOT EXISTS conflicts (
     hunks       INTEGER NOT NULL DEFAULT 0,
     resolved    INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    id      TEXT PRIMARY KEY,
+    hash    BLOB NOT NULL UNIQUE,
+    scope   TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL,
+    revoked REAL
+);
 """
 
 
@@ -152,6 +163,7 @@ _ADDED_TABLES = (
     "ref_context",
     "ref_entries",
     "ref_tombstones",
+    "tokens",
 )
 # The tables a read-only database is read through (objects and refs), checked when it opens.
 READ_TABLES = ("meta", "objects", "chunks", "refs", "ref_tombstones", "ref_entries", "ref_context")

@@ -47,7 +47,7 @@ class Transport(Protocol):
 class _Counting:
     """Frames passed through, their bytes counted."""
 
-    def __init__(self, owner: LocalTransport | ProcessTransport, frames: Iterable[bytes]) -> None:
+    def __init__(self, owner: LocalTransport | ProcessTransport | HttpTransport, frames: Iterable[bytes]) -> None:
         self.owner = owner
         self.frames = frames
 
@@ -200,6 +200,112 @@ class ProcessTransport:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+class HttpTransport:
+    """A ``vcrdt serve`` over HTTP(S): each request a ``POST URL/sync`` (urllib3, one connection pool)."""
+
+    def __init__(self, url: str, limits: SyncLimits, *, token: str | None = None) -> None:
+        """Reach the repository served at `url` (``http[s]://host[:port]/NAME``).
+
+        Args:
+            url: The repository's URL (credentials in it are refused, never read).
+            limits: ``stall_timeout`` bounds each wait for the server.
+            token: The bearer token (``VCRDT_TOKEN`` or the remote's ``token.NAME``).
+
+        Raises:
+            ProtocolError: If the URL is malformed or carries credentials.
+        """
+        import urllib3
+
+        try:
+            parsed = urllib3.util.parse_url(url)
+        except urllib3.exceptions.LocationParseError as exc:
+            raise ProtocolError(f"malformed URL {url!r}") from exc
+        if parsed.auth:
+            raise ProtocolError(
+                "credentials in an http(s) URL are not read",
+                hint="give the token in VCRDT_TOKEN or `vcrdt config token.REMOTE TOKEN`, and drop it from the URL",
+            )
+        if not parsed.host:
+            raise ProtocolError(f"malformed URL {url!r}: no host")
+        self.peer = url
+        self.endpoint = url.rstrip("/") + "/sync"
+        self.limits = limits
+        self.token = token
+        self.sent = 0
+        self._pool = urllib3.PoolManager(
+            retries=False, timeout=urllib3.Timeout(connect=limits.stall_timeout, read=limits.stall_timeout)
+        )
+        self._resp: urllib3.BaseHTTPResponse | None = None
+
+    def _release(self) -> None:
+        if self._resp is not None:
+            try:
+                self._resp.drain_conn()
+            except Exception:  # a broken connection is simply not reused
+                pass
+            self._resp.release_conn()
+            self._resp = None
+
+    def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
+        """POST the request; return a reader over the streamed response (refusals raise).
+
+        Raises:
+            ProtocolError: If the server cannot be reached or refuses (401/403 with its reason).
+        """
+        import urllib3
+
+        self._release()
+        headers = {"Content-Type": "application/x-vcrdt-sync"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        counted = _Counting(self, frames)
+        # A read request is small: sent with its length; a push streams, chunked.
+        body: Iterable[bytes] | bytes = counted if write else b"".join(counted)
+        try:
+            resp = self._pool.request(
+                "POST",
+                self.endpoint,
+                body=body,
+                headers=headers,
+                chunked=write,
+                preload_content=False,
+                redirect=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ProtocolError(f"cannot reach {self.peer}: {reason}") from exc
+        if resp.status != 200:
+            text = resp.read(2000).decode("utf-8", "replace").strip().splitlines()
+            resp.release_conn()
+            line = (text[0] if text else "").removeprefix("error: ")
+            hint = None
+            if resp.status == 401:
+                hint = "give a token in VCRDT_TOKEN or `vcrdt config token.REMOTE TOKEN` (`vcrdt token create`)"
+            elif resp.status == 403:
+                hint = "a push needs a token made with `vcrdt token create --write`"
+            raise ProtocolError(f"{self.peer}: refused (HTTP {resp.status}): {line or resp.reason}", hint=hint)
+        self._resp = resp
+        peer = self.peer
+        stall = self.limits.stall_timeout
+
+        def read(n: int) -> bytes:
+            try:
+                return resp.read1(n)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise ProtocolError(
+                    f"{peer}: sent nothing for {stall:g} s while an answer was due (limits.stall_timeout)"
+                ) from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise ProtocolError(f"{peer}: the connection broke while reading ({exc})") from exc
+
+        return FrameReader(read, self.limits, peer)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._release()
+        self._pool.clear()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
@@ -66,6 +67,7 @@ def fetch(
             mode="fetch",
             exec_cmd=exec_cmd,
             ssh=ssh_command(),
+            token=os.environ.get("VCRDT_TOKEN") or None,
             dry_run=dry_run,
             verify=verify,
             auto_merge=auto_merge,

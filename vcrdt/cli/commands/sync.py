@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 _Remote = Annotated[
     str | None,
     typer.Argument(
-        help="A remote's name, a path, ssh://[user@]host[:port]/path or user@host:path "
+        help="A remote's name, a path, http(s)://host:port/NAME, ssh://[user@]host[:port]/path or user@host:path "
         "(default: the branch's upstream, then origin).",
         show_default=False,
     ),
@@ -145,6 +145,7 @@ def run_session(
             mode=verb,  # type: ignore[arg-type]
             exec_cmd=exec_cmd,
             ssh=ssh_command(),
+            token=os.environ.get("VCRDT_TOKEN") or None,
             dry_run=dry_run,
             verify=verify,
             auto_merge=auto_merge,
@@ -318,6 +319,7 @@ def clone(
             cwd=STATE.cwd,
             exec_cmd=exec_cmd,
             ssh=ssh_command(),
+            token=os.environ.get("VCRDT_TOKEN") or None,
             progress=lambda done, total, _what: bar(done, total),
         )
     STATE.open_repos.append(repo)
