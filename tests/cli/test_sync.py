@@ -258,9 +258,11 @@ def test_exec_command_that_fails_is_one_error(pair: tuple[CliRunner, CliRunner])
     assert "the connection closed while sending (it exited with status 3)" in r.err or "truncated" in r.err
 
 
-def test_serve_refuses_without_stdio(pair: tuple[CliRunner, CliRunner]) -> None:
-    a, _ = pair
-    r = a("serve", ".")
+def test_serve_needs_a_repository_and_stdio_takes_one(pair: tuple[CliRunner, CliRunner]) -> None:
+    a, b = pair
+    r = a("serve")
+    assert r.code == 2 and "PATHS" in r.err
+    r = a("serve", "--stdio", ".", str(b.cwd))
     assert r.code == 2 and "--stdio" in r.err
 
 
