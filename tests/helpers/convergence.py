@@ -22,6 +22,7 @@ Run by hand for many rounds: ``python -m tests.helpers.convergence --rounds 5000
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -31,7 +32,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 from vcrdt import porcelain
 from vcrdt.dag import is_ancestor, iter_history
@@ -40,6 +43,7 @@ from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository, Settings
 
 SETTINGS = Settings(author_name="Rep", author_email="rep@example.com")
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = "*.txt union\n*.lww lww\n*.set set\n*.json json\n*.bin lww\n"
 LINES = 4
 KEYS = 3
@@ -76,6 +80,7 @@ class Driver:
 
     root: Path
     n: int
+    settings: Settings = SETTINGS
     writes: list[Write] = field(default_factory=list)
     counter: int = 0
     repos: list[Repository] = field(default_factory=list)
@@ -83,8 +88,8 @@ class Driver:
     def __post_init__(self) -> None:
         roots = [self.root / f"r{i}" for i in range(self.n)]
         for path in roots:
-            porcelain.init(path, SETTINGS)
-        self.repos = [Repository.discover(path, SETTINGS) for path in roots]
+            porcelain.init(path, self.settings)
+        self.repos = [Repository.discover(path, self.settings) for path in roots]
         first = self.repos[0]
         files = {
             ".vcrdtattributes": POLICY,
@@ -340,10 +345,29 @@ def _files(root: Path) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
-def run(program: Sequence[Step], replicas: int) -> None:
-    """Run `program` on fresh replicas, then check the promise."""
-    with tempfile.TemporaryDirectory() as tmp:
-        driver = Driver(Path(tmp), replicas)
+@contextlib.contextmanager
+def reproducible(seed: int) -> Iterator[Settings]:
+    """Settings whose commit times, and random bytes (replica ids) drawn meanwhile, follow from `seed`.
+
+    Commit ids depend on both, and the tie-break order of concurrent versions on the ids, so a
+    program run under the same seed makes the same history: a failure found by the driver can be
+    run again, and shrunk.
+    """
+    rng = random.Random(seed)
+    ticks = iter(range(1 << 62))
+
+    def now() -> datetime:
+        return (EPOCH + timedelta(seconds=next(ticks))).astimezone()
+
+    with mock.patch("os.urandom", rng.randbytes):
+        yield Settings(author_name="Rep", author_email="rep@example.com", now=now)
+
+
+def run(program: Sequence[Step], replicas: int, seed: int | None = None) -> None:
+    """Run `program` on fresh replicas, then check the promise (reproducibly when `seed` is given)."""
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        settings = SETTINGS if seed is None else stack.enter_context(reproducible(seed))
+        driver = Driver(Path(tmp), replicas, settings)
         try:
             for step in program:
                 driver.step(step)
@@ -367,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         replicas = rng.randint(3, 5)
         program = [random_step(rng, replicas) for _ in range(args.steps)]
         try:
-            run(program, replicas)
+            run(program, replicas, seed)
         except (AssertionError, VcrdtError) as err:
             failures += 1
             print(f"seed {seed} ({replicas} replicas): {type(err).__name__}: {err}", file=sys.stderr)
