@@ -11,11 +11,16 @@ where a convergent merge asks this module.
 
 A version's *origin* is the commit that wrote it: from a commit, follow
 parents holding the same entry at the path until a commit none of whose
-parents holds it. A side (one or more commits) has *seen* another side's
-version when every origin of that version (the commits of that side holding
-it may have written the same bytes separately: a revert is a decision of its
-own) is an ancestor of one of its commits (`vcrdt.dag.is_ancestor`). A deletion has no origin here and is never seen:
-a deletion that lost to a later write is not brought back by this rule, and
+*sources* holds it. A commit's sources are its parents and, for a convergent
+merge, also the heads it joined (its leaves, `vcrdt.merge.convergent`): its
+tree is those heads folded, so a version it holds may come from a head that
+neither parent holds any more (an earlier pairwise merge passed over it, the
+fold of all the heads picked it); such a merge only passed the version on.
+A side (one or more commits) has *seen* another side's version when every
+origin of that version (the commits of that side holding it may have written
+the same bytes separately: a revert is a decision of its own) is an ancestor
+of one of its commits (`vcrdt.dag.is_ancestor`). A deletion has no origin
+here and is never seen: a deletion that lost to a later write is not brought back by this rule, and
 a modification against a deletion is left to the rules (which keep it).
 
 When each side saw the other's version (a merge can pass over a version
@@ -46,7 +51,7 @@ from vcrdt.ids import ObjectId
 from vcrdt.merge.conflicts import Side
 from vcrdt.merge.pending import MergeStore
 from vcrdt.merge.rules import Fallback
-from vcrdt.objects import EntryKind, Tree
+from vcrdt.objects import EntryKind, Tree, is_convergent_commit
 
 if TYPE_CHECKING:
     from vcrdt.merge.rules.json_doc import KeyLater
@@ -77,6 +82,29 @@ class Causality:
         self._documents: dict[ObjectId, object] = {}
         self._key_origins: dict[tuple[ObjectId, str, Keys], ObjectId] = {}
         self._seen: dict[tuple[ObjectId, str, Keys, tuple[ObjectId, ...]], bool] = {}
+        self._sources: dict[ObjectId, tuple[ObjectId, ...]] = {}
+
+    def sources(self, commit: ObjectId) -> tuple[ObjectId, ...]:
+        """The commits whose versions `commit` may keep: its parents, and for a convergent merge its leaves."""
+        known = self._sources.get(commit)
+        if known is not None:
+            return known
+        parents = read_commit(self._store, commit).parents
+        out = list(parents)
+        if is_convergent_commit(read_commit(self._store, commit)):
+            stack, seen = list(parents), set(parents)
+            while stack:
+                c = stack.pop()
+                if not is_convergent_commit(read_commit(self._store, c)):
+                    continue
+                for p in read_commit(self._store, c).parents:
+                    if p not in seen:
+                        seen.add(p)
+                        stack.append(p)
+                        if not is_convergent_commit(read_commit(self._store, p)):
+                            out.append(p)
+        found = self._sources[commit] = tuple(out)
+        return found
 
     def entry(self, commit: ObjectId, path: str) -> Entry:
         """The entry at `path` in `commit`'s tree (None when absent)."""
@@ -106,8 +134,7 @@ class Causality:
         current = commit
         while (current, path) not in self._origins:
             walked.append(current)
-            parents = read_commit(self._store, current).parents
-            same = next((p for p in parents if self.entry(p, path) == entry), None)
+            same = next((p for p in self.sources(current) if self.entry(p, path) == entry), None)
             if same is None:
                 self._origins[(current, path)] = current
                 break
@@ -121,7 +148,7 @@ class Causality:
         """Tell whether the history of `writers` holds a write of `path` made after `version` was.
 
         A write: a commit whose version of `path` (another one, or a deletion)
-        none of its parents holds; made after `version`: descending from every
+        none of its sources holds; made after `version`: descending from every
         origin of `version` as the commits of `side` hold it. A merge that only
         kept another version over `version` (by its rule or tie-break) wrote
         nothing. Reads the commits of `writers` newer (by Lamport clock) than
@@ -157,7 +184,7 @@ class Causality:
             if mask != full:
                 continue
             mine = held(oid)
-            if mine != version and all(held(p) != mine for p in parents):
+            if mine != version and all(held(p) != mine for p in self.sources(oid)):
                 return True
         return False
 
@@ -251,8 +278,7 @@ class Causality:
             if any(self._ancestor(current, s) for s in seers):
                 found = True
                 break
-            parents = read_commit(self._store, current).parents
-            current_next = next((p for p in parents if self.key_value(p, path, keys) == value), None)
+            current_next = next((p for p in self.sources(current) if self.key_value(p, path, keys) == value), None)
             if current_next is None:
                 found = False
                 break
@@ -273,8 +299,7 @@ class Causality:
         current = commit
         while (current, path, keys) not in self._key_origins:
             walked.append(current)
-            parents = read_commit(self._store, current).parents
-            same = next((p for p in parents if self.key_value(p, path, keys) == value), None)
+            same = next((p for p in self.sources(current) if self.key_value(p, path, keys) == value), None)
             if same is None:
                 self._key_origins[(current, path, keys)] = current
                 break
