@@ -237,3 +237,42 @@ def test_a_value_overwritten_by_a_write_loses_to_one_a_merge_only_passed_over(pa
                 results.add((root / "l.lww").read_text())
             assert len(results) == 1, "joining the same heads in another order gave other bytes"
             assert results <= {"port=a\n", "port=c\n"}
+
+
+def _key(doc: object, keys: tuple[str, ...]) -> object:
+    for k in keys:
+        if not isinstance(doc, dict) or k not in doc:
+            return None
+        doc = doc[k]
+    return doc
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CASES), st.integers(0, 2), st.permutations(range(3)))
+def test_an_ordinary_crdt_merge_keeps_the_later_value_per_key(
+    case: tuple[tuple[str, ...], object, object], more: int, order: list[int]
+) -> None:
+    """`merge REV --crdt` (not --auto), one head after another: the value written after seeing v1 stays."""
+    keys, v1, v2 = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "r"
+        porcelain.init(root, SETTINGS)
+        with Repository.discover(root, SETTINGS) as repo:
+            start = _commit(repo, root, BASE, "base", **{".vcrdtattributes": POLICY, "o.txt": "o\n"})
+            other = _commit(repo, root, _set(BASE, ("k1",), "other"), "another key")
+            porcelain.switch(repo, start.hex(), detach=True)
+            w = _commit(repo, root, _set(BASE, keys, v1), "v1")
+            v = _commit(repo, root, _set(_doc(root), keys, v2), "v2 after seeing v1")
+            porcelain.switch(repo, w.hex(), detach=True)
+            porcelain.merge(repo, other.hex(), on_conflict="crdt")
+            line = repo.refs.head().commit
+            assert line is not None
+            for n in range(more):
+                line = _commit(repo, root, None, "more on v1's line", **{f"more{n}": f"{n}\n"})
+            concurrent = _chain(repo, root, start, 1, "concurrent")
+            heads = [[line, v, concurrent][i] for i in order]
+            porcelain.switch(repo, heads[0].hex(), detach=True)
+            for h in heads[1:]:
+                porcelain.merge(repo, h.hex(), on_conflict="crdt")
+            assert _key(_doc(root), keys) == v2
+            assert _doc(root)["k1"] == "other"

@@ -177,18 +177,6 @@ def _ruled(decide: Decide | None, path: str) -> bool:
     return decide is not None and (decide(path, False) is not None or decide(path, True) is not None)
 
 
-def causal_precedence(
-    store: MergeStore,
-    causality: Causality,
-    ours: Sequence[ObjectId],
-    theirs: ObjectId,
-    base: ObjectId | Flat,
-    decide: Decide | None,
-) -> Later | None:
-    """Causal precedence per path (`vcrdt.merge.trees.merge_flat`'s `later`); see `causal_precedences`."""
-    return causal_precedences(store, causality, ours, theirs, base, decide)[0]
-
-
 def causal_precedences(
     store: MergeStore,
     causality: Causality,

@@ -23,7 +23,7 @@ from vcrdt.errors import (
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.causality import Causality
 from vcrdt.merge.conflicts import AutoResolution, PathConflict
-from vcrdt.merge.convergent import auto_tree, causal_precedence, convergent_commit, join_heads, virtual_base
+from vcrdt.merge.convergent import auto_tree, causal_precedences, convergent_commit, join_heads, virtual_base
 from vcrdt.merge.diff3 import (
     MARKER_LEN,
     Favor,
@@ -353,8 +353,9 @@ def plan_merge(
     base_flat = virtual_base(pending, bases, on_conflict)
     policy = merged_policy(pending, base_flat, ours_flat, theirs_flat, strict=False)
     decide = decider(policy, on_conflict)
-    # A version written after seeing the other side's wins over it, on the paths a rule settles.
-    later = causal_precedence(
+    # A version (and, under the json rule, a key's value) written after seeing the other side's wins
+    # over it, on the paths a rule settles.
+    later, keys_later = causal_precedences(
         pending, Causality(pending), [ours], theirs, bases[0] if len(bases) == 1 else base_flat, decide
     )
     tm = merge_flat(
@@ -368,6 +369,7 @@ def plan_merge(
         keys=(tie_key(repo, ours), tie_key(repo, theirs)),
         marker_size=policy.marker_size_for,
         later=later,
+        keys_later=keys_later,
     )
     result_flat = {**tm.entries, **tm.worktree}
     changed = [c.path for c in diff_changes(ours_flat, result_flat)]
