@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from vcrdt.errors import MergeError, PolicyError
 from vcrdt.ids import ObjectId
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from vcrdt.merge.pending import MergeStore
 
 POLICY_FILE = ".vcrdtattributes"
+# The rule a conflicting policy file itself merges by, where rules settle conflicts (`merged_policy`
+# reads the policy a convergent merge follows the same way `decider` merges the file).
+POLICY_FILE_RULE: Final = "set"
 Action = Literal["ask", "markers", "union", "lww", "set", "json", "ours", "theirs"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 OnConflict = Literal["ask", "markers", "crdt", "fail"]
@@ -209,7 +212,9 @@ def merged_policy(
         if conflicts and keys is not None:
             from vcrdt.merge.rules.text import resolve_lines
 
-            merged = resolve_lines("set", *texts, ours_key=keys[0], theirs_key=keys[1], matcher=xdiff_matcher).data
+            merged = resolve_lines(
+                POLICY_FILE_RULE, *texts, ours_key=keys[0], theirs_key=keys[1], matcher=xdiff_matcher
+            ).data
             conflicts = 0
         if conflicts and strict:
             raise MergeError(f"{POLICY_FILE}: the merge policy itself conflicts", hint="merge it by hand first")
@@ -232,7 +237,9 @@ def decider(policy: Policy, on_conflict: OnConflict | None) -> Decide | None:
     if on_conflict == "crdt":
         # The policy file itself merges as a set of lines, as `merged_policy` reads it.
         return lambda path, binary: (
-            "set" if path == POLICY_FILE and not binary else crdt_rule(policy.action_for(path), binary=binary)
+            POLICY_FILE_RULE
+            if path == POLICY_FILE and not binary
+            else crdt_rule(policy.action_for(path), binary=binary)
         )
 
     def by_policy(path: str, binary: bool) -> RuleName | None:
