@@ -178,7 +178,19 @@ class ProcessTransport:
                 raise ProtocolError(
                     f"{self.peer}: sent nothing for {limit:g} s while an answer was due (limits.stall_timeout)"
                 )
-            return os.read(fd, n)
+            data = os.read(fd, n)
+            if not data:
+                # The end of its output: a command that failed (ssh refused, no vcrdt there) says why on
+                # stderr, which the user sees; name its exit status rather than a truncated frame.
+                try:
+                    status = proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    return data
+                if status != 0:
+                    raise ProtocolError(
+                        f"{self.peer}: the command ended before answering (it exited with status {status})"
+                    )
+            return data
 
         return FrameReader(read, self.limits, self.peer)
 
