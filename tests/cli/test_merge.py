@@ -38,7 +38,7 @@ def _on_side(repo: CliRunner, files: dict[str, str | None], msg: str = "side wor
 def test_fast_forward(forked: CliRunner) -> None:
     _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
     r = forked("merge", "side")
-    assert (r.code, r.out) == (0, "Fast-forward to " + str(_log(forked, "side")[0]["id"])[:12] + " (1 files changed)\n")
+    assert (r.code, r.out) == (0, "Fast-forward to " + str(_log(forked, "side")[0]["id"])[:12] + " (1 file changed)\n")
     assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE\n"
     assert _log(forked)[0]["id"] == _log(forked, "side")[0]["id"]
     assert forked.ok("merge", "side").out == "Already up to date.\n"

@@ -375,3 +375,13 @@ def test_a_later_commit_on_one_input_does_not_reverse_an_auto_merge_decision(pai
     anna.ok("merge", "--auto")
     assert (anna.cwd / "f").read_text() == decided
     assert (anna.cwd / "g").read_text() == "only g 3\n"
+
+
+def test_merge_auto_with_nothing_to_join_is_already_up_to_date(pair: tuple[CliRunner, CliRunner]) -> None:
+    """--auto aims for one head per branch; a branch that has one is where it would end: exit 0, as git's merge."""
+    anna, _ = pair
+    before = _head(anna)
+    r = anna("merge", "--auto")
+    assert (r.code, r.out, r.err) == (0, "Already up to date.\n", "")
+    assert _head(anna) == before
+    assert json.loads(anna.ok("merge", "--auto", "--json").out)["status"] == "up-to-date"

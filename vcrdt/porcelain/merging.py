@@ -315,6 +315,10 @@ def plan_merge(
     head = repo.refs.head()
     pending = PendingObjects(repo.store)
     if rev is None:
+        if not head.siblings and auto and head.commit is not None:
+            # Nothing to join is the state --auto aims for: up to date, as a merge of an ancestor is.
+            outcome = MergeOutcome("up-to-date", head.commit, head.commit, [head.commit], None, [], [])
+            return MergePlan(outcome, pending, "nothing", head.branch, head.commit)
         if not head.siblings:
             raise MergeError(
                 "nothing to merge: the branch has no concurrent heads", hint="name a branch or commit to merge"

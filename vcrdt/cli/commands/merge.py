@@ -162,11 +162,11 @@ def merge(
     if result.status == "up-to-date":
         out.print("Already up to date.")
     elif result.status == "fast-forward":
-        out.print(f"Fast-forward to {short(result.theirs)} ({len(result.changed)} files changed)")
+        out.print(f"Fast-forward to {short(result.theirs)} ({_files_changed(len(result.changed))})")
     elif result.status == "merged":
         what = render.quote(revision) if revision else "the concurrent heads"
         done = "Would merge" if dry_run else f"Merged {what} as {short(result.commit) if result.commit else ''}"
-        out.print(f"{done} ({len(result.changed)} files changed)")
+        out.print(f"{done} ({_files_changed(len(result.changed))})")
     else:
         for c in result.conflicts:
             out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
@@ -181,3 +181,7 @@ def merge(
                 "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
             )
     return code
+
+
+def _files_changed(n: int) -> str:
+    return f"{n} file{'' if n == 1 else 's'} changed"
