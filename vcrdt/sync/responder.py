@@ -61,6 +61,11 @@ def salt_of(fields: dict[str, object], peer: str) -> bytes | None:
     return salt
 
 
+def root_token(root: Bucket) -> str:
+    """A Merkle root as a hello field: the object count and the salted fingerprint."""
+    return f"{root.count}:{root.digest.hex()}"
+
+
 def bucket_of(repo: Repository, prefix: str, salt: bytes, *, with_ids: bool | None = None) -> Bucket:
     """This side's answer for one bucket: count, salted fingerprint, and its ids when small or deep."""
     fp: Fingerprint = repo.store.bucket(prefix)
@@ -170,7 +175,10 @@ def _refs(
     with repo.db.read():
         state, tags = ref_state(repo), tag_state(repo)
         yield F.encode(F.ACCEPT, bytes([version]))
-        if fields.get("digest") == F.state_digest(state, tags).hex():
+        same_objects = "root" not in fields or (
+            salt is not None and fields["root"] == root_token(bucket_of(repo, "", salt, with_ids=False))
+        )
+        if fields.get("digest") == F.state_digest(state, tags).hex() and same_objects:
             yield F.encode(F.SAME)
             yield F.encode(F.END)
             return

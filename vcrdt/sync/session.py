@@ -41,7 +41,7 @@ from vcrdt.sync.receive import (
     clear_partial,
     partial_commits,
 )
-from vcrdt.sync.responder import ID_FRAME, bucket_of, haves_frames, object_frames, resolve_haves
+from vcrdt.sync.responder import ID_FRAME, bucket_of, haves_frames, object_frames, resolve_haves, root_token
 from vcrdt.sync.transport import Transport
 from vcrdt.sync.walk import (
     Walker,
@@ -208,13 +208,13 @@ def _session(
     repo = c.repo
     mine, my_tags = ref_state(repo), tag_state(repo)
     haves = sample_haves(repo.store, heads_of(mine, my_tags) | set(partial_commits(repo)))
+    fields: dict[str, object] = {"digest": F.state_digest(mine, my_tags).hex(), "want": receive, "salt": c.salt.hex()}
+    if reconcile and not dry_run:
+        # Equal refs end the session only when the object sets are equal too: objects one side holds
+        # under no ref (a deleted branch's commits, a sync broken off) are reconciled like any others.
+        fields["root"] = root_token(bucket_of(repo, "", c.salt, with_ids=False))
     req = [
-        F.hello(
-            "refs",
-            digest=F.state_digest(mine, my_tags).hex(),
-            want=receive,
-            salt=c.salt.hex(),
-        ),
+        F.hello("refs", **fields),
         *haves_frames(haves),
         F.encode(F.END),
     ]
