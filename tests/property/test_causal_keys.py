@@ -88,6 +88,20 @@ def _doc(root: Path) -> dict[str, object]:
     return loaded
 
 
+def _base_other_v1_v2(
+    repo: Repository, root: Path, keys: tuple[str, ...], v1: object, v2: object
+) -> tuple[ObjectId, ObjectId, ObjectId, ObjectId, dict[str, object]]:
+    """The base; a concurrent change of another key (to be joined into W's line); W writing v1;
+    V on top of W replacing v1 after seeing it (and V's document)."""
+    start = _commit(repo, root, BASE, "base", **{".vcrdtattributes": POLICY, "o.txt": "o\n"})
+    other = _commit(repo, root, _set(BASE, ("k1",), "other"), "another key")
+    porcelain.switch(repo, start.hex(), detach=True)
+    w = _commit(repo, root, _set(BASE, keys, v1), "v1")
+    v_doc = _set(_doc(root), keys, v2)
+    v = _commit(repo, root, v_doc, "v2 after seeing v1")
+    return start, other, w, v, v_doc
+
+
 @settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(CASES),
@@ -103,14 +117,7 @@ def test_the_value_that_saw_the_other_wins_per_key(
         root = Path(tmp) / "r"
         porcelain.init(root, SETTINGS)
         with Repository.discover(root, SETTINGS) as repo:
-            start = _commit(repo, root, BASE, "base", **{".vcrdtattributes": POLICY, "o.txt": "o\n"})
-            # A concurrent change of another key, to be joined into W's line.
-            other = _commit(repo, root, _set(BASE, ("k1",), "other"), "another key")
-            porcelain.switch(repo, start.hex(), detach=True)
-            w = _commit(repo, root, _set(BASE, keys, v1), "v1")
-            # V: replaces v1 after seeing it.
-            v_doc = _set(_doc(root), keys, v2)
-            v = _commit(repo, root, v_doc, "v2 after seeing v1")
+            start, other, w, v, v_doc = _base_other_v1_v2(repo, root, keys, v1, v2)
             # W's line: joined with the other key's change (a merge makes its document), then more commits.
             porcelain.switch(repo, (other if other_key_first else w).hex(), detach=True)
             porcelain.merge(repo, (w if other_key_first else other).hex(), auto=True)
@@ -258,11 +265,7 @@ def test_an_ordinary_crdt_merge_keeps_the_later_value_per_key(
         root = Path(tmp) / "r"
         porcelain.init(root, SETTINGS)
         with Repository.discover(root, SETTINGS) as repo:
-            start = _commit(repo, root, BASE, "base", **{".vcrdtattributes": POLICY, "o.txt": "o\n"})
-            other = _commit(repo, root, _set(BASE, ("k1",), "other"), "another key")
-            porcelain.switch(repo, start.hex(), detach=True)
-            w = _commit(repo, root, _set(BASE, keys, v1), "v1")
-            v = _commit(repo, root, _set(_doc(root), keys, v2), "v2 after seeing v1")
+            start, other, w, v, _ = _base_other_v1_v2(repo, root, keys, v1, v2)
             porcelain.switch(repo, w.hex(), detach=True)
             porcelain.merge(repo, other.hex(), on_conflict="crdt")
             line = repo.refs.head().commit
