@@ -1,11 +1,12 @@
 """SIGKILL during a large sync, over HTTP and over stdio: both sides stay sound, a re-run resumes.
 
-Each run copies a history of a few thousand objects into one replica, leaves the other empty,
-starts a real ``vcrdt sync`` between them (the client fetching from the server or pushing
-into it) and SIGKILLs the client or the server at a seeded random moment spread over the
-transfer. Then both repositories must pass ``fsck``, no ref may name a commit whose closure is
-incomplete, and running the sync again must complete, carrying only what the killed run had
-not stored (``--stats --json``), with both sides ending at the same refs.
+Each run copies a history of 1,300 objects (6.5 MB: two of the receiver's batches) into one
+replica, leaves the other empty, starts a real ``vcrdt sync`` between them (the client
+fetching from the server or pushing into it) and SIGKILLs the client or the server at a
+seeded random moment spread over the transfer. Then both repositories must pass ``fsck``, no
+ref may name a commit whose closure is incomplete, and running the sync again must complete,
+carrying only what the killed run had not stored (``--stats --json``), with both sides ending
+at the same refs. Over HTTP the server must log no traceback.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.security.hostile_source import victim_state
 pytestmark = pytest.mark.slow
 
 RUNS = int(os.environ.get("FAULT_RUNS", 20))
-COMMITS = 160
+COMMITS = 120
 # Objects a re-run may carry beyond what the killed run left missing: those of the one commit in
 # flight, stored in a closed batch before the commit itself arrived (a commit here adds 5 files).
 OBJECT_MARGIN = 12
@@ -52,7 +53,7 @@ os.execvp(argv[0], argv)
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A replica with `COMMITS` commits of 5 incompressible files of 6-20 KB: 1,700 objects, 11 MB (3 batches)."""
+    """A replica with `COMMITS` commits of 5 incompressible files of 6-16 KB: 1,300 objects, 6.5 MB (2 batches)."""
     from vcrdt import porcelain
     from vcrdt.repo import Repository, Settings
 
@@ -63,7 +64,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
             for _ in range(5):
                 d = root / f"d{rng.randrange(8)}"
                 d.mkdir(exist_ok=True)
-                (d / f"f{rng.randrange(10)}.bin").write_bytes(rng.randbytes(rng.randrange(6000, 20000)))
+                (d / f"f{rng.randrange(10)}.bin").write_bytes(rng.randbytes(rng.randrange(6000, 16000)))
             porcelain.commit(repo, f"c{i}", addremove=True)
     return root
 
@@ -279,10 +280,9 @@ def _one_run(
             problems.append(f"re-run carried {objects} objects; {want_objects - kept} were missing")
         if size > want_bytes + BYTE_MARGIN:
             problems.append(f"re-run carried {size} bytes; the whole transfer is {want_bytes}")
-        for root in (pair.client, pair.server):
-            r = CliRunner(root)("fsck")
-            if r.code != 0:
-                problems.append(f"{root.name}: fsck after the re-run: {r.err.strip()[-300:]}")
+        r = CliRunner(pair.receiver)("fsck")  # (the sender's store is read only)
+        if r.code != 0:
+            problems.append(f"{pair.receiver.name}: fsck after the re-run: {r.err.strip()[-300:]}")
         if victim_state(pair.client)[2] != victim_state(pair.server)[2]:
             problems.append("the refs differ after the re-run")
         if victim_state(pair.receiver)[0] != initial + want_objects:
