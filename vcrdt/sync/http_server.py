@@ -124,9 +124,7 @@ class _Body:
             self.total += len(chunk)
             if self.total > self.limits.max_request_size:
                 self.status = 413
-                raise LimitError(
-                    f"request body over limits.max_request_size ({self.limits.max_request_size} bytes); refused"
-                )
+                raise LimitError(f"request body over limits.max_request_size ({self.limits.max_request_size} bytes)")
             self.buf, self.pos = chunk, 0
         out = self.buf[self.pos : self.pos + n]
         self.pos += len(out)
