@@ -28,7 +28,9 @@ the real objects:
     python tests/helpers/sync_peer.py --http MODE REPO
 
 serves the same lies over HTTP (``POST /NAME/sync``, no tokens) on 127.0.0.1, any free port;
-once listening it prints ``serving NAME at URL`` as ``vcrdt serve`` does.
+once listening it prints ``serving NAME at URL`` as ``vcrdt serve`` does. There MODE may also be
+``stall-head`` (reads the request, never answers) or ``stall-body`` (sends the response's head
+and first frame, then nothing).
 """
 
 from __future__ import annotations
@@ -212,6 +214,7 @@ def answer(mode: str, repo: Repository, request: bytes) -> bytes:
 
 def serve_http(mode: str, path: Path) -> int:
     """Serve the lies of `mode` over HTTP until killed."""
+    import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     repo_root = Repository.discover(path, Settings()).root
@@ -232,15 +235,21 @@ def serve_http(mode: str, path: Path) -> int:
                 body = b"".join(parts)
             else:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if mode == "stall-head":
+                threading.Event().wait()
             repo = Repository.discover(repo_root, Settings())
             try:
-                data = answer(mode, repo, body)
+                data = answer("honest" if mode == "stall-body" else mode, repo, body)
             finally:
                 repo.close()
             self.send_response(200)
             self.send_header("Content-Type", "application/x-vcrdt-sync")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            if mode == "stall-body":
+                self.wfile.write(data[:6])
+                self.wfile.flush()
+                threading.Event().wait()
             self.wfile.write(data)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

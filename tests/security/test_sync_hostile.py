@@ -183,3 +183,16 @@ def test_symlink_out_then_a_file_beneath_it_writes_nothing_outside(
     assert r.code == 0 and "Traceback" not in r.err, r.err
     assert (victim.cwd / "link" / "evil.txt").is_file() and (victim.cwd / "mine.txt").is_file()
     victim.ok("fsck")
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("mode", ["stall-head", "stall-body"])
+def test_stalled_http_server_is_given_up(mode: str, source: Path, victim: CliRunner) -> None:
+    """A server that never answers, or stops half-way through its answer: refused after limits.stall_timeout."""
+    victim.ok("config", "limits.stall_timeout", "1")
+    before = victim_state(victim.cwd)
+    with _lying_http(mode, source) as url:
+        r = victim("sync", url)
+    assert_refused(r.code, r.err, "sent nothing for 1 s", "limits.stall_timeout")
+    assert victim_state(victim.cwd) == before
+    victim.ok("fsck")

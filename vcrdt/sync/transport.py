@@ -273,6 +273,11 @@ class HttpTransport:
                 preload_content=False,
                 redirect=False,
             )
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise ProtocolError(
+                f"{self.peer}: sent nothing for {self.limits.stall_timeout:g} s while an answer was due "
+                "(limits.stall_timeout)"
+            ) from exc
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise ProtocolError(f"cannot reach {self.peer}: {reason}") from exc
