@@ -196,3 +196,15 @@ def test_stalled_http_server_is_given_up(mode: str, source: Path, victim: CliRun
     assert_refused(r.code, r.err, "sent nothing for 1 s", "limits.stall_timeout")
     assert victim_state(victim.cwd) == before
     victim.ok("fsck")
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("mode", sorted(CASES))
+def test_hostile_http_server_is_refused(mode: str, source: Path, victim: CliRunner) -> None:
+    """The same lies as `test_hostile_peer_is_refused`, from an HTTP server."""
+    before = victim_state(victim.cwd)
+    with _lying_http(mode, source) as url:
+        r = victim("sync", url)
+    assert_refused(r.code, r.err, *CASES[mode])
+    assert victim_state(victim.cwd) == before
+    victim.ok("fsck")
