@@ -14,6 +14,23 @@ serves REPO on stdin/stdout as ``vcrdt serve --stdio`` does, but changes what it
 - ``bomb``: an object declaring 10 bytes whose zstd body decodes to 100 MiB;
 - ``replay``: the response is sent twice (a replayed answer to the next request);
 - ``head-blob``: the branch ``main`` names a blob it sends instead of a commit.
+
+Forged history (`forge`): ``main`` moves to a commit made here on top of its head, sent after
+the real objects:
+
+- ``tree-dotdot``, ``tree-abs``, ``tree-meta``, ``tree-case``: its tree holds an entry named
+  ``..``, ``/etc/evil``, ``.vcrdt`` or ``.VCRDT`` (a directory holding ``config``);
+- ``link-escape:TARGET``: a commit whose ``link`` is a symlink to TARGET, then its child where
+  ``link`` is a directory holding ``evil.txt`` (a file beneath the link);
+- ``bad-clock``: its Lamport clock is 5 past its parent's instead of 1;
+- ``ghost-ref``: everything honest, plus a branch ``ghost`` naming an object never sent.
+
+    python tests/helpers/sync_peer.py --http MODE REPO
+
+serves the same lies over HTTP (``POST /NAME/sync``, no tokens) on 127.0.0.1, any free port;
+once listening it prints ``serving NAME at URL`` as ``vcrdt serve`` does. There MODE may also be
+``stall-head`` (reads the request, never answers) or ``stall-body`` (sends the response's head
+and first frame, then nothing).
 """
 
 from __future__ import annotations
@@ -23,6 +40,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from vcrdt.objects import Commit
 from vcrdt.repo import Repository, Settings
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import FrameReader
@@ -85,7 +103,164 @@ def tamper(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
         yield f
 
 
+# --- forged history (faults): trees with bad names, escaping links, broken clocks, ghost refs ---
+
+FORGED = ("tree-dotdot", "tree-abs", "tree-meta", "tree-case", "link-escape", "bad-clock", "ghost-ref")
+
+
+def _raw_tree(*entries: tuple[str, str, bytes]) -> bytes:
+    """A tree body of (kind word, name, id) entries as given: names unchecked, in the order given."""
+    from vcrdt.paths import encode
+
+    return b"".join(k.encode() + b" " + encode(n) + b"\0" + oid for k, n, oid in entries)
+
+
+def _object_frame(kind: str, body: bytes) -> tuple[bytes, bytes]:
+    """The id of an object and its frame."""
+    import zstandard
+
+    from vcrdt.hashing import object_id
+
+    oid = object_id(kind, body)
+    head = F.encode_object_head(oid, kind, len(body), chunked=False)
+    return oid, F.encode(F.OBJECT, head + zstandard.ZstdCompressor().compress(body))
+
+
+def _forged_commit(tree: bytes, parent: bytes, pc: Commit, n: int, *, skew: int = 0) -> Commit:
+    """A commit on `tree` over `parent` (`pc`) by a replica of its own (counter `n`), clocks right unless `skew`."""
+    from vcrdt.ids import ObjectId, ReplicaId
+    from vcrdt.objects import Signature, commit_clock
+
+    replica = ReplicaId("ee" * 16)
+    clock, gaps = commit_clock([pc], (replica, n))
+    return Commit(
+        ObjectId(tree),
+        (ObjectId(parent),),
+        Signature("Mallory", "m@example.com", 1_700_000_000 + n, 0),
+        f"forged {n}\n",
+        replica,
+        pc.lamport + 1 + skew,
+        clock,
+        None,
+        gaps,
+    )
+
+
+def forge(mode: str, repo: Repository, frames: list[bytes]) -> list[bytes]:
+    """The responder's answer with forged objects added and ``main`` moved to the last (see the doc)."""
+    from vcrdt.crdt.refstate import Dot, Entry, RefState
+    from vcrdt.ids import ObjectId, ReplicaId
+
+    state_at = next((i for i, f in enumerate(frames) if f[4] == F.STATE), None)
+    if state_at is None:
+        return frames
+    state, tags = F.decode_state(frames[state_at][5:], "peer")
+    head = min(state.branches["main"]).head
+    extra: list[bytes] = []
+
+    def add(kind: str, body: bytes) -> bytes:
+        oid, frame = _object_frame(kind, body)
+        extra.append(frame)
+        return oid
+
+    blob = add("blob", b"planted by a hostile peer\n")
+    branches = dict(state.branches)
+    if mode == "ghost-ref":
+        branches["ghost"] = frozenset({Entry(Dot(ReplicaId("ee" * 16), 1), ObjectId(b"\x42" * 32))})
+    else:
+        base = Commit.from_bytes(repo.store.get(head)[1])
+        top_tree = base.tree
+        meta = add("tree", _raw_tree(("file", "config", blob)))
+        bad = {
+            "tree-dotdot": ("file", "..", blob),
+            "tree-abs": ("file", "/etc/evil", blob),
+            "tree-meta": ("tree", ".vcrdt", meta),
+            "tree-case": ("tree", ".VCRDT", meta),
+        }
+        if mode in bad:
+            tree = add("tree", _raw_tree(bad[mode], ("tree", "sub", top_tree)))
+            new = add("commit", _forged_commit(tree, head, base, 1).to_bytes())
+        elif mode == "bad-clock":
+            tree = add("tree", _raw_tree(("file", "new.txt", blob), ("tree", "sub", top_tree)))
+            new = add("commit", _forged_commit(tree, head, base, 1, skew=4).to_bytes())
+        else:  # link-escape:TARGET
+            target = add("blob", mode.split(":", 1)[1].encode())
+            c1 = _forged_commit(add("tree", _raw_tree(("link", "link", target))), head, base, 1)
+            first = add("commit", c1.to_bytes())
+            inner = add("tree", _raw_tree(("file", "evil.txt", blob)))
+            new = add(
+                "commit", _forged_commit(add("tree", _raw_tree(("tree", "link", inner))), first, c1, 2).to_bytes()
+            )
+        branches["main"] = frozenset({Entry(Dot(ReplicaId("ee" * 16), 1), ObjectId(new))})
+    context = {**state.context, ReplicaId("ee" * 16): 1}
+    out = list(frames)
+    out[state_at] = F.encode(F.STATE, F.encode_state(RefState(branches, context), tags))
+    # The forged objects go before the end frame (or the root bucket that precedes it).
+    at = next(i for i, f in enumerate(out) if f[4] in (F.BUCKET, F.END) and i > state_at)
+    return out[:at] + extra + out[at:]
+
+
+def answer(mode: str, repo: Repository, request: bytes) -> bytes:
+    """The (tampered) response to one request's bytes: what the lying HTTP server sends."""
+    limits = SyncLimits()
+    reader = FrameReader(F.reader_of([request]), limits, "client")
+    response = list(respond_safely(repo, reader, limits))
+    if mode.split(":", 1)[0] in FORGED:
+        if b'"op":"refs"' in request[5:200]:
+            response = forge(mode, repo, response)
+        return b"".join(response)
+    return b"".join(tamper(mode, iter(response)))
+
+
+def serve_http(mode: str, path: Path) -> int:
+    """Serve the lies of `mode` over HTTP until killed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    repo_root = Repository.discover(path, Settings()).root
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0], 16)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+                    if not size:
+                        break
+                body = b"".join(parts)
+            else:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if mode == "stall-head":
+                threading.Event().wait()
+            repo = Repository.discover(repo_root, Settings())
+            try:
+                data = answer("honest" if mode == "stall-body" else mode, repo, body)
+            finally:
+                repo.close()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-vcrdt-sync")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if mode == "stall-body":
+                self.wfile.write(data[:6])
+                self.wfile.flush()
+                threading.Event().wait()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"serving {repo_root.name} at http://127.0.0.1:{server.server_address[1]}/{repo_root.name}", flush=True)
+    server.serve_forever()
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[1] == "--http":
+        return serve_http(argv[2], Path(argv[3]))
     mode, path = argv[1], Path(argv[2])
     repo = Repository.discover(path, Settings())
     limits = SyncLimits()
@@ -108,7 +283,10 @@ def main(argv: list[str]) -> int:
             return sys.stdin.buffer.read(n)
 
         response = list(respond_safely(repo, FrameReader(read, limits, "client"), limits))
-        frames = tamper(mode, iter(response))
+        if mode.split(":", 1)[0] in FORGED and b'"op":"refs"' in first.payload:
+            response = forge(mode, repo, response)
+        # (Forged modes leave every other request's answer as it is.)
+        frames = tamper("honest" if mode.split(":", 1)[0] in FORGED else mode, iter(response))
         if mode == "replay":
             frames = iter([*response, *response])
         for f in frames:
@@ -119,7 +297,7 @@ def main(argv: list[str]) -> int:
             out.write(f)
             written += len(f)
         out.flush()
-        if mode not in ("honest", "replay") and cut is None:
+        if mode not in ("honest", "replay") and cut is None and mode.split(":", 1)[0] not in FORGED:
             return 0
 
 

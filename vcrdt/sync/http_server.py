@@ -6,14 +6,14 @@ the response's frames, streamed from an async generator as the synchronous core
 between requests: each opens its repository (read-only, or writable for a ``push``),
 checks the bearer token against that repository's tokens (`vcrdt.sync.tokens`), answers,
 and closes it. A refused request gets 401 or 403 with a one-line text body and nothing
-changes. The request body is capped at ``limits.max_fetch_size`` and every wait for the
+changes. The request body is capped at ``limits.max_request_size`` and every wait for the
 client's next bytes at ``limits.stall_timeout``.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import anyio.from_thread
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -82,7 +82,11 @@ class _Deny:
 
 
 class _Body:
-    """The request body as a blocking `read(n)` for the worker thread, pulled from the event loop."""
+    """The request body as a blocking `read(n)` for the worker thread, pulled from the event loop.
+
+    When reading fails (the body is over the limit, the client stalled or went away) `status`
+    says how to answer, if nothing was sent yet: 413, 408, or 0 for nobody to answer.
+    """
 
     def __init__(self, chunks: AsyncIterator[bytes], limits: SyncLimits) -> None:
         self.chunks = chunks
@@ -91,6 +95,7 @@ class _Body:
         self.pos = 0
         self.total = 0
         self.done = False
+        self.status: int | None = None
 
     async def _next(self) -> bytes:
         with anyio.fail_after(self.limits.stall_timeout):
@@ -106,17 +111,20 @@ class _Body:
             try:
                 chunk = anyio.from_thread.run(self._next)
             except TimeoutError as exc:
+                self.status = 408
                 raise ProtocolError(
                     f"client: sent nothing for {self.limits.stall_timeout:g} s (limits.stall_timeout)"
                 ) from exc
+            except ClientDisconnect as exc:
+                self.status = 0
+                raise ProtocolError("client: went away before the request ended") from exc
             if not chunk:
                 self.done = True
                 return b""
             self.total += len(chunk)
-            if self.total > self.limits.max_fetch_size:
-                raise LimitError(
-                    f"request body over limits.max_fetch_size ({self.limits.max_fetch_size} bytes); refused"
-                )
+            if self.total > self.limits.max_request_size:
+                self.status = 413
+                raise LimitError(f"request body over limits.max_request_size ({self.limits.max_request_size} bytes)")
             self.buf, self.pos = chunk, 0
         out = self.buf[self.pos : self.pos + n]
         self.pos += len(out)
@@ -138,12 +146,21 @@ def _bearer(request: Request) -> str | None:
 class _SyncResponse(Response):
     """Runs one request in a worker thread and streams its frames (or sends its refusal)."""
 
-    def __init__(self, entry: Served, settings: Settings, token: str | None, public: bool, body: _Body) -> None:
+    def __init__(
+        self,
+        entry: Served,
+        settings: Settings,
+        token: str | None,
+        public: bool,
+        body: _Body,
+        release: Callable[[], None],
+    ) -> None:
         self.entry = entry
         self.settings = settings
         self.token = token
         self.public = public
         self.body_reader = body
+        self.release = release
         self.background = None
 
     def _work(self, out: MemoryObjectSendStream[Any]) -> None:
@@ -163,7 +180,8 @@ class _SyncResponse(Response):
                         return
                     _, fields = F.read_hello(first, "client")
                 except VcrdtError as exc:
-                    send(_Deny(413 if isinstance(exc, LimitError) else 400, str(exc)))
+                    if body.status != 0:
+                        send(_Deny(body.status or 400, str(exc)))
                     return
                 write = fields.get("op") == "push"
                 try:
@@ -185,7 +203,15 @@ class _SyncResponse(Response):
                     request = FrameReader(body.read, entry.limits, "client")
                     pending: list[bytes] = []
                     size = 0
+                    started = False
                     for frame in respond_safely(repo, request, entry.limits, writable=write):
+                        if not started and body.status is not None and frame[4] == F.ERROR:
+                            # The body could not be read (a request answers only once it has read
+                            # it whole): an HTTP refusal, or nobody left to tell.
+                            if body.status:
+                                send(_Deny(body.status, frame[5:].decode("utf-8", "replace")))
+                            return
+                        started = True
                         pending.append(frame)
                         size += len(frame)
                         if size >= BATCH:
@@ -199,9 +225,26 @@ class _SyncResponse(Response):
             return  # the client went away: nothing more to send
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer: a refusal as a one-line text body, or the response frames as they come."""
+        """Answer: a refusal as a one-line text body, or the response frames as they come.
+
+        Once the answer streams, a client that goes away cancels it (the worker stops at its
+        next frame); the request's slot (`limits.max_sessions`) is given back at the end.
+        """
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.release()
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         tx, rx = anyio.create_memory_object_stream[Any](max_buffer_size=4)
         async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                # The request was read whole before the first frame: what comes now is the end.
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                tg.cancel_scope.cancel()
+
             tg.start_soon(lambda: anyio.to_thread.run_sync(self._work, tx, abandon_on_cancel=True))
             async with rx:
                 started = False
@@ -213,6 +256,7 @@ class _SyncResponse(Response):
                         return
                     if not started:
                         started = True
+                        tg.start_soon(watch)
                         await send(
                             {
                                 "type": "http.response.start",
@@ -224,6 +268,7 @@ class _SyncResponse(Response):
                 if not started:
                     await send({"type": "http.response.start", "status": 200, "headers": []})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+                tg.cancel_scope.cancel()
 
 
 def make_app(repos: dict[str, Served], settings: Settings, *, public: bool = False) -> Starlette:
@@ -234,18 +279,33 @@ def make_app(repos: dict[str, Served], settings: Settings, *, public: bool = Fal
         settings: How each request opens its repository.
         public: Anonymous reads are allowed (pushes always need a write token).
     """
+    # Requests being answered, by repository (this process only: nothing of a session is kept).
+    active = dict.fromkeys(repos, 0)
 
     async def sync(request: Request) -> Response:
         entry = repos.get(request.path_params["name"])
         if entry is None:
             return PlainTextResponse(f"error: no repository {request.path_params['name'][:80]!r} here\n", 404)
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > entry.limits.max_fetch_size:
+        if length is not None and length.isdigit() and int(length) > entry.limits.max_request_size:
             return PlainTextResponse(
-                f"error: request body over limits.max_fetch_size ({entry.limits.max_fetch_size} bytes)\n", 413
+                f"error: request body over limits.max_request_size ({entry.limits.max_request_size} bytes)\n", 413
             )
+        if active[entry.name] >= entry.limits.max_sessions:
+            return PlainTextResponse(
+                f"error: {entry.name} is answering limits.max_sessions ({entry.limits.max_sessions}) requests "
+                "already; try again later\n",
+                503,
+                {"Retry-After": "1"},
+            )
+        active[entry.name] += 1
+
+        def release() -> None:
+            active[entry.name] -= 1
+
         token = _bearer(request)
-        return _SyncResponse(entry, settings, token, public, _Body(request.stream().__aiter__(), entry.limits))
+        body = _Body(request.stream().__aiter__(), entry.limits)
+        return _SyncResponse(entry, settings, token, public, body, release)
 
     return Starlette(routes=[Route("/{name}/sync", sync, methods=["POST"])])
 

@@ -38,6 +38,10 @@ class SyncLimits:
     max_rounds: int = 64
     # Seconds a peer process may send nothing while an answer is due (a stalled peer).
     stall_timeout: float = 300.0
+    # The body of any one HTTP request ``vcrdt serve`` answers (a push carries its objects).
+    max_request_size: int = 16 << 30
+    # Requests one ``vcrdt serve`` process answers at once for one repository (more get 503).
+    max_sessions: int = 8
 
     @classmethod
     def from_config(cls, repo: Repository) -> SyncLimits:
@@ -62,6 +66,8 @@ class SyncLimits:
             max_frames=_config_count(repo, "limits.max_frames", default.max_frames),
             max_rounds=_config_count(repo, "limits.max_rounds", default.max_rounds),
             stall_timeout=_config_seconds(repo, "limits.stall_timeout", default.stall_timeout),
+            max_request_size=_config_size(repo, "limits.max_request_size", default.max_request_size),
+            max_sessions=_config_count(repo, "limits.max_sessions", default.max_sessions),
         )
 
     def check_object(self, oid: ObjectId, kind: str, size: int) -> None:

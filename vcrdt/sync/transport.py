@@ -285,6 +285,11 @@ class HttpTransport:
                 preload_content=False,
                 redirect=False,
             )
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise ProtocolError(
+                f"{self.peer}: sent nothing for {self.limits.stall_timeout:g} s while an answer was due "
+                "(limits.stall_timeout)"
+            ) from exc
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise ProtocolError(f"cannot reach {self.peer}: {reason}") from exc
@@ -297,6 +302,10 @@ class HttpTransport:
                 hint = "give a token in VCRDT_TOKEN or `vcrdt config token.REMOTE TOKEN` (`vcrdt token create`)"
             elif resp.status == 403:
                 hint = "a push needs a token made with `vcrdt token create --write`"
+            elif resp.status == 413:
+                hint = "the server's limits.max_request_size bounds one request; nothing was changed there"
+            elif resp.status == 503:
+                hint = "the server is busy or cannot open the repository; nothing was changed there, try again"
             raise ProtocolError(f"{self.peer}: refused (HTTP {resp.status}): {line or resp.reason}", hint=hint)
         self._resp = resp
         peer = self.peer
