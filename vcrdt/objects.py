@@ -310,9 +310,10 @@ class Commit:
         m = _COMMIT_RE.match(text)
         if m is None or "\0" in text:
             raise _commit_problem(text)
-        tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text, res_hex, git_hex = (
-            m.groups()
+        (tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text) = (
+            m.groups()[:12]
         )
+        res_hex, git_hex = m.group(13), m.group(14)
         offset = int(hh) * 60 + int(mm)
         timestamp = int(seconds)
         # Each parent line is "parent " (7), 64 hex digits and LF: 72 characters.
