@@ -178,7 +178,7 @@ class _Importer:
             try:
                 entries = parse_git_tree(data, self.hash_len)
             except GitInteropError as exc:
-                raise GitInteropError(f"{where}: tree {_show(path)} ({g.hex()}): {exc}") from None
+                raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
             subtrees = [e for e in entries if mode_kind(e.mode) is EntryKind.TREE]
             if not expanded:
                 stack.append((g, path, True))
@@ -217,7 +217,7 @@ class _Importer:
         try:
             tree = Tree.build(out)
         except CorruptObjectError as exc:
-            raise GitInteropError(f"{where}: tree {_show(path)}: {_rule(exc)}") from None
+            raise GitInteropError(f"{where}: in {_show(path)}: {_rule(exc)}") from None
         vid = self.repo.store.put("tree", tree.to_bytes())
         if shape_of(entries) != canonical_shape(tree):
             odd.append((b"", shape_of(entries)))
@@ -395,7 +395,7 @@ def _join(path: bytes, name: bytes) -> bytes:
 
 
 def _show(path: bytes) -> str:
-    return repr(decode(path)) if path else "the root tree"
+    return f"directory {decode(path)!r}" if path else "the root tree"
 
 
 def _rule(exc: CorruptObjectError) -> str:
