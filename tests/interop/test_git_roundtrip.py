@@ -282,3 +282,53 @@ def test_odd_tree_modes_and_order_round_trip(cli: CliRunner, tmp_path: Path) -> 
         assert "missing" not in check
         assert {unsorted, odd_modes, top, canon} <= objects
         assert refs(out) == refs(g)
+
+
+def test_resolutions_and_siblings_round_trip(cli: CliRunner, tmp_path: Path) -> None:
+    """A merge settled by a rule (resolutions record) and a branch with siblings go to git and back."""
+    a = _vcrdt_init(cli, tmp_path / "a")
+    (a / "f.txt").write_text("a\nb\nc\n")
+    (a / ".vcrdtattributes").write_text("*.txt union\n")
+    cli.ok("commit", "-A", "-m", "base", cwd=a)
+    cli.ok("branch", "side", cwd=a)
+    for branch, text in (("side", "a\nside\nc\n"), ("main", "a\nmain\nc\n")):
+        cli.ok("switch", branch, cwd=a)
+        (a / "f.txt").write_text(text)
+        cli.ok("commit", "-A", "-m", branch, cwd=a)
+    merged = cli("merge", "side", cwd=a)
+    assert merged.code == 0 and "auto-resolved (union)" in merged.out
+    # Siblings: a clone and this replica both commit on main, then this one fetches.
+    cli.ok("clone", str(a), str(tmp_path / "b"))
+    (tmp_path / "b" / "g.txt").write_text("from b\n")
+    cli.ok("commit", "-A", "-m", "on b", cwd=tmp_path / "b")
+    (a / "h.txt").write_text("from a\n")
+    cli.ok("commit", "-A", "-m", "on a", cwd=a)
+    cli.ok("fetch", str(tmp_path / "b"), cwd=a)
+    with _open(a) as ra:
+        heads = ra.refs.heads("refs/heads/main")
+        assert len(heads) == 2
+        from vcrdt.dag import read_commit
+
+        merge_commit = next(
+            o
+            for o, _k in [(h, 0) for h in heads]
+            for o in read_commit(ra.store, o).parents
+            if len(read_commit(ra.store, o).parents) == 2
+        )
+        assert read_commit(ra.store, merge_commit).resolutions is not None
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=a)
+    git(out, "fsck", "--strict", "--no-dangling")
+    listed = git(out, "for-each-ref", "--format=%(refname)").decode().split()
+    assert "refs/heads/main" in listed and "refs/vcrdt/siblings/main/1" in listed
+    assert b"on b" in git(out, "log", "--all", "--format=%s") and b"on a" in git(out, "log", "--all", "--format=%s")
+    assert b"vcrdt-resolutions {" in git(out, "cat-file", "commit", "main~1") + git(
+        out, "cat-file", "commit", "refs/vcrdt/siblings/main/1~1"
+    )
+    # Back into a fresh replica: the same vcrdt commits (both heads, the merge and its record).
+    c = _vcrdt_init(cli, tmp_path / "c")
+    cli.ok("git", "import", str(out), "-q", cwd=c)
+    with _open(c) as rc:
+        assert rc.refs.heads("refs/heads/main") == heads
+        assert rc.store.has(merge_commit)
+    cli.ok("fsck", cwd=c)

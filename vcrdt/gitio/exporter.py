@@ -20,7 +20,7 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
 from vcrdt.gitio import maps
-from vcrdt.gitio.importer import open_git, source_key
+from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, source_key
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitRecord,
@@ -37,7 +37,6 @@ from vcrdt.paths import encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 
-SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
 _GIT_TYPES = {
     "commit": pygit2.enums.ObjectType.COMMIT,
     "tree": pygit2.enums.ObjectType.TREE,

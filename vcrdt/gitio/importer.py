@@ -51,7 +51,8 @@ from vcrdt.paths import decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_full_name
 from vcrdt.repo import Repository
 
-DEFAULT_REFS = ("refs/heads/*", "refs/tags/*")
+SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
+DEFAULT_REFS = ("refs/heads/*", "refs/tags/*", SIBLINGS_PREFIX + "*")
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 Progress = Callable[[int, int], None]
 
@@ -94,7 +95,7 @@ def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, by
     out: dict[str, bytes] = {}
     for ref in git.references.iterator():
         name = ref.name
-        if not (name.startswith(BRANCH_PREFIX) or name.startswith(TAG_PREFIX)):
+        if not name.startswith((BRANCH_PREFIX, TAG_PREFIX, SIBLINGS_PREFIX)):
             continue
         if ref.type != pygit2.enums.ReferenceType.DIRECT:
             continue
@@ -449,10 +450,11 @@ def import_git(
             if on_progress is not None:
                 on_progress(n, total)
         state: dict[bytes, bytes] = {}
-        targets: dict[str, ObjectId] = {}
+        targets: dict[str, set[ObjectId]] = {}
         for name, gid in sorted(wanted.items()):
+            vname = vcrdt_ref_name(name)
             try:
-                check_full_name(name)
+                check_full_name(vname)
             except BadRefNameError as exc:
                 summary.warnings.append(f"git ref {name!r} skipped: {exc.message}")
                 continue
@@ -460,12 +462,17 @@ def import_git(
             if hit is None:
                 summary.warnings.append(f"git ref {name} skipped: it names a {imp.read(gid)[0]}, not a commit or tag")
                 continue
-            targets[name] = hit[0]
+            targets.setdefault(vname, set()).add(hit[0])
             state[name.encode()] = gid
         maps.add(repo.db, imp.rows)
+        before: dict[str, set[ObjectId]] = {}
+        for gname, gid in previous.items():
+            hit = imp.known(gid)
+            if hit is not None:
+                before.setdefault(vcrdt_ref_name(gname.decode()), set()).add(hit[0])
         head = repo.refs.head()
-        for name in sorted(set(targets) | {n.decode() for n in previous}):
-            _update_ref(repo, imp, name, targets.get(name), previous.get(name.encode()), summary)
+        for name in sorted(set(targets) | set(before)):
+            _update_ref(repo, name, targets.get(name, set()), before.get(name, set()), summary)
         # A branch deleted in git that stays here (moved on) is kept in the state, so it is not retried.
         maps.set_ref_state(repo.db, source, "import", state)
         repo.db.set_meta(f"counter:{repo.replica}", str(imp.counter))
@@ -525,39 +532,60 @@ def _walk_order(git: pygit2.Repository, tips: Iterable[bytes], hide: Iterable[by
         raise GitInteropError(f"cannot walk the git history: {exc}") from None
 
 
+def vcrdt_ref_name(git_name: str) -> str:
+    """The vcrdt ref a git ref goes to: a sibling ref ``refs/vcrdt/siblings/NAME/N`` to branch NAME.
+
+    >>> vcrdt_ref_name("refs/vcrdt/siblings/feature/x/2")
+    'refs/heads/feature/x'
+    """
+    if git_name.startswith(SIBLINGS_PREFIX):
+        return BRANCH_PREFIX + git_name[len(SIBLINGS_PREFIX) :].rpartition("/")[0]
+    return git_name
+
+
 def _update_ref(
     repo: Repository,
-    imp: _Importer,
     name: str,
-    new: ObjectId | None,
-    prev_gid: bytes | None,
+    new: set[ObjectId],
+    prev: set[ObjectId],
     summary: ImportSummary,
 ) -> None:
-    heads = repo.refs.heads(name)
-    hit = imp.known(prev_gid) if prev_gid is not None else None
-    prev = hit[0] if hit is not None else None
-    if new is None:
-        if heads and heads == {prev}:
+    heads = set(repo.refs.heads(name))
+    # Siblings that are ancestors of another head are not heads.
+    new = {h for h in new if not any(h != o and is_ancestor(repo.store, h, o) for o in new)}
+    was = next(iter(heads)) if len(heads) == 1 else None
+    if not new:
+        if heads and heads == prev:
             if repo.refs.head().branch == name:
                 summary.warnings.append(f"{name} was deleted in git but is checked out here; kept")
                 return
             repo.refs.delete(name)
-            summary.refs.append((name, prev, None))
+            summary.refs.append((name, was, None))
         elif heads:
             summary.warnings.append(f"{name} was deleted in git but moved here since; kept")
         return
-    if heads == {new}:
+    if heads == new:
         return
-    before = next(iter(heads)) if len(heads) == 1 else None
     if (
         not heads
         or name.startswith(TAG_PREFIX)
-        or heads == {prev}
-        or all(is_ancestor(repo.store, h, new) for h in heads)
+        or heads == prev
+        or all(any(is_ancestor(repo.store, h, n) for n in new) for h in heads)
     ):
-        repo.refs.update(name, new)
-        summary.refs.append((name, before, new))
+        _set_heads(repo, name, new)
+        for n in sorted(new):
+            summary.refs.append((name, was, n))
     else:
-        summary.warnings.append(
-            f"{name} moved both in git and here; kept here at {before.hex()[:12] if before else '?'}"
-        )
+        shown = was.hex()[:12] if was is not None else f"{len(heads)} heads"
+        summary.warnings.append(f"{name} moved both in git and here; kept here at {shown}")
+
+
+def _set_heads(repo: Repository, name: str, heads: set[ObjectId]) -> None:
+    """Point a ref at exactly `heads` (siblings when more than one), each head with a new dot."""
+    ordered = sorted(heads)
+    repo.refs.update(name, ordered[0])
+    if len(ordered) == 1 or not name.startswith(BRANCH_PREFIX):
+        return
+    repo.refs.add_entries(name, frozenset(ordered[1:]))
+    entries = frozenset((h, r, c) for n, h, r, c in repo.refs.iter_entries() if n == name)
+    repo.refs.set_state(name, frozenset(ordered), entries)
