@@ -84,6 +84,22 @@ def open_git(gitdir: Path) -> pygit2.Repository:
         raise GitInteropError(f"{gitdir}: not a git repository ({exc})") from None
 
 
+def git_head_branch(gitdir: Path) -> str | None:
+    """The short name of the branch git's HEAD is on, if it is on one.
+
+    Raises:
+        GitInteropError: If `gitdir` holds no git repository.
+    """
+    git = open_git(gitdir)
+    try:
+        target = git.references["HEAD"].target
+    except (KeyError, pygit2.GitError):
+        return None
+    if isinstance(target, str) and target.startswith(BRANCH_PREFIX):
+        return target[len(BRANCH_PREFIX) :]
+    return None
+
+
 def source_key(git: pygit2.Repository) -> str:
     """The name the ref state of a git repository is kept under: its git directory, absolute."""
     return str(Path(git.path).resolve())

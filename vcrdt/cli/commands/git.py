@@ -70,6 +70,43 @@ def _print(s: ImportSummary | ExportSummary, verb: str) -> None:
         err.print(f"warning: {render.escape_text(w)}", markup=False)
 
 
+def new_repo_from_git(
+    target: Path, gitdir: Path, *, initial_branch: str | None, refs: list[str] | None, quiet: bool, json: bool
+) -> ImportSummary:
+    """`init --from-git` and `clone --from-git`: a new repository at `target` with the git history imported.
+
+    The first branch is git's checked-out branch (or `initial_branch`, or main) and is checked
+    out. A refused import leaves nothing behind: the repository made here is removed.
+    """
+    import shutil
+
+    from vcrdt import porcelain
+    from vcrdt.cli.base import settings
+    from vcrdt.gitio import import_git
+    from vcrdt.gitio.importer import git_head_branch
+    from vcrdt.paths import META_DIR
+    from vcrdt.repo import Repository
+
+    branch = initial_branch or git_head_branch(gitdir) or "main"
+    made_dir = not target.exists()
+    porcelain.init(target, settings(), initial_branch=branch)
+    try:
+        with Repository(target, settings()) as repo:
+            with render.progress("Importing commits", enabled=not quiet and not json) as bar:
+                summary = import_git(repo, gitdir, refs or (), on_progress=bar)
+    except BaseException:
+        shutil.rmtree(target if made_dir else target / META_DIR, ignore_errors=True)
+        raise
+    if json:
+        doc = _summary_json("source", summary, summary.source)
+        doc["directory"] = str(target)
+        doc["branch"] = branch
+        render.emit_json(doc)
+    elif not quiet:
+        _print(summary, "imported")
+    return summary
+
+
 @git_app.command("import")
 def git_import(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False) -> None:
     """Import a git repository's branches and tags, with every commit, tree, blob and tag they reach.
