@@ -356,6 +356,7 @@ def export_git(
         if name.startswith(BRANCH_PREFIX):
             for n, h in enumerate(ordered[:-1], 1):
                 wanted[f"{SIBLINGS_PREFIX}{name[len(BRANCH_PREFIX) :]}/{n}"] = exp.commit(h)[0]
+    checked_out = None if git.is_bare else _head_branch(git)
     with repo.transaction():
         maps.ensure_tables(repo.db)
         previous = maps.ref_state(repo.db, target, "export")
@@ -373,6 +374,11 @@ def export_git(
                 except (pygit2.GitError, ValueError) as exc:
                     raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
                 summary.refs.append((name, None if old is None else old.hex(), gid.hex()))
+                if name == checked_out and old is not None:
+                    summary.warnings.append(
+                        f"{name} is checked out in {gitdir}: its index and work tree still show"
+                        f" {old.hex()[:12]} (`git reset --keep {name}` there brings them along)"
+                    )
         maps.add(repo.db, exp.rows)
         maps.set_ref_state(repo.db, target, "export", {n.encode(): g for n, g in wanted.items()})
     return summary
@@ -381,6 +387,14 @@ def export_git(
 def _tie(repo: Repository, oid: ObjectId) -> TieKey:
     c = read_commit(repo.store, oid)
     return TieKey(c.lamport, c.replica, bytes(oid))
+
+
+def _head_branch(git: pygit2.Repository) -> str | None:
+    try:
+        target = git.references["HEAD"].target
+    except (KeyError, pygit2.GitError):
+        return None
+    return target if isinstance(target, str) else None
 
 
 def _git_ref(git: pygit2.Repository, name: str) -> bytes | None:
