@@ -332,3 +332,13 @@ def test_resolutions_and_siblings_round_trip(cli: CliRunner, tmp_path: Path) -> 
         assert rc.refs.heads("refs/heads/main") == heads
         assert rc.store.has(merge_commit)
     cli.ok("fsck", cwd=c)
+
+
+def test_sha256_repository_is_refused_with_the_reason(cli: CliRunner, tmp_path: Path) -> None:
+    g = tmp_path / "s256"
+    git(tmp_path, "init", "-q", "--object-format=sha256", str(g))
+    repo_path = _vcrdt_init(cli, tmp_path / "v")
+    res = cli("git", "import", str(g), cwd=repo_path)
+    assert res.code == 1
+    assert "object format is not SHA-1" in res.err and "Traceback" not in res.err
+    cli.ok("fsck", cwd=repo_path)

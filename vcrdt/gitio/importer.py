@@ -81,6 +81,12 @@ def open_git(gitdir: Path) -> pygit2.Repository:
     try:
         return pygit2.Repository(str(gitdir))
     except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
+        if "object format" in str(exc):
+            raise GitInteropError(
+                f"{gitdir}: its object format is not SHA-1, which is all this libgit2"
+                f" ({pygit2.LIBGIT2_VERSION}, through pygit2) reads",
+                hint="git fast-export | git fast-import into a SHA-1 repository converts it",
+            ) from None
         raise GitInteropError(f"{gitdir}: not a git repository ({exc})") from None
 
 
