@@ -342,3 +342,12 @@ def test_sha256_repository_is_refused_with_the_reason(cli: CliRunner, tmp_path: 
     assert res.code == 1
     assert "object format is not SHA-1" in res.err and "Traceback" not in res.err
     cli.ok("fsck", cwd=repo_path)
+
+
+def test_git_records_are_reachable(cli: CliRunner, tmp_path: Path) -> None:
+    """fsck counts each commit's git record as reachable (it belongs to the commit, like its tree)."""
+    src = build_history(tmp_path)
+    repo_path = _vcrdt_init(cli, tmp_path / "v")
+    cli.ok("git", "import", str(src), "-q", cwd=repo_path)
+    report = json.loads(cli.ok("fsck", "--json", cwd=repo_path).out)
+    assert report["problems"] == [] and report["unreachable"] == 0
