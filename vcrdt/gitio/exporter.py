@@ -8,7 +8,6 @@ the same vcrdt commit. Objects are written with `odb.write` (raw bytes, nothing 
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
 from vcrdt.gitio import maps
-from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, source_key
+from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, ref_matches, source_key
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitRecord,
@@ -349,7 +348,7 @@ def export_git(
     exp.on_progress = on_progress
     wanted: dict[str, bytes] = {}
     for name, heads in repo.refs.iter_refs("refs/"):
-        if not any(fnmatch.fnmatchcase(name, p) or name == p for p in pats):
+        if not ref_matches(name, pats):
             continue
         ordered = sorted(heads, key=lambda h: _tie(repo, h))
         wanted[name] = exp.commit(ordered[-1])[0]

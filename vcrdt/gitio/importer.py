@@ -111,6 +111,19 @@ def source_key(git: pygit2.Repository) -> str:
     return str(Path(git.path).resolve())
 
 
+def ref_matches(name: str, patterns: Iterable[str]) -> bool:
+    """Tell whether a full ref name matches a pattern (``fnmatch``); a pattern not under ``refs/`` is a short name.
+
+    >>> ref_matches("refs/heads/release/1", ["release/*"]), ref_matches("refs/tags/v1", ["refs/heads/*"])
+    (True, False)
+    """
+    for p in patterns:
+        full = [p] if p.startswith("refs/") else [BRANCH_PREFIX + p, TAG_PREFIX + p]
+        if any(fnmatch.fnmatchcase(name, f) for f in full):
+            return True
+    return False
+
+
 def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, bytes]:
     """The git branches and tags whose full names match one of `patterns`: name to raw id."""
     pats = list(patterns) or list(DEFAULT_REFS)
@@ -121,7 +134,7 @@ def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, by
             continue
         if ref.type != pygit2.enums.ReferenceType.DIRECT:
             continue
-        if any(fnmatch.fnmatchcase(name, p) or name == p for p in pats):
+        if ref_matches(name, pats):
             target = ref.target
             if isinstance(target, pygit2.Oid):
                 out[name] = bytes(target.raw)

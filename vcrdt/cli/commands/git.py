@@ -25,8 +25,8 @@ _Refs = Annotated[
     list[str] | None,
     typer.Option(
         "--ref",
-        help="Only refs whose full name matches this pattern (fnmatch, e.g. 'refs/heads/release/*');"
-        " repeatable. Default: every branch and tag.",
+        help="Only refs matching this pattern (fnmatch): a full name ('refs/heads/release/*') or a branch"
+        " or tag name ('release/*'); repeatable. Default: every branch and tag.",
         show_default=False,
     ),
 ]
