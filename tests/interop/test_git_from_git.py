@@ -63,3 +63,22 @@ def test_clone_from_git_names_the_directory_after_the_source(cli: CliRunner, tmp
     assert out["branch"] == "trunk" and out["directory"] == str(work / "proj")
     assert (work / "proj" / "src" / "m.py").is_file()
     cli.ok("fsck", cwd=work / "proj")
+
+
+def test_import_that_would_overwrite_local_changes_imports_nothing(cli: CliRunner, tmp_path: Path) -> None:
+    g = _project(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v), "--from-git", str(g))
+    before = cli.ok("log", "--json", cwd=v).out
+    (v / "src" / "m.py").write_text("local edit\n")
+    (g / "src" / "m.py").write_text("moved on in git\n")
+    git(g, "commit", "-q", "-am", "third")
+    res = cli("git", "import", str(g), cwd=v)
+    assert res.code == 1 and "src/m.py" in res.err
+    assert cli.ok("log", "--json", cwd=v).out == before
+    assert (v / "src" / "m.py").read_text() == "local edit\n"
+    cli.ok("fsck", cwd=v)
+    cli.ok("restore", "src/m.py", cwd=v)
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    assert (v / "src" / "m.py").read_text() == "moved on in git\n"
+    assert cli.ok("status", "--short", cwd=v).out.strip() == ""
