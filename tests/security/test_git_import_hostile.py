@@ -62,6 +62,11 @@ def _case(g: Path, which: str) -> tuple[str, str]:
         return _commit(g, tree, [base], b"before\0after\n"), "NUL"
     if which == "duplicate-parent":
         return _commit(g, tree, [base, base]), "same parent twice"
+    if which == "tree-as-parent":
+        return _commit(g, tree, [base, tree]), f"{tree} is a tree"
+    if which == "tag-as-parent":
+        tag = git(g, "mktag", stdin=f"object {base}\ntype commit\ntag t\ntagger T <t@x> 0 +0000\n\nm\n".encode())
+        return _commit(g, tree, [base, tag.decode().strip()]), "is a tag, not a commit"
     raise AssertionError(which)
 
 
@@ -78,6 +83,8 @@ CASES = [
     "tree-mode-on-blob",
     "nul-message",
     "duplicate-parent",
+    "tree-as-parent",
+    "tag-as-parent",
 ]
 
 
@@ -97,7 +104,8 @@ def _state(root: Path) -> tuple[list[object], list[object], list[object]]:
 def test_hostile_git_object_is_refused(repo: CliRunner, tmp_path: Path, which: str) -> None:
     g = init(tmp_path / "evil")
     bad, says = _case(g, which)
-    git(g, "update-ref", "refs/heads/main", bad)
+    (g / ".git" / "refs" / "heads").mkdir(parents=True, exist_ok=True)
+    (g / ".git" / "refs" / "heads" / "main").write_text(bad + "\n")  # update-ref checks what a ref names
     (repo.cwd / "mine.txt").write_text("local\n")
     repo.ok("add", "mine.txt")
     repo.ok("commit", "-m", "local work")

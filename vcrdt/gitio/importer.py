@@ -297,8 +297,10 @@ class _Importer:
                     stack.append(target)
                     continue
                 self._tag(g, tag)
-            else:
+            elif g == gid:
                 return None
+            else:
+                raise GitInteropError(f"git object {g.hex()} is a {typ}, where a commit is named")
             stack.pop()
         return self.known(gid)
 
@@ -326,7 +328,11 @@ class _Importer:
 
     def _commit(self, gid: bytes, raw: bytes, parts: GitCommitParts) -> None:
         where = f"git commit {gid.hex()}"
-        parents = [self.memo[bytes.fromhex(p.decode())][0] for p in parts.parents]
+        named = [self.memo[bytes.fromhex(p.decode())] for p in parts.parents]
+        for p, (_, kind) in zip(parts.parents, named, strict=True):
+            if kind != "commit":
+                raise GitInteropError(f"{where}: its parent {p.decode()} is a {kind}, not a commit")
+        parents = [vid for vid, _ in named]
         if len(parents) > MAX_PARENTS:
             raise GitInteropError(f"{where}: {len(parents)} parents, more than vcrdt's {MAX_PARENTS}")
         if len(set(parents)) != len(parents):
@@ -563,8 +569,10 @@ def _walk_order(git: pygit2.Repository, tips: Iterable[bytes], hide: Iterable[by
             continue
     try:
         return [c.id.raw for c in walker]
-    except pygit2.GitError as exc:
-        raise GitInteropError(f"cannot walk the git history: {exc}") from None
+    except pygit2.GitError:
+        # A damaged or hostile history (a parent that is no commit): import it ref by ref,
+        # whose own checks name the object at fault.
+        return []
 
 
 def vcrdt_ref_name(git_name: str) -> str:
