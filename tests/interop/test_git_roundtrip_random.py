@@ -1,7 +1,8 @@
 """Random git histories, odd in every way git allows, go through vcrdt and come back with the same ids.
 
 Hypothesis draws histories of raw commits (merges and octopus merges in drawn parent order,
-authors and committers that differ, offsets of every sign with ``-0000``, names and messages in
+authors and committers that differ, ident lines only other tools write (``Ann < a@x >``,
+``Ann<a@x>``, empty e-mails, times out of range or with leading zeros), offsets of every sign with ``-0000``, names and messages in
 Latin-1 with and without an ``encoding`` header, ``gpgsig`` and unknown headers, messages
 without a final newline, trees with non-UTF-8 names, old modes such as ``100664``, symlinks,
 executables, submodules, empty trees) and annotated tags, writes them raw (as
@@ -29,6 +30,9 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing
 NAMES = [b"a", b"a.txt", b"a-b", b"Z", b"caf\xe9", "ü".encode(), b"x y", b"-dash", b"README"]
 MODES = [b"100644", b"100755", b"120000", b"100664", b"160000"]
 PEOPLE = [b"Ann", b"Zo\xe9", "Jürgen".encode(), b"", b"Bob  Two"]
+# Ident forms git writes and forms only other tools write (kept byte for byte by the git record).
+EMAILS = [b" <a@x>", b" < a@x >", b"<a@x>", b" <>", b" <caf\xe9@x>"]
+TIMES = [b"", b"0", b"01700000000", b"-5", b"99999999999999999999"]
 TZS = [b"+0000", b"-0000", b"+0530", b"-0700", b"+1400", b"-1200", b"+0045"]
 MESSAGES = [b"one line\n", b"no final newline", b"", b"\n\nleading blank\n", b"caf\xe9 latin-1\n", b"a\n\n\nb\n\n"]
 EXTRA = [
@@ -46,6 +50,8 @@ commit_spec = st.fixed_dictionaries(
         "author": st.sampled_from(PEOPLE),
         "committer": st.sampled_from(PEOPLE),
         "time": st.integers(0, 2**34),
+        "email": st.sampled_from(EMAILS),
+        "odd_time": st.sampled_from([None, *TIMES]),
         "tz": st.sampled_from(TZS),
         "ctz": st.sampled_from(TZS),
         "encoding": st.booleans(),
@@ -86,7 +92,8 @@ def _build(path: Path, specs: list[dict], tags: list[int]) -> None:
                 parents.append(made[i % len(made)])
         head = b"tree " + tree.hex().encode() + b"\n"
         head += b"".join(b"parent " + p.hex().encode() + b"\n" for p in parents)
-        head += b"author " + spec["author"] + b" <a@x> " + str(spec["time"]).encode() + b" " + spec["tz"] + b"\n"
+        when = spec["odd_time"] if spec["odd_time"] is not None else str(spec["time"]).encode()
+        head += b"author " + spec["author"] + spec["email"] + b" " + when + b" " + spec["tz"] + b"\n"
         head += (
             b"committer " + spec["committer"] + b" <c@x> " + str(spec["time"] + 7).encode() + b" " + spec["ctz"] + b"\n"
         )

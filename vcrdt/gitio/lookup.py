@@ -24,7 +24,8 @@ class Mapping:
 def map_rev(repo: Repository, rev: str) -> Mapping:
     """Map a git id (40 or 64 hex digits) to its vcrdt id, or a vcrdt revision to its git id.
 
-    A git id is looked up in the mapping of earlier imports and exports. A vcrdt revision is
+    A git id is looked up in the mapping of earlier imports and exports (40 hex digits it does
+    not know are tried as the start of a vcrdt id). A vcrdt revision is
     looked up there too and, for a commit the mapping does not know (one this replica received
     through sync), computed from the history: the git id it exports as.
 
@@ -34,13 +35,14 @@ def map_rev(repo: Repository, rev: str) -> Mapping:
     text = rev.strip().lower()
     if re.fullmatch(r"[0-9a-f]{40}", text):
         hit = maps.to_vcrdt(repo.db, bytes.fromhex(text))
-        if hit is None:
-            raise BadRevisionError(rev, "no imported or exported git object has this id")
-        return Mapping(hit[0].hex(), text, hit[1])
-    try:
-        oid: ObjectId = repo.resolve_object(rev)
-    except VcrdtError:
-        raise
+        if hit is not None:
+            return Mapping(hit[0].hex(), text, hit[1])
+        try:
+            oid: ObjectId = repo.resolve_object(rev)  # 40 digits of a vcrdt id, perhaps
+        except VcrdtError:
+            raise BadRevisionError(rev, "no imported or exported git object has this id") from None
+    else:
+        oid = repo.resolve_object(rev)
     known = maps.to_git(repo.db, oid, 20)
     if known:
         gid, kind = known[0]
