@@ -1,13 +1,14 @@
 """Random git histories, odd in every way git allows, go through vcrdt and come back with the same ids.
 
-Hypothesis draws histories of raw commits (merges and octopus merges in drawn parent order,
+Hypothesis draws histories of raw commits: merges and octopus merges in drawn parent order,
 authors and committers that differ, ident lines only other tools write (``Ann < a@x >``,
-``Ann<a@x>``, empty e-mails, times out of range or with leading zeros), offsets of every sign with ``-0000``, names and messages in
-Latin-1 with and without an ``encoding`` header, ``gpgsig`` and unknown headers, messages
-without a final newline, trees with non-UTF-8 names, old modes such as ``100664``, symlinks,
-executables, submodules, empty trees) and annotated tags, writes them raw (as
-``git hash-object --literally`` does), and checks git -> vcrdt -> git id for id, both from the
-importing replica and from a clone that got the history through sync.
+``Ann<a@x>``, empty e-mails, times out of range or with leading zeros), offsets of every sign
+with ``-0000``, names and messages in Latin-1 with and without an ``encoding`` header,
+``gpgsig`` and unknown headers, messages without a final newline, trees with non-UTF-8 names,
+old modes such as ``100664``, symlinks, executables, submodules, empty trees; and annotated
+tags. It writes them raw (as ``git hash-object --literally`` does) and checks git -> vcrdt ->
+git id for id, both from the importing replica and from a clone that got the history through
+sync.
 """
 
 from __future__ import annotations

@@ -12,21 +12,23 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import pygit2
 
 from vcrdt.dag import is_ancestor, read_commit
-from vcrdt.errors import BadRefNameError, CorruptObjectError, GitInteropError
+from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
 from vcrdt.gitio import maps
 from vcrdt.gitio.record import (
+    CANONICAL_MODE,
     GitCommitParts,
     GitRecord,
     GitTagParts,
     GitTreeEntry,
-    canonical_shape,
     display_message,
     display_signature,
+    git_sort_key,
     header_value,
     message_encoding,
     mode_kind,
@@ -47,7 +49,7 @@ from vcrdt.objects import (
     commit_clock,
     history_problem,
 )
-from vcrdt.paths import decode
+from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_full_name
 from vcrdt.repo import Repository
 
@@ -153,6 +155,7 @@ class _Importer:
         self.trees: dict[bytes, tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]] = {}
         self.rows: list[tuple[bytes, ObjectId, str]] = []
         self.commits: dict[ObjectId, Commit] = {}
+        self.names: dict[bytes, bool] = {}
         stored = repo.db.get_meta(f"counter:{repo.replica}")
         self.counter = int(stored) if stored is not None and stored.isdigit() else 0
 
@@ -229,14 +232,13 @@ class _Importer:
     def _convert_tree(
         self, gid: bytes, data: bytes, entries: list[GitTreeEntry], path: bytes, where: str
     ) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
-        out: list[TreeEntry] = []
+        items: list[tuple[bytes, EntryKind, ObjectId]] = []
         odd: list[tuple[bytes, bytes]] = []
         for e in entries:
             kind = mode_kind(e.mode)
-            child = _join(path, e.name)
             if kind is None:
                 raise GitInteropError(
-                    f"{where}: {_show(child)}: git tree entry mode {e.mode.decode('latin-1')}"
+                    f"{where}: {_entry(path, e.name)}: git tree entry mode {e.mode.decode('latin-1')}"
                     " is not a file, link, tree or submodule"
                 )
             if kind is EntryKind.TREE:
@@ -248,19 +250,38 @@ class _Importer:
                 try:
                     oid = self.blob(e.oid)
                 except GitInteropError as exc:
-                    raise GitInteropError(f"{where}: {_show(child)}: {exc}") from None
-            out.append(TreeEntry(decode(e.name), kind, oid))
-        try:
-            tree = Tree.build(out)
-        except CorruptObjectError as exc:
-            raise GitInteropError(f"{where}: in {_show(path)}: {_rule(exc)}") from None
-        vid = self.repo.store.put("tree", tree.to_bytes())
-        if shape_of(entries) != canonical_shape(tree):
-            odd.append((b"", shape_of(entries)))
+                    raise GitInteropError(f"{where}: {_entry(path, e.name)}: {exc}") from None
+            items.append((e.name, kind, oid))
+        # The vcrdt tree body, built directly: names checked once each (they repeat from one
+        # version of a directory to the next), entries sorted by their raw bytes. Anything
+        # wrong goes through Tree.build, whose error names the rule.
+        items.sort(key=_first)
+        if any(self._name_problem(n) for n, _, _ in items) or any(a[0] == b[0] for a, b in pairwise(items)):
+            try:
+                Tree.build([TreeEntry(decode(n), k, o) for n, k, o in items])
+            except CorruptObjectError as exc:
+                raise GitInteropError(f"{where}: in {_show(path)}: {_rule(exc)}") from None
+        body = b"".join(_KIND_WORDS[k] + b" " + n + b"\0" + o for n, k, o in items)
+        vid = self.repo.store.put("tree", body)
+        shape = shape_of(entries)
+        if shape != b"".join(CANONICAL_MODE[k] + b" " + n + b"\0" for n, k, _ in sorted(items, key=_git_key)):
+            odd.append((b"", shape))
         if not odd:
             self._mapped(gid, vid, "tree")
         self.summary.trees += 1
         return vid, tuple(sorted(odd))
+
+    def _name_problem(self, raw: bytes) -> bool:
+        """Tell whether a tree-entry name breaks a path rule (each distinct name is checked once)."""
+        bad = self.names.get(raw)
+        if bad is None:
+            try:
+                check_component(decode(raw))
+                bad = False
+            except BadPathError:
+                bad = True
+            self.names[raw] = bad
+        return bad
 
     # --- commits and tags ----------------------------------------------------------------
 
@@ -430,6 +451,21 @@ class _Importer:
         self.commits[vid] = commit
         self._mapped(gid, vid, "tag")
         self.summary.tags += 1
+
+
+_KIND_WORDS = {k: k.value.encode("ascii") for k in EntryKind}
+
+
+def _first(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
+    return item[0]
+
+
+def _git_key(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
+    return git_sort_key(item[0], item[1])
+
+
+def _entry(path: bytes, name: bytes) -> str:
+    return repr(decode(_join(path, name)))
 
 
 def _join(path: bytes, name: bytes) -> bytes:

@@ -20,6 +20,7 @@ Imports `objects`, `ids` and `errors` only.
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ _HEX = re.compile(rb"[0-9a-f]+")
 _NUM = re.compile(rb"0|[1-9][0-9]*")
 
 
+@functools.cache
 def mode_kind(mode: bytes) -> EntryKind | None:
     """The vcrdt entry kind of a git tree-entry mode, as git canonicalises modes; None if git has no such type.
 
@@ -71,22 +73,27 @@ class GitTreeEntry:
     oid: bytes
 
 
+@functools.cache
+def _entry_re(hash_len: int) -> re.Pattern[bytes]:
+    return re.compile(rb"([^ \0]{1,7}) ([^\0]*)\0(.{%d})" % hash_len, re.DOTALL)
+
+
 def parse_git_tree(body: bytes, hash_len: int) -> list[GitTreeEntry]:
     """Split a git tree body into its entries, in stored order.
 
     Raises:
         GitInteropError: If the body is not a sequence of ``<mode> SP <name> NUL <id>``.
     """
+    match = _entry_re(hash_len).match
     out: list[GitTreeEntry] = []
     pos = 0
     n = len(body)
     while pos < n:
-        sp = body.find(b" ", pos, pos + 8)
-        nul = body.find(b"\0", sp + 1) if sp >= 0 else -1
-        if sp < 0 or nul < 0 or nul + 1 + hash_len > n:
+        m = match(body, pos)
+        if m is None:
             raise GitInteropError(f"malformed git tree entry at byte {pos}")
-        out.append(GitTreeEntry(body[pos:sp], body[sp + 1 : nul], body[nul + 1 : nul + 1 + hash_len]))
-        pos = nul + 1 + hash_len
+        out.append(GitTreeEntry(m.group(1), m.group(2), m.group(3)))
+        pos = m.end()
     return out
 
 
