@@ -31,7 +31,7 @@ from vcrdt.gitio.record import (
     parse_shape,
 )
 from vcrdt.ids import ObjectId
-from vcrdt.objects import Commit, EntryKind
+from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.paths import encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
@@ -144,6 +144,7 @@ class Exporter:
     def tree(self, root: ObjectId, shapes: dict[bytes, bytes], where: str) -> bytes:
         """The git id of a vcrdt tree, with the odd shapes of `shapes` (by path) where they apply."""
         done: dict[bytes, bytes] = {}
+        read: dict[bytes, Tree] = {}  # trees read on the way down, until they are written on the way up
         stack: list[tuple[ObjectId, bytes, bool]] = [(root, b"", False)]
         while stack:
             vid, path, expanded = stack.pop()
@@ -157,8 +158,9 @@ class Exporter:
                 if gid is not None:
                     done[path] = gid
                     continue
-            tree = read_tree(self.repo.store, vid)
+            tree = read.pop(path, None) or read_tree(self.repo.store, vid)
             if not expanded:
+                read[path] = tree
                 stack.append((vid, path, True))
                 for e in tree.entries:
                     if e.kind is EntryKind.TREE:
