@@ -218,11 +218,13 @@ def iter_reachable(
         if commit.tree not in seen:
             seen.add(commit.tree)
             trees.append(commit.tree)
-        if commit.resolutions is not None and commit.resolutions not in seen:
-            # The record of a merge's automatic resolutions: a blob that belongs to the commit.
-            seen.add(commit.resolutions)
-            if on_object is not None:
-                on_object(commit.resolutions, "blob")
+        for record in (commit.resolutions, commit.git):
+            # The record of a merge's automatic resolutions, and the git record of an imported
+            # commit: blobs that belong to the commit.
+            if record is not None and record not in seen:
+                seen.add(record)
+                if on_object is not None:
+                    on_object(record, "blob")
     while trees:
         toid = trees.pop()
         if on_object is not None:

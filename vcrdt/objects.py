@@ -8,7 +8,7 @@ docs/format.md.
 
 Tree body: entries sorted by the UTF-8 bytes of their names, each
 ``<kind> <name>\\0<32-byte id>`` with kind one of ``file``, ``exec``,
-``link``, ``tree``.
+``link``, ``tree`` and, for git submodules, ``subm``.
 
 Commit body (UTF-8 text)::
 
@@ -19,6 +19,8 @@ Commit body (UTF-8 text)::
     lamport <n>
     clock <replica>=<n> ...  (sorted by replica: per replica the highest counter seen)
     gaps <replica>=<lo>-<hi>,<n> ...  (optional: counters below it not in the history)
+    resolutions <hex>       (optional: merges only)
+    git <hex>               (optional: the git record of an imported git commit or tag)
 
     <message>
 
@@ -65,6 +67,9 @@ class EntryKind(enum.Enum):
     EXECUTABLE = "exec"
     SYMLINK = "link"
     TREE = "tree"
+    # A git submodule (gitlink, mode 160000): the id names a blob holding the submodule commit's
+    # git id in lowercase hex. Format 2 revision 1 (git interop); docs/format.md.
+    GITLINK = "subm"
 
 
 _KIND_BY_WORD = {k.value.encode("ascii"): k for k in EntryKind}
@@ -242,6 +247,7 @@ _COMMIT_RE = re.compile(
     r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
     r"(?:gaps ([0-9a-f]{32}=[0-9,-]+(?: [0-9a-f]{32}=[0-9,-]+)*)\n)?"
     r"(?:resolutions ([0-9a-f]{64})\n)?"
+    r"(?:git ([0-9a-f]{64})\n)?"
     r"\n"
 )
 
@@ -261,6 +267,9 @@ class Commit:
     resolutions: ObjectId | None = None
     # Per clock key, the counters below its count that are not in this commit's history.
     gaps: ClockGaps = ()
+    # The git record blob (format 2 revision 1, `vcrdt.gitio`): what an imported git commit or
+    # tag holds that the fields above do not, so any replica exports the same git bytes.
+    git: ObjectId | None = None
 
     kind = "commit"
 
@@ -277,6 +286,8 @@ class Commit:
             lines.append("gaps " + " ".join(f"{r}={format_gaps(g)}" for r, g in self.gaps))
         if self.resolutions is not None:
             lines.append(f"resolutions {self.resolutions.hex()}")
+        if self.git is not None:
+            lines.append(f"git {self.git.hex()}")
         return ("\n".join(lines) + "\n\n" + self.message).encode("utf-8")
 
     @classmethod
@@ -299,9 +310,10 @@ class Commit:
         m = _COMMIT_RE.match(text)
         if m is None or "\0" in text:
             raise _commit_problem(text)
-        tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text, res_hex = (
-            m.groups()
+        (tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text) = (
+            m.groups()[:12]
         )
+        res_hex, git_hex = m.group(13), m.group(14)
         offset = int(hh) * 60 + int(mm)
         timestamp = int(seconds)
         # Each parent line is "parent " (7), 64 hex digits and LF: 72 characters.
@@ -320,6 +332,7 @@ class Commit:
             or (sign == "-" and offset == 0)
             or timestamp > MAX_TIMESTAMP
             or (res_hex is not None and (n < 2 * 72 or res_hex == _ZERO_HEX))
+            or git_hex == _ZERO_HEX
         ):
             raise _commit_problem(text)
         if clock_text is None:
@@ -349,6 +362,7 @@ class Commit:
             clock,
             None if res_hex is None else ObjectId(bytes.fromhex(res_hex)),
             gaps,
+            None if git_hex is None else ObjectId(bytes.fromhex(git_hex)),
         )
 
     @property
@@ -380,6 +394,7 @@ def _new_commit(
     clock: ClockEntries,
     resolutions: ObjectId | None,
     gaps: ClockGaps = (),
+    git: ObjectId | None = None,
     *,
     _new: Callable[[type[Commit]], Commit] = object.__new__,
     _tree: Callable[[Commit, ObjectId], None] = _COMMIT_SLOTS["tree"].__set__,
@@ -391,6 +406,7 @@ def _new_commit(
     _clock: Callable[[Commit, tuple[tuple[ReplicaId, int], ...]], None] = _COMMIT_SLOTS["clock"].__set__,
     _resolutions: Callable[[Commit, ObjectId | None], None] = _COMMIT_SLOTS["resolutions"].__set__,
     _gaps: Callable[[Commit, ClockGaps], None] = _COMMIT_SLOTS["gaps"].__set__,
+    _git: Callable[[Commit, ObjectId | None], None] = _COMMIT_SLOTS["git"].__set__,
 ) -> Commit:
     """Return ``Commit(tree, parents, ...)``, built as its __init__ would build it (for the decoder)."""
     c = _new(Commit)
@@ -403,6 +419,7 @@ def _new_commit(
     _clock(c, clock)
     _resolutions(c, resolutions)
     _gaps(c, gaps)
+    _git(c, git)
     return c
 
 
@@ -489,6 +506,9 @@ def _commit_problem(text: str) -> CorruptObjectError:
             _oid_field(resolutions_hex, "resolutions")
             if len(parents) < 2:
                 return CorruptObjectError("commit", "resolutions on a commit that is not a merge")
+        git_hex = take("git")
+        if git_hex is not None:
+            _oid_field(git_hex, "git record")
         if pos != len(lines):
             return CorruptObjectError("commit", f"unexpected header line {lines[pos][:40]!r}")
         clock = _parse_clock(clock_text)
@@ -804,8 +824,8 @@ class Reference:
 def references(obj: Tree | Commit) -> list[Reference]:
     """Every object `obj` names, with the kind each must be.
 
-    A ``file``, ``exec`` or ``link`` entry names a blob and a ``tree`` entry a tree; a commit's
-    tree is a tree, its parents are commits and its resolutions record is a blob.
+    A ``file``, ``exec``, ``link`` or ``subm`` entry names a blob and a ``tree`` entry a tree; a
+    commit's tree is a tree, its parents are commits and its resolutions and git records are blobs.
     """
     if isinstance(obj, Tree):
         return [
@@ -818,4 +838,6 @@ def references(obj: Tree | Commit) -> list[Reference]:
     refs += [Reference(p, "commit", f"its parent {p.hex()} is") for p in obj.parents]
     if obj.resolutions is not None:
         refs.append(Reference(obj.resolutions, "blob", f"its resolutions record {obj.resolutions.hex()} is"))
+    if obj.git is not None:
+        refs.append(Reference(obj.git, "blob", f"its git record {obj.git.hex()} is"))
     return refs

@@ -110,6 +110,7 @@ _MODES = {
     EntryKind.EXECUTABLE: b"100755",
     EntryKind.SYMLINK: b"120000",
     EntryKind.TREE: b"040000",
+    EntryKind.GITLINK: b"160000",
 }
 _C_ESCAPES = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r", 34: b'\\"', 92: b"\\\\"}
 

@@ -163,10 +163,12 @@ def objects_to_send(
     for oid in commits:
         c = walker.commit(oid)
         yield from _tree(walker, c.tree, oid, sent)
-        if c.resolutions is not None and c.resolutions not in sent:
-            sent.add(c.resolutions)
-            kind, size = walker.info(c.resolutions)
-            yield c.resolutions, kind, size
+        # The blobs a commit names beside its tree: its resolutions record and its git record.
+        for record in (c.resolutions, c.git):
+            if record is not None and record not in sent:
+                sent.add(record)
+                kind, size = walker.info(record)
+                yield record, kind, size
         if oid not in sent:
             sent.add(oid)
             yield oid, "commit", walker.info(oid)[1]

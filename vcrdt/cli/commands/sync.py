@@ -295,16 +295,30 @@ def clone(
     json: _Json = False,
     stats: _Stats = False,
     quiet: _Quiet = False,
+    from_git: Annotated[
+        bool, typer.Option("--from-git", help="SOURCE is a git repository: import it (as `vcrdt git import`).")
+    ] = False,
 ) -> None:
     """Make a new replica of SOURCE: every branch and tag, a fresh replica id, `origin` recorded.
 
     Checks out the branch checked out in the source (or main). Everything received is checked
     as `vcrdt sync` checks it; a clone that fails leaves nothing behind. With --exec CMD the
-    command is the source: `vcrdt clone --exec 'ssh h vcrdt serve --stdio p' DIR`.
+    command is the source: `vcrdt clone --exec 'ssh h vcrdt serve --stdio p' DIR`. With
+    --from-git, SOURCE is a git repository whose history is imported into a new repository.
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
 
+    if from_git:
+        from vcrdt.cli.commands.git import new_repo_from_git
+
+        if directory is None:
+            name = source.rstrip("/").rsplit("/", 1)[-1]
+            directory = Path(name.removesuffix(".git") if name not in (".git", "") else "repository")
+        new_repo_from_git(
+            STATE.cwd / directory, STATE.cwd / source, initial_branch=None, refs=None, quiet=quiet, json=json
+        )
+        return
     if exec_cmd is not None and directory is None:
         directory = Path(source)  # `clone --exec CMD DIR`: the command is the source
     if directory is None:

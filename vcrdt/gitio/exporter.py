@@ -1,0 +1,407 @@
+"""Export vcrdt history to git, and compute git ids without a git repository (docs/format.md, "Git interop").
+
+A commit with a git record (imported from git, here or on any replica it was synced from)
+becomes the git commit or tag it was, byte for byte; any other commit becomes a git commit
+whose extra ``vcrdt-*`` headers carry what git has no place for, so importing it again gives
+the same vcrdt commit. Objects are written with `odb.write` (raw bytes, nothing normalised).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from vcrdt.crdt.order import TieKey
+from vcrdt.dag import read_commit, read_tree
+from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
+from vcrdt.gitio import maps
+from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, ref_matches, source_key
+from vcrdt.gitio.record import (
+    CANONICAL_MODE,
+    GitRecord,
+    GitTreeEntry,
+    format_git_tree,
+    git_sort_key,
+    mode_kind,
+    native_header,
+    parse_shape,
+)
+from vcrdt.ids import ObjectId
+from vcrdt.objects import Commit, EntryKind, Tree
+from vcrdt.paths import encode
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
+from vcrdt.repo import Repository
+
+_GIT_TYPES = {
+    "commit": pygit2.enums.ObjectType.COMMIT,
+    "tree": pygit2.enums.ObjectType.TREE,
+    "blob": pygit2.enums.ObjectType.BLOB,
+    "tag": pygit2.enums.ObjectType.TAG,
+}
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ExportSummary:
+    """What one export did."""
+
+    target: str
+    commits: int = 0
+    tags: int = 0
+    trees: int = 0
+    blobs: int = 0
+    # (git ref name, git id before or None, git id after or None (deleted)), hex
+    refs: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class GitWriter:
+    """Where git objects go: a git repository's object database, or nowhere (ids only)."""
+
+    def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1") -> None:
+        """Write into `git`, or (None) only compute ids with `hash_name`."""
+        self.git = git
+        self.hash_name = hash_name
+        self.hash_len = hashlib.new(hash_name).digest_size
+
+    def write(self, kind: str, body: bytes) -> bytes:
+        """Store (or hash) one object; return its raw git id."""
+        if self.git is None:
+            h = hashlib.new(self.hash_name)
+            h.update(f"{kind} {len(body)}\0".encode())
+            h.update(body)
+            return h.digest()
+        try:
+            return bytes(self.git.odb.write(_GIT_TYPES[kind], body).raw)
+        except (pygit2.GitError, OSError) as exc:
+            raise GitInteropError(f"cannot write a git {kind}: {exc}") from None
+
+    def has(self, gid: bytes) -> bool:
+        """Tell whether the target holds the object (always, when only computing ids)."""
+        if self.git is None:
+            return True
+        try:
+            return pygit2.Oid(raw=gid) in self.git.odb
+        except (ValueError, pygit2.GitError):
+            return False
+
+
+class Exporter:
+    """Converts vcrdt objects to git objects, each once, reusing the id mapping."""
+
+    def __init__(self, repo: Repository, writer: GitWriter, summary: ExportSummary | None = None) -> None:
+        """Export from `repo` through `writer`, counting into `summary`."""
+        self.repo = repo
+        self.w = writer
+        self.summary = summary or ExportSummary("")
+        self.commits: dict[ObjectId, tuple[bytes, str]] = {}
+        self.trees: dict[ObjectId, bytes] = {}
+        self.blobs: dict[ObjectId, bytes] = {}
+        self.rows: list[tuple[bytes, ObjectId, str]] = []
+        self.on_progress: Progress | None = None
+
+    def _mapped(self, vid: ObjectId, kinds: tuple[str, ...]) -> tuple[bytes, str] | None:
+        for gid, kind in maps.to_git(self.repo.db, vid, self.w.hash_len):
+            if kind in kinds and self.w.has(gid):
+                return gid, kind
+        return None
+
+    def _row(self, gid: bytes, vid: ObjectId, kind: str) -> None:
+        self.rows.append((gid, vid, kind))
+
+    # --- blobs and trees -----------------------------------------------------------------
+
+    def blob(self, vid: ObjectId) -> bytes:
+        """The git id of a blob, written if needed."""
+        gid = self.blobs.get(vid)
+        if gid is None:
+            hit = self._mapped(vid, ("blob",))
+            if hit is not None:
+                gid = hit[0]
+            else:
+                data = self.repo.store.get(vid)[1]
+                gid = self.w.write("blob", data)
+                self._row(gid, vid, "blob")
+                self.summary.blobs += 1
+            self.blobs[vid] = gid
+        return gid
+
+    def gitlink(self, vid: ObjectId, where: str) -> bytes:
+        """The submodule commit id a ``subm`` entry's blob holds."""
+        data = self.repo.store.get(vid)[1]
+        text = data.decode("ascii", "replace")
+        if len(data) != 2 * self.w.hash_len or not all(c in "0123456789abcdef" for c in text):
+            raise GitInteropError(
+                f"{where}: submodule entry names blob {vid.hex()}, which does not hold a"
+                f" {2 * self.w.hash_len}-digit lowercase hex git id"
+            )
+        return bytes.fromhex(text)
+
+    def tree(self, root: ObjectId, shapes: dict[bytes, bytes], where: str) -> bytes:
+        """The git id of a vcrdt tree, with the odd shapes of `shapes` (by path) where they apply."""
+        done: dict[bytes, bytes] = {}
+        read: dict[bytes, Tree] = {}  # trees read on the way down, until they are written on the way up
+        stack: list[tuple[ObjectId, bytes, bool]] = [(root, b"", False)]
+        while stack:
+            vid, path, expanded = stack.pop()
+            plain = not any(_under(k, path) for k in shapes)
+            if plain:
+                gid = self.trees.get(vid)
+                if gid is None:
+                    hit = self._mapped(vid, ("tree",))
+                    if hit is not None:
+                        gid = self.trees[vid] = hit[0]
+                if gid is not None:
+                    done[path] = gid
+                    continue
+            tree = read.pop(path, None) or read_tree(self.repo.store, vid)
+            if not expanded:
+                read[path] = tree
+                stack.append((vid, path, True))
+                for e in tree.entries:
+                    if e.kind is EntryKind.TREE:
+                        stack.append((e.oid, _join(path, encode(e.name)), False))
+                continue
+            entries: list[GitTreeEntry] = []
+            by_name: dict[bytes, tuple[EntryKind, bytes]] = {}
+            for e in tree.entries:
+                name = encode(e.name)
+                if e.kind is EntryKind.TREE:
+                    gid = done[_join(path, name)]
+                elif e.kind is EntryKind.GITLINK:
+                    gid = self.gitlink(e.oid, f"{where}: {_show(_join(path, name))}")
+                else:
+                    gid = self.blob(e.oid)
+                by_name[name] = (e.kind, gid)
+            shape = shapes.get(path)
+            if shape is None:
+                for name in sorted(by_name, key=lambda n: git_sort_key(n, by_name[n][0])):
+                    kind, gid = by_name[name]
+                    entries.append(GitTreeEntry(CANONICAL_MODE[kind], name, gid))
+            else:
+                pairs = parse_shape(shape)
+                if sorted(n for _, n in pairs) != sorted(by_name) or any(
+                    mode_kind(m) is not by_name[n][0] for m, n in pairs
+                ):
+                    raise GitInteropError(f"{where}: its git record's shape of {_show(path)} does not match the tree")
+                entries = [GitTreeEntry(m, n, by_name[n][1]) for m, n in pairs]
+            gid = self.w.write("tree", format_git_tree(entries))
+            self.summary.trees += 1
+            done[path] = gid
+            if plain:
+                self.trees[vid] = gid
+                self._row(gid, vid, "tree")
+        return done[b""]
+
+    # --- commits and tags ----------------------------------------------------------------
+
+    def _known(self, vid: ObjectId) -> tuple[bytes, str] | None:
+        hit = self.commits.get(vid)
+        if hit is None:
+            hit = self._mapped(vid, ("commit", "tag"))
+            if hit is not None:
+                self.commits[vid] = hit
+        return hit
+
+    def commit(self, root: ObjectId) -> tuple[bytes, str]:
+        """The git id of a vcrdt commit (a git commit, or a tag for an imported tag) and its git type."""
+        stack = [root]
+        done = 0
+        while stack:
+            vid = stack[-1]
+            if self._known(vid) is not None:
+                stack.pop()
+                continue
+            c = read_commit(self.repo.store, vid)
+            missing = [p for p in c.parents if self._known(p) is None]
+            if missing:
+                stack.extend(reversed(missing))
+                continue
+            self.commits[vid] = self._write(vid, c)
+            stack.pop()
+            done += 1
+            if self.on_progress is not None:
+                self.on_progress(done, done + len(stack))
+        return self.commits[root]
+
+    def _write(self, vid: ObjectId, c: Commit) -> tuple[bytes, str]:
+        where = f"commit {vid.hex()}"
+        if c.git is None:
+            res = None
+            if c.resolutions is not None:
+                res = self._blob_bytes(c.resolutions, where, "resolutions record")
+            try:
+                header = native_header(c, res)
+            except GitInteropError as exc:
+                raise GitInteropError(f"{where}: {exc}") from None
+            body = self._commit_head(c, {}, where) + header + b"\n" + c.message.encode()
+            kind = "commit"
+        else:
+            try:
+                rec = GitRecord.from_bytes(self._blob_bytes(c.git, where, "git record"))
+            except GitInteropError as exc:
+                raise GitInteropError(f"{where}: {exc}") from None
+            message = rec.message if rec.message is not None else c.message.encode()
+            if rec.type == b"commit":
+                if rec.header.startswith((b"tree ", b"parent ")):
+                    raise GitInteropError(f"{where}: its git record repeats the tree or parent lines")
+                body = self._commit_head(c, dict(rec.shapes), where) + rec.header + b"\n" + message
+                kind = "commit"
+            else:
+                if len(c.parents) != 1:
+                    raise GitInteropError(f"{where}: a tag's commit must have one parent")
+                target, ttype = self.commits[c.parents[0]]
+                if not rec.header.startswith(b"type " + ttype.encode() + b"\n"):
+                    raise GitInteropError(f"{where}: its git record's tag type does not match its target")
+                body = b"object " + target.hex().encode() + b"\n" + rec.header + b"\n" + message
+                kind = "tag"
+        gid = self.w.write(kind, body)
+        self._row(gid, vid, kind)
+        if kind == "tag":
+            self.summary.tags += 1
+        else:
+            self.summary.commits += 1
+        return gid, kind
+
+    def _commit_head(self, c: Commit, shapes: dict[bytes, bytes], where: str) -> bytes:
+        tree = self.tree(c.tree, shapes, where)
+        lines = [b"tree " + tree.hex().encode() + b"\n"]
+        for p in c.parents:
+            gid, kind = self.commits[p]
+            if kind != "commit":
+                raise GitInteropError(f"{where}: its parent {p.hex()} is an imported tag, not a commit")
+            lines.append(b"parent " + gid.hex().encode() + b"\n")
+        return b"".join(lines)
+
+    def _blob_bytes(self, oid: ObjectId, where: str, what: str) -> bytes:
+        try:
+            kind, data = self.repo.store.get(oid)
+        except (ObjectNotFoundError, CorruptObjectError) as exc:
+            raise GitInteropError(f"{where}: its {what} {oid.hex()} cannot be read: {exc}") from None
+        if kind != "blob":
+            raise GitInteropError(f"{where}: its {what} {oid.hex()} is a {kind}, not a blob")
+        return data
+
+
+def _under(key: bytes, path: bytes) -> bool:
+    return not path or key == path or key.startswith(path + b"/")
+
+
+def _join(path: bytes, name: bytes) -> bytes:
+    return path + b"/" + name if path else name
+
+
+def _show(path: bytes) -> str:
+    return repr(path.decode("utf-8", "surrogateescape")) if path else "the root tree"
+
+
+def git_id_of(repo: Repository, vid: ObjectId, hash_name: str = "sha1") -> tuple[bytes, str]:
+    """The git id (and git type) the commit `vid` exports as, computed without writing anything."""
+    exp = Exporter(repo, GitWriter(None, hash_name))
+    return exp.commit(vid)
+
+
+def _open_or_create(gitdir: Path) -> pygit2.Repository:
+    if gitdir.exists() and any(gitdir.iterdir()):
+        return open_git(gitdir)
+    try:
+        return pygit2.init_repository(str(gitdir), bare=True)
+    except (pygit2.GitError, OSError) as exc:
+        raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
+
+
+def export_git(
+    repo: Repository,
+    gitdir: Path,
+    refs: Iterable[str] = (),
+    *,
+    on_progress: Progress | None = None,
+) -> ExportSummary:
+    """Write `repo`'s branches and tags (and all they reach) into a git repository.
+
+    The git repository is created (bare) if `gitdir` is missing or empty. Incremental: commits
+    the target already holds are not written again. A branch with siblings goes to
+    ``refs/heads/NAME`` at the head the tie-break order puts last and to
+    ``refs/vcrdt/siblings/NAME/N`` (N = 1, 2, ...) for the others; a branch or tag exported
+    before and deleted here since is deleted in git too, if git still has it where it was.
+
+    Args:
+        repo: The vcrdt repository.
+        gitdir: The git repository.
+        refs: Full ref-name patterns (``fnmatch``); default all branches and tags.
+        on_progress: Called as ``(commits written, commits known so far)``.
+
+    Returns:
+        What was written and which git refs moved.
+
+    Raises:
+        GitInteropError: If the target cannot be opened or written, or a commit cannot be
+            exported (a damaged git record; the message names the commit).
+    """
+    git = _open_or_create(gitdir)
+    target = source_key(git)
+    summary = ExportSummary(target)
+    pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
+    exp = Exporter(repo, GitWriter(git), summary)
+    exp.on_progress = on_progress
+    wanted: dict[str, bytes] = {}
+    for name, heads in repo.refs.iter_refs("refs/"):
+        if not ref_matches(name, pats):
+            continue
+        ordered = sorted(heads, key=lambda h: _tie(repo, h))
+        wanted[name] = exp.commit(ordered[-1])[0]
+        if name.startswith(BRANCH_PREFIX):
+            for n, h in enumerate(ordered[:-1], 1):
+                wanted[f"{SIBLINGS_PREFIX}{name[len(BRANCH_PREFIX) :]}/{n}"] = exp.commit(h)[0]
+    checked_out = None if git.is_bare else _head_branch(git)
+    with repo.transaction():
+        maps.ensure_tables(repo.db)
+        previous = maps.ref_state(repo.db, target, "export")
+        for name in sorted(set(wanted) | {n.decode() for n in previous}):
+            gid = wanted.get(name)
+            old = _git_ref(git, name)
+            if gid is None:
+                if old is not None and old == previous.get(name.encode()):
+                    git.references.delete(name)
+                    summary.refs.append((name, old.hex(), None))
+                continue
+            if old != gid:
+                try:
+                    git.references.create(name, pygit2.Oid(raw=gid), force=True)
+                except (pygit2.GitError, ValueError) as exc:
+                    raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
+                summary.refs.append((name, None if old is None else old.hex(), gid.hex()))
+                if name == checked_out and old is not None:
+                    summary.warnings.append(
+                        f"{name} is checked out in {gitdir}: its index and work tree still show"
+                        f" {old.hex()[:12]} (`git reset --keep {name}` there brings them along)"
+                    )
+        maps.add(repo.db, exp.rows)
+        maps.set_ref_state(repo.db, target, "export", {n.encode(): g for n, g in wanted.items()})
+    return summary
+
+
+def _tie(repo: Repository, oid: ObjectId) -> TieKey:
+    c = read_commit(repo.store, oid)
+    return TieKey(c.lamport, c.replica, bytes(oid))
+
+
+def _head_branch(git: pygit2.Repository) -> str | None:
+    try:
+        target = git.references["HEAD"].target
+    except (KeyError, pygit2.GitError):
+        return None
+    return target if isinstance(target, str) else None
+
+
+def _git_ref(git: pygit2.Repository, name: str) -> bytes | None:
+    try:
+        ref = git.references.get(name)
+    except (pygit2.GitError, ValueError):
+        return None
+    target = None if ref is None else ref.target
+    return bytes(target.raw) if isinstance(target, pygit2.Oid) else None

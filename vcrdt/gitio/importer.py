@@ -1,0 +1,670 @@
+"""Import a git repository's history into a vcrdt repository (docs/format.md, "Git interop").
+
+Reads raw git objects through pygit2 (`odb.read`, never its parsed views, which normalise
+names, offsets and headers) and stores their vcrdt forms: blobs as they are, trees entry for
+entry, commits and annotated tags as vcrdt commits with a git record where vcrdt's own fields
+do not say everything. The whole run is one transaction: objects, the id mapping, the refs and
+the ref state of this source; a refusal leaves the repository as it was.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import pygit2
+
+from vcrdt.dag import is_ancestor, read_commit
+from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
+from vcrdt.gitio import maps
+from vcrdt.gitio.record import (
+    CANONICAL_MODE,
+    GitCommitParts,
+    GitRecord,
+    GitTagParts,
+    GitTreeEntry,
+    display_message,
+    display_signature,
+    git_sort_key,
+    header_value,
+    message_encoding,
+    mode_kind,
+    native_header,
+    parse_git_tree,
+    shape_of,
+    split_commit,
+    split_tag,
+)
+from vcrdt.ids import ObjectId, ReplicaId
+from vcrdt.objects import (
+    MAX_PARENTS,
+    Commit,
+    EntryKind,
+    Signature,
+    Tree,
+    TreeEntry,
+    commit_clock,
+    history_problem,
+)
+from vcrdt.paths import check_component, decode
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_full_name
+from vcrdt.repo import Repository
+
+SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
+DEFAULT_REFS = ("refs/heads/*", "refs/tags/*", SIBLINGS_PREFIX + "*")
+_TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportSummary:
+    """What one import did."""
+
+    source: str
+    commits: int = 0
+    tags: int = 0
+    trees: int = 0
+    blobs: int = 0
+    # (vcrdt ref name, vcrdt id before or None, vcrdt id after or None (deleted))
+    refs: list[tuple[str, ObjectId | None, ObjectId | None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checkout: ObjectId | None = None
+
+
+def open_git(gitdir: Path) -> pygit2.Repository:
+    """Open a git repository (bare, or a work tree or its ``.git``).
+
+    Raises:
+        GitInteropError: If `gitdir` holds none.
+    """
+    try:
+        return pygit2.Repository(str(gitdir))
+    except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
+        if "object format" in str(exc):
+            raise GitInteropError(
+                f"{gitdir}: its object format is not SHA-1, which is all this libgit2"
+                f" ({pygit2.LIBGIT2_VERSION}, through pygit2) reads",
+                hint="git fast-export | git fast-import into a SHA-1 repository converts it",
+            ) from None
+        raise GitInteropError(f"{gitdir}: not a git repository ({exc})") from None
+
+
+def git_head_branch(gitdir: Path) -> str | None:
+    """The short name of the branch git's HEAD is on, if it is on one.
+
+    Raises:
+        GitInteropError: If `gitdir` holds no git repository.
+    """
+    git = open_git(gitdir)
+    try:
+        target = git.references["HEAD"].target
+    except (KeyError, pygit2.GitError):
+        return None
+    if isinstance(target, str) and target.startswith(BRANCH_PREFIX):
+        return target[len(BRANCH_PREFIX) :]
+    return None
+
+
+def source_key(git: pygit2.Repository) -> str:
+    """The name the ref state of a git repository is kept under: its git directory, absolute."""
+    return str(Path(git.path).resolve())
+
+
+def ref_matches(name: str, patterns: Iterable[str]) -> bool:
+    """Tell whether a full ref name matches a pattern (``fnmatch``); a pattern not under ``refs/`` is a short name.
+
+    >>> ref_matches("refs/heads/release/1", ["release/*"]), ref_matches("refs/tags/v1", ["refs/heads/*"])
+    (True, False)
+    """
+    for p in patterns:
+        full = [p] if p.startswith("refs/") else [BRANCH_PREFIX + p, TAG_PREFIX + p]
+        if any(fnmatch.fnmatchcase(name, f) for f in full):
+            return True
+    return False
+
+
+def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, bytes]:
+    """The git branches and tags whose full names match one of `patterns`: name to raw id."""
+    pats = list(patterns) or list(DEFAULT_REFS)
+    out: dict[str, bytes] = {}
+    for ref in git.references.iterator():
+        name = ref.name
+        if not name.startswith((BRANCH_PREFIX, TAG_PREFIX, SIBLINGS_PREFIX)):
+            continue
+        if ref.type != pygit2.enums.ReferenceType.DIRECT:
+            continue
+        if ref_matches(name, pats):
+            target = ref.target
+            if isinstance(target, pygit2.Oid):
+                out[name] = bytes(target.raw)
+    return out
+
+
+class _Importer:
+    def __init__(self, repo: Repository, git: pygit2.Repository, summary: ImportSummary) -> None:
+        self.repo = repo
+        self.git = git
+        self.summary = summary
+        self.hash_len = 20
+        self.hex_len = 40
+        self.memo: dict[bytes, tuple[ObjectId, str]] = {}
+        # Per git tree: its vcrdt id and the shapes of odd trees under it (path relative to it).
+        self.trees: dict[bytes, tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]] = {}
+        self.rows: list[tuple[bytes, ObjectId, str]] = []
+        self.commits: dict[ObjectId, Commit] = {}
+        self.names: dict[bytes, bool] = {}
+        stored = repo.db.get_meta(f"counter:{repo.replica}")
+        self.counter = int(stored) if stored is not None and stored.isdigit() else 0
+
+    # --- reading git ---------------------------------------------------------------------
+
+    def read(self, gid: bytes) -> tuple[str, bytes]:
+        try:
+            typ, data = self.git.odb.read(pygit2.Oid(raw=gid))
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise GitInteropError(f"git object {gid.hex()} cannot be read: {exc}") from None
+        return _TYPES.get(int(typ), "unknown"), bytes(data)
+
+    def known(self, gid: bytes) -> tuple[ObjectId, str] | None:
+        hit = self.memo.get(gid)
+        if hit is None:
+            hit = maps.to_vcrdt(self.repo.db, gid)
+            if hit is not None and not self.repo.store.has(hit[0]):
+                hit = None
+            if hit is not None:
+                self.memo[gid] = hit
+        return hit
+
+    # --- blobs and trees -----------------------------------------------------------------
+
+    def blob(self, gid: bytes) -> ObjectId:
+        hit = self.known(gid)
+        if hit is not None:
+            return hit[0]
+        typ, data = self.read(gid)
+        if typ != "blob":
+            raise GitInteropError(f"git object {gid.hex()} is a {typ}, where a blob is named")
+        oid = self.repo.store.put("blob", data)
+        self._mapped(gid, oid, "blob")
+        self.summary.blobs += 1
+        return oid
+
+    def gitlink(self, gid: bytes) -> ObjectId:
+        return self.repo.store.put("blob", gid.hex().encode("ascii"))
+
+    def tree(self, gid: bytes, where: str) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
+        """Store the vcrdt form of a git tree (and everything under it); return its id and odd shapes."""
+        done = self.trees.get(gid)
+        if done is not None:
+            return done
+        hit = self.known(gid)
+        if hit is not None and hit[1] == "tree":
+            # Only canonical trees are mapped, so nothing under it is odd.
+            self.trees[gid] = (hit[0], ())
+            return self.trees[gid]
+        # Iterative post-order: git trees can be deep.
+        stack: list[tuple[bytes, bytes, bool]] = [(gid, b"", False)]
+        while stack:
+            g, path, expanded = stack.pop()
+            if g in self.trees:
+                continue
+            typ, data = self.read(g)
+            if typ != "tree":
+                raise GitInteropError(f"{where}: {_show(path)}: git object {g.hex()} is a {typ}, not a tree")
+            try:
+                entries = parse_git_tree(data, self.hash_len)
+            except GitInteropError as exc:
+                raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
+            subtrees = [e for e in entries if mode_kind(e.mode) is EntryKind.TREE]
+            if not expanded:
+                stack.append((g, path, True))
+                for e in subtrees:
+                    if e.oid not in self.trees:
+                        stack.append((e.oid, _join(path, e.name), False))
+                continue
+            self.trees[g] = self._convert_tree(g, data, entries, path, where)
+
+        return self.trees[gid]
+
+    def _convert_tree(
+        self, gid: bytes, data: bytes, entries: list[GitTreeEntry], path: bytes, where: str
+    ) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
+        items: list[tuple[bytes, EntryKind, ObjectId]] = []
+        odd: list[tuple[bytes, bytes]] = []
+        for e in entries:
+            kind = mode_kind(e.mode)
+            if kind is None:
+                raise GitInteropError(
+                    f"{where}: {_entry(path, e.name)}: git tree entry mode {e.mode.decode('latin-1')}"
+                    " is not a file, link, tree or submodule"
+                )
+            if kind is EntryKind.TREE:
+                oid, below = self.trees[e.oid]
+                odd += [(_join(e.name, p) if p else e.name, s) for p, s in below]
+            elif kind is EntryKind.GITLINK:
+                oid = self.gitlink(e.oid)
+            else:
+                try:
+                    oid = self.blob(e.oid)
+                except GitInteropError as exc:
+                    raise GitInteropError(f"{where}: {_entry(path, e.name)}: {exc}") from None
+            items.append((e.name, kind, oid))
+        # The vcrdt tree body, built directly: names checked once each (they repeat from one
+        # version of a directory to the next), entries sorted by their raw bytes. Anything
+        # wrong goes through Tree.build, whose error names the rule.
+        items.sort(key=_first)
+        if any(self._name_problem(n) for n, _, _ in items) or any(a[0] == b[0] for a, b in pairwise(items)):
+            try:
+                Tree.build([TreeEntry(decode(n), k, o) for n, k, o in items])
+            except CorruptObjectError as exc:
+                raise GitInteropError(f"{where}: in {_show(path)}: {_rule(exc)}") from None
+        body = b"".join(_KIND_WORDS[k] + b" " + n + b"\0" + o for n, k, o in items)
+        vid = self.repo.store.put("tree", body)
+        shape = shape_of(entries)
+        if shape != b"".join(CANONICAL_MODE[k] + b" " + n + b"\0" for n, k, _ in sorted(items, key=_git_key)):
+            odd.append((b"", shape))
+        if not odd:
+            self._mapped(gid, vid, "tree")
+        self.summary.trees += 1
+        return vid, tuple(sorted(odd))
+
+    def _name_problem(self, raw: bytes) -> bool:
+        """Tell whether a tree-entry name breaks a path rule (each distinct name is checked once)."""
+        bad = self.names.get(raw)
+        if bad is None:
+            try:
+                check_component(decode(raw))
+                bad = False
+            except BadPathError:
+                bad = True
+            self.names[raw] = bad
+        return bad
+
+    # --- commits and tags ----------------------------------------------------------------
+
+    def commitish(self, gid: bytes) -> tuple[ObjectId, str] | None:
+        """Import a commit or tag and everything it needs; None for a tag of a tree or blob."""
+        stack = [gid]
+        while stack:
+            g = stack[-1]
+            if self.known(g) is not None:
+                stack.pop()
+                continue
+            typ, raw = self.read(g)
+            if typ == "commit":
+                try:
+                    parts = split_commit(raw, self.hex_len)
+                except GitInteropError as exc:
+                    raise GitInteropError(f"git commit {g.hex()}: {exc}") from None
+                need = [bytes.fromhex(p.decode()) for p in parts.parents]
+                missing = [p for p in need if self.known(p) is None]
+                if missing:
+                    stack.extend(reversed(missing))
+                    continue
+                self._commit(g, raw, parts)
+            elif typ == "tag":
+                try:
+                    tag = split_tag(raw, self.hex_len)
+                except GitInteropError as exc:
+                    raise GitInteropError(f"git tag {g.hex()}: {exc}") from None
+                target = bytes.fromhex(tag.target.decode())
+                ttyp = self.read(target)[0]
+                if ttyp not in ("commit", "tag") or tag.target_type != ttyp.encode():
+                    return None
+                if self.known(target) is None:
+                    stack.append(target)
+                    continue
+                self._tag(g, tag)
+            elif g == gid:
+                return None
+            else:
+                raise GitInteropError(f"git object {g.hex()} is a {typ}, where a commit is named")
+            stack.pop()
+        return self.known(gid)
+
+    def _mapped(self, gid: bytes, vid: ObjectId, kind: str) -> None:
+        self.memo[gid] = (vid, kind)
+        self.rows.append((gid, vid, kind))
+
+    def _parent_commits(self, parents: list[ObjectId]) -> list[Commit]:
+        out = []
+        for p in parents:
+            c = self.commits.get(p)
+            if c is None:
+                c = self.commits[p] = read_commit(self.repo.store, p)
+            out.append(c)
+        return out
+
+    def _dot(self, parents: list[Commit]) -> int:
+        last = self.counter
+        for p in parents:
+            for key, count in p.clock:
+                if key == self.repo.replica:
+                    last = max(last, count)
+        self.counter = last + 1
+        return self.counter
+
+    def _commit(self, gid: bytes, raw: bytes, parts: GitCommitParts) -> None:
+        where = f"git commit {gid.hex()}"
+        named = [self.memo[bytes.fromhex(p.decode())] for p in parts.parents]
+        for p, (_, kind) in zip(parts.parents, named, strict=True):
+            if kind != "commit":
+                raise GitInteropError(f"{where}: its parent {p.decode()} is a {kind}, not a commit")
+        parents = [vid for vid, _ in named]
+        if len(parents) > MAX_PARENTS:
+            raise GitInteropError(f"{where}: {len(parents)} parents, more than vcrdt's {MAX_PARENTS}")
+        if len(set(parents)) != len(parents):
+            raise GitInteropError(f"{where}: names the same parent twice, which a vcrdt commit cannot")
+        tree, shapes = self.tree(bytes.fromhex(parts.tree.decode()), where)
+        pcs = self._parent_commits(parents)
+        native = None if shapes else self._native(tree, parents, pcs, parts)
+        if native is not None:
+            commit = native
+        else:
+            enc = message_encoding(parts.header)
+            try:
+                message = display_message(parts.message, enc)
+            except GitInteropError as exc:
+                raise GitInteropError(f"{where}: {exc}") from None
+            author = display_signature(header_value(parts.header, b"author"), enc)
+            record = GitRecord(
+                b"commit", parts.header, None if message.encode() == parts.message else parts.message, shapes
+            )
+            commit = self._new(tree, parents, pcs, author, message, record)
+        vid = self.repo.store.put("commit", commit.to_bytes())
+        self.commits[vid] = commit
+        self._mapped(gid, vid, "commit")
+        self.summary.commits += 1
+
+    def _new(
+        self,
+        tree: ObjectId,
+        parents: list[ObjectId],
+        pcs: list[Commit],
+        author: Signature,
+        message: str,
+        record: GitRecord,
+    ) -> Commit:
+        rec = self.repo.store.put("blob", record.to_bytes())
+        lamport = 1 + max((c.lamport for c in pcs), default=0)
+        clock, gaps = commit_clock(pcs, (self.repo.replica, self._dot(pcs)))
+        return Commit(tree, tuple(parents), author, message, self.repo.replica, lamport, clock, None, gaps, rec)
+
+    def _native(
+        self, tree: ObjectId, parents: list[ObjectId], pcs: list[Commit], parts: GitCommitParts
+    ) -> Commit | None:
+        """The vcrdt commit a git commit is the export of (its vcrdt-* headers and nothing else), if it is one."""
+        h = parts.header
+        if b"\nvcrdt-replica " not in h:
+            return None
+        fields = {}
+        for line in h.split(b"\n")[:-1]:
+            key, _, value = line.partition(b" ")
+            if key in fields:
+                return None
+            fields[key] = value
+        author = fields.get(b"author")
+        if author is None:
+            return None
+        text = [f"tree {tree.hex()}"] + [f"parent {p.hex()}" for p in parents]
+        try:
+            text.append("author " + author.decode("utf-8"))
+            for key, word in ((b"vcrdt-replica", "replica"), (b"vcrdt-lamport", "lamport"), (b"vcrdt-clock", "clock")):
+                text.append(f"{word} " + fields[key].decode("ascii"))
+            if b"vcrdt-gaps" in fields:
+                text.append("gaps " + fields[b"vcrdt-gaps"].decode("ascii"))
+            record = None
+            if b"vcrdt-resolutions" in fields:
+                record = fields[b"vcrdt-resolutions"] + b"\n"
+                text.append("resolutions " + self.repo.store.put("blob", record).hex())
+            body = ("\n".join(text) + "\n\n").encode() + parts.message
+            commit = Commit.from_bytes(body)
+        except (KeyError, UnicodeDecodeError, CorruptObjectError):
+            return None
+        try:
+            if native_header(commit, record) != h:
+                return None
+        except GitInteropError:
+            return None
+        if history_problem(commit, pcs) is not None:
+            return None
+        if commit.replica == self.repo.replica:
+            self.counter = max(self.counter, dict(commit.clock).get(ReplicaId(commit.replica), 0))
+        return commit
+
+    def _tag(self, gid: bytes, tag: GitTagParts) -> None:
+        where = f"git tag {gid.hex()}"
+        target = self.memo[bytes.fromhex(tag.target.decode())][0]
+        pcs = self._parent_commits([target])
+        enc = message_encoding(tag.header)
+        try:
+            message = display_message(tag.message, enc)
+        except GitInteropError as exc:
+            raise GitInteropError(f"{where}: {exc}") from None
+        tagger = display_signature(header_value(tag.header, b"tagger"), enc)
+        record = GitRecord(b"tag", tag.header, None if message.encode() == tag.message else tag.message)
+        commit = self._new(pcs[0].tree, [target], pcs, tagger, message, record)
+        vid = self.repo.store.put("commit", commit.to_bytes())
+        self.commits[vid] = commit
+        self._mapped(gid, vid, "tag")
+        self.summary.tags += 1
+
+
+_KIND_WORDS = {k: k.value.encode("ascii") for k in EntryKind}
+
+
+def _first(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
+    return item[0]
+
+
+def _git_key(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
+    return git_sort_key(item[0], item[1])
+
+
+def _entry(path: bytes, name: bytes) -> str:
+    return repr(decode(_join(path, name)))
+
+
+def _join(path: bytes, name: bytes) -> bytes:
+    return path + b"/" + name if path else name
+
+
+def _show(path: bytes) -> str:
+    return f"directory {decode(path)!r}" if path else "the root tree"
+
+
+def _rule(exc: CorruptObjectError) -> str:
+    text = exc.message
+    prefix = "corrupt object tree: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def import_git(
+    repo: Repository,
+    gitdir: Path,
+    refs: Iterable[str] = (),
+    *,
+    on_progress: Progress | None = None,
+) -> ImportSummary:
+    """Bring a git repository's branches and tags (and all they reach) into `repo`.
+
+    Incremental: commits imported before (the id mapping knows them) are not read again, and
+    a branch that moved or was deleted in git since the last import from the same git
+    directory moves or goes here too, unless it moved here as well (then the git head joins
+    it as a sibling, or the branch stays, with a warning). One transaction: on any refusal
+    nothing is stored.
+
+    Args:
+        repo: The vcrdt repository.
+        gitdir: The git repository (bare, a work tree or its ``.git``).
+        refs: Full ref-name patterns (``fnmatch``); default all branches and tags.
+        on_progress: Called as ``(commits done, commits to do)``.
+
+    Returns:
+        What was imported and which refs moved.
+
+    Raises:
+        GitInteropError: If `gitdir` is no git repository or an object cannot be read, or
+            holds something vcrdt refuses (the message names the object, the path and the rule).
+        DirtyWorktreeError: If the checked-out branch would move over local changes.
+    """
+    git = open_git(gitdir)
+    source = source_key(git)
+    summary = ImportSummary(source)
+    wanted = select_refs(git, refs)
+    with repo.transaction():
+        maps.ensure_tables(repo.db)
+        fill_map(repo)
+        imp = _Importer(repo, git, summary)
+        previous = maps.ref_state(repo.db, source, "import")
+        order = _walk_order(git, wanted.values(), previous.values())
+        total = len(order)
+        for n, gid in enumerate(order, 1):
+            imp.commitish(gid)
+            if on_progress is not None:
+                on_progress(n, total)
+        state: dict[bytes, bytes] = {}
+        targets: dict[str, set[ObjectId]] = {}
+        for name, gid in sorted(wanted.items()):
+            vname = vcrdt_ref_name(name)
+            try:
+                check_full_name(vname)
+            except BadRefNameError as exc:
+                summary.warnings.append(f"git ref {name!r} skipped: {exc.message}")
+                continue
+            hit = imp.commitish(gid)
+            if hit is None:
+                summary.warnings.append(f"git ref {name} skipped: it names a {imp.read(gid)[0]}, not a commit or tag")
+                continue
+            targets.setdefault(vname, set()).add(hit[0])
+            state[name.encode()] = gid
+        maps.add(repo.db, imp.rows)
+        before: dict[str, set[ObjectId]] = {}
+        for gname, gid in previous.items():
+            hit = imp.known(gid)
+            if hit is not None:
+                before.setdefault(vcrdt_ref_name(gname.decode()), set()).add(hit[0])
+        head = repo.refs.head()
+        for name in sorted(set(targets) | set(before)):
+            _update_ref(repo, name, targets.get(name, set()), before.get(name, set()), summary)
+        # A branch deleted in git that stays here (moved on) is kept in the state, so it is not retried.
+        maps.set_ref_state(repo.db, source, "import", state)
+        repo.db.set_meta(f"counter:{repo.replica}", str(imp.counter))
+        after = repo.refs.head()
+        if head.branch is not None and after.commit != head.commit and after.commit is not None:
+            repo.worktree.begin_checkout(repo.commit_flat(after.commit), force=False)
+            summary.checkout = after.commit
+    if summary.checkout is not None:
+        repo.worktree.finish_checkout()
+    return summary
+
+
+def fill_map(repo: Repository) -> int:
+    """Map every commit under a local ref that the mapping does not know yet; return how many were added.
+
+    A replica that received imported history through sync has the commits and their git
+    records but not the mapping (a local cache): their git ids are computed from the history
+    (nothing written), so a later import knows them and does not import them twice.
+    """
+    from vcrdt.gitio.exporter import Exporter, GitWriter
+
+    exp: Exporter | None = None
+    for _name, heads in repo.refs.iter_refs("refs/"):
+        for head in heads:
+            if maps.to_git(repo.db, head, 20):
+                continue
+            exp = exp or Exporter(repo, GitWriter(None))
+            exp.commit(head)
+    if exp is None:
+        return 0
+    maps.add(repo.db, exp.rows)
+    return len(exp.rows)
+
+
+def _walk_order(git: pygit2.Repository, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
+    """Commits reachable from `tips` and not from `hide`, parents first (the progress total)."""
+    walker = git.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    pushed = False
+    for t in tips:
+        try:
+            obj = git[pygit2.Oid(raw=t)].peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            continue
+        walker.push(obj.id)
+        pushed = True
+    if not pushed:
+        return []
+    for h in hide:
+        try:
+            obj = git[pygit2.Oid(raw=h)].peel(pygit2.Commit)
+            walker.hide(obj.id)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            continue
+    try:
+        return [c.id.raw for c in walker]
+    except pygit2.GitError:
+        # A damaged or hostile history (a parent that is no commit): import it ref by ref,
+        # whose own checks name the object at fault.
+        return []
+
+
+def vcrdt_ref_name(git_name: str) -> str:
+    """The vcrdt ref a git ref goes to: a sibling ref ``refs/vcrdt/siblings/NAME/N`` to branch NAME.
+
+    >>> vcrdt_ref_name("refs/vcrdt/siblings/feature/x/2")
+    'refs/heads/feature/x'
+    """
+    if git_name.startswith(SIBLINGS_PREFIX):
+        return BRANCH_PREFIX + git_name[len(SIBLINGS_PREFIX) :].rpartition("/")[0]
+    return git_name
+
+
+def _update_ref(
+    repo: Repository,
+    name: str,
+    new: set[ObjectId],
+    prev: set[ObjectId],
+    summary: ImportSummary,
+) -> None:
+    heads = set(repo.refs.heads(name))
+    # Siblings that are ancestors of another head are not heads.
+    new = {h for h in new if not any(h != o and is_ancestor(repo.store, h, o) for o in new)}
+    was = next(iter(heads)) if len(heads) == 1 else None
+    if not new:
+        if heads and heads == prev:
+            if repo.refs.head().branch == name:
+                summary.warnings.append(f"{name} was deleted in git but is checked out here; kept")
+                return
+            repo.refs.delete(name)
+            summary.refs.append((name, was, None))
+        elif heads:
+            summary.warnings.append(f"{name} was deleted in git but moved here since; kept")
+        return
+    if heads == new:
+        return
+    if (
+        not heads
+        or name.startswith(TAG_PREFIX)
+        or heads == prev
+        or all(any(is_ancestor(repo.store, h, n) for n in new) for h in heads)
+    ):
+        _set_heads(repo, name, new)
+        for n in sorted(new):
+            summary.refs.append((name, was, n))
+    else:
+        shown = was.hex()[:12] if was is not None else f"{len(heads)} heads"
+        summary.warnings.append(f"{name} moved both in git and here; kept here at {shown}")
+
+
+def _set_heads(repo: Repository, name: str, heads: set[ObjectId]) -> None:
+    """Point a ref at exactly `heads` (siblings when more than one), each head with a new dot."""
+    ordered = sorted(heads)
+    repo.refs.update(name, ordered[0])
+    if len(ordered) == 1 or not name.startswith(BRANCH_PREFIX):
+        return
+    repo.refs.add_entries(name, frozenset(ordered[1:]))
+    entries = frozenset((h, r, c) for n, h, r, c in repo.refs.iter_entries() if n == name)
+    repo.refs.set_state(name, frozenset(ordered), entries)
