@@ -48,6 +48,7 @@ COMMAND_MODULES = tuple(
         "token",
         "daemon",
         "replica",
+        "undo",
     )
 )
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
+    from vcrdt.porcelain.oplog import UndoResult, operations, undo
     from vcrdt.porcelain.replicas import (
         Causality,
         FetchedBranch,
@@ -61,6 +62,15 @@ if TYPE_CHECKING:
         resolve,
         resolve_by_rule,
         resolve_hunks,
+    )
+    from vcrdt.porcelain.rewrite import (
+        ResetResult,
+        RevertResult,
+        branch_force,
+        proposed_message,
+        reset,
+        revert,
+        revert_message,
     )
 
 # Each name's submodule, imported on first use: a command pays only for the verbs it runs.
@@ -135,6 +145,16 @@ _SUBMODULE = {
     "tag_delete": "vcrdt.porcelain.branches",
     "tag_list": "vcrdt.porcelain.branches",
     "tie_key": "vcrdt.porcelain._shared",
+    "UndoResult": "vcrdt.porcelain.oplog",
+    "operations": "vcrdt.porcelain.oplog",
+    "undo": "vcrdt.porcelain.oplog",
+    "ResetResult": "vcrdt.porcelain.rewrite",
+    "RevertResult": "vcrdt.porcelain.rewrite",
+    "branch_force": "vcrdt.porcelain.rewrite",
+    "proposed_message": "vcrdt.porcelain.rewrite",
+    "reset": "vcrdt.porcelain.rewrite",
+    "revert": "vcrdt.porcelain.rewrite",
+    "revert_message": "vcrdt.porcelain.rewrite",
 }
 
 
@@ -177,16 +197,20 @@ __all__ = [
     "MergeStatus",
     "Progress",
     "ReplicaRenewal",
+    "ResetResult",
     "ResolveSide",
+    "RevertResult",
     "ShowResult",
     "Status",
     "SwitchResult",
     "TagInfo",
+    "UndoResult",
     "add",
     "auto_resolutions",
     "bind_replica",
     "branch_create",
     "branch_delete",
+    "branch_force",
     "branch_list",
     "branch_rename",
     "cat",
@@ -204,6 +228,8 @@ __all__ = [
     "merge_abort",
     "merge_file",
     "mv",
+    "operations",
+    "proposed_message",
     "ref_state",
     "remote_add",
     "remote_remove",
@@ -211,10 +237,13 @@ __all__ = [
     "renew_replica",
     "reopen",
     "repo_path",
+    "reset",
     "resolve",
     "resolve_by_rule",
     "resolve_hunks",
     "restore",
+    "revert",
+    "revert_message",
     "rm",
     "show",
     "status",
@@ -224,4 +253,5 @@ __all__ = [
     "tag_delete",
     "tag_list",
     "tie_key",
+    "undo",
 ]

@@ -415,7 +415,11 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
     outcome = plan.outcome
     if plan.apply == "nothing":
         return outcome
-    with repo.transaction():
+    from vcrdt.porcelain.oplog import operation
+
+    # A merge that stops with conflicts is not an operation of its own: the commit that ends it is.
+    recorded = operation(repo, "merge", f"merge {short(outcome.theirs)}", files=True)
+    with repo.transaction() if plan.apply == "conflicts" else recorded as op:
         plan.pending.flush(repo.store)
         if plan.apply == "conflicts":
             assert outcome.ours is not None
@@ -434,8 +438,11 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
                 )
                 outcome = replace(outcome, commit=commit)
             assert commit is not None
-            repo.worktree.begin_checkout(plan.target, force=False)
+            written = repo.worktree.begin_checkout(plan.target, force=False)
             move_head(repo, plan.branch, commit, plan.expected, plan.drop)
+            assert op is not None
+            op.writes = {p: plan.target.get(p) for p in written}
+            op.summary = f"merge {short(outcome.theirs)} ({plan.apply})"
     repo.worktree.finish_checkout(on_progress)
     return outcome
 
