@@ -12,7 +12,6 @@ Colour chosen for the terminal stays on through the pager (``less -R`` shows it)
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +62,8 @@ def paged(repo: Repository | None) -> Iterator[None]:
     if command is None or not _has_terminal():
         yield
         return
+    import subprocess  # here: a command that does not page does not pay for it
+
     if render.color_enabled():
         render.set_color_mode("always")  # the pager's stdin is a pipe; the colour is for the terminal behind it
     env = dict(os.environ)

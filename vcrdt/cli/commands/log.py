@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli import render, views
 from vcrdt.cli.base import JsonOption, app, open_repo, typer
+from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
 if TYPE_CHECKING:
     from vcrdt.ids import ObjectId
-    from vcrdt.porcelain import LogEntry
+    from vcrdt.porcelain import LogEntry, ShowResult
 
 
 def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[list[str], str, str, list[str]]]:
@@ -60,11 +61,20 @@ def log(
     clock: Annotated[bool, typer.Option("--clock", help="Show each commit's Lamport clock and vector clock.")] = False,
     json: JsonOption = False,
 ) -> None:
-    """Show commits, newest first (ordered by Lamport clock, which respects ancestry)."""
+    """Show commits, newest first (ordered by Lamport clock, which respects ancestry).
+
+    On a terminal the output goes through the pager ($VCRDT_PAGER, core.pager, $PAGER, then
+    `less -FRX`; `vcrdt --no-pager log` writes it straight out).
+    """
     from vcrdt import porcelain
 
     repo = open_repo()
     entries = porcelain.log(repo, revisions, limit=max_count, with_stats=stat, first_parent=first_parent)
+    with paged(repo):
+        _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock)
+
+
+def _print_log(entries: Iterator[LogEntry], *, json: bool, graph: bool, oneline: bool, stat: bool, clock: bool) -> None:
     if json:
         render.emit_json(
             [
@@ -155,10 +165,10 @@ def show(
     """Show a commit: its header, message, and its diff against its first parent.
 
     A merge commit is shown against its first parent (what the merge brought in), with the paths
-    that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details).
+    that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details). Paged on
+    a terminal, as `log` is.
     """
     from vcrdt import porcelain
-    from vcrdt.diff.lines import stat_from
 
     repo = open_repo()
     result = porcelain.show(repo, revision)
@@ -169,6 +179,13 @@ def show(
         doc["auto"] = settled
         render.emit_json(doc)
         return
+    with paged(repo):
+        _print_show(result, settled, stat=stat, name_only=name_only)
+
+
+def _print_show(result: ShowResult, settled: list[dict[str, object]], *, stat: bool, name_only: bool) -> None:
+    from vcrdt.diff.lines import stat_from
+
     views.print_commit_header(result.oid, result.commit, result.refs)
     con = render.data()
     if settled:

@@ -68,7 +68,10 @@ def revert(
         int | None, typer.Option("--mainline", "-m", help="For a merge: the parent (from 1) whose side is kept.")
     ] = None,
     message: Annotated[str | None, typer.Option("--message", help="The message (no editor).")] = None,
-    edit: Annotated[bool, typer.Option("--edit/--no-edit", "-e", help="Open the editor on the message.")] = True,
+    edit: Annotated[
+        bool | None,
+        typer.Option("--edit/--no-edit", "-e", help="Open the editor on the message (default: on a terminal)."),
+    ] = None,
     json: JsonOption = False,
 ) -> int:
     """Make a new commit that undoes REVISION's changes (diff3 of HEAD against REVISION's parent).
@@ -77,13 +80,18 @@ def revert(
     in conflict goes by the merge policy, as in a merge; what is left is written with
     markers: fix the files, `vcrdt resolve PATH`, then `vcrdt commit` (an ordinary commit);
     or `vcrdt merge --abort`. The message editor opens on git's "Revert ..." message
-    ($VCRDT_EDITOR, $VISUAL, $EDITOR, then vi) unless --no-edit or --message; an empty
-    message aborts.
+    ($VCRDT_EDITOR, $VISUAL, $EDITOR, then vi) when stdin and stdout are terminals or --edit
+    is given, as git does, unless --no-edit or --message; an empty message aborts with nothing
+    changed.
     """
+    import sys
+
     from vcrdt import porcelain
     from vcrdt.errors import EmptyMessageError
 
     repo = open_repo()
+    if edit is None:
+        edit = sys.stdin.isatty() and sys.stdout.isatty() and not json
     if message is None and edit:
         from vcrdt.cli import editor
 
