@@ -8,6 +8,7 @@ is tombstoned for the branch, so no sibling comes back).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -468,3 +469,20 @@ def test_the_log_is_in_the_database_schema(repo: CliRunner) -> None:
     finally:
         conn.close()
     assert cols[:4] == ["seq", "time", "kind", "summary"]
+
+
+def test_reset_hard_deletes_files_the_target_lacks(repo: CliRunner) -> None:
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "one")
+    repo.write("b.txt", "b\n")
+    repo.write("c.txt", "c\n")
+    repo.ok("commit", "-A", "-m", "two")
+    for name in ("a.txt", "b.txt", "c.txt"):  # old enough for the stat cache to trust
+        os.utime(repo.cwd / name, (1_600_000_000, 1_600_000_000))
+    repo.ok("status")  # the stat cache settles: unchanged files are not even looked at
+    repo.ok("reset", "--hard", "HEAD~1")
+    assert not (repo.cwd / "b.txt").exists() and not (repo.cwd / "c.txt").exists()
+    assert json.loads(repo.ok("status", "--json").out)["untracked"] == []
+    repo.ok("undo")
+    assert (repo.cwd / "b.txt").read_text() == "b\n" and (repo.cwd / "c.txt").read_text() == "c\n"
+    _fsck_clean(repo)

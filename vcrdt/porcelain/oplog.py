@@ -79,8 +79,8 @@ def worktree_snapshot(repo: Repository) -> tuple[ObjectId, FlatTree]:
         WorktreeError: If a file cannot be read.
     """
     wt = repo.worktree
-    selected, rows = wt.suspects()
-    head_flat = wt.head_flat(rows)
+    selected, rows = wt.suspects()  # the rows of the suspects only
+    head_flat = wt.head_flat()
     live = [p for p in selected if rows[p].state != "removed"]
     current, _ = wt.current(rows, live, None, store=True)
     flat = dict(head_flat)
