@@ -174,6 +174,8 @@ class GlobalState:
     verbose: bool = False
     # --no-pager: `log`, `diff`, `show` and `conflicts` write straight to stdout (`vcrdt.cli.pager`).
     no_pager: bool = False
+    # The command line as given (`invoke`): where a command must see `--` (`log -- PATH`).
+    args: list[str] = field(default_factory=list)
     open_repos: list[Repository] = field(default_factory=list)
     # The exit code of a failure (a `VcrdtError`) in this command: 1, unless the command's contract
     # says otherwise (`merge-file` exits 255 as git's does). Set by the command, read by the edge.
@@ -196,6 +198,7 @@ def reset_state() -> None:
         pass  # deleted: `vcrdt.cli.run` refuses to run a command there
     STATE.verbose = False
     STATE.no_pager = False
+    STATE.args = []
     STATE.open_repos.clear()
     STATE.error_exit = 1
     render.set_color_mode("auto")

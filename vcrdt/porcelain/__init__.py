@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.diffs import commit_changes, diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
-    from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
+    from vcrdt.porcelain.history import LogEntry, ShowResult, log, show, split_range
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
     from vcrdt.porcelain.oplog import UndoResult, operations, undo
@@ -139,6 +139,7 @@ _SUBMODULE = {
     "restore": "vcrdt.porcelain.files",
     "rm": "vcrdt.porcelain.files",
     "show": "vcrdt.porcelain.history",
+    "split_range": "vcrdt.porcelain.history",
     "status": "vcrdt.porcelain.files",
     "switch": "vcrdt.porcelain.branches",
     "tag_create": "vcrdt.porcelain.branches",
@@ -246,6 +247,7 @@ __all__ = [
     "revert_message",
     "rm",
     "show",
+    "split_range",
     "status",
     "switch",
     "sync",
