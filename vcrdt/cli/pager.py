@@ -69,6 +69,13 @@ def paged(repo: Repository | None) -> Iterator[None]:
     env = dict(os.environ)
     env.setdefault("LESS", "FRX")
     env.setdefault("LV", "-c")
+    if "COLUMNS" not in os.environ:
+        # Output is laid out for the terminal behind the pager, whose width the pipe does not tell.
+        try:
+            os.environ["COLUMNS"] = str(os.get_terminal_size(sys.stdout.fileno()).columns)
+        except OSError:
+            pass
+        render.out.cache_clear()  # a console made before this read the old width
     sys.stdout.flush()
     saved = os.dup(1)
     try:
