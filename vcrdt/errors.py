@@ -121,6 +121,10 @@ class IdentityError(RepoError):
     """No author name or e-mail is configured."""
 
 
+class EmptyMessageError(RepoError):
+    """The message saved in the editor was empty: nothing is recorded (git's wording, no ``error:`` prefix)."""
+
+
 # --- objects -------------------------------------------------------------------
 
 

@@ -330,6 +330,28 @@ class RefStore:
             if keep and self._head_branch() == name:
                 self.db.set_meta("HEAD_AT", to_hex(new))
 
+    def rewrite(self, name: str, heads: frozenset[ObjectId]) -> None:
+        """Set a ref's heads to exactly `heads`, whatever it held (a local rewrite: reset, amend, undo).
+
+        A branch's every entry is removed (its dot stays in the context: a tombstone, so the
+        next join does not bring a replaced head back) and each of `heads` gets a new entry with
+        a new dot (which no other replica's deletion saw). No heads: the ref is deleted.
+        """
+        with self.db.write() as conn:
+            if not heads:
+                conn.execute("DELETE FROM refs WHERE name = ?", (name,))
+                conn.execute("DELETE FROM ref_entries WHERE name = ?", (name,))
+                return
+            if name.startswith(BRANCH_PREFIX):
+                conn.execute("DELETE FROM ref_entries WHERE name = ?", (name,))
+                for head in sorted(heads):
+                    replica, counter = self._new_dot(conn)
+                    conn.execute(
+                        "INSERT INTO ref_entries(replica, counter, name, head) VALUES (?, ?, ?, ?)",
+                        (replica, counter, name, head),
+                    )
+            self._set_heads(conn, name, heads)
+
     def set_state(self, name: str, heads: frozenset[ObjectId], entries: frozenset[tuple[ObjectId, str, int]]) -> None:
         """Replace a branch's shown heads and its live entries ``(head, replica, counter)`` (after a join)."""
         with self.db.write() as conn:

@@ -173,7 +173,7 @@ def _through_typer(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["commit"],
+        ["reset", "--soft", "--hard", "HEAD"],
         ["--color", "sometimes", "status"],
         ["branch", "-d"],
         ["diff", "a", "b", "c"],

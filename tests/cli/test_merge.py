@@ -222,7 +222,9 @@ def test_conflicts_panels_on_a_terminal(forked: CliRunner) -> None:
     forked("merge", "side")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(TERM="xterm-256color", COLUMNS="100")
-    child = pexpect.spawn(sys.executable, ["-m", "vcrdt", "conflicts"], cwd=str(forked.cwd), env=env, timeout=60)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "vcrdt", "--no-pager", "conflicts"], cwd=str(forked.cwd), env=env, timeout=60
+    )
     screen = child.read().decode()
     child.close()
     assert child.exitstatus == 0

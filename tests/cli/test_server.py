@@ -767,7 +767,11 @@ def test_interactive_commands_run_in_the_client_with_its_terminal(
         (["--color", "never", "resolve", "-i"], True, True),
         (["resolve", "-i"], False, False),
         (["merge", "side"], True, True),
-        (["log", "merge"], True, False),
+        (["log", "merge"], True, True),  # log pages on a terminal
+        (["log", "merge"], False, False),
+        (["--no-pager", "commit"], True, True),  # the editor
+        (["revert", "HEAD"], True, True),
+        (["show"], False, False),
         (["status"], True, False),
         (["--version"], True, False),
     ],

@@ -17,7 +17,8 @@ def _spawn(args: list[str], cwd: Path, no_color: bool) -> bytes:
     env["TERM"] = "xterm-256color"
     if no_color:
         env["NO_COLOR"] = "1"
-    child = pexpect.spawn(sys.executable, ["-m", "vcrdt", *args], cwd=str(cwd), env=env, timeout=60)
+    # --no-pager: the command's own output is checked here, not what a pager makes of it.
+    child = pexpect.spawn(sys.executable, ["-m", "vcrdt", "--no-pager", *args], cwd=str(cwd), env=env, timeout=60)
     out = child.read()
     child.close()
     assert child.exitstatus == 0, out

@@ -49,6 +49,7 @@ COMMAND_MODULES = tuple(
         "daemon",
         "replica",
         "git",
+        "undo",
     )
 )
 
@@ -97,6 +98,7 @@ def invoke(args: Sequence[str]) -> int:
     a usage error, an option it does not know) goes through the typer app.
     """
     plan = None if "_VCRDT_COMPLETE" in os.environ else _parse(args)
+    STATE.args = list(args)
     try:
         if plan is not None:
             return _run_plan(plan)

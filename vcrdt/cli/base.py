@@ -35,8 +35,10 @@ Exit codes: 0 success; 1 failure (an error was printed) or conflicts remain; 2 u
 3 broken pipe; 255 internal error (please report).
 
 Environment: VCRDT_AUTHOR_NAME and VCRDT_AUTHOR_EMAIL set the author (over the config files);
-NO_COLOR turns colour off; the global config is $XDG_CONFIG_HOME/vcrdt/config.toml
-(default ~/.config/vcrdt/config.toml). Every command runs in its own process unless a
+NO_COLOR turns colour off; VCRDT_EDITOR, VISUAL, EDITOR choose the message editor (then
+config core.editor, then vi); VCRDT_PAGER, config core.pager, PAGER choose the pager (then
+`less -FRX`, only when stdout is a terminal); the global config is
+$XDG_CONFIG_HOME/vcrdt/config.toml (default ~/.config/vcrdt/config.toml). Every command runs in its own process unless a
 command server runs: `vcrdt daemon start` starts one (or core.daemon = true in a config
 file, never under CI=true); VCRDT_NO_SERVER=1 ignores a running one.
 """
@@ -170,6 +172,10 @@ class GlobalState:
 
     cwd: Path = field(default_factory=Path.cwd)
     verbose: bool = False
+    # --no-pager: `log`, `diff`, `show` and `conflicts` write straight to stdout (`vcrdt.cli.pager`).
+    no_pager: bool = False
+    # The command line as given (`invoke`): where a command must see `--` (`log -- PATH`).
+    args: list[str] = field(default_factory=list)
     open_repos: list[Repository] = field(default_factory=list)
     # The exit code of a failure (a `VcrdtError`) in this command: 1, unless the command's contract
     # says otherwise (`merge-file` exits 255 as git's does). Set by the command, read by the edge.
@@ -191,6 +197,8 @@ def reset_state() -> None:
     except OSError:
         pass  # deleted: `vcrdt.cli.run` refuses to run a command there
     STATE.verbose = False
+    STATE.no_pager = False
+    STATE.args = []
     STATE.open_repos.clear()
     STATE.error_exit = 1
     render.set_color_mode("auto")
@@ -218,6 +226,9 @@ def _global(
     version: Annotated[
         bool, typer.Option("--version", "-V", help="Print the version and exit.", callback=_version_callback)
     ] = False,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Do not page the output of log, diff, show and conflicts.")
+    ] = False,
 ) -> None:
     """Global options."""
     from vcrdt.cli import render
@@ -227,6 +238,7 @@ def _global(
     render.set_color_mode(color)
     STATE.cwd = (Path.cwd() / directory).resolve() if directory else Path.cwd()
     STATE.verbose = verbose
+    STATE.no_pager = no_pager
 
 
 def settings() -> Settings:

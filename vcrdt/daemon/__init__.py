@@ -34,7 +34,8 @@ does not pay for starting Python at all; its constants are generated from
   is not an option nor the value of a global option that takes one
   (`protocol.VALUE_OPTIONS`). `protocol.LOCAL_COMMANDS` (``daemon``) always
   run in the client; `protocol.TERMINAL_COMMANDS` (``merge``, ``resolve``,
-  which may prompt and start ``$EDITOR``) run in the client when its stdin is
+  ``commit``, ``revert``, which may prompt and start the editor, and ``log``, ``diff``,
+  ``show``, ``conflicts``, which page) run in the client when its stdin is
   a terminal, because a server child has no controlling terminal: job control
   (SIGTSTP, SIGCONT), window-size changes and ``/dev/tty`` would not reach
   them.

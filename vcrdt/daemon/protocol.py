@@ -87,9 +87,10 @@ ENCODING_VARS = ("PYTHONUTF8", "PYTHONCOERCECLOCALE")
 
 # Commands the client runs itself, never on a server (`runs_here`): `daemon` manages the server.
 LOCAL_COMMANDS = ("daemon",)
-# Commands the client runs itself when its stdin is a terminal: they may prompt and start
-# $EDITOR, which need the terminal as the controlling one (job control, /dev/tty, resizing).
-TERMINAL_COMMANDS = ("merge", "resolve")
+# Commands the client runs itself when its stdin is a terminal: they may prompt, start the
+# message editor or page their output (`vcrdt.cli.editor`, `vcrdt.cli.pager`), which need the
+# terminal as the controlling one (job control, /dev/tty, resizing).
+TERMINAL_COMMANDS = ("commit", "conflicts", "diff", "log", "merge", "resolve", "revert", "show")
 # Global options that take a value: the command word is the first argument that is neither an
 # option nor the value of one of these (a test checks them against the typer app).
 VALUE_OPTIONS = ("-C", "--color")

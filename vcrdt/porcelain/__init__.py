@@ -32,9 +32,10 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.diffs import commit_changes, diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
-    from vcrdt.porcelain.history import LogEntry, ShowResult, log, show
+    from vcrdt.porcelain.history import LogEntry, ShowResult, log, show, split_range
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
+    from vcrdt.porcelain.oplog import UndoResult, operations, undo
     from vcrdt.porcelain.replicas import (
         Causality,
         FetchedBranch,
@@ -61,6 +62,15 @@ if TYPE_CHECKING:
         resolve,
         resolve_by_rule,
         resolve_hunks,
+    )
+    from vcrdt.porcelain.rewrite import (
+        ResetResult,
+        RevertResult,
+        branch_force,
+        proposed_message,
+        reset,
+        revert,
+        revert_message,
     )
 
 # Each name's submodule, imported on first use: a command pays only for the verbs it runs.
@@ -129,12 +139,23 @@ _SUBMODULE = {
     "restore": "vcrdt.porcelain.files",
     "rm": "vcrdt.porcelain.files",
     "show": "vcrdt.porcelain.history",
+    "split_range": "vcrdt.porcelain.history",
     "status": "vcrdt.porcelain.files",
     "switch": "vcrdt.porcelain.branches",
     "tag_create": "vcrdt.porcelain.branches",
     "tag_delete": "vcrdt.porcelain.branches",
     "tag_list": "vcrdt.porcelain.branches",
     "tie_key": "vcrdt.porcelain._shared",
+    "UndoResult": "vcrdt.porcelain.oplog",
+    "operations": "vcrdt.porcelain.oplog",
+    "undo": "vcrdt.porcelain.oplog",
+    "ResetResult": "vcrdt.porcelain.rewrite",
+    "RevertResult": "vcrdt.porcelain.rewrite",
+    "branch_force": "vcrdt.porcelain.rewrite",
+    "proposed_message": "vcrdt.porcelain.rewrite",
+    "reset": "vcrdt.porcelain.rewrite",
+    "revert": "vcrdt.porcelain.rewrite",
+    "revert_message": "vcrdt.porcelain.rewrite",
 }
 
 
@@ -177,16 +198,20 @@ __all__ = [
     "MergeStatus",
     "Progress",
     "ReplicaRenewal",
+    "ResetResult",
     "ResolveSide",
+    "RevertResult",
     "ShowResult",
     "Status",
     "SwitchResult",
     "TagInfo",
+    "UndoResult",
     "add",
     "auto_resolutions",
     "bind_replica",
     "branch_create",
     "branch_delete",
+    "branch_force",
     "branch_list",
     "branch_rename",
     "cat",
@@ -204,6 +229,8 @@ __all__ = [
     "merge_abort",
     "merge_file",
     "mv",
+    "operations",
+    "proposed_message",
     "ref_state",
     "remote_add",
     "remote_remove",
@@ -211,12 +238,16 @@ __all__ = [
     "renew_replica",
     "reopen",
     "repo_path",
+    "reset",
     "resolve",
     "resolve_by_rule",
     "resolve_hunks",
     "restore",
+    "revert",
+    "revert_message",
     "rm",
     "show",
+    "split_range",
     "status",
     "switch",
     "sync",
@@ -224,4 +255,5 @@ __all__ = [
     "tag_delete",
     "tag_list",
     "tie_key",
+    "undo",
 ]

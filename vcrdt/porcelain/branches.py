@@ -14,6 +14,7 @@ from vcrdt.errors import (
 )
 from vcrdt.ids import ObjectId
 from vcrdt.porcelain._shared import Progress, tie_key
+from vcrdt.porcelain.oplog import operation
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 
@@ -49,7 +50,7 @@ def branch_create(repo: Repository, name: str, start: str | None = None) -> Obje
     """
     check_short_name(name)
     oid = repo.resolve(start or "HEAD")
-    with repo.transaction():
+    with operation(repo, "branch", f"branch {name} {start or 'HEAD'}"):
         if repo.refs.exists(BRANCH_PREFIX + name):
             raise RefExistsError(name, "branch")
         repo.refs.update(BRANCH_PREFIX + name, oid, expected=None)
@@ -64,7 +65,7 @@ def branch_delete(repo: Repository, name: str, *, force: bool = False) -> Object
         RefError: If it is the current branch or not merged.
     """
     full = BRANCH_PREFIX + name
-    with repo.transaction():
+    with operation(repo, "branch", f"branch -{'D' if force else 'd'} {name}"):
         heads = repo.refs.heads(full)
         if not heads:
             raise RefNotFoundError(name, "branch")
@@ -89,7 +90,7 @@ def branch_rename(repo: Repository, old: str, new: str) -> None:
         RefExistsError: If `new` exists.
     """
     check_short_name(new)
-    with repo.transaction():
+    with operation(repo, "branch", f"branch -m {old} {new}"):
         if not repo.refs.exists(BRANCH_PREFIX + old):
             raise RefNotFoundError(old, "branch")
         if repo.refs.exists(BRANCH_PREFIX + new):
@@ -125,7 +126,7 @@ def tag_create(repo: Repository, name: str, rev: str | None = None, *, force: bo
     """
     check_short_name(name, "tag")
     oid = repo.resolve(rev or "HEAD")
-    with repo.transaction():
+    with operation(repo, "tag", f"tag {name} {rev or 'HEAD'}"):
         if repo.refs.exists(TAG_PREFIX + name) and not force:
             raise RefExistsError(name, "tag")
         repo.refs.update(TAG_PREFIX + name, oid)
@@ -138,7 +139,7 @@ def tag_delete(repo: Repository, name: str) -> None:
     Raises:
         RefNotFoundError: If it does not exist.
     """
-    with repo.transaction():
+    with operation(repo, "tag", f"tag -d {name}"):
         if not repo.refs.exists(TAG_PREFIX + name):
             raise RefNotFoundError(name, "tag")
         repo.refs.delete(TAG_PREFIX + name)
@@ -174,7 +175,9 @@ def switch(
             "cannot switch branches while a merge is in progress",
             hint="commit the merge, or run `vcrdt merge --abort`",
         )
-    with repo.transaction():
+    with operation(
+        repo, "switch", f"switch {'-c ' if create else ''}{'--detach ' if detach else ''}{target}", files=True
+    ) as op:
         if create:
             branch_create(repo, target)
         full = BRANCH_PREFIX + target
@@ -194,7 +197,9 @@ def switch(
             err = RefNotFoundError(target, "branch")
             err.hint = hint or f"use `vcrdt switch -c {target}` to create it"
             raise err
-        written = repo.worktree.begin_checkout(repo.commit_flat(oid), force=force)
+        target_flat = repo.commit_flat(oid)
+        written = repo.worktree.begin_checkout(target_flat, force=force)
+        op.writes = {p: target_flat.get(p) for p in written}
         if detach:
             assert oid is not None  # invariant: detach resolved a commit above
             repo.refs.set_head_detached(oid)

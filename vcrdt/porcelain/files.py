@@ -148,8 +148,12 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
         WorktreeError: If a path matches nothing.
     """
     rel = [repo_path(repo, cwd, p) for p in paths]
+    from vcrdt.porcelain.oplog import operation
+
     flat = repo.commit_flat(repo.resolve(source)) if source else repo.worktree.head_flat()
-    with repo.transaction():
+    with operation(
+        repo, "restore", f"restore {' '.join(rel)}" + (f" from {source}" if source else ""), files=True
+    ) as op:
         rows = repo.worktree.rows()
         wanted: set[str] = set()
         for spec in rel:
@@ -163,6 +167,7 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
         if track:
             repo.worktree.add(track)
         repo.worktree.journal_writes(writes)
+        op.writes = dict(writes)
     repo.worktree.finish_checkout()
     return list(writes)
 
@@ -179,31 +184,50 @@ class CommitResult:
 
 def commit(
     repo: Repository,
-    message: str,
+    message: str | None,
     *,
     paths: list[str] | None = None,
     cwd: Path | None = None,
     addremove: bool = False,
     allow_empty: bool = False,
+    amend: bool = False,
     on_progress: Progress | None = None,
 ) -> CommitResult:
     """Record the tracked files' changes (or only those under `paths`) as a new commit.
 
-    Everything (objects, the branch move and the work-tree rows) is written in
-    one transaction: a crash leaves the old HEAD or the new one.
+    Everything (objects, the branch move, the work-tree rows and the operation log's row) is
+    written in one transaction: a crash leaves the old HEAD or the new one.
+
+    With `amend`, the new commit replaces HEAD instead of following it: same parents and
+    author, HEAD's tree plus the changes, `message` (None: HEAD's). The replaced commit is
+    tombstoned for the branch (a sync does not bring it back) and kept by the operation log.
 
     Raises:
         NothingToCommitError: If nothing changed and `allow_empty` is False.
+        MergeError: If `amend` and HEAD is unborn or a merge is in progress.
         IdentityError: If no author is configured.
         WorktreeError: If a file cannot be read.
         RepoBusyError: If another writer holds the repository.
     """
-    text = normalise_message(message)
+    from vcrdt.porcelain.oplog import operation
+
+    text = normalise_message(message) if message is not None else None
     author = repo.signature()
     wt = repo.worktree
-    with repo.transaction():
+    with operation(repo, "commit", "commit") as op:
         head = repo.refs.head()
         merging = repo.merge_state.theirs()
+        amended: Commit | None = None
+        if amend:
+            if head.commit is None:
+                raise MergeError("nothing to amend: HEAD has no commit yet")
+            if merging is not None:
+                raise MergeError("cannot amend during a merge", hint="commit the merge first, then amend it")
+            amended = read_commit(repo.store, head.commit)
+            author = amended.author
+            text = text or amended.message
+        if text is None:
+            text = normalise_message("")
         if merging is not None:
             _check_merge_resolved(repo, paths)
         if addremove:
@@ -226,7 +250,7 @@ def commit(
             else:
                 new_flat[p] = entry
         changes = diff_changes(head_flat, new_flat)
-        if not changes and not allow_empty and merging is None:
+        if not changes and not allow_empty and merging is None and amended is None:
             raise NothingToCommitError(
                 "nothing to commit, working tree clean" if not paths else "no changes in the given paths",
                 hint="use --allow-empty to record a commit anyway",
@@ -235,11 +259,17 @@ def commit(
         tree = repo.write_tree(new_flat, base=base_tree, changed=[c.path for c in changes])
         parents = [head.commit] if head.commit is not None else []
         record: bytes | None = None
+        if amended is not None:
+            parents = list(amended.parents)
+            record = amended.resolutions
+            changes = diff_changes(repo.commit_flat(parents[0]) if parents else {}, new_flat)
         if merging is not None and repo.merge_state.get("reopen") is None:
             parents.append(merging)
             record = repo.merge_state.get("resolutions")
         oid = repo.new_commit(tree, parents, text, author, resolutions=ObjectId(record) if record else None)
         new = read_commit(repo.store, oid)
+        op.kind = "amend" if amended is not None else "commit"
+        op.summary = f"{op.kind} {new.summary}"
         if head.branch is not None:
             joined = frozenset({merging}) & head.siblings if merging is not None else frozenset()
             repo.refs.update(head.branch, oid, expected=head.commit, drop=joined)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vcrdt.dag import iter_history, read_commit
+from vcrdt.errors import BadRevisionError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.refs import BRANCH_PREFIX
@@ -39,6 +40,37 @@ def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
     return out
 
 
+def split_range(repo: Repository, revs: list[str]) -> tuple[list[ObjectId], list[ObjectId]]:
+    """Read git's range syntax: ``A..B`` (B without what A has), ``^A`` (without A's history), ``REV``.
+
+    An empty side of ``..`` is HEAD. No revision to start from: HEAD (none when it is unborn).
+
+    Returns:
+        The commits to start from and those whose history is left out.
+
+    Raises:
+        BadRevisionError: If a revision does not resolve, or is ``A...B`` (not supported).
+    """
+    include: list[ObjectId] = []
+    exclude: list[ObjectId] = []
+    for rev in revs:
+        if "..." in rev:
+            raise BadRevisionError(rev, "symmetric differences (A...B) are not supported; use A..B and B..A")
+        if ".." in rev:
+            left, _, right = rev.partition("..")
+            exclude.append(repo.resolve(left or "HEAD"))
+            include.append(repo.resolve(right or "HEAD"))
+        elif rev.startswith("^") and len(rev) > 1:
+            exclude.append(repo.resolve(rev[1:]))
+        else:
+            include.append(repo.resolve(rev))
+    if not include:
+        head = repo.head_commit()
+        if head is not None:
+            include.append(head)
+    return include, exclude
+
+
 def log(
     repo: Repository,
     revs: list[str] | None = None,
@@ -46,23 +78,30 @@ def log(
     limit: int | None = None,
     with_stats: bool = False,
     first_parent: bool = False,
+    paths: list[str] | None = None,
 ) -> Iterator[LogEntry]:
-    """Yield history newest first from `revs` (default HEAD).
+    """Yield history newest first from `revs` (default HEAD), read as git reads them (`split_range`).
+
+    With `paths` (repository paths), only the commits that change something at or under one of
+    them against their first parent (a root commit: that adds one).
 
     Raises:
         BadRevisionError: If a revision does not resolve.
     """
-    if not revs:
-        head = repo.head_commit()
-        if head is None:
-            return
-        starts = [head]
-    else:
-        starts = [repo.resolve(r) for r in revs]
+    starts, stops = split_range(repo, revs or [])
+    if not starts:
+        return
+    hidden = {oid for oid, _ in iter_history(repo.store, stops)} if stops else set()
     decorations = _decorations(repo)
-    for n, (oid, c) in enumerate(iter_history(repo.store, starts, first_parent=first_parent)):
+    n = 0
+    for oid, c in iter_history(repo.store, starts, first_parent=first_parent):
+        if oid in hidden:
+            continue
+        if paths and not _touches(repo, c, paths):
+            continue
         if limit is not None and n >= limit:
             return
+        n += 1
         stats = None
         if with_stats:
             from vcrdt.diff.lines import stat_from
@@ -94,3 +133,13 @@ def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult
 
     diffs = file_diffs(repo, commit_changes(repo, c), context=context)
     return ShowResult(oid, c, _decorations(repo).get(oid, []), diffs)
+
+
+def _touches(repo: Repository, c: Commit, paths: list[str]) -> bool:
+    from vcrdt.porcelain.diffs import commit_changes
+
+    return any(
+        spec == "." or change.path == spec or change.path.startswith(spec + "/")
+        for change in commit_changes(repo, c)
+        for spec in paths
+    )

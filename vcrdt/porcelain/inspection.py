@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vcrdt.crdt.refstate import from_rows
-from vcrdt.dag import is_ancestor, iter_reachable
+from vcrdt.dag import is_ancestor, iter_reachable, read_tree
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError, VcrdtError
 from vcrdt.ids import ObjectId, short, to_hex
-from vcrdt.objects import Commit, Tree, commit_dot, decode_object, history_problem, references
+from vcrdt.objects import Commit, EntryKind, Tree, commit_dot, decode_object, history_problem, references
 from vcrdt.porcelain._shared import Progress
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
@@ -112,6 +112,19 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
         for oid in sorted(reach - present):
             problems.append(FsckProblem(name, f"broken history: object {to_hex(oid)} not found"))
         reachable |= reach & present
+    # The operation log keeps the commits it names (a reset or an amend left them) and the
+    # work-tree snapshots it took, until a future `gc` expires its rows.
+    from vcrdt.porcelain.oplog import oplog_commits, oplog_trees
+
+    try:
+        reach = iter_reachable(repo.store, sorted(oplog_commits(repo) - reachable))
+        reach |= _tree_closure(repo, sorted(oplog_trees(repo) - reachable))
+    except (ObjectNotFoundError, CorruptObjectError) as exc:
+        problems.append(FsckProblem("oplog", f"broken history: {exc.message}"))
+    else:
+        for oid in sorted(reach - present):
+            problems.append(FsckProblem("oplog", f"broken history: object {to_hex(oid)} not found"))
+        reachable |= reach & present
     for path, row in sorted(repo.worktree.rows().items()):
         if row.head_oid is not None and not repo.store.has(row.head_oid):
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
@@ -183,3 +196,24 @@ def _history_problems(commits: dict[ObjectId, Commit]) -> list[FsckProblem]:
         if problem is not None:
             out.append(FsckProblem(to_hex(oid), problem))
     return out
+
+
+def _tree_closure(repo: Repository, trees: list[ObjectId]) -> set[ObjectId]:
+    """Every tree and blob under `trees`.
+
+    Raises:
+        ObjectNotFoundError: If a tree is missing.
+    """
+    seen: set[ObjectId] = set()
+    todo = list(trees)
+    while todo:
+        oid = todo.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        for entry in read_tree(repo.store, oid).entries:
+            if entry.kind is EntryKind.TREE:
+                todo.append(entry.oid)
+            else:
+                seen.add(entry.oid)
+    return seen

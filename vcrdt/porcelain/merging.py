@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -207,8 +208,12 @@ def merge(
     ask_default: bool = False,
     auto: bool = False,
     on_progress: Progress | None = None,
+    edit_message: Callable[[str], str] | None = None,
 ) -> MergeOutcome:
     """Merge the commit `rev` into HEAD; with `rev` None, join the current branch's siblings.
+
+    When a merge commit is due, `edit_message` (if given) gets the proposed message and
+    returns the one to use (the caller's editor); what it raises leaves everything unchanged.
 
     Siblings (concurrent heads of one branch, brought by a fetch) merge one at
     a time, earliest in the tie-break order first; each merge replaces both
@@ -269,6 +274,8 @@ def merge(
             + "; nothing was changed",
             hint="merge without --on-conflict=fail to resolve them by hand",
         )
+    if plan.apply == "commit" and edit_message is not None:
+        plan.message = normalise_message(edit_message(plan.message))
     return apply_merge(repo, plan, on_progress)
 
 
@@ -419,7 +426,11 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
     outcome = plan.outcome
     if plan.apply == "nothing":
         return outcome
-    with repo.transaction():
+    from vcrdt.porcelain.oplog import operation
+
+    # A merge that stops with conflicts is not an operation of its own: the commit that ends it is.
+    recorded = operation(repo, "merge", f"merge {short(outcome.theirs)}", files=True)
+    with repo.transaction() if plan.apply == "conflicts" else recorded as op:
         plan.pending.flush(repo.store)
         if plan.apply == "conflicts":
             assert outcome.ours is not None
@@ -438,8 +449,11 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
                 )
                 outcome = replace(outcome, commit=commit)
             assert commit is not None
-            repo.worktree.begin_checkout(plan.target, force=False)
+            written = repo.worktree.begin_checkout(plan.target, force=False)
             move_head(repo, plan.branch, commit, plan.expected, plan.drop)
+            assert op is not None
+            op.writes = {p: plan.target.get(p) for p in written}
+            op.summary = f"merge {short(outcome.theirs)} ({plan.apply})"
     repo.worktree.finish_checkout(on_progress)
     return outcome
 

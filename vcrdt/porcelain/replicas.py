@@ -80,13 +80,17 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
     """
     if repo.merge_state.in_progress():
         raise MergeError("a merge is in progress", hint="commit it or run `vcrdt merge --abort`, then fetch")
+    from vcrdt.porcelain import oplog
+
     limits = SyncLimits.from_config(repo)
     transport = LocalTransport(source, repo.settings, limits, own_root=repo.root, verb="fetch")
+    refs, head, commit = oplog.ref_heads(repo), oplog.head_text(repo), repo.head_commit()
     try:
         progress = None if on_progress is None else (lambda n, t, _w: on_progress(n, t))
         result = session.run(repo, transport, receive=True, send=False, limits=limits, progress=progress, verb="fetch")
     finally:
         transport.close()
+    oplog.record_after(repo, "fetch", f"fetch {transport.peer}", refs, head, commit)
     got = result.received
     return FetchResult(
         Path(transport.peer),
@@ -232,6 +236,9 @@ def sync(
 
             merge(repo, None, auto=True)
 
+    from vcrdt.porcelain import oplog
+
+    refs, head, commit = oplog.ref_heads(repo), oplog.head_text(repo), repo.head_commit()
     try:
         return session.run(
             repo,
@@ -247,6 +254,8 @@ def sync(
         )
     finally:
         transport.close()
+        if not dry_run:
+            oplog.record_after(repo, mode, f"{mode} {remote or 'default remote'}", refs, head, commit)
 
 
 def clone(

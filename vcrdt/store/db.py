@@ -25,6 +25,9 @@ Schema version 1 (see docs/format.md):
   (``tracked`` or ``removed``); owned by `vcrdt.worktree`.
 - ``checkout_journal(path, kind, oid)``: the work-tree files a checkout still has to write
   (``kind`` NULL: delete); empty unless a checkout was cut short. Owned by `vcrdt.worktree`.
+- ``oplog(seq, time, kind, summary, head_before, head_after, refs, wt_before, wt_after, undoes)``:
+  the operation log (`vcrdt oplog`, `vcrdt undo`), one row per operation that moved a ref or
+  rewrote the work tree, written in that operation's transaction. Owned by `vcrdt.store.oplog`.
 - ``tokens(id, hash, scope, created, expires, revoked)``: access tokens of ``vcrdt serve`` (only
   the SHA-256 of each secret; ``scope`` is ``read`` or ``write``; times in Unix seconds, NULL:
   never). Owned by `vcrdt.sync.tokens`.
@@ -136,6 +139,18 @@ CREATE TABLE IF NOT EXISTS conflicts (
     hunks       INTEGER NOT NULL DEFAULT 0,
     resolved    INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS oplog (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    time        REAL NOT NULL,
+    kind        TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    head_before TEXT NOT NULL,
+    head_after  TEXT NOT NULL,
+    refs        TEXT NOT NULL,
+    wt_before   BLOB,
+    wt_after    BLOB,
+    undoes      INTEGER
+);
 CREATE TABLE IF NOT EXISTS tokens (
     id      TEXT PRIMARY KEY,
     hash    BLOB NOT NULL UNIQUE,
@@ -160,6 +175,7 @@ _ADDED_TABLES = (
     "conflicts",
     "fingerprints",
     "merge_state",
+    "oplog",
     "ref_context",
     "ref_entries",
     "ref_tombstones",

@@ -433,6 +433,11 @@ def _keep_checked_out(
     ahead = sorted(h for h in heads if ancestry(at, h))
     if ahead:
         return heads, min(ahead, key=lambda h: tie_key(repo, h)), "", frozenset()
+    if all(ancestry(h, at) for h in heads):
+        # The other replica moved the branch back over this head (a reset or an undo, which saw
+        # its dot): a local rewrite there, which the work tree follows as it follows a move
+        # forward. The head stays in this replica's operation log.
+        return heads, max(heads, key=lambda h: tie_key(repo, h)), "", frozenset()
     # A deletion the other replica saw covers the commit under the work tree, and the branch's
     # other heads do not contain it: keep it as a sibling rather than lose it or the work tree.
     return (

@@ -19,16 +19,34 @@ def branch(
     delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete NAME if HEAD contains it.")] = False,
     force_delete: Annotated[bool, typer.Option("-D", help="Delete NAME even if it is not merged.")] = False,
     rename: Annotated[bool, typer.Option("--move", "-m", help="Rename branch NAME to START.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Create NAME at START, or move it there if it exists.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """List branches, or create, delete (-d/-D) or rename (-m OLD NEW) one.
+    """List branches, or create, delete (-d/-D), rename (-m OLD NEW) or move (-f NAME START) one.
 
     A branch with several concurrent heads (siblings from a sync) lists each head.
+
+    -f NAME START points an existing branch at START (default HEAD), replacing every head it
+    had (not the checked-out branch: use `vcrdt reset` for that). This is a local rewrite: the
+    replaced heads are tombstoned for the branch (as -d does), so a later sync or fetch does
+    not bring them back; they stay reachable from the operation log (`vcrdt oplog`, `vcrdt
+    undo`) until a future `gc` expires them.
     """
     from vcrdt import porcelain
 
     repo = open_repo()
     con = render.err()
+    if force and not (delete or force_delete or rename):
+        if not name:
+            raise typer.BadParameter("which branch?", param_hint="NAME")
+        old, oid = porcelain.branch_force(repo, name, start)
+        if old is None:
+            con.print(Text(f"Created branch {render.quote(name)} at {short(oid)}"))
+        else:
+            con.print(Text(f"Reset branch {render.quote(name)} to {short(oid)} (was {short(old)})"))
+        return
     if delete or force_delete:
         if not name:
             raise typer.BadParameter("which branch?", param_hint="NAME")

@@ -58,7 +58,8 @@ def conflicts(
         return
     if commit is not None:
         raise typer.BadParameter("a commit is only taken with --auto", param_hint="COMMIT")
-    found = porcelain.conflict_details(open_repo())
+    repo = open_repo()
+    found = porcelain.conflict_details(repo)
     if json:
         render.emit_json(
             {
@@ -70,13 +71,16 @@ def conflicts(
             }
         )
         return
-    out = render.data()
-    for d in found:
-        c = d.conflict
-        state = "resolved" if d.resolved else "unresolved"
-        out.print(f"{render.quote(c.path)}: {c.kind} conflict ({state})")
-        for n, h in enumerate(d.hunks, 1):
-            _print_hunk(c.path, n, h, label=f"hunk {n}, ")
+    from vcrdt.cli.pager import paged
+
+    with paged(repo):
+        out = render.data()
+        for d in found:
+            c = d.conflict
+            state = "resolved" if d.resolved else "unresolved"
+            out.print(f"{render.quote(c.path)}: {c.kind} conflict ({state})")
+            for n, h in enumerate(d.hunks, 1):
+                _print_hunk(c.path, n, h, label=f"hunk {n}, ")
 
 
 def _print_hunk(path: str, number: int, hunk: ConflictHunk, *, label: str) -> None:

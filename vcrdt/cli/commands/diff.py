@@ -6,6 +6,7 @@ from typing import Annotated
 
 from vcrdt.cli import render, views
 from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
+from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
 
@@ -26,7 +27,7 @@ def diff(
 ) -> int:
     """Show changes between the work tree and HEAD, a commit and the work tree, or two commits.
 
-    Coloured on a terminal, plain unified diff (as `git diff`) otherwise.
+    Coloured and paged on a terminal (as `log`), plain unified diff (as `git diff`) otherwise.
     """
     from vcrdt import porcelain
     from vcrdt.diff.lines import stat_from
@@ -36,14 +37,17 @@ def diff(
         raise typer.BadParameter("at most two revisions", param_hint="REVISIONS")
     old = revs[0] if revs else None
     new = revs[1] if len(revs) == 2 else None
-    diffs = porcelain.diff(open_repo(), old, new, paths=paths, cwd=STATE.cwd, context=max(context, 0))
+    repo = open_repo()
+    diffs = porcelain.diff(repo, old, new, paths=paths, cwd=STATE.cwd, context=max(context, 0))
     if json:
         render.emit_json({"schema": 1, "files": [views.diff_json(d) for d in diffs]})
-    elif name_only:
-        for d in diffs:
-            render.data().print(Text(render.quote(d.path)))
-    elif stat:
-        views.print_stats([stat_from(d) for d in diffs])
-    else:
-        views.print_diffs(diffs)
+        return 1 if exit_code and diffs else 0
+    with paged(repo):
+        if name_only:
+            for d in diffs:
+                render.data().print(Text(render.quote(d.path)))
+        elif stat:
+            views.print_stats([stat_from(d) for d in diffs])
+        else:
+            views.print_diffs(diffs)
     return 1 if exit_code and diffs else 0

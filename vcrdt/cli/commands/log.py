@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli import render, views
 from vcrdt.cli.base import JsonOption, app, open_repo, typer
+from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
 if TYPE_CHECKING:
     from vcrdt.ids import ObjectId
-    from vcrdt.porcelain import LogEntry
+    from vcrdt.porcelain import LogEntry, ShowResult
+    from vcrdt.repo import Repository
 
 
 def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[list[str], str, str, list[str]]]:
@@ -51,7 +53,12 @@ def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[list[str], str, st
 
 @app.command()
 def log(
-    revisions: Annotated[list[str] | None, typer.Argument(help="Start from these commits (default HEAD).")] = None,
+    revisions: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Start from these commits (default HEAD); A..B and ^A leave out A's history; after --, paths."
+        ),
+    ] = None,
     max_count: Annotated[int | None, typer.Option("-n", "--max-count", help="Show at most N commits.")] = None,
     oneline: Annotated[bool, typer.Option("--oneline", help="One line per commit.")] = False,
     graph: Annotated[bool, typer.Option("--graph", help="Draw the commit graph on the left.")] = False,
@@ -60,11 +67,28 @@ def log(
     clock: Annotated[bool, typer.Option("--clock", help="Show each commit's Lamport clock and vector clock.")] = False,
     json: JsonOption = False,
 ) -> None:
-    """Show commits, newest first (ordered by Lamport clock, which respects ancestry)."""
+    """Show commits, newest first (ordered by Lamport clock, which respects ancestry).
+
+    Revisions as git reads them: `log A..B` shows what B has and A lacks, `log B ^A` the same,
+    and `log REV -- PATH...` only the commits that change something under one of the paths
+    (against their first parent). An argument that is no revision but an existing path is
+    taken as a path, as git does without `--`.
+
+    On a terminal the output goes through the pager ($VCRDT_PAGER, core.pager, $PAGER, then
+    `less -FRX`; `vcrdt --no-pager log` writes it straight out).
+    """
     from vcrdt import porcelain
 
     repo = open_repo()
-    entries = porcelain.log(repo, revisions, limit=max_count, with_stats=stat, first_parent=first_parent)
+    revs, paths = _revs_and_paths(repo, revisions or [])
+    entries = porcelain.log(
+        repo, revs, limit=max_count, with_stats=stat, first_parent=first_parent, paths=paths or None
+    )
+    with paged(repo):
+        _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock)
+
+
+def _print_log(entries: Iterator[LogEntry], *, json: bool, graph: bool, oneline: bool, stat: bool, clock: bool) -> None:
     if json:
         render.emit_json(
             [
@@ -107,6 +131,35 @@ def log(
                 views.print_stats(e.stats)
         for x in extra:
             con.print(Text(x))
+
+
+def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list[str]]:
+    """Split the positional arguments into revisions and (repository) paths: those after ``--``, or paths that exist.
+
+    Raises:
+        BadRevisionError: If an argument before ``--`` is neither a revision nor an existing path.
+    """
+    import os
+
+    from vcrdt import porcelain
+    from vcrdt.cli.base import STATE
+    from vcrdt.errors import BadRevisionError
+
+    args = STATE.args
+    after = len(args) - args.index("--") - 1 if "--" in args else 0
+    after = min(after, len(given))
+    revs, raw_paths = given[: len(given) - after], given[len(given) - after :]
+    kept: list[str] = []
+    for rev in revs:
+        try:
+            porcelain.split_range(repo, [rev])
+        except BadRevisionError:
+            if not os.path.lexists(STATE.cwd / rev):
+                raise
+            raw_paths.append(rev)
+            continue
+        kept.append(rev)
+    return kept, [porcelain.repo_path(repo, STATE.cwd, p) for p in raw_paths]
 
 
 def _write_plain(con: render.DataOut, entries: Iterator[LogEntry], clock: bool) -> None:
@@ -155,10 +208,10 @@ def show(
     """Show a commit: its header, message, and its diff against its first parent.
 
     A merge commit is shown against its first parent (what the merge brought in), with the paths
-    that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details).
+    that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details). Paged on
+    a terminal, as `log` is.
     """
     from vcrdt import porcelain
-    from vcrdt.diff.lines import stat_from
 
     repo = open_repo()
     result = porcelain.show(repo, revision)
@@ -169,6 +222,13 @@ def show(
         doc["auto"] = settled
         render.emit_json(doc)
         return
+    with paged(repo):
+        _print_show(result, settled, stat=stat, name_only=name_only)
+
+
+def _print_show(result: ShowResult, settled: list[dict[str, object]], *, stat: bool, name_only: bool) -> None:
+    from vcrdt.diff.lines import stat_from
+
     views.print_commit_header(result.oid, result.commit, result.refs)
     con = render.data()
     if settled:

@@ -67,6 +67,14 @@ def merge(
             "--auto", help="Convergent merge: rules settle everything; the commit depends only on the two heads."
         ),
     ] = False,
+    edit: Annotated[
+        bool | None,
+        typer.Option(
+            "--edit/--no-edit",
+            "-e",
+            help="Open the editor on the merge commit's message (default: when on a terminal, without -m).",
+        ),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> int:
     """Merge another branch or commit into HEAD with diff3; with no argument, join the branch's siblings.
@@ -90,6 +98,10 @@ def merge(
     set), sides are ordered by the tie-break order (Lamport clock, replica id, commit id), and the
     merge commit is a pure function of the two heads: replicas that auto-merge the same heads, in
     either direction, make the same commit.
+
+    When a merge commit is made and no -m is given, the message editor opens on the proposed
+    message ($VCRDT_EDITOR, $VISUAL, $EDITOR, then vi) if stdin and stdout are terminals or
+    --edit is given, as git does; an empty message aborts the merge with nothing changed.
 
     Exit status: 0 merged or up to date, 1 conflicts remain (or --on-conflict=fail / --auto could
     not settle everything; nothing is changed then), 2 an error with --dry-run.
@@ -115,6 +127,21 @@ def merge(
         raise typer.BadParameter(f"must be one of {', '.join(ON_CONFLICT)}", param_hint="--on-conflict")
     if auto and on_conflict not in (None, "crdt"):
         raise typer.BadParameter("--auto settles every conflict by rule", param_hint="--on-conflict")
+    if edit is None:
+        edit = sys.stdin.isatty() and sys.stdout.isatty() and not json and not dry_run
+    editing = None
+    if edit and message is None and not auto:
+        from vcrdt.cli import editor
+
+        def editing(proposed: str) -> str:
+            lines = [
+                "Please enter a commit message to explain why this merge is necessary.",
+                "Lines starting with '#' will be ignored, and an empty message aborts the commit.",
+            ]
+            return editor.edit(repo.meta, editor.template(proposed, lines), config=repo.config_get("core.editor"))
+
+    from vcrdt.errors import EmptyMessageError
+
     try:
         with render.progress("Merging") as on_progress:
             result = porcelain.merge(
@@ -128,7 +155,12 @@ def merge(
                 ask_default=sys.stdin.isatty() and sys.stdout.isatty() and not json,
                 auto=auto,
                 on_progress=on_progress,
+                edit_message=editing,
             )
+    except EmptyMessageError as exc:
+        from vcrdt.cli.editor import report_empty
+
+        return report_empty(exc)
     except VcrdtError:
         if dry_run:
             STATE.error_exit = ExitCode.USAGE  # a dry run that cannot even plan: as a usage error
