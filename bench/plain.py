@@ -13,7 +13,7 @@ after=.``); the default is the vcrdt importable here. All variants share one
 repository (the store format must be the same).
 
 Rows: ``--version``; status unchanged; status after one edit; commit after one
-edit; ``log -n 1000`` (1,000-commit history); switch between branches that
+edit; ``log -n 1000`` (1,000-commit history; again against git after ``git gc``); switch between branches that
 differ in 1,000 files (both directions); ``diff`` of 100 edited files.
 
 Usage: ``python bench/plain.py [--files N] [--repeat K] [--vcrdt NAME=SRC ...] [--workdir DIR]``.
@@ -87,7 +87,7 @@ class Bench:
 
     def setup(self) -> tuple[Path, Path, list[str]]:
         files = self.args.files
-        template = CACHE_DIR / f"tree-{files}-{gen_tree.DEFAULT_SEED}-v{gen_tree.GENERATOR_VERSION}"
+        template = CACHE_DIR / f"tree-v{gen_tree.GENERATOR_VERSION}-{files}-{gen_tree.DEFAULT_SEED}"
         if not template.exists():
             self.say(f"generating a {files}-file tree in {template}")
             gen_tree.main([str(template), "--files", str(files)])
@@ -218,6 +218,14 @@ class Bench:
         logs = {"vcrdt": self.history("vcrdt"), "git": self.history("git")}
         hrepo = {t: (logs["git"] if t == "git" else logs["vcrdt"]) for t in self.tools}
         self.measure(f"log -n {self.args.log_commits}", same("log", "-n", str(self.args.log_commits)), hrepo)
+        packed = self.work / "history-git-packed"  # git's history in one pack (`git gc`), vcrdt's unchanged
+        if not packed.exists():
+            shutil.copytree(logs["git"], packed, symlinks=True)
+            quiet(["git", "gc", "-q"], packed, self.env)
+        hrepo["git"] = packed
+        self.measure(
+            f"log -n {self.args.log_commits}, git packed", same("log", "-n", str(self.args.log_commits)), hrepo
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

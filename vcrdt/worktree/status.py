@@ -18,7 +18,7 @@ from typing import Protocol
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
-from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
+from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable
 from vcrdt.worktree.scan import is_untracked, sweep
 
 
@@ -109,32 +109,14 @@ class StatusCheck:
                 found, rows, _, _ = watched
                 out = sorted(found)
                 return out, {p: rows[p] for p in out}
-        keys, rows = self.table.settle_keys()
-        out = self._unsettled(keys, rows)
+        with self.table.db.read():  # one snapshot for both reads of the rows
+            keys, rows = self.table.settle_keys()
+            # The walk status makes (its warnings are status's to show, not commit's).
+            out = sweep(self.disk, keys, []).unsettled
+            missing = [p for p in out if p not in rows]
+            if missing:
+                rows.update(self.table.of(missing))
         return out, {p: rows[p] for p in out}
-
-    def _unsettled(self, keys: dict[str, SettleKey | None], rows: dict[str, Row]) -> list[str]:
-        """The paths of `keys` that their lstat does not settle, sorted; their rows are added to `rows`."""
-        out: list[str] = []
-        with self.disk.opened() as dirs:
-            for path, key in keys.items():
-                if key is None:
-                    out.append(path)
-                    continue
-                st = dirs.lstat(path)
-                if (
-                    st is None
-                    or key[1] != st.st_size
-                    or key[2] != st.st_mtime_ns
-                    or key[3] != st.st_ino
-                    or key[4] != st.st_ctime_ns
-                ):
-                    out.append(path)
-        missing = [p for p in out if p not in rows]
-        if missing:
-            rows.update(self.table.of(missing))
-        out.sort()
-        return out
 
     def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
         """Compare the work tree with HEAD, updating the stat cache when the lock is free.

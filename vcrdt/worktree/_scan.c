@@ -1,0 +1,213 @@
+/*
+ * vcrdt.worktree._scan: the hot loop of the work-tree walk, in C.
+ *
+ * One function, settle_dir(), reads one directory and settles the entries
+ * that need no Python: a tracked file (its path is a key of `missing`) that
+ * is not a directory and, when `compare` is true, whose lstat equals its
+ * cached stat.  Those are removed from `missing`; nothing else is built for
+ * them.  Every other entry's name is returned for vcrdt.worktree.scan to
+ * classify in Python (untracked files, directories, vcrdt's temporary files,
+ * tracked files whose stat differs or cannot be read), which lstats it again
+ * itself.  So this module only ever decides "settled", and only where the
+ * pure-Python settle_dir in scan.py decides the same (a property test holds
+ * the two walks equal); everything else about the walk stays in one place.
+ *
+ * settle_dir(path, prefix, missing, compare) -> (others, linked)
+ *   path     the directory (str or bytes), opened as os.scandir opens it
+ *   prefix   "" or the directory's repository path plus "/"
+ *   missing  dict: tracked path -> None or a row (path, size, mtime_ns, ino,
+ *            ctime_ns, ...) as settle_keys() returns it
+ *   compare  true: settle only a tracked file whose lstat matches its row
+ *            (a None row never matches); false: settle every tracked entry
+ *            that is not a directory (its type from the directory entry),
+ *            without an lstat, and an entry whose type cannot be read
+ *   others   the names (str, decoded as os.fsdecode does) left to Python
+ *   linked   the repository paths of settled files with more than one link
+ * Raises OSError when the directory cannot be opened or read.
+ *
+ * No fixed-size buffers: names come from readdir (NUL-terminated, length
+ * from strlen) and go straight into Python strings.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mtime/ctime in nanoseconds as Python's st_mtime_ns computes them; 0 when out of int64 range. */
+static int
+time_ns(const struct timespec *ts, long long *out)
+{
+    if (ts->tv_sec > 9000000000LL || ts->tv_sec < -9000000000LL)
+        return 0;
+    *out = (long long)ts->tv_sec * 1000000000LL + (long long)ts->tv_nsec;
+    return 1;
+}
+
+static int
+item_ll(PyObject *row, Py_ssize_t i, long long *out)
+{
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(row, i), &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 1 when the row's (size, mtime_ns, ino, ctime_ns) equal the lstat's; 0 otherwise, never an error. */
+static int
+row_matches(PyObject *row, const struct stat *st)
+{
+    long long size, mtime, ctime, disk_mtime, disk_ctime;
+    unsigned long long ino;
+
+    if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 5)
+        return 0;
+    if (!item_ll(row, 1, &size) || !item_ll(row, 2, &mtime) || !item_ll(row, 4, &ctime))
+        return 0;
+    if (!PyLong_Check(PyTuple_GET_ITEM(row, 3)))
+        return 0;
+    ino = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(row, 3));
+    if (ino == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!time_ns(&st->st_mtim, &disk_mtime) || !time_ns(&st->st_ctim, &disk_ctime))
+        return 0;
+    return size == (long long)st->st_size && mtime == disk_mtime && ino == (unsigned long long)st->st_ino &&
+           ctime == disk_ctime;
+}
+
+static int
+is_temp_like(const char *name, size_t len)
+{
+    return name[0] == '.' && len >= 4 && memcmp(name + len - 4, ".tmp", 4) == 0;
+}
+
+/* Settle one entry or leave it to Python; -1 on a Python error. */
+static int
+visit(int dfd, const struct dirent *e, PyObject *prefix, PyObject *missing, int compare, PyObject *others,
+      PyObject *linked)
+{
+    const char *name = e->d_name;
+    size_t len = strlen(name);
+    PyObject *pyname, *rel, *row;
+    struct stat st;
+    int settled = 0, rc = -1;
+
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return 0;
+    pyname = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)len);
+    if (pyname == NULL)
+        return -1;
+    if (is_temp_like(name, len))
+        goto other;  /* perhaps one of vcrdt's temporary files: scan.py decides */
+    rel = PyUnicode_Concat(prefix, pyname);
+    if (rel == NULL)
+        goto done;
+    row = PyDict_GetItemWithError(missing, rel);  /* borrowed */
+    if (row == NULL && PyErr_Occurred()) {
+        Py_DECREF(rel);
+        goto done;
+    }
+    if (row != NULL) {
+        if (compare) {
+            settled = row != Py_None && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                      !S_ISDIR(st.st_mode) && row_matches(row, &st);
+        } else if (e->d_type == DT_UNKNOWN) {
+            /* as DirEntry.is_dir(follow_symlinks=False): an unreadable type counts as "not a directory" */
+            settled = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode);
+        } else {
+            settled = e->d_type != DT_DIR;
+        }
+    }
+    if (settled) {
+        if (PyDict_DelItem(missing, rel) < 0 ||
+            (compare && st.st_nlink > 1 && PyList_Append(linked, rel) < 0)) {
+            Py_DECREF(rel);
+            goto done;
+        }
+        Py_DECREF(rel);
+        rc = 0;
+        goto done;
+    }
+    Py_DECREF(rel);
+other:
+    rc = PyList_Append(others, pyname);
+done:
+    Py_DECREF(pyname);
+    return rc;
+}
+
+static PyObject *
+settle_dir(PyObject *self, PyObject *args)
+{
+    PyObject *path = NULL, *prefix, *missing, *others = NULL, *linked = NULL, *result = NULL;
+    int compare, fd;
+    DIR *dir;
+    struct dirent *e;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O&UO!p:settle_dir", PyUnicode_FSConverter, &path, &prefix, &PyDict_Type,
+                          &missing, &compare))
+        return NULL;
+    fd = open(PyBytes_AS_STRING(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        if (fd >= 0)
+            close(fd);
+        Py_DECREF(path);
+        return NULL;
+    }
+    others = PyList_New(0);
+    linked = PyList_New(0);
+    if (others == NULL || linked == NULL)
+        goto done;
+    for (;;) {
+        errno = 0;
+        e = readdir(dir);
+        if (e == NULL) {
+            if (errno != 0) {
+                PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+                goto done;
+            }
+            break;
+        }
+        if (visit(dirfd(dir), e, prefix, missing, compare, others, linked) < 0)
+            goto done;
+    }
+    result = PyTuple_Pack(2, others, linked);
+done:
+    closedir(dir);  /* closes fd */
+    Py_XDECREF(others);
+    Py_XDECREF(linked);
+    Py_DECREF(path);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"settle_dir", settle_dir, METH_VARARGS,
+     "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "vcrdt.worktree._scan",
+    .m_doc = "The work-tree walk's hot loop (see vcrdt/worktree/scan.py).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__scan(void)
+{
+    return PyModule_Create(&module);
+}

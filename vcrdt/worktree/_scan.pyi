@@ -1,0 +1,6 @@
+"""Types of the C accelerator of the work-tree walk (vcrdt/worktree/_scan.c; see `vcrdt.worktree.scan`)."""
+
+def settle_dir(
+    path: str, prefix: str, missing: dict[str, tuple[bytes, int, int, int, int, int] | None], compare: bool, /
+) -> tuple[list[str], list[str]]:
+    """Settle one directory's tracked files; return the names left to classify and the settled multi-link paths."""
