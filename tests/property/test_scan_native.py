@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vcrdt.worktree import _scan, scan
+from vcrdt.worktree import _scan, rows, scan
 from vcrdt.worktree.dirs import Disk
 
 NAMES = [b"a", b"b.txt", b".c.tmp", b".x.vcrdt-1.tmp", b"\xffodd", b"caf\xc3\xa9", b"sp ace", b".vcrdtignore", b"n"]
@@ -227,3 +227,44 @@ def test_the_c_settle_dir_refuses_nothing_it_cannot_read(tmp_path: Path) -> None
         _scan.settle_dir(str(tmp_path), b"", {}, True)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         _scan.settle_dir(str(tmp_path), "", [], True)  # type: ignore[arg-type]
+
+
+# --- the stat-cache pack --------------------------------------------------------------------------
+
+path_text = st.binary(min_size=1, max_size=12).map(lambda b: b.decode("utf-8", "surrogateescape"))
+stat_int = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+pack_keys_st = st.dictionaries(
+    path_text,
+    st.one_of(st.none(), st.tuples(stat_int, stat_int, stat_int, stat_int)),
+    max_size=30,
+)
+
+
+def as_keys(d: dict[str, tuple[int, int, int, int] | None]) -> dict[str, tuple[bytes, int, int, int, int, int] | None]:
+    out: dict[str, tuple[bytes, int, int, int, int, int] | None] = {}
+    for p, v in d.items():
+        out[p] = None if v is None else (p.encode("utf-8", "surrogateescape"), *v, 1)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=pack_keys_st, cut=st.integers(min_value=0, max_value=2000), flip=st.integers(min_value=0, max_value=2000))
+def test_the_c_pack_reader_equals_the_python_one(
+    keys: dict[str, tuple[int, int, int, int] | None], cut: int, flip: int
+) -> None:
+    want = as_keys(keys)
+    data = rows.pack_keys(want)
+    assert _scan.unpack_keys(data) == rows.unpack_keys_py(data) == want
+    # Damaged packs: cut short, or one byte changed. Both readers refuse alike, or read alike.
+    damaged = [data[: cut % (len(data) + 1)]]
+    if len(data) > 4:
+        i = 4 + flip % (len(data) - 4)
+        damaged.append(data[:i] + bytes([data[i] ^ 0x81]) + data[i + 1 :])
+    for bad in damaged:
+        answers = []
+        for read in (_scan.unpack_keys, rows.unpack_keys_py):
+            try:
+                answers.append(read(bad))
+            except ValueError:
+                answers.append("refused")
+        assert answers[0] == answers[1]

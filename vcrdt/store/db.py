@@ -23,6 +23,9 @@ Schema version 1 (see docs/format.md):
   ctime_ns, state)``: every tracked path with its entry in HEAD (NULL when
   newly added), the stat cache of its work-tree file, and its state
   (``tracked`` or ``removed``); owned by `vcrdt.worktree`.
+- ``statpack(id, serial, data)``: at most one row, the stat-cache pack (every ``worktree`` row's
+  path and stat cache in one blob); dropped by triggers on any change to ``worktree``. Owned by
+  `vcrdt.worktree.rows`.
 - ``checkout_journal(path, kind, oid)``: the work-tree files a checkout still has to write
   (``kind`` NULL: delete); empty unless a checkout was cut short. Owned by `vcrdt.worktree`.
 - ``tokens(id, hash, scope, created, expires, revoked)``: access tokens of ``vcrdt serve`` (only
@@ -105,6 +108,11 @@ CREATE TABLE IF NOT EXISTS worktree (
     ctime_ns INTEGER NOT NULL DEFAULT -1,
     state    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS statpack (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    serial INTEGER NOT NULL,
+    data   BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkout_journal (
     path BLOB PRIMARY KEY,
     kind TEXT,
@@ -147,6 +155,14 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 
+# Any change to the work-tree rows drops the stat-cache pack (`vcrdt.worktree.rows`), whoever makes it.
+_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS statpack_after_{event.lower()} AFTER {event} ON worktree"
+    " BEGIN DELETE FROM statpack; END"
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
+
+
 # Free space below which an I/O error while writing is taken for a full disk: SQLite reports
 # ENOSPC as SQLITE_FULL from a write, but as a plain I/O error from some calls (growing the
 # shared-memory file of a WAL database when it opens it, for one).
@@ -163,6 +179,7 @@ _ADDED_TABLES = (
     "ref_context",
     "ref_entries",
     "ref_tombstones",
+    "statpack",
     "tokens",
 )
 # The tables a read-only database is read through (objects and refs), checked when it opens.
@@ -338,7 +355,7 @@ class Database:
             self.conn.execute("PRAGMA foreign_keys=OFF")
             if create:
                 with self.write():
-                    for stmt in _SCHEMA.split(";"):
+                    for stmt in (*_SCHEMA.split(";"), *_TRIGGERS):
                         if stmt.strip():
                             self.conn.execute(stmt)
                     self.conn.execute(
@@ -366,7 +383,7 @@ class Database:
             # (it has no checkout journal to finish; sync sums its buckets from the ids).
             try:
                 with self.write():
-                    for stmt in _SCHEMA.split(";"):
+                    for stmt in (*_SCHEMA.split(";"), *_TRIGGERS):
                         if stmt.strip():
                             self.conn.execute(stmt)
                     if "fingerprints" not in tables:

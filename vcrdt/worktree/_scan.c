@@ -25,6 +25,15 @@
  *   linked   the repository paths of settled files with more than one link
  * Raises OSError when the directory cannot be opened or read.
  *
+ * unpack_keys(data) -> dict: the stat-cache pack (`vcrdt.worktree.rows`,
+ * written by pack_keys there) read back into settle_keys()'s dict in one pass:
+ *   "vsp1", then per path: u32 length (little-endian), u8 settled (0 or 1),
+ *   the path's bytes, and when settled four i64 (size, mtime_ns, ino,
+ *   ctime_ns), little-endian.  Each path maps to None or to the tuple
+ *   (path bytes, size, mtime_ns, ino, ctime_ns, 1).  Every length is checked
+ *   against what is left of the buffer; anything malformed raises ValueError
+ *   (the caller then reads the rows instead).
+ *
  * No fixed-size buffers: names come from readdir (NUL-terminated, length
  * from strlen) and go straight into Python strings.
  */
@@ -192,9 +201,95 @@ done:
     return result;
 }
 
+static long long
+read_i64(const unsigned char *p)
+{
+    unsigned long long v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return (long long)v;  /* two's complement, as Python's struct "<q" */
+}
+
+static PyObject *
+unpack_keys(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    PyObject *out = NULL, *path = NULL, *raw = NULL, *key = NULL;
+    const unsigned char *p, *end;
+
+    (void)self;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    p = view.buf;
+    end = p + view.len;
+    if (view.len < 4 || memcmp(p, "vsp1", 4) != 0) {
+        PyErr_SetString(PyExc_ValueError, "not a stat-cache pack");
+        goto fail;
+    }
+    p += 4;
+    out = PyDict_New();
+    if (out == NULL)
+        goto fail;
+    while (p < end) {
+        size_t len, need;
+        int settled;
+        if ((size_t)(end - p) < 5)
+            goto bad;
+        len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        settled = p[4];
+        if (settled != 0 && settled != 1)
+            goto bad;
+        p += 5;
+        need = len + (settled ? 32 : 0);
+        if ((size_t)(end - p) < need)
+            goto bad;
+        path = PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)len, "surrogateescape");
+        if (path == NULL)
+            goto fail;
+        if (settled) {
+            raw = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
+            if (raw == NULL)
+                goto fail;
+            p += len;
+            key = PyTuple_New(6);
+            if (key == NULL)
+                goto fail;
+            PyTuple_SET_ITEM(key, 0, raw);  /* steals it */
+            raw = NULL;
+            for (Py_ssize_t i = 0; i < 4; i++) {
+                PyObject *v = PyLong_FromLongLong(read_i64(p + 8 * i));
+                if (v == NULL)
+                    goto fail;
+                PyTuple_SET_ITEM(key, i + 1, v);
+            }
+            PyTuple_SET_ITEM(key, 5, PyLong_FromLong(1));  /* a cached small int: cannot fail */
+            p += 32;
+        } else {
+            p += len;
+            key = Py_NewRef(Py_None);
+        }
+        if (PyDict_SetItem(out, path, key) < 0)
+            goto fail;
+        Py_CLEAR(path);
+        Py_CLEAR(key);
+    }
+    PyBuffer_Release(&view);
+    return out;
+bad:
+    PyErr_SetString(PyExc_ValueError, "damaged stat-cache pack");
+fail:
+    Py_XDECREF(path);
+    Py_XDECREF(raw);
+    Py_XDECREF(key);
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"settle_dir", settle_dir, METH_VARARGS,
      "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
+    {"unpack_keys", unpack_keys, METH_O, "unpack_keys(data) -> dict: read a stat-cache pack (see rows.pack_keys)."},
     {NULL, NULL, 0, NULL},
 };
 

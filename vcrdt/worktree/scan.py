@@ -54,7 +54,6 @@ def is_temp_name(name: str) -> bool:
     return name[0] == "." and name.endswith(".tmp") and TEMP_RE.fullmatch(name) is not None
 
 
-
 def settle_dir_py(
     abs_dir: str, prefix: str, missing: dict[str, SettleKey | None], compare: bool
 ) -> tuple[list[str], list[str]]:

@@ -18,7 +18,7 @@ from typing import Protocol
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
-from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable
+from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
 from vcrdt.worktree.scan import is_untracked, sweep
 
 
@@ -189,6 +189,7 @@ class StatusCheck:
     def _full_status(self, *, want_ignored: bool = False, token: Token | None = None) -> WorktreeStatus:
         with self.table.db.read():  # one snapshot for both reads of the rows
             keys, rows = self.table.settle_keys()
+            serial = self.table.pack_serial
             found = sweep(self.disk, keys, self.warnings, want_ignored=want_ignored)
             suspect = found.unsettled
             missing = [p for p in suspect if p not in rows]
@@ -198,7 +199,15 @@ class StatusCheck:
             # A file with other hard links can change through one the monitor does not see (outside the
             # tree) or that names another path: every watched status looks at it again.
             token = dataclasses.replace(token, untracked=found.untracked, suspects=sorted({*suspect, *found.linked}))
-        return self._compare(suspect, rows, found.files, untracked=found.untracked, ignored=found.ignored, token=token)
+        return self._compare(
+            suspect,
+            rows,
+            found.files,
+            untracked=found.untracked,
+            ignored=found.ignored,
+            token=token,
+            pack=(keys, serial),
+        )
 
     def _compare(
         self,
@@ -209,8 +218,14 @@ class StatusCheck:
         untracked: list[str],
         ignored: list[str],
         token: Token | None,
+        pack: tuple[dict[str, SettleKey | None], int | None] | None = None,
     ) -> WorktreeStatus:
-        """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given."""
+        """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given.
+
+        With `pack` (the keys a full status read, and the serial of the
+        stat-cache pack they came from), the pack is written again when it is
+        missing or a row's cache was refreshed (`RowTable.refresh_with_pack`).
+        """
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.reader.current(rows, live, files, store=False)
         st = WorktreeStatus(untracked=untracked, ignored=ignored)
@@ -226,10 +241,13 @@ class StatusCheck:
                 st.added.append(path)
             elif now != (row.head_kind, row.head_oid):
                 st.modified.append(path)
-        if dirty or token is not None:
+        repack = pack is not None and (dirty or pack[1] is None)
+        if dirty or token is not None or repack:
             with self.table.db.try_write() as conn:
                 if conn is not None:
-                    if dirty:
+                    if repack and pack is not None:
+                        self.table.refresh_with_pack(pack[0], pack[1], dirty)
+                    elif dirty:
                         self.table.refresh_caches(dirty)
                     if token is not None:
                         self._save_token(token)
