@@ -253,7 +253,8 @@ def test_the_c_pack_reader_equals_the_python_one(
     keys: dict[str, tuple[int, int, int, int] | None], cut: int, flip: int
 ) -> None:
     want = as_keys(keys)
-    data = rows.pack_keys(want)
+    data = _scan.pack_keys(want)
+    assert data == rows.pack_keys_py(want)
     assert _scan.unpack_keys(data) == rows.unpack_keys_py(data) == want
     # Damaged packs: cut short, or one byte changed. Both readers refuse alike, or read alike.
     damaged = [data[: cut % (len(data) + 1)]]
@@ -268,3 +269,11 @@ def test_the_c_pack_reader_equals_the_python_one(
             except ValueError:
                 answers.append("refused")
         assert answers[0] == answers[1]
+
+
+def test_the_c_pack_writer_refuses_what_it_cannot_write() -> None:
+    for bad in [{1: None}, {"a": (b"a", 1, 2)}, {"a": (b"a", "1", 2, 3, 4, 1)}, {"a": (b"a", 2**64, 2, 3, 4, 1)}]:
+        with pytest.raises((TypeError, OverflowError)):
+            _scan.pack_keys(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _scan.pack_keys([])  # type: ignore[arg-type]

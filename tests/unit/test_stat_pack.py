@@ -77,13 +77,41 @@ def test_a_pack_read_before_another_write_is_not_written_back(wt: Worktree) -> N
     committed(wt, {"a": b"1\n", "b": b"2\n"})
     wt.status()
     keys, _ = wt.table.settle_keys()
-    serial = wt.table.pack_serial
-    # Between status's read and its write, another process changes the rows (here: stops tracking b).
+    read = (wt.table.pack_serial, wt.table.read_mark)
+    assert read[0] is not None
+    # Between status's read and its write, the rows change (here: b is no longer tracked).
     wt.table.delete(["b"])
-    wt.table.refresh_with_pack(keys, serial, [])
+    wt.table.refresh_with_pack(keys, read, [])
     # The stale keys (still naming b) were not packed: the rows were read again.
     assert wt.cache_problems() == []
     assert set(wt.table.settle_keys()[0]) == {"a"}
+
+
+@pytest.mark.parametrize("other_connection", [True, False])
+def test_rows_read_before_another_write_are_not_packed(wt: Worktree, tmp_path: Path, other_connection: bool) -> None:
+    committed(wt, {"a": b"1\n", "b": b"2\n"})
+    assert packs(wt) == 0
+    keys, _ = wt.table.settle_keys()  # from the rows: there is no pack
+    read = (wt.table.pack_serial, wt.table.read_mark)
+    assert read[0] is None
+    if other_connection:  # another process
+        other = Database(wt.table.db.path)
+        with other.write() as conn:
+            conn.execute("DELETE FROM worktree WHERE path = ?", (b"b",))
+        other.close()
+    else:
+        wt.table.delete(["b"])
+    wt.table.refresh_with_pack(keys, read, [])
+    assert wt.cache_problems() == []
+    assert set(wt.table.settle_keys()[0]) == {"a"}
+
+
+def test_rows_read_with_no_write_since_are_packed_as_read(wt: Worktree) -> None:
+    committed(wt, {"a": b"1\n"})
+    keys, _ = wt.table.settle_keys()
+    read = (wt.table.pack_serial, wt.table.read_mark)
+    wt.table.refresh_with_pack(keys, read, [])
+    assert packs(wt) == 1 and wt.cache_problems() == []
 
 
 def test_fsck_names_a_pack_that_differs_from_the_rows(wt: Worktree) -> None:
@@ -100,3 +128,33 @@ def test_fsck_names_a_pack_that_differs_from_the_rows(wt: Worktree) -> None:
     # A damaged pack is never trusted: status reads the rows and writes a good one.
     assert wt.status().is_clean and wt.cache_problems() == []
     assert keys == wt.table.settle_keys()[0]
+
+
+def test_a_commit_leaves_a_pack_equal_to_its_rows(tmp_path: Path) -> None:
+    from vcrdt import porcelain
+    from vcrdt.repo import Repository, Settings
+
+    repo = Repository.init(tmp_path, Settings(author_name="Ada", author_email="ada@example.com"))
+    try:
+        table = repo.worktree.table
+
+        def count() -> int:
+            return int(table.db.conn.execute("SELECT count(*) FROM statpack").fetchone()[0])
+
+        for name in ("a", "b", "d/c"):
+            (tmp_path / name).parent.mkdir(exist_ok=True)
+            (tmp_path / name).write_bytes(name.encode())
+        porcelain.commit(repo, "first", addremove=True)
+        assert repo.worktree.cache_problems() == []
+        for step in range(3):
+            (tmp_path / "a").write_bytes(b"edit %d" % step)
+            if step == 1:
+                os.unlink(tmp_path / "d/c")
+            porcelain.commit(repo, f"edit {step}", addremove=step == 1)
+            # The commit wrote the pack of its own result: the next command reads one value.
+            assert count() == 1 and repo.worktree.cache_problems() == []
+            assert repo.worktree.status().is_clean
+            assert count() == 1 and repo.worktree.cache_problems() == []
+        assert set(table.settle_keys()[0]) == {"a", "b"}
+    finally:
+        repo.close()

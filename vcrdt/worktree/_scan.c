@@ -25,8 +25,9 @@
  *   linked   the repository paths of settled files with more than one link
  * Raises OSError when the directory cannot be opened or read.
  *
- * unpack_keys(data) -> dict: the stat-cache pack (`vcrdt.worktree.rows`,
- * written by pack_keys there) read back into settle_keys()'s dict in one pass:
+ * pack_keys(keys) -> bytes and unpack_keys(data) -> dict: the stat-cache
+ * pack (`vcrdt.worktree.rows`) made from and read back into settle_keys()'s
+ * dict, each in one pass:
  *   "vsp1", then per path: u32 length (little-endian), u8 settled (0 or 1),
  *   the path's bytes, and when settled four i64 (size, mtime_ns, ino,
  *   ctime_ns), little-endian.  Each path maps to None or to the tuple
@@ -286,9 +287,117 @@ fail:
     return NULL;
 }
 
+static void
+write_i64(unsigned char *p, long long value)
+{
+    unsigned long long v = (unsigned long long)value;
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+/* One entry's bytes: its encoded path (new reference) and, when settled, its four numbers. */
+static int
+pack_entry(PyObject *path, PyObject *key, PyObject **raw, long long nums[4])
+{
+    *raw = PyUnicode_AsEncodedString(path, "utf-8", "surrogateescape");
+    if (*raw == NULL)
+        return -1;
+    if (PyBytes_GET_SIZE(*raw) > 0xffffffffLL) {
+        PyErr_SetString(PyExc_ValueError, "path too long for a stat-cache pack");
+        goto fail;
+    }
+    if (key == Py_None)
+        return 0;
+    if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) < 5) {
+        PyErr_SetString(PyExc_TypeError, "a stat-cache key is None or (path, size, mtime_ns, ino, ctime_ns, ...)");
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < 4; i++) {
+        nums[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(key, i + 1));
+        if (nums[i] == -1 && PyErr_Occurred())
+            goto fail;
+    }
+    return 0;
+fail:
+    Py_CLEAR(*raw);
+    return -1;
+}
+
+static PyObject *
+pack_keys(PyObject *self, PyObject *keys)
+{
+    PyObject *path, *key, *raw, *out;
+    Py_ssize_t pos = 0, total = 4;
+    unsigned char *p, *end;
+    long long nums[4];
+
+    (void)self;
+    if (!PyDict_Check(keys)) {
+        PyErr_SetString(PyExc_TypeError, "pack_keys() takes a dict");
+        return NULL;
+    }
+    /* First pass: the size (and every error, before anything is written). */
+    while (PyDict_Next(keys, &pos, &path, &key)) {
+        if (!PyUnicode_Check(path)) {
+            PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
+            return NULL;
+        }
+        if (pack_entry(path, key, &raw, nums) < 0)
+            return NULL;
+        total += 5 + PyBytes_GET_SIZE(raw) + (key == Py_None ? 0 : 32);
+        Py_DECREF(raw);
+        if (total < 0 || total > PY_SSIZE_T_MAX / 2) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+    }
+    out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL)
+        return NULL;
+    p = (unsigned char *)PyBytes_AS_STRING(out);
+    end = p + total;
+    memcpy(p, "vsp1", 4);
+    p += 4;
+    pos = 0;
+    while (PyDict_Next(keys, &pos, &path, &key)) {
+        Py_ssize_t len, need;
+        if (pack_entry(path, key, &raw, nums) < 0)
+            goto fail;
+        len = PyBytes_GET_SIZE(raw);
+        need = 5 + len + (key == Py_None ? 0 : 32);
+        if (end - p < need) {  /* the dict changed between the passes */
+            Py_DECREF(raw);
+            PyErr_SetString(PyExc_RuntimeError, "stat-cache keys changed while being packed");
+            goto fail;
+        }
+        p[0] = (unsigned char)(len & 0xff);
+        p[1] = (unsigned char)((len >> 8) & 0xff);
+        p[2] = (unsigned char)((len >> 16) & 0xff);
+        p[3] = (unsigned char)((len >> 24) & 0xff);
+        p[4] = key == Py_None ? 0 : 1;
+        memcpy(p + 5, PyBytes_AS_STRING(raw), (size_t)len);
+        p += 5 + len;
+        Py_DECREF(raw);
+        if (key != Py_None) {
+            for (int i = 0; i < 4; i++)
+                write_i64(p + 8 * i, nums[i]);
+            p += 32;
+        }
+    }
+    if (p != end) {
+        PyErr_SetString(PyExc_RuntimeError, "stat-cache keys changed while being packed");
+        goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"settle_dir", settle_dir, METH_VARARGS,
      "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
+    {"pack_keys", pack_keys, METH_O, "pack_keys(keys) -> bytes: make a stat-cache pack (see rows.pack_keys_py)."},
     {"unpack_keys", unpack_keys, METH_O, "unpack_keys(data) -> dict: read a stat-cache pack (see rows.pack_keys)."},
     {NULL, NULL, 0, NULL},
 };

@@ -7,3 +7,6 @@ def settle_dir(
 
 def unpack_keys(data: bytes, /) -> dict[str, tuple[bytes, int, int, int, int, int] | None]:
     """Read a stat-cache pack back (see `vcrdt.worktree.rows.pack_keys`); ValueError if it is damaged."""
+
+def pack_keys(keys: dict[str, tuple[bytes, int, int, int, int, int] | None], /) -> bytes:
+    """Make a stat-cache pack (see `vcrdt.worktree.rows.pack_keys_py`)."""

@@ -81,6 +81,8 @@ class RowTable:
         self.db = db
         self.version = 0
         self.pack_serial: int | None = None  # the stat-cache pack the last `settle_keys` read
+        self.read_mark = (0, 0)  # `_write_mark` before the last `settle_keys`
+        self.pack_keys_read: dict[str, SettleKey | None] | None = None  # what it returned
 
     def all(self) -> dict[str, Row]:
         """Return every tracked path's row."""
@@ -124,10 +126,13 @@ class RowTable:
         mtime_ns, ino, ctime_ns, 1)``. Every other path maps to None, and its
         row comes whole in the second map. Read from the stat-cache pack when
         there is one (one value), else from the rows; `pack_serial` then says
-        which pack (None: the rows), for `save_pack`.
+        which pack (None: the rows), for `refresh_with_pack`. Inside a write
+        transaction (a commit) keys read from the rows are packed at once, so
+        that `record_head` can pack the commit's result (`update_pack`).
         """
         keys: dict[str, SettleKey | None] | None = None
         self.pack_serial = None
+        self.read_mark = self._write_mark()  # before the read: a write after it moves the mark
         got = self.db.conn.execute("SELECT serial, data FROM statpack WHERE id = 1").fetchone()
         if got is not None:
             try:
@@ -137,6 +142,9 @@ class RowTable:
                 keys = None  # damaged: read the rows (fsck names it; the next status replaces it)
         if keys is None:
             keys = self._keys_from_rows()
+            if self.db.in_transaction and not self.db.read_only:
+                self.pack_serial = self._write_pack(keys)
+        self.pack_keys_read = keys
         pending = [path for path, key in keys.items() if key is None]
         return keys, self.of(pending) if pending else {}
 
@@ -146,17 +154,66 @@ class RowTable:
             for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
         }
 
-    def refresh_with_pack(self, keys: dict[str, SettleKey | None], serial: int | None, refreshed: list[Row]) -> None:
+    def _write_pack(self, keys: dict[str, SettleKey | None]) -> int:
+        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial."""
+        serial = int.from_bytes(os.urandom(7), "little")
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)", (serial, pack_keys(keys))
+        )
+        return serial
+
+    def _pack_unchanged(self) -> bool:
+        """Tell whether the pack the last `settle_keys` read or wrote is still there: no row changed since."""
+        if self.pack_serial is None:
+            return False
+        row = self.db.conn.execute("SELECT serial FROM statpack WHERE id = 1").fetchone()
+        return row is not None and int(row[0]) == self.pack_serial
+
+    def update_pack(self, drop: list[str], save: list[Row]) -> None:
+        """Delete the rows of `drop` and save `save` (as `delete` and `save`), keeping the pack when possible.
+
+        Inside a write transaction whose `settle_keys` pack is still there,
+        the pack after the change is that one's keys with `drop` removed and
+        `save`'s keys set; it is written in the same transaction, so the next
+        command reads one value instead of every row. Otherwise the triggers
+        just drop the pack.
+        """
+        keys = self.pack_keys_read if self.db.in_transaction and self._pack_unchanged() else None
+        self.delete(drop)
+        self.save(save)
+        if keys is not None and (drop or save):
+            keys = dict(keys)
+            for p in drop:
+                keys.pop(p, None)
+            for r in save:
+                keys[r.path] = _settle_key(r)
+            self.pack_serial = self._write_pack(keys)
+            self.pack_keys_read = keys
+
+    def _write_mark(self) -> tuple[int, int]:
+        """What moves when anyone writes the database: SQLite's ``data_version`` (other connections), our changes."""
+        conn = self.db.conn
+        return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
+
+    def refresh_with_pack(
+        self, keys: dict[str, SettleKey | None], read: tuple[int | None, tuple[int, int]], refreshed: list[Row]
+    ) -> None:
         """Save the caches of `refreshed` (as `refresh_caches`) and write the stat-cache pack, in one transaction.
 
-        `keys` and `serial` are what `settle_keys` returned and read
-        (`pack_serial`). When that pack is still there, no row has changed
-        since, so the pack to write is `keys` with the refreshed rows' new
-        values; otherwise the rows are read again, inside the transaction.
+        `keys` is what `settle_keys` returned, `read` its ``(pack_serial,
+        read_mark)``. When the pack it read is still there (same serial), or
+        it read the rows and nothing has been written to the database since
+        (same mark), the rows are what it read: the pack to write is `keys`
+        with the refreshed rows' new values. Otherwise the rows are read
+        again, inside the transaction.
         """
+        serial, mark = read
         with self.db.write() as conn:
             row = conn.execute("SELECT serial FROM statpack WHERE id = 1").fetchone()
-            unchanged = serial is not None and row is not None and int(row[0]) == serial
+            if serial is not None:
+                unchanged = row is not None and int(row[0]) == serial
+            else:
+                unchanged = self._write_mark() == mark
             if refreshed:
                 self.refresh_caches(refreshed)  # its triggers delete the pack
             if unchanged:
@@ -165,10 +222,7 @@ class RowTable:
                     keys[r.path] = _settle_key(r)
             else:
                 keys = self._keys_from_rows()
-            conn.execute(
-                "INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)",
-                (int.from_bytes(os.urandom(7), "little"), pack_keys(keys)),
-            )
+            self._write_pack(keys)
 
     def pack_problems(self) -> list[str]:
         """Return what is wrong with the stat-cache pack (empty when it is absent or equals the rows)."""
@@ -325,8 +379,11 @@ def _settle_key(r: Row) -> SettleKey | None:
     return None
 
 
-def pack_keys(keys: dict[str, SettleKey | None]) -> bytes:
-    """Pack `settle_keys`'s dict into the stat-cache pack (the format is in vcrdt/worktree/_scan.c)."""
+def pack_keys_py(keys: dict[str, SettleKey | None]) -> bytes:
+    """Pack `settle_keys`'s dict into the stat-cache pack (the pure-Python twin of ``_scan.pack_keys``).
+
+    The format is described in vcrdt/worktree/_scan.c and docs/format.md.
+    """
     head, stat_ = _PACK_HEAD.pack, _PACK_STAT.pack
     out = [PACK_MAGIC]
     for path, key in keys.items():
@@ -368,8 +425,9 @@ def unpack_keys_py(data: bytes) -> dict[str, SettleKey | None]:
     return out
 
 
+pack_keys: Callable[[dict[str, SettleKey | None]], bytes] = pack_keys_py
 unpack_keys: Callable[[bytes], dict[str, SettleKey | None]] = unpack_keys_py
-try:  # the C twin (vcrdt/worktree/_scan.c)
-    from vcrdt.worktree._scan import unpack_keys
+try:  # the C twins (vcrdt/worktree/_scan.c)
+    from vcrdt.worktree._scan import pack_keys, unpack_keys
 except ImportError:  # pragma: no cover - an install without a C compiler
     pass

@@ -189,7 +189,7 @@ class StatusCheck:
     def _full_status(self, *, want_ignored: bool = False, token: Token | None = None) -> WorktreeStatus:
         with self.table.db.read():  # one snapshot for both reads of the rows
             keys, rows = self.table.settle_keys()
-            serial = self.table.pack_serial
+            read = (self.table.pack_serial, self.table.read_mark)
             found = sweep(self.disk, keys, self.warnings, want_ignored=want_ignored)
             suspect = found.unsettled
             missing = [p for p in suspect if p not in rows]
@@ -206,7 +206,7 @@ class StatusCheck:
             untracked=found.untracked,
             ignored=found.ignored,
             token=token,
-            pack=(keys, serial),
+            pack=(keys, read),
         )
 
     def _compare(
@@ -218,13 +218,14 @@ class StatusCheck:
         untracked: list[str],
         ignored: list[str],
         token: Token | None,
-        pack: tuple[dict[str, SettleKey | None], int | None] | None = None,
+        pack: tuple[dict[str, SettleKey | None], tuple[int | None, tuple[int, int]]] | None = None,
     ) -> WorktreeStatus:
         """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given.
 
-        With `pack` (the keys a full status read, and the serial of the
-        stat-cache pack they came from), the pack is written again when it is
-        missing or a row's cache was refreshed (`RowTable.refresh_with_pack`).
+        With `pack` (the keys a full status read, and where from: the serial of
+        the stat-cache pack, or the database's write mark when it read the
+        rows), the pack is written again when it is missing or a row's cache
+        was refreshed (`RowTable.refresh_with_pack`).
         """
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.reader.current(rows, live, files, store=False)
@@ -241,7 +242,7 @@ class StatusCheck:
                 st.added.append(path)
             elif now != (row.head_kind, row.head_oid):
                 st.modified.append(path)
-        repack = pack is not None and (dirty or pack[1] is None)
+        repack = pack is not None and (dirty or pack[1][0] is None)
         if dirty or token is not None or repack:
             with self.table.db.try_write() as conn:
                 if conn is not None:
