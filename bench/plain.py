@@ -9,11 +9,12 @@ ratio of each vcrdt variant to git.
 
 Variants: ``--vcrdt NAME=SRC`` runs vcrdt with ``PYTHONPATH=SRC`` (for example
 a ``git worktree`` of an older commit: ``--vcrdt before=/tmp/base --vcrdt
-after=.``); the default is the vcrdt importable here. All variants share one
-repository (the store format must be the same).
+after=.``); the default is the vcrdt importable here. Each variant works on
+its own copy of the tree and repository (one variant's writes would drop
+another's stat-cache pack); they share the read-only ``log`` history.
 
 Rows: ``--version``; status unchanged; status after one edit; commit after one
-edit; ``log -n 1000`` (1,000-commit history); switch between branches that
+edit; ``log -n 1000`` (1,000-commit history; again against git after ``git gc``); switch between branches that
 differ in 1,000 files (both directions); ``diff`` of 100 edited files.
 
 Usage: ``python bench/plain.py [--files N] [--repeat K] [--vcrdt NAME=SRC ...] [--workdir DIR]``.
@@ -85,16 +86,16 @@ class Bench:
     def say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    def setup(self) -> tuple[Path, Path, list[str]]:
+    def setup(self) -> tuple[dict[str, Path], list[str]]:
         files = self.args.files
-        template = CACHE_DIR / f"tree-{files}-{gen_tree.DEFAULT_SEED}-v{gen_tree.GENERATOR_VERSION}"
+        template = CACHE_DIR / f"tree-v{gen_tree.GENERATOR_VERSION}-{files}-{gen_tree.DEFAULT_SEED}"
         if not template.exists():
             self.say(f"generating a {files}-file tree in {template}")
             gen_tree.main([str(template), "--files", str(files)])
         paths = sorted(str(p.relative_to(template)) for p in template.rglob("*") if p.is_file())
         repos = {}
-        for tool in ("vcrdt", "git"):
-            wt = self.work / tool
+        for tool in self.tools:  # each vcrdt variant its own repository: one's writes do not drop another's caches
+            wt = self.work / ("git" if tool == "git" else f"vcrdt-{tool}")
             if wt.exists():
                 shutil.rmtree(wt)
             shutil.copytree(template, wt)
@@ -104,10 +105,10 @@ class Bench:
                 quiet(["git", "add", "-A"], wt, self.env)
                 quiet(["git", "commit", "-q", "-m", "first"], wt, self.env)
             else:
-                quiet([VCRDT, "init"], wt, self.env)
-                quiet([VCRDT, "commit", "-A", "-m", "first"], wt, self.env)
+                quiet([VCRDT, "init"], wt, self.env_of(tool))
+                quiet([VCRDT, "commit", "-A", "-m", "first"], wt, self.env_of(tool))
             repos[tool] = wt
-        return repos["vcrdt"], repos["git"], paths
+        return repos, paths
 
     def measure(self, title: str, steps: dict[str, list[str]], repo: dict[str, Path], before: object = None) -> None:
         samples: dict[str, list[tuple[float, float]]] = {t: [] for t in self.tools}
@@ -159,9 +160,7 @@ class Bench:
         return repo
 
     def run_all(self) -> None:
-        vrepo, grepo, paths = self.setup()
-        repo = {t: (grepo if t == "git" else vrepo) for t in self.tools}
-        both = {"vcrdt": vrepo, "git": grepo}
+        repo, paths = self.setup()
         edited = paths[len(paths) // 2]
 
         def same(*args: str) -> dict[str, list[str]]:
@@ -182,24 +181,23 @@ class Bench:
 
         # Two branches that differ in 1,000 files.
         changed = paths[: self.args.switch_files]
-        for name, wt in both.items():
+        for name, wt in repo.items():
+            env = self.env_of(name)
             quiet(
-                self.cmd(name, "switch", "-c", "other") if name == "vcrdt" else ["git", "switch", "-q", "-c", "other"],
+                self.cmd(name, "switch", "-c", "other") if name != "git" else ["git", "switch", "-q", "-c", "other"],
                 wt,
-                self.env,
+                env,
             )
             for k, p in enumerate(changed):
                 gen_tree.edit_file(wt / p, step=5000 + k)
             quiet(
                 self.cmd(name, "commit", "-m", "other")
-                if name == "vcrdt"
+                if name != "git"
                 else ["git", "commit", "-q", "-a", "-m", "other"],
                 wt,
-                self.env,
+                env,
             )
-            quiet(
-                self.cmd(name, "switch", "main") if name == "vcrdt" else ["git", "switch", "-q", "main"], wt, self.env
-            )
+            quiet(self.cmd(name, "switch", "main") if name != "git" else ["git", "switch", "-q", "main"], wt, env)
         samples: dict[str, list[tuple[float, float]]] = {t: [] for t in self.tools}
         for _ in range(self.args.repeat):
             for target in ("other", "main"):
@@ -210,7 +208,7 @@ class Bench:
         self.rows.append((title, samples))
         self.say(self.format_row(title, samples))
 
-        for wt in both.values():
+        for wt in repo.values():
             for k, p in enumerate(paths[-self.args.diff_files :]):
                 gen_tree.edit_file(wt / p, step=9000 + k)
         self.measure(f"diff, {self.args.diff_files} files edited", same("diff"), repo)
@@ -218,6 +216,14 @@ class Bench:
         logs = {"vcrdt": self.history("vcrdt"), "git": self.history("git")}
         hrepo = {t: (logs["git"] if t == "git" else logs["vcrdt"]) for t in self.tools}
         self.measure(f"log -n {self.args.log_commits}", same("log", "-n", str(self.args.log_commits)), hrepo)
+        packed = self.work / "history-git-packed"  # git's history in one pack (`git gc`), vcrdt's unchanged
+        if not packed.exists():
+            shutil.copytree(logs["git"], packed, symlinks=True)
+            quiet(["git", "gc", "-q"], packed, self.env)
+        hrepo["git"] = packed
+        self.measure(
+            f"log -n {self.args.log_commits}, git packed", same("log", "-n", str(self.args.log_commits)), hrepo
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -296,9 +296,18 @@ def write_bytes(data: bytes) -> None:
 # What a name must not carry raw to a terminal: C0 and C1 control characters and DEL, the
 # bidirectional-text controls (they reorder what is shown), line and paragraph separators, and
 # surrogates (bytes that are not UTF-8, carried by surrogateescape).
+# Every one of them is a character `str.isprintable` refuses (Cc, Cf, Zl, Zp, Cs), so a printable
+# name is shown as it is without the patterns, which are compiled on first use: compiling them costs
+# more than a whole status of a clean tree spends in its own code.
 _UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
-_QUOTED_CHAR = re.compile(f'[{_UNSAFE}"\\\\]')
+
+
+@cache
+def _pattern(quoted: bool) -> re.Pattern[str]:
+    """The characters `quote` (`quoted`) or `escape_text` escapes."""
+    return re.compile(f'[{_UNSAFE}"\\\\]' if quoted else f"[{_UNSAFE}]")
+
+
 _C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
 _C_ESCAPES_QUOTED = _C_ESCAPES | {'"': '\\"', "\\": "\\\\"}
 
@@ -334,9 +343,12 @@ def quote(name: str) -> str:
     >>> print(quote("x\\u009b2J"), quote("a\\u202eb"), quote("tab\\there"))
     "x\\302\\2332J" "a\\342\\200\\256b" "tab\\there"
     """
-    if not _QUOTED_CHAR.search(name):
+    if name.isprintable() and '"' not in name and "\\" not in name:
         return name
-    return '"' + _QUOTED_CHAR.sub(lambda m: _C_ESCAPES_QUOTED.get(m[0]) or _octal(m[0]), name) + '"'
+    pattern = _pattern(True)
+    if not pattern.search(name):
+        return name
+    return '"' + pattern.sub(lambda m: _C_ESCAPES_QUOTED.get(m[0]) or _octal(m[0]), name) + '"'
 
 
 def escape_text(text: str) -> str:
@@ -355,9 +367,12 @@ def escape_text(text: str) -> str:
     >>> print(escape_text("cannot read a\\nb: no such file"))
     cannot read a\\nb: no such file
     """
-    if not _UNSAFE_CHAR.search(text):
+    if text.isprintable():
         return text
-    return _UNSAFE_CHAR.sub(lambda m: _C_ESCAPES.get(m[0]) or _octal(m[0]), text)
+    pattern = _pattern(False)
+    if not pattern.search(text):
+        return text
+    return pattern.sub(lambda m: _C_ESCAPES.get(m[0]) or _octal(m[0]), text)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -9,16 +9,22 @@ or aborted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vcrdt.ids import ObjectId
-from vcrdt.merge.conflicts import PathConflict, Side
 from vcrdt.objects import EntryKind
 from vcrdt.paths import decode, encode
 from vcrdt.store.db import Database
+
+if TYPE_CHECKING:
+    from vcrdt.merge.conflicts import PathConflict, Side
 
 _KINDS = {k.value: k for k in EntryKind}
 
 
 def _side(kind: str | None, oid: bytes | None) -> Side:
+    from vcrdt.merge.conflicts import Side
+
     return Side(_KINDS[kind], ObjectId(oid)) if kind is not None and oid is not None else Side()
 
 
@@ -98,6 +104,10 @@ class MergeState:
             "SELECT path, kind, base_kind, base_oid, ours_kind, ours_oid, theirs_kind, theirs_oid, hunks, resolved"
             " FROM conflicts ORDER BY path"
         ).fetchall()
+        if not rows:  # no merge stopped: status asks every time, without loading the merge machinery
+            return []
+        from vcrdt.merge.conflicts import PathConflict
+
         out = []
         for path, kind, bk, bo, ok, oo, tk, to, hunks, resolved in rows:
             if unresolved_only and resolved:

@@ -128,6 +128,7 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
     for path, row in sorted(repo.worktree.rows().items()):
         if row.head_oid is not None and not repo.store.has(row.head_oid):
             problems.append(FsckProblem(path, f"work-tree entry names missing object {short(row.head_oid)}"))
+    problems += [FsckProblem("statpack", msg) for msg in repo.worktree.cache_problems()]
     unreachable = len(present - reachable)
     return FsckResult(len(present), len(reachable), problems, unreachable)
 

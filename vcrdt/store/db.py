@@ -23,6 +23,9 @@ Schema version 1 (see docs/format.md):
   ctime_ns, state)``: every tracked path with its entry in HEAD (NULL when
   newly added), the stat cache of its work-tree file, and its state
   (``tracked`` or ``removed``); owned by `vcrdt.worktree`.
+- ``statpack(id, serial, data)``: at most one row, the stat-cache pack (every ``worktree`` row's
+  path and stat cache in one blob); dropped by triggers on any change to ``worktree``. Owned by
+  `vcrdt.worktree.rows`.
 - ``checkout_journal(path, kind, oid)``: the work-tree files a checkout still has to write
   (``kind`` NULL: delete); empty unless a checkout was cut short. Owned by `vcrdt.worktree`.
 - ``oplog(seq, time, kind, summary, head_before, head_after, refs, wt_before, wt_after, undoes)``:
@@ -108,6 +111,11 @@ CREATE TABLE IF NOT EXISTS worktree (
     ctime_ns INTEGER NOT NULL DEFAULT -1,
     state    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS statpack (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    serial INTEGER NOT NULL,
+    data   BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkout_journal (
     path BLOB PRIMARY KEY,
     kind TEXT,
@@ -162,6 +170,14 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 
+# Any change to the work-tree rows drops the stat-cache pack (`vcrdt.worktree.rows`), whoever makes it.
+_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS statpack_after_{event.lower()} AFTER {event} ON worktree"
+    " BEGIN DELETE FROM statpack; END"
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
+
+
 # Free space below which an I/O error while writing is taken for a full disk: SQLite reports
 # ENOSPC as SQLITE_FULL from a write, but as a plain I/O error from some calls (growing the
 # shared-memory file of a WAL database when it opens it, for one).
@@ -179,6 +195,7 @@ _ADDED_TABLES = (
     "ref_context",
     "ref_entries",
     "ref_tombstones",
+    "statpack",
     "tokens",
 )
 # The tables a read-only database is read through (objects and refs), checked when it opens.
@@ -354,7 +371,7 @@ class Database:
             self.conn.execute("PRAGMA foreign_keys=OFF")
             if create:
                 with self.write():
-                    for stmt in _SCHEMA.split(";"):
+                    for stmt in (*_SCHEMA.split(";"), *_TRIGGERS):
                         if stmt.strip():
                             self.conn.execute(stmt)
                     self.conn.execute(
@@ -382,7 +399,7 @@ class Database:
             # (it has no checkout journal to finish; sync sums its buckets from the ids).
             try:
                 with self.write():
-                    for stmt in _SCHEMA.split(";"):
+                    for stmt in (*_SCHEMA.split(";"), *_TRIGGERS):
                         if stmt.strip():
                             self.conn.execute(stmt)
                     if "fingerprints" not in tables:

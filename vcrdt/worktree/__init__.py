@@ -198,6 +198,10 @@ class Worktree:
         """Compare the work tree with HEAD, updating the stat cache when the lock is free (see `StatusCheck`)."""
         return self.checker.status(want_ignored=want_ignored)
 
+    def cache_problems(self) -> list[str]:
+        """Return what is wrong with the stat-cache pack (for fsck; see `RowTable.pack_problems`)."""
+        return self.table.pack_problems()
+
     def suspects(self) -> tuple[list[str], dict[str, Row]]:
         """Return the tracked paths that may differ from HEAD (sorted) and their rows.
 

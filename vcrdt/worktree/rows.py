@@ -4,11 +4,20 @@ A row holds the path's entry in HEAD (NULL for a newly added path), the id and
 stat of the work-tree file when it was last hashed, and its state
 (``tracked``, or ``removed`` after `vcrdt rm`). `RowTable` is the only code
 that reads or writes the table.
+
+The stat-cache pack (table ``statpack``, one row) holds what `settle_keys`
+reads of every row (path, whether a stat settles it, and the stat), packed in
+one blob, so a status reads one value instead of 10,000 rows. Triggers delete
+it on any change to ``worktree``, whoever writes (an older build too); a
+status writes it again (`RowTable.save_pack`), only when nothing changed the
+rows since it read them (the pack's random ``serial`` is the same). `vcrdt
+fsck` checks it against the rows (`RowTable.pack_problems`).
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +36,9 @@ SettleKey = tuple[bytes, int, int, int, int, int]  # (path as stored, size, mtim
 ROWS_EPOCH = "rows_epoch"
 # A row a matching stat settles: tracked, and its cached entry is HEAD's.
 SETTLED = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
+PACK_MAGIC = b"vsp1"
+_PACK_HEAD = struct.Struct("<IB")
+_PACK_STAT = struct.Struct("<qqqq")
 # Past this many paths, reading every row and filtering beats looking each batch up.
 _LOOKUP_LIMIT = 2000
 _LOOKUP_BATCH = 500
@@ -68,6 +80,9 @@ class RowTable:
         """Bind the table of `db`."""
         self.db = db
         self.version = 0
+        self.pack_serial: int | None = None  # the stat-cache pack the last `settle_keys` read
+        self.read_mark = (0, 0)  # `_write_mark` before the last `settle_keys`
+        self.pack_keys_read: dict[str, SettleKey | None] | None = None  # what it returned
 
     def all(self) -> dict[str, Row]:
         """Return every tracked path's row."""
@@ -107,17 +122,123 @@ class RowTable:
         """Return every tracked path with its cached stat if a matching stat settles it; and the other rows.
 
         A path that is tracked and whose cached entry equals its HEAD entry
-        (so a matching stat settles it) maps to the row's columns ``(path,
-        size, mtime_ns, ino, ctime_ns, 1)`` as the database returns them (no
-        tuple built for the ten thousand rows a status reads). Every other
-        path maps to None, and its row comes whole in the second map.
+        (so a matching stat settles it) maps to ``(path as stored, size,
+        mtime_ns, ino, ctime_ns, 1)``. Every other path maps to None, and its
+        row comes whole in the second map. Read from the stat-cache pack when
+        there is one (one value), else from the rows; `pack_serial` then says
+        which pack (None: the rows), for `refresh_with_pack`. Inside a write
+        transaction (a commit) keys read from the rows are packed at once, so
+        that `record_head` can pack the commit's result (`update_pack`).
         """
-        keys: dict[str, SettleKey | None] = {
+        keys: dict[str, SettleKey | None] | None = None
+        self.pack_serial = None
+        self.read_mark = self._write_mark()  # before the read: a write after it moves the mark
+        got = self.db.conn.execute("SELECT serial, data FROM statpack WHERE id = 1").fetchone()
+        if got is not None:
+            try:
+                keys = unpack_keys(bytes(got[1]))
+                self.pack_serial = int(got[0])
+            except (ValueError, TypeError):
+                keys = None  # damaged: read the rows (fsck names it; the next status replaces it)
+        if keys is None:
+            keys = self._keys_from_rows()
+            if self.db.in_transaction and not self.db.read_only:
+                self.pack_serial = self._write_pack(keys)
+        self.pack_keys_read = keys
+        pending = [path for path, key in keys.items() if key is None]
+        return keys, self.of(pending) if pending else {}
+
+    def _keys_from_rows(self) -> dict[str, SettleKey | None]:
+        return {
             row[0].decode("utf-8", "surrogateescape"): row if row[5] else None
             for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
         }
-        pending = [path for path, key in keys.items() if key is None]
-        return keys, self.of(pending) if pending else {}
+
+    def _write_pack(self, keys: dict[str, SettleKey | None]) -> int:
+        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial."""
+        serial = int.from_bytes(os.urandom(7), "little")
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)", (serial, pack_keys(keys))
+        )
+        return serial
+
+    def _pack_unchanged(self) -> bool:
+        """Tell whether the pack the last `settle_keys` read or wrote is still there: no row changed since."""
+        if self.pack_serial is None:
+            return False
+        row = self.db.conn.execute("SELECT serial FROM statpack WHERE id = 1").fetchone()
+        return row is not None and int(row[0]) == self.pack_serial
+
+    def update_pack(self, drop: list[str], save: list[Row]) -> None:
+        """Delete the rows of `drop` and save `save` (as `delete` and `save`), keeping the pack when possible.
+
+        Inside a write transaction whose `settle_keys` pack is still there,
+        the pack after the change is that one's keys with `drop` removed and
+        `save`'s keys set; it is written in the same transaction, so the next
+        command reads one value instead of every row. Otherwise the triggers
+        just drop the pack.
+        """
+        keys = self.pack_keys_read if self.db.in_transaction and self._pack_unchanged() else None
+        self.delete(drop)
+        self.save(save)
+        if keys is not None and (drop or save):
+            keys = dict(keys)
+            for p in drop:
+                keys.pop(p, None)
+            for r in save:
+                keys[r.path] = _settle_key(r)
+            self.pack_serial = self._write_pack(keys)
+            self.pack_keys_read = keys
+
+    def _write_mark(self) -> tuple[int, int]:
+        """What moves when anyone writes the database: SQLite's ``data_version`` (other connections), our changes."""
+        conn = self.db.conn
+        return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
+
+    def refresh_with_pack(
+        self, keys: dict[str, SettleKey | None], read: tuple[int | None, tuple[int, int]], refreshed: list[Row]
+    ) -> None:
+        """Save the caches of `refreshed` (as `refresh_caches`) and write the stat-cache pack, in one transaction.
+
+        `keys` is what `settle_keys` returned, `read` its ``(pack_serial,
+        read_mark)``. When the pack it read is still there (same serial), or
+        it read the rows and nothing has been written to the database since
+        (same mark), the rows are what it read: the pack to write is `keys`
+        with the refreshed rows' new values. Otherwise the rows are read
+        again, inside the transaction.
+        """
+        serial, mark = read
+        with self.db.write() as conn:
+            row = conn.execute("SELECT serial FROM statpack WHERE id = 1").fetchone()
+            if serial is not None:
+                unchanged = row is not None and int(row[0]) == serial
+            else:
+                unchanged = self._write_mark() == mark
+            if refreshed:
+                self.refresh_caches(refreshed)  # its triggers delete the pack
+            if unchanged:
+                keys = dict(keys)
+                for r in refreshed:
+                    keys[r.path] = _settle_key(r)
+            else:
+                keys = self._keys_from_rows()
+            self._write_pack(keys)
+
+    def pack_problems(self) -> list[str]:
+        """Return what is wrong with the stat-cache pack (empty when it is absent or equals the rows)."""
+        got = self.db.conn.execute("SELECT data FROM statpack").fetchall()
+        if not got:
+            return []
+        if len(got) > 1:
+            return [f"{len(got)} stat-cache packs (at most one)"]
+        try:
+            packed = unpack_keys(bytes(got[0][0]))
+        except (ValueError, TypeError) as exc:
+            return [f"stat-cache pack is damaged: {exc}"]
+        rows = {p: None if k is None else k[:5] for p, k in self._keys_from_rows().items()}
+        if {p: None if k is None else k[:5] for p, k in packed.items()} != rows:
+            return ["stat-cache pack differs from the work-tree rows"]
+        return []
 
     def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:
         """Return HEAD's flat tree as recorded in the rows (the caller's `rows` when given)."""
@@ -243,3 +364,70 @@ class RowTable:
         for p in new + revived:
             states[p] = "tracked"
         return sorted(new + revived)
+
+
+def _settle_key(r: Row) -> SettleKey | None:
+    """The `settle_keys` value of a row (as the SQL expression `SETTLED` decides)."""
+    if (
+        r.state == "tracked"
+        and r.kind is not None
+        and r.oid is not None
+        and r.kind == r.head_kind
+        and r.oid == r.head_oid
+    ):
+        return (encode(r.path), r.size, r.mtime_ns, r.ino, r.ctime_ns, 1)
+    return None
+
+
+def pack_keys_py(keys: dict[str, SettleKey | None]) -> bytes:
+    """Pack `settle_keys`'s dict into the stat-cache pack (the pure-Python twin of ``_scan.pack_keys``).
+
+    The format is described in vcrdt/worktree/_scan.c and docs/format.md.
+    """
+    head, stat_ = _PACK_HEAD.pack, _PACK_STAT.pack
+    out = [PACK_MAGIC]
+    for path, key in keys.items():
+        raw = encode(path)
+        if key is None:
+            out += (head(len(raw), 0), raw)
+        else:
+            out += (head(len(raw), 1), raw, stat_(key[1], key[2], key[3], key[4]))
+    return b"".join(out)
+
+
+def unpack_keys_py(data: bytes) -> dict[str, SettleKey | None]:
+    """Read a stat-cache pack back (the pure-Python twin of ``vcrdt.worktree._scan.unpack_keys``).
+
+    Raises:
+        ValueError: If it is not a whole, well-formed pack.
+    """
+    if data[:4] != PACK_MAGIC:
+        raise ValueError("not a stat-cache pack")
+    out: dict[str, SettleKey | None] = {}
+    head, stat_ = _PACK_HEAD.unpack_from, _PACK_STAT.unpack_from
+    pos, end = 4, len(data)
+    try:
+        while pos < end:
+            length, settled = head(data, pos)
+            pos += 5
+            if settled > 1 or pos + length + 32 * settled > end:
+                raise ValueError("damaged stat-cache pack")
+            raw = data[pos : pos + length]
+            pos += length
+            if settled:
+                size, mtime, ino, ctime = stat_(data, pos)
+                pos += 32
+                out[raw.decode("utf-8", "surrogateescape")] = (raw, size, mtime, ino, ctime, 1)
+            else:
+                out[raw.decode("utf-8", "surrogateescape")] = None
+    except struct.error as exc:
+        raise ValueError("damaged stat-cache pack") from exc
+    return out
+
+
+pack_keys: Callable[[dict[str, SettleKey | None]], bytes] = pack_keys_py
+unpack_keys: Callable[[bytes], dict[str, SettleKey | None]] = unpack_keys_py
+try:  # the C twins (vcrdt/worktree/_scan.c)
+    from vcrdt.worktree._scan import pack_keys, unpack_keys
+except ImportError:  # pragma: no cover - an install without a C compiler
+    pass

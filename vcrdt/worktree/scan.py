@@ -12,7 +12,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from vcrdt.errors import BadPathError
@@ -54,6 +54,97 @@ def is_temp_name(name: str) -> bool:
     return name[0] == "." and name.endswith(".tmp") and TEMP_RE.fullmatch(name) is not None
 
 
+def settle_dir_py(
+    abs_dir: str, prefix: str, missing: dict[str, SettleKey | None], compare: bool
+) -> tuple[list[str], list[str]]:
+    """Settle the tracked files of one directory that need no classifying; return the other names.
+
+    The pure-Python twin of ``vcrdt.worktree._scan.settle_dir`` (a property
+    test holds them equal). An entry is settled (removed from `missing`, and
+    its path listed in the second list when it has other hard links) when it
+    is tracked (a key of `missing`), is not a directory, does not look like a
+    temporary file, and, with `compare`, its lstat matches its row (a None row
+    never does); without `compare` its type, from the directory entry, is
+    enough (an entry whose type cannot be read is settled too: left out).
+
+    Args:
+        abs_dir: The directory.
+        prefix: Its repository path and a slash ("" at the root).
+        missing: The tracked paths not settled yet, with their rows (`RowTable.settle_keys`).
+        compare: Compare the lstat with the row.
+
+    Returns:
+        The names of the entries left for `walk` to classify, and the settled
+        paths with more than one link.
+
+    Raises:
+        OSError: If the directory cannot be read.
+    """
+    others: list[str] = []
+    linked: list[str] = []
+    with os.scandir(abs_dir) as it:
+        for de in it:
+            name = de.name
+            if name[0] == "." and name.endswith(".tmp"):
+                others.append(name)
+                continue
+            rel = prefix + name
+            key = missing.get(rel, _ABSENT)
+            if key is _ABSENT:
+                others.append(name)
+                continue
+            if not compare:
+                try:
+                    if de.is_dir(follow_symlinks=False):
+                        others.append(name)
+                        continue
+                except OSError:
+                    pass
+                del missing[rel]
+                continue
+            if key is None:
+                others.append(name)
+                continue
+            try:
+                st = de.stat(follow_symlinks=False)
+            except OSError:
+                others.append(name)
+                continue
+            if (
+                stat.S_ISDIR(st.st_mode)
+                or key[1] != st.st_size
+                or key[2] != st.st_mtime_ns
+                or key[3] != st.st_ino
+                or key[4] != st.st_ctime_ns
+            ):
+                others.append(name)
+                continue
+            del missing[rel]
+            if st.st_nlink > 1:
+                linked.append(rel)
+    return others, linked
+
+
+SettleDir = Callable[[str, str, dict[str, "SettleKey | None"], bool], tuple[list[str], list[str]]]
+settle_dir: SettleDir = settle_dir_py  # the one the walks use (tests switch it to compare the two)
+try:  # the C twin (vcrdt/worktree/_scan.c), built by `pip install` when a C compiler is there
+    from vcrdt.worktree._scan import settle_dir
+except ImportError:  # pragma: no cover - an install without a C compiler walks in Python
+    pass
+
+
+@dataclass(slots=True)
+class Sweep:
+    """What a walk of the work tree found: the tracked paths a stat does not settle, and the files not tracked."""
+
+    unsettled: list[str] = field(default_factory=list)  # sorted
+    files: dict[str, os.stat_result] = field(default_factory=dict)  # of the unsettled found, and the untracked
+    linked: list[str] = field(default_factory=list)  # tracked files with more than one link
+    untracked: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)  # names that break a path rule, ignored or not
+
+
 def scan_tree(
     disk: Disk,
     rows: Collection[str],
@@ -62,7 +153,7 @@ def scan_tree(
     want_ignored: bool = False,
     tracked_stats: bool = True,
 ) -> Scan:
-    """Walk the work tree, classifying every file as tracked, untracked or ignored.
+    """Walk the work tree, classifying every file as tracked, untracked or ignored (see `sweep`).
 
     Args:
         disk: The work tree.
@@ -76,85 +167,8 @@ def scan_tree(
     Returns:
         What the walk found.
     """
-    root_s = disk.root_s
-    result = Scan()
-    files = result.files
-    ignore = IgnoreRules(disk.root, warnings)
-    tracked_dirs = ancestor_dirs(rows)
-    stack: list[str] = [""]
-    while stack:
-        rel_dir = stack.pop()
-        abs_dir = os.path.join(root_s, rel_dir) if rel_dir else root_s
-        try:
-            it = os.scandir(abs_dir)
-        except OSError as exc:
-            if exc.errno == errno.ENAMETOOLONG:
-                not_tracked(warnings, rel_dir, path_max(root_s))
-            continue
-        with it:
-            for de in it:
-                name = de.name
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                if not rel_dir and name == META_DIR:
-                    continue
-                temp = TEMP_RE.fullmatch(name) if name[0] == "." and name.endswith(".tmp") else None
-                if temp is not None:
-                    # Our own temporary file: never listed; removed when its writer died (a kill
-                    # between creating it and renaming it into place).
-                    _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
-                    continue
-                if not tracked_stats and rel in rows:
-                    try:
-                        if not de.is_dir(follow_symlinks=False):
-                            continue
-                    except OSError:
-                        continue
-                try:
-                    st = de.stat(follow_symlinks=False)
-                except OSError as exc:
-                    if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
-                        not_tracked(warnings, rel, path_max(root_s))
-                    continue
-                if rel in rows and not stat.S_ISDIR(st.st_mode):
-                    # Tracked names were checked when they were added or checked out.
-                    files[rel] = st
-                    continue
-                try:
-                    check_component(name, rel)
-                    if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
-                        raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
-                except BadPathError as exc:
-                    result.invalid.append(rel)
-                    if not ignore.is_ignored(rel, is_dir=stat.S_ISDIR(st.st_mode)):
-                        not_tracked(warnings, rel, reason=exc.rule)
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    if rel not in tracked_dirs and ignore.is_ignored(rel, is_dir=True):
-                        if want_ignored:
-                            result.ignored.append(rel + "/")
-                        continue
-                    stack.append(rel)
-                    continue
-                if ignore.is_ignored(rel):
-                    if want_ignored:
-                        result.ignored.append(rel)
-                elif kind_of(st) is not None:
-                    result.untracked.append(rel)
-                    result.files[rel] = st
-    result.untracked.sort()
-    result.ignored.sort()
-    return result
-
-
-@dataclass(slots=True)
-class Sweep:
-    """What a status walk found: the tracked paths a stat does not settle, and the files not tracked."""
-
-    unsettled: list[str] = field(default_factory=list)  # sorted
-    files: dict[str, os.stat_result] = field(default_factory=dict)  # of the unsettled found, and the untracked
-    linked: list[str] = field(default_factory=list)  # tracked files with more than one link
-    untracked: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
+    found = walk(disk, dict.fromkeys(rows), warnings, want_ignored=want_ignored, compare=tracked_stats)
+    return Scan(files=found.files, untracked=found.untracked, ignored=found.ignored, invalid=found.invalid)
 
 
 def sweep(
@@ -173,90 +187,128 @@ def sweep(
     Returns:
         The tracked paths whose stat does not settle them (changed, missing, a
         directory now, or not cached as HEAD's), with the stat of those found;
-        and the untracked (and ignored) files as `scan_tree` lists them. The
-        classification is `scan_tree`'s; a settled file costs one ``lstat``
-        and a comparison with its row as read, nothing kept.
+        and the untracked (and ignored) files as `scan_tree` lists them. A
+        settled file costs one ``lstat`` and a comparison with its row as
+        read, nothing kept.
+    """
+    return walk(disk, keys, warnings, want_ignored=want_ignored, compare=True)
+
+
+def walk(
+    disk: Disk,
+    keys: Mapping[str, SettleKey | None],
+    warnings: list[str],
+    *,
+    want_ignored: bool,
+    compare: bool,
+) -> Sweep:
+    """The one walk of the work tree behind `scan_tree` and `sweep`: one classifier for every entry.
+
+    `settle_dir` reads each directory and settles what needs no classifying
+    (see `settle_dir_py`); each other entry is classified here: vcrdt's own
+    temporary files skipped (removed when their writer died), a tracked file
+    found (unsettled, with its stat, when `compare`; else left out), a name
+    breaking a path rule left out with a warning unless ignored, a directory
+    walked unless it is ignored and holds nothing tracked, a file ignored or
+    untracked.
+
+    Args:
+        disk: The work tree.
+        keys: The tracked paths with their rows (as `sweep`'s).
+        warnings: Where to add a message for each path left out.
+        want_ignored: List the ignored files and directories too.
+        compare: Settle a tracked file only when its lstat matches its row;
+            without it, every tracked file found is left out, unstat'ed.
+
+    Returns:
+        What the walk found; `unsettled` then holds, with `compare`, the
+        tracked paths not settled, found or not.
     """
     root_s = disk.root_s
     result = Sweep()
     files = result.files
     unsettled = result.unsettled
     ignore = IgnoreRules(disk.root, warnings)
-    tracked_dirs: set[str] | None = None
-    missing = dict(keys)  # the tracked paths not found as files yet
+    tracked_dirs: set[str] | None = None  # made when an ignored directory is met
+    missing = dict(keys)  # the tracked paths not found (or settled) yet
+    settle = settle_dir
     stack: list[str] = [""]
     while stack:
         rel_dir = stack.pop()
         abs_dir = os.path.join(root_s, rel_dir) if rel_dir else root_s
         prefix = rel_dir + "/" if rel_dir else ""
         try:
-            it = os.scandir(abs_dir)
+            others, linked = settle(abs_dir, prefix, missing, compare)
         except OSError as exc:
             if exc.errno == errno.ENAMETOOLONG:
                 not_tracked(warnings, rel_dir, path_max(root_s))
             continue
-        with it:
-            for de in it:
-                name = de.name
-                rel = prefix + name
-                if not rel_dir and name == META_DIR:
+        if linked:
+            result.linked.extend(linked)
+        for name in others:
+            rel = prefix + name
+            if not rel_dir and name == META_DIR:
+                continue
+            if name[0] == "." and name.endswith(".tmp"):
+                temp = TEMP_RE.fullmatch(name)
+                if temp is not None:
+                    # Our own temporary file: never listed; removed when its writer died (a kill
+                    # between creating it and renaming it into place).
+                    _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
                     continue
-                if name[0] == "." and name.endswith(".tmp"):
-                    temp = TEMP_RE.fullmatch(name)
-                    if temp is not None:
-                        # Our own temporary file: never listed; removed when its writer died.
-                        _remove_if_orphaned(os.path.join(abs_dir, name), int(temp.group(1)))
+            try:
+                st = os.lstat(os.path.join(abs_dir, name))
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
+                    not_tracked(warnings, rel, path_max(root_s))
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            key = missing.pop(rel, _ABSENT)
+            if key is not _ABSENT:
+                if not is_dir:
+                    # Tracked names were checked when they were added or checked out.
+                    if compare and (
+                        key is None
+                        or key[1] != st.st_size
+                        or key[2] != st.st_mtime_ns
+                        or key[3] != st.st_ino
+                        or key[4] != st.st_ctime_ns
+                    ):
+                        unsettled.append(rel)
+                        files[rel] = st
+                    if compare and st.st_nlink > 1:
+                        result.linked.append(rel)
+                    continue
+                missing[rel] = key  # a directory where a tracked file was
+            try:
+                check_component(name, rel)
+                if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
+                    raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
+            except BadPathError as exc:
+                result.invalid.append(rel)
+                if not ignore.is_ignored(rel, is_dir=is_dir):
+                    not_tracked(warnings, rel, reason=exc.rule)
+                continue
+            if is_dir:
+                if ignore.is_ignored(rel, is_dir=True):
+                    if tracked_dirs is None:
+                        tracked_dirs = ancestor_dirs(keys)
+                    if rel not in tracked_dirs:
+                        if want_ignored:
+                            result.ignored.append(rel + "/")
                         continue
-                try:
-                    st = de.stat(follow_symlinks=False)
-                except OSError as exc:
-                    if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX: cannot be opened by name
-                        not_tracked(warnings, rel, path_max(root_s))
-                    continue
-                key = missing.pop(rel, _ABSENT)
-                if key is not _ABSENT:
-                    if not stat.S_ISDIR(st.st_mode):
-                        # Tracked names were checked when they were added or checked out.
-                        if (
-                            key is None
-                            or key[1] != st.st_size
-                            or key[2] != st.st_mtime_ns
-                            or key[3] != st.st_ino
-                            or key[4] != st.st_ctime_ns
-                        ):
-                            unsettled.append(rel)
-                            files[rel] = st
-                        if st.st_nlink > 1:
-                            result.linked.append(rel)
-                        continue
-                    missing[rel] = key  # a directory where a tracked file was
-                try:
-                    check_component(name, rel)
-                    if len(rel) > MAX_PATH_BYTES // 4 and len(encode(rel)) > MAX_PATH_BYTES:
-                        raise BadPathError(rel, f"path longer than {MAX_PATH_BYTES} bytes")
-                except BadPathError as exc:
-                    if not ignore.is_ignored(rel, is_dir=stat.S_ISDIR(st.st_mode)):
-                        not_tracked(warnings, rel, reason=exc.rule)
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    if ignore.is_ignored(rel, is_dir=True):
-                        if tracked_dirs is None:
-                            tracked_dirs = ancestor_dirs(keys)
-                        if rel not in tracked_dirs:
-                            if want_ignored:
-                                result.ignored.append(rel + "/")
-                            continue
-                    stack.append(rel)
-                    continue
-                if ignore.is_ignored(rel):
-                    if want_ignored:
-                        result.ignored.append(rel)
-                elif kind_of(st) is not None:
-                    result.untracked.append(rel)
-                    files[rel] = st
+                stack.append(rel)
+                continue
+            if ignore.is_ignored(rel):
+                if want_ignored:
+                    result.ignored.append(rel)
+            elif kind_of(st) is not None:
+                result.untracked.append(rel)
+                files[rel] = st
     # Not found as files: deleted, a directory now, below a symlink or a file, or left out.
-    unsettled.extend(missing)
-    unsettled.sort()
+    if compare:
+        unsettled.extend(missing)
+        unsettled.sort()
     result.untracked.sort()
     result.ignored.sort()
     return result

@@ -109,32 +109,14 @@ class StatusCheck:
                 found, rows, _, _ = watched
                 out = sorted(found)
                 return out, {p: rows[p] for p in out}
-        keys, rows = self.table.settle_keys()
-        out = self._unsettled(keys, rows)
+        with self.table.db.read():  # one snapshot for both reads of the rows
+            keys, rows = self.table.settle_keys()
+            # The walk status makes (its warnings are status's to show, not commit's).
+            out = sweep(self.disk, keys, []).unsettled
+            missing = [p for p in out if p not in rows]
+            if missing:
+                rows.update(self.table.of(missing))
         return out, {p: rows[p] for p in out}
-
-    def _unsettled(self, keys: dict[str, SettleKey | None], rows: dict[str, Row]) -> list[str]:
-        """The paths of `keys` that their lstat does not settle, sorted; their rows are added to `rows`."""
-        out: list[str] = []
-        with self.disk.opened() as dirs:
-            for path, key in keys.items():
-                if key is None:
-                    out.append(path)
-                    continue
-                st = dirs.lstat(path)
-                if (
-                    st is None
-                    or key[1] != st.st_size
-                    or key[2] != st.st_mtime_ns
-                    or key[3] != st.st_ino
-                    or key[4] != st.st_ctime_ns
-                ):
-                    out.append(path)
-        missing = [p for p in out if p not in rows]
-        if missing:
-            rows.update(self.table.of(missing))
-        out.sort()
-        return out
 
     def status(self, *, want_ignored: bool = False) -> WorktreeStatus:
         """Compare the work tree with HEAD, updating the stat cache when the lock is free.
@@ -207,6 +189,7 @@ class StatusCheck:
     def _full_status(self, *, want_ignored: bool = False, token: Token | None = None) -> WorktreeStatus:
         with self.table.db.read():  # one snapshot for both reads of the rows
             keys, rows = self.table.settle_keys()
+            read = (self.table.pack_serial, self.table.read_mark)
             found = sweep(self.disk, keys, self.warnings, want_ignored=want_ignored)
             suspect = found.unsettled
             missing = [p for p in suspect if p not in rows]
@@ -216,7 +199,15 @@ class StatusCheck:
             # A file with other hard links can change through one the monitor does not see (outside the
             # tree) or that names another path: every watched status looks at it again.
             token = dataclasses.replace(token, untracked=found.untracked, suspects=sorted({*suspect, *found.linked}))
-        return self._compare(suspect, rows, found.files, untracked=found.untracked, ignored=found.ignored, token=token)
+        return self._compare(
+            suspect,
+            rows,
+            found.files,
+            untracked=found.untracked,
+            ignored=found.ignored,
+            token=token,
+            pack=(keys, read),
+        )
 
     def _compare(
         self,
@@ -227,8 +218,15 @@ class StatusCheck:
         untracked: list[str],
         ignored: list[str],
         token: Token | None,
+        pack: tuple[dict[str, SettleKey | None], tuple[int | None, tuple[int, int]]] | None = None,
     ) -> WorktreeStatus:
-        """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given."""
+        """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given.
+
+        With `pack` (the keys a full status read, and where from: the serial of
+        the stat-cache pack, or the database's write mark when it read the
+        rows), the pack is written again when it is missing or a row's cache
+        was refreshed (`RowTable.refresh_with_pack`).
+        """
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.reader.current(rows, live, files, store=False)
         st = WorktreeStatus(untracked=untracked, ignored=ignored)
@@ -244,10 +242,13 @@ class StatusCheck:
                 st.added.append(path)
             elif now != (row.head_kind, row.head_oid):
                 st.modified.append(path)
-        if dirty or token is not None:
+        repack = pack is not None and (dirty or pack[1][0] is None)
+        if dirty or token is not None or repack:
             with self.table.db.try_write() as conn:
                 if conn is not None:
-                    if dirty:
+                    if repack and pack is not None:
+                        self.table.refresh_with_pack(pack[0], pack[1], dirty)
+                    elif dirty:
                         self.table.refresh_caches(dirty)
                     if token is not None:
                         self._save_token(token)

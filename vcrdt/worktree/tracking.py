@@ -126,5 +126,4 @@ class Tracking:
                 save.append(row)
             elif row is not None:
                 drop.append(p)
-        self.table.delete(drop)
-        self.table.save(save)
+        self.table.update_pack(drop, save)

@@ -1,0 +1,160 @@
+"""The stat-cache pack (`statpack`): written by status, dropped by any change to the rows, checked by fsck."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from vcrdt.store.db import Database
+from vcrdt.store.memory import MemoryStore
+from vcrdt.worktree import Worktree
+from vcrdt.worktree.rows import pack_keys
+
+
+@pytest.fixture
+def wt(tmp_path: Path) -> Worktree:
+    root = tmp_path / "root"
+    (root / ".vcrdt").mkdir(parents=True)
+    db = Database(root / ".vcrdt" / "db", create=True)
+    return Worktree(root, db, MemoryStore(), time.time_ns)
+
+
+def write(wt: Worktree, rel: str, data: bytes) -> None:
+    path = wt.root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    old = time.time() - 10  # out of the racy window: status caches it
+    os.utime(path, (old, old))
+
+
+def committed(wt: Worktree, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        write(wt, rel, data)
+    wt.add(list(files))
+    rows = wt.rows()
+    cur, dirty = wt.current(rows, list(files), None, store=True)
+    wt.record_head({p: e for p, e in cur.items() if e is not None}, list(files), {r.path: r for r in dirty})
+
+
+def packs(wt: Worktree) -> int:
+    return int(wt.table.db.conn.execute("SELECT count(*) FROM statpack").fetchone()[0])
+
+
+def test_status_writes_the_pack_and_reads_it_back(wt: Worktree) -> None:
+    committed(wt, {"a": b"1\n", "d/b": b"2\n", "d/c": b"3\n"})
+    assert packs(wt) == 0
+    assert wt.status().is_clean
+    assert packs(wt) == 1 and wt.cache_problems() == []
+    keys, _ = wt.table.settle_keys()
+    assert wt.table.pack_serial is not None
+    assert set(keys) == {"a", "d/b", "d/c"} and all(k is not None for k in keys.values())
+    write(wt, "d/b", b"changed\n")
+    assert wt.status().modified == ["d/b"]
+    # The refreshed cache went into the pack in the same transaction: it still equals the rows.
+    assert packs(wt) == 1 and wt.cache_problems() == []
+    assert wt.status().modified == ["d/b"]
+    assert wt.suspects()[0] == ["d/b"]
+
+
+def test_any_change_to_the_rows_drops_the_pack(wt: Worktree) -> None:
+    committed(wt, {"a": b"1\n", "b": b"2\n"})
+    wt.status()
+    assert packs(wt) == 1
+    # A writer that knows nothing of the pack (an older build, a hand edit): the triggers drop it.
+    with wt.table.db.write() as conn:
+        conn.execute("UPDATE worktree SET size = size + 1 WHERE path = ?", (b"a",))
+    assert packs(wt) == 0
+    wt.status()
+    assert packs(wt) == 1 and wt.cache_problems() == []
+    wt.table.delete(["b"])
+    assert packs(wt) == 0
+
+
+def test_a_pack_read_before_another_write_is_not_written_back(wt: Worktree) -> None:
+    committed(wt, {"a": b"1\n", "b": b"2\n"})
+    wt.status()
+    keys, _ = wt.table.settle_keys()
+    read = (wt.table.pack_serial, wt.table.read_mark)
+    assert read[0] is not None
+    # Between status's read and its write, the rows change (here: b is no longer tracked).
+    wt.table.delete(["b"])
+    wt.table.refresh_with_pack(keys, read, [])
+    # The stale keys (still naming b) were not packed: the rows were read again.
+    assert wt.cache_problems() == []
+    assert set(wt.table.settle_keys()[0]) == {"a"}
+
+
+@pytest.mark.parametrize("other_connection", [True, False])
+def test_rows_read_before_another_write_are_not_packed(wt: Worktree, tmp_path: Path, other_connection: bool) -> None:
+    committed(wt, {"a": b"1\n", "b": b"2\n"})
+    assert packs(wt) == 0
+    keys, _ = wt.table.settle_keys()  # from the rows: there is no pack
+    read = (wt.table.pack_serial, wt.table.read_mark)
+    assert read[0] is None
+    if other_connection:  # another process
+        other = Database(wt.table.db.path)
+        with other.write() as conn:
+            conn.execute("DELETE FROM worktree WHERE path = ?", (b"b",))
+        other.close()
+    else:
+        wt.table.delete(["b"])
+    wt.table.refresh_with_pack(keys, read, [])
+    assert wt.cache_problems() == []
+    assert set(wt.table.settle_keys()[0]) == {"a"}
+
+
+def test_rows_read_with_no_write_since_are_packed_as_read(wt: Worktree) -> None:
+    committed(wt, {"a": b"1\n"})
+    keys, _ = wt.table.settle_keys()
+    read = (wt.table.pack_serial, wt.table.read_mark)
+    wt.table.refresh_with_pack(keys, read, [])
+    assert packs(wt) == 1 and wt.cache_problems() == []
+
+
+def test_fsck_names_a_pack_that_differs_from_the_rows(wt: Worktree) -> None:
+    committed(wt, {"a": b"1\n"})
+    wt.status()
+    keys, _ = wt.table.settle_keys()
+    wrong = {"a": None, "ghost": None}
+    with wt.table.db.write() as conn:
+        conn.execute("UPDATE statpack SET data = ?", (pack_keys(wrong),))
+    assert wt.cache_problems() == ["stat-cache pack differs from the work-tree rows"]
+    with wt.table.db.write() as conn:
+        conn.execute("UPDATE statpack SET data = ?", (b"vsp1\xff",))
+    assert wt.cache_problems() == ["stat-cache pack is damaged: damaged stat-cache pack"]
+    # A damaged pack is never trusted: status reads the rows and writes a good one.
+    assert wt.status().is_clean and wt.cache_problems() == []
+    assert keys == wt.table.settle_keys()[0]
+
+
+def test_a_commit_leaves_a_pack_equal_to_its_rows(tmp_path: Path) -> None:
+    from vcrdt import porcelain
+    from vcrdt.repo import Repository, Settings
+
+    repo = Repository.init(tmp_path, Settings(author_name="Ada", author_email="ada@example.com"))
+    try:
+        table = repo.worktree.table
+
+        def count() -> int:
+            return int(table.db.conn.execute("SELECT count(*) FROM statpack").fetchone()[0])
+
+        for name in ("a", "b", "d/c"):
+            (tmp_path / name).parent.mkdir(exist_ok=True)
+            (tmp_path / name).write_bytes(name.encode())
+        porcelain.commit(repo, "first", addremove=True)
+        assert repo.worktree.cache_problems() == []
+        for step in range(3):
+            (tmp_path / "a").write_bytes(b"edit %d" % step)
+            if step == 1:
+                os.unlink(tmp_path / "d/c")
+            porcelain.commit(repo, f"edit {step}", addremove=step == 1)
+            # The commit wrote the pack of its own result: the next command reads one value.
+            assert count() == 1 and repo.worktree.cache_problems() == []
+            assert repo.worktree.status().is_clean
+            assert count() == 1 and repo.worktree.cache_problems() == []
+        assert set(table.settle_keys()[0]) == {"a", "b"}
+    finally:
+        repo.close()

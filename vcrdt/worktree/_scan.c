@@ -1,0 +1,417 @@
+/*
+ * vcrdt.worktree._scan: the hot loop of the work-tree walk, in C.
+ *
+ * One function, settle_dir(), reads one directory and settles the entries
+ * that need no Python: a tracked file (its path is a key of `missing`) that
+ * is not a directory and, when `compare` is true, whose lstat equals its
+ * cached stat.  Those are removed from `missing`; nothing else is built for
+ * them.  Every other entry's name is returned for vcrdt.worktree.scan to
+ * classify in Python (untracked files, directories, vcrdt's temporary files,
+ * tracked files whose stat differs or cannot be read), which lstats it again
+ * itself.  So this module only ever decides "settled", and only where the
+ * pure-Python settle_dir in scan.py decides the same (a property test holds
+ * the two walks equal); everything else about the walk stays in one place.
+ *
+ * settle_dir(path, prefix, missing, compare) -> (others, linked)
+ *   path     the directory (str or bytes), opened as os.scandir opens it
+ *   prefix   "" or the directory's repository path plus "/"
+ *   missing  dict: tracked path -> None or a row (path, size, mtime_ns, ino,
+ *            ctime_ns, ...) as settle_keys() returns it
+ *   compare  true: settle only a tracked file whose lstat matches its row
+ *            (a None row never matches); false: settle every tracked entry
+ *            that is not a directory (its type from the directory entry),
+ *            without an lstat, and an entry whose type cannot be read
+ *   others   the names (str, decoded as os.fsdecode does) left to Python
+ *   linked   the repository paths of settled files with more than one link
+ * Raises OSError when the directory cannot be opened or read.
+ *
+ * pack_keys(keys) -> bytes and unpack_keys(data) -> dict: the stat-cache
+ * pack (`vcrdt.worktree.rows`) made from and read back into settle_keys()'s
+ * dict, each in one pass:
+ *   "vsp1", then per path: u32 length (little-endian), u8 settled (0 or 1),
+ *   the path's bytes, and when settled four i64 (size, mtime_ns, ino,
+ *   ctime_ns), little-endian.  Each path maps to None or to the tuple
+ *   (path bytes, size, mtime_ns, ino, ctime_ns, 1).  Every length is checked
+ *   against what is left of the buffer; anything malformed raises ValueError
+ *   (the caller then reads the rows instead).
+ *
+ * No fixed-size buffers: names come from readdir (NUL-terminated, length
+ * from strlen) and go straight into Python strings.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mtime/ctime in nanoseconds as Python's st_mtime_ns computes them; 0 when out of int64 range. */
+static int
+time_ns(const struct timespec *ts, long long *out)
+{
+    if (ts->tv_sec > 9000000000LL || ts->tv_sec < -9000000000LL)
+        return 0;
+    *out = (long long)ts->tv_sec * 1000000000LL + (long long)ts->tv_nsec;
+    return 1;
+}
+
+static int
+item_ll(PyObject *row, Py_ssize_t i, long long *out)
+{
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(row, i), &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 1 when the row's (size, mtime_ns, ino, ctime_ns) equal the lstat's; 0 otherwise, never an error. */
+static int
+row_matches(PyObject *row, const struct stat *st)
+{
+    long long size, mtime, ctime, disk_mtime, disk_ctime;
+    unsigned long long ino;
+
+    if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 5)
+        return 0;
+    if (!item_ll(row, 1, &size) || !item_ll(row, 2, &mtime) || !item_ll(row, 4, &ctime))
+        return 0;
+    if (!PyLong_Check(PyTuple_GET_ITEM(row, 3)))
+        return 0;
+    ino = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(row, 3));
+    if (ino == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!time_ns(&st->st_mtim, &disk_mtime) || !time_ns(&st->st_ctim, &disk_ctime))
+        return 0;
+    return size == (long long)st->st_size && mtime == disk_mtime && ino == (unsigned long long)st->st_ino &&
+           ctime == disk_ctime;
+}
+
+static int
+is_temp_like(const char *name, size_t len)
+{
+    return name[0] == '.' && len >= 4 && memcmp(name + len - 4, ".tmp", 4) == 0;
+}
+
+/* Settle one entry or leave it to Python; -1 on a Python error. */
+static int
+visit(int dfd, const struct dirent *e, PyObject *prefix, PyObject *missing, int compare, PyObject *others,
+      PyObject *linked)
+{
+    const char *name = e->d_name;
+    size_t len = strlen(name);
+    PyObject *pyname, *rel, *row;
+    struct stat st;
+    int settled = 0, rc = -1;
+
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return 0;
+    pyname = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)len);
+    if (pyname == NULL)
+        return -1;
+    if (is_temp_like(name, len))
+        goto other;  /* perhaps one of vcrdt's temporary files: scan.py decides */
+    rel = PyUnicode_Concat(prefix, pyname);
+    if (rel == NULL)
+        goto done;
+    row = PyDict_GetItemWithError(missing, rel);  /* borrowed */
+    if (row == NULL && PyErr_Occurred()) {
+        Py_DECREF(rel);
+        goto done;
+    }
+    if (row != NULL) {
+        if (compare) {
+            settled = row != Py_None && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                      !S_ISDIR(st.st_mode) && row_matches(row, &st);
+        } else if (e->d_type == DT_UNKNOWN) {
+            /* as DirEntry.is_dir(follow_symlinks=False): an unreadable type counts as "not a directory" */
+            settled = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode);
+        } else {
+            settled = e->d_type != DT_DIR;
+        }
+    }
+    if (settled) {
+        if (PyDict_DelItem(missing, rel) < 0 ||
+            (compare && st.st_nlink > 1 && PyList_Append(linked, rel) < 0)) {
+            Py_DECREF(rel);
+            goto done;
+        }
+        Py_DECREF(rel);
+        rc = 0;
+        goto done;
+    }
+    Py_DECREF(rel);
+other:
+    rc = PyList_Append(others, pyname);
+done:
+    Py_DECREF(pyname);
+    return rc;
+}
+
+static PyObject *
+settle_dir(PyObject *self, PyObject *args)
+{
+    PyObject *path = NULL, *prefix, *missing, *others = NULL, *linked = NULL, *result = NULL;
+    int compare, fd;
+    DIR *dir;
+    struct dirent *e;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O&UO!p:settle_dir", PyUnicode_FSConverter, &path, &prefix, &PyDict_Type,
+                          &missing, &compare))
+        return NULL;
+    fd = open(PyBytes_AS_STRING(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        if (fd >= 0)
+            close(fd);
+        Py_DECREF(path);
+        return NULL;
+    }
+    others = PyList_New(0);
+    linked = PyList_New(0);
+    if (others == NULL || linked == NULL)
+        goto done;
+    for (;;) {
+        errno = 0;
+        e = readdir(dir);
+        if (e == NULL) {
+            if (errno != 0) {
+                PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+                goto done;
+            }
+            break;
+        }
+        if (visit(dirfd(dir), e, prefix, missing, compare, others, linked) < 0)
+            goto done;
+    }
+    result = PyTuple_Pack(2, others, linked);
+done:
+    closedir(dir);  /* closes fd */
+    Py_XDECREF(others);
+    Py_XDECREF(linked);
+    Py_DECREF(path);
+    return result;
+}
+
+static long long
+read_i64(const unsigned char *p)
+{
+    unsigned long long v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return (long long)v;  /* two's complement, as Python's struct "<q" */
+}
+
+static PyObject *
+unpack_keys(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    PyObject *out = NULL, *path = NULL, *raw = NULL, *key = NULL;
+    const unsigned char *p, *end;
+
+    (void)self;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    p = view.buf;
+    end = p + view.len;
+    if (view.len < 4 || memcmp(p, "vsp1", 4) != 0) {
+        PyErr_SetString(PyExc_ValueError, "not a stat-cache pack");
+        goto fail;
+    }
+    p += 4;
+    out = PyDict_New();
+    if (out == NULL)
+        goto fail;
+    while (p < end) {
+        size_t len, need;
+        int settled;
+        if ((size_t)(end - p) < 5)
+            goto bad;
+        len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        settled = p[4];
+        if (settled != 0 && settled != 1)
+            goto bad;
+        p += 5;
+        need = len + (settled ? 32 : 0);
+        if ((size_t)(end - p) < need)
+            goto bad;
+        path = PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)len, "surrogateescape");
+        if (path == NULL)
+            goto fail;
+        if (settled) {
+            raw = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
+            if (raw == NULL)
+                goto fail;
+            p += len;
+            key = PyTuple_New(6);
+            if (key == NULL)
+                goto fail;
+            PyTuple_SET_ITEM(key, 0, raw);  /* steals it */
+            raw = NULL;
+            for (Py_ssize_t i = 0; i < 4; i++) {
+                PyObject *v = PyLong_FromLongLong(read_i64(p + 8 * i));
+                if (v == NULL)
+                    goto fail;
+                PyTuple_SET_ITEM(key, i + 1, v);
+            }
+            PyTuple_SET_ITEM(key, 5, PyLong_FromLong(1));  /* a cached small int: cannot fail */
+            p += 32;
+        } else {
+            p += len;
+            key = Py_NewRef(Py_None);
+        }
+        if (PyDict_SetItem(out, path, key) < 0)
+            goto fail;
+        Py_CLEAR(path);
+        Py_CLEAR(key);
+    }
+    PyBuffer_Release(&view);
+    return out;
+bad:
+    PyErr_SetString(PyExc_ValueError, "damaged stat-cache pack");
+fail:
+    Py_XDECREF(path);
+    Py_XDECREF(raw);
+    Py_XDECREF(key);
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+static void
+write_i64(unsigned char *p, long long value)
+{
+    unsigned long long v = (unsigned long long)value;
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+/* One entry's bytes: its encoded path (new reference) and, when settled, its four numbers. */
+static int
+pack_entry(PyObject *path, PyObject *key, PyObject **raw, long long nums[4])
+{
+    *raw = PyUnicode_AsEncodedString(path, "utf-8", "surrogateescape");
+    if (*raw == NULL)
+        return -1;
+    if (PyBytes_GET_SIZE(*raw) > 0xffffffffLL) {
+        PyErr_SetString(PyExc_ValueError, "path too long for a stat-cache pack");
+        goto fail;
+    }
+    if (key == Py_None)
+        return 0;
+    if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) < 5) {
+        PyErr_SetString(PyExc_TypeError, "a stat-cache key is None or (path, size, mtime_ns, ino, ctime_ns, ...)");
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < 4; i++) {
+        nums[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(key, i + 1));
+        if (nums[i] == -1 && PyErr_Occurred())
+            goto fail;
+    }
+    return 0;
+fail:
+    Py_CLEAR(*raw);
+    return -1;
+}
+
+static PyObject *
+pack_keys(PyObject *self, PyObject *keys)
+{
+    PyObject *path, *key, *raw, *out;
+    Py_ssize_t pos = 0, total = 4;
+    unsigned char *p, *end;
+    long long nums[4];
+
+    (void)self;
+    if (!PyDict_Check(keys)) {
+        PyErr_SetString(PyExc_TypeError, "pack_keys() takes a dict");
+        return NULL;
+    }
+    /* First pass: the size (and every error, before anything is written). */
+    while (PyDict_Next(keys, &pos, &path, &key)) {
+        if (!PyUnicode_Check(path)) {
+            PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
+            return NULL;
+        }
+        if (pack_entry(path, key, &raw, nums) < 0)
+            return NULL;
+        total += 5 + PyBytes_GET_SIZE(raw) + (key == Py_None ? 0 : 32);
+        Py_DECREF(raw);
+        if (total < 0 || total > PY_SSIZE_T_MAX / 2) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+    }
+    out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL)
+        return NULL;
+    p = (unsigned char *)PyBytes_AS_STRING(out);
+    end = p + total;
+    memcpy(p, "vsp1", 4);
+    p += 4;
+    pos = 0;
+    while (PyDict_Next(keys, &pos, &path, &key)) {
+        Py_ssize_t len, need;
+        if (pack_entry(path, key, &raw, nums) < 0)
+            goto fail;
+        len = PyBytes_GET_SIZE(raw);
+        need = 5 + len + (key == Py_None ? 0 : 32);
+        if (end - p < need) {  /* the dict changed between the passes */
+            Py_DECREF(raw);
+            PyErr_SetString(PyExc_RuntimeError, "stat-cache keys changed while being packed");
+            goto fail;
+        }
+        p[0] = (unsigned char)(len & 0xff);
+        p[1] = (unsigned char)((len >> 8) & 0xff);
+        p[2] = (unsigned char)((len >> 16) & 0xff);
+        p[3] = (unsigned char)((len >> 24) & 0xff);
+        p[4] = key == Py_None ? 0 : 1;
+        memcpy(p + 5, PyBytes_AS_STRING(raw), (size_t)len);
+        p += 5 + len;
+        Py_DECREF(raw);
+        if (key != Py_None) {
+            for (int i = 0; i < 4; i++)
+                write_i64(p + 8 * i, nums[i]);
+            p += 32;
+        }
+    }
+    if (p != end) {
+        PyErr_SetString(PyExc_RuntimeError, "stat-cache keys changed while being packed");
+        goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"settle_dir", settle_dir, METH_VARARGS,
+     "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
+    {"pack_keys", pack_keys, METH_O, "pack_keys(keys) -> bytes: make a stat-cache pack (see rows.pack_keys_py)."},
+    {"unpack_keys", unpack_keys, METH_O, "unpack_keys(data) -> dict: read a stat-cache pack (see rows.pack_keys)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "vcrdt.worktree._scan",
+    .m_doc = "The work-tree walk's hot loop (see vcrdt/worktree/scan.py).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__scan(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,12 @@
+"""Types of the C accelerator of the work-tree walk (vcrdt/worktree/_scan.c; see `vcrdt.worktree.scan`)."""
+
+def settle_dir(
+    path: str, prefix: str, missing: dict[str, tuple[bytes, int, int, int, int, int] | None], compare: bool, /
+) -> tuple[list[str], list[str]]:
+    """Settle one directory's tracked files; return the names left to classify and the settled multi-link paths."""
+
+def unpack_keys(data: bytes, /) -> dict[str, tuple[bytes, int, int, int, int, int] | None]:
+    """Read a stat-cache pack back (see `vcrdt.worktree.rows.pack_keys`); ValueError if it is damaged."""
+
+def pack_keys(keys: dict[str, tuple[bytes, int, int, int, int, int] | None], /) -> bytes:
+    """Make a stat-cache pack (see `vcrdt.worktree.rows.pack_keys_py`)."""
