@@ -114,6 +114,7 @@ class _Client:
         self.progress = progress
         self.stats = Stats()
         self.salt = os.urandom(16)
+        self.version = 1  # the protocol version the peer accepted
 
     def ask(self, frames: list[bytes] | Iterator[bytes], *, write: bool = False) -> FrameReader:
         if self.stats.round_trips >= self.limits.max_rounds:
@@ -123,6 +124,7 @@ class _Client:
         first = reader.expect(F.ACCEPT)
         if first.payload not in (bytes([v]) for v in F.SUPPORTED):
             raise ProtocolError(f"{self.t.peer}: accepted an unknown protocol version {first.payload[:4]!r}")
+        self.version = first.payload[0]
         self._reader = reader
         return reader
 
@@ -238,7 +240,7 @@ def _session(
         their_root: Bucket | None = None
         their_partial: list[ObjectId] = []
         while True:
-            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
+            frame = reader.expect(*F.object_kinds(c.version), F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
             if frame.kind == F.END:
                 break
             if frame.kind == F.IDS:
@@ -247,7 +249,7 @@ def _session(
                 their_partial += resolve_haves(repo, frame.payload, reader.peer)
             elif frame.kind == F.RESULT:
                 result.peer_head = _peer_head(frame.payload)
-            elif frame.kind == F.OBJECT:
+            elif frame.kind in (F.OBJECT, F.PACKED):
                 if not receive:
                     raise ProtocolError(f"{reader.peer}: sent objects that were not asked for")
                 recv.take(frame, reader)
@@ -275,12 +277,13 @@ def _session(
     now, now_tags = ref_state(repo), tag_state(repo)
     walker = Walker(repo.store, c.limits)
     their_heads = heads_of(theirs, their_tags) | set(their_partial)
+    bases: dict[ObjectId, ObjectId] = {}
     with repo.db.read():
-        items = list(objects_to_send(walker, heads_of(now, now_tags), their_heads))
+        items = list(objects_to_send(walker, heads_of(now, now_tags), their_heads, bases=bases))
     needs_push = items or F.state_digest(now, now_tags) != F.state_digest(theirs, their_tags)
     root_after: Bucket | None = their_root
     if needs_push:
-        root_after = _push(c, result, now, now_tags, walker, items, dry_run=dry_run)
+        root_after = _push(c, result, now, now_tags, walker, items, dry_run=dry_run, bases=bases)
     if reconcile and not dry_run:
         mine_root = bucket_of(repo, "", c.salt, with_ids=False)
         if root_after is None or (root_after.count, root_after.digest) != (mine_root.count, mine_root.digest):
@@ -316,6 +319,7 @@ def _push(
     items: list[tuple[ObjectId, str, int]],
     *,
     dry_run: bool,
+    bases: dict[ObjectId, ObjectId] | None = None,
 ) -> Bucket | None:
     """Send `items` and this side's ref state; return the peer's Merkle root after it joined them."""
     sent = {"objects": 0, "payload": 0}
@@ -324,8 +328,13 @@ def _push(
         yield F.hello("push", salt=c.salt.hex(), dry_run=dry_run)
         yield F.encode(F.STATE, F.encode_state(state, tags))
         with c.repo.db.read():
-            for f in object_frames(walker, items):
-                if f[4] == F.OBJECT:
+            for f in object_frames(walker, items, packed=c.version >= F.DELTAS, bases=bases):
+                if f[4] == F.PACKED:
+                    sent["objects"] += 1
+                    sent["payload"] += len(f)
+                    if c.progress is not None and sent["objects"] % 64 == 0:
+                        c.progress(sent["objects"], len(items), "sending")
+                elif f[4] == F.OBJECT:
                     sent["objects"] += 1
                     sent["payload"] += max(0, len(f) - F.HEAD_SIZE - 42)
                     if c.progress is not None and sent["objects"] % 64 == 0:
@@ -420,7 +429,7 @@ def _fetch_ids(c: _Client, ids: list[ObjectId]) -> None:
     wanted = set(ids)
     with Receiver(c.repo, c.limits, reader.peer) as recv:
         while True:
-            frame = reader.expect(F.OBJECT, F.END)
+            frame = reader.expect(*F.object_kinds(c.version), F.END)
             if frame.kind == F.END:
                 break
             oid = recv.take(frame, reader)

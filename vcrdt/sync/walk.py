@@ -92,9 +92,14 @@ class Walker:
 
     def tree_refs(self, oid: ObjectId) -> list[Reference]:
         """The references of a tree, its size checked first."""
+        return [r for _, r in self.tree_named(oid)]
+
+    def tree_named(self, oid: ObjectId) -> list[tuple[str, Reference]]:
+        """The entries of a tree, by name, each with its reference; its size checked first."""
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
-        return references(read_tree(self.store, oid))
+        tree = read_tree(self.store, oid)
+        return [(e.name, r) for e, r in zip(tree.entries, references(tree), strict=True)]
 
 
 def new_commits(
@@ -143,12 +148,21 @@ def new_commits(
 
 
 def objects_to_send(
-    walker: Walker, heads: Iterable[ObjectId], exclude: Iterable[ObjectId], *, skip: set[ObjectId] | None = None
+    walker: Walker,
+    heads: Iterable[ObjectId],
+    exclude: Iterable[ObjectId],
+    *,
+    skip: set[ObjectId] | None = None,
+    bases: dict[ObjectId, ObjectId] | None = None,
 ) -> Iterator[tuple[ObjectId, str, int]]:
     """Yield ``(id, kind, size)`` for what the peer lacks, every object after those it names.
 
     `exclude` are commits the peer holds with their closure (only those this side has matter).
     `skip` are ids already known to be there or sent (extended as objects are yielded).
+    With `bases`, each object yielded that has a delta base the peer is known to hold (it
+    holds it with an excluded commit's closure, or it was yielded before) gets it there, by
+    the time it is yielded: the same path's object in the commit's first parent, as git
+    chooses (blobs and trees), or the first parent itself (commits).
 
     Raises:
         CorruptObjectError: If an object names one of the wrong kind.
@@ -160,16 +174,27 @@ def objects_to_send(
     # What the peer holds of the trees next to the new commits: the trees of the excluded commits met.
     for b in boundary:
         _expand(walker, walker.commit(b).tree, sent)
+    # Known to be at the peer: held there, or yielded (`sent` also holds trees still being walked).
+    known = set(sent) | boundary if bases is not None else None
     for oid in commits:
         c = walker.commit(oid)
-        yield from _tree(walker, c.tree, oid, sent)
+        old: ObjectId | None = None
+        if known is not None and c.parents and c.parents[0] in known:
+            old = walker.commit(c.parents[0]).tree
+        yield from _tree(walker, c.tree, oid, sent, old, known, bases)
         if c.resolutions is not None and c.resolutions not in sent:
             sent.add(c.resolutions)
             kind, size = walker.info(c.resolutions)
             yield c.resolutions, kind, size
+            if known is not None:
+                known.add(c.resolutions)
         if oid not in sent:
             sent.add(oid)
+            if bases is not None and known is not None and c.parents and c.parents[0] in known:
+                bases[oid] = c.parents[0]
             yield oid, "commit", walker.info(oid)[1]
+            if known is not None:
+                known.add(oid)
 
 
 def _has_commit(walker: Walker, oid: ObjectId) -> bool:
@@ -194,30 +219,64 @@ def _expand(walker: Walker, tree: ObjectId, seen: set[ObjectId]) -> None:
                 seen.add(ref.oid)
 
 
-def _tree(walker: Walker, root: ObjectId, holder: ObjectId, sent: set[ObjectId]) -> Iterator[tuple[ObjectId, str, int]]:
-    """Yield the objects of a tree the peer lacks, children before their tree (post-order)."""
+def _tree(
+    walker: Walker,
+    root: ObjectId,
+    holder: ObjectId,
+    sent: set[ObjectId],
+    old_root: ObjectId | None = None,
+    known: set[ObjectId] | None = None,
+    bases: dict[ObjectId, ObjectId] | None = None,
+) -> Iterator[tuple[ObjectId, str, int]]:
+    """Yield the objects of a tree the peer lacks, children before their tree (post-order).
+
+    With `old_root` (the parent commit's tree), `known` and `bases`: each object yielded whose
+    path held another object of its kind in `old_root`, one in `known`, gets that as its base.
+    """
     if root in sent:
         return
     kind, size = walker.meet(Reference(root, "tree", f"its tree {root.hex()} is"), holder)
-    # (tree id, size, its references, index of the next one)
-    stack: list[tuple[ObjectId, int, list[Reference], int]] = [(root, size, walker.tree_refs(root), 0)]
+    track = known is not None and bases is not None
+    seen: set[ObjectId] = known if known is not None else set()
+    chosen: dict[ObjectId, ObjectId] = bases if bases is not None else {}
+
+    def olds(tree: ObjectId | None) -> dict[str, Reference] | None:
+        if not track or tree is None:
+            return None
+        return dict(walker.tree_named(tree))
+
+    def base_of(oid: ObjectId, old: Reference | None, kind: str) -> None:
+        if track and old is not None and old.kind == kind and old.oid != oid and old.oid in seen:
+            chosen[oid] = old.oid
+
+    # (tree id, size, its entries, index of the next one, the old tree's entries at its path)
+    stack: list[tuple[ObjectId, int, list[tuple[str, Reference]], int, dict[str, Reference] | None]] = [
+        (root, size, walker.tree_named(root), 0, olds(old_root))
+    ]
+    if track and old_root is not None:
+        base_of(root, Reference(old_root, "tree", ""), "tree")
     sent.add(root)
     while stack:
-        tid, tsize, refs, i = stack[-1]
+        tid, tsize, refs, i, old = stack[-1]
         if i == len(refs):
             stack.pop()
             yield tid, "tree", tsize
+            seen.add(tid)
             continue
-        stack[-1] = (tid, tsize, refs, i + 1)
-        ref = refs[i]
+        stack[-1] = (tid, tsize, refs, i + 1, old)
+        name, ref = refs[i]
         if ref.oid in sent:
             continue
         kind, size = walker.meet(ref, tid)
         sent.add(ref.oid)
+        was = old.get(name) if old is not None else None
+        base_of(ref.oid, was, kind)
         if kind == "tree":
-            stack.append((ref.oid, size, walker.tree_refs(ref.oid), 0))
+            sub = olds(was.oid) if was is not None and was.kind == "tree" and was.oid in seen else None
+            stack.append((ref.oid, size, walker.tree_named(ref.oid), 0, sub))
         else:
             yield ref.oid, kind, size
+            seen.add(ref.oid)
 
 
 def dependency_order(walker: Walker, ids: Iterable[ObjectId]) -> list[tuple[ObjectId, str, int]]:
