@@ -97,6 +97,8 @@ class Receiver:
         # Every object of this stream in order (a packed delta names its base by the distance back).
         self._order: list[ObjectId] = []
         self._bodies = RecentBodies()
+        # Kinds of objects found stored here (successive versions of a tree name mostly the same ones).
+        self._stored_kinds: dict[ObjectId, str] = {}
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -119,8 +121,10 @@ class Receiver:
         self._check_closed(raise_on_gap=True)
 
     def _maybe_commit(self) -> None:
+        if self.dry_run or self._batch < BATCH_BYTES:
+            return
         commits = [oid for oid, obj in self._open.items() if isinstance(obj, Commit)]
-        if self.dry_run or self._batch < BATCH_BYTES or not self._check_closed(raise_on_gap=False):
+        if not self._check_closed(raise_on_gap=False):
             return
         # Commits stored with their closure but under no ref yet: a re-run tells the peer it has them.
         partial = (self.repo.db.get_meta(PARTIAL_KEY) or "").split()
@@ -315,13 +319,14 @@ class Receiver:
         return out
 
     def _kind(self, oid: ObjectId) -> str | None:
-        kind = self.received.get(oid)
+        kind = self.received.get(oid) or self._stored_kinds.get(oid)
         if kind is not None:
             return kind
         try:
-            return self.repo.store.info(oid)[0]
+            kind = self._stored_kinds[oid] = self.repo.store.info(oid)[0]
         except ObjectNotFoundError:
             return None
+        return kind
 
     def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
         for ref in references(obj):

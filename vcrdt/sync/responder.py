@@ -173,6 +173,8 @@ def respond(repo: Repository, request: FrameReader, limits: SyncLimits, *, writa
         yield from _buckets(repo, request, fields, version)
     elif op == "objects":
         yield from _objects(repo, request, limits, version)
+    elif op == "reconcile" and version >= F.DELTAS:
+        yield from _reconcile(repo, request, limits, fields, version)
     elif op == "push":
         if not writable:
             raise ProtocolError(f"{peer}: this repository is served read-only; push is refused")
@@ -268,6 +270,53 @@ def _buckets(repo: Repository, request: FrameReader, fields: dict[str, object], 
         yield F.encode(F.ACCEPT, bytes([version]))
         for p in prefixes:
             yield F.encode_bucket(bucket_of(repo, p, salt))
+        yield F.encode(F.END)
+
+
+# A bucket compared by its id list is read whole only up to this many ids (else its children answer).
+MAX_LIST = 4096
+
+
+def _reconcile(
+    repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
+) -> Iterator[bytes]:
+    """The Merkle descent, two levels per round trip (version 2; docs/protocol.md, `reconcile`).
+
+    The client sends its own buckets; for each that differs here this side answers with its
+    ids (when small), or its 16 children's fingerprints; for one the client sent with its ids
+    it answers with the ids it lacks itself and, with ``want``, the objects the client lacks.
+    """
+    salt = salt_of(fields, request.peer) or b""
+    theirs: list[Bucket] = []
+    while True:
+        frame = request.expect(F.BUCKET, F.END)
+        if frame.kind == F.END:
+            break
+        theirs.append(F.decode_bucket(frame.payload, request.peer))
+        if len(theirs) > MAX_PREFIXES:
+            raise ProtocolError(f"{request.peer}: more than {MAX_PREFIXES} buckets in one request")
+    with repo.db.read():
+        yield F.encode(F.ACCEPT, bytes([version]))
+        lack_here: list[ObjectId] = []  # the client lacks them
+        lack_there: list[ObjectId] = []  # this side lacks them
+        for b in theirs:
+            mine = bucket_of(repo, b.prefix, salt, with_ids=False)
+            if (mine.count, mine.digest) == (b.count, b.digest):
+                continue
+            if b.ids is not None and (mine.count <= MAX_LIST or len(b.prefix) >= IDS_DEPTH):
+                have = set(repo.store.bucket_ids(b.prefix))
+                given = set(b.ids)
+                lack_here += sorted(have - given)
+                lack_there += sorted(given - have)
+            elif mine.count <= 2 * F.LEAF or len(b.prefix) >= IDS_DEPTH:
+                yield F.encode_bucket(bucket_of(repo, b.prefix, salt, with_ids=True))
+            else:
+                for d in "0123456789abcdef":
+                    yield F.encode_bucket(bucket_of(repo, b.prefix + d, salt, with_ids=False))
+        yield from F.encode_ids(F.IDS, lack_there, ID_FRAME)
+        if fields.get("want") and lack_here:
+            walker = Walker(repo.store, limits)
+            yield from object_frames(walker, dependency_order(walker, lack_here), packed=True)
         yield F.encode(F.END)
 
 

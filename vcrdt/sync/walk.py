@@ -47,6 +47,10 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
     return {e.head for es in state.branches.values() for e in es} | set(tags.values())
 
 
+# Decoded trees a walker keeps.
+TREE_CACHE = 512
+
+
 class Walker:
     """Reads this side's commits and trees for sending, each checked against the limits first."""
 
@@ -56,6 +60,7 @@ class Walker:
         self.limits = limits
         self._commits: dict[ObjectId, Commit] = {}
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
+        self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -96,10 +101,18 @@ class Walker:
 
     def tree_named(self, oid: ObjectId) -> list[tuple[str, Reference]]:
         """The entries of a tree, by name, each with its reference; its size checked first."""
+        got = self._trees.get(oid)
+        if got is not None:
+            return got
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
         tree = read_tree(self.store, oid)
-        return [(e.name, r) for e, r in zip(tree.entries, references(tree), strict=True)]
+        got = [(e.name, r) for e, r in zip(tree.entries, references(tree), strict=True)]
+        # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
+        if len(self._trees) >= TREE_CACHE:
+            del self._trees[next(iter(self._trees))]
+        self._trees[oid] = got
+        return got
 
 
 def new_commits(
