@@ -63,10 +63,11 @@ def _commit(repo: Repository, files: dict[str, bytes], branch: str = "main") -> 
     """A commit of exactly `files` on `branch` (made through the API; the work tree is not touched)."""
     full = f"refs/heads/{branch}"
     parent = repo.refs.get(full)
+    start = parent or repo.refs.get("refs/heads/main")  # a new branch starts at main
     with repo.transaction():
         flat = {p: (EntryKind.FILE, repo.store.put("blob", body)) for p, body in files.items()}
         tree = repo.write_tree(flat)
-        oid = repo.new_commit(tree, [parent] if parent else [], "c\n", repo.signature())
+        oid = repo.new_commit(tree, [start] if start else [], "c\n", repo.signature())
         repo.refs.update(full, oid, expected=parent)
     return oid
 
