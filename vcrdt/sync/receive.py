@@ -31,7 +31,7 @@ from vcrdt.errors import (
 )
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, Tree, decode_object, history_problem, references
+from vcrdt.objects import Commit, Reference, Tree, decode_object, history_problem, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
@@ -89,6 +89,7 @@ class Receiver:
         self.count = 0
         self.total = 0
         self._open: dict[ObjectId, Tree | Commit] = {}  # trees and commits of the uncommitted batch
+        self._refs: dict[ObjectId, list[Reference]] = {}  # and what each names
         self._deferred: list[tuple[ObjectId, Commit]] = []  # commits whose parents had not arrived
         self._batch = 0
         self._stack = contextlib.ExitStack()
@@ -135,10 +136,10 @@ class Receiver:
 
     def _check_closed(self, *, raise_on_gap: bool) -> bool:
         store = self.repo.store
-        named = {r.oid for obj in self._open.values() for r in references(obj)}
+        named = {r.oid for refs in self._refs.values() for r in refs}
         present = set(self.received) | store.has_many(named - set(self.received))
-        for oid, obj in self._open.items():
-            for ref in references(obj):
+        for oid in self._open:
+            for ref in self._refs[oid]:
                 if ref.oid not in present:
                     if not raise_on_gap:
                         return False
@@ -151,6 +152,7 @@ class Receiver:
             if problem is not None:
                 raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
         self._open.clear()
+        self._refs.clear()
         self._deferred.clear()
         self._batch = 0
         return True
@@ -329,7 +331,8 @@ class Receiver:
         return kind
 
     def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
-        for ref in references(obj):
+        refs = self._refs[oid] = references(obj)
+        for ref in refs:
             kind = self._kind(ref.oid)
             if kind is not None:
                 problem = ref.problem(kind)

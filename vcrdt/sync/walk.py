@@ -14,9 +14,9 @@ import heapq
 from collections.abc import Iterable, Iterator
 
 from vcrdt.crdt.refstate import RefState, from_rows
-from vcrdt.dag import read_commit, read_tree
+from vcrdt.dag import read_commit
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
-from vcrdt.ids import ObjectId, to_hex
+from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.objects import Commit, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
@@ -45,6 +45,37 @@ def tag_state(repo: Repository) -> dict[str, ObjectId]:
 def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
     """Every commit a ref state and its tags name."""
     return {e.head for es in state.branches.values() for e in es} | set(tags.values())
+
+
+_WORDS = {b"file": "file", b"exec": "exec", b"link": "link", b"tree": "tree"}
+
+
+def tree_entries(oid: ObjectId, body: bytes) -> list[tuple[str, Reference]]:
+    """The names and references of a stored tree, read for sending (the receiver validates it).
+
+    A sender only needs what each entry names; the path rules are the receiver's to check,
+    on every tree it receives, so this skips them (they cost most of decoding a tree).
+
+    Raises:
+        CorruptObjectError: If the body is not a sequence of tree entries.
+    """
+    out: list[tuple[str, Reference]] = []
+    pos, n = 0, len(body)
+    while pos < n:
+        sp = body.find(b" ", pos, pos + 5)
+        kind = _WORDS.get(body[pos:sp]) if sp >= 0 else None
+        nul = body.find(b"\0", sp + 1) if kind is not None else -1
+        if kind is None or nul < 0 or nul + 1 + OID_LEN > n:
+            raise CorruptObjectError(to_hex(oid), f"not a well-formed tree (entry at byte {pos})")
+        name = body[sp + 1 : nul].decode("utf-8", "surrogateescape")
+        ref = Reference(
+            ObjectId(body[nul + 1 : nul + 1 + OID_LEN]),
+            "tree" if kind == "tree" else "blob",
+            f"entry {name!r} of kind {kind} names",
+        )
+        out.append((name, ref))
+        pos = nul + 1 + OID_LEN
+    return out
 
 
 # Decoded trees a walker keeps.
@@ -106,8 +137,9 @@ class Walker:
             return got
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
-        tree = read_tree(self.store, oid)
-        got = [(e.name, r) for e, r in zip(tree.entries, references(tree), strict=True)]
+        if kind != "tree":
+            raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
+        got = tree_entries(oid, self.store.get(oid)[1])
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             del self._trees[next(iter(self._trees))]
