@@ -31,7 +31,6 @@ import platform
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,9 +47,6 @@ from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.repo import Repository, Settings
 from vcrdt.store import fingerprints
-from vcrdt.sync import session
-from vcrdt.sync.limits import SyncLimits
-from vcrdt.sync.transport import LocalTransport
 
 BENCH = Path(__file__).resolve().parent
 CACHE = BENCH / "out" / "cache"
@@ -290,10 +286,7 @@ def run_git(args: list[str], cwd: Path, env: dict[str, str], work: Path, rss: bo
     pack.unlink(missing_ok=True)
     server_rss = work / "server.rss" if rss else None
     wrapper = work / "upload-pack.sh"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f'exec {_relay_cmd(log, "git-upload-pack", server_rss)} "$@"\n'
-    )
+    wrapper.write_text(f'#!/bin/sh\nexec {_relay_cmd(log, "git-upload-pack", server_rss)} "$@"\n')
     wrapper.chmod(0o755)
     env = dict(env, GIT_TRACE_PACKFILE=str(pack))
     cmd = ["git", *args[:1], f"--upload-pack={wrapper}", *args[1:]]
@@ -477,7 +470,9 @@ class Bench:
         gc.flush()
         vc.close()
 
-    def measure(self, name: str, vrun: Callable[[Path], Run], grun: Callable[[Path], Run] | None) -> tuple[Run, Run | None]:
+    def measure(
+        self, name: str, vrun: Callable[[Path], Run], grun: Callable[[Path], Run] | None
+    ) -> tuple[Run, Run | None]:
         vs: list[Run] = []
         gs: list[Run] = []
         for k in range(self.args.repeat):
@@ -528,7 +523,9 @@ class Bench:
         scratch = self.work / "runs" / "rss"
         scratch.mkdir(parents=True)
         vr = run_vcrdt(["clone", str(scratch / "v")], self.vs.root, scratch, self.env, scratch, rss=True)
-        gr = run_git(["clone", "-q", f"file://{self.gs.root}", str(scratch / "g")], scratch, self.env, scratch, rss=True)
+        gr = run_git(
+            ["clone", "-q", f"file://{self.gs.root}", str(scratch / "g")], scratch, self.env, scratch, rss=True
+        )
         shutil.rmtree(scratch)
         self.info["clone_rss"] = {
             "vcrdt_client": vr.extra["client_rss"],
@@ -614,11 +611,15 @@ class Bench:
         shutil.copytree(gs.root, self.work / "g-many.git", symlinks=True)
         refs = git_out(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/"], gs.root, self.env)
         mirror = "".join(
-            f"update refs/remotes/origin/{name[len('refs/heads/'):]} {oid}\n"
+            f"update refs/remotes/origin/{name[len('refs/heads/') :]} {oid}\n"
             for oid, name in (r.split() for r in refs.splitlines())
         )
         subprocess.run(
-            ["git", "update-ref", "--stdin"], cwd=self.work / "g-many.git", env=self.env, input=mirror.encode(), check=True
+            ["git", "update-ref", "--stdin"],
+            cwd=self.work / "g-many.git",
+            env=self.env,
+            input=mirror.encode(),
+            check=True,
         )
         self.vs = vs = _reopen(vs)
         # One branch moves: one commit on b00042.
@@ -675,7 +676,8 @@ class Bench:
                     f"random loss d={d}, n={n}",
                     v,
                     None,
-                    f"rtt <= 3; overhead {kb(overhead)} <= {kb(limit)}; received {int(v.extra['objects_received'])} = d",
+                    f"rtt <= 3; overhead {kb(overhead)} <= {kb(limit)}; "
+                    f"received {int(v.extra['objects_received'])} = d",
                     ok,
                 )
             )
@@ -756,9 +758,7 @@ def _lose(root: Path, ids: list[bytes]) -> None:
 def machine() -> dict[str, object]:
     cpu = ""
     try:
-        cpu = next(
-            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
-        )
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     return {
@@ -794,7 +794,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     info = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}, **bench.info}
     print(f"sync benchmark, {info['machine']}")
-    print(f"history: {args.commits} commits x {args.edits} edited files over {args.files} files; median of {args.repeat}")
+    print(
+        f"history: {args.commits} commits x {args.edits} edited files over {args.files} files; median of {args.repeat}"
+    )
     print()
     print(table(bench.rows))
     print()
@@ -816,7 +818,13 @@ def main(argv: list[str] | None = None) -> int:
         doc = {
             **info,
             "rows": [
-                {"case": r.case, "vcrdt": r.v.__dict__, "git": r.g.__dict__ if r.g else None, "target": r.target, "ok": r.ok}
+                {
+                    "case": r.case,
+                    "vcrdt": r.v.__dict__,
+                    "git": r.g.__dict__ if r.g else None,
+                    "target": r.target,
+                    "ok": r.ok,
+                }
                 for r in bench.rows
             ],
         }
