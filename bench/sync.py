@@ -42,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen_tree
+from sync_relay import PeakRss
 
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -247,17 +248,24 @@ def _relay_cmd(log: Path, cmd: str, rss: Path | None = None) -> str:
     return f"{sys.executable} {RELAY} {log} {rss_part}-- {cmd}"
 
 
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], rss: bool) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run a command, capturing its output; with `rss`, also its peak RSS (KiB, ``VmHWM``)."""
+    if not rss:
+        return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True), 0
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = PeakRss(proc.pid)
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), peak.stop()
+
+
 def run_vcrdt(verb: list[str], server: Path, cwd: Path, env: dict[str, str], work: Path, rss: bool = False) -> Run:
     """`vcrdt VERB --exec 'relay vcrdt serve --stdio SERVER' --stats --json` in `cwd`."""
     log = work / "relay.json"
     server_rss = work / "server.rss" if rss else None
     exec_cmd = _relay_cmd(log, f"{VCRDT} serve --stdio {server}", server_rss)
     cmd = [VCRDT, *verb[:1], "--exec", exec_cmd, *verb[1:], "--stats", "--json"]
-    client_rss = work / "client.rss"
-    if rss:
-        cmd = ["/usr/bin/time", "-f", "%M", "-o", str(client_rss), *cmd]
     start = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    p, client_peak = _run(cmd, cwd, env, rss)
     seconds = time.perf_counter() - start
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{p.stderr}")
@@ -274,7 +282,7 @@ def run_vcrdt(verb: list[str], server: Path, cwd: Path, env: dict[str, str], wor
         "overhead": total - payload,
     }
     if rss:
-        extra["client_rss"] = int(client_rss.read_text().split()[-1]) * 1024
+        extra["client_rss"] = client_peak * 1024
         extra["server_rss"] = int(server_rss.read_text().split()[-1]) * 1024  # type: ignore[union-attr]
     return Run(relay["server_bursts"], total - payload, payload, seconds, extra)
 
@@ -290,11 +298,8 @@ def run_git(args: list[str], cwd: Path, env: dict[str, str], work: Path, rss: bo
     wrapper.chmod(0o755)
     env = dict(env, GIT_TRACE_PACKFILE=str(pack))
     cmd = ["git", *args[:1], f"--upload-pack={wrapper}", *args[1:]]
-    client_rss = work / "client.rss"
-    if rss:
-        cmd = ["/usr/bin/time", "-f", "%M", "-o", str(client_rss), *cmd]
     start = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    p, client_peak = _run(cmd, cwd, env, rss)
     seconds = time.perf_counter() - start
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{p.stderr}")
@@ -303,7 +308,7 @@ def run_git(args: list[str], cwd: Path, env: dict[str, str], work: Path, rss: bo
     total = relay["c2s"] + relay["s2c"]
     extra: dict[str, float] = {}
     if rss:
-        extra["client_rss"] = int(client_rss.read_text().split()[-1]) * 1024
+        extra["client_rss"] = client_peak * 1024
         extra["server_rss"] = int(server_rss.read_text().split()[-1]) * 1024  # type: ignore[union-attr]
     return Run(relay["server_bursts"], total - packed, packed, seconds, extra)
 
@@ -320,6 +325,7 @@ class Row:
     g: Run | None
     target: str
     ok: bool
+    failed: list[str] = field(default_factory=list)
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -366,7 +372,7 @@ def table(rows: Sequence[Row]) -> str:
             f"{g.seconds:.2f} s" if g else "-",
             ratio(r.v.seconds, g.seconds) if g else "-",
             r.target,
-            "PASS" if r.ok else "FAIL",
+            "PASS" if r.ok else f"FAIL ({', '.join(r.failed)})" if r.failed else "FAIL",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -374,13 +380,17 @@ def table(rows: Sequence[Row]) -> str:
 
 def git_like(case: str, v: Run, g: Run) -> Row:
     """Fast-forward, divergent, clone (and, for information, the other git cases): as good as git."""
-    checks = [
-        v.rtt <= g.rtt,
-        v.negotiation <= g.negotiation,
-        v.objects <= 1.2 * g.objects + 64,
-        v.seconds <= 2 * g.seconds,
+    failed = [
+        name
+        for name, ok in (
+            ("rtt", v.rtt <= g.rtt),
+            ("negotiation", v.negotiation <= g.negotiation),
+            ("objects", v.objects <= 1.2 * g.objects + 64),
+            ("time", v.seconds <= 2 * g.seconds),
+        )
+        if not ok
     ]
-    return Row(case, v, g, "rtt, negotiation <= git; objects <= 1.2x; time <= 2x", all(checks))
+    return Row(case, v, g, "rtt, negotiation <= git; objects <= 1.2x; time <= 2x", not failed, failed)
 
 
 # --- the bench -------------------------------------------------------------------------------
@@ -670,7 +680,15 @@ class Bench:
             v, _ = self.measure(f"loss d={d}", vrun, None)
             limit = 2500 + 1700 * d
             overhead = v.extra["overhead"]
-            ok = v.rtt <= 3 and overhead <= limit and v.extra["objects_received"] == d
+            failed = [
+                name
+                for name, good in (
+                    ("rtt", v.rtt <= 3),
+                    ("overhead", overhead <= limit),
+                    ("objects", v.extra["objects_received"] == d),
+                )
+                if not good
+            ]
             self.rows.append(
                 Row(
                     f"random loss d={d}, n={n}",
@@ -678,7 +696,8 @@ class Bench:
                     None,
                     f"rtt <= 3; overhead {kb(overhead)} <= {kb(limit)}; "
                     f"received {int(v.extra['objects_received'])} = d",
-                    ok,
+                    not failed,
+                    failed,
                 )
             )
 
@@ -695,9 +714,8 @@ class Bench:
         self.unrelated()
         if want("noop"):
             v, g = self.fetch_case("no-op", "c0")
-            self.rows.append(
-                Row("no-op", v, g, "1 rtt, <= 512 B in all", v.rtt == 1 and v.negotiation + v.objects <= 512)
-            )
+            failed = [n for n, good in (("rtt", v.rtt == 1), ("bytes", v.negotiation + v.objects <= 512)) if not good]
+            self.rows.append(Row("no-op", v, g, "1 rtt, <= 512 B in all", not failed, failed))
         for c in FF:
             if c < self.args.commits and want("ff"):
                 v, g = self.fetch_case(f"fast-forward +{c}", f"c{c}")
