@@ -5,6 +5,7 @@
 serves REPO on stdin/stdout as ``vcrdt serve --stdio`` does, but changes what it says by MODE:
 
 - ``honest``: nothing changed;
+- ``v1``: nothing changed, but it speaks protocol version 1 only (no packed objects);
 - ``cut:N``: stops (exits) after writing N bytes, as a connection broken off half-way;
 - ``wrong-id``: the first object is sent under another id (its last byte flipped);
 - ``truncate``: the first object frame is cut in the middle, and the peer exits;
@@ -14,6 +15,15 @@ serves REPO on stdin/stdout as ``vcrdt serve --stdio`` does, but changes what it
 - ``bomb``: an object declaring 10 bytes whose zstd body decodes to 100 MiB;
 - ``replay``: the response is sent twice (a replayed answer to the next request);
 - ``head-blob``: the branch ``main`` names a blob it sends instead of a commit.
+
+The modes above tamper with version-1 object frames (ids on the wire), so the peer speaks
+version 1 for them. The ``packed-*`` modes speak version 2 and tamper with packed objects:
+
+- ``packed-bomb``: the first packed object declares 10 bytes; its zstd body decodes to 100 MiB;
+- ``packed-delta-bomb``: the second is a delta on the first, declaring 10 bytes, a bomb;
+- ``packed-missing-base``: the first is a delta on an object the receiver does not have;
+- ``packed-far-base``: the first is a delta on an object 5 back in a stream that has none;
+- ``packed-truncate``: the first packed frame is cut in the middle, and the peer exits.
 
 Forged history (`forge`): ``main`` moves to a commit made here on top of its head, sent after
 the real objects:
@@ -40,6 +50,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.repo import Repository, Settings
 from vcrdt.sync import frames as F
@@ -74,8 +85,32 @@ def _head_is_blob(frames: list[bytes]) -> list[bytes]:
     return out
 
 
+def _packed(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
+    """The responder's frames as a ``packed-*`` MODE changes them (see the module doc)."""
+    seen = 0
+    for f in frames:
+        if f[4] == F.PACKED and seen < 2:
+            seen += 1
+            p = F.decode_packed(f[5:], "peer")
+            if mode == "packed-bomb" and seen == 1:
+                f = F.encode_packed(p.kind, 10, None, _bomb())
+            elif mode == "packed-delta-bomb" and seen == 2:
+                f = F.encode_packed(p.kind, 10, 1, _bomb())
+            elif mode == "packed-missing-base" and seen == 1:
+                f = F.encode_packed(p.kind, p.size, ObjectId(bytes(range(32))), p.data)
+            elif mode == "packed-far-base" and seen == 1:
+                f = F.encode_packed(p.kind, p.size, 5, p.data)
+            elif mode == "packed-truncate":
+                yield f[: len(f) // 2]
+                return
+        yield f
+
+
 def tamper(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
     """The responder's frames as MODE changes them (see the module doc)."""
+    if mode.startswith("packed-"):
+        yield from _packed(mode, frames)
+        return
     if mode == "head-blob":
         yield from _head_is_blob(list(frames))
         return
@@ -218,6 +253,8 @@ def serve_http(mode: str, path: Path) -> int:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     repo_root = Repository.discover(path, Settings()).root
+    if not mode.startswith("packed-") and mode not in ("honest", "replay"):
+        F.SUPPORTED = (1,)  # these modes tamper with version-1 object frames
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -267,6 +304,8 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     written = 0
     cut = int(mode.split(":", 1)[1]) if mode.startswith("cut:") else None
+    if not mode.startswith("packed-") and mode not in ("honest", "replay") and cut is None:
+        F.SUPPORTED = (1,)  # these modes tamper with version-1 object frames
     while True:
         request = FrameReader(sys.stdin.buffer.read, limits, "client")
         first = request.next(allow_eof=True)
@@ -297,7 +336,7 @@ def main(argv: list[str]) -> int:
             out.write(f)
             written += len(f)
         out.flush()
-        if mode not in ("honest", "replay") and cut is None and mode.split(":", 1)[0] not in FORGED:
+        if mode not in ("honest", "replay", "v1") and cut is None and mode.split(":", 1)[0] not in FORGED:
             return 0
 
 

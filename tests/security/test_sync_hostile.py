@@ -67,6 +67,27 @@ def test_hostile_peer_is_refused(mode: str, verb: str, source: Path, victim: Cli
     victim.ok("fsck")
 
 
+# Packed objects and deltas (protocol version 2): each refused with one line naming the rule.
+PACKED_CASES = {
+    "packed-bomb": ("declares 104857600 bytes, not the 10",),
+    "packed-delta-bomb": ("a delta on", "declares 104857600 bytes, not the 10"),
+    "packed-missing-base": ("a delta on 000102", "neither here nor earlier in the stream"),
+    "packed-far-base": ("the object 5 back, but only 0 came before",),
+    "packed-truncate": ("truncated",),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("verb", ["fetch", "sync"])
+@pytest.mark.parametrize("mode", sorted(PACKED_CASES))
+def test_hostile_packed_objects_are_refused(mode: str, verb: str, source: Path, victim: CliRunner) -> None:
+    before = victim_state(victim.cwd)
+    r = victim(verb, "--exec", _peer(mode, source))
+    assert_refused(r.code, r.err, *PACKED_CASES[mode])
+    assert victim_state(victim.cwd) == before
+    victim.ok("fsck")
+
+
 @pytest.mark.hostile
 def test_replayed_response_is_refused(source: Path, victim: CliRunner) -> None:
     """A second copy of an answer arriving where the next request's answer is due: refused, nothing kept."""

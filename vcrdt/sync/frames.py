@@ -15,14 +15,18 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import zstandard
+
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.sync.limits import SyncLimits
 
-VERSION = 1
-SUPPORTED = (1,)
+VERSION = 2
+# Version 2 adds packed objects (`PACKED`): no id on the wire, and deltas against a base the receiver has.
+SUPPORTED = (1, 2)
+DELTAS = 2  # the first version with packed objects
 
 HELLO = ord("H")  # request: JSON {"v": [versions], "op": ..., ...}
 ACCEPT = ord("A")  # response: 1 byte, the protocol version chosen
@@ -34,6 +38,7 @@ PREFIXES = ord("P")  # request: bucket names (1-byte length + hex digits, repeat
 BUCKET = ord("B")  # response: one bucket's count and salted fingerprint, and its ids when small
 OBJECT = ord("O")  # an object header, and its zstd body when not chunked
 CHUNK = ord("C")  # the next zstd piece of a chunked object
+PACKED = ord("D")  # v2: an object of at most PIECE bytes, without its id: plain zstd, or a delta on a base
 RESULT = ord("J")  # response: JSON, what a push changed
 END = ord("E")  # the end of a request or response (empty)
 ERROR = ord("X")  # response: the request failed; UTF-8 message
@@ -49,6 +54,7 @@ NAMES = {
     BUCKET: "bucket",
     OBJECT: "object",
     CHUNK: "chunk",
+    PACKED: "packed object",
     RESULT: "result",
     END: "end",
     ERROR: "error",
@@ -156,6 +162,9 @@ class FrameReader:
             self.payload_bytes += size
         elif kind == OBJECT:
             self.payload_bytes += max(0, size - _OBJECT.size)
+        elif kind == PACKED:
+            # A packed object's whole frame is object bytes (git counts a pack's object headers too).
+            self.payload_bytes += HEAD_SIZE + size
         return Frame(kind, payload)
 
     def expect(self, *kinds: int) -> Frame:
@@ -380,3 +389,165 @@ def decode_bucket(payload: bytes, peer: str) -> Bucket:
     if ids != sorted(set(ids)) or len(ids) != count or any(not i.hex().startswith(prefix) for i in ids):
         raise ProtocolError(f"{peer}: the id list of bucket {prefix!r} is not its sorted, unique ids")
     return Bucket(prefix, count, fp, tuple(ids))
+
+
+# --- packed objects and deltas (version 2) ----------------------------------------------------
+
+# How a packed object names its base (the low 2 bits of its first byte; the kind code is above them).
+BASE_NONE = 0  # the body is the object, zstd-compressed
+BASE_BACK = 1  # a delta on an object earlier in this stream: varint distance back (1: the one before)
+BASE_ID = 2  # a delta on an object the receiver holds: its 32-byte id
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# zstd level of packed objects and deltas (level 1 indexes too little of a dictionary).
+PACK_LEVEL = 3
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int, peer: str) -> tuple[int, int]:
+    n = shift = 0
+    for i in range(pos, min(len(data), pos + 10)):
+        b = data[i]
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, i + 1
+        shift += 7
+    raise ProtocolError(f"{peer}: a packed object frame has a malformed length")
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A packed object as it arrived: kind, size, base (None, a distance back, or an id), zstd frame."""
+
+    kind: str
+    size: int
+    base: int | ObjectId | None
+    data: bytes
+
+
+def object_kinds(version: int) -> tuple[int, ...]:
+    """The frame types that start an object in a stream of this protocol version."""
+    return (OBJECT, PACKED) if version >= DELTAS else (OBJECT,)
+
+
+def encode_packed(kind: str, size: int, base: int | ObjectId | None, zframe: bytes) -> bytes:
+    """A packed object frame (`zframe` a whole zstd frame; its 4-byte magic is left off the wire).
+
+    >>> f = encode_packed("blob", 5, None, compressor().compress(b"hello"))
+    >>> p = decode_packed(f[HEAD_SIZE:], "peer")
+    >>> (p.kind, p.size, p.base, inflate(p.data, 5, "peer", "it"))
+    ('blob', 5, None, b'hello')
+    """
+    if not zframe.startswith(_ZSTD_MAGIC):
+        raise ValueError("not a zstd frame")
+    if base is None:
+        head = bytes([KIND_CODES[kind] << 2 | BASE_NONE]) + _varint(size)
+    elif isinstance(base, int):
+        head = bytes([KIND_CODES[kind] << 2 | BASE_BACK]) + _varint(size) + _varint(base)
+    else:
+        head = bytes([KIND_CODES[kind] << 2 | BASE_ID]) + _varint(size) + base
+    return encode(PACKED, head + zframe[len(_ZSTD_MAGIC) :])
+
+
+def decode_packed(payload: bytes, peer: str) -> Packed:
+    """Decode a packed object frame (the zstd frame's magic restored).
+
+    Raises:
+        ProtocolError: If it is malformed, names an unknown kind, or declares more than `PIECE` bytes.
+    """
+    if not payload:
+        raise ProtocolError(f"{peer}: an empty packed object frame")
+    kind = KINDS.get(payload[0] >> 2)
+    how = payload[0] & 3
+    if kind is None or how > BASE_ID:
+        raise ProtocolError(f"{peer}: a packed object of unknown kind or base ({payload[0]:#04x})")
+    size, pos = _read_varint(payload, 1, peer)
+    if size > PIECE:
+        raise ProtocolError(f"{peer}: a packed {kind} of {size} bytes (at most {PIECE} travel packed)")
+    base: int | ObjectId | None = None
+    if how == BASE_BACK:
+        base, pos = _read_varint(payload, pos, peer)
+        if base < 1:
+            raise ProtocolError(f"{peer}: a delta whose base is 0 objects back")
+    elif how == BASE_ID:
+        if len(payload) < pos + OID_LEN:
+            raise ProtocolError(f"{peer}: a delta frame truncated in its base id")
+        base = ObjectId(payload[pos : pos + OID_LEN])
+        pos += OID_LEN
+    return Packed(kind, size, base, _ZSTD_MAGIC + payload[pos:])
+
+
+def compressor(base: bytes | None = None, size: int = 0) -> zstandard.ZstdCompressor:
+    """A compressor for a packed object: plain, or with `base` as its raw-content dictionary.
+
+    With a base the window covers base and body (at most 2 MiB here), so zstd finds copies
+    anywhere in the base.
+    """
+    if base is None:
+        return zstandard.ZstdCompressor(level=PACK_LEVEL)
+    d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    params = zstandard.ZstdCompressionParameters.from_level(PACK_LEVEL, source_size=size, dict_size=len(base))
+    window_log = max(10, (len(base) + size).bit_length())
+    if window_log > params.window_log:
+        params = zstandard.ZstdCompressionParameters.from_level(
+            PACK_LEVEL,
+            source_size=size,
+            dict_size=len(base),
+            window_log=min(window_log, 27),
+            hash_log=max(params.hash_log, min(window_log - 3, 22)),
+        )
+    return zstandard.ZstdCompressor(compression_params=params, dict_data=d)
+
+
+def delta(base: bytes, body: bytes) -> bytes:
+    """`body` as a zstd frame compressed with `base` as its dictionary (`undelta` reverses it)."""
+    return compressor(base, len(body)).compress(body)
+
+
+def inflate(data: bytes, size: int, peer: str, what: str, base: bytes | None = None) -> bytes:
+    """Decompress a packed object's zstd frame that must declare and hold exactly `size` bytes.
+
+    The declared size is checked before anything is decoded (zstd allocates it at once), and
+    the output is capped at `size`, so a decompression bomb costs nothing.
+
+    Raises:
+        ProtocolError: Naming `what`, if the frame is malformed, declares another size, or
+            does not decode (with `base`, a delta on another base fails here).
+    """
+    try:
+        declared = zstandard.frame_content_size(data)
+    except zstandard.ZstdError as exc:
+        raise ProtocolError(f"{peer}: {what}: not a zstd frame ({exc})") from exc
+    if declared != size:
+        raise ProtocolError(f"{peer}: {what}: its zstd frame declares {declared} bytes, not the {size} the object has")
+    try:
+        if base is None:
+            dctx = zstandard.ZstdDecompressor()
+        else:
+            d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+            dctx = zstandard.ZstdDecompressor(dict_data=d)
+        out: bytes = dctx.decompress(data, max_output_size=size)
+    except zstandard.ZstdError as exc:
+        raise ProtocolError(f"{peer}: {what}: does not decompress ({exc})") from exc
+    if len(out) != size:
+        raise ProtocolError(f"{peer}: {what}: decompresses to {len(out)} bytes, not {size}")
+    return out
+
+
+def undelta(base: bytes, data: bytes, size: int) -> bytes:
+    """Reverse `delta`: the body of `size` bytes.
+
+    Raises:
+        ProtocolError: If `data` is not a delta of that size on `base`.
+    """
+    return inflate(data, size, "delta", "object", base)

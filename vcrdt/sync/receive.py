@@ -31,11 +31,21 @@ from vcrdt.errors import (
 )
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, Tree, decode_object, history_problem, references
+from vcrdt.objects import Commit, Reference, Tree, decode_object, history_problem, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
-from vcrdt.store import LARGE_OBJECT
-from vcrdt.sync.frames import CHUNK, OBJECT, PIECE, Frame, FrameReader, decode_object_head
+from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.sync.frames import (
+    CHUNK,
+    OBJECT,
+    PACKED,
+    PIECE,
+    Frame,
+    FrameReader,
+    decode_object_head,
+    decode_packed,
+    inflate,
+)
 from vcrdt.sync.limits import SyncLimits
 
 # Objects received are committed in transactions of about this many bytes.
@@ -79,11 +89,17 @@ class Receiver:
         self.count = 0
         self.total = 0
         self._open: dict[ObjectId, Tree | Commit] = {}  # trees and commits of the uncommitted batch
+        self._refs: dict[ObjectId, list[Reference]] = {}  # and what each names
         self._deferred: list[tuple[ObjectId, Commit]] = []  # commits whose parents had not arrived
         self._batch = 0
         self._stack = contextlib.ExitStack()
         self._dctx = zstandard.ZstdDecompressor()
         self.on_progress: Progress | None = None
+        # Every object of this stream in order (a packed delta names its base by the distance back).
+        self._order: list[ObjectId] = []
+        self._bodies = RecentBodies()
+        # Kinds of objects found stored here (successive versions of a tree name mostly the same ones).
+        self._stored_kinds: dict[ObjectId, str] = {}
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -106,8 +122,10 @@ class Receiver:
         self._check_closed(raise_on_gap=True)
 
     def _maybe_commit(self) -> None:
+        if self.dry_run or self._batch < BATCH_BYTES:
+            return
         commits = [oid for oid, obj in self._open.items() if isinstance(obj, Commit)]
-        if self.dry_run or self._batch < BATCH_BYTES or not self._check_closed(raise_on_gap=False):
+        if not self._check_closed(raise_on_gap=False):
             return
         # Commits stored with their closure but under no ref yet: a re-run tells the peer it has them.
         partial = (self.repo.db.get_meta(PARTIAL_KEY) or "").split()
@@ -118,10 +136,10 @@ class Receiver:
 
     def _check_closed(self, *, raise_on_gap: bool) -> bool:
         store = self.repo.store
-        named = {r.oid for obj in self._open.values() for r in references(obj)}
+        named = {r.oid for refs in self._refs.values() for r in refs}
         present = set(self.received) | store.has_many(named - set(self.received))
-        for oid, obj in self._open.items():
-            for ref in references(obj):
+        for oid in self._open:
+            for ref in self._refs[oid]:
                 if ref.oid not in present:
                     if not raise_on_gap:
                         return False
@@ -134,6 +152,7 @@ class Receiver:
             if problem is not None:
                 raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
         self._open.clear()
+        self._refs.clear()
         self._deferred.clear()
         self._batch = 0
         return True
@@ -149,16 +168,12 @@ class Receiver:
             CorruptObjectError: If it does not decode, or names an object of the wrong kind.
             ProtocolError: If its pieces are malformed or do not add up to its size.
         """
+        if frame.kind == PACKED:
+            return self._take_packed(frame)
         assert frame.kind == OBJECT
         oid, kind, size, chunked, inline = decode_object_head(frame.payload, self.peer)
         self.limits.check_object(oid, kind, size)
-        self.total += size
-        if self.total > self.limits.max_fetch_size:
-            raise LimitError(
-                f"the objects to fetch from {self.peer} hold more than limits.max_fetch_size "
-                f"({self.limits.max_fetch_size})",
-                hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
-            )
+        self._count_size(size)
         pieces = self._pieces(reader, oid, size, chunked, inline)
         store = self.repo.store
         if kind == "blob" and size > LARGE_OBJECT:
@@ -177,18 +192,94 @@ class Receiver:
             got = object_id(kind, body)
             if got != oid:
                 raise HashMismatchError(to_hex(oid), to_hex(got))
-            if kind != "blob":
-                obj = decode_object(kind, body)
-                assert isinstance(obj, Tree | Commit)
-                self._check_refs(oid, obj)
-            store.put(kind, body)
+            self._store(oid, kind, body)
+            return oid
+        self._stored(oid, kind, size)
+        return oid
+
+    def _count_size(self, size: int) -> None:
+        self.total += size
+        if self.total > self.limits.max_fetch_size:
+            raise LimitError(
+                f"the objects to fetch from {self.peer} hold more than limits.max_fetch_size "
+                f"({self.limits.max_fetch_size})",
+                hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
+            )
+
+    def _store(self, oid: ObjectId, kind: str, body: bytes) -> None:
+        """Decode and check a whole object whose id is verified, store it, and count it."""
+        if kind != "blob":
+            obj = decode_object(kind, body)
+            assert isinstance(obj, Tree | Commit)
+            self._check_refs(oid, obj)
+        self.repo.store.put(kind, body)
+        self._bodies.put(oid, body)
+        self._stored(oid, kind, len(body))
+
+    def _stored(self, oid: ObjectId, kind: str, size: int) -> None:
         self.received[oid] = kind
+        self._order.append(oid)
         self.count += 1
         self._batch += size
         if self.on_progress is not None and self.count % 64 == 0:
             self.on_progress(self.count, 0)
         self._maybe_commit()
+
+    def _take_packed(self, frame: Frame) -> ObjectId:
+        """Receive a packed object (protocol version 2): its id is the hash of what it decodes to.
+
+        Raises:
+            LimitError: If it is larger than the limits allow, alone or with those before it.
+            ProtocolError: If it is malformed, its base is neither here nor earlier in the
+                stream (or larger than `PIECE`), or it does not decode to its declared size.
+            CorruptObjectError: If it does not decode as its kind, or names an object of the wrong kind.
+        """
+        p = decode_packed(frame.payload, self.peer)
+        n = len(self._order) + 1
+        what = f"packed {p.kind} #{n} of the stream"
+        if p.size > self.limits.max_object_size or (p.kind != "blob" and p.size > self.limits.max_tree_size):
+            limit = "max_object_size" if p.size > self.limits.max_object_size else "max_tree_size"
+            raise LimitError(f"{what}: {p.size} bytes, more than limits.{limit}")
+        self._count_size(p.size)
+        base_body: bytes | None = None
+        if isinstance(p.base, int):
+            if p.base >= n:
+                raise ProtocolError(
+                    f"{self.peer}: {what} is a delta on the object {p.base} back, but only {n - 1} came before"
+                )
+            base: ObjectId | None = self._order[n - 1 - p.base]
+        else:
+            base = p.base
+        if base is not None:
+            what = f"{what} (a delta on {base.hex()})"
+            base_body = self._base(base, what)
+        body = inflate(p.data, p.size, self.peer, what, base_body)
+        oid = object_id(p.kind, body)
+        if oid in self.received:
+            # Sent twice in one stream: harmless, but it must not count as two objects.
+            self._order.append(oid)
+            return oid
+        self._store(oid, p.kind, body)
         return oid
+
+    def _base(self, base: ObjectId, what: str) -> bytes:
+        """The body of a delta's base: one held here or received before, of at most `PIECE` bytes.
+
+        Raises:
+            ProtocolError: If it is neither, or larger.
+        """
+        body = self._bodies.get(base)
+        if body is not None:
+            return body
+        try:
+            size = self.repo.store.info(base)[1]
+        except ObjectNotFoundError:
+            raise ProtocolError(f"{self.peer}: {what}: its base is neither here nor earlier in the stream") from None
+        if size > PIECE:
+            raise ProtocolError(
+                f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
+            )
+        return self.repo.store.get(base)[1]
 
     def _pieces(self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes) -> Iterator[bytes]:
         """Decompress an object's body piece by piece, none beyond what its size leaves."""
@@ -230,16 +321,18 @@ class Receiver:
         return out
 
     def _kind(self, oid: ObjectId) -> str | None:
-        kind = self.received.get(oid)
+        kind = self.received.get(oid) or self._stored_kinds.get(oid)
         if kind is not None:
             return kind
         try:
-            return self.repo.store.info(oid)[0]
+            kind = self._stored_kinds[oid] = self.repo.store.info(oid)[0]
         except ObjectNotFoundError:
             return None
+        return kind
 
     def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
-        for ref in references(obj):
+        refs = self._refs[oid] = references(obj)
+        for ref in refs:
             kind = self._kind(ref.oid)
             if kind is not None:
                 problem = ref.problem(kind)
@@ -254,6 +347,34 @@ class Receiver:
                     raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
             else:
                 self._deferred.append((oid, obj))
+
+
+class RecentBodies:
+    """The bodies of the last objects sent or received (about 32 MiB): the likely delta bases."""
+
+    def __init__(self, most: int = 32 << 20) -> None:
+        """Keep at most `most` bytes of bodies, the oldest dropped first."""
+        self._data: dict[ObjectId, bytes] = {}
+        self._bytes = 0
+        self._most = most
+
+    def put(self, oid: ObjectId, body: bytes) -> None:
+        """Remember an object's body (bodies over a quarter of the budget are not kept)."""
+        if len(body) > self._most // 4 or oid in self._data:
+            return
+        self._data[oid] = body
+        self._bytes += len(body)
+        while self._bytes > self._most:
+            self._bytes -= len(self._data.pop(next(iter(self._data))))
+
+    def get(self, oid: ObjectId) -> bytes | None:
+        """A remembered body, or None."""
+        return self._data.get(oid)
+
+    def read(self, store: ObjectStore, oid: ObjectId) -> bytes:
+        """A remembered body, or else the stored one (verified by the store)."""
+        body = self._data.get(oid)
+        return body if body is not None else store.get(oid)[1]
 
 
 class _Undo(Exception):

@@ -22,11 +22,20 @@ from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.store import ObjectStore
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
-from vcrdt.sync.receive import Receiver, apply_state, check_heads_present, check_names, clear_partial, partial_commits
+from vcrdt.sync.receive import (
+    Receiver,
+    RecentBodies,
+    apply_state,
+    check_heads_present,
+    check_names,
+    clear_partial,
+    partial_commits,
+)
 from vcrdt.sync.walk import (
     Walker,
     dependency_order,
@@ -74,11 +83,34 @@ def bucket_of(repo: Repository, prefix: str, salt: bytes, *, with_ids: bool | No
     return Bucket(prefix, fp.count, fp.digest(salt), ids)
 
 
-def object_frames(walker: Walker, items: Iterable[tuple[ObjectId, str, int]]) -> Iterator[bytes]:
-    """The frames of objects: each header before its body is read (a receiver may refuse the header)."""
+def object_frames(
+    walker: Walker,
+    items: Iterable[tuple[ObjectId, str, int]],
+    *,
+    packed: bool = False,
+    bases: dict[ObjectId, ObjectId] | None = None,
+) -> Iterator[bytes]:
+    """The frames of objects: each header before its body is read (a receiver may refuse the header).
+
+    With `packed` (protocol version 2), an object of at most `F.PIECE` bytes goes in a packed
+    frame, without its id; as a delta when `bases` names a base for it (one the receiver holds,
+    or sent before in this stream: then named by its distance back) and the delta is smaller.
+    `bases` may be filled while `items` is consumed (`objects_to_send` does).
+    """
     cctx = zstandard.ZstdCompressor(level=3)
+    pack = F.compressor()
     store = walker.store
-    for oid, kind, size in items:
+    # Stream positions of the objects sent so far, for naming bases by their distance back.
+    position: dict[ObjectId, int] = {}
+    bodies = RecentBodies()
+    for n, (oid, kind, size) in enumerate(items):
+        if packed:
+            position[oid] = n
+        if size <= F.PIECE and packed:
+            _, body = store.get(oid)
+            bodies.put(oid, body)
+            yield _packed_frame(store, kind, body, bases.get(oid) if bases else None, position, n, pack, bodies)
+            continue
         if size <= F.PIECE:
             _, body = store.get(oid)
             yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=False) + cctx.compress(body))
@@ -92,6 +124,35 @@ def object_frames(walker: Walker, items: Iterable[tuple[ObjectId, str, int]]) ->
                 buf = buf[F.PIECE :]
         if buf:
             yield F.encode(F.CHUNK, cctx.compress(buf))
+
+
+# Bases smaller than this are not worth a delta.
+MIN_DELTA = 64
+
+
+def _packed_frame(
+    store: ObjectStore,
+    kind: str,
+    body: bytes,
+    base: ObjectId | None,
+    position: dict[ObjectId, int],
+    n: int,
+    pack: zstandard.ZstdCompressor,
+    bodies: RecentBodies,
+) -> bytes:
+    """One packed frame: the smaller of a delta on `base` (when given) and the plain body."""
+    if base is not None and len(body) > MIN_DELTA and store.info(base)[1] <= F.PIECE:
+        base_body = bodies.read(store, base)
+        if len(base_body) > MIN_DELTA:
+            data = F.delta(base_body, body)
+            # A delta well under half the body is smaller than the plain form: skip computing that.
+            if 2 * len(data) > len(body):
+                plain = pack.compress(body)
+                if len(plain) <= len(data):
+                    return F.encode_packed(kind, len(body), None, plain)
+            at = position.get(base)
+            return F.encode_packed(kind, len(body), n - at if at is not None else base, data)
+    return F.encode_packed(kind, len(body), None, pack.compress(body))
 
 
 def respond(repo: Repository, request: FrameReader, limits: SyncLimits, *, writable: bool = True) -> Iterator[bytes]:
@@ -117,6 +178,8 @@ def respond(repo: Repository, request: FrameReader, limits: SyncLimits, *, writa
         yield from _buckets(repo, request, fields, version)
     elif op == "objects":
         yield from _objects(repo, request, limits, version)
+    elif op == "reconcile" and version >= F.DELTAS:
+        yield from _reconcile(repo, request, limits, fields, version)
     elif op == "push":
         if not writable:
             raise ProtocolError(f"{peer}: this repository is served read-only; push is refused")
@@ -193,7 +256,9 @@ def _refs(
             yield from haves_frames(sample_haves(repo.store, heads_of(state, tags)))
         if fields.get("want"):
             walker = Walker(repo.store, limits)
-            yield from object_frames(walker, objects_to_send(walker, heads_of(state, tags), haves))
+            bases: dict[ObjectId, ObjectId] = {}
+            items = objects_to_send(walker, heads_of(state, tags), haves, bases=bases)
+            yield from object_frames(walker, items, packed=version >= F.DELTAS, bases=bases)
         if salt is not None:
             yield F.encode_bucket(bucket_of(repo, "", salt, with_ids=False))
         yield F.encode(F.END)
@@ -216,13 +281,60 @@ def _buckets(repo: Repository, request: FrameReader, fields: dict[str, object], 
         yield F.encode(F.END)
 
 
+# A bucket compared by its id list is read whole only up to this many ids (else its children answer).
+MAX_LIST = 4096
+
+
+def _reconcile(
+    repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
+) -> Iterator[bytes]:
+    """The Merkle descent, two levels per round trip (version 2; docs/protocol.md, `reconcile`).
+
+    The client sends its own buckets; for each that differs here this side answers with its
+    ids (when small), or its 16 children's fingerprints; for one the client sent with its ids
+    it answers with the ids it lacks itself and, with ``want``, the objects the client lacks.
+    """
+    salt = salt_of(fields, request.peer) or b""
+    theirs: list[Bucket] = []
+    while True:
+        frame = request.expect(F.BUCKET, F.END)
+        if frame.kind == F.END:
+            break
+        theirs.append(F.decode_bucket(frame.payload, request.peer))
+        if len(theirs) > MAX_PREFIXES:
+            raise ProtocolError(f"{request.peer}: more than {MAX_PREFIXES} buckets in one request")
+    with repo.db.read():
+        yield F.encode(F.ACCEPT, bytes([version]))
+        lack_here: list[ObjectId] = []  # the client lacks them
+        lack_there: list[ObjectId] = []  # this side lacks them
+        for b in theirs:
+            mine = bucket_of(repo, b.prefix, salt, with_ids=False)
+            if (mine.count, mine.digest) == (b.count, b.digest):
+                continue
+            if b.ids is not None and (mine.count <= MAX_LIST or len(b.prefix) >= IDS_DEPTH):
+                have = set(repo.store.bucket_ids(b.prefix))
+                given = set(b.ids)
+                lack_here += sorted(have - given)
+                lack_there += sorted(given - have)
+            elif mine.count <= 2 * F.LEAF or len(b.prefix) >= IDS_DEPTH:
+                yield F.encode_bucket(bucket_of(repo, b.prefix, salt, with_ids=True))
+            else:
+                for d in "0123456789abcdef":
+                    yield F.encode_bucket(bucket_of(repo, b.prefix + d, salt, with_ids=False))
+        yield from F.encode_ids(F.IDS, lack_there, ID_FRAME)
+        if fields.get("want") and lack_here:
+            walker = Walker(repo.store, limits)
+            yield from object_frames(walker, dependency_order(walker, lack_here), packed=True)
+        yield F.encode(F.END)
+
+
 def _objects(repo: Repository, request: FrameReader, limits: SyncLimits, version: int) -> Iterator[bytes]:
     wanted = _read_ids(request)
     with repo.db.read():
         present = repo.store.has_many(wanted)
         walker = Walker(repo.store, limits)
         yield F.encode(F.ACCEPT, bytes([version]))
-        yield from object_frames(walker, dependency_order(walker, present))
+        yield from object_frames(walker, dependency_order(walker, present), packed=version >= F.DELTAS)
         yield F.encode(F.END)
 
 
@@ -234,7 +346,7 @@ def _push(
     check_names(theirs, tags, request.peer)
     with Receiver(repo, limits, request.peer, dry_run=bool(fields.get("dry_run"))) as recv:
         while True:
-            frame = request.expect(F.OBJECT, F.END)
+            frame = request.expect(*F.object_kinds(version), F.END)
             if frame.kind == F.END:
                 break
             recv.take(frame, request)

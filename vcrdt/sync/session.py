@@ -41,7 +41,16 @@ from vcrdt.sync.receive import (
     clear_partial,
     partial_commits,
 )
-from vcrdt.sync.responder import ID_FRAME, bucket_of, haves_frames, object_frames, resolve_haves, root_token
+from vcrdt.sync.responder import (
+    ID_FRAME,
+    IDS_DEPTH,
+    MAX_PREFIXES,
+    bucket_of,
+    haves_frames,
+    object_frames,
+    resolve_haves,
+    root_token,
+)
 from vcrdt.sync.transport import Transport
 from vcrdt.sync.walk import (
     Walker,
@@ -114,6 +123,7 @@ class _Client:
         self.progress = progress
         self.stats = Stats()
         self.salt = os.urandom(16)
+        self.version = 1  # the protocol version the peer accepted
 
     def ask(self, frames: list[bytes] | Iterator[bytes], *, write: bool = False) -> FrameReader:
         if self.stats.round_trips >= self.limits.max_rounds:
@@ -123,6 +133,7 @@ class _Client:
         first = reader.expect(F.ACCEPT)
         if first.payload not in (bytes([v]) for v in F.SUPPORTED):
             raise ProtocolError(f"{self.t.peer}: accepted an unknown protocol version {first.payload[:4]!r}")
+        self.version = first.payload[0]
         self._reader = reader
         return reader
 
@@ -238,7 +249,7 @@ def _session(
         their_root: Bucket | None = None
         their_partial: list[ObjectId] = []
         while True:
-            frame = reader.expect(F.OBJECT, F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
+            frame = reader.expect(*F.object_kinds(c.version), F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
             if frame.kind == F.END:
                 break
             if frame.kind == F.IDS:
@@ -247,7 +258,7 @@ def _session(
                 their_partial += resolve_haves(repo, frame.payload, reader.peer)
             elif frame.kind == F.RESULT:
                 result.peer_head = _peer_head(frame.payload)
-            elif frame.kind == F.OBJECT:
+            elif frame.kind in (F.OBJECT, F.PACKED):
                 if not receive:
                     raise ProtocolError(f"{reader.peer}: sent objects that were not asked for")
                 recv.take(frame, reader)
@@ -275,16 +286,20 @@ def _session(
     now, now_tags = ref_state(repo), tag_state(repo)
     walker = Walker(repo.store, c.limits)
     their_heads = heads_of(theirs, their_tags) | set(their_partial)
+    bases: dict[ObjectId, ObjectId] = {}
     with repo.db.read():
-        items = list(objects_to_send(walker, heads_of(now, now_tags), their_heads))
+        items = list(objects_to_send(walker, heads_of(now, now_tags), their_heads, bases=bases))
     needs_push = items or F.state_digest(now, now_tags) != F.state_digest(theirs, their_tags)
     root_after: Bucket | None = their_root
     if needs_push:
-        root_after = _push(c, result, now, now_tags, walker, items, dry_run=dry_run)
+        root_after = _push(c, result, now, now_tags, walker, items, dry_run=dry_run, bases=bases)
     if reconcile and not dry_run:
         mine_root = bucket_of(repo, "", c.salt, with_ids=False)
         if root_after is None or (root_after.count, root_after.digest) != (mine_root.count, mine_root.digest):
-            here, there = _descend(c)
+            if c.version >= F.DELTAS:
+                here, there = _reconcile(c)
+            else:
+                here, there = _descend(c)
             if here:
                 _fetch_ids(c, here)
             if there:
@@ -316,6 +331,7 @@ def _push(
     items: list[tuple[ObjectId, str, int]],
     *,
     dry_run: bool,
+    bases: dict[ObjectId, ObjectId] | None = None,
 ) -> Bucket | None:
     """Send `items` and this side's ref state; return the peer's Merkle root after it joined them."""
     sent = {"objects": 0, "payload": 0}
@@ -324,8 +340,13 @@ def _push(
         yield F.hello("push", salt=c.salt.hex(), dry_run=dry_run)
         yield F.encode(F.STATE, F.encode_state(state, tags))
         with c.repo.db.read():
-            for f in object_frames(walker, items):
-                if f[4] == F.OBJECT:
+            for f in object_frames(walker, items, packed=c.version >= F.DELTAS, bases=bases):
+                if f[4] == F.PACKED:
+                    sent["objects"] += 1
+                    sent["payload"] += len(f)
+                    if c.progress is not None and sent["objects"] % 64 == 0:
+                        c.progress(sent["objects"], len(items), "sending")
+                elif f[4] == F.OBJECT:
                     sent["objects"] += 1
                     sent["payload"] += max(0, len(f) - F.HEAD_SIZE - 42)
                     if c.progress is not None and sent["objects"] % 64 == 0:
@@ -414,13 +435,80 @@ def _descend(c: _Client) -> tuple[list[ObjectId], list[ObjectId]]:
     return here, there
 
 
+def _reconcile(c: _Client) -> tuple[list[ObjectId], list[ObjectId]]:
+    """The Merkle descent of version 2, two levels per round trip; receives what the peer sends.
+
+    Each round sends this side's buckets below those known to differ: a small one with its
+    ids, a large one as its 16 children's digests (the root is known to differ: it starts there).
+    The peer answers the buckets that differ there: with its ids (small), with its 16
+    children's digests (large), or, for one sent with ids, with the ids it lacks and the objects
+    this side lacks, which are received here (one `Receiver` over all rounds: the closure is
+    checked at the end). Returns the ids the peer listed that this side lacks (still to fetch),
+    and those the peer lacks.
+    """
+    repo = c.repo
+    here: list[ObjectId] = []
+    there: list[ObjectId] = []
+    level = _mine_below(c, "")
+    with Receiver(repo, c.limits, c.t.peer) as recv:
+        while level:
+            batch, level = level[:MAX_PREFIXES], level[MAX_PREFIXES:]
+            asked = {b.prefix: b for b in batch}
+            listed = [p for p, b in asked.items() if b.ids is not None]
+            req = [F.hello("reconcile", salt=c.salt.hex(), want=True), *(F.encode_bucket(b) for b in batch)]
+            reader = c.ask([*req, F.encode(F.END)])
+            while True:
+                frame = reader.expect(F.BUCKET, F.IDS, F.OBJECT, F.PACKED, F.END)
+                if frame.kind == F.END:
+                    break
+                if frame.kind == F.IDS:
+                    ids = F.decode_ids(frame.payload, reader.peer)
+                    if any(not any(i.hex().startswith(p) for p in listed) for i in ids):
+                        raise ProtocolError(f"{reader.peer}: listed ids it lacks outside the buckets sent")
+                    there += sorted(repo.store.has_many(ids))
+                    continue
+                if frame.kind in (F.OBJECT, F.PACKED):
+                    oid = recv.take(frame, reader)
+                    if not any(oid.hex().startswith(p) for p in listed):
+                        raise ProtocolError(f"{reader.peer}: sent object {oid.hex()}, which was not asked for")
+                    continue
+                theirs = F.decode_bucket(frame.payload, reader.peer)
+                parent = theirs.prefix[:-1]
+                if theirs.prefix not in asked and not (parent in asked and len(theirs.prefix) == len(parent) + 1):
+                    raise ProtocolError(f"{reader.peer}: answered bucket {theirs.prefix!r}, which was not asked")
+                mine = bucket_of(repo, theirs.prefix, c.salt, with_ids=False)
+                if (mine.count, mine.digest) == (theirs.count, theirs.digest):
+                    continue
+                if theirs.ids is not None:
+                    their_ids = set(theirs.ids)
+                    my_ids = set(repo.store.bucket_ids(theirs.prefix))
+                    here += sorted(their_ids - my_ids)
+                    there += sorted(my_ids - their_ids)
+                elif len(theirs.prefix) > F.MAX_PREFIX:
+                    raise ProtocolError(f"{reader.peer}: bucket {theirs.prefix!r} is deeper than any")
+                else:
+                    level += _mine_below(c, theirs.prefix)
+            c.done(reader)
+        recv.finish()
+    c.stats.objects_received += recv.count
+    return here, there
+
+
+def _mine_below(c: _Client, prefix: str) -> list[Bucket]:
+    """What to send for a bucket known to differ: itself with its ids when small, else its 16 children."""
+    mine = bucket_of(c.repo, prefix, c.salt, with_ids=False)
+    if mine.count <= 2 * F.LEAF or len(prefix) >= IDS_DEPTH:
+        return [bucket_of(c.repo, prefix, c.salt, with_ids=True)]
+    return [bucket_of(c.repo, prefix + d, c.salt, with_ids=False) for d in "0123456789abcdef"]
+
+
 def _fetch_ids(c: _Client, ids: list[ObjectId]) -> None:
     """Fetch objects by id (the descent found them missing here) and store them."""
     reader = c.ask([F.hello("objects"), *F.encode_ids(F.IDS, ids, ID_FRAME), F.encode(F.END)])
     wanted = set(ids)
     with Receiver(c.repo, c.limits, reader.peer) as recv:
         while True:
-            frame = reader.expect(F.OBJECT, F.END)
+            frame = reader.expect(*F.object_kinds(c.version), F.END)
             if frame.kind == F.END:
                 break
             oid = recv.take(frame, reader)

@@ -14,9 +14,9 @@ import heapq
 from collections.abc import Iterable, Iterator
 
 from vcrdt.crdt.refstate import RefState, from_rows
-from vcrdt.dag import read_commit, read_tree
+from vcrdt.dag import read_commit
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
-from vcrdt.ids import ObjectId, to_hex
+from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.objects import Commit, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
@@ -47,6 +47,41 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
     return {e.head for es in state.branches.values() for e in es} | set(tags.values())
 
 
+_WORDS = {b"file": "file", b"exec": "exec", b"link": "link", b"tree": "tree"}
+
+
+def tree_entries(oid: ObjectId, body: bytes) -> list[tuple[str, Reference]]:
+    """The names and references of a stored tree, read for sending (the receiver validates it).
+
+    A sender only needs what each entry names; the path rules are the receiver's to check,
+    on every tree it receives, so this skips them (they cost most of decoding a tree).
+
+    Raises:
+        CorruptObjectError: If the body is not a sequence of tree entries.
+    """
+    out: list[tuple[str, Reference]] = []
+    pos, n = 0, len(body)
+    while pos < n:
+        sp = body.find(b" ", pos, pos + 5)
+        kind = _WORDS.get(body[pos:sp]) if sp >= 0 else None
+        nul = body.find(b"\0", sp + 1) if kind is not None else -1
+        if kind is None or nul < 0 or nul + 1 + OID_LEN > n:
+            raise CorruptObjectError(to_hex(oid), f"not a well-formed tree (entry at byte {pos})")
+        name = body[sp + 1 : nul].decode("utf-8", "surrogateescape")
+        ref = Reference(
+            ObjectId(body[nul + 1 : nul + 1 + OID_LEN]),
+            "tree" if kind == "tree" else "blob",
+            f"entry {name!r} of kind {kind} names",
+        )
+        out.append((name, ref))
+        pos = nul + 1 + OID_LEN
+    return out
+
+
+# Decoded trees a walker keeps.
+TREE_CACHE = 512
+
+
 class Walker:
     """Reads this side's commits and trees for sending, each checked against the limits first."""
 
@@ -56,6 +91,7 @@ class Walker:
         self.limits = limits
         self._commits: dict[ObjectId, Commit] = {}
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
+        self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -92,9 +128,23 @@ class Walker:
 
     def tree_refs(self, oid: ObjectId) -> list[Reference]:
         """The references of a tree, its size checked first."""
+        return [r for _, r in self.tree_named(oid)]
+
+    def tree_named(self, oid: ObjectId) -> list[tuple[str, Reference]]:
+        """The entries of a tree, by name, each with its reference; its size checked first."""
+        got = self._trees.get(oid)
+        if got is not None:
+            return got
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
-        return references(read_tree(self.store, oid))
+        if kind != "tree":
+            raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
+        got = tree_entries(oid, self.store.get(oid)[1])
+        # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
+        if len(self._trees) >= TREE_CACHE:
+            del self._trees[next(iter(self._trees))]
+        self._trees[oid] = got
+        return got
 
 
 def new_commits(
@@ -143,12 +193,21 @@ def new_commits(
 
 
 def objects_to_send(
-    walker: Walker, heads: Iterable[ObjectId], exclude: Iterable[ObjectId], *, skip: set[ObjectId] | None = None
+    walker: Walker,
+    heads: Iterable[ObjectId],
+    exclude: Iterable[ObjectId],
+    *,
+    skip: set[ObjectId] | None = None,
+    bases: dict[ObjectId, ObjectId] | None = None,
 ) -> Iterator[tuple[ObjectId, str, int]]:
     """Yield ``(id, kind, size)`` for what the peer lacks, every object after those it names.
 
     `exclude` are commits the peer holds with their closure (only those this side has matter).
     `skip` are ids already known to be there or sent (extended as objects are yielded).
+    With `bases`, each object yielded that has a delta base the peer is known to hold (it
+    holds it with an excluded commit's closure, or it was yielded before) gets it there, by
+    the time it is yielded: the same path's object in the commit's first parent, as git
+    chooses (blobs and trees), or the first parent itself (commits).
 
     Raises:
         CorruptObjectError: If an object names one of the wrong kind.
@@ -160,18 +219,29 @@ def objects_to_send(
     # What the peer holds of the trees next to the new commits: the trees of the excluded commits met.
     for b in boundary:
         _expand(walker, walker.commit(b).tree, sent)
+    # Known to be at the peer: held there, or yielded (`sent` also holds trees still being walked).
+    known = set(sent) | boundary if bases is not None else None
     for oid in commits:
         c = walker.commit(oid)
-        yield from _tree(walker, c.tree, oid, sent)
+        old: ObjectId | None = None
+        if known is not None and c.parents and c.parents[0] in known:
+            old = walker.commit(c.parents[0]).tree
+        yield from _tree(walker, c.tree, oid, sent, old, known, bases)
         # The blobs a commit names beside its tree: its resolutions record and its git record.
         for record in (c.resolutions, c.git):
             if record is not None and record not in sent:
                 sent.add(record)
                 kind, size = walker.info(record)
                 yield record, kind, size
+                if known is not None:
+                    known.add(record)
         if oid not in sent:
             sent.add(oid)
+            if bases is not None and known is not None and c.parents and c.parents[0] in known:
+                bases[oid] = c.parents[0]
             yield oid, "commit", walker.info(oid)[1]
+            if known is not None:
+                known.add(oid)
 
 
 def _has_commit(walker: Walker, oid: ObjectId) -> bool:
@@ -196,30 +266,64 @@ def _expand(walker: Walker, tree: ObjectId, seen: set[ObjectId]) -> None:
                 seen.add(ref.oid)
 
 
-def _tree(walker: Walker, root: ObjectId, holder: ObjectId, sent: set[ObjectId]) -> Iterator[tuple[ObjectId, str, int]]:
-    """Yield the objects of a tree the peer lacks, children before their tree (post-order)."""
+def _tree(
+    walker: Walker,
+    root: ObjectId,
+    holder: ObjectId,
+    sent: set[ObjectId],
+    old_root: ObjectId | None = None,
+    known: set[ObjectId] | None = None,
+    bases: dict[ObjectId, ObjectId] | None = None,
+) -> Iterator[tuple[ObjectId, str, int]]:
+    """Yield the objects of a tree the peer lacks, children before their tree (post-order).
+
+    With `old_root` (the parent commit's tree), `known` and `bases`: each object yielded whose
+    path held another object of its kind in `old_root`, one in `known`, gets that as its base.
+    """
     if root in sent:
         return
     kind, size = walker.meet(Reference(root, "tree", f"its tree {root.hex()} is"), holder)
-    # (tree id, size, its references, index of the next one)
-    stack: list[tuple[ObjectId, int, list[Reference], int]] = [(root, size, walker.tree_refs(root), 0)]
+    track = known is not None and bases is not None
+    seen: set[ObjectId] = known if known is not None else set()
+    chosen: dict[ObjectId, ObjectId] = bases if bases is not None else {}
+
+    def olds(tree: ObjectId | None) -> dict[str, Reference] | None:
+        if not track or tree is None:
+            return None
+        return dict(walker.tree_named(tree))
+
+    def base_of(oid: ObjectId, old: Reference | None, kind: str) -> None:
+        if track and old is not None and old.kind == kind and old.oid != oid and old.oid in seen:
+            chosen[oid] = old.oid
+
+    # (tree id, size, its entries, index of the next one, the old tree's entries at its path)
+    stack: list[tuple[ObjectId, int, list[tuple[str, Reference]], int, dict[str, Reference] | None]] = [
+        (root, size, walker.tree_named(root), 0, olds(old_root))
+    ]
+    if track and old_root is not None:
+        base_of(root, Reference(old_root, "tree", ""), "tree")
     sent.add(root)
     while stack:
-        tid, tsize, refs, i = stack[-1]
+        tid, tsize, refs, i, old = stack[-1]
         if i == len(refs):
             stack.pop()
             yield tid, "tree", tsize
+            seen.add(tid)
             continue
-        stack[-1] = (tid, tsize, refs, i + 1)
-        ref = refs[i]
+        stack[-1] = (tid, tsize, refs, i + 1, old)
+        name, ref = refs[i]
         if ref.oid in sent:
             continue
         kind, size = walker.meet(ref, tid)
         sent.add(ref.oid)
+        was = old.get(name) if old is not None else None
+        base_of(ref.oid, was, kind)
         if kind == "tree":
-            stack.append((ref.oid, size, walker.tree_refs(ref.oid), 0))
+            sub = olds(was.oid) if was is not None and was.kind == "tree" and was.oid in seen else None
+            stack.append((ref.oid, size, walker.tree_named(ref.oid), 0, sub))
         else:
             yield ref.oid, kind, size
+            seen.add(ref.oid)
 
 
 def dependency_order(walker: Walker, ids: Iterable[ObjectId]) -> list[tuple[ObjectId, str, int]]:
