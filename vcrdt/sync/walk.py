@@ -17,7 +17,7 @@ from vcrdt.crdt.refstate import RefState, from_rows
 from vcrdt.dag import read_commit
 from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
-from vcrdt.objects import Commit, Reference, references
+from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
@@ -47,7 +47,8 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
     return {e.head for es in state.branches.values() for e in es} | set(tags.values())
 
 
-_WORDS = {b"file": "file", b"exec": "exec", b"link": "link", b"tree": "tree"}
+# Every entry kind a tree may hold, by the word that spells it (git submodules' ``subm`` too).
+_WORDS = {k.value.encode("ascii"): k.value for k in EntryKind}
 
 
 def tree_entries(oid: ObjectId, body: bytes) -> list[tuple[str, Reference]]:
