@@ -777,8 +777,10 @@ def _inflate(
     return out
 
 
-def _delta_compressor(base: bytes, size: int) -> zstandard.ZstdCompressor:
-    """Return a compressor for a `size`-byte body with `base` as its raw-content dictionary.
+def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstandard.ZstdCompressor:
+    """Return a compressor for a `size`-byte body with `base` as its raw-content dictionary, at `level`.
+
+    The store's deltas and sync's packed deltas both use it.
 
     zstd's level-3 parameters cap the window at 2 MiB and the hash table at
     2^17 entries. For a larger base the edit is then found nowhere (an edit
@@ -787,12 +789,12 @@ def _delta_compressor(base: bytes, size: int) -> zstandard.ZstdCompressor:
     entries, 16 MiB).
     """
     d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    params = zstandard.ZstdCompressionParameters.from_level(DELTA_LEVEL, source_size=size, dict_size=len(base))
+    params = zstandard.ZstdCompressionParameters.from_level(level, source_size=size, dict_size=len(base))
     window_log = max(10, (len(base) + size - 1).bit_length())
     if window_log <= params.window_log:
-        return zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=d)
+        return zstandard.ZstdCompressor(level=level, dict_data=d)
     params = zstandard.ZstdCompressionParameters.from_level(
-        DELTA_LEVEL,
+        level,
         source_size=size,
         dict_size=len(base),
         window_log=min(window_log, 27),
@@ -806,7 +808,7 @@ def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> 
     packed = cctx.compress(body)
     storage, data, depth = (ZSTD, packed, 0) if len(packed) < len(body) else (RAW, body, 0)
     if base is not None:
-        delta = _delta_compressor(base.body, len(body)).compress(body)
+        delta = delta_compressor(base.body, len(body)).compress(body)
         if len(delta) < len(data):
             storage, data, depth = DELTA, delta, base.depth
     return storage, data, depth

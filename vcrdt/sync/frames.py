@@ -21,6 +21,7 @@ from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
+from vcrdt.store.sqlite import delta_compressor
 from vcrdt.sync.limits import SyncLimits
 
 VERSION = 2
@@ -490,23 +491,12 @@ def decode_packed(payload: bytes, peer: str) -> Packed:
 def compressor(base: bytes | None = None, size: int = 0) -> zstandard.ZstdCompressor:
     """A compressor for a packed object: plain, or with `base` as its raw-content dictionary.
 
-    With a base the window covers base and body (at most 2 MiB here), so zstd finds copies
-    anywhere in the base.
+    With a base the window covers base and body, so zstd finds copies anywhere in the base
+    (`vcrdt.store.sqlite.delta_compressor`, the store's own deltas).
     """
     if base is None:
         return zstandard.ZstdCompressor(level=PACK_LEVEL)
-    d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    params = zstandard.ZstdCompressionParameters.from_level(PACK_LEVEL, source_size=size, dict_size=len(base))
-    window_log = max(10, (len(base) + size).bit_length())
-    if window_log > params.window_log:
-        params = zstandard.ZstdCompressionParameters.from_level(
-            PACK_LEVEL,
-            source_size=size,
-            dict_size=len(base),
-            window_log=min(window_log, 27),
-            hash_log=max(params.hash_log, min(window_log - 3, 22)),
-        )
-    return zstandard.ZstdCompressor(compression_params=params, dict_data=d)
+    return delta_compressor(base, size, PACK_LEVEL)
 
 
 def delta(base: bytes, body: bytes) -> bytes:
