@@ -272,6 +272,15 @@ def test_changed_code_is_never_run(env: Env, tmp_path: Path, work: Path) -> None
     assert not _running(new)
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """Give the command SIGINT's default action, as a shell gives a foreground command.
+
+    A test run started in the background of a non-interactive shell (``make test &``) inherits
+    SIGINT ignored, and Python then never installs its handler: ^C would reach no one.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(proc: subprocess.Popen[bytes]) -> None:
     """Press ^C until `proc` ends.
 
@@ -295,6 +304,7 @@ def _interrupted_merge(env: Env, work: Path, client: str = "python") -> tuple[in
         env=env | {"VCRDT_SERVER_TIMEOUT": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     writer = _writer_when_read(work / "fifo")  # the command is now blocked reading the FIFO
     try:
@@ -322,6 +332,7 @@ def _interrupt_blocked(env: Env, work: Path, native_client: str) -> str:
         env=env | {"VCRDT_SERVER_TIMEOUT": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     writer = _writer_when_read(work / "fifo")  # the command runs (here or in a server child), reading the FIFO
     try:
