@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,13 +63,12 @@ def test_a_version_a_fold_took_from_a_joined_head_stays_replaced() -> None:
     run(SEED_793, 5, 793)
 
 
-# Seed 31022 of the driver (150 steps, `--seed 31000`), shrunk; still failing, kept as a strict xfail
-# so that the fix shows here. Replica 1 writes k2=1.3 and later deletes k2; replica 2 wrote k2=2.1
-# before; replica 2's automatic merge keeps 1.3 by the tie-break (a new document, its own origin).
-# The final join: that side's document equals the virtual base, so diff3 would take the other's
-# (k2=2.1); but whole-path causality says the side holding 1.3 saw the other's document (the
-# other's is the one replica 2 wrote) while its own was seen by no one, and takes it whole: the
-# deletion that replaced 1.3 is lost. For json paths the precedence must be asked key by key
+# Seed 31022 of the driver (150 steps, `--seed 31000`), shrunk. Replica 1 writes k2=1.3 and
+# later deletes k2; replica 2 wrote k2=2.1 before, and its automatic merge keeps 1.3 by the
+# tie-break (a new document, its own origin). In the final join that side's document equals the
+# virtual base, so diff3 would take the other's (k2=2.1); but whole-path causality found that the
+# side holding 1.3 had seen the other's document and not the reverse, and took its own whole: the
+# deletion that replaced 1.3 was lost. A json path is now ordered key by key
 # (`Causality.key_later`), also when one side's document equals the base.
 SEED_31022 = [
     ("json", 2, 2, 0, False),
@@ -85,6 +83,5 @@ SEED_31022 = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="whole-path causality overrides key-by-key causality for json paths")
 def test_a_json_key_deleted_after_being_seen_stays_deleted() -> None:
     run(SEED_31022, 3, 31022)

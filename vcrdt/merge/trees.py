@@ -143,14 +143,28 @@ def merge_flat(
     base, ours, theirs = follow_renames(store, base, ours, theirs)
     for path in sorted(set(base) | set(ours) | set(theirs)):
         b, o, t = _side(base, path), _side(ours, path), _side(theirs, path)
-        won = later(path, b, o, t) if later is not None and o != t else None
+        # A JSON document whose keys causality orders one by one is merged by its rule, key by key,
+        # even when one side's document equals the base: neither whole document is the answer when
+        # one side holds a key's later value and the other another's.
+        by_keys = (
+            keys_later is not None
+            and decide is not None
+            and o != t
+            and o.present
+            and t.present
+            and decide(path, False) == "json"
+            and keys_later(path) is not None
+        )
+        won = later(path, b, o, t) if later is not None and o != t and not by_keys else None
         if won is not None:
             entry = (o if won == "ours" else t).entry()
             if entry is not None:
                 result.entries[path] = entry
             continue
-        if o == t or t == b:
-            taken: Side | None = o
+        if by_keys:
+            taken: Side | None = None
+        elif o == t or t == b:
+            taken = o
         elif o == b:
             taken = t
         else:

@@ -30,8 +30,9 @@ differently:
 Causality. Given `later` (`vcrdt.merge.causality`, in a convergent merge
 whose base may be older than what both sides saw), the merge asks it first
 about each value, outside arrays, that the sides hold differently (two
-objects both changed are asked about key by key inside): a side whose value
-was written after seeing the other's takes it whole, whatever the tie-break
+objects are asked about key by key inside, also when one of them equals the
+base: each side may hold some key's later value): a side whose value was
+written after seeing the other's takes it whole, whatever the tie-break
 order or the base says. Without it the rule is a pure function of the texts
 and keys, as below.
 
@@ -500,13 +501,15 @@ class _Merger:
         if x == y:
             return _prefer(b, x, y)
         if self.later is not None and path is not None:
-            both_objects = isinstance(x, dict) and isinstance(y, dict) and (b is ABSENT or isinstance(b, dict))
-            if not (both_objects and x != b and y != b):  # two changed objects: asked key by key below
-                ours, theirs = (x, y) if self.lo_name == "ours" else (y, x)
-                won = self.later(path, b, ours, theirs)
-                if won is not None:
-                    # One side's value was written after seeing the other's: it wins whole.
-                    return x if won == self.lo_name else y
+            if isinstance(x, dict) and isinstance(y, dict) and (b is ABSENT or isinstance(b, dict)):
+                # Two objects are asked key by key, also when one equals the base: one side may hold
+                # one key's later value and the other another's (neither object is the answer whole).
+                return self.objects(b if isinstance(b, dict) else {}, x, y, where, path)
+            ours, theirs = (x, y) if self.lo_name == "ours" else (y, x)
+            won = self.later(path, b, ours, theirs)
+            if won is not None:
+                # One side's value was written after seeing the other's: it wins whole.
+                return x if won == self.lo_name else y
         if x == b:
             return y
         if y == b:
@@ -704,19 +707,28 @@ def resolve_json(
     # other side's bytes as they are; equal values take hi's bytes unless only lo changed the layout.
     if x_is_y:
         return Resolution(xt if yt == base else yt)
-    if later is not None and (x_is_b or y_is_b):
+    # Causality orders two objects key by key (`_Merger.value`); other documents are asked whole.
+    by_keys = later is not None and isinstance(x, dict) and isinstance(y, dict) and isinstance(b, dict)
+    if later is not None and (x_is_b or y_is_b) and not by_keys:
         won = later((), b, po, pt)
         if won is not None:
             return Resolution(ours if won == "ours" else theirs)
-    if x_is_b:
+    if x_is_b and not by_keys:
         return Resolution(yt)
-    if y_is_b:
+    if y_is_b and not by_keys:
         return Resolution(xt)
     merger = _Merger(lo_name, hi_name, later)
     texts = [t.decode("utf-8") for t in ((base,) if has_base else ()) + (yt, xt)]
     try:
         merged = merger.value(b, x, y, "")
         assert merged is not ABSENT  # invariant: both sides have a document
+        if x_is_b or y_is_b:
+            # Asked key by key, a side whose document equals the base still yields to the other's
+            # bytes as they are wherever causality kept the other's values.
+            if merged == y:
+                return Resolution(yt, tuple(merger.hunks))
+            if merged == x:
+                return Resolution(xt, tuple(merger.hunks))
         out = _dump(merged, _style(texts, texts[0]))
     except RecursionError:
         return Fallback("json: document nested too deeply to merge")
