@@ -88,6 +88,27 @@ def _doc(root: Path) -> dict[str, object]:
     return loaded
 
 
+def _heads_to_join(
+    repo: Repository,
+    root: Path,
+    start: ObjectId,
+    other: ObjectId,
+    w: ObjectId,
+    v: ObjectId,
+    other_first: bool,
+    more: int,
+    others: list[int],
+) -> list[ObjectId]:
+    """W's line (W joined with `other` by merge --auto, then `more` commits), V, and heads concurrent with all."""
+    porcelain.switch(repo, (other if other_first else w).hex(), detach=True)
+    porcelain.merge(repo, (w if other_first else other).hex(), auto=True)
+    line = repo.refs.head().commit
+    assert line is not None
+    for n in range(more):
+        line = _commit(repo, root, None, "more on v1's line", **{f"more{n}": f"{n}\n"})
+    return [line, v, *(_chain(repo, root, start, count, f"other{k}") for k, count in enumerate(others))]
+
+
 def _base_other_v1_v2(
     repo: Repository, root: Path, keys: tuple[str, ...], v1: object, v2: object
 ) -> tuple[ObjectId, ObjectId, ObjectId, ObjectId, dict[str, object]]:
@@ -119,19 +140,7 @@ def test_the_value_that_saw_the_other_wins_per_key(
         with Repository.discover(root, SETTINGS) as repo:
             start, other, w, v, v_doc = _base_other_v1_v2(repo, root, keys, v1, v2)
             # W's line: joined with the other key's change (a merge makes its document), then more commits.
-            porcelain.switch(repo, (other if other_key_first else w).hex(), detach=True)
-            porcelain.merge(repo, (w if other_key_first else other).hex(), auto=True)
-            line = repo.refs.head().commit
-            assert line is not None
-            for n in range(more):
-                line = _commit(repo, root, None, "more on v1's line", **{f"more{n}": f"{n}\n"})
-            heads = [line, v]
-            for k, count in enumerate(others):
-                porcelain.switch(repo, start.hex(), detach=True)
-                head = start
-                for n in range(count):
-                    head = _commit(repo, root, None, "concurrent", **{f"other{k}": f"{k}.{n}\n"})
-                heads.append(head)
+            heads = _heads_to_join(repo, root, start, other, w, v, other_key_first, more, others)
             expected = _set(v_doc, ("k1",), "other")
             results = []
             for order in itertools.islice(itertools.permutations(heads), 6):
@@ -173,19 +182,7 @@ def test_the_lines_that_saw_the_others_win_per_region(
             porcelain.switch(repo, start.hex(), detach=True)
             w = _commit(repo, root, None, "v1", **{name: v1})
             v = _commit(repo, root, None, "v2 after seeing v1", **{name: v2})
-            porcelain.switch(repo, (other if other_first else w).hex(), detach=True)
-            porcelain.merge(repo, (w if other_first else other).hex(), auto=True)
-            line = repo.refs.head().commit
-            assert line is not None
-            for n in range(more):
-                line = _commit(repo, root, None, "more on v1's line", **{f"more{n}": f"{n}\n"})
-            heads = [line, v]
-            for k, count in enumerate(others):
-                porcelain.switch(repo, start.hex(), detach=True)
-                head = start
-                for n in range(count):
-                    head = _commit(repo, root, None, "concurrent", **{f"other{k}": f"{k}.{n}\n"})
-                heads.append(head)
+            heads = _heads_to_join(repo, root, start, other, w, v, other_first, more, others)
             results = set()
             for order in itertools.islice(itertools.permutations(heads), 6):
                 porcelain.switch(repo, order[0].hex(), detach=True)
