@@ -105,3 +105,13 @@ def corrupt_stored_object(repo_root: Path, oid_hex: str) -> None:
         broken[len(broken) // 2] ^= 0xFF
         db.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(broken), bytes.fromhex(oid_hex)))
     db.close()
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """End a server started for a test: SIGTERM, then SIGKILL if it is still there after `timeout` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

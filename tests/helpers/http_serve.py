@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers.cli import stop
+
 
 class Urls(dict[str, str]):
     """Each served repository's URL by name, and the server process with its log (stderr)."""
@@ -52,12 +54,7 @@ def http_served(*paths: Path, public: bool = False, env: dict[str, str] | None =
                 urls[name] = url
             yield urls
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, 30)
             if proc.stdout is not None:
                 proc.stdout.close()
             if "urls" in locals():
