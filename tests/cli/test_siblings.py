@@ -302,9 +302,14 @@ def test_a_renamed_branch_does_not_inherit_an_old_deletion(pair: tuple[CliRunner
     assert _heads(bill, "feat") != [] and _heads(bill, "tmp") == []
 
 
-def test_fetch_keeps_the_checked_out_head_when_a_deletion_elsewhere_covers_it(
+def test_fetch_follows_a_deletion_and_re_creation_elsewhere_that_saw_the_checked_out_head(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """b saw a's head c1, deleted main and made it again at an unrelated X: a rewrite a follows.
+
+    Keeping c1 as a sibling would send it back to b with the next sync and undo b's rewrite; c1
+    stays in a's operation log.
+    """
     a, b, d = (_replica(cli.cwd, n, monkeypatch) for n in ("a", "b", "d"))
     a.write("f", "zero\n")
     a.ok("commit", "-A", "-m", "c0")
@@ -321,12 +326,16 @@ def test_fetch_keeps_the_checked_out_head_when_a_deletion_elsewhere_covers_it(
     b.write("g", "g\n")
     b.ok("commit", "-A", "-m", "X")
     b.ok("branch", "main")  # main again, at X, unrelated to c1
+    x = _head(b)
     d.ok("fetch", "../b")
     r = a.ok("fetch", "../d")
-    assert "kept this replica's head as a sibling" in r.err
-    assert c1 in _heads(a) and len(_heads(a)) == 2
-    assert _head(a) == c1 and (a.cwd / "f").read_text() == "one\n"
+    assert "sibling" not in r.err
+    assert _heads(a) == [x] and _head(a) == x
+    assert (a.cwd / "f").read_text() == "zero\n" and (a.cwd / "g").read_text() == "g\n"
     assert json.loads(a.ok("status", "--json").out)["modified"] == []
+    assert c1[:12] in a.ok("oplog").out
+    b.ok("fetch", "../a")
+    assert _heads(b) == [x]
     a.ok("fsck")
 
 

@@ -486,3 +486,61 @@ def test_reset_hard_deletes_files_the_target_lacks(repo: CliRunner) -> None:
     repo.ok("undo")
     assert (repo.cwd / "b.txt").read_text() == "b\n" and (repo.cwd / "c.txt").read_text() == "c\n"
     _fsck_clean(repo)
+
+
+def test_an_amend_sticks_when_the_other_replica_has_the_old_head_checked_out(
+    pair: tuple[CliRunner, CliRunner],
+) -> None:
+    a, b = pair
+    old = _head(a)
+    a.write("f", "2, amended\n")
+    a.ok("commit", "--amend", "-m", "c2 amended")
+    new = _head(a)
+    r = b.ok("fetch", "../a")
+    assert "sibling" not in r.err
+    assert _heads(b) == [new] and _head(b) == new
+    assert (b.cwd / "f").read_text() == "2, amended\n"
+    assert old[:12] in b.ok("oplog").out  # the replaced head stays findable
+    a.ok("fetch", "../b")
+    assert _heads(a) == [new] and old not in _heads(a)
+    _fsck_clean(a)
+    _fsck_clean(b)
+
+
+def test_branch_force_sideways_sticks_when_the_other_replica_is_on_the_branch(
+    pair: tuple[CliRunner, CliRunner],
+) -> None:
+    a, b = pair
+    c2, c1 = _ids(a)
+    a.ok("switch", "-c", "side", c1)
+    assert (a.cwd / "f").read_text() == "1\n"
+    a.write("g", "side\n")
+    a.ok("commit", "-A", "-m", "side")
+    side = _head(a)
+    a.ok("branch", "-f", "main", side)
+    b.ok("fetch", "../a")
+    assert _heads(b) == [side] and _head(b) == side
+    assert (b.cwd / "g").read_text() == "side\n"
+    a.ok("fetch", "../b")
+    assert _heads(a) == [side] and c2 not in _heads(a)
+
+
+def test_switch_takes_a_start_point_only_with_create(repo: CliRunner) -> None:
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "one")
+    r = repo("switch", "main", "HEAD")
+    assert r.code == 2 and "only taken with -c" in r.err
+    r = repo("switch", "-c", "x", "nosuchrev")
+    assert r.code == 1 and "nosuchrev" in r.err
+    assert "x" not in [b["name"] for b in json.loads(repo.ok("branch", "--json").out)]
+
+
+def test_a_rewrite_elsewhere_does_not_move_a_dirty_work_tree(pair: tuple[CliRunner, CliRunner]) -> None:
+    a, b = pair
+    a.ok("commit", "--amend", "-m", "c2 amended")
+    b.write("f", "local edit\n")
+    before = _state(b)
+    r = b("fetch", "../a")
+    assert r.code == 1 and "local changes" in r.err
+    assert _state(b) == before and (b.cwd / "f").read_text() == "local edit\n"
+    _fsck_clean(b)

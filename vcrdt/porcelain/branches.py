@@ -160,11 +160,14 @@ def switch(
     target: str,
     *,
     create: bool = False,
+    start: str | None = None,
     detach: bool = False,
     force: bool = False,
     on_progress: Progress | None = None,
 ) -> SwitchResult:
     """Check out a branch (or with `detach`, any commit), carrying local changes that don't collide.
+
+    With `create`, the branch is made first, at `start` (default HEAD).
 
     Raises:
         DirtyWorktreeError: If uncommitted changes would be overwritten (without `force`).
@@ -176,10 +179,13 @@ def switch(
             hint="commit the merge, or run `vcrdt merge --abort`",
         )
     with operation(
-        repo, "switch", f"switch {'-c ' if create else ''}{'--detach ' if detach else ''}{target}", files=True
+        repo,
+        "switch",
+        f"switch {'-c ' if create else ''}{'--detach ' if detach else ''}{target}{' ' + start if start else ''}",
+        files=True,
     ) as op:
         if create:
-            branch_create(repo, target)
+            branch_create(repo, target, start)
         full = BRANCH_PREFIX + target
         if detach:
             oid: ObjectId | None = repo.resolve(target)

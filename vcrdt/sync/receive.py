@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import zstandard
 
 from vcrdt.crdt.order import TieKey
-from vcrdt.crdt.refstate import RefState, maximal
+from vcrdt.crdt.refstate import RefState
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import (
     BadRefNameError,
@@ -554,16 +554,10 @@ def _keep_checked_out(
     ahead = sorted(h for h in heads if ancestry(at, h))
     if ahead:
         return heads, min(ahead, key=lambda h: tie_key(repo, h)), "", frozenset()
-    if all(ancestry(h, at) for h in heads):
-        # The other replica moved the branch back over this head (a reset or an undo, which saw
-        # its dot): a local rewrite there, which the work tree follows as it follows a move
-        # forward. The head stays in this replica's operation log.
-        return heads, max(heads, key=lambda h: tie_key(repo, h)), "", frozenset()
-    # A deletion the other replica saw covers the commit under the work tree, and the branch's
-    # other heads do not contain it: keep it as a sibling rather than lose it or the work tree.
-    return (
-        maximal(heads | {at}, ancestry),
-        None,
-        "the other replica deleted and re-created the checked-out branch; kept this replica's head as a sibling",
-        frozenset({at}),
-    )
+    # The other replica saw this head (its dot is in that replica's context) and replaced it: a
+    # reset or undo (the new heads are behind it), an amend or `branch -f` (beside it), or a
+    # deletion and re-creation. That is a local rewrite there, and the join keeps it: the work
+    # tree follows as it follows a move forward, and the replaced head stays in this replica's
+    # operation log (`vcrdt oplog`, `vcrdt undo`). Keeping it as a sibling instead would send it
+    # back with the next sync and undo the rewrite everywhere.
+    return heads, max(heads, key=lambda h: tie_key(repo, h)), "", frozenset()

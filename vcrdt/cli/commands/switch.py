@@ -13,7 +13,12 @@ from vcrdt.ids import short
 @app.command()
 def switch(
     target: Annotated[str, typer.Argument(help="The branch (or with --detach, any commit).")],
-    create: Annotated[bool, typer.Option("--create", "-c", help="Create the branch at HEAD first.")] = False,
+    start: Annotated[
+        str | None, typer.Argument(help="With -c, the commit the new branch starts at (default HEAD).")
+    ] = None,
+    create: Annotated[
+        bool, typer.Option("--create", "-c", help="Create the branch first, at START (default HEAD).")
+    ] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Check out a commit without a branch.")] = False,
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Overwrite uncommitted changes that are in the way.")
@@ -22,13 +27,17 @@ def switch(
     """Switch the work tree to another branch.
 
     Local changes to files the switch does not touch are carried over; if a change would be
-    overwritten the switch stops before writing anything, unless --force.
+    overwritten the switch stops before writing anything, unless --force. `switch -c NAME START`
+    creates NAME at START and switches to it, as git does.
     """
     from vcrdt import porcelain
 
+    if start is not None and not create:
+        raise typer.BadParameter("a start point is only taken with -c", param_hint="START")
+
     with render.progress("Updating files") as on_progress:
         result = porcelain.switch(
-            open_repo(), target, create=create, detach=detach, force=force, on_progress=on_progress
+            open_repo(), target, create=create, start=start, detach=detach, force=force, on_progress=on_progress
         )
     con = render.err()
     if result.branch is None:
