@@ -21,6 +21,14 @@ def commit(
     addremove: Annotated[
         bool, typer.Option("--addremove", "-A", help="Also track new files and drop missing ones.")
     ] = False,
+    all_tracked: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            "-a",
+            help="Accepted for git's habit (`commit -am MSG`): every change to tracked files is committed.",
+        ),
+    ] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Record a commit with no changes.")] = False,
     amend: Annotated[
         bool, typer.Option("--amend", help="Replace HEAD by a new commit with its changes plus the current ones.")
@@ -47,6 +55,7 @@ def commit(
     from vcrdt import porcelain
     from vcrdt.errors import EmptyMessageError
 
+    del all_tracked  # no staging area: always so
     repo = open_repo()
     if message is None and not (amend and no_edit):
         try:
