@@ -171,3 +171,13 @@ def test_checkout_bad_inputs(two: tuple[CliRunner, str, str]) -> None:
     assert r.code == 1 and "a.txt" in r.err
     assert (repo.cwd / "a.txt").read_text() == "edited\n" and _head(repo) == two_id
     repo.ok("fsck")
+
+
+def test_log_takes_git_count_shorthand(two: tuple[CliRunner, str, str]) -> None:
+    repo, _, two_id = two
+    assert repo.ok("log", "-1", "--oneline").out.startswith(two_id[:12])
+    assert len(repo.ok("log", "--oneline", "-1").out.splitlines()) == 1
+    assert len(repo.ok("-C", str(repo.cwd), "log", "-2", "--oneline").out.splitlines()) == 2
+    assert repo.ok("log", "-1", "--json", "HEAD~1").out.count('"id"') == 1
+    r = repo("log", "--oneline", "--", "-1")  # after --, a path
+    assert r.code == 0 and r.out == ""

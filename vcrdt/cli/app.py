@@ -91,6 +91,28 @@ def _print_error(exc: VcrdtError) -> None:
             cause = cause.__cause__
 
 
+# The global options that take a value (the command word comes after them).
+_GLOBAL_WITH_VALUE = frozenset({"-C", "--color"})
+
+
+def _count_shorthand(args: Sequence[str]) -> list[str]:
+    """Read git's `log -<n>` (`log -3`) as `log -n <n>`; any other command line is kept as it is."""
+    out = list(args)
+    i = 0
+    while i < len(out) and out[i].startswith("-") and out[i] != "--":
+        i += 2 if out[i] in _GLOBAL_WITH_VALUE else 1
+    if i >= len(out) or out[i] != "log":
+        return out
+    for j in range(i + 1, len(out)):
+        arg = out[j]
+        if arg == "--":
+            break
+        if len(arg) > 1 and arg[0] == "-" and arg[1:].isdigit():
+            out[j : j + 1] = ["-n", arg[1:]]
+            return _count_shorthand(out)
+    return out
+
+
 def invoke(args: Sequence[str]) -> int:
     """Run the command line `args`; return the exit code.
 
@@ -98,6 +120,7 @@ def invoke(args: Sequence[str]) -> int:
     calls the command without importing typer or click; anything else (help,
     a usage error, an option it does not know) goes through the typer app.
     """
+    args = _count_shorthand(args)
     plan = None if "_VCRDT_COMPLETE" in os.environ else _parse(args)
     STATE.args = list(args)
     try:

@@ -59,7 +59,9 @@ def log(
             help="Start from these commits (default HEAD); A..B and ^A leave out A's history; after --, paths."
         ),
     ] = None,
-    max_count: Annotated[int | None, typer.Option("-n", "--max-count", help="Show at most N commits.")] = None,
+    max_count: Annotated[
+        int | None, typer.Option("-n", "--max-count", help="Show at most N commits (git's `log -3` works too).")
+    ] = None,
     oneline: Annotated[bool, typer.Option("--oneline", help="One line per commit.")] = False,
     graph: Annotated[bool, typer.Option("--graph", help="Draw the commit graph on the left.")] = False,
     stat: Annotated[bool, typer.Option("--stat", help="Show the files each commit changed.")] = False,
