@@ -36,6 +36,15 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
     from vcrdt.porcelain.oplog import UndoResult, operations, undo
+    from vcrdt.porcelain.picking import (
+        CherryPickResult,
+        PickOptions,
+        cherry_pick,
+        cherry_pick_abort,
+        cherry_pick_continue,
+        cherry_pick_skip,
+        stopped_message,
+    )
     from vcrdt.porcelain.replicas import (
         Causality,
         FetchedBranch,
@@ -156,6 +165,13 @@ _SUBMODULE = {
     "reset": "vcrdt.porcelain.rewrite",
     "revert": "vcrdt.porcelain.rewrite",
     "revert_message": "vcrdt.porcelain.rewrite",
+    "CherryPickResult": "vcrdt.porcelain.picking",
+    "PickOptions": "vcrdt.porcelain.picking",
+    "cherry_pick": "vcrdt.porcelain.picking",
+    "cherry_pick_abort": "vcrdt.porcelain.picking",
+    "cherry_pick_continue": "vcrdt.porcelain.picking",
+    "cherry_pick_skip": "vcrdt.porcelain.picking",
+    "stopped_message": "vcrdt.porcelain.picking",
 }
 
 
@@ -181,6 +197,7 @@ __all__ = [
     "BranchInfo",
     "CatResult",
     "Causality",
+    "CherryPickResult",
     "CommitResult",
     "ConflictDetail",
     "ConflictHunk",
@@ -196,6 +213,7 @@ __all__ = [
     "MergeFileResult",
     "MergeOutcome",
     "MergeStatus",
+    "PickOptions",
     "Progress",
     "ReplicaRenewal",
     "ResetResult",
@@ -215,6 +233,10 @@ __all__ = [
     "branch_list",
     "branch_rename",
     "cat",
+    "cherry_pick",
+    "cherry_pick_abort",
+    "cherry_pick_continue",
+    "cherry_pick_skip",
     "clone",
     "commit",
     "commit_changes",
@@ -249,6 +271,7 @@ __all__ = [
     "show",
     "split_range",
     "status",
+    "stopped_message",
     "switch",
     "sync",
     "tag_create",
