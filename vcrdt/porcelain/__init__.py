@@ -81,6 +81,16 @@ if TYPE_CHECKING:
         revert,
         revert_message,
     )
+    from vcrdt.porcelain.stash import (
+        StashApplyResult,
+        StashEntry,
+        stash_apply,
+        stash_clear,
+        stash_drop,
+        stash_list,
+        stash_push,
+        stash_show,
+    )
 
 # Each name's submodule, imported on first use: a command pays only for the verbs it runs.
 _SUBMODULE = {
@@ -172,6 +182,14 @@ _SUBMODULE = {
     "cherry_pick_continue": "vcrdt.porcelain.picking",
     "cherry_pick_skip": "vcrdt.porcelain.picking",
     "stopped_message": "vcrdt.porcelain.picking",
+    "StashApplyResult": "vcrdt.porcelain.stash",
+    "StashEntry": "vcrdt.porcelain.stash",
+    "stash_apply": "vcrdt.porcelain.stash",
+    "stash_clear": "vcrdt.porcelain.stash",
+    "stash_drop": "vcrdt.porcelain.stash",
+    "stash_list": "vcrdt.porcelain.stash",
+    "stash_push": "vcrdt.porcelain.stash",
+    "stash_show": "vcrdt.porcelain.stash",
 }
 
 
@@ -220,6 +238,8 @@ __all__ = [
     "ResolveSide",
     "RevertResult",
     "ShowResult",
+    "StashApplyResult",
+    "StashEntry",
     "Status",
     "SwitchResult",
     "TagInfo",
@@ -270,6 +290,12 @@ __all__ = [
     "rm",
     "show",
     "split_range",
+    "stash_apply",
+    "stash_clear",
+    "stash_drop",
+    "stash_list",
+    "stash_push",
+    "stash_show",
     "status",
     "stopped_message",
     "switch",
