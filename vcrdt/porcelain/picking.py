@@ -70,6 +70,7 @@ def merge_change(
     *,
     labels: tuple[str, str, str],
     ours_flat: FlatTree | None = None,
+    pending: PendingObjects | None = None,
 ) -> Change:
     """Merge the change from `base` to `theirs` onto `ours` (diff3, then the policy's rules), storing nothing.
 
@@ -80,6 +81,8 @@ def merge_change(
         theirs: The commit the change ends at.
         labels: Conflict-marker labels for ours, base and theirs.
         ours_flat: The tree to merge onto, when it is not `ours`' own (the work tree).
+        pending: Where the objects it makes go (and objects are read from first): an earlier
+            change's, when `ours_flat` holds that change's result.
 
     Returns:
         The merged change.
@@ -87,7 +90,7 @@ def merge_change(
     Raises:
         PolicyError: If the policy file is malformed.
     """
-    pending = PendingObjects(repo.store)
+    pending = pending if pending is not None else PendingObjects(repo.store)
     base_flat = repo.commit_flat(base)
     mine = repo.commit_flat(ours) if ours_flat is None else ours_flat
     theirs_flat = repo.commit_flat(theirs)
@@ -318,6 +321,7 @@ def _run(
     applied: list[ObjectId] = []
     written: set[str] = set()
     acc: FlatTree | None = None
+    shared = PendingObjects(repo.store) if opts.no_commit else None  # the objects of the picks applied so far
     if opts.no_commit and onto_worktree:
         with repo.transaction():
             acc = worktree_snapshot(repo)[1]
@@ -329,7 +333,7 @@ def _run(
         ours = head.commit
         assert ours is not None
         labels = (head_label(repo), f"parent of {short(oid)}", f"{short(oid)} ({c.summary})")
-        change = merge_change(repo, parent, ours, oid, labels=labels, ours_flat=acc)
+        change = merge_change(repo, parent, ours, oid, labels=labels, ours_flat=acc, pending=shared)
         text = pick_message(repo, oid, record_origin=opts.record_origin)
         rest = todo[i + 1 :]
         state = {
@@ -363,7 +367,8 @@ def _run(
         repo.worktree.finish_checkout(on_progress)
         picked.append((oid, new))
     if opts.no_commit and acc is not None and start_flat is not None:
-        final = Change(PendingObjects(repo.store), start_flat, acc, acc, [], [])
+        assert shared is not None
+        final = Change(shared, start_flat, acc, acc, [], [])
         final.changed = [ch.path for ch in diff_changes(start_flat, acc)]
         written.update(final.changed)
         leave_change(repo, final, orig, orig, "", start=False)
