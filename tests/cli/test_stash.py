@@ -306,3 +306,23 @@ def test_entries_stay_local(based: CliRunner) -> None:
     assert _entries(copy) == []
     assert "stash" not in copy.ok("branch", "--json").out
     _fsck_clean(copy)
+
+
+def test_a_removed_file_written_again_is_not_overwritten(based: CliRunner) -> None:
+    based.ok("rm", "a.txt")
+    based.write("a.txt", "new content, untracked\n")
+    before = _state(based)
+    r = based("stash")
+    assert r.code == 1
+    assert r.err.splitlines()[0] == (
+        "error: a.txt: is removed from tracking but still here: stashing would overwrite it"
+    )
+    assert _state(based) == before
+    assert (based.cwd / "a.txt").read_text() == "new content, untracked\n"
+    based.ok("stash", "-u")
+    assert (based.cwd / "a.txt").read_text() == "one\ntwo\nthree\n"
+    assert _status(based)["removed"] == []
+    based.ok("stash", "pop")
+    assert (based.cwd / "a.txt").read_text() == "new content, untracked\n"
+    assert _status(based)["removed"] == ["a.txt"]
+    _fsck_clean(based)

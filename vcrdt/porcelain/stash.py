@@ -137,12 +137,25 @@ def stash_push(
     with operation(repo, "stash", "stash", files=True) as op:
         current = op.wt_flat
         head_flat = repo.commit_flat(ours)
+        rows = wt.rows()
         untracked = sorted(p for p in wt.status().untracked if wanted(p)) if include_untracked else []
-        known = set(current) | set(head_flat) | set(wt.rows()) | set(untracked)
+        known = set(current) | set(head_flat) | set(rows) | set(untracked)
         for spec in rel:
             if not any(spec == "." or p == spec or p.startswith(spec + "/") for p in known):
                 raise WorktreeError(spec, "did not match any file known to vcrdt")
         changed = sorted(p for p in set(current) | set(head_flat) if current.get(p) != head_flat.get(p) and wanted(p))
+        # A file removed from tracking (`rm --cached`, or `rm` then written again) is untracked content
+        # that putting HEAD's version back would overwrite: with -u it is stashed as untracked, else refused.
+        for p in changed:
+            row = rows.get(p)
+            if row is None or row.state != "removed" or wt.lstat(p) is None or p in untracked:
+                continue
+            if not include_untracked:
+                raise WorktreeError(
+                    p, "is removed from tracking but still here: stashing would overwrite it", hint="use -u to stash it"
+                )
+            untracked.append(p)
+        untracked.sort()
         if not changed and not untracked:
             return None
         base_tree = read_commit(repo.store, ours).tree
@@ -184,14 +197,16 @@ def stash_push(
                 target.pop(p, None)
             else:
                 target[p] = e
-        write_files(repo, target, {**writes, **dict.fromkeys(untracked)})
+        write_files(repo, target, {**dict.fromkeys(untracked), **writes})
         retarget_rows(repo, head_flat, writes=writes)
+        # Added and then deleted from disk: nothing to stash, and not tracked at HEAD either.
+        wt.forget([p for p, r in rows.items() if wanted(p) and p not in head_flat and p not in current])
         if untracked:
             # The untracked files are in the operation's "before" (and not its "after"): `undo` puts
             # them back (tracked, as added).
             op.wt_flat = {**current, **files}
             op.wt_tree = repo.write_tree(op.wt_flat)
-        op.writes = {**writes, **dict.fromkeys(files)}
+        op.writes = {**dict.fromkeys(files), **writes}
         op.summary = f"stash: {text}"
     wt.finish_checkout(on_progress)
     return StashEntry(0, ref, oid, ours, text, parents[1] if len(parents) > 1 else None)
@@ -245,8 +260,10 @@ def stash_apply(
         )
     untracked = repo.commit_flat(entry.untracked) if entry.untracked is not None else {}
     rows = wt.rows()
+    # A path the change removes from tracking may get untracked content back (`rm --cached` was stashed).
+    gone = {p for p in change.changed if p not in change.result}
     for p in sorted(untracked):
-        if p in rows or p in change.result or wt.lstat(p) is not None:
+        if p in change.result or (p not in gone and (p in rows or wt.lstat(p) is not None)):
             raise WorktreeError(p, "already exists, no checkout", hint="could not restore untracked files from stash")
     target = dict(current)
     for p in change.changed:
