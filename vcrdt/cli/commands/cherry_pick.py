@@ -113,9 +113,9 @@ def cherry_pick(
     ] = False,
     json: JsonOption = False,
 ) -> int:
-    """Apply the changes of existing commits onto HEAD, one new commit each.
+    """Apply the changes of existing commits.
 
-    Each commit's change is a diff3 of HEAD and the commit with its parent as base (a merge
+    Onto HEAD, one new commit each. Each commit's change is a diff3 of HEAD and the commit with its parent as base (a merge
     commit needs -m N: the change against parent N); what diff3 leaves in conflict goes by
     the merge policy and the CRDT rules, as in `vcrdt merge`. Each new commit keeps the
     picked commit's author and message (-x appends where it came from; -e opens the editor).

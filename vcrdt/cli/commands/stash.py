@@ -14,9 +14,8 @@ from vcrdt.ids import short
 if TYPE_CHECKING:
     from vcrdt.porcelain.stash import StashApplyResult, StashEntry
 
-stash_app = typer.Typer(
-    help="Put local changes aside and bring them back: `vcrdt stash` (push), list, show, pop, apply, drop, clear.",
-)
+# The group's help is the callback's docstring.
+stash_app = typer.Typer()
 app.add_typer(stash_app, name="stash")
 # Written out, not base's `JsonOption` (a string the registry resolves): typer reads these commands itself.
 _Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
@@ -65,7 +64,9 @@ def stash(
     message: _Message = None,
     include_untracked: _Untracked = False,
 ) -> int:
-    """Put the local changes aside as a stash entry and make the tracked files match HEAD (`push`).
+    """Put local changes aside and bring them back.
+
+    `vcrdt stash` alone is `vcrdt stash push`; then list, show, pop, apply, drop and clear.
 
     vcrdt has no staging area: an entry records the changes to tracked files (with -u, the
     untracked files too) as a commit on HEAD, kept as the local ref refs/stash/N (no sync sends
@@ -88,16 +89,19 @@ def stash_push(
     message: _Message = None,
     include_untracked: _Untracked = False,
 ) -> int:
-    """Put the local changes (only those under PATHS, if given) aside as a new entry, stash@{0}.
+    """Stash the local changes as a new entry, stash@{0}.
 
-    Prints "No local changes to save" (exit 0) when there is nothing to stash.
+    Only the changes under PATHS, if given. Prints "No local changes to save" (exit 0) when there is nothing to stash.
     """
     return _push(message, paths, include_untracked)
 
 
 @stash_app.command("list")
 def stash_list(json: _Json = False) -> None:
-    """List the stash entries, newest first, as git does: stash@{N}: MESSAGE."""
+    """List the stash entries, newest first.
+
+    One line each, as git prints them: stash@{N}: MESSAGE.
+    """
     from vcrdt import porcelain
 
     entries = porcelain.stash_list(open_repo())
@@ -116,7 +120,10 @@ def stash_show(
     stat: Annotated[bool, typer.Option("--stat", help="Show a diffstat (the default).")] = False,
     json: _Json = False,
 ) -> None:
-    """Show an entry's changes against the commit it was made on (a diffstat; -p for the patch)."""
+    """Show an entry's changes.
+
+    Against the commit it was made on: a diffstat (the default), the patch with -p.
+    """
     from vcrdt import porcelain
     from vcrdt.cli import views
     from vcrdt.cli.pager import paged
@@ -161,15 +168,18 @@ def _report(result: StashApplyResult, pop: bool) -> int:
 
 @stash_app.command("pop")
 def stash_pop(entry: _Entry = None) -> int:
-    """Apply an entry and drop it; on conflicts the entry is kept (exit 1)."""
+    """Apply an entry and drop it.
+
+    As `apply`; on conflicts the entry is kept, as git keeps it (exit 1).
+    """
     return _apply(entry, pop=True)
 
 
 @stash_app.command("apply")
 def stash_apply(entry: _Entry = None) -> int:
-    """Merge an entry's changes into the work tree, keeping the entry (exit 1 on conflicts).
+    """Apply an entry, keeping it.
 
-    Local changes to files the entry does not change stay; local changes to files it
+    Merges the entry's changes into the work tree (exit 1 on conflicts). Local changes to files the entry does not change stay; local changes to files it
     changes are refused, as git refuses them.
     """
     return _apply(entry, pop=False)
@@ -177,7 +187,10 @@ def stash_apply(entry: _Entry = None) -> int:
 
 @stash_app.command("drop")
 def stash_drop(entry: _Entry = None) -> None:
-    """Delete an entry (`vcrdt undo` brings it back)."""
+    """Delete an entry.
+
+    `vcrdt undo` brings it back.
+    """
     from vcrdt import porcelain
 
     found = porcelain.stash_drop(open_repo(), entry)
@@ -186,7 +199,10 @@ def stash_drop(entry: _Entry = None) -> None:
 
 @stash_app.command("clear")
 def stash_clear() -> None:
-    """Delete every entry (`vcrdt undo` brings them back)."""
+    """Delete every entry.
+
+    `vcrdt undo` brings them back.
+    """
     from vcrdt import porcelain
 
     porcelain.stash_clear(open_repo())
