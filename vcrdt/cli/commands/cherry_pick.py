@@ -115,9 +115,9 @@ def cherry_pick(
 ) -> int:
     """Apply the changes of existing commits.
 
-    Onto HEAD, one new commit each. Each commit's change is a diff3 of HEAD and the commit with its parent as base (a merge
-    commit needs -m N: the change against parent N); what diff3 leaves in conflict goes by
-    the merge policy and the CRDT rules, as in `vcrdt merge`. Each new commit keeps the
+    Onto HEAD, one new commit each. Each commit's change is a diff3 of HEAD and the commit
+    with its parent as base (a merge commit needs -m N: the change against parent N); what
+    diff3 leaves in conflict goes by the merge policy and the CRDT rules, as in `vcrdt merge`. Each new commit keeps the
     picked commit's author and message (-x appends where it came from; -e opens the editor).
     On conflicts the cherry-pick stops with the files marked and the merge in progress: fix
     them, `vcrdt resolve PATH`, then `vcrdt cherry-pick --continue` (which opens the editor on

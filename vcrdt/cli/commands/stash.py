@@ -89,7 +89,7 @@ def stash_push(
     message: _Message = None,
     include_untracked: _Untracked = False,
 ) -> int:
-    """Stash the local changes as a new entry, stash@{0}.
+    """Stash the local changes as stash@{0}.
 
     Only the changes under PATHS, if given. Prints "No local changes to save" (exit 0) when there is nothing to stash.
     """
@@ -179,8 +179,9 @@ def stash_pop(entry: _Entry = None) -> int:
 def stash_apply(entry: _Entry = None) -> int:
     """Apply an entry, keeping it.
 
-    Merges the entry's changes into the work tree (exit 1 on conflicts). Local changes to files the entry does not change stay; local changes to files it
-    changes are refused, as git refuses them.
+    Merges the entry's changes into the work tree (exit 1 on conflicts). Local changes to
+    files the entry does not change stay; local changes to files it changes are refused, as
+    git refuses them.
     """
     return _apply(entry, pop=False)
 
