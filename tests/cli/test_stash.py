@@ -305,6 +305,7 @@ def test_entries_stay_local(based: CliRunner) -> None:
     copy = CliRunner(other)
     assert _entries(copy) == []
     assert "stash" not in copy.ok("branch", "--json").out
+    assert copy("cat", str(_entries(based)[0]["commit"])).code == 1  # nor its commit
     _fsck_clean(copy)
 
 
