@@ -41,6 +41,9 @@ from vcrdt.store.db import Database
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
+# Stash entries (`vcrdt stash`): ``refs/stash/N``, N a decimal number, larger for newer. Local: no
+# sync sends them (a sync sends branches and tags only).
+STASH_PREFIX = "refs/stash/"
 REFSTATE_VERSION = "2"
 # A stored branch entry: full name, head, and its dot (replica, counter).
 EntryRow = tuple[str, ObjectId, str, int]
@@ -90,8 +93,9 @@ def check_short_name(name: str, kind: str = "branch") -> str:
 def check_full_name(name: str) -> str:
     """Check a full ref name: a valid branch or tag name under ``refs/heads/`` or ``refs/tags/``.
 
-    These two are the only refs vcrdt keeps; a name from another replica is
-    held to the rules local names follow.
+    These two are the only refs vcrdt syncs; a name from another replica is
+    held to the rules local names follow. The local stash entries,
+    ``refs/stash/N`` with N a decimal number, are valid too.
 
     Args:
         name: The full name, e.g. ``refs/tags/v1.0``.
@@ -110,7 +114,11 @@ def check_full_name(name: str) -> str:
             rule = _short_name_rule(name[len(prefix) :])
             break
     else:
-        rule = "not under refs/heads/ or refs/tags/"
+        number = name[len(STASH_PREFIX) :]
+        if name.startswith(STASH_PREFIX) and number.isascii() and number.isdigit():
+            rule = None
+        else:
+            rule = "not under refs/heads/ or refs/tags/"
     if rule is not None:
         raise BadRefNameError(name, rule)
     return name

@@ -51,6 +51,8 @@ COMMAND_MODULES = tuple(
         "git",
         "undo",
         "gitverbs",
+        "stash",
+        "cherry_pick",
     )
 )
 

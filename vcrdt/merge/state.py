@@ -127,6 +127,17 @@ class MergeState:
             cur = conn.execute("UPDATE conflicts SET resolved = ? WHERE path = ?", (int(resolved), encode(path)))
             return cur.rowcount > 0
 
+    def finish_stash(self) -> bool:
+        """End a stash apply that stopped with conflicts once every conflict is resolved (it makes no commit).
+
+        Returns:
+            True when it ended one.
+        """
+        if self.get("stash") is None or self.conflicts(unresolved_only=True):
+            return False
+        self.clear()
+        return True
+
     def clear(self) -> None:
         """Forget the merge (after commit or abort)."""
         with self.db.write() as conn:

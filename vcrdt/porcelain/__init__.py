@@ -36,6 +36,15 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
     from vcrdt.porcelain.oplog import UndoResult, operations, undo
+    from vcrdt.porcelain.picking import (
+        CherryPickResult,
+        PickOptions,
+        cherry_pick,
+        cherry_pick_abort,
+        cherry_pick_continue,
+        cherry_pick_skip,
+        stopped_message,
+    )
     from vcrdt.porcelain.replicas import (
         Causality,
         FetchedBranch,
@@ -71,6 +80,16 @@ if TYPE_CHECKING:
         reset,
         revert,
         revert_message,
+    )
+    from vcrdt.porcelain.stash import (
+        StashApplyResult,
+        StashEntry,
+        stash_apply,
+        stash_clear,
+        stash_drop,
+        stash_list,
+        stash_push,
+        stash_show,
     )
 
 # Each name's submodule, imported on first use: a command pays only for the verbs it runs.
@@ -156,6 +175,21 @@ _SUBMODULE = {
     "reset": "vcrdt.porcelain.rewrite",
     "revert": "vcrdt.porcelain.rewrite",
     "revert_message": "vcrdt.porcelain.rewrite",
+    "CherryPickResult": "vcrdt.porcelain.picking",
+    "PickOptions": "vcrdt.porcelain.picking",
+    "cherry_pick": "vcrdt.porcelain.picking",
+    "cherry_pick_abort": "vcrdt.porcelain.picking",
+    "cherry_pick_continue": "vcrdt.porcelain.picking",
+    "cherry_pick_skip": "vcrdt.porcelain.picking",
+    "stopped_message": "vcrdt.porcelain.picking",
+    "StashApplyResult": "vcrdt.porcelain.stash",
+    "StashEntry": "vcrdt.porcelain.stash",
+    "stash_apply": "vcrdt.porcelain.stash",
+    "stash_clear": "vcrdt.porcelain.stash",
+    "stash_drop": "vcrdt.porcelain.stash",
+    "stash_list": "vcrdt.porcelain.stash",
+    "stash_push": "vcrdt.porcelain.stash",
+    "stash_show": "vcrdt.porcelain.stash",
 }
 
 
@@ -181,6 +215,7 @@ __all__ = [
     "BranchInfo",
     "CatResult",
     "Causality",
+    "CherryPickResult",
     "CommitResult",
     "ConflictDetail",
     "ConflictHunk",
@@ -196,12 +231,15 @@ __all__ = [
     "MergeFileResult",
     "MergeOutcome",
     "MergeStatus",
+    "PickOptions",
     "Progress",
     "ReplicaRenewal",
     "ResetResult",
     "ResolveSide",
     "RevertResult",
     "ShowResult",
+    "StashApplyResult",
+    "StashEntry",
     "Status",
     "SwitchResult",
     "TagInfo",
@@ -215,6 +253,10 @@ __all__ = [
     "branch_list",
     "branch_rename",
     "cat",
+    "cherry_pick",
+    "cherry_pick_abort",
+    "cherry_pick_continue",
+    "cherry_pick_skip",
     "clone",
     "commit",
     "commit_changes",
@@ -248,7 +290,14 @@ __all__ = [
     "rm",
     "show",
     "split_range",
+    "stash_apply",
+    "stash_clear",
+    "stash_drop",
+    "stash_list",
+    "stash_push",
+    "stash_show",
     "status",
+    "stopped_message",
     "switch",
     "sync",
     "tag_create",

@@ -15,7 +15,7 @@ from vcrdt.errors import (
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId
-from vcrdt.objects import Commit
+from vcrdt.objects import Commit, Signature
 from vcrdt.porcelain._shared import (
     Progress,
     branch_of,
@@ -191,6 +191,7 @@ def commit(
     addremove: bool = False,
     allow_empty: bool = False,
     amend: bool = False,
+    author: Signature | None = None,
     on_progress: Progress | None = None,
 ) -> CommitResult:
     """Record the tracked files' changes (or only those under `paths`) as a new commit.
@@ -201,6 +202,7 @@ def commit(
     With `amend`, the new commit replaces HEAD instead of following it: same parents and
     author, HEAD's tree plus the changes, `message` (None: HEAD's). The replaced commit is
     tombstoned for the branch (a sync does not bring it back) and kept by the operation log.
+    `author` overrides the configured author (a cherry-pick keeps the picked commit's).
 
     Raises:
         NothingToCommitError: If nothing changed and `allow_empty` is False.
@@ -212,7 +214,7 @@ def commit(
     from vcrdt.porcelain.oplog import operation
 
     text = normalise_message(message) if message is not None else None
-    author = repo.signature()
+    author = author or repo.signature()
     wt = repo.worktree
     with operation(repo, "commit", "commit") as op:
         head = repo.refs.head()

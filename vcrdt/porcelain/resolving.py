@@ -98,6 +98,7 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
                 else:
                     _take(repo, path, chosen.entry())
             repo.merge_state.mark_resolved(path)
+        repo.merge_state.finish_stash()
     return rel
 
 
@@ -152,6 +153,7 @@ def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: Rule
             names = {e["path"] for e in fresh}
             record = dump_record([e for e in entries if e["path"] not in names] + fresh)
             repo.merge_state.put("resolutions", repo.store.put("blob", record))
+        repo.merge_state.finish_stash()
     return rel
 
 
@@ -358,6 +360,7 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
         repo.worktree.write_file(path, conflict.ours.kind or conflict.theirs.kind or EntryKind.FILE, oid)
         if not skipped:
             repo.merge_state.mark_resolved(path)
+            repo.merge_state.finish_stash()
     return not skipped
 
 

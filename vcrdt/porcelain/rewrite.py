@@ -17,10 +17,7 @@ from vcrdt.dag import read_commit
 from vcrdt.errors import BadRevisionError, MergeError, RefError
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.conflicts import PathConflict
-from vcrdt.merge.pending import PendingObjects
-from vcrdt.merge.policy import decider, merged_policy
-from vcrdt.merge.trees import merge_flat
-from vcrdt.porcelain._shared import Progress, branch_of, normalise_message, tie_key
+from vcrdt.porcelain._shared import Progress, branch_of, normalise_message
 from vcrdt.porcelain.oplog import Entry, check_untracked, operation, retarget_rows, write_files
 from vcrdt.refs import BRANCH_PREFIX, check_short_name
 from vcrdt.repo import Repository
@@ -156,7 +153,8 @@ def revert(
             is given without `mainline` (or a non-merge with it).
         DirtyWorktreeError: If tracked files have uncommitted changes.
     """
-    from vcrdt.porcelain.merging import _check_clean, _leave_in_worktree, head_label
+    from vcrdt.porcelain.merging import _check_clean, head_label
+    from vcrdt.porcelain.picking import commit_change, leave_change, merge_change
 
     if repo.merge_state.in_progress():
         raise MergeError("a merge is in progress", hint="commit the resolution, or run `vcrdt merge --abort`")
@@ -181,50 +179,20 @@ def revert(
         raise MergeError("cannot revert on an unborn branch: HEAD has no commit")
     _check_clean(repo)
     text = normalise_message(message if message is not None else revert_message(repo, rev))
-    pending = PendingObjects(repo.store)
-    base_flat, ours_flat, theirs_flat = repo.commit_flat(oid), repo.commit_flat(ours), repo.commit_flat(parent)
-    policy = merged_policy(pending, base_flat, ours_flat, theirs_flat, strict=False)
-    tm = merge_flat(
-        pending,
-        base_flat,
-        ours_flat,
-        theirs_flat,
-        labels=(head_label(repo), short(oid), f"parent of {short(oid)}"),
-        decide=decider(policy, None),
-        keys=(tie_key(repo, ours), tie_key(repo, parent)),
-        marker_size=policy.marker_size_for,
-    )
-    from vcrdt.diff.tree import diff_changes
-
-    result = {**tm.entries, **tm.worktree}
-    changed = [ch.path for ch in diff_changes(ours_flat, result)]
-    summary = f"revert {short(oid)}: {c.summary}"
-    if not tm.is_clean:
+    labels = (head_label(repo), short(oid), f"parent of {short(oid)}")
+    change = merge_change(repo, oid, ours, parent, labels=labels)
+    if not change.is_clean:
         # Not an operation of its own (as a conflicted merge): the commit that ends it is, and
         # `merge --abort` puts the files back.
-        with repo.transaction():
-            pending.flush(repo.store)
-            _leave_in_worktree(repo, ours_flat, result)
-            repo.merge_state.start(parent, ours, text, tm.conflicts, "merge", reopen=True)
+        leave_change(repo, change, parent, ours, text)
         repo.worktree.finish_checkout(on_progress)
-        return RevertResult(None, oid, text, tm.conflicts, changed)
-    if not changed:
+        return RevertResult(None, oid, text, change.conflicts, change.changed)
+    if not change.changed:
         raise MergeError(f"reverting {short(oid)} changes nothing: HEAD already lacks its changes")
-    author = repo.signature()
-    with operation(repo, "revert", summary, files=True) as op:
-        pending.flush(repo.store)
-        tree = repo.write_tree(tm.entries, base=read_commit(repo.store, ours).tree, changed=changed)
-        new = repo.new_commit(tree, [ours], text, author)
-        writes = {p: tm.entries.get(p) for p in changed}
-        check_untracked(repo, writes, set(repo.worktree.rows()))
-        repo.worktree.begin_checkout(tm.entries, force=False)
-        if head.branch is not None:
-            repo.refs.update(head.branch, new, expected=ours)
-        else:
-            repo.refs.set_head_detached(new)
-        op.writes = writes
+    summary = f"revert {short(oid)}: {c.summary}"
+    new = commit_change(repo, change, head, text, repo.signature(), kind="revert", summary=summary)
     repo.worktree.finish_checkout(on_progress)
-    return RevertResult(new, oid, text, [], changed)
+    return RevertResult(new, oid, text, [], change.changed)
 
 
 def proposed_message(repo: Repository, *, amend: bool = False) -> str:
