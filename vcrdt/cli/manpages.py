@@ -23,7 +23,10 @@ def write_pages(target: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     for old in target.glob("vcrdt*.1"):
         old.unlink()
-    write_man_pages("vcrdt", command(), version=__version__, target_dir=str(target), date=MAN_DATE)
+    # A command tree of its own: click-man's contexts leave a help option without -h cached on the
+    # commands they visit, which the parse table (`vcrdt.cli.argv`) would then read.
+    fresh = command.__wrapped__()
+    write_man_pages("vcrdt", fresh, version=__version__, target_dir=str(target), date=MAN_DATE)
     return sorted(target.glob("vcrdt*.1"))
 
 
