@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
+    from vcrdt.porcelain.blaming import BlameLine, BlameResult, blame
     from vcrdt.porcelain.branches import (
         BranchInfo,
         SwitchResult,
@@ -100,6 +101,9 @@ _SUBMODULE = {
     "ReplicaRenewal": "vcrdt.porcelain.copies",
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
+    "BlameLine": "vcrdt.porcelain.blaming",
+    "BlameResult": "vcrdt.porcelain.blaming",
+    "blame": "vcrdt.porcelain.blaming",
     "Status": "vcrdt.porcelain.files",
     "SwitchResult": "vcrdt.porcelain.branches",
     "TagInfo": "vcrdt.porcelain.branches",
@@ -178,6 +182,8 @@ __all__ = [
     "MARKER_PREFIXES",
     "RESOLUTIONS_FORMAT",
     "AutoRecord",
+    "BlameLine",
+    "BlameResult",
     "BranchInfo",
     "CatResult",
     "Causality",
@@ -209,6 +215,7 @@ __all__ = [
     "add",
     "auto_resolutions",
     "bind_replica",
+    "blame",
     "branch_create",
     "branch_delete",
     "branch_force",
