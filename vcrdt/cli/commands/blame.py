@@ -124,9 +124,7 @@ def _print(result: BlameResult) -> None:
         return
     con = render.data()
     for (h, meta), ln in zip(heads, result.lines, strict=True):
-        t = Text(h, style="oid")
-        t.append(meta, style="meta")
-        t.append(ln.text.decode("utf-8", "replace"))
+        t = Text().append(h, style="oid").append(meta).append(ln.text.decode("utf-8", "replace"))
         con.print(t)
 
 
