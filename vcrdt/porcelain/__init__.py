@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         tag_list,
     )
     from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
-    from vcrdt.porcelain.diffs import commit_changes, diff
+    from vcrdt.porcelain.diffs import commit_changes, diff, range_ends, renamed_diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show, split_range
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
@@ -120,6 +120,8 @@ _SUBMODULE = {
     "concurrent": "vcrdt.porcelain.replicas",
     "conflict_details": "vcrdt.porcelain.resolving",
     "diff": "vcrdt.porcelain.diffs",
+    "range_ends": "vcrdt.porcelain.diffs",
+    "renamed_diff": "vcrdt.porcelain.diffs",
     "fetch": "vcrdt.porcelain.replicas",
     "clone": "vcrdt.porcelain.replicas",
     "remote_add": "vcrdt.porcelain.replicas",
@@ -238,10 +240,12 @@ __all__ = [
     "mv",
     "operations",
     "proposed_message",
+    "range_ends",
     "ref_state",
     "remote_add",
     "remote_remove",
     "remotes",
+    "renamed_diff",
     "renew_replica",
     "reopen",
     "repo_path",
