@@ -35,6 +35,7 @@ COMMAND_MODULES = tuple(
         "files",
         "commit",
         "log",
+        "blame",
         "diff",
         "branch",
         "switch",

@@ -1,4 +1,4 @@
-"""The pager: `log`, `diff`, `show` and `conflicts` page their output when stdout is a terminal.
+"""The pager: `log`, `diff`, `show`, `blame` and `conflicts` page their output when stdout is a terminal.
 
 The pager is ``$VCRDT_PAGER``, then config ``core.pager``, then ``$PAGER``, then
 ``less -FRX`` (git's order, with ``LESS=FRX`` set when unset, as git does); an empty

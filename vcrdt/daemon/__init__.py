@@ -35,7 +35,7 @@ does not pay for starting Python at all; its constants are generated from
   (`protocol.VALUE_OPTIONS`). `protocol.LOCAL_COMMANDS` (``daemon``) always
   run in the client; `protocol.TERMINAL_COMMANDS` (``merge``, ``resolve``,
   ``commit``, ``revert``, which may prompt and start the editor, and ``log``, ``diff``,
-  ``show``, ``conflicts``, which page) run in the client when its stdin is
+  ``show``, ``conflicts``, ``blame``, which page) run in the client when its stdin is
   a terminal, because a server child has no controlling terminal: job control
   (SIGTSTP, SIGCONT), window-size changes and ``/dev/tty`` would not reach
   them.

@@ -90,7 +90,7 @@ LOCAL_COMMANDS = ("daemon",)
 # Commands the client runs itself when its stdin is a terminal: they may prompt, start the
 # message editor or page their output (`vcrdt.cli.editor`, `vcrdt.cli.pager`), which need the
 # terminal as the controlling one (job control, /dev/tty, resizing).
-TERMINAL_COMMANDS = ("commit", "conflicts", "diff", "log", "merge", "resolve", "revert", "show")
+TERMINAL_COMMANDS = ("blame", "commit", "conflicts", "diff", "log", "merge", "resolve", "revert", "show")
 # Global options that take a value: the command word is the first argument that is neither an
 # option nor the value of one of these (a test checks them against the typer app).
 VALUE_OPTIONS = ("-C", "--color")

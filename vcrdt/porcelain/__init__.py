@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
+    from vcrdt.porcelain.blaming import BlameLine, BlameResult, blame
     from vcrdt.porcelain.branches import (
         BranchInfo,
         SwitchResult,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
         tag_list,
     )
     from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
-    from vcrdt.porcelain.diffs import commit_changes, diff
+    from vcrdt.porcelain.diffs import commit_changes, diff, range_ends, renamed_diff
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show, split_range
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
@@ -119,6 +120,9 @@ _SUBMODULE = {
     "ReplicaRenewal": "vcrdt.porcelain.copies",
     "ResolveSide": "vcrdt.porcelain.resolving",
     "ShowResult": "vcrdt.porcelain.history",
+    "BlameLine": "vcrdt.porcelain.blaming",
+    "BlameResult": "vcrdt.porcelain.blaming",
+    "blame": "vcrdt.porcelain.blaming",
     "Status": "vcrdt.porcelain.files",
     "SwitchResult": "vcrdt.porcelain.branches",
     "TagInfo": "vcrdt.porcelain.branches",
@@ -135,6 +139,8 @@ _SUBMODULE = {
     "concurrent": "vcrdt.porcelain.replicas",
     "conflict_details": "vcrdt.porcelain.resolving",
     "diff": "vcrdt.porcelain.diffs",
+    "range_ends": "vcrdt.porcelain.diffs",
+    "renamed_diff": "vcrdt.porcelain.diffs",
     "fetch": "vcrdt.porcelain.replicas",
     "clone": "vcrdt.porcelain.replicas",
     "remote_add": "vcrdt.porcelain.replicas",
@@ -212,6 +218,8 @@ __all__ = [
     "MARKER_PREFIXES",
     "RESOLUTIONS_FORMAT",
     "AutoRecord",
+    "BlameLine",
+    "BlameResult",
     "BranchInfo",
     "CatResult",
     "Causality",
@@ -247,6 +255,7 @@ __all__ = [
     "add",
     "auto_resolutions",
     "bind_replica",
+    "blame",
     "branch_create",
     "branch_delete",
     "branch_force",
@@ -273,10 +282,12 @@ __all__ = [
     "mv",
     "operations",
     "proposed_message",
+    "range_ends",
     "ref_state",
     "remote_add",
     "remote_remove",
     "remotes",
+    "renamed_diff",
     "renew_replica",
     "reopen",
     "repo_path",

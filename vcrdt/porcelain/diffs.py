@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcrdt.dag import read_commit
+from vcrdt.dag import merge_bases, read_commit
 from vcrdt.diff.lines import FileDiff
-from vcrdt.diff.tree import Change, diff_changes, iter_tree_changes
+from vcrdt.diff.tree import Change, ChangeStatus, diff_changes, iter_tree_changes
 from vcrdt.diff.xdiff import diff_blobs
-from vcrdt.errors import WorktreeError
+from vcrdt.errors import BadRevisionError, WorktreeError
 from vcrdt.objects import Commit, EntryKind
 from vcrdt.porcelain._shared import blob_bytes, repo_path
 from vcrdt.repo import Repository
@@ -59,6 +59,51 @@ def commit_changes(repo: Repository, commit_: Commit) -> list[Change]:
     """Return a commit's changes against its first parent (all additions for a root commit)."""
     parent_tree = read_commit(repo.store, commit_.parents[0]).tree if commit_.parents else None
     return list(iter_tree_changes(repo.store, parent_tree, commit_.tree))
+
+
+def renamed_diff(repo: Repository, commit_: Commit, path: str, old_path: str, *, context: int = 3) -> FileDiff:
+    """Return the diff of one file in a commit against its first parent, where it was at `old_path`.
+
+    A rename (`old_path` differs) shows as git shows one: ``rename from/to`` and the changes.
+    """
+    parent_tree = read_commit(repo.store, commit_.parents[0]).tree if commit_.parents else None
+    old = repo.tree_lookup(parent_tree, old_path) if parent_tree is not None else None
+    new = repo.tree_lookup(commit_.tree, path)
+    status: ChangeStatus = "added" if old is None else "deleted" if new is None else "modified"
+    if old is not None and new is not None and old[0] is not new[0]:
+        status = "kind"
+    return diff_blobs(
+        path,
+        blob_bytes(repo, old[1] if old else None),
+        blob_bytes(repo, new[1] if new else None),
+        context=context,
+        status=status,
+        old_path=old_path,
+        old_kind=old[0] if old else None,
+        new_kind=new[0] if new else None,
+    )
+
+
+def range_ends(repo: Repository, spec: str) -> tuple[str, str]:
+    """Read a diff range as git does: ``A..B`` is A against B, ``A...B`` what B did since it forked from A.
+
+    An empty side is HEAD.
+
+    Returns:
+        The two revisions to diff (for ``A...B``, their merge base's id and B).
+
+    Raises:
+        BadRevisionError: If a side does not resolve, or ``A...B`` have no common ancestor.
+    """
+    if "..." in spec:
+        left, _, right = spec.partition("...")
+        a, b = repo.resolve(left or "HEAD"), repo.resolve(right or "HEAD")
+        bases = merge_bases(repo.store, a, b)
+        if not bases:
+            raise BadRevisionError(spec, "no merge base")
+        return bases[0].hex(), right or "HEAD"
+    left, _, right = spec.partition("..")
+    return left or "HEAD", right or "HEAD"
 
 
 def _select(flat: FlatTree, paths: list[str] | None) -> FlatTree:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vcrdt.dag import iter_history, read_commit
-from vcrdt.errors import BadRevisionError
+from vcrdt.diff.tree import flatten_tree
+from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.refs import BRANCH_PREFIX
@@ -25,6 +26,7 @@ class LogEntry:
     commit: Commit
     refs: list[str]
     stats: list[DiffStat] | None = None
+    diffs: list[FileDiff] | None = None
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
@@ -79,36 +81,90 @@ def log(
     with_stats: bool = False,
     first_parent: bool = False,
     paths: list[str] | None = None,
+    all_refs: bool = False,
+    follow: bool = False,
+    with_patch: bool = False,
+    context: int = 3,
 ) -> Iterator[LogEntry]:
     """Yield history newest first from `revs` (default HEAD), read as git reads them (`split_range`).
 
     With `paths` (repository paths), only the commits that change something at or under one of
-    them against their first parent (a root commit: that adds one).
+    them against their first parent (a root commit: that adds one); their stats and patches
+    show only those paths, as git's do. With `all_refs`, also from every head of every ref
+    (branches, their siblings, tags) and HEAD. With `follow` (exactly one file in `paths`), the
+    file is followed back through renames (`follow_path`). With `with_patch`, each entry
+    carries its diff against its first parent (`context` lines around each change).
 
     Raises:
         BadRevisionError: If a revision does not resolve.
+        VcrdtError: If `follow` is given without exactly one path.
     """
     starts, stops = split_range(repo, revs or [])
+    if all_refs:
+        starts = list(dict.fromkeys([*starts, *(h for _, heads in repo.refs.iter_refs() for h in sorted(heads))]))
+    if follow and (not paths or len(paths) != 1 or paths[0] == "."):
+        raise VcrdtError("--follow needs exactly one path")
     if not starts:
         return
     hidden = {oid for oid, _ in iter_history(repo.store, stops)} if stops else set()
     decorations = _decorations(repo)
+    followed = paths[0] if follow and paths else None
     n = 0
     for oid, c in iter_history(repo.store, starts, first_parent=first_parent):
         if oid in hidden:
             continue
-        if paths and not _touches(repo, c, paths):
+        old = None
+        if followed is not None:
+            old = _followed_change(repo, c, followed)
+            if old is None:
+                continue
+        elif paths and not _touches(repo, c, paths):
             continue
         if limit is not None and n >= limit:
             return
         n += 1
-        stats = None
-        if with_stats:
+        stats = diffs = None
+        if with_stats or with_patch:
             from vcrdt.diff.lines import stat_from
-            from vcrdt.porcelain.diffs import commit_changes, file_diffs  # only for --stat: the diff machinery
+            from vcrdt.porcelain.diffs import commit_changes, file_diffs, renamed_diff  # the diff machinery
 
-            stats = [stat_from(d) for d in file_diffs(repo, commit_changes(repo, c))]
-        yield LogEntry(oid, c, decorations.get(oid, []), stats)
+            if followed is not None and old is not None:
+                diffs = [renamed_diff(repo, c, followed, old, context=context)]
+            else:
+                changes = [ch for ch in commit_changes(repo, c) if not paths or _under(ch.path, paths)]
+                diffs = file_diffs(repo, changes, context=context)
+            stats = [stat_from(d) for d in diffs] if with_stats else None
+        yield LogEntry(oid, c, decorations.get(oid, []), stats, diffs if with_patch else None)
+        if followed is not None and old is not None:
+            followed = old
+
+
+def _followed_change(repo: Repository, c: Commit, path: str) -> str | None:
+    """For `log --follow`: None if `c` leaves `path` alone, else the name the file had before `c`."""
+    from vcrdt.porcelain.diffs import commit_changes
+
+    change = next((ch for ch in commit_changes(repo, c) if ch.path == path), None)
+    if change is None:
+        return None
+    return follow_path(repo, c, path) if change.status == "added" else path
+
+
+def follow_path(repo: Repository, c: Commit, path: str) -> str:
+    """Return the name `path` had in `c`'s first parent: itself, or the file `c` renamed to it.
+
+    Renames are found as merges find them (`vcrdt.merge.renames.find_renames`): the same
+    content, or at least half of it, under a path the parent had and `c` has not. A file
+    `c` adds from nothing keeps its name (the walk then finds no older change to it).
+    """
+    from vcrdt.merge.renames import find_renames
+
+    if not c.parents:
+        return path
+    old_flat = flatten_tree(repo.store, read_commit(repo.store, c.parents[0]).tree)
+    if path in old_flat:
+        return path
+    renames = find_renames(repo.store, old_flat, flatten_tree(repo.store, c.tree))
+    return next((p for p, q in renames.items() if q == path), path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +194,9 @@ def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult
 def _touches(repo: Repository, c: Commit, paths: list[str]) -> bool:
     from vcrdt.porcelain.diffs import commit_changes
 
-    return any(
-        spec == "." or change.path == spec or change.path.startswith(spec + "/")
-        for change in commit_changes(repo, c)
-        for spec in paths
-    )
+    return any(_under(change.path, paths) for change in commit_changes(repo, c))
+
+
+def _under(path: str, specs: list[str]) -> bool:
+    """Tell whether `path` is one of `specs` or lies under one (``.`` is everything)."""
+    return any(spec == "." or path == spec or path.startswith(spec + "/") for spec in specs)

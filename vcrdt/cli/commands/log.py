@@ -11,6 +11,7 @@ from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
 if TYPE_CHECKING:
+    from vcrdt.diff.lines import FileDiff
     from vcrdt.ids import ObjectId
     from vcrdt.porcelain import LogEntry, ShowResult
     from vcrdt.repo import Repository
@@ -67,14 +68,29 @@ def log(
     stat: Annotated[bool, typer.Option("--stat", help="Show the files each commit changed.")] = False,
     first_parent: Annotated[bool, typer.Option("--first-parent", help="Follow only first parents.")] = False,
     clock: Annotated[bool, typer.Option("--clock", help="Show each commit's Lamport clock and vector clock.")] = False,
+    all_refs: Annotated[
+        bool, typer.Option("--all", help="Start from every branch head (siblings too), every tag and HEAD.")
+    ] = False,
+    patch: Annotated[
+        bool, typer.Option("-p", "--patch", help="Show each commit's diff against its first parent.")
+    ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="With one file path: follow it back through renames.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Show commits, newest first (ordered by Lamport clock, which respects ancestry).
 
     Revisions as git reads them: `log A..B` shows what B has and A lacks, `log B ^A` the same,
     and `log REV -- PATH...` only the commits that change something under one of the paths
-    (against their first parent). An argument that is no revision but an existing path is
-    taken as a path, as git does without `--`.
+    (against their first parent; `--stat` and `-p` then show only those paths). An argument
+    that is no revision but an existing path is taken as a path, as git does without `--`.
+
+    `--all` starts from every ref: each head of a branch that has concurrent heads (siblings,
+    after a fetch) is its own line of history, drawn in its own column by `--graph`.
+    `--follow -- FILE` lists the commits that changed the file under its current name and,
+    past a commit that renamed it (the same content, or at least half of it, under a new
+    name), under the names it had before. `-p` shows each commit's patch, as `show` does.
 
     On a terminal the output goes through the pager ($VCRDT_PAGER, core.pager, $PAGER, then
     `less -FRX`; `vcrdt --no-pager log` writes it straight out).
@@ -84,24 +100,35 @@ def log(
     repo = open_repo()
     revs, paths = _revs_and_paths(repo, revisions or [])
     entries = porcelain.log(
-        repo, revs, limit=max_count, with_stats=stat, first_parent=first_parent, paths=paths or None
+        repo,
+        revs,
+        limit=max_count,
+        with_stats=stat,
+        first_parent=first_parent,
+        paths=paths or None,
+        all_refs=all_refs,
+        follow=follow,
+        with_patch=patch,
     )
     with paged(repo):
-        _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock)
+        _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock, patch=patch)
 
 
-def _print_log(entries: Iterator[LogEntry], *, json: bool, graph: bool, oneline: bool, stat: bool, clock: bool) -> None:
+def _print_log(
+    entries: Iterator[LogEntry], *, json: bool, graph: bool, oneline: bool, stat: bool, clock: bool, patch: bool = False
+) -> None:
     if json:
         render.emit_json(
             [
                 views.commit_json(e.oid, e.commit, e.refs)
                 | ({"stats": [views.stat_json(s) for s in e.stats]} if e.stats is not None else {})
+                | ({"diff": [views.diff_json(d) for d in e.diffs]} if e.diffs is not None else {})
                 for e in entries
             ]
         )
         return
     con = render.data()
-    if con.is_plain and not (graph or oneline or stat):
+    if con.is_plain and not (graph or oneline or stat or patch):
         _write_plain(con, entries, clock)
         return
     listed = list(entries) if graph else entries
@@ -131,8 +158,24 @@ def _print_log(entries: Iterator[LogEntry], *, json: bool, graph: bool, oneline:
             if e.stats:
                 con.print()
                 views.print_stats(e.stats)
+        if e.diffs:
+            _print_patch(con, e.diffs, f"{rest} " if graph else "", blank=not oneline or bool(e.stats))
         for x in extra:
             con.print(Text(x))
+
+
+def _print_patch(con: render.DataOut, diffs: list[FileDiff], lead: str, *, blank: bool) -> None:
+    """Print a commit's patch under its header, as `git log -p` does (each line after `lead`, the graph's edges)."""
+    if blank:
+        con.print(Text(lead.rstrip()))
+    if not lead:
+        views.print_diffs(diffs)
+        return
+    from vcrdt.diff.lines import format_unified
+
+    for d in diffs:
+        for raw in format_unified(d).split(b"\n")[:-1]:
+            con.print(Text(lead + raw.decode("utf-8", "replace")))
 
 
 def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list[str]]:
