@@ -181,3 +181,21 @@ def test_log_takes_git_count_shorthand(two: tuple[CliRunner, str, str]) -> None:
     assert repo.ok("log", "-1", "--json", "HEAD~1").out.count('"id"') == 1
     r = repo("log", "--oneline", "--", "-1")  # after --, a path
     assert r.code == 0 and r.out == ""
+
+
+def test_diff_staged_is_the_diff_the_next_commit_records(two: tuple[CliRunner, str, str]) -> None:
+    repo, _, _ = two
+    repo.write("a.txt", "three\n")
+    plain = repo.ok("diff").out
+    assert "+three" in plain
+    assert repo.ok("diff", "--staged").out == plain == repo.ok("diff", "--cached").out
+
+
+def test_show_rev_path_prints_the_file_or_the_directory(two: tuple[CliRunner, str, str]) -> None:
+    repo, _, _ = two
+    assert repo.ok("show", "HEAD:a.txt").out == "two\n"
+    assert repo.ok("show", "HEAD~1:a.txt").out == "one\n"
+    assert repo.ok("show", "HEAD:sub").out == "tree HEAD:sub\n\nb.txt\n"
+    assert repo.ok("show", "HEAD:").out == "tree HEAD:\n\na.txt\nsub/\n"
+    r = repo("show", "HEAD:nosuch.txt")
+    assert r.code == 1 and "nosuch.txt" in r.err

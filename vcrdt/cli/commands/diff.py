@@ -30,6 +30,15 @@ def diff(
     name_only: Annotated[bool, typer.Option("--name-only", help="Show only the changed paths.")] = False,
     context: Annotated[int, typer.Option("--unified", "-U", help="Lines of context.")] = 3,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences.")] = False,
+    staged: Annotated[
+        bool,
+        typer.Option(
+            "--staged",
+            "--cached",
+            help="Accepted for git's habit: with no staging area, what the next commit records is every change"
+            " to tracked files, which `diff` shows anyway.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> int:
     """Show changes between the work tree and HEAD, a commit and the work tree, or two commits.
@@ -44,6 +53,7 @@ def diff(
     from vcrdt import porcelain
     from vcrdt.diff.lines import stat_from
 
+    del staged  # always so
     repo = open_repo()
     revs, given_paths = _revs_and_paths(repo, revisions or [])
     old: str | None

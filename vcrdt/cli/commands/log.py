@@ -245,7 +245,7 @@ def _body_lines(e: LogEntry, clock: bool = False) -> list[str]:
 
 @app.command()
 def show(
-    revision: Annotated[str, typer.Argument(help="The commit to show.")] = "HEAD",
+    revision: Annotated[str, typer.Argument(help="The commit to show, or REV:PATH for a file or directory.")] = "HEAD",
     stat: Annotated[bool, typer.Option("--stat", help="Show a diffstat instead of the patch.")] = False,
     name_only: Annotated[bool, typer.Option("--name-only", help="Show only the changed paths.")] = False,
     json: JsonOption = False,
@@ -254,11 +254,15 @@ def show(
 
     A merge commit is shown against its first parent (what the merge brought in), with the paths
     that CRDT rules settled automatically (`vcrdt conflicts --auto` has the details). Paged on
-    a terminal, as `log` is.
+    a terminal, as `log` is. `show REV:PATH` prints the file's content (a directory's names), as
+    git does.
     """
     from vcrdt import porcelain
 
     repo = open_repo()
+    if ":" in revision and not json:
+        _show_path(repo, revision)
+        return
     result = porcelain.show(repo, revision)
     settled = porcelain.auto_resolutions(repo, result.oid.hex()).resolutions if result.commit.resolutions else []
     if json:
@@ -269,6 +273,19 @@ def show(
         return
     with paged(repo):
         _print_show(result, settled, stat=stat, name_only=name_only)
+
+
+def _show_path(repo: Repository, spec: str) -> None:
+    """Print the file REV:PATH names, or a directory's entries as git lists them (``tree SPEC``, then names)."""
+    from vcrdt import porcelain
+    from vcrdt.objects import EntryKind, Tree
+
+    found = porcelain.cat(repo, spec)
+    if isinstance(found.value, Tree):
+        names = [e.name + ("/" if e.kind is EntryKind.TREE else "") for e in found.value.entries]
+        render.data().write_text(f"tree {spec}\n\n" + "".join(n + "\n" for n in names))
+        return
+    render.write_bytes(found.body)
 
 
 def _print_show(result: ShowResult, settled: list[dict[str, object]], *, stat: bool, name_only: bool) -> None:
