@@ -96,6 +96,8 @@ _SELECT_BEFORE = (
 _AHEAD_BYTES = 64 * 1024
 _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER) FROM objects WHERE id = ?"
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
+# An object to store as received: id, kind, body, storage (`ZSTD` or `DELTA`), delta base, zstd frame.
+Encoded = tuple[ObjectId, str, bytes, int, ObjectId | None, bytes]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -537,6 +539,67 @@ class SqliteStore:
             for i in large:
                 self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
         return oids
+
+    def put_encoded(self, items: Sequence[Encoded]) -> int:
+        """Store objects whose compressed form is at hand (sync receives them so), without recompressing.
+
+        Each item is ``(id, kind, body, storage, base, data)``: `data` is one zstd frame that
+        declares and decodes to exactly `body` (`storage` `ZSTD`), or does so with `base`'s
+        body as its raw-content dictionary (`storage` `DELTA`: the store's own delta form).
+        The caller has decoded `data` and checked that `body` hashes to the id, so a read of
+        the row decodes and verifies as for any other. A delta whose base is absent, chunked
+        or `MAX_DELTA_DEPTH` deep, and a frame no smaller than its body, are stored as `put`
+        would store the body (compressed here, or raw). Objects already present (or repeated)
+        are skipped; all rows and their fingerprints go in with one statement each.
+
+        Args:
+            items: The objects, bases before the deltas on them.
+
+        Returns:
+            How many objects were added.
+
+        Raises:
+            CorruptObjectError: If a kind is unknown or a body is larger than `LARGE_OBJECT`.
+        """
+        fresh: dict[ObjectId, Encoded] = {}
+        for item in items:
+            if item[0] not in fresh:
+                fresh[item[0]] = item
+        present = self.has_many(fresh)
+        todo = [item for oid, item in fresh.items() if oid not in present]
+        if not todo:
+            return 0
+        depths: dict[ObjectId, int] = {}
+        adding = {item[0] for item in todo}
+        wanted = {item[4] for item in todo if item[3] == DELTA and item[4] is not None} - adding
+        for oid in wanted:
+            row = self.db.conn.execute(
+                "SELECT CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id = ?", (oid,)
+            ).fetchone()
+            if row is not None and row[0] != CHUNKED and isinstance(row[1], int) and row[1] >= 0:
+                depths[oid] = row[1]
+        rows = []
+        for oid, kind, body, storage, base, data in todo:
+            code = _kind_code(kind)
+            if len(body) > LARGE_OBJECT:
+                raise CorruptObjectError(to_hex(oid), f"{len(body)} bytes, too large to store whole")
+            depth = 0
+            if storage == DELTA:
+                at = depths.get(base) if base is not None else None
+                if at is None or at >= MAX_DELTA_DEPTH:
+                    storage, data, depth = _encode(self._cctx, body, None)
+                else:
+                    depth = at + 1
+            elif storage != ZSTD or len(data) >= len(body):
+                storage, data = RAW, body
+            if storage != DELTA:
+                base = None
+            depths[oid] = depth
+            rows.append((oid, code, len(body), storage, base, depth, data))
+        with self.db.write() as conn:
+            conn.executemany(_INSERT, rows)
+            fingerprints.add(conn, [row[0] for row in rows])
+        return len(rows)
 
     def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
         """Store an object whose body arrives in pieces, with bounded memory.

@@ -526,7 +526,8 @@ def inflate(data: bytes, size: int, peer: str, what: str, base: bytes | None = N
         else:
             d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
             dctx = zstandard.ZstdDecompressor(dict_data=d)
-        out: bytes = dctx.decompress(data, max_output_size=size)
+        # Nothing may follow the frame: the receiver stores it as it came (`SqliteStore.put_encoded`).
+        out: bytes = dctx.decompress(data, max_output_size=size, allow_extra_data=False)
     except zstandard.ZstdError as exc:
         raise ProtocolError(f"{peer}: {what}: does not decompress ({exc})") from exc
     if len(out) != size:

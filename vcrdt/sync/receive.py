@@ -31,10 +31,11 @@ from vcrdt.errors import (
 )
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, Reference, Tree, decode_object, history_problem, references
+from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store.sqlite import DELTA, ZSTD, Encoded, SqliteStore
 from vcrdt.sync.frames import (
     CHUNK,
     OBJECT,
@@ -50,6 +51,8 @@ from vcrdt.sync.limits import SyncLimits
 
 # Objects received are committed in transactions of about this many bytes.
 BATCH_BYTES = 4 << 20
+# Objects checked and waiting to be written with one statement (`SqliteStore.put_encoded`).
+PENDING = 512
 
 Progress = Callable[[int, int], None]
 # The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
@@ -89,7 +92,7 @@ class Receiver:
         self.count = 0
         self.total = 0
         self._open: dict[ObjectId, Tree | Commit] = {}  # trees and commits of the uncommitted batch
-        self._refs: dict[ObjectId, list[Reference]] = {}  # and what each names
+        self._refs: dict[ObjectId, list[tuple[ObjectId, str]]] = {}  # and what each names (id, kind)
         self._deferred: list[tuple[ObjectId, Commit]] = []  # commits whose parents had not arrived
         self._batch = 0
         self._stack = contextlib.ExitStack()
@@ -100,6 +103,10 @@ class Receiver:
         self._bodies = RecentBodies()
         # Kinds of objects found stored here (successive versions of a tree name mostly the same ones).
         self._stored_kinds: dict[ObjectId, str] = {}
+        # Checked objects not written yet, in their compressed form as received (SqliteStore only).
+        self._pending: list[Encoded] = []
+        self._pending_bytes = 0
+        self._encoded = isinstance(repo.store, SqliteStore)
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -119,11 +126,24 @@ class Receiver:
         Raises:
             CorruptObjectError: If a tree or commit received names an object that is neither here nor sent.
         """
+        self.flush()
         self._check_closed(raise_on_gap=True)
 
+    def flush(self) -> None:
+        """Write the objects checked so far that wait in memory (they count as received already)."""
+        if self._pending:
+            store = self.repo.store
+            assert isinstance(store, SqliteStore)
+            store.put_encoded(self._pending)
+            self._pending = []
+            self._pending_bytes = 0
+
     def _maybe_commit(self) -> None:
+        if len(self._pending) >= PENDING or self._pending_bytes >= BATCH_BYTES:
+            self.flush()
         if self.dry_run or self._batch < BATCH_BYTES:
             return
+        self.flush()
         commits = [oid for oid, obj in self._open.items() if isinstance(obj, Commit)]
         if not self._check_closed(raise_on_gap=False):
             return
@@ -136,18 +156,18 @@ class Receiver:
 
     def _check_closed(self, *, raise_on_gap: bool) -> bool:
         store = self.repo.store
-        named = {r.oid for refs in self._refs.values() for r in refs}
+        named = {r for refs in self._refs.values() for r, _ in refs}
         present = set(self.received) | store.has_many(named - set(self.received))
         for oid in self._open:
-            for ref in self._refs[oid]:
-                if ref.oid not in present:
+            for ref, kind in self._refs[oid]:
+                if ref not in present:
                     if not raise_on_gap:
                         return False
                     raise CorruptObjectError(
-                        to_hex(oid), f"names {ref.kind} {ref.oid.hex()}, which is neither here nor was sent"
+                        to_hex(oid), f"names {kind} {ref.hex()}, which is neither here nor was sent"
                     )
         for oid, commit in self._deferred:
-            parents = [read_commit(store, p) for p in commit.parents]
+            parents = [self._commit(p) for p in commit.parents]
             problem = history_problem(commit, parents)
             if problem is not None:
                 raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
@@ -206,13 +226,24 @@ class Receiver:
                 hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
             )
 
-    def _store(self, oid: ObjectId, kind: str, body: bytes) -> None:
-        """Decode and check a whole object whose id is verified, store it, and count it."""
+    def _store(
+        self, oid: ObjectId, kind: str, body: bytes, encoded: tuple[int, ObjectId | None, bytes] | None = None
+    ) -> None:
+        """Decode and check a whole object whose id is verified, store it, and count it.
+
+        With `encoded` (storage, base, zstd frame: how it arrived, checked to decode to `body`)
+        the store keeps that frame instead of compressing the body again.
+        """
         if kind != "blob":
             obj = decode_object(kind, body)
             assert isinstance(obj, Tree | Commit)
             self._check_refs(oid, obj)
-        self.repo.store.put(kind, body)
+        if encoded is not None and self._encoded:
+            self._pending.append((oid, kind, body, *encoded))
+            self._pending_bytes += len(body)
+        else:
+            self.flush()
+            self.repo.store.put(kind, body)
         self._bodies.put(oid, body)
         self._stored(oid, kind, len(body))
 
@@ -259,7 +290,7 @@ class Receiver:
             # Sent twice in one stream: harmless, but it must not count as two objects.
             self._order.append(oid)
             return oid
-        self._store(oid, p.kind, body)
+        self._store(oid, p.kind, body, (ZSTD, None, p.data) if base is None else (DELTA, base, p.data))
         return oid
 
     def _base(self, base: ObjectId, what: str) -> bytes:
@@ -279,6 +310,7 @@ class Receiver:
             raise ProtocolError(
                 f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
             )
+        self.flush()
         return self.repo.store.get(base)[1]
 
     def _pieces(self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes) -> Iterator[bytes]:
@@ -330,18 +362,30 @@ class Receiver:
             return None
         return kind
 
+    def _commit(self, oid: ObjectId) -> Commit:
+        """A commit held here or received (one still waiting to be written is read from memory)."""
+        got = self._open.get(oid)
+        if isinstance(got, Commit):
+            return got
+        if any(item[0] == oid for item in self._pending):
+            self.flush()
+        return read_commit(self.repo.store, oid)
+
     def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
-        refs = self._refs[oid] = references(obj)
-        for ref in refs:
-            kind = self._kind(ref.oid)
-            if kind is not None:
-                problem = ref.problem(kind)
-                if problem is not None:
-                    raise CorruptObjectError(to_hex(oid), problem)
+        if isinstance(obj, Tree):
+            named = [(e.oid, "tree" if e.kind is EntryKind.TREE else "blob") for e in obj.entries]
+        else:
+            named = [(r.oid, r.kind) for r in references(obj)]
+        self._refs[oid] = named
+        for i, (ref, want) in enumerate(named):
+            kind = self._kind(ref)
+            if kind is not None and kind != want:
+                problem = references(obj)[i].problem(kind)
+                raise CorruptObjectError(to_hex(oid), problem or f"names {ref.hex()}, a {kind}, not a {want}")
         self._open[oid] = obj
         if isinstance(obj, Commit):
             if all(self._kind(p) == "commit" for p in obj.parents):
-                parents = [read_commit(self.repo.store, p) for p in obj.parents]
+                parents = [self._commit(p) for p in obj.parents]
                 problem = history_problem(obj, parents)
                 if problem is not None:
                     raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
