@@ -230,6 +230,25 @@ class SqliteStore:
         found[oid] = own if own is not None else self.get(oid)
         return found
 
+    def stored_form(self, oid: ObjectId) -> tuple[int, ObjectId | None, bytes] | None:
+        """Return ``(storage, base, data)`` of an object stored whole as one zstd frame, undecoded.
+
+        `storage` is `ZSTD` (the body compressed alone; `base` None) or `DELTA` (compressed with
+        `base`'s body as its raw-content dictionary). None for any other row (raw, chunked,
+        absent or malformed). Nothing is decoded or verified: whoever decodes it checks it
+        (sync sends it as it is, and the receiver hashes what it decodes to).
+        """
+        row = self.db.conn.execute(
+            "SELECT CAST(storage AS INTEGER), CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id = ?", (oid,)
+        ).fetchone()
+        if row is None or not isinstance(row[2], bytes):
+            return None
+        if row[0] == ZSTD:
+            return ZSTD, None, row[2]
+        if row[0] == DELTA and isinstance(row[1], bytes) and len(row[1]) == len(oid):
+            return DELTA, ObjectId(row[1]), row[2]
+        return None
+
     def has(self, oid: ObjectId) -> bool:
         """Tell whether the object is present."""
         return self.db.conn.execute("SELECT 1 FROM objects WHERE id = ?", (oid,)).fetchone() is not None
@@ -258,6 +277,23 @@ class SqliteStore:
         if row is None:
             raise ObjectNotFoundError(to_hex(oid))
         return _kind_of(oid, row[0]), _size_of(oid, row[1])
+
+    def info_many(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, int]]:
+        """Return ``{id: (kind, size)}`` of those of `oids` that are present, a few hundred per query.
+
+        Raises:
+            CorruptObjectError: If a row's kind or size is invalid.
+        """
+        wanted = list(set(oids))
+        found: dict[ObjectId, tuple[str, int]] = {}
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            query = "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER) FROM objects WHERE id IN "
+            for raw, kind, size in self.db.conn.execute(f"{query}({marks})", batch):
+                oid = ObjectId(bytes(raw))
+                found[oid] = (_kind_of(oid, kind), _size_of(oid, size))
+        return found
 
     def iter_content(self, oid: ObjectId) -> Iterator[bytes]:
         """Yield the body in pieces of at most `CHUNK_SIZE` bytes; the id is checked after the last one.

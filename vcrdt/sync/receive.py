@@ -105,6 +105,7 @@ class Receiver:
         self._stored_kinds: dict[ObjectId, str] = {}
         # Checked objects not written yet, in their compressed form as received (SqliteStore only).
         self._pending: list[Encoded] = []
+        self._pending_ids: set[ObjectId] = set()
         self._pending_bytes = 0
         self._encoded = isinstance(repo.store, SqliteStore)
 
@@ -136,6 +137,7 @@ class Receiver:
             assert isinstance(store, SqliteStore)
             store.put_encoded(self._pending)
             self._pending = []
+            self._pending_ids.clear()
             self._pending_bytes = 0
 
     def _maybe_commit(self) -> None:
@@ -241,6 +243,7 @@ class Receiver:
         if encoded is not None and self._encoded:
             self._pending.append((oid, kind, body, *encoded))
             self._pending_bytes += len(body)
+            self._pending_ids.add(oid)
         else:
             self.flush()
             self.repo.store.put(kind, body)
@@ -302,6 +305,8 @@ class Receiver:
         body = self._bodies.get(base)
         if body is not None:
             return body
+        if base in self._pending_ids:
+            self.flush()
         try:
             size = self.repo.store.info(base)[1]
         except ObjectNotFoundError:
@@ -310,7 +315,6 @@ class Receiver:
             raise ProtocolError(
                 f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
             )
-        self.flush()
         return self.repo.store.get(base)[1]
 
     def _pieces(self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes) -> Iterator[bytes]:
@@ -367,7 +371,7 @@ class Receiver:
         got = self._open.get(oid)
         if isinstance(got, Commit):
             return got
-        if any(item[0] == oid for item in self._pending):
+        if oid in self._pending_ids:
             self.flush()
         return read_commit(self.repo.store, oid)
 

@@ -21,6 +21,7 @@ from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
+from vcrdt.store.sqlite import SqliteStore
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -141,6 +142,9 @@ class Walker:
         if kind != "tree":
             raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
         got = tree_entries(oid, self.store.get(oid)[1])
+        if isinstance(self.store, SqliteStore):
+            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next).
+            self.kinds.update(self.store.info_many(r.oid for _, r in got if r.oid not in self.kinds))
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             del self._trees[next(iter(self._trees))]
