@@ -21,6 +21,7 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.crdt.refstate import RefState, maximal
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import (
+    BadPathError,
     BadRefNameError,
     CorruptObjectError,
     DirtyWorktreeError,
@@ -30,8 +31,9 @@ from vcrdt.errors import (
     ProtocolError,
 )
 from vcrdt.hashing import StreamingObjectHasher, object_id
-from vcrdt.ids import ObjectId, to_hex
+from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
+from vcrdt.paths import check_component, decode, encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
@@ -51,6 +53,8 @@ from vcrdt.sync.limits import SyncLimits
 
 # Objects received are committed in transactions of about this many bytes.
 BATCH_BYTES = 4 << 20
+# What a tree entry of each kind word names.
+_REF_KIND = {k.value.encode("ascii"): "tree" if k is EntryKind.TREE else "blob" for k in EntryKind}
 # Objects checked and waiting to be written with one statement (`SqliteStore.put_encoded`).
 PENDING = 512
 
@@ -91,7 +95,7 @@ class Receiver:
         self.received: dict[ObjectId, str] = {}  # this session, stored or already present
         self.count = 0
         self.total = 0
-        self._open: dict[ObjectId, Tree | Commit] = {}  # trees and commits of the uncommitted batch
+        self._open: dict[ObjectId, Commit | None] = {}  # trees (None) and commits of the uncommitted batch
         self._refs: dict[ObjectId, list[tuple[ObjectId, str]]] = {}  # and what each names (id, kind)
         self._deferred: list[tuple[ObjectId, Commit]] = []  # commits whose parents had not arrived
         self._batch = 0
@@ -103,6 +107,8 @@ class Receiver:
         self._bodies = RecentBodies()
         # Kinds of objects found stored here (successive versions of a tree name mostly the same ones).
         self._stored_kinds: dict[ObjectId, str] = {}
+        # Tree-entry names (bytes) that passed the path rules, and their canonical bytes.
+        self._names: dict[bytes, bytes] = {}
         # Checked objects not written yet, in their compressed form as received (SqliteStore only).
         self._pending: list[Encoded] = []
         self._pending_ids: set[ObjectId] = set()
@@ -236,10 +242,17 @@ class Receiver:
         With `encoded` (storage, base, zstd frame: how it arrived, checked to decode to `body`)
         the store keeps that frame instead of compressing the body again.
         """
-        if kind != "blob":
-            obj = decode_object(kind, body)
-            assert isinstance(obj, Tree | Commit)
-            self._check_refs(oid, obj)
+        if kind == "tree":
+            named = self._quick_tree(body)
+            if named is None:
+                tree = decode_object(kind, body)  # raises the rule it breaks
+                assert isinstance(tree, Tree)
+                named = [(e.oid, "tree" if e.kind is EntryKind.TREE else "blob") for e in tree.entries]
+            self._check_refs(oid, named, None, body)
+        elif kind == "commit":
+            commit = decode_object(kind, body)
+            assert isinstance(commit, Commit)
+            self._check_refs(oid, [(r.oid, r.kind) for r in references(commit)], commit, body)
         if encoded is not None and self._encoded:
             self._pending.append((oid, kind, body, *encoded))
             self._pending_bytes += len(body)
@@ -375,19 +388,59 @@ class Receiver:
             self.flush()
         return read_commit(self.repo.store, oid)
 
-    def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
-        if isinstance(obj, Tree):
-            named = [(e.oid, "tree" if e.kind is EntryKind.TREE else "blob") for e in obj.entries]
-        else:
-            named = [(r.oid, r.kind) for r in references(obj)]
+    def _quick_tree(self, body: bytes) -> list[tuple[ObjectId, str]] | None:
+        """The ids and kinds a tree body names, when it passes the tree rules; None when in doubt.
+
+        The rules of `Tree.from_bytes` (entry kinds, names by the path rules, sorted and
+        unique by their bytes, ids of 32 bytes and not zero), without building the tree, and
+        each distinct name checked once per session. It accepts nothing `Tree.from_bytes`
+        refuses: on anything it does not accept, the caller decodes the tree for the error.
+        """
+        out: list[tuple[ObjectId, str]] = []
+        names = self._names
+        pos, n = 0, len(body)
+        prev = b""
+        while pos < n:
+            sp = body.find(b" ", pos, pos + 5)
+            want = _REF_KIND.get(body[pos:sp]) if sp >= 0 else None
+            if want is None:
+                return None
+            nul = body.find(b"\0", sp + 1)
+            if nul < 0:
+                return None
+            raw = body[sp + 1 : nul]
+            enc = names.get(raw)
+            if enc is None:
+                if b"/" in raw:
+                    return None
+                try:
+                    name = decode(raw)
+                    check_component(name)
+                except BadPathError:
+                    return None
+                enc = names[raw] = encode(name)
+            oid = body[nul + 1 : nul + 1 + OID_LEN]
+            if (out and enc <= prev) or len(oid) != OID_LEN or oid == ZERO_ID:
+                return None
+            out.append((ObjectId(oid), want))
+            prev = enc
+            pos = nul + 1 + OID_LEN
+        if len(names) > 1 << 16:
+            names.clear()
+        return out
+
+    def _check_refs(self, oid: ObjectId, named: list[tuple[ObjectId, str]], commit: Commit | None, body: bytes) -> None:
         self._refs[oid] = named
         for i, (ref, want) in enumerate(named):
             kind = self._kind(ref)
             if kind is not None and kind != want:
-                problem = references(obj)[i].problem(kind)
+                full = commit if commit is not None else decode_object("tree", body)
+                assert isinstance(full, Tree | Commit)
+                problem = references(full)[i].problem(kind)
                 raise CorruptObjectError(to_hex(oid), problem or f"names {ref.hex()}, a {kind}, not a {want}")
-        self._open[oid] = obj
-        if isinstance(obj, Commit):
+        self._open[oid] = commit
+        obj = commit
+        if obj is not None:
             if all(self._kind(p) == "commit" for p in obj.parents):
                 parents = [self._commit(p) for p in obj.parents]
                 problem = history_problem(obj, parents)

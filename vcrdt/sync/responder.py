@@ -22,7 +22,6 @@ from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
-from vcrdt.store import ObjectStore
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.store.sqlite import ZSTD, SqliteStore
 from vcrdt.sync import frames as F
@@ -115,9 +114,11 @@ def object_frames(
                 if frame is not None:
                     yield frame
                     continue
-            _, body = store.get(oid)
+            body = walker.bodies.pop(oid, None) if kind == "tree" else None
+            if body is None:
+                _, body = store.get(oid)
             bodies.put(oid, body)
-            yield _packed_frame(store, kind, body, base, position, n, pack, bodies)
+            yield _packed_frame(walker, kind, body, base, position, n, pack, bodies)
             continue
         if size <= F.PIECE:
             _, body = store.get(oid)
@@ -172,7 +173,7 @@ def _as_stored(
 
 
 def _packed_frame(
-    store: ObjectStore,
+    walker: Walker,
     kind: str,
     body: bytes,
     base: ObjectId | None,
@@ -182,8 +183,8 @@ def _packed_frame(
     bodies: RecentBodies,
 ) -> bytes:
     """One packed frame: the smaller of a delta on `base` (when given) and the plain body."""
-    if base is not None and len(body) > MIN_DELTA and store.info(base)[1] <= F.PIECE:
-        base_body = bodies.read(store, base)
+    if base is not None and len(body) > MIN_DELTA and walker.info(base)[1] <= F.PIECE:
+        base_body = bodies.read(walker.store, base)
         if len(base_body) > MIN_DELTA:
             data = F.delta(base_body, body)
             # A delta well under half the body is smaller than the plain form: skip computing that.
