@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,20 +161,17 @@ def tree_bodies(draw: st.DrawFn) -> bytes:
     return body
 
 
-_RECEIVER: list[Receiver] = []
-
-
-def _receiver() -> Receiver:
-    if not _RECEIVER:
-        root = Path(tempfile.mkdtemp(prefix="vcrdt-quick-"))
-        _RECEIVER.append(Receiver(Repository.init(root / "r", CONF), SyncLimits(), "peer"))
-    return _RECEIVER[0]
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+    r = Repository.init(tmp_path_factory.mktemp("quick") / "r", CONF)
+    yield Receiver(r, SyncLimits(), "peer")
+    r.close()
 
 
 @settings(max_examples=400, deadline=None)
 @given(tree_bodies())
-def test_the_quick_tree_check_accepts_only_what_the_decoder_accepts(body: bytes) -> None:
-    quick = _receiver()._quick_tree(body)
+def test_the_quick_tree_check_accepts_only_what_the_decoder_accepts(receiver: Receiver, body: bytes) -> None:
+    quick = receiver._quick_tree(body)
     try:
         tree = decode_object("tree", body)
     except CorruptObjectError:
