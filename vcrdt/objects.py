@@ -30,6 +30,7 @@ Imports `hashing`, `ids`, `paths` and `errors` only.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -200,8 +201,10 @@ class Tree:
         return None
 
 
+# Names are checked once each: trees of one history repeat the same few thousand names.
+@functools.lru_cache(maxsize=1 << 16)
 def _entry_name_bytes(name: str) -> bytes:
-    """Check a tree-entry name against the path rules and return its encoded bytes.
+    """Check a tree-entry name against the path rules and return its encoded bytes (remembered).
 
     Raises:
         CorruptObjectError: If the name breaks a path rule.

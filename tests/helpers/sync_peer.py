@@ -23,7 +23,9 @@ version 1 for them. The ``packed-*`` modes speak version 2 and tamper with packe
 - ``packed-delta-bomb``: the second is a delta on the first, declaring 10 bytes, a bomb;
 - ``packed-missing-base``: the first is a delta on an object the receiver does not have;
 - ``packed-far-base``: the first is a delta on an object 5 back in a stream that has none;
-- ``packed-truncate``: the first packed frame is cut in the middle, and the peer exits.
+- ``packed-truncate``: the first packed frame is cut in the middle, and the peer exits;
+- ``packed-trailing``: the first packed object has bytes after its zstd frame (a receiver
+  stores the frame as it came, so it must be exactly one frame).
 
 Forged history (`forge`): ``main`` moves to a commit made here on top of its head, sent after
 the real objects:
@@ -100,6 +102,8 @@ def _packed(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
                 f = F.encode_packed(p.kind, p.size, ObjectId(bytes(range(32))), p.data)
             elif mode == "packed-far-base" and seen == 1:
                 f = F.encode_packed(p.kind, p.size, 5, p.data)
+            elif mode == "packed-trailing" and seen == 1:
+                f = F.encode_packed(p.kind, p.size, p.base, p.data + b"\0trailing bytes")
             elif mode == "packed-truncate":
                 yield f[: len(f) // 2]
                 return

@@ -74,6 +74,7 @@ PACKED_CASES = {
     "packed-missing-base": ("a delta on 000102", "neither here nor earlier in the stream"),
     "packed-far-base": ("the object 5 back, but only 0 came before",),
     "packed-truncate": ("truncated",),
+    "packed-trailing": ("packed", "does not decompress", "unused data"),
 }
 
 

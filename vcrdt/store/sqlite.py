@@ -96,6 +96,8 @@ _SELECT_BEFORE = (
 _AHEAD_BYTES = 64 * 1024
 _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER) FROM objects WHERE id = ?"
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
+# An object to store as received: id, kind, body, storage (`ZSTD` or `DELTA`), delta base, zstd frame.
+Encoded = tuple[ObjectId, str, bytes, int, ObjectId | None, bytes]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -228,6 +230,25 @@ class SqliteStore:
         found[oid] = own if own is not None else self.get(oid)
         return found
 
+    def stored_form(self, oid: ObjectId) -> tuple[int, ObjectId | None, bytes] | None:
+        """Return ``(storage, base, data)`` of an object stored whole as one zstd frame, undecoded.
+
+        `storage` is `ZSTD` (the body compressed alone; `base` None) or `DELTA` (compressed with
+        `base`'s body as its raw-content dictionary). None for any other row (raw, chunked,
+        absent or malformed). Nothing is decoded or verified: whoever decodes it checks it
+        (sync sends it as it is, and the receiver hashes what it decodes to).
+        """
+        row = self.db.conn.execute(
+            "SELECT CAST(storage AS INTEGER), CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id = ?", (oid,)
+        ).fetchone()
+        if row is None or not isinstance(row[2], bytes):
+            return None
+        if row[0] == ZSTD:
+            return ZSTD, None, row[2]
+        if row[0] == DELTA and isinstance(row[1], bytes) and len(row[1]) == len(oid):
+            return DELTA, ObjectId(row[1]), row[2]
+        return None
+
     def has(self, oid: ObjectId) -> bool:
         """Tell whether the object is present."""
         return self.db.conn.execute("SELECT 1 FROM objects WHERE id = ?", (oid,)).fetchone() is not None
@@ -256,6 +277,23 @@ class SqliteStore:
         if row is None:
             raise ObjectNotFoundError(to_hex(oid))
         return _kind_of(oid, row[0]), _size_of(oid, row[1])
+
+    def info_many(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, int]]:
+        """Return ``{id: (kind, size)}`` of those of `oids` that are present, a few hundred per query.
+
+        Raises:
+            CorruptObjectError: If a row's kind or size is invalid.
+        """
+        wanted = list(set(oids))
+        found: dict[ObjectId, tuple[str, int]] = {}
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            query = "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER) FROM objects WHERE id IN "
+            for raw, kind, size in self.db.conn.execute(f"{query}({marks})", batch):
+                oid = ObjectId(bytes(raw))
+                found[oid] = (_kind_of(oid, kind), _size_of(oid, size))
+        return found
 
     def iter_content(self, oid: ObjectId) -> Iterator[bytes]:
         """Yield the body in pieces of at most `CHUNK_SIZE` bytes; the id is checked after the last one.
@@ -537,6 +575,67 @@ class SqliteStore:
             for i in large:
                 self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
         return oids
+
+    def put_encoded(self, items: Sequence[Encoded]) -> int:
+        """Store objects whose compressed form is at hand (sync receives them so), without recompressing.
+
+        Each item is ``(id, kind, body, storage, base, data)``: `data` is one zstd frame that
+        declares and decodes to exactly `body` (`storage` `ZSTD`), or does so with `base`'s
+        body as its raw-content dictionary (`storage` `DELTA`: the store's own delta form).
+        The caller has decoded `data` and checked that `body` hashes to the id, so a read of
+        the row decodes and verifies as for any other. A delta whose base is absent, chunked
+        or `MAX_DELTA_DEPTH` deep, and a frame no smaller than its body, are stored as `put`
+        would store the body (compressed here, or raw). Objects already present (or repeated)
+        are skipped; all rows and their fingerprints go in with one statement each.
+
+        Args:
+            items: The objects, bases before the deltas on them.
+
+        Returns:
+            How many objects were added.
+
+        Raises:
+            CorruptObjectError: If a kind is unknown or a body is larger than `LARGE_OBJECT`.
+        """
+        fresh: dict[ObjectId, Encoded] = {}
+        for item in items:
+            if item[0] not in fresh:
+                fresh[item[0]] = item
+        present = self.has_many(fresh)
+        todo = [item for oid, item in fresh.items() if oid not in present]
+        if not todo:
+            return 0
+        depths: dict[ObjectId, int] = {}
+        adding = {item[0] for item in todo}
+        wanted = {item[4] for item in todo if item[3] == DELTA and item[4] is not None} - adding
+        for oid in wanted:
+            row = self.db.conn.execute(
+                "SELECT CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id = ?", (oid,)
+            ).fetchone()
+            if row is not None and row[0] != CHUNKED and isinstance(row[1], int) and row[1] >= 0:
+                depths[oid] = row[1]
+        rows = []
+        for oid, kind, body, storage, base, data in todo:
+            code = _kind_code(kind)
+            if len(body) > LARGE_OBJECT:
+                raise CorruptObjectError(to_hex(oid), f"{len(body)} bytes, too large to store whole")
+            depth = 0
+            if storage == DELTA:
+                at = depths.get(base) if base is not None else None
+                if at is None or at >= MAX_DELTA_DEPTH:
+                    storage, data, depth = _encode(self._cctx, body, None)
+                else:
+                    depth = at + 1
+            elif storage != ZSTD or len(data) >= len(body):
+                storage, data = RAW, body
+            if storage != DELTA:
+                base = None
+            depths[oid] = depth
+            rows.append((oid, code, len(body), storage, base, depth, data))
+        with self.db.write() as conn:
+            conn.executemany(_INSERT, rows)
+            fingerprints.add(conn, [row[0] for row in rows])
+        return len(rows)
 
     def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
         """Store an object whose body arrives in pieces, with bounded memory.

@@ -398,7 +398,7 @@ def decode_bucket(payload: bytes, peer: str) -> Bucket:
 BASE_NONE = 0  # the body is the object, zstd-compressed
 BASE_BACK = 1  # a delta on an object earlier in this stream: varint distance back (1: the one before)
 BASE_ID = 2  # a delta on an object the receiver holds: its 32-byte id
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # zstd level of packed objects and deltas (level 1 indexes too little of a dictionary).
 PACK_LEVEL = 3
 
@@ -449,7 +449,7 @@ def encode_packed(kind: str, size: int, base: int | ObjectId | None, zframe: byt
     >>> (p.kind, p.size, p.base, inflate(p.data, 5, "peer", "it"))
     ('blob', 5, None, b'hello')
     """
-    if not zframe.startswith(_ZSTD_MAGIC):
+    if not zframe.startswith(ZSTD_MAGIC):
         raise ValueError("not a zstd frame")
     if base is None:
         head = bytes([KIND_CODES[kind] << 2 | BASE_NONE]) + _varint(size)
@@ -457,7 +457,7 @@ def encode_packed(kind: str, size: int, base: int | ObjectId | None, zframe: byt
         head = bytes([KIND_CODES[kind] << 2 | BASE_BACK]) + _varint(size) + _varint(base)
     else:
         head = bytes([KIND_CODES[kind] << 2 | BASE_ID]) + _varint(size) + base
-    return encode(PACKED, head + zframe[len(_ZSTD_MAGIC) :])
+    return encode(PACKED, head + zframe[len(ZSTD_MAGIC) :])
 
 
 def decode_packed(payload: bytes, peer: str) -> Packed:
@@ -485,7 +485,7 @@ def decode_packed(payload: bytes, peer: str) -> Packed:
             raise ProtocolError(f"{peer}: a delta frame truncated in its base id")
         base = ObjectId(payload[pos : pos + OID_LEN])
         pos += OID_LEN
-    return Packed(kind, size, base, _ZSTD_MAGIC + payload[pos:])
+    return Packed(kind, size, base, ZSTD_MAGIC + payload[pos:])
 
 
 def compressor(base: bytes | None = None, size: int = 0) -> zstandard.ZstdCompressor:
@@ -526,7 +526,8 @@ def inflate(data: bytes, size: int, peer: str, what: str, base: bytes | None = N
         else:
             d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
             dctx = zstandard.ZstdDecompressor(dict_data=d)
-        out: bytes = dctx.decompress(data, max_output_size=size)
+        # Nothing may follow the frame: the receiver stores it as it came (`SqliteStore.put_encoded`).
+        out: bytes = dctx.decompress(data, max_output_size=size, allow_extra_data=False)
     except zstandard.ZstdError as exc:
         raise ProtocolError(f"{peer}: {what}: does not decompress ({exc})") from exc
     if len(out) != size:

@@ -21,6 +21,7 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.crdt.refstate import RefState
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import (
+    BadPathError,
     BadRefNameError,
     CorruptObjectError,
     DirtyWorktreeError,
@@ -30,11 +31,13 @@ from vcrdt.errors import (
     ProtocolError,
 )
 from vcrdt.hashing import StreamingObjectHasher, object_id
-from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, Reference, Tree, decode_object, history_problem, references
+from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, to_hex
+from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
+from vcrdt.paths import check_component, decode, encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store.sqlite import DELTA, ZSTD, Encoded, SqliteStore
 from vcrdt.sync.frames import (
     CHUNK,
     OBJECT,
@@ -50,6 +53,10 @@ from vcrdt.sync.limits import SyncLimits
 
 # Objects received are committed in transactions of about this many bytes.
 BATCH_BYTES = 4 << 20
+# What a tree entry of each kind word names.
+_REF_KIND = {k.value.encode("ascii"): "tree" if k is EntryKind.TREE else "blob" for k in EntryKind}
+# Objects checked and waiting to be written with one statement (`SqliteStore.put_encoded`).
+PENDING = 512
 
 Progress = Callable[[int, int], None]
 # The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
@@ -88,8 +95,8 @@ class Receiver:
         self.received: dict[ObjectId, str] = {}  # this session, stored or already present
         self.count = 0
         self.total = 0
-        self._open: dict[ObjectId, Tree | Commit] = {}  # trees and commits of the uncommitted batch
-        self._refs: dict[ObjectId, list[Reference]] = {}  # and what each names
+        self._open: dict[ObjectId, Commit | None] = {}  # trees (None) and commits of the uncommitted batch
+        self._refs: dict[ObjectId, list[tuple[ObjectId, str]]] = {}  # and what each names (id, kind)
         self._deferred: list[tuple[ObjectId, Commit]] = []  # commits whose parents had not arrived
         self._batch = 0
         self._stack = contextlib.ExitStack()
@@ -100,6 +107,13 @@ class Receiver:
         self._bodies = RecentBodies()
         # Kinds of objects found stored here (successive versions of a tree name mostly the same ones).
         self._stored_kinds: dict[ObjectId, str] = {}
+        # Tree-entry names (bytes) that passed the path rules, and their canonical bytes.
+        self._names: dict[bytes, bytes] = {}
+        # Checked objects not written yet, in their compressed form as received (SqliteStore only).
+        self._pending: list[Encoded] = []
+        self._pending_ids: set[ObjectId] = set()
+        self._pending_bytes = 0
+        self._encoded = isinstance(repo.store, SqliteStore)
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -119,11 +133,25 @@ class Receiver:
         Raises:
             CorruptObjectError: If a tree or commit received names an object that is neither here nor sent.
         """
+        self.flush()
         self._check_closed(raise_on_gap=True)
 
+    def flush(self) -> None:
+        """Write the objects checked so far that wait in memory (they count as received already)."""
+        if self._pending:
+            store = self.repo.store
+            assert isinstance(store, SqliteStore)
+            store.put_encoded(self._pending)
+            self._pending = []
+            self._pending_ids.clear()
+            self._pending_bytes = 0
+
     def _maybe_commit(self) -> None:
+        if len(self._pending) >= PENDING or self._pending_bytes >= BATCH_BYTES:
+            self.flush()
         if self.dry_run or self._batch < BATCH_BYTES:
             return
+        self.flush()
         commits = [oid for oid, obj in self._open.items() if isinstance(obj, Commit)]
         if not self._check_closed(raise_on_gap=False):
             return
@@ -136,18 +164,18 @@ class Receiver:
 
     def _check_closed(self, *, raise_on_gap: bool) -> bool:
         store = self.repo.store
-        named = {r.oid for refs in self._refs.values() for r in refs}
+        named = {r for refs in self._refs.values() for r, _ in refs}
         present = set(self.received) | store.has_many(named - set(self.received))
         for oid in self._open:
-            for ref in self._refs[oid]:
-                if ref.oid not in present:
+            for ref, kind in self._refs[oid]:
+                if ref not in present:
                     if not raise_on_gap:
                         return False
                     raise CorruptObjectError(
-                        to_hex(oid), f"names {ref.kind} {ref.oid.hex()}, which is neither here nor was sent"
+                        to_hex(oid), f"names {kind} {ref.hex()}, which is neither here nor was sent"
                     )
         for oid, commit in self._deferred:
-            parents = [read_commit(store, p) for p in commit.parents]
+            parents = [self._commit(p) for p in commit.parents]
             problem = history_problem(commit, parents)
             if problem is not None:
                 raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
@@ -206,13 +234,32 @@ class Receiver:
                 hint="raise it with `vcrdt config limits.max_fetch_size SIZE` if the replica is trusted",
             )
 
-    def _store(self, oid: ObjectId, kind: str, body: bytes) -> None:
-        """Decode and check a whole object whose id is verified, store it, and count it."""
-        if kind != "blob":
-            obj = decode_object(kind, body)
-            assert isinstance(obj, Tree | Commit)
-            self._check_refs(oid, obj)
-        self.repo.store.put(kind, body)
+    def _store(
+        self, oid: ObjectId, kind: str, body: bytes, encoded: tuple[int, ObjectId | None, bytes] | None = None
+    ) -> None:
+        """Decode and check a whole object whose id is verified, store it, and count it.
+
+        With `encoded` (storage, base, zstd frame: how it arrived, checked to decode to `body`)
+        the store keeps that frame instead of compressing the body again.
+        """
+        if kind == "tree":
+            named = self._quick_tree(body)
+            if named is None:
+                tree = decode_object(kind, body)  # raises the rule it breaks
+                assert isinstance(tree, Tree)
+                named = [(e.oid, "tree" if e.kind is EntryKind.TREE else "blob") for e in tree.entries]
+            self._check_refs(oid, named, None, body)
+        elif kind == "commit":
+            commit = decode_object(kind, body)
+            assert isinstance(commit, Commit)
+            self._check_refs(oid, [(r.oid, r.kind) for r in references(commit)], commit, body)
+        if encoded is not None and self._encoded:
+            self._pending.append((oid, kind, body, *encoded))
+            self._pending_bytes += len(body)
+            self._pending_ids.add(oid)
+        else:
+            self.flush()
+            self.repo.store.put(kind, body)
         self._bodies.put(oid, body)
         self._stored(oid, kind, len(body))
 
@@ -259,7 +306,7 @@ class Receiver:
             # Sent twice in one stream: harmless, but it must not count as two objects.
             self._order.append(oid)
             return oid
-        self._store(oid, p.kind, body)
+        self._store(oid, p.kind, body, (ZSTD, None, p.data) if base is None else (DELTA, base, p.data))
         return oid
 
     def _base(self, base: ObjectId, what: str) -> bytes:
@@ -271,6 +318,8 @@ class Receiver:
         body = self._bodies.get(base)
         if body is not None:
             return body
+        if base in self._pending_ids:
+            self.flush()
         try:
             size = self.repo.store.info(base)[1]
         except ObjectNotFoundError:
@@ -330,18 +379,70 @@ class Receiver:
             return None
         return kind
 
-    def _check_refs(self, oid: ObjectId, obj: Tree | Commit) -> None:
-        refs = self._refs[oid] = references(obj)
-        for ref in refs:
-            kind = self._kind(ref.oid)
-            if kind is not None:
-                problem = ref.problem(kind)
-                if problem is not None:
-                    raise CorruptObjectError(to_hex(oid), problem)
-        self._open[oid] = obj
-        if isinstance(obj, Commit):
+    def _commit(self, oid: ObjectId) -> Commit:
+        """A commit held here or received (one still waiting to be written is read from memory)."""
+        got = self._open.get(oid)
+        if isinstance(got, Commit):
+            return got
+        if oid in self._pending_ids:
+            self.flush()
+        return read_commit(self.repo.store, oid)
+
+    def _quick_tree(self, body: bytes) -> list[tuple[ObjectId, str]] | None:
+        """The ids and kinds a tree body names, when it passes the tree rules; None when in doubt.
+
+        The rules of `Tree.from_bytes` (entry kinds, names by the path rules, sorted and
+        unique by their bytes, ids of 32 bytes and not zero), without building the tree, and
+        each distinct name checked once per session. It accepts nothing `Tree.from_bytes`
+        refuses: on anything it does not accept, the caller decodes the tree for the error.
+        """
+        out: list[tuple[ObjectId, str]] = []
+        names = self._names
+        pos, n = 0, len(body)
+        prev = b""
+        while pos < n:
+            sp = body.find(b" ", pos, pos + 5)
+            want = _REF_KIND.get(body[pos:sp]) if sp >= 0 else None
+            if want is None:
+                return None
+            nul = body.find(b"\0", sp + 1)
+            if nul < 0:
+                return None
+            raw = body[sp + 1 : nul]
+            enc = names.get(raw)
+            if enc is None:
+                if b"/" in raw:
+                    return None
+                try:
+                    name = decode(raw)
+                    check_component(name)
+                except BadPathError:
+                    return None
+                enc = names[raw] = encode(name)
+            oid = body[nul + 1 : nul + 1 + OID_LEN]
+            if (out and enc <= prev) or len(oid) != OID_LEN or oid == ZERO_ID:
+                return None
+            out.append((ObjectId(oid), want))
+            prev = enc
+            pos = nul + 1 + OID_LEN
+        if len(names) > 1 << 16:
+            names.clear()
+        return out
+
+    def _check_refs(self, oid: ObjectId, named: list[tuple[ObjectId, str]], commit: Commit | None, body: bytes) -> None:
+        self._refs[oid] = named
+        for i, (ref, want) in enumerate(named):
+            kind = self._kind(ref)
+            if kind is not None and kind != want:
+                full = commit if commit is not None else decode_object("tree", body)
+                assert isinstance(full, Tree | Commit)
+                problem = references(full)[i].problem(kind)
+                raise CorruptObjectError(to_hex(oid), problem or f"names {ref.hex()}, a {kind}, not a {want}")
+        self._open[oid] = commit
+        obj = commit
+        if obj is not None:
             if all(self._kind(p) == "commit" for p in obj.parents):
-                parents = [read_commit(self.repo.store, p) for p in obj.parents]
+                parents = [self._commit(p) for p in obj.parents]
                 problem = history_problem(obj, parents)
                 if problem is not None:
                     raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")

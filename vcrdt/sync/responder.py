@@ -22,8 +22,8 @@ from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
-from vcrdt.store import ObjectStore
 from vcrdt.store.fingerprints import Fingerprint
+from vcrdt.store.sqlite import ZSTD, SqliteStore
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
@@ -103,13 +103,22 @@ def object_frames(
     # Stream positions of the objects sent so far, for naming bases by their distance back.
     position: dict[ObjectId, int] = {}
     bodies = RecentBodies()
+    stored_form = store.stored_form if isinstance(store, SqliteStore) else None
     for n, (oid, kind, size) in enumerate(items):
         if packed:
             position[oid] = n
         if size <= F.PIECE and packed:
-            _, body = store.get(oid)
+            base = bases.get(oid) if bases else None
+            if stored_form is not None:
+                frame = _as_stored(walker, stored_form(oid), kind, size, base, position, n)
+                if frame is not None:
+                    yield frame
+                    continue
+            body = walker.bodies.pop(oid, None) if kind == "tree" else None
+            if body is None:
+                _, body = store.get(oid)
             bodies.put(oid, body)
-            yield _packed_frame(store, kind, body, bases.get(oid) if bases else None, position, n, pack, bodies)
+            yield _packed_frame(walker, kind, body, base, position, n, pack, bodies)
             continue
         if size <= F.PIECE:
             _, body = store.get(oid)
@@ -130,8 +139,41 @@ def object_frames(
 MIN_DELTA = 64
 
 
+def _as_stored(
+    walker: Walker,
+    form: tuple[int, ObjectId | None, bytes] | None,
+    kind: str,
+    size: int,
+    base: ObjectId | None,
+    position: dict[ObjectId, int],
+    n: int,
+) -> bytes | None:
+    """The packed frame of an object as the store holds it (no decoding, no compressing), or None.
+
+    A stored delta goes as it is when its base is one the receiver holds: the base chosen
+    for it (`base`), or one sent before in this stream. An object stored compressed alone goes
+    as it is when no base was chosen for it (a delta could be smaller). The receiver hashes
+    what the frame decodes to, as for any packed object.
+    """
+    if form is None or not form[2].startswith(F.ZSTD_MAGIC):
+        return None
+    storage, stored_base, data = form
+    if storage == ZSTD:
+        return F.encode_packed(kind, size, None, data) if base is None else None
+    assert stored_base is not None
+    at = position.get(stored_base)
+    if stored_base != base and at is None:
+        return None
+    try:
+        if walker.info(stored_base)[1] > F.PIECE:
+            return None
+    except VcrdtError:
+        return None
+    return F.encode_packed(kind, size, n - at if at is not None else stored_base, data)
+
+
 def _packed_frame(
-    store: ObjectStore,
+    walker: Walker,
     kind: str,
     body: bytes,
     base: ObjectId | None,
@@ -141,8 +183,8 @@ def _packed_frame(
     bodies: RecentBodies,
 ) -> bytes:
     """One packed frame: the smaller of a delta on `base` (when given) and the plain body."""
-    if base is not None and len(body) > MIN_DELTA and store.info(base)[1] <= F.PIECE:
-        base_body = bodies.read(store, base)
+    if base is not None and len(body) > MIN_DELTA and walker.info(base)[1] <= F.PIECE:
+        base_body = bodies.read(walker.store, base)
         if len(base_body) > MIN_DELTA:
             data = F.delta(base_body, body)
             # A delta well under half the body is smaller than the plain form: skip computing that.

@@ -489,6 +489,7 @@ def _reconcile(c: _Client) -> tuple[list[ObjectId], list[ObjectId]]:
                 else:
                     level += _mine_below(c, theirs.prefix)
             c.done(reader)
+            recv.flush()  # the next round's buckets count what this one received
         recv.finish()
     c.stats.objects_received += recv.count
     return here, there

@@ -21,6 +21,7 @@ from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
+from vcrdt.store.sqlite import SqliteStore
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -51,30 +52,35 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
 _WORDS = {k.value.encode("ascii"): k.value for k in EntryKind}
 
 
-def tree_entries(oid: ObjectId, body: bytes) -> list[tuple[str, Reference]]:
+def tree_entries(
+    oid: ObjectId, body: bytes, heads: dict[bytes, tuple[str, str, str]] | None = None
+) -> list[tuple[str, Reference]]:
     """The names and references of a stored tree, read for sending (the receiver validates it).
 
     A sender only needs what each entry names; the path rules are the receiver's to check,
     on every tree it receives, so this skips them (they cost most of decoding a tree).
+    `heads` remembers each entry's kind and name as decoded (successive trees repeat them).
 
     Raises:
         CorruptObjectError: If the body is not a sequence of tree entries.
     """
     out: list[tuple[str, Reference]] = []
+    known = {} if heads is None else heads
     pos, n = 0, len(body)
     while pos < n:
-        sp = body.find(b" ", pos, pos + 5)
-        kind = _WORDS.get(body[pos:sp]) if sp >= 0 else None
-        nul = body.find(b"\0", sp + 1) if kind is not None else -1
-        if kind is None or nul < 0 or nul + 1 + OID_LEN > n:
+        nul = body.find(b"\0", pos)
+        if nul < 0 or nul + 1 + OID_LEN > n:
             raise CorruptObjectError(to_hex(oid), f"not a well-formed tree (entry at byte {pos})")
-        name = body[sp + 1 : nul].decode("utf-8", "surrogateescape")
-        ref = Reference(
-            ObjectId(body[nul + 1 : nul + 1 + OID_LEN]),
-            "tree" if kind == "tree" else "blob",
-            f"entry {name!r} of kind {kind} names",
-        )
-        out.append((name, ref))
+        head = body[pos:nul]
+        got = known.get(head)
+        if got is None:
+            sp = head.find(b" ", 0, 5)
+            kind = _WORDS.get(head[:sp]) if sp >= 0 else None
+            if kind is None:
+                raise CorruptObjectError(to_hex(oid), f"not a well-formed tree (entry at byte {pos})")
+            name = head[sp + 1 :].decode("utf-8", "surrogateescape")
+            got = known[head] = (name, "tree" if kind == "tree" else "blob", f"entry {name!r} of kind {kind} names")
+        out.append((got[0], Reference(ObjectId(body[nul + 1 : nul + 1 + OID_LEN]), got[1], got[2])))
         pos = nul + 1 + OID_LEN
     return out
 
@@ -93,6 +99,9 @@ class Walker:
         self._commits: dict[ObjectId, Commit] = {}
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
+        self._heads: dict[bytes, tuple[str, str, str]] = {}
+        # The bodies of the trees read last (the sender packs each just after walking it).
+        self.bodies: dict[ObjectId, bytes] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -140,7 +149,16 @@ class Walker:
         self.limits.check_object(oid, kind, size)
         if kind != "tree":
             raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
-        got = tree_entries(oid, self.store.get(oid)[1])
+        body = self.store.get(oid)[1]
+        got = tree_entries(oid, body, self._heads)
+        if len(self._heads) > 1 << 16:
+            self._heads.clear()
+        if len(self.bodies) >= TREE_CACHE:
+            del self.bodies[next(iter(self.bodies))]
+        self.bodies[oid] = body
+        if isinstance(self.store, SqliteStore):
+            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next).
+            self.kinds.update(self.store.info_many(r.oid for _, r in got if r.oid not in self.kinds))
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             del self._trees[next(iter(self._trees))]
