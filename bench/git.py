@@ -133,7 +133,9 @@ class Stream:
         else:
             changed = {p: edit(self.main[p], i) for p in rng.sample(self.paths, self.edits)}
             self.main.update(changed)
-            out.append(self._commit("refs/heads/main", f"commit {i}\n\nedits {', '.join(changed)}", [self.head], changed))
+            out.append(
+                self._commit("refs/heads/main", f"commit {i}\n\nedits {', '.join(changed)}", [self.head], changed)
+            )
             self.head = self.mark
         if i % 1000 == 0:
             out.append(
@@ -310,7 +312,9 @@ def run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
     rows.append((f"incremental ({args.incremental} commits)", median(vn), median(gn), 5.0))
 
     print()
-    print(f"{'case':28} {'vcrdt s':>9} {'git s':>8} {'ratio':>7} {'target':>7} {'vcrdt RSS':>10} {'git RSS':>8}  verdict")
+    print(
+        f"{'case':28} {'vcrdt s':>9} {'git s':>8} {'ratio':>7} {'target':>7} {'vcrdt RSS':>10} {'git RSS':>8}  verdict"
+    )
     for name, v, g, target in rows:
         ratio = v.seconds / g.seconds if g.seconds else float("inf")
         verdict = "PASS" if ratio <= target and v.rss_kb <= 300_000 else "FAIL"

@@ -20,6 +20,7 @@ from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
 from vcrdt.gitio import maps
 from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, ref_matches, source_key
+from vcrdt.gitio.pack import PackWriter
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitRecord,
@@ -60,34 +61,90 @@ class ExportSummary:
 
 
 class GitWriter:
-    """Where git objects go: a git repository's object database, or nowhere (ids only)."""
+    """Where git objects go: a git repository's object database, or nowhere (ids only).
+
+    Into a repository, the first `LOOSE_LIMIT` objects are held back; if no more come they
+    are written loose (as git keeps a small fetch), else all go into one pack file
+    (`vcrdt.gitio.pack`). Nothing is visible in git before `finish`.
+    """
+
+    LOOSE_LIMIT = 100
 
     def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1") -> None:
         """Write into `git`, or (None) only compute ids with `hash_name`."""
         self.git = git
         self.hash_name = hash_name
         self.hash_len = hashlib.new(hash_name).digest_size
+        self.pending: dict[bytes, tuple[str, bytes]] = {}
+        self.pack: PackWriter | None = None
 
     def write(self, kind: str, body: bytes) -> bytes:
         """Store (or hash) one object; return its raw git id."""
+        h = hashlib.new(self.hash_name)
+        h.update(f"{kind} {len(body)}\0".encode())
+        h.update(body)
+        gid = h.digest()
         if self.git is None:
-            h = hashlib.new(self.hash_name)
-            h.update(f"{kind} {len(body)}\0".encode())
-            h.update(body)
-            return h.digest()
+            return gid
+        if self.pack is not None:
+            self._to_pack(kind, body, gid)
+        elif gid not in self.pending:
+            self.pending[gid] = (kind, body)
+            if len(self.pending) > self.LOOSE_LIMIT and self.hash_name == "sha1":
+                try:
+                    self.pack = PackWriter(_objects_dir(self.git) / "pack")
+                except OSError as exc:
+                    raise GitInteropError(f"cannot write a git pack: {exc}") from None
+                for g, (k, b) in self.pending.items():
+                    self._to_pack(k, b, g)
+                self.pending = {}
+        return gid
+
+    def _to_pack(self, kind: str, body: bytes, gid: bytes) -> None:
+        assert self.pack is not None
         try:
-            return bytes(self.git.odb.write(_GIT_TYPES[kind], body).raw)
-        except (pygit2.GitError, OSError) as exc:
+            self.pack.add(kind, body, gid)
+        except OSError as exc:
             raise GitInteropError(f"cannot write a git {kind}: {exc}") from None
 
     def has(self, gid: bytes) -> bool:
         """Tell whether the target holds the object (always, when only computing ids)."""
-        if self.git is None:
+        if self.git is None or gid in self.pending or (self.pack is not None and gid in self.pack):
             return True
         try:
             return pygit2.Oid(raw=gid) in self.git.odb
         except (ValueError, pygit2.GitError):
             return False
+
+    def finish(self) -> None:
+        """Make everything written visible in git: the pack and its index, or the held-back loose objects."""
+        if self.git is None:
+            return
+        try:
+            if self.pack is not None:
+                self.pack.finish()
+                self.pack = None
+            for kind, body in self.pending.values():
+                self.git.odb.write(_GIT_TYPES[kind], body)
+            self.pending = {}
+        except (pygit2.GitError, OSError) as exc:
+            raise GitInteropError(f"cannot write git objects: {exc}") from None
+
+    def abort(self) -> None:
+        """Drop everything not yet finished."""
+        self.pending = {}
+        if self.pack is not None:
+            self.pack.abort()
+            self.pack = None
+
+
+def _objects_dir(git: pygit2.Repository) -> Path:
+    """The object directory of a git repository (a linked work tree's is its common directory's)."""
+    path = Path(git.path)
+    common = path / "commondir"
+    if common.is_file():
+        path = (path / common.read_text().strip()).resolve()
+    return path / "objects"
 
 
 class Exporter:
@@ -346,17 +403,23 @@ def export_git(
     target = source_key(git)
     summary = ExportSummary(target)
     pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
-    exp = Exporter(repo, GitWriter(git), summary)
+    writer = GitWriter(git)
+    exp = Exporter(repo, writer, summary)
     exp.on_progress = on_progress
     wanted: dict[str, bytes] = {}
-    for name, heads in repo.refs.iter_refs("refs/"):
-        if not ref_matches(name, pats):
-            continue
-        ordered = sorted(heads, key=lambda h: _tie(repo, h))
-        wanted[name] = exp.commit(ordered[-1])[0]
-        if name.startswith(BRANCH_PREFIX):
-            for n, h in enumerate(ordered[:-1], 1):
-                wanted[f"{SIBLINGS_PREFIX}{name[len(BRANCH_PREFIX) :]}/{n}"] = exp.commit(h)[0]
+    try:
+        for name, heads in repo.refs.iter_refs("refs/"):
+            if not ref_matches(name, pats):
+                continue
+            ordered = sorted(heads, key=lambda h: _tie(repo, h))
+            wanted[name] = exp.commit(ordered[-1])[0]
+            if name.startswith(BRANCH_PREFIX):
+                for n, h in enumerate(ordered[:-1], 1):
+                    wanted[f"{SIBLINGS_PREFIX}{name[len(BRANCH_PREFIX) :]}/{n}"] = exp.commit(h)[0]
+        # The objects are in git before any ref names them.
+        writer.finish()
+    finally:
+        writer.abort()
     checked_out = None if git.is_bare else _head_branch(git)
     with repo.transaction():
         maps.ensure_tables(repo.db)
