@@ -45,23 +45,24 @@ TIME = "/usr/bin/time"
 
 @dataclass
 class Run:
-    """One measured command: wall seconds and peak RSS (KiB)."""
+    """One measured command: wall seconds, CPU seconds (user + system, children included) and peak RSS (KiB)."""
 
     seconds: float
+    cpu: float
     rss_kb: int
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str], work: Path) -> Run:
     """Run `cmd` under GNU time; fail loudly if it fails."""
     out = work / "time.out"
-    full = [TIME, "-f", "%M", "-o", str(out), *cmd]
+    full = [TIME, "-f", "%M %U %S", "-o", str(out), *cmd]
     t0 = time.perf_counter()
     proc = subprocess.run(full, cwd=cwd, env=env, capture_output=True)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-2000:]}")
-    lines = [ln for ln in out.read_text().splitlines() if ln.strip().isdigit()]
-    return Run(seconds, int(lines[-1]) if lines else 0)
+    rss, user, system = out.read_text().splitlines()[-1].split()
+    return Run(seconds, float(user) + float(system), int(rss))
 
 
 # --- the history -----------------------------------------------------------------------------
@@ -139,7 +140,8 @@ class Stream:
             self.head = self.mark
         if i % 1000 == 0:
             out.append(
-                f"tag v{i // 1000}\nfrom :{self.head}\ntagger {NAME} <{EMAIL}> {1_700_000_000 + self.tick} +0000\n".encode()
+                f"tag v{i // 1000}\nfrom :{self.head}\n".encode()
+                + f"tagger {NAME} <{EMAIL}> {1_700_000_000 + self.tick} +0000\n".encode()
                 + b"data 11\nrelease tag\n"
             )
         return b"".join(out)
@@ -212,7 +214,9 @@ def interleave(a: Callable[[int], Run], b: Callable[[int], Run], repeat: int) ->
 
 
 def median(runs: list[Run]) -> Run:
-    return Run(statistics.median(r.seconds for r in runs), max(r.rss_kb for r in runs))
+    return Run(
+        statistics.median(r.seconds for r in runs), statistics.median(r.cpu for r in runs), max(r.rss_kb for r in runs)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,16 +317,19 @@ def run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
 
     print()
     print(
-        f"{'case':28} {'vcrdt s':>9} {'git s':>8} {'ratio':>7} {'target':>7} {'vcrdt RSS':>10} {'git RSS':>8}  verdict"
+        f"{'case':26} {'vcrdt s':>8} {'git s':>7} {'ratio':>6} {'vcrdt cpu':>9} {'git cpu':>7} {'ratio':>6}"
+        f" {'target':>6} {'vcrdt RSS':>9} {'git RSS':>7}  verdict"
     )
     for name, v, g, target in rows:
         ratio = v.seconds / g.seconds if g.seconds else float("inf")
+        cpu_ratio = v.cpu / g.cpu if g.cpu else float("inf")
         verdict = "PASS" if ratio <= target and v.rss_kb <= 300_000 else "FAIL"
         print(
-            f"{name:28} {v.seconds:9.2f} {g.seconds:8.2f} {ratio:6.1f}x {target:6.0f}x"
-            f" {v.rss_kb / 1000:8.0f}MB {g.rss_kb / 1000:6.0f}MB  {verdict}"
+            f"{name:26} {v.seconds:8.2f} {g.seconds:7.2f} {ratio:5.1f}x {v.cpu:9.2f} {g.cpu:7.2f} {cpu_ratio:5.1f}x"
+            f" {target:5.0f}x {v.rss_kb / 1000:7.0f}MB {g.rss_kb / 1000:5.0f}MB  {verdict}"
         )
-    print("(RSS target: <= 300 MB for vcrdt; runs interleaved vcrdt, git, vcrdt, git, ...)")
+    print("(verdict on wall time and RSS <= 300 MB; runs interleaved vcrdt, git, vcrdt, git, ...; load average")
+    print(f" at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
     if args.profile:
         prof = work / "profiles"

@@ -38,6 +38,7 @@ from vcrdt.gitio.record import (
     split_commit,
     split_tag,
 )
+from vcrdt.hashing import object_id
 from vcrdt.ids import ObjectId, ReplicaId
 from vcrdt.objects import (
     MAX_PARENTS,
@@ -158,6 +159,32 @@ class _Importer:
         self.names: dict[bytes, bool] = {}
         stored = repo.db.get_meta(f"counter:{repo.replica}")
         self.counter = int(stored) if stored is not None and stored.isdigit() else 0
+        # Objects are stored in batches (`flush`): their ids are known at once, their rows come later.
+        self.batch: list[tuple[str, bytes, ObjectId | None]] = []
+        self.batch_bytes = 0
+        self.stored: set[ObjectId] = set()
+        # A first import asks the (empty) mapping nothing.
+        self.map_empty = maps.is_empty(repo.db)
+
+    # --- storing ---------------------------------------------------------------------------
+
+    def put(self, kind: str, body: bytes) -> ObjectId:
+        """The id of a vcrdt object, queued to be stored with the next batch."""
+        oid = object_id(kind, body)
+        if oid not in self.stored:
+            self.stored.add(oid)
+            self.batch.append((kind, body, None))
+            self.batch_bytes += len(body)
+            if self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_OBJECTS:
+                self.flush()
+        return oid
+
+    def flush(self) -> None:
+        """Store the queued objects (one statement for all, inside the import's transaction)."""
+        if self.batch:
+            self.repo.store.put_many(self.batch)
+            self.batch = []
+            self.batch_bytes = 0
 
     # --- reading git ---------------------------------------------------------------------
 
@@ -170,7 +197,7 @@ class _Importer:
 
     def known(self, gid: bytes) -> tuple[ObjectId, str] | None:
         hit = self.memo.get(gid)
-        if hit is None:
+        if hit is None and not self.map_empty:
             hit = maps.to_vcrdt(self.repo.db, gid)
             if hit is not None and not self.repo.store.has(hit[0]):
                 hit = None
@@ -187,13 +214,13 @@ class _Importer:
         typ, data = self.read(gid)
         if typ != "blob":
             raise GitInteropError(f"git object {gid.hex()} is a {typ}, where a blob is named")
-        oid = self.repo.store.put("blob", data)
+        oid = self.put("blob", data)
         self._mapped(gid, oid, "blob")
         self.summary.blobs += 1
         return oid
 
     def gitlink(self, gid: bytes) -> ObjectId:
-        return self.repo.store.put("blob", gid.hex().encode("ascii"))
+        return self.put("blob", gid.hex().encode("ascii"))
 
     def tree(self, gid: bytes, where: str) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
         """Store the vcrdt form of a git tree (and everything under it); return its id and odd shapes."""
@@ -205,11 +232,20 @@ class _Importer:
             # Only canonical trees are mapped, so nothing under it is odd.
             self.trees[gid] = (hit[0], ())
             return self.trees[gid]
-        # Iterative post-order: git trees can be deep.
+        # Iterative post-order: git trees can be deep. Each tree is read and parsed once.
+        parsed: dict[bytes, tuple[bytes, list[GitTreeEntry]]] = {}
         stack: list[tuple[bytes, bytes, bool]] = [(gid, b"", False)]
         while stack:
             g, path, expanded = stack.pop()
             if g in self.trees:
+                continue
+            if expanded:
+                data, entries = parsed.pop(g)
+                self.trees[g] = self._convert_tree(g, data, entries, path, where)
+                continue
+            hit = self.known(g)
+            if hit is not None and hit[1] == "tree":
+                self.trees[g] = (hit[0], ())  # imported before: canonical, nothing under it is odd
                 continue
             typ, data = self.read(g)
             if typ != "tree":
@@ -218,14 +254,11 @@ class _Importer:
                 entries = parse_git_tree(data, self.hash_len)
             except GitInteropError as exc:
                 raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
-            subtrees = [e for e in entries if mode_kind(e.mode) is EntryKind.TREE]
-            if not expanded:
-                stack.append((g, path, True))
-                for e in subtrees:
-                    if e.oid not in self.trees:
-                        stack.append((e.oid, _join(path, e.name), False))
-                continue
-            self.trees[g] = self._convert_tree(g, data, entries, path, where)
+            parsed[g] = (data, entries)
+            stack.append((g, path, True))
+            for e in entries:
+                if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE:
+                    stack.append((e.oid, _join(path, e.name), False))
 
         return self.trees[gid]
 
@@ -262,7 +295,7 @@ class _Importer:
             except CorruptObjectError as exc:
                 raise GitInteropError(f"{where}: in {_show(path)}: {_rule(exc)}") from None
         body = b"".join(_KIND_WORDS[k] + b" " + n + b"\0" + o for n, k, o in items)
-        vid = self.repo.store.put("tree", body)
+        vid = self.put("tree", body)
         shape = shape_of(entries)
         if shape != b"".join(CANONICAL_MODE[k] + b" " + n + b"\0" for n, k, _ in sorted(items, key=_git_key)):
             odd.append((b"", shape))
@@ -374,7 +407,7 @@ class _Importer:
                 b"commit", parts.header, None if message.encode() == parts.message else parts.message, shapes
             )
             commit = self._new(tree, parents, pcs, author, message, record)
-        vid = self.repo.store.put("commit", commit.to_bytes())
+        vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
         self._mapped(gid, vid, "commit")
         self.summary.commits += 1
@@ -388,7 +421,7 @@ class _Importer:
         message: str,
         record: GitRecord,
     ) -> Commit:
-        rec = self.repo.store.put("blob", record.to_bytes())
+        rec = self.put("blob", record.to_bytes())
         lamport = 1 + max((c.lamport for c in pcs), default=0)
         clock, gaps = commit_clock(pcs, (self.repo.replica, self._dot(pcs)))
         return Commit(tree, tuple(parents), author, message, self.repo.replica, lamport, clock, None, gaps, rec)
@@ -419,7 +452,7 @@ class _Importer:
             record = None
             if b"vcrdt-resolutions" in fields:
                 record = fields[b"vcrdt-resolutions"] + b"\n"
-                text.append("resolutions " + self.repo.store.put("blob", record).hex())
+                text.append("resolutions " + self.put("blob", record).hex())
             body = ("\n".join(text) + "\n\n").encode() + parts.message
             commit = Commit.from_bytes(body)
         except (KeyError, UnicodeDecodeError, CorruptObjectError):
@@ -447,13 +480,15 @@ class _Importer:
         tagger = display_signature(header_value(tag.header, b"tagger"), enc)
         record = GitRecord(b"tag", tag.header, None if message.encode() == tag.message else tag.message)
         commit = self._new(pcs[0].tree, [target], pcs, tagger, message, record)
-        vid = self.repo.store.put("commit", commit.to_bytes())
+        vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
         self._mapped(gid, vid, "tag")
         self.summary.tags += 1
 
 
 _KIND_WORDS = {k: k.value.encode("ascii") for k in EntryKind}
+_BATCH_BYTES = 16 << 20  # queued object bytes before a batch is stored
+_BATCH_OBJECTS = 4096
 
 
 def _first(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
@@ -541,6 +576,7 @@ def import_git(
                 continue
             targets.setdefault(vname, set()).add(hit[0])
             state[name.encode()] = gid
+        imp.flush()
         maps.add(repo.db, imp.rows)
         before: dict[str, set[ObjectId]] = {}
         for gname, gid in previous.items():

@@ -52,6 +52,13 @@ def _has_tables(db: Database) -> bool:
     return row is not None
 
 
+def is_empty(db: Database) -> bool:
+    """Tell whether the mapping holds no row (or has no table yet)."""
+    if not _has_tables(db):
+        return True
+    return db.conn.execute("SELECT 1 FROM git_map LIMIT 1").fetchone() is None
+
+
 def to_vcrdt(db: Database, git_id: bytes) -> tuple[ObjectId, str] | None:
     """The vcrdt id and kind mapped to a git id, if known."""
     try:
