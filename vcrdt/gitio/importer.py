@@ -73,6 +73,8 @@ class ImportSummary:
     refs: list[tuple[str, ObjectId | None, ObjectId | None]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checkout: ObjectId | None = None
+    # (git id, hex; why): commits and tags left out under ``skip_invalid``
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def open_git(gitdir: Path) -> pygit2.Repository:
@@ -145,8 +147,12 @@ def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, by
 
 
 class _Importer:
-    def __init__(self, repo: Repository, git: pygit2.Repository, summary: ImportSummary) -> None:
+    def __init__(
+        self, repo: Repository, git: pygit2.Repository, summary: ImportSummary, *, skip_invalid: bool = False
+    ) -> None:
         self.repo = repo
+        self.skip_invalid = skip_invalid
+        self.invalid: dict[bytes, str] = {}  # skipped git commits and tags: why
         self.git = git
         self.summary = summary
         self.hash_len = 20
@@ -319,44 +325,75 @@ class _Importer:
     # --- commits and tags ----------------------------------------------------------------
 
     def commitish(self, gid: bytes) -> tuple[ObjectId, str] | None:
-        """Import a commit or tag and everything it needs; None for a tag of a tree or blob."""
+        """Import a commit or tag and everything it needs; None for a tag of a tree or blob, or one skipped.
+
+        Under ``skip_invalid`` a commit or tag vcrdt refuses is skipped (with what is built on
+        it) and recorded in the summary, instead of ending the import.
+        """
         stack = [gid]
         while stack:
             g = stack[-1]
-            if self.known(g) is not None:
+            if self.known(g) is not None or g in self.invalid:
                 stack.pop()
                 continue
-            typ, raw = self.read(g)
-            if typ == "commit":
-                try:
-                    parts = split_commit(raw, self.hex_len)
-                except GitInteropError as exc:
-                    raise GitInteropError(f"git commit {g.hex()}: {exc}") from None
-                need = [bytes.fromhex(p.decode()) for p in parts.parents]
-                missing = [p for p in need if self.known(p) is None]
-                if missing:
-                    stack.extend(reversed(missing))
-                    continue
-                self._commit(g, raw, parts)
-            elif typ == "tag":
-                try:
-                    tag = split_tag(raw, self.hex_len)
-                except GitInteropError as exc:
-                    raise GitInteropError(f"git tag {g.hex()}: {exc}") from None
-                target = bytes.fromhex(tag.target.decode())
-                ttyp = self.read(target)[0]
-                if ttyp not in ("commit", "tag") or tag.target_type != ttyp.encode():
+            try:
+                if self._step(g, gid, stack):
                     return None
-                if self.known(target) is None:
-                    stack.append(target)
-                    continue
-                self._tag(g, tag)
-            elif g == gid:
-                return None
-            else:
-                raise GitInteropError(f"git object {g.hex()} is a {typ}, where a commit is named")
-            stack.pop()
+            except GitInteropError as exc:
+                if not self.skip_invalid:
+                    raise
+                self._skip(g, exc.message)
+                stack.pop()
         return self.known(gid)
+
+    def _skip(self, gid: bytes, why: str) -> None:
+        self.invalid[gid] = why
+        self.summary.skipped.append((gid.hex(), why))
+
+    def _step(self, g: bytes, gid: bytes, stack: list[bytes]) -> bool:
+        """One step of `commitish` on the object at the top of `stack`; True to stop (no commit or tag)."""
+        typ, raw = self.read(g)
+        if typ == "commit":
+            try:
+                parts = split_commit(raw, self.hex_len)
+            except GitInteropError as exc:
+                raise GitInteropError(f"git commit {g.hex()}: {exc}") from None
+            need = [bytes.fromhex(p.decode()) for p in parts.parents]
+            gone = [p for p in need if p in self.invalid]
+            if gone:
+                raise GitInteropError(f"git commit {g.hex()}: its parent {gone[0].hex()} was skipped")
+            missing = [p for p in need if self.known(p) is None]
+            if self.skip_invalid:
+                # A parent that is no commit is this commit's fault, not the parent's.
+                for p in missing:
+                    ptyp = self.read(p)[0]
+                    if ptyp != "commit":
+                        raise GitInteropError(f"git commit {g.hex()}: its parent {p.hex()} is a {ptyp}, not a commit")
+            if missing:
+                stack.extend(reversed(missing))
+                return False
+            self._commit(g, raw, parts)
+        elif typ == "tag":
+            try:
+                tag = split_tag(raw, self.hex_len)
+            except GitInteropError as exc:
+                raise GitInteropError(f"git tag {g.hex()}: {exc}") from None
+            target = bytes.fromhex(tag.target.decode())
+            if target in self.invalid:
+                raise GitInteropError(f"git tag {g.hex()}: its target {target.hex()} was skipped")
+            ttyp = self.read(target)[0]
+            if ttyp not in ("commit", "tag") or tag.target_type != ttyp.encode():
+                return True
+            if self.known(target) is None:
+                stack.append(target)
+                return False
+            self._tag(g, tag)
+        elif g == gid:
+            return True
+        else:
+            raise GitInteropError(f"git object {g.hex()} is a {typ}, where a commit is named")
+        stack.pop()
+        return False
 
     def _mapped(self, gid: bytes, vid: ObjectId, kind: str) -> None:
         self.memo[gid] = (vid, kind)
@@ -523,6 +560,7 @@ def import_git(
     refs: Iterable[str] = (),
     *,
     on_progress: Progress | None = None,
+    skip_invalid: bool = False,
 ) -> ImportSummary:
     """Bring a git repository's branches and tags (and all they reach) into `repo`.
 
@@ -537,6 +575,9 @@ def import_git(
         gitdir: The git repository (bare, a work tree or its ``.git``).
         refs: Full ref-name patterns (``fnmatch``); default all branches and tags.
         on_progress: Called as ``(commits done, commits to do)``.
+        skip_invalid: Skip a commit or tag vcrdt refuses (and every commit and tag built on
+            it, and the refs naming them) instead of refusing the import; each is listed in
+            the summary's ``skipped``.
 
     Returns:
         What was imported and which refs moved.
@@ -553,7 +594,7 @@ def import_git(
     with repo.transaction():
         maps.ensure_tables(repo.db)
         fill_map(repo)
-        imp = _Importer(repo, git, summary)
+        imp = _Importer(repo, git, summary, skip_invalid=skip_invalid)
         previous = maps.ref_state(repo.db, source, "import")
         order = _walk_order(git, wanted.values(), previous.values())
         total = len(order)
@@ -571,6 +612,9 @@ def import_git(
                 summary.warnings.append(f"git ref {name!r} skipped: {exc.message}")
                 continue
             hit = imp.commitish(gid)
+            if hit is None and gid in imp.invalid:
+                summary.warnings.append(f"git ref {name} skipped: it names {gid.hex()}, which was skipped")
+                continue
             if hit is None:
                 summary.warnings.append(f"git ref {name} skipped: it names a {imp.read(gid)[0]}, not a commit or tag")
                 continue
