@@ -291,11 +291,13 @@ class Exporter:
             res = None
             if c.resolutions is not None:
                 res = self._blob_bytes(c.resolutions, where, "resolutions record")
+            # A parent that is an imported annotated tag: git's parent is the commit it points to.
+            tags = [(i, self.commits[p][0]) for i, p in enumerate(c.parents) if self.commits[p][1] == "tag"]
             try:
-                header = native_header(c, res)
+                header = native_header(c, res, tags)
             except GitInteropError as exc:
                 raise GitInteropError(f"{where}: {exc}") from None
-            body = self._commit_head(c, {}, where) + header + b"\n" + c.message.encode()
+            body = self._commit_head(c, {}, where, peel=True) + header + b"\n" + c.message.encode()
             kind = "commit"
         else:
             try:
@@ -324,11 +326,21 @@ class Exporter:
             self.summary.commits += 1
         return gid, kind
 
-    def _commit_head(self, c: Commit, shapes: dict[bytes, bytes], where: str) -> bytes:
+    def _peel(self, vid: ObjectId) -> bytes:
+        """The git commit an exported tag (or a chain of tags) points to."""
+        while True:
+            gid, kind = self.commits.get(vid) or self._known(vid) or self.commit(vid)
+            if kind == "commit":
+                return gid
+            vid = read_commit(self.repo.store, vid).parents[0]
+
+    def _commit_head(self, c: Commit, shapes: dict[bytes, bytes], where: str, *, peel: bool = False) -> bytes:
         tree = self.tree(c.tree, shapes, where)
         lines = [b"tree " + tree.hex().encode() + b"\n"]
         for p in c.parents:
             gid, kind = self.commits[p]
+            if kind == "tag" and peel:
+                gid, kind = self._peel(p), "commit"
             if kind != "commit":
                 raise GitInteropError(f"{where}: its parent {p.hex()} is an imported tag, not a commit")
             lines.append(b"parent " + gid.hex().encode() + b"\n")

@@ -363,6 +363,10 @@ class _Importer:
             if gone:
                 raise GitInteropError(f"git commit {g.hex()}: its parent {gone[0].hex()} was skipped")
             missing = [p for p in need if self.known(p) is None]
+            # A native commit on an imported tag names the tag in its header: it comes first.
+            for i, t in _parent_tags(parts.header):
+                if i < len(need) and self.known(t) is None and self._peels_to(t, need[i]):
+                    missing.append(t)
             if self.skip_invalid:
                 # A parent that is no commit is this commit's fault, not the parent's.
                 for p in missing:
@@ -463,6 +467,14 @@ class _Importer:
         clock, gaps = commit_clock(pcs, (self.repo.replica, self._dot(pcs)))
         return Commit(tree, tuple(parents), author, message, self.repo.replica, lamport, clock, None, gaps, rec)
 
+    def _peels_to(self, tag: bytes, commit: bytes) -> bool:
+        """Tell whether git object `tag` is an annotated tag that (through any chain of tags) names `commit`."""
+        try:
+            obj = self.git[pygit2.Oid(raw=tag)]
+            return bool(obj.type == pygit2.enums.ObjectType.TAG and obj.peel(pygit2.Commit).id.raw == commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return False
+
     def _native(
         self, tree: ObjectId, parents: list[ObjectId], pcs: list[Commit], parts: GitCommitParts
     ) -> Commit | None:
@@ -479,6 +491,19 @@ class _Importer:
         author = fields.get(b"author")
         if author is None:
             return None
+        tags = _parent_tags(h)
+        if tags:
+            parents = list(parents)
+            for i, t in tags:
+                hit = self.known(t)
+                if i >= len(parents) or hit is None or hit[1] != "tag":
+                    return None
+                if not self._peels_to(t, bytes.fromhex(parts.parents[i].decode())):
+                    return None
+                parents[i] = hit[0]
+            if len(set(parents)) != len(parents):
+                return None
+            pcs = self._parent_commits(parents)
         text = [f"tree {tree.hex()}"] + [f"parent {p.hex()}" for p in parents]
         try:
             text.append("author " + author.decode("utf-8"))
@@ -495,7 +520,7 @@ class _Importer:
         except (KeyError, UnicodeDecodeError, CorruptObjectError):
             return None
         try:
-            if native_header(commit, record) != h:
+            if native_header(commit, record, tags) != h:
                 return None
         except GitInteropError:
             return None
@@ -526,6 +551,28 @@ class _Importer:
 _KIND_WORDS = {k: k.value.encode("ascii") for k in EntryKind}
 _BATCH_BYTES = 16 << 20  # queued object bytes before a batch is stored
 _BATCH_OBJECTS = 4096
+
+
+def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
+    """The ``vcrdt-parent-tags`` of a git commit header (``N=GITID ...``); empty when absent or malformed.
+
+    >>> _parent_tags(b"author A\nvcrdt-parent-tags 1=" + b"ab" * 20 + b"\n")[0][0]
+    1
+    """
+    at = header.find(b"\nvcrdt-parent-tags ")
+    if at < 0:
+        return []
+    value = header[at + 19 : header.find(b"\n", at + 1)]
+    out = []
+    for item in value.split(b" "):
+        n, _, g = item.partition(b"=")
+        if not n.isdigit() or len(g) != 40 or g.lower() != g:
+            return []
+        try:
+            out.append((int(n), bytes.fromhex(g.decode("ascii"))))
+        except ValueError:
+            return []
+    return out
 
 
 def _first(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
