@@ -70,9 +70,10 @@ class GitWriter:
 
     LOOSE_LIMIT = 100
 
-    def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1") -> None:
-        """Write into `git`, or (None) only compute ids with `hash_name`."""
+    def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1", *, empty: bool = False) -> None:
+        """Write into `git` (`empty`: a repository just created, holding nothing), or (None) only compute ids."""
         self.git = git
+        self.empty = empty and git is not None
         self.hash_name = hash_name
         self.hash_len = hashlib.new(hash_name).digest_size
         self.pending: dict[bytes, tuple[str, bytes]] = {}
@@ -111,6 +112,8 @@ class GitWriter:
         """Tell whether the target holds the object (always, when only computing ids)."""
         if self.git is None or gid in self.pending or (self.pack is not None and gid in self.pack):
             return True
+        if self.empty:
+            return False
         try:
             return pygit2.Oid(raw=gid) in self.git.odb
         except (ValueError, pygit2.GitError):
@@ -162,6 +165,8 @@ class Exporter:
         self.on_progress: Progress | None = None
 
     def _mapped(self, vid: ObjectId, kinds: tuple[str, ...]) -> tuple[bytes, str] | None:
+        if self.w.empty:
+            return None  # nothing mapped is in a repository just created
         for gid, kind in maps.to_git(self.repo.db, vid, self.w.hash_len):
             if kind in kinds and self.w.has(gid):
                 return gid, kind
@@ -374,11 +379,12 @@ def git_id_of(repo: Repository, vid: ObjectId, hash_name: str = "sha1") -> tuple
     return exp.commit(vid)
 
 
-def _open_or_create(gitdir: Path) -> pygit2.Repository:
+def _open_or_create(gitdir: Path) -> tuple[pygit2.Repository, bool]:
+    """The git repository at `gitdir`, and whether it was just created (bare) because nothing was there."""
     if gitdir.exists() and any(gitdir.iterdir()):
-        return open_git(gitdir)
+        return open_git(gitdir), False
     try:
-        return pygit2.init_repository(str(gitdir), bare=True)
+        return pygit2.init_repository(str(gitdir), bare=True), True
     except (pygit2.GitError, OSError) as exc:
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
 
@@ -411,11 +417,11 @@ def export_git(
         GitInteropError: If the target cannot be opened or written, or a commit cannot be
             exported (a damaged git record; the message names the commit).
     """
-    git = _open_or_create(gitdir)
+    git, created = _open_or_create(gitdir)
     target = source_key(git)
     summary = ExportSummary(target)
     pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
-    writer = GitWriter(git)
+    writer = GitWriter(git, empty=created)
     exp = Exporter(repo, writer, summary)
     exp.on_progress = on_progress
     wanted: dict[str, bytes] = {}
