@@ -262,15 +262,30 @@ class _Importer:
                 raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
             parsed[g] = (data, entries)
             stack.append((g, path, True))
-            for e in entries:
-                if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE:
-                    stack.append((e.oid, _join(path, e.name), False))
+            subtrees = [e for e in entries if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
+            self._prefetch([e.oid for e in subtrees])
+            for e in subtrees:
+                stack.append((e.oid, _join(path, e.name), False))
 
         return self.trees[gid]
+
+    def _prefetch(self, gids: list[bytes]) -> None:
+        """Look the git ids the memo lacks up in the mapping at once (an incremental import's unchanged blobs)."""
+        if self.map_empty:
+            return
+        ask = [g for g in gids if g not in self.memo]
+        if not ask:
+            return
+        hits = maps.to_vcrdt_many(self.repo.db, ask)
+        present = self.repo.store.has_many([v for v, _ in hits.values()])
+        for g, hit in hits.items():
+            if hit[0] in present:
+                self.memo[g] = hit
 
     def _convert_tree(
         self, gid: bytes, data: bytes, entries: list[GitTreeEntry], path: bytes, where: str
     ) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
+        self._prefetch([e.oid for e in entries if e.mode != b"40000" and e.mode != b"160000"])
         items: list[tuple[bytes, EntryKind, ObjectId]] = []
         odd: list[tuple[bytes, bytes]] = []
         for e in entries:

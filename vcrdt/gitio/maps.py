@@ -68,6 +68,22 @@ def to_vcrdt(db: Database, git_id: bytes) -> tuple[ObjectId, str] | None:
     return None if row is None else (ObjectId(bytes(row[0])), str(row[1]))
 
 
+def to_vcrdt_many(db: Database, git_ids: Iterable[bytes]) -> dict[bytes, tuple[ObjectId, str]]:
+    """`to_vcrdt` of many git ids at once (those the mapping knows), a few statements in all."""
+    wanted = list(set(git_ids))
+    out: dict[bytes, tuple[ObjectId, str]] = {}
+    for i in range(0, len(wanted), 500):
+        batch = wanted[i : i + 500]
+        marks = ",".join("?" * len(batch))
+        try:
+            rows = db.conn.execute(f"SELECT git_id, vcrdt_id, kind FROM git_map WHERE git_id IN ({marks})", batch)
+        except sqlite3.OperationalError:
+            return {}  # no table yet
+        for g, v, k in rows:
+            out[bytes(g)] = (ObjectId(bytes(v)), str(k))
+    return out
+
+
 def to_git(db: Database, vcrdt_id: ObjectId, hash_len: int) -> list[tuple[bytes, str]]:
     """The git ids (of `hash_len` bytes) and kinds mapped to a vcrdt id."""
     try:
