@@ -151,7 +151,7 @@ def test_damaged_git_record_from_a_peer_is_refused_on_export(repo: CliRunner, tm
 @pytest.mark.hostile
 @pytest.mark.parametrize("which", CASES)
 def test_skip_invalid_records_the_refused_commit_and_goes_on(repo: CliRunner, tmp_path: Path, which: str) -> None:
-    """`--skip-invalid`: the refused commit and what is built on it are skipped, each with a warning; the rest comes in."""
+    """`--skip-invalid`: the refused commit and what is built on it are skipped and named; the rest comes in."""
     g = init(tmp_path / "evil")
     bad, says = _case(g, which)
     raw = git(g, "cat-file", "commit", bad).split(b"\n")

@@ -569,7 +569,7 @@ _BATCH_OBJECTS = 4096
 
 
 def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
-    """The ``vcrdt-parent-tags`` of a git commit header (``N=GITID ...``); empty when absent or malformed.
+    r"""The ``vcrdt-parent-tags`` of a git commit header (``N=GITID ...``); empty when absent or malformed.
 
     >>> _parent_tags(b"author A\nvcrdt-parent-tags 1=" + b"ab" * 20 + b"\n")[0][0]
     1
