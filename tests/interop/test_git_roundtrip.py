@@ -353,3 +353,34 @@ def test_git_records_are_reachable(cli: CliRunner, tmp_path: Path) -> None:
     cli.ok("git", "import", str(src), "-q", cwd=repo_path)
     report = json.loads(cli.ok("fsck", "--json", cwd=repo_path).out)
     assert report["problems"] == [] and report["unreachable"] == 0
+
+
+def test_native_commit_on_an_imported_annotated_tag(cli: CliRunner, tmp_path: Path) -> None:
+    """A vcrdt commit whose parent is an imported annotated tag exports (git's parent is the tagged
+    commit, a vcrdt-parent-tags header names the tag) and comes back as the same vcrdt commit."""
+    src = build_history(tmp_path)
+    a = _vcrdt_init(cli, tmp_path / "a")
+    cli.ok("git", "import", str(src), "--quiet", cwd=a)
+    cli.ok("clone", str(a), str(tmp_path / "b"))  # shares the imported commits, not the new one
+    cli.ok("switch", "--detach", "v1", cwd=a)
+    cli.ok("switch", "-c", "on-tag", cwd=a)
+    (a / "new.txt").write_text("made on the tag\n")
+    cli.ok("commit", "-A", "-m", "on the tag", cwd=a)
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=a)
+    git(out, "fsck", "--strict", "--no-dangling")
+    tag = refs(out)["refs/tags/v1"]
+    raw = git(out, "cat-file", "commit", "refs/heads/on-tag").decode()
+    assert f"parent {git(out, 'rev-parse', 'v1^{commit}').decode().strip()}\n" in raw
+    assert f"\nvcrdt-parent-tags 0={tag}\n" in raw
+    subjects = git(out, "log", "--format=%s", "-n", "2", "on-tag").decode().split("\n")[:2]
+    assert subjects == ["on the tag", "empty commit"]
+    with _open(a) as ra:
+        head = ra.refs.get("refs/heads/on-tag")
+        assert head is not None
+    cli.ok("git", "import", str(out), "-q", cwd=tmp_path / "b")
+    with _open(tmp_path / "b") as rb:
+        assert rb.refs.get("refs/heads/on-tag") == head
+        from vcrdt.dag import read_commit
+
+        assert read_commit(rb.store, head).git is None

@@ -7,6 +7,7 @@ holds exactly what it held before (objects, refs, no mapping) and that `vcrdt fs
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -145,3 +146,35 @@ def test_damaged_git_record_from_a_peer_is_refused_on_export(repo: CliRunner, tm
     res = repo("git", "export", str(tmp_path / "out.git"))
     assert res.code == 1
     assert f"commit {oid.hex()}" in res.err and "shape" in res.err
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("which", CASES)
+def test_skip_invalid_records_the_refused_commit_and_goes_on(repo: CliRunner, tmp_path: Path, which: str) -> None:
+    """`--skip-invalid`: the refused commit and what is built on it are skipped and named; the rest comes in."""
+    g = init(tmp_path / "evil")
+    bad, says = _case(g, which)
+    raw = git(g, "cat-file", "commit", bad).split(b"\n")
+    base = next(line for line in raw if line.startswith(b"parent ")).split()[1].decode()
+    child = _commit(g, mktree(g, [("100644", blob(g, b"after\n"), b"after.txt")]), [bad], b"built on it\n")
+    good = _commit(g, mktree(g, [("100644", blob(g, b"good\n"), b"good.txt")]), [base], b"fine\n")
+    heads = g / ".git" / "refs" / "heads"
+    heads.mkdir(parents=True, exist_ok=True)
+    (heads / "main").write_text(child + "\n")
+    (heads / "good").write_text(good + "\n")
+    res = repo("git", "import", "--skip-invalid", "--json", str(g))
+    assert res.code == 0, res.err
+    assert "Traceback" not in res.err
+    doc = json.loads(res.out)
+    assert doc["commits"] == 2  # base and good
+    skipped = {s["git"]: s["reason"] for s in doc["skipped"]}
+    assert set(skipped) == {bad, child}
+    assert says in skipped[bad] and bad in skipped[bad]
+    assert bad in skipped[child] and "skipped" in skipped[child]
+    assert any("refs/heads/main" in w for w in doc["warnings"])
+    assert {r["name"] for r in doc["refs"]} == {"refs/heads/good"}
+    assert repo.ok("git", "map", good).out.strip()
+    repo.ok("fsck")
+    # Without the option the same import is still refused whole.
+    again = repo("git", "import", str(g))
+    assert again.code == 1 and bad in again.err

@@ -20,6 +20,7 @@ from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
 from vcrdt.gitio import maps
 from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, ref_matches, source_key
+from vcrdt.gitio.pack import PackWriter
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitRecord,
@@ -60,34 +61,93 @@ class ExportSummary:
 
 
 class GitWriter:
-    """Where git objects go: a git repository's object database, or nowhere (ids only)."""
+    """Where git objects go: a git repository's object database, or nowhere (ids only).
 
-    def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1") -> None:
-        """Write into `git`, or (None) only compute ids with `hash_name`."""
+    Into a repository, the first `LOOSE_LIMIT` objects are held back; if no more come they
+    are written loose (as git keeps a small fetch), else all go into one pack file
+    (`vcrdt.gitio.pack`). Nothing is visible in git before `finish`.
+    """
+
+    LOOSE_LIMIT = 100
+
+    def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1", *, empty: bool = False) -> None:
+        """Write into `git` (`empty`: a repository just created, holding nothing), or (None) only compute ids."""
         self.git = git
+        self.empty = empty and git is not None
         self.hash_name = hash_name
         self.hash_len = hashlib.new(hash_name).digest_size
+        self.pending: dict[bytes, tuple[str, bytes]] = {}
+        self.pack: PackWriter | None = None
 
     def write(self, kind: str, body: bytes) -> bytes:
         """Store (or hash) one object; return its raw git id."""
+        h = hashlib.new(self.hash_name)
+        h.update(f"{kind} {len(body)}\0".encode())
+        h.update(body)
+        gid = h.digest()
         if self.git is None:
-            h = hashlib.new(self.hash_name)
-            h.update(f"{kind} {len(body)}\0".encode())
-            h.update(body)
-            return h.digest()
+            return gid
+        if self.pack is not None:
+            self._to_pack(kind, body, gid)
+        elif gid not in self.pending:
+            self.pending[gid] = (kind, body)
+            if len(self.pending) > self.LOOSE_LIMIT and self.hash_name == "sha1":
+                try:
+                    self.pack = PackWriter(_objects_dir(self.git) / "pack")
+                except OSError as exc:
+                    raise GitInteropError(f"cannot write a git pack: {exc}") from None
+                for g, (k, b) in self.pending.items():
+                    self._to_pack(k, b, g)
+                self.pending = {}
+        return gid
+
+    def _to_pack(self, kind: str, body: bytes, gid: bytes) -> None:
+        assert self.pack is not None
         try:
-            return bytes(self.git.odb.write(_GIT_TYPES[kind], body).raw)
-        except (pygit2.GitError, OSError) as exc:
+            self.pack.add(kind, body, gid)
+        except OSError as exc:
             raise GitInteropError(f"cannot write a git {kind}: {exc}") from None
 
     def has(self, gid: bytes) -> bool:
         """Tell whether the target holds the object (always, when only computing ids)."""
-        if self.git is None:
+        if self.git is None or gid in self.pending or (self.pack is not None and gid in self.pack):
             return True
+        if self.empty:
+            return False
         try:
             return pygit2.Oid(raw=gid) in self.git.odb
         except (ValueError, pygit2.GitError):
             return False
+
+    def finish(self) -> None:
+        """Make everything written visible in git: the pack and its index, or the held-back loose objects."""
+        if self.git is None:
+            return
+        try:
+            if self.pack is not None:
+                self.pack.finish()
+                self.pack = None
+            for kind, body in self.pending.values():
+                self.git.odb.write(_GIT_TYPES[kind], body)
+            self.pending = {}
+        except (pygit2.GitError, OSError) as exc:
+            raise GitInteropError(f"cannot write git objects: {exc}") from None
+
+    def abort(self) -> None:
+        """Drop everything not yet finished."""
+        self.pending = {}
+        if self.pack is not None:
+            self.pack.abort()
+            self.pack = None
+
+
+def _objects_dir(git: pygit2.Repository) -> Path:
+    """The object directory of a git repository (a linked work tree's is its common directory's)."""
+    path = Path(git.path)
+    common = path / "commondir"
+    if common.is_file():
+        path = (path / common.read_text().strip()).resolve()
+    return path / "objects"
 
 
 class Exporter:
@@ -105,6 +165,8 @@ class Exporter:
         self.on_progress: Progress | None = None
 
     def _mapped(self, vid: ObjectId, kinds: tuple[str, ...]) -> tuple[bytes, str] | None:
+        if self.w.empty:
+            return None  # nothing mapped is in a repository just created
         for gid, kind in maps.to_git(self.repo.db, vid, self.w.hash_len):
             if kind in kinds and self.w.has(gid):
                 return gid, kind
@@ -234,11 +296,13 @@ class Exporter:
             res = None
             if c.resolutions is not None:
                 res = self._blob_bytes(c.resolutions, where, "resolutions record")
+            # A parent that is an imported annotated tag: git's parent is the commit it points to.
+            tags = [(i, self.commits[p][0]) for i, p in enumerate(c.parents) if self.commits[p][1] == "tag"]
             try:
-                header = native_header(c, res)
+                header = native_header(c, res, tags)
             except GitInteropError as exc:
                 raise GitInteropError(f"{where}: {exc}") from None
-            body = self._commit_head(c, {}, where) + header + b"\n" + c.message.encode()
+            body = self._commit_head(c, {}, where, peel=True) + header + b"\n" + c.message.encode()
             kind = "commit"
         else:
             try:
@@ -267,11 +331,21 @@ class Exporter:
             self.summary.commits += 1
         return gid, kind
 
-    def _commit_head(self, c: Commit, shapes: dict[bytes, bytes], where: str) -> bytes:
+    def _peel(self, vid: ObjectId) -> bytes:
+        """The git commit an exported tag (or a chain of tags) points to."""
+        while True:
+            gid, kind = self.commits.get(vid) or self._known(vid) or self.commit(vid)
+            if kind == "commit":
+                return gid
+            vid = read_commit(self.repo.store, vid).parents[0]
+
+    def _commit_head(self, c: Commit, shapes: dict[bytes, bytes], where: str, *, peel: bool = False) -> bytes:
         tree = self.tree(c.tree, shapes, where)
         lines = [b"tree " + tree.hex().encode() + b"\n"]
         for p in c.parents:
             gid, kind = self.commits[p]
+            if kind == "tag" and peel:
+                gid, kind = self._peel(p), "commit"
             if kind != "commit":
                 raise GitInteropError(f"{where}: its parent {p.hex()} is an imported tag, not a commit")
             lines.append(b"parent " + gid.hex().encode() + b"\n")
@@ -305,11 +379,12 @@ def git_id_of(repo: Repository, vid: ObjectId, hash_name: str = "sha1") -> tuple
     return exp.commit(vid)
 
 
-def _open_or_create(gitdir: Path) -> pygit2.Repository:
+def _open_or_create(gitdir: Path) -> tuple[pygit2.Repository, bool]:
+    """The git repository at `gitdir`, and whether it was just created (bare) because nothing was there."""
     if gitdir.exists() and any(gitdir.iterdir()):
-        return open_git(gitdir)
+        return open_git(gitdir), False
     try:
-        return pygit2.init_repository(str(gitdir), bare=True)
+        return pygit2.init_repository(str(gitdir), bare=True), True
     except (pygit2.GitError, OSError) as exc:
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
 
@@ -342,21 +417,27 @@ def export_git(
         GitInteropError: If the target cannot be opened or written, or a commit cannot be
             exported (a damaged git record; the message names the commit).
     """
-    git = _open_or_create(gitdir)
+    git, created = _open_or_create(gitdir)
     target = source_key(git)
     summary = ExportSummary(target)
     pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
-    exp = Exporter(repo, GitWriter(git), summary)
+    writer = GitWriter(git, empty=created)
+    exp = Exporter(repo, writer, summary)
     exp.on_progress = on_progress
     wanted: dict[str, bytes] = {}
-    for name, heads in repo.refs.iter_refs("refs/"):
-        if not ref_matches(name, pats):
-            continue
-        ordered = sorted(heads, key=lambda h: _tie(repo, h))
-        wanted[name] = exp.commit(ordered[-1])[0]
-        if name.startswith(BRANCH_PREFIX):
-            for n, h in enumerate(ordered[:-1], 1):
-                wanted[f"{SIBLINGS_PREFIX}{name[len(BRANCH_PREFIX) :]}/{n}"] = exp.commit(h)[0]
+    try:
+        for name, heads in repo.refs.iter_refs("refs/"):
+            if not ref_matches(name, pats):
+                continue
+            ordered = sorted(heads, key=lambda h: _tie(repo, h))
+            wanted[name] = exp.commit(ordered[-1])[0]
+            if name.startswith(BRANCH_PREFIX):
+                for n, h in enumerate(ordered[:-1], 1):
+                    wanted[f"{SIBLINGS_PREFIX}{name[len(BRANCH_PREFIX) :]}/{n}"] = exp.commit(h)[0]
+        # The objects are in git before any ref names them.
+        writer.finish()
+    finally:
+        writer.abort()
     checked_out = None if git.is_bare else _head_branch(git)
     with repo.transaction():
         maps.ensure_tables(repo.db)

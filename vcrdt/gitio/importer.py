@@ -38,6 +38,7 @@ from vcrdt.gitio.record import (
     split_commit,
     split_tag,
 )
+from vcrdt.hashing import object_id
 from vcrdt.ids import ObjectId, ReplicaId
 from vcrdt.objects import (
     MAX_PARENTS,
@@ -72,6 +73,8 @@ class ImportSummary:
     refs: list[tuple[str, ObjectId | None, ObjectId | None]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checkout: ObjectId | None = None
+    # (git id, hex; why): commits and tags left out under ``skip_invalid``
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def open_git(gitdir: Path) -> pygit2.Repository:
@@ -144,8 +147,12 @@ def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, by
 
 
 class _Importer:
-    def __init__(self, repo: Repository, git: pygit2.Repository, summary: ImportSummary) -> None:
+    def __init__(
+        self, repo: Repository, git: pygit2.Repository, summary: ImportSummary, *, skip_invalid: bool = False
+    ) -> None:
         self.repo = repo
+        self.skip_invalid = skip_invalid
+        self.invalid: dict[bytes, str] = {}  # skipped git commits and tags: why
         self.git = git
         self.summary = summary
         self.hash_len = 20
@@ -158,6 +165,32 @@ class _Importer:
         self.names: dict[bytes, bool] = {}
         stored = repo.db.get_meta(f"counter:{repo.replica}")
         self.counter = int(stored) if stored is not None and stored.isdigit() else 0
+        # Objects are stored in batches (`flush`): their ids are known at once, their rows come later.
+        self.batch: list[tuple[str, bytes, ObjectId | None]] = []
+        self.batch_bytes = 0
+        self.stored: set[ObjectId] = set()
+        # A first import asks the (empty) mapping nothing.
+        self.map_empty = maps.is_empty(repo.db)
+
+    # --- storing ---------------------------------------------------------------------------
+
+    def put(self, kind: str, body: bytes) -> ObjectId:
+        """The id of a vcrdt object, queued to be stored with the next batch."""
+        oid = object_id(kind, body)
+        if oid not in self.stored:
+            self.stored.add(oid)
+            self.batch.append((kind, body, None))
+            self.batch_bytes += len(body)
+            if self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_OBJECTS:
+                self.flush()
+        return oid
+
+    def flush(self) -> None:
+        """Store the queued objects (one statement for all, inside the import's transaction)."""
+        if self.batch:
+            self.repo.store.put_many(self.batch)
+            self.batch = []
+            self.batch_bytes = 0
 
     # --- reading git ---------------------------------------------------------------------
 
@@ -170,7 +203,7 @@ class _Importer:
 
     def known(self, gid: bytes) -> tuple[ObjectId, str] | None:
         hit = self.memo.get(gid)
-        if hit is None:
+        if hit is None and not self.map_empty:
             hit = maps.to_vcrdt(self.repo.db, gid)
             if hit is not None and not self.repo.store.has(hit[0]):
                 hit = None
@@ -187,13 +220,13 @@ class _Importer:
         typ, data = self.read(gid)
         if typ != "blob":
             raise GitInteropError(f"git object {gid.hex()} is a {typ}, where a blob is named")
-        oid = self.repo.store.put("blob", data)
+        oid = self.put("blob", data)
         self._mapped(gid, oid, "blob")
         self.summary.blobs += 1
         return oid
 
     def gitlink(self, gid: bytes) -> ObjectId:
-        return self.repo.store.put("blob", gid.hex().encode("ascii"))
+        return self.put("blob", gid.hex().encode("ascii"))
 
     def tree(self, gid: bytes, where: str) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
         """Store the vcrdt form of a git tree (and everything under it); return its id and odd shapes."""
@@ -205,11 +238,20 @@ class _Importer:
             # Only canonical trees are mapped, so nothing under it is odd.
             self.trees[gid] = (hit[0], ())
             return self.trees[gid]
-        # Iterative post-order: git trees can be deep.
+        # Iterative post-order: git trees can be deep. Each tree is read and parsed once.
+        parsed: dict[bytes, tuple[bytes, list[GitTreeEntry]]] = {}
         stack: list[tuple[bytes, bytes, bool]] = [(gid, b"", False)]
         while stack:
             g, path, expanded = stack.pop()
             if g in self.trees:
+                continue
+            if expanded:
+                data, entries = parsed.pop(g)
+                self.trees[g] = self._convert_tree(g, data, entries, path, where)
+                continue
+            hit = self.known(g)
+            if hit is not None and hit[1] == "tree":
+                self.trees[g] = (hit[0], ())  # imported before: canonical, nothing under it is odd
                 continue
             typ, data = self.read(g)
             if typ != "tree":
@@ -218,20 +260,32 @@ class _Importer:
                 entries = parse_git_tree(data, self.hash_len)
             except GitInteropError as exc:
                 raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
-            subtrees = [e for e in entries if mode_kind(e.mode) is EntryKind.TREE]
-            if not expanded:
-                stack.append((g, path, True))
-                for e in subtrees:
-                    if e.oid not in self.trees:
-                        stack.append((e.oid, _join(path, e.name), False))
-                continue
-            self.trees[g] = self._convert_tree(g, data, entries, path, where)
+            parsed[g] = (data, entries)
+            stack.append((g, path, True))
+            subtrees = [e for e in entries if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
+            self._prefetch([e.oid for e in subtrees])
+            for e in subtrees:
+                stack.append((e.oid, _join(path, e.name), False))
 
         return self.trees[gid]
+
+    def _prefetch(self, gids: list[bytes]) -> None:
+        """Look the git ids the memo lacks up in the mapping at once (an incremental import's unchanged blobs)."""
+        if self.map_empty:
+            return
+        ask = [g for g in gids if g not in self.memo]
+        if not ask:
+            return
+        hits = maps.to_vcrdt_many(self.repo.db, ask)
+        present = self.repo.store.has_many([v for v, _ in hits.values()])
+        for g, hit in hits.items():
+            if hit[0] in present:
+                self.memo[g] = hit
 
     def _convert_tree(
         self, gid: bytes, data: bytes, entries: list[GitTreeEntry], path: bytes, where: str
     ) -> tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]:
+        self._prefetch([e.oid for e in entries if e.mode != b"40000" and e.mode != b"160000"])
         items: list[tuple[bytes, EntryKind, ObjectId]] = []
         odd: list[tuple[bytes, bytes]] = []
         for e in entries:
@@ -262,7 +316,7 @@ class _Importer:
             except CorruptObjectError as exc:
                 raise GitInteropError(f"{where}: in {_show(path)}: {_rule(exc)}") from None
         body = b"".join(_KIND_WORDS[k] + b" " + n + b"\0" + o for n, k, o in items)
-        vid = self.repo.store.put("tree", body)
+        vid = self.put("tree", body)
         shape = shape_of(entries)
         if shape != b"".join(CANONICAL_MODE[k] + b" " + n + b"\0" for n, k, _ in sorted(items, key=_git_key)):
             odd.append((b"", shape))
@@ -286,44 +340,79 @@ class _Importer:
     # --- commits and tags ----------------------------------------------------------------
 
     def commitish(self, gid: bytes) -> tuple[ObjectId, str] | None:
-        """Import a commit or tag and everything it needs; None for a tag of a tree or blob."""
+        """Import a commit or tag and everything it needs; None for a tag of a tree or blob, or one skipped.
+
+        Under ``skip_invalid`` a commit or tag vcrdt refuses is skipped (with what is built on
+        it) and recorded in the summary, instead of ending the import.
+        """
         stack = [gid]
         while stack:
             g = stack[-1]
-            if self.known(g) is not None:
+            if self.known(g) is not None or g in self.invalid:
                 stack.pop()
                 continue
-            typ, raw = self.read(g)
-            if typ == "commit":
-                try:
-                    parts = split_commit(raw, self.hex_len)
-                except GitInteropError as exc:
-                    raise GitInteropError(f"git commit {g.hex()}: {exc}") from None
-                need = [bytes.fromhex(p.decode()) for p in parts.parents]
-                missing = [p for p in need if self.known(p) is None]
-                if missing:
-                    stack.extend(reversed(missing))
-                    continue
-                self._commit(g, raw, parts)
-            elif typ == "tag":
-                try:
-                    tag = split_tag(raw, self.hex_len)
-                except GitInteropError as exc:
-                    raise GitInteropError(f"git tag {g.hex()}: {exc}") from None
-                target = bytes.fromhex(tag.target.decode())
-                ttyp = self.read(target)[0]
-                if ttyp not in ("commit", "tag") or tag.target_type != ttyp.encode():
+            try:
+                if self._step(g, gid, stack):
                     return None
-                if self.known(target) is None:
-                    stack.append(target)
-                    continue
-                self._tag(g, tag)
-            elif g == gid:
-                return None
-            else:
-                raise GitInteropError(f"git object {g.hex()} is a {typ}, where a commit is named")
-            stack.pop()
+            except GitInteropError as exc:
+                if not self.skip_invalid:
+                    raise
+                self._skip(g, exc.message)
+                stack.pop()
         return self.known(gid)
+
+    def _skip(self, gid: bytes, why: str) -> None:
+        self.invalid[gid] = why
+        self.summary.skipped.append((gid.hex(), why))
+
+    def _step(self, g: bytes, gid: bytes, stack: list[bytes]) -> bool:
+        """One step of `commitish` on the object at the top of `stack`; True to stop (no commit or tag)."""
+        typ, raw = self.read(g)
+        if typ == "commit":
+            try:
+                parts = split_commit(raw, self.hex_len)
+            except GitInteropError as exc:
+                raise GitInteropError(f"git commit {g.hex()}: {exc}") from None
+            need = [bytes.fromhex(p.decode()) for p in parts.parents]
+            gone = [p for p in need if p in self.invalid]
+            if gone:
+                raise GitInteropError(f"git commit {g.hex()}: its parent {gone[0].hex()} was skipped")
+            missing = [p for p in need if self.known(p) is None]
+            # A native commit on an imported tag names the tag in its header: it comes first.
+            for i, t in _parent_tags(parts.header):
+                if i < len(need) and self.known(t) is None and self._peels_to(t, need[i]):
+                    missing.append(t)
+            if self.skip_invalid:
+                # A parent that is no commit is this commit's fault, not the parent's.
+                for p in missing:
+                    ptyp = self.read(p)[0]
+                    if ptyp != "commit":
+                        raise GitInteropError(f"git commit {g.hex()}: its parent {p.hex()} is a {ptyp}, not a commit")
+            if missing:
+                stack.extend(reversed(missing))
+                return False
+            self._commit(g, raw, parts)
+        elif typ == "tag":
+            try:
+                tag = split_tag(raw, self.hex_len)
+            except GitInteropError as exc:
+                raise GitInteropError(f"git tag {g.hex()}: {exc}") from None
+            target = bytes.fromhex(tag.target.decode())
+            if target in self.invalid:
+                raise GitInteropError(f"git tag {g.hex()}: its target {target.hex()} was skipped")
+            ttyp = self.read(target)[0]
+            if ttyp not in ("commit", "tag") or tag.target_type != ttyp.encode():
+                return True
+            if self.known(target) is None:
+                stack.append(target)
+                return False
+            self._tag(g, tag)
+        elif g == gid:
+            return True
+        else:
+            raise GitInteropError(f"git object {g.hex()} is a {typ}, where a commit is named")
+        stack.pop()
+        return False
 
     def _mapped(self, gid: bytes, vid: ObjectId, kind: str) -> None:
         self.memo[gid] = (vid, kind)
@@ -374,7 +463,7 @@ class _Importer:
                 b"commit", parts.header, None if message.encode() == parts.message else parts.message, shapes
             )
             commit = self._new(tree, parents, pcs, author, message, record)
-        vid = self.repo.store.put("commit", commit.to_bytes())
+        vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
         self._mapped(gid, vid, "commit")
         self.summary.commits += 1
@@ -388,10 +477,18 @@ class _Importer:
         message: str,
         record: GitRecord,
     ) -> Commit:
-        rec = self.repo.store.put("blob", record.to_bytes())
+        rec = self.put("blob", record.to_bytes())
         lamport = 1 + max((c.lamport for c in pcs), default=0)
         clock, gaps = commit_clock(pcs, (self.repo.replica, self._dot(pcs)))
         return Commit(tree, tuple(parents), author, message, self.repo.replica, lamport, clock, None, gaps, rec)
+
+    def _peels_to(self, tag: bytes, commit: bytes) -> bool:
+        """Tell whether git object `tag` is an annotated tag that (through any chain of tags) names `commit`."""
+        try:
+            obj = self.git[pygit2.Oid(raw=tag)]
+            return bool(obj.type == pygit2.enums.ObjectType.TAG and obj.peel(pygit2.Commit).id.raw == commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return False
 
     def _native(
         self, tree: ObjectId, parents: list[ObjectId], pcs: list[Commit], parts: GitCommitParts
@@ -409,6 +506,19 @@ class _Importer:
         author = fields.get(b"author")
         if author is None:
             return None
+        tags = _parent_tags(h)
+        if tags:
+            parents = list(parents)
+            for i, t in tags:
+                hit = self.known(t)
+                if i >= len(parents) or hit is None or hit[1] != "tag":
+                    return None
+                if not self._peels_to(t, bytes.fromhex(parts.parents[i].decode())):
+                    return None
+                parents[i] = hit[0]
+            if len(set(parents)) != len(parents):
+                return None
+            pcs = self._parent_commits(parents)
         text = [f"tree {tree.hex()}"] + [f"parent {p.hex()}" for p in parents]
         try:
             text.append("author " + author.decode("utf-8"))
@@ -419,13 +529,13 @@ class _Importer:
             record = None
             if b"vcrdt-resolutions" in fields:
                 record = fields[b"vcrdt-resolutions"] + b"\n"
-                text.append("resolutions " + self.repo.store.put("blob", record).hex())
+                text.append("resolutions " + self.put("blob", record).hex())
             body = ("\n".join(text) + "\n\n").encode() + parts.message
             commit = Commit.from_bytes(body)
         except (KeyError, UnicodeDecodeError, CorruptObjectError):
             return None
         try:
-            if native_header(commit, record) != h:
+            if native_header(commit, record, tags) != h:
                 return None
         except GitInteropError:
             return None
@@ -447,13 +557,37 @@ class _Importer:
         tagger = display_signature(header_value(tag.header, b"tagger"), enc)
         record = GitRecord(b"tag", tag.header, None if message.encode() == tag.message else tag.message)
         commit = self._new(pcs[0].tree, [target], pcs, tagger, message, record)
-        vid = self.repo.store.put("commit", commit.to_bytes())
+        vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
         self._mapped(gid, vid, "tag")
         self.summary.tags += 1
 
 
 _KIND_WORDS = {k: k.value.encode("ascii") for k in EntryKind}
+_BATCH_BYTES = 16 << 20  # queued object bytes before a batch is stored
+_BATCH_OBJECTS = 4096
+
+
+def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
+    r"""The ``vcrdt-parent-tags`` of a git commit header (``N=GITID ...``); empty when absent or malformed.
+
+    >>> _parent_tags(b"author A\nvcrdt-parent-tags 1=" + b"ab" * 20 + b"\n")[0][0]
+    1
+    """
+    at = header.find(b"\nvcrdt-parent-tags ")
+    if at < 0:
+        return []
+    value = header[at + 19 : header.find(b"\n", at + 1)]
+    out = []
+    for item in value.split(b" "):
+        n, _, g = item.partition(b"=")
+        if not n.isdigit() or len(g) != 40 or g.lower() != g:
+            return []
+        try:
+            out.append((int(n), bytes.fromhex(g.decode("ascii"))))
+        except ValueError:
+            return []
+    return out
 
 
 def _first(item: tuple[bytes, EntryKind, ObjectId]) -> bytes:
@@ -488,6 +622,7 @@ def import_git(
     refs: Iterable[str] = (),
     *,
     on_progress: Progress | None = None,
+    skip_invalid: bool = False,
 ) -> ImportSummary:
     """Bring a git repository's branches and tags (and all they reach) into `repo`.
 
@@ -502,6 +637,9 @@ def import_git(
         gitdir: The git repository (bare, a work tree or its ``.git``).
         refs: Full ref-name patterns (``fnmatch``); default all branches and tags.
         on_progress: Called as ``(commits done, commits to do)``.
+        skip_invalid: Skip a commit or tag vcrdt refuses (and every commit and tag built on
+            it, and the refs naming them) instead of refusing the import; each is listed in
+            the summary's ``skipped``.
 
     Returns:
         What was imported and which refs moved.
@@ -518,7 +656,7 @@ def import_git(
     with repo.transaction():
         maps.ensure_tables(repo.db)
         fill_map(repo)
-        imp = _Importer(repo, git, summary)
+        imp = _Importer(repo, git, summary, skip_invalid=skip_invalid)
         previous = maps.ref_state(repo.db, source, "import")
         order = _walk_order(git, wanted.values(), previous.values())
         total = len(order)
@@ -536,11 +674,15 @@ def import_git(
                 summary.warnings.append(f"git ref {name!r} skipped: {exc.message}")
                 continue
             hit = imp.commitish(gid)
+            if hit is None and gid in imp.invalid:
+                summary.warnings.append(f"git ref {name} skipped: it names {gid.hex()}, which was skipped")
+                continue
             if hit is None:
                 summary.warnings.append(f"git ref {name} skipped: it names a {imp.read(gid)[0]}, not a commit or tag")
                 continue
             targets.setdefault(vname, set()).add(hit[0])
             state[name.encode()] = gid
+        imp.flush()
         maps.add(repo.db, imp.rows)
         before: dict[str, set[ObjectId]] = {}
         for gname, gid in previous.items():

@@ -52,6 +52,13 @@ def _has_tables(db: Database) -> bool:
     return row is not None
 
 
+def is_empty(db: Database) -> bool:
+    """Tell whether the mapping holds no row (or has no table yet)."""
+    if not _has_tables(db):
+        return True
+    return db.conn.execute("SELECT 1 FROM git_map LIMIT 1").fetchone() is None
+
+
 def to_vcrdt(db: Database, git_id: bytes) -> tuple[ObjectId, str] | None:
     """The vcrdt id and kind mapped to a git id, if known."""
     try:
@@ -59,6 +66,22 @@ def to_vcrdt(db: Database, git_id: bytes) -> tuple[ObjectId, str] | None:
     except sqlite3.OperationalError:
         return None  # no table yet
     return None if row is None else (ObjectId(bytes(row[0])), str(row[1]))
+
+
+def to_vcrdt_many(db: Database, git_ids: Iterable[bytes]) -> dict[bytes, tuple[ObjectId, str]]:
+    """`to_vcrdt` of many git ids at once (those the mapping knows), a few statements in all."""
+    wanted = list(set(git_ids))
+    out: dict[bytes, tuple[ObjectId, str]] = {}
+    for i in range(0, len(wanted), 500):
+        batch = wanted[i : i + 500]
+        marks = ",".join("?" * len(batch))
+        try:
+            rows = db.conn.execute(f"SELECT git_id, vcrdt_id, kind FROM git_map WHERE git_id IN ({marks})", batch)
+        except sqlite3.OperationalError:
+            return {}  # no table yet
+        for g, v, k in rows:
+            out[bytes(g)] = (ObjectId(bytes(v)), str(k))
+    return out
 
 
 def to_git(db: Database, vcrdt_id: ObjectId, hash_len: int) -> list[tuple[bytes, str]]:

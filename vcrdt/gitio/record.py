@@ -23,6 +23,7 @@ import codecs
 import functools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vcrdt.errors import GitInteropError
@@ -342,12 +343,14 @@ def git_ident(sig: Signature) -> bytes:
 # --- native vcrdt commits in git --------------------------------------------------------------
 
 
-def native_header(commit: Commit, resolutions: bytes | None) -> bytes:
+def native_header(commit: Commit, resolutions: bytes | None, parent_tags: Sequence[tuple[int, bytes]] = ()) -> bytes:
     """The git header lines (after tree and parents) of a vcrdt commit that has no git record.
 
     Author and committer are the vcrdt author; the fields git has no place for follow as
     ``vcrdt-replica``, ``vcrdt-lamport``, ``vcrdt-clock``, ``vcrdt-gaps`` (when the clock has
-    gaps) and ``vcrdt-resolutions`` (the record's one JSON line, when the merge has one).
+    gaps), ``vcrdt-resolutions`` (the record's one JSON line, when the merge has one) and
+    ``vcrdt-parent-tags`` (``N=GITID`` for each parent that is an imported annotated tag: git
+    names the commit the tag points to as parent N, the header the tag itself).
 
     Raises:
         GitInteropError: If the resolutions record is not one line of printable ASCII.
@@ -363,6 +366,8 @@ def native_header(commit: Commit, resolutions: bytes | None) -> bytes:
         if line is None:
             raise GitInteropError("its resolutions record is not one line of printable ASCII")
         lines.append(b"vcrdt-resolutions " + line)
+    if parent_tags:
+        lines.append(b"vcrdt-parent-tags " + b" ".join(b"%d=%s" % (i, g.hex().encode()) for i, g in parent_tags))
     return b"\n".join(lines) + b"\n"
 
 

@@ -30,6 +30,14 @@ _Refs = Annotated[
         show_default=False,
     ),
 ]
+_SkipInvalid = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Skip a commit or tag vcrdt refuses (and what is built on it), with a warning naming it,"
+        " instead of importing nothing.",
+    ),
+]
 _GitDir = Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]
 
 
@@ -40,7 +48,7 @@ def _hex(oid: bytes | str | None) -> str | None:
 
 
 def _summary_json(kind: str, s: ImportSummary | ExportSummary, where: str) -> dict[str, Any]:
-    return {
+    doc = {
         "schema": 1,
         kind: where,
         "commits": s.commits,
@@ -50,6 +58,10 @@ def _summary_json(kind: str, s: ImportSummary | ExportSummary, where: str) -> di
         "refs": [{"name": n, "old": _hex(a), "new": _hex(b)} for n, a, b in s.refs],
         "warnings": list(s.warnings),
     }
+    skipped = getattr(s, "skipped", None)
+    if skipped is not None:
+        doc["skipped"] = [{"git": g, "reason": why} for g, why in skipped]
+    return doc
 
 
 def _print(s: ImportSummary | ExportSummary, verb: str) -> None:
@@ -66,6 +78,8 @@ def _print(s: ImportSummary | ExportSummary, verb: str) -> None:
         else:
             state = f"{_hex(old)[:12]} -> {_hex(new)[:12]}"  # type: ignore[index]
         err.print(f"  {render.quote(name)}: {state}", markup=False)
+    for _gid, why in getattr(s, "skipped", ()):
+        err.print(f"warning: skipped {render.escape_text(why)}", markup=False)
     for w in s.warnings:
         err.print(f"warning: {render.escape_text(w)}", markup=False)
 
@@ -108,7 +122,9 @@ def new_repo_from_git(
 
 
 @git_app.command("import")
-def git_import(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False) -> None:
+def git_import(
+    gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False, skip_invalid: _SkipInvalid = False
+) -> None:
     """Import a git repository's branches and tags, with every commit, tree, blob and tag they reach.
 
     Incremental: a second run reads only commits not imported before, and moves or deletes
@@ -117,13 +133,14 @@ def git_import(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _
     that vcrdt's own fields do not (committer, extra headers, signatures, encodings, odd tree
     orders and modes) is kept in the history, so any replica exports the same git ids. A
     commit or path vcrdt refuses (a '..' or '.vcrdt' name, a NUL in a message) stops the
-    import with one error naming it; nothing is imported then.
+    import with one error naming it; nothing is imported then, unless --skip-invalid, which
+    leaves it out (with every commit built on it and the refs naming them) and says so.
     """
     from vcrdt.gitio import import_git
 
     repo = open_repo()
     with render.progress("Importing commits", enabled=not quiet and not json) as bar:
-        summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar)
+        summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, skip_invalid=skip_invalid)
     if json:
         render.emit_json(_summary_json("source", summary, summary.source))
     elif not quiet:
