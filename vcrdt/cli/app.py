@@ -50,6 +50,7 @@ COMMAND_MODULES = tuple(
         "replica",
         "git",
         "undo",
+        "gc",
     )
 )
 
