@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, app
+from vcrdt.cli.base import STATE, app, completion_options
 from vcrdt.cli.codes import ExitCode
 from vcrdt.errors import VcrdtError
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import click
 
     from vcrdt.cli.argv import Plan
+
+# The variable click reads a shell-completion request from (``_{PROG}_COMPLETE``).
+COMPLETE_VAR = "_VCRDT_COMPLETE"
 
 COMMAND_MODULES = tuple(
     f"vcrdt.cli.commands.{name}"
@@ -51,6 +54,7 @@ COMMAND_MODULES = tuple(
         "git",
         "undo",
         "gc",
+        "help",
     )
 )
 
@@ -64,6 +68,7 @@ def command() -> click.Command:
     for name in COMMAND_MODULES:
         importlib.import_module(name)
     cmd = typer.main.get_command(app.build())
+    completion_options(cmd)
     if isinstance(cmd, click.Group):
         # Registration order depends on import order; help and man pages list commands by name.
         cmd.commands = dict(sorted(cmd.commands.items()))
@@ -98,7 +103,9 @@ def invoke(args: Sequence[str]) -> int:
     calls the command without importing typer or click; anything else (help,
     a usage error, an option it does not know) goes through the typer app.
     """
-    plan = None if "_VCRDT_COMPLETE" in os.environ else _parse(args)
+    # A shell-completion request (`vcrdt --show-completion`'s script sets it) is answered by click.
+    completing = COMPLETE_VAR in os.environ
+    plan = None if completing else _parse(args)
     STATE.args = list(args)
     try:
         if plan is not None:
@@ -106,6 +113,9 @@ def invoke(args: Sequence[str]) -> int:
         cmd = command()
         result = cmd.main(args=list(args), prog_name="vcrdt", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK
+    except SystemExit as exc:
+        # Completion answers (and --show-completion / --install-completion print) then exit.
+        return exc.code if isinstance(exc.code, int) else ExitCode.OK if exc.code is None else ExitCode.FAILURE
     except _ClickExit as exc:
         return exc.code
     except VcrdtError as exc:

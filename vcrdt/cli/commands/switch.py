@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from vcrdt.cli import render
-from vcrdt.cli.base import app, open_repo, typer
+from vcrdt.cli.base import app, complete_branches, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.ids import short
 
 
 @app.command()
 def switch(
-    target: Annotated[str, typer.Argument(help="The branch (or with --detach, any commit).")],
+    target: Annotated[
+        str, typer.Argument(help="The branch (or with --detach, any commit).", autocompletion=complete_branches)
+    ],
     create: Annotated[bool, typer.Option("--create", "-c", help="Create the branch at HEAD first.")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Check out a commit without a branch.")] = False,
     force: Annotated[
