@@ -170,7 +170,7 @@ def test_an_object_reachable_again_is_forgotten_by_the_seen_notes(repo: CliRunne
         r.close()
 
 
-def test_a_delta_base_of_a_kept_object_is_kept(repo: CliRunner) -> None:
+def test_a_kept_delta_of_a_removed_object_is_stored_whole(repo: CliRunner) -> None:
     v1 = ("line %d of the first version\n" * 50) % tuple(range(50))
     v2 = v1.replace("line 7 ", "LINE 7 ")
     r = _open(repo)
@@ -185,10 +185,15 @@ def test_a_delta_base_of_a_kept_object_is_kept(repo: CliRunner) -> None:
     repo.ok("add", "f.txt")
     repo.ok("commit", "-m", "v2")
     doc = json.loads(repo.ok("gc", "--prune=now", "--json").out)
-    assert doc["kept_delta_bases"] == 1
-    assert b1.hex() not in doc["removed_ids"]
+    assert doc["rewritten_deltas"] == 1
+    assert b1.hex() in doc["removed_ids"]
     assert repo.ok("cat", "HEAD:f.txt").out == v2
-    _fsck(repo)
+    assert _fsck(repo)["unreachable"] == 0
+    r = _open(repo)
+    try:
+        assert dict((o, b) for o, b, _ in r.store.storage_rows())[b2] is None
+    finally:
+        r.close()
 
 
 def test_a_merge_in_progress_keeps_the_other_side(repo: CliRunner) -> None:

@@ -330,9 +330,12 @@ def completion_options(cmd: Any) -> None:
         def call(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
             if value is None or ctx.resilient_parsing:
                 return None
-            if value and value not in COMPLETION_SHELLS:
-                raise click.BadParameter(f"unsupported shell {value!r}: use {', '.join(COMPLETION_SHELLS)}")
-            return callback(ctx, param, value or True)  # True: detect the shell
+            shell = value or _detect_shell()
+            if shell is None:
+                raise click.BadParameter("cannot tell which shell this is: name it, as in --show-completion bash")
+            if shell not in COMPLETION_SHELLS:
+                raise click.BadParameter(f"unsupported shell {shell!r}: use {', '.join(COMPLETION_SHELLS)}")
+            return callback(ctx, param, shell)
 
         return call
 
@@ -363,6 +366,21 @@ def completion_options(cmd: Any) -> None:
                 is_eager=True,
                 help=help_text,
             )
+
+
+def _detect_shell() -> str | None:
+    """The shell this runs in: the nearest shell among the parent processes, else $SHELL's name.
+
+    A command server's child has no shell among its parents; $SHELL (the client's) names it then.
+    """
+    try:
+        import shellingham
+
+        name, _path = shellingham.detect_shell()
+        return str(name)
+    except Exception:  # not detected (or shellingham missing): fall back on $SHELL
+        shell = os.environ.get("SHELL")
+        return os.path.basename(shell) if shell else None
 
 
 def complete_branches(ctx: Any, incomplete: str) -> list[str]:

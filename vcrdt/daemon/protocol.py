@@ -95,7 +95,7 @@ LOCAL_COMMANDS = ("daemon",)
 TERMINAL_COMMANDS = ("commit", "conflicts", "diff", "help", "log", "merge", "resolve", "revert", "show")
 # Global options that take a value: the command word is the first argument that is neither an
 # option nor the value of one of these (a test checks them against the typer app).
-VALUE_OPTIONS = ("-C", "--color")
+VALUE_OPTIONS = ("-C", "--color", "--install-completion", "--show-completion")
 
 # 64-bit FNV-1a, which names a server's socket (`socket_key`).
 FNV_OFFSET = 0xCBF29CE484222325

@@ -22,7 +22,8 @@ A feature that keeps objects in a table of its own (and not under ``refs/``)
 must add its roots here, or gc drops what it keeps.
 
 A delta (an object stored compressed against another, `vcrdt.store.sqlite`) needs
-its base to be read: an unreachable object that a kept one is a delta on is kept.
+its base to be read: a kept object stored as a delta of one that goes is first
+stored whole, in the same transaction.
 
 Objects have no time of their own. So that gc never drops what a command running
 at the same time has just stored and is about to name (a fetch stores objects
@@ -228,7 +229,7 @@ class GcResult:
     removed: int
     removed_bytes: int
     kept_recent: int
-    kept_bases: int
+    rewritten: int
     expired_ops: int
     size_before: int
     size_after: int
@@ -260,6 +261,7 @@ def gc(repo: Repository, expiry: Expiry, *, now: float, dry_run: bool = False, c
     with repo.db.write() as conn:
         plan = _plan(repo, expiry, now)
         conn.execute("DELETE FROM oplog WHERE time < ?", (expiry.cutoff,))
+        repo.store.store_whole(plan.rewrite)
         repo.store.delete(plan.removed)
         _forget_git_ids(conn, plan.removed)
         _note_seen(repo, plan.seen)
@@ -276,7 +278,7 @@ class _Plan:
     removed_bytes: int
     seen: dict[ObjectId, float]
     kept_recent: int
-    kept_bases: int
+    rewrite: list[ObjectId]
     expired_ops: int
 
 
@@ -293,17 +295,9 @@ def _plan(repo: Repository, expiry: Expiry, now: float) -> _Plan:
         if expiry.everything or first < expiry.cutoff:
             candidates[oid] = size
         seen[oid] = first
-    # A kept object's delta base (and its base, ...) stays.
-    bases = {oid: base for oid, base, _size in rows if base is not None}
-    kept_bases = 0
-    todo = [oid for oid in bases if oid not in candidates]
-    while todo:
-        base = bases.get(todo.pop())
-        if base is not None and base in candidates:
-            del candidates[base]
-            kept_bases += 1
-            todo.append(base)
-    kept_recent = len(seen) - len(candidates) - kept_bases
+    # A kept object stored as a delta of one that goes is stored whole first.
+    rewrite = sorted(oid for oid, base, _size in rows if base in candidates and oid not in candidates)
+    kept_recent = len(seen) - len(candidates)
     (expired,) = repo.db.conn.execute("SELECT COUNT(*) FROM oplog WHERE time < ?", (expiry.cutoff,)).fetchone()
     present = {oid for oid, *_ in rows}
     return _Plan(
@@ -313,7 +307,7 @@ def _plan(repo: Repository, expiry: Expiry, now: float) -> _Plan:
         removed_bytes=sum(candidates.values()),
         seen={oid: t for oid, t in seen.items() if oid not in candidates},
         kept_recent=kept_recent,
-        kept_bases=kept_bases,
+        rewrite=rewrite,
         expired_ops=int(expired),
     )
 
@@ -325,7 +319,7 @@ def _result(plan: _Plan, before: int, after: int, *, dry_run: bool) -> GcResult:
         removed=len(plan.removed),
         removed_bytes=plan.removed_bytes,
         kept_recent=plan.kept_recent,
-        kept_bases=plan.kept_bases,
+        rewritten=len(plan.rewrite),
         expired_ops=plan.expired_ops,
         size_before=before,
         size_after=after,

@@ -301,6 +301,23 @@ class SqliteStore:
             if len(oid) == 32:
                 yield ObjectId(bytes(oid)), _opt_id(base), int(size)
 
+    def store_whole(self, oids: Iterable[ObjectId]) -> None:
+        """Store delta objects whole, so their bases can go (inside the caller's write transaction).
+
+        Each body is read (and verified) through its delta chain, then stored compressed on
+        its own; a delta on it stays valid (its recorded depth only overstates the chain).
+
+        Raises:
+            ObjectNotFoundError: If an object (or a base of it) is absent.
+            HashMismatchError: If a body does not hash to its id.
+        """
+        with self.db.write() as conn:
+            for oid in oids:
+                _kind, body = self.get(oid)
+                storage, data, _depth = _encode(self._cctx, body, None)
+                sql = "UPDATE objects SET storage = ?, base = NULL, depth = 0, data = ? WHERE id = ?"
+                conn.execute(sql, (storage, data, oid))
+
     def delete(self, oids: Iterable[ObjectId]) -> int:
         """Delete objects, their chunks and their fingerprint counts (inside the caller's write transaction).
 

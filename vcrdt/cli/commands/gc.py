@@ -77,7 +77,7 @@ def gc(
                 "removed_bytes": result.removed_bytes,
                 "removed_ids": [oid.hex() for oid in result.removed_ids],
                 "kept_recent": result.kept_recent,
-                "kept_delta_bases": result.kept_bases,
+                "rewritten_deltas": result.rewritten,
                 "expired_operations": result.expired_ops,
                 "size_before": result.size_before,
                 "size_after": result.size_after,
@@ -98,9 +98,10 @@ def gc(
     kept = []
     if result.kept_recent:
         kept.append(f"{_objects(result.kept_recent)} not yet unreachable for {prune}")
-    if result.kept_bases:
-        kept.append(f"{_objects(result.kept_bases)} that kept objects are stored as deltas of")
     if kept:
         render.err().print(Text(f"kept {' and '.join(kept)}"))
+    if result.rewritten:
+        verb = "would store" if result.dry_run else "stored"
+        render.err().print(Text(f"{verb} {_objects(result.rewritten)} whole (a delta of a removed one)"))
     if not result.dry_run and result.size_before != result.size_after:
         render.err().print(Text(f"database: {human_bytes(result.size_before)} -> {human_bytes(result.size_after)}"))
