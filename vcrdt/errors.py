@@ -109,6 +109,18 @@ class BadPathError(RepoError):
         self.rule = rule
 
 
+class IgnoredPathsError(RepoError):
+    """Paths given to add are ignored by a .vcrdtignore file (add them with --force)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        """Create the error naming every ignored path."""
+        super().__init__(
+            f"the following paths are ignored by one of your .vcrdtignore files: {', '.join(paths)}",
+            hint="use -f if you really want to add them",
+        )
+        self.paths = paths
+
+
 class DirtyWorktreeError(RepoError):
     """An operation would overwrite uncommitted changes."""
 

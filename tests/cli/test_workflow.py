@@ -266,7 +266,7 @@ def test_ignore_file(repo: CliRunner) -> None:
     assert "! app.log\n" in ign and "! build/\n" in ign
     r = repo("add", "app.log")
     assert r.code == 1
-    assert r.err.startswith("error: app.log: is ignored by .vcrdtignore")
+    assert r.err.startswith("The following paths are ignored by one of your .vcrdtignore files:\napp.log\n")
 
 
 def test_status_json(repo: CliRunner) -> None:

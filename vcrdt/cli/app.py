@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, app
+from vcrdt.cli.base import STATE, app, completion_options
 from vcrdt.cli.codes import ExitCode
 from vcrdt.errors import VcrdtError
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import click
 
     from vcrdt.cli.argv import Plan
+
+# The variable click reads a shell-completion request from (``_{PROG}_COMPLETE``).
+COMPLETE_VAR = "_VCRDT_COMPLETE"
 
 COMMAND_MODULES = tuple(
     f"vcrdt.cli.commands.{name}"
@@ -54,6 +57,8 @@ COMMAND_MODULES = tuple(
         "gitverbs",
         "stash",
         "cherry_pick",
+        "gc",
+        "help",
     )
 )
 
@@ -67,6 +72,7 @@ def command() -> click.Command:
     for name in COMMAND_MODULES:
         importlib.import_module(name)
     cmd = typer.main.get_command(app.build())
+    completion_options(cmd)
     if isinstance(cmd, click.Group):
         # Registration order depends on import order; help and man pages list commands by name.
         cmd.commands = dict(sorted(cmd.commands.items()))
@@ -124,7 +130,9 @@ def invoke(args: Sequence[str]) -> int:
     a usage error, an option it does not know) goes through the typer app.
     """
     args = _count_shorthand(args)
-    plan = None if "_VCRDT_COMPLETE" in os.environ else _parse(args)
+    # A shell-completion request (`vcrdt --show-completion`'s script sets it) is answered by click.
+    completing = COMPLETE_VAR in os.environ
+    plan = None if completing else _parse(args)
     STATE.args = list(args)
     try:
         if plan is not None:
@@ -132,6 +140,9 @@ def invoke(args: Sequence[str]) -> int:
         cmd = command()
         result = cmd.main(args=list(args), prog_name="vcrdt", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK
+    except SystemExit as exc:
+        # Completion answers (and --show-completion / --install-completion print) then exit.
+        return exc.code if isinstance(exc.code, int) else ExitCode.OK if exc.code is None else ExitCode.FAILURE
     except _ClickExit as exc:
         return exc.code
     except VcrdtError as exc:

@@ -148,7 +148,9 @@ class Registry:
             name="vcrdt",
             help=HELP,
             no_args_is_help=True,
-            add_completion=False,
+            # --install-completion / --show-completion (given an optional SHELL by `completion_options`);
+            # completion requests go through click, never the parse table (`vcrdt.cli.app.invoke`).
+            add_completion=True,
             pretty_exceptions_enable=False,
             pretty_exceptions_show_locals=False,
             rich_markup_mode=None,
@@ -285,6 +287,120 @@ def open_repo() -> Repository:
 
         render.err().print(f"note: finished an interrupted checkout ({finished} paths)", markup=False)
     return repo
+
+
+# --- shell completion -------------------------------------------------------------------------
+# Callbacks for `autocompletion=` of arguments that take a ref or remote name. They read the
+# repository read-only (never a write, never a message) and answer nothing on any failure: a
+# completion request must never print an error into the user's command line.
+
+
+def _complete_names(ctx: Any, incomplete: str, prefixes: tuple[str, ...], remotes: bool = False) -> list[str]:
+    try:
+        from vcrdt.repo import Repository
+
+        params = ctx.find_root().params if ctx is not None else {}
+        directory = params.get("directory")
+        start = (Path.cwd() / directory) if directory else Path.cwd()
+        with Repository.discover(start, settings(), read_only=True) as repo:
+            names = {name[len(p) :] for p in prefixes for name, _ in repo.refs.iter_refs(p)}
+            if remotes:
+                names |= set(repo.config().get("remote", {}))
+    except Exception:  # a completion request answers nothing rather than fail in the user's shell
+        return []
+    return sorted(n for n in names if n.startswith(incomplete) and n.isprintable() and " " not in n)
+
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def completion_options(cmd: Any) -> None:
+    """Let typer's ``--install-completion`` and ``--show-completion`` take an optional SHELL.
+
+    typer's own options only detect the shell they run in; here ``--show-completion zsh``
+    prints zsh's script from any shell, and a bare ``--show-completion`` still detects it.
+
+    Args:
+        cmd: The click group typer built (its two options are replaced in place).
+    """
+    import click
+    import typer.completion
+
+    def with_shell(callback: Callable[..., Any]) -> Callable[..., Any]:
+        def call(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+            if value is None or ctx.resilient_parsing:
+                return None
+            shell = value or _detect_shell()
+            if shell is None:
+                raise click.BadParameter("cannot tell which shell this is: name it, as in --show-completion bash")
+            if shell not in COMPLETION_SHELLS:
+                raise click.BadParameter(f"unsupported shell {shell!r}: use {', '.join(COMPLETION_SHELLS)}")
+            return callback(ctx, param, shell)
+
+        return call
+
+    shells = "bash, zsh, fish, powershell or pwsh"
+    replacements = {
+        "install_completion": (
+            "--install-completion",
+            typer.completion.install_callback,
+            f"Install completion for SHELL ({shells}; default: the shell this runs in).",
+        ),
+        "show_completion": (
+            "--show-completion",
+            typer.completion.show_callback,
+            f"Print the completion script for SHELL ({shells}; default: the shell this runs in).",
+        ),
+    }
+    for i, param in enumerate(cmd.params):
+        if param.name in replacements:
+            flag, callback, help_text = replacements[param.name]
+            cmd.params[i] = click.Option(
+                [flag],
+                is_flag=False,
+                flag_value="",
+                default=None,
+                metavar="[SHELL]",
+                callback=with_shell(callback),
+                expose_value=False,
+                is_eager=True,
+                help=help_text,
+            )
+
+
+def _detect_shell() -> str | None:
+    """The shell this runs in: the nearest shell among the parent processes, else $SHELL's name.
+
+    A command server's child has no shell among its parents; $SHELL (the client's) names it then.
+    """
+    try:
+        import shellingham
+
+        name, _path = shellingham.detect_shell()
+        return str(name)
+    except Exception:  # not detected (or shellingham missing): fall back on $SHELL
+        shell = os.environ.get("SHELL")
+        return os.path.basename(shell) if shell else None
+
+
+def complete_branches(ctx: Any, incomplete: str) -> list[str]:
+    """Branch names starting with `incomplete` (shell completion of a branch argument)."""
+    return _complete_names(ctx, incomplete, ("refs/heads/",))
+
+
+def complete_tags(ctx: Any, incomplete: str) -> list[str]:
+    """Tag names starting with `incomplete`."""
+    return _complete_names(ctx, incomplete, ("refs/tags/",))
+
+
+def complete_revisions(ctx: Any, incomplete: str) -> list[str]:
+    """Branch and tag names starting with `incomplete` (an argument that takes any revision)."""
+    return _complete_names(ctx, incomplete, ("refs/heads/", "refs/tags/"))
+
+
+def complete_remotes(ctx: Any, incomplete: str) -> list[str]:
+    """Remote names starting with `incomplete` (a peer argument also takes a path or URL)."""
+    return _complete_names(ctx, incomplete, (), remotes=True)
 
 
 if TYPE_CHECKING:

@@ -78,6 +78,8 @@ IMPORT_TIME_VARS = (
     "PY_COLORS",
     "TYPER_STANDARD_TRACEBACK",
     "_TYPER_STANDARD_TRACEBACK",
+    # Not read at import time, but a shell-completion request: answered in-process, by click.
+    "_VCRDT_COMPLETE",
 )
 # Python start-up variables that a server child applies per command (so they are not in the key).
 PER_REQUEST_VARS = (b"PYTHONIOENCODING", b"PYTHONUNBUFFERED", b"PYTHONDONTWRITEBYTECODE")
@@ -88,12 +90,26 @@ ENCODING_VARS = ("PYTHONUTF8", "PYTHONCOERCECLOCALE")
 # Commands the client runs itself, never on a server (`runs_here`): `daemon` manages the server.
 LOCAL_COMMANDS = ("daemon",)
 # Commands the client runs itself when its stdin is a terminal: they may prompt, start the
-# message editor or page their output (`vcrdt.cli.editor`, `vcrdt.cli.pager`), which need the
+# message editor, page their output (`vcrdt.cli.editor`, `vcrdt.cli.pager`) or show a man page (`help`), which need the
 # terminal as the controlling one (job control, /dev/tty, resizing).
-TERMINAL_COMMANDS = ("blame", "commit", "conflicts", "diff", "log", "merge", "resolve", "revert", "show")
+TERMINAL_COMMANDS = (
+    "blame",
+    "cherry-pick",
+    "commit",
+    "conflicts",
+    "diff",
+    "help",
+    "log",
+    "merge",
+    "resolve",
+    "revert",
+    "show",
+    "stash",
+    "tag",
+)
 # Global options that take a value: the command word is the first argument that is neither an
 # option nor the value of one of these (a test checks them against the typer app).
-VALUE_OPTIONS = ("-C", "--color")
+VALUE_OPTIONS = ("-C", "--color", "--install-completion", "--show-completion")
 
 # 64-bit FNV-1a, which names a server's socket (`socket_key`).
 FNV_OFFSET = 0xCBF29CE484222325

@@ -96,20 +96,27 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
 _STATUS_TRIES = 5
 
 
-def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
+def add(repo: Repository, paths: list[str], *, cwd: Path, force: bool = False) -> list[str]:
     """Start tracking files (directories add everything under them that is not ignored).
+
+    Args:
+        repo: The repository.
+        paths: Files or directories, relative to `cwd`.
+        cwd: The directory the paths are relative to.
+        force: Add ignored files too (``add -f``).
 
     Returns:
         The paths newly tracked.
 
     Raises:
-        WorktreeError: If a path matches no file or is ignored.
+        WorktreeError: If a path matches no file.
+        IgnoredPathsError: If paths are ignored (without `force`); nothing is added then.
     """
     rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
         states = repo.worktree.states()
         # expand() returns only tracked paths and files the scan just found.
-        return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True), states)
+        return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True, force=force), states)
 
 
 def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:

@@ -133,6 +133,21 @@ def add(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
         conn.executemany(_UPSERT, [(prefix, *acc) for prefix, acc in buckets.items()])
 
 
+def remove(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
+    """Take deleted ids out of the stored buckets (call in the transaction that deletes them)."""
+    buckets: dict[str, list[int]] = {}
+    for oid in oids:
+        words = _UNPACK(oid)
+        for prefix in prefixes(oid):
+            acc = buckets.setdefault(prefix, [0] * (WORDS + 1))
+            acc[0] -= 1
+            for i, word in enumerate(words, 1):
+                acc[i] -= word
+    if buckets:
+        conn.executemany(_UPSERT, [(prefix, *acc) for prefix, acc in buckets.items()])
+        conn.execute("DELETE FROM fingerprints WHERE count = 0")
+
+
 def bucket(conn: sqlite3.Connection, prefix: str) -> Fingerprint:
     """Return a bucket's fingerprint: stored to `STORED_DEPTH` digits, summed from the ids below that."""
     if len(prefix) <= STORED_DEPTH:

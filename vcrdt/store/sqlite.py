@@ -326,6 +326,57 @@ class SqliteStore:
         for (oid,) in self.db.conn.execute("SELECT CAST(id AS BLOB) FROM objects ORDER BY id"):
             yield ObjectId(bytes(oid))
 
+    def storage_rows(self) -> Iterator[tuple[ObjectId, ObjectId | None, int]]:
+        """Yield ``(id, delta base or None, bytes stored)`` for every object (`vcrdt gc` reads these).
+
+        The bytes stored are the row's body, or its chunks' for a chunked object.
+        """
+        sql = (
+            "SELECT CAST(o.id AS BLOB), CAST(o.base AS BLOB), COALESCE(length(o.data), 0)"
+            " + COALESCE((SELECT SUM(length(c.data)) FROM chunks AS c WHERE c.id = o.id), 0) FROM objects AS o"
+        )
+        for oid, base, size in self.db.conn.execute(sql):
+            if len(oid) == 32:
+                yield ObjectId(bytes(oid)), _opt_id(base), int(size)
+
+    def store_whole(self, oids: Iterable[ObjectId]) -> None:
+        """Store delta objects whole, so their bases can go (inside the caller's write transaction).
+
+        Each body is read (and verified) through its delta chain, then stored compressed on
+        its own; a delta on it stays valid (its recorded depth only overstates the chain).
+
+        Raises:
+            ObjectNotFoundError: If an object (or a base of it) is absent.
+            HashMismatchError: If a body does not hash to its id.
+        """
+        with self.db.write() as conn:
+            for oid in oids:
+                _kind, body = self.get(oid)
+                storage, data, _depth = _encode(self._cctx, body, None)
+                sql = "UPDATE objects SET storage = ?, base = NULL, depth = 0, data = ? WHERE id = ?"
+                conn.execute(sql, (storage, data, oid))
+
+    def delete(self, oids: Iterable[ObjectId]) -> int:
+        """Delete objects, their chunks and their fingerprint counts (inside the caller's write transaction).
+
+        The caller must have checked that no kept object is a delta on one of them (`vcrdt gc` does).
+
+        Args:
+            oids: The ids to delete (absent ones are skipped).
+
+        Returns:
+            How many rows were deleted.
+        """
+        gone: list[ObjectId] = []
+        with self.db.write() as conn:
+            for oid in oids:
+                if conn.execute("DELETE FROM objects WHERE id = ?", (oid,)).rowcount:
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
+                    gone.append(oid)
+            fingerprints.remove(conn, gone)
+        self._cache.clear()
+        return len(gone)
+
     def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
         """Return up to `limit` ids starting with the raw `prefix`, by an index range scan."""
         upper = _prefix_upper(prefix)

@@ -220,13 +220,18 @@ class Worktree:
         """Start tracking files; return the paths newly tracked."""
         return self.table.track(paths, self.table.states())
 
-    def expand(self, specs: Iterable[str], rows: Collection[str], *, untracked_ok: bool) -> list[str]:
+    def expand(
+        self, specs: Iterable[str], rows: Collection[str], *, untracked_ok: bool, force: bool = False
+    ) -> list[str]:
         """Turn command-line paths (files or directories, repo-relative) into tracked or addable files.
+
+        With `force`, ignored files are addable too (``add -f``).
 
         Raises:
             WorktreeError: If a given path matches nothing.
+            IgnoredPathsError: If given paths are ignored (without `force`).
         """
-        return self.tracking.expand(specs, rows, untracked_ok=untracked_ok)
+        return self.tracking.expand(specs, rows, untracked_ok=untracked_ok, force=force)
 
     def remove(self, paths: list[str], *, keep_files: bool) -> list[str]:
         """Stop tracking files (and delete them unless `keep_files`); return the paths."""

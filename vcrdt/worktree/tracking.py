@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Collection, Iterable
 
-from vcrdt.errors import WorktreeError
+from vcrdt.errors import BadPathError, IgnoredPathsError, WorktreeError
 from vcrdt.paths import check_path
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
@@ -24,14 +25,24 @@ class Tracking:
         self.writer = writer
         self.warnings = warnings
 
-    def expand(self, specs: Iterable[str], rows: Collection[str], *, untracked_ok: bool) -> list[str]:
+    def expand(
+        self, specs: Iterable[str], rows: Collection[str], *, untracked_ok: bool, force: bool = False
+    ) -> list[str]:
         """Turn command-line paths (files or directories, repo-relative) into tracked or addable files.
+
+        With `force` (``add -f``), ignored files count as addable too: a given
+        path that is ignored, and the ignored files under a given directory.
 
         Raises:
             WorktreeError: If a given path matches nothing.
+            IgnoredPathsError: If given paths (without `force`) are ignored; all of them are named.
         """
         out: set[str] = set()
         scan: Scan | None = None
+        ignored: list[str] = []
+        if force and untracked_ok:
+            scan = scan_tree(self.disk, rows, self.warnings, tracked_stats=False, want_ignored=True)
+            out.update(self._ignored_files(scan.ignored, specs))
         for spec in specs:
             spec = spec.strip("/")
             if spec in ("", "."):
@@ -48,11 +59,67 @@ class Tracking:
                 hits += [p for p in scan.untracked if p == spec or p.startswith(prefix)]
             if not hits:
                 st = self.disk.lstat(spec)
-                if st is not None and untracked_ok and IgnoreRules(self.disk.root, self.warnings).is_ignored(spec):
-                    raise WorktreeError(spec, "is ignored by .vcrdtignore", hint="edit .vcrdtignore to track it")
+                if st is not None and untracked_ok and self._is_ignored(spec, stat.S_ISDIR(st.st_mode)):
+                    if force and any(p == spec or p.startswith(prefix) for p in out):
+                        continue
+                    if not force:
+                        ignored.append(spec)
+                        continue
                 raise WorktreeError(spec, "did not match any file" + ("" if untracked_ok else " tracked by vcrdt"))
             out.update(hits)
+        if ignored:
+            raise IgnoredPathsError(ignored)
         return sorted(out)
+
+    def _is_ignored(self, path: str, is_dir: bool) -> bool:
+        rules = IgnoreRules(self.disk.root, self.warnings)
+        return rules.is_ignored(path) or (is_dir and rules.is_ignored(path, is_dir=True))
+
+    def _ignored_files(self, ignored: list[str], specs: Iterable[str]) -> list[str]:
+        """The ignored files (and the files under ignored directories) that the given paths name."""
+        wanted = [s.strip("/") for s in specs]
+        out: list[str] = []
+
+        def named(path: str) -> bool:
+            return any(s in ("", ".") or path == s or path.startswith(s + "/") for s in wanted)
+
+        for entry in ignored:
+            if not entry.endswith("/"):
+                if named(entry):
+                    out.append(entry)
+                continue
+            top = entry.rstrip("/")
+            if not (named(top) or any(s.startswith(top + "/") for s in wanted)):
+                continue
+            out += [p for p in self._files_under(top) if named(p)]
+        return out
+
+    def _files_under(self, top: str) -> list[str]:
+        """Every regular file and symlink under the directory `top`, never following a symlink.
+
+        Names that break a path rule are left out with a warning.
+        """
+        out: list[str] = []
+        todo = [top]
+        while todo:
+            d = todo.pop()
+            try:
+                entries = list(os.scandir(os.path.join(self.disk.root, d)))
+            except OSError as exc:
+                self.warnings.append(f"{d}: cannot read: {exc.strerror}")
+                continue
+            for de in entries:
+                rel = f"{d}/{de.name}"
+                try:
+                    check_path(rel)
+                except BadPathError as exc:
+                    self.warnings.append(str(exc))
+                    continue
+                if de.is_dir(follow_symlinks=False):
+                    todo.append(rel)
+                elif de.is_file(follow_symlinks=False) or de.is_symlink():
+                    out.append(rel)
+        return out
 
     def remove(self, paths: list[str], *, keep_files: bool) -> list[str]:
         """Stop tracking files (and delete them unless `keep_files`); return the paths."""

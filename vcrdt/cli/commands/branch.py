@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from vcrdt.cli import render
-from vcrdt.cli.base import JsonOption, app, open_repo, typer
+from vcrdt.cli.base import JsonOption, app, complete_branches, complete_tags, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.ids import short
 
 
 @app.command()
 def branch(
-    name: Annotated[str | None, typer.Argument(help="Branch to create (or with -m, the old name).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Branch to create (or with -m, the old name).", autocompletion=complete_branches),
+    ] = None,
     start: Annotated[
         str | None, typer.Argument(help="Where the new branch starts (default HEAD); with -m, the new name.")
     ] = None,
@@ -83,7 +86,7 @@ def branch(
 
 @app.command()
 def tag(
-    name: Annotated[str | None, typer.Argument(help="Tag to create or delete.")] = None,
+    name: Annotated[str | None, typer.Argument(help="Tag to create or delete.", autocompletion=complete_tags)] = None,
     revision: Annotated[str | None, typer.Argument(help="The commit to tag (default HEAD).")] = None,
     delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete the tag.")] = False,
     force: Annotated[bool, typer.Option("--force", "-f", help="Move an existing tag.")] = False,

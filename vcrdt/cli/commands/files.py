@@ -18,19 +18,32 @@ else:
 def add(
     paths: Paths,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
-) -> None:
+    force: Annotated[bool, typer.Option("--force", "-f", help="Add files a .vcrdtignore file ignores.")] = False,
+) -> int:
     """Start tracking files; a directory adds every file under it that is not ignored.
 
-    There is no staging area: once tracked, every change is recorded by the next commit.
+    There is no staging area: once tracked, every change is recorded by the next commit. A path
+    that .vcrdtignore ignores is refused (exit 1, nothing added) unless --force, which also adds
+    the ignored files under a directory given.
     """
     from vcrdt import porcelain
+    from vcrdt.errors import IgnoredPathsError
 
-    added = porcelain.add(open_repo(), paths, cwd=STATE.cwd)
+    try:
+        added = porcelain.add(open_repo(), paths, cwd=STATE.cwd, force=force)
+    except IgnoredPathsError as exc:
+        err = render.err()
+        err.print(Text("The following paths are ignored by one of your .vcrdtignore files:"))
+        for p in exc.paths:
+            err.print(Text(render.quote(p)))
+        err.print(Text("hint: Use -f if you really want to add them.", style="hint"))
+        return 1
     if verbose:
         for p in added:
             render.err().print(Text(f"add {render.quote(p)}"))
     else:
         render.err().print(Text(f"tracking {len(added)} new file{'s' if len(added) != 1 else ''}"))
+    return 0
 
 
 @app.command()

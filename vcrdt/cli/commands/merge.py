@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Annotated
 
-from vcrdt.cli.base import STATE, app, open_repo, typer
+from vcrdt.cli.base import STATE, app, complete_revisions, open_repo, typer
 from vcrdt.cli.codes import ExitCode
 
 if TYPE_CHECKING:
@@ -37,7 +37,10 @@ def _auto_json(a: AutoResolution) -> dict[str, object]:
 def merge(
     revision: Annotated[
         str | None,
-        typer.Argument(help="The branch or commit to merge into HEAD (default: the current branch's siblings)."),
+        typer.Argument(
+            help="The branch or commit to merge into HEAD (default: the current branch's siblings).",
+            autocompletion=complete_revisions,
+        ),
     ] = None,
     no_ff: Annotated[
         bool, typer.Option("--no-ff", help="Make a merge commit even when a fast-forward is possible.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
+from vcrdt.cli.base import STATE, JsonOption, app, complete_remotes, open_repo, typer
 
 
 @app.command()
@@ -16,6 +16,7 @@ def fetch(
             help="Another replica: a remote's name, the directory of its repository, or an ssh URL "
             "(default: the branch's upstream, then origin).",
             show_default=False,
+            autocompletion=complete_remotes,
         ),
     ] = None,
     exec_cmd: Annotated[

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from vcrdt.cli import render
-from vcrdt.cli.base import app, open_repo, typer
+from vcrdt.cli.base import app, complete_branches, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.ids import short
 
 
 @app.command()
 def switch(
-    target: Annotated[str, typer.Argument(help="The branch (or with --detach, any commit).")],
+    target: Annotated[
+        str, typer.Argument(help="The branch (or with --detach, any commit).", autocompletion=complete_branches)
+    ],
     start: Annotated[
         str | None, typer.Argument(help="With -c, the commit the new branch starts at (default HEAD).")
     ] = None,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vcrdt.cli.base import STATE, app, open_repo, settings
+from vcrdt.cli.base import STATE, app, complete_remotes, open_repo, settings
 
 if TYPE_CHECKING:
     from vcrdt.sync.receive import BranchChange
@@ -20,6 +20,7 @@ _Remote = Annotated[
         help="A remote's name, a path, http(s)://host:port/NAME, ssh://[user@]host[:port]/path or user@host:path "
         "(default: the branch's upstream, then origin).",
         show_default=False,
+        autocompletion=complete_remotes,
     ),
 ]
 _Exec = Annotated[
@@ -370,7 +371,9 @@ def remote_add(
 
 
 @remote_app.command("remove")
-def remote_remove(name: Annotated[str, typer.Argument(help="The remote's name.")]) -> None:
+def remote_remove(
+    name: Annotated[str, typer.Argument(help="The remote's name.", autocompletion=complete_remotes)],
+) -> None:
     """Forget a remote."""
     from vcrdt import porcelain
 

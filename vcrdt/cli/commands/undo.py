@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from vcrdt.cli import render
-from vcrdt.cli.base import JsonOption, app, open_repo, typer
+from vcrdt.cli.base import JsonOption, app, complete_revisions, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.ids import short
 
 
 @app.command()
 def reset(
-    revision: Annotated[str, typer.Argument(help="The commit to move HEAD's branch to.")],
+    revision: Annotated[
+        str, typer.Argument(help="The commit to move HEAD's branch to.", autocompletion=complete_revisions)
+    ],
     soft: Annotated[bool, typer.Option("--soft", help="Move the branch only: files and tracked set stay.")] = False,
     mixed: Annotated[
         bool, typer.Option("--mixed", help="Move the branch; files stay; stop tracking what REVISION lacks (default).")
