@@ -222,3 +222,27 @@ def test_a_merge_in_progress_keeps_the_other_side(repo: CliRunner) -> None:
     repo.ok("commit", "-m", "merged")
     _fsck(repo)
     assert isinstance(ObjectId(from_hex(theirs)), bytes)
+
+
+def test_a_stopped_cherry_pick_keeps_the_commits_it_has_still_to_pick(repo: CliRunner) -> None:
+    repo.write("f.txt", "base\n")
+    repo.write("g.txt", "g\n")
+    repo.ok("add", "f.txt", "g.txt")
+    repo.ok("commit", "-m", "base")
+    repo.ok("switch", "-c", "other")
+    repo.write("f.txt", "theirs\n")
+    first = json.loads(repo.ok("commit", "-m", "conflicting", "--json").out)["id"]
+    repo.write("g.txt", "g, later\n")
+    later = json.loads(repo.ok("commit", "-m", "later", "--json").out)["id"]
+    repo.ok("switch", "main")
+    repo.write("f.txt", "ours\n")
+    repo.ok("commit", "-m", "ours")
+    assert repo("cherry-pick", first, later).code == 1  # stops on the first: `later` waits in the todo list
+    repo.ok("branch", "-D", "other")
+    repo.ok("gc", "--prune=now")
+    assert repo.ok("cat", later).code == 0
+    repo.write("f.txt", "both\n")
+    repo.ok("resolve", "f.txt")
+    repo.ok("cherry-pick", "--continue")
+    assert (repo.cwd / "g.txt").read_text() == "g, later\n"
+    _fsck(repo)

@@ -159,10 +159,17 @@ def roots(repo: Repository, expiry: Expiry) -> list[Root]:
         out += [Root(f"oplog {rec.seq}", c, "commit") for c in sorted(rec.commits())]
         out += [Root(f"oplog {rec.seq}", t, "tree") for t in (rec.wt_before, rec.wt_after) if t is not None]
     state = repo.merge_state
-    for key in ("theirs", "orig"):
+    # A merge's other side and HEAD before it; a stopped cherry-pick's HEAD before it and the
+    # commits it has still to pick; the stash entry a conflicted `stash apply` came from.
+    for key in ("theirs", "orig", "pick_orig", "stash"):
         value = state.get(key)
         if value is not None and len(value) == 32:
             out.append(Root(f"merge state ({key})", ObjectId(value), "commit"))
+    for line in (state.get("todo") or b"").decode("ascii", "replace").split():
+        try:
+            out.append(Root("merge state (todo)", ObjectId(bytes.fromhex(line)), "commit"))
+        except ValueError:
+            continue  # fsck reports a damaged merge state; gc keeps what it can read
     record = state.get("resolutions")
     if record is not None and len(record) == 32:
         out.append(Root("merge state (resolutions)", ObjectId(record), "object"))
