@@ -59,7 +59,7 @@ def committed(named: CliRunner) -> CliRunner:
 
 def test_status_short_quotes_each_name_on_its_own_line(named: CliRunner) -> None:
     r = named.ok("status", "--short")
-    assert r.out.splitlines() == [f"? {q}" for q in QUOTED]
+    assert r.out.splitlines() == [f"?? {q}" for q in QUOTED]
     _no_raw_controls(r.out)
 
 

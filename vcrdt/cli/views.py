@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry
+    from vcrdt.repo import Repository
 
 SCHEMA = 1
 
@@ -29,6 +30,33 @@ def jpath(path: str) -> str:
     'caf\\\\xe9'
     """
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def relative(repo: Repository, path: str) -> str:
+    """Return a repository path as seen from the current directory, as git's status and messages show it.
+
+    From ``d/e``: ``d/e/c`` is ``c``, ``d/b`` is ``../b`` and ``a`` is ``../../a``.
+
+    Args:
+        repo: The repository (its root).
+        path: A repository path (``/``-separated, from the root).
+
+    Returns:
+        The path from the current directory; `path` itself when that is the root or outside.
+    """
+    import os
+
+    from vcrdt.cli.base import STATE
+
+    root, cwd = os.fspath(repo.root), os.fspath(STATE.cwd)
+    if not cwd.startswith(root + os.sep):
+        return path
+    here = cwd[len(root) + 1 :].replace(os.sep, "/").split("/")
+    parts = path.split("/") if path != "." else []
+    n = 0
+    while n < len(here) and n < len(parts) - 1 and here[n] == parts[n]:
+        n += 1
+    return "/".join([".."] * (len(here) - n) + parts[n:]) or "."
 
 
 def decoration(label: str) -> str:

@@ -12,10 +12,11 @@ from vcrdt.diff.tree import Change, diff_changes
 from vcrdt.errors import (
     MergeError,
     NothingToCommitError,
+    VcrdtError,
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId
-from vcrdt.objects import Commit
+from vcrdt.objects import Commit, EntryKind
 from vcrdt.porcelain._shared import (
     Progress,
     branch_of,
@@ -62,6 +63,9 @@ class Status:
     conflicted: list[str] = field(default_factory=list)
     # The branch's other concurrent heads (a fetch brought them; `merge` joins them).
     siblings: list[ObjectId] = field(default_factory=list)
+    # Removed or deleted paths paired with added ones as (old, new), by the merge's rename
+    # detection (same content, or at least half the lines alike); both stay in `changes` too.
+    renamed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def status(repo: Repository, *, ignored: bool = False) -> Status:
@@ -89,7 +93,45 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
             added=[p for p in changes.added if p not in unmerged],
             deleted=[p for p in changes.deleted if p not in unmerged],
         )
-    return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings))
+    renamed = _renames(repo, changes)
+    return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings), renamed)
+
+
+def _renames(repo: Repository, changes: WorktreeStatus) -> list[tuple[str, str]]:
+    """Pair the paths the next commit deletes with those it adds, as a merge finds renames (`find_renames`).
+
+    Only when both kinds are there: then the added files are read (those small enough to
+    compare; a larger one pairs only with an identical stored blob).
+    """
+    gone = changes.removed + changes.deleted
+    if not gone or not changes.added:
+        return []
+    from vcrdt.merge.pending import PendingObjects
+    from vcrdt.merge.renames import find_renames
+    from vcrdt.store import LARGE_OBJECT
+
+    wt = repo.worktree
+    rows = wt.rows()
+    head = wt.head_flat(rows)
+    base = {p: head[p] for p in gone if p in head}
+    objects = PendingObjects(repo.store)
+    entries, _ = wt.current(rows, changes.added, None, store=False)
+    side: dict[str, tuple[EntryKind, ObjectId]] = {}
+    for p, entry in entries.items():
+        if entry is None:
+            continue
+        kind, oid = entry
+        if kind in (EntryKind.FILE, EntryKind.EXECUTABLE) and not repo.store.has(oid):
+            st = wt.lstat(p)
+            if st is None or st.st_size > LARGE_OBJECT:
+                continue
+            try:
+                with wt.open_file(p) as fh:
+                    oid = objects.put("blob", fh.read())
+            except (OSError, VcrdtError):
+                continue  # changed under us: no rename to report for it
+        side[p] = (kind, oid)
+    return sorted(find_renames(objects, base, side).items(), key=lambda r: r[1])
 
 
 # A status compared again this many times at most while other processes keep committing.

@@ -1,0 +1,78 @@
+"""git's conventions where a git user reads vcrdt's output: status letters, relative paths, decorations, rm/mv of
+directories, unknown commands, restore's report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers.cli import CliRunner
+
+
+@pytest.fixture
+def tree(repo: CliRunner) -> CliRunner:
+    """One commit with a, d/b, d/e/c (tagged v1)."""
+    repo.write("a", "alpha\nbeta\ngamma\n")
+    repo.write("d/b", "b\n")
+    repo.write("d/e/c", "c\n")
+    repo.ok("commit", "-A", "-m", "one")
+    return repo
+
+
+def _changed(repo: CliRunner) -> None:
+    """A rename (by mv), an edit, a file missing from disk, one added and one untracked."""
+    repo.ok("mv", "a", "a2")
+    repo.write("d/b", "b\nmore\n")
+    (repo.cwd / "d" / "e" / "c").unlink()
+    repo.write("d/new", "new\n")
+    repo.ok("add", "d/new")
+    repo.write("d/junk", "junk\n")
+
+
+def test_status_short_uses_gits_letters(tree: CliRunner) -> None:
+    _changed(tree)
+    assert tree.ok("status", "--short").out == "R  a -> a2\nM  d/b\nD  d/e/c\nA  d/new\n?? d/junk\n"
+
+
+def test_status_porcelain_is_gits_v1_with_root_relative_paths(tree: CliRunner) -> None:
+    _changed(tree)
+    expected = "R  a -> a2\nM  d/b\nD  d/e/c\nA  d/new\n?? d/junk\n"
+    assert tree.ok("status", "--porcelain").out == expected
+    assert tree.ok("status", "--porcelain", cwd=tree.cwd / "d").out == expected
+
+
+def test_status_finds_a_rename_with_an_edit(tree: CliRunner) -> None:
+    tree.ok("mv", "a", "renamed")
+    tree.write("renamed", "alpha\nbeta\nGAMMA\n")
+    assert tree.ok("status", "-s").out == "R  a -> renamed\n"
+    assert "Renamed:\n  a -> renamed\n" in tree.ok("status").out
+
+
+def test_status_json_keeps_its_groups_and_adds_renames(tree: CliRunner) -> None:
+    _changed(tree)
+    doc = json.loads(tree.ok("status", "--json").out)
+    assert doc["removed"] == ["a"] and doc["added"] == ["a2", "d/new"]
+    assert doc["modified"] == ["d/b"] and doc["deleted"] == ["d/e/c"] and doc["untracked"] == ["d/junk"]
+    assert doc["renamed"] == [{"from": "a", "to": "a2"}]
+
+
+def test_conflicted_path_shows_once_as_uu(tree: CliRunner) -> None:
+    tree.ok("branch", "side")
+    tree.write("a", "alpha\nOURS\ngamma\n")
+    tree.ok("commit", "-m", "ours")
+    tree.ok("switch", "side")
+    tree.write("a", "alpha\nTHEIRS\ngamma\n")
+    tree.ok("commit", "-m", "theirs")
+    tree.ok("switch", "main")
+    assert tree("merge", "side").code == 1
+    assert tree.ok("status", "--short").out == "UU a\n"
+    assert tree.ok("status", "--porcelain").out == "UU a\n"
+
+
+def test_status_paths_are_relative_to_the_current_directory(tree: CliRunner) -> None:
+    _changed(tree)
+    sub = tree.cwd / "d"
+    assert tree.ok("status", "-s", cwd=sub).out == "R  ../a -> ../a2\nM  b\nD  e/c\nA  new\n?? junk\n"
+    long = tree.ok("status", cwd=sub).out
+    assert "Modified:\n  b\n" in long and "Renamed:\n  ../a -> ../a2\n" in long and "Untracked:\n  junk\n" in long
