@@ -76,3 +76,13 @@ def test_status_paths_are_relative_to_the_current_directory(tree: CliRunner) -> 
     assert tree.ok("status", "-s", cwd=sub).out == "R  ../a -> ../a2\nM  b\nD  e/c\nA  new\n?? junk\n"
     long = tree.ok("status", cwd=sub).out
     assert "Modified:\n  b\n" in long and "Renamed:\n  ../a -> ../a2\n" in long and "Untracked:\n  junk\n" in long
+
+
+def test_tags_decorate_the_log_as_git_does(tree: CliRunner) -> None:
+    tree.ok("tag", "v1")
+    tree.ok("branch", "other")
+    assert tree.ok("log", "--oneline").out.split(" ", 1)[1] == "(HEAD -> main, tag: v1, other) one\n"
+    assert tree.ok("log").out.splitlines()[0].endswith(" (HEAD -> main, tag: v1, other)")
+    assert "(HEAD -> main, tag: v1, other)" in tree.ok("log", "--graph").out
+    (entry,) = json.loads(tree.ok("log", "--json").out)
+    assert entry["tags"] == ["v1"] and entry["refs"] == ["HEAD -> main", "tag: v1", "other"]

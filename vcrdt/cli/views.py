@@ -60,13 +60,14 @@ def relative(repo: Repository, path: str) -> str:
 
 
 def decoration(label: str) -> str:
-    """Return a log decoration (``main``, ``HEAD -> main``, ``tags/v1``) with its ref name quoted.
+    """Return a log decoration (``main``, ``HEAD -> main``, ``tag: v1``) with its ref name quoted.
 
-    >>> decoration("HEAD -> a\\nb")
-    'HEAD -> "a\\\\nb"'
+    >>> decoration("HEAD -> a\\nb"), decoration("tag: v\\"1")
+    ('HEAD -> "a\\\\nb"', 'tag: "v\\\\"1"')
     """
-    if label.startswith("HEAD -> "):
-        return "HEAD -> " + render.quote(label[8:])
+    for prefix in ("HEAD -> ", "tag: "):
+        if label.startswith(prefix):
+            return prefix + render.quote(label[len(prefix) :])
     return render.quote(label)
 
 
@@ -85,6 +86,7 @@ def commit_json(oid: bytes, c: Commit, refs: list[str] | None = None) -> dict[st
         "clock": dict(c.clock),
         "gaps": {r: [list(g) for g in gaps] for r, gaps in c.gaps},
         "refs": refs or [],
+        "tags": [r.removeprefix("tag: ") for r in refs or [] if r.startswith("tag: ")],
     }
 
 
