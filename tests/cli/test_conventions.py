@@ -86,3 +86,15 @@ def test_tags_decorate_the_log_as_git_does(tree: CliRunner) -> None:
     assert "(HEAD -> main, tag: v1, other)" in tree.ok("log", "--graph").out
     (entry,) = json.loads(tree.ok("log", "--json").out)
     assert entry["tags"] == ["v1"] and entry["refs"] == ["HEAD -> main", "tag: v1", "other"]
+
+
+def test_unknown_command_suggests_once(cli: CliRunner) -> None:
+    r = cli("swich")
+    assert r.code == 2
+    assert r.err == (
+        "vcrdt: 'swich' is not a vcrdt command. See 'vcrdt --help'.\n\nThe most similar command is\n\tswitch\n"
+    )
+    r = cli("qqqqqq")
+    assert r.code == 2 and r.err == "vcrdt: 'qqqqqq' is not a vcrdt command. See 'vcrdt --help'.\n"
+    r = cli("daemon", "stat")
+    assert r.code == 2 and r.err.startswith("vcrdt daemon: 'stat' is not a vcrdt daemon command.")
