@@ -98,3 +98,13 @@ def test_unknown_command_suggests_once(cli: CliRunner) -> None:
     assert r.code == 2 and r.err == "vcrdt: 'qqqqqq' is not a vcrdt command. See 'vcrdt --help'.\n"
     r = cli("daemon", "stat")
     assert r.code == 2 and r.err.startswith("vcrdt daemon: 'stat' is not a vcrdt daemon command.")
+
+
+def test_restore_reports_only_what_it_rewrote(tree: CliRunner) -> None:
+    tree.write("d/b", "changed\n")
+    assert tree.ok("restore", ".").err == "restored d/b\n"
+    assert (tree.cwd / "d" / "b").read_text() == "b\n"
+    assert tree.ok("restore", ".").err == ""
+    tree.ok("rm", "--cached", "a")
+    assert tree.ok("restore", "a").err == "restored a\n"
+    assert tree.ok("status", "-s").out == ""

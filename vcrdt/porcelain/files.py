@@ -186,6 +186,9 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
 
     Paths absent from the source are deleted if they are only added, not committed.
 
+    Returns:
+        The paths rewritten (or tracked again): not those that already held the source's content.
+
     Raises:
         WorktreeError: If a path matches nothing.
     """
@@ -204,6 +207,9 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
                 raise WorktreeError(spec, "did not match any file known to vcrdt")
             wanted.update(hits)
         writes = {p: flat[p] for p in sorted(wanted) if p in flat}
+        # A file that already holds the source's content (and kind) is left alone and not reported.
+        current, _ = repo.worktree.current(rows, list(writes), None, store=False)
+        writes = {p: e for p, e in writes.items() if current.get(p) != e or p not in rows or rows[p].state == "removed"}
         repo.worktree.check_writes(writes, rows)
         track = [p for p in writes if p not in rows or rows[p].state == "removed"]
         if track:
