@@ -108,3 +108,24 @@ def test_restore_reports_only_what_it_rewrote(tree: CliRunner) -> None:
     tree.ok("rm", "--cached", "a")
     assert tree.ok("restore", "a").err == "restored a\n"
     assert tree.ok("status", "-s").out == ""
+
+
+def test_rm_of_a_directory_needs_r(tree: CliRunner) -> None:
+    for target in ("d", "d/e", "."):
+        r = tree("rm", target)
+        assert r.code == 1
+        assert r.err.startswith(f"error: not removing '{target}' recursively without -r\n")
+    r = tree("rm", "e", cwd=tree.cwd / "d")
+    assert r.code == 1 and r.err.startswith("error: not removing 'e' recursively without -r\n")
+    assert (tree.cwd / "d" / "b").exists() and tree.ok("status", "-s").out == ""
+    assert tree.ok("rm", "-r", "d").err == "rm d/b\nrm d/e/c\n"
+    assert not (tree.cwd / "d" / "b").exists() and not (tree.cwd / "d" / "e" / "c").exists()
+    assert tree.ok("status", "-s").out == "D  d/b\nD  d/e/c\n"
+    tree.ok("commit", "-m", "no d")
+    tree.ok("fsck")
+
+
+def test_rm_cached_keeps_the_file(tree: CliRunner) -> None:
+    tree.ok("rm", "--cached", "a")
+    assert (tree.cwd / "a").read_text() == "alpha\nbeta\ngamma\n"
+    assert tree.ok("status", "-s").out == "D  a\n?? a\n"

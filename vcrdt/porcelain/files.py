@@ -12,6 +12,7 @@ from vcrdt.diff.tree import Change, diff_changes
 from vcrdt.errors import (
     MergeError,
     NothingToCommitError,
+    RepoError,
     VcrdtError,
     WorktreeError,
 )
@@ -93,6 +94,15 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
             added=[p for p in changes.added if p not in unmerged],
             deleted=[p for p in changes.deleted if p not in unmerged],
         )
+    # A file `rm --cached` stopped tracking is still on disk: untracked, as git lists it (the scan
+    # skips every path with a row, and a removed path keeps its row until the commit).
+    kept = [
+        p
+        for p in changes.removed
+        if (st := repo.worktree.lstat_in_tree(p)) is not None and not stat.S_ISDIR(st.st_mode)
+    ]
+    if kept:
+        changes = replace(changes, untracked=sorted(changes.untracked + kept))
     renamed = _renames(repo, changes)
     return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings), renamed)
 
@@ -154,15 +164,28 @@ def add(repo: Repository, paths: list[str], *, cwd: Path) -> list[str]:
         return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True), states)
 
 
-def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:
+def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False, recursive: bool = False) -> list[str]:
     """Stop tracking files; delete them from the work tree unless `cached`.
+
+    A directory (a path with tracked files under it, ``.`` included) needs `recursive`, as in git.
+
+    Returns:
+        The paths no longer tracked.
 
     Raises:
         WorktreeError: If a path is not tracked.
+        RepoError: If a path is a directory and `recursive` is False.
     """
     rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
-        files = repo.worktree.expand(rel, repo.worktree.rows(), untracked_ok=False)
+        rows = repo.worktree.rows()
+        if not recursive:
+            for arg, spec in zip(paths, rel, strict=True):
+                if spec == "." or (spec not in rows and any(p.startswith(spec + "/") for p in rows)):
+                    raise RepoError(
+                        f"not removing '{arg}' recursively without -r", hint="use `vcrdt rm -r` to remove it all"
+                    )
+        files = repo.worktree.expand(rel, rows, untracked_ok=False)
         return repo.worktree.remove(files, keep_files=cached)
 
 

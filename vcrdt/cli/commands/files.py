@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from vcrdt.cli import render
+from vcrdt.cli import render, views
 from vcrdt.cli.base import STATE, app, open_repo, typer
 from vcrdt.cli.render import Text
 
@@ -37,12 +37,17 @@ def add(
 def rm(
     paths: Paths,
     cached: Annotated[bool, typer.Option("--cached", help="Stop tracking but keep the files on disk.")] = False,
+    recursive: Annotated[bool, typer.Option("-r", help="Remove every tracked file under a directory.")] = False,
 ) -> None:
-    """Stop tracking files and delete them from the work tree (the next commit records it)."""
+    """Stop tracking files and delete them from the work tree (the next commit records it).
+
+    A directory needs -r, as in git. With --cached the files stay on disk, untracked.
+    """
     from vcrdt import porcelain
 
-    for p in porcelain.rm(open_repo(), paths, cwd=STATE.cwd, cached=cached):
-        render.err().print(Text(f"rm {render.quote(p)}"))
+    repo = open_repo()
+    for p in porcelain.rm(repo, paths, cwd=STATE.cwd, cached=cached, recursive=recursive):
+        render.err().print(Text(f"rm {render.quote(views.relative(repo, p))}"))
 
 
 @app.command()
