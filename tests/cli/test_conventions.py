@@ -129,3 +129,57 @@ def test_rm_cached_keeps_the_file(tree: CliRunner) -> None:
     tree.ok("rm", "--cached", "a")
     assert (tree.cwd / "a").read_text() == "alpha\nbeta\ngamma\n"
     assert tree.ok("status", "-s").out == "D  a\n?? a\n"
+
+
+def test_mv_of_a_directory_moves_every_tracked_file(tree: CliRunner) -> None:
+    tree.write("d/e/untracked", "u\n")
+    r = tree.ok("mv", "d", "z")
+    assert r.err == "rename d/b -> z/b\nrename d/e/c -> z/e/c\n"
+    assert (tree.cwd / "z" / "e" / "c").read_text() == "c\n" and (tree.cwd / "z" / "b").read_text() == "b\n"
+    assert sorted(p.name for p in (tree.cwd / "d").rglob("*")) == ["e", "untracked"]
+    assert tree.ok("status", "-s").out == "R  d/b -> z/b\nR  d/e/c -> z/e/c\n?? d/e/untracked\n"
+    tree.ok("commit", "-m", "moved")
+    assert tree.ok("cat", "HEAD:z/e/c").out == "c\n"
+    tree.ok("fsck")
+
+
+def test_mv_of_a_directory_leaves_no_empty_directories(tree: CliRunner) -> None:
+    tree.ok("mv", "d", "z")
+    assert not (tree.cwd / "d").exists()
+
+
+def test_mv_into_an_existing_directory(tree: CliRunner) -> None:
+    (tree.cwd / "into").mkdir()
+    tree.ok("mv", "d", "into")
+    assert (tree.cwd / "into" / "d" / "b").read_text() == "b\n"
+    tree.ok("mv", "a", "into")
+    assert tree.ok("status", "-s").out == "R  a -> into/a\nR  d/b -> into/d/b\nR  d/e/c -> into/d/e/c\n"
+
+
+def test_mv_refuses_to_overwrite_without_f(tree: CliRunner) -> None:
+    r = tree("mv", "a", "d/b")
+    assert r.code == 1 and r.err.startswith("error: d/b: already exists\nhint: use -f")
+    (tree.cwd / "y").mkdir()
+    tree.write("y/d/b", "untracked\n")
+    r = tree("mv", "d", "y")
+    assert r.code == 1 and r.err.startswith("error: y/d/b: already exists\n")
+    assert (tree.cwd / "a").exists() and (tree.cwd / "d" / "b").read_text() == "b\n"
+    assert tree.ok("status", "-s").out == "?? y/d/b\n"
+    tree.ok("mv", "-f", "a", "d/b")
+    assert not (tree.cwd / "a").exists() and (tree.cwd / "d" / "b").read_text() == "alpha\nbeta\ngamma\n"
+    assert tree.ok("status", "-s").out == "D  a\nM  d/b\n?? y/d/b\n"
+    tree.ok("fsck")
+
+
+def test_mv_of_a_directory_into_itself_is_refused(tree: CliRunner) -> None:
+    r = tree("mv", "d", "d/e")
+    assert r.code == 1 and "cannot move a directory into itself" in r.err
+    assert tree.ok("status", "-s").out == ""
+
+
+def test_mv_of_a_directory_checks_every_file_before_moving_any(tree: CliRunner) -> None:
+    (tree.cwd / "d" / "e" / "c").unlink()
+    r = tree("mv", "d", "z")
+    assert r.code == 1 and r.err.startswith("error: d/e/c: cannot move: missing")
+    assert (tree.cwd / "d" / "b").exists() and not (tree.cwd / "z").exists()
+    assert tree.ok("status", "-s").out == "D  d/e/c\n"

@@ -189,19 +189,73 @@ def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False, r
         return repo.worktree.remove(files, keep_files=cached)
 
 
-def mv(repo: Repository, src: str, dst: str, *, cwd: Path) -> tuple[str, str]:
-    """Rename a tracked file (into `dst`, or inside it when it is a directory).
+def mv(repo: Repository, src: str, dst: str, *, cwd: Path, force: bool = False) -> list[tuple[str, str]]:
+    """Rename a tracked file or directory (to `dst`, or into it when it is an existing directory), as git mv does.
+
+    A directory moves every tracked file under it (untracked files stay where they are) and
+    the directories it leaves empty are removed. An existing file at a destination is refused
+    unless `force`: then it is replaced (a tracked one shows as modified).
+
+    Returns:
+        Each file moved, as (old, new) repository paths.
 
     Raises:
-        WorktreeError: If `src` is untracked or `dst` exists.
+        WorktreeError: If `src` tracks nothing, a destination exists (without `force`) or is a
+            directory, or a directory would move into itself.
     """
     s, d = repo_path(repo, cwd, src), repo_path(repo, cwd, dst)
+    if s == ".":
+        raise WorktreeError(src, "cannot move the whole work tree")
     st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root)
     if st is not None and stat.S_ISDIR(st.st_mode):
         d = f"{d}/{s.rsplit('/', 1)[-1]}" if d != "." else s.rsplit("/", 1)[-1]
     with repo.transaction():
-        repo.worktree.rename(s, d)
-    return s, d
+        rows = repo.worktree.rows()
+        live = sorted(p for p, row in rows.items() if row.state != "removed")
+        if s in live:
+            moves = [(s, d)]
+        else:
+            moves = [(p, d + p[len(s) :]) for p in live if p.startswith(s + "/")]
+            if not moves:
+                raise WorktreeError(s, "is not tracked")
+            if d == s or d.startswith(s + "/"):
+                raise WorktreeError(src, f"cannot move a directory into itself ({dst})")
+        for old, new in moves:
+            # Checked for every file before any moves: a refusal half-way would leave files moved
+            # on disk that the rolled-back rows still name at their old paths.
+            if len(moves) > 1 and repo.worktree.lstat(old) is None:
+                raise WorktreeError(old, "cannot move: missing, or beyond a symbolic link")
+            there = repo.worktree.lstat(new)
+            if there is not None and (stat.S_ISDIR(there.st_mode) or not force):
+                raise WorktreeError(new, "already exists", hint=None if force else "use -f to overwrite it")
+        for old, new in moves:
+            if force and repo.worktree.lstat(new) is not None:
+                if new in rows and rows[new].state != "removed":
+                    repo.worktree.remove([new], keep_files=False)
+                else:
+                    repo.worktree.delete_file(new)
+            repo.worktree.rename(old, new)
+        if moves[0][0] != s:
+            _prune_empty(repo, sorted({parent for old, _ in moves for parent in _parents(old, s)}, reverse=True))
+    return moves
+
+
+def _parents(path: str, top: str) -> list[str]:
+    """The directories from `top` down to `path`'s parent: ``a/b/c`` under ``a`` gives ``a`` and ``a/b``."""
+    parts = path.split("/")[:-1]
+    return [p for p in ("/".join(parts[:i]) for i in range(1, len(parts) + 1)) if p == top or p.startswith(top + "/")]
+
+
+def _prune_empty(repo: Repository, dirs: list[str]) -> None:
+    """Remove each of `dirs` (deepest first) that is an empty directory reached through no symlink."""
+    for rel in dirs:
+        st = repo.worktree.lstat_in_tree(rel)
+        if st is None or not stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            os.rmdir(repo.worktree.abspath(rel))
+        except OSError:
+            continue  # not empty (untracked files stay), or already gone
 
 
 def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None = None) -> list[str]:

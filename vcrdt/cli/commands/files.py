@@ -52,14 +52,21 @@ def rm(
 
 @app.command()
 def mv(
-    source: Annotated[str, typer.Argument(help="A tracked file.")],
-    destination: Annotated[str, typer.Argument(help="The new name, or a directory to move it into.")],
+    source: Annotated[str, typer.Argument(help="A tracked file, or a directory of tracked files.")],
+    destination: Annotated[str, typer.Argument(help="The new name, or an existing directory to move it into.")],
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing destination file.")] = False,
 ) -> None:
-    """Rename or move a tracked file."""
+    """Rename or move a tracked file or directory, as git mv does.
+
+    A directory moves every tracked file under it (untracked files stay); when DESTINATION is an
+    existing directory, SOURCE moves into it. An existing destination file is refused without -f.
+    """
     from vcrdt import porcelain
 
-    src, dst = porcelain.mv(open_repo(), source, destination, cwd=STATE.cwd)
-    render.err().print(Text(f"rename {render.quote(src)} -> {render.quote(dst)}"))
+    repo = open_repo()
+    for src, dst in porcelain.mv(repo, source, destination, cwd=STATE.cwd, force=force):
+        shown = f"{render.quote(views.relative(repo, src))} -> {render.quote(views.relative(repo, dst))}"
+        render.err().print(Text(f"rename {shown}"))
 
 
 @app.command()
