@@ -183,3 +183,30 @@ def test_mv_of_a_directory_checks_every_file_before_moving_any(tree: CliRunner) 
     assert r.code == 1 and r.err.startswith("error: d/e/c: cannot move: missing")
     assert (tree.cwd / "d" / "b").exists() and not (tree.cwd / "z").exists()
     assert tree.ok("status", "-s").out == "D  d/e/c\n"
+
+
+def test_file_messages_name_paths_from_the_current_directory(tree: CliRunner) -> None:
+    sub = tree.cwd / "d"
+    tree.write("d/x", "x\n")
+    assert tree.ok("add", "-v", "x", cwd=sub).err == "add x\n"
+    assert tree.ok("mv", "x", "e/y", cwd=sub).err == "rename x -> e/y\n"
+    tree.write("d/b", "changed\n")
+    tree.write("a", "changed\n")
+    assert tree.ok("restore", "b", "../a", cwd=sub).err == "restored ../a\nrestored b\n"
+    assert tree.ok("rm", "e/y", "../a", cwd=sub).err == "rm ../a\nrm e/y\n"
+
+
+def test_conflict_lists_name_paths_from_the_current_directory(tree: CliRunner) -> None:
+    tree.ok("branch", "side")
+    tree.write("d/b", "ours\n")
+    tree.ok("commit", "-m", "ours")
+    tree.ok("switch", "side")
+    tree.write("d/b", "theirs\n")
+    tree.ok("commit", "-m", "theirs")
+    tree.ok("switch", "main")
+    sub = tree.cwd / "d" / "e"
+    r = tree("merge", "side", cwd=sub)
+    assert r.code == 1 and r.out == "CONFLICT (content): ../b\n"
+    assert tree.ok("conflicts", cwd=sub).out.startswith("../b: content conflict (unresolved)\n")
+    assert tree.ok("status", "-s", cwd=sub).out == "UU ../b\n"
+    assert tree.ok("resolve", "--ours", "../b", cwd=sub).err == "resolved ../b\n"

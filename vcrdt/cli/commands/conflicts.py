@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli.base import STATE, app, open_repo, typer
+from vcrdt.cli.views import relative
 
 if TYPE_CHECKING:
     from vcrdt.merge.conflicts import PathConflict, Side
@@ -78,7 +79,7 @@ def conflicts(
         for d in found:
             c = d.conflict
             state = "resolved" if d.resolved else "unresolved"
-            out.print(f"{render.quote(c.path)}: {c.kind} conflict ({state})")
+            out.print(f"{render.quote(relative(repo, c.path))}: {c.kind} conflict ({state})")
             for n, h in enumerate(d.hunks, 1):
                 _print_hunk(c.path, n, h, label=f"hunk {n}, ")
 
@@ -206,7 +207,7 @@ def resolve(
     else:
         done = porcelain.resolve(repo, paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
     for p in done:
-        render.err().print(f"resolved {render.quote(p)}", markup=False)
+        render.err().print(f"resolved {render.quote(relative(repo, p))}", markup=False)
     return 0
 
 
@@ -232,7 +233,7 @@ def resolve_interactively(repo: Repository, paths: list[str], *, only: set[str] 
     for d in details:
         choices: list[porcelain.HunkChoice] = []
         for n, h in enumerate(d.hunks, 1):
-            render.data().print(f"Hunk {n}/{len(d.hunks)} of {render.quote(d.conflict.path)}:")
+            render.data().print(f"Hunk {n}/{len(d.hunks)} of {render.quote(relative(repo, d.conflict.path))}:")
             _print_hunk(d.conflict.path, n, h, label="")
             while True:
                 answer = typer.prompt(_PROMPT, default="s", show_default=False).strip().lower()[:1]
@@ -243,10 +244,12 @@ def resolve_interactively(repo: Repository, paths: list[str], *, only: set[str] 
             text = _edit_hunk(h) if action == "text" else None
             choices.append(porcelain.HunkChoice(action, text))  # type: ignore[arg-type]
         if porcelain.resolve_hunks(repo, d.conflict.path, choices):
-            render.err().print(f"resolved {render.quote(d.conflict.path)}", markup=False)
+            render.err().print(f"resolved {render.quote(relative(repo, d.conflict.path))}", markup=False)
         else:
             left += 1
-            render.err().print(f"{render.quote(d.conflict.path)}: skipped hunks keep their markers", markup=False)
+            render.err().print(
+                f"{render.quote(relative(repo, d.conflict.path))}: skipped hunks keep their markers", markup=False
+            )
     return 1 if left else 0
 
 
@@ -306,7 +309,7 @@ def reopen(
         return
     out = render.data()
     for c in found:
-        out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
+        out.print(f"CONFLICT ({c.kind}): {render.quote(relative(repo, c.path))}")
     render.err().print(
         "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
     )

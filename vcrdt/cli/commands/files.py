@@ -25,10 +25,11 @@ def add(
     """
     from vcrdt import porcelain
 
-    added = porcelain.add(open_repo(), paths, cwd=STATE.cwd)
+    repo = open_repo()
+    added = porcelain.add(repo, paths, cwd=STATE.cwd)
     if verbose:
         for p in added:
-            render.err().print(Text(f"add {render.quote(p)}"))
+            render.err().print(Text(f"add {render.quote(views.relative(repo, p))}"))
     else:
         render.err().print(Text(f"tracking {len(added)} new file{'s' if len(added) != 1 else ''}"))
 
@@ -76,8 +77,12 @@ def restore(
         str | None, typer.Option("--source", "-s", help="Take the content from this commit (default HEAD).")
     ] = None,
 ) -> None:
-    """Discard work-tree changes: rewrite files with their content in HEAD (or --source)."""
+    """Discard work-tree changes: rewrite files with their content in HEAD (or --source).
+
+    Lists the files it rewrote: a file that already holds that content is left alone.
+    """
     from vcrdt import porcelain
 
-    for p in porcelain.restore(open_repo(), paths, cwd=STATE.cwd, source=source):
-        render.err().print(Text(f"restored {render.quote(p)}"))
+    repo = open_repo()
+    for p in porcelain.restore(repo, paths, cwd=STATE.cwd, source=source):
+        render.err().print(Text(f"restored {render.quote(views.relative(repo, p))}"))

@@ -109,6 +109,7 @@ def merge(
     from vcrdt import porcelain
     from vcrdt.cli import render
     from vcrdt.cli.commands.conflicts import conflict_json, resolve_interactively
+    from vcrdt.cli.views import relative
     from vcrdt.errors import VcrdtError
     from vcrdt.ids import short
     from vcrdt.merge.diff3 import STYLES
@@ -186,11 +187,10 @@ def merge(
     out = render.data()
     for a in result.auto:
         decisions = f"{len(a.hunks)} decision{'s' if len(a.hunks) != 1 else ''}"
-        out.print(f"auto-resolved ({a.rule}): {render.quote(a.path)} ({decisions})")
+        out.print(f"auto-resolved ({a.rule}): {render.quote(relative(repo, a.path))} ({decisions})")
     for path, reason in result.notes:
-        render.err().print(
-            f"warning: {render.quote(path)}: {render.escape_text(reason)}; conflict markers written", markup=False
-        )
+        shown = render.quote(relative(repo, path))
+        render.err().print(f"warning: {shown}: {render.escape_text(reason)}; conflict markers written", markup=False)
     if result.status == "up-to-date":
         out.print("Already up to date.")
     elif result.status == "fast-forward":
@@ -201,7 +201,7 @@ def merge(
         out.print(f"{done} ({_files_changed(len(result.changed))})")
     else:
         for c in result.conflicts:
-            out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
+            out.print(f"CONFLICT ({c.kind}): {render.quote(relative(repo, c.path))}")
         verb = "Would stop" if dry_run else "Automatic merge stopped"
         render.err().print(
             f"{verb}: {len(result.conflicts)} conflicted path{'s' if len(result.conflicts) != 1 else ''}", markup=False
