@@ -90,9 +90,10 @@ def merge(
     `PATTERN ACTION`, last match wins; actions ask, markers, union, lww, set, json, ours,
     theirs): a rule settles the path and the merge commit records each decision (`vcrdt conflicts
     --auto`, `vcrdt reopen`); `ask` prompts hunk by hunk on a terminal; otherwise the merged files,
-    with markers, are left in the work tree: see `vcrdt conflicts`, fix the files,
+    with markers, are left in the work tree and listed: see `vcrdt conflicts`, fix the files,
     `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`. Paths without a policy
-    line are asked on a terminal and get markers otherwise.
+    line get markers, on a terminal too: `merge -i` (or `vcrdt resolve -i` afterwards) goes
+    through them hunk by hunk.
 
     With --auto, every path is settled by its rule (union for text, lww for binary when none is
     set), sides are ordered by the tie-break order (Lamport clock, replica id, commit id), and the
