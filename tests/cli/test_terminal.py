@@ -103,3 +103,45 @@ def test_merge_i_prompts_on_a_terminal(conflicted: CliRunner) -> None:
     child.close()
     assert child.exitstatus == 0, out
     assert (conflicted.cwd / "f").read_text() == "one\nOURS\nthree\n"
+
+
+def _editor(path: Path, body: str) -> str:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_resolve_i_edit_opens_the_editor_on_the_hunk_with_markers_and_base(
+    conflicted: CliRunner, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    where = tmp_path_factory.mktemp("editor")
+    seen = where / "seen"
+    script = _editor(where / "ed.sh", f"cp \"$1\" '{seen}'\nprintf '# kept\\nmiddle\\n' > \"$1\"\n")
+    assert conflicted("merge", "side").code == 1
+    # VCRDT_EDITOR comes first, as for commit messages.
+    child = _child(["resolve", "-i"], conflicted.cwd, {"VCRDT_EDITOR": script, "VISUAL": "false"})
+    child.expect(r"\[o\]urs, \[t\]heirs")
+    child.sendline("d")
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0, out
+    assert seen.read_text() == "<<<<<<< main\nOURS\n||||||| base\ntwo\n=======\nTHEIRS\n>>>>>>> theirs\n"
+    assert (conflicted.cwd / "f").read_text() == "one\n# kept\nmiddle\nthree\n"
+    conflicted.ok("commit", "-m", "edited")
+
+
+def test_resolve_i_edit_that_leaves_markers_asks_again(
+    conflicted: CliRunner, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    script = _editor(tmp_path_factory.mktemp("editor") / "ed.sh", "true\n")  # saves the markers unchanged
+    assert conflicted("merge", "side").code == 1
+    child = _child(["resolve", "-i"], conflicted.cwd, {"VCRDT_EDITOR": script})
+    child.expect(r"\[o\]urs, \[t\]heirs")
+    child.sendline("d")
+    child.expect("still has conflict markers")
+    child.expect(r"\[o\]urs, \[t\]heirs")
+    child.sendline("t")
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0, out
+    assert (conflicted.cwd / "f").read_text() == "one\nTHEIRS\nthree\n"
