@@ -4,6 +4,7 @@ directories, unknown commands, restore's report."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,39 @@ def test_conflict_lists_name_paths_from_the_current_directory(tree: CliRunner) -
     assert tree.ok("conflicts", cwd=sub).out.startswith("../b: content conflict (unresolved)\n")
     assert tree.ok("status", "-s", cwd=sub).out == "UU ../b\n"
     assert tree.ok("resolve", "--ours", "../b", cwd=sub).err == "resolved ../b\n"
+
+
+def test_annotated_tag_with_a_message(tree: CliRunner, tmp_path: Path) -> None:
+    head = json.loads(tree.ok("log", "--json", "-n", "1").out)[0]
+    r = tree.ok("tag", "-a", "v2", "-m", "release two")
+    assert r.err.startswith(f"Tagged {head['id'][:12]} as v2")
+    (tag,) = json.loads(tree.ok("log", "--json", "-n", "1", "v2").out)
+    assert tag["message"] == "release two\n" and tag["parents"] == [head["id"]] and tag["tree"] == head["tree"]
+    # Decorated on the commit it tags, as git peels an annotated tag.
+    assert tree.ok("log", "--oneline", "-n", "1").out.split(" ", 1)[1] == "(HEAD -> main, tag: v2) one\n"
+    tree.ok("fsck")
+    tree.ok("git", "export", str(tmp_path / "out.git"), "-q")
+    import pygit2
+
+    git = pygit2.Repository(str(tmp_path / "out.git"))
+    obj = git.revparse_single("refs/tags/v2")
+    assert obj.type == pygit2.enums.ObjectType.TAG and obj.message == "release two\n" and obj.name == "v2"
+    assert str(obj.target) == str(git.revparse_single("refs/heads/main").id)
+
+
+def test_annotated_tag_opens_the_editor_without_m(
+    tree: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = tmp_path / "seen"
+    script = tmp_path / "ed.sh"
+    script.write_text(f"#!/bin/sh\ncp \"$1\" '{seen}'\nprintf 'from the editor\\n# dropped\\n' > \"$1\"\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("VCRDT_EDITOR", str(script))
+    tree.ok("tag", "-a", "v3")
+    assert "# Write a message for tag:\n#   v3\n" in seen.read_text()
+    (tag,) = json.loads(tree.ok("log", "--json", "-n", "1", "v3").out)
+    assert tag["message"] == "from the editor\n"
+    script.write_text("#!/bin/sh\nprintf '# only a comment\\n' > \"$1\"\n")
+    r = tree("tag", "-a", "v4")
+    assert r.code == 1 and r.err == "error: no tag message\n"
+    assert tree.ok("tag").out == "v3\n"

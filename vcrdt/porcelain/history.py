@@ -36,6 +36,7 @@ def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
             rank, label = 2, name.removeprefix(BRANCH_PREFIX)
         elif name.startswith(TAG_PREFIX):
             rank, label = 1, "tag: " + name.removeprefix(TAG_PREFIX)
+            heads = frozenset(_peeled(repo, h) for h in heads)  # shown on the commit it tags, as git does
         else:
             rank, label = 3, name.removeprefix("refs/")
         for h in heads:
@@ -46,6 +47,17 @@ def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
     if head.branch is None and head.commit is not None:
         out.setdefault(head.commit, []).append((0, "HEAD"))
     return {oid: [label for _, label in sorted(labels, key=lambda r: r[0])] for oid, labels in out.items()}
+
+
+def _peeled(repo: Repository, oid: ObjectId) -> ObjectId:
+    """The commit an annotated tag (or a chain of them) tags; `oid` itself for any other commit."""
+    from vcrdt.porcelain.branches import annotated_target
+
+    seen = {oid}
+    while (target := annotated_target(repo, oid)) is not None and target not in seen:
+        oid = target
+        seen.add(oid)
+    return oid
 
 
 def split_range(repo: Repository, revs: list[str]) -> tuple[list[ObjectId], list[ObjectId]]:
