@@ -41,9 +41,8 @@ def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
             rank, label = 3, name.removeprefix("refs/")
         for h in heads:
             # With siblings, only the head the work tree is on is HEAD.
-            if name == head.branch and h == head.commit:
-                rank, label = 0, f"HEAD -> {label}"
-            out.setdefault(h, []).append((rank, label))
+            here = name == head.branch and h == head.commit
+            out.setdefault(h, []).append((0, f"HEAD -> {label}") if here else (rank, label))
     if head.branch is None and head.commit is not None:
         out.setdefault(head.commit, []).append((0, "HEAD"))
     return {oid: [label for _, label in sorted(labels, key=lambda r: r[0])] for oid, labels in out.items()}
