@@ -522,6 +522,7 @@ class Repository:
         author: Signature,
         *,
         resolutions: ObjectId | None = None,
+        git: ObjectId | None = None,
     ) -> ObjectId:
         """Build and store a commit with its Lamport clock and vector clock; return its id.
 
@@ -534,7 +535,7 @@ class Repository:
         lamport = 1 + max((c.lamport for c in pcs), default=0)
         counter = self._next_counter(pcs)
         clock, gaps = commit_clock(pcs, (self.replica, counter))
-        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions, gaps)
+        commit = Commit(tree, tuple(parents), author, message, self.replica, lamport, clock, resolutions, gaps, git)
         oid = self.store.put("commit", commit.to_bytes())
         self.db.set_meta(self._counter_key(), str(counter))
         return oid

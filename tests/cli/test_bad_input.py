@@ -61,7 +61,7 @@ def test_file_replaced_by_directory(repo: CliRunner) -> None:
     assert repo.ok("status", "--short").out == ""
     os.unlink(repo.cwd / "a")
     repo.write("a/inner.txt", "now a directory\n")
-    assert repo.ok("status", "--short").out == "D a\n? a/inner.txt\n"
+    assert repo.ok("status", "--short").out == "D  a\n?? a/inner.txt\n"
     repo.ok("commit", "-A", "-m", "a becomes a directory")
     assert repo.ok("cat", "HEAD:a/inner.txt").out == "now a directory\n"
     repo.ok("switch", "--detach", "HEAD~1")
@@ -210,7 +210,7 @@ def test_disk_full_during_commit_changes_nothing(repo: CliRunner, monkeypatch: p
         "hint: free some disk space, then run the command again",
     ]
     assert len(json.loads(repo.ok("log", "--json").out)) == 1
-    assert repo.ok("status", "--short").out == "M a.txt\n"
+    assert repo.ok("status", "--short").out == "M  a.txt\n"
     _fsck_clean(repo)
 
 

@@ -81,7 +81,7 @@ def test_conflict_flow_resolve_and_commit(forked: CliRunner) -> None:
     st = json.loads(forked.ok("status", "--json").out)
     assert st["conflicted"] == ["f"] and st["merging"] == _log(forked, "side", "-n", "1")[0]["id"]
     assert st["modified"] == []
-    assert forked.ok("status", "--short").out == "U f\n"  # once, not also as modified
+    assert forked.ok("status", "--short").out == "UU f\n"  # once, not also as modified
     doc = json.loads(forked.ok("conflicts", "--json").out)
     assert [(c["path"], c["kind"], c["hunks"], c["resolved"]) for c in doc["conflicts"]] == [("f", "content", 1, False)]
     r = forked("commit", "-m", "too early")

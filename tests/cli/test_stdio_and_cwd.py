@@ -92,4 +92,4 @@ def test_a_closed_stdout_does_not_reach_the_protocol(entry: tuple[str, dict[str,
     r = _sh('exec "$@" <&-', program, "status", "--short", cwd=work, env=env)
     assert (r.returncode, r.stderr) == (0, b"") and b"new.txt" in r.stdout
     r = _sh('exec "$@" >&-', program, "nosuchcommand", cwd=work, env=env)
-    assert r.returncode == 2 and b"No such command" in r.stderr
+    assert r.returncode == 2 and b"'nosuchcommand' is not a vcrdt command" in r.stderr

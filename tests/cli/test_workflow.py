@@ -38,9 +38,9 @@ def test_add_commit_log(repo: CliRunner) -> None:
     repo.write("a.txt", "one\n")
     repo.write("src/b.txt", "two\n")
     r = repo.ok("status", "--short")
-    assert r.out == "? a.txt\n? src/b.txt\n"
+    assert r.out == "?? a.txt\n?? src/b.txt\n"
     repo.ok("add", ".")
-    assert repo.ok("status", "--short").out == "A a.txt\nA src/b.txt\n"
+    assert repo.ok("status", "--short").out == "A  a.txt\nA  src/b.txt\n"
     r = repo.ok("commit", "-m", "first")
     assert r.out.startswith("[main (root-commit) ")
     assert r.out.endswith("] first\n 2 files changed (2 added)\n")
@@ -89,7 +89,7 @@ def test_modify_delete_and_diff(repo: CliRunner) -> None:
     repo.ok("commit", "--addremove", "-m", "base")
     repo.write("a.txt", "one\nTWO\n")
     os.unlink(repo.cwd / "b.txt")
-    assert repo.ok("status", "--short").out == "M a.txt\nD b.txt\n"
+    assert repo.ok("status", "--short").out == "M  a.txt\nD  b.txt\n"
     d = repo.ok("diff").out
     assert "diff --git a/a.txt b/a.txt" in d
     assert "-two\n+TWO\n" in d
@@ -110,7 +110,7 @@ def test_commit_only_given_paths(repo: CliRunner) -> None:
     repo.write("a.txt", "2\n")
     repo.write("b.txt", "2\n")
     repo.ok("commit", "a.txt", "-m", "only a")
-    assert repo.ok("status", "--short").out == "M b.txt\n"
+    assert repo.ok("status", "--short").out == "M  b.txt\n"
 
 
 def test_rm_and_mv(repo: CliRunner) -> None:
@@ -120,7 +120,7 @@ def test_rm_and_mv(repo: CliRunner) -> None:
     repo.ok("rm", "a.txt")
     assert not (repo.cwd / "a.txt").exists()
     repo.ok("mv", "d/b.txt", "c.txt")
-    assert repo.ok("status", "--short").out == "A c.txt\nR a.txt\nR d/b.txt\n"
+    assert repo.ok("status", "--short").out == "D  a.txt\nR  d/b.txt -> c.txt\n"
     repo.ok("commit", "-m", "moves")
     tree = json.loads(repo.ok("cat", "HEAD:", "--json").out)
     assert [e["name"] for e in tree["entries"]] == ["c.txt"]
@@ -261,9 +261,9 @@ def test_ignore_file(repo: CliRunner) -> None:
     repo.write("keep.log", "x")
     repo.write("build/out.o", "x")
     repo.write("src/main.c", "x")
-    assert repo.ok("status", "--short").out == "? .vcrdtignore\n? keep.log\n? src/main.c\n"
+    assert repo.ok("status", "--short").out == "?? .vcrdtignore\n?? keep.log\n?? src/main.c\n"
     ign = repo.ok("status", "--short", "--ignored").out
-    assert "! app.log\n" in ign and "! build/\n" in ign
+    assert "!! app.log\n" in ign and "!! build/\n" in ign
     r = repo("add", "app.log")
     assert r.code == 1
     assert r.err.startswith("The following paths are ignored by one of your .vcrdtignore files:\napp.log\n")
@@ -285,6 +285,7 @@ def test_status_json(repo: CliRunner) -> None:
         "deleted": [],
         "removed": [],
         "untracked": ["a.txt"],
+        "renamed": [],
     }
 
 

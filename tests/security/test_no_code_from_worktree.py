@@ -109,8 +109,9 @@ def test_no_module_is_imported_from_the_work_tree(
         XDG_RUNTIME_DIR=str(runtime),
         VCRDT_AUTHOR_NAME="Ada",
         VCRDT_AUTHOR_EMAIL="ada@example.com",
-        EDITOR="true",  # `resolve -i` / `merge -i` "edit": keep the hunk as it is
-        VISUAL="true",
+        # `resolve -i` / `merge -i` "edit": drop the marker lines, keeping every side's lines.
+        EDITOR="sed -i -e '/^[<|=>]\\{7\\}/d'",
+        VISUAL="sed -i -e '/^[<|=>]\\{7\\}/d'",
     )
     if not served:
         env["VCRDT_NO_SERVER"] = "1"

@@ -59,7 +59,7 @@ def committed(named: CliRunner) -> CliRunner:
 
 def test_status_short_quotes_each_name_on_its_own_line(named: CliRunner) -> None:
     r = named.ok("status", "--short")
-    assert r.out.splitlines() == [f"? {q}" for q in QUOTED]
+    assert r.out.splitlines() == [f"?? {q}" for q in QUOTED]
     _no_raw_controls(r.out)
 
 
@@ -159,7 +159,7 @@ def test_branch_and_tag_names_are_quoted(committed: CliRunner) -> None:
     assert lines[0].startswith("* main ")
     assert lines[1].startswith('  "say\\"hi" ')
     assert committed.ok("tag").out == '"v\\"1"\n'
-    assert committed.ok("log", "--oneline").out.split(" ", 1)[1].startswith('(HEAD -> main, "say\\"hi", "tags/v\\"1") ')
+    assert committed.ok("log", "--oneline").out.split(" ", 1)[1].startswith('(HEAD -> main, tag: "v\\"1", "say\\"hi") ')
     assert json.loads(committed.ok("branch", "--json").out)[1]["name"] == 'say"hi'
 
 
@@ -174,7 +174,7 @@ def test_hostile_refs_already_stored_are_quoted(committed: CliRunner) -> None:
     assert committed.ok("branch").out.splitlines()[0].startswith('  "\\033[2J\\033]0;owned\\aevil\\nfake-line" ')
     assert committed.ok("tag").out == '"\\033[31mRED"\n'
     log = committed.ok("log", "-n", "1").out.splitlines()[0]
-    assert log.endswith('("\\033[2J\\033]0;owned\\aevil\\nfake-line", HEAD -> main, "tags/\\033[31mRED")')
+    assert log.endswith('(HEAD -> main, tag: "\\033[31mRED", "\\033[2J\\033]0;owned\\aevil\\nfake-line")')
     for args in (("log", "--oneline"), ("log", "--graph"), ("show", "--stat")):
         out = committed.ok(*args).out
         assert "\x1b" not in out and "\x07" not in out and "fake-line\n" not in out

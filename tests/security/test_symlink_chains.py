@@ -113,7 +113,7 @@ class Pair:
 
     def commit_c2(self, *, poison: bool = False, readme: str | None = None) -> None:
         """Replace VIA by the chain; with `poison`, add a link any checkout refuses (sorted last)."""
-        self.a.ok("rm", self.shape.via)
+        self.a.ok("rm", "-r", self.shape.via)
         self.add_links(self.a.cwd)
         if poison:
             os.symlink("/etc/passwd", self.a.cwd / "zzz")

@@ -227,10 +227,34 @@ def _click_exception(exc: Exception) -> int | None:
     if isinstance(exc, click.exceptions.Abort):
         sys.stderr.write("aborted\n")
         return int(ExitCode.INTERRUPTED)
+    no_such = getattr(click.exceptions, "NoSuchCommand", None)
+    if no_such is not None and isinstance(exc, no_such):
+        _no_such_command(exc)
+        return int(ExitCode.USAGE)
     if isinstance(exc, click.ClickException):
         exc.show()
         return int(ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.FAILURE)
     return None
+
+
+def _no_such_command(exc: Any) -> None:
+    """Report an unknown command in git's words, with the closest names (those tied for closest) once.
+
+    ``vcrdt: 'swich' is not a vcrdt command. See 'vcrdt --help'.``, then a blank line and
+    ``The most similar command is`` (or ``commands are``) with each name on a tab-indented line.
+    """
+    from difflib import SequenceMatcher
+
+    path = exc.ctx.command_path if exc.ctx is not None else "vcrdt"
+    name = render.escape_text(exc.command_name)
+    lines = [f"{path}: '{name}' is not a {path} command. See '{path} --help'.\n"]
+    close = list(exc.possibilities or [])
+    if close:
+        score = {c: SequenceMatcher(None, exc.command_name, c).ratio() for c in close}
+        best = [c for c in close if score[c] == max(score.values())]
+        lines.append("\nThe most similar command is\n" if len(best) == 1 else "\nThe most similar commands are\n")
+        lines += [f"\t{c}\n" for c in best]
+    sys.stderr.write("".join(lines))
 
 
 def _run_plan(plan: Plan) -> int:

@@ -1,4 +1,4 @@
-"""The message editor: `commit` without -m, `commit --amend`, `revert` and `merge` open it.
+"""The editor: `commit` without -m, `commit --amend`, `revert` and `merge` open it on a message, `resolve -i` on a hunk.
 
 The editor is ``$VCRDT_EDITOR``, then ``$VISUAL``, then ``$EDITOR``, then ``vi``,
 run as git runs it (through ``sh -c``, so it may carry arguments) on
@@ -58,16 +58,7 @@ def edit(meta: Path, text: str, *, config: str | None = None) -> str:
     """
     path = meta / "COMMIT_EDITMSG"
     path.write_text(text, encoding="utf-8")
-    editor = editor_command(config)
-    try:
-        done = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, str(path)], check=False)
-    except OSError as exc:
-        raise VcrdtError(f"cannot run the editor {editor!r}: {exc.strerror}") from exc
-    if done.returncode != 0:
-        raise VcrdtError(
-            f"there was a problem with the editor {editor!r} (exit {done.returncode})",
-            hint="set VCRDT_EDITOR, VISUAL or EDITOR, or pass the message with -m",
-        )
+    _run(path, config, hint="set VCRDT_EDITOR, VISUAL or EDITOR, or pass the message with -m")
     try:
         saved = path.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
@@ -76,6 +67,44 @@ def edit(meta: Path, text: str, *, config: str | None = None) -> str:
     if not message.strip():
         raise EmptyMessageError(EMPTY_MESSAGE)
     return message
+
+
+def edit_bytes(path: Path, data: bytes, *, config: str | None = None) -> bytes:
+    """Open the editor on `data` in the file `path`; return what was saved, exactly (nothing stripped).
+
+    For file content (a conflict hunk to resolve), where a ``#`` line is text like any other.
+
+    Args:
+        path: The scratch file to write, edit and read back (inside ``.vcrdt``).
+        data: What the editor opens.
+        config: The ``core.editor`` setting, if any.
+
+    Returns:
+        The bytes saved.
+
+    Raises:
+        VcrdtError: If the editor cannot be run or fails, or the file cannot be read back.
+    """
+    path.write_bytes(data)
+    try:
+        _run(path, config, hint="set VCRDT_EDITOR, VISUAL or EDITOR")
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise VcrdtError(f"cannot read the edited text back from {path}: {exc.strerror}") from exc
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _run(path: Path, config: str | None, *, hint: str) -> None:
+    """Run the editor on `path` as git does (``sh -c``, so it may carry arguments) and wait for it."""
+    editor = editor_command(config)
+    try:
+        done = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, str(path)], check=False)
+    except OSError as exc:
+        raise VcrdtError(f"cannot run the editor {editor!r}: {exc.strerror}") from exc
+    if done.returncode != 0:
+        raise VcrdtError(f"there was a problem with the editor {editor!r} (exit {done.returncode})", hint=hint)
 
 
 def report_empty(exc: EmptyMessageError) -> int:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry
+    from vcrdt.repo import Repository
 
 SCHEMA = 1
 
@@ -31,14 +32,42 @@ def jpath(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def decoration(label: str) -> str:
-    """Return a log decoration (``main``, ``HEAD -> main``, ``tags/v1``) with its ref name quoted.
+def relative(repo: Repository, path: str) -> str:
+    """Return a repository path as seen from the current directory, as git's status and messages show it.
 
-    >>> decoration("HEAD -> a\\nb")
-    'HEAD -> "a\\\\nb"'
+    From ``d/e``: ``d/e/c`` is ``c``, ``d/b`` is ``../b`` and ``a`` is ``../../a``.
+
+    Args:
+        repo: The repository (its root).
+        path: A repository path (``/``-separated, from the root).
+
+    Returns:
+        The path from the current directory; `path` itself when that is the root or outside.
     """
-    if label.startswith("HEAD -> "):
-        return "HEAD -> " + render.quote(label[8:])
+    import os
+
+    from vcrdt.cli.base import STATE
+
+    root, cwd = os.fspath(repo.root), os.fspath(STATE.cwd)
+    if not cwd.startswith(root + os.sep):
+        return path
+    here = cwd[len(root) + 1 :].replace(os.sep, "/").split("/")
+    parts = path.split("/") if path != "." else []
+    n = 0
+    while n < len(here) and n < len(parts) - 1 and here[n] == parts[n]:
+        n += 1
+    return "/".join([".."] * (len(here) - n) + parts[n:]) or "."
+
+
+def decoration(label: str) -> str:
+    """Return a log decoration (``main``, ``HEAD -> main``, ``tag: v1``) with its ref name quoted.
+
+    >>> decoration("HEAD -> a\\nb"), decoration("tag: v\\"1")
+    ('HEAD -> "a\\\\nb"', 'tag: "v\\\\"1"')
+    """
+    for prefix in ("HEAD -> ", "tag: "):
+        if label.startswith(prefix):
+            return prefix + render.quote(label[len(prefix) :])
     return render.quote(label)
 
 
@@ -57,6 +86,7 @@ def commit_json(oid: bytes, c: Commit, refs: list[str] | None = None) -> dict[st
         "clock": dict(c.clock),
         "gaps": {r: [list(g) for g in gaps] for r, gaps in c.gaps},
         "refs": refs or [],
+        "tags": [r.removeprefix("tag: ") for r in refs or [] if r.startswith("tag: ")],
     }
 
 

@@ -13,7 +13,7 @@ from vcrdt.errors import (
     RefNotFoundError,
 )
 from vcrdt.ids import ObjectId
-from vcrdt.porcelain._shared import Progress, tie_key
+from vcrdt.porcelain._shared import Progress, normalise_message, tie_key
 from vcrdt.porcelain.oplog import operation
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
@@ -118,19 +118,63 @@ def tag_list(repo: Repository) -> list[TagInfo]:
     return out
 
 
-def tag_create(repo: Repository, name: str, rev: str | None = None, *, force: bool = False) -> ObjectId:
-    """Create a tag at `rev` (default HEAD).
+def tag_create(
+    repo: Repository, name: str, rev: str | None = None, *, force: bool = False, message: str | None = None
+) -> ObjectId:
+    """Create a tag at `rev` (default HEAD); with `message`, an annotated tag.
+
+    An annotated tag is stored as `git import` stores one (docs/format.md, "Git interop"): a
+    commit with the tagged commit as its one parent and its tree, the tagger (the configured
+    author) as author, the message, and a git record of type ``tag``; the tag names that
+    commit, and `git export` writes it as a git tag object.
+
+    Returns:
+        The commit tagged.
 
     Raises:
         RefExistsError: If the tag exists and `force` is False.
+        IdentityError: If `message` is given and no author is configured.
     """
     check_short_name(name, "tag")
     oid = repo.resolve(rev or "HEAD")
+    text = normalise_message(message) if message is not None else None
     with operation(repo, "tag", f"tag {name} {rev or 'HEAD'}"):
         if repo.refs.exists(TAG_PREFIX + name) and not force:
             raise RefExistsError(name, "tag")
-        repo.refs.update(TAG_PREFIX + name, oid)
+        target = oid
+        if text is not None:
+            from vcrdt.gitio.record import GitRecord, git_ident
+
+            tagger = repo.signature()
+            kind = b"tag" if annotated_target(repo, oid) is not None else b"commit"
+            header = b"type %s\ntag %s\ntagger %s\n" % (
+                kind,
+                name.encode("utf-8", "surrogateescape"),
+                git_ident(tagger),
+            )
+            record = repo.store.put("blob", GitRecord(b"tag", header).to_bytes())
+            target = repo.new_commit(read_commit(repo.store, oid).tree, [oid], text, tagger, git=record)
+        repo.refs.update(TAG_PREFIX + name, target)
     return oid
+
+
+def annotated_target(repo: Repository, oid: ObjectId) -> ObjectId | None:
+    """The commit an annotated tag's commit tags (its one parent); None if `oid` is not one.
+
+    A commit is an annotated tag when its git record (`git import`, `tag -a`) has type ``tag``;
+    a record that cannot be read counts as none.
+    """
+    from vcrdt.errors import VcrdtError
+    from vcrdt.gitio.record import GitRecord
+
+    try:
+        c = read_commit(repo.store, oid)
+        if c.git is None or len(c.parents) != 1:
+            return None
+        record = GitRecord.from_bytes(repo.store.get(c.git)[1])
+    except VcrdtError:
+        return None
+    return c.parents[0] if record.type == b"tag" else None
 
 
 def tag_delete(repo: Repository, name: str) -> None:

@@ -12,10 +12,12 @@ from vcrdt.diff.tree import Change, diff_changes
 from vcrdt.errors import (
     MergeError,
     NothingToCommitError,
+    RepoError,
+    VcrdtError,
     WorktreeError,
 )
 from vcrdt.ids import ObjectId, ReplicaId
-from vcrdt.objects import Commit, Signature
+from vcrdt.objects import Commit, EntryKind, Signature
 from vcrdt.porcelain._shared import (
     Progress,
     branch_of,
@@ -62,6 +64,9 @@ class Status:
     conflicted: list[str] = field(default_factory=list)
     # The branch's other concurrent heads (a fetch brought them; `merge` joins them).
     siblings: list[ObjectId] = field(default_factory=list)
+    # Removed or deleted paths paired with added ones as (old, new), by the merge's rename
+    # detection (same content, or at least half the lines alike); both stay in `changes` too.
+    renamed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def status(repo: Repository, *, ignored: bool = False) -> Status:
@@ -89,7 +94,54 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
             added=[p for p in changes.added if p not in unmerged],
             deleted=[p for p in changes.deleted if p not in unmerged],
         )
-    return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings))
+    # A file `rm --cached` stopped tracking is still on disk: untracked, as git lists it (the scan
+    # skips every path with a row, and a removed path keeps its row until the commit).
+    kept = [
+        p
+        for p in changes.removed
+        if (st := repo.worktree.lstat_in_tree(p)) is not None and not stat.S_ISDIR(st.st_mode)
+    ]
+    if kept:
+        changes = replace(changes, untracked=sorted(changes.untracked + kept))
+    renamed = _renames(repo, changes)
+    return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings), renamed)
+
+
+def _renames(repo: Repository, changes: WorktreeStatus) -> list[tuple[str, str]]:
+    """Pair the paths the next commit deletes with those it adds, as a merge finds renames (`find_renames`).
+
+    Only when both kinds are there: then the added files are read (those small enough to
+    compare; a larger one pairs only with an identical stored blob).
+    """
+    gone = changes.removed + changes.deleted
+    if not gone or not changes.added:
+        return []
+    from vcrdt.merge.pending import PendingObjects
+    from vcrdt.merge.renames import find_renames
+    from vcrdt.store import LARGE_OBJECT
+
+    wt = repo.worktree
+    rows = wt.rows()
+    head = wt.head_flat(rows)
+    base = {p: head[p] for p in gone if p in head}
+    objects = PendingObjects(repo.store)
+    entries, _ = wt.current(rows, changes.added, None, store=False)
+    side: dict[str, tuple[EntryKind, ObjectId]] = {}
+    for p, entry in entries.items():
+        if entry is None:
+            continue
+        kind, oid = entry
+        if kind in (EntryKind.FILE, EntryKind.EXECUTABLE) and not repo.store.has(oid):
+            st = wt.lstat(p)
+            if st is None or st.st_size > LARGE_OBJECT:
+                continue
+            try:
+                with wt.open_file(p) as fh:
+                    oid = objects.put("blob", fh.read())
+            except (OSError, VcrdtError):
+                continue  # changed under us: no rename to report for it
+        side[p] = (kind, oid)
+    return sorted(find_renames(objects, base, side).items(), key=lambda r: r[1])
 
 
 # A status compared again this many times at most while other processes keep committing.
@@ -119,37 +171,107 @@ def add(repo: Repository, paths: list[str], *, cwd: Path, force: bool = False) -
         return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True, force=force), states)
 
 
-def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False) -> list[str]:
+def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False, recursive: bool = False) -> list[str]:
     """Stop tracking files; delete them from the work tree unless `cached`.
+
+    A directory (a path with tracked files under it, ``.`` included) needs `recursive`, as in git.
+
+    Returns:
+        The paths no longer tracked.
 
     Raises:
         WorktreeError: If a path is not tracked.
+        RepoError: If a path is a directory and `recursive` is False.
     """
     rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
-        files = repo.worktree.expand(rel, repo.worktree.rows(), untracked_ok=False)
+        rows = repo.worktree.rows()
+        if not recursive:
+            for arg, spec in zip(paths, rel, strict=True):
+                if spec == "." or (spec not in rows and any(p.startswith(spec + "/") for p in rows)):
+                    raise RepoError(
+                        f"not removing '{arg}' recursively without -r", hint="use `vcrdt rm -r` to remove it all"
+                    )
+        files = repo.worktree.expand(rel, rows, untracked_ok=False)
         return repo.worktree.remove(files, keep_files=cached)
 
 
-def mv(repo: Repository, src: str, dst: str, *, cwd: Path) -> tuple[str, str]:
-    """Rename a tracked file (into `dst`, or inside it when it is a directory).
+def mv(repo: Repository, src: str, dst: str, *, cwd: Path, force: bool = False) -> list[tuple[str, str]]:
+    """Rename a tracked file or directory (to `dst`, or into it when it is an existing directory), as git mv does.
+
+    A directory moves every tracked file under it (untracked files stay where they are) and
+    the directories it leaves empty are removed. An existing file at a destination is refused
+    unless `force`: then it is replaced (a tracked one shows as modified).
+
+    Returns:
+        Each file moved, as (old, new) repository paths.
 
     Raises:
-        WorktreeError: If `src` is untracked or `dst` exists.
+        WorktreeError: If `src` tracks nothing, a destination exists (without `force`) or is a
+            directory, or a directory would move into itself.
     """
     s, d = repo_path(repo, cwd, src), repo_path(repo, cwd, dst)
+    if s == ".":
+        raise WorktreeError(src, "cannot move the whole work tree")
     st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root)
     if st is not None and stat.S_ISDIR(st.st_mode):
         d = f"{d}/{s.rsplit('/', 1)[-1]}" if d != "." else s.rsplit("/", 1)[-1]
     with repo.transaction():
-        repo.worktree.rename(s, d)
-    return s, d
+        rows = repo.worktree.rows()
+        live = sorted(p for p, row in rows.items() if row.state != "removed")
+        if s in live:
+            moves = [(s, d)]
+        else:
+            moves = [(p, d + p[len(s) :]) for p in live if p.startswith(s + "/")]
+            if not moves:
+                raise WorktreeError(s, "is not tracked")
+            if d == s or d.startswith(s + "/"):
+                raise WorktreeError(src, f"cannot move a directory into itself ({dst})")
+        for old, new in moves:
+            # Checked for every file before any moves: a refusal half-way would leave files moved
+            # on disk that the rolled-back rows still name at their old paths.
+            if len(moves) > 1 and repo.worktree.lstat(old) is None:
+                raise WorktreeError(old, "cannot move: missing, or beyond a symbolic link")
+            there = repo.worktree.lstat(new)
+            if there is not None and (stat.S_ISDIR(there.st_mode) or not force):
+                raise WorktreeError(new, "already exists", hint=None if force else "use -f to overwrite it")
+        for old, new in moves:
+            if force and repo.worktree.lstat(new) is not None:
+                if new in rows and rows[new].state != "removed":
+                    repo.worktree.remove([new], keep_files=False)
+                else:
+                    repo.worktree.delete_file(new)
+            repo.worktree.rename(old, new)
+        if moves[0][0] != s:
+            _prune_empty(repo, sorted({parent for old, _ in moves for parent in _parents(old, s)}, reverse=True))
+    return moves
+
+
+def _parents(path: str, top: str) -> list[str]:
+    """The directories from `top` down to `path`'s parent: ``a/b/c`` under ``a`` gives ``a`` and ``a/b``."""
+    parts = path.split("/")[:-1]
+    return [p for p in ("/".join(parts[:i]) for i in range(1, len(parts) + 1)) if p == top or p.startswith(top + "/")]
+
+
+def _prune_empty(repo: Repository, dirs: list[str]) -> None:
+    """Remove each of `dirs` (deepest first) that is an empty directory reached through no symlink."""
+    for rel in dirs:
+        st = repo.worktree.lstat_in_tree(rel)
+        if st is None or not stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            os.rmdir(repo.worktree.abspath(rel))
+        except OSError:
+            continue  # not empty (untracked files stay), or already gone
 
 
 def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None = None) -> list[str]:
     """Overwrite work-tree files with their content in `source` (default HEAD), discarding edits.
 
     Paths absent from the source are deleted if they are only added, not committed.
+
+    Returns:
+        The paths rewritten (or tracked again): not those that already held the source's content.
 
     Raises:
         WorktreeError: If a path matches nothing.
@@ -169,6 +291,9 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
                 raise WorktreeError(spec, "did not match any file known to vcrdt")
             wanted.update(hits)
         writes = {p: flat[p] for p in sorted(wanted) if p in flat}
+        # A file that already holds the source's content (and kind) is left alone and not reported.
+        current, _ = repo.worktree.current(rows, list(writes), None, store=False)
+        writes = {p: e for p, e in writes.items() if current.get(p) != e or p not in rows or rows[p].state == "removed"}
         repo.worktree.check_writes(writes, rows)
         track = [p for p in writes if p not in rows or rows[p].state == "removed"]
         if track:

@@ -11,7 +11,7 @@ from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
-from vcrdt.refs import BRANCH_PREFIX
+from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 
 if TYPE_CHECKING:
@@ -30,16 +30,35 @@ class LogEntry:
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
-    out: dict[ObjectId, list[str]] = {}
+    """Each commit's labels as git's ``--decorate`` shows them: ``HEAD -> main``, then ``tag: v1``, then branches."""
+    out: dict[ObjectId, list[tuple[int, str]]] = {}
     head = repo.refs.head()
     for name, heads in repo.refs.iter_refs():
-        label = name.removeprefix(BRANCH_PREFIX) if name.startswith(BRANCH_PREFIX) else name.removeprefix("refs/")
+        if name.startswith(BRANCH_PREFIX):
+            rank, label = 2, name.removeprefix(BRANCH_PREFIX)
+        elif name.startswith(TAG_PREFIX):
+            rank, label = 1, "tag: " + name.removeprefix(TAG_PREFIX)
+            heads = frozenset(_peeled(repo, h) for h in heads)  # shown on the commit it tags, as git does
+        else:
+            rank, label = 3, name.removeprefix("refs/")
         for h in heads:
             # With siblings, only the head the work tree is on is HEAD.
-            out.setdefault(h, []).append(f"HEAD -> {label}" if name == head.branch and h == head.commit else label)
+            here = name == head.branch and h == head.commit
+            out.setdefault(h, []).append((0, f"HEAD -> {label}") if here else (rank, label))
     if head.branch is None and head.commit is not None:
-        out.setdefault(head.commit, []).insert(0, "HEAD")
-    return out
+        out.setdefault(head.commit, []).append((0, "HEAD"))
+    return {oid: [label for _, label in sorted(labels, key=lambda r: r[0])] for oid, labels in out.items()}
+
+
+def _peeled(repo: Repository, oid: ObjectId) -> ObjectId:
+    """The commit an annotated tag (or a chain of them) tags; `oid` itself for any other commit."""
+    from vcrdt.porcelain.branches import annotated_target
+
+    seen = {oid}
+    while (target := annotated_target(repo, oid)) is not None and target not in seen:
+        oid = target
+        seen.add(oid)
+    return oid
 
 
 def split_range(repo: Repository, revs: list[str]) -> tuple[list[ObjectId], list[ObjectId]]:

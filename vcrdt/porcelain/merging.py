@@ -225,9 +225,10 @@ def merge(
     `vcrdt.merge.policy`) unless `on_conflict` overrides it: ``markers`` and
     ``ask`` settle nothing automatically, ``crdt`` settles every path by its
     rule (``union`` for text, ``lww`` for binary when it has none), ``fail``
-    applies the policy's rules and raises if anything is left. Paths whose
-    action is ``ask`` (or unset, with `ask_default`) are listed in the
-    outcome for the caller to prompt.
+    applies the policy's rules and raises if anything is left. When the
+    caller can prompt (`ask_default`: a terminal), the paths whose action is
+    ``ask`` (every path, under ``on_conflict="ask"``) are listed in the
+    outcome for it to prompt; a path with no action gets markers.
 
     With `auto`, the merge is convergent (`vcrdt.merge.convergent`): rules
     settle everything (as ``crdt``), the sides are taken in tie-break order,

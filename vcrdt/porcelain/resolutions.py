@@ -19,12 +19,15 @@ from vcrdt.repo import Repository
 def ask_paths(
     policy: Policy, conflicts: list[PathConflict], on_conflict: OnConflict | None, ask_default: bool
 ) -> list[str]:
-    """The conflicted paths to prompt for: action ``ask`` (or none set, when asking is the default)."""
+    """The conflicted paths to prompt for, when prompting is possible (`ask_default`): action ``ask`` only.
+
+    A path with no action gets markers, as in git; ``on_conflict="ask"`` prompts for every path.
+    """
     if not ask_default or on_conflict in ("markers", "fail", "crdt"):
         return []
     if on_conflict == "ask":
         return [c.path for c in conflicts]
-    return [c.path for c in conflicts if (policy.action_for(c.path) or "ask") == "ask"]
+    return [c.path for c in conflicts if policy.action_for(c.path) == "ask"]
 
 
 @dataclass(frozen=True, slots=True)

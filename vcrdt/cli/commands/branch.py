@@ -90,9 +90,21 @@ def tag(
     revision: Annotated[str | None, typer.Argument(help="The commit to tag (default HEAD).")] = None,
     delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete the tag.")] = False,
     force: Annotated[bool, typer.Option("--force", "-f", help="Move an existing tag.")] = False,
+    annotate: Annotated[
+        bool, typer.Option("--annotate", "-a", help="An annotated tag: the editor opens on its message.")
+    ] = False,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="The message of an annotated tag (implies -a).")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """List tags, or create (NAME [REVISION]) or delete (-d NAME) one."""
+    """List tags, or create (NAME [REVISION]) or delete (-d NAME) one.
+
+    With -a or -m the tag is annotated: it carries a message and the tagger (the configured
+    author) and date, and `git export` writes it as a git tag object. Without -m the editor
+    opens ($VCRDT_EDITOR, $VISUAL, $EDITOR, core.editor, then vi); lines starting with `#` are
+    dropped and an empty message aborts, as for `commit`.
+    """
     from vcrdt import porcelain
 
     repo = open_repo()
@@ -102,8 +114,24 @@ def tag(
         porcelain.tag_delete(repo, name)
         render.err().print(Text(f"Deleted tag {render.quote(name)}"))
         return
+    if (annotate or message is not None) and not name:
+        raise typer.BadParameter("which tag?", param_hint="NAME")
     if name:
-        oid = porcelain.tag_create(repo, name, revision, force=force)
+        if annotate and message is None:
+            from vcrdt.cli import editor
+            from vcrdt.errors import EmptyMessageError
+
+            lines = [
+                "",
+                "Write a message for tag:",
+                f"  {render.quote(name)}",
+                "Lines starting with '#' will be ignored.",
+            ]
+            try:
+                message = editor.edit(repo.meta, editor.template("", lines), config=repo.config_get("core.editor"))
+            except EmptyMessageError:
+                raise EmptyMessageError("no tag message") from None
+        oid = porcelain.tag_create(repo, name, revision, force=force, message=message)
         render.err().print(Text(f"Tagged {short(oid)} as {render.quote(name)}"))
         return
     tags = porcelain.tag_list(repo)

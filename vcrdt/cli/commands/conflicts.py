@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli.base import STATE, app, open_repo, typer
+from vcrdt.cli.views import relative
 
 if TYPE_CHECKING:
     from vcrdt.merge.conflicts import PathConflict, Side
@@ -78,7 +79,7 @@ def conflicts(
         for d in found:
             c = d.conflict
             state = "resolved" if d.resolved else "unresolved"
-            out.print(f"{render.quote(c.path)}: {c.kind} conflict ({state})")
+            out.print(f"{render.quote(relative(repo, c.path))}: {c.kind} conflict ({state})")
             for n, h in enumerate(d.hunks, 1):
                 _print_hunk(c.path, n, h, label=f"hunk {n}, ")
 
@@ -183,8 +184,10 @@ def resolve(
     `git merge-file --union`. --rule settles the path as the merge policy would (the rule's
     decisions are recorded with the merge commit, as for rules the policy applies). Without an
     option the file must already be fixed: no conflict markers left. With -i each conflicting
-    hunk is shown and you choose: ours, theirs, both, base, edit (in $EDITOR) or skip (the hunk
-    keeps its markers).
+    hunk is shown and you choose: ours, theirs, both, base, edit or skip (the hunk keeps its
+    markers). Edit opens the editor ($VCRDT_EDITOR, $VISUAL, $EDITOR, core.editor, then vi) on
+    the hunk with its markers, labels and base (diff3 style); what you save replaces the hunk,
+    `#` lines included, unless a marker line is left (then you choose again).
     """
     from vcrdt import porcelain
     from vcrdt.cli import render
@@ -206,7 +209,7 @@ def resolve(
     else:
         done = porcelain.resolve(repo, paths, cwd=STATE.cwd, side=chosen[0] if chosen else None)  # type: ignore[arg-type]
     for p in done:
-        render.err().print(f"resolved {render.quote(p)}", markup=False)
+        render.err().print(f"resolved {render.quote(relative(repo, p))}", markup=False)
     return 0
 
 
@@ -232,42 +235,68 @@ def resolve_interactively(repo: Repository, paths: list[str], *, only: set[str] 
     for d in details:
         choices: list[porcelain.HunkChoice] = []
         for n, h in enumerate(d.hunks, 1):
-            render.data().print(f"Hunk {n}/{len(d.hunks)} of {render.quote(d.conflict.path)}:")
+            render.data().print(f"Hunk {n}/{len(d.hunks)} of {render.quote(relative(repo, d.conflict.path))}:")
             _print_hunk(d.conflict.path, n, h, label="")
             while True:
                 answer = typer.prompt(_PROMPT, default="s", show_default=False).strip().lower()[:1]
-                if answer in _KEYS:
-                    break
-                render.err().print(f"please answer with one of: {_PROMPT}", markup=False)
-            action = _KEYS[answer]
-            text = _edit_hunk(h) if action == "text" else None
+                if answer not in _KEYS:
+                    render.err().print(f"please answer with one of: {_PROMPT}", markup=False)
+                    continue
+                action = _KEYS[answer]
+                text = _edit_hunk(repo, d.conflict.path, h) if action == "text" else None
+                if action == "text" and text is None:
+                    render.err().print("the edited hunk still has conflict markers: choose again", markup=False)
+                    continue
+                break
             choices.append(porcelain.HunkChoice(action, text))  # type: ignore[arg-type]
         if porcelain.resolve_hunks(repo, d.conflict.path, choices):
-            render.err().print(f"resolved {render.quote(d.conflict.path)}", markup=False)
+            render.err().print(f"resolved {render.quote(relative(repo, d.conflict.path))}", markup=False)
         else:
             left += 1
-            render.err().print(f"{render.quote(d.conflict.path)}: skipped hunks keep their markers", markup=False)
+            render.err().print(
+                f"{render.quote(relative(repo, d.conflict.path))}: skipped hunks keep their markers", markup=False
+            )
     return 1 if left else 0
 
 
-def _edit_hunk(hunk: ConflictHunk) -> list[bytes]:
-    """Open $EDITOR (or $VISUAL, default vi) on the hunk's two sides; return what was saved."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
+def _edit_hunk(repo: Repository, path: str, hunk: ConflictHunk) -> list[bytes] | None:
+    """Open the editor on the hunk with markers, labels and base (diff3 style); return the lines saved.
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    text = "".join(hunk.ours.lines) + "".join(hunk.theirs.lines)
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
-        fh.write(text)
-        name = fh.name
-    try:
-        subprocess.run([*shlex.split(editor), name], check=False)
-        with open(name, "rb") as fh:
-            return fh.read().splitlines(keepends=True)
-    finally:
-        os.unlink(name)
+    The editor is the message editor's (`vcrdt.cli.editor`). None when the saved text still
+    has a conflict marker line: the hunk is not resolved by it.
+    """
+    import os
+
+    from vcrdt.cli import editor
+    from vcrdt.porcelain import MARKER_PREFIXES
+    from vcrdt.porcelain.merging import head_label
+
+    def block(lines: list[str]) -> list[str]:
+        return [*lines[:-1], lines[-1] if lines[-1].endswith("\n") else lines[-1] + "\n"] if lines else []
+
+    text = "".join(
+        [
+            f"<<<<<<< {head_label(repo)}\n",
+            *block(hunk.ours.lines),
+            "||||||| base\n",
+            *block(hunk.base.lines),
+            "=======\n",
+            *block(hunk.theirs.lines),
+            ">>>>>>> theirs\n",
+        ]
+    )
+    suffix = os.path.splitext(path)[1]
+    name = "RESOLVE_HUNK" + (suffix if suffix[1:].isalnum() and len(suffix) <= 16 else "")
+    data = editor.edit_bytes(
+        repo.meta / name, text.encode("utf-8", "surrogateescape"), config=repo.config_get("core.editor")
+    )
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    lines = data.splitlines(keepends=True)
+    bare = {c * 7 for c in (b"<", b"|", b"=", b">")}
+    if any(line.startswith(MARKER_PREFIXES) or line.rstrip(b"\r\n") in bare for line in lines):
+        return None
+    return lines
 
 
 def _hunk_json(h: ConflictHunk) -> dict[str, object]:
@@ -306,7 +335,7 @@ def reopen(
         return
     out = render.data()
     for c in found:
-        out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
+        out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")  # from the root, as git
     render.err().print(
         "hint: fix them, `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`", markup=False
     )

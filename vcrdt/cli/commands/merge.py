@@ -93,9 +93,10 @@ def merge(
     `PATTERN ACTION`, last match wins; actions ask, markers, union, lww, set, json, ours,
     theirs): a rule settles the path and the merge commit records each decision (`vcrdt conflicts
     --auto`, `vcrdt reopen`); `ask` prompts hunk by hunk on a terminal; otherwise the merged files,
-    with markers, are left in the work tree: see `vcrdt conflicts`, fix the files,
+    with markers, are left in the work tree and listed: see `vcrdt conflicts`, fix the files,
     `vcrdt resolve PATH`, then `vcrdt commit`; or `vcrdt merge --abort`. Paths without a policy
-    line are asked on a terminal and get markers otherwise.
+    line get markers, on a terminal too: `merge -i` (or `vcrdt resolve -i` afterwards) goes
+    through them hunk by hunk.
 
     With --auto, every path is settled by its rule (union for text, lww for binary when none is
     set), sides are ordered by the tie-break order (Lamport clock, replica id, commit id), and the
@@ -191,9 +192,8 @@ def merge(
         decisions = f"{len(a.hunks)} decision{'s' if len(a.hunks) != 1 else ''}"
         out.print(f"auto-resolved ({a.rule}): {render.quote(a.path)} ({decisions})")
     for path, reason in result.notes:
-        render.err().print(
-            f"warning: {render.quote(path)}: {render.escape_text(reason)}; conflict markers written", markup=False
-        )
+        shown = render.quote(path)
+        render.err().print(f"warning: {shown}: {render.escape_text(reason)}; conflict markers written", markup=False)
     if result.status == "up-to-date":
         out.print("Already up to date.")
     elif result.status == "fast-forward":
@@ -204,7 +204,7 @@ def merge(
         out.print(f"{done} ({_files_changed(len(result.changed))})")
     else:
         for c in result.conflicts:
-            out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")
+            out.print(f"CONFLICT ({c.kind}): {render.quote(c.path)}")  # from the root, as git
         verb = "Would stop" if dry_run else "Automatic merge stopped"
         render.err().print(
             f"{verb}: {len(result.conflicts)} conflicted path{'s' if len(result.conflicts) != 1 else ''}", markup=False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 from vcrdt.cli import render, views
@@ -13,28 +14,37 @@ from vcrdt.ids import short
 @app.command()
 def status(
     ignored: Annotated[bool, typer.Option("--ignored", help="Also list ignored files.")] = False,
-    short_: Annotated[bool, typer.Option("--short", "-s", help="One line per path with a status letter.")] = False,
+    short_: Annotated[
+        bool, typer.Option("--short", "-s", help="One line per path with git's status letters (XY PATH).")
+    ] = False,
+    porcelain_: Annotated[
+        bool,
+        typer.Option("--porcelain", help="As --short, stable for scripts (git's v1), paths from the root."),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Show the branch and how the work tree differs from HEAD.
 
-    Categories: conflicted (U, during a merge), modified (M), added (A), deleted (D, missing from disk), removed (R, by
-    `vcrdt rm`), untracked (?), and with --ignored, ignored (!).
+    Categories: conflicted (during a merge), renamed, modified, added, deleted (missing from
+    disk), removed (by `vcrdt rm`), untracked, and with --ignored, ignored. A rename is a removed
+    or deleted path paired with an added one of the same or similar content (at least half its
+    lines, as merges detect renames).
+
+    --short (-s) and --porcelain print one line per path with git's two status letters: `M `
+    modified, `A ` added, `D ` deleted or removed, `R  OLD -> NEW` renamed, `UU` conflicted (a
+    conflicted path is listed once), `??` untracked, `!!` ignored. vcrdt has no staging area:
+    every change to a tracked file goes into the next commit (as `git commit -a` takes it), so
+    the letter is always in git's first column (the index's) and the second is blank. Paths are
+    shown relative to the current directory (as in the long output), except with --porcelain:
+    from the repository root, in a format that does not change between versions (git's
+    porcelain v1). --json lists the categories by name, paths from the root, and the renames
+    as pairs.
     """
     from vcrdt import porcelain
 
-    st = porcelain.status(open_repo(), ignored=ignored)
+    repo = open_repo()
+    st = porcelain.status(repo, ignored=ignored)
     ch = st.changes
-    groups = [
-        ("conflicted", "U", st.conflicted),
-        ("modified", "M", ch.modified),
-        ("added", "A", ch.added),
-        ("deleted", "D", ch.deleted),
-        ("removed", "R", ch.removed),
-        ("untracked", "?", ch.untracked),
-    ]
-    if ignored:
-        groups.append(("ignored", "!", ch.ignored))
     if json:
         doc: dict[str, object] = {
             "schema": 1,
@@ -44,14 +54,41 @@ def status(
             "merging": st.merging.hex() if st.merging else None,
             "siblings": [h.hex() for h in st.siblings],
         }
-        doc.update({name: [views.jpath(p) for p in paths] for name, _, paths in groups})
+        groups = [
+            ("conflicted", st.conflicted),
+            ("modified", ch.modified),
+            ("added", ch.added),
+            ("deleted", ch.deleted),
+            ("removed", ch.removed),
+            ("untracked", ch.untracked),
+        ] + ([("ignored", ch.ignored)] if ignored else [])
+        doc.update({name: [views.jpath(p) for p in paths] for name, paths in groups})
+        doc["renamed"] = [{"from": views.jpath(a), "to": views.jpath(b)} for a, b in st.renamed]
         render.emit_json(doc)
+        return
+    olds, news = {a for a, _ in st.renamed}, {b for _, b in st.renamed}
+
+    def shown(path: str) -> str:
+        return render.quote(path if porcelain_ else views.relative(repo, path))
+
+    # (category, status letters, what is shown, the path it sorts by)
+    lines: list[tuple[str, str, str, str]] = [("conflicted", "UU", shown(p), p) for p in st.conflicted]
+    lines += [("renamed", "R ", f"{shown(a)} -> {shown(b)}", b) for a, b in st.renamed]
+    lines += [("modified", "M ", shown(p), p) for p in ch.modified]
+    lines += [("added", "A ", shown(p), p) for p in ch.added if p not in news]
+    lines += [("deleted", "D ", shown(p), p) for p in ch.deleted if p not in olds]
+    lines += [("removed", "D ", shown(p), p) for p in ch.removed if p not in olds]
+    lines.sort(key=lambda line: line[3])
+    lines += [("untracked", "??", shown(p), p) for p in ch.untracked]
+    if ignored:
+        lines += [("ignored", "!!", shown(p), p) for p in ch.ignored]
+    if porcelain_:
+        sys.stdout.write("".join(f"{code} {text}\n" for _, code, text, _ in lines))
         return
     con = render.data()
     if short_:
-        for name, letter, paths in groups:
-            for p in paths:
-                con.print(Text(f"{letter} {render.quote(p)}", style=name))
+        for name, code, text, _ in lines:
+            con.print(Text(f"{code} {text}", style=name))
         return
     where = f"On branch {render.quote(st.branch)}" if st.branch else "HEAD detached"
     if st.head is None:
@@ -79,13 +116,14 @@ def status(
                 )
             )
         )
-    if not any(paths for _, _, paths in groups):
+    if not lines:
         con.print(Text("nothing to commit, working tree clean"))
         return
-    for name, _, paths in groups:
-        if not paths:
+    for name in ("conflicted", "renamed", "modified", "added", "deleted", "removed", "untracked", "ignored"):
+        texts = [text for kind, _, text, _ in lines if kind == name]
+        if not texts:
             continue
         con.print()
         con.print(Text(f"{name.capitalize()}:"))
-        for p in paths:
-            con.print(Text(f"  {render.quote(p)}", style=name))
+        for text in texts:
+            con.print(Text(f"  {text}", style=name))
