@@ -264,3 +264,26 @@ def test_edit_opens_the_editor_on_each_message(
     assert entry["message"] == "edited s1\n"
     seen = (forked.cwd / ".vcrdt" / "COMMIT_EDITMSG.seen").read_text(encoding="utf-8")
     assert seen.startswith("s1\n\n(cherry picked from commit ")
+
+
+def test_a_range_picks_what_it_reaches_oldest_first(forked: CliRunner) -> None:
+    repo = forked
+    r = repo.ok("cherry-pick", "main..side")
+    messages = [str(e["message"]).strip() for e in _log(repo, "-n", "3")]
+    assert messages == ["s2", "s1", "main"], r.err
+    assert (repo.cwd / "g.txt").exists()
+    _fsck_clean(repo)
+
+
+def test_a_range_with_a_negation_is_a_walk_too(forked: CliRunner) -> None:
+    repo = forked
+    repo.ok("cherry-pick", "^side~1", "side")
+    assert [str(e["message"]).strip() for e in _log(repo, "-n", "2")] == ["s2", "main"]
+
+
+def test_an_empty_range_is_refused_and_changes_nothing(forked: CliRunner) -> None:
+    repo = forked
+    before = _state(repo)
+    r = repo("cherry-pick", "side..side")
+    assert r.code == 1 and "no commit to pick" in r.err
+    assert _state(repo) == before

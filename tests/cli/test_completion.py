@@ -41,7 +41,7 @@ def _complete(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, line: str, cwd: P
 
 def test_commands_complete(branches: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _complete(branches, monkeypatch, "vcrdt sw") == ["switch"]
-    assert _complete(branches, monkeypatch, "vcrdt st") == ["status"]
+    assert _complete(branches, monkeypatch, "vcrdt st") == ["stash", "status"]
 
 
 def test_branch_tag_and_revision_arguments_complete(branches: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,7 @@ def test_without_man_help_prints_the_commands_help(tmp_path: Path) -> None:
     empty.mkdir()
     code, out, err = _help(tmp_path, "switch", path=str(empty))
     assert code == 0, err
-    assert out.startswith("Usage: vcrdt switch [OPTIONS] TARGET\n")
+    assert out.startswith("Usage: vcrdt switch [OPTIONS] TARGET [START]\n")
     assert "Switch the work tree to another branch." in out
 
 

@@ -95,7 +95,7 @@ def test_log_all_shows_every_ref_and_siblings(cli: CliRunner) -> None:
     # first, but bill's head is drawn in a column of its own that joins anna's at the base.
     shape = [re.sub(r"[0-9a-f]{12} .*", "C", line) for line in lines]
     assert shape in (["* C", "* C", "| * C", "|/", "* C"], ["* C", "| * C", "* | C", "|/", "* C"]), lines
-    assert lines[0].endswith(" (topic) topic") and lines[4].endswith(" (tags/v1) base")
+    assert lines[0].endswith(" (topic) topic") and lines[4].endswith(" (tag: v1) base")
     assert next(line for line in lines if line.endswith(" bill")).startswith("| * ")
 
 

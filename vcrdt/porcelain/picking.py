@@ -294,7 +294,9 @@ def cherry_pick(
         raise _in_progress_error(repo)
     if not revs:
         raise MergeError("no commit given to cherry-pick")
-    todo = [repo.resolve(r) for r in revs]
+    todo = _commits_named(repo, revs)
+    if not todo:
+        raise MergeError(f"empty commit set passed: {' '.join(revs)} names no commit to pick")
     for oid in todo:
         _parent(repo, oid, read_commit(repo.store, oid), opts.mainline)
     orig = repo.head_commit()
@@ -302,6 +304,23 @@ def cherry_pick(
         raise MergeError("cannot cherry-pick onto an unborn branch: HEAD has no commit")
     _check_clean(repo)
     return _run(repo, todo, opts, orig, edit_message, on_progress, onto_worktree=False)
+
+
+def _commits_named(repo: Repository, revs: list[str]) -> list[ObjectId]:
+    """The commits `revs` name, in the order to pick them.
+
+    Plain revisions are taken one by one, in the order given. With a range (``A..B``, or
+    ``^A`` beside ``B``) the arguments are a walk, as git reads them: the commits it reaches,
+    oldest first.
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+    """
+    if not any(".." in r or (r.startswith("^") and len(r) > 1) for r in revs):
+        return [repo.resolve(r) for r in revs]
+    from vcrdt.porcelain.history import log
+
+    return [entry.oid for entry in log(repo, revs)][::-1]
 
 
 def _run(

@@ -92,7 +92,10 @@ def _report(repo: Repository, result: CherryPickResult, json: bool) -> int:
 
 @app.command("cherry-pick")
 def cherry_pick(
-    revisions: Annotated[list[str] | None, typer.Argument(help="The commits to apply, in order.")] = None,
+    revisions: Annotated[
+        list[str] | None,
+        typer.Argument(help="The commits to apply, in order; A..B (or ^A B): those B has and A lacks, oldest first."),
+    ] = None,
     mainline: Annotated[
         int | None, typer.Option("--mainline", "-m", help="For a merge: the parent (from 1) to diff against.")
     ] = None,
@@ -115,7 +118,8 @@ def cherry_pick(
 ) -> int:
     """Apply the changes of existing commits.
 
-    Onto HEAD, one new commit each. Each commit's change is a diff3 of HEAD and the commit
+    Onto HEAD, one new commit each, in the order given; a range (`A..B`, or `^A B`) picks the
+    commits B has and A lacks, oldest first, as git does. Each commit's change is a diff3 of HEAD and the commit
     with its parent as base (a merge commit needs -m N: the change against parent N); what
     diff3 leaves in conflict goes by the merge policy and the CRDT rules, as in `vcrdt merge`. Each new commit keeps the
     picked commit's author and message (-x appends where it came from; -e opens the editor).
