@@ -33,7 +33,6 @@ import enum
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import pairwise
 
 from vcrdt.errors import BadPathError, CorruptObjectError
@@ -75,13 +74,61 @@ class EntryKind(enum.Enum):
 _KIND_BY_WORD = {k.value.encode("ascii"): k for k in EntryKind}
 
 
-@dataclass(frozen=True, slots=True)
+def _frozen(self: object, name: str, value: object) -> None:
+    raise AttributeError(f"cannot assign to field {name!r}: {type(self).__name__} is immutable")
+
+
+def _undeletable(self: object, name: str) -> None:
+    raise AttributeError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
+
+
+# The values below are immutable classes written out by hand, not frozen dataclasses: the
+# dataclass machinery (and the inspect, ast and dis modules it imports) cost every command a
+# few milliseconds of start-up. Each has __slots__, refuses assignment, and compares and hashes
+# by all its fields, as @dataclass(frozen=True, slots=True) made it; __init__ sets the slots
+# through object.__setattr__, as the dataclass's did.
+_set = object.__setattr__
+
+# For the type checker they are still frozen dataclasses (an assignment to a field is an error);
+# at run time the decorator returns the class unchanged.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
+
+    def _value_class(**_options: bool) -> Callable[[type], type]:
+        return _same
+
+
+def _same(cls: type) -> type:
+    return cls
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Blob:
     """File content (or a symlink's target)."""
+
+    __slots__ = ("data",)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     data: bytes
 
     kind = "blob"
+
+    def __init__(self, data: bytes) -> None:
+        _set(self, "data", data)
+
+    def __repr__(self) -> str:
+        return f"Blob(data={self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.data == other.data
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.data,))
 
     def to_bytes(self) -> bytes:
         """Return the canonical body."""
@@ -101,22 +148,61 @@ class Blob:
 # Equality covers all three fields: comparing by name alone made two trees that
 # differ only in an entry's kind or id compare (and hash) equal. There is no
 # ordering on entries; trees sort by the encoded name (`Tree.build`).
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class TreeEntry:
     """One name in a tree."""
+
+    __slots__ = ("name", "kind", "oid")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     name: str
     kind: EntryKind
     oid: ObjectId
 
+    def __init__(self, name: str, kind: EntryKind, oid: ObjectId) -> None:
+        _set(self, "name", name)
+        _set(self, "kind", kind)
+        _set(self, "oid", oid)
 
-@dataclass(frozen=True, slots=True)
+    def __repr__(self) -> str:
+        return f"TreeEntry(name={self.name!r}, kind={self.kind!r}, oid={self.oid!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            o: TreeEntry = other
+            return self.name == o.name and self.kind == o.kind and self.oid == o.oid
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.kind, self.oid))
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Tree:
     """A directory: entries sorted by encoded name, names unique."""
+
+    __slots__ = ("entries",)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     entries: tuple[TreeEntry, ...]
 
     kind = "tree"
+
+    def __init__(self, entries: tuple[TreeEntry, ...]) -> None:
+        _set(self, "entries", entries)
+
+    def __repr__(self) -> str:
+        return f"Tree(entries={self.entries!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.entries == other.entries
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.entries,))
 
     @classmethod
     def build(cls, entries: list[TreeEntry]) -> Tree:
@@ -213,14 +299,41 @@ def _entry_name_bytes(name: str) -> bytes:
     return encode(name)
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Signature:
     """Who made a commit and when (seconds since the epoch, UTC offset in minutes)."""
+
+    __slots__ = ("name", "email", "timestamp", "tz_offset")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     name: str
     email: str
     timestamp: int
     tz_offset: int
+
+    def __init__(self, name: str, email: str, timestamp: int, tz_offset: int) -> None:
+        _set(self, "name", name)
+        _set(self, "email", email)
+        _set(self, "timestamp", timestamp)
+        _set(self, "tz_offset", tz_offset)
+
+    def __repr__(self) -> str:
+        return (
+            f"Signature(name={self.name!r}, email={self.email!r}, timestamp={self.timestamp!r},"
+            f" tz_offset={self.tz_offset!r})"
+        )
+
+    def _key(self) -> tuple[str, str, int, int]:
+        return (self.name, self.email, self.timestamp, self.tz_offset)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def format_tz(self) -> str:
         """Return the offset as ``+hhmm``.
@@ -252,9 +365,13 @@ _COMMIT_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Commit:
     """A point in history."""
+
+    __slots__ = ("tree", "parents", "author", "message", "replica", "lamport", "clock", "resolutions", "gaps", "git")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     tree: ObjectId
     parents: tuple[ObjectId, ...]
@@ -264,14 +381,63 @@ class Commit:
     lamport: int
     clock: ClockEntries
     # The blob recording the merge's automatic resolutions (docs/merge.md), when it made any.
-    resolutions: ObjectId | None = None
+    resolutions: ObjectId | None
     # Per clock key, the counters below its count that are not in this commit's history.
-    gaps: ClockGaps = ()
+    gaps: ClockGaps
     # The git record blob (format 2 revision 1, `vcrdt.gitio`): what an imported git commit or
     # tag holds that the fields above do not, so any replica exports the same git bytes.
-    git: ObjectId | None = None
+    git: ObjectId | None
 
     kind = "commit"
+
+    def __init__(
+        self,
+        tree: ObjectId,
+        parents: tuple[ObjectId, ...],
+        author: Signature,
+        message: str,
+        replica: ReplicaId,
+        lamport: int,
+        clock: ClockEntries,
+        resolutions: ObjectId | None = None,
+        gaps: ClockGaps = (),
+        git: ObjectId | None = None,
+    ) -> None:
+        _set(self, "tree", tree)
+        _set(self, "parents", parents)
+        _set(self, "author", author)
+        _set(self, "message", message)
+        _set(self, "replica", replica)
+        _set(self, "lamport", lamport)
+        _set(self, "clock", clock)
+        _set(self, "resolutions", resolutions)
+        _set(self, "gaps", gaps)
+        _set(self, "git", git)
+
+    def __repr__(self) -> str:
+        return "Commit(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in Commit.__slots__) + ")"
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.tree,
+            self.parents,
+            self.author,
+            self.message,
+            self.replica,
+            self.lamport,
+            self.clock,
+            self.resolutions,
+            self.gaps,
+            self.git,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def to_bytes(self) -> bytes:
         """Return the canonical body."""
@@ -376,10 +542,10 @@ class Commit:
         return self.message.split("\n", 1)[0]
 
 
-# The decoder builds its Commit and Signature through their slots. A frozen dataclass's
-# __init__ sets each field with object.__setattr__, which checks the class's __setattr__ on
-# every call; the slot's own setter does not, and costs about half (2 of the 7 us a commit
-# took to decode). Same fields, same values: tests/unit/test_objects.py compares the two.
+# The decoder builds its Commit and Signature through their slots. Their __init__ sets each
+# field with object.__setattr__, which checks the class's __setattr__ on every call; the slot's
+# own setter does not, and costs about half (2 of the 7 us a commit took to decode). Same
+# fields, same values: tests/unit/test_objects.py compares the two.
 _COMMIT_SLOTS = Commit.__dict__
 _SIGNATURE_SLOTS = Signature.__dict__
 
@@ -803,14 +969,35 @@ def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Reference:
     """One object a tree or commit names, and the kind it must be (docs/format.md)."""
+
+    __slots__ = ("oid", "kind", "holder")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     oid: ObjectId
     kind: str
     # The start of the sentence that says it is of another kind, e.g. "its parent <hex> is".
     holder: str
+
+    def __init__(self, oid: ObjectId, kind: str, holder: str) -> None:
+        _set(self, "oid", oid)
+        _set(self, "kind", kind)
+        _set(self, "holder", holder)
+
+    def __repr__(self) -> str:
+        return f"Reference(oid={self.oid!r}, kind={self.kind!r}, holder={self.holder!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            o: Reference = other
+            return self.oid == o.oid and self.kind == o.kind and self.holder == o.holder
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.oid, self.kind, self.holder))
 
     def problem(self, actual: str) -> str | None:
         """Return what is wrong when the named object is of kind `actual`, or None if that is right.
