@@ -37,13 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple, TypeVar
-
-import zstandard
+from functools import cached_property
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
@@ -51,6 +49,11 @@ from vcrdt.ids import ObjectId, to_hex
 from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, fingerprints
 from vcrdt.store.db import Database
 from vcrdt.store.fingerprints import Fingerprint
+
+if TYPE_CHECKING:
+    import queue
+
+    import zstandard
 
 # Storage codes of the ``objects.storage`` column (part of the file format).
 ZSTD = 0
@@ -160,11 +163,28 @@ class SqliteStore:
     def __init__(self, db: Database) -> None:
         """Use the open database `db` (its schema is created by `Database`)."""
         self.db = db
-        self._cctx = zstandard.ZstdCompressor(level=LEVEL)
-        self._dctx = zstandard.ZstdDecompressor()
-        # Compressors for worker threads, reused across batches; one thread at a time each.
-        self._spare: queue.SimpleQueue[zstandard.ZstdCompressor] = queue.SimpleQueue()
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
+
+    # zstandard is imported on first use: importing it (and the platform module it loads) costs
+    # a command that reads no compressed object, such as `status`, milliseconds of start-up.
+    @cached_property
+    def _cctx(self) -> zstandard.ZstdCompressor:
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=LEVEL)
+
+    @cached_property
+    def _dctx(self) -> zstandard.ZstdDecompressor:
+        import zstandard
+
+        return zstandard.ZstdDecompressor()
+
+    @cached_property
+    def _spare(self) -> queue.SimpleQueue[zstandard.ZstdCompressor]:
+        """Compressors for worker threads, reused across batches; one thread at a time each."""
+        import queue  # here: it imports threading, which only a large write's workers need
+
+        return queue.SimpleQueue()
 
     def forget_cached(self) -> None:
         """Drop the decoded bodies kept in memory (after a rolled-back write, they may name absent objects)."""
@@ -415,6 +435,8 @@ class SqliteStore:
         if row.storage == DELTA:
             # invariant: _decode resolves the base before the delta on it
             assert base_body is not None
+            import zstandard
+
             try:
                 d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
                 dctx = zstandard.ZstdDecompressor(dict_data=d)
@@ -592,9 +614,13 @@ class SqliteStore:
 
     def _encode_job(self, job: tuple[bytes, _Base | None]) -> tuple[int, bytes, int]:
         """Encode one body on a worker thread, with a compressor no other thread is using."""
+        from queue import Empty
+
         try:
             cctx = self._spare.get_nowait()
-        except queue.Empty:
+        except Empty:
+            import zstandard
+
             cctx = zstandard.ZstdCompressor(level=LEVEL)
         try:
             return _encode(cctx, job[0], job[1])
@@ -759,6 +785,8 @@ def _inflate(
     The declared size is checked before anything is allocated: zstandard
     allocates what a frame header declares, whatever `max_output_size` says.
     """
+    import zstandard
+
     where = f"{what}: " if what else ""
     try:
         declared = zstandard.frame_content_size(data)
@@ -788,6 +816,8 @@ def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstand
     cover base and body and the hash table grown to match (at most 2^22
     entries, 16 MiB).
     """
+    import zstandard
+
     d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     params = zstandard.ZstdCompressionParameters.from_level(level, source_size=size, dict_size=len(base))
     window_log = max(10, (len(base) + size - 1).bit_length())
