@@ -264,6 +264,9 @@ unpack_keys(PyObject *self, PyObject *arg)
                 PyTuple_SET_ITEM(key, i + 1, v);
             }
             PyTuple_SET_ITEM(key, 5, PyLong_FromLong(1));  /* a cached small int: cannot fail */
+            /* Bytes and ints only: the tuple can be part of no cycle, so the collector need not
+             * track it (it would untrack it on its first pass anyway, after walking it). */
+            PyObject_GC_UnTrack(key);
             p += 32;
         } else {
             p += len;
