@@ -41,7 +41,6 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
@@ -50,10 +49,15 @@ from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, fingerprints
 from vcrdt.store.db import Database
 from vcrdt.store.fingerprints import Fingerprint
 
+TYPE_CHECKING = False  # not typing's: importing typing costs every command start-up
 if TYPE_CHECKING:
     import queue
+    from typing import TypeVar
 
     import zstandard
+
+    _T = TypeVar("_T")
+    _R = TypeVar("_R")
 
 # Storage codes of the ``objects.storage`` column (part of the file format).
 ZSTD = 0
@@ -99,27 +103,35 @@ _SELECT_BEFORE = (
 _AHEAD_BYTES = 64 * 1024
 _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER) FROM objects WHERE id = ?"
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
-class _Row(NamedTuple):
+# Plain classes, not NamedTuples: making a named tuple class costs start-up, and nothing
+# compares, hashes or unpacks these.
+class _Row:
     """One ``objects`` row, type-checked."""
 
-    oid: ObjectId
-    kind: str
-    size: int
-    storage: int
-    base: ObjectId | None
-    data: bytes | None
+    __slots__ = ("oid", "kind", "size", "storage", "base", "data")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self, oid: ObjectId, kind: str, size: int, storage: int, base: ObjectId | None, data: bytes | None
+    ) -> None:
+        self.oid = oid
+        self.kind = kind
+        self.size = size
+        self.storage = storage
+        self.base = base
+        self.data = data
 
 
-class _Base(NamedTuple):
+class _Base:
     """A verified delta base: its id, body and the depth a delta on it gets."""
 
-    oid: ObjectId
-    body: bytes
-    depth: int
+    __slots__ = ("oid", "body", "depth")  # noqa: RUF023 (field order)
+
+    def __init__(self, oid: ObjectId, body: bytes, depth: int) -> None:
+        self.oid = oid
+        self.body = body
+        self.depth = depth
 
 
 class _BodyCache:
