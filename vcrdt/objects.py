@@ -33,6 +33,7 @@ import enum
 import re
 from bisect import bisect_right
 from collections.abc import Callable
+from functools import cache
 from itertools import pairwise
 
 from vcrdt.errors import BadPathError, CorruptObjectError
@@ -346,23 +347,39 @@ class Signature:
         return f"{sign}{m // 60:02d}{m % 60:02d}"
 
 
-_AUTHOR_RE = re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
-_NUM_RE = re.compile(r"0|[1-9][0-9]{0,18}")
+# The patterns are compiled on first use (`cache`): compiling them costs a command that decodes
+# no commit, such as `status`, millions of instructions at start-up.
+
+
+@cache
+def _author_re() -> re.Pattern[str]:
+    return re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
+
+
+@cache
+def _num_re() -> re.Pattern[str]:
+    return re.compile(r"0|[1-9][0-9]{0,18}")
+
+
 _ZERO_HEX = "0" * 64
+
+
 # The whole header of a canonical commit, through the empty line that ends it. Names and
 # emails hold no "<", ">" or LF, so every field boundary is unique; NUL is checked apart.
-_COMMIT_RE = re.compile(
-    r"tree ([0-9a-f]{64})\n"
-    r"((?:parent [0-9a-f]{64}\n)*)"
-    r"author ([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})\n"
-    r"replica ([0-9a-f]{32})\n"
-    r"lamport (0|[1-9][0-9]{0,18})\n"
-    r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
-    r"(?:gaps ([0-9a-f]{32}=[0-9,-]+(?: [0-9a-f]{32}=[0-9,-]+)*)\n)?"
-    r"(?:resolutions ([0-9a-f]{64})\n)?"
-    r"(?:git ([0-9a-f]{64})\n)?"
-    r"\n"
-)
+@cache
+def _commit_re() -> re.Pattern[str]:
+    return re.compile(
+        r"tree ([0-9a-f]{64})\n"
+        r"((?:parent [0-9a-f]{64}\n)*)"
+        r"author ([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})\n"
+        r"replica ([0-9a-f]{32})\n"
+        r"lamport (0|[1-9][0-9]{0,18})\n"
+        r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
+        r"(?:gaps ([0-9a-f]{32}=[0-9,-]+(?: [0-9a-f]{32}=[0-9,-]+)*)\n)?"
+        r"(?:resolutions ([0-9a-f]{64})\n)?"
+        r"(?:git ([0-9a-f]{64})\n)?"
+        r"\n"
+    )
 
 
 @_value_class(frozen=True, init=False, repr=False, eq=False)
@@ -473,7 +490,7 @@ class Commit:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise CorruptObjectError("commit", "not valid UTF-8") from exc
-        m = _COMMIT_RE.match(text)
+        m = _commit_re().match(text)
         if m is None or "\0" in text:
             raise _commit_problem(text)
         (tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text) = (
@@ -646,7 +663,7 @@ def _commit_problem(text: str) -> CorruptObjectError:
         author_text = take("author")
         if author_text is None:
             return CorruptObjectError("commit", "missing author")
-        m = _AUTHOR_RE.fullmatch(author_text)
+        m = _author_re().fullmatch(author_text)
         if m is None:
             return CorruptObjectError("commit", "malformed author line")
         hours, minutes = int(m.group(5)), int(m.group(6))
@@ -661,7 +678,7 @@ def _commit_problem(text: str) -> CorruptObjectError:
         if replica is None or not is_replica_id(replica):
             return CorruptObjectError("commit", "missing or malformed replica id")
         lamport_text = take("lamport")
-        if lamport_text is None or not _NUM_RE.fullmatch(lamport_text):
+        if lamport_text is None or not _num_re().fullmatch(lamport_text):
             return CorruptObjectError("commit", "missing or malformed lamport clock")
         clock_text = take("clock")
         if clock_text is None:
@@ -704,7 +721,7 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
     out: list[tuple[ReplicaId, int]] = []
     for item in items:
         r, eq, c = item.partition("=")
-        if not eq or not is_replica_id(r) or not _NUM_RE.fullmatch(c) or c == "0":
+        if not eq or not is_replica_id(r) or not _num_re().fullmatch(c) or c == "0":
             raise CorruptObjectError("commit", f"malformed vector clock entry {item[:40]!r}")
         if out and r <= out[-1][0]:
             raise CorruptObjectError("commit", "vector clock not sorted or duplicated")
@@ -712,9 +729,11 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
     return tuple(out)
 
 
-_GAP_ENTRY_RE = re.compile(
-    r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
-)
+@cache
+def _gap_entry_re() -> re.Pattern[str]:
+    return re.compile(
+        r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
+    )
 
 
 def format_gaps(gaps: Gaps) -> str:
@@ -737,7 +756,7 @@ def _parse_gaps(text: str, clock: ClockEntries) -> ClockGaps:
     out: list[tuple[ReplicaId, Gaps]] = []
     total = 0
     for item in text.split(" "):
-        m = _GAP_ENTRY_RE.fullmatch(item)
+        m = _gap_entry_re().fullmatch(item)
         if m is None:
             raise CorruptObjectError("commit", f"malformed gaps entry {item[:40]!r}")
         key = ReplicaId(m.group(1))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from functools import cache
 
 from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, RepoError, StaleRefError
 from vcrdt.hashing import digest
@@ -73,8 +74,15 @@ def legacy_replica(name: str, head: ObjectId) -> str:
 
 # Control characters (C0, DEL and C1) and the bidirectional-text controls, which reorder what a
 # terminal shows; git refuses the first two, vcrdt all of them, since names reach terminals.
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BAD_CHARS = re.compile(r"[ ~^:?*\[\\]")
+# Compiled on first use: compiling them costs a command that checks no ref name start-up.
+@cache
+def _control_chars() -> re.Pattern[str]:
+    return re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@cache
+def _bad_chars() -> re.Pattern[str]:
+    return re.compile(r"[ ~^:?*\[\\]")
 
 
 def check_short_name(name: str, kind: str = "branch") -> str:
@@ -135,13 +143,13 @@ def _short_name_rule(name: str) -> str | None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "not valid UTF-8"
-    if _CONTROL_CHARS.search(name):
+    if _control_chars().search(name):
         return "contains a control character"
     if name.startswith("-"):
         return "must not start with '-'"
     if name == "HEAD" or name == "@":
         return f"{name!r} is reserved"
-    if _BAD_CHARS.search(name):
+    if _bad_chars().search(name):
         return "contains a space or one of ~ ^ : ? * [ \\"
     if ".." in name:
         return "contains '..'"

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,11 @@ FORMAT_NAME = "vcrdt repository format"
 FORMAT_VERSION = 2
 DB_FILE = "store.db"
 CONFIG_FILE = "config.toml"
-_REV_SUFFIX = re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
+
+
+@cache
+def _rev_suffix() -> re.Pattern[str]:  # compiled on first use, not at every command's start-up
+    return re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
 
 
 def _system_now() -> datetime:
@@ -413,7 +417,7 @@ class Repository:
             BadRevisionError: If `rev` names no commit.
             AmbiguousRevisionError: If an abbreviation matches several objects.
         """
-        m = _REV_SUFFIX.fullmatch(rev)
+        m = _rev_suffix().fullmatch(rev)
         base, suffix = (m.group(1), m.group(2)) if m else (rev, "")
         oid = self._resolve_base(base, rev)
         for op, num in re.findall(r"([~^])([0-9]*)", suffix):
