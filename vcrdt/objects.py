@@ -120,6 +120,9 @@ class Blob:
     def __init__(self, data: bytes) -> None:
         _set(self, "data", data)
 
+    def __reduce__(self) -> tuple[type[Blob], tuple[object, ...]]:
+        return (Blob, (self.data,))  # copy and pickle through __init__ (assignment is refused)
+
     def __repr__(self) -> str:
         return f"Blob(data={self.data!r})"
 
@@ -166,6 +169,9 @@ class TreeEntry:
         _set(self, "kind", kind)
         _set(self, "oid", oid)
 
+    def __reduce__(self) -> tuple[type[TreeEntry], tuple[object, ...]]:
+        return (TreeEntry, (self.name, self.kind, self.oid))  # copy and pickle through __init__ (assignment is refused)
+
     def __repr__(self) -> str:
         return f"TreeEntry(name={self.name!r}, kind={self.kind!r}, oid={self.oid!r})"
 
@@ -193,6 +199,9 @@ class Tree:
 
     def __init__(self, entries: tuple[TreeEntry, ...]) -> None:
         _set(self, "entries", entries)
+
+    def __reduce__(self) -> tuple[type[Tree], tuple[object, ...]]:
+        return (Tree, (self.entries,))  # copy and pickle through __init__ (assignment is refused)
 
     def __repr__(self) -> str:
         return f"Tree(entries={self.entries!r})"
@@ -319,6 +328,9 @@ class Signature:
         _set(self, "timestamp", timestamp)
         _set(self, "tz_offset", tz_offset)
 
+    def __reduce__(self) -> tuple[type[Signature], tuple[object, ...]]:
+        return (Signature, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def __repr__(self) -> str:
         return (
             f"Signature(name={self.name!r}, email={self.email!r}, timestamp={self.timestamp!r},"
@@ -430,6 +442,9 @@ class Commit:
         _set(self, "resolutions", resolutions)
         _set(self, "gaps", gaps)
         _set(self, "git", git)
+
+    def __reduce__(self) -> tuple[type[Commit], tuple[object, ...]]:
+        return (Commit, self._key())  # copy and pickle through __init__ (assignment is refused)
 
     def __repr__(self) -> str:
         return "Commit(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in Commit.__slots__) + ")"
@@ -1005,6 +1020,12 @@ class Reference:
         _set(self, "oid", oid)
         _set(self, "kind", kind)
         _set(self, "holder", holder)
+
+    def __reduce__(self) -> tuple[type[Reference], tuple[object, ...]]:
+        return (
+            Reference,
+            (self.oid, self.kind, self.holder),
+        )  # copy and pickle through __init__ (assignment is refused)
 
     def __repr__(self) -> str:
         return f"Reference(oid={self.oid!r}, kind={self.kind!r}, holder={self.holder!r})"

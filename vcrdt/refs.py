@@ -195,6 +195,9 @@ class Head:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Head is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.branch, self.commit, self.siblings)
 

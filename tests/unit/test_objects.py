@@ -6,6 +6,8 @@ with `printf '<kind> <len>\\0<body>' | sha256sum` and are listed in docs/format.
 
 from __future__ import annotations
 
+import copy
+import pickle
 from pathlib import Path
 
 import pytest
@@ -790,3 +792,5 @@ def test_values_compare_hash_and_refuse_assignment(value: object, same: object, 
         with pytest.raises(AttributeError):
             delattr(value, name)
     assert {value: 1}[same] == 1
+    assert copy.copy(value) == value and copy.deepcopy(value) == value
+    assert pickle.loads(pickle.dumps(value)) == value

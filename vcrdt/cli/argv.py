@@ -84,6 +84,9 @@ class Plan:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Plan is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.global_kwargs, self.global_args, self.name, self.module, self.function, self.kwargs, self.rest)
 

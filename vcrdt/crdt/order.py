@@ -49,6 +49,9 @@ class TieKey:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: TieKey is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.lamport, self.replica, self.commit)
 

@@ -92,6 +92,9 @@ class Change:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Change is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.path, self.status, self.old_kind, self.old_oid, self.new_kind, self.new_oid)
 

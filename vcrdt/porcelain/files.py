@@ -61,6 +61,9 @@ class InitResult:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: InitResult is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.root, self.replica, self.branch)
 
@@ -124,6 +127,9 @@ class Status:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Status is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
 
     def _key(self) -> tuple[object, ...]:
         return (self.branch, self.head, self.changes, self.merging, self.conflicted, self.siblings)
@@ -272,6 +278,9 @@ class CommitResult:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: CommitResult is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
 
     def _key(self) -> tuple[object, ...]:
         return (self.oid, self.branch, self.commit, self.changes)

@@ -50,6 +50,9 @@ class LogEntry:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: LogEntry is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.oid, self.commit, self.refs, self.stats)
 
@@ -171,6 +174,9 @@ class ShowResult:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: ShowResult is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
 
     def _key(self) -> tuple[object, ...]:
         return (self.oid, self.commit, self.refs, self.diffs)

@@ -425,6 +425,9 @@ class UndoResult:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: UndoResult is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.undone, self.seq, self.written)
 

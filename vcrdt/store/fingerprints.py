@@ -73,6 +73,9 @@ class Fingerprint:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Fingerprint is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.count, self.sums)
 

@@ -67,6 +67,9 @@ class WorktreeStatus:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: WorktreeStatus is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.modified, self.added, self.deleted, self.removed, self.untracked, self.ignored)
 
@@ -112,6 +115,9 @@ class Changes:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Changes is immutable")
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
     def _key(self) -> tuple[object, ...]:
         return (self.generation, self.counter, self.paths)
 
@@ -151,6 +157,9 @@ class Token:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: Token is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
 
     def _key(self) -> tuple[object, ...]:
         return (self.generation, self.counter, self.epoch, self.untracked, self.suspects)
