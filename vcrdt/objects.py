@@ -34,7 +34,7 @@ import functools
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 
 from vcrdt.errors import BadPathError, CorruptObjectError
@@ -76,13 +76,64 @@ class EntryKind(enum.Enum):
 _KIND_BY_WORD = {k.value.encode("ascii"): k for k in EntryKind}
 
 
-@dataclass(frozen=True, slots=True)
+def _frozen(self: object, name: str, value: object) -> None:
+    raise AttributeError(f"cannot assign to field {name!r}: {type(self).__name__} is immutable")
+
+
+def _undeletable(self: object, name: str) -> None:
+    raise AttributeError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
+
+
+# The values below are immutable classes written out by hand, not frozen dataclasses: the
+# dataclass machinery (and the inspect, ast and dis modules it imports) cost every command a
+# few milliseconds of start-up. Each has __slots__, refuses assignment, and compares and hashes
+# by all its fields, as @dataclass(frozen=True, slots=True) made it; __init__ sets the slots
+# through object.__setattr__, as the dataclass's did.
+_set = object.__setattr__
+
+# For the type checker they are still frozen dataclasses (an assignment to a field is an error);
+# at run time the decorator returns the class unchanged.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
+
+    def _value_class(**_options: bool) -> Callable[[type], type]:
+        return _same
+
+
+def _same(cls: type) -> type:
+    return cls
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Blob:
     """File content (or a symlink's target)."""
+
+    __slots__ = ("data",)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     data: bytes
 
     kind = "blob"
+
+    def __init__(self, data: bytes) -> None:
+        _set(self, "data", data)
+
+    def __reduce__(self) -> tuple[type[Blob], tuple[object, ...]]:
+        return (Blob, (self.data,))  # copy and pickle through __init__ (assignment is refused)
+
+    def __repr__(self) -> str:
+        return f"Blob(data={self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.data == other.data
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.data,))
 
     def to_bytes(self) -> bytes:
         """Return the canonical body."""
@@ -102,22 +153,67 @@ class Blob:
 # Equality covers all three fields: comparing by name alone made two trees that
 # differ only in an entry's kind or id compare (and hash) equal. There is no
 # ordering on entries; trees sort by the encoded name (`Tree.build`).
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class TreeEntry:
     """One name in a tree."""
+
+    __slots__ = ("name", "kind", "oid")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     name: str
     kind: EntryKind
     oid: ObjectId
 
+    def __init__(self, name: str, kind: EntryKind, oid: ObjectId) -> None:
+        _set(self, "name", name)
+        _set(self, "kind", kind)
+        _set(self, "oid", oid)
 
-@dataclass(frozen=True, slots=True)
+    def __reduce__(self) -> tuple[type[TreeEntry], tuple[object, ...]]:
+        return (TreeEntry, (self.name, self.kind, self.oid))  # copy and pickle through __init__ (assignment is refused)
+
+    def __repr__(self) -> str:
+        return f"TreeEntry(name={self.name!r}, kind={self.kind!r}, oid={self.oid!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            o: TreeEntry = other
+            return self.name == o.name and self.kind == o.kind and self.oid == o.oid
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.kind, self.oid))
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Tree:
     """A directory: entries sorted by encoded name, names unique."""
+
+    __slots__ = ("entries",)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     entries: tuple[TreeEntry, ...]
 
     kind = "tree"
+
+    def __init__(self, entries: tuple[TreeEntry, ...]) -> None:
+        _set(self, "entries", entries)
+
+    def __reduce__(self) -> tuple[type[Tree], tuple[object, ...]]:
+        return (Tree, (self.entries,))  # copy and pickle through __init__ (assignment is refused)
+
+    def __repr__(self) -> str:
+        return f"Tree(entries={self.entries!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.entries == other.entries
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.entries,))
 
     @classmethod
     def build(cls, entries: list[TreeEntry]) -> Tree:
@@ -216,14 +312,44 @@ def _entry_name_bytes(name: str) -> bytes:
     return encode(name)
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Signature:
     """Who made a commit and when (seconds since the epoch, UTC offset in minutes)."""
+
+    __slots__ = ("name", "email", "timestamp", "tz_offset")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     name: str
     email: str
     timestamp: int
     tz_offset: int
+
+    def __init__(self, name: str, email: str, timestamp: int, tz_offset: int) -> None:
+        _set(self, "name", name)
+        _set(self, "email", email)
+        _set(self, "timestamp", timestamp)
+        _set(self, "tz_offset", tz_offset)
+
+    def __reduce__(self) -> tuple[type[Signature], tuple[object, ...]]:
+        return (Signature, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def __repr__(self) -> str:
+        return (
+            f"Signature(name={self.name!r}, email={self.email!r}, timestamp={self.timestamp!r},"
+            f" tz_offset={self.tz_offset!r})"
+        )
+
+    def _key(self) -> tuple[str, str, int, int]:
+        return (self.name, self.email, self.timestamp, self.tz_offset)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def format_tz(self) -> str:
         """Return the offset as ``+hhmm``.
@@ -236,28 +362,48 @@ class Signature:
         return f"{sign}{m // 60:02d}{m % 60:02d}"
 
 
-_AUTHOR_RE = re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
-_NUM_RE = re.compile(r"0|[1-9][0-9]{0,18}")
+# The patterns are compiled on first use (`cache`): compiling them costs a command that decodes
+# no commit, such as `status`, millions of instructions at start-up.
+
+
+@cache
+def _author_re() -> re.Pattern[str]:
+    return re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
+
+
+@cache
+def _num_re() -> re.Pattern[str]:
+    return re.compile(r"0|[1-9][0-9]{0,18}")
+
+
 _ZERO_HEX = "0" * 64
+
+
 # The whole header of a canonical commit, through the empty line that ends it. Names and
 # emails hold no "<", ">" or LF, so every field boundary is unique; NUL is checked apart.
-_COMMIT_RE = re.compile(
-    r"tree ([0-9a-f]{64})\n"
-    r"((?:parent [0-9a-f]{64}\n)*)"
-    r"author ([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})\n"
-    r"replica ([0-9a-f]{32})\n"
-    r"lamport (0|[1-9][0-9]{0,18})\n"
-    r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
-    r"(?:gaps ([0-9a-f]{32}=[0-9,-]+(?: [0-9a-f]{32}=[0-9,-]+)*)\n)?"
-    r"(?:resolutions ([0-9a-f]{64})\n)?"
-    r"(?:git ([0-9a-f]{64})\n)?"
-    r"\n"
-)
+@cache
+def _commit_re() -> re.Pattern[str]:
+    return re.compile(
+        r"tree ([0-9a-f]{64})\n"
+        r"((?:parent [0-9a-f]{64}\n)*)"
+        r"author ([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})\n"
+        r"replica ([0-9a-f]{32})\n"
+        r"lamport (0|[1-9][0-9]{0,18})\n"
+        r"clock ([0-9a-f]{32}=[1-9][0-9]{0,18}(?: [0-9a-f]{32}=[1-9][0-9]{0,18})*)?\n"
+        r"(?:gaps ([0-9a-f]{32}=[0-9,-]+(?: [0-9a-f]{32}=[0-9,-]+)*)\n)?"
+        r"(?:resolutions ([0-9a-f]{64})\n)?"
+        r"(?:git ([0-9a-f]{64})\n)?"
+        r"\n"
+    )
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Commit:
     """A point in history."""
+
+    __slots__ = ("tree", "parents", "author", "message", "replica", "lamport", "clock", "resolutions", "gaps", "git")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     tree: ObjectId
     parents: tuple[ObjectId, ...]
@@ -267,14 +413,66 @@ class Commit:
     lamport: int
     clock: ClockEntries
     # The blob recording the merge's automatic resolutions (docs/merge.md), when it made any.
-    resolutions: ObjectId | None = None
+    resolutions: ObjectId | None
     # Per clock key, the counters below its count that are not in this commit's history.
-    gaps: ClockGaps = ()
+    gaps: ClockGaps
     # The git record blob (format 2 revision 1, `vcrdt.gitio`): what an imported git commit or
     # tag holds that the fields above do not, so any replica exports the same git bytes.
-    git: ObjectId | None = None
+    git: ObjectId | None
 
     kind = "commit"
+
+    def __init__(
+        self,
+        tree: ObjectId,
+        parents: tuple[ObjectId, ...],
+        author: Signature,
+        message: str,
+        replica: ReplicaId,
+        lamport: int,
+        clock: ClockEntries,
+        resolutions: ObjectId | None = None,
+        gaps: ClockGaps = (),
+        git: ObjectId | None = None,
+    ) -> None:
+        _set(self, "tree", tree)
+        _set(self, "parents", parents)
+        _set(self, "author", author)
+        _set(self, "message", message)
+        _set(self, "replica", replica)
+        _set(self, "lamport", lamport)
+        _set(self, "clock", clock)
+        _set(self, "resolutions", resolutions)
+        _set(self, "gaps", gaps)
+        _set(self, "git", git)
+
+    def __reduce__(self) -> tuple[type[Commit], tuple[object, ...]]:
+        return (Commit, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def __repr__(self) -> str:
+        return "Commit(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in Commit.__slots__) + ")"
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.tree,
+            self.parents,
+            self.author,
+            self.message,
+            self.replica,
+            self.lamport,
+            self.clock,
+            self.resolutions,
+            self.gaps,
+            self.git,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def to_bytes(self) -> bytes:
         """Return the canonical body."""
@@ -310,7 +508,7 @@ class Commit:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise CorruptObjectError("commit", "not valid UTF-8") from exc
-        m = _COMMIT_RE.match(text)
+        m = _commit_re().match(text)
         if m is None or "\0" in text:
             raise _commit_problem(text)
         (tree_hex, parents_text, name, email, seconds, sign, hh, mm, replica, lamport, clock_text, gaps_text) = (
@@ -379,10 +577,10 @@ class Commit:
         return self.message.split("\n", 1)[0]
 
 
-# The decoder builds its Commit and Signature through their slots. A frozen dataclass's
-# __init__ sets each field with object.__setattr__, which checks the class's __setattr__ on
-# every call; the slot's own setter does not, and costs about half (2 of the 7 us a commit
-# took to decode). Same fields, same values: tests/unit/test_objects.py compares the two.
+# The decoder builds its Commit and Signature through their slots. Their __init__ sets each
+# field with object.__setattr__, which checks the class's __setattr__ on every call; the slot's
+# own setter does not, and costs about half (2 of the 7 us a commit took to decode). Same
+# fields, same values: tests/unit/test_objects.py compares the two.
 _COMMIT_SLOTS = Commit.__dict__
 _SIGNATURE_SLOTS = Signature.__dict__
 
@@ -483,7 +681,7 @@ def _commit_problem(text: str) -> CorruptObjectError:
         author_text = take("author")
         if author_text is None:
             return CorruptObjectError("commit", "missing author")
-        m = _AUTHOR_RE.fullmatch(author_text)
+        m = _author_re().fullmatch(author_text)
         if m is None:
             return CorruptObjectError("commit", "malformed author line")
         hours, minutes = int(m.group(5)), int(m.group(6))
@@ -498,7 +696,7 @@ def _commit_problem(text: str) -> CorruptObjectError:
         if replica is None or not is_replica_id(replica):
             return CorruptObjectError("commit", "missing or malformed replica id")
         lamport_text = take("lamport")
-        if lamport_text is None or not _NUM_RE.fullmatch(lamport_text):
+        if lamport_text is None or not _num_re().fullmatch(lamport_text):
             return CorruptObjectError("commit", "missing or malformed lamport clock")
         clock_text = take("clock")
         if clock_text is None:
@@ -541,7 +739,7 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
     out: list[tuple[ReplicaId, int]] = []
     for item in items:
         r, eq, c = item.partition("=")
-        if not eq or not is_replica_id(r) or not _NUM_RE.fullmatch(c) or c == "0":
+        if not eq or not is_replica_id(r) or not _num_re().fullmatch(c) or c == "0":
             raise CorruptObjectError("commit", f"malformed vector clock entry {item[:40]!r}")
         if out and r <= out[-1][0]:
             raise CorruptObjectError("commit", "vector clock not sorted or duplicated")
@@ -549,9 +747,11 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
     return tuple(out)
 
 
-_GAP_ENTRY_RE = re.compile(
-    r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
-)
+@cache
+def _gap_entry_re() -> re.Pattern[str]:
+    return re.compile(
+        r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
+    )
 
 
 def format_gaps(gaps: Gaps) -> str:
@@ -574,7 +774,7 @@ def _parse_gaps(text: str, clock: ClockEntries) -> ClockGaps:
     out: list[tuple[ReplicaId, Gaps]] = []
     total = 0
     for item in text.split(" "):
-        m = _GAP_ENTRY_RE.fullmatch(item)
+        m = _gap_entry_re().fullmatch(item)
         if m is None:
             raise CorruptObjectError("commit", f"malformed gaps entry {item[:40]!r}")
         key = ReplicaId(m.group(1))
@@ -806,14 +1006,41 @@ def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Reference:
     """One object a tree or commit names, and the kind it must be (docs/format.md)."""
+
+    __slots__ = ("oid", "kind", "holder")  # noqa: RUF023 (field order)
+    __setattr__ = _frozen
+    __delattr__ = _undeletable
 
     oid: ObjectId
     kind: str
     # The start of the sentence that says it is of another kind, e.g. "its parent <hex> is".
     holder: str
+
+    def __init__(self, oid: ObjectId, kind: str, holder: str) -> None:
+        _set(self, "oid", oid)
+        _set(self, "kind", kind)
+        _set(self, "holder", holder)
+
+    def __reduce__(self) -> tuple[type[Reference], tuple[object, ...]]:
+        return (
+            Reference,
+            (self.oid, self.kind, self.holder),
+        )  # copy and pickle through __init__ (assignment is refused)
+
+    def __repr__(self) -> str:
+        return f"Reference(oid={self.oid!r}, kind={self.kind!r}, holder={self.holder!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            o: Reference = other
+            return self.oid == o.oid and self.kind == o.kind and self.holder == o.holder
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.oid, self.kind, self.holder))
 
     def problem(self, actual: str) -> str | None:
         """Return what is wrong when the named object is of kind `actual`, or None if that is right.

@@ -32,12 +32,25 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import cache
 
 from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, RepoError, StaleRefError
 from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, short, to_hex
 from vcrdt.store.db import Database
+
+TYPE_CHECKING = False
+# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
+# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
+# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
+# is an error); at run time the decorator returns the class unchanged.
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
+
+    def _value_class(**_options: bool) -> object:
+        return lambda cls: cls
+
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
@@ -64,8 +77,15 @@ def legacy_replica(name: str, head: ObjectId) -> str:
 
 # Control characters (C0, DEL and C1) and the bidirectional-text controls, which reorder what a
 # terminal shows; git refuses the first two, vcrdt all of them, since names reach terminals.
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BAD_CHARS = re.compile(r"[ ~^:?*\[\\]")
+# Compiled on first use: compiling them costs a command that checks no ref name start-up.
+@cache
+def _control_chars() -> re.Pattern[str]:
+    return re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@cache
+def _bad_chars() -> re.Pattern[str]:
+    return re.compile(r"[ ~^:?*\[\\]")
 
 
 def check_short_name(name: str, kind: str = "branch") -> str:
@@ -131,13 +151,13 @@ def _short_name_rule(name: str) -> str | None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "not valid UTF-8"
-    if _CONTROL_CHARS.search(name):
+    if _control_chars().search(name):
         return "contains a control character"
     if name.startswith("-"):
         return "must not start with '-'"
     if name == "HEAD" or name == "@":
         return f"{name!r} is reserved"
-    if _BAD_CHARS.search(name):
+    if _bad_chars().search(name):
         return "contains a space or one of ~ ^ : ? * [ \\"
     if ".." in name:
         return "contains '..'"
@@ -157,16 +177,48 @@ def _short_name_rule(name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Head:
     """What HEAD points at: a branch (possibly unborn) or a detached commit.
 
     `siblings` are the branch's other concurrent heads (empty when it has one).
     """
 
+    __slots__ = ("branch", "commit", "siblings")
+
     branch: str | None
     commit: ObjectId | None
-    siblings: frozenset[ObjectId] = frozenset()
+    siblings: frozenset[ObjectId]
+
+    def __init__(
+        self, branch: str | None, commit: ObjectId | None, siblings: frozenset[ObjectId] = frozenset()
+    ) -> None:
+        object.__setattr__(self, "branch", branch)
+        object.__setattr__(self, "commit", commit)
+        object.__setattr__(self, "siblings", siblings)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Head is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Head is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.branch, self.commit, self.siblings)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Head(branch={self.branch!r}, commit={self.commit!r}, siblings={self.siblings!r})"
 
 
 class RefStore:

@@ -14,9 +14,8 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,25 +55,91 @@ FORMAT_NAME = "vcrdt repository format"
 FORMAT_VERSION = 2
 DB_FILE = "store.db"
 CONFIG_FILE = "config.toml"
-_REV_SUFFIX = re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
+
+
+@cache
+def _rev_suffix() -> re.Pattern[str]:  # compiled on first use, not at every command's start-up
+    return re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
 
 
 def _system_now() -> datetime:
     return datetime.now(UTC).astimezone()
 
 
-@dataclass(frozen=True, slots=True)
+def _system_clock_ns() -> int:
+    return int(_system_now().timestamp() * 1e9)
+
+
+# Settings is an immutable class written out by hand, not a frozen dataclass: importing
+# dataclasses (with inspect, ast and dis) cost every command milliseconds of start-up. For the
+# type checker it is still a frozen dataclass; at run time the decorator returns the class.
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
+
+    def _value_class(**_options: bool) -> Callable[[type], type]:
+        return lambda cls: cls
+
+
+_SETTINGS_FIELDS = ("author_name", "author_email", "global_config", "busy_timeout", "now", "clock_ns", "monitor")
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Settings:
     """Everything from outside the repository that the core may use."""
 
-    author_name: str | None = None
-    author_email: str | None = None
-    global_config: Path | None = None
-    busy_timeout: float = DEFAULT_BUSY_TIMEOUT
-    now: Callable[[], datetime] = field(default=_system_now)
-    clock_ns: Callable[[], int] = field(default=lambda: int(_system_now().timestamp() * 1e9))
+    __slots__ = _SETTINGS_FIELDS
+
+    author_name: str | None
+    author_email: str | None
+    global_config: Path | None
+    busy_timeout: float
+    now: Callable[[], datetime]
+    clock_ns: Callable[[], int]
     # A file-system monitor that `status` asks what changed (the command server's); None: look at every file.
-    monitor: FsMonitor | None = None
+    monitor: FsMonitor | None
+
+    def __init__(
+        self,
+        author_name: str | None = None,
+        author_email: str | None = None,
+        global_config: Path | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        now: Callable[[], datetime] = _system_now,
+        clock_ns: Callable[[], int] = _system_clock_ns,
+        monitor: FsMonitor | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "author_name", author_name)
+        set_(self, "author_email", author_email)
+        set_(self, "global_config", global_config)
+        set_(self, "busy_timeout", busy_timeout)
+        set_(self, "now", now)
+        set_(self, "clock_ns", clock_ns)
+        set_(self, "monitor", monitor)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Settings is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Settings is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in _SETTINGS_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _SETTINGS_FIELDS) + ")"
 
 
 def read_toml(path: Path) -> dict[str, object]:
@@ -355,7 +420,7 @@ class Repository:
             BadRevisionError: If `rev` names no commit.
             AmbiguousRevisionError: If an abbreviation matches several objects.
         """
-        m = _REV_SUFFIX.fullmatch(rev)
+        m = _rev_suffix().fullmatch(rev)
         base, suffix = (m.group(1), m.group(2)) if m else (rev, "")
         oid = self._resolve_base(base, rev)
         for op, num in re.findall(r"([~^])([0-9]*)", suffix):

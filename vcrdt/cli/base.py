@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +57,6 @@ if not TYPE_CHECKING:
     typer = _LazyModule("typer")
 
 
-@dataclass
 class Registry:
     """The command line's one definition: the global callback and the commands, turned into a typer app on demand.
 
@@ -66,9 +64,32 @@ class Registry:
     function's annotations (``Annotated[..., typer.Option(...)]``) then.
     """
 
-    callback_func: Callable[..., Any] | None = None
-    commands: list[tuple[str | None, dict[str, Any], Callable[..., Any]]] = field(default_factory=list)
-    groups: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    callback_func: Callable[..., Any] | None
+    commands: list[tuple[str | None, dict[str, Any], Callable[..., Any]]]
+    groups: list[tuple[Any, dict[str, Any]]]
+
+    def __init__(
+        self,
+        callback_func: Callable[..., Any] | None = None,
+        commands: list[tuple[str | None, dict[str, Any], Callable[..., Any]]] | None = None,
+        groups: list[tuple[Any, dict[str, Any]]] | None = None,
+    ) -> None:
+        self.callback_func = callback_func
+        self.commands = [] if commands is None else commands
+        self.groups = [] if groups is None else groups
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.callback_func, self.commands, self.groups)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Registry(callback_func={self.callback_func!r}, commands={self.commands!r}, groups={self.groups!r})"
 
     def command(self, name: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a command (named after the function, ``_`` as ``-``, unless `name` is given).
@@ -168,23 +189,53 @@ class Registry:
 app = Registry()
 
 
-@dataclass
 class GlobalState:
     """Options given before the command."""
 
-    cwd: Path = field(default_factory=Path.cwd)
-    verbose: bool = False
+    cwd: Path
+    verbose: bool
     # --no-pager: `log`, `diff`, `show` and `conflicts` write straight to stdout (`vcrdt.cli.pager`).
-    no_pager: bool = False
+    no_pager: bool
     # The command line as given (`invoke`): where a command must see `--` (`log -- PATH`).
-    args: list[str] = field(default_factory=list)
-    open_repos: list[Repository] = field(default_factory=list)
+    args: list[str]
+    open_repos: list[Repository]
     # The exit code of a failure (a `VcrdtError`) in this command: 1, unless the command's contract
     # says otherwise (`merge-file` exits 255 as git's does). Set by the command, read by the edge.
-    error_exit: int = 1
+    error_exit: int
     # The file-system monitor a command-server child was given (kept across `reset_state`): passed to
     # each repository the command opens (`settings`).
-    monitor: FsMonitor | None = None
+    monitor: FsMonitor | None
+
+    def __init__(
+        self,
+        cwd: Path | None = None,
+        verbose: bool = False,
+        no_pager: bool = False,
+        args: list[str] | None = None,
+        open_repos: list[Repository] | None = None,
+        error_exit: int = 1,
+        monitor: FsMonitor | None = None,
+    ) -> None:
+        self.cwd = Path.cwd() if cwd is None else cwd
+        self.verbose = verbose
+        self.no_pager = no_pager
+        self.args = [] if args is None else args
+        self.open_repos = [] if open_repos is None else open_repos
+        self.error_exit = error_exit
+        self.monitor = monitor
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.cwd, self.verbose, self.no_pager, self.args, self.open_repos, self.error_exit, self.monitor)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "GlobalState(" + ", ".join(f"{name}={value!r}" for name, value in vars(self).items()) + ")"
 
 
 STATE = GlobalState()

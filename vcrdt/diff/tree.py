@@ -23,7 +23,6 @@ Pure: trees are read through the `ObjectReader` protocol. Imports `dag`,
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
 
@@ -35,12 +34,24 @@ from vcrdt.paths import encode
 if TYPE_CHECKING:
     from vcrdt.store import ObjectReader
 
+# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
+# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
+# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
+# is an error); at run time the decorator returns the class unchanged.
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
+
+    def _value_class(**_options: bool) -> object:
+        return lambda cls: cls
+
+
 ChangeStatus = Literal["added", "deleted", "modified", "kind"]
 Entry = tuple[EntryKind, ObjectId]
 FlatEntries = Mapping[str, Entry]
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Change:
     """One path whose entry differs between two trees.
 
@@ -50,12 +61,53 @@ class Change:
     Directories never appear: their contents do.
     """
 
+    __slots__ = ("path", "status", "old_kind", "old_oid", "new_kind", "new_oid")  # noqa: RUF023 (field order)
+
     path: str
     status: ChangeStatus
     old_kind: EntryKind | None
     old_oid: ObjectId | None
     new_kind: EntryKind | None
     new_oid: ObjectId | None
+
+    def __init__(
+        self,
+        path: str,
+        status: ChangeStatus,
+        old_kind: EntryKind | None,
+        old_oid: ObjectId | None,
+        new_kind: EntryKind | None,
+        new_oid: ObjectId | None,
+    ) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "old_kind", old_kind)
+        object.__setattr__(self, "old_oid", old_oid)
+        object.__setattr__(self, "new_kind", new_kind)
+        object.__setattr__(self, "new_oid", new_oid)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Change is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Change is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.path, self.status, self.old_kind, self.old_oid, self.new_kind, self.new_oid)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Change(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def _change(path: str, old: Entry | None, new: Entry | None) -> Change:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vcrdt.dag import read_commit
@@ -30,14 +29,56 @@ from vcrdt.refs import check_short_name
 from vcrdt.repo import Repository, Settings
 from vcrdt.worktree import Row, WorktreeStatus
 
+TYPE_CHECKING = False
+# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
+# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
+# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
+# is an error); at run time the decorator returns the class unchanged.
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
 
-@dataclass(frozen=True, slots=True)
+    def _value_class(**_options: bool) -> object:
+        return lambda cls: cls
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class InitResult:
     """What `init` created."""
+
+    __slots__ = ("root", "replica", "branch")  # noqa: RUF023 (field order)
 
     root: Path
     replica: ReplicaId
     branch: str
+
+    def __init__(self, root: Path, replica: ReplicaId, branch: str) -> None:
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "replica", replica)
+        object.__setattr__(self, "branch", branch)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: InitResult is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: InitResult is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.root, self.replica, self.branch)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"InitResult(root={self.root!r}, replica={self.replica!r}, branch={self.branch!r})"
 
 
 def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> InitResult:
@@ -53,20 +94,63 @@ def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> Ini
         return InitResult(repo.root, repo.replica, initial_branch)
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Status:
     """The branch, HEAD and the work tree's changes against HEAD."""
+
+    __slots__ = ("branch", "head", "changes", "merging", "conflicted", "siblings", "renamed")  # noqa: RUF023 (field order)
 
     branch: str | None
     head: ObjectId | None
     changes: WorktreeStatus
-    merging: ObjectId | None = None
-    conflicted: list[str] = field(default_factory=list)
+    merging: ObjectId | None
+    conflicted: list[str]
     # The branch's other concurrent heads (a fetch brought them; `merge` joins them).
-    siblings: list[ObjectId] = field(default_factory=list)
+    siblings: list[ObjectId]
     # Removed or deleted paths paired with added ones as (old, new), by the merge's rename
     # detection (same content, or at least half the lines alike); both stay in `changes` too.
-    renamed: list[tuple[str, str]] = field(default_factory=list)
+    renamed: list[tuple[str, str]]
+
+    def __init__(
+        self,
+        branch: str | None,
+        head: ObjectId | None,
+        changes: WorktreeStatus,
+        merging: ObjectId | None = None,
+        conflicted: list[str] | None = None,
+        siblings: list[ObjectId] | None = None,
+        renamed: list[tuple[str, str]] | None = None,
+    ) -> None:
+        object.__setattr__(self, "branch", branch)
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "changes", changes)
+        object.__setattr__(self, "merging", merging)
+        object.__setattr__(self, "conflicted", [] if conflicted is None else conflicted)
+        object.__setattr__(self, "siblings", [] if siblings is None else siblings)
+        object.__setattr__(self, "renamed", [] if renamed is None else renamed)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Status is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Status is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.branch, self.head, self.changes, self.merging, self.conflicted, self.siblings, self.renamed)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Status(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def status(repo: Repository, *, ignored: bool = False) -> Status:
@@ -88,11 +172,13 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
             break
     if conflicted:
         unmerged = set(conflicted)
-        changes = replace(
-            changes,
+        changes = WorktreeStatus(
             modified=[p for p in changes.modified if p not in unmerged],
             added=[p for p in changes.added if p not in unmerged],
             deleted=[p for p in changes.deleted if p not in unmerged],
+            removed=changes.removed,
+            untracked=changes.untracked,
+            ignored=changes.ignored,
         )
     # A file `rm --cached` stopped tracking is still on disk: untracked, as git lists it (the scan
     # skips every path with a row, and a removed path keeps its row until the commit).
@@ -102,7 +188,14 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
         if (st := repo.worktree.lstat_in_tree(p)) is not None and not stat.S_ISDIR(st.st_mode)
     ]
     if kept:
-        changes = replace(changes, untracked=sorted(changes.untracked + kept))
+        changes = WorktreeStatus(
+            modified=changes.modified,
+            added=changes.added,
+            deleted=changes.deleted,
+            removed=changes.removed,
+            untracked=sorted(changes.untracked + kept),
+            ignored=changes.ignored,
+        )
     renamed = _renames(repo, changes)
     return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings), renamed)
 
@@ -304,14 +397,45 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
     return list(writes)
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class CommitResult:
     """A new commit and what it changed."""
+
+    __slots__ = ("oid", "branch", "commit", "changes")  # noqa: RUF023 (field order)
 
     oid: ObjectId
     branch: str | None
     commit: Commit
     changes: list[Change]
+
+    def __init__(self, oid: ObjectId, branch: str | None, commit: Commit, changes: list[Change]) -> None:
+        object.__setattr__(self, "oid", oid)
+        object.__setattr__(self, "branch", branch)
+        object.__setattr__(self, "commit", commit)
+        object.__setattr__(self, "changes", changes)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: CommitResult is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: CommitResult is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.oid, self.branch, self.commit, self.changes)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "CommitResult(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def commit(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from vcrdt.dag import read_commit
 from vcrdt.errors import DirtyWorktreeError, MergeError, VcrdtError, WorktreeError
@@ -31,6 +30,19 @@ from vcrdt.porcelain._shared import Progress
 from vcrdt.repo import Repository
 from vcrdt.store.oplog import OpLogTable, OpRecord, RefChanges
 from vcrdt.worktree import FlatTree, Row
+
+TYPE_CHECKING = False
+# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
+# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
+# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
+# is an error); at run time the decorator returns the class unchanged.
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
+
+    def _value_class(**_options: bool) -> object:
+        return lambda cls: cls
+
 
 Entry = tuple[EntryKind, ObjectId]
 Writes = Mapping[str, Entry | None]
@@ -99,23 +111,91 @@ def worktree_snapshot(repo: Repository) -> tuple[ObjectId, FlatTree]:
     return tree, flat
 
 
-@dataclass(slots=True)
 class Operation:
     """One operation being recorded: what it started from, and what the caller tells it it wrote."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "repo",
+        "kind",
+        "summary",
+        "files",
+        "nested",
+        "undoes",
+        "head",
+        "refs",
+        "wt_tree",
+        "wt_flat",
+        "writes",
+        "seq",
+    )
 
     repo: Repository
     kind: str
     summary: str
     files: bool
-    nested: bool = False
-    undoes: int | None = None
-    head: str = ""
-    refs: dict[str, frozenset[ObjectId]] = field(default_factory=dict)
-    wt_tree: ObjectId | None = None
-    wt_flat: FlatTree = field(default_factory=dict)
+    nested: bool
+    undoes: int | None
+    head: str
+    refs: dict[str, frozenset[ObjectId]]
+    wt_tree: ObjectId | None
+    wt_flat: FlatTree
     # The work-tree files the operation writes (None: deletes), relative to `wt_flat`.
-    writes: dict[str, Entry | None] = field(default_factory=dict)
-    seq: int | None = None
+    writes: dict[str, Entry | None]
+    seq: int | None
+
+    def __init__(
+        self,
+        repo: Repository,
+        kind: str,
+        summary: str,
+        files: bool,
+        nested: bool = False,
+        undoes: int | None = None,
+        head: str = "",
+        refs: dict[str, frozenset[ObjectId]] | None = None,
+        wt_tree: ObjectId | None = None,
+        wt_flat: FlatTree | None = None,
+        writes: dict[str, Entry | None] | None = None,
+        seq: int | None = None,
+    ) -> None:
+        self.repo = repo
+        self.kind = kind
+        self.summary = summary
+        self.files = files
+        self.nested = nested
+        self.undoes = undoes
+        self.head = head
+        self.refs = {} if refs is None else refs
+        self.wt_tree = wt_tree
+        self.wt_flat = {} if wt_flat is None else wt_flat
+        self.writes = {} if writes is None else writes
+        self.seq = seq
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.repo,
+            self.kind,
+            self.summary,
+            self.files,
+            self.nested,
+            self.undoes,
+            self.head,
+            self.refs,
+            self.wt_tree,
+            self.wt_flat,
+            self.writes,
+            self.seq,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "Operation(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     def start(self) -> None:
         """Note HEAD, the refs and (for an operation that rewrites files) the work tree."""
@@ -324,13 +404,43 @@ def write_files(repo: Repository, target: FlatTree, writes: Writes) -> None:
 # --- undo -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class UndoResult:
     """What `undo` reverted, its own operation's number, and the files it wrote."""
+
+    __slots__ = ("undone", "seq", "written")  # noqa: RUF023 (field order)
 
     undone: OpRecord
     seq: int | None
     written: list[str]
+
+    def __init__(self, undone: OpRecord, seq: int | None, written: list[str]) -> None:
+        object.__setattr__(self, "undone", undone)
+        object.__setattr__(self, "seq", seq)
+        object.__setattr__(self, "written", written)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: UndoResult is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: UndoResult is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.undone, self.seq, self.written)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"UndoResult(undone={self.undone!r}, seq={self.seq!r}, written={self.written!r})"
 
 
 def undo(repo: Repository, *, on_progress: Progress | None = None) -> UndoResult:

@@ -37,13 +37,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple, TypeVar
-
-import zstandard
+from functools import cached_property
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
@@ -51,6 +48,16 @@ from vcrdt.ids import ObjectId, to_hex
 from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, fingerprints
 from vcrdt.store.db import Database
 from vcrdt.store.fingerprints import Fingerprint
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every command start-up
+if TYPE_CHECKING:
+    import queue
+    from typing import TypeVar
+
+    import zstandard
+
+    _T = TypeVar("_T")
+    _R = TypeVar("_R")
 
 # Storage codes of the ``objects.storage`` column (part of the file format).
 ZSTD = 0
@@ -98,27 +105,35 @@ _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storag
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
 # An object to store as received: id, kind, body, storage (`ZSTD` or `DELTA`), delta base, zstd frame.
 Encoded = tuple[ObjectId, str, bytes, int, ObjectId | None, bytes]
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
-class _Row(NamedTuple):
+# Plain classes, not NamedTuples: making a named tuple class costs start-up, and nothing
+# compares, hashes or unpacks these.
+class _Row:
     """One ``objects`` row, type-checked."""
 
-    oid: ObjectId
-    kind: str
-    size: int
-    storage: int
-    base: ObjectId | None
-    data: bytes | None
+    __slots__ = ("oid", "kind", "size", "storage", "base", "data")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self, oid: ObjectId, kind: str, size: int, storage: int, base: ObjectId | None, data: bytes | None
+    ) -> None:
+        self.oid = oid
+        self.kind = kind
+        self.size = size
+        self.storage = storage
+        self.base = base
+        self.data = data
 
 
-class _Base(NamedTuple):
+class _Base:
     """A verified delta base: its id, body and the depth a delta on it gets."""
 
-    oid: ObjectId
-    body: bytes
-    depth: int
+    __slots__ = ("oid", "body", "depth")  # noqa: RUF023 (field order)
+
+    def __init__(self, oid: ObjectId, body: bytes, depth: int) -> None:
+        self.oid = oid
+        self.body = body
+        self.depth = depth
 
 
 class _BodyCache:
@@ -162,11 +177,28 @@ class SqliteStore:
     def __init__(self, db: Database) -> None:
         """Use the open database `db` (its schema is created by `Database`)."""
         self.db = db
-        self._cctx = zstandard.ZstdCompressor(level=LEVEL)
-        self._dctx = zstandard.ZstdDecompressor()
-        # Compressors for worker threads, reused across batches; one thread at a time each.
-        self._spare: queue.SimpleQueue[zstandard.ZstdCompressor] = queue.SimpleQueue()
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
+
+    # zstandard is imported on first use: importing it (and the platform module it loads) costs
+    # a command that reads no compressed object, such as `status`, milliseconds of start-up.
+    @cached_property
+    def _cctx(self) -> zstandard.ZstdCompressor:
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=LEVEL)
+
+    @cached_property
+    def _dctx(self) -> zstandard.ZstdDecompressor:
+        import zstandard
+
+        return zstandard.ZstdDecompressor()
+
+    @cached_property
+    def _spare(self) -> queue.SimpleQueue[zstandard.ZstdCompressor]:
+        """Compressors for worker threads, reused across batches; one thread at a time each."""
+        import queue  # here: it imports threading, which only a large write's workers need
+
+        return queue.SimpleQueue()
 
     def forget_cached(self) -> None:
         """Drop the decoded bodies kept in memory (after a rolled-back write, they may name absent objects)."""
@@ -504,6 +536,8 @@ class SqliteStore:
         if row.storage == DELTA:
             # invariant: _decode resolves the base before the delta on it
             assert base_body is not None
+            import zstandard
+
             try:
                 d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
                 dctx = zstandard.ZstdDecompressor(dict_data=d)
@@ -742,9 +776,13 @@ class SqliteStore:
 
     def _encode_job(self, job: tuple[bytes, _Base | None]) -> tuple[int, bytes, int]:
         """Encode one body on a worker thread, with a compressor no other thread is using."""
+        from queue import Empty
+
         try:
             cctx = self._spare.get_nowait()
-        except queue.Empty:
+        except Empty:
+            import zstandard
+
             cctx = zstandard.ZstdCompressor(level=LEVEL)
         try:
             return _encode(cctx, job[0], job[1])
@@ -909,6 +947,8 @@ def _inflate(
     The declared size is checked before anything is allocated: zstandard
     allocates what a frame header declares, whatever `max_output_size` says.
     """
+    import zstandard
+
     where = f"{what}: " if what else ""
     try:
         declared = zstandard.frame_content_size(data)
@@ -938,6 +978,8 @@ def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstand
     cover base and body and the hash table grown to match (at most 2^22
     entries, 16 MiB).
     """
+    import zstandard
+
     d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     params = zstandard.ZstdCompressionParameters.from_level(level, source_size=size, dict_size=len(base))
     window_log = max(10, (len(base) + size - 1).bit_length())

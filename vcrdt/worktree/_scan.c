@@ -264,6 +264,9 @@ unpack_keys(PyObject *self, PyObject *arg)
                 PyTuple_SET_ITEM(key, i + 1, v);
             }
             PyTuple_SET_ITEM(key, 5, PyLong_FromLong(1));  /* a cached small int: cannot fail */
+            /* Bytes and ints only: the tuple can be part of no cycle, so the collector need not
+             * track it (it would untrack it on its first pass anyway, after walking it). */
+            PyObject_GC_UnTrack(key);
             p += 32;
         } else {
             p += len;
@@ -295,14 +298,23 @@ write_i64(unsigned char *p, long long value)
         p[i] = (unsigned char)(v & 0xff);
 }
 
-/* One entry's bytes: its encoded path (new reference) and, when settled, its four numbers. */
+/* One entry's bytes: its encoded path (`*data`, `*len`; `*raw` holds them when the path had to be
+ * encoded, NULL when an ASCII str lends its own buffer) and, when settled, its four numbers. */
 static int
-pack_entry(PyObject *path, PyObject *key, PyObject **raw, long long nums[4])
+pack_entry(PyObject *path, PyObject *key, PyObject **raw, const char **data, Py_ssize_t *len, long long nums[4])
 {
-    *raw = PyUnicode_AsEncodedString(path, "utf-8", "surrogateescape");
-    if (*raw == NULL)
-        return -1;
-    if (PyBytes_GET_SIZE(*raw) > 0xffffffffLL) {
+    *raw = NULL;
+    if (PyUnicode_IS_ASCII(path)) {  /* its UTF-8 form is its own bytes: nothing to encode or allocate */
+        *data = (const char *)PyUnicode_DATA(path);
+        *len = PyUnicode_GET_LENGTH(path);
+    } else {
+        *raw = PyUnicode_AsEncodedString(path, "utf-8", "surrogateescape");
+        if (*raw == NULL)
+            return -1;
+        *data = PyBytes_AS_STRING(*raw);
+        *len = PyBytes_GET_SIZE(*raw);
+    }
+    if (*len > 0xffffffffLL) {
         PyErr_SetString(PyExc_ValueError, "path too long for a stat-cache pack");
         goto fail;
     }
@@ -327,7 +339,8 @@ static PyObject *
 pack_keys(PyObject *self, PyObject *keys)
 {
     PyObject *path, *key, *raw, *out;
-    Py_ssize_t pos = 0, total = 4;
+    const char *data;
+    Py_ssize_t len, pos = 0, total = 4;
     unsigned char *p, *end;
     long long nums[4];
 
@@ -342,10 +355,10 @@ pack_keys(PyObject *self, PyObject *keys)
             PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
             return NULL;
         }
-        if (pack_entry(path, key, &raw, nums) < 0)
+        if (pack_entry(path, key, &raw, &data, &len, nums) < 0)
             return NULL;
-        total += 5 + PyBytes_GET_SIZE(raw) + (key == Py_None ? 0 : 32);
-        Py_DECREF(raw);
+        total += 5 + len + (key == Py_None ? 0 : 32);
+        Py_XDECREF(raw);
         if (total < 0 || total > PY_SSIZE_T_MAX / 2) {
             PyErr_NoMemory();
             return NULL;
@@ -360,13 +373,16 @@ pack_keys(PyObject *self, PyObject *keys)
     p += 4;
     pos = 0;
     while (PyDict_Next(keys, &pos, &path, &key)) {
-        Py_ssize_t len, need;
-        if (pack_entry(path, key, &raw, nums) < 0)
+        Py_ssize_t need;
+        if (!PyUnicode_Check(path)) {  /* the dict changed between the passes */
+            PyErr_SetString(PyExc_RuntimeError, "stat-cache keys changed while being packed");
             goto fail;
-        len = PyBytes_GET_SIZE(raw);
+        }
+        if (pack_entry(path, key, &raw, &data, &len, nums) < 0)
+            goto fail;
         need = 5 + len + (key == Py_None ? 0 : 32);
         if (end - p < need) {  /* the dict changed between the passes */
-            Py_DECREF(raw);
+            Py_XDECREF(raw);
             PyErr_SetString(PyExc_RuntimeError, "stat-cache keys changed while being packed");
             goto fail;
         }
@@ -375,9 +391,9 @@ pack_keys(PyObject *self, PyObject *keys)
         p[2] = (unsigned char)((len >> 16) & 0xff);
         p[3] = (unsigned char)((len >> 24) & 0xff);
         p[4] = key == Py_None ? 0 : 1;
-        memcpy(p + 5, PyBytes_AS_STRING(raw), (size_t)len);
+        memcpy(p + 5, data, (size_t)len);
         p += 5 + len;
-        Py_DECREF(raw);
+        Py_XDECREF(raw);
         if (key != Py_None) {
             for (int i = 0; i < 4; i++)
                 write_i64(p + 8 * i, nums[i]);

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -44,20 +43,69 @@ _LOOKUP_LIMIT = 2000
 _LOOKUP_BATCH = 500
 
 
-@dataclass(slots=True)
 class Row:
     """One tracked path as stored in the ``worktree`` table."""
+
+    __slots__ = ("path", "head_kind", "head_oid", "kind", "oid", "size", "mtime_ns", "ino", "ctime_ns", "state")  # noqa: RUF023 (field order)
 
     path: str
     head_kind: EntryKind | None
     head_oid: ObjectId | None
-    kind: EntryKind | None = None
-    oid: ObjectId | None = None
-    size: int = -1
-    mtime_ns: int = -1
-    ino: int = -1
-    ctime_ns: int = -1
-    state: str = "tracked"
+    kind: EntryKind | None
+    oid: ObjectId | None
+    size: int
+    mtime_ns: int
+    ino: int
+    ctime_ns: int
+    state: str
+
+    def __init__(
+        self,
+        path: str,
+        head_kind: EntryKind | None,
+        head_oid: ObjectId | None,
+        kind: EntryKind | None = None,
+        oid: ObjectId | None = None,
+        size: int = -1,
+        mtime_ns: int = -1,
+        ino: int = -1,
+        ctime_ns: int = -1,
+        state: str = "tracked",
+    ) -> None:
+        self.path = path
+        self.head_kind = head_kind
+        self.head_oid = head_oid
+        self.kind = kind
+        self.oid = oid
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.ino = ino
+        self.ctime_ns = ctime_ns
+        self.state = state
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.path,
+            self.head_kind,
+            self.head_oid,
+            self.kind,
+            self.oid,
+            self.size,
+            self.mtime_ns,
+            self.ino,
+            self.ctime_ns,
+            self.state,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "Row(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     def matches(self, st: os.stat_result) -> bool:
         """Tell whether the cached stat equals `st` (so a cached id, if any, is current)."""

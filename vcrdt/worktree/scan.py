@@ -13,7 +13,6 @@ import os
 import re
 import stat
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 
 from vcrdt.errors import BadPathError
 from vcrdt.objects import EntryKind
@@ -27,14 +26,40 @@ TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
 _ABSENT: SettleKey = (b"", -2, -2, -2, -2, 0)  # compared by identity: "no such key"
 
 
-@dataclass(slots=True)
 class Scan:
     """What a walk of the work tree found."""
 
-    files: dict[str, os.stat_result] = field(default_factory=dict)
-    untracked: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
+    __slots__ = ("files", "untracked", "ignored", "invalid")  # noqa: RUF023 (field order)
+
+    files: dict[str, os.stat_result]
+    untracked: list[str]
+    ignored: list[str]
+    invalid: list[str]
+
+    def __init__(
+        self,
+        files: dict[str, os.stat_result] | None = None,
+        untracked: list[str] | None = None,
+        ignored: list[str] | None = None,
+        invalid: list[str] | None = None,
+    ) -> None:
+        self.files = {} if files is None else files
+        self.untracked = [] if untracked is None else untracked
+        self.ignored = [] if ignored is None else ignored
+        self.invalid = [] if invalid is None else invalid
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.files, self.untracked, self.ignored, self.invalid)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "Scan(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def kind_of(st: os.stat_result) -> EntryKind | None:
@@ -133,16 +158,46 @@ except ImportError:  # pragma: no cover - an install without a C compiler walks 
     pass
 
 
-@dataclass(slots=True)
 class Sweep:
     """What a walk of the work tree found: the tracked paths a stat does not settle, and the files not tracked."""
 
-    unsettled: list[str] = field(default_factory=list)  # sorted
-    files: dict[str, os.stat_result] = field(default_factory=dict)  # of the unsettled found, and the untracked
-    linked: list[str] = field(default_factory=list)  # tracked files with more than one link
-    untracked: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)  # names that break a path rule, ignored or not
+    __slots__ = ("unsettled", "files", "linked", "untracked", "ignored", "invalid")  # noqa: RUF023 (field order)
+
+    unsettled: list[str]
+    files: dict[str, os.stat_result]
+    linked: list[str]
+    untracked: list[str]
+    ignored: list[str]
+    invalid: list[str]
+
+    def __init__(
+        self,
+        unsettled: list[str] | None = None,
+        files: dict[str, os.stat_result] | None = None,
+        linked: list[str] | None = None,
+        untracked: list[str] | None = None,
+        ignored: list[str] | None = None,
+        invalid: list[str] | None = None,
+    ) -> None:
+        self.unsettled = [] if unsettled is None else unsettled
+        self.files = {} if files is None else files
+        self.linked = [] if linked is None else linked
+        self.untracked = [] if untracked is None else untracked
+        self.ignored = [] if ignored is None else ignored
+        self.invalid = [] if invalid is None else invalid
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.unsettled, self.files, self.linked, self.untracked, self.ignored, self.invalid)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "Sweep(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def scan_tree(

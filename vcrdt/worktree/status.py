@@ -9,10 +9,8 @@ names are looked at; a property test holds the two answers equal.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from vcrdt.worktree.dirs import Disk
@@ -21,17 +19,70 @@ from vcrdt.worktree.reading import Reader
 from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
 from vcrdt.worktree.scan import is_untracked, sweep
 
+TYPE_CHECKING = False
+# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
+# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
+# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
+# is an error); at run time the decorator returns the class unchanged.
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _value_class
+else:
 
-@dataclass(frozen=True, slots=True)
+    def _value_class(**_options: bool) -> object:
+        return lambda cls: cls
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class WorktreeStatus:
     """The state of the work tree against HEAD (every list sorted)."""
 
-    modified: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    untracked: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
+    __slots__ = ("modified", "added", "deleted", "removed", "untracked", "ignored")  # noqa: RUF023 (field order)
+
+    modified: list[str]
+    added: list[str]
+    deleted: list[str]
+    removed: list[str]
+    untracked: list[str]
+    ignored: list[str]
+
+    def __init__(
+        self,
+        modified: list[str] | None = None,
+        added: list[str] | None = None,
+        deleted: list[str] | None = None,
+        removed: list[str] | None = None,
+        untracked: list[str] | None = None,
+        ignored: list[str] | None = None,
+    ) -> None:
+        object.__setattr__(self, "modified", [] if modified is None else modified)
+        object.__setattr__(self, "added", [] if added is None else added)
+        object.__setattr__(self, "deleted", [] if deleted is None else deleted)
+        object.__setattr__(self, "removed", [] if removed is None else removed)
+        object.__setattr__(self, "untracked", [] if untracked is None else untracked)
+        object.__setattr__(self, "ignored", [] if ignored is None else ignored)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: WorktreeStatus is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: WorktreeStatus is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.modified, self.added, self.deleted, self.removed, self.untracked, self.ignored)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "WorktreeStatus(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     @property
     def is_clean(self) -> bool:
@@ -39,7 +90,7 @@ class WorktreeStatus:
         return not (self.modified or self.added or self.deleted or self.removed)
 
 
-@dataclass(frozen=True, slots=True)
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Changes:
     """A file-system monitor's answer: the paths with an event after a counter.
 
@@ -47,20 +98,86 @@ class Changes:
     tell (it just started watching, or lost track): everything may have changed.
     """
 
+    __slots__ = ("generation", "counter", "paths")  # noqa: RUF023 (field order)
+
     generation: str
     counter: int
     paths: frozenset[str] | None
 
+    def __init__(self, generation: str, counter: int, paths: frozenset[str] | None) -> None:
+        object.__setattr__(self, "generation", generation)
+        object.__setattr__(self, "counter", counter)
+        object.__setattr__(self, "paths", paths)
 
-@dataclass(frozen=True, slots=True)
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Changes is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Changes is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.generation, self.counter, self.paths)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Changes(generation={self.generation!r}, counter={self.counter!r}, paths={self.paths!r})"
+
+
+@_value_class(frozen=True, init=False, repr=False, eq=False)
 class Token:
     """What a status with a monitor saw, kept in `meta` for the next one (see `MONITOR_TOKEN`)."""
+
+    __slots__ = ("generation", "counter", "epoch", "untracked", "suspects")  # noqa: RUF023 (field order)
 
     generation: str
     counter: int
     epoch: str
     untracked: list[str]
-    suspects: list[str]  # tracked paths its stat did not settle
+    suspects: list[str]
+
+    def __init__(self, generation: str, counter: int, epoch: str, untracked: list[str], suspects: list[str]) -> None:
+        object.__setattr__(self, "generation", generation)
+        object.__setattr__(self, "counter", counter)
+        object.__setattr__(self, "epoch", epoch)
+        object.__setattr__(self, "untracked", untracked)
+        object.__setattr__(self, "suspects", suspects)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Token is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Token is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.generation, self.counter, self.epoch, self.untracked, self.suspects)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def as_json(self) -> dict[str, object]:
+        """The token as the JSON object `MONITOR_TOKEN` holds (one key per field)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __repr__(self) -> str:
+        return "Token(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 class FsMonitor(Protocol):
@@ -198,7 +315,9 @@ class StatusCheck:
         if token is not None:
             # A file with other hard links can change through one the monitor does not see (outside the
             # tree) or that names another path: every watched status looks at it again.
-            token = dataclasses.replace(token, untracked=found.untracked, suspects=sorted({*suspect, *found.linked}))
+            token = Token(
+                token.generation, token.counter, token.epoch, found.untracked, sorted({*suspect, *found.linked})
+            )
         return self._compare(
             suspect,
             rows,
@@ -257,7 +376,7 @@ class StatusCheck:
     def _save_token(self, token: Token) -> None:
         import json
 
-        self.table.db.set_meta(MONITOR_TOKEN, json.dumps(dataclasses.asdict(token), sort_keys=True))
+        self.table.db.set_meta(MONITOR_TOKEN, json.dumps(token.as_json(), sort_keys=True))
 
     def _watched_status(self, changed: frozenset[str], token: Token) -> WorktreeStatus | None:
         """Status from the paths a monitor says changed since the token, and what the token's status saw.
