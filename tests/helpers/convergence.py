@@ -250,7 +250,7 @@ class Driver:
         """Turn path ``z`` from a file into a directory or back (file/directory collisions)."""
         path = repo.root / "z"
         if path.is_dir():
-            porcelain.rm(repo, ["z"], cwd=repo.root)
+            porcelain.rm(repo, ["z"], cwd=repo.root, recursive=True)
             path.write_text(f"file {self._value(who)}\n")
         elif path.exists():
             porcelain.rm(repo, ["z"], cwd=repo.root)
