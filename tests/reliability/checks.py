@@ -187,10 +187,15 @@ class KillClock:
         return self.rng.uniform(self.startup * 0.7, self.duration * 1.05)
 
     def observe(self, returncode: int, elapsed: float) -> None:
-        """Learn from one killed run: a process that finished first shows the command is quicker."""
+        """Learn from one killed run: a process that finished first shows the command is quicker.
+
+        Its whole time bounds both ends of the window: a start-up measured while the machine
+        was busier would otherwise keep every later kill after the command's end.
+        """
         if returncode == -signal.SIGKILL:
             self.landed += 1
         else:
+            self.startup = min(self.startup, elapsed / 1.2)
             self.duration = max(elapsed, self.startup * 1.2)
 
 
