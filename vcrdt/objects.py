@@ -41,6 +41,7 @@ from vcrdt.errors import BadPathError, CorruptObjectError
 from vcrdt.hashing import digest, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_replica_id
 from vcrdt.paths import check_component, decode, encode
+from vcrdt.values import Value, value_class
 
 MAX_PARENTS = 64
 MAX_CLOCK_ENTRIES = 100_000
@@ -76,43 +77,19 @@ class EntryKind(enum.Enum):
 _KIND_BY_WORD = {k.value.encode("ascii"): k for k in EntryKind}
 
 
-def _frozen(self: object, name: str, value: object) -> None:
-    raise AttributeError(f"cannot assign to field {name!r}: {type(self).__name__} is immutable")
-
-
-def _undeletable(self: object, name: str) -> None:
-    raise AttributeError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
-
-
-# The values below are immutable classes written out by hand, not frozen dataclasses: the
-# dataclass machinery (and the inspect, ast and dis modules it imports) cost every command a
-# few milliseconds of start-up. Each has __slots__, refuses assignment, and compares and hashes
-# by all its fields, as @dataclass(frozen=True, slots=True) made it; __init__ sets the slots
-# through object.__setattr__, as the dataclass's did.
+# The values below are immutable slotted classes (`vcrdt.values.Value`), not frozen dataclasses:
+# the dataclass machinery (and the inspect, ast and dis modules it imports) cost every command a
+# few milliseconds of start-up. __init__ sets the slots through object.__setattr__. Blob, Tree,
+# TreeEntry and Reference keep their own __eq__ and __hash__ (same meaning as Value's): they are
+# compared and hashed in bulk, and written out they cost a third of the generic methods.
 _set = object.__setattr__
 
-# For the type checker they are still frozen dataclasses (an assignment to a field is an error);
-# at run time the decorator returns the class unchanged.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
 
-    def _value_class(**_options: bool) -> Callable[[type], type]:
-        return _same
-
-
-def _same(cls: type) -> type:
-    return cls
-
-
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Blob:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Blob(Value):
     """File content (or a symlink's target)."""
 
     __slots__ = ("data",)
-    __setattr__ = _frozen
-    __delattr__ = _undeletable
 
     data: bytes
 
@@ -120,12 +97,6 @@ class Blob:
 
     def __init__(self, data: bytes) -> None:
         _set(self, "data", data)
-
-    def __reduce__(self) -> tuple[type[Blob], tuple[object, ...]]:
-        return (Blob, (self.data,))  # copy and pickle through __init__ (assignment is refused)
-
-    def __repr__(self) -> str:
-        return f"Blob(data={self.data!r})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -153,13 +124,11 @@ class Blob:
 # Equality covers all three fields: comparing by name alone made two trees that
 # differ only in an entry's kind or id compare (and hash) equal. There is no
 # ordering on entries; trees sort by the encoded name (`Tree.build`).
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class TreeEntry:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class TreeEntry(Value):
     """One name in a tree."""
 
     __slots__ = ("name", "kind", "oid")  # noqa: RUF023 (field order)
-    __setattr__ = _frozen
-    __delattr__ = _undeletable
 
     name: str
     kind: EntryKind
@@ -169,12 +138,6 @@ class TreeEntry:
         _set(self, "name", name)
         _set(self, "kind", kind)
         _set(self, "oid", oid)
-
-    def __reduce__(self) -> tuple[type[TreeEntry], tuple[object, ...]]:
-        return (TreeEntry, (self.name, self.kind, self.oid))  # copy and pickle through __init__ (assignment is refused)
-
-    def __repr__(self) -> str:
-        return f"TreeEntry(name={self.name!r}, kind={self.kind!r}, oid={self.oid!r})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -186,13 +149,11 @@ class TreeEntry:
         return hash((self.name, self.kind, self.oid))
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Tree:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Tree(Value):
     """A directory: entries sorted by encoded name, names unique."""
 
     __slots__ = ("entries",)
-    __setattr__ = _frozen
-    __delattr__ = _undeletable
 
     entries: tuple[TreeEntry, ...]
 
@@ -200,12 +161,6 @@ class Tree:
 
     def __init__(self, entries: tuple[TreeEntry, ...]) -> None:
         _set(self, "entries", entries)
-
-    def __reduce__(self) -> tuple[type[Tree], tuple[object, ...]]:
-        return (Tree, (self.entries,))  # copy and pickle through __init__ (assignment is refused)
-
-    def __repr__(self) -> str:
-        return f"Tree(entries={self.entries!r})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -312,13 +267,11 @@ def _entry_name_bytes(name: str) -> bytes:
     return encode(name)
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Signature:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Signature(Value):
     """Who made a commit and when (seconds since the epoch, UTC offset in minutes)."""
 
     __slots__ = ("name", "email", "timestamp", "tz_offset")  # noqa: RUF023 (field order)
-    __setattr__ = _frozen
-    __delattr__ = _undeletable
 
     name: str
     email: str
@@ -330,26 +283,6 @@ class Signature:
         _set(self, "email", email)
         _set(self, "timestamp", timestamp)
         _set(self, "tz_offset", tz_offset)
-
-    def __reduce__(self) -> tuple[type[Signature], tuple[object, ...]]:
-        return (Signature, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def __repr__(self) -> str:
-        return (
-            f"Signature(name={self.name!r}, email={self.email!r}, timestamp={self.timestamp!r},"
-            f" tz_offset={self.tz_offset!r})"
-        )
-
-    def _key(self) -> tuple[str, str, int, int]:
-        return (self.name, self.email, self.timestamp, self.tz_offset)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def format_tz(self) -> str:
         """Return the offset as ``+hhmm``.
@@ -397,13 +330,11 @@ def _commit_re() -> re.Pattern[str]:
     )
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Commit:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Commit(Value):
     """A point in history."""
 
     __slots__ = ("tree", "parents", "author", "message", "replica", "lamport", "clock", "resolutions", "gaps", "git")  # noqa: RUF023 (field order)
-    __setattr__ = _frozen
-    __delattr__ = _undeletable
 
     tree: ObjectId
     parents: tuple[ObjectId, ...]
@@ -445,34 +376,6 @@ class Commit:
         _set(self, "resolutions", resolutions)
         _set(self, "gaps", gaps)
         _set(self, "git", git)
-
-    def __reduce__(self) -> tuple[type[Commit], tuple[object, ...]]:
-        return (Commit, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def __repr__(self) -> str:
-        return "Commit(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in Commit.__slots__) + ")"
-
-    def _key(self) -> tuple[object, ...]:
-        return (
-            self.tree,
-            self.parents,
-            self.author,
-            self.message,
-            self.replica,
-            self.lamport,
-            self.clock,
-            self.resolutions,
-            self.gaps,
-            self.git,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def to_bytes(self) -> bytes:
         """Return the canonical body."""
@@ -1006,13 +909,11 @@ def history_problem(commit: Commit, parents: list[Commit]) -> str | None:
     return None
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Reference:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Reference(Value):
     """One object a tree or commit names, and the kind it must be (docs/format.md)."""
 
     __slots__ = ("oid", "kind", "holder")  # noqa: RUF023 (field order)
-    __setattr__ = _frozen
-    __delattr__ = _undeletable
 
     oid: ObjectId
     kind: str
@@ -1023,15 +924,6 @@ class Reference:
         _set(self, "oid", oid)
         _set(self, "kind", kind)
         _set(self, "holder", holder)
-
-    def __reduce__(self) -> tuple[type[Reference], tuple[object, ...]]:
-        return (
-            Reference,
-            (self.oid, self.kind, self.holder),
-        )  # copy and pickle through __init__ (assignment is refused)
-
-    def __repr__(self) -> str:
-        return f"Reference(oid={self.oid!r}, kind={self.kind!r}, holder={self.holder!r})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:

@@ -38,19 +38,7 @@ from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, RepoError,
 from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, short, to_hex
 from vcrdt.store.db import Database
-
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
+from vcrdt.values import Value, value_class
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
@@ -177,8 +165,8 @@ def _short_name_rule(name: str) -> str | None:
     return None
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Head:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Head(Value):
     """What HEAD points at: a branch (possibly unborn) or a detached commit.
 
     `siblings` are the branch's other concurrent heads (empty when it has one).
@@ -196,29 +184,6 @@ class Head:
         object.__setattr__(self, "branch", branch)
         object.__setattr__(self, "commit", commit)
         object.__setattr__(self, "siblings", siblings)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Head is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Head is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.branch, self.commit, self.siblings)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"Head(branch={self.branch!r}, commit={self.commit!r}, siblings={self.siblings!r})"
 
 
 class RefStore:

@@ -46,6 +46,7 @@ from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
+from vcrdt.values import Value, value_class
 
 if TYPE_CHECKING:
     from vcrdt.merge.state import MergeState
@@ -70,22 +71,11 @@ def _system_clock_ns() -> int:
     return int(_system_now().timestamp() * 1e9)
 
 
-# Settings is an immutable class written out by hand, not a frozen dataclass: importing
-# dataclasses (with inspect, ast and dis) cost every command milliseconds of start-up. For the
-# type checker it is still a frozen dataclass; at run time the decorator returns the class.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> Callable[[type], type]:
-        return lambda cls: cls
-
-
 _SETTINGS_FIELDS = ("author_name", "author_email", "global_config", "busy_timeout", "now", "clock_ns", "monitor")
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Settings:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Settings(Value):
     """Everything from outside the repository that the core may use."""
 
     __slots__ = _SETTINGS_FIELDS
@@ -117,29 +107,6 @@ class Settings:
         set_(self, "now", now)
         set_(self, "clock_ns", clock_ns)
         set_(self, "monitor", monitor)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Settings is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Settings is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in _SETTINGS_FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _SETTINGS_FIELDS) + ")"
 
 
 def read_toml(path: Path) -> dict[str, object]:

@@ -794,3 +794,109 @@ def test_values_compare_hash_and_refuse_assignment(value: object, same: object, 
     assert {value: 1}[same] == 1
     assert copy.copy(value) == value and copy.deepcopy(value) == value
     assert pickle.loads(pickle.dumps(value)) == value
+
+
+# --- every class built on vcrdt.values.Value ------------------------------------------------------
+
+
+def _all_values() -> list[tuple[object, object, object]]:
+    """Per `Value` subclass in vcrdt: a value, an equal copy, and a value differing in one field."""
+    from vcrdt.cli.argv import Plan
+    from vcrdt.crdt.order import TieKey
+    from vcrdt.diff.tree import Change
+    from vcrdt.porcelain.copies import ReplicaRenewal
+    from vcrdt.porcelain.files import CommitResult, InitResult, Status
+    from vcrdt.porcelain.history import LogEntry, ShowResult
+    from vcrdt.porcelain.oplog import UndoResult
+    from vcrdt.refs import Head
+    from vcrdt.repo import Settings
+    from vcrdt.store.fingerprints import Fingerprint
+    from vcrdt.store.oplog import OpRecord
+    from vcrdt.worktree.status import Changes, Token, WorktreeStatus
+
+    commit = Commit(A, (B,), Signature("a", "b", 1, 60), "m\n", R1, 2, ((R1, 2),))
+
+    def op(undoes: int | None) -> OpRecord:
+        return OpRecord(
+            1, 2.5, "commit", "s", "main", "main", {"refs/heads/main": (frozenset({A}), frozenset())}, None, B, undoes
+        )
+
+    return [
+        *_values(),
+        (Settings("a", "b"), Settings("a", "b"), Settings("a", "b", busy_timeout=1.0)),
+        (Head("main", A), Head("main", A, frozenset()), Head("main", A, frozenset({B}))),
+        (TieKey(1, "r", b"c"), TieKey(1, "r", b"c"), TieKey(1, "r", b"d")),
+        (
+            Change("p", "added", None, None, EntryKind.FILE, A),
+            Change("p", "added", None, None, EntryKind.FILE, A),
+            Change("p", "added", None, None, EntryKind.EXECUTABLE, A),
+        ),
+        (LogEntry(A, commit, ["x"]), LogEntry(A, commit, ["x"], None, None), LogEntry(A, commit, ["y"])),
+        (ShowResult(A, commit, [], []), ShowResult(A, commit, [], []), ShowResult(B, commit, [], [])),
+        (UndoResult(op(None), 3, ["f"]), UndoResult(op(None), 3, ["f"]), UndoResult(op(None), None, ["f"])),
+        (ReplicaRenewal(R1, R3, "o", "h"), ReplicaRenewal(R1, R3, "o", "h"), ReplicaRenewal(R1, R3, "o", "i")),
+        (InitResult(Path("r"), R1, "main"), InitResult(Path("r"), R1, "main"), InitResult(Path("r"), R1, "dev")),
+        (
+            Status("main", A, WorktreeStatus(["f"])),
+            Status("main", A, WorktreeStatus(["f"]), None, [], [], []),
+            Status("main", A, WorktreeStatus(["f"]), renamed=[("f", "g")]),
+        ),
+        (CommitResult(A, "main", commit, []), CommitResult(A, "main", commit, []), CommitResult(A, None, commit, [])),
+        (
+            Plan({"q": True}, [], "status", "m", "f", {}, []),
+            Plan({"q": True}, [], "status", "m", "f", {}, []),
+            Plan({"q": True}, [], "status", "m", "f", {}, ["x"]),
+        ),
+        (WorktreeStatus(["f"]), WorktreeStatus(["f"], [], [], [], [], []), WorktreeStatus(["f"], ignored=["i"])),
+        (Changes("g", 1, frozenset({"a"})), Changes("g", 1, frozenset({"a"})), Changes("g", 1, None)),
+        (Token("g", 1, "e", ["u"], []), Token("g", 1, "e", ["u"], []), Token("g", 1, "e", ["u"], ["s"])),
+        (op(None), op(None), op(4)),
+        (Fingerprint(1, (2,) * 8), Fingerprint(1, (2,) * 8), Fingerprint()),
+    ]
+
+
+def _value_subclasses() -> set[type]:
+    from vcrdt.values import Value
+
+    found: set[type] = set()
+    todo = [Value]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return found
+
+
+def test_every_value_class_is_covered() -> None:
+    values = _all_values()  # imports every module that defines one
+    assert len(_value_subclasses()) >= 23
+    assert _value_subclasses() == {type(value) for value, _, _ in values}
+
+
+@pytest.mark.parametrize("value, same, other", _all_values(), ids=lambda v: type(v).__name__)
+def test_value_classes_behave_as_frozen_dataclasses(value: object, same: object, other: object) -> None:
+    cls = type(value)
+    names = [name for klass in reversed(cls.__mro__) for name in klass.__dict__.get("__slots__", ())]
+    fields = tuple(getattr(value, name) for name in names)
+    assert value == same and not value != same
+    assert value != other and not value == other
+    assert value != fields and value.__eq__(fields) is NotImplemented
+    try:
+        hashed = hash(value)
+    except TypeError:  # a field is unhashable (a list), as with the dataclass
+        with pytest.raises(TypeError):
+            hash(fields)
+    else:
+        assert hashed == hash(same) == hash(fields)
+        assert {value: 1}[same] == 1
+    assert repr(value) == f"{cls.__name__}(" + ", ".join(f"{n}={getattr(value, n)!r}" for n in names) + ")"
+    assert not hasattr(value, "__dict__")
+    for name in [*names, "other"]:
+        with pytest.raises(AttributeError, match=f"^cannot assign to field '{name}': {cls.__name__} is immutable$"):
+            setattr(value, name, None)
+        with pytest.raises(AttributeError, match=f"^cannot delete field '{name}': {cls.__name__} is immutable$"):
+            delattr(value, name)
+    assert tuple(getattr(value, name) for name in names) == fields
+    for twin in (copy.copy(value), copy.deepcopy(value), pickle.loads(pickle.dumps(value))):
+        assert type(twin) is cls and twin == value

@@ -20,20 +20,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vcrdt.values import Value, value_class
+
 if TYPE_CHECKING:
     import click
-
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
 
 TABLE_PATH = Path(__file__).with_name("argv_table.py")
 
@@ -46,8 +36,8 @@ class _Refused(Exception):
     """The command line needs click: help, an error, or something the table does not describe."""
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Plan:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Plan(Value):
     """A command line read by the table: the global options' values, the command and its keyword arguments."""
 
     __slots__ = ("global_kwargs", "global_args", "name", "module", "function", "kwargs", "rest")  # noqa: RUF023 (field order)
@@ -77,29 +67,6 @@ class Plan:
         object.__setattr__(self, "function", function)
         object.__setattr__(self, "kwargs", kwargs)
         object.__setattr__(self, "rest", rest)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Plan is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Plan is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.global_kwargs, self.global_args, self.name, self.module, self.function, self.kwargs, self.rest)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "Plan(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def _convert(kind: str | tuple[Any, ...], value: str) -> Any:

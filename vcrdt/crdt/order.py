@@ -14,22 +14,11 @@ library and `hashing`.
 from __future__ import annotations
 
 from vcrdt.hashing import digest
-
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
+from vcrdt.values import Value, value_class
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class TieKey:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class TieKey(Value):
     """A side's place in the tie-break order: (Lamport clock, replica id, commit id)."""
 
     __slots__ = ("lamport", "replica", "commit")  # noqa: RUF023 (field order)
@@ -42,26 +31,6 @@ class TieKey:
         object.__setattr__(self, "lamport", lamport)
         object.__setattr__(self, "replica", replica)
         object.__setattr__(self, "commit", commit)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: TieKey is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: TieKey is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.lamport, self.replica, self.commit)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def __lt__(self, other: TieKey) -> bool:
         if other.__class__ is self.__class__:
@@ -82,9 +51,6 @@ class TieKey:
         if other.__class__ is self.__class__:
             return self._key() >= other._key()
         return NotImplemented
-
-    def __repr__(self) -> str:
-        return f"TieKey(lamport={self.lamport!r}, replica={self.replica!r}, commit={self.commit!r})"
 
     @classmethod
     def of_content(cls, data: bytes) -> TieKey:

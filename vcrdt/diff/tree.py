@@ -30,29 +30,18 @@ from vcrdt.dag import read_tree
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.paths import encode
+from vcrdt.values import Value, value_class
 
 if TYPE_CHECKING:
     from vcrdt.store import ObjectReader
-
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
 
 ChangeStatus = Literal["added", "deleted", "modified", "kind"]
 Entry = tuple[EntryKind, ObjectId]
 FlatEntries = Mapping[str, Entry]
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Change:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Change(Value):
     """One path whose entry differs between two trees.
 
     `status` is ``added`` or ``deleted`` when one side has no entry,
@@ -85,29 +74,6 @@ class Change:
         object.__setattr__(self, "old_oid", old_oid)
         object.__setattr__(self, "new_kind", new_kind)
         object.__setattr__(self, "new_oid", new_oid)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Change is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Change is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.path, self.status, self.old_kind, self.old_oid, self.new_kind, self.new_oid)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "Change(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def _change(path: str, old: Entry | None, new: Entry | None) -> Change:

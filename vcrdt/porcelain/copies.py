@@ -32,25 +32,13 @@ import os
 from vcrdt.errors import RepoError
 from vcrdt.ids import ReplicaId
 from vcrdt.repo import Repository
-
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
+from vcrdt.values import Value, value_class
 
 HOME_KEY = "replica_home"
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class ReplicaRenewal:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class ReplicaRenewal(Value):
     """A copy was found and given a new replica id."""
 
     __slots__ = ("old", "new", "origin", "here")  # noqa: RUF023 (field order)
@@ -66,29 +54,6 @@ class ReplicaRenewal:
         object.__setattr__(self, "new", new)
         object.__setattr__(self, "origin", origin)
         object.__setattr__(self, "here", here)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: ReplicaRenewal is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: ReplicaRenewal is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.old, self.new, self.origin, self.here)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"ReplicaRenewal(old={self.old!r}, new={self.new!r}, origin={self.origin!r}, here={self.here!r})"
 
 
 def _parse(recorded: str) -> tuple[int, int, str] | None:

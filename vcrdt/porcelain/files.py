@@ -27,23 +27,12 @@ from vcrdt.porcelain._shared import (
 from vcrdt.porcelain.copies import bind_replica
 from vcrdt.refs import check_short_name
 from vcrdt.repo import Repository, Settings
+from vcrdt.values import Value, value_class
 from vcrdt.worktree import Row, WorktreeStatus
 
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
 
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
-
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class InitResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class InitResult(Value):
     """What `init` created."""
 
     __slots__ = ("root", "replica", "branch")  # noqa: RUF023 (field order)
@@ -56,29 +45,6 @@ class InitResult:
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "replica", replica)
         object.__setattr__(self, "branch", branch)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: InitResult is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: InitResult is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.root, self.replica, self.branch)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"InitResult(root={self.root!r}, replica={self.replica!r}, branch={self.branch!r})"
 
 
 def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> InitResult:
@@ -94,8 +60,8 @@ def init(path: Path, settings: Settings, *, initial_branch: str = "main") -> Ini
         return InitResult(repo.root, repo.replica, initial_branch)
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Status:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Status(Value):
     """The branch, HEAD and the work tree's changes against HEAD."""
 
     __slots__ = ("branch", "head", "changes", "merging", "conflicted", "siblings", "renamed")  # noqa: RUF023 (field order)
@@ -128,29 +94,6 @@ class Status:
         object.__setattr__(self, "conflicted", [] if conflicted is None else conflicted)
         object.__setattr__(self, "siblings", [] if siblings is None else siblings)
         object.__setattr__(self, "renamed", [] if renamed is None else renamed)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Status is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Status is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.branch, self.head, self.changes, self.merging, self.conflicted, self.siblings, self.renamed)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "Status(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def status(repo: Repository, *, ignored: bool = False) -> Status:
@@ -397,8 +340,8 @@ def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None
     return list(writes)
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class CommitResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class CommitResult(Value):
     """A new commit and what it changed."""
 
     __slots__ = ("oid", "branch", "commit", "changes")  # noqa: RUF023 (field order)
@@ -413,29 +356,6 @@ class CommitResult:
         object.__setattr__(self, "branch", branch)
         object.__setattr__(self, "commit", commit)
         object.__setattr__(self, "changes", changes)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: CommitResult is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: CommitResult is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.oid, self.branch, self.commit, self.changes)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "CommitResult(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def commit(

@@ -12,24 +12,14 @@ from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.values import Value, value_class
 
 if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
 
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
 
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
-
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class LogEntry:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class LogEntry(Value):
     """One commit in `log` output."""
 
     __slots__ = ("oid", "commit", "refs", "stats", "diffs")  # noqa: RUF023 (field order)
@@ -53,32 +43,6 @@ class LogEntry:
         object.__setattr__(self, "refs", refs)
         object.__setattr__(self, "stats", stats)
         object.__setattr__(self, "diffs", diffs)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: LogEntry is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: LogEntry is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.oid, self.commit, self.refs, self.stats, self.diffs)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"LogEntry(oid={self.oid!r}, commit={self.commit!r}, refs={self.refs!r}, stats={self.stats!r},"
-            f" diffs={self.diffs!r})"
-        )
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
@@ -238,8 +202,8 @@ def follow_path(repo: Repository, c: Commit, path: str) -> str:
     return next((p for p, q in renames.items() if q == path), path)
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class ShowResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class ShowResult(Value):
     """A commit and its diff against its first parent."""
 
     __slots__ = ("oid", "commit", "refs", "diffs")  # noqa: RUF023 (field order)
@@ -254,29 +218,6 @@ class ShowResult:
         object.__setattr__(self, "commit", commit)
         object.__setattr__(self, "refs", refs)
         object.__setattr__(self, "diffs", diffs)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: ShowResult is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: ShowResult is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.oid, self.commit, self.refs, self.diffs)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"ShowResult(oid={self.oid!r}, commit={self.commit!r}, refs={self.refs!r}, diffs={self.diffs!r})"
 
 
 def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult:

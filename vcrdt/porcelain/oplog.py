@@ -29,20 +29,8 @@ from vcrdt.objects import EntryKind
 from vcrdt.porcelain._shared import Progress
 from vcrdt.repo import Repository
 from vcrdt.store.oplog import OpLogTable, OpRecord, RefChanges
+from vcrdt.values import Value, value_class
 from vcrdt.worktree import FlatTree, Row
-
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
 
 Entry = tuple[EntryKind, ObjectId]
 Writes = Mapping[str, Entry | None]
@@ -404,8 +392,8 @@ def write_files(repo: Repository, target: FlatTree, writes: Writes) -> None:
 # --- undo -----------------------------------------------------------------------------------------
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class UndoResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class UndoResult(Value):
     """What `undo` reverted, its own operation's number, and the files it wrote."""
 
     __slots__ = ("undone", "seq", "written")  # noqa: RUF023 (field order)
@@ -418,29 +406,6 @@ class UndoResult:
         object.__setattr__(self, "undone", undone)
         object.__setattr__(self, "seq", seq)
         object.__setattr__(self, "written", written)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: UndoResult is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: UndoResult is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.undone, self.seq, self.written)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"UndoResult(undone={self.undone!r}, seq={self.seq!r}, written={self.written!r})"
 
 
 def undo(repo: Repository, *, on_progress: Progress | None = None) -> UndoResult:

@@ -28,19 +28,7 @@ import struct
 from collections.abc import Iterable
 
 from vcrdt.ids import ObjectId
-
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
+from vcrdt.values import Value, value_class
 
 WORDS = 8
 STORED_DEPTH = 3
@@ -54,8 +42,8 @@ _UPSERT = (
 )
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Fingerprint:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Fingerprint(Value):
     """The count of ids in a bucket and the sum of each 32-bit word of them."""
 
     __slots__ = ("count", "sums")
@@ -66,29 +54,6 @@ class Fingerprint:
     def __init__(self, count: int = 0, sums: tuple[int, ...] = (0,) * WORDS) -> None:
         object.__setattr__(self, "count", count)
         object.__setattr__(self, "sums", sums)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Fingerprint is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Fingerprint is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.count, self.sums)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"Fingerprint(count={self.count!r}, sums={self.sums!r})"
 
     def __add__(self, other: Fingerprint) -> Fingerprint:
         return Fingerprint(self.count + other.count, tuple(a + b for a, b in zip(self.sums, other.sums, strict=True)))

@@ -23,25 +23,13 @@ import json
 from vcrdt.errors import RepoError
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, to_hex
 from vcrdt.store.db import Database
-
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
-
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
+from vcrdt.values import Value, value_class
 
 RefChanges = dict[str, tuple[frozenset[ObjectId], frozenset[ObjectId]]]
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class OpRecord:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class OpRecord(Value):
     """One recorded operation."""
 
     __slots__ = (  # noqa: RUF023 (field order)
@@ -91,40 +79,6 @@ class OpRecord:
         object.__setattr__(self, "wt_before", wt_before)
         object.__setattr__(self, "wt_after", wt_after)
         object.__setattr__(self, "undoes", undoes)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: OpRecord is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: OpRecord is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (
-            self.seq,
-            self.time,
-            self.kind,
-            self.summary,
-            self.head_before,
-            self.head_after,
-            self.refs,
-            self.wt_before,
-            self.wt_after,
-            self.undoes,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "OpRecord(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     def commits(self) -> set[ObjectId]:
         """Every commit the record names (ref heads before and after, detached HEADs)."""

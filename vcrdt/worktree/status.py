@@ -13,27 +13,16 @@ import os
 import stat
 from typing import Protocol
 
+from vcrdt.values import Value, value_class
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
 from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
 from vcrdt.worktree.scan import is_untracked, sweep
 
-TYPE_CHECKING = False
-# The value classes here are written out by hand, not dataclasses: importing dataclasses (with
-# inspect, ast and dis) and generating each class's methods cost every command milliseconds of
-# start-up. For the type checker the frozen ones are still frozen dataclasses (assigning a field
-# is an error); at run time the decorator returns the class unchanged.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _value_class
-else:
 
-    def _value_class(**_options: bool) -> object:
-        return lambda cls: cls
-
-
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class WorktreeStatus:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class WorktreeStatus(Value):
     """The state of the work tree against HEAD (every list sorted)."""
 
     __slots__ = ("modified", "added", "deleted", "removed", "untracked", "ignored")  # noqa: RUF023 (field order)
@@ -61,37 +50,14 @@ class WorktreeStatus:
         object.__setattr__(self, "untracked", [] if untracked is None else untracked)
         object.__setattr__(self, "ignored", [] if ignored is None else ignored)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: WorktreeStatus is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: WorktreeStatus is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.modified, self.added, self.deleted, self.removed, self.untracked, self.ignored)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "WorktreeStatus(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
-
     @property
     def is_clean(self) -> bool:
         """True when nothing tracked differs from HEAD (untracked files aside)."""
         return not (self.modified or self.added or self.deleted or self.removed)
 
 
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Changes:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Changes(Value):
     """A file-system monitor's answer: the paths with an event after a counter.
 
     `paths` (relative, files and directories) is None when the monitor cannot
@@ -109,32 +75,9 @@ class Changes:
         object.__setattr__(self, "counter", counter)
         object.__setattr__(self, "paths", paths)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Changes is immutable")
 
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Changes is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.generation, self.counter, self.paths)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"Changes(generation={self.generation!r}, counter={self.counter!r}, paths={self.paths!r})"
-
-
-@_value_class(frozen=True, init=False, repr=False, eq=False)
-class Token:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Token(Value):
     """What a status with a monitor saw, kept in `meta` for the next one (see `MONITOR_TOKEN`)."""
 
     __slots__ = ("generation", "counter", "epoch", "untracked", "suspects")  # noqa: RUF023 (field order)
@@ -152,32 +95,9 @@ class Token:
         object.__setattr__(self, "untracked", untracked)
         object.__setattr__(self, "suspects", suspects)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Token is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Token is immutable")
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key())  # copy and pickle through __init__ (assignment is refused)
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.generation, self.counter, self.epoch, self.untracked, self.suspects)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
     def as_json(self) -> dict[str, object]:
         """The token as the JSON object `MONITOR_TOKEN` holds (one key per field)."""
         return {name: getattr(self, name) for name in self.__slots__}
-
-    def __repr__(self) -> str:
-        return "Token(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 class FsMonitor(Protocol):
