@@ -43,11 +43,24 @@ def _same(cls: type) -> type:
     return cls
 
 
-__all__ = ["Value", "value_class"]
+__all__ = ["Record", "Value", "value_class"]
 
 
-class Value:
-    """Base of an immutable slotted value class; see the module docstring."""
+def _no_values(_obj: object) -> tuple[object, ...]:
+    return ()
+
+
+def _one_tuple(name: str) -> Callable[[object], tuple[object, ...]]:
+    get = attrgetter(name)
+
+    def values(obj: object) -> tuple[object, ...]:
+        return (get(obj),)
+
+    return values
+
+
+class _Fields:
+    """The fields of `__slots__` along the MRO, equality and repr from them (the two bases below)."""
 
     __slots__ = ()
 
@@ -65,23 +78,16 @@ class Value:
                     fields.append(name)
         cls._fields = tuple(fields)
         # attrgetter of two or more names returns a tuple; of one name the bare value.
-        if len(fields) == 1:
+        if not fields:
+            cls._values = staticmethod(_no_values)
+        elif len(fields) == 1:
             cls._values = staticmethod(_one_tuple(fields[0]))
         else:
             cls._values = staticmethod(attrgetter(*fields))
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: {type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
-
     def _key(self) -> tuple[object, ...]:
         """Return the fields' values, in declaration order."""
         return self._values(self)
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._values(self))  # copy and pickle through __init__ (assignment is refused)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -89,17 +95,30 @@ class Value:
             return get(self) == get(other)
         return NotImplemented
 
-    def __hash__(self) -> int:
-        return hash(self._values(self))
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields) + ")"
 
 
-def _one_tuple(name: str) -> Callable[[object], tuple[object, ...]]:
-    get = attrgetter(name)
+class Record(_Fields):
+    """Base of a mutable slotted record: equality and repr from its fields, unhashable (a mutable dataclass)."""
 
-    def values(obj: object) -> tuple[object, ...]:
-        return (get(obj),)
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
 
-    return values
+
+class Value(_Fields):
+    """Base of an immutable slotted value class; see the module docstring."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: {type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._values(self))  # copy and pickle through __init__ (assignment is refused)
+
+    def __hash__(self) -> int:
+        return hash(self._values(self))

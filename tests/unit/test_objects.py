@@ -900,3 +900,17 @@ def test_value_classes_behave_as_frozen_dataclasses(value: object, same: object,
     assert tuple(getattr(value, name) for name in names) == fields
     for twin in (copy.copy(value), copy.deepcopy(value), pickle.loads(pickle.dumps(value))):
         assert type(twin) is cls and twin == value
+
+
+def test_records_compare_by_fields_are_mutable_and_unhashable() -> None:
+    from vcrdt.values import Record
+    from vcrdt.worktree.rows import Row
+
+    a, b = Row("a.txt", None, None), Row("a.txt", None, None)
+    assert isinstance(a, Record) and a == b and a != Row("b.txt", None, None)
+    assert a.__eq__(("a.txt",)) is NotImplemented
+    b.size = 3
+    assert a != b and b.size == 3
+    with pytest.raises(TypeError):
+        hash(a)
+    assert repr(a).startswith("Row(path='a.txt', head_kind=None, head_oid=None, kind=None, oid=None, size=-1,")

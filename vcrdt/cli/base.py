@@ -78,19 +78,6 @@ class Registry:
         self.commands = [] if commands is None else commands
         self.groups = [] if groups is None else groups
 
-    def _key(self) -> tuple[object, ...]:
-        return (self.callback_func, self.commands, self.groups)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Registry(callback_func={self.callback_func!r}, commands={self.commands!r}, groups={self.groups!r})"
-
     def command(self, name: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a command (named after the function, ``_`` as ``-``, unless `name` is given).
 
@@ -223,19 +210,6 @@ class GlobalState:
         self.open_repos = [] if open_repos is None else open_repos
         self.error_exit = error_exit
         self.monitor = monitor
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.cwd, self.verbose, self.no_pager, self.args, self.open_repos, self.error_exit, self.monitor)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "GlobalState(" + ", ".join(f"{name}={value!r}" for name, value in vars(self).items()) + ")"
 
 
 STATE = GlobalState()

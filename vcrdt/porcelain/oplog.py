@@ -29,7 +29,7 @@ from vcrdt.objects import EntryKind
 from vcrdt.porcelain._shared import Progress
 from vcrdt.repo import Repository
 from vcrdt.store.oplog import OpLogTable, OpRecord, RefChanges
-from vcrdt.values import Value, value_class
+from vcrdt.values import Record, Value, value_class
 from vcrdt.worktree import FlatTree, Row
 
 Entry = tuple[EntryKind, ObjectId]
@@ -99,7 +99,7 @@ def worktree_snapshot(repo: Repository) -> tuple[ObjectId, FlatTree]:
     return tree, flat
 
 
-class Operation:
+class Operation(Record):
     """One operation being recorded: what it started from, and what the caller tells it it wrote."""
 
     __slots__ = (  # noqa: RUF023 (field order)
@@ -158,32 +158,6 @@ class Operation:
         self.wt_flat = {} if wt_flat is None else wt_flat
         self.writes = {} if writes is None else writes
         self.seq = seq
-
-    def _key(self) -> tuple[object, ...]:
-        return (
-            self.repo,
-            self.kind,
-            self.summary,
-            self.files,
-            self.nested,
-            self.undoes,
-            self.head,
-            self.refs,
-            self.wt_tree,
-            self.wt_flat,
-            self.writes,
-            self.seq,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "Operation(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     def start(self) -> None:
         """Note HEAD, the refs and (for an operation that rewrites files) the work tree."""

@@ -24,6 +24,7 @@ from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.paths import check_path, encode
 from vcrdt.store.db import Database
+from vcrdt.values import Record
 
 KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
@@ -43,7 +44,7 @@ _LOOKUP_LIMIT = 2000
 _LOOKUP_BATCH = 500
 
 
-class Row:
+class Row(Record):
     """One tracked path as stored in the ``worktree`` table."""
 
     __slots__ = ("path", "head_kind", "head_oid", "kind", "oid", "size", "mtime_ns", "ino", "ctime_ns", "state")  # noqa: RUF023 (field order)
@@ -82,30 +83,6 @@ class Row:
         self.ino = ino
         self.ctime_ns = ctime_ns
         self.state = state
-
-    def _key(self) -> tuple[object, ...]:
-        return (
-            self.path,
-            self.head_kind,
-            self.head_oid,
-            self.kind,
-            self.oid,
-            self.size,
-            self.mtime_ns,
-            self.ino,
-            self.ctime_ns,
-            self.state,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "Row(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     def matches(self, st: os.stat_result) -> bool:
         """Tell whether the cached stat equals `st` (so a cached id, if any, is current)."""

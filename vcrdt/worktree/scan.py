@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Mapping
 from vcrdt.errors import BadPathError
 from vcrdt.objects import EntryKind
 from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component, encode
+from vcrdt.values import Record
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
 from vcrdt.worktree.rows import RowTable, SettleKey
@@ -26,7 +27,7 @@ TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
 _ABSENT: SettleKey = (b"", -2, -2, -2, -2, 0)  # compared by identity: "no such key"
 
 
-class Scan:
+class Scan(Record):
     """What a walk of the work tree found."""
 
     __slots__ = ("files", "untracked", "ignored", "invalid")  # noqa: RUF023 (field order)
@@ -47,19 +48,6 @@ class Scan:
         self.untracked = [] if untracked is None else untracked
         self.ignored = [] if ignored is None else ignored
         self.invalid = [] if invalid is None else invalid
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.files, self.untracked, self.ignored, self.invalid)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "Scan(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def kind_of(st: os.stat_result) -> EntryKind | None:
@@ -158,7 +146,7 @@ except ImportError:  # pragma: no cover - an install without a C compiler walks 
     pass
 
 
-class Sweep:
+class Sweep(Record):
     """What a walk of the work tree found: the tracked paths a stat does not settle, and the files not tracked."""
 
     __slots__ = ("unsettled", "files", "linked", "untracked", "ignored", "invalid")  # noqa: RUF023 (field order)
@@ -185,19 +173,6 @@ class Sweep:
         self.untracked = [] if untracked is None else untracked
         self.ignored = [] if ignored is None else ignored
         self.invalid = [] if invalid is None else invalid
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.unsettled, self.files, self.linked, self.untracked, self.ignored, self.invalid)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "Sweep(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 def scan_tree(
