@@ -106,19 +106,20 @@ _GLOBAL_WITH_VALUE = frozenset({"-C", "--color"})
 
 def _count_shorthand(args: Sequence[str]) -> list[str]:
     """Read git's `log -<n>` (`log -3`) as `log -n <n>`; any other command line is kept as it is."""
-    out = list(args)
     i = 0
-    while i < len(out) and out[i].startswith("-") and out[i] != "--":
-        i += 2 if out[i] in _GLOBAL_WITH_VALUE else 1
-    if i >= len(out) or out[i] != "log":
-        return out
-    for j in range(i + 1, len(out)):
-        arg = out[j]
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in _GLOBAL_WITH_VALUE else 1
+    if i >= len(args) or args[i] != "log":
+        return list(args)
+    out = list(args[: i + 1])
+    rest = iter(args[i + 1 :])
+    for arg in rest:
         if arg == "--":
-            break
-        if len(arg) > 1 and arg[0] == "-" and arg[1:].isdigit():
-            out[j : j + 1] = ["-n", arg[1:]]
-            return _count_shorthand(out)
+            out += [arg, *rest]
+        elif len(arg) > 1 and arg[0] == "-" and arg[1:].isdigit():
+            out += ["-n", arg[1:]]
+        else:
+            out.append(arg)
     return out
 
 

@@ -215,6 +215,17 @@ class GlobalState:
 STATE = GlobalState()
 
 
+def split_at_dashdash(given: list[str]) -> tuple[list[str], list[str]]:
+    """Split a command's positional arguments into those before ``--`` and those after it.
+
+    Click drops the ``--`` itself, so where it stood is read from the command line (`STATE.args`):
+    the last N positionals are the N arguments that followed it.
+    """
+    args = STATE.args
+    after = min(len(args) - args.index("--") - 1 if "--" in args else 0, len(given))
+    return given[: len(given) - after], given[len(given) - after :]
+
+
 def reset_state() -> None:
     """Forget the global options and colour choice (a command-server child, forked from a server, starts here)."""
     from vcrdt.cli import render

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli import render, views
-from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
+from vcrdt.cli.base import STATE, JsonOption, app, open_repo, split_at_dashdash, typer
 from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
@@ -95,9 +95,7 @@ def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list
     from vcrdt import porcelain
     from vcrdt.errors import BadRevisionError
 
-    args = STATE.args
-    after = min(len(args) - args.index("--") - 1 if "--" in args else 0, len(given))
-    revs, found = given[: len(given) - after], given[len(given) - after :]
+    revs, found = split_at_dashdash(given)
     kept: list[str] = []
     unknown: list[BadRevisionError] = []
     for rev in revs:

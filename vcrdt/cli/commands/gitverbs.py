@@ -7,19 +7,12 @@ which git split it into.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
+from vcrdt.cli.base import STATE, JsonOption, app, open_repo, split_at_dashdash, typer
 from vcrdt.cli.render import Text
-
-if TYPE_CHECKING:
-    from vcrdt.repo import Repository
-
-
-def _shown(repo: Repository, path: str) -> str:
-    """A repository path as git prints it: relative to the current directory."""
-    return os.path.relpath(os.path.join(repo.root, path), STATE.cwd)
+from vcrdt.cli.views import relative
 
 
 @app.command(name="rev-parse")
@@ -106,10 +99,10 @@ def ls_files(
         render.emit_json({"schema": 1, "files": [jpath(p) for p in found]})
         return
     if zero:
-        render.write_bytes(b"".join(os.fsencode(_shown(repo, p)) + b"\0" for p in found))
+        render.write_bytes(b"".join(os.fsencode(relative(repo, p)) + b"\0" for p in found))
         return
     if found:
-        render.data().write_text("".join(render.quote(_shown(repo, p)) + "\n" for p in found))
+        render.data().write_text("".join(render.quote(relative(repo, p)) + "\n" for p in found))
 
 
 @app.command()
@@ -158,11 +151,11 @@ def clean(
     verb = "Would remove" if dry_run else "Removing"
     con = render.out()
     for p in done.removed:
-        shown = _shown(repo, p.rstrip("/")) + ("/" if p.endswith("/") else "")
+        shown = relative(repo, p.rstrip("/")) + ("/" if p.endswith("/") else "")
         con.print(Text(f"{verb} {render.quote(shown)}"))
     if dry_run:
         for p in done.skipped:
-            con.print(Text(f"Would skip directory {render.quote(_shown(repo, p.rstrip('/')))}/ (-d removes it)"))
+            con.print(Text(f"Would skip directory {render.quote(relative(repo, p.rstrip('/')))}/ (-d removes it)"))
 
 
 @app.command()
@@ -187,11 +180,7 @@ def checkout(
     from vcrdt.cli.commands.switch import switch
     from vcrdt.errors import BadRevisionError
 
-    given = args or []
-    raw = STATE.args
-    after = len(raw) - raw.index("--") - 1 if "--" in raw else 0
-    after = min(after, len(given))
-    revs, paths = given[: len(given) - after], given[len(given) - after :]
+    revs, paths = split_at_dashdash(args or [])
     if new_branch is not None:
         if paths or len(revs) > 1:
             raise typer.BadParameter("-b takes one start point and no paths", param_hint="ARGS")

@@ -187,13 +187,10 @@ def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list
     import os
 
     from vcrdt import porcelain
-    from vcrdt.cli.base import STATE
+    from vcrdt.cli.base import STATE, split_at_dashdash
     from vcrdt.errors import BadRevisionError
 
-    args = STATE.args
-    after = len(args) - args.index("--") - 1 if "--" in args else 0
-    after = min(after, len(given))
-    revs, raw_paths = given[: len(given) - after], given[len(given) - after :]
+    revs, raw_paths = split_at_dashdash(given)
     kept: list[str] = []
     for rev in revs:
         try:
