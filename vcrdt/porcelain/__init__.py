@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, repo_path, tie_key
+    from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, branch_of, repo_path, tie_key
     from vcrdt.porcelain.blaming import BlameLine, BlameResult, blame
     from vcrdt.porcelain.branches import (
         BranchInfo,
@@ -157,6 +157,7 @@ _SUBMODULE = {
     "ref_state": "vcrdt.porcelain.replicas",
     "renew_replica": "vcrdt.porcelain.copies",
     "reopen": "vcrdt.porcelain.resolving",
+    "branch_of": "vcrdt.porcelain._shared",
     "repo_path": "vcrdt.porcelain._shared",
     "resolve": "vcrdt.porcelain.resolving",
     "resolve_by_rule": "vcrdt.porcelain.resolving",
@@ -260,6 +261,7 @@ __all__ = [
     "branch_delete",
     "branch_force",
     "branch_list",
+    "branch_of",
     "branch_rename",
     "cat",
     "cherry_pick",

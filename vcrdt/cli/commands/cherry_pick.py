@@ -33,11 +33,12 @@ def _editor(repo: Repository) -> Callable[[str], str]:
 
 def _print_made(repo: Repository, oid: bytes) -> None:
     """Print a commit made as `vcrdt commit` does: ``[BRANCH ID] SUMMARY``."""
+    from vcrdt import porcelain
     from vcrdt.dag import read_commit
     from vcrdt.ids import ObjectId
 
-    branch = repo.refs.head().branch
-    where = branch.removeprefix("refs/heads/") + " " if branch else "detached HEAD "
+    branch = porcelain.branch_of(repo)
+    where = branch + " " if branch else "detached HEAD "
     summary = read_commit(repo.store, ObjectId(oid)).summary
     render.data().print(Text(f"[{render.escape_text(where)}{short(ObjectId(oid))}] {render.escape_text(summary)}"))
 

@@ -34,8 +34,10 @@ def rev_parse(
     abbreviated ids, and ~N / ^N suffixes. `--abbrev-ref HEAD` prints the checked-out branch
     (`HEAD` when detached). A revision that names nothing is an error (exit 1).
     """
+    from vcrdt import porcelain
     from vcrdt.errors import BadRevisionError
     from vcrdt.ids import short as short_id
+    from vcrdt.refs import BRANCH_PREFIX
 
     repo = open_repo()
     con = render.data()
@@ -50,10 +52,9 @@ def rev_parse(
     for rev in revs:
         if abbrev_ref:
             if rev in ("HEAD", "@"):
-                branch = repo.refs.head().branch
-                lines.append(branch.removeprefix("refs/heads/") if branch else "HEAD")
+                lines.append(porcelain.branch_of(repo) or "HEAD")
                 continue
-            if repo.refs.exists("refs/heads/" + rev):
+            if repo.refs.exists(BRANCH_PREFIX + rev):
                 lines.append(rev)
                 continue
         oid = repo.resolve(rev)
@@ -179,6 +180,7 @@ def checkout(
     from vcrdt.cli.commands.files import restore
     from vcrdt.cli.commands.switch import switch
     from vcrdt.errors import BadRevisionError
+    from vcrdt.refs import BRANCH_PREFIX
 
     revs, paths = split_at_dashdash(args or [])
     if new_branch is not None:
@@ -198,7 +200,7 @@ def checkout(
         else:
             if rest:
                 paths, revs = rest, [target]
-            elif not detach and repo.refs.exists("refs/heads/" + target):
+            elif not detach and repo.refs.exists(BRANCH_PREFIX + target):
                 switch(target, None, create=False, detach=False, force=force)
                 return
             else:

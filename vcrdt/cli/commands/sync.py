@@ -338,11 +338,12 @@ def clone(
             progress=lambda done, total, _what: bar(done, total),
         )
     STATE.open_repos.append(repo)
-    branch = repo.refs.head().branch
     if json:
+        from vcrdt import porcelain
+
         doc = result_json(result, stats=stats)
         doc["directory"] = str(repo.root)
-        doc["branch"] = branch[len("refs/heads/") :] if branch else None
+        doc["branch"] = porcelain.branch_of(repo)
         render.emit_json(doc)
         return
     n = result.stats.objects_received
