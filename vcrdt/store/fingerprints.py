@@ -58,6 +58,9 @@ class Fingerprint(Value):
     def __add__(self, other: Fingerprint) -> Fingerprint:
         return Fingerprint(self.count + other.count, tuple(a + b for a, b in zip(self.sums, other.sums, strict=True)))
 
+    def __sub__(self, other: Fingerprint) -> Fingerprint:
+        return Fingerprint(self.count - other.count, tuple(a - b for a, b in zip(self.sums, other.sums, strict=True)))
+
     def digest(self, salt: bytes = b"") -> bytes:
         """The 16-byte form a peer sees: BLAKE2b of the count and sums, keyed by the session's salt.
 

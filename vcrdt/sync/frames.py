@@ -10,6 +10,7 @@ response. `FrameReader` refuses a frame that is truncated, larger than
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 from collections.abc import Callable, Iterable, Iterator
@@ -24,10 +25,12 @@ from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.store.sqlite import delta_compressor
 from vcrdt.sync.limits import SyncLimits
 
-VERSION = 2
+VERSION = 3
 # Version 2 adds packed objects (`PACKED`): no id on the wire, and deltas against a base the receiver has.
-SUPPORTED = (1, 2)
+# Version 3 adds the compact descent (`CHILDREN`, `LIST`, `WANT`, op ``descend``) and the compressed state.
+SUPPORTED = (1, 2, 3)
 DELTAS = 2  # the first version with packed objects
+DESCENT = 3  # the first version with the compact descent and `STATE_Z`
 
 HELLO = ord("H")  # request: JSON {"v": [versions], "op": ..., ...}
 ACCEPT = ord("A")  # response: 1 byte, the protocol version chosen
@@ -43,6 +46,10 @@ PACKED = ord("D")  # v2: an object of at most PIECE bytes, without its id: plain
 RESULT = ord("J")  # response: JSON, what a push changed
 END = ord("E")  # the end of a request or response (empty)
 ERROR = ord("X")  # response: the request failed; UTF-8 message
+STATE_Z = ord("Z")  # v3: a state frame's payload as one zstd frame
+CHILDREN = ord("K")  # v3: a bucket's 16 children (count and salted digest each)
+LIST = ord("T")  # v3: a bucket's count, digest and salted short ids
+WANT = ord("W")  # v3: salted short ids of a bucket: the objects wanted, or the ids the sender lacks
 
 NAMES = {
     HELLO: "hello",
@@ -59,6 +66,10 @@ NAMES = {
     RESULT: "result",
     END: "end",
     ERROR: "error",
+    STATE_Z: "compressed state",
+    CHILDREN: "children",
+    LIST: "id list",
+    WANT: "want",
 }
 _HEAD = struct.Struct(">IB")
 HEAD_SIZE = _HEAD.size
@@ -305,6 +316,59 @@ def decode_state(payload: bytes, peer: str) -> tuple[RefState, dict[str, ObjectI
     return state, tags
 
 
+# A compressed state decodes to at most this many bytes (100,000 branches of about 70 bytes fit many times).
+MAX_STATE = 64 << 20
+
+
+def state_kinds(version: int) -> tuple[int, ...]:
+    """The frame types a ref state may come in from a peer speaking `version`."""
+    return (STATE, STATE_Z) if version >= DESCENT else (STATE,)
+
+
+def encode_state_frame(state: RefState, tags: dict[str, ObjectId], version: int) -> bytes:
+    """A state frame for a peer speaking `version`: zstd-compressed (`STATE_Z`) from version 3 on.
+
+    >>> s = RefState()
+    >>> f = encode_state_frame(s, {}, DESCENT)
+    >>> decode_state_frame(Frame(f[HEAD_SIZE - 1], f[HEAD_SIZE:]), "peer")[0] == s
+    True
+    """
+    raw = encode_state(state, tags)
+    if version < DESCENT:
+        return encode(STATE, raw)
+    return encode(STATE_Z, zstandard.ZstdCompressor(level=3).compress(raw))
+
+
+def decode_state_frame(frame: Frame, peer: str) -> tuple[RefState, dict[str, ObjectId]]:
+    """Decode a `STATE` or `STATE_Z` frame.
+
+    A compressed state's declared size is checked against `MAX_STATE` before it is decoded, and
+    its output is capped there (a decompression bomb costs nothing).
+
+    Raises:
+        ProtocolError: If the zstd frame is malformed, declares no size or more than `MAX_STATE`,
+            does not decode to exactly its declared size, or the state in it is malformed.
+    """
+    if frame.kind == STATE:
+        return decode_state(frame.payload, peer)
+    try:
+        declared = zstandard.frame_content_size(frame.payload)
+    except zstandard.ZstdError as exc:
+        raise ProtocolError(f"{peer}: compressed state: not a zstd frame ({exc})") from exc
+    if not 0 <= declared <= MAX_STATE:
+        raise ProtocolError(
+            f"{peer}: compressed state declares {'no size' if declared < 0 else f'{declared} bytes'} "
+            f"(at most {MAX_STATE})"
+        )
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(frame.payload, max_output_size=declared, allow_extra_data=False)
+    except zstandard.ZstdError as exc:
+        raise ProtocolError(f"{peer}: compressed state does not decompress ({exc})") from exc
+    if len(raw) != declared:
+        raise ProtocolError(f"{peer}: compressed state decompresses to {len(raw)} bytes, not {declared}")
+    return decode_state(raw, peer)
+
+
 def encode_object_head(oid: ObjectId, kind: str, size: int, *, chunked: bool) -> bytes:
     """The fixed part of an object frame: id, kind code, size, flags."""
     return _OBJECT.pack(oid, KIND_CODES[kind], size, CHUNKED_FLAG if chunked else 0)
@@ -542,3 +606,166 @@ def undelta(base: bytes, data: bytes, size: int) -> bytes:
         ProtocolError: If `data` is not a delta of that size on `base`.
     """
     return inflate(data, size, "delta", "object", base)
+
+
+# --- the compact descent (version 3) ----------------------------------------------------------
+
+DIGEST_LEN = 16
+# Salted short ids: this many bytes of BLAKE2b keyed by the session salt; `OID_LEN` means the ids themselves.
+SHORT_LEN = 4
+# Widths a list or want frame may use: 1 to 8 bytes of salted hash, or whole ids.
+WIDTHS = (*range(1, 9), OID_LEN)
+# Entries of one list or want frame.
+MAX_LIST = 4096
+HEX = "0123456789abcdef"
+
+
+def short_id(oid: ObjectId, salt: bytes, width: int) -> bytes:
+    """An id's short form in a session: `width` bytes of BLAKE2b keyed by the salt (the id itself at 32).
+
+    A peer cannot grind ids whose short forms collide without the salt, which the client
+    draws at random for each session.
+
+    >>> oid = ObjectId(bytes(32))
+    >>> short_id(oid, b"salt" * 4, OID_LEN) == oid, len(short_id(oid, b"salt" * 4, 4))
+    (True, 4)
+    >>> short_id(oid, b"salt" * 4, 4) != short_id(oid, b"tlas" * 4, 4)
+    True
+    """
+    if width == OID_LEN:
+        return bytes(oid)
+    import hashlib  # here: a command that does not sync never loads OpenSSL
+
+    return hashlib.blake2b(oid, digest_size=width, key=salt[:64], person=b"vcrdt-short").digest()
+
+
+def _prefix_head(prefix: str) -> bytes:
+    return len(prefix).to_bytes(1, "big") + prefix.encode("ascii")
+
+
+def _read_prefix(payload: bytes, peer: str, what: str, deepest: int = MAX_PREFIX) -> tuple[str, int]:
+    n = payload[0] if payload else 0
+    raw = payload[1 : 1 + n]
+    text = raw.decode("ascii", "replace")
+    if not payload or len(raw) != n or n > deepest or any(c not in HEX for c in text):
+        raise ProtocolError(f"{peer}: malformed bucket name in a {what} frame")
+    return text, 1 + n
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """A bucket's 16 children as one side holds them: (count, salted digest) each, in digit order."""
+
+    prefix: str
+    buckets: tuple[tuple[int, bytes], ...]
+
+
+def encode_children(prefix: str, buckets: Iterable[tuple[int, bytes]]) -> bytes:
+    """A children frame: the bucket's name, then each child's count (varint) and digest.
+
+    >>> f = encode_children("a7", [(i, bytes(16)) for i in range(16)])
+    >>> c = decode_children(f[HEAD_SIZE:], "peer")
+    >>> c.prefix, c.buckets[15][0]
+    ('a7', 15)
+    """
+    parts = [_prefix_head(prefix)]
+    entries = list(buckets)
+    if len(entries) != 16 or any(len(d) != DIGEST_LEN for _, d in entries):
+        raise ValueError("a children frame holds 16 digests")
+    for count, d in entries:
+        parts.append(_varint(count) + d)
+    return encode(CHILDREN, b"".join(parts))
+
+
+def decode_children(payload: bytes, peer: str) -> Children:
+    """Decode a children frame.
+
+    Raises:
+        ProtocolError: If the name is malformed or too deep for children, or it does not hold
+            exactly 16 counts and digests.
+    """
+    prefix, pos = _read_prefix(payload, peer, "children", MAX_PREFIX - 1)
+    out: list[tuple[int, bytes]] = []
+    for _ in range(16):
+        if pos >= len(payload):
+            raise ProtocolError(f"{peer}: truncated children frame for bucket {prefix!r}")
+        count, pos = _read_varint(payload, pos, peer)
+        d = payload[pos : pos + DIGEST_LEN]
+        if len(d) != DIGEST_LEN or count >= 1 << 63:
+            raise ProtocolError(f"{peer}: truncated children frame for bucket {prefix!r}")
+        out.append((count, d))
+        pos += DIGEST_LEN
+    if pos != len(payload):
+        raise ProtocolError(f"{peer}: stray bytes in the children frame for bucket {prefix!r}")
+    return Children(prefix, tuple(out))
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A list frame (a bucket's count, digest and short ids) or a want frame (short ids only)."""
+
+    prefix: str
+    width: int
+    shorts: tuple[bytes, ...]
+    count: int = 0
+    digest: bytes = b""
+
+
+def encode_listing(
+    kind: int, prefix: str, width: int, shorts: Iterable[bytes], count: int = 0, d: bytes = b""
+) -> bytes:
+    """A list frame (`LIST`, with the sender's count and digest) or a want frame (`WANT`).
+
+    The short ids are sent sorted and unique.
+
+    >>> f = encode_listing(WANT, "a7", 4, [b"wxyz", b"abcd"])
+    >>> decode_listing(WANT, f[HEAD_SIZE:], "peer").shorts
+    (b'abcd', b'wxyz')
+    """
+    ordered = sorted(set(shorts))
+    head = _prefix_head(prefix) + bytes([width])
+    if kind == LIST:
+        if len(d) != DIGEST_LEN:
+            raise ValueError("a list frame carries the bucket's digest")
+        head += _varint(count) + d
+    return encode(kind, head + _varint(len(ordered)) + b"".join(ordered))
+
+
+def decode_listing(kind: int, payload: bytes, peer: str) -> Listing:
+    """Decode a list or want frame.
+
+    Raises:
+        ProtocolError: If it is truncated or has stray bytes, its width is not one of `WIDTHS`,
+            it holds more than `MAX_LIST` entries, its short ids are not sorted and unique, or
+            (whole ids) one is not under its bucket, or a list holds more ids than its count.
+    """
+    what = NAMES[kind]
+    prefix, pos = _read_prefix(payload, peer, what)
+    if pos >= len(payload):
+        raise ProtocolError(f"{peer}: truncated {what} frame for bucket {prefix!r}")
+    width = payload[pos]
+    pos += 1
+    if width not in WIDTHS:
+        raise ProtocolError(f"{peer}: a {what} frame with short ids of {width} bytes (1 to 8, or {OID_LEN})")
+    count, d = 0, b""
+    if kind == LIST:
+        count, pos = _read_varint(payload, pos, peer)
+        d = payload[pos : pos + DIGEST_LEN]
+        pos += DIGEST_LEN
+        if len(d) != DIGEST_LEN:
+            raise ProtocolError(f"{peer}: truncated {what} frame for bucket {prefix!r}")
+    n, pos = _read_varint(payload, pos, peer)
+    if n > MAX_LIST:
+        raise ProtocolError(f"{peer}: a {what} frame of {n} entries (at most {MAX_LIST})")
+    if len(payload) - pos != n * width:
+        raise ProtocolError(
+            f"{peer}: {what} frame for bucket {prefix!r} holds {len(payload) - pos} bytes, not {n} x {width}"
+        )
+    shorts = tuple(payload[i : i + width] for i in range(pos, len(payload), width))
+    if any(a >= b for a, b in itertools.pairwise(shorts)):
+        raise ProtocolError(f"{peer}: the short ids of bucket {prefix!r} are not sorted and unique")
+    if width == OID_LEN and any(not s.hex().startswith(prefix) for s in shorts):
+        raise ProtocolError(f"{peer}: an id outside bucket {prefix!r} in a {what} frame")
+    if kind == LIST and n > count:
+        raise ProtocolError(f"{peer}: a list frame of {n} ids for bucket {prefix!r} of {count}")
+    return Listing(prefix, width, shorts, count, d)

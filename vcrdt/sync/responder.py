@@ -220,6 +220,8 @@ def respond(repo: Repository, request: FrameReader, limits: SyncLimits, *, writa
         yield from _buckets(repo, request, fields, version)
     elif op == "objects":
         yield from _objects(repo, request, limits, version)
+    elif op == "descend" and version >= F.DESCENT:
+        yield from _descend(repo, request, limits, fields, version)
     elif op == "reconcile" and version >= F.DELTAS:
         yield from _reconcile(repo, request, limits, fields, version)
     elif op == "push":
@@ -287,7 +289,7 @@ def _refs(
             yield F.encode(F.SAME)
             yield F.encode(F.END)
             return
-        yield F.encode(F.STATE, F.encode_state(state, tags))
+        yield F.encode_state_frame(state, tags, version)
         branch = repo.refs.head().branch
         if branch is not None and branch.startswith(BRANCH_PREFIX):
             yield F.encode(F.RESULT, json.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
@@ -296,13 +298,20 @@ def _refs(
         if not fields.get("want"):
             # A push follows: what this side holds, so the client sends only what is missing here.
             yield from haves_frames(sample_haves(repo.store, heads_of(state, tags)))
+        streamed = False
         if fields.get("want"):
             walker = Walker(repo.store, limits)
             bases: dict[ObjectId, ObjectId] = {}
             items = objects_to_send(walker, heads_of(state, tags), haves, bases=bases)
-            yield from object_frames(walker, items, packed=version >= F.DELTAS, bases=bases)
+            for f in object_frames(walker, items, packed=version >= F.DELTAS, bases=bases):
+                streamed = True
+                yield f
         if salt is not None:
             yield F.encode_bucket(bucket_of(repo, "", salt, with_ids=False))
+            if version >= F.DESCENT and not same_objects and not streamed:
+                # The object sets differ and the DAG explains none of it: the descent's first step
+                # rides on this round trip (the client compares these with its own root's children).
+                yield children_frame(repo, "", salt)
         yield F.encode(F.END)
 
 
@@ -370,6 +379,98 @@ def _reconcile(
         yield F.encode(F.END)
 
 
+# Version 3: a bucket of at most this many ids is compared by its salted short ids, a larger one by its children.
+SHORT_MAX = 2 * F.LEAF
+
+
+def by_list(count: int, prefix: str) -> bool:
+    """Whether a differing bucket of `count` ids (on the side answering) is sent as its id list."""
+    return count <= SHORT_MAX or (len(prefix) >= IDS_DEPTH and count <= F.MAX_LIST)
+
+
+def children_frame(repo: Repository, prefix: str, salt: bytes) -> bytes:
+    """This side's 16 children of a bucket, each as its count and salted digest."""
+    fps = [repo.store.bucket(prefix + d) for d in F.HEX]
+    return F.encode_children(prefix, [(fp.count, fp.digest(salt)) for fp in fps])
+
+
+def list_frame(repo: Repository, prefix: str, salt: bytes, width: int) -> bytes:
+    """This side's bucket as its count, salted digest and short ids (`width` bytes each)."""
+    fp = repo.store.bucket(prefix)
+    shorts = [F.short_id(i, salt, width) for i in repo.store.bucket_ids(prefix)]
+    return F.encode_listing(F.LIST, prefix, width, shorts, fp.count, fp.digest(salt))
+
+
+def _descend(
+    repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
+) -> Iterator[bytes]:
+    """The compact Merkle descent (version 3; docs/protocol.md, `descend`).
+
+    For each children frame, the children that differ here are answered: a small one with
+    this side's short ids (a list frame), a larger one with its own children. For each list
+    frame, the objects the client lacks are sent, and a want frame names the short ids this
+    side lacks. For each want frame, the objects named are sent. The objects go last, each
+    after those it names.
+    """
+    peer = request.peer
+    salt = salt_of(fields, peer)
+    if salt is None:
+        raise ProtocolError(f"{peer}: a descend request must carry the session salt")
+    items: list[F.Children | tuple[int, F.Listing]] = []
+    while True:
+        frame = request.expect(F.CHILDREN, F.LIST, F.WANT, F.END)
+        if frame.kind == F.END:
+            break
+        if frame.kind == F.CHILDREN:
+            items.append(F.decode_children(frame.payload, peer))
+        else:
+            items.append((frame.kind, F.decode_listing(frame.kind, frame.payload, peer)))
+        if len(items) > MAX_PREFIXES:
+            raise ProtocolError(f"{peer}: more than {MAX_PREFIXES} buckets in one request")
+    with repo.db.read():
+        yield F.encode(F.ACCEPT, bytes([version]))
+        send: dict[ObjectId, None] = {}
+        for item in items:
+            if isinstance(item, F.Children):
+                for d, (count, their_digest) in zip(F.HEX, item.buckets, strict=True):
+                    q = item.prefix + d
+                    mine = repo.store.bucket(q)
+                    if (mine.count, mine.digest(salt)) == (count, their_digest):
+                        continue
+                    if by_list(mine.count, q):
+                        yield list_frame(repo, q, salt, F.SHORT_LEN)
+                    else:
+                        yield children_frame(repo, q, salt)
+                continue
+            kind, listing = item
+            mine = repo.store.bucket(listing.prefix)
+            if mine.count > F.MAX_LIST and len(listing.prefix) < F.MAX_PREFIX:
+                if kind == F.WANT:
+                    raise ProtocolError(f"{peer}: wants objects of bucket {listing.prefix!r}, which was not listed")
+                # Too many here to compare by list: the client compares the children instead.
+                yield children_frame(repo, listing.prefix, salt)
+                continue
+            width = listing.width
+            theirs = set(listing.shorts)
+            ids = repo.store.bucket_ids(listing.prefix)
+            if kind == F.WANT:
+                send.update((i, None) for i in ids if F.short_id(i, salt, width) in theirs)
+                continue
+            shorts = set()
+            for i in ids:
+                s_i = F.short_id(i, salt, width)
+                shorts.add(s_i)
+                if s_i not in theirs:
+                    send[i] = None
+            lacking = [s_i for s_i in listing.shorts if s_i not in shorts]
+            if lacking:
+                yield F.encode_listing(F.WANT, listing.prefix, width, lacking)
+        if send:
+            walker = Walker(repo.store, limits)
+            yield from object_frames(walker, dependency_order(walker, list(send)), packed=True)
+        yield F.encode(F.END)
+
+
 def _objects(repo: Repository, request: FrameReader, limits: SyncLimits, version: int) -> Iterator[bytes]:
     wanted = _read_ids(request)
     with repo.db.read():
@@ -384,7 +485,7 @@ def _push(
     repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
 ) -> Iterator[bytes]:
     salt = salt_of(fields, request.peer)
-    theirs, tags = F.decode_state(request.expect(F.STATE).payload, request.peer)
+    theirs, tags = F.decode_state_frame(request.expect(*F.state_kinds(version)), request.peer)
     check_names(theirs, tags, request.peer)
     with Receiver(repo, limits, request.peer, dry_run=bool(fields.get("dry_run"))) as recv:
         while True:
@@ -412,7 +513,7 @@ def _push(
         "warnings": applied.warnings,
     }
     yield F.encode(F.RESULT, json.dumps(result, separators=(",", ":")).encode())
-    yield F.encode(F.STATE, F.encode_state(state, now_tags))
+    yield F.encode_state_frame(state, now_tags, version)
     if root is not None:
         yield F.encode_bucket(root)
     yield F.encode(F.END)

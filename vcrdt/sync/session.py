@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError
-from vcrdt.ids import ObjectId
+from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.repo import Repository
+from vcrdt.store import fingerprints
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
@@ -46,7 +47,10 @@ from vcrdt.sync.responder import (
     IDS_DEPTH,
     MAX_PREFIXES,
     bucket_of,
+    by_list,
+    children_frame,
     haves_frames,
+    list_frame,
     object_frames,
     resolve_haves,
     root_token,
@@ -230,7 +234,7 @@ def _session(
         F.encode(F.END),
     ]
     reader = c.ask(req)
-    frame = reader.expect(F.SAME, F.STATE)
+    frame = reader.expect(F.SAME, *F.state_kinds(c.version))
     if frame.kind == F.SAME:
         reader.expect(F.END)
         c.done(reader)
@@ -239,7 +243,7 @@ def _session(
             result.verified = True
             result.differs = _first_difference(c)
         return
-    theirs, their_tags = F.decode_state(frame.payload, reader.peer)
+    theirs, their_tags = F.decode_state_frame(frame, reader.peer)
     check_names(theirs, their_tags, reader.peer)
     recv = Receiver(repo, c.limits, reader.peer, dry_run=dry_run)
     if c.progress is not None:
@@ -247,11 +251,18 @@ def _session(
         recv.on_progress = lambda n, _t: progress(n, 0, "receiving")
     with recv:
         their_root: Bucket | None = None
+        their_children: F.Children | None = None
         their_partial: list[ObjectId] = []
+        descent = (F.CHILDREN,) if c.version >= F.DESCENT and "root" in fields else ()
         while True:
-            frame = reader.expect(*F.object_kinds(c.version), F.BUCKET, F.IDS, F.HAVES, F.RESULT, F.END)
+            frame = reader.expect(*F.object_kinds(c.version), F.BUCKET, F.IDS, F.HAVES, F.RESULT, *descent, F.END)
             if frame.kind == F.END:
                 break
+            if frame.kind == F.CHILDREN:
+                their_children = F.decode_children(frame.payload, reader.peer)
+                if their_children.prefix or their_root is None:
+                    raise ProtocolError(f"{reader.peer}: sent children of a bucket other than its root")
+                continue
             if frame.kind == F.IDS:
                 their_partial += F.decode_ids(frame.payload, reader.peer)
             elif frame.kind == F.HAVES:
@@ -296,7 +307,10 @@ def _session(
     if reconcile and not dry_run:
         mine_root = bucket_of(repo, "", c.salt, with_ids=False)
         if root_after is None or (root_after.count, root_after.digest) != (mine_root.count, mine_root.digest):
-            if c.version >= F.DELTAS:
+            if c.version >= F.DESCENT and root_after is not None:
+                # After a push the peer's root children of the refs answer are out of date.
+                here, there = list[ObjectId](), _descend3(c, root_after, None if needs_push else their_children)
+            elif c.version >= F.DELTAS:
                 here, there = _reconcile(c)
             else:
                 here, there = _descend(c)
@@ -338,7 +352,7 @@ def _push(
 
     def frames() -> Iterator[bytes]:
         yield F.hello("push", salt=c.salt.hex(), dry_run=dry_run)
-        yield F.encode(F.STATE, F.encode_state(state, tags))
+        yield F.encode_state_frame(state, tags, c.version)
         with c.repo.db.read():
             for f in object_frames(walker, items, packed=c.version >= F.DELTAS, bases=bases):
                 if f[4] == F.PACKED:
@@ -373,7 +387,7 @@ def _push(
         result.push_warnings += [str(w) for w in info.get("warnings", [])]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"{reader.peer}: malformed push result") from exc
-    reader.expect(F.STATE)
+    reader.expect(*F.state_kinds(c.version))
     root: Bucket | None = None
     while True:
         frame = reader.expect(F.BUCKET, F.END)
@@ -495,6 +509,151 @@ def _reconcile(c: _Client) -> tuple[list[ObjectId], list[ObjectId]]:
     return here, there
 
 
+def _descend3(c: _Client, their_root: Bucket, their_children: F.Children | None) -> list[ObjectId]:
+    """The compact Merkle descent of version 3; receives what the peer sends; returns the ids it lacks.
+
+    Starting from the peer's root (and its root's children, when the refs answer carried them),
+    each request holds, for every bucket known to differ, this side's 16 children (a large
+    bucket) or its salted short ids (a small one, `by_list`), and a want frame for the short
+    ids the peer listed that this side lacks. The peer answers children with its own children
+    or short ids for those that differ, a list with the objects this side lacks (and the short
+    ids it lacks itself), a want with the objects. So the round that finds the missing objects
+    brings them. A bucket settled by short ids is checked at the end against the peer's digest
+    (a collision of short ids would leave it differing) and, if it differs, compared again by
+    whole ids.
+    """
+    repo, salt = c.repo, c.salt
+    theirs_fp: dict[str, tuple[int, bytes]] = {"": (their_root.count, their_root.digest)}
+    there: set[ObjectId] = set()
+    # What the next request holds: children and list frames by bucket, and want frames.
+    out: list[tuple[int, str, int, list[bytes]]] = []
+    settled: dict[str, int] = {}  # buckets compared by list (or want): the width used
+    checked: set[str] = set()
+
+    def mine_shorts(prefix: str, width: int) -> dict[bytes, list[ObjectId]]:
+        found: dict[bytes, list[ObjectId]] = {}
+        for i in repo.store.bucket_ids(prefix):
+            found.setdefault(F.short_id(i, salt, width), []).append(i)
+        return found
+
+    def differs(q: str, count: int, their_digest: bytes) -> None:
+        theirs_fp[q] = (count, their_digest)
+        mine = repo.store.bucket(q)
+        if (mine.count, mine.digest(salt)) == (count, their_digest):
+            return
+        if count == 0:
+            there.update(repo.store.bucket_ids(q))
+        elif by_list(mine.count, q):
+            out.append((F.LIST, q, F.SHORT_LEN, []))
+        else:
+            out.append((F.CHILDREN, q, 0, []))
+
+    def listed(t: F.Listing) -> None:
+        theirs_fp[t.prefix] = (t.count, t.digest)
+        mine = mine_shorts(t.prefix, t.width)
+        their_set = set(t.shorts)
+        for short, ids in mine.items():
+            if short not in their_set:
+                there.update(ids)
+        lacking = [x for x in t.shorts if x not in mine]
+        if lacking:
+            out.append((F.WANT, t.prefix, t.width, lacking))
+        settled[t.prefix] = t.width
+
+    if their_children is not None:
+        for d, (count, their_digest) in zip(F.HEX, their_children.buckets, strict=True):
+            differs(d, count, their_digest)
+    else:
+        differs("", their_root.count, their_root.digest)
+    with Receiver(repo, c.limits, c.t.peer) as recv:
+        while out:
+            batch, out = out[:MAX_PREFIXES], out[MAX_PREFIXES:]
+            asked_children = {q for kind, q, _, _ in batch if kind == F.CHILDREN}
+            asked_lists = {q: w for kind, q, w, _ in batch if kind == F.LIST}
+            asked_wants = {q: (w, set(xs)) for kind, q, w, xs in batch if kind == F.WANT}
+            req = [F.hello("descend", salt=salt.hex())]
+            with repo.db.read():
+                for kind, q, width, shorts in batch:
+                    if kind == F.CHILDREN:
+                        req.append(children_frame(repo, q, salt))
+                    elif kind == F.LIST:
+                        req.append(list_frame(repo, q, salt, width))
+                    else:
+                        req.append(F.encode_listing(F.WANT, q, width, shorts))
+            reader = c.ask([*req, F.encode(F.END)])
+            while True:
+                frame = reader.expect(F.CHILDREN, F.LIST, F.WANT, F.OBJECT, F.PACKED, F.END)
+                if frame.kind == F.END:
+                    break
+                if frame.kind == F.CHILDREN:
+                    ch = F.decode_children(frame.payload, reader.peer)
+                    if ch.prefix in asked_lists:
+                        # The peer holds too many there to compare by list: compare the children.
+                        del asked_lists[ch.prefix]
+                    elif ch.prefix[:-1] not in asked_children or not ch.prefix:
+                        raise ProtocolError(f"{reader.peer}: answered bucket {ch.prefix!r}, which was not asked")
+                    for d, (count, their_digest) in zip(F.HEX, ch.buckets, strict=True):
+                        differs(ch.prefix + d, count, their_digest)
+                elif frame.kind == F.LIST:
+                    t = F.decode_listing(F.LIST, frame.payload, reader.peer)
+                    if not t.prefix or t.prefix[:-1] not in asked_children:
+                        raise ProtocolError(f"{reader.peer}: answered bucket {t.prefix!r}, which was not asked")
+                    listed(t)
+                elif frame.kind == F.WANT:
+                    w = F.decode_listing(F.WANT, frame.payload, reader.peer)
+                    if asked_lists.get(w.prefix) != w.width:
+                        raise ProtocolError(f"{reader.peer}: lacks ids of bucket {w.prefix!r}, which was not listed")
+                    mine = mine_shorts(w.prefix, w.width)
+                    if any(x not in mine for x in w.shorts):
+                        raise ProtocolError(f"{reader.peer}: lacks ids of bucket {w.prefix!r} that were not listed")
+                    for x in w.shorts:
+                        there.update(mine[x])
+                else:
+                    oid = recv.take(frame, reader)
+                    text = oid.hex()
+                    if not any(text.startswith(q) for q in asked_lists) and not any(
+                        text.startswith(q) and F.short_id(oid, salt, w_) in xs for q, (w_, xs) in asked_wants.items()
+                    ):
+                        raise ProtocolError(f"{reader.peer}: sent object {text}, which was not asked for")
+            c.done(reader)
+            recv.flush()  # the next round's buckets count what this one received
+            settled.update(asked_lists)
+            if not out:
+                out = _recheck(c, settled, checked, theirs_fp, there)
+        recv.finish()
+    c.stats.objects_received += recv.count
+    return sorted(there)
+
+
+def _recheck(
+    c: _Client,
+    settled: dict[str, int],
+    checked: set[str],
+    theirs_fp: dict[str, tuple[int, bytes]],
+    there: set[ObjectId],
+) -> list[tuple[int, str, int, list[bytes]]]:
+    """Buckets settled by short ids that still differ from the peer's: compared again by whole ids.
+
+    After the objects arrived, such a bucket here, less the ids the peer lacks, must have the
+    peer's digest; a short-id collision (or a peer that changed meanwhile) leaves it differing.
+    Each bucket is compared by whole ids once.
+    """
+    again: list[tuple[int, str, int, list[bytes]]] = []
+    for q, width in sorted(settled.items()):
+        if q in checked or q not in theirs_fp:
+            continue
+        mine = c.repo.store.bucket(q) - fingerprints.of(i for i in there if i.hex().startswith(q))
+        if (mine.count, mine.digest(c.salt)) == theirs_fp[q]:
+            continue
+        if width == OID_LEN:
+            checked.add(q)
+            continue
+        checked.add(q)
+        again.append((F.LIST, q, OID_LEN, []))
+    settled.clear()
+    return again
+
+
 def _mine_below(c: _Client, prefix: str) -> list[Bucket]:
     """What to send for a bucket known to differ: itself with its ids when small, else its 16 children."""
     mine = bucket_of(c.repo, prefix, c.salt, with_ids=False)
@@ -529,7 +688,7 @@ def _first_difference(c: _Client) -> str | None:
             F.encode(F.END),
         ]
     )
-    frame = reader.expect(F.SAME, F.STATE)
+    frame = reader.expect(F.SAME, *F.state_kinds(c.version))
     refs_equal = frame.kind == F.SAME
     while reader.expect(F.BUCKET, F.END, F.IDS, F.HAVES, F.RESULT).kind != F.END:
         pass
