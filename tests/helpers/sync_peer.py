@@ -27,6 +27,17 @@ version 1 for them. The ``packed-*`` modes speak version 2 and tamper with packe
 - ``packed-trailing``: the first packed object has bytes after its zstd frame (a receiver
   stores the frame as it came, so it must be exactly one frame).
 
+The ``descent-*`` modes speak version 3 and tamper with the compressed state and the compact
+descent (the refs answer, or the first ``descend`` answer), answering honestly until then:
+
+- ``descent-state-bomb``: the compressed state declares 100 MiB (over `frames.MAX_STATE`);
+- ``descent-children-truncate``: the root's children frame of the refs answer is cut short;
+- ``descent-children-unasked``: the refs answer's children frame names bucket ``a``, not the root;
+- ``descent-want-collide``: the first want frame repeats a short id (a forced collision);
+- ``descent-want-unlisted``: the first want frame names short ids the client never listed;
+- ``descent-want-wide``: the first want frame's short ids are 33 bytes wide;
+- ``descent-want-oversized``: the first want frame declares 5,000 entries.
+
 Forged history (`forge`): ``main`` moves to a commit made here on top of its head, sent after
 the real objects:
 
@@ -139,6 +150,34 @@ def tamper(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
             done = True
             oid, kind_name, _, _, _ = F.decode_object_head(f[5:], "peer")
             f = F.encode(F.OBJECT, F.encode_object_head(oid, kind_name, 10, chunked=False) + _bomb())
+        yield f
+
+
+def descent(mode: str, op: str, frames: Iterator[bytes]) -> Iterator[bytes]:
+    """The responder's frames as a ``descent-*`` MODE changes them (see the module doc)."""
+    done = False
+    for f in frames:
+        kind = f[4]
+        if done:
+            pass
+        elif op == "refs" and mode == "descent-state-bomb" and kind == F.STATE_Z:
+            f, done = F.encode(F.STATE_Z, _bomb()), True
+        elif op == "refs" and mode == "descent-children-truncate" and kind == F.CHILDREN:
+            f, done = F.encode(F.CHILDREN, f[5:-3]), True
+        elif op == "refs" and mode == "descent-children-unasked" and kind == F.CHILDREN:
+            f, done = F.encode(F.CHILDREN, b"\x01a" + f[6:]), True
+        elif op == "descend" and mode.startswith("descent-want-") and kind == F.WANT:
+            w = F.decode_listing(F.WANT, f[5:], "peer")
+            head = bytes([len(w.prefix)]) + w.prefix.encode()
+            if mode == "descent-want-collide":
+                body = head + bytes([w.width, 2]) + w.shorts[0] * 2
+            elif mode == "descent-want-unlisted":
+                body = head + bytes([w.width, 1]) + b"\xfe" * w.width
+            elif mode == "descent-want-wide":
+                body = head + bytes([33, 1]) + b"\xfe" * 33
+            else:  # descent-want-oversized: 5,000 entries declared (varint), 4 bytes each
+                body = head + bytes([w.width]) + bytes([0x88, 0x27]) + bytes(5000 * w.width)
+            f, done = F.encode(F.WANT, body), True
         yield f
 
 
@@ -308,7 +347,8 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     written = 0
     cut = int(mode.split(":", 1)[1]) if mode.startswith("cut:") else None
-    if not mode.startswith("packed-") and mode not in ("honest", "replay") and cut is None:
+    lying = not mode.startswith(("packed-", "descent-")) and mode not in ("honest", "replay") and cut is None
+    if lying:
         F.SUPPORTED = (1,)  # these modes tamper with version-1 object frames
     while True:
         request = FrameReader(sys.stdin.buffer.read, limits, "client")
@@ -330,6 +370,9 @@ def main(argv: list[str]) -> int:
             response = forge(mode, repo, response)
         # (Forged modes leave every other request's answer as it is.)
         frames = tamper("honest" if mode.split(":", 1)[0] in FORGED else mode, iter(response))
+        if mode.startswith("descent-"):
+            op = F.read_hello(first, "client")[1]["op"]
+            frames = descent(mode, str(op), iter(response))
         if mode == "replay":
             frames = iter([*response, *response])
         for f in frames:
@@ -341,7 +384,8 @@ def main(argv: list[str]) -> int:
             written += len(f)
         out.flush()
         if mode not in ("honest", "replay", "v1") and cut is None and mode.split(":", 1)[0] not in FORGED:
-            return 0
+            if not mode.startswith("descent-") or str(op) == "descend":
+                return 0
 
 
 if __name__ == "__main__":

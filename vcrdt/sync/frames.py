@@ -68,7 +68,7 @@ NAMES = {
     ERROR: "error",
     STATE_Z: "compressed state",
     CHILDREN: "children",
-    LIST: "id list",
+    LIST: "list",
     WANT: "want",
 }
 _HEAD = struct.Struct(">IB")
