@@ -6,6 +6,7 @@ serves REPO on stdin/stdout as ``vcrdt serve --stdio`` does, but changes what it
 
 - ``honest``: nothing changed;
 - ``v1``: nothing changed, but it speaks protocol version 1 only (no packed objects);
+- ``v2``: nothing changed, but it speaks versions 1 and 2 only (no compact descent, plain states);
 - ``cut:N``: stops (exits) after writing N bytes, as a connection broken off half-way;
 - ``wrong-id``: the first object is sent under another id (its last byte flipped);
 - ``truncate``: the first object frame is cut in the middle, and the peer exits;
@@ -36,7 +37,8 @@ descent (the refs answer, or the first ``descend`` answer), answering honestly u
 - ``descent-want-collide``: the first want frame repeats a short id (a forced collision);
 - ``descent-want-unlisted``: the first want frame names short ids the client never listed;
 - ``descent-want-wide``: the first want frame's short ids are 33 bytes wide;
-- ``descent-want-oversized``: the first want frame declares 5,000 entries.
+- ``descent-want-oversized``: the first want frame declares 5,000 entries;
+- ``descent-unasked-object``: the first descend answer ends with a blob no bucket asked for.
 
 Forged history (`forge`): ``main`` moves to a commit made here on top of its head, sent after
 the real objects:
@@ -156,6 +158,7 @@ def tamper(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
 def descent(mode: str, op: str, frames: Iterator[bytes]) -> Iterator[bytes]:
     """The responder's frames as a ``descent-*`` MODE changes them (see the module doc)."""
     done = False
+    sent: list[bytes] = []
     for f in frames:
         kind = f[4]
         if done:
@@ -178,7 +181,33 @@ def descent(mode: str, op: str, frames: Iterator[bytes]) -> Iterator[bytes]:
             else:  # descent-want-oversized: 5,000 entries declared (varint), 4 bytes each
                 body = head + bytes([w.width]) + bytes([0x88, 0x27]) + bytes(5000 * w.width)
             f, done = F.encode(F.WANT, body), True
+        elif op == "descend" and mode == "descent-unasked-object" and kind == F.END:
+            yield _unasked_blob(sent)
+        if kind in (F.PACKED, F.WANT):
+            sent.append(f)
         yield f
+
+
+def _unasked_blob(answer: list[bytes]) -> bytes:
+    """An object frame for a blob outside every bucket the answer's objects and wants fall in.
+
+    An honest answer sends objects only for buckets the client listed or wanted, and a want
+    for each listed bucket where the client holds what this side lacks; with a few differences
+    the rest of the 16 top buckets were not asked.
+    """
+    from vcrdt.hashing import object_id
+
+    asked = set()
+    for f in answer:
+        if f[4] == F.WANT:
+            asked.add(F.decode_listing(F.WANT, f[5:], "peer").prefix[:1])
+        else:
+            p = F.decode_packed(f[5:], "peer")
+            asked.add(object_id(p.kind, F.inflate(p.data, p.size, "peer", "it")).hex()[:1])
+    n = 0
+    while object_id("blob", f"planted {n}\n".encode()).hex()[:1] in asked:
+        n += 1
+    return _object_frame("blob", f"planted {n}\n".encode())[1]
 
 
 # --- forged history (faults): trees with bad names, escaping links, broken clocks, ghost refs ---
@@ -347,9 +376,11 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     written = 0
     cut = int(mode.split(":", 1)[1]) if mode.startswith("cut:") else None
-    lying = not mode.startswith(("packed-", "descent-")) and mode not in ("honest", "replay") and cut is None
+    lying = not mode.startswith(("packed-", "descent-")) and mode not in ("honest", "replay", "v2") and cut is None
     if lying:
         F.SUPPORTED = (1,)  # these modes tamper with version-1 object frames
+    elif mode == "v2":
+        F.SUPPORTED = (1, 2)
     while True:
         request = FrameReader(sys.stdin.buffer.read, limits, "client")
         first = request.next(allow_eof=True)
@@ -383,7 +414,7 @@ def main(argv: list[str]) -> int:
             out.write(f)
             written += len(f)
         out.flush()
-        if mode not in ("honest", "replay", "v1") and cut is None and mode.split(":", 1)[0] not in FORGED:
+        if mode not in ("honest", "replay", "v1", "v2") and cut is None and mode.split(":", 1)[0] not in FORGED:
             if not mode.startswith("descent-") or str(op) == "descend":
                 return 0
 

@@ -68,6 +68,22 @@ def test_lying_server_is_refused(mode: str, twins: tuple[CliRunner, Path]) -> No
     victim.ok("fsck")
 
 
+@pytest.mark.hostile
+def test_object_outside_the_buckets_asked_is_refused(repo: CliRunner) -> None:
+    """Two objects differ: the descent asks about two top buckets; a blob in another is refused."""
+    repo.write("mine.txt", "mine\n")
+    repo.ok("commit", "-A", "-m", "mine")
+    twin = repo.cwd.parent / "twin"
+    shutil.copytree(repo.cwd, twin, symlinks=True)
+    _orphans(twin, "only on the peer", 1)
+    _orphans(repo.cwd, "only on the victim", 1)
+    before = victim_state(repo.cwd)
+    r = repo("sync", "--exec", shlex.join([sys.executable, str(PEER), "descent-unasked-object", str(twin)]))
+    assert_refused(r.code, r.err, "sent object", "which was not asked for")
+    assert victim_state(repo.cwd) == before
+    repo.ok("fsck")
+
+
 def test_honest_twin_is_reconciled(twins: tuple[CliRunner, Path]) -> None:
     """The same scenario with an honest peer: the descent brings the 30 objects and sends the 3."""
     victim, twin = twins

@@ -6,10 +6,13 @@ One session is a few requests over one `Transport`:
    session in this one round trip. Otherwise the peer answers with its ref
    state, then (when receiving) every object reachable from its heads and not
    from ours, then its salted Merkle root.
-2. ``buckets`` (sync only, when the roots still differ after the push): the
-   16-ary descent over id-prefix buckets, asking only the children of buckets
-   that differ, until the buckets are small enough to compare id lists.
-3. ``objects``: the ids the descent found missing here.
+2. ``descend`` (sync only, when the roots still differ after the push; version 3):
+   the 16-ary descent over id-prefix buckets, whose first step rides on the
+   ``refs`` answer (the peer's root children): each request sends this side's
+   children of the large buckets that differ and the salted short ids of the
+   small ones; the answer brings the objects missing here. (``reconcile`` with a
+   version-2 peer, ``buckets`` with a version-1 one.)
+3. ``objects``: the ids a version-1 or version-2 descent found missing here.
 4. ``push``: this side's ref state and the objects the peer lacks; the peer
    joins the state into its own.
 
@@ -611,8 +614,10 @@ def _descend3(c: _Client, their_root: Bucket, their_children: F.Children | None)
                 else:
                     oid = recv.take(frame, reader)
                     text = oid.hex()
-                    if not any(text.startswith(q) for q in asked_lists) and not any(
-                        text.startswith(q) and F.short_id(oid, salt, w_) in xs for q, (w_, xs) in asked_wants.items()
+                    buckets = [text[:k] for k in range(len(text) + 1)]
+                    if not any(q in asked_lists for q in buckets) and not any(
+                        q in asked_wants and F.short_id(oid, salt, asked_wants[q][0]) in asked_wants[q][1]
+                        for q in buckets
                     ):
                         raise ProtocolError(f"{reader.peer}: sent object {text}, which was not asked for")
             c.done(reader)
