@@ -148,6 +148,69 @@ def test_watched_status_equals_full_status(
     assert monitor.asked > 0
 
 
+def addable_full(repo: Repository, spec: str) -> tuple[list[str], list[str]] | None:
+    """What `add` of `spec` tracks after a walk (new paths, removed ones), or None when it refuses the spec."""
+    repo.worktree.monitor = None
+    states = repo.worktree.states()
+    try:
+        found = repo.worktree.expand([spec], states, untracked_ok=True)
+    except VcrdtError:
+        return None
+    return [p for p in found if p not in states], [p for p in found if states.get(p) == "removed"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(op, min_size=1, max_size=20), specs=st.lists(st.sampled_from([".", *NAMES, *DIRS]), min_size=1))
+def test_watched_add_equals_add_after_a_walk(
+    tmp_path_factory: pytest.TempPathFactory, watcher: Watcher, steps: list[tuple[object, ...]], specs: list[str]
+) -> None:
+    """What `add` tracks from the monitor's answer is what it tracks after walking the tree."""
+    root = tmp_path_factory.mktemp("fsmon-add")
+    repo = Repository.init(root, SETTINGS)
+    for name in NAMES[:5]:
+        apply(repo, root, ("write", name, name.encode()))
+    porcelain.commit(repo, "base", addremove=True)
+    monitor = DirectMonitor(watcher)
+    repo.worktree.monitor = monitor
+    repo.worktree.status()  # the token the monitor's answers start from
+    try:
+        for i, step in enumerate(steps):
+            repo.worktree.monitor = monitor
+            apply(repo, root, step)
+            spec = specs[i % len(specs)]
+            repo.worktree.monitor = monitor
+            watched = repo.worktree.addable_watched([spec])
+            if watched is not None:
+                assert watched == addable_full(repo, spec), (step, spec)
+    finally:
+        repo.close()
+    assert monitor.asked > 0
+
+
+def test_add_uses_the_monitor(tmp_path: Path, watcher: Watcher) -> None:
+    """`add` of a new file and of a removed path answers from the monitor, and tracks what a walk would."""
+    repo = Repository.init(tmp_path, SETTINGS)
+    (tmp_path / "a.txt").write_text("a\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("b\n")
+    porcelain.commit(repo, "base", addremove=True)
+    monitor = DirectMonitor(watcher)
+    repo.worktree.monitor = monitor
+    try:
+        repo.worktree.status()
+        (tmp_path / "sub" / "c.txt").write_text("c\n")
+        porcelain.rm(repo, ["a.txt"], cwd=tmp_path, cached=True)
+        (tmp_path / "new.txt").write_text("n\n")
+        assert repo.worktree.addable_watched(["sub"]) == (["sub/c.txt"], [])
+        assert repo.worktree.addable_watched(["nothing-here"]) is None  # `expand` gives the error
+        fast = monitor.fast
+        assert porcelain.add(repo, ["."], cwd=tmp_path) == ["a.txt", "new.txt", "sub/c.txt"]
+        assert monitor.fast == fast + 1
+        assert repo.worktree.status().untracked == []
+    finally:
+        repo.close()
+
+
 def test_the_monitor_is_used_and_sees_an_edit(tmp_path: Path, watcher: Watcher) -> None:
     repo = Repository.init(tmp_path, SETTINGS)
     (tmp_path / "a.txt").write_text("a\n")

@@ -65,7 +65,7 @@ The modules, by concern:
   signals, the code watch and the warm-up).
 - `stdio`: descriptors 0-2 (occupied in the client, taken over in a child)
   and the text streams Python would have set up.
-- `monitor`: the file-system monitor a server runs for `status`.
+- `monitor`: the file-system monitor a server runs for `status`, `commit` and `add`.
 - `native`: building the native client, with its constants generated from
   `protocol`.
 

@@ -66,6 +66,9 @@ WATCH_CLIENT = b"watch\n"
 # without an exit code), as `vcrdt.cli.codes.ExitCode.INTERNAL`; and what it says in the second case.
 INTERNAL_EXIT = 255
 LOST_MESSAGE = "vcrdt: the command server lost the command (set VCRDT_NO_SERVER=1 to run without it)\n"
+# Read by a server child from the client's environment, for measuring the server path only: the
+# command runs under cProfile, whose stats go to VALUE.<pid> (bench/README.md).
+PROFILE_VAR = "VCRDT_DAEMON_PROFILE"
 
 # Read by typer (or the modules it imports) when it is imported, not per command: a server
 # imported them under its own environment, so a client that sets any of them runs in-process.

@@ -29,6 +29,7 @@ from vcrdt.daemon.protocol import (
     INTERNAL_EXIT,
     MAX_REQUEST,
     PID,
+    PROFILE_VAR,
     PROTOCOL,
     WATCH_CLIENT,
     control_path,
@@ -592,6 +593,7 @@ def _child(conn: socket.socket, server: socket.socket, commands: Commands) -> in
     Returns:
         The exit code; None if the client did not say "go" (nothing ran).
     """
+    import contextlib
     import signal
     import socket
 
@@ -616,7 +618,17 @@ def _child(conn: socket.socket, server: socket.socket, commands: Commands) -> in
     open_streams(env)
     sys.argv = ["vcrdt", *argv]
     commands.reset()
-    return commands.run(argv)
+    profile = env.get(PROFILE_VAR)
+    if not profile:
+        return commands.run(argv)
+    # For measuring the server path only: the child's command under cProfile, its stats in PROFILE.<pid>.
+    import cProfile
+
+    profiler = cProfile.Profile()
+    code: int = profiler.runcall(commands.run, argv)
+    with contextlib.suppress(OSError):
+        profiler.dump_stats(f"{profile}.{os.getpid()}")
+    return code
 
 
 def _drop_cwd_from_path() -> None:

@@ -202,6 +202,11 @@ def add(repo: Repository, paths: list[str], *, cwd: Path, force: bool = False) -
     """
     rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
+        if not force:
+            # With a file-system monitor, the untracked files without a walk or reading every row.
+            added = repo.worktree.add_watched(rel)
+            if added is not None:
+                return added
         states = repo.worktree.states()
         # expand() returns only tracked paths and files the scan just found.
         return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True, force=force), states)

@@ -367,7 +367,8 @@ class Database:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
             self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
+            # NORMAL: no fsync at each commit, only when the WAL is checkpointed (docs/format.md, "Durability").
+            self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=OFF")
             if create:
                 with self.write():

@@ -233,6 +233,30 @@ class Worktree:
         """
         return self.tracking.expand(specs, rows, untracked_ok=untracked_ok, force=force)
 
+    def addable_watched(self, specs: Iterable[str]) -> tuple[list[str], list[str]] | None:
+        """What `add` of `specs` would track (new paths, removed ones), from the monitor without a walk.
+
+        Returns:
+            None when the monitor cannot tell or a spec needs `expand` (see `Tracking.addable`).
+
+        Raises:
+            BadPathError: If a spec breaks a path rule.
+        """
+        untracked = self.checker.watched_untracked()
+        return None if untracked is None else self.tracking.addable(specs, untracked)
+
+    def add_watched(self, specs: Iterable[str]) -> list[str] | None:
+        """`add` of `specs` from the monitor's answer: the paths newly tracked, or None (walk instead).
+
+        Raises:
+            BadPathError: If a spec breaks a path rule.
+        """
+        found = self.addable_watched(specs)
+        if found is None:
+            return None
+        new, revived = found
+        return self.table.track(new + revived, dict.fromkeys(revived, "removed"))
+
     def remove(self, paths: list[str], *, keep_files: bool) -> list[str]:
         """Stop tracking files (and delete them unless `keep_files`); return the paths."""
         return self.tracking.remove(paths, keep_files=keep_files)

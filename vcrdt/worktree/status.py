@@ -315,17 +315,40 @@ class StatusCheck:
             if watched is None:
                 return None
             suspect, rows, changed_rows, files = watched
-            now_tracked = self.table.of(token.untracked)
-            out = set(token.untracked).difference(now_tracked)
-            ignore = IgnoreRules(self.disk.root, self.warnings)
-            with self.disk.opened():
-                for path in changed:
-                    if path in changed_rows:
-                        continue
-                    out.discard(path)
-                    if is_untracked(self.disk, self.table, path, ignore):
-                        out.add(path)
-        return self._compare(sorted(suspect), rows, files, untracked=sorted(out), ignored=[], token=None)
+            untracked = self._untracked_since(token, changed, changed_rows)
+        return self._compare(sorted(suspect), rows, files, untracked=untracked, ignored=[], token=None)
+
+    def watched_untracked(self) -> list[str] | None:
+        """Return the untracked files (sorted, as a walk lists them) from the monitor alone.
+
+        The token's untracked files that are still untracked, and each path
+        the monitor names since that is untracked now; no walk. `add` uses it.
+
+        Returns:
+            The files, or None when there is no monitor or it cannot tell (then only a walk can).
+        """
+        asked = self._ask_monitor()
+        if asked is None:
+            return None
+        token, changed = asked
+        if changed is None:
+            return None
+        with self.table.db.read():
+            return self._untracked_since(token, changed, self.table.of(sorted(changed)))
+
+    def _untracked_since(self, token: Token, changed: frozenset[str], changed_rows: dict[str, Row]) -> list[str]:
+        """The untracked files now: the token's, less those tracked or changed since, plus the changed untracked."""
+        now_tracked = self.table.of(token.untracked)
+        out = set(token.untracked).difference(now_tracked)
+        ignore = IgnoreRules(self.disk.root, self.warnings)
+        with self.disk.opened():
+            for path in changed:
+                if path in changed_rows:
+                    continue
+                out.discard(path)
+                if is_untracked(self.disk, self.table, path, ignore):
+                    out.add(path)
+        return sorted(out)
 
     def _watched_suspects(
         self, changed: frozenset[str], token: Token

@@ -71,6 +71,39 @@ class Tracking:
             raise IgnoredPathsError(ignored)
         return sorted(out)
 
+    def addable(self, specs: Iterable[str], untracked: Collection[str]) -> tuple[list[str], list[str]] | None:
+        """What `add` of `specs` would track, given every untracked file, without reading every row.
+
+        The same paths as `expand` (with `untracked_ok`) less those already
+        tracked: the untracked files under each spec, and the removed rows
+        (``rm --cached``) under it.
+
+        Returns:
+            The new paths and the removed ones to track again (each sorted), or
+            None when a spec names no tracked path and no untracked file (only
+            `expand` can say why: ignored, or no such file).
+
+        Raises:
+            BadPathError: If a spec breaks a path rule.
+        """
+        removed = sorted(self.table.select("WHERE state = 'removed'"))
+        new: set[str] = set()
+        revived: set[str] = set()
+        for spec in specs:
+            spec = spec.strip("/")
+            if spec in ("", "."):
+                new.update(untracked)
+                revived.update(removed)
+                continue
+            check_path(spec)
+            prefix = spec + "/"
+            hits = [p for p in untracked if p == spec or p.startswith(prefix)]
+            if not hits and not (self.table.is_tracked(spec) or self.table.has_tracked_under(spec)):
+                return None
+            new.update(hits)
+            revived.update(p for p in removed if p == spec or p.startswith(prefix))
+        return sorted(new), sorted(revived)
+
     def _is_ignored(self, path: str, is_dir: bool) -> bool:
         rules = IgnoreRules(self.disk.root, self.warnings)
         return rules.is_ignored(path) or (is_dir and rules.is_ignored(path, is_dir=True))
