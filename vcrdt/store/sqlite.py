@@ -39,7 +39,7 @@ import contextlib
 import os
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
@@ -300,12 +300,15 @@ class SqliteStore:
                 found[oid] = (_kind_of(oid, kind), _size_of(oid, size), _form(storage, base, data))
         return found
 
-    def read_unverified(self, oid: ObjectId) -> tuple[str, bytes, Stored | None]:
+    def read_unverified(
+        self, oid: ObjectId, known: Mapping[ObjectId, bytes] | None = None
+    ) -> tuple[str, bytes, Stored | None]:
         """Return ``(kind, body, stored form)`` with one query, the body not hashed when stored alone.
 
         For a sender that reads its own objects to walk them: the receiver hashes whatever it
-        is sent. A body compressed alone is decompressed (its size checked); any other row
-        is read by `get` (verified). The stored form is `stored_form`'s.
+        is sent. A body compressed alone is decompressed (its size checked), and so is a
+        delta on a body in `known` (bodies the caller read before) or cached here; any other
+        row is read by `get` (verified). The stored form is `stored_form`'s.
 
         Raises:
             ObjectNotFoundError: If the object is absent.
@@ -321,6 +324,15 @@ class SqliteStore:
         if kind is not None and isinstance(size, int) and 0 <= size <= LARGE_OBJECT and form is not None:
             if form[0] == ZSTD:
                 return kind, _inflate(self._dctx, oid, form[2], size), form
+            base = form[1]
+            assert base is not None  # invariant: a DELTA form names its base
+            base_body = known.get(base) if known is not None else None
+            if base_body is None:
+                hit = self._cache.get(base)
+                base_body = hit[1] if hit is not None else None
+            if base_body is not None:
+                # A delta on a body read before: decoded here, not hashed.
+                return kind, self._inflate_row(_Row(oid, kind, size, DELTA, base, form[2]), base_body), form
         kind, body = self.get(oid)
         return kind, body, form
 
@@ -736,12 +748,14 @@ class SqliteStore:
         depths: dict[ObjectId, int] = {}
         adding = {item[0] for item in todo}
         wanted = {item[4] for item in todo if item[3] == DELTA and item[4] is not None} - adding
-        for oid in wanted:
-            row = self.db.conn.execute(
-                "SELECT CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id = ?", (oid,)
-            ).fetchone()
-            if row is not None and row[0] != CHUNKED and isinstance(row[1], int) and row[1] >= 0:
-                depths[oid] = row[1]
+        bases = list(wanted)
+        for i in range(0, len(bases), 500):
+            batch = bases[i : i + 500]
+            query = "SELECT CAST(id AS BLOB), CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id IN"
+            marks = ",".join("?" * len(batch))
+            for raw, storage, depth in self.db.conn.execute(f"{query} ({marks})", batch).fetchall():
+                if storage != CHUNKED and isinstance(depth, int) and depth >= 0:
+                    depths[ObjectId(bytes(raw))] = depth
         rows = []
         for oid, kind, body, storage, base, data in todo:
             code = _kind_code(kind)

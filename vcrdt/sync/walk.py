@@ -124,7 +124,9 @@ class Walker:
         self._heads: dict[bytes, tuple[str, Reference]] = {}
         # The bodies of the trees read last (the sender packs each just after walking it).
         self.bodies: dict[ObjectId, bytes] = {}
-        # And their stored forms (`SqliteStore.stored_form`).
+        # The bodies of the trees read last (the bases of those stored as deltas on them).
+        self._recent: dict[ObjectId, bytes] = {}
+        # The stored forms of the trees read last, until sent (`SqliteStore.stored_form`).
         self.forms: dict[ObjectId, Stored] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
@@ -175,7 +177,10 @@ class Walker:
             raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
         if isinstance(self.store, SqliteStore):
             # Read once, not verified (the receiver hashes it), and its stored form kept for sending.
-            _, body, form = self.store.read_unverified(oid)
+            _, body, form = self.store.read_unverified(oid, self._recent)
+            if len(self._recent) >= TREE_CACHE:
+                del self._recent[next(iter(self._recent))]
+            self._recent[oid] = body
             if form is not None:
                 if len(self.forms) >= TREE_CACHE:
                     del self.forms[next(iter(self.forms))]
