@@ -611,3 +611,15 @@ def test_read_unverified_checks_the_size_but_not_the_hash(sq: SqliteStore) -> No
     _poke(sq, "UPDATE objects SET data = ? WHERE id = ?", zstandard.ZstdCompressor().compress(b"short"), oid)
     with pytest.raises(CorruptObjectError):
         sq.read_unverified(oid)
+
+
+def test_tree_rows_give_kinds_sizes_and_the_rows_of_trees(sq: SqliteStore) -> None:
+    blob = sq.put("blob", _text(200))
+    tree = sq.put("tree", b"file a\0" + bytes(range(32)))
+    rows = sq.tree_rows([blob, tree, ObjectId(b"\x07" * 32)])
+    assert set(rows) == {blob, tree}
+    assert rows[blob] == ("blob", len(_text(200)), None)
+    kind, size, row = rows[tree]
+    assert (kind, size) == ("tree", 39) and row is not None
+    assert sq.read_unverified(tree, row=row) == sq.read_unverified(tree)
+    assert sq.read_unverified(tree, row=row)[1] == sq.get(tree)[1]

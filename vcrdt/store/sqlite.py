@@ -107,6 +107,8 @@ _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, d
 Encoded = tuple[ObjectId, str, bytes, int, ObjectId | None, bytes]
 # An object as stored, undecoded: storage (`ZSTD` or `DELTA`), delta base, zstd frame.
 Stored = tuple[int, ObjectId | None, bytes]
+# A row's columns as `_SELECT_ROW` reads them (not type-checked yet): kind, size, storage, base, data.
+Row = tuple[object, object, object, object, object]
 
 
 # Plain classes, not NamedTuples: making a named tuple class costs start-up, and nothing
@@ -300,27 +302,57 @@ class SqliteStore:
                 found[oid] = (_kind_of(oid, kind), _size_of(oid, size), _form(storage, base, data))
         return found
 
+    def tree_rows(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, int, Row | None]]:
+        """Return ``{id: (kind, size, row)}`` of those of `oids` that are present, a few hundred per query.
+
+        `row` is a tree's stored row, for `read_unverified` (None for other kinds): a walk
+        that meets a tree's entries reads the trees among them next.
+
+        Raises:
+            CorruptObjectError: If a row's kind or size is invalid.
+        """
+        wanted = list(set(oids))
+        found: dict[ObjectId, tuple[str, int, Row | None]] = {}
+        query = (
+            "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
+            " CAST(base AS BLOB), CASE WHEN CAST(kind AS INTEGER) = 2 THEN CAST(data AS BLOB) END"
+            " FROM objects WHERE id IN"
+        )
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for raw, code, size, storage, base, data in self.db.conn.execute(f"{query} ({marks})", batch).fetchall():
+                oid = ObjectId(bytes(raw))
+                kind = _kind_of(oid, code)
+                row = (code, size, storage, base, data) if kind == "tree" else None
+                found[oid] = (kind, _size_of(oid, size), row)
+        return found
+
     def read_unverified(
-        self, oid: ObjectId, known: Mapping[ObjectId, bytes] | None = None
+        self, oid: ObjectId, known: Mapping[ObjectId, bytes] | None = None, row: Row | None = None
     ) -> tuple[str, bytes, Stored | None]:
         """Return ``(kind, body, stored form)`` with one query, the body not hashed when stored alone.
 
         For a sender that reads its own objects to walk them: the receiver hashes whatever it
-        is sent. A body compressed alone is decompressed (its size checked), and so is a
-        delta on a body in `known` (bodies the caller read before) or cached here; any other
-        row is read by `get` (verified). The stored form is `stored_form`'s.
+        is sent. A raw body is returned as it is, a body compressed alone is decompressed (its
+        size checked), and so is a delta on a body in `known` (bodies the caller read before)
+        or cached here; any other row is read by `get` (verified). The stored form is
+        `stored_form`'s.
 
         Raises:
             ObjectNotFoundError: If the object is absent.
             CorruptObjectError: If the stored row cannot be decoded.
             HashMismatchError: If a row read by `get` does not hash to its id.
         """
-        row = self.db.conn.execute(_SELECT_ROW, (oid,)).fetchone()
         if row is None:
-            raise ObjectNotFoundError(to_hex(oid))
+            row = self.db.conn.execute(_SELECT_ROW, (oid,)).fetchone()
+            if row is None:
+                raise ObjectNotFoundError(to_hex(oid))
         kind_code, size, storage, base, data = row
         form = _form(storage, base, data)
         kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
+        if kind is not None and storage == RAW and isinstance(data, bytes) and len(data) == size:
+            return kind, data, None
         if kind is not None and isinstance(size, int) and 0 <= size <= LARGE_OBJECT and form is not None:
             if form[0] == ZSTD:
                 return kind, _inflate(self._dctx, oid, form[2], size), form

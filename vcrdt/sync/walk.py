@@ -22,7 +22,7 @@ from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
-from vcrdt.store.sqlite import SqliteStore, Stored
+from vcrdt.store.sqlite import Row, SqliteStore, Stored
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -107,8 +107,9 @@ def tree_entries(
     return out
 
 
-# Decoded trees a walker keeps.
+# Decoded trees a walker keeps, and rows of trees read ahead.
 TREE_CACHE = 512
+TREE_ROWS = 4096
 
 
 class Walker:
@@ -124,6 +125,8 @@ class Walker:
         self._heads: dict[bytes, tuple[str, Reference]] = {}
         # The bodies of the trees read last (the sender packs each just after walking it).
         self.bodies: dict[ObjectId, bytes] = {}
+        # Rows of trees met as entries and not read yet (`SqliteStore.tree_rows`).
+        self._rows: dict[ObjectId, Row] = {}
         # The bodies of the trees read last (the bases of those stored as deltas on them).
         self._recent: dict[ObjectId, bytes] = {}
         # The stored forms of the trees read last, until sent (`SqliteStore.stored_form`).
@@ -177,7 +180,7 @@ class Walker:
             raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
         if isinstance(self.store, SqliteStore):
             # Read once, not verified (the receiver hashes it), and its stored form kept for sending.
-            _, body, form = self.store.read_unverified(oid, self._recent)
+            _, body, form = self.store.read_unverified(oid, self._recent, self._rows.pop(oid, None))
             if len(self._recent) >= TREE_CACHE:
                 del self._recent[next(iter(self._recent))]
             self._recent[oid] = body
@@ -194,8 +197,16 @@ class Walker:
             del self.bodies[next(iter(self.bodies))]
         self.bodies[oid] = body
         if isinstance(self.store, SqliteStore):
-            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next).
-            self.kinds.update(self.store.info_many(r.oid for _, r in got if r.oid not in self.kinds))
+            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next),
+            # and the rows of the trees among them (it reads them next).
+            for ref, (kind, size, row) in self.store.tree_rows(
+                r.oid for _, r in got if r.oid not in self.kinds
+            ).items():
+                self.kinds[ref] = kind, size
+                if row is not None:
+                    self._rows[ref] = row
+            while len(self._rows) > TREE_ROWS:
+                del self._rows[next(iter(self._rows))]
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             del self._trees[next(iter(self._trees))]
