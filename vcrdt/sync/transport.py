@@ -170,6 +170,7 @@ class ProcessTransport:
         self.limits = limits
         self.sent = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._read: Callable[[int], bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -218,7 +219,10 @@ class ProcessTransport:
                     )
             return data
 
-        return FrameReader(buffered(read), self.limits, self.peer)
+        if self._read is None:
+            # One buffer for the whole session: what arrives after an answer's end belongs to the next.
+            self._read = buffered(read)
+        return FrameReader(self._read, self.limits, self.peer)
 
     def close(self) -> None:
         """Close the child's stdin and wait for it (killed if it does not end)."""
@@ -226,6 +230,7 @@ class ProcessTransport:
         if proc is None:
             return
         self._proc = None
+        self._read = None
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
