@@ -315,7 +315,7 @@ class Receiver:
         if base is not None:
             what = f"{what} (a delta on {base.hex()})"
             base_body = self._base(base, what)
-        body = inflate(p.data, p.size, self.peer, what, base_body)
+        body = inflate(p.data, p.size, self.peer, what, base_body, self._dctx)
         oid = object_id(p.kind, body)
         if oid in self.received:
             # Sent twice in one stream: harmless, but it must not count as two objects.
