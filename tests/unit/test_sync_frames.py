@@ -137,3 +137,26 @@ def test_hello_negotiates_the_highest_shared_version() -> None:
         F.read_hello(F.Frame(F.HELLO, b'{"v":[99],"op":"refs"}'), "peer")
     with pytest.raises(ProtocolError, match="not JSON"):
         F.read_hello(F.Frame(F.HELLO, b"\xff"), "peer")
+
+
+@given(st.lists(st.binary(min_size=1, max_size=50), max_size=20), st.lists(st.integers(1, 40), min_size=1))
+def test_a_buffered_read_hands_out_the_stream_in_order(pieces: list[bytes], sizes: list[int]) -> None:
+    from vcrdt.sync.transport import buffered
+
+    source = iter(pieces)
+    asked: list[int] = []
+
+    def read(n: int) -> bytes:
+        asked.append(n)
+        return next(source, b"")
+
+    got = bytearray()
+    read_some = buffered(read)
+    for i in range(1000):
+        n = sizes[i % len(sizes)]
+        out = read_some(n)
+        assert len(out) <= n
+        if not out:
+            break
+        got += out
+    assert bytes(got) == b"".join(pieces)

@@ -171,7 +171,7 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
 @settings(max_examples=400, deadline=None)
 @given(tree_bodies())
 def test_the_quick_tree_check_accepts_only_what_the_decoder_accepts(receiver: Receiver, body: bytes) -> None:
-    quick = receiver._quick_tree(body)
+    quick = receiver._quick_tree(ObjectId(object_id("tree", body)), body, None)
     try:
         tree = decode_object("tree", body)
     except CorruptObjectError:
@@ -180,3 +180,29 @@ def test_the_quick_tree_check_accepts_only_what_the_decoder_accepts(receiver: Re
     assert isinstance(tree, Tree)
     if quick is not None:
         assert quick == [(e.oid, "tree" if e.kind is EntryKind.TREE else "blob") for e in tree.entries]
+
+
+def _triples(tree: Tree) -> set[tuple[EntryKind, str, ObjectId]]:
+    return {(e.kind, e.name, e.oid) for e in tree.entries}
+
+
+@settings(max_examples=400, deadline=None)
+@given(tree_bodies(), tree_bodies())
+def test_a_tree_delta_is_checked_for_the_entries_its_base_lacks(receiver: Receiver, old: bytes, body: bytes) -> None:
+    base = ObjectId(object_id("tree", old + b"base"))  # an id of its own: `body` may equal `old`
+    known = receiver._quick_tree(base, old, None) is not None
+    quick = receiver._quick_tree(ObjectId(object_id("tree", body)), body, base)
+    try:
+        tree = decode_object("tree", body)
+    except CorruptObjectError:
+        assert quick is None
+        return
+    assert isinstance(tree, Tree)
+    if quick is not None:
+        held: set[tuple[EntryKind, str, ObjectId]] = set()
+        if known:
+            before = decode_object("tree", old)
+            assert isinstance(before, Tree)
+            held = _triples(before)
+        expected = [(o, "tree" if k is EntryKind.TREE else "blob") for k, _, o in _triples(tree) - held]
+        assert sorted(quick) == sorted(expected)

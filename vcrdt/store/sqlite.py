@@ -39,12 +39,12 @@ import contextlib
 import os
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
-from vcrdt.ids import ObjectId, to_hex
+from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, fingerprints
 from vcrdt.store.db import Database
 from vcrdt.store.fingerprints import Fingerprint
@@ -105,6 +105,10 @@ _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storag
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
 # An object to store as received: id, kind, body, storage (`ZSTD` or `DELTA`), delta base, zstd frame.
 Encoded = tuple[ObjectId, str, bytes, int, ObjectId | None, bytes]
+# An object as stored, undecoded: storage (`ZSTD` or `DELTA`), delta base, zstd frame.
+Stored = tuple[int, ObjectId | None, bytes]
+# A row's columns as `_SELECT_ROW` reads them (not type-checked yet): kind, size, storage, base, data.
+Row = tuple[object, object, object, object, object]
 
 
 # Plain classes, not NamedTuples: making a named tuple class costs start-up, and nothing
@@ -262,7 +266,7 @@ class SqliteStore:
         found[oid] = own if own is not None else self.get(oid)
         return found
 
-    def stored_form(self, oid: ObjectId) -> tuple[int, ObjectId | None, bytes] | None:
+    def stored_form(self, oid: ObjectId) -> Stored | None:
         """Return ``(storage, base, data)`` of an object stored whole as one zstd frame, undecoded.
 
         `storage` is `ZSTD` (the body compressed alone; `base` None) or `DELTA` (compressed with
@@ -273,13 +277,96 @@ class SqliteStore:
         row = self.db.conn.execute(
             "SELECT CAST(storage AS INTEGER), CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id = ?", (oid,)
         ).fetchone()
-        if row is None or not isinstance(row[2], bytes):
-            return None
-        if row[0] == ZSTD:
-            return ZSTD, None, row[2]
-        if row[0] == DELTA and isinstance(row[1], bytes) and len(row[1]) == len(oid):
-            return DELTA, ObjectId(row[1]), row[2]
-        return None
+        return None if row is None else _form(*row)
+
+    def stored_forms(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, int, Stored | None]]:
+        """Return ``{id: (kind, size, stored form)}`` of those of `oids` that are present, a few hundred per query.
+
+        The stored form is what `stored_form` returns (None for a row that is not one zstd
+        frame): nothing is decoded or verified.
+
+        Raises:
+            CorruptObjectError: If a row's kind or size is invalid.
+        """
+        wanted = list(set(oids))
+        found: dict[ObjectId, tuple[str, int, Stored | None]] = {}
+        query = (
+            "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
+            " CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id IN "
+        )
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for raw, kind, size, storage, base, data in self.db.conn.execute(f"{query}({marks})", batch).fetchall():
+                oid = ObjectId(bytes(raw))
+                found[oid] = (_kind_of(oid, kind), _size_of(oid, size), _form(storage, base, data))
+        return found
+
+    def tree_rows(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, int, Row | None]]:
+        """Return ``{id: (kind, size, row)}`` of those of `oids` that are present, a few hundred per query.
+
+        `row` is a tree's stored row, for `read_unverified` (None for other kinds): a walk
+        that meets a tree's entries reads the trees among them next.
+
+        Raises:
+            CorruptObjectError: If a row's kind or size is invalid.
+        """
+        wanted = list(set(oids))
+        found: dict[ObjectId, tuple[str, int, Row | None]] = {}
+        query = (
+            "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
+            " CAST(base AS BLOB), CASE WHEN CAST(kind AS INTEGER) = 2 THEN CAST(data AS BLOB) END"
+            " FROM objects WHERE id IN"
+        )
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for raw, code, size, storage, base, data in self.db.conn.execute(f"{query} ({marks})", batch).fetchall():
+                oid = ObjectId(bytes(raw))
+                kind = _kind_of(oid, code)
+                row = (code, size, storage, base, data) if kind == "tree" else None
+                found[oid] = (kind, _size_of(oid, size), row)
+        return found
+
+    def read_unverified(
+        self, oid: ObjectId, known: Mapping[ObjectId, bytes] | None = None, row: Row | None = None
+    ) -> tuple[str, bytes, Stored | None]:
+        """Return ``(kind, body, stored form)`` with one query, the body not hashed when stored alone.
+
+        For a sender that reads its own objects to walk them: the receiver hashes whatever it
+        is sent. A raw body is returned as it is, a body compressed alone is decompressed (its
+        size checked), and so is a delta on a body in `known` (bodies the caller read before)
+        or cached here; any other row is read by `get` (verified). The stored form is
+        `stored_form`'s.
+
+        Raises:
+            ObjectNotFoundError: If the object is absent.
+            CorruptObjectError: If the stored row cannot be decoded.
+            HashMismatchError: If a row read by `get` does not hash to its id.
+        """
+        if row is None:
+            row = self.db.conn.execute(_SELECT_ROW, (oid,)).fetchone()
+            if row is None:
+                raise ObjectNotFoundError(to_hex(oid))
+        kind_code, size, storage, base, data = row
+        form = _form(storage, base, data)
+        kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
+        if kind is not None and storage == RAW and isinstance(data, bytes) and len(data) == size:
+            return kind, data, None
+        if kind is not None and isinstance(size, int) and 0 <= size <= LARGE_OBJECT and form is not None:
+            if form[0] == ZSTD:
+                return kind, _inflate(self._dctx, oid, form[2], size), form
+            base = form[1]
+            assert base is not None  # invariant: a DELTA form names its base
+            base_body = known.get(base) if known is not None else None
+            if base_body is None:
+                hit = self._cache.get(base)
+                base_body = hit[1] if hit is not None else None
+            if base_body is not None:
+                # A delta on a body read before: decoded here, not hashed.
+                return kind, self._inflate_row(_Row(oid, kind, size, DELTA, base, form[2]), base_body), form
+        kind, body = self.get(oid)
+        return kind, body, form
 
     def has(self, oid: ObjectId) -> bool:
         """Tell whether the object is present."""
@@ -322,7 +409,7 @@ class SqliteStore:
             batch = wanted[i : i + 500]
             marks = ",".join("?" * len(batch))
             query = "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER) FROM objects WHERE id IN "
-            for raw, kind, size in self.db.conn.execute(f"{query}({marks})", batch):
+            for raw, kind, size in self.db.conn.execute(f"{query}({marks})", batch).fetchall():
                 oid = ObjectId(bytes(raw))
                 found[oid] = (_kind_of(oid, kind), _size_of(oid, size))
         return found
@@ -693,12 +780,14 @@ class SqliteStore:
         depths: dict[ObjectId, int] = {}
         adding = {item[0] for item in todo}
         wanted = {item[4] for item in todo if item[3] == DELTA and item[4] is not None} - adding
-        for oid in wanted:
-            row = self.db.conn.execute(
-                "SELECT CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id = ?", (oid,)
-            ).fetchone()
-            if row is not None and row[0] != CHUNKED and isinstance(row[1], int) and row[1] >= 0:
-                depths[oid] = row[1]
+        bases = list(wanted)
+        for i in range(0, len(bases), 500):
+            batch = bases[i : i + 500]
+            query = "SELECT CAST(id AS BLOB), CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id IN"
+            marks = ",".join("?" * len(batch))
+            for raw, storage, depth in self.db.conn.execute(f"{query} ({marks})", batch).fetchall():
+                if storage != CHUNKED and isinstance(depth, int) and depth >= 0:
+                    depths[ObjectId(bytes(raw))] = depth
         rows = []
         for oid, kind, body, storage, base, data in todo:
             code = _kind_code(kind)
@@ -928,6 +1017,17 @@ def _opt_id(raw: bytes | None) -> ObjectId | None:
     return None if raw is None else ObjectId(raw)
 
 
+def _form(storage: object, base: object, data: object) -> Stored | None:
+    """A row's stored form (`SqliteStore.stored_form`) from its columns, or None."""
+    if not isinstance(data, bytes):
+        return None
+    if storage == ZSTD:
+        return ZSTD, None, data
+    if storage == DELTA and isinstance(base, bytes) and len(base) == OID_LEN:
+        return DELTA, ObjectId(base), data
+    return None
+
+
 def _check(oid: ObjectId, actual: ObjectId) -> None:
     if actual != oid:
         raise HashMismatchError(to_hex(oid), to_hex(actual))
@@ -967,6 +1067,10 @@ def _inflate(
     return out
 
 
+# Every compression level's window is at least this large (2^19 bytes, levels 1 to 3 for small inputs).
+_SMALL_WINDOW = 19
+
+
 def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstandard.ZstdCompressor:
     """Return a compressor for a `size`-byte body with `base` as its raw-content dictionary, at `level`.
 
@@ -981,8 +1085,11 @@ def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstand
     import zstandard
 
     d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    params = zstandard.ZstdCompressionParameters.from_level(level, source_size=size, dict_size=len(base))
     window_log = max(10, (len(base) + size - 1).bit_length())
+    if window_log <= _SMALL_WINDOW:
+        # Within the smallest window of any level: zstd sizes its tables to base and body itself.
+        return zstandard.ZstdCompressor(level=level, dict_data=d)
+    params = zstandard.ZstdCompressionParameters.from_level(level, source_size=size, dict_size=len(base))
     if window_log <= params.window_log:
         return zstandard.ZstdCompressor(level=level, dict_data=d)
     params = zstandard.ZstdCompressionParameters.from_level(

@@ -568,11 +568,21 @@ def delta(base: bytes, body: bytes) -> bytes:
     return compressor(base, len(body)).compress(body)
 
 
-def inflate(data: bytes, size: int, peer: str, what: str, base: bytes | None = None) -> bytes:
+def inflate(
+    data: bytes,
+    size: int,
+    peer: str,
+    what: str,
+    base: bytes | None = None,
+    plain: zstandard.ZstdDecompressor | None = None,
+) -> bytes:
     """Decompress a packed object's zstd frame that must declare and hold exactly `size` bytes.
 
     The declared size is checked before anything is decoded (zstd allocates it at once), and
     the output is capped at `size`, so a decompression bomb costs nothing.
+
+    `plain`: a decompressor without a dictionary to use when there is no `base` (one
+    thread's own: it is not safe to share between threads).
 
     Raises:
         ProtocolError: Naming `what`, if the frame is malformed, declares another size, or
@@ -586,7 +596,7 @@ def inflate(data: bytes, size: int, peer: str, what: str, base: bytes | None = N
         raise ProtocolError(f"{peer}: {what}: its zstd frame declares {declared} bytes, not the {size} the object has")
     try:
         if base is None:
-            dctx = zstandard.ZstdDecompressor()
+            dctx = plain or zstandard.ZstdDecompressor()
         else:
             d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
             dctx = zstandard.ZstdDecompressor(dict_data=d)

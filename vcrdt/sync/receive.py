@@ -12,6 +12,9 @@ transaction with the final objects, by the ref-state join (`apply_state`), never
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -33,7 +36,7 @@ from vcrdt.errors import (
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
-from vcrdt.paths import check_component, decode, encode
+from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
@@ -57,6 +60,14 @@ BATCH_BYTES = 4 << 20
 _REF_KIND = {k.value.encode("ascii"): "tree" if k is EntryKind.TREE else "blob" for k in EntryKind}
 # Objects checked and waiting to be written with one statement (`SqliteStore.put_encoded`).
 PENDING = 512
+# One tree entry: its kind word, name and id (`Receiver._quick_tree`); the bytes of an entry beside its name.
+_TREE_ENTRY = re.compile(rb"(" + b"|".join(_REF_KIND) + rb") ([^\0/]*)\0(.{32})", re.DOTALL)
+_ENTRY_FIXED = 1 + 1 + OID_LEN
+_WORD = operator.itemgetter(0)
+_NAME = operator.itemgetter(1)
+# Checked trees whose entries are kept (a delta on one checks only the entries that differ).
+KEEP_TREES = 256
+KEEP_ENTRIES = 1 << 18
 
 Progress = Callable[[int, int], None]
 # The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
@@ -107,8 +118,11 @@ class Receiver:
         self._bodies = RecentBodies()
         # Kinds of objects found stored here (successive versions of a tree name mostly the same ones).
         self._stored_kinds: dict[ObjectId, str] = {}
-        # Tree-entry names (bytes) that passed the path rules, and their canonical bytes.
-        self._names: dict[bytes, bytes] = {}
+        # Tree-entry names (bytes) that passed the path rules.
+        self._names: set[bytes] = set()
+        # The entries of the trees checked last (`_quick_tree`), and how many they hold in all.
+        self._trees: dict[ObjectId, frozenset[tuple[bytes, bytes, bytes]]] = {}
+        self._tree_entries = 0
         # Checked objects not written yet, in their compressed form as received (SqliteStore only).
         self._pending: list[Encoded] = []
         self._pending_ids: set[ObjectId] = set()
@@ -243,7 +257,8 @@ class Receiver:
         the store keeps that frame instead of compressing the body again.
         """
         if kind == "tree":
-            named = self._quick_tree(body)
+            base = encoded[1] if encoded is not None and encoded[0] == DELTA else None
+            named = self._quick_tree(oid, body, base)
             if named is None:
                 tree = decode_object(kind, body)  # raises the rule it breaks
                 assert isinstance(tree, Tree)
@@ -300,7 +315,7 @@ class Receiver:
         if base is not None:
             what = f"{what} (a delta on {base.hex()})"
             base_body = self._base(base, what)
-        body = inflate(p.data, p.size, self.peer, what, base_body)
+        body = inflate(p.data, p.size, self.peer, what, base_body, self._dctx)
         oid = object_id(p.kind, body)
         if oid in self.received:
             # Sent twice in one stream: harmless, but it must not count as two objects.
@@ -328,7 +343,13 @@ class Receiver:
             raise ProtocolError(
                 f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
             )
-        return self.repo.store.get(base)[1]
+        kind, body = self.repo.store.get(base)
+        if kind == "tree" and base not in self._trees:
+            # A tree stored here passed the tree rules and has its closure: a delta on it checks only what differs.
+            entries = _tree_entries(body)
+            if entries is not None:
+                self._remember_tree(base, entries)
+        return body
 
     def _pieces(self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes) -> Iterator[bytes]:
         """Decompress an object's body piece by piece, none beyond what its size leaves."""
@@ -388,55 +409,58 @@ class Receiver:
             self.flush()
         return read_commit(self.repo.store, oid)
 
-    def _quick_tree(self, body: bytes) -> list[tuple[ObjectId, str]] | None:
-        """The ids and kinds a tree body names, when it passes the tree rules; None when in doubt.
+    def _quick_tree(self, oid: ObjectId, body: bytes, base: ObjectId | None) -> list[tuple[ObjectId, str]] | None:
+        """The ids and kinds a tree body names beyond its base's, when it passes the tree rules; None when in doubt.
 
         The rules of `Tree.from_bytes` (entry kinds, names by the path rules, sorted and
-        unique by their bytes, ids of 32 bytes and not zero), without building the tree, and
-        each distinct name checked once per session. It accepts nothing `Tree.from_bytes`
-        refuses: on anything it does not accept, the caller decodes the tree for the error.
+        unique by their bytes, ids of 32 bytes and not zero), without building the tree:
+        one regular expression splits the body into entries (the matches must tile it), and
+        each distinct name is checked once per session. When `base` (the tree it is a delta
+        on) was checked before, the entries it holds too are not checked again, and not
+        returned: they were checked, and their objects are present or named by the base
+        (whose closure is checked). It accepts nothing `Tree.from_bytes` refuses: on
+        anything it does not accept, the caller decodes the tree for the error.
         """
-        out: list[tuple[ObjectId, str]] = []
+        found = _tree_entries(body)
+        if found is None:
+            return None
+        raw_names = list(map(_NAME, found))
+        if not all(map(operator.lt, raw_names, itertools.islice(raw_names, 1, None))):
+            return None  # not sorted, or a name twice
         names = self._names
-        pos, n = 0, len(body)
-        prev = b""
-        while pos < n:
-            sp = body.find(b" ", pos, pos + 5)
-            want = _REF_KIND.get(body[pos:sp]) if sp >= 0 else None
-            if want is None:
-                return None
-            nul = body.find(b"\0", sp + 1)
-            if nul < 0:
-                return None
-            raw = body[sp + 1 : nul]
-            enc = names.get(raw)
-            if enc is None:
-                if b"/" in raw:
-                    return None
+        known = self._trees.get(base) if base is not None else None
+        out: list[tuple[ObjectId, str]] = []
+        for word, raw, ref in found if known is None else set(found).difference(known):
+            if raw not in names:
                 try:
-                    name = decode(raw)
-                    check_component(name)
+                    check_component(decode(raw))
                 except BadPathError:
                     return None
-                enc = names[raw] = encode(name)
-            oid = body[nul + 1 : nul + 1 + OID_LEN]
-            if (out and enc <= prev) or len(oid) != OID_LEN or oid == ZERO_ID:
+                names.add(raw)
+            if ref == ZERO_ID:
                 return None
-            out.append((ObjectId(oid), want))
-            prev = enc
-            pos = nul + 1 + OID_LEN
+            out.append((ObjectId(ref), _REF_KIND[word]))
         if len(names) > 1 << 16:
             names.clear()
+        self._remember_tree(oid, found)
         return out
+
+    def _remember_tree(self, oid: ObjectId, entries: list[tuple[bytes, bytes, bytes]]) -> None:
+        """Keep the entries of a tree that passed the rules: a delta on it checks only what differs."""
+        trees = self._trees
+        trees[oid] = frozenset(entries)
+        self._tree_entries += len(entries)
+        while len(trees) > KEEP_TREES or self._tree_entries > KEEP_ENTRIES:
+            self._tree_entries -= len(trees.pop(next(iter(trees))))
 
     def _check_refs(self, oid: ObjectId, named: list[tuple[ObjectId, str]], commit: Commit | None, body: bytes) -> None:
         self._refs[oid] = named
-        for i, (ref, want) in enumerate(named):
+        for ref, want in named:
             kind = self._kind(ref)
             if kind is not None and kind != want:
                 full = commit if commit is not None else decode_object("tree", body)
                 assert isinstance(full, Tree | Commit)
-                problem = references(full)[i].problem(kind)
+                problem = next((r.problem(kind) for r in references(full) if (r.oid, r.kind) == (ref, want)), None)
                 raise CorruptObjectError(to_hex(oid), problem or f"names {ref.hex()}, a {kind}, not a {want}")
         self._open[oid] = commit
         obj = commit
@@ -448,6 +472,13 @@ class Receiver:
                     raise CorruptObjectError(to_hex(oid), f"refusing a commit whose {problem}")
             else:
                 self._deferred.append((oid, obj))
+
+
+def _tree_entries(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
+    """A tree body's entries (kind word, name, id) as `_TREE_ENTRY` splits it, or None if they do not tile it."""
+    found: list[tuple[bytes, bytes, bytes]] = _TREE_ENTRY.findall(body)
+    size = _ENTRY_FIXED * len(found) + sum(map(len, map(_NAME, found))) + sum(map(len, map(_WORD, found)))
+    return found if size == len(body) else None
 
 
 class RecentBodies:

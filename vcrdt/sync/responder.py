@@ -12,9 +12,10 @@ and an HTTP server call, each request's body in, a stream of frames out.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import zstandard
 
@@ -23,7 +24,7 @@ from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store.fingerprints import Fingerprint
-from vcrdt.store.sqlite import ZSTD, SqliteStore
+from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
@@ -50,6 +51,10 @@ from vcrdt.sync.walk import (
 MAX_PREFIXES = 4096
 IDS_DEPTH = 10
 ID_FRAME = 64 << 10
+# Objects whose stored forms are read with one query, when each is at most `PREFETCH` bytes.
+FORMS_BATCH = 256
+PREFETCH = 64 << 10
+_T = TypeVar("_T")
 
 
 def salt_of(fields: dict[str, object], peer: str) -> bytes | None:
@@ -103,36 +108,75 @@ def object_frames(
     # Stream positions of the objects sent so far, for naming bases by their distance back.
     position: dict[ObjectId, int] = {}
     bodies = RecentBodies()
-    stored_form = store.stored_form if isinstance(store, SqliteStore) else None
-    for n, (oid, kind, size) in enumerate(items):
-        if packed:
-            position[oid] = n
-        if size <= F.PIECE and packed:
-            base = bases.get(oid) if bases else None
-            if stored_form is not None:
-                frame = _as_stored(walker, stored_form(oid), kind, size, base, position, n)
-                if frame is not None:
-                    yield frame
-                    continue
-            body = walker.bodies.pop(oid, None) if kind == "tree" else None
-            if body is None:
-                _, body = store.get(oid)
-            bodies.put(oid, body)
-            yield _packed_frame(walker, kind, body, base, position, n, pack, bodies)
-            continue
-        if size <= F.PIECE:
+    stored_forms = store.stored_forms if isinstance(store, SqliteStore) and packed else None
+    n = -1
+    for batch in _batches(items, FORMS_BATCH):
+        forms: dict[ObjectId, tuple[str, int, Stored | None]] = {}
+        if stored_forms is not None:
+            # The stored forms of a few hundred objects in one query (trees' were kept by the walk).
+            forms = stored_forms([oid for oid, _, size in batch if size <= PREFETCH and oid not in walker.forms])
+        for oid, kind, size in batch:
+            n += 1
+            yield from _object_frames(walker, oid, kind, size, n, packed, bases, forms, position, bodies, pack, cctx)
+
+
+def _batches(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def _object_frames(
+    walker: Walker,
+    oid: ObjectId,
+    kind: str,
+    size: int,
+    n: int,
+    packed: bool,
+    bases: dict[ObjectId, ObjectId] | None,
+    forms: dict[ObjectId, tuple[str, int, Stored | None]],
+    position: dict[ObjectId, int],
+    bodies: RecentBodies,
+    pack: zstandard.ZstdCompressor,
+    cctx: zstandard.ZstdCompressor,
+) -> Iterator[bytes]:
+    """The frames of one object (`object_frames`), the `n`-th of the stream."""
+    store = walker.store
+    if packed:
+        position[oid] = n
+    if size <= F.PIECE and packed:
+        base = bases.get(oid) if bases else None
+        form = walker.forms.pop(oid, None)
+        if form is None:
+            got = forms.get(oid)
+            if got is not None:
+                form = got[2]
+            elif size > PREFETCH and isinstance(store, SqliteStore):
+                form = store.stored_form(oid)
+        if form is not None:
+            frame = _as_stored(walker, form, kind, size, base, position, n)
+            if frame is not None:
+                yield frame
+                return
+        body = walker.bodies.pop(oid, None) if kind == "tree" else None
+        if body is None:
             _, body = store.get(oid)
-            yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=False) + cctx.compress(body))
-            continue
-        yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=True))
-        buf = b""
-        for piece in store.iter_content(oid):
-            buf += piece
-            while len(buf) >= F.PIECE:
-                yield F.encode(F.CHUNK, cctx.compress(buf[: F.PIECE]))
-                buf = buf[F.PIECE :]
-        if buf:
-            yield F.encode(F.CHUNK, cctx.compress(buf))
+        bodies.put(oid, body)
+        yield _packed_frame(walker, kind, body, base, position, n, pack, bodies)
+        return
+    if size <= F.PIECE:
+        _, body = store.get(oid)
+        yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=False) + cctx.compress(body))
+        return
+    yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=True))
+    buf = b""
+    for piece in store.iter_content(oid):
+        buf += piece
+        while len(buf) >= F.PIECE:
+            yield F.encode(F.CHUNK, cctx.compress(buf[: F.PIECE]))
+            buf = buf[F.PIECE :]
+    if buf:
+        yield F.encode(F.CHUNK, cctx.compress(buf))
 
 
 # Bases smaller than this are not worth a delta.
@@ -141,7 +185,7 @@ MIN_DELTA = 64
 
 def _as_stored(
     walker: Walker,
-    form: tuple[int, ObjectId | None, bytes] | None,
+    form: Stored | None,
     kind: str,
     size: int,
     base: ObjectId | None,

@@ -15,7 +15,7 @@ import re
 import select
 import shlex
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +27,32 @@ from vcrdt.sync import frames as F
 from vcrdt.sync.frames import FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.responder import respond
+
+# A response is read from its pipe or socket in pieces of up to this many bytes.
+READ_SIZE = 256 << 10
+
+
+def buffered(read: Callable[[int], bytes]) -> Callable[[int], bytes]:
+    """A `read(n)` that asks `read` for large pieces (it may return more than asked) and hands them out in `n`s.
+
+    A frame is read as its 5-byte header, then its payload: without this, each is one system
+    call (or one HTTP client call) on a stream of small objects.
+    """
+    buf = b""
+    pos = 0
+
+    def read_some(n: int) -> bytes:
+        nonlocal buf, pos
+        if pos >= len(buf):
+            buf, pos = read(n), 0
+            if len(buf) <= n:
+                out, buf = buf, b""
+                return out
+        out = buf[pos : pos + n]
+        pos += len(out)
+        return out
+
+    return read_some
 
 
 class Transport(Protocol):
@@ -144,6 +170,7 @@ class ProcessTransport:
         self.limits = limits
         self.sent = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._read: Callable[[int], bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -178,7 +205,7 @@ class ProcessTransport:
                 raise ProtocolError(
                     f"{self.peer}: sent nothing for {limit:g} s while an answer was due (limits.stall_timeout)"
                 )
-            data = os.read(fd, n)
+            data = os.read(fd, max(n, READ_SIZE))
             if not data:
                 # The end of its output: a command that failed (ssh refused, no vcrdt there) says why on
                 # stderr, which the user sees; name its exit status rather than a truncated frame.
@@ -192,7 +219,10 @@ class ProcessTransport:
                     )
             return data
 
-        return FrameReader(read, self.limits, self.peer)
+        if self._read is None:
+            # One buffer for the whole session: what arrives after an answer's end belongs to the next.
+            self._read = buffered(read)
+        return FrameReader(self._read, self.limits, self.peer)
 
     def close(self) -> None:
         """Close the child's stdin and wait for it (killed if it does not end)."""
@@ -200,6 +230,7 @@ class ProcessTransport:
         if proc is None:
             return
         self._proc = None
+        self._read = None
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
@@ -313,7 +344,7 @@ class HttpTransport:
 
         def read(n: int) -> bytes:
             try:
-                return resp.read1(n)
+                return resp.read1(max(n, READ_SIZE))
             except urllib3.exceptions.ReadTimeoutError as exc:
                 raise ProtocolError(
                     f"{peer}: sent nothing for {stall:g} s while an answer was due (limits.stall_timeout)"
@@ -321,7 +352,7 @@ class HttpTransport:
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise ProtocolError(f"{peer}: the connection broke while reading ({exc})") from exc
 
-        return FrameReader(read, self.limits, peer)
+        return FrameReader(buffered(read), self.limits, peer)
 
     def close(self) -> None:
         """Close the connections."""

@@ -11,6 +11,7 @@ so it stops where the two histories meet instead of walking all of history.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable, Iterator
 
 from vcrdt.crdt.refstate import RefState, from_rows
@@ -21,7 +22,7 @@ from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
-from vcrdt.store.sqlite import SqliteStore
+from vcrdt.store.sqlite import Row, SqliteStore, Stored
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -52,41 +53,63 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
 _WORDS = {k.value.encode("ascii"): k.value for k in EntryKind}
 
 
+# One tree entry: kind word, space, name, NUL, id.
+_ENTRY = re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL)
+
+
 def tree_entries(
-    oid: ObjectId, body: bytes, heads: dict[bytes, tuple[str, str, str]] | None = None
+    oid: ObjectId, body: bytes, heads: dict[bytes, tuple[str, Reference]] | None = None
 ) -> list[tuple[str, Reference]]:
     """The names and references of a stored tree, read for sending (the receiver validates it).
 
     A sender only needs what each entry names; the path rules are the receiver's to check,
     on every tree it receives, so this skips them (they cost most of decoding a tree).
-    `heads` remembers each entry's kind and name as decoded (successive trees repeat them).
+    `heads` remembers each entry as decoded (successive trees repeat most of them).
 
     Raises:
         CorruptObjectError: If the body is not a sequence of tree entries.
     """
+    entries = _ENTRY.findall(body)
+    if sum(map(len, entries)) == len(body):
+        # Every byte is in an entry (the matches tile the body): each decoded once per walk.
+        seen: dict[bytes, tuple[str, Reference]] = {} if heads is None else heads
+        found = list(map(seen.get, entries))
+        if None not in found:
+            return found  # type: ignore[return-value]
+        for i, was in enumerate(found):
+            if was is None:
+                entry = entries[i]
+                head = entry[: -OID_LEN - 1]
+                sp = head.find(b" ")
+                word, name = _WORDS[head[:sp]], head[sp + 1 :].decode("utf-8", "surrogateescape")
+                named = "tree" if word == "tree" else "blob"
+                ref = Reference(ObjectId(entry[-OID_LEN:]), named, f"entry {name!r} of kind {word} names")
+                found[i] = seen[entry] = (name, ref)
+        return found  # type: ignore[return-value]
     out: list[tuple[str, Reference]] = []
-    known = {} if heads is None else heads
+    known: dict[bytes, tuple[str, str, str]] = {}
     pos, n = 0, len(body)
     while pos < n:
         nul = body.find(b"\0", pos)
         if nul < 0 or nul + 1 + OID_LEN > n:
             raise CorruptObjectError(to_hex(oid), f"not a well-formed tree (entry at byte {pos})")
         head = body[pos:nul]
-        got = known.get(head)
-        if got is None:
+        hit = known.get(head)
+        if hit is None:
             sp = head.find(b" ", 0, 5)
             kind = _WORDS.get(head[:sp]) if sp >= 0 else None
             if kind is None:
                 raise CorruptObjectError(to_hex(oid), f"not a well-formed tree (entry at byte {pos})")
             name = head[sp + 1 :].decode("utf-8", "surrogateescape")
-            got = known[head] = (name, "tree" if kind == "tree" else "blob", f"entry {name!r} of kind {kind} names")
-        out.append((got[0], Reference(ObjectId(body[nul + 1 : nul + 1 + OID_LEN]), got[1], got[2])))
+            hit = known[head] = (name, "tree" if kind == "tree" else "blob", f"entry {name!r} of kind {kind} names")
+        out.append((hit[0], Reference(ObjectId(body[nul + 1 : nul + 1 + OID_LEN]), hit[1], hit[2])))
         pos = nul + 1 + OID_LEN
     return out
 
 
-# Decoded trees a walker keeps.
+# Decoded trees a walker keeps, and rows of trees read ahead.
 TREE_CACHE = 512
+TREE_ROWS = 4096
 
 
 class Walker:
@@ -99,9 +122,15 @@ class Walker:
         self._commits: dict[ObjectId, Commit] = {}
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
-        self._heads: dict[bytes, tuple[str, str, str]] = {}
+        self._heads: dict[bytes, tuple[str, Reference]] = {}
         # The bodies of the trees read last (the sender packs each just after walking it).
         self.bodies: dict[ObjectId, bytes] = {}
+        # Rows of trees met as entries and not read yet (`SqliteStore.tree_rows`).
+        self._rows: dict[ObjectId, Row] = {}
+        # The bodies of the trees read last (the bases of those stored as deltas on them).
+        self._recent: dict[ObjectId, bytes] = {}
+        # The stored forms of the trees read last, until sent (`SqliteStore.stored_form`).
+        self.forms: dict[ObjectId, Stored] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -149,7 +178,18 @@ class Walker:
         self.limits.check_object(oid, kind, size)
         if kind != "tree":
             raise CorruptObjectError(to_hex(oid), f"is a {kind}, not a tree")
-        body = self.store.get(oid)[1]
+        if isinstance(self.store, SqliteStore):
+            # Read once, not verified (the receiver hashes it), and its stored form kept for sending.
+            _, body, form = self.store.read_unverified(oid, self._recent, self._rows.pop(oid, None))
+            if len(self._recent) >= TREE_CACHE:
+                del self._recent[next(iter(self._recent))]
+            self._recent[oid] = body
+            if form is not None:
+                if len(self.forms) >= TREE_CACHE:
+                    del self.forms[next(iter(self.forms))]
+                self.forms[oid] = form
+        else:
+            body = self.store.get(oid)[1]
         got = tree_entries(oid, body, self._heads)
         if len(self._heads) > 1 << 16:
             self._heads.clear()
@@ -157,8 +197,16 @@ class Walker:
             del self.bodies[next(iter(self.bodies))]
         self.bodies[oid] = body
         if isinstance(self.store, SqliteStore):
-            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next).
-            self.kinds.update(self.store.info_many(r.oid for _, r in got if r.oid not in self.kinds))
+            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next),
+            # and the rows of the trees among them (it reads them next).
+            for ref, (kind, size, row) in self.store.tree_rows(
+                r.oid for _, r in got if r.oid not in self.kinds
+            ).items():
+                self.kinds[ref] = kind, size
+                if row is not None:
+                    self._rows[ref] = row
+            while len(self._rows) > TREE_ROWS:
+                del self._rows[next(iter(self._rows))]
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             del self._trees[next(iter(self._trees))]
