@@ -1,7 +1,9 @@
 """Import a git repository's history into a vcrdt repository (docs/format.md, "Git interop").
 
 Reads raw git objects through pygit2 (`odb.read`, never its parsed views, which normalise
-names, offsets and headers) and stores their vcrdt forms: blobs as they are, trees entry for
+names, offsets and headers), or through git's plumbing (`vcrdt.gitio.plumbing`: SHA-256
+repositories, which libgit2 here cannot read, and incremental runs, which then need not load
+pygit2), and stores their vcrdt forms: blobs as they are, trees entry for
 entry, commits and annotated tags as vcrdt commits with a git record where vcrdt's own fields
 do not say everything. The whole run is one transaction: objects, the id mapping, the refs and
 the ref state of this source; a refusal leaves the repository as it was.
@@ -14,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-
-import pygit2
+from typing import TYPE_CHECKING, Protocol
 
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
 from vcrdt.gitio import maps
+from vcrdt.gitio.plumbing import GitDir, PlumbingSource
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitCommitParts,
@@ -54,6 +56,9 @@ from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_full_name
 from vcrdt.repo import Repository
 
+if TYPE_CHECKING:
+    import pygit2
+
 SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
 DEFAULT_REFS = ("refs/heads/*", "refs/tags/*", SIBLINGS_PREFIX + "*")
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
@@ -83,6 +88,8 @@ def open_git(gitdir: Path) -> pygit2.Repository:
     Raises:
         GitInteropError: If `gitdir` holds none.
     """
+    import pygit2
+
     try:
         return pygit2.Repository(str(gitdir))
     except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
@@ -101,19 +108,109 @@ def git_head_branch(gitdir: Path) -> str | None:
     Raises:
         GitInteropError: If `gitdir` holds no git repository.
     """
-    git = open_git(gitdir)
-    try:
-        target = git.references["HEAD"].target
-    except (KeyError, pygit2.GitError):
-        return None
-    if isinstance(target, str) and target.startswith(BRANCH_PREFIX):
+    target = GitDir(gitdir).head_branch_ref()
+    if target is not None and target.startswith(BRANCH_PREFIX):
         return target[len(BRANCH_PREFIX) :]
     return None
 
 
-def source_key(git: pygit2.Repository) -> str:
+def source_key(git: pygit2.Repository | GitDir) -> str:
     """The name the ref state of a git repository is kept under: its git directory, absolute."""
     return str(Path(git.path).resolve())
+
+
+class GitSource(Protocol):
+    """Where an import reads git from: pygit2 (`Pygit2Source`) or git's plumbing (`PlumbingSource`)."""
+
+    hash_len: int
+
+    def refs(self) -> dict[str, bytes]:
+        """Every direct ref: full name to raw id."""
+
+    def read(self, gid: bytes) -> tuple[str, bytes]:
+        """The type and raw body of an object (raises GitInteropError if unreadable)."""
+
+    def peel_commit(self, gid: bytes) -> bytes | None:
+        """The commit `gid` is or (through annotated tags) names, if any."""
+
+    def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
+        """Commits reachable from `tips` and not `hide`, parents first."""
+
+    def close(self) -> None:
+        """Release what reading holds."""
+
+
+class Pygit2Source:
+    """A SHA-1 git repository read through pygit2 (`odb.read`: raw bytes, nothing normalised)."""
+
+    hash_len = 20
+
+    def __init__(self, gitdir: Path) -> None:
+        """Open the repository at `gitdir` (`open_git`)."""
+        import pygit2
+
+        self.git = open_git(gitdir)
+        self.odb = self.git.odb
+        self.oid = pygit2.Oid
+        self.errors = (KeyError, ValueError, pygit2.GitError)
+
+    def refs(self) -> dict[str, bytes]:
+        """Every direct ref: full name to raw id."""
+        import pygit2
+
+        out: dict[str, bytes] = {}
+        for ref in self.git.references.iterator():
+            if ref.type != pygit2.enums.ReferenceType.DIRECT:
+                continue
+            target = ref.target
+            if isinstance(target, pygit2.Oid):
+                out[ref.name] = bytes(target.raw)
+        return out
+
+    def read(self, gid: bytes) -> tuple[str, bytes]:
+        """The type and raw body of an object."""
+        try:
+            typ, data = self.odb.read(self.oid(raw=gid))
+        except self.errors as exc:
+            raise GitInteropError(f"git object {gid.hex()} cannot be read: {exc}") from None
+        return _TYPES.get(int(typ), "unknown"), bytes(data)
+
+    def peel_commit(self, gid: bytes) -> bytes | None:
+        """The commit `gid` is or names, if any."""
+        import pygit2
+
+        try:
+            return bytes(self.git[pygit2.Oid(raw=gid)].peel(pygit2.Commit).id.raw)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+
+    def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
+        """Commits reachable from `tips` and not from `hide`, parents first (the progress total)."""
+        import pygit2
+
+        git = self.git
+        walker = git.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        pushed = False
+        for t in tips:
+            c = self.peel_commit(t)
+            if c is not None:
+                walker.push(pygit2.Oid(raw=c))
+                pushed = True
+        if not pushed:
+            return []
+        for h in hide:
+            c = self.peel_commit(h)
+            if c is not None:
+                walker.hide(pygit2.Oid(raw=c))
+        try:
+            return [c.id.raw for c in walker]
+        except pygit2.GitError:
+            # A damaged or hostile history (a parent that is no commit): import it ref by ref,
+            # whose own checks name the object at fault.
+            return []
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def ref_matches(name: str, patterns: Iterable[str]) -> bool:
@@ -129,34 +226,25 @@ def ref_matches(name: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, bytes]:
+def select_refs(git: GitSource, patterns: Iterable[str]) -> dict[str, bytes]:
     """The git branches and tags whose full names match one of `patterns`: name to raw id."""
     pats = list(patterns) or list(DEFAULT_REFS)
     out: dict[str, bytes] = {}
-    for ref in git.references.iterator():
-        name = ref.name
-        if not name.startswith((BRANCH_PREFIX, TAG_PREFIX, SIBLINGS_PREFIX)):
-            continue
-        if ref.type != pygit2.enums.ReferenceType.DIRECT:
-            continue
-        if ref_matches(name, pats):
-            target = ref.target
-            if isinstance(target, pygit2.Oid):
-                out[name] = bytes(target.raw)
+    for name, gid in git.refs().items():
+        if name.startswith((BRANCH_PREFIX, TAG_PREFIX, SIBLINGS_PREFIX)) and ref_matches(name, pats):
+            out[name] = gid
     return out
 
 
 class _Importer:
-    def __init__(
-        self, repo: Repository, git: pygit2.Repository, summary: ImportSummary, *, skip_invalid: bool = False
-    ) -> None:
+    def __init__(self, repo: Repository, git: GitSource, summary: ImportSummary, *, skip_invalid: bool = False) -> None:
         self.repo = repo
         self.skip_invalid = skip_invalid
         self.invalid: dict[bytes, str] = {}  # skipped git commits and tags: why
         self.git = git
         self.summary = summary
-        self.hash_len = 20
-        self.hex_len = 40
+        self.hash_len = git.hash_len
+        self.hex_len = 2 * git.hash_len
         self.memo: dict[bytes, tuple[ObjectId, str]] = {}
         # Per git tree: its vcrdt id and the shapes of odd trees under it (path relative to it).
         self.trees: dict[bytes, tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]] = {}
@@ -195,11 +283,7 @@ class _Importer:
     # --- reading git ---------------------------------------------------------------------
 
     def read(self, gid: bytes) -> tuple[str, bytes]:
-        try:
-            typ, data = self.git.odb.read(pygit2.Oid(raw=gid))
-        except (KeyError, ValueError, pygit2.GitError) as exc:
-            raise GitInteropError(f"git object {gid.hex()} cannot be read: {exc}") from None
-        return _TYPES.get(int(typ), "unknown"), bytes(data)
+        return self.git.read(gid)
 
     def known(self, gid: bytes) -> tuple[ObjectId, str] | None:
         hit = self.memo.get(gid)
@@ -379,7 +463,7 @@ class _Importer:
                 raise GitInteropError(f"git commit {g.hex()}: its parent {gone[0].hex()} was skipped")
             missing = [p for p in need if self.known(p) is None]
             # A native commit on an imported tag names the tag in its header: it comes first.
-            for i, t in _parent_tags(parts.header):
+            for i, t in _parent_tags(parts.header, self.hex_len):
                 if i < len(need) and self.known(t) is None and self._peels_to(t, need[i]):
                     missing.append(t)
             if self.skip_invalid:
@@ -485,10 +569,11 @@ class _Importer:
     def _peels_to(self, tag: bytes, commit: bytes) -> bool:
         """Tell whether git object `tag` is an annotated tag that (through any chain of tags) names `commit`."""
         try:
-            obj = self.git[pygit2.Oid(raw=tag)]
-            return bool(obj.type == pygit2.enums.ObjectType.TAG and obj.peel(pygit2.Commit).id.raw == commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            if self.read(tag)[0] != "tag":
+                return False
+        except GitInteropError:
             return False
+        return self.git.peel_commit(tag) == commit
 
     def _native(
         self, tree: ObjectId, parents: list[ObjectId], pcs: list[Commit], parts: GitCommitParts
@@ -506,7 +591,7 @@ class _Importer:
         author = fields.get(b"author")
         if author is None:
             return None
-        tags = _parent_tags(h)
+        tags = _parent_tags(h, self.hex_len)
         if tags:
             parents = list(parents)
             for i, t in tags:
@@ -568,7 +653,7 @@ _BATCH_BYTES = 16 << 20  # queued object bytes before a batch is stored
 _BATCH_OBJECTS = 4096
 
 
-def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
+def _parent_tags(header: bytes, hex_len: int = 40) -> list[tuple[int, bytes]]:
     r"""The ``vcrdt-parent-tags`` of a git commit header (``N=GITID ...``); empty when absent or malformed.
 
     >>> _parent_tags(b"author A\nvcrdt-parent-tags 1=" + b"ab" * 20 + b"\n")[0][0]
@@ -581,7 +666,7 @@ def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
     out = []
     for item in value.split(b" "):
         n, _, g = item.partition(b"=")
-        if not n.isdigit() or len(g) != 40 or g.lower() != g:
+        if not n.isdigit() or len(g) != hex_len or g.lower() != g:
             return []
         try:
             out.append((int(n), bytes.fromhex(g.decode("ascii"))))
@@ -649,16 +734,54 @@ def import_git(
             holds something vcrdt refuses (the message names the object, the path and the rule).
         DirtyWorktreeError: If the checked-out branch would move over local changes.
     """
-    git = open_git(gitdir)
-    source = source_key(git)
+    gd = GitDir(gitdir)
+    source = source_key(gd)
     summary = ImportSummary(source)
-    wanted = select_refs(git, refs)
+    previous = maps.ref_state(repo.db, source, "import")
+    # pygit2 for a first SHA-1 import (many objects); git's plumbing for SHA-256 (libgit2 here
+    # reads SHA-1 only) and for later runs, which read few objects and need not load pygit2.
+    git: GitSource = Pygit2Source(gd.path) if gd.hash_name == "sha1" and not previous else PlumbingSource(gd)
+    try:
+        wanted = select_refs(git, refs)
+        if previous and _nothing_moved(repo, wanted, previous):
+            return summary
+        return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
+    finally:
+        git.close()
+
+
+def _nothing_moved(repo: Repository, wanted: dict[str, bytes], previous: dict[bytes, bytes]) -> bool:
+    """Tell whether git's refs are where the last import left them and the refs here still name their commits.
+
+    Then an import has nothing to do: every commit is imported and no ref would move.
+    """
+    if {n.encode(): g for n, g in wanted.items()} != previous:
+        return False
+    expect: dict[str, set[ObjectId]] = {}
+    for name, gid in wanted.items():
+        hit = maps.to_vcrdt(repo.db, gid)
+        if hit is None:
+            return False
+        expect.setdefault(vcrdt_ref_name(name), set()).add(hit[0])
+    return all(set(repo.refs.heads(name)) == heads for name, heads in expect.items())
+
+
+def _import(
+    repo: Repository,
+    git: GitSource,
+    gd: GitDir,
+    source: str,
+    wanted: dict[str, bytes],
+    summary: ImportSummary,
+    on_progress: Progress | None,
+    skip_invalid: bool,
+) -> ImportSummary:
     with repo.transaction():
         maps.ensure_tables(repo.db)
-        fill_map(repo)
+        fill_map(repo, gd.hash_name)
         imp = _Importer(repo, git, summary, skip_invalid=skip_invalid)
         previous = maps.ref_state(repo.db, source, "import")
-        order = _walk_order(git, wanted.values(), previous.values())
+        order = git.walk(wanted.values(), previous.values())
         total = len(order)
         for n, gid in enumerate(order, 1):
             imp.commitish(gid)
@@ -704,7 +827,7 @@ def import_git(
     return summary
 
 
-def fill_map(repo: Repository) -> int:
+def fill_map(repo: Repository, hash_name: str = "sha1") -> int:
     """Map every commit under a local ref that the mapping does not know yet; return how many were added.
 
     A replica that received imported history through sync has the commits and their git
@@ -714,43 +837,17 @@ def fill_map(repo: Repository) -> int:
     from vcrdt.gitio.exporter import Exporter, GitWriter
 
     exp: Exporter | None = None
+    writer = GitWriter(None, hash_name)
     for _name, heads in repo.refs.iter_refs("refs/"):
         for head in heads:
-            if maps.to_git(repo.db, head, 20):
+            if maps.to_git(repo.db, head, writer.hash_len):
                 continue
-            exp = exp or Exporter(repo, GitWriter(None))
+            exp = exp or Exporter(repo, writer)
             exp.commit(head)
     if exp is None:
         return 0
     maps.add(repo.db, exp.rows)
     return len(exp.rows)
-
-
-def _walk_order(git: pygit2.Repository, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
-    """Commits reachable from `tips` and not from `hide`, parents first (the progress total)."""
-    walker = git.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    pushed = False
-    for t in tips:
-        try:
-            obj = git[pygit2.Oid(raw=t)].peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            continue
-        walker.push(obj.id)
-        pushed = True
-    if not pushed:
-        return []
-    for h in hide:
-        try:
-            obj = git[pygit2.Oid(raw=h)].peel(pygit2.Commit)
-            walker.hide(obj.id)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            continue
-    try:
-        return [c.id.raw for c in walker]
-    except pygit2.GitError:
-        # A damaged or hostile history (a parent that is no commit): import it ref by ref,
-        # whose own checks name the object at fault.
-        return []
 
 
 def vcrdt_ref_name(git_name: str) -> str:

@@ -147,8 +147,21 @@ def git_import(
         _print(summary, "imported")
 
 
+_Format = Annotated[
+    str | None,
+    typer.Option(
+        "--object-format",
+        help="sha1 or sha256, for a git repository created here (default: that of the git repositories"
+        " the history came from when all were SHA-256, else sha1).",
+        show_default=False,
+    ),
+]
+
+
 @git_app.command("export")
-def git_export(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False) -> None:
+def git_export(
+    gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False, object_format: _Format = None
+) -> None:
     """Export branches and tags to a git repository (created, bare, if missing).
 
     Imported history goes back byte for byte (same git ids); vcrdt's own commits carry
@@ -161,7 +174,7 @@ def git_export(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _
 
     repo = open_repo()
     with render.progress("Exporting commits", enabled=not quiet and not json) as bar:
-        summary = export_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar)
+        summary = export_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, object_format=object_format)
     if json:
         render.emit_json(_summary_json("target", summary, summary.target))
     elif not quiet:
