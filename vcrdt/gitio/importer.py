@@ -834,18 +834,17 @@ def fill_map(repo: Repository, hash_name: str = "sha1") -> int:
     records but not the mapping (a local cache): their git ids are computed from the history
     (nothing written), so a later import knows them and does not import them twice.
     """
-    from vcrdt.gitio.exporter import Exporter, GitWriter
-
-    exp: Exporter | None = None
-    writer = GitWriter(None, hash_name)
-    for _name, heads in repo.refs.iter_refs("refs/"):
-        for head in heads:
-            if maps.to_git(repo.db, head, writer.hash_len):
-                continue
-            exp = exp or Exporter(repo, writer)
-            exp.commit(head)
-    if exp is None:
+    hash_len = 32 if hash_name == "sha256" else 20
+    missing = [
+        h for _name, heads in repo.refs.iter_refs("refs/") for h in heads if not maps.to_git(repo.db, h, hash_len)
+    ]
+    if not missing:
         return 0
+    from vcrdt.gitio.exporter import Exporter, GitWriter  # not loaded when every head is mapped
+
+    exp = Exporter(repo, GitWriter(None, hash_name))
+    for head in missing:
+        exp.commit(head)
     maps.add(repo.db, exp.rows)
     return len(exp.rows)
 

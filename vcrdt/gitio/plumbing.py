@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -203,7 +202,15 @@ class CatFile:
 
 
 class PlumbingSource:
-    """A git repository read through git's plumbing (the interface `vcrdt.gitio.importer` reads through)."""
+    """A git repository read through git's plumbing (the interface `vcrdt.gitio.importer` reads through).
+
+    `walk` lists the objects the new commits bring (``rev-list --objects``, everything not
+    reachable from what was imported before) and, when they are few enough, reads them all
+    with one ``cat-file --batch`` run: a small incremental import then costs a fixed handful
+    of git processes, not one round trip per object. Anything else is read on demand.
+    """
+
+    PREFETCH_LIMIT = 20_000  # objects read ahead in one run, at most
 
     def __init__(self, gitdir: GitDir) -> None:
         """Read `gitdir`."""
@@ -211,6 +218,7 @@ class PlumbingSource:
         self.path = gitdir.path
         self.hash_len = gitdir.hash_len
         self.cat = CatFile(gitdir)
+        self.cache: dict[bytes, tuple[str, bytes]] = {}
 
     def refs(self) -> dict[str, bytes]:
         """Every direct ref: full name to raw id."""
@@ -221,31 +229,72 @@ class PlumbingSource:
         return self.dir.head_branch_ref()
 
     def read(self, gid: bytes) -> tuple[str, bytes]:
-        """The type and raw body of an object (`CatFile.read`)."""
-        return self.cat.read(gid)
+        """The type and raw body of an object (read ahead by `walk`, or by `CatFile.read`)."""
+        hit = self.cache.get(gid)
+        return hit if hit is not None else self.cat.read(gid)
 
     def peel_commit(self, gid: bytes) -> bytes | None:
         """The commit `gid` is or names (`CatFile.peel_commit`)."""
         return self.cat.peel_commit(gid)
 
     def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
-        """Commits reachable from `tips` and not from `hide`, parents first; empty if git cannot walk them."""
-        push = {c for c in (self.peel_commit(t) for t in tips) if c is not None}
-        if not push:
+        """Commits reachable from `tips` and not from `hide`, parents first; empty if git cannot walk them.
+
+        The trees and blobs they bring are read ahead (`PREFETCH_LIMIT`).
+        """
+        lines = sorted({t.hex() for t in tips})
+        if not lines:
             return []
-        lines = [c.hex() for c in sorted(push)]
-        lines += ["^" + c.hex() for c in sorted({c for c in (self.peel_commit(h) for h in hide) if c is not None})]
+        lines += sorted({"^" + h.hex() for h in hide})
         try:
             out = self.dir.git(
-                "rev-list", "--topo-order", "--reverse", "--stdin", stdin="\n".join(lines).encode() + b"\n"
-            )
+                "rev-list", "--objects", "--no-object-names", "--topo-order", "--ignore-missing", "--stdin",
+                stdin="\n".join(lines).encode() + b"\n",
+            )  # fmt: skip
         except GitInteropError:
             return []  # a damaged history: imported ref by ref, whose checks name the object at fault
-        return [bytes.fromhex(line.decode("ascii")) for line in out.splitlines()]
+        ids = out.split()
+        if len(ids) <= self.PREFETCH_LIMIT:
+            self._prefetch(ids)
+        if all(i in self.cache for i in (bytes.fromhex(x.decode("ascii")) for x in ids)):
+            commits = [bytes.fromhex(x.decode("ascii")) for x in ids]
+            commits = [g for g in commits if self.cache[g][0] == "commit"]
+        else:
+            try:
+                out = self.dir.git("rev-list", "--topo-order", "--ignore-missing", "--stdin",
+                                   stdin="\n".join(lines).encode() + b"\n")  # fmt: skip
+            except GitInteropError:
+                return []
+            commits = [bytes.fromhex(x.decode("ascii")) for x in out.split()]
+        commits.reverse()
+        return commits
+
+    def _prefetch(self, ids: list[bytes]) -> None:
+        """Read the objects `ids` (hex lines) with one ``cat-file --batch`` run into the cache."""
+        if not ids:
+            return
+        res = _run(["--no-replace-objects", f"--git-dir={self.path}", "cat-file", "--batch"],
+                   stdin=b"\n".join(ids) + b"\n")  # fmt: skip
+        if res.returncode != 0:
+            return  # read on demand instead, where each failure names its object
+        data = res.stdout
+        pos = 0
+        while pos < len(data):
+            end = data.find(b"\n", pos)
+            if end < 0:
+                break
+            parts = data[pos:end].split()
+            pos = end + 1
+            if len(parts) != 3:
+                continue  # "missing": read on demand, which says so
+            size = int(parts[2])
+            self.cache[bytes.fromhex(parts[0].decode("ascii"))] = (parts[1].decode("ascii"), data[pos : pos + size])
+            pos += size + 1
 
     def close(self) -> None:
         """Stop the object reader."""
         self.cat.close()
+        self.cache = {}
 
 
 def loose_path(objects: Path, gid: bytes) -> Path:
@@ -275,6 +324,8 @@ class LooseWriter:
         path = loose_path(self.objects, gid)
         if path.exists():
             return
+        import tempfile
+
         data = zlib.compress(f"{kind} {len(body)}\0".encode() + body, 1)
         try:
             path.parent.mkdir(exist_ok=True)

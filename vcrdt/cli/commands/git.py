@@ -5,40 +5,67 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.base import STATE, app, open_repo, typer
 
 if TYPE_CHECKING:
     from vcrdt.gitio import ExportSummary, ImportSummary
 
-git_app = typer.Typer(
+# A group of the registry (not a typer app), so the parse table reads `vcrdt git import ...`
+# without importing typer: an import that finds nothing to do costs little more than Python's start.
+git_app = app.group(
+    "git",
     help="Import git repositories and export to git: git -> vcrdt -> git gives the same git ids.",
     no_args_is_help=True,
 )
-app.add_typer(git_app, name="git")
-# Written out, not base's `JsonOption` (a string the registry resolves): typer reads these commands itself.
-_Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
-_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
-_Refs = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--ref",
-        help="Only refs matching this pattern (fnmatch): a full name ('refs/heads/release/*') or a branch"
-        " or tag name ('release/*'); repeatable. Default: every branch and tag.",
-        show_default=False,
-    ),
-]
-_SkipInvalid = Annotated[
-    bool,
-    typer.Option(
-        "--skip-invalid",
-        help="Skip a commit or tag vcrdt refuses (and what is built on it), with a warning naming it,"
-        " instead of importing nothing.",
-    ),
-]
-_GitDir = Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]
+if TYPE_CHECKING:
+    _Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
+    _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+    _Refs = Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ref",
+            help="Only refs matching this pattern (fnmatch): a full name ('refs/heads/release/*') or a branch"
+            " or tag name ('release/*'); repeatable. Default: every branch and tag.",
+            show_default=False,
+        ),
+    ]
+    _SkipInvalid = Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Skip a commit or tag vcrdt refuses (and what is built on it), with a warning naming it,"
+            " instead of importing nothing.",
+        ),
+    ]
+    _GitDir = Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]
+    _Format = Annotated[
+        str | None,
+        typer.Option(
+            "--object-format",
+            help="sha1 or sha256, for a git repository created here (default: that of the git repositories"
+            " the history came from when all were SHA-256, else sha1).",
+            show_default=False,
+        ),
+    ]
+else:  # the same, as strings the registry resolves when it builds the typer app (typer is not imported before)
+    _Json = 'Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]'
+    _Quiet = 'Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]'
+    _Refs = (
+        'Annotated[list[str] | None, typer.Option("--ref", show_default=False, help="Only refs matching this'
+        " pattern (fnmatch): a full name ('refs/heads/release/*') or a branch or tag name ('release/*');"
+        ' repeatable. Default: every branch and tag.")]'
+    )
+    _SkipInvalid = (
+        'Annotated[bool, typer.Option("--skip-invalid", help="Skip a commit or tag vcrdt refuses (and what is'
+        ' built on it), with a warning naming it, instead of importing nothing.")]'
+    )
+    _GitDir = 'Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]'
+    _Format = (
+        'Annotated[str | None, typer.Option("--object-format", show_default=False, help="sha1 or sha256, for a'
+        " git repository created here (default: that of the git repositories the history came from when all"
+        ' were SHA-256, else sha1).")]'
+    )
 
 
 def _hex(oid: bytes | str | None) -> str | None:
@@ -145,17 +172,6 @@ def git_import(
         render.emit_json(_summary_json("source", summary, summary.source))
     elif not quiet:
         _print(summary, "imported")
-
-
-_Format = Annotated[
-    str | None,
-    typer.Option(
-        "--object-format",
-        help="sha1 or sha256, for a git repository created here (default: that of the git repositories"
-        " the history came from when all were SHA-256, else sha1).",
-        show_default=False,
-    ),
-]
 
 
 @git_app.command("export")
