@@ -11,6 +11,8 @@ commits), then measures, tools interleaved (A B A B), ``--repeat`` runs each, me
   git reference (target <= 3x);
 - incremental: ``vcrdt git import SRC`` of 10 new commits into a repository that imported the
   rest, against ``git fetch SRC`` of them into a mirror holding the rest (target <= 5x);
+- nothing moved: ``vcrdt git import SRC`` again, nothing new, against ``git fetch SRC`` with
+  nothing to fetch (target <= 5x, as the incremental case);
 - peak RSS of the process doing the work (``/usr/bin/time``'s maximum resident set of the
   command, which for a pipeline is its largest member): at most 300 MB for vcrdt.
 
@@ -244,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
+    # vcrdt's modules byte-compiled, as an installed package has them (PYTHONDONTWRITEBYTECODE in
+    # the environment would otherwise make every run compile them from source).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(BENCH.parent / "vcrdt")], check=True)
     src = work / "src.git"
     t0 = time.perf_counter()
     stream = build_history(src, env, args)
@@ -314,6 +319,20 @@ def run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
 
     vn, gn = interleave(v_incr, g_fetch, args.repeat)
     rows.append((f"incremental ({args.incremental} commits)", median(vn), median(gn), 5.0))
+
+    # nothing moved: the same import again, and a fetch with nothing to fetch
+    done_v = work / "v-done"
+    shutil.copytree(base_v, done_v, symlinks=True)
+    subprocess.run([VCRDT, "git", "import", "--quiet", str(src)], cwd=done_v, env=env, check=True, capture_output=True)
+    done_g = work / "g-done.git"
+    shutil.copytree(base_g, done_g, symlinks=True)
+    subprocess.run(["git", "fetch", "-q", str(src), "+refs/heads/*:refs/heads/*"], cwd=done_g, env=env, check=True)
+    vs, gs = interleave(
+        lambda k: timed([VCRDT, "git", "import", "--quiet", str(src)], done_v, env, work),
+        lambda k: timed(["git", "fetch", "-q", str(src), "+refs/heads/*:refs/heads/*"], done_g, env, work),
+        args.repeat,
+    )
+    rows.append(("nothing moved", median(vs), median(gs), 5.0))
 
     print()
     print(

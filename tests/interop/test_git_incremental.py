@@ -111,3 +111,34 @@ def test_incremental_import_follows_moves_deletions_and_new_tags(cli: CliRunner,
     mapped = cli.ok("git", "map", tip, cwd=v).out.strip()
     assert cli.ok("rev-parse", "side2", cwd=v).out.strip() == mapped
     cli.ok("fsck", cwd=v)
+
+
+@pytest.mark.parametrize("layout", ["work tree", "bare", "linked work tree", "sha256"])
+def test_refs_read_from_files_agree_with_for_each_ref(tmp_path: Path, layout: str) -> None:
+    """The ref files (packed-refs, loose refs over them) read as git's for-each-ref lists them."""
+    from vcrdt.gitio.plumbing import GitDir
+
+    g = init(tmp_path / "src", object_format="sha256" if layout == "sha256" else "sha1")
+    _commit(g, "a.txt", "one\n")
+    git(g, "branch", "old")
+    git(g, "tag", "-a", "v1", "-m", "one")
+    git(g, "pack-refs", "--all")
+    _commit(g, "b.txt", "two\n")  # main loose now, over its packed line
+    git(g, "branch", "feature/x")
+    git(g, "branch", "-D", "old")  # gone from packed-refs too
+    git(g, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    where = g
+    if layout == "bare":
+        where = tmp_path / "bare.git"
+        git(tmp_path, "clone", "-q", "--mirror", str(g), str(where))
+        git(where, "update-ref", "refs/heads/loose-one", git(g, "rev-parse", "main").decode().strip())
+    elif layout == "linked work tree":
+        where = tmp_path / "linked"
+        git(g, "worktree", "add", "-q", str(where), "feature/x")
+    gd = GitDir(where)
+    listed = gd._for_each_ref()
+    assert gd.refs() == listed
+    assert "refs/heads/old" not in listed
+    assert ("refs/heads/alias" in listed) == (layout == "bare")  # a mirror clone copies a symref as a ref
+    assert {"refs/heads/main", "refs/heads/feature/x", "refs/tags/v1"} <= set(listed)
+    assert len(next(iter(listed.values()))) == gd.hash_len

@@ -51,13 +51,48 @@ class GitDir:
     """A git repository found by git (bare, a work tree, or its ``.git``): its git directory and object format."""
 
     def __init__(self, path: Path) -> None:
-        """Ask git where the repository at `path` keeps its data.
+        """Find the repository at `path`: by its layout when plain, else by asking git.
 
         Raises:
             GitInteropError: If `path` holds no git repository.
         """
         if not path.is_dir():
             raise GitInteropError(f"{path}: not a git repository (no such directory)")
+        if not self._plain(path):
+            self._ask(path)
+        if self.hash_name not in HASHES:
+            raise GitInteropError(f"{path}: object format {self.hash_name!r} is neither sha1 nor sha256")
+        self.hash_len = HASHES[self.hash_name]
+
+    def _plain(self, path: Path) -> bool:
+        """Read a plain layout (a bare repository or a work tree's ``.git``, no linked work tree): True if it is one."""
+        for gd, bare in ((path / ".git", False), (path, True)):
+            if not ((gd / "HEAD").is_file() and (gd / "objects").is_dir() and (gd / "refs").is_dir()):
+                continue
+            if (gd / "commondir").exists() or (gd / "reftable").exists():
+                return False
+            try:
+                config = (gd / "config").read_text("utf-8", "replace").lower()
+            except OSError:
+                return False
+            # The object format and ref storage are extensions (git-config(1)); only their presence is read here.
+            if "refstorage" in config or "worktree" in config:
+                return False
+            fmt = "sha1"
+            if "objectformat" in config:
+                words = config.replace("=", " = ").split()
+                at = words.index("objectformat")
+                if at + 2 >= len(words) or words[at + 1] != "=":
+                    return False
+                fmt = words[at + 2]
+            self.path = gd.resolve()
+            self.common = self.path
+            self.bare = bare and "bare = true" in " ".join(config.replace("=", " = ").split())
+            self.hash_name = fmt
+            return True
+        return False
+
+    def _ask(self, path: Path) -> None:
         res = _run(["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
                     "--show-object-format"], cwd=path)  # fmt: skip
         lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
@@ -68,9 +103,6 @@ class GitDir:
         self.common = common if common.is_absolute() else (path / common).resolve()
         self.bare = lines[2] == "true"
         self.hash_name = lines[3]
-        if self.hash_name not in HASHES:
-            raise GitInteropError(f"{path}: object format {self.hash_name!r} is neither sha1 nor sha256")
-        self.hash_len = HASHES[self.hash_name]
 
     def git(self, *args: str, stdin: bytes | None = None) -> bytes:
         """Run one git command on this repository; return its output.
@@ -84,7 +116,54 @@ class GitDir:
         return res.stdout
 
     def refs(self) -> dict[str, bytes]:
-        """Every direct ref (symbolic ones left out): full name to raw id."""
+        """Every direct ref (symbolic ones left out): full name to raw id.
+
+        Read from the files (``packed-refs``, then the loose refs over them) when the layout is
+        plain and every file reads as git writes it; else from ``git for-each-ref``.
+        """
+        files = self._ref_files() if self.common == self.path else None
+        return files if files is not None else self._for_each_ref()
+
+    def _ref_files(self) -> dict[str, bytes] | None:
+        hex_len = 2 * HASHES.get(self.hash_name, 20)
+        out: dict[str, bytes] = {}
+        try:
+            packed = (self.path / "packed-refs").read_bytes()
+        except FileNotFoundError:
+            packed = b""
+        except OSError:
+            return None
+        for line in packed.splitlines():
+            if not line or line[:1] in (b"#", b"^"):
+                continue
+            gid, _, name = line.partition(b" ")
+            parsed = _ref_line(gid, name, hex_len)
+            if parsed is None:
+                return None
+            out[parsed[0]] = parsed[1]
+        root = self.path / "refs"
+        try:
+            for top, dirs, names in os.walk(root):
+                dirs.sort()
+                for n in names:
+                    if n.endswith(".lock"):
+                        continue
+                    full = os.path.join(top, n)
+                    ref = "refs/" + os.path.relpath(full, root).replace(os.sep, "/")
+                    with open(full, "rb") as f:
+                        text = f.read(4096).rstrip(b"\n")
+                    if text.startswith(b"ref: "):
+                        out.pop(ref, None)  # symbolic: left out, as git's direct refs only are wanted
+                        continue
+                    parsed = _ref_line(text, os.fsencode(ref), hex_len)
+                    if parsed is None:
+                        return None
+                    out[parsed[0]] = parsed[1]
+        except OSError:
+            return None
+        return out
+
+    def _for_each_ref(self) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         text = self.git("for-each-ref", "--format=%(objectname) %(refname)%00%(symref)")
         for line in text.splitlines():
@@ -103,6 +182,16 @@ class GitDir:
         res = _run(["--git-dir=" + str(self.path), "symbolic-ref", "-q", "HEAD"])
         name = res.stdout.decode("utf-8", "surrogateescape").strip()
         return name if res.returncode == 0 and name else None
+
+
+def _ref_line(gid: bytes, name: bytes, hex_len: int) -> tuple[str, bytes] | None:
+    """A ref file's ``HEX`` (and its name) as git writes them, or None when it is anything else."""
+    if len(gid) != hex_len or gid.lower() != gid or not name.startswith(b"refs/"):
+        return None
+    try:
+        return name.decode("utf-8"), bytes.fromhex(gid.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 class CatFile:
