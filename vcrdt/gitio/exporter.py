@@ -94,9 +94,10 @@ class GitWriter:
             self._to_pack(kind, body, gid)
         elif gid not in self.pending:
             self.pending[gid] = (kind, body)
-            if len(self.pending) > self.LOOSE_LIMIT and self.hash_name == "sha1" and self.plumb is None:
+            if len(self.pending) > self.LOOSE_LIMIT:
+                where = self.plumb.common / "objects" if self.plumb is not None else _objects_dir(self.git)  # type: ignore[arg-type]
                 try:
-                    self.pack = PackWriter(_objects_dir(self.git) / "pack")  # type: ignore[arg-type]
+                    self.pack = PackWriter(where / "pack", self.hash_name)
                 except OSError as exc:
                     raise GitInteropError(f"cannot write a git pack: {exc}") from None
                 for g, (k, b) in self.pending.items():
@@ -132,6 +133,12 @@ class GitWriter:
         if self.git is None:
             return
         if self.plumb is not None:
+            try:
+                if self.pack is not None:
+                    self.pack.finish()
+                    self.pack = None
+            except OSError as exc:
+                raise GitInteropError(f"cannot write git objects: {exc}") from None
             loose = LooseWriter(self.plumb.common / "objects", self.hash_name)
             for gid, (kind, body) in self.pending.items():
                 loose.write(kind, body, gid)
