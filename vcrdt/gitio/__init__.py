@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vcrdt.gitio.exporter import ExportSummary, export_git, git_id_of
-    from vcrdt.gitio.importer import ImportSummary, import_git
+    from vcrdt.gitio.importer import import_git
     from vcrdt.gitio.lookup import map_rev
+    from vcrdt.gitio.refsel import ImportSummary
 
 # Imported on first use: an import that finds nothing moved loads neither the exporter nor pygit2.
 _WHERE = {
     "ExportSummary": "exporter",
     "export_git": "exporter",
     "git_id_of": "exporter",
-    "ImportSummary": "importer",
+    "ImportSummary": "refsel",
     "import_git": "importer",
     "map_rev": "lookup",
 }

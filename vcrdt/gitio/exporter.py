@@ -20,7 +20,7 @@ from vcrdt.crdt.order import TieKey
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
 from vcrdt.gitio import maps
-from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, ref_matches, source_key
+from vcrdt.gitio.importer import open_git
 from vcrdt.gitio.pack import PackWriter
 from vcrdt.gitio.plumbing import HASHES, CatFile, GitDir, LooseWriter, init_bare, update_refs
 from vcrdt.gitio.record import (
@@ -33,6 +33,7 @@ from vcrdt.gitio.record import (
     native_header,
     parse_shape,
 )
+from vcrdt.gitio.refsel import SIBLINGS_PREFIX, ref_matches, source_key
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.paths import encode

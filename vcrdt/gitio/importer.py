@@ -11,9 +11,7 @@ the ref state of this source; a refusal leaves the repository as it was.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +38,13 @@ from vcrdt.gitio.record import (
     split_commit,
     split_tag,
 )
+from vcrdt.gitio.refsel import (
+    ImportSummary,
+    nothing_moved,
+    select_refs,
+    source_key,
+    vcrdt_ref_name,
+)
 from vcrdt.hashing import object_id
 from vcrdt.ids import ObjectId, ReplicaId
 from vcrdt.objects import (
@@ -59,27 +64,8 @@ from vcrdt.repo import Repository
 if TYPE_CHECKING:
     import pygit2
 
-SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
-DEFAULT_REFS = ("refs/heads/*", "refs/tags/*", SIBLINGS_PREFIX + "*")
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class ImportSummary:
-    """What one import did."""
-
-    source: str
-    commits: int = 0
-    tags: int = 0
-    trees: int = 0
-    blobs: int = 0
-    # (vcrdt ref name, vcrdt id before or None, vcrdt id after or None (deleted))
-    refs: list[tuple[str, ObjectId | None, ObjectId | None]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    checkout: ObjectId | None = None
-    # (git id, hex; why): commits and tags left out under ``skip_invalid``
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def open_git(gitdir: Path) -> pygit2.Repository:
@@ -112,11 +98,6 @@ def git_head_branch(gitdir: Path) -> str | None:
     if target is not None and target.startswith(BRANCH_PREFIX):
         return target[len(BRANCH_PREFIX) :]
     return None
-
-
-def source_key(git: pygit2.Repository | GitDir) -> str:
-    """The name the ref state of a git repository is kept under: its git directory, absolute."""
-    return str(Path(git.path).resolve())
 
 
 class GitSource(Protocol):
@@ -211,29 +192,6 @@ class Pygit2Source:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def ref_matches(name: str, patterns: Iterable[str]) -> bool:
-    """Tell whether a full ref name matches a pattern (``fnmatch``); a pattern not under ``refs/`` is a short name.
-
-    >>> ref_matches("refs/heads/release/1", ["release/*"]), ref_matches("refs/tags/v1", ["refs/heads/*"])
-    (True, False)
-    """
-    for p in patterns:
-        full = [p] if p.startswith("refs/") else [BRANCH_PREFIX + p, TAG_PREFIX + p]
-        if any(fnmatch.fnmatchcase(name, f) for f in full):
-            return True
-    return False
-
-
-def select_refs(git: GitSource, patterns: Iterable[str]) -> dict[str, bytes]:
-    """The git branches and tags whose full names match one of `patterns`: name to raw id."""
-    pats = list(patterns) or list(DEFAULT_REFS)
-    out: dict[str, bytes] = {}
-    for name, gid in git.refs().items():
-        if name.startswith((BRANCH_PREFIX, TAG_PREFIX, SIBLINGS_PREFIX)) and ref_matches(name, pats):
-            out[name] = gid
-    return out
 
 
 class _Importer:
@@ -743,27 +701,11 @@ def import_git(
     git: GitSource = Pygit2Source(gd.path) if gd.hash_name == "sha1" and not previous else PlumbingSource(gd)
     try:
         wanted = select_refs(git, refs)
-        if previous and _nothing_moved(repo, wanted, previous):
+        if previous and nothing_moved(repo, wanted, previous):
             return summary
         return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
     finally:
         git.close()
-
-
-def _nothing_moved(repo: Repository, wanted: dict[str, bytes], previous: dict[bytes, bytes]) -> bool:
-    """Tell whether git's refs are where the last import left them and the refs here still name their commits.
-
-    Then an import has nothing to do: every commit is imported and no ref would move.
-    """
-    if {n.encode(): g for n, g in wanted.items()} != previous:
-        return False
-    expect: dict[str, set[ObjectId]] = {}
-    for name, gid in wanted.items():
-        hit = maps.to_vcrdt(repo.db, gid)
-        if hit is None:
-            return False
-        expect.setdefault(vcrdt_ref_name(name), set()).add(hit[0])
-    return all(set(repo.refs.heads(name)) == heads for name, heads in expect.items())
 
 
 def _import(
@@ -847,17 +789,6 @@ def fill_map(repo: Repository, hash_name: str = "sha1") -> int:
         exp.commit(head)
     maps.add(repo.db, exp.rows)
     return len(exp.rows)
-
-
-def vcrdt_ref_name(git_name: str) -> str:
-    """The vcrdt ref a git ref goes to: a sibling ref ``refs/vcrdt/siblings/NAME/N`` to branch NAME.
-
-    >>> vcrdt_ref_name("refs/vcrdt/siblings/feature/x/2")
-    'refs/heads/feature/x'
-    """
-    if git_name.startswith(SIBLINGS_PREFIX):
-        return BRANCH_PREFIX + git_name[len(SIBLINGS_PREFIX) :].rpartition("/")[0]
-    return git_name
 
 
 def _update_ref(

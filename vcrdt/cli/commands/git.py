@@ -163,11 +163,16 @@ def git_import(
     import with one error naming it; nothing is imported then, unless --skip-invalid, which
     leaves it out (with every commit built on it and the refs naming them) and says so.
     """
-    from vcrdt.gitio import import_git
+    from vcrdt.gitio.refsel import up_to_date
 
     repo = open_repo()
-    with render.progress("Importing commits", enabled=not quiet and not json) as bar:
-        summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, skip_invalid=skip_invalid)
+    # Nothing moved in git since the last import: said without loading the importer (or pygit2).
+    summary = up_to_date(repo, STATE.cwd / gitdir, ref or ())
+    if summary is None:
+        from vcrdt.gitio import import_git
+
+        with render.progress("Importing commits", enabled=not quiet and not json) as bar:
+            summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, skip_invalid=skip_invalid)
     if json:
         render.emit_json(_summary_json("source", summary, summary.source))
     elif not quiet:
