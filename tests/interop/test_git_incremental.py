@@ -142,3 +142,24 @@ def test_refs_read_from_files_agree_with_for_each_ref(tmp_path: Path, layout: st
     assert ("refs/heads/alias" in listed) == (layout == "bare")  # a mirror clone copies a symref as a ref
     assert {"refs/heads/main", "refs/heads/feature/x", "refs/tags/v1"} <= set(listed)
     assert len(next(iter(listed.values()))) == gd.hash_len
+
+
+@pytest.mark.parametrize("limit", ["bytes", "objects"])
+def test_incremental_import_past_the_read_ahead_limits(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    """Objects past what is read ahead in one run are read one by one: the same import."""
+    from vcrdt.gitio.plumbing import PlumbingSource
+
+    monkeypatch.setattr(PlumbingSource, "PREFETCH_BYTES" if limit == "bytes" else "PREFETCH_LIMIT", 8)
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    tips = [_commit(src, f"n{i}.txt", f"new file {i}, longer than eight bytes\n") for i in range(4)]
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert doc["commits"] == 4 and doc["blobs"] == 4
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=v)
+    assert git(out, "rev-parse", "main").decode().strip() == tips[-1]
+    cli.ok("fsck", cwd=v)

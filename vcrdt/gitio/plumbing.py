@@ -300,6 +300,7 @@ class PlumbingSource:
     """
 
     PREFETCH_LIMIT = 20_000  # objects read ahead in one run, at most
+    PREFETCH_BYTES = 64 << 20  # and at most this much of their bodies
 
     def __init__(self, gitdir: GitDir) -> None:
         """Read `gitdir`."""
@@ -359,26 +360,58 @@ class PlumbingSource:
         return commits
 
     def _prefetch(self, ids: list[bytes]) -> None:
-        """Read the objects `ids` (hex lines) with one ``cat-file --batch`` run into the cache."""
+        """Read the objects `ids` (hex lines) with one ``cat-file --batch`` run into the cache.
+
+        At most `PREFETCH_BYTES` of bodies are kept: past that, the run is stopped and the
+        rest is read on demand.
+        """
         if not ids:
             return
-        res = _run(["--no-replace-objects", f"--git-dir={self.path}", "cat-file", "--batch"],
-                   stdin=b"\n".join(ids) + b"\n")  # fmt: skip
-        if res.returncode != 0:
+        import threading
+
+        try:
+            proc = subprocess.Popen(
+                ["git", "--no-replace-objects", f"--git-dir={self.path}", "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_env(),
+            )
+        except OSError:
             return  # read on demand instead, where each failure names its object
-        data = res.stdout
-        pos = 0
-        while pos < len(data):
-            end = data.find(b"\n", pos)
-            if end < 0:
-                break
-            parts = data[pos:end].split()
-            pos = end + 1
-            if len(parts) != 3:
-                continue  # "missing": read on demand, which says so
-            size = int(parts[2])
-            self.cache[bytes.fromhex(parts[0].decode("ascii"))] = (parts[1].decode("ascii"), data[pos : pos + size])
-            pos += size + 1
+        stdin: IO[bytes] = proc.stdin  # type: ignore[assignment]
+        stdout: IO[bytes] = proc.stdout  # type: ignore[assignment]
+
+        def feed() -> None:
+            try:
+                stdin.write(b"\n".join(ids) + b"\n")
+                stdin.close()
+            except OSError:
+                pass  # stopped early: the rest is read on demand
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        kept = 0
+        try:
+            for _ in ids:
+                parts = stdout.readline().split()
+                if len(parts) != 3:
+                    if len(parts) == 2:
+                        continue  # "missing": read on demand, which says so
+                    break
+                size = int(parts[2])
+                if kept + size > self.PREFETCH_BYTES:
+                    break
+                body = stdout.read(size + 1)
+                if len(body) != size + 1:
+                    break
+                kept += size
+                self.cache[bytes.fromhex(parts[0].decode("ascii"))] = (parts[1].decode("ascii"), body[:size])
+        finally:
+            proc.kill()
+            writer.join()
+            proc.wait()
+            stdout.close()
 
     def close(self) -> None:
         """Stop the object reader."""
