@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing
 
 
 def _with_submodule(tmp_path: Path) -> tuple[Path, str]:
-    """A git work tree: `before` has no submodule, `main` adds one with `git submodule add` (from a second repository)."""
+    """A git work tree: `before` has no submodule, `main` adds one (`git submodule add` of a second repository)."""
     lib = init(tmp_path / "lib")
     (lib / "lib.txt").write_text("library\n")
     git(lib, "add", "lib.txt")
