@@ -217,6 +217,8 @@ class _Importer:
         self.stored: set[ObjectId] = set()
         # A first import asks the (empty) mapping nothing.
         self.map_empty = maps.is_empty(repo.db)
+        # Git ids looked up in the mapping and not found there (it gains no row before the run ends).
+        self.asked: set[bytes] = set()
 
     # --- storing ---------------------------------------------------------------------------
 
@@ -245,7 +247,7 @@ class _Importer:
 
     def known(self, gid: bytes) -> tuple[ObjectId, str] | None:
         hit = self.memo.get(gid)
-        if hit is None and not self.map_empty:
+        if hit is None and not self.map_empty and gid not in self.asked:
             hit = maps.to_vcrdt(self.repo.db, gid)
             if hit is not None and not self.repo.store.has(hit[0]):
                 hit = None
@@ -315,14 +317,34 @@ class _Importer:
         """Look the git ids the memo lacks up in the mapping at once (an incremental import's unchanged blobs)."""
         if self.map_empty:
             return
-        ask = [g for g in gids if g not in self.memo]
+        ask = [g for g in gids if g not in self.memo and g not in self.asked]
         if not ask:
             return
+        self.asked.update(ask)
         hits = maps.to_vcrdt_many(self.repo.db, ask)
         present = self.repo.store.has_many([v for v, _ in hits.values()])
         for g, hit in hits.items():
             if hit[0] in present:
                 self.memo[g] = hit
+
+    def prefetch_named(self, read: dict[bytes, tuple[str, bytes]]) -> None:
+        """Look up at once the objects read ahead and everything they name (an incremental import).
+
+        The new trees name mostly unchanged trees and blobs, imported before: one batch of
+        lookups for all of them instead of one per tree.
+        """
+        named: set[bytes] = set()
+        for typ, body in read.values():
+            try:
+                if typ == "tree":
+                    named.update(e.oid for e in parse_git_tree(body, self.hash_len) if e.mode != b"160000")
+                elif typ == "commit":
+                    parts = split_commit(body, self.hex_len)
+                    named.update(bytes.fromhex(h.decode("ascii")) for h in (parts.tree, *parts.parents))
+            except (GitInteropError, ValueError):
+                continue  # refused where it is imported, with the object named
+        # What was read ahead is new to this source, but may be known from another: asked too.
+        self._prefetch([*named.difference(read), *read])
 
     def _convert_tree(
         self, gid: bytes, data: bytes, entries: list[GitTreeEntry], path: bytes, where: str
@@ -724,6 +746,8 @@ def _import(
         imp = _Importer(repo, git, summary, skip_invalid=skip_invalid)
         previous = maps.ref_state(repo.db, source, "import")
         order = git.walk(wanted.values(), previous.values())
+        if isinstance(git, PlumbingSource) and git.cache:
+            imp.prefetch_named(git.cache)
         total = len(order)
         for n, gid in enumerate(order, 1):
             imp.commitish(gid)
