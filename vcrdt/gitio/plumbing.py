@@ -76,7 +76,7 @@ class GitDir:
             except OSError:
                 return False
             # The object format and ref storage are extensions (git-config(1)); only their presence is read here.
-            if "refstorage" in config or "worktree" in config:
+            if "refstorage" in config or "worktree" in config or "include" in config:
                 return False
             fmt = "sha1"
             if "objectformat" in config:
