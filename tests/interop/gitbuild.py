@@ -59,9 +59,9 @@ def refs(cwd: Path) -> dict[str, str]:
     return dict(line.split() for line in text.splitlines())
 
 
-def init(path: Path, *, bare: bool = False) -> Path:
+def init(path: Path, *, bare: bool = False, object_format: str = "sha1") -> Path:
     """A new git repository with a fixed initial branch."""
-    args = ["init", "-q", "-b", "main"]
+    args = ["init", "-q", "-b", "main", f"--object-format={object_format}"]
     if bare:
         args.append("--bare")
     git(path.parent, *args, path.name)

@@ -21,8 +21,8 @@ from vcrdt.gitio.pack import PackWriter
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
 
 
-def _history(root: Path, files: int, commits: int) -> Path:
-    g = init(root / "src")
+def _history(root: Path, files: int, commits: int, object_format: str = "sha1") -> Path:
+    g = init(root / "src", object_format=object_format)
     for c in range(commits):
         for i in range(files):
             if c == 0 or i % (c + 2) == 0:
@@ -38,8 +38,9 @@ def _packs(gitdir: Path) -> list[Path]:
     return sorted((gitdir / "objects" / "pack").glob("*.pack"))
 
 
-def test_large_export_is_one_pack_git_accepts(cli, tmp_path: Path) -> None:
-    src = _history(tmp_path, 160, 4)
+@pytest.mark.parametrize("fmt", ["sha1", "sha256"])
+def test_large_export_is_one_pack_git_accepts(cli, tmp_path: Path, fmt: str) -> None:
+    src = _history(tmp_path, 160, 4, fmt)
     work = tmp_path / "work"
     cli.ok("init", "--from-git", str(src), str(work))
     out = tmp_path / "out.git"
@@ -52,6 +53,7 @@ def test_large_export_is_one_pack_git_accepts(cli, tmp_path: Path) -> None:
     git(out, "fsck", "--strict", "--no-dangling")
     assert refs(out) == refs(src)
     assert every_object(out) == every_object(src)
+    assert git(out, "rev-parse", "--show-object-format").strip() == fmt.encode()
 
 
 def test_pack_and_loose_exports_agree(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,9 +33,9 @@ def _env(name: str, email: str, date: str, cname: str | None = None, cdate: str 
     }
 
 
-def build_history(root: Path) -> Path:
+def build_history(root: Path, object_format: str = "sha1") -> Path:
     """A git work tree with ordinary and odd history on several branches and tags."""
-    g = init(root / "src")
+    g = init(root / "src", object_format=object_format)
     (g / "a").mkdir()
     (g / "a" / "x").write_text("in a dir\n")
     (g / "a.txt").write_text("sorts before the directory a in git\n")
@@ -114,7 +114,7 @@ def build_history(root: Path) -> Path:
         g,
         [
             ("100644", blob(g, b"x\n"), b"file"),
-            ("160000", "1234567890abcdef1234567890abcdef12345678", b"sub"),
+            ("160000", "1234567890abcdef1234567890abcdef12345678" + "9abc" * 6 * (object_format != "sha1"), b"sub"),
         ],
     )
     sub_commit = git(g, "commit-tree", sub_tree, "-p", mt_id, "-m", "with a submodule").decode().strip()
@@ -336,14 +336,48 @@ def test_resolutions_and_siblings_round_trip(cli: CliRunner, tmp_path: Path) -> 
     cli.ok("fsck", cwd=c)
 
 
-def test_sha256_repository_is_refused_with_the_reason(cli: CliRunner, tmp_path: Path) -> None:
-    g = tmp_path / "s256"
-    git(tmp_path, "init", "-q", "--object-format=sha256", str(g))
+def test_sha256_git_vcrdt_git_same_ids(cli: CliRunner, tmp_path: Path) -> None:
+    """A SHA-256 repository (read and written through git's plumbing) round trips id for id."""
+    src = build_history(tmp_path, "sha256")
+    git(src, "fsck", "--strict", "--no-dangling")
     repo_path = _vcrdt_init(cli, tmp_path / "v")
-    res = cli("git", "import", str(g), cwd=repo_path)
-    assert res.code == 1
-    assert "object format is not SHA-1" in res.err and "Traceback" not in res.err
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=repo_path).out)
+    assert doc["commits"] == len(git(src, "rev-list", "--all").split()) and doc["tags"] == 2
     cli.ok("fsck", cwd=repo_path)
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=repo_path)
+    assert git(out, "rev-parse", "--show-object-format").strip() == b"sha256"
+    assert_same_objects(src, out)
+    main = git(src, "rev-parse", "main").decode().strip()
+    assert cli.ok("git", "map", main, "--json", cwd=repo_path).out.count(main) == 1
+    # Incremental both ways: a new git commit comes in, goes out; nothing moved is nothing done.
+    (src / "new.txt").write_text("new\n")
+    git(src, "add", "new.txt")
+    git(src, "commit", "-q", "-m", "new", env=_env("Ann", "ann@x", "1700002000 +0000"))
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=repo_path).out)
+    assert doc["commits"] == 1
+    cli.ok("git", "export", str(out), "-q", cwd=repo_path)
+    assert_same_objects(src, out)
+    again = json.loads(cli.ok("git", "import", str(src), "--json", cwd=repo_path).out)
+    assert (again["commits"], again["refs"]) == (0, [])
+    # vcrdt's own commits go to a new SHA-256 repository and come back as the same vcrdt commits.
+    nat = _vcrdt_init(cli, tmp_path / "nat")
+    for n in range(2):
+        (nat / f"f{n}.txt").write_text(f"{n}\n")
+        cli.ok("add", f"f{n}.txt", cwd=nat)
+        cli.ok("commit", "-m", f"made in vcrdt {n}", cwd=nat)
+    mine = cli.ok("rev-parse", "main", cwd=nat).out.strip()
+    nat_out = tmp_path / "nat.git"
+    cli.ok("git", "export", str(nat_out), "--object-format", "sha256", "-q", cwd=nat)
+    assert git(nat_out, "rev-parse", "--show-object-format").strip() == b"sha256"
+    git(nat_out, "fsck", "--strict", "--no-dangling")
+    back = _vcrdt_init(cli, tmp_path / "back")
+    cli.ok("git", "import", str(nat_out), "-q", cwd=back)
+    assert cli.ok("rev-parse", "main", cwd=back).out.strip() == mine
+    # Into an existing SHA-1 repository a SHA-256 history cannot go: refused, git untouched.
+    sha1 = init(tmp_path / "sha1.git", bare=True)
+    res = cli("git", "export", str(sha1), "--object-format", "sha256", cwd=repo_path)
+    assert res.code == 1 and "object format is sha1, not sha256" in res.err
 
 
 def test_git_records_are_reachable(cli: CliRunner, tmp_path: Path) -> None:

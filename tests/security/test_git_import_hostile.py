@@ -178,3 +178,31 @@ def test_skip_invalid_records_the_refused_commit_and_goes_on(repo: CliRunner, tm
     # Without the option the same import is still refused whole.
     again = repo("git", "import", str(g))
     assert again.code == 1 and bad in again.err
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("fmt", ["sha1", "sha256"])
+@pytest.mark.parametrize("which", CASES)
+def test_hostile_git_object_in_an_incremental_import_is_refused(
+    repo: CliRunner, tmp_path: Path, which: str, fmt: str
+) -> None:
+    """The same refusals when the hostile commit comes in a later import (read through git's plumbing)."""
+    g = init(tmp_path / "evil", object_format=fmt)
+    bad, says = _case(g, which)
+    first_parent = (
+        git(g, "cat-file", "-p", bad).decode("latin-1").split("\nparent ", 1)[1][: 2 * (64 if fmt == "sha256" else 40)]
+    )
+    heads = g / ".git" / "refs" / "heads"
+    heads.mkdir(parents=True, exist_ok=True)
+    (heads / "main").write_text(first_parent + "\n")
+    repo.ok("git", "import", "-q", str(g))
+    before = _state(repo.cwd)
+    (heads / "main").write_text(bad + "\n")
+    res = repo("git", "import", str(g))
+    assert res.code == 1
+    lines = res.err.strip().splitlines()
+    assert lines[0].startswith("error: "), res.err
+    assert bad in lines[0] and says in lines[0], lines[0]
+    assert "Traceback" not in res.err
+    assert _state(repo.cwd) == before
+    repo.ok("fsck")

@@ -287,5 +287,12 @@ def _usage_context(plan: Plan, stage: str) -> click.Context:
     gctx = group.make_context("vcrdt", list(plan.global_args), resilient_parsing=True)
     if stage == "global":
         return gctx  # type: ignore[no-any-return]
-    cmd = group.commands[plan.name]
-    return cmd.make_context(plan.name, list(plan.rest), parent=gctx, resilient_parsing=True)  # type: ignore[no-any-return]
+    import click
+
+    ctx: Any = gctx
+    *groups, last = plan.name.split(" ")  # "git import": a group's command
+    for word in groups:
+        group = group.commands[word]
+        ctx = click.Context(group, info_name=word, parent=ctx)
+    cmd = group.commands[last]
+    return cmd.make_context(last, list(plan.rest), parent=ctx, resilient_parsing=True)  # type: ignore[no-any-return]

@@ -218,14 +218,19 @@ def parse(args: list[str], table: Any = None) -> Plan | None:
         if not rest:
             return None  # no command: help
         name = rest[0]
+        words = 1
         spec = table.COMMANDS.get(name)
+        if spec is None and len(rest) > 1:  # a group's command: `git import`
+            name = f"{rest[0]} {rest[1]}"
+            words = 2
+            spec = table.COMMANDS.get(name)
         if spec is None:
             return None
-        kwargs = _read_command(rest[1:], spec)
+        kwargs = _read_command(rest[words:], spec)
     except _Refused:
         return None
     global_kwargs = dict(g_defaults) | values
-    return Plan(global_kwargs, args[: len(args) - len(rest)], name, spec[0], spec[1], kwargs, rest[1:])
+    return Plan(global_kwargs, args[: len(args) - len(rest)], name, spec[0], spec[1], kwargs, rest[words:])
 
 
 # --- generation -----------------------------------------------------------------------------------
@@ -312,12 +317,21 @@ def generate(group: click.Group) -> str:
 
     import click
 
+    from vcrdt.cli.base import app
+
     gctx = click.Context(group, info_name="vcrdt", **group.context_settings)
     g_options, g_defaults, g_arguments = _params(group, gctx)
     commands: dict[str, Any] = {}
+    # The commands, and those of the groups defined in the registry (`Registry.group`) as "GROUP COMMAND".
+    every: list[tuple[str, click.Command, click.Context]] = []
     for name in sorted(group.commands):
         cmd = group.commands[name]
-        ctx = click.Context(cmd, info_name=name, parent=gctx, **cmd.context_settings)
+        every.append((name, cmd, gctx))
+        if name in {n for n, _, _ in app.subgroups} and isinstance(cmd, click.Group):
+            sctx = click.Context(cmd, info_name=name, parent=gctx, **cmd.context_settings)
+            every += [(f"{name} {sub}", cmd.commands[sub], sctx) for sub in sorted(cmd.commands)]
+    for name, cmd, parent in every:
+        ctx = click.Context(cmd, info_name=name.rpartition(" ")[2], parent=parent, **cmd.context_settings)
         callback = getattr(cmd.callback, "__wrapped__", None) or cmd.callback
         if callback is None:
             continue

@@ -77,6 +77,8 @@ class Registry:
         self.callback_func = callback_func
         self.commands = [] if commands is None else commands
         self.groups = [] if groups is None else groups
+        # Command groups defined like the top level (`group`): name, registry, typer options.
+        self.subgroups: list[tuple[str, Registry, dict[str, Any]]] = []
 
     def command(self, name: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a command (named after the function, ``_`` as ``-``, unless `name` is given).
@@ -98,6 +100,20 @@ class Registry:
     def add_typer(self, group: Any, **options: Any) -> None:
         """Register a typer app as a command group (`typer.Typer.add_typer`): read by typer, never by the table."""
         self.groups.append((group, options))
+
+    def group(self, name: str, **options: Any) -> Registry:
+        """Register a command group whose commands register like the top level's, so the parse table reads them.
+
+        Args:
+            name: The group's name (``vcrdt NAME COMMAND``).
+            **options: Passed on to `typer.Typer` (help, no_args_is_help).
+
+        Returns:
+            The group's registry (its `command` decorator registers a subcommand).
+        """
+        sub = Registry()
+        self.subgroups.append((name, sub, options))
+        return sub
 
     def callback(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register the global options' callback."""
@@ -170,6 +186,11 @@ class Registry:
             built.command(name, **options)(resolved(func))
         for group, options in self.groups:
             built.add_typer(group, **options)
+        for name, sub, options in self.subgroups:
+            group = real_typer.Typer(**options)
+            for cname, coptions, func in sub.commands:
+                group.command(cname, **coptions)(resolved(func))
+            built.add_typer(group, name=name)
         return built
 
 

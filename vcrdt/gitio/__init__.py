@@ -6,12 +6,37 @@ The one package besides `vcrdt.diff.xdiff` that imports pygit2 (checked by impor
 - `maps`: the id mapping and the ref state of earlier runs, in the repository's database.
 - `importer`: `import_git`.
 - `exporter`: `export_git`, and `git_id_of` (the git id of a commit, nothing written).
+- `plumbing`: git's own commands, for what pygit2 cannot read (SHA-256) or need not (small runs).
 """
 
 from __future__ import annotations
 
-from vcrdt.gitio.exporter import ExportSummary, export_git, git_id_of
-from vcrdt.gitio.importer import ImportSummary, import_git
-from vcrdt.gitio.lookup import map_rev
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vcrdt.gitio.exporter import ExportSummary, export_git, git_id_of
+    from vcrdt.gitio.importer import import_git
+    from vcrdt.gitio.lookup import map_rev
+    from vcrdt.gitio.refsel import ImportSummary
+
+# Imported on first use: an import that finds nothing moved loads neither the exporter nor pygit2.
+_WHERE = {
+    "ExportSummary": "exporter",
+    "export_git": "exporter",
+    "git_id_of": "exporter",
+    "ImportSummary": "refsel",
+    "import_git": "importer",
+    "map_rev": "lookup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"vcrdt.gitio.{where}"), name)
+
 
 __all__ = ["ExportSummary", "ImportSummary", "export_git", "git_id_of", "import_git", "map_rev"]

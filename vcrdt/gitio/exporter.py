@@ -3,7 +3,9 @@
 A commit with a git record (imported from git, here or on any replica it was synced from)
 becomes the git commit or tag it was, byte for byte; any other commit becomes a git commit
 whose extra ``vcrdt-*`` headers carry what git has no place for, so importing it again gives
-the same vcrdt commit. Objects are written with `odb.write` (raw bytes, nothing normalised).
+the same vcrdt commit. Objects are written with `odb.write` (raw bytes, nothing normalised),
+or as one pack (`vcrdt.gitio.pack`); into a SHA-256 repository (which libgit2 here cannot
+open) as loose files, with its refs set by git's plumbing (`vcrdt.gitio.plumbing`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pygit2
+from typing import TYPE_CHECKING
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundError
 from vcrdt.gitio import maps
-from vcrdt.gitio.importer import SIBLINGS_PREFIX, open_git, ref_matches, source_key
+from vcrdt.gitio.importer import open_git
 from vcrdt.gitio.pack import PackWriter
+from vcrdt.gitio.plumbing import HASHES, CatFile, GitDir, LooseWriter, init_bare, update_refs
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitRecord,
@@ -31,18 +33,15 @@ from vcrdt.gitio.record import (
     native_header,
     parse_shape,
 )
+from vcrdt.gitio.refsel import SIBLINGS_PREFIX, ref_matches, source_key
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.paths import encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 
-_GIT_TYPES = {
-    "commit": pygit2.enums.ObjectType.COMMIT,
-    "tree": pygit2.enums.ObjectType.TREE,
-    "blob": pygit2.enums.ObjectType.BLOB,
-    "tag": pygit2.enums.ObjectType.TAG,
-}
+if TYPE_CHECKING:
+    import pygit2
 Progress = Callable[[int, int], None]
 
 
@@ -70,9 +69,14 @@ class GitWriter:
 
     LOOSE_LIMIT = 100
 
-    def __init__(self, git: pygit2.Repository | None, hash_name: str = "sha1", *, empty: bool = False) -> None:
-        """Write into `git` (`empty`: a repository just created, holding nothing), or (None) only compute ids."""
+    def __init__(self, git: pygit2.Repository | GitDir | None, hash_name: str = "sha1", *, empty: bool = False) -> None:
+        """Write into `git` (`empty`: a repository just created, holding nothing), or (None) only compute ids.
+
+        A `GitDir` (a repository pygit2 cannot open) gets loose objects, written by `LooseWriter`.
+        """
         self.git = git
+        self.plumb = git if isinstance(git, GitDir) else None
+        self.check: CatFile | None = None
         self.empty = empty and git is not None
         self.hash_name = hash_name
         self.hash_len = hashlib.new(hash_name).digest_size
@@ -91,9 +95,10 @@ class GitWriter:
             self._to_pack(kind, body, gid)
         elif gid not in self.pending:
             self.pending[gid] = (kind, body)
-            if len(self.pending) > self.LOOSE_LIMIT and self.hash_name == "sha1":
+            if len(self.pending) > self.LOOSE_LIMIT:
+                where = self.plumb.common / "objects" if self.plumb is not None else _objects_dir(self.git)  # type: ignore[arg-type]
                 try:
-                    self.pack = PackWriter(_objects_dir(self.git) / "pack")
+                    self.pack = PackWriter(where / "pack", self.hash_name)
                 except OSError as exc:
                     raise GitInteropError(f"cannot write a git pack: {exc}") from None
                 for g, (k, b) in self.pending.items():
@@ -114,8 +119,13 @@ class GitWriter:
             return True
         if self.empty:
             return False
+        if self.plumb is not None:
+            self.check = self.check or CatFile(self.plumb, "--batch-check")
+            return self.check.has(gid)
+        import pygit2
+
         try:
-            return pygit2.Oid(raw=gid) in self.git.odb
+            return pygit2.Oid(raw=gid) in self.git.odb  # type: ignore[union-attr]
         except (ValueError, pygit2.GitError):
             return False
 
@@ -123,12 +133,28 @@ class GitWriter:
         """Make everything written visible in git: the pack and its index, or the held-back loose objects."""
         if self.git is None:
             return
+        if self.plumb is not None:
+            try:
+                if self.pack is not None:
+                    self.pack.finish()
+                    self.pack = None
+            except OSError as exc:
+                raise GitInteropError(f"cannot write git objects: {exc}") from None
+            loose = LooseWriter(self.plumb.common / "objects", self.hash_name)
+            for gid, (kind, body) in self.pending.items():
+                loose.write(kind, body, gid)
+            self.pending = {}
+            return
+        import pygit2
+
+        types = {"commit": pygit2.enums.ObjectType.COMMIT, "tree": pygit2.enums.ObjectType.TREE,
+                 "blob": pygit2.enums.ObjectType.BLOB, "tag": pygit2.enums.ObjectType.TAG}  # fmt: skip
         try:
             if self.pack is not None:
                 self.pack.finish()
                 self.pack = None
             for kind, body in self.pending.values():
-                self.git.odb.write(_GIT_TYPES[kind], body)
+                self.git.odb.write(types[kind], body)  # type: ignore[union-attr]
             self.pending = {}
         except (pygit2.GitError, OSError) as exc:
             raise GitInteropError(f"cannot write git objects: {exc}") from None
@@ -136,6 +162,9 @@ class GitWriter:
     def abort(self) -> None:
         """Drop everything not yet finished."""
         self.pending = {}
+        if self.check is not None:
+            self.check.close()
+            self.check = None
         if self.pack is not None:
             self.pack.abort()
             self.pack = None
@@ -379,14 +408,30 @@ def git_id_of(repo: Repository, vid: ObjectId, hash_name: str = "sha1") -> tuple
     return exp.commit(vid)
 
 
-def _open_or_create(gitdir: Path) -> tuple[pygit2.Repository, bool]:
-    """The git repository at `gitdir`, and whether it was just created (bare) because nothing was there."""
+def _open_or_create(gitdir: Path, object_format: str | None) -> tuple[pygit2.Repository | GitDir, bool]:
+    """The git repository at `gitdir`, and whether it was just created (bare) because nothing was there.
+
+    A SHA-256 repository is a `GitDir` (written through git's plumbing), a SHA-1 one pygit2's.
+    """
     if gitdir.exists() and any(gitdir.iterdir()):
-        return open_git(gitdir), False
+        gd = GitDir(gitdir)
+        if object_format is not None and object_format != gd.hash_name:
+            raise GitInteropError(f"{gitdir}: its object format is {gd.hash_name}, not {object_format}")
+        return (gd if gd.hash_name != "sha1" else open_git(gd.path)), False
+    if object_format not in (None, "sha1"):
+        return init_bare(gitdir, object_format), True
+    import pygit2
+
     try:
         return pygit2.init_repository(str(gitdir), bare=True), True
     except (pygit2.GitError, OSError) as exc:
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
+
+
+def _default_format(repo: Repository) -> str | None:
+    """SHA-256 when the history here was imported from SHA-256 git repositories only, else None (SHA-1)."""
+    lengths = maps.imported_id_lengths(repo.db)
+    return "sha256" if lengths == {HASHES["sha256"]} else None
 
 
 def export_git(
@@ -395,6 +440,7 @@ def export_git(
     refs: Iterable[str] = (),
     *,
     on_progress: Progress | None = None,
+    object_format: str | None = None,
 ) -> ExportSummary:
     """Write `repo`'s branches and tags (and all they reach) into a git repository.
 
@@ -409,6 +455,9 @@ def export_git(
         gitdir: The git repository.
         refs: Full ref-name patterns (``fnmatch``); default all branches and tags.
         on_progress: Called as ``(commits written, commits known so far)``.
+        object_format: ``sha1`` or ``sha256`` for a repository created here (default: that of
+            the git repositories the history was imported from when all were SHA-256, else
+            SHA-1); an existing repository keeps its own, and must match it if given.
 
     Returns:
         What was written and which git refs moved.
@@ -417,11 +466,14 @@ def export_git(
         GitInteropError: If the target cannot be opened or written, or a commit cannot be
             exported (a damaged git record; the message names the commit).
     """
-    git, created = _open_or_create(gitdir)
+    if object_format is not None and object_format not in HASHES:
+        raise GitInteropError(f"object format {object_format!r} is neither sha1 nor sha256")
+    git, created = _open_or_create(gitdir, object_format or (None if gitdir.exists() else _default_format(repo)))
     target = source_key(git)
     summary = ExportSummary(target)
     pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
-    writer = GitWriter(git, empty=created)
+    plumb = git if isinstance(git, GitDir) else None
+    writer = GitWriter(git, plumb.hash_name if plumb is not None else "sha1", empty=created)
     exp = Exporter(repo, writer, summary)
     exp.on_progress = on_progress
     wanted: dict[str, bytes] = {}
@@ -438,32 +490,52 @@ def export_git(
         writer.finish()
     finally:
         writer.abort()
-    checked_out = None if git.is_bare else _head_branch(git)
+    if plumb is not None:
+        current = plumb.refs()
+        checked_out = None if plumb.bare else plumb.head_branch_ref()
+    else:
+        current = {}
+        checked_out = None if git.is_bare else _head_branch(git)  # type: ignore[union-attr,arg-type]
     with repo.transaction():
         maps.ensure_tables(repo.db)
         previous = maps.ref_state(repo.db, target, "export")
+        changes: dict[str, tuple[bytes | None, bytes | None]] = {}
         for name in sorted(set(wanted) | {n.decode() for n in previous}):
             gid = wanted.get(name)
-            old = _git_ref(git, name)
+            old = current.get(name) if plumb is not None else _git_ref(git, name)  # type: ignore[arg-type]
             if gid is None:
                 if old is not None and old == previous.get(name.encode()):
-                    git.references.delete(name)
+                    changes[name] = (old, None)
                     summary.refs.append((name, old.hex(), None))
                 continue
             if old != gid:
-                try:
-                    git.references.create(name, pygit2.Oid(raw=gid), force=True)
-                except (pygit2.GitError, ValueError) as exc:
-                    raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
+                changes[name] = (old, gid)
                 summary.refs.append((name, None if old is None else old.hex(), gid.hex()))
                 if name == checked_out and old is not None:
                     summary.warnings.append(
                         f"{name} is checked out in {gitdir}: its index and work tree still show"
                         f" {old.hex()[:12]} (`git reset --keep {name}` there brings them along)"
                     )
+        if plumb is not None:
+            update_refs(plumb, changes)
+        else:
+            _set_refs(git, gitdir, changes)  # type: ignore[arg-type]
         maps.add(repo.db, exp.rows)
         maps.set_ref_state(repo.db, target, "export", {n.encode(): g for n, g in wanted.items()})
     return summary
+
+
+def _set_refs(git: pygit2.Repository, gitdir: Path, changes: dict[str, tuple[bytes | None, bytes | None]]) -> None:
+    import pygit2
+
+    for name, (_old, new) in sorted(changes.items()):
+        if new is None:
+            git.references.delete(name)
+            continue
+        try:
+            git.references.create(name, pygit2.Oid(raw=new), force=True)
+        except (pygit2.GitError, ValueError) as exc:
+            raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
 
 
 def _tie(repo: Repository, oid: ObjectId) -> TieKey:
@@ -472,6 +544,8 @@ def _tie(repo: Repository, oid: ObjectId) -> TieKey:
 
 
 def _head_branch(git: pygit2.Repository) -> str | None:
+    import pygit2
+
     try:
         target = git.references["HEAD"].target
     except (KeyError, pygit2.GitError):
@@ -480,6 +554,8 @@ def _head_branch(git: pygit2.Repository) -> str | None:
 
 
 def _git_ref(git: pygit2.Repository, name: str) -> bytes | None:
+    import pygit2
+
     try:
         ref = git.references.get(name)
     except (pygit2.GitError, ValueError):

@@ -1,7 +1,9 @@
 """Import a git repository's history into a vcrdt repository (docs/format.md, "Git interop").
 
 Reads raw git objects through pygit2 (`odb.read`, never its parsed views, which normalise
-names, offsets and headers) and stores their vcrdt forms: blobs as they are, trees entry for
+names, offsets and headers), or through git's plumbing (`vcrdt.gitio.plumbing`: SHA-256
+repositories, which libgit2 here cannot read, and incremental runs, which then need not load
+pygit2), and stores their vcrdt forms: blobs as they are, trees entry for
 entry, commits and annotated tags as vcrdt commits with a git record where vcrdt's own fields
 do not say everything. The whole run is one transaction: objects, the id mapping, the refs and
 the ref state of this source; a refusal leaves the repository as it was.
@@ -9,17 +11,15 @@ the ref state of this source; a refusal leaves the repository as it was.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-
-import pygit2
+from typing import TYPE_CHECKING, Protocol
 
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
 from vcrdt.gitio import maps
+from vcrdt.gitio.plumbing import GitDir, PlumbingSource
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitCommitParts,
@@ -38,6 +38,13 @@ from vcrdt.gitio.record import (
     split_commit,
     split_tag,
 )
+from vcrdt.gitio.refsel import (
+    ImportSummary,
+    nothing_moved,
+    select_refs,
+    source_key,
+    vcrdt_ref_name,
+)
 from vcrdt.hashing import object_id
 from vcrdt.ids import ObjectId, ReplicaId
 from vcrdt.objects import (
@@ -54,27 +61,11 @@ from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_full_name
 from vcrdt.repo import Repository
 
-SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
-DEFAULT_REFS = ("refs/heads/*", "refs/tags/*", SIBLINGS_PREFIX + "*")
+if TYPE_CHECKING:
+    import pygit2
+
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class ImportSummary:
-    """What one import did."""
-
-    source: str
-    commits: int = 0
-    tags: int = 0
-    trees: int = 0
-    blobs: int = 0
-    # (vcrdt ref name, vcrdt id before or None, vcrdt id after or None (deleted))
-    refs: list[tuple[str, ObjectId | None, ObjectId | None]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    checkout: ObjectId | None = None
-    # (git id, hex; why): commits and tags left out under ``skip_invalid``
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def open_git(gitdir: Path) -> pygit2.Repository:
@@ -83,6 +74,8 @@ def open_git(gitdir: Path) -> pygit2.Repository:
     Raises:
         GitInteropError: If `gitdir` holds none.
     """
+    import pygit2
+
     try:
         return pygit2.Repository(str(gitdir))
     except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
@@ -101,62 +94,115 @@ def git_head_branch(gitdir: Path) -> str | None:
     Raises:
         GitInteropError: If `gitdir` holds no git repository.
     """
-    git = open_git(gitdir)
-    try:
-        target = git.references["HEAD"].target
-    except (KeyError, pygit2.GitError):
-        return None
-    if isinstance(target, str) and target.startswith(BRANCH_PREFIX):
+    target = GitDir(gitdir).head_branch_ref()
+    if target is not None and target.startswith(BRANCH_PREFIX):
         return target[len(BRANCH_PREFIX) :]
     return None
 
 
-def source_key(git: pygit2.Repository) -> str:
-    """The name the ref state of a git repository is kept under: its git directory, absolute."""
-    return str(Path(git.path).resolve())
+class GitSource(Protocol):
+    """Where an import reads git from: pygit2 (`Pygit2Source`) or git's plumbing (`PlumbingSource`)."""
+
+    hash_len: int
+
+    def refs(self) -> dict[str, bytes]:
+        """Every direct ref: full name to raw id."""
+
+    def read(self, gid: bytes) -> tuple[str, bytes]:
+        """The type and raw body of an object (raises GitInteropError if unreadable)."""
+
+    def peel_commit(self, gid: bytes) -> bytes | None:
+        """The commit `gid` is or (through annotated tags) names, if any."""
+
+    def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
+        """Commits reachable from `tips` and not `hide`, parents first."""
+
+    def close(self) -> None:
+        """Release what reading holds."""
 
 
-def ref_matches(name: str, patterns: Iterable[str]) -> bool:
-    """Tell whether a full ref name matches a pattern (``fnmatch``); a pattern not under ``refs/`` is a short name.
+class Pygit2Source:
+    """A SHA-1 git repository read through pygit2 (`odb.read`: raw bytes, nothing normalised)."""
 
-    >>> ref_matches("refs/heads/release/1", ["release/*"]), ref_matches("refs/tags/v1", ["refs/heads/*"])
-    (True, False)
-    """
-    for p in patterns:
-        full = [p] if p.startswith("refs/") else [BRANCH_PREFIX + p, TAG_PREFIX + p]
-        if any(fnmatch.fnmatchcase(name, f) for f in full):
-            return True
-    return False
+    hash_len = 20
 
+    def __init__(self, gitdir: Path) -> None:
+        """Open the repository at `gitdir` (`open_git`)."""
+        import pygit2
 
-def select_refs(git: pygit2.Repository, patterns: Iterable[str]) -> dict[str, bytes]:
-    """The git branches and tags whose full names match one of `patterns`: name to raw id."""
-    pats = list(patterns) or list(DEFAULT_REFS)
-    out: dict[str, bytes] = {}
-    for ref in git.references.iterator():
-        name = ref.name
-        if not name.startswith((BRANCH_PREFIX, TAG_PREFIX, SIBLINGS_PREFIX)):
-            continue
-        if ref.type != pygit2.enums.ReferenceType.DIRECT:
-            continue
-        if ref_matches(name, pats):
+        self.git = open_git(gitdir)
+        self.odb = self.git.odb
+        self.oid = pygit2.Oid
+        self.errors = (KeyError, ValueError, pygit2.GitError)
+
+    def refs(self) -> dict[str, bytes]:
+        """Every direct ref: full name to raw id."""
+        import pygit2
+
+        out: dict[str, bytes] = {}
+        for ref in self.git.references.iterator():
+            if ref.type != pygit2.enums.ReferenceType.DIRECT:
+                continue
             target = ref.target
             if isinstance(target, pygit2.Oid):
-                out[name] = bytes(target.raw)
-    return out
+                out[ref.name] = bytes(target.raw)
+        return out
+
+    def read(self, gid: bytes) -> tuple[str, bytes]:
+        """The type and raw body of an object."""
+        try:
+            typ, data = self.odb.read(self.oid(raw=gid))
+        except self.errors as exc:
+            raise GitInteropError(f"git object {gid.hex()} cannot be read: {exc}") from None
+        return _TYPES.get(int(typ), "unknown"), bytes(data)
+
+    def peel_commit(self, gid: bytes) -> bytes | None:
+        """The commit `gid` is or names, if any."""
+        import pygit2
+
+        try:
+            return bytes(self.git[pygit2.Oid(raw=gid)].peel(pygit2.Commit).id.raw)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+
+    def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
+        """Commits reachable from `tips` and not from `hide`, parents first (the progress total)."""
+        import pygit2
+
+        git = self.git
+        walker = git.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        pushed = False
+        for t in tips:
+            c = self.peel_commit(t)
+            if c is not None:
+                walker.push(pygit2.Oid(raw=c))
+                pushed = True
+        if not pushed:
+            return []
+        for h in hide:
+            c = self.peel_commit(h)
+            if c is not None:
+                walker.hide(pygit2.Oid(raw=c))
+        try:
+            return [c.id.raw for c in walker]
+        except pygit2.GitError:
+            # A damaged or hostile history (a parent that is no commit): import it ref by ref,
+            # whose own checks name the object at fault.
+            return []
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class _Importer:
-    def __init__(
-        self, repo: Repository, git: pygit2.Repository, summary: ImportSummary, *, skip_invalid: bool = False
-    ) -> None:
+    def __init__(self, repo: Repository, git: GitSource, summary: ImportSummary, *, skip_invalid: bool = False) -> None:
         self.repo = repo
         self.skip_invalid = skip_invalid
         self.invalid: dict[bytes, str] = {}  # skipped git commits and tags: why
         self.git = git
         self.summary = summary
-        self.hash_len = 20
-        self.hex_len = 40
+        self.hash_len = git.hash_len
+        self.hex_len = 2 * git.hash_len
         self.memo: dict[bytes, tuple[ObjectId, str]] = {}
         # Per git tree: its vcrdt id and the shapes of odd trees under it (path relative to it).
         self.trees: dict[bytes, tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]] = {}
@@ -171,6 +217,8 @@ class _Importer:
         self.stored: set[ObjectId] = set()
         # A first import asks the (empty) mapping nothing.
         self.map_empty = maps.is_empty(repo.db)
+        # Git ids looked up in the mapping and not found there (it gains no row before the run ends).
+        self.asked: set[bytes] = set()
 
     # --- storing ---------------------------------------------------------------------------
 
@@ -195,15 +243,11 @@ class _Importer:
     # --- reading git ---------------------------------------------------------------------
 
     def read(self, gid: bytes) -> tuple[str, bytes]:
-        try:
-            typ, data = self.git.odb.read(pygit2.Oid(raw=gid))
-        except (KeyError, ValueError, pygit2.GitError) as exc:
-            raise GitInteropError(f"git object {gid.hex()} cannot be read: {exc}") from None
-        return _TYPES.get(int(typ), "unknown"), bytes(data)
+        return self.git.read(gid)
 
     def known(self, gid: bytes) -> tuple[ObjectId, str] | None:
         hit = self.memo.get(gid)
-        if hit is None and not self.map_empty:
+        if hit is None and not self.map_empty and gid not in self.asked:
             hit = maps.to_vcrdt(self.repo.db, gid)
             if hit is not None and not self.repo.store.has(hit[0]):
                 hit = None
@@ -273,14 +317,34 @@ class _Importer:
         """Look the git ids the memo lacks up in the mapping at once (an incremental import's unchanged blobs)."""
         if self.map_empty:
             return
-        ask = [g for g in gids if g not in self.memo]
+        ask = [g for g in gids if g not in self.memo and g not in self.asked]
         if not ask:
             return
+        self.asked.update(ask)
         hits = maps.to_vcrdt_many(self.repo.db, ask)
         present = self.repo.store.has_many([v for v, _ in hits.values()])
         for g, hit in hits.items():
             if hit[0] in present:
                 self.memo[g] = hit
+
+    def prefetch_named(self, read: dict[bytes, tuple[str, bytes]]) -> None:
+        """Look up at once the objects read ahead and everything they name (an incremental import).
+
+        The new trees name mostly unchanged trees and blobs, imported before: one batch of
+        lookups for all of them instead of one per tree.
+        """
+        named: set[bytes] = set()
+        for typ, body in read.values():
+            try:
+                if typ == "tree":
+                    named.update(e.oid for e in parse_git_tree(body, self.hash_len) if e.mode != b"160000")
+                elif typ == "commit":
+                    parts = split_commit(body, self.hex_len)
+                    named.update(bytes.fromhex(h.decode("ascii")) for h in (parts.tree, *parts.parents))
+            except (GitInteropError, ValueError):
+                continue  # refused where it is imported, with the object named
+        # What was read ahead is new to this source, but may be known from another: asked too.
+        self._prefetch([*named.difference(read), *read])
 
     def _convert_tree(
         self, gid: bytes, data: bytes, entries: list[GitTreeEntry], path: bytes, where: str
@@ -379,7 +443,7 @@ class _Importer:
                 raise GitInteropError(f"git commit {g.hex()}: its parent {gone[0].hex()} was skipped")
             missing = [p for p in need if self.known(p) is None]
             # A native commit on an imported tag names the tag in its header: it comes first.
-            for i, t in _parent_tags(parts.header):
+            for i, t in _parent_tags(parts.header, self.hex_len):
                 if i < len(need) and self.known(t) is None and self._peels_to(t, need[i]):
                     missing.append(t)
             if self.skip_invalid:
@@ -485,10 +549,11 @@ class _Importer:
     def _peels_to(self, tag: bytes, commit: bytes) -> bool:
         """Tell whether git object `tag` is an annotated tag that (through any chain of tags) names `commit`."""
         try:
-            obj = self.git[pygit2.Oid(raw=tag)]
-            return bool(obj.type == pygit2.enums.ObjectType.TAG and obj.peel(pygit2.Commit).id.raw == commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            if self.read(tag)[0] != "tag":
+                return False
+        except GitInteropError:
             return False
+        return self.git.peel_commit(tag) == commit
 
     def _native(
         self, tree: ObjectId, parents: list[ObjectId], pcs: list[Commit], parts: GitCommitParts
@@ -506,7 +571,7 @@ class _Importer:
         author = fields.get(b"author")
         if author is None:
             return None
-        tags = _parent_tags(h)
+        tags = _parent_tags(h, self.hex_len)
         if tags:
             parents = list(parents)
             for i, t in tags:
@@ -568,7 +633,7 @@ _BATCH_BYTES = 16 << 20  # queued object bytes before a batch is stored
 _BATCH_OBJECTS = 4096
 
 
-def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
+def _parent_tags(header: bytes, hex_len: int = 40) -> list[tuple[int, bytes]]:
     r"""The ``vcrdt-parent-tags`` of a git commit header (``N=GITID ...``); empty when absent or malformed.
 
     >>> _parent_tags(b"author A\nvcrdt-parent-tags 1=" + b"ab" * 20 + b"\n")[0][0]
@@ -581,7 +646,7 @@ def _parent_tags(header: bytes) -> list[tuple[int, bytes]]:
     out = []
     for item in value.split(b" "):
         n, _, g = item.partition(b"=")
-        if not n.isdigit() or len(g) != 40 or g.lower() != g:
+        if not n.isdigit() or len(g) != hex_len or g.lower() != g:
             return []
         try:
             out.append((int(n), bytes.fromhex(g.decode("ascii"))))
@@ -649,16 +714,40 @@ def import_git(
             holds something vcrdt refuses (the message names the object, the path and the rule).
         DirtyWorktreeError: If the checked-out branch would move over local changes.
     """
-    git = open_git(gitdir)
-    source = source_key(git)
+    gd = GitDir(gitdir)
+    source = source_key(gd)
     summary = ImportSummary(source)
-    wanted = select_refs(git, refs)
+    previous = maps.ref_state(repo.db, source, "import")
+    # pygit2 for a first SHA-1 import (many objects); git's plumbing for SHA-256 (libgit2 here
+    # reads SHA-1 only) and for later runs, which read few objects and need not load pygit2.
+    git: GitSource = Pygit2Source(gd.path) if gd.hash_name == "sha1" and not previous else PlumbingSource(gd)
+    try:
+        wanted = select_refs(git, refs)
+        if previous and nothing_moved(repo, wanted, previous):
+            return summary
+        return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
+    finally:
+        git.close()
+
+
+def _import(
+    repo: Repository,
+    git: GitSource,
+    gd: GitDir,
+    source: str,
+    wanted: dict[str, bytes],
+    summary: ImportSummary,
+    on_progress: Progress | None,
+    skip_invalid: bool,
+) -> ImportSummary:
     with repo.transaction():
         maps.ensure_tables(repo.db)
-        fill_map(repo)
+        fill_map(repo, gd.hash_name)
         imp = _Importer(repo, git, summary, skip_invalid=skip_invalid)
         previous = maps.ref_state(repo.db, source, "import")
-        order = _walk_order(git, wanted.values(), previous.values())
+        order = git.walk(wanted.values(), previous.values())
+        if isinstance(git, PlumbingSource) and git.cache:
+            imp.prefetch_named(git.cache)
         total = len(order)
         for n, gid in enumerate(order, 1):
             imp.commitish(gid)
@@ -704,64 +793,26 @@ def import_git(
     return summary
 
 
-def fill_map(repo: Repository) -> int:
+def fill_map(repo: Repository, hash_name: str = "sha1") -> int:
     """Map every commit under a local ref that the mapping does not know yet; return how many were added.
 
     A replica that received imported history through sync has the commits and their git
     records but not the mapping (a local cache): their git ids are computed from the history
     (nothing written), so a later import knows them and does not import them twice.
     """
-    from vcrdt.gitio.exporter import Exporter, GitWriter
-
-    exp: Exporter | None = None
-    for _name, heads in repo.refs.iter_refs("refs/"):
-        for head in heads:
-            if maps.to_git(repo.db, head, 20):
-                continue
-            exp = exp or Exporter(repo, GitWriter(None))
-            exp.commit(head)
-    if exp is None:
+    hash_len = 32 if hash_name == "sha256" else 20
+    missing = [
+        h for _name, heads in repo.refs.iter_refs("refs/") for h in heads if not maps.to_git(repo.db, h, hash_len)
+    ]
+    if not missing:
         return 0
+    from vcrdt.gitio.exporter import Exporter, GitWriter  # not loaded when every head is mapped
+
+    exp = Exporter(repo, GitWriter(None, hash_name))
+    for head in missing:
+        exp.commit(head)
     maps.add(repo.db, exp.rows)
     return len(exp.rows)
-
-
-def _walk_order(git: pygit2.Repository, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
-    """Commits reachable from `tips` and not from `hide`, parents first (the progress total)."""
-    walker = git.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    pushed = False
-    for t in tips:
-        try:
-            obj = git[pygit2.Oid(raw=t)].peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            continue
-        walker.push(obj.id)
-        pushed = True
-    if not pushed:
-        return []
-    for h in hide:
-        try:
-            obj = git[pygit2.Oid(raw=h)].peel(pygit2.Commit)
-            walker.hide(obj.id)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            continue
-    try:
-        return [c.id.raw for c in walker]
-    except pygit2.GitError:
-        # A damaged or hostile history (a parent that is no commit): import it ref by ref,
-        # whose own checks name the object at fault.
-        return []
-
-
-def vcrdt_ref_name(git_name: str) -> str:
-    """The vcrdt ref a git ref goes to: a sibling ref ``refs/vcrdt/siblings/NAME/N`` to branch NAME.
-
-    >>> vcrdt_ref_name("refs/vcrdt/siblings/feature/x/2")
-    'refs/heads/feature/x'
-    """
-    if git_name.startswith(SIBLINGS_PREFIX):
-        return BRANCH_PREFIX + git_name[len(SIBLINGS_PREFIX) :].rpartition("/")[0]
-    return git_name
 
 
 def _update_ref(

@@ -33,17 +33,18 @@ def map_rev(repo: Repository, rev: str) -> Mapping:
         BadRevisionError: If `rev` is a git id the mapping does not know, or names nothing.
     """
     text = rev.strip().lower()
-    if re.fullmatch(r"[0-9a-f]{40}", text):
+    if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
         hit = maps.to_vcrdt(repo.db, bytes.fromhex(text))
         if hit is not None:
             return Mapping(hit[0].hex(), text, hit[1])
+    if re.fullmatch(r"[0-9a-f]{40}", text):
         try:
             oid: ObjectId = repo.resolve_object(rev)  # 40 digits of a vcrdt id, perhaps
         except VcrdtError:
             raise BadRevisionError(rev, "no imported or exported git object has this id") from None
     else:
         oid = repo.resolve_object(rev)
-    known = maps.to_git(repo.db, oid, 20)
+    known = maps.to_git(repo.db, oid, 20) or maps.to_git(repo.db, oid, 32)
     if known:
         gid, kind = known[0]
         return Mapping(oid.hex(), gid.hex(), kind)

@@ -98,6 +98,14 @@ def add(db: Database, rows: Iterable[tuple[bytes, ObjectId, str]]) -> None:
     db.conn.executemany("INSERT OR REPLACE INTO git_map(git_id, vcrdt_id, kind) VALUES (?, ?, ?)", list(rows))
 
 
+def imported_id_lengths(db: Database) -> set[int]:
+    """The lengths of the git ids the refs of earlier imports name (20: SHA-1, 32: SHA-256)."""
+    if not _has_tables(db):
+        return set()
+    rows = db.conn.execute("SELECT DISTINCT length(git_id) FROM git_refs WHERE direction = 'import'").fetchall()
+    return {int(n) for (n,) in rows}
+
+
 def ref_state(db: Database, source: str, direction: str) -> dict[bytes, bytes]:
     """Where each ref was at the end of the last run for `source` in `direction`."""
     if not _has_tables(db):

@@ -9,7 +9,8 @@ temporary file in ``objects/pack``, then the index (version 2, with 64-bit offse
 The pack is renamed into place first and its index last, as git does, so a process killed
 on the way leaves at most a ``tmp_pack_*`` file git ignores, never a half-visible pack.
 
-Formats: git's ``Documentation/gitformat-pack.txt``. SHA-1 repositories only.
+Formats: git's ``Documentation/gitformat-pack.txt``. SHA-1 or SHA-256 repositories (the same
+version 2 layout; ids, the pack's trailer and the index's checksums in the repository's hash).
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def object_header(kind: str, size: int) -> bytes:
     return bytes(out)
 
 
-def git_id(kind: str, body: bytes) -> bytes:
-    """The SHA-1 git id of an object."""
-    h = hashlib.sha1(f"{kind} {len(body)}\0".encode())
+def git_id(kind: str, body: bytes, hash_name: str = "sha1") -> bytes:
+    """The git id of an object (SHA-1, or the hash `hash_name`)."""
+    h = hashlib.new(hash_name, f"{kind} {len(body)}\0".encode())
     h.update(body)
     return h.digest()
 
@@ -53,10 +54,11 @@ def git_id(kind: str, body: bytes) -> bytes:
 class PackWriter:
     """Streams objects into a temporary pack under `pack_dir`; `finish` files it with its index."""
 
-    def __init__(self, pack_dir: Path) -> None:
-        """Open a temporary pack file in `pack_dir` (git's ``objects/pack``)."""
+    def __init__(self, pack_dir: Path, hash_name: str = "sha1") -> None:
+        """Open a temporary pack file in `pack_dir` (git's ``objects/pack``) of a `hash_name` repository."""
         pack_dir.mkdir(parents=True, exist_ok=True)
         self.dir = pack_dir
+        self.hash_name = hash_name
         fd, name = tempfile.mkstemp(prefix="tmp_pack_", dir=pack_dir)
         self.tmp = Path(name)
         self.f = os.fdopen(fd, "w+b")
@@ -74,7 +76,7 @@ class PackWriter:
 
     def add(self, kind: str, body: bytes, gid: bytes | None = None) -> bytes:
         """Append one object (once; a second time is a no-op) and return its git id."""
-        gid = gid or git_id(kind, body)
+        gid = gid or git_id(kind, body, self.hash_name)
         if gid in self.entries:
             return gid
         data = object_header(kind, len(body)) + zlib.compress(body, _LEVEL)
@@ -89,7 +91,7 @@ class PackWriter:
         self.f.write(struct.pack(">I", len(self.entries)))
         self.f.flush()
         self.f.seek(0)
-        h = hashlib.sha1()
+        h = hashlib.new(self.hash_name)
         while chunk := self.f.read(1 << 20):
             h.update(chunk)
         digest = h.digest()
@@ -149,7 +151,7 @@ class PackWriter:
                 pack_digest,
             ]
         )
-        return body + hashlib.sha1(body).digest()
+        return body + hashlib.new(self.hash_name, body).digest()
 
 
 def _fsync_dir(path: Path) -> None:

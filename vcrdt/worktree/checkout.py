@@ -139,7 +139,7 @@ class Checkout:
                     writable(parent)
                 continue
             kind, oid = entry
-            if existing == parent:
+            if existing == parent and kind is not EntryKind.GITLINK:  # a submodule is a directory
                 st = self.disk.lstat(path)
                 if st is not None and stat.S_ISDIR(st.st_mode) and not self._vanishes(path, deleted):
                     problems.append((path, "a directory is in the way of a file to write"))

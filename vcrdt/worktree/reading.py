@@ -39,6 +39,8 @@ Entries = dict[str, tuple[EntryKind, ObjectId] | None]
 def cache_stat(row: Row, kind: EntryKind, oid: ObjectId, st: os.stat_result, now_ns: int) -> bool:
     """Record the stat of a freshly hashed file unless it is racily recent; True if the row changed."""
     new: tuple[EntryKind | None, ObjectId | None, int, int, int, int]
+    if kind is EntryKind.GITLINK:
+        return False  # a submodule's directory: read again each time (`Reader.current`)
     # A whole-second mtime suggests a file system with coarse timestamps: widen the window.
     window = RACY_NS if st.st_mtime_ns % 1_000_000_000 else COARSE_RACY_NS
     if st.st_mtime_ns >= now_ns - window:
@@ -189,10 +191,15 @@ class Reader:
             if on_progress is not None and i % 256 == 0:
                 on_progress(i, len(todo))
             st = files.get(path) if files is not None else dirs.lstat(path)
+            row = rows.get(path)
             if st is None or stat.S_ISDIR(st.st_mode):
+                # A git submodule (not initialised here) is a directory: as recorded, whatever it holds.
+                if row is not None and row.head_kind is EntryKind.GITLINK and row.head_oid is not None:
+                    if _is_dir(dirs.lstat(path)):
+                        out[path] = (EntryKind.GITLINK, row.head_oid)
+                        continue
                 out[path] = None
                 continue
-            row = rows.get(path)
             if row is not None and row.kind is not None and row.oid is not None and row.matches(st):
                 # A cached id equal to HEAD's is in the store; another may come from a status run.
                 if not store or row.oid == row.head_oid or self.store.has(row.oid):
@@ -214,6 +221,10 @@ class Reader:
         if on_progress is not None:
             on_progress(len(todo), len(todo))
         return out, dirty
+
+
+def _is_dir(st: os.stat_result | None) -> bool:
+    return st is not None and stat.S_ISDIR(st.st_mode)
 
 
 def _read_all(fd: int, path: str) -> bytes:

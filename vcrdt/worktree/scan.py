@@ -198,7 +198,32 @@ def scan_tree(
         What the walk found.
     """
     found = walk(disk, dict.fromkeys(rows), warnings, want_ignored=want_ignored, compare=tracked_stats)
-    return Scan(files=found.files, untracked=found.untracked, ignored=found.ignored, invalid=found.invalid)
+    links = gitlinks(rows)
+    return Scan(
+        files=found.files,
+        untracked=outside(found.untracked, links),
+        ignored=outside(found.ignored, links),
+        invalid=found.invalid,
+    )
+
+
+def gitlinks(rows: Collection[str]) -> list[str]:
+    """The git submodules among `rows` (when it holds rows): their directories belong to the submodule."""
+    if not isinstance(rows, Mapping):
+        return []
+    return [p for p, r in rows.items() if getattr(r, "head_kind", None) is EntryKind.GITLINK]
+
+
+def outside(paths: list[str], dirs: Collection[str]) -> list[str]:
+    """The paths not under any of `dirs`.
+
+    >>> outside(["sub/x", "subway", "a"], ["sub"])
+    ['subway', 'a']
+    """
+    if not dirs:
+        return paths
+    prefixes = tuple(d + "/" for d in dirs)
+    return [p for p in paths if not p.startswith(prefixes)]
 
 
 def sweep(

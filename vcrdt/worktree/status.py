@@ -18,7 +18,7 @@ from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
 from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
-from vcrdt.worktree.scan import is_untracked, sweep
+from vcrdt.worktree.scan import gitlinks, is_untracked, outside, sweep
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
@@ -268,7 +268,8 @@ class StatusCheck:
         """
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.reader.current(rows, live, files, store=False)
-        st = WorktreeStatus(untracked=untracked, ignored=ignored)
+        links = gitlinks({p: rows[p] for p in live})  # what a submodule's directory holds is the submodule's
+        st = WorktreeStatus(untracked=outside(untracked, links), ignored=outside(ignored, links))
         for path in suspect:
             row = rows[path]
             if row.state == "removed":

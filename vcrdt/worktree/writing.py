@@ -197,6 +197,8 @@ class Writer:
                 existing = None
             except OSError as exc:
                 raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+            if kind is EntryKind.GITLINK:
+                return self._write_gitlink(path, fd, name, existing)
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
             if existing is None and kind is not EntryKind.SYMLINK:
@@ -229,6 +231,18 @@ class Writer:
                 _unlink_quiet(tmp, fd)
                 raise
 
+    def _write_gitlink(self, path: str, fd: int, name: str, existing: os.stat_result | None) -> os.stat_result:
+        """A git submodule, not initialised: an empty directory, as git leaves one (a directory there is kept)."""
+        try:
+            if existing is not None and not stat.S_ISDIR(existing.st_mode):
+                os.unlink(name, dir_fd=fd)  # the file this path was (checked: HEAD's, or --force)
+                existing = None
+            if existing is None:
+                os.mkdir(name, 0o777, dir_fd=fd)
+            return os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot make the submodule directory: {exc.strerror}") from exc
+
     def _write_new(self, path: str, fd: int, name: str, kind: EntryKind, oid: ObjectId) -> os.stat_result | None:
         """Create the regular file `name` (in the directory `fd`) with the content `oid`; return its stat.
 
@@ -256,9 +270,10 @@ class Writer:
             raise
 
     def delete_file(self, path: str) -> None:
-        """Delete a file (not a directory) and any directories it leaves empty, never through a symlink.
+        """Delete a file and any directories it leaves empty, never through a symlink.
 
-        A missing file, or one below a file, is already gone.
+        A missing file, or one below a file, is already gone. A directory (a git submodule's) is
+        removed only when empty: one the user filled stays, as git leaves it.
 
         Raises:
             BadPathError: If a parent is a symlink (the file is beyond it, perhaps outside the work tree).
@@ -274,11 +289,16 @@ class Writer:
             except OSError:
                 return
             if stat.S_ISDIR(st.st_mode):
-                return
-            try:
-                os.unlink(name, dir_fd=fd)
-            except OSError as exc:
-                raise WorktreeError(path, f"cannot delete: {exc.strerror}") from exc
+                try:
+                    os.rmdir(name, dir_fd=fd)
+                except OSError:
+                    return
+                dirs.forget(path)
+            else:
+                try:
+                    os.unlink(name, dir_fd=fd)
+                except OSError as exc:
+                    raise WorktreeError(path, f"cannot delete: {exc.strerror}") from exc
             for d in reversed(parent_dirs(path)):
                 up = dirs.parent(d, strict=True)
                 assert up is not None  # opened on the way down
@@ -317,7 +337,13 @@ class Writer:
             self._remove_empty_tree(d)
 
     def _remove_empty_tree(self, directory: str) -> bool:
-        """Remove `directory` if it holds only (empty) directories; True if it is gone."""
+        """Remove `directory` if it holds only (empty) directories; True if it is gone.
+
+        A git submodule's empty directory (a tracked path) is kept.
+        """
+        row = self.table.of([directory]).get(directory)
+        if row is not None and row.head_kind is EntryKind.GITLINK:
+            return False
         full = self.disk.abspath(directory)
         try:
             if not stat.S_ISDIR(os.lstat(full).st_mode):

@@ -5,40 +5,67 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
 from vcrdt.cli import render
-from vcrdt.cli.base import STATE, app, open_repo
+from vcrdt.cli.base import STATE, app, open_repo, typer
 
 if TYPE_CHECKING:
     from vcrdt.gitio import ExportSummary, ImportSummary
 
-git_app = typer.Typer(
+# A group of the registry (not a typer app), so the parse table reads `vcrdt git import ...`
+# without importing typer: an import that finds nothing to do costs little more than Python's start.
+git_app = app.group(
+    "git",
     help="Import git repositories and export to git: git -> vcrdt -> git gives the same git ids.",
     no_args_is_help=True,
 )
-app.add_typer(git_app, name="git")
-# Written out, not base's `JsonOption` (a string the registry resolves): typer reads these commands itself.
-_Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
-_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
-_Refs = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--ref",
-        help="Only refs matching this pattern (fnmatch): a full name ('refs/heads/release/*') or a branch"
-        " or tag name ('release/*'); repeatable. Default: every branch and tag.",
-        show_default=False,
-    ),
-]
-_SkipInvalid = Annotated[
-    bool,
-    typer.Option(
-        "--skip-invalid",
-        help="Skip a commit or tag vcrdt refuses (and what is built on it), with a warning naming it,"
-        " instead of importing nothing.",
-    ),
-]
-_GitDir = Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]
+if TYPE_CHECKING:
+    _Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
+    _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+    _Refs = Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ref",
+            help="Only refs matching this pattern (fnmatch): a full name ('refs/heads/release/*') or a branch"
+            " or tag name ('release/*'); repeatable. Default: every branch and tag.",
+            show_default=False,
+        ),
+    ]
+    _SkipInvalid = Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Skip a commit or tag vcrdt refuses (and what is built on it), with a warning naming it,"
+            " instead of importing nothing.",
+        ),
+    ]
+    _GitDir = Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]
+    _Format = Annotated[
+        str | None,
+        typer.Option(
+            "--object-format",
+            help="sha1 or sha256, for a git repository created here (default: that of the git repositories"
+            " the history came from when all were SHA-256, else sha1).",
+            show_default=False,
+        ),
+    ]
+else:  # the same, as strings the registry resolves when it builds the typer app (typer is not imported before)
+    _Json = 'Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]'
+    _Quiet = 'Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]'
+    _Refs = (
+        'Annotated[list[str] | None, typer.Option("--ref", show_default=False, help="Only refs matching this'
+        " pattern (fnmatch): a full name ('refs/heads/release/*') or a branch or tag name ('release/*');"
+        ' repeatable. Default: every branch and tag.")]'
+    )
+    _SkipInvalid = (
+        'Annotated[bool, typer.Option("--skip-invalid", help="Skip a commit or tag vcrdt refuses (and what is'
+        ' built on it), with a warning naming it, instead of importing nothing.")]'
+    )
+    _GitDir = 'Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]'
+    _Format = (
+        'Annotated[str | None, typer.Option("--object-format", show_default=False, help="sha1 or sha256, for a'
+        " git repository created here (default: that of the git repositories the history came from when all"
+        ' were SHA-256, else sha1).")]'
+    )
 
 
 def _hex(oid: bytes | str | None) -> str | None:
@@ -136,11 +163,16 @@ def git_import(
     import with one error naming it; nothing is imported then, unless --skip-invalid, which
     leaves it out (with every commit built on it and the refs naming them) and says so.
     """
-    from vcrdt.gitio import import_git
+    from vcrdt.gitio.refsel import up_to_date
 
     repo = open_repo()
-    with render.progress("Importing commits", enabled=not quiet and not json) as bar:
-        summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, skip_invalid=skip_invalid)
+    # Nothing moved in git since the last import: said without loading the importer (or pygit2).
+    summary = up_to_date(repo, STATE.cwd / gitdir, ref or ())
+    if summary is None:
+        from vcrdt.gitio import import_git
+
+        with render.progress("Importing commits", enabled=not quiet and not json) as bar:
+            summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, skip_invalid=skip_invalid)
     if json:
         render.emit_json(_summary_json("source", summary, summary.source))
     elif not quiet:
@@ -148,7 +180,9 @@ def git_import(
 
 
 @git_app.command("export")
-def git_export(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False) -> None:
+def git_export(
+    gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _Quiet = False, object_format: _Format = None
+) -> None:
     """Export branches and tags to a git repository (created, bare, if missing).
 
     Imported history goes back byte for byte (same git ids); vcrdt's own commits carry
@@ -161,7 +195,7 @@ def git_export(gitdir: _GitDir, ref: _Refs = None, json: _Json = False, quiet: _
 
     repo = open_repo()
     with render.progress("Exporting commits", enabled=not quiet and not json) as bar:
-        summary = export_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar)
+        summary = export_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, object_format=object_format)
     if json:
         render.emit_json(_summary_json("target", summary, summary.target))
     elif not quiet:

@@ -1,0 +1,165 @@
+"""Incremental `vcrdt git import`: cheap when nothing moved, and only the new objects when something did.
+
+A later import reads git through its plumbing (refs, then only the objects the new commits
+bring), and stops before its transaction when every git ref is where the last import left it
+and every ref here still names what it imported; pygit2, typer and click are not loaded then.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import CliRunner
+from tests.interop.gitbuild import git, init
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
+
+SCRIPT = """
+import sys
+from vcrdt.cli import run
+code = run(sys.argv[1:])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pygit2", "typer", "click", "rich"})
+sys.stderr.write("LOADED " + ",".join(heavy) + "\\n")
+sys.exit(code)
+"""
+
+
+def _commit(g: Path, name: str, text: str) -> str:
+    (g / name).write_text(text)
+    git(g, "add", name)
+    git(g, "commit", "-q", "-m", f"edit {name}")
+    return git(g, "rev-parse", "HEAD").decode().strip()
+
+
+def _source(tmp_path: Path) -> Path:
+    g = init(tmp_path / "src")
+    _commit(g, "a.txt", "one\n")
+    git(g, "branch", "side")
+    git(g, "tag", "-a", "v1", "-m", "one")
+    _commit(g, "b.txt", "two\n")
+    return g
+
+
+def _loaded(cwd: Path, *args: str) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    err, _, loaded = proc.stderr.rpartition("LOADED ")
+    return proc.returncode, err, loaded.strip()
+
+
+def test_import_with_nothing_moved_loads_neither_pygit2_nor_typer(cli: CliRunner, tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    code, err, loaded = _loaded(v, "git", "import", "--json", str(src))
+    assert code == 0, err
+    assert loaded == "", loaded
+    # A moved ref is imported (through git's plumbing: still no pygit2), new objects only.
+    _commit(src, "c.txt", "three\n")
+    code, err, loaded = _loaded(v, "git", "import", "-q", str(src))
+    assert code == 0, err
+    assert "pygit2" not in loaded
+    cli.ok("fsck", cwd=v)
+    assert (v / "c.txt").read_text() == "three\n"
+
+
+def test_nothing_moved_reports_nothing_and_changes_nothing(cli: CliRunner, tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    before = cli.ok("branch", cwd=v).out
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert (doc["commits"], doc["tags"], doc["trees"], doc["blobs"], doc["refs"]) == (0, 0, 0, 0, [])
+    assert cli.ok("branch", cwd=v).out == before
+
+
+def test_a_ref_deleted_here_comes_back_though_git_did_not_move(cli: CliRunner, tmp_path: Path) -> None:
+    """The early return looks at the refs here too: a branch deleted here is made again, as a full import does."""
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    side = cli.ok("rev-parse", "side", cwd=v).out.strip()
+    cli.ok("branch", "-D", "side", cwd=v)
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert [(r["name"], r["new"]) for r in doc["refs"]] == [("refs/heads/side", side)]
+    assert cli.ok("rev-parse", "side", cwd=v).out.strip() == side
+
+
+def test_incremental_import_follows_moves_deletions_and_new_tags(cli: CliRunner, tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    git(src, "checkout", "-q", "side")
+    tip = _commit(src, "s.txt", "side\n")
+    git(src, "tag", "-a", "v2", "-m", "two")
+    git(src, "checkout", "-q", "main")
+    git(src, "branch", "-D", "side")
+    git(src, "branch", "side2", tip)
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert (doc["commits"], doc["tags"]) == (1, 1)
+    names = {r["name"]: r["new"] for r in doc["refs"]}
+    assert names["refs/heads/side"] is None and names["refs/heads/side2"] and names["refs/tags/v2"]
+    mapped = cli.ok("git", "map", tip, cwd=v).out.strip()
+    assert cli.ok("rev-parse", "side2", cwd=v).out.strip() == mapped
+    cli.ok("fsck", cwd=v)
+
+
+@pytest.mark.parametrize("layout", ["work tree", "bare", "linked work tree", "sha256"])
+def test_refs_read_from_files_agree_with_for_each_ref(tmp_path: Path, layout: str) -> None:
+    """The ref files (packed-refs, loose refs over them) read as git's for-each-ref lists them."""
+    from vcrdt.gitio.plumbing import GitDir
+
+    g = init(tmp_path / "src", object_format="sha256" if layout == "sha256" else "sha1")
+    _commit(g, "a.txt", "one\n")
+    git(g, "branch", "old")
+    git(g, "tag", "-a", "v1", "-m", "one")
+    git(g, "pack-refs", "--all")
+    _commit(g, "b.txt", "two\n")  # main loose now, over its packed line
+    git(g, "branch", "feature/x")
+    git(g, "branch", "-D", "old")  # gone from packed-refs too
+    git(g, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    where = g
+    if layout == "bare":
+        where = tmp_path / "bare.git"
+        git(tmp_path, "clone", "-q", "--mirror", str(g), str(where))
+        git(where, "update-ref", "refs/heads/loose-one", git(g, "rev-parse", "main").decode().strip())
+    elif layout == "linked work tree":
+        where = tmp_path / "linked"
+        git(g, "worktree", "add", "-q", str(where), "feature/x")
+    gd = GitDir(where)
+    listed = gd._for_each_ref()
+    assert gd.refs() == listed
+    assert "refs/heads/old" not in listed
+    assert ("refs/heads/alias" in listed) == (layout == "bare")  # a mirror clone copies a symref as a ref
+    assert {"refs/heads/main", "refs/heads/feature/x", "refs/tags/v1"} <= set(listed)
+    assert len(next(iter(listed.values()))) == gd.hash_len
+
+
+@pytest.mark.parametrize("limit", ["bytes", "objects"])
+def test_incremental_import_past_the_read_ahead_limits(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    """Objects past what is read ahead in one run are read one by one: the same import."""
+    from vcrdt.gitio.plumbing import PlumbingSource
+
+    monkeypatch.setattr(PlumbingSource, "PREFETCH_BYTES" if limit == "bytes" else "PREFETCH_LIMIT", 8)
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    tips = [_commit(src, f"n{i}.txt", f"new file {i}, longer than eight bytes\n") for i in range(4)]
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert doc["commits"] == 4 and doc["blobs"] == 4
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=v)
+    assert git(out, "rev-parse", "main").decode().strip() == tips[-1]
+    cli.ok("fsck", cwd=v)

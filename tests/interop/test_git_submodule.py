@@ -1,0 +1,119 @@
+"""Git submodules (tree entries of mode 160000) in a vcrdt work tree: empty directories, as git leaves them.
+
+A submodule vcrdt imported from git is not initialised here (vcrdt does not fetch other
+repositories): checking it out makes an empty directory, status counts the directory as the
+submodule (neither deleted nor untracked, whatever the user put in it), a switch to a commit
+without it removes the directory if empty and leaves it when the user filled it, as git does;
+export gives git the same gitlink.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import CliRunner
+from tests.interop.gitbuild import git, init
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
+
+
+def _with_submodule(tmp_path: Path) -> tuple[Path, str]:
+    """A git work tree: `before` has no submodule, `main` adds one (`git submodule add` of a second repository)."""
+    lib = init(tmp_path / "lib")
+    (lib / "lib.txt").write_text("library\n")
+    git(lib, "add", "lib.txt")
+    git(lib, "commit", "-q", "-m", "lib")
+    g = init(tmp_path / "app")
+    (g / "app.txt").write_text("app\n")
+    git(g, "add", "app.txt")
+    git(g, "commit", "-q", "-m", "app")
+    git(g, "branch", "before")
+    git(g, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "deps/lib")
+    git(g, "commit", "-q", "-m", "add the library as a submodule")
+    return g, git(lib, "rev-parse", "HEAD").decode().strip()
+
+
+def _status(cli: CliRunner, v: Path) -> dict[str, list[str]]:
+    doc = json.loads(cli.ok("status", "--json", cwd=v).out)
+    return {k: doc[k] for k in ("modified", "added", "deleted", "removed", "untracked") if doc.get(k)}
+
+
+def test_submodule_is_an_empty_directory_status_leaves_alone(cli: CliRunner, tmp_path: Path) -> None:
+    src, lib_head = _with_submodule(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    sub = v / "deps" / "lib"
+    assert sub.is_dir() and not sub.is_symlink() and list(sub.iterdir()) == []
+    assert (v / ".gitmodules").is_file()
+    assert _status(cli, v) == {}
+    assert cli.ok("status", "--porcelain", cwd=v).out == ""
+    cli.ok("fsck", cwd=v)
+    # What the user puts in it is the submodule's, not untracked here (git leaves it alone too).
+    (sub / "mine.txt").write_text("mine\n")
+    assert _status(cli, v) == {}
+    assert "deps/lib" not in cli.ok("ls-files", "--others", cwd=v).out
+    # Export gives git back the gitlink (and the same commits).
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=v)
+    line = git(out, "ls-tree", "main", "deps/lib").decode()
+    assert line.startswith(f"160000 commit {lib_head}\t"), line
+    assert git(out, "rev-parse", "main") == git(src, "rev-parse", "main")
+    git(out, "fsck", "--strict", "--no-dangling")
+
+
+def test_switch_makes_and_removes_the_submodule_directory(cli: CliRunner, tmp_path: Path) -> None:
+    src, _ = _with_submodule(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    sub = v / "deps" / "lib"
+    cli.ok("switch", "before", cwd=v)
+    assert not sub.exists() and not (v / "deps").exists()
+    assert _status(cli, v) == {}
+    cli.ok("switch", "main", cwd=v)
+    assert sub.is_dir() and list(sub.iterdir()) == []
+    assert _status(cli, v) == {}
+    # A directory the user filled is left where it is (git: "unable to rmdir"); its files are then untracked.
+    (sub / "mine.txt").write_text("mine\n")
+    cli.ok("switch", "before", cwd=v)
+    assert (sub / "mine.txt").read_text() == "mine\n"
+    assert _status(cli, v) == {"untracked": ["deps/lib/mine.txt"]}
+    # Back again: the directory is there, and is the submodule once more.
+    cli.ok("switch", "main", cwd=v)
+    assert (sub / "mine.txt").read_text() == "mine\n"
+    assert _status(cli, v) == {}
+
+
+def test_submodule_added_by_cacheinfo_and_removed_in_git(cli: CliRunner, tmp_path: Path) -> None:
+    """A gitlink git wrote with update-index (no .gitmodules), then removed in a later git commit."""
+    g = init(tmp_path / "g")
+    (g / "f.txt").write_text("f\n")
+    git(g, "add", "f.txt")
+    git(g, "update-index", "--add", "--cacheinfo", "160000," + "ab" * 20 + ",sub")
+    git(g, "commit", "-q", "-m", "with a gitlink")
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    assert (v / "sub").is_dir() and _status(cli, v) == {}
+    # A commit here keeps the gitlink as it was.
+    (v / "f.txt").write_text("changed\n")
+    cli.ok("commit", "-a", "-m", "edit f", cwd=v)
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", str(out), "-q", cwd=v)
+    assert git(out, "ls-tree", "main", "sub").decode().startswith("160000 commit " + "ab" * 20)
+    git(out, "fsck", "--strict", "--no-dangling")
+    # Removed in git: the next import (into a repository that did not move) removes the empty directory.
+    w = tmp_path / "w"
+    cli.ok("init", str(w))
+    cli.ok("git", "import", str(g), "-q", cwd=w)
+    assert (w / "sub").is_dir()
+    git(g, "rm", "-q", "--cached", "sub")
+    git(g, "commit", "-q", "-m", "drop the gitlink")
+    cli.ok("git", "import", str(g), "-q", cwd=w)
+    assert not (w / "sub").exists()
+    assert _status(cli, w) == {}
