@@ -163,3 +163,21 @@ def test_incremental_import_past_the_read_ahead_limits(
     cli.ok("git", "export", str(out), "-q", cwd=v)
     assert git(out, "rev-parse", "main").decode().strip() == tips[-1]
     cli.ok("fsck", cwd=v)
+
+
+def test_incremental_import_without_a_git_command_reads_through_pygit2(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    tip = _commit(src, "c.txt", "three\n")
+    empty = tmp_path / "no-git-here"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert doc["commits"] == 1
+    mapped = cli.ok("git", "map", tip, cwd=v).out.strip()
+    assert cli.ok("rev-parse", "main", cwd=v).out.strip() == mapped
+    cli.ok("fsck", cwd=v)

@@ -11,6 +11,7 @@ the ref state of this source; a refusal leaves the repository as it was.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 from pathlib import Path
@@ -720,7 +721,9 @@ def import_git(
     previous = maps.ref_state(repo.db, source, "import")
     # pygit2 for a first SHA-1 import (many objects); git's plumbing for SHA-256 (libgit2 here
     # reads SHA-1 only) and for later runs, which read few objects and need not load pygit2.
-    git: GitSource = Pygit2Source(gd.path) if gd.hash_name == "sha1" and not previous else PlumbingSource(gd)
+    # Without a git command on PATH, a SHA-1 repository is read through pygit2 every time.
+    plumbing = gd.hash_name != "sha1" or (bool(previous) and shutil.which("git") is not None)
+    git: GitSource = PlumbingSource(gd) if plumbing else Pygit2Source(gd.path)
     try:
         wanted = select_refs(git, refs)
         if previous and nothing_moved(repo, wanted, previous):
