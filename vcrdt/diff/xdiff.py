@@ -56,25 +56,20 @@ def _libgit2() -> ModuleType:
         if module is not None:
             return module
     try:
-        import importlib.machinery
-        import importlib.util
         import os
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
 
-        spec = importlib.util.find_spec("pygit2")
+        spec = PathFinder.find_spec("pygit2")
         where = spec.submodule_search_locations if spec is not None else None
-        if where:
-            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-                path = os.path.join(next(iter(where)), "_pygit2" + suffix)
-                if os.path.exists(path):
-                    loader = importlib.machinery.ExtensionFileLoader("pygit2._pygit2", path)
-                    ext = importlib.util.spec_from_file_location("pygit2._pygit2", path, loader=loader)
-                    if ext is None:
-                        break
-                    module = importlib.util.module_from_spec(ext)
-                    loader.exec_module(module)
-                    if not hasattr(module, "Patch") or not hasattr(module, "GitError"):
-                        break
+        for suffix in EXTENSION_SUFFIXES if where else ():
+            path = os.path.join(next(iter(where or ())), "_pygit2" + suffix)
+            if os.path.exists(path):
+                loader = ExtensionFileLoader("pygit2._pygit2", path)
+                module = loader.create_module(ModuleSpec("pygit2._pygit2", loader, origin=path))
+                loader.exec_module(module)
+                if hasattr(module, "Patch") and hasattr(module, "GitError"):
                     return sys.modules.setdefault("pygit2._pygit2", module)
+                break
     except Exception:  # any surprise: the package import below decides
         pass
     import pygit2
