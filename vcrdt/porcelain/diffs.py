@@ -17,7 +17,7 @@ from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
 
 if TYPE_CHECKING:
-    from vcrdt.worktree import FlatTree
+    from vcrdt.worktree import FlatTree, Row
 
 
 def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
@@ -136,7 +136,9 @@ def _work_changes(repo: Repository, wanted: Callable[[str], bool] | None) -> tup
     if wanted is not None:
         suspects = [p for p in suspects if wanted(p)]
     live = [p for p in suspects if rows[p].state != "removed"]
-    current, _ = wt.current(rows, live, None, store=False)
+    current, refreshed = wt.current(rows, live, None, store=False)
+    if refreshed:
+        _keep_caches(repo, refreshed)
     head: FlatTree = {}
     for p in suspects:
         row = rows[p]
@@ -144,6 +146,22 @@ def _work_changes(repo: Repository, wanted: Callable[[str], bool] | None) -> tup
             head[p] = (row.head_kind, row.head_oid)
     work: FlatTree = {p: e for p, e in current.items() if e is not None}
     return head, work
+
+
+def _keep_caches(repo: Repository, refreshed: list[Row]) -> None:
+    """Save the stat caches a diff refreshed, as status does, when the write lock is free now.
+
+    Files a checkout just wrote are too recent to be cached then (the racy
+    rule); without this every diff after it would hash them again.
+    """
+    table = repo.worktree.table
+    keys, read = table.pack_keys_read, (table.pack_serial, table.read_mark)
+    with table.db.try_write() as conn:
+        if conn is not None:
+            if keys is not None:
+                table.refresh_with_pack(keys, read, refreshed)  # the stat-cache pack written again
+            else:
+                table.refresh_caches(refreshed)
 
 
 def diff(
