@@ -71,6 +71,8 @@ def _system_clock_ns() -> int:
     return int(_system_now().timestamp() * 1e9)
 
 
+# How many flattened trees a `Repository` keeps (each about 1 MB per 10,000 files).
+_FLAT_TREES_KEPT = 4
 _SETTINGS_FIELDS = ("author_name", "author_email", "global_config", "busy_timeout", "now", "clock_ns", "monitor")
 
 
@@ -209,6 +211,8 @@ class Repository:
         )
         self.store = SqliteStore(self.db)
         self.refs = RefStore(self.db)
+        # The last few trees flattened (`flat_tree`), by id: a merge or switch reads HEAD's more than once.
+        self._flat_trees: dict[ObjectId, FlatTree] = {}
         replica = self.db.get_meta("replica")
         if replica is None or not is_replica_id(replica):
             raise RepoError(f"{self.meta / DB_FILE}: missing or malformed replica id")
@@ -484,8 +488,16 @@ class Repository:
         return None
 
     def flat_tree(self, tree: ObjectId | None) -> FlatTree:
-        """Return every file entry of a tree by path."""
-        return flatten_tree(self.store, tree)
+        """Return every file entry of a tree by path (a new dict: the caller may change it)."""
+        if tree is None:
+            return {}
+        flat = self._flat_trees.get(tree)
+        if flat is None:
+            flat = flatten_tree(self.store, tree)
+            if len(self._flat_trees) >= _FLAT_TREES_KEPT:
+                del self._flat_trees[next(iter(self._flat_trees))]
+            self._flat_trees[tree] = flat
+        return dict(flat)
 
     def commit_flat(self, commit: ObjectId | None) -> FlatTree:
         """Return the flat tree of a commit (empty for None)."""

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -501,3 +502,24 @@ def test_file_diff_is_a_frozen_value() -> None:
     with pytest.raises(AttributeError):
         d.added = 5  # type: ignore[misc]
     assert d == diff_blobs("f", b"a\n", b"b\n")
+
+
+def test_line_diffs_load_libgit2_without_the_pygit2_package() -> None:
+    # The package's Python costs about 70 ms of CPU on every diff; its C module is all the
+    # adapter uses. A later import of the package must take that same module (one GitError).
+    script = (
+        "import sys\n"
+        "from vcrdt.diff.xdiff import diff_blobs, xdiff_matcher\n"
+        "d = diff_blobs('f', b'a\\nb\\n', b'a\\nc\\n')\n"
+        "assert (d.added, d.deleted) == (1, 1), d\n"
+        "assert xdiff_matcher([b'x\\n', b'y\\n'], [b'y\\n']) == [(1, 0, 1), (2, 1, 0)]\n"
+        "assert 'pygit2' not in sys.modules, sorted(m for m in sys.modules if 'pygit2' in m)\n"
+        "c = sys.modules['pygit2._pygit2']\n"
+        "import pygit2\n"
+        "assert pygit2.Patch is c.Patch and pygit2.GitError is c.GitError\n"
+        "assert diff_blobs('f', b'x\\n', b'y\\n').hunks\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(Path(vcrdt.diff.xdiff.__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

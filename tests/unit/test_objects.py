@@ -803,6 +803,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     """Per `Value` subclass in vcrdt: a value, an equal copy, and a value differing in one field."""
     from vcrdt.cli.argv import Plan
     from vcrdt.crdt.order import TieKey
+    from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk
     from vcrdt.diff.tree import Change
     from vcrdt.porcelain.copies import ReplicaRenewal
     from vcrdt.porcelain.files import CommitResult, InitResult, Status
@@ -831,6 +832,18 @@ def _all_values() -> list[tuple[object, object, object]]:
             Change("p", "added", None, None, EntryKind.FILE, A),
             Change("p", "added", None, None, EntryKind.EXECUTABLE, A),
         ),
+        (DiffLine("+", b"x"), DiffLine("+", b"x", False), DiffLine("+", b"x", True)),
+        (
+            Hunk(1, 1, 1, 1, "@@ -1 +1 @@", (DiffLine("-", b"a"),)),
+            Hunk(1, 1, 1, 1, "@@ -1 +1 @@", (DiffLine("-", b"a"),)),
+            Hunk(1, 1, 1, 1, "@@ -1 +1 @@", (DiffLine("+", b"a"),)),
+        ),
+        (
+            FileDiff("p", "p", "modified", False, 1, 1, ()),
+            FileDiff("p", "p", "modified", False, 1, 1, (), None, None),
+            FileDiff("p", "p", "modified", False, 1, 1, (), None, EntryKind.FILE),
+        ),
+        (DiffStat("p", 1, 2, False), DiffStat("p", 1, 2, False), DiffStat("p", 1, 2, True)),
         (LogEntry(A, commit, ["x"]), LogEntry(A, commit, ["x"], None, None), LogEntry(A, commit, ["y"])),
         (ShowResult(A, commit, [], []), ShowResult(A, commit, [], []), ShowResult(B, commit, [], [])),
         (UndoResult(op(None), 3, ["f"]), UndoResult(op(None), 3, ["f"]), UndoResult(op(None), None, ["f"])),

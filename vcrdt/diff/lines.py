@@ -9,12 +9,12 @@ Pure: no terminal I/O, no pygit2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from vcrdt.diff.tree import ChangeStatus
 from vcrdt.objects import EntryKind
 from vcrdt.paths import encode
+from vcrdt.values import Value, value_class
 
 # How far git looks for a NUL byte when it decides whether content is binary.
 BINARY_SNIFF = 8000
@@ -31,8 +31,8 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:BINARY_SNIFF]
 
 
-@dataclass(frozen=True, slots=True)
-class DiffLine:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class DiffLine(Value):
     """One line of a hunk: context (``" "``), addition (``"+"``) or deletion (``"-"``).
 
     `text` is the line without its ``\\n`` (a ``\\r`` before it is kept);
@@ -40,13 +40,20 @@ class DiffLine:
     newline, shown as ``\\ No newline at end of file``.
     """
 
+    __slots__ = ("origin", "text", "no_newline")  # noqa: RUF023 (field order)
+
     origin: Origin
     text: bytes
-    no_newline: bool = False
+    no_newline: bool
+
+    def __init__(self, origin: Origin, text: bytes, no_newline: bool = False) -> None:
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "no_newline", no_newline)
 
 
-@dataclass(frozen=True, slots=True)
-class Hunk:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Hunk(Value):
     """A run of changed lines with context.
 
     Starts are 1-based. An empty range (0 lines) names the line before it, so
@@ -55,6 +62,8 @@ class Hunk:
     after it when there is one, and no newline.
     """
 
+    __slots__ = ("old_start", "old_lines", "new_start", "new_lines", "header", "lines")  # noqa: RUF023 (field order)
+
     old_start: int
     old_lines: int
     new_start: int
@@ -62,15 +71,37 @@ class Hunk:
     header: str
     lines: tuple[DiffLine, ...]
 
+    def __init__(
+        self, old_start: int, old_lines: int, new_start: int, new_lines: int, header: str, lines: tuple[DiffLine, ...]
+    ) -> None:
+        object.__setattr__(self, "old_start", old_start)
+        object.__setattr__(self, "old_lines", old_lines)
+        object.__setattr__(self, "new_start", new_start)
+        object.__setattr__(self, "new_lines", new_lines)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "lines", lines)
 
-@dataclass(frozen=True, slots=True)
-class FileDiff:
+
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class FileDiff(Value):
     """The line diff of one path.
 
     `old_path` equals `path` unless the caller paired a rename. For a binary
     file (`binary`), `added` and `deleted` are 0 and there are no hunks. The
     kinds, when known, give the mode lines of `format_unified`.
     """
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "path",
+        "old_path",
+        "status",
+        "binary",
+        "added",
+        "deleted",
+        "hunks",
+        "old_kind",
+        "new_kind",
+    )
 
     path: str
     old_path: str
@@ -79,18 +110,48 @@ class FileDiff:
     added: int
     deleted: int
     hunks: tuple[Hunk, ...]
-    old_kind: EntryKind | None = None
-    new_kind: EntryKind | None = None
+    old_kind: EntryKind | None
+    new_kind: EntryKind | None
+
+    def __init__(
+        self,
+        path: str,
+        old_path: str,
+        status: ChangeStatus,
+        binary: bool,
+        added: int,
+        deleted: int,
+        hunks: tuple[Hunk, ...],
+        old_kind: EntryKind | None = None,
+        new_kind: EntryKind | None = None,
+    ) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "old_path", old_path)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "binary", binary)
+        object.__setattr__(self, "added", added)
+        object.__setattr__(self, "deleted", deleted)
+        object.__setattr__(self, "hunks", hunks)
+        object.__setattr__(self, "old_kind", old_kind)
+        object.__setattr__(self, "new_kind", new_kind)
 
 
-@dataclass(frozen=True, slots=True)
-class DiffStat:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class DiffStat(Value):
     """Lines added and deleted in one path."""
+
+    __slots__ = ("path", "added", "deleted", "binary")  # noqa: RUF023 (field order)
 
     path: str
     added: int
     deleted: int
     binary: bool
+
+    def __init__(self, path: str, added: int, deleted: int, binary: bool) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "added", added)
+        object.__setattr__(self, "deleted", deleted)
+        object.__setattr__(self, "binary", binary)
 
 
 def stat_from(diff: FileDiff) -> DiffStat:

@@ -102,6 +102,19 @@ def _keyed_entries(reader: ObjectReader, oid: ObjectId | None) -> list[tuple[byt
     return keyed
 
 
+def _ordered_entries(reader: ObjectReader, oid: ObjectId) -> list[tuple[str, EntryKind, ObjectId]]:
+    """Return a tree's entries as ``(name, kind, id)`` in full-path order (see `_keyed_entries`).
+
+    A tree without subtrees is in that order already (its entries are sorted by
+    their encoded names), so only a tree with a subtree is keyed and sorted.
+    """
+    entries = read_tree(reader, oid).entries
+    tree = EntryKind.TREE
+    if any(e.kind is tree for e in entries):
+        return [(name, k, o) for _, name, (k, o) in _keyed_entries(reader, oid)]
+    return [(e.name, e.kind, e.oid) for e in entries]
+
+
 # A unit of pending work in the tree walks: a result ready to be yielded, or
 # a pair of subtrees (either may be absent) still to be compared under a prefix.
 _Pending = tuple[str, ObjectId | None, ObjectId | None]
@@ -195,14 +208,18 @@ def iter_tree_entries(reader: ObjectReader, tree: ObjectId | None) -> Iterator[t
     """
     if tree is None:
         return
-    stack: list[tuple[str, EntryKind, ObjectId]] = [("", EntryKind.TREE, tree)]
+    # One iterator per directory being walked (a stack, not recursion: trees may be deep).
+    subtree = EntryKind.TREE
+    stack = [("", iter(_ordered_entries(reader, tree)))]
     while stack:
-        path, kind, oid = stack.pop()
-        if kind is not EntryKind.TREE:
-            yield path, kind, oid
-            continue
-        for _, name, (k, o) in reversed(_keyed_entries(reader, oid)):
-            stack.append((path + name + "/" if k is EntryKind.TREE else path + name, k, o))
+        prefix, entries = stack[-1]
+        for name, kind, oid in entries:
+            if kind is subtree:
+                stack.append((prefix + name + "/", iter(_ordered_entries(reader, oid))))
+                break
+            yield prefix + name, kind, oid
+        else:
+            stack.pop()
 
 
 def flatten_tree(reader: ObjectReader, tree: ObjectId | None) -> dict[str, Entry]:

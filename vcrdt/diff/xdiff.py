@@ -7,14 +7,21 @@ algorithms) give the matching blocks `vcrdt.merge.diff3` merges by, over token
 lines that stand in for the caller's lines.
 
 pygit2 is the one import allowed here beyond the stdlib and the layers below
-(written into the import-linter contract in pyproject.toml). It is imported
-inside the functions that need it, so importing this module stays cheap.
+(written into the import-linter contract in pyproject.toml). It is loaded
+inside the functions that need it, so importing this module stays cheap; and
+of it only its C module, ``pygit2._pygit2`` (`_libgit2`), which holds
+everything used here (``Patch``, ``GitError``): the package's own Python
+(its enums, settings with ``ssl``, ``tarfile``, cffi bindings) costs about
+70 ms of CPU more on every command that shows a diff or merges, against
+15-25 ms for the C module alone.
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
 
 from vcrdt.diff.lines import DiffLine, FileDiff, Hunk, Origin, is_binary
 from vcrdt.diff.tree import ChangeStatus
@@ -30,6 +37,44 @@ _ORIGINS: dict[str, Origin] = {" ": " ", "+": "+", "-": "-"}
 # side). They follow the line they belong to, whose raw content already lacks
 # its "\n", so they carry no information of their own.
 _EOFNL_ORIGINS = frozenset("=><")
+# libgit2's GIT_DIFF_INDENT_HEURISTIC (pygit2's DiffOption.INDENT_HEURISTIC).
+_INDENT_HEURISTIC = 1 << 18
+
+
+def _libgit2() -> ModuleType:
+    """Return pygit2's C module (``Patch``, ``GitError``), loaded without the package's Python if need be.
+
+    If pygit2 is imported already (git interop, the command server), that is
+    used. Otherwise the extension module is loaded by itself and registered
+    as ``pygit2._pygit2``, so a later ``import pygit2`` takes the same module
+    (its ``from ._pygit2 import ...`` finds it in `sys.modules`) and types
+    stay one. Should pygit2's layout ever differ (no such file, a module that
+    cannot load alone), the whole package is imported instead.
+    """
+    for name in ("pygit2", "pygit2._pygit2"):
+        module = sys.modules.get(name)
+        if module is not None:
+            return module
+    try:
+        import os
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
+
+        spec = PathFinder.find_spec("pygit2")
+        where = spec.submodule_search_locations if spec is not None else None
+        for suffix in EXTENSION_SUFFIXES if where else ():
+            path = os.path.join(next(iter(where or ())), "_pygit2" + suffix)
+            if os.path.exists(path):
+                loader = ExtensionFileLoader("pygit2._pygit2", path)
+                module = loader.create_module(ModuleSpec("pygit2._pygit2", loader, origin=path))
+                loader.exec_module(module)
+                if hasattr(module, "Patch") and hasattr(module, "GitError"):
+                    return sys.modules.setdefault("pygit2._pygit2", module)
+                break
+    except Exception:  # any surprise: the package import below decides
+        pass
+    import pygit2
+
+    return pygit2
 
 
 def diff_blobs(
@@ -83,19 +128,13 @@ def diff_blobs(
         return result(False)
     if is_binary(a) or is_binary(b) or len(a) > MAX_DIFF_BYTES or len(b) > MAX_DIFF_BYTES:
         return result(True)
-    import pygit2  # lazy: an import of ~150 ms that only commands showing diffs pay for
-
+    git = _libgit2()  # lazy: only commands showing diffs pay for loading libgit2
     try:
         # The indent heuristic is git diff's default (diff.indentHeuristic) and not libgit2's. No
         # paths go to libgit2: without a repository it reads no attributes for them, the result
         # never shows them, and a path that is not UTF-8 (surrogateescape) cannot cross into C.
-        patch = pygit2.Patch.create_from(
-            a,
-            b,
-            flag=pygit2.enums.DiffOption.INDENT_HEURISTIC,
-            context_lines=context,
-        )
-    except pygit2.GitError as exc:
+        patch = git.Patch.create_from(a, b, flag=_INDENT_HEURISTIC, context_lines=context)
+    except git.GitError as exc:
         raise GitInteropError(f"cannot diff {path!r}: {exc}") from exc
     if patch.delta.is_binary:
         return result(True)
@@ -218,11 +257,10 @@ def _xdiff_side(old: bytes, new: bytes, na: int, nb: int, flags: int = 0) -> lis
 
 def _xdiff_blocks(old: bytes, new: bytes, na: int, nb: int, flags: int = 0) -> list[tuple[int, int, int]]:
     """Matching blocks of two token texts of `na` and `nb` lines, from libgit2's xdiff (`flags`: its diff options)."""
-    import pygit2  # lazy, see diff_blobs
-
+    git = _libgit2()  # lazy, see diff_blobs
     try:
-        patch = pygit2.Patch.create_from(old, new, context_lines=0, flag=pygit2.enums.DiffOption(flags))
-    except pygit2.GitError as exc:
+        patch = git.Patch.create_from(old, new, context_lines=0, flag=flags)
+    except git.GitError as exc:
         raise GitInteropError(f"cannot diff lines: {exc}") from exc
     blocks: list[tuple[int, int, int]] = []
     ia = ib = 0

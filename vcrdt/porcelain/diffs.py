@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
 
 if TYPE_CHECKING:
-    from vcrdt.worktree import FlatTree
+    from vcrdt.worktree import FlatTree, Row
 
 
 def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
@@ -106,10 +107,61 @@ def range_ends(repo: Repository, spec: str) -> tuple[str, str]:
     return left or "HEAD", right or "HEAD"
 
 
-def _select(flat: FlatTree, paths: list[str] | None) -> FlatTree:
+def _wanted(paths: list[str] | None) -> Callable[[str], bool] | None:
+    """The test of whether a path lies at or under one of `paths` (None: every path is wanted)."""
     if not paths:
+        return None
+    return lambda p: any(p == s or p.startswith(s + "/") for s in paths)
+
+
+def _select(flat: FlatTree, wanted: Callable[[str], bool] | None) -> FlatTree:
+    if wanted is None:
         return flat
-    return {p: v for p, v in flat.items() if any(p == s or p.startswith(s + "/") for s in paths)}
+    return {p: v for p, v in flat.items() if wanted(p)}
+
+
+def _work_changes(repo: Repository, wanted: Callable[[str], bool] | None) -> tuple[FlatTree, FlatTree]:
+    """HEAD's entries and the work tree's at the paths that may differ (the rest are equal on both sides).
+
+    The paths are the suspects of status and commit (`Worktree.suspects`: the
+    walk settles every tracked file whose stat matches its cached entry, which
+    is HEAD's), so only those rows are read and only those files hashed. A
+    removed path has no work-tree entry; a missing file or a directory none.
+
+    Raises:
+        WorktreeError: If a file cannot be stat'ed or read.
+    """
+    wt = repo.worktree
+    suspects, rows = wt.suspects()
+    if wanted is not None:
+        suspects = [p for p in suspects if wanted(p)]
+    live = [p for p in suspects if rows[p].state != "removed"]
+    current, refreshed = wt.current(rows, live, None, store=False)
+    if refreshed:
+        _keep_caches(repo, refreshed)
+    head: FlatTree = {}
+    for p in suspects:
+        row = rows[p]
+        if row.head_kind is not None and row.head_oid is not None:
+            head[p] = (row.head_kind, row.head_oid)
+    work: FlatTree = {p: e for p, e in current.items() if e is not None}
+    return head, work
+
+
+def _keep_caches(repo: Repository, refreshed: list[Row]) -> None:
+    """Save the stat caches a diff refreshed, as status does, when the write lock is free now.
+
+    Files a checkout just wrote are too recent to be cached then (the racy
+    rule); without this every diff after it would hash them again.
+    """
+    table = repo.worktree.table
+    keys, read = table.pack_keys_read, (table.pack_serial, table.read_mark)
+    with table.db.try_write() as conn:
+        if conn is not None:
+            if keys is not None:
+                table.refresh_with_pack(keys, read, refreshed)  # the stat-cache pack written again
+            else:
+                table.refresh_caches(refreshed)
 
 
 def diff(
@@ -127,12 +179,20 @@ def diff(
         BadRevisionError: If a revision does not resolve.
     """
     rel = [p for p in (repo_path(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
-    rows = repo.worktree.rows() if new is None or not old else {}  # read once: HEAD's entries and the caches
-    old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(rows), rel)
+    wanted = _wanted(rel)
     if new is not None:
-        new_flat = _select(repo.commit_flat(repo.resolve(new)), rel)
+        old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), wanted)
+        new_flat = _select(repo.commit_flat(repo.resolve(new)), wanted)
         return file_diffs(repo, diff_changes(old_flat, new_flat), context=context)
-    live = [p for p, r in rows.items() if r.state != "removed"]
-    current, _ = repo.worktree.current(rows, live, None, store=False)
-    work: FlatTree = {p: e for p, e in current.items() if e is not None}
-    return file_diffs(repo, diff_changes(old_flat, _select(work, rel)), worktree_new=True, context=context)
+    base = repo.resolve(old) if old else None
+    head, work = _work_changes(repo, wanted)
+    if old:
+        # The work tree is HEAD's entries where no file may differ, and what was read where one may.
+        tree = repo.worktree.head_flat()
+        for p in head:
+            del tree[p]
+        tree.update(work)
+        old_flat, work = _select(repo.commit_flat(base), wanted), _select(tree, wanted)
+    else:
+        old_flat = head
+    return file_diffs(repo, diff_changes(old_flat, work), worktree_new=True, context=context)

@@ -82,7 +82,11 @@ def worktree_snapshot(repo: Repository) -> tuple[ObjectId, FlatTree]:
     selected, rows = wt.suspects()  # the rows of the suspects only
     head_flat = wt.head_flat()
     live = [p for p in selected if rows[p].state != "removed"]
-    current, _ = wt.current(rows, live, None, store=True)
+    current, refreshed = wt.current(rows, live, None, store=True)
+    if refreshed:
+        # Saved (in the operation's transaction), so the checkout that follows finds them cached
+        # instead of hashing the same files again.
+        wt.table.refresh_caches(refreshed)
     flat = dict(head_flat)
     changed = []
     for p in selected:
@@ -183,7 +187,12 @@ class Operation(Record):
                     after.pop(p, None)
                 else:
                     after[p] = entry
-            wt_after = self.wt_tree if after == self.wt_flat else repo.write_tree(after)
+            # Only the directories along the paths written are built again; the rest is the tree before.
+            wt_after = (
+                self.wt_tree
+                if after == self.wt_flat
+                else repo.write_tree(after, base=self.wt_tree, changed=self.writes)
+            )
         if not changes and head == self.head and wt_after == self.wt_tree:
             return None
         self.seq = OpLogTable(repo.db).append(
