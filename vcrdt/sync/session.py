@@ -176,9 +176,11 @@ def run(
         VcrdtError: A refusal, with nothing stored and no ref moved (objects of complete earlier
             batches stay: they are verified and closed).
     """
+    start = time.monotonic()
+    # First: a peer that is a command starts up while this side reads its own state.
+    transport.start()
     limits = limits or SyncLimits.from_config(repo)
     reconcile = receive and send if reconcile is None else reconcile
-    start = time.monotonic()
     c = _Client(repo, transport, limits, progress)
     result = SyncResult(transport.peer, stats=c.stats, dry_run=dry_run)
     if repo.merge_state.in_progress() and receive:

@@ -35,6 +35,10 @@ class Transport(Protocol):
     peer: str
     sent: int  # bytes of requests
 
+    def start(self) -> None:
+        """Begin reaching the peer, before the first request is built (a child process starts here)."""
+        ...
+
     def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
         """Send one request; return a reader over its response (`write`: the request changes the peer)."""
         ...
@@ -110,6 +114,9 @@ class LocalTransport:
                 raise
         return self._reader
 
+    def start(self) -> None:
+        """Nothing to start: the other repository is opened by the first request."""
+
     def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
         """Run the responder on the request; return a reader over its frames as it yields them."""
         if write:
@@ -134,16 +141,27 @@ class LocalTransport:
         self._reader = self._writer = None
 
 
+# Bytes asked of the child's stdout per read.
+READ_SIZE = 256 << 10
+
+
 class ProcessTransport:
     """A child process speaking the protocol on its stdin and stdout."""
 
     def __init__(self, argv: list[str], peer: str, limits: SyncLimits) -> None:
-        """Start `argv` when the first request is sent."""
+        """Run `argv` at `start` (or the first request)."""
         self.argv = argv
         self.peer = peer
         self.limits = limits
         self.sent = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        # Bytes read from the child's stdout and not consumed yet (a frame header is 5 bytes; a
+        # system call per header and per payload would cost more than most frames).
+        self._buffer = bytearray()
+
+    def start(self) -> None:
+        """Start the command now: its start-up (an interpreter, an ssh connection) overlaps this side's."""
+        self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -170,15 +188,24 @@ class ProcessTransport:
             raise ProtocolError(f"{self.peer}: the connection closed while sending ({status})") from exc
         fd = proc.stdout.fileno()
         limit = self.limits.stall_timeout
+        buf = self._buffer
 
         def read(n: int) -> bytes:
-            # Straight from the pipe (never through a buffer select cannot see), waiting at most `limit`.
+            # What an earlier read brought in first; then from the pipe (select cannot see a buffer,
+            # so it is only asked when this one is empty), waiting at most `limit`.
+            if buf:
+                out = bytes(buf[:n])
+                del buf[:n]
+                return out
             ready, _, _ = select.select([fd], [], [], limit)
             if not ready:
                 raise ProtocolError(
                     f"{self.peer}: sent nothing for {limit:g} s while an answer was due (limits.stall_timeout)"
                 )
-            data = os.read(fd, n)
+            data = os.read(fd, max(n, READ_SIZE))
+            if len(data) > n:
+                buf.extend(data[n:])
+                return data[:n]
             if not data:
                 # The end of its output: a command that failed (ssh refused, no vcrdt there) says why on
                 # stderr, which the user sees; name its exit status rather than a truncated frame.
@@ -206,12 +233,32 @@ class ProcessTransport:
         except OSError:
             pass
         try:
-            proc.wait(timeout=5)
+            _wait_exit(proc, 5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait for `proc` to exit, woken the moment it does (`Popen.wait` with a timeout polls, sleeping).
+
+    Raises:
+        subprocess.TimeoutExpired: If it is still running after `timeout` seconds.
+    """
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux 5.3 or later: poll
+        proc.wait(timeout=timeout)
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    proc.wait()
 
 
 class HttpTransport:
@@ -250,6 +297,9 @@ class HttpTransport:
             retries=False, timeout=urllib3.Timeout(connect=limits.stall_timeout, read=limits.stall_timeout)
         )
         self._resp: urllib3.BaseHTTPResponse | None = None
+
+    def start(self) -> None:
+        """Nothing to start: the first request connects."""
 
     def _release(self) -> None:
         if self._resp is not None:
