@@ -24,6 +24,7 @@ It is a report, not a test: it exits 0 whatever the verdicts.
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import json
 import os
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_tree
 from sync_relay import PeakRss
 
+import vcrdt
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.repo import Repository, Settings
@@ -804,6 +806,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sync-", dir=BENCH / "out"))
     work.mkdir(parents=True, exist_ok=True)
+    # The measured commands run this checkout (an editable install): compile it as installing a
+    # wheel does, so that no process compiles vcrdt's modules (with PYTHONDONTWRITEBYTECODE set,
+    # as in some shells, every process would compile every module it imports, every time).
+    compileall.compile_dir(Path(vcrdt.__file__).parent, quiet=1)
+    load_before = os.getloadavg()
     bench = Bench(args, work)
     try:
         bench.run()
@@ -811,7 +818,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     info = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}, **bench.info}
+    info["load_average"] = {"start": load_before, "end": os.getloadavg()}
     print(f"sync benchmark, {info['machine']}")
+    print(f"load average (1, 5, 15 min) at the start {load_before}, at the end {os.getloadavg()}")
     print(
         f"history: {args.commits} commits x {args.edits} edited files over {args.files} files; median of {args.repeat}"
     )
