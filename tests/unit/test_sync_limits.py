@@ -22,7 +22,7 @@ def test_limits_come_from_the_repository_over_the_global_file(tmp_path: Path) ->
         assert got.max_rounds == 9 and got.stall_timeout == 1.5  # the global file's
         assert got.max_tree_size == SyncLimits().max_tree_size  # unset: the default
         repo.config_set("limits.max_frames", "0")
-        with pytest.raises(ConfigError, match="limits.max_frames = '0': not a whole number"):
+        with pytest.raises(ConfigError, match=r"limits\.max_frames = '0': not a whole number"):
             SyncLimits.from_config(repo)
     finally:
         repo.close()
