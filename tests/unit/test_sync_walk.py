@@ -75,17 +75,53 @@ def test_many_heads_one_new_commit_meets_only_its_parent(tmp_path: Path) -> None
 
 
 def test_haves_sample_the_first_parent_line_densely_then_at_doubling_distances(tmp_path: Path) -> None:
+    # Merges on the way: their second parents (side commits) are never sampled up to the walked
+    # depth; past it, the samples are commits this side holds, found by stored order.
     repo = Repository.init(tmp_path / "r", CONF)
     try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
         chain: list[ObjectId] = []
-        for i in range(130):
+        for i in range(100):
             parents = chain[-1:]
-            if i % 10 == 5:  # merges: the second parent is a side commit, never sampled
+            if i % 10 == 5:
                 side = _commit(repo, {"side.txt": f"{i}\n".encode()}, chain[-1:])
                 parents = [chain[-1], side]
             chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, parents))
         newest_first = chain[::-1]
-        want = [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128)]
-        assert sample_haves(repo.store, [chain[-1]]) == want
+        got = sample_haves(repo.store, [chain[-1]])
+        assert got[:12] == [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64)]
+        assert all(repo.store.info(h)[0] == "commit" for h in got) and len(set(got)) == len(got)
+    finally:
+        repo.close()
+
+
+class AheadCounting(SqliteStore):
+    """A store that counts the commits `read_ahead` decodes."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        super().__init__(store.db)
+        self.decoded = 0
+
+    def read_ahead(self, oid: ObjectId, window: int) -> dict[ObjectId, tuple[str, bytes]]:
+        got = super().read_ahead(oid, window)
+        self.decoded += len(got)
+        return got
+
+
+def test_haves_past_the_walked_depth_cost_a_query_each_not_a_walk_of_history(tmp_path: Path) -> None:
+    # A linear history of 1,000 commits: the samples are the same commits as a walk to the root
+    # would give (stored order is history here), but only the first commits are read.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain: list[ObjectId] = []
+        for i in range(1000):
+            chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
+        assert isinstance(repo.store, SqliteStore)
+        store = AheadCounting(repo.store)
+        newest_first = chain[::-1]
+        want = [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256, 512)]
+        assert sample_haves(store, [chain[-1]]) == want
+        assert store.decoded < 400  # a window or two of stored rows, not the 1,000 commits
     finally:
         repo.close()

@@ -396,9 +396,13 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     these it holds, so a history that diverged `d` commits ago costs at most about `d`
     commits sent twice, without a have/want round trip.
 
-    The walk reads every commit down each first-parent line (each session starts with it),
-    so it reads them a window of stored rows at a time (`AheadReader.read_ahead`: a commit is
-    usually stored soon after its parent) and takes only the first parent line of each.
+    Every session starts here, so the walk is bounded: the first-parent line is read up to
+    `WALKED` commits (a window of stored rows at a time, `AheadReader.read_ahead`); past that,
+    in a `SqliteStore`, the samples at doubling distances are the commits stored about that
+    many commits earlier (by the rate of stored rows per commit along the walked part), found
+    by one query each instead of by reading the whole history. Any commit this side holds is a
+    valid have (it holds it with its closure); one the peer does not know is ignored there.
+    Elsewhere (or when stored order runs against the history) the whole line is walked.
     """
     out: list[ObjectId] = []
     seen: set[ObjectId] = set()
@@ -409,6 +413,9 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
         while oid is not None and len(out) < most:
             if oid in seen:
                 break
+            if distance == WALKED and isinstance(store, SqliteStore):
+                if _stored_samples(store, head, oid, distance, step, seen, out, most):
+                    break
             if distance <= dense or distance == step:
                 seen.add(oid)
                 out.append(oid)
@@ -430,12 +437,48 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     return out
 
 
+# First-parent commits `sample_haves` reads from each head before sampling by stored order.
+WALKED = 64
 # Stored rows read at once by `sample_haves` (a few per commit: its trees and blobs sit between
 # commits), and the read-ahead commits it keeps unused (other lines of history) at most.
 _AHEAD_ROWS = 512
 _AHEAD_KEEP = 4096
 # A commit body starts with "tree <64 hex>\n" then, with parents, "parent <64 hex>\n".
 _PARENT_AT = len("tree ") + 2 * OID_LEN + 1
+
+
+def _stored_samples(
+    store: SqliteStore,
+    head: ObjectId,
+    at: ObjectId,
+    distance: int,
+    step: int,
+    seen: set[ObjectId],
+    out: list[ObjectId],
+    most: int,
+) -> bool:
+    """Add the samples from `distance` on (`at` is the commit there) by stored order; False if it cannot.
+
+    The commit about `d` commits below `head` is taken to be the last commit stored at or
+    before `head`'s row less `d` times the rows per commit between `head` and `at`.
+    """
+    top, low = store.position(head), store.position(at)
+    if top is None or low is None or low >= top:
+        return False
+    rate = (top - low) / distance
+    d = max(step, distance)
+    while len(out) < most:
+        target = top - int(d * rate)
+        if target < 1:
+            break
+        got = store.last_stored("commit", target)
+        if got is None:
+            break
+        if got not in seen:
+            seen.add(got)
+            out.append(got)
+        d *= 2
+    return True
 
 
 def _first_parent(got: tuple[str, bytes]) -> ObjectId | None:
