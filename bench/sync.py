@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -250,6 +251,12 @@ def _relay_cmd(log: Path, cmd: str, rss: Path | None = None) -> str:
     return f"{sys.executable} {RELAY} {log} {rss_part}-- {cmd}"
 
 
+def _cpu() -> float:
+    """CPU seconds (user and system) of the children waited for so far, and theirs."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], rss: bool) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run a command, capturing its output; with `rss`, also its peak RSS (KiB, ``VmHWM``)."""
     if not rss:
@@ -266,9 +273,9 @@ def run_vcrdt(verb: list[str], server: Path, cwd: Path, env: dict[str, str], wor
     server_rss = work / "server.rss" if rss else None
     exec_cmd = _relay_cmd(log, f"{VCRDT} serve --stdio {server}", server_rss)
     cmd = [VCRDT, *verb[:1], "--exec", exec_cmd, *verb[1:], "--stats", "--json"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     p, client_peak = _run(cmd, cwd, env, rss)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{p.stderr}")
     doc = json.loads(p.stdout)
@@ -282,6 +289,7 @@ def run_vcrdt(verb: list[str], server: Path, cwd: Path, env: dict[str, str], wor
         "objects_sent": stats["objects_sent"],
         "tool_round_trips": stats["round_trips"],
         "overhead": total - payload,
+        "cpu": cpu,
     }
     if rss:
         extra["client_rss"] = client_peak * 1024
@@ -300,15 +308,15 @@ def run_git(args: list[str], cwd: Path, env: dict[str, str], work: Path, rss: bo
     wrapper.chmod(0o755)
     env = dict(env, GIT_TRACE_PACKFILE=str(pack))
     cmd = ["git", *args[:1], f"--upload-pack={wrapper}", *args[1:]]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     p, client_peak = _run(cmd, cwd, env, rss)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{p.stderr}")
     relay = json.loads(log.read_text())
     packed = pack.stat().st_size if pack.exists() else 0
     total = relay["c2s"] + relay["s2c"]
-    extra: dict[str, float] = {}
+    extra: dict[str, float] = {"cpu": cpu}
     if rss:
         extra["client_rss"] = client_peak * 1024
         extra["server_rss"] = int(server_rss.read_text().split()[-1]) * 1024  # type: ignore[union-attr]
@@ -499,7 +507,13 @@ class Bench:
         g = median_run(gs) if gs else None
         self.log(
             f"  {name}: vcrdt rtt={v.rtt} neg={v.negotiation} obj={v.objects} {v.seconds:.2f}s"
-            + (f" | git rtt={g.rtt} neg={g.negotiation} obj={g.objects} {g.seconds:.2f}s" if g else "")
+            f" (cpu {v.extra.get('cpu', 0):.2f}s)"
+            + (
+                f" | git rtt={g.rtt} neg={g.negotiation} obj={g.objects} {g.seconds:.2f}s"
+                f" (cpu {g.extra.get('cpu', 0):.2f}s)"
+                if g
+                else ""
+            )
         )
         return v, g
 
