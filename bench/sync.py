@@ -24,11 +24,13 @@ It is a report, not a test: it exits 0 whatever the verdicts.
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import json
 import os
 import platform
 import random
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_tree
 from sync_relay import PeakRss
 
+import vcrdt
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.repo import Repository, Settings
@@ -248,6 +251,12 @@ def _relay_cmd(log: Path, cmd: str, rss: Path | None = None) -> str:
     return f"{sys.executable} {RELAY} {log} {rss_part}-- {cmd}"
 
 
+def _cpu() -> float:
+    """CPU seconds (user and system) of the children waited for so far, and theirs."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], rss: bool) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run a command, capturing its output; with `rss`, also its peak RSS (KiB, ``VmHWM``)."""
     if not rss:
@@ -264,9 +273,9 @@ def run_vcrdt(verb: list[str], server: Path, cwd: Path, env: dict[str, str], wor
     server_rss = work / "server.rss" if rss else None
     exec_cmd = _relay_cmd(log, f"{VCRDT} serve --stdio {server}", server_rss)
     cmd = [VCRDT, *verb[:1], "--exec", exec_cmd, *verb[1:], "--stats", "--json"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     p, client_peak = _run(cmd, cwd, env, rss)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{p.stderr}")
     doc = json.loads(p.stdout)
@@ -280,6 +289,7 @@ def run_vcrdt(verb: list[str], server: Path, cwd: Path, env: dict[str, str], wor
         "objects_sent": stats["objects_sent"],
         "tool_round_trips": stats["round_trips"],
         "overhead": total - payload,
+        "cpu": cpu,
     }
     if rss:
         extra["client_rss"] = client_peak * 1024
@@ -298,15 +308,15 @@ def run_git(args: list[str], cwd: Path, env: dict[str, str], work: Path, rss: bo
     wrapper.chmod(0o755)
     env = dict(env, GIT_TRACE_PACKFILE=str(pack))
     cmd = ["git", *args[:1], f"--upload-pack={wrapper}", *args[1:]]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     p, client_peak = _run(cmd, cwd, env, rss)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{p.stderr}")
     relay = json.loads(log.read_text())
     packed = pack.stat().st_size if pack.exists() else 0
     total = relay["c2s"] + relay["s2c"]
-    extra: dict[str, float] = {}
+    extra: dict[str, float] = {"cpu": cpu}
     if rss:
         extra["client_rss"] = client_peak * 1024
         extra["server_rss"] = int(server_rss.read_text().split()[-1]) * 1024  # type: ignore[union-attr]
@@ -497,7 +507,13 @@ class Bench:
         g = median_run(gs) if gs else None
         self.log(
             f"  {name}: vcrdt rtt={v.rtt} neg={v.negotiation} obj={v.objects} {v.seconds:.2f}s"
-            + (f" | git rtt={g.rtt} neg={g.negotiation} obj={g.objects} {g.seconds:.2f}s" if g else "")
+            f" (cpu {v.extra.get('cpu', 0):.2f}s)"
+            + (
+                f" | git rtt={g.rtt} neg={g.negotiation} obj={g.objects} {g.seconds:.2f}s"
+                f" (cpu {g.extra.get('cpu', 0):.2f}s)"
+                if g
+                else ""
+            )
         )
         return v, g
 
@@ -804,6 +820,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sync-", dir=BENCH / "out"))
     work.mkdir(parents=True, exist_ok=True)
+    # The measured commands run this checkout (an editable install): compile it as installing a
+    # wheel does, so that no process compiles vcrdt's modules (with PYTHONDONTWRITEBYTECODE set,
+    # as in some shells, every process would compile every module it imports, every time).
+    compileall.compile_dir(Path(vcrdt.__file__).parent, quiet=1)
+    load_before = os.getloadavg()
     bench = Bench(args, work)
     try:
         bench.run()
@@ -811,7 +832,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     info = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}, **bench.info}
+    info["load_average"] = {"start": load_before, "end": os.getloadavg()}
     print(f"sync benchmark, {info['machine']}")
+    print(f"load average (1, 5, 15 min) at the start {load_before}, at the end {os.getloadavg()}")
     print(
         f"history: {args.commits} commits x {args.edits} edited files over {args.files} files; median of {args.repeat}"
     )

@@ -48,6 +48,7 @@ COMMAND_MODULES = tuple(
         "conflicts",
         "replicas",
         "sync",
+        "remote",
         "serve",
         "token",
         "daemon",

@@ -496,6 +496,23 @@ class SqliteStore:
         self._cache.clear()
         return len(gone)
 
+    def position(self, oid: ObjectId) -> int | None:
+        """Return where `oid` is in the order objects were stored (a row number; larger is later), or None."""
+        row = self.db.conn.execute("SELECT rowid FROM objects WHERE id = ?", (oid,)).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def last_stored(self, kind: str, position: int) -> ObjectId | None:
+        """Return the last object of `kind` stored at or before `position` (see `position`), or None.
+
+        Reads backwards from `position` by the row order: a few rows when objects of `kind`
+        are common (a commit is stored with its trees and blobs).
+        """
+        row = self.db.conn.execute(
+            "SELECT CAST(id AS BLOB) FROM objects WHERE rowid <= ? AND kind = ? ORDER BY rowid DESC LIMIT 1",
+            (position, KIND_CODES[kind]),
+        ).fetchone()
+        return ObjectId(row[0]) if row is not None and len(row[0]) == OID_LEN else None
+
     def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[ObjectId]:
         """Return up to `limit` ids starting with the raw `prefix`, by an index range scan."""
         upper = _prefix_upper(prefix)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from vcrdt.errors import ConfigError, LimitError
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.repo import Repository
+from vcrdt.repo import Repository, read_toml
 
 _SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -53,21 +53,22 @@ class SyncLimits:
             ConfigError: If a value is not a positive size or number of seconds.
         """
         default = cls()
-        timeout = _config_seconds(repo, "limits.source_timeout", default.source_timeout)
-        frame = _config_size(repo, "limits.max_frame_size", default.max_frame_size)
+        conf = _limits_config(repo)
+        timeout = _config_seconds(conf, "limits.source_timeout", default.source_timeout)
+        frame = _config_size(conf, "limits.max_frame_size", default.max_frame_size)
         if frame < 64 << 10:
             raise ConfigError(f"config limits.max_frame_size = {frame}: must be at least 64K")
         return cls(
-            max_object_size=_config_size(repo, "limits.max_object_size", default.max_object_size),
-            max_tree_size=_config_size(repo, "limits.max_tree_size", default.max_tree_size),
-            max_fetch_size=_config_size(repo, "limits.max_fetch_size", default.max_fetch_size),
+            max_object_size=_config_size(conf, "limits.max_object_size", default.max_object_size),
+            max_tree_size=_config_size(conf, "limits.max_tree_size", default.max_tree_size),
+            max_fetch_size=_config_size(conf, "limits.max_fetch_size", default.max_fetch_size),
             source_timeout=timeout,
             max_frame_size=frame,
-            max_frames=_config_count(repo, "limits.max_frames", default.max_frames),
-            max_rounds=_config_count(repo, "limits.max_rounds", default.max_rounds),
-            stall_timeout=_config_seconds(repo, "limits.stall_timeout", default.stall_timeout),
-            max_request_size=_config_size(repo, "limits.max_request_size", default.max_request_size),
-            max_sessions=_config_count(repo, "limits.max_sessions", default.max_sessions),
+            max_frames=_config_count(conf, "limits.max_frames", default.max_frames),
+            max_rounds=_config_count(conf, "limits.max_rounds", default.max_rounds),
+            stall_timeout=_config_seconds(conf, "limits.stall_timeout", default.stall_timeout),
+            max_request_size=_config_size(conf, "limits.max_request_size", default.max_request_size),
+            max_sessions=_config_count(conf, "limits.max_sessions", default.max_sessions),
         )
 
     def check_object(self, oid: ObjectId, kind: str, size: int) -> None:
@@ -88,13 +89,27 @@ class SyncLimits:
             )
 
 
-def _config_size(repo: Repository, key: str, default: int) -> int:
+def _limits_config(repo: Repository) -> dict[str, str]:
+    """The ``limits.*`` keys set (without the ``limits.``), the repository's config over the global file.
+
+    As `Repository.config_get` reads each key, with each file read once.
+    """
+    out: dict[str, str] = {}
+    if repo.settings.global_config is not None:
+        glob = read_toml(repo.settings.global_config).get("limits")
+        if isinstance(glob, dict):
+            out.update({str(k): str(v) for k, v in glob.items()})
+    out.update(repo.config().get("limits", {}))
+    return out
+
+
+def _config_size(conf: dict[str, str], key: str, default: int) -> int:
     """A size from the config (bytes, or with a K/M/G/T suffix), or `default` when unset.
 
     Raises:
         ConfigError: If the value is not a size of at least one byte.
     """
-    text = repo.config_get(key)
+    text = conf.get(key.split(".", 1)[1])
     if text is None:
         return default
     m = _SIZE.fullmatch(text)
@@ -106,13 +121,13 @@ def _config_size(repo: Repository, key: str, default: int) -> int:
     return size
 
 
-def _config_seconds(repo: Repository, key: str, default: float) -> float:
+def _config_seconds(conf: dict[str, str], key: str, default: float) -> float:
     """A positive number of seconds from the config, or `default` when unset.
 
     Raises:
         ConfigError: If the value is not a positive, finite number.
     """
-    text = repo.config_get(key)
+    text = conf.get(key.split(".", 1)[1])
     if text is None:
         return default
     try:
@@ -124,13 +139,13 @@ def _config_seconds(repo: Repository, key: str, default: float) -> float:
     return value
 
 
-def _config_count(repo: Repository, key: str, default: int) -> int:
+def _config_count(conf: dict[str, str], key: str, default: int) -> int:
     """A positive whole number from the config, or `default` when unset.
 
     Raises:
         ConfigError: If the value is not a whole number of at least 1.
     """
-    text = repo.config_get(key)
+    text = conf.get(key.split(".", 1)[1])
     if text is None:
         return default
     if not text.strip().isdigit() or int(text) < 1:

@@ -553,9 +553,12 @@ def check_heads_present(repo: Repository, state: RefState, tags: dict[str, Objec
     """
     store = repo.store
     named = [("branch", name, e.head) for name, es in sorted(state.branches.items()) for e in sorted(es)]
+    # One query per few hundred heads when the store can (thousands of branches are thousands of heads).
+    kinds = {h: k for h, (k, _) in store.info_many(h for _, _, h in named).items()}
     for what, name, h in [*named, *(("tag", n, h) for n, h in sorted(tags.items()))]:
+        kind = kinds.get(h)
         try:
-            kind = store.info(h)[0]
+            kind = kind or store.info(h)[0]
         except ObjectNotFoundError:
             raise ProtocolError(f"{peer}: {what} {name!r} names commit {h.hex()}, which was not sent") from None
         if kind != "commit":
@@ -615,9 +618,11 @@ def apply_state(
     if not dry_run:
         # The context first: the entries this replica re-adds below take dots above it.
         repo.refs.join_context(joined.context)
+    # Every branch's heads in one query (a replica may have thousands of branches).
+    stored = dict(repo.refs.iter_refs(BRANCH_PREFIX))
     for name in sorted(set(ours.branches) | set(joined.branches)):
         full = BRANCH_PREFIX + name
-        before = repo.refs.heads(full)
+        before = stored.get(full, frozenset())
         entries = joined.branches.get(name, frozenset())
         heads = joined.heads(name, ancestry)
         readd: frozenset[ObjectId] = frozenset()

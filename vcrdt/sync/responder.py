@@ -573,6 +573,10 @@ def respond_safely(
         yield F.encode(F.ERROR, str(exc).encode("utf-8", "replace")[:2000])
 
 
+# Bytes of frames `serve_stream` gathers before writing them.
+OUT_BUFFER = 64 << 10
+
+
 def serve_stream(
     repo: Repository, stdin: BinaryIO, stdout: BinaryIO, limits: SyncLimits, *, writable: bool = True
 ) -> int:
@@ -592,11 +596,19 @@ def serve_stream(
         if first is None:
             return served
         failed = False
+        # Frames leave in writes of about `OUT_BUFFER` bytes: one system call (and one wake-up of
+        # the reader) per frame would cost more than the frame, and stdout may be unbuffered
+        # (``python -u``, PYTHONUNBUFFERED). An answer's last frame is written at once.
+        pending = bytearray()
         for frame in respond_safely(repo, _again(first, request), limits, writable=writable):
             failed = failed or frame[4] == F.ERROR
-            stdout.write(frame)
-            if frame[4] in (F.END, F.ERROR):
+            pending += frame
+            if len(pending) >= OUT_BUFFER or frame[4] in (F.END, F.ERROR):
+                stdout.write(pending)
                 stdout.flush()
+                pending.clear()
+        if pending:
+            stdout.write(pending)
         stdout.flush()
         served += 1
         if failed:

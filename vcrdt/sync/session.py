@@ -183,15 +183,17 @@ def run(
         VcrdtError: A refusal, with nothing stored and no ref moved (objects of complete earlier
             batches stay: they are verified and closed).
     """
-    limits = limits or SyncLimits.from_config(repo)
-    reconcile = receive and send if reconcile is None else reconcile
     start = time.monotonic()
-    c = _Client(repo, transport, limits, progress)
-    result = SyncResult(transport.peer, stats=c.stats, dry_run=dry_run)
     if repo.merge_state.in_progress() and receive:
         from vcrdt.errors import MergeError
 
         raise MergeError("a merge is in progress", hint=f"commit it or run `vcrdt merge --abort`, then {verb}")
+    # A peer that is a command starts up while this side reads its own state.
+    transport.start()
+    limits = limits or SyncLimits.from_config(repo)
+    reconcile = receive and send if reconcile is None else reconcile
+    c = _Client(repo, transport, limits, progress)
+    result = SyncResult(transport.peer, stats=c.stats, dry_run=dry_run)
     try:
         _session(
             c,

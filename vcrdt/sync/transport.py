@@ -61,6 +61,10 @@ class Transport(Protocol):
     peer: str
     sent: int  # bytes of requests
 
+    def start(self) -> None:
+        """Begin reaching the peer, before the first request is built (a child process starts here)."""
+        ...
+
     def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
         """Send one request; return a reader over its response (`write`: the request changes the peer)."""
         ...
@@ -136,6 +140,9 @@ class LocalTransport:
                 raise
         return self._reader
 
+    def start(self) -> None:
+        """Nothing to start: the other repository is opened by the first request."""
+
     def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
         """Run the responder on the request; return a reader over its frames as it yields them."""
         if write:
@@ -164,13 +171,17 @@ class ProcessTransport:
     """A child process speaking the protocol on its stdin and stdout."""
 
     def __init__(self, argv: list[str], peer: str, limits: SyncLimits) -> None:
-        """Start `argv` when the first request is sent."""
+        """Run `argv` at `start` (or the first request)."""
         self.argv = argv
         self.peer = peer
         self.limits = limits
         self.sent = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._read: Callable[[int], bytes] | None = None
+
+    def start(self) -> None:
+        """Start the command now: its start-up (an interpreter, an ssh connection) overlaps this side's."""
+        self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -237,12 +248,32 @@ class ProcessTransport:
         except OSError:
             pass
         try:
-            proc.wait(timeout=5)
+            _wait_exit(proc, 5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait for `proc` to exit, woken the moment it does (`Popen.wait` with a timeout polls, sleeping).
+
+    Raises:
+        subprocess.TimeoutExpired: If it is still running after `timeout` seconds.
+    """
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux 5.3 or later: poll
+        proc.wait(timeout=timeout)
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    proc.wait()
 
 
 class HttpTransport:
@@ -281,6 +312,9 @@ class HttpTransport:
             retries=False, timeout=urllib3.Timeout(connect=limits.stall_timeout, read=limits.stall_timeout)
         )
         self._resp: urllib3.BaseHTTPResponse | None = None
+
+    def start(self) -> None:
+        """Nothing to start: the first request connects."""
 
     def _release(self) -> None:
         if self._resp is not None:

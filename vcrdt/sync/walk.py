@@ -122,6 +122,7 @@ class Walker:
         self._commits: dict[ObjectId, Commit] = {}
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
+        self._maps: dict[ObjectId, dict[str, Reference]] = {}
         self._heads: dict[bytes, tuple[str, Reference]] = {}
         # The bodies of the trees read last (the sender packs each just after walking it).
         self.bodies: dict[ObjectId, bytes] = {}
@@ -209,15 +210,27 @@ class Walker:
                 del self._rows[next(iter(self._rows))]
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
-            del self._trees[next(iter(self._trees))]
+            dropped = next(iter(self._trees))
+            del self._trees[dropped]
+            self._maps.pop(dropped, None)
         self._trees[oid] = got
+        return got
+
+    def tree_map(self, oid: ObjectId) -> dict[str, Reference]:
+        """The entries of a tree by name (as `tree_named`)."""
+        got = self._maps.get(oid)
+        if got is None:
+            got = self._maps[oid] = dict(self.tree_named(oid))
         return got
 
 
 def new_commits(
     walker: Walker, heads: Iterable[ObjectId], exclude: Iterable[ObjectId]
 ) -> tuple[list[ObjectId], set[ObjectId]]:
-    """Commits reachable from `heads` and not from `exclude`, parents first; and the excluded commits met.
+    """Commits reachable from `heads` and not from `exclude`, parents first; and their excluded parents.
+
+    The excluded parents (git's edges) are the peer's commits next to the new ones: their
+    trees tell which trees and blobs it holds.
 
     Raises:
         CorruptObjectError: If a head or parent is not a commit.
@@ -225,13 +238,24 @@ def new_commits(
     interesting, uninteresting = 1, 2
     flags: dict[ObjectId, int] = {}
     queue: list[tuple[int, bytes, ObjectId]] = []
+    # Queue entries per commit, and how many entries name a commit not painted uninteresting:
+    # the walk ends when none is left (counted, not searched for: a queue holds thousands of
+    # heads when a replica has thousands of branches).
+    entries: dict[ObjectId, int] = {}
+    live = 0
 
     def push(oid: ObjectId, flag: int) -> None:
+        nonlocal live
         old = flags.get(oid, 0)
         if old | flag == old:
             return
         flags[oid] = old | flag
+        if flag & uninteresting and not old & uninteresting:
+            live -= entries.get(oid, 0)
         heapq.heappush(queue, (-walker.commit(oid).lamport, bytes(oid), oid))
+        entries[oid] = entries.get(oid, 0) + 1
+        if not flags[oid] & uninteresting:
+            live += 1
 
     for h in exclude:
         push(h, uninteresting)
@@ -239,24 +263,27 @@ def new_commits(
         walker.meet(Reference(h, "commit", "a ref names it, but it is"), h)
         push(h, interesting)
     out: list[ObjectId] = []
-    boundary: set[ObjectId] = set()
-    while queue and any(not flags[o] & uninteresting for _, _, o in queue):
+    done: set[ObjectId] = set()
+    while queue and live > 0:
         _, _, oid = heapq.heappop(queue)
         f = flags[oid]
+        entries[oid] -= 1
+        if not f & uninteresting:
+            live -= 1
+        if oid in done:  # queued again when a second flag reached it
+            continue
+        done.add(oid)
         c = walker.commit(oid)
-        if f & uninteresting:
-            boundary.add(oid)
-        else:
+        if not f & uninteresting:
             out.append(oid)
         for ref in references(c):
             walker.meet(ref, oid)
         for p in c.parents:
             push(p, f & uninteresting or interesting)
-    # The peer's commits next to the new ones: their trees tell which trees and blobs it holds.
-    boundary |= {p for o in out for p in walker.commit(o).parents if flags.get(p, 0) & uninteresting}
+    edges = {p for o in out for p in walker.commit(o).parents if flags.get(p, 0) & uninteresting}
     # Parents have smaller Lamport clocks than their children, so this order is parents first.
     out.sort(key=lambda o: (walker.commit(o).lamport, bytes(o)))
-    return out, boundary
+    return out, edges
 
 
 def objects_to_send(
@@ -271,44 +298,38 @@ def objects_to_send(
 
     `exclude` are commits the peer holds with their closure (only those this side has matter).
     `skip` are ids already known to be there or sent (extended as objects are yielded).
-    With `bases`, each object yielded that has a delta base the peer is known to hold (it
-    holds it with an excluded commit's closure, or it was yielded before) gets it there, by
-    the time it is yielded: the same path's object in the commit's first parent, as git
-    chooses (blobs and trees), or the first parent itself (commits).
+    Each new commit's tree is walked against its parents' trees (git's edges, or commits
+    yielded before): an entry equal to a parent's at the same path is there already, so only
+    the paths a commit changed are read. With `bases`, each object yielded whose path held
+    another object of its kind in the commit's first parent gets that as its delta base (the
+    peer holds it, or it was yielded before), as git chooses; a commit gets its first parent.
 
     Raises:
         CorruptObjectError: If an object names one of the wrong kind.
         LimitError: If a tree or commit to read is larger than the limits.
     """
     present = [h for h in set(exclude) if _has_commit(walker, h)]
-    commits, boundary = new_commits(walker, heads, present)
+    commits, edges = new_commits(walker, heads, present)
     sent: set[ObjectId] = set() if skip is None else skip
-    # What the peer holds of the trees next to the new commits: the trees of the excluded commits met.
-    for b in boundary:
-        _expand(walker, walker.commit(b).tree, sent)
-    # Known to be at the peer: held there, or yielded (`sent` also holds trees still being walked).
-    known = set(sent) | boundary if bases is not None else None
+    # Commits whose closure is at the peer by the time the next commit is walked.
+    held: set[ObjectId] = set(edges)
     for oid in commits:
         c = walker.commit(oid)
-        old: ObjectId | None = None
-        if known is not None and c.parents and c.parents[0] in known:
-            old = walker.commit(c.parents[0]).tree
-        yield from _tree(walker, c.tree, oid, sent, old, known, bases)
+        first = bool(c.parents) and c.parents[0] in held
+        olds = [walker.commit(p).tree for p in c.parents if p in held]
+        yield from _tree(walker, c.tree, oid, sent, olds, bases if first else None)
         # The blobs a commit names beside its tree: its resolutions record and its git record.
         for record in (c.resolutions, c.git):
             if record is not None and record not in sent:
                 sent.add(record)
                 kind, size = walker.info(record)
                 yield record, kind, size
-                if known is not None:
-                    known.add(record)
         if oid not in sent:
             sent.add(oid)
-            if bases is not None and known is not None and c.parents and c.parents[0] in known:
+            if bases is not None and first:
                 bases[oid] = c.parents[0]
             yield oid, "commit", walker.info(oid)[1]
-            if known is not None:
-                known.add(oid)
+        held.add(oid)
 
 
 def _has_commit(walker: Walker, oid: ObjectId) -> bool:
@@ -318,79 +339,64 @@ def _has_commit(walker: Walker, oid: ObjectId) -> bool:
         return False
 
 
-def _expand(walker: Walker, tree: ObjectId, seen: set[ObjectId]) -> None:
-    """Add a tree and everything under it to `seen` (the peer holds them)."""
-    stack = [tree]
-    while stack:
-        t = stack.pop()
-        if t in seen:
-            continue
-        seen.add(t)
-        for ref in walker.tree_refs(t):
-            if ref.kind == "tree":
-                stack.append(ref.oid)
-            else:
-                seen.add(ref.oid)
-
-
 def _tree(
     walker: Walker,
     root: ObjectId,
     holder: ObjectId,
     sent: set[ObjectId],
-    old_root: ObjectId | None = None,
-    known: set[ObjectId] | None = None,
-    bases: dict[ObjectId, ObjectId] | None = None,
+    olds: list[ObjectId],
+    bases: dict[ObjectId, ObjectId] | None,
 ) -> Iterator[tuple[ObjectId, str, int]]:
     """Yield the objects of a tree the peer lacks, children before their tree (post-order).
 
-    With `old_root` (the parent commit's tree), `known` and `bases`: each object yielded whose
-    path held another object of its kind in `old_root`, one in `known`, gets that as its base.
+    `olds` are trees the peer holds (its parents' trees): an entry equal to one of theirs at
+    the same path is skipped unread. With `bases`, the first of `olds` is the first parent's:
+    an object whose path held another object of its kind there gets that as its base.
     """
-    if root in sent:
+    if root in sent or root in olds:
         return
     kind, size = walker.meet(Reference(root, "tree", f"its tree {root.hex()} is"), holder)
-    track = known is not None and bases is not None
-    seen: set[ObjectId] = known if known is not None else set()
-    chosen: dict[ObjectId, ObjectId] = bases if bases is not None else {}
-
-    def olds(tree: ObjectId | None) -> dict[str, Reference] | None:
-        if not track or tree is None:
-            return None
-        return dict(walker.tree_named(tree))
-
-    def base_of(oid: ObjectId, old: Reference | None, kind: str) -> None:
-        if track and old is not None and old.kind == kind and old.oid != oid and old.oid in seen:
-            chosen[oid] = old.oid
-
-    # (tree id, size, its entries, index of the next one, the old tree's entries at its path)
-    stack: list[tuple[ObjectId, int, list[tuple[str, Reference]], int, dict[str, Reference] | None]] = [
-        (root, size, walker.tree_named(root), 0, olds(old_root))
-    ]
-    if track and old_root is not None:
-        base_of(root, Reference(old_root, "tree", ""), "tree")
     sent.add(root)
+    if bases is not None and olds:
+        bases[root] = olds[0]
+    # (tree id, size, its entries, index of the next one, the old trees at its path by name,
+    # whether the first of them is the first parent's and bases are chosen)
+    stack: list[tuple[ObjectId, int, list[tuple[str, Reference]], int, list[dict[str, Reference]], bool]] = [
+        (root, size, walker.tree_named(root), 0, [walker.tree_map(t) for t in olds], bases is not None and bool(olds))
+    ]
     while stack:
-        tid, tsize, refs, i, old = stack[-1]
+        tid, tsize, refs, i, old, first = stack[-1]
         if i == len(refs):
             stack.pop()
             yield tid, "tree", tsize
-            seen.add(tid)
             continue
-        stack[-1] = (tid, tsize, refs, i + 1, old)
+        stack[-1] = (tid, tsize, refs, i + 1, old, first)
         name, ref = refs[i]
         if ref.oid in sent:
             continue
+        if len(old) == 1:
+            was = old[0].get(name)
+            if was is not None and was.oid == ref.oid:
+                continue  # unchanged from the parent: at the peer
+        elif any((w := o.get(name)) is not None and w.oid == ref.oid for o in old):
+            continue
         kind, size = walker.meet(ref, tid)
         sent.add(ref.oid)
-        was = old.get(name) if old is not None else None
-        base_of(ref.oid, was, kind)
+        if first and bases is not None:
+            base = old[0].get(name)
+            if base is not None and base.kind == kind:
+                bases[ref.oid] = base.oid
         if kind == "tree":
-            sub = olds(was.oid) if was is not None and was.kind == "tree" and was.oid in seen else None
-            stack.append((ref.oid, size, walker.tree_named(ref.oid), 0, sub))
+            subs: list[dict[str, Reference]] = []
+            sub_first = False
+            for j, o in enumerate(old):
+                was = o.get(name)
+                if was is not None and was.kind == "tree":
+                    sub_first = sub_first or (first and j == 0)
+                    subs.append(walker.tree_map(was.oid))
+            stack.append((ref.oid, size, walker.tree_named(ref.oid), 0, subs, sub_first))
         else:
             yield ref.oid, kind, size
-            seen.add(ref.oid)
 
 
 def dependency_order(walker: Walker, ids: Iterable[ObjectId]) -> list[tuple[ObjectId, str, int]]:
@@ -437,26 +443,104 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     The peer does not know this side's newest commits; it stops its walk at the newest of
     these it holds, so a history that diverged `d` commits ago costs at most about `d`
     commits sent twice, without a have/want round trip.
+
+    Every session starts here, so the walk is bounded: the first-parent line is read up to
+    `WALKED` commits (a window of stored rows at a time, `AheadReader.read_ahead`); past that,
+    in a `SqliteStore`, the samples at doubling distances are the commits stored about that
+    many commits earlier (by the rate of stored rows per commit along the walked part), found
+    by one query each instead of by reading the whole history. Any commit this side holds is a
+    valid have (it holds it with its closure); one the peer does not know is ignored there.
+    Elsewhere (or when stored order runs against the history) the whole line is walked.
     """
     out: list[ObjectId] = []
     seen: set[ObjectId] = set()
+    ahead: dict[ObjectId, tuple[str, bytes]] = {}
     for head in sorted(set(heads)):
         oid: ObjectId | None = head
         distance, step = 0, 1
         while oid is not None and len(out) < most:
             if oid in seen:
                 break
+            if distance == WALKED and isinstance(store, SqliteStore):
+                if _stored_samples(store, head, oid, distance, step, seen, out, most):
+                    break
             if distance <= dense or distance == step:
                 seen.add(oid)
                 out.append(oid)
                 if distance > dense:
                     step *= 2
             try:
-                c = read_commit(store, oid)
+                got = ahead.pop(oid, None)
+                if got is None:
+                    if len(ahead) > _AHEAD_KEEP:
+                        ahead.clear()
+                    ahead.update(store.read_ahead(oid, _AHEAD_ROWS))
+                    got = ahead.pop(oid)
             except (CorruptObjectError, ObjectNotFoundError):
                 break
-            oid = c.parents[0] if c.parents else None
+            oid = _first_parent(got)
             distance += 1
             if distance > dense and step <= dense:
                 step = dense * 2
     return out
+
+
+# First-parent commits `sample_haves` reads from each head before sampling by stored order.
+WALKED = 64
+# Stored rows read at once by `sample_haves` (a few per commit: its trees and blobs sit between
+# commits), and the read-ahead commits it keeps unused (other lines of history) at most.
+_AHEAD_ROWS = 512
+_AHEAD_KEEP = 4096
+# A commit body starts with "tree <64 hex>\n" then, with parents, "parent <64 hex>\n".
+_PARENT_AT = len("tree ") + 2 * OID_LEN + 1
+
+
+def _stored_samples(
+    store: SqliteStore,
+    head: ObjectId,
+    at: ObjectId,
+    distance: int,
+    step: int,
+    seen: set[ObjectId],
+    out: list[ObjectId],
+    most: int,
+) -> bool:
+    """Add the samples from `distance` on (`at` is the commit there) by stored order; False if it cannot.
+
+    The commit about `d` commits below `head` is taken to be the last commit stored at or
+    before `head`'s row less `d` times the rows per commit between `head` and `at`.
+    """
+    top, low = store.position(head), store.position(at)
+    if top is None or low is None or low >= top:
+        return False
+    rate = (top - low) / distance
+    d = max(step, distance)
+    while len(out) < most:
+        target = top - int(d * rate)
+        if target < 1:
+            break
+        got = store.last_stored("commit", target)
+        if got is None:
+            break
+        if got not in seen:
+            seen.add(got)
+            out.append(got)
+        d *= 2
+    return True
+
+
+def _first_parent(got: tuple[str, bytes]) -> ObjectId | None:
+    """The first parent a stored commit names (None for a root, or for anything not a commit).
+
+    A have is a hint: the peer answers it only with what it holds itself, and this side checks
+    the closure of everything it receives, so a body this reading misjudges costs bytes, never
+    correctness.
+    """
+    kind, body = got
+    if kind != "commit" or body[_PARENT_AT : _PARENT_AT + 7] != b"parent ":
+        return None
+    try:
+        parent = bytes.fromhex(body[_PARENT_AT + 7 : _PARENT_AT + 7 + 2 * OID_LEN].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return ObjectId(parent) if len(parent) == OID_LEN else None

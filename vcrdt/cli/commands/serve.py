@@ -6,9 +6,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
-from vcrdt.cli.base import STATE, app, settings
+from vcrdt.cli.base import STATE, app, settings, typer
 
 
 @app.command()

@@ -1,44 +1,98 @@
-"""`vcrdt sync`, `push`, `pull`, `clone` and `remote`: replicas exchanging what is missing over the sync protocol."""
+"""`vcrdt sync`, `push`, `pull` and `clone`: replicas exchanging what is missing over the sync protocol.
+
+Importing this module imports neither typer nor the sync machinery (`vcrdt fetch` and
+`vcrdt serve --stdio` start in a fraction of a second): the option aliases below are
+strings that `Registry.build` evaluates, as `JsonOption` is (`vcrdt.cli.base`).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli.base import STATE, app, complete_remotes, open_repo, settings
 
 if TYPE_CHECKING:
+    from typing import Annotated
+
+    import typer
+
     from vcrdt.sync.receive import BranchChange
     from vcrdt.sync.session import SyncResult
 
-_Remote = Annotated[
-    str | None,
-    typer.Argument(
-        help="A remote's name, a path, http(s)://host:port/NAME, ssh://[user@]host[:port]/path or user@host:path "
-        "(default: the branch's upstream, then origin).",
-        show_default=False,
-        autocompletion=complete_remotes,
-    ),
-]
-_Exec = Annotated[
-    str | None,
-    typer.Option("--exec", help="Run CMD (a shell command) and speak the protocol on its stdin/stdout.", metavar="CMD"),
-]
-_Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-_Stats = Annotated[
-    bool, typer.Option("--stats", help="Print round trips, bytes each way (objects and overhead), objects, time.")
-]
-_DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would move; change nothing on either side.")]
-_Verify = Annotated[
-    bool, typer.Option("--verify", help="End by comparing both sides' Merkle roots; exit 1 if they differ.")
-]
-_AutoMerge = Annotated[
-    bool, typer.Option("--auto-merge", help="Join siblings left by receiving with the convergent `merge --auto`.")
-]
-_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+    _Remote = Annotated[
+        str | None,
+        typer.Argument(
+            help="A remote's name, a path, http(s)://host:port/NAME, ssh://[user@]host[:port]/path or user@host:path "
+            "(default: the branch's upstream, then origin).",
+            show_default=False,
+            autocompletion=complete_remotes,
+        ),
+    ]
+    _Exec = Annotated[
+        str | None,
+        typer.Option(
+            "--exec", help="Run CMD (a shell command) and speak the protocol on its stdin/stdout.", metavar="CMD"
+        ),
+    ]
+    _Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+    _Stats = Annotated[
+        bool, typer.Option("--stats", help="Print round trips, bytes each way (objects and overhead), objects, time.")
+    ]
+    _DryRun = Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Show what would move; change nothing on either side.")
+    ]
+    _Verify = Annotated[
+        bool, typer.Option("--verify", help="End by comparing both sides' Merkle roots; exit 1 if they differ.")
+    ]
+    _AutoMerge = Annotated[
+        bool, typer.Option("--auto-merge", help="Join siblings left by receiving with the convergent `merge --auto`.")
+    ]
+    _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+    _Source = Annotated[str, typer.Argument(help="The replica to copy: a path, ssh URL, or a remote as for sync.")]
+    _Directory = Annotated[
+        Path | None, typer.Argument(help="Where to make the new replica (default: the source's name).")
+    ]
+    _FromGit = Annotated[
+        bool, typer.Option("--from-git", help="SOURCE is a git repository: import it (as `vcrdt git import`).")
+    ]
+else:
+    # Evaluated by `Registry.build` (with typer and Annotated in scope) only when the typer app is built.
+    _Remote = (
+        "Annotated[str | None, typer.Argument(help=\"A remote's name, a path, http(s)://host:port/NAME, "
+        "ssh://[user@]host[:port]/path or user@host:path (default: the branch's upstream, then origin).\", "
+        "show_default=False, autocompletion=complete_remotes)]"
+    )
+    _Exec = (
+        'Annotated[str | None, typer.Option("--exec", help="Run CMD (a shell command) and speak the protocol on its '
+        'stdin/stdout.", metavar="CMD")]'
+    )
+    _Json = 'Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]'
+    _Stats = (
+        'Annotated[bool, typer.Option("--stats", help="Print round trips, bytes each way (objects and overhead), '
+        'objects, time.")]'
+    )
+    _DryRun = (
+        'Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would move; change nothing on either side.")]'
+    )
+    _Verify = (
+        'Annotated[bool, typer.Option("--verify", help="End by comparing both sides\' Merkle roots; exit 1 if they '
+        'differ.")]'
+    )
+    _AutoMerge = (
+        'Annotated[bool, typer.Option("--auto-merge", help="Join siblings left by receiving with the convergent '
+        '`merge --auto`.")]'
+    )
+    _Quiet = 'Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]'
+    _Source = 'Annotated[str, typer.Argument(help="The replica to copy: a path, ssh URL, or a remote as for sync.")]'
+    _Directory = (
+        'Annotated[Path | None, typer.Argument(help="Where to make the new replica (default: the source\'s name).")]'
+    )
+    _FromGit = (
+        'Annotated[bool, typer.Option("--from-git", help="SOURCE is a git repository: import it (as `vcrdt git '
+        'import`).")]'
+    )
 
 
 def ssh_command() -> str | None:
@@ -288,17 +342,13 @@ def pull(
 
 @app.command()
 def clone(
-    source: Annotated[str, typer.Argument(help="The replica to copy: a path, ssh URL, or a remote as for sync.")],
-    directory: Annotated[
-        Path | None, typer.Argument(help="Where to make the new replica (default: the source's name).")
-    ] = None,
+    source: _Source,
+    directory: _Directory = None,
     exec_cmd: _Exec = None,
     json: _Json = False,
     stats: _Stats = False,
     quiet: _Quiet = False,
-    from_git: Annotated[
-        bool, typer.Option("--from-git", help="SOURCE is a git repository: import it (as `vcrdt git import`).")
-    ] = False,
+    from_git: _FromGit = False,
 ) -> None:
     """Make a new replica of SOURCE: every branch and tag, a fresh replica id, `origin` recorded.
 
@@ -354,46 +404,3 @@ def clone(
     )
     if stats:
         print_result(result, "fetch", stats=True)
-
-
-remote_app = typer.Typer(help="Name other replicas: `vcrdt remote add NAME URL`, `remove NAME`, `list`.")
-app.add_typer(remote_app, name="remote")
-
-
-@remote_app.command("add")
-def remote_add(
-    name: Annotated[str, typer.Argument(help="The remote's name.")],
-    url: Annotated[str, typer.Argument(help="A path, ssh://[user@]host[:port]/path, user@host:path or http(s) URL.")],
-) -> None:
-    """Record a remote (config `remote.NAME`)."""
-    from vcrdt import porcelain
-
-    porcelain.remote_add(open_repo(), name, url)
-
-
-@remote_app.command("remove")
-def remote_remove(
-    name: Annotated[str, typer.Argument(help="The remote's name.", autocompletion=complete_remotes)],
-) -> None:
-    """Forget a remote."""
-    from vcrdt import porcelain
-
-    porcelain.remote_remove(open_repo(), name)
-
-
-@remote_app.command("list")
-def remote_list(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each remote's URL.")] = False,
-    json: _Json = False,
-) -> None:
-    """List the remotes (with -v, their URLs)."""
-    from vcrdt import porcelain
-    from vcrdt.cli import render
-
-    found = porcelain.remotes(open_repo())
-    if json:
-        render.emit_json({"schema": 1, "remotes": [{"name": n, "url": u} for n, u in found.items()]})
-        return
-    out = render.data()
-    for n, u in found.items():
-        out.print(f"{render.quote(n)}\t{render.quote(u)}" if verbose else render.quote(n))
