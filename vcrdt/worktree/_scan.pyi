@@ -10,3 +10,9 @@ def unpack_keys(data: bytes, /) -> dict[str, tuple[bytes, int, int, int, int, in
 
 def pack_keys(keys: dict[str, tuple[bytes, int, int, int, int, int] | None], /) -> bytes:
     """Make a stat-cache pack (see `vcrdt.worktree.rows.pack_keys_py`)."""
+
+SETTLED: tuple[bytes, int, int, int, int, int]
+SETTLED_LINKED: tuple[bytes, int, int, int, int, int]
+
+def preload(root: str, missing: dict[str, tuple[bytes, int, int, int, int, int] | None], threads: int, /) -> int:
+    """Stat the tracked files on `threads` threads; mark the rows whose stat matches (see `scan.preload_py`)."""
