@@ -32,7 +32,8 @@
  * beforehand on `threads` threads with the GIL released, as git's
  * preload-index does, so that they overlap on several CPUs.  Each tracked
  * path whose row is a tuple (not None, not a marker, its name not
- * temporary-file-like) is lstat'ed by its full path (root + "/" + path); when
+ * temporary-file-like) is lstat'ed (root + "/" + path: by its name in its
+ * directory, each directory opened once per run of its files); when
  * the stat matches the row and is not a directory, the row is replaced by
  * SETTLED (SETTLED_LINKED with more than one link).  Nothing else changes:
  * the walk still reads every directory and settles only the entries it meets
@@ -434,7 +435,8 @@ fail:
 
 /* One path for preload(): where its full path starts in the shared buffer, its row's numbers, the verdict. */
 struct pre_item {
-    size_t at;
+    size_t at;    /* the full path: buf + at */
+    size_t name;  /* its last component: buf + at + name (the directory is what comes before) */
     long long size, mtime, ctime;
     unsigned long long ino;
     int verdict;  /* 0: leave the row; 1: SETTLED; 2: SETTLED_LINKED */
@@ -442,21 +444,41 @@ struct pre_item {
 
 struct pre_job {
     struct pre_item *items;
-    const char *buf;
+    char *buf;
     Py_ssize_t lo, hi;
 };
 
+/* Stat each item of the job's range: by its name in its directory, opened once for a run of items in
+ * the same directory (the rows come sorted by path, so a directory's files are together), or by the
+ * full path when the directory cannot be opened. */
 static void *
 preload_range(void *arg)
 {
     struct pre_job *job = arg;
     struct stat st;
     long long mtime, ctime;
+    int dfd = -1;
+    const char *dir = NULL;
+    size_t dirlen = 0;
 
     for (Py_ssize_t i = job->lo; i < job->hi; i++) {
         struct pre_item *it = &job->items[i];
+        char *path = job->buf + it->at;
+        size_t len = it->name > 0 ? it->name - 1 : 0;  /* the directory's length, without the slash */
+        int rc;
+
         it->verdict = 0;
-        if (lstat(job->buf + it->at, &st) != 0 || S_ISDIR(st.st_mode))
+        if (dir == NULL || len != dirlen || memcmp(dir, path, len) != 0) {
+            if (dfd >= 0)
+                close(dfd);
+            path[len] = '\0';  /* the slash before the name, for the open */
+            dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            path[len] = '/';
+            dir = path;
+            dirlen = len;
+        }
+        rc = dfd >= 0 ? fstatat(dfd, path + it->name, &st, AT_SYMLINK_NOFOLLOW) : lstat(path, &st);
+        if (rc != 0 || S_ISDIR(st.st_mode))
             continue;
         if (!time_ns(&st.st_mtim, &mtime) || !time_ns(&st.st_ctim, &ctime))
             continue;
@@ -464,6 +486,8 @@ preload_range(void *arg)
             it->ctime == ctime)
             it->verdict = st.st_nlink > 1 ? 2 : 1;
     }
+    if (dfd >= 0)
+        close(dfd);
     return NULL;
 }
 
@@ -555,6 +579,7 @@ preload(PyObject *self, PyObject *args)
             cap = want;
         }
         items[n].at = used;
+        items[n].name = rootlen + 1 + (size_t)(name - data);
         memcpy(buf + used, PyBytes_AS_STRING(root), rootlen);
         buf[used + rootlen] = '/';
         memcpy(buf + used + rootlen + 1, data, (size_t)len);
