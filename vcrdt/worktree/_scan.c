@@ -433,6 +433,168 @@ fail:
     return NULL;
 }
 
+/* One changed path for patch_keys(): its bytes (as pack_entry gives them) and its new key. */
+struct patch_item {
+    PyObject *raw;
+    const char *data;
+    Py_ssize_t len;
+    long long nums[4];
+    int settled;  /* the new key is a stat (1) or None (0) */
+    int inplace;  /* it replaces an entry where that entry stood */
+};
+
+static int
+same_path(const struct patch_item *items, Py_ssize_t n, const unsigned char *path, size_t len)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((size_t)items[i].len == len && memcmp(items[i].data, path, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static unsigned char *
+put_entry(unsigned char *p, const char *path, size_t len, int settled, const long long nums[4],
+          const unsigned char *stat_bytes)
+{
+    p[0] = (unsigned char)(len & 0xff);
+    p[1] = (unsigned char)((len >> 8) & 0xff);
+    p[2] = (unsigned char)((len >> 16) & 0xff);
+    p[3] = (unsigned char)((len >> 24) & 0xff);
+    p[4] = settled ? 1 : 0;
+    memcpy(p + 5, path, len);
+    p += 5 + len;
+    if (settled) {
+        if (stat_bytes != NULL)
+            memcpy(p, stat_bytes, 32);
+        else
+            for (int i = 0; i < 4; i++)
+                write_i64(p + 8 * i, nums[i]);
+        p += 32;
+    }
+    return p;
+}
+
+/* patch_keys(data, drop, changes) -> bytes: what pack_keys() makes of unpack_keys(data) after
+ * popping each path of `drop` and then setting each of `changes` (path -> key or None): an entry
+ * kept in place, a changed one rewritten where it stood, a new (or dropped and set again) one
+ * appended in `changes`' order.  Copies the untouched entries' bytes without building a key for
+ * any; ValueError when `data` is not a well-formed pack. */
+static PyObject *
+patch_keys(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *drop, *changes, *path, *key, *out = NULL;
+    struct patch_item *dropped = NULL, *changed = NULL;
+    Py_ssize_t n_drop = 0, n_changed = 0, pos = 0, total = 4;
+    int pass;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O!O!:patch_keys", &view, &PyList_Type, &drop, &PyDict_Type, &changes))
+        return NULL;
+    dropped = PyMem_Calloc((size_t)PyList_GET_SIZE(drop) + 1, sizeof(struct patch_item));
+    changed = PyMem_Calloc((size_t)PyDict_GET_SIZE(changes) + 1, sizeof(struct patch_item));
+    if (dropped == NULL || changed == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(drop); i++) {
+        struct patch_item *it = &dropped[n_drop];
+        path = PyList_GET_ITEM(drop, i);
+        if (!PyUnicode_Check(path)) {
+            PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
+            goto done;
+        }
+        if (pack_entry(path, Py_None, &it->raw, &it->data, &it->len, it->nums) < 0)
+            goto done;
+        n_drop++;
+    }
+    while (PyDict_Next(changes, &pos, &path, &key)) {
+        struct patch_item *it = &changed[n_changed];
+        if (!PyUnicode_Check(path)) {
+            PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
+            goto done;
+        }
+        if (pack_entry(path, key, &it->raw, &it->data, &it->len, it->nums) < 0)
+            goto done;
+        it->settled = key != Py_None;
+        n_changed++;
+    }
+    /* Pass 0 checks the pack and sizes the result; pass 1 writes it. */
+    for (pass = 0; pass < 2; pass++) {
+        const unsigned char *p = (const unsigned char *)view.buf + 4, *end = (const unsigned char *)view.buf + view.len;
+        unsigned char *w = NULL, *wend = NULL;
+        if (pass == 0 && (view.len < 4 || memcmp(view.buf, "vsp1", 4) != 0)) {
+            PyErr_SetString(PyExc_ValueError, "not a stat-cache pack");
+            goto done;
+        }
+        if (pass == 1) {
+            out = PyBytes_FromStringAndSize(NULL, total);
+            if (out == NULL)
+                goto done;
+            w = (unsigned char *)PyBytes_AS_STRING(out);
+            wend = w + total;
+            memcpy(w, "vsp1", 4);
+            w += 4;
+        }
+        while (p < end) {
+            size_t len;
+            int settled, c;
+            if ((size_t)(end - p) < 5)
+                goto bad;
+            len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+            settled = p[4];
+            if ((settled != 0 && settled != 1) || (size_t)(end - p - 5) < len + (settled ? 32 : 0))
+                goto bad;
+            if (same_path(dropped, n_drop, p + 5, len) >= 0) {
+                p += 5 + len + (settled ? 32 : 0);
+                continue;
+            }
+            c = same_path(changed, n_changed, p + 5, len);
+            if (c >= 0) {
+                changed[c].inplace = 1;
+                if (pass == 0)
+                    total += 5 + (Py_ssize_t)len + (changed[c].settled ? 32 : 0);
+                else
+                    w = put_entry(w, changed[c].data, len, changed[c].settled, changed[c].nums, NULL);
+            } else if (pass == 0) {
+                total += 5 + (Py_ssize_t)len + (settled ? 32 : 0);
+            } else {
+                w = put_entry(w, (const char *)p + 5, len, settled, NULL, p + 5 + len);
+            }
+            p += 5 + len + (settled ? 32 : 0);
+        }
+        for (Py_ssize_t i = 0; i < n_changed; i++) {
+            if (changed[i].inplace)
+                continue;
+            if (pass == 0)
+                total += 5 + changed[i].len + (changed[i].settled ? 32 : 0);
+            else
+                w = put_entry(w, changed[i].data, (size_t)changed[i].len, changed[i].settled, changed[i].nums, NULL);
+        }
+        if (pass == 1 && w != wend) {
+            PyErr_SetString(PyExc_RuntimeError, "stat-cache pack changed while being patched");
+            Py_CLEAR(out);
+            goto done;
+        }
+        if (pass == 0)
+            for (Py_ssize_t i = 0; i < n_changed; i++)
+                changed[i].inplace = 0;
+    }
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "damaged stat-cache pack");
+done:
+    for (Py_ssize_t i = 0; i < n_drop; i++)
+        Py_XDECREF(dropped[i].raw);
+    for (Py_ssize_t i = 0; i < n_changed; i++)
+        Py_XDECREF(changed[i].raw);
+    PyMem_Free(dropped);
+    PyMem_Free(changed);
+    PyBuffer_Release(&view);
+    return out;
+}
+
+
 /* One path for preload(): where its full path starts in the shared buffer, its row's numbers, the verdict. */
 struct pre_item {
     size_t at;    /* the full path: buf + at */
@@ -631,6 +793,8 @@ static PyMethodDef methods[] = {
      "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
     {"preload", preload, METH_VARARGS,
      "preload(root, missing, threads) -> int: lstat the tracked files on threads; mark the rows that match."},
+    {"patch_keys", patch_keys, METH_VARARGS,
+     "patch_keys(data, drop, changes) -> bytes: a stat-cache pack with paths dropped and keys set."},
     {"pack_keys", pack_keys, METH_O, "pack_keys(keys) -> bytes: make a stat-cache pack (see rows.pack_keys_py)."},
     {"unpack_keys", unpack_keys, METH_O, "unpack_keys(data) -> dict: read a stat-cache pack (see rows.pack_keys)."},
     {NULL, NULL, 0, NULL},

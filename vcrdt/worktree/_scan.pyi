@@ -16,3 +16,8 @@ SETTLED_LINKED: tuple[bytes, int, int, int, int, int]
 
 def preload(root: str, missing: dict[str, tuple[bytes, int, int, int, int, int] | None], threads: int, /) -> int:
     """Stat the tracked files on `threads` threads; mark the rows whose stat matches (see `scan.preload_py`)."""
+
+def patch_keys(
+    data: bytes, drop: list[str], changes: dict[str, tuple[bytes, int, int, int, int, int] | None], /
+) -> bytes:
+    """A stat-cache pack with `drop` popped and `changes` set (see `vcrdt.worktree.rows.patch_keys_py`)."""
