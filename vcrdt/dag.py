@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from typing import Literal, TypeVar
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree, clock_leq, commit_dot, covers
-from vcrdt.store import AheadReader, ObjectReader
+from vcrdt.store import ObjectReader, reads_ahead
 
-_T = TypeVar("_T", Commit, Tree)
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal, TypeVar
+
+    from vcrdt.store import AheadReader
+
+    _T = TypeVar("_T", Commit, Tree)
 
 
 def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
@@ -108,7 +113,7 @@ def iter_history(
     """
     seen: set[ObjectId] = set()
     queue: list[tuple[int, int, int, ObjectId, Commit]] = []
-    get = _ReadAhead(reader).get if isinstance(reader, AheadReader) else reader.get
+    get = _ReadAhead(reader).get if reads_ahead(reader) else reader.get
 
     def push(oids: Iterable[ObjectId]) -> None:
         for oid in oids:

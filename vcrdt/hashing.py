@@ -8,8 +8,6 @@ anything a peer sends. Imports only `ids` and `errors`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 try:  # CPython's own SHA-256: `_sha2` from 3.12, `_sha256` before
     from _sha2 import sha256 as _builtin_sha256  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover - depends on the Python version
@@ -20,6 +18,7 @@ except ImportError:  # pragma: no cover - depends on the Python version
 
 from vcrdt.ids import ObjectId
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from hashlib import _Hash
 

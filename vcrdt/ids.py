@@ -7,22 +7,28 @@ Imports only `errors`.
 
 from __future__ import annotations
 
-import re
-from typing import NewType
-
 from vcrdt.errors import CorruptObjectError
 
-ObjectId = NewType("ObjectId", bytes)
-HexId = NewType("HexId", str)
-ReplicaId = NewType("ReplicaId", str)
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import NewType
+
+    ObjectId = NewType("ObjectId", bytes)
+    HexId = NewType("HexId", str)
+    ReplicaId = NewType("ReplicaId", str)
+else:
+    # What the type checker sees as new types are, at run time, the types themselves: a call
+    # `ObjectId(raw)` returns `raw` (bytes(b) and str(s) return their exact-typed argument), and
+    # `ObjectId | None` is a union, as they are for typing's NewType.
+    ObjectId = bytes
+    HexId = ReplicaId = str
 
 OID_LEN = 32
 HEX_LEN = 2 * OID_LEN
 REPLICA_HEX_LEN = 32
 SHORT_LEN = 12
 
-_HEX_RE = re.compile(r"[0-9a-f]{64}")
-_REPLICA_RE = re.compile(r"[0-9a-f]{32}")
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def to_hex(oid: ObjectId) -> HexId:
@@ -58,7 +64,7 @@ def from_hex(text: str) -> ObjectId:
     >>> len(from_hex("00" * 32))
     32
     """
-    if not _HEX_RE.fullmatch(text):
+    if not is_hex_id(text):
         raise CorruptObjectError(repr(text[:80]), "not a 64-digit lowercase hex object id")
     return ObjectId(bytes.fromhex(text))
 
@@ -69,7 +75,7 @@ def is_hex_id(text: str) -> bool:
     >>> is_hex_id("ab" * 32), is_hex_id("xyz")
     (True, False)
     """
-    return _HEX_RE.fullmatch(text) is not None
+    return len(text) == HEX_LEN and _HEX_DIGITS.issuperset(text)
 
 
 def check_oid(raw: bytes) -> ObjectId:
@@ -89,7 +95,7 @@ def is_replica_id(text: str) -> bool:
     >>> is_replica_id("0" * 32), is_replica_id("zz")
     (True, False)
     """
-    return _REPLICA_RE.fullmatch(text) is not None
+    return len(text) == REPLICA_HEX_LEN and _HEX_DIGITS.issuperset(text)
 
 
 ZERO_ID = ObjectId(bytes(OID_LEN))

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.diff.tree import flatten_tree
@@ -48,6 +47,7 @@ from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
 from vcrdt.store.sqlite import SqliteStore
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.merge.state import MergeState
     from vcrdt.worktree import FlatTree, FsMonitor, Worktree

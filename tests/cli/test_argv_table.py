@@ -236,3 +236,38 @@ def test_plain_output_to_a_pipe_imports_no_typer_click_or_rich(repo: CliRunner) 
 def test_a_command_taking_the_click_context_is_left_to_typer() -> None:
     """merge-file reads its favour flags through the click context, which only typer passes."""
     assert argv.parse(["merge-file", "a", "b", "c"]) is None
+
+
+STARTUP_SCRIPT = """
+import sys
+from vcrdt.cli import run
+code = run(sys.argv[1:])
+sys.stdout.flush()
+sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & {"typing", "zstandard"})) + "\\n")
+sys.exit(code)
+"""
+
+
+def test_the_everyday_commands_import_neither_typing_nor_the_zstandard_package(repo: CliRunner) -> None:
+    # Each costs a plain process millions of instructions of start-up (typing about 16 M, the
+    # zstandard package about 23 M): annotations are strings, and the store loads zstandard's C
+    # backend alone (`vcrdt.store.zstd`).
+    import os
+
+    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
+    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+    repo.write("a.txt", "two\n")
+    for args in (["status"], ["add", "a.txt"], ["commit", "-m", "second"], ["log", "-n", "5"], ["status"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", STARTUP_SCRIPT, *args],
+            cwd=repo.cwd,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert proc.stderr.rsplit("LOADED ", 1)[1].strip() == "", args
+    assert "second" in repo.ok("log", "-n", "1").out

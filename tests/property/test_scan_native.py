@@ -109,10 +109,19 @@ def rows_for(root: str, kinds: list[str]) -> dict[str, tuple[bytes, int, int, in
 def both_walks(
     monkeypatch: pytest.MonkeyPatch, disk: Disk, rows: dict[str, tuple[bytes, int, int, int, int, int] | None]
 ) -> list[object]:
-    """The walks' results and warnings, with the C `settle_dir` and with the Python one."""
+    """The walks' results and warnings: C `settle_dir` and Python, each without and with its `preload`."""
     results = []
-    for settle in (_scan.settle_dir, scan.settle_dir_py):
+    monkeypatch.setattr(scan, "PRELOAD_PER_THREAD", 1)  # a preload whatever the number of rows
+    monkeypatch.setattr(scan, "preload_threads", lambda: 2)
+    for settle, preload in [
+        (_scan.settle_dir, None),
+        (scan.settle_dir_py, None),
+        (_scan.settle_dir, _scan.preload),
+        (scan.settle_dir_py, scan.preload_py),
+        (_scan.settle_dir, scan.preload_py),
+    ]:
         monkeypatch.setattr(scan, "settle_dir", settle)
+        monkeypatch.setattr(scan, "preload", preload or (lambda root, missing, threads: 0))
         warnings: list[str] = []
         walks: list[Callable[[], scan.Sweep | scan.Scan]] = [
             partial(scan.sweep, disk, rows, warnings),
@@ -177,9 +186,11 @@ def test_the_c_walk_equals_the_python_walk(
         disk = Disk(root)
         c_dirs, py_dirs = settle_each_dir(str(root), rows)
         assert c_dirs == py_dirs
-        (c_found, c_warn), (py_found, py_warn) = both_walks(monkeypatch, disk, rows)
-        assert c_found == py_found
-        assert c_warn == py_warn
+        walks = both_walks(monkeypatch, disk, rows)
+        c_found, c_warn = walks[0]
+        for found, warned in walks[1:]:
+            assert found == c_found
+            assert warned == c_warn
     finally:
         for d in locked:
             os.chmod(d, 0o700)
@@ -188,6 +199,54 @@ def test_the_c_walk_equals_the_python_walk(
 def test_the_walk_uses_the_c_settle_dir() -> None:
     # The default path, the one every other test runs: the extension is built by `make` (pip install).
     assert scan.settle_dir is _scan.settle_dir
+    assert scan.preload is _scan.preload
+    assert scan.SETTLED is _scan.SETTLED
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 299), st.sampled_from(["touch", "gone", "dir", "link", "stale"]))),
+    threads=st.integers(1, 6),
+)
+def test_the_c_preload_on_threads_equals_the_python_one(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, str]], threads: int
+) -> None:
+    # Enough rows (300) for several threads; each path's row matches, is stale, or its file changed.
+    root = tmp_path_factory.mktemp("preload")
+    names = [f"d{i % 7}/f{i}" if i % 3 else f"f{i}" for i in range(300)]
+    for name in names:
+        os.makedirs(root / os.path.dirname(name), exist_ok=True)
+        (root / name).write_bytes(b"x")
+    rows: dict[str, tuple[bytes, int, int, int, int, int] | None] = {}
+    for name in names:
+        s = (root / name).lstat()
+        rows[name] = (name.encode(), s.st_size, s.st_mtime_ns, s.st_ino, s.st_ctime_ns, 1)
+    rows["none"] = None
+    rows["d0/.x.vcrdt-1.tmp"] = (b"d0/.x.vcrdt-1.tmp", 0, 0, 0, 0, 1)
+    (root / "d0/.x.vcrdt-1.tmp").write_bytes(b"")
+    for i, what in edits:
+        path = root / names[i]
+        if what == "touch":
+            path.write_bytes(b"yy")
+        elif what == "gone" and path.exists() and not path.is_dir():
+            path.unlink()
+        elif what == "dir" and not path.exists():
+            path.mkdir()
+        elif what == "link" and path.is_file() and not (root / f"{names[i]}.link").exists():
+            os.link(path, root / f"{names[i]}.link")
+        elif what == "stale":
+            row = rows[names[i]]
+            assert row is not None
+            rows[names[i]] = (row[0], row[1] + 1, *row[2:])
+    row = rows["d0/.x.vcrdt-1.tmp"]
+    assert row is not None
+    s = (root / "d0/.x.vcrdt-1.tmp").lstat()
+    rows["d0/.x.vcrdt-1.tmp"] = (row[0], s.st_size, s.st_mtime_ns, s.st_ino, s.st_ctime_ns, 1)  # never marked
+    by_c, by_py = dict(rows), dict(rows)
+    assert _scan.preload(str(root), by_c, threads) == scan.preload_py(str(root), by_py, threads)
+    assert by_c == by_py
+    assert all(by_c[p] is by_py[p] for p in by_c)  # the same markers, by identity
+    assert by_c["d0/.x.vcrdt-1.tmp"] == rows["d0/.x.vcrdt-1.tmp"]
 
 
 @pytest.mark.parametrize("settle", [_scan.settle_dir, scan.settle_dir_py])

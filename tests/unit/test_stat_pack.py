@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vcrdt.store.db import Database
 from vcrdt.store.memory import MemoryStore
-from vcrdt.worktree import Worktree
+from vcrdt.worktree import Worktree, _scan, rows
 from vcrdt.worktree.rows import pack_keys
 
 
@@ -158,3 +160,64 @@ def test_a_commit_leaves_a_pack_equal_to_its_rows(tmp_path: Path) -> None:
         assert set(table.settle_keys()[0]) == {"a", "b"}
     finally:
         repo.close()
+
+
+_names = st.sampled_from(["a", "b", "d/c", "d/e/f", "caf\u00e9", "\udcff odd", "z" * 40, ""])
+_keys = st.one_of(
+    st.none(),
+    st.tuples(
+        st.integers(0, 2**40), st.integers(-(2**63), 2**63 - 1), st.integers(0, 2**63 - 1), st.integers(0, 2**62)
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.dictionaries(_names, _keys, max_size=8),
+    drop=st.lists(_names, max_size=4),
+    changes=st.dictionaries(_names, _keys, max_size=4),
+)
+def test_patching_a_pack_equals_packing_the_changed_keys(
+    before: dict[str, tuple[int, int, int, int] | None],
+    drop: list[str],
+    changes: dict[str, tuple[int, int, int, int] | None],
+) -> None:
+    def key(path: str, k: tuple[int, int, int, int] | None) -> tuple[bytes, int, int, int, int, int] | None:
+        return None if k is None else (path.encode("utf-8", "surrogateescape"), *k, 1)
+
+    old = {p: key(p, k) for p, k in before.items()}
+    new = {p: key(p, k) for p, k in changes.items()}
+    expected = dict(old)
+    for p in drop:
+        expected.pop(p, None)
+    expected.update(new)
+    data = rows.pack_keys_py(old)
+    assert rows.patch_keys_py(data, drop, new) == rows.pack_keys_py(expected)
+    assert _scan.patch_keys(data, drop, new) == rows.pack_keys_py(expected)
+
+
+def test_patching_refuses_a_damaged_pack() -> None:
+    good = rows.pack_keys_py({"a": (b"a", 1, 2, 3, 4, 1)})
+    for bad in (b"", b"vsp0", good[:-1], good + b"\x01", good[:8] + b"\x07" + good[9:]):
+        for patch in (_scan.patch_keys, rows.patch_keys_py):
+            with pytest.raises(ValueError):
+                patch(bad, [], {"b": None})
+
+
+def test_a_status_after_an_edit_patches_the_pack_it_read(wt: Worktree, monkeypatch: pytest.MonkeyPatch) -> None:
+    committed(wt, {f"f{i}": b"x\n" for i in range(5)})
+    assert wt.status().is_clean  # writes the pack
+    write(wt, "f2", b"changed\n")
+    patched: list[int] = []
+    real = rows.patch_keys
+
+    def counting(*args: object) -> bytes:
+        patched.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rows, "patch_keys", counting)
+    assert wt.status().modified == ["f2"]
+    assert patched == [1]
+    assert packs(wt) == 1 and wt.cache_problems() == []
+    got = wt.table.db.conn.execute("SELECT data FROM statpack").fetchone()
+    assert rows.unpack_keys_py(bytes(got[0])) == wt.table._keys_from_rows()

@@ -15,14 +15,16 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, completion_options
 from vcrdt.cli.codes import ExitCode
 from vcrdt.errors import VcrdtError
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     import click
 
     from vcrdt.cli.argv import Plan

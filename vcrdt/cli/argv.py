@@ -18,11 +18,13 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     import click
 
 TABLE_PATH = Path(__file__).with_name("argv_table.py")
@@ -351,7 +353,11 @@ def generate(group: click.Group) -> str:
         "# ruff: noqa: E501",
         '"""The parse table of the command line, generated from the typer app by `python -m vcrdt.cli.argv`."""',
         "",
-        "from typing import Any",
+        "from __future__ import annotations",
+        "",
+        "TYPE_CHECKING = False  # as typing's, without importing typing at run time",
+        "if TYPE_CHECKING:",
+        "    from typing import Any",
         "",
         *(["from pathlib import PosixPath", ""] if uses_path else []),
         head,

@@ -2,7 +2,11 @@
 # ruff: noqa: E501
 """The parse table of the command line, generated from the typer app by `python -m vcrdt.cli.argv`."""
 
-from typing import Any
+from __future__ import annotations
+
+TYPE_CHECKING = False  # as typing's, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 GLOBAL: Any = ({'-C': ('directory', ('path', False, True, True, True, False, False), False), '--verbose': ('verbose', 'flag', False), '-v': ('verbose', 'flag', False), '--color': ('color', 'str', False), '--version': ('version', 'refuse', False), '-V': ('version', 'refuse', False), '--no-pager': ('no_pager', 'flag', False), '--install-completion': ('install_completion', 'refuse', False), '--show-completion': ('show_completion', 'refuse', False), '-h': ('_click_default_help', 'refuse', False), '--help': ('_click_default_help', 'refuse', False)}, {'directory': None, 'verbose': False, 'color': 'auto', 'version': False, 'no_pager': False}, [])
 

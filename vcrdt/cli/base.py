@@ -18,10 +18,10 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from typing import Annotated
+    from typing import Annotated, Any
 
     import typer as typer
 
@@ -352,11 +352,14 @@ def open_repo() -> Repository:
 # completion request must never print an error into the user's command line.
 
 
-def _complete_names(ctx: Any, incomplete: str, prefixes: tuple[str, ...], remotes: bool = False) -> list[str]:
+def _complete_names(ctx: object, incomplete: str, prefixes: tuple[str, ...], remotes: bool = False) -> list[str]:
+    # `ctx` is click's context (typed `object`: typer reads these signatures at run time, when the
+    # module holds no `click` or `typing` name).
     try:
         from vcrdt.repo import Repository
 
-        params = ctx.find_root().params if ctx is not None else {}
+        find_root = getattr(ctx, "find_root", None)
+        params = find_root().params if find_root is not None else {}
         directory = params.get("directory")
         start = (Path.cwd() / directory) if directory else Path.cwd()
         with Repository.discover(start, settings(), read_only=True) as repo:
@@ -440,22 +443,22 @@ def _detect_shell() -> str | None:
         return os.path.basename(shell) if shell else None
 
 
-def complete_branches(ctx: Any, incomplete: str) -> list[str]:
+def complete_branches(ctx: object, incomplete: str) -> list[str]:
     """Branch names starting with `incomplete` (shell completion of a branch argument)."""
     return _complete_names(ctx, incomplete, ("refs/heads/",))
 
 
-def complete_tags(ctx: Any, incomplete: str) -> list[str]:
+def complete_tags(ctx: object, incomplete: str) -> list[str]:
     """Tag names starting with `incomplete`."""
     return _complete_names(ctx, incomplete, ("refs/tags/",))
 
 
-def complete_revisions(ctx: Any, incomplete: str) -> list[str]:
+def complete_revisions(ctx: object, incomplete: str) -> list[str]:
     """Branch and tag names starting with `incomplete` (an argument that takes any revision)."""
     return _complete_names(ctx, incomplete, ("refs/heads/", "refs/tags/"))
 
 
-def complete_remotes(ctx: Any, incomplete: str) -> list[str]:
+def complete_remotes(ctx: object, incomplete: str) -> list[str]:
     """Remote names starting with `incomplete` (a peer argument also takes a path or URL)."""
     return _complete_names(ctx, incomplete, (), remotes=True)
 

@@ -8,13 +8,15 @@ shows every file, branch and tag name through `render.quote`.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli import render
 from vcrdt.cli.render import Text
 from vcrdt.ids import short, to_hex
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from vcrdt.diff.lines import DiffStat, FileDiff
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry

@@ -16,8 +16,7 @@ one module and ``import vcrdt.diff`` costs nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk, Origin, format_unified, is_binary, stat_from
     from vcrdt.diff.matchers import DIFF_ALGORITHMS, DiffAlgorithm, line_matcher

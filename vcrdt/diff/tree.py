@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from operator import itemgetter
-from typing import TYPE_CHECKING, Literal
 
 from vcrdt.dag import read_tree
 from vcrdt.ids import ObjectId
@@ -32,10 +31,15 @@ from vcrdt.objects import EntryKind
 from vcrdt.paths import encode
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Literal
+
     from vcrdt.store import ObjectReader
 
-ChangeStatus = Literal["added", "deleted", "modified", "kind"]
+    ChangeStatus = Literal["added", "deleted", "modified", "kind"]
+else:
+    ChangeStatus = str  # a Literal of these strings to the type checker
 Entry = tuple[EntryKind, ObjectId]
 FlatEntries = Mapping[str, Entry]
 

@@ -13,12 +13,17 @@ plan is applied. A dry run never flushes, so it stores nothing. Imports only
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
 from vcrdt.hashing import object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind, Tree, TreeEntry
 from vcrdt.store import ObjectReader
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # a plain base at run time: nothing checks a protocol then, and typing costs an import
 
 
 class MergeStore(ObjectReader, Protocol):

@@ -9,13 +9,12 @@ or aborted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.paths import decode, encode
 from vcrdt.store.db import Database
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.merge.conflicts import PathConflict, Side
 

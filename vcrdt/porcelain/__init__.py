@@ -12,8 +12,7 @@ write `porcelain.merge(...)`. No submodule is named after a verb it exports (`lo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, branch_of, repo_path, tie_key
     from vcrdt.porcelain.blaming import BlameLine, BlameResult, blame

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from vcrdt.dag import iter_history, read_commit
 from vcrdt.diff.tree import flatten_tree
@@ -14,6 +13,7 @@ from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
 

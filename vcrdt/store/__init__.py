@@ -10,11 +10,16 @@ and `errors` only, never anything above.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol, runtime_checkable
 
 from vcrdt.errors import VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.store.fingerprints import Fingerprint
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Protocol, TypeGuard
+else:
+    Protocol = object  # a plain base at run time: nothing checks a protocol then, and typing costs an import
 
 # Objects larger than this are stored in independent chunks and can be
 # streamed in and out with bounded memory; they are never delta-compressed.
@@ -39,7 +44,6 @@ class ObjectReader(Protocol):
         ...
 
 
-@runtime_checkable
 class AheadReader(ObjectReader, Protocol):
     """An `ObjectReader` that can read ahead along a walk (every `ObjectStore` can)."""
 
@@ -57,6 +61,11 @@ class AheadReader(ObjectReader, Protocol):
             CorruptObjectError: If its stored bytes cannot be decoded.
         """
         ...
+
+
+def reads_ahead(reader: ObjectReader) -> TypeGuard[AheadReader]:
+    """Tell whether `reader` is an `AheadReader` (has ``read_ahead``, as every `ObjectStore` has)."""
+    return callable(getattr(reader, "read_ahead", None))
 
 
 class ObjectStore(AheadReader, Protocol):

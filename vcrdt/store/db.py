@@ -50,10 +50,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
 from vcrdt.store import fingerprints
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 10.0

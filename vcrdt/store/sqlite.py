@@ -183,17 +183,17 @@ class SqliteStore:
         self.db = db
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
 
-    # zstandard is imported on first use: importing it (and the platform module it loads) costs
+    # zstandard is loaded on first use (`vcrdt.store.zstd`: its C backend alone): loading it costs
     # a command that reads no compressed object, such as `status`, milliseconds of start-up.
     @cached_property
     def _cctx(self) -> zstandard.ZstdCompressor:
-        import zstandard
+        from vcrdt.store import zstd as zstandard
 
         return zstandard.ZstdCompressor(level=LEVEL)
 
     @cached_property
     def _dctx(self) -> zstandard.ZstdDecompressor:
-        import zstandard
+        from vcrdt.store import zstd as zstandard
 
         return zstandard.ZstdDecompressor()
 
@@ -640,7 +640,7 @@ class SqliteStore:
         if row.storage == DELTA:
             # invariant: _decode resolves the base before the delta on it
             assert base_body is not None
-            import zstandard
+            from vcrdt.store import zstd as zstandard
 
             try:
                 d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
@@ -887,7 +887,7 @@ class SqliteStore:
         try:
             cctx = self._spare.get_nowait()
         except Empty:
-            import zstandard
+            from vcrdt.store import zstd as zstandard
 
             cctx = zstandard.ZstdCompressor(level=LEVEL)
         try:
@@ -1064,7 +1064,7 @@ def _inflate(
     The declared size is checked before anything is allocated: zstandard
     allocates what a frame header declares, whatever `max_output_size` says.
     """
-    import zstandard
+    from vcrdt.store import zstd as zstandard
 
     where = f"{what}: " if what else ""
     try:
@@ -1099,7 +1099,7 @@ def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstand
     cover base and body and the hash table grown to match (at most 2^22
     entries, 16 MiB).
     """
-    import zstandard
+    from vcrdt.store import zstd as zstandard
 
     d = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     window_log = max(10, (len(base) + size - 1).bit_length())

@@ -27,7 +27,6 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -42,6 +41,10 @@ from vcrdt.worktree.scan import Scan, kind_of, scan_tree
 from vcrdt.worktree.status import MONITOR_TOKEN, Changes, FsMonitor, StatusCheck, WorktreeStatus
 from vcrdt.worktree.tracking import Tracking
 from vcrdt.worktree.writing import Writer
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = [
     "COARSE_RACY_NS",

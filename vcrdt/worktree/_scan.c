@@ -24,6 +24,21 @@
  *   others   the names (str, decoded as os.fsdecode does) left to Python
  *   linked   the repository paths of settled files with more than one link
  * Raises OSError when the directory cannot be opened or read.
+ * A row that is SETTLED or SETTLED_LINKED (the module's two markers, put
+ * there by preload()) settles its entry without an lstat unless the entry is
+ * a directory; SETTLED_LINKED also lists its path in `linked`.
+ *
+ * preload(root, missing, threads) -> int: the lstats of settle_dir, made
+ * beforehand on `threads` threads with the GIL released, as git's
+ * preload-index does, so that they overlap on several CPUs.  Each tracked
+ * path whose row is a tuple (not None, not a marker, its name not
+ * temporary-file-like) is lstat'ed (root + "/" + path: by its name in its
+ * directory, each directory opened once per run of its files); when
+ * the stat matches the row and is not a directory, the row is replaced by
+ * SETTLED (SETTLED_LINKED with more than one link).  Nothing else changes:
+ * the walk still reads every directory and settles only the entries it meets
+ * there, so a path below a symlink or a file is still not found.  Returns the
+ * number of rows replaced.
  *
  * pack_keys(keys) -> bytes and unpack_keys(data) -> dict: the stat-cache
  * pack (`vcrdt.worktree.rows`) made from and read back into settle_keys()'s
@@ -42,11 +57,15 @@
 #include <Python.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The markers preload() puts in place of a row whose stat matched (see the top). */
+static PyObject *SETTLED, *SETTLED_LINKED;
 
 /* mtime/ctime in nanoseconds as Python's st_mtime_ns computes them; 0 when out of int64 range. */
 static int
@@ -110,7 +129,7 @@ visit(int dfd, const struct dirent *e, PyObject *prefix, PyObject *missing, int 
     size_t len = strlen(name);
     PyObject *pyname, *rel, *row;
     struct stat st;
-    int settled = 0, rc = -1;
+    int settled = 0, link = 0, rc = -1;
 
     if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
         return 0;
@@ -128,9 +147,14 @@ visit(int dfd, const struct dirent *e, PyObject *prefix, PyObject *missing, int 
         goto done;
     }
     if (row != NULL) {
-        if (compare) {
+        if (compare && (row == SETTLED || row == SETTLED_LINKED)) {
+            /* preload() has stat'ed it: it matched and was no directory (the entry's type agrees, or is unknown) */
+            settled = e->d_type != DT_DIR;
+            link = row == SETTLED_LINKED;
+        } else if (compare) {
             settled = row != Py_None && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                       !S_ISDIR(st.st_mode) && row_matches(row, &st);
+            link = settled && st.st_nlink > 1;
         } else if (e->d_type == DT_UNKNOWN) {
             /* as DirEntry.is_dir(follow_symlinks=False): an unreadable type counts as "not a directory" */
             settled = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode);
@@ -139,8 +163,7 @@ visit(int dfd, const struct dirent *e, PyObject *prefix, PyObject *missing, int 
         }
     }
     if (settled) {
-        if (PyDict_DelItem(missing, rel) < 0 ||
-            (compare && st.st_nlink > 1 && PyList_Append(linked, rel) < 0)) {
+        if (PyDict_DelItem(missing, rel) < 0 || (link && PyList_Append(linked, rel) < 0)) {
             Py_DECREF(rel);
             goto done;
         }
@@ -410,9 +433,368 @@ fail:
     return NULL;
 }
 
+/* One changed path for patch_keys(): its bytes (as pack_entry gives them) and its new key. */
+struct patch_item {
+    PyObject *raw;
+    const char *data;
+    Py_ssize_t len;
+    long long nums[4];
+    int settled;  /* the new key is a stat (1) or None (0) */
+    int inplace;  /* it replaces an entry where that entry stood */
+};
+
+static int
+same_path(const struct patch_item *items, Py_ssize_t n, const unsigned char *path, size_t len)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((size_t)items[i].len == len && memcmp(items[i].data, path, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static unsigned char *
+put_entry(unsigned char *p, const char *path, size_t len, int settled, const long long nums[4],
+          const unsigned char *stat_bytes)
+{
+    p[0] = (unsigned char)(len & 0xff);
+    p[1] = (unsigned char)((len >> 8) & 0xff);
+    p[2] = (unsigned char)((len >> 16) & 0xff);
+    p[3] = (unsigned char)((len >> 24) & 0xff);
+    p[4] = settled ? 1 : 0;
+    memcpy(p + 5, path, len);
+    p += 5 + len;
+    if (settled) {
+        if (stat_bytes != NULL)
+            memcpy(p, stat_bytes, 32);
+        else
+            for (int i = 0; i < 4; i++)
+                write_i64(p + 8 * i, nums[i]);
+        p += 32;
+    }
+    return p;
+}
+
+/* patch_keys(data, drop, changes) -> bytes: what pack_keys() makes of unpack_keys(data) after
+ * popping each path of `drop` and then setting each of `changes` (path -> key or None): an entry
+ * kept in place, a changed one rewritten where it stood, a new (or dropped and set again) one
+ * appended in `changes`' order.  Copies the untouched entries' bytes without building a key for
+ * any; ValueError when `data` is not a well-formed pack. */
+static PyObject *
+patch_keys(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *drop, *changes, *path, *key, *out = NULL;
+    struct patch_item *dropped = NULL, *changed = NULL;
+    Py_ssize_t n_drop = 0, n_changed = 0, pos = 0, total = 4;
+    int pass;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O!O!:patch_keys", &view, &PyList_Type, &drop, &PyDict_Type, &changes))
+        return NULL;
+    dropped = PyMem_Calloc((size_t)PyList_GET_SIZE(drop) + 1, sizeof(struct patch_item));
+    changed = PyMem_Calloc((size_t)PyDict_GET_SIZE(changes) + 1, sizeof(struct patch_item));
+    if (dropped == NULL || changed == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(drop); i++) {
+        struct patch_item *it = &dropped[n_drop];
+        path = PyList_GET_ITEM(drop, i);
+        if (!PyUnicode_Check(path)) {
+            PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
+            goto done;
+        }
+        if (pack_entry(path, Py_None, &it->raw, &it->data, &it->len, it->nums) < 0)
+            goto done;
+        n_drop++;
+    }
+    while (PyDict_Next(changes, &pos, &path, &key)) {
+        struct patch_item *it = &changed[n_changed];
+        if (!PyUnicode_Check(path)) {
+            PyErr_SetString(PyExc_TypeError, "stat-cache paths are str");
+            goto done;
+        }
+        if (pack_entry(path, key, &it->raw, &it->data, &it->len, it->nums) < 0)
+            goto done;
+        it->settled = key != Py_None;
+        n_changed++;
+    }
+    /* Pass 0 checks the pack and sizes the result; pass 1 writes it. */
+    for (pass = 0; pass < 2; pass++) {
+        const unsigned char *p = (const unsigned char *)view.buf + 4, *end = (const unsigned char *)view.buf + view.len;
+        unsigned char *w = NULL, *wend = NULL;
+        if (pass == 0 && (view.len < 4 || memcmp(view.buf, "vsp1", 4) != 0)) {
+            PyErr_SetString(PyExc_ValueError, "not a stat-cache pack");
+            goto done;
+        }
+        if (pass == 1) {
+            out = PyBytes_FromStringAndSize(NULL, total);
+            if (out == NULL)
+                goto done;
+            w = (unsigned char *)PyBytes_AS_STRING(out);
+            wend = w + total;
+            memcpy(w, "vsp1", 4);
+            w += 4;
+        }
+        while (p < end) {
+            size_t len;
+            int settled, c;
+            if ((size_t)(end - p) < 5)
+                goto bad;
+            len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+            settled = p[4];
+            if ((settled != 0 && settled != 1) || (size_t)(end - p - 5) < len + (settled ? 32 : 0))
+                goto bad;
+            if (same_path(dropped, n_drop, p + 5, len) >= 0) {
+                p += 5 + len + (settled ? 32 : 0);
+                continue;
+            }
+            c = same_path(changed, n_changed, p + 5, len);
+            if (c >= 0) {
+                changed[c].inplace = 1;
+                if (pass == 0)
+                    total += 5 + (Py_ssize_t)len + (changed[c].settled ? 32 : 0);
+                else
+                    w = put_entry(w, changed[c].data, len, changed[c].settled, changed[c].nums, NULL);
+            } else if (pass == 0) {
+                total += 5 + (Py_ssize_t)len + (settled ? 32 : 0);
+            } else {
+                w = put_entry(w, (const char *)p + 5, len, settled, NULL, p + 5 + len);
+            }
+            p += 5 + len + (settled ? 32 : 0);
+        }
+        for (Py_ssize_t i = 0; i < n_changed; i++) {
+            if (changed[i].inplace)
+                continue;
+            if (pass == 0)
+                total += 5 + changed[i].len + (changed[i].settled ? 32 : 0);
+            else
+                w = put_entry(w, changed[i].data, (size_t)changed[i].len, changed[i].settled, changed[i].nums, NULL);
+        }
+        if (pass == 1 && w != wend) {
+            PyErr_SetString(PyExc_RuntimeError, "stat-cache pack changed while being patched");
+            Py_CLEAR(out);
+            goto done;
+        }
+        if (pass == 0)
+            for (Py_ssize_t i = 0; i < n_changed; i++)
+                changed[i].inplace = 0;
+    }
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "damaged stat-cache pack");
+done:
+    for (Py_ssize_t i = 0; i < n_drop; i++)
+        Py_XDECREF(dropped[i].raw);
+    for (Py_ssize_t i = 0; i < n_changed; i++)
+        Py_XDECREF(changed[i].raw);
+    PyMem_Free(dropped);
+    PyMem_Free(changed);
+    PyBuffer_Release(&view);
+    return out;
+}
+
+
+/* One path for preload(): where its full path starts in the shared buffer, its row's numbers, the verdict. */
+struct pre_item {
+    size_t at;    /* the full path: buf + at */
+    size_t name;  /* its last component: buf + at + name (the directory is what comes before) */
+    long long size, mtime, ctime;
+    unsigned long long ino;
+    int verdict;  /* 0: leave the row; 1: SETTLED; 2: SETTLED_LINKED */
+};
+
+struct pre_job {
+    struct pre_item *items;
+    char *buf;
+    Py_ssize_t lo, hi;
+};
+
+/* Stat each item of the job's range: by its name in its directory, opened once for a run of items in
+ * the same directory (the rows come sorted by path, so a directory's files are together), or by the
+ * full path when the directory cannot be opened. */
+static void *
+preload_range(void *arg)
+{
+    struct pre_job *job = arg;
+    struct stat st;
+    long long mtime, ctime;
+    int dfd = -1;
+    const char *dir = NULL;
+    size_t dirlen = 0;
+
+    for (Py_ssize_t i = job->lo; i < job->hi; i++) {
+        struct pre_item *it = &job->items[i];
+        char *path = job->buf + it->at;
+        size_t len = it->name > 0 ? it->name - 1 : 0;  /* the directory's length, without the slash */
+        int rc;
+
+        it->verdict = 0;
+        if (dir == NULL || len != dirlen || memcmp(dir, path, len) != 0) {
+            if (dfd >= 0)
+                close(dfd);
+            path[len] = '\0';  /* the slash before the name, for the open */
+            dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            path[len] = '/';
+            dir = path;
+            dirlen = len;
+        }
+        rc = dfd >= 0 ? fstatat(dfd, path + it->name, &st, AT_SYMLINK_NOFOLLOW) : lstat(path, &st);
+        if (rc != 0 || S_ISDIR(st.st_mode))
+            continue;
+        if (!time_ns(&st.st_mtim, &mtime) || !time_ns(&st.st_ctim, &ctime))
+            continue;
+        if (it->size == (long long)st.st_size && it->mtime == mtime && it->ino == (unsigned long long)st.st_ino &&
+            it->ctime == ctime)
+            it->verdict = st.st_nlink > 1 ? 2 : 1;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    return NULL;
+}
+
+/* The row's (size, mtime_ns, ino, ctime_ns) into `it`; 0 when the row is not one settle_dir could match. */
+static int
+row_numbers(PyObject *row, struct pre_item *it)
+{
+    if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 5 || row == SETTLED || row == SETTLED_LINKED)
+        return 0;
+    if (!item_ll(row, 1, &it->size) || !item_ll(row, 2, &it->mtime) || !item_ll(row, 4, &it->ctime))
+        return 0;
+    if (!PyLong_Check(PyTuple_GET_ITEM(row, 3)))
+        return 0;
+    it->ino = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(row, 3));
+    if (it->ino == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+#define PRELOAD_MAX_THREADS 16
+
+static PyObject *
+preload(PyObject *self, PyObject *args)
+{
+    PyObject *root = NULL, *missing, *path, *row, **keys = NULL, *result = NULL;
+    struct pre_item *items = NULL;
+    char *buf = NULL;
+    size_t cap = 0, used = 0, rootlen;
+    Py_ssize_t pos = 0, n = 0, size, marked = 0;
+    int threads;
+    pthread_t tids[PRELOAD_MAX_THREADS];
+    struct pre_job jobs[PRELOAD_MAX_THREADS];
+    int started[PRELOAD_MAX_THREADS] = {0};
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O&O!i:preload", PyUnicode_FSConverter, &root, &PyDict_Type, &missing, &threads))
+        return NULL;
+    if (threads < 1)
+        threads = 1;
+    if (threads > PRELOAD_MAX_THREADS)
+        threads = PRELOAD_MAX_THREADS;
+    rootlen = (size_t)PyBytes_GET_SIZE(root);
+    size = PyDict_GET_SIZE(missing);
+    keys = PyMem_Calloc((size_t)size + 1, sizeof(PyObject *));
+    items = PyMem_Calloc((size_t)size + 1, sizeof(struct pre_item));
+    if (keys == NULL || items == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (PyDict_Next(missing, &pos, &path, &row) && n < size) {
+        const char *data;
+        Py_ssize_t len;
+        PyObject *raw = NULL;
+        const char *name;
+
+        if (!PyUnicode_Check(path) || !row_numbers(row, &items[n]))
+            continue;
+        if (PyUnicode_IS_ASCII(path)) {
+            data = (const char *)PyUnicode_DATA(path);
+            len = PyUnicode_GET_LENGTH(path);
+        } else {
+            raw = PyUnicode_EncodeFSDefault(path);
+            if (raw == NULL) {
+                PyErr_Clear();  /* not a name the walk can meet: leave it to the walk */
+                continue;
+            }
+            data = PyBytes_AS_STRING(raw);
+            len = PyBytes_GET_SIZE(raw);
+        }
+        name = data + len;
+        while (name > data && name[-1] != '/')
+            name--;
+        if (len == 0 || memchr(data, '\0', (size_t)len) != NULL ||
+            is_temp_like(name, (size_t)(data + len - name))) {
+            Py_XDECREF(raw);
+            continue;
+        }
+        if (used + rootlen + (size_t)len + 2 > cap) {
+            size_t want = (cap ? cap * 2 : 4096) + rootlen + (size_t)len + 2;
+            char *grown = PyMem_Realloc(buf, want);
+            if (grown == NULL) {
+                Py_XDECREF(raw);
+                PyErr_NoMemory();
+                goto done;
+            }
+            buf = grown;
+            cap = want;
+        }
+        items[n].at = used;
+        items[n].name = rootlen + 1 + (size_t)(name - data);
+        memcpy(buf + used, PyBytes_AS_STRING(root), rootlen);
+        buf[used + rootlen] = '/';
+        memcpy(buf + used + rootlen + 1, data, (size_t)len);
+        buf[used + rootlen + 1 + (size_t)len] = '\0';
+        used += rootlen + (size_t)len + 2;
+        Py_XDECREF(raw);
+        keys[n++] = Py_NewRef(path);
+    }
+    if (threads > n / 64 + 1)
+        threads = (int)(n / 64 + 1);  /* a thread for fewer paths costs more than it saves */
+    Py_BEGIN_ALLOW_THREADS
+    for (int t = 0; t < threads; t++) {
+        jobs[t].items = items;
+        jobs[t].buf = buf;
+        jobs[t].lo = n * t / threads;
+        jobs[t].hi = n * (t + 1) / threads;
+        if (t > 0)
+            started[t] = pthread_create(&tids[t], NULL, preload_range, &jobs[t]) == 0;
+    }
+    preload_range(&jobs[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tids[t], NULL);
+        else
+            preload_range(&jobs[t]);  /* no thread to be had: do its share here */
+    }
+    Py_END_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (items[i].verdict == 0)
+            continue;
+        if (PyDict_SetItem(missing, keys[i], items[i].verdict == 2 ? SETTLED_LINKED : SETTLED) < 0)
+            goto done;
+        marked++;
+    }
+    result = PyLong_FromSsize_t(marked);
+done:
+    if (keys != NULL)
+        for (Py_ssize_t i = 0; i < n; i++)
+            Py_DECREF(keys[i]);
+    PyMem_Free(keys);
+    PyMem_Free(items);
+    PyMem_Free(buf);
+    Py_DECREF(root);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"settle_dir", settle_dir, METH_VARARGS,
      "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
+    {"preload", preload, METH_VARARGS,
+     "preload(root, missing, threads) -> int: lstat the tracked files on threads; mark the rows that match."},
+    {"patch_keys", patch_keys, METH_VARARGS,
+     "patch_keys(data, drop, changes) -> bytes: a stat-cache pack with paths dropped and keys set."},
     {"pack_keys", pack_keys, METH_O, "pack_keys(keys) -> bytes: make a stat-cache pack (see rows.pack_keys_py)."},
     {"unpack_keys", unpack_keys, METH_O, "unpack_keys(data) -> dict: read a stat-cache pack (see rows.pack_keys)."},
     {NULL, NULL, 0, NULL},
@@ -426,8 +808,30 @@ static struct PyModuleDef module = {
     .m_methods = methods,
 };
 
+/* A marker: a tuple no stat can match (size -1), so code that does not know it treats it as a stale row. */
+static PyObject *
+marker(int tag)
+{
+    return Py_BuildValue("(yLLLLi)", "", -1LL, -1LL, -1LL, -1LL, tag);
+}
+
 PyMODINIT_FUNC
 PyInit__scan(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (SETTLED == NULL) {
+        SETTLED = marker(2);
+        SETTLED_LINKED = marker(3);
+        if (SETTLED == NULL || SETTLED_LINKED == NULL)
+            goto fail;
+    }
+    if (PyModule_AddObjectRef(m, "SETTLED", SETTLED) < 0 ||
+        PyModule_AddObjectRef(m, "SETTLED_LINKED", SETTLED_LINKED) < 0)
+        goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
 }

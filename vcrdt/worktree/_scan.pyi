@@ -10,3 +10,14 @@ def unpack_keys(data: bytes, /) -> dict[str, tuple[bytes, int, int, int, int, in
 
 def pack_keys(keys: dict[str, tuple[bytes, int, int, int, int, int] | None], /) -> bytes:
     """Make a stat-cache pack (see `vcrdt.worktree.rows.pack_keys_py`)."""
+
+SETTLED: tuple[bytes, int, int, int, int, int]
+SETTLED_LINKED: tuple[bytes, int, int, int, int, int]
+
+def preload(root: str, missing: dict[str, tuple[bytes, int, int, int, int, int] | None], threads: int, /) -> int:
+    """Stat the tracked files on `threads` threads; mark the rows whose stat matches (see `scan.preload_py`)."""
+
+def patch_keys(
+    data: bytes, drop: list[str], changes: dict[str, tuple[bytes, int, int, int, int, int] | None], /
+) -> bytes:
+    """A stat-cache pack with `drop` popped and `changes` set (see `vcrdt.worktree.rows.patch_keys_py`)."""

@@ -16,9 +16,12 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 from vcrdt.errors import BadPathError, VcrdtError, WorktreeError
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 
 class Disk:

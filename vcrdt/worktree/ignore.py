@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from vcrdt.errors import WorktreeError
 from vcrdt.paths import parent_dirs
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 IGNORE_FILE = ".vcrdtignore"
 

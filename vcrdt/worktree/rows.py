@@ -42,6 +42,9 @@ _PACK_STAT = struct.Struct("<qqqq")
 # Past this many paths, reading every row and filtering beats looking each batch up.
 _LOOKUP_LIMIT = 2000
 _LOOKUP_BATCH = 500
+# At most this many changed paths are written by patching the pack read (`patch_keys`, a pass
+# over its bytes per path), more by packing every key again.
+_PATCH_LIMIT = 32
 
 
 class Row(Record):
@@ -108,6 +111,7 @@ class RowTable:
         self.pack_serial: int | None = None  # the stat-cache pack the last `settle_keys` read
         self.read_mark = (0, 0)  # `_write_mark` before the last `settle_keys`
         self.pack_keys_read: dict[str, SettleKey | None] | None = None  # what it returned
+        self.pack_data: tuple[int, bytes] | None = None  # (serial, bytes) of the last pack read or written
 
     def all(self) -> dict[str, Row]:
         """Return every tracked path's row."""
@@ -157,12 +161,15 @@ class RowTable:
         """
         keys: dict[str, SettleKey | None] | None = None
         self.pack_serial = None
+        self.pack_data = None
         self.read_mark = self._write_mark()  # before the read: a write after it moves the mark
         got = self.db.conn.execute("SELECT serial, data FROM statpack WHERE id = 1").fetchone()
         if got is not None:
             try:
-                keys = unpack_keys(bytes(got[1]))
+                data = bytes(got[1])
+                keys = unpack_keys(data)
                 self.pack_serial = int(got[0])
+                self.pack_data = (self.pack_serial, data)
             except (ValueError, TypeError):
                 keys = None  # damaged: read the rows (fsck names it; the next status replaces it)
         if keys is None:
@@ -179,13 +186,30 @@ class RowTable:
             for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
         }
 
-    def _write_pack(self, keys: dict[str, SettleKey | None]) -> int:
-        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial."""
+    def _write_pack(
+        self,
+        keys: dict[str, SettleKey | None],
+        patch: tuple[bytes, list[str], dict[str, SettleKey | None]] | None = None,
+    ) -> int:
+        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial.
+
+        With `patch` (the pack `keys` were made from, the paths dropped and the keys set since), a
+        few changes are written by patching that pack's bytes (`patch_keys`: the same bytes as
+        packing `keys`, without a pass over every key).
+        """
         serial = int.from_bytes(os.urandom(7), "little")
-        self.db.conn.execute(
-            "INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)", (serial, pack_keys(keys))
-        )
+        if patch is not None and len(patch[1]) + len(patch[2]) <= _PATCH_LIMIT:
+            data = patch_keys(*patch)
+        else:
+            data = pack_keys(keys)
+        self.db.conn.execute("INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)", (serial, data))
+        self.pack_data = (serial, data)
         return serial
+
+    def _pack_bytes(self, serial: int | None) -> bytes | None:
+        """Return the bytes of the pack `serial` when this table read or wrote it last (else None)."""
+        known = self.pack_data
+        return known[1] if known is not None and serial is not None and known[0] == serial else None
 
     def _pack_unchanged(self) -> bool:
         """Tell whether the pack the last `settle_keys` read or wrote is still there: no row changed since."""
@@ -204,15 +228,16 @@ class RowTable:
         just drop the pack.
         """
         keys = self.pack_keys_read if self.db.in_transaction and self._pack_unchanged() else None
+        data = self._pack_bytes(self.pack_serial)
         self.delete(drop)
         self.save(save)
         if keys is not None and (drop or save):
             keys = dict(keys)
             for p in drop:
                 keys.pop(p, None)
-            for r in save:
-                keys[r.path] = _settle_key(r)
-            self.pack_serial = self._write_pack(keys)
+            changes = {r.path: _settle_key(r) for r in save}
+            keys.update(changes)
+            self.pack_serial = self._write_pack(keys, None if data is None else (data, drop, changes))
             self.pack_keys_read = keys
 
     def _write_mark(self) -> tuple[int, int]:
@@ -241,13 +266,14 @@ class RowTable:
                 unchanged = self._write_mark() == mark
             if refreshed:
                 self.refresh_caches(refreshed)  # its triggers delete the pack
+            data = self._pack_bytes(serial)
             if unchanged:
                 keys = dict(keys)
-                for r in refreshed:
-                    keys[r.path] = _settle_key(r)
+                changes = {r.path: _settle_key(r) for r in refreshed}
+                keys.update(changes)
+                self._write_pack(keys, None if data is None else (data, [], changes))
             else:
-                keys = self._keys_from_rows()
-            self._write_pack(keys)
+                self._write_pack(self._keys_from_rows())
 
     def pack_problems(self) -> list[str]:
         """Return what is wrong with the stat-cache pack (empty when it is absent or equals the rows)."""
@@ -420,6 +446,21 @@ def pack_keys_py(keys: dict[str, SettleKey | None]) -> bytes:
     return b"".join(out)
 
 
+def patch_keys_py(data: bytes, drop: list[str], changes: dict[str, SettleKey | None]) -> bytes:
+    """Return the pack `data` with the paths of `drop` popped, then `changes` set (the twin of ``_scan.patch_keys``).
+
+    The same bytes as `pack_keys` of the dict `unpack_keys` reads from `data`, changed so.
+
+    Raises:
+        ValueError: If `data` is not a whole, well-formed pack.
+    """
+    keys = unpack_keys_py(data)
+    for path in drop:
+        keys.pop(path, None)
+    keys.update(changes)
+    return pack_keys_py(keys)
+
+
 def unpack_keys_py(data: bytes) -> dict[str, SettleKey | None]:
     """Read a stat-cache pack back (the pure-Python twin of ``vcrdt.worktree._scan.unpack_keys``).
 
@@ -452,7 +493,8 @@ def unpack_keys_py(data: bytes) -> dict[str, SettleKey | None]:
 
 pack_keys: Callable[[dict[str, SettleKey | None]], bytes] = pack_keys_py
 unpack_keys: Callable[[bytes], dict[str, SettleKey | None]] = unpack_keys_py
+patch_keys: Callable[[bytes, list[str], dict[str, SettleKey | None]], bytes] = patch_keys_py
 try:  # the C twins (vcrdt/worktree/_scan.c)
-    from vcrdt.worktree._scan import pack_keys, unpack_keys
+    from vcrdt.worktree._scan import pack_keys, patch_keys, unpack_keys
 except ImportError:  # pragma: no cover - an install without a C compiler
     pass

@@ -106,7 +106,8 @@ def settle_dir_py(
             if key is _ABSENT:
                 others.append(name)
                 continue
-            if not compare:
+            marked = compare and (key is SETTLED or key is SETTLED_LINKED)
+            if not compare or marked:
                 try:
                     if de.is_dir(follow_symlinks=False):
                         others.append(name)
@@ -114,6 +115,8 @@ def settle_dir_py(
                 except OSError:
                     pass
                 del missing[rel]
+                if key is SETTLED_LINKED:
+                    linked.append(rel)
                 continue
             if key is None:
                 others.append(name)
@@ -138,12 +141,66 @@ def settle_dir_py(
     return others, linked
 
 
+def preload_py(root: str, missing: dict[str, SettleKey | None], threads: int) -> int:
+    """Stat the tracked files before the walk, marking each row whose stat matches (``_scan.preload``'s twin).
+
+    The C twin makes these ``lstat`` calls on `threads` threads with the GIL
+    released (as git's preload-index does), so they overlap on several CPUs;
+    this one makes them in turn. Each path whose row is a stat (not None, not
+    a marker, its name not like a temporary file's) is stat'ed by its full
+    path; when the stat matches the row and is not a directory, the row
+    becomes `SETTLED` (`SETTLED_LINKED` when the file has other hard links),
+    which `settle_dir` then settles without a stat of its own. The walk still
+    reads every directory and settles only the entries it meets, so the
+    result of a walk is the same with or without a preload.
+
+    Args:
+        root: The work tree's root.
+        missing: The tracked paths with their rows (changed in place).
+        threads: How many threads the C twin may use (unused here).
+
+    Returns:
+        How many rows it marked.
+    """
+    del threads
+    marked = 0
+    for rel, key in missing.items():
+        if key is None or key is SETTLED or key is SETTLED_LINKED:
+            continue
+        name = rel.rpartition("/")[2]
+        if not name or (name[0] == "." and name.endswith(".tmp")) or "\0" in rel:
+            continue
+        try:
+            st = os.lstat(root + "/" + rel)
+        except (OSError, ValueError):
+            continue
+        if (
+            stat.S_ISDIR(st.st_mode)
+            or key[1] != st.st_size
+            or key[2] != st.st_mtime_ns
+            or key[3] != st.st_ino
+            or key[4] != st.st_ctime_ns
+        ):
+            continue
+        missing[rel] = SETTLED_LINKED if st.st_nlink > 1 else SETTLED
+        marked += 1
+    return marked
+
+
 SettleDir = Callable[[str, str, dict[str, "SettleKey | None"], bool], tuple[list[str], list[str]]]
-settle_dir: SettleDir = settle_dir_py  # the one the walks use (tests switch it to compare the two)
-try:  # the C twin (vcrdt/worktree/_scan.c), built by `pip install` when a C compiler is there
-    from vcrdt.worktree._scan import settle_dir
+Preload = Callable[[str, dict[str, "SettleKey | None"], int], int]
+# A row `preload` found matching: no stat matches these (size -1), so code that does not know them sees a stale row.
+SETTLED: SettleKey = (b"", -1, -1, -1, -1, 2)
+SETTLED_LINKED: SettleKey = (b"", -1, -1, -1, -1, 3)
+settle_dir: SettleDir = settle_dir_py  # the ones the walks use (tests switch them to compare the twins)
+preload: Preload = preload_py
+try:  # the C twins (vcrdt/worktree/_scan.c), built by `pip install` when a C compiler is there
+    from vcrdt.worktree._scan import SETTLED, SETTLED_LINKED, preload, settle_dir
 except ImportError:  # pragma: no cover - an install without a C compiler walks in Python
     pass
+# A preload pays when several CPUs share the stats: a thread per PRELOAD_PER_THREAD tracked files at most.
+PRELOAD_PER_THREAD = 500
+PRELOAD_MAX_THREADS = 8
 
 
 class Sweep(Record):
@@ -286,6 +343,10 @@ def walk(
     ignore = IgnoreRules(disk.root, warnings)
     tracked_dirs: set[str] | None = None  # made when an ignored directory is met
     missing = dict(keys)  # the tracked paths not found (or settled) yet
+    if compare:
+        threads = min(preload_threads(), len(missing) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
+        if threads > 1:
+            preload(root_s, missing, threads)
     settle = settle_dir
     stack: list[str] = [""]
     while stack:
@@ -367,6 +428,14 @@ def walk(
     result.untracked.sort()
     result.ignored.sort()
     return result
+
+
+def preload_threads() -> int:
+    """Return how many CPUs this process may run on (threads for `preload`)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def is_untracked(disk: Disk, table: RowTable, path: str, ignore: IgnoreRules) -> bool:

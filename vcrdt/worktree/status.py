@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Protocol
 
 from vcrdt.values import Value, value_class
 from vcrdt.worktree.dirs import Disk
@@ -19,6 +18,12 @@ from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
 from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
 from vcrdt.worktree.scan import gitlinks, is_untracked, outside, sweep
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # a plain base at run time: nothing checks a protocol then, and typing costs an import
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)

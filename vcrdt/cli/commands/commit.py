@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, JsonOption, app, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.cli.views import jpath
 from vcrdt.ids import short
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated
+
     from vcrdt.repo import Repository
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 from vcrdt.cli import render, views
 from vcrdt.cli.base import STATE, app, open_repo, typer
 from vcrdt.cli.render import Text
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated
+
     Paths = Annotated[list[str], typer.Argument(help="Files or directories.")]
 else:
     Paths = 'Annotated[list[str], typer.Argument(help="Files or directories.")]'  # read by `Registry.build`

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli import render, views
 from vcrdt.cli.base import JsonOption, app, open_repo, typer
 from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated
+
     from vcrdt.diff.lines import FileDiff
     from vcrdt.ids import ObjectId
     from vcrdt.porcelain import LogEntry, ShowResult

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 from vcrdt.cli import render, views
 from vcrdt.cli.base import JsonOption, app, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.ids import short
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Annotated
 
 
 @app.command()
