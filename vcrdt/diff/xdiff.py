@@ -26,6 +26,7 @@ from types import ModuleType
 from vcrdt.diff.lines import DiffLine, FileDiff, Hunk, Origin, is_binary
 from vcrdt.diff.tree import ChangeStatus
 from vcrdt.errors import GitInteropError
+from vcrdt.extensions import load_alone
 from vcrdt.objects import EntryKind
 
 # Content larger than this is reported as binary instead of line-diffed: the
@@ -51,27 +52,12 @@ def _libgit2() -> ModuleType:
     stay one. Should pygit2's layout ever differ (no such file, a module that
     cannot load alone), the whole package is imported instead.
     """
-    for name in ("pygit2", "pygit2._pygit2"):
-        module = sys.modules.get(name)
-        if module is not None:
-            return module
-    try:
-        import os
-        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
-
-        spec = PathFinder.find_spec("pygit2")
-        where = spec.submodule_search_locations if spec is not None else None
-        for suffix in EXTENSION_SUFFIXES if where else ():
-            path = os.path.join(next(iter(where or ())), "_pygit2" + suffix)
-            if os.path.exists(path):
-                loader = ExtensionFileLoader("pygit2._pygit2", path)
-                module = loader.create_module(ModuleSpec("pygit2._pygit2", loader, origin=path))
-                loader.exec_module(module)
-                if hasattr(module, "Patch") and hasattr(module, "GitError"):
-                    return sys.modules.setdefault("pygit2._pygit2", module)
-                break
-    except Exception:  # any surprise: the package import below decides
-        pass
+    loaded = sys.modules.get("pygit2")
+    if loaded is not None:
+        return loaded
+    module = load_alone("pygit2", "_pygit2", needs=("Patch", "GitError"))
+    if module is not None:
+        return module
     import pygit2
 
     return pygit2

@@ -15,7 +15,7 @@ reads no compressed object loads neither.
 
 from __future__ import annotations
 
-import sys
+from vcrdt.extensions import load_alone
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -29,33 +29,12 @@ if TYPE_CHECKING:
         frame_content_size,
     )
 
-BACKEND = "zstandard.backend_c"
-
 
 def _load_backend() -> object:
-    """Return zstandard's C backend module, loaded from the package's directory (or the package itself)."""
-    loaded = sys.modules.get(BACKEND)
-    if loaded is not None:
-        return loaded
-    try:
-        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
-
-        package = PathFinder.find_spec("zstandard")
-        locations = package.submodule_search_locations if package is not None else None
-        for directory in locations or ():
-            for suffix in EXTENSION_SUFFIXES:
-                path = f"{directory}/backend_c{suffix}"
-                try:
-                    loader = ExtensionFileLoader(BACKEND, path)
-                    spec = ModuleSpec(BACKEND, loader, origin=path)
-                    module = loader.create_module(spec)
-                    loader.exec_module(module)
-                except (ImportError, OSError):
-                    continue
-                sys.modules[BACKEND] = module
-                return module
-    except ImportError:  # pragma: no cover - an interpreter without importlib.machinery's loaders
-        pass
+    """Return zstandard's C backend module, loaded alone (or the package itself)."""
+    module = load_alone("zstandard", "backend_c", needs=("ZstdCompressor", "ZstdDecompressor"))
+    if module is not None:
+        return module
     import zstandard  # pragma: no cover - the package's own choice of backend
 
     return zstandard  # pragma: no cover

@@ -1,0 +1,55 @@
+"""Loading one C extension of a package without running the package's ``__init__``.
+
+Some packages vcrdt uses spend far more on their Python ``__init__`` (typing,
+platform, ssl, enums) than on the compiled module a command needs. `load_alone`
+loads that compiled module from the package's directory and registers it under
+its full name, so a later ``import package`` (whose ``__init__`` imports it)
+finds and shares the same module. Callers fall back to importing the package
+when it returns None (another layout, another interpreter).
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def load_alone(package: str, name: str, needs: tuple[str, ...] = ()) -> ModuleType | None:
+    """Return the extension module ``package.name``, loaded without the package if need be.
+
+    Args:
+        package: The package's import name (``zstandard``).
+        name: The extension module's name inside it (``backend_c``).
+        needs: Attributes the module must have to be used.
+
+    Returns:
+        The module (already loaded, or loaded now and registered in `sys.modules`), or None
+        when it cannot be loaded alone or lacks one of `needs`.
+    """
+    full = f"{package}.{name}"
+    loaded = sys.modules.get(full)
+    if loaded is not None:
+        return loaded
+    try:
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
+
+        spec = PathFinder.find_spec(package)
+        for directory in (spec.submodule_search_locations or ()) if spec is not None else ():
+            for suffix in EXTENSION_SUFFIXES:
+                path = f"{directory}/{name}{suffix}"
+                try:
+                    loader = ExtensionFileLoader(full, path)
+                    module = loader.create_module(ModuleSpec(full, loader, origin=path))
+                    loader.exec_module(module)
+                except (ImportError, OSError):
+                    continue
+                if not all(hasattr(module, attr) for attr in needs):
+                    sys.modules.pop(full, None)  # a single-phase module registers itself as it loads
+                    return None
+                return sys.modules.setdefault(full, module)
+    except ImportError:  # an interpreter without importlib.machinery's loaders
+        pass
+    return None
