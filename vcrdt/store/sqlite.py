@@ -52,7 +52,7 @@ from vcrdt.store.fingerprints import Fingerprint
 TYPE_CHECKING = False  # not typing's: importing typing costs every command start-up
 if TYPE_CHECKING:
     import queue
-    from typing import TypeVar
+    from typing import Any, TypeVar
 
     import zstandard
 
@@ -65,6 +65,9 @@ DELTA = 1
 CHUNKED = 2
 RAW = 3
 # Kind codes of the ``objects.kind`` column (part of the file format).
+# Ids per `WHERE id IN (...)` query (SQLite allows 32,766 parameters; a few hundred keep each query short).
+IN_BATCH = 500
+
 KIND_CODES = {"blob": 1, "tree": 2, "commit": 3}
 _CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 
@@ -288,18 +291,14 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a row's kind or size is invalid.
         """
-        wanted = list(set(oids))
         found: dict[ObjectId, tuple[str, int, Stored | None]] = {}
         query = (
             "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
-            " CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id IN "
+            " CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id IN"
         )
-        for i in range(0, len(wanted), 500):
-            batch = wanted[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            for raw, kind, size, storage, base, data in self.db.conn.execute(f"{query}({marks})", batch).fetchall():
-                oid = ObjectId(bytes(raw))
-                found[oid] = (_kind_of(oid, kind), _size_of(oid, size), _form(storage, base, data))
+        for raw, kind, size, storage, base, data in self._rows_in(query, set(oids)):
+            oid = ObjectId(bytes(raw))
+            found[oid] = (_kind_of(oid, kind), _size_of(oid, size), _form(storage, base, data))
         return found
 
     def tree_rows(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, int, Row | None]]:
@@ -311,21 +310,17 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a row's kind or size is invalid.
         """
-        wanted = list(set(oids))
         found: dict[ObjectId, tuple[str, int, Row | None]] = {}
         query = (
             "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
             " CAST(base AS BLOB), CASE WHEN CAST(kind AS INTEGER) = 2 THEN CAST(data AS BLOB) END"
             " FROM objects WHERE id IN"
         )
-        for i in range(0, len(wanted), 500):
-            batch = wanted[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            for raw, code, size, storage, base, data in self.db.conn.execute(f"{query} ({marks})", batch).fetchall():
-                oid = ObjectId(bytes(raw))
-                kind = _kind_of(oid, code)
-                row = (code, size, storage, base, data) if kind == "tree" else None
-                found[oid] = (kind, _size_of(oid, size), row)
+        for raw, code, size, storage, base, data in self._rows_in(query, set(oids)):
+            oid = ObjectId(bytes(raw))
+            kind = _kind_of(oid, code)
+            row = (code, size, storage, base, data) if kind == "tree" else None
+            found[oid] = (kind, _size_of(oid, size), row)
         return found
 
     def read_unverified(
@@ -372,16 +367,16 @@ class SqliteStore:
         """Tell whether the object is present."""
         return self.db.conn.execute("SELECT 1 FROM objects WHERE id = ?", (oid,)).fetchone() is not None
 
+    def _rows_in(self, select: str, oids: Iterable[ObjectId]) -> Iterator[tuple[Any, ...]]:
+        """Yield the rows of `select` (ending ``WHERE id IN``) for `oids`, a few hundred ids per query."""
+        wanted = list(oids)
+        for i in range(0, len(wanted), IN_BATCH):
+            batch = wanted[i : i + IN_BATCH]
+            yield from self.db.conn.execute(f"{select} ({','.join('?' * len(batch))})", batch).fetchall()
+
     def has_many(self, oids: Iterable[ObjectId]) -> set[ObjectId]:
         """Return the subset of `oids` that is present."""
-        wanted = list(set(oids))
-        found: set[ObjectId] = set()
-        for i in range(0, len(wanted), 500):
-            batch = wanted[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            for (oid,) in self.db.conn.execute(f"SELECT id FROM objects WHERE id IN ({marks})", batch):
-                found.add(ObjectId(bytes(oid)))
-        return found
+        return {ObjectId(bytes(row[0])) for row in self._rows_in("SELECT id FROM objects WHERE id IN", set(oids))}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Return ``(kind, size)`` without decoding the body.
@@ -403,15 +398,11 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a row's kind or size is invalid.
         """
-        wanted = list(set(oids))
         found: dict[ObjectId, tuple[str, int]] = {}
-        for i in range(0, len(wanted), 500):
-            batch = wanted[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            query = "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER) FROM objects WHERE id IN "
-            for raw, kind, size in self.db.conn.execute(f"{query}({marks})", batch).fetchall():
-                oid = ObjectId(bytes(raw))
-                found[oid] = (_kind_of(oid, kind), _size_of(oid, size))
+        query = "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER) FROM objects WHERE id IN"
+        for raw, kind, size in self._rows_in(query, set(oids)):
+            oid = ObjectId(bytes(raw))
+            found[oid] = (_kind_of(oid, kind), _size_of(oid, size))
         return found
 
     def iter_content(self, oid: ObjectId) -> Iterator[bytes]:
@@ -797,14 +788,10 @@ class SqliteStore:
         depths: dict[ObjectId, int] = {}
         adding = {item[0] for item in todo}
         wanted = {item[4] for item in todo if item[3] == DELTA and item[4] is not None} - adding
-        bases = list(wanted)
-        for i in range(0, len(bases), 500):
-            batch = bases[i : i + 500]
-            query = "SELECT CAST(id AS BLOB), CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id IN"
-            marks = ",".join("?" * len(batch))
-            for raw, storage, depth in self.db.conn.execute(f"{query} ({marks})", batch).fetchall():
-                if storage != CHUNKED and isinstance(depth, int) and depth >= 0:
-                    depths[ObjectId(bytes(raw))] = depth
+        query = "SELECT CAST(id AS BLOB), CAST(storage AS INTEGER), CAST(depth AS INTEGER) FROM objects WHERE id IN"
+        for raw, storage, depth in self._rows_in(query, wanted):
+            if storage != CHUNKED and isinstance(depth, int) and depth >= 0:
+                depths[ObjectId(bytes(raw))] = depth
         rows = []
         for oid, kind, body, storage, base, data in todo:
             code = _kind_code(kind)
