@@ -50,6 +50,11 @@ class Scan(Record):
         self.invalid = [] if invalid is None else invalid
 
 
+def _stale(key: SettleKey, st: os.stat_result) -> bool:
+    """Tell whether a file's stat differs from its row's settle key (size, mtime, inode, ctime)."""
+    return key[1] != st.st_size or key[2] != st.st_mtime_ns or key[3] != st.st_ino or key[4] != st.st_ctime_ns
+
+
 def kind_of(st: os.stat_result) -> EntryKind | None:
     """Return the entry kind for a stat result, or None for unsupported files."""
     mode = st.st_mode
@@ -126,13 +131,7 @@ def settle_dir_py(
             except OSError:
                 others.append(name)
                 continue
-            if (
-                stat.S_ISDIR(st.st_mode)
-                or key[1] != st.st_size
-                or key[2] != st.st_mtime_ns
-                or key[3] != st.st_ino
-                or key[4] != st.st_ctime_ns
-            ):
+            if stat.S_ISDIR(st.st_mode) or _stale(key, st):
                 others.append(name)
                 continue
             del missing[rel]
@@ -174,13 +173,7 @@ def preload_py(root: str, missing: dict[str, SettleKey | None], threads: int) ->
             st = os.lstat(root + "/" + rel)
         except (OSError, ValueError):
             continue
-        if (
-            stat.S_ISDIR(st.st_mode)
-            or key[1] != st.st_size
-            or key[2] != st.st_mtime_ns
-            or key[3] != st.st_ino
-            or key[4] != st.st_ctime_ns
-        ):
+        if stat.S_ISDIR(st.st_mode) or _stale(key, st):
             continue
         missing[rel] = SETTLED_LINKED if st.st_nlink > 1 else SETTLED
         marked += 1
@@ -383,13 +376,7 @@ def walk(
             if key is not _ABSENT:
                 if not is_dir:
                     # Tracked names were checked when they were added or checked out.
-                    if compare and (
-                        key is None
-                        or key[1] != st.st_size
-                        or key[2] != st.st_mtime_ns
-                        or key[3] != st.st_ino
-                        or key[4] != st.st_ctime_ns
-                    ):
+                    if compare and (key is None or _stale(key, st)):
                         unsettled.append(rel)
                         files[rel] = st
                     if compare and st.st_nlink > 1:
