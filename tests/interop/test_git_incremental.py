@@ -181,3 +181,100 @@ def test_incremental_import_without_a_git_command_reads_through_pygit2(
     mapped = cli.ok("git", "map", tip, cwd=v).out.strip()
     assert cli.ok("rev-parse", "main", cwd=v).out.strip() == mapped
     cli.ok("fsck", cwd=v)
+
+
+def test_work_tree_update_reads_only_the_changed_paths(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20 directories of 20 files; the new git commit edits one file and adds one. Moving the checked-out
+    # branch compares the two trees (equal subtrees skipped) and reads the rows of the two changed
+    # paths: no tree is flattened and no other row is read.
+    from vcrdt.diff import tree as tree_diff
+    from vcrdt.gitio.importer import import_git
+    from vcrdt.repo import Repository, Settings
+    from vcrdt.worktree.rows import RowTable
+
+    g = init(tmp_path / "src")
+    for i in range(20):
+        (g / f"d{i:02d}").mkdir()
+        for j in range(20):
+            (g / f"d{i:02d}" / f"f{j:02d}.txt").write_text(f"file {i} {j}\n")
+    git(g, "add", "-A")
+    git(g, "commit", "-q", "-m", "base")
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    (v / "d03" / "f04.txt").write_text("a local edit elsewhere is kept\n")
+    (g / "d07" / "f11.txt").write_text("edited\n")
+    (g / "d07" / "new.txt").write_text("new\n")
+    git(g, "add", "-A")
+    git(g, "commit", "-q", "-m", "edit")
+
+    flattened: list[str] = []
+    rows_read: list[str] = []
+    entries = tree_diff.iter_tree_entries
+    select = RowTable.select
+
+    def counting_entries(reader: object, tree: object) -> object:
+        for item in entries(reader, tree):  # type: ignore[arg-type]
+            flattened.append(item[0])
+            yield item
+
+    def counting_select(self: RowTable, where: str = "", args: object = ()) -> object:
+        got = select(self, where, args)  # type: ignore[arg-type]
+        rows_read.extend(got)
+        return got
+
+    monkeypatch.setattr(tree_diff, "iter_tree_entries", counting_entries)
+    monkeypatch.setattr(RowTable, "select", counting_select)
+    repo = Repository(v, Settings())
+    try:
+        summary = import_git(repo, g)
+    finally:
+        repo.close()
+    assert summary.checkout is not None
+    assert flattened == []
+    assert set(rows_read) == {"d07/f11.txt", "d07/new.txt"}  # before the move and after the writes
+    monkeypatch.undo()
+    assert (v / "d07" / "f11.txt").read_text() == "edited\n"
+    assert (v / "d07" / "new.txt").read_text() == "new\n"
+    assert (v / "d03" / "f04.txt").read_text() == "a local edit elsewhere is kept\n"
+    status = cli.ok("status", "--short", cwd=v).out
+    assert "d03/f04.txt" in status and "d07" not in status
+    cli.ok("fsck", cwd=v)
+
+
+def test_work_tree_update_refuses_a_local_change_to_a_changed_path(cli: CliRunner, tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    (v / "b.txt").write_text("local\n")
+    _commit(src, "b.txt", "upstream\n")
+    res = cli("git", "import", str(src), "-q", cwd=v)
+    assert res.code == 1
+    assert "uncommitted changes would be overwritten: b.txt" in res.err
+    assert (v / "b.txt").read_text() == "local\n"
+    cli.ok("fsck", cwd=v)
+
+
+def test_a_new_link_is_judged_with_the_links_the_import_does_not_change(cli: CliRunner, tmp_path: Path) -> None:
+    # HEAD holds d/e/l -> ../.. (the root: allowed); the new commit adds m -> d/e/l/.., which stays inside
+    # read as text but leaves the work tree through l. Only m changes, yet it is judged with l.
+    g = init(tmp_path / "src")
+    (g / "d" / "e").mkdir(parents=True)
+    (g / "d" / "e" / "f.txt").write_text("f\n")
+    (g / "d" / "e" / "l").symlink_to("../..")
+    git(g, "add", "-A")
+    git(g, "commit", "-q", "-m", "base")
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    (g / "m").symlink_to("d/e/l/..")
+    git(g, "add", "-A")
+    git(g, "commit", "-q", "-m", "escape")
+    res = cli("git", "import", str(g), "-q", cwd=v)
+    assert res.code == 1
+    assert "invalid path 'm'" in res.err and "through d/e/l" in res.err, res.err
+    assert not (v / "m").is_symlink()
+    cli.ok("fsck", cwd=v)

@@ -789,7 +789,9 @@ def _import(
         repo.db.set_meta(f"counter:{repo.replica}", str(imp.counter))
         after = repo.refs.head()
         if head.branch is not None and after.commit != head.commit and after.commit is not None:
-            repo.worktree.begin_checkout(repo.commit_flat(after.commit), force=False)
+            # Only the paths that differ between the two trees are compared and written.
+            old_tree = None if head.commit is None else read_commit(repo.store, head.commit).tree
+            repo.worktree.begin_checkout_trees(old_tree, read_commit(repo.store, after.commit).tree, force=False)
             summary.checkout = after.commit
     if summary.checkout is not None:
         repo.worktree.finish_checkout()

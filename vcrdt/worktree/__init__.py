@@ -369,6 +369,15 @@ class Worktree:
         """
         return self.checkouts.begin_checkout(target, force=force)
 
+    def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
+        """`begin_checkout` of `new_tree` from HEAD's tree `old_tree`, reading only the rows of changed paths.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
+        """
+        return self.checkouts.begin_checkout_trees(old_tree, new_tree, force=force)
+
     def checkout(self, target: FlatTree, *, force: bool, on_progress: Progress | None = None) -> list[str]:
         """Make the work tree and the rows match `target` as the new HEAD (outside any transaction).
 

@@ -18,6 +18,7 @@ import sqlite3
 import stat
 from collections.abc import Callable, Collection, Mapping
 
+from vcrdt.diff.tree import Change, flatten_tree, iter_tree_changes
 from vcrdt.errors import BadPathError, DirtyWorktreeError, RepoError, VcrdtError, WorktreeError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -307,6 +308,50 @@ class Checkout:
         rows = self.table.all()
         old = self.table.head_flat(rows)
         changing = {p for p in old.keys() | target.keys() if old.get(p) != target.get(p)}
+        return self._begin({p: target.get(p) for p in changing}, rows, old, target, force=force)
+
+    def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
+        """`begin_checkout` of the tree `new_tree` from HEAD's tree `old_tree`, at a cost in what changed.
+
+        The two trees are compared with equal subtrees skipped unread
+        (`iter_tree_changes`), and only the rows of the paths that differ are
+        read and changed: a new commit that edits one file of a large tree
+        neither flattens the tree nor reads every row. `old_tree` must be the
+        tree the rows record as HEAD (the commit HEAD names). The checks and
+        the result are `begin_checkout`'s; the new tree is flattened only
+        when it or HEAD holds a symlink (links are judged with the whole tree).
+
+        Returns:
+            The paths to be written or deleted, sorted.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
+        """
+        changes = {c.path: _new_entry(c) for c in iter_tree_changes(self.store, old_tree, new_tree)}
+        rows = self.table.of(sorted(changes))
+        old = self.table.head_flat(rows)
+        writes = {p: e for p, e in changes.items() if old.get(p) != e}
+        links = any(e is not None and e[0] is EntryKind.SYMLINK for e in writes.values()) or self.table.head_links()
+        target = flatten_tree(self.store, new_tree) if links else None
+        return self._begin(writes, rows, old, target, force=force)
+
+    def _begin(
+        self,
+        writes: dict[str, tuple[EntryKind, ObjectId] | None],
+        rows: dict[str, Row],
+        old: FlatTree,
+        target: FlatTree | None,
+        *,
+        force: bool,
+    ) -> list[str]:
+        """Check and journal `writes` (path -> new entry, None: delete), every path one HEAD changes.
+
+        `rows` and `old` hold (at least) the rows and HEAD entries of those
+        paths; `target`, the whole new tree, is needed only for its symlinks
+        (None: it has none, and HEAD has none).
+        """
+        changing = writes.keys()
         for p in changing:
             check_path(p)  # the others are HEAD's own, checked when they were written; none is written now
         cur, _ = self.reader.current(rows, [p for p in changing if p in rows], None, store=False)
@@ -326,11 +371,17 @@ class Checkout:
                     + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""),
                     hint="commit them, or use --force to discard them",
                 )
-        writes = {p: target.get(p) for p in changing}
         with self.writer.writing(target):  # every link of the new tree judged with the others, before the rows change
             self.check_writes(writes, rows)
         with self.table.db.write():
-            self.table.delete([p for p in rows if p in changing and p not in target])
-            self.table.save([Row(p, *target[p]) for p in sorted(changing) if p in target])
+            self.table.delete([p for p in sorted(changing) if p in rows and writes[p] is None])
+            self.table.save([Row(p, *e) for p, e in sorted(writes.items()) if e is not None])
             self.journal_writes(writes)
         return sorted(changing)
+
+
+def _new_entry(change: Change) -> tuple[EntryKind, ObjectId] | None:
+    """The entry a tree change leaves at its path (None: deleted)."""
+    if change.new_kind is None or change.new_oid is None:
+        return None
+    return change.new_kind, change.new_oid
