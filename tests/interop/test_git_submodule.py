@@ -117,3 +117,45 @@ def test_submodule_added_by_cacheinfo_and_removed_in_git(cli: CliRunner, tmp_pat
     cli.ok("git", "import", str(g), "-q", cwd=w)
     assert not (w / "sub").exists()
     assert _status(cli, w) == {}
+
+
+def test_watched_status_leaves_the_submodule_directory_alone(cli: CliRunner, tmp_path: Path) -> None:
+    """With the file-system monitor (the command server's path), a file put in the submodule is not untracked."""
+    import os
+
+    from tests.property.test_fsmonitor_status import SETTINGS, DirectMonitor
+    from vcrdt import porcelain
+    from vcrdt.daemon.monitor import Watcher
+    from vcrdt.repo import Repository
+
+    watcher = Watcher()
+    if watcher.fd < 0:
+        pytest.skip("no inotify here")
+    try:
+        src, _ = _with_submodule(tmp_path)
+        v = tmp_path / "v"
+        cli.ok("init", str(v))
+        cli.ok("git", "import", str(src), "-q", cwd=v)
+        repo = Repository(v, SETTINGS)
+        try:
+            monitor = DirectMonitor(watcher)
+            repo.worktree.monitor = monitor
+            assert repo.worktree.status().untracked == []  # the first look: a full one, saving the token
+            (v / "deps" / "lib" / "mine.txt").write_text("mine\n")
+            (v / "new.txt").write_text("new\n")
+            fast = monitor.fast
+            assert repo.worktree.status().untracked == ["new.txt"]
+            assert monitor.fast == fast + 1  # answered from the monitor's changed paths, not a walk
+            # A later write to that file alone (its directory unchanged) is still the submodule's.
+            with open(v / "deps" / "lib" / "mine.txt", "a") as fh:
+                fh.write("more\n")
+            assert repo.worktree.status().untracked == ["new.txt"]
+            assert monitor.fast == fast + 2
+            # `add .` from the monitor's answer (the server's `add`) leaves it alone too.
+            porcelain.add(repo, ["."], cwd=v)
+            tracked = set(repo.worktree.table.states())
+            assert "new.txt" in tracked and "deps/lib/mine.txt" not in tracked
+        finally:
+            repo.close()
+    finally:
+        os.close(watcher.fd)

@@ -299,6 +299,16 @@ class RowTable:
             if r.head_kind is not None and r.head_oid is not None
         }
 
+    def gitlinks(self) -> list[str]:
+        """Return the paths of the git submodules (gitlinks) in HEAD or in the index."""
+        code = EntryKind.GITLINK.value
+        return [
+            raw.decode("utf-8", "surrogateescape")
+            for (raw,) in self.db.conn.execute(
+                "SELECT path FROM worktree WHERE head_kind = ? OR kind = ?", (code, code)
+            ).fetchall()
+        ]
+
     def head_links(self) -> list[tuple[str, ObjectId]]:
         """Return HEAD's symlinks: each path with its blob id."""
         return [

@@ -340,7 +340,9 @@ class StatusCheck:
         if changed is None:
             return None
         with self.table.db.read():
-            return self._untracked_since(token, changed, self.table.of(sorted(changed)))
+            untracked = self._untracked_since(token, changed, self.table.of(sorted(changed)))
+            # What a submodule's directory holds is the submodule's, as a walk leaves it.
+            return outside(untracked, self.table.gitlinks()) if untracked else untracked
 
     def _untracked_since(self, token: Token, changed: frozenset[str], changed_rows: dict[str, Row]) -> list[str]:
         """The untracked files now: the token's, less those tracked or changed since, plus the changed untracked."""
