@@ -159,3 +159,73 @@ def test_watched_status_leaves_the_submodule_directory_alone(cli: CliRunner, tmp
             repo.close()
     finally:
         os.close(watcher.fd)
+
+
+def test_a_filled_submodule_directory_survives_its_folder_emptied_by_a_switch(cli: CliRunner, tmp_path: Path) -> None:
+    """The folder's tracked files and the submodule go in one switch: the user's files in it stay."""
+    g = init(tmp_path / "g")
+    (g / "top.txt").write_text("top\n")
+    git(g, "add", "top.txt")
+    git(g, "commit", "-q", "-m", "top")
+    git(g, "branch", "bare")
+    (g / "dir").mkdir()
+    (g / "dir" / "x.txt").write_text("x\n")
+    git(g, "add", "dir/x.txt")
+    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
+    git(g, "commit", "-q", "-m", "dir with a submodule")
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    sub = v / "dir" / "sub"
+    assert sub.is_dir()
+    (sub / "mine.txt").write_text("mine\n")
+    cli.ok("switch", "bare", cwd=v)
+    assert (sub / "mine.txt").read_text() == "mine\n"
+    assert not (v / "dir" / "x.txt").exists()
+    assert _status(cli, v) == {"untracked": ["dir/sub/mine.txt"]}
+    cli.ok("fsck", cwd=v)
+
+
+def test_an_empty_submodule_directory_stays_when_its_folder_loses_every_file(cli: CliRunner, tmp_path: Path) -> None:
+    """A switch deletes the folder's only file and keeps the submodule: its empty directory stays."""
+    g = init(tmp_path / "g")
+    (g / "dir").mkdir()
+    (g / "dir" / "x.txt").write_text("x\n")
+    git(g, "add", "dir/x.txt")
+    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
+    git(g, "commit", "-q", "-m", "dir with a file and a submodule")
+    git(g, "branch", "full")
+    git(g, "rm", "-q", "dir/x.txt")
+    git(g, "commit", "-q", "-m", "only the submodule")
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    sub = v / "dir" / "sub"
+    assert sub.is_dir() and not (v / "dir" / "x.txt").exists()
+    cli.ok("switch", "full", cwd=v)
+    assert (v / "dir" / "x.txt").is_file() and sub.is_dir()
+    cli.ok("switch", "main", cwd=v)
+    assert sub.is_dir() and list(sub.iterdir()) == []
+    assert not (v / "dir" / "x.txt").exists()
+    assert _status(cli, v) == {}
+    cli.ok("fsck", cwd=v)
+
+
+def test_an_incremental_import_that_empties_the_folder_keeps_the_submodule_directory(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    g = init(tmp_path / "g")
+    (g / "dir").mkdir()
+    (g / "dir" / "x.txt").write_text("x\n")
+    git(g, "add", "dir/x.txt")
+    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
+    git(g, "commit", "-q", "-m", "dir with a file and a submodule")
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    git(g, "rm", "-q", "dir/x.txt")
+    git(g, "commit", "-q", "-m", "only the submodule")
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    assert (v / "dir" / "sub").is_dir() and not (v / "dir" / "x.txt").exists()
+    assert _status(cli, v) == {}
+    cli.ok("fsck", cwd=v)
