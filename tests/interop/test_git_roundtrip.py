@@ -418,3 +418,19 @@ def test_native_commit_on_an_imported_annotated_tag(cli: CliRunner, tmp_path: Pa
         from vcrdt.dag import read_commit
 
         assert read_commit(rb.store, head).git is None
+
+
+def test_sha256_fidelity_survives_sync(cli: CliRunner, tmp_path: Path) -> None:
+    """A replica that got an imported SHA-256 history by `vcrdt clone` exports it with the same ids."""
+    src = build_history(tmp_path, "sha256")
+    a = _vcrdt_init(cli, tmp_path / "a")
+    cli.ok("git", "import", str(src), "--quiet", cwd=a)
+    b = tmp_path / "b"
+    cli.ok("clone", str(a), str(b))
+    out = tmp_path / "from-clone.git"
+    cli.ok("git", "export", str(out), "--object-format", "sha256", "--quiet", cwd=b)
+    assert git(out, "rev-parse", "--show-object-format").strip() == b"sha256"
+    assert_same_objects(src, out)
+    main = git(src, "rev-parse", "main").decode().strip()
+    vid = cli.ok("git", "map", main, cwd=a).out.strip()
+    assert cli.ok("git", "map", vid, cwd=b).out.strip() == main
