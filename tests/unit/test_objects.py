@@ -805,6 +805,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     from vcrdt.crdt.order import TieKey
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk
     from vcrdt.diff.tree import Change
+    from vcrdt.gitio.record import GitCommitParts, GitRecord, GitTagParts, GitTreeEntry
     from vcrdt.porcelain.copies import ReplicaRenewal
     from vcrdt.porcelain.files import CommitResult, InitResult, Status
     from vcrdt.porcelain.history import LogEntry, ShowResult
@@ -865,6 +866,18 @@ def _all_values() -> list[tuple[object, object, object]]:
         (Token("g", 1, "e", ["u"], []), Token("g", 1, "e", ["u"], []), Token("g", 1, "e", ["u"], ["s"])),
         (op(None), op(None), op(4)),
         (Fingerprint(1, (2,) * 8), Fingerprint(1, (2,) * 8), Fingerprint()),
+        (GitTreeEntry(b"100644", b"a", b"i"), GitTreeEntry(b"100644", b"a", b"i"), GitTreeEntry(b"100755", b"a", b"i")),
+        (GitRecord(b"commit", b"h\n"), GitRecord(b"commit", b"h\n", None, ()), GitRecord(b"commit", b"h\n", b"m")),
+        (
+            GitCommitParts(b"t", (b"p",), b"h\n", b"m"),
+            GitCommitParts(b"t", (b"p",), b"h\n", b"m"),
+            GitCommitParts(b"t", (), b"h\n", b"m"),
+        ),
+        (
+            GitTagParts(b"t", b"commit", b"h\n", b"m"),
+            GitTagParts(b"t", b"commit", b"h\n", b"m"),
+            GitTagParts(b"t", b"tree", b"h\n", b"m"),
+        ),
     ]
 
 

@@ -24,10 +24,10 @@ import functools
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from vcrdt.errors import GitInteropError
 from vcrdt.objects import MAX_TIMESTAMP, MAX_TZ_MINUTES, Commit, EntryKind, Signature, Tree, format_gaps
+from vcrdt.values import Value, value_class
 
 RECORD_MAGIC = b"vcrdt-git-record 1\n"
 RECORD_TYPES = (b"commit", b"tag")
@@ -65,13 +65,20 @@ def git_sort_key(name: bytes, kind: EntryKind) -> bytes:
     return name + b"/" if kind is EntryKind.TREE else name
 
 
-@dataclass(frozen=True, slots=True)
-class GitTreeEntry:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class GitTreeEntry(Value):
     """One entry of a git tree, as stored: raw mode, raw name, raw id."""
+
+    __slots__ = ("mode", "name", "oid")
 
     mode: bytes
     name: bytes
     oid: bytes
+
+    def __init__(self, mode: bytes, name: bytes, oid: bytes) -> None:
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "oid", oid)
 
 
 @functools.cache
@@ -135,15 +142,25 @@ def parse_shape(shape: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class GitRecord:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class GitRecord(Value):
     """What an imported git commit or tag holds beyond its vcrdt commit's own fields."""
+
+    __slots__ = ("type", "header", "message", "shapes")  # noqa: RUF023 (field order)
 
     type: bytes  # b"commit" or b"tag"
     header: bytes
-    message: bytes | None = None
+    message: bytes | None
     # (path of the tree inside the commit's root, b"" for the root; its shape), sorted by path.
-    shapes: tuple[tuple[bytes, bytes], ...] = ()
+    shapes: tuple[tuple[bytes, bytes], ...]
+
+    def __init__(
+        self, type: bytes, header: bytes, message: bytes | None = None, shapes: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "shapes", shapes)
 
     def to_bytes(self) -> bytes:
         """The canonical record body."""
@@ -209,14 +226,22 @@ def _field(word: bytes, value: bytes) -> bytes:
 # --- git commit and tag bytes ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class GitCommitParts:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class GitCommitParts(Value):
     """A git commit split at its fixed lines."""
+
+    __slots__ = ("tree", "parents", "header", "message")  # noqa: RUF023 (field order)
 
     tree: bytes  # hex
     parents: tuple[bytes, ...]  # hex, in git's order
     header: bytes  # the header lines after the parents, each with its LF
     message: bytes
+
+    def __init__(self, tree: bytes, parents: tuple[bytes, ...], header: bytes, message: bytes) -> None:
+        object.__setattr__(self, "tree", tree)
+        object.__setattr__(self, "parents", parents)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "message", message)
 
 
 def split_commit(raw: bytes, hex_len: int) -> GitCommitParts:
@@ -241,14 +266,22 @@ def split_commit(raw: bytes, hex_len: int) -> GitCommitParts:
     return GitCommitParts(tree, tuple(parents), raw[pos : sep + 1], raw[sep + 2 :])
 
 
-@dataclass(frozen=True, slots=True)
-class GitTagParts:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class GitTagParts(Value):
     """A git annotated tag split at its object line."""
+
+    __slots__ = ("target", "target_type", "header", "message")  # noqa: RUF023 (field order)
 
     target: bytes  # hex
     target_type: bytes
     header: bytes  # the header lines after the object line, each with its LF
     message: bytes
+
+    def __init__(self, target: bytes, target_type: bytes, header: bytes, message: bytes) -> None:
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "target_type", target_type)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "message", message)
 
 
 def split_tag(raw: bytes, hex_len: int) -> GitTagParts:
