@@ -161,6 +161,23 @@ def test_watched_status_leaves_the_submodule_directory_alone(cli: CliRunner, tmp
         os.close(watcher.fd)
 
 
+def _add_dir_with_submodule(g: Path, message: str) -> None:
+    """Commit in git `dir/x.txt` and a gitlink `dir/sub` beside it."""
+    (g / "dir").mkdir()
+    (g / "dir" / "x.txt").write_text("x\n")
+    git(g, "add", "dir/x.txt")
+    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
+    git(g, "commit", "-q", "-m", message)
+
+
+def _imported(cli: CliRunner, tmp_path: Path, g: Path) -> Path:
+    """A new vcrdt repository with `g` imported (its branch checked out)."""
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(g), "-q", cwd=v)
+    return v
+
+
 def test_a_filled_submodule_directory_survives_its_folder_emptied_by_a_switch(cli: CliRunner, tmp_path: Path) -> None:
     """The folder's tracked files and the submodule go in one switch: the user's files in it stay."""
     g = init(tmp_path / "g")
@@ -168,14 +185,8 @@ def test_a_filled_submodule_directory_survives_its_folder_emptied_by_a_switch(cl
     git(g, "add", "top.txt")
     git(g, "commit", "-q", "-m", "top")
     git(g, "branch", "bare")
-    (g / "dir").mkdir()
-    (g / "dir" / "x.txt").write_text("x\n")
-    git(g, "add", "dir/x.txt")
-    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
-    git(g, "commit", "-q", "-m", "dir with a submodule")
-    v = tmp_path / "v"
-    cli.ok("init", str(v))
-    cli.ok("git", "import", str(g), "-q", cwd=v)
+    _add_dir_with_submodule(g, "dir with a submodule")
+    v = _imported(cli, tmp_path, g)
     sub = v / "dir" / "sub"
     assert sub.is_dir()
     (sub / "mine.txt").write_text("mine\n")
@@ -189,17 +200,11 @@ def test_a_filled_submodule_directory_survives_its_folder_emptied_by_a_switch(cl
 def test_an_empty_submodule_directory_stays_when_its_folder_loses_every_file(cli: CliRunner, tmp_path: Path) -> None:
     """A switch deletes the folder's only file and keeps the submodule: its empty directory stays."""
     g = init(tmp_path / "g")
-    (g / "dir").mkdir()
-    (g / "dir" / "x.txt").write_text("x\n")
-    git(g, "add", "dir/x.txt")
-    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
-    git(g, "commit", "-q", "-m", "dir with a file and a submodule")
+    _add_dir_with_submodule(g, "dir with a file and a submodule")
     git(g, "branch", "full")
     git(g, "rm", "-q", "dir/x.txt")
     git(g, "commit", "-q", "-m", "only the submodule")
-    v = tmp_path / "v"
-    cli.ok("init", str(v))
-    cli.ok("git", "import", str(g), "-q", cwd=v)
+    v = _imported(cli, tmp_path, g)
     sub = v / "dir" / "sub"
     assert sub.is_dir() and not (v / "dir" / "x.txt").exists()
     cli.ok("switch", "full", cwd=v)
@@ -215,14 +220,8 @@ def test_an_incremental_import_that_empties_the_folder_keeps_the_submodule_direc
     cli: CliRunner, tmp_path: Path
 ) -> None:
     g = init(tmp_path / "g")
-    (g / "dir").mkdir()
-    (g / "dir" / "x.txt").write_text("x\n")
-    git(g, "add", "dir/x.txt")
-    git(g, "update-index", "--add", "--cacheinfo", "160000," + "cd" * 20 + ",dir/sub")
-    git(g, "commit", "-q", "-m", "dir with a file and a submodule")
-    v = tmp_path / "v"
-    cli.ok("init", str(v))
-    cli.ok("git", "import", str(g), "-q", cwd=v)
+    _add_dir_with_submodule(g, "dir with a file and a submodule")
+    v = _imported(cli, tmp_path, g)
     git(g, "rm", "-q", "dir/x.txt")
     git(g, "commit", "-q", "-m", "only the submodule")
     cli.ok("git", "import", str(g), "-q", cwd=v)
