@@ -12,6 +12,7 @@ from vcrdt import porcelain
 from vcrdt.repo import Repository, Settings
 from vcrdt.worktree import Worktree, WorktreeStatus
 from vcrdt.worktree.reading import Reader
+from vcrdt.worktree.status import REHASH_BYTES
 
 SETTINGS = Settings(author_name="Ada", author_email="ada@example.com")
 
@@ -50,7 +51,7 @@ def test_a_status_refreshing_its_cache_keeps_a_commit_that_landed_meanwhile(
     repo = Repository.init(tmp_path, SETTINGS)
     (tmp_path / "a.txt").write_text("one\n")
     porcelain.commit(repo, "base", addremove=True)
-    (tmp_path / "a.txt").write_text("two\n")
+    (tmp_path / "a.txt").write_text("two\n" * (REHASH_BYTES // 4))  # large enough for status to save its cache
     past = time.time() - 10
     os.utime(tmp_path / "a.txt", (past, past))  # out of the racy window: status caches what it hashes
     other = Repository(tmp_path, SETTINGS)

@@ -10,10 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vcrdt.hashing import object_id
+from vcrdt.objects import EntryKind
 from vcrdt.store.db import Database
 from vcrdt.store.memory import MemoryStore
 from vcrdt.worktree import Worktree, _scan, rows
-from vcrdt.worktree.rows import pack_keys
+from vcrdt.worktree.rows import Row, pack_keys
+from vcrdt.worktree.status import REHASH_BYTES, worth_saving
 
 
 @pytest.fixture
@@ -207,7 +210,7 @@ def test_patching_refuses_a_damaged_pack() -> None:
 def test_a_status_after_an_edit_patches_the_pack_it_read(wt: Worktree, monkeypatch: pytest.MonkeyPatch) -> None:
     committed(wt, {f"f{i}": b"x\n" for i in range(5)})
     assert wt.status().is_clean  # writes the pack
-    write(wt, "f2", b"changed\n")
+    write(wt, "f2", b"changed\n" * (REHASH_BYTES // 8))  # large enough for status to save its cache
     patched: list[int] = []
     real = rows.patch_keys
 
@@ -221,3 +224,59 @@ def test_a_status_after_an_edit_patches_the_pack_it_read(wt: Worktree, monkeypat
     assert packs(wt) == 1 and wt.cache_problems() == []
     got = wt.table.db.conn.execute("SELECT data FROM statpack").fetchone()
     assert rows.unpack_keys_py(bytes(got[0])) == wt.table._keys_from_rows()
+
+
+def test_a_status_after_a_small_edit_writes_nothing(wt: Worktree) -> None:
+    """Saving the cache of a small modified file would rewrite the pack to spare hashing a few bytes."""
+    committed(wt, {f"f{i}": b"x\n" for i in range(5)})
+    assert wt.status().is_clean  # writes the pack
+    serial = wt.table.db.conn.execute("SELECT serial FROM statpack").fetchone()[0]
+    changes = wt.table.db.conn.total_changes
+    write(wt, "f2", b"changed\n")
+    for _ in range(2):  # the second status hashes the file again, and gives the same answer
+        assert wt.status().modified == ["f2"]
+        assert wt.table.db.conn.total_changes == changes
+    assert wt.table.db.conn.execute("SELECT serial FROM statpack").fetchone()[0] == serial
+    assert wt.cache_problems() == []
+    assert wt.rows()["f2"].size == 2  # the row keeps HEAD's cache, whose stat the file no longer has
+
+
+def test_a_status_saves_the_cache_of_a_file_equal_to_head_again(wt: Worktree) -> None:
+    """A touched file (new stat, HEAD's content) is settled by its stat from the next status on."""
+    committed(wt, {f"f{i}": b"x\n" for i in range(5)})
+    assert wt.status().is_clean
+    write(wt, "f2", b"y\n")
+    assert wt.status().modified == ["f2"]
+    write(wt, "f2", b"x\n")  # edited back
+    assert wt.status().is_clean
+    assert wt.suspects()[0] == []  # settled by its stat: neither its row read nor the file hashed
+    assert packs(wt) == 1 and wt.cache_problems() == []
+
+
+def test_a_status_saves_the_cache_of_a_large_modified_file(wt: Worktree) -> None:
+    committed(wt, {"big": b"x\n", "small": b"s\n"})
+    assert wt.status().is_clean
+    data = b"y" * REHASH_BYTES
+    write(wt, "big", data)
+    assert wt.status().modified == ["big"]
+    row = wt.rows()["big"]
+    assert (row.oid, row.size) == (object_id("blob", data), REHASH_BYTES)
+    assert packs(wt) == 1 and wt.cache_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("size", "settled", "pack", "expected"),
+    [
+        (10, False, 100, False),  # a few bytes to hash again
+        (REHASH_BYTES, False, 100, True),
+        (REHASH_BYTES, False, REHASH_BYTES + 1, False),  # the pack is larger than the files
+        (10, True, REHASH_BYTES * 4, True),  # settled again: always
+    ],
+)
+def test_worth_saving(size: int, settled: bool, pack: int, expected: bool) -> None:
+    head = object_id("blob", b"head")
+    row = Row("p", EntryKind.FILE, head, EntryKind.FILE, head if settled else object_id("blob", b"new"), size, 1, 1, 1)
+    assert worth_saving([row], (1, b"\0" * pack)) is expected
+    racy = Row("q", EntryKind.FILE, head)  # too recent to cache: nothing to save
+    assert worth_saving([racy], None) is False
+    assert worth_saving([racy, row], (1, b"\0" * pack)) is expected

@@ -120,6 +120,42 @@ class FsMonitor(Protocol):
 MONITOR_TOKEN = "fsmonitor"
 
 
+# Refreshed stat caches that spare the next status only hashing files again (see `worth_saving`)
+# are saved when those files hold at least this many bytes (and more than the stat-cache pack).
+REHASH_BYTES = 1 << 20
+
+
+def worth_saving(refreshed: list[Row], pack: tuple[int, bytes] | None) -> bool:
+    """Tell whether saving the stat caches of `refreshed` pays for the write it takes.
+
+    A row whose refreshed cache is its HEAD entry (a file touched, or edited
+    back) is settled by its stat alone from then on: always worth saving.
+    Otherwise the next status reads the row either way, and a saved cache
+    spares it only hashing the file again: nothing for a file too recent to
+    cache (the racy rule), the file's bytes for one cached with another id.
+    The write rewrites the whole stat-cache pack (about 70 bytes a tracked
+    file) and syncs the database when it is closed, so those caches are saved
+    only when their files hold at least `REHASH_BYTES` and more than the pack.
+    Not saving a cache loses nothing but time: the row keeps the older stat,
+    which the file no longer has.
+
+    Args:
+        refreshed: Rows whose cache `Reader.current` changed.
+        pack: The stat-cache pack read (``(serial, bytes)``), if any.
+
+    Returns:
+        True to save them all.
+    """
+    rehash = 0
+    for row in refreshed:
+        if row.kind is None or row.oid is None:
+            continue
+        if row.state == "tracked" and row.kind is row.head_kind and row.oid == row.head_oid:
+            return True
+        rehash += row.size
+    return rehash >= max(REHASH_BYTES, len(pack[1]) if pack is not None else 0)
+
+
 class StatusCheck:
     """Compares the work tree with HEAD as the rows record it."""
 
@@ -269,7 +305,8 @@ class StatusCheck:
         With `pack` (the keys a full status read, and where from: the serial of
         the stat-cache pack, or the database's write mark when it read the
         rows), the pack is written again when it is missing or a row's cache
-        was refreshed (`RowTable.refresh_with_pack`).
+        was refreshed (`RowTable.refresh_with_pack`). Refreshed caches are
+        saved only when they pay for the write (`worth_saving`).
         """
         live = [p for p in suspect if rows[p].state != "removed"]
         cur, dirty = self.reader.current(rows, live, files, store=False)
@@ -287,7 +324,10 @@ class StatusCheck:
                 st.added.append(path)
             elif now != (row.head_kind, row.head_oid):
                 st.modified.append(path)
-        repack = pack is not None and (dirty or pack[1][0] is None)
+        repack = pack is not None and pack[1][0] is None  # no pack was read: write one
+        if dirty and not repack and not worth_saving(dirty, self.table.pack_data):
+            dirty = []  # the next status hashes those files again: cheaper than the write (see `worth_saving`)
+        repack = repack or (pack is not None and bool(dirty))
         if dirty or token is not None or repack:
             with self.table.db.try_write() as conn:
                 if conn is not None:
