@@ -70,3 +70,24 @@ def test_a_diff_keeps_the_stat_caches_it_refreshed(tmp_path: Path) -> None:
         assert suspects == ["a.txt"]  # b.txt settled by its stat again
     finally:
         repo.close()
+
+
+def test_a_diff_of_a_small_edit_writes_nothing(tmp_path: Path) -> None:
+    """As status: the cache of a small modified file is not worth rewriting the stat-cache pack."""
+    repo = Repository.init(tmp_path, SETTINGS)
+    try:
+        (tmp_path / "a.txt").write_text("one\n")
+        (tmp_path / "b.txt").write_text("bee\n")
+        porcelain.commit(repo, "base", addremove=True)
+        assert porcelain.status(repo).changes.is_clean  # the stat-cache pack written
+        (tmp_path / "a.txt").write_text("two\n")
+        past = time.time() - 10
+        os.utime(tmp_path / "a.txt", (past, past))  # out of the racy window: it could be cached
+        conn = repo.worktree.table.db.conn
+        changes = conn.total_changes
+        for _ in range(2):
+            assert _summary(porcelain.diff(repo)) == [("a.txt", "modified", 1, 1)]
+            assert conn.total_changes == changes
+        assert repo.worktree.cache_problems() == []
+    finally:
+        repo.close()

@@ -9,8 +9,6 @@ Pure: no terminal I/O, no pygit2.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from vcrdt.diff.tree import ChangeStatus
 from vcrdt.objects import EntryKind
 from vcrdt.paths import encode
@@ -19,7 +17,13 @@ from vcrdt.values import Value, value_class
 # How far git looks for a NUL byte when it decides whether content is binary.
 BINARY_SNIFF = 8000
 
-Origin = Literal[" ", "+", "-"]
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Origin = Literal[" ", "+", "-"]
+else:
+    Origin = str  # a Literal of these strings to the type checker
 
 
 def is_binary(data: bytes) -> bool:

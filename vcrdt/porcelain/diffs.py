@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vcrdt.dag import merge_bases, read_commit
 from vcrdt.diff.lines import FileDiff
@@ -15,7 +14,9 @@ from vcrdt.objects import Commit, EntryKind
 from vcrdt.porcelain._shared import blob_bytes, repo_path
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
+from vcrdt.worktree.status import worth_saving
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.worktree import FlatTree, Row
 
@@ -152,10 +153,15 @@ def _keep_caches(repo: Repository, refreshed: list[Row]) -> None:
     """Save the stat caches a diff refreshed, as status does, when the write lock is free now.
 
     Files a checkout just wrote are too recent to be cached then (the racy
-    rule); without this every diff after it would hash them again.
+    rule); without this every diff after it would hash them again. As for
+    status, only caches that pay for the write are saved (`worth_saving`:
+    files settled again, or a lot of bytes to hash), unless the stat-cache
+    pack is missing and is written anyway.
     """
     table = repo.worktree.table
     keys, read = table.pack_keys_read, (table.pack_serial, table.read_mark)
+    if read[0] is not None and not worth_saving(refreshed, table.pack_data):
+        return
     with table.db.try_write() as conn:
         if conn is not None:
             if keys is not None:

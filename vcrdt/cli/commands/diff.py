@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 from vcrdt.cli import render, views
 from vcrdt.cli.base import STATE, JsonOption, app, open_repo, split_at_dashdash, typer
 from vcrdt.cli.pager import paged
 from vcrdt.cli.render import Text
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated
+
     from vcrdt.repo import Repository
 
 
