@@ -523,3 +523,29 @@ def test_line_diffs_load_libgit2_without_the_pygit2_package() -> None:
     env["PYTHONPATH"] = str(Path(vcrdt.diff.xdiff.__file__).resolve().parents[2])
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("cert_file", [None, "/nonexistent/certs.pem"])
+def test_loading_libgit2_for_line_diffs_leaves_the_environment_as_it_was(cert_file: str | None) -> None:
+    # libgit2 is loaded with OpenSSL pointed at no certificate file (line diffs make no
+    # connection); the user's variable, set or not, is what the process sees afterwards, and the
+    # package imported later (git interop) sets its certificate locations from Python's defaults.
+    script = (
+        "import os, ssl, sys\n"
+        "from vcrdt.diff.xdiff import diff_blobs\n"
+        "before = os.environ.get('SSL_CERT_FILE')\n"
+        "assert diff_blobs('f', b'a\\n', b'b\\n').added == 1\n"
+        "assert 'pygit2._pygit2' in sys.modules and 'pygit2' not in sys.modules\n"
+        "assert os.environ.get('SSL_CERT_FILE') == before, os.environ.get('SSL_CERT_FILE')\n"
+        "import pygit2\n"
+        "assert ssl.get_default_verify_paths().cafile != os.devnull\n"
+        "assert diff_blobs('f', b'x\\n', b'y\\n').hunks\n"
+        "print(before)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SSL_CERT_FILE")}
+    env["PYTHONPATH"] = str(Path(vcrdt.diff.xdiff.__file__).resolve().parents[2])
+    if cert_file is not None:
+        env["SSL_CERT_FILE"] = cert_file
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(cert_file)

@@ -19,8 +19,10 @@ everything used here (``Patch``, ``GitError``): the package's own Python
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 
 from vcrdt.diff.lines import DiffLine, FileDiff, Hunk, Origin, is_binary
@@ -55,12 +57,44 @@ def _libgit2() -> ModuleType:
     loaded = sys.modules.get("pygit2")
     if loaded is not None:
         return loaded
-    module = load_alone("pygit2", "_pygit2", needs=("Patch", "GitError"))
+    module = sys.modules.get("pygit2._pygit2")
+    if module is None:
+        with _no_default_certificates():
+            module = load_alone("pygit2", "_pygit2", needs=("Patch", "GitError"))
     if module is not None:
         return module
     import pygit2
 
     return pygit2
+
+
+# The environment variable OpenSSL reads for its file of trusted certificates.
+_CERT_FILE_ENV = "SSL_CERT_FILE"
+
+
+@contextmanager
+def _no_default_certificates() -> Iterator[None]:
+    """Point OpenSSL at an empty certificate file while libgit2 initialises (the old value restored after).
+
+    Loading pygit2's C module initialises libgit2, which initialises OpenSSL
+    and reads the system's whole file of trusted certificates (parsing about
+    150 of them: some 47 M instructions, more than the rest of the load) into
+    the TLS context of its network transports. The module alone serves line
+    diffs, which make no connection. Importing the pygit2 package later (git
+    interop) sets the certificate locations again from Python's defaults
+    (``pygit2.settings``), so its transports trust what they would have. The
+    variable is set only for the length of the load, in a process whose other
+    threads do not read the environment then.
+    """
+    saved = os.environ.get(_CERT_FILE_ENV)
+    os.environ[_CERT_FILE_ENV] = os.devnull
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(_CERT_FILE_ENV, None)
+        else:
+            os.environ[_CERT_FILE_ENV] = saved
 
 
 def diff_blobs(
