@@ -26,6 +26,7 @@ from vcrdt.hashing import object_id
 from vcrdt.objects import EntryKind
 from vcrdt.repo import Repository, Settings
 from vcrdt.worktree import WorktreeStatus
+from vcrdt.worktree import status as status_check
 
 SETTINGS = Settings(author_name="Ada", author_email="ada@example.com")
 NAMES = ["a.txt", "b.txt", "d/c.txt", "d/e.txt", "d/g/h.txt", "k/l.txt", "k/m.txt", "n.txt"]
@@ -144,11 +145,18 @@ def oracle(repo: Repository, root: Path) -> WorktreeStatus:
     return expected
 
 
+@pytest.mark.parametrize("save", ["when_worth_it", "always"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(op, min_size=1, max_size=30))
 def test_status_equals_a_hash_of_every_file(
-    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[object, ...]]
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    save: str,
+    steps: list[tuple[object, ...]],
 ) -> None:
+    if save == "always":
+        # Every refreshed cache saved, as for files large enough (`worth_saving`): the files here are small.
+        monkeypatch.setattr(status_check, "worth_saving", lambda refreshed, pack: True)
     root = tmp_path_factory.mktemp("oracle")
     repo = Repository.init(root, SETTINGS)
     try:
