@@ -58,18 +58,23 @@ _ENTRY = re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL
 
 
 def tree_entries(
-    oid: ObjectId, body: bytes, heads: dict[bytes, tuple[str, Reference]] | None = None
+    oid: ObjectId,
+    body: bytes,
+    heads: dict[bytes, tuple[str, Reference]] | None = None,
+    entries: list[bytes] | None = None,
 ) -> list[tuple[str, Reference]]:
     """The names and references of a stored tree, read for sending (the receiver validates it).
 
     A sender only needs what each entry names; the path rules are the receiver's to check,
     on every tree it receives, so this skips them (they cost most of decoding a tree).
     `heads` remembers each entry as decoded (successive trees repeat most of them).
+    `entries`: the body split by `split_entries`, when the caller did it.
 
     Raises:
         CorruptObjectError: If the body is not a sequence of tree entries.
     """
-    entries = _ENTRY.findall(body)
+    if entries is None:
+        entries = _ENTRY.findall(body)
     if sum(map(len, entries)) == len(body):
         # Every byte is in an entry (the matches tile the body): each decoded once per walk.
         seen: dict[bytes, tuple[str, Reference]] = {} if heads is None else heads
@@ -107,6 +112,12 @@ def tree_entries(
     return out
 
 
+def split_entries(body: bytes) -> list[bytes]:
+    """A stored tree's entries as raw bytes (``word name\0id``); they tile the body only when it is well formed."""
+    found: list[bytes] = _ENTRY.findall(body)
+    return found
+
+
 # Decoded trees a walker keeps, and rows of trees read ahead.
 TREE_CACHE = 512
 TREE_ROWS = 4096
@@ -132,6 +143,8 @@ class Walker:
         self._recent: dict[ObjectId, bytes] = {}
         # The stored forms of the trees read last, until sent (`SqliteStore.stored_form`).
         self.forms: dict[ObjectId, Stored] = {}
+        # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
+        self._raw: dict[ObjectId, list[bytes]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -191,7 +204,11 @@ class Walker:
                 self.forms[oid] = form
         else:
             body = self.store.get(oid)[1]
-        got = tree_entries(oid, body, self._heads)
+        raw = split_entries(body)
+        got = tree_entries(oid, body, self._heads, raw)
+        if len(self._raw) >= TREE_CACHE:
+            del self._raw[next(iter(self._raw))]
+        self._raw[oid] = raw
         if len(self._heads) > 1 << 16:
             self._heads.clear()
         if len(self.bodies) >= TREE_CACHE:
@@ -215,6 +232,20 @@ class Walker:
             self._maps.pop(dropped, None)
         self._trees[oid] = got
         return got
+
+    def raw_entries(self, oid: ObjectId) -> list[bytes] | None:
+        """The raw entries of a tree (`split_entries`), None when they do not tile its body or it is not a tree."""
+        got = self._raw.get(oid)
+        if got is None:
+            try:
+                self.tree_named(oid)
+            except (CorruptObjectError, ObjectNotFoundError):
+                return None
+            got = self._raw.get(oid)
+            if got is None:  # read before and dropped since: read again
+                body = self.store.get(oid)[1]
+                got = self._raw[oid] = split_entries(body)
+        return got if got is not None and sum(map(len, got)) == self.info(oid)[1] else None
 
     def tree_map(self, oid: ObjectId) -> dict[str, Reference]:
         """The entries of a tree by name (as `tree_named`)."""
