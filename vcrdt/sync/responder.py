@@ -213,7 +213,7 @@ def _tree_delta(
     replaced, removed, inserted = F.diff_trees(old, new)
     at = position.get(base)
     frame = F.encode_tree_delta(n - at if at is not None else base, size, replaced, removed, inserted)
-    return frame if 2 * len(frame) <= size else None
+    return frame if len(frame) < size else None
 
 
 def _as_stored(
