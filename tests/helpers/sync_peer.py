@@ -465,7 +465,7 @@ def main(argv: list[str]) -> int:
             out.write(f)
             written += len(f)
         out.flush()
-        if mode not in ("honest", "replay", "v1", "v2") and cut is None and mode.split(":", 1)[0] not in FORGED:
+        if mode not in ("honest", "replay", "v1", "v2", "v3") and cut is None and mode.split(":", 1)[0] not in FORGED:
             if not mode.startswith("descent-") or str(op) == "descend":
                 return 0
 
