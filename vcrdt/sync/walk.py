@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from vcrdt.crdt.refstate import RefState, from_rows
 from vcrdt.dag import read_commit
-from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
+from vcrdt.errors import CorruptObjectError, ObjectNotFoundError, VcrdtError
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
@@ -119,8 +119,11 @@ def split_entries(body: bytes) -> list[bytes]:
 
 
 # Decoded trees a walker keeps, and rows of trees read ahead.
-TREE_CACHE = 512
+TREE_CACHE = 1024
 TREE_ROWS = 4096
+# Trees `Walker.read_ahead` reads at most at once, and the commits whose trees it reads together.
+PREFETCH_TREES = 384
+PREFETCH_COMMITS = 24
 
 
 class Walker:
@@ -188,6 +191,13 @@ class Walker:
         got = self._trees.get(oid)
         if got is not None:
             return got
+        got = self._read_tree(oid)
+        if isinstance(self.store, SqliteStore):
+            self._read_kinds([r.oid for _, r in got if r.oid not in self.kinds])
+        return got
+
+    def _read_tree(self, oid: ObjectId) -> list[tuple[str, Reference]]:
+        """Read and decode a tree (its row read ahead, when it was), and keep it; its size checked first."""
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
         if kind != "tree":
@@ -214,17 +224,6 @@ class Walker:
         if len(self.bodies) >= TREE_CACHE:
             del self.bodies[next(iter(self.bodies))]
         self.bodies[oid] = body
-        if isinstance(self.store, SqliteStore):
-            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next),
-            # and the rows of the trees among them (it reads them next).
-            for ref, (kind, size, row) in self.store.tree_rows(
-                r.oid for _, r in got if r.oid not in self.kinds
-            ).items():
-                self.kinds[ref] = kind, size
-                if row is not None:
-                    self._rows[ref] = row
-            while len(self._rows) > TREE_ROWS:
-                del self._rows[next(iter(self._rows))]
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             dropped = next(iter(self._trees))
@@ -232,6 +231,46 @@ class Walker:
             self._maps.pop(dropped, None)
         self._trees[oid] = got
         return got
+
+    def _read_kinds(self, oids: Iterable[ObjectId]) -> list[ObjectId]:
+        """Learn the kinds and sizes of `oids` with one query (a few hundred per query); return the trees among them.
+
+        The rows of those trees are kept: the walk reads them next.
+        """
+        assert isinstance(self.store, SqliteStore)
+        trees = []
+        for ref, (kind, size, row) in self.store.tree_rows(oids).items():
+            self.kinds[ref] = kind, size
+            if row is not None:
+                self._rows[ref] = row
+                trees.append(ref)
+        while len(self._rows) > TREE_ROWS:
+            del self._rows[next(iter(self._rows))]
+        return trees
+
+    def read_ahead(self, roots: Iterable[ObjectId], most: int = PREFETCH_TREES) -> None:
+        """Read the trees under `roots` not met yet, level by level: one query per level, not one per tree.
+
+        Only for a walk whose every tree not met yet is sent (the peer holds none of this side's
+        trees: a clone, unrelated histories); a tree that cannot be read is left for the walk to
+        meet, and to name. At most `most` trees are read.
+        """
+        if not isinstance(self.store, SqliteStore):
+            return
+        level = [t for t in dict.fromkeys(roots) if t not in self._trees]
+        self._read_kinds([t for t in level if t not in self.kinds or t not in self._rows])
+        while level and most > 0:
+            unknown: dict[ObjectId, None] = {}
+            for t in level[:most]:
+                most -= 1
+                if t in self._trees or self.kinds.get(t, ("",))[0] != "tree":
+                    continue
+                try:
+                    got = self._read_tree(t)
+                except VcrdtError:
+                    continue
+                unknown.update((r.oid, None) for _, r in got if r.oid not in self.kinds)
+            level = self._read_kinds(unknown)
 
     def raw_entries(self, oid: ObjectId) -> list[bytes] | None:
         """The raw entries of a tree (`split_entries`), None when they do not tile its body or it is not a tree."""
@@ -344,7 +383,10 @@ def objects_to_send(
     sent: set[ObjectId] = set() if skip is None else skip
     # Commits whose closure is at the peer by the time the next commit is walked.
     held: set[ObjectId] = set(edges)
-    for oid in commits:
+    for i, oid in enumerate(commits):
+        if not edges and i % PREFETCH_COMMITS == 0:
+            # The peer holds none of these trees: every tree not met yet is sent, so read them a level at a time.
+            walker.read_ahead(walker.commit(o).tree for o in commits[i : i + PREFETCH_COMMITS])
         c = walker.commit(oid)
         first = bool(c.parents) and c.parents[0] in held
         olds = [walker.commit(p).tree for p in c.parents if p in held]
