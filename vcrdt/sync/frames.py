@@ -470,9 +470,12 @@ BASE_ID = 2  # a delta on an object the receiver holds: its 32-byte id
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # zstd level of packed objects and deltas (level 1 indexes too little of a dictionary).
 PACK_LEVEL = 3
+_BYTE = [bytes([i]) for i in range(256)]
 
 
 def _varint(n: int) -> bytes:
+    if 0 <= n < 0x80:
+        return _BYTE[n]
     out = bytearray()
     while True:
         b = n & 0x7F
@@ -485,6 +488,8 @@ def _varint(n: int) -> bytes:
 
 
 def _read_varint(data: bytes, pos: int, peer: str) -> tuple[int, int]:
+    if pos < len(data) and data[pos] < 0x80:
+        return data[pos], pos + 1
     n = shift = 0
     for i in range(pos, min(len(data), pos + 10)):
         b = data[i]
