@@ -153,7 +153,9 @@ def _tree_delta(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
                 twin = b"file a.txt\0" + oid
                 f = F.encode_tree_delta(d.base, d.size - len(entry) + len(twin), d.replaced, d.removed, [(at, twin)])
             elif mode == "tdelta-zero":
-                f = F.encode_tree_delta(d.base, d.size, d.replaced, d.removed, [(at, word + b" " + name + b"\0" + bytes(32))])
+                f = F.encode_tree_delta(
+                    d.base, d.size, d.replaced, d.removed, [(at, word + b" " + name + b"\0" + bytes(32))]
+                )
             elif mode == "tdelta-missing-base":
                 f = F.encode_tree_delta(ObjectId(bytes(range(32))), d.size, d.replaced, d.removed, d.inserted)
             elif mode == "tdelta-blob-base":

@@ -20,9 +20,7 @@ CONF = Settings(author_name="t", author_email="t@x")
 # The test vector of docs/protocol.md ("Tree deltas"): README's id changes, run.sh goes, lib comes.
 OLD = [b"file README\0" + b"\x01" * 32, b"file a.txt\0" + b"\x02" * 32, b"exec run.sh\0" + b"\x03" * 32]
 NEW = [b"file README\0" + b"\x11" * 32, b"file a.txt\0" + b"\x02" * 32, b"tree lib\0" + b"\x22" * 32]
-VECTOR = bytes.fromhex(
-    "00000050" "55" "01" "01" "8001" "01" "00" "01" + "11" * 32 + "01" "02" "01" "02" "04" "03" "6c6962" + "22" * 32
-)
+VECTOR = bytes.fromhex("000000505501018001010001" + "11" * 32 + "0102010204036c6962" + "22" * 32)
 
 
 def test_the_documented_vector() -> None:
@@ -101,7 +99,9 @@ def test_a_fetch_sends_trees_as_deltas_and_ends_with_the_same_objects(
     assert _ids(tmp_path / "v3") == _ids(src)
 
 
-@pytest.mark.parametrize(("server", "client_speaks"), [("v3", (1, 2, 3, 4)), ("honest", (1, 2, 3)), ("honest", (1, 2, 3, 4))])
+@pytest.mark.parametrize(
+    ("server", "client_speaks"), [("v3", (1, 2, 3, 4)), ("honest", (1, 2, 3)), ("honest", (1, 2, 3, 4))]
+)
 def test_version_3_and_4_peers_sync_both_ways(
     server: str, client_speaks: tuple[int, ...], repo: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

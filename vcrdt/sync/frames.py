@@ -813,7 +813,8 @@ def split_tree(body: bytes) -> list[bytes] | None:
 
     Names are not checked against the path rules here (a receiver checks those of new entries).
 
-    >>> split_tree(b"file a\\0" + bytes(32) + b"tree b\\0" + bytes(32)) == [b"file a\\0" + bytes(32), b"tree b\\0" + bytes(32)]
+    >>> a, b = b"file a\\0" + bytes(32), b"tree b\\0" + bytes(32)
+    >>> split_tree(a + b) == [a, b]
     True
     >>> split_tree(b"file a\\0" + bytes(31)) is None
     True
