@@ -248,29 +248,60 @@ class Walker:
             del self._rows[next(iter(self._rows))]
         return trees
 
-    def read_ahead(self, roots: Iterable[ObjectId], most: int = PREFETCH_TREES) -> None:
-        """Read the trees under `roots` not met yet, level by level: one query per level, not one per tree.
+    def read_ahead(self, pairs: Iterable[tuple[ObjectId, ObjectId | None]], most: int = PREFETCH_TREES) -> None:
+        """Read ahead, level by level, the trees the walk will read under some commits' trees.
 
-        Only for a walk whose every tree not met yet is sent (the peer holds none of this side's
-        trees: a clone, unrelated histories); a tree that cannot be read is left for the walk to
-        meet, and to name. At most `most` trees are read.
+        `pairs` are each commit's tree and its first parent's (None for a root commit). Below
+        them, a tree entry that differs from the entry of the same name in the parent's tree is
+        what the walk reads next: the kinds of such entries, the rows of the trees among them and
+        the parents' trees at their paths are each read with one query per level (a few hundred
+        ids per query), not one per tree. At most `most` trees are read; a tree that cannot be
+        read is left for the walk to meet, and to name.
         """
         if not isinstance(self.store, SqliteStore):
             return
-        level = [t for t in dict.fromkeys(roots) if t not in self._trees]
-        self._read_kinds([t for t in level if t not in self.kinds or t not in self._rows])
+        level = [(t, o) for t, o in dict.fromkeys(pairs) if t not in self._trees]
         while level and most > 0:
+            want = {t for t, _ in level if t not in self.kinds or t not in self._rows}
+            want.update(o for _, o in level if o is not None and o not in self._trees and o not in self._rows)
+            self._read_kinds(want - self._trees.keys())
             unknown: dict[ObjectId, None] = {}
-            for t in level[:most]:
+            below: list[tuple[ObjectId, ObjectId | None]] = []
+            for t, o in level[:most]:
                 most -= 1
-                if t in self._trees or self.kinds.get(t, ("",))[0] != "tree":
-                    continue
                 try:
-                    got = self._read_tree(t)
+                    got = self._trees.get(t) or (self._read_tree(t) if self.kinds.get(t, ("",))[0] == "tree" else None)
+                    old = self._old_map(o) if o is not None else {}
                 except VcrdtError:
                     continue
-                unknown.update((r.oid, None) for _, r in got if r.oid not in self.kinds)
-            level = self._read_kinds(unknown)
+                if got is None:
+                    continue
+                raw, old_raw = self._raw.get(t), self._raw.get(o) if o is not None else None
+                if old and raw is not None and old_raw is not None and len(raw) == len(got):
+                    # The entries that differ from the parent's, found by their bytes (most do not).
+                    got = [got[raw.index(e)] for e in set(raw).difference(old_raw)]
+                for name, ref in got:
+                    was = old.get(name)
+                    if was is not None and was.oid == ref.oid:
+                        continue
+                    if ref.oid not in self.kinds:
+                        unknown[ref.oid] = None
+                    if ref.kind == "tree" and ref.oid not in self._trees:
+                        below.append((ref.oid, was.oid if was is not None and was.kind == "tree" else None))
+            self._read_kinds(unknown)
+            level = below
+
+    def _old_map(self, oid: ObjectId) -> dict[str, Reference]:
+        """A parent's tree by name, read without the kinds of its entries (`read_ahead`)."""
+        got = self._maps.get(oid)
+        if got is None:
+            trees = self._trees.get(oid)
+            if trees is None:
+                if self.kinds.get(oid, ("",))[0] != "tree":
+                    return {}
+                trees = self._read_tree(oid)
+            got = self._maps[oid] = dict(trees)
+        return got
 
     def raw_entries(self, oid: ObjectId) -> list[bytes] | None:
         """The raw entries of a tree (`split_entries`), None when they do not tile its body or it is not a tree."""
@@ -384,9 +415,9 @@ def objects_to_send(
     # Commits whose closure is at the peer by the time the next commit is walked.
     held: set[ObjectId] = set(edges)
     for i, oid in enumerate(commits):
-        if not edges and i % PREFETCH_COMMITS == 0:
-            # The peer holds none of these trees: every tree not met yet is sent, so read them a level at a time.
-            walker.read_ahead(walker.commit(o).tree for o in commits[i : i + PREFETCH_COMMITS])
+        if i % PREFETCH_COMMITS == 0:
+            # The trees the next commits change, a level at a time (one query per level, not per tree).
+            walker.read_ahead(_tree_pairs(walker, commits[i : i + PREFETCH_COMMITS]))
         c = walker.commit(oid)
         first = bool(c.parents) and c.parents[0] in held
         olds = [walker.commit(p).tree for p in c.parents if p in held]
@@ -403,6 +434,15 @@ def objects_to_send(
                 bases[oid] = c.parents[0]
             yield oid, "commit", walker.info(oid)[1]
         held.add(oid)
+
+
+def _tree_pairs(walker: Walker, commits: list[ObjectId]) -> list[tuple[ObjectId, ObjectId | None]]:
+    """Each commit's tree and its first parent's (None for a root commit)."""
+    out: list[tuple[ObjectId, ObjectId | None]] = []
+    for oid in commits:
+        c = walker.commit(oid)
+        out.append((c.tree, walker.commit(c.parents[0]).tree if c.parents else None))
+    return out
 
 
 def _has_commit(walker: Walker, oid: ObjectId) -> bool:
