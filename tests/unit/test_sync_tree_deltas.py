@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers.cli import CliRunner
 from vcrdt.errors import ProtocolError
+from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository, Settings
 from vcrdt.sync import frames as F
 from vcrdt.sync import receive
@@ -120,3 +121,38 @@ def test_version_3_and_4_peers_sync_both_ways(
     assert _ids(repo.cwd) == _ids(src)
     repo.ok("fsck")
     repo.ok("fsck", cwd=src)
+
+
+@pytest.mark.parametrize("held", [0, 7])
+def test_reading_trees_ahead_changes_nothing_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: int) -> None:
+    """The walk sends the same objects in the same order with the same bases whether it reads trees ahead or not."""
+    import random
+
+    from tests.unit.test_sync_deltas import _commit, _text
+    from vcrdt.sync import walk
+    from vcrdt.sync.limits import SyncLimits
+
+    a = Repository.init(tmp_path / "a", CONF)
+    rng = random.Random(11)
+    files = {f"d{i}/e{k}/f{j}.txt": _text(rng, 2) for i in range(3) for k in range(3) for j in range(4)}
+    commits = []
+    for n in range(40):
+        for _ in range(3):
+            path = rng.choice(sorted(files))
+            files[path] += b"x"
+        if n % 6 == 0:
+            files[f"d{n % 3}/n{n}/g.txt"] = b"new"
+        if n % 9 == 0:
+            del files[rng.choice(sorted(files))]
+        commits.append(_commit(a, files))
+
+    def sent() -> tuple[list[tuple[ObjectId, str, int]], dict[ObjectId, ObjectId]]:
+        w = walk.Walker(a.store, SyncLimits())
+        bases: dict[ObjectId, ObjectId] = {}
+        items = list(walk.objects_to_send(w, [commits[-1]], [commits[held]] if held else [], bases=bases))
+        return items, dict(bases)
+
+    ahead = sent()
+    monkeypatch.setattr(walk.Walker, "read_ahead", lambda self, pairs, most=0: None)
+    assert sent() == ahead
+    a.close()
