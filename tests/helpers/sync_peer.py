@@ -7,6 +7,7 @@ serves REPO on stdin/stdout as ``vcrdt serve --stdio`` does, but changes what it
 - ``honest``: nothing changed;
 - ``v1``: nothing changed, but it speaks protocol version 1 only (no packed objects);
 - ``v2``: nothing changed, but it speaks versions 1 and 2 only (no compact descent, plain states);
+- ``v3``: nothing changed, but it speaks versions 1 to 3 only (no tree deltas);
 - ``cut:N``: stops (exits) after writing N bytes, as a connection broken off half-way;
 - ``wrong-id``: the first object is sent under another id (its last byte flipped);
 - ``truncate``: the first object frame is cut in the middle, and the peer exits;
@@ -27,6 +28,17 @@ version 1 for them. The ``packed-*`` modes speak version 2 and tamper with packe
 - ``packed-truncate``: the first packed frame is cut in the middle, and the peer exits;
 - ``packed-trailing``: the first packed object has bytes after its zstd frame (a receiver
   stores the frame as it came, so it must be exactly one frame).
+
+The ``tdelta-*`` modes speak version 4 and tamper with the first tree delta (``U``) of the answer:
+
+- ``tdelta-range``: it removes entry 1000 of its base;
+- ``tdelta-unsorted``: its inserted entry goes first, before a name that sorts before it;
+- ``tdelta-duplicate``: its inserted entry takes the name of the base entry before it;
+- ``tdelta-zero``: its inserted entry names the zero id;
+- ``tdelta-missing-base``: its base is an id the receiver does not have;
+- ``tdelta-blob-base``: its base is the object just before it (a blob);
+- ``tdelta-huge-insert``: it announces 1,000,000,000 inserted entries;
+- ``tdelta-size``: it declares one byte more than the tree it makes.
 
 The ``descent-*`` modes speak version 3 and tamper with the compressed state and the compact
 descent (the refs answer, or the first ``descend`` answer), answering honestly until then:
@@ -123,10 +135,45 @@ def _packed(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
         yield f
 
 
+def _tree_delta(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
+    """The responder's frames as a ``tdelta-*`` MODE changes them (see the module doc)."""
+    done = False
+    for f in frames:
+        if f[4] == F.TREE_DELTA and not done:
+            done = True
+            d = F.decode_tree_delta(f[5:], "peer")
+            ins = list(d.inserted)
+            at, entry = ins[0] if ins else (0, b"")
+            word, name, oid = entry[:4], F.entry_name(entry), entry[-32:]
+            if mode == "tdelta-range":
+                f = F.encode_tree_delta(d.base, d.size, d.replaced, (1000,), d.inserted)
+            elif mode == "tdelta-unsorted":
+                f = F.encode_tree_delta(d.base, d.size, d.replaced, d.removed, [(0, entry), *ins[1:]])
+            elif mode == "tdelta-duplicate":
+                twin = b"file a.txt\0" + oid
+                f = F.encode_tree_delta(d.base, d.size - len(entry) + len(twin), d.replaced, d.removed, [(at, twin)])
+            elif mode == "tdelta-zero":
+                f = F.encode_tree_delta(
+                    d.base, d.size, d.replaced, d.removed, [(at, word + b" " + name + b"\0" + bytes(32))]
+                )
+            elif mode == "tdelta-missing-base":
+                f = F.encode_tree_delta(ObjectId(bytes(range(32))), d.size, d.replaced, d.removed, d.inserted)
+            elif mode == "tdelta-blob-base":
+                f = F.encode_tree_delta(1, d.size, d.replaced, d.removed, d.inserted)
+            elif mode == "tdelta-huge-insert":
+                f = F.encode(F.TREE_DELTA, bytes([1, 1]) + bytes([0x80, 0x01, 0, 0]) + b"\x80\x94\xeb\xdc\x03" + entry)
+            elif mode == "tdelta-size":
+                f = F.encode_tree_delta(d.base, d.size + 1, d.replaced, d.removed, d.inserted)
+        yield f
+
+
 def tamper(mode: str, frames: Iterator[bytes]) -> Iterator[bytes]:
     """The responder's frames as MODE changes them (see the module doc)."""
     if mode.startswith("packed-"):
         yield from _packed(mode, frames)
+        return
+    if mode.startswith("tdelta-"):
+        yield from _tree_delta(mode, frames)
         return
     if mode == "head-blob":
         yield from _head_is_blob(list(frames))
@@ -376,11 +423,17 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     written = 0
     cut = int(mode.split(":", 1)[1]) if mode.startswith("cut:") else None
-    lying = not mode.startswith(("packed-", "descent-")) and mode not in ("honest", "replay", "v2") and cut is None
+    lying = (
+        not mode.startswith(("packed-", "descent-", "tdelta-"))
+        and mode not in ("honest", "replay", "v2", "v3")
+        and cut is None
+    )
     if lying:
         F.SUPPORTED = (1,)  # these modes tamper with version-1 object frames
     elif mode == "v2":
         F.SUPPORTED = (1, 2)
+    elif mode == "v3":
+        F.SUPPORTED = (1, 2, 3)
     while True:
         request = FrameReader(sys.stdin.buffer.read, limits, "client")
         first = request.next(allow_eof=True)
@@ -414,7 +467,7 @@ def main(argv: list[str]) -> int:
             out.write(f)
             written += len(f)
         out.flush()
-        if mode not in ("honest", "replay", "v1", "v2") and cut is None and mode.split(":", 1)[0] not in FORGED:
+        if mode not in ("honest", "replay", "v1", "v2", "v3") and cut is None and mode.split(":", 1)[0] not in FORGED:
             if not mode.startswith("descent-") or str(op) == "descend":
                 return 0
 

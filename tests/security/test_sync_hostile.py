@@ -89,6 +89,30 @@ def test_hostile_packed_objects_are_refused(mode: str, verb: str, source: Path, 
     victim.ok("fsck")
 
 
+# Tree deltas (protocol version 4): each refused with one line naming the rule, nothing stored.
+TREE_DELTA_CASES = {
+    "tdelta-range": ("tree delta #", "removes entry 1000 of a base of 1 entries"),
+    "tdelta-unsorted": ("tree delta #", "not sorted by name and unique after applying it"),
+    "tdelta-duplicate": ("tree delta #", "not sorted by name and unique after applying it"),
+    "tdelta-zero": ("entry b'b.txt' names the zero id",),
+    "tdelta-missing-base": ("on tree 000102", "neither here nor earlier in the stream"),
+    "tdelta-blob-base": ("tree delta #", "its base is a blob, not a tree"),
+    "tdelta-huge-insert": ("announces 1000000000 inserted entries",),
+    "tdelta-size": ("tree delta #", "not the", "it declares"),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("verb", ["fetch", "sync"])
+@pytest.mark.parametrize("mode", sorted(TREE_DELTA_CASES))
+def test_hostile_tree_deltas_are_refused(mode: str, verb: str, source: Path, victim: CliRunner) -> None:
+    before = victim_state(victim.cwd)
+    r = victim(verb, "--exec", _peer(mode, source))
+    assert_refused(r.code, r.err, *TREE_DELTA_CASES[mode])
+    assert victim_state(victim.cwd) == before
+    victim.ok("fsck")
+
+
 @pytest.mark.hostile
 def test_replayed_response_is_refused(source: Path, victim: CliRunner) -> None:
     """A second copy of an answer arriving where the next request's answer is due: refused, nothing kept."""

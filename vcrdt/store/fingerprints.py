@@ -128,16 +128,24 @@ def id_range(prefix: str) -> tuple[bytes, bytes | None]:
 
 def add(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
     """Count newly stored ids into the stored buckets (call in the transaction that stores them)."""
-    buckets: dict[str, list[int]] = {}
+    # The ids are grouped by their deepest stored bucket and summed column by column; each
+    # bucket above is summed from the ones below it.
+    groups: dict[str, list[tuple[int, ...]]] = {}
     for oid in oids:
-        words = _UNPACK(oid)
-        for prefix in prefixes(oid):
-            acc = buckets.get(prefix)
-            if acc is None:
-                acc = buckets[prefix] = [0] * (WORDS + 1)
-            acc[0] += 1
-            for i, word in enumerate(words, 1):
-                acc[i] += word
+        key = oid[:2].hex()[:STORED_DEPTH]
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [(1, *_UNPACK(oid))]
+        else:
+            group.append((1, *_UNPACK(oid)))
+    level = {key: list(map(sum, zip(*group, strict=True))) for key, group in groups.items()}
+    buckets: dict[str, list[int]] = dict(level)
+    for depth in range(STORED_DEPTH, 0, -1):
+        above: dict[str, list[list[int]]] = {}
+        for key, acc in level.items():
+            above.setdefault(key[: depth - 1], []).append(acc)
+        level = {key: list(map(sum, zip(*accs, strict=True))) for key, accs in above.items()}
+        buckets.update(level)
     if buckets:
         conn.executemany(_UPSERT, [(prefix, *acc) for prefix, acc in buckets.items()])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,12 +26,14 @@ from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.store.sqlite import delta_compressor
 from vcrdt.sync.limits import SyncLimits
 
-VERSION = 3
+VERSION = 4
 # Version 2 adds packed objects (`PACKED`): no id on the wire, and deltas against a base the receiver has.
 # Version 3 adds the compact descent (`CHILDREN`, `LIST`, `WANT`, op ``descend``) and the compressed state.
-SUPPORTED = (1, 2, 3)
+# Version 4 adds tree deltas (`TREE_DELTA`): a tree as the entries that differ from a base tree, no zstd.
+SUPPORTED = (1, 2, 3, 4)
 DELTAS = 2  # the first version with packed objects
 DESCENT = 3  # the first version with the compact descent and `STATE_Z`
+TREE_DELTAS = 4  # the first version with `TREE_DELTA`
 
 HELLO = ord("H")  # request: JSON {"v": [versions], "op": ..., ...}
 ACCEPT = ord("A")  # response: 1 byte, the protocol version chosen
@@ -50,6 +53,7 @@ STATE_Z = ord("Z")  # v3: a state frame's payload as one zstd frame
 CHILDREN = ord("K")  # v3: a bucket's 16 children (count and salted digest each)
 LIST = ord("T")  # v3: a bucket's count, digest and salted short ids
 WANT = ord("W")  # v3: salted short ids of a bucket: the objects wanted, or the ids the sender lacks
+TREE_DELTA = ord("U")  # v4: a tree of at most PIECE bytes as the entries that differ from a base tree
 
 NAMES = {
     HELLO: "hello",
@@ -70,6 +74,7 @@ NAMES = {
     CHILDREN: "children",
     LIST: "list",
     WANT: "want",
+    TREE_DELTA: "tree delta",
 }
 _HEAD = struct.Struct(">IB")
 HEAD_SIZE = _HEAD.size
@@ -174,7 +179,7 @@ class FrameReader:
             self.payload_bytes += size
         elif kind == OBJECT:
             self.payload_bytes += max(0, size - _OBJECT.size)
-        elif kind == PACKED:
+        elif kind == PACKED or kind == TREE_DELTA:
             # A packed object's whole frame is object bytes (git counts a pack's object headers too).
             self.payload_bytes += HEAD_SIZE + size
         return Frame(kind, payload)
@@ -465,9 +470,12 @@ BASE_ID = 2  # a delta on an object the receiver holds: its 32-byte id
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # zstd level of packed objects and deltas (level 1 indexes too little of a dictionary).
 PACK_LEVEL = 3
+_BYTE = [bytes([i]) for i in range(256)]
 
 
 def _varint(n: int) -> bytes:
+    if 0 <= n < 0x80:
+        return _BYTE[n]
     out = bytearray()
     while True:
         b = n & 0x7F
@@ -480,6 +488,8 @@ def _varint(n: int) -> bytes:
 
 
 def _read_varint(data: bytes, pos: int, peer: str) -> tuple[int, int]:
+    if pos < len(data) and data[pos] < 0x80:
+        return data[pos], pos + 1
     n = shift = 0
     for i in range(pos, min(len(data), pos + 10)):
         b = data[i]
@@ -502,6 +512,8 @@ class Packed:
 
 def object_kinds(version: int) -> tuple[int, ...]:
     """The frame types that start an object in a stream of this protocol version."""
+    if version >= TREE_DELTAS:
+        return (OBJECT, PACKED, TREE_DELTA)
     return (OBJECT, PACKED) if version >= DELTAS else (OBJECT,)
 
 
@@ -779,3 +791,247 @@ def decode_listing(kind: int, payload: bytes, peer: str) -> Listing:
     if kind == LIST and n > count:
         raise ProtocolError(f"{peer}: a list frame of {n} ids for bucket {prefix!r} of {count}")
     return Listing(prefix, width, shorts, count, d)
+
+
+# --- tree deltas (version 4) ------------------------------------------------------------------
+
+# An entry kind's code in a tree delta, by the word that spells it in a tree body (4 bytes each).
+ENTRY_CODES = {b"file": 1, b"exec": 2, b"link": 3, b"tree": 4, b"subm": 5}
+ENTRY_WORDS = {v: k for k, v in ENTRY_CODES.items()}
+# One entry of a tree body: kind word, space, name, NUL, id (`split_tree`).
+_RAW_ENTRY = re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") [^\0/]+\0.{32}", re.DOTALL)
+# The fewest bytes an inserted entry takes in a tree delta (position, kind, name length, 1-byte name, id).
+_MIN_INSERT = 1 + 1 + 1 + 1 + OID_LEN
+_WORD_LEN = 4
+_NAME_AT = _WORD_LEN + 1
+_ID_AT = -OID_LEN
+_NAME_END = -OID_LEN - 1
+
+
+def split_tree(body: bytes) -> list[bytes] | None:
+    """A tree body's entries as their raw bytes (``word name\\0id``), or None if they do not tile it.
+
+    Names are not checked against the path rules here (a receiver checks those of new entries).
+
+    >>> a, b = b"file a\\0" + bytes(32), b"tree b\\0" + bytes(32)
+    >>> split_tree(a + b) == [a, b]
+    True
+    >>> split_tree(b"file a\\0" + bytes(31)) is None
+    True
+    """
+    found: list[bytes] = _RAW_ENTRY.findall(body)
+    return found if sum(map(len, found)) == len(body) else None
+
+
+def entry_name(entry: bytes) -> bytes:
+    """The name of a raw tree entry."""
+    return entry[_NAME_AT:_NAME_END]
+
+
+@dataclass(frozen=True, slots=True)
+class TreeDelta:
+    """A tree delta as it arrived: the base (a distance back, or an id), the tree's size, and the edits.
+
+    `replaced`: ``(position in the base, kind word, id)``, the entry keeping its name;
+    `removed`: positions in the base; `inserted`: ``(position in the new tree, raw entry)``.
+    Each list is in ascending order of its positions.
+    """
+
+    base: int | ObjectId
+    size: int
+    replaced: tuple[tuple[int, bytes, bytes], ...]
+    removed: tuple[int, ...]
+    inserted: tuple[tuple[int, bytes], ...]
+
+
+def diff_trees(
+    base: list[bytes], new: list[bytes]
+) -> tuple[list[tuple[int, bytes, bytes]], list[int], list[tuple[int, bytes]]]:
+    """The edits turning the entries of `base` into those of `new` (both sorted by name): `TreeDelta`'s lists.
+
+    An entry whose name stays and whose kind or id changes is replaced; other entries of `base`
+    not in `new` are removed, other entries of `new` not in `base` inserted.
+    """
+    new_set = set(new)
+    gone = set(base).difference(new_set)
+    came = new_set.difference(base)
+    if len(gone) < 16:
+        gone_at = {e: base.index(e) for e in gone}
+    else:
+        gone_at = {e: i for i, e in enumerate(base) if e in gone}
+    if len(came) < 16:
+        came_at = {e: new.index(e) for e in came}
+    else:
+        came_at = {e: i for i, e in enumerate(new) if e in came}
+    by_name = {entry_name(e): i for e, i in gone_at.items()}
+    replaced: list[tuple[int, bytes, bytes]] = []
+    inserted: list[tuple[int, bytes]] = []
+    for e, i in came_at.items():
+        at = by_name.pop(entry_name(e), None)
+        if at is None:
+            inserted.append((i, e))
+        else:
+            replaced.append((at, e[:_WORD_LEN], e[_ID_AT:]))
+    replaced.sort()
+    inserted.sort()
+    return replaced, sorted(by_name.values()), inserted
+
+
+def encode_tree_delta(
+    base: int | ObjectId,
+    size: int,
+    replaced: Iterable[tuple[int, bytes, bytes]],
+    removed: Iterable[int],
+    inserted: Iterable[tuple[int, bytes]],
+) -> bytes:
+    """A tree delta frame (`TREE_DELTA`): `size` is the new tree's, the edits as `diff_trees` returns them.
+
+    >>> old = [b"file a\\0" + bytes(31) + b"\\1", b"file b\\0" + bytes(31) + b"\\2"]
+    >>> new = [b"file a\\0" + bytes(31) + b"\\3", b"tree c\\0" + bytes(31) + b"\\4"]
+    >>> f = encode_tree_delta(1, sum(map(len, new)), *diff_trees(old, new))
+    >>> apply_tree_delta(old, decode_tree_delta(f[HEAD_SIZE:], "peer"), "peer", "it")[0] == new
+    True
+    """
+    parts = [bytes([BASE_BACK]) + _varint(base) if isinstance(base, int) else bytes([BASE_ID]) + base, _varint(size)]
+    reps = list(replaced)
+    parts.append(_varint(len(reps)))
+    parts += [_varint(at) + bytes([ENTRY_CODES[word]]) + oid for at, word, oid in reps]
+    dels = list(removed)
+    parts.append(_varint(len(dels)))
+    parts += [_varint(at) for at in dels]
+    ins = list(inserted)
+    parts.append(_varint(len(ins)))
+    for at, entry in ins:
+        name = entry_name(entry)
+        parts.append(_varint(at) + bytes([ENTRY_CODES[entry[:_WORD_LEN]]]) + _varint(len(name)) + name + entry[_ID_AT:])
+    return encode(TREE_DELTA, b"".join(parts))
+
+
+def decode_tree_delta(payload: bytes, peer: str) -> TreeDelta:
+    """Decode a tree delta frame (its positions are checked against the base by `apply_tree_delta`).
+
+    Raises:
+        ProtocolError: If it is truncated or has stray bytes, names its base in an unknown way
+            or 0 objects back, declares more than `PIECE` bytes, names an unknown entry kind,
+            holds an empty name or one with a NUL or ``/``, or its positions are not ascending
+            and unique, or it announces more entries than its payload can hold.
+    """
+    what = f"{peer}: a tree delta frame"
+    if not payload or payload[0] not in (BASE_BACK, BASE_ID):
+        raise ProtocolError(f"{what} names its base in an unknown way")
+    pos = 1
+    base: int | ObjectId
+    if payload[0] == BASE_BACK:
+        base, pos = _read_varint(payload, pos, peer)
+        if base < 1:
+            raise ProtocolError(f"{what} has a base 0 objects back")
+    else:
+        if len(payload) < pos + OID_LEN:
+            raise ProtocolError(f"{what} is truncated in its base id")
+        base = ObjectId(payload[pos : pos + OID_LEN])
+        pos += OID_LEN
+    size, pos = _read_varint(payload, pos, peer)
+    if size > PIECE:
+        raise ProtocolError(f"{what} declares a tree of {size} bytes (at most {PIECE} travel as deltas)")
+    end = len(payload)
+
+    def count(least: int, name: str) -> int:
+        nonlocal pos
+        n, pos = _read_varint(payload, pos, peer)
+        if n * least > end - pos:
+            raise ProtocolError(f"{what} announces {n} {name}, more than its {end - pos} bytes left can hold")
+        return n
+
+    def ascending(at: int, last: int, name: str) -> None:
+        if at <= last:
+            raise ProtocolError(f"{what} lists {name} positions out of order or twice ({at} after {last})")
+
+    def kind_word(code: int) -> bytes:
+        word = ENTRY_WORDS.get(code)
+        if word is None:
+            raise ProtocolError(f"{what} names an unknown entry kind ({code})")
+        return word
+
+    replaced: list[tuple[int, bytes, bytes]] = []
+    last = -1
+    for _ in range(count(2 + OID_LEN, "replaced entries")):
+        at, pos = _read_varint(payload, pos, peer)
+        ascending(at, last, "replaced")
+        last = at
+        if pos + 1 + OID_LEN > end:
+            raise ProtocolError(f"{what} is truncated in a replaced entry")
+        replaced.append((at, kind_word(payload[pos]), payload[pos + 1 : pos + 1 + OID_LEN]))
+        pos += 1 + OID_LEN
+    removed: list[int] = []
+    last = -1
+    for _ in range(count(1, "removed entries")):
+        at, pos = _read_varint(payload, pos, peer)
+        ascending(at, last, "removed")
+        removed.append(last := at)
+    inserted: list[tuple[int, bytes]] = []
+    last = -1
+    for _ in range(count(_MIN_INSERT, "inserted entries")):
+        at, pos = _read_varint(payload, pos, peer)
+        ascending(at, last, "inserted")
+        last = at
+        if pos >= end:
+            raise ProtocolError(f"{what} is truncated in an inserted entry")
+        word = kind_word(payload[pos])
+        n, pos = _read_varint(payload, pos + 1, peer)
+        name = payload[pos : pos + n]
+        oid = payload[pos + n : pos + n + OID_LEN]
+        if len(oid) != OID_LEN:
+            raise ProtocolError(f"{what} is truncated in an inserted entry")
+        if not name or b"\0" in name or b"/" in name:
+            raise ProtocolError(f"{what} inserts an entry with an empty name or a NUL or '/' in it")
+        inserted.append((at, word + b" " + name + b"\0" + oid))
+        pos += n + OID_LEN
+    if pos != end:
+        raise ProtocolError(f"{what} has {end - pos} stray bytes after its last entry")
+    return TreeDelta(base, size, tuple(replaced), tuple(removed), tuple(inserted))
+
+
+def apply_tree_delta(base: list[bytes], d: TreeDelta, peer: str, what: str) -> tuple[list[bytes], list[bytes]]:
+    """The entries of the tree a delta makes of `base`'s (raw entries), and the entries it added.
+
+    The new tree's names are checked to be sorted and unique where the delta changed the
+    order (around each inserted entry; replaced entries keep their names, removals keep the
+    order), and its size against the size the delta declares. Nothing else of the new entries
+    is checked here (names against the path rules, ids): the receiver checks those.
+
+    Raises:
+        ProtocolError: Naming `what`, if a position is outside the base (or the new tree), a
+            position is both replaced and removed, the names are not sorted and unique, or the
+            tree is not of the declared size.
+    """
+    entries = list(base)
+    n = len(entries)
+    added: list[bytes] = []
+    for at, word, oid in d.replaced:
+        if at >= n:
+            raise ProtocolError(f"{peer}: {what}: replaces entry {at} of a base of {n} entries")
+        old = entries[at]
+        entries[at] = new = word + old[_WORD_LEN:_ID_AT] + oid
+        added.append(new)
+    if d.removed:
+        if d.removed[-1] >= n:
+            raise ProtocolError(f"{peer}: {what}: removes entry {d.removed[-1]} of a base of {n} entries")
+        gone = set(d.removed)
+        if d.replaced and not gone.isdisjoint(at for at, _, _ in d.replaced):
+            raise ProtocolError(f"{peer}: {what}: replaces and removes the same entry")
+        entries = [e for i, e in enumerate(entries) if i not in gone]
+    for at, entry in d.inserted:
+        if at > len(entries):
+            raise ProtocolError(f"{peer}: {what}: inserts at position {at} of a tree of {len(entries)} entries")
+        entries.insert(at, entry)
+        added.append(entry)
+    for at, _ in d.inserted:
+        name = entry_name(entries[at])
+        if (at and entry_name(entries[at - 1]) >= name) or (
+            at + 1 < len(entries) and name >= entry_name(entries[at + 1])
+        ):
+            raise ProtocolError(f"{peer}: {what}: its entries are not sorted by name and unique after applying it")
+    size = sum(map(len, entries))
+    if size != d.size:
+        raise ProtocolError(f"{peer}: {what}: makes a tree of {size} bytes, not the {d.size} it declares")
+    return entries, added

@@ -40,17 +40,23 @@ from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
-from vcrdt.store.sqlite import DELTA, ZSTD, Encoded, SqliteStore
+from vcrdt.store.sqlite import DELTA, RAW, ZSTD, Encoded, SqliteStore
 from vcrdt.sync.frames import (
     CHUNK,
+    ENTRY_CODES,
     OBJECT,
     PACKED,
     PIECE,
+    TREE_DELTA,
     Frame,
     FrameReader,
+    apply_tree_delta,
     decode_object_head,
     decode_packed,
+    decode_tree_delta,
+    entry_name,
     inflate,
+    split_tree,
 )
 from vcrdt.sync.limits import SyncLimits
 
@@ -68,6 +74,11 @@ _NAME = operator.itemgetter(1)
 # Checked trees whose entries are kept (a delta on one checks only the entries that differ).
 KEEP_TREES = 256
 KEEP_ENTRIES = 1 << 18
+# Trees whose raw entries are kept for the tree deltas on them (`Receiver._entries_of`), and entries in all.
+KEEP_LISTS = 8192
+KEEP_LIST_ENTRIES = 1 << 19
+# What a tree entry names, by its kind word (`TREE_DELTA` entries).
+_NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_CODES}
 
 Progress = Callable[[int, int], None]
 # The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
@@ -123,6 +134,9 @@ class Receiver:
         # The entries of the trees checked last (`_quick_tree`), and how many they hold in all.
         self._trees: dict[ObjectId, frozenset[tuple[bytes, bytes, bytes]]] = {}
         self._tree_entries = 0
+        # The raw entries, in order, of trees checked or held here (the bases of tree deltas).
+        self._lists: dict[ObjectId, list[bytes]] = {}
+        self._list_entries = 0
         # Checked objects not written yet, in their compressed form as received (SqliteStore only).
         self._pending: list[Encoded] = []
         self._pending_ids: set[ObjectId] = set()
@@ -212,6 +226,8 @@ class Receiver:
         """
         if frame.kind == PACKED:
             return self._take_packed(frame)
+        if frame.kind == TREE_DELTA:
+            return self._take_tree_delta(frame)
         assert frame.kind == OBJECT
         oid, kind, size, chunked, inline = decode_object_head(frame.payload, self.peer)
         self.limits.check_object(oid, kind, size)
@@ -323,6 +339,113 @@ class Receiver:
             return oid
         self._store(oid, p.kind, body, (ZSTD, None, p.data) if base is None else (DELTA, base, p.data))
         return oid
+
+    def _take_tree_delta(self, frame: Frame) -> ObjectId:
+        """Receive a tree delta (protocol version 4): its entries applied to its base's, then hashed.
+
+        Only the entries it adds are checked (names by the path rules, ids not zero, the kinds
+        of what they name) and join the closure check: the base's others were checked (received
+        earlier in this stream, or held here with their closure). The tree is stored raw.
+
+        Raises:
+            LimitError: If the tree is larger than the limits allow, alone or with those before it.
+            ProtocolError: If the frame is malformed, its base is neither here nor earlier in the
+                stream or not a tree, a position is out of range, or the names it makes are not
+                sorted and unique.
+            CorruptObjectError: If an added entry breaks the tree rules or names an object of the wrong kind.
+        """
+        d = decode_tree_delta(frame.payload, self.peer)
+        n = len(self._order) + 1
+        what = f"tree delta #{n} of the stream"
+        if d.size > self.limits.max_object_size or d.size > self.limits.max_tree_size:
+            limit = "max_object_size" if d.size > self.limits.max_object_size else "max_tree_size"
+            raise LimitError(f"{what}: {d.size} bytes, more than limits.{limit}")
+        self._count_size(d.size)
+        if isinstance(d.base, int):
+            if d.base >= n:
+                raise ProtocolError(
+                    f"{self.peer}: {what} is a delta on the object {d.base} back, but only {n - 1} came before"
+                )
+            base = self._order[n - 1 - d.base]
+        else:
+            base = d.base
+        what = f"{what} (on tree {base.hex()})"
+        entries, added = apply_tree_delta(self._entries_of(base, what), d, self.peer, what)
+        body = b"".join(entries)
+        oid = object_id("tree", body)
+        if oid in self.received:
+            self._order.append(oid)
+            return oid
+        named: list[tuple[ObjectId, str]] = []
+        names = self._names
+        for entry in added:
+            raw = entry_name(entry)
+            if raw not in names:
+                try:
+                    check_component(decode(raw))
+                except BadPathError as exc:
+                    raise CorruptObjectError(to_hex(oid), f"entry {raw!r}: {exc}") from None
+                names.add(raw)
+            ref = entry[-OID_LEN:]
+            if ref == ZERO_ID:
+                raise CorruptObjectError(to_hex(oid), f"entry {raw!r} names the zero id")
+            named.append((ObjectId(ref), _NAMES_KIND[entry[:4]]))
+        if len(names) > 1 << 16:
+            names.clear()
+        self._check_refs(oid, named, None, body)
+        if self._encoded:
+            self._pending.append((oid, "tree", body, RAW, None, body))
+            self._pending_bytes += len(body)
+            self._pending_ids.add(oid)
+        else:
+            self.flush()
+            self.repo.store.put("tree", body)
+        self._bodies.put(oid, body)
+        self._keep_list(oid, entries)
+        self._stored(oid, "tree", len(body))
+        return oid
+
+    def _keep_list(self, oid: ObjectId, entries: list[bytes]) -> None:
+        lists = self._lists
+        lists[oid] = entries
+        self._list_entries += len(entries)
+        while len(lists) > KEEP_LISTS or self._list_entries > KEEP_LIST_ENTRIES:
+            self._list_entries -= len(lists.pop(next(iter(lists))))
+
+    def _entries_of(self, base: ObjectId, what: str) -> list[bytes]:
+        """The raw entries of a tree delta's base: a tree checked in this stream or held here.
+
+        Raises:
+            ProtocolError: If it is neither, not a tree, or larger than `PIECE`.
+        """
+        got = self._lists.get(base)
+        if got is not None:
+            return got
+        kind = self.received.get(base)
+        body = self._bodies.get(base) if kind is not None else None
+        if body is None:
+            if base in self._pending_ids:
+                self.flush()
+            try:
+                kind, size = self.repo.store.info(base)
+            except ObjectNotFoundError:
+                raise ProtocolError(
+                    f"{self.peer}: {what}: its base is neither here nor earlier in the stream"
+                ) from None
+            if kind == "tree" and size > PIECE:
+                raise ProtocolError(
+                    f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
+                )
+            if kind == "tree":
+                body = self.repo.store.get(base)[1]
+        if kind != "tree" or body is None:
+            raise ProtocolError(f"{self.peer}: {what}: its base is a {kind}, not a tree")
+        entries = split_tree(body)
+        if entries is None:
+            # Checked or held here, so it keeps the tree rules: only an entry kind this format lacks.
+            raise ProtocolError(f"{self.peer}: {what}: its base has entries a tree delta cannot name")
+        self._keep_list(base, entries)
+        return entries
 
     def _base(self, base: ObjectId, what: str) -> bytes:
         """The body of a delta's base: one held here or received before, of at most `PIECE` bytes.

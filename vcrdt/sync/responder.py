@@ -94,13 +94,16 @@ def object_frames(
     *,
     packed: bool = False,
     bases: dict[ObjectId, ObjectId] | None = None,
+    tree_deltas: bool = False,
 ) -> Iterator[bytes]:
     """The frames of objects: each header before its body is read (a receiver may refuse the header).
 
     With `packed` (protocol version 2), an object of at most `F.PIECE` bytes goes in a packed
     frame, without its id; as a delta when `bases` names a base for it (one the receiver holds,
     or sent before in this stream: then named by its distance back) and the delta is smaller.
-    `bases` may be filled while `items` is consumed (`objects_to_send` does).
+    `bases` may be filled while `items` is consumed (`objects_to_send` does). With
+    `tree_deltas` (protocol version 4, and `packed`), a tree with a base goes as a tree delta
+    (`F.TREE_DELTA`: the entries that differ, no zstd) when that is at most half its size.
     """
     cctx = zstandard.ZstdCompressor(level=3)
     pack = F.compressor()
@@ -117,6 +120,14 @@ def object_frames(
             forms = stored_forms([oid for oid, _, size in batch if size <= PREFETCH and oid not in walker.forms])
         for oid, kind, size in batch:
             n += 1
+            if tree_deltas and kind == "tree" and bases and size <= F.PIECE:
+                frame = _tree_delta(walker, oid, size, bases.get(oid), position, n)
+                if frame is not None:
+                    position[oid] = n
+                    walker.forms.pop(oid, None)
+                    walker.bodies.pop(oid, None)
+                    yield frame
+                    continue
             yield from _object_frames(walker, oid, kind, size, n, packed, bases, forms, position, bodies, pack, cctx)
 
 
@@ -181,6 +192,28 @@ def _object_frames(
 
 # Bases smaller than this are not worth a delta.
 MIN_DELTA = 64
+
+
+def _tree_delta(
+    walker: Walker, oid: ObjectId, size: int, base: ObjectId | None, position: dict[ObjectId, int], n: int
+) -> bytes | None:
+    """A tree as a tree delta on `base` (`F.TREE_DELTA`), or None when it has no base or the delta is not small."""
+    if base is None or base == oid:
+        return None
+    try:
+        base_kind, base_size = walker.info(base)
+    except VcrdtError:
+        return None
+    if base_kind != "tree" or base_size > F.PIECE:
+        return None
+    new = walker.raw_entries(oid)
+    old = walker.raw_entries(base) if new is not None else None
+    if new is None or old is None:
+        return None
+    replaced, removed, inserted = F.diff_trees(old, new)
+    at = position.get(base)
+    frame = F.encode_tree_delta(n - at if at is not None else base, size, replaced, removed, inserted)
+    return frame if len(frame) < size else None
 
 
 def _as_stored(
@@ -347,7 +380,8 @@ def _refs(
             walker = Walker(repo.store, limits)
             bases: dict[ObjectId, ObjectId] = {}
             items = objects_to_send(walker, heads_of(state, tags), haves, bases=bases)
-            for f in object_frames(walker, items, packed=version >= F.DELTAS, bases=bases):
+            deltas = version >= F.TREE_DELTAS
+            for f in object_frames(walker, items, packed=version >= F.DELTAS, bases=bases, tree_deltas=deltas):
                 streamed = True
                 yield f
         if salt is not None:

@@ -274,7 +274,7 @@ def _session(
                 their_partial += resolve_haves(repo, frame.payload, reader.peer)
             elif frame.kind == F.RESULT:
                 result.peer_head = _peer_head(frame.payload)
-            elif frame.kind in (F.OBJECT, F.PACKED):
+            elif frame.kind in (F.OBJECT, F.PACKED, F.TREE_DELTA):
                 if not receive:
                     raise ProtocolError(f"{reader.peer}: sent objects that were not asked for")
                 recv.take(frame, reader)
@@ -359,8 +359,9 @@ def _push(
         yield F.hello("push", salt=c.salt.hex(), dry_run=dry_run)
         yield F.encode_state_frame(state, tags, c.version)
         with c.repo.db.read():
-            for f in object_frames(walker, items, packed=c.version >= F.DELTAS, bases=bases):
-                if f[4] == F.PACKED:
+            deltas = c.version >= F.TREE_DELTAS
+            for f in object_frames(walker, items, packed=c.version >= F.DELTAS, bases=bases, tree_deltas=deltas):
+                if f[4] == F.PACKED or f[4] == F.TREE_DELTA:
                     sent["objects"] += 1
                     sent["payload"] += len(f)
                     if c.progress is not None and sent["objects"] % 64 == 0:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from vcrdt.crdt.refstate import RefState, from_rows
 from vcrdt.dag import read_commit
-from vcrdt.errors import CorruptObjectError, ObjectNotFoundError
+from vcrdt.errors import CorruptObjectError, ObjectNotFoundError, VcrdtError
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
@@ -58,18 +58,23 @@ _ENTRY = re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL
 
 
 def tree_entries(
-    oid: ObjectId, body: bytes, heads: dict[bytes, tuple[str, Reference]] | None = None
+    oid: ObjectId,
+    body: bytes,
+    heads: dict[bytes, tuple[str, Reference]] | None = None,
+    entries: list[bytes] | None = None,
 ) -> list[tuple[str, Reference]]:
     """The names and references of a stored tree, read for sending (the receiver validates it).
 
     A sender only needs what each entry names; the path rules are the receiver's to check,
     on every tree it receives, so this skips them (they cost most of decoding a tree).
     `heads` remembers each entry as decoded (successive trees repeat most of them).
+    `entries`: the body split by `split_entries`, when the caller did it.
 
     Raises:
         CorruptObjectError: If the body is not a sequence of tree entries.
     """
-    entries = _ENTRY.findall(body)
+    if entries is None:
+        entries = _ENTRY.findall(body)
     if sum(map(len, entries)) == len(body):
         # Every byte is in an entry (the matches tile the body): each decoded once per walk.
         seen: dict[bytes, tuple[str, Reference]] = {} if heads is None else heads
@@ -107,9 +112,18 @@ def tree_entries(
     return out
 
 
+def split_entries(body: bytes) -> list[bytes]:
+    """A stored tree's entries as raw bytes (``word name\0id``); they tile the body only when it is well formed."""
+    found: list[bytes] = _ENTRY.findall(body)
+    return found
+
+
 # Decoded trees a walker keeps, and rows of trees read ahead.
-TREE_CACHE = 512
+TREE_CACHE = 1024
 TREE_ROWS = 4096
+# Trees `Walker.read_ahead` reads at most at once, and the commits whose trees it reads together.
+PREFETCH_TREES = 384
+PREFETCH_COMMITS = 24
 
 
 class Walker:
@@ -132,6 +146,8 @@ class Walker:
         self._recent: dict[ObjectId, bytes] = {}
         # The stored forms of the trees read last, until sent (`SqliteStore.stored_form`).
         self.forms: dict[ObjectId, Stored] = {}
+        # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
+        self._raw: dict[ObjectId, list[bytes]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -175,6 +191,13 @@ class Walker:
         got = self._trees.get(oid)
         if got is not None:
             return got
+        got = self._read_tree(oid)
+        if isinstance(self.store, SqliteStore):
+            self._read_kinds([r.oid for _, r in got if r.oid not in self.kinds])
+        return got
+
+    def _read_tree(self, oid: ObjectId) -> list[tuple[str, Reference]]:
+        """Read and decode a tree (its row read ahead, when it was), and keep it; its size checked first."""
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
         if kind != "tree":
@@ -191,23 +214,16 @@ class Walker:
                 self.forms[oid] = form
         else:
             body = self.store.get(oid)[1]
-        got = tree_entries(oid, body, self._heads)
+        raw = split_entries(body)
+        got = tree_entries(oid, body, self._heads, raw)
+        if len(self._raw) >= TREE_CACHE:
+            del self._raw[next(iter(self._raw))]
+        self._raw[oid] = raw
         if len(self._heads) > 1 << 16:
             self._heads.clear()
         if len(self.bodies) >= TREE_CACHE:
             del self.bodies[next(iter(self.bodies))]
         self.bodies[oid] = body
-        if isinstance(self.store, SqliteStore):
-            # The kinds and sizes of the entries not met yet, in one query (the walk meets them next),
-            # and the rows of the trees among them (it reads them next).
-            for ref, (kind, size, row) in self.store.tree_rows(
-                r.oid for _, r in got if r.oid not in self.kinds
-            ).items():
-                self.kinds[ref] = kind, size
-                if row is not None:
-                    self._rows[ref] = row
-            while len(self._rows) > TREE_ROWS:
-                del self._rows[next(iter(self._rows))]
         # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
         if len(self._trees) >= TREE_CACHE:
             dropped = next(iter(self._trees))
@@ -215,6 +231,91 @@ class Walker:
             self._maps.pop(dropped, None)
         self._trees[oid] = got
         return got
+
+    def _read_kinds(self, oids: Iterable[ObjectId]) -> list[ObjectId]:
+        """Learn the kinds and sizes of `oids` with one query (a few hundred per query); return the trees among them.
+
+        The rows of those trees are kept: the walk reads them next.
+        """
+        assert isinstance(self.store, SqliteStore)
+        trees = []
+        for ref, (kind, size, row) in self.store.tree_rows(oids).items():
+            self.kinds[ref] = kind, size
+            if row is not None:
+                self._rows[ref] = row
+                trees.append(ref)
+        while len(self._rows) > TREE_ROWS:
+            del self._rows[next(iter(self._rows))]
+        return trees
+
+    def read_ahead(self, pairs: Iterable[tuple[ObjectId, ObjectId | None]], most: int = PREFETCH_TREES) -> None:
+        """Read ahead, level by level, the trees the walk will read under some commits' trees.
+
+        `pairs` are each commit's tree and its first parent's (None for a root commit). Below
+        them, a tree entry that differs from the entry of the same name in the parent's tree is
+        what the walk reads next: the kinds of such entries, the rows of the trees among them and
+        the parents' trees at their paths are each read with one query per level (a few hundred
+        ids per query), not one per tree. At most `most` trees are read; a tree that cannot be
+        read is left for the walk to meet, and to name.
+        """
+        if not isinstance(self.store, SqliteStore):
+            return
+        level = [(t, o) for t, o in dict.fromkeys(pairs) if t not in self._trees]
+        while level and most > 0:
+            want = {t for t, _ in level if t not in self.kinds or t not in self._rows}
+            want.update(o for _, o in level if o is not None and o not in self._trees and o not in self._rows)
+            self._read_kinds(want - self._trees.keys())
+            unknown: dict[ObjectId, None] = {}
+            below: list[tuple[ObjectId, ObjectId | None]] = []
+            for t, o in level[:most]:
+                most -= 1
+                try:
+                    got = self._trees.get(t) or (self._read_tree(t) if self.kinds.get(t, ("",))[0] == "tree" else None)
+                    old = self._old_map(o) if o is not None else {}
+                except VcrdtError:
+                    continue
+                if got is None:
+                    continue
+                raw, old_raw = self._raw.get(t), self._raw.get(o) if o is not None else None
+                if old and raw is not None and old_raw is not None and len(raw) == len(got):
+                    # The entries that differ from the parent's, found by their bytes (most do not).
+                    got = [got[raw.index(e)] for e in set(raw).difference(old_raw)]
+                for name, ref in got:
+                    was = old.get(name)
+                    if was is not None and was.oid == ref.oid:
+                        continue
+                    if ref.oid not in self.kinds:
+                        unknown[ref.oid] = None
+                    if ref.kind == "tree" and ref.oid not in self._trees:
+                        below.append((ref.oid, was.oid if was is not None and was.kind == "tree" else None))
+            self._read_kinds(unknown)
+            level = below
+
+    def _old_map(self, oid: ObjectId) -> dict[str, Reference]:
+        """A parent's tree by name, read without the kinds of its entries (`read_ahead`)."""
+        got = self._maps.get(oid)
+        if got is None:
+            trees = self._trees.get(oid)
+            if trees is None:
+                if self.kinds.get(oid, ("",))[0] != "tree":
+                    return {}
+                trees = self._read_tree(oid)
+            got = self._maps[oid] = dict(trees)
+        return got
+
+    def raw_entries(self, oid: ObjectId) -> list[bytes] | None:
+        """The raw entries of a tree (`split_entries`), None when they do not tile its body or it is not a tree."""
+        got = self._raw.get(oid)
+        if got is None:
+            try:
+                self.tree_named(oid)
+            except (CorruptObjectError, ObjectNotFoundError):
+                return None
+            got = self._raw.get(oid)
+            if got is None:  # read before and dropped since: read again
+                body = self.store.get(oid)[1]
+                got = self._raw[oid] = split_entries(body)
+        return got if got is not None and sum(map(len, got)) == self.info(oid)[1] else None
 
     def tree_map(self, oid: ObjectId) -> dict[str, Reference]:
         """The entries of a tree by name (as `tree_named`)."""
@@ -313,7 +414,10 @@ def objects_to_send(
     sent: set[ObjectId] = set() if skip is None else skip
     # Commits whose closure is at the peer by the time the next commit is walked.
     held: set[ObjectId] = set(edges)
-    for oid in commits:
+    for i, oid in enumerate(commits):
+        if i % PREFETCH_COMMITS == 0:
+            # The trees the next commits change, a level at a time (one query per level, not per tree).
+            walker.read_ahead(_tree_pairs(walker, commits[i : i + PREFETCH_COMMITS]))
         c = walker.commit(oid)
         first = bool(c.parents) and c.parents[0] in held
         olds = [walker.commit(p).tree for p in c.parents if p in held]
@@ -330,6 +434,15 @@ def objects_to_send(
                 bases[oid] = c.parents[0]
             yield oid, "commit", walker.info(oid)[1]
         held.add(oid)
+
+
+def _tree_pairs(walker: Walker, commits: list[ObjectId]) -> list[tuple[ObjectId, ObjectId | None]]:
+    """Each commit's tree and its first parent's (None for a root commit)."""
+    out: list[tuple[ObjectId, ObjectId | None]] = []
+    for oid in commits:
+        c = walker.commit(oid)
+        out.append((c.tree, walker.commit(c.parents[0]).tree if c.parents else None))
+    return out
 
 
 def _has_commit(walker: Walker, oid: ObjectId) -> bool:
