@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry
+    from vcrdt.store.commits import CommitInfo
     from vcrdt.repo import Repository
 
 SCHEMA = 1
@@ -132,10 +133,11 @@ def clock_text(c: Commit) -> str:
     return f"lamport {c.lamport}, clock {{{counts}}}"
 
 
-def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = False) -> str:
+def commit_header_text(oid: bytes, c: Commit | CommitInfo, refs: list[str], *, clock: bool = False) -> str:
     """Return the uncoloured lines of `print_commit_header`, each ending with a newline.
 
-    Plain text, without rich Texts: `log` prints thousands of these.
+    Plain text, without rich Texts: `log` prints thousands of these. `c` may be the commit's
+    `CommitInfo` (what the commit table holds) unless `clock` is asked for.
 
     >>> from vcrdt.objects import Commit, Signature
     >>> c = Commit(bytes(32), (), Signature("A", "a@x", 0, 0), "fix\\n", "0" * 32, 1, ())
@@ -152,6 +154,10 @@ def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = 
     a = c.author
     date = render.format_date(a.timestamp, a.tz_offset)
     if clock:
+        from vcrdt.objects import Commit
+
+        if not isinstance(c, Commit):
+            raise TypeError("the clock needs the whole commit, not its CommitInfo")
         date += f"\nClock:  {clock_text(c)}"
     message = c.message.rstrip("\n")
     if "\n" in message:
@@ -197,7 +203,7 @@ def oneline(entry: LogEntry) -> Text:
         t.append(" (", style="oid")
         t.append(", ".join(map(decoration, entry.refs)), style="ref")
         t.append(")", style="oid")
-    t.append(" " + entry.commit.summary)
+    t.append(" " + entry.info.summary)
     return t
 
 

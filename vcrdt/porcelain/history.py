@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vcrdt.dag import iter_history, read_commit
+from vcrdt.dag import iter_history, iter_log, read_commit
 from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.store import ObjectReader
+from vcrdt.store.commits import CommitInfo
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
@@ -18,31 +20,51 @@ if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
 
 
-@value_class(frozen=True, init=False, repr=False, eq=False)
-class LogEntry(Value):
-    """One commit in `log` output."""
+class LogEntry:
+    """One commit in `log` output.
 
-    __slots__ = ("oid", "commit", "refs", "stats", "diffs")  # noqa: RUF023 (field order)
+    `info` holds what the default format shows (parents, author, message), from the commit
+    table when the walk read it there; `commit`, the whole decoded commit, is read from the
+    store on first use (`--clock` and ``--json`` need it).
+    """
 
-    oid: ObjectId
-    commit: Commit
-    refs: list[str]
-    stats: list[DiffStat] | None
-    diffs: list[FileDiff] | None
+    __slots__ = ("oid", "info", "refs", "stats", "diffs", "_commit", "_reader")  # noqa: RUF023 (field order)
 
     def __init__(
         self,
         oid: ObjectId,
-        commit: Commit,
+        commit: Commit | CommitInfo,
         refs: list[str],
         stats: list[DiffStat] | None = None,
         diffs: list[FileDiff] | None = None,
+        *,
+        reader: ObjectReader | None = None,
     ) -> None:
-        object.__setattr__(self, "oid", oid)
-        object.__setattr__(self, "commit", commit)
-        object.__setattr__(self, "refs", refs)
-        object.__setattr__(self, "stats", stats)
-        object.__setattr__(self, "diffs", diffs)
+        """Make an entry from a decoded `Commit`, or from its `CommitInfo` and the `reader` to decode it from."""
+        self.oid = oid
+        self.info = commit
+        self.refs = refs
+        self.stats = stats
+        self.diffs = diffs
+        self._commit = commit if isinstance(commit, Commit) else None
+        self._reader = reader
+
+    @property
+    def commit(self) -> Commit:
+        """The decoded commit (read on first use when the entry was made from its `CommitInfo`).
+
+        Raises:
+            ObjectNotFoundError: If the commit object is absent.
+            CorruptObjectError: If it is not a well-formed commit.
+        """
+        if self._commit is None:
+            if self._reader is None:
+                raise VcrdtError(f"log entry {self.oid.hex()} has no commit to read")
+            self._commit = read_commit(self._reader, self.oid)
+        return self._commit
+
+    def __repr__(self) -> str:
+        return f"LogEntry(oid={self.oid.hex()}, refs={self.refs!r})"
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
@@ -141,8 +163,19 @@ def log(
         raise VcrdtError("--follow needs exactly one path")
     if not starts:
         return
-    hidden = {oid for oid, _ in iter_history(repo.store, stops)} if stops else set()
+    hidden = {oid for oid, _ in iter_log(repo.store, stops)} if stops else set()
     decorations = _decorations(repo)
+    if not (paths or follow or with_stats or with_patch):
+        # The default: the walk and what it shows come from the commit table, no commit decoded.
+        n = 0
+        for oid, info in iter_log(repo.store, starts, first_parent=first_parent):
+            if oid in hidden:
+                continue
+            if limit is not None and n >= limit:
+                return
+            n += 1
+            yield LogEntry(oid, info, decorations.get(oid, []), reader=repo.store)
+        return
     followed = paths[0] if follow and paths else None
     n = 0
     for oid, c in iter_history(repo.store, starts, first_parent=first_parent):

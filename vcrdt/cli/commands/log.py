@@ -41,7 +41,7 @@ def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[list[str], str, st
             lanes.append(oid)
             col = len(lanes) - 1
         first = "".join("* " if i == col else "| " for i in range(len(lanes))).rstrip()
-        parents = list(entry.commit.parents)
+        parents = list(entry.info.parents)
         lanes[col] = parents[0] if parents else None
         after: list[str] = []
         for p in parents[1:]:
@@ -216,7 +216,7 @@ def _write_plain(con: render.DataOut, entries: Iterator[LogEntry], clock: bool) 
     sep = ""
     try:
         for e in entries:
-            chunk.append(header(e.oid, e.commit, e.refs, clock=clock))
+            chunk.append(header(e.oid, e.commit if clock else e.info, e.refs, clock=clock))
             if len(chunk) == 256:
                 con.write_text(sep + "\n".join(chunk))
                 chunk.clear()
@@ -231,11 +231,11 @@ def _refs(refs: list[str]) -> Text:
 
 
 def _body_lines(e: LogEntry, clock: bool = False) -> list[str]:
-    c = e.commit
+    c = e.info
     lines = [f"Author: {c.author.name} <{c.author.email}>"]
     lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
     if clock:
-        lines.append(f"Clock:  {views.clock_text(c)}")
+        lines.append(f"Clock:  {views.clock_text(e.commit)}")
     lines.append("")
     lines += [f"    {m}" for m in c.message.rstrip("\n").split("\n")]
     lines.append("")
