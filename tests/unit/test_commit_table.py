@@ -131,7 +131,10 @@ def test_an_older_repository_gets_its_table_on_open(repo: CliRunner) -> None:
     ("damage", "message"),
     [
         ("DELETE FROM commits WHERE message = 'b\n'", "no row in the commit table"),
-        ("UPDATE commits SET lamport = lamport + 5 WHERE message = 'b\n'", "its commit table row differs from the commit"),
+        (
+            "UPDATE commits SET lamport = lamport + 5 WHERE message = 'b\n'",
+            "its commit table row differs from the commit",
+        ),
         ("UPDATE commits SET message = 'x' WHERE message = 'b\n'", "its commit table row differs from the commit"),
         ("UPDATE commits SET id = zeroblob(32) WHERE message = 'b\n'", "a commit table row without its commit object"),
     ],

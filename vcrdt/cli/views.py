@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry
-    from vcrdt.store.commits import CommitInfo
     from vcrdt.repo import Repository
+    from vcrdt.store.commits import CommitInfo
 
 SCHEMA = 1
 

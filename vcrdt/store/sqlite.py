@@ -842,7 +842,9 @@ class SqliteStore:
         small = [i for i in first.values() if len(items[i][1]) <= LARGE_OBJECT]
         jobs = [(bytes(items[i][1]), self._delta_base(items[i][2], oids[i], len(items[i][1]))) for i in small]
         encoded = self._map(self._encode_job, jobs, total)
-        graph = commits.rows_of([(oids[i], body) for i, (body, _) in zip(small, jobs, strict=True) if codes[i] == _COMMIT])
+        graph = commits.rows_of(
+            [(oids[i], body) for i, (body, _) in zip(small, jobs, strict=True) if codes[i] == _COMMIT]
+        )
         rows = [
             (
                 oids[i],
