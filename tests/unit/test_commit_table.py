@@ -174,3 +174,19 @@ def test_commit_info_matches_the_commit() -> None:
         c.message,
         c.summary,
     )
+
+
+def test_a_fill_cut_short_is_done_again_on_the_next_open(tmp_path: Path) -> None:
+    _, sql, ids = _copied(tmp_path, [[], [0], [1]])
+    path = sql.db.path
+    sql.db.conn.execute("DROP TABLE commits")
+    sql.db.close()
+    db = Database(path)  # adds the empty table and marks it to fill; the store, not yet opened, has not filled it
+    assert db.get_meta(commits.PENDING) == "1"
+    assert db.conn.execute("SELECT COUNT(*) FROM commits").fetchone() == (0,)
+    db.close()
+    store = SqliteStore(Database(path))
+    assert set(_rows(store)) == set(ids)
+    assert store.db.get_meta(commits.PENDING) is None
+    assert store.commit_table_problems() == []
+    store.db.close()
