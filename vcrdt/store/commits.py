@@ -25,20 +25,31 @@ from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.objects import Commit, Signature
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
 # id, lamport, time, tz, parents (the ids one after the other), name, email, message.
 _INSERT = (
     "INSERT OR REPLACE INTO commits(id, lamport, time, tz, parents, name, email, message) VALUES (?,?,?,?,?,?,?,?)"
 )
-_COLUMNS = (
-    "CAST(id AS BLOB), CAST(lamport AS INTEGER), CAST(time AS INTEGER), CAST(tz AS INTEGER),"
-    " CAST(parents AS BLOB), CAST(name AS TEXT), CAST(email AS TEXT), CAST(message AS TEXT)"
-)
+# No CASTs: `parse` checks each value's type, and a text that is not UTF-8 fails the query
+# (`sqlite3.OperationalError`), which the readers take as rows missing.
+_COLUMNS = "id, lamport, time, tz, parents, name, email, message"
 # The row of an id and the rows stored in the `window` rows before it (a walk's next commits).
 SELECT_BEFORE = (
     f"SELECT {_COLUMNS} FROM commits WHERE rowid BETWEEN"
     " (SELECT rowid FROM commits WHERE id = ?1) - ?2 AND (SELECT rowid FROM commits WHERE id = ?1)"
 )
 _SELECT_ALL = f"SELECT {_COLUMNS} FROM commits"
+_TYPES = (int, int, int, bytes, str, str, str)
+# A Signature built through its slots, as `vcrdt.objects` builds the ones it decodes (its
+# __init__ goes through object.__setattr__, checked against the class's refusal to assign).
+_new = object.__new__
+_name = Signature.__dict__["name"].__set__
+_email = Signature.__dict__["email"].__set__
+_timestamp = Signature.__dict__["timestamp"].__set__
+_tz = Signature.__dict__["tz_offset"].__set__
 # The meta key set while the table still has to be filled from the objects (an upgraded repository).
 PENDING = "commits_pending"
 
@@ -116,28 +127,31 @@ def remove(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
     conn.executemany("DELETE FROM commits WHERE id = ?", [(oid,) for oid in oids])
 
 
-def parse(raw: tuple[object, ...]) -> tuple[ObjectId, CommitInfo]:
-    """Return the id and `CommitInfo` of a row read with the table's columns.
+def parse(raw: tuple[Any, ...]) -> tuple[ObjectId, CommitInfo]:
+    """Return the id and `CommitInfo` of a row read with the table's columns (any values: each is checked).
 
     Raises:
         CorruptObjectError: If the row is malformed (a column of the wrong type, parents not whole ids).
     """
     oid, lamport, time, tz, parents, name, email, message = raw
-    if not isinstance(oid, bytes) or len(oid) != OID_LEN:
+    if type(oid) is not bytes or len(oid) != OID_LEN:
         raise CorruptObjectError(repr(oid)[:80], "commit table row with a malformed id")
-    if (
-        not isinstance(lamport, int)
-        or not isinstance(time, int)
-        or not isinstance(tz, int)
-        or not isinstance(parents, bytes)
-        or len(parents) % OID_LEN
-        or not isinstance(name, str)
-        or not isinstance(email, str)
-        or not isinstance(message, str)
-    ):
+    # Exact types (a bool is no lamport), checked at once: the common case costs one comparison.
+    if (type(lamport), type(time), type(tz), type(parents), type(name), type(email), type(message)) != _TYPES:
         raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
-    ids = tuple([ObjectId(parents[i : i + OID_LEN]) for i in range(0, len(parents), OID_LEN)])
-    return ObjectId(oid), CommitInfo(ids, lamport, Signature(name, email, time, tz), message)
+    n = len(parents)
+    if n == OID_LEN:  # most commits
+        ids: tuple[ObjectId, ...] = (ObjectId(parents),)
+    elif n % OID_LEN:
+        raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
+    else:
+        ids = tuple([ObjectId(parents[i : i + OID_LEN]) for i in range(0, n, OID_LEN)])
+    author = _new(Signature)
+    _name(author, name)
+    _email(author, email)
+    _timestamp(author, time)
+    _tz(author, tz)
+    return ObjectId(oid), CommitInfo(ids, lamport, author, message)
 
 
 def iter_rows(conn: sqlite3.Connection) -> Iterator[tuple[object, ...]]:
