@@ -168,9 +168,12 @@ def commit_header_text(oid: bytes, c: Commit | CommitInfo, refs: list[str], *, c
 
 
 def print_commit_header(
-    oid: bytes, c: Commit, refs: list[str], *, clock: bool = False, con: render.DataOut | None = None
+    oid: bytes, c: Commit | CommitInfo, refs: list[str], *, clock: bool = False, con: render.DataOut | None = None
 ) -> None:
-    """Print a commit the way `git log` does (header and indented message), to `con` or stdout."""
+    """Print a commit the way `git log` does (header and indented message), to `con` or stdout.
+
+    `c` may be the commit's `CommitInfo` unless `clock` is asked for.
+    """
     con = con or render.data()
     if con.is_plain:
         con.write_text(commit_header_text(oid, c, refs, clock=clock))
@@ -190,6 +193,10 @@ def print_commit_header(
     con.print(Text(f"Author: {c.author.name} <{c.author.email}>"))
     con.print(Text(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}"))
     if clock:
+        from vcrdt.objects import Commit
+
+        if not isinstance(c, Commit):
+            raise TypeError("the clock needs the whole commit, not its CommitInfo")
         con.print(Text(f"Clock:  {clock_text(c)}"))
     con.print()
     for msg_line in c.message.rstrip("\n").split("\n"):

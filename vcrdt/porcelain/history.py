@@ -20,51 +20,55 @@ if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffStat, FileDiff
 
 
-class LogEntry:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class LogEntry(Value):
     """One commit in `log` output.
 
-    `info` holds what the default format shows (parents, author, message), from the commit
-    table when the walk read it there; `commit`, the whole decoded commit, is read from the
-    store on first use (`--clock` and ``--json`` need it).
+    `info` holds what the default format shows (parents, author, message): the decoded
+    `Commit` itself, or, from `log(..., decoded=False)`, the commit's `CommitInfo` from the
+    commit table and the `reader` that `commit` decodes the whole commit from (while the
+    repository is open).
     """
 
-    __slots__ = ("oid", "info", "refs", "stats", "diffs", "_commit", "_reader")  # noqa: RUF023 (field order)
+    __slots__ = ("oid", "info", "refs", "stats", "diffs", "reader")  # noqa: RUF023 (field order)
+
+    oid: ObjectId
+    info: Commit | CommitInfo
+    refs: list[str]
+    stats: list[DiffStat] | None
+    diffs: list[FileDiff] | None
+    reader: ObjectReader | None
 
     def __init__(
         self,
         oid: ObjectId,
-        commit: Commit | CommitInfo,
+        info: Commit | CommitInfo,
         refs: list[str],
         stats: list[DiffStat] | None = None,
         diffs: list[FileDiff] | None = None,
-        *,
         reader: ObjectReader | None = None,
     ) -> None:
-        """Make an entry from a decoded `Commit`, or from its `CommitInfo` and the `reader` to decode it from."""
-        self.oid = oid
-        self.info = commit
-        self.refs = refs
-        self.stats = stats
-        self.diffs = diffs
-        self._commit = commit if isinstance(commit, Commit) else None
-        self._reader = reader
+        object.__setattr__(self, "oid", oid)
+        object.__setattr__(self, "info", info)
+        object.__setattr__(self, "refs", refs)
+        object.__setattr__(self, "stats", stats)
+        object.__setattr__(self, "diffs", diffs)
+        object.__setattr__(self, "reader", reader)
 
     @property
     def commit(self) -> Commit:
-        """The decoded commit (read on first use when the entry was made from its `CommitInfo`).
+        """The decoded commit: `info` itself, or read from `reader`.
 
         Raises:
             ObjectNotFoundError: If the commit object is absent.
             CorruptObjectError: If it is not a well-formed commit.
+            VcrdtError: If the entry has only the commit's `CommitInfo` and no reader.
         """
-        if self._commit is None:
-            if self._reader is None:
-                raise VcrdtError(f"log entry {self.oid.hex()} has no commit to read")
-            self._commit = read_commit(self._reader, self.oid)
-        return self._commit
-
-    def __repr__(self) -> str:
-        return f"LogEntry(oid={self.oid.hex()}, refs={self.refs!r})"
+        if isinstance(self.info, Commit):
+            return self.info
+        if self.reader is None:
+            raise VcrdtError(f"log entry {self.oid.hex()}: no commit to read")
+        return read_commit(self.reader, self.oid)
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
@@ -142,6 +146,7 @@ def log(
     follow: bool = False,
     with_patch: bool = False,
     context: int = 3,
+    decoded: bool = True,
 ) -> Iterator[LogEntry]:
     """Yield history newest first from `revs` (default HEAD), read as git reads them (`split_range`).
 
@@ -151,6 +156,10 @@ def log(
     (branches, their siblings, tags) and HEAD. With `follow` (exactly one file in `paths`), the
     file is followed back through renames (`follow_path`). With `with_patch`, each entry
     carries its diff against its first parent (`context` lines around each change).
+
+    With `decoded` False (and no `paths`, stats or patches: the default `log`), the walk and
+    each entry's `info` come from the commit table (`vcrdt.store.commits`) and no commit is
+    decoded; an entry's `commit` is then read from the store when asked, while it is open.
 
     Raises:
         BadRevisionError: If a revision does not resolve.
@@ -165,7 +174,7 @@ def log(
         return
     hidden = {oid for oid, _ in iter_log(repo.store, stops)} if stops else set()
     decorations = _decorations(repo)
-    if not (paths or follow or with_stats or with_patch):
+    if not (decoded or paths or follow or with_stats or with_patch):
         # The default: the walk and what it shows come from the commit table, no commit decoded.
         n = 0
         for oid, info in iter_log(repo.store, starts, first_parent=first_parent):
@@ -174,7 +183,7 @@ def log(
             if limit is not None and n >= limit:
                 return
             n += 1
-            yield LogEntry(oid, info, decorations.get(oid, []), reader=repo.store)
+            yield LogEntry(oid, info, decorations.get(oid, []), None, None, repo.store)
         return
     followed = paths[0] if follow and paths else None
     n = 0

@@ -111,6 +111,7 @@ def log(
         all_refs=all_refs,
         follow=follow,
         with_patch=patch,
+        decoded=json or clock,  # what the other formats show is in the commit table
     )
     with paged(repo):
         _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock, patch=patch)
@@ -156,7 +157,7 @@ def _print_log(
                 for text in _body_lines(e, clock):
                     con.print(Text(f"{rest} {text}".rstrip()))
             else:
-                views.print_commit_header(e.oid, e.commit, e.refs, clock=clock, con=con)
+                views.print_commit_header(e.oid, e.commit if clock else e.info, e.refs, clock=clock, con=con)
             if e.stats:
                 con.print()
                 views.print_stats(e.stats)
