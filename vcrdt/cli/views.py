@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from vcrdt.objects import Commit
     from vcrdt.porcelain import LogEntry
     from vcrdt.repo import Repository
+    from vcrdt.store.commits import CommitInfo
 
 SCHEMA = 1
 
@@ -132,10 +133,11 @@ def clock_text(c: Commit) -> str:
     return f"lamport {c.lamport}, clock {{{counts}}}"
 
 
-def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = False) -> str:
+def commit_header_text(oid: bytes, c: Commit | CommitInfo, refs: list[str], *, clock: bool = False) -> str:
     """Return the uncoloured lines of `print_commit_header`, each ending with a newline.
 
-    Plain text, without rich Texts: `log` prints thousands of these.
+    Plain text, without rich Texts: `log` prints thousands of these. `c` may be the commit's
+    `CommitInfo` (what the commit table holds) unless `clock` is asked for.
 
     >>> from vcrdt.objects import Commit, Signature
     >>> c = Commit(bytes(32), (), Signature("A", "a@x", 0, 0), "fix\\n", "0" * 32, 1, ())
@@ -152,6 +154,10 @@ def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = 
     a = c.author
     date = render.format_date(a.timestamp, a.tz_offset)
     if clock:
+        from vcrdt.objects import Commit
+
+        if not isinstance(c, Commit):
+            raise TypeError("the clock needs the whole commit, not its CommitInfo")
         date += f"\nClock:  {clock_text(c)}"
     message = c.message.rstrip("\n")
     if "\n" in message:
@@ -162,9 +168,12 @@ def commit_header_text(oid: bytes, c: Commit, refs: list[str], *, clock: bool = 
 
 
 def print_commit_header(
-    oid: bytes, c: Commit, refs: list[str], *, clock: bool = False, con: render.DataOut | None = None
+    oid: bytes, c: Commit | CommitInfo, refs: list[str], *, clock: bool = False, con: render.DataOut | None = None
 ) -> None:
-    """Print a commit the way `git log` does (header and indented message), to `con` or stdout."""
+    """Print a commit the way `git log` does (header and indented message), to `con` or stdout.
+
+    `c` may be the commit's `CommitInfo` unless `clock` is asked for.
+    """
     con = con or render.data()
     if con.is_plain:
         con.write_text(commit_header_text(oid, c, refs, clock=clock))
@@ -184,6 +193,10 @@ def print_commit_header(
     con.print(Text(f"Author: {c.author.name} <{c.author.email}>"))
     con.print(Text(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}"))
     if clock:
+        from vcrdt.objects import Commit
+
+        if not isinstance(c, Commit):
+            raise TypeError("the clock needs the whole commit, not its CommitInfo")
         con.print(Text(f"Clock:  {clock_text(c)}"))
     con.print()
     for msg_line in c.message.rstrip("\n").split("\n"):
@@ -197,7 +210,7 @@ def oneline(entry: LogEntry) -> Text:
         t.append(" (", style="oid")
         t.append(", ".join(map(decoration, entry.refs)), style="ref")
         t.append(")", style="oid")
-    t.append(" " + entry.commit.summary)
+    t.append(" " + entry.info.summary)
     return t
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vcrdt.dag import iter_history, read_commit
+from vcrdt.dag import iter_history, iter_log, read_commit
 from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.store import ObjectReader
+from vcrdt.store.commits import CommitInfo
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
@@ -20,29 +22,53 @@ if TYPE_CHECKING:
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
 class LogEntry(Value):
-    """One commit in `log` output."""
+    """One commit in `log` output.
 
-    __slots__ = ("oid", "commit", "refs", "stats", "diffs")  # noqa: RUF023 (field order)
+    `info` holds what the default format shows (parents, author, message): the decoded
+    `Commit` itself, or, from `log(..., decoded=False)`, the commit's `CommitInfo` from the
+    commit table and the `reader` that `commit` decodes the whole commit from (while the
+    repository is open).
+    """
+
+    __slots__ = ("oid", "info", "refs", "stats", "diffs", "reader")  # noqa: RUF023 (field order)
 
     oid: ObjectId
-    commit: Commit
+    info: Commit | CommitInfo
     refs: list[str]
     stats: list[DiffStat] | None
     diffs: list[FileDiff] | None
+    reader: ObjectReader | None
 
     def __init__(
         self,
         oid: ObjectId,
-        commit: Commit,
+        info: Commit | CommitInfo,
         refs: list[str],
         stats: list[DiffStat] | None = None,
         diffs: list[FileDiff] | None = None,
+        reader: ObjectReader | None = None,
     ) -> None:
         object.__setattr__(self, "oid", oid)
-        object.__setattr__(self, "commit", commit)
+        object.__setattr__(self, "info", info)
         object.__setattr__(self, "refs", refs)
         object.__setattr__(self, "stats", stats)
         object.__setattr__(self, "diffs", diffs)
+        object.__setattr__(self, "reader", reader)
+
+    @property
+    def commit(self) -> Commit:
+        """The decoded commit: `info` itself, or read from `reader`.
+
+        Raises:
+            ObjectNotFoundError: If the commit object is absent.
+            CorruptObjectError: If it is not a well-formed commit.
+            VcrdtError: If the entry has only the commit's `CommitInfo` and no reader.
+        """
+        if isinstance(self.info, Commit):
+            return self.info
+        if self.reader is None:
+            raise VcrdtError(f"log entry {self.oid.hex()}: no commit to read")
+        return read_commit(self.reader, self.oid)
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
@@ -120,6 +146,7 @@ def log(
     follow: bool = False,
     with_patch: bool = False,
     context: int = 3,
+    decoded: bool = True,
 ) -> Iterator[LogEntry]:
     """Yield history newest first from `revs` (default HEAD), read as git reads them (`split_range`).
 
@@ -129,6 +156,10 @@ def log(
     (branches, their siblings, tags) and HEAD. With `follow` (exactly one file in `paths`), the
     file is followed back through renames (`follow_path`). With `with_patch`, each entry
     carries its diff against its first parent (`context` lines around each change).
+
+    With `decoded` False (and no `paths`, stats or patches: the default `log`), the walk and
+    each entry's `info` come from the commit table (`vcrdt.store.commits`) and no commit is
+    decoded; an entry's `commit` is then read from the store when asked, while it is open.
 
     Raises:
         BadRevisionError: If a revision does not resolve.
@@ -141,8 +172,19 @@ def log(
         raise VcrdtError("--follow needs exactly one path")
     if not starts:
         return
-    hidden = {oid for oid, _ in iter_history(repo.store, stops)} if stops else set()
+    hidden = {oid for oid, _ in iter_log(repo.store, stops)} if stops else set()
     decorations = _decorations(repo)
+    if not (decoded or paths or follow or with_stats or with_patch):
+        # The default: the walk and what it shows come from the commit table, no commit decoded.
+        n = 0
+        for oid, info in iter_log(repo.store, starts, first_parent=first_parent):
+            if oid in hidden:
+                continue
+            if limit is not None and n >= limit:
+                return
+            n += 1
+            yield LogEntry(oid, info, decorations.get(oid, []), None, None, repo.store)
+        return
     followed = paths[0] if follow and paths else None
     n = 0
     for oid, c in iter_history(repo.store, starts, first_parent=first_parent):

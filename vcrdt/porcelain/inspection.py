@@ -72,6 +72,7 @@ def _fsck(repo: Repository, on_progress: Progress | None) -> FsckResult:
         bad.add(oid)
         problems.append(FsckProblem(to_hex(oid), err.message))
     problems += [FsckProblem("fingerprints", msg) for msg in repo.store.fingerprint_problems()]
+    problems += [FsckProblem("commit table", msg) for msg in repo.store.commit_table_problems()]
     commits: dict[ObjectId, Commit] = {}
     kinds = {oid: repo.store.info(oid)[0] for oid in sorted(present - bad)}
     for oid, kind in kinds.items():

@@ -31,6 +31,8 @@ Schema version 1 (see docs/format.md):
 - ``oplog(seq, time, kind, summary, head_before, head_after, refs, wt_before, wt_after, undoes)``:
   the operation log (`vcrdt oplog`, `vcrdt undo`), one row per operation that moved a ref or
   rewrote the work tree, written in that operation's transaction. Owned by `vcrdt.store.oplog`.
+- ``commits(id, lamport, time, tz, parents, name, email, message)``: one row per commit stored
+  whole, derived from its object and written with it. Owned by `vcrdt.store.commits`.
 - ``tokens(id, hash, scope, created, expires, revoked)``: access tokens of ``vcrdt serve`` (only
   the SHA-256 of each secret; ``scope`` is ``read`` or ``write``; times in Unix seconds, NULL:
   never). Owned by `vcrdt.sync.tokens`.
@@ -39,7 +41,7 @@ A replica's database is opened read-only (`Database(..., read_only=True)`): neve
 WAL, never given tables, read on one snapshot, with the tables it reads checked to be vcrdt's
 own (not views, no other columns), and with a time limit on each statement.
 
-Imports `errors` only.
+Imports `errors`, `store.fingerprints` and `store.commits` only.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
-from vcrdt.store import fingerprints
+from vcrdt.store import commits, fingerprints
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -162,6 +164,16 @@ CREATE TABLE IF NOT EXISTS oplog (
     wt_after    BLOB,
     undoes      INTEGER
 );
+CREATE TABLE IF NOT EXISTS commits (
+    id      BLOB PRIMARY KEY,
+    lamport INTEGER NOT NULL,
+    time    INTEGER NOT NULL,
+    tz      INTEGER NOT NULL,
+    parents BLOB NOT NULL,
+    name    TEXT NOT NULL,
+    email   TEXT NOT NULL,
+    message TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
     id      TEXT PRIMARY KEY,
     hash    BLOB NOT NULL UNIQUE,
@@ -191,6 +203,7 @@ FULL_BELOW = 256 * 1024
 _ADDED_TABLES = (
     "actors",
     "checkout_journal",
+    "commits",
     "conflicts",
     "fingerprints",
     "merge_state",
@@ -408,6 +421,10 @@ class Database:
                             self.conn.execute(stmt)
                     if "fingerprints" not in tables:
                         fingerprints.rebuild(self.conn)
+                    if "commits" not in tables:
+                        # Filled from the commit objects by the store, which can decode them
+                        # (`vcrdt.store.sqlite.SqliteStore`); until then no walk reads it.
+                        self.set_meta(commits.PENDING, "1")
             except RepoError as exc:
                 if "readonly" not in str(exc.__cause__):
                     raise

@@ -30,7 +30,10 @@ one decompression each, not one per link of the chain.
 Writes join the caller's transaction (`Database.write`), so many puts and the
 ref updates of one operation commit or roll back together.
 
-Imports `store`, `store.db`, `hashing`, `ids` and `errors` only.
+Every commit stored whole also gets its row in the commit table (`vcrdt.store.commits`), in
+the same transaction as its object row.
+
+Imports `store`, `store.db`, `store.commits`, `hashing`, `ids` and `errors` only.
 """
 
 from __future__ import annotations
@@ -42,10 +45,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 
-from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, VcrdtError
+from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, RepoError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
-from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, fingerprints
+from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits, fingerprints
 from vcrdt.store.db import Database
 from vcrdt.store.fingerprints import Fingerprint
 
@@ -69,6 +72,7 @@ RAW = 3
 IN_BATCH = 500
 
 KIND_CODES = {"blob": 1, "tree": 2, "commit": 3}
+_COMMIT = KIND_CODES["commit"]
 _CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 
 # Level 1 compresses this project's benchmark text (110 MB of code and prose)
@@ -182,9 +186,16 @@ class SqliteStore:
     """Objects in the ``objects``/``chunks`` tables of the repository database."""
 
     def __init__(self, db: Database) -> None:
-        """Use the open database `db` (its schema is created by `Database`)."""
+        """Use the open database `db` (its schema is created by `Database`).
+
+        A repository made before the commit table existed has it filled here, once (on its
+        first open by a process that may write it).
+        """
         self.db = db
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
+        if not db.read_only and db.get_meta(commits.PENDING) is not None:
+            with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
+                self.rebuild_commit_table()
 
     # zstandard is loaded on first use (`vcrdt.store.zstd`: its C backend alone): loading it costs
     # a command that reads no compressed object, such as `status`, milliseconds of start-up.
@@ -484,6 +495,7 @@ class SqliteStore:
                     conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
                     gone.append(oid)
             fingerprints.remove(conn, gone)
+            commits.remove(conn, gone)
         self._cache.clear()
         return len(gone)
 
@@ -539,6 +551,101 @@ class SqliteStore:
                     f"bucket {prefix or '(root)'}: stored fingerprint counts {have.count} objects, "
                     f"the objects table holds {want.count}{'' if have.count != want.count else ' with other ids'}"
                 )
+        return problems
+
+    # --- the commit table -------------------------------------------------------------
+
+    def commit_rows(self, oid: ObjectId, window: int) -> dict[ObjectId, commits.CommitInfo]:
+        """Return the commit table's rows of `oid` and of the commits stored in the `window` rows before it.
+
+        Empty when `oid` has no row (not a commit, stored in chunks, or a damaged table) and
+        always for another replica's database (`read_only`), whose table is not trusted: the
+        caller then reads the object. A malformed row is left out, as if missing.
+        """
+        if self.db.read_only:
+            return {}
+        out: dict[ObjectId, commits.CommitInfo] = {}
+        try:
+            raw_rows = self.db.conn.execute(commits.SELECT_BEFORE, (oid, window)).fetchall()
+        except sqlite3.DatabaseError:
+            return {}
+        for raw in raw_rows:
+            try:
+                other, info = commits.parse(raw)
+            except CorruptObjectError:
+                continue
+            out[other] = info
+        return out
+
+    def rebuild_commit_table(self) -> int:
+        """Fill the commit table afresh from the commit objects; return how many rows it holds.
+
+        Commits that do not decode get no row (fsck reports the objects themselves).
+
+        Raises:
+            RepoBusyError: If another process holds the write lock past the timeout.
+        """
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM commits")
+            ids = [
+                ObjectId(bytes(raw))
+                for (raw,) in conn.execute(
+                    "SELECT CAST(id AS BLOB) FROM objects WHERE kind = ? AND storage != ? ORDER BY rowid",
+                    (_COMMIT, CHUNKED),
+                )
+            ]
+            rows = []
+            for oid in ids:
+                try:
+                    kind, body = self.get(oid)
+                except VcrdtError:
+                    continue
+                if kind == "commit":
+                    rows += commits.rows_of([(oid, body)])
+            commits.add(conn, rows)
+            self.db.delete_meta(commits.PENDING)
+        return len(rows)
+
+    def commit_table_problems(self) -> list[str]:
+        """Compare the commit table with the commit objects; describe each row missing, different or orphaned.
+
+        Run it inside the caller's read snapshot (``db.read()``) when other processes may write.
+        """
+        if self.db.get_meta(commits.PENDING) is not None:
+            return ["the commit table has not been filled yet (the next write fills it)"]
+        table: dict[ObjectId, object] = {}
+        problems: list[str] = []
+        for raw in commits.iter_rows(self.db.conn):
+            try:
+                oid, info = commits.parse(raw)
+            except CorruptObjectError as exc:
+                problems.append(f"commit table: {exc}")
+                continue
+            table[oid] = info
+        ids = [
+            ObjectId(bytes(raw))
+            for (raw,) in self.db.conn.execute(
+                "SELECT CAST(id AS BLOB) FROM objects WHERE kind = ? AND storage != ? ORDER BY rowid",
+                (_COMMIT, CHUNKED),
+            )
+        ]
+        for oid in ids:
+            try:
+                kind, body = self.get(oid)
+                want = commits.rows_of([(oid, body)]) if kind == "commit" else []
+            except VcrdtError:
+                continue  # a damaged object: the object check reports it
+            if not want:
+                continue
+            have = table.pop(oid, None)
+            if have is None:
+                problems.append(f"commit {to_hex(oid)}: no row in the commit table")
+            elif have != commits.parse(want[0])[1]:
+                problems.append(f"commit {to_hex(oid)}: its commit table row differs from the commit")
+        present = self.has_many(table)
+        for oid in sorted(table):
+            if oid not in present:
+                problems.append(f"commit {to_hex(oid)}: a commit table row without its commit object")
         return problems
 
     def _plain(
@@ -697,9 +804,11 @@ class SqliteStore:
         base = self._delta_base(delta_base, oid, len(body))
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
+        rows = commits.rows_of([(oid, body)]) if code == _COMMIT else []
         with self.db.write() as conn:
             if conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data)).rowcount:
                 fingerprints.add(conn, [oid])
+                commits.add(conn, rows)
         if base is not None:
             # Likely the base of the path's next version.
             self._cache.add(oid, kind, body)
@@ -733,6 +842,9 @@ class SqliteStore:
         small = [i for i in first.values() if len(items[i][1]) <= LARGE_OBJECT]
         jobs = [(bytes(items[i][1]), self._delta_base(items[i][2], oids[i], len(items[i][1]))) for i in small]
         encoded = self._map(self._encode_job, jobs, total)
+        graph = commits.rows_of(
+            [(oids[i], body) for i, (body, _) in zip(small, jobs, strict=True) if codes[i] == _COMMIT]
+        )
         rows = [
             (
                 oids[i],
@@ -752,6 +864,7 @@ class SqliteStore:
             rows = [row for row in rows if row[0] not in again]
             conn.executemany(_INSERT, rows)
             fingerprints.add(conn, [row[0] for row in rows])
+            commits.add(conn, graph)
             for i in large:
                 self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
         return oids
@@ -810,9 +923,11 @@ class SqliteStore:
                 base = None
             depths[oid] = depth
             rows.append((oid, code, len(body), storage, base, depth, data))
+        graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"])
         with self.db.write() as conn:
             conn.executemany(_INSERT, rows)
             fingerprints.add(conn, [row[0] for row in rows])
+            commits.add(conn, graph)
         return len(rows)
 
     def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:

@@ -41,7 +41,7 @@ def graph_prefixes(entries: list[LogEntry]) -> Iterator[tuple[list[str], str, st
             lanes.append(oid)
             col = len(lanes) - 1
         first = "".join("* " if i == col else "| " for i in range(len(lanes))).rstrip()
-        parents = list(entry.commit.parents)
+        parents = list(entry.info.parents)
         lanes[col] = parents[0] if parents else None
         after: list[str] = []
         for p in parents[1:]:
@@ -111,6 +111,7 @@ def log(
         all_refs=all_refs,
         follow=follow,
         with_patch=patch,
+        decoded=json or clock,  # what the other formats show is in the commit table
     )
     with paged(repo):
         _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock, patch=patch)
@@ -156,7 +157,7 @@ def _print_log(
                 for text in _body_lines(e, clock):
                     con.print(Text(f"{rest} {text}".rstrip()))
             else:
-                views.print_commit_header(e.oid, e.commit, e.refs, clock=clock, con=con)
+                views.print_commit_header(e.oid, e.commit if clock else e.info, e.refs, clock=clock, con=con)
             if e.stats:
                 con.print()
                 views.print_stats(e.stats)
@@ -216,7 +217,7 @@ def _write_plain(con: render.DataOut, entries: Iterator[LogEntry], clock: bool) 
     sep = ""
     try:
         for e in entries:
-            chunk.append(header(e.oid, e.commit, e.refs, clock=clock))
+            chunk.append(header(e.oid, e.commit if clock else e.info, e.refs, clock=clock))
             if len(chunk) == 256:
                 con.write_text(sep + "\n".join(chunk))
                 chunk.clear()
@@ -231,11 +232,11 @@ def _refs(refs: list[str]) -> Text:
 
 
 def _body_lines(e: LogEntry, clock: bool = False) -> list[str]:
-    c = e.commit
+    c = e.info
     lines = [f"Author: {c.author.name} <{c.author.email}>"]
     lines.append(f"Date:   {render.format_date(c.author.timestamp, c.author.tz_offset)}")
     if clock:
-        lines.append(f"Clock:  {views.clock_text(c)}")
+        lines.append(f"Clock:  {views.clock_text(e.commit)}")
     lines.append("")
     lines += [f"    {m}" for m in c.message.rstrip("\n").split("\n")]
     lines.append("")

@@ -1,0 +1,159 @@
+"""The commit table: one row per stored commit, so a walk down history reads no commit object.
+
+Like git's commit-graph file, the ``commits`` table is derived data: each row repeats what a
+walk and `log`'s default format read from a commit (its parents, Lamport clock, the author
+signature and the message), and nothing that is not in the commit object. `add` writes the rows
+in the same transaction as the object rows (`vcrdt.store.sqlite.SqliteStore` calls it from every
+put), and `remove` drops them with the objects, so every writer keeps the table current. A
+repository made before the table existed gets it filled on first open (`rebuild`). Only commits
+stored whole have rows: one over `LARGE_OBJECT` bytes (stored in chunks) is read from its
+object. `problems` (for ``vcrdt fsck``) compares every row with its commit object.
+
+The table is trusted as the objects are not (it is not content-addressed): only a repository's
+own table is read, never another replica's (`vcrdt.store.sqlite.SqliteStore.commit_rows`).
+See docs/format.md, "The commit table".
+
+Imports `objects`, `ids` and `errors` only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+
+from vcrdt.errors import CorruptObjectError
+from vcrdt.ids import OID_LEN, ObjectId, to_hex
+from vcrdt.objects import Commit, Signature
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+# id, lamport, time, tz, parents (the ids one after the other), name, email, message.
+_INSERT = (
+    "INSERT OR REPLACE INTO commits(id, lamport, time, tz, parents, name, email, message) VALUES (?,?,?,?,?,?,?,?)"
+)
+# No CASTs: `parse` checks each value's type, and a text that is not UTF-8 fails the query
+# (`sqlite3.OperationalError`), which the readers take as rows missing.
+_COLUMNS = "id, lamport, time, tz, parents, name, email, message"
+# The row of an id and the rows stored in the `window` rows before it (a walk's next commits).
+SELECT_BEFORE = (
+    f"SELECT {_COLUMNS} FROM commits WHERE rowid BETWEEN"
+    " (SELECT rowid FROM commits WHERE id = ?1) - ?2 AND (SELECT rowid FROM commits WHERE id = ?1)"
+)
+_SELECT_ALL = f"SELECT {_COLUMNS} FROM commits"
+_TYPES = (int, int, int, bytes, str, str, str)
+# A Signature built through its slots, as `vcrdt.objects` builds the ones it decodes (its
+# __init__ goes through object.__setattr__, checked against the class's refusal to assign).
+_new = object.__new__
+_name = Signature.__dict__["name"].__set__
+_email = Signature.__dict__["email"].__set__
+_timestamp = Signature.__dict__["timestamp"].__set__
+_tz = Signature.__dict__["tz_offset"].__set__
+# The meta key set while the table still has to be filled from the objects (an upgraded repository).
+PENDING = "commits_pending"
+
+
+class CommitInfo:
+    """What a walk and `log`'s default format read from a commit: parents, clock, author, message.
+
+    Attribute for attribute the same values as the `Commit` it comes from, so code that reads
+    only these takes either.
+    """
+
+    __slots__ = ("parents", "lamport", "author", "message")  # noqa: RUF023 (field order)
+
+    def __init__(self, parents: tuple[ObjectId, ...], lamport: int, author: Signature, message: str) -> None:
+        self.parents = parents
+        self.lamport = lamport
+        self.author = author
+        self.message = message
+
+    @classmethod
+    def of(cls, c: Commit) -> CommitInfo:
+        """Return the part of `c` the table holds."""
+        return cls(c.parents, c.lamport, c.author, c.message)
+
+    @property
+    def summary(self) -> str:
+        """The first line of the message."""
+        return self.message.split("\n", 1)[0]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CommitInfo):
+            return NotImplemented
+        return (self.parents, self.lamport, self.author, self.message) == (
+            other.parents,
+            other.lamport,
+            other.author,
+            other.message,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable slots: not hashable
+
+    def __repr__(self) -> str:
+        return f"CommitInfo(parents={self.parents!r}, lamport={self.lamport}, author={self.author!r})"
+
+
+def row(oid: ObjectId, c: Commit) -> tuple[object, ...]:
+    """Return the table row of commit `c` stored under `oid`."""
+    a = c.author
+    return (oid, c.lamport, a.timestamp, a.tz_offset, b"".join(c.parents), a.name, a.email, c.message)
+
+
+def rows_of(items: Iterable[tuple[ObjectId, bytes]]) -> list[tuple[object, ...]]:
+    """Return the rows of the commits among ``(id, body)`` pairs of commit bodies; bodies that do not decode get none.
+
+    A commit that does not decode is damaged: it gets no row, and a walk that reaches it reads
+    (and reports) the object.
+    """
+    out = []
+    for oid, body in items:
+        try:
+            out.append(row(oid, Commit.from_bytes(body)))
+        except CorruptObjectError:
+            continue
+    return out
+
+
+def add(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    """Write rows made by `rows_of` (call in the transaction that stores their objects)."""
+    if rows:
+        conn.executemany(_INSERT, rows)
+
+
+def remove(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
+    """Drop the rows of deleted objects (call in the transaction that deletes them)."""
+    conn.executemany("DELETE FROM commits WHERE id = ?", [(oid,) for oid in oids])
+
+
+def parse(raw: tuple[Any, ...]) -> tuple[ObjectId, CommitInfo]:
+    """Return the id and `CommitInfo` of a row read with the table's columns (any values: each is checked).
+
+    Raises:
+        CorruptObjectError: If the row is malformed (a column of the wrong type, parents not whole ids).
+    """
+    oid, lamport, time, tz, parents, name, email, message = raw
+    if type(oid) is not bytes or len(oid) != OID_LEN:
+        raise CorruptObjectError(repr(oid)[:80], "commit table row with a malformed id")
+    # Exact types (a bool is no lamport), checked at once: the common case costs one comparison.
+    if (type(lamport), type(time), type(tz), type(parents), type(name), type(email), type(message)) != _TYPES:
+        raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
+    n = len(parents)
+    if n == OID_LEN:  # most commits
+        ids: tuple[ObjectId, ...] = (ObjectId(parents),)
+    elif n % OID_LEN:
+        raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
+    else:
+        ids = tuple([ObjectId(parents[i : i + OID_LEN]) for i in range(0, n, OID_LEN)])
+    author = _new(Signature)
+    _name(author, name)
+    _email(author, email)
+    _timestamp(author, time)
+    _tz(author, tz)
+    return ObjectId(oid), CommitInfo(ids, lamport, author, message)
+
+
+def iter_rows(conn: sqlite3.Connection) -> Iterator[tuple[object, ...]]:
+    """Yield every row as stored (for `problems`)."""
+    yield from conn.execute(_SELECT_ALL)
