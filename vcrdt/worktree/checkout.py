@@ -284,7 +284,7 @@ class Checkout:
                 ) from exc
             if on_progress is not None:
                 on_progress(len(writes), len(writes))
-            self.table.save(dirty)
+            self.table.save(dirty, head_same=True)  # stat caches only
             conn.execute("DELETE FROM checkout_journal")
         return len(journal)
 
@@ -305,21 +305,72 @@ class Checkout:
             DirtyWorktreeError: If uncommitted changes would be lost.
             WorktreeError: If something is in the way of a path.
         """
+        return list(self._begin_flat(target, force=force))
+
+    def _begin_flat(self, target: FlatTree, *, force: bool) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """`begin_checkout`, comparing every row with `target`; return the writes (path order)."""
         rows = self.table.all()
         old = self.table.head_flat(rows)
         changing = {p for p in old.keys() | target.keys() if old.get(p) != target.get(p)}
         return self._begin({p: target.get(p) for p in changing}, rows, old, target, force=force)
 
-    def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
-        """`begin_checkout` of the tree `new_tree` from HEAD's tree `old_tree`, at a cost in what changed.
+    def begin_checkout_tree(
+        self,
+        tree: ObjectId | None,
+        *,
+        force: bool,
+        flat: FlatTree | None = None,
+        expect: ObjectId | bool | None = False,
+    ) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """`begin_checkout` of the tree `tree` (None: empty), at a cost in what changed when it can.
 
-        The two trees are compared with equal subtrees skipped unread
-        (`iter_tree_changes`), and only the rows of the paths that differ are
-        read and changed: a new commit that edits one file of a large tree
-        neither flattens the tree nor reads every row. `old_tree` must be the
-        tree the rows record as HEAD (the commit HEAD names). The checks and
-        the result are `begin_checkout`'s; the new tree is flattened only
-        when it or HEAD holds a symlink (links are judged with the whole tree).
+        When the rows record which tree their HEAD entries are (`RowTable.head_tree`), that
+        tree and `tree` are compared with equal subtrees skipped unread (`iter_tree_changes`),
+        and only the rows of the paths that differ are read and changed: neither tree is
+        flattened, nor every row read (the new tree is flattened only when it or HEAD holds a
+        symlink: links are judged with the whole tree). Otherwise (unknown) it is
+        `begin_checkout` of the flattened tree (`flat`, when the caller has it). Either way the
+        rows then record `tree`. The checks and the result are `begin_checkout`'s.
+
+        `expect`, when given (a tree or None), is the tree the caller knows as HEAD's (its
+        commit's): a record naming another tree is not trusted (the rows were set by a writer
+        that does not keep it), nor is one whose rows, on the paths compared, do not hold its
+        entries.
+
+        Returns:
+            The paths to be written (with their new entries) or deleted (None), in path order.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
+        """
+        writes: dict[str, tuple[EntryKind, ObjectId] | None] | None = None
+        known, old_tree = self.table.head_tree()
+        if known and (expect is False or expect == old_tree):
+            diff = list(iter_tree_changes(self.store, old_tree, tree))
+            rows = self.table.of([c.path for c in diff])
+            old = self.table.head_flat(rows)
+            # The rows of the paths compared must hold the old tree's entries; if one does not,
+            # the record is stale (a writer that did not keep it): compare every row instead.
+            if all(old.get(c.path) == _old_entry(c) for c in diff):
+                tree_writes = {c.path: _new_entry(c) for c in diff}
+                links = any(e is not None and e[0] is EntryKind.SYMLINK for e in tree_writes.values())
+                target = None
+                if links or self.table.head_links():
+                    target = flat if flat is not None else flatten_tree(self.store, tree) if tree is not None else {}
+                writes = self._begin(tree_writes, rows, old, target, force=force)
+        if writes is None:
+            target = flat if flat is not None else flatten_tree(self.store, tree) if tree is not None else {}
+            writes = self._begin_flat(target, force=force)
+        with self.table.db.write():
+            self.table.set_head_tree(tree)
+        return writes
+
+    def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
+        """`begin_checkout_tree` of `new_tree` for a caller that holds HEAD's tree `old_tree`.
+
+        The rows' own record of their tree is what is compared (`begin_checkout_tree`), when it
+        is `old_tree`; otherwise every row is compared with the flattened new tree.
 
         Returns:
             The paths to be written or deleted, sorted.
@@ -328,13 +379,7 @@ class Checkout:
             DirtyWorktreeError: If uncommitted changes would be lost.
             WorktreeError: If something is in the way of a path.
         """
-        changes = {c.path: _new_entry(c) for c in iter_tree_changes(self.store, old_tree, new_tree)}
-        rows = self.table.of(sorted(changes))
-        old = self.table.head_flat(rows)
-        writes = {p: e for p, e in changes.items() if old.get(p) != e}
-        links = any(e is not None and e[0] is EntryKind.SYMLINK for e in writes.values()) or self.table.head_links()
-        target = flatten_tree(self.store, new_tree) if links else None
-        return self._begin(writes, rows, old, target, force=force)
+        return list(self.begin_checkout_tree(new_tree, force=force, expect=old_tree))
 
     def _begin(
         self,
@@ -344,8 +389,8 @@ class Checkout:
         target: FlatTree | None,
         *,
         force: bool,
-    ) -> list[str]:
-        """Check and journal `writes` (path -> new entry, None: delete), every path one HEAD changes.
+    ) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """Check and journal `writes` (path -> new entry, None: delete), every path one HEAD changes; return them.
 
         `rows` and `old` hold (at least) the rows and HEAD entries of those
         paths; `target`, the whole new tree, is needed only for its symlinks
@@ -377,7 +422,14 @@ class Checkout:
             self.table.delete([p for p in sorted(changing) if p in rows and writes[p] is None])
             self.table.save([Row(p, *e) for p, e in sorted(writes.items()) if e is not None])
             self.journal_writes(writes)
-        return sorted(changing)
+        return {p: writes[p] for p in sorted(changing)}
+
+
+def _old_entry(change: Change) -> tuple[EntryKind, ObjectId] | None:
+    """The entry a tree change found at its path (None: added)."""
+    if change.old_kind is None or change.old_oid is None:
+        return None
+    return change.old_kind, change.old_oid
 
 
 def _new_entry(change: Change) -> tuple[EntryKind, ObjectId] | None:
