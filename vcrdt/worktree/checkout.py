@@ -265,17 +265,22 @@ class Checkout:
                 # that directory behind: remove the empty ones, and any that stand where a file goes.
                 # (Outside the scope above: no directory handle it kept may outlive its directory.)
                 self.writer.prune_empty_dirs(ancestor_dirs(deletes) | {p for p, _ in writes})
-                now_ns = self.clock_ns()
                 # Links were judged with their whole tree before the journal was written; here each is
                 # judged again against HEAD (the new one, for a checkout) and the disk.
+                stats: list[tuple[Row, EntryKind, ObjectId, os.stat_result]] = []
                 with self.writer.writing():
                     for i, (p, (kind, oid)) in enumerate(writes):
                         if on_progress is not None and i % 64 == 0:
                             on_progress(i, len(writes))
                         st = self.writer.write_file(p, kind, oid)
                         row = rows.get(p)
-                        if row is not None and cache_stat(row, kind, oid, st, now_ns):
-                            dirty.append(row)
+                        if row is not None:
+                            stats.append((row, kind, oid, st))
+                # The racy rule is judged against the end of the writes, as git judges against its index
+                # written after the files: a file written well before it is cached (a later edit moves
+                # its mtime), one written in its last moments is hashed again by the next command.
+                now_ns = self.clock_ns()
+                dirty = [row for row, kind, oid, st in stats if cache_stat(row, kind, oid, st, now_ns)]
             except (VcrdtError, OSError) as exc:
                 what = exc.message if isinstance(exc, VcrdtError) else f"{exc.filename}: {exc.strerror}"
                 raise RepoError(

@@ -171,7 +171,10 @@ class Writer:
         return links
 
     def write_file(self, path: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
-        """Write one entry into the work tree atomically (temp file, then rename), never through a symlink.
+        """Write one entry into the work tree, never through a symlink; return its stat.
+
+        A file is written in place of the old one (deleted first, as git does); a symlink is
+        made under a temporary name, then renamed over the old entry.
 
         The parents are opened (and made) one name at a time from the root; a
         symlink among them is refused. A symlink's target is judged with the
@@ -201,10 +204,18 @@ class Writer:
                 return self._write_gitlink(path, fd, name, existing)
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
-            if existing is None and kind is not EntryKind.SYMLINK:
-                # A new name: written in place, no reader had a version of it to lose. A write cut
-                # short leaves a partial file that the checkout journal (`finish_checkout`) rewrites.
-                # A file that appeared meanwhile is replaced below, as any existing one is.
+            if kind is not EntryKind.SYMLINK:
+                if existing is not None:
+                    # As git does: the old file (or link) goes, and the new one is written in its
+                    # place, with no temporary file and rename. The checkout journal
+                    # (`finish_checkout`) rewrites a file that a write cut short left missing or partial.
+                    try:
+                        os.unlink(name, dir_fd=fd)
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:
+                        raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+                # A file that appeared meanwhile is replaced below, through a temporary file.
                 written = self._write_new(path, fd, name, kind, oid)
                 if written is not None:
                     return written
