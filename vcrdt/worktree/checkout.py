@@ -22,12 +22,12 @@ from vcrdt.diff.tree import Change, flatten_tree, iter_tree_changes
 from vcrdt.errors import BadPathError, DirtyWorktreeError, RepoError, VcrdtError, WorktreeError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import ancestor_dirs, check_path, encode, parent_dirs
+from vcrdt.paths import ancestor_dirs, encode, parent_dirs
 from vcrdt.store import ObjectStore
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.reading import Reader, cache_stat
 from vcrdt.worktree.rows import KINDS, FlatTree, Progress, Row, RowTable
-from vcrdt.worktree.writing import Writer
+from vcrdt.worktree.writing import Writer, check_path_once
 
 LINK_IN_THE_WAY = "a symlink is in the way of a directory to create"
 Writes = Mapping[str, tuple[EntryKind, ObjectId] | None]
@@ -122,9 +122,13 @@ class Checkout:
                     break
             return existing, "ok"
 
+        sizes = self._sizes(
+            {e[1] for e in writes.values() if e is not None and e[0] is not EntryKind.SYMLINK}
+            | {r.head_oid for p in writes if (r := rows.get(p)) is not None and r.head_oid is not None}
+        )
         for path in sorted(writes):
             entry = writes[path]
-            check_path(path)
+            check_path_once(path)
             existing, state = parent_state(path)
             if state == "blocked":
                 link = next((d for d in parent_dirs(path) if dirs.get(d) == LINK_IN_THE_WAY), None)
@@ -151,23 +155,17 @@ class Checkout:
                 # disk and HEAD, as `write_file` will judge it.
                 self.writer.judge_link(path, self.writer.link_text(path, oid))
                 continue
-            size = self.store.info(oid)[1]
+            size = sizes[oid] if oid in sizes else self.store.info(oid)[1]  # absent: raises
             row = rows.get(path)
             old = 0
             if row is not None and row.head_oid is not None and row.head_kind is not EntryKind.SYMLINK:
-                try:
-                    old = self.store.info(row.head_oid)[1]
-                except VcrdtError:
-                    old = 0
+                old = sizes.get(row.head_oid, 0)
             need += size - old
             largest = max(largest, size)
         for path in deleted:
             row = rows.get(path)
             if row is not None and row.head_oid is not None and row.head_kind is not EntryKind.SYMLINK:
-                try:
-                    need -= self.store.info(row.head_oid)[1]
-                except VcrdtError:
-                    pass
+                need -= sizes.get(row.head_oid, 0)
         if problems:
             path, reason = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -183,6 +181,22 @@ class Checkout:
                 f"not enough free space: the files to write need {need + largest} bytes, {free} are free",
                 hint="free some space and try again; nothing was changed",
             )
+
+    def _sizes(self, oids: set[ObjectId]) -> dict[ObjectId, int]:
+        """The sizes of those of `oids` the store holds (a few queries for many ids, when it can)."""
+        many = getattr(self.store, "info_many", None)
+        if many is not None:
+            try:
+                return {oid: size for oid, (_, size) in many(oids).items()}
+            except VcrdtError:
+                pass  # a damaged row among them: one at a time, as below
+        out: dict[ObjectId, int] = {}
+        for oid in oids:
+            try:
+                out[oid] = self.store.info(oid)[1]
+            except VcrdtError:
+                continue
+        return out
 
     def _vanishes(self, directory: str, deleted: Collection[str]) -> bool:
         """Tell whether a directory will be gone once `deleted` are: all it holds is deleted, no empty directory."""
@@ -403,7 +417,7 @@ class Checkout:
         """
         changing = writes.keys()
         for p in changing:
-            check_path(p)  # the others are HEAD's own, checked when they were written; none is written now
+            check_path_once(p)  # the others are HEAD's own, checked when they were written; none is written now
         cur, _ = self.reader.current(rows, [p for p in changing if p in rows], None, store=False)
         if not force:
             blocked: list[str] = []

@@ -24,6 +24,25 @@ from vcrdt.store import ObjectStore
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.rows import FlatTree, Row, RowTable
 
+# Paths `check_path` passed in this process (it depends on the text alone): a checkout checks each
+# path it changes when it plans, when it checks the writes, and when it writes, once each.
+_PASSED: set[str] = set()
+_PASSED_KEPT = 100_000
+
+
+def check_path_once(path: str) -> None:
+    """`check_path`, remembering the paths that pass so a path is judged once per process.
+
+    Raises:
+        BadPathError: If the path breaks a rule.
+    """
+    if path in _PASSED:
+        return
+    check_path(path)
+    if len(_PASSED) >= _PASSED_KEPT:
+        _PASSED.clear()
+    _PASSED.add(path)
+
 
 class Writer:
     """Writes, deletes and link judgements in the work tree."""
@@ -185,7 +204,7 @@ class Writer:
             BadPathError: If the path or a symlink target breaks a path rule, or a parent is a symlink.
             WorktreeError: If the file cannot be written.
         """
-        check_path(path)
+        check_path_once(path)
         with self.disk.opened():
             target = b""
             if kind is EntryKind.SYMLINK:
