@@ -247,9 +247,13 @@ def switch(
             err = RefNotFoundError(target, "branch")
             err.hint = hint or f"use `vcrdt switch -c {target}` to create it"
             raise err
-        target_flat = repo.commit_flat(oid)
-        written = repo.worktree.begin_checkout(target_flat, force=force)
-        op.writes = {p: target_flat.get(p) for p in written}
+        # Through a diff of HEAD's tree and the target's: only the paths that differ are visited.
+        head = repo.head_commit()
+        head_tree = read_commit(repo.store, head).tree if head is not None else None
+        tree = read_commit(repo.store, oid).tree if oid is not None else None
+        writes = repo.worktree.begin_checkout_tree(tree, force=force, expect=head_tree)
+        written = list(writes)
+        op.writes = writes
         if detach:
             assert oid is not None  # invariant: detach resolved a commit above
             repo.refs.set_head_detached(oid)

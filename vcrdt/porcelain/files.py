@@ -459,7 +459,7 @@ def commit(
         else:
             repo.refs.set_head_detached(oid)
         cache: dict[str, Row] = {r.path: r for r in dirty}
-        wt.record_head(new_flat, selected, cache, rows)
+        wt.record_head(new_flat, selected, cache, rows, (base_tree, tree))
         if merging is not None:
             repo.merge_state.clear()
     return CommitResult(oid, branch_of(repo), new, changes)

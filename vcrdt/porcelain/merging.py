@@ -441,19 +441,21 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
             )
         else:
             commit = plan.commit
+            ours_tree = read_commit(repo.store, outcome.ours).tree if outcome.ours is not None else None
             if plan.apply == "commit":
                 assert outcome.ours is not None
-                ours_tree = read_commit(repo.store, outcome.ours).tree
                 tree = repo.write_tree(plan.target, base=ours_tree, changed=outcome.changed)
                 commit = repo.new_commit(
                     tree, [outcome.ours, outcome.theirs], plan.message, repo.signature(), resolutions=plan.record
                 )
                 outcome = replace(outcome, commit=commit)
             assert commit is not None
-            written = repo.worktree.begin_checkout(plan.target, force=False)
+            tree = read_commit(repo.store, commit).tree
+            # Through a diff of ours's tree and the result's: only the paths that differ are visited.
+            writes = repo.worktree.begin_checkout_tree(tree, force=False, flat=plan.target, expect=ours_tree)
             move_head(repo, plan.branch, commit, plan.expected, plan.drop)
             assert op is not None
-            op.writes = {p: plan.target.get(p) for p in written}
+            op.writes = writes
             op.summary = f"merge {short(outcome.theirs)} ({plan.apply})"
     repo.worktree.finish_checkout(on_progress)
     return outcome

@@ -70,37 +70,62 @@ def ref_changes(before: dict[str, frozenset[ObjectId]], after: dict[str, frozens
     }
 
 
-def worktree_snapshot(repo: Repository) -> tuple[ObjectId, FlatTree]:
-    """Store the tracked files' current content (blobs and trees); return the tree and the flat map.
+def snapshot_tree(repo: Repository) -> ObjectId:
+    """Store the tracked files' current content (blobs and trees); return its tree.
 
-    A tracked file that is missing (or removed with `rm`) is left out.
+    A tracked file that is missing (or removed with `rm`) is left out. When the rows record
+    which tree their HEAD entries are (`Worktree.head_tree`), the snapshot is that tree with
+    the files that may differ from it (the stat cache's suspects) put in: only the directories
+    along those paths are built again, and neither HEAD's tree nor the rows are read whole.
 
     Raises:
         WorktreeError: If a file cannot be read.
     """
     wt = repo.worktree
     selected, rows = wt.suspects()  # the rows of the suspects only
-    head_flat = wt.head_flat()
     live = [p for p in selected if rows[p].state != "removed"]
     current, refreshed = wt.current(rows, live, None, store=True)
     if refreshed:
         # Saved (in the operation's transaction), so the checkout that follows finds them cached
         # instead of hashing the same files again.
         wt.table.refresh_caches(refreshed)
-    flat = dict(head_flat)
-    changed = []
+    known, base = wt.head_tree()
+    if known and base is not None:
+        flat: FlatTree = {}
+        changed = []
+        for p in selected:
+            row = rows[p]
+            entry = current.get(p) if row.state != "removed" else None
+            was = (row.head_kind, row.head_oid) if row.head_kind is not None and row.head_oid is not None else None
+            if entry != was:
+                changed.append(p)
+                if entry is not None:
+                    flat[p] = entry
+        return repo.write_tree(flat, base=base, changed=changed) if changed else base
+    head_flat = wt.head_flat()
+    full = dict(head_flat)
+    edited = []
     for p in selected:
         entry = current.get(p) if rows[p].state != "removed" else None
-        if flat.get(p) != entry:
-            changed.append(p)
+        if full.get(p) != entry:
+            edited.append(p)
         if entry is None:
-            flat.pop(p, None)
+            full.pop(p, None)
         else:
-            flat[p] = entry
+            full[p] = entry
     head = repo.head_commit()
-    base = read_commit(repo.store, head).tree if head is not None and head_flat == repo.commit_flat(head) else None
-    tree = repo.write_tree(flat, base=base, changed=changed) if base is not None else repo.write_tree(flat)
-    return tree, flat
+    tree = read_commit(repo.store, head).tree if head is not None and head_flat == repo.commit_flat(head) else None
+    return repo.write_tree(full, base=tree, changed=edited) if tree is not None else repo.write_tree(full)
+
+
+def worktree_snapshot(repo: Repository) -> tuple[ObjectId, FlatTree]:
+    """Store the tracked files' current content (`snapshot_tree`); return the tree and the flat map.
+
+    Raises:
+        WorktreeError: If a file cannot be read.
+    """
+    tree = snapshot_tree(repo)
+    return tree, repo.flat_tree(tree)
 
 
 class Operation(Record):
@@ -116,7 +141,7 @@ class Operation(Record):
         "head",
         "refs",
         "wt_tree",
-        "wt_flat",
+        "_wt_flat",
         "writes",
         "seq",
     )
@@ -130,8 +155,8 @@ class Operation(Record):
     head: str
     refs: dict[str, frozenset[ObjectId]]
     wt_tree: ObjectId | None
-    wt_flat: FlatTree
-    # The work-tree files the operation writes (None: deletes), relative to `wt_flat`.
+    _wt_flat: FlatTree | None  # `wt_tree` flattened, when asked for (`wt_flat`)
+    # The work-tree files the operation writes (None: deletes), relative to `wt_tree`.
     writes: dict[str, Entry | None]
     seq: int | None
 
@@ -159,9 +184,20 @@ class Operation(Record):
         self.head = head
         self.refs = {} if refs is None else refs
         self.wt_tree = wt_tree
-        self.wt_flat = {} if wt_flat is None else wt_flat
+        self._wt_flat = wt_flat
         self.writes = {} if writes is None else writes
         self.seq = seq
+
+    @property
+    def wt_flat(self) -> FlatTree:
+        """The work tree's tracked files when the operation started (`wt_tree`, flattened once, when asked)."""
+        if self._wt_flat is None:
+            self._wt_flat = self.repo.flat_tree(self.wt_tree)
+        return self._wt_flat
+
+    @wt_flat.setter
+    def wt_flat(self, flat: FlatTree) -> None:
+        self._wt_flat = flat
 
     def start(self) -> None:
         """Note HEAD, the refs and (for an operation that rewrites files) the work tree."""
@@ -170,7 +206,7 @@ class Operation(Record):
         self.head = head_text(self.repo)
         self.refs = ref_heads(self.repo)
         if self.files:
-            self.wt_tree, self.wt_flat = worktree_snapshot(self.repo)
+            self.wt_tree = snapshot_tree(self.repo)
 
     def record(self) -> int | None:
         """Append the operation's row if it changed anything; return its ``seq`` (None: nothing to record)."""
@@ -181,18 +217,20 @@ class Operation(Record):
         changes = ref_changes(self.refs, ref_heads(repo))
         wt_after: ObjectId | None = None
         if self.files:
-            after = dict(self.wt_flat)
-            for p, entry in self.writes.items():
-                if entry is None:
-                    after.pop(p, None)
-                else:
-                    after[p] = entry
-            # Only the directories along the paths written are built again; the rest is the tree before.
-            wt_after = (
-                self.wt_tree
-                if after == self.wt_flat
-                else repo.write_tree(after, base=self.wt_tree, changed=self.writes)
-            )
+            if not self.writes:
+                wt_after = self.wt_tree
+            elif self.wt_tree is None:
+                after = dict(self.wt_flat)
+                for p, entry in self.writes.items():
+                    if entry is None:
+                        after.pop(p, None)
+                    else:
+                        after[p] = entry
+                wt_after = repo.write_tree(after)
+            else:
+                # Only the directories along the paths written are built again; the rest is the tree before.
+                written = {p: e for p, e in self.writes.items() if e is not None}
+                wt_after = repo.write_tree(written, base=self.wt_tree, changed=self.writes)
         if not changes and head == self.head and wt_after == self.wt_tree:
             return None
         self.seq = OpLogTable(repo.db).append(
@@ -307,7 +345,13 @@ def oplog_trees(repo: Repository) -> set[ObjectId]:
 
 
 def retarget_rows(
-    repo: Repository, head_flat: FlatTree, *, untrack: bool = False, writes: Writes | None = None
+    repo: Repository,
+    head_flat: FlatTree,
+    *,
+    untrack: bool = False,
+    writes: Writes | None = None,
+    tree: ObjectId | None = None,
+    record_tree: bool = False,
 ) -> None:
     """Make `head_flat` the HEAD entries of the work-tree rows, leaving files as they are (inside a transaction).
 
@@ -344,6 +388,8 @@ def retarget_rows(
         save.append(row)
     wt.forget(drop)
     wt.table.save(save)
+    if record_tree:
+        wt.table.set_head_tree(tree)
 
 
 def check_untracked(repo: Repository, writes: Writes, tracked: set[str]) -> None:
@@ -414,7 +460,9 @@ def undo(repo: Repository, *, on_progress: Progress | None = None) -> UndoResult
                 if repo.refs.heads(name) != heads:
                     repo.refs.rewrite(name, heads)
             set_head_text(repo, last.head_before)
-            head_flat = repo.commit_flat(repo.refs.head().commit)
+            head_commit = repo.refs.head().commit
+            head_tree = read_commit(repo.store, head_commit).tree if head_commit is not None else None
+            head_flat = repo.flat_tree(head_tree)
             writes: dict[str, Entry | None] = {}
             if files:
                 assert last.wt_before is not None and last.wt_after is not None
@@ -439,6 +487,6 @@ def undo(repo: Repository, *, on_progress: Progress | None = None) -> UndoResult
                         result[p] = e
                 write_files(repo, result, writes)
                 op.writes = writes
-            retarget_rows(repo, head_flat, writes=writes)
+            retarget_rows(repo, head_flat, writes=writes, tree=head_tree, record_tree=True)
     repo.worktree.finish_checkout(on_progress)
     return UndoResult(last, op.seq, sorted(writes))

@@ -274,10 +274,19 @@ class Worktree:
         self.tracking.rename(src, dst)
 
     def record_head(
-        self, new_head: FlatTree, committed: Iterable[str], cache: dict[str, Row], rows: dict[str, Row] | None = None
+        self,
+        new_head: FlatTree,
+        committed: Iterable[str],
+        cache: dict[str, Row],
+        rows: dict[str, Row] | None = None,
+        trees: tuple[ObjectId | None, ObjectId] | None = None,
     ) -> None:
-        """After a commit: set the HEAD entry of every committed path and save refreshed caches."""
-        self.tracking.record_head(new_head, committed, cache, rows)
+        """After a commit: set the HEAD entry of every committed path and save refreshed caches.
+
+        With `trees` (the parent's tree the commit was built on, the commit's tree), the rows
+        record the commit's tree when they recorded the parent's.
+        """
+        self.tracking.record_head(new_head, committed, cache, rows, trees)
 
     # --- writing --------------------------------------------------------------------
 
@@ -368,6 +377,32 @@ class Worktree:
             WorktreeError: If something is in the way of a path.
         """
         return self.checkouts.begin_checkout(target, force=force)
+
+    def begin_checkout_tree(
+        self,
+        tree: ObjectId | None,
+        *,
+        force: bool,
+        flat: FlatTree | None = None,
+        expect: ObjectId | bool | None = False,
+    ) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """`begin_checkout` of the tree `tree`, through a tree diff when the rows' tree is known.
+
+        See `Checkout.begin_checkout_tree` (`flat`: the flat `tree`, if the caller has it;
+        `expect`: HEAD's tree as the caller knows it).
+
+        Returns:
+            The paths to be written (with their new entries) or deleted (None), in path order.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
+        """
+        return self.checkouts.begin_checkout_tree(tree, force=force, flat=flat, expect=expect)
+
+    def head_tree(self) -> tuple[bool, ObjectId | None]:
+        """Return whether the tree the rows' HEAD entries are is known, and that tree (see `RowTable.head_tree`)."""
+        return self.table.head_tree()
 
     def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
         """`begin_checkout` of `new_tree` from HEAD's tree `old_tree`, reading only the rows of changed paths.

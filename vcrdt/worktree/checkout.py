@@ -22,12 +22,12 @@ from vcrdt.diff.tree import Change, flatten_tree, iter_tree_changes
 from vcrdt.errors import BadPathError, DirtyWorktreeError, RepoError, VcrdtError, WorktreeError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.paths import ancestor_dirs, check_path, encode, parent_dirs
+from vcrdt.paths import ancestor_dirs, encode, parent_dirs
 from vcrdt.store import ObjectStore
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.reading import Reader, cache_stat
 from vcrdt.worktree.rows import KINDS, FlatTree, Progress, Row, RowTable
-from vcrdt.worktree.writing import Writer
+from vcrdt.worktree.writing import Writer, check_path_once
 
 LINK_IN_THE_WAY = "a symlink is in the way of a directory to create"
 Writes = Mapping[str, tuple[EntryKind, ObjectId] | None]
@@ -122,9 +122,13 @@ class Checkout:
                     break
             return existing, "ok"
 
+        sizes = self._sizes(
+            {e[1] for e in writes.values() if e is not None and e[0] is not EntryKind.SYMLINK}
+            | {r.head_oid for p in writes if (r := rows.get(p)) is not None and r.head_oid is not None}
+        )
         for path in sorted(writes):
             entry = writes[path]
-            check_path(path)
+            check_path_once(path)
             existing, state = parent_state(path)
             if state == "blocked":
                 link = next((d for d in parent_dirs(path) if dirs.get(d) == LINK_IN_THE_WAY), None)
@@ -151,23 +155,17 @@ class Checkout:
                 # disk and HEAD, as `write_file` will judge it.
                 self.writer.judge_link(path, self.writer.link_text(path, oid))
                 continue
-            size = self.store.info(oid)[1]
+            size = sizes[oid] if oid in sizes else self.store.info(oid)[1]  # absent: raises
             row = rows.get(path)
             old = 0
             if row is not None and row.head_oid is not None and row.head_kind is not EntryKind.SYMLINK:
-                try:
-                    old = self.store.info(row.head_oid)[1]
-                except VcrdtError:
-                    old = 0
+                old = sizes.get(row.head_oid, 0)
             need += size - old
             largest = max(largest, size)
         for path in deleted:
             row = rows.get(path)
             if row is not None and row.head_oid is not None and row.head_kind is not EntryKind.SYMLINK:
-                try:
-                    need -= self.store.info(row.head_oid)[1]
-                except VcrdtError:
-                    pass
+                need -= sizes.get(row.head_oid, 0)
         if problems:
             path, reason = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -183,6 +181,22 @@ class Checkout:
                 f"not enough free space: the files to write need {need + largest} bytes, {free} are free",
                 hint="free some space and try again; nothing was changed",
             )
+
+    def _sizes(self, oids: set[ObjectId]) -> dict[ObjectId, int]:
+        """The sizes of those of `oids` the store holds (a few queries for many ids, when it can)."""
+        many = getattr(self.store, "info_many", None)
+        if many is not None:
+            try:
+                return {oid: size for oid, (_, size) in many(oids).items()}
+            except VcrdtError:
+                pass  # a damaged row among them: one at a time, as below
+        out: dict[ObjectId, int] = {}
+        for oid in oids:
+            try:
+                out[oid] = self.store.info(oid)[1]
+            except VcrdtError:
+                continue
+        return out
 
     def _vanishes(self, directory: str, deleted: Collection[str]) -> bool:
         """Tell whether a directory will be gone once `deleted` are: all it holds is deleted, no empty directory."""
@@ -265,17 +279,22 @@ class Checkout:
                 # that directory behind: remove the empty ones, and any that stand where a file goes.
                 # (Outside the scope above: no directory handle it kept may outlive its directory.)
                 self.writer.prune_empty_dirs(ancestor_dirs(deletes) | {p for p, _ in writes})
-                now_ns = self.clock_ns()
                 # Links were judged with their whole tree before the journal was written; here each is
                 # judged again against HEAD (the new one, for a checkout) and the disk.
+                stats: list[tuple[Row, EntryKind, ObjectId, os.stat_result]] = []
                 with self.writer.writing():
                     for i, (p, (kind, oid)) in enumerate(writes):
                         if on_progress is not None and i % 64 == 0:
                             on_progress(i, len(writes))
                         st = self.writer.write_file(p, kind, oid)
                         row = rows.get(p)
-                        if row is not None and cache_stat(row, kind, oid, st, now_ns):
-                            dirty.append(row)
+                        if row is not None:
+                            stats.append((row, kind, oid, st))
+                # The racy rule is judged against the end of the writes, as git judges against its index
+                # written after the files: a file written well before it is cached (a later edit moves
+                # its mtime), one written in its last moments is hashed again by the next command.
+                now_ns = self.clock_ns()
+                dirty = [row for row, kind, oid, st in stats if cache_stat(row, kind, oid, st, now_ns)]
             except (VcrdtError, OSError) as exc:
                 what = exc.message if isinstance(exc, VcrdtError) else f"{exc.filename}: {exc.strerror}"
                 raise RepoError(
@@ -284,7 +303,7 @@ class Checkout:
                 ) from exc
             if on_progress is not None:
                 on_progress(len(writes), len(writes))
-            self.table.save(dirty)
+            self.table.save(dirty, head_same=True)  # stat caches only
             conn.execute("DELETE FROM checkout_journal")
         return len(journal)
 
@@ -305,21 +324,72 @@ class Checkout:
             DirtyWorktreeError: If uncommitted changes would be lost.
             WorktreeError: If something is in the way of a path.
         """
+        return list(self._begin_flat(target, force=force))
+
+    def _begin_flat(self, target: FlatTree, *, force: bool) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """`begin_checkout`, comparing every row with `target`; return the writes (path order)."""
         rows = self.table.all()
         old = self.table.head_flat(rows)
         changing = {p for p in old.keys() | target.keys() if old.get(p) != target.get(p)}
         return self._begin({p: target.get(p) for p in changing}, rows, old, target, force=force)
 
-    def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
-        """`begin_checkout` of the tree `new_tree` from HEAD's tree `old_tree`, at a cost in what changed.
+    def begin_checkout_tree(
+        self,
+        tree: ObjectId | None,
+        *,
+        force: bool,
+        flat: FlatTree | None = None,
+        expect: ObjectId | bool | None = False,
+    ) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """`begin_checkout` of the tree `tree` (None: empty), at a cost in what changed when it can.
 
-        The two trees are compared with equal subtrees skipped unread
-        (`iter_tree_changes`), and only the rows of the paths that differ are
-        read and changed: a new commit that edits one file of a large tree
-        neither flattens the tree nor reads every row. `old_tree` must be the
-        tree the rows record as HEAD (the commit HEAD names). The checks and
-        the result are `begin_checkout`'s; the new tree is flattened only
-        when it or HEAD holds a symlink (links are judged with the whole tree).
+        When the rows record which tree their HEAD entries are (`RowTable.head_tree`), that
+        tree and `tree` are compared with equal subtrees skipped unread (`iter_tree_changes`),
+        and only the rows of the paths that differ are read and changed: neither tree is
+        flattened, nor every row read (the new tree is flattened only when it or HEAD holds a
+        symlink: links are judged with the whole tree). Otherwise (unknown) it is
+        `begin_checkout` of the flattened tree (`flat`, when the caller has it). Either way the
+        rows then record `tree`. The checks and the result are `begin_checkout`'s.
+
+        `expect`, when given (a tree or None), is the tree the caller knows as HEAD's (its
+        commit's): a record naming another tree is not trusted (the rows were set by a writer
+        that does not keep it), nor is one whose rows, on the paths compared, do not hold its
+        entries.
+
+        Returns:
+            The paths to be written (with their new entries) or deleted (None), in path order.
+
+        Raises:
+            DirtyWorktreeError: If uncommitted changes would be lost.
+            WorktreeError: If something is in the way of a path.
+        """
+        writes: dict[str, tuple[EntryKind, ObjectId] | None] | None = None
+        known, old_tree = self.table.head_tree()
+        if known and (expect is False or expect == old_tree):
+            diff = list(iter_tree_changes(self.store, old_tree, tree))
+            rows = self.table.of([c.path for c in diff])
+            old = self.table.head_flat(rows)
+            # The rows of the paths compared must hold the old tree's entries; if one does not,
+            # the record is stale (a writer that did not keep it): compare every row instead.
+            if all(old.get(c.path) == _old_entry(c) for c in diff):
+                tree_writes = {c.path: _new_entry(c) for c in diff}
+                links = any(e is not None and e[0] is EntryKind.SYMLINK for e in tree_writes.values())
+                target = None
+                if links or self.table.head_links():
+                    target = flat if flat is not None else flatten_tree(self.store, tree) if tree is not None else {}
+                writes = self._begin(tree_writes, rows, old, target, force=force)
+        if writes is None:
+            target = flat if flat is not None else flatten_tree(self.store, tree) if tree is not None else {}
+            writes = self._begin_flat(target, force=force)
+        with self.table.db.write():
+            self.table.set_head_tree(tree)
+        return writes
+
+    def begin_checkout_trees(self, old_tree: ObjectId | None, new_tree: ObjectId | None, *, force: bool) -> list[str]:
+        """`begin_checkout_tree` of `new_tree` for a caller that holds HEAD's tree `old_tree`.
+
+        The rows' own record of their tree is what is compared (`begin_checkout_tree`), when it
+        is `old_tree`; otherwise every row is compared with the flattened new tree.
 
         Returns:
             The paths to be written or deleted, sorted.
@@ -328,13 +398,7 @@ class Checkout:
             DirtyWorktreeError: If uncommitted changes would be lost.
             WorktreeError: If something is in the way of a path.
         """
-        changes = {c.path: _new_entry(c) for c in iter_tree_changes(self.store, old_tree, new_tree)}
-        rows = self.table.of(sorted(changes))
-        old = self.table.head_flat(rows)
-        writes = {p: e for p, e in changes.items() if old.get(p) != e}
-        links = any(e is not None and e[0] is EntryKind.SYMLINK for e in writes.values()) or self.table.head_links()
-        target = flatten_tree(self.store, new_tree) if links else None
-        return self._begin(writes, rows, old, target, force=force)
+        return list(self.begin_checkout_tree(new_tree, force=force, expect=old_tree))
 
     def _begin(
         self,
@@ -344,8 +408,8 @@ class Checkout:
         target: FlatTree | None,
         *,
         force: bool,
-    ) -> list[str]:
-        """Check and journal `writes` (path -> new entry, None: delete), every path one HEAD changes.
+    ) -> dict[str, tuple[EntryKind, ObjectId] | None]:
+        """Check and journal `writes` (path -> new entry, None: delete), every path one HEAD changes; return them.
 
         `rows` and `old` hold (at least) the rows and HEAD entries of those
         paths; `target`, the whole new tree, is needed only for its symlinks
@@ -353,7 +417,7 @@ class Checkout:
         """
         changing = writes.keys()
         for p in changing:
-            check_path(p)  # the others are HEAD's own, checked when they were written; none is written now
+            check_path_once(p)  # the others are HEAD's own, checked when they were written; none is written now
         cur, _ = self.reader.current(rows, [p for p in changing if p in rows], None, store=False)
         if not force:
             blocked: list[str] = []
@@ -377,7 +441,14 @@ class Checkout:
             self.table.delete([p for p in sorted(changing) if p in rows and writes[p] is None])
             self.table.save([Row(p, *e) for p, e in sorted(writes.items()) if e is not None])
             self.journal_writes(writes)
-        return sorted(changing)
+        return {p: writes[p] for p in sorted(changing)}
+
+
+def _old_entry(change: Change) -> tuple[EntryKind, ObjectId] | None:
+    """The entry a tree change found at its path (None: added)."""
+    if change.old_kind is None or change.old_oid is None:
+        return None
+    return change.old_kind, change.old_oid
 
 
 def _new_entry(change: Change) -> tuple[EntryKind, ObjectId] | None:

@@ -20,7 +20,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
 
-from vcrdt.ids import ObjectId
+from vcrdt.ids import ObjectId, from_hex, is_hex_id
 from vcrdt.objects import EntryKind
 from vcrdt.paths import check_path, encode
 from vcrdt.store.db import Database
@@ -34,6 +34,11 @@ SettleKey = tuple[bytes, int, int, int, int, int]  # (path as stored, size, mtim
 # Bumped in `meta` whenever rows are deleted, which can make a kept file untracked without a
 # file-system event (see `vcrdt.worktree.status`).
 ROWS_EPOCH = "rows_epoch"
+# The tree whose entries the rows' HEAD entries are, exactly (hex; `NO_TREE`: no entries), in `meta`. Set
+# by the checkouts and commits that make the rows so (`RowTable.set_head_tree`); any other change to
+# the HEAD entries (`RowTable.save`, `RowTable.delete`) removes it: absent, it is unknown.
+HEAD_TREE = "worktree_head_tree"
+NO_TREE = "none"
 # A row a matching stat settles: tracked, and its cached entry is HEAD's.
 SETTLED = "state = 'tracked' AND kind IS NOT NULL AND oid IS NOT NULL AND kind IS head_kind AND oid IS head_oid"
 PACK_MAGIC = b"vsp1"
@@ -291,6 +296,33 @@ class RowTable:
             return ["stat-cache pack differs from the work-tree rows"]
         return []
 
+    def head_tree(self) -> tuple[bool, ObjectId | None]:
+        """Return whether the tree the rows' HEAD entries are is known, and that tree (None: no entries).
+
+        Known only when the checkout or commit that last set the HEAD entries recorded its tree
+        and nothing changed them since (`save` and `delete` forget it).
+        """
+        value = self.db.get_meta(HEAD_TREE)
+        if value is None:
+            return False, None
+        if value == NO_TREE:
+            return True, None
+        if not is_hex_id(value):
+            return False, None  # damaged: unknown, so the next checkout compares every row
+        return True, from_hex(value)
+
+    def set_head_tree(self, tree: ObjectId | None) -> None:
+        """Record `tree` as the tree the rows' HEAD entries are (inside the caller's write transaction).
+
+        The caller has just made the HEAD entries exactly the files of `tree` (None: no entries).
+        """
+        self.db.set_meta(HEAD_TREE, NO_TREE if tree is None else tree.hex())
+
+    def forget_head_tree(self) -> None:
+        """Forget which tree the HEAD entries are (inside the caller's write transaction)."""
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ?", (HEAD_TREE,))
+
     def head_flat(self, rows: dict[str, Row] | None = None) -> FlatTree:
         """Return HEAD's flat tree as recorded in the rows (the caller's `rows` when given)."""
         return {
@@ -337,10 +369,19 @@ class RowTable:
         row = self.db.conn.execute("SELECT 1 FROM worktree WHERE path >= ? AND path < ? LIMIT 1", (low, high))
         return row.fetchone() is not None
 
-    def save(self, rows: Iterable[Row]) -> None:
-        """Write whole rows (inserted or replaced)."""
+    def save(self, rows: Iterable[Row], *, head_same: bool = False) -> None:
+        """Write whole rows (inserted or replaced).
+
+        Unless the caller says the rows keep their HEAD entries (`head_same`: only their stat
+        cache or state changed), the recorded HEAD tree (`head_tree`) is forgotten.
+        """
+        rows = list(rows)
+        if not rows:
+            return
         self.version += 1
         with self.db.write() as conn:
+            if not head_same:
+                conn.execute("DELETE FROM meta WHERE key = ?", (HEAD_TREE,))
             conn.executemany(
                 "INSERT OR REPLACE INTO worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns,"
                 " state) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -390,13 +431,19 @@ class RowTable:
                 ],
             )
 
-    def delete(self, paths: Iterable[str]) -> None:
-        """Delete the rows of `paths` (and bump the rows epoch)."""
+    def delete(self, paths: Iterable[str], *, head_same: bool = False) -> None:
+        """Delete the rows of `paths` (and bump the rows epoch).
+
+        Unless the caller says none of them had a HEAD entry (`head_same`), the recorded HEAD
+        tree (`head_tree`) is forgotten.
+        """
         keys = [(encode(p),) for p in paths]
         if not keys:
             return
         self.version += 1
         with self.db.write() as conn:
+            if not head_same:
+                conn.execute("DELETE FROM meta WHERE key = ?", (HEAD_TREE,))
             conn.executemany("DELETE FROM worktree WHERE path = ?", keys)
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES (?, '1')"

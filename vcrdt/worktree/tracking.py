@@ -7,6 +7,7 @@ import stat
 from collections.abc import Collection, Iterable
 
 from vcrdt.errors import BadPathError, IgnoredPathsError, WorktreeError
+from vcrdt.ids import ObjectId
 from vcrdt.paths import check_path
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
@@ -172,8 +173,8 @@ class Tracking:
             else:
                 row.state = "removed"
                 mark.append(row)
-        self.table.delete(drop)
-        self.table.save(mark)
+        self.table.delete(drop, head_same=True)  # added paths: no HEAD entry
+        self.table.save(mark, head_same=True)  # their state only
         if not keep_files:
             with self.disk.opened():
                 for p in paths:
@@ -208,9 +209,20 @@ class Tracking:
         self.table.track([dst], self.table.states())
 
     def record_head(
-        self, new_head: FlatTree, committed: Iterable[str], cache: dict[str, Row], rows: dict[str, Row] | None = None
+        self,
+        new_head: FlatTree,
+        committed: Iterable[str],
+        cache: dict[str, Row],
+        rows: dict[str, Row] | None = None,
+        trees: tuple[ObjectId | None, ObjectId] | None = None,
     ) -> None:
-        """After a commit: set the HEAD entry of every committed path and save refreshed caches."""
+        """After a commit: set the HEAD entry of every committed path and save refreshed caches.
+
+        With `trees` (the tree the commit was built on, the commit's tree): when the rows
+        recorded the first, they record the second (the commit changed the rows as it changed
+        that tree).
+        """
+        keep = trees is not None and self.table.head_tree() == (True, trees[0])
         rows = self.table.all() if rows is None else rows
         save: list[Row] = []
         drop: list[str] = []
@@ -227,3 +239,6 @@ class Tracking:
             elif row is not None:
                 drop.append(p)
         self.table.update_pack(drop, save)
+        if keep:
+            assert trees is not None
+            self.table.set_head_tree(trees[1])

@@ -24,6 +24,25 @@ from vcrdt.store import ObjectStore
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.rows import FlatTree, Row, RowTable
 
+# Paths `check_path` passed in this process (it depends on the text alone): a checkout checks each
+# path it changes when it plans, when it checks the writes, and when it writes, once each.
+_PASSED: set[str] = set()
+_PASSED_KEPT = 100_000
+
+
+def check_path_once(path: str) -> None:
+    """`check_path`, remembering the paths that pass so a path is judged once per process.
+
+    Raises:
+        BadPathError: If the path breaks a rule.
+    """
+    if path in _PASSED:
+        return
+    check_path(path)
+    if len(_PASSED) >= _PASSED_KEPT:
+        _PASSED.clear()
+    _PASSED.add(path)
+
 
 class Writer:
     """Writes, deletes and link judgements in the work tree."""
@@ -171,7 +190,10 @@ class Writer:
         return links
 
     def write_file(self, path: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
-        """Write one entry into the work tree atomically (temp file, then rename), never through a symlink.
+        """Write one entry into the work tree, never through a symlink; return its stat.
+
+        A file is written in place of the old one (deleted first, as git does); a symlink is
+        made under a temporary name, then renamed over the old entry.
 
         The parents are opened (and made) one name at a time from the root; a
         symlink among them is refused. A symlink's target is judged with the
@@ -182,7 +204,7 @@ class Writer:
             BadPathError: If the path or a symlink target breaks a path rule, or a parent is a symlink.
             WorktreeError: If the file cannot be written.
         """
-        check_path(path)
+        check_path_once(path)
         with self.disk.opened():
             target = b""
             if kind is EntryKind.SYMLINK:
@@ -201,10 +223,18 @@ class Writer:
                 return self._write_gitlink(path, fd, name, existing)
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
-            if existing is None and kind is not EntryKind.SYMLINK:
-                # A new name: written in place, no reader had a version of it to lose. A write cut
-                # short leaves a partial file that the checkout journal (`finish_checkout`) rewrites.
-                # A file that appeared meanwhile is replaced below, as any existing one is.
+            if kind is not EntryKind.SYMLINK:
+                if existing is not None:
+                    # As git does: the old file (or link) goes, and the new one is written in its
+                    # place, with no temporary file and rename. The checkout journal
+                    # (`finish_checkout`) rewrites a file that a write cut short left missing or partial.
+                    try:
+                        os.unlink(name, dir_fd=fd)
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:
+                        raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+                # A file that appeared meanwhile is replaced below, through a temporary file.
                 written = self._write_new(path, fd, name, kind, oid)
                 if written is not None:
                     return written
