@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -19,15 +18,23 @@ from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.receive import BranchChange, tie_key
 from vcrdt.sync.session import Stats, SyncResult
 from vcrdt.sync.transport import HttpTransport, LocalTransport, ProcessTransport, Transport, parse_remote
+from vcrdt.values import Value, value_class
 
 
-@dataclass(frozen=True, slots=True)
-class Causality:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Causality(Value):
     """How commit `a` relates to commit `b`, from their vector clocks."""
+
+    __slots__ = ("a", "b", "relation")
 
     a: ObjectId
     b: ObjectId
     relation: Relation
+
+    def __init__(self, a: ObjectId, b: ObjectId, relation: Relation) -> None:
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "relation", relation)
 
 
 def concurrent(repo: Repository, a: str, b: str) -> Causality:
@@ -48,9 +55,11 @@ FetchLimits = SyncLimits
 ref_state = walk.ref_state
 
 
-@dataclass(frozen=True, slots=True)
-class FetchResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class FetchResult(Value):
     """What `fetch` brought in."""
+
+    __slots__ = ("branches", "checkout", "objects", "source", "stats", "tags", "warnings")
 
     source: Path
     objects: int
@@ -59,7 +68,25 @@ class FetchResult:
     # Problems that did not stop the fetch (a tag that differs, a deletion of the checked-out branch).
     warnings: list[str]
     checkout: ObjectId | None
-    stats: Stats | None = None
+    stats: Stats | None
+
+    def __init__(
+        self,
+        source: Path,
+        objects: int,
+        branches: list[FetchedBranch],
+        tags: list[str],
+        warnings: list[str],
+        checkout: ObjectId | None,
+        stats: Stats | None = None,
+    ) -> None:
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "objects", objects)
+        object.__setattr__(self, "branches", branches)
+        object.__setattr__(self, "tags", tags)
+        object.__setattr__(self, "warnings", warnings)
+        object.__setattr__(self, "checkout", checkout)
+        object.__setattr__(self, "stats", stats)
 
 
 def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None) -> FetchResult:

@@ -17,12 +17,11 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TypeVar
 
-import zstandard
-
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.store import zstd as zstandard
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F

@@ -16,7 +16,6 @@ import select
 import shlex
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +26,7 @@ from vcrdt.sync import frames as F
 from vcrdt.sync.frames import FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.responder import respond
+from vcrdt.values import Value, value_class
 
 # A response is read from its pipe or socket in pieces of up to this many bytes.
 READ_SIZE = 256 << 10
@@ -394,14 +394,22 @@ class HttpTransport:
         self._pool.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class Remote:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Remote(Value):
     """Where a remote is: a local path, a command to run, or an http(s) URL."""
+
+    __slots__ = ("argv", "display", "kind", "path")
 
     kind: str  # "path", "command" or "http"
     display: str
-    path: Path | None = None
-    argv: tuple[str, ...] = ()
+    path: Path | None
+    argv: tuple[str, ...]
+
+    def __init__(self, kind: str, display: str, path: Path | None = None, argv: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "display", display)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "argv", argv)
 
 
 _SSH_URL = re.compile(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port>[0-9]+))?(?P<path>/.*)")
