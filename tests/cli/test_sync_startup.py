@@ -1,0 +1,86 @@
+"""Fixed costs of a small sync: the modules both sides load, the peer started early, a no-op writing nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers.cli import CliRunner, vcrdt_subprocess
+
+# Runs the CLI, then appends the heavy modules it loaded to the file named by its first argument.
+SCRIPT = """
+import sys
+from vcrdt.cli import run
+out, args = sys.argv[1], sys.argv[2:]
+code = run(args)
+heavy = {"dataclasses", "inspect", "ast", "zstandard", "platform", "typer", "click", "rich"}
+with open(out, "a") as f:
+    f.write(args[0] + " " + ",".join(sorted(heavy & set(sys.modules))) + "\\n")
+sys.exit(code)
+"""
+
+
+def _replicas(cli: CliRunner) -> tuple[Path, Path]:
+    a = cli.cwd / "a"
+    a.mkdir()
+    ra = CliRunner(a)
+    ra.ok("init")
+    (a / "f.txt").write_text("one\n")
+    ra.ok("add", "f.txt")
+    ra.ok("commit", "-m", "one")
+    cli.ok("clone", str(a), "b")
+    (a / "f.txt").write_text("two\n")
+    ra.ok("commit", "-a", "-m", "two")
+    return a, cli.cwd / "b"
+
+
+def test_fetch_and_serve_stdio_load_no_dataclasses_zstandard_package_or_typer(cli: CliRunner, tmp_path: Path) -> None:
+    """A fetch over ``--exec 'vcrdt serve --stdio'`` that receives a commit: neither side imports
+    dataclasses (nor inspect and ast with it), the zstandard package (its C backend alone) or typer."""
+    a, b = _replicas(cli)
+    log = tmp_path / "loaded.txt"
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    serve = shlex.join([sys.executable, str(script), str(log), "serve", "--stdio", str(a)])
+    proc = subprocess.run(
+        [sys.executable, str(script), str(log), "fetch", "--exec", serve, "--json"],
+        cwd=b,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["objects"] == 3  # the commit, its tree and the blob
+    assert sorted(log.read_text().splitlines()) == ["fetch ", "serve "]
+
+
+def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp_path: Path) -> None:
+    """``--exec CMD`` starts CMD before the repository is opened; when the command then fails (no
+    repository here) CMD's stdin is closed and it is waited for: nothing is left running."""
+    marks = tmp_path / "marks.txt"
+    peer = f"echo started >> {shlex.quote(str(marks))}; cat > /dev/null; echo ended >> {shlex.quote(str(marks))}"
+    nowhere = tmp_path / "not-a-repository"
+    nowhere.mkdir()
+    proc = vcrdt_subprocess("fetch", "--exec", peer, cwd=nowhere)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(b"error: ")
+    assert marks.read_text().splitlines() == ["started", "ended"]
+
+
+def test_a_no_op_fetch_writes_nothing(cli: CliRunner) -> None:
+    """Once up to date, a fetch over stdio leaves the database's bytes as they were, and no WAL behind."""
+    a, b = _replicas(cli)
+    serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
+    rb = CliRunner(b)
+    rb.ok("fetch", "--exec", serve)
+    db = b / ".vcrdt" / "store.db"
+    before = (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns)
+    doc = json.loads(rb.ok("fetch", "--exec", serve, "--json", "--stats").out)
+    assert doc["noop"] and doc["stats"]["round_trips"] == 1
+    assert (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns) == before
+    assert not (b / ".vcrdt" / "store.db-wal").exists()
