@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.cli import CliRunner, vcrdt_subprocess
 
 # Runs the CLI, then appends the heavy modules it loaded to the file named by its first argument.
@@ -84,3 +86,52 @@ def test_a_no_op_fetch_writes_nothing(cli: CliRunner) -> None:
     assert doc["noop"] and doc["stats"]["round_trips"] == 1
     assert (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns) == before
     assert not (b / ".vcrdt" / "store.db-wal").exists()
+
+
+def test_a_fetch_moving_the_checked_out_branch_reads_only_the_changed_paths(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 directories of 20 files; the other replica edits one file and adds one. The fetch moves the
+    checked-out branch by comparing the two trees (equal subtrees skipped): no tree is flattened."""
+    from vcrdt.diff import tree as tree_diff
+    from vcrdt.porcelain import sync
+    from vcrdt.repo import Repository, Settings
+
+    a = cli.cwd / "a"
+    a.mkdir()
+    ra = CliRunner(a)
+    ra.ok("init")
+    for i in range(20):
+        (a / f"d{i:02d}").mkdir()
+        for j in range(20):
+            (a / f"d{i:02d}" / f"f{j:02d}.txt").write_text(f"file {i} {j}\n")
+    ra.ok("add", ".")
+    ra.ok("commit", "-m", "base")
+    cli.ok("clone", str(a), "b")
+    b = cli.cwd / "b"
+    (a / "d07" / "f11.txt").write_text("edited\n")
+    (a / "d07" / "new.txt").write_text("new\n")
+    ra.ok("add", ".")
+    ra.ok("commit", "-m", "edit")
+
+    flattened: list[str] = []
+    entries = tree_diff.iter_tree_entries
+
+    def counting_entries(reader: object, tree: object) -> object:
+        for item in entries(reader, tree):  # type: ignore[arg-type]
+            flattened.append(item[0])
+            yield item
+
+    monkeypatch.setattr(tree_diff, "iter_tree_entries", counting_entries)
+    repo = Repository(b, Settings(author_name="t", author_email="t@x"))
+    try:
+        result = sync(repo, str(a), cwd=b, mode="fetch")
+    finally:
+        repo.close()
+    monkeypatch.undo()
+    assert result.received.checkout is not None
+    assert flattened == []
+    assert (b / "d07" / "f11.txt").read_text() == "edited\n"
+    assert (b / "d07" / "new.txt").read_text() == "new\n"
+    assert CliRunner(b).ok("status", "--short").out == ""
+    CliRunner(b).ok("fsck")

@@ -667,9 +667,10 @@ def apply_state(
                 f"the {verb} moves the checked-out branch {current!r}, and the work tree has local changes",
                 hint=f"commit or restore them, then {verb} again",
             )
-        flat = repo.commit_flat(out.checkout)
+        # Only the paths that differ between HEAD's tree and the new one are compared and written.
+        old_tree = None if head.commit is None else read_commit(repo.store, head.commit).tree
         try:
-            repo.worktree.begin_checkout(flat, force=False)
+            repo.worktree.begin_checkout_trees(old_tree, read_commit(repo.store, out.checkout).tree, force=False)
         except DirtyWorktreeError as exc:
             exc.hint = f"move those files away, then {verb} again"  # no --force
             raise
