@@ -308,9 +308,12 @@ def _session(
     ]
     reader = c.ask(req)
     frame = reader.expect(F.SAME, *F.state_kinds(c.version))
+    last = not send and not verify  # the refs request is the session's only one
     if frame.kind == F.SAME:
         reader.expect(F.END)
         c.done(reader)
+        if last:
+            c.t.end_requests()
         result.noop = True
         if verify:
             result.verified = True
@@ -349,6 +352,8 @@ def _session(
             else:
                 their_root = F.decode_bucket(frame.payload, reader.peer)
         c.done(reader)
+        if last:
+            c.t.end_requests()  # the peer ends while this side stores what it received
         if receive:
             recv.finish()
             check_heads_present(repo, theirs, their_tags, reader.peer)

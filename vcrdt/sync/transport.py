@@ -72,6 +72,10 @@ class Transport(Protocol):
         """Send one request; return a reader over its response (`write`: the request changes the peer)."""
         ...
 
+    def end_requests(self) -> None:
+        """No request follows (the last answer was read): the peer may end now, before `close`."""
+        ...
+
     def close(self) -> None:
         """End the session."""
         ...
@@ -171,6 +175,9 @@ class LocalTransport:
         request = F.FrameReader(F.reader_of(_Counting(self, frames)), self.limits, "client")
         return F.FrameReader(F.reader_of(respond(repo, request, self.limits)), self.limits, self.peer)
 
+    def end_requests(self) -> None:
+        """Nothing to do: the other repository is closed by `close`."""
+
     def close(self) -> None:
         """Close the other repository."""
         for repo in (self._reader, self._writer):
@@ -250,6 +257,15 @@ class ProcessTransport:
         from vcrdt.sync.frames import FrameReader
 
         return FrameReader(self._read, self.limits, self.peer)
+
+    def end_requests(self) -> None:
+        """Close the child's stdin: it ends (``serve --stdio`` at the end of its input) while this side works on."""
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Close the child's stdin and wait for it (killed if it does not end)."""
@@ -444,6 +460,9 @@ class HttpTransport:
         from vcrdt.sync.frames import FrameReader
 
         return FrameReader(buffered(read), self.limits, peer)
+
+    def end_requests(self) -> None:
+        """Nothing to do: each request is its own HTTP exchange."""
 
     def close(self) -> None:
         """Close the connections."""
