@@ -19,7 +19,7 @@ import sys
 from vcrdt.cli import run
 out, args = sys.argv[1], sys.argv[2:]
 code = run(args)
-heavy = {"dataclasses", "inspect", "ast", "zstandard", "platform", "typer", "click", "rich"}
+heavy = {"dataclasses", "inspect", "ast", "zstandard", "platform", "typer", "click", "rich", "tomllib"}
 with open(out, "a") as f:
     f.write(args[0] + " " + ",".join(sorted(heavy & set(sys.modules))) + "\\n")
 sys.exit(code)
@@ -42,7 +42,8 @@ def _replicas(cli: CliRunner) -> tuple[Path, Path]:
 
 def test_fetch_and_serve_stdio_load_no_dataclasses_zstandard_package_or_typer(cli: CliRunner, tmp_path: Path) -> None:
     """A fetch over ``--exec 'vcrdt serve --stdio'`` that receives a commit: neither side imports
-    dataclasses (nor inspect and ast with it), the zstandard package (its C backend alone) or typer."""
+    dataclasses (nor inspect and ast with it), the zstandard package (its C backend alone) or typer,
+    and the server, whose config file is empty, not the TOML parser (the clone's names `origin`)."""
     a, b = _replicas(cli)
     log = tmp_path / "loaded.txt"
     script = tmp_path / "run.py"
@@ -58,7 +59,8 @@ def test_fetch_and_serve_stdio_load_no_dataclasses_zstandard_package_or_typer(cl
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["objects"] == 3  # the commit, its tree and the blob
-    assert sorted(log.read_text().splitlines()) == ["fetch ", "serve "]
+    assert (a / ".vcrdt" / "config.toml").read_bytes() == b""
+    assert sorted(log.read_text().splitlines()) == ["fetch tomllib", "serve "]
 
 
 def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp_path: Path) -> None:
@@ -135,3 +137,21 @@ def test_a_fetch_moving_the_checked_out_branch_reads_only_the_changed_paths(
     assert (b / "d07" / "new.txt").read_text() == "new\n"
     assert CliRunner(b).ok("status", "--short").out == ""
     CliRunner(b).ok("fsck")
+
+
+def test_config_files_empty_missing_or_broken_read_as_before(tmp_path: Path) -> None:
+    """`read_toml` skips the parser for an empty file only: a missing file is an empty table, a
+    broken one is still a `ConfigError` naming it."""
+    from vcrdt.errors import ConfigError
+    from vcrdt.repo import read_toml
+
+    f = tmp_path / "config.toml"
+    assert read_toml(tmp_path / "missing.toml") == {}
+    f.write_bytes(b"")
+    assert read_toml(f) == {}
+    f.write_bytes(b'[core]\ndaemon = "on"\n')
+    assert read_toml(f) == {"core": {"daemon": "on"}}
+    for broken in (b"[core\n", b"\r"):
+        f.write_bytes(broken)
+        with pytest.raises(ConfigError, match="invalid TOML"):
+            read_toml(f)
