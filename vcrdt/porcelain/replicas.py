@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
 
-from vcrdt.crdt.vclock import Relation
 from vcrdt.dag import causal_relation, is_ancestor
 from vcrdt.errors import ConfigError, MergeError, RepoError
 from vcrdt.ids import ObjectId
@@ -19,6 +17,12 @@ from vcrdt.sync.receive import BranchChange, tie_key
 from vcrdt.sync.session import Stats, SyncResult
 from vcrdt.sync.transport import HttpTransport, LocalTransport, ProcessTransport, Transport, parse_remote
 from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from vcrdt.crdt.vclock import Relation
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
@@ -133,7 +137,10 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
 # --- remotes and sync sessions ----------------------------------------------------------------
 
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-SyncMode = Literal["sync", "fetch", "push", "pull"]
+if TYPE_CHECKING:
+    SyncMode = Literal["sync", "fetch", "push", "pull"]
+else:
+    SyncMode = str  # the type checker's Literal above
 
 
 def remotes(repo: Repository) -> dict[str, str]:

@@ -17,16 +17,19 @@ import shlex
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so)
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from vcrdt.repo import Repository, Settings
     from vcrdt.sync.frames import FrameReader
     from vcrdt.sync.limits import SyncLimits
+else:
+    Protocol = object  # `Transport` is a protocol to the type checker only: typing is not loaded
 
 # The frames, the responder and the repository are imported where first used: a command that
 # starts its peer early (`start_early`) imports this module before anything else of the sync.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
 from vcrdt.cli.base import STATE, JsonOption, app, complete_remotes, open_repo, typer
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so); `Registry.build` gives the annotations Annotated
+if TYPE_CHECKING:
+    from typing import Annotated
 
 
 @app.command()
