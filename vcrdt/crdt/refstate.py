@@ -52,37 +52,11 @@ MAX_COUNTER = (1 << 63) - 1
 _REPLICA_LEN = 16
 
 
-class _Ordered(Value):
-    """A value class ordered by its fields' tuple, as ``@dataclass(order=True)`` orders (same class only)."""
-
-    __slots__ = ()
-
-    def __lt__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() < other._key()
-        return NotImplemented
-
-    def __le__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() <= other._key()
-        return NotImplemented
-
-    def __gt__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() > other._key()
-        return NotImplemented
-
-    def __ge__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() >= other._key()
-        return NotImplemented
-
-
 @value_class(frozen=True, init=False, repr=False, eq=False)
-class Dot(_Ordered):
+class Dot(Value):
     """A unique event: the replica that made it and that replica's counter (1, 2, ...)."""
 
-    __slots__ = ("counter", "replica")
+    __slots__ = ("replica", "counter")  # noqa: RUF023 (field order)
 
     replica: str
     counter: int
@@ -91,9 +65,29 @@ class Dot(_Ordered):
         object.__setattr__(self, "replica", replica)
         object.__setattr__(self, "counter", counter)
 
+    def __lt__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() < other._key()
+        return NotImplemented
+
+    def __le__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() <= other._key()
+        return NotImplemented
+
+    def __gt__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() > other._key()
+        return NotImplemented
+
+    def __ge__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() >= other._key()
+        return NotImplemented
+
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
-class Entry(_Ordered):
+class Entry(Value):
     """One live (head, dot) entry of a branch."""
 
     __slots__ = ("dot", "head")
@@ -104,6 +98,26 @@ class Entry(_Ordered):
     def __init__(self, dot: Dot, head: ObjectId) -> None:
         object.__setattr__(self, "dot", dot)
         object.__setattr__(self, "head", head)
+
+    def __lt__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() < other._key()
+        return NotImplemented
+
+    def __le__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() <= other._key()
+        return NotImplemented
+
+    def __gt__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() > other._key()
+        return NotImplemented
+
+    def __ge__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() >= other._key()
+        return NotImplemented
 
 
 def maximal(heads: Iterable[ObjectId], is_ancestor: Ancestry) -> frozenset[ObjectId]:

@@ -63,7 +63,15 @@ ref_state = walk.ref_state
 class FetchResult(Value):
     """What `fetch` brought in."""
 
-    __slots__ = ("branches", "checkout", "objects", "source", "stats", "tags", "warnings")
+    __slots__ = (  # noqa: RUF023 (field order)
+        "source",
+        "objects",
+        "branches",
+        "tags",
+        "warnings",
+        "checkout",
+        "stats",
+    )
 
     source: Path
     objects: int

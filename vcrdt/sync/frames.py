@@ -422,7 +422,7 @@ def decode_prefixes(payload: bytes, peer: str) -> list[str]:
 class Bucket(Value):
     """One side's answer for a bucket: its count, salted fingerprint, and its ids when given."""
 
-    __slots__ = ("count", "digest", "ids", "prefix")
+    __slots__ = ("prefix", "count", "digest", "ids")  # noqa: RUF023 (field order)
 
     prefix: str
     count: int
@@ -507,7 +507,7 @@ def _read_varint(data: bytes, pos: int, peer: str) -> tuple[int, int]:
 class Packed(Value):
     """A packed object as it arrived: kind, size, base (None, a distance back, or an id), zstd frame."""
 
-    __slots__ = ("base", "data", "kind", "size")
+    __slots__ = ("kind", "size", "base", "data")  # noqa: RUF023 (field order)
 
     kind: str
     size: int
@@ -687,7 +687,7 @@ def _read_prefix(payload: bytes, peer: str, what: str, deepest: int = MAX_PREFIX
 class Children(Value):
     """A bucket's 16 children as one side holds them: (count, salted digest) each, in digit order."""
 
-    __slots__ = ("buckets", "prefix")
+    __slots__ = ("prefix", "buckets")  # noqa: RUF023 (field order)
 
     prefix: str
     buckets: tuple[tuple[int, bytes], ...]
@@ -741,7 +741,7 @@ def decode_children(payload: bytes, peer: str) -> Children:
 class Listing(Value):
     """A list frame (a bucket's count, digest and short ids) or a want frame (short ids only)."""
 
-    __slots__ = ("count", "digest", "prefix", "shorts", "width")
+    __slots__ = ("prefix", "width", "shorts", "count", "digest")  # noqa: RUF023 (field order)
 
     prefix: str
     width: int

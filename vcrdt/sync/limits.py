@@ -22,17 +22,17 @@ class SyncLimits(Value):
     that size, so a few kilobytes declaring gigabytes (a decompression bomb) are refused at once.
     """
 
-    __slots__ = (
+    __slots__ = (  # noqa: RUF023 (field order)
+        "max_object_size",
+        "max_tree_size",
         "max_fetch_size",
+        "source_timeout",
         "max_frame_size",
         "max_frames",
-        "max_object_size",
-        "max_request_size",
         "max_rounds",
-        "max_sessions",
-        "max_tree_size",
-        "source_timeout",
         "stall_timeout",
+        "max_request_size",
+        "max_sessions",
     )
 
     # Any one object (blobs are copied chunk by chunk; this bounds the disk, not the memory).

@@ -568,7 +568,7 @@ def check_heads_present(repo: Repository, state: RefState, tags: dict[str, Objec
 class BranchChange(Value):
     """How one branch changed in a sync."""
 
-    __slots__ = ("after", "before", "name")
+    __slots__ = ("name", "before", "after")  # noqa: RUF023 (field order)
 
     name: str
     before: frozenset[ObjectId]
@@ -584,7 +584,7 @@ class BranchChange(Value):
 class Applied(Record):
     """What joining a peer's ref state changed here."""
 
-    __slots__ = ("branches", "checkout", "tags", "warnings")
+    __slots__ = ("branches", "tags", "warnings", "checkout")  # noqa: RUF023 (field order)
 
     branches: list[BranchChange]
     tags: list[str]

@@ -77,14 +77,14 @@ Progress = Callable[[int, int, str], None]
 class Stats(Record):
     """What a session cost."""
 
-    __slots__ = (
-        "bytes_received",
-        "bytes_sent",
-        "objects_received",
-        "objects_sent",
-        "payload_received",
-        "payload_sent",
+    __slots__ = (  # noqa: RUF023 (field order)
         "round_trips",
+        "bytes_sent",
+        "bytes_received",
+        "payload_sent",
+        "payload_received",
+        "objects_sent",
+        "objects_received",
         "seconds",
     )
 
@@ -137,17 +137,17 @@ class Stats(Record):
 class SyncResult(Record):
     """What a session did (or, with `dry_run`, would do)."""
 
-    __slots__ = (
-        "differs",
-        "dry_run",
-        "noop",
+    __slots__ = (  # noqa: RUF023 (field order)
         "peer",
-        "peer_head",
-        "push_warnings",
-        "pushed",
         "received",
+        "pushed",
+        "push_warnings",
         "stats",
+        "noop",
+        "differs",
         "verified",
+        "dry_run",
+        "peer_head",
     )
 
     peer: str

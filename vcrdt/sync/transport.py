@@ -477,7 +477,7 @@ class HttpTransport:
 class Remote(Value):
     """Where a remote is: a local path, a command to run, or an http(s) URL."""
 
-    __slots__ = ("argv", "display", "kind", "path")
+    __slots__ = ("kind", "display", "path", "argv")  # noqa: RUF023 (field order)
 
     kind: str  # "path", "command" or "http"
     display: str
