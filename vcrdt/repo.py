@@ -117,17 +117,21 @@ def read_toml(path: Path) -> dict[str, object]:
     Raises:
         ConfigError: If the file is not valid TOML.
     """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not data:
+        return {}  # empty (as `init` writes it): the parser is not loaded
     import tomllib  # here: a command that reads no setting does not pay for the parser
 
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        return {}
+        return tomllib.loads(data.decode())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _toml_string(value: str) -> str:

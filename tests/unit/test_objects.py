@@ -803,6 +803,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     """Per `Value` subclass in vcrdt: a value, an equal copy, and a value differing in one field."""
     from vcrdt.cli.argv import Plan
     from vcrdt.crdt.order import TieKey
+    from vcrdt.crdt.refstate import Dot, Entry, RefState
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk
     from vcrdt.diff.tree import Change
     from vcrdt.gitio.record import GitCommitParts, GitRecord, GitTagParts, GitTreeEntry
@@ -810,10 +811,15 @@ def _all_values() -> list[tuple[object, object, object]]:
     from vcrdt.porcelain.files import CommitResult, InitResult, Status
     from vcrdt.porcelain.history import LogEntry, ShowResult
     from vcrdt.porcelain.oplog import UndoResult
+    from vcrdt.porcelain.replicas import Causality, FetchResult
     from vcrdt.refs import Head
     from vcrdt.repo import Settings
     from vcrdt.store.fingerprints import Fingerprint
     from vcrdt.store.oplog import OpRecord
+    from vcrdt.sync.frames import Bucket, Children, Frame, Listing, Packed
+    from vcrdt.sync.limits import SyncLimits
+    from vcrdt.sync.receive import BranchChange
+    from vcrdt.sync.transport import Remote
     from vcrdt.worktree.status import Changes, Token, WorktreeStatus
 
     commit = Commit(A, (B,), Signature("a", "b", 1, 60), "m\n", R1, 2, ((R1, 2),))
@@ -828,6 +834,27 @@ def _all_values() -> list[tuple[object, object, object]]:
         (Settings("a", "b"), Settings("a", "b"), Settings("a", "b", busy_timeout=1.0)),
         (Head("main", A), Head("main", A, frozenset()), Head("main", A, frozenset({B}))),
         (TieKey(1, "r", b"c"), TieKey(1, "r", b"c"), TieKey(1, "r", b"d")),
+        (Dot("r", 1), Dot("r", 1), Dot("r", 2)),
+        (Entry(Dot("r", 1), A), Entry(Dot("r", 1), A), Entry(Dot("r", 1), B)),
+        (RefState({"m": frozenset()}, {"r": 1}), RefState({"m": frozenset()}, {"r": 1}), RefState({}, {"r": 1})),
+        (Frame(1, b"p"), Frame(1, b"p"), Frame(2, b"p")),
+        (Bucket("a", 1, b"d"), Bucket("a", 1, b"d", None), Bucket("a", 1, b"d", (A,))),
+        (Packed("blob", 1, None, b"z"), Packed("blob", 1, None, b"z"), Packed("blob", 1, 2, b"z")),
+        (Children("a", ((1, b"d"),)), Children("a", ((1, b"d"),)), Children("b", ((1, b"d"),))),
+        (Listing("a", 4, (b"s",)), Listing("a", 4, (b"s",), 0, b""), Listing("a", 4, (b"s",), 1)),
+        (SyncLimits(), SyncLimits(max_rounds=64), SyncLimits(max_rounds=3)),
+        (
+            BranchChange("m", frozenset(), frozenset({A})),
+            BranchChange("m", frozenset(), frozenset({A})),
+            BranchChange("m", frozenset({A}), frozenset({A})),
+        ),
+        (Remote("path", "p", Path("p")), Remote("path", "p", Path("p"), ()), Remote("command", "p", None, ("sh",))),
+        (Causality(A, B, "before"), Causality(A, B, "before"), Causality(A, B, "after")),
+        (
+            FetchResult(Path("p"), 1, [], [], [], None),
+            FetchResult(Path("p"), 1, [], [], [], None, None),
+            FetchResult(Path("p"), 2, [], [], [], None),
+        ),
         (
             Change("p", "added", None, None, EntryKind.FILE, A),
             Change("p", "added", None, None, EntryKind.FILE, A),

@@ -36,11 +36,11 @@ library, `ids`, `errors` and `hashing`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId, is_replica_id
+from vcrdt.values import Value, value_class
 
 Ancestry = Callable[[ObjectId, ObjectId], bool]
 _MAGIC = b"vcrdt-refstate 2\n"
@@ -52,20 +52,72 @@ MAX_COUNTER = (1 << 63) - 1
 _REPLICA_LEN = 16
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Dot:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Dot(Value):
     """A unique event: the replica that made it and that replica's counter (1, 2, ...)."""
+
+    __slots__ = ("replica", "counter")  # noqa: RUF023 (field order)
 
     replica: str
     counter: int
 
+    def __init__(self, replica: str, counter: int) -> None:
+        object.__setattr__(self, "replica", replica)
+        object.__setattr__(self, "counter", counter)
 
-@dataclass(frozen=True, slots=True, order=True)
-class Entry:
+    def __lt__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() < other._key()
+        return NotImplemented
+
+    def __le__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() <= other._key()
+        return NotImplemented
+
+    def __gt__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() > other._key()
+        return NotImplemented
+
+    def __ge__(self, other: Dot) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() >= other._key()
+        return NotImplemented
+
+
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Entry(Value):
     """One live (head, dot) entry of a branch."""
+
+    __slots__ = ("dot", "head")
 
     dot: Dot
     head: ObjectId
+
+    def __init__(self, dot: Dot, head: ObjectId) -> None:
+        object.__setattr__(self, "dot", dot)
+        object.__setattr__(self, "head", head)
+
+    def __lt__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() < other._key()
+        return NotImplemented
+
+    def __le__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() <= other._key()
+        return NotImplemented
+
+    def __gt__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() > other._key()
+        return NotImplemented
+
+    def __ge__(self, other: Entry) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() >= other._key()
+        return NotImplemented
 
 
 def maximal(heads: Iterable[ObjectId], is_ancestor: Ancestry) -> frozenset[ObjectId]:
@@ -82,16 +134,24 @@ def maximal(heads: Iterable[ObjectId], is_ancestor: Ancestry) -> frozenset[Objec
     return frozenset(h for h in unique if not any(h != o and is_ancestor(h, o) for o in unique))
 
 
-@dataclass(frozen=True, slots=True)
-class RefState:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class RefState(Value):
     """All branches of a replica: live entries by branch name, and the causal context.
 
     Invariant: every entry's dot is in the context, no dot is in two entries,
     and no branch maps to an empty set (a deleted branch has no key).
     """
 
-    branches: dict[str, frozenset[Entry]] = field(default_factory=dict)
-    context: dict[str, int] = field(default_factory=dict)
+    __slots__ = ("branches", "context")
+
+    branches: dict[str, frozenset[Entry]]
+    context: dict[str, int]
+
+    def __init__(
+        self, branches: dict[str, frozenset[Entry]] | None = None, context: dict[str, int] | None = None
+    ) -> None:
+        object.__setattr__(self, "branches", {} if branches is None else branches)
+        object.__setattr__(self, "context", {} if context is None else context)
 
     def seen(self, dot: Dot) -> bool:
         """Tell whether this replica has seen `dot` (live or removed)."""

@@ -14,9 +14,14 @@ branches, so its commits are not one chain): see `vcrdt.objects.commit_clock` an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal
 
-Relation = Literal["before", "after", "equal", "concurrent"]
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Relation = Literal["before", "after", "equal", "concurrent"]
+else:
+    Relation = str  # the type checker's Literal above; one of RELATIONS
 RELATIONS: tuple[Relation, ...] = ("before", "after", "equal", "concurrent")
 
 

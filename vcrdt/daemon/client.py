@@ -215,13 +215,19 @@ _TRUE = ("true", "1", "yes", "on")
 
 def _config_daemon(path: str) -> bool | None:
     """Return the ``core.daemon`` setting of one TOML config file (None when it does not say)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None  # missing or unreadable: the command itself reports a broken config
+    if not data:
+        return None  # empty (as `init` writes it): the parser is not loaded
     import tomllib
 
     try:
-        with open(path, "rb") as f:
-            core = tomllib.load(f).get("core")
-    except (OSError, ValueError):
-        return None  # missing or unreadable: the command itself reports a broken config
+        core = tomllib.loads(data.decode()).get("core")
+    except ValueError:
+        return None  # the command itself reports a broken config
     if not isinstance(core, dict) or "daemon" not in core:
         return None
     value = core["daemon"]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from vcrdt.crdt.vclock import Relation
 from vcrdt.dag import causal_relation, is_ancestor
 from vcrdt.errors import ConfigError, MergeError, RepoError
 from vcrdt.ids import ObjectId
@@ -19,15 +16,29 @@ from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.receive import BranchChange, tie_key
 from vcrdt.sync.session import Stats, SyncResult
 from vcrdt.sync.transport import HttpTransport, LocalTransport, ProcessTransport, Transport, parse_remote
+from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from vcrdt.crdt.vclock import Relation
 
 
-@dataclass(frozen=True, slots=True)
-class Causality:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Causality(Value):
     """How commit `a` relates to commit `b`, from their vector clocks."""
+
+    __slots__ = ("a", "b", "relation")
 
     a: ObjectId
     b: ObjectId
     relation: Relation
+
+    def __init__(self, a: ObjectId, b: ObjectId, relation: Relation) -> None:
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "relation", relation)
 
 
 def concurrent(repo: Repository, a: str, b: str) -> Causality:
@@ -48,9 +59,19 @@ FetchLimits = SyncLimits
 ref_state = walk.ref_state
 
 
-@dataclass(frozen=True, slots=True)
-class FetchResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class FetchResult(Value):
     """What `fetch` brought in."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "source",
+        "objects",
+        "branches",
+        "tags",
+        "warnings",
+        "checkout",
+        "stats",
+    )
 
     source: Path
     objects: int
@@ -59,7 +80,25 @@ class FetchResult:
     # Problems that did not stop the fetch (a tag that differs, a deletion of the checked-out branch).
     warnings: list[str]
     checkout: ObjectId | None
-    stats: Stats | None = None
+    stats: Stats | None
+
+    def __init__(
+        self,
+        source: Path,
+        objects: int,
+        branches: list[FetchedBranch],
+        tags: list[str],
+        warnings: list[str],
+        checkout: ObjectId | None,
+        stats: Stats | None = None,
+    ) -> None:
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "objects", objects)
+        object.__setattr__(self, "branches", branches)
+        object.__setattr__(self, "tags", tags)
+        object.__setattr__(self, "warnings", warnings)
+        object.__setattr__(self, "checkout", checkout)
+        object.__setattr__(self, "stats", stats)
 
 
 def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None) -> FetchResult:
@@ -106,7 +145,10 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
 # --- remotes and sync sessions ----------------------------------------------------------------
 
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-SyncMode = Literal["sync", "fetch", "push", "pull"]
+if TYPE_CHECKING:
+    SyncMode = Literal["sync", "fetch", "push", "pull"]
+else:
+    SyncMode = str  # the type checker's Literal above
 
 
 def remotes(repo: Repository) -> dict[str, str]:

@@ -15,16 +15,15 @@ import json
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-
-import zstandard
 
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
+from vcrdt.store import zstd as zstandard
 from vcrdt.store.sqlite import delta_compressor
 from vcrdt.sync.limits import SyncLimits
+from vcrdt.values import Value, value_class
 
 VERSION = 4
 # Version 2 adds packed objects (`PACKED`): no id on the wire, and deltas against a base the receiver has.
@@ -99,12 +98,18 @@ def encode(kind: int, payload: bytes = b"") -> bytes:
     return _HEAD.pack(len(payload), kind) + payload
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Frame(Value):
     """One frame read: its type tag and payload."""
+
+    __slots__ = ("kind", "payload")
 
     kind: int
     payload: bytes
+
+    def __init__(self, kind: int, payload: bytes) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "payload", payload)
 
     @property
     def name(self) -> str:
@@ -418,14 +423,22 @@ def decode_prefixes(payload: bytes, peer: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Bucket(Value):
     """One side's answer for a bucket: its count, salted fingerprint, and its ids when given."""
+
+    __slots__ = ("prefix", "count", "digest", "ids")  # noqa: RUF023 (field order)
 
     prefix: str
     count: int
     digest: bytes
-    ids: tuple[ObjectId, ...] | None = None
+    ids: tuple[ObjectId, ...] | None
+
+    def __init__(self, prefix: str, count: int, digest: bytes, ids: tuple[ObjectId, ...] | None = None) -> None:
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "count", count)
+        object.__setattr__(self, "digest", digest)
+        object.__setattr__(self, "ids", ids)
 
 
 def encode_bucket(b: Bucket) -> bytes:
@@ -500,14 +513,22 @@ def _read_varint(data: bytes, pos: int, peer: str) -> tuple[int, int]:
     raise ProtocolError(f"{peer}: a packed object frame has a malformed length")
 
 
-@dataclass(frozen=True, slots=True)
-class Packed:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Packed(Value):
     """A packed object as it arrived: kind, size, base (None, a distance back, or an id), zstd frame."""
+
+    __slots__ = ("kind", "size", "base", "data")  # noqa: RUF023 (field order)
 
     kind: str
     size: int
     base: int | ObjectId | None
     data: bytes
+
+    def __init__(self, kind: str, size: int, base: int | ObjectId | None, data: bytes) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "data", data)
 
 
 def object_kinds(version: int) -> tuple[int, ...]:
@@ -674,12 +695,18 @@ def _read_prefix(payload: bytes, peer: str, what: str, deepest: int = MAX_PREFIX
     return text, 1 + n
 
 
-@dataclass(frozen=True, slots=True)
-class Children:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Children(Value):
     """A bucket's 16 children as one side holds them: (count, salted digest) each, in digit order."""
+
+    __slots__ = ("prefix", "buckets")  # noqa: RUF023 (field order)
 
     prefix: str
     buckets: tuple[tuple[int, bytes], ...]
+
+    def __init__(self, prefix: str, buckets: tuple[tuple[int, bytes], ...]) -> None:
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "buckets", buckets)
 
 
 def encode_children(prefix: str, buckets: Iterable[tuple[int, bytes]]) -> bytes:
@@ -722,15 +749,24 @@ def decode_children(payload: bytes, peer: str) -> Children:
     return Children(prefix, tuple(out))
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Listing(Value):
     """A list frame (a bucket's count, digest and short ids) or a want frame (short ids only)."""
+
+    __slots__ = ("prefix", "width", "shorts", "count", "digest")  # noqa: RUF023 (field order)
 
     prefix: str
     width: int
     shorts: tuple[bytes, ...]
-    count: int = 0
-    digest: bytes = b""
+    count: int
+    digest: bytes
+
+    def __init__(self, prefix: str, width: int, shorts: tuple[bytes, ...], count: int = 0, digest: bytes = b"") -> None:
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "shorts", shorts)
+        object.__setattr__(self, "count", count)
+        object.__setattr__(self, "digest", digest)
 
 
 def encode_listing(
@@ -828,8 +864,8 @@ def entry_name(entry: bytes) -> bytes:
     return entry[_NAME_AT:_NAME_END]
 
 
-@dataclass(frozen=True, slots=True)
-class TreeDelta:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class TreeDelta(Value):
     """A tree delta as it arrived: the base (a distance back, or an id), the tree's size, and the edits.
 
     `replaced`: ``(position in the base, kind word, id)``, the entry keeping its name;
@@ -837,11 +873,27 @@ class TreeDelta:
     Each list is in ascending order of its positions.
     """
 
+    __slots__ = ("base", "size", "replaced", "removed", "inserted")  # noqa: RUF023 (field order)
+
     base: int | ObjectId
     size: int
     replaced: tuple[tuple[int, bytes, bytes], ...]
     removed: tuple[int, ...]
     inserted: tuple[tuple[int, bytes], ...]
+
+    def __init__(
+        self,
+        base: int | ObjectId,
+        size: int,
+        replaced: tuple[tuple[int, bytes, bytes], ...],
+        removed: tuple[int, ...],
+        inserted: tuple[tuple[int, bytes], ...],
+    ) -> None:
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "replaced", replaced)
+        object.__setattr__(self, "removed", removed)
+        object.__setattr__(self, "inserted", inserted)
 
 
 def diff_trees(

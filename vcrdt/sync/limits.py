@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from vcrdt.errors import ConfigError, LimitError
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.repo import Repository, read_toml
+from vcrdt.values import Value, value_class
 
 _SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
-@dataclass(frozen=True, slots=True)
-class SyncLimits:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class SyncLimits(Value):
     """What a sync (or fetch) accepts from the other replica: config keys ``limits.*``.
 
     Sizes are of decoded objects, whatever their compressed form; each is checked against the
@@ -22,26 +22,63 @@ class SyncLimits:
     that size, so a few kilobytes declaring gigabytes (a decompression bomb) are refused at once.
     """
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "max_object_size",
+        "max_tree_size",
+        "max_fetch_size",
+        "source_timeout",
+        "max_frame_size",
+        "max_frames",
+        "max_rounds",
+        "stall_timeout",
+        "max_request_size",
+        "max_sessions",
+    )
+
     # Any one object (blobs are copied chunk by chunk; this bounds the disk, not the memory).
-    max_object_size: int = 1 << 30
+    max_object_size: int
     # Trees and commits, which are read whole into memory.
-    max_tree_size: int = 64 << 20
+    max_tree_size: int
     # Everything one fetch copies, all objects together.
-    max_fetch_size: int = 16 << 30
+    max_fetch_size: int
     # Seconds any one query of the other replica's database may run (local paths).
-    source_timeout: float = 30.0
+    source_timeout: float
     # The payload of any one frame.
-    max_frame_size: int = 4 << 20
+    max_frame_size: int
     # Frames in one response (or request, on the serving side).
-    max_frames: int = 50_000_000
+    max_frames: int
     # Requests of one session (round trips), bounding the Merkle descent.
-    max_rounds: int = 64
+    max_rounds: int
     # Seconds a peer process may send nothing while an answer is due (a stalled peer).
-    stall_timeout: float = 300.0
+    stall_timeout: float
     # The body of any one HTTP request ``vcrdt serve`` answers (a push carries its objects).
-    max_request_size: int = 16 << 30
+    max_request_size: int
     # Requests one ``vcrdt serve`` process answers at once for one repository (more get 503).
-    max_sessions: int = 8
+    max_sessions: int
+
+    def __init__(
+        self,
+        max_object_size: int = 1 << 30,
+        max_tree_size: int = 64 << 20,
+        max_fetch_size: int = 16 << 30,
+        source_timeout: float = 30.0,
+        max_frame_size: int = 4 << 20,
+        max_frames: int = 50_000_000,
+        max_rounds: int = 64,
+        stall_timeout: float = 300.0,
+        max_request_size: int = 16 << 30,
+        max_sessions: int = 8,
+    ) -> None:
+        object.__setattr__(self, "max_object_size", max_object_size)
+        object.__setattr__(self, "max_tree_size", max_tree_size)
+        object.__setattr__(self, "max_fetch_size", max_fetch_size)
+        object.__setattr__(self, "source_timeout", source_timeout)
+        object.__setattr__(self, "max_frame_size", max_frame_size)
+        object.__setattr__(self, "max_frames", max_frames)
+        object.__setattr__(self, "max_rounds", max_rounds)
+        object.__setattr__(self, "stall_timeout", stall_timeout)
+        object.__setattr__(self, "max_request_size", max_request_size)
+        object.__setattr__(self, "max_sessions", max_sessions)
 
     @classmethod
     def from_config(cls, repo: Repository) -> SyncLimits:

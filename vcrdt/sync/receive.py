@@ -16,9 +16,6 @@ import itertools
 import operator
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-
-import zstandard
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.crdt.refstate import RefState
@@ -40,6 +37,7 @@ from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store import zstd as zstandard
 from vcrdt.store.sqlite import DELTA, RAW, ZSTD, Encoded, SqliteStore
 from vcrdt.sync.frames import (
     CHUNK,
@@ -59,6 +57,7 @@ from vcrdt.sync.frames import (
     split_tree,
 )
 from vcrdt.sync.limits import SyncLimits
+from vcrdt.values import Record, Value, value_class
 
 # Objects received are committed in transactions of about this many bytes.
 BATCH_BYTES = 4 << 20
@@ -688,23 +687,44 @@ def check_heads_present(repo: Repository, state: RefState, tags: dict[str, Objec
             raise ProtocolError(f"{peer}: {what} {name!r} names {h.hex()}, a {kind}, not a commit")
 
 
-@dataclass(frozen=True, slots=True)
-class BranchChange:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class BranchChange(Value):
     """How one branch changed in a sync."""
+
+    __slots__ = ("name", "before", "after")  # noqa: RUF023 (field order)
 
     name: str
     before: frozenset[ObjectId]
     after: frozenset[ObjectId]
 
+    def __init__(self, name: str, before: frozenset[ObjectId], after: frozenset[ObjectId]) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "before", before)
+        object.__setattr__(self, "after", after)
 
-@dataclass(slots=True)
-class Applied:
+
+@value_class(init=False, repr=False, eq=False)
+class Applied(Record):
     """What joining a peer's ref state changed here."""
 
-    branches: list[BranchChange] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    checkout: ObjectId | None = None
+    __slots__ = ("branches", "tags", "warnings", "checkout")  # noqa: RUF023 (field order)
+
+    branches: list[BranchChange]
+    tags: list[str]
+    warnings: list[str]
+    checkout: ObjectId | None
+
+    def __init__(
+        self,
+        branches: list[BranchChange] | None = None,
+        tags: list[str] | None = None,
+        warnings: list[str] | None = None,
+        checkout: ObjectId | None = None,
+    ) -> None:
+        self.branches = [] if branches is None else branches
+        self.tags = [] if tags is None else tags
+        self.warnings = [] if warnings is None else warnings
+        self.checkout = checkout
 
 
 def tie_key(repo: Repository, oid: ObjectId) -> TieKey:
@@ -770,9 +790,10 @@ def apply_state(
                 f"the {verb} moves the checked-out branch {current!r}, and the work tree has local changes",
                 hint=f"commit or restore them, then {verb} again",
             )
-        flat = repo.commit_flat(out.checkout)
+        # Only the paths that differ between HEAD's tree and the new one are compared and written.
+        old_tree = None if head.commit is None else read_commit(repo.store, head.commit).tree
         try:
-            repo.worktree.begin_checkout(flat, force=False)
+            repo.worktree.begin_checkout_trees(old_tree, read_commit(repo.store, out.checkout).tree, force=False)
         except DirtyWorktreeError as exc:
             exc.hint = f"move those files away, then {verb} again"  # no --force
             raise

@@ -15,14 +15,12 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TypeVar
-
-import zstandard
 
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.store import zstd as zstandard
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F
@@ -54,7 +52,11 @@ ID_FRAME = 64 << 10
 # Objects whose stored forms are read with one query, when each is at most `PREFETCH` bytes.
 FORMS_BATCH = 256
 PREFETCH = 64 << 10
-_T = TypeVar("_T")
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import BinaryIO, TypeVar
+
+    _T = TypeVar("_T")
 
 
 def salt_of(fields: dict[str, object], peer: str) -> bytes | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError
@@ -68,23 +67,55 @@ from vcrdt.sync.walk import (
     sample_haves,
     tag_state,
 )
+from vcrdt.values import Record, value_class
 
 # progress(done, total, what): objects so far; total 0 when unknown.
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(slots=True)
-class Stats:
+@value_class(init=False, repr=False, eq=False)
+class Stats(Record):
     """What a session cost."""
 
-    round_trips: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    payload_sent: int = 0  # object bytes (compressed) sent
-    payload_received: int = 0
-    objects_sent: int = 0
-    objects_received: int = 0
-    seconds: float = 0.0
+    __slots__ = (  # noqa: RUF023 (field order)
+        "round_trips",
+        "bytes_sent",
+        "bytes_received",
+        "payload_sent",
+        "payload_received",
+        "objects_sent",
+        "objects_received",
+        "seconds",
+    )
+
+    round_trips: int
+    bytes_sent: int
+    bytes_received: int
+    payload_sent: int  # object bytes (compressed) sent
+    payload_received: int
+    objects_sent: int
+    objects_received: int
+    seconds: float
+
+    def __init__(
+        self,
+        round_trips: int = 0,
+        bytes_sent: int = 0,
+        bytes_received: int = 0,
+        payload_sent: int = 0,
+        payload_received: int = 0,
+        objects_sent: int = 0,
+        objects_received: int = 0,
+        seconds: float = 0.0,
+    ) -> None:
+        self.round_trips = round_trips
+        self.bytes_sent = bytes_sent
+        self.bytes_received = bytes_received
+        self.payload_sent = payload_sent
+        self.payload_received = payload_received
+        self.objects_sent = objects_sent
+        self.objects_received = objects_received
+        self.seconds = seconds
 
     def as_dict(self) -> dict[str, int | float]:
         """The numbers, with the protocol overhead each way (bytes that are not object payload)."""
@@ -102,22 +133,59 @@ class Stats:
         }
 
 
-@dataclass(slots=True)
-class SyncResult:
+@value_class(init=False, repr=False, eq=False)
+class SyncResult(Record):
     """What a session did (or, with `dry_run`, would do)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "peer",
+        "received",
+        "pushed",
+        "push_warnings",
+        "stats",
+        "noop",
+        "differs",
+        "verified",
+        "dry_run",
+        "peer_head",
+    )
+
     peer: str
-    received: Applied = field(default_factory=Applied)
-    pushed: list[BranchChange] = field(default_factory=list)
-    push_warnings: list[str] = field(default_factory=list)
-    stats: Stats = field(default_factory=Stats)
-    noop: bool = False
+    received: Applied
+    pushed: list[BranchChange]
+    push_warnings: list[str]
+    stats: Stats
+    noop: bool
     # With --verify: None when both Merkle roots match, else the first bucket that differs.
-    differs: str | None = None
-    verified: bool = False
-    dry_run: bool = False
+    differs: str | None
+    verified: bool
+    dry_run: bool
     # The branch checked out on the peer, when it said.
-    peer_head: str | None = None
+    peer_head: str | None
+
+    def __init__(
+        self,
+        peer: str,
+        received: Applied | None = None,
+        pushed: list[BranchChange] | None = None,
+        push_warnings: list[str] | None = None,
+        stats: Stats | None = None,
+        noop: bool = False,
+        differs: str | None = None,
+        verified: bool = False,
+        dry_run: bool = False,
+        peer_head: str | None = None,
+    ) -> None:
+        self.peer = peer
+        self.received = Applied() if received is None else received
+        self.pushed = [] if pushed is None else pushed
+        self.push_warnings = [] if push_warnings is None else push_warnings
+        self.stats = Stats() if stats is None else stats
+        self.noop = noop
+        self.differs = differs
+        self.verified = verified
+        self.dry_run = dry_run
+        self.peer_head = peer_head
 
 
 class _Client:
@@ -240,9 +308,12 @@ def _session(
     ]
     reader = c.ask(req)
     frame = reader.expect(F.SAME, *F.state_kinds(c.version))
+    last = not send and not verify  # the refs request is the session's only one
     if frame.kind == F.SAME:
         reader.expect(F.END)
         c.done(reader)
+        if last:
+            c.t.end_requests()
         result.noop = True
         if verify:
             result.verified = True
@@ -281,6 +352,8 @@ def _session(
             else:
                 their_root = F.decode_bucket(frame.payload, reader.peer)
         c.done(reader)
+        if last:
+            c.t.end_requests()  # the peer ends while this side stores what it received
         if receive:
             recv.finish()
             check_heads_present(repo, theirs, their_tags, reader.peer)

@@ -16,17 +16,23 @@ import select
 import shlex
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
-from vcrdt.paths import META_DIR
-from vcrdt.repo import Repository, Settings
-from vcrdt.sync import frames as F
-from vcrdt.sync.frames import FrameReader
-from vcrdt.sync.limits import SyncLimits
-from vcrdt.sync.responder import respond
+from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so)
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from vcrdt.repo import Repository, Settings
+    from vcrdt.sync.frames import FrameReader
+    from vcrdt.sync.limits import SyncLimits
+else:
+    Protocol = object  # `Transport` is a protocol to the type checker only: typing is not loaded
+
+# The frames, the responder and the repository are imported where first used: a command that
+# starts its peer early (`start_early`) imports this module before anything else of the sync.
 
 # A response is read from its pipe or socket in pieces of up to this many bytes.
 READ_SIZE = 256 << 10
@@ -69,6 +75,10 @@ class Transport(Protocol):
         """Send one request; return a reader over its response (`write`: the request changes the peer)."""
         ...
 
+    def end_requests(self) -> None:
+        """No request follows (the last answer was read): the peer may end now, before `close`."""
+        ...
+
     def close(self) -> None:
         """End the session."""
         ...
@@ -99,6 +109,8 @@ class LocalTransport:
             NotARepositoryError: If `path` holds no repository.
             MergeError: If it is this repository itself.
         """
+        from vcrdt.paths import META_DIR
+
         if not (path / META_DIR).is_dir():
             what = "does not exist" if not path.exists() else "is not a vcrdt repository"
             raise NotARepositoryError(
@@ -124,6 +136,8 @@ class LocalTransport:
             BadRefNameError: If one of its ref names breaks a ref-name rule.
         """
         if self._reader is None:
+            from vcrdt.repo import Repository
+
             repo = Repository.discover(self.path, self.settings, read_only=True, time_limit=self.limits.source_timeout)
             self._reader = repo
             if repo.root == self.own_root:
@@ -145,8 +159,13 @@ class LocalTransport:
 
     def request(self, frames: Iterable[bytes], *, write: bool = False) -> FrameReader:
         """Run the responder on the request; return a reader over its frames as it yields them."""
+        from vcrdt.sync import frames as F
+        from vcrdt.sync.responder import respond
+
         if write:
             if self._writer is None:
+                from vcrdt.repo import Repository
+
                 self.source()
                 self._writer = Repository.discover(self.path, self.settings)
             repo = self._writer
@@ -156,8 +175,11 @@ class LocalTransport:
                 self._reader = None
         else:
             repo = self.source()
-        request = FrameReader(F.reader_of(_Counting(self, frames)), self.limits, "client")
-        return FrameReader(F.reader_of(respond(repo, request, self.limits)), self.limits, self.peer)
+        request = F.FrameReader(F.reader_of(_Counting(self, frames)), self.limits, "client")
+        return F.FrameReader(F.reader_of(respond(repo, request, self.limits)), self.limits, self.peer)
+
+    def end_requests(self) -> None:
+        """Nothing to do: the other repository is closed by `close`."""
 
     def close(self) -> None:
         """Close the other repository."""
@@ -184,6 +206,8 @@ class ProcessTransport:
         self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            self._proc = _EARLY.pop(tuple(self.argv), None)
         if self._proc is None:
             try:
                 self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -233,7 +257,18 @@ class ProcessTransport:
         if self._read is None:
             # One buffer for the whole session: what arrives after an answer's end belongs to the next.
             self._read = buffered(read)
+        from vcrdt.sync.frames import FrameReader
+
         return FrameReader(self._read, self.limits, self.peer)
+
+    def end_requests(self) -> None:
+        """Close the child's stdin: it ends (``serve --stdio`` at the end of its input) while this side works on."""
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Close the child's stdin and wait for it (killed if it does not end)."""
@@ -274,6 +309,45 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
     if not ready:
         raise subprocess.TimeoutExpired(proc.args, timeout)
     proc.wait()
+
+
+# Peer commands started before the session that will speak to them (`start_early`), by argv.
+_EARLY: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
+
+
+def start_early(argv: tuple[str, ...]) -> None:
+    """Start a peer command now, for the `ProcessTransport` of the same `argv` to take when it starts.
+
+    A command that reaches its peer through a process calls this before its own start-up work
+    (imports, opening the repository), so the peer's start-up runs beside it, as git starts
+    ``upload-pack`` before its own negotiation work. A command that cannot start is left to the
+    transport, which names the error. The caller must call `discard_early` when its session
+    is over (or never started).
+    """
+    if argv in _EARLY:
+        return
+    try:
+        _EARLY[argv] = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    except OSError:
+        return
+
+
+def discard_early() -> None:
+    """End the peer commands started early that no session took (the command failed before its session)."""
+    while _EARLY:
+        _, proc = _EARLY.popitem()
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            _wait_exit(proc, 5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 class HttpTransport:
@@ -386,7 +460,12 @@ class HttpTransport:
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise ProtocolError(f"{peer}: the connection broke while reading ({exc})") from exc
 
+        from vcrdt.sync.frames import FrameReader
+
         return FrameReader(buffered(read), self.limits, peer)
+
+    def end_requests(self) -> None:
+        """Nothing to do: each request is its own HTTP exchange."""
 
     def close(self) -> None:
         """Close the connections."""
@@ -394,14 +473,22 @@ class HttpTransport:
         self._pool.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class Remote:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Remote(Value):
     """Where a remote is: a local path, a command to run, or an http(s) URL."""
+
+    __slots__ = ("kind", "display", "path", "argv")  # noqa: RUF023 (field order)
 
     kind: str  # "path", "command" or "http"
     display: str
-    path: Path | None = None
-    argv: tuple[str, ...] = ()
+    path: Path | None
+    argv: tuple[str, ...]
+
+    def __init__(self, kind: str, display: str, path: Path | None = None, argv: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "display", display)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "argv", argv)
 
 
 _SSH_URL = re.compile(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port>[0-9]+))?(?P<path>/.*)")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
 from vcrdt.cli.base import STATE, JsonOption, app, complete_remotes, open_repo, typer
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so); `Registry.build` gives the annotations Annotated
+if TYPE_CHECKING:
+    from typing import Annotated
 
 
 @app.command()
@@ -54,26 +57,33 @@ def fetch(
     A local replica's database is only read (read-only, never converted or extended), and
     each query of it may run `limits.source_timeout` seconds (30).
     """
-    from vcrdt import porcelain
-    from vcrdt.cli import render
-    from vcrdt.cli.commands.sync import print_result, result_json, ssh_command
-    from vcrdt.ids import short
+    from vcrdt.cli.commands.sync import print_result, result_json, ssh_command, start_peer_early
 
-    repo = open_repo()
-    with render.progress("Fetching", enabled=not quiet and not json) as bar:
-        result = porcelain.sync(
-            repo,
-            source,
-            cwd=STATE.cwd,
-            mode="fetch",
-            exec_cmd=exec_cmd,
-            ssh=ssh_command(),
-            token=os.environ.get("VCRDT_TOKEN") or None,
-            dry_run=dry_run,
-            verify=verify,
-            auto_merge=auto_merge,
-            progress=lambda done, total, _what: bar(done, total),
-        )
+    start_peer_early(source, exec_cmd)  # its start-up runs beside this side's
+    try:
+        from vcrdt import porcelain
+        from vcrdt.cli import render
+        from vcrdt.ids import short
+
+        repo = open_repo()
+        with render.progress("Fetching", enabled=not quiet and not json) as bar:
+            result = porcelain.sync(
+                repo,
+                source,
+                cwd=STATE.cwd,
+                mode="fetch",
+                exec_cmd=exec_cmd,
+                ssh=ssh_command(),
+                token=os.environ.get("VCRDT_TOKEN") or None,
+                dry_run=dry_run,
+                verify=verify,
+                auto_merge=auto_merge,
+                progress=lambda done, total, _what: bar(done, total),
+            )
+    finally:
+        from vcrdt.sync.transport import discard_early
+
+        discard_early()
     got = result.received
     if json:
         doc = {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
 
 from vcrdt.cli.base import STATE, app, settings, typer
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so); `Registry.build` gives the annotations Annotated
+if TYPE_CHECKING:
+    from typing import Annotated
 
 
 @app.command()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from vcrdt.cli.base import STATE, app, complete_remotes, open_repo, settings
+from vcrdt.errors import VcrdtError
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from typing import Annotated
+    from typing import Annotated, Any
 
     import typer
 
@@ -98,6 +99,26 @@ else:
 def ssh_command() -> str | None:
     """The command that replaces ``ssh`` (``VCRDT_SSH``, as ``GIT_SSH_COMMAND``)."""
     return os.environ.get("VCRDT_SSH") or None
+
+
+def start_peer_early(remote: str | None, exec_cmd: str | None) -> None:
+    """Start the peer's command now (``--exec CMD``, or an ssh URL given as is), before this side's start-up.
+
+    Its start-up (an interpreter, an ssh connection) then runs beside this side's imports and
+    opening of the repository; the session's transport takes the running process. Names of
+    remotes and paths are left to the session (they need the repository's config). Call
+    `vcrdt.sync.transport.discard_early` when the command ends.
+    """
+    if exec_cmd is None and (remote is None or ":" not in remote or remote.startswith(("http://", "https://"))):
+        return
+    from vcrdt.sync.transport import parse_remote, start_early
+
+    try:
+        where = parse_remote(remote or "", STATE.cwd, ssh=ssh_command(), exec_cmd=exec_cmd)
+    except VcrdtError:
+        return  # the session names the error
+    if where.kind == "command":
+        start_early(where.argv)
 
 
 def branch_json(changes: list[BranchChange]) -> list[dict[str, Any]]:
@@ -188,24 +209,30 @@ def run_session(
     quiet: bool,
 ) -> int:
     """Run `sync`, `fetch`, `push` or `pull` and report; return the exit code."""
-    from vcrdt import porcelain
-    from vcrdt.cli import render
+    start_peer_early(remote, exec_cmd)
+    try:
+        from vcrdt import porcelain
+        from vcrdt.cli import render
 
-    repo = open_repo()
-    with render.progress(verb.capitalize() + "ing", enabled=not quiet and not json) as bar:
-        result = porcelain.sync(
-            repo,
-            remote,
-            cwd=STATE.cwd,
-            mode=verb,  # type: ignore[arg-type]
-            exec_cmd=exec_cmd,
-            ssh=ssh_command(),
-            token=os.environ.get("VCRDT_TOKEN") or None,
-            dry_run=dry_run,
-            verify=verify,
-            auto_merge=auto_merge,
-            progress=lambda done, total, _what: bar(done, total),
-        )
+        repo = open_repo()
+        with render.progress(verb.capitalize() + "ing", enabled=not quiet and not json) as bar:
+            result = porcelain.sync(
+                repo,
+                remote,
+                cwd=STATE.cwd,
+                mode=verb,  # type: ignore[arg-type]
+                exec_cmd=exec_cmd,
+                ssh=ssh_command(),
+                token=os.environ.get("VCRDT_TOKEN") or None,
+                dry_run=dry_run,
+                verify=verify,
+                auto_merge=auto_merge,
+                progress=lambda done, total, _what: bar(done, total),
+            )
+    finally:
+        from vcrdt.sync.transport import discard_early
+
+        discard_early()
     code = 0
     if verb == "pull" and not dry_run:
         code = _join_siblings(repo, auto=auto_merge, quiet=json)

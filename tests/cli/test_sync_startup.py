@@ -1,0 +1,158 @@
+"""Fixed costs of a small sync: the modules both sides load, the peer started early, a no-op writing nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import CliRunner, vcrdt_subprocess
+
+# Runs the CLI, then appends the heavy modules it loaded to the file named by its first argument.
+SCRIPT = """
+import sys
+from vcrdt.cli import run
+out, args = sys.argv[1], sys.argv[2:]
+code = run(args)
+heavy = {"dataclasses", "inspect", "ast", "zstandard", "platform", "typer", "click", "rich", "tomllib", "typing"}
+with open(out, "a") as f:
+    f.write(args[0] + " " + ",".join(sorted(heavy & set(sys.modules))) + "\\n")
+sys.exit(code)
+"""
+
+
+def _replicas(cli: CliRunner) -> tuple[Path, Path]:
+    a = cli.cwd / "a"
+    a.mkdir()
+    ra = CliRunner(a)
+    ra.ok("init")
+    (a / "f.txt").write_text("one\n")
+    ra.ok("add", "f.txt")
+    ra.ok("commit", "-m", "one")
+    cli.ok("clone", str(a), "b")
+    (a / "f.txt").write_text("two\n")
+    ra.ok("commit", "-a", "-m", "two")
+    return a, cli.cwd / "b"
+
+
+def test_fetch_and_serve_stdio_load_no_dataclasses_zstandard_package_or_typer(cli: CliRunner, tmp_path: Path) -> None:
+    """A fetch over ``--exec 'vcrdt serve --stdio'`` that receives a commit: neither side imports
+    dataclasses (nor inspect and ast with it), the zstandard package (its C backend alone), typer or typing,
+    and the server, whose config file is empty, not the TOML parser (the clone's names `origin`)."""
+    a, b = _replicas(cli)
+    log = tmp_path / "loaded.txt"
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    serve = shlex.join([sys.executable, str(script), str(log), "serve", "--stdio", str(a)])
+    proc = subprocess.run(
+        [sys.executable, str(script), str(log), "fetch", "--exec", serve, "--json"],
+        cwd=b,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["objects"] == 3  # the commit, its tree and the blob
+    assert (a / ".vcrdt" / "config.toml").read_bytes() == b""
+    # The clone's config names `origin`: the client reads it with tomllib, which imports typing.
+    assert sorted(log.read_text().splitlines()) == ["fetch tomllib,typing", "serve "]
+
+
+def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp_path: Path) -> None:
+    """``--exec CMD`` starts CMD before the repository is opened; when the command then fails (no
+    repository here) CMD's stdin is closed and it is waited for: nothing is left running."""
+    marks = tmp_path / "marks.txt"
+    peer = f"echo started >> {shlex.quote(str(marks))}; cat > /dev/null; echo ended >> {shlex.quote(str(marks))}"
+    nowhere = tmp_path / "not-a-repository"
+    nowhere.mkdir()
+    proc = vcrdt_subprocess("fetch", "--exec", peer, cwd=nowhere)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(b"error: ")
+    assert marks.read_text().splitlines() == ["started", "ended"]
+
+
+def test_a_no_op_fetch_writes_nothing(cli: CliRunner) -> None:
+    """Once up to date, a fetch over stdio leaves the database's bytes as they were, and no WAL behind."""
+    a, b = _replicas(cli)
+    serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
+    rb = CliRunner(b)
+    rb.ok("fetch", "--exec", serve)
+    db = b / ".vcrdt" / "store.db"
+    before = (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns)
+    doc = json.loads(rb.ok("fetch", "--exec", serve, "--json", "--stats").out)
+    assert doc["noop"] and doc["stats"]["round_trips"] == 1
+    assert (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns) == before
+    assert not (b / ".vcrdt" / "store.db-wal").exists()
+
+
+def test_a_fetch_moving_the_checked_out_branch_reads_only_the_changed_paths(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 directories of 20 files; the other replica edits one file and adds one. The fetch moves the
+    checked-out branch by comparing the two trees (equal subtrees skipped): no tree is flattened."""
+    from vcrdt.diff import tree as tree_diff
+    from vcrdt.porcelain import sync
+    from vcrdt.repo import Repository, Settings
+
+    a = cli.cwd / "a"
+    a.mkdir()
+    ra = CliRunner(a)
+    ra.ok("init")
+    for i in range(20):
+        (a / f"d{i:02d}").mkdir()
+        for j in range(20):
+            (a / f"d{i:02d}" / f"f{j:02d}.txt").write_text(f"file {i} {j}\n")
+    ra.ok("add", ".")
+    ra.ok("commit", "-m", "base")
+    cli.ok("clone", str(a), "b")
+    b = cli.cwd / "b"
+    (a / "d07" / "f11.txt").write_text("edited\n")
+    (a / "d07" / "new.txt").write_text("new\n")
+    ra.ok("add", ".")
+    ra.ok("commit", "-m", "edit")
+
+    flattened: list[str] = []
+    entries = tree_diff.iter_tree_entries
+
+    def counting_entries(reader: object, tree: object) -> object:
+        for item in entries(reader, tree):  # type: ignore[arg-type]
+            flattened.append(item[0])
+            yield item
+
+    monkeypatch.setattr(tree_diff, "iter_tree_entries", counting_entries)
+    repo = Repository(b, Settings(author_name="t", author_email="t@x"))
+    try:
+        result = sync(repo, str(a), cwd=b, mode="fetch")
+    finally:
+        repo.close()
+    monkeypatch.undo()
+    assert result.received.checkout is not None
+    assert flattened == []
+    assert (b / "d07" / "f11.txt").read_text() == "edited\n"
+    assert (b / "d07" / "new.txt").read_text() == "new\n"
+    assert CliRunner(b).ok("status", "--short").out == ""
+    CliRunner(b).ok("fsck")
+
+
+def test_config_files_empty_missing_or_broken_read_as_before(tmp_path: Path) -> None:
+    """`read_toml` skips the parser for an empty file only: a missing file is an empty table, a
+    broken one is still a `ConfigError` naming it."""
+    from vcrdt.errors import ConfigError
+    from vcrdt.repo import read_toml
+
+    f = tmp_path / "config.toml"
+    assert read_toml(tmp_path / "missing.toml") == {}
+    f.write_bytes(b"")
+    assert read_toml(f) == {}
+    f.write_bytes(b'[core]\ndaemon = "on"\n')
+    assert read_toml(f) == {"core": {"daemon": "on"}}
+    for broken in (b"[core\n", b"\r"):
+        f.write_bytes(broken)
+        with pytest.raises(ConfigError, match="invalid TOML"):
+            read_toml(f)
