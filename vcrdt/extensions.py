@@ -1,4 +1,9 @@
-"""Loading one C extension of a package without running the package's ``__init__``.
+"""Loading a module only when it is needed.
+
+`lazy_exports` gives a package the module-level ``__getattr__`` and ``__dir__`` that import
+each exported name's module on first use, so ``import vcrdt.diff`` costs nothing.
+
+`load_alone` loads one C extension of a package without running the package's ``__init__``.
 
 Some packages vcrdt uses spend far more on their Python ``__init__`` (typing,
 platform, ssl, enums) than on the compiled module a command needs. `load_alone`
@@ -14,7 +19,39 @@ import sys
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from types import ModuleType
+
+
+def lazy_exports(
+    namespace: dict[str, object], where: Mapping[str, str]
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """Return a package's ``__getattr__`` and ``__dir__`` for names imported on first use.
+
+    Args:
+        namespace: The package's ``globals()``; each name is stored there once imported, so
+            later reads do not come back here.
+        where: Each exported name's module (``{"flatten_tree": "vcrdt.diff.tree"}``).
+
+    Returns:
+        ``(__getattr__, __dir__)`` to assign at the package's top level.
+    """
+    package = namespace.get("__name__")
+
+    def getattr_(name: str) -> object:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    def dir_() -> list[str]:
+        return sorted({*namespace, *where})
+
+    return getattr_, dir_
 
 
 def load_alone(package: str, name: str, needs: tuple[str, ...] = ()) -> ModuleType | None:

@@ -1,11 +1,13 @@
-"""`vcrdt.extensions.load_alone`: a package's C module without the package's ``__init__``."""
+"""`vcrdt.extensions`: names imported on first use, and a package's C module alone."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from vcrdt.extensions import load_alone
+import pytest
+
+from vcrdt.extensions import lazy_exports, load_alone
 
 SCRIPT = """
 import sys
@@ -34,3 +36,31 @@ def test_a_missing_module_or_attribute_gives_none() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert (proc.returncode, proc.stdout.strip()) == (0, "ok"), proc.stderr
+
+
+LAZY = """
+import sys
+import vcrdt.diff
+assert "vcrdt.diff.tree" not in sys.modules
+flatten = vcrdt.diff.flatten_tree
+assert "vcrdt.diff.tree" in sys.modules and "vcrdt.diff.xdiff" not in sys.modules
+assert vars(vcrdt.diff)["flatten_tree"] is flatten
+print("ok")
+"""
+
+
+def test_a_package_imports_each_module_on_first_use_only() -> None:
+    proc = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "ok"), proc.stderr
+
+
+def test_lazy_exports_caches_in_the_namespace_and_refuses_unknown_names() -> None:
+    namespace: dict[str, object] = {"__name__": "pkg"}
+    getattr_, dir_ = lazy_exports(namespace, {"dumps": "json"})
+    import json
+
+    assert getattr_("dumps") is json.dumps
+    assert namespace["dumps"] is json.dumps
+    assert "dumps" in dir_()
+    with pytest.raises(AttributeError, match="module 'pkg' has no attribute 'loads'"):
+        getattr_("loads")

@@ -16,6 +16,8 @@ one module and ``import vcrdt.diff`` costs nothing.
 
 from __future__ import annotations
 
+from vcrdt.extensions import lazy_exports
+
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk, Origin, format_unified, is_binary, stat_from
@@ -60,19 +62,7 @@ _SUBMODULE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _SUBMODULE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _SUBMODULE)
 
 
 __all__ = [

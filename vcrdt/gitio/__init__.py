@@ -11,8 +11,9 @@ The one package besides `vcrdt.diff.xdiff` that imports pygit2 (checked by impor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from vcrdt.extensions import lazy_exports
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.gitio.exporter import ExportSummary, export_git, git_id_of
     from vcrdt.gitio.importer import import_git
@@ -21,22 +22,15 @@ if TYPE_CHECKING:
 
 # Imported on first use: an import that finds nothing moved loads neither the exporter nor pygit2.
 _WHERE = {
-    "ExportSummary": "exporter",
-    "export_git": "exporter",
-    "git_id_of": "exporter",
-    "ImportSummary": "refsel",
-    "import_git": "importer",
-    "map_rev": "lookup",
+    "ExportSummary": "vcrdt.gitio.exporter",
+    "export_git": "vcrdt.gitio.exporter",
+    "git_id_of": "vcrdt.gitio.exporter",
+    "ImportSummary": "vcrdt.gitio.refsel",
+    "import_git": "vcrdt.gitio.importer",
+    "map_rev": "vcrdt.gitio.lookup",
 }
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"vcrdt.gitio.{where}"), name)
+__getattr__, __dir__ = lazy_exports(globals(), _WHERE)
 
 
 __all__ = ["ExportSummary", "ImportSummary", "export_git", "git_id_of", "import_git", "map_rev"]

@@ -12,6 +12,8 @@ write `porcelain.merge(...)`. No submodule is named after a verb it exports (`lo
 
 from __future__ import annotations
 
+from vcrdt.extensions import lazy_exports
+
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from vcrdt.porcelain._shared import MARKER_PREFIXES, Progress, branch_of, repo_path, tie_key
@@ -199,19 +201,7 @@ _SUBMODULE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _SUBMODULE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _SUBMODULE)
 
 
 __all__ = [
