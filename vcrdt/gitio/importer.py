@@ -204,6 +204,8 @@ class _Importer:
         self.summary = summary
         self.hash_len = git.hash_len
         self.hex_len = 2 * git.hash_len
+        # Said in every git record, so any replica exports the history in the format it came from.
+        self.object_format = b"sha256" if git.hash_len == 32 else b"sha1"
         self.memo: dict[bytes, tuple[ObjectId, str]] = {}
         # Per git tree: its vcrdt id and the shapes of odd trees under it (path relative to it).
         self.trees: dict[bytes, tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]] = {}
@@ -524,9 +526,8 @@ class _Importer:
             except GitInteropError as exc:
                 raise GitInteropError(f"{where}: {exc}") from None
             author = display_signature(header_value(parts.header, b"author"), enc)
-            record = GitRecord(
-                b"commit", parts.header, None if message.encode() == parts.message else parts.message, shapes
-            )
+            raw_message = None if message.encode() == parts.message else parts.message
+            record = GitRecord(b"commit", parts.header, raw_message, shapes, self.object_format)
             commit = self._new(tree, parents, pcs, author, message, record)
         vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
@@ -621,7 +622,8 @@ class _Importer:
         except GitInteropError as exc:
             raise GitInteropError(f"{where}: {exc}") from None
         tagger = display_signature(header_value(tag.header, b"tagger"), enc)
-        record = GitRecord(b"tag", tag.header, None if message.encode() == tag.message else tag.message)
+        raw_message = None if message.encode() == tag.message else tag.message
+        record = GitRecord(b"tag", tag.header, raw_message, (), self.object_format)
         commit = self._new(pcs[0].tree, [target], pcs, tagger, message, record)
         vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
