@@ -212,6 +212,9 @@ class _Importer:
         self.rows: list[tuple[bytes, ObjectId, str]] = []
         self.commits: dict[ObjectId, Commit] = {}
         self.names: dict[bytes, bool] = {}
+        self.good_names: set[bytes] = set()  # the names `names` found fine
+        # Git trees read ahead and parsed by `prefetch_named`, until `tree` converts them.
+        self.parsed: dict[bytes, list[GitTreeEntry]] = {}
         stored = repo.db.get_meta(f"counter:{repo.replica}")
         self.counter = int(stored) if stored is not None and stored.isdigit() else 0
         # Objects are stored in batches (`flush`): their ids are known at once, their rows come later.
@@ -303,10 +306,12 @@ class _Importer:
             typ, data = self.read(g)
             if typ != "tree":
                 raise GitInteropError(f"{where}: {_show(path)}: git object {g.hex()} is a {typ}, not a tree")
-            try:
-                entries = parse_git_tree(data, self.hash_len)
-            except GitInteropError as exc:
-                raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
+            entries = self.parsed.pop(g, None)  # parsed when read ahead (`prefetch_named`)
+            if entries is None:
+                try:
+                    entries = parse_git_tree(data, self.hash_len)
+                except GitInteropError as exc:
+                    raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
             parsed[g] = (data, entries)
             stack.append((g, path, True))
             subtrees = [e for e in entries if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
@@ -337,10 +342,11 @@ class _Importer:
         lookups for all of them instead of one per tree.
         """
         named: set[bytes] = set()
-        for typ, body in read.values():
+        for gid, (typ, body) in read.items():
             try:
                 if typ == "tree":
-                    named.update(e.oid for e in parse_git_tree(body, self.hash_len) if e.mode != b"160000")
+                    entries = self.parsed[gid] = parse_git_tree(body, self.hash_len)
+                    named.update(e.oid for e in entries if e.mode != b"160000")
                 elif typ == "commit":
                     parts = split_commit(body, self.hex_len)
                     named.update(bytes.fromhex(h.decode("ascii")) for h in (parts.tree, *parts.parents))
@@ -355,6 +361,7 @@ class _Importer:
         self._prefetch([e.oid for e in entries if e.mode != b"40000" and e.mode != b"160000"])
         items: list[tuple[bytes, EntryKind, ObjectId]] = []
         odd: list[tuple[bytes, bytes]] = []
+        memo = self.memo
         for e in entries:
             kind = mode_kind(e.mode)
             if kind is None:
@@ -368,16 +375,22 @@ class _Importer:
             elif kind is EntryKind.GITLINK:
                 oid = self.gitlink(e.oid)
             else:
-                try:
-                    oid = self.blob(e.oid)
-                except GitInteropError as exc:
-                    raise GitInteropError(f"{where}: {_entry(path, e.name)}: {exc}") from None
+                hit = memo.get(e.oid)  # mostly: an unchanged file, looked up ahead
+                if hit is not None:
+                    oid = hit[0]
+                else:
+                    try:
+                        oid = self.blob(e.oid)
+                    except GitInteropError as exc:
+                        raise GitInteropError(f"{where}: {_entry(path, e.name)}: {exc}") from None
             items.append((e.name, kind, oid))
         # The vcrdt tree body, built directly: names checked once each (they repeat from one
         # version of a directory to the next), entries sorted by their raw bytes. Anything
         # wrong goes through Tree.build, whose error names the rule.
         items.sort(key=_first)
-        if any(self._name_problem(n) for n, _, _ in items) or any(a[0] == b[0] for a, b in pairwise(items)):
+        good = self.good_names
+        bad_name = any(n not in good and self._name_problem(n) for n, _, _ in items)
+        if bad_name or any(a[0] == b[0] for a, b in pairwise(items)):
             try:
                 Tree.build([TreeEntry(decode(n), k, o) for n, k, o in items])
             except CorruptObjectError as exc:
@@ -402,6 +415,8 @@ class _Importer:
             except BadPathError:
                 bad = True
             self.names[raw] = bad
+            if not bad:
+                self.good_names.add(raw)
         return bad
 
     # --- commits and tags ----------------------------------------------------------------
@@ -730,7 +745,17 @@ def import_git(
         wanted = select_refs(git, refs)
         if previous and nothing_moved(repo, wanted, previous):
             return summary
-        return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
+        # The run makes many small objects and no reference cycles: the cyclic collector
+        # would only walk everything imported so far, again and again (restored after).
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
+        finally:
+            if collecting:
+                gc.enable()
     finally:
         git.close()
 
