@@ -306,15 +306,15 @@ class _Importer:
             typ, data = self.read(g)
             if typ != "tree":
                 raise GitInteropError(f"{where}: {_show(path)}: git object {g.hex()} is a {typ}, not a tree")
-            entries = self.parsed.pop(g, None)  # parsed when read ahead (`prefetch_named`)
-            if entries is None:
+            ahead = self.parsed.pop(g, None)  # parsed when read ahead (`prefetch_named`)
+            if ahead is None:
                 try:
-                    entries = parse_git_tree(data, self.hash_len)
+                    ahead = parse_git_tree(data, self.hash_len)
                 except GitInteropError as exc:
                     raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
-            parsed[g] = (data, entries)
+            parsed[g] = (data, ahead)
             stack.append((g, path, True))
-            subtrees = [e for e in entries if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
+            subtrees = [e for e in ahead if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
             self._prefetch([e.oid for e in subtrees])
             for e in subtrees:
                 stack.append((e.oid, _join(path, e.name), False))
