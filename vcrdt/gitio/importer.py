@@ -11,7 +11,6 @@ the ref state of this source; a refusal leaves the repository as it was.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
 from vcrdt.gitio import maps
-from vcrdt.gitio.plumbing import GitDir, PlumbingSource
+from vcrdt.gitio.plumbing import GitDir, PlumbingSource, git_on_path
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitCommitParts,
@@ -739,7 +738,7 @@ def import_git(
     # pygit2 for a first SHA-1 import (many objects); git's plumbing for SHA-256 (libgit2 here
     # reads SHA-1 only) and for later runs, which read few objects and need not load pygit2.
     # Without a git command on PATH, a SHA-1 repository is read through pygit2 every time.
-    plumbing = gd.hash_name != "sha1" or (bool(previous) and shutil.which("git") is not None)
+    plumbing = gd.hash_name != "sha1" or (bool(previous) and git_on_path())
     git: GitSource = PlumbingSource(gd) if plumbing else Pygit2Source(gd.path)
     try:
         wanted = select_refs(git, refs)

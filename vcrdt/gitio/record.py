@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import json
 import re
 from collections.abc import Sequence
 
@@ -433,6 +432,8 @@ def resolutions_line(record: bytes) -> bytes | None:
     line = record[:-1]
     if not line or any(b < 0x20 or b > 0x7E for b in line):
         return None
+    import json  # here: only a commit made in vcrdt with a resolutions record needs it
+
     try:
         json.loads(line)
     except ValueError:
