@@ -215,13 +215,21 @@ _TRUE = ("true", "1", "yes", "on")
 
 def _config_daemon(path: str) -> bool | None:
     """Return the ``core.daemon`` setting of one TOML config file (None when it does not say)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None  # missing or unreadable: the command itself reports a broken config
+    if b"daemon" not in data and b"\\" not in data:
+        # Cannot say it (no such word, and no escape that could spell it in a quoted key): an
+        # empty file, as `init` writes it, does not load the parser.
+        return None
     import tomllib
 
     try:
-        with open(path, "rb") as f:
-            core = tomllib.load(f).get("core")
-    except (OSError, ValueError):
-        return None  # missing or unreadable: the command itself reports a broken config
+        core = tomllib.loads(data.decode()).get("core")
+    except ValueError:
+        return None  # unreadable: the command itself reports a broken config
     if not isinstance(core, dict) or "daemon" not in core:
         return None
     value = core["daemon"]
