@@ -32,6 +32,11 @@ RECORD_BODY = (
     b"vcrdt-git-record 1\ntype commit\nheader 88\n"
     b"author Ann <ann@x> 1700000000 -0000\ncommitter Bob <bob@x> 1700000100 +0530\nchange-id I1\n\n"
 )
+# The same commit in a SHA-256 repository: its record says so (a `format sha256` line).
+IMPORTED_GIT_256 = "d0fcdef165a9e6f3a943f92997c3885cac5b704199b0db55bf151e2035dc3710"
+IMPORTED_VCRDT_256 = "60cbe1da7cb209fd36e366e387c3498e70591c9b7510fdf522560b686ae6429b"
+RECORD_256 = "eca216e159ba5b5381d6ddd06b99f0c64ea1f62b7b9895651ca05157ef89f55a"
+RECORD_BODY_256 = RECORD_BODY.replace(b"type commit\n", b"type commit\nformat sha256\n")
 SUBM_TREE = "470ed67129230b7ab4abee02d2495dcb32c0b725896c40e82aa242bc643e0be8"
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
@@ -105,6 +110,58 @@ def test_imported_commit_vector_and_back(tmp_path: Path) -> None:
     assert raw == IMPORTED_RAW
 
 
+@needs_git
+def test_imported_sha256_commit_vector(tmp_path: Path) -> None:
+    """A SHA-256 import's record names its object format; a replica that fetched it exports the same id."""
+    from vcrdt.dag import read_commit
+    from vcrdt.gitio import export_git, import_git
+    from vcrdt.gitio.exporter import history_format
+
+    g = tmp_path / "g.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--object-format=sha256", str(g)], check=True)
+    empty = subprocess.run(
+        ["git", "hash-object", "-w", "-t", "tree", "--stdin"], input=b"", cwd=g, check=True, capture_output=True
+    ).stdout.decode()
+    raw = IMPORTED_RAW.replace(b"4b825dc642cb6eb9a060e54bf8d69288fbee4904", empty.strip().encode())
+    out = subprocess.run(
+        ["git", "hash-object", "-w", "-t", "commit", "--stdin"], input=raw, cwd=g, check=True, capture_output=True
+    )
+    assert out.stdout.decode().strip() == IMPORTED_GIT_256
+    subprocess.run(["git", "update-ref", "refs/heads/main", IMPORTED_GIT_256], cwd=g, check=True)
+    with _fixed_replica(tmp_path / "v") as repo:
+        import_git(repo, g)
+        head = repo.refs.get("refs/heads/main")
+        assert head is not None and head.hex() == IMPORTED_VCRDT_256
+        commit = read_commit(repo.store, head)
+        assert commit.git is not None and commit.git.hex() == RECORD_256
+        assert repo.store.get(commit.git)[1] == RECORD_BODY_256
+        assert history_format(repo, [head]) == "sha256"
+    # A replica holding only the history (no mapping, no import) exports it as SHA-256, same id.
+    other = Repository.init(tmp_path / "w", Settings())
+    with other, Repository(tmp_path / "v", Settings()) as src, other.transaction():
+        for oid in (head, commit.tree, commit.git):
+            other.store.put(*src.store.get(oid))
+        other.refs.update("refs/heads/main", head)
+    with Repository(tmp_path / "w", Settings()) as repo:
+        export_git(repo, tmp_path / "out.git")
+    fmt = subprocess.run(
+        ["git", "rev-parse", "--show-object-format"], cwd=tmp_path / "out.git", check=True, capture_output=True
+    )
+    assert fmt.stdout.strip() == b"sha256"
+    back = subprocess.run(
+        ["git", "cat-file", "commit", IMPORTED_GIT_256], cwd=tmp_path / "out.git", check=True, capture_output=True
+    )
+    assert back.stdout == raw
+
+
+def test_record_without_format_line_is_sha1() -> None:
+    """Records written before the `format` line read as SHA-1, and a SHA-1 record is written without one."""
+    old = GitRecord.from_bytes(RECORD_BODY)
+    assert old.object_format == b"sha1" and old.to_bytes() == RECORD_BODY
+    new = GitRecord.from_bytes(RECORD_BODY_256)
+    assert new.object_format == b"sha256" and new.to_bytes() == RECORD_BODY_256
+
+
 def test_native_commit_comes_back_as_itself(tmp_path: Path) -> None:
     """Through git and into another replica: the same vcrdt id (the import recognises the vcrdt-* form)."""
     if shutil.which("git") is None:
@@ -171,6 +228,8 @@ def test_git_field_twice_is_refused() -> None:
 def test_record_round_trip_and_strictness() -> None:
     rec = GitRecord(b"commit", b"author A <a@x> 0 -0000\n", b"caf\xe9\n", ((b"", b"100664 a\0"), (b"d", b"40000 x\0")))
     assert GitRecord.from_bytes(rec.to_bytes()) == rec
+    rec256 = GitRecord(b"tag", b"type commit\ntag v1\n", None, (), b"sha256")
+    assert GitRecord.from_bytes(rec256.to_bytes()) == rec256
     body = rec.to_bytes()
     for bad in (
         body.replace(b"header 23", b"header 023"),
@@ -178,6 +237,12 @@ def test_record_round_trip_and_strictness() -> None:
         body + b"x",
         body.replace(b"shape 10\n\0", b"shape 10\nz"),
         b"vcrdt-git-record 2\n" + body[len(b"vcrdt-git-record 1\n") :],
+        body.replace(b"type commit\n", b"type commit\nformat sha1\n"),  # SHA-1 is said by no line
+        body.replace(b"type commit\n", b"type commit\nformat sha512\n"),
+        body.replace(b"type commit\n", b"type commit\nformat  sha256\n"),
+        body.replace(b"type commit\n", b"type commit\nformat sha256"),
+        body.replace(b"type commit\n", b"format sha256\ntype commit\n"),  # the format line follows the type line
+        body + b"format sha256\n",
     ):
         with pytest.raises(GitInteropError):
             GitRecord.from_bytes(bad)

@@ -434,3 +434,34 @@ def test_sha256_fidelity_survives_sync(cli: CliRunner, tmp_path: Path) -> None:
     main = git(src, "rev-parse", "main").decode().strip()
     vid = cli.ok("git", "map", main, cwd=a).out.strip()
     assert cli.ok("git", "map", vid, cwd=b).out.strip() == main
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_fetched_history_exports_in_its_own_object_format(cli: CliRunner, tmp_path: Path, object_format: str) -> None:
+    """A replica that got an imported history by `vcrdt fetch` exports it, with no flag, under the same git ids.
+
+    The git record says which object format the history came from (docs/format.md, "Git
+    interop"), so the second replica, which imported nothing, needs no `--object-format`.
+    """
+    src = build_history(tmp_path, object_format)
+    a = _vcrdt_init(cli, tmp_path / "a")
+    cli.ok("git", "import", str(src), "--quiet", cwd=a)
+    b = _vcrdt_init(cli, tmp_path / "b")
+    cli.ok("fetch", str(a), cwd=b)
+    # Before any export, `git map` there computes the git id in the history's own format.
+    main = git(src, "rev-parse", "main").decode().strip()
+    vid = cli.ok("git", "map", main, cwd=a).out.strip()
+    assert cli.ok("git", "map", vid, cwd=b).out.strip() == main
+    out = tmp_path / "from-fetch.git"
+    cli.ok("git", "export", str(out), "--quiet", cwd=b)
+    assert git(out, "rev-parse", "--show-object-format").strip() == object_format.encode()
+    assert refs(out) == refs(src)
+    git(out, "fsck", "--strict", "--no-dangling")
+    assert_same_objects(src, out)
+    # An annotated tag made there (its record names no format) does not change the format.
+    cli.ok("tag", "-m", "made here", "mine", "main", cwd=b)
+    out2 = tmp_path / "with-tag.git"
+    cli.ok("git", "export", str(out2), "--quiet", cwd=b)
+    assert git(out2, "rev-parse", "--show-object-format").strip() == object_format.encode()
+    assert refs(src).items() <= refs(out2).items()
+    git(out2, "fsck", "--strict", "--no-dangling")

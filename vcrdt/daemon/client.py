@@ -220,14 +220,16 @@ def _config_daemon(path: str) -> bool | None:
             data = f.read()
     except OSError:
         return None  # missing or unreadable: the command itself reports a broken config
-    if not data:
-        return None  # empty (as `init` writes it): the parser is not loaded
+    if b"daemon" not in data and b"\\" not in data:
+        # Cannot say it (no such word, and no escape that could spell it in a quoted key): an
+        # empty file, as `init` writes it, does not load the parser.
+        return None
     import tomllib
 
     try:
         core = tomllib.loads(data.decode()).get("core")
     except ValueError:
-        return None  # the command itself reports a broken config
+        return None  # unreadable: the command itself reports a broken config
     if not isinstance(core, dict) or "daemon" not in core:
         return None
     value = core["daemon"]

@@ -428,8 +428,50 @@ def _open_or_create(gitdir: Path, object_format: str | None) -> tuple[pygit2.Rep
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
 
 
-def _default_format(repo: Repository) -> str | None:
-    """SHA-256 when the history here was imported from SHA-256 git repositories only, else None (SHA-1)."""
+def history_format(repo: Repository, tips: Iterable[ObjectId]) -> str | None:
+    """The object format the git records of the history under `tips` name, if they all name one.
+
+    Walks from each tip down to the nearest commits with a git record of type ``commit`` (no
+    further: the history under an imported commit came from the same git repository; a tag's
+    record is walked through, as `vcrdt tag -a` writes one naming no format) and reads their
+    records' ``format``. None when no record is reached, when records of both formats are,
+    or when one cannot be read.
+    """
+    formats: set[bytes] = set()
+    seen: set[ObjectId] = set()
+    stack = list(tips)
+    while stack:
+        vid = stack.pop()
+        if vid in seen:
+            continue
+        seen.add(vid)
+        c = read_commit(repo.store, vid)
+        if c.git is None:
+            stack.extend(c.parents)
+            continue
+        try:
+            kind, data = repo.store.get(c.git)
+            rec = GitRecord.from_bytes(data) if kind == "blob" else None
+        except (ObjectNotFoundError, CorruptObjectError, GitInteropError):
+            rec = None
+        if rec is None:
+            formats.add(b"")  # unknown; the export itself names the record at fault
+        elif rec.type == b"tag":
+            stack.extend(c.parents)  # a tag made here (`vcrdt tag -a`) names no format: its target decides
+        else:
+            formats.add(rec.object_format)
+    return formats.pop().decode("ascii") if len(formats) == 1 and b"" not in formats else None
+
+
+def _default_format(repo: Repository, tips: Iterable[ObjectId]) -> str | None:
+    """The object format of a git repository an export creates: SHA-256 or None (SHA-1).
+
+    SHA-256 when the git records of the exported history all name it, or (records written
+    before they named their format, all read as SHA-1) when every import here was from a
+    SHA-256 repository.
+    """
+    if history_format(repo, tips) == "sha256":
+        return "sha256"
     lengths = maps.imported_id_lengths(repo.db)
     return "sha256" if lengths == {HASHES["sha256"]} else None
 
@@ -468,10 +510,14 @@ def export_git(
     """
     if object_format is not None and object_format not in HASHES:
         raise GitInteropError(f"object format {object_format!r} is neither sha1 nor sha256")
-    git, created = _open_or_create(gitdir, object_format or (None if gitdir.exists() else _default_format(repo)))
+    pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
+    fmt = object_format
+    if fmt is None and not (gitdir.exists() and any(gitdir.iterdir())):
+        tips = [h for name, heads in repo.refs.iter_refs("refs/") if ref_matches(name, pats) for h in heads]
+        fmt = _default_format(repo, tips)
+    git, created = _open_or_create(gitdir, fmt)
     target = source_key(git)
     summary = ExportSummary(target)
-    pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
     plumb = git if isinstance(git, GitDir) else None
     writer = GitWriter(git, plumb.hash_name if plumb is not None else "sha1", empty=created)
     exp = Exporter(repo, writer, summary)

@@ -11,7 +11,6 @@ the ref state of this source; a refusal leaves the repository as it was.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
 from vcrdt.gitio import maps
-from vcrdt.gitio.plumbing import GitDir, PlumbingSource
+from vcrdt.gitio.plumbing import GitDir, PlumbingSource, git_on_path
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitCommitParts,
@@ -204,12 +203,17 @@ class _Importer:
         self.summary = summary
         self.hash_len = git.hash_len
         self.hex_len = 2 * git.hash_len
+        # Said in every git record, so any replica exports the history in the format it came from.
+        self.object_format = b"sha256" if git.hash_len == 32 else b"sha1"
         self.memo: dict[bytes, tuple[ObjectId, str]] = {}
         # Per git tree: its vcrdt id and the shapes of odd trees under it (path relative to it).
         self.trees: dict[bytes, tuple[ObjectId, tuple[tuple[bytes, bytes], ...]]] = {}
         self.rows: list[tuple[bytes, ObjectId, str]] = []
         self.commits: dict[ObjectId, Commit] = {}
         self.names: dict[bytes, bool] = {}
+        self.good_names: set[bytes] = set()  # the names `names` found fine
+        # Git trees read ahead and parsed by `prefetch_named`, until `tree` converts them.
+        self.parsed: dict[bytes, list[GitTreeEntry]] = {}
         stored = repo.db.get_meta(f"counter:{repo.replica}")
         self.counter = int(stored) if stored is not None and stored.isdigit() else 0
         # Objects are stored in batches (`flush`): their ids are known at once, their rows come later.
@@ -301,13 +305,15 @@ class _Importer:
             typ, data = self.read(g)
             if typ != "tree":
                 raise GitInteropError(f"{where}: {_show(path)}: git object {g.hex()} is a {typ}, not a tree")
-            try:
-                entries = parse_git_tree(data, self.hash_len)
-            except GitInteropError as exc:
-                raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
-            parsed[g] = (data, entries)
+            ahead = self.parsed.pop(g, None)  # parsed when read ahead (`prefetch_named`)
+            if ahead is None:
+                try:
+                    ahead = parse_git_tree(data, self.hash_len)
+                except GitInteropError as exc:
+                    raise GitInteropError(f"{where}: {_show(path)} ({g.hex()}): {exc}") from None
+            parsed[g] = (data, ahead)
             stack.append((g, path, True))
-            subtrees = [e for e in entries if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
+            subtrees = [e for e in ahead if e.oid not in self.trees and mode_kind(e.mode) is EntryKind.TREE]
             self._prefetch([e.oid for e in subtrees])
             for e in subtrees:
                 stack.append((e.oid, _join(path, e.name), False))
@@ -335,10 +341,11 @@ class _Importer:
         lookups for all of them instead of one per tree.
         """
         named: set[bytes] = set()
-        for typ, body in read.values():
+        for gid, (typ, body) in read.items():
             try:
                 if typ == "tree":
-                    named.update(e.oid for e in parse_git_tree(body, self.hash_len) if e.mode != b"160000")
+                    entries = self.parsed[gid] = parse_git_tree(body, self.hash_len)
+                    named.update(e.oid for e in entries if e.mode != b"160000")
                 elif typ == "commit":
                     parts = split_commit(body, self.hex_len)
                     named.update(bytes.fromhex(h.decode("ascii")) for h in (parts.tree, *parts.parents))
@@ -353,6 +360,7 @@ class _Importer:
         self._prefetch([e.oid for e in entries if e.mode != b"40000" and e.mode != b"160000"])
         items: list[tuple[bytes, EntryKind, ObjectId]] = []
         odd: list[tuple[bytes, bytes]] = []
+        memo = self.memo
         for e in entries:
             kind = mode_kind(e.mode)
             if kind is None:
@@ -366,16 +374,22 @@ class _Importer:
             elif kind is EntryKind.GITLINK:
                 oid = self.gitlink(e.oid)
             else:
-                try:
-                    oid = self.blob(e.oid)
-                except GitInteropError as exc:
-                    raise GitInteropError(f"{where}: {_entry(path, e.name)}: {exc}") from None
+                hit = memo.get(e.oid)  # mostly: an unchanged file, looked up ahead
+                if hit is not None:
+                    oid = hit[0]
+                else:
+                    try:
+                        oid = self.blob(e.oid)
+                    except GitInteropError as exc:
+                        raise GitInteropError(f"{where}: {_entry(path, e.name)}: {exc}") from None
             items.append((e.name, kind, oid))
         # The vcrdt tree body, built directly: names checked once each (they repeat from one
         # version of a directory to the next), entries sorted by their raw bytes. Anything
         # wrong goes through Tree.build, whose error names the rule.
         items.sort(key=_first)
-        if any(self._name_problem(n) for n, _, _ in items) or any(a[0] == b[0] for a, b in pairwise(items)):
+        good = self.good_names
+        bad_name = any(n not in good and self._name_problem(n) for n, _, _ in items)
+        if bad_name or any(a[0] == b[0] for a, b in pairwise(items)):
             try:
                 Tree.build([TreeEntry(decode(n), k, o) for n, k, o in items])
             except CorruptObjectError as exc:
@@ -400,6 +414,8 @@ class _Importer:
             except BadPathError:
                 bad = True
             self.names[raw] = bad
+            if not bad:
+                self.good_names.add(raw)
         return bad
 
     # --- commits and tags ----------------------------------------------------------------
@@ -524,9 +540,8 @@ class _Importer:
             except GitInteropError as exc:
                 raise GitInteropError(f"{where}: {exc}") from None
             author = display_signature(header_value(parts.header, b"author"), enc)
-            record = GitRecord(
-                b"commit", parts.header, None if message.encode() == parts.message else parts.message, shapes
-            )
+            raw_message = None if message.encode() == parts.message else parts.message
+            record = GitRecord(b"commit", parts.header, raw_message, shapes, self.object_format)
             commit = self._new(tree, parents, pcs, author, message, record)
         vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
@@ -621,7 +636,8 @@ class _Importer:
         except GitInteropError as exc:
             raise GitInteropError(f"{where}: {exc}") from None
         tagger = display_signature(header_value(tag.header, b"tagger"), enc)
-        record = GitRecord(b"tag", tag.header, None if message.encode() == tag.message else tag.message)
+        raw_message = None if message.encode() == tag.message else tag.message
+        record = GitRecord(b"tag", tag.header, raw_message, (), self.object_format)
         commit = self._new(pcs[0].tree, [target], pcs, tagger, message, record)
         vid = self.put("commit", commit.to_bytes())
         self.commits[vid] = commit
@@ -722,13 +738,23 @@ def import_git(
     # pygit2 for a first SHA-1 import (many objects); git's plumbing for SHA-256 (libgit2 here
     # reads SHA-1 only) and for later runs, which read few objects and need not load pygit2.
     # Without a git command on PATH, a SHA-1 repository is read through pygit2 every time.
-    plumbing = gd.hash_name != "sha1" or (bool(previous) and shutil.which("git") is not None)
+    plumbing = gd.hash_name != "sha1" or (bool(previous) and git_on_path())
     git: GitSource = PlumbingSource(gd) if plumbing else Pygit2Source(gd.path)
     try:
         wanted = select_refs(git, refs)
         if previous and nothing_moved(repo, wanted, previous):
             return summary
-        return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
+        # The run makes many small objects and no reference cycles: the cyclic collector
+        # would only walk everything imported so far, again and again (restored after).
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _import(repo, git, gd, source, wanted, summary, on_progress, skip_invalid)
+        finally:
+            if collecting:
+                gc.enable()
     finally:
         git.close()
 

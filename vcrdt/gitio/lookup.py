@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.gitio import maps
-from vcrdt.gitio.exporter import git_id_of
+from vcrdt.gitio.exporter import git_id_of, history_format
 from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository
 
@@ -27,7 +27,8 @@ def map_rev(repo: Repository, rev: str) -> Mapping:
     A git id is looked up in the mapping of earlier imports and exports (40 hex digits it does
     not know are tried as the start of a vcrdt id). A vcrdt revision is
     looked up there too and, for a commit the mapping does not know (one this replica received
-    through sync), computed from the history: the git id it exports as.
+    through sync), computed from the history: the git id it exports as, in the object format
+    its git records name.
 
     Raises:
         BadRevisionError: If `rev` is a git id the mapping does not know, or names nothing.
@@ -51,5 +52,5 @@ def map_rev(repo: Repository, rev: str) -> Mapping:
     kind = repo.store.info(oid)[0]
     if kind != "commit":
         raise BadRevisionError(rev, f"this {kind} is in no imported or exported git history")
-    gid, gkind = git_id_of(repo, oid)
+    gid, gkind = git_id_of(repo, oid, history_format(repo, [oid]) or "sha1")
     return Mapping(oid.hex(), gid.hex(), gkind)

@@ -14,10 +14,8 @@ named by their id in the repository's hash), refs with one ``git update-ref --st
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
-import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
@@ -40,6 +38,15 @@ def _run(args: list[str], *, cwd: Path | None = None, stdin: bytes | None = None
         return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, env=_env(), check=False)
     except OSError as exc:
         raise GitInteropError(f"cannot run git: {exc}") from None
+
+
+def git_on_path() -> bool:
+    """Tell whether a ``git`` command is on ``PATH`` (as `shutil.which` finds it, without loading shutil)."""
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        exe = os.path.join(d or ".", "git")
+        if os.access(exe, os.X_OK) and not os.path.isdir(exe):
+            return True
+    return False
 
 
 def _first_line(err: bytes) -> str:
@@ -447,6 +454,7 @@ class LooseWriter:
         if path.exists():
             return
         import tempfile
+        import zlib
 
         data = zlib.compress(f"{kind} {len(body)}\0".encode() + body, 1)
         try:
@@ -462,6 +470,8 @@ class LooseWriter:
 
 def git_id(hash_name: str, kind: str, body: bytes) -> bytes:
     """The git id of an object in the hash `hash_name`."""
+    import hashlib  # here: an import reads git ids, it does not compute them (OpenSSL not loaded for it)
+
     h = hashlib.new(hash_name)
     h.update(f"{kind} {len(body)}\0".encode())
     h.update(body)

@@ -10,6 +10,7 @@ Record body (every length decimal, no leading zero)::
 
     vcrdt-git-record 1 LF
     type commit|tag LF
+    [format sha256 LF]                  the git object format the object came from, when not SHA-1
     header <n> LF <n bytes> LF          the git header lines after tree/parent (commit) or object (tag)
     [message <n> LF <n bytes> LF]       the raw message, when the vcrdt message does not encode to it
     [shape <n> LF <path> NUL <entries> LF]...   trees whose git order or modes are not canonical
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import json
 import re
 from collections.abc import Sequence
 
@@ -31,6 +31,8 @@ from vcrdt.values import Value, value_class
 
 RECORD_MAGIC = b"vcrdt-git-record 1\n"
 RECORD_TYPES = (b"commit", b"tag")
+# The object formats a record names (`format` line); SHA-1, the default, is never written.
+RECORD_FORMATS = (b"sha1", b"sha256")
 # The canonical git mode of each vcrdt entry kind (git writes trees as "40000", no leading zero).
 CANONICAL_MODE = {
     EntryKind.FILE: b"100644",
@@ -146,25 +148,36 @@ def parse_shape(shape: bytes) -> list[tuple[bytes, bytes]]:
 class GitRecord(Value):
     """What an imported git commit or tag holds beyond its vcrdt commit's own fields."""
 
-    __slots__ = ("type", "header", "message", "shapes")  # noqa: RUF023 (field order)
+    __slots__ = ("type", "header", "message", "shapes", "object_format")  # noqa: RUF023 (field order)
 
     type: bytes  # b"commit" or b"tag"
     header: bytes
     message: bytes | None
     # (path of the tree inside the commit's root, b"" for the root; its shape), sorted by path.
     shapes: tuple[tuple[bytes, bytes], ...]
+    # The object format of the git repository the object was imported from: b"sha1" or b"sha256".
+    object_format: bytes
 
     def __init__(
-        self, type: bytes, header: bytes, message: bytes | None = None, shapes: tuple[tuple[bytes, bytes], ...] = ()
+        self,
+        type: bytes,
+        header: bytes,
+        message: bytes | None = None,
+        shapes: tuple[tuple[bytes, bytes], ...] = (),
+        object_format: bytes = b"sha1",
     ) -> None:
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "header", header)
         object.__setattr__(self, "message", message)
         object.__setattr__(self, "shapes", shapes)
+        object.__setattr__(self, "object_format", object_format)
 
     def to_bytes(self) -> bytes:
-        """The canonical record body."""
-        parts = [RECORD_MAGIC, b"type " + self.type + b"\n", _field(b"header", self.header)]
+        """The canonical record body (a SHA-1 record has no ``format`` line: older records are SHA-1)."""
+        parts = [RECORD_MAGIC, b"type " + self.type + b"\n"]
+        if self.object_format != b"sha1":
+            parts.append(b"format " + self.object_format + b"\n")
+        parts.append(_field(b"header", self.header))
         if self.message is not None:
             parts.append(_field(b"message", self.message))
         for path, shape in self.shapes:
@@ -187,6 +200,14 @@ class GitRecord(Value):
         if not line.startswith(b"type ") or typ not in RECORD_TYPES:
             raise GitInteropError("git record: bad type line")
         pos = end + 1
+        object_format = b"sha1"
+        if body.startswith(b"format ", pos):
+            end = body.find(b"\n", pos)
+            object_format = body[pos + 7 : end] if end >= 0 else b""
+            # Only a format other than SHA-1 is written: "format sha1" is not canonical.
+            if object_format not in RECORD_FORMATS or object_format == b"sha1":
+                raise GitInteropError("git record: bad format line")
+            pos = end + 1
         fields: list[tuple[bytes, bytes]] = []
         while pos < len(body):
             end = body.find(b"\n", pos, pos + 32)
@@ -216,7 +237,7 @@ class GitRecord(Value):
                 raise GitInteropError("git record: shapes not sorted")
             parse_shape(shape)
             shapes.append((path, shape))
-        return cls(typ, header, message, tuple(shapes))
+        return cls(typ, header, message, tuple(shapes), object_format)
 
 
 def _field(word: bytes, value: bytes) -> bytes:
@@ -411,6 +432,8 @@ def resolutions_line(record: bytes) -> bytes | None:
     line = record[:-1]
     if not line or any(b < 0x20 or b > 0x7E for b in line):
         return None
+    import json  # here: only a commit made in vcrdt with a resolutions record needs it
+
     try:
         json.loads(line)
     except ValueError:

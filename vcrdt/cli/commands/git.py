@@ -43,9 +43,8 @@ if TYPE_CHECKING:
         str | None,
         typer.Option(
             "--object-format",
-            help="sha1 or sha256, for a git repository created here (default: sha256 when every git repository"
-            " this replica imported from was SHA-256, else sha1; a replica that got a SHA-256 history by sync"
-            " passes sha256).",
+            help="sha1 or sha256, for a git repository created here (default: the object format the exported"
+            " history was imported from, as its git records say, wherever it was imported; else sha1).",
             show_default=False,
         ),
     ]
@@ -64,8 +63,8 @@ else:  # the same, as strings the registry resolves when it builds the typer app
     _GitDir = 'Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]'
     _Format = (
         'Annotated[str | None, typer.Option("--object-format", show_default=False, help="sha1 or sha256, for a'
-        " git repository created here (default: sha256 when every git repository this replica imported from"
-        " was SHA-256, else sha1; a replica that got a SHA-256 history by sync passes sha256)."
+        " git repository created here (default: the object format the exported history was imported from, as"
+        " its git records say, wherever it was imported; else sha1)."
         '")]'
     )
 
