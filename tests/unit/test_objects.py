@@ -816,7 +816,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     from vcrdt.repo import Settings
     from vcrdt.store.fingerprints import Fingerprint
     from vcrdt.store.oplog import OpRecord
-    from vcrdt.sync.frames import Bucket, Children, Frame, Listing, Packed
+    from vcrdt.sync.frames import Bucket, Children, Frame, Listing, Packed, TreeDelta
     from vcrdt.sync.limits import SyncLimits
     from vcrdt.sync.receive import BranchChange
     from vcrdt.sync.transport import Remote
@@ -841,6 +841,11 @@ def _all_values() -> list[tuple[object, object, object]]:
         (Bucket("a", 1, b"d"), Bucket("a", 1, b"d", None), Bucket("a", 1, b"d", (A,))),
         (Packed("blob", 1, None, b"z"), Packed("blob", 1, None, b"z"), Packed("blob", 1, 2, b"z")),
         (Children("a", ((1, b"d"),)), Children("a", ((1, b"d"),)), Children("b", ((1, b"d"),))),
+        (
+            TreeDelta(1, 40, ((0, b"file", b"d"),), (1,), ()),
+            TreeDelta(1, 40, ((0, b"file", b"d"),), (1,), ()),
+            TreeDelta(A, 40, ((0, b"file", b"d"),), (1,), ()),
+        ),
         (Listing("a", 4, (b"s",)), Listing("a", 4, (b"s",), 0, b""), Listing("a", 4, (b"s",), 1)),
         (SyncLimits(), SyncLimits(max_rounds=64), SyncLimits(max_rounds=3)),
         (
