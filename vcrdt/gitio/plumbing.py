@@ -343,16 +343,21 @@ class PlumbingSource:
         if not lines:
             return []
         lines += sorted({"^" + h.hex() for h in hide})
+        # The reader of the objects is started first: git starts it while rev-list walks.
+        reader = self._reader()
         try:
             out = self.dir.git(
                 "rev-list", "--objects", "--no-object-names", "--topo-order", "--ignore-missing", "--stdin",
                 stdin="\n".join(lines).encode() + b"\n",
             )  # fmt: skip
         except GitInteropError:
+            _stop(reader)
             return []  # a damaged history: imported ref by ref, whose checks name the object at fault
         ids = out.split()
         if len(ids) <= self.PREFETCH_LIMIT:
-            self._prefetch(ids)
+            self._prefetch(ids, reader)
+        else:
+            _stop(reader)
         if all(i in self.cache for i in (bytes.fromhex(x.decode("ascii")) for x in ids)):
             commits = [bytes.fromhex(x.decode("ascii")) for x in ids]
             commits = [g for g in commits if self.cache[g][0] == "commit"]
@@ -366,18 +371,10 @@ class PlumbingSource:
         commits.reverse()
         return commits
 
-    def _prefetch(self, ids: list[bytes]) -> None:
-        """Read the objects `ids` (hex lines) with one ``cat-file --batch`` run into the cache.
-
-        At most `PREFETCH_BYTES` of bodies are kept: past that, the run is stopped and the
-        rest is read on demand.
-        """
-        if not ids:
-            return
-        import threading
-
+    def _reader(self) -> subprocess.Popen[bytes] | None:
+        """A ``cat-file --batch`` run for `_prefetch`; None if git cannot be started (objects are read on demand)."""
         try:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 ["git", "--no-replace-objects", f"--git-dir={self.path}", "cat-file", "--batch"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -385,7 +382,21 @@ class PlumbingSource:
                 env=_env(),
             )
         except OSError:
+            return None
+
+    def _prefetch(self, ids: list[bytes], proc: subprocess.Popen[bytes] | None) -> None:
+        """Read the objects `ids` (hex lines) with the ``cat-file --batch`` run `proc` into the cache; stop it.
+
+        At most `PREFETCH_BYTES` of bodies are kept: past that, the run is stopped and the
+        rest is read on demand.
+        """
+        if proc is None:
             return  # read on demand instead, where each failure names its object
+        if not ids:
+            _stop(proc)
+            return
+        import threading
+
         stdin: IO[bytes] = proc.stdin  # type: ignore[assignment]
         stdout: IO[bytes] = proc.stdout  # type: ignore[assignment]
 
@@ -424,6 +435,16 @@ class PlumbingSource:
         """Stop the object reader."""
         self.cat.close()
         self.cache = {}
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """End a ``cat-file`` run that was not used."""
+    if proc is not None:
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def loose_path(objects: Path, gid: bytes) -> Path:

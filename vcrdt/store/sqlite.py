@@ -73,6 +73,7 @@ IN_BATCH = 500
 
 KIND_CODES = {"blob": 1, "tree": 2, "commit": 3}
 _COMMIT = KIND_CODES["commit"]
+_TREE = KIND_CODES["tree"]
 _CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 
 # Level 1 compresses this project's benchmark text (110 MB of code and prose)
@@ -87,6 +88,9 @@ _MIN_DELTA = 64
 # The LRU cache of decoded, verified bodies.
 _CACHE_ENTRIES = 64
 _CACHE_BYTES = 32 * 1024 * 1024
+# The trees a batch just stored, kept apart (a checkout of the commits they make reads them next).
+_FRESH_ENTRIES = 1024
+_FRESH_BYTES = 4 * 1024 * 1024
 # Worker threads for hashing and compressing batches (zstd and hashlib release
 # the GIL); batches smaller than _PARALLEL_BYTES are not worth the threads.
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -193,6 +197,7 @@ class SqliteStore:
         """
         self.db = db
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
+        self._fresh = _BodyCache(_FRESH_ENTRIES, _FRESH_BYTES)
         if not db.read_only and db.get_meta(commits.PENDING) is not None:
             with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
                 self.rebuild_commit_table()
@@ -221,6 +226,7 @@ class SqliteStore:
     def forget_cached(self) -> None:
         """Drop the decoded bodies kept in memory (after a rolled-back write, they may name absent objects)."""
         self._cache.clear()
+        self._fresh.clear()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -232,7 +238,7 @@ class SqliteStore:
             HashMismatchError: If a decoded body does not hash to its id.
             CorruptObjectError: If the stored row cannot be decoded.
         """
-        hit = self._cache.get(oid)
+        hit = self._cache.get(oid) or self._fresh.get(oid)
         if hit is not None:
             # The row must still exist: a rolled-back transaction may have stored it.
             if not self.has(oid):
@@ -497,6 +503,7 @@ class SqliteStore:
             fingerprints.remove(conn, gone)
             commits.remove(conn, gone)
         self._cache.clear()
+        self._fresh.clear()
         return len(gone)
 
     def position(self, oid: ObjectId) -> int | None:
@@ -867,6 +874,11 @@ class SqliteStore:
             commits.add(conn, graph)
             for i in large:
                 self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
+        # Trees just stored are the ones read next (a checkout of the commits they make, say):
+        # kept decoded, they are not decompressed and hashed again. `get` still checks the row.
+        for i, (body, _) in zip(small, jobs, strict=True):
+            if codes[i] == _TREE:
+                self._fresh.add(oids[i], "tree", body)
         return oids
 
     def put_encoded(self, items: Sequence[Encoded]) -> int:
@@ -1066,6 +1078,7 @@ class SqliteStore:
             An iterator of ``(id, error)`` pairs, one per damaged object.
         """
         self._cache.clear()  # check what is on disk, not what was put
+        self._fresh.clear()
         (total,) = self.db.conn.execute("SELECT COUNT(*) FROM objects").fetchone()
         done = 0
         for oid, storage in self._iter_stored():
