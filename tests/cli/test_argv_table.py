@@ -278,3 +278,45 @@ def test_the_everyday_commands_import_neither_typing_nor_the_zstandard_package(r
     repo.write("a.txt", "three\n")
     for args in (["diff"], ["diff", "--stat"]):  # a line diff through libgit2 too
         assert loaded(args) == "", args
+
+
+WRITERS_SCRIPT = """
+import sys
+from vcrdt.cli import run
+code = run(sys.argv[1:])
+sys.stdout.flush()
+writers = {"vcrdt.worktree.checkout", "vcrdt.worktree.writing"}
+sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & writers)) + "\\n")
+sys.exit(code)
+"""
+
+
+def test_commands_that_leave_the_files_alone_load_no_work_tree_writer(repo: CliRunner) -> None:
+    # `vcrdt.worktree` makes its file writer and checkout on first use: status, diff, add and
+    # commit read the work tree only, and a plain process should not pay for loading them.
+    import os
+
+    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
+    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+
+    def loaded(args: list[str]) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", WRITERS_SCRIPT, *args],
+            cwd=repo.cwd,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 0, (args, proc.stderr)
+        return proc.stderr.rsplit("LOADED ", 1)[1].strip()
+
+    assert loaded(["status"]) == ""
+    repo.write("a.txt", "two\n")
+    repo.write("b.txt", "b\n")
+    for args in (["status"], ["status", "-s"], ["diff"], ["add", "b.txt"], ["commit", "-m", "second"]):
+        assert loaded(args) == "", args
+    assert "second" in repo.ok("log", "-n", "1").out
+    assert loaded(["switch", "-c", "topic", "main~1"]) != ""  # a checkout writes the files

@@ -32,7 +32,6 @@ from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.store import ObjectStore
 from vcrdt.store.db import Database
-from vcrdt.worktree.checkout import Checkout
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import COARSE_RACY_NS, RACY_NS, Entries, Reader
@@ -40,11 +39,13 @@ from vcrdt.worktree.rows import ROWS_EPOCH, FlatTree, Progress, Row, RowTable
 from vcrdt.worktree.scan import Scan, kind_of, scan_tree
 from vcrdt.worktree.status import MONITOR_TOKEN, Changes, FsMonitor, StatusCheck, WorktreeStatus
 from vcrdt.worktree.tracking import Tracking
-from vcrdt.worktree.writing import Writer
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from typing import BinaryIO
+
+    from vcrdt.worktree.checkout import Checkout
+    from vcrdt.worktree.writing import Writer
 
 __all__ = [
     "COARSE_RACY_NS",
@@ -95,10 +96,29 @@ class Worktree:
         self.table = RowTable(db)
         self.disk = Disk(root)
         self.reader = Reader(self.disk, store, clock_ns)
-        self.writer = Writer(self.disk, self.table, store)
-        self.tracking = Tracking(self.table, self.disk, self.writer, self.warnings)
+        self.tracking = Tracking(self.table, self.disk, lambda: self.writer, self.warnings)
         self.checker = StatusCheck(self.table, self.disk, self.reader, self.warnings, monitor)
-        self.checkouts = Checkout(self.table, self.disk, self.reader, self.writer, store, clock_ns)
+        # Made on first use: their modules load only when a command writes the work tree.
+        self._writer: Writer | None = None
+        self._checkouts: Checkout | None = None
+
+    @property
+    def writer(self) -> Writer:
+        """What writes and deletes the work tree's files (made on first use)."""
+        if self._writer is None:
+            from vcrdt.worktree.writing import Writer
+
+            self._writer = Writer(self.disk, self.table, self.store)
+        return self._writer
+
+    @property
+    def checkouts(self) -> Checkout:
+        """What moves the work tree to a new HEAD through the checkout journal (made on first use)."""
+        if self._checkouts is None:
+            from vcrdt.worktree.checkout import Checkout
+
+            self._checkouts = Checkout(self.table, self.disk, self.reader, self.writer, self.store, self.clock_ns)
+        return self._checkouts
 
     @property
     def monitor(self) -> FsMonitor | None:

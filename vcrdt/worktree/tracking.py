@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from vcrdt.errors import BadPathError, IgnoredPathsError, WorktreeError
 from vcrdt.ids import ObjectId
@@ -13,14 +13,17 @@ from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
 from vcrdt.worktree.rows import FlatTree, Row, RowTable
 from vcrdt.worktree.scan import Scan, scan_tree
-from vcrdt.worktree.writing import Writer
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from vcrdt.worktree.writing import Writer
 
 
 class Tracking:
     """Changes to which paths are tracked, and to the HEAD entries the rows record."""
 
-    def __init__(self, table: RowTable, disk: Disk, writer: Writer, warnings: list[str]) -> None:
-        """Edit the rows of `table` for the files of `disk` (deleting them through `writer`)."""
+    def __init__(self, table: RowTable, disk: Disk, writer: Callable[[], Writer], warnings: list[str]) -> None:
+        """Edit the rows of `table` for the files of `disk` (deleting them through `writer()`, made on first use)."""
         self.table = table
         self.disk = disk
         self.writer = writer
@@ -178,7 +181,7 @@ class Tracking:
         if not keep_files:
             with self.disk.opened():
                 for p in paths:
-                    self.writer.delete_file(p)
+                    self.writer().delete_file(p)
         return list(paths)
 
     def rename(self, src: str, dst: str) -> None:
