@@ -277,18 +277,23 @@ class ProcessTransport:
             return
         self._proc = None
         self._read = None
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            _wait_exit(proc, 5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Close the peer's stdin and wait for it to end (killed if it has not in 5 s)."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        _wait_exit(proc, 5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -336,18 +341,7 @@ def discard_early() -> None:
     """End the peer commands started early that no session took (the command failed before its session)."""
     while _EARLY:
         _, proc = _EARLY.popitem()
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            _wait_exit(proc, 5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        _end(proc)
 
 
 class HttpTransport:
