@@ -238,39 +238,44 @@ def test_a_command_taking_the_click_context_is_left_to_typer() -> None:
     assert argv.parse(["merge-file", "a", "b", "c"]) is None
 
 
-STARTUP_SCRIPT = """
+LOADED_SCRIPT = """
 import sys
 from vcrdt.cli import run
-code = run(sys.argv[1:])
+watched = set(sys.argv[1].split(","))
+code = run(sys.argv[2:])
 sys.stdout.flush()
-sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & {"typing", "zstandard"})) + "\\n")
+sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & watched)) + "\\n")
 sys.exit(code)
 """
+
+
+def _loaded(repo: CliRunner, watched: set[str], args: list[str]) -> str:
+    """Run `vcrdt ARGS` as a plain process in `repo`; which of the `watched` modules it loaded."""
+    import os
+
+    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
+    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED_SCRIPT, ",".join(sorted(watched)), *args],
+        cwd=repo.cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, (args, proc.stderr)
+    return proc.stderr.rsplit("LOADED ", 1)[1].strip()
 
 
 def test_the_everyday_commands_import_neither_typing_nor_the_zstandard_package(repo: CliRunner) -> None:
     # Each costs a plain process millions of instructions of start-up (typing about 16 M, the
     # zstandard package about 23 M): annotations are strings, and the store loads zstandard's C
     # backend alone (`vcrdt.store.zstd`).
-    import os
+    def loaded(args: list[str]) -> str:
+        return _loaded(repo, {"typing", "zstandard"}, args)
 
-    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
-    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
     repo.write("a.txt", "one\n")
     repo.ok("commit", "-A", "-m", "first")
-
-    def loaded(args: list[str]) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-c", STARTUP_SCRIPT, *args],
-            cwd=repo.cwd,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        assert proc.returncode == 0, (args, proc.stderr)
-        return proc.stderr.rsplit("LOADED ", 1)[1].strip()
-
     repo.write("a.txt", "two\n")
     for args in (["status"], ["add", "a.txt"], ["commit", "-m", "second"], ["log", "-n", "5"], ["status"]):
         assert loaded(args) == "", args
@@ -280,38 +285,14 @@ def test_the_everyday_commands_import_neither_typing_nor_the_zstandard_package(r
         assert loaded(args) == "", args
 
 
-WRITERS_SCRIPT = """
-import sys
-from vcrdt.cli import run
-code = run(sys.argv[1:])
-sys.stdout.flush()
-writers = {"vcrdt.worktree.checkout", "vcrdt.worktree.writing"}
-sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & writers)) + "\\n")
-sys.exit(code)
-"""
-
-
 def test_commands_that_leave_the_files_alone_load_no_work_tree_writer(repo: CliRunner) -> None:
     # `vcrdt.worktree` makes its file writer and checkout on first use: status, diff, add and
     # commit read the work tree only, and a plain process should not pay for loading them.
-    import os
+    def loaded(args: list[str]) -> str:
+        return _loaded(repo, {"vcrdt.worktree.checkout", "vcrdt.worktree.writing"}, args)
 
-    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
-    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
     repo.write("a.txt", "one\n")
     repo.ok("commit", "-A", "-m", "first")
-
-    def loaded(args: list[str]) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-c", WRITERS_SCRIPT, *args],
-            cwd=repo.cwd,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        assert proc.returncode == 0, (args, proc.stderr)
-        return proc.stderr.rsplit("LOADED ", 1)[1].strip()
 
     assert loaded(["status"]) == ""
     repo.write("a.txt", "two\n")
