@@ -249,7 +249,7 @@ sys.exit(code)
 """
 
 
-def _loaded(repo: CliRunner, watched: set[str], args: list[str]) -> str:
+def _modules_loaded(repo: CliRunner, watched: set[str], args: list[str]) -> str:
     """Run `vcrdt ARGS` as a plain process in `repo`; which of the `watched` modules it loaded."""
     import os
 
@@ -272,7 +272,7 @@ def test_the_everyday_commands_import_neither_typing_nor_the_zstandard_package(r
     # zstandard package about 23 M): annotations are strings, and the store loads zstandard's C
     # backend alone (`vcrdt.store.zstd`).
     def loaded(args: list[str]) -> str:
-        return _loaded(repo, {"typing", "zstandard"}, args)
+        return _modules_loaded(repo, {"typing", "zstandard"}, args)
 
     repo.write("a.txt", "one\n")
     repo.ok("commit", "-A", "-m", "first")
@@ -289,7 +289,7 @@ def test_commands_that_leave_the_files_alone_load_no_work_tree_writer(repo: CliR
     # `vcrdt.worktree` makes its file writer and checkout on first use: status, diff, add and
     # commit read the work tree only, and a plain process should not pay for loading them.
     def loaded(args: list[str]) -> str:
-        return _loaded(repo, {"vcrdt.worktree.checkout", "vcrdt.worktree.writing"}, args)
+        return _modules_loaded(repo, {"vcrdt.worktree.checkout", "vcrdt.worktree.writing"}, args)
 
     repo.write("a.txt", "one\n")
     repo.ok("commit", "-A", "-m", "first")
