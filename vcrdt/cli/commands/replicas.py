@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from vcrdt.cli.base import STATE, JsonOption, app, complete_remotes, open_repo, typer
+from vcrdt.cli.base import JsonOption, app, complete_remotes, open_repo, typer
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so); `Registry.build` gives the annotations Annotated
 if TYPE_CHECKING:
@@ -57,33 +55,15 @@ def fetch(
     A local replica's database is only read (read-only, never converted or extended), and
     each query of it may run `limits.source_timeout` seconds (30).
     """
-    from vcrdt.cli.commands.sync import print_result, result_json, ssh_command, start_peer_early
+    from vcrdt.cli.commands.sync import exchange, print_result, result_json
 
-    start_peer_early(source, exec_cmd)  # its start-up runs beside this side's
-    try:
-        from vcrdt import porcelain
-        from vcrdt.cli import render
-        from vcrdt.ids import short
+    show = not quiet and not json
+    _, result = exchange(
+        "fetch", source, exec_cmd, dry_run=dry_run, verify=verify, auto_merge=auto_merge, progress=show
+    )
+    from vcrdt.cli import render
+    from vcrdt.ids import short
 
-        repo = open_repo()
-        with render.progress("Fetching", enabled=not quiet and not json) as bar:
-            result = porcelain.sync(
-                repo,
-                source,
-                cwd=STATE.cwd,
-                mode="fetch",
-                exec_cmd=exec_cmd,
-                ssh=ssh_command(),
-                token=os.environ.get("VCRDT_TOKEN") or None,
-                dry_run=dry_run,
-                verify=verify,
-                auto_merge=auto_merge,
-                progress=lambda done, total, _what: bar(done, total),
-            )
-    finally:
-        from vcrdt.sync.transport import discard_early
-
-        discard_early()
     got = result.received
     if json:
         doc = {

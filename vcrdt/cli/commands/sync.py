@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     import typer
 
+    from vcrdt.repo import Repository
     from vcrdt.sync.receive import BranchChange
     from vcrdt.sync.session import SyncResult
 
@@ -196,26 +197,31 @@ def print_result(result: SyncResult, verb: str, *, stats: bool) -> None:
         render.err().print("verify: both sides have the same Merkle roots over refs and objects", markup=False)
 
 
-def run_session(
+def exchange(
     verb: str,
     remote: str | None,
     exec_cmd: str | None,
     *,
-    json: bool,
-    stats: bool,
     dry_run: bool,
     verify: bool,
     auto_merge: bool,
-    quiet: bool,
-) -> int:
-    """Run `sync`, `fetch`, `push` or `pull` and report; return the exit code."""
+    progress: bool,
+) -> tuple[Repository, SyncResult]:
+    """Open this repository and run one session of `verb` with `remote`, a progress bar if `progress`.
+
+    The peer's command starts before anything else (`start_peer_early`); one the session did not
+    take is ended whatever happens.
+
+    Returns:
+        The repository (open) and the session's result.
+    """
     start_peer_early(remote, exec_cmd)
     try:
         from vcrdt import porcelain
         from vcrdt.cli import render
 
         repo = open_repo()
-        with render.progress(verb.capitalize() + "ing", enabled=not quiet and not json) as bar:
+        with render.progress(verb.capitalize() + "ing", enabled=progress) as bar:
             result = porcelain.sync(
                 repo,
                 remote,
@@ -233,6 +239,27 @@ def run_session(
         from vcrdt.sync.transport import discard_early
 
         discard_early()
+    return repo, result
+
+
+def run_session(
+    verb: str,
+    remote: str | None,
+    exec_cmd: str | None,
+    *,
+    json: bool,
+    stats: bool,
+    dry_run: bool,
+    verify: bool,
+    auto_merge: bool,
+    quiet: bool,
+) -> int:
+    """Run `sync`, `fetch`, `push` or `pull` and report; return the exit code."""
+    repo, result = exchange(
+        verb, remote, exec_cmd, dry_run=dry_run, verify=verify, auto_merge=auto_merge, progress=not quiet and not json
+    )
+    from vcrdt.cli import render
+
     code = 0
     if verb == "pull" and not dry_run:
         code = _join_siblings(repo, auto=auto_merge, quiet=json)
