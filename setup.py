@@ -1,4 +1,4 @@
-"""Build the optional C accelerator of the work-tree walk, and install the man pages (the rest is in pyproject.toml).
+"""Build the optional C accelerators (the work-tree walk, a sync's trees), and install the man pages (the rest is in pyproject.toml).
 
 The man pages (man/vcrdt*.1, made by `make man`) go to the environment's
 ``share/man/man1``, where `man vcrdt` finds them (man looks beside each
@@ -7,7 +7,9 @@ leaves them out; `vcrdt help` then reads them from the checkout's man/.
 
 `vcrdt.worktree._scan` (vcrdt/worktree/_scan.c) is optional: without a C
 compiler the install still succeeds and vcrdt walks the tree in pure Python
-(`vcrdt.worktree.scan`), only slower.
+(`vcrdt.worktree.scan`), only slower. So is `vcrdt.sync._trees`
+(vcrdt/sync/_trees.c): without it a sync splits, compares and applies trees
+with the Python twins in `vcrdt.sync.frames`.
 """
 
 from pathlib import Path
@@ -22,6 +24,12 @@ setup(
             sources=["vcrdt/worktree/_scan.c"],
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
-        )
+        ),
+        Extension(
+            "vcrdt.sync._trees",
+            sources=["vcrdt/sync/_trees.c"],
+            optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+        ),
     ]
 )

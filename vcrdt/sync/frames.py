@@ -836,6 +836,8 @@ ENTRY_CODES = {b"file": 1, b"exec": 2, b"link": 3, b"tree": 4, b"subm": 5}
 ENTRY_WORDS = {v: k for k, v in ENTRY_CODES.items()}
 # One entry of a tree body: kind word, space, name, NUL, id (`split_tree`).
 _RAW_ENTRY = re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") [^\0/]+\0.{32}", re.DOTALL)
+# The same, any name (empty, or with a ``/``): a sender reads its trees by it and leaves the rules to the receiver.
+_ANY_ENTRY = re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") [^\0]*\0.{32}", re.DOTALL)
 # The fewest bytes an inserted entry takes in a tree delta (position, kind, name length, 1-byte name, id).
 _MIN_INSERT = 1 + 1 + 1 + 1 + OID_LEN
 _WORD_LEN = 4
@@ -855,7 +857,12 @@ def split_tree(body: bytes) -> list[bytes] | None:
     >>> split_tree(b"file a\\0" + bytes(31)) is None
     True
     """
-    found: list[bytes] = _RAW_ENTRY.findall(body)
+    return split_raw(body, True)
+
+
+def split_tree_py(body: bytes, strict: bool) -> list[bytes] | None:
+    """`split_tree` (`strict`: names not empty, without ``/``) or, not `strict`, any name: the C twin's reference."""
+    found: list[bytes] = (_RAW_ENTRY if strict else _ANY_ENTRY).findall(body)
     return found if sum(map(len, found)) == len(body) else None
 
 
@@ -944,9 +951,16 @@ def encode_tree_delta(
     >>> apply_tree_delta(old, decode_tree_delta(f[HEAD_SIZE:], "peer"), "peer", "it")[0] == new
     True
     """
-    parts = [bytes([BASE_BACK]) + _varint(base) if isinstance(base, int) else bytes([BASE_ID]) + base, _varint(size)]
+    head = bytes([BASE_BACK]) + _varint(base) if isinstance(base, int) else bytes([BASE_ID]) + base
+    return encode(TREE_DELTA, head + _varint(size) + _edits(replaced, removed, inserted))
+
+
+def _edits(
+    replaced: Iterable[tuple[int, bytes, bytes]], removed: Iterable[int], inserted: Iterable[tuple[int, bytes]]
+) -> bytes:
+    """The edits part of a tree delta (counts and lists, docs/protocol.md)."""
     reps = list(replaced)
-    parts.append(_varint(len(reps)))
+    parts = [_varint(len(reps))]
     parts += [_varint(at) + bytes([ENTRY_CODES[word]]) + oid for at, word, oid in reps]
     dels = list(removed)
     parts.append(_varint(len(dels)))
@@ -956,7 +970,41 @@ def encode_tree_delta(
     for at, entry in ins:
         name = entry_name(entry)
         parts.append(_varint(at) + bytes([ENTRY_CODES[entry[:_WORD_LEN]]]) + _varint(len(name)) + name + entry[_ID_AT:])
-    return encode(TREE_DELTA, b"".join(parts))
+    return b"".join(parts)
+
+
+def tree_delta_frame(base: int | ObjectId, size: int, old: list[bytes], new: list[bytes]) -> bytes:
+    """The tree delta frame turning the raw entries `old` (the base's) into `new` (a tree of `size` bytes).
+
+    The same frame as `encode_tree_delta` of `diff_trees` (the C twin makes the edits when it can).
+
+    >>> old = [b"file a\\0" + bytes(31) + b"\\1", b"file b\\0" + bytes(31) + b"\\2"]
+    >>> new = [b"file a\\0" + bytes(31) + b"\\3", b"tree c\\0" + bytes(31) + b"\\4"]
+    >>> tree_delta_frame(1, 76, old, new) == encode_tree_delta(1, 76, *diff_trees(old, new))
+    True
+    """
+    edits = delta_edits(old, new)
+    if edits is None:
+        edits = delta_edits_py(old, new)
+    head = bytes([BASE_BACK]) + _varint(base) if isinstance(base, int) else bytes([BASE_ID]) + base
+    return encode(TREE_DELTA, head + _varint(size) + edits)
+
+
+def delta_edits_py(old: list[bytes], new: list[bytes]) -> bytes:
+    """The edits part of the tree delta turning `old` into `new` (`diff_trees`, encoded): the C twin's reference."""
+    return _edits(*diff_trees(old, new))
+
+
+def changed_entries(new: list[bytes], olds: list[list[bytes]]) -> list[int]:
+    """The positions of the raw entries of `new` that are in none of `olds` (by their bytes), ascending."""
+    got = changed(new, olds)
+    return got if got is not None else changed_entries_py(new, olds)
+
+
+def changed_entries_py(new: list[bytes], olds: list[list[bytes]]) -> list[int]:
+    """`changed_entries` in Python: the C twin's reference."""
+    gone = set(new).difference(*olds)
+    return [i for i, e in enumerate(new) if e in gone]
 
 
 def decode_tree_delta(payload: bytes, peer: str) -> TreeDelta:
@@ -1087,3 +1135,67 @@ def apply_tree_delta(base: list[bytes], d: TreeDelta, peer: str, what: str) -> t
     if size != d.size:
         raise ProtocolError(f"{peer}: {what}: makes a tree of {size} bytes, not the {d.size} it declares")
     return entries, added
+
+
+def read_tree_delta_head(payload: bytes, peer: str) -> tuple[int | ObjectId, int]:
+    """A tree delta frame's base and size, the whole frame checked as `decode_tree_delta` checks it.
+
+    Raises:
+        ProtocolError: As `decode_tree_delta`.
+    """
+    got = read_tree_delta(payload)
+    if got is None:
+        d = decode_tree_delta(payload, peer)
+        return d.base, d.size
+    base, size = got
+    return (base if isinstance(base, int) else ObjectId(base)), size
+
+
+def apply_tree_delta_frame(
+    payload: bytes, base: list[bytes], peer: str, what: str
+) -> tuple[list[bytes], bytes, list[bytes]]:
+    """A tree delta frame applied to `base`'s raw entries: the new entries, the new body, the entries added.
+
+    As `apply_tree_delta` of `decode_tree_delta`, the body the entries joined.
+
+    Raises:
+        ProtocolError: As `decode_tree_delta` and `apply_tree_delta`.
+    """
+    got = apply_delta(payload, base)
+    if got is None:
+        entries, added = apply_tree_delta(base, decode_tree_delta(payload, peer), peer, what)
+        return entries, b"".join(entries), added
+    return got
+
+
+def read_tree_delta_py(payload: bytes) -> tuple[int | bytes, int] | None:
+    """`read_tree_delta_head` in Python, None for a frame it refuses: the C twin's reference."""
+    try:
+        d = decode_tree_delta(payload, "peer")
+    except ProtocolError:
+        return None
+    return d.base, d.size
+
+
+def apply_delta_py(payload: bytes, base: list[bytes]) -> tuple[list[bytes], bytes, list[bytes]] | None:
+    """`apply_tree_delta_frame` in Python, None for a frame it refuses: the C twin's reference."""
+    try:
+        entries, added = apply_tree_delta(base, decode_tree_delta(payload, "peer"), "peer", "it")
+    except ProtocolError:
+        return None
+    return entries, b"".join(entries), added
+
+
+# The ones used (tests switch them to compare the twins): the C twins answer None where the Python
+# twins would refuse or where they leave the answer to them (see vcrdt/sync/_trees.c).
+split_raw: Callable[[bytes, bool], list[bytes] | None] = split_tree_py
+changed: Callable[[list[bytes], list[list[bytes]]], list[int] | None] = changed_entries_py
+delta_edits: Callable[[list[bytes], list[bytes]], bytes | None] = delta_edits_py
+read_tree_delta: Callable[[bytes], tuple[int | bytes, int] | None] = read_tree_delta_py
+apply_delta: Callable[[bytes, list[bytes]], tuple[list[bytes], bytes, list[bytes]] | None] = apply_delta_py
+try:  # the C twins (vcrdt/sync/_trees.c), built by `pip install` when a C compiler is there
+    from vcrdt.sync._trees import apply_tree_delta as apply_delta
+    from vcrdt.sync._trees import changed, delta_edits, read_tree_delta
+    from vcrdt.sync._trees import split_tree as split_raw
+except ImportError:  # pragma: no cover - an install without a C compiler works in Python
+    pass

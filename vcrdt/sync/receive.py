@@ -48,12 +48,12 @@ from vcrdt.sync.frames import (
     TREE_DELTA,
     Frame,
     FrameReader,
-    apply_tree_delta,
+    apply_tree_delta_frame,
     decode_object_head,
     decode_packed,
-    decode_tree_delta,
     entry_name,
     inflate,
+    read_tree_delta_head,
     split_tree,
 )
 from vcrdt.sync.limits import SyncLimits
@@ -353,24 +353,21 @@ class Receiver:
                 sorted and unique.
             CorruptObjectError: If an added entry breaks the tree rules or names an object of the wrong kind.
         """
-        d = decode_tree_delta(frame.payload, self.peer)
+        base, size = read_tree_delta_head(frame.payload, self.peer)
         n = len(self._order) + 1
         what = f"tree delta #{n} of the stream"
-        if d.size > self.limits.max_object_size or d.size > self.limits.max_tree_size:
-            limit = "max_object_size" if d.size > self.limits.max_object_size else "max_tree_size"
-            raise LimitError(f"{what}: {d.size} bytes, more than limits.{limit}")
-        self._count_size(d.size)
-        if isinstance(d.base, int):
-            if d.base >= n:
+        if size > self.limits.max_object_size or size > self.limits.max_tree_size:
+            limit = "max_object_size" if size > self.limits.max_object_size else "max_tree_size"
+            raise LimitError(f"{what}: {size} bytes, more than limits.{limit}")
+        self._count_size(size)
+        if isinstance(base, int):
+            if base >= n:
                 raise ProtocolError(
-                    f"{self.peer}: {what} is a delta on the object {d.base} back, but only {n - 1} came before"
+                    f"{self.peer}: {what} is a delta on the object {base} back, but only {n - 1} came before"
                 )
-            base = self._order[n - 1 - d.base]
-        else:
-            base = d.base
+            base = self._order[n - 1 - base]
         what = f"{what} (on tree {base.hex()})"
-        entries, added = apply_tree_delta(self._entries_of(base, what), d, self.peer, what)
-        body = b"".join(entries)
+        entries, body, added = apply_tree_delta_frame(frame.payload, self._entries_of(base, what), self.peer, what)
         oid = object_id("tree", body)
         if oid in self.received:
             self._order.append(oid)

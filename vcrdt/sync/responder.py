@@ -212,9 +212,8 @@ def _tree_delta(
     old = walker.raw_entries(base) if new is not None else None
     if new is None or old is None:
         return None
-    replaced, removed, inserted = F.diff_trees(old, new)
     at = position.get(base)
-    frame = F.encode_tree_delta(n - at if at is not None else base, size, replaced, removed, inserted)
+    frame = F.tree_delta_frame(n - at if at is not None else base, size, old, new)
     return frame if len(frame) < size else None
 
 

@@ -23,6 +23,7 @@ from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
 from vcrdt.store.sqlite import Row, SqliteStore, Stored
+from vcrdt.sync.frames import changed_entries, split_raw
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -114,7 +115,9 @@ def tree_entries(
 
 def split_entries(body: bytes) -> list[bytes]:
     """A stored tree's entries as raw bytes (``word name\0id``); they tile the body only when it is well formed."""
-    found: list[bytes] = _ENTRY.findall(body)
+    found = split_raw(body, False)
+    if found is None:  # not a tree: the entries the pattern finds (the caller sees they do not tile it)
+        found = _ENTRY.findall(body)
     return found
 
 
@@ -317,6 +320,23 @@ class Walker:
                 got = self._raw[oid] = split_entries(body)
         return got if got is not None and sum(map(len, got)) == self.info(oid)[1] else None
 
+    def changed(self, oid: ObjectId, olds: list[ObjectId]) -> list[int] | None:
+        """The positions of a read tree's entries that differ (by their bytes) from every entry of `olds` (read trees).
+
+        None when the raw entries of one of them are not at hand (the caller then looks at every entry).
+        """
+        raw = self._raw.get(oid)
+        refs = self._trees.get(oid)
+        if raw is None or refs is None or len(raw) != len(refs):
+            return None
+        old_raws = []
+        for o in olds:
+            got = self._raw.get(o)
+            if got is None:
+                return None
+            old_raws.append(got)
+        return changed_entries(raw, old_raws)
+
     def tree_map(self, oid: ObjectId) -> dict[str, Reference]:
         """The entries of a tree by name (as `tree_named`)."""
         got = self._maps.get(oid)
@@ -452,6 +472,21 @@ def _has_commit(walker: Walker, oid: ObjectId) -> bool:
         return False
 
 
+# A tree `_tree` walks: its id, size, entries, the positions of those to look at, the index of the next
+# one there, the old trees at its path (ids, and by name), whether the first of them is the first
+# parent's and bases are chosen.
+_Frame = tuple[
+    ObjectId,
+    int,
+    list[tuple[str, Reference]],
+    "list[int] | range",
+    int,
+    list[ObjectId],
+    list[dict[str, Reference]],
+    bool,
+]
+
+
 def _tree(
     walker: Walker,
     root: ObjectId,
@@ -472,19 +507,26 @@ def _tree(
     sent.add(root)
     if bases is not None and olds:
         bases[root] = olds[0]
-    # (tree id, size, its entries, index of the next one, the old trees at its path by name,
-    # whether the first of them is the first parent's and bases are chosen)
-    stack: list[tuple[ObjectId, int, list[tuple[str, Reference]], int, list[dict[str, Reference]], bool]] = [
-        (root, size, walker.tree_named(root), 0, [walker.tree_map(t) for t in olds], bases is not None and bool(olds))
-    ]
+
+    def frame(
+        tid: ObjectId, tsize: int, old_ids: list[ObjectId], first: bool, maps: list[dict[str, Reference]] | None = None
+    ) -> _Frame:
+        refs = walker.tree_named(tid)
+        if maps is None:
+            maps = [walker.tree_map(t) for t in old_ids]
+        # Only the entries that differ by their bytes from all the old trees' can be new (most do not).
+        todo = walker.changed(tid, old_ids) if old_ids else None
+        return (tid, tsize, refs, range(len(refs)) if todo is None else todo, 0, old_ids, maps, first)
+
+    stack: list[_Frame] = [frame(root, size, olds, bases is not None and bool(olds))]
     while stack:
-        tid, tsize, refs, i, old, first = stack[-1]
-        if i == len(refs):
+        tid, tsize, refs, todo, i, old_ids, old, first = stack[-1]
+        if i == len(todo):
             stack.pop()
             yield tid, "tree", tsize
             continue
-        stack[-1] = (tid, tsize, refs, i + 1, old, first)
-        name, ref = refs[i]
+        stack[-1] = (tid, tsize, refs, todo, i + 1, old_ids, old, first)
+        name, ref = refs[todo[i]]
         if ref.oid in sent:
             continue
         if len(old) == 1:
@@ -500,14 +542,16 @@ def _tree(
             if base is not None and base.kind == kind:
                 bases[ref.oid] = base.oid
         if kind == "tree":
-            subs: list[dict[str, Reference]] = []
+            subs: list[ObjectId] = []
+            sub_maps: list[dict[str, Reference]] = []
             sub_first = False
             for j, o in enumerate(old):
                 was = o.get(name)
                 if was is not None and was.kind == "tree":
                     sub_first = sub_first or (first and j == 0)
-                    subs.append(walker.tree_map(was.oid))
-            stack.append((ref.oid, size, walker.tree_named(ref.oid), 0, subs, sub_first))
+                    subs.append(was.oid)
+                    sub_maps.append(walker.tree_map(was.oid))
+            stack.append(frame(ref.oid, size, subs, sub_first, sub_maps))
         else:
             yield ref.oid, kind, size
 
