@@ -279,10 +279,10 @@ class Walker:
                     continue
                 if got is None:
                     continue
-                raw, old_raw = self._raw.get(t), self._raw.get(o) if o is not None else None
-                if old and raw is not None and old_raw is not None and len(raw) == len(got):
+                todo = self.changed(t, [o]) if old and o is not None else None
+                if todo is not None:
                     # The entries that differ from the parent's, found by their bytes (most do not).
-                    got = [got[raw.index(e)] for e in set(raw).difference(old_raw)]
+                    got = [got[i] for i in todo]
                 for name, ref in got:
                     was = old.get(name)
                     if was is not None and was.oid == ref.oid:
