@@ -88,7 +88,7 @@ def snapshot_tree(repo: Repository) -> ObjectId:
     if refreshed:
         # Saved (in the operation's transaction), so the checkout that follows finds them cached
         # instead of hashing the same files again.
-        wt.table.refresh_caches(refreshed)
+        wt.table.refresh_caches(refreshed, keep_pack=True)  # and the stat-cache pack, when it can
     known, base = wt.head_tree()
     if known and base is not None:
         flat: FlatTree = {}

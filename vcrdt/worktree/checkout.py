@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from vcrdt.diff.tree import Change, flatten_tree, iter_tree_changes
 from vcrdt.errors import BadPathError, DirtyWorktreeError, RepoError, VcrdtError, WorktreeError
@@ -30,6 +30,10 @@ from vcrdt.worktree.rows import KINDS, FlatTree, Progress, Row, RowTable
 from vcrdt.worktree.writing import Writer, check_path_once
 
 LINK_IN_THE_WAY = "a symlink is in the way of a directory to create"
+# The bodies of the files a checkout writes are read this many (or bytes) at a time (`Checkout._bodies`).
+_BATCH_FILES = 256
+_BATCH_BYTES = 16 * 1024 * 1024
+_READ_AHEAD = (EntryKind.FILE, EntryKind.EXECUTABLE)
 Writes = Mapping[str, tuple[EntryKind, ObjectId] | None]
 
 
@@ -283,13 +287,18 @@ class Checkout:
                 # judged again against HEAD (the new one, for a checkout) and the disk.
                 stats: list[tuple[Row, EntryKind, ObjectId, os.stat_result]] = []
                 with self.writer.writing():
-                    for i, (p, (kind, oid)) in enumerate(writes):
-                        if on_progress is not None and i % 64 == 0:
-                            on_progress(i, len(writes))
-                        st = self.writer.write_file(p, kind, oid)
-                        row = rows.get(p)
-                        if row is not None:
-                            stats.append((row, kind, oid, st))
+                    done = 0
+                    for batch in self._batches(writes):
+                        bodies = self._bodies(batch)
+                        for p, (kind, oid) in batch:
+                            if on_progress is not None and done % 64 == 0:
+                                on_progress(done, len(writes))
+                            done += 1
+                            found = bodies.get(oid)
+                            st = self.writer.write_file(p, kind, oid, None if found is None else found[1])
+                            row = rows.get(p)
+                            if row is not None:
+                                stats.append((row, kind, oid, st))
                 # The racy rule is judged against the end of the writes, as git judges against its index
                 # written after the files: a file written well before it is cached (a later edit moves
                 # its mtime), one written in its last moments is hashed again by the next command.
@@ -303,9 +312,33 @@ class Checkout:
                 ) from exc
             if on_progress is not None:
                 on_progress(len(writes), len(writes))
-            self.table.save(dirty, head_same=True)  # stat caches only
+            self.table.update_pack([], dirty, head_same=True)  # stat caches only (the pack kept when it can be)
             conn.execute("DELETE FROM checkout_journal")
         return len(journal)
+
+    def _batches(
+        self, writes: list[tuple[str, tuple[EntryKind, ObjectId]]]
+    ) -> Iterator[list[tuple[str, tuple[EntryKind, ObjectId]]]]:
+        """Split `writes` into runs whose bodies are read together (`_bodies`): bounded in count and bytes."""
+        sizes = self._sizes({oid for _, (kind, oid) in writes if kind in _READ_AHEAD})
+        batch: list[tuple[str, tuple[EntryKind, ObjectId]]] = []
+        held = 0
+        for item in writes:
+            size = sizes.get(item[1][1], 0)
+            if batch and (len(batch) >= _BATCH_FILES or held + size > _BATCH_BYTES):
+                yield batch
+                batch, held = [], 0
+            batch.append(item)
+            held += size
+        if batch:
+            yield batch
+
+    def _bodies(self, batch: list[tuple[str, tuple[EntryKind, ObjectId]]]) -> dict[ObjectId, tuple[str, bytes]]:
+        """The verified bodies of a run of files, read with a few queries when the store can (else none)."""
+        many = getattr(self.store, "get_many", None)
+        if many is None:
+            return {}
+        return dict(many({oid for _, (kind, oid) in batch if kind in _READ_AHEAD}))
 
     def begin_checkout(self, target: FlatTree, *, force: bool) -> list[str]:
         """Check a checkout of `target` as the new HEAD, then set the rows and journal the files.
@@ -438,8 +471,11 @@ class Checkout:
         with self.writer.writing(target):  # every link of the new tree judged with the others, before the rows change
             self.check_writes(writes, rows)
         with self.table.db.write():
-            self.table.delete([p for p in sorted(changing) if p in rows and writes[p] is None])
-            self.table.save([Row(p, *e) for p, e in sorted(writes.items()) if e is not None])
+            # The stat-cache pack is kept (written again with these rows) when it can be.
+            self.table.update_pack(
+                [p for p in sorted(changing) if p in rows and writes[p] is None],
+                [Row(p, *e) for p, e in sorted(writes.items()) if e is not None],
+            )
             self.journal_writes(writes)
         return {p: writes[p] for p in sorted(changing)}
 
