@@ -257,7 +257,7 @@ class SqliteStore:
         self._cache.add(oid, plain[0], plain[1])
         return plain
 
-    def get_many(self, oids: Iterable[ObjectId]) -> dict[ObjectId, tuple[str, bytes]]:
+    def get_many(self, oids: Iterable[ObjectId], max_size: int = LARGE_OBJECT) -> dict[ObjectId, tuple[str, bytes]]:
         """Return ``{oid: (kind, body)}`` of those of `oids` stored whole or as a delta on a whole body.
 
         One query for a few hundred rows instead of one (or more) per object, for a caller that
@@ -266,11 +266,13 @@ class SqliteStore:
         hashed on its own (the delta's check covers it: a damaged base yields a body that does
         not hash to the delta's id) nor cached. Anything else is left out, for `get` or
         `iter_content` to read (or to name the error): an absent object, a chunked one, a delta
-        on a delta, a damaged row, a body that does not verify.
+        on a delta, a damaged row, a body that does not verify, and a body (or a delta's base)
+        over `max_size` bytes, which bounds the memory a call takes.
         """
         found: dict[ObjectId, tuple[str, bytes]] = {}
         deltas: list[tuple[ObjectId, str, int, ObjectId, bytes]] = []
-        for raw, kind_code, size, storage, base, data in self._rows_in(_SELECT_ROWS_IN, set(oids)):
+        select = _SELECT_ROWS_IN.replace("WHERE", f"WHERE size <= {int(max_size)} AND")
+        for raw, kind_code, size, storage, base, data in self._rows_in(select, set(oids)):
             oid = ObjectId(bytes(raw))
             if storage == DELTA:
                 kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
@@ -298,7 +300,7 @@ class SqliteStore:
             if hit is not None:
                 bases[base_id] = hit[1]
         wanted = {d[3] for d in deltas} - bases.keys()
-        for raw, kind_code, size, storage, _, data in self._rows_in(_SELECT_ROWS_IN, wanted):
+        for raw, kind_code, size, storage, _, data in self._rows_in(select, wanted):
             if _CODE_KINDS.get(kind_code) is None or not isinstance(size, int) or not isinstance(data, bytes):
                 continue
             base_id = ObjectId(bytes(raw))

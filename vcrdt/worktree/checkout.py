@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from vcrdt.diff.tree import Change, flatten_tree, iter_tree_changes
 from vcrdt.errors import BadPathError, DirtyWorktreeError, RepoError, VcrdtError, WorktreeError
@@ -30,9 +30,10 @@ from vcrdt.worktree.rows import KINDS, FlatTree, Progress, Row, RowTable
 from vcrdt.worktree.writing import Writer, check_path_once
 
 LINK_IN_THE_WAY = "a symlink is in the way of a directory to create"
-# The bodies of the files a checkout writes are read this many (or bytes) at a time (`Checkout._bodies`).
+# The bodies of the files a checkout writes are read this many at a time, those of at most
+# _BATCH_MAX_SIZE bytes (`Checkout._bodies`): at most 16 MiB held.
 _BATCH_FILES = 256
-_BATCH_BYTES = 16 * 1024 * 1024
+_BATCH_MAX_SIZE = 64 * 1024
 _READ_AHEAD = (EntryKind.FILE, EntryKind.EXECUTABLE)
 Writes = Mapping[str, tuple[EntryKind, ObjectId] | None]
 
@@ -126,9 +127,24 @@ class Checkout:
                     break
             return existing, "ok"
 
-        sizes = self._sizes(
-            {e[1] for e in writes.values() if e is not None and e[0] is not EntryKind.SYMLINK}
-            | {r.head_oid for p in writes if (r := rows.get(p)) is not None and r.head_oid is not None}
+        # An old file's size is its row's cached one when that cache is of HEAD's blob (the file's
+        # bytes are the blob's); the others are asked of the store with the new files'.
+        sizes: dict[ObjectId, int] = {}
+        for p in writes:
+            r = rows.get(p)
+            if (
+                r is not None
+                and r.head_oid is not None
+                and r.size >= 0
+                and (r.kind, r.oid) == (r.head_kind, r.head_oid)
+            ):
+                sizes[r.head_oid] = r.size
+        sizes.update(
+            self._sizes(
+                {e[1] for e in writes.values() if e is not None and e[0] is not EntryKind.SYMLINK}
+                | {r.head_oid for p in writes if (r := rows.get(p)) is not None and r.head_oid is not None}
+                - sizes.keys()
+            )
         )
         for path in sorted(writes):
             entry = writes[path]
@@ -288,7 +304,8 @@ class Checkout:
                 stats: list[tuple[Row, EntryKind, ObjectId, os.stat_result]] = []
                 with self.writer.writing():
                     done = 0
-                    for batch in self._batches(writes):
+                    for start in range(0, len(writes), _BATCH_FILES):
+                        batch = writes[start : start + _BATCH_FILES]
                         bodies = self._bodies(batch)
                         for p, (kind, oid) in batch:
                             if on_progress is not None and done % 64 == 0:
@@ -316,29 +333,15 @@ class Checkout:
             conn.execute("DELETE FROM checkout_journal")
         return len(journal)
 
-    def _batches(
-        self, writes: list[tuple[str, tuple[EntryKind, ObjectId]]]
-    ) -> Iterator[list[tuple[str, tuple[EntryKind, ObjectId]]]]:
-        """Split `writes` into runs whose bodies are read together (`_bodies`): bounded in count and bytes."""
-        sizes = self._sizes({oid for _, (kind, oid) in writes if kind in _READ_AHEAD})
-        batch: list[tuple[str, tuple[EntryKind, ObjectId]]] = []
-        held = 0
-        for item in writes:
-            size = sizes.get(item[1][1], 0)
-            if batch and (len(batch) >= _BATCH_FILES or held + size > _BATCH_BYTES):
-                yield batch
-                batch, held = [], 0
-            batch.append(item)
-            held += size
-        if batch:
-            yield batch
-
     def _bodies(self, batch: list[tuple[str, tuple[EntryKind, ObjectId]]]) -> dict[ObjectId, tuple[str, bytes]]:
-        """The verified bodies of a run of files, read with a few queries when the store can (else none)."""
+        """The verified bodies of the small files of a run, read with a few queries when the store can.
+
+        A larger file (or one the store cannot read so) is left out: `write_file` reads it itself.
+        """
         many = getattr(self.store, "get_many", None)
         if many is None:
             return {}
-        return dict(many({oid for _, (kind, oid) in batch if kind in _READ_AHEAD}))
+        return dict(many({oid for _, (kind, oid) in batch if kind in _READ_AHEAD}, _BATCH_MAX_SIZE))
 
     def begin_checkout(self, target: FlatTree, *, force: bool) -> list[str]:
         """Check a checkout of `target` as the new HEAD, then set the rows and journal the files.
