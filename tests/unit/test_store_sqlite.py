@@ -227,6 +227,24 @@ def test_put_many_uses_threads_deltas_and_skips_present(sq: SqliteStore) -> None
     assert all(fresh.get(i)[1] == b for i, (_, b, _) in zip(ids, items, strict=True))
 
 
+def test_put_many_of_present_objects_starts_no_workers(sq: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a snapshot of the work tree does with files a checkout has just written: hashed in-line
+    # (starting workers costs more than hashing a few MiB), nothing left to compress.
+    items: list[tuple[str, bytes, ObjectId | None]] = [("blob", _text(300, f"{i} "), None) for i in range(200)]
+    assert sum(len(b) for _, b, _ in items) > 3 * sqlite_mod._PARALLEL_BYTES
+    ids = sq.put_many(items)
+    pooled: list[int] = []
+    real = SqliteStore._map
+
+    def spy(self: SqliteStore, fn: object, jobs: list[object], total_bytes: int) -> list[object]:
+        pooled.append(len(jobs))
+        return real(self, fn, jobs, total_bytes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteStore, "_map", spy)
+    assert sq.put_many(items) == ids
+    assert pooled == [0]  # only the (empty) compression step
+
+
 def test_put_many_with_unknown_kind_stores_nothing(sq: SqliteStore) -> None:
     with pytest.raises(CorruptObjectError):
         sq.put_many([("blob", b"a", None), ("nope", b"b", None)])

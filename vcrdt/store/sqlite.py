@@ -91,10 +91,12 @@ _CACHE_BYTES = 32 * 1024 * 1024
 # The trees a batch just stored, kept apart (a checkout of the commits they make reads them next).
 _FRESH_ENTRIES = 1024
 _FRESH_BYTES = 4 * 1024 * 1024
-# Worker threads for hashing and compressing batches (zstd and hashlib release
-# the GIL); batches smaller than _PARALLEL_BYTES are not worth the threads.
+# Worker threads for compressing batches and hashing very large ones (zstd and hashlib release
+# the GIL); batches smaller than _PARALLEL_BYTES (to compress) or _PARALLEL_HASH_BYTES (to hash)
+# are not worth the threads.
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_BYTES = 1024 * 1024
+_PARALLEL_HASH_BYTES = 64 * 1024 * 1024
 
 # Every column is read back through a CAST: a damaged row may hold text that is not
 # even UTF-8, which sqlite3 would otherwise fail to convert with its own error.
@@ -910,7 +912,12 @@ class SqliteStore:
         """
         codes = [_kind_code(kind) for kind, _, _ in items]
         total = sum(len(body) for _, body, _ in items)
-        oids = self._map(lambda item: object_id(item[0], item[1]), list(items), total)
+        # Hashed here unless the batch is very large: OpenSSL's SHA-256 hashes a few MiB in a few
+        # milliseconds, less than starting the workers (and loading concurrent.futures) costs.
+        if total >= _PARALLEL_HASH_BYTES:
+            oids = self._map(lambda item: object_id(item[0], item[1]), list(items), total)
+        else:
+            oids = [object_id(kind, body) for kind, body, _ in items]
         present = self.has_many(oids)
         first: dict[ObjectId, int] = {}
         for i, oid in enumerate(oids):
@@ -919,7 +926,7 @@ class SqliteStore:
         large = [i for i in first.values() if len(items[i][1]) > LARGE_OBJECT]
         small = [i for i in first.values() if len(items[i][1]) <= LARGE_OBJECT]
         jobs = [(bytes(items[i][1]), self._delta_base(items[i][2], oids[i], len(items[i][1]))) for i in small]
-        encoded = self._map(self._encode_job, jobs, total)
+        encoded = self._map(self._encode_job, jobs, sum(len(body) for body, _ in jobs))
         graph = commits.rows_of(
             [(oids[i], body) for i, (body, _) in zip(small, jobs, strict=True) if codes[i] == _COMMIT]
         )
