@@ -276,6 +276,10 @@ def switch(
         writes = repo.worktree.begin_checkout_tree(tree, force=force, expect=head_tree)
         written = list(writes)
         op.writes = writes
+        if op.wt_tree == head_tree:
+            # A clean work tree (its snapshot is HEAD's tree) is now the target's tree exactly: the
+            # operation log need not build it again from the writes.
+            op.after = (tree,)
         if detach:
             assert oid is not None  # invariant: detach resolved a commit above
             repo.refs.set_head_detached(oid)
