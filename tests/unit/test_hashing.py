@@ -72,3 +72,17 @@ def test_fast_hash_is_xxh3_64() -> None:
     assert fast_hash(b"") == 0x2D06800538D394C2
     assert fast_hash(b"abc") == 0x78AF5F94892F3950
     assert 0 <= fast_hash(b"x" * 1000) < 2**64
+
+
+def test_ids_are_the_same_once_a_process_hashes_in_bulk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcrdt import hashing
+
+    monkeypatch.setattr(hashing, "_builtin_bytes", 0)
+    bodies = [bytes([i]) * n for i, n in enumerate((0, 1, 100, 4096, hashing.SMALL, hashing.SMALL + 1))]
+    expected = [hashlib.sha256(f"blob {len(b)}\0".encode() + b).digest() for b in bodies]
+    assert [hashing.object_id("blob", b) for b in bodies] == expected
+    hashing.object_id("blob", b"x" * hashing.SMALL)  # ... until past BULK bytes
+    while hashing._builtin_bytes < hashing.BULK:
+        hashing.sha256(b"y" * hashing.SMALL)
+    assert [hashing.object_id("blob", b) for b in bodies] == expected
+    assert [hashing.sha256(b).digest() for b in bodies] == [hashlib.sha256(b).digest() for b in bodies]

@@ -807,6 +807,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk
     from vcrdt.diff.tree import Change
     from vcrdt.gitio.record import GitCommitParts, GitRecord, GitTagParts, GitTreeEntry
+    from vcrdt.porcelain.branches import BranchInfo, SwitchResult, TagInfo
     from vcrdt.porcelain.copies import ReplicaRenewal
     from vcrdt.porcelain.files import CommitResult, InitResult, Status
     from vcrdt.porcelain.history import LogEntry, ShowResult
@@ -882,6 +883,9 @@ def _all_values() -> list[tuple[object, object, object]]:
         (UndoResult(op(None), 3, ["f"]), UndoResult(op(None), 3, ["f"]), UndoResult(op(None), None, ["f"])),
         (ReplicaRenewal(R1, R3, "o", "h"), ReplicaRenewal(R1, R3, "o", "h"), ReplicaRenewal(R1, R3, "o", "i")),
         (InitResult(Path("r"), R1, "main"), InitResult(Path("r"), R1, "main"), InitResult(Path("r"), R1, "dev")),
+        (BranchInfo("b", [A], True, "s"), BranchInfo("b", [A], True, "s"), BranchInfo("b", [A], False, "s")),
+        (TagInfo("t", A, "s"), TagInfo("t", A, "s"), TagInfo("t", B, "s")),
+        (SwitchResult("b", A, ["f"]), SwitchResult("b", A, ["f"], False), SwitchResult("b", A, ["f"], True)),
         (
             Status("main", A, WorktreeStatus(["f"])),
             Status("main", A, WorktreeStatus(["f"]), None, [], [], []),

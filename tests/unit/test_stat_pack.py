@@ -165,6 +165,52 @@ def test_a_commit_leaves_a_pack_equal_to_its_rows(tmp_path: Path) -> None:
         repo.close()
 
 
+def test_a_switch_leaves_a_pack_equal_to_its_rows(tmp_path: Path) -> None:
+    from vcrdt import porcelain
+    from vcrdt.repo import Repository, Settings
+
+    repo = Repository.init(tmp_path, Settings(author_name="Ada", author_email="ada@example.com"))
+    try:
+        table = repo.worktree.table
+
+        def count() -> int:
+            return int(table.db.conn.execute("SELECT count(*) FROM statpack").fetchone()[0])
+
+        def age(names: list[str]) -> None:  # out of the racy window: the next snapshot caches them
+            old = time.time() - 10
+            for name in names:
+                os.utime(tmp_path / name, (old, old))
+
+        names = [f"d{i % 3}/f{i}" for i in range(12)]
+        for name in names:
+            (tmp_path / name).parent.mkdir(exist_ok=True)
+            (tmp_path / name).write_bytes(name.encode())
+        age(names)
+        porcelain.commit(repo, "first", addremove=True)
+        repo.worktree.status()
+        assert count() == 1
+        porcelain.switch(repo, "other", create=True)
+        for name in names[:5]:
+            (tmp_path / name).write_bytes(b"other " + name.encode())
+        os.unlink(tmp_path / names[5])
+        (tmp_path / "d9").mkdir()
+        (tmp_path / "d9/new").write_bytes(b"new")
+        porcelain.commit(repo, "other", addremove=True)
+        for target in ("main", "other", "main", "other"):
+            porcelain.switch(repo, target)
+            # The switch kept the pack (with its rows' new keys): the next command reads one value.
+            assert count() == 1 and repo.worktree.cache_problems() == []
+            # The files it wrote in its last moments are hashed again by the next command, whose
+            # snapshot of the work tree saves their caches into the pack too.
+            age([*names[:5], "d9/new"] if target == "other" else names[:6])
+            assert count() == 1 and repo.worktree.cache_problems() == []
+            assert repo.worktree.status().is_clean
+            assert count() == 1 and repo.worktree.cache_problems() == []
+        assert "d9/new" in table.settle_keys()[0] and names[5] not in table.settle_keys()[0]
+    finally:
+        repo.close()
+
+
 _names = st.sampled_from(["a", "b", "d/c", "d/e/f", "caf\u00e9", "\udcff odd", "z" * 40, ""])
 _keys = st.one_of(
     st.none(),

@@ -227,6 +227,24 @@ def test_put_many_uses_threads_deltas_and_skips_present(sq: SqliteStore) -> None
     assert all(fresh.get(i)[1] == b for i, (_, b, _) in zip(ids, items, strict=True))
 
 
+def test_put_many_of_present_objects_starts_no_workers(sq: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a snapshot of the work tree does with files a checkout has just written: hashed in-line
+    # (starting workers costs more than hashing a few MiB), nothing left to compress.
+    items: list[tuple[str, bytes, ObjectId | None]] = [("blob", _text(300, f"{i} "), None) for i in range(200)]
+    assert sum(len(b) for _, b, _ in items) > 3 * sqlite_mod._PARALLEL_BYTES
+    ids = sq.put_many(items)
+    pooled: list[int] = []
+    real = SqliteStore._map
+
+    def spy(self: SqliteStore, fn: object, jobs: list[object], total_bytes: int) -> list[object]:
+        pooled.append(len(jobs))
+        return real(self, fn, jobs, total_bytes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteStore, "_map", spy)
+    assert sq.put_many(items) == ids
+    assert pooled == [0]  # only the (empty) compression step
+
+
 def test_put_many_with_unknown_kind_stores_nothing(sq: SqliteStore) -> None:
     with pytest.raises(CorruptObjectError):
         sq.put_many([("blob", b"a", None), ("nope", b"b", None)])
@@ -623,3 +641,69 @@ def test_tree_rows_give_kinds_sizes_and_the_rows_of_trees(sq: SqliteStore) -> No
     assert (kind, size) == ("tree", 39) and row is not None
     assert sq.read_unverified(tree, row=row) == sq.read_unverified(tree)
     assert sq.read_unverified(tree, row=row)[1] == sq.get(tree)[1]
+
+
+# --- get_many (a checkout's bodies, a few queries for many) --------------------------------
+
+
+def test_get_many_reads_whole_and_delta_bodies_verified(sq: SqliteStore) -> None:
+    base = sq.put("blob", _text(300))
+    delta = sq.put("blob", _text(300) + b"edited\n", delta_base=base)
+    raw = sq.put("blob", b"tiny")
+    assert _row(sq, delta)[2] == DELTA
+    sq._cache.clear()
+    got = sq.get_many([base, delta, raw, ObjectId(b"\x07" * 32)])  # an absent id is left out
+    assert got == {oid: sq.get(oid) for oid in (base, delta, raw)}
+    sq._cache.clear()
+    assert sq.get_many([delta]) == {delta: sq.get(delta)}  # its base read only as its dictionary
+
+
+def test_get_many_reads_a_few_queries_for_many(sq: SqliteStore) -> None:
+    bases = [sq.put("blob", _text(100, f"{i}")) for i in range(40)]
+    deltas = [sq.put("blob", _text(100, f"{i}") + b"more\n", delta_base=b) for i, b in enumerate(bases)]
+    sq._cache.clear()
+    statements: list[str] = []
+    sq.db.conn.set_trace_callback(statements.append)
+    try:
+        got = sq.get_many(deltas)
+    finally:
+        sq.db.conn.set_trace_callback(None)
+    assert set(got) == set(deltas)
+    assert len(statements) == 2  # the deltas' rows, then their bases'
+
+
+@pytest.mark.parametrize(
+    ("sql", "args"),
+    [
+        ("UPDATE objects SET data = substr(data, 1, 20) WHERE id = ?", ()),
+        ("UPDATE objects SET storage = ?, data = ?, size = 5 WHERE id = ?", (RAW, b"other")),
+        ("UPDATE objects SET kind = ? WHERE id = ?", (7,)),
+        ("UPDATE objects SET storage = 1, base = id WHERE id = ?", ()),
+    ],
+)
+def test_get_many_leaves_out_a_damaged_row_for_get_to_name(sq: SqliteStore, sql: str, args: tuple[object]) -> None:
+    good = sq.put("blob", _text(30, "good"))
+    oid = _damaged(sq, sql, *args)
+    assert sq.get_many([good, oid]) == {good: sq.get(good)}
+    with pytest.raises(VcrdtError, match=oid.hex()):
+        sq.get(oid)
+
+
+def test_get_many_leaves_out_a_delta_whose_base_is_damaged(sq: SqliteStore) -> None:
+    base = sq.put("blob", _text(300))
+    delta = sq.put("blob", _text(300) + b"edited\n", delta_base=base)
+    assert _row(sq, delta)[2] == DELTA
+    # The base stays a valid zstd frame of the right size, of other text: only hashing the
+    # delta's result tells.
+    other = _text(300, "x")[: len(_text(300))]
+    _poke(sq, "UPDATE objects SET data = ? WHERE id = ?", zstandard.ZstdCompressor().compress(other), base)
+    assert sq.get_many([delta]) == {}
+    with pytest.raises(HashMismatchError):
+        sq.get(delta)
+
+
+def test_get_many_leaves_out_a_chunked_object(sq: SqliteStore) -> None:
+    big = os.urandom(LARGE_OBJECT + 1)
+    oid = sq.put("blob", big)
+    assert _row(sq, oid)[2] == CHUNKED
+    assert sq.get_many([oid]) == {}

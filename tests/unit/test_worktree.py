@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vcrdt.errors import BadPathError, DirtyWorktreeError
+from vcrdt.errors import BadPathError, DirtyWorktreeError, WorktreeError
 from vcrdt.hashing import object_id
 from vcrdt.objects import EntryKind
 from vcrdt.paths import resolve_link
@@ -114,6 +114,25 @@ def test_checkout_never_writes_through_symlinked_directory(wt: Worktree, tmp_pat
     with pytest.raises(BadPathError, match="symlink"):
         wt.write_file("sub/x.txt", EntryKind.FILE, blob)
     assert list(outside.iterdir()) == []
+
+
+def test_writing_a_file_replaces_a_symlink_at_its_path_not_its_target(wt: Worktree, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep\n")
+    os.symlink(victim, wt.root / "f.txt")
+    blob = wt.store.put("blob", b"new\n")
+    st = wt.write_file("f.txt", EntryKind.FILE, blob)
+    assert not (wt.root / "f.txt").is_symlink() and (wt.root / "f.txt").read_bytes() == b"new\n"
+    assert victim.read_bytes() == b"keep\n"
+    assert (st.st_ino, st.st_size) == (os.lstat(wt.root / "f.txt").st_ino, 4)
+
+
+def test_writing_a_file_where_a_directory_is_refuses_it(wt: Worktree) -> None:
+    write(wt, "d/inner.txt", b"inner\n")
+    blob = wt.store.put("blob", b"new\n")
+    with pytest.raises(WorktreeError, match="is a directory in the work tree"):
+        wt.write_file("d", EntryKind.FILE, blob)
+    assert (wt.root / "d/inner.txt").read_bytes() == b"inner\n"
 
 
 @pytest.mark.parametrize(

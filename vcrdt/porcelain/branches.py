@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import (
     BadRevisionError,
@@ -17,16 +15,25 @@ from vcrdt.porcelain._shared import Progress, normalise_message, tie_key
 from vcrdt.porcelain.oplog import operation
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
+from vcrdt.values import Value, value_class
 
 
-@dataclass(frozen=True, slots=True)
-class BranchInfo:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class BranchInfo(Value):
     """One branch: its heads (several when concurrent siblings exist)."""
+
+    __slots__ = ("name", "heads", "current", "summary")  # noqa: RUF023 (field order)
 
     name: str
     heads: list[ObjectId]
     current: bool
     summary: str
+
+    def __init__(self, name: str, heads: list[ObjectId], current: bool, summary: str) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "heads", heads)
+        object.__setattr__(self, "current", current)
+        object.__setattr__(self, "summary", summary)
 
 
 def branch_list(repo: Repository) -> list[BranchInfo]:
@@ -100,13 +107,20 @@ def branch_rename(repo: Repository, old: str, new: str) -> None:
             repo.refs.set_head_branch(BRANCH_PREFIX + new)
 
 
-@dataclass(frozen=True, slots=True)
-class TagInfo:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class TagInfo(Value):
     """A tag and its commit."""
+
+    __slots__ = ("name", "oid", "summary")
 
     name: str
     oid: ObjectId
     summary: str
+
+    def __init__(self, name: str, oid: ObjectId, summary: str) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "oid", oid)
+        object.__setattr__(self, "summary", summary)
 
 
 def tag_list(repo: Repository) -> list[TagInfo]:
@@ -189,14 +203,22 @@ def tag_delete(repo: Repository, name: str) -> None:
         repo.refs.delete(TAG_PREFIX + name)
 
 
-@dataclass(frozen=True, slots=True)
-class SwitchResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class SwitchResult(Value):
     """Where HEAD went and which files changed."""
+
+    __slots__ = ("branch", "oid", "written", "created")  # noqa: RUF023 (field order)
 
     branch: str | None
     oid: ObjectId | None
     written: list[str]
-    created: bool = False
+    created: bool
+
+    def __init__(self, branch: str | None, oid: ObjectId | None, written: list[str], created: bool = False) -> None:
+        object.__setattr__(self, "branch", branch)
+        object.__setattr__(self, "oid", oid)
+        object.__setattr__(self, "written", written)
+        object.__setattr__(self, "created", created)
 
 
 def switch(
@@ -254,6 +276,10 @@ def switch(
         writes = repo.worktree.begin_checkout_tree(tree, force=force, expect=head_tree)
         written = list(writes)
         op.writes = writes
+        if op.wt_tree == head_tree:
+            # A clean work tree (its snapshot is HEAD's tree) is now the target's tree exactly: the
+            # operation log need not build it again from the writes.
+            op.after = (tree,)
         if detach:
             assert oid is not None  # invariant: detach resolved a commit above
             repo.refs.set_head_detached(oid)

@@ -88,7 +88,7 @@ def snapshot_tree(repo: Repository) -> ObjectId:
     if refreshed:
         # Saved (in the operation's transaction), so the checkout that follows finds them cached
         # instead of hashing the same files again.
-        wt.table.refresh_caches(refreshed)
+        wt.table.refresh_caches(refreshed, keep_pack=True)  # and the stat-cache pack, when it can
     known, base = wt.head_tree()
     if known and base is not None:
         flat: FlatTree = {}
@@ -143,6 +143,7 @@ class Operation(Record):
         "wt_tree",
         "_wt_flat",
         "writes",
+        "after",
         "seq",
     )
 
@@ -158,6 +159,8 @@ class Operation(Record):
     _wt_flat: FlatTree | None  # `wt_tree` flattened, when asked for (`wt_flat`)
     # The work-tree files the operation writes (None: deletes), relative to `wt_tree`.
     writes: dict[str, Entry | None]
+    # The work tree's tree after the operation, when the caller knows it: ``(tree,)`` (None: worked out from `writes`).
+    after: tuple[ObjectId | None] | None
     seq: int | None
 
     def __init__(
@@ -186,6 +189,7 @@ class Operation(Record):
         self.wt_tree = wt_tree
         self._wt_flat = wt_flat
         self.writes = {} if writes is None else writes
+        self.after = None
         self.seq = seq
 
     @property
@@ -217,7 +221,9 @@ class Operation(Record):
         changes = ref_changes(self.refs, ref_heads(repo))
         wt_after: ObjectId | None = None
         if self.files:
-            if not self.writes:
+            if self.after is not None:
+                wt_after = self.after[0]
+            elif not self.writes:
                 wt_after = self.wt_tree
             elif self.wt_tree is None:
                 after = dict(self.wt_flat)

@@ -91,10 +91,12 @@ _CACHE_BYTES = 32 * 1024 * 1024
 # The trees a batch just stored, kept apart (a checkout of the commits they make reads them next).
 _FRESH_ENTRIES = 1024
 _FRESH_BYTES = 4 * 1024 * 1024
-# Worker threads for hashing and compressing batches (zstd and hashlib release
-# the GIL); batches smaller than _PARALLEL_BYTES are not worth the threads.
+# Worker threads for compressing batches and hashing very large ones (zstd and hashlib release
+# the GIL); batches smaller than _PARALLEL_BYTES (to compress) or _PARALLEL_HASH_BYTES (to hash)
+# are not worth the threads.
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_BYTES = 1024 * 1024
+_PARALLEL_HASH_BYTES = 64 * 1024 * 1024
 
 # Every column is read back through a CAST: a damaged row may hold text that is not
 # even UTF-8, which sqlite3 would otherwise fail to convert with its own error.
@@ -112,6 +114,10 @@ _SELECT_BEFORE = (
 # Read ahead small objects only (a commit is a few hundred bytes): a walk that reads a large
 # one (a head that is not a commit) would otherwise decode large neighbours for nothing.
 _AHEAD_BYTES = 64 * 1024
+_SELECT_ROWS_IN = (
+    "SELECT CAST(id AS BLOB), CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER),"
+    " CAST(base AS BLOB), CAST(data AS BLOB) FROM objects WHERE id IN"
+)
 _SELECT_HEAD = "SELECT CAST(kind AS INTEGER), CAST(size AS INTEGER), CAST(storage AS INTEGER) FROM objects WHERE id = ?"
 _INSERT = "INSERT OR IGNORE INTO objects(id, kind, size, storage, base, depth, data) VALUES (?,?,?,?,?,?,?)"
 # An object to store as received: id, kind, body, storage (`ZSTD` or `DELTA`), delta base, zstd frame.
@@ -252,6 +258,73 @@ class SqliteStore:
             return self._decode(oid)
         self._cache.add(oid, plain[0], plain[1])
         return plain
+
+    def get_many(self, oids: Iterable[ObjectId], max_size: int = LARGE_OBJECT) -> dict[ObjectId, tuple[str, bytes]]:
+        """Return ``{oid: (kind, body)}`` of those of `oids` stored whole or as a delta on a whole body.
+
+        One query for a few hundred rows instead of one (or more) per object, for a caller that
+        reads many bodies once (a checkout). Each body returned is verified against its id, as
+        `get` verifies it. A delta's base is decoded only to serve as its dictionary: it is not
+        hashed on its own (the delta's check covers it: a damaged base yields a body that does
+        not hash to the delta's id) nor cached. Anything else is left out, for `get` or
+        `iter_content` to read (or to name the error): an absent object, a chunked one, a delta
+        on a delta, a damaged row, a body that does not verify, and a body (or a delta's base)
+        over `max_size` bytes, which bounds the memory a call takes.
+        """
+        found: dict[ObjectId, tuple[str, bytes]] = {}
+        deltas: list[tuple[ObjectId, str, int, ObjectId, bytes]] = []
+        select = _SELECT_ROWS_IN.replace("WHERE", f"WHERE size <= {int(max_size)} AND")
+        for raw, kind_code, size, storage, base, data in self._rows_in(select, set(oids)):
+            oid = ObjectId(bytes(raw))
+            if storage == DELTA:
+                kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
+                if (
+                    kind is not None
+                    and isinstance(size, int)
+                    and 0 <= size <= LARGE_OBJECT
+                    and isinstance(data, bytes)
+                    and isinstance(base, bytes)
+                    and len(base) == OID_LEN
+                ):
+                    deltas.append((oid, kind, size, ObjectId(base), data))
+                continue
+            try:
+                plain = self._plain(oid, kind_code, size, storage, data)
+            except (CorruptObjectError, HashMismatchError):
+                continue
+            if plain is not None:
+                found[oid] = plain
+        if not deltas:
+            return found
+        bases: dict[ObjectId, bytes] = {}
+        for _, _, _, base_id, _ in deltas:
+            hit = found.get(base_id) or self._cache.get(base_id)
+            if hit is not None:
+                bases[base_id] = hit[1]
+        wanted = {d[3] for d in deltas} - bases.keys()
+        for raw, kind_code, size, storage, _, data in self._rows_in(select, wanted):
+            if _CODE_KINDS.get(kind_code) is None or not isinstance(size, int) or not isinstance(data, bytes):
+                continue
+            base_id = ObjectId(bytes(raw))
+            if storage == RAW and len(data) == size:
+                bases[base_id] = data
+            elif storage == ZSTD and 0 <= size <= LARGE_OBJECT:
+                with contextlib.suppress(CorruptObjectError):
+                    bases[base_id] = _inflate(self._dctx, base_id, data, size)
+        from vcrdt.store import zstd as zstandard
+
+        for oid, kind, size, base_id, data in deltas:
+            base_body = bases.get(base_id)
+            if base_body is None:
+                continue
+            try:
+                d = zstandard.ZstdCompressionDict(base_body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+                body = _inflate(zstandard.ZstdDecompressor(dict_data=d), oid, data, size)
+            except (zstandard.ZstdError, CorruptObjectError):
+                continue
+            if object_id(kind, body) == oid:
+                found[oid] = (kind, body)
+        return found
 
     def read_ahead(self, oid: ObjectId, window: int) -> dict[ObjectId, tuple[str, bytes]]:
         """Return ``{oid: (kind, body)}`` and the small intact objects of its kind among the `window` rows before it.
@@ -839,7 +912,12 @@ class SqliteStore:
         """
         codes = [_kind_code(kind) for kind, _, _ in items]
         total = sum(len(body) for _, body, _ in items)
-        oids = self._map(lambda item: object_id(item[0], item[1]), list(items), total)
+        # Hashed here unless the batch is very large: OpenSSL's SHA-256 hashes a few MiB in a few
+        # milliseconds, less than starting the workers (and loading concurrent.futures) costs.
+        if total >= _PARALLEL_HASH_BYTES:
+            oids = self._map(lambda item: object_id(item[0], item[1]), list(items), total)
+        else:
+            oids = [object_id(kind, body) for kind, body, _ in items]
         present = self.has_many(oids)
         first: dict[ObjectId, int] = {}
         for i, oid in enumerate(oids):
@@ -848,7 +926,7 @@ class SqliteStore:
         large = [i for i in first.values() if len(items[i][1]) > LARGE_OBJECT]
         small = [i for i in first.values() if len(items[i][1]) <= LARGE_OBJECT]
         jobs = [(bytes(items[i][1]), self._delta_base(items[i][2], oids[i], len(items[i][1]))) for i in small]
-        encoded = self._map(self._encode_job, jobs, total)
+        encoded = self._map(self._encode_job, jobs, sum(len(body) for body, _ in jobs))
         graph = commits.rows_of(
             [(oids[i], body) for i, (body, _) in zip(small, jobs, strict=True) if codes[i] == _COMMIT]
         )

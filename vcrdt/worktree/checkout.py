@@ -30,6 +30,11 @@ from vcrdt.worktree.rows import KINDS, FlatTree, Progress, Row, RowTable
 from vcrdt.worktree.writing import Writer, check_path_once
 
 LINK_IN_THE_WAY = "a symlink is in the way of a directory to create"
+# The bodies of the files a checkout writes are read this many at a time, those of at most
+# _BATCH_MAX_SIZE bytes (`Checkout._bodies`): at most 16 MiB held.
+_BATCH_FILES = 256
+_BATCH_MAX_SIZE = 64 * 1024
+_READ_AHEAD = (EntryKind.FILE, EntryKind.EXECUTABLE)
 Writes = Mapping[str, tuple[EntryKind, ObjectId] | None]
 
 
@@ -122,9 +127,24 @@ class Checkout:
                     break
             return existing, "ok"
 
-        sizes = self._sizes(
-            {e[1] for e in writes.values() if e is not None and e[0] is not EntryKind.SYMLINK}
-            | {r.head_oid for p in writes if (r := rows.get(p)) is not None and r.head_oid is not None}
+        # An old file's size is its row's cached one when that cache is of HEAD's blob (the file's
+        # bytes are the blob's); the others are asked of the store with the new files'.
+        sizes: dict[ObjectId, int] = {}
+        for p in writes:
+            r = rows.get(p)
+            if (
+                r is not None
+                and r.head_oid is not None
+                and r.size >= 0
+                and (r.kind, r.oid) == (r.head_kind, r.head_oid)
+            ):
+                sizes[r.head_oid] = r.size
+        sizes.update(
+            self._sizes(
+                {e[1] for e in writes.values() if e is not None and e[0] is not EntryKind.SYMLINK}
+                | {r.head_oid for p in writes if (r := rows.get(p)) is not None and r.head_oid is not None}
+                - sizes.keys()
+            )
         )
         for path in sorted(writes):
             entry = writes[path]
@@ -283,13 +303,19 @@ class Checkout:
                 # judged again against HEAD (the new one, for a checkout) and the disk.
                 stats: list[tuple[Row, EntryKind, ObjectId, os.stat_result]] = []
                 with self.writer.writing():
-                    for i, (p, (kind, oid)) in enumerate(writes):
-                        if on_progress is not None and i % 64 == 0:
-                            on_progress(i, len(writes))
-                        st = self.writer.write_file(p, kind, oid)
-                        row = rows.get(p)
-                        if row is not None:
-                            stats.append((row, kind, oid, st))
+                    done = 0
+                    for start in range(0, len(writes), _BATCH_FILES):
+                        batch = writes[start : start + _BATCH_FILES]
+                        bodies = self._bodies(batch)
+                        for p, (kind, oid) in batch:
+                            if on_progress is not None and done % 64 == 0:
+                                on_progress(done, len(writes))
+                            done += 1
+                            found = bodies.get(oid)
+                            st = self.writer.write_file(p, kind, oid, None if found is None else found[1])
+                            row = rows.get(p)
+                            if row is not None:
+                                stats.append((row, kind, oid, st))
                 # The racy rule is judged against the end of the writes, as git judges against its index
                 # written after the files: a file written well before it is cached (a later edit moves
                 # its mtime), one written in its last moments is hashed again by the next command.
@@ -303,9 +329,19 @@ class Checkout:
                 ) from exc
             if on_progress is not None:
                 on_progress(len(writes), len(writes))
-            self.table.save(dirty, head_same=True)  # stat caches only
+            self.table.update_pack([], dirty, head_same=True)  # stat caches only (the pack kept when it can be)
             conn.execute("DELETE FROM checkout_journal")
         return len(journal)
+
+    def _bodies(self, batch: list[tuple[str, tuple[EntryKind, ObjectId]]]) -> dict[ObjectId, tuple[str, bytes]]:
+        """The verified bodies of the small files of a run, read with a few queries when the store can.
+
+        A larger file (or one the store cannot read so) is left out: `write_file` reads it itself.
+        """
+        many = getattr(self.store, "get_many", None)
+        if many is None:
+            return {}
+        return dict(many({oid for _, (kind, oid) in batch if kind in _READ_AHEAD}, _BATCH_MAX_SIZE))
 
     def begin_checkout(self, target: FlatTree, *, force: bool) -> list[str]:
         """Check a checkout of `target` as the new HEAD, then set the rows and journal the files.
@@ -438,8 +474,11 @@ class Checkout:
         with self.writer.writing(target):  # every link of the new tree judged with the others, before the rows change
             self.check_writes(writes, rows)
         with self.table.db.write():
-            self.table.delete([p for p in sorted(changing) if p in rows and writes[p] is None])
-            self.table.save([Row(p, *e) for p, e in sorted(writes.items()) if e is not None])
+            # The stat-cache pack is kept (written again with these rows) when it can be.
+            self.table.update_pack(
+                [p for p in sorted(changing) if p in rows and writes[p] is None],
+                [Row(p, *e) for p, e in sorted(writes.items()) if e is not None],
+            )
             self.journal_writes(writes)
         return {p: writes[p] for p in sorted(changing)}
 

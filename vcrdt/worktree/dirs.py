@@ -67,6 +67,8 @@ class Disk:
         Raises:
             WorktreeError: If a parent cannot be opened or the path cannot be stat'ed.
         """
+        if self._dirs is not None:  # inside an operation's scope (as `opened`, without its cost per path)
+            return self._dirs.lstat(path)
         with self.opened() as dirs:
             return dirs.lstat(path)
 
@@ -138,10 +140,13 @@ class Disk:
             BadPathError: If a parent is a symlink.
             WorktreeError: If a parent is a file, or cannot be created or opened.
         """
-        with self.opened() as dirs:
-            at = dirs.parent(path, strict=True, create=True)
-            assert at is not None  # strict and create: a missing parent is made
-            return at
+        if self._dirs is not None:  # inside an operation's scope (as `opened`, without its cost per path)
+            at = self._dirs.parent(path, strict=True, create=True)
+        else:
+            with self.opened() as dirs:
+                at = dirs.parent(path, strict=True, create=True)
+        assert at is not None  # strict and create: a missing parent is made
+        return at
 
 
 # O_PATH (Linux): a directory needs only search permission to be opened, as it does to be walked.

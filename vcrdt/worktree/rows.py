@@ -17,6 +17,7 @@ fsck` checks it against the rows (`RowTable.pack_problems`).
 from __future__ import annotations
 
 import os
+import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Sequence
 
@@ -223,19 +224,19 @@ class RowTable:
         row = self.db.conn.execute("SELECT serial FROM statpack WHERE id = 1").fetchone()
         return row is not None and int(row[0]) == self.pack_serial
 
-    def update_pack(self, drop: list[str], save: list[Row]) -> None:
+    def update_pack(self, drop: list[str], save: list[Row], *, head_same: bool = False) -> None:
         """Delete the rows of `drop` and save `save` (as `delete` and `save`), keeping the pack when possible.
 
         Inside a write transaction whose `settle_keys` pack is still there,
         the pack after the change is that one's keys with `drop` removed and
         `save`'s keys set; it is written in the same transaction, so the next
         command reads one value instead of every row. Otherwise the triggers
-        just drop the pack.
+        just drop the pack. `head_same` is `save`'s and `delete`'s.
         """
         keys = self.pack_keys_read if self.db.in_transaction and self._pack_unchanged() else None
         data = self._pack_bytes(self.pack_serial)
-        self.delete(drop)
-        self.save(save)
+        self.delete(drop, head_same=head_same)
+        self.save(save, head_same=head_same)
         if keys is not None and (drop or save):
             keys = dict(keys)
             for p in drop:
@@ -382,6 +383,7 @@ class RowTable:
         with self.db.write() as conn:
             if not head_same:
                 conn.execute("DELETE FROM meta WHERE key = ?", (HEAD_TREE,))
+            _drop_pack(conn)
             conn.executemany(
                 "INSERT OR REPLACE INTO worktree(path, head_kind, head_oid, kind, oid, size, mtime_ns, ino, ctime_ns,"
                 " state) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -402,16 +404,26 @@ class RowTable:
                 ],
             )
 
-    def refresh_caches(self, rows: Iterable[Row]) -> None:
+    def refresh_caches(self, rows: Iterable[Row], *, keep_pack: bool = False) -> None:
         """Save the stat caches of rows read earlier, outside the write lock (by `status`).
 
         Only the cache columns are written, and only where the row still has
         the HEAD entry and state it was read with: a commit or checkout that
         landed since the rows were read keeps what it wrote (a cache is only
         ever a hint; losing one costs a rehash).
+
+        With `keep_pack`, inside a write transaction whose `settle_keys` pack is still there
+        (no row changed since it was read), and when every row was written, the pack is
+        written again with their new keys (as `update_pack`), instead of being dropped.
         """
+        rows = list(rows)
+        if not rows:
+            return
+        keys = self.pack_keys_read if keep_pack and self.db.in_transaction and self._pack_unchanged() else None
+        data = self._pack_bytes(self.pack_serial)
         with self.db.write() as conn:
-            conn.executemany(
+            _drop_pack(conn)
+            cur = conn.executemany(
                 "UPDATE worktree SET kind = ?, oid = ?, size = ?, mtime_ns = ?, ino = ?, ctime_ns = ?"
                 " WHERE path = ? AND head_kind IS ? AND head_oid IS ? AND state = ?",
                 [
@@ -430,6 +442,12 @@ class RowTable:
                     for r in rows
                 ],
             )
+            if keys is not None and cur.rowcount == len(rows):  # each row still had what it was read with
+                keys = dict(keys)
+                changes = {r.path: _settle_key(r) for r in rows}
+                keys.update(changes)
+                self.pack_serial = self._write_pack(keys, None if data is None else (data, [], changes))
+                self.pack_keys_read = keys
 
     def delete(self, paths: Iterable[str], *, head_same: bool = False) -> None:
         """Delete the rows of `paths` (and bump the rows epoch).
@@ -444,6 +462,7 @@ class RowTable:
         with self.db.write() as conn:
             if not head_same:
                 conn.execute("DELETE FROM meta WHERE key = ?", (HEAD_TREE,))
+            _drop_pack(conn)
             conn.executemany("DELETE FROM worktree WHERE path = ?", keys)
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES (?, '1')"
@@ -472,6 +491,16 @@ class RowTable:
         for p in new + revived:
             states[p] = "tracked"
         return sorted(new + revived)
+
+
+def _drop_pack(conn: sqlite3.Connection) -> None:
+    """Delete the stat-cache pack before a change to the rows, on its own.
+
+    The triggers would delete it anyway, in the first statement that changes a row; deleted
+    there, its pages fill that statement's journal past what SQLite keeps in memory, and every
+    later statement of the transaction then journals to a temporary file.
+    """
+    conn.execute("DELETE FROM statpack")
 
 
 def _settle_key(r: Row) -> SettleKey | None:

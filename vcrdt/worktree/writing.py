@@ -189,11 +189,12 @@ class Writer:
             self._head_links = (key, links)
         return links
 
-    def write_file(self, path: str, kind: EntryKind, oid: ObjectId) -> os.stat_result:
+    def write_file(self, path: str, kind: EntryKind, oid: ObjectId, body: bytes | None = None) -> os.stat_result:
         """Write one entry into the work tree, never through a symlink; return its stat.
 
         A file is written in place of the old one (deleted first, as git does); a symlink is
-        made under a temporary name, then renamed over the old entry.
+        made under a temporary name, then renamed over the old entry. `body`, when given, is
+        the content of `oid` already read (and verified) by the caller.
 
         The parents are opened (and made) one name at a time from the root; a
         symlink among them is refused. A symlink's target is judged with the
@@ -205,61 +206,68 @@ class Writer:
             WorktreeError: If the file cannot be written.
         """
         check_path_once(path)
+        if (kind is EntryKind.FILE or kind is EntryKind.EXECUTABLE) and self.disk.in_scope:
+            return self._write_file(path, kind, oid, body)  # the common case, inside a checkout's scope
         with self.disk.opened():
-            target = b""
-            if kind is EntryKind.SYMLINK:
-                text = self.link_text(path, oid)
-                if self.judged.get(path) != oid:
-                    self.judge_link(path, text)
-                target = os.fsencode(text)
-            fd, name = self.disk.ensure_parent(path)
+            return self._write_file(path, kind, oid, body)
+
+    def _write_file(self, path: str, kind: EntryKind, oid: ObjectId, body: bytes | None) -> os.stat_result:
+        """`write_file` inside a scope of opened directories."""
+        target = b""
+        if kind is EntryKind.SYMLINK:
+            text = self.link_text(path, oid)
+            if self.judged.get(path) != oid:
+                self.judge_link(path, text)
+            target = os.fsencode(text)
+        fd, name = self.disk.ensure_parent(path)
+        if kind is EntryKind.FILE or kind is EntryKind.EXECUTABLE:
+            # As git does: the old file (or link) goes, and the new one is written in its
+            # place, with no temporary file and rename. The checkout journal
+            # (`finish_checkout`) rewrites a file that a write cut short left missing or partial.
+            # (unlink never follows a symlink, and refuses a directory.)
             try:
-                existing: os.stat_result | None = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                os.unlink(name, dir_fd=fd)
             except FileNotFoundError:
-                existing = None
+                pass
             except OSError as exc:
-                raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
-            if kind is EntryKind.GITLINK:
-                return self._write_gitlink(path, fd, name, existing)
-            if existing is not None and stat.S_ISDIR(existing.st_mode):
-                raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
-            if kind is not EntryKind.SYMLINK:
-                if existing is not None:
-                    # As git does: the old file (or link) goes, and the new one is written in its
-                    # place, with no temporary file and rename. The checkout journal
-                    # (`finish_checkout`) rewrites a file that a write cut short left missing or partial.
-                    try:
-                        os.unlink(name, dir_fd=fd)
-                    except FileNotFoundError:
-                        pass
-                    except OSError as exc:
-                        raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
-                # A file that appeared meanwhile is replaced below, through a temporary file.
-                written = self._write_new(path, fd, name, kind, oid)
-                if written is not None:
-                    return written
-            tmp = f".{name}.vcrdt-{os.getpid()}.tmp"
-            try:
-                if kind is EntryKind.SYMLINK:
-                    os.symlink(target, tmp, dir_fd=fd)
-                else:
-                    mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
-                    out = os.open(
-                        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd
-                    )
-                    try:
-                        for chunk in self.store.iter_content(oid):
-                            _write_all(out, chunk)
-                    finally:
-                        os.close(out)
-                os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-                return os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except OSError as exc:
-                _unlink_quiet(tmp, fd)
+                if _is_dir(name, fd):
+                    raise WorktreeError(
+                        path, "is a directory in the work tree", hint="move it away and try again"
+                    ) from None
                 raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
-            except VcrdtError:
-                _unlink_quiet(tmp, fd)
-                raise
+            # A file that appeared meanwhile is replaced below, through a temporary file.
+            written = self._write_new(path, fd, name, kind, oid, body)
+            if written is not None:
+                return written
+        try:
+            existing: os.stat_result | None = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            existing = None
+        except OSError as exc:
+            raise WorktreeError(path, f"cannot stat: {exc.strerror}") from exc
+        if kind is EntryKind.GITLINK:
+            return self._write_gitlink(path, fd, name, existing)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            raise WorktreeError(path, "is a directory in the work tree", hint="move it away and try again")
+        tmp = f".{name}.vcrdt-{os.getpid()}.tmp"
+        try:
+            if kind is EntryKind.SYMLINK:
+                os.symlink(target, tmp, dir_fd=fd)
+            else:
+                mode = 0o777 if kind is EntryKind.EXECUTABLE else 0o666
+                out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+                try:
+                    self._write_content(out, oid, body)
+                finally:
+                    os.close(out)
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            return os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError as exc:
+            _unlink_quiet(tmp, fd)
+            raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
+        except VcrdtError:
+            _unlink_quiet(tmp, fd)
+            raise
 
     def _write_gitlink(self, path: str, fd: int, name: str, existing: os.stat_result | None) -> os.stat_result:
         """A git submodule, not initialised: an empty directory, as git leaves one (a directory there is kept)."""
@@ -273,7 +281,17 @@ class Writer:
         except OSError as exc:
             raise WorktreeError(path, f"cannot make the submodule directory: {exc.strerror}") from exc
 
-    def _write_new(self, path: str, fd: int, name: str, kind: EntryKind, oid: ObjectId) -> os.stat_result | None:
+    def _write_content(self, out: int, oid: ObjectId, body: bytes | None) -> None:
+        """Write the content of `oid` (`body`, when the caller has read it) to the open file `out`."""
+        if body is not None:
+            _write_all(out, body)
+            return
+        for chunk in self.store.iter_content(oid):
+            _write_all(out, chunk)
+
+    def _write_new(
+        self, path: str, fd: int, name: str, kind: EntryKind, oid: ObjectId, body: bytes | None = None
+    ) -> os.stat_result | None:
         """Create the regular file `name` (in the directory `fd`) with the content `oid`; return its stat.
 
         Returns None, having written nothing, if `name` exists by then.
@@ -287,11 +305,11 @@ class Writer:
             raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
         try:
             try:
-                for chunk in self.store.iter_content(oid):
-                    _write_all(out, chunk)
+                self._write_content(out, oid, body)
+                st = os.fstat(out)  # the file just written (no lookup by name: nothing can swap it)
             finally:
                 os.close(out)
-            return os.stat(name, dir_fd=fd, follow_symlinks=False)
+            return st
         except OSError as exc:
             _unlink_quiet(name, fd)
             raise WorktreeError(path, f"cannot write: {exc.strerror}") from exc
@@ -393,7 +411,10 @@ class Writer:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+    n = os.write(fd, data)
+    if n == len(data):
+        return
+    view = memoryview(data)[n:]
     while view:
         n = os.write(fd, view)
         view = view[n:]
@@ -418,6 +439,14 @@ def _judge(path: str, text: str, link_at: Callable[[str], str | None], written: 
     except BadPathError:
         if path in written or through:
             raise
+
+
+def _is_dir(name: str, dir_fd: int) -> bool:
+    """Tell whether `name` in the directory `dir_fd` is a directory (not a symlink to one)."""
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _unlink_quiet(name: str, dir_fd: int) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from vcrdt.cli import render
 from vcrdt.cli.base import app, complete_branches, open_repo, typer
 from vcrdt.cli.render import Text
 from vcrdt.ids import short
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Annotated
 
 
 @app.command()
