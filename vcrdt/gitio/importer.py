@@ -328,11 +328,7 @@ class _Importer:
         if not ask:
             return
         self.asked.update(ask)
-        hits = maps.to_vcrdt_many(self.repo.db, ask)
-        present = self.repo.store.has_many([v for v, _ in hits.values()])
-        for g, hit in hits.items():
-            if hit[0] in present:
-                self.memo[g] = hit
+        self.memo.update(maps.to_vcrdt_stored(self.repo.db, ask))
 
     def prefetch_named(self, read: dict[bytes, tuple[str, bytes]]) -> None:
         """Look up at once the objects read ahead and everything they name (an incremental import).
