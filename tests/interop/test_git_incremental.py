@@ -24,7 +24,7 @@ SCRIPT = """
 import sys
 from vcrdt.cli import run
 code = run(sys.argv[1:])
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pygit2", "typer", "click", "rich", "subprocess"})
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pygit2", "typer", "click", "rich", "subprocess", "typing"})
 sys.stderr.write("LOADED " + ",".join(heavy) + "\\n")
 sys.exit(code)
 """
@@ -53,7 +53,7 @@ def _loaded(cwd: Path, *args: str) -> tuple[int, str, str]:
 
 
 def test_import_with_nothing_moved_loads_neither_pygit2_nor_typer(cli: CliRunner, tmp_path: Path) -> None:
-    """Nothing moved: no pygit2, typer, click, rich or subprocess; something moved: git's plumbing, no pygit2.
+    """Nothing moved: no pygit2, typer, click, rich, subprocess or typing; moved: git's plumbing, no pygit2.
 
     git's commands are started without `subprocess` (`GitProcess`), which costs more to load than they take.
     """

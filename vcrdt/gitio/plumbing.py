@@ -17,9 +17,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
 
 from vcrdt.errors import GitInteropError
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import IO
 
 HASHES = {"sha1": 20, "sha256": 32}
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, open_repo, typer
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated, Any, TypeAlias
+
     from vcrdt.gitio import ExportSummary, ImportSummary
 
 # A group of the registry (not a typer app), so the parse table reads `vcrdt git import ...`
@@ -18,9 +20,6 @@ git_app = app.group(
     help="Import git repositories and export to git: git -> vcrdt -> git gives the same git ids.",
     no_args_is_help=True,
 )
-if TYPE_CHECKING:
-    from typing import TypeAlias
-
 # Each option once: a string the registry evaluates when it builds the typer app (typer is not
 # imported before), which mypy reads as the same type (an alias by forward reference).
 _Json: TypeAlias = 'Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]'
