@@ -10,13 +10,15 @@ commits), then measures, tools interleaved (A B A B), ``--repeat`` runs each, me
 - export: ``vcrdt git export DST`` of that history into a missing directory, against the same
   git reference (target <= 3x);
 - incremental: ``vcrdt git import SRC`` of 10 new commits into a repository that imported the
-  rest, against ``git fetch SRC`` of them into a mirror holding the rest (target <= 5x);
+  rest, against ``git fetch SRC`` of them into a mirror holding the rest (target <= 5x); with
+  ``--before DIR``, also vcrdt from the source tree DIR (an older checkout), interleaved;
 - nothing moved: ``vcrdt git import SRC`` again, nothing new, against ``git fetch SRC`` with
   nothing to fetch (no target: a report of the start-up cost);
 - peak RSS of the process doing the work (``/usr/bin/time``'s maximum resident set of the
   command, which for a pipeline is its largest member): at most 300 MB for vcrdt.
 
-Usage: ``.venv/bin/python bench/git.py [--commits N] [--files N] [--repeat K] [--only-incremental] [--profile]``.
+Usage: ``.venv/bin/python bench/git.py [--commits N] [--files N] [--repeat K] [--only-incremental]
+[--before DIR] [--profile]``.
 ``--commits 500 --files 300`` is a quick run. ``--profile`` also writes a cProfile of one
 import and one export under the work directory (printed). It is a report, not a test.
 """
@@ -235,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time only the incremental and nothing-moved cases (the base import is made once, untimed)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a vcrdt source tree (an older checkout, its vcrdt/ byte-compiled here): its incremental import"
+        " is timed too, interleaved with this one's",
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile one import and one export")
     parser.add_argument("--workdir", type=Path, help="where the repositories go (default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -316,11 +324,14 @@ def run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
     # copy still dirty in the page cache is flushed by the first fsync of its file, and vcrdt's
     # checkpoint at close (one fdatasync of store.db) then paid for writing the whole copied
     # database, 0.08 s of a 0.3 s run, which an import into a repository at rest never pays.
-    def v_incr(k: int) -> Run:
+    # A copied repository takes a new replica id when a command first opens it (vcrdt.porcelain.copies):
+    # that is done before the clock starts, as an import into a repository at rest never pays it.
+    def v_incr(k: int, cmd: list[str] = [VCRDT], run_env: dict[str, str] = env) -> Run:  # noqa: B006
         dst = work / f"v-incr-{k}"
         shutil.copytree(base_v, dst, symlinks=True)
+        subprocess.run([*cmd, "replica", "id"], cwd=dst, env=run_env, check=True, capture_output=True)
         os.sync()
-        r = timed([VCRDT, "git", "import", "--quiet", str(src)], dst, env, work)
+        r = timed([*cmd, "git", "import", "--quiet", str(src)], dst, run_env, work)
         shutil.rmtree(dst)
         return r
 
@@ -332,7 +343,20 @@ def run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
         shutil.rmtree(dst)
         return r
 
-    vn, gn = interleave(v_incr, g_fetch, args.repeat)
+    if args.before is None:
+        vn, gn = interleave(v_incr, g_fetch, args.repeat)
+    else:
+        # The older tree's modules byte-compiled too, and run as the console script runs them.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(args.before / "vcrdt")], check=True)
+        old_env = {**env, "PYTHONPATH": str(args.before.resolve())}
+        old_cmd = [sys.executable, "-c", "import sys; from vcrdt.cli import main; sys.exit(main())"]
+        vb: list[Run] = []
+        vn, gn = [], []
+        for k in range(args.repeat):
+            vb.append(v_incr(k, old_cmd, old_env))
+            vn.append(v_incr(k))
+            gn.append(g_fetch(k))
+        rows.append((f"incremental, before ({args.incremental})", median(vb), median(gn), 5.0))
     rows.append((f"incremental ({args.incremental} commits)", median(vn), median(gn), 5.0))
     pairs = " ".join(f"{a.seconds:.2f}/{b.seconds:.2f}" for a, b in zip(vn, gn, strict=True))
     print(f"incremental runs (vcrdt/git, wall s): {pairs}")

@@ -24,7 +24,7 @@ SCRIPT = """
 import sys
 from vcrdt.cli import run
 code = run(sys.argv[1:])
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pygit2", "typer", "click", "rich"})
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pygit2", "typer", "click", "rich", "subprocess", "typing"})
 sys.stderr.write("LOADED " + ",".join(heavy) + "\\n")
 sys.exit(code)
 """
@@ -53,6 +53,10 @@ def _loaded(cwd: Path, *args: str) -> tuple[int, str, str]:
 
 
 def test_import_with_nothing_moved_loads_neither_pygit2_nor_typer(cli: CliRunner, tmp_path: Path) -> None:
+    """Nothing moved: no pygit2, typer, click, rich, subprocess or typing; moved: git's plumbing, no pygit2.
+
+    git's commands are started without `subprocess` (`GitProcess`), which costs more to load than they take.
+    """
     src = _source(tmp_path)
     v = tmp_path / "v"
     cli.ok("init", str(v))
@@ -64,7 +68,7 @@ def test_import_with_nothing_moved_loads_neither_pygit2_nor_typer(cli: CliRunner
     _commit(src, "c.txt", "three\n")
     code, err, loaded = _loaded(v, "git", "import", "-q", str(src))
     assert code == 0, err
-    assert "pygit2" not in loaded
+    assert "pygit2" not in loaded and "subprocess" not in loaded, loaded
     cli.ok("fsck", cwd=v)
     assert (v / "c.txt").read_text() == "three\n"
 
@@ -278,3 +282,24 @@ def test_a_new_link_is_judged_with_the_links_the_import_does_not_change(cli: Cli
     assert "invalid path 'm'" in res.err and "through d/e/l" in res.err, res.err
     assert not (v / "m").is_symlink()
     cli.ok("fsck", cwd=v)
+
+
+def test_a_mapped_object_missing_from_the_store_is_imported_again(cli: CliRunner, tmp_path: Path) -> None:
+    """A mapping row whose object is gone (a damaged store) is not trusted: the blob is read from git again."""
+    import sqlite3
+
+    src = _source(tmp_path)
+    v = tmp_path / "v"
+    cli.ok("init", str(v))
+    cli.ok("git", "import", str(src), "-q", cwd=v)
+    blob = bytes.fromhex(git(src, "rev-parse", "HEAD:a.txt").decode().strip())
+    with sqlite3.connect(v / ".vcrdt" / "store.db") as db:
+        (vid,) = db.execute("SELECT vcrdt_id FROM git_map WHERE git_id = ?", (blob,)).fetchone()
+        db.execute("DELETE FROM objects WHERE id = ?", (vid,))
+    db.close()
+    _commit(src, "c.txt", "three\n")  # a new tree that names a.txt's blob, unchanged
+    doc = json.loads(cli.ok("git", "import", str(src), "--json", cwd=v).out)
+    assert doc["commits"] == 1 and doc["blobs"] == 2  # c.txt's, and a.txt's again
+    with sqlite3.connect(v / ".vcrdt" / "store.db") as db:
+        assert db.execute("SELECT 1 FROM objects WHERE id = ?", (vid,)).fetchone() is not None
+    db.close()

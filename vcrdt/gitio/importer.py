@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from vcrdt.dag import is_ancestor, read_commit
 from vcrdt.errors import BadPathError, BadRefNameError, CorruptObjectError, GitInteropError
@@ -61,7 +60,10 @@ from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_full_name
 from vcrdt.repo import Repository
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Protocol
+
     import pygit2
 
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
@@ -100,25 +102,27 @@ def git_head_branch(gitdir: Path) -> str | None:
     return None
 
 
-class GitSource(Protocol):
-    """Where an import reads git from: pygit2 (`Pygit2Source`) or git's plumbing (`PlumbingSource`)."""
+if TYPE_CHECKING:
 
-    hash_len: int
+    class GitSource(Protocol):
+        """Where an import reads git from: pygit2 (`Pygit2Source`) or git's plumbing (`PlumbingSource`)."""
 
-    def refs(self) -> dict[str, bytes]:
-        """Every direct ref: full name to raw id."""
+        hash_len: int
 
-    def read(self, gid: bytes) -> tuple[str, bytes]:
-        """The type and raw body of an object (raises GitInteropError if unreadable)."""
+        def refs(self) -> dict[str, bytes]:
+            """Every direct ref: full name to raw id."""
 
-    def peel_commit(self, gid: bytes) -> bytes | None:
-        """The commit `gid` is or (through annotated tags) names, if any."""
+        def read(self, gid: bytes) -> tuple[str, bytes]:
+            """The type and raw body of an object (raises GitInteropError if unreadable)."""
 
-    def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
-        """Commits reachable from `tips` and not `hide`, parents first."""
+        def peel_commit(self, gid: bytes) -> bytes | None:
+            """The commit `gid` is or (through annotated tags) names, if any."""
 
-    def close(self) -> None:
-        """Release what reading holds."""
+        def walk(self, tips: Iterable[bytes], hide: Iterable[bytes]) -> list[bytes]:
+            """Commits reachable from `tips` and not `hide`, parents first."""
+
+        def close(self) -> None:
+            """Release what reading holds."""
 
 
 class Pygit2Source:
@@ -328,11 +332,7 @@ class _Importer:
         if not ask:
             return
         self.asked.update(ask)
-        hits = maps.to_vcrdt_many(self.repo.db, ask)
-        present = self.repo.store.has_many([v for v, _ in hits.values()])
-        for g, hit in hits.items():
-            if hit[0] in present:
-                self.memo[g] = hit
+        self.memo.update(maps.to_vcrdt_stored(self.repo.db, ask))
 
     def prefetch_named(self, read: dict[bytes, tuple[str, bytes]]) -> None:
         """Look up at once the objects read ahead and everything they name (an incremental import).

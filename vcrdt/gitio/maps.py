@@ -68,15 +68,24 @@ def to_vcrdt(db: Database, git_id: bytes) -> tuple[ObjectId, str] | None:
     return None if row is None else (ObjectId(bytes(row[0])), str(row[1]))
 
 
-def to_vcrdt_many(db: Database, git_ids: Iterable[bytes]) -> dict[bytes, tuple[ObjectId, str]]:
-    """`to_vcrdt` of many git ids at once (those the mapping knows), a few statements in all."""
+def to_vcrdt_stored(db: Database, git_ids: Iterable[bytes]) -> dict[bytes, tuple[ObjectId, str]]:
+    """`to_vcrdt` of many git ids at once, those whose vcrdt object is also stored, a few statements in all.
+
+    The mapping is joined with the store's ``objects`` table (the same database): one statement
+    per 500 ids says both that an id is mapped and that its object is there (a row whose
+    object is gone, which `vcrdt gc` does not leave but a damaged store could, is left out).
+    """
     wanted = list(set(git_ids))
     out: dict[bytes, tuple[ObjectId, str]] = {}
     for i in range(0, len(wanted), 500):
         batch = wanted[i : i + 500]
         marks = ",".join("?" * len(batch))
         try:
-            rows = db.conn.execute(f"SELECT git_id, vcrdt_id, kind FROM git_map WHERE git_id IN ({marks})", batch)
+            rows = db.conn.execute(
+                "SELECT m.git_id, m.vcrdt_id, m.kind FROM git_map AS m JOIN objects AS o ON o.id = m.vcrdt_id"
+                f" WHERE m.git_id IN ({marks})",
+                batch,
+            )
         except sqlite3.OperationalError:
             return {}  # no table yet
         for g, v, k in rows:

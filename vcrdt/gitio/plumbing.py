@@ -15,12 +15,14 @@ named by their id in the repository's hash), refs with one ``git update-ref --st
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
 
 from vcrdt.errors import GitInteropError
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import IO
 
 HASHES = {"sha1": 20, "sha256": 32}
 
@@ -33,11 +35,137 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], *, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+class GitProcess:
+    """One git command started with ``os.posix_spawnp``: its pipes (``stdin``, ``stdout``, ``stderr``) and pid.
+
+    Not `subprocess`: loading it (with selectors, signal, threading and locale) costs an
+    incremental import more than the git commands it runs. The child gets pipes where asked,
+    ``/dev/null`` elsewhere, no other descriptor (Python opens every file close-on-exec), and
+    SIGPIPE and SIGXFSZ back at their defaults (Python ignores them; git expects them).
+    """
+
+    def __init__(
+        self, args: list[str], *, stdin: bool = False, stdout: bool = False, stderr: bool = False, what: str = "git"
+    ) -> None:
+        """Start ``git ARGS`` (`what` names it in the error).
+
+        Raises:
+            GitInteropError: If git cannot be started.
+        """
+        import _signal  # type: ignore[import-not-found,unused-ignore]  # `signal`'s C half, loaded at start-up
+
+        actions: list[tuple[int, int, int] | tuple[int, int, str, int, int]] = []
+        ours: list[int] = []  # the parent's ends of the pipes
+        theirs: list[int] = []  # the child's, closed here once it runs
+        for fd, wanted, writing in ((0, stdin, False), (1, stdout, True), (2, stderr, True)):
+            if not wanted:
+                actions.append((os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY if writing else os.O_RDONLY, 0))
+                ours.append(-1)
+                continue
+            r, w = os.pipe()
+            child, parent = (w, r) if writing else (r, w)
+            actions.append((os.POSIX_SPAWN_DUP2, child, fd))
+            ours.append(parent)
+            theirs.append(child)
+        try:
+            self.pid = os.posix_spawnp(
+                "git",
+                ["git", *args],
+                _env(),
+                file_actions=actions,
+                setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ),
+            )
+        except OSError as exc:
+            for fd in ours + theirs:
+                if fd >= 0:
+                    os.close(fd)
+            raise GitInteropError(f"cannot run {what}: {exc}") from None
+        for fd in theirs:
+            os.close(fd)
+        self.returncode: int | None = None
+        self.stdin: IO[bytes] | None = open(ours[0], "wb") if ours[0] >= 0 else None
+        self.stdout: IO[bytes] | None = open(ours[1], "rb") if ours[1] >= 0 else None
+        self.stderr: IO[bytes] | None = open(ours[2], "rb") if ours[2] >= 0 else None
+
+    def wait(self) -> int:
+        """Wait for the command to end; return its exit code (negative: the signal that ended it)."""
+        if self.returncode is None:
+            while True:
+                try:
+                    _, status = os.waitpid(self.pid, 0)
+                    break
+                except ChildProcessError:
+                    status = 0
+                    break
+                except InterruptedError:  # pragma: no cover - retried by Python itself (PEP 475)
+                    continue
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        """End the command now (nothing if it has been waited for)."""
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        """Close the pipes that are still open."""
+        for pipe in (self.stdin, self.stdout, self.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+
+class _Result:
+    """What a finished git command said: exit code, output, error output."""
+
+    __slots__ = ("returncode", "stderr", "stdout")
+
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def _run(args: list[str], *, stdin: bytes | None = None) -> _Result:
+    """Run ``git ARGS`` to the end, with `stdin` as its input; its output and error output read whole.
+
+    The input is written by a thread (git may answer before it has read everything), and the
+    error output is read by another while the output is read here, so neither pipe fills up.
+    """
+    proc = GitProcess(args, stdin=stdin is not None, stdout=True, stderr=True)
+    import threading
+
+    err: list[bytes] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    errpipe = proc.stderr
+
+    def feed() -> None:
+        if proc.stdin is not None:
+            try:
+                proc.stdin.write(stdin or b"")
+            except OSError:
+                pass  # git stopped reading: its exit code and error output say why
+            finally:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+        err.append(errpipe.read())
+
+    helper = threading.Thread(target=feed, daemon=True)
+    helper.start()
     try:
-        return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, env=_env(), check=False)
-    except OSError as exc:
-        raise GitInteropError(f"cannot run git: {exc}") from None
+        out = proc.stdout.read()
+    finally:
+        helper.join()
+        code = proc.wait()
+        proc.close()
+    return _Result(code, out, err[0] if err else b"")
 
 
 def git_on_path() -> bool:
@@ -100,8 +228,8 @@ class GitDir:
         return False
 
     def _ask(self, path: Path) -> None:
-        res = _run(["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
-                    "--show-object-format"], cwd=path)  # fmt: skip
+        res = _run(["-C", str(path), "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
+                    "--show-object-format"])  # fmt: skip
         lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
         if res.returncode != 0 or len(lines) != 4:
             raise GitInteropError(f"{path}: not a git repository ({_first_line(res.stderr)})")
@@ -208,20 +336,16 @@ class CatFile:
         """Start the reader on `gitdir` (`mode` ``--batch-check``: headers only, for `has`)."""
         self.dir = gitdir
         self.mode = mode
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: GitProcess | None = None
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> GitProcess:
         if self.proc is None:
-            try:
-                self.proc = subprocess.Popen(
-                    ["git", "--no-replace-objects", f"--git-dir={self.dir.path}", "cat-file", self.mode],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env=_env(),
-                )
-            except OSError as exc:
-                raise GitInteropError(f"cannot run git cat-file: {exc}") from None
+            self.proc = GitProcess(
+                ["--no-replace-objects", f"--git-dir={self.dir.path}", "cat-file", self.mode],
+                stdin=True,
+                stdout=True,
+                what="git cat-file",
+            )
         return self.proc
 
     def read(self, gid: bytes) -> tuple[str, bytes]:
@@ -371,20 +495,16 @@ class PlumbingSource:
         commits.reverse()
         return commits
 
-    def _reader(self) -> subprocess.Popen[bytes] | None:
+    def _reader(self) -> GitProcess | None:
         """A ``cat-file --batch`` run for `_prefetch`; None if git cannot be started (objects are read on demand)."""
         try:
-            return subprocess.Popen(
-                ["git", "--no-replace-objects", f"--git-dir={self.path}", "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=_env(),
+            return GitProcess(
+                ["--no-replace-objects", f"--git-dir={self.path}", "cat-file", "--batch"], stdin=True, stdout=True
             )
-        except OSError:
+        except GitInteropError:
             return None
 
-    def _prefetch(self, ids: list[bytes], proc: subprocess.Popen[bytes] | None) -> None:
+    def _prefetch(self, ids: list[bytes], proc: GitProcess | None) -> None:
         """Read the objects `ids` (hex lines) with the ``cat-file --batch`` run `proc` into the cache; stop it.
 
         At most `PREFETCH_BYTES` of bodies are kept: past that, the run is stopped and the
@@ -437,14 +557,12 @@ class PlumbingSource:
         self.cache = {}
 
 
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+def _stop(proc: GitProcess | None) -> None:
     """End a ``cat-file`` run that was not used."""
     if proc is not None:
         proc.kill()
         proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            if pipe is not None:
-                pipe.close()
+        proc.close()
 
 
 def loose_path(objects: Path, gid: bytes) -> Path:

@@ -9,15 +9,25 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from vcrdt.gitio import maps
 from vcrdt.gitio.plumbing import GitDir
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from vcrdt.ids import ObjectId
     from vcrdt.repo import Repository
+
+    class _HasRefs(Protocol):
+        def refs(self) -> dict[str, bytes]: ...
+
+    class _HasPath(Protocol):
+        @property
+        def path(self) -> str | Path: ...
+
 
 SIBLINGS_PREFIX = "refs/vcrdt/siblings/"
 DEFAULT_REFS = ("refs/heads/*", "refs/tags/*", SIBLINGS_PREFIX + "*")
@@ -41,15 +51,6 @@ class ImportSummary:
         self.checkout: ObjectId | None = None
         # (git id, hex; why): commits and tags left out under ``skip_invalid``
         self.skipped: list[tuple[str, str]] = []
-
-
-class _HasRefs(Protocol):
-    def refs(self) -> dict[str, bytes]: ...
-
-
-class _HasPath(Protocol):
-    @property
-    def path(self) -> str | Path: ...
 
 
 def source_key(git: _HasPath) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, open_repo, typer
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated, Any, TypeAlias
+
     from vcrdt.gitio import ExportSummary, ImportSummary
 
 # A group of the registry (not a typer app), so the parse table reads `vcrdt git import ...`
@@ -18,55 +20,27 @@ git_app = app.group(
     help="Import git repositories and export to git: git -> vcrdt -> git gives the same git ids.",
     no_args_is_help=True,
 )
-if TYPE_CHECKING:
-    _Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
-    _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
-    _Refs = Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ref",
-            help="Only refs matching this pattern (fnmatch): a full name ('refs/heads/release/*') or a branch"
-            " or tag name ('release/*'); repeatable. Default: every branch and tag.",
-            show_default=False,
-        ),
-    ]
-    _SkipInvalid = Annotated[
-        bool,
-        typer.Option(
-            "--skip-invalid",
-            help="Skip a commit or tag vcrdt refuses (and what is built on it), with a warning naming it,"
-            " instead of importing nothing.",
-        ),
-    ]
-    _GitDir = Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]
-    _Format = Annotated[
-        str | None,
-        typer.Option(
-            "--object-format",
-            help="sha1 or sha256, for a git repository created here (default: the object format the exported"
-            " history was imported from, as its git records say, wherever it was imported; else sha1).",
-            show_default=False,
-        ),
-    ]
-else:  # the same, as strings the registry resolves when it builds the typer app (typer is not imported before)
-    _Json = 'Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]'
-    _Quiet = 'Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]'
-    _Refs = (
-        'Annotated[list[str] | None, typer.Option("--ref", show_default=False, help="Only refs matching this'
-        " pattern (fnmatch): a full name ('refs/heads/release/*') or a branch or tag name ('release/*');"
-        ' repeatable. Default: every branch and tag.")]'
-    )
-    _SkipInvalid = (
-        'Annotated[bool, typer.Option("--skip-invalid", help="Skip a commit or tag vcrdt refuses (and what is'
-        ' built on it), with a warning naming it, instead of importing nothing.")]'
-    )
-    _GitDir = 'Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]'
-    _Format = (
-        'Annotated[str | None, typer.Option("--object-format", show_default=False, help="sha1 or sha256, for a'
-        " git repository created here (default: the object format the exported history was imported from, as"
-        " its git records say, wherever it was imported; else sha1)."
-        '")]'
-    )
+# Each option once: a string the registry evaluates when it builds the typer app (typer is not
+# imported before), which mypy reads as the same type (an alias by forward reference).
+_Json: TypeAlias = 'Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]'
+_Quiet: TypeAlias = 'Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]'
+_Refs: TypeAlias = (
+    'Annotated[list[str] | None, typer.Option("--ref", show_default=False, help="Only refs matching this'
+    " pattern (fnmatch): a full name ('refs/heads/release/*') or a branch or tag name ('release/*');"
+    ' repeatable. Default: every branch and tag.")]'
+)
+_SkipInvalid: TypeAlias = (
+    'Annotated[bool, typer.Option("--skip-invalid", help="Skip a commit or tag vcrdt refuses (and what is'
+    ' built on it), with a warning naming it, instead of importing nothing.")]'
+)
+_GitDir: TypeAlias = (
+    'Annotated[Path, typer.Argument(help="The git repository: bare, a work tree, or its .git directory.")]'
+)
+_Format: TypeAlias = (
+    'Annotated[str | None, typer.Option("--object-format", show_default=False, help="sha1 or sha256, for a'
+    " git repository created here (default: the object format the exported history was imported from, as"
+    ' its git records say, wherever it was imported; else sha1).")]'
+)
 
 
 def _hex(oid: bytes | str | None) -> str | None:
