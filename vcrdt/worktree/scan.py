@@ -20,7 +20,7 @@ from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component
 from vcrdt.values import Record
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
-from vcrdt.worktree.rows import RowTable, SettleKey
+from vcrdt.worktree.rows import PackedKeys, RowTable, SettleKey
 
 # The temporary file `write_file` renames into place: ``.NAME.vcrdt-PID.tmp``.
 TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
@@ -335,12 +335,21 @@ def walk(
     unsettled = result.unsettled
     ignore = IgnoreRules(disk.root, warnings)
     tracked_dirs: set[str] | None = None  # made when an ignored directory is met
-    missing = dict(keys)  # the tracked paths not found (or settled) yet
-    if compare:
-        threads = min(preload_threads(), len(missing) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
-        if threads > 1:
-            preload(root_s, missing, threads)
+    index = keys.index if compare and isinstance(keys, PackedKeys) else None
     settle = settle_dir
+    if index is not None:
+        # Still packed (a status's keys): the files whose lstat matches are marked in C, and the
+        # walk's `missing` holds only the others; the index settles the marked ones as it meets them.
+        threads = min(preload_threads(), len(index) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
+        index.preload(root_s, max(threads, 1))
+        missing = index.rest()
+        settle = index.settle_dir
+    else:
+        missing = dict(keys)  # the tracked paths not found (or settled) yet
+        if compare:
+            threads = min(preload_threads(), len(missing) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
+            if threads > 1:
+                preload(root_s, missing, threads)
     stack: list[str] = [""]
     while stack:
         rel_dir = stack.pop()
@@ -411,6 +420,8 @@ def walk(
     # Not found as files: deleted, a directory now, below a symlink or a file, or left out.
     if compare:
         unsettled.extend(missing)
+        if index is not None:
+            unsettled.extend(index.unmet())  # marked, but not met: below a symlink or a file now
         unsettled.sort()
     result.untracked.sort()
     result.ignored.sort()

@@ -16,7 +16,7 @@ from vcrdt.values import Value, value_class
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
-from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
+from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Keys, Row, RowTable
 from vcrdt.worktree.scan import gitlinks, is_untracked, outside, sweep
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
@@ -298,7 +298,7 @@ class StatusCheck:
         untracked: list[str],
         ignored: list[str],
         token: Token | None,
-        pack: tuple[dict[str, SettleKey | None], tuple[int | None, tuple[int, int]]] | None = None,
+        pack: tuple[Keys, tuple[int | None, tuple[int, int]]] | None = None,
     ) -> WorktreeStatus:
         """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given.
 
