@@ -812,6 +812,9 @@ done:
  *                           settle_dir() does with `missing`
  *   ix.unmet() -> list      the marked paths no settle_dir() met (below a symlink, ...): not
  *                           found by the walk, so not settled
+ *   ix.mark_all()           mark every path, for a walk without `compare` (settle_dir() then settles
+ *                           every tracked entry that is not a directory, as it does without
+ *                           `compare`, with `missing` empty); forgets what an earlier walk met
  * ------------------------------------------------------------------------------------------- */
 
 struct ix_entry {
@@ -1096,6 +1099,16 @@ done:
 }
 
 static PyObject *
+ix_mark_all(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+{
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        ix->entries[i].verdict = 1;
+        ix->entries[i].met = 0;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 ix_rest(PackIndex *ix, PyObject *Py_UNUSED(ignored))
 {
     PyObject *out = PyDict_New();
@@ -1202,7 +1215,7 @@ ix_settle_dir(PackIndex *ix, PyObject *args)
         }
         name = e->d_name;
         len = strlen(name);
-        if (compare && !((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) &&
+        if (!((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) &&
             !is_temp_like(name, len)) {
             if (plen + len > cap) {
                 char *grown = PyMem_Realloc(rel, plen + len);
@@ -1217,8 +1230,12 @@ ix_settle_dir(PackIndex *ix, PyObject *args)
             k = ix_find(ix, (const unsigned char *)rel, (Py_ssize_t)(plen + len));
             if (k >= 0 && ix->entries[k].verdict && !ix->entries[k].met) {
                 struct ix_entry *x = &ix->entries[k];
+                struct stat st;
+                int is_dir = e->d_type == DT_DIR;
+                if (!compare && e->d_type == DT_UNKNOWN)  /* as visit(): an unreadable type is "not a directory" */
+                    is_dir = fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
                 x->met = 1;
-                if (e->d_type != DT_DIR) {
+                if (!is_dir) {
                     if (x->verdict == 2) {
                         PyObject *p = ix_decode(ix, x);
                         if (p == NULL || PyList_Append(linked, p) < 0) {
@@ -1263,6 +1280,8 @@ static PyMethodDef ix_methods[] = {
     {"pending", (PyCFunction)ix_pending, METH_NOARGS, "pending() -> list: the paths whose key is None."},
     {"preload", (PyCFunction)ix_preload, METH_VARARGS,
      "preload(root, threads) -> int: lstat the paths with a stat on threads; mark those that match."},
+    {"mark_all", (PyCFunction)ix_mark_all, METH_NOARGS,
+     "mark_all(): mark every path, for a walk without compare (forgets an earlier walk)."},
     {"rest", (PyCFunction)ix_rest, METH_NOARGS, "rest() -> dict: the paths not marked, with their keys."},
     {"unmet", (PyCFunction)ix_unmet, METH_NOARGS, "unmet() -> list: the marked paths no settle_dir met."},
     {"settle_dir", (PyCFunction)ix_settle_dir, METH_VARARGS,

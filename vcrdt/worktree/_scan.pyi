@@ -31,6 +31,8 @@ class PackIndex:
         """The paths whose key is None."""
     def preload(self, root: str, threads: int, /) -> int:
         """Lstat the paths with a stat on threads; mark those that match (forgets an earlier walk)."""
+    def mark_all(self) -> None:
+        """Mark every path, for a walk without `compare` (forgets an earlier walk)."""
     def rest(self) -> dict[str, tuple[bytes, int, int, int, int, int] | None]:
         """The paths not marked, with their keys (as `unpack_keys` gives them)."""
     def unmet(self) -> list[str]:

@@ -192,28 +192,53 @@ class RowTable:
             pending = [path for path, key in keys.items() if key is None]
         return keys, self.of(pending) if pending else {}
 
+    def packed_keys(self) -> PackedKeys | None:
+        """Return every tracked path as the stat-cache pack holds them, still packed (None: no pack, or no C index).
+
+        Only for knowing which paths are tracked (`vcrdt.worktree.scan.walk` without `compare`):
+        nothing here is remembered for a later pack write.
+        """
+        if PackIndex is None:
+            return None
+        got = self.db.conn.execute("SELECT data FROM statpack WHERE id = 1").fetchone()
+        if got is None:
+            return None
+        try:
+            return PackedKeys(bytes(got[0]))
+        except (ValueError, TypeError):
+            return None  # damaged: the caller reads the rows
+
     def _keys_from_rows(self) -> dict[str, SettleKey | None]:
         return {
             row[0].decode("utf-8", "surrogateescape"): row if row[5] else None
             for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
         }
 
-    def _write_pack(
-        self,
-        keys: dict[str, SettleKey | None],
-        patch: tuple[bytes, list[str], dict[str, SettleKey | None]] | None = None,
-    ) -> int:
-        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial.
+    def _write_pack(self, keys: dict[str, SettleKey | None]) -> int:
+        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial."""
+        return self._write_pack_bytes(pack_keys(keys))
 
-        With `patch` (the pack `keys` were made from, the paths dropped and the keys set since), a
-        few changes are written by patching that pack's bytes (`patch_keys`: the same bytes as
-        packing `keys`, without a pass over every key).
+    def _write_changed_pack(
+        self, keys: Keys, data: bytes | None, drop: list[str], changes: dict[str, SettleKey | None]
+    ) -> tuple[int, Keys]:
+        """Write the pack of `keys` (read from the pack `data`, when known) with `drop` popped and `changes` set.
+
+        A few changes are written by patching the bytes of `data` (`patch_keys`: the same bytes
+        as packing the changed keys, without a pass over every key), and the keys then stay
+        packed; otherwise every key is packed again. Returns the serial and the keys written.
         """
+        if data is not None and len(drop) + len(changes) <= _PATCH_LIMIT:
+            patched = patch_keys(data, drop, changes)
+            serial = self._write_pack_bytes(patched)
+            return serial, PackedKeys(patched) if PackIndex is not None else unpack_keys(patched)
+        plain = dict(keys.as_dict() if isinstance(keys, PackedKeys) else keys)
+        for p in drop:
+            plain.pop(p, None)
+        plain.update(changes)
+        return self._write_pack(plain), plain
+
+    def _write_pack_bytes(self, data: bytes) -> int:
         serial = int.from_bytes(os.urandom(7), "little")
-        if patch is not None and len(patch[1]) + len(patch[2]) <= _PATCH_LIMIT:
-            data = patch_keys(*patch)
-        else:
-            data = pack_keys(keys)
         self.db.conn.execute("INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)", (serial, data))
         self.pack_data = (serial, data)
         return serial
@@ -244,13 +269,8 @@ class RowTable:
         self.delete(drop)
         self.save(save)
         if keys is not None and (drop or save):
-            keys = dict(keys.as_dict() if isinstance(keys, PackedKeys) else keys)
-            for p in drop:
-                keys.pop(p, None)
             changes = {r.path: _settle_key(r) for r in save}
-            keys.update(changes)
-            self.pack_serial = self._write_pack(keys, None if data is None else (data, drop, changes))
-            self.pack_keys_read = keys
+            self.pack_serial, self.pack_keys_read = self._write_changed_pack(keys, data, drop, changes)
 
     def _write_mark(self) -> tuple[int, int]:
         """What moves when anyone writes the database: SQLite's ``data_version`` (other connections), our changes."""
@@ -278,10 +298,7 @@ class RowTable:
                 self.refresh_caches(refreshed)  # its triggers delete the pack
             data = self._pack_bytes(serial)
             if unchanged:
-                keys = dict(keys.as_dict() if isinstance(keys, PackedKeys) else keys)
-                changes = {r.path: _settle_key(r) for r in refreshed}
-                keys.update(changes)
-                self._write_pack(keys, None if data is None else (data, [], changes))
+                self._write_changed_pack(keys, data, [], {r.path: _settle_key(r) for r in refreshed})
             else:
                 self._write_pack(self._keys_from_rows())
 
