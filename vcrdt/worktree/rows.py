@@ -28,7 +28,7 @@ from vcrdt.values import Record
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from vcrdt.worktree import _scan
+    from vcrdt.worktree._scan import PackIndex as CPackIndex
 
 KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
@@ -608,7 +608,7 @@ Keys = dict[str, "SettleKey | None"] | PackedKeys
 pack_keys: Callable[[dict[str, SettleKey | None]], bytes] = pack_keys_py
 unpack_keys: Callable[[bytes], dict[str, SettleKey | None]] = unpack_keys_py
 patch_keys: Callable[[bytes, list[str], dict[str, SettleKey | None]], bytes] = patch_keys_py
-PackIndex: type[_scan.PackIndex] | None = None
+PackIndex: type[CPackIndex] | None = None
 try:  # the C twins (vcrdt/worktree/_scan.c)
     from vcrdt.worktree._scan import PackIndex, pack_keys, patch_keys, unpack_keys
 except ImportError:  # pragma: no cover - an install without a C compiler
