@@ -136,6 +136,7 @@ def both_walks(
             partial(scan.sweep, disk, keys, warnings, want_ignored=True),
             partial(scan.scan_tree, disk, keys, warnings, want_ignored=True),
             partial(scan.scan_tree, disk, keys, warnings, tracked_stats=False),
+            partial(scan.walk, disk, keys, warnings, want_ignored=False, compare=False),  # as `add` walks
         ]
         found: list[object] = []
         for walk in walks:

@@ -1102,8 +1102,14 @@ static PyObject *
 ix_mark_all(PackIndex *ix, PyObject *Py_UNUSED(ignored))
 {
     for (Py_ssize_t i = 0; i < ix->n; i++) {
-        ix->entries[i].verdict = 1;
-        ix->entries[i].met = 0;
+        struct ix_entry *e = &ix->entries[i];
+        const char *data = (const char *)ix_path(ix, e), *name = data + e->len;
+        while (name > data && name[-1] != '/')
+            name--;
+        /* a name like a temporary file's is never looked up in the index (settle_dir leaves it to
+         * visit()): it stays in rest(), the walk's `missing` */
+        e->verdict = !is_temp_like(name, (size_t)(data + e->len - name));
+        e->met = 0;
     }
     Py_RETURN_NONE;
 }
