@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from vcrdt.errors import WorktreeError
 from vcrdt.worktree import _scan, rows, scan
+from vcrdt.worktree import rows as rows_mod
 from vcrdt.worktree.dirs import Disk
 
 NAMES = [b"a", b"b.txt", b".c.tmp", b".x.vcrdt-1.tmp", b"\xffodd", b"caf\xc3\xa9", b"sp ace", b".vcrdtignore", b"n"]
@@ -109,25 +110,33 @@ def rows_for(root: str, kinds: list[str]) -> dict[str, tuple[bytes, int, int, in
 def both_walks(
     monkeypatch: pytest.MonkeyPatch, disk: Disk, rows: dict[str, tuple[bytes, int, int, int, int, int] | None]
 ) -> list[object]:
-    """The walks' results and warnings: C `settle_dir` and Python, each without and with its `preload`."""
+    """The walks' results and warnings: C `settle_dir` and Python, each without and with its `preload`.
+
+    Then the walk of the same rows still packed (`rows.PackedKeys`, as a status reads them from the
+    stat-cache pack), settled through the C `PackIndex`, on one thread and on two.
+    """
     results = []
     monkeypatch.setattr(scan, "PRELOAD_PER_THREAD", 1)  # a preload whatever the number of rows
-    monkeypatch.setattr(scan, "preload_threads", lambda: 2)
-    for settle, preload in [
-        (_scan.settle_dir, None),
-        (scan.settle_dir_py, None),
-        (_scan.settle_dir, _scan.preload),
-        (scan.settle_dir_py, scan.preload_py),
-        (_scan.settle_dir, scan.preload_py),
+    packed = rows_mod.PackedKeys(_scan.pack_keys(rows))
+    for settle, preload, keys, threads in [
+        (_scan.settle_dir, None, rows, 2),
+        (scan.settle_dir_py, None, rows, 2),
+        (_scan.settle_dir, _scan.preload, rows, 2),
+        (scan.settle_dir_py, scan.preload_py, rows, 2),
+        (_scan.settle_dir, scan.preload_py, rows, 2),
+        (_scan.settle_dir, _scan.preload, packed, 1),
+        (_scan.settle_dir, _scan.preload, packed, 2),
     ]:
+        monkeypatch.setattr(scan, "preload_threads", lambda threads=threads: threads)
         monkeypatch.setattr(scan, "settle_dir", settle)
         monkeypatch.setattr(scan, "preload", preload or (lambda root, missing, threads: 0))
         warnings: list[str] = []
         walks: list[Callable[[], scan.Sweep | scan.Scan]] = [
-            partial(scan.sweep, disk, rows, warnings),
-            partial(scan.sweep, disk, rows, warnings, want_ignored=True),
-            partial(scan.scan_tree, disk, rows, warnings, want_ignored=True),
-            partial(scan.scan_tree, disk, rows, warnings, tracked_stats=False),
+            partial(scan.sweep, disk, keys, warnings),
+            partial(scan.sweep, disk, keys, warnings, want_ignored=True),
+            partial(scan.scan_tree, disk, keys, warnings, want_ignored=True),
+            partial(scan.scan_tree, disk, keys, warnings, tracked_stats=False),
+            partial(scan.walk, disk, keys, warnings, want_ignored=False, compare=False),  # as `add` walks
         ]
         found: list[object] = []
         for walk in walks:
@@ -331,12 +340,22 @@ def test_the_c_pack_reader_equals_the_python_one(
         damaged.append(data[:i] + bytes([data[i] ^ 0x81]) + data[i + 1 :])
     for bad in damaged:
         answers = []
-        for read in (_scan.unpack_keys, rows.unpack_keys_py):
+        for read in (_scan.unpack_keys, rows.unpack_keys_py, packed_as_read):
             try:
                 answers.append(read(bad))
             except ValueError:
                 answers.append("refused")
-        assert answers[0] == answers[1]
+        assert answers[0] == answers[1] == answers[2]
+
+
+def packed_as_read(data: bytes) -> dict[str, tuple[bytes, int, int, int, int, int] | None]:
+    """What the C `PackIndex` holds of a pack before any walk: every path, as `unpack_keys` reads it."""
+    index = _scan.PackIndex(data)
+    keys = index.rest()
+    assert len(index) == len(keys)
+    assert index.pending() == [p for p, k in keys.items() if k is None]
+    assert index.unmet() == []
+    return keys
 
 
 def test_the_c_pack_writer_refuses_what_it_cannot_write() -> None:

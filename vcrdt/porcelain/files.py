@@ -203,7 +203,7 @@ def add(repo: Repository, paths: list[str], *, cwd: Path, force: bool = False) -
     rel = [repo_path(repo, cwd, p) for p in paths]
     with repo.transaction():
         if not force:
-            # With a file-system monitor, the untracked files without a walk or reading every row.
+            # The untracked files from a monitor, or a walk that reads the stat-cache pack: no row read.
             added = repo.worktree.add_watched(rel)
             if added is not None:
                 return added

@@ -269,12 +269,21 @@ class Worktree:
         return None if untracked is None else self.tracking.addable(specs, untracked)
 
     def add_watched(self, specs: Iterable[str]) -> list[str] | None:
-        """`add` of `specs` from the monitor's answer: the paths newly tracked, or None (walk instead).
+        """`add` of `specs` without reading every row: the paths newly tracked, or None (`expand` instead).
+
+        The untracked files come from the monitor's answer, or else from a walk that knows the
+        tracked paths from the stat-cache pack (`StatusCheck.walked_untracked`).
 
         Raises:
             BadPathError: If a spec breaks a path rule.
         """
+        specs = list(specs)
         found = self.addable_watched(specs)
+        if found is None:
+            # No monitor: the untracked files by a walk that reads the tracked paths from the
+            # stat-cache pack, not from every row.
+            untracked = self.checker.walked_untracked()
+            found = None if untracked is None else self.tracking.addable(specs, untracked)
         if found is None:
             return None
         new, revived = found

@@ -788,6 +788,529 @@ done:
     return result;
 }
 
+
+/* ---------------------------------------------------------------------------------------------
+ * PackIndex: a stat-cache pack read into C arrays, for a status's walk without a Python object
+ * per tracked path.
+ *
+ * PackIndex(data) parses the pack (as unpack_keys does; ValueError when it is damaged; a path
+ * given twice keeps its last entry, as unpack_keys's dict does) and hashes its paths' bytes.
+ *   len(ix)                 the number of paths
+ *   ix.pending()            the paths whose key is None (their rows are read whole), as str
+ *   ix.preload(root, threads) -> int
+ *                           preload() of every path with a stat: on `threads` threads, each
+ *                           lstat compared with the entry in C; the matching ones (not
+ *                           directories) are marked settled (and linked with more than one
+ *                           link).  Forgets what an earlier walk met.  Returns how many matched.
+ *   ix.rest() -> dict       every path not marked, with the key unpack_keys gives it: the walk's
+ *                           `missing` for what Python still has to look at
+ *   ix.settle_dir(path, prefix, missing, compare) -> (others, linked)
+ *                           settle_dir() over the marked paths first: a directory entry whose
+ *                           path is marked settles with no Python object made (unless it is a
+ *                           directory now: it is then put in `missing` with None and returned
+ *                           among the others); every other entry goes through visit() as
+ *                           settle_dir() does with `missing`
+ *   ix.unmet() -> list      the marked paths no settle_dir() met (below a symlink, ...): not
+ *                           found by the walk, so not settled
+ *   ix.mark_all()           mark every path, for a walk without `compare` (settle_dir() then settles
+ *                           every tracked entry that is not a directory, as it does without
+ *                           `compare`, with `missing` empty); forgets what an earlier walk met
+ * ------------------------------------------------------------------------------------------- */
+
+struct ix_entry {
+    Py_ssize_t at, len;  /* the path: data + at, len bytes */
+    long long size, mtime, ctime;
+    unsigned long long ino;
+    int settled;  /* the pack's flag: a stat (1) or None (0) */
+    int live;     /* 0 when a later entry has the same path */
+    int verdict;  /* preload: 0 not marked, 1 settled, 2 settled and linked */
+    int met;      /* a settle_dir() met it */
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;  /* the pack's bytes (a bytes object, kept) */
+    struct ix_entry *entries;
+    Py_ssize_t n, live;
+    Py_ssize_t *slots;  /* open addressing: entry index + 1, 0 empty */
+    size_t mask;
+} PackIndex;
+
+static size_t
+ix_hash(const unsigned char *p, Py_ssize_t len)
+{
+    size_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static const unsigned char *
+ix_path(PackIndex *ix, struct ix_entry *e)
+{
+    return (const unsigned char *)PyBytes_AS_STRING(ix->data) + e->at;
+}
+
+/* The index of the live entry for `path`, or -1. */
+static Py_ssize_t
+ix_find(PackIndex *ix, const unsigned char *path, Py_ssize_t len)
+{
+    size_t i = ix_hash(path, len) & ix->mask;
+    for (;;) {
+        Py_ssize_t s = ix->slots[i];
+        if (s == 0)
+            return -1;
+        struct ix_entry *e = &ix->entries[s - 1];
+        if (e->len == len && memcmp(ix_path(ix, e), path, (size_t)len) == 0)
+            return s - 1;
+        i = (i + 1) & ix->mask;
+    }
+}
+
+static void
+ix_dealloc(PackIndex *ix)
+{
+    Py_XDECREF(ix->data);
+    PyMem_Free(ix->entries);
+    PyMem_Free(ix->slots);
+    Py_TYPE(ix)->tp_free((PyObject *)ix);
+}
+
+static PyObject *
+ix_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *data;
+    PackIndex *ix;
+    const unsigned char *base, *p, *end;
+    Py_ssize_t count = 0;
+    size_t cap = 8;
+
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0) {
+        PyErr_SetString(PyExc_TypeError, "PackIndex() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "S:PackIndex", &data))
+        return NULL;
+    base = (const unsigned char *)PyBytes_AS_STRING(data);
+    end = base + PyBytes_GET_SIZE(data);
+    if (PyBytes_GET_SIZE(data) < 4 || memcmp(base, "vsp1", 4) != 0) {
+        PyErr_SetString(PyExc_ValueError, "not a stat-cache pack");
+        return NULL;
+    }
+    /* First pass: check the whole pack and count its entries. */
+    for (p = base + 4; p < end;) {
+        size_t len;
+        int settled;
+        if ((size_t)(end - p) < 5)
+            goto bad;
+        len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        settled = p[4];
+        if ((settled != 0 && settled != 1) || (size_t)(end - p - 5) < len + (settled ? 32 : 0))
+            goto bad;
+        /* unpack_keys refuses a path that is not decodable: surrogateescape decodes any bytes. */
+        p += 5 + len + (settled ? 32 : 0);
+        count++;
+    }
+    ix = (PackIndex *)type->tp_alloc(type, 0);
+    if (ix == NULL)
+        return NULL;
+    ix->data = Py_NewRef(data);
+    while (cap < (size_t)count * 2 + 2)
+        cap <<= 1;
+    ix->mask = cap - 1;
+    ix->entries = PyMem_Calloc((size_t)count + 1, sizeof(struct ix_entry));
+    ix->slots = PyMem_Calloc(cap, sizeof(Py_ssize_t));
+    if (ix->entries == NULL || ix->slots == NULL) {
+        Py_DECREF(ix);
+        return PyErr_NoMemory();
+    }
+    for (p = base + 4; p < end;) {
+        struct ix_entry *e = &ix->entries[ix->n];
+        size_t len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        Py_ssize_t old;
+        e->settled = p[4];
+        e->at = (p + 5) - base;
+        e->len = (Py_ssize_t)len;
+        p += 5 + len;
+        if (e->settled) {
+            e->size = read_i64(p);
+            e->mtime = read_i64(p + 8);
+            e->ino = (unsigned long long)read_i64(p + 16);
+            e->ctime = read_i64(p + 24);
+            p += 32;
+        }
+        e->live = 1;
+        old = ix_find(ix, base + e->at, e->len);
+        if (old >= 0) {
+            /* the same path again: the later entry wins (a dict's update); it takes the slot */
+            size_t i = ix_hash(base + e->at, e->len) & ix->mask;
+            while (ix->slots[i] != old + 1)
+                i = (i + 1) & ix->mask;
+            ix->slots[i] = ix->n + 1;
+            ix->entries[old].live = 0;
+        } else {
+            size_t i = ix_hash(base + e->at, e->len) & ix->mask;
+            while (ix->slots[i] != 0)
+                i = (i + 1) & ix->mask;
+            ix->slots[i] = ix->n + 1;
+            ix->live++;
+        }
+        ix->n++;
+    }
+    return (PyObject *)ix;
+bad:
+    PyErr_SetString(PyExc_ValueError, "damaged stat-cache pack");
+    return NULL;
+}
+
+static Py_ssize_t
+ix_len(PackIndex *ix)
+{
+    return ix->live;
+}
+
+static PyObject *
+ix_decode(PackIndex *ix, struct ix_entry *e)
+{
+    return PyUnicode_DecodeUTF8((const char *)ix_path(ix, e), e->len, "surrogateescape");
+}
+
+/* The key unpack_keys gives an entry: None, or (path bytes, size, mtime_ns, ino, ctime_ns, 1). */
+static PyObject *
+ix_key(PackIndex *ix, struct ix_entry *e)
+{
+    if (!e->settled)
+        return Py_NewRef(Py_None);
+    return Py_BuildValue("(y#LLLLi)", (const char *)ix_path(ix, e), e->len, e->size, e->mtime,
+                         (long long)e->ino, e->ctime, 1);
+}
+
+static PyObject *
+ix_pending(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        struct ix_entry *e = &ix->entries[i];
+        if (!e->live || e->settled)
+            continue;
+        PyObject *path = ix_decode(ix, e);
+        if (path == NULL || PyList_Append(out, path) < 0) {
+            Py_XDECREF(path);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(path);
+    }
+    return out;
+}
+
+static PyObject *
+ix_preload(PackIndex *ix, PyObject *args)
+{
+    PyObject *root = NULL;
+    int threads;
+    struct pre_item *items = NULL;
+    Py_ssize_t *which = NULL, n = 0, marked = 0;
+    char *buf = NULL;
+    size_t used = 0, rootlen, total;
+    pthread_t tids[PRELOAD_MAX_THREADS];
+    struct pre_job jobs[PRELOAD_MAX_THREADS];
+    int started[PRELOAD_MAX_THREADS] = {0};
+
+    if (!PyArg_ParseTuple(args, "O&i:preload", PyUnicode_FSConverter, &root, &threads))
+        return NULL;
+    if (threads < 1)
+        threads = 1;
+    if (threads > PRELOAD_MAX_THREADS)
+        threads = PRELOAD_MAX_THREADS;
+    rootlen = (size_t)PyBytes_GET_SIZE(root);
+    total = 0;
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        ix->entries[i].verdict = 0;
+        ix->entries[i].met = 0;
+        total += rootlen + (size_t)ix->entries[i].len + 2;
+    }
+    items = PyMem_Calloc((size_t)ix->n + 1, sizeof(struct pre_item));
+    which = PyMem_Calloc((size_t)ix->n + 1, sizeof(Py_ssize_t));
+    buf = PyMem_Malloc(total + 1);
+    if (items == NULL || which == NULL || buf == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        struct ix_entry *e = &ix->entries[i];
+        const char *data = (const char *)ix_path(ix, e), *name;
+        if (!e->live || !e->settled || e->len == 0 || memchr(data, '\0', (size_t)e->len) != NULL)
+            continue;
+        name = data + e->len;
+        while (name > data && name[-1] != '/')
+            name--;
+        if (is_temp_like(name, (size_t)(data + e->len - name)))
+            continue;
+        items[n].at = used;
+        items[n].name = rootlen + 1 + (size_t)(name - data);
+        items[n].size = e->size;
+        items[n].mtime = e->mtime;
+        items[n].ino = e->ino;
+        items[n].ctime = e->ctime;
+        memcpy(buf + used, PyBytes_AS_STRING(root), rootlen);
+        buf[used + rootlen] = '/';
+        memcpy(buf + used + rootlen + 1, data, (size_t)e->len);
+        buf[used + rootlen + 1 + (size_t)e->len] = '\0';
+        used += rootlen + (size_t)e->len + 2;
+        which[n++] = i;
+    }
+    if (threads > n / 64 + 1)
+        threads = (int)(n / 64 + 1);
+    Py_BEGIN_ALLOW_THREADS
+    for (int t = 0; t < threads; t++) {
+        jobs[t].items = items;
+        jobs[t].buf = buf;
+        jobs[t].lo = n * t / threads;
+        jobs[t].hi = n * (t + 1) / threads;
+        if (t > 0)
+            started[t] = pthread_create(&tids[t], NULL, preload_range, &jobs[t]) == 0;
+    }
+    if (threads > 0)
+        preload_range(&jobs[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tids[t], NULL);
+        else
+            preload_range(&jobs[t]);
+    }
+    Py_END_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (items[k].verdict == 0)
+            continue;
+        ix->entries[which[k]].verdict = items[k].verdict;
+        marked++;
+    }
+done:
+    PyMem_Free(items);
+    PyMem_Free(which);
+    PyMem_Free(buf);
+    Py_DECREF(root);
+    return PyErr_Occurred() ? NULL : PyLong_FromSsize_t(marked);
+}
+
+static PyObject *
+ix_mark_all(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+{
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        struct ix_entry *e = &ix->entries[i];
+        const char *data = (const char *)ix_path(ix, e), *name = data + e->len;
+        while (name > data && name[-1] != '/')
+            name--;
+        /* a name like a temporary file's is never looked up in the index (settle_dir leaves it to
+         * visit()): it stays in rest(), the walk's `missing` */
+        e->verdict = !is_temp_like(name, (size_t)(data + e->len - name));
+        e->met = 0;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+ix_rest(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        struct ix_entry *e = &ix->entries[i];
+        PyObject *path, *key;
+        int rc;
+        if (!e->live || e->verdict)
+            continue;
+        path = ix_decode(ix, e);
+        if (path == NULL)
+            goto fail;
+        key = ix_key(ix, e);
+        if (key == NULL) {
+            Py_DECREF(path);
+            goto fail;
+        }
+        rc = PyDict_SetItem(out, path, key);
+        Py_DECREF(path);
+        Py_DECREF(key);
+        if (rc < 0)
+            goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *
+ix_unmet(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        struct ix_entry *e = &ix->entries[i];
+        PyObject *path;
+        if (!e->live || !e->verdict || e->met)
+            continue;
+        path = ix_decode(ix, e);
+        if (path == NULL || PyList_Append(out, path) < 0) {
+            Py_XDECREF(path);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(path);
+    }
+    return out;
+}
+
+static PyObject *
+ix_settle_dir(PackIndex *ix, PyObject *args)
+{
+    PyObject *path = NULL, *prefix, *missing, *others = NULL, *linked = NULL, *result = NULL, *raw_prefix = NULL;
+    int compare, fd;
+    DIR *dir;
+    struct dirent *e;
+    char *rel = NULL;
+    size_t cap = 0, plen;
+
+    if (!PyArg_ParseTuple(args, "O&UO!p:settle_dir", PyUnicode_FSConverter, &path, &prefix, &PyDict_Type,
+                          &missing, &compare))
+        return NULL;
+    raw_prefix = PyUnicode_EncodeFSDefault(prefix);
+    if (raw_prefix == NULL) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    plen = (size_t)PyBytes_GET_SIZE(raw_prefix);
+    fd = open(PyBytes_AS_STRING(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        if (fd >= 0)
+            close(fd);
+        Py_DECREF(path);
+        Py_DECREF(raw_prefix);
+        return NULL;
+    }
+    others = PyList_New(0);
+    linked = PyList_New(0);
+    cap = plen + 256;
+    rel = PyMem_Malloc(cap);
+    if (others == NULL || linked == NULL || rel == NULL) {
+        if (rel == NULL)
+            PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(rel, PyBytes_AS_STRING(raw_prefix), plen);
+    for (;;) {
+        const char *name;
+        size_t len;
+        Py_ssize_t k;
+        errno = 0;
+        e = readdir(dir);
+        if (e == NULL) {
+            if (errno != 0) {
+                PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+                goto done;
+            }
+            break;
+        }
+        name = e->d_name;
+        len = strlen(name);
+        if (!((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) &&
+            !is_temp_like(name, len)) {
+            if (plen + len > cap) {
+                char *grown = PyMem_Realloc(rel, plen + len);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                rel = grown;
+                cap = plen + len;
+            }
+            memcpy(rel + plen, name, len);
+            k = ix_find(ix, (const unsigned char *)rel, (Py_ssize_t)(plen + len));
+            if (k >= 0 && ix->entries[k].verdict && !ix->entries[k].met) {
+                struct ix_entry *x = &ix->entries[k];
+                struct stat st;
+                int is_dir = e->d_type == DT_DIR;
+                if (!compare && e->d_type == DT_UNKNOWN)  /* as visit(): an unreadable type is "not a directory" */
+                    is_dir = fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+                x->met = 1;
+                if (!is_dir) {
+                    if (x->verdict == 2) {
+                        PyObject *p = ix_decode(ix, x);
+                        if (p == NULL || PyList_Append(linked, p) < 0) {
+                            Py_XDECREF(p);
+                            goto done;
+                        }
+                        Py_DECREF(p);
+                    }
+                    continue;
+                }
+                /* a directory where preload found the file: not settled; the walk looks at it */
+                PyObject *p = ix_decode(ix, x), *pyname;
+                if (p == NULL || PyDict_SetItem(missing, p, Py_None) < 0) {
+                    Py_XDECREF(p);
+                    goto done;
+                }
+                Py_DECREF(p);
+                pyname = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)len);
+                if (pyname == NULL || PyList_Append(others, pyname) < 0) {
+                    Py_XDECREF(pyname);
+                    goto done;
+                }
+                Py_DECREF(pyname);
+                continue;
+            }
+        }
+        if (visit(dirfd(dir), e, prefix, missing, compare, others, linked) < 0)
+            goto done;
+    }
+    result = PyTuple_Pack(2, others, linked);
+done:
+    closedir(dir);
+    PyMem_Free(rel);
+    Py_XDECREF(others);
+    Py_XDECREF(linked);
+    Py_DECREF(path);
+    Py_DECREF(raw_prefix);
+    return result;
+}
+
+static PyMethodDef ix_methods[] = {
+    {"pending", (PyCFunction)ix_pending, METH_NOARGS, "pending() -> list: the paths whose key is None."},
+    {"preload", (PyCFunction)ix_preload, METH_VARARGS,
+     "preload(root, threads) -> int: lstat the paths with a stat on threads; mark those that match."},
+    {"mark_all", (PyCFunction)ix_mark_all, METH_NOARGS,
+     "mark_all(): mark every path, for a walk without compare (forgets an earlier walk)."},
+    {"rest", (PyCFunction)ix_rest, METH_NOARGS, "rest() -> dict: the paths not marked, with their keys."},
+    {"unmet", (PyCFunction)ix_unmet, METH_NOARGS, "unmet() -> list: the marked paths no settle_dir met."},
+    {"settle_dir", (PyCFunction)ix_settle_dir, METH_VARARGS,
+     "settle_dir(path, prefix, missing, compare) -> (others, linked): settle_dir, the marked paths first."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods ix_as_sequence = {
+    .sq_length = (lenfunc)ix_len,
+};
+
+static PyTypeObject PackIndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vcrdt.worktree._scan.PackIndex",
+    .tp_basicsize = sizeof(PackIndex),
+    .tp_dealloc = (destructor)ix_dealloc,
+    .tp_as_sequence = &ix_as_sequence,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A stat-cache pack read into C, for a walk without a Python object per path.",
+    .tp_methods = ix_methods,
+    .tp_new = ix_new,
+};
+
 static PyMethodDef methods[] = {
     {"settle_dir", settle_dir, METH_VARARGS,
      "settle_dir(path, prefix, missing, compare) -> (others, linked): settle one directory's tracked files."},
@@ -827,6 +1350,8 @@ PyInit__scan(void)
         if (SETTLED == NULL || SETTLED_LINKED == NULL)
             goto fail;
     }
+    if (PyType_Ready(&PackIndexType) < 0 || PyModule_AddObjectRef(m, "PackIndex", (PyObject *)&PackIndexType) < 0)
+        goto fail;
     if (PyModule_AddObjectRef(m, "SETTLED", SETTLED) < 0 ||
         PyModule_AddObjectRef(m, "SETTLED_LINKED", SETTLED_LINKED) < 0)
         goto fail;

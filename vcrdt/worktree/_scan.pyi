@@ -21,3 +21,23 @@ def patch_keys(
     data: bytes, drop: list[str], changes: dict[str, tuple[bytes, int, int, int, int, int] | None], /
 ) -> bytes:
     """A stat-cache pack with `drop` popped and `changes` set (see `vcrdt.worktree.rows.patch_keys_py`)."""
+
+class PackIndex:
+    """A stat-cache pack read into C, for a status's walk without a Python object per path (see _scan.c)."""
+
+    def __init__(self, data: bytes, /) -> None: ...
+    def __len__(self) -> int: ...
+    def pending(self) -> list[str]:
+        """The paths whose key is None."""
+    def preload(self, root: str, threads: int, /) -> int:
+        """Lstat the paths with a stat on threads; mark those that match (forgets an earlier walk)."""
+    def mark_all(self) -> None:
+        """Mark every path, for a walk without `compare` (forgets an earlier walk)."""
+    def rest(self) -> dict[str, tuple[bytes, int, int, int, int, int] | None]:
+        """The paths not marked, with their keys (as `unpack_keys` gives them)."""
+    def unmet(self) -> list[str]:
+        """The marked paths no `settle_dir` met."""
+    def settle_dir(
+        self, path: str, prefix: str, missing: dict[str, tuple[bytes, int, int, int, int, int] | None], compare: bool, /
+    ) -> tuple[list[str], list[str]]:
+        """`settle_dir`, the marked paths first (they settle with no Python object made)."""

@@ -19,13 +19,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from vcrdt.ids import ObjectId, from_hex, is_hex_id
 from vcrdt.objects import EntryKind
 from vcrdt.paths import check_path, encode
 from vcrdt.store.db import Database
 from vcrdt.values import Record
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from vcrdt.worktree._scan import PackIndex as CPackIndex
 
 KINDS: dict[str | None, EntryKind] = {k.value: k for k in EntryKind}
 FlatTree = dict[str, tuple[EntryKind, ObjectId]]
@@ -116,7 +120,7 @@ class RowTable:
         self.version = 0
         self.pack_serial: int | None = None  # the stat-cache pack the last `settle_keys` read
         self.read_mark = (0, 0)  # `_write_mark` before the last `settle_keys`
-        self.pack_keys_read: dict[str, SettleKey | None] | None = None  # what it returned
+        self.pack_keys_read: Keys | None = None  # what it returned
         self.pack_data: tuple[int, bytes] | None = None  # (serial, bytes) of the last pack read or written
 
     def all(self) -> dict[str, Row]:
@@ -153,7 +157,7 @@ class RowTable:
             out.update(self.select(f"WHERE path IN ({','.join('?' * len(batch))})", [encode(p) for p in batch]))
         return out
 
-    def settle_keys(self) -> tuple[dict[str, SettleKey | None], dict[str, Row]]:
+    def settle_keys(self) -> tuple[Keys, dict[str, Row]]:
         """Return every tracked path with its cached stat if a matching stat settles it; and the other rows.
 
         A path that is tracked and whose cached entry equals its HEAD entry
@@ -165,7 +169,7 @@ class RowTable:
         transaction (a commit) keys read from the rows are packed at once, so
         that `record_head` can pack the commit's result (`update_pack`).
         """
-        keys: dict[str, SettleKey | None] | None = None
+        keys: Keys | None = None
         self.pack_serial = None
         self.pack_data = None
         self.read_mark = self._write_mark()  # before the read: a write after it moves the mark
@@ -173,7 +177,7 @@ class RowTable:
         if got is not None:
             try:
                 data = bytes(got[1])
-                keys = unpack_keys(data)
+                keys = PackedKeys(data) if PackIndex is not None else unpack_keys(data)
                 self.pack_serial = int(got[0])
                 self.pack_data = (self.pack_serial, data)
             except (ValueError, TypeError):
@@ -183,8 +187,27 @@ class RowTable:
             if self.db.in_transaction and not self.db.read_only:
                 self.pack_serial = self._write_pack(keys)
         self.pack_keys_read = keys
-        pending = [path for path, key in keys.items() if key is None]
+        if isinstance(keys, PackedKeys):
+            pending = keys.index.pending()
+        else:
+            pending = [path for path, key in keys.items() if key is None]
         return keys, self.of(pending) if pending else {}
+
+    def packed_keys(self) -> PackedKeys | None:
+        """Return every tracked path as the stat-cache pack holds them, still packed (None: no pack, or no C index).
+
+        Only for knowing which paths are tracked (`vcrdt.worktree.scan.walk` without `compare`):
+        nothing here is remembered for a later pack write.
+        """
+        if PackIndex is None:
+            return None
+        got = self.db.conn.execute("SELECT data FROM statpack WHERE id = 1").fetchone()
+        if got is None:
+            return None
+        try:
+            return PackedKeys(bytes(got[0]))
+        except (ValueError, TypeError):
+            return None  # damaged: the caller reads the rows
 
     def _keys_from_rows(self) -> dict[str, SettleKey | None]:
         return {
@@ -192,22 +215,31 @@ class RowTable:
             for row in self.db.conn.execute(f"SELECT path, size, mtime_ns, ino, ctime_ns, {SETTLED} FROM worktree")
         }
 
-    def _write_pack(
-        self,
-        keys: dict[str, SettleKey | None],
-        patch: tuple[bytes, list[str], dict[str, SettleKey | None]] | None = None,
-    ) -> int:
-        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial.
+    def _write_pack(self, keys: dict[str, SettleKey | None]) -> int:
+        """Write `keys` as the stat-cache pack (inside a write transaction); return its serial."""
+        return self._write_pack_bytes(pack_keys(keys))
 
-        With `patch` (the pack `keys` were made from, the paths dropped and the keys set since), a
-        few changes are written by patching that pack's bytes (`patch_keys`: the same bytes as
-        packing `keys`, without a pass over every key).
+    def _write_changed_pack(
+        self, keys: Keys, data: bytes | None, drop: list[str], changes: dict[str, SettleKey | None]
+    ) -> tuple[int, Keys]:
+        """Write the pack of `keys` (read from the pack `data`, when known) with `drop` popped and `changes` set.
+
+        A few changes are written by patching the bytes of `data` (`patch_keys`: the same bytes
+        as packing the changed keys, without a pass over every key), and the keys then stay
+        packed; otherwise every key is packed again. Returns the serial and the keys written.
         """
+        if data is not None and len(drop) + len(changes) <= _PATCH_LIMIT:
+            patched = patch_keys(data, drop, changes)
+            serial = self._write_pack_bytes(patched)
+            return serial, PackedKeys(patched) if PackIndex is not None else unpack_keys(patched)
+        plain = dict(keys.as_dict() if isinstance(keys, PackedKeys) else keys)
+        for p in drop:
+            plain.pop(p, None)
+        plain.update(changes)
+        return self._write_pack(plain), plain
+
+    def _write_pack_bytes(self, data: bytes) -> int:
         serial = int.from_bytes(os.urandom(7), "little")
-        if patch is not None and len(patch[1]) + len(patch[2]) <= _PATCH_LIMIT:
-            data = patch_keys(*patch)
-        else:
-            data = pack_keys(keys)
         self.db.conn.execute("INSERT OR REPLACE INTO statpack(id, serial, data) VALUES (1, ?, ?)", (serial, data))
         self.pack_data = (serial, data)
         return serial
@@ -238,22 +270,15 @@ class RowTable:
         self.delete(drop, head_same=head_same)
         self.save(save, head_same=head_same)
         if keys is not None and (drop or save):
-            keys = dict(keys)
-            for p in drop:
-                keys.pop(p, None)
             changes = {r.path: _settle_key(r) for r in save}
-            keys.update(changes)
-            self.pack_serial = self._write_pack(keys, None if data is None else (data, drop, changes))
-            self.pack_keys_read = keys
+            self.pack_serial, self.pack_keys_read = self._write_changed_pack(keys, data, drop, changes)
 
     def _write_mark(self) -> tuple[int, int]:
         """What moves when anyone writes the database: SQLite's ``data_version`` (other connections), our changes."""
         conn = self.db.conn
         return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
 
-    def refresh_with_pack(
-        self, keys: dict[str, SettleKey | None], read: tuple[int | None, tuple[int, int]], refreshed: list[Row]
-    ) -> None:
+    def refresh_with_pack(self, keys: Keys, read: tuple[int | None, tuple[int, int]], refreshed: list[Row]) -> None:
         """Save the caches of `refreshed` (as `refresh_caches`) and write the stat-cache pack, in one transaction.
 
         `keys` is what `settle_keys` returned, `read` its ``(pack_serial,
@@ -274,10 +299,7 @@ class RowTable:
                 self.refresh_caches(refreshed)  # its triggers delete the pack
             data = self._pack_bytes(serial)
             if unchanged:
-                keys = dict(keys)
-                changes = {r.path: _settle_key(r) for r in refreshed}
-                keys.update(changes)
-                self._write_pack(keys, None if data is None else (data, [], changes))
+                self._write_changed_pack(keys, data, [], {r.path: _settle_key(r) for r in refreshed})
             else:
                 self._write_pack(self._keys_from_rows())
 
@@ -577,10 +599,46 @@ def unpack_keys_py(data: bytes) -> dict[str, SettleKey | None]:
     return out
 
 
+class PackedKeys(Mapping[str, "SettleKey | None"]):
+    """`settle_keys`'s answer read from a stat-cache pack, kept packed (the C `PackIndex` over its bytes).
+
+    A status's walk (`vcrdt.worktree.scan.walk`) settles the tracked files
+    through `index` without a Python object per path. Used as a mapping (a
+    commit's pack update, fsck, tests), it is the dict `unpack_keys` reads,
+    made on first use.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        """Index the pack `data` (ValueError if it is damaged)."""
+        assert PackIndex is not None
+        self.data = data
+        self.index = PackIndex(data)
+        self._keys: dict[str, SettleKey | None] | None = None
+
+    def as_dict(self) -> dict[str, SettleKey | None]:
+        """The keys as `unpack_keys` reads them (made once)."""
+        if self._keys is None:
+            self._keys = unpack_keys(self.data)
+        return self._keys
+
+    def __getitem__(self, path: str) -> SettleKey | None:
+        return self.as_dict()[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.as_dict())
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+# What `settle_keys` returns: every tracked path with its key, as a dict or still packed.
+Keys = dict[str, "SettleKey | None"] | PackedKeys
+
 pack_keys: Callable[[dict[str, SettleKey | None]], bytes] = pack_keys_py
 unpack_keys: Callable[[bytes], dict[str, SettleKey | None]] = unpack_keys_py
 patch_keys: Callable[[bytes, list[str], dict[str, SettleKey | None]], bytes] = patch_keys_py
+PackIndex: type[CPackIndex] | None = None
 try:  # the C twins (vcrdt/worktree/_scan.c)
-    from vcrdt.worktree._scan import pack_keys, patch_keys, unpack_keys
+    from vcrdt.worktree._scan import PackIndex, pack_keys, patch_keys, unpack_keys
 except ImportError:  # pragma: no cover - an install without a C compiler
     pass

@@ -20,10 +20,11 @@ from vcrdt.paths import MAX_PATH_BYTES, META_DIR, ancestor_dirs, check_component
 from vcrdt.values import Record
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
-from vcrdt.worktree.rows import RowTable, SettleKey
+from vcrdt.worktree.rows import PackedKeys, RowTable, SettleKey
 
 # The temporary file `write_file` renames into place: ``.NAME.vcrdt-PID.tmp``.
-TEMP_RE = re.compile(r"\..+\.vcrdt-([0-9]+)\.tmp")
+# Matched with `re.fullmatch` (compiled on first use, when such a name is met: compiling it costs every walk).
+TEMP_PATTERN = r"\..+\.vcrdt-([0-9]+)\.tmp"
 _ABSENT: SettleKey = (b"", -2, -2, -2, -2, 0)  # compared by identity: "no such key"
 
 
@@ -69,7 +70,7 @@ def kind_of(st: os.stat_result) -> EntryKind | None:
 
 def is_temp_name(name: str) -> bool:
     """Tell whether `name` is one of vcrdt's temporary files."""
-    return name[0] == "." and name.endswith(".tmp") and TEMP_RE.fullmatch(name) is not None
+    return name[0] == "." and name.endswith(".tmp") and re.fullmatch(TEMP_PATTERN, name) is not None
 
 
 def settle_dir_py(
@@ -335,12 +336,25 @@ def walk(
     unsettled = result.unsettled
     ignore = IgnoreRules(disk.root, warnings)
     tracked_dirs: set[str] | None = None  # made when an ignored directory is met
-    missing = dict(keys)  # the tracked paths not found (or settled) yet
-    if compare:
-        threads = min(preload_threads(), len(missing) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
-        if threads > 1:
-            preload(root_s, missing, threads)
+    index = keys.index if isinstance(keys, PackedKeys) else None
     settle = settle_dir
+    if index is not None:
+        # Still packed (a status's keys): the files whose lstat matches are marked in C (every
+        # tracked path without `compare`), and the walk's `missing` holds only the others; the
+        # index settles the marked ones as it meets them.
+        if compare:
+            threads = min(preload_threads(), len(index) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
+            index.preload(root_s, max(threads, 1))
+        else:
+            index.mark_all()
+        missing = index.rest()
+        settle = index.settle_dir
+    else:
+        missing = dict(keys)  # the tracked paths not found (or settled) yet
+        if compare:
+            threads = min(preload_threads(), len(missing) // PRELOAD_PER_THREAD, PRELOAD_MAX_THREADS)
+            if threads > 1:
+                preload(root_s, missing, threads)
     stack: list[str] = [""]
     while stack:
         rel_dir = stack.pop()
@@ -359,7 +373,7 @@ def walk(
             if not rel_dir and name == META_DIR:
                 continue
             if name[0] == "." and name.endswith(".tmp"):
-                temp = TEMP_RE.fullmatch(name)
+                temp = re.fullmatch(TEMP_PATTERN, name)
                 if temp is not None:
                     # Our own temporary file: never listed; removed when its writer died (a kill
                     # between creating it and renaming it into place).
@@ -411,6 +425,8 @@ def walk(
     # Not found as files: deleted, a directory now, below a symlink or a file, or left out.
     if compare:
         unsettled.extend(missing)
+        if index is not None:
+            unsettled.extend(index.unmet())  # marked, but not met: below a symlink or a file now
         unsettled.sort()
     result.untracked.sort()
     result.ignored.sort()

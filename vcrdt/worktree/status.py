@@ -16,8 +16,8 @@ from vcrdt.values import Value, value_class
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IGNORE_FILE, IgnoreRules
 from vcrdt.worktree.reading import Reader
-from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Row, RowTable, SettleKey
-from vcrdt.worktree.scan import gitlinks, is_untracked, outside, sweep
+from vcrdt.worktree.rows import ROWS_EPOCH, SETTLED, Keys, Row, RowTable
+from vcrdt.worktree.scan import gitlinks, is_untracked, outside, sweep, walk
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ class StatusCheck:
         untracked: list[str],
         ignored: list[str],
         token: Token | None,
-        pack: tuple[dict[str, SettleKey | None], tuple[int | None, tuple[int, int]]] | None = None,
+        pack: tuple[Keys, tuple[int | None, tuple[int, int]]] | None = None,
     ) -> WorktreeStatus:
         """Compare the `suspect` paths with HEAD; save refreshed rows, and the monitor `token` when given.
 
@@ -383,6 +383,23 @@ class StatusCheck:
             untracked = self._untracked_since(token, changed, self.table.of(sorted(changed)))
             # What a submodule's directory holds is the submodule's, as a walk leaves it.
             return outside(untracked, self.table.gitlinks()) if untracked else untracked
+
+    def walked_untracked(self) -> list[str] | None:
+        """Return the untracked files (sorted) by a walk that knows the tracked paths from the stat-cache pack.
+
+        The walk `scan_tree` makes without stats, but no row is read: `add` uses it.
+
+        Returns:
+            The files, or None when there is no pack to read them from (then `scan_tree` over the rows).
+        """
+        with self.table.db.read():
+            keys = self.table.packed_keys()
+            if keys is None:
+                return None
+            links = self.table.gitlinks()
+        found = walk(self.disk, keys, self.warnings, want_ignored=False, compare=False)
+        # What a submodule's directory holds is the submodule's, as `watched_untracked` leaves it.
+        return outside(found.untracked, links)
 
     def _untracked_since(self, token: Token, changed: frozenset[str], changed_rows: dict[str, Row]) -> list[str]:
         """The untracked files now: the token's, less those tracked or changed since, plus the changed untracked."""
