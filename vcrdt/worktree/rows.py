@@ -465,11 +465,8 @@ class RowTable:
                 ],
             )
             if keys is not None and cur.rowcount == len(rows):  # each row still had what it was read with
-                keys = dict(keys)
                 changes = {r.path: _settle_key(r) for r in rows}
-                keys.update(changes)
-                self.pack_serial = self._write_pack(keys, None if data is None else (data, [], changes))
-                self.pack_keys_read = keys
+                self.pack_serial, self.pack_keys_read = self._write_changed_pack(keys, data, [], changes)
 
     def delete(self, paths: Iterable[str], *, head_same: bool = False) -> None:
         """Delete the rows of `paths` (and bump the rows epoch).
