@@ -326,3 +326,15 @@ def test_commands_that_leave_the_files_alone_load_no_work_tree_writer(repo: CliR
         assert loaded(args) == "", args
     assert "second" in repo.ok("log", "-n", "1").out
     assert loaded(["switch", "-c", "topic", "main~1"]) != ""  # a checkout writes the files
+
+
+def test_merge_file_loads_no_repository_tree_merge_typing_or_dataclasses(repo: CliRunner) -> None:
+    # merge-file merges three plain files: a plain process needs diff3 and the line matchers, not
+    # the repository, the tree merge, typing or dataclasses (each milliseconds of start-up, against
+    # git merge-file's whole run of about 10 ms).
+    watched = {"typing", "dataclasses", "vcrdt.repo", "vcrdt.merge.trees", "vcrdt.porcelain.merging", "vcrdt.dag"}
+    repo.write("o", "a\nb\nc\n")
+    repo.write("x", "a\nB1\nc\n")
+    repo.write("y", "a\nb\nc\nd\n")
+    assert _modules_loaded(repo, watched, ["merge-file", "-p", "x", "o", "y"]) == ""
+    assert _modules_loaded(repo, watched, ["merge-file", "-p", "--theirs", "--diff3", "x", "o", "y"]) == ""

@@ -1,42 +1,24 @@
-"""Merges: merge-file, merge (with fast-forward, criss-cross bases, rules and convergent --auto), abort."""
+"""Merges: merge (with fast-forward, criss-cross bases, rules and convergent --auto) and abort."""
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
-from vcrdt.crdt.order import TieKey
 from vcrdt.dag import is_ancestor, merge_bases, read_commit, read_tree
-from vcrdt.diff import (
-    diff_changes,
-    is_binary,
-    line_matcher,
-)
+from vcrdt.diff import diff_changes
 from vcrdt.diff.tree import iter_tree_changes
-from vcrdt.errors import (
-    DirtyWorktreeError,
-    MergeError,
-    WorktreeError,
-)
+from vcrdt.errors import DirtyWorktreeError, MergeError
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.causality import Causality
 from vcrdt.merge.conflicts import AutoResolution, PathConflict
 from vcrdt.merge.convergent import auto_tree, causal_precedences, convergent_commit, join_heads, virtual_base
-from vcrdt.merge.diff3 import (
-    MARKER_LEN,
-    Favor,
-    Style,
-    merge_bytes,
-)
+from vcrdt.merge.diff3 import Style
 from vcrdt.merge.pending import PendingObjects, write_flat_tree
 from vcrdt.merge.policy import POLICY_FILE, OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
-from vcrdt.merge.rules import Resolution, RuleName
-from vcrdt.merge.trees import merge_flat, resolve_content
+from vcrdt.merge.trees import merge_flat
 from vcrdt.objects import EntryKind
 from vcrdt.paths import ancestor_dirs
 from vcrdt.porcelain._shared import (
@@ -50,97 +32,6 @@ from vcrdt.porcelain.resolutions import ask_paths
 from vcrdt.refs import Head
 from vcrdt.repo import Repository
 from vcrdt.worktree import FlatTree, Worktree
-
-
-@dataclass(frozen=True, slots=True)
-class MergeFileResult:
-    """A three-way merge of plain files: the merged bytes and the number of conflicts."""
-
-    data: bytes
-    conflicts: int
-    # Why a requested rule did not apply (the merge fell back to markers), or "".
-    note: str = ""
-
-
-def _read_input(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise WorktreeError(str(path), f"cannot read: {exc.strerror}") from exc
-
-
-def merge_file(
-    current: Path,
-    base: Path,
-    other: Path,
-    *,
-    style: Style = "merge",
-    labels: tuple[str, str, str] | None = None,
-    write: bool = True,
-    rule: RuleName | None = None,
-    marker_len: int = MARKER_LEN,
-    favor: Favor = "markers",
-    algorithm: str = "myers",
-    names: tuple[str, str, str] | None = None,
-) -> MergeFileResult:
-    """Merge the changes from `base` to `other` into `current`, as `git merge-file` does.
-
-    With `write`, the result replaces `current` atomically (conflict markers
-    included); otherwise it is only returned. With `rule`, the rule settles
-    the conflicts; plain files have no commits, so the tie-break order
-    falls back to the files' content hashes (`TieKey.of_content`) and the
-    result does not depend on which file is `current`. `marker_len`, `favor`
-    and `algorithm` are git's ``--marker-size``, ``--ours``/``--theirs``/
-    ``--union`` and ``--diff-algorithm``; `names` are the files as the user
-    named them, for messages.
-
-    Raises:
-        MergeError: If a file is binary, in git's words.
-        WorktreeError: If a file cannot be read or written.
-        GitInteropError: If `algorithm` is not one of git's diff algorithms.
-    """
-    matcher = line_matcher(algorithm)
-    texts = [_read_input(p) for p in (current, base, other)]
-    shown = names or (str(current), str(base), str(other))
-    for name, data in zip(shown, texts, strict=True):
-        if is_binary(data):
-            raise MergeError(f"Cannot merge binary files: {name}")
-    note = ""
-    outcome = None
-    if rule is not None:
-        outcome = resolve_content(
-            rule,
-            texts[1],
-            texts[0],
-            texts[2],
-            ours_key=TieKey.of_content(texts[0]),
-            theirs_key=TieKey.of_content(texts[2]),
-        )
-    if isinstance(outcome, Resolution):
-        merged, conflicts = outcome.data, 0
-    else:
-        note = outcome.reason if outcome is not None else ""
-        merged, conflicts = merge_bytes(
-            texts[1],
-            texts[0],
-            texts[2],
-            matcher=matcher,
-            style=style,
-            labels=labels or shown,
-            marker_len=marker_len,
-            favor=favor,
-        )
-    if write:
-        tmp = current.with_name(f".{current.name}.vcrdt-merge.tmp")
-        try:
-            tmp.write_bytes(merged)
-            os.chmod(tmp, stat.S_IMODE(os.stat(current).st_mode))
-            os.replace(tmp, current)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise WorktreeError(str(current), f"cannot write: {exc.strerror}") from exc
-    return MergeFileResult(merged, conflicts, note)
-
 
 MergeStatus = Literal["up-to-date", "fast-forward", "merged", "conflicts"]
 

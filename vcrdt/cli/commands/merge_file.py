@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli.base import STATE, app, typer
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Annotated
+
     from vcrdt.merge.diff3 import Favor
 
 MAX_EXIT = 127
@@ -85,10 +87,11 @@ def merge_file(
         raise typer.BadParameter("at most three labels", param_hint="-L")
     names = [str(current), str(base), str(other)]
     names[: len(given)] = given
-    from vcrdt.merge.rules import RULES
+    if rule is not None:
+        from vcrdt.merge.rules import RULES
 
-    if rule is not None and rule not in RULES:
-        raise typer.BadParameter(f"must be one of {', '.join(RULES)}", param_hint="--rule")
+        if rule not in RULES:
+            raise typer.BadParameter(f"must be one of {', '.join(RULES)}", param_hint="--rule")
     favoured: Favor = "markers" if favor is None else FAVOURS[favor]
     if rule is not None and favoured != "markers":
         raise typer.BadParameter(f"--{favoured} settles the conflicts already", param_hint="--rule")
