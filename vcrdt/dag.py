@@ -39,6 +39,14 @@ def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
     return _read(reader, oid, Commit)
 
 
+# Decoded trees by id (all forgotten when full). A tree is read through its reader every time (so
+# an absent or damaged object is still refused); only the decoding, the larger part of a read, is
+# done once: a merge reads the same trees to plan, to build the result, to check it out and to
+# record it.
+_TREES: dict[ObjectId, Tree] = {}
+_TREES_KEPT = 2048
+
+
 def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
     """Read and decode a tree.
 
@@ -46,7 +54,15 @@ def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
         ObjectNotFoundError: If it is absent.
         CorruptObjectError: If it is not a well-formed tree.
     """
-    return _read(reader, oid, Tree)
+    kind, body = reader.get(oid)
+    tree = _TREES.get(oid)
+    if tree is not None and kind == Tree.kind:
+        return tree
+    tree = _decode(oid, kind, body, Tree)
+    if len(_TREES) >= _TREES_KEPT:
+        _TREES.clear()
+    _TREES[oid] = tree
+    return tree
 
 
 def _read(reader: ObjectReader, oid: ObjectId, cls: type[_T]) -> _T:

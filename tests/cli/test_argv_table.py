@@ -98,6 +98,10 @@ LINES = [
     ["merge", "topic", "--no-ff", "-m", "m", "--on-conflict", "stop"],
     ["merge-file", "-p", "-L", "a", "-L", "b", "x", "y", "z"],
     ["merge-file", "x", "y"],
+    ["merge-file", "--ours", "--theirs", "--ours", "-p", "x", "y", "z"],
+    ["merge-file", "--union", "x", "y", "z", "--theirs"],
+    ["merge-file", "--ours=1", "x", "y", "z"],
+    ["merge-file", "-pq", "--theirs", "x", "y", "z"],
     ["init", "-b", "trunk", "dir"],
     ["init"],
     ["fetch", "../other"],
@@ -233,9 +237,30 @@ def test_plain_output_to_a_pipe_imports_no_typer_click_or_rich(repo: CliRunner) 
     assert loaded != ""  # help is typer's
 
 
-def test_a_command_taking_the_click_context_is_left_to_typer() -> None:
-    """merge-file reads its favour flags through the click context, which only typer passes."""
-    assert argv.parse(["merge-file", "a", "b", "c"]) is None
+def test_merge_file_switch_is_read_by_the_table_last_one_winning() -> None:
+    """merge-file's --ours/--theirs/--union are one switch (as git's one variable): the table reads them."""
+    for args, favor in (
+        (["merge-file", "a", "b", "c"], None),
+        (["merge-file", "--ours", "--theirs", "--ours", "a", "b", "c"], "ours"),
+        (["merge-file", "--union", "a", "b", "c", "--theirs"], "theirs"),
+    ):
+        plan = argv.parse(args)
+        assert plan is not None, args
+        assert plan.kwargs["favor"] == favor
+        assert _fast_reading(args) == _typer_reading(args)
+
+
+def test_merge_file_imports_no_typer_click_or_rich(repo: CliRunner) -> None:
+    repo.write("o", "a\nb\nc\n")
+    repo.write("x", "a\nB1\nc\n")
+    repo.write("y", "a\nB2\nc\n")
+    for args in (["merge-file", "-p", "x", "o", "y"], ["merge-file", "-p", "--ours", "--union", "x", "o", "y"]):
+        _out, loaded = _loaded(repo, *args)
+        assert loaded == "", (args, loaded)
+    out, loaded = _loaded(repo, "merge-file", "-p", "--union", "--theirs", "x", "o", "y")
+    assert (out, loaded) == ("a\nB2\nc\n", "")
+    _out, loaded = _loaded(repo, "merge-file", "x", "o", "y")  # writes x, with its conflict count on stderr
+    assert loaded == "" and (repo.cwd / "x").read_text().startswith("a\n<<<<<<< x\n")
 
 
 LOADED_SCRIPT = """
@@ -301,3 +326,15 @@ def test_commands_that_leave_the_files_alone_load_no_work_tree_writer(repo: CliR
         assert loaded(args) == "", args
     assert "second" in repo.ok("log", "-n", "1").out
     assert loaded(["switch", "-c", "topic", "main~1"]) != ""  # a checkout writes the files
+
+
+def test_merge_file_loads_no_repository_tree_merge_typing_or_dataclasses(repo: CliRunner) -> None:
+    # merge-file merges three plain files: a plain process needs diff3 and the line matchers, not
+    # the repository, the tree merge, typing or dataclasses (each milliseconds of start-up, against
+    # git merge-file's whole run of about 10 ms).
+    watched = {"typing", "dataclasses", "vcrdt.repo", "vcrdt.merge.trees", "vcrdt.porcelain.merging", "vcrdt.dag"}
+    repo.write("o", "a\nb\nc\n")
+    repo.write("x", "a\nB1\nc\n")
+    repo.write("y", "a\nb\nc\nd\n")
+    assert _modules_loaded(repo, watched, ["merge-file", "-p", "x", "o", "y"]) == ""
+    assert _modules_loaded(repo, watched, ["merge-file", "-p", "--theirs", "--diff3", "x", "o", "y"]) == ""

@@ -171,13 +171,43 @@ def test_dry_run_json_writes_nothing(forked: CliRunner) -> None:
     assert r.code == 2
 
 
-def test_dirty_worktree_refused(forked: CliRunner) -> None:
+def test_local_change_to_a_path_the_merge_writes_refused(forked: CliRunner) -> None:
     _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
     forked.write("g", "local edit\n")
-    forked.ok("commit", "-m", "x", "--allow-empty")
+    forked.ok("commit", "-m", "x")
+    head = _log(forked, "-n", "1")[0]["id"]
+    forked.write("f", "1\n2\n3\n4\nlocal\n")
+    r = forked("merge", "side")
+    assert r.code == 1 and r.err.startswith("error: local changes would be mixed into the merge: f")
+    assert _log(forked, "-n", "1")[0]["id"] == head
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nlocal\n"
+
+
+def test_local_change_elsewhere_stays_local_through_a_clean_merge(forked: CliRunner) -> None:
+    # As git: only the files the merge writes must be unchanged; the merge commit is made from the
+    # trees, and the local change to g stays a local change.
+    _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
+    forked.write("g", "local edit\n")
+    forked.ok("commit", "-m", "x")
+    forked.write("g", "another local edit\n")
+    r = forked("merge", "side")
+    assert r.code == 0, r.err
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nFIVE\n"
+    assert (forked.cwd / "g").read_text() == "another local edit\n"
+    assert forked.ok("show", "HEAD:g").out == "local edit\n"
+    assert forked.ok("status", "--short").out == "M  g\n"
+
+
+def test_local_change_elsewhere_refused_when_the_merge_conflicts(forked: CliRunner) -> None:
+    # The commit that ends a conflicted merge takes the whole work tree: g's change would be mixed in.
+    _on_side(forked, {"f": "1\n2\n3\n4\nFIVE\n"})
+    forked.write("f", "1\n2\n3\n4\nfive?\n")
+    forked.ok("commit", "-m", "x")
     forked.write("g", "another local edit\n")
     r = forked("merge", "side")
     assert r.code == 1 and r.err.startswith("error: local changes would be mixed into the merge: g")
+    assert (forked.cwd / "f").read_text() == "1\n2\n3\n4\nfive?\n"
+    assert forked.ok("status", "--short").out == "M  g\n"
 
 
 def test_conflict_style_diff3(forked: CliRunner) -> None:

@@ -43,6 +43,10 @@ FLAGS: list[tuple[str, ...]] = [
     ("--ours", "--theirs"),
     ("--theirs", "--union"),
     ("--theirs", "--ours", "--union"),
+    # git's three flags set one variable: the last one given wins, even over an earlier use of itself.
+    ("--ours", "--theirs", "--ours"),
+    ("--theirs", "--union", "--theirs"),
+    ("--union", "--ours", "--union", "--theirs"),
     ("--union", "--diff3"),
     ("--ours", "--zdiff3", "--marker-size", "4"),
 ]

@@ -50,3 +50,23 @@ def test_missing_and_wrong_kind() -> None:
         read_commit(store, ObjectId(b"\x01" * 32))
     with pytest.raises(CorruptObjectError, match="expected a tree, found a commit"):
         read_tree(store, ids[0])
+
+
+def test_a_tree_read_again_is_still_read_through_its_reader() -> None:
+    # Decoded trees are kept by id, but every read still asks the store: an object that is gone,
+    # or damaged since, is refused as on a first read.
+    from vcrdt.errors import HashMismatchError
+    from vcrdt.objects import EntryKind, Tree, TreeEntry
+
+    store = MemoryStore()
+    blob = store.put("blob", b"x\n")
+    tree = Tree.build([TreeEntry("a", EntryKind.FILE, blob)])
+    oid = store.put("tree", tree.to_bytes())
+    assert read_tree(store, oid) == tree
+    assert read_tree(store, oid) is read_tree(store, oid)
+    store.corrupt_for_test(oid, tree.to_bytes() + b"\0")
+    with pytest.raises(HashMismatchError):
+        read_tree(store, oid)
+    other = MemoryStore()
+    with pytest.raises(ObjectNotFoundError):
+        read_tree(other, oid)

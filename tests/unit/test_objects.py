@@ -807,8 +807,10 @@ def _all_values() -> list[tuple[object, object, object]]:
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk
     from vcrdt.diff.tree import Change
     from vcrdt.gitio.record import GitCommitParts, GitRecord, GitTagParts, GitTreeEntry
+    from vcrdt.merge.diff3 import MergeResult, Region
     from vcrdt.porcelain.branches import BranchInfo, SwitchResult, TagInfo
     from vcrdt.porcelain.copies import ReplicaRenewal
+    from vcrdt.porcelain.filemerge import MergeFileResult
     from vcrdt.porcelain.files import CommitResult, InitResult, Status
     from vcrdt.porcelain.history import LogEntry, ShowResult
     from vcrdt.porcelain.oplog import UndoResult
@@ -914,6 +916,17 @@ def _all_values() -> list[tuple[object, object, object]]:
             GitTagParts(b"t", b"commit", b"h\n", b"m"),
             GitTagParts(b"t", b"tree", b"h\n", b"m"),
         ),
+        (
+            Region("a", (b"x\n",), (b"y\n",), (b"x\n",), 1),
+            Region("a", (b"x\n",), (b"y\n",), (b"x\n",), 1, 0, 0, False),
+            Region("a", (b"x\n",), (b"y\n",), (b"x\n",), 1, overlapping=True),
+        ),
+        (
+            MergeResult((Region("same", (), (), ()),)),
+            MergeResult((Region("same", (), (), ()),), None),
+            MergeResult((), (b"x\n",)),
+        ),
+        (MergeFileResult(b"x\n", 0), MergeFileResult(b"x\n", 0, ""), MergeFileResult(b"x\n", 1)),
     ]
 
 

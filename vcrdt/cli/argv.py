@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 TABLE_PATH = Path(__file__).with_name("argv_table.py")
 
-# Value kinds in the table: "flag" (stores True), "unflag" (stores False), "str", "int", "path",
-# "refuse" (an option or argument the fast reader leaves to click).
+# Value kinds in the table: "flag" (stores True), "unflag" (stores False), ("const", VALUE) (one
+# flag of a switch: stores VALUE), "str", "int", "path", "refuse" (an option or argument the fast
+# reader leaves to click).
 _PATH_CHECKS = ("exists", "file_okay", "dir_okay", "readable", "writable", "executable")
 
 
@@ -111,10 +112,10 @@ def _read_options(
         dest, kind, multiple = spec
         if kind == "refuse":
             raise _Refused
-        if kind in ("flag", "unflag"):
+        if kind in ("flag", "unflag") or kind[0] == "const":
             if explicit is not None:
                 raise _Refused  # "option does not take a value"
-            values[dest] = kind == "flag"
+            values[dest] = kind[1] if kind[0] == "const" else kind == "flag"
             return
         if explicit is not None:
             rargs.insert(0, explicit)
@@ -145,7 +146,7 @@ def _read_options(
                 spec = options.get("-" + ch)
                 if spec is None or spec[1] == "refuse":
                     raise _Refused
-                if spec[1] in ("flag", "unflag"):
+                if spec[1] in ("flag", "unflag") or spec[1][0] == "const":
                     take("-" + ch, spec, None)
                     continue
                 if i < len(arg):
@@ -243,6 +244,9 @@ def _kind(param: click.Parameter) -> str | tuple[Any, ...]:
 
     if param.callback is not None or param.envvar or param.is_eager or getattr(param, "prompt", None):
         return "refuse"
+    value = getattr(param, "flag_value", None)
+    if getattr(param, "is_flag", False) and isinstance(value, str):
+        return ("const", value)  # one flag of a switch (`Registry.command`)
     t = param.type
     if isinstance(t, click.types.BoolParamType):
         return "flag" if getattr(param, "is_flag", False) else "refuse"

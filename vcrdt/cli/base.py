@@ -83,9 +83,13 @@ class Registry:
     def command(self, name: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a command (named after the function, ``_`` as ``-``, unless `name` is given).
 
+        With ``switches={PARAM: {FLAG: (VALUE, HELP), ...}}``, the option of the function's
+        parameter PARAM is made a switch (click's feature switch): one flag per FLAG, each
+        storing its VALUE in PARAM, so the last one given wins (git's ``OPT_SET_INT``).
+
         Args:
             name: The command's name.
-            **options: Passed on to `typer.Typer.command`.
+            **options: Passed on to `typer.Typer.command` (`switches` aside).
 
         Returns:
             The decorator.
@@ -183,15 +187,42 @@ class Registry:
         if self.callback_func is not None:
             built.callback()(resolved(self.callback_func))
         for name, options, func in self.commands:
-            built.command(name, **options)(resolved(func))
+            built.command(name, **_command_options(options))(resolved(func))
         for group, options in self.groups:
             built.add_typer(group, **options)
         for name, sub, options in self.subgroups:
             group = real_typer.Typer(**options)
             for cname, coptions, func in sub.commands:
-                group.command(cname, **coptions)(resolved(func))
+                group.command(cname, **_command_options(coptions))(resolved(func))
             built.add_typer(group, name=name)
         return built
+
+
+def _command_options(options: dict[str, Any]) -> dict[str, Any]:
+    """`typer.Typer.command`'s options for a registered command: its `switches` become its command class."""
+    if "switches" not in options:
+        return options
+    switches: dict[str, dict[str, tuple[str, str]]] = options["switches"]
+    import click
+    from typer.core import TyperCommand
+
+    class SwitchCommand(TyperCommand):
+        """A command whose switch parameters are one click flag per value, all storing into the parameter."""
+
+        def __init__(self, *args: Any, params: list[click.Parameter] | None = None, **kwargs: Any) -> None:
+            expanded: list[click.Parameter] = []
+            for param in params or []:
+                flags = switches.get(param.name or "")
+                if flags is None:
+                    expanded.append(param)
+                    continue
+                expanded += [
+                    click.Option([flag, param.name or ""], flag_value=value, help=text)
+                    for flag, (value, text) in flags.items()
+                ]
+            super().__init__(*args, params=expanded, **kwargs)
+
+    return {k: v for k, v in options.items() if k != "switches"} | {"cls": SwitchCommand}
 
 
 app = Registry()

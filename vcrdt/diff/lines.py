@@ -9,7 +9,6 @@ Pure: no terminal I/O, no pygit2.
 
 from __future__ import annotations
 
-from vcrdt.diff.tree import ChangeStatus
 from vcrdt.objects import EntryKind
 from vcrdt.paths import encode
 from vcrdt.values import Value, value_class
@@ -20,6 +19,8 @@ BINARY_SNIFF = 8000
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from typing import Literal
+
+    from vcrdt.diff.tree import ChangeStatus
 
     Origin = Literal[" ", "+", "-"]
 else:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 from vcrdt.diff.histogram import histogram_blocks
 from vcrdt.diff.xdiff import XDIFF_ALGORITHMS, flagged_matcher, xdiff_matcher
 from vcrdt.errors import GitInteropError
 
-DiffAlgorithm = Literal["myers", "minimal", "patience", "histogram"]
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    DiffAlgorithm = Literal["myers", "minimal", "patience", "histogram"]
+else:
+    DiffAlgorithm = str  # a Literal of these strings to the type checker
 # git's names (`--diff-algorithm`); "default" is git's other name for myers.
 DIFF_ALGORITHMS: tuple[str, ...] = ("myers", "default", "minimal", "patience", "histogram")
 

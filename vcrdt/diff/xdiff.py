@@ -26,10 +26,13 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from vcrdt.diff.lines import DiffLine, FileDiff, Hunk, Origin, is_binary
-from vcrdt.diff.tree import ChangeStatus
 from vcrdt.errors import GitInteropError
 from vcrdt.extensions import load_alone
 from vcrdt.objects import EntryKind
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing the tree diff at run time
+if TYPE_CHECKING:
+    from vcrdt.diff.tree import ChangeStatus
 
 # Content larger than this is reported as binary instead of line-diffed: the
 # differ holds both sides and every line in memory.

@@ -30,8 +30,19 @@ Pure: imports only the standard library.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal
+
+from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    RegionKind = Literal["unchanged", "a", "b", "same", "conflict"]
+    Style = Literal["merge", "diff3", "zdiff3"]
+    # How a rendering settles every conflict: markers, our lines, their lines, or ours then theirs.
+    Favor = Literal["markers", "ours", "theirs", "union"]
+else:
+    RegionKind = Style = Favor = str  # Literals of these strings to the type checker
 
 Line = bytes
 # A matching block: (start in the first sequence, start in the second, length).
@@ -39,16 +50,12 @@ Block = tuple[int, int, int]
 # Lines matched in all three: (base_start, base_end, a_start, a_end, b_start, b_end).
 SyncRegion = tuple[int, int, int, int, int, int]
 Matcher = Callable[[Sequence[Line], Sequence[Line]], list[Block]]
-RegionKind = Literal["unchanged", "a", "b", "same", "conflict"]
-Style = Literal["merge", "diff3", "zdiff3"]
 STYLES: tuple[Style, ...] = ("merge", "diff3", "zdiff3")
-# How a rendering settles every conflict: markers, our lines, their lines, or ours then theirs.
-Favor = Literal["markers", "ours", "theirs", "union"]
 MARKER_LEN = 7  # git's DEFAULT_CONFLICT_MARKER_SIZE
 
 
-@dataclass(frozen=True, slots=True)
-class Region:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class Region(Value):
     """A run of the merge: `kind` says which side's lines it takes.
 
     For a conflict, `base`, `a` and `b` hold the three texts; otherwise all
@@ -59,14 +66,37 @@ class Region:
     diff3 styles show it as a conflict.
     """
 
+    __slots__ = ("kind", "base", "a", "b", "base_start", "a_start", "b_start", "overlapping")  # noqa: RUF023 (field order)
+
     kind: RegionKind
     base: tuple[Line, ...]
     a: tuple[Line, ...]
     b: tuple[Line, ...]
-    base_start: int = 0
-    a_start: int = 0
-    b_start: int = 0
-    overlapping: bool = False
+    base_start: int
+    a_start: int
+    b_start: int
+    overlapping: bool
+
+    def __init__(
+        self,
+        kind: RegionKind,
+        base: tuple[Line, ...],
+        a: tuple[Line, ...],
+        b: tuple[Line, ...],
+        base_start: int = 0,
+        a_start: int = 0,
+        b_start: int = 0,
+        overlapping: bool = False,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "base", base)
+        set_(self, "a", a)
+        set_(self, "b", b)
+        set_(self, "base_start", base_start)
+        set_(self, "a_start", a_start)
+        set_(self, "b_start", b_start)
+        set_(self, "overlapping", overlapping)
 
     @property
     def lines(self) -> tuple[Line, ...]:
@@ -397,16 +427,22 @@ def _simplify(regions: list[Region]) -> list[Region]:
 # --- results ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MergeResult:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class MergeResult(Value):
     """The merged regions and the count of conflicts among them.
 
     `base_head` holds the base's first two lines at most: git decides the line
     ending of conflict markers partly from the base's first line (see `render`).
     """
 
+    __slots__ = ("regions", "base_head")  # noqa: RUF023 (field order)
+
     regions: tuple[Region, ...]
-    base_head: tuple[Line, ...] | None = None
+    base_head: tuple[Line, ...] | None
+
+    def __init__(self, regions: tuple[Region, ...], base_head: tuple[Line, ...] | None = None) -> None:
+        object.__setattr__(self, "regions", regions)
+        object.__setattr__(self, "base_head", base_head)
 
     @property
     def conflicts(self) -> int:

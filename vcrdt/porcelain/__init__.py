@@ -33,10 +33,11 @@ if TYPE_CHECKING:
     )
     from vcrdt.porcelain.copies import ReplicaRenewal, bind_replica, renew_replica
     from vcrdt.porcelain.diffs import commit_changes, diff, range_ends, renamed_diff
+    from vcrdt.porcelain.filemerge import MergeFileResult, merge_file
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
     from vcrdt.porcelain.history import LogEntry, ShowResult, log, show, split_range
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
-    from vcrdt.porcelain.merging import MergeFileResult, MergeOutcome, MergeStatus, merge, merge_abort, merge_file
+    from vcrdt.porcelain.merging import MergeOutcome, MergeStatus, merge, merge_abort
     from vcrdt.porcelain.oplog import UndoResult, operations, undo
     from vcrdt.porcelain.picking import (
         CherryPickResult,
@@ -113,7 +114,7 @@ _SUBMODULE = {
     "InitResult": "vcrdt.porcelain.files",
     "LogEntry": "vcrdt.porcelain.history",
     "MARKER_PREFIXES": "vcrdt.porcelain._shared",
-    "MergeFileResult": "vcrdt.porcelain.merging",
+    "MergeFileResult": "vcrdt.porcelain.filemerge",
     "MergeOutcome": "vcrdt.porcelain.merging",
     "MergeStatus": "vcrdt.porcelain.merging",
     "Progress": "vcrdt.porcelain._shared",
@@ -153,7 +154,7 @@ _SUBMODULE = {
     "log": "vcrdt.porcelain.history",
     "merge": "vcrdt.porcelain.merging",
     "merge_abort": "vcrdt.porcelain.merging",
-    "merge_file": "vcrdt.porcelain.merging",
+    "merge_file": "vcrdt.porcelain.filemerge",
     "mv": "vcrdt.porcelain.files",
     "ref_state": "vcrdt.porcelain.replicas",
     "renew_replica": "vcrdt.porcelain.copies",

@@ -1,42 +1,26 @@
-"""Merges: merge-file, merge (with fast-forward, criss-cross bases, rules and convergent --auto), abort."""
+"""Merges: merge (with fast-forward, criss-cross bases, rules and convergent --auto) and abort."""
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
-from vcrdt.crdt.order import TieKey
-from vcrdt.dag import is_ancestor, merge_bases, read_commit
-from vcrdt.diff import (
-    diff_changes,
-    is_binary,
-    line_matcher,
-)
-from vcrdt.errors import (
-    DirtyWorktreeError,
-    MergeError,
-    WorktreeError,
-)
+from vcrdt.dag import is_ancestor, merge_bases, read_commit, read_tree
+from vcrdt.diff import diff_changes
+from vcrdt.diff.tree import iter_tree_changes
+from vcrdt.errors import DirtyWorktreeError, MergeError
 from vcrdt.ids import ObjectId, short
 from vcrdt.merge.causality import Causality
 from vcrdt.merge.conflicts import AutoResolution, PathConflict
 from vcrdt.merge.convergent import auto_tree, causal_precedences, convergent_commit, join_heads, virtual_base
-from vcrdt.merge.diff3 import (
-    MARKER_LEN,
-    Favor,
-    Style,
-    merge_bytes,
-)
+from vcrdt.merge.diff3 import Style
 from vcrdt.merge.pending import PendingObjects, write_flat_tree
-from vcrdt.merge.policy import OnConflict, decider, merged_policy
+from vcrdt.merge.policy import POLICY_FILE, OnConflict, decider, merged_policy
 from vcrdt.merge.record import dump_record, record_entries
-from vcrdt.merge.rules import Resolution, RuleName
-from vcrdt.merge.trees import merge_flat, resolve_content
+from vcrdt.merge.trees import merge_flat
 from vcrdt.objects import EntryKind
+from vcrdt.paths import ancestor_dirs
 from vcrdt.porcelain._shared import (
     Progress,
     branch_of,
@@ -48,97 +32,6 @@ from vcrdt.porcelain.resolutions import ask_paths
 from vcrdt.refs import Head
 from vcrdt.repo import Repository
 from vcrdt.worktree import FlatTree, Worktree
-
-
-@dataclass(frozen=True, slots=True)
-class MergeFileResult:
-    """A three-way merge of plain files: the merged bytes and the number of conflicts."""
-
-    data: bytes
-    conflicts: int
-    # Why a requested rule did not apply (the merge fell back to markers), or "".
-    note: str = ""
-
-
-def _read_input(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise WorktreeError(str(path), f"cannot read: {exc.strerror}") from exc
-
-
-def merge_file(
-    current: Path,
-    base: Path,
-    other: Path,
-    *,
-    style: Style = "merge",
-    labels: tuple[str, str, str] | None = None,
-    write: bool = True,
-    rule: RuleName | None = None,
-    marker_len: int = MARKER_LEN,
-    favor: Favor = "markers",
-    algorithm: str = "myers",
-    names: tuple[str, str, str] | None = None,
-) -> MergeFileResult:
-    """Merge the changes from `base` to `other` into `current`, as `git merge-file` does.
-
-    With `write`, the result replaces `current` atomically (conflict markers
-    included); otherwise it is only returned. With `rule`, the rule settles
-    the conflicts; plain files have no commits, so the tie-break order
-    falls back to the files' content hashes (`TieKey.of_content`) and the
-    result does not depend on which file is `current`. `marker_len`, `favor`
-    and `algorithm` are git's ``--marker-size``, ``--ours``/``--theirs``/
-    ``--union`` and ``--diff-algorithm``; `names` are the files as the user
-    named them, for messages.
-
-    Raises:
-        MergeError: If a file is binary, in git's words.
-        WorktreeError: If a file cannot be read or written.
-        GitInteropError: If `algorithm` is not one of git's diff algorithms.
-    """
-    matcher = line_matcher(algorithm)
-    texts = [_read_input(p) for p in (current, base, other)]
-    shown = names or (str(current), str(base), str(other))
-    for name, data in zip(shown, texts, strict=True):
-        if is_binary(data):
-            raise MergeError(f"Cannot merge binary files: {name}")
-    note = ""
-    outcome = None
-    if rule is not None:
-        outcome = resolve_content(
-            rule,
-            texts[1],
-            texts[0],
-            texts[2],
-            ours_key=TieKey.of_content(texts[0]),
-            theirs_key=TieKey.of_content(texts[2]),
-        )
-    if isinstance(outcome, Resolution):
-        merged, conflicts = outcome.data, 0
-    else:
-        note = outcome.reason if outcome is not None else ""
-        merged, conflicts = merge_bytes(
-            texts[1],
-            texts[0],
-            texts[2],
-            matcher=matcher,
-            style=style,
-            labels=labels or shown,
-            marker_len=marker_len,
-            favor=favor,
-        )
-    if write:
-        tmp = current.with_name(f".{current.name}.vcrdt-merge.tmp")
-        try:
-            tmp.write_bytes(merged)
-            os.chmod(tmp, stat.S_IMODE(os.stat(current).st_mode))
-            os.replace(tmp, current)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise WorktreeError(str(current), f"cannot write: {exc.strerror}") from exc
-    return MergeFileResult(merged, conflicts, note)
-
 
 MergeStatus = Literal["up-to-date", "fast-forward", "merged", "conflicts"]
 
@@ -179,7 +72,8 @@ class MergePlan:
     commits, resolution records), stored only by `apply_merge`. `apply` says what
     applying does: nothing, move HEAD to `commit` (a fast-forward, or a convergent merge
     commit that `pending` holds), make a merge commit of `target` with `message`, or leave
-    `target` (conflicts included) in the work tree as a merge in progress.
+    `target` (conflicts included) in the work tree as a merge in progress. With `scope`,
+    `target` and `ours_flat` cover only the paths in it (see `_changed_sides`).
     """
 
     outcome: MergeOutcome
@@ -194,6 +88,9 @@ class MergePlan:
     record: ObjectId | None = None
     style: Style = "merge"
     ours_flat: FlatTree = field(default_factory=dict)
+    # A three-way merge planned through tree diffs: `target` and `ours_flat` hold only the paths
+    # in `scope` (those either side changed); every other path is ours's, unchanged.
+    scope: frozenset[str] | None = None
 
 
 def merge(
@@ -291,6 +188,27 @@ def _check_clean(repo: Repository) -> None:
         )
 
 
+def _check_paths(repo: Repository, paths: list[str]) -> None:
+    """Refuse local changes to `paths` (the files a merge writes), as `_check_clean` words it."""
+    if not paths:
+        return
+    wt = repo.worktree
+    rows = wt.table.of(paths)
+    cur, _ = wt.current(rows, list(rows), None, store=False)
+    dirty = [
+        p
+        for p in paths
+        if (row := rows.get(p)) is not None
+        and (row.state == "removed" or cur.get(p) != (None if row.head_kind is None else (row.head_kind, row.head_oid)))
+    ]
+    if dirty:
+        raise DirtyWorktreeError(
+            f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
+            + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
+            hint="commit them first (or `vcrdt restore` them)",
+        )
+
+
 def plan_merge(
     repo: Repository,
     rev: str | None,
@@ -342,27 +260,111 @@ def plan_merge(
     if ours is not None and is_ancestor(repo.store, theirs, ours):
         outcome = MergeOutcome("up-to-date", ours, theirs, [theirs], None, [], [])
         return MergePlan(outcome, pending, "nothing", head.branch, ours)
+    ahead = ours is not None and is_ancestor(repo.store, ours, theirs)
+    if ours is not None and (ahead or not auto) and (no_ff or not ahead):
+        return _plan_three_way(
+            repo,
+            pending,
+            head,
+            ours,
+            theirs,
+            rev,
+            drop,
+            style=style,
+            message=message,
+            on_conflict=on_conflict,
+            ask_default=ask_default,
+            check_worktree=check_worktree,
+        )
     if check_worktree:
         _check_clean(repo)
     ours_flat = repo.commit_flat(ours)
-    if ours is not None and auto and not is_ancestor(repo.store, ours, theirs):
+    if ours is not None and auto and not ahead:
         bases = merge_bases(repo.store, ours, theirs)
         entries, settled, record = auto_tree(pending, ours, theirs)
         oid = convergent_commit(pending, write_flat_tree(pending, entries), [ours, theirs], record)
         changed = [c.path for c in diff_changes(ours_flat, entries)]
         outcome = MergeOutcome("merged", ours, theirs, bases, oid, [], changed, False, settled)
         return MergePlan(outcome, pending, "convergent", head.branch, ours, drop, oid, entries)
-    if ours is None or (is_ancestor(repo.store, ours, theirs) and not no_ff):
-        target = repo.commit_flat(theirs)
-        changed = [c.path for c in diff_changes(ours_flat, target)]
-        outcome = MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed)
-        return MergePlan(outcome, pending, "fast-forward", head.branch, ours, drop, theirs, target)
+    target = repo.commit_flat(theirs)
+    changed = [c.path for c in diff_changes(ours_flat, target)]
+    outcome = MergeOutcome("fast-forward", ours, theirs, [ours] if ours else [], theirs, [], changed)
+    return MergePlan(outcome, pending, "fast-forward", head.branch, ours, drop, theirs, target)
+
+
+def _changed_sides(
+    repo: Repository, base: ObjectId, ours: ObjectId, theirs: ObjectId
+) -> tuple[FlatTree, FlatTree, FlatTree] | None:
+    """The base, ours and theirs entries of the paths either side changed, through two tree diffs.
+
+    Subtrees whose ids are equal are skipped unread (`iter_tree_changes`), so no tree is
+    flattened. A path only one side changed holds the base's entry on the other. The policy
+    file is always included (the merge reads it). Every other path holds one entry on all
+    three sides, which the merge keeps as it is: merging these partial trees gives the whole
+    merge's result on them, and ours elsewhere. Returns None when a changed path lies under
+    another (a file and a directory sharing a name, in some tree): the file/directory rules
+    then look at the whole trees.
+    """
+    store = repo.store
+    trees = [read_commit(store, c).tree for c in (base, ours, theirs)]
+    b: FlatTree = {}
+    sides: tuple[FlatTree, FlatTree] = ({}, {})
+    changed: tuple[set[str], set[str]] = (set(), set())
+    for side, paths, tree in zip(sides, changed, trees[1:], strict=True):
+        for c in iter_tree_changes(store, trees[0], tree):
+            paths.add(c.path)
+            if c.old_kind is not None and c.old_oid is not None:
+                b[c.path] = (c.old_kind, c.old_oid)
+            if c.new_kind is not None and c.new_oid is not None:
+                side[c.path] = (c.new_kind, c.new_oid)
+    o, t = sides
+    for side, only in ((t, changed[0] - changed[1]), (o, changed[1] - changed[0])):
+        for p in only:
+            if p in b:
+                side[p] = b[p]
+    if POLICY_FILE not in b and POLICY_FILE not in o and POLICY_FILE not in t and trees[0] is not None:
+        entry = read_tree(store, trees[0]).get(POLICY_FILE)
+        if entry is not None and entry.kind is not EntryKind.TREE:
+            b[POLICY_FILE] = o[POLICY_FILE] = t[POLICY_FILE] = (entry.kind, entry.oid)
+    every = b.keys() | o.keys() | t.keys()
+    if every & ancestor_dirs(every):
+        return None
+    return b, o, t
+
+
+def _plan_three_way(
+    repo: Repository,
+    pending: PendingObjects,
+    head: Head,
+    ours: ObjectId,
+    theirs: ObjectId,
+    rev: str,
+    drop: frozenset[ObjectId],
+    *,
+    style: Style,
+    message: str | None,
+    on_conflict: OnConflict | None,
+    ask_default: bool,
+    check_worktree: bool,
+) -> MergePlan:
+    """Plan a three-way merge of `theirs` into `ours` (see `plan_merge`).
+
+    With one merge base, only the paths either side changed are merged (`_changed_sides`);
+    with several (a virtual base), or when `_changed_sides` declines, the whole trees.
+    """
     bases = merge_bases(repo.store, ours, theirs)
     if not bases:
+        if check_worktree:
+            _check_clean(repo)
         raise MergeError(f"refusing to merge unrelated histories: {rev}")
-    theirs_flat = repo.commit_flat(theirs)
     labels = (head_label(repo), "base", rev)
-    base_flat = virtual_base(pending, bases, on_conflict)
+    sides = _changed_sides(repo, bases[0], ours, theirs) if len(bases) == 1 else None
+    if sides is not None:
+        base_flat, ours_flat, theirs_flat = sides
+    else:
+        ours_flat = repo.commit_flat(ours)
+        theirs_flat = repo.commit_flat(theirs)
+        base_flat = virtual_base(pending, bases, on_conflict)
     policy = merged_policy(pending, base_flat, ours_flat, theirs_flat, strict=False)
     decide = decider(policy, on_conflict)
     # A version (and, under the json rule, a key's value) written after seeing the other side's wins
@@ -385,15 +387,26 @@ def plan_merge(
     )
     result_flat = {**tm.entries, **tm.worktree}
     changed = [c.path for c in diff_changes(ours_flat, result_flat)]
+    scope = None if sides is None else frozenset(base_flat.keys() | ours_flat.keys() | theirs_flat.keys())
+    if check_worktree:
+        if tm.is_clean:
+            # The merge commit is made from the trees, not the work tree: only the files it
+            # writes must be as HEAD has them (git checks its index entries for those paths).
+            _check_paths(repo, changed)
+        else:
+            # The commit that ends a conflicted merge takes the whole work tree.
+            _check_clean(repo)
     ask = ask_paths(policy, tm.conflicts, on_conflict, ask_default)
     record = pending.put("blob", dump_record(record_entries(tm.auto, (ours, theirs), tm.entries))) if tm.auto else None
     text = normalise_message(message or f"Merge {rev} into {head_label(repo)}")
     if tm.is_clean:
         outcome = MergeOutcome("merged", ours, theirs, bases, None, [], changed, False, tm.auto, tm.notes)
-        return MergePlan(outcome, pending, "commit", head.branch, ours, drop, None, tm.entries, text, record, style)
+        return MergePlan(
+            outcome, pending, "commit", head.branch, ours, drop, None, tm.entries, text, record, style, scope=scope
+        )
     outcome = MergeOutcome("conflicts", ours, theirs, bases, None, tm.conflicts, changed, False, tm.auto, tm.notes, ask)
     return MergePlan(
-        outcome, pending, "conflicts", head.branch, ours, drop, None, result_flat, text, record, style, ours_flat
+        outcome, pending, "conflicts", head.branch, ours, drop, None, result_flat, text, record, style, ours_flat, scope
     )
 
 
@@ -435,7 +448,12 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
         plan.pending.flush(repo.store)
         if plan.apply == "conflicts":
             assert outcome.ours is not None
-            _leave_in_worktree(repo, plan.ours_flat, plan.target)
+            ours_flat, target = plan.ours_flat, plan.target
+            if plan.scope is not None:
+                # The work tree's links are judged with the whole result: the partial trees made whole.
+                ours_flat = repo.commit_flat(outcome.ours)
+                target = {p: e for p, e in ours_flat.items() if p not in plan.scope} | plan.target
+            _leave_in_worktree(repo, ours_flat, target)
             repo.merge_state.start(
                 outcome.theirs, outcome.ours, plan.message, outcome.conflicts, plan.style, resolutions=plan.record
             )
@@ -452,7 +470,8 @@ def apply_merge(repo: Repository, plan: MergePlan, on_progress: Progress | None 
             assert commit is not None
             tree = read_commit(repo.store, commit).tree
             # Through a diff of ours's tree and the result's: only the paths that differ are visited.
-            writes = repo.worktree.begin_checkout_tree(tree, force=False, flat=plan.target, expect=ours_tree)
+            flat = plan.target if plan.scope is None else None  # a partial target is no whole tree
+            writes = repo.worktree.begin_checkout_tree(tree, force=False, flat=flat, expect=ours_tree)
             move_head(repo, plan.branch, commit, plan.expected, plan.drop)
             assert op is not None
             op.writes = writes

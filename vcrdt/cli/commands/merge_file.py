@@ -4,37 +4,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
 
 from vcrdt.cli.base import STATE, app, typer
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from typing import Annotated
+
+    from vcrdt.merge.diff3 import Favor
 
 MAX_EXIT = 127
 
-
-def _favor_option(name: str) -> Callable[[typer.Context, bool], bool]:
-    """A callback recording `name` as the favoured side.
-
-    click calls callbacks in command-line order, so of --ours, --theirs and --union the last wins, as in git.
-    """
-
-    def record(ctx: typer.Context, value: bool) -> bool:
-        if value:
-            ctx.meta["merge_file.favor"] = name
-        return value
-
-    return record
-
+# git's --ours, --theirs and --union set one variable, so the last one given wins: a switch.
+FAVOR_FLAGS = {
+    "--ours": ("ours", "Settle every conflict with our lines."),
+    "--theirs": ("theirs", "Settle every conflict with their lines."),
+    "--union": ("union", "Settle every conflict with our lines then theirs."),
+}
+FAVOURS: dict[str, Favor] = {"ours": "ours", "theirs": "theirs", "union": "union"}
 
 # git merge-file's exit status for an error (a binary or unreadable file): the conflict counts stop at 127.
 MERGE_FILE_ERROR = 255
 
 
-@app.command("merge-file")
+@app.command("merge-file", switches={"favor": FAVOR_FLAGS})
 def merge_file(
-    ctx: typer.Context,
     current: Annotated[Path, typer.Argument(help="Our version; receives the result unless -p.")],
     base: Annotated[Path, typer.Argument(help="The common ancestor.")],
     other: Annotated[Path, typer.Argument(help="Their version.")],
@@ -49,19 +43,7 @@ def merge_file(
     label: Annotated[
         list[str] | None, typer.Option("-L", help="Labels for the markers (up to three: current, base, other).")
     ] = None,
-    ours: Annotated[
-        bool, typer.Option("--ours", help="Settle every conflict with our lines.", callback=_favor_option("ours"))
-    ] = False,
-    theirs: Annotated[
-        bool,
-        typer.Option("--theirs", help="Settle every conflict with their lines.", callback=_favor_option("theirs")),
-    ] = False,
-    union: Annotated[
-        bool,
-        typer.Option(
-            "--union", help="Settle every conflict with our lines then theirs.", callback=_favor_option("union")
-        ),
-    ] = False,
+    favor: Annotated[str | None, typer.Option(help="--ours, --theirs or --union (the last given).")] = None,
     marker_size: Annotated[
         int, typer.Option("--marker-size", help="Conflict markers this long (default 7).", metavar="N")
     ] = 7,
@@ -105,13 +87,14 @@ def merge_file(
         raise typer.BadParameter("at most three labels", param_hint="-L")
     names = [str(current), str(base), str(other)]
     names[: len(given)] = given
-    from vcrdt.merge.rules import RULES
+    if rule is not None:
+        from vcrdt.merge.rules import RULES
 
-    if rule is not None and rule not in RULES:
-        raise typer.BadParameter(f"must be one of {', '.join(RULES)}", param_hint="--rule")
-    favor = ctx.meta.get("merge_file.favor", "markers")
-    if rule is not None and favor != "markers":
-        raise typer.BadParameter(f"--{favor} settles the conflicts already", param_hint="--rule")
+        if rule not in RULES:
+            raise typer.BadParameter(f"must be one of {', '.join(RULES)}", param_hint="--rule")
+    favoured: Favor = "markers" if favor is None else FAVOURS[favor]
+    if rule is not None and favoured != "markers":
+        raise typer.BadParameter(f"--{favoured} settles the conflicts already", param_hint="--rule")
     try:
         result = porcelain.merge_file(
             STATE.cwd / current,
@@ -122,7 +105,7 @@ def merge_file(
             write=not stdout,
             rule=rule,
             marker_len=marker_size,
-            favor=favor,
+            favor=favoured,
             algorithm=diff_algorithm,
             names=(str(current), str(base), str(other)),
         )
