@@ -71,6 +71,9 @@ class LogEntry(Value):
         return read_commit(self.reader, self.oid)
 
 
+_ENTRY_SLOTS = tuple(LogEntry.__dict__[name].__set__ for name in LogEntry.__slots__)
+
+
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
     """Each commit's labels as git's ``--decorate`` shows them: ``HEAD -> main``, then ``tag: v1``, then branches."""
     out: dict[ObjectId, list[tuple[int, str]]] = {}
@@ -176,14 +179,24 @@ def log(
     decorations = _decorations(repo)
     if not (decoded or paths or follow or with_stats or with_patch):
         # The default: the walk and what it shows come from the commit table, no commit decoded.
+        # Each entry filled through its slots, without a call to __init__ (a log makes thousands).
+        new, (set_oid, set_info, set_refs, set_stats, set_diffs, set_reader) = object.__new__, _ENTRY_SLOTS
+        store, labels = repo.store, decorations.get
         n = 0
-        for oid, info in iter_log(repo.store, starts, first_parent=first_parent):
+        for oid, info in iter_log(store, starts, first_parent=first_parent):
             if oid in hidden:
                 continue
             if limit is not None and n >= limit:
                 return
             n += 1
-            yield LogEntry(oid, info, decorations.get(oid, []), None, None, repo.store)
+            entry = new(LogEntry)
+            set_oid(entry, oid)
+            set_info(entry, info)
+            set_refs(entry, labels(oid) or [])
+            set_stats(entry, None)
+            set_diffs(entry, None)
+            set_reader(entry, store)
+            yield entry
         return
     followed = paths[0] if follow and paths else None
     n = 0
