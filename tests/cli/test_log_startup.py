@@ -43,3 +43,16 @@ def test_no_server_wanted_loads_no_server_client(repo: CliRunner) -> None:
         out, loaded = _main_loads(repo, watched, args, VCRDT_NO_SERVER="1")
         assert out == repo.ok(*args).out
         assert loaded == "", args
+
+
+def test_log_loads_no_tree_diff_or_merge_module(repo: CliRunner) -> None:
+    """The default, --oneline and --graph formats read the commit table: nothing that reads or writes trees loads."""
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+    repo.write("a.txt", "two\n")
+    repo.ok("commit", "-A", "-m", "second")
+    watched = {"vcrdt.diff.tree", "vcrdt.merge", "vcrdt.merge.pending", "vcrdt.worktree"}
+    for args in (["log"], ["log", "-n", "1"], ["log", "--oneline"], ["log", "--graph"], ["log", "HEAD~1..HEAD"]):
+        out, loaded = _main_loads(repo, watched, args, VCRDT_NO_SERVER="1")
+        assert out == repo.ok(*args).out
+        assert loaded == "", args

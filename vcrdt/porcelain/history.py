@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from vcrdt.dag import iter_history, iter_log, read_commit
-from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
@@ -246,6 +245,7 @@ def follow_path(repo: Repository, c: Commit, path: str) -> str:
     content, or at least half of it, under a path the parent had and `c` has not. A file
     `c` adds from nothing keeps its name (the walk then finds no older change to it).
     """
+    from vcrdt.diff.tree import flatten_tree
     from vcrdt.merge.renames import find_renames
 
     if not c.parents:
