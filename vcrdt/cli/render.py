@@ -51,6 +51,15 @@ def _strip_controls(text: str) -> str:
     return text.translate(_STRIPPED_CONTROLS)
 
 
+def plain_text(text: str) -> str:
+    """Return `text` without the control codes a `Text` drops (what printing it uncoloured writes).
+
+    >>> plain_text("a\\rb\\x07c")
+    'abc'
+    """
+    return text.translate(_STRIPPED_CONTROLS)
+
+
 class Text:
     """Styled text: plain characters plus style spans, turned into a rich Text only when printed in colour.
 
