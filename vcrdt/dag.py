@@ -215,7 +215,16 @@ def iter_log(
     while queue:
         _, _, _, oid, info = heapq.heappop(queue)
         yield oid, info
-        push(info.parents[:1] if first_parent else info.parents)
+        parents = info.parents[:1] if first_parent else info.parents
+        # A line of single parents with nothing else waiting (most of a history): each parent
+        # would be pushed and popped at once, so it is yielded without the heap.
+        while not queue and len(parents) == 1 and parents[0] not in seen:
+            oid = parents[0]
+            seen.add(oid)
+            info = get(oid)
+            yield oid, info
+            parents = info.parents[:1] if first_parent else info.parents
+        push(parents)
 
 
 def is_ancestor(reader: ObjectReader, ancestor: ObjectId, descendant: ObjectId) -> bool:

@@ -19,7 +19,6 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from vcrdt.dag import read_commit, read_tree
-from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import (
     AmbiguousRevisionError,
     BadRevisionError,
@@ -31,7 +30,6 @@ from vcrdt.errors import (
     UnsupportedFormatError,
 )
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
-from vcrdt.merge.pending import write_flat_tree
 from vcrdt.objects import (
     Commit,
     EntryKind,
@@ -497,6 +495,8 @@ class Repository:
             return {}
         flat = self._flat_trees.get(tree)
         if flat is None:
+            from vcrdt.diff.tree import flatten_tree  # imported on first use: `log` never reads a tree
+
             flat = flatten_tree(self.store, tree)
             if len(self._flat_trees) >= _FLAT_TREES_KEPT:
                 del self._flat_trees[next(iter(self._flat_trees))]
@@ -528,6 +528,8 @@ class Repository:
                     subdirs.setdefault(up, set()).add(child)
                     parent = up
             return self._rebuild("", base, flat, files, subdirs) or self.store.put("tree", b"")
+        from vcrdt.merge.pending import write_flat_tree  # imported on first use, as flatten_tree
+
         return write_flat_tree(self.store, flat)
 
     def _rebuild(

@@ -55,3 +55,37 @@ def test_log_of_more_commits_than_one_chunk(repo: CliRunner) -> None:
     assert repo.ok("log", "-n", "300").out == "\n".join(
         reference_header(e.oid, e.commit, e.refs, False) for e in entries[:300]
     )
+
+
+def test_log_oneline_writes_what_the_styled_lines_wrote(repo: CliRunner) -> None:
+    """`--oneline` without colour is written as plain text: the same bytes as its Text lines (control codes dropped)."""
+    from vcrdt.cli import views
+    from vcrdt.cli.render import Text
+
+    repo.ok("commit", "--allow-empty", "-m", "root")
+    repo.ok("branch", "side")
+    repo.ok("switch", "side")
+    repo.ok("commit", "--allow-empty", "-m", "on side\rwith a CR")
+    repo.ok("switch", "main")
+    repo.ok("commit", "--allow-empty", "-m", "bell\x07 and\ttab\n\nbody")
+    repo.ok("merge", "side", "-m", "merge side")
+    repo.ok("tag", "v1")
+    repo.ok("tag", "caf\u00e9")
+    r = Repository(repo.cwd, Settings(author_name="Ada Lovelace", author_email="ada@example.com"))
+    for i in range(600):
+        porcelain.commit(r, MESSAGES[i % len(MESSAGES)] + f" \x0b{i}", allow_empty=True)
+    r.close()
+    r = Repository(repo.cwd, Settings())
+    entries = list(porcelain.log(r))
+    r.close()
+    for clock in (False, True):
+        want = []
+        for e in entries:
+            line = Text("")
+            line.append_text(views.oneline(e))
+            if clock:
+                line.append(f"  [{views.clock_text(e.commit)}]", style="meta")
+            want.append(line.plain + "\n")
+        args = ["log", "--oneline", *(["--clock"] if clock else [])]
+        assert repo.ok(*args).out == "".join(want)
+        assert repo.ok(*args, "-n", "300").out == "".join(want[:300])

@@ -10,6 +10,7 @@ import pytest
 from tests.helpers.builders import build_dag
 from tests.helpers.cli import CliRunner
 from vcrdt.dag import iter_history, iter_log, read_commit
+from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
 from vcrdt.store import commits
@@ -190,3 +191,47 @@ def test_a_fill_cut_short_is_done_again_on_the_next_open(tmp_path: Path) -> None
     assert store.db.get_meta(commits.PENDING) is None
     assert store.commit_table_problems() == []
     store.db.close()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        [[], [0], [1], [2], [3]],  # a line
+        [[], [0], [0], [1, 2], [3], [4], [4], [5, 6], [7]],  # forks and merges between lines
+        [[], [0], [1], [2], [0], [4], [3, 5], [6]],  # a long side line merged back
+        [[], [], [0, 1], [2], [1], [3, 4]],  # two roots
+    ],
+)
+@pytest.mark.parametrize("first_parent", [False, True])
+def test_the_table_walk_keeps_the_order_of_the_object_walk(
+    tmp_path: Path, spec: list[list[int]], first_parent: bool
+) -> None:
+    """`iter_log` (lines of single parents go past the heap) yields `iter_history`'s commits in its order."""
+    mem, sql, ids = _copied(tmp_path, spec)
+    for heads in ([ids[-1]], [ids[-1], ids[len(ids) // 2]], [ids[1], ids[0]]):
+        want = [(oid, CommitInfo.of(c)) for oid, c in iter_history(mem, heads, first_parent=first_parent)]
+        assert list(iter_log(sql, heads, first_parent=first_parent)) == want
+        assert list(iter_log(mem, heads, first_parent=first_parent)) == want
+    sql.db.close()
+
+
+def test_parse_rows_reads_what_parse_reads_and_leaves_out_what_it_refuses(tmp_path: Path) -> None:
+    _, sql, ids = _copied(tmp_path, [[], [0], [0], [1, 2]])
+    good = list(commits.iter_rows(sql.db.conn))
+    assert commits.parse_rows(good) == dict(commits.parse(r) for r in good)
+    assert len(commits.parse_rows(good)[ids[3]].parents) == 2
+    oid, lamport, time, tz, parents, name, email, message = good[0]
+    bad = [
+        (oid[:31], lamport, time, tz, parents, name, email, message),  # a short id
+        ("x" * 32, lamport, time, tz, parents, name, email, message),  # an id that is no blob
+        (oid, True, time, tz, parents, name, email, message),  # a bool is no clock
+        (oid, lamport, str(time), tz, parents, name, email, message),
+        (oid, lamport, time, tz, parents + b"\0", name, email, message),  # parents not whole ids
+        (oid, lamport, time, tz, "p" * 32, name, email, message),
+        (oid, lamport, time, tz, parents, name.encode(), email, message),
+    ]
+    for raw in bad:
+        with pytest.raises(CorruptObjectError):
+            commits.parse(raw)
+    assert commits.parse_rows([*bad, good[1]]) == dict([commits.parse(good[1])])
+    sql.db.close()

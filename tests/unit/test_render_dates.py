@@ -49,3 +49,18 @@ def test_every_day_of_four_centuries() -> None:
     for day in range(0, 146_097 + 800, 1):
         t = day * 86_400 + 43_210
         assert format_date(t, -60) == reference(t, -60)
+
+
+def test_dates_sharing_a_day_and_offset() -> None:
+    """The text around the time of day is kept per day and offset: later dates that day print the same."""
+    for tz in (-90, 0, 330, 840):
+        for t in range(951_782_400 - 86_400, 951_782_400 + 2 * 86_400, 997):
+            assert format_date(t, tz) == reference(t, tz)
+
+
+def test_dates_past_the_kept_days() -> None:
+    """More days than are kept (the table is cleared when full): each date still prints as before."""
+    for day in range(5000):
+        t = day * 86_400 + 3_600
+        assert format_date(t, 60) == reference(t, 60)
+        assert format_date(t + 1, 60) == reference(t + 1, 60)

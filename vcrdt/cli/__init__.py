@@ -87,11 +87,13 @@ def main(*, asked: bool = False) -> None:
     # modules) and few reference cycles: at the default threshold (700) the collector walks them
     # again and again, about 5% of a status of 10,000 files. Cycles are still collected.
     gc.set_threshold(100_000, *gc.get_threshold()[1:])
-    from vcrdt.daemon import client, protocol, stdio
+    from vcrdt.daemon import protocol, stdio
 
     stdio.occupy_stdio()  # before any descriptor is opened
     args = sys.argv[1:]
     use_server = not protocol.disabled() and not protocol.runs_here(args, _stdin_is_a_terminal())
+    if use_server:
+        from vcrdt.daemon import client  # not imported when no server is wanted (VCRDT_NO_SERVER=1)
     if use_server and not asked:
         code = client.request(args)
         if code is not None:

@@ -51,6 +51,15 @@ def _strip_controls(text: str) -> str:
     return text.translate(_STRIPPED_CONTROLS)
 
 
+def plain_text(text: str) -> str:
+    """Return `text` without the control codes a `Text` drops (what printing it uncoloured writes).
+
+    >>> plain_text("a\\rb\\x07c")
+    'abc'
+    """
+    return text.translate(_STRIPPED_CONTROLS)
+
+
 class Text:
     """Styled text: plain characters plus style spans, turned into a rich Text only when printed in colour.
 
@@ -391,14 +400,34 @@ def format_date(timestamp: int, tz_minutes: int) -> str:
     >>> format_date(951782400, -90)
     'Mon Feb 28 22:30:00 2000 -0130'
     """
-    # time.gmtime of the shifted timestamp: a tenth of the cost of an aware datetime (log prints
-    # thousands), and two-digit fields from a table: a format spec costs more than gmtime.
-    year, month, day, hour, minute, second, weekday, _, _ = time.gmtime(timestamp + tz_minutes * 60)
+    # What a day and offset print around the time is made once (time.gmtime of the day's start:
+    # a tenth of the cost of an aware datetime), and kept: a log prints thousands of dates, most
+    # of them on a day an earlier one was on. The time of day is two divmods and a table.
+    day, second = divmod(timestamp + tz_minutes * 60, 86_400)
+    around = _DAY_TEXT.get((day, tz_minutes))
+    if around is None:
+        around = _day_text(day, tz_minutes)
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{around[0]}{_TWO_DIGITS[hour]}:{_TWO_DIGITS[minute]}:{_TWO_DIGITS[second]}{around[1]}"
+
+
+# (day since the epoch, offset) -> the text before and after the time of day; cleared when full.
+_DAY_TEXT: dict[tuple[int, int], tuple[str, str]] = {}
+_DAY_TEXT_MAX = 4096
+
+
+def _day_text(day: int, tz_minutes: int) -> tuple[str, str]:
+    year, month, mday, _, _, _, weekday, _, _ = time.gmtime(day * 86_400)
     m = abs(tz_minutes)
-    return (
-        f"{_DAYS[weekday]} {_MONTHS[month - 1]} {day} {_TWO_DIGITS[hour]}:{_TWO_DIGITS[minute]}:"
-        f"{_TWO_DIGITS[second]} {year} {'-' if tz_minutes < 0 else '+'}{_TWO_DIGITS[m // 60]}{_TWO_DIGITS[m % 60]}"
+    around = (
+        f"{_DAYS[weekday]} {_MONTHS[month - 1]} {mday} ",
+        f" {year} {'-' if tz_minutes < 0 else '+'}{_TWO_DIGITS[m // 60]}{_TWO_DIGITS[m % 60]}",
     )
+    if len(_DAY_TEXT) >= _DAY_TEXT_MAX:
+        _DAY_TEXT.clear()
+    _DAY_TEXT[day, tz_minutes] = around
+    return around
 
 
 def iso_date(timestamp: int, tz_minutes: int) -> str:

@@ -11,7 +11,7 @@ import sys
 
 from vcrdt.cli import render
 from vcrdt.cli.render import Text
-from vcrdt.ids import short, to_hex
+from vcrdt.ids import ObjectId, short, to_hex
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -212,6 +212,22 @@ def oneline(entry: LogEntry) -> Text:
         t.append(")", style="oid")
     t.append(" " + entry.info.summary)
     return t
+
+
+def oneline_text(oid: ObjectId, c: Commit | CommitInfo, refs: list[str]) -> str:
+    """Return the uncoloured `oneline` line of a commit, without its newline: what printing `oneline` writes.
+
+    Plain text, without rich Texts (`log --oneline` prints thousands); the control codes a
+    Text drops are dropped here too (`render.plain_text`).
+
+    >>> from vcrdt.objects import Commit, Signature
+    >>> c = Commit(bytes(32), (), Signature("A", "a@x", 0, 0), "fix\\r it\\n\\nmore\\n", "0" * 32, 1, ())
+    >>> oneline_text(b"\\1" * 32, c, ["HEAD -> main", "tag: v1"])
+    '010101010101 (HEAD -> main, tag: v1) fix it'
+    """
+    if refs:
+        return render.plain_text(f"{short(oid)} ({', '.join(map(decoration, refs))}) {c.summary}")
+    return render.plain_text(f"{short(oid)} {c.summary}")
 
 
 def print_stats(stats: list[DiffStat], width: int = 80) -> None:

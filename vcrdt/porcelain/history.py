@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from vcrdt.dag import iter_history, iter_log, read_commit
-from vcrdt.diff.tree import flatten_tree
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
@@ -69,6 +68,9 @@ class LogEntry(Value):
         if self.reader is None:
             raise VcrdtError(f"log entry {self.oid.hex()}: no commit to read")
         return read_commit(self.reader, self.oid)
+
+
+_ENTRY_SLOTS = tuple(LogEntry.__dict__[name].__set__ for name in LogEntry.__slots__)
 
 
 def _decorations(repo: Repository) -> dict[ObjectId, list[str]]:
@@ -176,14 +178,24 @@ def log(
     decorations = _decorations(repo)
     if not (decoded or paths or follow or with_stats or with_patch):
         # The default: the walk and what it shows come from the commit table, no commit decoded.
+        # Each entry filled through its slots, without a call to __init__ (a log makes thousands).
+        new, (set_oid, set_info, set_refs, set_stats, set_diffs, set_reader) = object.__new__, _ENTRY_SLOTS
+        store, labels = repo.store, decorations.get
         n = 0
-        for oid, info in iter_log(repo.store, starts, first_parent=first_parent):
+        for oid, info in iter_log(store, starts, first_parent=first_parent):
             if oid in hidden:
                 continue
             if limit is not None and n >= limit:
                 return
             n += 1
-            yield LogEntry(oid, info, decorations.get(oid, []), None, None, repo.store)
+            entry = new(LogEntry)
+            set_oid(entry, oid)
+            set_info(entry, info)
+            set_refs(entry, labels(oid) or [])
+            set_stats(entry, None)
+            set_diffs(entry, None)
+            set_reader(entry, store)
+            yield entry
         return
     followed = paths[0] if follow and paths else None
     n = 0
@@ -233,6 +245,7 @@ def follow_path(repo: Repository, c: Commit, path: str) -> str:
     content, or at least half of it, under a path the parent had and `c` has not. A file
     `c` adds from nothing keeps its name (the walk then finds no older change to it).
     """
+    from vcrdt.diff.tree import flatten_tree
     from vcrdt.merge.renames import find_renames
 
     if not c.parents:

@@ -95,6 +95,13 @@ class CommitInfo:
         return f"CommitInfo(parents={self.parents!r}, lamport={self.lamport}, author={self.author!r})"
 
 
+# `parse_rows` fills a CommitInfo through its slots (its __init__ is a Python call per row).
+_info_parents = CommitInfo.__dict__["parents"].__set__
+_info_lamport = CommitInfo.__dict__["lamport"].__set__
+_info_author = CommitInfo.__dict__["author"].__set__
+_info_message = CommitInfo.__dict__["message"].__set__
+
+
 def row(oid: ObjectId, c: Commit) -> tuple[object, ...]:
     """Return the table row of commit `c` stored under `oid`."""
     a = c.author
@@ -152,6 +159,42 @@ def parse(raw: tuple[Any, ...]) -> tuple[ObjectId, CommitInfo]:
     _timestamp(author, time)
     _tz(author, tz)
     return ObjectId(oid), CommitInfo(ids, lamport, author, message)
+
+
+def parse_rows(raws: Iterable[tuple[Any, ...]]) -> dict[ObjectId, CommitInfo]:
+    """Return the ids and `CommitInfo` of rows read with the table's columns, leaving out each one `parse` refuses.
+
+    `parse` over many rows, with its checks inline (a walk reads a window of rows at a time).
+    """
+    out: dict[ObjectId, CommitInfo] = {}
+    types, oid_len, new = _TYPES, OID_LEN, _new
+    set_name, set_email, set_timestamp, set_tz = _name, _email, _timestamp, _tz
+    set_parents, set_lamport, set_author, set_message = _info_parents, _info_lamport, _info_author, _info_message
+    for raw in raws:
+        oid, lamport, time, tz, parents, name, email, message = raw
+        if type(oid) is not bytes or len(oid) != oid_len:
+            continue
+        if (type(lamport), type(time), type(tz), type(parents), type(name), type(email), type(message)) != types:
+            continue
+        if len(parents) == oid_len:  # most commits
+            ids: tuple[ObjectId, ...] = (parents,)
+        else:
+            try:
+                ids = parse(raw)[1].parents
+            except CorruptObjectError:
+                continue
+        author = new(Signature)
+        set_name(author, name)
+        set_email(author, email)
+        set_timestamp(author, time)
+        set_tz(author, tz)
+        info = new(CommitInfo)
+        set_parents(info, ids)
+        set_lamport(info, lamport)
+        set_author(info, author)
+        set_message(info, message)
+        out[raw[0]] = info  # the id checked above (a bytes, as ObjectId is at run time)
+    return out
 
 
 def iter_rows(conn: sqlite3.Connection) -> Iterator[tuple[object, ...]]:

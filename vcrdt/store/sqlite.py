@@ -644,18 +644,11 @@ class SqliteStore:
         """
         if self.db.read_only:
             return {}
-        out: dict[ObjectId, commits.CommitInfo] = {}
         try:
             raw_rows = self.db.conn.execute(commits.SELECT_BEFORE, (oid, window)).fetchall()
         except sqlite3.DatabaseError:
             return {}
-        for raw in raw_rows:
-            try:
-                other, info = commits.parse(raw)
-            except CorruptObjectError:
-                continue
-            out[other] = info
-        return out
+        return commits.parse_rows(raw_rows)
 
     def rebuild_commit_table(self) -> int:
         """Fill the commit table afresh from the commit objects; return how many rows it holds.

@@ -131,8 +131,11 @@ def _print_log(
         )
         return
     con = render.data()
-    if con.is_plain and not (graph or oneline or stat or patch):
-        _write_plain(con, entries, clock)
+    if con.is_plain and not (stat or patch):
+        if graph:
+            _write_plain_graph(con, entries, clock, oneline=oneline)
+        else:
+            _write_plain(con, entries, clock, oneline=oneline)
         return
     listed = list(entries) if graph else entries
     prefixes = graph_prefixes(listed) if graph else None  # type: ignore[arg-type]
@@ -207,24 +210,55 @@ def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list
     return kept, [porcelain.repo_path(repo, STATE.cwd, p) for p in raw_paths]
 
 
-def _write_plain(con: render.DataOut, entries: Iterator[LogEntry], clock: bool) -> None:
-    """Write uncoloured commit headers, a blank line between two, a few hundred per write.
+def _write_plain(con: render.DataOut, entries: Iterator[LogEntry], clock: bool, *, oneline: bool = False) -> None:
+    """Write uncoloured commit headers (a blank line between two) or `--oneline` lines, a few hundred per write.
 
     What was gathered is written before an error from the walk (a corrupt commit) goes up.
     """
-    header = views.commit_header_text
+    header, line = views.commit_header_text, views.oneline_text
+    joiner = "" if oneline else "\n"  # a header ends with its newline, and a blank line parts two
     chunk: list[str] = []
     sep = ""
     try:
         for e in entries:
-            chunk.append(header(e.oid, e.commit if clock else e.info, e.refs, clock=clock))
+            if oneline:
+                text = line(e.oid, e.info, e.refs)
+                if clock:
+                    text += render.plain_text(f"  [{views.clock_text(e.commit)}]")
+                chunk.append(text + "\n")
+            else:
+                chunk.append(header(e.oid, e.commit if clock else e.info, e.refs, clock=clock))
             if len(chunk) == 256:
-                con.write_text(sep + "\n".join(chunk))
+                con.write_text(sep + joiner.join(chunk))
                 chunk.clear()
-                sep = "\n"
+                sep = joiner
     finally:
         if chunk:
-            con.write_text(sep + "\n".join(chunk))
+            con.write_text(sep + joiner.join(chunk))
+
+
+def _write_plain_graph(con: render.DataOut, entries: Iterator[LogEntry], clock: bool, *, oneline: bool) -> None:
+    """Write the uncoloured `--graph` lines (with `--oneline`, one per commit) in one write, as their Texts print.
+
+    Each line is what a `Text` of it prints: its control codes dropped (`render.plain_text`).
+    """
+    listed = list(entries)
+    strip = render.plain_text
+    out: list[str] = []
+    for e, (before, first, rest, extra) in zip(listed, graph_prefixes(listed), strict=True):
+        out += [strip(b) + "\n" for b in before]
+        if oneline:
+            text = f"{first} " + views.oneline_text(e.oid, e.info, e.refs)
+            if clock:
+                text += strip(f"  [{views.clock_text(e.commit)}]")
+            out.append(text + "\n")
+        else:
+            refs = f" ({', '.join(map(views.decoration, e.refs))})" if e.refs else ""
+            out.append(strip(f"{first} commit {e.oid.hex()}{refs}") + "\n")
+            out += [strip(f"{rest} {text}".rstrip()) + "\n" for text in _body_lines(e, clock)]
+        out += [strip(x) + "\n" for x in extra]
+    if out:
+        con.write_text("".join(out))
 
 
 def _refs(refs: list[str]) -> Text:
