@@ -16,6 +16,32 @@ def test_init_creates_repository(cli: CliRunner) -> None:
     assert (cli.cwd / ".vcrdt" / "store.db").is_file()
 
 
+def test_init_quiet_prints_nothing(cli: CliRunner) -> None:
+    r = cli("init", "-q")
+    assert (r.code, r.out, r.err) == (0, "", "")
+    assert (cli.cwd / ".vcrdt" / "store.db").is_file()
+    r = cli("init", "--quiet", "sub")
+    assert (r.code, r.out, r.err) == (0, "", "")
+    assert (cli.cwd / "sub" / ".vcrdt" / "store.db").is_file()
+
+
+def test_init_quiet_still_reports_errors(repo: CliRunner) -> None:
+    r = repo("init", "-q")
+    assert r.code == 1
+    assert r.err == f"error: repository already exists in {repo.cwd}\n"
+
+
+def test_commit_quiet_records_without_a_summary(repo: CliRunner) -> None:
+    repo.write("a.txt", "one\n")
+    r = repo("commit", "-A", "-q", "-m", "first")
+    assert (r.code, r.out, r.err) == (0, "", "")
+    assert json.loads(repo.ok("log", "--json").out)[0]["message"] == "first\n"
+    assert repo.ok("status", "--short").out == ""
+    r = repo("commit", "--quiet", "-m", "again")
+    assert r.code == 1  # nothing to commit is still an error, quiet or not
+    assert r.err.startswith("error: ")
+
+
 def test_init_twice_fails(repo: CliRunner) -> None:
     r = repo("init")
     assert r.code == 1

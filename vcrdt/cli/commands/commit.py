@@ -37,6 +37,9 @@ def commit(
     no_edit: Annotated[
         bool, typer.Option("--no-edit", help="With --amend, keep HEAD's message without opening the editor.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print no summary of the commit and no progress bar.")
+    ] = False,
     json: JsonOption = False,
 ) -> int:
     """Record every change to tracked files (or only those under PATHS) as a new commit.
@@ -65,7 +68,7 @@ def commit(
             from vcrdt.cli.editor import report_empty
 
             return report_empty(exc)
-    with render.progress("Recording files") as on_progress:
+    with render.progress("Recording files", enabled=not quiet) as on_progress:
         result = porcelain.commit(
             repo,
             message,
@@ -85,6 +88,8 @@ def commit(
                 "changes": [{"path": jpath(c.path), "status": c.status} for c in result.changes],
             }
         )
+        return 0
+    if quiet:
         return 0
     where = render.quote(result.branch) if result.branch else "detached HEAD"
     root = " (root-commit)" if not result.commit.parents else ""

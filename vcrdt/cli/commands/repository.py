@@ -24,6 +24,9 @@ def init(
             show_default=False,
         ),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors and warnings (no summary, no progress bar).")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Create an empty repository (a .vcrdt directory) in DIRECTORY, or one with a git history (--from-git)."""
@@ -34,14 +37,14 @@ def init(
         from vcrdt.cli.commands.git import new_repo_from_git
 
         new_repo_from_git(
-            target.resolve(), STATE.cwd / from_git, initial_branch=initial_branch, refs=None, quiet=False, json=json
+            target.resolve(), STATE.cwd / from_git, initial_branch=initial_branch, refs=None, quiet=quiet, json=json
         )
         return
     initial_branch = initial_branch or "main"
     result = porcelain.init(target.resolve(), settings(), initial_branch=initial_branch)
     if json:
         render.emit_json({"schema": 1, "path": str(result.root), "replica": result.replica, "branch": result.branch})
-    else:
+    elif not quiet:
         render.err().print(
             f"Initialized empty vcrdt repository in {render.quote(f'{result.root}/.vcrdt')}", markup=False
         )
