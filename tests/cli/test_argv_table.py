@@ -9,8 +9,6 @@ else it must hand to typer).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers.cli import CliRunner
+from tests.helpers.startup import modules_loaded
 from vcrdt.cli import argv, argv_table
 from vcrdt.cli.base import app
 
@@ -196,27 +195,10 @@ def test_usage_errors_raised_by_a_command_read_alike(
     assert fast.code == 2 and "Usage: vcrdt" in fast.err
 
 
-SCRIPT = """
-import sys
-from vcrdt.cli import run
-code = run(sys.argv[1:])
-sys.stdout.flush()
-loaded = sorted({m.split(".")[0] for m in sys.modules} & {"typer", "click", "rich"})
-sys.stderr.write("LOADED " + ",".join(loaded) + "\\n")
-sys.exit(code)
-"""
-
-
 def _loaded(repo: CliRunner, *args: str) -> tuple[str, str]:
-    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
-    import os
-
-    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args], cwd=repo.cwd, capture_output=True, text=True, env=env, check=False
-    )
-    loaded = proc.stderr.rsplit("LOADED ", 1)[1].strip()
-    return proc.stdout, loaded
+    """Run `vcrdt ARGS` as a plain process in `repo`; its output, and which of typer, click and rich it loaded."""
+    _code, out, _err, loaded = modules_loaded(repo.cwd, args, {"typer", "click", "rich"}, top_level=True)
+    return out, loaded
 
 
 def test_plain_output_to_a_pipe_imports_no_typer_click_or_rich(repo: CliRunner) -> None:
@@ -263,33 +245,11 @@ def test_merge_file_imports_no_typer_click_or_rich(repo: CliRunner) -> None:
     assert loaded == "" and (repo.cwd / "x").read_text().startswith("a\n<<<<<<< x\n")
 
 
-LOADED_SCRIPT = """
-import sys
-from vcrdt.cli import run
-watched = set(sys.argv[1].split(","))
-code = run(sys.argv[2:])
-sys.stdout.flush()
-sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & watched)) + "\\n")
-sys.exit(code)
-"""
-
-
 def _modules_loaded(repo: CliRunner, watched: set[str], args: list[str]) -> str:
     """Run `vcrdt ARGS` as a plain process in `repo`; which of the `watched` modules it loaded."""
-    import os
-
-    env = {"NO_COLOR": "1", "VCRDT_NO_SERVER": "1", "PATH": "/usr/bin:/bin"}
-    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
-    proc = subprocess.run(
-        [sys.executable, "-c", LOADED_SCRIPT, ",".join(sorted(watched)), *args],
-        cwd=repo.cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, (args, proc.stderr)
-    return proc.stderr.rsplit("LOADED ", 1)[1].strip()
+    code, _out, err, loaded = modules_loaded(repo.cwd, args, watched)
+    assert code == 0, (args, err)
+    return loaded
 
 
 def test_the_everyday_commands_import_neither_typing_nor_the_zstandard_package(repo: CliRunner) -> None:

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from tests.helpers.cli import CliRunner
-
-# The console script's entry point, reporting at exit which of the watched modules it loaded.
-MAIN_SCRIPT = """
-import atexit, sys
-watched = set(sys.argv.pop(1).split(","))
-atexit.register(lambda: sys.stderr.write("LOADED " + ",".join(sorted(set(sys.modules) & watched)) + "\\n"))
-from vcrdt.cli import main
-main()
-"""
+from tests.helpers.startup import modules_loaded
 
 
 def _main_loads(repo: CliRunner, watched: set[str], args: list[str], **env_vars: str) -> tuple[str, str]:
     """Run `vcrdt ARGS` through `vcrdt.cli.main` in `repo`; its output and which `watched` modules it loaded."""
-    env = {"NO_COLOR": "1", "PATH": "/usr/bin:/bin", **env_vars}
-    env |= {k: v for k, v in os.environ.items() if k.startswith(("VCRDT_AUTHOR", "HOME", "XDG_"))}
-    proc = subprocess.run(
-        [sys.executable, "-c", MAIN_SCRIPT, ",".join(sorted(watched)), *args],
-        cwd=repo.cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, (args, proc.stderr)
-    return proc.stdout, proc.stderr.rsplit("LOADED ", 1)[1].strip()
+    code, out, err, loaded = modules_loaded(repo.cwd, args, watched, entry="main", env=env_vars)
+    assert code == 0, (args, err)
+    return out, loaded
 
 
 def test_no_server_wanted_loads_no_server_client(repo: CliRunner) -> None:

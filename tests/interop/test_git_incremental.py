@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import CliRunner
+from tests.helpers.startup import modules_loaded
 from tests.interop.gitbuild import git, init
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
 
-SCRIPT = """
-import sys
-from vcrdt.cli import run
-code = run(sys.argv[1:])
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pygit2", "typer", "click", "rich", "subprocess", "typing"})
-sys.stderr.write("LOADED " + ",".join(heavy) + "\\n")
-sys.exit(code)
-"""
+HEAVY = {"pygit2", "typer", "click", "rich", "subprocess", "typing"}
 
 
 def _commit(g: Path, name: str, text: str) -> str:
@@ -47,9 +39,8 @@ def _source(tmp_path: Path) -> Path:
 
 
 def _loaded(cwd: Path, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, *args], cwd=cwd, capture_output=True, text=True, check=False)
-    err, _, loaded = proc.stderr.rpartition("LOADED ")
-    return proc.returncode, err, loaded.strip()
+    code, _out, err, loaded = modules_loaded(cwd, args, HEAVY, top_level=True, inherit_env=True)
+    return code, err, loaded
 
 
 def test_import_with_nothing_moved_loads_neither_pygit2_nor_typer(cli: CliRunner, tmp_path: Path) -> None:
