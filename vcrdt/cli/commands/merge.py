@@ -89,6 +89,11 @@ def merge(
     Fast-forwards when possible. Otherwise merges against the common ancestor (several ancestors
     after criss-cross merges are first merged into a virtual one) and commits when clean.
 
+    Local changes: as in git, a merge refuses to start when it would write a file that has
+    local changes, and leaves local changes to other files as they are. A merge that stops with
+    conflicts refuses any local change: there is no staging area, so the commit that ends it
+    would take them in.
+
     What diff3 leaves in conflict goes by the policy file `.vcrdtattributes` (lines of
     `PATTERN ACTION`, last match wins; actions ask, markers, union, lww, set, json, ours,
     theirs): a rule settles the path and the merge commit records each decision (`vcrdt conflicts
