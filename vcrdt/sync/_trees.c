@@ -514,6 +514,7 @@ apply_tree_delta(PyObject *self, PyObject *args)
     Py_buffer view;
     PyObject *base_list, *out = NULL, *entries = NULL, *added = NULL, *body = NULL;
     PyObject **mid = NULL;
+    Py_ssize_t nmid = 0; /* how many of `mid` hold a reference (the clean-up's bound) */
     char *gone = NULL;
     Delta d;
     (void)self;
@@ -524,21 +525,26 @@ apply_tree_delta(PyObject *self, PyObject *args)
     if (!PyList_CheckExact(base_list) || !delta_read(p, end, &d))
         goto none;
     Py_ssize_t n = PyList_GET_SIZE(base_list);
+    /* The base's entries are checked and taken in one pass, before any allocation that could run
+     * the collector (and code that might change the list). */
+    mid = PyMem_New(PyObject *, n ? n : 1);
+    if (mid == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *e = PyList_GET_ITEM(base_list, i);
         if (!PyBytes_CheckExact(e) || PyBytes_GET_SIZE(e) < MIN_ENTRY)
             goto none;
+        mid[nmid++] = Py_NewRef(e);
     }
     added = PyList_New(0);
-    mid = PyMem_New(PyObject *, n ? n : 1);
     gone = PyMem_Calloc((size_t)(n ? n : 1), 1);
-    if (added == NULL || mid == NULL || gone == NULL) {
+    if (added == NULL || gone == NULL) {
         if (added != NULL)
             PyErr_NoMemory();
         goto fail;
     }
-    for (Py_ssize_t i = 0; i < n; i++)
-        mid[i] = Py_NewRef(PyList_GET_ITEM(base_list, i));
     /* Replace: the entry keeps its name (its bytes between word and id), takes a kind and an id. */
     Py_ssize_t pos = d.rep_pos;
     for (Py_ssize_t r = 0; r < d.nrep; r++) {
@@ -652,9 +658,8 @@ apply_tree_delta(PyObject *self, PyObject *args)
 none:
     out = Py_NewRef(Py_None);
 fail:
-    if (mid != NULL)
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(base_list); i++)
-            Py_XDECREF(mid[i]);
+    for (Py_ssize_t i = 0; i < nmid; i++)
+        Py_XDECREF(mid[i]);
     PyMem_Free(mid);
     PyMem_Free(gone);
     Py_XDECREF(entries);

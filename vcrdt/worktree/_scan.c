@@ -117,7 +117,7 @@ row_matches(PyObject *row, const struct stat *st)
 static int
 is_temp_like(const char *name, size_t len)
 {
-    return name[0] == '.' && len >= 4 && memcmp(name + len - 4, ".tmp", 4) == 0;
+    return len >= 4 && name[0] == '.' && memcmp(name + len - 4, ".tmp", 4) == 0;
 }
 
 /* Settle one entry or leave it to Python; -1 on a Python error. */
@@ -836,15 +836,18 @@ typedef struct {
     size_t mask;
 } PackIndex;
 
+/* Python's own hash of bytes (SipHash, keyed per process, as a dict's): a repository's paths come
+ * from its history, which a hostile peer writes, and an unkeyed hash would let it pick names that
+ * all land in one chain, making every lookup a walk over the whole table. */
 static size_t
 ix_hash(const unsigned char *p, Py_ssize_t len)
 {
-    size_t h = 1469598103934665603ULL;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
+#if PY_VERSION_HEX >= 0x030E0000
+    Py_hash_t h = Py_HashBuffer(p, len);
+#else
+    Py_hash_t h = _Py_HashBytes(p, len);
+#endif
+    return (size_t)h;
 }
 
 static const unsigned char *
@@ -907,7 +910,8 @@ ix_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             goto bad;
         len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
         settled = p[4];
-        if ((settled != 0 && settled != 1) || (size_t)(end - p - 5) < len + (settled ? 32 : 0))
+        if ((settled != 0 && settled != 1) || len > (size_t)(end - p - 5) ||
+            (settled && (size_t)(end - p - 5) - len < 32))
             goto bad;
         /* unpack_keys refuses a path that is not decodable: surrogateescape decodes any bytes. */
         p += 5 + len + (settled ? 32 : 0);
@@ -1044,7 +1048,9 @@ ix_preload(PackIndex *ix, PyObject *args)
     for (Py_ssize_t i = 0; i < ix->n; i++) {
         struct ix_entry *e = &ix->entries[i];
         const char *data = (const char *)ix_path(ix, e), *name;
-        if (!e->live || !e->settled || e->len == 0 || memchr(data, '\0', (size_t)e->len) != NULL)
+        /* (A negative inode, in a damaged pack, matches no stat: left to Python, as its twin does.) */
+        if (!e->live || !e->settled || e->len == 0 || (long long)e->ino < 0 ||
+            memchr(data, '\0', (size_t)e->len) != NULL)
             continue;
         name = data + e->len;
         while (name > data && name[-1] != '/')

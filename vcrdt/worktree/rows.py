@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from vcrdt.ids import ObjectId, from_hex, is_hex_id
@@ -639,3 +640,11 @@ try:  # the C twins (vcrdt/worktree/_scan.c)
     from vcrdt.worktree._scan import PackIndex, pack_keys, patch_keys, unpack_keys
 except ImportError:  # pragma: no cover - an install without a C compiler
     pass
+# `PackIndex` matches the names the walk reads (file-system bytes) against the pack's (UTF-8 with
+# surrogateescape, `vcrdt.paths.encode`) byte for byte: the same only when the file-system
+# encoding is UTF-8. Under any other, names go through Python's str comparison, as they are written.
+if (
+    sys.getfilesystemencoding().lower().replace("-", "") != "utf8"
+    or sys.getfilesystemencodeerrors() != "surrogateescape"
+):
+    PackIndex = None  # pragma: no cover - a non-UTF-8 locale without Python's UTF-8 mode
