@@ -81,6 +81,11 @@ def main(*, asked: bool = False) -> None:
         asked: The native client has already asked the server (which did not
             take the command): do not ask again.
     """
+    if not sys.flags.utf8_mode and sys.getfilesystemencoding().lower().replace("-", "") != "utf8":
+        # Names are stored as UTF-8 (surrogate-escaped where they are not: docs/format.md). Under a
+        # locale with another encoding Python would read the work tree's names, and write output,
+        # in that one: run again in Python's UTF-8 mode, which reads and writes them as stored.
+        os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
     import gc
 
     # A command makes tens of thousands of objects that live until it ends (rows, tree entries,
