@@ -991,25 +991,53 @@ ix_key(PackIndex *ix, struct ix_entry *e)
                          (long long)e->ino, e->ctime, 1);
 }
 
+/* Append the path of `e` (decoded as the pack stores it) to `list`; -1 on a Python error. */
+static int
+ix_append_path(PackIndex *ix, struct ix_entry *e, PyObject *list)
+{
+    PyObject *path = ix_decode(ix, e);
+    int rc = path == NULL ? -1 : PyList_Append(list, path);
+    Py_XDECREF(path);
+    return rc;
+}
+
+/* The paths of the entries `wanted` picks, in pack order. */
 static PyObject *
-ix_pending(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+ix_paths(PackIndex *ix, int (*wanted)(const struct ix_entry *))
 {
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < ix->n; i++) {
         struct ix_entry *e = &ix->entries[i];
-        if (!e->live || e->settled)
-            continue;
-        PyObject *path = ix_decode(ix, e);
-        if (path == NULL || PyList_Append(out, path) < 0) {
-            Py_XDECREF(path);
+        if (wanted(e) && ix_append_path(ix, e, out) < 0) {
             Py_DECREF(out);
             return NULL;
         }
-        Py_DECREF(path);
     }
     return out;
+}
+
+/* Where the last component of a pack path starts. */
+static const char *
+ix_base_name(const char *data, Py_ssize_t len)
+{
+    const char *name = data + len;
+    while (name > data && name[-1] != '/')
+        name--;
+    return name;
+}
+
+static int
+ix_is_pending(const struct ix_entry *e)
+{
+    return e->live && !e->settled;
+}
+
+static PyObject *
+ix_pending(PackIndex *ix, PyObject *Py_UNUSED(ignored))
+{
+    return ix_paths(ix, ix_is_pending);
 }
 
 static PyObject *
@@ -1052,9 +1080,7 @@ ix_preload(PackIndex *ix, PyObject *args)
         if (!e->live || !e->settled || e->len == 0 || (long long)e->ino < 0 ||
             memchr(data, '\0', (size_t)e->len) != NULL)
             continue;
-        name = data + e->len;
-        while (name > data && name[-1] != '/')
-            name--;
+        name = ix_base_name(data, e->len);
         if (is_temp_like(name, (size_t)(data + e->len - name)))
             continue;
         items[n].at = used;
@@ -1109,9 +1135,7 @@ ix_mark_all(PackIndex *ix, PyObject *Py_UNUSED(ignored))
 {
     for (Py_ssize_t i = 0; i < ix->n; i++) {
         struct ix_entry *e = &ix->entries[i];
-        const char *data = (const char *)ix_path(ix, e), *name = data + e->len;
-        while (name > data && name[-1] != '/')
-            name--;
+        const char *data = (const char *)ix_path(ix, e), *name = ix_base_name(data, e->len);
         /* a name like a temporary file's is never looked up in the index (settle_dir leaves it to
          * visit()): it stays in rest(), the walk's `missing` */
         e->verdict = !is_temp_like(name, (size_t)(data + e->len - name));
@@ -1152,26 +1176,16 @@ fail:
     return NULL;
 }
 
+static int
+ix_is_unmet(const struct ix_entry *e)
+{
+    return e->live && e->verdict && !e->met;
+}
+
 static PyObject *
 ix_unmet(PackIndex *ix, PyObject *Py_UNUSED(ignored))
 {
-    PyObject *out = PyList_New(0);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0; i < ix->n; i++) {
-        struct ix_entry *e = &ix->entries[i];
-        PyObject *path;
-        if (!e->live || !e->verdict || e->met)
-            continue;
-        path = ix_decode(ix, e);
-        if (path == NULL || PyList_Append(out, path) < 0) {
-            Py_XDECREF(path);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(path);
-    }
-    return out;
+    return ix_paths(ix, ix_is_unmet);
 }
 
 static PyObject *
@@ -1248,14 +1262,8 @@ ix_settle_dir(PackIndex *ix, PyObject *args)
                     is_dir = fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
                 x->met = 1;
                 if (!is_dir) {
-                    if (x->verdict == 2) {
-                        PyObject *p = ix_decode(ix, x);
-                        if (p == NULL || PyList_Append(linked, p) < 0) {
-                            Py_XDECREF(p);
-                            goto done;
-                        }
-                        Py_DECREF(p);
-                    }
+                    if (x->verdict == 2 && ix_append_path(ix, x, linked) < 0)
+                        goto done;
                     continue;
                 }
                 /* a directory where preload found the file: not settled; the walk looks at it */
