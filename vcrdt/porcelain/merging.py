@@ -180,16 +180,11 @@ def merge(
 def _check_clean(repo: Repository) -> None:
     changes = repo.worktree.status()
     if not changes.is_clean:
-        dirty = changes.modified + changes.added + changes.deleted + changes.removed
-        raise DirtyWorktreeError(
-            f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
-            + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
-            hint="commit them first (or `vcrdt restore` them)",
-        )
+        _refuse_dirty(changes.modified + changes.added + changes.deleted + changes.removed)
 
 
 def _check_paths(repo: Repository, paths: list[str]) -> None:
-    """Refuse local changes to `paths` (the files a merge writes), as `_check_clean` words it."""
+    """Refuse local changes to `paths` (the files a merge writes)."""
     if not paths:
         return
     wt = repo.worktree
@@ -202,11 +197,16 @@ def _check_paths(repo: Repository, paths: list[str]) -> None:
         and (row.state == "removed" or cur.get(p) != (None if row.head_kind is None else (row.head_kind, row.head_oid)))
     ]
     if dirty:
-        raise DirtyWorktreeError(
-            f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
-            + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
-            hint="commit them first (or `vcrdt restore` them)",
-        )
+        _refuse_dirty(dirty)
+
+
+def _refuse_dirty(dirty: list[str]) -> None:
+    """Raise the refusal of a merge over local changes to `dirty` (the first five named)."""
+    raise DirtyWorktreeError(
+        f"local changes would be mixed into the merge: {', '.join(dirty[:5])}"
+        + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
+        hint="commit them first (or `vcrdt restore` them)",
+    )
 
 
 def plan_merge(
