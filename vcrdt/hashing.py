@@ -70,15 +70,9 @@ def object_id(kind: str, body: bytes) -> ObjectId:
     >>> object_id("blob", b"").hex()[:12]
     '473a0f4c3be8'
     """
-    global _builtin_bytes
     header = object_header(kind, len(body))
     if len(body) <= SMALL:
-        if _builtin_bytes < BULK:
-            _builtin_bytes += len(body)
-            return ObjectId(_builtin_sha256(header + body).digest())
-        import hashlib
-
-        return ObjectId(hashlib.sha256(header + body).digest())
+        return ObjectId(sha256(header + body).digest())
     h = sha256(header + body[:SMALL])
     h.update(body[SMALL:])
     return ObjectId(h.digest())
