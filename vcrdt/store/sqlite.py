@@ -91,6 +91,9 @@ _CACHE_BYTES = 32 * 1024 * 1024
 # The trees a batch just stored, kept apart (a checkout of the commits they make reads them next).
 _FRESH_ENTRIES = 1024
 _FRESH_BYTES = 4 * 1024 * 1024
+# Bodies a sync verified as it received them, held for the checkout that follows (`hold_verified`).
+_HELD_ENTRIES = 1 << 16
+_HELD_BYTES = 64 * 1024 * 1024
 # Worker threads for compressing batches and hashing very large ones (zstd and hashlib release
 # the GIL); batches smaller than _PARALLEL_BYTES (to compress) or _PARALLEL_HASH_BYTES (to hash)
 # are not worth the threads.
@@ -169,6 +172,9 @@ class _BodyCache:
     def __contains__(self, oid: object) -> bool:
         return oid in self._items
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def get(self, oid: ObjectId) -> tuple[str, bytes] | None:
         """Return the cached pair and mark it recently used, or None."""
         item = self._items.get(oid)
@@ -204,6 +210,7 @@ class SqliteStore:
         self.db = db
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
         self._fresh = _BodyCache(_FRESH_ENTRIES, _FRESH_BYTES)
+        self._held = _BodyCache(_HELD_ENTRIES, _HELD_BYTES)
         if not db.read_only and db.get_meta(commits.PENDING) is not None:
             with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
                 self.rebuild_commit_table()
@@ -233,6 +240,7 @@ class SqliteStore:
         """Drop the decoded bodies kept in memory (after a rolled-back write, they may name absent objects)."""
         self._cache.clear()
         self._fresh.clear()
+        self._held.clear()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -244,7 +252,7 @@ class SqliteStore:
             HashMismatchError: If a decoded body does not hash to its id.
             CorruptObjectError: If the stored row cannot be decoded.
         """
-        hit = self._cache.get(oid) or self._fresh.get(oid)
+        hit = self._cache.get(oid) or self._fresh.get(oid) or self._held.get(oid)
         if hit is not None:
             # The row must still exist: a rolled-back transaction may have stored it.
             if not self.has(oid):
@@ -264,17 +272,19 @@ class SqliteStore:
 
         One query for a few hundred rows instead of one (or more) per object, for a caller that
         reads many bodies once (a checkout). Each body returned is verified against its id, as
-        `get` verifies it. A delta's base is decoded only to serve as its dictionary: it is not
-        hashed on its own (the delta's check covers it: a damaged base yields a body that does
-        not hash to the delta's id) nor cached. Anything else is left out, for `get` or
-        `iter_content` to read (or to name the error): an absent object, a chunked one, a delta
-        on a delta, a damaged row, a body that does not verify, and a body (or a delta's base)
-        over `max_size` bytes, which bounds the memory a call takes.
+        `get` verifies it (a body `hold_verified` holds was verified when it was received). A
+        delta's base is decoded only to serve as its dictionary: it is not hashed on its own
+        (the delta's check covers it: a damaged base yields a body that does not hash to the
+        delta's id) nor cached. Anything else is left out, for `get` or `iter_content` to read
+        (or to name the error): an absent object, a chunked one, a delta on a delta, a damaged
+        row, a body that does not verify, and a body (or a delta's base) over `max_size` bytes,
+        which bounds the memory a call takes.
         """
-        found: dict[ObjectId, tuple[str, bytes]] = {}
+        wanted = set(oids)
+        found = self._held_many(wanted, max_size)
         deltas: list[tuple[ObjectId, str, int, ObjectId, bytes]] = []
         select = _SELECT_ROWS_IN.replace("WHERE", f"WHERE size <= {int(max_size)} AND")
-        for raw, kind_code, size, storage, base, data in self._rows_in(select, set(oids)):
+        for raw, kind_code, size, storage, base, data in self._rows_in(select, wanted.difference(found)):
             oid = ObjectId(bytes(raw))
             if storage == DELTA:
                 kind = _CODE_KINDS.get(kind_code) if isinstance(kind_code, int) else None
@@ -298,7 +308,7 @@ class SqliteStore:
             return found
         bases: dict[ObjectId, bytes] = {}
         for _, _, _, base_id, _ in deltas:
-            hit = found.get(base_id) or self._cache.get(base_id)
+            hit = found.get(base_id) or self._cache.get(base_id) or self._held.get(base_id)
             if hit is not None:
                 bases[base_id] = hit[1]
         wanted = {d[3] for d in deltas} - bases.keys()
@@ -325,6 +335,33 @@ class SqliteStore:
             if object_id(kind, body) == oid:
                 found[oid] = (kind, body)
         return found
+
+    def hold_verified(self, items: Iterable[tuple[ObjectId, str, bytes]]) -> None:
+        """Hold bodies a sync received, verified and stored, for the reads that follow (the checkout).
+
+        Each ``(id, kind, body)`` must be one the caller hashed to its id and stored (or saw
+        stored): `get` and `get_many` then return it without decoding its row or hashing it
+        again, as long as its row exists. At most `_HELD_BYTES` are held, the last given kept;
+        `release_held` (or `forget_cached`) drops them.
+        """
+        held = self._held
+        for oid, kind, body in items:
+            held.add(oid, kind, body)
+
+    def release_held(self) -> None:
+        """Drop the bodies `hold_verified` held."""
+        self._held.clear()
+
+    def _held_many(self, oids: Iterable[ObjectId], max_size: int) -> dict[ObjectId, tuple[str, bytes]]:
+        """The held bodies (`hold_verified`) of those of `oids` whose rows exist, of at most `max_size` bytes."""
+        if not self._held:
+            return {}
+        held = self._held
+        hits = {oid: hit for oid in oids if (hit := held.get(oid)) is not None and len(hit[1]) <= max_size}
+        if not hits:
+            return {}
+        present = self.has_many(hits)  # a rolled-back write may have held what it did not keep
+        return {oid: hit for oid, hit in hits.items() if oid in present}
 
     def read_ahead(self, oid: ObjectId, window: int) -> dict[ObjectId, tuple[str, bytes]]:
         """Return ``{oid: (kind, body)}`` and the small intact objects of its kind among the `window` rows before it.

@@ -76,6 +76,8 @@ KEEP_ENTRIES = 1 << 18
 # Trees whose raw entries are kept for the tree deltas on them (`Receiver._entries_of`), and entries in all.
 KEEP_LISTS = 8192
 KEEP_LIST_ENTRIES = 1 << 19
+# Bodies of received blobs held for the checkout that follows a receive (`Receiver.hold_for_checkout`).
+HOLD_BYTES = 64 << 20
 # What a tree entry names, by its kind word (`TREE_DELTA` entries).
 _NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_CODES}
 
@@ -141,6 +143,9 @@ class Receiver:
         self._pending_ids: set[ObjectId] = set()
         self._pending_bytes = 0
         self._encoded = isinstance(repo.store, SqliteStore)
+        # Blobs received that no later delta in the stream is based on (the likeliest to be checked out).
+        self._tips: dict[ObjectId, bytes] = {}
+        self._tip_bytes = 0
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -337,7 +342,40 @@ class Receiver:
             self._order.append(oid)
             return oid
         self._store(oid, p.kind, body, (ZSTD, None, p.data) if base is None else (DELTA, base, p.data))
+        if p.kind == "blob":
+            self._tip(oid, body, base)
         return oid
+
+    def _tip(self, oid: ObjectId, body: bytes, base: ObjectId | None) -> None:
+        """Count a received blob among the tips, its base no longer one (at most `HOLD_BYTES`, the newest kept)."""
+        tips = self._tips
+        if base is not None:
+            old = tips.pop(base, None)
+            if old is not None:
+                self._tip_bytes -= len(old)
+        tips[oid] = body
+        self._tip_bytes += len(body)
+        while self._tip_bytes > HOLD_BYTES:
+            self._tip_bytes -= len(tips.pop(next(iter(tips))))
+
+    def hold_for_checkout(self) -> None:
+        """Have the store hold the tips received (verified and stored) for the checkout that follows.
+
+        A clone, or a fetch that moves the checked-out branch, then writes the files it just
+        received without reading their rows and hashing them again. Call after the receiving
+        transaction committed; `release_held` ends it.
+        """
+        store = self.repo.store
+        if isinstance(store, SqliteStore) and self._tips and not self.dry_run:
+            store.hold_verified((oid, "blob", body) for oid, body in self._tips.items())
+        self._tips = {}
+        self._tip_bytes = 0
+
+    def release_held(self) -> None:
+        """Have the store drop what `hold_for_checkout` gave it."""
+        store = self.repo.store
+        if isinstance(store, SqliteStore):
+            store.release_held()
 
     def _take_tree_delta(self, frame: Frame) -> ObjectId:
         """Receive a tree delta (protocol version 4): its entries applied to its base's, then hashed.
@@ -449,7 +487,7 @@ class Receiver:
         Raises:
             ProtocolError: If it is neither, or larger.
         """
-        body = self._bodies.get(base)
+        body = self._bodies.get(base) or self._tips.get(base)
         if body is not None:
             return body
         if base in self._pending_ids:

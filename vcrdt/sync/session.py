@@ -362,7 +362,12 @@ def _session(
                 clear_partial(repo)
         c.stats.objects_received = recv.count
     if receive and not dry_run:
-        repo.worktree.finish_checkout()
+        if result.received.checkout is not None:
+            recv.hold_for_checkout()  # the files to write were just received and verified
+        try:
+            repo.worktree.finish_checkout()
+        finally:
+            recv.release_held()
         if after_receive is not None:
             after_receive()
     if not send:
