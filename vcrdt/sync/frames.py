@@ -25,6 +25,10 @@ from vcrdt.store.sqlite import delta_compressor
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
 VERSION = 4
 # Version 2 adds packed objects (`PACKED`): no id on the wire, and deltas against a base the receiver has.
 # Version 3 adds the compact descent (`CHILDREN`, `LIST`, `WANT`, op ``descend``) and the compressed state.
@@ -601,6 +605,62 @@ def delta(base: bytes, body: bytes) -> bytes:
     return compressor(base, len(body)).compress(body)
 
 
+class DeltaInflater:
+    """One zstd decompression context reused for every delta, its base given as a raw-content prefix.
+
+    python-zstandard makes a new context and dictionary for each delta (about 20 us, most of a
+    small delta's decoding). zstd decodes a frame made with a raw-content dictionary the same
+    with that content as a one-use prefix (``ZSTD_DCtx_refPrefix``), so one context serves
+    every delta. It is reached through zstandard's cffi build, loaded alone (as
+    `vcrdt.store.zstd` loads the C one); where that does not load, every call answers None.
+    One thread's own.
+    """
+
+    def __init__(self) -> None:
+        """Load zstandard's cffi build and make the context (none when it does not load)."""
+        from vcrdt.extensions import load_alone
+
+        module: Any = load_alone("zstandard", "_cffi", needs=("ffi", "lib"))
+        self._ffi: Any = None
+        self._lib: Any = None
+        self._dctx: Any = None
+        if module is not None:
+            ffi, lib = module.ffi, module.lib
+            made = lib.ZSTD_createDCtx()
+            if made != ffi.NULL:
+                self._ffi, self._lib, self._dctx = ffi, lib, ffi.gc(made, lib.ZSTD_freeDCtx)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the context was made (otherwise every call answers None)."""
+        return self._dctx is not None
+
+    def __call__(self, base: bytes, data: bytes, size: int) -> bytes | None:
+        """The `size` bytes the zstd frame `data` decodes to with `base` as its prefix; None when in doubt.
+
+        None (the caller decodes it with python-zstandard, for the body or the error) unless
+        `data` is one zstd frame and nothing more, declares `size` bytes and decodes to them.
+        Nothing is written beyond `size` bytes.
+        """
+        dctx = self._dctx
+        if dctx is None or not 0 < size <= PIECE or not data.startswith(ZSTD_MAGIC):
+            return None
+        ffi, lib = self._ffi, self._lib
+        src = ffi.from_buffer(data)
+        if lib.ZSTD_findFrameCompressedSize(src, len(data)) != len(data):
+            return None
+        if lib.ZSTD_getFrameContentSize(src, len(data)) != size:
+            return None
+        if lib.ZSTD_isError(lib.ZSTD_DCtx_refPrefix(dctx, ffi.from_buffer(base), len(base))):
+            return None
+        out = bytearray(size)
+        n = lib.ZSTD_decompressDCtx(dctx, ffi.from_buffer(out), size, src, len(data))
+        if lib.ZSTD_isError(n):
+            lib.ZSTD_DCtx_reset(dctx, lib.ZSTD_reset_session_and_parameters)  # no prefix left behind
+            return None
+        return bytes(out) if n == size else None
+
+
 def inflate(
     data: bytes,
     size: int,
@@ -608,6 +668,7 @@ def inflate(
     what: str,
     base: bytes | None = None,
     plain: zstandard.ZstdDecompressor | None = None,
+    deltas: DeltaInflater | None = None,
 ) -> bytes:
     """Decompress a packed object's zstd frame that must declare and hold exactly `size` bytes.
 
@@ -615,7 +676,8 @@ def inflate(
     the output is capped at `size`, so a decompression bomb costs nothing.
 
     `plain`: a decompressor without a dictionary to use when there is no `base` (one
-    thread's own: it is not safe to share between threads).
+    thread's own: it is not safe to share between threads). `deltas`: the context to
+    decode a delta with (one thread's own too); what it does not decode is decoded here.
 
     Raises:
         ProtocolError: Naming `what`, if the frame is malformed, declares another size, or
@@ -627,6 +689,10 @@ def inflate(
         raise ProtocolError(f"{peer}: {what}: not a zstd frame ({exc})") from exc
     if declared != size:
         raise ProtocolError(f"{peer}: {what}: its zstd frame declares {declared} bytes, not the {size} the object has")
+    if base is not None and deltas is not None:
+        got = deltas(base, data, size)
+        if got is not None:
+            return got
     try:
         if base is None:
             dctx = plain or zstandard.ZstdDecompressor()

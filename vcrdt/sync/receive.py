@@ -46,6 +46,7 @@ from vcrdt.sync.frames import (
     PACKED,
     PIECE,
     TREE_DELTA,
+    DeltaInflater,
     Frame,
     FrameReader,
     apply_tree_delta_frame,
@@ -76,6 +77,8 @@ KEEP_ENTRIES = 1 << 18
 # Trees whose raw entries are kept for the tree deltas on them (`Receiver._entries_of`), and entries in all.
 KEEP_LISTS = 8192
 KEEP_LIST_ENTRIES = 1 << 19
+# Deltas received before a reused decompression context is made (`DeltaInflater`: loading it takes milliseconds).
+DELTA_CONTEXT_AFTER = 64
 # Bodies of received blobs held for the checkout that follows a receive (`Receiver.hold_for_checkout`).
 HOLD_BYTES = 64 << 20
 # What a tree entry names, by its kind word (`TREE_DELTA` entries).
@@ -124,6 +127,9 @@ class Receiver:
         self._batch = 0
         self._stack = contextlib.ExitStack()
         self._dctx = zstandard.ZstdDecompressor()
+        # One context for the deltas, made once there are enough of them to pay for loading it.
+        self._deltas: DeltaInflater | None = None
+        self._delta_count = 0
         self.on_progress: Progress | None = None
         # Every object of this stream in order (a packed delta names its base by the distance back).
         self._order: list[ObjectId] = []
@@ -335,7 +341,10 @@ class Receiver:
         if base is not None:
             what = f"{what} (a delta on {base.hex()})"
             base_body = self._base(base, what)
-        body = inflate(p.data, p.size, self.peer, what, base_body, self._dctx)
+            self._delta_count += 1
+            if self._delta_count == DELTA_CONTEXT_AFTER:
+                self._deltas = DeltaInflater()
+        body = inflate(p.data, p.size, self.peer, what, base_body, self._dctx, self._deltas)
         oid = object_id(p.kind, body)
         if oid in self.received:
             # Sent twice in one stream: harmless, but it must not count as two objects.
