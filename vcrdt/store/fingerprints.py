@@ -126,28 +126,55 @@ def id_range(prefix: str) -> tuple[bytes, bytes | None]:
     return low, bytes.fromhex(high)
 
 
+# An id read as one 256-bit int holds its eight 32-bit words; masked (and shifted by one word) it
+# gives four of them, each alone in a 64-bit lane, so the ids of a batch are summed with one
+# addition each: fewer than 2**32 ids never carry a lane's sum into the next.
+_LANES = sum(0xFFFFFFFF << (64 * i) for i in range(4))
+_LANE = (1 << 64) - 1
+
+
 def add(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
     """Count newly stored ids into the stored buckets (call in the transaction that stores them)."""
-    # The ids are grouped by their deepest stored bucket and summed column by column; each
-    # bucket above is summed from the ones below it.
-    groups: dict[str, list[tuple[int, ...]]] = {}
+    # The ids are grouped by their deepest stored bucket and summed in lanes (count, odd words,
+    # even words); each bucket above is summed from the ones below it.
+    lanes = _LANES
+    from_bytes = int.from_bytes
+    groups: dict[str, list[int]] = {}
     for oid in oids:
         key = oid[:2].hex()[:STORED_DEPTH]
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [(1, *_UNPACK(oid))]
+        n = from_bytes(oid, "big")
+        acc = groups.get(key)
+        if acc is None:
+            groups[key] = [1, n & lanes, (n >> 32) & lanes]
         else:
-            group.append((1, *_UNPACK(oid)))
-    level = {key: list(map(sum, zip(*group, strict=True))) for key, group in groups.items()}
-    buckets: dict[str, list[int]] = dict(level)
+            acc[0] += 1
+            acc[1] += n & lanes
+            acc[2] += (n >> 32) & lanes
+    buckets = dict(groups)
+    level = groups
     for depth in range(STORED_DEPTH, 0, -1):
-        above: dict[str, list[list[int]]] = {}
-        for key, acc in level.items():
-            above.setdefault(key[: depth - 1], []).append(acc)
-        level = {key: list(map(sum, zip(*accs, strict=True))) for key, accs in above.items()}
+        above: dict[str, list[int]] = {}
+        for key, (count, odd, even) in level.items():
+            acc = above.get(key[: depth - 1])
+            if acc is None:
+                above[key[: depth - 1]] = [count, odd, even]
+            else:
+                acc[0] += count
+                acc[1] += odd
+                acc[2] += even
+        level = above
         buckets.update(level)
     if buckets:
-        conn.executemany(_UPSERT, [(prefix, *acc) for prefix, acc in buckets.items()])
+        conn.executemany(_UPSERT, [(prefix, acc[0], *_words(acc[1], acc[2])) for prefix, acc in buckets.items()])
+
+
+def _words(odd: int, even: int) -> list[int]:
+    """The sums of the eight words from the lanes `add` sums: word 0 is the top lane of `even`."""
+    out = []
+    for shift in (192, 128, 64, 0):
+        out.append((even >> shift) & _LANE)
+        out.append((odd >> shift) & _LANE)
+    return out
 
 
 def remove(conn: sqlite3.Connection, oids: Iterable[ObjectId]) -> None:
