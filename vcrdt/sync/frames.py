@@ -139,16 +139,18 @@ class FrameReader:
         self.bytes = 0
         self.payload_bytes = 0  # object payload (OBJECT bodies and CHUNK frames)
 
-    def _exactly(self, n: int, what: str) -> bytes:
+    def _exactly(self, n: int, what: str, whole: int | None = None) -> bytes:
+        """The next `n` bytes, the last part of `whole` bytes (the rest read already; default `n`)."""
+        whole = n if whole is None else whole
         parts: list[bytes] = []
-        got = 0
-        while got < n:
-            piece = self._read(n - got)
+        got = whole - n
+        while got < whole:
+            piece = self._read(whole - got)
             if not piece:
-                raise ProtocolError(f"{self.peer}: truncated {what} (expected {n} bytes, got {got})")
+                raise ProtocolError(f"{self.peer}: truncated {what} (expected {whole} bytes, got {got})")
             parts.append(piece)
             got += len(piece)
-        self.bytes += n
+        self.bytes += whole
         return b"".join(parts)
 
     def next(self, *, allow_eof: bool = False) -> Frame | None:
@@ -157,10 +159,10 @@ class FrameReader:
         Raises:
             ProtocolError: If the frame is truncated, too large, of an unknown type, or one too many.
         """
-        first = self._read(HEAD_SIZE)
-        if not first and allow_eof:
+        read = self._read
+        head = read(HEAD_SIZE)
+        if not head and allow_eof:
             return None
-        head = first
         while len(head) < HEAD_SIZE:
             more = self._read(HEAD_SIZE - len(head))
             if not more:
@@ -180,7 +182,11 @@ class FrameReader:
         self.frames += 1
         if self.frames > self.limits.max_frames:
             raise ProtocolError(f"{self.peer}: more than limits.max_frames ({self.limits.max_frames}) frames")
-        payload = self._exactly(size, f"{NAMES[kind]} frame") if size else b""
+        payload = read(size) if size else b""
+        if len(payload) == size:
+            self.bytes += size
+        else:  # a short read: the rest comes in more reads, or the frame is truncated
+            payload += self._exactly(size - len(payload), f"{NAMES[kind]} frame", size)
         if kind == ERROR:
             text = payload.decode("utf-8", "replace")[:2000]
             raise PeerError(f"{self.peer}: {text}")

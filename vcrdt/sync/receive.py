@@ -39,6 +39,7 @@ from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT, ObjectStore
 from vcrdt.store import zstd as zstandard
 from vcrdt.store.sqlite import DELTA, RAW, ZSTD, Encoded, SqliteStore
+from vcrdt.sync import frames
 from vcrdt.sync.frames import (
     CHUNK,
     ENTRY_CODES,
@@ -52,7 +53,6 @@ from vcrdt.sync.frames import (
     apply_tree_delta_frame,
     decode_object_head,
     decode_packed,
-    entry_name,
     inflate,
     read_tree_delta_head,
     split_tree,
@@ -81,6 +81,9 @@ KEEP_LIST_ENTRIES = 1 << 19
 DELTA_CONTEXT_AFTER = 64
 # Bodies of received blobs held for the checkout that follows a receive (`Receiver.hold_for_checkout`).
 HOLD_BYTES = 64 << 20
+# Where a raw tree entry's name starts and ends (`frames.entry_name`).
+_NAME_AT = 5
+_NAME_END = -OID_LEN - 1
 # What a tree entry names, by its kind word (`TREE_DELTA` entries).
 _NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_CODES}
 
@@ -400,29 +403,40 @@ class Receiver:
                 sorted and unique.
             CorruptObjectError: If an added entry breaks the tree rules or names an object of the wrong kind.
         """
-        base, size = read_tree_delta_head(frame.payload, self.peer)
-        n = len(self._order) + 1
-        what = f"tree delta #{n} of the stream"
-        if size > self.limits.max_object_size or size > self.limits.max_tree_size:
-            limit = "max_object_size" if size > self.limits.max_object_size else "max_tree_size"
-            raise LimitError(f"{what}: {size} bytes, more than limits.{limit}")
+        payload = frame.payload
+        base, size = read_tree_delta_head(payload, self.peer)
+        order = self._order
+        n = len(order) + 1
+        limits = self.limits
+        if size > limits.max_object_size or size > limits.max_tree_size:
+            limit = "max_object_size" if size > limits.max_object_size else "max_tree_size"
+            raise LimitError(f"tree delta #{n} of the stream: {size} bytes, more than limits.{limit}")
         self._count_size(size)
         if isinstance(base, int):
             if base >= n:
                 raise ProtocolError(
-                    f"{self.peer}: {what} is a delta on the object {base} back, but only {n - 1} came before"
+                    f"{self.peer}: tree delta #{n} of the stream is a delta on the object {base} back, "
+                    f"but only {n - 1} came before"
                 )
-            base = self._order[n - 1 - base]
-        what = f"{what} (on tree {base.hex()})"
-        entries, body, added = apply_tree_delta_frame(frame.payload, self._entries_of(base, what), self.peer, what)
+            base = order[n - 1 - base]
+        # The message names the delta only when something is wrong (most bases are kept here).
+        entries = self._lists.get(base)
+        if entries is None:
+            entries = self._entries_of(base, f"tree delta #{n} of the stream (on tree {base.hex()})")
+        got = frames.apply_delta(payload, entries)
+        if got is None:
+            what = f"tree delta #{n} of the stream (on tree {base.hex()})"
+            got = apply_tree_delta_frame(payload, entries, self.peer, what)
+        entries, body, added = got
         oid = object_id("tree", body)
-        if oid in self.received:
-            self._order.append(oid)
+        received = self.received
+        if oid in received:
+            order.append(oid)
             return oid
         named: list[tuple[ObjectId, str]] = []
         names = self._names
         for entry in added:
-            raw = entry_name(entry)
+            raw = entry[_NAME_AT:_NAME_END]
             if raw not in names:
                 try:
                     check_component(decode(raw))
@@ -436,16 +450,24 @@ class Receiver:
         if len(names) > 1 << 16:
             names.clear()
         self._check_refs(oid, named, None, body)
+        size = len(body)
         if self._encoded:
             self._pending.append((oid, "tree", body, RAW, None, body))
-            self._pending_bytes += len(body)
+            self._pending_bytes += size
             self._pending_ids.add(oid)
         else:
             self.flush()
             self.repo.store.put("tree", body)
         self._bodies.put(oid, body)
         self._keep_list(oid, entries)
-        self._stored(oid, "tree", len(body))
+        # `_stored`, inline: most objects of a stream are trees.
+        received[oid] = "tree"
+        order.append(oid)
+        self.count += 1
+        self._batch += size
+        if self.on_progress is not None and self.count % 64 == 0:
+            self.on_progress(self.count, 0)
+        self._maybe_commit()
         return oid
 
     def _keep_list(self, oid: ObjectId, entries: list[bytes]) -> None:
@@ -621,8 +643,9 @@ class Receiver:
 
     def _check_refs(self, oid: ObjectId, named: list[tuple[ObjectId, str]], commit: Commit | None, body: bytes) -> None:
         self._refs[oid] = named
+        received, stored = self.received, self._stored_kinds
         for ref, want in named:
-            kind = self._kind(ref)
+            kind = received.get(ref) or stored.get(ref) or self._kind(ref)
             if kind is not None and kind != want:
                 full = commit if commit is not None else decode_object("tree", body)
                 assert isinstance(full, Tree | Commit)
