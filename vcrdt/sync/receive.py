@@ -3,7 +3,7 @@
 Every object that arrives is checked against the limits from its header (before its body is
 read), hashed against the id it came under, decoded, and its references checked to name
 objects of the right kind; a commit's clocks are checked against its parents'. Objects are
-stored in transactions of a few megabytes, each committed only when every tree and commit in
+stored in transactions of a few megabytes as they arrived, each committed only when every tree and commit in
 it names only objects that are present, so the store never holds a commit without its
 closure and a sync broken off half-way keeps what it verified. Refs move last, in one
 transaction with the final objects, by the ref-state join (`apply_state`), never overwritten.
@@ -60,12 +60,15 @@ from vcrdt.sync.frames import (
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Record, Value, value_class
 
-# Objects received are committed in transactions of about this many bytes.
+# Objects received are committed in transactions of about this many bytes as they arrived (so a
+# sync broken off re-sends at most about this much of what it had verified).
 BATCH_BYTES = 4 << 20
+# Checked objects wait to be written until this many bodies' bytes are waiting (or `PENDING` objects).
+PENDING_BYTES = 16 << 20
 # What a tree entry of each kind word names.
 _REF_KIND = {k.value.encode("ascii"): "tree" if k is EntryKind.TREE else "blob" for k in EntryKind}
 # Objects checked and waiting to be written with one statement (`SqliteStore.put_encoded`).
-PENDING = 512
+PENDING = 4096
 # One tree entry: its kind word, name and id (`Receiver._quick_tree`); the bytes of an entry beside its name.
 _TREE_ENTRY = re.compile(rb"(" + b"|".join(_REF_KIND) + rb") ([^\0/]*)\0(.{32})", re.DOTALL)
 _ENTRY_FIXED = 1 + 1 + OID_LEN
@@ -188,7 +191,7 @@ class Receiver:
             self._pending_bytes = 0
 
     def _maybe_commit(self) -> None:
-        if len(self._pending) >= PENDING or self._pending_bytes >= BATCH_BYTES:
+        if len(self._pending) >= PENDING or self._pending_bytes >= PENDING_BYTES:
             self.flush()
         if self.dry_run or self._batch < BATCH_BYTES:
             return
@@ -305,9 +308,10 @@ class Receiver:
             self.flush()
             self.repo.store.put(kind, body)
         self._bodies.put(oid, body)
-        self._stored(oid, kind, len(body))
+        self._stored(oid, kind, len(body) if encoded is None else len(encoded[2]))
 
     def _stored(self, oid: ObjectId, kind: str, size: int) -> None:
+        """Count an object received and stored; `size`: its bytes as they arrived (toward the transaction's)."""
         self.received[oid] = kind
         self._order.append(oid)
         self.count += 1
@@ -464,7 +468,7 @@ class Receiver:
         received[oid] = "tree"
         order.append(oid)
         self.count += 1
-        self._batch += size
+        self._batch += len(payload)
         if self.on_progress is not None and self.count % 64 == 0:
             self.on_progress(self.count, 0)
         self._maybe_commit()
