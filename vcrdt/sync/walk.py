@@ -147,6 +147,16 @@ PREFETCH_TREES = 384
 PREFETCH_COMMITS = 24
 
 
+class _Read:
+    """An `ObjectReader` of one object already read (and verified)."""
+
+    def __init__(self, got: tuple[str, bytes]) -> None:
+        self.got = got
+
+    def get(self, oid: ObjectId) -> tuple[str, bytes]:
+        return self.got
+
+
 class Walker:
     """Reads this side's commits and trees for sending, each checked against the limits first."""
 
@@ -155,6 +165,10 @@ class Walker:
         self.store = store
         self.limits = limits
         self._commits: dict[ObjectId, Commit] = {}
+        # `diff`'s answers kept by `read_ahead` for the walk, by the tree and the old trees.
+        self._diffs: dict[tuple[ObjectId, ...], list[Visit]] = {}
+        # Commits read ahead (`ObjectStore.read_ahead`) and not decoded yet.
+        self._ahead: dict[ObjectId, tuple[str, bytes]] = {}
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
         self._maps: dict[ObjectId, dict[str, Reference]] = {}
@@ -174,7 +188,8 @@ class Walker:
         """Kind and size of a stored object (remembered)."""
         got = self.kinds.get(oid)
         if got is None:
-            got = self.kinds[oid] = self.store.info(oid)
+            ahead = self._ahead.get(oid)
+            got = self.kinds[oid] = self.store.info(oid) if ahead is None else (ahead[0], len(ahead[1]))
         return got
 
     def meet(self, ref: Reference, holder: ObjectId) -> tuple[str, int]:
@@ -200,8 +215,20 @@ class Walker:
         if c is None:
             kind, size = self.info(oid)
             self.limits.check_object(oid, kind, size)
-            c = self._commits[oid] = read_commit(self.store, oid)
+            got = self._ahead.pop(oid, None)
+            if got is None:
+                # With the commits stored just before it (its ancestors, mostly): one query for dozens.
+                if len(self._ahead) > _AHEAD_KEEP:
+                    self._ahead.clear()
+                self._ahead.update(self.store.read_ahead(oid, _AHEAD_ROWS))
+                got = self._ahead.pop(oid)
+            c = self._commits[oid] = read_commit(_Read(got), oid)
         return c
+
+    def learn(self, oids: Iterable[ObjectId]) -> None:
+        """Learn the kinds and sizes of `oids` not known yet, with one query per few hundred (in a `SqliteStore`)."""
+        if isinstance(self.store, SqliteStore):
+            self._read_kinds([o for o in oids if o not in self.kinds])
 
     def tree_refs(self, oid: ObjectId) -> list[Reference]:
         """The references of a tree, its size checked first."""
@@ -285,7 +312,7 @@ class Walker:
         self._keep_raw(oid, raw)
         return raw
 
-    def diff(self, oid: ObjectId, olds: list[ObjectId], *, learn: bool = True) -> list[Visit]:
+    def diff(self, oid: ObjectId, olds: list[ObjectId], *, learn: bool = True, keep: bool = False) -> list[Visit]:
         """The entries of tree `oid` whose object differs from the one at the same name in each of `olds`.
 
         Each as ``(id, kind word, entry, matches)``, in the tree's order: `entry` the raw entry
@@ -294,13 +321,29 @@ class Walker:
         to an old one are skipped without being decoded; the others are looked up by name in the
         old trees (sorted by name, as every well-formed tree is: in a damaged one an entry not
         found costs an object sent twice, never one missing). With `learn`, the kinds of the ids
-        returned are learnt with one query.
+        returned are learnt with one query. With `keep`, the answer is kept for the next call
+        asking it (`read_ahead` finds what the walk looks at next).
 
         Raises:
             CorruptObjectError: If one of them is not a tree, or not a well-formed one.
             LimitError: If one is larger than the limits.
             ObjectNotFoundError: If one is absent.
         """
+        key = (oid, *olds)
+        out = self._diffs.pop(key, None)
+        if out is None:
+            out = self._diff(oid, olds)
+        if keep:
+            if len(self._diffs) >= TREE_CACHE:
+                del self._diffs[next(iter(self._diffs))]
+            self._diffs[key] = out
+        if learn and out and isinstance(self.store, SqliteStore):
+            unknown = [v[0] for v in out if v[0] not in self.kinds]
+            if unknown:
+                self._read_kinds(unknown)
+        return out
+
+    def _diff(self, oid: ObjectId, olds: list[ObjectId]) -> list[Visit]:
         raw = self.raw_tree(oid)
         old_raws: list[list[bytes]] = []
         for o in olds:
@@ -329,10 +372,6 @@ class Walker:
                 matches.append((w[:_WORD_LEN], ObjectId(w[_ID_AT:])))
             else:
                 out.append((ref_id, e[:_WORD_LEN], e, matches))
-        if learn and out and isinstance(self.store, SqliteStore):
-            unknown = [v[0] for v in out if v[0] not in self.kinds]
-            if unknown:
-                self._read_kinds(unknown)
         return out
 
     def _diff_decoded(self, oid: ObjectId, olds: list[ObjectId]) -> list[Visit]:
@@ -402,7 +441,7 @@ class Walker:
                     continue
                 olds = [o] if o is not None and self.kinds.get(o, ("",))[0] == "tree" else []
                 try:
-                    visits = self.diff(t, olds, learn=False)
+                    visits = self.diff(t, olds, learn=False, keep=True)
                 except VcrdtError:
                     continue
                 for ref_id, word, _, matches in visits:
@@ -469,6 +508,7 @@ def new_commits(
         push(h, interesting)
     out: list[ObjectId] = []
     done: set[ObjectId] = set()
+    trees: list[tuple[Reference, ObjectId]] = []
     while queue and live > 0:
         _, _, oid = heapq.heappop(queue)
         f = flags[oid]
@@ -482,9 +522,15 @@ def new_commits(
         if not f & uninteresting:
             out.append(oid)
         for ref in references(c):
-            walker.meet(ref, oid)
+            if ref.kind == "tree" and ref.oid not in walker.kinds:
+                trees.append((ref, oid))  # checked at the end, their kinds learnt with one query
+            else:
+                walker.meet(ref, oid)
         for p in c.parents:
             push(p, f & uninteresting or interesting)
+    walker.learn(ref.oid for ref, _ in trees)
+    for ref, holder in trees:
+        walker.meet(ref, holder)
     edges = {p for o in out for p in walker.commit(o).parents if flags.get(p, 0) & uninteresting}
     # Parents have smaller Lamport clocks than their children, so this order is parents first.
     out.sort(key=lambda o: (walker.commit(o).lamport, bytes(o)))
