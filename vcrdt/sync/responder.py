@@ -171,7 +171,7 @@ def _object_frames(
             if frame is not None:
                 yield frame
                 return
-        body = walker.bodies.pop(oid, None) if kind == "tree" else None
+        body = walker.bodies.pop(oid, None) if kind != "blob" else None
         if body is None:
             _, body = store.get(oid)
         bodies.put(oid, body)

@@ -11,6 +11,7 @@ so it stops where the two histories meet instead of walking all of history.
 from __future__ import annotations
 
 import heapq
+import itertools
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -147,6 +148,26 @@ PREFETCH_TREES = 384
 PREFETCH_COMMITS = 24
 
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _K = TypeVar("_K")
+    _V = TypeVar("_V")
+
+
+def _keep(cache: dict[_K, _V], key: _K, value: _V, most: int = TREE_CACHE) -> None:
+    """Put `value` in `cache`, first dropping its oldest quarter when it holds `most` entries.
+
+    Dropped a quarter at a time, not one entry per entry added: finding a dict's first entry
+    walks over the slots its deletions left, so dropping the oldest one at a time costs a scan each.
+    """
+    if len(cache) >= most:
+        for old in list(itertools.islice(cache, most // 4)):
+            del cache[old]
+    cache[key] = value
+
+
 class _Read:
     """An `ObjectReader` of one object already read (and verified)."""
 
@@ -173,7 +194,7 @@ class Walker:
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
         self._maps: dict[ObjectId, dict[str, Reference]] = {}
         self._heads: dict[bytes, tuple[str, Reference]] = {}
-        # The bodies of the trees read last (the sender packs each just after walking it).
+        # The bodies of the trees and commits read last (the sender packs each soon after walking it).
         self.bodies: dict[ObjectId, bytes] = {}
         # Rows of trees met as entries and not read yet (`SqliteStore.tree_rows`).
         self._rows: dict[ObjectId, Row] = {}
@@ -223,6 +244,8 @@ class Walker:
                 self._ahead.update(self.store.read_ahead(oid, _AHEAD_ROWS))
                 got = self._ahead.pop(oid)
             c = self._commits[oid] = read_commit(_Read(got), oid)
+            # Kept for sending it (`bodies`), as the bodies of trees are.
+            _keep(self.bodies, oid, got[1])
         return c
 
     def learn(self, oids: Iterable[ObjectId]) -> None:
@@ -272,24 +295,16 @@ class Walker:
         if isinstance(self.store, SqliteStore):
             # Read once, not verified (the receiver hashes it), and its stored form kept for sending.
             _, body, form = self.store.read_unverified(oid, self._recent, self._rows.pop(oid, None))
-            if len(self._recent) >= TREE_CACHE:
-                del self._recent[next(iter(self._recent))]
-            self._recent[oid] = body
+            _keep(self._recent, oid, body)
             if form is not None:
-                if len(self.forms) >= TREE_CACHE:
-                    del self.forms[next(iter(self.forms))]
-                self.forms[oid] = form
+                _keep(self.forms, oid, form)
         else:
             body = self.store.get(oid)[1]
-        if len(self.bodies) >= TREE_CACHE:
-            del self.bodies[next(iter(self.bodies))]
-        self.bodies[oid] = body
+        _keep(self.bodies, oid, body)
         return body
 
     def _keep_raw(self, oid: ObjectId, raw: list[bytes]) -> None:
-        if len(self._raw) >= TREE_CACHE:
-            del self._raw[next(iter(self._raw))]
-        self._raw[oid] = raw
+        _keep(self._raw, oid, raw)
 
     def raw_tree(self, oid: ObjectId) -> list[bytes] | None:
         """A tree's raw entries (`split_entries`), read when not at hand; None when they do not tile its body.
@@ -334,9 +349,7 @@ class Walker:
         if out is None:
             out = self._diff(oid, olds)
         if keep:
-            if len(self._diffs) >= TREE_CACHE:
-                del self._diffs[next(iter(self._diffs))]
-            self._diffs[key] = out
+            _keep(self._diffs, key, out)
         if learn and out and isinstance(self.store, SqliteStore):
             unknown = [v[0] for v in out if v[0] not in self.kinds]
             if unknown:
