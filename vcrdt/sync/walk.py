@@ -156,16 +156,21 @@ if TYPE_CHECKING:
     _V = TypeVar("_V")
 
 
-def _keep(cache: dict[_K, _V], key: _K, value: _V, most: int = TREE_CACHE) -> None:
-    """Put `value` in `cache`, first dropping its oldest quarter when it holds `most` entries.
-
-    Dropped a quarter at a time, not one entry per entry added: finding a dict's first entry
-    walks over the slots its deletions left, so dropping the oldest one at a time costs a scan each.
-    """
-    if len(cache) >= most:
-        for old in list(itertools.islice(cache, most // 4)):
-            del cache[old]
+def _keep(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """Put `value` in `cache`, first dropping its oldest quarter when it holds `TREE_CACHE` entries."""
+    if len(cache) >= TREE_CACHE:
+        _trim(cache)
     cache[key] = value
+
+
+def _trim(cache: dict[_K, _V]) -> None:
+    """Drop the oldest quarter of a cache.
+
+    A quarter at a time, not one entry per entry added: finding a dict's first entry walks
+    over the slots its deletions left, so dropping the oldest one at a time costs a scan each.
+    """
+    for old in list(itertools.islice(cache, len(cache) // 4 or 1)):
+        del cache[old]
 
 
 class _Read:
@@ -274,7 +279,7 @@ class Walker:
         if raw is None:
             raw = split_entries(body)
             if sum(map(len, raw)) == len(body):
-                self._keep_raw(oid, raw)
+                _keep(self._raw, oid, raw)
         got = tree_entries(oid, body, self._heads, raw)
         if len(self._heads) > 1 << 16:
             self._heads.clear()
@@ -295,16 +300,19 @@ class Walker:
         if isinstance(self.store, SqliteStore):
             # Read once, not verified (the receiver hashes it), and its stored form kept for sending.
             _, body, form = self.store.read_unverified(oid, self._recent, self._rows.pop(oid, None))
-            _keep(self._recent, oid, body)
+            if len(self._recent) >= TREE_CACHE:
+                _trim(self._recent)
+            self._recent[oid] = body
             if form is not None:
-                _keep(self.forms, oid, form)
+                if len(self.forms) >= TREE_CACHE:
+                    _trim(self.forms)
+                self.forms[oid] = form
         else:
             body = self.store.get(oid)[1]
-        _keep(self.bodies, oid, body)
+        if len(self.bodies) >= TREE_CACHE:
+            _trim(self.bodies)
+        self.bodies[oid] = body
         return body
-
-    def _keep_raw(self, oid: ObjectId, raw: list[bytes]) -> None:
-        _keep(self._raw, oid, raw)
 
     def raw_tree(self, oid: ObjectId) -> list[bytes] | None:
         """A tree's raw entries (`split_entries`), read when not at hand; None when they do not tile its body.
@@ -320,11 +328,11 @@ class Walker:
         got = self._raw.get(oid)
         if got is not None:
             return got
-        body = self._read_body(oid)
-        raw = split_entries(body)
-        if sum(map(len, raw)) != len(body):
-            return None
-        self._keep_raw(oid, raw)
+        raw = split_raw(self._read_body(oid), False)
+        if raw is not None:  # else not well formed (`tree_named` says how), or left to the Python twin
+            if len(self._raw) >= TREE_CACHE:
+                _trim(self._raw)
+            self._raw[oid] = raw
         return raw
 
     def diff(self, oid: ObjectId, olds: list[ObjectId], *, learn: bool = True, keep: bool = False) -> list[Visit]:
