@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -25,7 +26,7 @@ from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
 from vcrdt.store.sqlite import Row, SqliteStore, Stored
-from vcrdt.sync.frames import changed_entries, entry_name, split_raw
+from vcrdt.sync.frames import changed_entries, split_raw
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -127,6 +128,9 @@ def split_entries(body: bytes) -> list[bytes]:
 _WORD_LEN = 4
 _NAME_AT = _WORD_LEN + 1
 _ID_AT = -OID_LEN
+_NAME_END = _ID_AT - 1
+# A raw entry's name (`frames.entry_name`), as a key function made in C: bisecting calls it per probe.
+_name_of = operator.itemgetter(slice(_NAME_AT, _NAME_END))
 # One entry of a tree that `Walker.diff` found changed: its id, its kind word, the raw entry (or its
 # `Reference`), and what each old tree holds at its name (kind word and id, or None).
 Visit = tuple[ObjectId, bytes, "bytes | Reference", "list[tuple[bytes, ObjectId] | None]"]
@@ -380,11 +384,11 @@ class Walker:
         for i in todo:
             e = raw[i]
             ref_id = ObjectId(e[_ID_AT:])
-            name = e[_NAME_AT : _ID_AT - 1]
+            name = e[_NAME_AT:_NAME_END]
             matches: list[tuple[bytes, ObjectId] | None] = []
             for old in old_raws:
-                j = bisect_left(old, name, key=entry_name)
-                w = old[j] if j < len(old) and entry_name(old[j]) == name else None
+                j = bisect_left(old, name, key=_name_of)
+                w = old[j] if j < len(old) and old[j][_NAME_AT:_NAME_END] == name else None
                 if w is None:
                     matches.append(None)
                     continue
@@ -649,6 +653,7 @@ def _tree(
     sent.add(root)
     if bases is not None and olds:
         bases[root] = olds[0]
+    kinds = walker.kinds
     stack: list[_Frame] = [(root, size, walker.diff(root, olds), 0, bases is not None and bool(olds))]
     while stack:
         tid, tsize, visits, i, first = stack[-1]
@@ -658,10 +663,12 @@ def _tree(
             continue
         stack[-1] = (tid, tsize, visits, i + 1, first)
         visit = visits[i]
-        oid, _, _, matches = visit
+        oid, word, _, matches = visit
         if oid in sent:
             continue
-        kind, size = walker.meet_entry(visit, tid)
+        kind, size = kinds.get(oid) or walker.info(oid)
+        if kind != ("tree" if word == b"tree" else "blob"):
+            walker.meet_entry(visit, tid)  # names the problem
         sent.add(oid)
         if first and bases is not None and matches:
             base = matches[0]
