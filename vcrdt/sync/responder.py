@@ -116,6 +116,8 @@ def object_frames(
         if stored_forms is not None:
             # The stored forms of a few hundred objects in one query (trees' were kept by the walk).
             forms = stored_forms([oid for oid, _, size in batch if size <= PREFETCH and oid not in walker.forms])
+            # And the kinds and sizes of the bases of those stored as deltas (`_as_stored` asks), in one query.
+            walker.learn({form[1] for _, _, form in forms.values() if form is not None and form[1] is not None})
         for oid, kind, size in batch:
             n += 1
             if tree_deltas and kind == "tree" and bases and size <= F.PIECE:
@@ -167,7 +169,7 @@ def _object_frames(
             if frame is not None:
                 yield frame
                 return
-        body = walker.bodies.pop(oid, None) if kind != "blob" else None
+        body = walker.pop_body(oid, kind)
         if body is None:
             _, body = store.get(oid)
         bodies.put(oid, body)

@@ -147,6 +147,8 @@ def _entry_reference(entry: bytes) -> Reference:
 # Decoded trees a walker keeps, and rows of trees read ahead.
 TREE_CACHE = 1024
 TREE_ROWS = 4096
+# Bodies of commits a walker keeps for sending them (a few hundred bytes each).
+COMMIT_BODIES = 1 << 16
 # Trees `Walker.read_ahead` reads at most at once, and the commits whose trees it reads together.
 PREFETCH_TREES = 384
 PREFETCH_COMMITS = 24
@@ -195,6 +197,7 @@ class Walker:
         self.store = store
         self.limits = limits
         self._commits: dict[ObjectId, Commit] = {}
+        self._commit_bodies: dict[ObjectId, bytes] = {}
         # `diff`'s answers kept by `read_ahead` for the walk, by the tree and the old trees.
         self._diffs: dict[tuple[ObjectId, ...], list[Visit]] = {}
         # Commits read ahead (`ObjectStore.read_ahead`) and not decoded yet.
@@ -203,7 +206,7 @@ class Walker:
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
         self._maps: dict[ObjectId, dict[str, Reference]] = {}
         self._heads: dict[bytes, tuple[str, Reference]] = {}
-        # The bodies of the trees and commits read last (the sender packs each soon after walking it).
+        # The bodies of the trees read last (the sender packs each just after walking it).
         self.bodies: dict[ObjectId, bytes] = {}
         # Rows of trees met as entries and not read yet (`SqliteStore.tree_rows`).
         self._rows: dict[ObjectId, Row] = {}
@@ -253,9 +256,17 @@ class Walker:
                 self._ahead.update(self.store.read_ahead(oid, _AHEAD_ROWS))
                 got = self._ahead.pop(oid)
             c = self._commits[oid] = read_commit(_Read(got), oid)
-            # Kept for sending it (`bodies`), as the bodies of trees are.
-            _keep(self.bodies, oid, got[1])
+            # Kept for sending it (`pop_body`): the walk reads every new commit before their trees.
+            if len(self._commit_bodies) >= COMMIT_BODIES:
+                _trim(self._commit_bodies)
+            self._commit_bodies[oid] = got[1]
         return c
+
+    def pop_body(self, oid: ObjectId, kind: str) -> bytes | None:
+        """The body of a tree or commit the walk read (and forget it: it is being sent), or None."""
+        if kind == "commit":
+            return self._commit_bodies.pop(oid, None)
+        return self.bodies.pop(oid, None) if kind == "tree" else None
 
     def learn(self, oids: Iterable[ObjectId]) -> None:
         """Learn the kinds and sizes of `oids` not known yet, with one query per few hundred (in a `SqliteStore`)."""
