@@ -202,6 +202,7 @@ class Walker:
         self._diffs: dict[tuple[ObjectId, ...], list[Visit]] = {}
         # Commits read ahead (`ObjectStore.read_ahead`) and not decoded yet.
         self._ahead: dict[ObjectId, tuple[str, bytes]] = {}
+        self._window = _AHEAD_FIRST
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
         self._maps: dict[ObjectId, dict[str, Reference]] = {}
@@ -249,11 +250,15 @@ class Walker:
             kind, size = self.info(oid)
             self.limits.check_object(oid, kind, size)
             got = self._ahead.pop(oid, None)
-            if got is None:
+            if got is not None:
+                # Read ahead and used: the walk goes down stored history, so read more at once next time.
+                self._window = min(2 * self._window, _AHEAD_ROWS)
+            else:
                 # With the commits stored just before it (its ancestors, mostly): one query for dozens.
+                # The window starts small: a short fetch, or commits far apart (the peer's haves), reads few.
                 if len(self._ahead) > _AHEAD_KEEP:
                     self._ahead.clear()
-                self._ahead.update(self.store.read_ahead(oid, _AHEAD_ROWS))
+                self._ahead.update(self.store.read_ahead(oid, self._window))
                 got = self._ahead.pop(oid)
             c = self._commits[oid] = read_commit(_Read(got), oid)
             # Kept for sending it (`pop_body`): the walk reads every new commit before their trees.
@@ -783,6 +788,8 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     return out
 
 
+# Stored rows `Walker.commit` reads ahead at first (twice as many after each commit found there, up to `_AHEAD_ROWS`).
+_AHEAD_FIRST = 16
 # First-parent commits `sample_haves` reads from each head before sampling by stored order.
 WALKED = 64
 # Stored rows read at once by `sample_haves` (a few per commit: its trees and blobs sit between
