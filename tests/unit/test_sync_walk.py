@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import pytest
+
+from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
 from vcrdt.repo import Repository, Settings
@@ -123,5 +127,87 @@ def test_haves_past_the_walked_depth_cost_a_query_each_not_a_walk_of_history(tmp
         want = [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256, 512)]
         assert sample_haves(store, [chain[-1]]) == want
         assert store.decoded < 400  # a window or two of stored rows, not the 1,000 commits
+    finally:
+        repo.close()
+
+
+def _random_history(repo: Repository, seed: int) -> list[ObjectId]:
+    """Commits over a few nested directories: edits, adds, deletes, a file turned into a directory, merges."""
+    rng = random.Random(seed)
+    names = [f"d{i}/e{j}/f{k}.txt" for i in range(3) for j in range(3) for k in range(3)] + ["top.txt", "x"]
+    flat = {p: f"{p} 0\n".encode() for p in rng.sample(names, 12)}
+    commits = [_commit(repo, flat, [])]
+    heads = {0: dict(flat)}
+    for n in range(1, 24):
+        at = rng.choice(list(heads))
+        flat = dict(heads[at])
+        for _ in range(rng.randint(1, 4)):
+            p = rng.choice(names)
+            if p in flat and rng.random() < 0.3:
+                del flat[p]
+            else:
+                flat[p] = f"{p} {n} {rng.random()}\n".encode()
+        if rng.random() < 0.1:  # a file where a directory was (and the other way round)
+            flat = {p: b for p, b in flat.items() if not p.startswith("d0/")}
+            flat["d0"] = b"now a file\n"
+        elif "d0" in flat and rng.random() < 0.5:
+            del flat["d0"]
+        parents = [commits[at]]
+        if len(heads) > 1 and rng.random() < 0.3:
+            other = rng.choice([h for h in heads if h != at])
+            parents.append(commits[other])
+            flat.update({p: b for p, b in heads[other].items() if p not in flat})
+        if "d0" in flat:
+            flat = {p: b for p, b in flat.items() if not p.startswith("d0/")}
+        commits.append(_commit(repo, flat, parents, f"c{n}\n"))
+        heads[n] = dict(flat)
+        if rng.random() < 0.6:
+            heads.pop(at, None)
+    return commits
+
+
+def _sent(repo: Repository, heads: list[ObjectId], exclude: list[ObjectId], decoded: bool) -> tuple[object, ...]:
+    walker = Walker(repo.store, SyncLimits())
+    if decoded:  # every tree compared decoded, by name (the walk's way for trees that are not well formed)
+        walker.raw_tree = lambda oid: None  # type: ignore[method-assign]
+    bases: dict[ObjectId, ObjectId] = {}
+    with repo.db.read():
+        items = list(objects_to_send(walker, heads, exclude, bases=bases))
+    return items, bases
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_comparing_raw_tree_entries_sends_what_comparing_decoded_trees_sends(tmp_path: Path, seed: int) -> None:
+    # The walk compares trees by their raw entries and looks only the changed ones up by name;
+    # the decoded comparison looks at every entry. Both send the same objects, in the same
+    # order, with the same delta bases, whatever the peer holds.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        commits = _random_history(repo, seed)
+        rng = random.Random(seed)
+        for _ in range(4):
+            heads = rng.sample(commits, rng.randint(1, 3))
+            exclude = rng.sample(commits, rng.randint(0, 3))
+            assert _sent(repo, heads, exclude, decoded=False) == _sent(repo, heads, exclude, decoded=True)
+    finally:
+        repo.close()
+
+
+def test_an_entry_changed_to_name_an_object_of_another_kind_is_refused_by_name(tmp_path: Path) -> None:
+    # The changed entry is found by comparing raw entries with the parent's; its kind is still
+    # checked against the object it names, and the refusal names the tree and the entry.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        old = _commit(repo, {"d/f.txt": b"f\n", "d/g.txt": b"g\n"}, [])
+        with repo.transaction():
+            sub = repo.write_tree({"inner.txt": (EntryKind.FILE, repo.store.put("blob", b"i\n"))})
+            g = repo.store.put("blob", b"g\n")
+            d = repo.store.put("tree", b"file f.txt\0" + sub + b"file g.txt\0" + g)
+            top = repo.store.put("tree", b"tree d\0" + d)
+            new = repo.new_commit(top, [old], "bad\n", repo.signature())
+        with repo.db.read(), pytest.raises(CorruptObjectError) as err:
+            list(objects_to_send(Walker(repo.store, SyncLimits()), [new], [old]))
+        assert f"{d.hex()}" in str(err.value)
+        assert "entry 'f.txt' of kind file names a tree, not a blob" in str(err.value)
     finally:
         repo.close()

@@ -20,7 +20,6 @@ from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
-from vcrdt.store import zstd as zstandard
 from vcrdt.store.sqlite import delta_compressor
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Value, value_class
@@ -28,6 +27,20 @@ from vcrdt.values import Value, value_class
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from typing import Any
+
+    from vcrdt.store import zstd as zstandard
+else:
+
+    class _FirstUse:
+        """`vcrdt.store.zstd`, imported when first used: an answer that compresses nothing (a no-op) loads no zstd."""
+
+        def __getattr__(self, name: str) -> object:
+            from vcrdt.store import zstd
+
+            globals()["zstandard"] = zstd
+            return getattr(zstd, name)
+
+    zstandard = _FirstUse()
 
 VERSION = 4
 # Version 2 adds packed objects (`PACKED`): no id on the wire, and deltas against a base the receiver has.

@@ -20,21 +20,11 @@ from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
 from vcrdt.repo import Repository
-from vcrdt.store import zstd as zstandard
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
-from vcrdt.sync.receive import (
-    Receiver,
-    RecentBodies,
-    apply_state,
-    check_heads_present,
-    check_names,
-    clear_partial,
-    partial_commits,
-)
 from vcrdt.sync.walk import (
     Walker,
     dependency_order,
@@ -55,6 +45,9 @@ PREFETCH = 64 << 10
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from typing import BinaryIO, TypeVar
+
+    from vcrdt.store import zstd as zstandard
+    from vcrdt.sync.receive import RecentBodies
 
     _T = TypeVar("_T")
 
@@ -107,6 +100,9 @@ def object_frames(
     `tree_deltas` (protocol version 4, and `packed`), a tree with a base goes as a tree delta
     (`F.TREE_DELTA`: the entries that differ, no zstd) when that is at most half its size.
     """
+    from vcrdt.store import zstd as zstandard
+    from vcrdt.sync.receive import RecentBodies
+
     cctx = zstandard.ZstdCompressor(level=3)
     pack = F.compressor()
     store = walker.store
@@ -120,6 +116,8 @@ def object_frames(
         if stored_forms is not None:
             # The stored forms of a few hundred objects in one query (trees' were kept by the walk).
             forms = stored_forms([oid for oid, _, size in batch if size <= PREFETCH and oid not in walker.forms])
+            # And the kinds and sizes of the bases of those stored as deltas (`_as_stored` asks), in one query.
+            walker.learn({form[1] for _, _, form in forms.values() if form is not None and form[1] is not None})
         for oid, kind, size in batch:
             n += 1
             if tree_deltas and kind == "tree" and bases and size <= F.PIECE:
@@ -171,7 +169,7 @@ def _object_frames(
             if frame is not None:
                 yield frame
                 return
-        body = walker.bodies.pop(oid, None) if kind == "tree" else None
+        body = walker.pop_body(oid, kind)
         if body is None:
             _, body = store.get(oid)
         bodies.put(oid, body)
@@ -371,6 +369,9 @@ def _refs(
         branch = repo.refs.head().branch
         if branch is not None and branch.startswith(BRANCH_PREFIX):
             yield F.encode(F.RESULT, json.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
+        # Imported here, not at start-up: a no-op (above) needs none of the receiving side.
+        from vcrdt.sync.receive import partial_commits
+
         # Commits a broken-off sync stored here under no ref: the client need not send them again.
         yield from F.encode_ids(F.IDS, partial_commits(repo), ID_FRAME)
         if not fields.get("want"):
@@ -563,6 +564,8 @@ def _objects(repo: Repository, request: FrameReader, limits: SyncLimits, version
 def _push(
     repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
 ) -> Iterator[bytes]:
+    from vcrdt.sync.receive import Receiver, apply_state, check_heads_present, check_names, clear_partial
+
     salt = salt_of(fields, request.peer)
     theirs, tags = F.decode_state_frame(request.expect(*F.state_kinds(version)), request.peer)
     check_names(theirs, tags, request.peer)

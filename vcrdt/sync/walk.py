@@ -11,7 +11,10 @@ so it stops where the two histories meet instead of walking all of history.
 from __future__ import annotations
 
 import heapq
+import itertools
+import operator
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
 from vcrdt.crdt.refstate import RefState, from_rows
@@ -121,12 +124,69 @@ def split_entries(body: bytes) -> list[bytes]:
     return found
 
 
+# A raw tree entry: a 4-byte kind word, a space, the name, a NUL, the id.
+_WORD_LEN = 4
+_NAME_AT = _WORD_LEN + 1
+_ID_AT = -OID_LEN
+_NAME_END = _ID_AT - 1
+# A raw entry's name (`frames.entry_name`), as a key function made in C: bisecting calls it per probe.
+_name_of = operator.itemgetter(slice(_NAME_AT, _NAME_END))
+# One entry of a tree that `Walker.diff` found changed: its id, its kind word, the raw entry (or its
+# `Reference`), and what each old tree holds at its name (kind word and id, or None).
+Visit = tuple[ObjectId, bytes, "bytes | Reference", "list[tuple[bytes, ObjectId] | None]"]
+
+
+def _entry_reference(entry: bytes) -> Reference:
+    """The reference of a raw tree entry, worded as `tree_entries` words it."""
+    word = entry[:_WORD_LEN].decode("ascii", "replace")
+    name = entry[_NAME_AT : _ID_AT - 1].decode("utf-8", "surrogateescape")
+    named = "tree" if word == "tree" else "blob"
+    return Reference(ObjectId(entry[_ID_AT:]), named, f"entry {name!r} of kind {word} names")
+
+
 # Decoded trees a walker keeps, and rows of trees read ahead.
 TREE_CACHE = 1024
 TREE_ROWS = 4096
+# Bodies of commits a walker keeps for sending them (a few hundred bytes each).
+COMMIT_BODIES = 1 << 16
 # Trees `Walker.read_ahead` reads at most at once, and the commits whose trees it reads together.
 PREFETCH_TREES = 384
 PREFETCH_COMMITS = 24
+
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _K = TypeVar("_K")
+    _V = TypeVar("_V")
+
+
+def _keep(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """Put `value` in `cache`, first dropping its oldest quarter when it holds `TREE_CACHE` entries."""
+    if len(cache) >= TREE_CACHE:
+        _trim(cache)
+    cache[key] = value
+
+
+def _trim(cache: dict[_K, _V]) -> None:
+    """Drop the oldest quarter of a cache.
+
+    A quarter at a time, not one entry per entry added: finding a dict's first entry walks
+    over the slots its deletions left, so dropping the oldest one at a time costs a scan each.
+    """
+    for old in list(itertools.islice(cache, len(cache) // 4 or 1)):
+        del cache[old]
+
+
+class _Read:
+    """An `ObjectReader` of one object already read (and verified)."""
+
+    def __init__(self, got: tuple[str, bytes]) -> None:
+        self.got = got
+
+    def get(self, oid: ObjectId) -> tuple[str, bytes]:
+        return self.got
 
 
 class Walker:
@@ -137,6 +197,12 @@ class Walker:
         self.store = store
         self.limits = limits
         self._commits: dict[ObjectId, Commit] = {}
+        self._commit_bodies: dict[ObjectId, bytes] = {}
+        # `diff`'s answers kept by `read_ahead` for the walk, by the tree and the old trees.
+        self._diffs: dict[tuple[ObjectId, ...], list[Visit]] = {}
+        # Commits read ahead (`ObjectStore.read_ahead`) and not decoded yet.
+        self._ahead: dict[ObjectId, tuple[str, bytes]] = {}
+        self._window = _AHEAD_FIRST
         self.kinds: dict[ObjectId, tuple[str, int]] = {}
         self._trees: dict[ObjectId, list[tuple[str, Reference]]] = {}
         self._maps: dict[ObjectId, dict[str, Reference]] = {}
@@ -156,7 +222,8 @@ class Walker:
         """Kind and size of a stored object (remembered)."""
         got = self.kinds.get(oid)
         if got is None:
-            got = self.kinds[oid] = self.store.info(oid)
+            ahead = self._ahead.get(oid)
+            got = self.kinds[oid] = self.store.info(oid) if ahead is None else (ahead[0], len(ahead[1]))
         return got
 
     def meet(self, ref: Reference, holder: ObjectId) -> tuple[str, int]:
@@ -182,8 +249,34 @@ class Walker:
         if c is None:
             kind, size = self.info(oid)
             self.limits.check_object(oid, kind, size)
-            c = self._commits[oid] = read_commit(self.store, oid)
+            got = self._ahead.pop(oid, None)
+            if got is not None:
+                # Read ahead and used: the walk goes down stored history, so read more at once next time.
+                self._window = min(2 * self._window, _AHEAD_ROWS)
+            else:
+                # With the commits stored just before it (its ancestors, mostly): one query for dozens.
+                # The window starts small: a short fetch, or commits far apart (the peer's haves), reads few.
+                if len(self._ahead) > _AHEAD_KEEP:
+                    self._ahead.clear()
+                self._ahead.update(self.store.read_ahead(oid, self._window))
+                got = self._ahead.pop(oid)
+            c = self._commits[oid] = read_commit(_Read(got), oid)
+            # Kept for sending it (`pop_body`): the walk reads every new commit before their trees.
+            if len(self._commit_bodies) >= COMMIT_BODIES:
+                _trim(self._commit_bodies)
+            self._commit_bodies[oid] = got[1]
         return c
+
+    def pop_body(self, oid: ObjectId, kind: str) -> bytes | None:
+        """The body of a tree or commit the walk read (and forget it: it is being sent), or None."""
+        if kind == "commit":
+            return self._commit_bodies.pop(oid, None)
+        return self.bodies.pop(oid, None) if kind == "tree" else None
+
+    def learn(self, oids: Iterable[ObjectId]) -> None:
+        """Learn the kinds and sizes of `oids` not known yet, with one query per few hundred (in a `SqliteStore`)."""
+        if isinstance(self.store, SqliteStore):
+            self._read_kinds([o for o in oids if o not in self.kinds])
 
     def tree_refs(self, oid: ObjectId) -> list[Reference]:
         """The references of a tree, its size checked first."""
@@ -201,6 +294,25 @@ class Walker:
 
     def _read_tree(self, oid: ObjectId) -> list[tuple[str, Reference]]:
         """Read and decode a tree (its row read ahead, when it was), and keep it; its size checked first."""
+        body = self._read_body(oid)
+        raw = self._raw.get(oid)
+        if raw is None:
+            raw = split_entries(body)
+            if sum(map(len, raw)) == len(body):
+                _keep(self._raw, oid, raw)
+        got = tree_entries(oid, body, self._heads, raw)
+        if len(self._heads) > 1 << 16:
+            self._heads.clear()
+        # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
+        if len(self._trees) >= TREE_CACHE:
+            dropped = next(iter(self._trees))
+            del self._trees[dropped]
+            self._maps.pop(dropped, None)
+        self._trees[oid] = got
+        return got
+
+    def _read_body(self, oid: ObjectId) -> bytes:
+        """Read a tree's body (its row read ahead, when it was); keep it and its stored form; its size checked first."""
         kind, size = self.info(oid)
         self.limits.check_object(oid, kind, size)
         if kind != "tree":
@@ -209,31 +321,125 @@ class Walker:
             # Read once, not verified (the receiver hashes it), and its stored form kept for sending.
             _, body, form = self.store.read_unverified(oid, self._recent, self._rows.pop(oid, None))
             if len(self._recent) >= TREE_CACHE:
-                del self._recent[next(iter(self._recent))]
+                _trim(self._recent)
             self._recent[oid] = body
             if form is not None:
                 if len(self.forms) >= TREE_CACHE:
-                    del self.forms[next(iter(self.forms))]
+                    _trim(self.forms)
                 self.forms[oid] = form
         else:
             body = self.store.get(oid)[1]
-        raw = split_entries(body)
-        got = tree_entries(oid, body, self._heads, raw)
-        if len(self._raw) >= TREE_CACHE:
-            del self._raw[next(iter(self._raw))]
-        self._raw[oid] = raw
-        if len(self._heads) > 1 << 16:
-            self._heads.clear()
         if len(self.bodies) >= TREE_CACHE:
-            del self.bodies[next(iter(self.bodies))]
+            _trim(self.bodies)
         self.bodies[oid] = body
-        # The trees of one commit are the old trees of the next: keep the last few hundred decoded.
-        if len(self._trees) >= TREE_CACHE:
-            dropped = next(iter(self._trees))
-            del self._trees[dropped]
-            self._maps.pop(dropped, None)
-        self._trees[oid] = got
-        return got
+        return body
+
+    def raw_tree(self, oid: ObjectId) -> list[bytes] | None:
+        """A tree's raw entries (`split_entries`), read when not at hand; None when they do not tile its body.
+
+        Nothing is decoded: a walk that compares trees by their entries' bytes looks at the few
+        entries that differ (`diff`), not at every entry of every tree.
+
+        Raises:
+            CorruptObjectError: If it is not a tree.
+            LimitError: If it is larger than the limits.
+            ObjectNotFoundError: If it is absent.
+        """
+        got = self._raw.get(oid)
+        if got is not None:
+            return got
+        raw = split_raw(self._read_body(oid), False)
+        if raw is not None:  # else not well formed (`tree_named` says how), or left to the Python twin
+            if len(self._raw) >= TREE_CACHE:
+                _trim(self._raw)
+            self._raw[oid] = raw
+        return raw
+
+    def diff(self, oid: ObjectId, olds: list[ObjectId], *, learn: bool = True, keep: bool = False) -> list[Visit]:
+        """The entries of tree `oid` whose object differs from the one at the same name in each of `olds`.
+
+        Each as ``(id, kind word, entry, matches)``, in the tree's order: `entry` the raw entry
+        (or its `Reference`, for a tree whose entries do not tile its body), `matches` what each
+        of `olds` holds at its name, ``(kind word, id)`` or None. Entries equal by their bytes
+        to an old one are skipped without being decoded; the others are looked up by name in the
+        old trees (sorted by name, as every well-formed tree is: in a damaged one an entry not
+        found costs an object sent twice, never one missing). With `learn`, the kinds of the ids
+        returned are learnt with one query. With `keep`, the answer is kept for the next call
+        asking it (`read_ahead` finds what the walk looks at next).
+
+        Raises:
+            CorruptObjectError: If one of them is not a tree, or not a well-formed one.
+            LimitError: If one is larger than the limits.
+            ObjectNotFoundError: If one is absent.
+        """
+        key = (oid, *olds)
+        out = self._diffs.pop(key, None)
+        if out is None:
+            out = self._diff(oid, olds)
+        if keep:
+            _keep(self._diffs, key, out)
+        if learn and out and isinstance(self.store, SqliteStore):
+            unknown = [v[0] for v in out if v[0] not in self.kinds]
+            if unknown:
+                self._read_kinds(unknown)
+        return out
+
+    def _diff(self, oid: ObjectId, olds: list[ObjectId]) -> list[Visit]:
+        raw = self.raw_tree(oid)
+        old_raws: list[list[bytes]] = []
+        for o in olds:
+            got = self.raw_tree(o)
+            if got is None:
+                raw = None
+                break
+            old_raws.append(got)
+        if raw is None:
+            return self._diff_decoded(oid, olds)
+        out: list[Visit] = []
+        todo = changed_entries(raw, old_raws) if old_raws else range(len(raw))
+        for i in todo:
+            e = raw[i]
+            ref_id = ObjectId(e[_ID_AT:])
+            name = e[_NAME_AT:_NAME_END]
+            matches: list[tuple[bytes, ObjectId] | None] = []
+            for old in old_raws:
+                j = bisect_left(old, name, key=_name_of)
+                w = old[j] if j < len(old) and old[j][_NAME_AT:_NAME_END] == name else None
+                if w is None:
+                    matches.append(None)
+                    continue
+                if w[_ID_AT:] == ref_id:
+                    break
+                matches.append((w[:_WORD_LEN], ObjectId(w[_ID_AT:])))
+            else:
+                out.append((ref_id, e[:_WORD_LEN], e, matches))
+        return out
+
+    def _diff_decoded(self, oid: ObjectId, olds: list[ObjectId]) -> list[Visit]:
+        """`diff` of trees not well formed: decoded whole (which names what is wrong), compared by name."""
+        maps = [self.tree_map(t) for t in olds]
+        out: list[Visit] = []
+        for name, ref in self.tree_named(oid):
+            was = [m.get(name) for m in maps]
+            if any(w is not None and w.oid == ref.oid for w in was):
+                continue
+            matches = [None if w is None else (b"tree" if w.kind == "tree" else b"file", w.oid) for w in was]
+            out.append((ref.oid, b"tree" if ref.kind == "tree" else b"file", ref, matches))
+        return out
+
+    def meet_entry(self, visit: Visit, holder: ObjectId) -> tuple[str, int]:
+        """Check that a tree entry (`diff`) names an object of the kind its word says; return its kind and size.
+
+        Raises:
+            CorruptObjectError: If it names an object of another kind.
+            ObjectNotFoundError: If it is absent.
+        """
+        oid, word, entry, _ = visit
+        kind, size = self.info(oid)
+        if kind != ("tree" if word == b"tree" else "blob"):
+            ref = entry if isinstance(entry, Reference) else _entry_reference(entry)
+            raise CorruptObjectError(to_hex(holder), ref.problem(kind) or "")
+        return kind, size
 
     def _read_kinds(self, oids: Iterable[ObjectId]) -> list[ObjectId]:
         """Learn the kinds and sizes of `oids` with one query (a few hundred per query); return the trees among them.
@@ -263,79 +469,37 @@ class Walker:
         """
         if not isinstance(self.store, SqliteStore):
             return
-        level = [(t, o) for t, o in dict.fromkeys(pairs) if t not in self._trees]
+        level = [(t, o) for t, o in dict.fromkeys(pairs) if t not in self._raw]
         while level and most > 0:
             want = {t for t, _ in level if t not in self.kinds or t not in self._rows}
-            want.update(o for _, o in level if o is not None and o not in self._trees and o not in self._rows)
-            self._read_kinds(want - self._trees.keys())
+            want.update(o for _, o in level if o is not None and o not in self._raw and o not in self._rows)
+            self._read_kinds(want - self._raw.keys())
             unknown: dict[ObjectId, None] = {}
             below: list[tuple[ObjectId, ObjectId | None]] = []
             for t, o in level[:most]:
                 most -= 1
+                if self.kinds.get(t, ("",))[0] != "tree":
+                    continue
+                olds = [o] if o is not None and self.kinds.get(o, ("",))[0] == "tree" else []
                 try:
-                    got = self._trees.get(t) or (self._read_tree(t) if self.kinds.get(t, ("",))[0] == "tree" else None)
-                    old = self._old_map(o) if o is not None else {}
+                    visits = self.diff(t, olds, learn=False, keep=True)
                 except VcrdtError:
                     continue
-                if got is None:
-                    continue
-                todo = self.changed(t, [o]) if old and o is not None else None
-                if todo is not None:
-                    # The entries that differ from the parent's, found by their bytes (most do not).
-                    got = [got[i] for i in todo]
-                for name, ref in got:
-                    was = old.get(name)
-                    if was is not None and was.oid == ref.oid:
-                        continue
-                    if ref.oid not in self.kinds:
-                        unknown[ref.oid] = None
-                    if ref.kind == "tree" and ref.oid not in self._trees:
-                        below.append((ref.oid, was.oid if was is not None and was.kind == "tree" else None))
+                for ref_id, word, _, matches in visits:
+                    if ref_id not in self.kinds:
+                        unknown[ref_id] = None
+                    if word == b"tree" and ref_id not in self._raw:
+                        was = matches[0] if matches else None
+                        below.append((ref_id, was[1] if was is not None and was[0] == b"tree" else None))
             self._read_kinds(unknown)
             level = below
 
-    def _old_map(self, oid: ObjectId) -> dict[str, Reference]:
-        """A parent's tree by name, read without the kinds of its entries (`read_ahead`)."""
-        got = self._maps.get(oid)
-        if got is None:
-            trees = self._trees.get(oid)
-            if trees is None:
-                if self.kinds.get(oid, ("",))[0] != "tree":
-                    return {}
-                trees = self._read_tree(oid)
-            got = self._maps[oid] = dict(trees)
-        return got
-
     def raw_entries(self, oid: ObjectId) -> list[bytes] | None:
         """The raw entries of a tree (`split_entries`), None when they do not tile its body or it is not a tree."""
-        got = self._raw.get(oid)
-        if got is None:
-            try:
-                self.tree_named(oid)
-            except (CorruptObjectError, ObjectNotFoundError):
-                return None
-            got = self._raw.get(oid)
-            if got is None:  # read before and dropped since: read again
-                body = self.store.get(oid)[1]
-                got = self._raw[oid] = split_entries(body)
-        return got if got is not None and sum(map(len, got)) == self.info(oid)[1] else None
-
-    def changed(self, oid: ObjectId, olds: list[ObjectId]) -> list[int] | None:
-        """The positions of a read tree's entries that differ (by their bytes) from every entry of `olds` (read trees).
-
-        None when the raw entries of one of them are not at hand (the caller then looks at every entry).
-        """
-        raw = self._raw.get(oid)
-        refs = self._trees.get(oid)
-        if raw is None or refs is None or len(raw) != len(refs):
+        try:
+            return self.raw_tree(oid)
+        except (CorruptObjectError, ObjectNotFoundError):
             return None
-        old_raws = []
-        for o in olds:
-            got = self._raw.get(o)
-            if got is None:
-                return None
-            old_raws.append(got)
-        return changed_entries(raw, old_raws)
 
     def tree_map(self, oid: ObjectId) -> dict[str, Reference]:
         """The entries of a tree by name (as `tree_named`)."""
@@ -385,6 +549,7 @@ def new_commits(
         push(h, interesting)
     out: list[ObjectId] = []
     done: set[ObjectId] = set()
+    trees: list[tuple[Reference, ObjectId]] = []
     while queue and live > 0:
         _, _, oid = heapq.heappop(queue)
         f = flags[oid]
@@ -398,9 +563,15 @@ def new_commits(
         if not f & uninteresting:
             out.append(oid)
         for ref in references(c):
-            walker.meet(ref, oid)
+            if ref.kind == "tree" and ref.oid not in walker.kinds:
+                trees.append((ref, oid))  # checked at the end, their kinds learnt with one query
+            else:
+                walker.meet(ref, oid)
         for p in c.parents:
             push(p, f & uninteresting or interesting)
+    walker.learn(ref.oid for ref, _ in trees)
+    for ref, holder in trees:
+        walker.meet(ref, holder)
     edges = {p for o in out for p in walker.commit(o).parents if flags.get(p, 0) & uninteresting}
     # Parents have smaller Lamport clocks than their children, so this order is parents first.
     out.sort(key=lambda o: (walker.commit(o).lamport, bytes(o)))
@@ -472,19 +643,10 @@ def _has_commit(walker: Walker, oid: ObjectId) -> bool:
         return False
 
 
-# A tree `_tree` walks: its id, size, entries, the positions of those to look at, the index of the next
-# one there, the old trees at its path (ids, and by name), whether the first of them is the first
-# parent's and bases are chosen.
-_Frame = tuple[
-    ObjectId,
-    int,
-    list[tuple[str, Reference]],
-    "list[int] | range",
-    int,
-    list[ObjectId],
-    list[dict[str, Reference]],
-    bool,
-]
+# A tree `_tree` walks: its id, size, the entries that differ from the old trees at its path
+# (`Walker.diff`), the index of the next one, whether the first old tree is the first parent's and
+# bases are chosen.
+_Frame = tuple[ObjectId, int, "list[Visit]", int, bool]
 
 
 def _tree(
@@ -507,53 +669,37 @@ def _tree(
     sent.add(root)
     if bases is not None and olds:
         bases[root] = olds[0]
-
-    def frame(
-        tid: ObjectId, tsize: int, old_ids: list[ObjectId], first: bool, maps: list[dict[str, Reference]] | None = None
-    ) -> _Frame:
-        refs = walker.tree_named(tid)
-        if maps is None:
-            maps = [walker.tree_map(t) for t in old_ids]
-        # Only the entries that differ by their bytes from all the old trees' can be new (most do not).
-        todo = walker.changed(tid, old_ids) if old_ids else None
-        return (tid, tsize, refs, range(len(refs)) if todo is None else todo, 0, old_ids, maps, first)
-
-    stack: list[_Frame] = [frame(root, size, olds, bases is not None and bool(olds))]
+    kinds = walker.kinds
+    stack: list[_Frame] = [(root, size, walker.diff(root, olds), 0, bases is not None and bool(olds))]
     while stack:
-        tid, tsize, refs, todo, i, old_ids, old, first = stack[-1]
-        if i == len(todo):
+        tid, tsize, visits, i, first = stack[-1]
+        if i == len(visits):
             stack.pop()
             yield tid, "tree", tsize
             continue
-        stack[-1] = (tid, tsize, refs, todo, i + 1, old_ids, old, first)
-        name, ref = refs[todo[i]]
-        if ref.oid in sent:
+        stack[-1] = (tid, tsize, visits, i + 1, first)
+        visit = visits[i]
+        oid, word, _, matches = visit
+        if oid in sent:
             continue
-        if len(old) == 1:
-            was = old[0].get(name)
-            if was is not None and was.oid == ref.oid:
-                continue  # unchanged from the parent: at the peer
-        elif any((w := o.get(name)) is not None and w.oid == ref.oid for o in old):
-            continue
-        kind, size = walker.meet(ref, tid)
-        sent.add(ref.oid)
-        if first and bases is not None:
-            base = old[0].get(name)
-            if base is not None and base.kind == kind:
-                bases[ref.oid] = base.oid
+        kind, size = kinds.get(oid) or walker.info(oid)
+        if kind != ("tree" if word == b"tree" else "blob"):
+            walker.meet_entry(visit, tid)  # names the problem
+        sent.add(oid)
+        if first and bases is not None and matches:
+            base = matches[0]
+            if base is not None and (base[0] == b"tree") == (kind == "tree"):
+                bases[oid] = base[1]
         if kind == "tree":
             subs: list[ObjectId] = []
-            sub_maps: list[dict[str, Reference]] = []
             sub_first = False
-            for j, o in enumerate(old):
-                was = o.get(name)
-                if was is not None and was.kind == "tree":
+            for j, was in enumerate(matches):
+                if was is not None and was[0] == b"tree":
                     sub_first = sub_first or (first and j == 0)
-                    subs.append(was.oid)
-                    sub_maps.append(walker.tree_map(was.oid))
-            stack.append(frame(ref.oid, size, subs, sub_first, sub_maps))
+                    subs.append(was[1])
+            stack.append((oid, size, walker.diff(oid, subs), 0, sub_first))
         else:
-            yield ref.oid, kind, size
+            yield oid, kind, size
 
 
 def dependency_order(walker: Walker, ids: Iterable[ObjectId]) -> list[tuple[ObjectId, str, int]]:
@@ -642,6 +788,8 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     return out
 
 
+# Stored rows `Walker.commit` reads ahead at first (twice as many after each commit found there, up to `_AHEAD_ROWS`).
+_AHEAD_FIRST = 16
 # First-parent commits `sample_haves` reads from each head before sampling by stored order.
 WALKED = 64
 # Stored rows read at once by `sample_haves` (a few per commit: its trees and blobs sit between
