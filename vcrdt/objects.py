@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import cache
@@ -42,6 +41,10 @@ from vcrdt.hashing import digest, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_replica_id
 from vcrdt.paths import check_component, decode, encode
 from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    import re
 
 MAX_PARENTS = 64
 MAX_CLOCK_ENTRIES = 100_000
@@ -301,11 +304,15 @@ class Signature(Value):
 
 @cache
 def _author_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
 
 
 @cache
 def _num_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(r"0|[1-9][0-9]{0,18}")
 
 
@@ -316,6 +323,8 @@ _ZERO_HEX = "0" * 64
 # emails hold no "<", ">" or LF, so every field boundary is unique; NUL is checked apart.
 @cache
 def _commit_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(
         r"tree ([0-9a-f]{64})\n"
         r"((?:parent [0-9a-f]{64}\n)*)"
@@ -652,6 +661,8 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
 
 @cache
 def _gap_entry_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(
         r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
     )

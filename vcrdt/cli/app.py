@@ -14,7 +14,6 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, completion_options
@@ -159,7 +158,7 @@ def invoke(args: Sequence[str]) -> int:
         # the disk's fault, not a bug.
         from vcrdt.store.db import database_error
 
-        path = STATE.open_repos[-1].db.path if STATE.open_repos else Path(".vcrdt", "store.db")
+        path = STATE.open_repos[-1].db.path if STATE.open_repos else os.path.join(".vcrdt", "store.db")
         _print_error(
             database_error(
                 exc,
