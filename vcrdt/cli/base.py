@@ -14,7 +14,6 @@ stand-in that imports typer on first use (to raise `typer.BadParameter`).
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 
@@ -50,6 +49,8 @@ class _LazyModule:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
+        import importlib
+
         return getattr(importlib.import_module(self._name), attr)
 
 
