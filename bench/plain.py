@@ -108,6 +108,11 @@ class Bench:
                 quiet([VCRDT, "init"], wt, self.env_of(tool))
                 quiet([VCRDT, "commit", "-A", "-m", "first"], wt, self.env_of(tool))
             repos[tool] = wt
+        # The copies, git's 10,000 loose objects and vcrdt's database are still in the page cache,
+        # dirty (about 300 MB): the kernel writes them back some 30 s later, in the middle of the
+        # first rows, which then measured 30-40 ms slower (wall) than the same commands a minute
+        # later (bench/README.md). Written back now, before anything is timed.
+        os.sync()
         return repos, paths
 
     def measure(self, title: str, steps: dict[str, list[str]], repo: dict[str, Path], before: object = None) -> None:

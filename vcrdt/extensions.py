@@ -42,9 +42,8 @@ def lazy_exports(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        import importlib
-
-        value = getattr(importlib.import_module(module), name)
+        __import__(module)  # not importlib.import_module: the importlib package (with warnings) stays unloaded
+        value = getattr(sys.modules[module], name)
         namespace[name] = value
         return value
 

@@ -29,11 +29,9 @@ Imports `hashing`, `ids`, `paths` and `errors` only.
 
 from __future__ import annotations
 
-import enum
 import functools
-import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from itertools import pairwise
 
@@ -42,6 +40,11 @@ from vcrdt.hashing import digest, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_replica_id
 from vcrdt.paths import check_component, decode, encode
 from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    import re
+    from typing import ClassVar
 
 MAX_PARENTS = 64
 MAX_CLOCK_ENTRIES = 100_000
@@ -62,16 +65,86 @@ ClockEntries = tuple[tuple[ReplicaId, int], ...]
 ClockGaps = tuple[tuple[ReplicaId, Gaps], ...]
 
 
-class EntryKind(enum.Enum):
-    """What a tree entry points at."""
+class _EntryKinds(type):
+    """`EntryKind`'s metaclass: the class iterates over its kinds in declaration order, as an enum does."""
 
-    FILE = "file"
-    EXECUTABLE = "exec"
-    SYMLINK = "link"
-    TREE = "tree"
+    _members: tuple[EntryKind, ...]
+
+    def __iter__(cls) -> Iterator[EntryKind]:
+        return iter(cls._members)
+
+    def __len__(cls) -> int:
+        return len(cls._members)
+
+
+class EntryKind(metaclass=_EntryKinds):
+    """What a tree entry points at.
+
+    An enumeration with `enum.Enum`'s behaviour for what vcrdt uses: one instance per kind,
+    compared by identity, with a `name` and a `value` (the word stored in trees); iterating the
+    class gives the kinds; ``EntryKind(word)`` gives the kind of a word or raises ValueError; a
+    copy or a pickle is the same instance. Not an `enum.Enum` subclass: every command creates the
+    kinds, and loading `enum` cost each about 6 M instructions of start-up.
+    """
+
+    __slots__ = ("name", "value")
+
+    name: str
+    value: str
+
+    FILE: ClassVar[EntryKind]
+    EXECUTABLE: ClassVar[EntryKind]
+    SYMLINK: ClassVar[EntryKind]
+    TREE: ClassVar[EntryKind]
     # A git submodule (gitlink, mode 160000): the id names a blob holding the submodule commit's
     # git id in lowercase hex. Format 2 revision 1 (git interop); docs/format.md.
-    GITLINK = "subm"
+    GITLINK: ClassVar[EntryKind]
+
+    def __new__(cls, value: str) -> EntryKind:
+        """Return the kind whose `value` is `value`.
+
+        Raises:
+            ValueError: If no kind has that value.
+        """
+        for kind in cls._members:
+            if kind.value == value:
+                return kind
+        raise ValueError(f"{value!r} is not a valid EntryKind")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to {name!r}: EntryKind is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r}: EntryKind is immutable")
+
+    def __repr__(self) -> str:
+        return f"<EntryKind.{self.name}: {self.value!r}>"
+
+    def __str__(self) -> str:
+        return f"EntryKind.{self.name}"
+
+    def __reduce__(self) -> tuple[type[EntryKind], tuple[str]]:
+        return (EntryKind, (self.value,))  # copied or unpickled: the same instance
+
+    def __copy__(self) -> EntryKind:
+        return self
+
+    def __deepcopy__(self, _memo: object) -> EntryKind:
+        return self
+
+
+def _entry_kinds(*pairs: tuple[str, str]) -> None:
+    members = []
+    for name, value in pairs:
+        kind = object.__new__(EntryKind)
+        object.__setattr__(kind, "name", name)
+        object.__setattr__(kind, "value", value)
+        type.__setattr__(EntryKind, name, kind)
+        members.append(kind)
+    type.__setattr__(EntryKind, "_members", tuple(members))
+
+
+_entry_kinds(("FILE", "file"), ("EXECUTABLE", "exec"), ("SYMLINK", "link"), ("TREE", "tree"), ("GITLINK", "subm"))
 
 
 _KIND_BY_WORD = {k.value.encode("ascii"): k for k in EntryKind}
@@ -301,11 +374,15 @@ class Signature(Value):
 
 @cache
 def _author_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(r"([^<>\n]*) <([^<>\n]*)> (0|[1-9][0-9]{0,15}) ([+-])([0-9]{2})([0-9]{2})")
 
 
 @cache
 def _num_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(r"0|[1-9][0-9]{0,18}")
 
 
@@ -316,6 +393,8 @@ _ZERO_HEX = "0" * 64
 # emails hold no "<", ">" or LF, so every field boundary is unique; NUL is checked apart.
 @cache
 def _commit_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(
         r"tree ([0-9a-f]{64})\n"
         r"((?:parent [0-9a-f]{64}\n)*)"
@@ -652,6 +731,8 @@ def _parse_clock(text: str) -> tuple[tuple[ReplicaId, int], ...]:
 
 @cache
 def _gap_entry_re() -> re.Pattern[str]:
+    import re
+
     return re.compile(
         r"([0-9a-f]{32})=((?:[1-9][0-9]{0,18})(?:-[1-9][0-9]{0,18})?(?:,[1-9][0-9]{0,18}(?:-[1-9][0-9]{0,18})?)*)"
     )

@@ -29,7 +29,6 @@ Ref names follow git's check-ref-format rules. Imports `store.db`,
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterator
 from functools import cache
@@ -39,6 +38,10 @@ from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, short, to_hex
 from vcrdt.store.db import Database
 from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    import re
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
@@ -68,11 +71,15 @@ def legacy_replica(name: str, head: ObjectId) -> str:
 # Compiled on first use: compiling them costs a command that checks no ref name start-up.
 @cache
 def _control_chars() -> re.Pattern[str]:
+    import re  # here: `re` (with `enum`) costs a command that checks no ref name millions of instructions
+
     return re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @cache
 def _bad_chars() -> re.Pattern[str]:
+    import re
+
     return re.compile(r"[ ~^:?*\[\\]")
 
 

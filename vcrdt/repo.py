@@ -10,13 +10,11 @@ handed in through `Settings` by the caller, never read here.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, cached_property
-from pathlib import Path
 
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import (
@@ -47,6 +45,9 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    import re
+    from pathlib import Path
+
     from vcrdt.merge.state import MergeState
     from vcrdt.worktree import FlatTree, FsMonitor, Worktree
 
@@ -58,7 +59,18 @@ CONFIG_FILE = "config.toml"
 
 @cache
 def _rev_suffix() -> re.Pattern[str]:  # compiled on first use, not at every command's start-up
+    import re  # here: a revision without ~ or ^ (HEAD, a name, an id) needs no pattern
+
     return re.compile(r"(.*?)((?:[~^][0-9]*)+)$")
+
+
+def _suffix_steps(suffix: str) -> list[tuple[str, str]]:
+    """The steps of a revision suffix (``~2^2``: ``[("~", "2"), ("^", "2")]``); none for ``""``."""
+    if not suffix:
+        return []
+    import re
+
+    return re.findall(r"([~^])([0-9]*)", suffix)
 
 
 def _system_now() -> datetime:
@@ -82,7 +94,7 @@ class Settings(Value):
 
     author_name: str | None
     author_email: str | None
-    global_config: Path | None
+    global_config: str | os.PathLike[str] | None
     busy_timeout: float
     now: Callable[[], datetime]
     clock_ns: Callable[[], int]
@@ -93,7 +105,7 @@ class Settings(Value):
         self,
         author_name: str | None = None,
         author_email: str | None = None,
-        global_config: Path | None = None,
+        global_config: str | os.PathLike[str] | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         now: Callable[[], datetime] = _system_now,
         clock_ns: Callable[[], int] = _system_clock_ns,
@@ -109,14 +121,14 @@ class Settings(Value):
         set_(self, "monitor", monitor)
 
 
-def read_toml(path: Path) -> dict[str, object]:
+def read_toml(path: str | os.PathLike[str]) -> dict[str, object]:
     """Read a TOML file (missing file: empty).
 
     Raises:
         ConfigError: If the file is not valid TOML.
     """
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
         return {}
@@ -138,7 +150,7 @@ def _toml_string(value: str) -> str:
     return f'"{out}"'
 
 
-def write_config(path: Path, data: dict[str, dict[str, str]]) -> None:
+def write_config(path: str | os.PathLike[str], data: dict[str, dict[str, str]]) -> None:
     """Write a two-level table of strings as TOML, atomically."""
     lines: list[str] = []
     for section in sorted(data):
@@ -146,9 +158,19 @@ def write_config(path: Path, data: dict[str, dict[str, str]]) -> None:
         for key in sorted(data[section]):
             lines.append(f"{key} = {_toml_string(data[section][key])}")
         lines.append("")
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp = os.path.splitext(path)[0] + ".tmp"  # config.toml -> config.tmp
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
     os.replace(tmp, path)
+
+
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def _is_hex(text: str, most: int) -> bool:
+    """Tell whether `text` is 4 to `most` lowercase hex digits (an abbreviated id)."""
+    return 4 <= len(text) <= most and _HEX_DIGITS.issuperset(text)
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -161,16 +183,27 @@ def split_key(key: str) -> tuple[str, str]:
     ('user', 'name')
     """
     section, dot, name = key.partition(".")
-    if not dot or not section or not name or not re.fullmatch(r"[A-Za-z0-9_.-]+", key):
+    if not dot or not section or not name or not _KEY_CHARS.issuperset(key):
         raise ConfigError(f"invalid config key {key!r}", hint="keys look like `user.name`")
     return section, name
 
 
 class Repository:
-    """An open repository."""
+    """An open repository.
+
+    Its work tree and metadata directory are held as strings (`root_dir`, `meta_dir`): the
+    everyday commands go through `os.path` and never load pathlib (with re, fnmatch and
+    urllib.parse, millions of instructions of start-up). `root` and `meta` give them as `Path`s
+    to the commands that want one.
+    """
 
     def __init__(
-        self, root: Path, settings: Settings, *, read_only: bool = False, time_limit: float | None = None
+        self,
+        root: str | os.PathLike[str],
+        settings: Settings,
+        *,
+        read_only: bool = False,
+        time_limit: float | None = None,
     ) -> None:
         """Open the repository whose work tree is `root`.
 
@@ -185,18 +218,18 @@ class Repository:
             NotARepositoryError: If `root/.vcrdt` is missing.
             UnsupportedFormatError: If the format version is unknown.
         """
-        self.root = root
-        self.meta = root / META_DIR
+        self.root_dir = os.fspath(root)
+        self.meta_dir = os.path.join(self.root_dir, META_DIR)
         self.settings = settings
-        if not self.meta.is_dir():
-            raise NotARepositoryError(str(root))
-        fmt = self.meta / "format"
+        if not os.path.isdir(self.meta_dir):
+            raise NotARepositoryError(self.root_dir)
+        fmt = os.path.join(self.meta_dir, "format")
         try:
             # A FIFO would block and a device (a link to /dev/zero) never end: regular files only,
             # and only as much as a valid one holds; any bytes, not only UTF-8, give one error.
-            if not fmt.is_file():
+            if not os.path.isfile(fmt):
                 raise RepoError(f"{fmt}: the format file is not a regular file")
-            with fmt.open("rb") as fh:
+            with open(fmt, "rb") as fh:
                 text = fh.read(256).decode("utf-8", "replace").strip()
         except OSError as exc:
             raise RepoError(f"{fmt}: cannot read the format file") from exc
@@ -209,7 +242,10 @@ class Repository:
         if text != f"{FORMAT_NAME} {FORMAT_VERSION}":
             raise UnsupportedFormatError(f"{fmt}: unsupported format {text[:60]!r}")
         self.db = Database(
-            self.meta / DB_FILE, busy_timeout=settings.busy_timeout, read_only=read_only, time_limit=time_limit
+            os.path.join(self.meta_dir, DB_FILE),
+            busy_timeout=settings.busy_timeout,
+            read_only=read_only,
+            time_limit=time_limit,
         )
         self.store = SqliteStore(self.db)
         self.refs = RefStore(self.db)
@@ -217,15 +253,29 @@ class Repository:
         self._flat_trees: dict[ObjectId, FlatTree] = {}
         replica = self.db.get_meta("replica")
         if replica is None or not is_replica_id(replica):
-            raise RepoError(f"{self.meta / DB_FILE}: missing or malformed replica id")
+            raise RepoError(f"{self.db.path}: missing or malformed replica id")
         self.replica = ReplicaId(replica)
+
+    @cached_property
+    def root(self) -> Path:
+        """The work tree (`root_dir`) as a `Path`."""
+        from pathlib import Path
+
+        return Path(self.root_dir)
+
+    @cached_property
+    def meta(self) -> Path:
+        """The metadata directory, ``.vcrdt`` in the work tree (`meta_dir`), as a `Path`."""
+        from pathlib import Path
+
+        return Path(self.meta_dir)
 
     @cached_property
     def worktree(self) -> Worktree:
         """The work tree: its rows, the stat cache, status and checkout (made on first use)."""
         from vcrdt.worktree import Worktree
 
-        return Worktree(self.root, self.db, self.store, self.settings.clock_ns, monitor=self.settings.monitor)
+        return Worktree(self.root_dir, self.db, self.store, self.settings.clock_ns, monitor=self.settings.monitor)
 
     def finish_interrupted_checkout(self) -> int:
         """Finish a checkout cut short, if its journal still holds work; return how many paths (0: none).
@@ -252,43 +302,52 @@ class Repository:
     # --- lifecycle ------------------------------------------------------------------
 
     @classmethod
-    def init(cls, root: Path, settings: Settings, *, initial_branch: str = "main") -> Repository:
+    def init(cls, root: str | os.PathLike[str], settings: Settings, *, initial_branch: str = "main") -> Repository:
         """Create a repository in `root` (created if missing).
 
         Raises:
             RepoExistsError: If `root` already holds one.
         """
-        meta = root / META_DIR
-        if meta.exists():
-            raise RepoExistsError(str(root))
+        meta = os.path.join(root, META_DIR)
+        if os.path.exists(meta):
+            raise RepoExistsError(os.fspath(root))
         try:
-            meta.mkdir(parents=True)
-            db = Database(meta / DB_FILE, busy_timeout=settings.busy_timeout, create=True)
+            os.makedirs(meta)
+            db = Database(os.path.join(meta, DB_FILE), busy_timeout=settings.busy_timeout, create=True)
             with db.write():
                 db.set_meta("replica", os.urandom(16).hex())
                 db.set_meta("HEAD", f"ref: {BRANCH_PREFIX}{initial_branch}")
             db.close()
-            write_config(meta / CONFIG_FILE, {})
+            write_config(os.path.join(meta, CONFIG_FILE), {})
             # The format file is written last: its presence marks a complete init.
-            (meta / "format").write_text(f"{FORMAT_NAME} {FORMAT_VERSION}\n", encoding="utf-8")
+            with open(os.path.join(meta, "format"), "w", encoding="utf-8") as fh:
+                fh.write(f"{FORMAT_NAME} {FORMAT_VERSION}\n")
         except OSError as exc:
             raise RepoError(f"cannot create repository in {root}: {exc.strerror}") from exc
         return cls(root, settings)
 
     @classmethod
     def discover(
-        cls, start: Path, settings: Settings, *, read_only: bool = False, time_limit: float | None = None
+        cls,
+        start: str | os.PathLike[str],
+        settings: Settings,
+        *,
+        read_only: bool = False,
+        time_limit: float | None = None,
     ) -> Repository:
         """Open the repository containing `start` (searching parent directories); see `__init__`.
 
         Raises:
             NotARepositoryError: If none is found.
         """
-        here = start.resolve()
-        for candidate in (here, *here.parents):
-            if (candidate / META_DIR).is_dir():
+        candidate = os.path.realpath(start)
+        while True:
+            if os.path.isdir(os.path.join(candidate, META_DIR)):
                 return cls(candidate, settings, read_only=read_only, time_limit=time_limit)
-        raise NotARepositoryError(str(start))
+            parent = os.path.dirname(candidate)
+            if parent == candidate:
+                raise NotARepositoryError(os.fspath(start))
+            candidate = parent
 
     def close(self) -> None:
         """Close the database."""
@@ -314,11 +373,11 @@ class Repository:
 
     def config(self) -> dict[str, dict[str, str]]:
         """Return the repository's own config file as a table of strings."""
-        raw = read_toml(self.meta / CONFIG_FILE)
+        raw = read_toml(os.path.join(self.meta_dir, CONFIG_FILE))
         out: dict[str, dict[str, str]] = {}
         for section, values in raw.items():
             if not isinstance(values, dict):
-                raise ConfigError(f"{self.meta / CONFIG_FILE}: {section!r} must be a table")
+                raise ConfigError(f"{os.path.join(self.meta_dir, CONFIG_FILE)}: {section!r} must be a table")
             out[section] = {str(k): str(v) for k, v in values.items()}
         return out
 
@@ -340,7 +399,7 @@ class Repository:
             data.get(section, {}).pop(name, None)
         else:
             data.setdefault(section, {})[name] = value
-        write_config(self.meta / CONFIG_FILE, {k: v for k, v in data.items() if v})
+        write_config(os.path.join(self.meta_dir, CONFIG_FILE), {k: v for k, v in data.items() if v})
 
     def identity(self) -> tuple[str, str]:
         """Return the author (name, e-mail): environment, then repo config, then global config.
@@ -393,10 +452,10 @@ class Repository:
             BadRevisionError: If `rev` names no commit.
             AmbiguousRevisionError: If an abbreviation matches several objects.
         """
-        m = _rev_suffix().fullmatch(rev)
+        m = _rev_suffix().fullmatch(rev) if "~" in rev or "^" in rev else None
         base, suffix = (m.group(1), m.group(2)) if m else (rev, "")
         oid = self._resolve_base(base, rev)
-        for op, num in re.findall(r"([~^])([0-9]*)", suffix):
+        for op, num in _suffix_steps(suffix):
             n = int(num) if num else 1
             if op == "~":
                 for _ in range(n):
@@ -430,7 +489,7 @@ class Repository:
             oid = from_hex(base)
             if self.store.has(oid):
                 return self._peel(oid, rev)
-        elif re.fullmatch(r"[0-9a-f]{4,63}", base):
+        elif _is_hex(base, 63):
             hits = self._ids_with_hex_prefix(base, limit=1000)
             commits = [o for o in hits if self.store.info(o)[0] == "commit"]
             if len(commits) == 1 or len(hits) == 1:
@@ -464,7 +523,7 @@ class Repository:
             if flat is None:
                 raise BadRevisionError(rev, "path not in that commit")
             return flat[1]
-        if re.fullmatch(r"[0-9a-f]{4,64}", rev):
+        if _is_hex(rev, 64):
             hits = self._ids_with_hex_prefix(rev, limit=3)
             if len(hits) == 1:
                 return hits[0]

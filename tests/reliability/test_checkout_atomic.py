@@ -243,7 +243,7 @@ def test_checkout_cut_short_is_finished_by_the_next_command(repo: CliRunner, mon
         if not self.pending_checkout():
             return 0
         self.write_file("f1", *self.head_flat()["f1"])
-        (self.root / "f2").write_bytes(b"b 2\n")
+        Path(self.root, "f2").write_bytes(b"b 2\n")
         return 0
 
     monkeypatch.setattr(Worktree, "finish_checkout", killed_half_way)

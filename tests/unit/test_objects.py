@@ -989,3 +989,29 @@ def test_records_compare_by_fields_are_mutable_and_unhashable() -> None:
     with pytest.raises(TypeError):
         hash(a)
     assert repr(a).startswith("Row(path='a.txt', head_kind=None, head_oid=None, kind=None, oid=None, size=-1,")
+
+
+def test_entry_kind_behaves_as_the_enum_it_replaced() -> None:
+    # EntryKind is not an enum.Enum (loading enum costs every command millions of instructions):
+    # what the code relies on an enum for still holds.
+    kinds = list(EntryKind)
+    assert [(k.name, k.value) for k in kinds] == [
+        ("FILE", "file"),
+        ("EXECUTABLE", "exec"),
+        ("SYMLINK", "link"),
+        ("TREE", "tree"),
+        ("GITLINK", "subm"),
+    ]
+    assert len(EntryKind) == 5
+    for kind in kinds:
+        assert EntryKind(kind.value) is kind is getattr(EntryKind, kind.name)
+        assert copy.copy(kind) is kind and copy.deepcopy(kind) is kind
+        assert pickle.loads(pickle.dumps(kind)) is kind
+        assert repr(kind) == f"<EntryKind.{kind.name}: {kind.value!r}>" and str(kind) == f"EntryKind.{kind.name}"
+    assert len({*kinds, *kinds}) == 5 and EntryKind.FILE != EntryKind.EXECUTABLE
+    for bad in ("", "File", "blob", None):
+        with pytest.raises(ValueError, match="is not a valid EntryKind"):
+            EntryKind(bad)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        EntryKind.FILE.value = "exec"  # type: ignore[misc]
+    assert EntryKind.FILE.value == "file"

@@ -28,7 +28,7 @@ def wt(tmp_path: Path) -> Worktree:
 
 
 def write(wt: Worktree, rel: str, data: bytes) -> None:
-    path = wt.root / rel
+    path = Path(wt.root) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     old = time.time() - 10  # out of the racy window: status caches it

@@ -34,7 +34,7 @@ def wt(tmp_path: Path) -> Worktree:
 
 
 def write(wt: Worktree, rel: str, data: bytes, *, age_s: float = 10) -> None:
-    path = wt.root / rel
+    path = Path(wt.root) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     old = time.time() - age_s
@@ -71,14 +71,14 @@ def test_commit_flow_and_modification(wt: Worktree) -> None:
     assert wt.status().is_clean
     write(wt, "a.txt", b"2\n")
     assert wt.status().modified == ["a.txt"]
-    os.unlink(wt.root / "a.txt")
+    os.unlink(Path(wt.root) / "a.txt")
     assert wt.status().deleted == ["a.txt"]
 
 
 def test_executable_and_symlink_kinds(wt: Worktree) -> None:
     write(wt, "run.sh", b"#!/bin/sh\n")
-    os.chmod(wt.root / "run.sh", 0o755)
-    os.symlink("run.sh", wt.root / "link")
+    os.chmod(Path(wt.root) / "run.sh", 0o755)
+    os.symlink("run.sh", Path(wt.root) / "link")
     wt.add(["run.sh", "link"])
     cur, _ = wt.current(wt.rows(), ["run.sh", "link"], None, store=True)
     assert cur["run.sh"][0] is EntryKind.EXECUTABLE  # type: ignore[index]
@@ -90,13 +90,13 @@ def test_checkout_refuses_dirty_then_forces(wt: Worktree) -> None:
     one = store.put("blob", b"one\n")
     two = store.put("blob", b"two\n")
     wt.checkout({"f.txt": (EntryKind.FILE, one)}, force=False)
-    assert (wt.root / "f.txt").read_bytes() == b"one\n"
+    assert (Path(wt.root) / "f.txt").read_bytes() == b"one\n"
     write(wt, "f.txt", b"local edit\n")
     with pytest.raises(DirtyWorktreeError, match=r"f\.txt"):
         wt.checkout({"f.txt": (EntryKind.FILE, two)}, force=False)
-    assert (wt.root / "f.txt").read_bytes() == b"local edit\n"
+    assert (Path(wt.root) / "f.txt").read_bytes() == b"local edit\n"
     wt.checkout({"f.txt": (EntryKind.FILE, two)}, force=True)
-    assert (wt.root / "f.txt").read_bytes() == b"two\n"
+    assert (Path(wt.root) / "f.txt").read_bytes() == b"two\n"
 
 
 def test_checkout_untracked_file_in_the_way(wt: Worktree) -> None:
@@ -109,7 +109,7 @@ def test_checkout_untracked_file_in_the_way(wt: Worktree) -> None:
 def test_checkout_never_writes_through_symlinked_directory(wt: Worktree, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    os.symlink(outside, wt.root / "sub")
+    os.symlink(outside, Path(wt.root) / "sub")
     blob = wt.store.put("blob", b"evil\n")
     with pytest.raises(BadPathError, match="symlink"):
         wt.write_file("sub/x.txt", EntryKind.FILE, blob)
@@ -119,12 +119,12 @@ def test_checkout_never_writes_through_symlinked_directory(wt: Worktree, tmp_pat
 def test_writing_a_file_replaces_a_symlink_at_its_path_not_its_target(wt: Worktree, tmp_path: Path) -> None:
     victim = tmp_path / "victim"
     victim.write_bytes(b"keep\n")
-    os.symlink(victim, wt.root / "f.txt")
+    os.symlink(victim, Path(wt.root) / "f.txt")
     blob = wt.store.put("blob", b"new\n")
     st = wt.write_file("f.txt", EntryKind.FILE, blob)
-    assert not (wt.root / "f.txt").is_symlink() and (wt.root / "f.txt").read_bytes() == b"new\n"
+    assert not (Path(wt.root) / "f.txt").is_symlink() and (Path(wt.root) / "f.txt").read_bytes() == b"new\n"
     assert victim.read_bytes() == b"keep\n"
-    assert (st.st_ino, st.st_size) == (os.lstat(wt.root / "f.txt").st_ino, 4)
+    assert (st.st_ino, st.st_size) == (os.lstat(Path(wt.root) / "f.txt").st_ino, 4)
 
 
 def test_writing_a_file_where_a_directory_is_refuses_it(wt: Worktree) -> None:
@@ -132,7 +132,7 @@ def test_writing_a_file_where_a_directory_is_refuses_it(wt: Worktree) -> None:
     blob = wt.store.put("blob", b"new\n")
     with pytest.raises(WorktreeError, match="is a directory in the work tree"):
         wt.write_file("d", EntryKind.FILE, blob)
-    assert (wt.root / "d/inner.txt").read_bytes() == b"inner\n"
+    assert (Path(wt.root) / "d/inner.txt").read_bytes() == b"inner\n"
 
 
 @pytest.mark.parametrize(
@@ -217,8 +217,8 @@ def _links(wt: Worktree, links: dict[str, str]) -> FlatTree:
 def _commit_on_disk(wt: Worktree, links: dict[str, str]) -> None:
     """Put links on disk and make them HEAD (as a commit of them would)."""
     for p, t in links.items():
-        (wt.root / p).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(t, wt.root / p)
+        (Path(wt.root) / p).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(t, Path(wt.root) / p)
     wt.add(list(links))
     cur, dirty = wt.current(wt.rows(), list(links), None, store=True)
     wt.record_head({p: e for p, e in cur.items() if e is not None}, list(links), {r.path: r for r in dirty})
@@ -241,7 +241,7 @@ def test_a_checkout_completing_a_chain_of_head_is_refused(wt: Worktree) -> None:
 
 
 def test_a_checkout_through_an_untracked_link_on_disk_is_refused(wt: Worktree) -> None:
-    os.symlink(".", wt.root / "x")  # the user's, untracked
+    os.symlink(".", Path(wt.root) / "x")  # the user's, untracked
     with pytest.raises(BadPathError, match=r"'up'.*outside"):
         wt.check_links(_links(wt, {"up": "x/.."}))
     # ...unless the path is tracked and the checkout drops it: then it will be gone.
@@ -263,18 +263,18 @@ def test_one_link_that_completes_a_chain_of_head_is_refused(wt: Worktree) -> Non
     (dot,) = _links(wt, {"x": "."}).values()
     with pytest.raises(BadPathError, match=r"'up'.*outside the work tree"):
         wt.write_file("x", *dot)
-    assert not os.path.lexists(wt.root / "x")
+    assert not os.path.lexists(Path(wt.root) / "x")
     (sub,) = _links(wt, {"x": "sub"}).values()
     wt.write_file("x", *sub)  # up -> x/.. is then sub/..: the root
-    assert os.readlink(wt.root / "x") == "sub"
+    assert os.readlink(Path(wt.root) / "x") == "sub"
 
 
 def test_one_link_through_links_on_disk_is_refused(wt: Worktree) -> None:
-    os.symlink(".", wt.root / "x")
+    os.symlink(".", Path(wt.root) / "x")
     (meta,) = _links(wt, {"m": "x/.vcrdt"}).values()
     with pytest.raises(BadPathError, match=r"points into \.vcrdt"):
         wt.write_file("m", *meta)
-    assert not os.path.lexists(wt.root / "m")
+    assert not os.path.lexists(Path(wt.root) / "m")
 
 
 def test_nothing_is_read_or_deleted_beyond_a_symlink(wt: Worktree, tmp_path: Path) -> None:
@@ -283,9 +283,9 @@ def test_nothing_is_read_or_deleted_beyond_a_symlink(wt: Worktree, tmp_path: Pat
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "f.txt").write_bytes(b"secret\n")
-    (wt.root / "sub" / "f.txt").unlink()
-    (wt.root / "sub").rmdir()
-    os.symlink(victim, wt.root / "sub")
+    (Path(wt.root) / "sub" / "f.txt").unlink()
+    (Path(wt.root) / "sub").rmdir()
+    os.symlink(victim, Path(wt.root) / "sub")
     assert wt.lstat("sub/f.txt") is None
     assert wt.lstat_in_tree("sub/f.txt") is None
     assert wt.status().deleted == ["sub/f.txt"]
@@ -321,9 +321,9 @@ def test_writing_keeps_directories_open_and_drops_removed_ones(wt: Worktree) -> 
         wt.write_file("d/e/two.txt", EntryKind.FILE, blob)
         wt.delete_file("d/e/one.txt")
         wt.delete_file("d/e/two.txt")  # d/e and d are left empty: removed
-        assert not (wt.root / "d").exists()
+        assert not (Path(wt.root) / "d").exists()
         wt.write_file("d/e/three.txt", EntryKind.FILE, blob)  # made again, not the removed ones
-    assert (wt.root / "d" / "e" / "three.txt").read_bytes() == b"x\n"
+    assert (Path(wt.root) / "d" / "e" / "three.txt").read_bytes() == b"x\n"
 
 
 def test_ignore_rules_nested(tmp_path: Path) -> None:
@@ -346,9 +346,9 @@ def test_meta_dir_never_scanned(wt: Worktree) -> None:
 
 def test_orphaned_temp_files_are_hidden_and_removed(wt: Worktree) -> None:
     write(wt, "a.txt", b"a")
-    dead = wt.root / ".a.txt.vcrdt-999999999.tmp"  # no such process
+    dead = Path(wt.root) / ".a.txt.vcrdt-999999999.tmp"  # no such process
     dead.write_bytes(b"half written")
-    mine = wt.root / f".b.txt.vcrdt-{os.getpid()}.tmp"
+    mine = Path(wt.root) / f".b.txt.vcrdt-{os.getpid()}.tmp"
     mine.write_bytes(b"in progress")
     assert wt.scan({}).untracked == ["a.txt"]
     assert not dead.exists()
@@ -387,7 +387,7 @@ def test_status_fast_path_agrees_with_full_rows(wt: Worktree) -> None:
     assert wt.status().modified == [names[0]]
     assert wt.rows()[names[0]].oid == object_id("blob", names[0].encode())
     write(wt, names[1], names[1].encode(), age_s=20)  # new stat, same content: clean
-    os.unlink(wt.root / names[2])  # deleted
+    os.unlink(Path(wt.root) / names[2])  # deleted
     wt.remove([names[3]], keep_files=False)  # removed
     write(wt, "new.txt", b"n")
     wt.add(["new.txt"])  # added

@@ -9,12 +9,10 @@ internal error (exit 255) with a traceback and a request to report it.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, completion_options
@@ -69,6 +67,8 @@ COMMAND_MODULES = tuple(
 @functools.cache
 def command() -> click.Command:
     """Return the click command behind the typer app, built once (the command server builds it ahead)."""
+    import importlib
+
     import click
     import typer
 
@@ -159,7 +159,7 @@ def invoke(args: Sequence[str]) -> int:
         # the disk's fault, not a bug.
         from vcrdt.store.db import database_error
 
-        path = STATE.open_repos[-1].db.path if STATE.open_repos else Path(".vcrdt", "store.db")
+        path = STATE.open_repos[-1].db.path if STATE.open_repos else os.path.join(".vcrdt", "store.db")
         _print_error(
             database_error(
                 exc,
@@ -269,7 +269,10 @@ def _run_plan(plan: Plan) -> int:
             if app.callback_func is not None:
                 app.callback_func(**plan.global_kwargs)
             stage = "command"
-            func: Any = getattr(importlib.import_module(plan.module), plan.function)
+            # `__import__` and `sys.modules`, not `importlib.import_module`: the importlib package
+            # (with warnings) is not loaded for it.
+            __import__(plan.module)
+            func: Any = getattr(sys.modules[plan.module], plan.function)
             result = func(**plan.kwargs)
         except (EOFError, KeyboardInterrupt):
             # click's main: a newline on stderr, then Abort.

@@ -17,17 +17,17 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from pathlib import Path
 
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     import click
 
-TABLE_PATH = Path(__file__).with_name("argv_table.py")
+TABLE_PATH = os.path.join(os.path.dirname(__file__), "argv_table.py")
 
 # Value kinds in the table: "flag" (stores True), "unflag" (stores False), ("const", VALUE) (one
 # flag of a switch: stores VALUE), "str", "int", "path", "refuse" (an option or argument the fast
@@ -74,6 +74,8 @@ class Plan(Value):
 
 def _convert(kind: str | tuple[Any, ...], value: str) -> Any:
     """Convert one value as click's type and then typer's convertor would, or refuse."""
+    if isinstance(kind, tuple) and kind[0] == "path":
+        return _convert_path(kind, value)
     if kind == "str":
         return value
     if kind == "int":
@@ -81,23 +83,28 @@ def _convert(kind: str | tuple[Any, ...], value: str) -> Any:
             return int(value)
         except ValueError:
             raise _Refused from None
-    if isinstance(kind, tuple) and kind[0] == "path":
-        exists, file_okay, dir_okay, readable, writable, executable = kind[1:]
-        try:
-            st = os.stat(value)
-        except OSError:
-            if exists:
-                raise _Refused from None
-            return Path(value)
-        except Exception:
-            raise _Refused from None
-        if (not file_okay and stat.S_ISREG(st.st_mode)) or (not dir_okay and stat.S_ISDIR(st.st_mode)):
-            raise _Refused
-        for wanted, mode in ((readable, os.R_OK), (writable, os.W_OK), (executable, os.X_OK)):
-            if wanted and not os.access(value, mode):
-                raise _Refused
-        return Path(value)
     raise _Refused
+
+
+def _convert_path(kind: tuple[Any, ...], value: str) -> Path:
+    """Convert a path value as typer would (a `Path`: pathlib is loaded for the commands that take one)."""
+    from pathlib import Path
+
+    exists, file_okay, dir_okay, readable, writable, executable = kind[1:]
+    try:
+        st = os.stat(value)
+    except OSError:
+        if exists:
+            raise _Refused from None
+        return Path(value)
+    except Exception:
+        raise _Refused from None
+    if (not file_okay and stat.S_ISREG(st.st_mode)) or (not dir_okay and stat.S_ISDIR(st.st_mode)):
+        raise _Refused
+    for wanted, mode in ((readable, os.R_OK), (writable, os.W_OK), (executable, os.X_OK)):
+        if wanted and not os.access(value, mode):
+            raise _Refused
+    return Path(value)
 
 
 def _read_options(
@@ -306,6 +313,8 @@ def _default(param: click.Parameter, kind: str | tuple[Any, ...]) -> Any:
     if default is None or not isinstance(default, str | int | bool):
         return None
     if isinstance(kind, tuple):
+        from pathlib import Path
+
         return Path(default) if isinstance(default, str) else None
     return default
 
@@ -377,7 +386,8 @@ def main() -> None:
     """Rewrite `vcrdt/cli/argv_table.py` from the typer app."""
     from vcrdt.cli.app import command
 
-    TABLE_PATH.write_text(generate(command()))  # type: ignore[arg-type]
+    with open(TABLE_PATH, "w", encoding="utf-8") as fh:
+        fh.write(generate(command()))  # type: ignore[arg-type]
     sys.stdout.write(f"wrote {TABLE_PATH}\n")
 
 

@@ -14,13 +14,12 @@ stand-in that imports typer on first use (to raise `typer.BadParameter`).
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Annotated, Any
 
     import typer as typer
@@ -50,6 +49,8 @@ class _LazyModule:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
+        import importlib
+
         return getattr(importlib.import_module(self._name), attr)
 
 
@@ -139,12 +140,16 @@ class Registry:
         """
         import functools
         import inspect
+        import pathlib
         import typing
 
         import typer as real_typer
 
         def resolved(func: Callable[..., Any]) -> Callable[..., Any]:
             namespace = {
+                # A module that needs `Path` only in its parameters' annotations imports it for
+                # type checking alone: pathlib is not loaded by a command the parse table reads.
+                "Path": pathlib.Path,
                 **func.__globals__,
                 "typer": real_typer,
                 "Annotated": typing.Annotated,
@@ -231,7 +236,10 @@ app = Registry()
 class GlobalState:
     """Options given before the command."""
 
-    cwd: Path
+    # The directory the command runs in (absolute: the process's, or -C's), a string: the layers a
+    # command's start-up goes through use `os.path`, and pathlib (with re, fnmatch, urllib.parse and
+    # ipaddress, which it imports) costs a plain process about 17 M instructions.
+    cwd: str
     verbose: bool
     # --no-pager: `log`, `diff`, `show` and `conflicts` write straight to stdout (`vcrdt.cli.pager`).
     no_pager: bool
@@ -247,7 +255,7 @@ class GlobalState:
 
     def __init__(
         self,
-        cwd: Path | None = None,
+        cwd: str | None = None,
         verbose: bool = False,
         no_pager: bool = False,
         args: list[str] | None = None,
@@ -255,7 +263,7 @@ class GlobalState:
         error_exit: int = 1,
         monitor: FsMonitor | None = None,
     ) -> None:
-        self.cwd = Path.cwd() if cwd is None else cwd
+        self.cwd = os.getcwd() if cwd is None else cwd
         self.verbose = verbose
         self.no_pager = no_pager
         self.args = [] if args is None else args
@@ -283,7 +291,7 @@ def reset_state() -> None:
     from vcrdt.cli import render
 
     try:
-        STATE.cwd = Path.cwd()
+        STATE.cwd = os.getcwd()
     except OSError:
         pass  # deleted: `vcrdt.cli.run` refuses to run a command there
     STATE.verbose = False
@@ -326,7 +334,7 @@ def _global(
     if color not in ("auto", "always", "never"):
         raise typer.BadParameter("must be auto, always or never", param_hint="--color")
     render.set_color_mode(color)
-    STATE.cwd = (Path.cwd() / directory).resolve() if directory else Path.cwd()
+    STATE.cwd = os.path.realpath(os.path.join(os.getcwd(), directory)) if directory else os.getcwd()
     STATE.verbose = verbose
     STATE.no_pager = no_pager
 
@@ -337,7 +345,7 @@ def settings() -> Settings:
 
     env = os.environ
     config_home = env.get("XDG_CONFIG_HOME") or (os.path.join(env["HOME"], ".config") if env.get("HOME") else None)
-    global_config = Path(config_home) / "vcrdt" / "config.toml" if config_home else None
+    global_config = os.path.join(config_home, "vcrdt", "config.toml") if config_home else None
     timeout = env.get("VCRDT_BUSY_TIMEOUT")
     try:
         busy = float(timeout) if timeout else 10.0
@@ -392,7 +400,7 @@ def _complete_names(ctx: object, incomplete: str, prefixes: tuple[str, ...], rem
         find_root = getattr(ctx, "find_root", None)
         params = find_root().params if find_root is not None else {}
         directory = params.get("directory")
-        start = (Path.cwd() / directory) if directory else Path.cwd()
+        start = os.path.join(os.getcwd(), directory) if directory else os.getcwd()
         with Repository.discover(start, settings(), read_only=True) as repo:
             names = {name[len(p) :] for p in prefixes for name, _ in repo.refs.iter_refs(p)}
             if remotes:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import enum
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Final
 
 
-class ExitCode(enum.IntEnum):
-    """Process exit codes, shared by every command."""
+class ExitCode:
+    """Process exit codes, shared by every command.
 
-    OK = 0
-    FAILURE = 1
-    USAGE = 2
-    BROKEN_PIPE = 3
-    INTERRUPTED = 130
-    INTERNAL = 255
+    Plain ints, not an `enum.IntEnum`: every command's exit goes through here, and loading
+    `enum` (with `functools`' and `types`' share) costs a plain process millions of instructions.
+    """
+
+    OK: Final = 0
+    FAILURE: Final = 1
+    USAGE: Final = 2
+    BROKEN_PIPE: Final = 3
+    INTERRUPTED: Final = 130
+    INTERNAL: Final = 255

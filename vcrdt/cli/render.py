@@ -13,7 +13,6 @@ handed to rich).
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from functools import cache
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
 THEME_STYLES = {
@@ -317,6 +317,8 @@ _UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-
 @cache
 def _pattern(quoted: bool) -> re.Pattern[str]:
     """The characters `quote` (`quoted`) or `escape_text` escapes."""
+    import re  # here, with the patterns: `re` (with `enum`) costs a plain process millions of instructions
+
     return re.compile(f'[{_UNSAFE}"\\\\]' if quoted else f"[{_UNSAFE}]")
 
 

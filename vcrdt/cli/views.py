@@ -51,7 +51,7 @@ def relative(repo: Repository, path: str) -> str:
 
     from vcrdt.cli.base import STATE
 
-    root, cwd = os.fspath(repo.root), os.fspath(STATE.cwd)
+    root, cwd = repo.root_dir, STATE.cwd
     if not cwd.startswith(root + os.sep):
         return path
     here = cwd[len(root) + 1 :].replace(os.sep, "/").split("/")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from pathlib import Path
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.dag import read_commit
@@ -27,7 +26,7 @@ def branch_of(repo: Repository) -> str | None:
     return name[len(BRANCH_PREFIX) :] if name and name.startswith(BRANCH_PREFIX) else name
 
 
-def repo_path(repo: Repository, cwd: Path, arg: str) -> str:
+def repo_path(repo: Repository, cwd: str | os.PathLike[str], arg: str) -> str:
     """Turn a command-line path (relative to `cwd`) into a repository path (``.`` for the root).
 
     Raises:
@@ -35,7 +34,7 @@ def repo_path(repo: Repository, cwd: Path, arg: str) -> str:
         BadPathError: If it breaks a path rule.
     """
     full = os.path.normpath(os.path.join(cwd, arg))
-    root = os.fspath(repo.root)
+    root = repo.root_dir
     if full == root:
         return "."
     if not full.startswith(root + os.sep):

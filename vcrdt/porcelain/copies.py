@@ -82,7 +82,7 @@ def bind_replica(repo: Repository) -> ReplicaRenewal | None:
     Raises:
         RepoBusyError: If another writer holds the lock past the busy timeout.
     """
-    meta = os.path.abspath(repo.meta)
+    meta = os.path.abspath(repo.meta_dir)
     try:
         st = os.stat(meta)
     except OSError:
@@ -122,7 +122,7 @@ def renew_replica(repo: Repository) -> ReplicaRenewal:
     Raises:
         RepoBusyError: If another writer holds the lock past the busy timeout.
     """
-    meta = os.path.abspath(repo.meta)
+    meta = os.path.abspath(repo.meta_dir)
     with repo.transaction():
         renewal = _renew(repo, meta, meta)
         try:

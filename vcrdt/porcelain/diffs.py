@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from pathlib import Path
 
 from vcrdt.dag import merge_bases, read_commit
 from vcrdt.diff.lines import FileDiff
@@ -176,7 +176,7 @@ def diff(
     new: str | None = None,
     *,
     paths: list[str] | None = None,
-    cwd: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
     context: int = 3,
 ) -> list[FileDiff]:
     """Diff two commits, a commit and the work tree, or (default) HEAD and the work tree.
@@ -184,7 +184,7 @@ def diff(
     Raises:
         BadRevisionError: If a revision does not resolve.
     """
-    rel = [p for p in (repo_path(repo, cwd or repo.root, x) for x in paths or []) if p != "."] or None
+    rel = [p for p in (repo_path(repo, cwd or repo.root_dir, x) for x in paths or []) if p != "."] or None
     wanted = _wanted(rel)
     if new is not None:
         old_flat = _select(repo.commit_flat(repo.resolve(old)) if old else repo.worktree.head_flat(), wanted)

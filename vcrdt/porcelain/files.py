@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from vcrdt.dag import read_commit
 from vcrdt.diff.tree import Change, diff_changes
@@ -29,6 +28,10 @@ from vcrdt.refs import check_short_name
 from vcrdt.repo import Repository, Settings
 from vcrdt.values import Value, value_class
 from vcrdt.worktree import Row, WorktreeStatus
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
@@ -184,7 +187,7 @@ def _renames(repo: Repository, changes: WorktreeStatus) -> list[tuple[str, str]]
 _STATUS_TRIES = 5
 
 
-def add(repo: Repository, paths: list[str], *, cwd: Path, force: bool = False) -> list[str]:
+def add(repo: Repository, paths: list[str], *, cwd: str | os.PathLike[str], force: bool = False) -> list[str]:
     """Start tracking files (directories add everything under them that is not ignored).
 
     Args:
@@ -212,7 +215,9 @@ def add(repo: Repository, paths: list[str], *, cwd: Path, force: bool = False) -
         return repo.worktree.track(repo.worktree.expand(rel, states, untracked_ok=True, force=force), states)
 
 
-def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False, recursive: bool = False) -> list[str]:
+def rm(
+    repo: Repository, paths: list[str], *, cwd: str | os.PathLike[str], cached: bool = False, recursive: bool = False
+) -> list[str]:
     """Stop tracking files; delete them from the work tree unless `cached`.
 
     A directory (a path with tracked files under it, ``.`` included) needs `recursive`, as in git.
@@ -237,7 +242,9 @@ def rm(repo: Repository, paths: list[str], *, cwd: Path, cached: bool = False, r
         return repo.worktree.remove(files, keep_files=cached)
 
 
-def mv(repo: Repository, src: str, dst: str, *, cwd: Path, force: bool = False) -> list[tuple[str, str]]:
+def mv(
+    repo: Repository, src: str, dst: str, *, cwd: str | os.PathLike[str], force: bool = False
+) -> list[tuple[str, str]]:
     """Rename a tracked file or directory (to `dst`, or into it when it is an existing directory), as git mv does.
 
     A directory moves every tracked file under it (untracked files stay where they are) and
@@ -254,7 +261,7 @@ def mv(repo: Repository, src: str, dst: str, *, cwd: Path, force: bool = False) 
     s, d = repo_path(repo, cwd, src), repo_path(repo, cwd, dst)
     if s == ".":
         raise WorktreeError(src, "cannot move the whole work tree")
-    st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root)
+    st = repo.worktree.lstat(d) if d != "." else os.lstat(repo.root_dir)
     if st is not None and stat.S_ISDIR(st.st_mode):
         d = f"{d}/{s.rsplit('/', 1)[-1]}" if d != "." else s.rsplit("/", 1)[-1]
     with repo.transaction():
@@ -306,7 +313,7 @@ def _prune_empty(repo: Repository, dirs: list[str]) -> None:
             continue  # not empty (untracked files stay), or already gone
 
 
-def restore(repo: Repository, paths: list[str], *, cwd: Path, source: str | None = None) -> list[str]:
+def restore(repo: Repository, paths: list[str], *, cwd: str | os.PathLike[str], source: str | None = None) -> list[str]:
     """Overwrite work-tree files with their content in `source` (default HEAD), discarding edits.
 
     Paths absent from the source are deleted if they are only added, not committed.
@@ -368,7 +375,7 @@ def commit(
     message: str | None,
     *,
     paths: list[str] | None = None,
-    cwd: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
     addremove: bool = False,
     allow_empty: bool = False,
     amend: bool = False,
@@ -418,7 +425,7 @@ def commit(
             wt.track(wt.scan(states, tracked_stats=False).untracked, states)
         if paths:
             rows = wt.rows()
-            selected = wt.expand([repo_path(repo, cwd or repo.root, p) for p in paths], rows, untracked_ok=False)
+            selected = wt.expand([repo_path(repo, cwd or repo.root_dir, p) for p in paths], rows, untracked_ok=False)
         else:
             # Only paths that may have changed: an unchanged file's row is not even read.
             selected, rows = wt.suspects()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vcrdt.porcelain._shared import repo_path
@@ -26,7 +26,7 @@ def _selected(path: str, prefixes: tuple[str, ...] | None) -> bool:
     return prefixes is None or any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
-def ls_files(repo: Repository, kinds: set[str], paths: list[str], *, cwd: Path) -> list[str]:
+def ls_files(repo: Repository, kinds: set[str], paths: list[str], *, cwd: str | os.PathLike[str]) -> list[str]:
     """List the repository paths of the given kinds under `paths` (all of the work tree when empty), sorted.
 
     Args:
@@ -72,7 +72,7 @@ def clean(
     repo: Repository,
     paths: list[str],
     *,
-    cwd: Path,
+    cwd: str | os.PathLike[str],
     directories: bool = False,
     ignored: bool = False,
     only_ignored: bool = False,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from vcrdt.dag import read_commit
@@ -50,7 +50,9 @@ from vcrdt.worktree import FlatTree
 ResolveSide = Literal["ours", "theirs", "base", "union"]
 
 
-def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide | None = None) -> list[str]:
+def resolve(
+    repo: Repository, paths: list[str], *, cwd: str | os.PathLike[str], side: ResolveSide | None = None
+) -> list[str]:
     """Mark conflicted paths resolved, after taking one side's version when `side` is given.
 
     Without a side, the file must no longer hold conflict markers.
@@ -102,7 +104,7 @@ def resolve(repo: Repository, paths: list[str], *, cwd: Path, side: ResolveSide 
     return rel
 
 
-def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: Path, rule: RuleName) -> list[str]:
+def resolve_by_rule(repo: Repository, paths: list[str], *, cwd: str | os.PathLike[str], rule: RuleName) -> list[str]:
     """Settle conflicted paths by a CRDT rule, as the merge policy would have, and record it with the merge.
 
     Raises:
@@ -364,7 +366,9 @@ def resolve_hunks(repo: Repository, path: str, choices: list[HunkChoice]) -> boo
     return not skipped
 
 
-def reopen(repo: Repository, paths: list[str], *, cwd: Path, style: Style = "merge") -> list[PathConflict]:
+def reopen(
+    repo: Repository, paths: list[str], *, cwd: str | os.PathLike[str], style: Style = "merge"
+) -> list[PathConflict]:
     """Put paths that a rule settled in the HEAD merge back into three-way conflict, for a human.
 
     The work tree gets the diff3 merge of the recorded base/ours/theirs

@@ -21,9 +21,9 @@ with conflicts keeps the entry.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from vcrdt.dag import read_commit
 from vcrdt.diff.lines import FileDiff
@@ -102,7 +102,7 @@ def stash_push(
     *,
     message: str | None = None,
     paths: list[str] | None = None,
-    cwd: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
     include_untracked: bool = False,
     on_progress: Progress | None = None,
 ) -> StashEntry | None:
@@ -128,7 +128,7 @@ def stash_push(
         raise RefError("you do not have the initial commit yet", hint="commit something first")
     ours = head.commit
     author = repo.signature()
-    rel = [repo_path(repo, cwd or repo.root, p) for p in paths or []]
+    rel = [repo_path(repo, cwd or repo.root_dir, p) for p in paths or []]
 
     def wanted(p: str) -> bool:
         return not rel or any(s == "." or p == s or p.startswith(s + "/") for s in rel)

@@ -51,7 +51,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
 from vcrdt.store import commits, fingerprints
@@ -227,7 +226,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def is_disk_full(exc: sqlite3.Error, path: Path) -> bool:
+def is_disk_full(exc: sqlite3.Error, path: str | os.PathLike[str]) -> bool:
     """Tell whether `exc`, from the database at `path`, means that its disk is full.
 
     SQLITE_FULL says so; an I/O error does when the file system has (almost) no space left.
@@ -239,14 +238,14 @@ def is_disk_full(exc: sqlite3.Error, path: Path) -> bool:
     if primary != sqlite3.SQLITE_IOERR and "disk I/O error" not in str(exc):
         return False
     try:
-        fs = os.statvfs(path.parent)
+        fs = os.statvfs(os.path.dirname(os.path.abspath(path)))
     except OSError:
         return False
     return fs.f_bavail * fs.f_frsize < FULL_BELOW
 
 
 def database_error(
-    exc: sqlite3.Error, path: Path, message: str, *, hint: str | None = None, rolled_back: bool = True
+    exc: sqlite3.Error, path: str | os.PathLike[str], message: str, *, hint: str | None = None, rolled_back: bool = True
 ) -> RepoError:
     """Return the vcrdt error for a failure `exc` of the database at `path`.
 
@@ -255,7 +254,7 @@ def database_error(
     `RepoBusyError`, anything else a `RepoError` with `message` and `hint`.
     """
     if is_disk_full(exc, path):
-        return DiskFullError(str(path), rolled_back=rolled_back)
+        return DiskFullError(os.fspath(path), rolled_back=rolled_back)
     if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
         return RepoBusyError()
     return RepoError(message, hint=hint)
@@ -292,7 +291,7 @@ def _expected_shape(table: str) -> tuple[list[tuple[Any, ...]], list[list[tuple[
     return _EXPECTED_SHAPES[table]
 
 
-def _writable(path: Path) -> bool:
+def _writable(path: str | os.PathLike[str]) -> bool:
     """Whether we may write `path`, and its mode allows anyone to (``chmod a-w`` means: do not)."""
     try:
         return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & 0o222)
@@ -344,7 +343,7 @@ class Database:
 
     def __init__(
         self,
-        path: Path,
+        path: str | os.PathLike[str],
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         create: bool = False,
@@ -367,21 +366,22 @@ class Database:
             UnsupportedFormatError: If the schema version is unknown.
             RepoBusyError: If the database stays locked past the timeout.
         """
-        self.path = path
+        # A string (`os.path`): pathlib is loaded only to open another replica's database read-only.
+        self.path = os.fspath(path)
         self.read_only = read_only
         self._depth = 0
         self._timeout = busy_timeout
         self._time_limit = time_limit
         self._started = 0.0
         self._over_time = False
-        if not create and not path.exists():
+        if not create and not os.path.exists(path):
             raise RepoError(f"repository database {path} is missing")
         if read_only:
             self.conn = self._open_read_only()
             return
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL: no fsync at each commit, only when the WAL is checkpointed (docs/format.md, "Durability").
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -452,7 +452,9 @@ class Database:
             RepoError: If it cannot be opened, or a table it is read through is not vcrdt's.
             UnsupportedFormatError: If the schema version is unknown.
         """
-        path = self.path
+        from pathlib import Path
+
+        path = Path(self.path)
         wal, shm, journal = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
         # SQLite would block on a FIFO, and read a device (a link to /dev/zero) for ever.
         for file in (path, wal, shm, journal):

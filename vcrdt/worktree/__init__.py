@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -71,7 +70,7 @@ class Worktree:
 
     def __init__(
         self,
-        root: Path,
+        root: str | os.PathLike[str],
         db: Database,
         store: ObjectStore,
         clock_ns: Callable[[], int],
@@ -87,7 +86,7 @@ class Worktree:
             clock_ns: The current time in nanoseconds (for the stat cache's racy rule).
             monitor: A file-system monitor that `status` asks what changed (None: look at every file).
         """
-        self.root = root
+        self.root = os.fspath(root)  # a string: the work tree goes through `os.path`, never pathlib
         self.db = db
         self.store = store
         self.clock_ns = clock_ns

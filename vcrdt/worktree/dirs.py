@@ -15,7 +15,6 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from vcrdt.errors import BadPathError, VcrdtError, WorktreeError
 
@@ -27,10 +26,9 @@ if TYPE_CHECKING:
 class Disk:
     """The work tree's files as seen from its root, never through a symlink."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         """Reach the work tree at `root`."""
-        self.root = root
-        self.root_s = os.fspath(root)
+        self.root = self.root_s = os.fspath(root)
         self.scope = 0  # grows with each operation that opens a new set of directories (`opened`)
         self._dirs: Dirs | None = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from vcrdt.errors import WorktreeError
 from vcrdt.paths import parent_dirs
@@ -24,7 +23,7 @@ class IgnoreRules:
     ...``) for the caller to show.
     """
 
-    def __init__(self, root: Path, warnings: list[str] | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], warnings: list[str] | None = None) -> None:
         """Prepare to read ignore files under `root`, adding messages to `warnings` (when given)."""
         self.root = root
         self._specs: dict[str, Any] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Callable, Collection, Mapping
 
@@ -21,6 +20,10 @@ from vcrdt.values import Record
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
 from vcrdt.worktree.rows import PackedKeys, RowTable, SettleKey
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    import re
 
 # The temporary file `write_file` renames into place: ``.NAME.vcrdt-PID.tmp``.
 # Matched with `re.fullmatch` (compiled on first use, when such a name is met: compiling it costs every walk).
@@ -70,7 +73,13 @@ def kind_of(st: os.stat_result) -> EntryKind | None:
 
 def is_temp_name(name: str) -> bool:
     """Tell whether `name` is one of vcrdt's temporary files."""
-    return name[0] == "." and name.endswith(".tmp") and re.fullmatch(TEMP_PATTERN, name) is not None
+    return name[0] == "." and name.endswith(".tmp") and _temp_match(name) is not None
+
+
+def _temp_match(name: str) -> re.Match[str] | None:
+    import re  # here: only a name that looks like a temporary file needs it (`re` costs millions of instructions)
+
+    return re.fullmatch(TEMP_PATTERN, name)
 
 
 def settle_dir_py(
@@ -373,7 +382,7 @@ def walk(
             if not rel_dir and name == META_DIR:
                 continue
             if name[0] == "." and name.endswith(".tmp"):
-                temp = re.fullmatch(TEMP_PATTERN, name)
+                temp = _temp_match(name)
                 if temp is not None:
                     # Our own temporary file: never listed; removed when its writer died (a kill
                     # between creating it and renaming it into place).

@@ -104,7 +104,7 @@ def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list
             for end in porcelain.range_ends(repo, rev) if ".." in rev else (rev,):
                 repo.resolve(end)
         except BadRevisionError as exc:
-            if os.path.lexists(STATE.cwd / rev):
+            if os.path.lexists(os.path.join(STATE.cwd, rev)):
                 found.append(rev)
                 continue
             unknown.append(exc)

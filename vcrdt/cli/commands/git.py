@@ -142,12 +142,12 @@ def git_import(
 
     repo = open_repo()
     # Nothing moved in git since the last import: said without loading the importer (or pygit2).
-    summary = up_to_date(repo, STATE.cwd / gitdir, ref or ())
+    summary = up_to_date(repo, Path(STATE.cwd, gitdir), ref or ())
     if summary is None:
         from vcrdt.gitio import import_git
 
         with render.progress("Importing commits", enabled=not quiet and not json) as bar:
-            summary = import_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, skip_invalid=skip_invalid)
+            summary = import_git(repo, Path(STATE.cwd, gitdir), ref or (), on_progress=bar, skip_invalid=skip_invalid)
     if json:
         render.emit_json(_summary_json("source", summary, summary.source))
     elif not quiet:
@@ -170,7 +170,7 @@ def git_export(
 
     repo = open_repo()
     with render.progress("Exporting commits", enabled=not quiet and not json) as bar:
-        summary = export_git(repo, STATE.cwd / gitdir, ref or (), on_progress=bar, object_format=object_format)
+        summary = export_git(repo, Path(STATE.cwd, gitdir), ref or (), on_progress=bar, object_format=object_format)
     if json:
         render.emit_json(_summary_json("target", summary, summary.target))
     elif not quiet:

@@ -43,7 +43,7 @@ def rev_parse(
     con = render.data()
     lines: list[str] = []
     if show_toplevel:
-        lines.append(os.fspath(repo.root))
+        lines.append(repo.root_dir)
     if inside:
         lines.append("true")
     revs = revisions or []
@@ -194,7 +194,7 @@ def checkout(
         try:
             repo.resolve(target)
         except BadRevisionError:
-            if not os.path.lexists(STATE.cwd / target):
+            if not os.path.lexists(os.path.join(STATE.cwd, target)):
                 raise
             paths, revs = revs, []
         else:

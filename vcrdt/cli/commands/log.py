@@ -202,7 +202,7 @@ def _revs_and_paths(repo: Repository, given: list[str]) -> tuple[list[str], list
         try:
             porcelain.split_range(repo, [rev])
         except BadRevisionError:
-            if not os.path.lexists(STATE.cwd / rev):
+            if not os.path.lexists(os.path.join(STATE.cwd, rev)):
                 raise
             raw_paths.append(rev)
             continue

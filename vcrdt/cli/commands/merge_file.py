@@ -97,9 +97,9 @@ def merge_file(
         raise typer.BadParameter(f"--{favoured} settles the conflicts already", param_hint="--rule")
     try:
         result = porcelain.merge_file(
-            STATE.cwd / current,
-            STATE.cwd / base,
-            STATE.cwd / other,
+            Path(STATE.cwd, current),
+            Path(STATE.cwd, base),
+            Path(STATE.cwd, other),
             style=style,
             labels=(names[0], names[1], names[2]),
             write=not stdout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,12 +33,17 @@ def init(
     """Create an empty repository (a .vcrdt directory) in DIRECTORY, or one with a git history (--from-git)."""
     from vcrdt import porcelain
 
-    target = (STATE.cwd / directory) if directory else STATE.cwd
+    target = Path(STATE.cwd, directory) if directory else Path(STATE.cwd)
     if from_git is not None:
         from vcrdt.cli.commands.git import new_repo_from_git
 
         new_repo_from_git(
-            target.resolve(), STATE.cwd / from_git, initial_branch=initial_branch, refs=None, quiet=quiet, json=json
+            target.resolve(),
+            Path(STATE.cwd, from_git),
+            initial_branch=initial_branch,
+            refs=None,
+            quiet=quiet,
+            json=json,
         )
         return
     initial_branch = initial_branch or "main"
@@ -126,7 +132,7 @@ def _config_list(*, global_only: bool, show_origin: bool, json: bool) -> int:
     from vcrdt.errors import NotARepositoryError
     from vcrdt.repo import CONFIG_FILE, read_toml
 
-    files: list[tuple[str, Path]] = []
+    files: list[tuple[str, str | os.PathLike[str]]] = []
     glob = settings().global_config
     if glob is not None:
         files.append(("global", glob))
@@ -136,7 +142,7 @@ def _config_list(*, global_only: bool, show_origin: bool, json: bool) -> int:
         except NotARepositoryError:
             pass  # as git's: outside a repository, the global file alone
         else:
-            files.append(("repository", repo.meta / CONFIG_FILE))
+            files.append(("repository", os.path.join(repo.meta_dir, CONFIG_FILE)))
     entries = [(scope, path, k, v) for scope, path in files for k, v in _config_entries(read_toml(path))]
     if json:
         render.emit_json(
@@ -179,7 +185,7 @@ def _config_global(key: str, value: str | None, *, unset: bool) -> int:
     else:
         data.setdefault(section, {})[name] = value or ""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         write_config(path, {k: v for k, v in data.items() if v})
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write: {exc.strerror}") from exc

@@ -44,7 +44,7 @@ def serve(
             raise typer.BadParameter("--stdio serves exactly one PATH", param_hint="PATH")
         from vcrdt.sync.responder import serve_stream
 
-        repo = Repository.discover(STATE.cwd / paths[0], settings())
+        repo = Repository.discover(Path(STATE.cwd, paths[0]), settings())
         STATE.open_repos.append(repo)
         serve_stream(repo, sys.stdin.buffer, sys.stdout.buffer, SyncLimits.from_config(repo), writable=not read_only)
         return 0
@@ -52,7 +52,7 @@ def serve(
         raise typer.BadParameter(f"{port} is not a TCP port", param_hint="--port")
     from vcrdt.sync import http_server
 
-    repos = http_server.served([STATE.cwd / p for p in paths], settings())
+    repos = http_server.served([Path(STATE.cwd, p) for p in paths], settings())
     sock = http_server.bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

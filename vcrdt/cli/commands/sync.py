@@ -115,7 +115,7 @@ def start_peer_early(remote: str | None, exec_cmd: str | None) -> None:
     from vcrdt.sync.transport import parse_remote, start_early
 
     try:
-        where = parse_remote(remote or "", STATE.cwd, ssh=ssh_command(), exec_cmd=exec_cmd)
+        where = parse_remote(remote or "", Path(STATE.cwd), ssh=ssh_command(), exec_cmd=exec_cmd)
     except VcrdtError:
         return  # the session names the error
     if where.kind == "command":
@@ -225,7 +225,7 @@ def exchange(
             result = porcelain.sync(
                 repo,
                 remote,
-                cwd=STATE.cwd,
+                cwd=Path(STATE.cwd),
                 mode=verb,  # type: ignore[arg-type]
                 exec_cmd=exec_cmd,
                 ssh=ssh_command(),
@@ -421,7 +421,7 @@ def clone(
             name = source.rstrip("/").rsplit("/", 1)[-1]
             directory = Path(name.removesuffix(".git") if name not in (".git", "") else "repository")
         new_repo_from_git(
-            STATE.cwd / directory, STATE.cwd / source, initial_branch=None, refs=None, quiet=quiet, json=json
+            Path(STATE.cwd, directory), Path(STATE.cwd, source), initial_branch=None, refs=None, quiet=quiet, json=json
         )
         return
     if exec_cmd is not None and directory is None:
@@ -429,13 +429,13 @@ def clone(
     if directory is None:
         name = source.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "replica"
         directory = Path(name)
-    target = STATE.cwd / directory
+    target = Path(STATE.cwd, directory)
     with render.progress("Cloning", enabled=not quiet and not json) as bar:
         repo, result = porcelain.clone(
             source,
             target,
             settings(),
-            cwd=STATE.cwd,
+            cwd=Path(STATE.cwd),
             exec_cmd=exec_cmd,
             ssh=ssh_command(),
             token=os.environ.get("VCRDT_TOKEN") or None,

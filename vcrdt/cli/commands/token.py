@@ -33,7 +33,7 @@ def _open(path: Path | None) -> Repository:
         return open_repo()
     from vcrdt.repo import Repository
 
-    repo = Repository.discover(STATE.cwd / path, settings())
+    repo = Repository.discover(Path(STATE.cwd, path), settings())
     STATE.open_repos.append(repo)
     return repo
 
