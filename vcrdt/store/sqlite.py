@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     _T = TypeVar("_T")
     _R = TypeVar("_R")
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # Storage codes of the ``objects.storage`` column (part of the file format).
 ZSTD = 0
 DELTA = 1
@@ -83,6 +84,10 @@ _CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 # and 52 bytes at level 3).
 LEVEL = 1
 DELTA_LEVEL = 3
+# Bodies of at least SAMPLED bytes are first judged by compressing three samples of _SAMPLE bytes
+# (`incompressible`): media and archives are not compressed at all.
+SAMPLED = 256 * 1024
+_SAMPLE = 16 * 1024
 # Bodies (and bases) this small are not worth a delta.
 _MIN_DELTA = 64
 # The LRU cache of decoded, verified bodies.
@@ -848,18 +853,25 @@ class SqliteStore:
 
     # --- writing ----------------------------------------------------------------------
 
-    def put(self, kind: str, body: bytes, *, delta_base: ObjectId | None = None) -> ObjectId:
+    def put(
+        self, kind: str, body: bytes, *, delta_base: ObjectId | None = None, verified_id: ObjectId | None = None
+    ) -> ObjectId:
         """Store an object and return its id; storing twice is harmless.
 
         Bodies over `LARGE_OBJECT` are chunked. Otherwise the body is
-        compressed, or stored raw if that is not smaller, or stored as a delta
-        against `delta_base` if that is present, not chunked, less than
+        compressed, or stored raw if that is not smaller (or if it looks
+        incompressible: `incompressible`), or stored as a delta against
+        `delta_base` if that is present, not chunked, less than
         `MAX_DELTA_DEPTH` deep and gives a smaller result.
 
         Args:
             kind: ``blob``, ``tree`` or ``commit``.
             body: The canonical body.
             delta_base: An earlier version of the same path.
+            verified_id: The id this process has just computed from exactly `kind` and `body`
+                (`vcrdt.hashing.object_id`), so the store does not hash the body again. Never an
+                id that came with the data (a peer's claim, a file name): leave it None and the
+                store hashes the body itself.
 
         Returns:
             The object id.
@@ -869,11 +881,11 @@ class SqliteStore:
         """
         code = _kind_code(kind)
         body = bytes(body)
-        oid = object_id(kind, body)
+        oid = verified_id if verified_id is not None else object_id(kind, body)
         if self.has(oid):
             return oid
         if len(body) > LARGE_OBJECT:
-            return self._put_chunked(kind, len(body), [body])
+            return self._put_chunked(kind, len(body), [(body, None)])
         base = self._delta_base(delta_base, oid, len(body))
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
@@ -944,7 +956,7 @@ class SqliteStore:
             fingerprints.add(conn, [row[0] for row in rows])
             commits.add(conn, graph)
             for i in large:
-                self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
+                self._put_chunked(items[i][0], len(items[i][1]), [(items[i][1], None)])
         # Trees just stored are the ones read next (a checkout of the commits they make, say):
         # kept decoded, they are not decompressed and hashed again. `get` still checks the row.
         for i, (body, _) in zip(small, jobs, strict=True):
@@ -1013,7 +1025,9 @@ class SqliteStore:
             commits.add(conn, graph)
         return len(rows)
 
-    def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
+    def put_stream(
+        self, kind: str, size: int, chunks: Iterable[bytes], *, expected_id: ObjectId | None = None
+    ) -> ObjectId:
         """Store an object whose body arrives in pieces, with bounded memory.
 
         Bodies up to `LARGE_OBJECT` are gathered and stored by `put`. Larger
@@ -1025,28 +1039,67 @@ class SqliteStore:
             kind: ``blob``, ``tree`` or ``commit``.
             size: The body's exact length.
             chunks: The body, in pieces of any size.
+            expected_id: The id the body must hash to (a peer's claim, say): the store checks it
+                as it hashes, once, and keeps nothing when it differs.
 
         Returns:
             The object id.
 
         Raises:
             CorruptObjectError: If `kind` is unknown or the pieces do not add up to `size` bytes.
+            HashMismatchError: If the body does not hash to `expected_id`.
+        """
+        return self.put_received(kind, size, ((piece, None) for piece in chunks), expected_id=expected_id)
+
+    def put_received(
+        self,
+        kind: str,
+        size: int,
+        pieces: Iterable[tuple[bytes, bytes | None]],
+        *,
+        expected_id: ObjectId | None = None,
+    ) -> ObjectId:
+        """Store an object that arrives in pieces, each with the zstd frame it came in (sync receives them so).
+
+        Each piece is ``(body, frame)``: a piece of the body and one zstd frame the caller has
+        decoded to exactly that piece (or None). A piece that is a whole chunk of a chunked
+        object keeps its frame as the chunk's row when the store's reader takes it as it is
+        (one frame declaring the piece's size, nothing after it), instead of being compressed
+        again. The body is hashed once, here, as it streams, against `expected_id` when given
+        (as for `put_stream`).
+
+        Args:
+            kind: ``blob``, ``tree`` or ``commit``.
+            size: The body's exact length.
+            pieces: The body's pieces, each with its frame or None.
+            expected_id: The id the body must hash to.
+
+        Returns:
+            The object id.
+
+        Raises:
+            CorruptObjectError: If `kind` is unknown or the pieces do not add up to `size` bytes.
+            HashMismatchError: If the body does not hash to `expected_id`.
         """
         _kind_code(kind)
         if size < 0:
             raise CorruptObjectError(kind, f"negative size {size}")
         if size > LARGE_OBJECT:
-            return self._put_chunked(kind, size, chunks)
+            return self._put_chunked(kind, size, pieces, expected_id)
         parts: list[bytes] = []
         seen = 0
-        for piece in chunks:
+        for piece, _ in pieces:
             seen += len(piece)
             if seen > size:
                 raise CorruptObjectError(kind, f"more than the announced {size} bytes")
             parts.append(piece)
         if seen != size:
             raise CorruptObjectError(kind, f"expected {size} bytes, got {seen}")
-        return self.put(kind, b"".join(parts))
+        body = b"".join(parts)
+        oid = object_id(kind, body)
+        if expected_id is not None:
+            _check(expected_id, oid)
+        return self.put(kind, body, verified_id=oid)
 
     def _delta_base(self, base_id: ObjectId | None, oid: ObjectId, size: int) -> _Base | None:
         """Return the verified base to try a delta against, or None if none is usable."""
@@ -1094,41 +1147,70 @@ class SqliteStore:
             done = pool.map(lambda part: [fn(job) for job in part], slices)
             return [r for part in done for r in part]
 
-    def _put_chunked(self, kind: str, size: int, pieces: Iterable[bytes]) -> ObjectId:
-        """Write a large object chunk by chunk, holding at most about one chunk in memory."""
-        code = _kind_code(kind)
-        # Shorter than an id, so a leftover can never be taken for an object's chunks.
-        temp = b"partial:" + os.urandom(16)
-        hasher = StreamingObjectHasher(kind, size)
+    def _put_chunked(
+        self,
+        kind: str,
+        size: int,
+        pieces: Iterable[tuple[bytes, bytes | None]],
+        expected_id: ObjectId | None = None,
+    ) -> ObjectId:
+        """Write a large object chunk by chunk, holding at most about one chunk in memory.
 
-        def counted() -> Iterator[bytes]:
+        `pieces` are ``(body, frame)``: a piece of the body and, when not None, one zstd frame
+        that decodes to exactly it (`put_received`). With `expected_id` the chunks go straight
+        under that id (refused, and removed again, when the body hashes to another); without,
+        under a temporary key that is filed under the id once it is known.
+        """
+        code = _kind_code(kind)
+        # A temporary key is shorter than an id, so a leftover can never be taken for an object's chunks.
+        key: bytes = expected_id if expected_id is not None else b"partial:" + os.urandom(16)
+        hasher = StreamingObjectHasher(kind, size)
+        cctx = self._cctx
+
+        def counted() -> Iterator[tuple[bytes, bytes | None]]:
             for piece in pieces:
-                hasher.update(piece)
+                hasher.update(piece[0])
                 if hasher.seen > size:
                     raise CorruptObjectError(kind, f"more than the announced {size} bytes")
                 yield piece
 
         with self.db.write() as conn:
+            if expected_id is not None and self.has(expected_id):
+                # Stored already: the pieces are still read and checked, not written.
+                for _ in counted():
+                    pass
+                if hasher.seen != size:
+                    raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
+                _check(expected_id, hasher.digest())
+                return expected_id
             try:
-                for seq, chunk in enumerate(_rechunk(counted(), CHUNK_SIZE)):
+                if expected_id is not None:
+                    # Stray chunks under the id (a damaged database) would collide with these.
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
+                for seq, (chunk, frame) in enumerate(_chunk_frames(counted(), size)):
                     conn.execute(
-                        "INSERT INTO chunks(id, seq, data) VALUES (?,?,?)", (temp, seq, self._cctx.compress(chunk))
+                        "INSERT INTO chunks(id, seq, data) VALUES (?,?,?)",
+                        (key, seq, frame if frame is not None else compress_chunk(cctx, chunk)),
                     )
+                    del chunk, frame  # not held while the next chunk is gathered
                 if hasher.seen != size:
                     raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
                 oid = hasher.digest()
-                if self.has(oid):
-                    conn.execute("DELETE FROM chunks WHERE id = ?", (temp,))
+                if expected_id is not None:
+                    _check(expected_id, oid)
+                elif self.has(oid):
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
                     return oid
-                # Stray chunks under the final id (a damaged database) would block the re-key.
-                conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
-                conn.execute("UPDATE chunks SET id = ? WHERE id = ?", (oid, temp))
+                else:
+                    # Stray chunks under the final id (a damaged database) would block the re-key.
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
+                    conn.execute("UPDATE chunks SET id = ? WHERE id = ?", (oid, key))
                 conn.execute(_INSERT, (oid, code, size, CHUNKED, None, 0, None))
                 fingerprints.add(conn, [oid])
             except BaseException:
                 # Inside a caller's transaction, which may go on and commit: leave no partial chunks.
                 with contextlib.suppress(sqlite3.Error):
-                    conn.execute("DELETE FROM chunks WHERE id = ?", (temp,))
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
                 raise
         return oid
 
@@ -1305,8 +1387,39 @@ def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstand
     return zstandard.ZstdCompressor(compression_params=params, dict_data=d)
 
 
+def incompressible(cctx: zstandard.ZstdCompressor, body: bytes | memoryview) -> bool:
+    """Whether a body of `SAMPLED` bytes or more looks incompressible, judged by compressing three samples.
+
+    Media and archives are incompressible throughout; a sample from the start, the middle and
+    the end costs a few percent of compressing the whole, and compressing it whole would save
+    less than 2 %. Smaller bodies are never judged so (compressing them costs little).
+    """
+    n = len(body)
+    if n < SAMPLED:
+        return False
+    view = memoryview(body)
+    mid = (n - _SAMPLE) // 2
+    sample = b"".join([view[:_SAMPLE], view[mid : mid + _SAMPLE], view[n - _SAMPLE :]])
+    return len(cctx.compress(sample)) >= len(sample) * 0.98
+
+
+def compress_chunk(cctx: zstandard.ZstdCompressor, chunk: bytes | memoryview) -> bytes:
+    """A chunk's zstd frame: compressed, or, when it looks incompressible, its bytes in raw blocks."""
+    from vcrdt.store import zstd as zstandard
+
+    if incompressible(cctx, chunk):
+        return zstandard.raw_frame(chunk)
+    return cctx.compress(chunk)
+
+
 def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> tuple[int, bytes, int]:
-    """Return ``(storage, data, depth)``: the smallest of raw, compressed and delta."""
+    """Return ``(storage, data, depth)``: the smallest of raw, compressed and delta.
+
+    A large body that looks incompressible (`incompressible`) is stored raw without being
+    compressed whole.
+    """
+    if base is None and incompressible(cctx, body):
+        return RAW, body, 0
     packed = cctx.compress(body)
     storage, data, depth = (ZSTD, packed, 0) if len(packed) < len(body) else (RAW, body, 0)
     if base is not None:
@@ -1316,31 +1429,68 @@ def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> 
     return storage, data, depth
 
 
-def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes | memoryview]:
-    """Re-cut a stream of pieces of any size into pieces of exactly `size` bytes (the last may be shorter).
+def _chunk_frames(pieces: Iterable[tuple[bytes, bytes | None]], size: int) -> Iterator[tuple[bytes | memoryview, bytes | None]]:
+    """The ``chunks`` rows of a `size`-byte body given as ``(piece, frame)``: each chunk and its frame.
 
-    Large pieces are cut without copying.
-
-    >>> [bytes(p) for p in _rechunk([b"ab", b"cdefg", b"h"], 3)]
-    [b'abc', b'def', b'gh']
+    A piece that is a whole chunk (`CHUNK_SIZE` bytes, or the last ones) keeps its frame when
+    the store's reader would take that frame as it is (`_keeps`); every other chunk gets None
+    (the caller compresses it). Pieces of other sizes are re-cut into chunks.
     """
-    buf = bytearray()
-    for piece in pieces:
+    seen = 0
+    buf = bytearray()  # empty exactly when the pieces so far end on a chunk boundary
+    for piece, frame in pieces:
+        seen += len(piece)
+        if not buf and (len(piece) == CHUNK_SIZE or (seen == size and len(piece) < CHUNK_SIZE)):
+            yield piece, frame if frame is not None and _keeps(frame, len(piece)) else None
+            continue
         view = memoryview(piece)
         if buf:
-            take = size - len(buf)
+            take = CHUNK_SIZE - len(buf)
             buf += view[:take]
             view = view[take:]
-            if len(buf) < size:
+            if len(buf) < CHUNK_SIZE:
                 continue
-            yield bytes(buf)
+            yield bytes(buf), None
             buf.clear()
-        while len(view) >= size:
-            yield view[:size]
-            view = view[size:]
+        while len(view) >= CHUNK_SIZE:  # cut without copying
+            yield view[:CHUNK_SIZE], None
+            view = view[CHUNK_SIZE:]
         buf += view
     if buf:
-        yield bytes(buf)
+        yield bytes(buf), None
+
+
+def _keeps(frame: bytes, size: int) -> bool:
+    """Whether `frame` is exactly one zstd frame declaring `size` bytes, with no dictionary (read as stored).
+
+    Walks the frame header and block headers (a few per MiB), decoding nothing: the caller
+    has decoded the frame to the body it stores, and the store's reader refuses a frame that
+    declares another size or has bytes after it.
+    """
+    n = len(frame)
+    if n < 6 or frame[:4] != _ZSTD_MAGIC:
+        return False
+    fhd = frame[4]
+    fcs_flag, single, checksum, dict_flag = fhd >> 6, (fhd >> 5) & 1, (fhd >> 2) & 1, fhd & 3
+    if dict_flag or fhd & 0x08:
+        return False
+    pos = 5 + (0 if single else 1)
+    fcs_len = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if fcs_len == 0 or pos + fcs_len > n:
+        return False
+    declared = int.from_bytes(frame[pos : pos + fcs_len], "little") + (256 if fcs_len == 2 else 0)
+    if declared != size:
+        return False
+    pos += fcs_len
+    while pos + 3 <= n:
+        head = int.from_bytes(frame[pos : pos + 3], "little")
+        kind, length = (head >> 1) & 3, head >> 3
+        pos += 3 + (1 if kind == 1 else length)
+        if kind == 3:
+            return False
+        if head & 1:
+            return pos + 4 * checksum == n
+    return False
 
 
 def _prefix_upper(prefix: bytes) -> bytes | None:
