@@ -93,6 +93,8 @@ _MIN_DELTA = 64
 # The LRU cache of decoded, verified bodies.
 _CACHE_ENTRIES = 64
 _CACHE_BYTES = 32 * 1024 * 1024
+# Objects this large that this process hashed and wrote are not hashed again when read back (`_wrote`).
+_WRITTEN_MIN = 64 * 1024
 # The trees a batch just stored, kept apart (a checkout of the commits they make reads them next).
 _FRESH_ENTRIES = 1024
 _FRESH_BYTES = 4 * 1024 * 1024
@@ -209,6 +211,8 @@ class SqliteStore:
         self.db = db
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
         self._fresh = _BodyCache(_FRESH_ENTRIES, _FRESH_BYTES)
+        # Objects of at least _WRITTEN_MIN bytes this store wrote after hashing them (`_wrote`).
+        self._written: set[ObjectId] = set()
         if not db.read_only and db.get_meta(commits.PENDING) is not None:
             with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
                 self.rebuild_commit_table()
@@ -238,6 +242,18 @@ class SqliteStore:
         """Drop the decoded bodies kept in memory (after a rolled-back write, they may name absent objects)."""
         self._cache.clear()
         self._fresh.clear()
+        self._written.clear()
+
+    def _wrote(self, oid: ObjectId, size: int) -> None:
+        """Note a large object this store has just hashed and written: reading it back here skips the hash.
+
+        Only this process's writes count, each hashed from the very bytes it stored (or checked
+        by the caller so, `put_encoded`): a checkout right after a clone or fetch does not hash
+        again what was hashed on receipt. Any other read (another process, `fsck`, an object
+        this process did not write) checks every body against its id.
+        """
+        if size >= _WRITTEN_MIN:
+            self._written.add(oid)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -520,6 +536,9 @@ class SqliteStore:
                 yield body[i : i + CHUNK_SIZE]
             return
         kind, size = _kind_of(oid, row[0]), _size_of(oid, row[1])
+        if oid in self._written:
+            yield from self._iter_chunks(oid, size)
+            return
         hasher = StreamingObjectHasher(kind, size)
         for piece in self._iter_chunks(oid, size):
             hasher.update(piece)
@@ -747,7 +766,8 @@ class SqliteStore:
             body = data
         else:
             return None
-        _check(oid, object_id(kind, body))
+        if oid not in self._written:
+            _check(oid, object_id(kind, body))
         return kind, body
 
     def _row(self, oid: ObjectId) -> _Row | None:
@@ -851,6 +871,64 @@ class SqliteStore:
         if remaining != 0:
             raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
 
+    def chunk_frames(self, oid: ObjectId) -> Iterator[bytes] | None:
+        """A chunked object's stored zstd frames, in order, undecoded (a sender forwards them); None if not chunked.
+
+        Each frame is checked, as it is read, to be one zstd frame that declares its chunk's
+        size (at most `CHUNK_SIZE`, not empty, and together the object's size), from its header
+        and block headers alone: nothing is decompressed or hashed, so the receiver's hash
+        check is the only one. One query per chunk, as `iter_content`.
+
+        Raises:
+            ObjectNotFoundError: If the object is absent.
+            CorruptObjectError: While iterating, if a chunk is missing or malformed.
+        """
+        row = self.db.conn.execute(_SELECT_HEAD, (oid,)).fetchone()
+        if row is None:
+            raise ObjectNotFoundError(to_hex(oid))
+        if row[2] != CHUNKED:
+            return None
+        return self._chunk_frames(oid, _size_of(oid, row[1]))
+
+    def _chunk_frames(self, oid: ObjectId, size: int) -> Iterator[bytes]:
+        """`chunk_frames`' frames: the rows `_iter_chunks` reads, refused as it refuses them.
+
+        A frame that is not exactly one zstd frame of a size within the bounds is decoded
+        as `_iter_chunks` decodes it (which names what is wrong), and goes as raw blocks if
+        that decoding accepts it.
+        """
+        from vcrdt.store import zstd as zstandard
+
+        remaining = size
+        seq = 0
+        while True:
+            row = self.db.conn.execute(
+                "SELECT seq, CAST(data AS BLOB) FROM chunks WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1", (oid, seq)
+            ).fetchone()
+            if row is None:
+                break
+            if row[0] != seq:
+                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is missing")
+            frame = row[1]
+            if not isinstance(frame, bytes):
+                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is not a blob")
+            most = min(remaining, CHUNK_SIZE)
+            try:
+                declared = zstandard.frame_content_size(frame)
+            except zstandard.ZstdError:
+                declared = -1
+            if not (0 < declared <= most and _keeps(frame, declared)):
+                piece = _inflate(self._dctx, oid, frame, None, limit=most, what=f"chunk {seq}")
+                declared = len(piece)
+                frame = zstandard.raw_frame(piece)
+            if declared == 0:
+                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is empty")
+            remaining -= declared
+            seq += 1
+            yield frame
+        if remaining != 0:
+            raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
+
     # --- writing ----------------------------------------------------------------------
 
     def put(
@@ -894,6 +972,7 @@ class SqliteStore:
             if conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data)).rowcount:
                 fingerprints.add(conn, [oid])
                 commits.add(conn, rows)
+                self._wrote(oid, len(body))
         if base is not None:
             # Likely the base of the path's next version.
             self._cache.add(oid, kind, body)
@@ -955,6 +1034,8 @@ class SqliteStore:
             conn.executemany(_INSERT, rows)
             fingerprints.add(conn, [row[0] for row in rows])
             commits.add(conn, graph)
+            for row in rows:
+                self._wrote(row[0], row[2])
             for i in large:
                 self._put_chunked(items[i][0], len(items[i][1]), [(items[i][1], None)])
         # Trees just stored are the ones read next (a checkout of the commits they make, say):
@@ -1020,9 +1101,15 @@ class SqliteStore:
             rows.append((oid, code, len(body), storage, base, depth, data))
         graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"])
         with self.db.write() as conn:
+            # Large rows another process stored since `has_many` looked are its, not written here.
+            big = [row[0] for row in rows if row[2] >= _WRITTEN_MIN]
+            theirs = self.has_many(big) if big else set()
             conn.executemany(_INSERT, rows)
             fingerprints.add(conn, [row[0] for row in rows])
             commits.add(conn, graph)
+            for oid in big:
+                if oid not in theirs:
+                    self._wrote(oid, _WRITTEN_MIN)
         return len(rows)
 
     def put_stream(
@@ -1187,7 +1274,7 @@ class SqliteStore:
                 if expected_id is not None:
                     # Stray chunks under the id (a damaged database) would collide with these.
                     conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
-                for seq, (chunk, frame) in enumerate(_chunk_frames(counted(), size)):
+                for seq, (chunk, frame) in enumerate(_chunk_rows(counted(), size)):
                     conn.execute(
                         "INSERT INTO chunks(id, seq, data) VALUES (?,?,?)",
                         (key, seq, frame if frame is not None else compress_chunk(cctx, chunk)),
@@ -1207,6 +1294,7 @@ class SqliteStore:
                     conn.execute("UPDATE chunks SET id = ? WHERE id = ?", (oid, key))
                 conn.execute(_INSERT, (oid, code, size, CHUNKED, None, 0, None))
                 fingerprints.add(conn, [oid])
+                self._wrote(oid, size)
             except BaseException:
                 # Inside a caller's transaction, which may go on and commit: leave no partial chunks.
                 with contextlib.suppress(sqlite3.Error):
@@ -1429,7 +1517,9 @@ def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> 
     return storage, data, depth
 
 
-def _chunk_frames(pieces: Iterable[tuple[bytes, bytes | None]], size: int) -> Iterator[tuple[bytes | memoryview, bytes | None]]:
+def _chunk_rows(
+    pieces: Iterable[tuple[bytes, bytes | None]], size: int
+) -> Iterator[tuple[bytes | memoryview, bytes | None]]:
     """The ``chunks`` rows of a `size`-byte body given as ``(piece, frame)``: each chunk and its frame.
 
     A piece that is a whole chunk (`CHUNK_SIZE` bytes, or the last ones) keeps its frame when
