@@ -1318,8 +1318,7 @@ class SqliteStore:
         Returns:
             An iterator of ``(id, error)`` pairs, one per damaged object.
         """
-        self._cache.clear()  # check what is on disk, not what was put
-        self._fresh.clear()
+        self.forget_cached()  # check what is on disk, not what was put (nor what this process wrote)
         (total,) = self.db.conn.execute("SELECT COUNT(*) FROM objects").fetchone()
         done = 0
         for oid, storage in self._iter_stored():
