@@ -8,7 +8,9 @@ tool through the same byte-counting relay (bench/sync_relay.py): git's ``git-upl
 commits each side); unrelated histories; 10,000 branches with one changed; clone; and, vcrdt
 only, d random objects lost from one side (d = 1, 10, 100, 1000) at n = 100,000 objects.
 Then peak RSS on both sides of the clone (GNU time) and the payload throughput of a clone over
-``vcrdt serve`` (HTTP on 127.0.0.1). One row per case: round trips, negotiation bytes, object
+``vcrdt serve`` (HTTP on 127.0.0.1). The ``large`` case (alone with ``--only large``, which builds
+no history) clones about 256 MB of large files, incompressible and text, over ``vcrdt serve``
+and over ``git daemon`` on 127.0.0.1: payload MB/s, wall, CPU and peak RSS of each side. One row per case: round trips, negotiation bytes, object
 bytes and wall time for each tool, the ratios, the target and PASS/FAIL.
 
 Round trips are the server's answers as the relay sees them (a burst of bytes from the server;
