@@ -963,7 +963,7 @@ class SqliteStore:
         if self.has(oid):
             return oid
         if len(body) > LARGE_OBJECT:
-            return self._put_chunked(kind, len(body), [(body, None)])
+            return self._put_chunked(kind, len(body), [(body, None)], oid, hashed=True)
         base = self._delta_base(delta_base, oid, len(body))
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
@@ -1037,7 +1037,7 @@ class SqliteStore:
             for row in rows:
                 self._wrote(row[0], row[2])
             for i in large:
-                self._put_chunked(items[i][0], len(items[i][1]), [(items[i][1], None)])
+                self._put_chunked(items[i][0], len(items[i][1]), [(items[i][1], None)], oids[i], hashed=True)
         # Trees just stored are the ones read next (a checkout of the commits they make, say):
         # kept decoded, they are not decompressed and hashed again. `get` still checks the row.
         for i, (body, _) in zip(small, jobs, strict=True):
@@ -1240,13 +1240,17 @@ class SqliteStore:
         size: int,
         pieces: Iterable[tuple[bytes, bytes | None]],
         expected_id: ObjectId | None = None,
+        *,
+        hashed: bool = False,
     ) -> ObjectId:
         """Write a large object chunk by chunk, holding at most about one chunk in memory.
 
         `pieces` are ``(body, frame)``: a piece of the body and, when not None, one zstd frame
         that decodes to exactly it (`put_received`). With `expected_id` the chunks go straight
         under that id (refused, and removed again, when the body hashes to another); without,
-        under a temporary key that is filed under the id once it is known.
+        under a temporary key that is filed under the id once it is known. `hashed`: this
+        process computed `expected_id` from these very pieces (`put`, `put_many`), which are
+        then not hashed again.
         """
         code = _kind_code(kind)
         # A temporary key is shorter than an id, so a leftover can never be taken for an object's chunks.
@@ -1256,7 +1260,10 @@ class SqliteStore:
 
         def counted() -> Iterator[tuple[bytes, bytes | None]]:
             for piece in pieces:
-                hasher.update(piece[0])
+                if hashed:
+                    hasher.seen += len(piece[0])
+                else:
+                    hasher.update(piece[0])
                 if hasher.seen > size:
                     raise CorruptObjectError(kind, f"more than the announced {size} bytes")
                 yield piece
@@ -1268,7 +1275,8 @@ class SqliteStore:
                     pass
                 if hasher.seen != size:
                     raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
-                _check(expected_id, hasher.digest())
+                if not hashed:
+                    _check(expected_id, hasher.digest())
                 return expected_id
             try:
                 if expected_id is not None:
@@ -1282,7 +1290,7 @@ class SqliteStore:
                     del chunk, frame  # not held while the next chunk is gathered
                 if hasher.seen != size:
                     raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
-                oid = hasher.digest()
+                oid = expected_id if hashed and expected_id is not None else hasher.digest()
                 if expected_id is not None:
                     _check(expected_id, oid)
                 elif self.has(oid):
