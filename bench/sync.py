@@ -10,8 +10,9 @@ only, d random objects lost from one side (d = 1, 10, 100, 1000) at n = 100,000 
 Then peak RSS on both sides of the clone (GNU time) and the payload throughput of a clone over
 ``vcrdt serve`` (HTTP on 127.0.0.1). The ``large`` case (alone with ``--only large``, which builds
 no history) clones about 256 MB of large files, incompressible and text, over ``vcrdt serve``
-and over ``git daemon`` on 127.0.0.1: payload MB/s, wall, CPU and peak RSS of each side. One row per case: round trips, negotiation bytes, object
-bytes and wall time for each tool, the ratios, the target and PASS/FAIL.
+and over ``git daemon`` on 127.0.0.1: payload MB/s, wall, CPU and peak RSS of each side. One
+row per case: round trips, negotiation bytes, object bytes and wall time for each tool, the
+ratios, the target and PASS/FAIL.
 
 Round trips are the server's answers as the relay sees them (a burst of bytes from the server;
 git's capability advertisement, which the client waits for, counts). Object bytes: for git
@@ -809,10 +810,12 @@ class Bench:
 
     def _large_git(self, root: Path, scratch: Path, raw: int) -> dict[str, float]:
         port = _free_port()
+        # git-daemon itself, not through the `git` wrapper (which would run it as its child): the
+        # daemon reaps each connection's process, so its children's CPU counts there.
+        daemon = str(Path(git_out(["--exec-path"], scratch, self.env).strip()) / "git-daemon")
         proc = subprocess.Popen(
             [
-                "git",
-                "daemon",
+                daemon,
                 "--reuseaddr",
                 "--export-all",
                 f"--base-path={root.parent}",
