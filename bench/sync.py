@@ -8,8 +8,11 @@ tool through the same byte-counting relay (bench/sync_relay.py): git's ``git-upl
 commits each side); unrelated histories; 10,000 branches with one changed; clone; and, vcrdt
 only, d random objects lost from one side (d = 1, 10, 100, 1000) at n = 100,000 objects.
 Then peak RSS on both sides of the clone (GNU time) and the payload throughput of a clone over
-``vcrdt serve`` (HTTP on 127.0.0.1). One row per case: round trips, negotiation bytes, object
-bytes and wall time for each tool, the ratios, the target and PASS/FAIL.
+``vcrdt serve`` (HTTP on 127.0.0.1). The ``large`` case (alone with ``--only large``, which builds
+no history) clones about 256 MB of large files, incompressible and text, over ``vcrdt serve``
+and over ``git daemon`` on 127.0.0.1: payload MB/s, wall, CPU and peak RSS of each side. One
+row per case: round trips, negotiation bytes, object bytes and wall time for each tool, the
+ratios, the target and PASS/FAIL.
 
 Round trips are the server's answers as the relay sees them (a burst of bytes from the server;
 git's capability advertisement, which the client waits for, counts). Object bytes: for git
@@ -717,12 +720,160 @@ class Bench:
                 )
             )
 
+    # --- the large case ------------------------------------------------------------------------
+
+    def large_case(self) -> None:
+        """A clone of about 256 MB of large files over `vcrdt serve` (and git over `git daemon`) on 127.0.0.1."""
+        files = large_files(self.args.large_mb)
+        raw = sum(map(len, files.values()))
+        self.log(f"large: {len(files)} files, {raw / 1e6:.0f} MB")
+        w = self.work
+        vs = VcrdtSide(w / "large-v")
+        with vs.repo.transaction():
+            vs.commit(files, "large files\n")
+        vs.repo.refs.set_head_branch("refs/heads/main")
+        vs.close()
+        gs = GitSide(w / "large-g.git", self.env)
+        gs.commit(files, "large files\n")
+        gs.flush()
+        git(["repack", "-adfq"], self.env, cwd=gs.root)  # as a served repository would be packed
+        del files
+        tools = self.args.vcrdt or [VCRDT]
+        runs: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
+        gruns: list[dict[str, float]] = []
+        for k in range(self.args.repeat):
+            # Interleaved: each vcrdt given (--vcrdt), then git, in every round.
+            for tool in tools:
+                scratch = w / "runs" / f"large-{k}"
+                scratch.mkdir(parents=True)
+                runs[tool].append(self._large_vcrdt(tool, vs.root, scratch, raw))
+                shutil.rmtree(scratch)
+                self.log(f"  large: {tool}: {_large_line(runs[tool][-1])}")
+            scratch = w / "runs" / f"large-{k}"
+            scratch.mkdir(parents=True)
+            gruns.append(self._large_git(gs.root, scratch, raw))
+            shutil.rmtree(scratch)
+            self.log(f"  large: git: {_large_line(gruns[-1])}")
+        self.info["large"] = {
+            "files": len(large_plan(self.args.large_mb)),
+            "bytes": raw,
+            "vcrdt": {t: _median_by(r, "wall") for t, r in runs.items()},
+            "git": _median_by(gruns, "wall"),
+            "vcrdt_runs": runs,
+            "git_runs": gruns,
+        }
+
+    def _large_vcrdt(self, tool: str, root: Path, scratch: Path, raw: int) -> dict[str, float]:
+        proc = subprocess.Popen(
+            [tool, "serve", "--public", "--host", "127.0.0.1", "--port", "0", str(root)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if "serving" not in line:
+                raise RuntimeError(f"vcrdt serve did not start: {line!r}")
+            url = line.split(" at ", 1)[1].strip()
+            server_cpu = _proc_cpu(proc.pid)
+            cmd = [tool, "clone", url, str(scratch / "v"), "--stats", "--json"]
+            start, cpu = time.perf_counter(), _cpu()
+            p, peak = _run(cmd, scratch, self.env, rss=True)
+            wall, cpu = time.perf_counter() - start, _cpu() - cpu
+            if p.returncode != 0:
+                raise RuntimeError(p.stderr)
+            server_cpu = _proc_cpu(proc.pid) - server_cpu
+            server_rss = _proc_hwm(proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        stats = json.loads(p.stdout)["stats"]
+        payload = stats["payload_received"]
+        return {
+            "payload": payload,
+            "raw": raw,
+            "session": stats["seconds"],
+            "wall": wall,
+            "mb_per_s": payload / 1e6 / stats["seconds"],
+            "raw_mb_per_s": raw / 1e6 / wall,
+            "client_cpu": cpu,
+            "server_cpu": server_cpu,
+            "client_rss": peak * 1024,
+            "server_rss": server_rss,
+        }
+
+    def _large_git(self, root: Path, scratch: Path, raw: int) -> dict[str, float]:
+        port = _free_port()
+        # git-daemon itself, not through the `git` wrapper (which would run it as its child): the
+        # daemon reaps each connection's process, so its children's CPU counts there.
+        daemon = str(Path(git_out(["--exec-path"], scratch, self.env).strip()) / "git-daemon")
+        proc = subprocess.Popen(
+            [
+                daemon,
+                "--reuseaddr",
+                "--export-all",
+                f"--base-path={root.parent}",
+                "--listen=127.0.0.1",
+                f"--port={port}",
+                str(root.parent),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            url = f"git://127.0.0.1:{port}/{root.name}"
+            for _ in range(200):  # a report, not a test: poll until the daemon answers
+                if git_ok(["ls-remote", url], scratch, self.env):
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError("git daemon did not start")
+            server_cpu = _proc_cpu(proc.pid, children=True)
+            pack = scratch / "pack.trace"
+            env = dict(self.env, GIT_TRACE_PACKFILE=str(pack))
+            cmd = ["git", "clone", "-q", url, str(scratch / "g")]
+            start, cpu = time.perf_counter(), _cpu()
+            p, peak = _run(cmd, scratch, env, rss=True)
+            wall, cpu = time.perf_counter() - start, _cpu() - cpu
+            if p.returncode != 0:
+                raise RuntimeError(p.stderr)
+            for _ in range(100):  # the daemon reaps the connection's process soon after it ends
+                if not _children(proc.pid):
+                    break
+                time.sleep(0.02)
+            server_cpu = _proc_cpu(proc.pid, children=True) - server_cpu
+        finally:
+            proc.terminate()
+            proc.wait()
+        payload = pack.stat().st_size
+        return {
+            "payload": payload,
+            "raw": raw,
+            "wall": wall,
+            "mb_per_s": payload / 1e6 / wall,
+            "raw_mb_per_s": raw / 1e6 / wall,
+            "client_cpu": cpu,
+            "server_cpu": server_cpu,
+            "client_rss": peak * 1024,
+        }
+
     def run(self) -> None:
         only = set(self.args.only.split(",")) if self.args.only else None
 
         def want(case: str) -> bool:
             return only is None or case in only
 
+        if want("large"):
+            self.large_case()
+        if only is not None and not only - {"large"}:
+            return  # the large case needs none of the history below
         self.log(f"building {self.args.commits} commits over {self.args.files} files in both tools")
         self.build()
         if DIVERGE < self.args.commits:
@@ -751,6 +902,100 @@ class Bench:
             self.loss()
         if want("many"):
             self.many_branches()
+
+
+# --- the large case's files and measures -------------------------------------------------------
+
+# Sizes in MiB of the large case's files: incompressible (media-like) and compressible text. The
+# sizes straddle the thresholds: 1 MiB pieces on the wire, 8 MiB (`LARGE_OBJECT`) stored whole.
+LARGE_MB = 256
+LARGE_MEDIA = (2, 3, 4, 5, 6, 6, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 10, 12, 16, 20, 24)
+LARGE_TEXT = (4, 8, 12, 24)
+
+
+def large_plan(total_mb: int) -> list[tuple[str, int, bool]]:
+    """(path, bytes, incompressible) of the large case, scaled to about `total_mb` MiB."""
+    base = sum(LARGE_MEDIA) + sum(LARGE_TEXT)
+    scale = total_mb / base
+    plan = [(f"media/clip{i:02d}.bin", int(mb * scale * (1 << 20)), True) for i, mb in enumerate(LARGE_MEDIA)]
+    plan += [(f"text/log{i:02d}.txt", int(mb * scale * (1 << 20)), False) for i, mb in enumerate(LARGE_TEXT)]
+    return plan
+
+
+def large_text(size: int, seed: int) -> bytes:
+    """`size` bytes of text lines (compresses about 4 to 1 with zstd)."""
+    rng = random.Random(seed)
+    words = gen_tree._COMMON_WORDS
+    block = (
+        "\n".join(f"{i:08d} " + " ".join(rng.choices(words, k=rng.randint(4, 14))) for i in range(4096)).encode()
+        + b"\n"
+    )
+    parts: list[bytes] = []
+    got = 0
+    n = 0
+    while got < size:
+        # Each block differs (a counter per line), as the lines of a long log do.
+        piece = block.replace(b"\n0", f"\n{n % 10}".encode())
+        parts.append(piece)
+        got += len(piece)
+        n += 1
+    return b"".join(parts)[:size]
+
+
+def large_files(total_mb: int) -> dict[str, bytes]:
+    """The large case's files (deterministic)."""
+    out = {}
+    for i, (path, size, media) in enumerate(large_plan(total_mb)):
+        out[path] = random.Random(i).randbytes(size) if media else large_text(size, i)
+    return out
+
+
+def _median_by(runs: list[dict[str, float]], key: str) -> dict[str, float]:
+    return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
+
+
+def _large_line(r: dict[str, float]) -> str:
+    return (
+        f"{r['mb_per_s']:.1f} MB/s payload ({r['payload'] / 1e6:.0f} MB), {r['raw_mb_per_s']:.1f} MB/s content,"
+        f" {r['wall']:.2f} s wall, cpu client {r['client_cpu']:.2f} s"
+        f" server {r['server_cpu']:.2f} s, rss client {r['client_rss'] / 1e6:.0f} MB"
+        + (f" server {r['server_rss'] / 1e6:.0f} MB" if "server_rss" in r else "")
+    )
+
+
+def _proc_cpu(pid: int, *, children: bool = False) -> float:
+    """CPU seconds (user and system) of a running process (`children`: and of its children reaped)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_hwm(pid: int) -> int:
+    """A running process's peak resident set (``VmHWM``), in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _children(pid: int) -> list[str]:
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += f.read().split()
+    return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _idle(root: Path) -> None:
@@ -813,7 +1058,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=3, help="files each commit edits (%(default)s)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median is reported (%(default)s)")
     parser.add_argument("--loss-n", type=int, default=LOSS_N, help="objects of the random-loss case (%(default)s)")
-    parser.add_argument("--only", help="comma-separated cases: noop,ff,divergent,unrelated,clone,http,loss,many")
+    parser.add_argument("--only", help="comma-separated cases: noop,ff,divergent,unrelated,clone,http,loss,many,large")
+    parser.add_argument(
+        "--vcrdt",
+        action="append",
+        help="a vcrdt command for the large case (repeatable: runs interleave; default: this checkout's)",
+    )
+    parser.add_argument("--large-mb", type=int, default=LARGE_MB, help="MiB of files in the large case (%(default)s)")
     parser.add_argument("--workdir", type=Path, help="where the repositories go (default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, help="also write the rows and measurements as JSON")
@@ -855,6 +1106,16 @@ def main(argv: list[str] | None = None) -> int:
             f"HTTP clone over vcrdt serve (127.0.0.1): {http['payload'] / 1e6:.1f} MB of object payload in "
             f"{http['session_seconds']:.2f} s = {http['mb_per_s']:.1f} MB/s (target >= 50 MB/s: {verdict})"
         )
+    large = info.get("large")
+    if isinstance(large, dict):
+        print(
+            f"large clone over 127.0.0.1: {large['files']} files, {large['bytes'] / 1e6:.0f} MB; "
+            f"median of {args.repeat} by wall; target >= 50 MB/s of object payload over HTTP"
+        )
+        for tool, r in large["vcrdt"].items():
+            verdict = "PASS" if r["mb_per_s"] >= 50 else "FAIL"
+            print(f"  vcrdt serve (HTTP), {tool}: {_large_line(r)} ({verdict})")
+        print(f"  git daemon: {_large_line(large['git'])}")
     if args.json:
         doc = {
             **info,

@@ -56,11 +56,11 @@ class TestSqliteStore(ObjectStoreContract):
                     "UPDATE objects SET storage = ?, data = ?, size = ? WHERE id = ?",
                     (sqlite_mod.RAW, body, len(body), oid),
                 )
-        store._cache.clear()
+        store.forget_cached()  # as another process would read it (nothing in memory, nothing written here)
 
     def damage(self, store: ObjectStore, oid: ObjectId) -> None:
         assert isinstance(store, SqliteStore)
         with store.db.write() as conn:
             (data,) = conn.execute("SELECT data FROM objects WHERE id = ?", (oid,)).fetchone()
             conn.execute("UPDATE objects SET data = ? WHERE id = ?", (data[:-3] + b"xyz", oid))
-        store._cache.clear()
+        store.forget_cached()

@@ -5,6 +5,7 @@ The behaviour shared with every backend is in tests/contract/.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import tracemalloc
@@ -44,7 +45,7 @@ def _poke(store: SqliteStore, sql: str, *args: object) -> None:
     """Change the tables behind the store's back, then forget what it cached."""
     with store.db.write() as conn:
         conn.execute(sql, args)
-    store._cache.clear()
+    store.forget_cached()
 
 
 @pytest.fixture
@@ -707,3 +708,125 @@ def test_get_many_leaves_out_a_chunked_object(sq: SqliteStore) -> None:
     oid = sq.put("blob", big)
     assert _row(sq, oid)[2] == CHUNKED
     assert sq.get_many([oid]) == {}
+
+
+# --- large objects received, and read back --------------------------------------------------
+
+
+def _chunk_rows(store: SqliteStore, key: bytes) -> list[bytes]:
+    return [bytes(d) for (d,) in store.db.conn.execute("SELECT data FROM chunks WHERE id = ? ORDER BY seq", (key,))]
+
+
+def _noisy(n: int, seed: int = 3) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def test_a_received_large_object_keeps_its_whole_chunk_frames(sq: SqliteStore) -> None:
+    from vcrdt.store.zstd import raw_frame
+
+    body = _text(200_000)[: 2 * CHUNK_SIZE] + _noisy(LARGE_OBJECT)
+    pieces = [body[i : i + CHUNK_SIZE] for i in range(0, len(body), CHUNK_SIZE)]
+    # Frames the store would not make itself: level 19, and raw blocks of compressible text.
+    frames: list[bytes | None] = [zstandard.ZstdCompressor(level=19).compress(p) for p in pieces]
+    frames[1] = raw_frame(pieces[1])
+    frames[2] = None  # a piece that came without its frame is compressed here
+    frames[3] = frames[3] + b"\0"  # bytes after the frame: not kept as it is
+    oid = object_id("blob", body)
+    assert sq.put_received("blob", len(body), list(zip(pieces, frames, strict=True)), expected_id=oid) == oid
+    rows = _chunk_rows(sq, oid)
+    assert len(rows) == len(pieces)
+    assert rows[0] == frames[0] and rows[1] == frames[1] and rows[4] == frames[4]
+    assert rows[2] != frames[2] and rows[3] != frames[3]
+    fresh = SqliteStore(Database(sq.db.path))
+    assert b"".join(fresh.iter_content(oid)) == body
+    assert list(sq.verify_all()) == []
+
+
+def test_pieces_off_the_chunk_boundaries_are_cut_into_chunks(sq: SqliteStore) -> None:
+    body = _noisy(LARGE_OBJECT + 3 * CHUNK_SIZE // 2)
+    cuts = [0, 1000, CHUNK_SIZE + 1000, 3 * CHUNK_SIZE, 3 * CHUNK_SIZE + 7, len(body)]
+    pieces = [(body[a:b], zstandard.ZstdCompressor().compress(body[a:b])) for a, b in itertools.pairwise(cuts)]
+    oid = sq.put_received("blob", len(body), pieces, expected_id=object_id("blob", body))
+    rows = _chunk_rows(sq, oid)
+    assert [zstandard.frame_content_size(r) for r in rows[:-1]] == [CHUNK_SIZE] * (len(rows) - 1)
+    assert b"".join(SqliteStore(Database(sq.db.path)).iter_content(oid)) == body
+
+
+@pytest.mark.parametrize("size", [LARGE_OBJECT // 2, LARGE_OBJECT + 5])
+def test_a_body_under_another_id_is_refused_and_nothing_is_kept(sq: SqliteStore, size: int) -> None:
+    body = _noisy(size)
+    claimed = ObjectId(bytes(32 * [0x42]))
+    with sq.db.write():
+        with pytest.raises(
+            HashMismatchError, match=f"object {claimed.hex()} hashes to {object_id('blob', body).hex()}"
+        ):
+            sq.put_stream("blob", size, [body[:1000], body[1000:]], expected_id=claimed)
+        # The caller's transaction goes on and commits: nothing of the object is in it.
+    assert not sq.has(claimed) and not sq.has(object_id("blob", body))
+    assert sq.db.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 0
+    assert sq.db.conn.execute("SELECT COUNT(*) FROM objects").fetchone()[0] == 0
+
+
+def test_a_body_already_stored_is_still_checked_against_its_claimed_id(sq: SqliteStore) -> None:
+    body = _noisy(LARGE_OBJECT + 5)
+    oid = sq.put("blob", body)
+    assert sq.put_stream("blob", len(body), [body], expected_id=oid) == oid
+    other = bytearray(body)
+    other[-1] ^= 1
+    with pytest.raises(HashMismatchError):
+        sq.put_stream("blob", len(body), [bytes(other)], expected_id=oid)
+    assert b"".join(sq.iter_content(oid)) == body
+
+
+def test_incompressible_bodies_are_stored_without_being_compressed(sq: SqliteStore) -> None:
+    whole = sq.put("blob", _noisy(CHUNK_SIZE))
+    assert _row(sq, whole)[2] == RAW
+    text = sq.put("blob", _text(20_000))
+    assert _row(sq, text)[2] == ZSTD
+    big = _noisy(LARGE_OBJECT + 5)
+    chunked = sq.put("blob", big)
+    for frame in _chunk_rows(sq, chunked)[:-1]:  # the last, 5 bytes, is too small to be judged
+        # Raw blocks: a single-segment header declaring the size, then block type 0.
+        assert frame[4] == 0xA0 and (frame[9] >> 1) & 3 == 0
+    assert b"".join(SqliteStore(Database(sq.db.path)).iter_content(chunked)) == big
+
+
+def test_a_damaged_large_object_is_refused_by_any_reader_that_did_not_write_it(sq: SqliteStore) -> None:
+    from vcrdt.store.zstd import raw_frame
+
+    body = _noisy(LARGE_OBJECT + 5)
+    whole_body = _noisy(LARGE_OBJECT // 2, seed=4)
+    oid = sq.put("blob", body)
+    whole = sq.put("blob", whole_body)
+    with sq.db.write() as conn:
+        # Well-formed rows of the right sizes, holding other bytes.
+        conn.execute("UPDATE chunks SET data = ? WHERE id = ? AND seq = 1", (raw_frame(_noisy(CHUNK_SIZE, 9)), oid))
+        conn.execute("UPDATE objects SET data = ? WHERE id = ?", (_noisy(len(whole_body), 9), whole))
+    other = SqliteStore(Database(sq.db.path))  # another process
+    with pytest.raises(HashMismatchError, match=oid.hex()):
+        b"".join(other.iter_content(oid))
+    with pytest.raises(HashMismatchError, match=whole.hex()):
+        other.get(whole)
+    assert whole not in other.get_many([whole])
+    assert {o for o, _ in other.verify_all()} == {oid, whole}
+    assert {o for o, _ in sq.verify_all()} == {oid, whole}  # fsck checks everything, written here or not
+    sq.forget_cached()  # a rolled-back write: what this store wrote is read as any other object
+    with pytest.raises(HashMismatchError):
+        sq.get(whole)
+
+
+def test_chunk_frames_are_the_stored_frames_and_a_bad_one_is_named(sq: SqliteStore) -> None:
+    body = _noisy(LARGE_OBJECT + 5)
+    oid = sq.put("blob", body)
+    frames = sq.chunk_frames(oid)
+    assert frames is not None and list(frames) == _chunk_rows(sq, oid)
+    assert sq.chunk_frames(sq.put("blob", b"small")) is None
+    bomb = zstandard.ZstdCompressor().compress(bytes(2 * CHUNK_SIZE))
+    _poke(sq, "UPDATE chunks SET data = ? WHERE id = ? AND seq = 2", bomb, oid)
+    frames = sq.chunk_frames(oid)
+    assert frames is not None
+    with pytest.raises(CorruptObjectError, match=f"chunk 2: frame declares {2 * CHUNK_SIZE} bytes, at most"):
+        list(frames)
+    _poke(sq, "DELETE FROM chunks WHERE id = ? AND seq = 2", oid)
+    with pytest.raises(CorruptObjectError, match="chunk 2 is missing"):
+        list(sq.chunk_frames(oid) or [])

@@ -87,7 +87,9 @@ class ObjectStore(AheadReader, Protocol):
         """
         ...
 
-    def put(self, kind: str, body: bytes, *, delta_base: ObjectId | None = None) -> ObjectId:
+    def put(
+        self, kind: str, body: bytes, *, delta_base: ObjectId | None = None, verified_id: ObjectId | None = None
+    ) -> ObjectId:
         """Store an object and return its id; storing twice is harmless.
 
         Args:
@@ -95,6 +97,9 @@ class ObjectStore(AheadReader, Protocol):
             body: The canonical body.
             delta_base: An earlier version of the same path the backend may
                 store this one as a delta against, when that is smaller.
+            verified_id: The id the caller has just computed from exactly `kind` and `body`
+                (`vcrdt.hashing.object_id`): the store need not hash again. Never an id
+                that came with the data; None (the default) makes the store hash.
 
         Returns:
             The object id.
@@ -108,11 +113,17 @@ class ObjectStore(AheadReader, Protocol):
         """
         ...
 
-    def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
+    def put_stream(
+        self, kind: str, size: int, chunks: Iterable[bytes], *, expected_id: ObjectId | None = None
+    ) -> ObjectId:
         """Store a large object whose body arrives in pieces, with bounded memory.
+
+        With `expected_id` the body must hash to it (checked as it is hashed, once); nothing is
+        kept otherwise.
 
         Raises:
             CorruptObjectError: If the pieces do not add up to `size` bytes.
+            HashMismatchError: If the body does not hash to `expected_id`.
         """
         ...
 

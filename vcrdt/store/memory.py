@@ -53,11 +53,13 @@ class MemoryStore:
             raise ObjectNotFoundError(to_hex(oid)) from None
         return kind, len(body)
 
-    def put(self, kind: str, body: bytes, *, delta_base: ObjectId | None = None) -> ObjectId:
-        """Store an object and return its id (`delta_base` is ignored here)."""
+    def put(
+        self, kind: str, body: bytes, *, delta_base: ObjectId | None = None, verified_id: ObjectId | None = None
+    ) -> ObjectId:
+        """Store an object and return its id (`delta_base` is ignored here; `verified_id` as `ObjectStore.put`)."""
         if kind not in KINDS:
             raise CorruptObjectError(kind[:20], "unknown object kind")
-        oid = object_id(kind, body)
+        oid = verified_id if verified_id is not None else object_id(kind, body)
         self._objects.setdefault(oid, (kind, bytes(body)))
         return oid
 
@@ -65,8 +67,10 @@ class MemoryStore:
         """Store many objects; return their ids in order."""
         return [self.put(kind, body, delta_base=base) for kind, body, base in items]
 
-    def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
-        """Store an object given in pieces."""
+    def put_stream(
+        self, kind: str, size: int, chunks: Iterable[bytes], *, expected_id: ObjectId | None = None
+    ) -> ObjectId:
+        """Store an object given in pieces (that must hash to `expected_id` when given)."""
         hasher = StreamingObjectHasher(kind, size)
         parts = []
         for chunk in chunks:
@@ -74,7 +78,10 @@ class MemoryStore:
             parts.append(chunk)
         if hasher.seen != size:
             raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
-        return self.put(kind, b"".join(parts))
+        oid = hasher.digest()
+        if expected_id is not None and oid != expected_id:
+            raise HashMismatchError(to_hex(expected_id), to_hex(oid))
+        return self.put(kind, b"".join(parts), verified_id=oid)
 
     def iter_content(self, oid: ObjectId) -> Iterator[bytes]:
         """Yield the body in pieces."""

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     _T = TypeVar("_T")
     _R = TypeVar("_R")
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # Storage codes of the ``objects.storage`` column (part of the file format).
 ZSTD = 0
 DELTA = 1
@@ -83,11 +84,17 @@ _CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 # and 52 bytes at level 3).
 LEVEL = 1
 DELTA_LEVEL = 3
+# Bodies of at least SAMPLED bytes are first judged by compressing three samples of _SAMPLE bytes
+# (`incompressible`): media and archives are not compressed at all.
+SAMPLED = 256 * 1024
+_SAMPLE = 16 * 1024
 # Bodies (and bases) this small are not worth a delta.
 _MIN_DELTA = 64
 # The LRU cache of decoded, verified bodies.
 _CACHE_ENTRIES = 64
 _CACHE_BYTES = 32 * 1024 * 1024
+# Objects this large that this process hashed and wrote are not hashed again when read back (`_wrote`).
+_WRITTEN_MIN = 64 * 1024
 # The trees a batch just stored, kept apart (a checkout of the commits they make reads them next).
 _FRESH_ENTRIES = 1024
 _FRESH_BYTES = 4 * 1024 * 1024
@@ -211,6 +218,8 @@ class SqliteStore:
         self._cache = _BodyCache(_CACHE_ENTRIES, _CACHE_BYTES)
         self._fresh = _BodyCache(_FRESH_ENTRIES, _FRESH_BYTES)
         self._held = _BodyCache(_HELD_ENTRIES, _HELD_BYTES)
+        # Objects of at least _WRITTEN_MIN bytes this store wrote after hashing them (`_wrote`).
+        self._written: set[ObjectId] = set()
         if not db.read_only and db.get_meta(commits.PENDING) is not None:
             with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
                 self.rebuild_commit_table()
@@ -241,6 +250,18 @@ class SqliteStore:
         self._cache.clear()
         self._fresh.clear()
         self._held.clear()
+        self._written.clear()
+
+    def _wrote(self, oid: ObjectId, size: int) -> None:
+        """Note a large object this store has just hashed and written: reading it back here skips the hash.
+
+        Only this process's writes count, each hashed from the very bytes it stored (or checked
+        by the caller so, `put_encoded`): a checkout right after a clone or fetch does not hash
+        again what was hashed on receipt. Any other read (another process, `fsck`, an object
+        this process did not write) checks every body against its id.
+        """
+        if size >= _WRITTEN_MIN:
+            self._written.add(oid)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -552,6 +573,9 @@ class SqliteStore:
                 yield body[i : i + CHUNK_SIZE]
             return
         kind, size = _kind_of(oid, row[0]), _size_of(oid, row[1])
+        if oid in self._written:
+            yield from self._iter_chunks(oid, size)
+            return
         hasher = StreamingObjectHasher(kind, size)
         for piece in self._iter_chunks(oid, size):
             hasher.update(piece)
@@ -779,7 +803,8 @@ class SqliteStore:
             body = data
         else:
             return None
-        _check(oid, object_id(kind, body))
+        if oid not in self._written:
+            _check(oid, object_id(kind, body))
         return kind, body
 
     def _row(self, oid: ObjectId) -> _Row | None:
@@ -883,20 +908,85 @@ class SqliteStore:
         if remaining != 0:
             raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
 
+    def chunk_frames(self, oid: ObjectId) -> Iterator[bytes] | None:
+        """A chunked object's stored zstd frames, in order, undecoded (a sender forwards them); None if not chunked.
+
+        Each frame is checked, as it is read, to be one zstd frame that declares its chunk's
+        size (at most `CHUNK_SIZE`, not empty, and together the object's size), from its header
+        and block headers alone: nothing is decompressed or hashed, so the receiver's hash
+        check is the only one. One query per chunk, as `iter_content`.
+
+        Raises:
+            ObjectNotFoundError: If the object is absent.
+            CorruptObjectError: While iterating, if a chunk is missing or malformed.
+        """
+        row = self.db.conn.execute(_SELECT_HEAD, (oid,)).fetchone()
+        if row is None:
+            raise ObjectNotFoundError(to_hex(oid))
+        if row[2] != CHUNKED:
+            return None
+        return self._chunk_frames(oid, _size_of(oid, row[1]))
+
+    def _chunk_frames(self, oid: ObjectId, size: int) -> Iterator[bytes]:
+        """`chunk_frames`' frames: the rows `_iter_chunks` reads, refused as it refuses them.
+
+        A frame that is not exactly one zstd frame of a size within the bounds is decoded
+        as `_iter_chunks` decodes it (which names what is wrong), and goes as raw blocks if
+        that decoding accepts it.
+        """
+        from vcrdt.store import zstd as zstandard
+
+        remaining = size
+        seq = 0
+        while True:
+            row = self.db.conn.execute(
+                "SELECT seq, CAST(data AS BLOB) FROM chunks WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1", (oid, seq)
+            ).fetchone()
+            if row is None:
+                break
+            if row[0] != seq:
+                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is missing")
+            frame = row[1]
+            if not isinstance(frame, bytes):
+                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is not a blob")
+            most = min(remaining, CHUNK_SIZE)
+            try:
+                declared = zstandard.frame_content_size(frame)
+            except zstandard.ZstdError:
+                declared = -1
+            if not (0 < declared <= most and _keeps(frame, declared)):
+                piece = _inflate(self._dctx, oid, frame, None, limit=most, what=f"chunk {seq}")
+                declared = len(piece)
+                frame = zstandard.raw_frame(piece)
+            if declared == 0:
+                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is empty")
+            remaining -= declared
+            seq += 1
+            yield frame
+        if remaining != 0:
+            raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
+
     # --- writing ----------------------------------------------------------------------
 
-    def put(self, kind: str, body: bytes, *, delta_base: ObjectId | None = None) -> ObjectId:
+    def put(
+        self, kind: str, body: bytes, *, delta_base: ObjectId | None = None, verified_id: ObjectId | None = None
+    ) -> ObjectId:
         """Store an object and return its id; storing twice is harmless.
 
         Bodies over `LARGE_OBJECT` are chunked. Otherwise the body is
-        compressed, or stored raw if that is not smaller, or stored as a delta
-        against `delta_base` if that is present, not chunked, less than
+        compressed, or stored raw if that is not smaller (or if it looks
+        incompressible: `incompressible`), or stored as a delta against
+        `delta_base` if that is present, not chunked, less than
         `MAX_DELTA_DEPTH` deep and gives a smaller result.
 
         Args:
             kind: ``blob``, ``tree`` or ``commit``.
             body: The canonical body.
             delta_base: An earlier version of the same path.
+            verified_id: The id this process has just computed from exactly `kind` and `body`
+                (`vcrdt.hashing.object_id`), so the store does not hash the body again. Never an
+                id that came with the data (a peer's claim, a file name): leave it None and the
+                store hashes the body itself.
 
         Returns:
             The object id.
@@ -906,11 +996,11 @@ class SqliteStore:
         """
         code = _kind_code(kind)
         body = bytes(body)
-        oid = object_id(kind, body)
+        oid = verified_id if verified_id is not None else object_id(kind, body)
         if self.has(oid):
             return oid
         if len(body) > LARGE_OBJECT:
-            return self._put_chunked(kind, len(body), [body])
+            return self._put_chunked(kind, len(body), [(body, None)], oid, hashed=True)
         base = self._delta_base(delta_base, oid, len(body))
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
@@ -919,6 +1009,7 @@ class SqliteStore:
             if conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data)).rowcount:
                 fingerprints.add(conn, [oid])
                 commits.add(conn, rows)
+                self._wrote(oid, len(body))
         if base is not None:
             # Likely the base of the path's next version.
             self._cache.add(oid, kind, body)
@@ -980,8 +1071,10 @@ class SqliteStore:
             conn.executemany(_INSERT, rows)
             fingerprints.add(conn, [row[0] for row in rows])
             commits.add(conn, graph)
+            for row in rows:
+                self._wrote(row[0], row[2])
             for i in large:
-                self._put_chunked(items[i][0], len(items[i][1]), [items[i][1]])
+                self._put_chunked(items[i][0], len(items[i][1]), [(items[i][1], None)], oids[i], hashed=True)
         # Trees just stored are the ones read next (a checkout of the commits they make, say):
         # kept decoded, they are not decompressed and hashed again. `get` still checks the row.
         for i, (body, _) in zip(small, jobs, strict=True):
@@ -1045,12 +1138,20 @@ class SqliteStore:
             rows.append((oid, code, len(body), storage, base, depth, data))
         graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"])
         with self.db.write() as conn:
+            # Large rows another process stored since `has_many` looked are its, not written here.
+            big = [row[0] for row in rows if row[2] >= _WRITTEN_MIN]
+            theirs = self.has_many(big) if big else set()
             conn.executemany(_INSERT, rows)
             fingerprints.add(conn, [row[0] for row in rows])
             commits.add(conn, graph)
+            for oid in big:
+                if oid not in theirs:
+                    self._wrote(oid, _WRITTEN_MIN)
         return len(rows)
 
-    def put_stream(self, kind: str, size: int, chunks: Iterable[bytes]) -> ObjectId:
+    def put_stream(
+        self, kind: str, size: int, chunks: Iterable[bytes], *, expected_id: ObjectId | None = None
+    ) -> ObjectId:
         """Store an object whose body arrives in pieces, with bounded memory.
 
         Bodies up to `LARGE_OBJECT` are gathered and stored by `put`. Larger
@@ -1062,28 +1163,67 @@ class SqliteStore:
             kind: ``blob``, ``tree`` or ``commit``.
             size: The body's exact length.
             chunks: The body, in pieces of any size.
+            expected_id: The id the body must hash to (a peer's claim, say): the store checks it
+                as it hashes, once, and keeps nothing when it differs.
 
         Returns:
             The object id.
 
         Raises:
             CorruptObjectError: If `kind` is unknown or the pieces do not add up to `size` bytes.
+            HashMismatchError: If the body does not hash to `expected_id`.
+        """
+        return self.put_received(kind, size, ((piece, None) for piece in chunks), expected_id=expected_id)
+
+    def put_received(
+        self,
+        kind: str,
+        size: int,
+        pieces: Iterable[tuple[bytes, bytes | None]],
+        *,
+        expected_id: ObjectId | None = None,
+    ) -> ObjectId:
+        """Store an object that arrives in pieces, each with the zstd frame it came in (sync receives them so).
+
+        Each piece is ``(body, frame)``: a piece of the body and one zstd frame the caller has
+        decoded to exactly that piece (or None). A piece that is a whole chunk of a chunked
+        object keeps its frame as the chunk's row when the store's reader takes it as it is
+        (one frame declaring the piece's size, nothing after it), instead of being compressed
+        again. The body is hashed once, here, as it streams, against `expected_id` when given
+        (as for `put_stream`).
+
+        Args:
+            kind: ``blob``, ``tree`` or ``commit``.
+            size: The body's exact length.
+            pieces: The body's pieces, each with its frame or None.
+            expected_id: The id the body must hash to.
+
+        Returns:
+            The object id.
+
+        Raises:
+            CorruptObjectError: If `kind` is unknown or the pieces do not add up to `size` bytes.
+            HashMismatchError: If the body does not hash to `expected_id`.
         """
         _kind_code(kind)
         if size < 0:
             raise CorruptObjectError(kind, f"negative size {size}")
         if size > LARGE_OBJECT:
-            return self._put_chunked(kind, size, chunks)
+            return self._put_chunked(kind, size, pieces, expected_id)
         parts: list[bytes] = []
         seen = 0
-        for piece in chunks:
+        for piece, _ in pieces:
             seen += len(piece)
             if seen > size:
                 raise CorruptObjectError(kind, f"more than the announced {size} bytes")
             parts.append(piece)
         if seen != size:
             raise CorruptObjectError(kind, f"expected {size} bytes, got {seen}")
-        return self.put(kind, b"".join(parts))
+        body = b"".join(parts)
+        oid = object_id(kind, body)
+        if expected_id is not None:
+            _check(expected_id, oid)
+        return self.put(kind, body, verified_id=oid)
 
     def _delta_base(self, base_id: ObjectId | None, oid: ObjectId, size: int) -> _Base | None:
         """Return the verified base to try a delta against, or None if none is usable."""
@@ -1131,41 +1271,79 @@ class SqliteStore:
             done = pool.map(lambda part: [fn(job) for job in part], slices)
             return [r for part in done for r in part]
 
-    def _put_chunked(self, kind: str, size: int, pieces: Iterable[bytes]) -> ObjectId:
-        """Write a large object chunk by chunk, holding at most about one chunk in memory."""
-        code = _kind_code(kind)
-        # Shorter than an id, so a leftover can never be taken for an object's chunks.
-        temp = b"partial:" + os.urandom(16)
-        hasher = StreamingObjectHasher(kind, size)
+    def _put_chunked(
+        self,
+        kind: str,
+        size: int,
+        pieces: Iterable[tuple[bytes, bytes | None]],
+        expected_id: ObjectId | None = None,
+        *,
+        hashed: bool = False,
+    ) -> ObjectId:
+        """Write a large object chunk by chunk, holding at most about one chunk in memory.
 
-        def counted() -> Iterator[bytes]:
+        `pieces` are ``(body, frame)``: a piece of the body and, when not None, one zstd frame
+        that decodes to exactly it (`put_received`). With `expected_id` the chunks go straight
+        under that id (refused, and removed again, when the body hashes to another); without,
+        under a temporary key that is filed under the id once it is known. `hashed`: this
+        process computed `expected_id` from these very pieces (`put`, `put_many`), which are
+        then not hashed again.
+        """
+        code = _kind_code(kind)
+        # A temporary key is shorter than an id, so a leftover can never be taken for an object's chunks.
+        key: bytes = expected_id if expected_id is not None else b"partial:" + os.urandom(16)
+        hasher = StreamingObjectHasher(kind, size)
+        cctx = self._cctx
+
+        def counted() -> Iterator[tuple[bytes, bytes | None]]:
             for piece in pieces:
-                hasher.update(piece)
+                if hashed:
+                    hasher.seen += len(piece[0])
+                else:
+                    hasher.update(piece[0])
                 if hasher.seen > size:
                     raise CorruptObjectError(kind, f"more than the announced {size} bytes")
                 yield piece
 
         with self.db.write() as conn:
-            try:
-                for seq, chunk in enumerate(_rechunk(counted(), CHUNK_SIZE)):
-                    conn.execute(
-                        "INSERT INTO chunks(id, seq, data) VALUES (?,?,?)", (temp, seq, self._cctx.compress(chunk))
-                    )
+            if expected_id is not None and self.has(expected_id):
+                # Stored already: the pieces are still read and checked, not written.
+                for _ in counted():
+                    pass
                 if hasher.seen != size:
                     raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
-                oid = hasher.digest()
-                if self.has(oid):
-                    conn.execute("DELETE FROM chunks WHERE id = ?", (temp,))
+                if not hashed:
+                    _check(expected_id, hasher.digest())
+                return expected_id
+            try:
+                if expected_id is not None:
+                    # Stray chunks under the id (a damaged database) would collide with these.
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
+                for seq, (chunk, frame) in enumerate(_chunk_rows(counted(), size)):
+                    conn.execute(
+                        "INSERT INTO chunks(id, seq, data) VALUES (?,?,?)",
+                        (key, seq, frame if frame is not None else compress_chunk(cctx, chunk)),
+                    )
+                    del chunk, frame  # not held while the next chunk is gathered
+                if hasher.seen != size:
+                    raise CorruptObjectError(kind, f"expected {size} bytes, got {hasher.seen}")
+                oid = expected_id if hashed and expected_id is not None else hasher.digest()
+                if expected_id is not None:
+                    _check(expected_id, oid)
+                elif self.has(oid):
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
                     return oid
-                # Stray chunks under the final id (a damaged database) would block the re-key.
-                conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
-                conn.execute("UPDATE chunks SET id = ? WHERE id = ?", (oid, temp))
+                else:
+                    # Stray chunks under the final id (a damaged database) would block the re-key.
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (oid,))
+                    conn.execute("UPDATE chunks SET id = ? WHERE id = ?", (oid, key))
                 conn.execute(_INSERT, (oid, code, size, CHUNKED, None, 0, None))
                 fingerprints.add(conn, [oid])
+                self._wrote(oid, size)
             except BaseException:
                 # Inside a caller's transaction, which may go on and commit: leave no partial chunks.
                 with contextlib.suppress(sqlite3.Error):
-                    conn.execute("DELETE FROM chunks WHERE id = ?", (temp,))
+                    conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
                 raise
         return oid
 
@@ -1185,8 +1363,7 @@ class SqliteStore:
         Returns:
             An iterator of ``(id, error)`` pairs, one per damaged object.
         """
-        self._cache.clear()  # check what is on disk, not what was put
-        self._fresh.clear()
+        self.forget_cached()  # check what is on disk, not what was put (nor what this process wrote)
         (total,) = self.db.conn.execute("SELECT COUNT(*) FROM objects").fetchone()
         done = 0
         for oid, storage in self._iter_stored():
@@ -1342,8 +1519,39 @@ def delta_compressor(base: bytes, size: int, level: int = DELTA_LEVEL) -> zstand
     return zstandard.ZstdCompressor(compression_params=params, dict_data=d)
 
 
+def incompressible(cctx: zstandard.ZstdCompressor, body: bytes | memoryview) -> bool:
+    """Whether a body of `SAMPLED` bytes or more looks incompressible, judged by compressing three samples.
+
+    Media and archives are incompressible throughout; a sample from the start, the middle and
+    the end costs a few percent of compressing the whole, and compressing it whole would save
+    less than 2 %. Smaller bodies are never judged so (compressing them costs little).
+    """
+    n = len(body)
+    if n < SAMPLED:
+        return False
+    view = memoryview(body)
+    mid = (n - _SAMPLE) // 2
+    sample = b"".join([view[:_SAMPLE], view[mid : mid + _SAMPLE], view[n - _SAMPLE :]])
+    return len(cctx.compress(sample)) >= len(sample) * 0.98
+
+
+def compress_chunk(cctx: zstandard.ZstdCompressor, chunk: bytes | memoryview) -> bytes:
+    """A chunk's zstd frame: compressed, or, when it looks incompressible, its bytes in raw blocks."""
+    from vcrdt.store import zstd as zstandard
+
+    if incompressible(cctx, chunk):
+        return zstandard.raw_frame(chunk)
+    return cctx.compress(chunk)
+
+
 def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> tuple[int, bytes, int]:
-    """Return ``(storage, data, depth)``: the smallest of raw, compressed and delta."""
+    """Return ``(storage, data, depth)``: the smallest of raw, compressed and delta.
+
+    A large body that looks incompressible (`incompressible`) is stored raw without being
+    compressed whole.
+    """
+    if base is None and incompressible(cctx, body):
+        return RAW, body, 0
     packed = cctx.compress(body)
     storage, data, depth = (ZSTD, packed, 0) if len(packed) < len(body) else (RAW, body, 0)
     if base is not None:
@@ -1353,31 +1561,70 @@ def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> 
     return storage, data, depth
 
 
-def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes | memoryview]:
-    """Re-cut a stream of pieces of any size into pieces of exactly `size` bytes (the last may be shorter).
+def _chunk_rows(
+    pieces: Iterable[tuple[bytes, bytes | None]], size: int
+) -> Iterator[tuple[bytes | memoryview, bytes | None]]:
+    """The ``chunks`` rows of a `size`-byte body given as ``(piece, frame)``: each chunk and its frame.
 
-    Large pieces are cut without copying.
-
-    >>> [bytes(p) for p in _rechunk([b"ab", b"cdefg", b"h"], 3)]
-    [b'abc', b'def', b'gh']
+    A piece that is a whole chunk (`CHUNK_SIZE` bytes, or the last ones) keeps its frame when
+    the store's reader would take that frame as it is (`_keeps`); every other chunk gets None
+    (the caller compresses it). Pieces of other sizes are re-cut into chunks.
     """
-    buf = bytearray()
-    for piece in pieces:
+    seen = 0
+    buf = bytearray()  # empty exactly when the pieces so far end on a chunk boundary
+    for piece, frame in pieces:
+        seen += len(piece)
+        if not buf and (len(piece) == CHUNK_SIZE or (seen == size and len(piece) < CHUNK_SIZE)):
+            yield piece, frame if frame is not None and _keeps(frame, len(piece)) else None
+            continue
         view = memoryview(piece)
         if buf:
-            take = size - len(buf)
+            take = CHUNK_SIZE - len(buf)
             buf += view[:take]
             view = view[take:]
-            if len(buf) < size:
+            if len(buf) < CHUNK_SIZE:
                 continue
-            yield bytes(buf)
+            yield bytes(buf), None
             buf.clear()
-        while len(view) >= size:
-            yield view[:size]
-            view = view[size:]
+        while len(view) >= CHUNK_SIZE:  # cut without copying
+            yield view[:CHUNK_SIZE], None
+            view = view[CHUNK_SIZE:]
         buf += view
     if buf:
-        yield bytes(buf)
+        yield bytes(buf), None
+
+
+def _keeps(frame: bytes, size: int) -> bool:
+    """Whether `frame` is exactly one zstd frame declaring `size` bytes, with no dictionary (read as stored).
+
+    Walks the frame header and block headers (a few per MiB), decoding nothing: the caller
+    has decoded the frame to the body it stores, and the store's reader refuses a frame that
+    declares another size or has bytes after it.
+    """
+    n = len(frame)
+    if n < 6 or frame[:4] != _ZSTD_MAGIC:
+        return False
+    fhd = frame[4]
+    fcs_flag, single, checksum, dict_flag = fhd >> 6, (fhd >> 5) & 1, (fhd >> 2) & 1, fhd & 3
+    if dict_flag or fhd & 0x08:
+        return False
+    pos = 5 + (0 if single else 1)
+    fcs_len = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if fcs_len == 0 or pos + fcs_len > n:
+        return False
+    declared = int.from_bytes(frame[pos : pos + fcs_len], "little") + (256 if fcs_len == 2 else 0)
+    if declared != size:
+        return False
+    pos += fcs_len
+    while pos + 3 <= n:
+        head = int.from_bytes(frame[pos : pos + 3], "little")
+        kind, length = (head >> 1) & 3, head >> 3
+        pos += 3 + (1 if kind == 1 else length)
+        if kind == 3:
+            return False
+        if head & 1:
+            return pos + 4 * checksum == n
+    return False
 
 
 def _prefix_upper(prefix: bytes) -> bytes | None:

@@ -50,6 +50,34 @@ if not TYPE_CHECKING:
     ZstdError = _backend.ZstdError
     frame_content_size = _backend.frame_content_size
 
+# A raw block holds at most this many bytes (zstd's largest block).
+_RAW_BLOCK = 128 << 10
+
+
+def raw_frame(data: bytes | memoryview) -> bytes:
+    """One zstd frame that holds `data` as it is, in raw blocks: valid for any zstd decoder, decoded as a copy.
+
+    For a body that does not compress (media, archives): it costs a copy, not a compression.
+    The header declares the content size (single segment, no checksum, no dictionary).
+
+    >>> raw_frame(b"abc").hex()
+    '28b52ffda003000000190000616263'
+    """
+    n = len(data)
+    if n >= 1 << 32:
+        raise ValueError("raw_frame: at most 4 GiB")
+    parts = [b"\x28\xb5\x2f\xfd\xa0", n.to_bytes(4, "little")]
+    view = memoryview(data)
+    for start in range(0, n, _RAW_BLOCK):
+        block = view[start : start + _RAW_BLOCK]
+        last = 1 if start + _RAW_BLOCK >= n else 0
+        parts.append(((len(block) << 3) | last).to_bytes(3, "little"))
+        parts.append(block)  # type: ignore[arg-type]
+    if n == 0:
+        parts.append(b"\x01\x00\x00")
+    return b"".join(parts)
+
+
 __all__ = [
     "DICT_TYPE_RAWCONTENT",
     "ZstdCompressionDict",
@@ -58,4 +86,5 @@ __all__ = [
     "ZstdDecompressor",
     "ZstdError",
     "frame_content_size",
+    "raw_frame",
 ]

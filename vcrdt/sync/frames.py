@@ -20,7 +20,8 @@ from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
-from vcrdt.store.sqlite import delta_compressor
+from vcrdt.store import CHUNK_SIZE, ObjectStore
+from vcrdt.store.sqlite import SqliteStore, compress_chunk, delta_compressor
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Value, value_class
 
@@ -617,6 +618,33 @@ def compressor(base: bytes | None = None, size: int = 0) -> zstandard.ZstdCompre
     if base is None:
         return zstandard.ZstdCompressor(level=PACK_LEVEL)
     return delta_compressor(base, size, PACK_LEVEL)
+
+
+def chunk_payloads(store: ObjectStore, oid: ObjectId, cctx: zstandard.ZstdCompressor) -> Iterator[bytes]:
+    """The payloads of the `CHUNK` frames of an object over `PIECE` bytes: one zstd frame per `PIECE` bytes.
+
+    An object a `SqliteStore` holds in chunks of `PIECE` bytes goes as its stored frames,
+    neither decoded nor compressed again (the receiver hashes it, as any object). Otherwise
+    each piece is compressed with `cctx`, or, when it looks incompressible (media, archives:
+    `vcrdt.store.sqlite.incompressible`), sent as zstd raw blocks, which any zstd decoder
+    reads and which cost a copy.
+    """
+    if isinstance(store, SqliteStore) and CHUNK_SIZE == PIECE:
+        frames = store.chunk_frames(oid)
+        if frames is not None:
+            yield from frames
+            return
+    buf = b""
+    for piece in store.iter_content(oid):
+        if not buf and len(piece) == PIECE:
+            yield compress_chunk(cctx, piece)
+            continue
+        buf += piece
+        while len(buf) >= PIECE:
+            yield compress_chunk(cctx, buf[:PIECE])
+            buf = buf[PIECE:]
+    if buf:
+        yield compress_chunk(cctx, buf)
 
 
 def delta(base: bytes, body: bytes) -> bytes:

@@ -30,7 +30,7 @@ from vcrdt.errors import (
     ObjectNotFoundError,
     ProtocolError,
 )
-from vcrdt.hashing import StreamingObjectHasher, object_id
+from vcrdt.hashing import object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
 from vcrdt.paths import check_component, decode
@@ -251,18 +251,14 @@ class Receiver:
         pieces = self._pieces(reader, oid, size, chunked, inline)
         store = self.repo.store
         if kind == "blob" and size > LARGE_OBJECT:
-            hasher = StreamingObjectHasher(kind, size)
-
-            def hashed() -> Iterator[bytes]:
-                for p in pieces:
-                    hasher.update(p)
-                    yield p
-
-            got = store.put_stream(kind, size, hashed())
-            if got != oid:
-                raise HashMismatchError(to_hex(oid), to_hex(got))
+            # Hashed once, by the store as it writes, against the id the peer claims (nothing is kept
+            # when it differs); a SqliteStore keeps each piece's frame as its chunk when it can.
+            if isinstance(store, SqliteStore):
+                store.put_received(kind, size, pieces, expected_id=oid)
+            else:
+                store.put_stream(kind, size, (p for p, _ in pieces), expected_id=oid)
         else:
-            body = b"".join(pieces)
+            body = b"".join([p for p, _ in pieces])
             got = object_id(kind, body)
             if got != oid:
                 raise HashMismatchError(to_hex(oid), to_hex(got))
@@ -306,7 +302,7 @@ class Receiver:
             self._pending_ids.add(oid)
         else:
             self.flush()
-            self.repo.store.put(kind, body)
+            self.repo.store.put(kind, body, verified_id=oid)
         self._bodies.put(oid, body)
         self._stored(oid, kind, len(body) if encoded is None else len(encoded[2]))
 
@@ -543,13 +539,15 @@ class Receiver:
                 self._remember_tree(base, entries)
         return body
 
-    def _pieces(self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes) -> Iterator[bytes]:
-        """Decompress an object's body piece by piece, none beyond what its size leaves."""
+    def _pieces(
+        self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Decompress an object's body piece by piece, none beyond what its size leaves: each piece and its frame."""
         if not chunked:
             data = self._inflate(oid, inline, size)
             if len(data) != size:
                 raise ProtocolError(f"{self.peer}: object {oid.hex()} holds {len(data)} bytes, declared {size}")
-            yield data
+            yield data, inline
             return
         if inline:
             raise ProtocolError(f"{self.peer}: chunked object {oid.hex()} with an inline body")
@@ -560,7 +558,7 @@ class Receiver:
             if not piece:
                 raise ProtocolError(f"{self.peer}: empty chunk of object {oid.hex()}")
             left -= len(piece)
-            yield piece
+            yield piece, frame.payload
 
     def _inflate(self, oid: ObjectId, data: bytes, most: int) -> bytes:
         if not data:

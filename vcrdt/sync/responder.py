@@ -180,14 +180,8 @@ def _object_frames(
         yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=False) + cctx.compress(body))
         return
     yield F.encode(F.OBJECT, F.encode_object_head(oid, kind, size, chunked=True))
-    buf = b""
-    for piece in store.iter_content(oid):
-        buf += piece
-        while len(buf) >= F.PIECE:
-            yield F.encode(F.CHUNK, cctx.compress(buf[: F.PIECE]))
-            buf = buf[F.PIECE :]
-    if buf:
-        yield F.encode(F.CHUNK, cctx.compress(buf))
+    for payload in F.chunk_payloads(store, oid, cctx):
+        yield F.encode(F.CHUNK, payload)
 
 
 # Bases smaller than this are not worth a delta.
