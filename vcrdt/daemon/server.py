@@ -217,7 +217,7 @@ def serve(commands: Commands, directory: str, idle: float = IDLE_SECONDS, ready_
     if ready_fd >= 0:
         os.write(ready_fd, b"%d\n" % os.getpid())  # `vcrdt daemon start` returns now
         os.close(ready_fd)
-    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
     deadline = time.monotonic() + idle if idle > 0 else float("inf")
     checked = time.monotonic()
     try:
@@ -235,17 +235,17 @@ def serve(commands: Commands, directory: str, idle: float = IDLE_SECONDS, ready_
                 if b"S" in events:
                     break
                 deadline = now + idle if idle > 0 else float("inf")
-                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
             for fd in ready:
                 if fd in children.clients:
                     children.client_gone(fd)
                 elif fd in children.askers and not children.answer(watcher, fd) and fd == spare_fd:
                     # The spare died before taking a request (killed): replace it now, not at the next timeout.
-                    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+                    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
             if watcher.fd in ready:
                 watcher.drain()
             if not ready and not _alive(spare):
-                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
             if now >= deadline:
                 break
             if now - checked >= CHECK_SECONDS:
@@ -467,13 +467,15 @@ def _fork_spare(
     children: _Children,
     inherited: tuple[int, ...],
     commands: Commands,
+    directory: str,
 ) -> tuple[int, int]:
     """Fork a spare child that waits for the next connection and serves it; return its pid and asker descriptor.
 
     The asker descriptor (the server's end of the child's monitor socket) reads
     end-of-file when the child exits.
 
-    The child closes `inherited`, descriptors of the server's that it must not keep.
+    The child closes `inherited`, descriptors of the server's that it must not keep. Before it
+    waits, it opens the store of the repository a command last opened (`_StoreAhead`).
     """
     import contextlib
     import socket
@@ -503,6 +505,7 @@ def _fork_spare(
         from vcrdt.daemon.monitor import MonitorClient
 
         commands.use_monitor(MonitorClient(theirs.fileno()))
+        _StoreAhead(directory)  # it stays reachable through db.open_ahead
         conn = _take(listener, stop_r)
         if conn is None:
             os._exit(0)
@@ -527,6 +530,96 @@ def _fork_spare(
             with contextlib.suppress(BaseException):
                 conn.sendall(EXIT + INT.pack(code))
         os._exit(0)
+
+
+# The file in the socket directory naming the store a command last opened (for the next spare).
+_LAST_STORE = "last-store"
+
+
+def _identity(store: str) -> tuple[int, int, int, int]:
+    """The store file's and its directory's (``.vcrdt``) device and inode numbers."""
+    st, dt = os.stat(store), os.stat(os.path.dirname(store))
+    return (st.st_dev, st.st_ino, dt.st_dev, dt.st_ino)
+
+
+class _StoreAhead:
+    """A spare child's connection to the store a command last opened, opened before the request comes.
+
+    A command's `vcrdt.store.db.Database` takes it (`take`, through ``db.open_ahead``) only
+    when the store it opens is the very file the connection was opened on, and sits in the same
+    ``.vcrdt`` directory (device and inode numbers of both): a repository deleted and made anew
+    at the same path has a new store (the old file, held open here, keeps its inode number),
+    so it is opened afresh. Opened after the fork, in the child: no SQLite connection crosses a
+    fork. The connection has the schema read and the commit table's query prepared (what
+    `log` runs per window); it holds no transaction while it waits.
+    """
+
+    def __init__(self, directory: str) -> None:
+        from vcrdt.store import db
+
+        self.path = os.path.join(directory, _LAST_STORE)
+        self.conn: Any = None
+        self.identity: tuple[int, int, int, int] | None = None
+        self.named: str | None = None  # what the file named when this spare read it
+        db.open_ahead = self.take
+        try:
+            with open(self.path, encoding="utf-8", errors="surrogateescape") as f:
+                self.named = f.read()
+            self._open(self.named)
+        except Exception:  # any failure only means that a command opens its store itself
+            self._close()
+
+    def _open(self, store: str) -> None:
+        import sqlite3
+
+        from vcrdt.store import commits
+
+        before = _identity(store)
+        quoted = store.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+        uri = f"file:{quoted}?mode=rw"  # never creates a store
+        self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self.conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # reads the schema
+        self.conn.execute(commits.SELECT_BEFORE, (bytes(32), 0)).fetchall()  # prepared, in the statement cache
+        if _identity(store) != before:
+            raise OSError("the store changed while it was opened")
+        self.identity = before
+
+    def _close(self) -> None:
+        conn, self.conn, self.identity = self.conn, None, None
+        if conn is not None:
+            conn.close()
+
+    def take(self, path: Any, busy_timeout: float) -> Any:
+        """Return the connection if it was opened on the store at `path` (else None, and close it); once.
+
+        The store is named in the socket directory for the spares forked after this one.
+        """
+        store = os.path.abspath(os.fspath(path))
+        if store != self.named:
+            self._name(store)
+        conn, identity = self.conn, self.identity
+        self.conn = self.identity = None
+        if conn is None:
+            return None
+        try:
+            same = _identity(store) == identity
+        except OSError:
+            same = False
+        if not same:
+            conn.close()
+            return None
+        conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_timeout * 1000))}")
+        return conn
+
+    def _name(self, store: str) -> None:
+        self.named = store
+        temp = f"{self.path}.{os.getpid()}"
+        try:
+            with open(temp, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(store)
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # the next spares only open nothing ahead
 
 
 def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:
