@@ -874,3 +874,45 @@ def test_a_store_opened_ahead_is_used_for_the_same_repository(env: Env, tmp_path
     plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "log", "--oneline")
     assert served.stdout == plain.stdout and served.stdout.count(b"\n") == 3
     assert vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "fsck").returncode == 0
+
+
+def test_a_write_is_checkpointed_while_a_spare_holds_the_store(env: Env, tmp_path: Path) -> None:
+    """The command's close is not the last one then: the server checkpoints the WAL it left, as that close would."""
+    a = tmp_path / "a"
+    _history(env, a, "one")
+    start_server(env, a)
+    for _ in range(2):
+        assert vcrdt(env, a, "log").returncode == 0
+    for n in range(3):
+        # The spare that takes the commit forks the next one, which opens the store while the commit runs.
+        _spare_holds(env, a, (a / ".vcrdt" / "store.db").resolve())
+        (a / f"f{n}.txt").write_text(f"{n}\n")
+        assert vcrdt(env, a, "commit", "-A", "-m", f"write {n}").returncode == 0
+        wal = a / ".vcrdt" / "store.db-wal"
+        assert not wal.exists() or wal.stat().st_size == 0
+
+
+@pytest.mark.parametrize("damage", ["header", "pages"])
+def test_a_store_damaged_in_place_is_not_read_through_the_connection_opened_ahead(
+    env: Env, tmp_path: Path, damage: str
+) -> None:
+    a = tmp_path / "a"
+    _history(env, a, *[f"commit {n} " + "x" * 200 for n in range(30)])
+    start_server(env, a)
+    for _ in range(2):
+        assert vcrdt(env, a, "log").returncode == 0
+    store = (a / ".vcrdt" / "store.db").resolve()
+    _spare_holds(env, a, store)
+    for extra in ("store.db-wal", "store.db-shm"):
+        (a / ".vcrdt" / extra).unlink(missing_ok=True)
+    data = bytearray(store.read_bytes())
+    if damage == "header":
+        data[:16] = b"garbage garbage!"
+    else:
+        for i in range(4096, len(data), 997):
+            data[i] ^= 0x5A
+    store.write_bytes(bytes(data))  # the same file, rewritten
+    served = vcrdt(env, a, "log")
+    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "log")
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert served.returncode == 1

@@ -505,7 +505,7 @@ def _fork_spare(
         from vcrdt.daemon.monitor import MonitorClient
 
         commands.use_monitor(MonitorClient(theirs.fileno()))
-        _StoreAhead(directory)  # it stays reachable through db.open_ahead
+        ahead = _StoreAhead(directory)
         conn = _take(listener, stop_r)
         if conn is None:
             os._exit(0)
@@ -516,6 +516,7 @@ def _fork_spare(
         os.write(notify_w, b"T")
         os.close(notify_w)
         ran = _child(conn, theirs, commands)
+        ahead.settle()
         if ran is None:
             conn = None  # nothing to report
         else:
@@ -536,10 +537,27 @@ def _fork_spare(
 _LAST_STORE = "last-store"
 
 
-def _identity(store: str) -> tuple[int, int, int, int]:
-    """The store file's and its directory's (``.vcrdt``) device and inode numbers."""
+def _identity(store: str) -> tuple[int, ...]:
+    """What a store opened ahead must still be: the file (device, inode, size, mtime), its directory, its WAL files.
+
+    The directory is ``.vcrdt`` (device and inode); the ``-wal`` and ``-shm`` files, device
+    and inode (zeros where absent).
+    """
     st, dt = os.stat(store), os.stat(os.path.dirname(store))
-    return (st.st_dev, st.st_ino, dt.st_dev, dt.st_ino)
+    out = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, dt.st_dev, dt.st_ino]
+    for suffix in ("-wal", "-shm"):
+        try:
+            wt = os.stat(store + suffix)
+            out += [wt.st_dev, wt.st_ino]
+        except FileNotFoundError:
+            out += [0, 0]
+    return tuple(out)
+
+
+def _uri(store: str) -> str:
+    """The SQLite URI of an existing store, opened read-write (never created)."""
+    quoted = store.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return f"file:{quoted}?mode=rw"
 
 
 class _StoreAhead:
@@ -559,8 +577,9 @@ class _StoreAhead:
 
         self.path = os.path.join(directory, _LAST_STORE)
         self.conn: Any = None
-        self.identity: tuple[int, int, int, int] | None = None
+        self.identity: tuple[int, ...] | None = None
         self.named: str | None = None  # what the file named when this spare read it
+        self.opened: str | None = None  # the store the command opened
         db.open_ahead = self.take
         try:
             with open(self.path, encoding="utf-8", errors="surrogateescape") as f:
@@ -575,14 +594,13 @@ class _StoreAhead:
         from vcrdt.store import commits
 
         before = _identity(store)
-        quoted = store.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
-        uri = f"file:{quoted}?mode=rw"  # never creates a store
-        self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(_uri(store), uri=True, isolation_level=None, check_same_thread=False)
         self.conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # reads the schema
         self.conn.execute(commits.SELECT_BEFORE, (bytes(32), 0)).fetchall()  # prepared, in the statement cache
-        if _identity(store) != before:
+        after = _identity(store)  # with the WAL files, which reading made if they were absent
+        if after[:6] != before[:6]:
             raise OSError("the store changed while it was opened")
-        self.identity = before
+        self.identity = after
 
     def _close(self) -> None:
         conn, self.conn, self.identity = self.conn, None, None
@@ -595,6 +613,7 @@ class _StoreAhead:
         The store is named in the socket directory for the spares forked after this one.
         """
         store = os.path.abspath(os.fspath(path))
+        self.opened = store
         if store != self.named:
             self._name(store)
         conn, identity = self.conn, self.identity
@@ -610,6 +629,28 @@ class _StoreAhead:
             return None
         conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_timeout * 1000))}")
         return conn
+
+    def settle(self) -> None:
+        """After the command: checkpoint what it left in its store's WAL, as the last connection's close does.
+
+        While a spare holds the store open, a command's connection is not the last to close,
+        so SQLite neither checkpoints the WAL nor removes it; a write would then reach the
+        store file (and the disk, docs/format.md "Durability") only at a later checkpoint.
+        """
+        import sqlite3
+
+        if self.opened is None:
+            return
+        try:
+            if os.stat(self.opened + "-wal").st_size == 0:
+                return
+            conn = sqlite3.connect(_uri(self.opened), uri=True, timeout=1.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                conn.close()
+        except (OSError, sqlite3.Error):
+            pass  # as a close that could not checkpoint: the next one does
 
     def _name(self, store: str) -> None:
         self.named = store
