@@ -34,7 +34,18 @@ op = st.one_of(
     st.tuples(st.just("tag"), st.integers(0, 3), st.just("")),
 )
 log_args = st.tuples(
-    st.sampled_from([[], ["-n", "0"], ["-n", "1"], ["-n", "3"], ["--first-parent"], ["--all"], ["--all", "-n", "4"]]),
+    st.sampled_from(
+        [
+            [],
+            ["-n", "0"],
+            ["-n", "1"],
+            ["-n", "3"],
+            ["--max-count=-2"],
+            ["--first-parent"],
+            ["--all"],
+            ["--all", "-n", "4"],
+        ]
+    ),
     st.sampled_from([[], ["b1..main"], ["^b2"], ["b1"], ["t0"], ["main", "^b1"], ["b3..b2"]]),
     st.booleans(),
 )
@@ -83,6 +94,13 @@ def _build(cli: CliRunner, root: Path, ops: list[tuple[str, int, str]]) -> None:
             tags += 1
 
 
+def _limit(args: list[str]) -> int | None:
+    if "-n" in args:
+        return int(args[args.index("-n") + 1])
+    given = [a for a in args if a.startswith("--max-count=")]
+    return int(given[0].partition("=")[2]) if given else None
+
+
 def _resolvable(root: Path, revs: list[str]) -> bool:
     r = Repository(root, Settings())
     try:
@@ -98,7 +116,7 @@ def _general(root: Path, revs: list[str], args: list[str], oneline: bool) -> str
     con = _Plain()
     r = Repository(root, Settings())
     try:
-        limit = int(args[args.index("-n") + 1]) if "-n" in args else None
+        limit = _limit(args)
         entries = porcelain.log(
             r, revs, limit=limit, first_parent="--first-parent" in args, all_refs="--all" in args, decoded=True
         )
@@ -118,7 +136,7 @@ def _fast(root: Path, revs: list[str], args: list[str], oneline: bool) -> str:
             r,
             revs,
             out.write,
-            limit=int(args[args.index("-n") + 1]) if "-n" in args else None,
+            limit=_limit(args),
             first_parent="--first-parent" in args,
             all_refs="--all" in args,
             oneline=oneline,
@@ -148,3 +166,14 @@ def test_fast_text_is_the_general_text(
             assert _fast(root, revs, args, oneline) == expected
         shown = cli.ok("log", *args, *(["--oneline"] if oneline else []), *revs, cwd=root).out
         assert shown == expected
+
+
+@pytest.mark.parametrize("oneline", [False, True])
+def test_a_negative_count_shows_nothing_as_the_general_path_does(repo: CliRunner, oneline: bool) -> None:
+    repo.ok("commit", "--allow-empty", "-m", "one")
+    repo.ok("commit", "--allow-empty", "-m", "two")
+    extra = ["--oneline"] if oneline else []
+    assert _general(repo.cwd, [], ["--max-count=-1"], oneline) == ""
+    assert repo.ok("log", "--max-count=-1", *extra).out == ""
+    assert repo.ok("log", "--max-count=-3", *extra).out == ""
+    assert repo.ok("log", "--max-count=1", *extra).out.count("one") == 0

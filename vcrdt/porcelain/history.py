@@ -287,7 +287,8 @@ def log_text(
         return
     hidden = _hidden(repo, stops)
     labels = {oid: label(refs) for oid, refs in _decorations(repo).items()}
-    args = (starts, hidden, labels, -1 if limit is None else limit, first_parent, oneline, format_date)
+    # A limit under 0 shows nothing, as one of 0 does (`log`); -1 is the walk's "no limit".
+    args = (starts, hidden, labels, -1 if limit is None else max(limit, 0), first_parent, oneline, format_date)
     # The rows are thousands of tuples, none in a cycle: the collector's passes over them are wasted.
     import gc
 
