@@ -594,7 +594,8 @@ class _StoreAhead:
         from vcrdt.store import commits
 
         before = _identity(store)
-        self.conn = sqlite3.connect(_uri(store), uri=True, isolation_level=None, check_same_thread=False)
+        # No wait for a lock (timeout 0): a store busy now is opened by the command instead.
+        self.conn = sqlite3.connect(_uri(store), uri=True, timeout=0, isolation_level=None, check_same_thread=False)
         self.conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # reads the schema
         self.conn.execute(commits.SELECT_BEFORE, (bytes(32), 0)).fetchall()  # prepared, in the statement cache
         after = _identity(store)  # with the WAL files, which reading made if they were absent
