@@ -313,6 +313,13 @@ def walk_text(
     walks again from the start, writing only past what the C walk wrote. What was made is
     written before an error goes up.
 
+    Args:
+        store: Where the rows (`commit_table_rows`, when it has them) and the commit objects come from.
+        args: `LogWalk`'s arguments: heads, hidden ids, labels, limit (-1: none), first_parent,
+            oneline, format_date.
+        write: Called with each piece of text, in order.
+        walk_class: The C `LogWalk` or its Python twin.
+
     Raises:
         ObjectNotFoundError: If a commit in the walk is absent.
         CorruptObjectError: If one is not a well-formed commit.
