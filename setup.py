@@ -9,7 +9,9 @@ leaves them out; `vcrdt help` then reads them from the checkout's man/.
 compiler the install still succeeds and vcrdt walks the tree in pure Python
 (`vcrdt.worktree.scan`), only slower. So is `vcrdt.sync._trees`
 (vcrdt/sync/_trees.c): without it a sync splits, compares and applies trees
-with the Python twins in `vcrdt.sync.frames`.
+with the Python twins in `vcrdt.sync.frames`. And `vcrdt.porcelain._logtext`
+(vcrdt/porcelain/_logtext.c): without it `log` walks and formats with the twin in
+`vcrdt.porcelain.logtext`.
 """
 
 from pathlib import Path
@@ -22,6 +24,12 @@ setup(
         Extension(
             "vcrdt.worktree._scan",
             sources=["vcrdt/worktree/_scan.c"],
+            optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+        ),
+        Extension(
+            "vcrdt.porcelain._logtext",
+            sources=["vcrdt/porcelain/_logtext.c"],
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
         ),

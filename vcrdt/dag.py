@@ -150,6 +150,20 @@ def iter_history(
         push(commit.parents[:1] if first_parent else commit.parents)
 
 
+def object_reads(reader: ObjectReader) -> Callable[[ObjectId], tuple[str, bytes]]:
+    """Return how a walk reads objects from `reader`: read ahead where the reader can, else one by one."""
+    return _ReadAhead(reader).get if reads_ahead(reader) else reader.get
+
+
+def decode_commit(oid: ObjectId, kind: str, body: bytes) -> Commit:
+    """Decode the object `oid` read as ``(kind, body)`` as a commit.
+
+    Raises:
+        CorruptObjectError: If it is not a well-formed commit.
+    """
+    return _decode(oid, kind, body, Commit)
+
+
 class _TableRows:
     """The commit rows of one walk: from the store's commit table, read a window at a time, else from objects."""
 

@@ -803,3 +803,116 @@ def test_the_value_options_are_the_global_options_that_take_a_value() -> None:
         for opt in param.opts
     ]
     assert sorted(takes_value) == sorted(protocol.VALUE_OPTIONS)
+
+
+def _history(env: Env, root: Path, *messages: str) -> None:
+    """A repository at `root` with one commit per message, built without the server."""
+    plain = env | {"VCRDT_NO_SERVER": "1"}
+    root.mkdir()
+    assert vcrdt(plain, root, "init").returncode == 0
+    for m in messages:
+        assert vcrdt(plain, root, "commit", "--allow-empty", "-m", m).returncode == 0
+
+
+def _spare_holds(env: Env, cwd: Path, store: Path) -> None:
+    """Wait until the server's spare child has `store` open (it opens it ahead, after it is forked)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = vcrdt(env, cwd, "daemon", "status", "--json")
+        spare = json.loads(status.stdout).get("spare") if status.returncode == 0 else None
+        try:
+            links = [os.readlink(f) for f in Path(f"/proc/{spare}/fd").iterdir()] if spare else []
+        except OSError:  # the spare took a request meanwhile
+            links = []
+        if str(store) in links:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no spare opened {store} ahead")
+
+
+def test_a_store_opened_ahead_serves_only_its_own_repository(env: Env, tmp_path: Path, client: str) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    _history(env, a, "in a", "a again")
+    _history(env, b, "in b")
+    start_server(env, a)
+    for _ in range(2):  # the first request names a's store; the spare forked after the second opens it ahead
+        assert vcrdt(env, a, "log", "--oneline", client=client).returncode == 0
+    _spare_holds(env, a, (a / ".vcrdt" / "store.db").resolve())
+    served = vcrdt(env, b, "log", client=client)
+    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, b, "log", client=client)
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert b"in b" in served.stdout and b"in a" not in served.stdout
+
+
+def test_a_repository_made_anew_at_the_same_path_is_not_read_through_the_old_store(
+    env: Env, tmp_path: Path, client: str
+) -> None:
+    a = tmp_path / "a"
+    _history(env, a, "the first repository")
+    start_server(env, a)
+    for _ in range(2):
+        assert vcrdt(env, a, "log", client=client).returncode == 0
+    _spare_holds(env, a, (a / ".vcrdt" / "store.db").resolve())
+    shutil.rmtree(a)
+    _history(env, a, "the second repository")
+    served = vcrdt(env, a, "log", client=client)
+    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "log", client=client)
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert b"the second repository" in served.stdout and b"the first" not in served.stdout
+
+
+def test_a_store_opened_ahead_is_used_for_the_same_repository(env: Env, tmp_path: Path) -> None:
+    a = tmp_path / "a"
+    _history(env, a, "one", "two")
+    start_server(env, a)
+    for _ in range(2):
+        assert vcrdt(env, a, "log").returncode == 0
+    _spare_holds(env, a, (a / ".vcrdt" / "store.db").resolve())
+    (a / "c.txt").write_text("c\n")
+    assert vcrdt(env, a, "commit", "-A", "-m", "three").returncode == 0  # written through it
+    served = vcrdt(env, a, "log", "--oneline")
+    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "log", "--oneline")
+    assert served.stdout == plain.stdout and served.stdout.count(b"\n") == 3
+    assert vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "fsck").returncode == 0
+
+
+def test_a_write_is_checkpointed_while_a_spare_holds_the_store(env: Env, tmp_path: Path) -> None:
+    """The command's close is not the last one then: the server checkpoints the WAL it left, as that close would."""
+    a = tmp_path / "a"
+    _history(env, a, "one")
+    start_server(env, a)
+    for _ in range(2):
+        assert vcrdt(env, a, "log").returncode == 0
+    for n in range(3):
+        # The spare that takes the commit forks the next one, which opens the store while the commit runs.
+        _spare_holds(env, a, (a / ".vcrdt" / "store.db").resolve())
+        (a / f"f{n}.txt").write_text(f"{n}\n")
+        assert vcrdt(env, a, "commit", "-A", "-m", f"write {n}").returncode == 0
+        wal = a / ".vcrdt" / "store.db-wal"
+        assert not wal.exists() or wal.stat().st_size == 0
+
+
+@pytest.mark.parametrize("damage", ["header", "pages"])
+def test_a_store_damaged_in_place_is_not_read_through_the_connection_opened_ahead(
+    env: Env, tmp_path: Path, damage: str
+) -> None:
+    a = tmp_path / "a"
+    _history(env, a, *[f"commit {n} " + "x" * 200 for n in range(30)])
+    start_server(env, a)
+    for _ in range(2):
+        assert vcrdt(env, a, "log").returncode == 0
+    store = (a / ".vcrdt" / "store.db").resolve()
+    _spare_holds(env, a, store)
+    for extra in ("store.db-wal", "store.db-shm"):
+        (a / ".vcrdt" / extra).unlink(missing_ok=True)
+    data = bytearray(store.read_bytes())
+    if damage == "header":
+        data[:16] = b"garbage garbage!"
+    else:
+        for i in range(4096, len(data), 997):
+            data[i] ^= 0x5A
+    store.write_bytes(bytes(data))  # the same file, rewritten
+    served = vcrdt(env, a, "log")
+    plain = vcrdt(env | {"VCRDT_NO_SERVER": "1"}, a, "log")
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert served.returncode == 1

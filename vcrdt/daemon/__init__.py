@@ -53,6 +53,15 @@ terminal and the working directory per command; typer reads a few variables
 at import (`protocol.IMPORT_TIME_VARS`), so a client with any of them set
 runs in-process. ``VCRDT_NO_SERVER=1`` turns the server off.
 
+One thing a spare child does open before its request: the store of the repository a command
+last opened (named in ``last-store`` in the socket directory), with its schema read and the
+commit table's query prepared (`server._StoreAhead`). The command's `vcrdt.store.db.Database`
+takes that connection only if the store it opens is that very file, unchanged in place (device,
+inode, size, mtime), in the same ``.vcrdt`` directory and with the same WAL files; else it opens
+its own. The server parent never opens a store, so no connection crosses a fork. While a spare
+holds a store, the ``-wal`` and ``-shm`` files stay beside it, and a command's close is not the
+last one: the child checkpoints what a command left in the WAL before it sends the exit code.
+
 The modules, by concern:
 
 - `protocol`: what both clients and the server agree on (the key, the

@@ -217,7 +217,7 @@ def serve(commands: Commands, directory: str, idle: float = IDLE_SECONDS, ready_
     if ready_fd >= 0:
         os.write(ready_fd, b"%d\n" % os.getpid())  # `vcrdt daemon start` returns now
         os.close(ready_fd)
-    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
     deadline = time.monotonic() + idle if idle > 0 else float("inf")
     checked = time.monotonic()
     try:
@@ -235,17 +235,17 @@ def serve(commands: Commands, directory: str, idle: float = IDLE_SECONDS, ready_
                 if b"S" in events:
                     break
                 deadline = now + idle if idle > 0 else float("inf")
-                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
             for fd in ready:
                 if fd in children.clients:
                     children.client_gone(fd)
                 elif fd in children.askers and not children.answer(watcher, fd) and fd == spare_fd:
                     # The spare died before taking a request (killed): replace it now, not at the next timeout.
-                    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+                    spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
             if watcher.fd in ready:
                 watcher.drain()
             if not ready and not _alive(spare):
-                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands)
+                spare, spare_fd = _fork_spare(listener, watch, pipes, children, inherited, commands, directory)
             if now >= deadline:
                 break
             if now - checked >= CHECK_SECONDS:
@@ -467,13 +467,15 @@ def _fork_spare(
     children: _Children,
     inherited: tuple[int, ...],
     commands: Commands,
+    directory: str,
 ) -> tuple[int, int]:
     """Fork a spare child that waits for the next connection and serves it; return its pid and asker descriptor.
 
     The asker descriptor (the server's end of the child's monitor socket) reads
     end-of-file when the child exits.
 
-    The child closes `inherited`, descriptors of the server's that it must not keep.
+    The child closes `inherited`, descriptors of the server's that it must not keep. Before it
+    waits, it opens the store of the repository a command last opened (`_StoreAhead`).
     """
     import contextlib
     import socket
@@ -503,6 +505,7 @@ def _fork_spare(
         from vcrdt.daemon.monitor import MonitorClient
 
         commands.use_monitor(MonitorClient(theirs.fileno()))
+        ahead = _StoreAhead(directory)
         conn = _take(listener, stop_r)
         if conn is None:
             os._exit(0)
@@ -513,6 +516,7 @@ def _fork_spare(
         os.write(notify_w, b"T")
         os.close(notify_w)
         ran = _child(conn, theirs, commands)
+        ahead.settle()
         if ran is None:
             conn = None  # nothing to report
         else:
@@ -527,6 +531,137 @@ def _fork_spare(
             with contextlib.suppress(BaseException):
                 conn.sendall(EXIT + INT.pack(code))
         os._exit(0)
+
+
+# The file in the socket directory naming the store a command last opened (for the next spare).
+_LAST_STORE = "last-store"
+
+
+def _identity(store: str) -> tuple[int, ...]:
+    """What a store opened ahead must still be: the file (device, inode, size, mtime), its directory, its WAL files.
+
+    The directory is ``.vcrdt`` (device and inode); the ``-wal`` and ``-shm`` files, device
+    and inode (zeros where absent).
+    """
+    st, dt = os.stat(store), os.stat(os.path.dirname(store))
+    out = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, dt.st_dev, dt.st_ino]
+    for suffix in ("-wal", "-shm"):
+        try:
+            wt = os.stat(store + suffix)
+            out += [wt.st_dev, wt.st_ino]
+        except FileNotFoundError:
+            out += [0, 0]
+    return tuple(out)
+
+
+def _uri(store: str) -> str:
+    """The SQLite URI of an existing store, opened read-write (never created)."""
+    quoted = store.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return f"file:{quoted}?mode=rw"
+
+
+class _StoreAhead:
+    """A spare child's connection to the store a command last opened, opened before the request comes.
+
+    A command's `vcrdt.store.db.Database` takes it (`take`, through ``db.open_ahead``) only
+    when the store it opens is the very file the connection was opened on, and sits in the same
+    ``.vcrdt`` directory (device and inode numbers of both): a repository deleted and made anew
+    at the same path has a new store (the old file, held open here, keeps its inode number),
+    so it is opened afresh. Opened after the fork, in the child: no SQLite connection crosses a
+    fork. The connection has the schema read and the commit table's query prepared (what
+    `log` runs per window); it holds no transaction while it waits.
+    """
+
+    def __init__(self, directory: str) -> None:
+        from vcrdt.store import db
+
+        self.path = os.path.join(directory, _LAST_STORE)
+        self.conn: Any = None
+        self.identity: tuple[int, ...] | None = None
+        self.named: str | None = None  # what the file named when this spare read it
+        self.opened: str | None = None  # the store the command opened
+        db.open_ahead = self.take
+        try:
+            with open(self.path, encoding="utf-8", errors="surrogateescape") as f:
+                self.named = f.read()
+            self._open(self.named)
+        except Exception:  # any failure only means that a command opens its store itself
+            self._close()
+
+    def _open(self, store: str) -> None:
+        import sqlite3
+
+        from vcrdt.store import commits
+
+        before = _identity(store)
+        # No wait for a lock (timeout 0): a store busy now is opened by the command instead.
+        self.conn = sqlite3.connect(_uri(store), uri=True, timeout=0, isolation_level=None, check_same_thread=False)
+        self.conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # reads the schema
+        self.conn.execute(commits.SELECT_BEFORE, (bytes(32), 0)).fetchall()  # prepared, in the statement cache
+        after = _identity(store)  # with the WAL files, which reading made if they were absent
+        if after[:6] != before[:6]:
+            raise OSError("the store changed while it was opened")
+        self.identity = after
+
+    def _close(self) -> None:
+        conn, self.conn, self.identity = self.conn, None, None
+        if conn is not None:
+            conn.close()
+
+    def take(self, path: Any, busy_timeout: float) -> Any:
+        """Return the connection if it was opened on the store at `path` (else None, and close it); once.
+
+        The store is named in the socket directory for the spares forked after this one.
+        """
+        store = os.path.abspath(os.fspath(path))
+        self.opened = store
+        if store != self.named:
+            self._name(store)
+        conn, identity = self.conn, self.identity
+        self.conn = self.identity = None
+        if conn is None:
+            return None
+        try:
+            same = _identity(store) == identity
+        except OSError:
+            same = False
+        if not same:
+            conn.close()
+            return None
+        conn.execute(f"PRAGMA busy_timeout = {max(0, int(busy_timeout * 1000))}")
+        return conn
+
+    def settle(self) -> None:
+        """After the command: checkpoint what it left in its store's WAL, as the last connection's close does.
+
+        While a spare holds the store open, a command's connection is not the last to close,
+        so SQLite neither checkpoints the WAL nor removes it; a write would then reach the
+        store file (and the disk, docs/format.md "Durability") only at a later checkpoint.
+        """
+        import sqlite3
+
+        if self.opened is None:
+            return
+        try:
+            if os.stat(self.opened + "-wal").st_size == 0:
+                return
+            conn = sqlite3.connect(_uri(self.opened), uri=True, timeout=1.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                conn.close()
+        except (OSError, sqlite3.Error):
+            pass  # as a close that could not checkpoint: the next one does
+
+    def _name(self, store: str) -> None:
+        self.named = store
+        temp = f"{self.path}.{os.getpid()}"
+        try:
+            with open(temp, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(store)
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # the next spares only open nothing ahead
 
 
 def _take(listener: socket.socket, stop_r: int) -> socket.socket | None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from vcrdt.porcelain.diffs import commit_changes, diff, range_ends, renamed_diff
     from vcrdt.porcelain.filemerge import MergeFileResult, merge_file
     from vcrdt.porcelain.files import CommitResult, InitResult, Status, add, commit, init, mv, restore, rm, status
-    from vcrdt.porcelain.history import LogEntry, ShowResult, log, show, split_range
+    from vcrdt.porcelain.history import LogEntry, ShowResult, log, log_text, show, split_range
     from vcrdt.porcelain.inspection import CatResult, FsckProblem, FsckResult, cat, fsck
     from vcrdt.porcelain.merging import MergeOutcome, MergeStatus, merge, merge_abort
     from vcrdt.porcelain.oplog import UndoResult, operations, undo
@@ -152,6 +152,7 @@ _SUBMODULE = {
     "fsck": "vcrdt.porcelain.inspection",
     "init": "vcrdt.porcelain.files",
     "log": "vcrdt.porcelain.history",
+    "log_text": "vcrdt.porcelain.history",
     "merge": "vcrdt.porcelain.merging",
     "merge_abort": "vcrdt.porcelain.merging",
     "merge_file": "vcrdt.porcelain.filemerge",
@@ -268,6 +269,7 @@ __all__ = [
     "fsck",
     "init",
     "log",
+    "log_text",
     "merge",
     "merge_abort",
     "merge_file",

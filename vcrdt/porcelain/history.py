@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from vcrdt.dag import iter_history, iter_log, read_commit
+from vcrdt.dag import decode_commit, iter_history, iter_log, object_reads, read_commit
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit
+from vcrdt.porcelain.logtext import LogWalk
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
-from vcrdt.store import ObjectReader
+from vcrdt.store import ObjectReader, commits
 from vcrdt.store.commits import CommitInfo
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from vcrdt.diff.lines import DiffStat, FileDiff
+    from vcrdt.porcelain._logtext import LogWalk as _CLogWalk
+
+CLogWalk: type[_CLogWalk] | None = None
+try:  # the C twin (vcrdt/porcelain/_logtext.c), built by `pip install` when a C compiler is there
+    from vcrdt.porcelain._logtext import LogWalk as CLogWalk
+except ImportError:  # pragma: no cover - without a C compiler
+    pass
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
@@ -167,14 +177,12 @@ def log(
         BadRevisionError: If a revision does not resolve.
         VcrdtError: If `follow` is given without exactly one path.
     """
-    starts, stops = split_range(repo, revs or [])
-    if all_refs:
-        starts = list(dict.fromkeys([*starts, *(h for _, heads in repo.refs.iter_refs() for h in sorted(heads))]))
+    starts, stops = _starts(repo, revs, all_refs)
     if follow and (not paths or len(paths) != 1 or paths[0] == "."):
         raise VcrdtError("--follow needs exactly one path")
     if not starts:
         return
-    hidden = {oid for oid, _ in iter_log(repo.store, stops)} if stops else set()
+    hidden = _hidden(repo, stops)
     decorations = _decorations(repo)
     if not (decoded or paths or follow or with_stats or with_patch):
         # The default: the walk and what it shows come from the commit table, no commit decoded.
@@ -226,6 +234,134 @@ def log(
         yield LogEntry(oid, c, decorations.get(oid, []), stats, diffs if with_patch else None)
         if followed is not None and old is not None:
             followed = old
+
+
+def _starts(repo: Repository, revs: list[str] | None, all_refs: bool) -> tuple[list[ObjectId], list[ObjectId]]:
+    starts, stops = split_range(repo, revs or [])
+    if all_refs:
+        starts = list(dict.fromkeys([*starts, *(h for _, heads in repo.refs.iter_refs() for h in sorted(heads))]))
+    return starts, stops
+
+
+def _hidden(repo: Repository, stops: list[ObjectId]) -> set[ObjectId]:
+    return {oid for oid, _ in iter_log(repo.store, stops)} if stops else set()
+
+
+def log_text(
+    repo: Repository,
+    revs: list[str] | None,
+    write: Callable[[str], object],
+    *,
+    limit: int | None = None,
+    first_parent: bool = False,
+    all_refs: bool = False,
+    oneline: bool = False,
+    label: Callable[[list[str]], str],
+    format_date: Callable[[int, int], str],
+) -> None:
+    """Write `log`'s uncoloured default (or ``--oneline``) text through `write`, a window of commits at a time.
+
+    The same walk and text as `log` (with ``decoded=False``) and `vcrdt.cli.views.commit_header_text`
+    (`oneline_text`) give, made from the commit table's rows by ``vcrdt.porcelain._logtext`` (C)
+    or its pure-Python twin `vcrdt.porcelain.logtext.LogWalk`, without a `LogEntry` per commit.
+    What was made is written before an error (a commit that cannot be read) goes up.
+
+    Args:
+        repo: The repository.
+        revs: As `log` takes them.
+        write: Called with each piece of text, in order.
+        limit: At most this many commits.
+        first_parent: Follow only first parents.
+        all_refs: Also start from every ref and HEAD.
+        oneline: ``--oneline``'s text.
+        label: Returns the decorations of a commit, joined (``HEAD -> main, tag: v1``).
+        format_date: The date formatter (`vcrdt.cli.render.format_date`).
+
+    Raises:
+        BadRevisionError: If a revision does not resolve.
+        ObjectNotFoundError: If a commit in the walk is absent.
+        CorruptObjectError: If one is not a well-formed commit.
+    """
+    starts, stops = _starts(repo, revs, all_refs)
+    if not starts:
+        return
+    hidden = _hidden(repo, stops)
+    labels = {oid: label(refs) for oid, refs in _decorations(repo).items()}
+    # A limit under 0 shows nothing, as one of 0 does (`log`); -1 is the walk's "no limit".
+    args = (starts, hidden, labels, -1 if limit is None else max(limit, 0), first_parent, oneline, format_date)
+    # The rows are thousands of tuples, none in a cycle: the collector's passes over them are wasted.
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        walk_text(repo.store, args, write, CLogWalk if CLogWalk is not None else LogWalk)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def walk_text(
+    store: ObjectReader,
+    args: tuple[Any, ...],
+    write: Callable[[str], object],
+    walk_class: type[LogWalk] | type[_CLogWalk],
+) -> None:
+    """Run a `LogWalk` of `walk_class` made from `args` over `store`'s rows, writing its text through `write`.
+
+    Where a C walk is unsure (a value past 64 bits, text that is not UTF-8), the Python twin
+    walks again from the start, writing only past what the C walk wrote. What was made is
+    written before an error goes up.
+
+    Args:
+        store: Where the rows (`commit_table_rows`, when it has them) and the commit objects come from.
+        args: `LogWalk`'s arguments: heads, hidden ids, labels, limit (-1: none), first_parent,
+            oneline, format_date.
+        write: Called with each piece of text, in order.
+        walk_class: The C `LogWalk` or its Python twin.
+
+    Raises:
+        ObjectNotFoundError: If a commit in the walk is absent.
+        CorruptObjectError: If one is not a well-formed commit.
+    """
+    walk = walk_class(*args)
+    try:
+        if not _drive(walk, store, write):
+            write(walk.take())
+            heads, hidden, labels, limit, first_parent, oneline, format_date = args
+            walk = LogWalk(heads, hidden, labels, limit, first_parent, oneline, format_date, skip=walk.shown)
+            _drive(walk, store, write)
+    finally:
+        text = walk.take()
+        if text:
+            write(text)
+
+
+def _drive(walk: LogWalk | _CLogWalk, store: ObjectReader, write: Callable[[str], object]) -> bool:
+    """Feed `walk` the rows it asks for until it is over (True) or unsure (False; only a C walk is).
+
+    The rows come from the commit table, a window at a time (as `vcrdt.dag.iter_log` reads
+    them); a commit without a row is read from its object.
+    """
+    table_rows = getattr(store, "commit_table_rows", None)
+    objects = None
+    while True:
+        asked = walk.run()
+        if asked is None:
+            return True
+        if asked is False:
+            return False
+        oid = ObjectId(asked)
+        text = walk.take()
+        if text:
+            write(text)
+        if callable(table_rows) and walk.feed(table_rows(oid, walk.window), oid):
+            continue
+        if objects is None:
+            objects = object_reads(store)
+        kind, body = objects(oid)
+        if not walk.put(commits.row(oid, decode_commit(oid, kind, body))):
+            return False
 
 
 def _followed_change(repo: Repository, c: Commit, path: str) -> str | None:

@@ -49,7 +49,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 10.0
+# Set in a command server's spare child (vcrdt.daemon.server): a connection it opened ahead to `path`, or None.
+open_ahead: Callable[[str, float], sqlite3.Connection | None] | None = None
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -381,7 +383,10 @@ class Database:
             return
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            self.conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            ahead = open_ahead(self.path, busy_timeout) if open_ahead is not None and not create else None
+            self.conn = ahead or sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL: no fsync at each commit, only when the WAL is checkpointed (docs/format.md, "Durability").
             self.conn.execute("PRAGMA synchronous=NORMAL")

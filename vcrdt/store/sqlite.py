@@ -703,13 +703,20 @@ class SqliteStore:
         always for another replica's database (`read_only`), whose table is not trusted: the
         caller then reads the object. A malformed row is left out, as if missing.
         """
+        return commits.parse_rows(self.commit_table_rows(oid, window))
+
+    def commit_table_rows(self, oid: ObjectId, window: int) -> list[tuple[object, ...]]:
+        """Return `commit_rows`'s rows as the table holds them, unchecked (`commits.parse_rows` checks them).
+
+        Empty when `commit_rows` would be.
+        """
         if self.db.read_only:
-            return {}
+            return []
         try:
-            raw_rows = self.db.conn.execute(commits.SELECT_BEFORE, (oid, window)).fetchall()
+            rows: list[tuple[object, ...]] = self.db.conn.execute(commits.SELECT_BEFORE, (oid, window)).fetchall()
         except sqlite3.DatabaseError:
-            return {}
-        return commits.parse_rows(raw_rows)
+            return []
+        return rows
 
     def rebuild_commit_table(self) -> int:
         """Fill the commit table afresh from the commit objects; return how many rows it holds.

@@ -101,19 +101,34 @@ def log(
 
     repo = open_repo()
     revs, paths = _revs_and_paths(repo, revisions or [])
-    entries = porcelain.log(
-        repo,
-        revs,
-        limit=max_count,
-        with_stats=stat,
-        first_parent=first_parent,
-        paths=paths or None,
-        all_refs=all_refs,
-        follow=follow,
-        with_patch=patch,
-        decoded=json or clock,  # what the other formats show is in the commit table
-    )
     with paged(repo):
+        if not (paths or follow or stat or patch or clock or graph or json) and render.data().is_plain:
+            # The default and --oneline, uncoloured: made from the commit table's rows a window at a
+            # time (no LogEntry per commit), as _write_plain writes the entries of `porcelain.log`.
+            porcelain.log_text(
+                repo,
+                revs,
+                render.data().write_text,
+                limit=max_count,
+                first_parent=first_parent,
+                all_refs=all_refs,
+                oneline=oneline,
+                label=_label,
+                format_date=render.format_date,
+            )
+            return
+        entries = porcelain.log(
+            repo,
+            revs,
+            limit=max_count,
+            with_stats=stat,
+            first_parent=first_parent,
+            paths=paths or None,
+            all_refs=all_refs,
+            follow=follow,
+            with_patch=patch,
+            decoded=json or clock,  # what the other formats show is in the commit table
+        )
         _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock, patch=patch)
 
 
@@ -259,6 +274,11 @@ def _write_plain_graph(con: render.DataOut, entries: Iterator[LogEntry], clock: 
         out += [strip(x) + "\n" for x in extra]
     if out:
         con.write_text("".join(out))
+
+
+def _label(refs: list[str]) -> str:
+    """A commit's decorations as log shows them between parentheses."""
+    return ", ".join(map(views.decoration, refs))
 
 
 def _refs(refs: list[str]) -> Text:
