@@ -516,8 +516,13 @@ class SqliteStore:
         return self.db.conn.execute("SELECT 1 FROM objects WHERE id = ?", (oid,)).fetchone() is not None
 
     def _rows_in(self, select: str, oids: Iterable[ObjectId]) -> Iterator[tuple[Any, ...]]:
-        """Yield the rows of `select` (ending ``WHERE id IN``) for `oids`, a few hundred ids per query."""
-        wanted = list(oids)
+        """Yield the rows of `select` (ending ``WHERE id IN``) for `oids`, a few hundred ids per query.
+
+        The ids are bound as bytearrays: the same blobs to SQLite, but the sqlite3 module binds a
+        bytearray as it is, while it first looks for an adapter for a bytes (a failed attribute
+        lookup that formats an exception message, per id).
+        """
+        wanted = list(map(bytearray, oids))
         for i in range(0, len(wanted), IN_BATCH):
             batch = wanted[i : i + IN_BATCH]
             yield from self.db.conn.execute(f"{select} ({','.join('?' * len(batch))})", batch).fetchall()
