@@ -513,6 +513,8 @@ _BYTE = [bytes([i]) for i in range(256)]
 def _varint(n: int) -> bytes:
     if 0 <= n < 0x80:
         return _BYTE[n]
+    if 0 < n < 0x4000:  # a tree's or a commit's size, mostly: two bytes without the loop
+        return bytes((n & 0x7F | 0x80, n >> 7))
     out = bytearray()
     while True:
         b = n & 0x7F
