@@ -16,13 +16,13 @@ import select
 import shlex
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Protocol
 
     from vcrdt.repo import Repository, Settings
@@ -33,6 +33,7 @@ else:
 
 # The frames, the responder and the repository are imported where first used: a command that
 # starts its peer early (`start_early`) imports this module before anything else of the sync.
+# pathlib too, where a local path is the remote: a session over a command never loads it.
 
 # A response is read from its pipe or socket in pieces of up to this many bytes.
 READ_SIZE = 256 << 10
@@ -489,7 +490,9 @@ _SSH_URL = re.compile(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port
 _SCP = re.compile(r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.+)")
 
 
-def parse_remote(url: str, cwd: Path, *, ssh: str | None = None, exec_cmd: str | None = None) -> Remote:
+def parse_remote(
+    url: str, cwd: str | os.PathLike[str], *, ssh: str | None = None, exec_cmd: str | None = None
+) -> Remote:
     """Read a remote's URL: a path, ``ssh://[user@]host[:port]/path``, ``user@host:path``, http(s).
 
     Args:
@@ -516,5 +519,6 @@ def parse_remote(url: str, cwd: Path, *, ssh: str | None = None, exec_cmd: str |
         target = f"{g['user']}@{g['host']}" if g.get("user") else g["host"]
         remote_cmd = shlex.join(["vcrdt", "serve", "--stdio", g["path"]])
         return Remote("command", url, argv=(*base, *port, target, remote_cmd))
-    path = (cwd / url) if not Path(url).is_absolute() else Path(url)
-    return Remote("path", url, path=path)
+    from pathlib import Path
+
+    return Remote("path", url, path=Path(cwd, url))  # `url` itself when it is absolute
