@@ -99,16 +99,17 @@ def _fetch_loading(b: Path, a: Path, tmp_path: Path, watch: set[str]) -> list[st
     return sorted(log.read_text().splitlines())
 
 
-def test_a_fetch_over_exec_and_serve_stdio_load_no_pathlib_and_a_no_op_no_work_tree(
+def test_a_fetch_over_exec_and_serve_stdio_load_no_pathlib_or_subprocess_and_a_no_op_no_work_tree(
     cli: CliRunner, tmp_path: Path
 ) -> None:
     """pathlib (with fnmatch, urllib.parse and ipaddress: about 17 M instructions of a start-up) is
     loaded by neither side of a fetch over a command, whether it receives a commit or is a no-op:
     the CLI passes the working directory as a string and a path is made only for a local remote
-    (or `clone`, or the HTTP server). A fetch moving no checked-out branch notes its refs in the
-    operation log without loading the work-tree modules."""
+    (or `clone`, or the HTTP server). Nor is subprocess (with threading, signal, selectors and
+    locale, as much again): the peer command is started with ``os.posix_spawnp``. A fetch moving
+    no checked-out branch notes its refs in the operation log without loading the work-tree modules."""
     a, b = _replicas(cli)
-    watch = {"pathlib", "fnmatch", "urllib.parse", "ipaddress", "vcrdt.worktree"}
+    watch = {"pathlib", "fnmatch", "urllib.parse", "ipaddress", "subprocess", "threading", "vcrdt.worktree"}
     # Receiving a commit: the checked-out branch moves, so the client reads its work tree.
     assert _fetch_loading(b, a, tmp_path, watch) == ["fetch vcrdt.worktree", "serve "]
     # Up to date: one round trip, nothing to receive.
