@@ -208,3 +208,15 @@ def test_config_files_empty_missing_or_broken_read_as_before(tmp_path: Path) -> 
         f.write_bytes(broken)
         with pytest.raises(ConfigError, match="invalid TOML"):
             read_toml(f)
+
+
+def test_the_sync_modules_load_neither_typing_nor_dataclasses() -> None:
+    """The modules a sync over a command imports, and the token store of the HTTP server, define their
+    values with `vcrdt.values` and their type aliases for the type checker alone."""
+    code = (
+        "import sys\n"
+        "import vcrdt.sync.session, vcrdt.sync.transport, vcrdt.sync.limits, vcrdt.sync.tokens, vcrdt.sync.spawn\n"
+        "print(','.join(sorted({'typing', 'dataclasses', 'pathlib', 'subprocess'} & set(sys.modules))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert proc.stdout == "\n"
