@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -62,6 +63,57 @@ def test_fetch_and_serve_stdio_load_no_dataclasses_zstandard_package_or_typer(cl
     assert (a / ".vcrdt" / "config.toml").read_bytes() == b""
     # The clone's config names `origin`: the client reads it with tomllib, which imports typing.
     assert sorted(log.read_text().splitlines()) == ["fetch tomllib,typing", "serve "]
+
+
+# As SCRIPT, for the modules named (comma-separated) by the WATCH environment variable, which the
+# server started by `--exec` inherits.
+WATCH_SCRIPT = """
+import os, sys
+from vcrdt.cli import run
+out, args = sys.argv[1], sys.argv[2:]
+code = run(args)
+watched = set(os.environ["WATCH"].split(","))
+with open(out, "a") as f:
+    f.write(args[0] + " " + ",".join(sorted(watched & set(sys.modules))) + "\\n")
+sys.exit(code)
+"""
+
+
+def _fetch_loading(b: Path, a: Path, tmp_path: Path, watch: set[str]) -> list[str]:
+    """Fetch into `b` over ``--exec 'serve --stdio a'``; return, for each side, the `watch` modules it loaded."""
+    log = tmp_path / "watched.txt"
+    log.unlink(missing_ok=True)
+    script = tmp_path / "watch.py"
+    script.write_text(WATCH_SCRIPT)
+    serve = shlex.join([sys.executable, str(script), str(log), "serve", "--stdio", str(a)])
+    proc = subprocess.run(
+        [sys.executable, str(script), str(log), "fetch", "--exec", serve, "--json"],
+        cwd=b,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "WATCH": ",".join(sorted(watch))},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return sorted(log.read_text().splitlines())
+
+
+def test_a_fetch_over_exec_and_serve_stdio_load_no_pathlib_or_subprocess_and_a_no_op_no_work_tree(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """pathlib (with fnmatch, urllib.parse and ipaddress: about 17 M instructions of a start-up) is
+    loaded by neither side of a fetch over a command, whether it receives a commit or is a no-op:
+    the CLI passes the working directory as a string and a path is made only for a local remote
+    (or `clone`, or the HTTP server). Nor is subprocess (with threading, signal, selectors and
+    locale, as much again): the peer command is started with ``os.posix_spawnp``. A fetch moving
+    no checked-out branch notes its refs in the operation log without loading the work-tree modules."""
+    a, b = _replicas(cli)
+    watch = {"pathlib", "fnmatch", "urllib.parse", "ipaddress", "subprocess", "threading", "vcrdt.worktree"}
+    # Receiving a commit: the checked-out branch moves, so the client reads its work tree.
+    assert _fetch_loading(b, a, tmp_path, watch) == ["fetch vcrdt.worktree", "serve "]
+    # Up to date: one round trip, nothing to receive.
+    assert _fetch_loading(b, a, tmp_path, watch) == ["fetch ", "serve "]
 
 
 def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp_path: Path) -> None:
@@ -156,3 +208,15 @@ def test_config_files_empty_missing_or_broken_read_as_before(tmp_path: Path) -> 
         f.write_bytes(broken)
         with pytest.raises(ConfigError, match="invalid TOML"):
             read_toml(f)
+
+
+def test_the_sync_modules_load_neither_typing_nor_dataclasses() -> None:
+    """The modules a sync over a command imports, and the token store of the HTTP server, define their
+    values with `vcrdt.values` and their type aliases for the type checker alone."""
+    code = (
+        "import sys\n"
+        "import vcrdt.sync.session, vcrdt.sync.transport, vcrdt.sync.limits, vcrdt.sync.tokens, vcrdt.sync.spawn\n"
+        "print(','.join(sorted({'typing', 'dataclasses', 'pathlib', 'subprocess'} & set(sys.modules))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert proc.stdout == "\n"

@@ -822,6 +822,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     from vcrdt.sync.frames import Bucket, Children, Frame, Listing, Packed, TreeDelta
     from vcrdt.sync.limits import SyncLimits
     from vcrdt.sync.receive import BranchChange
+    from vcrdt.sync.tokens import TokenInfo
     from vcrdt.sync.transport import Remote
     from vcrdt.worktree.status import Changes, Token, WorktreeStatus
 
@@ -857,6 +858,11 @@ def _all_values() -> list[tuple[object, object, object]]:
             BranchChange("m", frozenset({A}), frozenset({A})),
         ),
         (Remote("path", "p", Path("p")), Remote("path", "p", Path("p"), ()), Remote("command", "p", None, ("sh",))),
+        (
+            TokenInfo("a1", "read", 1.0, None, None),
+            TokenInfo("a1", "read", 1.0, None, None),
+            TokenInfo("a1", "write", 1.0, None, None),
+        ),
         (Causality(A, B, "before"), Causality(A, B, "before"), Causality(A, B, "after")),
         (
             FetchResult(Path("p"), 1, [], [], [], None),

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from vcrdt.errors import GitInteropError
+from vcrdt.sync.spawn import Child
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -35,13 +36,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-class GitProcess:
-    """One git command started with ``os.posix_spawnp``: its pipes (``stdin``, ``stdout``, ``stderr``) and pid.
+class GitProcess(Child):
+    """One git command started with ``os.posix_spawnp`` (`vcrdt.sync.spawn.Child`): its pipes and pid.
 
     Not `subprocess`: loading it (with selectors, signal, threading and locale) costs an
     incremental import more than the git commands it runs. The child gets pipes where asked,
-    ``/dev/null`` elsewhere, no other descriptor (Python opens every file close-on-exec), and
-    SIGPIPE and SIGXFSZ back at their defaults (Python ignores them; git expects them).
+    ``/dev/null`` elsewhere, no other descriptor, and SIGPIPE and SIGXFSZ at their defaults.
     """
 
     def __init__(
@@ -52,72 +52,10 @@ class GitProcess:
         Raises:
             GitInteropError: If git cannot be started.
         """
-        import _signal  # type: ignore[import-not-found,unused-ignore]  # `signal`'s C half, loaded at start-up
-
-        actions: list[tuple[int, int, int] | tuple[int, int, str, int, int]] = []
-        ours: list[int] = []  # the parent's ends of the pipes
-        theirs: list[int] = []  # the child's, closed here once it runs
-        for fd, wanted, writing in ((0, stdin, False), (1, stdout, True), (2, stderr, True)):
-            if not wanted:
-                actions.append((os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY if writing else os.O_RDONLY, 0))
-                ours.append(-1)
-                continue
-            r, w = os.pipe()
-            child, parent = (w, r) if writing else (r, w)
-            actions.append((os.POSIX_SPAWN_DUP2, child, fd))
-            ours.append(parent)
-            theirs.append(child)
         try:
-            self.pid = os.posix_spawnp(
-                "git",
-                ["git", *args],
-                _env(),
-                file_actions=actions,
-                setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ),
-            )
+            super().__init__(["git", *args], _env(), stdin=stdin, stdout=stdout, stderr=stderr)
         except OSError as exc:
-            for fd in ours + theirs:
-                if fd >= 0:
-                    os.close(fd)
             raise GitInteropError(f"cannot run {what}: {exc}") from None
-        for fd in theirs:
-            os.close(fd)
-        self.returncode: int | None = None
-        self.stdin: IO[bytes] | None = open(ours[0], "wb") if ours[0] >= 0 else None
-        self.stdout: IO[bytes] | None = open(ours[1], "rb") if ours[1] >= 0 else None
-        self.stderr: IO[bytes] | None = open(ours[2], "rb") if ours[2] >= 0 else None
-
-    def wait(self) -> int:
-        """Wait for the command to end; return its exit code (negative: the signal that ended it)."""
-        if self.returncode is None:
-            while True:
-                try:
-                    _, status = os.waitpid(self.pid, 0)
-                    break
-                except ChildProcessError:
-                    status = 0
-                    break
-                except InterruptedError:  # pragma: no cover - retried by Python itself (PEP 475)
-                    continue
-            self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def kill(self) -> None:
-        """End the command now (nothing if it has been waited for)."""
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 9)
-            except ProcessLookupError:
-                pass
-
-    def close(self) -> None:
-        """Close the pipes that are still open."""
-        for pipe in (self.stdin, self.stdout, self.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
 
 
 class _Result:

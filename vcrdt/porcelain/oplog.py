@@ -30,7 +30,12 @@ from vcrdt.porcelain._shared import Progress
 from vcrdt.repo import Repository
 from vcrdt.store.oplog import OpLogTable, OpRecord, RefChanges
 from vcrdt.values import Record, Value, value_class
-from vcrdt.worktree import FlatTree, Row
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    # Imported where a work tree is read: a fetch or sync that moves no checked-out branch notes
+    # its refs here and never loads the work-tree modules.
+    from vcrdt.worktree import FlatTree, Row
 
 Entry = tuple[EntryKind, ObjectId]
 Writes = Mapping[str, Entry | None]
@@ -366,6 +371,8 @@ def retarget_rows(
     `writes` (files about to be written) is tracked if it gets content and untracked if it is
     deleted and `head_flat` lacks it; its stat cache is dropped.
     """
+    from vcrdt.worktree import Row
+
     wt = repo.worktree
     rows = wt.rows()
     writes = writes or {}

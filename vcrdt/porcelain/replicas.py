@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from vcrdt.dag import causal_relation, is_ancestor
 from vcrdt.errors import ConfigError, MergeError, RepoError
@@ -20,6 +19,8 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from os import PathLike
+    from pathlib import Path  # imported where a path is made: a session over a command never loads pathlib
     from typing import Literal
 
     from vcrdt.crdt.vclock import Relation
@@ -131,6 +132,8 @@ def fetch(repo: Repository, source: Path, *, on_progress: Progress | None = None
         transport.close()
     oplog.record_after(repo, "fetch", f"fetch {transport.peer}", refs, head, commit)
     got = result.received
+    from pathlib import Path
+
     return FetchResult(
         Path(transport.peer),
         result.stats.objects_received,
@@ -204,7 +207,7 @@ def connect(
     repo: Repository | None,
     remote: str | None,
     *,
-    cwd: Path,
+    cwd: str | PathLike[str],
     settings: Settings,
     limits: SyncLimits,
     exec_cmd: str | None = None,
@@ -235,6 +238,8 @@ def connect(
     where = parse_remote(remote or "", cwd, ssh=ssh, exec_cmd=exec_cmd)
     if where.kind == "path":
         assert where.path is not None
+        from pathlib import Path
+
         own = repo.root if repo is not None else Path("/nonexistent")
         return LocalTransport(where.path, settings, limits, own_root=own, verb=verb)
     if where.kind == "command":
@@ -246,7 +251,7 @@ def sync(
     repo: Repository,
     remote: str | None,
     *,
-    cwd: Path,
+    cwd: str | PathLike[str],
     mode: SyncMode = "sync",
     exec_cmd: str | None = None,
     ssh: str | None = None,

@@ -11,26 +11,38 @@ import hashlib
 import secrets
 import sqlite3
 import time
-from dataclasses import dataclass
-from typing import Literal
 
 from vcrdt.errors import ConfigError, RepoError
 from vcrdt.repo import Repository
+from vcrdt.values import Value, value_class
 
-Scope = Literal["read", "write"]
+TYPE_CHECKING = False  # as typing's (mypy reads it so): neither typing nor dataclasses is loaded at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Scope = Literal["read", "write"]
 PREFIX = "vcrdt_"
 SECONDS_PER_DAY = 86400.0
 
 
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
+@value_class(frozen=True, init=False, repr=False, eq=False)
+class TokenInfo(Value):
     """One stored token (never its secret)."""
+
+    __slots__ = ("id", "scope", "created", "expires", "revoked")  # noqa: RUF023 (field order)
 
     id: str
     scope: str
     created: float
     expires: float | None
     revoked: float | None
+
+    def __init__(self, id: str, scope: str, created: float, expires: float | None, revoked: float | None) -> None:
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "scope", scope)
+        object.__setattr__(self, "created", created)
+        object.__setattr__(self, "expires", expires)
+        object.__setattr__(self, "revoked", revoked)
 
     def state(self, now: float) -> str:
         """``active``, ``expired`` or ``revoked``."""

@@ -14,15 +14,15 @@ import os
 import re
 import select
 import shlex
-import subprocess
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
+from vcrdt.sync.spawn import Child
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Protocol
 
     from vcrdt.repo import Repository, Settings
@@ -33,6 +33,7 @@ else:
 
 # The frames, the responder and the repository are imported where first used: a command that
 # starts its peer early (`start_early`) imports this module before anything else of the sync.
+# pathlib too, where a local path is the remote: a session over a command never loads it.
 
 # A response is read from its pipe or socket in pieces of up to this many bytes.
 READ_SIZE = 256 << 10
@@ -198,19 +199,19 @@ class ProcessTransport:
         self.peer = peer
         self.limits = limits
         self.sent = 0
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Child | None = None
         self._read: Callable[[int], bytes] | None = None
 
     def start(self) -> None:
         """Start the command now: its start-up (an interpreter, an ssh connection) overlaps this side's."""
         self._start()
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> Child:
         if self._proc is None:
             self._proc = _EARLY.pop(tuple(self.argv), None)
         if self._proc is None:
             try:
-                self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                self._proc = _spawn(self.argv)
             except OSError as exc:
                 raise ProtocolError(f"cannot run {self.argv[0]!r} to reach {self.peer}: {exc.strerror}") from exc
         return self._proc
@@ -225,10 +226,8 @@ class ProcessTransport:
                 proc.stdin.write(f)
             proc.stdin.flush()
         except OSError as exc:
-            try:
-                status = f"it exited with status {proc.wait(timeout=5)}"
-            except subprocess.TimeoutExpired:
-                status = exc.strerror or str(exc)
+            code = proc.wait_for(5)
+            status = f"it exited with status {code}" if code is not None else exc.strerror or str(exc)
             raise ProtocolError(f"{self.peer}: the connection closed while sending ({status})") from exc
         fd = proc.stdout.fileno()
         limit = self.limits.stall_timeout
@@ -244,9 +243,8 @@ class ProcessTransport:
             if not data:
                 # The end of its output: a command that failed (ssh refused, no vcrdt there) says why on
                 # stderr, which the user sees; name its exit status rather than a truncated frame.
-                try:
-                    status = proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
+                status = proc.wait_for(5)
+                if status is None:
                     return data
                 if status != 0:
                     raise ProtocolError(
@@ -280,44 +278,30 @@ class ProcessTransport:
         _end(proc)
 
 
-def _end(proc: subprocess.Popen[bytes]) -> None:
-    """Close the peer's stdin and wait for it to end (killed if it has not in 5 s)."""
+def _spawn(argv: Sequence[str]) -> Child:
+    """Start a peer command with pipes on its stdin and stdout; its stderr is this process's (the user sees it).
+
+    Raises:
+        OSError: If it cannot be started.
+    """
+    return Child(argv, os.environ, stdin=True, stdout=True, inherit=True)
+
+
+def _end(proc: Child) -> None:
+    """Close the peer's stdin and wait for it to end (killed if it has not in 5 s), woken the moment it does."""
     try:
         if proc.stdin is not None:
             proc.stdin.close()
     except OSError:
         pass
-    try:
-        _wait_exit(proc, 5)
-    except subprocess.TimeoutExpired:
+    if proc.wait_for(5) is None:
         proc.kill()
         proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
-
-
-def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait for `proc` to exit, woken the moment it does (`Popen.wait` with a timeout polls, sleeping).
-
-    Raises:
-        subprocess.TimeoutExpired: If it is still running after `timeout` seconds.
-    """
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # not Linux 5.3 or later: poll
-        proc.wait(timeout=timeout)
-        return
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-    finally:
-        os.close(fd)
-    if not ready:
-        raise subprocess.TimeoutExpired(proc.args, timeout)
-    proc.wait()
+    proc.close()
 
 
 # Peer commands started before the session that will speak to them (`start_early`), by argv.
-_EARLY: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
+_EARLY: dict[tuple[str, ...], Child] = {}
 
 
 def start_early(argv: tuple[str, ...]) -> None:
@@ -332,7 +316,7 @@ def start_early(argv: tuple[str, ...]) -> None:
     if argv in _EARLY:
         return
     try:
-        _EARLY[argv] = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        _EARLY[argv] = _spawn(argv)
     except OSError:
         return
 
@@ -489,7 +473,9 @@ _SSH_URL = re.compile(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port
 _SCP = re.compile(r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.+)")
 
 
-def parse_remote(url: str, cwd: Path, *, ssh: str | None = None, exec_cmd: str | None = None) -> Remote:
+def parse_remote(
+    url: str, cwd: str | os.PathLike[str], *, ssh: str | None = None, exec_cmd: str | None = None
+) -> Remote:
     """Read a remote's URL: a path, ``ssh://[user@]host[:port]/path``, ``user@host:path``, http(s).
 
     Args:
@@ -516,5 +502,6 @@ def parse_remote(url: str, cwd: Path, *, ssh: str | None = None, exec_cmd: str |
         target = f"{g['user']}@{g['host']}" if g.get("user") else g["host"]
         remote_cmd = shlex.join(["vcrdt", "serve", "--stdio", g["path"]])
         return Remote("command", url, argv=(*base, *port, target, remote_cmd))
-    path = (cwd / url) if not Path(url).is_absolute() else Path(url)
-    return Remote("path", url, path=path)
+    from pathlib import Path
+
+    return Remote("path", url, path=Path(cwd, url))  # `url` itself when it is absolute

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from vcrdt.cli.base import STATE, app, settings, typer
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 @app.command()
 def serve(
     paths: Annotated[
-        list[Path], typer.Argument(help="The repositories to serve (their work-tree directories).", show_default=False)
+        list[str], typer.Argument(help="The repositories to serve (their work-tree directories).", show_default=False)
     ],
     stdio: Annotated[bool, typer.Option("--stdio", help="Serve one session on stdin and stdout (one PATH).")] = False,
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
@@ -36,20 +36,23 @@ def serve(
     stdout until stdin ends: what `vcrdt sync user@host:path` runs over ssh, and what `--exec`
     commands speak. A request that fails is answered with an error frame, and the session ends.
     """
-    from vcrdt.repo import Repository
-    from vcrdt.sync.limits import SyncLimits
-
+    # Plain strings up to here: a session on stdio (what `--exec` and ssh run, for each sync) loads
+    # neither pathlib nor the HTTP server.
     if stdio:
         if len(paths) != 1:
             raise typer.BadParameter("--stdio serves exactly one PATH", param_hint="PATH")
+        from vcrdt.repo import Repository
+        from vcrdt.sync.limits import SyncLimits
         from vcrdt.sync.responder import serve_stream
 
-        repo = Repository.discover(Path(STATE.cwd, paths[0]), settings())
+        repo = Repository.discover(os.path.join(STATE.cwd, paths[0]), settings())
         STATE.open_repos.append(repo)
         serve_stream(repo, sys.stdin.buffer, sys.stdout.buffer, SyncLimits.from_config(repo), writable=not read_only)
         return 0
     if not 0 <= port <= 65535:
         raise typer.BadParameter(f"{port} is not a TCP port", param_hint="--port")
+    from pathlib import Path
+
     from vcrdt.sync import http_server
 
     repos = http_server.served([Path(STATE.cwd, p) for p in paths], settings())

@@ -8,13 +8,13 @@ strings that `Registry.build` evaluates, as `JsonOption` is (`vcrdt.cli.base`).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from vcrdt.cli.base import STATE, app, complete_remotes, open_repo, settings
 from vcrdt.errors import VcrdtError
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from pathlib import Path  # imported by `clone` alone: fetch, sync, pull and push pass strings
     from typing import Annotated, Any
 
     import typer
@@ -115,7 +115,7 @@ def start_peer_early(remote: str | None, exec_cmd: str | None) -> None:
     from vcrdt.sync.transport import parse_remote, start_early
 
     try:
-        where = parse_remote(remote or "", Path(STATE.cwd), ssh=ssh_command(), exec_cmd=exec_cmd)
+        where = parse_remote(remote or "", STATE.cwd, ssh=ssh_command(), exec_cmd=exec_cmd)
     except VcrdtError:
         return  # the session names the error
     if where.kind == "command":
@@ -225,7 +225,7 @@ def exchange(
             result = porcelain.sync(
                 repo,
                 remote,
-                cwd=Path(STATE.cwd),
+                cwd=STATE.cwd,
                 mode=verb,  # type: ignore[arg-type]
                 exec_cmd=exec_cmd,
                 ssh=ssh_command(),
@@ -411,6 +411,8 @@ def clone(
     command is the source: `vcrdt clone --exec 'ssh h vcrdt serve --stdio p' DIR`. With
     --from-git, SOURCE is a git repository whose history is imported into a new repository.
     """
+    from pathlib import Path
+
     from vcrdt import porcelain
     from vcrdt.cli import render
 
