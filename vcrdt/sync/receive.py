@@ -581,9 +581,12 @@ class Receiver:
             # The object after the one being received is the stream's number len(order) + 2 (from 1).
             number = len(order) + 1
             for frame in reader.ahead(AHEAD_FRAMES, AHEAD_BYTES):
-                if frame.kind == CHUNK:
+                kind = frame.kind
+                if kind == CHUNK:
                     continue
                 number += 1
+                if kind != TREE_DELTA and (kind != PACKED or not frame.payload or not frame.payload[0] & 3):
+                    continue  # no base
                 named = frames.delta_base(frame)
                 if isinstance(named, int):
                     if not 0 < named < number or number - 1 - named >= len(order):
