@@ -10,6 +10,7 @@ response. `FrameReader` refuses a frame that is truncated, larger than
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import re
@@ -152,6 +153,8 @@ class FrameReader:
         self.frames = 0
         self.bytes = 0
         self.payload_bytes = 0  # object payload (OBJECT bodies and CHUNK frames)
+        # Frames read ahead (`ahead`), and what reading the last one raised, both given out by `next` in order.
+        self._ahead: collections.deque[Frame | ProtocolError] = collections.deque()
 
     def _exactly(self, n: int, what: str, whole: int | None = None) -> bytes:
         """The next `n` bytes, the last part of `whole` bytes (the rest read already; default `n`)."""
@@ -173,6 +176,39 @@ class FrameReader:
         Raises:
             ProtocolError: If the frame is truncated, too large, of an unknown type, or one too many.
         """
+        if self._ahead:
+            item = self._ahead.popleft()
+            if isinstance(item, Frame):
+                return item
+            raise item
+        return self._next(allow_eof)
+
+    def ahead(self, most: int, most_bytes: int) -> list[Frame]:
+        """The frames read ahead of the one read last: a stream's next objects, read now when needed.
+
+        Reads on while the frames are of objects (and their chunks), up to `most` frames or
+        `most_bytes` of payload waiting, and the frame that ends them (so no more than the
+        peer sends without an answer: every object stream ends with a frame of another kind).
+        `next` gives them out in order; what reading one raised (a frame too large, truncated,
+        one too many, the peer's error) `next` raises in its place, and reading stops there.
+        """
+        ahead = self._ahead
+        waiting = sum(len(f.payload) for f in ahead if isinstance(f, Frame))
+        while len(ahead) < most and waiting < most_bytes:
+            if ahead and (not isinstance(ahead[-1], Frame) or ahead[-1].kind not in _OBJECT_FRAMES):
+                break
+            try:
+                frame = self._next(True)
+            except ProtocolError as exc:
+                ahead.append(exc)
+                break
+            if frame is None:
+                break  # the end of input: `next` reads it again, and answers as it would have
+            ahead.append(frame)
+            waiting += len(frame.payload)
+        return [f for f in ahead if isinstance(f, Frame)]
+
+    def _next(self, allow_eof: bool) -> Frame | None:
         read = self._read
         head = read(HEAD_SIZE)
         if not head and allow_eof:
@@ -225,6 +261,10 @@ class FrameReader:
             wanted = " or ".join(NAMES[k] for k in kinds)
             raise ProtocolError(f"{self.peer}: expected a {wanted} frame, got {frame.name}")
         return frame
+
+
+# Frames of an object stream (`FrameReader.ahead` reads ahead through these only).
+_OBJECT_FRAMES = frozenset((OBJECT, PACKED, TREE_DELTA, CHUNK))
 
 
 class PeerError(ProtocolError):
@@ -609,6 +649,34 @@ def decode_packed(payload: bytes, peer: str) -> Packed:
         base = ObjectId(payload[pos : pos + OID_LEN])
         pos += OID_LEN
     return Packed(kind, size, base, ZSTD_MAGIC + payload[pos:])
+
+
+def delta_base(frame: Frame) -> int | ObjectId | None:
+    """The base a packed object or tree delta frame names (a distance back or an id); None if none or malformed.
+
+    A quick look ahead (`FrameReader.ahead`): the frame is checked when it is received.
+    """
+    payload = frame.payload
+    if frame.kind == TREE_DELTA:
+        got = read_tree_delta(payload)
+        if got is None:
+            return None
+        return got[0] if isinstance(got[0], int) else ObjectId(got[0])
+    if frame.kind != PACKED or not payload:
+        return None
+    how = payload[0] & 3
+    if how == BASE_NONE or how > BASE_ID:
+        return None
+    pos = 1
+    while pos < len(payload) and payload[pos] & 0x80:
+        pos += 1
+    if how == BASE_BACK:
+        try:
+            return _read_varint(payload, pos + 1, "")[0]
+        except ProtocolError:
+            return None
+    base = payload[pos + 1 : pos + 1 + OID_LEN]
+    return ObjectId(base) if len(base) == OID_LEN else None
 
 
 def compressor(base: bytes | None = None, size: int = 0) -> zstandard.ZstdCompressor:

@@ -84,6 +84,11 @@ KEEP_LIST_ENTRIES = 1 << 19
 DELTA_CONTEXT_AFTER = 64
 # Bodies of received blobs held for the checkout that follows a receive (`Receiver.hold_for_checkout`).
 HOLD_BYTES = 64 << 20
+# Frames read ahead for the delta bases held here (`Receiver._held_base`): at most so many, and payload bytes.
+AHEAD_FRAMES = 1024
+AHEAD_BYTES = 4 << 20
+# The bodies of those bases read at once, at most.
+AHEAD_BASE_BYTES = 32 << 20
 # Where a raw tree entry's name starts and ends (`frames.entry_name`).
 _NAME_AT = 5
 _NAME_END = -OID_LEN - 1
@@ -158,6 +163,10 @@ class Receiver:
         # Blobs received that no later delta in the stream is based on (the likeliest to be checked out).
         self._tips: dict[ObjectId, bytes] = {}
         self._tip_bytes = 0
+        # The frames come from here (`take`); delta bases held here read together for the frames ahead.
+        self._reader: FrameReader | None = None
+        self._held_bases: dict[ObjectId, tuple[str, bytes]] = {}
+        self._asked: set[ObjectId] = set()
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -240,6 +249,7 @@ class Receiver:
             CorruptObjectError: If it does not decode, or names an object of the wrong kind.
             ProtocolError: If its pieces are malformed or do not add up to its size.
         """
+        self._reader = reader
         if frame.kind == PACKED:
             return self._take_packed(frame)
         if frame.kind == TREE_DELTA:
@@ -488,6 +498,10 @@ class Receiver:
             return got
         kind = self.received.get(base)
         body = self._bodies.get(base) if kind is not None else None
+        if body is None and base not in self._pending_ids:
+            held = self._held_base(base)
+            if held is not None and held[0] == "tree":
+                kind, body = held
         if body is None:
             if base in self._pending_ids:
                 self.flush()
@@ -521,23 +535,69 @@ class Receiver:
         body = self._bodies.get(base) or self._tips.get(base)
         if body is not None:
             return body
-        if base in self._pending_ids:
-            self.flush()
-        try:
-            size = self.repo.store.info(base)[1]
-        except ObjectNotFoundError:
-            raise ProtocolError(f"{self.peer}: {what}: its base is neither here nor earlier in the stream") from None
-        if size > PIECE:
-            raise ProtocolError(
-                f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
-            )
-        kind, body = self.repo.store.get(base)
+        held = self._held_base(base) if base not in self._pending_ids else None
+        if held is not None:
+            kind, body = held
+        else:
+            if base in self._pending_ids:
+                self.flush()
+            try:
+                size = self.repo.store.info(base)[1]
+            except ObjectNotFoundError:
+                raise ProtocolError(
+                    f"{self.peer}: {what}: its base is neither here nor earlier in the stream"
+                ) from None
+            if size > PIECE:
+                raise ProtocolError(
+                    f"{self.peer}: {what}: its base is {size} bytes, more than a delta base may be ({PIECE})"
+                )
+            kind, body = self.repo.store.get(base)
         if kind == "tree" and base not in self._trees:
             # A tree stored here passed the tree rules and has its closure: a delta on it checks only what differs.
             entries = _tree_entries(body)
             if entries is not None:
                 self._remember_tree(base, entries)
         return body
+
+    def _held_base(self, base: ObjectId) -> tuple[str, bytes] | None:
+        """A delta base held here, verified, read with those the next frames of the stream name; None if not.
+
+        Reading a base's delta chain one row per statement is most of the cost of a delta on
+        a base held here. So on the first one missing here, the frames that follow are read
+        ahead (`FrameReader.ahead`), and the bases they name that are held here, not in this
+        stream's recent bodies, are read with this one (`SqliteStore.get_chains`: one query
+        per level of their chains, every body hashed against its id). None (the caller reads
+        it alone, for the body or the error): not stored, not whole or a delta chain that
+        decodes and verifies, or over `PIECE` bytes.
+        """
+        got = self._held_bases.get(base)
+        store = self.repo.store
+        if got is not None or base in self._asked or not isinstance(store, SqliteStore):
+            return got
+        want = [base]
+        reader = self._reader
+        if reader is not None:
+            order, bodies, tips, pending = self._order, self._bodies, self._tips, self._pending_ids
+            # The object after the one being received is the stream's number len(order) + 2 (from 1).
+            number = len(order) + 1
+            for frame in reader.ahead(AHEAD_FRAMES, AHEAD_BYTES):
+                kind = frame.kind
+                if kind == CHUNK:
+                    continue
+                number += 1
+                if kind != TREE_DELTA and (kind != PACKED or not frame.payload or not frame.payload[0] & 3):
+                    continue  # no base
+                named = frames.delta_base(frame)
+                if isinstance(named, int):
+                    if not 0 < named < number or number - 1 - named >= len(order):
+                        continue  # none, or an object that is not here yet
+                    named = order[number - 1 - named]
+                if named is not None and bodies.get(named) is None and named not in tips and named not in pending:
+                    want.append(named)
+        self._asked = set(want)
+        undelta = self._deltas if self._deltas is not None and self._deltas.loaded else None
+        self._held_bases = store.get_chains(want, PIECE, AHEAD_BASE_BYTES, undelta)
+        return self._held_bases.get(base)
 
     def _pieces(
         self, reader: FrameReader, oid: ObjectId, size: int, chunked: bool, inline: bytes
