@@ -217,8 +217,8 @@ class Walker:
         self.forms: dict[ObjectId, Stored] = {}
         # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
         self._raw: dict[ObjectId, list[bytes]] = {}
-        # The edges' trees `held_at` looked in: raw entries, or entries by name when they do not tile the body.
-        self._held: dict[ObjectId, list[bytes] | dict[str, Reference]] = {}
+        # The edges' trees `held_names` read: each entry's kind word and id by its name.
+        self._held: dict[ObjectId, dict[bytes, tuple[bytes, ObjectId]]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -496,38 +496,32 @@ class Walker:
             self._read_kinds(unknown)
             level = below
 
-    def held_at(self, trees: tuple[ObjectId, ...], name: bytes) -> list[tuple[bytes, ObjectId]]:
-        """What each of `trees` holds at entry `name`: ``(kind word, id)`` for those that hold it.
+    def held_names(self, tree: ObjectId) -> dict[bytes, tuple[bytes, ObjectId]]:
+        """A tree's entries by name, each as ``(kind word, id)``; for looking up what an edge holds at a path.
 
-        A tree whose entries do not tile its body is looked up decoded (`tree_map`); one that is
-        absent or damaged holds nothing (the walk asks it to skip what the peer holds: not
-        knowing costs an object sent twice, never one missing). The trees are kept apart from
-        those the walk reads (the same few are asked for commit after commit).
+        Each tree is read once and kept, apart from the trees the walk reads (the same few are
+        asked for commit after commit). One whose entries do not tile its body is read decoded
+        (`tree_map`); one that is absent or damaged holds nothing (the walk asks to skip what the
+        peer holds: not knowing costs an object sent twice, never one missing).
 
         Raises:
-            LimitError: If one is larger than the limits.
+            LimitError: If it is larger than the limits.
         """
-        out: list[tuple[bytes, ObjectId]] = []
-        held = self._held
-        for t in trees:
-            got = held.get(t)
-            if got is None:
-                try:
-                    got = self.raw_tree(t)
-                    if got is None:
-                        got = self.tree_map(t)
-                except (CorruptObjectError, ObjectNotFoundError):
-                    got = {}
-                _keep(held, t, got)
-            if isinstance(got, list):
-                j = bisect_left(got, name, key=_name_of)
-                if j < len(got) and got[j][_NAME_AT:_NAME_END] == name:
-                    out.append((got[j][:_WORD_LEN], ObjectId(got[j][_ID_AT:])))
-                continue
-            ref = got.get(name.decode("utf-8", "surrogateescape"))
-            if ref is not None:
-                out.append((b"tree" if ref.kind == "tree" else b"file", ref.oid))
-        return out
+        names = self._held.get(tree)
+        if names is None:
+            names = {}
+            try:
+                raw = self.raw_tree(tree)
+                if raw is not None:
+                    names = {e[_NAME_AT:_NAME_END]: (e[:_WORD_LEN], ObjectId(e[_ID_AT:])) for e in raw}
+                else:
+                    for n, ref in self.tree_map(tree).items():
+                        word = b"tree" if ref.kind == "tree" else b"file"
+                        names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
+            except (CorruptObjectError, ObjectNotFoundError):
+                pass
+            _keep(self._held, tree, names)
+        return names
 
     def visit_name(self, tid: ObjectId, visit: Visit) -> bytes:
         """The name of an entry of tree `tid` that `diff` returned (raw entries hold it; decoded ones are looked up)."""
@@ -770,11 +764,18 @@ def _tree(
         if here:
             entry = visit[2]
             name = entry[_NAME_AT:_NAME_END] if entry.__class__ is bytes else walker.visit_name(tid, visit)
-            at = walker.held_at(here, name)
-            if any(held == oid for _, held in at):
+            held = False
+            for t in here:
+                at = walker.held_names(t).get(name)
+                if at is not None:
+                    if at[1] == oid:
+                        held = True
+                        break
+                    if at[0] == b"tree" and at[1] not in below:
+                        below += (at[1],)
+            if held:
                 sent.add(oid)  # the peer holds it at this path, with an edge
                 continue
-            below = tuple(held for w, held in at if w == b"tree")
         sent.add(oid)
         if first and bases is not None and matches:
             base = matches[0]
@@ -788,7 +789,7 @@ def _tree(
                     sub_first = sub_first or (first and j == 0)
                     subs.append(was[1])
             if below:
-                below = tuple(dict.fromkeys(t for t in below if t not in subs))
+                below = tuple([t for t in below if t not in subs])
             stack.append((oid, size, walker.diff(oid, subs), 0, sub_first, below))
         else:
             yield oid, kind, size
