@@ -631,7 +631,8 @@ def objects_to_send(
     `skip` are ids already known to be there or sent (extended as objects are yielded).
     Each new commit's tree is walked against its parents' trees (git's edges, or commits
     yielded before): an entry equal to a parent's at the same path is there already, so only
-    the paths a commit changed are read. With `bases`, each object yielded whose path held
+    the paths a commit changed are read; an entry changed there that equals what an edge it
+    descends from holds at that path is there too (`_near_edges`). With `bases`, each object yielded whose path held
     another object of its kind in the commit's first parent gets that as its delta base (the
     peer holds it, or it was yielded before), as git chooses; a commit gets its first parent.
 
