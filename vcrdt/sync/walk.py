@@ -217,6 +217,8 @@ class Walker:
         self.forms: dict[ObjectId, Stored] = {}
         # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
         self._raw: dict[ObjectId, list[bytes]] = {}
+        # The edges' trees `held_names` read: each entry's kind word and id by its name.
+        self._held: dict[ObjectId, dict[bytes, tuple[bytes, ObjectId]]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -494,6 +496,43 @@ class Walker:
             self._read_kinds(unknown)
             level = below
 
+    def held_names(self, tree: ObjectId) -> dict[bytes, tuple[bytes, ObjectId]]:
+        """A tree's entries by name, each as ``(kind word, id)``; for looking up what an edge holds at a path.
+
+        Each tree is read once and kept, apart from the trees the walk reads (the same few are
+        asked for commit after commit). One whose entries do not tile its body is read decoded
+        (`tree_map`); one that is absent or damaged holds nothing (the walk asks to skip what the
+        peer holds: not knowing costs an object sent twice, never one missing).
+
+        Raises:
+            LimitError: If it is larger than the limits.
+        """
+        names = self._held.get(tree)
+        if names is None:
+            names = {}
+            try:
+                raw = self.raw_tree(tree)
+                if raw is not None:
+                    names = {e[_NAME_AT:_NAME_END]: (e[:_WORD_LEN], ObjectId(e[_ID_AT:])) for e in raw}
+                else:
+                    for n, ref in self.tree_map(tree).items():
+                        word = b"tree" if ref.kind == "tree" else b"file"
+                        names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
+            except (CorruptObjectError, ObjectNotFoundError):
+                pass
+            _keep(self._held, tree, names)
+        return names
+
+    def visit_name(self, tid: ObjectId, visit: Visit) -> bytes:
+        """The name of an entry of tree `tid` that `diff` returned (raw entries hold it; decoded ones are looked up)."""
+        entry = visit[2]
+        if isinstance(entry, bytes):
+            return entry[_NAME_AT:_NAME_END]
+        for name, ref in self.tree_named(tid):
+            if ref == entry:  # its holder names the entry: equal to no other of the tree
+                return name.encode("utf-8", "surrogateescape")
+        return b""  # no tree holds an empty name
+
     def raw_entries(self, oid: ObjectId) -> list[bytes] | None:
         """The raw entries of a tree (`split_entries`), None when they do not tile its body or it is not a tree."""
         try:
@@ -592,7 +631,8 @@ def objects_to_send(
     `skip` are ids already known to be there or sent (extended as objects are yielded).
     Each new commit's tree is walked against its parents' trees (git's edges, or commits
     yielded before): an entry equal to a parent's at the same path is there already, so only
-    the paths a commit changed are read. With `bases`, each object yielded whose path held
+    the paths a commit changed are read; an entry changed there that equals what an edge it
+    descends from holds at that path is there too (`_near_edges`). With `bases`, each object yielded whose path held
     another object of its kind in the commit's first parent gets that as its delta base (the
     peer holds it, or it was yielded before), as git chooses; a commit gets its first parent.
 
@@ -605,6 +645,8 @@ def objects_to_send(
     sent: set[ObjectId] = set() if skip is None else skip
     # Commits whose closure is at the peer by the time the next commit is walked.
     held: set[ObjectId] = set(edges)
+    # The edges below each new commit (`_near_edges`).
+    near: dict[ObjectId, tuple[ObjectId, ...]] = {}
     for i, oid in enumerate(commits):
         if i % PREFETCH_COMMITS == 0:
             # The trees the next commits change, a level at a time (one query per level, not per tree).
@@ -612,7 +654,9 @@ def objects_to_send(
         c = walker.commit(oid)
         first = bool(c.parents) and c.parents[0] in held
         olds = [walker.commit(p).tree for p in c.parents if p in held]
-        yield from _tree(walker, c.tree, oid, sent, olds, bases if first else None)
+        below = near[oid] = _near_edges(walker, c, edges, near)
+        edge_trees = tuple(dict.fromkeys(t for t in (walker.commit(e).tree for e in below) if t not in olds))
+        yield from _tree(walker, c.tree, oid, sent, olds, bases if first else None, edge_trees)
         # The blobs a commit names beside its tree: its resolutions record and its git record.
         for record in (c.resolutions, c.git):
             if record is not None and record not in sent:
@@ -625,6 +669,31 @@ def objects_to_send(
                 bases[oid] = c.parents[0]
             yield oid, "commit", walker.info(oid)[1]
         held.add(oid)
+
+
+# Edges whose trees a new commit's tree is compared with beyond its parents' (`_near_edges`).
+NEAR_EDGES = 4
+
+
+def _near_edges(
+    walker: Walker, c: Commit, edges: set[ObjectId], near: dict[ObjectId, tuple[ObjectId, ...]]
+) -> tuple[ObjectId, ...]:
+    """The edges a new commit descends from, newest first, at most `NEAR_EDGES` (`near`: those of earlier new commits).
+
+    The peer holds their trees: a path the new commits changed and then brought back to an
+    edge's version (a file added and removed again, an edit undone) names what the peer holds,
+    though the commit's parents hold something else there. Git's walk knows it too (its edges'
+    trees are uninteresting). A commit on a line of new commits shares its parent's tuple.
+    """
+    if len(c.parents) == 1 and c.parents[0] in near:
+        return near[c.parents[0]]
+    found = [p for p in c.parents if p in edges]
+    for p in c.parents:
+        found += near.get(p, ())
+    if len(found) <= 1:
+        return tuple(found)
+    found = sorted(set(found), key=lambda e: (-walker.commit(e).lamport, bytes(e)))
+    return tuple(found[:NEAR_EDGES])
 
 
 def _tree_pairs(walker: Walker, commits: list[ObjectId]) -> list[tuple[ObjectId, ObjectId | None]]:
@@ -645,8 +714,8 @@ def _has_commit(walker: Walker, oid: ObjectId) -> bool:
 
 # A tree `_tree` walks: its id, size, the entries that differ from the old trees at its path
 # (`Walker.diff`), the index of the next one, whether the first old tree is the first parent's and
-# bases are chosen.
-_Frame = tuple[ObjectId, int, "list[Visit]", int, bool]
+# bases are chosen, and the edges' trees at its path that are not among the old ones.
+_Frame = tuple[ObjectId, int, "list[Visit]", int, bool, "tuple[ObjectId, ...]"]
 
 
 def _tree(
@@ -656,28 +725,35 @@ def _tree(
     sent: set[ObjectId],
     olds: list[ObjectId],
     bases: dict[ObjectId, ObjectId] | None,
+    edge_trees: tuple[ObjectId, ...] = (),
 ) -> Iterator[tuple[ObjectId, str, int]]:
     """Yield the objects of a tree the peer lacks, children before their tree (post-order).
 
     `olds` are trees the peer holds (its parents' trees): an entry equal to one of theirs at
     the same path is skipped unread. With `bases`, the first of `olds` is the first parent's:
     an object whose path held another object of its kind there gets that as its base.
+    `edge_trees` are other trees the peer holds (its edges', `_near_edges`): an entry that
+    differs from the old trees' is looked up by name in theirs at its path, and skipped (and
+    counted as there) when equal to one.
     """
     if root in sent or root in olds:
+        return
+    if root in edge_trees:
+        sent.add(root)
         return
     kind, size = walker.meet(Reference(root, "tree", f"its tree {root.hex()} is"), holder)
     sent.add(root)
     if bases is not None and olds:
         bases[root] = olds[0]
     kinds = walker.kinds
-    stack: list[_Frame] = [(root, size, walker.diff(root, olds), 0, bases is not None and bool(olds))]
+    stack: list[_Frame] = [(root, size, walker.diff(root, olds), 0, bases is not None and bool(olds), edge_trees)]
     while stack:
-        tid, tsize, visits, i, first = stack[-1]
+        tid, tsize, visits, i, first, here = stack[-1]
         if i == len(visits):
             stack.pop()
             yield tid, "tree", tsize
             continue
-        stack[-1] = (tid, tsize, visits, i + 1, first)
+        stack[-1] = (tid, tsize, visits, i + 1, first, here)
         visit = visits[i]
         oid, word, _, matches = visit
         if oid in sent:
@@ -685,6 +761,22 @@ def _tree(
         kind, size = kinds.get(oid) or walker.info(oid)
         if kind != ("tree" if word == b"tree" else "blob"):
             walker.meet_entry(visit, tid)  # names the problem
+        below: tuple[ObjectId, ...] = ()
+        if here:
+            entry = visit[2]
+            name = entry[_NAME_AT:_NAME_END] if entry.__class__ is bytes else walker.visit_name(tid, visit)
+            held = False
+            for t in here:
+                at = walker.held_names(t).get(name)
+                if at is not None:
+                    if at[1] == oid:
+                        held = True
+                        break
+                    if at[0] == b"tree" and at[1] not in below:
+                        below += (at[1],)
+            if held:
+                sent.add(oid)  # the peer holds it at this path, with an edge
+                continue
         sent.add(oid)
         if first and bases is not None and matches:
             base = matches[0]
@@ -697,7 +789,9 @@ def _tree(
                 if was is not None and was[0] == b"tree":
                     sub_first = sub_first or (first and j == 0)
                     subs.append(was[1])
-            stack.append((oid, size, walker.diff(oid, subs), 0, sub_first))
+            if below:
+                below = tuple([t for t in below if t not in subs])
+            stack.append((oid, size, walker.diff(oid, subs), 0, sub_first, below))
         else:
             yield oid, kind, size
 
