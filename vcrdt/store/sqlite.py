@@ -993,23 +993,31 @@ class SqliteStore:
         works between pieces.
         """
         remaining = size
+        for seq, data in self._chunk_rows(oid):
+            piece = _inflate(self._dctx, oid, data, None, limit=min(remaining, CHUNK_SIZE), what=f"chunk {seq}")
+            remaining -= len(piece)
+            yield piece
+        if remaining != 0:
+            raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
+
+    def _chunk_rows(self, oid: ObjectId) -> Iterator[tuple[int, bytes]]:
+        """A chunked object's rows in order, as (seq, stored bytes): a gap or a non-blob row is refused.
+
+        One query per chunk, so no statement stays open while the caller works between pieces.
+        """
         seq = 0
         while True:
             row = self.db.conn.execute(
                 "SELECT seq, CAST(data AS BLOB) FROM chunks WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1", (oid, seq)
             ).fetchone()
             if row is None:
-                break
+                return
             if row[0] != seq:
                 raise CorruptObjectError(to_hex(oid), f"chunk {seq} is missing")
             if not isinstance(row[1], bytes):
                 raise CorruptObjectError(to_hex(oid), f"chunk {seq} is not a blob")
-            piece = _inflate(self._dctx, oid, row[1], None, limit=min(remaining, CHUNK_SIZE), what=f"chunk {seq}")
-            remaining -= len(piece)
+            yield seq, row[1]
             seq += 1
-            yield piece
-        if remaining != 0:
-            raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
 
     def chunk_frames(self, oid: ObjectId) -> Iterator[bytes] | None:
         """A chunked object's stored zstd frames, in order, undecoded (a sender forwards them); None if not chunked.
@@ -1040,18 +1048,7 @@ class SqliteStore:
         from vcrdt.store import zstd as zstandard
 
         remaining = size
-        seq = 0
-        while True:
-            row = self.db.conn.execute(
-                "SELECT seq, CAST(data AS BLOB) FROM chunks WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1", (oid, seq)
-            ).fetchone()
-            if row is None:
-                break
-            if row[0] != seq:
-                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is missing")
-            frame = row[1]
-            if not isinstance(frame, bytes):
-                raise CorruptObjectError(to_hex(oid), f"chunk {seq} is not a blob")
+        for seq, frame in self._chunk_rows(oid):
             most = min(remaining, CHUNK_SIZE)
             try:
                 declared = zstandard.frame_content_size(frame)
@@ -1064,7 +1061,6 @@ class SqliteStore:
             if declared == 0:
                 raise CorruptObjectError(to_hex(oid), f"chunk {seq} is empty")
             remaining -= declared
-            seq += 1
             yield frame
         if remaining != 0:
             raise CorruptObjectError(to_hex(oid), f"chunks hold {size - remaining} bytes, expected {size}")
