@@ -815,9 +815,17 @@ def _history(env: Env, root: Path, *messages: str) -> None:
 
 
 def _spare_holds(env: Env, cwd: Path, store: Path) -> None:
-    """Wait until the server's spare child has `store` open (it opens it ahead, after it is forked)."""
+    """Wait until the server's spare child has `store` open (it opens it ahead, after it is forked).
+
+    A spare that could not open it (another command closing the store at that instant) gives
+    up: every few seconds one more read-only request in `cwd` makes a new spare, which tries again.
+    """
     deadline = time.monotonic() + 60
+    nudge = time.monotonic() + 5
     while time.monotonic() < deadline:
+        if time.monotonic() > nudge:
+            assert vcrdt(env, cwd, "log", "-n", "1").returncode == 0
+            nudge = time.monotonic() + 5
         status = vcrdt(env, cwd, "daemon", "status", "--json")
         spare = json.loads(status.stdout).get("spare") if status.returncode == 0 else None
         try:

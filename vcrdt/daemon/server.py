@@ -554,6 +554,12 @@ def _identity(store: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+# How often a spare tries to open the last store ahead, and how long each try waits for its lock
+# (the spare is idle: a client that finds it busy for longer than the ack timeout runs itself).
+_AHEAD_ATTEMPTS = 3
+_AHEAD_WAIT = 0.05
+
+
 def _uri(store: str) -> str:
     """The SQLite URI of an existing store, opened read-write (never created)."""
     quoted = store.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
@@ -584,9 +590,16 @@ class _StoreAhead:
         try:
             with open(self.path, encoding="utf-8", errors="surrogateescape") as f:
                 self.named = f.read()
-            self._open(self.named)
-        except Exception:  # any failure only means that a command opens its store itself
-            self._close()
+        except OSError:
+            return
+        # A command closing or checkpointing that store at this instant (it holds the lock, or
+        # changes the file while it is opened here) fails an attempt: a few more, then give up.
+        for _ in range(_AHEAD_ATTEMPTS):
+            try:
+                self._open(self.named)
+                return
+            except Exception:  # any failure only means that a command opens its store itself
+                self._close()
 
     def _open(self, store: str) -> None:
         import sqlite3
@@ -594,8 +607,10 @@ class _StoreAhead:
         from vcrdt.store import commits
 
         before = _identity(store)
-        # No wait for a lock (timeout 0): a store busy now is opened by the command instead.
-        self.conn = sqlite3.connect(_uri(store), uri=True, timeout=0, isolation_level=None, check_same_thread=False)
+        # A short wait for a lock: a store busy for longer is opened by the command instead.
+        self.conn = sqlite3.connect(
+            _uri(store), uri=True, timeout=_AHEAD_WAIT, isolation_level=None, check_same_thread=False
+        )
         self.conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # reads the schema
         self.conn.execute(commits.SELECT_BEFORE, (bytes(32), 0)).fetchall()  # prepared, in the statement cache
         after = _identity(store)  # with the WAL files, which reading made if they were absent
