@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import hashlib
 import json
 import os
@@ -40,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -565,19 +566,7 @@ class Bench:
 
     def http_case(self) -> None:
         """A clone over `vcrdt serve` on 127.0.0.1: object payload per second."""
-        proc = subprocess.Popen(
-            [VCRDT, "serve", "--public", "--host", "127.0.0.1", "--port", "0", str(self.vs.root)],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if "serving" not in line:
-                raise RuntimeError(f"vcrdt serve did not start: {line!r}")
-            url = line.split(" at ", 1)[1].strip()
+        with _served(VCRDT, self.vs.root, self.env) as (url, _):
             speeds = []
             for k in range(self.args.repeat):
                 scratch = self.work / "runs" / f"http-{k}"
@@ -605,13 +594,6 @@ class Bench:
                 shutil.rmtree(scratch)
             self.info["http_clone"] = sorted(speeds, key=lambda s: s["mb_per_s"])[len(speeds) // 2]
             self.info["http_clone_runs"] = speeds
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
     def many_branches(self) -> None:
         """10,000 branches on both servers; clients copied; then one branch moves by one commit."""
@@ -764,19 +746,7 @@ class Bench:
         }
 
     def _large_vcrdt(self, tool: str, root: Path, scratch: Path, raw: int) -> dict[str, float]:
-        proc = subprocess.Popen(
-            [tool, "serve", "--public", "--host", "127.0.0.1", "--port", "0", str(root)],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if "serving" not in line:
-                raise RuntimeError(f"vcrdt serve did not start: {line!r}")
-            url = line.split(" at ", 1)[1].strip()
+        with _served(tool, root, self.env) as (url, proc):
             server_cpu = _proc_cpu(proc.pid)
             cmd = [tool, "clone", url, str(scratch / "v"), "--stats", "--json"]
             start, cpu = time.perf_counter(), _cpu()
@@ -786,13 +756,6 @@ class Bench:
                 raise RuntimeError(p.stderr)
             server_cpu = _proc_cpu(proc.pid) - server_cpu
             server_rss = _proc_hwm(proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         stats = json.loads(p.stdout)["stats"]
         payload = stats["payload_received"]
         return {
@@ -961,6 +924,31 @@ def _large_line(r: dict[str, float]) -> str:
         f" server {r['server_cpu']:.2f} s, rss client {r['client_rss'] / 1e6:.0f} MB"
         + (f" server {r['server_rss'] / 1e6:.0f} MB" if "server_rss" in r else "")
     )
+
+
+@contextlib.contextmanager
+def _served(tool: str, root: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`tool serve --public` of `root` on 127.0.0.1 (a free port): its URL and process, stopped after."""
+    proc = subprocess.Popen(
+        [tool, "serve", "--public", "--host", "127.0.0.1", "--port", "0", str(root)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "serving" not in line:
+            raise RuntimeError(f"vcrdt serve did not start: {line!r}")
+        yield line.split(" at ", 1)[1].strip(), proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _proc_cpu(pid: int, *, children: bool = False) -> float:
