@@ -53,6 +53,7 @@ from sync_relay import PeakRss
 import vcrdt
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
+from vcrdt.porcelain.copies import bind_replica
 from vcrdt.repo import Repository, Settings
 from vcrdt.store import fingerprints
 
@@ -527,6 +528,7 @@ class Bench:
         def vrun(scratch: Path) -> Run:
             dst = scratch / "v"
             shutil.copytree(self.work / f"v-{client}", dst, symlinks=True)
+            _bind(dst)
             return run_vcrdt(["fetch"], self.vs.root, dst, self.env, scratch)
 
         def grun(scratch: Path) -> Run:
@@ -676,6 +678,7 @@ class Bench:
             def vrun(scratch: Path, client: Path = client, srv: Path = srv) -> Run:
                 dst = scratch / "v"
                 shutil.copytree(client, dst, symlinks=True)
+                _bind(dst)
                 return run_vcrdt(["sync"], srv, dst, self.env, scratch)
 
             v, _ = self.measure(f"loss d={d}", vrun, None)
@@ -995,6 +998,20 @@ def _idle(root: Path) -> None:
         r.close()
 
 
+def _bind(root: Path) -> None:
+    """Give a copied replica its own identity before it is timed, as any command's first open would.
+
+    A copy (``shutil.copytree``) is detected by the next command that opens it, which takes a new
+    replica id in a transaction of its own: a one-time cost a user's repository has paid long
+    before it fetches, and git's copies have no counterpart of.
+    """
+    r = Repository.discover(root, CONF)
+    try:
+        bind_replica(r)
+    finally:
+        r.close()
+
+
 def _reopen(side: VcrdtSide) -> VcrdtSide:
     new = VcrdtSide.__new__(VcrdtSide)
     new.root = side.root
@@ -1057,6 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, help="also write the rows and measurements as JSON")
     args = parser.parse_args(argv)
+    (BENCH / "out").mkdir(exist_ok=True)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sync-", dir=BENCH / "out"))
     work.mkdir(parents=True, exist_ok=True)
     # The measured commands run this checkout (an editable install): compile it as installing a
