@@ -141,6 +141,19 @@ def test_decoder_raises_only_vcrdt_errors(a: RefState, pos: int, value: int) -> 
     assert decoded.to_bytes() == bytes(data)
 
 
+@SETTINGS
+@given(ref_states(), st.integers(0, 10_000))
+def test_a_cut_encoding_is_refused_or_a_shorter_state(a: RefState, cut: int) -> None:
+    data = a.to_bytes()
+    data = data[: cut % len(data)]
+    try:
+        decoded = RefState.from_bytes(data)
+    except CorruptObjectError as exc:
+        assert "truncated" in str(exc) or "bad header" in str(exc) or "no entry" in str(exc)
+        return
+    assert decoded.to_bytes() == data  # cut between two branches: the state of the first ones
+
+
 def test_format_1_is_refused_by_name() -> None:
     old = b"vcrdt-refstate 1\n" + (4).to_bytes(2, "big") + b"main" + (1).to_bytes(4, "big") + IDS[0] + bytes(4)
     try:

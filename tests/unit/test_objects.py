@@ -803,7 +803,7 @@ def _all_values() -> list[tuple[object, object, object]]:
     """Per `Value` subclass in vcrdt: a value, an equal copy, and a value differing in one field."""
     from vcrdt.cli.argv import Plan
     from vcrdt.crdt.order import TieKey
-    from vcrdt.crdt.refstate import Dot, Entry, RefState
+    from vcrdt.crdt.refstate import RefState
     from vcrdt.diff.lines import DiffLine, DiffStat, FileDiff, Hunk
     from vcrdt.diff.tree import Change
     from vcrdt.gitio.record import GitCommitParts, GitRecord, GitTagParts, GitTreeEntry
@@ -838,8 +838,6 @@ def _all_values() -> list[tuple[object, object, object]]:
         (Settings("a", "b"), Settings("a", "b"), Settings("a", "b", busy_timeout=1.0)),
         (Head("main", A), Head("main", A, frozenset()), Head("main", A, frozenset({B}))),
         (TieKey(1, "r", b"c"), TieKey(1, "r", b"c"), TieKey(1, "r", b"d")),
-        (Dot("r", 1), Dot("r", 1), Dot("r", 2)),
-        (Entry(Dot("r", 1), A), Entry(Dot("r", 1), A), Entry(Dot("r", 1), B)),
         (RefState({"m": frozenset()}, {"r": 1}), RefState({"m": frozenset()}, {"r": 1}), RefState({}, {"r": 1})),
         (Frame(1, b"p"), Frame(1, b"p"), Frame(2, b"p")),
         (Bucket("a", 1, b"d"), Bucket("a", 1, b"d", None), Bucket("a", 1, b"d", (A,))),
@@ -947,6 +945,36 @@ def _value_subclasses() -> set[type]:
                 found.add(sub)
                 todo.append(sub)
     return found
+
+
+@pytest.mark.parametrize(
+    "value, same, other, fields",
+    [
+        ("dot", ("r", 1), ("r", 2), ("replica", "counter")),
+        ("entry", ((("r", 1)), b"\x01" * 32), (("r", 1), b"\x02" * 32), ("dot", "head")),
+    ],
+)
+def test_dots_and_entries_are_named_tuples(value: str, same: tuple, other: tuple, fields: tuple[str, str]) -> None:
+    """`Dot` and `Entry` are tuples (hashed and compared in C), with the order and equality of their fields."""
+    from vcrdt.crdt.refstate import Dot, Entry
+
+    def make(raw: tuple) -> object:
+        if value == "dot":
+            return Dot(*raw)
+        return Entry(Dot(*raw[0]), raw[1])
+
+    a, b, c = make(same), make(same), make(other)
+    assert a == b and hash(a) == hash(b) and a is not b
+    assert a != c and a < c and c > a and sorted([c, a]) == [a, c]
+    assert tuple(getattr(a, name) for name in fields) == tuple(a)  # type: ignore[arg-type]
+    assert repr(a).startswith(type(a).__name__ + "(" + fields[0] + "=")
+    assert not hasattr(a, "__dict__")
+    for name in fields:
+        with pytest.raises(AttributeError):
+            setattr(a, name, None)
+    assert type(copy.copy(a)) is type(a) and copy.deepcopy(a) == a
+    back = pickle.loads(pickle.dumps(a))
+    assert back == a and type(back) is type(a)
 
 
 def test_every_value_class_is_covered() -> None:
