@@ -131,6 +131,32 @@ def test_haves_past_the_walked_depth_cost_a_query_each_not_a_walk_of_history(tmp
         repo.close()
 
 
+def test_haves_of_many_heads_on_one_line_name_every_head_and_decode_no_commit(tmp_path: Path) -> None:
+    # A branch at every commit of a chain (thousands of branches on a few lines of history): each
+    # head is a have, each line is walked once, and the walk reads the commit table, not the commits.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain: list[ObjectId] = []
+        for i in range(300):
+            chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
+        assert isinstance(repo.store, SqliteStore)
+        store = AheadCounting(repo.store)
+        got = sample_haves(store, chain)
+        assert set(chain) <= set(got) and len(set(got)) == len(got)
+        assert store.decoded == 0
+        # Without a commit table (another replica's database is read only): the same heads, from the objects.
+        repo.db.read_only = True
+        try:
+            fallback = AheadCounting(repo.store)
+            assert set(chain) <= set(sample_haves(fallback, chain))
+            assert fallback.decoded > 0
+        finally:
+            repo.db.read_only = False
+    finally:
+        repo.close()
+
+
 def _random_history(repo: Repository, seed: int) -> list[ObjectId]:
     """Commits over a few nested directories: edits, adds, deletes, a file turned into a directory, merges."""
     rng = random.Random(seed)

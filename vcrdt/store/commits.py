@@ -41,6 +41,11 @@ SELECT_BEFORE = (
     f"SELECT {_COLUMNS} FROM commits WHERE rowid BETWEEN"
     " (SELECT rowid FROM commits WHERE id = ?1) - ?2 AND (SELECT rowid FROM commits WHERE id = ?1)"
 )
+# The same rows' ids, clocks and parents only: what a walk down history reads.
+SELECT_LINKS_BEFORE = (
+    "SELECT id, lamport, parents FROM commits WHERE rowid BETWEEN"
+    " (SELECT rowid FROM commits WHERE id = ?1) - ?2 AND (SELECT rowid FROM commits WHERE id = ?1)"
+)
 _SELECT_ALL = f"SELECT {_COLUMNS} FROM commits"
 _TYPES = (int, int, int, bytes, str, str, str)
 # A Signature built through its slots, as `vcrdt.objects` builds the ones it decodes (its

@@ -851,13 +851,22 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     """
     out: list[ObjectId] = []
     seen: set[ObjectId] = set()
-    ahead: dict[ObjectId, tuple[str, bytes]] = {}
+    # Every commit walked, from any head: a line that reaches one was sampled below it already.
+    walked: set[ObjectId] = set()
+    # Commits read ahead and their first parents: from the commit table where the store has one
+    # (no commit decoded), else from the stored rows (`AheadReader.read_ahead`).
+    ahead: dict[ObjectId, ObjectId | None] = {}
+    links = store.commit_links if isinstance(store, SqliteStore) else None
     for head in sorted(set(heads)):
         oid: ObjectId | None = head
         distance, step = 0, 1
         while oid is not None and len(out) < most:
-            if oid in seen:
+            if oid in walked or oid in seen:  # sampled below here already (walked, or by stored order)
+                if distance == 0 and oid not in seen:  # a head is always a have
+                    seen.add(oid)
+                    out.append(oid)
                 break
+            walked.add(oid)
             if distance == WALKED and isinstance(store, SqliteStore):
                 if _stored_samples(store, head, oid, distance, step, seen, out, most):
                     break
@@ -866,16 +875,21 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
                 out.append(oid)
                 if distance > dense:
                     step *= 2
-            try:
-                got = ahead.pop(oid, None)
-                if got is None:
-                    if len(ahead) > _AHEAD_KEEP:
-                        ahead.clear()
-                    ahead.update(store.read_ahead(oid, _AHEAD_ROWS))
-                    got = ahead.pop(oid)
-            except (CorruptObjectError, ObjectNotFoundError):
-                break
-            oid = _first_parent(got)
+            if oid not in ahead:
+                if len(ahead) > _AHEAD_KEEP:
+                    ahead.clear()
+                got = links(oid, _LINK_ROWS) if links is not None else {}
+                if oid in got:
+                    for c, (_, parents) in got.items():
+                        ahead[c] = parents[0] if parents else None
+                else:
+                    try:
+                        rows = store.read_ahead(oid, _AHEAD_ROWS)
+                    except (CorruptObjectError, ObjectNotFoundError):
+                        break
+                    for c, kind_body in rows.items():
+                        ahead[c] = _first_parent(kind_body)
+            oid = ahead[oid]
             distance += 1
             if distance > dense and step <= dense:
                 step = dense * 2
@@ -890,6 +904,8 @@ WALKED = 64
 # commits), and the read-ahead commits it keeps unused (other lines of history) at most.
 _AHEAD_ROWS = 512
 _AHEAD_KEEP = 4096
+# Commit-table rows read at once by `sample_haves` (one per commit).
+_LINK_ROWS = 128
 # A commit body starts with "tree <64 hex>\n" then, with parents, "parent <64 hex>\n".
 _PARENT_AT = len("tree ") + 2 * OID_LEN + 1
 
@@ -907,9 +923,15 @@ def _stored_samples(
     """Add the samples from `distance` on (`at` is the commit there) by stored order; False if it cannot.
 
     The commit about `d` commits below `head` is taken to be the last commit stored at or
-    before `head`'s row less `d` times the rows per commit between `head` and `at`.
+    before `head`'s row less `d` times the rows per commit between `head` and `at`: rows of
+    the commit table where the store has one (about one per commit), else of the objects.
     """
-    top, low = store.position(head), store.position(at)
+    # By the commit table's order (one row per commit) where this store has one; else by the
+    # objects' (trees and blobs between the commits), at the rate of rows per commit walked.
+    top, low = store.commit_position(head), store.commit_position(at)
+    by_table = top is not None and low is not None
+    if not by_table:
+        top, low = store.position(head), store.position(at)
     if top is None or low is None or low >= top:
         return False
     rate = (top - low) / distance
@@ -918,7 +940,7 @@ def _stored_samples(
         target = top - int(d * rate)
         if target < 1:
             break
-        got = store.last_stored("commit", target)
+        got = store.commit_at(target) if by_table else store.last_stored("commit", target)
         if got is None:
             break
         if got not in seen:
