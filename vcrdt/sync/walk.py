@@ -219,6 +219,8 @@ class Walker:
         self._raw: dict[ObjectId, list[bytes]] = {}
         # The edges' trees `held_names` read: each entry's kind word and id by its name.
         self._held: dict[ObjectId, dict[bytes, tuple[bytes, ObjectId]]] = {}
+        # Clocks and parents of commits from the commit table (`links`), read a window at a time.
+        self._links: dict[ObjectId, tuple[int, tuple[ObjectId, ...]]] = {}
 
     def info(self, oid: ObjectId) -> tuple[str, int]:
         """Kind and size of a stored object (remembered)."""
@@ -268,6 +270,31 @@ class Walker:
                 _trim(self._commit_bodies)
             self._commit_bodies[oid] = got[1]
         return c
+
+    def links(self, oid: ObjectId) -> tuple[int, tuple[ObjectId, ...]]:
+        """The Lamport clock and parents of a commit, from the commit table where the store has one.
+
+        What painting the peer's side of history needs: no commit is decoded, hashed or kept
+        for sending. A commit with no row (another replica's database, a damaged table, a
+        commit stored in chunks) is read as `commit` reads it.
+
+        Raises:
+            LimitError: If a commit read as `commit` reads it is too large.
+        """
+        c = self._commits.get(oid)
+        if c is not None:
+            return c.lamport, c.parents
+        got = self._links.get(oid)
+        if got is None:
+            if isinstance(self.store, SqliteStore):
+                if len(self._links) > _LINKS_KEEP:
+                    self._links.clear()
+                self._links.update(self.store.commit_links(oid, _LINK_ROWS))
+                got = self._links.get(oid)
+            if got is None:
+                c = self.commit(oid)
+                return c.lamport, c.parents
+        return got
 
     def pop_body(self, oid: ObjectId, kind: str) -> bytes | None:
         """The body of a tree or commit the walk read (and forget it: it is being sent), or None."""
@@ -576,7 +603,9 @@ def new_commits(
         flags[oid] = old | flag
         if flag & uninteresting and not old & uninteresting:
             live -= entries.get(oid, 0)
-        heapq.heappush(queue, (-walker.commit(oid).lamport, bytes(oid), oid))
+        # A commit only the peer's side reaches is met through its clock and parents alone.
+        lamport = walker.links(oid)[0] if flags[oid] & uninteresting else walker.commit(oid).lamport
+        heapq.heappush(queue, (-lamport, bytes(oid), oid))
         entries[oid] = entries.get(oid, 0) + 1
         if not flags[oid] & uninteresting:
             live += 1
@@ -598,16 +627,19 @@ def new_commits(
         if oid in done:  # queued again when a second flag reached it
             continue
         done.add(oid)
+        if f & uninteresting:  # the peer holds it: only its parents matter
+            for p in walker.links(oid)[1]:
+                push(p, uninteresting)
+            continue
         c = walker.commit(oid)
-        if not f & uninteresting:
-            out.append(oid)
+        out.append(oid)
         for ref in references(c):
             if ref.kind == "tree" and ref.oid not in walker.kinds:
                 trees.append((ref, oid))  # checked at the end, their kinds learnt with one query
             else:
                 walker.meet(ref, oid)
         for p in c.parents:
-            push(p, f & uninteresting or interesting)
+            push(p, interesting)
     walker.learn(ref.oid for ref, _ in trees)
     for ref, holder in trees:
         walker.meet(ref, holder)
@@ -904,8 +936,10 @@ WALKED = 64
 # commits), and the read-ahead commits it keeps unused (other lines of history) at most.
 _AHEAD_ROWS = 512
 _AHEAD_KEEP = 4096
-# Commit-table rows read at once by `sample_haves` (one per commit).
+# Commit-table rows read at once by `sample_haves` and `Walker.links` (one per commit), and
+# the links `Walker.links` keeps at most.
 _LINK_ROWS = 128
+_LINKS_KEEP = 65536
 # A commit body starts with "tree <64 hex>\n" then, with parents, "parent <64 hex>\n".
 _PARENT_AT = len("tree ") + 2 * OID_LEN + 1
 
