@@ -70,10 +70,14 @@ def test_many_heads_one_new_commit_meets_only_its_parent(tmp_path: Path) -> None
         for i in range(100):
             chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
         new = _commit(repo, {"f.txt": b"new\n", "g.txt": b"g\n"}, [chain[42]])
+        assert isinstance(repo.store, SqliteStore)
+        store = AheadCounting(repo.store)
         with repo.db.read():
-            commits, edges = new_commits(Walker(repo.store, SyncLimits()), [*chain, new], chain)
+            commits, edges = new_commits(Walker(store, SyncLimits()), [*chain, new], chain)
         assert commits == [new]
         assert edges == {chain[42]}
+        # The peer's commits are painted from the commit table: only the new one's window is decoded.
+        assert store.decoded <= 17
     finally:
         repo.close()
 
