@@ -455,16 +455,10 @@ class RefStore:
             "SELECT name, head FROM refs WHERE name >= ? AND name < ? ORDER BY name, head",
             (prefix, prefix + "\U0010ffff"),
         ).fetchall()
-        current: str | None = None
-        acc: list[ObjectId] = []
-        for name, head in rows:
-            if name != current:
-                if current is not None:
-                    yield current, frozenset(acc)
-                current, acc = name, []
-            acc.append(ObjectId(bytes(head)))
-        if current is not None:
-            yield current, frozenset(acc)
+        from itertools import groupby  # here: refs loads on every command's start-up path
+
+        for name, group in groupby(rows, key=_name_of):
+            yield name, frozenset([ObjectId(bytes(head)) for _, head in group])
 
     def check_names(self) -> None:
         """Check every ref name stored, live or tombstoned, against the ref-name rules.
@@ -550,3 +544,7 @@ class RefStore:
     def set_head_detached(self, oid: ObjectId) -> None:
         """Detach HEAD at a commit."""
         self.db.set_meta("HEAD", to_hex(oid))
+
+
+def _name_of(row: tuple[str, bytes]) -> str:
+    return row[0]

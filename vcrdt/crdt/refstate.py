@@ -231,7 +231,11 @@ class RefState(Value):
 
     def heads(self, name: str, is_ancestor: Ancestry) -> frozenset[ObjectId]:
         """The heads branch `name` shows: its live heads, ancestors of another one dropped."""
-        return maximal((e.head for e in self.branches.get(name, frozenset())), is_ancestor)
+        entries = self.branches.get(name, frozenset())
+        if len(entries) == 1:  # most branches: nothing to compare
+            for _, head in entries:
+                return frozenset((head,))
+        return maximal((e.head for e in entries), is_ancestor)
 
     def visible(self, is_ancestor: Ancestry) -> dict[str, frozenset[ObjectId]]:
         """The branches that exist (at least one live entry) and the heads each shows."""
