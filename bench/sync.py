@@ -529,11 +529,15 @@ class Bench:
             dst = scratch / "v"
             shutil.copytree(self.work / f"v-{client}", dst, symlinks=True)
             _bind(dst)
+            # The copy's pages are still dirty: the fetch's first checkpoint would write the whole
+            # database back (a copy's cost, not a fetch's; git fsyncs only what it writes).
+            os.sync()
             return run_vcrdt(["fetch"], self.vs.root, dst, self.env, scratch)
 
         def grun(scratch: Path) -> Run:
             dst = scratch / "g.git"
             shutil.copytree(self.work / f"g-{client}.git", dst, symlinks=True)
+            os.sync()
             url = f"file://{self.gs.root}"
             return run_git(["fetch", "-q", url, "+refs/heads/*:refs/remotes/origin/*"], dst, self.env, scratch)
 
@@ -679,6 +683,7 @@ class Bench:
                 dst = scratch / "v"
                 shutil.copytree(client, dst, symlinks=True)
                 _bind(dst)
+                os.sync()
                 return run_vcrdt(["sync"], srv, dst, self.env, scratch)
 
             v, _ = self.measure(f"loss d={d}", vrun, None)
