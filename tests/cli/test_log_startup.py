@@ -53,3 +53,12 @@ def test_the_everyday_commands_load_sqlites_c_module_alone_and_log_no_datetime(r
         out, loaded = _main_loads(repo, {"datetime"}, args, VCRDT_NO_SERVER="1")
         assert out == repo.ok(*args).out
         assert loaded == "", args
+
+
+def test_a_command_that_asks_no_server_loads_no_socket_module(repo: CliRunner) -> None:
+    """`_socket` is the server client's: the stdio module it shares with main loads it only to send descriptors."""
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+    for args in (["log", "-n", "5"], ["status"]):
+        _out, loaded = _main_loads(repo, {"_socket", "socket"}, args, VCRDT_NO_SERVER="1")
+        assert loaded == "", args
