@@ -29,7 +29,7 @@ Ref names follow git's check-ref-format rules. Imports `store.db`,
 
 from __future__ import annotations
 
-import sqlite3
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 from collections.abc import Iterator
 from functools import cache
 

@@ -9,11 +9,10 @@ handed in through `Settings` by the caller, never read here.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import cache, cached_property
 
 from vcrdt.dag import read_commit, read_tree
@@ -46,6 +45,7 @@ from vcrdt.values import Value, value_class
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     import re
+    from datetime import datetime
     from pathlib import Path
 
     from vcrdt.merge.state import MergeState
@@ -74,6 +74,8 @@ def _suffix_steps(suffix: str) -> list[tuple[str, str]]:
 
 
 def _system_now() -> datetime:
+    from datetime import UTC, datetime  # here: a command that makes no commit never reads the clock
+
     return datetime.now(UTC).astimezone()
 
 

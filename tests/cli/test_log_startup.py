@@ -35,3 +35,30 @@ def test_log_loads_no_tree_diff_or_merge_module(repo: CliRunner) -> None:
         out, loaded = _main_loads(repo, watched, args, VCRDT_NO_SERVER="1")
         assert out == repo.ok(*args).out
         assert loaded == "", args
+
+
+def test_the_everyday_commands_load_sqlites_c_module_alone_and_log_no_datetime(repo: CliRunner) -> None:
+    """The store uses `_sqlite3` itself: the `sqlite3` package (its date adapters) and, for log, `datetime` stay out.
+
+    The package's `sqlite3.dbapi2` imports `datetime`; the two cost a plain process about 6 M
+    instructions of start-up, against a `log -n 1000` of about 100 M.
+    """
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+    repo.write("a.txt", "two\n")
+    for args in (["status"], ["diff"], ["add", "a.txt"], ["commit", "-m", "second"], ["log", "-n", "5"]):
+        _out, loaded = _main_loads(repo, {"sqlite3", "sqlite3.dbapi2"}, args, VCRDT_NO_SERVER="1")
+        assert loaded == "", args
+    for args in (["log"], ["log", "-n", "1000"], ["log", "--oneline"], ["log", "--graph"]):
+        out, loaded = _main_loads(repo, {"datetime"}, args, VCRDT_NO_SERVER="1")
+        assert out == repo.ok(*args).out
+        assert loaded == "", args
+
+
+def test_a_command_that_asks_no_server_loads_no_socket_module(repo: CliRunner) -> None:
+    """`_socket` is the server client's: the stdio module it shares with main loads it only to send descriptors."""
+    repo.write("a.txt", "one\n")
+    repo.ok("commit", "-A", "-m", "first")
+    for args in (["log", "-n", "5"], ["status"]):
+        _out, loaded = _main_loads(repo, {"_socket", "socket"}, args, VCRDT_NO_SERVER="1")
+        assert loaded == "", args

@@ -8,9 +8,9 @@ internal error (exit 255) with a traceback and a request to report it.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import functools
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 

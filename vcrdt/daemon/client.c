@@ -35,6 +35,7 @@
 /* Generated at build time from vcrdt/daemon/protocol.py (see `native.header`):
  *   VCRDT_PYTHON, VCRDT_PACKAGE   the interpreter and package directory of this installation
  *   ENTRY, ENTRY_ASKED            what Python runs when no server takes the command
+ *   NO_SITE                       1: Python starts with -S, the entry doing site's work first
  *   PROTOCOL, ACK_MS, MAX_TIMEOUT_SECONDS, REPLY_SIZE, TAG_PID, TAG_GO, TAG_EXIT,
  *   INTERNAL_EXIT, LOST_MESSAGE, FNV_OFFSET, FNV_PRIME
  *   NO_SERVER_VAR, TIMEOUT_VAR, RUNTIME_VAR, RUNTIME_SUBDIR, FALLBACK_DIR_PREFIX, SOCKET_SUFFIX
@@ -55,16 +56,18 @@ static int asked = 0;
 static void run_in_python(void) {
     int argc = 0;
     while (args[argc]) argc++;
-    char **py = calloc((size_t)argc + 5, sizeof *py);
+    char **py = calloc((size_t)argc + 6, sizeof *py);
     if (!py) {
         fputs("vcrdt: out of memory\n", stderr);
         exit(INTERNAL_EXIT);
     }
-    py[0] = VCRDT_PYTHON;
-    py[1] = "-P";
-    py[2] = "-c";
-    py[3] = asked ? ENTRY_ASKED : ENTRY;
-    for (int i = 1; i < argc; i++) py[3 + i] = args[i];
+    int n = 0;
+    py[n++] = VCRDT_PYTHON;
+    if (NO_SITE) py[n++] = "-S"; /* the entry does site's work itself (native.site_setup) */
+    py[n++] = "-P";
+    py[n++] = "-c";
+    py[n++] = asked ? ENTRY_ASKED : ENTRY;
+    for (int i = 1; i < argc; i++) py[n++] = args[i];
     execv(VCRDT_PYTHON, py);
     fprintf(stderr, "vcrdt: cannot run %s: %s\n", VCRDT_PYTHON, strerror(errno));
     exit(INTERNAL_EXIT);

@@ -13,13 +13,24 @@ tags, the timeouts, the variable names, the rule of which commands run in the
 client) is not written in the C source: `header` generates it from
 `vcrdt.daemon.protocol` into ``protocol.h`` at each build, so the two clients
 cannot drift apart.
+
+The Python it falls back to starts without `site` (``-S``) where that is safe: `site_setup`
+runs the interpreter once at build time, with and without `site`, and bakes in what `site`
+added (the site-packages directories and the directories their ``.pth`` files name, such as an
+editable install's project, and a virtual environment's ``sys.prefix``). At run time the entry
+sets them itself after checking, in a few system calls, that `site` would still add the same
+ones (the same ``.pth`` files, unchanged, and every directory present); otherwise it runs `site`
+as usual (``site.main()``). An installation where `site` does anything else (a
+``sitecustomize``, code in a ``.pth`` file, the user's site-packages) keeps `site`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
@@ -34,6 +45,39 @@ HEADER = "protocol.h"
 # script's entry point, told (`asked`) when the client has already asked the server.
 ENTRY = "from vcrdt.cli import main; main()"
 ENTRY_ASKED = "from vcrdt.cli import main; main(asked=True)"
+
+# The modules a Python loads with `site` and not without it when `site` does no more than add
+# directories: `site` and what it imports. `_distutils_hack` is setuptools' (its
+# distutils-precedence.pth): it only redirects `import distutils`, which vcrdt never makes.
+_SITE_MODULES = frozenset(
+    {"site", "_sitebuiltins", "os", "os.path", "posixpath", "genericpath", "stat", "_stat", "_collections_abc"}
+    | {"_distutils_hack"}
+)
+_PROBE = (
+    "import json, sys; user = getattr(sys.modules.get('site'), 'ENABLE_USER_SITE', None); "
+    "print(json.dumps([sys.path, sys.prefix, sys.exec_prefix, sorted(sys.modules), user]))"
+)
+
+# Run before the entry by a Python started with -S: the directories and prefixes `site` would set,
+# if the site-packages directories `{dirs}` still hold the same .pth files (`{pths}`: for each, the
+# names and times, None where it was missing) and every directory `{paths}` is there; else `site`
+# itself. Short: Python compiles it at each start. `site` reads an unreadable directory as empty.
+SITE_BOOT = """import sys
+from os import listdir, stat
+from os.path import exists
+def _pths(d):
+    try:
+        return [(n, stat(d + "/" + n).st_mtime_ns) for n in sorted(listdir(d)) if n.endswith(".pth")]
+    except OSError:
+        return None
+if list(map(_pths, {dirs})) == {pths} and all(map(exists, {paths})):
+    sys.path += {paths}
+    sys.prefix, sys.exec_prefix = {prefix}, {exec_prefix}
+else:
+    import site
+    site.main()
+del _pths
+"""
 
 
 def c_string(text: str | bytes) -> str:
@@ -72,12 +116,66 @@ def _c_list(name: str, items: Iterable[str | bytes]) -> str:
     return f"static const char *const {name}[] = {{{values}NULL}};"
 
 
-def header(python: str, package: str) -> str:
+def _probe(python: str, *flags: str) -> tuple[list[str], str, str, list[str], bool | None]:
+    """`python`'s sys.path, prefixes, loaded modules and whether `site` added the user's site-packages."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONNOUSERSITE")}
+    done = subprocess.run([python, *flags, "-P", "-c", _PROBE], capture_output=True, text=True, env=env, check=True)
+    path, prefix, exec_prefix, modules, user = json.loads(done.stdout)
+    return path, prefix, exec_prefix, modules, user
+
+
+def site_setup(python: str) -> str | None:
+    """Return the code that does `site`'s work for `python` started with ``-S`` (None: keep `site`).
+
+    `python` is run with and without `site`; `site` may be left out when all it did was append
+    directories to ``sys.path`` and set the prefixes, with no ``sitecustomize`` or
+    ``usercustomize`` loaded and the user's site-packages off (as in a virtual environment).
+    The code checks at each start that `site` would do the same (`SITE_BOOT`).
+
+    Args:
+        python: The interpreter the client runs; this module must run under it (its `site` is read).
+
+    Returns:
+        Python source to run first, or None.
+    """
+    if os.path.realpath(python) != os.path.realpath(sys.executable) or sys.flags.no_site:
+        return None
+    try:
+        path, prefix, exec_prefix, modules, user = _probe(python)
+        base, _, _, base_modules, _ = _probe(python, "-S")
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
+    if user is not False or (prefix, exec_prefix) != (sys.prefix, sys.exec_prefix):
+        return None  # the user's site-packages (its presence can change), or not this process's site
+    if path[: len(base)] != base or not set(modules) - set(base_modules) <= _SITE_MODULES:
+        return None  # site inserted a directory, or ran code: keep it
+    dirs = site.getsitepackages()
+    pths: list[list[tuple[str, int]] | None] = []
+    for d in dirs:
+        try:
+            names = sorted(n for n in os.listdir(d) if n.endswith(".pth"))
+            pths.append([(n, os.stat(os.path.join(d, n)).st_mtime_ns) for n in names])
+        except FileNotFoundError:
+            pths.append(None)
+        except OSError:
+            return None
+    return SITE_BOOT.format(
+        dirs=ascii(dirs),
+        pths=ascii(pths),
+        paths=ascii(path[len(base) :]),
+        prefix=ascii(prefix),
+        exec_prefix=ascii(exec_prefix),
+    )
+
+
+def header(python: str, package: str, *, boot: str | None = None) -> str:
     """Return ``protocol.h``: the client's constants, generated from `vcrdt.daemon.protocol`.
 
     Args:
         python: The interpreter the client runs a command with when no server takes it.
         package: The vcrdt package directory (part of the socket key).
+        boot: Code doing `site`'s work (`site_setup`): Python then starts with ``-S`` and runs it
+            before the entry point. None: Python starts with `site`.
 
     Returns:
         The text of the header.
@@ -87,8 +185,9 @@ def header(python: str, package: str) -> str:
         f"/* Generated from vcrdt/daemon/protocol.py by {__name__} when the client is built: do not edit. */",
         f"#define VCRDT_PYTHON {c_string(python)}",
         f"#define VCRDT_PACKAGE {c_string(package)}",
-        f"#define ENTRY {c_string(ENTRY)}",
-        f"#define ENTRY_ASKED {c_string(ENTRY_ASKED)}",
+        f"#define NO_SITE {int(boot is not None)}",
+        f"#define ENTRY {c_string((boot or '') + ENTRY)}",
+        f"#define ENTRY_ASKED {c_string((boot or '') + ENTRY_ASKED)}",
         f"#define PROTOCOL {c_string(str(p.PROTOCOL))}",
         f"#define ACK_MS {round(p.ACK_SECONDS * 1000)}",
         f"#define MAX_TIMEOUT_SECONDS {float(p.MAX_TIMEOUT_SECONDS)!r}",
@@ -136,7 +235,9 @@ def build(output: Path, *, compiler: str | None = None) -> Path:
     os.close(fd)
     try:
         with tempfile.TemporaryDirectory(prefix="vcrdt-client-") as include:
-            Path(include, HEADER).write_text(header(sys.executable, protocol.package_dir()), encoding="ascii")
+            boot = site_setup(sys.executable)
+            text = header(sys.executable, protocol.package_dir(), boot=boot)
+            Path(include, HEADER).write_text(text, encoding="ascii")
             done = subprocess.run(
                 [*shlex.split(cc), *flags, "-Wall", "-Wextra", "-I", include, "-o", temp, str(SOURCE)],
                 capture_output=True,

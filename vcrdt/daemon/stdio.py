@@ -11,7 +11,6 @@ Imports only the standard library at module level (the client runs on every comm
 
 from __future__ import annotations
 
-import _socket
 import io
 import os
 import struct
@@ -22,6 +21,7 @@ from vcrdt.daemon.protocol import GO
 # Not typing's TYPE_CHECKING: importing typing costs the client milliseconds.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import _socket
     import socket
     from collections.abc import Sequence
     from typing import Any
@@ -63,6 +63,8 @@ def send_descriptors(sock: _socket.socket, cwd_fd: int) -> None:
     Raises:
         OSError: The other end is gone, or a descriptor is closed.
     """
+    import _socket  # here: only the server's client sends them (a plain command never loads _socket)
+
     fds = struct.pack("4i", 0, 1, 2, cwd_fd)
     sock.sendmsg([GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
 

@@ -17,7 +17,7 @@ Imports `store` and `ids` only.
 
 from __future__ import annotations
 
-import sqlite3
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 from collections.abc import Iterable
 
 from vcrdt.ids import ObjectId

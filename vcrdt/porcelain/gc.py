@@ -41,10 +41,10 @@ afterwards, in a transaction of its own.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import json
 import os
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal

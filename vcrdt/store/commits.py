@@ -18,7 +18,7 @@ Imports `objects`, `ids` and `errors` only.
 
 from __future__ import annotations
 
-import sqlite3
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 from collections.abc import Iterable, Iterator
 
 from vcrdt.errors import CorruptObjectError

@@ -46,8 +46,11 @@ Imports `errors`, `store.fingerprints` and `store.commits` only.
 
 from __future__ import annotations
 
+# SQLite's C module, not the `sqlite3` package: the package adds only its date and time
+# adapters, which import `datetime` (over a millisecond of every command's start-up) and which
+# vcrdt never uses; its classes and functions are the C module's. Every module does the same.
+import _sqlite3 as sqlite3
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -23,7 +23,7 @@ full recomputation (`recompute`).
 
 from __future__ import annotations
 
-import sqlite3
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import struct
 from collections.abc import Iterable
 

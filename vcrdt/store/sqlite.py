@@ -38,9 +38,9 @@ Imports `store`, `store.db`, `store.commits`, `hashing`, `ids` and `errors` only
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import contextlib
 import os
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property

@@ -13,8 +13,8 @@ describes the new state, so only the files are behind. (See docs/format.md.)
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
-import sqlite3
 import stat
 from collections.abc import Callable, Collection, Mapping
 

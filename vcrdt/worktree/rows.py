@@ -16,8 +16,8 @@ fsck` checks it against the rows (`RowTable.pack_problems`).
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
-import sqlite3
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
