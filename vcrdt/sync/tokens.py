@@ -7,9 +7,9 @@ or ``write`` (also push). A token may expire and may be revoked; neither is ever
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone, as vcrdt.store.db
 import hashlib
 import secrets
-import sqlite3
 import time
 
 from vcrdt.errors import ConfigError, RepoError
