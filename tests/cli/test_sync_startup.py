@@ -147,7 +147,7 @@ import os, sys
 out, args = sys.argv[1], sys.argv[2:]
 real = os.posix_spawnp
 def noting(*a, **k):
-    watched = {"vcrdt.cli.app", "sqlite3", "_sqlite3", "re", "json", "vcrdt.repo", "vcrdt.sync.session"}
+    watched = {"vcrdt.cli.app", "sqlite3", "_sqlite3", "re", "json", "collections", "vcrdt.repo", "vcrdt.sync.session"}
     with open(out, "a") as f:
         f.write(",".join(sorted(watched & set(sys.modules))) + "\\n")
     return real(*a, **k)
@@ -162,7 +162,7 @@ def test_the_peer_command_starts_before_the_app_the_database_or_the_sync_modules
     cli: CliRunner, tmp_path: Path, verb: str
 ) -> None:
     """`vcrdt.cli.run` starts the peer of a fetch, sync, push or pull over ``--exec`` before anything
-    heavy is imported (the typer app's modules, sqlite3, re, the repository, the session), so the
+    heavy is imported (the typer app's modules, sqlite3, re, collections, the repository, the session), so the
     peer's start-up overlaps all of this side's; the session then speaks to that process."""
     a, b = _replicas(cli)
     log = tmp_path / "spawned.txt"

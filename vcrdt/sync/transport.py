@@ -11,7 +11,6 @@ command) and sends requests over its pipes one after another.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
 from vcrdt.sync.spawn import Child
@@ -19,6 +18,7 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
     from typing import Protocol
 
@@ -31,9 +31,10 @@ else:
 # The frames, the responder and the repository are imported where first used: a command that
 # starts its peer early (`start_early`) imports this module before anything else of the sync.
 # pathlib too, where a local path is the remote: a session over a command never loads it. So
-# are re, shlex and select, which only an ssh URL or a session's reads need: `--exec CMD`
-# starts its peer having loaded none of them (about 14 million instructions of a client's
-# start-up, all of it on the critical path of a small fetch, which waits for the peer's).
+# are re, shlex and select, which only an ssh URL or a session's reads need, and collections
+# (the abstract types are for the type checker): `--exec CMD` starts its peer having loaded
+# none of them (about 20 million instructions of a client's start-up, all of it on the
+# critical path of a small fetch, which waits for the peer's).
 
 # A response is read from its pipe or socket in pieces of up to this many bytes.
 READ_SIZE = 256 << 10
