@@ -129,6 +129,58 @@ def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp
     assert marks.read_text().splitlines() == ["started", "ended"]
 
 
+def test_a_peer_started_before_the_app_ends_when_the_command_line_fails_after(tmp_path: Path) -> None:
+    """The peer of ``fetch --exec CMD`` starts before the typer app's modules load; a global option the
+    app then refuses (a usage error, before the command runs) still ends it: nothing is left running."""
+    marks = tmp_path / "marks.txt"
+    peer = f"echo started >> {shlex.quote(str(marks))}; cat > /dev/null; echo ended >> {shlex.quote(str(marks))}"
+    proc = vcrdt_subprocess("--color", "nonsense", "fetch", "--exec", peer, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert b"--color" in proc.stderr
+    assert marks.read_text().splitlines() == ["started", "ended"]
+
+
+# Runs the CLI with `os.posix_spawnp` noting, in the file named by its first argument, which of some
+# modules were loaded when the peer was started.
+SPAWN_SCRIPT = """
+import os, sys
+out, args = sys.argv[1], sys.argv[2:]
+real = os.posix_spawnp
+def noting(*a, **k):
+    watched = {"vcrdt.cli.app", "sqlite3", "_sqlite3", "re", "json", "collections", "vcrdt.repo", "vcrdt.sync.session"}
+    with open(out, "a") as f:
+        f.write(",".join(sorted(watched & set(sys.modules))) + "\\n")
+    return real(*a, **k)
+os.posix_spawnp = noting
+from vcrdt.cli import run
+sys.exit(run(args))
+"""
+
+
+@pytest.mark.parametrize("verb", ["fetch", "sync", "push", "pull"])
+def test_the_peer_command_starts_before_the_app_the_database_or_the_sync_modules_load(
+    cli: CliRunner, tmp_path: Path, verb: str
+) -> None:
+    """`vcrdt.cli.run` starts the peer of a fetch, sync, push or pull over ``--exec`` before anything
+    heavy is imported (the typer app's modules, sqlite3, re, collections, the repository, the session), so the
+    peer's start-up overlaps all of this side's; the session then speaks to that process."""
+    a, b = _replicas(cli)
+    log = tmp_path / "spawned.txt"
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN_SCRIPT)
+    serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
+    proc = subprocess.run(
+        [sys.executable, str(script), str(log), verb, "--exec", serve, "--json"],
+        cwd=b,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text() == "\n"  # one command started, with none of the watched modules loaded
+
+
 def test_a_no_op_fetch_writes_nothing(cli: CliRunner) -> None:
     """Once up to date, a fetch over stdio leaves the database's bytes as they were, and no WAL behind."""
     a, b = _replicas(cli)

@@ -51,9 +51,42 @@ def run(argv: Sequence[str] | None = None) -> int:
         reason = "it has been deleted" if isinstance(exc, FileNotFoundError) else exc.strerror
         sys.stderr.write(f"error: cannot use the current directory: {reason}\n")
         return 1  # ExitCode.FAILURE
+    started = _start_peer(args)
     from vcrdt.cli.app import invoke
 
-    return invoke(args)
+    try:
+        return invoke(args)
+    finally:
+        if started:  # a peer the command did not take (it failed before its session) is ended
+            from vcrdt.sync.transport import discard_early
+
+            discard_early()
+
+
+# The commands that may reach their peer through a process (`--exec CMD`, an ssh URL), by the name
+# of the argument that names the remote.
+_PEER_COMMANDS = {"fetch": "source", "sync": "remote", "push": "remote", "pull": "remote"}
+
+
+def _start_peer(args: Sequence[str]) -> bool:
+    """Start the peer command of a fetch, sync, push or pull now, before the app's imports; True if one may run.
+
+    The peer's start-up (an interpreter and its imports, an ssh connection) then overlaps all of
+    this side's, from the typer app's modules on (the first half of a no-op ``fetch --exec``'s
+    start-up up to that point); the command's session takes the running process
+    (`vcrdt.cli.commands.sync.start_peer_early`). A command line the parse table does not read
+    exactly is left to the command, which starts its peer itself.
+    """
+    if not _PEER_COMMANDS.keys() & set(args):
+        return False
+    from vcrdt.cli.argv import parse
+
+    plan = parse(list(args))
+    if plan is None or plan.name not in _PEER_COMMANDS:
+        return False
+    from vcrdt.cli.commands.sync import start_peer_early
+
+    return start_peer_early(plan.kwargs.get(_PEER_COMMANDS[plan.name]), plan.kwargs.get("exec_cmd"))
 
 
 def finish(code: int) -> int:

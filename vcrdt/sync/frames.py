@@ -16,6 +16,7 @@ import json
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
@@ -1017,10 +1018,21 @@ def decode_listing(kind: int, payload: bytes, peer: str) -> Listing:
 # An entry kind's code in a tree delta, by the word that spells it in a tree body (4 bytes each).
 ENTRY_CODES = {b"file": 1, b"exec": 2, b"link": 3, b"tree": 4, b"subm": 5}
 ENTRY_WORDS = {v: k for k, v in ENTRY_CODES.items()}
-# One entry of a tree body: kind word, space, name, NUL, id (`split_tree`).
-_RAW_ENTRY = re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") [^\0/]+\0.{32}", re.DOTALL)
-# The same, any name (empty, or with a ``/``): a sender reads its trees by it and leaves the rules to the receiver.
-_ANY_ENTRY = re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") [^\0]*\0.{32}", re.DOTALL)
+
+
+# The entry patterns of the Python twin are compiled on first use (`cache`): compiling them costs
+# every `serve --stdio` and every fetch millions of instructions at start-up, mostly for nothing
+# (the C twin splits trees where it is built).
+@cache
+def _entry_re(strict: bool) -> re.Pattern[bytes]:
+    """One entry of a tree body: kind word, space, name, NUL, id (`split_tree`); not `strict`, any name.
+
+    Any name (empty, or with a ``/``): a sender reads its trees by it and leaves the rules to the receiver.
+    """
+    name = rb"[^\0/]+" if strict else rb"[^\0]*"
+    return re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") " + name + rb"\0.{32}", re.DOTALL)
+
+
 # The fewest bytes an inserted entry takes in a tree delta (position, kind, name length, 1-byte name, id).
 _MIN_INSERT = 1 + 1 + 1 + 1 + OID_LEN
 _WORD_LEN = 4
@@ -1045,7 +1057,7 @@ def split_tree(body: bytes) -> list[bytes] | None:
 
 def split_tree_py(body: bytes, strict: bool) -> list[bytes] | None:
     """`split_tree` (`strict`: names not empty, without ``/``) or, not `strict`, any name: the C twin's reference."""
-    found: list[bytes] = (_RAW_ENTRY if strict else _ANY_ENTRY).findall(body)
+    found: list[bytes] = _entry_re(strict).findall(body)
     return found if sum(map(len, found)) == len(body) else None
 
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from vcrdt.errors import ConfigError, LimitError
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.repo import Repository, read_toml
 from vcrdt.values import Value, value_class
 
-_SIZE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+
+# Compiled on first use (`cache`): most repositories set no size, and every session reads the limits.
+@cache
+def _size_re() -> re.Pattern[str]:
+    return re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+
+
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -149,7 +156,7 @@ def _config_size(conf: dict[str, str], key: str, default: int) -> int:
     text = conf.get(key.split(".", 1)[1])
     if text is None:
         return default
-    m = _SIZE.fullmatch(text)
+    m = _size_re().fullmatch(text)
     if m is None:
         raise ConfigError(f"config {key} = {text!r}: not a size (bytes, or a number with K, M, G or T)")
     size = int(m.group(1)) * _UNITS[m.group(2).lower()]

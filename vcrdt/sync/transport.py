@@ -11,10 +11,6 @@ command) and sends requests over its pipes one after another.
 from __future__ import annotations
 
 import os
-import re
-import select
-import shlex
-from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
 from vcrdt.sync.spawn import Child
@@ -22,6 +18,7 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
     from typing import Protocol
 
@@ -33,7 +30,11 @@ else:
 
 # The frames, the responder and the repository are imported where first used: a command that
 # starts its peer early (`start_early`) imports this module before anything else of the sync.
-# pathlib too, where a local path is the remote: a session over a command never loads it.
+# pathlib too, where a local path is the remote: a session over a command never loads it. So
+# are re, shlex and select, which only an ssh URL or a session's reads need, and collections
+# (the abstract types are for the type checker): `--exec CMD` starts its peer having loaded
+# none of them (about 20 million instructions of a client's start-up, all of it on the
+# critical path of a small fetch, which waits for the peer's).
 
 # A response is read from its pipe or socket in pieces of up to this many bytes.
 READ_SIZE = 256 << 10
@@ -231,6 +232,7 @@ class ProcessTransport:
             raise ProtocolError(f"{self.peer}: the connection closed while sending ({status})") from exc
         fd = proc.stdout.fileno()
         limit = self.limits.stall_timeout
+        import select
 
         def read(n: int) -> bytes:
             # Straight from the pipe (never through a buffer select cannot see), waiting at most `limit`.
@@ -469,8 +471,9 @@ class Remote(Value):
         object.__setattr__(self, "argv", argv)
 
 
-_SSH_URL = re.compile(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port>[0-9]+))?(?P<path>/.*)")
-_SCP = re.compile(r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.+)")
+# Matched by `re.fullmatch`, which compiles them on first use: the module loads no re (see above).
+_SSH_URL = r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port>[0-9]+))?(?P<path>/.*)"
+_SCP = r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.+)"
 
 
 def parse_remote(
@@ -491,11 +494,15 @@ def parse_remote(
         return Remote("command", exec_cmd, argv=("sh", "-c", exec_cmd))
     if url.startswith(("http://", "https://")):
         return Remote("http", url)
-    m = _SSH_URL.fullmatch(url)
-    scp = None if m is not None or url.startswith(("/", ".")) else _SCP.fullmatch(url)
+    import re
+
+    m = re.fullmatch(_SSH_URL, url)
+    scp = None if m is not None or url.startswith(("/", ".")) else re.fullmatch(_SCP, url)
     if m is None and url.startswith("ssh://"):
         raise ProtocolError(f"malformed ssh URL {url!r}", hint="write ssh://[user@]host[:port]/path")
     if m is not None or scp is not None:
+        import shlex
+
         g = (m or scp).groupdict()  # type: ignore[union-attr]
         base = shlex.split(ssh) if ssh else ["ssh"]
         port = ["-p", g["port"]] if g.get("port") else []

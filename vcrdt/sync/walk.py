@@ -16,6 +16,7 @@ import operator
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from functools import cache
 
 from vcrdt.crdt.refstate import RefState, from_rows
 from vcrdt.dag import read_commit
@@ -57,8 +58,11 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
 _WORDS = {k.value.encode("ascii"): k.value for k in EntryKind}
 
 
-# One tree entry: kind word, space, name, NUL, id.
-_ENTRY = re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL)
+# One tree entry: kind word, space, name, NUL, id. Compiled on first use (`cache`): a session
+# that walks no tree (a no-op, an answer the C twin splits) does not pay for compiling it.
+@cache
+def _entry_re() -> re.Pattern[bytes]:
+    return re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL)
 
 
 def tree_entries(
@@ -78,7 +82,7 @@ def tree_entries(
         CorruptObjectError: If the body is not a sequence of tree entries.
     """
     if entries is None:
-        entries = _ENTRY.findall(body)
+        entries = _entry_re().findall(body)
     if sum(map(len, entries)) == len(body):
         # Every byte is in an entry (the matches tile the body): each decoded once per walk.
         seen: dict[bytes, tuple[str, Reference]] = {} if heads is None else heads
@@ -120,7 +124,7 @@ def split_entries(body: bytes) -> list[bytes]:
     """A stored tree's entries as raw bytes (``word name\0id``); they tile the body only when it is well formed."""
     found = split_raw(body, False)
     if found is None:  # not a tree: the entries the pattern finds (the caller sees they do not tile it)
-        found = _ENTRY.findall(body)
+        found = _entry_re().findall(body)
     return found
 
 

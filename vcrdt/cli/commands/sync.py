@@ -102,24 +102,30 @@ def ssh_command() -> str | None:
     return os.environ.get("VCRDT_SSH") or None
 
 
-def start_peer_early(remote: str | None, exec_cmd: str | None) -> None:
+def start_peer_early(remote: str | None, exec_cmd: str | None) -> bool:
     """Start the peer's command now (``--exec CMD``, or an ssh URL given as is), before this side's start-up.
 
     Its start-up (an interpreter, an ssh connection) then runs beside this side's imports and
     opening of the repository; the session's transport takes the running process. Names of
-    remotes and paths are left to the session (they need the repository's config). Call
+    remotes and paths are left to the session (they need the repository's config). `vcrdt.cli.run`
+    calls this before loading the typer app's modules, and `exchange` again (a no-op then). Call
     `vcrdt.sync.transport.discard_early` when the command ends.
+
+    Returns:
+        Whether a command was started (or tried).
     """
     if exec_cmd is None and (remote is None or ":" not in remote or remote.startswith(("http://", "https://"))):
-        return
+        return False
     from vcrdt.sync.transport import parse_remote, start_early
 
     try:
         where = parse_remote(remote or "", STATE.cwd, ssh=ssh_command(), exec_cmd=exec_cmd)
     except VcrdtError:
-        return  # the session names the error
-    if where.kind == "command":
-        start_early(where.argv)
+        return False  # the session names the error
+    if where.kind != "command":
+        return False
+    start_early(where.argv)
+    return True
 
 
 def branch_json(changes: list[BranchChange]) -> list[dict[str, Any]]:
