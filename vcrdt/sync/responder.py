@@ -577,7 +577,10 @@ def _push(
         state, now_tags = ref_state(repo), tag_state(repo)
         root = bucket_of(repo, "", salt, with_ids=False) if salt is not None else None
     if not recv.dry_run:
-        repo.worktree.finish_checkout()
+        if applied.checkout is not None:
+            repo.worktree.finish_checkout()
+        else:  # no checkout begun: the journal is looked at, the work tree not loaded
+            repo.finish_interrupted_checkout()
     yield F.encode(F.ACCEPT, bytes([version]))
     result = {
         "objects": recv.count,

@@ -365,7 +365,10 @@ def _session(
         if result.received.checkout is not None:
             recv.hold_for_checkout()  # the files to write were just received and verified
         try:
-            repo.worktree.finish_checkout()
+            if result.received.checkout is not None:
+                repo.worktree.finish_checkout()
+            else:  # no checkout begun: the journal is looked at, the work tree not loaded
+                repo.finish_interrupted_checkout()
         finally:
             recv.release_held()
         if after_receive is not None:
