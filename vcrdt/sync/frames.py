@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
-import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
@@ -24,11 +22,13 @@ from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.store import CHUNK_SIZE, ObjectStore
 from vcrdt.store.sqlite import SqliteStore, compress_chunk, delta_compressor
+from vcrdt.sync import jsontext
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
     from vcrdt.store import zstd as zstandard
@@ -295,7 +295,7 @@ def reader_of(chunks: Iterable[bytes]) -> Callable[[int], bytes]:
 
 def hello(op: str, **fields: object) -> bytes:
     """The first frame of a request: the versions the client speaks, the operation and its fields."""
-    return encode(HELLO, json.dumps({"v": list(SUPPORTED), "op": op, **fields}, separators=(",", ":")).encode())
+    return encode(HELLO, jsontext.dumps({"v": list(SUPPORTED), "op": op, **fields}).encode())
 
 
 def read_hello(frame: Frame, peer: str) -> tuple[int, dict[str, object]]:
@@ -305,7 +305,7 @@ def read_hello(frame: Frame, peer: str) -> tuple[int, dict[str, object]]:
         ProtocolError: If it is not a JSON object, or no version is shared.
     """
     try:
-        data = json.loads(frame.payload.decode("utf-8"))
+        data = jsontext.loads(frame.payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"{peer}: hello frame is not JSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("v"), list) or not isinstance(data.get("op"), str):
@@ -1029,6 +1029,8 @@ def _entry_re(strict: bool) -> re.Pattern[bytes]:
 
     Any name (empty, or with a ``/``): a sender reads its trees by it and leaves the rules to the receiver.
     """
+    import re  # here: `re` loads `enum`, millions of instructions a session that splits no tree in Python never needs
+
     name = rb"[^\0/]+" if strict else rb"[^\0]*"
     return re.compile(rb"(?:" + b"|".join(ENTRY_CODES) + rb") " + name + rb"\0.{32}", re.DOTALL)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 from vcrdt.errors import ConfigError, LimitError
@@ -10,10 +9,16 @@ from vcrdt.ids import ObjectId, to_hex
 from vcrdt.repo import Repository, read_toml
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    import re
+
 
 # Compiled on first use (`cache`): most repositories set no size, and every session reads the limits.
 @cache
 def _size_re() -> re.Pattern[str]:
+    import re  # here, as `vcrdt.sync.frames` does
+
     return re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 
 

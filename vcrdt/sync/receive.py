@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
-import re
 from collections.abc import Callable, Iterator
+from functools import cache
 
 from vcrdt.crdt.order import TieKey
 from vcrdt.crdt.refstate import RefState
@@ -60,6 +60,10 @@ from vcrdt.sync.frames import (
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Record, Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    import re
+
 # Objects received are committed in transactions of about this many bytes as they arrived (so a
 # sync broken off re-sends at most about this much of what it had verified).
 BATCH_BYTES = 4 << 20
@@ -69,9 +73,21 @@ PENDING_BYTES = 16 << 20
 _REF_KIND = {k.value.encode("ascii"): "tree" if k is EntryKind.TREE else "blob" for k in EntryKind}
 # Objects checked and waiting to be written with one statement (`SqliteStore.put_encoded`).
 PENDING = 4096
-# One tree entry: its kind word, name and id (`Receiver._quick_tree`); the bytes of an entry beside its name.
-_TREE_ENTRY = re.compile(rb"(" + b"|".join(_REF_KIND) + rb") ([^\0/]*)\0(.{32})", re.DOTALL)
+# The bytes of an entry beside its name (`_tree_entry`'s pattern matches one entry).
 _ENTRY_FIXED = 1 + 1 + OID_LEN
+
+
+@cache
+def _tree_entry() -> re.Pattern[bytes]:
+    """One tree entry: its kind word, name and id (`Receiver._quick_tree`); compiled on first use.
+
+    `re` loads `enum`: millions of instructions a fetch whose trees the C twin reads never needs.
+    """
+    import re
+
+    return re.compile(rb"(" + b"|".join(_REF_KIND) + rb") ([^\0/]*)\0(.{32})", re.DOTALL)
+
+
 _WORD = operator.itemgetter(0)
 _NAME = operator.itemgetter(1)
 # Checked trees whose entries are kept (a delta on one checks only the entries that differ).
@@ -726,8 +742,8 @@ class Receiver:
 
 
 def _tree_entries(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
-    """A tree body's entries (kind word, name, id) as `_TREE_ENTRY` splits it, or None if they do not tile it."""
-    found: list[tuple[bytes, bytes, bytes]] = _TREE_ENTRY.findall(body)
+    """A tree body's entries (kind word, name, id) as `_tree_entry` splits it, or None if they do not tile it."""
+    found: list[tuple[bytes, bytes, bytes]] = _tree_entry().findall(body)
     size = _ENTRY_FIXED * len(found) + sum(map(len, map(_NAME, found))) + sum(map(len, map(_WORD, found)))
     return found if size == len(body) else None
 

@@ -13,7 +13,6 @@ and an HTTP server call, each request's body in, a stream of frames out.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable, Iterator
 
 from vcrdt.errors import ProtocolError, VcrdtError
@@ -23,6 +22,7 @@ from vcrdt.repo import Repository
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F
+from vcrdt.sync import jsontext
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.walk import (
@@ -362,7 +362,7 @@ def _refs(
         yield F.encode_state_frame(state, tags, version)
         branch = repo.refs.head().branch
         if branch is not None and branch.startswith(BRANCH_PREFIX):
-            yield F.encode(F.RESULT, json.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
+            yield F.encode(F.RESULT, jsontext.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
         # Imported here, not at start-up: a no-op (above) needs none of the receiving side.
         from vcrdt.sync.receive import partial_commits
 
@@ -591,7 +591,7 @@ def _push(
         "tags": applied.tags,
         "warnings": applied.warnings,
     }
-    yield F.encode(F.RESULT, json.dumps(result, separators=(",", ":")).encode())
+    yield F.encode(F.RESULT, jsontext.dumps(result).encode())
     yield F.encode_state_frame(state, now_tags, version)
     if root is not None:
         yield F.encode_bucket(root)

@@ -32,6 +32,7 @@ from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.repo import Repository
 from vcrdt.store import fingerprints
 from vcrdt.sync import frames as F
+from vcrdt.sync import jsontext
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.receive import (
@@ -413,10 +414,8 @@ def _session(
 
 def _peer_head(payload: bytes) -> str | None:
     """The peer's checked-out branch from its refs answer (JSON ``{"head": NAME}``), if well formed."""
-    import json
-
     try:
-        head = json.loads(payload.decode("utf-8")).get("head")
+        head = jsontext.loads(payload.decode("utf-8")).get("head")
     except (ValueError, AttributeError):
         return None
     return head if isinstance(head, str) and len(head) < 256 else None
@@ -458,11 +457,9 @@ def _push(
         yield F.encode(F.END)
 
     reader = c.ask(frames(), write=True)
-    import json
-
     raw = reader.expect(F.RESULT)
     try:
-        info = json.loads(raw.payload.decode("utf-8"))
+        info = jsontext.loads(raw.payload.decode("utf-8"))
         for b in info.get("branches", []):
             result.pushed.append(
                 BranchChange(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import operator
-import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from functools import cache
@@ -62,6 +61,8 @@ _WORDS = {k.value.encode("ascii"): k.value for k in EntryKind}
 # that walks no tree (a no-op, an answer the C twin splits) does not pay for compiling it.
 @cache
 def _entry_re() -> re.Pattern[bytes]:
+    import re  # here, as `vcrdt.sync.frames` does
+
     return re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL)
 
 
@@ -160,6 +161,7 @@ PREFETCH_COMMITS = 24
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    import re
     from typing import TypeVar
 
     _K = TypeVar("_K")
