@@ -10,6 +10,7 @@ import pytest
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
+from vcrdt.porcelain.copies import renew_replica
 from vcrdt.repo import Repository, Settings
 from vcrdt.store.sqlite import SqliteStore
 from vcrdt.sync.limits import SyncLimits
@@ -95,6 +96,31 @@ def test_haves_sample_the_first_parent_line_densely_then_at_doubling_distances(t
         got = sample_haves(repo.store, [chain[-1]])
         assert got[:12] == [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64)]
         assert all(repo.store.info(h)[0] == "commit" for h in got) and len(set(got)) == len(got)
+    finally:
+        repo.close()
+
+
+def test_haves_name_where_the_heads_replica_began_its_run_of_commits(tmp_path: Path) -> None:
+    # 150 commits made by one replica, then 100 by another on top (a copy that took its own id):
+    # the doubling samples skip from 64 to 128 commits down, past the fork at 100; the first
+    # commit of the other replica is sampled too, so a peer holding only the first 150 stops its
+    # walk there. A history made by one replica only samples as before.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain: list[ObjectId] = []
+        for i in range(150):
+            chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
+        fork = chain[-1]
+        before = sample_haves(repo.store, [fork])
+        renew_replica(repo)
+        for i in range(100):
+            chain.append(_commit(repo, {"f.txt": f"mine {i}\n".encode()}, chain[-1:]))
+        newest_first = chain[::-1]
+        got = sample_haves(repo.store, [chain[-1]])
+        assert fork in got and newest_first.index(fork) == 100
+        assert [h for h in got if h != fork] == [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128)]
+        assert before == [chain[149 - d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128)]
     finally:
         repo.close()
 

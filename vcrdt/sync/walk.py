@@ -841,8 +841,15 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     these it holds, so a history that diverged `d` commits ago costs at most about `d`
     commits sent twice, without a have/want round trip.
 
+    Each head is also followed down the commits its own replica made (at most `RUN_WALK`) to
+    the first another replica made, which is a have too: where that replica's run of work began
+    on what it had received, most often the newest commit this side shares with the peer. A
+    branch that diverged there then costs no commit sent twice (a fork 100 commits down was
+    sampled 128 commits down: 28 commits, a fifth of the fetch, sent again).
+
     Every session starts here, so the walk is bounded: the first-parent line is read up to
-    `WALKED` commits (a window of stored rows at a time, `AheadReader.read_ahead`); past that,
+    `WALKED` commits, or `RUN_WALK` while its replica's run lasts (a window of stored rows at a
+    time, `AheadReader.read_ahead`); past that,
     in a `SqliteStore`, the samples at doubling distances are the commits stored about that
     many commits earlier (by the rate of stored rows per commit along the walked part), found
     by one query each instead of by reading the whole history. Any commit this side holds is a
@@ -855,13 +862,15 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     for head in sorted(set(heads)):
         oid: ObjectId | None = head
         distance, step = 0, 1
+        run: bytes | None = None  # the head's replica, while the walk is on commits it made
         while oid is not None and len(out) < most:
             if oid in seen:
                 break
-            if distance == WALKED and isinstance(store, SqliteStore):
+            if distance >= WALKED and run is None and isinstance(store, SqliteStore):
                 if _stored_samples(store, head, oid, distance, step, seen, out, most):
                     break
-            if distance <= dense or distance == step:
+            sampled = distance <= dense or distance == step
+            if sampled:
                 seen.add(oid)
                 out.append(oid)
                 if distance > dense:
@@ -875,6 +884,13 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
                     got = ahead.pop(oid)
             except (CorruptObjectError, ObjectNotFoundError):
                 break
+            if distance == 0:
+                run = _replica_of(got)
+            elif run is not None and (distance >= RUN_WALK or _replica_of(got) != run):
+                if distance < RUN_WALK and not sampled:
+                    seen.add(oid)
+                    out.append(oid)
+                run = None
             oid = _first_parent(got)
             distance += 1
             if distance > dense and step <= dense:
@@ -886,6 +902,9 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
 _AHEAD_FIRST = 16
 # First-parent commits `sample_haves` reads from each head before sampling by stored order.
 WALKED = 64
+# First-parent commits `sample_haves` follows down from a head while its replica made them, at most
+# (about 6 us each when the whole run is one replica's: reading ahead, as for `WALKED`).
+RUN_WALK = 256
 # Stored rows read at once by `sample_haves` (a few per commit: its trees and blobs sit between
 # commits), and the read-ahead commits it keeps unused (other lines of history) at most.
 _AHEAD_ROWS = 512
@@ -926,6 +945,17 @@ def _stored_samples(
             out.append(got)
         d *= 2
     return True
+
+
+def _replica_of(got: tuple[str, bytes]) -> bytes | None:
+    """The replica id (32 hex digits, as bytes) a stored commit names; None for anything else.
+
+    The first ``replica`` line: the lines above it (tree, parents, author) hold no newline
+    inside. A hint, as `_first_parent`'s reading is.
+    """
+    kind, body = got
+    at = body.find(b"\nreplica ", _PARENT_AT - 1) if kind == "commit" else -1
+    return None if at < 0 else body[at + 9 : at + 41]
 
 
 def _first_parent(got: tuple[str, bytes]) -> ObjectId | None:
