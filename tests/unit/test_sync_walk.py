@@ -125,6 +125,26 @@ def test_haves_name_where_the_heads_replica_began_its_run_of_commits(tmp_path: P
         repo.close()
 
 
+def test_haves_of_a_history_one_replica_made_read_no_further_than_before(tmp_path: Path) -> None:
+    # The head's clock names one replica: no commit of another to look for, so the walk stops at
+    # `WALKED` commits (one window of stored rows here) instead of following the run to `RUN_WALK`.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain: list[ObjectId] = []
+        for i in range(400):
+            chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
+        assert isinstance(repo.store, SqliteStore)
+        store = AheadCounting(repo.store)
+        newest_first = chain[::-1]
+        assert sample_haves(store, [chain[-1]]) == [
+            newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256)
+        ]
+        assert store.decoded < 250  # following the run to 256 commits reads two windows (about 340)
+    finally:
+        repo.close()
+
+
 class AheadCounting(SqliteStore):
     """A store that counts the commits `read_ahead` decodes."""
 

@@ -841,11 +841,13 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     these it holds, so a history that diverged `d` commits ago costs at most about `d`
     commits sent twice, without a have/want round trip.
 
-    Each head is also followed down the commits its own replica made (at most `RUN_WALK`) to
-    the first another replica made, which is a have too: where that replica's run of work began
-    on what it had received, most often the newest commit this side shares with the peer. A
-    branch that diverged there then costs no commit sent twice (a fork 100 commits down was
-    sampled 128 commits down: 28 commits, a fifth of the fetch, sent again).
+    Each head is also followed down the commits its own replica made (at most `RUN_WALK`, and
+    no further than that replica's count in the head's clock) to the first another replica
+    made, which is a have too: where that replica's run of work began on what it had received,
+    most often the newest commit this side shares with the peer. A branch that diverged there
+    then costs no commit sent twice (a fork 100 commits down was sampled 128 commits down: 28
+    commits, a fifth of the fetch, sent again). A head whose clock names one replica only (a
+    history one replica made) has no such commit: nothing more is read.
 
     Every session starts here, so the walk is bounded: the first-parent line is read up to
     `WALKED` commits, or `RUN_WALK` while its replica's run lasts (a window of stored rows at a
@@ -863,6 +865,7 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
         oid: ObjectId | None = head
         distance, step = 0, 1
         run: bytes | None = None  # the head's replica, while the walk is on commits it made
+        run_end = 0  # the walk's distance past which that run cannot last
         while oid is not None and len(out) < most:
             if oid in seen:
                 break
@@ -885,9 +888,9 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
             except (CorruptObjectError, ObjectNotFoundError):
                 break
             if distance == 0:
-                run = _replica_of(got)
-            elif run is not None and (distance >= RUN_WALK or _replica_of(got) != run):
-                if distance < RUN_WALK and not sampled:
+                run, run_end = _run_of(got)
+            elif run is not None and (distance > run_end or _replica_of(got) != run):
+                if distance <= run_end and not sampled:
                     seen.add(oid)
                     out.append(oid)
                 run = None
@@ -956,6 +959,26 @@ def _replica_of(got: tuple[str, bytes]) -> bytes | None:
     kind, body = got
     at = body.find(b"\nreplica ", _PARENT_AT - 1) if kind == "commit" else -1
     return None if at < 0 else body[at + 9 : at + 41]
+
+
+def _run_of(got: tuple[str, bytes]) -> tuple[bytes | None, int]:
+    """A head's replica and how far down its run of commits can reach (its count in the head's clock).
+
+    ``(None, 0)`` when the clock names no other replica (the history holds no commit another
+    replica made), or when the commit does not read as one. The distance is capped at `RUN_WALK`.
+    """
+    replica = _replica_of(got)
+    body = got[1]
+    at = body.find(b"\nclock ", _PARENT_AT - 1) if replica is not None else -1
+    if at < 0:
+        return None, 0
+    counts = body[at + 7 : body.find(b"\n", at + 7)].split(b" ")
+    if len(counts) < 2:
+        return None, 0
+    assert replica is not None
+    mark = replica + b"="
+    count = next((c[len(mark) :] for c in counts if c.startswith(mark)), b"")
+    return (replica, min(int(count), RUN_WALK)) if count.isdigit() else (None, 0)
 
 
 def _first_parent(got: tuple[str, bytes]) -> ObjectId | None:
