@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
     import zstandard
 
+    from vcrdt.objects import Commit
+
     _T = TypeVar("_T")
     _R = TypeVar("_R")
 
@@ -1181,7 +1183,7 @@ class SqliteStore:
                 self._fresh.add(oids[i], "tree", body)
         return oids
 
-    def put_encoded(self, items: Sequence[Encoded]) -> int:
+    def put_encoded(self, items: Sequence[Encoded], decoded: Mapping[ObjectId, Commit | None] | None = None) -> int:
         """Store objects whose compressed form is at hand (sync receives them so), without recompressing.
 
         Each item is ``(id, kind, body, storage, base, data)``: `data` is one zstd frame that
@@ -1195,6 +1197,8 @@ class SqliteStore:
 
         Args:
             items: The objects, bases before the deltas on them.
+            decoded: Commits among them the caller decoded from these bodies (their commit
+                table rows are made from these, not decoded again).
 
         Returns:
             How many objects were added.
@@ -1235,7 +1239,7 @@ class SqliteStore:
                 base = None
             depths[oid] = depth
             rows.append((oid, code, len(body), storage, base, depth, data))
-        graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"])
+        graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"], decoded)
         with self.db.write() as conn:
             # Large rows another process stored since `has_many` looked are its, not written here.
             big = [row[0] for row in rows if row[2] >= _WRITTEN_MIN]
