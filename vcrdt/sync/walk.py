@@ -978,7 +978,8 @@ def _run_of(got: tuple[str, bytes]) -> tuple[bytes | None, int]:
     assert replica is not None
     mark = replica + b"="
     count = next((c[len(mark) :] for c in counts if c.startswith(mark)), b"")
-    return (replica, min(int(count), RUN_WALK)) if count.isdigit() else (None, 0)
+    # A commit's counts have at most 19 digits (`Commit.from_bytes`); anything else is no hint.
+    return (replica, min(int(count), RUN_WALK)) if count.isdigit() and len(count) <= 19 else (None, 0)
 
 
 def _first_parent(got: tuple[str, bytes]) -> ObjectId | None:
