@@ -25,6 +25,7 @@ from vcrdt.objects import Commit, EntryKind, Reference, references
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
+from vcrdt.store.commits import CommitInfo
 from vcrdt.store.sqlite import Row, SqliteStore, Stored
 from vcrdt.sync.frames import changed_entries, split_raw
 from vcrdt.sync.limits import SyncLimits
@@ -861,6 +862,8 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     out: list[ObjectId] = []
     seen: set[ObjectId] = set()
     ahead: dict[ObjectId, tuple[str, bytes]] = {}
+    rows: dict[ObjectId, CommitInfo] = {}
+    window = _AHEAD_FIRST
     for head in sorted(set(heads)):
         oid: ObjectId | None = head
         distance, step = 0, 1
@@ -878,8 +881,27 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
                 out.append(oid)
                 if distance > dense:
                     step *= 2
+            # Off the run, only parents are needed: the commit table's rows (a window at a time,
+            # small and stored together), not the commit objects among the trees and blobs.
+            row = None
+            if isinstance(store, SqliteStore) and run is None and distance > 0:
+                row = rows.pop(oid, None)
+                if row is None:
+                    if len(rows) > _AHEAD_KEEP:
+                        rows.clear()
+                    rows.update(store.commit_rows(oid, window))
+                    window = min(2 * window, _AHEAD_ROWS)
+                    row = rows.pop(oid, None)
+            if row is not None:
+                oid = row.parents[0] if row.parents else None
+                distance += 1
+                if distance > dense and step <= dense:
+                    step = dense * 2
+                continue
             try:
                 got = ahead.pop(oid, None)
+                if got is None and distance == 0 and isinstance(store, SqliteStore):
+                    got = store.get(oid)  # the head alone: its run, if any, is read ahead below
                 if got is None:
                     if len(ahead) > _AHEAD_KEEP:
                         ahead.clear()
