@@ -13,6 +13,7 @@ from vcrdt.objects import EntryKind
 from vcrdt.porcelain.copies import renew_replica
 from vcrdt.repo import Repository, Settings
 from vcrdt.store.sqlite import SqliteStore
+from vcrdt.sync import walk
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.walk import Walker, new_commits, objects_to_send, sample_haves
 
@@ -141,6 +142,35 @@ def test_haves_of_a_history_one_replica_made_read_no_further_than_before(tmp_pat
             newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256)
         ]
         assert store.decoded < 250  # following the run to 256 commits reads two windows (about 340)
+    finally:
+        repo.close()
+
+
+def test_a_deep_sample_does_not_read_a_large_first_commit_to_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3,000 files in the first commit, then 300 commits of one file each: the sample that falls
+    # among the first commit's rows finds no commit there. It is looked for within a span of
+    # rows, not by reading back to the first row; the samples found are the same.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain = [_commit(repo, {f"d{i % 30}/f{i}.txt": f"{i}\n".encode() * 50 for i in range(3000)}, [])]
+        for i in range(300):
+            chain.append(_commit(repo, {"g.txt": f"{i}\n".encode()}, chain[-1:]))
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+
+        repo.db.conn.set_progress_handler(count, 100)
+        bounded = sample_haves(repo.store, [chain[-1]])
+        bounded_steps, steps[0] = steps[0], 0
+        monkeypatch.setattr(walk, "_SAMPLE_SPAN", 1 << 30)
+        unbounded = sample_haves(repo.store, [chain[-1]])
+        assert bounded == unbounded
+        assert bounded_steps * 4 < steps[0]
     finally:
         repo.close()
 

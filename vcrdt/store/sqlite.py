@@ -743,15 +743,18 @@ class SqliteStore:
         row = self.db.conn.execute("SELECT rowid FROM objects WHERE id = ?", (oid,)).fetchone()
         return int(row[0]) if row is not None else None
 
-    def last_stored(self, kind: str, position: int) -> ObjectId | None:
+    def last_stored(self, kind: str, position: int, within: int | None = None) -> ObjectId | None:
         """Return the last object of `kind` stored at or before `position` (see `position`), or None.
 
         Reads backwards from `position` by the row order: a few rows when objects of `kind`
-        are common (a commit is stored with its trees and blobs).
+        are common (a commit is stored with its trees and blobs). With `within`, only that
+        many rows back at most (None past them): a region without one (a large first commit's
+        blobs and trees) is not read to its start.
         """
+        low = 0 if within is None else position - within
         row = self.db.conn.execute(
-            "SELECT CAST(id AS BLOB) FROM objects WHERE rowid <= ? AND kind = ? ORDER BY rowid DESC LIMIT 1",
-            (position, KIND_CODES[kind]),
+            "SELECT CAST(id AS BLOB) FROM objects WHERE rowid BETWEEN ? AND ? AND kind = ? ORDER BY rowid DESC LIMIT 1",
+            (low, position, KIND_CODES[kind]),
         ).fetchone()
         return ObjectId(row[0]) if row is not None and len(row[0]) == OID_LEN else None
 

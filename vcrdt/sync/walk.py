@@ -933,6 +933,9 @@ RUN_WALK = 256
 # Stored rows read at once by `sample_haves` (a few per commit: its trees and blobs sit between
 # commits), and the read-ahead commits it keeps unused (other lines of history) at most.
 _AHEAD_ROWS = 512
+# A sample by stored order is looked for within this many times the rows per commit (at least `_SAMPLE_ROWS` rows).
+_SAMPLE_SPAN = 16
+_SAMPLE_ROWS = 256
 _AHEAD_KEEP = 4096
 # A commit body starts with "tree <64 hex>\n" then, with parents, "parent <64 hex>\n".
 _PARENT_AT = len("tree ") + 2 * OID_LEN + 1
@@ -951,7 +954,10 @@ def _stored_samples(
     """Add the samples from `distance` on (`at` is the commit there) by stored order; False if it cannot.
 
     The commit about `d` commits below `head` is taken to be the last commit stored at or
-    before `head`'s row less `d` times the rows per commit between `head` and `at`.
+    before `head`'s row less `d` times the rows per commit between `head` and `at`, found
+    within `_SAMPLE_SPAN` times that many rows (else the sampling ends there: the rows before
+    are a stretch without commits, such as a large first commit's trees and blobs, which
+    would otherwise be read to the first row).
     """
     top, low = store.position(head), store.position(at)
     if top is None or low is None or low >= top:
@@ -962,7 +968,7 @@ def _stored_samples(
         target = top - int(d * rate)
         if target < 1:
             break
-        got = store.last_stored("commit", target)
+        got = store.last_stored("commit", target, max(_SAMPLE_ROWS, int(_SAMPLE_SPAN * rate)))
         if got is None:
             break
         if got not in seen:
