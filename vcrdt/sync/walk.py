@@ -851,8 +851,9 @@ def sample_haves(store: ObjectStore, heads: Iterable[ObjectId], *, dense: int = 
     history one replica made) has no such commit: nothing more is read.
 
     Every session starts here, so the walk is bounded: the first-parent line is read up to
-    `WALKED` commits, or `RUN_WALK` while its replica's run lasts (a window of stored rows at a
-    time, `AheadReader.read_ahead`); past that,
+    `WALKED` commits, or `RUN_WALK` while its replica's run lasts (a window of rows at a time:
+    the commit table's, or the stored objects' (`AheadReader.read_ahead`) along the run, whose
+    replica ids only the commits hold); past that,
     in a `SqliteStore`, the samples at doubling distances are the commits stored about that
     many commits earlier (by the rate of stored rows per commit along the walked part), found
     by one query each instead of by reading the whole history. Any commit this side holds is a
