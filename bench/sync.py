@@ -430,6 +430,9 @@ class Bench:
         self.info["tree"] = {"files": len(files), "bytes": sum(map(len, files.values()))}
         w = self.work
         self.vs = VcrdtSide(w / "v-server")
+        # Record where the server lives, as `vcrdt init` does: a copy of it (each client) is then
+        # told apart and takes its own replica id when it is bound (`_bind`), as a real one has.
+        bind_replica(self.vs.repo)
         self.gs = GitSide(w / "g-server.git", self.env)
         snaps = {a.commits - c: c for c in (*FF, DIVERGE) if c < a.commits}
         t0 = time.perf_counter()
@@ -466,7 +469,13 @@ class Bench:
         self.vs = _reopen(self.vs)
 
     def diverge(self) -> None:
-        """The divergent clients: their own DIVERGE commits on main after the snapshot."""
+        """The divergent clients: their own DIVERGE commits on main after the snapshot.
+
+        The vcrdt copy takes its own replica id first, as a replica that diverged would have:
+        commits made under the server's id would reuse the server's dots, and the join would
+        then drop both sides' heads of main.
+        """
+        _bind(self.work / f"v-c{DIVERGE}-div")
         vc = VcrdtSide(self.work / f"v-c{DIVERGE}-div", create=False)
         vc.load()
         gc = GitSide(self.work / f"g-c{DIVERGE}-div.git", self.env)

@@ -20,6 +20,7 @@ from vcrdt.ids import ObjectId
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from hashlib import _Hash
 
 KINDS = ("blob", "tree", "commit")
@@ -32,6 +33,8 @@ SMALL = 16 * 1024
 # small data too, then hashes everything, its loading (a few milliseconds) paid for.
 BULK = 256 * 1024
 _builtin_bytes = 0
+# hashlib's (OpenSSL's) SHA-256 once `object_id` has loaded it.
+_bulk: Callable[[bytes], _Hash] | None = None
 
 
 def sha256(data: bytes) -> _Hash:
@@ -70,11 +73,19 @@ def object_id(kind: str, body: bytes) -> ObjectId:
     >>> object_id("blob", b"").hex()[:12]
     '473a0f4c3be8'
     """
-    header = object_header(kind, len(body))
-    if len(body) <= SMALL:
-        return ObjectId(sha256(header + body).digest())
-    h = sha256(header + body[:SMALL])
-    h.update(body[SMALL:])
+    global _builtin_bytes, _bulk
+    size = len(body)
+    header = f"{kind} {size}\0".encode("ascii")
+    if size <= SMALL and _builtin_bytes < BULK:
+        _builtin_bytes += size
+        return ObjectId(_builtin_sha256(header + body).digest())
+    # OpenSSL's, fed the header then the body (no copy of a large body), loaded once.
+    if _bulk is None:
+        import hashlib
+
+        _bulk = hashlib.sha256
+    h = _bulk(header)
+    h.update(body)
     return ObjectId(h.digest())
 
 

@@ -57,6 +57,27 @@ def test_put_many_and_put_encoded_write_rows(tmp_path: Path) -> None:
     encoded.db.close()
 
 
+def test_put_encoded_makes_rows_from_the_commits_the_caller_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A receiver decodes each commit to check it, then stores it: the row comes from that decode.
+    mem = MemoryStore()
+    ids = build_dag(mem, [[], [0], [1]])
+    decoded = {oid: read_commit(mem, oid) for oid in ids}
+    items = [(oid, *mem.get(oid), RAW, None, b"") for oid in mem.iter_ids()]
+    store = SqliteStore(Database(tmp_path / "enc.db", create=True))
+
+    def refuse(body: bytes) -> Commit:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(Commit, "from_bytes", staticmethod(refuse))
+    store.put_encoded(items, decoded)
+    monkeypatch.undo()
+    assert _rows(store) == {oid: CommitInfo.of(c) for oid, c in decoded.items()}
+    assert store.commit_table_problems() == []
+    store.db.close()
+
+
 def test_delete_drops_the_row(tmp_path: Path) -> None:
     _, sql, ids = _copied(tmp_path, [[], [0]])
     sql.delete([ids[1]])

@@ -10,8 +10,10 @@ import pytest
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
+from vcrdt.porcelain.copies import renew_replica
 from vcrdt.repo import Repository, Settings
 from vcrdt.store.sqlite import SqliteStore
+from vcrdt.sync import walk
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.walk import Walker, new_commits, objects_to_send, sample_haves
 
@@ -99,6 +101,89 @@ def test_haves_sample_the_first_parent_line_densely_then_at_doubling_distances(t
         got = sample_haves(repo.store, [chain[-1]])
         assert got[:12] == [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64)]
         assert all(repo.store.info(h)[0] == "commit" for h in got) and len(set(got)) == len(got)
+    finally:
+        repo.close()
+
+
+def test_haves_name_where_the_heads_replica_began_its_run_of_commits(tmp_path: Path) -> None:
+    # 150 commits made by one replica, then 100 by another on top (a copy that took its own id):
+    # the doubling samples skip from 64 to 128 commits down, past the fork at 100; the first
+    # commit of the other replica is sampled too, so a peer holding only the first 150 stops its
+    # walk there. A history made by one replica only samples as before.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain: list[ObjectId] = []
+        for i in range(150):
+            chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
+        fork = chain[-1]
+        before = sample_haves(repo.store, [fork])
+        renew_replica(repo)
+        for i in range(100):
+            chain.append(_commit(repo, {"f.txt": f"mine {i}\n".encode()}, chain[-1:]))
+        newest_first = chain[::-1]
+        got = sample_haves(repo.store, [chain[-1]])
+        assert fork in got and newest_first.index(fork) == 100
+        assert [h for h in got if h != fork] == [newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128)]
+        assert before == [chain[149 - d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128)]
+    finally:
+        repo.close()
+
+
+def test_haves_of_a_history_one_replica_made_read_no_further_than_before(tmp_path: Path) -> None:
+    # The head's clock names one replica: no commit of another to look for, so the walk stops at
+    # `WALKED` commits (one window of stored rows here) instead of following the run to `RUN_WALK`.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain: list[ObjectId] = []
+        for i in range(400):
+            chain.append(_commit(repo, {"f.txt": f"{i}\n".encode()}, chain[-1:]))
+        assert isinstance(repo.store, SqliteStore)
+        store = AheadCounting(repo.store)
+        newest_first = chain[::-1]
+        assert sample_haves(store, [chain[-1]]) == [
+            newest_first[d] for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256)
+        ]
+        assert store.decoded < 250  # following the run to 256 commits reads two windows (about 340)
+    finally:
+        repo.close()
+
+
+def test_a_deep_sample_does_not_read_a_large_first_commit_to_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3,000 files in the first commit, then 300 commits of one file each: the sample that falls
+    # among the first commit's rows finds no commit there. It is looked for within a span of
+    # rows, not by reading back to the first row; the samples found are the same.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        repo.db.conn.execute("PRAGMA synchronous=OFF")
+        chain = [_commit(repo, {f"d{i % 30}/f{i}.txt": f"{i}\n".encode() * 50 for i in range(3000)}, [])]
+        for i in range(300):
+            chain.append(_commit(repo, {"g.txt": f"{i}\n".encode()}, chain[-1:]))
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+
+        repo.db.conn.set_progress_handler(count, 100)
+        by_table = sample_haves(repo.store, [chain[-1]])  # the commit table's order: no object row read
+        table_steps, steps[0] = steps[0], 0
+        # Without a commit table (another replica's database), by the objects' order.
+        repo.db.read_only = True
+        try:
+            bounded = sample_haves(repo.store, [chain[-1]])
+            bounded_steps, steps[0] = steps[0], 0
+            monkeypatch.setattr(walk, "_SAMPLE_SPAN", 1 << 30)
+            unbounded = sample_haves(repo.store, [chain[-1]])
+        finally:
+            repo.db.read_only = False
+        assert bounded == unbounded
+        assert bounded_steps * 2 < steps[0]  # both walk the first 64 commits from their objects
+        assert set(by_table) <= set(chain) and by_table[:9] == bounded[:9]
+        assert table_steps <= bounded_steps
     finally:
         repo.close()
 

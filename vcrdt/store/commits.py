@@ -19,7 +19,7 @@ Imports `objects`, `ids` and `errors` only.
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
@@ -113,16 +113,20 @@ def row(oid: ObjectId, c: Commit) -> tuple[object, ...]:
     return (oid, c.lamport, a.timestamp, a.tz_offset, b"".join(c.parents), a.name, a.email, c.message)
 
 
-def rows_of(items: Iterable[tuple[ObjectId, bytes]]) -> list[tuple[object, ...]]:
+def rows_of(
+    items: Iterable[tuple[ObjectId, bytes]], decoded: Mapping[ObjectId, Commit | None] | None = None
+) -> list[tuple[object, ...]]:
     """Return the rows of the commits among ``(id, body)`` pairs of commit bodies; bodies that do not decode get none.
 
     A commit that does not decode is damaged: it gets no row, and a walk that reaches it reads
-    (and reports) the object.
+    (and reports) the object. `decoded` may hold commits the caller decoded from these same
+    bodies (a receiver decodes each to check it): those are not decoded again.
     """
     out = []
     for oid, body in items:
+        commit = decoded.get(oid) if decoded is not None else None
         try:
-            out.append(row(oid, Commit.from_bytes(body)))
+            out.append(row(oid, commit if commit is not None else Commit.from_bytes(body)))
         except CorruptObjectError:
             continue
     return out

@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
     import zstandard
 
+    from vcrdt.objects import Commit
+
     _T = TypeVar("_T")
     _R = TypeVar("_R")
 
@@ -741,15 +743,18 @@ class SqliteStore:
         row = self.db.conn.execute("SELECT rowid FROM objects WHERE id = ?", (oid,)).fetchone()
         return int(row[0]) if row is not None else None
 
-    def last_stored(self, kind: str, position: int) -> ObjectId | None:
+    def last_stored(self, kind: str, position: int, within: int | None = None) -> ObjectId | None:
         """Return the last object of `kind` stored at or before `position` (see `position`), or None.
 
         Reads backwards from `position` by the row order: a few rows when objects of `kind`
-        are common (a commit is stored with its trees and blobs).
+        are common (a commit is stored with its trees and blobs). With `within`, only that
+        many rows back at most (None past them): a region without one (a large first commit's
+        blobs and trees) is not read to its start.
         """
+        low = 0 if within is None else position - within
         row = self.db.conn.execute(
-            "SELECT CAST(id AS BLOB) FROM objects WHERE rowid <= ? AND kind = ? ORDER BY rowid DESC LIMIT 1",
-            (position, KIND_CODES[kind]),
+            "SELECT CAST(id AS BLOB) FROM objects WHERE rowid BETWEEN ? AND ? AND kind = ? ORDER BY rowid DESC LIMIT 1",
+            (low, position, KIND_CODES[kind]),
         ).fetchone()
         return ObjectId(row[0]) if row is not None and len(row[0]) == OID_LEN else None
 
@@ -1234,7 +1239,7 @@ class SqliteStore:
                 self._fresh.add(oids[i], "tree", body)
         return oids
 
-    def put_encoded(self, items: Sequence[Encoded]) -> int:
+    def put_encoded(self, items: Sequence[Encoded], decoded: Mapping[ObjectId, Commit | None] | None = None) -> int:
         """Store objects whose compressed form is at hand (sync receives them so), without recompressing.
 
         Each item is ``(id, kind, body, storage, base, data)``: `data` is one zstd frame that
@@ -1248,6 +1253,8 @@ class SqliteStore:
 
         Args:
             items: The objects, bases before the deltas on them.
+            decoded: Commits among them the caller decoded from these bodies (their commit
+                table rows are made from these, not decoded again).
 
         Returns:
             How many objects were added.
@@ -1288,7 +1295,7 @@ class SqliteStore:
                 base = None
             depths[oid] = depth
             rows.append((oid, code, len(body), storage, base, depth, data))
-        graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"])
+        graph = commits.rows_of([(item[0], item[2]) for item in todo if item[1] == "commit"], decoded)
         with self.db.write() as conn:
             # Large rows another process stored since `has_many` looked are its, not written here.
             big = [row[0] for row in rows if row[2] >= _WRITTEN_MIN]

@@ -210,7 +210,7 @@ class Receiver:
         if self._pending:
             store = self.repo.store
             assert isinstance(store, SqliteStore)
-            store.put_encoded(self._pending)
+            store.put_encoded(self._pending, self._open)  # the batch's commits, decoded when checked
             self._pending = []
             self._pending_ids.clear()
             self._pending_bytes = 0
