@@ -1,4 +1,4 @@
-"""`vcrdt.sync.jsontext` reads and writes exactly what `json.loads` and compact `json.dumps` do."""
+"""`vcrdt.jsontext` reads and writes exactly what `json.loads` and compact `json.dumps` do."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vcrdt.sync import jsontext
+from vcrdt import jsontext
 
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
 _values = st.recursive(
@@ -53,6 +53,21 @@ def test_dumps_writes_what_compact_json_dumps_writes(way: str, value: object) ->
 
 
 @WAYS
+@given(value=_values, sort_keys=st.booleans(), separators=st.sampled_from([(",", ":"), (", ", ": "), (",", ": ")]))
+def test_dumps_with_settings_writes_what_json_dumps_writes(
+    way: str, value: object, sort_keys: bool, separators: tuple[str, str]
+) -> None:
+    with _taken(way):
+        try:
+            expected = json.dumps(value, sort_keys=sort_keys, separators=separators)
+        except TypeError:  # keys of mixed types do not sort
+            with pytest.raises(TypeError):
+                jsontext.dumps(value, sort_keys=sort_keys, separators=separators)
+            return
+        assert jsontext.dumps(value, sort_keys=sort_keys, separators=separators) == expected
+
+
+@WAYS
 @given(value=_values, before=st.sampled_from(["", " ", "\n\t", "\r\n "]), after=st.sampled_from(["", " ", "\n"]))
 def test_loads_reads_what_json_loads_reads(way: str, value: object, before: str, after: str) -> None:
     text = before + json.dumps(value, indent=1) + after
@@ -73,6 +88,39 @@ def test_damaged_text_is_refused_as_json_refuses_it(way: str, text: str) -> None
             assert _same(jsontext.loads(text), expected)
 
 
+_keys = st.text(max_size=8) | st.integers() | st.floats() | st.booleans() | st.none()
+_pretty_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple) | st.dictionaries(_keys, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=_pretty_values)
+def test_dumps_indented_writes_what_json_writes_for_the_cli(value: object) -> None:
+    expected = json.dumps(value, indent=2, ensure_ascii=False)
+    assert jsontext.dumps_indented(value) == expected
+    kept = jsontext._STRING
+    jsontext._STRING = None  # where `_json` is missing: the json package itself
+    try:
+        assert jsontext.dumps_indented(value) == expected
+    finally:
+        jsontext._STRING = kept
+
+
+def test_dumps_indented_refuses_what_json_refuses() -> None:
+    loop: dict[str, object] = {}
+    loop["a"] = loop
+    with pytest.raises(ValueError, match="Circular"):
+        jsontext.dumps_indented(loop)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        jsontext.dumps_indented([b"x"])
+    with pytest.raises(TypeError, match="keys must be"):
+        jsontext.dumps_indented({(1,): 2})
+
+
 @WAYS
 def test_what_json_cannot_hold_is_refused(way: str) -> None:
     loop: list[object] = []
@@ -86,8 +134,8 @@ def test_what_json_cannot_hold_is_refused(way: str) -> None:
 
 def test_loading_it_loads_neither_json_nor_re() -> None:
     code = (
-        "import sys; from vcrdt.sync import jsontext; "
-        "jsontext.loads(jsontext.dumps({'v': [3], 'op': 'refs'})); "
+        "import sys; from vcrdt import jsontext; "
+        "jsontext.loads(jsontext.dumps({'v': [3], 'op': 'refs'})); jsontext.dumps_indented({'a': [1]}); "
         "print(sorted(m for m in ('json', 're', 'enum') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -288,10 +288,10 @@ def color_enabled() -> bool:
 
 
 def emit_json(value: Any) -> None:
-    """Print one JSON document on stdout (bypassing rich)."""
-    import json
+    """Print one JSON document on stdout (bypassing rich), as ``json.dumps(value, indent=2, ensure_ascii=False)``."""
+    from vcrdt import jsontext  # not json: it loads re and enum, more than a small command's own work
 
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(jsontext.dumps_indented(value) + "\n")
 
 
 def write_bytes(data: bytes) -> None:

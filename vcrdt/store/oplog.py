@@ -13,13 +13,12 @@ amend or an undo):
 - ``undoes``: the ``seq`` of the operation an undo reverted.
 
 Rows are written inside the caller's write transaction (the one that moves the refs).
-Imports `store.db`, `ids` and `errors` only.
+Imports `store.db`, `ids`, `errors` and `jsontext` only.
 """
 
 from __future__ import annotations
 
-import json
-
+from vcrdt import jsontext
 from vcrdt.errors import RepoError
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, to_hex
 from vcrdt.store.db import Database
@@ -93,15 +92,16 @@ class OpRecord(Value):
 
 
 def _encode_refs(refs: RefChanges) -> str:
-    return json.dumps(
+    return jsontext.dumps(
         {name: [sorted(to_hex(h) for h in b), sorted(to_hex(h) for h in a)] for name, (b, a) in sorted(refs.items())},
         sort_keys=True,
+        separators=(", ", ": "),
     )
 
 
 def _decode_refs(text: str, seq: int) -> RefChanges:
     try:
-        raw = json.loads(text)
+        raw = jsontext.loads(text)
         out: RefChanges = {}
         for name, (before, after) in raw.items():
             out[str(name)] = (frozenset(from_hex(h) for h in before), frozenset(from_hex(h) for h in after))

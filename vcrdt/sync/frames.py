@@ -16,13 +16,13 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
+from vcrdt import jsontext
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.hashing import digest
 from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.store import CHUNK_SIZE, ObjectStore
 from vcrdt.store.sqlite import SqliteStore, compress_chunk, delta_compressor
-from vcrdt.sync import jsontext
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Value, value_class
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
+from vcrdt import jsontext
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX
@@ -22,7 +23,6 @@ from vcrdt.repo import Repository
 from vcrdt.store.fingerprints import Fingerprint
 from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F
-from vcrdt.sync import jsontext
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.walk import (

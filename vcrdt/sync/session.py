@@ -26,13 +26,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 
+from vcrdt import jsontext
 from vcrdt.crdt.refstate import RefState
 from vcrdt.errors import ProtocolError
 from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.repo import Repository
 from vcrdt.store import fingerprints
 from vcrdt.sync import frames as F
-from vcrdt.sync import jsontext
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.receive import (
