@@ -31,17 +31,12 @@ from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 from collections.abc import Iterator
-from functools import cache
 
 from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, RepoError, StaleRefError
 from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, short, to_hex
 from vcrdt.store.db import Database
 from vcrdt.values import Value, value_class
-
-TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
-if TYPE_CHECKING:
-    import re
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
@@ -68,19 +63,21 @@ def legacy_replica(name: str, head: ObjectId) -> str:
 
 # Control characters (C0, DEL and C1) and the bidirectional-text controls, which reorder what a
 # terminal shows; git refuses the first two, vcrdt all of them, since names reach terminals.
-# Compiled on first use: compiling them costs a command that checks no ref name start-up.
-@cache
-def _control_chars() -> re.Pattern[str]:
-    import re  # here: `re` (with `enum`) costs a command that checks no ref name millions of instructions
-
-    return re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-@cache
-def _bad_chars() -> re.Pattern[str]:
-    import re
-
-    return re.compile(r"[ ~^:?*\[\\]")
+# Character sets, not patterns: `re` (with the `enum` module it imports) costs a command millions
+# of instructions, and every fetch checks the names it receives.
+_CONTROL_CHARS = frozenset(
+    chr(c)
+    for c in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+)
+_BAD_CHARS = frozenset(" ~^:?*[\\")
 
 
 def check_short_name(name: str, kind: str = "branch") -> str:
@@ -146,13 +143,13 @@ def _short_name_rule(name: str) -> str | None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "not valid UTF-8"
-    if _control_chars().search(name):
+    if not _CONTROL_CHARS.isdisjoint(name):
         return "contains a control character"
     if name.startswith("-"):
         return "must not start with '-'"
     if name == "HEAD" or name == "@":
         return f"{name!r} is reserved"
-    if _bad_chars().search(name):
+    if not _BAD_CHARS.isdisjoint(name):
         return "contains a space or one of ~ ^ : ? * [ \\"
     if ".." in name:
         return "contains '..'"

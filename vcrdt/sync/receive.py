@@ -55,7 +55,9 @@ from vcrdt.sync.frames import (
     decode_packed,
     inflate,
     read_tree_delta_head,
+    split_raw,
     split_tree,
+    split_tree_py,
 )
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.values import Record, Value, value_class
@@ -75,6 +77,8 @@ _REF_KIND = {k.value.encode("ascii"): "tree" if k is EntryKind.TREE else "blob" 
 PENDING = 4096
 # The bytes of an entry beside its name (`_tree_entry`'s pattern matches one entry).
 _ENTRY_FIXED = 1 + 1 + OID_LEN
+# Whether `split_tree` is the C twin's (then `_tree_entries` needs no regular expression).
+_C_SPLIT = split_raw is not split_tree_py
 
 
 @cache
@@ -742,7 +746,21 @@ class Receiver:
 
 
 def _tree_entries(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
-    """A tree body's entries (kind word, name, id) as `_tree_entry` splits it, or None if they do not tile it."""
+    """A tree body's entries (kind word, name, id) as `_tree_entry` splits it, or None if they do not tile it.
+
+    Split by the C twin of `split_tree` where it is built (no `re` loaded: a small fetch's
+    receiver then never loads it); an empty name, which the pattern allows and `split_tree`
+    does not, gives None, and the caller decodes the tree for the error the tree rules give.
+    """
+    if _C_SPLIT:
+        raw = split_tree(body)
+        if raw is None:
+            return None
+        out = []
+        for entry in raw:
+            space = entry.index(b" ")
+            out.append((entry[:space], entry[space + 1 : -OID_LEN - 1], entry[-OID_LEN:]))
+        return out
     found: list[tuple[bytes, bytes, bytes]] = _tree_entry().findall(body)
     size = _ENTRY_FIXED * len(found) + sum(map(len, map(_NAME, found))) + sum(map(len, map(_WORD, found)))
     return found if size == len(body) else None
