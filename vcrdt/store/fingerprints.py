@@ -30,6 +30,10 @@ from collections.abc import Iterable
 from vcrdt.ids import ObjectId
 from vcrdt.values import Value, value_class
 
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from hashlib import blake2b
+
 WORDS = 8
 STORED_DEPTH = 3
 _UNPACK = struct.Struct(">8I").unpack_from
@@ -69,9 +73,7 @@ class Fingerprint(Value):
         >>> of([ObjectId(bytes(32))]).digest() != Fingerprint().digest()
         True
         """
-        import hashlib  # here: hashlib loads OpenSSL, which a command that does not sync never needs
-
-        h = hashlib.blake2b(digest_size=16, key=salt[:64], person=b"vcrdt-buckets")
+        h = _blake2b()(digest_size=16, key=salt[:64], person=b"vcrdt-buckets")
         h.update(self.count.to_bytes(8, "big"))
         for s in self.sums:
             h.update(s.to_bytes(8, "big"))
@@ -236,3 +238,16 @@ def rebuild(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM fingerprints")
     rows = [(p, f.count, *f.sums) for p, f in recompute(conn).items()]
     conn.executemany(_INSERT, rows)
+
+
+def _blake2b() -> type[blake2b]:
+    """CPython's BLAKE2b: from its own module `_blake2`, which `hashlib` takes it from.
+
+    Importing `hashlib` also loads OpenSSL (`_hashlib`, a few milliseconds), which every sync
+    session would pay for one small digest; `hashlib` itself where `_blake2` is not there.
+    """
+    try:
+        from _blake2 import blake2b as own
+    except ImportError:  # an interpreter built without it: hashlib's (OpenSSL's)
+        from hashlib import blake2b as own
+    return own
