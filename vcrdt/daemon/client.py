@@ -10,7 +10,6 @@ Imports only the standard library at module level (the client runs on every comm
 
 from __future__ import annotations
 
-import _socket
 import os
 import sys
 import time
@@ -36,6 +35,7 @@ from vcrdt.daemon.stdio import send_descriptors
 # (whose Python layers import enum), and not typing (hence this constant, not typing's).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import _socket
     import signal as _signal
     from collections.abc import Sequence
     from types import FrameType
@@ -107,6 +107,8 @@ def request(argv: Sequence[str]) -> int | None:
     if directory is None:
         return None
     path = socket_path(directory, socket_key())
+    import _socket  # here: a command that asks no server (auto_start alone) never loads it
+
     forwarder = _Forwarder()
     forwarder.install()
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)

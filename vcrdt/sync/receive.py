@@ -60,6 +60,7 @@ from vcrdt.sync.frames import (
     split_tree_py,
 )
 from vcrdt.sync.limits import SyncLimits
+from vcrdt.sync.partial import MAX_PARTIAL, PARTIAL_KEY
 from vcrdt.values import Record, Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
@@ -116,30 +117,9 @@ _NAME_END = -OID_LEN - 1
 _NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_CODES}
 
 Progress = Callable[[int, int], None]
+
+
 # The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
-PARTIAL_KEY = "sync-partial"
-MAX_PARTIAL = 256
-
-
-def partial_commits(repo: Repository) -> list[ObjectId]:
-    """Commits an earlier, broken-off sync stored with their closure but under no ref."""
-    out = []
-    for text in (repo.db.get_meta(PARTIAL_KEY) or "").split():
-        try:
-            oid = ObjectId(bytes.fromhex(text))
-        except ValueError:
-            continue
-        if len(oid) == 32 and repo.store.has(oid):
-            out.append(oid)
-    return out
-
-
-def clear_partial(repo: Repository) -> None:
-    """Forget the broken-off sync's commits (call in the transaction that moved the refs)."""
-    if repo.db.get_meta(PARTIAL_KEY):
-        repo.db.set_meta(PARTIAL_KEY, "")
-
-
 class Receiver:
     """Objects arriving from a peer, checked and stored; see the module doc."""
 

@@ -25,6 +25,7 @@ from vcrdt.store.sqlite import ZSTD, SqliteStore, Stored
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
+from vcrdt.sync.partial import clear_partial, partial_commits
 from vcrdt.sync.walk import (
     Walker,
     dependency_order,
@@ -363,9 +364,6 @@ def _refs(
         branch = repo.refs.head().branch
         if branch is not None and branch.startswith(BRANCH_PREFIX):
             yield F.encode(F.RESULT, jsontext.dumps({"head": branch[len(BRANCH_PREFIX) :]}).encode())
-        # Imported here, not at start-up: a no-op (above) needs none of the receiving side.
-        from vcrdt.sync.receive import partial_commits
-
         # Commits a broken-off sync stored here under no ref: the client need not send them again.
         yield from F.encode_ids(F.IDS, partial_commits(repo), ID_FRAME)
         if not fields.get("want"):
@@ -558,7 +556,7 @@ def _objects(repo: Repository, request: FrameReader, limits: SyncLimits, version
 def _push(
     repo: Repository, request: FrameReader, limits: SyncLimits, fields: dict[str, object], version: int
 ) -> Iterator[bytes]:
-    from vcrdt.sync.receive import Receiver, apply_state, check_heads_present, check_names, clear_partial
+    from vcrdt.sync.receive import Receiver, apply_state, check_heads_present, check_names
 
     salt = salt_of(fields, request.peer)
     theirs, tags = F.decode_state_frame(request.expect(*F.state_kinds(version)), request.peer)

@@ -35,6 +35,7 @@ from vcrdt.store import fingerprints
 from vcrdt.sync import frames as F
 from vcrdt.sync.frames import Bucket, FrameReader
 from vcrdt.sync.limits import SyncLimits
+from vcrdt.sync.partial import clear_partial, partial_commits
 from vcrdt.sync.receive import (
     Applied,
     BranchChange,
@@ -42,8 +43,6 @@ from vcrdt.sync.receive import (
     apply_state,
     check_heads_present,
     check_names,
-    clear_partial,
-    partial_commits,
 )
 from vcrdt.sync.responder import (
     ID_FRAME,
