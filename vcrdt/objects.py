@@ -37,7 +37,7 @@ from itertools import pairwise
 
 from vcrdt.errors import BadPathError, CorruptObjectError
 from vcrdt.hashing import digest, object_id
-from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_replica_id
+from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id
 from vcrdt.paths import check_component, decode, encode
 from vcrdt.values import Value, value_class
 
@@ -389,19 +389,14 @@ def _num_re() -> re.Pattern[str]:
 _ZERO_HEX = "0" * 64
 
 
-_HEX_CHARS = frozenset("0123456789abcdef")
 _DIGIT_CHARS = frozenset("0123456789")
 _GAP_CHARS = frozenset("0123456789,-")
-# A canonical header's groups, as `_commit_re` gives them: tree, parent lines, name, email,
-# seconds, sign, hours, minutes, replica, lamport, clock (or None), gaps, resolutions, git
-# (each None when absent); and where the header ends.
+# A canonical header's fields, as the pattern of tests/property/test_commit_header.py groups
+# them: tree, parent lines, name, email, seconds, sign, hours, minutes, replica, lamport, clock
+# (or None), gaps, resolutions, git (each None when absent); and where the header ends.
 _Header = tuple[
     tuple[str, str, str, str, str, str, str, str, str, str, str | None, str | None, str | None, str | None], int
 ]
-
-
-def _is_hex(text: str, n: int) -> bool:
-    return len(text) == n and _HEX_CHARS.issuperset(text)
 
 
 def _is_num(text: str, most: int) -> bool:
@@ -413,21 +408,22 @@ def _is_num(text: str, most: int) -> bool:
 
 def _is_count_item(item: str) -> bool:
     """A clock entry, ``[0-9a-f]{32}=[1-9][0-9]{0,18}``."""
-    return item[32:33] == "=" and _is_hex(item[:32], 32) and item[33:] != "0" and _is_num(item[33:], 19)
+    return item[32:33] == "=" and is_replica_id(item[:32]) and item[33:] != "0" and _is_num(item[33:], 19)
 
 
 def _is_gaps_item(item: str) -> bool:
     """A gaps entry, ``[0-9a-f]{32}=[0-9,-]+``."""
-    return len(item) > 33 and item[32] == "=" and _is_hex(item[:32], 32) and _GAP_CHARS.issuperset(item[33:])
+    return len(item) > 33 and item[32] == "=" and is_replica_id(item[:32]) and _GAP_CHARS.issuperset(item[33:])
 
 
 def _commit_header(text: str) -> _Header | None:
-    """What `_commit_re` matches at the start of `text`, read line by line without `re`; None where it does not match.
+    """The fields of a canonical commit header at the start of `text`, read line by line without `re`; None if none.
 
     Loading `re` (with the `enum` module it imports) costs a process about 27 million
     instructions: more than a small fetch's whole work on either side, where every commit
-    received or sent is decoded. Each line is checked as the pattern checks it (the property
-    tests hold the two to the same answers on valid, damaged and random headers).
+    received or sent is decoded. Each line is checked as the pattern it replaced checked it
+    (tests/property/test_commit_header.py holds the two to the same answers on valid, damaged
+    and random headers).
     """
     pos = 0
 
@@ -441,11 +437,11 @@ def _commit_header(text: str) -> _Header | None:
         return got
 
     tree = line("tree ")
-    if tree is None or not _is_hex(tree, 64):
+    if tree is None or not is_hex_id(tree):
         return None
     first = pos
     while text.startswith("parent ", pos):
-        if not _is_hex(text[pos + 7 : pos + 71], 64) or text[pos + 71 : pos + 72] != "\n":
+        if not is_hex_id(text[pos + 7 : pos + 71]) or text[pos + 71 : pos + 72] != "\n":
             return None
         pos += 72
     parents = text[first:pos]
@@ -466,7 +462,7 @@ def _commit_header(text: str) -> _Header | None:
     if not _DIGIT_CHARS.issuperset(zone[1:]):
         return None
     replica = line("replica ")
-    if replica is None or not _is_hex(replica, 32):
+    if replica is None or not is_replica_id(replica):
         return None
     lamport = line("lamport ")
     if lamport is None or not _is_num(lamport, 19):
@@ -478,10 +474,10 @@ def _commit_header(text: str) -> _Header | None:
     if gaps is not None and not all(map(_is_gaps_item, gaps.split(" "))):
         return None
     resolutions = line("resolutions ") if text.startswith("resolutions ", pos) else None
-    if resolutions is not None and not _is_hex(resolutions, 64):
+    if resolutions is not None and not is_hex_id(resolutions):
         return None
     git = line("git ") if text.startswith("git ", pos) else None
-    if git is not None and not _is_hex(git, 64):
+    if git is not None and not is_hex_id(git):
         return None
     if text[pos : pos + 1] != "\n":
         return None
