@@ -256,3 +256,18 @@ def test_parse_rows_reads_what_parse_reads_and_leaves_out_what_it_refuses(tmp_pa
             commits.parse(raw)
     assert commits.parse_rows([*bad, good[1]]) == dict([commits.parse(good[1])])
     sql.db.close()
+
+
+def test_parse_links_reads_the_clocks_and_parents_parse_reads_and_leaves_out_malformed_rows(tmp_path: Path) -> None:
+    _, sql, ids = _copied(tmp_path, [[], [0], [0], [1, 2]])
+    good = list(commits.iter_rows(sql.db.conn))
+    links = [(r[0], r[1], r[4]) for r in good]  # id, lamport, parents: what SELECT_LINKS_BEFORE reads
+    assert commits.parse_links(links) == {
+        oid: (info.lamport, info.parents) for oid, info in (commits.parse(r) for r in good)
+    }
+    got = sql.commit_links(ids[3], 10)  # its row and those stored before it
+    assert ids[3] in got and got.items() <= commits.parse_links(links).items()
+    oid, lamport, parents = links[0]
+    bad = [(oid[:31], lamport, parents), (oid, True, parents), (oid, lamport, parents + b"\0"), (oid, lamport, "p")]
+    assert commits.parse_links([*bad, links[1]]) == commits.parse_links([links[1]])
+    sql.db.close()

@@ -155,13 +155,9 @@ def parse(raw: tuple[Any, ...]) -> tuple[ObjectId, CommitInfo]:
     # Exact types (a bool is no lamport), checked at once: the common case costs one comparison.
     if (type(lamport), type(time), type(tz), type(parents), type(name), type(email), type(message)) != _TYPES:
         raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
-    n = len(parents)
-    if n == OID_LEN:  # most commits
-        ids: tuple[ObjectId, ...] = (ObjectId(parents),)
-    elif n % OID_LEN:
+    ids = _parent_ids(parents)
+    if ids is None:
         raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
-    else:
-        ids = tuple([ObjectId(parents[i : i + OID_LEN]) for i in range(0, n, OID_LEN)])
     author = _new(Signature)
     _name(author, name)
     _email(author, email)
@@ -203,6 +199,28 @@ def parse_rows(raws: Iterable[tuple[Any, ...]]) -> dict[ObjectId, CommitInfo]:
         set_author(info, author)
         set_message(info, message)
         out[raw[0]] = info  # the id checked above (a bytes, as ObjectId is at run time)
+    return out
+
+
+def _parent_ids(parents: bytes) -> tuple[ObjectId, ...] | None:
+    """The ids a row's ``parents`` column holds one after the other; None when they are not whole ids."""
+    n = len(parents)
+    if n == OID_LEN:  # most commits
+        return (ObjectId(parents),)
+    if n % OID_LEN:
+        return None
+    return tuple([ObjectId(parents[i : i + OID_LEN]) for i in range(0, n, OID_LEN)])
+
+
+def parse_links(raws: Iterable[tuple[Any, ...]]) -> dict[ObjectId, tuple[int, tuple[ObjectId, ...]]]:
+    """Return ``{id: (lamport, parents)}`` of rows read by `SELECT_LINKS_BEFORE`, leaving out a malformed one."""
+    out: dict[ObjectId, tuple[int, tuple[ObjectId, ...]]] = {}
+    for oid, lamport, parents in raws:
+        if type(oid) is not bytes or len(oid) != OID_LEN or type(lamport) is not int or type(parents) is not bytes:
+            continue
+        ids = _parent_ids(parents)
+        if ids is not None:
+            out[ObjectId(oid)] = (lamport, ids)
     return out
 
 

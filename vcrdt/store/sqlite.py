@@ -813,61 +813,39 @@ class SqliteStore:
         or hashed. Empty as `commit_rows` is (no row for `oid`, another replica's database, a
         damaged table); a malformed row is left out, as if missing.
         """
-        if self.db.read_only:
-            return {}
-        try:
-            rows = self.db.conn.execute(commits.SELECT_LINKS_BEFORE, (oid, window)).fetchall()
-        except sqlite3.DatabaseError:
-            return {}
-        out: dict[ObjectId, tuple[int, tuple[ObjectId, ...]]] = {}
-        for raw_id, lamport, parents in rows:
-            if (
-                type(raw_id) is bytes
-                and len(raw_id) == OID_LEN
-                and type(lamport) is int
-                and type(parents) is bytes
-                and len(parents) % OID_LEN == 0
-            ):
-                out[ObjectId(raw_id)] = (
-                    lamport,
-                    tuple(ObjectId(parents[i : i + OID_LEN]) for i in range(0, len(parents), OID_LEN)),
-                )
-        return out
+        return commits.parse_links(self._commit_table(commits.SELECT_LINKS_BEFORE, (oid, window)))
 
     def commit_position(self, oid: ObjectId) -> int | None:
         """Return where commit `oid` is in the commit table's order (commits as stored; larger is later), or None.
 
         None as `commit_rows` is empty: no row, another replica's database, a damaged table.
         """
-        if self.db.read_only:
-            return None
-        try:
-            row = self.db.conn.execute("SELECT rowid FROM commits WHERE id = ?", (oid,)).fetchone()
-        except sqlite3.DatabaseError:
-            return None
-        return row[0] if row is not None and type(row[0]) is int else None
+        rows = self._commit_table("SELECT rowid FROM commits WHERE id = ?", (oid,))
+        return rows[0][0] if rows and type(rows[0][0]) is int else None
 
     def commit_at(self, position: int) -> ObjectId | None:
         """Return the last commit at or before `position` of the commit table's order (`commit_position`), or None."""
-        if self.db.read_only:
-            return None
-        try:
-            row = self.db.conn.execute(
-                "SELECT id FROM commits WHERE rowid <= ? ORDER BY rowid DESC LIMIT 1", (position,)
-            ).fetchone()
-        except sqlite3.DatabaseError:
-            return None
-        return ObjectId(row[0]) if row is not None and type(row[0]) is bytes and len(row[0]) == OID_LEN else None
+        rows = self._commit_table("SELECT id FROM commits WHERE rowid <= ? ORDER BY rowid DESC LIMIT 1", (position,))
+        got = rows[0][0] if rows else None
+        return ObjectId(got) if type(got) is bytes and len(got) == OID_LEN else None
 
     def commit_table_rows(self, oid: ObjectId, window: int) -> list[tuple[object, ...]]:
         """Return `commit_rows`'s rows as the table holds them, unchecked (`commits.parse_rows` checks them).
 
         Empty when `commit_rows` would be.
         """
+        return self._commit_table(commits.SELECT_BEFORE, (oid, window))
+
+    def _commit_table(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a query on the commit table, or none.
+
+        None from another replica's database (its table is not trusted: `read_only`) or from a
+        damaged table: the caller then reads the commit objects.
+        """
         if self.db.read_only:
             return []
         try:
-            rows: list[tuple[object, ...]] = self.db.conn.execute(commits.SELECT_BEFORE, (oid, window)).fetchall()
+            rows: list[tuple[Any, ...]] = self.db.conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError:
             return []
         return rows
