@@ -182,18 +182,16 @@ class RefState(Value):
                 context[replica] = n
         branches: dict[str, frozenset[Entry]] = {}
         empty: frozenset[Entry] = frozenset()
-        seen_here, seen_there = self.context.get, other.context.get
         for name in sorted(self.branches.keys() | other.branches.keys()):
             mine = self.branches.get(name, empty)
             theirs = other.branches.get(name, empty)
             if mine == theirs:  # most branches, most of the time
                 live = mine
             else:
-                # A dot (replica, counter) is seen by a side whose context reaches its counter.
                 live = (
                     (mine & theirs)
-                    | frozenset(e for e in mine - theirs if e[0][1] > seen_there(e[0][0], 0))
-                    | frozenset(e for e in theirs - mine if e[0][1] > seen_here(e[0][0], 0))
+                    | frozenset(e for e in mine - theirs if not other.seen(e.dot))
+                    | frozenset(e for e in theirs - mine if not self.seen(e.dot))
                 )
             if live:
                 branches[name] = live
@@ -231,11 +229,7 @@ class RefState(Value):
 
     def heads(self, name: str, is_ancestor: Ancestry) -> frozenset[ObjectId]:
         """The heads branch `name` shows: its live heads, ancestors of another one dropped."""
-        entries = self.branches.get(name, frozenset())
-        if len(entries) == 1:  # most branches: nothing to compare
-            for _, head in entries:
-                return frozenset((head,))
-        return maximal((e.head for e in entries), is_ancestor)
+        return maximal((e.head for e in self.branches.get(name, frozenset())), is_ancestor)
 
     def visible(self, is_ancestor: Ancestry) -> dict[str, frozenset[ObjectId]]:
         """The branches that exist (at least one live entry) and the heads each shows."""
