@@ -58,25 +58,46 @@ def _c_string_writer() -> Callable[[str], str] | None:
     return escape
 
 
-def _c_codec() -> tuple[Callable[[str, int], tuple[object, int]], Callable[[object, int], list[str]]] | None:
-    """The C scanner and encoder as `json` makes them, or None where `_json` does not offer them so."""
+def _make_encoder(sort_keys: bool, separators: tuple[str, str]) -> Callable[[object, int], list[str]]:
+    """The C encoder `json.dumps` makes for these settings (`_json.make_encoder`, as json's encoder calls it)."""
+    import _json
+
+    item_separator, key_separator = separators
+    # markers (the circular check), default, the string writer, indent, the separators,
+    # sort_keys, skipkeys, allow_nan: as json.JSONEncoder.iterencode passes them.
+    encoder: Callable[[object, int], list[str]] = _json.make_encoder(
+        {},
+        _not_serializable,
+        _json.encode_basestring_ascii,
+        None,
+        key_separator,
+        item_separator,
+        sort_keys,
+        False,
+        True,
+    )
+    return encoder
+
+
+def _c_scanner() -> Callable[[str, int], tuple[object, int]] | None:
+    """The C scanner `json` makes, or None where `_json` does not offer it and the encoder as `json` uses them."""
     try:
         import _json
 
         # typeshed types the context as a scanner; the C code reads only the attributes above.
         scanner = _json.make_scanner(_Decoding())  # type: ignore[arg-type]
-        encoder = _json.make_encoder(
-            {}, _not_serializable, _json.encode_basestring_ascii, None, ":", ",", False, False, True
-        )
+        encoder = _make_encoder(False, (",", ":"))
         if encoder({"a": [1, 2.5, True, None, "\u00e9"]}, 0) is None or scanner('{"a":[1]}', 0) != ({"a": [1]}, 9):
             return None
     except (ImportError, AttributeError, TypeError, ValueError, StopIteration):
         return None
-    return scanner, encoder
+    _ENCODERS[(False, ",", ":")] = encoder
+    return scanner
 
 
-_CODEC = _c_codec()
+# The C encoders made so far, by their settings (most callers use one or two).
 _ENCODERS: dict[tuple[bool, str, str], Callable[[object, int], list[str]]] = {}
+_SCANNER = _c_scanner()
 _STRING = _c_string_writer()
 
 
@@ -86,11 +107,11 @@ def loads(text: str) -> Any:  # as json.loads: the caller checks what it reads
     Raises:
         ValueError: If `text` is not one JSON value, with only whitespace around it.
     """
-    if _CODEC is None:
+    scan = _SCANNER
+    if scan is None:
         import json
 
         return json.loads(text)
-    scan, _ = _CODEC
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = scan(text, start)
@@ -108,34 +129,15 @@ def dumps(value: object, *, sort_keys: bool = False, separators: tuple[str, str]
         TypeError: If it holds something JSON cannot (as `json.dumps`).
         ValueError: If it holds itself (a circular reference).
     """
-    encode = _encoder(sort_keys, separators) if _CODEC is not None else None
-    if encode is None:
+    if _SCANNER is None:  # no `_json` as `json` uses it
         import json
 
         return json.dumps(value, sort_keys=sort_keys, separators=separators)
-    return "".join(encode(value, 0))
-
-
-def _encoder(sort_keys: bool, separators: tuple[str, str]) -> Callable[[object, int], list[str]] | None:
-    """The C encoder `json.dumps` makes for these settings (kept: most callers use one or two)."""
     key = (sort_keys, *separators)
-    got = _ENCODERS.get(key)
-    if got is None:
-        import _json
-
-        item_separator, key_separator = separators
-        got = _ENCODERS[key] = _json.make_encoder(
-            {},
-            _not_serializable,
-            _json.encode_basestring_ascii,
-            None,
-            key_separator,
-            item_separator,
-            sort_keys,
-            False,
-            True,
-        )
-    return got
+    encode = _ENCODERS.get(key)
+    if encode is None:
+        encode = _ENCODERS[key] = _make_encoder(sort_keys, separators)
+    return "".join(encode(value, 0))
 
 
 def dumps_indented(value: object) -> str:

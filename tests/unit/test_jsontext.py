@@ -33,14 +33,14 @@ WAYS = pytest.mark.parametrize("way", ["c", "json"])
 @contextmanager
 def _taken(way: str) -> Iterator[None]:
     """Both ways: CPython's accelerator directly, and the json package (where `_json` is missing)."""
-    kept = jsontext._CODEC
+    kept = jsontext._SCANNER
     assert kept is not None  # CPython has `_json`: the fast way is the one normally taken
     if way == "json":
-        jsontext._CODEC = None
+        jsontext._SCANNER = None
     try:
         yield
     finally:
-        jsontext._CODEC = kept
+        jsontext._SCANNER = kept
 
 
 @WAYS
