@@ -1024,7 +1024,7 @@ ENTRY_WORDS = {v: k for k, v in ENTRY_CODES.items()}
 # every `serve --stdio` and every fetch millions of instructions at start-up, mostly for nothing
 # (the C twin splits trees where it is built).
 @cache
-def _entry_re(strict: bool) -> re.Pattern[bytes]:
+def entry_pattern(strict: bool) -> re.Pattern[bytes]:
     """One entry of a tree body: kind word, space, name, NUL, id (`split_tree`); not `strict`, any name.
 
     Any name (empty, or with a ``/``): a sender reads its trees by it and leaves the rules to the receiver.
@@ -1059,7 +1059,7 @@ def split_tree(body: bytes) -> list[bytes] | None:
 
 def split_tree_py(body: bytes, strict: bool) -> list[bytes] | None:
     """`split_tree` (`strict`: names not empty, without ``/``) or, not `strict`, any name: the C twin's reference."""
-    found: list[bytes] = _entry_re(strict).findall(body)
+    found: list[bytes] = entry_pattern(strict).findall(body)
     return found if sum(map(len, found)) == len(body) else None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository
 
+# The meta key listing the commits (hex, space-separated), and how many it keeps.
 PARTIAL_KEY = "sync-partial"
 MAX_PARTIAL = 256
 

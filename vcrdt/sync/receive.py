@@ -119,7 +119,6 @@ _NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_COD
 Progress = Callable[[int, int], None]
 
 
-# The meta key listing commits a broken-off sync stored (hex, space-separated), and how many it keeps.
 class Receiver:
     """Objects arriving from a peer, checked and stored; see the module doc."""
 
@@ -736,11 +735,7 @@ def _tree_entries(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
         raw = split_tree(body)
         if raw is None:
             return None
-        out = []
-        for entry in raw:
-            space = entry.index(b" ")
-            out.append((entry[:space], entry[space + 1 : -OID_LEN - 1], entry[-OID_LEN:]))
-        return out
+        return [(entry[: _NAME_AT - 1], entry[_NAME_AT:_NAME_END], entry[_NAME_END + 1 :]) for entry in raw]
     found: list[tuple[bytes, bytes, bytes]] = _tree_entry().findall(body)
     size = _ENTRY_FIXED * len(found) + sum(map(len, map(_NAME, found))) + sum(map(len, map(_WORD, found)))
     return found if size == len(body) else None

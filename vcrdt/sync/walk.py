@@ -15,7 +15,6 @@ import itertools
 import operator
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from functools import cache
 
 from vcrdt.crdt.refstate import RefState, from_rows
 from vcrdt.dag import read_commit
@@ -26,7 +25,7 @@ from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectStore
 from vcrdt.store.sqlite import Row, SqliteStore, Stored
-from vcrdt.sync.frames import changed_entries, split_raw
+from vcrdt.sync.frames import changed_entries, entry_pattern, split_raw
 from vcrdt.sync.limits import SyncLimits
 
 
@@ -57,15 +56,6 @@ def heads_of(state: RefState, tags: dict[str, ObjectId]) -> set[ObjectId]:
 _WORDS = {k.value.encode("ascii"): k.value for k in EntryKind}
 
 
-# One tree entry: kind word, space, name, NUL, id. Compiled on first use (`cache`): a session
-# that walks no tree (a no-op, an answer the C twin splits) does not pay for compiling it.
-@cache
-def _entry_re() -> re.Pattern[bytes]:
-    import re  # here, as `vcrdt.sync.frames` does
-
-    return re.compile(rb"(?:" + b"|".join(_WORDS) + rb") [^\0]*\0.{32}", re.DOTALL)
-
-
 def tree_entries(
     oid: ObjectId,
     body: bytes,
@@ -83,7 +73,7 @@ def tree_entries(
         CorruptObjectError: If the body is not a sequence of tree entries.
     """
     if entries is None:
-        entries = _entry_re().findall(body)
+        entries = entry_pattern(False).findall(body)
     if sum(map(len, entries)) == len(body):
         # Every byte is in an entry (the matches tile the body): each decoded once per walk.
         seen: dict[bytes, tuple[str, Reference]] = {} if heads is None else heads
@@ -125,7 +115,7 @@ def split_entries(body: bytes) -> list[bytes]:
     """A stored tree's entries as raw bytes (``word name\0id``); they tile the body only when it is well formed."""
     found = split_raw(body, False)
     if found is None:  # not a tree: the entries the pattern finds (the caller sees they do not tile it)
-        found = _entry_re().findall(body)
+        found = entry_pattern(False).findall(body)
     return found
 
 
@@ -161,7 +151,6 @@ PREFETCH_COMMITS = 24
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    import re
     from typing import TypeVar
 
     _K = TypeVar("_K")
