@@ -575,10 +575,8 @@ def _push(
         state, now_tags = ref_state(repo), tag_state(repo)
         root = bucket_of(repo, "", salt, with_ids=False) if salt is not None else None
     if not recv.dry_run:
-        if applied.checkout is not None:
-            repo.worktree.finish_checkout()
-        else:  # no checkout begun: the journal is looked at, the work tree not loaded
-            repo.finish_interrupted_checkout()
+        # The checkout the join began, as its journal holds it: none, and the work tree is not loaded.
+        repo.finish_interrupted_checkout()
     yield F.encode(F.ACCEPT, bytes([version]))
     result = {
         "objects": recv.count,

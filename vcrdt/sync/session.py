@@ -365,10 +365,8 @@ def _session(
         if result.received.checkout is not None:
             recv.hold_for_checkout()  # the files to write were just received and verified
         try:
-            if result.received.checkout is not None:
-                repo.worktree.finish_checkout()
-            else:  # no checkout begun: the journal is looked at, the work tree not loaded
-                repo.finish_interrupted_checkout()
+            # The checkout the join began, as its journal holds it: none, and the work tree is not loaded.
+            repo.finish_interrupted_checkout()
         finally:
             recv.release_held()
         if after_receive is not None:
