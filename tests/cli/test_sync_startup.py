@@ -27,6 +27,21 @@ sys.exit(code)
 """
 
 
+def _run_noting(
+    script: Path, log: Path, verb: str, serve: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``VERB --exec SERVE --json`` in `cwd` through `script`, which notes what it loaded in `log`."""
+    return subprocess.run(
+        [sys.executable, str(script), str(log), verb, "--exec", serve, "--json"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
+
+
 def _replicas(cli: CliRunner) -> tuple[Path, Path]:
     a = cli.cwd / "a"
     a.mkdir()
@@ -50,14 +65,7 @@ def test_fetch_and_serve_stdio_load_no_dataclasses_zstandard_package_or_typer(cl
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
     serve = shlex.join([sys.executable, str(script), str(log), "serve", "--stdio", str(a)])
-    proc = subprocess.run(
-        [sys.executable, str(script), str(log), "fetch", "--exec", serve, "--json"],
-        cwd=b,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    proc = _run_noting(script, log, "fetch", serve, b)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["objects"] == 3  # the commit, its tree and the blob
     assert (a / ".vcrdt" / "config.toml").read_bytes() == b""
@@ -86,15 +94,7 @@ def _fetch_loading(b: Path, a: Path, tmp_path: Path, watch: set[str]) -> list[st
     script = tmp_path / "watch.py"
     script.write_text(WATCH_SCRIPT)
     serve = shlex.join([sys.executable, str(script), str(log), "serve", "--stdio", str(a)])
-    proc = subprocess.run(
-        [sys.executable, str(script), str(log), "fetch", "--exec", serve, "--json"],
-        cwd=b,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "WATCH": ",".join(sorted(watch))},
-    )
+    proc = _run_noting(script, log, "fetch", serve, b, env={**os.environ, "WATCH": ",".join(sorted(watch))})
     assert proc.returncode == 0, proc.stderr
     return sorted(log.read_text().splitlines())
 
@@ -181,14 +181,7 @@ def test_the_peer_command_starts_before_the_app_the_database_or_the_sync_modules
     script = tmp_path / "spawn.py"
     script.write_text(SPAWN_SCRIPT)
     serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
-    proc = subprocess.run(
-        [sys.executable, str(script), str(log), verb, "--exec", serve, "--json"],
-        cwd=b,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    proc = _run_noting(script, log, verb, serve, b)
     assert proc.returncode == 0, proc.stderr
     assert log.read_text() == "\n"  # one command started, with none of the watched modules loaded
 
