@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.test_sync_deltas import _fetch
 from vcrdt.errors import ProtocolError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
@@ -17,9 +18,7 @@ from vcrdt.store import MAX_DELTA_DEPTH
 from vcrdt.store.db import Database
 from vcrdt.store.sqlite import DELTA, SqliteStore
 from vcrdt.sync import frames as F
-from vcrdt.sync import session
 from vcrdt.sync.limits import SyncLimits
-from vcrdt.sync.transport import LocalTransport
 
 CONF = Settings(author_name="t", author_email="t@x")
 
@@ -215,14 +214,6 @@ def _commit(repo: Repository, files: dict[str, bytes]) -> ObjectId:
         oid = repo.new_commit(repo.write_tree(flat), [parent] if parent else [], "c\n", repo.signature())
         repo.refs.update("refs/heads/main", oid, expected=parent)
     return oid
-
-
-def _fetch(dst: Repository, src: Repository) -> session.SyncResult:
-    t = LocalTransport(src.root, CONF, SyncLimits(), own_root=dst.root)
-    try:
-        return session.run(dst, t, receive=True, send=False)
-    finally:
-        t.close()
 
 
 def test_a_fetch_reads_the_delta_bases_held_here_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
