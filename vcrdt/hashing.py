@@ -33,8 +33,18 @@ SMALL = 16 * 1024
 # small data too, then hashes everything, its loading (a few milliseconds) paid for.
 BULK = 256 * 1024
 _builtin_bytes = 0
-# hashlib's (OpenSSL's) SHA-256 once `object_id` has loaded it.
+# hashlib's (OpenSSL's) SHA-256, once loaded (`_openssl`).
 _bulk: Callable[[bytes], _Hash] | None = None
+
+
+def _openssl() -> Callable[[bytes], _Hash]:
+    """The SHA-256 of hashlib (OpenSSL's), loaded on first use and kept."""
+    global _bulk
+    if _bulk is None:
+        import hashlib
+
+        _bulk = hashlib.sha256
+    return _bulk
 
 
 def sha256(data: bytes) -> _Hash:
@@ -53,9 +63,7 @@ def sha256(data: bytes) -> _Hash:
         _builtin_bytes += len(data)
         small: _Hash = _builtin_sha256(data)
         return small
-    import hashlib
-
-    return hashlib.sha256(data)
+    return _openssl()(data)
 
 
 def object_header(kind: str, size: int) -> bytes:
@@ -73,18 +81,14 @@ def object_id(kind: str, body: bytes) -> ObjectId:
     >>> object_id("blob", b"").hex()[:12]
     '473a0f4c3be8'
     """
-    global _builtin_bytes, _bulk
+    global _builtin_bytes
     size = len(body)
-    header = f"{kind} {size}\0".encode("ascii")
+    header = object_header(kind, size)
     if size <= SMALL and _builtin_bytes < BULK:
         _builtin_bytes += size
         return ObjectId(_builtin_sha256(header + body).digest())
-    # OpenSSL's, fed the header then the body (no copy of a large body), loaded once.
-    if _bulk is None:
-        import hashlib
-
-        _bulk = hashlib.sha256
-    h = _bulk(header)
+    # OpenSSL's, fed the header then the body (no copy of a large body).
+    h = _openssl()(header)
     h.update(body)
     return ObjectId(h.digest())
 
@@ -94,9 +98,7 @@ class StreamingObjectHasher:
 
     def __init__(self, kind: str, size: int) -> None:
         """Start hashing an object of `kind` whose body is `size` bytes long."""
-        import hashlib  # streamed objects are large
-
-        self._h = hashlib.sha256(object_header(kind, size))
+        self._h = _openssl()(object_header(kind, size))  # streamed objects are large
         self.expected = size
         self.seen = 0
 
