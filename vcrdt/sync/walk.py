@@ -212,8 +212,9 @@ class Walker:
         self.forms: dict[ObjectId, Stored] = {}
         # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
         self._raw: dict[ObjectId, list[bytes]] = {}
-        # The edges' trees `held_names` read: each entry's kind word and id by its name.
-        self._held: dict[ObjectId, dict[bytes, tuple[bytes, ObjectId]]] = {}
+        # The edges' trees `held_at` read: their raw entries (or, for a tree they do not tile, each
+        # entry's kind word and id by its name).
+        self._held: dict[ObjectId, list[bytes] | dict[bytes, tuple[bytes, ObjectId]]] = {}
         # Clocks and parents of commits from the commit table (`links`), read a window at a time.
         self._links: dict[ObjectId, tuple[int, tuple[ObjectId, ...]]] = {}
 
@@ -518,31 +519,46 @@ class Walker:
             self._read_kinds(unknown)
             level = below
 
-    def held_names(self, tree: ObjectId) -> dict[bytes, tuple[bytes, ObjectId]]:
-        """A tree's entries by name, each as ``(kind word, id)``; for looking up what an edge holds at a path.
+    def held_at(self, tree: ObjectId, name: bytes) -> tuple[bytes, ObjectId] | None:
+        """What a tree holds at `name`, as ``(kind word, id)``, or None; for looking up what an edge holds at a path.
 
         Each tree is read once and kept, apart from the trees the walk reads (the same few are
-        asked for commit after commit). One whose entries do not tile its body is read decoded
-        (`tree_map`); one that is absent or damaged holds nothing (the walk asks to skip what the
-        peer holds: not knowing costs an object sent twice, never one missing).
+        asked for commit after commit), and searched by bisection in its raw entries, sorted by
+        name as every well-formed tree is (a name looked up costs a few probes; a dict of every
+        entry would cost more to build than the lookups of a walk: a few names per tree). In a
+        damaged tree an entry not found costs an object sent twice, never one missing. One whose
+        entries do not tile its body is read decoded (`tree_map`); one that is absent or damaged
+        holds nothing (the walk asks to skip what the peer holds: not knowing costs an object
+        sent twice, never one missing).
 
         Raises:
             LimitError: If it is larger than the limits.
         """
-        names = self._held.get(tree)
-        if names is None:
-            names = {}
-            try:
-                raw = self.raw_tree(tree)
-                if raw is not None:
-                    names = {e[_NAME_AT:_NAME_END]: (e[:_WORD_LEN], ObjectId(e[_ID_AT:])) for e in raw}
-                else:
-                    for n, ref in self.tree_map(tree).items():
-                        word = b"tree" if ref.kind == "tree" else b"file"
-                        names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
-            except (CorruptObjectError, ObjectNotFoundError):
-                pass
-            _keep(self._held, tree, names)
+        held = self._held.get(tree)
+        if held is None:
+            held = self._held_entries(tree)
+            _keep(self._held, tree, held)
+        if isinstance(held, dict):
+            return held.get(name)
+        j = bisect_left(held, name, key=_name_of)
+        if j < len(held):
+            entry = held[j]
+            if entry[_NAME_AT:_NAME_END] == name:
+                return entry[:_WORD_LEN], ObjectId(entry[_ID_AT:])
+        return None
+
+    def _held_entries(self, tree: ObjectId) -> list[bytes] | dict[bytes, tuple[bytes, ObjectId]]:
+        """A tree's raw entries (`raw_tree`); else its entries by name, decoded (none when it is absent or damaged)."""
+        names: dict[bytes, tuple[bytes, ObjectId]] = {}
+        try:
+            raw = self.raw_tree(tree)
+            if raw is not None:
+                return raw
+            for n, ref in self.tree_map(tree).items():
+                word = b"tree" if ref.kind == "tree" else b"file"
+                names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
+        except (CorruptObjectError, ObjectNotFoundError):
+            pass
         return names
 
     def visit_name(self, tid: ObjectId, visit: Visit) -> bytes:
@@ -794,7 +810,7 @@ def _tree(
             name = entry[_NAME_AT:_NAME_END] if entry.__class__ is bytes else walker.visit_name(tid, visit)
             held = False
             for t in here:
-                at = walker.held_names(t).get(name)
+                at = walker.held_at(t, name)
                 if at is not None:
                     if at[1] == oid:
                         held = True
