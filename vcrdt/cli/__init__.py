@@ -131,15 +131,20 @@ def main(*, asked: bool = False) -> None:
     stdio.occupy_stdio()  # before any descriptor is opened
     args = sys.argv[1:]
     use_server = not protocol.disabled() and not protocol.runs_here(args, _stdin_is_a_terminal())
-    if use_server:
-        from vcrdt.daemon import client  # not imported when no server is wanted (VCRDT_NO_SERVER=1)
     if use_server and not asked:
+        from vcrdt.daemon import client  # not imported when no server is wanted (VCRDT_NO_SERVER=1)
+
         code = client.request(args)
         if code is not None:
             sys.exit(code)
     code = finish(run(args))
-    if use_server and client.auto_start():
-        client.spawn()
+    if use_server:
+        # Imported only now when the native client asked the server already: not before the command
+        # (a fetch starts its peer first thing), and not at all when no server is wanted.
+        from vcrdt.daemon import client
+
+        if client.auto_start():
+            client.spawn()
     # The process ends here: the interpreter's clean-up collects garbage over every object the
     # command imported and made (millions of instructions, for nothing). Frozen, they are
     # skipped; files, connections and pipes are closed already (`run`, `finish`).
