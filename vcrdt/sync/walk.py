@@ -174,6 +174,10 @@ def _trim(cache: dict[_K, _V]) -> None:
         del cache[old]
 
 
+# `Walker.held_at`'s mark of a name not asked yet (None is an answer: the tree holds nothing there).
+_UNKNOWN = object()
+
+
 class _Read:
     """An `ObjectReader` of one object already read (and verified)."""
 
@@ -212,9 +216,9 @@ class Walker:
         self.forms: dict[ObjectId, Stored] = {}
         # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
         self._raw: dict[ObjectId, list[bytes]] = {}
-        # The edges' trees `held_at` read: their raw entries (or, for a tree they do not tile, each
-        # entry's kind word and id by its name).
-        self._held: dict[ObjectId, list[bytes] | dict[bytes, tuple[bytes, ObjectId]]] = {}
+        # The edges' trees `held_at` read: their raw entries and the names asked so far, each with
+        # its entry's kind word and id, or None (for a tree they do not tile: no raw entries, every name).
+        self._held: dict[ObjectId, tuple[list[bytes] | None, dict[bytes, tuple[bytes, ObjectId] | None]]] = {}
         # Clocks and parents of commits from the commit table (`links`), read a window at a time.
         self._links: dict[ObjectId, tuple[int, tuple[ObjectId, ...]]] = {}
 
@@ -523,13 +527,14 @@ class Walker:
         """What a tree holds at `name`, as ``(kind word, id)``, or None; for looking up what an edge holds at a path.
 
         Each tree is read once and kept, apart from the trees the walk reads (the same few are
-        asked for commit after commit), and searched by bisection in its raw entries, sorted by
-        name as every well-formed tree is (a name looked up costs a few probes; a dict of every
-        entry would cost more to build than the lookups of a walk: a few names per tree). In a
-        damaged tree an entry not found costs an object sent twice, never one missing. One whose
-        entries do not tile its body is read decoded (`tree_map`); one that is absent or damaged
-        holds nothing (the walk asks to skip what the peer holds: not knowing costs an object
-        sent twice, never one missing).
+        asked for commit after commit). A name is looked up by bisection in the tree's raw
+        entries, sorted by name as every well-formed tree is, and its answer kept: a short walk
+        asks a few names of each tree (a dict of every entry would cost more to build than
+        those lookups), a long one asks the same names again and again. In a damaged tree an
+        entry not found costs an object sent twice, never one missing. One whose entries do not
+        tile its body is read decoded (`tree_map`); one that is absent or damaged holds nothing
+        (the walk asks to skip what the peer holds: not knowing costs an object sent twice,
+        never one missing).
 
         Raises:
             LimitError: If it is larger than the limits.
@@ -538,28 +543,35 @@ class Walker:
         if held is None:
             held = self._held_entries(tree)
             _keep(self._held, tree, held)
-        if isinstance(held, dict):
-            return held.get(name)
-        j = bisect_left(held, name, key=_name_of)
-        if j < len(held):
-            entry = held[j]
+        raw, known = held
+        got = known.get(name, _UNKNOWN)
+        if got is not _UNKNOWN or raw is None:  # asked before, or every entry decoded
+            return got if got is not _UNKNOWN else None  # type: ignore[return-value]
+        found = None
+        j = bisect_left(raw, name, key=_name_of)
+        if j < len(raw):
+            entry = raw[j]
             if entry[_NAME_AT:_NAME_END] == name:
-                return entry[:_WORD_LEN], ObjectId(entry[_ID_AT:])
-        return None
+                found = entry[:_WORD_LEN], ObjectId(entry[_ID_AT:])
+        known[name] = found
+        return found
 
-    def _held_entries(self, tree: ObjectId) -> list[bytes] | dict[bytes, tuple[bytes, ObjectId]]:
-        """A tree's raw entries (`raw_tree`); else its entries by name, decoded (none when it is absent or damaged)."""
-        names: dict[bytes, tuple[bytes, ObjectId]] = {}
+    def _held_entries(self, tree: ObjectId) -> tuple[list[bytes] | None, dict[bytes, tuple[bytes, ObjectId] | None]]:
+        """A tree's raw entries (`raw_tree`) and no name yet; else no raw entries and every name, decoded.
+
+        A tree absent or damaged holds no name.
+        """
+        names: dict[bytes, tuple[bytes, ObjectId] | None] = {}
         try:
             raw = self.raw_tree(tree)
             if raw is not None:
-                return raw
+                return raw, names
             for n, ref in self.tree_map(tree).items():
                 word = b"tree" if ref.kind == "tree" else b"file"
                 names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
         except (CorruptObjectError, ObjectNotFoundError):
             pass
-        return names
+        return None, names
 
     def visit_name(self, tid: ObjectId, visit: Visit) -> bytes:
         """The name of an entry of tree `tid` that `diff` returned (raw entries hold it; decoded ones are looked up)."""
