@@ -186,6 +186,44 @@ def test_the_peer_command_starts_before_the_app_the_database_or_the_sync_modules
     assert log.read_text() == "\n"  # one command started, with none of the watched modules loaded
 
 
+# As SPAWN_SCRIPT, noting which of vcrdt's own modules were loaded when the peer was started.
+SPAWN_VCRDT_SCRIPT = """
+import os, sys
+out, args = sys.argv[1], sys.argv[2:]
+real = os.posix_spawnp
+def noting(*a, **k):
+    with open(out, "a") as f:
+        f.write(",".join(sorted(m for m in sys.modules if m.startswith("vcrdt."))) + "\\n")
+    return real(*a, **k)
+os.posix_spawnp = noting
+from vcrdt.cli import run
+sys.exit(run(args))
+"""
+
+
+def test_a_peer_named_by_exec_starts_with_the_spawn_module_alone(cli: CliRunner, tmp_path: Path) -> None:
+    """``--exec CMD`` names the peer whatever the remote: CMD starts once the command line is read,
+    with the spawn module alone (not the error tree, the transport or the command's module), and
+    the session takes it."""
+    a, b = _replicas(cli)
+    log = tmp_path / "spawned.txt"
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN_VCRDT_SCRIPT)
+    serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
+    proc = _run_noting(script, log, "fetch", serve, b)
+    assert proc.returncode == 0, proc.stderr
+    loaded = log.read_text().splitlines()
+    assert len(loaded) == 1  # one command started: the session took it
+    assert set(loaded[0].split(",")) == {
+        "vcrdt.cli",
+        "vcrdt.cli.argv",
+        "vcrdt.cli.argv_table",
+        "vcrdt.sync",
+        "vcrdt.sync.spawn",
+        "vcrdt.values",
+    }
+
+
 def test_a_no_op_fetch_writes_nothing(cli: CliRunner) -> None:
     """Once up to date, a fetch over stdio leaves the database's and the WAL's bytes as they were.
 
