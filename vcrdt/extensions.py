@@ -21,6 +21,7 @@ TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typin
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from types import ModuleType
+    from typing import Any
 
 
 def lazy_exports(
@@ -70,8 +71,7 @@ def load_alone(package: str, name: str, needs: tuple[str, ...] = ()) -> ModuleTy
     if loaded is not None:
         return loaded
     try:
-        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
-
+        EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder = _machinery()
         spec = PathFinder.find_spec(package)
         for directory in (spec.submodule_search_locations or ()) if spec is not None else ():
             for suffix in EXTENSION_SUFFIXES:
@@ -89,3 +89,29 @@ def load_alone(package: str, name: str, needs: tuple[str, ...] = ()) -> ModuleTy
     except ImportError:  # an interpreter without importlib.machinery's loaders
         pass
     return None
+
+
+def _machinery() -> tuple[list[str], Any, Any, Any]:
+    """importlib.machinery's `EXTENSION_SUFFIXES`, `ExtensionFileLoader`, `ModuleSpec` and `PathFinder`.
+
+    Taken from the import system's own modules, loaded at start-up (``importlib.machinery``
+    re-exports them), when they are there: importing ``importlib.machinery`` loads the
+    ``importlib`` package and ``warnings`` too, about 2 million instructions of a command that
+    reads a compressed object. Else (another interpreter) from ``importlib.machinery``.
+
+    Raises:
+        ImportError: If neither has them.
+    """
+    external = sys.modules.get("_frozen_importlib_external")
+    bootstrap = sys.modules.get("_frozen_importlib")
+    try:
+        return (
+            external.EXTENSION_SUFFIXES,  # type: ignore[union-attr]
+            external.ExtensionFileLoader,  # type: ignore[union-attr]
+            bootstrap.ModuleSpec,  # type: ignore[union-attr]
+            external.PathFinder,  # type: ignore[union-attr]
+        )
+    except AttributeError:
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
+
+        return EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder

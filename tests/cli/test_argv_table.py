@@ -136,6 +136,54 @@ def test_fast_reader_agrees_with_typer(args: list[str], tmp_path: Path, monkeypa
         assert fast == _typer_reading(args)
 
 
+SERVE_LINES = [
+    ["serve", "--stdio", "repo"],
+    ["serve", "--stdio", "/srv/a b"],
+    ["serve", "--stdio", "-"],
+    ["serve", "--stdio", ""],
+    ["serve", "--stdio", "--read-only", "repo"],
+    ["serve", "repo", "--stdio"],
+    ["serve", "--stdio", "a", "b"],
+    ["serve", "--stdio"],
+    ["-v", "serve", "--stdio", "repo"],
+]
+
+
+@pytest.mark.parametrize("args", SERVE_LINES, ids=lambda a: " ".join(a))
+def test_serve_stdio_is_read_without_the_table_as_the_table_and_typer_read_it(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --stdio PATH``, the peer of every sync over a command, is read without loading the table
+    (`argv._serve_stdio`): as the table reads it, and typer; any other shape is left to the table."""
+    monkeypatch.chdir(tmp_path)
+    early = argv._serve_stdio(args)
+    if early is not None:
+        assert early == argv.parse(args, argv_table)
+        assert _fast_reading(args) == _typer_reading(args)
+    assert (early is not None) == (args in (["serve", "--stdio", "repo"], ["serve", "--stdio", "/srv/a b"]))
+
+
+def test_serve_stdio_loads_no_parse_table(tmp_path: Path) -> None:
+    """The peer's command line is read without the table: `serve --stdio PATH` on an empty stdin loads none of it."""
+    import subprocess
+    import sys
+
+    repo = tmp_path / "r"
+    CliRunner(tmp_path).ok("init", str(repo))
+    script = (
+        "import sys\nfrom vcrdt.cli import run\ncode = run(sys.argv[1:])\n"
+        "print('vcrdt.cli.argv_table' in sys.modules, code)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "serve", "--stdio", str(repo)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout.split() == ["False", "0"], proc.stderr
+
+
 def test_fast_reader_takes_the_common_command_lines() -> None:
     lines = (["status"], ["-C", "x", "log", "-n", "5"], ["commit", "-Am", "x"], ["diff", "--stat"], ["switch", "b"])
     for args in lines:

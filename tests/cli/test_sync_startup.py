@@ -186,6 +186,44 @@ def test_the_peer_command_starts_before_the_app_the_database_or_the_sync_modules
     assert log.read_text() == "\n"  # one command started, with none of the watched modules loaded
 
 
+# As SPAWN_SCRIPT, noting which of vcrdt's own modules were loaded when the peer was started.
+SPAWN_VCRDT_SCRIPT = """
+import os, sys
+out, args = sys.argv[1], sys.argv[2:]
+real = os.posix_spawnp
+def noting(*a, **k):
+    with open(out, "a") as f:
+        f.write(",".join(sorted(m for m in sys.modules if m.startswith("vcrdt."))) + "\\n")
+    return real(*a, **k)
+os.posix_spawnp = noting
+from vcrdt.cli import run
+sys.exit(run(args))
+"""
+
+
+def test_a_peer_named_by_exec_starts_with_the_spawn_module_alone(cli: CliRunner, tmp_path: Path) -> None:
+    """``--exec CMD`` names the peer whatever the remote: CMD starts once the command line is read,
+    with the spawn module alone (not the error tree, the transport or the command's module), and
+    the session takes it."""
+    a, b = _replicas(cli)
+    log = tmp_path / "spawned.txt"
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN_VCRDT_SCRIPT)
+    serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
+    proc = _run_noting(script, log, "fetch", serve, b)
+    assert proc.returncode == 0, proc.stderr
+    loaded = log.read_text().splitlines()
+    assert len(loaded) == 1  # one command started: the session took it
+    assert set(loaded[0].split(",")) == {
+        "vcrdt.cli",
+        "vcrdt.cli.argv",
+        "vcrdt.cli.argv_table",
+        "vcrdt.sync",
+        "vcrdt.sync.spawn",
+        "vcrdt.values",
+    }
+
+
 def test_a_no_op_fetch_writes_nothing(cli: CliRunner) -> None:
     """Once up to date, a fetch over stdio leaves the database's and the WAL's bytes as they were.
 
@@ -287,3 +325,45 @@ def test_the_sync_modules_load_neither_typing_nor_dataclasses() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert proc.stdout == "\n"
+
+
+def test_the_server_of_a_fetch_loads_neither_the_parse_table_nor_importlib(cli: CliRunner, tmp_path: Path) -> None:
+    """``serve --stdio PATH`` is read without the parse table (`vcrdt.cli.argv`), and the zstandard
+    backend is loaded with the import system's own loaders: the server of a fetch that receives
+    objects loads neither the table nor the importlib package (with warnings)."""
+    a, b = _replicas(cli)
+    watch = {"vcrdt.cli.argv_table", "importlib", "importlib.machinery", "warnings"}
+    fetch, serve = _fetch_loading(b, a, tmp_path, watch)
+    assert fetch.startswith("fetch vcrdt.cli.argv_table")  # the client's command line is read by the table
+    assert serve == "serve "
+
+
+# As SPAWN_SCRIPT, through `vcrdt.cli.main` as the native client runs it after asking the server.
+MAIN_SPAWN_SCRIPT = """
+import os, sys
+out = sys.argv.pop(1)
+real = os.posix_spawnp
+def noting(*a, **k):
+    with open(out, "a") as f:
+        f.write(",".join(sorted({"vcrdt.daemon.client"} & set(sys.modules))) + "\\n")
+    return real(*a, **k)
+os.posix_spawnp = noting
+from vcrdt.cli import main
+main(asked=True)
+"""
+
+
+def test_a_fetch_the_native_client_hands_over_starts_its_peer_before_loading_the_server_client(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """When the native client has asked the command server already, `main` loads the server's client
+    module only after the command (to see whether to start one): the peer starts without it."""
+    a, b = _replicas(cli)
+    log = tmp_path / "spawned.txt"
+    script = tmp_path / "main_spawn.py"
+    script.write_text(MAIN_SPAWN_SCRIPT)
+    serve = shlex.join([sys.executable, "-m", "vcrdt", "serve", "--stdio", str(a)])
+    env = {k: v for k, v in os.environ.items() if k != "VCRDT_NO_SERVER"} | {"XDG_RUNTIME_DIR": str(tmp_path)}
+    proc = _run_noting(script, log, "fetch", serve, b, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text() == "\n"

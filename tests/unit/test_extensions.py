@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -15,6 +16,7 @@ from vcrdt.extensions import load_alone
 m = load_alone("zstandard", "backend_c", needs=("ZstdCompressor",))
 assert m is sys.modules["zstandard.backend_c"], m
 assert "zstandard" not in sys.modules
+assert "importlib.machinery" not in sys.modules  # the loaders come from the import system's own modules
 import zstandard
 assert zstandard.ZstdCompressor is m.ZstdCompressor
 print("ok")
@@ -36,6 +38,22 @@ def test_a_missing_module_or_attribute_gives_none() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert (proc.returncode, proc.stdout.strip()) == (0, "ok"), proc.stderr
+
+
+def test_the_loaders_come_from_importlib_machinery_when_the_import_systems_modules_lack_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.machinery
+
+    from vcrdt import extensions
+
+    monkeypatch.setitem(sys.modules, "_frozen_importlib_external", types.ModuleType("_frozen_importlib_external"))
+    assert extensions._machinery() == (
+        importlib.machinery.EXTENSION_SUFFIXES,
+        importlib.machinery.ExtensionFileLoader,
+        importlib.machinery.ModuleSpec,
+        importlib.machinery.PathFinder,
+    )
 
 
 LAZY = """

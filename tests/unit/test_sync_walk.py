@@ -355,3 +355,31 @@ def test_a_directory_back_to_the_peers_version_is_not_sent_again(tmp_path: Path,
         assert set(sent) == set(repo.store.iter_ids()) - held
     finally:
         repo.close()
+
+
+@pytest.mark.parametrize("decoded", [False, True])
+def test_what_an_edge_holds_at_a_name_is_found_among_many_entries_and_nothing_elsewhere(
+    tmp_path: Path, decoded: bool
+) -> None:
+    # `held_at` looks a name up in a tree's raw entries by bisection and keeps the answer (or, for
+    # a tree they do not tile, reads its decoded entries): every entry is found, a name before,
+    # between or after them is not, asked once or again.
+    repo = Repository.init(tmp_path / "r", CONF)
+    try:
+        flat = {f"f{i:03}.txt": f"{i}\n".encode() for i in range(0, 60, 2)} | {"sub/x.txt": b"x\n"}
+        with repo.transaction():
+            tree = repo.write_tree({p: (EntryKind.FILE, repo.store.put("blob", body)) for p, body in flat.items()})
+        walker = Walker(repo.store, SyncLimits())
+        if decoded:
+            walker.raw_tree = lambda oid: None  # type: ignore[method-assign]
+        with repo.db.read():
+            entries = dict(walker.tree_named(tree))
+            for _ in range(2):  # asked again: the answers kept
+                for name, ref in entries.items():
+                    word = b"tree" if ref.kind == "tree" else b"file"
+                    assert walker.held_at(tree, name.encode()) == (word, ref.oid)
+                for name in ("a", "f001.txt", "f031.txt", "f059.txt", "sub/x.txt", "zzz"):
+                    assert walker.held_at(tree, name.encode()) is None
+        assert len(entries) == 31
+    finally:
+        repo.close()

@@ -221,6 +221,9 @@ def parse(args: list[str], table: Any = None) -> Plan | None:
         What to call, or None.
     """
     if table is None:
+        plan = _serve_stdio(args)
+        if plan is not None:
+            return plan
         from vcrdt.cli import argv_table as table
     try:
         g_options, g_defaults, _ = table.GLOBAL
@@ -241,6 +244,21 @@ def parse(args: list[str], table: Any = None) -> Plan | None:
         return None
     global_kwargs = dict(g_defaults) | values
     return Plan(global_kwargs, args[: len(args) - len(rest)], name, spec[0], spec[1], kwargs, rest[words:])
+
+
+def _serve_stdio(args: list[str]) -> Plan | None:
+    """Read ``serve --stdio PATH`` (no other option, PATH no option-like word) as the table reads it, or None.
+
+    The command line of the peer of every fetch, sync, push and pull over ``--exec`` or ssh
+    (`vcrdt.sync.transport`): read without loading the table, about 1.3 million instructions of
+    each session's start-up. What the table and typer read it as is tested to be this
+    (tests/cli/test_argv_table.py), so a change to `serve` or the global options fails there.
+    """
+    if len(args) != 3 or args[0] != "serve" or args[1] != "--stdio" or args[2][:1] in ("", "-"):
+        return None
+    options = {"directory": None, "verbose": False, "color": "auto", "version": False, "no_pager": False}
+    kwargs = {"paths": [args[2]], "stdio": True, "host": "127.0.0.1", "port": 8765, "public": False, "read_only": False}
+    return Plan(options, [], "serve", "vcrdt.cli.commands.serve", "serve", kwargs, args[1:])
 
 
 # --- generation -----------------------------------------------------------------------------------

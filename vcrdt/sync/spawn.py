@@ -3,6 +3,10 @@
 Not `subprocess`: loading it (with selectors, signal, threading and locale) costs a process about
 17 million instructions of start-up, a tenth of a no-op ``vcrdt fetch --exec CMD`` and more than
 the small git commands git interop runs.
+
+The sync's peer commands started early (`start_early`) are kept here, for the transport to take:
+this module imports nothing of vcrdt, so ``fetch --exec CMD`` starts CMD before loading the
+error tree, the transport or the command's module (`vcrdt.cli.run`).
 """
 
 from __future__ import annotations
@@ -141,3 +145,66 @@ class Child:
                     pipe.close()
                 except OSError:
                     pass
+
+
+# --- the sync's peer commands ---------------------------------------------------------------------
+
+
+def shell_argv(command: str) -> tuple[str, ...]:
+    """The argv that runs a shell command line (``--exec CMD``) as the peer."""
+    return ("sh", "-c", command)
+
+
+def spawn_peer(argv: Sequence[str]) -> Child:
+    """Start a peer command with pipes on its stdin and stdout; its stderr is this process's (the user sees it).
+
+    Raises:
+        OSError: If it cannot be started.
+    """
+    return Child(argv, os.environ, stdin=True, stdout=True, inherit=True)
+
+
+def end_peer(proc: Child) -> None:
+    """Close the peer's stdin and wait for it to end (killed if it has not in 5 s), woken the moment it does."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass
+    if proc.wait_for(5) is None:
+        proc.kill()
+        proc.wait()
+    proc.close()
+
+
+# Peer commands started before the session that will speak to them (`start_early`), by argv.
+_EARLY: dict[tuple[str, ...], Child] = {}
+
+
+def start_early(argv: tuple[str, ...]) -> None:
+    """Start a peer command now, for the `ProcessTransport` of the same `argv` to take (`take_early`) when it starts.
+
+    A command that reaches its peer through a process calls this before its own start-up work
+    (imports, opening the repository), so the peer's start-up runs beside it, as git starts
+    ``upload-pack`` before its own negotiation work. A command that cannot start is left to the
+    transport, which names the error. The caller must call `discard_early` when its session
+    is over (or never started).
+    """
+    if argv in _EARLY:
+        return
+    try:
+        _EARLY[argv] = spawn_peer(argv)
+    except OSError:
+        return
+
+
+def take_early(argv: tuple[str, ...]) -> Child | None:
+    """The peer command of `argv` started early, now the caller's (None if none was)."""
+    return _EARLY.pop(argv, None)
+
+
+def discard_early() -> None:
+    """End the peer commands started early that no session took (the command failed before its session)."""
+    while _EARLY:
+        _, proc = _EARLY.popitem()
+        end_peer(proc)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 
 from vcrdt.errors import MergeError, NotARepositoryError, ProtocolError
-from vcrdt.sync.spawn import Child
+from vcrdt.sync.spawn import Child, end_peer, shell_argv, spawn_peer, take_early
 from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
     from typing import Protocol
 
@@ -29,7 +29,8 @@ else:
     Protocol = object  # `Transport` is a protocol to the type checker only: typing is not loaded
 
 # The frames, the responder and the repository are imported where first used: a command that
-# starts its peer early (`start_early`) imports this module before anything else of the sync.
+# starts its peer early (`vcrdt.sync.spawn.start_early`) from an ssh URL imports this module
+# before anything else of the sync (``--exec CMD`` needs only the spawn module).
 # pathlib too, where a local path is the remote: a session over a command never loads it. So
 # are re, shlex and select, which only an ssh URL or a session's reads need, and collections
 # (the abstract types are for the type checker): `--exec CMD` starts its peer having loaded
@@ -209,10 +210,10 @@ class ProcessTransport:
 
     def _start(self) -> Child:
         if self._proc is None:
-            self._proc = _EARLY.pop(tuple(self.argv), None)
+            self._proc = take_early(tuple(self.argv))
         if self._proc is None:
             try:
-                self._proc = _spawn(self.argv)
+                self._proc = spawn_peer(self.argv)
             except OSError as exc:
                 raise ProtocolError(f"cannot run {self.argv[0]!r} to reach {self.peer}: {exc.strerror}") from exc
         return self._proc
@@ -277,57 +278,7 @@ class ProcessTransport:
             return
         self._proc = None
         self._read = None
-        _end(proc)
-
-
-def _spawn(argv: Sequence[str]) -> Child:
-    """Start a peer command with pipes on its stdin and stdout; its stderr is this process's (the user sees it).
-
-    Raises:
-        OSError: If it cannot be started.
-    """
-    return Child(argv, os.environ, stdin=True, stdout=True, inherit=True)
-
-
-def _end(proc: Child) -> None:
-    """Close the peer's stdin and wait for it to end (killed if it has not in 5 s), woken the moment it does."""
-    try:
-        if proc.stdin is not None:
-            proc.stdin.close()
-    except OSError:
-        pass
-    if proc.wait_for(5) is None:
-        proc.kill()
-        proc.wait()
-    proc.close()
-
-
-# Peer commands started before the session that will speak to them (`start_early`), by argv.
-_EARLY: dict[tuple[str, ...], Child] = {}
-
-
-def start_early(argv: tuple[str, ...]) -> None:
-    """Start a peer command now, for the `ProcessTransport` of the same `argv` to take when it starts.
-
-    A command that reaches its peer through a process calls this before its own start-up work
-    (imports, opening the repository), so the peer's start-up runs beside it, as git starts
-    ``upload-pack`` before its own negotiation work. A command that cannot start is left to the
-    transport, which names the error. The caller must call `discard_early` when its session
-    is over (or never started).
-    """
-    if argv in _EARLY:
-        return
-    try:
-        _EARLY[argv] = _spawn(argv)
-    except OSError:
-        return
-
-
-def discard_early() -> None:
-    """End the peer commands started early that no session took (the command failed before its session)."""
-    while _EARLY:
-        _, proc = _EARLY.popitem()
-        _end(proc)
+        end_peer(proc)
 
 
 class HttpTransport:
@@ -491,7 +442,7 @@ def parse_remote(
         ProtocolError: If an ssh URL is malformed.
     """
     if exec_cmd is not None:
-        return Remote("command", exec_cmd, argv=("sh", "-c", exec_cmd))
+        return Remote("command", exec_cmd, argv=shell_argv(exec_cmd))
     if url.startswith(("http://", "https://")):
         return Remote("http", url)
     import re

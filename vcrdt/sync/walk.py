@@ -174,6 +174,10 @@ def _trim(cache: dict[_K, _V]) -> None:
         del cache[old]
 
 
+# `Walker.held_at`'s mark of a name not asked yet (None is an answer: the tree holds nothing there).
+_UNKNOWN = object()
+
+
 class _Read:
     """An `ObjectReader` of one object already read (and verified)."""
 
@@ -212,8 +216,9 @@ class Walker:
         self.forms: dict[ObjectId, Stored] = {}
         # The raw entries of the trees read last (tree deltas are made of them), when they tile the body.
         self._raw: dict[ObjectId, list[bytes]] = {}
-        # The edges' trees `held_names` read: each entry's kind word and id by its name.
-        self._held: dict[ObjectId, dict[bytes, tuple[bytes, ObjectId]]] = {}
+        # The edges' trees `held_at` read: their raw entries and the names asked so far, each with
+        # its entry's kind word and id, or None (for a tree they do not tile: no raw entries, every name).
+        self._held: dict[ObjectId, tuple[list[bytes] | None, dict[bytes, tuple[bytes, ObjectId] | None]]] = {}
         # Clocks and parents of commits from the commit table (`links`), read a window at a time.
         self._links: dict[ObjectId, tuple[int, tuple[ObjectId, ...]]] = {}
 
@@ -518,32 +523,55 @@ class Walker:
             self._read_kinds(unknown)
             level = below
 
-    def held_names(self, tree: ObjectId) -> dict[bytes, tuple[bytes, ObjectId]]:
-        """A tree's entries by name, each as ``(kind word, id)``; for looking up what an edge holds at a path.
+    def held_at(self, tree: ObjectId, name: bytes) -> tuple[bytes, ObjectId] | None:
+        """What a tree holds at `name`, as ``(kind word, id)``, or None; for looking up what an edge holds at a path.
 
         Each tree is read once and kept, apart from the trees the walk reads (the same few are
-        asked for commit after commit). One whose entries do not tile its body is read decoded
-        (`tree_map`); one that is absent or damaged holds nothing (the walk asks to skip what the
-        peer holds: not knowing costs an object sent twice, never one missing).
+        asked for commit after commit). A name is looked up by bisection in the tree's raw
+        entries, sorted by name as every well-formed tree is, and its answer kept: a short walk
+        asks a few names of each tree (a dict of every entry would cost more to build than
+        those lookups), a long one asks the same names again and again. In a damaged tree an
+        entry not found costs an object sent twice, never one missing. One whose entries do not
+        tile its body is read decoded (`tree_map`); one that is absent or damaged holds nothing
+        (the walk asks to skip what the peer holds: not knowing costs an object sent twice,
+        never one missing).
 
         Raises:
             LimitError: If it is larger than the limits.
         """
-        names = self._held.get(tree)
-        if names is None:
-            names = {}
-            try:
-                raw = self.raw_tree(tree)
-                if raw is not None:
-                    names = {e[_NAME_AT:_NAME_END]: (e[:_WORD_LEN], ObjectId(e[_ID_AT:])) for e in raw}
-                else:
-                    for n, ref in self.tree_map(tree).items():
-                        word = b"tree" if ref.kind == "tree" else b"file"
-                        names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
-            except (CorruptObjectError, ObjectNotFoundError):
-                pass
-            _keep(self._held, tree, names)
-        return names
+        held = self._held.get(tree)
+        if held is None:
+            held = self._held_entries(tree)
+            _keep(self._held, tree, held)
+        raw, known = held
+        got = known.get(name, _UNKNOWN)
+        if got is not _UNKNOWN or raw is None:  # asked before, or every entry decoded
+            return got if got is not _UNKNOWN else None  # type: ignore[return-value]
+        found = None
+        j = bisect_left(raw, name, key=_name_of)
+        if j < len(raw):
+            entry = raw[j]
+            if entry[_NAME_AT:_NAME_END] == name:
+                found = entry[:_WORD_LEN], ObjectId(entry[_ID_AT:])
+        known[name] = found
+        return found
+
+    def _held_entries(self, tree: ObjectId) -> tuple[list[bytes] | None, dict[bytes, tuple[bytes, ObjectId] | None]]:
+        """A tree's raw entries (`raw_tree`) and no name yet; else no raw entries and every name, decoded.
+
+        A tree absent or damaged holds no name.
+        """
+        names: dict[bytes, tuple[bytes, ObjectId] | None] = {}
+        try:
+            raw = self.raw_tree(tree)
+            if raw is not None:
+                return raw, names
+            for n, ref in self.tree_map(tree).items():
+                word = b"tree" if ref.kind == "tree" else b"file"
+                names[n.encode("utf-8", "surrogateescape")] = (word, ref.oid)
+        except (CorruptObjectError, ObjectNotFoundError):
+            pass
+        return None, names
 
     def visit_name(self, tid: ObjectId, visit: Visit) -> bytes:
         """The name of an entry of tree `tid` that `diff` returned (raw entries hold it; decoded ones are looked up)."""
@@ -794,7 +822,7 @@ def _tree(
             name = entry[_NAME_AT:_NAME_END] if entry.__class__ is bytes else walker.visit_name(tid, visit)
             held = False
             for t in here:
-                at = walker.held_names(t).get(name)
+                at = walker.held_at(t, name)
                 if at is not None:
                     if at[1] == oid:
                         held = True

@@ -109,14 +109,15 @@ def start_peer_early(remote: str | None, exec_cmd: str | None) -> bool:
     opening of the repository; the session's transport takes the running process. Names of
     remotes and paths are left to the session (they need the repository's config). `vcrdt.cli.run`
     calls this before loading the typer app's modules, and `exchange` again (a no-op then). Call
-    `vcrdt.sync.transport.discard_early` when the command ends.
+    `vcrdt.sync.spawn.discard_early` when the command ends.
 
     Returns:
         Whether a command was started (or tried).
     """
     if exec_cmd is None and (remote is None or ":" not in remote or remote.startswith(("http://", "https://"))):
         return False
-    from vcrdt.sync.transport import parse_remote, start_early
+    from vcrdt.sync.spawn import start_early
+    from vcrdt.sync.transport import parse_remote
 
     try:
         where = parse_remote(remote or "", STATE.cwd, ssh=ssh_command(), exec_cmd=exec_cmd)
@@ -242,7 +243,7 @@ def exchange(
                 progress=lambda done, total, _what: bar(done, total),
             )
     finally:
-        from vcrdt.sync.transport import discard_early
+        from vcrdt.sync.spawn import discard_early
 
         discard_early()
     return repo, result
