@@ -30,7 +30,7 @@ from vcrdt.errors import (
     ObjectNotFoundError,
     ProtocolError,
 )
-from vcrdt.hashing import object_id
+from vcrdt.hashing import load_bulk, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
 from vcrdt.paths import check_component, decode
@@ -117,6 +117,17 @@ _NAME_END = -OID_LEN - 1
 _NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_CODES}
 
 Progress = Callable[[int, int], None]
+
+
+def prepare() -> None:
+    """Load what receiving objects needs from its first one on: for a session to call while it waits for the peer.
+
+    OpenSSL's SHA-256 (`vcrdt.hashing.load_bulk`): every object received is hashed, and so is
+    every delta base read here, so even a small fetch hashes past `vcrdt.hashing.BULK`, where it
+    would load it (a few milliseconds) in the middle of receiving. Loaded before the answer
+    arrives, that time is spent while the peer starts and walks its history.
+    """
+    load_bulk()
 
 
 class Receiver:

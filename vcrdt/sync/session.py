@@ -43,6 +43,7 @@ from vcrdt.sync.receive import (
     apply_state,
     check_heads_present,
     check_names,
+    prepare,
 )
 from vcrdt.sync.responder import (
     ID_FRAME,
@@ -200,11 +201,20 @@ class _Client:
         self.salt = os.urandom(16)
         self.version = 1  # the protocol version the peer accepted
 
-    def ask(self, frames: list[bytes] | Iterator[bytes], *, write: bool = False) -> FrameReader:
+    def ask(
+        self,
+        frames: list[bytes] | Iterator[bytes],
+        *,
+        write: bool = False,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> FrameReader:
+        """Send one request and read the start of its answer; `meanwhile` runs in between (while the peer works)."""
         if self.stats.round_trips >= self.limits.max_rounds:
             raise ProtocolError(f"{self.t.peer}: more than limits.max_rounds ({self.limits.max_rounds}) requests")
         self.stats.round_trips += 1
         reader = self.t.request(frames, write=write)
+        if meanwhile is not None:
+            meanwhile()
         first = reader.expect(F.ACCEPT)
         if first.payload not in (bytes([v]) for v in F.SUPPORTED):
             raise ProtocolError(f"{self.t.peer}: accepted an unknown protocol version {first.payload[:4]!r}")
@@ -306,7 +316,8 @@ def _session(
         *haves_frames(haves),
         F.encode(F.END),
     ]
-    reader = c.ask(req)
+    # What receiving objects needs at its first one is loaded while the peer works on the answer.
+    reader = c.ask(req, meanwhile=prepare if receive else None)
     frame = reader.expect(F.SAME, *F.state_kinds(c.version))
     last = not send and not verify  # the refs request is the session's only one
     if frame.kind == F.SAME:
