@@ -33,7 +33,7 @@ from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.repo import Repository
 from vcrdt.store import fingerprints
 from vcrdt.sync import frames as F
-from vcrdt.sync.frames import Bucket, FrameReader
+from vcrdt.sync.frames import Bucket, DeltaInflater, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.partial import clear_partial, partial_commits
 from vcrdt.sync.receive import (
@@ -317,7 +317,8 @@ def _session(
         F.encode(F.END),
     ]
     # What receiving objects needs at its first one is loaded while the peer works on the answer.
-    reader = c.ask(req, meanwhile=prepare if receive else None)
+    prepared: list[DeltaInflater] = []
+    reader = c.ask(req, meanwhile=(lambda: prepared.append(prepare())) if receive else None)
     frame = reader.expect(F.SAME, *F.state_kinds(c.version))
     last = not send and not verify  # the refs request is the session's only one
     if frame.kind == F.SAME:
@@ -332,7 +333,7 @@ def _session(
         return
     theirs, their_tags = F.decode_state_frame(frame, reader.peer)
     check_names(theirs, their_tags, reader.peer)
-    recv = Receiver(repo, c.limits, reader.peer, dry_run=dry_run)
+    recv = Receiver(repo, c.limits, reader.peer, dry_run=dry_run, deltas=prepared[0] if prepared else None)
     if c.progress is not None:
         progress = c.progress
         recv.on_progress = lambda n, _t: progress(n, 0, "receiving")
