@@ -163,7 +163,8 @@ class Receiver:
         self._batch = 0
         self._stack = contextlib.ExitStack()
         self._dctx = zstandard.ZstdDecompressor()
-        # One context for the deltas, made once there are enough of them to pay for loading it.
+        # One context for the deltas: made while the session waited for its answer (`prepare`),
+        # or else once there are enough of them to pay for loading it.
         self._deltas = deltas if deltas is not None and deltas.loaded else None
         self._delta_count = 0
         self.on_progress: Progress | None = None
