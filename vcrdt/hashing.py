@@ -30,7 +30,8 @@ KINDS = ("blob", "tree", "commit")
 SMALL = 16 * 1024
 # Once a process has hashed this many bytes with the built-in one, it hashes in bulk (a checkout
 # verifying the files it writes, a status hashing many): OpenSSL's, 4 to 9 times faster on
-# small data too, then hashes everything, its loading (a few milliseconds) paid for.
+# small data too, then hashes everything, its loading (a few milliseconds) paid for. So it does
+# once loaded for any reason (a body over `SMALL`, `load_bulk`).
 BULK = 256 * 1024
 _builtin_bytes = 0
 # hashlib's (OpenSSL's) SHA-256, once loaded (`_openssl`).
@@ -38,13 +39,23 @@ _bulk: Callable[[bytes], _Hash] | None = None
 
 
 def _openssl() -> Callable[[bytes], _Hash]:
-    """The SHA-256 of hashlib (OpenSSL's), loaded on first use and kept."""
-    global _bulk
+    """The SHA-256 of hashlib (OpenSSL's), loaded on first use and kept; it then hashes everything."""
+    global _bulk, _builtin_bytes
     if _bulk is None:
         import hashlib
 
         _bulk = hashlib.sha256
+        _builtin_bytes = BULK
     return _bulk
+
+
+def load_bulk() -> None:
+    """Load OpenSSL's SHA-256 now (a few milliseconds), for a process about to hash in bulk.
+
+    A fetch loads it while it waits for the other replica's answer (`vcrdt.sync.receive.prepare`)
+    rather than on its critical path, once the bodies it received have crossed `BULK`.
+    """
+    _openssl()
 
 
 def sha256(data: bytes) -> _Hash:

@@ -86,3 +86,16 @@ def test_ids_are_the_same_once_a_process_hashes_in_bulk(monkeypatch: pytest.Monk
         hashing.sha256(b"y" * hashing.SMALL)
     assert [hashing.object_id("blob", b) for b in bodies] == expected
     assert [hashing.sha256(b).digest() for b in bodies] == [hashlib.sha256(b).digest() for b in bodies]
+
+
+def test_once_openssl_is_loaded_it_hashes_small_data_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`load_bulk` (a fetch calls it while it waits for its peer) hands every later hash to OpenSSL's."""
+    from vcrdt import hashing
+
+    monkeypatch.setattr(hashing, "_bulk", None)
+    monkeypatch.setattr(hashing, "_builtin_bytes", 0)
+    assert not isinstance(hashing.sha256(b"abc"), type(hashlib.sha256()))
+    hashing.load_bulk()
+    assert isinstance(hashing.sha256(b"abc"), type(hashlib.sha256()))
+    assert hashing.sha256(b"abc").digest() == hashlib.sha256(b"abc").digest()
+    assert hashing.object_id("blob", b"abc") == hashlib.sha256(b"blob 3\0abc").digest()

@@ -14,6 +14,7 @@ from vcrdt.hashing import object_id
 from vcrdt.repo import Repository, Settings
 from vcrdt.store import sqlite
 from vcrdt.store.sqlite import SqliteStore
+from vcrdt.sync.limits import SyncLimits
 from vcrdt.worktree import Worktree
 
 CONF = Settings(author_name="t", author_email="t@x")
@@ -95,3 +96,36 @@ def test_held_bodies_are_returned_only_while_their_rows_exist(repo: Repository) 
         store.get(g)
     store.release_held()
     assert store.get_many([k]) == {k: ("blob", kept)}  # read from its row again
+
+
+def test_a_fetch_prepares_to_receive_while_its_first_request_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`receive.prepare` runs after the first request is sent, before its answer is read; a push alone skips it."""
+    from tests.unit.test_sync_deltas import _fetch
+    from vcrdt.sync import frames, session
+    from vcrdt.sync.transport import LocalTransport
+
+    a = Repository.init(tmp_path / "a", CONF)
+    b = Repository.init(tmp_path / "b", CONF)
+    with a.transaction():
+        tree = a.store.put("tree", b"")
+        head = a.new_commit(tree, [], "c\n", a.signature())
+        a.refs.update("refs/heads/main", head, expected=None)
+    events: list[str] = []
+    request, expect = LocalTransport.request, frames.FrameReader.expect
+    monkeypatch.setattr(session, "prepare", lambda: events.append("prepare"))
+    monkeypatch.setattr(LocalTransport, "request", lambda t, *a, **k: events.append("sent") or request(t, *a, **k))
+    monkeypatch.setattr(frames.FrameReader, "expect", lambda self, *k: events.append("read") or expect(self, *k))
+    _fetch(b, a)
+    assert events[:3] == ["sent", "prepare", "read"]
+    assert events.count("prepare") == 1
+    events.clear()
+    t = LocalTransport(a.root, CONF, SyncLimits(), own_root=b.root)
+    try:
+        session.run(b, t, receive=False, send=True)
+    finally:
+        t.close()
+    assert "sent" in events and "prepare" not in events
+    a.close()
+    b.close()

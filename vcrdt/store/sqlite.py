@@ -370,13 +370,17 @@ class SqliteStore:
 
         What `get` does for one id, for many at once: the rows of the ids, then of their delta
         bases, level by level, are read with one query per level (per few hundred ids), not one
-        per row; then every chain is decoded from its whole body up, each body, the bases' too,
-        hashed against its id and cached, as `get` hashes and caches them. `undelta(base, data,
-        size)` may decode a delta frame (None: python-zstandard decodes it); the hash checks
-        what it returns. Anything else is left out, for `get` to read (or to name the error):
-        an absent object, a chunked one, a damaged row or chain, a body that does not verify,
-        a chain deeper than `MAX_DELTA_DEPTH`, a body over `max_size` bytes, and the bodies
-        past `most_bytes` in all (in the order of `oids`), which bound the memory a call takes.
+        per row; then every chain is decoded from its whole body up, and each body asked for
+        is hashed against its id and cached, as `get` hashes and caches it. A base below them
+        that is not asked for is decoded only to serve as the next one's dictionary, as in
+        `get_many`: it is neither hashed on its own nor cached, since the check of the body
+        asked for covers it (a damaged base yields a body that does not hash to its id, which
+        is then left out, and `get` names the damaged base). `undelta(base, data, size)` may
+        decode a delta frame (None: python-zstandard decodes it); the hash checks what it
+        returns. Anything else is left out, for `get` to read (or to name the error): an
+        absent object, a chunked one, a damaged row or chain, a body that does not verify, a
+        chain deeper than `MAX_DELTA_DEPTH`, a body over `max_size` bytes, and the bodies past
+        `most_bytes` in all (in the order of `oids`), which bound the memory a call takes.
         """
         wanted = list(dict.fromkeys(oids))
         rows: dict[ObjectId, tuple[str, int, int, ObjectId | None, bytes]] = {}
@@ -407,6 +411,7 @@ class SqliteStore:
         from vcrdt.store import zstd as zstandard
 
         decoded: dict[ObjectId, tuple[str, bytes] | None] = {}
+        asked = set(wanted)
 
         def body_of(oid: ObjectId, depth: int) -> tuple[str, bytes] | None:
             if oid in decoded:
@@ -417,6 +422,7 @@ class SqliteStore:
                 decoded[oid] = hit
                 return hit
             kind, size, storage, base_id, data = row
+            verify = oid in asked  # a base below those is only the next one's dictionary
             got: tuple[str, bytes] | None = None
             try:
                 if storage == DELTA:
@@ -427,13 +433,14 @@ class SqliteStore:
                         if body is None:
                             d = zstandard.ZstdCompressionDict(base[1], dict_type=zstandard.DICT_TYPE_RAWCONTENT)
                             body = _inflate(zstandard.ZstdDecompressor(dict_data=d), oid, data, size)
-                        _check(oid, object_id(kind, body))
+                        if verify:
+                            _check(oid, object_id(kind, body))
                         got = (kind, body)
                 else:
-                    got = self._plain(oid, KIND_CODES[kind], size, storage, data)
+                    got = self._plain(oid, KIND_CODES[kind], size, storage, data, verify=verify)
             except (zstandard.ZstdError, CorruptObjectError, HashMismatchError):
                 got = None
-            if got is not None:
+            if got is not None and verify:
                 cache.add(oid, *got)
             decoded[oid] = got
             return got
@@ -922,12 +929,13 @@ class SqliteStore:
         return problems
 
     def _plain(
-        self, oid: ObjectId, kind_code: object, size: object, storage: object, data: object
+        self, oid: ObjectId, kind_code: object, size: object, storage: object, data: object, *, verify: bool = True
     ) -> tuple[str, bytes] | None:
         """Decode and verify a well-formed row stored whole (compressed alone, or raw).
 
         Returns None for any other row (a delta, chunks, or a damaged row): `_decode` reads
-        those and raises the precise error.
+        those and raises the precise error. Without `verify` the body is not hashed: only for
+        a delta base whose delta's body is hashed (`get_chains`).
 
         Raises:
             CorruptObjectError: If a compressed body does not decompress to its size.
@@ -942,7 +950,7 @@ class SqliteStore:
             body = data
         else:
             return None
-        if oid not in self._written:
+        if verify and oid not in self._written:
             _check(oid, object_id(kind, body))
         return kind, body
 

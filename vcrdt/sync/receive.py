@@ -30,7 +30,7 @@ from vcrdt.errors import (
     ObjectNotFoundError,
     ProtocolError,
 )
-from vcrdt.hashing import object_id
+from vcrdt.hashing import load_bulk, object_id
 from vcrdt.ids import OID_LEN, ZERO_ID, ObjectId, to_hex
 from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_problem, references
 from vcrdt.paths import check_component, decode
@@ -119,11 +119,37 @@ _NAMES_KIND = {word: "tree" if word == b"tree" else "blob" for word in ENTRY_COD
 Progress = Callable[[int, int], None]
 
 
+def prepare() -> DeltaInflater:
+    """Load what receiving objects needs from its first one on: for a session to call while it waits for the peer.
+
+    OpenSSL's SHA-256 (`vcrdt.hashing.load_bulk`): every object received is hashed, and so is
+    every delta base read here, so even a small fetch hashes past `vcrdt.hashing.BULK`, where it
+    would load it (a few milliseconds) in the middle of receiving. And the reused context that
+    decodes deltas (`DeltaInflater`, returned for the `Receiver`), which is otherwise made only
+    once `DELTA_CONTEXT_AFTER` deltas have come, loading it costing more than it saves on fewer.
+    Loaded before the answer arrives, that time is spent while the peer starts and walks its
+    history.
+    """
+    load_bulk()
+    return DeltaInflater()
+
+
 class Receiver:
     """Objects arriving from a peer, checked and stored; see the module doc."""
 
-    def __init__(self, repo: Repository, limits: SyncLimits, peer: str, *, dry_run: bool = False) -> None:
-        """Receive into `repo`; nothing is kept with `dry_run` (one transaction, rolled back)."""
+    def __init__(
+        self,
+        repo: Repository,
+        limits: SyncLimits,
+        peer: str,
+        *,
+        dry_run: bool = False,
+        deltas: DeltaInflater | None = None,
+    ) -> None:
+        """Receive into `repo`; nothing is kept with `dry_run` (one transaction, rolled back).
+
+        `deltas`: a context to decode deltas with from the first one (`prepare`'s), if loaded.
+        """
         self.repo = repo
         self.limits = limits
         self.peer = peer
@@ -137,8 +163,9 @@ class Receiver:
         self._batch = 0
         self._stack = contextlib.ExitStack()
         self._dctx = zstandard.ZstdDecompressor()
-        # One context for the deltas, made once there are enough of them to pay for loading it.
-        self._deltas: DeltaInflater | None = None
+        # One context for the deltas: made while the session waited for its answer (`prepare`),
+        # or else once there are enough of them to pay for loading it.
+        self._deltas = deltas if deltas is not None and deltas.loaded else None
         self._delta_count = 0
         self.on_progress: Progress | None = None
         # Every object of this stream in order (a packed delta names its base by the distance back).
@@ -354,7 +381,7 @@ class Receiver:
             what = f"{what} (a delta on {base.hex()})"
             base_body = self._base(base, what)
             self._delta_count += 1
-            if self._delta_count == DELTA_CONTEXT_AFTER:
+            if self._delta_count == DELTA_CONTEXT_AFTER and self._deltas is None:
                 self._deltas = DeltaInflater()
         body = inflate(p.data, p.size, self.peer, what, base_body, self._dctx, self._deltas)
         oid = object_id(p.kind, body)

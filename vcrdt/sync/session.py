@@ -33,7 +33,7 @@ from vcrdt.ids import OID_LEN, ObjectId
 from vcrdt.repo import Repository
 from vcrdt.store import fingerprints
 from vcrdt.sync import frames as F
-from vcrdt.sync.frames import Bucket, FrameReader
+from vcrdt.sync.frames import Bucket, DeltaInflater, FrameReader
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.partial import clear_partial, partial_commits
 from vcrdt.sync.receive import (
@@ -43,6 +43,7 @@ from vcrdt.sync.receive import (
     apply_state,
     check_heads_present,
     check_names,
+    prepare,
 )
 from vcrdt.sync.responder import (
     ID_FRAME,
@@ -200,11 +201,20 @@ class _Client:
         self.salt = os.urandom(16)
         self.version = 1  # the protocol version the peer accepted
 
-    def ask(self, frames: list[bytes] | Iterator[bytes], *, write: bool = False) -> FrameReader:
+    def ask(
+        self,
+        frames: list[bytes] | Iterator[bytes],
+        *,
+        write: bool = False,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> FrameReader:
+        """Send one request and read the start of its answer; `meanwhile` runs in between (while the peer works)."""
         if self.stats.round_trips >= self.limits.max_rounds:
             raise ProtocolError(f"{self.t.peer}: more than limits.max_rounds ({self.limits.max_rounds}) requests")
         self.stats.round_trips += 1
         reader = self.t.request(frames, write=write)
+        if meanwhile is not None:
+            meanwhile()
         first = reader.expect(F.ACCEPT)
         if first.payload not in (bytes([v]) for v in F.SUPPORTED):
             raise ProtocolError(f"{self.t.peer}: accepted an unknown protocol version {first.payload[:4]!r}")
@@ -306,7 +316,9 @@ def _session(
         *haves_frames(haves),
         F.encode(F.END),
     ]
-    reader = c.ask(req)
+    # What receiving objects needs at its first one is loaded while the peer works on the answer.
+    prepared: list[DeltaInflater] = []
+    reader = c.ask(req, meanwhile=(lambda: prepared.append(prepare())) if receive else None)
     frame = reader.expect(F.SAME, *F.state_kinds(c.version))
     last = not send and not verify  # the refs request is the session's only one
     if frame.kind == F.SAME:
@@ -321,7 +333,7 @@ def _session(
         return
     theirs, their_tags = F.decode_state_frame(frame, reader.peer)
     check_names(theirs, their_tags, reader.peer)
-    recv = Receiver(repo, c.limits, reader.peer, dry_run=dry_run)
+    recv = Receiver(repo, c.limits, reader.peer, dry_run=dry_run, deltas=prepared[0] if prepared else None)
     if c.progress is not None:
         progress = c.progress
         recv.on_progress = lambda n, _t: progress(n, 0, "receiving")
