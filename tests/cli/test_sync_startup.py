@@ -129,6 +129,17 @@ def test_a_fetch_loads_no_json_its_server_no_openssl_or_re(cli: CliRunner, tmp_p
     assert _fetch_loading(b, a, tmp_path, watch) == ["fetch _hashlib,enum,re", "serve "]
 
 
+def test_the_server_of_a_fetch_loads_no_receiving_side(cli: CliRunner, tmp_path: Path) -> None:
+    """The server of a fetch keeps the bodies it sent last (`vcrdt.sync.recent`) without loading the
+    receiving side's module (about 3 M instructions of a session), nor the client's session module."""
+    a, b = _replicas(cli)
+    watch = {"vcrdt.sync.receive", "vcrdt.sync.session", "vcrdt.sync.recent"}
+    assert _fetch_loading(b, a, tmp_path, watch) == [
+        "fetch vcrdt.sync.receive,vcrdt.sync.recent,vcrdt.sync.session",
+        "serve vcrdt.sync.recent",
+    ]
+
+
 def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp_path: Path) -> None:
     """``--exec CMD`` starts CMD before the repository is opened; when the command then fails (no
     repository here) CMD's stdin is closed and it is waited for: nothing is left running."""

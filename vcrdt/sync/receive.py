@@ -36,7 +36,7 @@ from vcrdt.objects import Commit, EntryKind, Tree, decode_object, history_proble
 from vcrdt.paths import check_component, decode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, check_short_name
 from vcrdt.repo import Repository
-from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store import LARGE_OBJECT
 from vcrdt.store import zstd as zstandard
 from vcrdt.store.sqlite import DELTA, RAW, ZSTD, Encoded, SqliteStore
 from vcrdt.sync import frames
@@ -61,6 +61,7 @@ from vcrdt.sync.frames import (
 )
 from vcrdt.sync.limits import SyncLimits
 from vcrdt.sync.partial import MAX_PARTIAL, PARTIAL_KEY
+from vcrdt.sync.recent import RecentBodies
 from vcrdt.values import Record, Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
@@ -766,34 +767,6 @@ def _tree_entries(body: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
     found: list[tuple[bytes, bytes, bytes]] = _tree_entry().findall(body)
     size = _ENTRY_FIXED * len(found) + sum(map(len, map(_NAME, found))) + sum(map(len, map(_WORD, found)))
     return found if size == len(body) else None
-
-
-class RecentBodies:
-    """The bodies of the last objects sent or received (about 32 MiB): the likely delta bases."""
-
-    def __init__(self, most: int = 32 << 20) -> None:
-        """Keep at most `most` bytes of bodies, the oldest dropped first."""
-        self._data: dict[ObjectId, bytes] = {}
-        self._bytes = 0
-        self._most = most
-
-    def put(self, oid: ObjectId, body: bytes) -> None:
-        """Remember an object's body (bodies over a quarter of the budget are not kept)."""
-        if len(body) > self._most // 4 or oid in self._data:
-            return
-        self._data[oid] = body
-        self._bytes += len(body)
-        while self._bytes > self._most:
-            self._bytes -= len(self._data.pop(next(iter(self._data))))
-
-    def get(self, oid: ObjectId) -> bytes | None:
-        """A remembered body, or None."""
-        return self._data.get(oid)
-
-    def read(self, store: ObjectStore, oid: ObjectId) -> bytes:
-        """A remembered body, or else the stored one (verified by the store)."""
-        body = self._data.get(oid)
-        return body if body is not None else store.get(oid)[1]
 
 
 class _Undo(Exception):

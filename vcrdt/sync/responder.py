@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO, TypeVar
 
     from vcrdt.store import zstd as zstandard
-    from vcrdt.sync.receive import RecentBodies
+    from vcrdt.sync.recent import RecentBodies
 
     _T = TypeVar("_T")
 
@@ -102,7 +102,7 @@ def object_frames(
     (`F.TREE_DELTA`: the entries that differ, no zstd) when that is at most half its size.
     """
     from vcrdt.store import zstd as zstandard
-    from vcrdt.sync.receive import RecentBodies
+    from vcrdt.sync.recent import RecentBodies
 
     cctx = zstandard.ZstdCompressor(level=3)
     pack = F.compressor()
