@@ -140,6 +140,24 @@ def test_the_server_of_a_fetch_loads_no_receiving_side(cli: CliRunner, tmp_path:
     ]
 
 
+def test_a_no_op_fetch_from_a_path_loads_no_openssl(cli: CliRunner, tmp_path: Path) -> None:
+    """A peer at a local path answers in this process as its answer is read, so nothing is loaded
+    ahead "while it works" (`vcrdt.sync.receive.prepare`): an up-to-date fetch loads no OpenSSL."""
+    a, b = _replicas(cli)
+    log = tmp_path / "watched.txt"
+    script = tmp_path / "watch.py"
+    script.write_text(WATCH_SCRIPT)
+    env = {**os.environ, "WATCH": "_hashlib"}
+    run = [sys.executable, str(script), str(log), "fetch", str(a), "--json", "--stats"]
+    first = subprocess.run(run, cwd=b, capture_output=True, text=True, check=False, timeout=120, env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["objects"] == 3
+    again = subprocess.run(run, cwd=b, capture_output=True, text=True, check=False, timeout=120, env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["noop"]
+    assert log.read_text().splitlines()[-1] == "fetch "
+
+
 def test_a_peer_started_early_ends_when_the_command_fails_before_its_session(tmp_path: Path) -> None:
     """``--exec CMD`` starts CMD before the repository is opened; when the command then fails (no
     repository here) CMD's stdin is closed and it is waited for: nothing is left running."""

@@ -316,9 +316,11 @@ def _session(
         *haves_frames(haves),
         F.encode(F.END),
     ]
-    # What receiving objects needs at its first one is loaded while the peer works on the answer.
+    # What receiving objects needs at its first one is loaded while a peer in another process works
+    # on the answer; a peer in this process makes it as it is read, so a no-op would pay it for nothing.
     prepared: list[DeltaInflater] = []
-    reader = c.ask(req, meanwhile=(lambda: prepared.append(prepare())) if receive else None)
+    early = receive and c.t.answers_apart
+    reader = c.ask(req, meanwhile=(lambda: prepared.append(prepare())) if early else None)
     frame = reader.expect(F.SAME, *F.state_kinds(c.version))
     last = not send and not verify  # the refs request is the session's only one
     if frame.kind == F.SAME:

@@ -69,6 +69,9 @@ class Transport(Protocol):
 
     peer: str
     sent: int  # bytes of requests
+    # Whether the peer answers in a process of its own, working while this one waits after sending
+    # a request (what a session loads while it waits then costs no time).
+    answers_apart: bool
 
     def start(self) -> None:
         """Begin reaching the peer, before the first request is built (a child process starts here)."""
@@ -102,6 +105,8 @@ class _Counting:
 
 class LocalTransport:
     """The responder in this process, on a repository at a local path."""
+
+    answers_apart = False  # the answer is made as it is read, in this process
 
     def __init__(
         self, path: Path, settings: Settings, limits: SyncLimits, *, own_root: Path, verb: str = "sync"
@@ -195,6 +200,8 @@ class LocalTransport:
 class ProcessTransport:
     """A child process speaking the protocol on its stdin and stdout."""
 
+    answers_apart = True
+
     def __init__(self, argv: list[str], peer: str, limits: SyncLimits) -> None:
         """Run `argv` at `start` (or the first request)."""
         self.argv = argv
@@ -283,6 +290,8 @@ class ProcessTransport:
 
 class HttpTransport:
     """A ``vcrdt serve`` over HTTP(S): each request a ``POST URL/sync`` (urllib3, one connection pool)."""
+
+    answers_apart = True  # the server's worker sends the answer's head with its first frame
 
     def __init__(self, url: str, limits: SyncLimits, *, token: str | None = None) -> None:
         """Reach the repository served at `url` (``http[s]://host[:port]/NAME``).
