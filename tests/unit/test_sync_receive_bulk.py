@@ -101,7 +101,8 @@ def test_held_bodies_are_returned_only_while_their_rows_exist(repo: Repository) 
 def test_a_fetch_prepares_to_receive_while_its_first_request_is_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`receive.prepare` runs after the first request is sent, before its answer is read; a push alone skips it."""
+    """`receive.prepare` runs after the first request is sent, before its answer is read, when the peer
+    answers in a process of its own; a push alone skips it, and so does a peer in this process."""
     from tests.unit.test_sync_deltas import _fetch
     from vcrdt.sync import frames, session
     from vcrdt.sync.transport import LocalTransport
@@ -117,6 +118,13 @@ def test_a_fetch_prepares_to_receive_while_its_first_request_is_answered(
     monkeypatch.setattr(session, "prepare", lambda: events.append("prepare"))
     monkeypatch.setattr(LocalTransport, "request", lambda t, *a, **k: events.append("sent") or request(t, *a, **k))
     monkeypatch.setattr(frames.FrameReader, "expect", lambda self, *k: events.append("read") or expect(self, *k))
+    _fetch(b, a)  # a path's responder runs in this process, as its answer is read
+    assert events[:2] == ["sent", "read"] and "prepare" not in events
+    with a.transaction():
+        second = a.new_commit(tree, [head], "d\n", a.signature())
+        a.refs.update("refs/heads/main", second, expected=head)
+    events.clear()
+    monkeypatch.setattr(LocalTransport, "answers_apart", True)  # as a child process or an HTTP server
     _fetch(b, a)
     assert events[:3] == ["sent", "prepare", "read"]
     assert events.count("prepare") == 1
