@@ -33,7 +33,7 @@ ref updates of one operation commit or roll back together.
 Every commit stored whole also gets its row in the commit table (`vcrdt.store.commits`), in
 the same transaction as its object row.
 
-Imports `store`, `store.db`, `store.commits`, `hashing`, `ids` and `errors` only.
+Imports `store`, `store.db`, `store.commits`, `store._rows` (optional), `hashing`, `ids` and `errors` only.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits, fingerprints
 from vcrdt.store.db import Database
 from vcrdt.store.fingerprints import Fingerprint
+
+_fetch: Callable[[sqlite3.Connection, str, tuple[object, ...]], list[tuple[Any, ...]] | None] | None = None
+try:  # the C reader of query rows (vcrdt/store/_rows.c), built by `pip install` when a C compiler is there
+    from vcrdt.store._rows import fetch as _fetch
+except ImportError:  # pragma: no cover - without a C compiler
+    pass
 
 TYPE_CHECKING = False  # not typing's: importing typing costs every command start-up
 if TYPE_CHECKING:
@@ -844,10 +850,15 @@ class SqliteStore:
         """
         if self.db.read_only:
             return []
-        try:
-            rows: list[tuple[Any, ...]] = self.db.conn.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError:
-            return []
+        conn = self.db.conn
+        # Through SQLite's C API where it can (`_rows`: the rows of a `log` without the GIL handed
+        # over per value), else, and wherever it is unsure, through `_sqlite3`.
+        rows = _fetch(conn, sql, params) if _fetch is not None else None
+        if rows is None:
+            try:
+                rows = conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError:
+                return []
         return rows
 
     def rebuild_commit_table(self) -> int:
