@@ -12,7 +12,6 @@ from __future__ import annotations
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from functools import cache, cached_property
 
 from vcrdt.dag import read_commit, read_tree
@@ -26,6 +25,7 @@ from vcrdt.errors import (
     RepoExistsError,
     UnsupportedFormatError,
 )
+from vcrdt.extensions import contextmanager  # contextlib on first use
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
 from vcrdt.objects import (
     Commit,

@@ -53,9 +53,9 @@ import _sqlite3 as sqlite3
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
+from vcrdt.extensions import contextmanager  # contextlib on first use
 from vcrdt.store import commits, fingerprints
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time

@@ -39,7 +39,6 @@ Imports `store`, `store.db`, `store.commits`, `store._rows` (optional), `hashing
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
-import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -229,8 +228,10 @@ class SqliteStore:
         # Objects of at least _WRITTEN_MIN bytes this store wrote after hashing them (`_wrote`).
         self._written: set[ObjectId] = set()
         if not db.read_only and db.get_meta(commits.PENDING) is not None:
-            with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
+            try:
                 self.rebuild_commit_table()
+            except RepoError:  # a database we may not write: walks read the objects
+                pass
 
     # zstandard is loaded on first use (`vcrdt.store.zstd`: its C backend alone): loading it costs
     # a command that reads no compressed object, such as `status`, milliseconds of start-up.
@@ -348,8 +349,10 @@ class SqliteStore:
             if storage == RAW and len(data) == size:
                 bases[base_id] = data
             elif storage == ZSTD and 0 <= size <= LARGE_OBJECT:
-                with contextlib.suppress(CorruptObjectError):
+                try:
                     bases[base_id] = _inflate(self._dctx, base_id, data, size)
+                except CorruptObjectError:
+                    pass
         from vcrdt.store import zstd as zstandard
 
         for oid, kind, size, base_id, data in deltas:
@@ -1490,8 +1493,10 @@ class SqliteStore:
                 self._wrote(oid, size)
             except BaseException:
                 # Inside a caller's transaction, which may go on and commit: leave no partial chunks.
-                with contextlib.suppress(sqlite3.Error):
+                try:
                     conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
+                except sqlite3.Error:
+                    pass
                 raise
         return oid
 
