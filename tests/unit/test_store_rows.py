@@ -95,6 +95,10 @@ def test_fetch_leaves_to_sqlite3_what_it_cannot_be_sure_of(tmp_path: Path) -> No
     assert fetch(conn, sql, ()) is None  # too few parameters
     assert fetch(conn, sql, (row[0], 1)) is None  # too many
     assert fetch(conn, "SELECT * FROM nowhere", ()) is None  # SQLite refuses the query
+    assert fetch(conn, "SELECT 1; SELECT 2", ()) is None  # two statements (`_sqlite3` refuses them)
+    assert fetch(conn, "SELECT 1; \n", ()) == [(1,)]
+    assert fetch(conn, "DELETE FROM commits", ()) is None  # not a read
+    assert conn.execute("SELECT count(*) FROM commits").fetchone() == (1,)
     assert fetch(object(), sql, (row[0],)) is None  # not a connection
     other: list[Any] = []
     thread = threading.Thread(target=lambda: other.append(fetch(conn, sql, (row[0],))))

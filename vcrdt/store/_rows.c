@@ -8,9 +8,10 @@
  *   return just that: the caller then runs the query through `_sqlite3`,
  *   which is the pure-Python twin (`vcrdt.store.sqlite.SqliteStore` calls
  *   this first for the commit table's rows, read a window at a time by `log`).
- *   None: `conn` is not a `sqlite3.Connection` or is closed, a parameter is
- *   not an int, bytes or str, SQLite's functions were not found, or SQLite
- *   failed (busy, a damaged database, text that is not UTF-8, ...).
+ *   None: `conn` is not a `sqlite3.Connection` or is closed, `sql` is not
+ *   one statement that only reads, a parameter is not an int, bytes or str,
+ *   SQLite's functions were not found, or SQLite failed (busy, a damaged
+ *   database, text that is not UTF-8, ...).
  *
  * Like `_sqlite3` with check_same_thread=False (how vcrdt opens its
  * connections) it reads from any thread: SQLite serializes the calls on one
@@ -82,6 +83,7 @@ static struct {
     const unsigned char *(*column_text)(sqlite3_stmt *, int);
     int (*column_bytes)(sqlite3_stmt *, int);
     int (*finalize)(sqlite3_stmt *);
+    int (*stmt_readonly)(sqlite3_stmt *);
 } api;
 
 static PyObject *connection_type; /* _sqlite3.Connection */
@@ -145,6 +147,7 @@ find_api(void)
     FIND(column_text, "sqlite3_column_text");
     FIND(column_bytes, "sqlite3_column_bytes");
     FIND(finalize, "sqlite3_finalize");
+    FIND(stmt_readonly, "sqlite3_stmt_readonly");
 #undef FIND
     found = 1;
 #endif
@@ -249,12 +252,17 @@ fetch(PyObject *Py_UNUSED(module), PyObject *args)
     if (db == NULL) /* closed */
         Py_RETURN_NONE;
     sqlite3_stmt *stmt = NULL;
-    if (api.prepare_v2(db, sql, (int)sql_len, &stmt, NULL) != SQLITE_OK || stmt == NULL) {
+    const char *tail = NULL;
+    if (api.prepare_v2(db, sql, (int)sql_len, &stmt, &tail) != SQLITE_OK || stmt == NULL) {
         api.finalize(stmt);
         Py_RETURN_NONE;
     }
     PyObject *rows = NULL;
-    if (bind(stmt, params) < 0)
+    /* One statement, that only reads: anything else is for `_sqlite3` (which refuses a second one). */
+    for (const char *end = sql + sql_len; tail != NULL && tail < end; tail++)
+        if (*tail != ' ' && *tail != '\t' && *tail != '\n' && *tail != '\r' && *tail != ';')
+            goto unsure;
+    if (!api.stmt_readonly(stmt) || bind(stmt, params) < 0)
         goto unsure;
     rows = PyList_New(0);
     if (rows == NULL)
