@@ -27,12 +27,12 @@
  * How: the connection's `sqlite3 *` is the first member after the object
  * header of `_sqlite3`'s connection object, in every CPython this module is
  * built for (3.11 to 3.13, checked at build time below; on another one
- * fetch always returns None).  SQLite's functions are looked up, once, where
- * `_sqlite3`'s own references to them were bound (the process's global
- * symbols, then `_sqlite3`'s library and its dependencies), so the library
+ * fetch always returns None).  SQLite's functions are looked up, once, in
+ * `_sqlite3`'s own library and the ones it loaded (`lookup`), so the SQLite
  * is the one that opened the connection, and no SQLite headers or link-time
- * library are needed.  Where dlopen is missing (not a POSIX system) fetch
- * always returns None.
+ * library are needed.  Where they are not found there (a SQLite linked into
+ * `_sqlite3` without exporting its functions) or dlopen is missing (not a
+ * POSIX system), fetch always returns None.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -90,11 +90,14 @@ static PyObject *connection_type; /* _sqlite3.Connection */
 static int looked_up = 0, found = 0;
 
 #ifdef HAVE_DLSYM
+/* In `_sqlite3`'s library and the libraries it loaded (a SQLite linked into
+ * it, or the shared one it uses); the process's global symbols only for a
+ * `_sqlite3` built into the interpreter.  Never the global symbols first: a
+ * SQLite that some other library loaded is not the one `_sqlite3` holds. */
 static void *
 lookup(void *library, const char *name)
 {
-    void *f = dlsym(RTLD_DEFAULT, name);
-    return f != NULL ? f : (library != NULL ? dlsym(library, name) : NULL);
+    return dlsym(library != NULL ? library : RTLD_DEFAULT, name);
 }
 #endif
 
@@ -121,6 +124,7 @@ find_api(void)
         return 0;
     }
     void *library = NULL;
+    int built_in = file == NULL; /* a _sqlite3 built into the interpreter has no __file__ */
     if (file != NULL && PyUnicode_Check(file)) {
         PyObject *path = PyUnicode_EncodeFSDefault(file);
         if (path != NULL) {
@@ -128,8 +132,10 @@ find_api(void)
             Py_DECREF(path);
         }
     }
-    PyErr_Clear(); /* a built-in _sqlite3 has no __file__: the global symbols only */
+    PyErr_Clear();
     Py_XDECREF(file);
+    if (library == NULL && !built_in)
+        return 0;
 #define FIND(field, name)                                          \
     if ((*(void **)&api.field = lookup(library, name)) == NULL) \
         return 0;
