@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from vcrdt.dag import decode_commit, iter_history, iter_log, object_reads, read_commit
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
-from vcrdt.objects import Commit
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectReader, commits
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from vcrdt.diff.lines import DiffStat, FileDiff
+    from vcrdt.objects import Commit
     from vcrdt.porcelain._logtext import LogWalk as _CLogWalk
     from vcrdt.porcelain.logtext import LogWalk
 
@@ -73,6 +73,8 @@ class LogEntry(Value):
             CorruptObjectError: If it is not a well-formed commit.
             VcrdtError: If the entry has only the commit's `CommitInfo` and no reader.
         """
+        from vcrdt.objects import Commit
+
         if isinstance(self.info, Commit):
             return self.info
         if self.reader is None:

@@ -47,9 +47,8 @@ from functools import cached_property
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, RepoError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
-from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits, fingerprints
+from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits
 from vcrdt.store.db import Database
-from vcrdt.store.fingerprints import Fingerprint
 
 _fetch: Callable[[sqlite3.Connection, str, tuple[object, ...]], list[tuple[Any, ...]] | None] | None = None
 try:  # the C reader of query rows (vcrdt/store/_rows.c), built by `pip install` when a C compiler is there
@@ -65,6 +64,7 @@ if TYPE_CHECKING:
     import zstandard
 
     from vcrdt.objects import Commit
+    from vcrdt.store.fingerprints import Fingerprint
 
     _T = TypeVar("_T")
     _R = TypeVar("_R")
@@ -735,6 +735,8 @@ class SqliteStore:
         Returns:
             How many rows were deleted.
         """
+        from vcrdt.store import fingerprints  # here: a command that stores or deletes nothing never loads it
+
         gone: list[ObjectId] = []
         with self.db.write() as conn:
             for oid in oids:
@@ -782,10 +784,14 @@ class SqliteStore:
 
     def bucket(self, prefix: str) -> Fingerprint:
         """Return the fingerprint of the ids starting with the hex digits `prefix` (stored, or summed below)."""
+        from vcrdt.store import fingerprints
+
         return fingerprints.bucket(self.db.conn, prefix)
 
     def bucket_ids(self, prefix: str) -> list[ObjectId]:
         """Return the ids starting with the hex digits `prefix`, in order, by an index range scan."""
+        from vcrdt.store import fingerprints
+
         return fingerprints.ids_in(self.db.conn, prefix)
 
     def fingerprint_problems(self) -> list[str]:
@@ -793,6 +799,8 @@ class SqliteStore:
 
         Run it inside the caller's read snapshot (``db.read()``) when other processes may write.
         """
+        from vcrdt.store import fingerprints
+
         stored, actual = fingerprints.stored(self.db.conn), fingerprints.recompute(self.db.conn)
         problems = []
         for prefix in sorted(set(stored) | set(actual)):
@@ -1154,6 +1162,8 @@ class SqliteStore:
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
         rows = commits.rows_of([(oid, body)]) if code == _COMMIT else []
+        from vcrdt.store import fingerprints  # after the early returns: most puts find the object stored
+
         with self.db.write() as conn:
             if conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data)).rowcount:
                 fingerprints.add(conn, [oid])
@@ -1180,6 +1190,8 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a kind is unknown (then nothing is stored).
         """
+        from vcrdt.store import fingerprints
+
         codes = [_kind_code(kind) for kind, _, _ in items]
         total = sum(len(body) for _, body, _ in items)
         # Hashed here unless the batch is very large: OpenSSL's SHA-256 hashes a few MiB in a few
@@ -1254,6 +1266,8 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a kind is unknown or a body is larger than `LARGE_OBJECT`.
         """
+        from vcrdt.store import fingerprints
+
         fresh: dict[ObjectId, Encoded] = {}
         for item in items:
             if item[0] not in fresh:
@@ -1440,6 +1454,8 @@ class SqliteStore:
         process computed `expected_id` from these very pieces (`put`, `put_many`), which are
         then not hashed again.
         """
+        from vcrdt.store import fingerprints
+
         code = _kind_code(kind)
         # A temporary key is shorter than an id, so a leftover can never be taken for an object's chunks.
         key: bytes = expected_id if expected_id is not None else b"partial:" + os.urandom(16)
