@@ -7,7 +7,7 @@ NATIVE := $(VENV)/.native
 
 .PHONY: demo test lint types imports unit daemon-tests reliability man bench clean
 
-$(STAMP): pyproject.toml setup.py vcrdt/worktree/_scan.c vcrdt/sync/_trees.c vcrdt/porcelain/_logtext.c
+$(STAMP): pyproject.toml setup.py vcrdt/worktree/_scan.c vcrdt/sync/_trees.c vcrdt/porcelain/_logtext.c vcrdt/store/_rows.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "vcrdt needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1). Run: make PYTHON=python3.11 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)

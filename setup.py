@@ -11,9 +11,11 @@ compiler the install still succeeds and vcrdt walks the tree in pure Python
 (vcrdt/sync/_trees.c): without it a sync splits, compares and applies trees
 with the Python twins in `vcrdt.sync.frames`. And `vcrdt.porcelain._logtext`
 (vcrdt/porcelain/_logtext.c): without it `log` walks and formats with the twin in
-`vcrdt.porcelain.logtext`.
+`vcrdt.porcelain.logtext`. And `vcrdt.store._rows` (vcrdt/store/_rows.c), which reads
+the commit table's rows through SQLite's C API: without it they come through `_sqlite3`.
 """
 
+import sys
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -31,6 +33,14 @@ setup(
             "vcrdt.porcelain._logtext",
             sources=["vcrdt/porcelain/_logtext.c"],
             optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+        ),
+        Extension(
+            "vcrdt.store._rows",
+            sources=["vcrdt/store/_rows.c"],
+            optional=True,
+            # dlopen and dlsym: in libc from glibc 2.34, in libdl (still there, empty) before.
+            libraries=["dl"] if sys.platform.startswith("linux") else [],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
         ),
         Extension(

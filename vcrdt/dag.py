@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
-from vcrdt.objects import Commit, EntryKind, Tree, clock_leq, commit_dot, covers
 from vcrdt.store import ObjectReader, reads_ahead
 from vcrdt.store.commits import CommitInfo
 
@@ -24,6 +23,7 @@ TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typin
 if TYPE_CHECKING:
     from typing import Literal, TypeVar
 
+    from vcrdt.objects import Commit, Tree
     from vcrdt.store import AheadReader
 
     _T = TypeVar("_T", Commit, Tree)
@@ -36,7 +36,9 @@ def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
         ObjectNotFoundError: If it is absent.
         CorruptObjectError: If it is not a well-formed commit.
     """
-    return _read(reader, oid, Commit)
+    import vcrdt.objects  # here: a walk of the commit table (`iter_log`) decodes no object
+
+    return _read(reader, oid, vcrdt.objects.Commit)
 
 
 # Decoded trees by id (all forgotten when full). A tree is read through its reader every time (so
@@ -54,11 +56,13 @@ def read_tree(reader: ObjectReader, oid: ObjectId) -> Tree:
         ObjectNotFoundError: If it is absent.
         CorruptObjectError: If it is not a well-formed tree.
     """
+    import vcrdt.objects
+
     kind, body = reader.get(oid)
     tree = _TREES.get(oid)
-    if tree is not None and kind == Tree.kind:
+    if tree is not None and kind == vcrdt.objects.Tree.kind:
         return tree
-    tree = _decode(oid, kind, body, Tree)
+    tree = _decode(oid, kind, body, vcrdt.objects.Tree)
     if len(_TREES) >= _TREES_KEPT:
         _TREES.clear()
     _TREES[oid] = tree
@@ -128,6 +132,8 @@ def iter_history(
     parent's clock is always smaller than its child's, every commit comes
     before its parents.
     """
+    from vcrdt.objects import Commit
+
     seen: set[ObjectId] = set()
     queue: list[tuple[int, int, int, ObjectId, Commit]] = []
     get = _ReadAhead(reader).get if reads_ahead(reader) else reader.get
@@ -161,7 +167,9 @@ def decode_commit(oid: ObjectId, kind: str, body: bytes) -> Commit:
     Raises:
         CorruptObjectError: If it is not a well-formed commit.
     """
-    return _decode(oid, kind, body, Commit)
+    import vcrdt.objects
+
+    return _decode(oid, kind, body, vcrdt.objects.Commit)
 
 
 class _TableRows:
@@ -198,7 +206,7 @@ class _TableRows:
             if got is not None:
                 return got
         kind, body = self._objects(oid)
-        return CommitInfo.of(_decode(oid, kind, body, Commit))
+        return CommitInfo.of(decode_commit(oid, kind, body))
 
 
 def iter_log(
@@ -272,6 +280,8 @@ def happened_before(reader: ObjectReader, a: ObjectId, b: ObjectId) -> bool:
     walk down from `b` looks for `a` only through commits whose clocks cover `a`'s and whose
     Lamport clocks are above `a`'s (docs/format.md, "Versions vectors with gaps").
     """
+    from vcrdt.objects import clock_leq, commit_dot, covers
+
     if a == b:
         return False
     ca, cb = read_commit(reader, a), read_commit(reader, b)
@@ -322,6 +332,8 @@ def iter_reachable(
         ObjectNotFoundError: If an object in the closure is missing.
         CorruptObjectError: If one does not decode.
     """
+    from vcrdt.objects import EntryKind
+
     seen: set[ObjectId] = set()
     trees: list[ObjectId] = []
     for oid, commit in iter_history(reader, heads):

@@ -14,7 +14,6 @@ Imports only `errors`.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable
 
 from vcrdt.errors import BadPathError
@@ -80,6 +79,8 @@ def is_meta_alias(name: str) -> bool:
             return False
         folded = lowered.split(":", 1)[0].rstrip(". ")
         return folded == META_DIR or (folded.startswith("vcrdt~") and folded[6:].isdigit())
+    import unicodedata  # here: only a name that is not ASCII is normalized
+
     folded = "".join(ch for ch in name if ch not in _HFS_IGNORABLE)
     folded = unicodedata.normalize("NFC", folded).casefold()
     # NTFS: alternate data streams and trailing dots/spaces are ignored.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from functools import cache, cached_property
 
 from vcrdt.dag import read_commit, read_tree
@@ -26,16 +25,8 @@ from vcrdt.errors import (
     RepoExistsError,
     UnsupportedFormatError,
 )
+from vcrdt.extensions import contextmanager  # contextlib on first use
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
-from vcrdt.objects import (
-    Commit,
-    EntryKind,
-    Signature,
-    Tree,
-    TreeEntry,
-    commit_clock,
-    is_convergent_commit,
-)
 from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
 from vcrdt.store.db import DEFAULT_BUSY_TIMEOUT, Database
@@ -49,6 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from vcrdt.merge.state import MergeState
+    from vcrdt.objects import Commit, EntryKind, Signature
     from vcrdt.worktree import FlatTree, FsMonitor, Worktree
 
 FORMAT_NAME = "vcrdt repository format"
@@ -431,6 +423,8 @@ class Repository:
 
     def signature(self) -> Signature:
         """Return the author signature for a new commit, dated now."""
+        from vcrdt.objects import Signature
+
         name, email = self.identity()
         now = self.settings.now()
         offset = now.utcoffset()
@@ -539,6 +533,8 @@ class Repository:
 
     def tree_lookup(self, tree: ObjectId, path: str) -> tuple[EntryKind, ObjectId] | None:
         """Return the entry at `path` inside `tree`, or None."""
+        from vcrdt.objects import EntryKind
+
         current = tree
         parts = path.split("/")
         for i, part in enumerate(parts):
@@ -604,6 +600,8 @@ class Repository:
         subdirs: dict[str, set[str]],
     ) -> ObjectId | None:
         """Rebuild directory `prefix` from its `base` tree and the changes under it; None if empty."""
+        from vcrdt.objects import EntryKind, Tree, TreeEntry
+
         old = {e.name: e for e in read_tree(self.store, base).entries} if base is not None else {}
         entries = dict(old)
         lead = prefix + "/" if prefix else ""
@@ -644,6 +642,8 @@ class Repository:
         plus that dot; counters this replica used on branches not in the parents' history are
         the clock's gaps (docs/format.md). Run inside the caller's transaction.
         """
+        from vcrdt.objects import Commit, commit_clock
+
         pcs = [read_commit(self.store, p) for p in parents]
         lamport = 1 + max((c.lamport for c in pcs), default=0)
         counter = self._next_counter(pcs)
@@ -655,6 +655,8 @@ class Repository:
 
     def is_convergent(self, oid: ObjectId) -> bool:
         """Tell whether a commit is a convergent merge commit (`convergent_commit` made it)."""
+        from vcrdt.objects import is_convergent_commit
+
         return is_convergent_commit(read_commit(self.store, oid))
 
     def convergent_commit(self, tree: ObjectId, parents: list[ObjectId], resolutions: ObjectId | None) -> ObjectId:

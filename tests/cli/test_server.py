@@ -491,6 +491,28 @@ def test_requests_round_trip(argv: list[bytes], environ: list[bytes], umask: int
     assert protocol.decode_request(message[4:]) == (argv, environ, umask)
 
 
+@given(st.integers(-(2**31), 2**31 - 1))
+def test_an_int_is_what_struct_packs(value: int) -> None:
+    import struct
+
+    packed = protocol.pack_int(value)
+    assert packed == struct.pack("!i", value) and len(packed) == protocol.INT_SIZE
+    assert protocol.unpack_int(packed) == value
+
+
+def test_an_int_out_of_range_is_refused() -> None:
+    with pytest.raises(OverflowError):
+        protocol.pack_int(2**31)
+
+
+def test_a_plain_command_start_loads_no_struct() -> None:
+    """protocol and stdio, which every command imports, leave struct to the server and its client."""
+    script = "import sys\nimport vcrdt.daemon.protocol, vcrdt.daemon.stdio\nprint('struct' in sys.modules)\n"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, check=False, cwd=root)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
+
+
 @given(st.lists(_field, max_size=8), st.lists(_field, max_size=8), st.data())
 def test_a_damaged_request_is_refused(argv: list[bytes], environ: list[bytes], data: st.DataObject) -> None:
     body = protocol.encode_request(argv, environ, 0o22)[4:]

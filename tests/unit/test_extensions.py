@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,44 @@ def test_lazy_exports_caches_in_the_namespace_and_refuses_unknown_names() -> Non
     assert "dumps" in dir_()
     with pytest.raises(AttributeError, match="module 'pkg' has no attribute 'loads'"):
         getattr_("loads")
+
+
+def test_contextmanager_is_contextlibs_made_on_first_call() -> None:
+    from collections.abc import Iterator
+
+    from vcrdt.extensions import contextmanager
+
+    seen: list[str] = []
+
+    @contextmanager
+    def block(name: str) -> Iterator[str]:
+        """A block."""
+        seen.append("enter " + name)
+        try:
+            yield name.upper()
+        except KeyError:
+            seen.append("handled")
+        finally:
+            seen.append("exit")
+
+    assert (block.__name__, block.__doc__) == ("block", "A block.")
+    with block("a") as value:
+        assert value == "A"
+    with block("b"):
+        raise KeyError("swallowed, as the generator handles it")
+    with pytest.raises(ValueError, match="goes up"), block("c"):
+        raise ValueError("goes up")
+    assert seen == ["enter a", "exit", "enter b", "handled", "exit", "enter c", "exit"]
+
+
+def test_the_modules_log_imports_leave_contextlib_unimported() -> None:
+    """contextlib (about 5 M instructions) is imported only when a block of one of them runs."""
+    script = (
+        "import sys\n"
+        "import vcrdt.cli.pager, vcrdt.cli.render, vcrdt.repo, vcrdt.store.db, vcrdt.store.sqlite\n"
+        "print('contextlib' in sys.modules)\n"
+    )
+    # Without site (as the native client runs Python): no .pth file's code imports it first.
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, check=False, cwd=root)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr

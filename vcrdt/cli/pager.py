@@ -14,13 +14,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE
+from vcrdt.extensions import contextmanager  # contextlib on first use
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from vcrdt.repo import Repository
 
 DEFAULT_PAGER = "less -FRX"
@@ -48,8 +50,7 @@ def _has_terminal() -> bool:
     return True
 
 
-@contextmanager
-def paged(repo: Repository | None) -> Iterator[None]:
+def paged(repo: Repository | None) -> AbstractContextManager[None]:
     """Send stdout through the pager for the block, when stdout is a terminal (see the module doc).
 
     The pager quitting before the output ends (``q`` in less) is not an error.
@@ -60,8 +61,23 @@ def paged(repo: Repository | None) -> Iterator[None]:
         tty = False
     command = pager_command(repo) if tty and not STATE.no_pager else None
     if command is None or not _has_terminal():
-        yield
-        return
+        return _Unpaged()
+    return _paging(command)
+
+
+class _Unpaged:
+    """A block whose output is not paged: nothing around it (contextlib's nullcontext, without contextlib)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@contextmanager
+def _paging(command: str) -> Iterator[None]:
+    """Send stdout through the pager `command` for the block."""
     import subprocess  # here: a command that does not page does not pay for it
 
     if render.color_enabled():

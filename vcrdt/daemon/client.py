@@ -17,7 +17,6 @@ import time
 from vcrdt.daemon.protocol import (
     EXIT,
     IDLE_SECONDS,
-    INT,
     INTERNAL_EXIT,
     LOST_MESSAGE,
     PER_REQUEST_VARS,
@@ -28,6 +27,7 @@ from vcrdt.daemon.protocol import (
     runtime_dir,
     socket_key,
     socket_path,
+    unpack_int,
 )
 from vcrdt.daemon.stdio import send_descriptors
 
@@ -179,7 +179,7 @@ def _hand_over(sock: _socket.socket, path: str, argv: Sequence[str]) -> int | No
         if not chunk:
             return None
         buf += chunk
-    tag, value = buf[:1], INT.unpack(buf[1:5])[0]
+    tag, value = buf[:1], unpack_int(buf[1:5])
     return int(value) if tag == PID else None
 
 
@@ -196,7 +196,7 @@ def _wait(sock: _socket.socket, forwarder: _Forwarder) -> int:
             break
         buf += chunk
         while len(buf) >= 5:
-            tag, value = buf[:1], INT.unpack(buf[1:5])[0]
+            tag, value = buf[:1], unpack_int(buf[1:5])
             buf = buf[5:]
             if tag == EXIT:
                 return int(value)

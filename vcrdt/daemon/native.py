@@ -200,7 +200,7 @@ def header(python: str, package: str, *, boot: str | None = None) -> str:
         f"#define TAG_PID {c_char(p.PID)}",
         f"#define TAG_GO {c_char(p.GO)}",
         f"#define TAG_EXIT {c_char(p.EXIT)}",
-        f"#define REPLY_SIZE {1 + p.INT.size}",
+        f"#define REPLY_SIZE {1 + p.INT_SIZE}",
         f"#define INTERNAL_EXIT {p.INTERNAL_EXIT}",
         f"#define LOST_MESSAGE {c_string(p.LOST_MESSAGE)}",
         f"#define FNV_OFFSET {p.FNV_OFFSET:#x}ULL",

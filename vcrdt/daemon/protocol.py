@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
 import sys
 
 # Not typing's TYPE_CHECKING: importing typing costs the client milliseconds.
@@ -59,7 +58,7 @@ CONTROL_SUFFIX = ".ctl"
 PID = b"P"
 GO = b"G"
 EXIT = b"X"
-INT = struct.Struct("!i")
+INT_SIZE = 4  # an `INT`: a signed 32-bit integer, big-endian
 # What a child sends the server parent, with its connection to the client, before it runs a command.
 WATCH_CLIENT = b"watch\n"
 # The exit code of a client that fails itself, or whose command the server lost (the child died
@@ -261,6 +260,23 @@ def remove_dead(directory: str) -> None:
 # --- the request --------------------------------------------------------------------------
 
 
+def pack_int(value: int) -> bytes:
+    """Return `value` as an `INT` (its `INT_SIZE` bytes).
+
+    Not `struct`: a plain command, which imports this module to know it runs here, would load
+    it for nothing.
+
+    Raises:
+        OverflowError: If `value` does not fit in 32 bits.
+    """
+    return value.to_bytes(INT_SIZE, "big", signed=True)
+
+
+def unpack_int(data: bytes) -> int:
+    """Return the integer of an `INT` (`data` is its `INT_SIZE` bytes)."""
+    return int.from_bytes(data, "big", signed=True)
+
+
 def encode_request(argv: Sequence[bytes], environ: Sequence[bytes], umask: int) -> bytes:
     """Return the request message: a 4-byte big-endian length, then NUL-terminated fields.
 
@@ -270,7 +286,7 @@ def encode_request(argv: Sequence[bytes], environ: Sequence[bytes], umask: int) 
     """
     fields = [b"%d" % PROTOCOL, b"%d" % len(argv), *argv, b"%d" % len(environ), *environ, b"%d" % umask]
     body = b"".join(field + b"\0" for field in fields)
-    return INT.pack(len(body)) + body
+    return pack_int(len(body)) + body
 
 
 def decode_request(body: bytes) -> tuple[list[bytes], list[bytes], int]:

@@ -25,7 +25,6 @@ from vcrdt.daemon.protocol import (
     CONTROL_SECONDS,
     EXIT,
     IDLE_SECONDS,
-    INT,
     INTERNAL_EXIT,
     MAX_REQUEST,
     PID,
@@ -35,10 +34,12 @@ from vcrdt.daemon.protocol import (
     control_path,
     decode_request,
     lock_path,
+    pack_int,
     package_dir,
     remove_dead,
     socket_key,
     socket_path,
+    unpack_int,
 )
 from vcrdt.daemon.stdio import open_streams, receive_descriptors, take_descriptors
 
@@ -529,7 +530,7 @@ def _fork_spare(
     finally:
         if conn is not None:
             with contextlib.suppress(BaseException):
-                conn.sendall(EXIT + INT.pack(code))
+                conn.sendall(EXIT + pack_int(code))
         os._exit(0)
 
 
@@ -713,7 +714,7 @@ def _recv_request(conn: socket.socket) -> tuple[list[str], dict[str, str], int]:
     data = conn.recv(65536)
     if len(data) < 4:
         raise ValueError("malformed request")
-    size = INT.unpack(data[:4])[0]
+    size = unpack_int(data[:4])
     if not 0 <= size <= MAX_REQUEST:
         raise ValueError("request too large")
     body = bytearray(data[4:])
@@ -752,7 +753,7 @@ def _child(conn: socket.socket, server: socket.socket, commands: Commands) -> in
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     argv, env, umask = _recv_request(conn)
-    conn.sendall(PID + INT.pack(os.getpid()))
+    conn.sendall(PID + pack_int(os.getpid()))
     fds = receive_descriptors(conn)
     if fds is None:
         return None  # the client gave up waiting (or went away): it runs the command itself

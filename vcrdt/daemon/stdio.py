@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import sys
 
 from vcrdt.daemon.protocol import GO
@@ -64,6 +63,7 @@ def send_descriptors(sock: _socket.socket, cwd_fd: int) -> None:
         OSError: The other end is gone, or a descriptor is closed.
     """
     import _socket  # here: only the server's client sends them (a plain command never loads _socket)
+    import struct
 
     fds = struct.pack("4i", 0, 1, 2, cwd_fd)
     sock.sendmsg([GO], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])

@@ -176,10 +176,12 @@ put_hex(Walk *w, const unsigned char *id, int n)
 {
     if (grow(w, (size_t)n * 2) < 0)
         return -1;
+    char *o = w->buf + w->len; /* a local pointer: w->len is not reloaded and stored per digit */
     for (int i = 0; i < n; i++) {
-        w->buf[w->len++] = HEX[id[i] >> 4];
-        w->buf[w->len++] = HEX[id[i] & 15];
+        o[2 * i] = HEX[id[i] >> 4];
+        o[2 * i + 1] = HEX[id[i] & 15];
     }
+    w->len += (size_t)n * 2;
     return 0;
 }
 

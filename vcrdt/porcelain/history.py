@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterator
 from vcrdt.dag import decode_commit, iter_history, iter_log, object_reads, read_commit
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
-from vcrdt.objects import Commit
-from vcrdt.porcelain.logtext import LogWalk
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
 from vcrdt.store import ObjectReader, commits
@@ -20,7 +18,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from vcrdt.diff.lines import DiffStat, FileDiff
+    from vcrdt.objects import Commit
     from vcrdt.porcelain._logtext import LogWalk as _CLogWalk
+    from vcrdt.porcelain.logtext import LogWalk
 
 CLogWalk: type[_CLogWalk] | None = None
 try:  # the C twin (vcrdt/porcelain/_logtext.c), built by `pip install` when a C compiler is there
@@ -73,6 +73,8 @@ class LogEntry(Value):
             CorruptObjectError: If it is not a well-formed commit.
             VcrdtError: If the entry has only the commit's `CommitInfo` and no reader.
         """
+        from vcrdt.objects import Commit
+
         if isinstance(self.info, Commit):
             return self.info
         if self.reader is None:
@@ -295,7 +297,7 @@ def log_text(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        walk_text(repo.store, args, write, CLogWalk if CLogWalk is not None else LogWalk)
+        walk_text(repo.store, args, write, CLogWalk if CLogWalk is not None else _python_walk())
     finally:
         if collecting:
             gc.enable()
@@ -329,12 +331,19 @@ def walk_text(
         if not _drive(walk, store, write):
             write(walk.take())
             heads, hidden, labels, limit, first_parent, oneline, format_date = args
-            walk = LogWalk(heads, hidden, labels, limit, first_parent, oneline, format_date, skip=walk.shown)
+            walk = _python_walk()(heads, hidden, labels, limit, first_parent, oneline, format_date, skip=walk.shown)
             _drive(walk, store, write)
     finally:
         text = walk.take()
         if text:
             write(text)
+
+
+def _python_walk() -> type[LogWalk]:
+    """The Python twin of the C walk, imported when a walk needs it (no C module, or a C walk unsure)."""
+    from vcrdt.porcelain.logtext import LogWalk
+
+    return LogWalk
 
 
 def _drive(walk: LogWalk | _CLogWalk, store: ObjectReader, write: Callable[[str], object]) -> bool:

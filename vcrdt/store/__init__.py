@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from vcrdt.errors import VcrdtError
 from vcrdt.ids import ObjectId
-from vcrdt.store.fingerprints import Fingerprint
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from typing import Protocol, TypeGuard
+
+    from vcrdt.store.fingerprints import Fingerprint
 else:
     Protocol = object  # a plain base at run time: nothing checks a protocol then, and typing costs an import
 

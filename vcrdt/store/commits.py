@@ -20,14 +20,19 @@ from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
-from vcrdt.objects import Commit, Signature
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    from vcrdt.objects import Commit, Signature
+
+    _Set = Callable[[Signature, Any], None]  # a slot's setter
 
 # id, lamport, time, tz, parents (the ids one after the other), name, email, message.
 _INSERT = (
@@ -48,15 +53,29 @@ SELECT_LINKS_BEFORE = (
 )
 _SELECT_ALL = f"SELECT {_COLUMNS} FROM commits"
 _TYPES = (int, int, int, bytes, str, str, str)
-# A Signature built through its slots, as `vcrdt.objects` builds the ones it decodes (its
-# __init__ goes through object.__setattr__, checked against the class's refusal to assign).
 _new = object.__new__
-_name = Signature.__dict__["name"].__set__
-_email = Signature.__dict__["email"].__set__
-_timestamp = Signature.__dict__["timestamp"].__set__
-_tz = Signature.__dict__["tz_offset"].__set__
 # The meta key set while the table still has to be filled from the objects (an upgraded repository).
 PENDING = "commits_pending"
+
+
+@cache
+def _signature_slots() -> tuple[type[Signature], _Set, _Set, _Set, _Set]:
+    """`Signature` and the setters of its slots, to build one as `vcrdt.objects` builds the ones it decodes.
+
+    Its __init__ goes through object.__setattr__, checked against the class's refusal to assign.
+    `vcrdt.objects` is imported here, on the first row parsed: a command that writes the table's
+    rows as text (``log``) never loads it.
+    """
+    from vcrdt.objects import Signature
+
+    slots = Signature.__dict__
+    return (
+        Signature,
+        slots["name"].__set__,
+        slots["email"].__set__,
+        slots["timestamp"].__set__,
+        slots["tz_offset"].__set__,
+    )
 
 
 class CommitInfo:
@@ -122,6 +141,8 @@ def rows_of(
     (and reports) the object. `decoded` may hold commits the caller decoded from these same
     bodies (a receiver decodes each to check it): those are not decoded again.
     """
+    from vcrdt.objects import Commit
+
     out = []
     for oid, body in items:
         commit = decoded.get(oid) if decoded is not None else None
@@ -158,11 +179,12 @@ def parse(raw: tuple[Any, ...]) -> tuple[ObjectId, CommitInfo]:
     ids = _parent_ids(parents)
     if ids is None:
         raise CorruptObjectError(to_hex(ObjectId(oid)), "malformed commit table row")
-    author = _new(Signature)
-    _name(author, name)
-    _email(author, email)
-    _timestamp(author, time)
-    _tz(author, tz)
+    signature, set_name, set_email, set_timestamp, set_tz = _signature_slots()
+    author = _new(signature)
+    set_name(author, name)
+    set_email(author, email)
+    set_timestamp(author, time)
+    set_tz(author, tz)
     return ObjectId(oid), CommitInfo(ids, lamport, author, message)
 
 
@@ -173,7 +195,7 @@ def parse_rows(raws: Iterable[tuple[Any, ...]]) -> dict[ObjectId, CommitInfo]:
     """
     out: dict[ObjectId, CommitInfo] = {}
     types, oid_len, new = _TYPES, OID_LEN, _new
-    set_name, set_email, set_timestamp, set_tz = _name, _email, _timestamp, _tz
+    signature, set_name, set_email, set_timestamp, set_tz = _signature_slots()
     set_parents, set_lamport, set_author, set_message = _info_parents, _info_lamport, _info_author, _info_message
     for raw in raws:
         oid, lamport, time, tz, parents, name, email, message = raw
@@ -188,7 +210,7 @@ def parse_rows(raws: Iterable[tuple[Any, ...]]) -> dict[ObjectId, CommitInfo]:
                 ids = parse(raw)[1].parents
             except CorruptObjectError:
                 continue
-        author = new(Signature)
+        author = new(signature)
         set_name(author, name)
         set_email(author, email)
         set_timestamp(author, time)

@@ -41,7 +41,7 @@ A replica's database is opened read-only (`Database(..., read_only=True)`): neve
 WAL, never given tables, read on one snapshot, with the tables it reads checked to be vcrdt's
 own (not views, no other columns), and with a time limit on each statement.
 
-Imports `errors`, `store.fingerprints` and `store.commits` only.
+Imports `errors`, `store.fingerprints` (on first use) and `store.commits` only.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ import _sqlite3 as sqlite3
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
-from vcrdt.store import commits, fingerprints
+from vcrdt.extensions import contextmanager  # contextlib on first use
+from vcrdt.store import commits
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -428,6 +428,8 @@ class Database:
                         if stmt.strip():
                             self.conn.execute(stmt)
                     if "fingerprints" not in tables:
+                        from vcrdt.store import fingerprints
+
                         fingerprints.rebuild(self.conn)
                     if "commits" not in tables:
                         # Filled from the commit objects by the store, which can decode them

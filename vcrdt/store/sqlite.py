@@ -33,13 +33,12 @@ ref updates of one operation commit or roll back together.
 Every commit stored whole also gets its row in the commit table (`vcrdt.store.commits`), in
 the same transaction as its object row.
 
-Imports `store`, `store.db`, `store.commits`, `hashing`, `ids` and `errors` only.
+Imports `store`, `store.db`, `store.commits`, `store._rows` (optional), `hashing`, `ids` and `errors` only.
 """
 
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
-import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -48,9 +47,14 @@ from functools import cached_property
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, RepoError, VcrdtError
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
-from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits, fingerprints
+from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits
 from vcrdt.store.db import Database
-from vcrdt.store.fingerprints import Fingerprint
+
+_fetch: Callable[[sqlite3.Connection, str, tuple[object, ...]], list[tuple[Any, ...]] | None] | None = None
+try:  # the C reader of query rows (vcrdt/store/_rows.c), built by `pip install` when a C compiler is there
+    from vcrdt.store._rows import fetch as _fetch
+except ImportError:  # pragma: no cover - without a C compiler
+    pass
 
 TYPE_CHECKING = False  # not typing's: importing typing costs every command start-up
 if TYPE_CHECKING:
@@ -60,6 +64,7 @@ if TYPE_CHECKING:
     import zstandard
 
     from vcrdt.objects import Commit
+    from vcrdt.store.fingerprints import Fingerprint
 
     _T = TypeVar("_T")
     _R = TypeVar("_R")
@@ -223,8 +228,10 @@ class SqliteStore:
         # Objects of at least _WRITTEN_MIN bytes this store wrote after hashing them (`_wrote`).
         self._written: set[ObjectId] = set()
         if not db.read_only and db.get_meta(commits.PENDING) is not None:
-            with contextlib.suppress(RepoError):  # a database we may not write: walks read the objects
+            try:
                 self.rebuild_commit_table()
+            except RepoError:  # a database we may not write: walks read the objects
+                pass
 
     # zstandard is loaded on first use (`vcrdt.store.zstd`: its C backend alone): loading it costs
     # a command that reads no compressed object, such as `status`, milliseconds of start-up.
@@ -342,8 +349,10 @@ class SqliteStore:
             if storage == RAW and len(data) == size:
                 bases[base_id] = data
             elif storage == ZSTD and 0 <= size <= LARGE_OBJECT:
-                with contextlib.suppress(CorruptObjectError):
+                try:
                     bases[base_id] = _inflate(self._dctx, base_id, data, size)
+                except CorruptObjectError:
+                    pass
         from vcrdt.store import zstd as zstandard
 
         for oid, kind, size, base_id, data in deltas:
@@ -733,6 +742,8 @@ class SqliteStore:
         Returns:
             How many rows were deleted.
         """
+        from vcrdt.store import fingerprints  # here: a command that stores or deletes nothing never loads it
+
         gone: list[ObjectId] = []
         with self.db.write() as conn:
             for oid in oids:
@@ -780,10 +791,14 @@ class SqliteStore:
 
     def bucket(self, prefix: str) -> Fingerprint:
         """Return the fingerprint of the ids starting with the hex digits `prefix` (stored, or summed below)."""
+        from vcrdt.store import fingerprints
+
         return fingerprints.bucket(self.db.conn, prefix)
 
     def bucket_ids(self, prefix: str) -> list[ObjectId]:
         """Return the ids starting with the hex digits `prefix`, in order, by an index range scan."""
+        from vcrdt.store import fingerprints
+
         return fingerprints.ids_in(self.db.conn, prefix)
 
     def fingerprint_problems(self) -> list[str]:
@@ -791,6 +806,8 @@ class SqliteStore:
 
         Run it inside the caller's read snapshot (``db.read()``) when other processes may write.
         """
+        from vcrdt.store import fingerprints
+
         stored, actual = fingerprints.stored(self.db.conn), fingerprints.recompute(self.db.conn)
         problems = []
         for prefix in sorted(set(stored) | set(actual)):
@@ -851,10 +868,15 @@ class SqliteStore:
         """
         if self.db.read_only:
             return []
-        try:
-            rows: list[tuple[Any, ...]] = self.db.conn.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError:
-            return []
+        conn = self.db.conn
+        # Through SQLite's C API where it can (`_rows`: the rows of a `log` without the GIL handed
+        # over per value), else, and wherever it is unsure, through `_sqlite3`.
+        rows = _fetch(conn, sql, params) if _fetch is not None else None
+        if rows is None:
+            try:
+                rows = conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError:
+                return []
         return rows
 
     def rebuild_commit_table(self) -> int:
@@ -1148,6 +1170,8 @@ class SqliteStore:
         storage, data, depth = _encode(self._cctx, body, base)
         base_id = base.oid if base is not None and storage == DELTA else None
         rows = commits.rows_of([(oid, body)]) if code == _COMMIT else []
+        from vcrdt.store import fingerprints  # after the early returns: most puts find the object stored
+
         with self.db.write() as conn:
             if conn.execute(_INSERT, (oid, code, len(body), storage, base_id, depth, data)).rowcount:
                 fingerprints.add(conn, [oid])
@@ -1174,6 +1198,8 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a kind is unknown (then nothing is stored).
         """
+        from vcrdt.store import fingerprints
+
         codes = [_kind_code(kind) for kind, _, _ in items]
         total = sum(len(body) for _, body, _ in items)
         # Hashed here unless the batch is very large: OpenSSL's SHA-256 hashes a few MiB in a few
@@ -1248,6 +1274,8 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a kind is unknown or a body is larger than `LARGE_OBJECT`.
         """
+        from vcrdt.store import fingerprints
+
         fresh: dict[ObjectId, Encoded] = {}
         for item in items:
             if item[0] not in fresh:
@@ -1434,6 +1462,8 @@ class SqliteStore:
         process computed `expected_id` from these very pieces (`put`, `put_many`), which are
         then not hashed again.
         """
+        from vcrdt.store import fingerprints
+
         code = _kind_code(kind)
         # A temporary key is shorter than an id, so a leftover can never be taken for an object's chunks.
         key: bytes = expected_id if expected_id is not None else b"partial:" + os.urandom(16)
@@ -1487,8 +1517,10 @@ class SqliteStore:
                 self._wrote(oid, size)
             except BaseException:
                 # Inside a caller's transaction, which may go on and commit: leave no partial chunks.
-                with contextlib.suppress(sqlite3.Error):
+                try:
                     conn.execute("DELETE FROM chunks WHERE id = ?", (key,))
+                except sqlite3.Error:
+                    pass
                 raise
         return oid
 

@@ -1,0 +1,4 @@
+from _sqlite3 import Connection
+from typing import Any
+
+def fetch(conn: Connection, sql: str, params: tuple[object, ...], /) -> list[tuple[Any, ...]] | None: ...
