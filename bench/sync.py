@@ -349,6 +349,11 @@ def median_run(runs: list[Run]) -> Run:
     return by_time[len(by_time) // 2]
 
 
+def _walls(runs: list[Run]) -> str:
+    """Every run's wall time in milliseconds, in the order run (to see the spread behind a median)."""
+    return " ".join(f"{r.seconds * 1000:.0f}" for r in runs)
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else ("1.00" if not a else "inf")
 
@@ -521,10 +526,10 @@ class Bench:
         g = median_run(gs) if gs else None
         self.log(
             f"  {name}: vcrdt rtt={v.rtt} neg={v.negotiation} obj={v.objects} {v.seconds:.2f}s"
-            f" (cpu {v.extra.get('cpu', 0):.2f}s)"
+            f" (cpu {v.extra.get('cpu', 0):.2f}s; runs {_walls(vs)})"
             + (
                 f" | git rtt={g.rtt} neg={g.negotiation} obj={g.objects} {g.seconds:.2f}s"
-                f" (cpu {g.extra.get('cpu', 0):.2f}s)"
+                f" (cpu {g.extra.get('cpu', 0):.2f}s; runs {_walls(gs)})"
                 if g
                 else ""
             )
