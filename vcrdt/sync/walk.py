@@ -174,10 +174,6 @@ def _trim(cache: dict[_K, _V]) -> None:
         del cache[old]
 
 
-# `Walker.held_at`'s mark of a name not asked yet (None is an answer: the tree holds nothing there).
-_UNKNOWN = object()
-
-
 class _Read:
     """An `ObjectReader` of one object already read (and verified)."""
 
@@ -530,11 +526,10 @@ class Walker:
         asked for commit after commit). A name is looked up by bisection in the tree's raw
         entries, sorted by name as every well-formed tree is, and its answer kept: a short walk
         asks a few names of each tree (a dict of every entry would cost more to build than
-        those lookups), a long one asks the same names again and again. In a damaged tree an
-        entry not found costs an object sent twice, never one missing. One whose entries do not
-        tile its body is read decoded (`tree_map`); one that is absent or damaged holds nothing
-        (the walk asks to skip what the peer holds: not knowing costs an object sent twice,
-        never one missing).
+        those lookups), a long one asks the same names again and again. One whose entries do
+        not tile its body is read decoded (`tree_map`); one that is absent or damaged holds
+        nothing, and in an unsorted one a name may not be found (the walk asks to skip what the
+        peer holds: not knowing costs an object sent twice, never one missing).
 
         Raises:
             LimitError: If it is larger than the limits.
@@ -544,9 +539,10 @@ class Walker:
             held = self._held_entries(tree)
             _keep(self._held, tree, held)
         raw, known = held
-        got = known.get(name, _UNKNOWN)
-        if got is not _UNKNOWN or raw is None:  # asked before, or every entry decoded
-            return got if got is not _UNKNOWN else None  # type: ignore[return-value]
+        if name in known:
+            return known[name]
+        if raw is None:  # every entry decoded: the tree holds nothing at `name`
+            return None
         found = None
         j = bisect_left(raw, name, key=_name_of)
         if j < len(raw):
