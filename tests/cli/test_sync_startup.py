@@ -31,8 +31,15 @@ def _run_noting(
     script: Path, log: Path, verb: str, serve: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``VERB --exec SERVE --json`` in `cwd` through `script`, which notes what it loaded in `log`."""
+    return _run_script(script, log, [verb, "--exec", serve, "--json"], cwd, env)
+
+
+def _run_script(
+    script: Path, log: Path, args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line `args` in `cwd` through `script`, which notes what it loaded in `log`."""
     return subprocess.run(
-        [sys.executable, str(script), str(log), verb, "--exec", serve, "--json"],
+        [sys.executable, str(script), str(log), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -148,11 +155,11 @@ def test_a_no_op_fetch_from_a_path_loads_no_openssl(cli: CliRunner, tmp_path: Pa
     script = tmp_path / "watch.py"
     script.write_text(WATCH_SCRIPT)
     env = {**os.environ, "WATCH": "_hashlib"}
-    run = [sys.executable, str(script), str(log), "fetch", str(a), "--json", "--stats"]
-    first = subprocess.run(run, cwd=b, capture_output=True, text=True, check=False, timeout=120, env=env)
+    args = ["fetch", str(a), "--json", "--stats"]
+    first = _run_script(script, log, args, b, env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["objects"] == 3
-    again = subprocess.run(run, cwd=b, capture_output=True, text=True, check=False, timeout=120, env=env)
+    again = _run_script(script, log, args, b, env)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["noop"]
     assert log.read_text().splitlines()[-1] == "fetch "
