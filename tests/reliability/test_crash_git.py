@@ -170,6 +170,8 @@ def test_sigkill_during_git_export(tmp_path: Path) -> None:
             if run.cli("git", "export", "--quiet", str(out)) is not None:
                 run.check(_refs(out) == want, "the redone export's refs or ids differ from an uninterrupted one")
                 _git_fsck(run, out, "the redone export")
+                left = sorted(p.name for p in tmp_path.glob(f".{out.name}.vcrdt-init-*"))
+                run.check(not left, f"the redone export left scratch directories: {left}")
             run.fsck()
         except Exception as exc:  # a check that cannot even run fails the run
             run.problems.append(f"check failed: {exc!r}")
