@@ -224,6 +224,8 @@ class Repository:
             # A FIFO would block and a device (a link to /dev/zero) never end: regular files only,
             # and only as much as a valid one holds; any bytes, not only UTF-8, give one error.
             if not os.path.isfile(fmt):
+                if not os.path.lexists(fmt):
+                    raise RepoError(f"{fmt}: the format file is missing: not a whole repository")
                 raise RepoError(f"{fmt}: the format file is not a regular file")
             with open(fmt, "rb") as fh:
                 text = fh.read(256).decode("utf-8", "replace").strip()
@@ -299,27 +301,52 @@ class Repository:
 
     @classmethod
     def init(cls, root: str | os.PathLike[str], settings: Settings, *, initial_branch: str = "main") -> Repository:
-        """Create a repository in `root` (created if missing).
+        """Create a repository in `root` (created if missing), whole or not at all.
+
+        The metadata directory is laid out beside its place and renamed into it (`vcrdt.scratch`),
+        so a killed init leaves no half-made ``.vcrdt``. An empty ``.vcrdt`` is replaced.
 
         Raises:
             RepoExistsError: If `root` already holds one.
+            RepoError: If it cannot be created (``.vcrdt`` is a file or a symlink, a write fails).
         """
-        meta = os.path.join(root, META_DIR)
-        if os.path.exists(meta):
-            raise RepoExistsError(os.fspath(root))
+        import errno
+        import shutil
+
+        from vcrdt.scratch import scratch_for
+
+        meta = os.path.join(os.path.abspath(root), META_DIR)
+        if os.path.lexists(meta):
+            if not os.path.isdir(meta) or os.path.islink(meta):
+                raise RepoError(f"cannot create repository in {root}: {meta} exists and is not a directory")
+            if os.listdir(meta):
+                raise RepoExistsError(os.fspath(root))
+        scratch = None
         try:
-            os.makedirs(meta)
-            db = Database(os.path.join(meta, DB_FILE), busy_timeout=settings.busy_timeout, create=True)
+            os.makedirs(os.path.dirname(meta), exist_ok=True)
+            # Laid out beside `.vcrdt` and renamed into place: a killed init leaves no half-made one.
+            scratch = scratch_for(meta)
+            os.mkdir(scratch)
+            db = Database(os.path.join(scratch, DB_FILE), busy_timeout=settings.busy_timeout, create=True)
             with db.write():
                 db.set_meta("replica", os.urandom(16).hex())
                 db.set_meta("HEAD", f"ref: {BRANCH_PREFIX}{initial_branch}")
             db.close()
-            write_config(os.path.join(meta, CONFIG_FILE), {})
-            # The format file is written last: its presence marks a complete init.
-            with open(os.path.join(meta, "format"), "w", encoding="utf-8") as fh:
+            write_config(os.path.join(scratch, CONFIG_FILE), {})
+            with open(os.path.join(scratch, "format"), "w", encoding="utf-8") as fh:
                 fh.write(f"{FORMAT_NAME} {FORMAT_VERSION}\n")
+            try:
+                os.rename(scratch, meta)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                    raise RepoExistsError(os.fspath(root)) from None  # another init got there first
+                raise
+            scratch = None
         except OSError as exc:
             raise RepoError(f"cannot create repository in {root}: {exc.strerror}") from exc
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         return cls(root, settings)
 
     @classmethod

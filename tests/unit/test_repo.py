@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vcrdt.errors import BadRevisionError, ConfigError, IdentityError, NotARepositoryError, RepoExistsError
+from vcrdt.errors import BadRevisionError, ConfigError, IdentityError, NotARepositoryError, RepoError, RepoExistsError
 from vcrdt.repo import Repository, Settings, split_key
 
 
@@ -46,3 +46,60 @@ def test_resolve_errors(tmp_path: Path) -> None:
         repo.resolve("HEAD")
     with pytest.raises(BadRevisionError, match="unknown revision"):
         repo.resolve("nope")
+
+
+# Runs `Repository.init` with os.rename killing the process (SIGKILL) when it would put `.vcrdt` in place.
+_KILLED_BEFORE_RENAME = r"""
+import os, signal, sys
+real = os.rename
+def rename(src, dst, *args, **kwargs):
+    if ".vcrdt-init-" in os.fspath(src):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.rename = rename
+from vcrdt.repo import Repository, Settings
+Repository.init(sys.argv[1], Settings())
+"""
+
+
+def test_a_killed_init_leaves_no_half_made_repository(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "r"
+    killed = subprocess.run([sys.executable, "-c", _KILLED_BEFORE_RENAME, str(root)], capture_output=True, check=False)
+    assert killed.returncode == -9, killed.stderr
+    assert not (root / ".vcrdt").exists()
+    left = [p.name for p in root.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".vcrdt.vcrdt-init-"), left
+    with pytest.raises(NotARepositoryError):
+        Repository.discover(root, Settings())
+    repo = Repository.init(root, Settings())
+    assert sorted(p.name for p in root.iterdir()) == [".vcrdt"]  # the dead init's scratch is gone
+    assert repo.head_commit() is None
+    repo.close()
+
+
+def test_init_replaces_an_empty_metadata_directory_and_refuses_a_file(tmp_path: Path) -> None:
+    (tmp_path / "a" / ".vcrdt").mkdir(parents=True)
+    Repository.init(tmp_path / "a", Settings()).close()
+    assert (tmp_path / "a" / ".vcrdt" / "format").is_file()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / ".vcrdt").write_text("not a directory\n")
+    with pytest.raises(RepoError, match=r"\.vcrdt exists and is not a directory"):
+        Repository.init(tmp_path / "b", Settings())
+    assert (tmp_path / "b" / ".vcrdt").read_text() == "not a directory\n"
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / ".vcrdt").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(RepoError, match="not a directory"):
+        Repository.init(tmp_path / "c", Settings())
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_metadata_directory_without_its_format_file_is_named_as_not_whole(tmp_path: Path) -> None:
+    (tmp_path / ".vcrdt").mkdir()
+    (tmp_path / ".vcrdt" / "store.db").write_bytes(b"")
+    with pytest.raises(RepoError, match="the format file is missing: not a whole repository"):
+        Repository.discover(tmp_path, Settings())
+    with pytest.raises(RepoExistsError):
+        Repository.init(tmp_path, Settings())

@@ -39,6 +39,7 @@ from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.paths import encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
+from vcrdt.scratch import scratch_for
 
 if TYPE_CHECKING:
     import pygit2
@@ -424,19 +425,13 @@ def _open_or_create(gitdir: Path, object_format: str | None) -> tuple[pygit2.Rep
     return open_git(gitdir), True
 
 
-INIT_SCRATCH = ".vcrdt-init-"
-"""What the scratch directory a new git repository is made in has after ``.NAME`` (its target's name)."""
-
-
 def _create_whole(gitdir: Path, object_format: str | None) -> None:
-    """Create a bare git repository at `gitdir` (missing or empty) whole or not at all.
+    """Create a bare git repository at `gitdir` (missing or empty) whole or not at all (`vcrdt.scratch`).
 
-    It is made in a scratch directory beside `gitdir` (``.NAME.vcrdt-init-PID``) and renamed into
-    place, so an export killed while git or libgit2 lays the repository out leaves no half-made
-    one that the next export could neither open nor create over. Scratch directories of the
-    same target whose process no longer exists (left by such a kill) are removed first. An
-    empty `gitdir` that is this process's working directory is created in place instead: a
-    rename would leave the process in a deleted directory.
+    An export killed while git or libgit2 lays the repository out then leaves no half-made one
+    that the next export could neither open nor create over. An empty `gitdir` that is this
+    process's working directory is created in place instead: a rename would leave the process
+    in a deleted directory.
 
     Raises:
         GitInteropError: If the repository cannot be created or put in place.
@@ -444,23 +439,23 @@ def _create_whole(gitdir: Path, object_format: str | None) -> None:
     import os
     import shutil
 
-    target = Path(os.path.abspath(gitdir))
-    in_place = target.exists() and os.path.samefile(target, os.getcwd())
-    scratch = target if in_place else target.parent / f".{target.name}{INIT_SCRATCH}{os.getpid()}"
+    target = os.path.abspath(gitdir)
+    in_place = os.path.exists(target) and os.path.samefile(target, os.getcwd())
+    scratch = target
     try:
         if not in_place:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _remove_orphaned_scratch(target.parent, f".{target.name}{INIT_SCRATCH}")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            scratch = scratch_for(target)
         if object_format not in (None, "sha1"):
             try:
-                init_bare(scratch, object_format)
+                init_bare(Path(scratch), object_format)
             except GitInteropError as exc:
                 raise GitInteropError(f"{gitdir}: {str(exc).partition(': ')[2]}") from None
         else:
             import pygit2
 
             try:
-                pygit2.init_repository(str(scratch), bare=True)
+                pygit2.init_repository(scratch, bare=True)
             except pygit2.GitError as exc:
                 raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
         if not in_place:
@@ -468,26 +463,8 @@ def _create_whole(gitdir: Path, object_format: str | None) -> None:
     except OSError as exc:
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc.strerror or exc})") from None
     finally:
-        if not in_place:
+        if scratch != target:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _remove_orphaned_scratch(parent: Path, prefix: str) -> None:
-    """Remove ``PREFIX<pid>`` directories in `parent` whose process no longer exists."""
-    import os
-    import shutil
-
-    for entry in os.scandir(parent):
-        tail = entry.name[len(prefix) :]
-        if not entry.name.startswith(prefix) or not tail.isdigit() or not entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            os.kill(int(tail), 0)
-            continue  # its export is still running (or the pid is not ours to signal)
-        except ProcessLookupError:
-            shutil.rmtree(entry.path, ignore_errors=True)
-        except OSError:
-            continue
 
 
 def history_format(repo: Repository, tips: Iterable[ObjectId]) -> str | None:
