@@ -11,8 +11,10 @@ commits from what one query brought in instead of reading them one by one.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Iterator
+try:  # heapq's C functions, without heapq.py's Python twins (about 1 M instructions to load)
+    import _heapq as heapq
+except ImportError:  # another interpreter
+    import heapq  # type: ignore[no-redef]
 
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
@@ -21,6 +23,7 @@ from vcrdt.store.commits import CommitInfo
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Literal, TypeVar
 
     from vcrdt.objects import Commit, Tree

@@ -25,9 +25,62 @@ TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typin
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from contextlib import contextmanager as contextmanager
+    from functools import cache as cache
+    from functools import cached_property as cached_property
     from types import ModuleType
     from typing import Any
-else:
+
+try:  # the C object under functools' caches (CPython)
+    _lru_cache_wrapper: Any = __import__("_functools")._lru_cache_wrapper
+except (ImportError, AttributeError):  # another interpreter: functools' own
+    _lru_cache_wrapper = None
+
+
+def _info(*counts: int) -> tuple[int, ...]:
+    """A cache's ``cache_info()``: (hits, misses, maxsize, currsize) as a plain tuple."""
+    return counts
+
+
+if not TYPE_CHECKING:
+
+    def cache(function: Callable[..., Any]) -> Callable[..., Any]:
+        """`functools.cache` of `function`, without importing functools.
+
+        The same C object as functools makes (an unbounded ``_lru_cache_wrapper``), with the
+        function's name, docstring and ``__wrapped__``; its ``cache_info()`` is a plain tuple.
+        """
+        if _lru_cache_wrapper is None:
+            from functools import cache as make
+
+            return make(function)
+        wrapper = _lru_cache_wrapper(function, None, False, _info)
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(wrapper, name, getattr(function, name, None))
+        wrapper.__wrapped__ = function
+        return wrapper
+
+    class cached_property:
+        """`functools.cached_property` without importing functools: the value is computed once per instance.
+
+        Stored in the instance's ``__dict__`` under the attribute's name, which then hides this
+        descriptor (a non-data one), as functools' does since Python 3.12 (no lock).
+        """
+
+        def __init__(self, func: Callable[[Any], Any]) -> None:
+            self.func = func
+            self.attrname: str | None = None
+            self.__doc__ = func.__doc__
+            self.__module__ = func.__module__
+
+        def __set_name__(self, owner: type, name: str) -> None:
+            self.attrname = name
+
+        def __get__(self, instance: object, owner: type | None = None) -> Any:
+            if instance is None:
+                return self
+            value = self.func(instance)
+            instance.__dict__[self.attrname] = value
+            return value
 
     def contextmanager(func: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
         """Return contextlib's `contextmanager` of `func`, made (and contextlib imported) on its first call."""
@@ -138,3 +191,48 @@ def _machinery() -> tuple[list[str], Any, Any, Any]:
         from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
 
         return EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
+
+
+def load_sqlite3() -> ModuleType:
+    """Return the `_sqlite3` C module, imported without functools when functools is not loaded yet.
+
+    `_sqlite3` takes ``functools.lru_cache`` when it is imported (for each connection's cache of
+    compiled statements), and importing functools imports collections with operator, keyword,
+    reprlib and types: about 13 M instructions, a sixth of a plain `log -n 1000`, where nothing
+    else needs them. While `_sqlite3` is imported, ``sys.modules["functools"]`` is a module
+    whose ``lru_cache`` makes the same C object functools' would (``_lru_cache_wrapper``, of the
+    size asked); it is removed right after, so a later ``import functools`` loads the real one.
+    On any doubt (functools loaded already, no ``_functools``, an import that fails with the
+    stand-in) the import is the plain one.
+    """
+    loaded = sys.modules.get("_sqlite3")
+    if loaded is not None:
+        return loaded
+    if "functools" in sys.modules or _lru_cache_wrapper is None:
+        import _sqlite3
+
+        return _sqlite3
+    stand_in = type(sys)("functools")
+    stand_in.__dict__["lru_cache"] = _lru_cache
+    sys.modules["functools"] = stand_in
+    try:
+        import _sqlite3 as module
+    except ImportError:
+        module = None  # type: ignore[assignment]
+    finally:
+        if sys.modules.get("functools") is stand_in:
+            del sys.modules["functools"]
+    if module is None:
+        import _sqlite3 as module
+    return module
+
+
+def _lru_cache(maxsize: int | None = 128, typed: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """functools.lru_cache's decorator factory for an integer or None size, as `_sqlite3` calls it."""
+    if isinstance(maxsize, int) and maxsize < 0:
+        maxsize = 0
+
+    def decorating(function: Callable[..., Any]) -> Callable[..., Any]:
+        return _lru_cache_wrapper(function, maxsize, typed, _info)  # type: ignore[no-any-return]
+
+    return decorating

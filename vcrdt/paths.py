@@ -14,9 +14,11 @@ Imports only `errors`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from vcrdt.errors import BadPathError
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 META_DIR = ".vcrdt"
 MAX_COMPONENT_BYTES = 255

@@ -30,13 +30,16 @@ Ref names follow git's check-ref-format rules. Imports `store.db`,
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
-from collections.abc import Iterator
 
 from vcrdt.errors import BadRefNameError, RefError, RefNotFoundError, RepoError, StaleRefError
 from vcrdt.hashing import digest
 from vcrdt.ids import ObjectId, from_hex, is_hex_id, short, to_hex
 from vcrdt.store.db import Database
 from vcrdt.values import Value, value_class
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"

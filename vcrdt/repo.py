@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
-from collections.abc import Callable, Iterable, Iterator
-from functools import cache, cached_property
 
 from vcrdt.dag import read_commit, read_tree
 from vcrdt.errors import (
@@ -25,7 +23,7 @@ from vcrdt.errors import (
     RepoExistsError,
     UnsupportedFormatError,
 )
-from vcrdt.extensions import contextmanager  # contextlib on first use
+from vcrdt.extensions import cache, cached_property, contextmanager  # functools' and contextlib's, neither loaded
 from vcrdt.ids import ObjectId, ReplicaId, from_hex, is_hex_id, is_replica_id, to_hex
 from vcrdt.paths import META_DIR
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX, RefStore
@@ -36,6 +34,7 @@ from vcrdt.values import Value, value_class
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import datetime
     from pathlib import Path
 

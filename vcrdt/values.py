@@ -26,7 +26,10 @@ Imports nothing from vcrdt and nothing the interpreter has not already loaded at
 
 from __future__ import annotations
 
-from operator import attrgetter
+try:  # operator's C function, without loading operator.py (about 1.3 M instructions)
+    from _operator import attrgetter
+except ImportError:  # another interpreter
+    from operator import attrgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

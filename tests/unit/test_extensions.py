@@ -124,3 +124,83 @@ def test_the_modules_log_imports_leave_contextlib_unimported() -> None:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, check=False, cwd=root)
     assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
+
+
+def test_cache_memoizes_as_functools_does() -> None:
+    from vcrdt.extensions import cache
+
+    calls: list[int] = []
+
+    def square(n: int) -> int:
+        """Square it."""
+        calls.append(n)
+        return n * n
+
+    cached = cache(square)
+    assert [cached(3), cached(3), cached(4), cached(n=3)] == [9, 9, 16, 9]
+    assert calls == [3, 4, 3]  # keyword and positional calls are separate keys, as in functools
+    assert (cached.__name__, cached.__doc__, cached.__wrapped__) == ("square", "Square it.", square)
+    assert cached.cache_info()[:2] == (1, 3)  # (hits, misses, ...)
+    cached.cache_clear()
+    cached(3)
+    assert calls == [3, 4, 3, 3]
+
+
+def test_cached_property_computes_once_per_instance() -> None:
+    from vcrdt.extensions import cached_property
+
+    class Thing:
+        def __init__(self, base: int) -> None:
+            self.base = base
+            self.computed = 0
+
+        @cached_property
+        def double(self) -> int:
+            """Twice the base."""
+            self.computed += 1
+            return self.base * 2
+
+    a, b = Thing(1), Thing(5)
+    assert (a.double, a.double, b.double) == (2, 2, 10)
+    assert (a.computed, b.computed) == (1, 1)
+    assert a.__dict__["double"] == 2  # stored under its own name, hiding the descriptor
+    a.__dict__.pop("double")
+    assert (a.double, a.computed) == (2, 2)  # computed again once forgotten
+    descriptor = Thing.__dict__["double"]
+    assert Thing.double is descriptor and descriptor.__doc__ == "Twice the base."
+
+
+# Imports _sqlite3 through load_sqlite3 in a fresh interpreter without site, then uses its statement cache.
+_SQLITE_SCRIPT = r"""
+import sys
+from vcrdt.extensions import load_sqlite3
+sqlite3 = load_sqlite3()
+assert sqlite3 is sys.modules["_sqlite3"]
+loaded = [m for m in ("functools", "collections") if m in sys.modules]
+conn = sqlite3.connect(":memory:")
+conn.execute("CREATE TABLE t (n INTEGER)")
+for n in range(300):  # more distinct statements than the cache holds (128), each run twice
+    for _ in range(2):
+        conn.execute(f"INSERT INTO t VALUES ({n})")
+total = conn.execute("SELECT count(*), sum(n) FROM t").fetchone()
+uncached = sqlite3.connect(":memory:", cached_statements=0).execute("SELECT 7").fetchone()
+import functools
+print(loaded, total, uncached, hasattr(functools, "reduce"), sys.modules["functools"] is functools)
+"""
+
+
+def test_load_sqlite3_leaves_functools_unloaded_and_its_statement_cache_working() -> None:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", _SQLITE_SCRIPT], capture_output=True, text=True, check=False, cwd=root
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[] (600, 89700) (7,) True True"
+
+
+def test_load_sqlite3_with_functools_loaded_is_the_plain_import() -> None:
+    import _sqlite3
+
+    from vcrdt.extensions import load_sqlite3
+
+    assert load_sqlite3() is _sqlite3

@@ -3,6 +3,10 @@
 `vcrdt.objects` (with `bisect`, `vcrdt.paths`' `unicodedata`) and `vcrdt.store.fingerprints` cost a
 plain `log -n 1000` about 4 M instructions of its 89 M; the commit table's walk uses none of them.
 Each is imported where it is used, and is still there for every command that uses it.
+
+Nor functools and collections (with operator, keyword, reprlib and types): about 13 M
+instructions, which `_sqlite3` would load for its statement cache (`vcrdt.extensions.load_sqlite3`)
+and `collections.abc` for annotations only. Nor heapq.py or operator.py over their C modules.
 """
 
 from __future__ import annotations
@@ -17,7 +21,18 @@ from vcrdt.repo import Repository, Settings
 from vcrdt.store import commits
 
 ROOT = Path(__file__).resolve().parents[2]
-UNUSED = ("vcrdt.objects", "vcrdt.store.fingerprints", "unicodedata", "bisect")
+UNUSED = (
+    "vcrdt.objects",
+    "vcrdt.store.fingerprints",
+    "unicodedata",
+    "bisect",
+    "functools",
+    "collections",
+    "collections.abc",
+    "operator",
+    "heapq",
+    "types",
+)
 
 SCRIPT = f"""
 import os, sys

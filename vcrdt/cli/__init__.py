@@ -52,6 +52,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"error: cannot use the current directory: {reason}\n")
         return 1  # ExitCode.FAILURE
     started = _start_peer(args)
+    from vcrdt.extensions import load_sqlite3
+
+    load_sqlite3()  # before the app's modules import it, so functools need not load (see there)
     from vcrdt.cli.app import invoke
 
     try:

@@ -9,18 +9,18 @@ internal error (exit 255) with a traceback and a request to report it.
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
-import functools
 import os
 import sys
-from collections.abc import Sequence
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE, app, completion_options
 from vcrdt.cli.codes import ExitCode
 from vcrdt.errors import VcrdtError
+from vcrdt.extensions import cache  # functools', not loaded
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     import click
@@ -64,7 +64,7 @@ COMMAND_MODULES = tuple(
 )
 
 
-@functools.cache
+@cache
 def command() -> click.Command:
     """Return the click command behind the typer app, built once (the command server builds it ahead)."""
     import importlib

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 
 from vcrdt.cli import render
 from vcrdt.cli.base import STATE
@@ -21,6 +20,7 @@ from vcrdt.extensions import contextmanager  # contextlib on first use
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from contextlib import AbstractContextManager
 
     from vcrdt.repo import Repository

@@ -15,14 +15,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from functools import cache
 
-from vcrdt.extensions import contextmanager  # contextlib on first use
+from vcrdt.extensions import cache, contextmanager  # functools' and contextlib's, neither loaded
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 THEME_STYLES = {

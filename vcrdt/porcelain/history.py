@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 from vcrdt.dag import decode_commit, iter_history, iter_log, object_reads, read_commit
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
@@ -15,6 +13,7 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import Any
 
     from vcrdt.diff.lines import DiffStat, FileDiff

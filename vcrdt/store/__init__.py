@@ -9,13 +9,12 @@ and `errors` only, never anything above.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-
 from vcrdt.errors import VcrdtError
 from vcrdt.ids import ObjectId
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Protocol, TypeGuard
 
     from vcrdt.store.fingerprints import Fingerprint

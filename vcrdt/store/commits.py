@@ -19,15 +19,14 @@ Imports `objects`, `ids` and `errors` only.
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
-from collections.abc import Iterable, Iterator, Mapping
-from functools import cache
 
 from vcrdt.errors import CorruptObjectError
+from vcrdt.extensions import cache  # functools', not loaded
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from typing import Any
 
     from vcrdt.objects import Commit, Signature

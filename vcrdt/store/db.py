@@ -52,7 +52,6 @@ from __future__ import annotations
 import _sqlite3 as sqlite3
 import os
 import time
-from collections.abc import Callable, Iterator
 
 from vcrdt.errors import DiskFullError, RepoBusyError, RepoError, UnsupportedFormatError
 from vcrdt.extensions import contextmanager  # contextlib on first use
@@ -60,6 +59,7 @@ from vcrdt.store import commits
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 SCHEMA_VERSION = 1

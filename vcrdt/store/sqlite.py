@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import _sqlite3 as sqlite3  # the C module alone: see vcrdt.store.db
 import os
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import cached_property
 
 from vcrdt.errors import CorruptObjectError, HashMismatchError, ObjectNotFoundError, RepoError, VcrdtError
+from vcrdt.extensions import cached_property  # functools', not loaded
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import OID_LEN, ObjectId, to_hex
 from vcrdt.store import CHUNK_SIZE, LARGE_OBJECT, MAX_DELTA_DEPTH, commits
@@ -59,6 +57,7 @@ except ImportError:  # pragma: no cover - without a C compiler
 TYPE_CHECKING = False  # not typing's: importing typing costs every command start-up
 if TYPE_CHECKING:
     import queue
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from typing import Any, TypeVar
 
     import zstandard
@@ -178,7 +177,7 @@ class _BodyCache:
     """An LRU of verified ``(kind, body)`` pairs, bounded in entries and in bytes."""
 
     def __init__(self, entries: int, max_bytes: int) -> None:
-        self._items: OrderedDict[ObjectId, tuple[str, bytes]] = OrderedDict()
+        self._items: dict[ObjectId, tuple[str, bytes]] = {}  # least recently used first
         self._entries = entries
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -191,9 +190,9 @@ class _BodyCache:
 
     def get(self, oid: ObjectId) -> tuple[str, bytes] | None:
         """Return the cached pair and mark it recently used, or None."""
-        item = self._items.get(oid)
+        item = self._items.pop(oid, None)
         if item is not None:
-            self._items.move_to_end(oid)
+            self._items[oid] = item  # to the end: the most recently used
         return item
 
     def add(self, oid: ObjectId, kind: str, body: bytes) -> None:
@@ -203,7 +202,7 @@ class _BodyCache:
         self._items[oid] = (kind, body)
         self._bytes += len(body)
         while len(self._items) > self._entries or self._bytes > self._max_bytes:
-            _, (_, old) = self._items.popitem(last=False)
+            _, old = self._items.pop(next(iter(self._items)))
             self._bytes -= len(old)
 
     def clear(self) -> None:

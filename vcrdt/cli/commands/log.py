@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from vcrdt.cli import render, views
 from vcrdt.cli.base import JsonOption, app, open_repo, typer
 from vcrdt.cli.pager import paged
@@ -11,6 +9,7 @@ from vcrdt.cli.render import Text
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Annotated
 
     from vcrdt.diff.lines import FileDiff
