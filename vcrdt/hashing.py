@@ -8,13 +8,17 @@ anything a peer sends. Imports only `ids` and `errors`.
 
 from __future__ import annotations
 
-try:  # CPython's own SHA-256: `_sha2` from 3.12, `_sha256` before
-    from _sha2 import sha256 as _builtin_sha256  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - depends on the Python version
-    try:
+import sys
+
+# CPython's own SHA-256: `_sha2` from 3.12, `_sha256` before. The name is chosen by version, not
+# by trying one: a failed import searches every finder and path entry (about 0.3 M instructions).
+try:
+    if sys.version_info >= (3, 12):
+        from _sha2 import sha256 as _builtin_sha256  # type: ignore[import-not-found,unused-ignore]
+    else:
         from _sha256 import sha256 as _builtin_sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:
-        from hashlib import sha256 as _builtin_sha256  # type: ignore[assignment,unused-ignore]
+except ImportError:  # pragma: no cover - another interpreter
+    from hashlib import sha256 as _builtin_sha256  # type: ignore[assignment,unused-ignore]
 
 from vcrdt.ids import ObjectId
 

@@ -121,7 +121,7 @@ def main(*, asked: bool = False) -> None:
     """Console-script entry point: on a running command server if one answers, else in this process.
 
     A server is started afterwards only when the configuration asks for one
-    (``core.daemon = true``, see `vcrdt.daemon.client.auto_start`); otherwise only
+    (``core.daemon = true``, see `vcrdt.daemon.protocol.auto_start`); otherwise only
     ``vcrdt daemon start`` starts one.
 
     Args:
@@ -151,13 +151,12 @@ def main(*, asked: bool = False) -> None:
         if code is not None:
             sys.exit(code)
     code = finish(run(args))
-    if use_server:
-        # Imported only now when the native client asked the server already: not before the command
-        # (a fetch starts its peer first thing), and not at all when no server is wanted.
+    if use_server and protocol.auto_start():
+        # Imported only now, when a server is to be started: not before the command (a fetch starts
+        # its peer first thing), and not at all when none is wanted or configured.
         from vcrdt.daemon import client
 
-        if client.auto_start():
-            client.spawn()
+        client.spawn()
     # The process ends here: the interpreter's clean-up collects garbage over every object the
     # command imported and made (millions of instructions, for nothing). Frozen, they are
     # skipped; files, connections and pipes are closed already (`run`, `finish`).

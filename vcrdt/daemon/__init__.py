@@ -4,7 +4,7 @@ Starting Python and importing typer, click, rich and the core costs more than
 most commands' own work. So `vcrdt` first asks a per-user server, which has
 everything imported already and holds no open repository, to run the command.
 The server is opt-in: only ``vcrdt daemon start`` (`control.start`) or
-``core.daemon = true`` in a config file (`client.auto_start`) starts one; a
+``core.daemon = true`` in a config file (`protocol.auto_start`) starts one; a
 running one is used. Two clients speak the same protocol: `client.request`
 (the Python console script), and the native client ``vcrdt/daemon/client.c``,
 which `make` builds as ``.venv/bin/vcrdt`` (see `native`) so that a command
@@ -40,7 +40,7 @@ does not pay for starting Python at all; its constants are generated from
   (SIGTSTP, SIGCONT), window-size changes and ``/dev/tty`` would not reach
   them.
 - When no server answers, the client runs the command itself and then, if
-  `client.auto_start` says so, starts a detached server for next time; that
+  `protocol.auto_start` says so, starts a detached server for next time; that
   one exits after `protocol.IDLE_SECONDS` without requests. Any server exits
   as soon as its stamp no longer matches the files on disk, and on SIGTERM
   (``vcrdt daemon stop``). The server parent answers ``status`` on a second

@@ -144,6 +144,63 @@ def disabled(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
     return any(name in env for name in IMPORT_TIME_VARS)
 
 
+_TRUE = ("true", "1", "yes", "on")
+
+
+def _config_daemon(path: str) -> bool | None:
+    """Return the ``core.daemon`` setting of one TOML config file (None when it does not say)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None  # missing or unreadable: the command itself reports a broken config
+    if b"daemon" not in data and b"\\" not in data:
+        # Cannot say it (no such word, and no escape that could spell it in a quoted key): an
+        # empty file, as `init` writes it, does not load the parser.
+        return None
+    import tomllib
+
+    try:
+        core = tomllib.loads(data.decode()).get("core")
+    except ValueError:
+        return None  # unreadable: the command itself reports a broken config
+    if not isinstance(core, dict) or "daemon" not in core:
+        return None
+    value = core["daemon"]
+    return value is True or (isinstance(value, str) and value.strip().lower() in _TRUE)
+
+
+def auto_start(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """Tell whether a command that found no server should start one: ``core.daemon = true``, not under CI.
+
+    The repository's config (``.vcrdt/config.toml`` of the first directory
+    from the current one up that has a ``.vcrdt``) wins over the global file
+    (``$XDG_CONFIG_HOME/vcrdt/config.toml``, default ``~/.config/vcrdt/config.toml``).
+    Read only after a command ran without a server, so it costs nothing on the
+    fast path; here rather than in `vcrdt.daemon.client`, which a command run without a
+    server then need not import. ``CI=true`` (any value but empty, 0 or false) never starts one.
+    """
+    if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = None
+    while here:
+        meta = os.path.join(here, ".vcrdt")
+        if os.path.isdir(meta):
+            setting = _config_daemon(os.path.join(meta, "config.toml"))
+            if setting is not None:
+                return setting
+            break
+        parent = os.path.dirname(here)
+        here = parent if parent != here else None
+    config_home = env.get("XDG_CONFIG_HOME") or (os.path.join(env["HOME"], ".config") if env.get("HOME") else "")
+    if not config_home:
+        return False
+    return bool(_config_daemon(os.path.join(config_home, "vcrdt", "config.toml")))
+
+
 def ack_seconds(env: os._Environ[str] | dict[str, str] = os.environ) -> float:
     """Return how long a client waits for the server's acknowledgement (`ACK_SECONDS`, or `TIMEOUT_VAR`)."""
     try:
