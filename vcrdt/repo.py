@@ -312,20 +312,22 @@ class Repository:
         import errno
         import shutil
 
-        from vcrdt.scratch import scratch_for
+        from vcrdt.scratch import make_scratch
 
-        meta = os.path.join(os.path.abspath(root), META_DIR)
-        if os.path.lexists(meta):
-            if not os.path.isdir(meta) or os.path.islink(meta):
-                raise RepoError(f"cannot create repository in {root}: {meta} exists and is not a directory")
-            if os.listdir(meta):
-                raise RepoExistsError(os.fspath(root))
         scratch = None
         try:
+            # The path as the kernel resolves it (symlinks, then `..`), as opening `root` later does.
+            meta = os.path.join(os.path.realpath(root), META_DIR)
+            if os.path.lexists(meta):
+                if not os.path.isdir(meta) or os.path.islink(meta):
+                    raise RepoError(f"cannot create repository in {root}: {meta} exists and is not a directory")
+                if os.listdir(meta):
+                    raise RepoExistsError(os.fspath(root))
+                if os.path.samefile(meta, os.getcwd()):  # a rename would leave this process in a deleted directory
+                    raise RepoError(f"cannot create repository in {root}: {meta} is the current directory")
             os.makedirs(os.path.dirname(meta), exist_ok=True)
             # Laid out beside `.vcrdt` and renamed into place: a killed init leaves no half-made one.
-            scratch = scratch_for(meta)
-            os.mkdir(scratch)
+            scratch = make_scratch(meta)
             db = Database(os.path.join(scratch, DB_FILE), busy_timeout=settings.busy_timeout, create=True)
             with db.write():
                 db.set_meta("replica", os.urandom(16).hex())
@@ -337,12 +339,13 @@ class Repository:
             try:
                 os.rename(scratch, meta)
             except OSError as exc:
-                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     raise RepoExistsError(os.fspath(root)) from None  # another init got there first
                 raise
             scratch = None
         except OSError as exc:
-            raise RepoError(f"cannot create repository in {root}: {exc.strerror}") from exc
+            where = f" ({exc.filename})" if exc.filename and scratch is None else ""
+            raise RepoError(f"cannot create repository in {root}: {exc.strerror or exc}{where}") from exc
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)

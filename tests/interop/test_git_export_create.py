@@ -76,7 +76,7 @@ def test_a_kill_before_the_rename_leaves_no_target_and_the_next_export_creates_i
 def test_a_scratch_directory_of_a_running_process_is_left_alone(cli: CliRunner, tmp_path: Path) -> None:
     _repo(cli)
     with subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE) as other:
-        theirs = tmp_path / f".out.git.vcrdt-init-{other.pid}"
+        theirs = tmp_path / f".out.git.vcrdt-init-{os.uname().nodename}-{other.pid}-0123abcd"
         theirs.mkdir()
         (theirs / "HEAD").write_text("ref: refs/heads/main\n")
         cli.ok("git", "export", "--quiet", str(tmp_path / "out.git"))
@@ -112,3 +112,14 @@ def test_a_missing_parent_is_created(cli: CliRunner, tmp_path: Path) -> None:
     cli.ok("git", "export", "--quiet", str(out))
     git(out, "fsck", "--strict")
     assert _scratch(out.parent) == []
+
+
+def test_a_symlink_to_an_empty_directory_gets_the_repository_in_that_directory(cli: CliRunner, tmp_path: Path) -> None:
+    _repo(cli)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link.git").symlink_to(tmp_path / "real")
+    cli.ok("git", "export", "--quiet", str(tmp_path / "link.git"))
+    assert (tmp_path / "link.git").is_symlink()
+    git(tmp_path / "real", "fsck", "--strict")
+    assert len(_head(tmp_path / "real")) == 40
+    assert _scratch(tmp_path) == []

@@ -94,6 +94,59 @@ def test_init_replaces_an_empty_metadata_directory_and_refuses_a_file(tmp_path: 
     with pytest.raises(RepoError, match="not a directory"):
         Repository.init(tmp_path / "c", Settings())
     assert not (tmp_path / "elsewhere").exists()
+    (tmp_path / "d").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "d" / ".vcrdt").symlink_to(tmp_path / "empty")  # a link to a real, empty directory
+    with pytest.raises(RepoError, match="not a directory"):
+        Repository.init(tmp_path / "d", Settings())
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_init_through_a_symlink_and_dot_dot_goes_where_the_kernel_resolves_it(tmp_path: Path) -> None:
+    (tmp_path / "else" / "x").mkdir(parents=True)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "else" / "x")
+    Repository.init(tmp_path / "a" / "link" / "..", Settings()).close()  # the parent of else/x: else
+    assert (tmp_path / "else" / ".vcrdt" / "format").is_file()
+    assert not (tmp_path / "a" / ".vcrdt").exists()
+    Repository.discover(tmp_path / "else", Settings()).close()
+
+
+def test_concurrent_inits_of_one_root_make_one_repository(tmp_path: Path) -> None:
+    import threading
+
+    outcomes: list[str] = []
+    start = threading.Barrier(8)
+
+    def init() -> None:
+        start.wait()
+        try:
+            Repository.init(tmp_path, Settings()).close()
+            outcomes.append("made")
+        except RepoExistsError:
+            outcomes.append("exists")
+
+    threads = [threading.Thread(target=init) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["exists"] * 7 + ["made"]
+    assert [p.name for p in tmp_path.iterdir()] == [".vcrdt"]  # no scratch directory left
+    Repository.discover(tmp_path, Settings()).close()
+
+
+def test_an_empty_metadata_directory_that_is_the_working_directory_is_refused(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / ".vcrdt").mkdir()
+    old = os.getcwd()
+    os.chdir(tmp_path / ".vcrdt")
+    try:
+        with pytest.raises(RepoError, match="is the current directory"):
+            Repository.init(tmp_path, Settings())
+    finally:
+        os.chdir(old)
 
 
 def test_a_metadata_directory_without_its_format_file_is_named_as_not_whole(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.paths import encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
-from vcrdt.scratch import scratch_for
+from vcrdt.scratch import make_scratch
 
 if TYPE_CHECKING:
     import pygit2
@@ -414,7 +414,7 @@ def _open_or_create(gitdir: Path, object_format: str | None) -> tuple[pygit2.Rep
 
     A SHA-256 repository is a `GitDir` (written through git's plumbing), a SHA-1 one pygit2's.
     """
-    if gitdir.exists() and any(gitdir.iterdir()):
+    if _holds_anything(gitdir):
         gd = GitDir(gitdir)
         if object_format is not None and object_format != gd.hash_name:
             raise GitInteropError(f"{gitdir}: its object format is {gd.hash_name}, not {object_format}")
@@ -425,13 +425,26 @@ def _open_or_create(gitdir: Path, object_format: str | None) -> tuple[pygit2.Rep
     return open_git(gitdir), True
 
 
+def _holds_anything(gitdir: Path) -> bool:
+    """Whether `gitdir` exists and holds any entry (an existing repository, or something else).
+
+    Raises:
+        GitInteropError: If it cannot be read.
+    """
+    try:
+        return gitdir.exists() and any(gitdir.iterdir())
+    except OSError as exc:
+        raise GitInteropError(f"{gitdir}: cannot read it ({exc.strerror or exc})") from None
+
+
 def _create_whole(gitdir: Path, object_format: str | None) -> None:
     """Create a bare git repository at `gitdir` (missing or empty) whole or not at all (`vcrdt.scratch`).
 
     An export killed while git or libgit2 lays the repository out then leaves no half-made one
-    that the next export could neither open nor create over. An empty `gitdir` that is this
-    process's working directory is created in place instead: a rename would leave the process
-    in a deleted directory.
+    that the next export could neither open nor create over. The target is the path as the
+    kernel resolves it (through a symlink to an empty directory, into that directory). An empty
+    `gitdir` that is this process's working directory is created in place instead: a rename
+    would leave the process in a deleted directory.
 
     Raises:
         GitInteropError: If the repository cannot be created or put in place.
@@ -439,31 +452,33 @@ def _create_whole(gitdir: Path, object_format: str | None) -> None:
     import os
     import shutil
 
-    target = os.path.abspath(gitdir)
-    in_place = os.path.exists(target) and os.path.samefile(target, os.getcwd())
-    scratch = target
+    scratch = None
     try:
+        target = os.path.realpath(gitdir)
+        in_place = os.path.exists(target) and os.path.samefile(target, os.getcwd())
         if not in_place:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            scratch = scratch_for(target)
-        if object_format not in (None, "sha1"):
-            try:
-                init_bare(Path(scratch), object_format)
-            except GitInteropError as exc:
-                raise GitInteropError(f"{gitdir}: {str(exc).partition(': ')[2]}") from None
-        else:
-            import pygit2
+            scratch = make_scratch(target)
+        where = scratch or target
+        try:
+            if object_format not in (None, "sha1"):
+                init_bare(Path(where), object_format)
+            else:
+                import pygit2
 
-            try:
-                pygit2.init_repository(scratch, bare=True)
-            except pygit2.GitError as exc:
-                raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc})") from None
-        if not in_place:
+                try:
+                    pygit2.init_repository(where, bare=True)
+                except pygit2.GitError as exc:
+                    raise GitInteropError(f"{where}: cannot create a git repository ({exc})") from None
+        except GitInteropError as exc:  # named by the path asked for, not the scratch directory
+            raise GitInteropError(str(exc).replace(where, str(gitdir))) from None
+        if scratch is not None:
             os.rename(scratch, target)  # replaces an empty directory; fails on one that filled meanwhile
+            scratch = None
     except OSError as exc:
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc.strerror or exc})") from None
     finally:
-        if scratch != target:
+        if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -551,7 +566,7 @@ def export_git(
         raise GitInteropError(f"object format {object_format!r} is neither sha1 nor sha256")
     pats = list(refs) or [BRANCH_PREFIX + "*", TAG_PREFIX + "*"]
     fmt = object_format
-    if fmt is None and not (gitdir.exists() and any(gitdir.iterdir())):
+    if fmt is None and not _holds_anything(gitdir):
         tips = [h for name, heads in repo.refs.iter_refs("refs/") if ref_matches(name, pats) for h in heads]
         fmt = _default_format(repo, tips)
     git, created = _open_or_create(gitdir, fmt)
