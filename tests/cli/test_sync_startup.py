@@ -255,6 +255,7 @@ def test_a_peer_named_by_exec_starts_with_the_spawn_module_alone(cli: CliRunner,
         "vcrdt.cli",
         "vcrdt.cli.argv",
         "vcrdt.cli.argv_table",
+        "vcrdt.extensions",  # the package's compiled finder (vcrdt/__init__.py)
         "vcrdt.sync",
         "vcrdt.sync.spawn",
         "vcrdt.values",
