@@ -18,23 +18,20 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import CliRunner
+from tests.helpers.killed import KILLED_BEFORE_RENAME
 from tests.interop.gitbuild import git
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
 
-# Runs the CLI with os.rename killing the process (SIGKILL) when it would put the scratch repository in place.
-_KILLED_BEFORE_RENAME = r"""
-import os, signal, sys
-real = os.rename
-def rename(src, dst, *args, **kwargs):
-    if ".vcrdt-init-" in os.fspath(src):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(src, dst, *args, **kwargs)
-os.rename = rename
+# Runs the CLI, killed (SIGKILL) when it would put the scratch repository in place.
+_KILLED_EXPORT = (
+    KILLED_BEFORE_RENAME
+    + """
 from vcrdt.cli import main
 sys.argv = ["vcrdt", *sys.argv[1:]]
 main()
 """
+)
 
 
 def _repo(cli: CliRunner) -> None:
@@ -58,7 +55,7 @@ def test_a_kill_before_the_rename_leaves_no_target_and_the_next_export_creates_i
     out = tmp_path / "out.git"
     env = dict(os.environ, VCRDT_NO_SERVER="1")
     killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_BEFORE_RENAME, "git", "export", "--quiet", str(out)],
+        [sys.executable, "-c", _KILLED_EXPORT, "git", "export", "--quiet", str(out)],
         cwd=cli.cwd,
         env=env,
         capture_output=True,

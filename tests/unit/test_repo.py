@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.killed import KILLED_BEFORE_RENAME
 from vcrdt.errors import BadRevisionError, ConfigError, IdentityError, NotARepositoryError, RepoError, RepoExistsError
 from vcrdt.repo import Repository, Settings, split_key
 
@@ -48,18 +49,14 @@ def test_resolve_errors(tmp_path: Path) -> None:
         repo.resolve("nope")
 
 
-# Runs `Repository.init` with os.rename killing the process (SIGKILL) when it would put `.vcrdt` in place.
-_KILLED_BEFORE_RENAME = r"""
-import os, signal, sys
-real = os.rename
-def rename(src, dst, *args, **kwargs):
-    if ".vcrdt-init-" in os.fspath(src):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(src, dst, *args, **kwargs)
-os.rename = rename
+# Runs `Repository.init`, killed (SIGKILL) when it would put `.vcrdt` in place.
+_KILLED_INIT = (
+    KILLED_BEFORE_RENAME
+    + """
 from vcrdt.repo import Repository, Settings
 Repository.init(sys.argv[1], Settings())
 """
+)
 
 
 def test_a_killed_init_leaves_no_half_made_repository(tmp_path: Path) -> None:
@@ -67,7 +64,7 @@ def test_a_killed_init_leaves_no_half_made_repository(tmp_path: Path) -> None:
     import sys
 
     root = tmp_path / "r"
-    killed = subprocess.run([sys.executable, "-c", _KILLED_BEFORE_RENAME, str(root)], capture_output=True, check=False)
+    killed = subprocess.run([sys.executable, "-c", _KILLED_INIT, str(root)], capture_output=True, check=False)
     assert killed.returncode == -9, killed.stderr
     assert not (root / ".vcrdt").exists()
     left = [p.name for p in root.iterdir()]
