@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 META_DIR = ".vcrdt"
+# What the scratch directories `init` lays `.vcrdt` out in start with (`vcrdt.scratch`): a killed
+# `init` can leave one in a work tree, and the scan never lists it, as it never lists `.vcrdt`.
+META_SCRATCH = ".vcrdt.vcrdt-init-"
 MAX_COMPONENT_BYTES = 255
 MAX_PATH_BYTES = 4096
 
