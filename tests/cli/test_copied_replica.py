@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
-from tests.helpers.cli import CliRunner
+from tests.helpers.cli import CliRunner, copy_repository
 
 
 def _replica_id(root: Path) -> str:
@@ -34,7 +33,7 @@ def _head(r: CliRunner) -> str:
 def _copy(src: CliRunner, name: str) -> CliRunner:
     """`cp -a`: the same bytes, a new inode for `.vcrdt`."""
     dst = src.cwd.parent / name
-    shutil.copytree(src.cwd, dst, symlinks=True)
+    copy_repository(src.cwd, dst)
     assert os.stat(dst / ".vcrdt").st_ino != os.stat(src.cwd / ".vcrdt").st_ino
     return CliRunner(dst)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import CliRunner
+from tests.helpers.cli import CliRunner, copy_repository
 from vcrdt.ids import ObjectId
 from vcrdt.repo import Repository, Settings
 from vcrdt.store import fingerprints
@@ -46,7 +45,7 @@ def test_random_loss_is_repaired_in_three_round_trips(lost: int, lossy_source: P
     trips (refs carrying the root's children, then two descend rounds, the second bringing the objects)
     and at most 2.5 KB + 1.7 KB per lost object of protocol."""
     b = cli.cwd / f"b{lost}"
-    shutil.copytree(lossy_source, b, symlinks=True)
+    copy_repository(lossy_source, b)
     _lose(b, lost, seed=lost)
     doc = json.loads(CliRunner(b).ok("sync", str(lossy_source), "--json", "--stats").out)
     stats = doc["stats"]
@@ -70,7 +69,7 @@ def test_many_branches_one_changed_sends_a_compressed_state(cli: CliRunner) -> N
     with Repository(a.cwd, Settings()) as r, r.transaction():
         for j in range(3000):
             r.refs.update(f"refs/heads/b{j:05d}", ObjectId(bytes.fromhex(commits[j % 12])), expected=None)
-    shutil.copytree(a.cwd, cli.cwd / "b", symlinks=True)
+    copy_repository(a.cwd, cli.cwd / "b")
     b = CliRunner(cli.cwd / "b")
     a.ok("switch", "b00042")
     a.write("g.txt", "moved\n")

@@ -115,3 +115,24 @@ def stop(proc: subprocess.Popen[bytes], timeout: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def copy_repository(src: Path, dst: Path) -> None:
+    """Copy a repository directory as ``cp -a`` does (symlinks kept).
+
+    Under ``--through-daemon`` the command server's spare may hold the store open and close it
+    while the copy runs; SQLite then removes the WAL and shm files the copy had listed. The copy
+    is then made again, from the store as it is after that close (as a user would rerun a
+    ``cp -a`` that reported a vanished file).
+    """
+    import shutil
+
+    for attempt in range(5):
+        try:
+            shutil.copytree(src, dst, symlinks=True)
+            return
+        except shutil.Error as exc:
+            shutil.rmtree(dst, ignore_errors=True)
+            vanished = all(str(why).startswith("[Errno 2]") for _, _, why in exc.args[0])
+            if not vanished or attempt == 4:
+                raise
