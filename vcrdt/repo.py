@@ -310,11 +310,11 @@ class Repository:
             RepoError: If it cannot be created (``.vcrdt`` is a file or a symlink, a write fails).
         """
         import errno
-        import shutil
 
-        from vcrdt.scratch import make_scratch
+        from vcrdt.scratch import made_whole
 
-        scratch = None
+        meta = None
+        building = False
         try:
             # The path as the kernel resolves it (symlinks, then `..`), as opening `root` later does.
             meta = os.path.join(os.path.realpath(root), META_DIR)
@@ -325,30 +325,22 @@ class Repository:
                     raise RepoExistsError(os.fspath(root))
                 if os.path.samefile(meta, os.getcwd()):  # a rename would leave this process in a deleted directory
                     raise RepoError(f"cannot create repository in {root}: {meta} is the current directory")
-            os.makedirs(os.path.dirname(meta), exist_ok=True)
             # Laid out beside `.vcrdt` and renamed into place: a killed init leaves no half-made one.
-            scratch = make_scratch(meta)
-            db = Database(os.path.join(scratch, DB_FILE), busy_timeout=settings.busy_timeout, create=True)
-            with db.write():
-                db.set_meta("replica", os.urandom(16).hex())
-                db.set_meta("HEAD", f"ref: {BRANCH_PREFIX}{initial_branch}")
-            db.close()
-            write_config(os.path.join(scratch, CONFIG_FILE), {})
-            with open(os.path.join(scratch, "format"), "w", encoding="utf-8") as fh:
-                fh.write(f"{FORMAT_NAME} {FORMAT_VERSION}\n")
-            try:
-                os.rename(scratch, meta)
-            except OSError as exc:
-                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise RepoExistsError(os.fspath(root)) from None  # another init got there first
-                raise
-            scratch = None
+            with made_whole(meta) as scratch:
+                building = True
+                db = Database(os.path.join(scratch, DB_FILE), busy_timeout=settings.busy_timeout, create=True)
+                with db.write():
+                    db.set_meta("replica", os.urandom(16).hex())
+                    db.set_meta("HEAD", f"ref: {BRANCH_PREFIX}{initial_branch}")
+                db.close()
+                write_config(os.path.join(scratch, CONFIG_FILE), {})
+                with open(os.path.join(scratch, "format"), "w", encoding="utf-8") as fh:
+                    fh.write(f"{FORMAT_NAME} {FORMAT_VERSION}\n")
         except OSError as exc:
-            where = f" ({exc.filename})" if exc.filename and scratch is None else ""
+            if exc.filename2 == meta and exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise RepoExistsError(os.fspath(root)) from None  # another init got there first
+            where = f" ({exc.filename})" if exc.filename and not building else ""
             raise RepoError(f"cannot create repository in {root}: {exc.strerror or exc}{where}") from exc
-        finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
         return cls(root, settings)
 
     @classmethod

@@ -13,6 +13,11 @@ pid reused after a kill never share one. Imports nothing of vcrdt.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+
+TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SCRATCH_MARK = ".vcrdt-init-"
 """What a scratch directory's name has between its target's name and the host."""
@@ -28,6 +33,36 @@ def scratch_prefix(target: str) -> str:
         ``.NAME.vcrdt-init-``, NAME the target's name without its leading dots.
     """
     return f".{os.path.basename(target).lstrip('.')}{SCRATCH_MARK}"
+
+
+@contextmanager
+def made_whole(target: str) -> Iterator[str]:
+    """Lay a new directory out for `target` in a scratch directory beside it, then put it in place.
+
+    The parent of `target` is created if missing. When the block ends without an exception the
+    scratch directory is renamed to `target` (missing, or an empty directory it replaces);
+    otherwise, or if the rename fails, it is removed.
+
+    Args:
+        target: The directory to be made.
+
+    Yields:
+        The scratch directory to lay the new one out in.
+
+    Raises:
+        OSError: If the scratch directory cannot be made or the rename fails (``ENOTEMPTY`` or
+            ``EEXIST`` when `target` filled meanwhile; its ``filename2`` is `target`).
+    """
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    scratch = make_scratch(target)
+    try:
+        yield scratch
+        os.rename(scratch, target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
 
 
 def make_scratch(target: str) -> str:

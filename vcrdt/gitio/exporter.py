@@ -39,7 +39,7 @@ from vcrdt.objects import Commit, EntryKind, Tree
 from vcrdt.paths import encode
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
 from vcrdt.repo import Repository
-from vcrdt.scratch import make_scratch
+from vcrdt.scratch import made_whole
 
 if TYPE_CHECKING:
     import pygit2
@@ -450,36 +450,36 @@ def _create_whole(gitdir: Path, object_format: str | None) -> None:
         GitInteropError: If the repository cannot be created or put in place.
     """
     import os
-    import shutil
 
-    scratch = None
     try:
         target = os.path.realpath(gitdir)
-        in_place = os.path.exists(target) and os.path.samefile(target, os.getcwd())
-        if not in_place:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            scratch = make_scratch(target)
-        where = scratch or target
-        try:
-            if object_format not in (None, "sha1"):
-                init_bare(Path(where), object_format)
-            else:
-                import pygit2
-
-                try:
-                    pygit2.init_repository(where, bare=True)
-                except pygit2.GitError as exc:
-                    raise GitInteropError(f"{where}: cannot create a git repository ({exc})") from None
-        except GitInteropError as exc:  # named by the path asked for, not the scratch directory
-            raise GitInteropError(str(exc).replace(where, str(gitdir))) from None
-        if scratch is not None:
-            os.rename(scratch, target)  # replaces an empty directory; fails on one that filled meanwhile
-            scratch = None
+        if os.path.exists(target) and os.path.samefile(target, os.getcwd()):
+            _init_bare(target, gitdir, object_format)
+        else:
+            with made_whole(target) as scratch:
+                _init_bare(scratch, gitdir, object_format)
     except OSError as exc:
         raise GitInteropError(f"{gitdir}: cannot create a git repository ({exc.strerror or exc})") from None
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _init_bare(where: str, gitdir: Path, object_format: str | None) -> None:
+    """Lay a bare git repository of `object_format` out in the directory `where`, for `gitdir`.
+
+    Raises:
+        GitInteropError: If git or libgit2 cannot; the message names `gitdir`, not `where`.
+    """
+    try:
+        if object_format not in (None, "sha1"):
+            init_bare(Path(where), object_format)
+        else:
+            import pygit2
+
+            try:
+                pygit2.init_repository(where, bare=True)
+            except pygit2.GitError as exc:
+                raise GitInteropError(f"{where}: cannot create a git repository ({exc})") from None
+    except GitInteropError as exc:  # named by the path asked for, not the scratch directory
+        raise GitInteropError(str(exc).replace(where, str(gitdir))) from None
 
 
 def history_format(repo: Repository, tips: Iterable[ObjectId]) -> str | None:
