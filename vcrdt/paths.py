@@ -71,6 +71,11 @@ def _encode_checked(text: str, where: str) -> bytes:
     return raw
 
 
+def reserved_at_root(name: str) -> bool:
+    """Tell whether a name at a work tree's root is vcrdt's own: `META_DIR`, or an `init`'s scratch directory."""
+    return name == META_DIR or name.startswith(META_SCRATCH)
+
+
 def is_meta_alias(name: str) -> bool:
     """Tell whether a single name would resolve to the metadata directory somewhere.
 

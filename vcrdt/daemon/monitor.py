@@ -31,7 +31,7 @@ import secrets
 import struct
 from dataclasses import dataclass, field
 
-from vcrdt.paths import META_DIR, META_SCRATCH
+from vcrdt.paths import reserved_at_root
 from vcrdt.worktree import Changes
 
 _MODIFY, _ATTRIB, _CLOSE_WRITE = 0x2, 0x4, 0x8
@@ -177,7 +177,7 @@ class Watcher:
         if not name:
             return  # about the directory itself (its mode, say): no path's status depends on it
         path = f"{directory}/{name}" if directory else name
-        if not directory and (name == META_DIR or name.startswith(META_SCRATCH)):
+        if not directory and reserved_at_root(name):
             return
         if mask & ISDIR and mask & (_DELETE | _MOVED_FROM | _MOVED_TO):
             self._forget(tree)
@@ -220,7 +220,7 @@ class Watcher:
                 continue
             for entry in entries:
                 child = f"{rel}/{entry.name}" if rel else entry.name
-                if not rel and (entry.name == META_DIR or entry.name.startswith(META_SCRATCH)):
+                if not rel and reserved_at_root(entry.name):
                     continue
                 if mark:
                     self.counter += 1

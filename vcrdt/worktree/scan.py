@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping
 
 from vcrdt.errors import BadPathError
 from vcrdt.objects import EntryKind
-from vcrdt.paths import MAX_PATH_BYTES, META_DIR, META_SCRATCH, ancestor_dirs, check_component, encode
+from vcrdt.paths import MAX_PATH_BYTES, ancestor_dirs, check_component, encode, reserved_at_root
 from vcrdt.values import Record
 from vcrdt.worktree.dirs import Disk
 from vcrdt.worktree.ignore import IgnoreRules
@@ -379,7 +379,7 @@ def walk(
             result.linked.extend(linked)
         for name in others:
             rel = prefix + name
-            if not rel_dir and (name == META_DIR or name.startswith(META_SCRATCH)):
+            if not rel_dir and reserved_at_root(name):
                 continue
             if name[0] == "." and name.endswith(".tmp"):
                 temp = _temp_match(name)
@@ -453,7 +453,7 @@ def preload_threads() -> int:
 def is_untracked(disk: Disk, table: RowTable, path: str, ignore: IgnoreRules) -> bool:
     """Tell whether `scan` would list the untracked `path` (the caller knows it is not tracked)."""
     parts = path.split("/")
-    if parts[0] == META_DIR or parts[0].startswith(META_SCRATCH):
+    if reserved_at_root(parts[0]):
         return False
     name = parts[-1]
     if is_temp_name(name):
