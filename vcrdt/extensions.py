@@ -48,6 +48,14 @@ def _info(*counts: int) -> tuple[int, ...]:
     return counts
 
 
+def _named_as(wrapper: Any, function: Callable[..., Any]) -> Any:
+    """Give `wrapper` the module, names and docstring of the `function` it wraps, and ``__wrapped__``."""
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(wrapper, name, getattr(function, name, None))
+    wrapper.__wrapped__ = function
+    return wrapper
+
+
 if not TYPE_CHECKING:
 
     def cache(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,11 +68,7 @@ if not TYPE_CHECKING:
             from functools import cache as make
 
             return make(function)
-        wrapper = _lru_cache_wrapper(function, None, False, _info)
-        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
-            setattr(wrapper, name, getattr(function, name, None))
-        wrapper.__wrapped__ = function
-        return wrapper
+        return _named_as(_lru_cache_wrapper(function, None, False, _info), function)
 
     class cached_property:
         """`functools.cached_property` without importing functools: the value is computed once per instance.
@@ -102,10 +106,7 @@ if not TYPE_CHECKING:
                 made = make(func)
             return made(*args, **kwargs)
 
-        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
-            setattr(call, name, getattr(func, name))
-        call.__wrapped__ = func
-        return call
+        return _named_as(call, func)
 
 
 def lazy_exports(
@@ -277,7 +278,7 @@ class CompiledFinder:
         self._tag: str = sys.implementation.cache_tag
         self._spec = sys.modules["_frozen_importlib"].ModuleSpec
         self._source_loader = external.SourceFileLoader
-        self._code_type = type(_code_type_of.__code__)
+        self._code_type = type(_info.__code__)  # the code type, without importing `types`
         self._fix_filename = sys.modules["_imp"]._fix_co_filename
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
@@ -407,7 +408,3 @@ class CompiledFinder:
             return None
         sys.meta_path.insert(0, finder)
         return finder
-
-
-def _code_type_of() -> None:
-    """A function whose code object gives the code type (without importing `types`)."""
