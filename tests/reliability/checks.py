@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -282,6 +284,21 @@ class Run:
         if self.lost:
             record("lost", n=self.lost, name=self.name)
         record("crash", ok=not self.problems, op=op, name=self.name)
+
+    @contextmanager
+    def checking(self, op: str, failures: list[str]) -> Iterator[None]:
+        """Run the block of this run's checks, then log the run (`finish`) and add its problems to `failures`.
+
+        An exception from the block is one of the run's problems: a check that cannot even run
+        fails the run.
+        """
+        try:
+            yield
+        except Exception as exc:
+            self.problems.append(f"check failed: {exc!r}")
+        self.finish(op)
+        if self.problems:
+            failures.append(f"{self.name}: " + "; ".join(self.problems))
 
 
 def commit_files(root: Path, commit: str) -> dict[str, str]:

@@ -100,13 +100,8 @@ def test_sigkill_during_commit(tmp_path: Path, outside: Path, shape: str) -> Non
         run = Run(f"commit/{shape}/{n}", root, env)
         old, files = files, _change(files, rng, n, size, large)
         write_files(root, files, old)
-        try:
+        with run.checking("commit", failures):
             before = _crash_once(run, clock, ledger, before, files, f"generation {n}")
-        except Exception as exc:  # a check that cannot even run fails the run
-            run.problems.append(f"check failed: {exc!r}")
-        run.finish("commit")
-        if run.problems:
-            failures.append(f"{run.name}: " + "; ".join(run.problems))
     assert not failures, report(failures)
     assert clock.landed >= RUNS // 3, f"only {clock.landed} of {RUNS} kills landed before the commit ended"
 

@@ -110,7 +110,7 @@ def test_sigkill_during_git_import(tmp_path: Path) -> None:
         root = tmp_path / f"repo{n}"
         timed(tmp_path, "init", str(root))
         run = Run(f"git-import/{n}", root, vcrdt_env())
-        try:
+        with run.checking("git import", failures):
             kill_after(root, ["git", "import", "--quiet", str(src)], clock, run.env)
             run.fsck()
             run.status()
@@ -129,11 +129,6 @@ def test_sigkill_during_git_import(tmp_path: Path) -> None:
                     _git_fsck(run, out, "the export")
                     shutil.rmtree(out)
             run.fsck()
-        except Exception as exc:  # a check that cannot even run fails the run
-            run.problems.append(f"check failed: {exc!r}")
-        run.finish("git import")
-        if run.problems:
-            failures.append(f"{run.name}: " + "; ".join(run.problems))
         shutil.rmtree(root, ignore_errors=True)
     assert not failures, report(failures)
     assert clock.landed >= RUNS // 3, f"only {clock.landed} of {RUNS} kills landed before the import ended"
@@ -159,7 +154,7 @@ def test_sigkill_during_git_export(tmp_path: Path) -> None:
     for n in range(1, RUNS + 1):
         out = tmp_path / f"out{n}.git"
         run = Run(f"git-export/{n}", root, vcrdt_env())
-        try:
+        with run.checking("git export", failures):
             kill_after(root, ["git", "export", "--quiet", str(out)], clock, run.env)
             run.fsck()
             if (out / "HEAD").exists():
@@ -173,11 +168,6 @@ def test_sigkill_during_git_export(tmp_path: Path) -> None:
                 left = sorted(p.name for p in tmp_path.glob(f".{out.name}.vcrdt-init-*"))
                 run.check(not left, f"the redone export left scratch directories: {left}")
             run.fsck()
-        except Exception as exc:  # a check that cannot even run fails the run
-            run.problems.append(f"check failed: {exc!r}")
-        run.finish("git export")
-        if run.problems:
-            failures.append(f"{run.name}: " + "; ".join(run.problems))
         shutil.rmtree(out, ignore_errors=True)
     assert not failures, report(failures)
     assert clock.landed >= RUNS // 3, f"only {clock.landed} of {RUNS} kills landed before the export ended"

@@ -95,13 +95,8 @@ def test_sigkill_during_gc(tmp_path: Path, outside: Path) -> None:
         files, head = _generations(root, rng, files, n)
         ledger.add(head, files)
         run = Run(f"gc/{n}", root, env)
-        try:
+        with run.checking("gc", failures):
             _crash_once(run, clock, ledger, head)
-        except Exception as exc:  # a check that cannot even run fails the run
-            run.problems.append(f"check failed: {exc!r}")
-        run.finish("gc")
-        if run.problems:
-            failures.append(f"{run.name}: " + "; ".join(run.problems))
     assert not failures, report(failures)
     assert clock.landed >= RUNS // 3, f"only {clock.landed} of {RUNS} kills landed before gc ended"
 
