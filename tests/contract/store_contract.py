@@ -194,6 +194,25 @@ class ObjectStoreContract:
         assert ids == [object_id(k, b) for k, b, _ in items]
         assert [store.get(i)[1] for i in ids] == [b for _, b, _ in items]
 
+    def test_started_batches_overlap(self, store: ObjectStore) -> None:
+        # As a commit of many files stores them: a batch is started before the one before it is
+        # finished, and the two share objects with each other and with the store.
+        present = store.put("blob", text(40, "present"))
+        first: list[tuple[str, bytes, ObjectId | None]] = [("blob", text(200, f"{i} "), None) for i in range(40)]
+        second: list[tuple[str, bytes, ObjectId | None]] = [("blob", text(200, f"{i} "), None) for i in range(30, 70)]
+        second += [("blob", text(40, "present"), None), ("blob", text(200, "0 ") + b"edited\n", present)]
+        started = store.start_put_many(first)
+        later = store.start_put_many(second)
+        ids = started.finish()
+        assert started.finish() == ids  # finishing again writes nothing more
+        more = later.finish()
+        assert ids == [object_id(k, b) for k, b, _ in first]
+        assert more == [object_id(k, b) for k, b, _ in second]
+        assert more[-2] == present
+        assert all(store.get(i)[1] == b for i, (_, b, _) in zip(ids + more, first + second, strict=True))
+        assert store.stats()["objects"] == 1 + 70 + 1
+        assert store.start_put_many([]).finish() == []
+
     # --- streams and large objects ------------------------------------------------------------
 
     def test_put_stream_small(self, store: ObjectStore) -> None:

@@ -235,15 +235,85 @@ def test_put_many_of_present_objects_starts_no_workers(sq: SqliteStore, monkeypa
     assert sum(len(b) for _, b, _ in items) > 3 * sqlite_mod._PARALLEL_BYTES
     ids = sq.put_many(items)
     pooled: list[int] = []
-    real = SqliteStore._map
+    real = SqliteStore._map_later
 
-    def spy(self: SqliteStore, fn: object, jobs: list[object], total_bytes: int) -> list[object]:
+    def spy(self: SqliteStore, fn: object, jobs: list[object], total_bytes: int) -> object:
         pooled.append(len(jobs))
         return real(self, fn, jobs, total_bytes)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(SqliteStore, "_map", spy)
+    monkeypatch.setattr(SqliteStore, "_map_later", spy)
     assert sq.put_many(items) == ids
     assert pooled == [0]  # only the (empty) compression step
+
+
+def test_a_started_batch_writes_nothing_until_finished(sq: SqliteStore) -> None:
+    items: list[tuple[str, bytes, ObjectId | None]] = [("blob", _text(300, f"{i} "), None) for i in range(100)]
+    assert sum(len(b) for _, b, _ in items) > sqlite_mod._PARALLEL_BYTES  # compressed on workers
+    started = sq.start_put_many(items)
+    assert list(sq.iter_ids()) == []
+    with sq.db.write():  # a transaction that ends before the batch is finished writes none of it
+        pass
+    assert list(sq.iter_ids()) == []
+    ids = started.finish()
+    assert sorted(sq.iter_ids()) == sorted(ids)
+
+
+def test_a_started_batch_never_finished_is_never_written(sq: SqliteStore) -> None:
+    abandoned = sq.start_put_many([("blob", _text(300, f"{i} "), None) for i in range(100)])
+    kept = sq.put_many([("blob", b"kept", None)])
+    del abandoned
+    assert list(sq.iter_ids()) == kept
+
+
+def test_a_worker_failure_surfaces_at_finish(sq: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: SqliteStore, job: object) -> object:
+        raise MemoryError("no room to compress")
+
+    monkeypatch.setattr(SqliteStore, "_encode_job", broken)
+    started = sq.start_put_many([("blob", _text(300, f"{i} "), None) for i in range(100)])
+    with pytest.raises(MemoryError):
+        started.finish()
+    assert list(sq.iter_ids()) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(0, 30), st.integers(-1, 30)), max_size=12),  # (body, delta base) indexes
+        min_size=1,
+        max_size=6,
+    ),
+    overlap=st.integers(0, 3),
+)
+def test_overlapping_batches_store_what_put_many_stores(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    batches: list[list[tuple[int, int]]],
+    overlap: int,
+) -> None:
+    # Up to `overlap` batches are started ahead of the one finished (a reader runs one ahead);
+    # bodies repeat within and across batches, and name delta bases that may not be stored yet.
+    monkeypatch.setattr(sqlite_mod, "_PARALLEL_BYTES", 0)  # workers for every batch of two or more
+    store = SqliteStore(Database(tmp_path_factory.mktemp("h") / "s.db", create=True))
+    bodies = [_text(20 + i * 3, f"{i % 7} ") + bytes([i]) for i in range(31)]
+    ids = [object_id("blob", b) for b in bodies]
+    started = []
+    got: list[list[ObjectId]] = []
+    for batch in batches:
+        items: list[tuple[str, bytes, ObjectId | None]] = [
+            ("blob", bodies[b], ids[base] if base >= 0 else None) for b, base in batch
+        ]
+        started.append(store.start_put_many(items))
+        while len(started) > overlap:
+            got.append(started.pop(0).finish())
+    got += [s.finish() for s in started]
+    assert got == [[ids[b] for b, _ in batch] for batch in batches]
+    wanted = {ids[b] for batch in batches for b, _ in batch}
+    assert set(store.iter_ids()) == wanted
+    fresh = SqliteStore(store.db)
+    assert all(fresh.get(ids[b]) == ("blob", bodies[b]) for batch in batches for b, _ in batch)
+    assert list(fresh.verify_all()) == []
+    store.db.close()
 
 
 def test_put_many_with_unknown_kind_stores_nothing(sq: SqliteStore) -> None:

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
+import vcrdt.store.sqlite as sqlite_mod
 from vcrdt.errors import BadPathError, DirtyWorktreeError, WorktreeError
 from vcrdt.hashing import object_id
 from vcrdt.objects import EntryKind
 from vcrdt.paths import resolve_link
 from vcrdt.store.db import Database
 from vcrdt.store.memory import MemoryStore
-from vcrdt.worktree import RACY_NS, FlatTree, IgnoreRules, Worktree
+from vcrdt.store.sqlite import SqliteStore
+from vcrdt.worktree import RACY_NS, FlatTree, IgnoreRules, Worktree, reading
 
 
 class CountingStore(MemoryStore):
@@ -73,6 +75,32 @@ def test_commit_flow_and_modification(wt: Worktree) -> None:
     assert wt.status().modified == ["a.txt"]
     os.unlink(Path(wt.root) / "a.txt")
     assert wt.status().deleted == ["a.txt"]
+
+
+def test_files_read_in_many_batches_are_all_stored_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch is compressed while the next is read (`Reader._current`): every file of every batch
+    # gets its id and its stat cached, a body repeated in another batch is stored once, and a
+    # file that cannot be read fails the read while a batch is in flight.
+    monkeypatch.setattr(reading, "BATCH_FILES", 3)
+    monkeypatch.setattr(sqlite_mod, "_PARALLEL_BYTES", 0)  # workers for every batch
+    root = tmp_path / "root"
+    (root / ".vcrdt").mkdir(parents=True)
+    db = Database(root / ".vcrdt" / "db", create=True)
+    wt = Worktree(root, db, SqliteStore(db), time.time_ns)
+    names = [f"d{i % 3}/f{i:02}.txt" for i in range(20)]
+    for i, name in enumerate(names):
+        write(wt, name, f"body {i % 8}\n".encode() * 200)
+    wt.add(names)
+    cur, dirty = wt.current(wt.rows(), names, None, store=True)
+    assert {p: e for p, e in cur.items()} == {
+        name: (EntryKind.FILE, object_id("blob", f"body {i % 8}\n".encode() * 200)) for i, name in enumerate(names)
+    }
+    assert sorted(r.path for r in dirty) == sorted(names)
+    assert len(list(wt.store.iter_ids())) == 8  # type: ignore[attr-defined]
+    os.unlink(root / names[-1])
+    os.mkfifo(root / names[-1])
+    with pytest.raises(WorktreeError, match="f19"):
+        wt.current(wt.rows(), [*names[:-1], "new.txt", names[-1]], None, store=True)
 
 
 def test_executable_and_symlink_kinds(wt: Worktree) -> None:

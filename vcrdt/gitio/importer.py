@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 
     import pygit2
 
+    from vcrdt.store import Storing
+
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 Progress = Callable[[int, int], None]
 
@@ -223,6 +225,7 @@ class _Importer:
         # Objects are stored in batches (`flush`): their ids are known at once, their rows come later.
         self.batch: list[tuple[str, bytes, ObjectId | None]] = []
         self.batch_bytes = 0
+        self.storing: Storing | None = None
         self.stored: set[ObjectId] = set()
         # A first import asks the (empty) mapping nothing.
         self.map_empty = maps.is_empty(repo.db)
@@ -239,15 +242,29 @@ class _Importer:
             self.batch.append((kind, body, None))
             self.batch_bytes += len(body)
             if self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_OBJECTS:
-                self.flush()
+                self._send()
         return oid
 
+    def _send(self) -> None:
+        """Start storing the queued objects: compressed on the store's workers while git is read on.
+
+        The batch started before this one is written now (one statement for all, inside the
+        import's transaction).
+        """
+        started = self.repo.store.start_put_many(self.batch)
+        if self.storing is not None:
+            self.storing.finish()
+        self.storing = started
+        self.batch = []
+        self.batch_bytes = 0
+
     def flush(self) -> None:
-        """Store the queued objects (one statement for all, inside the import's transaction)."""
+        """Store every queued object."""
         if self.batch:
-            self.repo.store.put_many(self.batch)
-            self.batch = []
-            self.batch_bytes = 0
+            self._send()
+        if self.storing is not None:
+            self.storing.finish()
+            self.storing = None
 
     # --- reading git ---------------------------------------------------------------------
 

@@ -113,6 +113,15 @@ class ObjectStore(AheadReader, Protocol):
         """
         ...
 
+    def start_put_many(self, items: Sequence[tuple[str, bytes, ObjectId | None]]) -> Storing:
+        """Begin `put_many`: the caller goes on (reading the next batch, say) until it calls `finish`.
+
+        A backend may store the batch at once (`finish` then only returns the ids), or compress it
+        on worker threads meanwhile and write nothing before `finish`: a batch it never finishes
+        is never written. Batches are finished in the order they were started.
+        """
+        ...
+
     def put_stream(
         self, kind: str, size: int, chunks: Iterable[bytes], *, expected_id: ObjectId | None = None
     ) -> ObjectId:
@@ -164,4 +173,16 @@ class ObjectStore(AheadReader, Protocol):
 
     def stats(self) -> dict[str, int]:
         """Return ``objects`` (count), ``raw_bytes`` and ``stored_bytes`` (as held by the backend)."""
+        ...
+
+
+class Storing(Protocol):
+    """A batch `ObjectStore.start_put_many` has begun to store."""
+
+    def finish(self) -> list[ObjectId]:
+        """Write the batch (waiting for its workers) and return the ids, in the order of its items.
+
+        Raises:
+            CorruptObjectError: If a kind is unknown (then nothing of the batch is stored).
+        """
         ...

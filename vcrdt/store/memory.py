@@ -67,6 +67,10 @@ class MemoryStore:
         """Store many objects; return their ids in order."""
         return [self.put(kind, body, delta_base=base) for kind, body, base in items]
 
+    def start_put_many(self, items: Sequence[tuple[str, bytes, ObjectId | None]]) -> _Stored:
+        """Store many objects now (a dict has nothing to overlap); `finish` returns their ids."""
+        return _Stored(self.put_many(items))
+
     def put_stream(
         self, kind: str, size: int, chunks: Iterable[bytes], *, expected_id: ObjectId | None = None
     ) -> ObjectId:
@@ -142,3 +146,14 @@ class MemoryStore:
         """Replace the stored body of `oid` (fault injection for tests)."""
         kind, _ = self._objects[oid]
         self._objects[oid] = (kind, body)
+
+
+class _Stored:
+    """A batch stored already: `finish` returns its ids."""
+
+    def __init__(self, oids: list[ObjectId]) -> None:
+        self._oids = oids
+
+    def finish(self) -> list[ObjectId]:
+        """Return the ids."""
+        return self._oids

@@ -167,6 +167,34 @@ class _Row:
         self.data = data
 
 
+class _Storing:
+    """A batch `SqliteStore.start_put_many` is compressing; `finish` writes it."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        oids: list[ObjectId],
+        small: list[tuple[ObjectId, int]],
+        jobs: list[tuple[bytes, _Base | None]],
+        encoded: Callable[[], list[tuple[int, bytes, int]]],
+        large: list[tuple[str, bytes, ObjectId]],
+    ) -> None:
+        self._store = store
+        self._oids = oids
+        self._small = small
+        self._jobs = jobs
+        self._encoded = encoded
+        self._large = large
+        self._done = False
+
+    def finish(self) -> list[ObjectId]:
+        """Wait for the batch's workers, write its rows and return the ids, in the order of its items."""
+        if not self._done:
+            self._store._finish_put_many(self._small, self._jobs, self._encoded(), self._large)
+            self._done = True
+        return self._oids
+
+
 class _Base:
     """A verified delta base: its id, body and the depth a delta on it gets."""
 
@@ -1202,8 +1230,18 @@ class SqliteStore:
         Raises:
             CorruptObjectError: If a kind is unknown (then nothing is stored).
         """
-        from vcrdt.store import fingerprints
+        return self.start_put_many(items).finish()
 
+    def start_put_many(self, items: Sequence[tuple[str, bytes, ObjectId | None]]) -> _Storing:
+        """Begin `put_many`: hash `items` and find their delta bases now, compress them on workers.
+
+        The caller reads the next batch meanwhile; `finish` waits for the workers and writes the
+        rows. Objects another batch stores before this one finishes are found again then, and
+        not written twice.
+
+        Raises:
+            CorruptObjectError: If a kind is unknown (then nothing is stored).
+        """
         codes = [_kind_code(kind) for kind, _, _ in items]
         total = sum(len(body) for _, body, _ in items)
         # Hashed here unless the batch is very large: OpenSSL's SHA-256 hashes a few MiB in a few
@@ -1217,28 +1255,40 @@ class SqliteStore:
         for i, oid in enumerate(oids):
             if oid not in present:
                 first.setdefault(oid, i)
-        large = [i for i in first.values() if len(items[i][1]) > LARGE_OBJECT]
         small = [i for i in first.values() if len(items[i][1]) <= LARGE_OBJECT]
+        large = [(items[i][0], items[i][1], oids[i]) for i in first.values() if len(items[i][1]) > LARGE_OBJECT]
         jobs = [(bytes(items[i][1]), self._delta_base(items[i][2], oids[i], len(items[i][1]))) for i in small]
-        encoded = self._map(self._encode_job, jobs, sum(len(body) for body, _ in jobs))
+        encoded = self._map_later(self._encode_job, jobs, sum(len(body) for body, _ in jobs))
+        return _Storing(self, oids, [(oids[i], codes[i]) for i in small], jobs, encoded, large)
+
+    def _finish_put_many(
+        self,
+        small: list[tuple[ObjectId, int]],
+        jobs: list[tuple[bytes, _Base | None]],
+        encoded: list[tuple[int, bytes, int]],
+        large: list[tuple[str, bytes, ObjectId]],
+    ) -> None:
+        """Write the rows of a batch `start_put_many` has encoded (see there)."""
+        from vcrdt.store import fingerprints
+
         graph = commits.rows_of(
-            [(oids[i], body) for i, (body, _) in zip(small, jobs, strict=True) if codes[i] == _COMMIT]
+            [(oid, body) for (oid, code), (body, _) in zip(small, jobs, strict=True) if code == _COMMIT]
         )
         rows = [
             (
-                oids[i],
-                codes[i],
+                oid,
+                code,
                 len(body),
                 storage,
                 base.oid if base is not None and storage == DELTA else None,
                 depth,
                 data,
             )
-            for i, (body, base), (storage, data, depth) in zip(small, jobs, encoded, strict=True)
+            for (oid, code), (body, base), (storage, data, depth) in zip(small, jobs, encoded, strict=True)
         ]
         with self.db.write() as conn:
-            # Another process may have stored some of them since `has_many` looked: count only the
-            # rows this transaction adds.
+            # Another process, or a batch finished since this one started, may have stored some of
+            # them since `has_many` looked: count only the rows this transaction adds.
             again = self.has_many([row[0] for row in rows])
             rows = [row for row in rows if row[0] not in again]
             conn.executemany(_INSERT, rows)
@@ -1246,14 +1296,13 @@ class SqliteStore:
             commits.add(conn, graph)
             for row in rows:
                 self._wrote(row[0], row[2])
-            for i in large:
-                self._put_chunked(items[i][0], len(items[i][1]), [(items[i][1], None)], oids[i], hashed=True)
+            for kind, body, oid in large:
+                self._put_chunked(kind, len(body), [(body, None)], oid, hashed=True)
         # Trees just stored are the ones read next (a checkout of the commits they make, say):
         # kept decoded, they are not decompressed and hashed again. `get` still checks the row.
-        for i, (body, _) in zip(small, jobs, strict=True):
-            if codes[i] == _TREE:
-                self._fresh.add(oids[i], "tree", body)
-        return oids
+        for (oid, code), (body, _) in zip(small, jobs, strict=True):
+            if code == _TREE:
+                self._fresh.add(oid, "tree", body)
 
     def put_encoded(self, items: Sequence[Encoded], decoded: Mapping[ObjectId, Commit | None] | None = None) -> int:
         """Store objects whose compressed form is at hand (sync receives them so), without recompressing.
@@ -1436,17 +1485,29 @@ class SqliteStore:
 
     def _map(self, fn: Callable[[_T], _R], jobs: list[_T], total_bytes: int) -> list[_R]:
         """Apply `fn` to `jobs` in order, on worker threads when the batch is big enough."""
+        return self._map_later(fn, jobs, total_bytes)()
+
+    def _map_later(self, fn: Callable[[_T], _R], jobs: list[_T], total_bytes: int) -> Callable[[], list[_R]]:
+        """Start applying `fn` to `jobs` on worker threads when the batch is big enough (else now).
+
+        Returns the function that waits for the results, in the order of `jobs`, and raises
+        what `fn` raised. The workers end once their jobs are done, waited for or not.
+        """
         if _WORKERS == 1 or len(jobs) < 2 or total_bytes < _PARALLEL_BYTES:
-            return [fn(job) for job in jobs]
+            results = [fn(job) for job in jobs]
+            return lambda: results
         # A few slices per worker: one task per job would cost more than small jobs themselves.
         step = max(1, -(-len(jobs) // (_WORKERS * 4)))
         slices = [jobs[i : i + step] for i in range(0, len(jobs), step)]
         # Imported here: concurrent.futures brings logging and threading, which no reading command needs.
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(_WORKERS) as pool:
-            done = pool.map(lambda part: [fn(job) for job in part], slices)
-            return [r for part in done for r in part]
+        pool = ThreadPoolExecutor(_WORKERS)
+        try:
+            parts = [pool.submit(_apply, fn, part) for part in slices]
+        finally:
+            pool.shutdown(wait=False)  # the workers run what is queued, then end
+        return lambda: [result for part in parts for result in part.result()]
 
     def _put_chunked(
         self,
@@ -1723,6 +1784,11 @@ def compress_chunk(cctx: zstandard.ZstdCompressor, chunk: bytes | memoryview) ->
     if incompressible(cctx, chunk):
         return zstandard.raw_frame(chunk)
     return cctx.compress(chunk)
+
+
+def _apply(fn: Callable[[_T], _R], jobs: list[_T]) -> list[_R]:
+    """Apply `fn` to each of `jobs` (one worker's slice of a batch)."""
+    return [fn(job) for job in jobs]
 
 
 def _encode(cctx: zstandard.ZstdCompressor, body: bytes, base: _Base | None) -> tuple[int, bytes, int]:

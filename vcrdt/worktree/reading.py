@@ -19,7 +19,7 @@ from vcrdt.errors import CorruptObjectError, WorktreeError
 from vcrdt.hashing import StreamingObjectHasher, object_id
 from vcrdt.ids import ObjectId
 from vcrdt.objects import EntryKind
-from vcrdt.store import LARGE_OBJECT, ObjectStore
+from vcrdt.store import LARGE_OBJECT, ObjectStore, Storing
 from vcrdt.worktree.dirs import Dirs, Disk
 from vcrdt.worktree.rows import Progress, Row
 from vcrdt.worktree.scan import kind_of
@@ -173,18 +173,29 @@ class Reader:
         batch: list[tuple[str, EntryKind, bytes, os.stat_result]] = []
         batch_bytes = 0
 
-        def flush() -> None:
-            nonlocal batch_bytes
-            hints = [rows[p].head_oid if p in rows else None for p, _, _, _ in batch]
-            oids = self.store.put_many(
-                [("blob", data, hint) for (_, _, data, _), hint in zip(batch, hints, strict=True)]
-            )
-            for (p, kind, _, fst), oid in zip(batch, oids, strict=True):
+        # One batch is compressed on the store's workers while the next is read (on a machine with
+        # two cores, a first commit's reading and compressing overlap instead of taking turns).
+        storing: list[tuple[list[tuple[str, EntryKind, bytes, os.stat_result]], Storing]] = []
+
+        def settle() -> None:
+            stored, started = storing.pop()
+            for (p, kind, _, fst), oid in zip(stored, started.finish(), strict=True):
                 out[p] = (kind, oid)
                 row = rows.get(p)
                 if row is not None and cache_stat(row, kind, oid, fst, now_ns):
                     dirty.append(row)
-            batch.clear()
+
+        def flush() -> None:
+            nonlocal batch
+            nonlocal batch_bytes
+            hints = [rows[p].head_oid if p in rows else None for p, _, _, _ in batch]
+            started = self.store.start_put_many(
+                [("blob", data, hint) for (_, _, data, _), hint in zip(batch, hints, strict=True)]
+            )
+            if storing:
+                settle()
+            storing.append((batch, started))
+            batch = []
             batch_bytes = 0
 
         for i, path in enumerate(todo):
@@ -218,6 +229,8 @@ class Reader:
                 dirty.append(row)
         if batch:
             flush()
+        if storing:
+            settle()
         if on_progress is not None:
             on_progress(len(todo), len(todo))
         return out, dirty
