@@ -196,14 +196,14 @@ def test_disk_full_during_commit_changes_nothing(repo: CliRunner, monkeypatch: p
     repo.write("a.txt", "1\n")
     repo.ok("commit", "-A", "-m", "base")
     repo.write("a.txt", "2\n")
-    real = sqlite_store.SqliteStore.put_many
+    real = sqlite_store.SqliteStore._finish_put_many
 
-    def full(self: object, items: object) -> object:
+    def full(self: object, *args: object) -> object:  # where a batch's rows are written
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(sqlite_store.SqliteStore, "put_many", full)
+    monkeypatch.setattr(sqlite_store.SqliteStore, "_finish_put_many", full)
     r = repo("commit", "-m", "second")
-    monkeypatch.setattr(sqlite_store.SqliteStore, "put_many", real)
+    monkeypatch.setattr(sqlite_store.SqliteStore, "_finish_put_many", real)
     assert r.code == 1
     assert r.err.splitlines() == [
         f"error: disk full: cannot write {repo.cwd / '.vcrdt' / 'store.db'}; nothing was changed",
