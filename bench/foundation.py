@@ -483,10 +483,13 @@ class Bench:
                     run(["git", "gc", "-q"], packed, envs["git"])
                 logs["git packed"] = (git_cmd, packed)
                 os.sync()
-            self.say(f"log x{n} (+ a warm-up run each), interleaved")
+            # A log takes tens of milliseconds, so its rows take as many runs as the start-up rows: with
+            # five, one run slowed by the host moves the median of a 7 ms git log by a tenth.
+            log_runs = max(n, 10)
+            self.say(f"log x{log_runs} (+ a warm-up run each), interleaved")
             for name, (cmd, repo) in logs.items():
                 run(cmd or [], repo, envs[name.removesuffix(" packed")])
-            for _ in range(n):
+            for _ in range(log_runs):
                 for name, (cmd, repo) in logs.items():
                     seconds = run(cmd or [], repo, envs[name.removesuffix(" packed")]).seconds
                     if name == "git packed":
