@@ -11,11 +11,6 @@ commits from what one query brought in instead of reading them one by one.
 
 from __future__ import annotations
 
-try:  # heapq's C functions, without heapq.py's Python twins (about 1 M instructions to load)
-    import _heapq as heapq
-except ImportError:  # another interpreter
-    import heapq  # type: ignore[no-redef]
-
 from vcrdt.errors import CorruptObjectError
 from vcrdt.ids import ObjectId, to_hex
 from vcrdt.store import ObjectReader, reads_ahead
@@ -24,12 +19,27 @@ from vcrdt.store.commits import CommitInfo
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+    from types import ModuleType
     from typing import Literal, TypeVar
 
     from vcrdt.objects import Commit, Tree
     from vcrdt.store import AheadReader
 
     _T = TypeVar("_T", Commit, Tree)
+
+
+def _heap() -> ModuleType:
+    """The C functions of heapq (`_heapq`, without heapq.py's Python twins: about 1 M instructions to load).
+
+    Loaded by the walks that use a heap, when they start: a command that walks none (a plain
+    `log` reads the commit table in C) does not load the extension module (a few hundred
+    microseconds of its start-up).
+    """
+    try:
+        import _heapq as heapq
+    except ImportError:  # another interpreter
+        import heapq  # type: ignore[no-redef]
+    return heapq
 
 
 def read_commit(reader: ObjectReader, oid: ObjectId) -> Commit:
@@ -135,6 +145,7 @@ def iter_history(
     parent's clock is always smaller than its child's, every commit comes
     before its parents.
     """
+    heapq = _heap()
     from vcrdt.objects import Commit
 
     seen: set[ObjectId] = set()
@@ -224,6 +235,7 @@ def iter_log(
     commit object; a commit without a row there (and every commit of a store without the
     table) is read from its object.
     """
+    heapq = _heap()
     seen: set[ObjectId] = set()
     queue: list[tuple[int, int, int, ObjectId, CommitInfo]] = []
     get = _TableRows(reader).get
@@ -376,6 +388,7 @@ def merge_bases(reader: ObjectReader, a: ObjectId, b: ObjectId) -> list[ObjectId
     reached from both sides is a candidate, and its ancestors are marked stale.
     Candidates that are ancestors of other candidates are dropped.
     """
+    heapq = _heap()
     if a == b:
         return [a]
     side_a, side_b, stale = 1, 2, 4

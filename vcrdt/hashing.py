@@ -10,16 +10,6 @@ from __future__ import annotations
 
 import sys
 
-# CPython's own SHA-256: `_sha2` from 3.12, `_sha256` before. The name is chosen by version, not
-# by trying one: a failed import searches every finder and path entry (about 0.3 M instructions).
-try:
-    if sys.version_info >= (3, 12):
-        from _sha2 import sha256 as _builtin_sha256  # type: ignore[import-not-found,unused-ignore]
-    else:
-        from _sha256 import sha256 as _builtin_sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-except ImportError:  # pragma: no cover - another interpreter
-    from hashlib import sha256 as _builtin_sha256  # type: ignore[assignment,unused-ignore]
-
 from vcrdt.ids import ObjectId
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
@@ -38,6 +28,29 @@ SMALL = 16 * 1024
 # once loaded for any reason (a body over `SMALL`, `load_bulk`).
 BULK = 256 * 1024
 _builtin_bytes = 0
+
+
+def _load_builtin(data: bytes) -> _Hash:
+    """Load CPython's own SHA-256 on the first small hash, put it in `_builtin_sha256`'s place, and hash.
+
+    Its extension module is loaded when first used: a command that hashes nothing (a plain
+    `log`, which reads the commit table) does not pay for loading it (a few hundred
+    microseconds). `_sha2` from 3.12, `_sha256` before: the name is chosen by version, not by
+    trying one, as a failed import searches every finder and path entry.
+    """
+    global _builtin_sha256
+    try:
+        if sys.version_info >= (3, 12):
+            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
+        else:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:  # pragma: no cover - another interpreter
+        from hashlib import sha256  # type: ignore[assignment,unused-ignore]
+    _builtin_sha256 = sha256
+    return _builtin_sha256(data)
+
+
+_builtin_sha256: Callable[[bytes], _Hash] = _load_builtin
 # hashlib's (OpenSSL's) SHA-256, once loaded (`_openssl`).
 _bulk: Callable[[bytes], _Hash] | None = None
 

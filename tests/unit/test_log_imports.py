@@ -6,7 +6,9 @@ Each is imported where it is used, and is still there for every command that use
 
 Nor functools and collections (with operator, keyword, reprlib and types): about 13 M
 instructions, which `_sqlite3` would load for its statement cache (`vcrdt.extensions.load_sqlite3`)
-and `collections.abc` for annotations only. Nor heapq.py or operator.py over their C modules.
+and `collections.abc` for annotations only. Nor heapq.py or operator.py over their C modules, nor
+the extension modules of the heap and of CPython's SHA-256, which the commit table's walk does not
+use (loaded when first used: `vcrdt.dag._heap`, `vcrdt.hashing._load_builtin`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ UNUSED = (
     "operator",
     "heapq",
     "types",
+    "_heapq",
+    "_sha256",
+    "_sha2",
 )
 
 SCRIPT = f"""
