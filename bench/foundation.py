@@ -725,7 +725,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = list(bench.rows.values())
     print()
     print(table(rows))
-    print(f"\nmedians of {args.repeat} runs ({max(args.repeat, 10)} for start-up); tree: {bench.info['tree']}")
+    print(f"\nmedians of {args.repeat} runs ({max(args.repeat, 10)} for log and start-up); tree: {bench.info['tree']}")
     if args.json:
         payload = {
             "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
