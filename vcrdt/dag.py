@@ -18,7 +18,7 @@ from vcrdt.store.commits import CommitInfo
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from types import ModuleType
     from typing import Literal, TypeVar
 
@@ -138,12 +138,15 @@ def iter_history(
     heads: Iterable[ObjectId],
     *,
     first_parent: bool = False,
+    choose: Callable[[ObjectId, Commit], tuple[bool, Sequence[ObjectId]]] | None = None,
 ) -> Iterator[tuple[ObjectId, Commit]]:
     """Yield commits reachable from `heads`, newest first, each once.
 
     Ordered by Lamport clock, then timestamp, then id, all descending; since a
     parent's clock is always smaller than its child's, every commit comes
-    before its parents.
+    before its parents. With `choose`, each commit reached is first passed to it, and it
+    answers whether to yield the commit and which of its parents the walk goes on to (git's
+    history simplification for a log of some paths: `vcrdt.porcelain.history`).
     """
     heapq = _heap()
     from vcrdt.objects import Commit
@@ -166,8 +169,14 @@ def iter_history(
     push(heads)
     while queue:
         _, _, _, oid, commit = heapq.heappop(queue)
-        yield oid, commit
-        push(commit.parents[:1] if first_parent else commit.parents)
+        if choose is None:
+            yield oid, commit
+            push(commit.parents[:1] if first_parent else commit.parents)
+            continue
+        shown, parents = choose(oid, commit)
+        if shown:
+            yield oid, commit
+        push(parents)
 
 
 def object_reads(reader: ObjectReader) -> Callable[[ObjectId], tuple[str, bytes]]:

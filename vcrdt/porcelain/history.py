@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vcrdt.dag import decode_commit, iter_history, iter_log, object_reads, read_commit
+from vcrdt.dag import decode_commit, iter_history, iter_log, object_reads, read_commit, read_tree
 from vcrdt.errors import BadRevisionError, VcrdtError
 from vcrdt.ids import ObjectId
 from vcrdt.refs import BRANCH_PREFIX, TAG_PREFIX
@@ -13,7 +13,7 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
     from vcrdt.diff.lines import DiffStat, FileDiff
@@ -160,15 +160,18 @@ def log(
     with_patch: bool = False,
     context: int = 3,
     decoded: bool = True,
+    full_history: bool = False,
 ) -> Iterator[LogEntry]:
     """Yield history newest first from `revs` (default HEAD), read as git reads them (`split_range`).
 
     With `paths` (repository paths), only the commits that change something at or under one of
-    them against their first parent (a root commit: that adds one); their stats and patches
-    show only those paths, as git's do. With `all_refs`, also from every head of every ref
-    (branches, their siblings, tags) and HEAD. With `follow` (exactly one file in `paths`), the
-    file is followed back through renames (`follow_path`). With `with_patch`, each entry
-    carries its diff against its first parent (`context` lines around each change).
+    them, simplified as git's log simplifies history (`_simplified`): a merge that kept one
+    parent's version of the paths is not shown, and its other parents are not walked, unless
+    `full_history`. Their stats and patches show only those paths, as git's do. With
+    `all_refs`, also from every head of every ref (branches, their siblings, tags) and HEAD.
+    With `follow` (exactly one file in `paths`), the file is followed back through renames
+    (`follow_path`). With `with_patch`, each entry carries its diff against its first parent
+    (`context` lines around each change).
 
     With `decoded` False (and no `paths`, stats or patches: the default `log`), the walk and
     each entry's `info` come from the commit table (`vcrdt.store.commits`) and no commit is
@@ -207,8 +210,9 @@ def log(
             yield entry
         return
     followed = paths[0] if follow and paths else None
+    choose = _simplified(repo, paths, hidden, first_parent, full_history) if paths and followed is None else None
     n = 0
-    for oid, c in iter_history(repo.store, starts, first_parent=first_parent):
+    for oid, c in iter_history(repo.store, starts, first_parent=first_parent, choose=choose):
         if oid in hidden:
             continue
         old = None
@@ -216,8 +220,6 @@ def log(
             old = _followed_change(repo, c, followed)
             if old is None:
                 continue
-        elif paths and not _touches(repo, c, paths):
-            continue
         if limit is not None and n >= limit:
             return
         n += 1
@@ -433,10 +435,56 @@ def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult
     return ShowResult(oid, c, _decorations(repo).get(oid, []), diffs)
 
 
-def _touches(repo: Repository, c: Commit, paths: list[str]) -> bool:
-    from vcrdt.porcelain.diffs import commit_changes
+def _simplified(
+    repo: Repository, paths: list[str], hidden: set[ObjectId], first_parent: bool, full_history: bool
+) -> Callable[[ObjectId, Commit], tuple[bool, Sequence[ObjectId]]]:
+    """What a log of `paths` shows and walks, commit by commit, as git's history simplification has it.
 
-    return any(_under(change.path, paths) for change in commit_changes(repo, c))
+    A commit is TREESAME to a parent when every path is the same entry in both trees (the same
+    file, or the same subtree: nothing under it changed); a root commit is TREESAME when none of
+    the paths exists in it. By default a commit TREESAME to one of its parents is not shown and
+    the walk follows that parent alone (the first such, in order): a side branch whose changes a
+    merge did not keep is not walked. Every other commit is shown, and all its parents walked.
+    With `full_history`, every parent is walked and a commit is shown unless it is TREESAME to
+    all of them. A parent outside the range (``A..B``) is walked no further and never decides.
+    """
+    from vcrdt.objects import EntryKind
+
+    store = repo.store
+    # The entries at `paths` of the commits the walk compares, until the commit itself is shown.
+    known: dict[ObjectId, tuple[tuple[EntryKind, ObjectId] | None, ...]] = {}
+
+    def entries(tree: ObjectId) -> tuple[tuple[EntryKind, ObjectId] | None, ...]:
+        return tuple(
+            ((EntryKind.TREE, tree) if read_tree(store, tree).entries else None)
+            if path == "."
+            else repo.tree_lookup(tree, path)
+            for path in paths
+        )
+
+    def choose(oid: ObjectId, c: Commit) -> tuple[bool, Sequence[ObjectId]]:
+        if oid in hidden:
+            return False, ()
+        mine = known.pop(oid, None)
+        if mine is None:
+            mine = entries(c.tree)
+        parents = [p for p in (c.parents[:1] if first_parent else c.parents) if p not in hidden]
+        if not c.parents:
+            return any(entry is not None for entry in mine), ()
+        if not parents:  # every parent outside the range: shown if it changed the paths against one
+            return any(entries(read_commit(store, p).tree) != mine for p in c.parents), ()
+        same = []
+        for p in parents:
+            theirs = known.get(p)
+            if theirs is None:
+                theirs = known[p] = entries(read_commit(store, p).tree)
+            if theirs == mine:
+                if not full_history:
+                    return False, (p,)
+                same.append(p)
+        return len(same) < len(parents), parents
+
+    return choose
 
 
 def _under(path: str, specs: list[str]) -> bool:

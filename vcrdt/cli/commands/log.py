@@ -78,14 +78,23 @@ def log(
     follow: Annotated[
         bool, typer.Option("--follow", help="With one file path: follow it back through renames.")
     ] = False,
+    full_history: Annotated[
+        bool,
+        typer.Option(
+            "--full-history", help="With paths: walk every parent of a merge, and show every commit that changed them."
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Show commits, newest first (ordered by Lamport clock, which respects ancestry).
 
     Revisions as git reads them: `log A..B` shows what B has and A lacks, `log B ^A` the same,
     and `log REV -- PATH...` only the commits that change something under one of the paths
-    (against their first parent; `--stat` and `-p` then show only those paths). An argument
-    that is no revision but an existing path is taken as a path, as git does without `--`.
+    (`--stat` and `-p` then show only those paths). An argument that is no revision but an
+    existing path is taken as a path, as git does without `--`. History is simplified for
+    paths as git simplifies it: a merge that kept one parent's version of the paths is left
+    out, and so is the history only its other parents reach; `--full-history` walks every
+    parent and shows each commit that differs from at least one of its parents there.
 
     `--all` starts from every ref: each head of a branch that has concurrent heads (siblings,
     after a fetch) is its own line of history, drawn in its own column by `--graph`.
@@ -127,6 +136,7 @@ def log(
             follow=follow,
             with_patch=patch,
             decoded=json or clock,  # what the other formats show is in the commit table
+            full_history=full_history,
         )
         _print_log(entries, json=json, graph=graph, oneline=oneline, stat=stat, clock=clock, patch=patch)
 
