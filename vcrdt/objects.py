@@ -633,8 +633,10 @@ class Commit(Value):
 
     @property
     def summary(self) -> str:
-        """The first line of the message."""
-        return self.message.split("\n", 1)[0]
+        """The message's subject, as git shows it (`vcrdt.messages.subject`)."""
+        from vcrdt.messages import subject
+
+        return subject(self.message)
 
 
 # The decoder builds its Commit and Signature through their slots. Their __init__ sets each

@@ -21,12 +21,29 @@ def reference_header(oid: bytes, c: Commit, refs: list[str], clock: bool) -> str
         gaps = {r: ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in g) for r, g in c.gaps}
         counts = ", ".join(f"{r[:8]}:{n}" + (f" except {gaps[r]}" if r in gaps else "") for r, n in c.clock)
         lines.append(f"Clock:  lamport {c.lamport}, clock {{{counts}}}")
-    lines.append("")
-    lines += [f"    {m}".rstrip() for m in c.message.rstrip("\n").split("\n")]
+    # The message as git prints it: blank lines around it dropped, each line right-stripped of
+    # spaces, tabs and carriage returns, its tabs expanded and indented, a blank one too; no blank
+    # line when empty.
+    text = [m.rstrip(" \t\r") for m in c.message.split("\n")]
+    while text and not text[0]:
+        text.pop(0)
+    while text and not text[-1]:
+        text.pop()
+    if text:
+        lines.append("")
+        lines += ["    " + m.expandtabs(8) for m in text]  # tab stops counted from the text (ASCII here)
     return "\n".join(lines) + "\n"
 
 
-MESSAGES = ["plain", "two\n\nparagraphs  \n", "trailing spaces   ", "tab\there", "\n\nstarts blank", "x\n\n\n"]
+MESSAGES = [
+    "plain",
+    "two\n\nparagraphs  \n",
+    "trailing spaces   ",
+    "tab\there",
+    "\n\nstarts blank",
+    "x\n\n\n",
+    "a\n \t\nb\r",
+]
 
 
 def test_log_of_more_commits_than_one_chunk(repo: CliRunner) -> None:

@@ -159,12 +159,10 @@ def commit_header_text(oid: bytes, c: Commit | CommitInfo, refs: list[str], *, c
         if not isinstance(c, Commit):
             raise TypeError("the clock needs the whole commit, not its CommitInfo")
         date += f"\nClock:  {clock_text(c)}"
-    message = c.message.rstrip("\n")
-    if "\n" in message:
-        body = "\n".join([f"    {m}".rstrip() for m in message.split("\n")])
-    else:
-        body = f"    {message}".rstrip()
-    return f"{head}Author: {a.name} <{a.email}>\nDate:   {date}\n\n{body}\n"
+    from vcrdt.messages import body  # not on the plain log's path, which writes messages in C
+
+    text = body(c.message)
+    return f"{head}Author: {a.name} <{a.email}>\nDate:   {date}\n" + (f"\n{text}\n" if text else "")
 
 
 def print_commit_header(
@@ -198,9 +196,13 @@ def print_commit_header(
         if not isinstance(c, Commit):
             raise TypeError("the clock needs the whole commit, not its CommitInfo")
         con.print(Text(f"Clock:  {clock_text(c)}"))
-    con.print()
-    for msg_line in c.message.rstrip("\n").split("\n"):
-        con.print(Text(f"    {msg_line}".rstrip()))
+    from vcrdt.messages import body
+
+    text = body(c.message)
+    if text:
+        con.print()
+        for msg_line in text.split("\n"):
+            con.print(Text(msg_line))
 
 
 def oneline(entry: LogEntry) -> Text:

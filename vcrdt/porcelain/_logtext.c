@@ -169,6 +169,64 @@ put_str(Walk *w, PyObject *s, Py_ssize_t start, Py_ssize_t end, int strip)
     return 0;
 }
 
+/* git's whitespace inside a line (its ctype's isspace; a newline ends the line). */
+static int
+git_space(Py_UCS4 c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The line of `data` that starts at `at`: returns where it ends (its newline, or `end`) and sets
+ * *stop to where its text ends, without trailing whitespace. */
+static Py_ssize_t
+line_end(int kind, const void *data, Py_ssize_t at, Py_ssize_t end, Py_ssize_t *stop)
+{
+    Py_ssize_t nl = at;
+    while (nl < end && PyUnicode_READ(kind, data, nl) != '\n')
+        nl++;
+    Py_ssize_t s = nl;
+    while (s > at && git_space(PyUnicode_READ(kind, data, s - 1)))
+        s--;
+    *stop = s;
+    return nl;
+}
+
+/* Append the line s[at:stop] of a message with its tabs expanded to stops of eight columns, as
+ * `git log` expands them (vcrdt.messages.expand_tabs): from a control code on, the line is
+ * written as it is.  Columns are counted here in printable ASCII only; a tab after other text
+ * returns -2 (the Python twin counts those). */
+static int
+put_line(Walk *w, PyObject *s, int kind, const void *data, Py_ssize_t at, Py_ssize_t stop)
+{
+    Py_ssize_t chunk = at;
+    for (Py_ssize_t i = at; i < stop; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch != '\t') {
+            continue;
+        }
+        int other = 0;
+        for (Py_ssize_t j = chunk; j < i; j++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, j);
+            if (c < 0x20 || (c >= 0x7F && c < 0xA0))
+                return put_str(w, s, chunk, stop, 0);
+            if (c > 0x7E)
+                other = 1;
+        }
+        if (other)
+            return -2;
+        int r = put_str(w, s, chunk, i, 0);
+        if (r < 0)
+            return r;
+        size_t spaces = 8 - (size_t)((i - chunk) % 8);
+        if (grow(w, spaces) < 0)
+            return -1;
+        memset(w->buf + w->len, ' ', spaces);
+        w->len += spaces;
+        chunk = i + 1;
+    }
+    return put_str(w, s, chunk, stop, 0);
+}
+
 static const char HEX[] = "0123456789abcdef";
 
 static int
@@ -389,12 +447,26 @@ emit(Walk *w, Entry *e)
         }
         if (PUT_LIT(w, " ") < 0)
             return -1;
-        Py_ssize_t n = PyUnicode_GET_LENGTH(message);
-        Py_ssize_t end = PyUnicode_FindChar(message, '\n', 0, n, 1);
-        if (end == -2)
-            return -1;
-        if ((r = put_str(w, message, 0, end < 0 ? n : end, 1)) < 0)
-            goto failed;
+        /* The subject (vcrdt.messages.subject): the first paragraph, its lines joined by spaces. */
+        int kind = PyUnicode_KIND(message);
+        const void *data = PyUnicode_DATA(message);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(message), at = 0, stop;
+        int first = 1;
+        while (1) {
+            Py_ssize_t nl = line_end(kind, data, at, n, &stop);
+            if (stop > at) {
+                if (!first && PUT_LIT(w, " ") < 0)
+                    return -1;
+                if ((r = put_str(w, message, at, stop, 1)) < 0)
+                    goto failed;
+                first = 0;
+            } else if (!first) {
+                break;
+            }
+            if (nl >= n)
+                break;
+            at = nl + 1;
+        }
         if (PUT_LIT(w, "\n") < 0)
             return -1;
         return 0;
@@ -460,31 +532,40 @@ emit(Walk *w, Entry *e)
     } else if (put_bytes(w, date, (size_t)dlen) < 0) {
         goto error;
     }
-    if (PUT_LIT(w, "\n\n") < 0)
+    if (PUT_LIT(w, "\n") < 0)
         return -1;
-    /* The message without its trailing newlines, each line indented by four and right-stripped. */
+    /* The body (vcrdt.messages.body): from the first line of text to the last, each line
+     * right-stripped and indented by four, a blank one too; nothing (no blank line either)
+     * for a message without text. */
     int kind = PyUnicode_KIND(message);
     const void *data = PyUnicode_DATA(message);
-    Py_ssize_t end = PyUnicode_GET_LENGTH(message);
-    while (end > 0 && PyUnicode_READ(kind, data, end - 1) == '\n')
-        end--;
-    Py_ssize_t at = 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(message), at = 0, stop, nl;
+    Py_ssize_t first = -1, last = -1; /* the start of the first line of text, the end of the last */
     while (1) {
-        Py_ssize_t nl = at;
-        while (nl < end && PyUnicode_READ(kind, data, nl) != '\n')
-            nl++;
-        Py_ssize_t stop = nl;
-        while (stop > at && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, stop - 1)))
-            stop--;
+        nl = line_end(kind, data, at, n, &stop);
         if (stop > at) {
-            if (PUT_LIT(w, "    ") < 0)
-                return -1;
-            if ((r = put_str(w, message, at, stop, 0)) < 0)
-                goto failed;
+            if (first < 0)
+                first = at;
+            last = stop;
         }
+        if (nl >= n)
+            break;
+        at = nl + 1;
+    }
+    if (first < 0)
+        return 0;
+    if (PUT_LIT(w, "\n") < 0)
+        return -1;
+    at = first;
+    while (1) {
+        nl = line_end(kind, data, at, last, &stop);
+        if (PUT_LIT(w, "    ") < 0)
+            return -1;
+        if (stop > at && (r = put_line(w, message, kind, data, at, stop)) < 0)
+            goto failed;
         if (PUT_LIT(w, "\n") < 0)
             return -1;
-        if (nl >= end)
+        if (nl >= last)
             break;
         at = nl + 1;
     }

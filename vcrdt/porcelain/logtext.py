@@ -15,6 +15,7 @@ import heapq
 from collections.abc import Callable, Iterable
 
 from vcrdt.ids import OID_LEN
+from vcrdt.messages import body, subject
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class LogWalk:
         _, _, time, tz, parents, name, email, message = row
         label = self._labels.get(oid)
         if self._oneline:
-            summary = message.split("\n", 1)[0]
+            summary = subject(message)
             line = f"{oid.hex()[:12]} ({label}) {summary}" if label is not None else f"{oid.hex()[:12]} {summary}"
             return line.translate(_STRIPPED_CONTROLS) + "\n"
         date = self._format_date(time, tz)
@@ -130,9 +131,9 @@ class LogWalk:
         if len(parents) > OID_LEN:
             shorts = [parents[i : i + OID_LEN].hex()[:12] for i in range(0, len(parents), OID_LEN)]
             head += "Merge: " + " ".join(shorts) + "\n"
-        body = "\n".join([f"    {m}".rstrip() for m in message.rstrip("\n").split("\n")])
+        text = body(message)
         sep = "\n" if self.shown else ""
-        return f"{sep}{head}Author: {name} <{email}>\nDate:   {date}\n\n{body}\n"
+        return f"{sep}{head}Author: {name} <{email}>\nDate:   {date}\n" + (f"\n{text}\n" if text else "")
 
     def feed(self, rows: Iterable[Any], oid: bytes) -> bool:
         """Keep the well-formed table rows among `rows`; return whether `oid` has a row now."""

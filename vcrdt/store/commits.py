@@ -99,8 +99,10 @@ class CommitInfo:
 
     @property
     def summary(self) -> str:
-        """The first line of the message."""
-        return self.message.split("\n", 1)[0]
+        """The message's subject, as git shows it (`vcrdt.messages.subject`)."""
+        from vcrdt.messages import subject
+
+        return subject(self.message)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CommitInfo):
