@@ -101,7 +101,7 @@ def test_log_all_shows_every_ref_and_siblings(cli: CliRunner) -> None:
 
 def test_show_stat(renamed: CliRunner) -> None:
     out = renamed.ok("show", "--stat", "HEAD~1").out
-    assert "    unrelated\n\n other.txt |     2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)\n" in out
+    assert "    unrelated\n\n other.txt | 2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)\n" in out
     assert "diff --git" not in out
 
 

@@ -319,6 +319,13 @@ def test_function_context_in_hunk_headers() -> None:
     assert d.hunks[0].header == "@@ -7,5 +7,5 @@ def f():"
 
 
+def test_function_context_cut_at_80_bytes_ends_without_spaces() -> None:
+    func = b"def " + b"y" * 74 + b"  tail(a, b):"
+    old = func + b"\n" + b"".join(b"    x%d\n" % i for i in range(10))
+    d = diff_blobs("f.py", old, old.replace(b"x8", b"X8"))
+    assert d.hunks[0].header == "@@ -7,5 +7,5 @@ " + func[:78].decode()
+
+
 def test_indent_heuristic_slides_hunks_as_git_diff_does() -> None:
     # Without git's default indent heuristic, libgit2 would add "    delta\nx y" after the first line.
     d = diff_blobs("f", b"x y\n", b"x y\n    delta\nx y\n")
@@ -384,6 +391,8 @@ def apply_patch(old: bytes, patch: bytes) -> bytes:
 
 _LINES = [b"alpha", b"beta", b"    gamma", b"    delta", b"", b"x y", b"-dash", b"+plus", b"\\ back", b"tab\there"]
 _LINES += [b"crlf\r", b"caf\xc3\xa9", b"\xff\xfe raw", b"}", b"def fn():"]
+# A function line cut at git's 80 bytes just after two spaces: git drops them from the header.
+_LINES += [b"def " + b"y" * 74 + b"  tail(a, b):"]
 _line = st.sampled_from(_LINES)
 _text = st.tuples(st.lists(_line, max_size=20), st.booleans()).map(
     lambda t: b"\n".join(t[0]) + (b"\n" if t[0] and t[1] else b"")

@@ -7,6 +7,7 @@ shows every file, branch and tag name through `render.quote`.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from vcrdt.cli import render
@@ -232,39 +233,95 @@ def oneline_text(oid: ObjectId, c: Commit | CommitInfo, refs: list[str]) -> str:
     return render.plain_text(f"{short(oid)} {c.summary}")
 
 
-def print_stats(stats: list[DiffStat], width: int = 80) -> None:
-    """Print a `--stat` block: one line per file and a summary line."""
+def print_stats(stats: list[DiffStat], width: int | None = None) -> None:
+    """Print a `--stat` block as git lays it out: one line per file and a summary line.
+
+    `width` is the terminal's (default: ``COLUMNS``, else the terminal on stdout, else 80). The
+    names take what they need and the bars the rest, as git's ``show_stats`` shares a line:
+    the bars at most three eighths of it when both do not fit, a name too long cut from the
+    left after ``...`` (at a slash when there is one); a bar is scaled down when the largest
+    change does not fit, every changed file keeping at least one ``+`` or ``-``.
+    """
+    from vcrdt.messages import width as columns
+
     con = render.data()
     if not stats:
         return
     names = [render.quote(s.path) for s in stats]
-    name_w = min(max(map(len, names)), 50)
-    most = max((s.added + s.deleted for s in stats), default=0)
-    bar_w = max(10, width - name_w - 12)
-    for s, name in zip(stats, names, strict=True):
-        if len(name) > name_w:
-            name = "..." + name[-(name_w - 3) :]
-        t = Text(f" {name.ljust(name_w)} | ")
-        if s.binary:
-            t.append("Bin")
+    shown = [columns(name) or len(name) for name in names]
+    max_len = max(shown)
+    max_change = max((s.added + s.deleted for s in stats if not s.binary), default=0)
+    number_width = max(len(str(max_change)), 3 if any(s.binary for s in stats) else 0)
+    bin_width = 3 if any(s.binary for s in stats) else 0
+    total_width = max(width if width is not None else _columns(), 16 + 6 + number_width)
+    graph_width = max_change if max_change + 4 > bin_width else bin_width - 4
+    name_width = max_len
+    if name_width + number_width + 6 + graph_width > total_width:
+        if graph_width > total_width * 3 // 8 - number_width - 6:
+            graph_width = max(total_width * 3 // 8 - number_width - 6, 6)
+        if name_width > total_width - number_width - 6 - graph_width:
+            name_width = total_width - number_width - 6 - graph_width
         else:
-            total = s.added + s.deleted
-            scale = 1.0 if most <= bar_w else bar_w / most
-            plus = round(s.added * scale)
-            minus = round(s.deleted * scale)
-            t.append(f"{total:>5} ")
-            t.append("+" * plus, style="added")
-            t.append("-" * minus, style="deleted")
+            graph_width = total_width - number_width - 6 - name_width
+    for s, name, name_len in zip(stats, names, shown, strict=True):
+        prefix = ""
+        room = name_width
+        if name_width < name_len:
+            prefix = "..."
+            room = max(name_width - 3, 0)
+            while name_len > room:
+                name_len -= columns(name[0]) or 0
+                name = name[1:]
+            slash = name.find("/")
+            if slash >= 0:
+                name = name[slash:]
+                name_len = columns(name) or len(name)
+        t = Text(f" {prefix}{name}{' ' * max(room - name_len, 0)} | ")
+        if s.binary:
+            t.append("Bin".rjust(number_width))
+            con.print(t)
+            continue
+        total = s.added + s.deleted
+        plus, minus = s.added, s.deleted
+        if graph_width <= max_change:
+            scaled = _scale(total, graph_width, max_change)
+            if scaled < 2 and plus and minus:
+                scaled = 2
+            if plus < minus:
+                plus = _scale(plus, graph_width, max_change)
+                minus = scaled - plus
+            else:
+                minus = _scale(minus, graph_width, max_change)
+                plus = scaled - minus
+        t.append(f"{total:>{number_width}}" + (" " if total else ""))
+        t.append("+" * plus, style="added")
+        t.append("-" * minus, style="deleted")
         con.print(t)
     files = len(stats)
     ins = sum(s.added for s in stats)
     dels = sum(s.deleted for s in stats)
     summary = f" {files} file{'s' if files != 1 else ''} changed"
-    if ins:
+    if ins or not dels:
         summary += f", {ins} insertion{'s' if ins != 1 else ''}(+)"
-    if dels:
+    if dels or not ins:
         summary += f", {dels} deletion{'s' if dels != 1 else ''}(-)"
     con.print(Text(summary))
+
+
+def _scale(count: int, width: int, most: int) -> int:
+    """Scale [1, most] onto [1, width], as git scales a bar: any change keeps at least one column."""
+    return 0 if not count else 1 + count * (width - 1) // most
+
+
+def _columns() -> int:
+    """The terminal's width as git takes it: ``COLUMNS``, else the terminal on stdout, else 80."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def print_diffs(diffs: list[FileDiff]) -> None:

@@ -172,7 +172,10 @@ def diff_blobs(
                 lines.append(DiffLine(_ORIGINS[ln.origin], raw[:-1]))
             else:
                 lines.append(DiffLine(_ORIGINS[ln.origin], raw, True))
-        hunks.append(Hunk(h.old_start, h.old_lines, h.new_start, h.new_lines, h.header.rstrip("\n"), tuple(lines)))
+        # git cuts the function context at 80 bytes and then drops the whitespace it ends with;
+        # libgit2 keeps that whitespace.
+        header = h.header.rstrip(" \t\r\n")
+        hunks.append(Hunk(h.old_start, h.old_lines, h.new_start, h.new_lines, header, tuple(lines)))
     _, added, deleted = patch.line_stats
     return result(False, added, deleted, tuple(hunks))
 

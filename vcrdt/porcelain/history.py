@@ -171,7 +171,8 @@ def log(
     `all_refs`, also from every head of every ref (branches, their siblings, tags) and HEAD.
     With `follow` (exactly one file in `paths`), the file is followed back through renames
     (`follow_path`). With `with_patch`, each entry carries its diff against its first parent
-    (`context` lines around each change).
+    (`context` lines around each change); a merge's is empty, as in git's log, unless
+    `first_parent`.
 
     With `decoded` False (and no `paths`, stats or patches: the default `log`), the walk and
     each entry's `info` come from the commit table (`vcrdt.store.commits`) and no commit is
@@ -228,7 +229,9 @@ def log(
             from vcrdt.diff.lines import stat_from
             from vcrdt.porcelain.diffs import commit_changes, file_diffs, renamed_diff  # the diff machinery
 
-            if followed is not None and old is not None:
+            if len(c.parents) > 1 and not first_parent:
+                diffs = []  # as git's log: no diff for a merge, but against its first parent with --first-parent
+            elif followed is not None and old is not None:
                 diffs = [renamed_diff(repo, c, followed, old, context=context)]
             else:
                 changes = [ch for ch in commit_changes(repo, c) if not paths or _under(ch.path, paths)]

@@ -73,7 +73,10 @@ def log(
         bool, typer.Option("--all", help="Start from every branch head (siblings too), every tag and HEAD.")
     ] = False,
     patch: Annotated[
-        bool, typer.Option("-p", "--patch", help="Show each commit's diff against its first parent.")
+        bool,
+        typer.Option(
+            "-p", "--patch", help="Show each commit's diff against its first parent (a merge's: with --first-parent)."
+        ),
     ] = False,
     follow: Annotated[
         bool, typer.Option("--follow", help="With one file path: follow it back through renames.")
