@@ -61,7 +61,7 @@ def test_file_replaced_by_directory(repo: CliRunner) -> None:
     assert repo.ok("status", "--short").out == ""
     os.unlink(repo.cwd / "a")
     repo.write("a/inner.txt", "now a directory\n")
-    assert repo.ok("status", "--short").out == "D  a\n?? a/inner.txt\n"
+    assert repo.ok("status", "--short").out == "D  a\n?? a/\n"
     repo.ok("commit", "-A", "-m", "a becomes a directory")
     assert repo.ok("cat", "HEAD:a/inner.txt").out == "now a directory\n"
     repo.ok("switch", "--detach", "HEAD~1")

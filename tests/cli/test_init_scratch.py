@@ -21,7 +21,7 @@ def test_the_scan_skips_init_scratch_directories_at_the_root(repo: CliRunner) ->
     repo.write(".vcrdt.vcrdt-init-somehost-1-0123abcd/store.db", b"SQLite format 3\0")
     repo.write(".vcrdt.vcrdt-init-somehost-1-0123abcd/format", "vcrdt repository format 2\n")
     repo.write("sub/.vcrdt.vcrdt-init-x/kept.txt", "only at the root is the name reserved\n")
-    doc = json.loads(repo.ok("status", "--json").out)
+    doc = json.loads(repo.ok("status", "--json", "-uall").out)
     listed = json.dumps(doc)
     assert ".vcrdt.vcrdt-init-somehost" not in listed
     assert "sub/.vcrdt.vcrdt-init-x/kept.txt" in listed

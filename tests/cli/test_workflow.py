@@ -64,7 +64,9 @@ def test_add_commit_log(repo: CliRunner) -> None:
     repo.write("a.txt", "one\n")
     repo.write("src/b.txt", "two\n")
     r = repo.ok("status", "--short")
-    assert r.out == "?? a.txt\n?? src/b.txt\n"
+    assert r.out == "?? a.txt\n?? src/\n"  # a directory without a tracked file: once, as git lists it
+    assert repo.ok("status", "--short", "-uall").out == "?? a.txt\n?? src/b.txt\n"
+    assert repo.ok("status", "--short", "-uno").out == ""
     repo.ok("add", ".")
     assert repo.ok("status", "--short").out == "A  a.txt\nA  src/b.txt\n"
     r = repo.ok("commit", "-m", "first")
@@ -287,7 +289,7 @@ def test_ignore_file(repo: CliRunner) -> None:
     repo.write("keep.log", "x")
     repo.write("build/out.o", "x")
     repo.write("src/main.c", "x")
-    assert repo.ok("status", "--short").out == "?? .vcrdtignore\n?? keep.log\n?? src/main.c\n"
+    assert repo.ok("status", "--short").out == "?? .vcrdtignore\n?? keep.log\n?? src/\n"
     ign = repo.ok("status", "--short", "--ignored").out
     assert "!! app.log\n" in ign and "!! build/\n" in ign
     r = repo("add", "app.log")

@@ -46,7 +46,7 @@ def test_invalid_lines_in_a_subdirectory_are_reported_by_file_and_line(repo: Cli
     repo.write("sub/ok.tmp", "t\n")
     repo.write("sub/x.o", "o\n")
     repo.write("sub/x.c", "c\n")
-    r = repo("status", "--json")
+    r = repo("status", "--json", "-uall")
     assert r.code == 0
     assert r.err.splitlines() == [
         "warning: sub/.vcrdtignore:4: invalid pattern '!' (skipped)",

@@ -80,9 +80,7 @@ def test_diff_name_only_and_stat_quote_names(committed: CliRunner) -> None:
     assert r.out.splitlines() == QUOTED
     r = committed.ok("diff", "--stat")
     width = max(map(len, QUOTED))
-    assert r.out.splitlines() == [f" {q.ljust(width)} |     1 +" for q in QUOTED] + [
-        " 5 files changed, 5 insertions(+)"
-    ]
+    assert r.out.splitlines() == [f" {q.ljust(width)} | 1 +" for q in QUOTED] + [" 5 files changed, 5 insertions(+)"]
     _no_raw_controls(r.out)
 
 
@@ -99,7 +97,7 @@ def test_non_utf8_name_through_the_line_differ(committed: CliRunner) -> None:
     assert r.out_bytes.endswith(b"@@ -1 +1,2 @@\n one\n+two\n")
     committed.ok("commit", "-m", "second")
     r = committed.ok("log", "--stat", "-n", "1")
-    assert ' "caf\\351.txt"     |     1 +' in r.out.splitlines()
+    assert ' "caf\\351.txt"     | 1 +' in r.out.splitlines()
     stats = json.loads(committed.ok("log", "--stat", "--json", "-n", "1").out)[0]["stats"]
     assert {s["path"] for s in stats} == {ESC, PLAIN, "caf\\xe9.txt", NEWLINE, TAB}
 
@@ -107,7 +105,7 @@ def test_non_utf8_name_through_the_line_differ(committed: CliRunner) -> None:
 def test_log_and_show_stat_quote_names(committed: CliRunner) -> None:
     committed.ok("commit", "-m", "second")
     width = max(map(len, QUOTED))
-    block = [f" {q.ljust(width)} |     1 +" for q in QUOTED] + [" 5 files changed, 5 insertions(+)"]
+    block = [f" {q.ljust(width)} | 1 +" for q in QUOTED] + [" 5 files changed, 5 insertions(+)"]
     log = committed.ok("log", "--stat", "-n", "1").out.splitlines()
     assert log[-6:] == block
     show = committed.ok("show", "--stat").out.splitlines()

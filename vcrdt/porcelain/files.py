@@ -31,7 +31,11 @@ from vcrdt.worktree import Row, WorktreeStatus
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
+    from typing import Literal
+
+    UntrackedFiles = Literal["normal", "all", "no"]
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
@@ -99,12 +103,16 @@ class Status(Value):
         object.__setattr__(self, "renamed", [] if renamed is None else renamed)
 
 
-def status(repo: Repository, *, ignored: bool = False) -> Status:
+def status(repo: Repository, *, ignored: bool = False, untracked_files: UntrackedFiles = "normal") -> Status:
     """Compare the work tree with HEAD; a conflicted path is listed as conflicted only.
 
     HEAD, the merge state and the comparison come from one moment: when a
     commit or checkout by another process lands while the work tree is being
     compared, the comparison is made again.
+
+    `untracked_files` is git's ``-u`` mode: ``normal`` lists a directory that holds no tracked
+    path once, as ``dir/``, rather than each file in it (`collapse_untracked`); ``all`` lists
+    every untracked file; ``no`` none.
     """
     for _ in range(_STATUS_TRIES):
         head = repo.refs.head()
@@ -143,7 +151,52 @@ def status(repo: Repository, *, ignored: bool = False) -> Status:
             ignored=changes.ignored,
         )
     renamed = _renames(repo, changes)
+    if changes.untracked and untracked_files != "all":
+        shown = [] if untracked_files == "no" else collapse_untracked(changes.untracked, _tracked(repo, changes))
+        changes = WorktreeStatus(
+            modified=changes.modified,
+            added=changes.added,
+            deleted=changes.deleted,
+            removed=changes.removed,
+            untracked=shown,
+            ignored=changes.ignored,
+        )
     return Status(branch, head.commit, changes, merging, conflicted, sorted(head.siblings), renamed)
+
+
+def _tracked(repo: Repository, changes: WorktreeStatus) -> list[str]:
+    """The paths the next commit has (a path `rm --cached` let go of is untracked already)."""
+    removed = set(changes.removed)
+    return [path for path in repo.worktree.rows() if path not in removed]
+
+
+def collapse_untracked(untracked: list[str], tracked: Iterable[str]) -> list[str]:
+    """List untracked files as git's status does by default: a directory without a tracked path once.
+
+    Each file is shown as its topmost directory that holds no tracked path (``dir/``), or as
+    itself when every directory above it holds one; `untracked` is sorted, and so is the result.
+
+    >>> collapse_untracked(["a.txt", "d/x", "d/y/z", "t/n/m", "t/new"], ["t/kept"])
+    ['a.txt', 'd/', 't/n/', 't/new']
+    """
+    holding: set[str] = set()  # every directory above a tracked path
+    for path in tracked:
+        cut = path.rfind("/")
+        while cut > 0 and path[:cut] not in holding:
+            holding.add(path[:cut])
+            cut = path.rfind("/", 0, cut)
+    shown: list[str] = []
+    for path in untracked:
+        entry = path
+        cut = path.find("/")
+        while cut > 0:
+            if path[:cut] not in holding:
+                entry = path[: cut + 1]
+                break
+            cut = path.find("/", cut + 1)
+        if not shown or shown[-1] != entry:
+            shown.append(entry)
+    return shown
 
 
 def _renames(repo: Repository, changes: WorktreeStatus) -> list[tuple[str, str]]:

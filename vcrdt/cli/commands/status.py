@@ -24,6 +24,15 @@ def status(
         bool,
         typer.Option("--porcelain", help="As --short, stable for scripts (git's v1), paths from the root."),
     ] = False,
+    untracked_files: Annotated[
+        str,
+        typer.Option(
+            "-u",
+            "--untracked-files",
+            help="normal (default): a directory with no tracked file once, as DIR/; all: every file; no: none.",
+            metavar="MODE",
+        ),
+    ] = "normal",
     json: JsonOption = False,
 ) -> None:
     """Show the branch and how the work tree differs from HEAD.
@@ -42,11 +51,16 @@ def status(
     from the repository root, in a format that does not change between versions (git's
     porcelain v1). --json lists the categories by name, paths from the root, and the renames
     as pairs.
+
+    Untracked files are listed as git lists them: a directory that holds no tracked file once,
+    as `dir/` (`-u all` lists every file in it, `-u no` none), in every format.
     """
     from vcrdt import porcelain
 
+    if untracked_files not in ("normal", "all", "no"):
+        raise typer.BadParameter("must be one of normal, all, no", param_hint="--untracked-files")
     repo = open_repo()
-    st = porcelain.status(repo, ignored=ignored)
+    st = porcelain.status(repo, ignored=ignored, untracked_files=untracked_files)  # type: ignore[arg-type]
     ch = st.changes
     if json:
         doc: dict[str, object] = {
