@@ -82,7 +82,7 @@ def test_switch_makes_and_removes_the_submodule_directory(cli: CliRunner, tmp_pa
     (sub / "mine.txt").write_text("mine\n")
     cli.ok("switch", "before", cwd=v)
     assert (sub / "mine.txt").read_text() == "mine\n"
-    assert _status(cli, v) == {"untracked": ["deps/lib/mine.txt"]}
+    assert _status(cli, v) == {"untracked": ["deps/"]}  # a directory without a tracked file: as git lists it
     # Back again: the directory is there, and is the submodule once more.
     cli.ok("switch", "main", cwd=v)
     assert (sub / "mine.txt").read_text() == "mine\n"
@@ -193,7 +193,7 @@ def test_a_filled_submodule_directory_survives_its_folder_emptied_by_a_switch(cl
     cli.ok("switch", "bare", cwd=v)
     assert (sub / "mine.txt").read_text() == "mine\n"
     assert not (v / "dir" / "x.txt").exists()
-    assert _status(cli, v) == {"untracked": ["dir/sub/mine.txt"]}
+    assert _status(cli, v) == {"untracked": ["dir/"]}
     cli.ok("fsck", cwd=v)
 
 
