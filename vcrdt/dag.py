@@ -18,7 +18,7 @@ from vcrdt.store.commits import CommitInfo
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from types import ModuleType
     from typing import Literal, TypeVar
 
@@ -138,45 +138,59 @@ def iter_history(
     heads: Iterable[ObjectId],
     *,
     first_parent: bool = False,
-    choose: Callable[[ObjectId, Commit], tuple[bool, Sequence[ObjectId]]] | None = None,
+    choose: Callable[[ObjectId, Commit, Mapping[ObjectId, Commit]], tuple[bool, Sequence[ObjectId]]] | None = None,
 ) -> Iterator[tuple[ObjectId, Commit]]:
     """Yield commits reachable from `heads`, newest first, each once.
 
     Ordered by Lamport clock, then timestamp, then id, all descending; since a
     parent's clock is always smaller than its child's, every commit comes
-    before its parents. With `choose`, each commit reached is first passed to it, and it
-    answers whether to yield the commit and which of its parents the walk goes on to (git's
-    history simplification for a log of some paths: `vcrdt.porcelain.history`).
+    before its parents. With `choose`, each commit reached is first passed to it with its
+    parents (decoded: by id), and it answers whether to yield the commit and which of its
+    parents the walk goes on to (git's history simplification for a log of some paths:
+    `vcrdt.porcelain.history`).
     """
     heapq = _heap()
     from vcrdt.objects import Commit
 
     seen: set[ObjectId] = set()
     queue: list[tuple[int, int, int, ObjectId, Commit]] = []
+    # The commits in the queue, by id: a commit's parents are there or not yet read (a parent
+    # comes out of the queue after every child).
+    queued: dict[ObjectId, Commit] = {}
     get = _ReadAhead(reader).get if reads_ahead(reader) else reader.get
 
-    def push(oids: Iterable[ObjectId]) -> None:
+    def read(oid: ObjectId) -> Commit:
+        c = queued.get(oid)
+        if c is None:
+            kind, body = get(oid)
+            c = _decode(oid, kind, body, Commit)
+        return c
+
+    def push(oids: Iterable[ObjectId], known: Mapping[ObjectId, Commit]) -> None:
         for oid in oids:
             if oid in seen:
                 continue
             seen.add(oid)
-            kind, body = get(oid)
-            c = _decode(oid, kind, body, Commit)
+            c = known.get(oid) or read(oid)
+            if choose is not None:
+                queued[oid] = c
             # Negated keys: heapq is a min-heap and we want the newest first. Ids have one
             # length, so their big-endian value orders them as their bytes do.
             heapq.heappush(queue, (-c.lamport, -c.author.timestamp, -int.from_bytes(oid, "big"), oid, c))
 
-    push(heads)
+    push(heads, {})
     while queue:
         _, _, _, oid, commit = heapq.heappop(queue)
         if choose is None:
             yield oid, commit
-            push(commit.parents[:1] if first_parent else commit.parents)
+            push(commit.parents[:1] if first_parent else commit.parents, {})
             continue
-        shown, parents = choose(oid, commit)
+        del queued[oid]
+        parents = {p: read(p) for p in (commit.parents[:1] if first_parent else commit.parents)}
+        shown, chosen = choose(oid, commit, parents)
         if shown:
             yield oid, commit
-        push(parents)
+        push(chosen, parents)
 
 
 def object_reads(reader: ObjectReader) -> Callable[[ObjectId], tuple[str, bytes]]:

@@ -13,7 +13,7 @@ from vcrdt.values import Value, value_class
 
 TYPE_CHECKING = False  # as typing's (mypy reads it so), without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any
 
     from vcrdt.diff.lines import DiffStat, FileDiff
@@ -440,7 +440,7 @@ def show(repo: Repository, rev: str = "HEAD", *, context: int = 3) -> ShowResult
 
 def _simplified(
     repo: Repository, paths: list[str], hidden: set[ObjectId], first_parent: bool, full_history: bool
-) -> Callable[[ObjectId, Commit], tuple[bool, Sequence[ObjectId]]]:
+) -> Callable[[ObjectId, Commit, Mapping[ObjectId, Commit]], tuple[bool, Sequence[ObjectId]]]:
     """What a log of `paths` shows and walks, commit by commit, as git's history simplification has it.
 
     A commit is TREESAME to a parent when every path is the same entry in both trees (the same
@@ -457,30 +457,49 @@ def _simplified(
     # The entries at `paths` of the commits the walk compares, until the commit itself is shown.
     known: dict[ObjectId, tuple[tuple[EntryKind, ObjectId] | None, ...]] = {}
 
+    # The entry at a path below a directory, by the directory's id and the path: most of a
+    # commit's subtrees are its parent's, and are not read again.
+    below: dict[tuple[ObjectId, str], tuple[EntryKind, ObjectId] | None] = {}
+
+    def lookup(tree: ObjectId, path: str) -> tuple[EntryKind, ObjectId] | None:
+        key = (tree, path)
+        if key in below:
+            return below[key]
+        name, _, rest = path.partition("/")
+        entry = read_tree(store, tree).get(name)
+        if entry is None:
+            found = None
+        elif not rest:
+            found = (entry.kind, entry.oid)
+        else:
+            found = lookup(entry.oid, rest) if entry.kind is EntryKind.TREE else None
+        if len(below) >= 65536:
+            below.clear()
+        below[key] = found
+        return found
+
     def entries(tree: ObjectId) -> tuple[tuple[EntryKind, ObjectId] | None, ...]:
         return tuple(
-            ((EntryKind.TREE, tree) if read_tree(store, tree).entries else None)
-            if path == "."
-            else repo.tree_lookup(tree, path)
+            ((EntryKind.TREE, tree) if read_tree(store, tree).entries else None) if path == "." else lookup(tree, path)
             for path in paths
         )
 
-    def choose(oid: ObjectId, c: Commit) -> tuple[bool, Sequence[ObjectId]]:
+    def choose(oid: ObjectId, c: Commit, commits: Mapping[ObjectId, Commit]) -> tuple[bool, Sequence[ObjectId]]:
         if oid in hidden:
             return False, ()
         mine = known.pop(oid, None)
         if mine is None:
             mine = entries(c.tree)
-        parents = [p for p in (c.parents[:1] if first_parent else c.parents) if p not in hidden]
+        parents = [p for p in commits if p not in hidden]
         if not c.parents:
             return any(entry is not None for entry in mine), ()
         if not parents:  # every parent outside the range: shown if it changed the paths against one
-            return any(entries(read_commit(store, p).tree) != mine for p in c.parents), ()
+            return any(entries(commits[p].tree) != mine for p in commits), ()
         same = []
         for p in parents:
             theirs = known.get(p)
             if theirs is None:
-                theirs = known[p] = entries(read_commit(store, p).tree)
+                theirs = known[p] = entries(commits[p].tree)
             if theirs == mine:
                 if not full_history:
                     return False, (p,)
