@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.cli.test_editor_pager import PAGER, _finish, _script, _spawn
 from tests.helpers.cli import CliRunner
@@ -167,3 +169,44 @@ def test_blame_pages_on_a_terminal(hist: CliRunner, tmp_path: Path) -> None:
     paged = re.sub("\x1b\\[[0-9;]*m", "", (tmp_path / "blame.txt").read_text(encoding="utf-8"))
     assert re.search(r"Ada Lovelace .* 2\) TWO\n", paged), paged
     assert b"TWO" not in out
+
+
+# The held lines move to a parent as runs (`_split`): the same lines, at the same places, as one
+# line at a time would (the form blame first had).
+def _split_one_by_one(
+    lines: list[tuple[int, int, int]], blocks: list[tuple[int, int, int]]
+) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    taken, left = set(), set()
+    for final, idx, count in lines:
+        for k in range(count):
+            spot = next((i + idx + k - j for i, j, n in blocks if j <= idx + k < j + n), None)
+            if spot is None:
+                left.add((final + k, idx + k))
+            else:
+                taken.add((final + k, spot))
+    return taken, left
+
+
+def _lines(runs: list[tuple[int, int, int]]) -> set[tuple[int, int]]:
+    return {(final + k, idx + k) for final, idx, count in runs for k in range(count)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    held=st.lists(st.tuples(st.integers(0, 40), st.integers(1, 6)), max_size=6),
+    gaps=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(1, 6)), max_size=6),
+)
+def test_runs_split_as_single_lines_do(held: list[tuple[int, int]], gaps: list[tuple[int, int, int]]) -> None:
+    from vcrdt.porcelain.blaming import _split
+
+    # Runs in any order, as several children hand a commit lines: the final lines apart.
+    lines = [(100 * n, idx, count) for n, (idx, count) in enumerate(held)]
+    blocks, i, j = [], 0, 0
+    for skip_old, skip_new, n in gaps:  # matching blocks in order, apart on both sides
+        i, j = i + skip_old, j + skip_new
+        blocks.append((i, j, n))
+        i, j = i + n, j + n
+    taken, left = _split(lines, blocks)
+    want_taken, want_left = _split_one_by_one(lines, blocks)
+    assert _lines(taken) == want_taken and _lines(left) == want_left
+    assert sum(c for *_, c in taken + left) == sum(c for *_, c in lines)

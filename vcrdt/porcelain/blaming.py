@@ -154,8 +154,9 @@ def _matching_blocks(old: bytes, new: bytes) -> list[tuple[int, int, int]]:
 
 # A suspect: a commit and the path the blamed file had there.
 _Suspect = tuple[ObjectId, str]
-# A line a suspect holds: its index in the blamed file and in the suspect's version of it.
-_Held = tuple[int, int]
+# A run of lines a suspect holds: the index of the first in the blamed file and in the suspect's
+# version of it, and how many follow on in both.
+_Held = tuple[int, int, int]
 
 
 class _Blamer:
@@ -193,8 +194,9 @@ class _Blamer:
             suspect = (oid, path)
             lines = self.held.pop(suspect)
             blob = self.blobs.pop(suspect)
-            for final, idx in self.pass_to_parents(oid, path, blob, lines):
-                self.owner[final] = (oid, idx, path)
+            for final, idx, count in self.pass_to_parents(oid, path, blob, lines):
+                for k in range(count):
+                    self.owner[final + k] = (oid, idx + k, path)
 
     def origin(self, parent: ObjectId, child: ObjectId, path: str) -> tuple[str, ObjectId] | None:
         """The path and blob of the blamed file in `parent`: at `path`, else where `child` renamed it from."""
@@ -229,20 +231,44 @@ class _Blamer:
                 continue
             if data is None:
                 data = self.repo.store.get(blob)[1]
-            blocks = _matching_blocks(old, data)
-            starts = [j for _, j, _ in blocks]
-            taken: list[_Held] = []
-            left: list[_Held] = []
-            for final, idx in lines:
-                k = bisect.bisect_right(starts, idx) - 1
-                if k >= 0 and idx < blocks[k][1] + blocks[k][2]:
-                    taken.append((final, blocks[k][0] + idx - blocks[k][1]))
-                else:
-                    left.append((final, idx))
+            taken, left = _split(lines, _matching_blocks(old, data))
             if taken:
                 self.give((p, ppath), pblob, taken)
             lines = left
         return lines
+
+
+def _split(lines: list[_Held], blocks: list[tuple[int, int, int]]) -> tuple[list[_Held], list[_Held]]:
+    """Split runs of held lines by the blocks a parent matches: the parts it takes (at its indexes), the rest.
+
+    `blocks` are ``(i, j, n)``, the parent's lines ``i..i+n`` being this version's ``j..j+n``,
+    in order of `j` and apart (`_matching_blocks`).
+
+    >>> _split([(0, 0, 5), (10, 8, 2)], [(0, 1, 2), (3, 4, 5)])
+    ([(1, 0, 2), (4, 3, 1), (10, 7, 1)], [(0, 0, 1), (3, 3, 1), (11, 9, 1)])
+    """
+    starts = [j for _, j, _ in blocks]
+    taken: list[_Held] = []
+    left: list[_Held] = []
+    for final, idx, count in lines:
+        end = idx + count
+        k = max(bisect.bisect_right(starts, idx) - 1, 0)
+        at = idx
+        while k < len(blocks) and at < end:
+            i, j, n = blocks[k]
+            lo, hi = max(at, j), min(end, j + n)
+            if lo < hi:
+                if at < lo:
+                    left.append((final + at - idx, at, lo - at))
+                taken.append((final + lo - idx, i + lo - j, hi - lo))
+                at = hi
+            if j + n <= at or j + n <= lo:
+                k += 1
+            elif lo >= hi:
+                break
+        if at < end:
+            left.append((final + at - idx, at, end - at))
+    return taken, left
 
 
 def _text(repo: Repository, oid: ObjectId) -> bytes | None:
@@ -291,7 +317,7 @@ def blame(
     first, last = parse_line_range(line_range, len(texts), path) if line_range else (1, len(texts))
     wanted = list(range(first - 1, last))
     if wanted:
-        blamer.give((oid, path), entry[1], [(i, i) for i in wanted])
+        blamer.give((oid, path), entry[1], [(first - 1, first - 1, len(wanted))])
         blamer.run()
     lines = []
     for i in wanted:
