@@ -107,3 +107,24 @@ def test_show_stat(renamed: CliRunner) -> None:
 
 def test_log_all_in_an_empty_repository(repo: CliRunner, tmp_path: Path) -> None:
     assert repo.ok("log", "--all").out == ""
+
+
+def test_stat_of_binary_files_names_their_sizes(repo: CliRunner) -> None:
+    # As git's: "Bin OLD -> NEW bytes", a large object's own size too (its content is not read).
+    from vcrdt.store import LARGE_OBJECT
+
+    repo.write("small.bin", b"a\0b")
+    repo.write("large.bin", b"\0" * (LARGE_OBJECT + 1))
+    repo.ok("commit", "-A", "-m", "base")
+    repo.write("small.bin", b"a\0bcdefgh")
+    repo.write("large.bin", b"\0" * (LARGE_OBJECT + 5))
+    width = len(str(LARGE_OBJECT + 5))
+    expected = [
+        f" large.bin | Bin {LARGE_OBJECT + 1} -> {LARGE_OBJECT + 5} bytes",
+        " small.bin | Bin 3 -> 9 bytes",
+        " 2 files changed, 0 insertions(+), 0 deletions(-)",
+    ]
+    assert width > 3
+    assert repo.ok("diff", "--stat").out.splitlines() == expected
+    repo.ok("commit", "-m", "grow")
+    assert repo.ok("log", "--stat", "-n", "1").out.splitlines()[-3:] == expected

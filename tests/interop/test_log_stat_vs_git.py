@@ -1,7 +1,7 @@
 """`vcrdt log --stat` and `log -p` print what `git log` prints, on the same history.
 
 The histories are drawn: commits of files with names of every length and changes of every size
-(so names are cut and bars scaled), deletions only, a file emptied, a merge (no diff in git's
+(so names are cut and bars scaled), deletions only, a file emptied, a binary file, a merge (no diff in git's
 log, but its first parent's with --first-parent), at terminal widths from narrow to wide. They
 are made with git, imported with `vcrdt git import`, and both logs compared without the lines
 that carry ids (``commit``, ``Merge:``, ``index``), which differ between the two.
@@ -87,6 +87,7 @@ def test_stats_and_patches_print_as_git_prints_them(
         _git(src, "checkout", "-q", "main")  # side.txt is git's: the checkout takes it away
         for step, files in enumerate(commits):
             _write(src, files, step)
+            (src / "data.bin").write_bytes(b"\0" + bytes(range(step * 97 % 256)))  # "Bin OLD -> NEW bytes"
             _git(src, "add", "-A")
             _git(src, "commit", "-q", "--allow-empty", "-m", f"c{step}")
         _git(src, "merge", "-q", "--no-ff", "-m", "merge side", "side")

@@ -283,7 +283,7 @@ def test_binary_content_is_not_line_diffed(monkeypatch: pytest.MonkeyPatch) -> N
     d = diff_blobs("b", b"\0a\n", b"\0b\n")
     assert (d.binary, d.added, d.deleted, d.hunks) == (True, 0, 0, ())
     assert format_unified(d) == b"diff --git a/b b/b\nBinary files a/b and b/b differ\n"
-    assert stat_from(d) == DiffStat("b", 0, 0, True)
+    assert stat_from(d) == DiffStat("b", 0, 0, True, (3, 3))
     added = diff_blobs("b", None, b"\0", new_kind=F)
     assert format_unified(added) == (
         b"diff --git a/b b/b\nnew file mode 100644\nBinary files /dev/null and b/b differ\n"

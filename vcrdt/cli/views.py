@@ -251,8 +251,10 @@ def print_stats(stats: list[DiffStat], width: int | None = None) -> None:
     shown = [columns(name) or len(name) for name in names]
     max_len = max(shown)
     max_change = max((s.added + s.deleted for s in stats if not s.binary), default=0)
-    number_width = max(len(str(max_change)), 3 if any(s.binary for s in stats) else 0)
-    bin_width = 3 if any(s.binary for s in stats) else 0
+    binaries = [s.sizes or (0, 0) for s in stats if s.binary]
+    number_width = max(len(str(max_change)), 3 if binaries else 0)
+    # "Bin OLD -> NEW bytes" is as wide as this.
+    bin_width = max((14 + len(str(old)) + len(str(new)) for old, new in binaries), default=0)
     total_width = max(width if width is not None else _columns(), 16 + 6 + number_width)
     graph_width = max_change if max_change + 4 > bin_width else bin_width - 4
     name_width = max_len
@@ -279,6 +281,13 @@ def print_stats(stats: list[DiffStat], width: int | None = None) -> None:
         t = Text(f" {prefix}{name}{' ' * max(room - name_len, 0)} | ")
         if s.binary:
             t.append("Bin".rjust(number_width))
+            old, new = s.sizes or (0, 0)
+            if old or new:
+                t.append(" ")
+                t.append(str(old), style="deleted")
+                t.append(" -> ")
+                t.append(str(new), style="added")
+                t.append(" bytes")
             con.print(t)
             continue
         total = s.added + s.deleted

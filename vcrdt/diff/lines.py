@@ -92,7 +92,8 @@ class FileDiff(Value):
     """The line diff of one path.
 
     `old_path` equals `path` unless the caller paired a rename. For a binary
-    file (`binary`), `added` and `deleted` are 0 and there are no hunks. The
+    file (`binary`), `added` and `deleted` are 0, there are no hunks, and
+    `sizes` holds the two versions' sizes in bytes (git's stat shows them). The
     kinds, when known, give the mode lines of `format_unified`.
     """
 
@@ -106,6 +107,7 @@ class FileDiff(Value):
         "hunks",
         "old_kind",
         "new_kind",
+        "sizes",
     )
 
     path: str
@@ -117,6 +119,7 @@ class FileDiff(Value):
     hunks: tuple[Hunk, ...]
     old_kind: EntryKind | None
     new_kind: EntryKind | None
+    sizes: tuple[int, int] | None
 
     def __init__(
         self,
@@ -129,6 +132,7 @@ class FileDiff(Value):
         hunks: tuple[Hunk, ...],
         old_kind: EntryKind | None = None,
         new_kind: EntryKind | None = None,
+        sizes: tuple[int, int] | None = None,
     ) -> None:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "old_path", old_path)
@@ -139,24 +143,27 @@ class FileDiff(Value):
         object.__setattr__(self, "hunks", hunks)
         object.__setattr__(self, "old_kind", old_kind)
         object.__setattr__(self, "new_kind", new_kind)
+        object.__setattr__(self, "sizes", sizes)
 
 
 @value_class(frozen=True, init=False, repr=False, eq=False)
 class DiffStat(Value):
-    """Lines added and deleted in one path."""
+    """Lines added and deleted in one path (a binary file: the sizes of its versions, in bytes)."""
 
-    __slots__ = ("path", "added", "deleted", "binary")  # noqa: RUF023 (field order)
+    __slots__ = ("path", "added", "deleted", "binary", "sizes")  # noqa: RUF023 (field order)
 
     path: str
     added: int
     deleted: int
     binary: bool
+    sizes: tuple[int, int] | None
 
-    def __init__(self, path: str, added: int, deleted: int, binary: bool) -> None:
+    def __init__(self, path: str, added: int, deleted: int, binary: bool, sizes: tuple[int, int] | None = None) -> None:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "added", added)
         object.__setattr__(self, "deleted", deleted)
         object.__setattr__(self, "binary", binary)
+        object.__setattr__(self, "sizes", sizes)
 
 
 def stat_from(diff: FileDiff) -> DiffStat:
@@ -168,7 +175,7 @@ def stat_from(diff: FileDiff) -> DiffStat:
     Returns:
         Its path, counts and binary flag.
     """
-    return DiffStat(diff.path, diff.added, diff.deleted, diff.binary)
+    return DiffStat(diff.path, diff.added, diff.deleted, diff.binary, diff.sizes)
 
 
 _MODES = {

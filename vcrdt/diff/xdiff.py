@@ -110,6 +110,7 @@ def diff_blobs(
     old_path: str | None = None,
     old_kind: EntryKind | None = None,
     new_kind: EntryKind | None = None,
+    sizes: tuple[int, int] | None = None,
 ) -> FileDiff:
     """Line-diff two versions of a file.
 
@@ -128,6 +129,8 @@ def diff_blobs(
         old_path: The old path, if different from `path`.
         old_kind: The old entry kind, for mode lines.
         new_kind: The new entry kind, for mode lines.
+        sizes: The versions' sizes in bytes, when `old` or `new` stands in for a larger content
+            (by default their lengths); a binary diff carries them.
 
     Returns:
         The file diff: no hunks when the contents are equal; binary, with no
@@ -145,7 +148,8 @@ def diff_blobs(
     old_path = path if old_path is None else old_path
 
     def result(binary: bool, added: int = 0, deleted: int = 0, hunks: tuple[Hunk, ...] = ()) -> FileDiff:
-        return FileDiff(path, old_path, status, binary, added, deleted, hunks, old_kind, new_kind)
+        kept = ((len(a), len(b)) if sizes is None else sizes) if binary else None
+        return FileDiff(path, old_path, status, binary, added, deleted, hunks, old_kind, new_kind, kept)
 
     if a == b:
         return result(False)

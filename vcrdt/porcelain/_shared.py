@@ -55,12 +55,19 @@ def normalise_message(message: str) -> str:
 
 
 def blob_bytes(repo: Repository, oid: ObjectId | None) -> bytes | None:
+    """A blob's content for a diff or a merge; a large object is not read, and binary text naming it stands in.
+
+    The stand-in names the object, so two large objects never compare equal.
+    """
     if oid is None:
         return None
     _, size = repo.store.info(oid)
     if size > LARGE_OBJECT:
-        return b"\0<large object>"
+        return LARGE_STAND_IN + oid.hex().encode() + b">"
     return repo.store.get(oid)[1]
+
+
+LARGE_STAND_IN = b"\0<large object "
 
 
 MARKER_PREFIXES = (b"<<<<<<< ", b">>>>>>> ", b"||||||| ")

@@ -10,8 +10,9 @@ from vcrdt.diff.lines import FileDiff
 from vcrdt.diff.tree import Change, ChangeStatus, diff_changes, iter_tree_changes
 from vcrdt.diff.xdiff import diff_blobs
 from vcrdt.errors import BadRevisionError, WorktreeError
+from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit, EntryKind
-from vcrdt.porcelain._shared import blob_bytes, repo_path
+from vcrdt.porcelain._shared import LARGE_STAND_IN, blob_bytes, repo_path
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
 from vcrdt.worktree.status import worth_saving
@@ -51,10 +52,39 @@ def file_diffs(
     for ch in changes:
         old = blob_bytes(repo, ch.old_oid)
         new = _work_bytes(repo, ch.path, ch.new_kind) if worktree_new else blob_bytes(repo, ch.new_oid)
+        sizes = None
+        if (old is not None and old.startswith(_STAND_INS)) or (new is not None and new.startswith(_STAND_INS)):
+            new_path = ch.path if worktree_new else None
+            sizes = (_size(repo, ch.old_oid, None, old), _size(repo, ch.new_oid, new_path, new))
         out.append(
-            diff_blobs(ch.path, old, new, context=context, status=ch.status, old_kind=ch.old_kind, new_kind=ch.new_kind)
+            diff_blobs(
+                ch.path,
+                old,
+                new,
+                context=context,
+                status=ch.status,
+                old_kind=ch.old_kind,
+                new_kind=ch.new_kind,
+                sizes=sizes,
+            )
         )
     return out
+
+
+# What stands in for the content of a large object or file, which a diff does not read.
+_STAND_INS = (LARGE_STAND_IN, b"\0<large file>")
+
+
+def _size(repo: Repository, oid: ObjectId | None, work_path: str | None, data: bytes | None) -> int:
+    """The size of one side of a diff: its bytes, or the size of the large object or file they stand for."""
+    if data is None:
+        return 0
+    if not data.startswith(_STAND_INS):
+        return len(data)
+    if work_path is not None:
+        st = repo.worktree.lstat(work_path)
+        return st.st_size if st is not None else 0
+    return repo.store.info(oid)[1] if oid is not None else 0
 
 
 def commit_changes(repo: Repository, commit_: Commit) -> list[Change]:
