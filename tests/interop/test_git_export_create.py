@@ -120,3 +120,45 @@ def test_a_symlink_to_an_empty_directory_gets_the_repository_in_that_directory(c
     git(tmp_path / "real", "fsck", "--strict")
     assert len(_head(tmp_path / "real")) == 40
     assert _scratch(tmp_path) == []
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])  # refs set by libgit2, and by git update-ref
+def test_a_ref_lock_left_by_a_killed_export_is_cleared_by_the_next(
+    cli: CliRunner, tmp_path: Path, object_format: str
+) -> None:
+    # A kill between making refs/heads/main.lock and renaming it into place leaves the lock. The
+    # next export removes it once no live writer can hold it (a git process holds a ref's lock
+    # for milliseconds), and sets the ref.
+    _repo(cli)
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", "--quiet", "--object-format", object_format, str(out))
+    cli.write("a.txt", "two\n")
+    cli.ok("commit", "-m", "two")
+    lock = out / "refs" / "heads" / "main.lock"
+    lock.write_text("0" * 40 + "\n")
+    os.utime(lock, (1_000_000_000, 1_000_000_000))  # long dead
+    cli.ok("git", "export", "--quiet", str(out))
+    assert not lock.exists()
+    git(out, "fsck", "--strict")
+    assert _head(out) == git(out, "rev-parse", "main").decode().strip()
+    # A fresh one is waited for, then removed the same way.
+    cli.write("a.txt", "three\n")
+    cli.ok("commit", "-m", "three")
+    lock.write_text("0" * 40 + "\n")
+    cli.ok("git", "export", "--quiet", str(out))
+    assert not lock.exists()
+    assert git(out, "log", "-1", "--format=%s", "main").decode().strip() == "three"
+
+
+def test_a_ref_lock_that_is_not_a_file_is_an_error_not_removed(cli: CliRunner, tmp_path: Path) -> None:
+    _repo(cli)
+    out = tmp_path / "out.git"
+    cli.ok("git", "export", "--quiet", str(out))
+    cli.write("a.txt", "two\n")
+    cli.ok("commit", "-m", "two")
+    lock = out / "refs" / "heads" / "main.lock"
+    lock.mkdir()
+    r = cli("git", "export", "--quiet", str(out))
+    assert r.code == 1
+    assert r.err.startswith("error: ") and "main.lock" in r.err and "cannot set refs/heads/main" in r.err
+    assert lock.is_dir()

@@ -22,7 +22,7 @@ from vcrdt.errors import CorruptObjectError, GitInteropError, ObjectNotFoundErro
 from vcrdt.gitio import maps
 from vcrdt.gitio.importer import open_git
 from vcrdt.gitio.pack import PackWriter
-from vcrdt.gitio.plumbing import HASHES, CatFile, GitDir, LooseWriter, init_bare, update_refs
+from vcrdt.gitio.plumbing import HASHES, CatFile, GitDir, LooseWriter, clear_stale_lock, init_bare, update_refs
 from vcrdt.gitio.record import (
     CANONICAL_MODE,
     GitRecord,
@@ -629,13 +629,18 @@ def _set_refs(git: pygit2.Repository, gitdir: Path, changes: dict[str, tuple[byt
     import pygit2
 
     for name, (_old, new) in sorted(changes.items()):
-        if new is None:
-            git.references.delete(name)
-            continue
-        try:
-            git.references.create(name, pygit2.Oid(raw=new), force=True)
-        except (pygit2.GitError, ValueError) as exc:
-            raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
+        for attempt in (1, 2):
+            try:
+                if new is None:
+                    git.references.delete(name)
+                else:
+                    git.references.create(name, pygit2.Oid(raw=new), force=True)
+                break
+            except OSError as exc:  # libgit2's "failed to lock file"
+                if attempt == 2 or not clear_stale_lock(gitdir, str(exc)):
+                    raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
+            except (pygit2.GitError, ValueError, KeyError) as exc:
+                raise GitInteropError(f"{gitdir}: cannot set {name}: {exc}") from None
 
 
 def _tie(repo: Repository, oid: ObjectId) -> TieKey:

@@ -569,8 +569,15 @@ def update_refs(gitdir: GitDir, changes: Mapping[str, tuple[bytes | None, bytes 
             lines.append(f"delete {name} {was}")
         else:
             lines.append(f"update {name} {new.hex()} {was}")
-    if lines:
-        gitdir.git("update-ref", "--stdin", stdin=("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+    if not lines:
+        return
+    stdin = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+    try:
+        gitdir.git("update-ref", "--stdin", stdin=stdin)
+    except GitInteropError as exc:
+        if not clear_stale_lock(gitdir.path, str(exc)):
+            raise
+        gitdir.git("update-ref", "--stdin", stdin=stdin)  # a dead writer's lock is gone: once more
 
 
 def init_bare(path: Path, hash_name: str) -> GitDir:
@@ -583,3 +590,53 @@ def init_bare(path: Path, hash_name: str) -> GitDir:
     if res.returncode != 0:
         raise GitInteropError(f"{path}: cannot create a git repository ({_first_line(res.stderr)})")
     return GitDir(path)
+
+
+# git holds a ref's lock file for milliseconds (core.filesRefLockTimeout is 100 ms, the
+# packed-refs lock's 1 s): one older than this has no live writer.
+_STALE_LOCK_SECONDS = 1.5
+
+
+def clear_stale_lock(gitdir: Path, message: str) -> bool:
+    """Remove the lock file a writer killed while it set a ref left in `gitdir`; True if one went.
+
+    The lock is the one `message` names (libgit2's "failed to lock file", git's "Unable to
+    create"), inside `gitdir`. A lock younger than `_STALE_LOCK_SECONDS` is waited for until
+    it is that old: a live git process removes its own by then, and one that is still there,
+    the same file, was left by a dead one (a kill between making it and renaming it into
+    place). git itself leaves that to the user.
+    """
+    import re
+    import stat
+    import time
+
+    found = re.search(r"(?:failed to lock file|Unable to create) '([^']+\.lock)'", message)
+    if found is None:
+        return False
+    lock = Path(found[1])
+    try:
+        if not lock.resolve().is_relative_to(gitdir.resolve()):
+            return False
+        st = lock.lstat()
+    except FileNotFoundError:
+        return True  # gone meanwhile: the writer finished
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    age = time.time() - st.st_mtime
+    if age < _STALE_LOCK_SECONDS:
+        time.sleep(_STALE_LOCK_SECONDS - age)
+        try:
+            again = lock.lstat()
+        except FileNotFoundError:
+            return True
+        if (again.st_ino, again.st_mtime_ns) != (st.st_ino, st.st_mtime_ns):
+            return False  # another writer's lock: a live process
+    try:
+        lock.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
