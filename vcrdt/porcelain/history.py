@@ -457,30 +457,11 @@ def _simplified(
     # The entries at `paths` of the commits the walk compares, until the commit itself is shown.
     known: dict[ObjectId, tuple[tuple[EntryKind, ObjectId] | None, ...]] = {}
 
-    # The entry at a path below a directory, by the directory's id and the path: most of a
-    # commit's subtrees are its parent's, and are not read again.
-    below: dict[tuple[ObjectId, str], tuple[EntryKind, ObjectId] | None] = {}
-
-    def lookup(tree: ObjectId, path: str) -> tuple[EntryKind, ObjectId] | None:
-        key = (tree, path)
-        if key in below:
-            return below[key]
-        name, _, rest = path.partition("/")
-        entry = read_tree(store, tree).get(name)
-        if entry is None:
-            found = None
-        elif not rest:
-            found = (entry.kind, entry.oid)
-        else:
-            found = lookup(entry.oid, rest) if entry.kind is EntryKind.TREE else None
-        if len(below) >= 65536:
-            below.clear()
-        below[key] = found
-        return found
-
     def entries(tree: ObjectId) -> tuple[tuple[EntryKind, ObjectId] | None, ...]:
         return tuple(
-            ((EntryKind.TREE, tree) if read_tree(store, tree).entries else None) if path == "." else lookup(tree, path)
+            ((EntryKind.TREE, tree) if read_tree(store, tree).entries else None)
+            if path == "."
+            else repo.tree_lookup(tree, path)
             for path in paths
         )
 
