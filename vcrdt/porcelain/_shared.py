@@ -59,15 +59,17 @@ def blob_bytes(repo: Repository, oid: ObjectId | None) -> bytes | None:
 
     The stand-in names the object, so two large objects never compare equal.
     """
+    return blob_side(repo, oid)[0]
+
+
+def blob_side(repo: Repository, oid: ObjectId | None) -> tuple[bytes | None, int]:
+    """A blob's content as `blob_bytes` gives it, and the blob's size (0 for none)."""
     if oid is None:
-        return None
+        return None, 0
     _, size = repo.store.info(oid)
     if size > LARGE_OBJECT:
-        return LARGE_STAND_IN + oid.hex().encode() + b">"
-    return repo.store.get(oid)[1]
-
-
-LARGE_STAND_IN = b"\0<large object "
+        return b"\0<large object " + oid.hex().encode() + b">", size
+    return repo.store.get(oid)[1], size
 
 
 MARKER_PREFIXES = (b"<<<<<<< ", b">>>>>>> ", b"||||||| ")

@@ -10,9 +10,8 @@ from vcrdt.diff.lines import FileDiff
 from vcrdt.diff.tree import Change, ChangeStatus, diff_changes, iter_tree_changes
 from vcrdt.diff.xdiff import diff_blobs
 from vcrdt.errors import BadRevisionError, WorktreeError
-from vcrdt.ids import ObjectId
 from vcrdt.objects import Commit, EntryKind
-from vcrdt.porcelain._shared import LARGE_STAND_IN, blob_bytes, repo_path
+from vcrdt.porcelain._shared import blob_side, repo_path
 from vcrdt.repo import Repository
 from vcrdt.store import LARGE_OBJECT
 from vcrdt.worktree.status import worth_saving
@@ -22,22 +21,25 @@ if TYPE_CHECKING:
     from vcrdt.worktree import FlatTree, Row
 
 
-def _work_bytes(repo: Repository, path: str, kind: EntryKind | None) -> bytes | None:
+def _work_side(repo: Repository, path: str, kind: EntryKind | None) -> tuple[bytes | None, int]:
+    """A work-tree file's content for a diff (binary text stands in for a large one), and its size."""
     if kind is None:
-        return None
+        return None, 0
     wt = repo.worktree
     if kind is EntryKind.SYMLINK:
-        return wt.read_link(path)
+        target = wt.read_link(path)
+        return target, len(target)
     st = wt.lstat(path)
     if st is None:
         raise WorktreeError(path, "cannot read: No such file or directory")
     if st.st_size > LARGE_OBJECT:
-        return b"\0<large file>"
+        return b"\0<large file>", st.st_size
     try:
         with wt.open_file(path) as fh:
-            return fh.read()
+            data = fh.read()
     except OSError as exc:
         raise WorktreeError(path, f"cannot read: {exc.strerror}") from exc
+    return data, len(data)
 
 
 def file_diffs(
@@ -50,12 +52,8 @@ def file_diffs(
     """
     out: list[FileDiff] = []
     for ch in changes:
-        old = blob_bytes(repo, ch.old_oid)
-        new = _work_bytes(repo, ch.path, ch.new_kind) if worktree_new else blob_bytes(repo, ch.new_oid)
-        sizes = None
-        if (old is not None and old.startswith(_STAND_INS)) or (new is not None and new.startswith(_STAND_INS)):
-            new_path = ch.path if worktree_new else None
-            sizes = (_size(repo, ch.old_oid, None, old), _size(repo, ch.new_oid, new_path, new))
+        old, old_size = blob_side(repo, ch.old_oid)
+        new, new_size = _work_side(repo, ch.path, ch.new_kind) if worktree_new else blob_side(repo, ch.new_oid)
         out.append(
             diff_blobs(
                 ch.path,
@@ -65,26 +63,10 @@ def file_diffs(
                 status=ch.status,
                 old_kind=ch.old_kind,
                 new_kind=ch.new_kind,
-                sizes=sizes,
+                sizes=(old_size, new_size),
             )
         )
     return out
-
-
-# What stands in for the content of a large object or file, which a diff does not read.
-_STAND_INS = (LARGE_STAND_IN, b"\0<large file>")
-
-
-def _size(repo: Repository, oid: ObjectId | None, work_path: str | None, data: bytes | None) -> int:
-    """The size of one side of a diff: its bytes, or the size of the large object or file they stand for."""
-    if data is None:
-        return 0
-    if not data.startswith(_STAND_INS):
-        return len(data)
-    if work_path is not None:
-        st = repo.worktree.lstat(work_path)
-        return st.st_size if st is not None else 0
-    return repo.store.info(oid)[1] if oid is not None else 0
 
 
 def commit_changes(repo: Repository, commit_: Commit) -> list[Change]:
@@ -104,15 +86,18 @@ def renamed_diff(repo: Repository, commit_: Commit, path: str, old_path: str, *,
     status: ChangeStatus = "added" if old is None else "deleted" if new is None else "modified"
     if old is not None and new is not None and old[0] is not new[0]:
         status = "kind"
+    old_data, old_size = blob_side(repo, old[1] if old else None)
+    new_data, new_size = blob_side(repo, new[1] if new else None)
     return diff_blobs(
         path,
-        blob_bytes(repo, old[1] if old else None),
-        blob_bytes(repo, new[1] if new else None),
+        old_data,
+        new_data,
         context=context,
         status=status,
         old_path=old_path,
         old_kind=old[0] if old else None,
         new_kind=new[0] if new else None,
+        sizes=(old_size, new_size),
     )
 
 
