@@ -248,7 +248,7 @@ def print_stats(stats: list[DiffStat], width: int | None = None) -> None:
     if not stats:
         return
     names = [render.quote(s.path) for s in stats]
-    shown = [columns(name) or len(name) for name in names]
+    shown = [_display_width(name) for name in names]
     max_len = max(shown)
     max_change = max((s.added + s.deleted for s in stats if not s.binary), default=0)
     binaries = [s.sizes or (0, 0) for s in stats if s.binary]
@@ -277,7 +277,7 @@ def print_stats(stats: list[DiffStat], width: int | None = None) -> None:
             slash = name.find("/")
             if slash >= 0:
                 name = name[slash:]
-                name_len = columns(name) or len(name)
+                name_len = _display_width(name)
         t = Text(f" {prefix}{name}{' ' * max(room - name_len, 0)} | ")
         if s.binary:
             t.append("Bin".rjust(number_width))
@@ -315,6 +315,14 @@ def print_stats(stats: list[DiffStat], width: int | None = None) -> None:
     if dels or not ins:
         summary += f", {dels} deletion{'s' if dels != 1 else ''}(-)"
     con.print(Text(summary))
+
+
+def _display_width(name: str) -> int:
+    """The columns a quoted name takes (`vcrdt.messages.width`; a zero-width one takes none)."""
+    from vcrdt.messages import width
+
+    columns = width(name)
+    return len(name) if columns is None else columns  # None: a control code, which `quote` escapes
 
 
 def _scale(count: int, width: int, most: int) -> int:
